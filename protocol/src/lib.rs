@@ -1,0 +1,36 @@
+//! ILM Network protocol: the wire and record formats shared by every node and by offline
+//! verifiers. Identities, signed records, end-to-end encrypted envelopes, membership,
+//! case events with their authorisation rules, supply-chain links and attestations.
+//!
+//! Architecture invariant: this crate does no I/O, no async, and reads no clock; callers pass
+//! the time in. See docs/PROTOCOL.md for the byte-level formats.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod attestation;
+pub mod bytes;
+pub mod codebook;
+pub mod envelope;
+pub mod event;
+pub mod history;
+pub mod identity;
+pub mod link;
+pub mod membership;
+pub mod record;
+pub mod rules;
+
+pub use attestation::{AttestationBundle, BundleError, BundleSummary, RemediationAttestation};
+pub use codebook::{Currency, IloIndicator, IssueCategory, Money};
+pub use envelope::{Envelope, EnvelopeError, Header, MessageId, MessageKind, Opened, Recipient};
+pub use event::{CaseEvent, CaseRef, EventHash, EventKind, EventPayload, Verdict};
+pub use history::{CaseHistory, HistoryError, Inserted};
+pub use identity::{
+    Country, Digest, EncryptionKey, OrgId, OrgKeys, Role, SignatureBytes, Timestamp,
+};
+pub use link::{LinkKind, SupplyChainLink};
+pub use membership::{
+    MembershipCertificate, MembershipError, MembershipRequest, Network, NetworkGenesis, NetworkId,
+    Revocation, RevocationList,
+};
+pub use record::{RecordBody, RecordError, RecordKind, SignedRecord, Verified};
+pub use rules::{CaseContext, ValidationError, may_author, validate};

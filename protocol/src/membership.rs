@@ -1,0 +1,341 @@
+//! Network genesis, membership requests, certificates, revocations, and the rules that
+//! decide whether an organisation is a current member.
+
+use crate::bytes::byte_newtype;
+use crate::identity::{Country, EncryptionKey, OrgId, Role, Timestamp};
+use crate::record::{RecordBody, RecordError, RecordKind, SignedRecord, Verified};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+byte_newtype!(
+    /// A network's id: the first 16 bytes of its signed genesis record's digest.
+    NetworkId,
+    16
+);
+
+/// Longest name accepted for a network or organisation.
+pub const MAX_NAME_LEN: usize = 200;
+
+/// The founding record of a network: its name and the stewards who may admit members.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkGenesis {
+    /// Human-readable network name.
+    pub name: String,
+    /// Organisations allowed to issue certificates and revocations; all sign the genesis.
+    pub stewards: Vec<OrgId>,
+    /// When the network was created.
+    pub created_at: Timestamp,
+}
+
+impl RecordBody for NetworkGenesis {
+    const KIND: RecordKind = RecordKind::NetworkGenesis;
+    fn required_signers(&self) -> Vec<OrgId> {
+        self.stewards.clone()
+    }
+}
+
+/// An organisation's request to join, signed with its own key (proof of possession).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MembershipRequest {
+    /// The requester's id (its signing key).
+    pub org_id: OrgId,
+    /// Legal or common name.
+    pub name: String,
+    /// Role asked for.
+    pub role: Role,
+    /// Country of operation.
+    pub country: Country,
+    /// Key that messages to this organisation are encrypted to.
+    pub encryption_key: EncryptionKey,
+    /// When the request was made.
+    pub requested_at: Timestamp,
+}
+
+impl RecordBody for MembershipRequest {
+    const KIND: RecordKind = RecordKind::MembershipRequest;
+    fn required_signers(&self) -> Vec<OrgId> {
+        vec![self.org_id]
+    }
+}
+
+/// A steward's statement that binds an organisation's key to a name, role, country and
+/// encryption key for a validity period.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MembershipCertificate {
+    /// Network this certificate belongs to.
+    pub network_id: NetworkId,
+    /// The member's id.
+    pub org_id: OrgId,
+    /// The member's name.
+    pub name: String,
+    /// The member's role; receivers enforce what it may author.
+    pub role: Role,
+    /// Country of operation.
+    pub country: Country,
+    /// Key that messages to this member are encrypted to.
+    pub encryption_key: EncryptionKey,
+    /// First second of validity.
+    pub not_before: Timestamp,
+    /// First second after validity.
+    pub not_after: Timestamp,
+    /// The steward who issued it.
+    pub issuer: OrgId,
+    /// When it was issued; a revocation covers certificates issued at or before it.
+    pub issued_at: Timestamp,
+}
+
+impl RecordBody for MembershipCertificate {
+    const KIND: RecordKind = RecordKind::MembershipCertificate;
+    fn required_signers(&self) -> Vec<OrgId> {
+        vec![self.issuer]
+    }
+}
+
+/// A steward's statement that an organisation's certificates issued so far are void.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Revocation {
+    /// Network this revocation belongs to.
+    pub network_id: NetworkId,
+    /// The organisation revoked.
+    pub org_id: OrgId,
+    /// Why (free text; no personal data).
+    pub reason: String,
+    /// When; certificates issued at or before this moment are revoked.
+    pub revoked_at: Timestamp,
+    /// The steward who revoked.
+    pub issuer: OrgId,
+}
+
+impl RecordBody for Revocation {
+    const KIND: RecordKind = RecordKind::Revocation;
+    fn required_signers(&self) -> Vec<OrgId> {
+        vec![self.issuer]
+    }
+}
+
+/// Why a membership record was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MembershipError {
+    /// Signatures or format.
+    #[error(transparent)]
+    Record(#[from] RecordError),
+    /// Genesis without stewards, or a name that is empty or too long.
+    #[error("invalid {0}")]
+    Invalid(&'static str),
+    /// Record of another network.
+    #[error("belongs to network {found}, not this network {expected}")]
+    WrongNetwork {
+        /// This network.
+        expected: NetworkId,
+        /// The record's network.
+        found: NetworkId,
+    },
+    /// Signed by someone who is not a steward of this network.
+    #[error("issuer {0} is not a steward of this network")]
+    NotASteward(String),
+    /// A steward certificate for an organisation the genesis does not name.
+    #[error("only the genesis stewards can hold the steward role")]
+    StewardRoleNotInGenesis,
+    /// Outside its validity period.
+    #[error("certificate is not yet valid (valid from {not_before}, now {now})")]
+    NotYetValid {
+        /// Start of validity (Unix seconds).
+        not_before: u64,
+        /// The time checked (Unix seconds).
+        now: u64,
+    },
+    /// Past its validity period.
+    #[error("certificate expired (valid until {not_after}, now {now})")]
+    Expired {
+        /// End of validity (Unix seconds).
+        not_after: u64,
+        /// The time checked (Unix seconds).
+        now: u64,
+    },
+    /// Revoked by a steward.
+    #[error("membership of {0} was revoked")]
+    Revoked(String),
+    /// A certificate whose validity period is empty.
+    #[error("empty validity period (not_before must be before not_after)")]
+    EmptyValidity,
+}
+
+fn check_name(name: &str, what: &'static str) -> Result<(), MembershipError> {
+    if name.trim().is_empty() || name.len() > MAX_NAME_LEN || name.chars().any(char::is_control) {
+        return Err(MembershipError::Invalid(what));
+    }
+    Ok(())
+}
+
+/// A verified network genesis: the trust root every member checks against.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Network {
+    genesis: Verified<NetworkGenesis>,
+    id: NetworkId,
+}
+
+impl Network {
+    /// Verifies a genesis record (all listed stewards signed it) and derives the network id.
+    pub fn from_genesis(record: &SignedRecord) -> Result<Network, MembershipError> {
+        let genesis = record.verify::<NetworkGenesis>()?;
+        if genesis.body().stewards.is_empty() {
+            return Err(MembershipError::Invalid("genesis: it names no steward"));
+        }
+        check_name(&genesis.body().name, "genesis: network name")?;
+        let digest = genesis.digest();
+        let mut id = [0u8; 16];
+        id.copy_from_slice(&digest.0[..16]);
+        Ok(Network {
+            genesis,
+            id: NetworkId(id),
+        })
+    }
+
+    /// The network id.
+    pub fn id(&self) -> NetworkId {
+        self.id
+    }
+
+    /// The network name.
+    pub fn name(&self) -> &str {
+        &self.genesis.body().name
+    }
+
+    /// The genesis as carried (for bundles and joining).
+    pub fn genesis_record(&self) -> &SignedRecord {
+        self.genesis.record()
+    }
+
+    /// Whether `org` is a steward of this network.
+    pub fn is_steward(&self, org: &OrgId) -> bool {
+        self.genesis.body().stewards.contains(org)
+    }
+
+    fn check_issuer(&self, network_id: NetworkId, issuer: &OrgId) -> Result<(), MembershipError> {
+        if network_id != self.id {
+            return Err(MembershipError::WrongNetwork {
+                expected: self.id,
+                found: network_id,
+            });
+        }
+        if !self.is_steward(issuer) {
+            return Err(MembershipError::NotASteward(issuer.short()));
+        }
+        Ok(())
+    }
+
+    /// Checks a certificate's signature, issuer and network, ignoring time and revocation.
+    ///
+    /// Use [`Network::check_certificate`] to decide whether someone is a member now.
+    pub fn verify_certificate(
+        &self,
+        record: &SignedRecord,
+    ) -> Result<Verified<MembershipCertificate>, MembershipError> {
+        let cert = record.verify::<MembershipCertificate>()?;
+        let body = cert.body();
+        self.check_issuer(body.network_id, &body.issuer)?;
+        check_name(&body.name, "certificate: organisation name")?;
+        if body.not_before >= body.not_after {
+            return Err(MembershipError::EmptyValidity);
+        }
+        if body.role == Role::Steward && !self.is_steward(&body.org_id) {
+            return Err(MembershipError::StewardRoleNotInGenesis);
+        }
+        Ok(cert)
+    }
+
+    /// Decides whether a certificate makes its holder a member at `at`: valid signature by a
+    /// steward of this network, within its validity period, and not revoked.
+    pub fn check_certificate(
+        &self,
+        record: &SignedRecord,
+        at: Timestamp,
+        revocations: &RevocationList,
+    ) -> Result<Verified<MembershipCertificate>, MembershipError> {
+        let cert = self.verify_certificate(record)?;
+        let body = cert.body();
+        if at < body.not_before {
+            return Err(MembershipError::NotYetValid {
+                not_before: body.not_before.0,
+                now: at.0,
+            });
+        }
+        if at >= body.not_after {
+            return Err(MembershipError::Expired {
+                not_after: body.not_after.0,
+                now: at.0,
+            });
+        }
+        if revocations.revokes(body) {
+            return Err(MembershipError::Revoked(body.org_id.short()));
+        }
+        Ok(cert)
+    }
+
+    /// Checks a revocation's signature, issuer and network.
+    pub fn check_revocation(
+        &self,
+        record: &SignedRecord,
+    ) -> Result<Verified<Revocation>, MembershipError> {
+        let rev = record.verify::<Revocation>()?;
+        self.check_issuer(rev.body().network_id, &rev.body().issuer)?;
+        Ok(rev)
+    }
+}
+
+/// The revocations a node knows of, by organisation (latest revocation time wins).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RevocationList {
+    latest: BTreeMap<OrgId, Timestamp>,
+}
+
+impl RevocationList {
+    /// An empty list.
+    pub fn new() -> RevocationList {
+        RevocationList::default()
+    }
+
+    /// Adds a revocation that [`Network::check_revocation`] accepted.
+    pub fn add(&mut self, rev: &Verified<Revocation>) {
+        let b = rev.body();
+        let entry = self.latest.entry(b.org_id).or_insert(b.revoked_at);
+        if b.revoked_at > *entry {
+            *entry = b.revoked_at;
+        }
+    }
+
+    /// Whether this certificate is revoked (issued at or before a revocation of its holder).
+    pub fn revokes(&self, cert: &MembershipCertificate) -> bool {
+        self.latest
+            .get(&cert.org_id)
+            .is_some_and(|at| cert.issued_at <= *at)
+    }
+
+    /// Whether any revocation names this organisation.
+    pub fn contains(&self, org: &OrgId) -> bool {
+        self.latest.contains_key(org)
+    }
+
+    /// Number of revoked organisations.
+    pub fn len(&self) -> usize {
+        self.latest.len()
+    }
+
+    /// Whether the list is empty.
+    pub fn is_empty(&self) -> bool {
+        self.latest.is_empty()
+    }
+}
+
+/// Validates a membership request's signature and contents before a steward issues for it.
+pub fn verify_request(
+    record: &SignedRecord,
+) -> Result<Verified<MembershipRequest>, MembershipError> {
+    let req = record.verify::<MembershipRequest>()?;
+    check_name(&req.body().name, "request: organisation name")?;
+    Ok(req)
+}
