@@ -40,7 +40,7 @@ pub fn to_hex(bytes: &[u8]) -> String {
 
 /// Decodes lowercase hex; anything else is an error.
 pub fn from_hex(s: &str) -> Result<Vec<u8>, HexError> {
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return Err(HexError::OddLength(s.len()));
     }
     fn nibble(c: u8, pos: usize) -> Result<u8, HexError> {

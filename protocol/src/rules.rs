@@ -113,17 +113,14 @@ fn check_well_formed(event: &CaseEvent) -> Result<(), ValidationError> {
                 return Err(Malformed("acknowledgement due after remediation due"));
             }
         }
-        EventPayload::RemediationAction(a) => {
-            if a.evidence.len() > MAX_ITEMS {
-                return Err(Malformed("too many evidence items"));
-            }
+        EventPayload::RemediationAction(a) if a.evidence.len() > MAX_ITEMS => {
+            return Err(Malformed("too many evidence items"));
         }
         EventPayload::WorkerVerification {
-            workers_consulted, ..
+            workers_consulted: 0,
+            ..
         } => {
-            if *workers_consulted == 0 {
-                return Err(Malformed("workers_consulted must be at least 1"));
-            }
+            return Err(Malformed("workers_consulted must be at least 1"));
         }
         _ => {}
     }

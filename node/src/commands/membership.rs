@@ -1,0 +1,305 @@
+//! `ilm network create` and `ilm member ...`: the file-based membership flow.
+
+use super::now;
+use crate::datadir::{DataDir, read_record, record_json};
+use crate::output::Output;
+use crate::store::Store;
+use anyhow::{Context, Result, bail};
+use ilm_protocol::membership::verify_request;
+use ilm_protocol::{
+    MembershipCertificate, Network, NetworkGenesis, OrgId, OrgKeys, Revocation, RevocationList,
+    Role, SignedRecord,
+};
+use serde_json::json;
+use std::path::Path;
+
+/// How long a steward's own certificate lasts.
+const STEWARD_VALID_DAYS: u64 = 3650;
+
+fn open_store(dir: &DataDir) -> Result<Store> {
+    Store::open(&dir.db_path())
+        .with_context(|| format!("open the database in {}", dir.root().display()))
+}
+
+fn write_out(path: &Path, rec: &SignedRecord) -> Result<()> {
+    DataDir::write_public_file(path, &record_json(rec))?;
+    Ok(())
+}
+
+/// Loads this node as a steward of its network, or explains why it is not one.
+fn as_steward(dir: &DataDir) -> Result<(OrgKeys, Network)> {
+    let keys = dir.load_keys()?;
+    let cfg = dir.load_config()?;
+    if cfg.node.role != Role::Steward {
+        bail!(
+            "only a steward node can do this (this node is a {})",
+            cfg.node.role
+        );
+    }
+    let (network, _cert) = dir.load_membership()?;
+    if !network.is_steward(&keys.org_id()) {
+        bail!("this node is not a steward of network {}", network.id());
+    }
+    Ok((keys, network))
+}
+
+/// Revocations this node knows, verified against its network.
+pub fn revocation_list(store: &Store, network: &Network) -> Result<RevocationList> {
+    let mut list = RevocationList::new();
+    for rec in store.revocations()? {
+        // Only verified revocations are ever stored; a failure here means a damaged database.
+        let rev = network
+            .check_revocation(&rec)
+            .context("a stored revocation no longer verifies")?;
+        list.add(&rev);
+    }
+    Ok(list)
+}
+
+pub(super) fn network_create(dir: &DataDir, name: &str, out: &Path) -> Result<Output> {
+    let keys = dir.load_keys()?;
+    let cfg = dir.load_config()?;
+    if cfg.node.role != Role::Steward {
+        bail!(
+            "only a steward node can create a network (this node is a {})",
+            cfg.node.role
+        );
+    }
+    if let Some(existing) = dir.load_network()? {
+        bail!(
+            "this node already belongs to network {:?} ({})",
+            existing.name(),
+            existing.id()
+        );
+    }
+    let name = name.trim();
+    let t = now();
+    let genesis = SignedRecord::sign(
+        &NetworkGenesis {
+            name: name.to_string(),
+            stewards: vec![keys.org_id()],
+            created_at: t,
+        },
+        &keys,
+    )?;
+    let network = Network::from_genesis(&genesis)?;
+    let cert = SignedRecord::sign(
+        &MembershipCertificate {
+            network_id: network.id(),
+            org_id: keys.org_id(),
+            name: cfg.node.name.clone(),
+            role: Role::Steward,
+            country: cfg.node.country.clone(),
+            encryption_key: keys.encryption_key(),
+            not_before: t,
+            not_after: t.plus_days(STEWARD_VALID_DAYS),
+            issuer: keys.org_id(),
+            issued_at: t,
+        },
+        &keys,
+    )?;
+    network.verify_certificate(&cert)?;
+    let store = open_store(dir)?;
+    store.put_issued_certificate(&keys.org_id(), &cert)?;
+    write_out(out, &genesis)?;
+    dir.store_membership(&genesis, &cert)?;
+    Ok(Output::new(
+        json!({ "network_id": network.id(), "name": name, "genesis_file": out }),
+        format!(
+            "Created network {name:?} ({})\nGenesis written to {}: give it to every member.",
+            network.id(),
+            out.display()
+        ),
+    ))
+}
+
+pub(super) fn request(dir: &DataDir, out: &Path) -> Result<Output> {
+    let keys = dir.load_keys()?;
+    let cfg = dir.load_config()?;
+    let rec = SignedRecord::sign(
+        &ilm_protocol::MembershipRequest {
+            org_id: keys.org_id(),
+            name: cfg.node.name.clone(),
+            role: cfg.node.role,
+            country: cfg.node.country.clone(),
+            encryption_key: keys.encryption_key(),
+            requested_at: now(),
+        },
+        &keys,
+    )?;
+    write_out(out, &rec)?;
+    Ok(Output::new(
+        json!({ "org_id": keys.org_id(), "request_file": out }),
+        format!(
+            "Membership request written to {}: send it to the steward.",
+            out.display()
+        ),
+    ))
+}
+
+pub(super) fn issue(dir: &DataDir, request: &Path, out: &Path, valid_days: u64) -> Result<Output> {
+    let (keys, network) = as_steward(dir)?;
+    let rec = read_record(request)?;
+    let req = verify_request(&rec)
+        .with_context(|| format!("{} is not a valid membership request", request.display()))?;
+    let r = req.body();
+    if r.role == Role::Steward && !network.is_steward(&r.org_id) {
+        bail!(
+            "the request asks for the steward role, which only the network's genesis stewards hold"
+        );
+    }
+    let t = now();
+    let cert = SignedRecord::sign(
+        &MembershipCertificate {
+            network_id: network.id(),
+            org_id: r.org_id,
+            name: r.name.clone(),
+            role: r.role,
+            country: r.country.clone(),
+            encryption_key: r.encryption_key,
+            not_before: t,
+            not_after: t.plus_days(valid_days),
+            issuer: keys.org_id(),
+            issued_at: t,
+        },
+        &keys,
+    )?;
+    network.verify_certificate(&cert)?;
+    open_store(dir)?.put_issued_certificate(&r.org_id, &cert)?;
+    write_out(out, &cert)?;
+    Ok(Output::new(
+        json!({
+            "org_id": r.org_id, "name": r.name, "role": r.role, "country": r.country,
+            "not_after": t.plus_days(valid_days), "certificate_file": out,
+        }),
+        format!(
+            "Issued a {} certificate to {:?} ({}) valid for {valid_days} days, written to {}.",
+            r.role,
+            r.name,
+            r.org_id,
+            out.display()
+        ),
+    ))
+}
+
+pub(super) fn join(dir: &DataDir, network_file: &Path, cert_file: &Path) -> Result<Output> {
+    let keys = dir.load_keys()?;
+    let cfg = dir.load_config()?;
+    let genesis = read_record(network_file)?;
+    let network = Network::from_genesis(&genesis)
+        .with_context(|| format!("{} is not a valid network genesis", network_file.display()))?;
+    if let Some(existing) = dir.load_network()?
+        && existing.id() != network.id()
+    {
+        bail!(
+            "this node already belongs to another network {:?} ({})",
+            existing.name(),
+            existing.id()
+        );
+    }
+    let rec = read_record(cert_file)?;
+    let store = open_store(dir)?;
+    let revoked = revocation_list(&store, &network)?;
+    let cert = network
+        .check_certificate(&rec, now(), &revoked)
+        .with_context(|| {
+            format!(
+                "{} is not a valid certificate for this network",
+                cert_file.display()
+            )
+        })?;
+    let c = cert.body();
+    if c.org_id != keys.org_id() {
+        bail!(
+            "the certificate is for organisation {}, not this node ({})",
+            c.org_id,
+            keys.org_id()
+        );
+    }
+    if c.encryption_key != keys.encryption_key() {
+        bail!("the certificate names another encryption key than this node's");
+    }
+    if c.role != cfg.node.role {
+        bail!(
+            "the certificate grants the {} role but config.toml says {}",
+            c.role,
+            cfg.node.role
+        );
+    }
+    dir.store_membership(&genesis, &rec)?;
+    Ok(Output::new(
+        json!({ "network_id": network.id(), "network_name": network.name(), "role": c.role, "not_after": c.not_after }),
+        format!(
+            "Joined network {:?} ({}) as {} {:?}.",
+            network.name(),
+            network.id(),
+            c.role,
+            c.name
+        ),
+    ))
+}
+
+pub(super) fn revoke(dir: &DataDir, org: &str, reason: &str, out: Option<&Path>) -> Result<Output> {
+    let (keys, network) = as_steward(dir)?;
+    let org: OrgId = org
+        .parse()
+        .with_context(|| format!("{org:?} is not an organisation id (64 lowercase hex digits)"))?;
+    if org == keys.org_id() {
+        bail!("a steward cannot revoke itself");
+    }
+    let reason = reason.trim();
+    if reason.is_empty() || reason.len() > 500 {
+        bail!("--reason must be 1 to 500 characters");
+    }
+    let rec = SignedRecord::sign(
+        &Revocation {
+            network_id: network.id(),
+            org_id: org,
+            reason: reason.to_string(),
+            revoked_at: now(),
+            issuer: keys.org_id(),
+        },
+        &keys,
+    )?;
+    network.check_revocation(&rec)?;
+    open_store(dir)?.put_revocation(&org, &rec)?;
+    if let Some(out) = out {
+        write_out(out, &rec)?;
+    }
+    Ok(Output::new(
+        json!({ "revoked": org, "reason": reason, "revocation_file": out }),
+        format!("Revoked {org}."),
+    ))
+}
+
+pub(super) fn list(dir: &DataDir) -> Result<Output> {
+    let (network, _) = dir.load_membership()?;
+    let store = open_store(dir)?;
+    let revoked = revocation_list(&store, &network)?;
+    let mut rows = Vec::new();
+    let mut text = String::new();
+    for rec in store.issued_certificates()? {
+        let cert = network.verify_certificate(&rec)?;
+        let c = cert.body();
+        let is_revoked = revoked.revokes(c);
+        text.push_str(&format!(
+            "{}  {:<10} {:<3} {}{}\n",
+            c.org_id,
+            c.role,
+            c.country,
+            c.name,
+            if is_revoked { "  [revoked]" } else { "" }
+        ));
+        rows.push(json!({
+            "org_id": c.org_id, "name": c.name, "role": c.role, "country": c.country,
+            "not_after": c.not_after, "revoked": is_revoked,
+        }));
+    }
+    if rows.is_empty() {
+        text.push_str("No certificates issued by this node.\n");
+    }
+    Ok(Output::new(
+        json!({ "members": rows, "revocations": revoked.len() }),
+        text.trim_end().to_string(),
+    ))
+}

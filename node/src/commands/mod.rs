@@ -1,0 +1,70 @@
+//! The `ilm` commands. Each returns an [`Output`]; the binary's `main` prints it.
+
+mod identity;
+mod membership;
+mod verify;
+
+use crate::cli::{Cli, Command, MemberCommand, NetworkCommand};
+use crate::datadir::DataDir;
+use crate::output::Output;
+use anyhow::{Context, Result};
+use ilm_protocol::Timestamp;
+use std::path::PathBuf;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// The current time as a protocol timestamp.
+pub fn now() -> Timestamp {
+    Timestamp(
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0),
+    )
+}
+
+/// A timestamp as an RFC 3339 UTC date and time, for people.
+pub fn fmt_time(t: Timestamp) -> String {
+    let when = UNIX_EPOCH + std::time::Duration::from_secs(t.0);
+    humantime::format_rfc3339_seconds(when).to_string()
+}
+
+/// The data directory chosen by flag, environment or default.
+pub fn data_dir(flag: Option<PathBuf>) -> Result<DataDir> {
+    if let Some(p) = flag {
+        return Ok(DataDir::new(p));
+    }
+    let home = std::env::var_os("HOME")
+        .context("no --data-dir given, ILM_DATA_DIR is not set and HOME is unknown")?;
+    Ok(DataDir::new(PathBuf::from(home).join(".ilm")))
+}
+
+/// Runs one parsed command line.
+pub fn run(cli: Cli) -> Result<Output> {
+    let dir = data_dir(cli.data_dir)?;
+    match cli.command {
+        Command::Init(args) => identity::init(&dir, args),
+        Command::Id => identity::id(&dir),
+        Command::Network(NetworkCommand::Create { name, out }) => {
+            membership::network_create(&dir, &name, &out)
+        }
+        Command::Member(cmd) => match cmd {
+            MemberCommand::Request { out } => membership::request(&dir, &out),
+            MemberCommand::Issue {
+                request,
+                out,
+                valid_days,
+            } => membership::issue(&dir, &request, &out, valid_days),
+            MemberCommand::Join {
+                network,
+                certificate,
+            } => membership::join(&dir, &network, &certificate),
+            MemberCommand::Revoke {
+                org_id,
+                reason,
+                out,
+            } => membership::revoke(&dir, &org_id, &reason, out.as_deref()),
+            MemberCommand::List => membership::list(&dir),
+        },
+        Command::Verify(args) => verify::verify(&dir, &args.file, args.network.as_deref()),
+    }
+}

@@ -1,0 +1,157 @@
+//! The node's configuration: `config.toml` in the data directory.
+
+use ilm_protocol::{Country, Role};
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+
+/// Everything a node reads from `config.toml`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Who this node is.
+    pub node: NodeSection,
+    /// Peer-to-peer networking.
+    #[serde(default)]
+    pub network: NetworkSection,
+    /// Local admin API and web UI.
+    #[serde(default)]
+    pub admin: AdminSection,
+}
+
+/// The `[node]` section.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeSection {
+    /// Organisation name, as it will appear in the membership certificate.
+    pub name: String,
+    /// Organisation role.
+    pub role: Role,
+    /// Country of operation (ISO 3166-1 alpha-2).
+    pub country: Country,
+}
+
+/// The `[network]` section.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NetworkSection {
+    /// libp2p multiaddresses to listen on.
+    pub listen: Vec<String>,
+    /// Multiaddresses (with /p2p/ peer id) of bootstrap members.
+    pub bootstrap: Vec<String>,
+    /// Discover peers on the local network (development only).
+    pub mdns: bool,
+    /// Serve as a relay for members behind NAT (stewards, bootstrap nodes).
+    pub relay_server: bool,
+}
+
+impl Default for NetworkSection {
+    fn default() -> Self {
+        NetworkSection {
+            listen: vec![
+                "/ip4/0.0.0.0/tcp/4001".into(),
+                "/ip4/0.0.0.0/udp/4001/quic-v1".into(),
+            ],
+            bootstrap: Vec::new(),
+            mdns: false,
+            relay_server: false,
+        }
+    }
+}
+
+/// The `[admin]` section.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AdminSection {
+    /// Address of the admin API and web UI; loopback unless you add TLS in front.
+    pub listen: SocketAddr,
+}
+
+impl Default for AdminSection {
+    fn default() -> Self {
+        AdminSection {
+            listen: SocketAddr::from(([127, 0, 0, 1], 7070)),
+        }
+    }
+}
+
+/// Why a configuration could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// Not valid TOML or not the expected fields.
+    #[error("invalid configuration: {0}")]
+    Parse(String),
+    /// Values that parse but make no sense.
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+impl Config {
+    /// Parses and checks a configuration file's text.
+    pub fn parse(text: &str) -> Result<Config, ConfigError> {
+        let cfg: Config = toml::from_str(text).map_err(|e| ConfigError::Parse(e.to_string()))?;
+        let name = cfg.node.name.trim();
+        if name.is_empty() || name.len() > ilm_protocol::membership::MAX_NAME_LEN {
+            return Err(ConfigError::Invalid(
+                "node.name must be 1 to 200 characters".into(),
+            ));
+        }
+        Ok(cfg)
+    }
+
+    /// A commented configuration file for a new node.
+    pub fn template(name: &str, role: Role, country: &Country) -> String {
+        let relay = matches!(role, Role::Steward);
+        let name = toml::Value::String(name.to_string());
+        format!(
+            r#"# ILM Network node configuration.
+# Values here can be overridden by environment variables (ILM_*) and command-line flags.
+
+[node]
+# Organisation name, as the steward will certify it.
+name = {name}
+# One of: steward, cso, agency, supplier, brand, government.
+role = "{role}"
+# Country of operation, ISO 3166-1 alpha-2 (e.g. TH, MY, MM, KH, LA, NP).
+country = "{country}"
+
+[network]
+# libp2p addresses to listen on for other members (TCP and QUIC).
+listen = ["/ip4/0.0.0.0/tcp/4001", "/ip4/0.0.0.0/udp/4001/quic-v1"]
+# Members to contact first, as multiaddresses ending in /p2p/PEER_ID (usually the steward).
+bootstrap = []
+# Find peers on the local network with mDNS. Development only: leave off in production.
+mdns = false
+# Relay traffic for members behind NAT (stewards and bootstrap nodes).
+relay_server = {relay}
+
+[admin]
+# Admin API and web UI. Loopback only by default: the UI holds case data.
+listen = "127.0.0.1:7070"
+"#
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn template_parses_for_every_role() {
+        let country: Country = "TH".parse().expect("country");
+        for role in Role::ALL {
+            let text = Config::template("Org \"quoted\" name", role, &country);
+            let cfg = Config::parse(&text).expect("template parses");
+            assert_eq!(cfg.node.role, role);
+            assert_eq!(cfg.node.name, "Org \"quoted\" name");
+        }
+    }
+
+    #[test]
+    fn unknown_fields_and_bad_values_are_refused() {
+        assert!(Config::parse("[node]\nname='a'\nrole='cso'\ncountry='TH'\ncolour=1").is_err());
+        assert!(Config::parse("[node]\nname='a'\nrole='ngo'\ncountry='TH'").is_err());
+        assert!(Config::parse("[node]\nname='a'\nrole='cso'\ncountry='tha'").is_err());
+        assert!(Config::parse("[node]\nname=' '\nrole='cso'\ncountry='TH'").is_err());
+    }
+}

@@ -1,0 +1,277 @@
+//! The node's data directory: key file, configuration, membership files and database.
+//!
+//! Architecture invariant: secret files are created owner-only (0600) in an owner-only
+//! directory (0700), and are refused when someone else can read them.
+
+use crate::config::{Config, ConfigError};
+use ilm_protocol::bytes::{from_hex_array, to_hex};
+use ilm_protocol::{MembershipCertificate, Network, OrgKeys, SignedRecord, Verified};
+use serde::{Deserialize, Serialize};
+use std::fs::{self, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+/// Why the data directory could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum DataDirError {
+    /// Filesystem failure.
+    #[error("{action} {path}: {source}")]
+    Io {
+        /// What was being done.
+        action: &'static str,
+        /// Which file.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// `ilm init` was not run for this directory.
+    #[error("no node identity in {0} (run `ilm init` first, or pass --data-dir)")]
+    NotInitialised(PathBuf),
+    /// `ilm init` ran already.
+    #[error("{0} already holds a node identity; refusing to overwrite it")]
+    AlreadyInitialised(PathBuf),
+    /// A secret file others can read.
+    #[error("{0} is readable by other users; run `chmod 600` on it")]
+    InsecurePermissions(PathBuf),
+    /// Key file content is damaged.
+    #[error("key file {path} is damaged: {reason}")]
+    BadKeyFile {
+        /// The key file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// config.toml is invalid.
+    #[error("{path}: {source}")]
+    Config {
+        /// The config file.
+        path: PathBuf,
+        /// What is wrong.
+        source: ConfigError,
+    },
+    /// The node has not joined a network yet.
+    #[error(
+        "this node has not joined a network yet (steward: `ilm network create`; others: `ilm member join`)"
+    )]
+    NotJoined,
+    /// Stored membership files fail verification.
+    #[error("stored membership file {path} is invalid: {reason}")]
+    BadMembership {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+type Result<T> = std::result::Result<T, DataDirError>;
+
+fn io_err(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> DataDirError {
+    let path = path.to_path_buf();
+    move |source| DataDirError::Io {
+        action,
+        path,
+        source,
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KeyFile {
+    version: u32,
+    signing_seed: String,
+    encryption_secret: String,
+}
+
+/// A node's data directory.
+#[derive(Debug, Clone)]
+pub struct DataDir {
+    root: PathBuf,
+}
+
+impl DataDir {
+    /// The directory at `root` (not touched until used).
+    pub fn new(root: impl Into<PathBuf>) -> DataDir {
+        DataDir { root: root.into() }
+    }
+
+    /// The directory itself.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The owner-only file holding the organisation's secret keys.
+    pub fn key_path(&self) -> PathBuf {
+        self.root.join("identity.key")
+    }
+
+    /// The node's configuration file.
+    pub fn config_path(&self) -> PathBuf {
+        self.root.join("config.toml")
+    }
+
+    /// The network genesis this node belongs to.
+    pub fn network_path(&self) -> PathBuf {
+        self.root.join("network.json")
+    }
+
+    /// This node's membership certificate.
+    pub fn certificate_path(&self) -> PathBuf {
+        self.root.join("certificate.json")
+    }
+
+    /// The node's database directory.
+    pub fn db_path(&self) -> PathBuf {
+        self.root.join("db")
+    }
+
+    /// Whether an identity exists here.
+    pub fn is_initialised(&self) -> bool {
+        self.key_path().exists()
+    }
+
+    /// Creates the directory (owner-only) if needed.
+    pub fn create_dir(&self) -> Result<()> {
+        fs::create_dir_all(&self.root).map_err(io_err("create directory", &self.root))?;
+        fs::set_permissions(&self.root, fs::Permissions::from_mode(0o700))
+            .map_err(io_err("set permissions on", &self.root))
+    }
+
+    /// Writes a new file that only the owner can read; fails if it exists.
+    pub fn write_secret_file(path: &Path, contents: &[u8]) -> Result<()> {
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)
+            .map_err(io_err("create", path))?;
+        f.write_all(contents).map_err(io_err("write", path))?;
+        f.sync_all().map_err(io_err("sync", path))
+    }
+
+    /// Reads a secret file, refusing it when group or others can read it.
+    pub fn read_secret_file(path: &Path) -> Result<Vec<u8>> {
+        let meta = fs::metadata(path).map_err(io_err("read", path))?;
+        if meta.permissions().mode() & 0o077 != 0 {
+            return Err(DataDirError::InsecurePermissions(path.to_path_buf()));
+        }
+        fs::read(path).map_err(io_err("read", path))
+    }
+
+    /// Writes a public file atomically (temp file, fsync, rename).
+    pub fn write_public_file(path: &Path, contents: &[u8]) -> Result<()> {
+        let tmp = path.with_extension("tmp");
+        {
+            let mut f = fs::File::create(&tmp).map_err(io_err("create", &tmp))?;
+            f.write_all(contents).map_err(io_err("write", &tmp))?;
+            f.sync_all().map_err(io_err("sync", &tmp))?;
+        }
+        fs::rename(&tmp, path).map_err(io_err("rename into", path))
+    }
+
+    /// Stores new secret keys; refuses if an identity exists.
+    pub fn write_keys(&self, keys: &OrgKeys) -> Result<()> {
+        if self.is_initialised() {
+            return Err(DataDirError::AlreadyInitialised(self.root.clone()));
+        }
+        let file = KeyFile {
+            version: 1,
+            signing_seed: to_hex(&keys.signing_seed()),
+            encryption_secret: to_hex(&keys.encryption_secret()),
+        };
+        let text = serde_json::to_vec_pretty(&file).map_err(|e| DataDirError::BadKeyFile {
+            path: self.key_path(),
+            reason: e.to_string(),
+        })?;
+        Self::write_secret_file(&self.key_path(), &text)
+    }
+
+    /// Loads the organisation's secret keys.
+    pub fn load_keys(&self) -> Result<OrgKeys> {
+        let path = self.key_path();
+        if !path.exists() {
+            return Err(DataDirError::NotInitialised(self.root.clone()));
+        }
+        let bytes = Self::read_secret_file(&path)?;
+        let bad = |reason: String| DataDirError::BadKeyFile {
+            path: path.clone(),
+            reason,
+        };
+        let file: KeyFile = serde_json::from_slice(&bytes).map_err(|e| bad(e.to_string()))?;
+        if file.version != 1 {
+            return Err(bad(format!("unknown key file version {}", file.version)));
+        }
+        let seed = from_hex_array::<32>(&file.signing_seed).map_err(|e| bad(e.to_string()))?;
+        let enc = from_hex_array::<32>(&file.encryption_secret).map_err(|e| bad(e.to_string()))?;
+        Ok(OrgKeys::from_secret_bytes(seed, enc))
+    }
+
+    /// Loads and checks `config.toml`.
+    pub fn load_config(&self) -> Result<Config> {
+        let path = self.config_path();
+        if !self.is_initialised() {
+            return Err(DataDirError::NotInitialised(self.root.clone()));
+        }
+        let text = fs::read_to_string(&path).map_err(io_err("read", &path))?;
+        Config::parse(&text).map_err(|source| DataDirError::Config { path, source })
+    }
+
+    /// Loads the network genesis, if the node has joined one.
+    pub fn load_network(&self) -> Result<Option<Network>> {
+        let path = self.network_path();
+        if !path.exists() {
+            return Ok(None);
+        }
+        let rec = read_record(&path)?;
+        Network::from_genesis(&rec)
+            .map(Some)
+            .map_err(|e| DataDirError::BadMembership {
+                path,
+                reason: e.to_string(),
+            })
+    }
+
+    /// Loads the network and this node's certificate (checked against it, not for time).
+    pub fn load_membership(&self) -> Result<(Network, Verified<MembershipCertificate>)> {
+        let network = self.load_network()?.ok_or(DataDirError::NotJoined)?;
+        let path = self.certificate_path();
+        if !path.exists() {
+            return Err(DataDirError::NotJoined);
+        }
+        let rec = read_record(&path)?;
+        let cert = network
+            .verify_certificate(&rec)
+            .map_err(|e| DataDirError::BadMembership {
+                path,
+                reason: e.to_string(),
+            })?;
+        Ok((network, cert))
+    }
+
+    /// Stores the network genesis and this node's certificate (both already verified).
+    pub fn store_membership(&self, network: &SignedRecord, cert: &SignedRecord) -> Result<()> {
+        Self::write_public_file(&self.network_path(), &record_json(network))?;
+        Self::write_public_file(&self.certificate_path(), &record_json(cert))
+    }
+}
+
+/// Reads a signed record from a JSON file.
+pub fn read_record(path: &Path) -> Result<SignedRecord> {
+    let bytes = fs::read(path).map_err(io_err("read", path))?;
+    serde_json::from_slice(&bytes).map_err(|e| DataDirError::BadMembership {
+        path: path.to_path_buf(),
+        reason: format!("not a signed record: {e}"),
+    })
+}
+
+/// A record as pretty JSON, the form used for every record file.
+pub fn record_json(record: &SignedRecord) -> Vec<u8> {
+    let mut out = Vec::new();
+    // Writing to a Vec cannot fail and every field of a SignedRecord serialises.
+    if serde_json::to_writer_pretty(&mut out, record).is_err() {
+        out.clear();
+    }
+    out.push(b'\n');
+    out
+}

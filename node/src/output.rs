@@ -1,0 +1,39 @@
+//! What a command prints: the same result as text for people and as JSON for scripts.
+
+use serde_json::Value;
+
+/// A command's result.
+#[derive(Debug, Clone)]
+pub struct Output {
+    /// Machine-readable form (`--json`).
+    pub json: Value,
+    /// Human-readable form.
+    pub text: String,
+}
+
+impl Output {
+    /// A result with both forms.
+    pub fn new(json: Value, text: impl Into<String>) -> Output {
+        Output {
+            json,
+            text: text.into(),
+        }
+    }
+
+    /// Prints the form asked for.
+    pub fn print(&self, json: bool) {
+        if json {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&self.json).unwrap_or_else(|_| "null".into())
+            );
+        } else if !self.text.is_empty() {
+            println!("{}", self.text);
+        }
+    }
+}
+
+/// A verification that ran and found the input invalid (exit status 1, not a usage error).
+#[derive(Debug, thiserror::Error)]
+#[error("INVALID: {0}")]
+pub struct Invalid(pub String);
