@@ -110,7 +110,8 @@ pub enum MemberCommand {
 pub struct VerifyArgs {
     /// The file: attestation bundle, certificate, revocation, genesis or other signed record.
     pub file: PathBuf,
-    /// Network genesis to check certificates and revocations against [default: this node's].
+    /// Trusted network genesis: certificates and revocations are checked against it, and a
+    /// bundle must belong to it [default: this node's network, if any].
     #[arg(long, value_name = "FILE")]
     pub network: Option<PathBuf>,
 }

@@ -7,5 +7,6 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod datadir;
+pub mod net;
 pub mod output;
 pub mod store;

@@ -1,7 +1,9 @@
 //! The node's database. Architecture invariant: only this module knows sled; the rest of the
 //! node sees typed methods, so the engine could be swapped.
 
-use ilm_protocol::{OrgId, SignedRecord};
+use ilm_protocol::{CaseRef, EventHash, MessageId, OrgId, SignedRecord};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use std::path::Path;
 
 /// Schema version written at creation; a node refuses databases from a newer version.
@@ -10,6 +12,27 @@ pub const SCHEMA_VERSION: u32 = 1;
 const META: &str = "meta";
 const REGISTER: &str = "register";
 const REVOCATIONS: &str = "revocations";
+/// Everything written together with a received message lives in one tree, so one atomic
+/// batch covers an effect and the marker that makes its redelivery a no-op.
+const DATA: &str = "data";
+
+/// Key prefixes in the data tree.
+mod prefix {
+    pub const PROCESSED: u8 = b'm';
+    pub const EVENT: u8 = b'e';
+    pub const CASE: u8 = b'c';
+    pub const OUTBOX: u8 = b'o';
+    pub const CERT: u8 = b'k';
+}
+
+fn key(prefix: u8, parts: &[&[u8]]) -> Vec<u8> {
+    let mut k = Vec::with_capacity(1 + parts.iter().map(|p| p.len()).sum::<usize>());
+    k.push(prefix);
+    for p in parts {
+        k.extend_from_slice(p);
+    }
+    k
+}
 const SCHEMA_KEY: &[u8] = b"schema_version";
 
 /// Why the database could not be used.
@@ -57,6 +80,76 @@ pub struct Store {
     db: sled::Db,
     register: sled::Tree,
     revocations: sled::Tree,
+    data: sled::Tree,
+}
+
+/// Writes to apply atomically with [`Store::commit`].
+#[derive(Default)]
+pub struct WriteBatch {
+    batch: sled::Batch,
+    len: usize,
+}
+
+impl WriteBatch {
+    /// An empty batch.
+    pub fn new() -> WriteBatch {
+        WriteBatch::default()
+    }
+
+    /// Number of writes queued.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether nothing is queued.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    fn put_json<T: Serialize>(&mut self, key: Vec<u8>, value: &T) -> Result<()> {
+        let bytes = serde_json::to_vec(value).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        self.batch.insert(key, bytes);
+        self.len += 1;
+        Ok(())
+    }
+
+    /// Marks a received message as processed (its redelivery becomes a no-op).
+    pub fn mark_processed<T: Serialize>(&mut self, id: &MessageId, marker: &T) -> Result<()> {
+        self.put_json(key(prefix::PROCESSED, &[id.as_bytes()]), marker)
+    }
+
+    /// Stores a verified case event.
+    pub fn put_event(
+        &mut self,
+        case: &CaseRef,
+        hash: &EventHash,
+        rec: &SignedRecord,
+    ) -> Result<()> {
+        self.put_json(key(prefix::EVENT, &[case.as_bytes(), hash.as_bytes()]), rec)
+    }
+
+    /// Stores a case's metadata.
+    pub fn put_case<T: Serialize>(&mut self, case: &CaseRef, meta: &T) -> Result<()> {
+        self.put_json(key(prefix::CASE, &[case.as_bytes()]), meta)
+    }
+
+    /// Stores an outbox entry for one recipient of a message.
+    pub fn put_outbox<T: Serialize>(
+        &mut self,
+        id: &MessageId,
+        recipient: &OrgId,
+        entry: &T,
+    ) -> Result<()> {
+        self.put_json(
+            key(prefix::OUTBOX, &[id.as_bytes(), recipient.as_bytes()]),
+            entry,
+        )
+    }
+
+    /// Stores a member's certificate (already verified).
+    pub fn put_certificate(&mut self, org: &OrgId, rec: &SignedRecord) -> Result<()> {
+        self.put_json(key(prefix::CERT, &[org.as_bytes()]), rec)
+    }
 }
 
 impl Store {
@@ -84,6 +177,7 @@ impl Store {
             }
         }
         Ok(Store {
+            data: db.open_tree(DATA)?,
             register: db.open_tree(REGISTER)?,
             revocations: db.open_tree(REVOCATIONS)?,
             db,
@@ -145,6 +239,93 @@ impl Store {
     /// Every revocation known.
     pub fn revocations(&self) -> Result<Vec<SignedRecord>> {
         Self::records(&self.revocations)
+    }
+
+    /// Applies a batch atomically and makes it durable before returning.
+    pub fn commit(&self, batch: WriteBatch) -> Result<()> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        self.data.apply_batch(batch.batch)?;
+        self.flush()
+    }
+
+    fn get_json<T: DeserializeOwned>(&self, key: &[u8]) -> Result<Option<T>> {
+        match self.data.get(key)? {
+            None => Ok(None),
+            Some(v) => serde_json::from_slice(&v)
+                .map(Some)
+                .map_err(|e| StoreError::Corrupt(e.to_string())),
+        }
+    }
+
+    fn scan_json<T: DeserializeOwned>(&self, prefix: &[u8]) -> Result<Vec<T>> {
+        self.data
+            .scan_prefix(prefix)
+            .values()
+            .map(|v| {
+                let v = v?;
+                serde_json::from_slice(&v).map_err(|e| StoreError::Corrupt(e.to_string()))
+            })
+            .collect()
+    }
+
+    /// Whether a message id was processed already.
+    pub fn is_processed(&self, id: &MessageId) -> Result<bool> {
+        Ok(self
+            .data
+            .contains_key(key(prefix::PROCESSED, &[id.as_bytes()]))?)
+    }
+
+    /// Number of messages processed.
+    pub fn processed_count(&self) -> usize {
+        self.data.scan_prefix([prefix::PROCESSED]).count()
+    }
+
+    /// Every stored event of a case.
+    pub fn events(&self, case: &CaseRef) -> Result<Vec<SignedRecord>> {
+        self.scan_json(&key(prefix::EVENT, &[case.as_bytes()]))
+    }
+
+    /// Whether an event is stored.
+    pub fn has_event(&self, case: &CaseRef, hash: &EventHash) -> Result<bool> {
+        Ok(self
+            .data
+            .contains_key(key(prefix::EVENT, &[case.as_bytes(), hash.as_bytes()]))?)
+    }
+
+    /// A case's metadata.
+    pub fn case<T: DeserializeOwned>(&self, case: &CaseRef) -> Result<Option<T>> {
+        self.get_json(&key(prefix::CASE, &[case.as_bytes()]))
+    }
+
+    /// Every case's metadata.
+    pub fn cases<T: DeserializeOwned>(&self) -> Result<Vec<T>> {
+        self.scan_json(&[prefix::CASE])
+    }
+
+    /// Every outbox entry (oldest message ids are random, so order is by id).
+    pub fn outbox<T: DeserializeOwned>(&self) -> Result<Vec<T>> {
+        self.scan_json(&[prefix::OUTBOX])
+    }
+
+    /// One outbox entry.
+    pub fn outbox_entry<T: DeserializeOwned>(
+        &self,
+        id: &MessageId,
+        recipient: &OrgId,
+    ) -> Result<Option<T>> {
+        self.get_json(&key(prefix::OUTBOX, &[id.as_bytes(), recipient.as_bytes()]))
+    }
+
+    /// A member's certificate, if known.
+    pub fn certificate(&self, org: &OrgId) -> Result<Option<SignedRecord>> {
+        self.get_json(&key(prefix::CERT, &[org.as_bytes()]))
+    }
+
+    /// Every known member certificate.
+    pub fn certificates(&self) -> Result<Vec<SignedRecord>> {
+        self.scan_json(&[prefix::CERT])
     }
 
     /// Test and tooling hook: writes a schema version (to simulate databases from the future).

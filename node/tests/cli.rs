@@ -524,3 +524,28 @@ fn verify_accepts_a_valid_bundle_and_rejects_a_tampered_one() {
         .code(1)
         .stderr(predicate::str::contains("INVALID"));
 }
+
+#[test]
+fn a_bundle_of_another_network_is_refused_when_a_network_is_trusted() {
+    let net = Net::new();
+    net.steward();
+    let bundle = net.p("bundle.json");
+    std::fs::write(
+        &bundle,
+        serde_json::to_vec_pretty(&sample_bundle()).expect("json"),
+    )
+    .expect("write");
+    ilm(&net.p("s"))
+        .arg("verify")
+        .arg(&bundle)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("not the trusted network"));
+    ilm(&net.p("nobody"))
+        .arg("verify")
+        .arg(&bundle)
+        .arg("--network")
+        .arg(net.p("network.json"))
+        .assert()
+        .code(1);
+}

@@ -13,11 +13,28 @@ fn every_example_configuration_parses() {
         }
         let text = std::fs::read_to_string(&path).expect("read");
         let cfg = Config::parse(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default().to_string();
+        let stem = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or_default()
+            .to_string();
         assert_eq!(cfg.node.role.as_str(), stem, "{}", path.display());
-        assert!(cfg.admin.listen.ip().is_loopback(), "admin must default to loopback");
+        assert!(
+            cfg.admin.listen.ip().is_loopback(),
+            "admin must default to loopback"
+        );
         seen.push(stem);
     }
     seen.sort();
-    assert_eq!(seen, ["agency", "brand", "cso", "government", "steward", "supplier"]);
+    assert_eq!(
+        seen,
+        [
+            "agency",
+            "brand",
+            "cso",
+            "government",
+            "steward",
+            "supplier"
+        ]
+    );
 }

@@ -175,7 +175,11 @@ impl AttestationBundle {
         let history = self.replay_events(network.id(), a.case_ref, &cert_at)?;
         let held: BTreeSet<EventHash> = self.events.iter().map(SignedRecord::digest).collect();
         let covered: BTreeSet<EventHash> = a.events.iter().copied().collect();
-        if covered.len() != a.events.len() || held != covered || history.len() != held.len() {
+        if covered.len() != a.events.len()
+            || held.len() != self.events.len()
+            || held != covered
+            || history.len() != held.len()
+        {
             return inconsistent(
                 "the bundle's events are not exactly the events the attestation covers",
             );

@@ -146,6 +146,11 @@ fn payload_cipher(key: &[u8; 32]) -> ChaCha20Poly1305 {
 
 const ZERO_NONCE: [u8; 12] = [0u8; 12];
 
+fn distinct(ids: &[OrgId]) -> bool {
+    let set: std::collections::BTreeSet<&OrgId> = ids.iter().collect();
+    set.len() == ids.len()
+}
+
 impl Envelope {
     /// Encrypts `payload` to `recipients` and signs it as `sender`.
     pub fn seal(
@@ -158,6 +163,10 @@ impl Envelope {
     ) -> Result<Envelope, EnvelopeError> {
         if recipients.is_empty() || recipients.len() > MAX_RECIPIENTS {
             return Err(EnvelopeError::Malformed("needs 1 to 32 recipients"));
+        }
+        let ids: Vec<OrgId> = recipients.iter().map(|r| r.org_id).collect();
+        if !distinct(&ids) {
+            return Err(EnvelopeError::Malformed("a recipient is named twice"));
         }
         let header = Header {
             network_id,

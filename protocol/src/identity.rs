@@ -207,8 +207,9 @@ impl fmt::Debug for OrgKeys {
 
 impl Drop for OrgKeys {
     fn drop(&mut self) {
-        // SigningKey zeroizes itself; the X25519 secret is a plain array.
-        self.encryption_secret = [0u8; 32];
+        // SigningKey zeroizes itself; the X25519 secret is a plain array, wiped in a way the
+        // compiler may not elide.
+        zeroize::Zeroize::zeroize(&mut self.encryption_secret);
     }
 }
 

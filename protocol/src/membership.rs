@@ -270,7 +270,7 @@ impl Network {
                 now: at.0,
             });
         }
-        if revocations.revokes(body) {
+        if revocations.revokes(body, at) {
             return Err(MembershipError::Revoked(body.org_id.short()));
         }
         Ok(cert)
@@ -308,11 +308,13 @@ impl RevocationList {
         }
     }
 
-    /// Whether this certificate is revoked (issued at or before a revocation of its holder).
-    pub fn revokes(&self, cert: &MembershipCertificate) -> bool {
+    /// Whether this certificate is revoked at time `at`: a revocation of its holder made at
+    /// or after the certificate was issued, and already in force at `at`. Signatures made
+    /// before the revocation stay valid; nothing after it is.
+    pub fn revokes(&self, cert: &MembershipCertificate, at: Timestamp) -> bool {
         self.latest
             .get(&cert.org_id)
-            .is_some_and(|at| cert.issued_at <= *at)
+            .is_some_and(|revoked_at| cert.issued_at <= *revoked_at && *revoked_at <= at)
     }
 
     /// Whether any revocation names this organisation.

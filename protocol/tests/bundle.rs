@@ -101,3 +101,11 @@ fn verdict_must_match_the_workers_verification() {
     b.attestation = att;
     assert!(matches!(b.verify(), Err(BundleError::Inconsistent(_))));
 }
+
+#[test]
+fn a_duplicated_event_record_is_rejected() {
+    let w = World::new();
+    let mut b = bundle(&w);
+    b.events.push(b.events[0].clone());
+    assert!(matches!(b.verify(), Err(BundleError::Inconsistent(_))));
+}

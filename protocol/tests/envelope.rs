@@ -196,3 +196,20 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_recipient_named_twice_is_refused() {
+    let sender = keys(1);
+    let a = keys(2);
+    assert!(matches!(
+        Envelope::seal(
+            &sender,
+            net(),
+            MessageKind::CaseEvent,
+            &[recipient(&a), recipient(&a)],
+            T0,
+            b"x"
+        ),
+        Err(EnvelopeError::Malformed(_))
+    ));
+}

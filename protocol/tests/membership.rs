@@ -192,3 +192,28 @@ fn genesis_must_be_signed_by_every_steward() {
     rec.cosign(&b);
     assert!(Network::from_genesis(&rec).is_ok());
 }
+
+#[test]
+fn a_revocation_takes_effect_from_its_time() {
+    let w = World::new();
+    let supplier = w.m(Role::Supplier);
+    let rev = revocation(
+        &w,
+        supplier.keys.org_id(),
+        T0.plus_days(10),
+        &w.steward.keys,
+    );
+    let mut list = RevocationList::new();
+    list.add(&w.network.check_revocation(&rev).expect("revocation"));
+    // Signatures made before the revocation stay valid; from its time on, none are.
+    assert!(
+        w.network
+            .check_certificate(&supplier.cert, T0.plus_days(9), &list)
+            .is_ok()
+    );
+    assert!(
+        w.network
+            .check_certificate(&supplier.cert, T0.plus_days(10), &list)
+            .is_err()
+    );
+}

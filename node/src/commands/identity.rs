@@ -9,9 +9,9 @@ use ilm_protocol::{Country, OrgKeys, Role};
 use serde_json::json;
 
 /// The libp2p peer id derived from the organisation's ed25519 key.
-pub fn peer_id(keys: &OrgKeys) -> Result<libp2p_identity::PeerId> {
+pub fn peer_id(keys: &OrgKeys) -> Result<libp2p::PeerId> {
     let mut seed = keys.signing_seed();
-    let kp = libp2p_identity::Keypair::ed25519_from_bytes(&mut seed)
+    let kp = libp2p::identity::Keypair::ed25519_from_bytes(&mut seed)
         .context("derive the libp2p identity")?;
     Ok(kp.public().to_peer_id())
 }

@@ -281,7 +281,7 @@ pub(super) fn list(dir: &DataDir) -> Result<Output> {
     for rec in store.issued_certificates()? {
         let cert = network.verify_certificate(&rec)?;
         let c = cert.body();
-        let is_revoked = revoked.revokes(c);
+        let is_revoked = revoked.revokes(c, now());
         text.push_str(&format!(
             "{}  {:<10} {:<3} {}{}\n",
             c.org_id,

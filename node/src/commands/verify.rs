@@ -43,6 +43,22 @@ pub(super) fn verify(dir: &DataDir, file: &Path, network: Option<&Path>) -> Resu
         let bundle: AttestationBundle = serde_json::from_slice(&bytes)
             .map_err(|e| invalid(format!("malformed attestation bundle: {e}")))?;
         let s = bundle.verify().map_err(invalid)?;
+        // A bundle is only as good as its network: compare with the one this machine trusts.
+        let trusted = match network {
+            Some(path) => Some(network_for(dir, Some(path))?.0),
+            None => dir.load_network()?,
+        };
+        if let Some(trusted) = trusted
+            && trusted.id() != s.network_id
+        {
+            return Err(invalid(format!(
+                "the bundle belongs to network {} ({:?}), not the trusted network {} ({:?})",
+                s.network_id,
+                s.network_name,
+                trusted.id(),
+                trusted.name()
+            )));
+        }
         let cats: Vec<&str> = s.categories.iter().map(|c| c.code()).collect();
         return Ok(Output::new(
             json!({ "valid": true, "type": "attestation_bundle", "summary": s }),

@@ -170,11 +170,10 @@ pub fn escalation_to(to: OrgId) -> EventPayload {
 pub fn full_case(w: &World, case: CaseRef) -> Vec<SignedRecord> {
     let supplier = w.m(Role::Supplier).keys.org_id();
     let mut events: Vec<SignedRecord> = Vec::new();
-    let push =
-        |author: Role, day: u64, payload: EventPayload, events: &mut Vec<SignedRecord>| {
-            let parents = events.last().map(|e| vec![e.digest()]).unwrap_or_default();
-            events.push(w.event(author, case, parents, T0.plus_days(day), payload));
-        };
+    let push = |author: Role, day: u64, payload: EventPayload, events: &mut Vec<SignedRecord>| {
+        let parents = events.last().map(|e| vec![e.digest()]).unwrap_or_default();
+        events.push(w.event(author, case, parents, T0.plus_days(day), payload));
+    };
     push(Role::Cso, 1, escalation_to(supplier), &mut events);
     push(
         Role::Supplier,

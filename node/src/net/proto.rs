@@ -1,0 +1,84 @@
+//! Messages of the ILM request-response protocol (one protocol, scoped to the network id).
+
+use ilm_protocol::{CaseRef, Envelope, EventHash, MessageId, SignedRecord};
+use serde::{Deserialize, Serialize};
+
+/// Largest request accepted (an envelope with a large history sync).
+pub const MAX_REQUEST_BYTES: u64 = 4 * 1024 * 1024;
+/// Largest response accepted.
+pub const MAX_RESPONSE_BYTES: u64 = 16 * 1024 * 1024;
+
+/// A request from one member node to another.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum Request {
+    /// Admission: my membership certificate and the revocations I know.
+    Hello(Hello),
+    /// Deliver an envelope; answered with an [`Ack`] once stored durably.
+    Deliver(Envelope),
+    /// My heads of a case; answer with the events I lack.
+    Sync(SyncRequest),
+}
+
+/// An answer to a [`Request`].
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum Response {
+    /// Admission accepted: my certificate and revocations.
+    Hello(Hello),
+    /// Not admitted; the connection will be closed.
+    Refused(String),
+    /// Outcome of a delivery.
+    Ack(Ack),
+    /// Events the requester lacks, encrypted to it (None: nothing to send or not a participant).
+    Sync(Option<Envelope>),
+}
+
+/// Admission data exchanged when two nodes connect.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Hello {
+    /// The sender's membership certificate.
+    pub certificate: SignedRecord,
+    /// Revocations the sender knows (so a reconnecting node catches up at once).
+    pub revocations: Vec<SignedRecord>,
+}
+
+/// What the receiver did with a delivered envelope.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ack {
+    /// The envelope's message id.
+    pub message_id: MessageId,
+    /// The outcome.
+    pub outcome: AckOutcome,
+}
+
+/// Delivery outcomes. Only `Accepted` and `Duplicate` end delivery successfully.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AckOutcome {
+    /// Stored durably now.
+    Accepted,
+    /// Already stored earlier (a redelivery); nothing changed.
+    Duplicate,
+    /// Refused for good (not a member, not a recipient, not allowed); do not retry.
+    Rejected(String),
+    /// Cannot be processed yet (e.g. missing earlier events); retry later.
+    Retry(String),
+}
+
+/// A participant's view of a case, to find what the other side lacks.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SyncRequest {
+    /// The case.
+    pub case_ref: CaseRef,
+    /// The requester's heads (empty if it holds nothing of the case).
+    pub heads: Vec<EventHash>,
+}
+
+/// Payload of a history-sync envelope: events and the certificates of their authors.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SyncPayload {
+    /// The case.
+    pub case_ref: CaseRef,
+    /// Events in causal order.
+    pub events: Vec<SignedRecord>,
+    /// Certificates of the events' authors.
+    pub certificates: Vec<SignedRecord>,
+}
