@@ -33,6 +33,100 @@ pub enum Command {
     Member(MemberCommand),
     /// Verify an attestation bundle, certificate or signed record offline.
     Verify(VerifyArgs),
+    /// Run the node daemon (networking, delivery, admin API) until SIGINT/SIGTERM.
+    Run(RunArgs),
+    /// Show the running node's peers, addresses, outbox depth and membership.
+    Status,
+    /// List the member peers the running node is connected to.
+    Peers,
+    /// Show the delivery state of outgoing messages.
+    Outbox {
+        /// Only entries in this state: pending, delivered or rejected.
+        #[arg(long)]
+        state: Option<String>,
+    },
+    /// Cases: open (escalate), list, show, acknowledge, dispute.
+    #[command(subcommand)]
+    Case(CaseCommand),
+}
+
+/// Arguments of `ilm run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Listen address (multiaddr); repeat for several. Replaces config.toml's list.
+    #[arg(long, value_name = "MULTIADDR")]
+    pub listen: Vec<String>,
+    /// Bootstrap member (multiaddr ending in /p2p/PEER_ID); repeat for several.
+    #[arg(long, value_name = "MULTIADDR")]
+    pub bootstrap: Vec<String>,
+    /// Admin API address (default from config.toml: 127.0.0.1:7070).
+    #[arg(long, value_name = "ADDR")]
+    pub admin_listen: Option<std::net::SocketAddr>,
+    /// Discover peers on the local network (development only).
+    #[arg(long)]
+    pub mdns: bool,
+    /// Allow the admin API on a non-loopback address (only behind TLS).
+    #[arg(long)]
+    pub allow_remote_admin: bool,
+}
+
+/// `ilm case ...`
+#[derive(Debug, Subcommand)]
+pub enum CaseCommand {
+    /// Open a case by escalating issues to an agency, supplier, brand or government office.
+    Open(OpenCaseArgs),
+    /// List cases this node takes part in.
+    List,
+    /// Show a case's signed timeline.
+    Show {
+        /// Case reference (32 hex digits).
+        case: String,
+    },
+    /// Acknowledge an escalation addressed to this node.
+    Ack {
+        /// Case reference.
+        case: String,
+        /// Optional note.
+        #[arg(long, default_value = "")]
+        note: String,
+    },
+    /// Dispute an escalation addressed to this node.
+    Dispute {
+        /// Case reference.
+        case: String,
+        /// Why.
+        #[arg(long)]
+        reason: String,
+    },
+}
+
+/// Arguments of `ilm case open`.
+#[derive(Debug, Args)]
+pub struct OpenCaseArgs {
+    /// Organisation id of the party asked to act.
+    #[arg(long)]
+    pub to: String,
+    /// Issue category code (see docs/PROTOCOL.md); repeat for several.
+    #[arg(long = "category", required = true)]
+    pub categories: Vec<String>,
+    /// Workers affected.
+    #[arg(long, default_value_t = 1)]
+    pub workers: u32,
+    /// Worksite.
+    #[arg(long)]
+    pub site: String,
+    /// What is asked for.
+    #[arg(long)]
+    pub remedy: String,
+    /// Redacted description (no worker identity).
+    #[arg(long)]
+    pub description: String,
+    /// Days until acknowledgement is due.
+    #[arg(long, default_value_t = 7)]
+    pub ack_days: u64,
+    /// Days until remediation is due.
+    #[arg(long, default_value_t = 60)]
+    pub remediate_days: u64,
 }
 
 /// Arguments of `ilm init`.

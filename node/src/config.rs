@@ -98,6 +98,43 @@ impl Config {
         Ok(cfg)
     }
 
+    /// Applies `ILM_LISTEN`, `ILM_BOOTSTRAP` (comma-separated), `ILM_ADMIN_LISTEN` and
+    /// `ILM_MDNS` (true/false) from the environment.
+    pub fn apply_env(&mut self) -> Result<(), ConfigError> {
+        let list = |v: String| -> Vec<String> {
+            v.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(String::from)
+                .collect()
+        };
+        if let Ok(v) = std::env::var("ILM_LISTEN") {
+            self.network.listen = list(v);
+        }
+        if let Ok(v) = std::env::var("ILM_BOOTSTRAP") {
+            self.network.bootstrap = list(v);
+        }
+        if let Ok(v) = std::env::var("ILM_ADMIN_LISTEN") {
+            self.admin.listen = v.parse().map_err(|_| {
+                ConfigError::Invalid(format!(
+                    "ILM_ADMIN_LISTEN={v:?} is not an address like 127.0.0.1:7070"
+                ))
+            })?;
+        }
+        if let Ok(v) = std::env::var("ILM_MDNS") {
+            self.network.mdns = match v.as_str() {
+                "true" | "1" => true,
+                "false" | "0" => false,
+                _ => {
+                    return Err(ConfigError::Invalid(format!(
+                        "ILM_MDNS={v:?} must be true or false"
+                    )));
+                }
+            };
+        }
+        Ok(())
+    }
+
     /// A commented configuration file for a new node.
     pub fn template(name: &str, role: Role, country: &Country) -> String {
         let relay = matches!(role, Role::Steward);

@@ -121,6 +121,43 @@ impl DataDir {
         self.root.join("certificate.json")
     }
 
+    /// The owner-only admin API token.
+    pub fn token_path(&self) -> PathBuf {
+        self.root.join("admin.token")
+    }
+
+    /// Where a running daemon writes its admin API address.
+    pub fn admin_addr_path(&self) -> PathBuf {
+        self.root.join("admin.addr")
+    }
+
+    /// Loads the admin token, creating it (owner-only) if this node has none yet.
+    pub fn admin_token(&self) -> Result<String> {
+        let path = self.token_path();
+        if !path.exists() {
+            let bytes = ilm_protocol::identity::random_bytes::<32>().map_err(|e| {
+                DataDirError::BadKeyFile {
+                    path: path.clone(),
+                    reason: e.to_string(),
+                }
+            })?;
+            Self::write_secret_file(&path, to_hex(&bytes).as_bytes())?;
+        }
+        let raw = Self::read_secret_file(&path)?;
+        let token = String::from_utf8(raw).map_err(|_| DataDirError::BadKeyFile {
+            path: path.clone(),
+            reason: "not text".into(),
+        })?;
+        let token = token.trim().to_string();
+        if token.len() < 32 {
+            return Err(DataDirError::BadKeyFile {
+                path,
+                reason: "token too short".into(),
+            });
+        }
+        Ok(token)
+    }
+
     /// The node's database directory.
     pub fn db_path(&self) -> PathBuf {
         self.root.join("db")

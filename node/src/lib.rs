@@ -3,10 +3,19 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod api;
+pub mod cases;
 pub mod cli;
+pub mod client;
 pub mod commands;
 pub mod config;
+pub mod core;
+pub mod daemon;
 pub mod datadir;
+pub mod membership;
+pub mod metrics;
 pub mod net;
+pub mod outbox;
 pub mod output;
+pub mod register;
 pub mod store;

@@ -5,8 +5,43 @@ use ilm_node::cli::Cli;
 use ilm_node::output::Invalid;
 use std::process::ExitCode;
 
+fn run_daemon(cli: Cli) -> anyhow::Result<()> {
+    use anyhow::Context;
+    let ilm_node::cli::Command::Run(args) = cli.command else {
+        anyhow::bail!("not a run command");
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("ILM_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,libp2p=warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+    let dir = ilm_node::commands::data_dir(cli.data_dir)?;
+    let opts = ilm_node::daemon::RunOptions {
+        listen: args.listen,
+        bootstrap: args.bootstrap,
+        admin_listen: args.admin_listen,
+        mdns: args.mdns,
+        allow_remote_admin: args.allow_remote_admin,
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("start the async runtime")?;
+    rt.block_on(ilm_node::daemon::run(dir, opts))
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if matches!(cli.command, ilm_node::cli::Command::Run(_)) {
+        return match run_daemon(cli) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(err) => {
+                eprintln!("error: {err:#}");
+                ExitCode::from(1)
+            }
+        };
+    }
     let json = cli.json;
     match ilm_node::commands::run(cli) {
         Ok(out) => {

@@ -35,6 +35,7 @@ pub(super) fn init(dir: &DataDir, args: InitArgs) -> Result<Output> {
     dir.create_dir()?;
     let keys = OrgKeys::generate()?;
     dir.write_keys(&keys)?;
+    dir.admin_token()?;
     if !dir.config_path().exists() {
         DataDir::write_public_file(&dir.config_path(), config_text.as_bytes())?;
     }

@@ -1,14 +1,14 @@
 //! `ilm network create` and `ilm member ...`: the file-based membership flow.
 
-use super::now;
+use super::{fmt_time, now};
+use crate::client::AdminClient;
 use crate::datadir::{DataDir, read_record, record_json};
 use crate::output::Output;
+use crate::register;
 use crate::store::Store;
 use anyhow::{Context, Result, bail};
-use ilm_protocol::membership::verify_request;
 use ilm_protocol::{
-    MembershipCertificate, Network, NetworkGenesis, OrgId, OrgKeys, Revocation, RevocationList,
-    Role, SignedRecord,
+    MembershipCertificate, Network, NetworkGenesis, OrgId, OrgKeys, Role, SignedRecord,
 };
 use serde_json::json;
 use std::path::Path;
@@ -41,19 +41,6 @@ fn as_steward(dir: &DataDir) -> Result<(OrgKeys, Network)> {
         bail!("this node is not a steward of network {}", network.id());
     }
     Ok((keys, network))
-}
-
-/// Revocations this node knows, verified against its network.
-pub fn revocation_list(store: &Store, network: &Network) -> Result<RevocationList> {
-    let mut list = RevocationList::new();
-    for rec in store.revocations()? {
-        // Only verified revocations are ever stored; a failure here means a damaged database.
-        let rev = network
-            .check_revocation(&rec)
-            .context("a stored revocation no longer verifies")?;
-        list.add(&rev);
-    }
-    Ok(list)
 }
 
 pub(super) fn network_create(dir: &DataDir, name: &str, out: &Path) -> Result<Output> {
@@ -137,46 +124,49 @@ pub(super) fn request(dir: &DataDir, out: &Path) -> Result<Output> {
     ))
 }
 
+/// Whether a daemon holds this node's database (then commands go through its API).
+fn daemon_running(dir: &DataDir) -> bool {
+    matches!(
+        Store::open(&dir.db_path()),
+        Err(crate::store::StoreError::Locked)
+    )
+}
+
 pub(super) fn issue(dir: &DataDir, request: &Path, out: &Path, valid_days: u64) -> Result<Output> {
-    let (keys, network) = as_steward(dir)?;
     let rec = read_record(request)?;
-    let req = verify_request(&rec)
-        .with_context(|| format!("{} is not a valid membership request", request.display()))?;
-    let r = req.body();
-    if r.role == Role::Steward && !network.is_steward(&r.org_id) {
-        bail!(
-            "the request asks for the steward role, which only the network's genesis stewards hold"
-        );
-    }
-    let t = now();
-    let cert = SignedRecord::sign(
-        &MembershipCertificate {
-            network_id: network.id(),
-            org_id: r.org_id,
-            name: r.name.clone(),
-            role: r.role,
-            country: r.country.clone(),
-            encryption_key: r.encryption_key,
-            not_before: t,
-            not_after: t.plus_days(valid_days),
-            issuer: keys.org_id(),
-            issued_at: t,
-        },
-        &keys,
-    )?;
-    network.verify_certificate(&cert)?;
-    open_store(dir)?.put_issued_certificate(&r.org_id, &cert)?;
+    let cert = if daemon_running(dir) {
+        let client = AdminClient::for_dir(dir)?;
+        let v = client.post(
+            "/api/members/issue",
+            &json!({ "request": rec, "valid_days": valid_days }),
+        )?;
+        serde_json::from_value::<SignedRecord>(v["certificate"].clone())
+            .context("the node returned no certificate")?
+    } else {
+        let (keys, network) = as_steward(dir)?;
+        register::issue(&keys, &network, &open_store(dir)?, &rec, valid_days, now())
+            .map_err(|e| match e {
+                register::RegisterError::BadRequest(_) => anyhow::anyhow!(
+                    "{} is not a valid membership request: {e}",
+                    request.display()
+                ),
+                other => other.into(),
+            })?
+            .0
+    };
+    let c: MembershipCertificate = serde_json::from_slice(&cert.body)?;
     write_out(out, &cert)?;
     Ok(Output::new(
         json!({
-            "org_id": r.org_id, "name": r.name, "role": r.role, "country": r.country,
-            "not_after": t.plus_days(valid_days), "certificate_file": out,
+            "org_id": c.org_id, "name": c.name, "role": c.role, "country": c.country,
+            "not_after": c.not_after, "certificate_file": out,
         }),
         format!(
-            "Issued a {} certificate to {:?} ({}) valid for {valid_days} days, written to {}.",
-            r.role,
-            r.name,
-            r.org_id,
+            "Issued a {} certificate to {:?} ({}) valid until {}, written to {}.",
+            c.role,
+            c.name,
+            c.org_id,
+            fmt_time(c.not_after),
             out.display()
         ),
     ))
@@ -199,7 +189,7 @@ pub(super) fn join(dir: &DataDir, network_file: &Path, cert_file: &Path) -> Resu
     }
     let rec = read_record(cert_file)?;
     let store = open_store(dir)?;
-    let revoked = revocation_list(&store, &network)?;
+    let revoked = register::revocation_list(&store, &network)?;
     let cert = network
         .check_certificate(&rec, now(), &revoked)
         .with_context(|| {
@@ -240,66 +230,53 @@ pub(super) fn join(dir: &DataDir, network_file: &Path, cert_file: &Path) -> Resu
 }
 
 pub(super) fn revoke(dir: &DataDir, org: &str, reason: &str, out: Option<&Path>) -> Result<Output> {
-    let (keys, network) = as_steward(dir)?;
     let org: OrgId = org
         .parse()
         .with_context(|| format!("{org:?} is not an organisation id (64 lowercase hex digits)"))?;
-    if org == keys.org_id() {
-        bail!("a steward cannot revoke itself");
-    }
-    let reason = reason.trim();
-    if reason.is_empty() || reason.len() > 500 {
-        bail!("--reason must be 1 to 500 characters");
-    }
-    let rec = SignedRecord::sign(
-        &Revocation {
-            network_id: network.id(),
-            org_id: org,
-            reason: reason.to_string(),
-            revoked_at: now(),
-            issuer: keys.org_id(),
-        },
-        &keys,
-    )?;
-    network.check_revocation(&rec)?;
-    open_store(dir)?.put_revocation(&org, &rec)?;
+    let rec = if daemon_running(dir) {
+        let v = AdminClient::for_dir(dir)?.post(
+            "/api/members/revoke",
+            &json!({ "org_id": org, "reason": reason }),
+        )?;
+        serde_json::from_value::<SignedRecord>(v["revocation"].clone())
+            .context("the node returned no revocation")?
+    } else {
+        let (keys, network) = as_steward(dir)?;
+        register::revoke(&keys, &network, &open_store(dir)?, org, reason, now())?
+    };
     if let Some(out) = out {
         write_out(out, &rec)?;
     }
     Ok(Output::new(
-        json!({ "revoked": org, "reason": reason, "revocation_file": out }),
+        json!({ "revoked": org, "reason": reason.trim(), "revocation_file": out }),
         format!("Revoked {org}."),
     ))
 }
 
 pub(super) fn list(dir: &DataDir) -> Result<Output> {
-    let (network, _) = dir.load_membership()?;
-    let store = open_store(dir)?;
-    let revoked = revocation_list(&store, &network)?;
-    let mut rows = Vec::new();
+    let rows: Vec<register::MemberRow> = if daemon_running(dir) {
+        let v = AdminClient::for_dir(dir)?.get("/api/members")?;
+        serde_json::from_value(v["members"].clone()).context("unreadable member list")?
+    } else {
+        let (network, _) = dir.load_membership()?;
+        register::list(&network, &open_store(dir)?, now())?
+    };
     let mut text = String::new();
-    for rec in store.issued_certificates()? {
-        let cert = network.verify_certificate(&rec)?;
-        let c = cert.body();
-        let is_revoked = revoked.revokes(c, now());
+    for r in &rows {
         text.push_str(&format!(
             "{}  {:<10} {:<3} {}{}\n",
-            c.org_id,
-            c.role,
-            c.country,
-            c.name,
-            if is_revoked { "  [revoked]" } else { "" }
+            r.org_id,
+            r.role,
+            r.country,
+            r.name,
+            if r.revoked { "  [revoked]" } else { "" }
         ));
-        rows.push(json!({
-            "org_id": c.org_id, "name": c.name, "role": c.role, "country": c.country,
-            "not_after": c.not_after, "revoked": is_revoked,
-        }));
     }
     if rows.is_empty() {
         text.push_str("No certificates issued by this node.\n");
     }
     Ok(Output::new(
-        json!({ "members": rows, "revocations": revoked.len() }),
+        json!({ "members": rows }),
         text.trim_end().to_string(),
     ))
 }

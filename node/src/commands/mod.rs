@@ -1,5 +1,6 @@
 //! The `ilm` commands. Each returns an [`Output`]; the binary's `main` prints it.
 
+mod daemon_ops;
 mod identity;
 mod membership;
 mod verify;
@@ -66,5 +67,10 @@ pub fn run(cli: Cli) -> Result<Output> {
             MemberCommand::List => membership::list(&dir),
         },
         Command::Verify(args) => verify::verify(&dir, &args.file, args.network.as_deref()),
+        Command::Run(_) => anyhow::bail!("`ilm run` is started by the binary's main"),
+        Command::Status => daemon_ops::status(&dir),
+        Command::Peers => daemon_ops::peers(&dir),
+        Command::Outbox { state } => daemon_ops::outbox(&dir, state.as_deref()),
+        Command::Case(cmd) => daemon_ops::case(&dir, cmd),
     }
 }

@@ -1,8 +1,9 @@
 //! `ilm verify FILE`: offline verification of bundles, certificates and signed records.
 
-use super::{fmt_time, membership::revocation_list, now};
+use super::{fmt_time, now};
 use crate::datadir::{DataDir, read_record};
 use crate::output::{Invalid, Output};
+use crate::register::revocation_list;
 use crate::store::Store;
 use anyhow::{Context, Result};
 use ilm_protocol::{

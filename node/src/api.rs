@@ -1,0 +1,360 @@
+//! The local admin HTTP API (JSON), used by the CLI while the daemon runs.
+//!
+//! Architecture invariant: every route requires the admin token; the server listens on
+//! loopback unless the operator explicitly allows otherwise.
+
+use crate::cases;
+use crate::core::{CaseMeta, CoreClient, CoreError};
+use crate::datadir::DataDir;
+use crate::membership::{MembershipState, now};
+use crate::metrics::Metrics;
+use crate::net::NetClient;
+use crate::outbox::{DeliveryState, OutboxEntry};
+use crate::register::{self, RegisterError};
+use crate::store::Store;
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use ilm_protocol::event::Escalation;
+use ilm_protocol::{CaseRef, EventPayload, OrgId, OrgKeys, Role, SignedRecord};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+/// What the API handlers share.
+pub struct ApiState {
+    /// This node's keys.
+    pub keys: Arc<OrgKeys>,
+    /// This node's role.
+    pub role: Role,
+    /// This node's name.
+    pub name: String,
+    /// The database.
+    pub store: Arc<Store>,
+    /// Membership state.
+    pub membership: Arc<MembershipState>,
+    /// Network task.
+    pub net: NetClient,
+    /// Node core.
+    pub core: CoreClient,
+    /// Counters.
+    pub metrics: Arc<Metrics>,
+    /// The admin token.
+    pub token: String,
+    /// Data directory.
+    pub dir: DataDir,
+}
+
+/// An API error: status code and a clear message, sent as `{"error": ...}`.
+pub struct ApiError(StatusCode, String);
+
+impl ApiError {
+    fn bad(msg: impl Into<String>) -> ApiError {
+        ApiError(StatusCode::BAD_REQUEST, msg.into())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.0, Json(json!({ "error": self.1 }))).into_response()
+    }
+}
+
+impl From<crate::store::StoreError> for ApiError {
+    fn from(e: crate::store::StoreError) -> Self {
+        ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
+    }
+}
+
+impl From<CoreError> for ApiError {
+    fn from(e: CoreError) -> Self {
+        match e {
+            CoreError::Refused(m) => ApiError(StatusCode::UNPROCESSABLE_ENTITY, m),
+            CoreError::UnknownCase(c) => ApiError(StatusCode::NOT_FOUND, format!("no case {c}")),
+            other => ApiError(StatusCode::SERVICE_UNAVAILABLE, other.to_string()),
+        }
+    }
+}
+
+impl From<RegisterError> for ApiError {
+    fn from(e: RegisterError) -> Self {
+        match e {
+            RegisterError::NotSteward => ApiError(StatusCode::FORBIDDEN, e.to_string()),
+            RegisterError::Store(_) => ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+            other => ApiError::bad(other.to_string()),
+        }
+    }
+}
+
+type ApiResult = Result<Json<Value>, ApiError>;
+
+/// Compares secrets in time independent of where they differ.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+async fn require_token(State(st): State<Arc<ApiState>>, req: Request, next: Next) -> Response {
+    let presented = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    if !constant_time_eq(presented.as_bytes(), st.token.as_bytes()) {
+        return ApiError(
+            StatusCode::UNAUTHORIZED,
+            "missing or wrong admin token".into(),
+        )
+        .into_response();
+    }
+    next.run(req).await
+}
+
+/// The API router.
+pub fn router(state: Arc<ApiState>) -> Router {
+    Router::new()
+        .route("/api/status", get(status))
+        .route("/api/peers", get(peers))
+        .route("/api/outbox", get(outbox))
+        .route("/api/cases", get(list_cases).post(open_case))
+        .route("/api/cases/{case}", get(show_case))
+        .route("/api/cases/{case}/events", post(append_event))
+        .route("/api/members", get(members))
+        .route("/api/members/issue", post(issue))
+        .route("/api/members/revoke", post(revoke))
+        .fallback(|| async { ApiError(StatusCode::NOT_FOUND, "no such API route".into()) })
+        .layer(middleware::from_fn_with_state(state.clone(), require_token))
+        .with_state(state)
+}
+
+fn outbox_depth(store: &Store) -> Result<(usize, usize, usize), ApiError> {
+    let entries: Vec<OutboxEntry> = store.outbox()?;
+    let count = |s| entries.iter().filter(|e| e.state == s).count();
+    Ok((
+        count(DeliveryState::Pending),
+        count(DeliveryState::Delivered),
+        count(DeliveryState::Rejected),
+    ))
+}
+
+async fn status(State(st): State<Arc<ApiState>>) -> ApiResult {
+    let net = st
+        .net
+        .status()
+        .await
+        .map_err(|e| ApiError(StatusCode::SERVICE_UNAVAILABLE, e.to_string()))?;
+    let (pending, delivered, rejected) = outbox_depth(&st.store)?;
+    let own = st
+        .membership
+        .own_certificate()
+        .verify::<ilm_protocol::MembershipCertificate>()
+        .map(|c| c.body().clone())
+        .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    Ok(Json(json!({
+        "org_id": st.keys.org_id(),
+        "name": st.name,
+        "role": st.role,
+        "peer_id": net.peer_id,
+        "listen_addresses": net.listen_addresses,
+        "peers": net.peers.len(),
+        "connected": net.connected,
+        "network": { "id": st.membership.network_id(), "name": st.membership.network().name() },
+        "membership": {
+            "valid_until": own.not_after,
+            "current": st.membership.current(&own.org_id).is_some(),
+            "known_members": st.membership.known().len(),
+            "revocations": st.membership.revocation_records().len(),
+        },
+        "outbox": { "pending": pending, "delivered": delivered, "rejected": rejected },
+        "received_messages": st.store.processed_count(),
+        "metrics": st.metrics.snapshot(),
+    })))
+}
+
+async fn peers(State(st): State<Arc<ApiState>>) -> ApiResult {
+    let net = st
+        .net
+        .status()
+        .await
+        .map_err(|e| ApiError(StatusCode::SERVICE_UNAVAILABLE, e.to_string()))?;
+    let rows: Vec<Value> = net
+        .peers
+        .iter()
+        .map(|p| {
+            let cert = st.membership.current(&p.org_id);
+            json!({
+                "peer_id": p.peer_id,
+                "org_id": p.org_id,
+                "name": cert.as_ref().map(|c| c.name.clone()),
+                "role": cert.as_ref().map(|c| c.role),
+                "addresses": p.addresses,
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "peers": rows, "connected": net.connected })))
+}
+
+#[derive(Deserialize)]
+struct OutboxQuery {
+    state: Option<DeliveryState>,
+}
+
+async fn outbox(State(st): State<Arc<ApiState>>, Query(q): Query<OutboxQuery>) -> ApiResult {
+    let entries: Vec<OutboxEntry> = st.store.outbox()?;
+    let rows: Vec<Value> = entries
+        .iter()
+        .filter(|e| q.state.is_none_or(|s| s == e.state))
+        .map(|e| {
+            json!({
+                "message_id": e.message_id,
+                "recipient": e.recipient,
+                "kind": e.kind,
+                "case_ref": e.case_ref,
+                "state": e.state,
+                "attempts": e.attempts,
+                "created_at": e.created_at,
+                "last_attempt_at": e.last_attempt_at,
+                "delivered_at": e.delivered_at,
+                "last_error": e.last_error,
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "entries": rows })))
+}
+
+fn parse_case(s: &str) -> Result<CaseRef, ApiError> {
+    s.parse()
+        .map_err(|_| ApiError::bad(format!("{s:?} is not a case reference (32 hex digits)")))
+}
+
+async fn list_cases(State(st): State<Arc<ApiState>>) -> ApiResult {
+    let mut out = Vec::new();
+    for meta in st.store.cases::<CaseMeta>()? {
+        if let Some(h) = cases::load_history(&st.store, &st.membership, &meta.case_ref)? {
+            out.push(cases::view(&h, &st.membership, false));
+        }
+    }
+    Ok(Json(json!({ "cases": out })))
+}
+
+async fn show_case(State(st): State<Arc<ApiState>>, Path(case): Path<String>) -> ApiResult {
+    let case = parse_case(&case)?;
+    let h = cases::load_history(&st.store, &st.membership, &case)?
+        .ok_or_else(|| ApiError(StatusCode::NOT_FOUND, format!("no case {case}")))?;
+    Ok(Json(json!(cases::view(&h, &st.membership, true))))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OpenCase {
+    escalation: Escalation,
+}
+
+async fn open_case(
+    State(st): State<Arc<ApiState>>,
+    body: Result<Json<OpenCase>, axum::extract::rejection::JsonRejection>,
+) -> ApiResult {
+    let Json(body) = body.map_err(|e| ApiError::bad(e.body_text()))?;
+    let done = st
+        .core
+        .append(None, EventPayload::Escalation(body.escalation))
+        .await?;
+    Ok(Json(json!(done)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AppendEvent {
+    event: EventPayload,
+}
+
+async fn append_event(
+    State(st): State<Arc<ApiState>>,
+    Path(case): Path<String>,
+    body: Result<Json<AppendEvent>, axum::extract::rejection::JsonRejection>,
+) -> ApiResult {
+    let case = parse_case(&case)?;
+    let Json(body) = body.map_err(|e| ApiError::bad(e.body_text()))?;
+    let done = st.core.append(Some(case), body.event).await?;
+    Ok(Json(json!(done)))
+}
+
+async fn members(State(st): State<Arc<ApiState>>) -> ApiResult {
+    if st.role == Role::Steward {
+        let rows = register::list(st.membership.network(), &st.store, now())?;
+        return Ok(Json(json!({ "members": rows })));
+    }
+    let rows: Vec<Value> = st
+        .membership
+        .known()
+        .into_iter()
+        .map(|c| {
+            let revoked = st.membership.is_revoked(&c);
+            json!({
+                "org_id": c.org_id, "name": c.name, "role": c.role, "country": c.country,
+                "not_after": c.not_after, "revoked": revoked,
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "members": rows })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IssueBody {
+    request: SignedRecord,
+    valid_days: u64,
+}
+
+async fn issue(
+    State(st): State<Arc<ApiState>>,
+    body: Result<Json<IssueBody>, axum::extract::rejection::JsonRejection>,
+) -> ApiResult {
+    let Json(body) = body.map_err(|e| ApiError::bad(e.body_text()))?;
+    let (cert, c) = register::issue(
+        &st.keys,
+        st.membership.network(),
+        &st.store,
+        &body.request,
+        body.valid_days,
+        now(),
+    )?;
+    let _ = st.membership.learn_certificate(&cert);
+    // Certificates are public network state: spread them.
+    st.net.publish(crate::datadir::record_json(&cert)).await;
+    Ok(Json(json!({ "certificate": cert, "org_id": c.org_id })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RevokeBody {
+    org_id: OrgId,
+    reason: String,
+}
+
+async fn revoke(
+    State(st): State<Arc<ApiState>>,
+    body: Result<Json<RevokeBody>, axum::extract::rejection::JsonRejection>,
+) -> ApiResult {
+    let Json(body) = body.map_err(|e| ApiError::bad(e.body_text()))?;
+    let rec = register::revoke(
+        &st.keys,
+        st.membership.network(),
+        &st.store,
+        body.org_id,
+        &body.reason,
+        now(),
+    )?;
+    let _ = st.membership.learn_revocation(&rec);
+    st.net.publish(crate::datadir::record_json(&rec)).await;
+    if let Some(peer) = crate::membership::peer_id_of(&body.org_id) {
+        st.net.disconnect(peer).await;
+    }
+    Ok(Json(json!({ "revocation": rec })))
+}

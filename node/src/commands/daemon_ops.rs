@@ -1,0 +1,205 @@
+//! Commands that talk to the running daemon: status, peers, outbox and cases.
+
+use super::{fmt_time, now};
+use crate::cli::{CaseCommand, OpenCaseArgs};
+use crate::client::AdminClient;
+use crate::datadir::DataDir;
+use crate::output::Output;
+use anyhow::{Context, Result, bail};
+use ilm_protocol::event::Escalation;
+use ilm_protocol::{CaseRef, IssueCategory, OrgId, Timestamp};
+use serde_json::{Value, json};
+
+fn text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => "-".into(),
+        other => other.to_string(),
+    }
+}
+
+fn time(v: &Value) -> String {
+    v.as_u64()
+        .map(|t| fmt_time(Timestamp(t)))
+        .unwrap_or_else(|| "-".into())
+}
+
+pub(super) fn status(dir: &DataDir) -> Result<Output> {
+    let v = AdminClient::for_dir(dir)?.get("/api/status")?;
+    let addrs: Vec<String> = v["listen_addresses"]
+        .as_array()
+        .map(|a| a.iter().map(text).collect())
+        .unwrap_or_default();
+    let t = format!(
+        "{} {} ({})\norg id:     {}\npeer id:    {}\nnetwork:    {} ({})\nmembership: {} until {}\npeers:      {} members connected\nlistening:  {}\noutbox:     {} pending, {} delivered, {} rejected\nreceived:   {} messages",
+        text(&v["role"]),
+        text(&v["name"]),
+        if v["membership"]["current"] == json!(true) {
+            "member"
+        } else {
+            "NOT a current member"
+        },
+        text(&v["org_id"]),
+        text(&v["peer_id"]),
+        text(&v["network"]["name"]),
+        text(&v["network"]["id"]),
+        if v["membership"]["current"] == json!(true) {
+            "valid"
+        } else {
+            "invalid"
+        },
+        time(&v["membership"]["valid_until"]),
+        text(&v["peers"]),
+        addrs.join(" "),
+        text(&v["outbox"]["pending"]),
+        text(&v["outbox"]["delivered"]),
+        text(&v["outbox"]["rejected"]),
+        text(&v["received_messages"]),
+    );
+    Ok(Output::new(v, t))
+}
+
+pub(super) fn peers(dir: &DataDir) -> Result<Output> {
+    let v = AdminClient::for_dir(dir)?.get("/api/peers")?;
+    let mut t = String::new();
+    for p in v["peers"].as_array().into_iter().flatten() {
+        t.push_str(&format!(
+            "{:<10} {:<40} {}\n",
+            text(&p["role"]),
+            text(&p["name"]),
+            text(&p["peer_id"])
+        ));
+    }
+    if t.is_empty() {
+        t = "No member peers connected.".into();
+    }
+    Ok(Output::new(v, t.trim_end().to_string()))
+}
+
+pub(super) fn outbox(dir: &DataDir, state: Option<&str>) -> Result<Output> {
+    let path = match state {
+        None => "/api/outbox".to_string(),
+        Some(s @ ("pending" | "delivered" | "rejected")) => format!("/api/outbox?state={s}"),
+        Some(other) => bail!("--state {other:?}: expected pending, delivered or rejected"),
+    };
+    let v = AdminClient::for_dir(dir)?.get(&path)?;
+    let mut t = String::new();
+    for e in v["entries"].as_array().into_iter().flatten() {
+        t.push_str(&format!(
+            "{}  to {}  {:<10} {:<12} attempts {}{}\n",
+            text(&e["message_id"]),
+            &text(&e["recipient"]).chars().take(8).collect::<String>(),
+            text(&e["state"]),
+            text(&e["kind"]),
+            text(&e["attempts"]),
+            match &e["last_error"] {
+                Value::String(s) => format!("  ({s})"),
+                _ => String::new(),
+            }
+        ));
+    }
+    if t.is_empty() {
+        t = "The outbox is empty.".into();
+    }
+    Ok(Output::new(v, t.trim_end().to_string()))
+}
+
+fn parse_case(s: &str) -> Result<CaseRef> {
+    s.parse()
+        .with_context(|| format!("{s:?} is not a case reference (32 lowercase hex digits)"))
+}
+
+fn appended(v: Value, what: &str) -> Output {
+    let t = format!(
+        "{what}: case {} event {} sent to {} participant(s).",
+        text(&v["case_ref"]),
+        &text(&v["event"]).chars().take(16).collect::<String>(),
+        v["recipients"].as_array().map(Vec::len).unwrap_or(0)
+    );
+    Output::new(v, t)
+}
+
+fn open_case(dir: &DataDir, a: OpenCaseArgs) -> Result<Output> {
+    let to: OrgId =
+        a.to.parse()
+            .with_context(|| format!("--to {:?} is not an organisation id", a.to))?;
+    let categories = a
+        .categories
+        .iter()
+        .map(|c| c.parse::<IssueCategory>())
+        .collect::<Result<Vec<_>, _>>()?;
+    if a.ack_days > a.remediate_days {
+        bail!("--ack-days must not be later than --remediate-days");
+    }
+    let t = now();
+    let escalation = Escalation {
+        to,
+        categories,
+        workers_affected: a.workers,
+        site: a.site,
+        requested_remedy: a.remedy,
+        description: a.description,
+        recruitment_fees: None,
+        acknowledge_by: t.plus_days(a.ack_days),
+        remediate_by: t.plus_days(a.remediate_days),
+    };
+    let v = AdminClient::for_dir(dir)?.post("/api/cases", &json!({ "escalation": escalation }))?;
+    Ok(appended(v, "Escalated"))
+}
+
+pub(super) fn case(dir: &DataDir, cmd: CaseCommand) -> Result<Output> {
+    match cmd {
+        CaseCommand::Open(a) => open_case(dir, a),
+        CaseCommand::List => {
+            let v = AdminClient::for_dir(dir)?.get("/api/cases")?;
+            let mut t = String::new();
+            for c in v["cases"].as_array().into_iter().flatten() {
+                t.push_str(&format!(
+                    "{}  {:<22} {} events\n",
+                    text(&c["case_ref"]),
+                    text(&c["status"]),
+                    text(&c["event_count"])
+                ));
+            }
+            if t.is_empty() {
+                t = "No cases.".into();
+            }
+            Ok(Output::new(v, t.trim_end().to_string()))
+        }
+        CaseCommand::Show { case } => {
+            let case = parse_case(&case)?;
+            let v = AdminClient::for_dir(dir)?.get(&format!("/api/cases/{case}"))?;
+            let mut t = format!(
+                "case {}  status {}\n",
+                text(&v["case_ref"]),
+                text(&v["status"])
+            );
+            for e in v["events"].as_array().into_iter().flatten() {
+                t.push_str(&format!(
+                    "{}  {:<22} by {} {} (signature verified)\n",
+                    time(&e["authored_at"]),
+                    text(&e["event"]["type"]),
+                    text(&e["author_role"]),
+                    text(&e["author_name"]),
+                ));
+            }
+            Ok(Output::new(v, t.trim_end().to_string()))
+        }
+        CaseCommand::Ack { case, note } => {
+            let case = parse_case(&case)?;
+            let v = AdminClient::for_dir(dir)?.post(
+                &format!("/api/cases/{case}/events"),
+                &json!({ "event": { "type": "acknowledgement", "note": note } }),
+            )?;
+            Ok(appended(v, "Acknowledged"))
+        }
+        CaseCommand::Dispute { case, reason } => {
+            let case = parse_case(&case)?;
+            let v = AdminClient::for_dir(dir)?.post(
+                &format!("/api/cases/{case}/events"),
+                &json!({ "event": { "type": "dispute", "reason": reason } }),
+            )?;
+            Ok(appended(v, "Disputed"))
+        }
+    }
+}

@@ -1,0 +1,841 @@
+//! The node core: the one task that changes case state. It appends local events, processes
+//! deliveries (validate, store durably, then acknowledge), and runs case-history sync.
+//!
+//! Architecture invariant: an acknowledgement (`Accepted`) is sent only after the batch that
+//! holds the message's effect and its processed-marker has been flushed.
+
+use crate::membership::{MembershipState, now, peer_id_of};
+use crate::metrics::Metrics;
+use crate::net::proto::{Ack, AckOutcome, Request, Response, SyncPayload, SyncRequest};
+use crate::net::{NetClient, NetEvent};
+use crate::outbox::{OutboxEntry, OutboxQueue};
+use crate::store::{Store, StoreError, WriteBatch};
+use ilm_protocol::{
+    CaseEvent, CaseHistory, CaseRef, Envelope, EventHash, EventPayload, HistoryError, Inserted,
+    MembershipCertificate, MessageId, MessageKind, OrgId, OrgKeys, Recipient, SignedRecord,
+    Timestamp,
+};
+use libp2p::PeerId;
+use libp2p::request_response::ResponseChannel;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
+use tokio::sync::{mpsc, oneshot};
+use tracing::{Instrument, debug, info_span, warn};
+
+/// Deliveries processed in one batch (one flush), at most.
+pub const MAX_BATCH: usize = 256;
+/// Commands waiting for the core, at most.
+pub const QUEUE: usize = 1024;
+
+/// Why a local operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CoreError {
+    /// Rules, signatures or case state.
+    #[error("{0}")]
+    Refused(String),
+    /// No such case.
+    #[error("no case {0}")]
+    UnknownCase(CaseRef),
+    /// Database failure.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The core stopped.
+    #[error("the node is shutting down")]
+    Stopped,
+}
+
+/// Result of appending a local event.
+#[derive(Debug, Clone, Serialize)]
+pub struct Appended {
+    /// The case.
+    pub case_ref: CaseRef,
+    /// The new event's hash.
+    pub event: EventHash,
+    /// The message carrying it to the other participants (None if there is nobody to tell).
+    pub message_id: Option<MessageId>,
+    /// Who it goes to.
+    pub recipients: Vec<OrgId>,
+}
+
+/// What is stored per case besides its events.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CaseMeta {
+    /// The case.
+    pub case_ref: CaseRef,
+    /// When this node first held it.
+    pub first_seen: Timestamp,
+}
+
+/// What was recorded about a processed message.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct ProcessedMarker {
+    sender: OrgId,
+    kind: MessageKind,
+    at: Timestamp,
+}
+
+enum Command {
+    Append {
+        case: Option<CaseRef>,
+        payload: EventPayload,
+        reply: oneshot::Sender<Result<Appended, CoreError>>,
+    },
+    SyncAnswer {
+        from: OrgId,
+        envelope: Envelope,
+    },
+}
+
+/// A cloneable handle to the core.
+#[derive(Clone)]
+pub struct CoreClient {
+    tx: mpsc::Sender<Command>,
+}
+
+impl CoreClient {
+    /// Appends an event authored by this node: a new case when `case` is None (the payload
+    /// must then be an escalation). The event is stored and queued for delivery before this
+    /// returns.
+    pub async fn append(
+        &self,
+        case: Option<CaseRef>,
+        payload: EventPayload,
+    ) -> Result<Appended, CoreError> {
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send(Command::Append {
+                case,
+                payload,
+                reply,
+            })
+            .await
+            .map_err(|_| CoreError::Stopped)?;
+        rx.await.map_err(|_| CoreError::Stopped)?
+    }
+}
+
+/// Starts the core task.
+pub fn spawn(
+    keys: Arc<OrgKeys>,
+    store: Arc<Store>,
+    membership: Arc<MembershipState>,
+    net: NetClient,
+    net_events: mpsc::Receiver<NetEvent>,
+    outbox: OutboxQueue,
+    metrics: Arc<Metrics>,
+) -> (CoreClient, tokio::task::JoinHandle<()>) {
+    let (tx, rx) = mpsc::channel(QUEUE);
+    let core = Core {
+        me: keys.org_id(),
+        keys,
+        store,
+        membership,
+        net,
+        outbox,
+        metrics,
+        histories: HashMap::new(),
+        self_tx: tx.clone(),
+    };
+    let handle = tokio::spawn(core.run(rx, net_events));
+    (CoreClient { tx }, handle)
+}
+
+struct Core {
+    me: OrgId,
+    keys: Arc<OrgKeys>,
+    store: Arc<Store>,
+    membership: Arc<MembershipState>,
+    net: NetClient,
+    outbox: OutboxQueue,
+    metrics: Arc<Metrics>,
+    histories: HashMap<CaseRef, CaseHistory>,
+    self_tx: mpsc::Sender<Command>,
+}
+
+struct Delivery {
+    org: OrgId,
+    peer: PeerId,
+    envelope: Envelope,
+    channel: ResponseChannel<Response>,
+}
+
+/// The participants of a case as a history shows them: owner and everyone escalated to.
+pub fn participants(history: &CaseHistory) -> BTreeSet<OrgId> {
+    let mut out = BTreeSet::new();
+    if let Some(ctx) = history.context_for(&history.heads()) {
+        out.insert(ctx.owner);
+        out.extend(ctx.responders);
+    }
+    out
+}
+
+impl Core {
+    async fn run(
+        mut self,
+        mut commands: mpsc::Receiver<Command>,
+        mut events: mpsc::Receiver<NetEvent>,
+    ) {
+        loop {
+            tokio::select! {
+                cmd = commands.recv() => match cmd {
+                    Some(cmd) => self.on_command(cmd).await,
+                    None => break,
+                },
+                ev = events.recv() => match ev {
+                    Some(ev) => self.on_net_event(ev, &mut events).await,
+                    None => break,
+                },
+            }
+        }
+        if let Err(e) = self.store.flush() {
+            warn!("final flush failed: {e}");
+        }
+    }
+
+    fn cert_of(&self) -> impl Fn(&OrgId, Timestamp) -> Option<MembershipCertificate> + '_ {
+        // Live nodes decide membership as of now: a revoked member's new events are refused.
+        |org, _at| self.membership.current(org)
+    }
+
+    fn history(&mut self, case: &CaseRef) -> Result<Option<&mut CaseHistory>, CoreError> {
+        if !self.histories.contains_key(case) {
+            let records = self.store.events(case)?;
+            if records.is_empty() {
+                return Ok(None);
+            }
+            let mut h = CaseHistory::new(self.membership.network_id(), *case);
+            // Stored events were validated when they arrived; replay them in causal order
+            // without membership checks that may have changed since (e.g. later revocations).
+            let certs = |org: &OrgId, _at: Timestamp| {
+                self.membership
+                    .certificate_record(org)
+                    .and_then(|r| r.verify::<MembershipCertificate>().ok())
+                    .map(|v| v.body().clone())
+            };
+            let mut todo = records;
+            while !todo.is_empty() {
+                let before = todo.len();
+                todo.retain(|rec| {
+                    matches!(h.insert(rec, &certs), Err(HistoryError::MissingParents(_)))
+                });
+                if todo.len() == before {
+                    warn!(case = %case, "stored events with missing parents ignored");
+                    break;
+                }
+            }
+            self.histories.insert(*case, h);
+        }
+        Ok(self.histories.get_mut(case))
+    }
+
+    fn all_cases(&self) -> Result<Vec<CaseRef>, CoreError> {
+        Ok(self
+            .store
+            .cases::<CaseMeta>()?
+            .into_iter()
+            .map(|m| m.case_ref)
+            .collect())
+    }
+
+    fn recipient(&self, org: &OrgId) -> Result<Recipient, CoreError> {
+        let cert = self.membership.current(org).ok_or_else(|| {
+            CoreError::Refused(format!(
+                "{} is not a current member (certificate unknown, expired or revoked)",
+                org.short()
+            ))
+        })?;
+        Ok(Recipient {
+            org_id: *org,
+            encryption_key: cert.encryption_key,
+        })
+    }
+
+    async fn on_command(&mut self, cmd: Command) {
+        match cmd {
+            Command::Append {
+                case,
+                payload,
+                reply,
+            } => {
+                let res = self.append(case, payload).await;
+                let _ = reply.send(res);
+            }
+            Command::SyncAnswer { from, envelope } => self.on_sync_answer(from, envelope),
+        }
+    }
+
+    async fn append(
+        &mut self,
+        case: Option<CaseRef>,
+        payload: EventPayload,
+    ) -> Result<Appended, CoreError> {
+        let network_id = self.membership.network_id();
+        let me = self.me;
+        let t = now();
+        let (case_ref, parents, is_new) = match case {
+            None => (
+                CaseRef(
+                    ilm_protocol::identity::random_bytes()
+                        .map_err(|e| CoreError::Refused(e.to_string()))?,
+                ),
+                Vec::new(),
+                true,
+            ),
+            Some(c) => {
+                let h = self.history(&c)?.ok_or(CoreError::UnknownCase(c))?;
+                (c, h.heads(), false)
+            }
+        };
+        let event = CaseEvent {
+            network_id,
+            case_ref,
+            parents,
+            author: me,
+            authored_at: t,
+            payload,
+        };
+        let rec = SignedRecord::sign(&event, &self.keys)
+            .map_err(|e| CoreError::Refused(e.to_string()))?;
+        let mut history = match self.history(&case_ref)? {
+            Some(h) => h.clone(),
+            None => CaseHistory::new(network_id, case_ref),
+        };
+        let hash = match history.insert(&rec, &self.cert_of()) {
+            Ok(Inserted::New(h)) => h,
+            Ok(Inserted::Duplicate(_)) => {
+                return Err(CoreError::Refused("event already recorded".into()));
+            }
+            Err(e) => return Err(CoreError::Refused(e.to_string())),
+        };
+        let recipients: Vec<OrgId> = participants(&history)
+            .into_iter()
+            .filter(|o| *o != me)
+            .collect();
+        let mut batch = WriteBatch::new();
+        batch.put_event(&case_ref, &hash, &rec)?;
+        if is_new {
+            batch.put_case(
+                &case_ref,
+                &CaseMeta {
+                    case_ref,
+                    first_seen: t,
+                },
+            )?;
+        }
+        let mut entries = Vec::new();
+        let mut message_id = None;
+        if !recipients.is_empty() {
+            let rs = recipients
+                .iter()
+                .map(|o| self.recipient(o))
+                .collect::<Result<Vec<_>, _>>()?;
+            let payload =
+                serde_json::to_vec(&rec).map_err(|e| CoreError::Refused(e.to_string()))?;
+            let env = Envelope::seal(
+                &self.keys,
+                network_id,
+                MessageKind::CaseEvent,
+                &rs,
+                t,
+                &payload,
+            )
+            .map_err(|e| CoreError::Refused(e.to_string()))?;
+            let header = env
+                .verify()
+                .map_err(|e| CoreError::Refused(e.to_string()))?;
+            message_id = Some(header.message_id);
+            for r in &recipients {
+                let entry = OutboxEntry::new(
+                    env.clone(),
+                    *r,
+                    MessageKind::CaseEvent,
+                    header.message_id,
+                    Some(case_ref),
+                    t,
+                );
+                batch.put_outbox(&header.message_id, r, &entry)?;
+                entries.push(entry);
+            }
+        }
+        self.store.commit(batch)?;
+        self.histories.insert(case_ref, history);
+        for e in entries {
+            self.outbox.push(e).await;
+        }
+        Ok(Appended {
+            case_ref,
+            event: hash,
+            message_id,
+            recipients,
+        })
+    }
+
+    async fn on_net_event(&mut self, ev: NetEvent, events: &mut mpsc::Receiver<NetEvent>) {
+        match ev {
+            NetEvent::Admitted { peer, org, hello } => {
+                self.persist_membership(
+                    std::iter::once(&hello.certificate).chain(hello.revocations.iter()),
+                );
+                self.start_sync_with(peer, org);
+            }
+            NetEvent::Gossip(rec) => {
+                if let Ok(learned) = self.membership.learn(&rec) {
+                    debug!(?learned, "gossip");
+                    self.persist_membership(std::iter::once(&rec));
+                    if let crate::membership::Learned::Revocation(org) = learned
+                        && let Some(peer) = peer_id_of(&org)
+                    {
+                        self.net.disconnect(peer).await;
+                    }
+                }
+            }
+            NetEvent::Inbound {
+                peer,
+                org,
+                request,
+                channel,
+            } => match request {
+                Request::Deliver(envelope) => {
+                    let mut batch = vec![Delivery {
+                        org,
+                        peer,
+                        envelope,
+                        channel,
+                    }];
+                    // Group commit: take every delivery already waiting into the same flush.
+                    let mut others = Vec::new();
+                    while batch.len() < MAX_BATCH {
+                        match events.try_recv() {
+                            Ok(NetEvent::Inbound {
+                                peer,
+                                org,
+                                request: Request::Deliver(envelope),
+                                channel,
+                            }) => batch.push(Delivery {
+                                org,
+                                peer,
+                                envelope,
+                                channel,
+                            }),
+                            Ok(other) => {
+                                others.push(other);
+                                break;
+                            }
+                            Err(_) => break,
+                        }
+                    }
+                    self.deliver_batch(batch).await;
+                    for o in others {
+                        Box::pin(self.on_net_event(o, events)).await;
+                    }
+                }
+                Request::Sync(req) => {
+                    let resp = self.answer_sync(peer, org, req);
+                    self.net.respond(channel, Response::Sync(resp)).await;
+                }
+                Request::Hello(_) => {}
+            },
+        }
+    }
+
+    fn persist_membership<'a>(&self, recs: impl Iterator<Item = &'a SignedRecord>) {
+        let mut batch = WriteBatch::new();
+        for rec in recs {
+            let res = match rec.kind {
+                ilm_protocol::RecordKind::MembershipCertificate => {
+                    match self.membership.network().verify_certificate(rec) {
+                        Ok(c) => {
+                            let _ = self.membership.learn_certificate(rec);
+                            batch.put_certificate(&c.body().org_id, rec)
+                        }
+                        Err(_) => Ok(()),
+                    }
+                }
+                ilm_protocol::RecordKind::Revocation => {
+                    match self.membership.network().check_revocation(rec) {
+                        Ok(r) => {
+                            let _ = self.membership.learn_revocation(rec);
+                            self.store.put_revocation(&r.body().org_id, rec)
+                        }
+                        Err(_) => Ok(()),
+                    }
+                }
+                _ => Ok(()),
+            };
+            if let Err(e) = res {
+                warn!("membership record not stored: {e}");
+            }
+        }
+        if let Err(e) = self.store.commit(batch) {
+            warn!("membership records not stored: {e}");
+        }
+    }
+
+    async fn deliver_batch(&mut self, deliveries: Vec<Delivery>) {
+        let mut batch = WriteBatch::new();
+        let mut seen: HashSet<MessageId> = HashSet::new();
+        let mut outcomes = Vec::with_capacity(deliveries.len());
+        let mut new_cases = HashSet::new();
+        let mut sync_needed = Vec::new();
+        let mut touched: HashSet<CaseRef> = HashSet::new();
+        for d in &deliveries {
+            let span = info_span!("deliver", peer = %d.org.short());
+            let _g = span.enter();
+            let outcome = self.process(
+                d,
+                &mut batch,
+                &mut seen,
+                &mut new_cases,
+                &mut touched,
+                &mut sync_needed,
+            );
+            outcomes.push(outcome);
+        }
+        for case in &new_cases {
+            if let Err(e) = batch.put_case(
+                case,
+                &CaseMeta {
+                    case_ref: *case,
+                    first_seen: now(),
+                },
+            ) {
+                warn!("case index not written: {e}");
+            }
+        }
+        let committed = self.store.commit(batch);
+        if let Err(e) = &committed {
+            warn!("could not store a batch of deliveries: {e}");
+            // In-memory histories may hold events that are not stored: drop them.
+            for c in &touched {
+                self.histories.remove(c);
+            }
+        }
+        for (d, outcome) in deliveries.into_iter().zip(outcomes) {
+            let (message_id, outcome) = match (&committed, outcome) {
+                (Err(e), (id, _)) => (id, AckOutcome::Retry(format!("storage error: {e}"))),
+                (Ok(()), (id, o)) => (id, o),
+            };
+            match &outcome {
+                AckOutcome::Accepted => self.metrics.received(),
+                AckOutcome::Duplicate => self.metrics.received_duplicate(),
+                AckOutcome::Rejected(_) => self.metrics.received_rejected(),
+                AckOutcome::Retry(_) => {}
+            }
+            self.net
+                .respond(
+                    d.channel,
+                    Response::Ack(Ack {
+                        message_id,
+                        outcome,
+                    }),
+                )
+                .await;
+        }
+        for (peer, org, case) in sync_needed {
+            self.sync_case_with(peer, org, case);
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn process(
+        &mut self,
+        d: &Delivery,
+        batch: &mut WriteBatch,
+        seen: &mut HashSet<MessageId>,
+        new_cases: &mut HashSet<CaseRef>,
+        touched: &mut HashSet<CaseRef>,
+        sync_needed: &mut Vec<(PeerId, OrgId, CaseRef)>,
+    ) -> (MessageId, AckOutcome) {
+        let reject = |id, why: String| (id, AckOutcome::Rejected(why));
+        let header = match d.envelope.verify() {
+            Ok(h) => h,
+            Err(e) => return reject(MessageId([0; 16]), e.to_string()),
+        };
+        let id = header.message_id;
+        if header.network_id != self.membership.network_id() {
+            return reject(id, "message of another network".into());
+        }
+        if self.membership.current(&header.sender).is_none() {
+            return reject(id, "sender is not a current member".into());
+        }
+        if !header.recipients.contains(&self.me) {
+            return reject(id, "this node is not a recipient".into());
+        }
+        match self.store.is_processed(&id) {
+            Ok(true) => return (id, AckOutcome::Duplicate),
+            Ok(false) if seen.contains(&id) => return (id, AckOutcome::Duplicate),
+            Ok(false) => {}
+            Err(e) => return (id, AckOutcome::Retry(e.to_string())),
+        }
+        let opened = match d.envelope.open(&self.keys) {
+            Ok(o) => o,
+            Err(e) => return reject(id, e.to_string()),
+        };
+        match header.kind {
+            MessageKind::CaseEvent => {
+                let rec: SignedRecord = match serde_json::from_slice(&opened.payload) {
+                    Ok(r) => r,
+                    Err(e) => return reject(id, format!("payload is not a signed record: {e}")),
+                };
+                let event = match rec.verify::<CaseEvent>() {
+                    Ok(e) => e,
+                    Err(e) => return reject(id, e.to_string()),
+                };
+                if event.body().author != header.sender {
+                    return reject(id, "a case event must be delivered by its author".into());
+                }
+                let case = event.body().case_ref;
+                let known = match self.history(&case) {
+                    Ok(h) => h.is_some(),
+                    Err(e) => return (id, AckOutcome::Retry(e.to_string())),
+                };
+                if !known {
+                    self.histories
+                        .insert(case, CaseHistory::new(self.membership.network_id(), case));
+                    new_cases.insert(case);
+                }
+                let membership = Arc::clone(&self.membership);
+                let cert_of = |org: &OrgId, _at: Timestamp| membership.current(org);
+                let Some(history) = self.histories.get_mut(&case) else {
+                    return (id, AckOutcome::Retry("case not loaded".into()));
+                };
+                let result = history.insert(&rec, &cert_of);
+                let empty = history.is_empty();
+                match result {
+                    Ok(Inserted::New(hash)) => {
+                        touched.insert(case);
+                        if let Err(e) = batch.put_event(&case, &hash, &rec) {
+                            return (id, AckOutcome::Retry(e.to_string()));
+                        }
+                    }
+                    Ok(Inserted::Duplicate(_)) => {}
+                    Err(HistoryError::MissingParents(_)) => {
+                        if empty {
+                            self.histories.remove(&case);
+                            new_cases.remove(&case);
+                        }
+                        sync_needed.push((d.peer, d.org, case));
+                        return (
+                            id,
+                            AckOutcome::Retry("missing earlier events of the case; syncing".into()),
+                        );
+                    }
+                    Err(e) => {
+                        if empty {
+                            self.histories.remove(&case);
+                            new_cases.remove(&case);
+                        }
+                        return reject(id, e.to_string());
+                    }
+                }
+            }
+            other => {
+                return reject(
+                    id,
+                    format!("{other:?} messages are not accepted by delivery"),
+                );
+            }
+        }
+        let marker = ProcessedMarker {
+            sender: header.sender,
+            kind: header.kind,
+            at: now(),
+        };
+        if let Err(e) = batch.mark_processed(&id, &marker) {
+            return (id, AckOutcome::Retry(e.to_string()));
+        }
+        seen.insert(id);
+        (id, AckOutcome::Accepted)
+    }
+
+    /// Sends our heads of every case `org` takes part in, so both sides catch up.
+    fn start_sync_with(&mut self, peer: PeerId, org: OrgId) {
+        let cases = match self.all_cases() {
+            Ok(c) => c,
+            Err(e) => {
+                warn!("cannot list cases for sync: {e}");
+                return;
+            }
+        };
+        for case in cases {
+            let takes_part =
+                matches!(self.history(&case), Ok(Some(h)) if participants(h).contains(&org));
+            if takes_part {
+                self.sync_case_with(peer, org, case);
+            }
+        }
+    }
+
+    fn sync_case_with(&mut self, peer: PeerId, org: OrgId, case: CaseRef) {
+        let heads = match self.history(&case) {
+            Ok(Some(h)) => h.heads(),
+            _ => Vec::new(),
+        };
+        let net = self.net.clone();
+        let tx = self.self_tx.clone();
+        let span = info_span!("sync", peer = %org.short(), case = %case);
+        tokio::spawn(
+            async move {
+                match net
+                    .request(
+                        peer,
+                        Request::Sync(SyncRequest {
+                            case_ref: case,
+                            heads,
+                        }),
+                    )
+                    .await
+                {
+                    Ok(Response::Sync(Some(envelope))) => {
+                        let _ = tx
+                            .send(Command::SyncAnswer {
+                                from: org,
+                                envelope,
+                            })
+                            .await;
+                    }
+                    Ok(Response::Sync(None)) => debug!("nothing to catch up"),
+                    Ok(_) => debug!("unexpected answer to sync"),
+                    Err(e) => debug!("sync request failed: {e}"),
+                }
+            }
+            .instrument(span),
+        );
+    }
+
+    /// Answers a participant's heads with the events it lacks, encrypted to it.
+    fn answer_sync(&mut self, peer: PeerId, org: OrgId, req: SyncRequest) -> Option<Envelope> {
+        let case = req.case_ref;
+        let history = self.history(&case).ok()??;
+        if !participants(history).contains(&org) {
+            // Never reveal a case to someone outside it, not even that it exists.
+            return None;
+        }
+        let unknown_heads = req.heads.iter().any(|h| !history.contains(h));
+        // Everything the requester holds: its heads' ancestors (as far as we know them).
+        let mut theirs: HashSet<EventHash> = HashSet::new();
+        let mut stack: Vec<EventHash> = req
+            .heads
+            .iter()
+            .filter(|h| history.contains(h))
+            .copied()
+            .collect();
+        while let Some(h) = stack.pop() {
+            if theirs.insert(h)
+                && let Some(ev) = history.get(&h)
+            {
+                stack.extend(ev.body().parents.iter().copied());
+            }
+        }
+        let missing: Vec<SignedRecord> = history
+            .ordered()
+            .into_iter()
+            .filter(|ev| !theirs.contains(&ev.digest()))
+            .map(|ev| ev.record().clone())
+            .collect();
+        if unknown_heads {
+            // They hold events we lack: ask for them too.
+            self.sync_case_with(peer, org, case);
+        }
+        if missing.is_empty() {
+            return None;
+        }
+        let authors: BTreeSet<OrgId> = missing
+            .iter()
+            .filter_map(|r| r.verify::<CaseEvent>().ok().map(|e| e.body().author))
+            .collect();
+        let certificates = authors
+            .iter()
+            .filter_map(|a| self.membership.certificate_record(a))
+            .collect();
+        let payload = SyncPayload {
+            case_ref: case,
+            events: missing,
+            certificates,
+        };
+        let bytes = serde_json::to_vec(&payload).ok()?;
+        let recipient = self.recipient(&org).ok()?;
+        Envelope::seal(
+            &self.keys,
+            self.membership.network_id(),
+            MessageKind::HistorySync,
+            &[recipient],
+            now(),
+            &bytes,
+        )
+        .ok()
+    }
+
+    fn on_sync_answer(&mut self, from: OrgId, envelope: Envelope) {
+        let opened = match envelope.open(&self.keys) {
+            Ok(o) if o.header.sender == from && o.header.kind == MessageKind::HistorySync => o,
+            Ok(_) => return warn!("sync answer from the wrong sender or of the wrong kind"),
+            Err(e) => return warn!("sync answer refused: {e}"),
+        };
+        let payload: SyncPayload = match serde_json::from_slice(&opened.payload) {
+            Ok(p) => p,
+            Err(e) => return warn!("malformed sync answer: {e}"),
+        };
+        self.persist_membership(payload.certificates.iter());
+        let case = payload.case_ref;
+        let network_id = self.membership.network_id();
+        let was_known = matches!(self.history(&case), Ok(Some(_)));
+        let mut history = match self.history(&case) {
+            Ok(Some(h)) => h.clone(),
+            Ok(None) => CaseHistory::new(network_id, case),
+            Err(e) => return warn!("cannot load case for sync: {e}"),
+        };
+        let membership = Arc::clone(&self.membership);
+        let cert_of = |org: &OrgId, _at: Timestamp| membership.current(org);
+        let mut batch = WriteBatch::new();
+        let mut todo = payload.events;
+        let mut added = 0usize;
+        while !todo.is_empty() {
+            let before = todo.len();
+            let mut blocked = Vec::new();
+            for rec in todo {
+                match history.insert(&rec, &cert_of) {
+                    Ok(Inserted::New(hash)) => {
+                        added += 1;
+                        if batch.put_event(&case, &hash, &rec).is_err() {
+                            return;
+                        }
+                    }
+                    Ok(Inserted::Duplicate(_)) => {}
+                    Err(HistoryError::MissingParents(_)) => blocked.push(rec),
+                    Err(e) => {
+                        warn!(case = %case, "synced event refused: {e}");
+                    }
+                }
+            }
+            if blocked.len() == before {
+                break;
+            }
+            todo = blocked;
+        }
+        if added == 0 || history.is_empty() {
+            return;
+        }
+        if !was_known
+            && batch
+                .put_case(
+                    &case,
+                    &CaseMeta {
+                        case_ref: case,
+                        first_seen: now(),
+                    },
+                )
+                .is_err()
+        {
+            return;
+        }
+        match self.store.commit(batch) {
+            Ok(()) => {
+                debug!(case = %case, added, "caught up");
+                self.histories.insert(case, history);
+            }
+            Err(e) => warn!("synced events not stored: {e}"),
+        }
+    }
+}

@@ -1,0 +1,199 @@
+//! `ilm run`: the node daemon. Wires storage, membership, networking, the outbox, the core
+//! and the admin API together, and shuts down cleanly on SIGINT/SIGTERM.
+
+use crate::api::{ApiState, router};
+use crate::config::Config;
+use crate::datadir::DataDir;
+use crate::membership::MembershipState;
+use crate::metrics::Metrics;
+use crate::net::{NetConfig, SwarmOptions};
+use crate::store::{Store, StoreError};
+use crate::{core, net, outbox};
+use anyhow::{Context, Result, bail};
+use libp2p::Multiaddr;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tracing::info;
+
+/// Overrides of `config.toml` from flags (environment overrides are applied by [`Config`]).
+#[derive(Debug, Default, Clone)]
+pub struct RunOptions {
+    /// Listen addresses (replace the configured ones when not empty).
+    pub listen: Vec<String>,
+    /// Bootstrap addresses (replace the configured ones when not empty).
+    pub bootstrap: Vec<String>,
+    /// Admin API address.
+    pub admin_listen: Option<SocketAddr>,
+    /// Enable mDNS.
+    pub mdns: bool,
+    /// Allow the admin API on a non-loopback address.
+    pub allow_remote_admin: bool,
+}
+
+/// A running node (for tests and benchmarks that embed it).
+pub struct RunningNode {
+    /// The admin API's address.
+    pub admin_addr: SocketAddr,
+    /// The admin token.
+    pub token: String,
+    /// The node core (to append events without going through HTTP).
+    pub core: crate::core::CoreClient,
+    /// The node's counters.
+    pub metrics: Arc<Metrics>,
+    /// The database.
+    pub store: Arc<Store>,
+    shutdown: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<Result<()>>,
+}
+
+impl RunningNode {
+    /// Stops the node and waits until storage is flushed.
+    pub async fn stop(self) -> Result<()> {
+        let _ = self.shutdown.send(());
+        self.task.await.context("node task panicked")?
+    }
+}
+
+fn parse_addrs(list: &[String], what: &str) -> Result<Vec<Multiaddr>> {
+    list.iter()
+        .map(|a| {
+            a.parse::<Multiaddr>()
+                .with_context(|| format!("invalid {what} address {a:?}"))
+        })
+        .collect()
+}
+
+/// Starts a node for a data directory; returns once it listens.
+pub async fn start(dir: DataDir, opts: RunOptions) -> Result<RunningNode> {
+    let keys = Arc::new(dir.load_keys()?);
+    let mut cfg: Config = dir.load_config()?;
+    cfg.apply_env()
+        .context("invalid ILM_* environment variable")?;
+    if !opts.listen.is_empty() {
+        cfg.network.listen = opts.listen.clone();
+    }
+    if !opts.bootstrap.is_empty() {
+        cfg.network.bootstrap = opts.bootstrap.clone();
+    }
+    if let Some(a) = opts.admin_listen {
+        cfg.admin.listen = a;
+    }
+    cfg.network.mdns |= opts.mdns;
+    if !cfg.admin.listen.ip().is_loopback() && !opts.allow_remote_admin {
+        bail!(
+            "refusing to serve the admin API on {} (not loopback): it holds case data; put TLS in front and pass --allow-remote-admin",
+            cfg.admin.listen
+        );
+    }
+    let (network, own) = dir.load_membership()?;
+    let store = match Store::open(&dir.db_path()) {
+        Err(StoreError::Locked) => bail!(
+            "another `ilm run` is already using {}",
+            dir.root().display()
+        ),
+        other => Arc::new(other?),
+    };
+    let membership = Arc::new(MembershipState::new(
+        network.clone(),
+        own.record().clone(),
+        store.certificates()?,
+        store.revocations()?,
+    )?);
+    if membership.current(&keys.org_id()).is_none() {
+        bail!(
+            "this node's own membership certificate is expired or revoked; ask the steward for a new one"
+        );
+    }
+    let mut seed = keys.signing_seed();
+    let keypair = libp2p::identity::Keypair::ed25519_from_bytes(&mut seed)
+        .context("derive the libp2p identity")?;
+    let (net, net_events, net_task) = net::spawn(
+        keypair,
+        NetConfig {
+            swarm: SwarmOptions {
+                network_id: network.id(),
+                mdns: cfg.network.mdns,
+                relay_server: cfg.network.relay_server,
+            },
+            listen: parse_addrs(&cfg.network.listen, "listen")?,
+            bootstrap: parse_addrs(&cfg.network.bootstrap, "bootstrap")?,
+        },
+        membership.clone(),
+    )
+    .map_err(anyhow::Error::msg)?;
+    let metrics = Arc::new(Metrics::default());
+    let (queue, outbox_task) = outbox::spawn(store.clone(), net.clone(), metrics.clone())?;
+    let (core, core_task) = core::spawn(
+        keys.clone(),
+        store.clone(),
+        membership.clone(),
+        net.clone(),
+        net_events,
+        queue,
+        metrics.clone(),
+    );
+    let token = dir.admin_token()?;
+    let listener = tokio::net::TcpListener::bind(cfg.admin.listen)
+        .await
+        .with_context(|| format!("cannot listen for the admin API on {}", cfg.admin.listen))?;
+    let admin_addr = listener.local_addr()?;
+    let state = Arc::new(ApiState {
+        keys: keys.clone(),
+        role: cfg.node.role,
+        name: cfg.node.name.clone(),
+        store: store.clone(),
+        membership,
+        net: net.clone(),
+        core: core.clone(),
+        metrics: metrics.clone(),
+        token: token.clone(),
+        dir: dir.clone(),
+    });
+    DataDir::write_public_file(&dir.admin_addr_path(), admin_addr.to_string().as_bytes())?;
+    info!(org = %keys.org_id().short(), peer = %net.local_peer_id(), admin = %admin_addr, "node running");
+    let (shutdown, shutdown_rx) = tokio::sync::oneshot::channel::<()>();
+    let addr_file = dir.admin_addr_path();
+    let store_handle = store.clone();
+    let task = tokio::spawn(async move {
+        let served = axum::serve(listener, router(state))
+            .with_graceful_shutdown(async move {
+                let _ = shutdown_rx.await;
+            })
+            .await;
+        // Stop the tasks in order: API done, then core and outbox, then the network.
+        drop(net);
+        core_task.abort();
+        outbox_task.abort();
+        net_task.abort();
+        let _ = core_task.await;
+        let _ = outbox_task.await;
+        let _ = net_task.await;
+        store.flush().context("final flush")?;
+        let _ = std::fs::remove_file(&addr_file);
+        info!("node stopped");
+        served.context("admin API server")
+    });
+    Ok(RunningNode {
+        admin_addr,
+        token,
+        core,
+        metrics,
+        store: store_handle,
+        shutdown,
+        task,
+    })
+}
+
+/// Runs the daemon until SIGINT or SIGTERM.
+pub async fn run(dir: DataDir, opts: RunOptions) -> Result<()> {
+    let node = start(dir, opts).await?;
+    println!("admin API: http://{}", node.admin_addr);
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("install SIGTERM handler")?;
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+    info!("shutting down");
+    node.stop().await
+}

@@ -1,0 +1,316 @@
+//! The durable outbox: every message waits here until its recipient acknowledges it.
+//!
+//! Delivery is at-least-once on the wire and exactly-once in effect: entries are written
+//! (flushed) before the first attempt, retried with backoff until the receiver answers
+//! `Accepted` or `Duplicate`, and receivers make redelivery a no-op by message id.
+
+use crate::membership::peer_id_of;
+use crate::metrics::Metrics;
+use crate::net::proto::{AckOutcome, Request, Response};
+use crate::net::{NetClient, SendError};
+use crate::store::{Store, WriteBatch};
+use ilm_protocol::{CaseRef, Envelope, MessageId, MessageKind, OrgId, Timestamp};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+use tracing::{debug, info, warn};
+
+/// Deliveries in flight to one peer, at most.
+pub const MAX_IN_FLIGHT_PER_PEER: usize = 64;
+/// Deliveries in flight in total, at most.
+pub const MAX_IN_FLIGHT: usize = 512;
+/// First retry delay; doubles per attempt up to [`MAX_BACKOFF`].
+pub const FIRST_BACKOFF: Duration = Duration::from_millis(500);
+/// Longest retry delay.
+pub const MAX_BACKOFF: Duration = Duration::from_secs(60);
+/// How long one attempt may take.
+pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(30);
+/// New entries waiting for the worker, at most (senders wait when it is full).
+pub const QUEUE: usize = 4096;
+
+/// Where a message stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryState {
+    /// Not acknowledged yet; retried until it is.
+    Pending,
+    /// Acknowledged by the recipient (stored durably there).
+    Delivered,
+    /// Refused for good by the recipient (the reason is in `last_error`).
+    Rejected,
+}
+
+/// One message to one recipient.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct OutboxEntry {
+    /// Message id (shared by all recipients of one envelope).
+    pub message_id: MessageId,
+    /// The recipient.
+    pub recipient: OrgId,
+    /// What the message is.
+    pub kind: MessageKind,
+    /// The case it belongs to, if any.
+    pub case_ref: Option<CaseRef>,
+    /// The sealed envelope.
+    pub envelope: Envelope,
+    /// Delivery state.
+    pub state: DeliveryState,
+    /// Attempts made.
+    pub attempts: u32,
+    /// When queued.
+    pub created_at: Timestamp,
+    /// When the last attempt was made.
+    pub last_attempt_at: Option<Timestamp>,
+    /// Why the last attempt failed.
+    pub last_error: Option<String>,
+    /// When acknowledged.
+    pub delivered_at: Option<Timestamp>,
+}
+
+impl OutboxEntry {
+    /// A new pending entry.
+    pub fn new(
+        envelope: Envelope,
+        recipient: OrgId,
+        kind: MessageKind,
+        message_id: MessageId,
+        case_ref: Option<CaseRef>,
+        now: Timestamp,
+    ) -> OutboxEntry {
+        OutboxEntry {
+            message_id,
+            recipient,
+            kind,
+            case_ref,
+            envelope,
+            state: DeliveryState::Pending,
+            attempts: 0,
+            created_at: now,
+            last_attempt_at: None,
+            last_error: None,
+            delivered_at: None,
+        }
+    }
+}
+
+/// Retry delay after `attempts` failed attempts.
+pub fn backoff(attempts: u32) -> Duration {
+    let exp = attempts.saturating_sub(1).min(16);
+    FIRST_BACKOFF.saturating_mul(1u32 << exp).min(MAX_BACKOFF)
+}
+
+/// A handle to queue entries for the worker (after they are durably stored).
+#[derive(Clone)]
+pub struct OutboxQueue {
+    tx: mpsc::Sender<OutboxEntry>,
+}
+
+impl OutboxQueue {
+    /// Hands a stored entry to the worker.
+    pub async fn push(&self, entry: OutboxEntry) {
+        // If the worker stopped, the entry is still in the database and is loaded at restart.
+        let _ = self.tx.send(entry).await;
+    }
+}
+
+type Key = (MessageId, OrgId);
+
+struct Attempt {
+    key: Key,
+    result: Result<AckOutcome, SendError>,
+}
+
+/// Starts the outbox worker; pending entries in the database are loaded first.
+pub fn spawn(
+    store: Arc<Store>,
+    net: NetClient,
+    metrics: Arc<Metrics>,
+) -> Result<(OutboxQueue, tokio::task::JoinHandle<()>), crate::store::StoreError> {
+    let pending: Vec<OutboxEntry> = store
+        .outbox::<OutboxEntry>()?
+        .into_iter()
+        .filter(|e| e.state == DeliveryState::Pending)
+        .collect();
+    let (tx, rx) = mpsc::channel(QUEUE);
+    let worker = Worker {
+        store,
+        net,
+        metrics,
+        waiting: BTreeMap::new(),
+        entries: HashMap::new(),
+        in_flight: HashMap::new(),
+        in_flight_total: 0,
+        started: HashMap::new(),
+    };
+    if !pending.is_empty() {
+        info!(count = pending.len(), "resuming pending deliveries");
+    }
+    let handle = tokio::spawn(worker.run(rx, pending));
+    Ok((OutboxQueue { tx }, handle))
+}
+
+struct Worker {
+    store: Arc<Store>,
+    net: NetClient,
+    metrics: Arc<Metrics>,
+    /// Pending entries by due time.
+    waiting: BTreeMap<(Instant, Key), ()>,
+    entries: HashMap<Key, OutboxEntry>,
+    in_flight: HashMap<OrgId, usize>,
+    in_flight_total: usize,
+    started: HashMap<Key, Instant>,
+}
+
+impl Worker {
+    async fn run(mut self, mut rx: mpsc::Receiver<OutboxEntry>, pending: Vec<OutboxEntry>) {
+        let now = Instant::now();
+        for e in pending {
+            self.enqueue(e, now);
+        }
+        let (done_tx, mut done_rx) = mpsc::channel::<Attempt>(MAX_IN_FLIGHT);
+        let mut tick = tokio::time::interval(Duration::from_millis(200));
+        loop {
+            self.start_due(&done_tx);
+            tokio::select! {
+                entry = rx.recv() => match entry {
+                    Some(e) => {
+                        self.enqueue(e, Instant::now());
+                        // Take whatever else is queued at once.
+                        while let Ok(e) = rx.try_recv() {
+                            self.enqueue(e, Instant::now());
+                        }
+                    }
+                    None => break,
+                },
+                Some(first) = done_rx.recv() => {
+                    let mut results = vec![first];
+                    while let Ok(r) = done_rx.try_recv() {
+                        results.push(r);
+                    }
+                    self.finish(results);
+                }
+                _ = tick.tick() => {}
+            }
+        }
+    }
+
+    fn enqueue(&mut self, entry: OutboxEntry, due: Instant) {
+        let key = (entry.message_id, entry.recipient);
+        if entry.state != DeliveryState::Pending || self.entries.contains_key(&key) {
+            return;
+        }
+        self.entries.insert(key, entry);
+        self.waiting.insert((due, key), ());
+    }
+
+    fn start_due(&mut self, done: &mpsc::Sender<Attempt>) {
+        let now = Instant::now();
+        let mut deferred = Vec::new();
+        while self.in_flight_total < MAX_IN_FLIGHT {
+            let Some((&(due, key), _)) = self.waiting.first_key_value() else {
+                break;
+            };
+            if due > now {
+                break;
+            }
+            self.waiting.remove(&(due, key));
+            let per_peer = self.in_flight.get(&key.1).copied().unwrap_or(0);
+            if per_peer >= MAX_IN_FLIGHT_PER_PEER {
+                deferred.push((due, key));
+                continue;
+            }
+            let Some(entry) = self.entries.get(&key) else {
+                continue;
+            };
+            let Some(peer) = peer_id_of(&entry.recipient) else {
+                // Cannot happen for certified members; record it rather than spin.
+                deferred.push((now + MAX_BACKOFF, key));
+                continue;
+            };
+            *self.in_flight.entry(key.1).or_default() += 1;
+            self.in_flight_total += 1;
+            self.started.insert(key, Instant::now());
+            let net = self.net.clone();
+            let envelope = entry.envelope.clone();
+            let done = done.clone();
+            tokio::spawn(async move {
+                let res = tokio::time::timeout(
+                    ATTEMPT_TIMEOUT,
+                    net.request(peer, Request::Deliver(envelope)),
+                )
+                .await;
+                let result = match res {
+                    Err(_) => Err(SendError::Failed("timed out".into())),
+                    Ok(Err(e)) => Err(e),
+                    Ok(Ok(Response::Ack(ack))) if ack.message_id == key.0 => Ok(ack.outcome),
+                    Ok(Ok(Response::Refused(r))) => Err(SendError::Refused(r)),
+                    Ok(Ok(_)) => Err(SendError::Failed("unexpected answer".into())),
+                };
+                let _ = done.send(Attempt { key, result }).await;
+            });
+        }
+        for d in deferred {
+            self.waiting.insert(d, ());
+        }
+    }
+
+    fn finish(&mut self, results: Vec<Attempt>) {
+        let now_ts = crate::membership::now();
+        let mut batch = WriteBatch::new();
+        let mut finished = Vec::new();
+        for Attempt { key, result } in results {
+            if let Some(n) = self.in_flight.get_mut(&key.1) {
+                *n = n.saturating_sub(1);
+            }
+            self.in_flight_total = self.in_flight_total.saturating_sub(1);
+            let started = self.started.remove(&key);
+            let Some(entry) = self.entries.get_mut(&key) else {
+                continue;
+            };
+            entry.attempts += 1;
+            entry.last_attempt_at = Some(now_ts);
+            match result {
+                Ok(AckOutcome::Accepted) | Ok(AckOutcome::Duplicate) => {
+                    entry.state = DeliveryState::Delivered;
+                    entry.delivered_at = Some(now_ts);
+                    entry.last_error = None;
+                    self.metrics.delivered(started.map(|s| s.elapsed()));
+                    debug!(to = %entry.recipient.short(), "delivered");
+                    finished.push(key);
+                }
+                Ok(AckOutcome::Rejected(reason)) => {
+                    warn!(to = %entry.recipient.short(), "delivery rejected: {reason}");
+                    entry.state = DeliveryState::Rejected;
+                    entry.last_error = Some(reason);
+                    self.metrics.rejected();
+                    finished.push(key);
+                }
+                Ok(AckOutcome::Retry(reason)) => {
+                    entry.last_error = Some(reason);
+                    self.metrics.failed();
+                    let due = Instant::now() + backoff(entry.attempts);
+                    self.waiting.insert((due, key), ());
+                }
+                Err(e) => {
+                    entry.last_error = Some(e.to_string());
+                    self.metrics.failed();
+                    let due = Instant::now() + backoff(entry.attempts);
+                    self.waiting.insert((due, key), ());
+                }
+            }
+            if let Err(e) = batch.put_outbox(&key.0, &key.1, entry) {
+                warn!("outbox entry not recorded: {e}");
+            }
+        }
+        // One flush for every result gathered (group commit). A crash before it only means a
+        // redelivery, which the receiver answers with `Duplicate`.
+        if let Err(e) = self.store.commit(batch) {
+            warn!("outbox state not saved: {e}");
+        }
+        for key in finished {
+            self.entries.remove(&key);
+        }
+    }
+}

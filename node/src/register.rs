@@ -1,0 +1,179 @@
+//! The steward's membership register: issuing certificates, revoking members, listing them.
+//! Used both by the CLI (daemon stopped) and by the admin API (daemon running).
+
+use crate::store::{Store, StoreError};
+use ilm_protocol::membership::verify_request;
+use ilm_protocol::{
+    Country, MembershipCertificate, Network, OrgId, OrgKeys, Revocation, RevocationList, Role,
+    SignedRecord, Timestamp,
+};
+use serde::{Deserialize, Serialize};
+
+/// Longest revocation reason accepted.
+pub const MAX_REASON_LEN: usize = 500;
+
+/// Why a register operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RegisterError {
+    /// This node is not a steward of its network.
+    #[error("only a steward node can do this")]
+    NotSteward,
+    /// The request is not a valid signed membership request.
+    #[error("not a valid membership request: {0}")]
+    BadRequest(String),
+    /// Someone asked for the steward role.
+    #[error(
+        "the request asks for the steward role, which only the network's genesis stewards hold"
+    )]
+    StewardRole,
+    /// A steward tried to revoke itself.
+    #[error("a steward cannot revoke itself")]
+    SelfRevoke,
+    /// Reason empty or too long.
+    #[error("the reason must be 1 to 500 characters")]
+    BadReason,
+    /// Validity out of range.
+    #[error("validity must be 1 to 3650 days")]
+    BadValidity,
+    /// Signing or verification failed.
+    #[error("{0}")]
+    Record(String),
+    /// Database failure.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+fn check_steward(keys: &OrgKeys, network: &Network) -> Result<(), RegisterError> {
+    if network.is_steward(&keys.org_id()) {
+        Ok(())
+    } else {
+        Err(RegisterError::NotSteward)
+    }
+}
+
+/// Issues a certificate for a signed request and records it (durably).
+pub fn issue(
+    keys: &OrgKeys,
+    network: &Network,
+    store: &Store,
+    request: &SignedRecord,
+    valid_days: u64,
+    now: Timestamp,
+) -> Result<(SignedRecord, MembershipCertificate), RegisterError> {
+    check_steward(keys, network)?;
+    if !(1..=3650).contains(&valid_days) {
+        return Err(RegisterError::BadValidity);
+    }
+    let req = verify_request(request).map_err(|e| RegisterError::BadRequest(e.to_string()))?;
+    let r = req.body();
+    if r.role == Role::Steward && !network.is_steward(&r.org_id) {
+        return Err(RegisterError::StewardRole);
+    }
+    let body = MembershipCertificate {
+        network_id: network.id(),
+        org_id: r.org_id,
+        name: r.name.clone(),
+        role: r.role,
+        country: r.country.clone(),
+        encryption_key: r.encryption_key,
+        not_before: now,
+        not_after: now.plus_days(valid_days),
+        issuer: keys.org_id(),
+        issued_at: now,
+    };
+    let cert = SignedRecord::sign(&body, keys).map_err(|e| RegisterError::Record(e.to_string()))?;
+    network
+        .verify_certificate(&cert)
+        .map_err(|e| RegisterError::Record(e.to_string()))?;
+    store.put_issued_certificate(&r.org_id, &cert)?;
+    Ok((cert, body))
+}
+
+/// Revokes an organisation and records the revocation (durably).
+pub fn revoke(
+    keys: &OrgKeys,
+    network: &Network,
+    store: &Store,
+    org: OrgId,
+    reason: &str,
+    now: Timestamp,
+) -> Result<SignedRecord, RegisterError> {
+    check_steward(keys, network)?;
+    if org == keys.org_id() {
+        return Err(RegisterError::SelfRevoke);
+    }
+    let reason = reason.trim();
+    if reason.is_empty() || reason.len() > MAX_REASON_LEN || reason.chars().any(char::is_control) {
+        return Err(RegisterError::BadReason);
+    }
+    let rec = SignedRecord::sign(
+        &Revocation {
+            network_id: network.id(),
+            org_id: org,
+            reason: reason.to_string(),
+            revoked_at: now,
+            issuer: keys.org_id(),
+        },
+        keys,
+    )
+    .map_err(|e| RegisterError::Record(e.to_string()))?;
+    network
+        .check_revocation(&rec)
+        .map_err(|e| RegisterError::Record(e.to_string()))?;
+    store.put_revocation(&org, &rec)?;
+    Ok(rec)
+}
+
+/// Revocations in the database, verified against the network.
+pub fn revocation_list(store: &Store, network: &Network) -> Result<RevocationList, RegisterError> {
+    let mut list = RevocationList::new();
+    for rec in store.revocations()? {
+        let rev = network.check_revocation(&rec).map_err(|e| {
+            RegisterError::Record(format!("a stored revocation no longer verifies: {e}"))
+        })?;
+        list.add(&rev);
+    }
+    Ok(list)
+}
+
+/// One row of the register.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MemberRow {
+    /// Organisation id.
+    pub org_id: OrgId,
+    /// Name.
+    pub name: String,
+    /// Role.
+    pub role: Role,
+    /// Country.
+    pub country: Country,
+    /// End of validity.
+    pub not_after: Timestamp,
+    /// Revoked now.
+    pub revoked: bool,
+}
+
+/// The certificates this steward issued, with their revocation state.
+pub fn list(
+    network: &Network,
+    store: &Store,
+    now: Timestamp,
+) -> Result<Vec<MemberRow>, RegisterError> {
+    let revoked = revocation_list(store, network)?;
+    let mut rows = Vec::new();
+    for rec in store.issued_certificates()? {
+        let cert = network
+            .verify_certificate(&rec)
+            .map_err(|e| RegisterError::Record(e.to_string()))?;
+        let c = cert.body();
+        rows.push(MemberRow {
+            org_id: c.org_id,
+            name: c.name.clone(),
+            role: c.role,
+            country: c.country.clone(),
+            not_after: c.not_after,
+            revoked: revoked.revokes(c, now),
+        });
+    }
+    Ok(rows)
+}
