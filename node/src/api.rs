@@ -164,6 +164,7 @@ async fn status(State(st): State<Arc<ApiState>>) -> ApiResult {
         "listen_addresses": net.listen_addresses,
         "peers": net.peers.len(),
         "connected": net.connected,
+        "refused_peers": net.refused,
         "network": { "id": st.membership.network_id(), "name": st.membership.network().name() },
         "membership": {
             "valid_until": own.not_after,

@@ -210,6 +210,16 @@ impl Gatekeeper for MembershipState {
         self.current(org).is_some()
     }
 
+    fn directory(&self) -> Vec<SignedRecord> {
+        let inner = self.read();
+        inner
+            .certs
+            .values()
+            .map(|(r, _)| r.clone())
+            .chain(inner.revocation_records.values().cloned())
+            .collect()
+    }
+
     fn check_gossip(&self, data: &[u8]) -> Result<SignedRecord, String> {
         let rec: SignedRecord =
             serde_json::from_slice(data).map_err(|e| format!("not a signed record: {e}"))?;

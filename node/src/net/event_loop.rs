@@ -11,7 +11,7 @@ use libp2p::swarm::dial_opts::DialOpts;
 use libp2p::{Multiaddr, PeerId, Swarm, gossipsub, identify, identity, kad, mdns};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, info, warn};
 
@@ -21,6 +21,8 @@ const COMMAND_QUEUE: usize = 1024;
 const EVENT_QUEUE: usize = 1024;
 /// Requests queued for one peer while it is being reached and admitted, at most.
 const MAX_PENDING_PER_PEER: usize = 1024;
+/// How long a refused peer's connection stays open for our refusal to reach it.
+const CLOSE_GRACE: Duration = Duration::from_secs(2);
 /// How often bootstrap peers are re-dialled when not connected.
 const REDIAL_EVERY: Duration = Duration::from_secs(5);
 
@@ -35,6 +37,8 @@ pub trait Gatekeeper: Send + Sync + 'static {
     fn is_current(&self, org: &OrgId) -> bool;
     /// Checks a gossiped record (certificate or revocation) before it is accepted and spread.
     fn check_gossip(&self, data: &[u8]) -> Result<SignedRecord, String>;
+    /// Every certificate and revocation known, for members asking for the directory.
+    fn directory(&self) -> Vec<SignedRecord>;
 }
 
 /// Why a request could not be answered.
@@ -106,6 +110,8 @@ pub struct NetStatus {
     pub peers: Vec<PeerInfo>,
     /// Connected peers, admitted or not.
     pub connected: usize,
+    /// Hellos and requests refused (non-members, revoked members, unadmitted peers).
+    pub refused: u64,
 }
 
 enum Command {
@@ -209,13 +215,17 @@ pub fn spawn(
         .subscribe(&protocols.membership_topic)
         .map_err(|e| format!("gossip subscribe: {e}"))?;
     let mut bootstrap = Vec::new();
+    let mut addresses: HashMap<PeerId, Vec<Multiaddr>> = HashMap::new();
     for addr in config.bootstrap {
         let peer = addr.iter().find_map(|p| match p {
             libp2p::multiaddr::Protocol::P2p(id) => Some(id),
             _ => None,
         });
         match peer {
-            Some(peer) => bootstrap.push((peer, addr)),
+            Some(peer) => {
+                addresses.entry(peer).or_default().push(addr.clone());
+                bootstrap.push((peer, addr));
+            }
             None => {
                 return Err(format!(
                     "bootstrap address {addr} must end with /p2p/PEER_ID"
@@ -237,9 +247,12 @@ pub fn spawn(
         outbound: HashMap::new(),
         hello_requests: HashMap::new(),
         lookups: HashMap::new(),
-        addresses: HashMap::new(),
+        addresses,
         bootstrap,
         listen: Vec::new(),
+        accepted_by: HashSet::new(),
+        refused: 0,
+        closing: HashMap::new(),
     };
     let handle = tokio::spawn(event_loop.run());
     Ok((NetClient { tx, local }, erx, handle))
@@ -262,12 +275,19 @@ struct EventLoop {
     addresses: HashMap<PeerId, Vec<Multiaddr>>,
     bootstrap: Vec<(PeerId, Multiaddr)>,
     listen: Vec<Multiaddr>,
+    /// Peers that accepted our hello (requests go only to these, once admitted too).
+    accepted_by: HashSet<PeerId>,
+    /// Requests and hellos refused so far.
+    refused: u64,
+    /// Refused peers whose connections close at the given time.
+    closing: HashMap<PeerId, Instant>,
 }
 
 impl EventLoop {
     async fn run(mut self) {
         self.dial_bootstrap();
         let mut redial = tokio::time::interval(REDIAL_EVERY);
+        let mut housekeeping = tokio::time::interval(Duration::from_millis(500));
         loop {
             tokio::select! {
                 event = self.swarm.select_next_some() => self.on_swarm_event(event).await,
@@ -276,9 +296,26 @@ impl EventLoop {
                     None => break,
                 },
                 _ = redial.tick() => self.dial_bootstrap(),
+                _ = housekeeping.tick() => self.close_refused(),
             }
         }
         debug!("network task stopped");
+    }
+
+    fn close_refused(&mut self) {
+        let now = Instant::now();
+        let due: Vec<PeerId> = self
+            .closing
+            .iter()
+            .filter(|(_, at)| **at <= now)
+            .map(|(p, _)| *p)
+            .collect();
+        for peer in due {
+            self.closing.remove(&peer);
+            if !self.admitted.contains_key(&peer) {
+                let _ = self.swarm.disconnect_peer_id(peer);
+            }
+        }
     }
 
     fn dial_bootstrap(&mut self) {
@@ -314,6 +351,8 @@ impl EventLoop {
             }
             Command::Disconnect(peer) => {
                 self.admitted.remove(&peer);
+                self.accepted_by.remove(&peer);
+                self.swarm.behaviour_mut().gossipsub.blacklist_peer(&peer);
                 let _ = self.swarm.disconnect_peer_id(peer);
             }
         }
@@ -337,11 +376,30 @@ impl EventLoop {
                 })
                 .collect(),
             connected: self.swarm.connected_peers().count(),
+            refused: self.refused,
+        }
+    }
+
+    /// Whether requests may go to `peer`: we admitted it and it accepted our hello.
+    fn ready(&self, peer: &PeerId) -> bool {
+        self.admitted.contains_key(peer) && self.accepted_by.contains(peer)
+    }
+
+    fn flush_pending(&mut self, peer: PeerId) {
+        if !self.ready(&peer) {
+            return;
+        }
+        for (request, reply) in self.pending.remove(&peer).unwrap_or_default() {
+            if reply.is_closed() {
+                continue;
+            }
+            let id = self.swarm.behaviour_mut().rpc.send_request(&peer, request);
+            self.outbound.insert(id, reply);
         }
     }
 
     fn request(&mut self, to: PeerId, request: Request, reply: Reply) {
-        if self.admitted.contains_key(&to) {
+        if self.ready(&to) {
             let id = self.swarm.behaviour_mut().rpc.send_request(&to, request);
             self.outbound.insert(id, reply);
             return;
@@ -353,22 +411,31 @@ impl EventLoop {
         }
         queue.push((request, reply));
         if self.swarm.is_connected(&to) {
-            // Connected but not admitted yet: the hello exchange is under way.
-            self.send_hello(to);
+            // Connected but the hello exchange is not complete: make sure ours is under way.
+            if !self.accepted_by.contains(&to) {
+                self.send_hello(to);
+            }
             return;
         }
         self.dial(to);
     }
 
     fn dial(&mut self, peer: PeerId) {
+        use libp2p::swarm::DialError;
         let known = self.addresses.get(&peer).cloned().unwrap_or_default();
         let opts = DialOpts::peer_id(peer).addresses(known).build();
-        if let Err(e) = self.swarm.dial(opts) {
-            debug!(%peer, "dial: {e}; looking the peer up");
-            if !self.lookups.values().any(|p| *p == peer) {
-                let q = self.swarm.behaviour_mut().kad.get_closest_peers(peer);
-                self.lookups.insert(q, peer);
+        match self.swarm.dial(opts) {
+            Ok(()) => {}
+            // Already dialling or connected: the hello exchange follows the connection.
+            Err(DialError::DialPeerConditionFalse(_)) => {}
+            Err(DialError::NoAddresses) => {
+                debug!(%peer, "no known address; looking the peer up");
+                if !self.lookups.values().any(|p| *p == peer) {
+                    let q = self.swarm.behaviour_mut().kad.get_closest_peers(peer);
+                    self.lookups.insert(q, peer);
+                }
             }
+            Err(e) => self.fail_pending(&peer, SendError::Unreachable(e.to_string())),
         }
     }
 
@@ -398,10 +465,6 @@ impl EventLoop {
             for addr in self.addresses.get(&peer).cloned().unwrap_or_default() {
                 self.swarm.behaviour_mut().kad.add_address(&peer, addr);
             }
-            self.swarm
-                .behaviour_mut()
-                .gossipsub
-                .add_explicit_peer(&peer);
             if self.admitted.len() == 1 {
                 let _ = self.swarm.behaviour_mut().kad.bootstrap();
             }
@@ -414,21 +477,34 @@ impl EventLoop {
                 debug!("node stopped listening to network events");
             }
         }
-        for (request, reply) in self.pending.remove(&peer).unwrap_or_default() {
-            if reply.is_closed() {
-                continue;
-            }
-            let id = self.swarm.behaviour_mut().rpc.send_request(&peer, request);
-            self.outbound.insert(id, reply);
-        }
+        self.flush_pending(peer);
         Ok(org)
     }
 
+    /// Ends our dealings with a peer: forget its admission, fail what waits for it, close.
     fn refuse(&mut self, peer: PeerId, reason: &str) {
         warn!(%peer, "refusing peer: {reason}");
         self.admitted.remove(&peer);
+        self.accepted_by.remove(&peer);
         self.fail_pending(&peer, SendError::Refused(reason.to_string()));
         let _ = self.swarm.disconnect_peer_id(peer);
+    }
+
+    /// Answers a request with a refusal and closes the connection once the answer is out, so
+    /// the peer learns why instead of seeing a dropped connection.
+    fn refuse_request(&mut self, peer: PeerId, channel: ResponseChannel<Response>, reason: String) {
+        warn!(%peer, "refusing peer: {reason}");
+        self.refused += 1;
+        self.admitted.remove(&peer);
+        self.accepted_by.remove(&peer);
+        self.fail_pending(&peer, SendError::Refused(reason.clone()));
+        let _ = self
+            .swarm
+            .behaviour_mut()
+            .rpc
+            .send_response(channel, Response::Refused(reason));
+        // Closing at once could discard the refusal in flight; close after a grace period.
+        self.closing.insert(peer, Instant::now() + CLOSE_GRACE);
     }
 
     async fn on_swarm_event(&mut self, event: SwarmEvent<BehaviourEvent>) {
@@ -441,7 +517,7 @@ impl EventLoop {
                 peer_id,
                 num_established,
                 ..
-            } if num_established.get() == 1 && !self.admitted.contains_key(&peer_id) => {
+            } if num_established.get() == 1 && !self.accepted_by.contains(&peer_id) => {
                 self.send_hello(peer_id);
             }
             SwarmEvent::ConnectionClosed {
@@ -450,6 +526,7 @@ impl EventLoop {
                 ..
             } => {
                 self.admitted.remove(&peer_id);
+                self.accepted_by.remove(&peer_id);
                 self.hello_in_flight.remove(&peer_id);
                 self.fail_pending(&peer_id, SendError::Unreachable("connection closed".into()));
             }
@@ -552,6 +629,10 @@ impl EventLoop {
             }
         } else if last {
             self.lookups.remove(&id);
+            if self.swarm.is_connected(&target) {
+                // Reached meanwhile (e.g. through a bootstrap dial): admission decides.
+                return;
+            }
             self.fail_pending(
                 &target,
                 SendError::Unreachable("not found in the network".into()),
@@ -573,11 +654,22 @@ impl EventLoop {
                     if let Some(peer) = self.hello_requests.remove(&request_id) {
                         self.hello_in_flight.remove(&peer);
                         match response {
-                            Response::Hello(hello) => {
-                                if let Err(e) = self.admit(peer, hello).await {
-                                    self.refuse(peer, &e);
+                            Response::Hello(hello) => match self.admit(peer, hello).await {
+                                Ok(_) => {
+                                    self.accepted_by.insert(peer);
+                                    self.flush_pending(peer);
                                 }
-                            }
+                                Err(e) => {
+                                    // Close a little later: our answer to its own hello
+                                    // (a refusal) should reach it first.
+                                    self.refused += 1;
+                                    warn!(%peer, "refusing peer: {e}");
+                                    self.admitted.remove(&peer);
+                                    self.accepted_by.remove(&peer);
+                                    self.fail_pending(&peer, SendError::Refused(e));
+                                    self.closing.insert(peer, Instant::now() + CLOSE_GRACE);
+                                }
+                            },
                             Response::Refused(reason) => self.refuse(peer, &reason),
                             _ => self.refuse(peer, "unexpected answer to hello"),
                         }
@@ -599,7 +691,7 @@ impl EventLoop {
                     let _ = reply.send(Err(SendError::Failed(error.to_string())));
                 }
             }
-            _ => {}
+            Event::ResponseSent { .. } | Event::InboundFailure { .. } => {}
         }
     }
 
@@ -619,29 +711,26 @@ impl EventLoop {
                         .rpc
                         .send_response(channel, Response::Hello(ours));
                 }
-                Err(e) => {
-                    let _ = self
-                        .swarm
-                        .behaviour_mut()
-                        .rpc
-                        .send_response(channel, Response::Refused(e.clone()));
-                    self.refuse(peer, &e);
-                }
+                Err(e) => self.refuse_request(peer, channel, e),
             },
+            Request::Directory if self.admitted.contains_key(&peer) => {
+                let records = self.gatekeeper.directory();
+                let _ = self
+                    .swarm
+                    .behaviour_mut()
+                    .rpc
+                    .send_response(channel, Response::Directory(records));
+            }
             other => {
                 let org = match self.admitted.get(&peer) {
                     Some(org) if self.gatekeeper.is_current(org) => *org,
                     Some(_) => {
-                        let _ = self
-                            .swarm
-                            .behaviour_mut()
-                            .rpc
-                            .send_response(channel, Response::Refused("membership revoked".into()));
-                        self.refuse(peer, "membership revoked");
+                        self.refuse_request(peer, channel, "membership revoked".into());
                         return;
                     }
                     None => {
                         // Nothing from a peer that has not passed admission is processed.
+                        self.refused += 1;
                         let _ = self.swarm.behaviour_mut().rpc.send_response(
                             channel,
                             Response::Refused("not admitted: send a hello first".into()),

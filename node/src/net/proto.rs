@@ -17,6 +17,8 @@ pub enum Request {
     Deliver(Envelope),
     /// My heads of a case; answer with the events I lack.
     Sync(SyncRequest),
+    /// Send me every membership certificate and revocation you know (public network state).
+    Directory,
 }
 
 /// An answer to a [`Request`].
@@ -30,6 +32,8 @@ pub enum Response {
     Ack(Ack),
     /// Events the requester lacks, encrypted to it (None: nothing to send or not a participant).
     Sync(Option<Envelope>),
+    /// Certificates and revocations (all signed by stewards; the requester verifies them).
+    Directory(Vec<SignedRecord>),
 }
 
 /// Admission data exchanged when two nodes connect.
@@ -63,9 +67,19 @@ pub enum AckOutcome {
     Retry(String),
 }
 
-/// A participant's view of a case, to find what the other side lacks.
+/// Most cases in one sync request.
+pub const MAX_SYNC_CASES: usize = 128;
+
+/// A participant's heads of some cases, to find what the other side lacks.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SyncRequest {
+    /// Up to [`MAX_SYNC_CASES`] cases.
+    pub cases: Vec<CaseHeads>,
+}
+
+/// One case's heads.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CaseHeads {
     /// The case.
     pub case_ref: CaseRef,
     /// The requester's heads (empty if it holds nothing of the case).
@@ -75,10 +89,17 @@ pub struct SyncRequest {
 /// Payload of a history-sync envelope: events and the certificates of their authors.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SyncPayload {
+    /// Events per case, each list in causal order.
+    pub cases: Vec<CaseEvents>,
+    /// Certificates of the events' authors.
+    pub certificates: Vec<SignedRecord>,
+}
+
+/// Events of one case.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CaseEvents {
     /// The case.
     pub case_ref: CaseRef,
     /// Events in causal order.
     pub events: Vec<SignedRecord>,
-    /// Certificates of the events' authors.
-    pub certificates: Vec<SignedRecord>,
 }

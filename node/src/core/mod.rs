@@ -23,6 +23,9 @@ use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 use tracing::{Instrument, debug, info_span, warn};
 
+mod deliver;
+mod sync;
+
 /// Deliveries processed in one batch (one flush), at most.
 pub const MAX_BATCH: usize = 256;
 /// Commands waiting for the core, at most.
@@ -85,6 +88,7 @@ enum Command {
         from: OrgId,
         envelope: Envelope,
     },
+    Directory(Vec<SignedRecord>),
 }
 
 /// A cloneable handle to the core.
@@ -229,7 +233,7 @@ impl Core {
         Ok(self.histories.get_mut(case))
     }
 
-    fn all_cases(&self) -> Result<Vec<CaseRef>, CoreError> {
+    pub(super) fn all_cases(&self) -> Result<Vec<CaseRef>, CoreError> {
         Ok(self
             .store
             .cases::<CaseMeta>()?
@@ -262,6 +266,19 @@ impl Core {
                 let _ = reply.send(res);
             }
             Command::SyncAnswer { from, envelope } => self.on_sync_answer(from, envelope),
+            Command::Directory(records) => {
+                let new: Vec<&SignedRecord> = records
+                    .iter()
+                    .filter(|r| {
+                        !matches!(
+                            self.membership.learn(r),
+                            Ok(crate::membership::Learned::Nothing) | Err(_)
+                        )
+                    })
+                    .collect();
+                debug!(learned = new.len(), "directory");
+                self.persist_membership(new.into_iter());
+            }
         }
     }
 
@@ -377,6 +394,9 @@ impl Core {
                 self.persist_membership(
                     std::iter::once(&hello.certificate).chain(hello.revocations.iter()),
                 );
+                if self.membership.network().is_steward(&org) {
+                    self.fetch_directory(peer);
+                }
                 self.start_sync_with(peer, org);
             }
             NetEvent::Gossip(rec) => {
@@ -434,7 +454,7 @@ impl Core {
                     let resp = self.answer_sync(peer, org, req);
                     self.net.respond(channel, Response::Sync(resp)).await;
                 }
-                Request::Hello(_) => {}
+                Request::Hello(_) | Request::Directory => {}
             },
         }
     }
@@ -469,373 +489,6 @@ impl Core {
         }
         if let Err(e) = self.store.commit(batch) {
             warn!("membership records not stored: {e}");
-        }
-    }
-
-    async fn deliver_batch(&mut self, deliveries: Vec<Delivery>) {
-        let mut batch = WriteBatch::new();
-        let mut seen: HashSet<MessageId> = HashSet::new();
-        let mut outcomes = Vec::with_capacity(deliveries.len());
-        let mut new_cases = HashSet::new();
-        let mut sync_needed = Vec::new();
-        let mut touched: HashSet<CaseRef> = HashSet::new();
-        for d in &deliveries {
-            let span = info_span!("deliver", peer = %d.org.short());
-            let _g = span.enter();
-            let outcome = self.process(
-                d,
-                &mut batch,
-                &mut seen,
-                &mut new_cases,
-                &mut touched,
-                &mut sync_needed,
-            );
-            outcomes.push(outcome);
-        }
-        for case in &new_cases {
-            if let Err(e) = batch.put_case(
-                case,
-                &CaseMeta {
-                    case_ref: *case,
-                    first_seen: now(),
-                },
-            ) {
-                warn!("case index not written: {e}");
-            }
-        }
-        let committed = self.store.commit(batch);
-        if let Err(e) = &committed {
-            warn!("could not store a batch of deliveries: {e}");
-            // In-memory histories may hold events that are not stored: drop them.
-            for c in &touched {
-                self.histories.remove(c);
-            }
-        }
-        for (d, outcome) in deliveries.into_iter().zip(outcomes) {
-            let (message_id, outcome) = match (&committed, outcome) {
-                (Err(e), (id, _)) => (id, AckOutcome::Retry(format!("storage error: {e}"))),
-                (Ok(()), (id, o)) => (id, o),
-            };
-            match &outcome {
-                AckOutcome::Accepted => self.metrics.received(),
-                AckOutcome::Duplicate => self.metrics.received_duplicate(),
-                AckOutcome::Rejected(_) => self.metrics.received_rejected(),
-                AckOutcome::Retry(_) => {}
-            }
-            self.net
-                .respond(
-                    d.channel,
-                    Response::Ack(Ack {
-                        message_id,
-                        outcome,
-                    }),
-                )
-                .await;
-        }
-        for (peer, org, case) in sync_needed {
-            self.sync_case_with(peer, org, case);
-        }
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn process(
-        &mut self,
-        d: &Delivery,
-        batch: &mut WriteBatch,
-        seen: &mut HashSet<MessageId>,
-        new_cases: &mut HashSet<CaseRef>,
-        touched: &mut HashSet<CaseRef>,
-        sync_needed: &mut Vec<(PeerId, OrgId, CaseRef)>,
-    ) -> (MessageId, AckOutcome) {
-        let reject = |id, why: String| (id, AckOutcome::Rejected(why));
-        let header = match d.envelope.verify() {
-            Ok(h) => h,
-            Err(e) => return reject(MessageId([0; 16]), e.to_string()),
-        };
-        let id = header.message_id;
-        if header.network_id != self.membership.network_id() {
-            return reject(id, "message of another network".into());
-        }
-        if self.membership.current(&header.sender).is_none() {
-            return reject(id, "sender is not a current member".into());
-        }
-        if !header.recipients.contains(&self.me) {
-            return reject(id, "this node is not a recipient".into());
-        }
-        match self.store.is_processed(&id) {
-            Ok(true) => return (id, AckOutcome::Duplicate),
-            Ok(false) if seen.contains(&id) => return (id, AckOutcome::Duplicate),
-            Ok(false) => {}
-            Err(e) => return (id, AckOutcome::Retry(e.to_string())),
-        }
-        let opened = match d.envelope.open(&self.keys) {
-            Ok(o) => o,
-            Err(e) => return reject(id, e.to_string()),
-        };
-        match header.kind {
-            MessageKind::CaseEvent => {
-                let rec: SignedRecord = match serde_json::from_slice(&opened.payload) {
-                    Ok(r) => r,
-                    Err(e) => return reject(id, format!("payload is not a signed record: {e}")),
-                };
-                let event = match rec.verify::<CaseEvent>() {
-                    Ok(e) => e,
-                    Err(e) => return reject(id, e.to_string()),
-                };
-                if event.body().author != header.sender {
-                    return reject(id, "a case event must be delivered by its author".into());
-                }
-                let case = event.body().case_ref;
-                let known = match self.history(&case) {
-                    Ok(h) => h.is_some(),
-                    Err(e) => return (id, AckOutcome::Retry(e.to_string())),
-                };
-                if !known {
-                    self.histories
-                        .insert(case, CaseHistory::new(self.membership.network_id(), case));
-                    new_cases.insert(case);
-                }
-                let membership = Arc::clone(&self.membership);
-                let cert_of = |org: &OrgId, _at: Timestamp| membership.current(org);
-                let Some(history) = self.histories.get_mut(&case) else {
-                    return (id, AckOutcome::Retry("case not loaded".into()));
-                };
-                let result = history.insert(&rec, &cert_of);
-                let empty = history.is_empty();
-                match result {
-                    Ok(Inserted::New(hash)) => {
-                        touched.insert(case);
-                        if let Err(e) = batch.put_event(&case, &hash, &rec) {
-                            return (id, AckOutcome::Retry(e.to_string()));
-                        }
-                    }
-                    Ok(Inserted::Duplicate(_)) => {}
-                    Err(HistoryError::MissingParents(_)) => {
-                        if empty {
-                            self.histories.remove(&case);
-                            new_cases.remove(&case);
-                        }
-                        sync_needed.push((d.peer, d.org, case));
-                        return (
-                            id,
-                            AckOutcome::Retry("missing earlier events of the case; syncing".into()),
-                        );
-                    }
-                    Err(e) => {
-                        if empty {
-                            self.histories.remove(&case);
-                            new_cases.remove(&case);
-                        }
-                        return reject(id, e.to_string());
-                    }
-                }
-            }
-            other => {
-                return reject(
-                    id,
-                    format!("{other:?} messages are not accepted by delivery"),
-                );
-            }
-        }
-        let marker = ProcessedMarker {
-            sender: header.sender,
-            kind: header.kind,
-            at: now(),
-        };
-        if let Err(e) = batch.mark_processed(&id, &marker) {
-            return (id, AckOutcome::Retry(e.to_string()));
-        }
-        seen.insert(id);
-        (id, AckOutcome::Accepted)
-    }
-
-    /// Sends our heads of every case `org` takes part in, so both sides catch up.
-    fn start_sync_with(&mut self, peer: PeerId, org: OrgId) {
-        let cases = match self.all_cases() {
-            Ok(c) => c,
-            Err(e) => {
-                warn!("cannot list cases for sync: {e}");
-                return;
-            }
-        };
-        for case in cases {
-            let takes_part =
-                matches!(self.history(&case), Ok(Some(h)) if participants(h).contains(&org));
-            if takes_part {
-                self.sync_case_with(peer, org, case);
-            }
-        }
-    }
-
-    fn sync_case_with(&mut self, peer: PeerId, org: OrgId, case: CaseRef) {
-        let heads = match self.history(&case) {
-            Ok(Some(h)) => h.heads(),
-            _ => Vec::new(),
-        };
-        let net = self.net.clone();
-        let tx = self.self_tx.clone();
-        let span = info_span!("sync", peer = %org.short(), case = %case);
-        tokio::spawn(
-            async move {
-                match net
-                    .request(
-                        peer,
-                        Request::Sync(SyncRequest {
-                            case_ref: case,
-                            heads,
-                        }),
-                    )
-                    .await
-                {
-                    Ok(Response::Sync(Some(envelope))) => {
-                        let _ = tx
-                            .send(Command::SyncAnswer {
-                                from: org,
-                                envelope,
-                            })
-                            .await;
-                    }
-                    Ok(Response::Sync(None)) => debug!("nothing to catch up"),
-                    Ok(_) => debug!("unexpected answer to sync"),
-                    Err(e) => debug!("sync request failed: {e}"),
-                }
-            }
-            .instrument(span),
-        );
-    }
-
-    /// Answers a participant's heads with the events it lacks, encrypted to it.
-    fn answer_sync(&mut self, peer: PeerId, org: OrgId, req: SyncRequest) -> Option<Envelope> {
-        let case = req.case_ref;
-        let history = self.history(&case).ok()??;
-        if !participants(history).contains(&org) {
-            // Never reveal a case to someone outside it, not even that it exists.
-            return None;
-        }
-        let unknown_heads = req.heads.iter().any(|h| !history.contains(h));
-        // Everything the requester holds: its heads' ancestors (as far as we know them).
-        let mut theirs: HashSet<EventHash> = HashSet::new();
-        let mut stack: Vec<EventHash> = req
-            .heads
-            .iter()
-            .filter(|h| history.contains(h))
-            .copied()
-            .collect();
-        while let Some(h) = stack.pop() {
-            if theirs.insert(h)
-                && let Some(ev) = history.get(&h)
-            {
-                stack.extend(ev.body().parents.iter().copied());
-            }
-        }
-        let missing: Vec<SignedRecord> = history
-            .ordered()
-            .into_iter()
-            .filter(|ev| !theirs.contains(&ev.digest()))
-            .map(|ev| ev.record().clone())
-            .collect();
-        if unknown_heads {
-            // They hold events we lack: ask for them too.
-            self.sync_case_with(peer, org, case);
-        }
-        if missing.is_empty() {
-            return None;
-        }
-        let authors: BTreeSet<OrgId> = missing
-            .iter()
-            .filter_map(|r| r.verify::<CaseEvent>().ok().map(|e| e.body().author))
-            .collect();
-        let certificates = authors
-            .iter()
-            .filter_map(|a| self.membership.certificate_record(a))
-            .collect();
-        let payload = SyncPayload {
-            case_ref: case,
-            events: missing,
-            certificates,
-        };
-        let bytes = serde_json::to_vec(&payload).ok()?;
-        let recipient = self.recipient(&org).ok()?;
-        Envelope::seal(
-            &self.keys,
-            self.membership.network_id(),
-            MessageKind::HistorySync,
-            &[recipient],
-            now(),
-            &bytes,
-        )
-        .ok()
-    }
-
-    fn on_sync_answer(&mut self, from: OrgId, envelope: Envelope) {
-        let opened = match envelope.open(&self.keys) {
-            Ok(o) if o.header.sender == from && o.header.kind == MessageKind::HistorySync => o,
-            Ok(_) => return warn!("sync answer from the wrong sender or of the wrong kind"),
-            Err(e) => return warn!("sync answer refused: {e}"),
-        };
-        let payload: SyncPayload = match serde_json::from_slice(&opened.payload) {
-            Ok(p) => p,
-            Err(e) => return warn!("malformed sync answer: {e}"),
-        };
-        self.persist_membership(payload.certificates.iter());
-        let case = payload.case_ref;
-        let network_id = self.membership.network_id();
-        let was_known = matches!(self.history(&case), Ok(Some(_)));
-        let mut history = match self.history(&case) {
-            Ok(Some(h)) => h.clone(),
-            Ok(None) => CaseHistory::new(network_id, case),
-            Err(e) => return warn!("cannot load case for sync: {e}"),
-        };
-        let membership = Arc::clone(&self.membership);
-        let cert_of = |org: &OrgId, _at: Timestamp| membership.current(org);
-        let mut batch = WriteBatch::new();
-        let mut todo = payload.events;
-        let mut added = 0usize;
-        while !todo.is_empty() {
-            let before = todo.len();
-            let mut blocked = Vec::new();
-            for rec in todo {
-                match history.insert(&rec, &cert_of) {
-                    Ok(Inserted::New(hash)) => {
-                        added += 1;
-                        if batch.put_event(&case, &hash, &rec).is_err() {
-                            return;
-                        }
-                    }
-                    Ok(Inserted::Duplicate(_)) => {}
-                    Err(HistoryError::MissingParents(_)) => blocked.push(rec),
-                    Err(e) => {
-                        warn!(case = %case, "synced event refused: {e}");
-                    }
-                }
-            }
-            if blocked.len() == before {
-                break;
-            }
-            todo = blocked;
-        }
-        if added == 0 || history.is_empty() {
-            return;
-        }
-        if !was_known
-            && batch
-                .put_case(
-                    &case,
-                    &CaseMeta {
-                        case_ref: case,
-                        first_seen: now(),
-                    },
-                )
-                .is_err()
-        {
-            return;
-        }
-        match self.store.commit(batch) {
-            Ok(()) => {
-                debug!(case = %case, added, "caught up");
-                self.histories.insert(case, history);
-            }
-            Err(e) => warn!("synced events not stored: {e}"),
         }
     }
 }

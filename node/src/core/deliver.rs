@@ -1,0 +1,183 @@
+//! Delivery processing: validate each envelope, store its effect and its processed-marker
+//! in one batch, flush once, then acknowledge (group commit).
+
+use super::*;
+
+impl Core {
+    pub(super) async fn deliver_batch(&mut self, deliveries: Vec<Delivery>) {
+        let mut batch = WriteBatch::new();
+        let mut seen: HashSet<MessageId> = HashSet::new();
+        let mut outcomes = Vec::with_capacity(deliveries.len());
+        let mut new_cases = HashSet::new();
+        let mut sync_needed = Vec::new();
+        let mut touched: HashSet<CaseRef> = HashSet::new();
+        for d in &deliveries {
+            let span = info_span!("deliver", peer = %d.org.short());
+            let _g = span.enter();
+            let outcome = self.process(
+                d,
+                &mut batch,
+                &mut seen,
+                &mut new_cases,
+                &mut touched,
+                &mut sync_needed,
+            );
+            outcomes.push(outcome);
+        }
+        for case in &new_cases {
+            if let Err(e) = batch.put_case(
+                case,
+                &CaseMeta {
+                    case_ref: *case,
+                    first_seen: now(),
+                },
+            ) {
+                warn!("case index not written: {e}");
+            }
+        }
+        let committed = self.store.commit(batch);
+        if let Err(e) = &committed {
+            warn!("could not store a batch of deliveries: {e}");
+            // In-memory histories may hold events that are not stored: drop them.
+            for c in &touched {
+                self.histories.remove(c);
+            }
+        }
+        for (d, outcome) in deliveries.into_iter().zip(outcomes) {
+            let (message_id, outcome) = match (&committed, outcome) {
+                (Err(e), (id, _)) => (id, AckOutcome::Retry(format!("storage error: {e}"))),
+                (Ok(()), (id, o)) => (id, o),
+            };
+            match &outcome {
+                AckOutcome::Accepted => self.metrics.received(),
+                AckOutcome::Duplicate => self.metrics.received_duplicate(),
+                AckOutcome::Rejected(_) => self.metrics.received_rejected(),
+                AckOutcome::Retry(_) => {}
+            }
+            self.net
+                .respond(
+                    d.channel,
+                    Response::Ack(Ack {
+                        message_id,
+                        outcome,
+                    }),
+                )
+                .await;
+        }
+        for (peer, org, case) in sync_needed {
+            self.sync_case_with(peer, org, case);
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn process(
+        &mut self,
+        d: &Delivery,
+        batch: &mut WriteBatch,
+        seen: &mut HashSet<MessageId>,
+        new_cases: &mut HashSet<CaseRef>,
+        touched: &mut HashSet<CaseRef>,
+        sync_needed: &mut Vec<(PeerId, OrgId, CaseRef)>,
+    ) -> (MessageId, AckOutcome) {
+        let reject = |id, why: String| (id, AckOutcome::Rejected(why));
+        let header = match d.envelope.verify() {
+            Ok(h) => h,
+            Err(e) => return reject(MessageId([0; 16]), e.to_string()),
+        };
+        let id = header.message_id;
+        if header.network_id != self.membership.network_id() {
+            return reject(id, "message of another network".into());
+        }
+        if self.membership.current(&header.sender).is_none() {
+            return reject(id, "sender is not a current member".into());
+        }
+        if !header.recipients.contains(&self.me) {
+            return reject(id, "this node is not a recipient".into());
+        }
+        match self.store.is_processed(&id) {
+            Ok(true) => return (id, AckOutcome::Duplicate),
+            Ok(false) if seen.contains(&id) => return (id, AckOutcome::Duplicate),
+            Ok(false) => {}
+            Err(e) => return (id, AckOutcome::Retry(e.to_string())),
+        }
+        let opened = match d.envelope.open(&self.keys) {
+            Ok(o) => o,
+            Err(e) => return reject(id, e.to_string()),
+        };
+        match header.kind {
+            MessageKind::CaseEvent => {
+                let rec: SignedRecord = match serde_json::from_slice(&opened.payload) {
+                    Ok(r) => r,
+                    Err(e) => return reject(id, format!("payload is not a signed record: {e}")),
+                };
+                let event = match rec.verify::<CaseEvent>() {
+                    Ok(e) => e,
+                    Err(e) => return reject(id, e.to_string()),
+                };
+                if event.body().author != header.sender {
+                    return reject(id, "a case event must be delivered by its author".into());
+                }
+                let case = event.body().case_ref;
+                let known = match self.history(&case) {
+                    Ok(h) => h.is_some(),
+                    Err(e) => return (id, AckOutcome::Retry(e.to_string())),
+                };
+                if !known {
+                    self.histories
+                        .insert(case, CaseHistory::new(self.membership.network_id(), case));
+                    new_cases.insert(case);
+                }
+                let membership = Arc::clone(&self.membership);
+                let cert_of = |org: &OrgId, _at: Timestamp| membership.current(org);
+                let Some(history) = self.histories.get_mut(&case) else {
+                    return (id, AckOutcome::Retry("case not loaded".into()));
+                };
+                let result = history.insert(&rec, &cert_of);
+                let empty = history.is_empty();
+                match result {
+                    Ok(Inserted::New(hash)) => {
+                        touched.insert(case);
+                        if let Err(e) = batch.put_event(&case, &hash, &rec) {
+                            return (id, AckOutcome::Retry(e.to_string()));
+                        }
+                    }
+                    Ok(Inserted::Duplicate(_)) => {}
+                    Err(HistoryError::MissingParents(_)) => {
+                        if empty {
+                            self.histories.remove(&case);
+                            new_cases.remove(&case);
+                        }
+                        sync_needed.push((d.peer, d.org, case));
+                        return (
+                            id,
+                            AckOutcome::Retry("missing earlier events of the case; syncing".into()),
+                        );
+                    }
+                    Err(e) => {
+                        if empty {
+                            self.histories.remove(&case);
+                            new_cases.remove(&case);
+                        }
+                        return reject(id, e.to_string());
+                    }
+                }
+            }
+            other => {
+                return reject(
+                    id,
+                    format!("{other:?} messages are not accepted by delivery"),
+                );
+            }
+        }
+        let marker = ProcessedMarker {
+            sender: header.sender,
+            kind: header.kind,
+            at: now(),
+        };
+        if let Err(e) = batch.mark_processed(&id, &marker) {
+            return (id, AckOutcome::Retry(e.to_string()));
+        }
+        seen.insert(id);
+        (id, AckOutcome::Accepted)
+    }
+}

@@ -1,0 +1,272 @@
+//! Case-history sync: participants exchange heads and send each other the events the other
+//! lacks, in bounded batches (at most [`MAX_SYNC_CASES`] cases per request, one request in
+//! flight per peer and trigger).
+
+use super::*;
+use crate::net::proto::{CaseEvents, CaseHeads, MAX_SYNC_CASES};
+
+/// The events of `history` that a holder of `heads` lacks, in causal order, and whether
+/// `heads` names events we lack.
+pub fn missing_for(history: &CaseHistory, heads: &[EventHash]) -> (Vec<SignedRecord>, bool) {
+    let unknown = heads.iter().any(|h| !history.contains(h));
+    let mut theirs: HashSet<EventHash> = HashSet::new();
+    let mut stack: Vec<EventHash> = heads
+        .iter()
+        .filter(|h| history.contains(h))
+        .copied()
+        .collect();
+    while let Some(h) = stack.pop() {
+        if theirs.insert(h)
+            && let Some(ev) = history.get(&h)
+        {
+            stack.extend(ev.body().parents.iter().copied());
+        }
+    }
+    let missing = history
+        .ordered()
+        .into_iter()
+        .filter(|ev| !theirs.contains(&ev.digest()))
+        .map(|ev| ev.record().clone())
+        .collect();
+    (missing, unknown)
+}
+
+impl Core {
+    /// Asks a steward for every certificate and revocation (public network state), so this
+    /// node can encrypt to members it has not met yet.
+    pub(super) fn fetch_directory(&self, peer: PeerId) {
+        let net = self.net.clone();
+        let tx = self.self_tx.clone();
+        tokio::spawn(async move {
+            match net.request(peer, Request::Directory).await {
+                Ok(Response::Directory(records)) => {
+                    let _ = tx.send(Command::Directory(records)).await;
+                }
+                Ok(_) => debug!("unexpected answer to a directory request"),
+                Err(e) => debug!("directory request failed: {e}"),
+            }
+        });
+    }
+
+    /// Sends our heads of every case `org` takes part in, so both sides catch up.
+    pub(super) fn start_sync_with(&mut self, peer: PeerId, org: OrgId) {
+        let cases = match self.all_cases() {
+            Ok(c) => c,
+            Err(e) => return warn!("cannot list cases for sync: {e}"),
+        };
+        let mut shared = Vec::new();
+        for case in cases {
+            if let Ok(Some(h)) = self.history(&case)
+                && participants(h).contains(&org)
+            {
+                shared.push(CaseHeads {
+                    case_ref: case,
+                    heads: h.heads(),
+                });
+            }
+        }
+        self.sync_with(peer, org, shared);
+    }
+
+    /// Sends our heads of one case (e.g. after an event arrived before its parents).
+    pub(super) fn sync_case_with(&mut self, peer: PeerId, org: OrgId, case: CaseRef) {
+        let heads = match self.history(&case) {
+            Ok(Some(h)) => h.heads(),
+            _ => Vec::new(),
+        };
+        self.sync_with(
+            peer,
+            org,
+            vec![CaseHeads {
+                case_ref: case,
+                heads,
+            }],
+        );
+    }
+
+    /// One task sends the heads in chunks, one request at a time, and hands answers back.
+    fn sync_with(&self, peer: PeerId, org: OrgId, cases: Vec<CaseHeads>) {
+        if cases.is_empty() {
+            return;
+        }
+        let net = self.net.clone();
+        let tx = self.self_tx.clone();
+        let span = info_span!("sync", peer = %org.short(), cases = cases.len());
+        tokio::spawn(
+            async move {
+                let mut cases = cases;
+                while !cases.is_empty() {
+                    let rest = cases.split_off(cases.len().min(MAX_SYNC_CASES));
+                    let chunk = std::mem::replace(&mut cases, rest);
+                    match net
+                        .request(peer, Request::Sync(SyncRequest { cases: chunk }))
+                        .await
+                    {
+                        Ok(Response::Sync(Some(envelope))) => {
+                            if tx
+                                .send(Command::SyncAnswer {
+                                    from: org,
+                                    envelope,
+                                })
+                                .await
+                                .is_err()
+                            {
+                                return;
+                            }
+                        }
+                        Ok(Response::Sync(None)) => debug!("nothing to catch up"),
+                        Ok(_) => debug!("unexpected answer to sync"),
+                        Err(e) => return debug!("sync request failed: {e}"),
+                    }
+                }
+            }
+            .instrument(span),
+        );
+    }
+
+    /// Answers a participant's heads with the events it lacks, encrypted to it.
+    pub(super) fn answer_sync(
+        &mut self,
+        peer: PeerId,
+        org: OrgId,
+        req: SyncRequest,
+    ) -> Option<Envelope> {
+        let mut out = Vec::new();
+        let mut ask_back = Vec::new();
+        for CaseHeads { case_ref, heads } in req.cases.into_iter().take(MAX_SYNC_CASES) {
+            let Ok(Some(history)) = self.history(&case_ref) else {
+                continue;
+            };
+            if !participants(history).contains(&org) {
+                // Never reveal a case to someone outside it, not even that it exists.
+                continue;
+            }
+            let (missing, unknown) = missing_for(history, &heads);
+            if unknown {
+                // They hold events we lack: ask for them too.
+                ask_back.push(CaseHeads {
+                    case_ref,
+                    heads: history.heads(),
+                });
+            }
+            if !missing.is_empty() {
+                out.push(CaseEvents {
+                    case_ref,
+                    events: missing,
+                });
+            }
+        }
+        self.sync_with(peer, org, ask_back);
+        if out.is_empty() {
+            return None;
+        }
+        let authors: BTreeSet<OrgId> = out
+            .iter()
+            .flat_map(|c| c.events.iter())
+            .filter_map(|r| r.verify::<CaseEvent>().ok().map(|e| e.body().author))
+            .collect();
+        let certificates = authors
+            .iter()
+            .filter_map(|a| self.membership.certificate_record(a))
+            .collect();
+        let bytes = serde_json::to_vec(&SyncPayload {
+            cases: out,
+            certificates,
+        })
+        .ok()?;
+        let recipient = self.recipient(&org).ok()?;
+        Envelope::seal(
+            &self.keys,
+            self.membership.network_id(),
+            MessageKind::HistorySync,
+            &[recipient],
+            now(),
+            &bytes,
+        )
+        .ok()
+    }
+
+    /// Stores the events a participant sent in answer to our heads (all cases, one flush).
+    pub(super) fn on_sync_answer(&mut self, from: OrgId, envelope: Envelope) {
+        let opened = match envelope.open(&self.keys) {
+            Ok(o) if o.header.sender == from && o.header.kind == MessageKind::HistorySync => o,
+            Ok(_) => return warn!("sync answer from the wrong sender or of the wrong kind"),
+            Err(e) => return warn!("sync answer refused: {e}"),
+        };
+        let payload: SyncPayload = match serde_json::from_slice(&opened.payload) {
+            Ok(p) => p,
+            Err(e) => return warn!("malformed sync answer: {e}"),
+        };
+        self.persist_membership(payload.certificates.iter());
+        let network_id = self.membership.network_id();
+        let membership = Arc::clone(&self.membership);
+        let cert_of = |org: &OrgId, _at: Timestamp| membership.current(org);
+        let mut batch = WriteBatch::new();
+        let mut updated = Vec::new();
+        for CaseEvents {
+            case_ref: case,
+            events,
+        } in payload.cases.into_iter().take(MAX_SYNC_CASES)
+        {
+            let was_known = matches!(self.history(&case), Ok(Some(_)));
+            let mut history = match self.history(&case) {
+                Ok(Some(h)) => h.clone(),
+                Ok(None) => CaseHistory::new(network_id, case),
+                Err(e) => {
+                    warn!("cannot load case for sync: {e}");
+                    continue;
+                }
+            };
+            let mut todo = events;
+            let mut added = 0usize;
+            while !todo.is_empty() {
+                let before = todo.len();
+                let mut blocked = Vec::new();
+                for rec in todo {
+                    match history.insert(&rec, &cert_of) {
+                        Ok(Inserted::New(hash)) => {
+                            added += 1;
+                            if let Err(e) = batch.put_event(&case, &hash, &rec) {
+                                return warn!("synced events not stored: {e}");
+                            }
+                        }
+                        Ok(Inserted::Duplicate(_)) => {}
+                        Err(HistoryError::MissingParents(_)) => blocked.push(rec),
+                        Err(e) => warn!(case = %case, "synced event refused: {e}"),
+                    }
+                }
+                if blocked.len() == before {
+                    break;
+                }
+                todo = blocked;
+            }
+            if added == 0 || history.is_empty() {
+                continue;
+            }
+            if !was_known
+                && let Err(e) = batch.put_case(
+                    &case,
+                    &CaseMeta {
+                        case_ref: case,
+                        first_seen: now(),
+                    },
+                )
+            {
+                return warn!("synced events not stored: {e}");
+            }
+            updated.push((case, history));
+        }
+        if updated.is_empty() {
+            return;
+        }
+        match self.store.commit(batch) {
+            Ok(()) => {
+                debug!(cases = updated.len(), "caught up");
+                for (case, history) in updated {
+                    self.histories.insert(case, history);
+                }
+            }
+            Err(e) => warn!("synced events not stored: {e}"),
+        }
+    }
+}

@@ -1,0 +1,398 @@
+//! Membership at the door: peers without a valid, unrevoked certificate get nothing in and
+//! nothing stored. The intruders are real libp2p peers built from the node's own network code.
+
+#[path = "support/mod.rs"]
+mod support;
+
+use ilm_node::membership::peer_id_of;
+use ilm_node::net::proto::{CaseHeads, Hello, Request, Response, SyncRequest};
+use ilm_node::net::{Gatekeeper, NetConfig, SendError, SwarmOptions};
+use ilm_protocol::event::Escalation;
+use ilm_protocol::*;
+use serde_json::json;
+use std::sync::Arc;
+use std::time::Duration;
+use support::*;
+
+/// A peer that presents whatever hello it is given and accepts everyone.
+struct Intruder {
+    hello: Hello,
+}
+
+impl Gatekeeper for Intruder {
+    fn hello(&self) -> Hello {
+        self.hello.clone()
+    }
+    fn admit(&self, peer: &libp2p::PeerId, _hello: &Hello) -> Result<OrgId, String> {
+        // Accept anyone: the point is what the honest node does.
+        let _ = peer;
+        Ok(OrgId([0; 32]))
+    }
+    fn is_current(&self, _org: &OrgId) -> bool {
+        true
+    }
+    fn check_gossip(&self, _data: &[u8]) -> Result<SignedRecord, String> {
+        Err("ignored".into())
+    }
+    fn directory(&self) -> Vec<SignedRecord> {
+        Vec::new()
+    }
+}
+
+fn now() -> Timestamp {
+    Timestamp(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("clock")
+            .as_secs(),
+    )
+}
+
+fn load_network(net: &Net) -> Network {
+    let rec: SignedRecord =
+        serde_json::from_slice(&std::fs::read(net.genesis()).expect("genesis")).expect("record");
+    Network::from_genesis(&rec).expect("network")
+}
+
+fn cert_of(node: &Node) -> MembershipCertificate {
+    let rec: SignedRecord = serde_json::from_slice(
+        &std::fs::read(node.dir.join("certificate.json")).expect("certificate"),
+    )
+    .expect("record");
+    rec.verify::<MembershipCertificate>()
+        .expect("certificate")
+        .body()
+        .clone()
+}
+
+/// Connects an intruder with `keys` and `hello` to `target` and tries to deliver an
+/// escalation envelope to it. Returns what the target answered.
+fn intrude(
+    network: &Network,
+    keys: &OrgKeys,
+    hello: Hello,
+    target: &Node,
+) -> Result<Response, SendError> {
+    let mut probe_answer = None;
+    let answer = intrude_after(network, keys, hello, target, false, |probe| {
+        probe_answer = Some(probe)
+    });
+    // The first request already meets the refusal: that proves the intruder reached the node.
+    let probe = probe_answer.expect("probe ran");
+    assert!(
+        matches!(probe, Err(SendError::Refused(_)) | Ok(Response::Refused(_))),
+        "the intruder must reach the node and be refused, got {probe:?}"
+    );
+    // Its delivery attempt must get no acknowledgement of any kind.
+    assert!(
+        !matches!(answer, Ok(Response::Ack(_))),
+        "an intruder's delivery was acknowledged: {answer:?}"
+    );
+    answer
+}
+
+/// Like [`intrude`], but first probes with a sync request (answered only for admitted peers)
+/// and runs `meanwhile` with the probe's answer before trying the delivery.
+fn intrude_after(
+    network: &Network,
+    keys: &OrgKeys,
+    hello: Hello,
+    target: &Node,
+    expect_disconnect: bool,
+    meanwhile: impl FnOnce(Result<Response, SendError>),
+) -> Result<Response, SendError> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let mut seed = keys.signing_seed();
+        let keypair = libp2p::identity::Keypair::ed25519_from_bytes(&mut seed).expect("keypair");
+        let (client, _events, task) = ilm_node::net::spawn(
+            keypair,
+            NetConfig {
+                swarm: SwarmOptions {
+                    network_id: network.id(),
+                    mdns: false,
+                    relay_server: false,
+                },
+                listen: vec!["/ip4/127.0.0.1/tcp/0".parse().expect("addr")],
+                bootstrap: vec![target.multiaddr().parse().expect("addr")],
+            },
+            Arc::new(Intruder { hello }),
+        )
+        .expect("spawn intruder");
+        let target_cert = cert_of(target);
+        let event = CaseEvent {
+            network_id: network.id(),
+            case_ref: CaseRef([9; 16]),
+            parents: vec![],
+            author: keys.org_id(),
+            authored_at: now(),
+            payload: EventPayload::Escalation(Escalation {
+                to: target_cert.org_id,
+                categories: vec![IssueCategory::Deception],
+                workers_affected: 1,
+                site: "x".into(),
+                requested_remedy: "x".into(),
+                description: "INTRUDER-PAYLOAD".into(),
+                recruitment_fees: None,
+                acknowledge_by: now().plus_days(1),
+                remediate_by: now().plus_days(2),
+            }),
+        };
+        let rec = SignedRecord::sign(&event, keys).expect("sign");
+        let env = Envelope::seal(
+            keys,
+            network.id(),
+            MessageKind::CaseEvent,
+            &[Recipient {
+                org_id: target_cert.org_id,
+                encryption_key: target_cert.encryption_key,
+            }],
+            now(),
+            &serde_json::to_vec(&rec).expect("json"),
+        )
+        .expect("seal");
+        let peer = peer_id_of(&target_cert.org_id).expect("peer id");
+        let probe = tokio::time::timeout(
+            Duration::from_secs(60),
+            client.request(
+                peer,
+                Request::Sync(SyncRequest {
+                    cases: vec![CaseHeads {
+                        case_ref: CaseRef([1; 16]),
+                        heads: vec![],
+                    }],
+                }),
+            ),
+        )
+        .await
+        .expect("a probe answer within a minute");
+        tokio::task::block_in_place(|| meanwhile(probe));
+        // Whatever `meanwhile` did may close the connection (a revocation does): let the
+        // intruder notice before it sends, so the answer comes from a fresh hello.
+        for _ in 0..100 {
+            let st = client.status().await.expect("intruder status");
+            if st.peers.iter().all(|p| p.peer_id != peer.to_string()) {
+                break;
+            }
+            if !expect_disconnect {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let answer = tokio::time::timeout(
+            Duration::from_secs(60),
+            client.request(peer, Request::Deliver(env)),
+        )
+        .await
+        .expect("an answer within a minute");
+        task.abort();
+        answer
+    })
+}
+
+fn assert_refused_and_nothing_stored(
+    answer: Result<Response, SendError>,
+    target: &Node,
+    intruder: &OrgId,
+) {
+    let _ = answer;
+    assert!(
+        target.get("/api/status")["refused_peers"]
+            .as_u64()
+            .unwrap_or(0)
+            >= 1
+    );
+    assert!(
+        target.cases().is_empty(),
+        "nothing from the intruder may be stored"
+    );
+    assert_eq!(target.get("/api/status")["received_messages"], 0);
+    assert!(!target.peer_orgs().contains(&intruder.to_hex()));
+    // Its bytes are nowhere in the target's database either.
+    let mut found = false;
+    for entry in walk(&target.dir.join("db")) {
+        let bytes = std::fs::read(&entry).unwrap_or_default();
+        if bytes.windows(16).any(|w| w == b"INTRUDER-PAYLOAD") {
+            found = true;
+        }
+    }
+    assert!(!found, "intruder payload found in the target's database");
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+#[test]
+fn a_peer_without_a_certificate_is_refused() {
+    let mut net = Net::new();
+    net.steward.start();
+    let mut cso = net.member("cso", "cso");
+    cso.start();
+    let network = load_network(&net);
+    let keys = OrgKeys::generate().expect("keys");
+    // Presents a signed membership request instead of a certificate.
+    let request = SignedRecord::sign(
+        &MembershipRequest {
+            org_id: keys.org_id(),
+            name: "Nobody".into(),
+            role: Role::Cso,
+            country: "TH".parse().expect("country"),
+            encryption_key: keys.encryption_key(),
+            requested_at: now(),
+        },
+        &keys,
+    )
+    .expect("sign");
+    let answer = intrude(
+        &network,
+        &keys,
+        Hello {
+            certificate: request,
+            revocations: vec![],
+        },
+        &cso,
+    );
+    assert_refused_and_nothing_stored(answer, &cso, &keys.org_id());
+}
+
+#[test]
+fn a_peer_with_a_forged_certificate_is_refused() {
+    let mut net = Net::new();
+    net.steward.start();
+    let mut cso = net.member("cso", "cso");
+    cso.start();
+    let network = load_network(&net);
+    let keys = OrgKeys::generate().expect("keys");
+    let steward_cert = cert_of(&net.steward);
+    // Claims the steward issued it, but signs it itself.
+    let mut forged = SignedRecord::sign(
+        &MembershipCertificate {
+            network_id: network.id(),
+            org_id: keys.org_id(),
+            name: "Forged CSO".into(),
+            role: Role::Cso,
+            country: "TH".parse().expect("country"),
+            encryption_key: keys.encryption_key(),
+            not_before: now(),
+            not_after: now().plus_days(30),
+            issuer: keys.org_id(),
+            issued_at: now(),
+        },
+        &keys,
+    )
+    .expect("sign");
+    let mut body: MembershipCertificate = serde_json::from_slice(&forged.body).expect("body");
+    body.issuer = steward_cert.org_id;
+    forged.body = serde_json::to_vec(&body).expect("json");
+    forged.signatures[0].signer = steward_cert.org_id;
+    let answer = intrude(
+        &network,
+        &keys,
+        Hello {
+            certificate: forged,
+            revocations: vec![],
+        },
+        &cso,
+    );
+    assert_refused_and_nothing_stored(answer, &cso, &keys.org_id());
+}
+
+#[test]
+fn a_revoked_member_is_refused_at_the_door_and_its_new_messages_are_refused() {
+    let mut net = Net::new();
+    net.steward.start();
+    let mut cso = net.member("cso", "cso");
+    let mut supplier = net.member("supplier", "supplier");
+    let rogue = net.member("rogue", "agency");
+    cso.start();
+    supplier.start();
+    let case = cso.escalate(&supplier, "Wages withheld");
+    wait_for("the supplier to hold the case", SOON, || {
+        supplier.cases().contains(&case).then_some(())
+    });
+
+    // The rogue agency is admitted with its real certificate; then the steward revokes it and
+    // the supplier while both are connected.
+    let network = load_network(&net);
+    let keys = rogue_keys(&rogue);
+    let cert: SignedRecord =
+        serde_json::from_slice(&std::fs::read(rogue.dir.join("certificate.json")).expect("cert"))
+            .expect("record");
+    let answer = intrude_after(
+        &network,
+        &keys,
+        Hello {
+            certificate: cert,
+            revocations: vec![],
+        },
+        &cso,
+        true,
+        |probe| {
+            assert!(
+                matches!(probe, Ok(Response::Sync(None))),
+                "the member was admitted before revocation: {probe:?}"
+            );
+            for org in [&supplier.org_id, &rogue.org_id] {
+                ilm(
+                    &net.steward.dir,
+                    &["member", "revoke", org, "--reason", "test"],
+                );
+            }
+            wait_for("the CSO to learn both revocations", SOON, || {
+                (cso.get("/api/status")["membership"]["revocations"] == 2).then_some(())
+            });
+        },
+    );
+    // The revoked agency's new message is refused and nothing of it is stored.
+    assert_refused_and_nothing_stored_besides(answer, &cso, &keys.org_id());
+    assert_eq!(cso.event_hashes(&case).len(), 1);
+
+    // The revoked supplier's own node learned of its revocation too and stops authoring.
+    wait_for("the supplier to learn its revocation", SOON, || {
+        let (status, v) = supplier.post_raw(
+            &format!("/api/cases/{case}/events"),
+            &json!({ "event": { "type": "acknowledgement", "note": "late" } }),
+        );
+        (status == 422
+            && v["error"]
+                .as_str()
+                .is_some_and(|m| m.contains("not a current member")))
+        .then_some(())
+    });
+    assert!(!cso.peer_orgs().contains(&supplier.org_id));
+}
+
+fn rogue_keys(node: &Node) -> OrgKeys {
+    ilm_node::datadir::DataDir::new(&node.dir)
+        .load_keys()
+        .expect("keys")
+}
+
+fn assert_refused_and_nothing_stored_besides(
+    answer: Result<Response, SendError>,
+    target: &Node,
+    intruder: &OrgId,
+) {
+    assert!(
+        matches!(
+            answer,
+            Err(SendError::Refused(_)) | Ok(Response::Refused(_))
+        ),
+        "the revoked member must reach the node and be refused, got {answer:?}"
+    );
+    assert_eq!(target.cases().len(), 1, "only the CSO's own case");
+    assert!(!target.peer_orgs().contains(&intruder.to_hex()));
+}

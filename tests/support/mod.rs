@@ -1,0 +1,410 @@
+//! Helpers for multi-node tests: real `ilm` processes, real sockets, real databases.
+#![allow(dead_code)]
+
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The real binary under test.
+pub fn ilm_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_ilm"))
+}
+
+/// Runs an `ilm` CLI command for a data dir; panics with its output if it fails.
+pub fn ilm(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new(ilm_bin())
+        .arg("--data-dir")
+        .arg(dir)
+        .args(args)
+        .env_remove("ILM_DATA_DIR")
+        .output()
+        .expect("run ilm");
+    assert!(
+        out.status.success(),
+        "ilm {args:?} failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Polls `f` until it returns Some, or panics after `limit` with `what`.
+/// (A liveness bound, not a timing assertion: the limit is generous.)
+pub fn wait_for<T>(what: &str, limit: Duration, mut f: impl FnMut() -> Option<T>) -> T {
+    let start = Instant::now();
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        if start.elapsed() > limit {
+            panic!("timed out after {limit:?} waiting for {what}");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Generous bound for things that normally take a second or two.
+pub const SOON: Duration = Duration::from_secs(60);
+
+/// A node: its data dir and, while running, its process.
+pub struct Node {
+    pub name: String,
+    pub dir: PathBuf,
+    pub org_id: String,
+    child: Option<Child>,
+    /// libp2p port: chosen by the OS at first start, then kept so a restart keeps the address.
+    pub port: Option<u16>,
+    pub bootstrap: Vec<String>,
+    runs: usize,
+}
+
+impl Node {
+    /// Starts `ilm run` and waits until its admin API answers.
+    pub fn start(&mut self) {
+        assert!(self.child.is_none(), "{} already running", self.name);
+        let _ = std::fs::remove_file(self.dir.join("admin.addr"));
+        self.runs += 1;
+        let log = std::fs::File::create(self.dir.with_extension(format!("log{}", self.runs)))
+            .expect("log file");
+        let mut cmd = Command::new(ilm_bin());
+        cmd.arg("--data-dir")
+            .arg(&self.dir)
+            .args(["run", "--admin-listen", "127.0.0.1:0", "--listen"])
+            .arg(format!("/ip4/127.0.0.1/tcp/{}", self.port.unwrap_or(0)))
+            .env("ILM_LOG", "info,libp2p=warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log);
+        for b in &self.bootstrap {
+            cmd.arg("--bootstrap").arg(b);
+        }
+        self.child = Some(cmd.spawn().expect("spawn ilm run"));
+        let name = self.name.clone();
+        wait_for(&format!("{name} to serve its admin API"), SOON, || {
+            if let Some(child) = self.child.as_mut()
+                && let Ok(Some(status)) = child.try_wait()
+            {
+                panic!(
+                    "{name} exited early with {status}; see its log next to {}",
+                    self.dir.display()
+                );
+            }
+            self.try_get("/api/status").ok()
+        });
+        if self.port.is_none() {
+            let port = wait_for(&format!("{name} to listen"), SOON, || {
+                let v = self.try_get("/api/status").ok()?;
+                v["listen_addresses"].as_array()?.iter().find_map(|a| {
+                    let a = a.as_str()?;
+                    let rest = a.strip_prefix("/ip4/127.0.0.1/tcp/")?;
+                    rest.parse::<u16>().ok()
+                })
+            });
+            self.port = Some(port);
+        }
+    }
+
+    /// Kills the process with SIGKILL (no clean shutdown).
+    pub fn kill9(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            c.kill().expect("kill -9");
+            c.wait().expect("reap");
+        }
+    }
+
+    /// Stops the process with SIGTERM and waits for a clean exit.
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let pid = c.id().to_string();
+            let _ = Command::new("kill").args(["-TERM", &pid]).status();
+            let status = c.wait().expect("wait");
+            assert!(
+                status.success(),
+                "{} did not stop cleanly: {status}",
+                self.name
+            );
+        }
+    }
+
+    pub fn is_running(&self) -> bool {
+        self.child.is_some()
+    }
+
+    /// This node's libp2p address with peer id (for others' bootstrap lists).
+    pub fn multiaddr(&self) -> String {
+        let id = ilm(&self.dir, &["--json", "id"]);
+        let v: Value = serde_json::from_str(&id).expect("id json");
+        let port = self
+            .port
+            .expect("start the node once before asking for its address");
+        format!(
+            "/ip4/127.0.0.1/tcp/{port}/p2p/{}",
+            v["peer_id"].as_str().expect("peer id")
+        )
+    }
+
+    fn base(&self) -> Result<String, String> {
+        let addr =
+            std::fs::read_to_string(self.dir.join("admin.addr")).map_err(|e| e.to_string())?;
+        Ok(format!("http://{}", addr.trim()))
+    }
+
+    pub fn token(&self) -> String {
+        std::fs::read_to_string(self.dir.join("admin.token"))
+            .expect("token")
+            .trim()
+            .to_string()
+    }
+
+    fn agent() -> ureq::Agent {
+        ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(30)))
+            .build()
+            .into()
+    }
+
+    /// GET with the admin token; Err on transport errors or non-2xx.
+    pub fn try_get(&self, path: &str) -> Result<Value, String> {
+        let mut res = Self::agent()
+            .get(format!("{}{path}", self.base()?))
+            .header("Authorization", format!("Bearer {}", self.token()))
+            .call()
+            .map_err(|e| e.to_string())?;
+        let status = res.status();
+        let v: Value = res.body_mut().read_json().map_err(|e| e.to_string())?;
+        if status.is_success() {
+            Ok(v)
+        } else {
+            Err(format!("{status}: {v}"))
+        }
+    }
+
+    pub fn get(&self, path: &str) -> Value {
+        self.try_get(path)
+            .unwrap_or_else(|e| panic!("{} GET {path}: {e}", self.name))
+    }
+
+    /// POST with the admin token; returns status code and body.
+    pub fn post_raw(&self, path: &str, body: &Value) -> (u16, Value) {
+        let mut res = Self::agent()
+            .post(format!("{}{path}", self.base().expect("running")))
+            .header("Authorization", format!("Bearer {}", self.token()))
+            .send_json(body)
+            .expect("post");
+        let status = res.status().as_u16();
+        (status, res.body_mut().read_json().unwrap_or(Value::Null))
+    }
+
+    pub fn post(&self, path: &str, body: &Value) -> Value {
+        let (status, v) = self.post_raw(path, body);
+        assert!(
+            (200..300).contains(&status),
+            "{} POST {path}: {status} {v}",
+            self.name
+        );
+        v
+    }
+
+    /// Waits until this node knows `other`'s certificate (from a hello, gossip or the
+    /// steward's directory): only then can it encrypt to it.
+    pub fn wait_to_know(&self, other: &Node) {
+        wait_for(
+            &format!("{} to know {}", self.name, other.name),
+            SOON,
+            || {
+                let v = self.get("/api/members");
+                v["members"]
+                    .as_array()?
+                    .iter()
+                    .any(|m| m["org_id"] == other.org_id.as_str())
+                    .then_some(())
+            },
+        );
+    }
+
+    /// Opens a case by escalating to `to`; returns the case reference.
+    pub fn escalate(&self, to: &Node, description: &str) -> String {
+        self.wait_to_know(to);
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("clock")
+            .as_secs();
+        let v = self.post(
+            "/api/cases",
+            &json!({ "escalation": {
+                "to": to.org_id,
+                "categories": ["withholding_of_wages"],
+                "workers_affected": 3,
+                "site": "Site A",
+                "requested_remedy": "Pay wages",
+                "description": description,
+                "recruitment_fees": null,
+                "acknowledge_by": now + 7 * 86400,
+                "remediate_by": now + 30 * 86400,
+            }}),
+        );
+        v["case_ref"].as_str().expect("case_ref").to_string()
+    }
+
+    /// Case references this node holds.
+    pub fn cases(&self) -> Vec<String> {
+        self.get("/api/cases")["cases"]
+            .as_array()
+            .expect("cases")
+            .iter()
+            .map(|c| c["case_ref"].as_str().expect("ref").to_string())
+            .collect()
+    }
+
+    /// Event hashes of a case, in the node's causal order.
+    pub fn event_hashes(&self, case: &str) -> Vec<String> {
+        match self.try_get(&format!("/api/cases/{case}")) {
+            Ok(v) => v["events"]
+                .as_array()
+                .expect("events")
+                .iter()
+                .map(|e| e["hash"].as_str().expect("hash").to_string())
+                .collect(),
+            Err(_) => Vec::new(),
+        }
+    }
+
+    pub fn outbox_counts(&self) -> (u64, u64, u64) {
+        let v = self.get("/api/status");
+        let o = &v["outbox"];
+        (
+            o["pending"].as_u64().unwrap_or(0),
+            o["delivered"].as_u64().unwrap_or(0),
+            o["rejected"].as_u64().unwrap_or(0),
+        )
+    }
+
+    /// Org ids of the admitted peers.
+    pub fn peer_orgs(&self) -> Vec<String> {
+        self.get("/api/peers")["peers"]
+            .as_array()
+            .expect("peers")
+            .iter()
+            .map(|p| p["org_id"].as_str().expect("org").to_string())
+            .collect()
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// A network made with the real CLI: a steward and members, none running yet.
+pub struct Net {
+    pub tmp: tempfile::TempDir,
+    pub steward: Node,
+}
+
+impl Net {
+    /// A steward that has created the network.
+    pub fn new() -> Net {
+        let mut tmp = tempfile::tempdir().expect("tempdir");
+        if std::env::var_os("ILM_TEST_KEEP").is_some() {
+            // Keep data dirs and logs for a post-mortem.
+            tmp.disable_cleanup(true);
+            eprintln!("keeping test files in {}", tmp.path().display());
+        }
+        let dir = tmp.path().join("steward");
+        ilm(
+            &dir,
+            &[
+                "init",
+                "--role",
+                "steward",
+                "--name",
+                "Steward",
+                "--country",
+                "TH",
+            ],
+        );
+        let genesis = tmp.path().join("network.json");
+        ilm(
+            &dir,
+            &[
+                "network",
+                "create",
+                "--name",
+                "Test network",
+                "--out",
+                genesis.to_str().expect("utf8"),
+            ],
+        );
+        let steward = node_handle("steward", dir, vec![]);
+        Net { tmp, steward }
+    }
+
+    pub fn genesis(&self) -> PathBuf {
+        self.tmp.path().join("network.json")
+    }
+
+    /// Initialises a member, has the steward certify it and joins it. Start the steward first:
+    /// members bootstrap from its address (and the certificate is issued through its API).
+    pub fn member(&self, name: &str, role: &str) -> Node {
+        let dir = self.tmp.path().join(name);
+        ilm(
+            &dir,
+            &[
+                "init",
+                "--role",
+                role,
+                "--name",
+                &format!("{name} org"),
+                "--country",
+                "TH",
+            ],
+        );
+        let req = self.tmp.path().join(format!("{name}-req.json"));
+        let cert = self.tmp.path().join(format!("{name}-cert.json"));
+        ilm(
+            &dir,
+            &["member", "request", "--out", req.to_str().expect("utf8")],
+        );
+        ilm(
+            &self.steward.dir,
+            &[
+                "member",
+                "issue",
+                req.to_str().expect("utf8"),
+                "--out",
+                cert.to_str().expect("utf8"),
+            ],
+        );
+        ilm(
+            &dir,
+            &[
+                "member",
+                "join",
+                self.genesis().to_str().expect("utf8"),
+                cert.to_str().expect("utf8"),
+            ],
+        );
+        let bootstrap = vec![self.steward.multiaddr()];
+        node_handle(name, dir, bootstrap)
+    }
+}
+
+fn node_handle(name: &str, dir: PathBuf, bootstrap: Vec<String>) -> Node {
+    let id = ilm(&dir, &["--json", "id"]);
+    let v: Value = serde_json::from_str(&id).expect("id json");
+    Node {
+        name: name.to_string(),
+        org_id: v["org_id"].as_str().expect("org id").to_string(),
+        dir,
+        child: None,
+        port: None,
+        bootstrap,
+        runs: 0,
+    }
+}
