@@ -9,7 +9,7 @@ use ilm_protocol::{
 use serde::Serialize;
 
 /// Where a case stands in the lifecycle.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CaseStatus {
     /// Escalated, not yet answered.
@@ -163,4 +163,88 @@ pub fn view(history: &CaseHistory, membership: &MembershipState, with_events: bo
         event_count: history.len(),
         events,
     }
+}
+
+/// Work past its due date.
+#[derive(Debug, Clone, Serialize)]
+pub struct Overdue {
+    /// The case.
+    pub case_ref: CaseRef,
+    /// Who owes it.
+    pub party: OrgId,
+    /// "acknowledgement" or "remediation".
+    pub what: &'static str,
+    /// When it was due.
+    pub due: Timestamp,
+}
+
+/// What is overdue in a case at `now`: for each party's latest escalation, a missing
+/// acknowledgement (or dispute) past its due date, and a missing remediation report past its
+/// due date (unless the workers already verified or the case is closed).
+pub fn overdue_items(history: &CaseHistory, now: Timestamp) -> Vec<Overdue> {
+    use std::collections::BTreeMap;
+    struct Owed {
+        ack_by: Timestamp,
+        rem_by: Timestamp,
+        acked: bool,
+        remediated: bool,
+    }
+    let mut owed: BTreeMap<OrgId, Owed> = BTreeMap::new();
+    let mut settled = false;
+    for ev in history.ordered() {
+        let b = ev.body();
+        match &b.payload {
+            EventPayload::Escalation(e) => {
+                settled = false;
+                owed.insert(
+                    e.to,
+                    Owed {
+                        ack_by: e.acknowledge_by,
+                        rem_by: e.remediate_by,
+                        acked: false,
+                        remediated: false,
+                    },
+                );
+            }
+            EventPayload::Acknowledgement { .. } | EventPayload::Dispute { .. } => {
+                if let Some(o) = owed.get_mut(&b.author) {
+                    o.acked = true;
+                }
+            }
+            EventPayload::RemediationReported { .. } => {
+                if let Some(o) = owed.get_mut(&b.author) {
+                    o.acked = true;
+                    o.remediated = true;
+                }
+            }
+            EventPayload::WorkerVerification { verdict, .. } => {
+                settled = *verdict != Verdict::NotResolved
+            }
+            EventPayload::Closed { .. } => settled = true,
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    if settled {
+        return out;
+    }
+    for (party, o) in owed {
+        if !o.acked && now > o.ack_by {
+            out.push(Overdue {
+                case_ref: history.case_ref(),
+                party,
+                what: "acknowledgement",
+                due: o.ack_by,
+            });
+        }
+        if !o.remediated && now > o.rem_by {
+            out.push(Overdue {
+                case_ref: history.case_ref(),
+                party,
+                what: "remediation",
+                due: o.rem_by,
+            });
+        }
+    }
+    out
 }

@@ -48,6 +48,137 @@ pub enum Command {
     /// Cases: open (escalate), list, show, acknowledge, dispute.
     #[command(subcommand)]
     Case(CaseCommand),
+    /// Worker contacts at a CSO (intake).
+    #[command(subcommand)]
+    Contact(ContactCommand),
+    /// Escalations addressed to this node, with due dates and overdue marks.
+    Inbox,
+    /// Acknowledgements and remediations past their due dates that this node can see.
+    Overdue,
+    /// Remediation attestations: list, co-sign, export a verifiable bundle.
+    #[command(subcommand)]
+    Attestation(AttestationCommand),
+    /// Supply-chain links: propose, accept, list.
+    #[command(subcommand)]
+    Link(LinkCommand),
+    /// A brand's supply chain: linked suppliers, their cases and attestations.
+    SupplyChain,
+    /// Start a complete local network with sample data and print how to reach each node.
+    Demo(DemoArgs),
+}
+
+/// Arguments of `ilm demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Directory for the demo nodes' data (default: a new temporary directory).
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// Contacts to seed.
+    #[arg(long, default_value_t = 2000)]
+    pub contacts: u32,
+    /// Seed the data, print the summary and stop (instead of running until Ctrl-C).
+    #[arg(long)]
+    pub exit_after_seed: bool,
+}
+
+/// `ilm contact ...`
+#[derive(Debug, Subcommand)]
+#[allow(clippy::large_enum_variant)] // parsed once per run; size does not matter
+pub enum ContactCommand {
+    /// Record a worker contact (identity sealed at rest).
+    Add(ContactArgs),
+    /// List contacts (without personal data).
+    List,
+    /// Show one contact, with the worker's identity.
+    Show {
+        /// Contact id.
+        id: String,
+    },
+}
+
+/// Arguments of `ilm contact add`.
+#[derive(Debug, Args)]
+pub struct ContactArgs {
+    /// phone_call, line, facebook, viber, worker_app, in_person or other.
+    #[arg(long)]
+    pub channel: String,
+    /// Language (ISO 639-1, e.g. my, km, lo, ne, th).
+    #[arg(long)]
+    pub language: String,
+    /// Nationality (ISO 3166-1 alpha-2).
+    #[arg(long)]
+    pub nationality: String,
+    /// female, male, other or undisclosed.
+    #[arg(long, default_value = "undisclosed")]
+    pub gender: String,
+    /// under_18, 18_24, 25_34, 35_44, 45_plus or unknown.
+    #[arg(long, default_value = "unknown")]
+    pub age_band: String,
+    /// Sector (e.g. seafood, garment).
+    #[arg(long)]
+    pub sector: String,
+    /// Country of origin.
+    #[arg(long)]
+    pub origin: String,
+    /// Country of work.
+    #[arg(long)]
+    pub destination: String,
+    /// Worker's name (sealed).
+    #[arg(long)]
+    pub name: String,
+    /// Worker's phone (sealed).
+    #[arg(long, default_value = "")]
+    pub phone: String,
+    /// Messenger id (sealed).
+    #[arg(long, default_value = "")]
+    pub messenger_id: String,
+    /// ID number (sealed); repeat for several.
+    #[arg(long = "id-number")]
+    pub id_numbers: Vec<String>,
+    /// What the worker reported (sealed).
+    #[arg(long, default_value = "")]
+    pub notes: String,
+}
+
+/// `ilm attestation ...`
+#[derive(Debug, Subcommand)]
+pub enum AttestationCommand {
+    /// List attestations held by this node.
+    List,
+    /// Co-sign the attestation draft of a case (remediating party).
+    Cosign {
+        /// Case reference.
+        case: String,
+    },
+    /// Write the verifiable bundle of a case's attestation to a file.
+    Export {
+        /// Case reference.
+        case: String,
+        /// Output file.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+}
+
+/// `ilm link ...`
+#[derive(Debug, Subcommand)]
+pub enum LinkCommand {
+    /// Propose a link with this node upstream (a brand to a supplier, a supplier to an agency).
+    Propose {
+        /// brand-supplier or supplier-agency.
+        #[arg(long)]
+        kind: String,
+        /// The other side's organisation id.
+        #[arg(long)]
+        to: String,
+    },
+    /// Accept (co-sign) a proposed link.
+    Accept {
+        /// Link id.
+        id: String,
+    },
+    /// List links.
+    List,
 }
 
 /// Arguments of `ilm run`.
@@ -98,6 +229,112 @@ pub enum CaseCommand {
         #[arg(long)]
         reason: String,
     },
+    /// Open a case at a CSO from recorded contacts (not yet escalated).
+    New(NewCaseArgs),
+    /// Record that the workers consent to their identity going to one named recipient.
+    Consent {
+        /// Case reference.
+        case: String,
+        /// The recipient organisation id.
+        #[arg(long)]
+        recipient: String,
+    },
+    /// Escalate a case's issues to a supplier, agency, brand or government office.
+    Escalate {
+        /// Case reference.
+        case: String,
+        /// The party asked to act.
+        #[arg(long)]
+        to: String,
+        /// What is asked for.
+        #[arg(long)]
+        remedy: String,
+        /// Redacted description (no worker identity).
+        #[arg(long)]
+        description: String,
+        /// Days until acknowledgement is due.
+        #[arg(long, default_value_t = 7)]
+        ack_days: u64,
+        /// Days until remediation is due.
+        #[arg(long, default_value_t = 60)]
+        remediate_days: u64,
+    },
+    /// Record a remediation plan (escalated party).
+    Plan {
+        /// Case reference.
+        case: String,
+        /// What will be done.
+        #[arg(long)]
+        description: String,
+        /// Days until it should be complete.
+        #[arg(long, default_value_t = 30)]
+        target_days: u64,
+    },
+    /// Record a remediation action with evidence (escalated party).
+    Action {
+        /// Case reference.
+        case: String,
+        /// What was done.
+        #[arg(long)]
+        description: String,
+        /// Workers who benefited.
+        #[arg(long)]
+        workers: u32,
+        /// Amount repaid, as MINOR_UNITS:CURRENCY (e.g. 1500000:THB).
+        #[arg(long)]
+        amount: Option<String>,
+        /// Evidence file (its SHA-256 is recorded; the file stays here); repeat for several.
+        #[arg(long)]
+        evidence: Vec<PathBuf>,
+    },
+    /// Report remediation complete (escalated party).
+    Complete {
+        /// Case reference.
+        case: String,
+        /// Summary of what was done.
+        #[arg(long)]
+        summary: String,
+    },
+    /// Record what the workers say about the remediation (CSO).
+    Verify {
+        /// Case reference.
+        case: String,
+        /// resolved, partly_resolved or not_resolved.
+        #[arg(long)]
+        verdict: String,
+        /// Workers consulted.
+        #[arg(long)]
+        workers: u32,
+        /// Notes (no worker identity).
+        #[arg(long, default_value = "")]
+        note: String,
+    },
+}
+
+/// Arguments of `ilm case new`.
+#[derive(Debug, Args)]
+pub struct NewCaseArgs {
+    /// Contact id; repeat for several.
+    #[arg(long = "contact", required = true)]
+    pub contacts: Vec<String>,
+    /// Workers affected (collective cases: all of them).
+    #[arg(long)]
+    pub workers: u32,
+    /// Issue category; repeat for several.
+    #[arg(long = "issue", required = true)]
+    pub issues: Vec<String>,
+    /// Recruitment fees paid, as MINOR_UNITS:CURRENCY (with the recruitment_fees issue).
+    #[arg(long)]
+    pub fee: Option<String>,
+    /// The worksite's supplier (organisation id).
+    #[arg(long)]
+    pub supplier: Option<String>,
+    /// A recruitment agency involved; repeat for several.
+    #[arg(long = "agency")]
+    pub agencies: Vec<String>,
+    /// Worksite.
+    #[arg(long)]
+    pub site: String,
 }
 
 /// Arguments of `ilm case open`.

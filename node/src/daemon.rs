@@ -122,15 +122,19 @@ pub async fn start(dir: DataDir, opts: RunOptions) -> Result<RunningNode> {
     )
     .map_err(anyhow::Error::msg)?;
     let metrics = Arc::new(Metrics::default());
+    let vault = Arc::new(crate::vault::Vault::open(&dir).context("open the vault")?);
     let (queue, outbox_task) = outbox::spawn(store.clone(), net.clone(), metrics.clone())?;
     let (core, core_task) = core::spawn(
-        keys.clone(),
-        store.clone(),
-        membership.clone(),
-        net.clone(),
+        core::CoreParts {
+            keys: keys.clone(),
+            store: store.clone(),
+            membership: membership.clone(),
+            net: net.clone(),
+            outbox: queue,
+            metrics: metrics.clone(),
+            vault: vault.clone(),
+        },
         net_events,
-        queue,
-        metrics.clone(),
     );
     let token = dir.admin_token()?;
     let listener = tokio::net::TcpListener::bind(cfg.admin.listen)
@@ -148,6 +152,7 @@ pub async fn start(dir: DataDir, opts: RunOptions) -> Result<RunningNode> {
         metrics: metrics.clone(),
         token: token.clone(),
         dir: dir.clone(),
+        vault,
     });
     DataDir::write_public_file(&dir.admin_addr_path(), admin_addr.to_string().as_bytes())?;
     info!(org = %keys.org_id().short(), peer = %net.local_peer_id(), admin = %admin_addr, "node running");

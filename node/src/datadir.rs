@@ -121,6 +121,11 @@ impl DataDir {
         self.root.join("certificate.json")
     }
 
+    /// The owner-only key that seals worker personal data at rest.
+    pub fn vault_key_path(&self) -> PathBuf {
+        self.root.join("vault.key")
+    }
+
     /// The owner-only admin API token.
     pub fn token_path(&self) -> PathBuf {
         self.root.join("admin.token")

@@ -234,6 +234,11 @@ impl Gatekeeper for MembershipState {
                 .check_revocation(&rec)
                 .map(|_| rec)
                 .map_err(|e| e.to_string()),
+            // Complete links (both signatures); the core checks the sides' roles.
+            RecordKind::SupplyChainLink => rec
+                .verify::<ilm_protocol::SupplyChainLink>()
+                .map(|_| rec)
+                .map_err(|e| e.to_string()),
             other => Err(format!("{} records are not gossiped", other.tag())),
         }
     }

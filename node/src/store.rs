@@ -25,6 +25,36 @@ mod prefix {
     pub const CERT: u8 = b'k';
 }
 
+/// Workflow records kept in the data tree, each under its own key prefix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Table {
+    /// Worker contacts (CSO; personal data sealed with the node's vault key).
+    Contact,
+    /// The CSO's own view of a case (workers, issues, consent, sealed notes).
+    LocalCase,
+    /// Remediation attestations, drafts and complete, by case.
+    Attestation,
+    /// Supply-chain links, proposed and complete.
+    Link,
+    /// Worker identity disclosed with consent (recipient side; sealed).
+    Disclosure,
+    /// Case status reports received (brands).
+    StatusReport,
+}
+
+impl Table {
+    fn prefix(self) -> u8 {
+        match self {
+            Table::Contact => b'w',
+            Table::LocalCase => b'L',
+            Table::Attestation => b'a',
+            Table::Link => b'l',
+            Table::Disclosure => b'd',
+            Table::StatusReport => b's',
+        }
+    }
+}
+
 fn key(prefix: u8, parts: &[&[u8]]) -> Vec<u8> {
     let mut k = Vec::with_capacity(1 + parts.iter().map(|p| p.len()).sum::<usize>());
     k.push(prefix);
@@ -149,6 +179,11 @@ impl WriteBatch {
     /// Stores a member's certificate (already verified).
     pub fn put_certificate(&mut self, org: &OrgId, rec: &SignedRecord) -> Result<()> {
         self.put_json(key(prefix::CERT, &[org.as_bytes()]), rec)
+    }
+
+    /// Stores a workflow record under `table` and `id`.
+    pub fn put<T: Serialize>(&mut self, table: Table, id: &[u8], value: &T) -> Result<()> {
+        self.put_json(key(table.prefix(), &[id]), value)
     }
 }
 
@@ -326,6 +361,29 @@ impl Store {
     /// Every known member certificate.
     pub fn certificates(&self) -> Result<Vec<SignedRecord>> {
         self.scan_json(&[prefix::CERT])
+    }
+
+    /// A workflow record.
+    pub fn get<T: DeserializeOwned>(&self, table: Table, id: &[u8]) -> Result<Option<T>> {
+        self.get_json(&key(table.prefix(), &[id]))
+    }
+
+    /// Every record of a table whose id starts with `id_prefix`.
+    pub fn scan<T: DeserializeOwned>(&self, table: Table, id_prefix: &[u8]) -> Result<Vec<T>> {
+        self.scan_json(&key(table.prefix(), &[id_prefix]))
+    }
+
+    /// Every record of a table with its id.
+    pub fn scan_with_ids<T: DeserializeOwned>(&self, table: Table) -> Result<Vec<(Vec<u8>, T)>> {
+        self.data
+            .scan_prefix([table.prefix()])
+            .map(|kv| {
+                let (k, v) = kv?;
+                let value =
+                    serde_json::from_slice(&v).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                Ok((k[1..].to_vec(), value))
+            })
+            .collect()
     }
 
     /// Test and tooling hook: writes a schema version (to simulate databases from the future).

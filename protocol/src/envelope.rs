@@ -49,6 +49,8 @@ pub enum MessageKind {
     ConsentedDisclosure,
     /// Case events a participant asked for while catching up.
     HistorySync,
+    /// A CSO's redacted status of a case, for brands linked to the supplier.
+    StatusReport,
 }
 
 /// The envelope header: sent in clear, authenticated by the AEAD and the signature.

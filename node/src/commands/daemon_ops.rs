@@ -193,6 +193,106 @@ pub(super) fn case(dir: &DataDir, cmd: CaseCommand) -> Result<Output> {
             )?;
             Ok(appended(v, "Acknowledged"))
         }
+        CaseCommand::New(a) => super::workflow_ops::new_case(dir, a),
+        CaseCommand::Consent { case, recipient } => {
+            let recipient: OrgId = recipient
+                .parse()
+                .with_context(|| format!("--recipient {recipient:?} is not an organisation id"))?;
+            super::workflow_ops::case_step(
+                dir,
+                &case,
+                "consent",
+                json!({ "recipient": recipient }),
+                "Consent recorded",
+            )
+        }
+        CaseCommand::Escalate {
+            case,
+            to,
+            remedy,
+            description,
+            ack_days,
+            remediate_days,
+        } => super::workflow_ops::escalate(
+            dir,
+            &case,
+            &to,
+            remedy,
+            description,
+            ack_days,
+            remediate_days,
+        ),
+        CaseCommand::Plan {
+            case,
+            description,
+            target_days,
+        } => {
+            let target = now().plus_days(target_days);
+            super::workflow_ops::case_step(
+                dir,
+                &case,
+                "events",
+                json!({ "event": { "type": "remediation_plan", "description": description, "target_date": target } }),
+                "Plan recorded",
+            )
+        }
+        CaseCommand::Action {
+            case,
+            description,
+            workers,
+            amount,
+            evidence,
+        } => {
+            let amount = amount
+                .as_deref()
+                .map(super::workflow_ops::money)
+                .transpose()?;
+            let evidence = super::workflow_ops::evidence(&evidence)?;
+            super::workflow_ops::case_step(
+                dir,
+                &case,
+                "events",
+                json!({ "event": {
+                "type": "remediation_action", "description": description, "taken_at": now(),
+                "amount_repaid": amount, "workers_benefited": workers, "evidence": evidence } }),
+                "Action recorded",
+            )
+        }
+        CaseCommand::Complete { case, summary } => super::workflow_ops::case_step(
+            dir,
+            &case,
+            "events",
+            json!({ "event": { "type": "remediation_reported", "summary": summary } }),
+            "Remediation reported",
+        ),
+        CaseCommand::Verify {
+            case,
+            verdict,
+            workers,
+            note,
+        } => {
+            if !matches!(
+                verdict.as_str(),
+                "resolved" | "partly_resolved" | "not_resolved"
+            ) {
+                bail!("--verdict {verdict:?}: expected resolved, partly_resolved or not_resolved");
+            }
+            let mut out = super::workflow_ops::case_step(
+                dir,
+                &case,
+                "verify",
+                json!({ "verdict": verdict, "workers_consulted": workers, "note": note }),
+                "Verdict recorded",
+            )?;
+            if out.json["reopened"] == json!(true) {
+                out.text
+                    .push_str(" The case is reopened and escalated again.");
+            } else {
+                out.text
+                    .push_str(" The attestation went to the remediating party for co-signature.");
+            }
+            Ok(out)
+        }
         CaseCommand::Dispute { case, reason } => {
             let case = parse_case(&case)?;
             let v = AdminClient::for_dir(dir)?.post(

@@ -4,6 +4,7 @@ mod daemon_ops;
 mod identity;
 mod membership;
 mod verify;
+mod workflow_ops;
 
 use crate::cli::{Cli, Command, MemberCommand, NetworkCommand};
 use crate::datadir::DataDir;
@@ -72,5 +73,12 @@ pub fn run(cli: Cli) -> Result<Output> {
         Command::Peers => daemon_ops::peers(&dir),
         Command::Outbox { state } => daemon_ops::outbox(&dir, state.as_deref()),
         Command::Case(cmd) => daemon_ops::case(&dir, cmd),
+        Command::Contact(cmd) => workflow_ops::contact(&dir, cmd),
+        Command::Inbox => workflow_ops::inbox(&dir),
+        Command::Overdue => workflow_ops::overdue(&dir),
+        Command::Attestation(cmd) => workflow_ops::attestation(&dir, cmd),
+        Command::Link(cmd) => workflow_ops::link(&dir, cmd),
+        Command::SupplyChain => workflow_ops::supply_chain(&dir),
+        Command::Demo(_) => anyhow::bail!("`ilm demo` is started by the binary's main"),
     }
 }

@@ -42,6 +42,7 @@ impl Core {
             for c in &touched {
                 self.histories.remove(c);
             }
+            self.to_push.clear();
         }
         for (d, outcome) in deliveries.into_iter().zip(outcomes) {
             let (message_id, outcome) = match (&committed, outcome) {
@@ -66,6 +67,12 @@ impl Core {
         }
         for (peer, org, case) in sync_needed {
             self.sync_case_with(peer, org, case);
+        }
+        self.push_committed().await;
+        if committed.is_ok() {
+            for case in touched {
+                self.after_case_change(case).await;
+            }
         }
     }
 
@@ -162,11 +169,13 @@ impl Core {
                     }
                 }
             }
-            other => {
-                return reject(
-                    id,
-                    format!("{other:?} messages are not accepted by delivery"),
-                );
+            MessageKind::HistorySync => {
+                return reject(id, "history sync is not accepted by delivery".into());
+            }
+            _ => {
+                if let Err(why) = self.receive_workflow(&header, &opened.payload, batch) {
+                    return reject(id, why);
+                }
             }
         }
         let marker = ProcessedMarker {

@@ -25,6 +25,9 @@ use tracing::{Instrument, debug, info_span, warn};
 
 mod deliver;
 mod sync;
+mod workflow;
+
+pub use workflow::{Disclosure, StatusReport, StoredAttestation, StoredLink, brands_of};
 
 /// Deliveries processed in one batch (one flush), at most.
 pub const MAX_BATCH: usize = 256;
@@ -82,8 +85,10 @@ enum Command {
     Append {
         case: Option<CaseRef>,
         payload: EventPayload,
+        at: Option<Timestamp>,
         reply: oneshot::Sender<Result<Appended, CoreError>>,
     },
+    Workflow(workflow::WorkflowCommand),
     SyncAnswer {
         from: OrgId,
         envelope: Envelope,
@@ -106,11 +111,22 @@ impl CoreClient {
         case: Option<CaseRef>,
         payload: EventPayload,
     ) -> Result<Appended, CoreError> {
+        self.append_at(case, payload, None).await
+    }
+
+    /// Like [`CoreClient::append`], signed as authored at `at` (sample data spread over time).
+    pub async fn append_at(
+        &self,
+        case: Option<CaseRef>,
+        payload: EventPayload,
+        at: Option<Timestamp>,
+    ) -> Result<Appended, CoreError> {
         let (reply, rx) = oneshot::channel();
         self.tx
             .send(Command::Append {
                 case,
                 payload,
+                at,
                 reply,
             })
             .await
@@ -119,16 +135,38 @@ impl CoreClient {
     }
 }
 
+/// What the core works with.
+pub struct CoreParts {
+    /// This node's keys.
+    pub keys: Arc<OrgKeys>,
+    /// The database.
+    pub store: Arc<Store>,
+    /// Membership state.
+    pub membership: Arc<MembershipState>,
+    /// The network task.
+    pub net: NetClient,
+    /// The outbox worker's queue.
+    pub outbox: OutboxQueue,
+    /// Counters.
+    pub metrics: Arc<Metrics>,
+    /// The vault for worker personal data.
+    pub vault: Arc<crate::vault::Vault>,
+}
+
 /// Starts the core task.
 pub fn spawn(
-    keys: Arc<OrgKeys>,
-    store: Arc<Store>,
-    membership: Arc<MembershipState>,
-    net: NetClient,
+    parts: CoreParts,
     net_events: mpsc::Receiver<NetEvent>,
-    outbox: OutboxQueue,
-    metrics: Arc<Metrics>,
 ) -> (CoreClient, tokio::task::JoinHandle<()>) {
+    let CoreParts {
+        keys,
+        store,
+        membership,
+        net,
+        outbox,
+        metrics,
+        vault,
+    } = parts;
     let (tx, rx) = mpsc::channel(QUEUE);
     let core = Core {
         me: keys.org_id(),
@@ -140,6 +178,8 @@ pub fn spawn(
         metrics,
         histories: HashMap::new(),
         self_tx: tx.clone(),
+        vault,
+        to_push: Vec::new(),
     };
     let handle = tokio::spawn(core.run(rx, net_events));
     (CoreClient { tx }, handle)
@@ -155,6 +195,9 @@ struct Core {
     metrics: Arc<Metrics>,
     histories: HashMap<CaseRef, CaseHistory>,
     self_tx: mpsc::Sender<Command>,
+    vault: Arc<crate::vault::Vault>,
+    /// Outbox entries committed by a delivery batch, to hand to the worker after the flush.
+    to_push: Vec<OutboxEntry>,
 }
 
 struct Delivery {
@@ -260,11 +303,13 @@ impl Core {
             Command::Append {
                 case,
                 payload,
+                at,
                 reply,
             } => {
-                let res = self.append(case, payload).await;
+                let res = self.append(case, payload, at).await;
                 let _ = reply.send(res);
             }
+            Command::Workflow(cmd) => self.on_workflow(cmd).await,
             Command::SyncAnswer { from, envelope } => self.on_sync_answer(from, envelope),
             Command::Directory(records) => {
                 let new: Vec<&SignedRecord> = records
@@ -282,42 +327,40 @@ impl Core {
         }
     }
 
+    /// Appends an event authored by this node (at `at`, or now) and queues it for the other
+    /// participants, all in one flushed batch.
     async fn append(
         &mut self,
         case: Option<CaseRef>,
         payload: EventPayload,
+        at: Option<Timestamp>,
     ) -> Result<Appended, CoreError> {
         let network_id = self.membership.network_id();
         let me = self.me;
-        let t = now();
-        let (case_ref, parents, is_new) = match case {
-            None => (
-                CaseRef(
-                    ilm_protocol::identity::random_bytes()
-                        .map_err(|e| CoreError::Refused(e.to_string()))?,
-                ),
-                Vec::new(),
-                true,
+        let t = at.unwrap_or_else(now);
+        let case_ref = match case {
+            Some(c) => c,
+            None => CaseRef(
+                ilm_protocol::identity::random_bytes()
+                    .map_err(|e| CoreError::Refused(e.to_string()))?,
             ),
-            Some(c) => {
-                let h = self.history(&c)?.ok_or(CoreError::UnknownCase(c))?;
-                (c, h.heads(), false)
-            }
         };
+        let existing = self.history(&case_ref)?.cloned();
+        if existing.is_none() && !matches!(payload, EventPayload::Escalation(_)) {
+            return Err(CoreError::UnknownCase(case_ref));
+        }
+        let is_new = existing.is_none();
+        let mut history = existing.unwrap_or_else(|| CaseHistory::new(network_id, case_ref));
         let event = CaseEvent {
             network_id,
             case_ref,
-            parents,
+            parents: history.heads(),
             author: me,
             authored_at: t,
             payload,
         };
         let rec = SignedRecord::sign(&event, &self.keys)
             .map_err(|e| CoreError::Refused(e.to_string()))?;
-        let mut history = match self.history(&case_ref)? {
-            Some(h) => h.clone(),
-            None => CaseHistory::new(network_id, case_ref),
-        };
         let hash = match history.insert(&rec, &self.cert_of()) {
             Ok(Inserted::New(h)) => h,
             Ok(Inserted::Duplicate(_)) => {
@@ -340,52 +383,66 @@ impl Core {
                 },
             )?;
         }
-        let mut entries = Vec::new();
-        let mut message_id = None;
-        if !recipients.is_empty() {
-            let rs = recipients
-                .iter()
-                .map(|o| self.recipient(o))
-                .collect::<Result<Vec<_>, _>>()?;
-            let payload =
-                serde_json::to_vec(&rec).map_err(|e| CoreError::Refused(e.to_string()))?;
-            let env = Envelope::seal(
-                &self.keys,
-                network_id,
-                MessageKind::CaseEvent,
-                &rs,
-                t,
-                &payload,
-            )
-            .map_err(|e| CoreError::Refused(e.to_string()))?;
-            let header = env
-                .verify()
-                .map_err(|e| CoreError::Refused(e.to_string()))?;
-            message_id = Some(header.message_id);
-            for r in &recipients {
-                let entry = OutboxEntry::new(
-                    env.clone(),
-                    *r,
-                    MessageKind::CaseEvent,
-                    header.message_id,
-                    Some(case_ref),
-                    t,
-                );
-                batch.put_outbox(&header.message_id, r, &entry)?;
-                entries.push(entry);
-            }
-        }
+        let payload = serde_json::to_vec(&rec).map_err(|e| CoreError::Refused(e.to_string()))?;
+        let (message_id, entries) = self.queue_message(
+            &mut batch,
+            MessageKind::CaseEvent,
+            &recipients,
+            &payload,
+            Some(case_ref),
+            t,
+        )?;
         self.store.commit(batch)?;
         self.histories.insert(case_ref, history);
         for e in entries {
             self.outbox.push(e).await;
         }
+        self.after_case_change(case_ref).await;
         Ok(Appended {
             case_ref,
             event: hash,
             message_id,
             recipients,
         })
+    }
+
+    /// Seals `payload` to `recipients` and adds one outbox entry per recipient to `batch`.
+    /// The caller commits the batch, then pushes the entries to the outbox worker.
+    fn queue_message(
+        &self,
+        batch: &mut WriteBatch,
+        kind: MessageKind,
+        recipients: &[OrgId],
+        payload: &[u8],
+        case_ref: Option<CaseRef>,
+        t: Timestamp,
+    ) -> Result<(Option<MessageId>, Vec<OutboxEntry>), CoreError> {
+        if recipients.is_empty() {
+            return Ok((None, Vec::new()));
+        }
+        let rs = recipients
+            .iter()
+            .map(|o| self.recipient(o))
+            .collect::<Result<Vec<_>, _>>()?;
+        let env = Envelope::seal(
+            &self.keys,
+            self.membership.network_id(),
+            kind,
+            &rs,
+            t,
+            payload,
+        )
+        .map_err(|e| CoreError::Refused(e.to_string()))?;
+        let header = env
+            .verify()
+            .map_err(|e| CoreError::Refused(e.to_string()))?;
+        let mut entries = Vec::with_capacity(recipients.len());
+        for r in recipients {
+            let entry = OutboxEntry::new(env.clone(), *r, kind, header.message_id, case_ref, t);
+            batch.put_outbox(&header.message_id, r, &entry)?;
+            entries.push(entry);
+        }
+        Ok((Some(header.message_id), entries))
     }
 
     async fn on_net_event(&mut self, ev: NetEvent, events: &mut mpsc::Receiver<NetEvent>) {
@@ -398,6 +455,9 @@ impl Core {
                     self.fetch_directory(peer);
                 }
                 self.start_sync_with(peer, org);
+            }
+            NetEvent::Gossip(rec) if rec.kind == ilm_protocol::RecordKind::SupplyChainLink => {
+                self.learn_link(&rec);
             }
             NetEvent::Gossip(rec) => {
                 if let Ok(learned) = self.membership.learn(&rec) {

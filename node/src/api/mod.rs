@@ -24,6 +24,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use std::sync::Arc;
 
+mod workflow;
+
 /// What the API handlers share.
 pub struct ApiState {
     /// This node's keys.
@@ -46,13 +48,16 @@ pub struct ApiState {
     pub token: String,
     /// Data directory.
     pub dir: DataDir,
+    /// The vault sealing worker personal data.
+    pub vault: Arc<crate::vault::Vault>,
 }
 
 /// An API error: status code and a clear message, sent as `{"error": ...}`.
-pub struct ApiError(StatusCode, String);
+pub struct ApiError(pub StatusCode, pub String);
 
 impl ApiError {
-    fn bad(msg: impl Into<String>) -> ApiError {
+    /// A 400 with a message.
+    pub fn bad(msg: impl Into<String>) -> ApiError {
         ApiError(StatusCode::BAD_REQUEST, msg.into())
     }
 }
@@ -89,7 +94,8 @@ impl From<RegisterError> for ApiError {
     }
 }
 
-type ApiResult = Result<Json<Value>, ApiError>;
+/// What handlers return.
+pub type ApiResult = Result<Json<Value>, ApiError>;
 
 /// Compares secrets in time independent of where they differ.
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
@@ -128,6 +134,7 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .route("/api/members", get(members))
         .route("/api/members/issue", post(issue))
         .route("/api/members/revoke", post(revoke))
+        .merge(workflow::routes())
         .fallback(|| async { ApiError(StatusCode::NOT_FOUND, "no such API route".into()) })
         .layer(middleware::from_fn_with_state(state.clone(), require_token))
         .with_state(state)
@@ -229,7 +236,8 @@ async fn outbox(State(st): State<Arc<ApiState>>, Query(q): Query<OutboxQuery>) -
     Ok(Json(json!({ "entries": rows })))
 }
 
-fn parse_case(s: &str) -> Result<CaseRef, ApiError> {
+/// Parses a case reference from a path.
+pub fn parse_case(s: &str) -> Result<CaseRef, ApiError> {
     s.parse()
         .map_err(|_| ApiError::bad(format!("{s:?} is not a case reference (32 hex digits)")))
 }

@@ -1,0 +1,620 @@
+//! Workflow routes: intake, local cases, consent, escalation, verification, inbox and
+//! overdue lists, attestations, supply-chain links and the brand's supply-chain view.
+
+use super::{ApiError, ApiResult, ApiState, parse_case};
+use crate::cases::{self, overdue_items};
+use crate::core::{Disclosure, StatusReport, StoredAttestation, StoredLink};
+use crate::intake::{
+    Consent, Contact, ContactId, ContactInput, LocalCase, OpenCaseInput, SealedContact,
+};
+use crate::membership::now;
+use crate::store::Table;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use ilm_protocol::event::Escalation;
+use ilm_protocol::{
+    AttestationBundle, CaseRef, Digest, EventPayload, LinkKind, MessageKind, OrgId,
+    RemediationAttestation, Role, SignedRecord, Verdict,
+};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+type St = State<Arc<ApiState>>;
+
+/// The workflow routes (merged under the token check by the caller).
+pub fn routes() -> Router<Arc<ApiState>> {
+    Router::new()
+        .route("/api/contacts", get(list_contacts).post(add_contact))
+        .route("/api/contacts/{id}", get(show_contact))
+        .route(
+            "/api/local-cases",
+            get(list_local_cases).post(open_local_case),
+        )
+        .route("/api/cases/{case}/consent", post(record_consent))
+        .route("/api/cases/{case}/escalate", post(escalate))
+        .route("/api/cases/{case}/verify", post(verify))
+        .route("/api/inbox", get(inbox))
+        .route("/api/overdue", get(overdue))
+        .route("/api/attestations", get(list_attestations))
+        .route("/api/attestations/{case}/cosign", post(cosign))
+        .route("/api/attestations/{case}/bundle", get(bundle))
+        .route("/api/links", get(list_links).post(propose_link))
+        .route("/api/links/{id}/accept", post(accept_link))
+        .route("/api/supply-chain", get(supply_chain))
+        .route("/api/disclosures", get(list_disclosures))
+}
+
+fn body<T>(b: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
+    b.map(|Json(v)| v).map_err(|e| ApiError::bad(e.body_text()))
+}
+
+fn require_role(st: &ApiState, roles: &[Role]) -> Result<(), ApiError> {
+    if roles.contains(&st.role) {
+        Ok(())
+    } else {
+        Err(ApiError(
+            StatusCode::FORBIDDEN,
+            format!("a {} node cannot do this", st.role),
+        ))
+    }
+}
+
+fn internal(e: impl std::fmt::Display) -> ApiError {
+    ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
+}
+
+fn contact_view(c: &Contact) -> Value {
+    json!({
+        "id": c.id, "received_at": c.received_at, "channel": c.channel, "language": c.language,
+        "nationality": c.nationality, "gender": c.gender, "age_band": c.age_band, "sector": c.sector,
+        "origin": c.origin, "destination": c.destination, "case_ref": c.case_ref,
+    })
+}
+
+async fn add_contact(State(st): St, b: Result<Json<ContactInput>, JsonRejection>) -> ApiResult {
+    require_role(&st, &[Role::Cso])?;
+    let input = body(b)?;
+    input.validate().map_err(|e| ApiError::bad(e.0))?;
+    let id = ContactId(ilm_protocol::identity::random_bytes().map_err(internal)?);
+    let sealed = st
+        .vault
+        .seal_json(
+            &id.0,
+            &SealedContact {
+                identity: input.identity,
+                notes: input.notes,
+            },
+        )
+        .map_err(internal)?;
+    let contact = Contact {
+        id,
+        received_at: input.received_at.unwrap_or_else(now),
+        channel: input.channel,
+        language: input.language,
+        nationality: input.nationality,
+        gender: input.gender,
+        age_band: input.age_band,
+        sector: input.sector,
+        origin: input.origin,
+        destination: input.destination,
+        case_ref: None,
+        recorded_by: None,
+        sealed,
+    };
+    let mut batch = crate::store::WriteBatch::new();
+    batch.put(Table::Contact, &id.0, &contact)?;
+    st.store.commit(batch)?;
+    Ok(Json(json!({ "id": id })))
+}
+
+async fn list_contacts(State(st): St) -> ApiResult {
+    require_role(&st, &[Role::Cso])?;
+    let contacts: Vec<Contact> = st.store.scan(Table::Contact, &[])?;
+    Ok(Json(
+        json!({ "contacts": contacts.iter().map(contact_view).collect::<Vec<_>>() }),
+    ))
+}
+
+async fn show_contact(State(st): St, Path(id): Path<String>) -> ApiResult {
+    require_role(&st, &[Role::Cso])?;
+    let id: ContactId = id.parse().map_err(|_| ApiError::bad("not a contact id"))?;
+    let c: Contact = st
+        .store
+        .get(Table::Contact, &id.0)?
+        .ok_or_else(|| ApiError(StatusCode::NOT_FOUND, "no such contact".into()))?;
+    let sealed: SealedContact = st.vault.open_json(&id.0, &c.sealed).map_err(internal)?;
+    let mut v = contact_view(&c);
+    v["identity"] = json!(sealed.identity);
+    v["notes"] = json!(sealed.notes);
+    Ok(Json(v))
+}
+
+async fn open_local_case(
+    State(st): St,
+    b: Result<Json<OpenCaseInput>, JsonRejection>,
+) -> ApiResult {
+    require_role(&st, &[Role::Cso])?;
+    let input = body(b)?;
+    input.validate().map_err(|e| ApiError::bad(e.0))?;
+    let case_ref = CaseRef(ilm_protocol::identity::random_bytes().map_err(internal)?);
+    let mut batch = crate::store::WriteBatch::new();
+    for id in &input.contacts {
+        let mut c: Contact = st
+            .store
+            .get(Table::Contact, &id.0)?
+            .ok_or_else(|| ApiError::bad(format!("no contact {id}")))?;
+        if c.case_ref.is_some() {
+            return Err(ApiError::bad(format!(
+                "contact {id} already belongs to a case"
+            )));
+        }
+        c.case_ref = Some(case_ref);
+        batch.put(Table::Contact, &id.0, &c)?;
+    }
+    for org in input.supplier.iter().chain(input.agencies.iter()) {
+        if st.membership.current(org).is_none() {
+            return Err(ApiError::bad(format!(
+                "{} is not a current member",
+                org.short()
+            )));
+        }
+    }
+    let local = LocalCase {
+        case_ref,
+        opened_at: now(),
+        contacts: input.contacts,
+        workers: input.workers,
+        issues: input.issues,
+        supplier: input.supplier,
+        agencies: input.agencies,
+        site: input.site,
+        consent: Vec::new(),
+        opened_by: None,
+    };
+    batch.put(Table::LocalCase, case_ref.as_bytes(), &local)?;
+    st.store.commit(batch)?;
+    Ok(Json(json!({ "case_ref": case_ref })))
+}
+
+async fn list_local_cases(State(st): St) -> ApiResult {
+    require_role(&st, &[Role::Cso])?;
+    let local: Vec<LocalCase> = st.store.scan(Table::LocalCase, &[])?;
+    let mut out = Vec::new();
+    for l in local {
+        let status = cases::load_history(&st.store, &st.membership, &l.case_ref)?
+            .map(|h| json!(cases::view(&h, &st.membership, false).status))
+            .unwrap_or(json!("open"));
+        out.push(json!({
+            "case_ref": l.case_ref, "opened_at": l.opened_at, "workers": l.workers,
+            "contacts": l.contacts.len(), "issues": l.issues, "supplier": l.supplier,
+            "agencies": l.agencies, "site": l.site, "consent": l.consent, "status": status,
+        }));
+    }
+    Ok(Json(json!({ "cases": out })))
+}
+
+fn load_local(st: &ApiState, case: &CaseRef) -> Result<LocalCase, ApiError> {
+    st.store
+        .get(Table::LocalCase, case.as_bytes())?
+        .ok_or_else(|| ApiError(StatusCode::NOT_FOUND, format!("no local case {case}")))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConsentBody {
+    recipient: OrgId,
+}
+
+async fn record_consent(
+    State(st): St,
+    Path(case): Path<String>,
+    b: Result<Json<ConsentBody>, JsonRejection>,
+) -> ApiResult {
+    require_role(&st, &[Role::Cso])?;
+    let case = parse_case(&case)?;
+    let ConsentBody { recipient } = body(b)?;
+    if st.membership.current(&recipient).is_none() {
+        return Err(ApiError::bad("the recipient is not a current member"));
+    }
+    let mut local = load_local(&st, &case)?;
+    if !local.consent.iter().any(|c| c.recipient == recipient) {
+        local.consent.push(Consent {
+            recipient,
+            recorded_at: now(),
+            recorded_by: None,
+        });
+    }
+    let mut batch = crate::store::WriteBatch::new();
+    batch.put(Table::LocalCase, case.as_bytes(), &local)?;
+    st.store.commit(batch)?;
+    Ok(Json(json!({ "case_ref": case, "consent": local.consent })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EscalateBody {
+    to: OrgId,
+    requested_remedy: String,
+    description: String,
+    #[serde(default = "default_ack_days")]
+    ack_days: u64,
+    #[serde(default = "default_remediate_days")]
+    remediate_days: u64,
+    /// Sign as authored at this time (sample data); defaults to now.
+    #[serde(default)]
+    at: Option<ilm_protocol::Timestamp>,
+}
+
+fn default_ack_days() -> u64 {
+    7
+}
+fn default_remediate_days() -> u64 {
+    60
+}
+
+/// Escalates a local case: the redacted escalation event, plus the identities of the workers
+/// to the recipient only if consent for it was recorded.
+async fn escalate(
+    State(st): St,
+    Path(case): Path<String>,
+    b: Result<Json<EscalateBody>, JsonRejection>,
+) -> ApiResult {
+    require_role(&st, &[Role::Cso])?;
+    let case = parse_case(&case)?;
+    let e = body(b)?;
+    if e.ack_days > e.remediate_days || e.remediate_days > 3650 {
+        return Err(ApiError::bad(
+            "ack_days must not exceed remediate_days (at most 3650)",
+        ));
+    }
+    let local = load_local(&st, &case)?;
+    let t = e.at.unwrap_or_else(now);
+    let fees = local.issues.iter().find_map(|i| i.fee.clone());
+    let escalation = Escalation {
+        to: e.to,
+        categories: local.issues.iter().map(|i| i.category).collect(),
+        workers_affected: local.workers,
+        site: local.site.clone(),
+        requested_remedy: e.requested_remedy,
+        description: e.description,
+        recruitment_fees: fees,
+        acknowledge_by: t.plus_days(e.ack_days),
+        remediate_by: t.plus_days(e.remediate_days),
+    };
+    let done = st
+        .core
+        .append_at(Some(case), EventPayload::Escalation(escalation), e.at)
+        .await?;
+    let mut disclosed = false;
+    if local.consent.iter().any(|c| c.recipient == e.to) {
+        let mut identities = Vec::new();
+        for id in &local.contacts {
+            if let Some(c) = st.store.get::<Contact>(Table::Contact, &id.0)? {
+                let s: SealedContact = st.vault.open_json(&id.0, &c.sealed).map_err(internal)?;
+                identities.push(s.identity);
+            }
+        }
+        let payload = serde_json::to_vec(&Disclosure {
+            case_ref: case,
+            identities,
+        })
+        .map_err(internal)?;
+        st.core
+            .send(
+                MessageKind::ConsentedDisclosure,
+                vec![e.to],
+                payload,
+                Some(case),
+            )
+            .await?;
+        disclosed = true;
+    }
+    Ok(Json(
+        json!({ "escalated": done, "identity_disclosed": disclosed }),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VerifyBody {
+    verdict: Verdict,
+    workers_consulted: u32,
+    #[serde(default)]
+    note: String,
+    #[serde(default)]
+    at: Option<ilm_protocol::Timestamp>,
+}
+
+/// Records the workers' verdict. Not resolved: the case reopens and is escalated again to
+/// the party that reported remediation. Otherwise the attestation is drafted and sent for
+/// co-signature.
+async fn verify(
+    State(st): St,
+    Path(case): Path<String>,
+    b: Result<Json<VerifyBody>, JsonRejection>,
+) -> ApiResult {
+    require_role(&st, &[Role::Cso])?;
+    let case = parse_case(&case)?;
+    let v = body(b)?;
+    let verdict = v.verdict;
+    let done = st
+        .core
+        .append_at(
+            Some(case),
+            EventPayload::WorkerVerification {
+                verdict,
+                workers_consulted: v.workers_consulted,
+                note: v.note,
+            },
+            v.at,
+        )
+        .await?;
+    if verdict == Verdict::NotResolved {
+        let history = cases::load_history(&st.store, &st.membership, &case)?
+            .ok_or_else(|| ApiError(StatusCode::NOT_FOUND, "no such case".into()))?;
+        let ordered = history.ordered();
+        let last_escalation = ordered.iter().rev().find_map(|e| match &e.body().payload {
+            EventPayload::Escalation(x) => Some(x.clone()),
+            _ => None,
+        });
+        let party = ordered.iter().rev().find_map(|e| match e.body().payload {
+            EventPayload::RemediationReported { .. } => Some(e.body().author),
+            _ => None,
+        });
+        st.core
+            .append_at(
+                Some(case),
+                EventPayload::Reopened {
+                    reason: "Workers say the remediation did not happen".into(),
+                },
+                v.at,
+            )
+            .await?;
+        if let Some(mut esc) = last_escalation {
+            let t = v.at.unwrap_or_else(now);
+            let ack = esc.remediate_by.0.saturating_sub(esc.acknowledge_by.0);
+            esc.to = party.unwrap_or(esc.to);
+            esc.description = format!(
+                "Re-escalated: the workers report the remediation did not happen. {}",
+                esc.description
+            );
+            esc.acknowledge_by = t.plus_days(7);
+            esc.remediate_by = t.plus_days(7).plus_secs(ack.max(86_400 * 14));
+            esc.description.truncate(ilm_protocol::event::MAX_TEXT_LEN);
+            st.core
+                .append_at(Some(case), EventPayload::Escalation(esc), v.at)
+                .await?;
+        }
+        return Ok(Json(json!({ "verified": done, "reopened": true })));
+    }
+    let attestation = st.core.draft_attestation(case).await?;
+    Ok(Json(
+        json!({ "verified": done, "reopened": false, "attestation_draft": attestation.digest() }),
+    ))
+}
+
+async fn inbox(State(st): St) -> ApiResult {
+    let me = st.keys.org_id();
+    let mut out = Vec::new();
+    for meta in st.store.cases::<crate::core::CaseMeta>()? {
+        let Some(h) = cases::load_history(&st.store, &st.membership, &meta.case_ref)? else {
+            continue;
+        };
+        let Some(ctx) = h.context_for(&h.heads()) else {
+            continue;
+        };
+        if !ctx.responders.contains(&me) {
+            continue;
+        }
+        let view = cases::view(&h, &st.membership, false);
+        let items = overdue_items(&h, now());
+        let mine: Vec<&cases::Overdue> = items.iter().filter(|o| o.party == me).collect();
+        let escalation = h
+            .ordered()
+            .into_iter()
+            .find_map(|e| match &e.body().payload {
+                EventPayload::Escalation(x) if x.to == me => Some(x.clone()),
+                _ => None,
+            });
+        out.push(json!({
+            "case_ref": meta.case_ref, "status": view.status, "escalation": escalation,
+            "overdue": mine, "event_count": view.event_count,
+        }));
+    }
+    Ok(Json(json!({ "inbox": out })))
+}
+
+async fn overdue(State(st): St) -> ApiResult {
+    let me = st.keys.org_id();
+    let t = now();
+    let mut out = Vec::new();
+    for meta in st.store.cases::<crate::core::CaseMeta>()? {
+        let Some(h) = cases::load_history(&st.store, &st.membership, &meta.case_ref)? else {
+            continue;
+        };
+        let Some(ctx) = h.context_for(&h.heads()) else {
+            continue;
+        };
+        for o in overdue_items(&h, t) {
+            if ctx.owner == me || o.party == me {
+                out.push(json!(o));
+            }
+        }
+    }
+    // Brands: from the status reports of their linked suppliers.
+    for r in st.store.scan::<StatusReport>(Table::StatusReport, &[])? {
+        if r.acknowledged_at.is_none() && t > r.acknowledge_by {
+            out.push(json!({ "case_ref": r.case_ref, "party": r.supplier, "what": "acknowledgement", "due": r.acknowledge_by }));
+        }
+        if r.remediated_at.is_none() && r.verified_at.is_none() && t > r.remediate_by {
+            out.push(json!({ "case_ref": r.case_ref, "party": r.supplier, "what": "remediation", "due": r.remediate_by }));
+        }
+    }
+    Ok(Json(json!({ "overdue": out })))
+}
+
+fn attestation_view(st: &ApiState, a: &StoredAttestation) -> Value {
+    let body = a.record.verify_partial::<RemediationAttestation>().ok();
+    let verified = a.complete && a.record.verify::<RemediationAttestation>().is_ok();
+    json!({
+        "case_ref": a.case_ref, "complete": a.complete, "signature_verified": verified,
+        "awaiting_my_signature": !a.complete && body.as_ref().is_some_and(|b| b.remediating_party == st.keys.org_id()),
+        "attestation": body,
+    })
+}
+
+async fn list_attestations(State(st): St) -> ApiResult {
+    let all: Vec<StoredAttestation> = st.store.scan(Table::Attestation, &[])?;
+    Ok(Json(
+        json!({ "attestations": all.iter().map(|a| attestation_view(&st, a)).collect::<Vec<_>>() }),
+    ))
+}
+
+async fn cosign(State(st): St, Path(case): Path<String>) -> ApiResult {
+    let case = parse_case(&case)?;
+    let rec = st.core.cosign_attestation(case).await?;
+    Ok(Json(json!({ "attestation": rec })))
+}
+
+/// Builds the self-contained bundle of a complete attestation, checked before it is returned.
+pub fn build_bundle(st: &ApiState, case: &CaseRef) -> Result<AttestationBundle, ApiError> {
+    let a: StoredAttestation = st
+        .store
+        .get(Table::Attestation, case.as_bytes())?
+        .ok_or_else(|| ApiError(StatusCode::NOT_FOUND, "no attestation for this case".into()))?;
+    if !a.complete {
+        return Err(ApiError(
+            StatusCode::CONFLICT,
+            "the attestation is not co-signed yet".into(),
+        ));
+    }
+    let body = a
+        .record
+        .verify::<RemediationAttestation>()
+        .map_err(internal)?;
+    let history = cases::load_history(&st.store, &st.membership, case)?.ok_or_else(|| {
+        ApiError(
+            StatusCode::NOT_FOUND,
+            "this node does not hold the case history".into(),
+        )
+    })?;
+    let events: Vec<SignedRecord> = history
+        .ordered()
+        .iter()
+        .map(|e| e.record().clone())
+        .collect();
+    let mut orgs: BTreeSet<OrgId> = BTreeSet::new();
+    orgs.insert(body.body().cso);
+    orgs.insert(body.body().remediating_party);
+    for e in history.ordered() {
+        orgs.insert(e.body().author);
+        if let EventPayload::Escalation(x) = &e.body().payload {
+            orgs.insert(x.to);
+        }
+    }
+    let certificates = orgs
+        .iter()
+        .filter_map(|o| st.membership.certificate_record(o))
+        .collect();
+    let bundle = AttestationBundle {
+        format: ilm_protocol::attestation::BundleFormat::V1,
+        genesis: st.membership.network().genesis_record().clone(),
+        certificates,
+        events,
+        attestation: a.record,
+    };
+    bundle
+        .verify()
+        .map_err(|e| internal(format!("the bundle does not verify: {e}")))?;
+    Ok(bundle)
+}
+
+async fn bundle(State(st): St, Path(case): Path<String>) -> ApiResult {
+    let case = parse_case(&case)?;
+    Ok(Json(json!(build_bundle(&st, &case)?)))
+}
+
+fn link_view(l: &StoredLink) -> Value {
+    let body = serde_json::from_slice::<ilm_protocol::SupplyChainLink>(&l.record.body).ok();
+    json!({ "id": l.id, "complete": l.complete, "link": body })
+}
+
+async fn list_links(State(st): St) -> ApiResult {
+    let all: Vec<StoredLink> = st.store.scan(Table::Link, &[])?;
+    Ok(Json(
+        json!({ "links": all.iter().map(link_view).collect::<Vec<_>>() }),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LinkBody {
+    kind: LinkKind,
+    counterparty: OrgId,
+}
+
+async fn propose_link(State(st): St, b: Result<Json<LinkBody>, JsonRejection>) -> ApiResult {
+    let LinkBody { kind, counterparty } = body(b)?;
+    let link = st.core.propose_link(kind, counterparty).await?;
+    Ok(Json(link_view(&link)))
+}
+
+async fn accept_link(State(st): St, Path(id): Path<String>) -> ApiResult {
+    let id: Digest = id
+        .parse()
+        .map_err(|_| ApiError::bad("not a link id (64 hex digits)"))?;
+    let link = st.core.accept_link(id).await?;
+    Ok(Json(link_view(&link)))
+}
+
+/// The brand's view: linked suppliers, their cases' status reports and attestations.
+async fn supply_chain(State(st): St) -> ApiResult {
+    require_role(&st, &[Role::Brand])?;
+    let me = st.keys.org_id();
+    let links: Vec<StoredLink> = st.store.scan(Table::Link, &[])?;
+    let reports: Vec<StatusReport> = st.store.scan(Table::StatusReport, &[])?;
+    let atts: Vec<StoredAttestation> = st.store.scan(Table::Attestation, &[])?;
+    let mut suppliers = Vec::new();
+    for l in links.iter().filter(|l| l.complete) {
+        let Ok(link) = serde_json::from_slice::<ilm_protocol::SupplyChainLink>(&l.record.body)
+        else {
+            continue;
+        };
+        if link.upstream != me || link.kind != LinkKind::BrandSupplier {
+            continue;
+        }
+        let s = link.downstream;
+        let cert = st.membership.current(&s);
+        let cases: Vec<&StatusReport> = reports.iter().filter(|r| r.supplier == s).collect();
+        let attestations: Vec<Value> = atts
+            .iter()
+            .filter(|a| {
+                a.record
+                    .verify_partial::<RemediationAttestation>()
+                    .is_ok_and(|b| b.remediating_party == s)
+            })
+            .map(|a| attestation_view(&st, a))
+            .collect();
+        suppliers.push(json!({
+            "supplier": s, "name": cert.as_ref().map(|c| c.name.clone()),
+            "country": cert.as_ref().map(|c| c.country.clone()),
+            "cases": cases, "attestations": attestations,
+        }));
+    }
+    Ok(Json(json!({ "suppliers": suppliers })))
+}
+
+async fn list_disclosures(State(st): St) -> ApiResult {
+    let sealed: Vec<(Vec<u8>, crate::vault::Sealed)> = st.store.scan_with_ids(Table::Disclosure)?;
+    let mut out = Vec::new();
+    for (id, s) in sealed {
+        let d: Disclosure = st.vault.open_json(&id, &s).map_err(internal)?;
+        out.push(json!(d));
+    }
+    Ok(Json(json!({ "disclosures": out })))
+}

@@ -1,0 +1,363 @@
+//! Workflow commands: contacts, case steps, inbox, overdue, attestations, links, supply chain.
+//! All go through the running daemon's admin API.
+
+use super::fmt_time;
+use crate::cli::{AttestationCommand, ContactArgs, ContactCommand, LinkCommand, NewCaseArgs};
+use crate::client::AdminClient;
+use crate::datadir::DataDir;
+use crate::output::Output;
+use anyhow::{Context, Result, bail};
+use ilm_protocol::{CaseRef, Digest, IssueCategory, Money, OrgId, Timestamp};
+use serde_json::{Value, json};
+use std::path::Path;
+
+fn text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => "-".into(),
+        other => other.to_string(),
+    }
+}
+
+fn org(s: &str, what: &str) -> Result<OrgId> {
+    s.parse()
+        .with_context(|| format!("{what} {s:?} is not an organisation id (64 hex digits)"))
+}
+
+fn case_ref(s: &str) -> Result<CaseRef> {
+    s.parse()
+        .with_context(|| format!("{s:?} is not a case reference (32 hex digits)"))
+}
+
+/// Parses MINOR_UNITS:CURRENCY (e.g. 1500000:THB).
+pub fn money(s: &str) -> Result<Money> {
+    let (amount, currency) = s
+        .split_once(':')
+        .with_context(|| format!("{s:?}: expected MINOR_UNITS:CURRENCY, e.g. 1500000:THB"))?;
+    Ok(Money {
+        minor_units: amount
+            .parse()
+            .with_context(|| format!("{amount:?} is not a whole number of minor units"))?,
+        currency: currency.parse()?,
+    })
+}
+
+fn client(dir: &DataDir) -> Result<AdminClient> {
+    Ok(AdminClient::for_dir(dir)?)
+}
+
+pub(super) fn contact(dir: &DataDir, cmd: ContactCommand) -> Result<Output> {
+    let c = client(dir)?;
+    match cmd {
+        ContactCommand::Add(a) => {
+            let v = c.post("/api/contacts", &contact_json(a))?;
+            let t = format!(
+                "Recorded contact {} (identity sealed at rest).",
+                text(&v["id"])
+            );
+            Ok(Output::new(v, t))
+        }
+        ContactCommand::List => {
+            let v = c.get("/api/contacts")?;
+            let mut t = String::new();
+            for x in v["contacts"].as_array().into_iter().flatten() {
+                t.push_str(&format!(
+                    "{}  {}  {:<10} {} {}->{}  {}  case {}\n",
+                    text(&x["id"]),
+                    x["received_at"]
+                        .as_u64()
+                        .map(|s| fmt_time(Timestamp(s)))
+                        .unwrap_or_default(),
+                    text(&x["channel"]),
+                    text(&x["language"]),
+                    text(&x["origin"]),
+                    text(&x["destination"]),
+                    text(&x["sector"]),
+                    text(&x["case_ref"]),
+                ));
+            }
+            Ok(Output::new(v, t.trim_end().to_string()))
+        }
+        ContactCommand::Show { id } => {
+            let v = c.get(&format!("/api/contacts/{id}"))?;
+            let t = serde_json::to_string_pretty(&v).unwrap_or_default();
+            Ok(Output::new(v, t))
+        }
+    }
+}
+
+fn contact_json(a: ContactArgs) -> Value {
+    json!({
+        "channel": a.channel, "language": a.language, "nationality": a.nationality,
+        "gender": a.gender, "age_band": a.age_band, "sector": a.sector, "origin": a.origin,
+        "destination": a.destination, "notes": a.notes,
+        "identity": { "name": a.name, "phone": a.phone, "messenger_id": a.messenger_id, "id_numbers": a.id_numbers },
+    })
+}
+
+pub(super) fn new_case(dir: &DataDir, a: NewCaseArgs) -> Result<Output> {
+    let fee = a.fee.as_deref().map(money).transpose()?;
+    let mut issues = Vec::new();
+    for i in &a.issues {
+        let category: IssueCategory = i.parse()?;
+        let fee = (category == IssueCategory::RecruitmentFees)
+            .then(|| fee.clone())
+            .flatten();
+        issues.push(json!({ "category": category, "fee": fee }));
+    }
+    let supplier = a
+        .supplier
+        .as_deref()
+        .map(|s| org(s, "--supplier"))
+        .transpose()?;
+    let agencies = a
+        .agencies
+        .iter()
+        .map(|s| org(s, "--agency"))
+        .collect::<Result<Vec<_>>>()?;
+    let v = client(dir)?.post(
+        "/api/local-cases",
+        &json!({ "contacts": a.contacts, "workers": a.workers, "issues": issues, "supplier": supplier, "agencies": agencies, "site": a.site }),
+    )?;
+    let t = format!("Opened case {} (not escalated yet).", text(&v["case_ref"]));
+    Ok(Output::new(v, t))
+}
+
+pub(super) fn case_step(
+    dir: &DataDir,
+    case: &str,
+    path: &str,
+    body: Value,
+    what: &str,
+) -> Result<Output> {
+    let case = case_ref(case)?;
+    let v = client(dir)?.post(&format!("/api/cases/{case}/{path}"), &body)?;
+    Ok(Output::new(v, format!("{what}: case {case}.")))
+}
+
+pub(super) fn escalate(
+    dir: &DataDir,
+    case: &str,
+    to: &str,
+    remedy: String,
+    description: String,
+    ack_days: u64,
+    remediate_days: u64,
+) -> Result<Output> {
+    let to = org(to, "--to")?;
+    let body = json!({ "to": to, "requested_remedy": remedy, "description": description, "ack_days": ack_days, "remediate_days": remediate_days });
+    let mut out = case_step(dir, case, "escalate", body, "Escalated")?;
+    if out.json["identity_disclosed"] == json!(true) {
+        out.text
+            .push_str(" The workers' identity went to the recipient, as they consented.");
+    }
+    Ok(out)
+}
+
+pub(super) fn evidence(files: &[std::path::PathBuf]) -> Result<Vec<Value>> {
+    files
+        .iter()
+        .map(|f| {
+            let bytes = std::fs::read(f)
+                .with_context(|| format!("cannot read evidence file {}", f.display()))?;
+            let label = f
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            Ok(json!({ "sha256": Digest::of(&[&bytes]), "label": label }))
+        })
+        .collect()
+}
+
+pub(super) fn inbox(dir: &DataDir) -> Result<Output> {
+    let v = client(dir)?.get("/api/inbox")?;
+    let mut t = String::new();
+    for x in v["inbox"].as_array().into_iter().flatten() {
+        let e = &x["escalation"];
+        let overdue: Vec<String> = x["overdue"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|o| text(&o["what"]))
+            .collect();
+        t.push_str(&format!(
+            "{}  {:<22} ack by {}  remediate by {}{}\n",
+            text(&x["case_ref"]),
+            text(&x["status"]),
+            e["acknowledge_by"]
+                .as_u64()
+                .map(|s| fmt_time(Timestamp(s)))
+                .unwrap_or_default(),
+            e["remediate_by"]
+                .as_u64()
+                .map(|s| fmt_time(Timestamp(s)))
+                .unwrap_or_default(),
+            if overdue.is_empty() {
+                String::new()
+            } else {
+                format!("  OVERDUE: {}", overdue.join(", "))
+            }
+        ));
+    }
+    if t.is_empty() {
+        t = "No escalations addressed to this node.".into();
+    }
+    Ok(Output::new(v, t.trim_end().to_string()))
+}
+
+pub(super) fn overdue(dir: &DataDir) -> Result<Output> {
+    let v = client(dir)?.get("/api/overdue")?;
+    let mut t = String::new();
+    for o in v["overdue"].as_array().into_iter().flatten() {
+        t.push_str(&format!(
+            "{}  {:<15} due {}  owed by {}\n",
+            text(&o["case_ref"]),
+            text(&o["what"]),
+            o["due"]
+                .as_u64()
+                .map(|s| fmt_time(Timestamp(s)))
+                .unwrap_or_default(),
+            &text(&o["party"]).chars().take(16).collect::<String>()
+        ));
+    }
+    if t.is_empty() {
+        t = "Nothing overdue.".into();
+    }
+    Ok(Output::new(v, t.trim_end().to_string()))
+}
+
+pub(super) fn attestation(dir: &DataDir, cmd: AttestationCommand) -> Result<Output> {
+    let c = client(dir)?;
+    match cmd {
+        AttestationCommand::List => {
+            let v = c.get("/api/attestations")?;
+            let mut t = String::new();
+            for a in v["attestations"].as_array().into_iter().flatten() {
+                t.push_str(&format!(
+                    "{}  {}  {}\n",
+                    text(&a["case_ref"]),
+                    if a["signature_verified"] == json!(true) {
+                        "signature verified"
+                    } else if a["awaiting_my_signature"] == json!(true) {
+                        "awaiting your co-signature"
+                    } else {
+                        "draft"
+                    },
+                    text(&a["attestation"]["verdict"]),
+                ));
+            }
+            Ok(Output::new(v, t.trim_end().to_string()))
+        }
+        AttestationCommand::Cosign { case } => {
+            let case = case_ref(&case)?;
+            let v = c.post(&format!("/api/attestations/{case}/cosign"), &Value::Null)?;
+            Ok(Output::new(
+                v,
+                format!("Co-signed the attestation of case {case}."),
+            ))
+        }
+        AttestationCommand::Export { case, out } => {
+            let case = case_ref(&case)?;
+            let v = c.get(&format!("/api/attestations/{case}/bundle"))?;
+            write_json(&out, &v)?;
+            Ok(Output::new(
+                json!({ "bundle_file": out }),
+                format!(
+                    "Bundle written to {}; check it anywhere with `ilm verify {}`.",
+                    out.display(),
+                    out.display()
+                ),
+            ))
+        }
+    }
+}
+
+fn write_json(path: &Path, v: &Value) -> Result<()> {
+    let mut bytes = serde_json::to_vec_pretty(v)?;
+    bytes.push(b'\n');
+    DataDir::write_public_file(path, &bytes)?;
+    Ok(())
+}
+
+pub(super) fn link(dir: &DataDir, cmd: LinkCommand) -> Result<Output> {
+    let c = client(dir)?;
+    match cmd {
+        LinkCommand::Propose { kind, to } => {
+            let kind = match kind.as_str() {
+                "brand-supplier" => "brand_supplier",
+                "supplier-agency" => "supplier_agency",
+                other => bail!("--kind {other:?}: expected brand-supplier or supplier-agency"),
+            };
+            let v = c.post(
+                "/api/links",
+                &json!({ "kind": kind, "counterparty": org(&to, "--to")? }),
+            )?;
+            let t = format!(
+                "Proposed link {}; the other side accepts it with `ilm link accept`.",
+                text(&v["id"])
+            );
+            Ok(Output::new(v, t))
+        }
+        LinkCommand::Accept { id } => {
+            let v = c.post(&format!("/api/links/{id}/accept"), &Value::Null)?;
+            Ok(Output::new(v, format!("Accepted link {id}.")))
+        }
+        LinkCommand::List => {
+            let v = c.get("/api/links")?;
+            let mut t = String::new();
+            for l in v["links"].as_array().into_iter().flatten() {
+                t.push_str(&format!(
+                    "{}  {:<16} {} -> {}  {}\n",
+                    text(&l["id"]),
+                    text(&l["link"]["kind"]),
+                    &text(&l["link"]["upstream"])
+                        .chars()
+                        .take(8)
+                        .collect::<String>(),
+                    &text(&l["link"]["downstream"])
+                        .chars()
+                        .take(8)
+                        .collect::<String>(),
+                    if l["complete"] == json!(true) {
+                        "signed by both"
+                    } else {
+                        "proposed"
+                    }
+                ));
+            }
+            Ok(Output::new(v, t.trim_end().to_string()))
+        }
+    }
+}
+
+pub(super) fn supply_chain(dir: &DataDir) -> Result<Output> {
+    let v = client(dir)?.get("/api/supply-chain")?;
+    let mut t = String::new();
+    for s in v["suppliers"].as_array().into_iter().flatten() {
+        t.push_str(&format!(
+            "{} ({})\n",
+            text(&s["name"]),
+            text(&s["supplier"])
+        ));
+        for c in s["cases"].as_array().into_iter().flatten() {
+            t.push_str(&format!(
+                "  case {}  {:<22} {} workers\n",
+                text(&c["case_ref"]),
+                text(&c["status"]),
+                text(&c["workers_affected"])
+            ));
+        }
+        for a in s["attestations"].as_array().into_iter().flatten() {
+            t.push_str(&format!(
+                "  attestation {}  {}\n",
+                text(&a["case_ref"]),
+                if a["signature_verified"] == json!(true) {
+                    "[signature verified]"
+                } else {
+                    "[not verified]"
+                }
+            ));
+        }
+    }
+    Ok(Output::new(v, t.trim_end().to_string()))
+}

@@ -1,0 +1,783 @@
+//! Workflow beyond plain case events: consented disclosures, status reports to linked brands,
+//! remediation attestations (draft, co-sign, forward) and supply-chain links.
+
+use super::*;
+use crate::cases::{CaseStatus, status_of};
+use crate::intake::WorkerIdentity;
+use crate::store::Table;
+use ilm_protocol::{
+    Digest, Header, IssueCategory, LinkKind, Money, RemediationAttestation, Role, SupplyChainLink,
+    Verdict,
+};
+
+/// Worker identities disclosed to one recipient with the workers' recorded consent.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Disclosure {
+    /// The case.
+    pub case_ref: CaseRef,
+    /// Identities of the case's workers who consented.
+    pub identities: Vec<WorkerIdentity>,
+}
+
+/// A CSO's redacted status of a case, for brands linked to the supplier.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StatusReport {
+    /// The case.
+    pub case_ref: CaseRef,
+    /// The CSO that owns it.
+    pub cso: OrgId,
+    /// The supplier it concerns.
+    pub supplier: OrgId,
+    /// Lifecycle status.
+    pub status: CaseStatus,
+    /// Issue categories.
+    pub categories: Vec<IssueCategory>,
+    /// Workers affected.
+    pub workers_affected: u32,
+    /// When first escalated to the supplier.
+    pub escalated_at: Timestamp,
+    /// Acknowledgement due.
+    pub acknowledge_by: Timestamp,
+    /// Remediation due.
+    pub remediate_by: Timestamp,
+    /// When acknowledged (or disputed).
+    pub acknowledged_at: Option<Timestamp>,
+    /// When remediation was reported.
+    pub remediated_at: Option<Timestamp>,
+    /// When the workers' verdict was recorded.
+    pub verified_at: Option<Timestamp>,
+    /// When this report was made.
+    pub reported_at: Timestamp,
+}
+
+/// An attestation held by a node: a draft awaiting co-signature, or complete.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StoredAttestation {
+    /// The case.
+    pub case_ref: CaseRef,
+    /// The record (one signature while a draft).
+    pub record: SignedRecord,
+    /// Both signatures present and verified.
+    pub complete: bool,
+    /// When stored.
+    pub stored_at: Timestamp,
+}
+
+/// A supply-chain link held by a node: proposed (upstream signed) or complete.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StoredLink {
+    /// The link's id (digest of its signing input; the same for proposal and complete link).
+    pub id: Digest,
+    /// The record.
+    pub record: SignedRecord,
+    /// Both sides signed.
+    pub complete: bool,
+}
+
+/// Workflow commands for the core.
+pub enum WorkflowCommand {
+    /// Seal and queue a message.
+    Send {
+        kind: MessageKind,
+        recipients: Vec<OrgId>,
+        payload: Vec<u8>,
+        case_ref: Option<CaseRef>,
+        reply: oneshot::Sender<Result<Option<MessageId>, CoreError>>,
+    },
+    /// Draft, sign and send the attestation of a verified case.
+    DraftAttestation {
+        case: CaseRef,
+        reply: oneshot::Sender<Result<SignedRecord, CoreError>>,
+    },
+    /// Co-sign a received attestation draft.
+    Cosign {
+        case: CaseRef,
+        reply: oneshot::Sender<Result<SignedRecord, CoreError>>,
+    },
+    /// Propose a link (we are upstream).
+    ProposeLink {
+        kind: LinkKind,
+        counterparty: OrgId,
+        reply: oneshot::Sender<Result<StoredLink, CoreError>>,
+    },
+    /// Accept a proposed link (we are downstream).
+    AcceptLink {
+        id: Digest,
+        reply: oneshot::Sender<Result<StoredLink, CoreError>>,
+    },
+}
+
+impl CoreClient {
+    async fn workflow<T>(
+        &self,
+        make: impl FnOnce(oneshot::Sender<Result<T, CoreError>>) -> WorkflowCommand,
+    ) -> Result<T, CoreError> {
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send(Command::Workflow(make(reply)))
+            .await
+            .map_err(|_| CoreError::Stopped)?;
+        rx.await.map_err(|_| CoreError::Stopped)?
+    }
+
+    /// Seals `payload` to `recipients` and queues it (durably) for delivery.
+    pub async fn send(
+        &self,
+        kind: MessageKind,
+        recipients: Vec<OrgId>,
+        payload: Vec<u8>,
+        case_ref: Option<CaseRef>,
+    ) -> Result<Option<MessageId>, CoreError> {
+        self.workflow(|reply| WorkflowCommand::Send {
+            kind,
+            recipients,
+            payload,
+            case_ref,
+            reply,
+        })
+        .await
+    }
+
+    /// Drafts and signs the attestation of a case the workers verified, and sends it to the
+    /// remediating party for co-signature.
+    pub async fn draft_attestation(&self, case: CaseRef) -> Result<SignedRecord, CoreError> {
+        self.workflow(|reply| WorkflowCommand::DraftAttestation { case, reply })
+            .await
+    }
+
+    /// Co-signs the attestation draft received for a case and sends it back to the CSO.
+    pub async fn cosign_attestation(&self, case: CaseRef) -> Result<SignedRecord, CoreError> {
+        self.workflow(|reply| WorkflowCommand::Cosign { case, reply })
+            .await
+    }
+
+    /// Proposes a supply-chain link with this node upstream.
+    pub async fn propose_link(
+        &self,
+        kind: LinkKind,
+        counterparty: OrgId,
+    ) -> Result<StoredLink, CoreError> {
+        self.workflow(|reply| WorkflowCommand::ProposeLink {
+            kind,
+            counterparty,
+            reply,
+        })
+        .await
+    }
+
+    /// Accepts (co-signs) a proposed link.
+    pub async fn accept_link(&self, id: Digest) -> Result<StoredLink, CoreError> {
+        self.workflow(|reply| WorkflowCommand::AcceptLink { id, reply })
+            .await
+    }
+}
+
+fn refused(e: impl std::fmt::Display) -> CoreError {
+    CoreError::Refused(e.to_string())
+}
+
+/// Brands linked (complete brand-supplier links) to `supplier`, from the stored links.
+pub fn brands_of(store: &Store, supplier: &OrgId) -> Result<Vec<OrgId>, StoreError> {
+    let mut out: Vec<OrgId> = store
+        .scan::<StoredLink>(Table::Link, &[])?
+        .into_iter()
+        .filter(|l| l.complete)
+        .filter_map(|l| serde_json::from_slice::<SupplyChainLink>(&l.record.body).ok())
+        .filter(|l| l.kind == LinkKind::BrandSupplier && l.downstream == *supplier)
+        .map(|l| l.upstream)
+        .collect();
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
+/// The status report of a case as its owner sees it, for one supplier escalated to.
+pub fn status_report(
+    history: &CaseHistory,
+    cso: OrgId,
+    supplier: OrgId,
+    now: Timestamp,
+) -> Option<StatusReport> {
+    let ordered = history.ordered();
+    let mut first: Option<(Timestamp, &ilm_protocol::event::Escalation)> = None;
+    let mut categories = Vec::new();
+    let mut ack = None;
+    let mut rem = None;
+    let mut ver = None;
+    for ev in &ordered {
+        let b = ev.body();
+        match &b.payload {
+            EventPayload::Escalation(e) if e.to == supplier => {
+                if first.is_none() {
+                    first = Some((b.authored_at, e));
+                }
+                for c in &e.categories {
+                    if !categories.contains(c) {
+                        categories.push(*c);
+                    }
+                }
+            }
+            EventPayload::Acknowledgement { .. } | EventPayload::Dispute { .. }
+                if b.author == supplier =>
+            {
+                ack.get_or_insert(b.authored_at);
+            }
+            EventPayload::RemediationReported { .. } if b.author == supplier => {
+                rem = Some(b.authored_at)
+            }
+            EventPayload::WorkerVerification { .. } => ver = Some(b.authored_at),
+            _ => {}
+        }
+    }
+    let (escalated_at, e) = first?;
+    Some(StatusReport {
+        case_ref: history.case_ref(),
+        cso,
+        supplier,
+        status: status_of(ordered.iter().map(|e| e.body())),
+        categories,
+        workers_affected: e.workers_affected,
+        escalated_at,
+        acknowledge_by: e.acknowledge_by,
+        remediate_by: e.remediate_by,
+        acknowledged_at: ack,
+        remediated_at: rem,
+        verified_at: ver,
+        reported_at: now,
+    })
+}
+
+impl Core {
+    pub(super) async fn on_workflow(&mut self, cmd: WorkflowCommand) {
+        match cmd {
+            WorkflowCommand::Send {
+                kind,
+                recipients,
+                payload,
+                case_ref,
+                reply,
+            } => {
+                let res = self.send_now(kind, &recipients, &payload, case_ref).await;
+                let _ = reply.send(res);
+            }
+            WorkflowCommand::DraftAttestation { case, reply } => {
+                let res = self.draft_attestation(case).await;
+                let _ = reply.send(res);
+            }
+            WorkflowCommand::Cosign { case, reply } => {
+                let res = self.cosign_attestation(case).await;
+                let _ = reply.send(res);
+            }
+            WorkflowCommand::ProposeLink {
+                kind,
+                counterparty,
+                reply,
+            } => {
+                let res = self.propose_link(kind, counterparty).await;
+                let _ = reply.send(res);
+            }
+            WorkflowCommand::AcceptLink { id, reply } => {
+                let res = self.accept_link(id).await;
+                let _ = reply.send(res);
+            }
+        }
+    }
+
+    async fn send_now(
+        &mut self,
+        kind: MessageKind,
+        recipients: &[OrgId],
+        payload: &[u8],
+        case_ref: Option<CaseRef>,
+    ) -> Result<Option<MessageId>, CoreError> {
+        let mut batch = WriteBatch::new();
+        let (id, entries) =
+            self.queue_message(&mut batch, kind, recipients, payload, case_ref, now())?;
+        self.store.commit(batch)?;
+        for e in entries {
+            self.outbox.push(e).await;
+        }
+        Ok(id)
+    }
+
+    /// Hands entries committed by a delivery batch to the outbox worker.
+    pub(super) async fn push_committed(&mut self) {
+        for e in std::mem::take(&mut self.to_push) {
+            self.outbox.push(e).await;
+        }
+    }
+
+    /// After a case changed here: if we own it, tell brands linked to its suppliers.
+    pub(super) async fn after_case_change(&mut self, case: CaseRef) {
+        let me = self.me;
+        let Ok(Some(history)) = self.history(&case) else {
+            return;
+        };
+        let Some(ctx) = history.context_for(&history.heads()) else {
+            return;
+        };
+        if ctx.owner != me {
+            return;
+        }
+        let history = history.clone();
+        let t = now();
+        for party in ctx.responders {
+            if self.membership.current(&party).map(|c| c.role) != Some(Role::Supplier) {
+                continue;
+            }
+            let brands = match brands_of(&self.store, &party) {
+                Ok(b) => b,
+                Err(e) => return warn!("cannot read links: {e}"),
+            };
+            let brands: Vec<OrgId> = brands
+                .into_iter()
+                .filter(|b| self.membership.current(b).is_some())
+                .collect();
+            let Some(report) = status_report(&history, me, party, t) else {
+                continue;
+            };
+            let Ok(bytes) = serde_json::to_vec(&report) else {
+                continue;
+            };
+            if let Err(e) = self
+                .send_now(MessageKind::StatusReport, &brands, &bytes, Some(case))
+                .await
+            {
+                warn!(case = %case, "status report not queued: {e}");
+            }
+        }
+    }
+
+    async fn draft_attestation(&mut self, case: CaseRef) -> Result<SignedRecord, CoreError> {
+        let me = self.me;
+        let history = self
+            .history(&case)?
+            .ok_or(CoreError::UnknownCase(case))?
+            .clone();
+        let ctx = history
+            .context_for(&history.heads())
+            .ok_or(CoreError::UnknownCase(case))?;
+        if ctx.owner != me {
+            return Err(refused(
+                "only the CSO that owns the case drafts its attestation",
+            ));
+        }
+        let ordered = history.ordered();
+        let (verdict, verified_at) = ordered
+            .iter()
+            .rev()
+            .find_map(|e| match e.body().payload {
+                EventPayload::WorkerVerification { verdict, .. } => {
+                    Some((verdict, e.body().authored_at))
+                }
+                _ => None,
+            })
+            .ok_or_else(|| refused("the workers have not verified the remediation yet"))?;
+        if verdict == Verdict::NotResolved {
+            return Err(refused("the workers said the remediation did not happen"));
+        }
+        let reported = ordered.iter().rev().find_map(|e| match e.body().payload {
+            EventPayload::RemediationReported { .. } => {
+                Some((e.body().author, e.body().authored_at))
+            }
+            _ => None,
+        });
+        let party = match reported {
+            Some((p, _)) => p,
+            None => *ctx
+                .responders
+                .iter()
+                .next()
+                .ok_or_else(|| refused("nobody was escalated to"))?,
+        };
+        let mut categories = Vec::new();
+        let mut workers_affected = 0;
+        let mut workers_benefited = 0u32;
+        let mut amounts: Vec<Money> = Vec::new();
+        let mut summary = String::new();
+        for ev in &ordered {
+            let b = ev.body();
+            match &b.payload {
+                EventPayload::Escalation(e) if e.to == party => {
+                    workers_affected = workers_affected.max(e.workers_affected);
+                    for c in &e.categories {
+                        if !categories.contains(c) {
+                            categories.push(*c);
+                        }
+                    }
+                }
+                EventPayload::RemediationAction(a) if b.author == party => {
+                    workers_benefited = workers_benefited.saturating_add(a.workers_benefited);
+                    if let Some(m) = &a.amount_repaid {
+                        amounts.push(m.clone());
+                    }
+                }
+                EventPayload::RemediationReported { summary: s } if b.author == party => {
+                    summary = s.clone()
+                }
+                _ => {}
+            }
+        }
+        if workers_benefited == 0 {
+            workers_benefited = workers_affected;
+        }
+        if summary.trim().is_empty() {
+            summary = "Remediation reported and verified with the workers".into();
+        }
+        let t = now();
+        let body = RemediationAttestation {
+            network_id: self.membership.network_id(),
+            case_ref: case,
+            cso: me,
+            remediating_party: party,
+            categories,
+            summary,
+            workers_benefited,
+            amounts_repaid: amounts,
+            remediated_at: reported.map(|r| r.1).unwrap_or(verified_at),
+            verdict,
+            verified_at,
+            events: ordered.iter().map(|e| e.digest()).collect(),
+            issued_at: t,
+        };
+        let rec = SignedRecord::sign(&body, &self.keys).map_err(refused)?;
+        rec.verify_partial::<RemediationAttestation>()
+            .map_err(refused)?;
+        let mut batch = WriteBatch::new();
+        batch.put(
+            Table::Attestation,
+            case.as_bytes(),
+            &StoredAttestation {
+                case_ref: case,
+                record: rec.clone(),
+                complete: false,
+                stored_at: t,
+            },
+        )?;
+        let payload = serde_json::to_vec(&rec).map_err(refused)?;
+        let (_, entries) = self.queue_message(
+            &mut batch,
+            MessageKind::Attestation,
+            &[party],
+            &payload,
+            Some(case),
+            t,
+        )?;
+        self.store.commit(batch)?;
+        for e in entries {
+            self.outbox.push(e).await;
+        }
+        Ok(rec)
+    }
+
+    async fn cosign_attestation(&mut self, case: CaseRef) -> Result<SignedRecord, CoreError> {
+        let stored: StoredAttestation = self
+            .store
+            .get(Table::Attestation, case.as_bytes())?
+            .ok_or_else(|| refused("no attestation draft for this case"))?;
+        if stored.complete {
+            return Ok(stored.record);
+        }
+        let body = stored
+            .record
+            .verify_partial::<RemediationAttestation>()
+            .map_err(refused)?;
+        if body.remediating_party != self.me {
+            return Err(refused(
+                "this node is not the remediating party of the attestation",
+            ));
+        }
+        // Co-sign only what matches our own copy of the history.
+        let history = self.history(&case)?.ok_or(CoreError::UnknownCase(case))?;
+        let ours: BTreeSet<EventHash> = history.ordered().iter().map(|e| e.digest()).collect();
+        let theirs: BTreeSet<EventHash> = body.events.iter().copied().collect();
+        if ours != theirs {
+            return Err(refused(
+                "the attestation covers other events than this node holds for the case; wait for sync",
+            ));
+        }
+        let mut rec = stored.record.clone();
+        rec.cosign(&self.keys);
+        rec.verify::<RemediationAttestation>().map_err(refused)?;
+        let t = now();
+        let mut batch = WriteBatch::new();
+        batch.put(
+            Table::Attestation,
+            case.as_bytes(),
+            &StoredAttestation {
+                case_ref: case,
+                record: rec.clone(),
+                complete: true,
+                stored_at: t,
+            },
+        )?;
+        let payload = serde_json::to_vec(&rec).map_err(refused)?;
+        let (_, entries) = self.queue_message(
+            &mut batch,
+            MessageKind::Attestation,
+            &[body.cso],
+            &payload,
+            Some(case),
+            t,
+        )?;
+        self.store.commit(batch)?;
+        for e in entries {
+            self.outbox.push(e).await;
+        }
+        Ok(rec)
+    }
+
+    async fn propose_link(
+        &mut self,
+        kind: LinkKind,
+        counterparty: OrgId,
+    ) -> Result<StoredLink, CoreError> {
+        let (up_role, down_role) = kind.roles();
+        let mine = self.membership.current(&self.me).map(|c| c.role);
+        if mine != Some(up_role) {
+            return Err(refused(format!(
+                "only a {up_role} proposes a {kind:?} link"
+            )));
+        }
+        let theirs = self.membership.current(&counterparty).map(|c| c.role);
+        if theirs != Some(down_role) {
+            return Err(refused(format!(
+                "the counterparty must be a current {down_role} member"
+            )));
+        }
+        let body = SupplyChainLink {
+            network_id: self.membership.network_id(),
+            kind,
+            upstream: self.me,
+            downstream: counterparty,
+            established_at: now(),
+        };
+        let rec = SignedRecord::sign(&body, &self.keys).map_err(refused)?;
+        let link = StoredLink {
+            id: rec.digest(),
+            record: rec.clone(),
+            complete: false,
+        };
+        let mut batch = WriteBatch::new();
+        batch.put(Table::Link, link.id.as_bytes(), &link)?;
+        let payload = serde_json::to_vec(&rec).map_err(refused)?;
+        let (_, entries) = self.queue_message(
+            &mut batch,
+            MessageKind::SupplyChainLink,
+            &[counterparty],
+            &payload,
+            None,
+            now(),
+        )?;
+        self.store.commit(batch)?;
+        for e in entries {
+            self.outbox.push(e).await;
+        }
+        Ok(link)
+    }
+
+    async fn accept_link(&mut self, id: Digest) -> Result<StoredLink, CoreError> {
+        let stored: StoredLink = self
+            .store
+            .get(Table::Link, id.as_bytes())?
+            .ok_or_else(|| refused("no such link proposal"))?;
+        if stored.complete {
+            return Ok(stored);
+        }
+        let body = stored
+            .record
+            .verify_partial::<SupplyChainLink>()
+            .map_err(refused)?;
+        if body.downstream != self.me {
+            return Err(refused("only the downstream side accepts a link"));
+        }
+        let mut rec = stored.record.clone();
+        rec.cosign(&self.keys);
+        self.check_link(&rec)?;
+        let link = StoredLink {
+            id,
+            record: rec.clone(),
+            complete: true,
+        };
+        let mut batch = WriteBatch::new();
+        batch.put(Table::Link, id.as_bytes(), &link)?;
+        let payload = serde_json::to_vec(&rec).map_err(refused)?;
+        let (_, entries) = self.queue_message(
+            &mut batch,
+            MessageKind::SupplyChainLink,
+            &[body.upstream],
+            &payload,
+            None,
+            now(),
+        )?;
+        self.store.commit(batch)?;
+        for e in entries {
+            self.outbox.push(e).await;
+        }
+        // Links decide who sees what; CSOs need them to inform brands: publish.
+        self.net.publish(crate::datadir::record_json(&rec)).await;
+        Ok(link)
+    }
+
+    /// Verifies a complete link: both signatures and both sides' certified roles.
+    pub(super) fn check_link(&self, rec: &SignedRecord) -> Result<SupplyChainLink, CoreError> {
+        let link = rec.verify::<SupplyChainLink>().map_err(refused)?;
+        let b = link.body().clone();
+        if b.network_id != self.membership.network_id() {
+            return Err(refused("link of another network"));
+        }
+        let role = |o: &OrgId| self.membership.current(o).map(|c| c.role);
+        match (role(&b.upstream), role(&b.downstream)) {
+            (Some(u), Some(d)) if b.roles_fit(u, d) => Ok(b),
+            _ => Err(refused(
+                "the link's sides do not hold the roles its kind requires",
+            )),
+        }
+    }
+
+    /// Stores a complete link learned from gossip.
+    pub(super) fn learn_link(&mut self, rec: &SignedRecord) {
+        if self.check_link(rec).is_err() {
+            return;
+        }
+        let link = StoredLink {
+            id: rec.digest(),
+            record: rec.clone(),
+            complete: true,
+        };
+        let mut batch = WriteBatch::new();
+        if batch.put(Table::Link, link.id.as_bytes(), &link).is_ok()
+            && let Err(e) = self.store.commit(batch)
+        {
+            warn!("link not stored: {e}");
+        }
+    }
+
+    /// Handles a delivered workflow message (everything but case events). Adds its effect to
+    /// `batch`; returns why it is refused otherwise.
+    pub(super) fn receive_workflow(
+        &mut self,
+        header: &Header,
+        payload: &[u8],
+        batch: &mut WriteBatch,
+    ) -> Result<(), String> {
+        let t = now();
+        match header.kind {
+            MessageKind::ConsentedDisclosure => {
+                let d: Disclosure = serde_json::from_slice(payload)
+                    .map_err(|e| format!("malformed disclosure: {e}"))?;
+                let id = [
+                    d.case_ref.as_bytes().as_slice(),
+                    header.message_id.as_bytes().as_slice(),
+                ]
+                .concat();
+                let sealed = self.vault.seal_json(&id, &d).map_err(|e| e.to_string())?;
+                batch
+                    .put(Table::Disclosure, &id, &sealed)
+                    .map_err(|e| e.to_string())
+            }
+            MessageKind::StatusReport => {
+                let r: StatusReport = serde_json::from_slice(payload)
+                    .map_err(|e| format!("malformed status report: {e}"))?;
+                if r.cso != header.sender {
+                    return Err("a status report must come from its CSO".into());
+                }
+                if !brands_of(&self.store, &r.supplier)
+                    .map_err(|e| e.to_string())?
+                    .contains(&self.me)
+                {
+                    return Err("this brand is not linked to the supplier".into());
+                }
+                batch
+                    .put(Table::StatusReport, r.case_ref.as_bytes(), &r)
+                    .map_err(|e| e.to_string())
+            }
+            MessageKind::Attestation => {
+                let rec: SignedRecord = serde_json::from_slice(payload)
+                    .map_err(|e| format!("malformed attestation: {e}"))?;
+                let body = rec
+                    .verify_partial::<RemediationAttestation>()
+                    .map_err(|e| e.to_string())?;
+                let complete = rec.signatures.len() == 2;
+                if complete {
+                    rec.verify::<RemediationAttestation>()
+                        .map_err(|e| e.to_string())?;
+                    let cso_ok =
+                        self.membership.current(&body.cso).map(|c| c.role) == Some(Role::Cso);
+                    if !cso_ok {
+                        return Err("the attestation's CSO is not a current CSO member".into());
+                    }
+                    let relevant = self.me == body.cso
+                        || self.me == body.remediating_party
+                        || brands_of(&self.store, &body.remediating_party)
+                            .map_err(|e| e.to_string())?
+                            .contains(&self.me);
+                    if !relevant {
+                        return Err("this node has no part in the attestation".into());
+                    }
+                } else if body.remediating_party != self.me || header.sender != body.cso {
+                    return Err(
+                        "an attestation draft goes from its CSO to its remediating party".into(),
+                    );
+                }
+                let stored = StoredAttestation {
+                    case_ref: body.case_ref,
+                    record: rec.clone(),
+                    complete,
+                    stored_at: t,
+                };
+                batch
+                    .put(Table::Attestation, body.case_ref.as_bytes(), &stored)
+                    .map_err(|e| e.to_string())?;
+                if complete && self.me == body.cso {
+                    // The CSO forwards the complete attestation to brands linked to the party.
+                    let brands = brands_of(&self.store, &body.remediating_party)
+                        .map_err(|e| e.to_string())?;
+                    let brands: Vec<OrgId> = brands
+                        .into_iter()
+                        .filter(|b| self.membership.current(b).is_some())
+                        .collect();
+                    let (_, entries) = self
+                        .queue_message(
+                            batch,
+                            MessageKind::Attestation,
+                            &brands,
+                            payload,
+                            Some(body.case_ref),
+                            t,
+                        )
+                        .map_err(|e| e.to_string())?;
+                    self.to_push.extend(entries);
+                }
+                Ok(())
+            }
+            MessageKind::SupplyChainLink => {
+                let rec: SignedRecord =
+                    serde_json::from_slice(payload).map_err(|e| format!("malformed link: {e}"))?;
+                let body = rec
+                    .verify_partial::<SupplyChainLink>()
+                    .map_err(|e| e.to_string())?;
+                let complete = rec.signatures.len() == 2;
+                if complete {
+                    self.check_link(&rec).map_err(|e| e.to_string())?;
+                    if body.upstream != self.me {
+                        return Err("a co-signed link goes back to its upstream side".into());
+                    }
+                } else if body.downstream != self.me || body.upstream != header.sender {
+                    return Err(
+                        "a link proposal goes from its upstream to its downstream side".into(),
+                    );
+                }
+                let link = StoredLink {
+                    id: rec.digest(),
+                    record: rec,
+                    complete,
+                };
+                batch
+                    .put(Table::Link, link.id.as_bytes(), &link)
+                    .map_err(|e| e.to_string())
+            }
+            other => Err(format!("{other:?} messages are not accepted by delivery")),
+        }
+    }
+}

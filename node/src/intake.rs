@@ -1,0 +1,335 @@
+//! Intake at a CSO: worker contacts and the CSO's own case records.
+//!
+//! Contacts carry statistics fields in clear (channel, language, corridor...) and the worker's
+//! identity sealed in the vault. A local case groups contacts, issues and consent; what other
+//! organisations see of it is only the redacted escalation.
+
+use crate::vault::Sealed;
+use ilm_protocol::{CaseRef, Country, IssueCategory, Money, OrgId, Timestamp};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// A contact's id (random; meaningless outside the CSO).
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(into = "String", try_from = "String")]
+pub struct ContactId(pub [u8; 16]);
+
+impl fmt::Display for ContactId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&ilm_protocol::bytes::to_hex(&self.0))
+    }
+}
+
+impl fmt::Debug for ContactId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ContactId({self})")
+    }
+}
+
+impl std::str::FromStr for ContactId {
+    type Err = ilm_protocol::bytes::HexError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        ilm_protocol::bytes::from_hex_array::<16>(s).map(ContactId)
+    }
+}
+
+impl From<ContactId> for String {
+    fn from(c: ContactId) -> String {
+        c.to_string()
+    }
+}
+
+impl TryFrom<String> for ContactId {
+    type Error = ilm_protocol::bytes::HexError;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        s.parse()
+    }
+}
+
+/// How the worker reached the helpline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    /// Phone call.
+    PhoneCall,
+    /// LINE messenger.
+    Line,
+    /// Facebook / Messenger.
+    Facebook,
+    /// Viber.
+    Viber,
+    /// The worker app.
+    WorkerApp,
+    /// In person (outreach, drop-in).
+    InPerson,
+    /// Anything else.
+    Other,
+}
+
+/// Gender as the worker states it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Gender {
+    /// Female.
+    Female,
+    /// Male.
+    Male,
+    /// Another gender.
+    Other,
+    /// Not stated.
+    Undisclosed,
+}
+
+/// Age band (exact ages are not recorded).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum AgeBand {
+    /// Under 18 (child labour concern).
+    #[serde(rename = "under_18")]
+    Under18,
+    /// 18 to 24.
+    #[serde(rename = "18_24")]
+    From18To24,
+    /// 25 to 34.
+    #[serde(rename = "25_34")]
+    From25To34,
+    /// 35 to 44.
+    #[serde(rename = "35_44")]
+    From35To44,
+    /// 45 and over.
+    #[serde(rename = "45_plus")]
+    From45,
+    /// Not stated.
+    #[serde(rename = "unknown")]
+    Unknown,
+}
+
+/// A worker's identity: personal data that never leaves the CSO without consent.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct WorkerIdentity {
+    /// Name.
+    pub name: String,
+    /// Phone number.
+    #[serde(default)]
+    pub phone: String,
+    /// Messenger id (LINE, Facebook, Viber...).
+    #[serde(default)]
+    pub messenger_id: String,
+    /// Passport, work permit or other ID numbers.
+    #[serde(default)]
+    pub id_numbers: Vec<String>,
+}
+
+impl fmt::Debug for WorkerIdentity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Never print personal data, even in debug output or panics.
+        f.write_str("WorkerIdentity(<redacted>)")
+    }
+}
+
+/// What an operator records at intake.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContactInput {
+    /// How the worker reached the helpline.
+    pub channel: Channel,
+    /// Language of the conversation (ISO 639-1 code, e.g. my, km, lo, ne, th, en).
+    pub language: String,
+    /// Worker's nationality.
+    pub nationality: Country,
+    /// Gender.
+    pub gender: Gender,
+    /// Age band.
+    pub age_band: AgeBand,
+    /// Sector (e.g. seafood, garment, agriculture, construction, domestic work).
+    pub sector: String,
+    /// Migration corridor: country of origin.
+    pub origin: Country,
+    /// Migration corridor: country of work.
+    pub destination: Country,
+    /// When the contact happened (defaults to now).
+    #[serde(default)]
+    pub received_at: Option<Timestamp>,
+    /// The worker's identity (sealed at rest).
+    pub identity: WorkerIdentity,
+    /// What the worker reported, in the operator's words (sealed at rest).
+    #[serde(default)]
+    pub notes: String,
+}
+
+/// A stored contact: statistics in clear, identity and notes sealed.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Contact {
+    /// Id.
+    pub id: ContactId,
+    /// When the contact happened.
+    pub received_at: Timestamp,
+    /// Channel.
+    pub channel: Channel,
+    /// Language.
+    pub language: String,
+    /// Nationality.
+    pub nationality: Country,
+    /// Gender.
+    pub gender: Gender,
+    /// Age band.
+    pub age_band: AgeBand,
+    /// Sector.
+    pub sector: String,
+    /// Origin country.
+    pub origin: Country,
+    /// Destination country.
+    pub destination: Country,
+    /// The case this contact belongs to, once one is opened.
+    pub case_ref: Option<CaseRef>,
+    /// Operator account that recorded it (for intake-only operators).
+    #[serde(default)]
+    pub recorded_by: Option<String>,
+    /// [`SealedContact`], sealed with the vault key and the contact id.
+    pub sealed: Sealed,
+}
+
+/// The sealed part of a contact.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SealedContact {
+    /// The worker's identity.
+    pub identity: WorkerIdentity,
+    /// Operator notes.
+    pub notes: String,
+}
+
+/// Why intake input was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct InvalidInput(pub String);
+
+fn check_text(what: &str, value: &str, max: usize, required: bool) -> Result<(), InvalidInput> {
+    if required && value.trim().is_empty() {
+        return Err(InvalidInput(format!("{what} is required")));
+    }
+    if value.len() > max {
+        return Err(InvalidInput(format!("{what} is longer than {max} bytes")));
+    }
+    if value.chars().any(|c| c.is_control() && c != '\n') {
+        return Err(InvalidInput(format!("{what} contains control characters")));
+    }
+    Ok(())
+}
+
+impl ContactInput {
+    /// Checks every field.
+    pub fn validate(&self) -> Result<(), InvalidInput> {
+        let lang_ok = (2..=3).contains(&self.language.len())
+            && self.language.bytes().all(|b| b.is_ascii_lowercase());
+        if !lang_ok {
+            return Err(InvalidInput(format!(
+                "language {:?} must be an ISO 639 code such as my, km, lo, ne, th or en",
+                self.language
+            )));
+        }
+        check_text("sector", &self.sector, 100, true)?;
+        check_text("name", &self.identity.name, 200, true)?;
+        check_text("phone", &self.identity.phone, 50, false)?;
+        check_text("messenger id", &self.identity.messenger_id, 200, false)?;
+        if self.identity.id_numbers.len() > 10 {
+            return Err(InvalidInput("at most 10 ID numbers".into()));
+        }
+        for n in &self.identity.id_numbers {
+            check_text("ID number", n, 100, true)?;
+        }
+        check_text("notes", &self.notes, 8_000, false)?;
+        Ok(())
+    }
+}
+
+/// One issue of a case.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaseIssue {
+    /// Category from the codebook.
+    pub category: IssueCategory,
+    /// Recruitment fees paid, for the recruitment_fees category (Employer Pays Principle).
+    #[serde(default)]
+    pub fee: Option<Money>,
+}
+
+/// Consent a worker gave for their identity to go to one named recipient.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Consent {
+    /// The recipient organisation.
+    pub recipient: OrgId,
+    /// When recorded.
+    pub recorded_at: Timestamp,
+    /// Operator who recorded it.
+    pub recorded_by: Option<String>,
+}
+
+/// The CSO's own record of a case (never sent as such).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LocalCase {
+    /// The case reference (shared with parties once escalated).
+    pub case_ref: CaseRef,
+    /// When opened.
+    pub opened_at: Timestamp,
+    /// Contacts in the case.
+    pub contacts: Vec<ContactId>,
+    /// Workers affected (collective cases count every worker, not only those who called).
+    pub workers: u32,
+    /// Issues.
+    pub issues: Vec<CaseIssue>,
+    /// The worksite's supplier, if a member.
+    pub supplier: Option<OrgId>,
+    /// Recruitment agencies involved (sending and receiving), if members.
+    pub agencies: Vec<OrgId>,
+    /// Worksite description.
+    pub site: String,
+    /// Consent per named recipient.
+    pub consent: Vec<Consent>,
+    /// Operator who opened it.
+    pub opened_by: Option<String>,
+}
+
+/// What an operator gives to open a case.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OpenCaseInput {
+    /// Contacts in the case (at least one).
+    pub contacts: Vec<ContactId>,
+    /// Workers affected (at least the number of contacts).
+    pub workers: u32,
+    /// Issues (at least one).
+    pub issues: Vec<CaseIssue>,
+    /// Supplier (worksite).
+    #[serde(default)]
+    pub supplier: Option<OrgId>,
+    /// Agencies.
+    #[serde(default)]
+    pub agencies: Vec<OrgId>,
+    /// Worksite description.
+    pub site: String,
+}
+
+impl OpenCaseInput {
+    /// Checks every field.
+    pub fn validate(&self) -> Result<(), InvalidInput> {
+        if self.contacts.is_empty() {
+            return Err(InvalidInput("a case needs at least one contact".into()));
+        }
+        if self.issues.is_empty() || self.issues.len() > 64 {
+            return Err(InvalidInput("a case needs 1 to 64 issues".into()));
+        }
+        if (self.workers as usize) < self.contacts.len() {
+            return Err(InvalidInput(
+                "workers must be at least the number of contacts".into(),
+            ));
+        }
+        let mut cats: Vec<_> = self.issues.iter().map(|i| i.category).collect();
+        cats.sort();
+        cats.dedup();
+        if cats.len() != self.issues.len() {
+            return Err(InvalidInput("an issue category is listed twice".into()));
+        }
+        check_text("site", &self.site, 500, true)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,402 @@
+//! The case workflow across real nodes: intake, escalation, response, verification,
+//! attestation, supply-chain links, privacy and access control.
+
+#[path = "support/mod.rs"]
+mod support;
+
+use serde_json::{Value, json};
+use std::path::Path;
+use std::process::Command;
+use support::*;
+
+fn contact(name: &str, phone: &str) -> Value {
+    json!({
+        "channel": "line", "language": "my", "nationality": "MM", "gender": "female",
+        "age_band": "25_34", "sector": "seafood", "origin": "MM", "destination": "TH",
+        "identity": { "name": name, "phone": phone, "messenger_id": "", "id_numbers": [] },
+        "notes": format!("{name} reports unpaid wages"),
+    })
+}
+
+/// Records a contact and opens a case for it at the CSO; returns the case reference.
+fn intake_case(cso: &Node, supplier: &Node, name: &str, phone: &str) -> String {
+    let id = cso.post("/api/contacts", &contact(name, phone))["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    cso.post(
+        "/api/local-cases",
+        &json!({
+            "contacts": [id], "workers": 25, "site": "Samut Sakhon factory",
+            "issues": [{ "category": "withholding_of_wages" }, { "category": "recruitment_fees", "fee": { "minor_units": 1500000, "currency": "THB" } }],
+            "supplier": supplier.org_id,
+        }),
+    )["case_ref"]
+        .as_str()
+        .expect("case_ref")
+        .to_string()
+}
+
+fn escalate(cso: &Node, case: &str, to: &Node) {
+    cso.wait_to_know(to);
+    cso.post(
+        &format!("/api/cases/{case}/escalate"),
+        &json!({ "to": to.org_id, "requested_remedy": "Pay wages and refund fees", "description": "25 workers unpaid for two months; fees charged" }),
+    );
+}
+
+fn event(node: &Node, case: &str, ev: Value) {
+    node.post(
+        &format!("/api/cases/{case}/events"),
+        &json!({ "event": ev }),
+    );
+}
+
+fn status(node: &Node, case: &str) -> String {
+    node.get(&format!("/api/cases/{case}"))["status"]
+        .as_str()
+        .unwrap_or("")
+        .to_string()
+}
+
+fn link(brand: &Node, supplier: &Node) {
+    brand.wait_to_know(supplier);
+    let id = brand.post(
+        "/api/links",
+        &json!({ "kind": "brand_supplier", "counterparty": supplier.org_id }),
+    )["id"]
+        .as_str()
+        .expect("link id")
+        .to_string();
+    wait_for("the supplier to receive the link proposal", SOON, || {
+        supplier.get("/api/links")["links"]
+            .as_array()?
+            .iter()
+            .any(|l| l["id"] == id.as_str())
+            .then_some(())
+    });
+    supplier.post(&format!("/api/links/{id}/accept"), &json!(null));
+    wait_for("the brand to hold the complete link", SOON, || {
+        brand.get("/api/links")["links"]
+            .as_array()?
+            .iter()
+            .any(|l| l["id"] == id.as_str() && l["complete"] == true)
+            .then_some(())
+    });
+}
+
+/// Runs the supplier's side: acknowledge, plan, act, report.
+fn remediate(supplier: &Node, case: &str) {
+    wait_for("the supplier to receive the escalation", SOON, || {
+        supplier.cases().contains(&case.to_string()).then_some(())
+    });
+    event(
+        supplier,
+        case,
+        json!({ "type": "acknowledgement", "note": "We are investigating" }),
+    );
+    event(
+        supplier,
+        case,
+        json!({ "type": "remediation_plan", "description": "Pay back wages and refund fees", "target_date": 1893456000 }),
+    );
+    event(
+        supplier,
+        case,
+        json!({
+            "type": "remediation_action", "description": "Back wages paid by bank transfer", "taken_at": 1796000000,
+            "amount_repaid": { "minor_units": 1500000, "currency": "THB" }, "workers_benefited": 25,
+            "evidence": [{ "sha256": "ab".repeat(32), "label": "bank transfer receipts" }],
+        }),
+    );
+    event(
+        supplier,
+        case,
+        json!({ "type": "remediation_reported", "summary": "All 25 workers paid" }),
+    );
+}
+
+fn grep_dir(dir: &Path, needle: &[u8]) -> Vec<String> {
+    let mut hits = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if std::fs::read(&p)
+                .unwrap_or_default()
+                .windows(needle.len())
+                .any(|w| w == needle)
+            {
+                hits.push(p.display().to_string());
+            }
+        }
+    }
+    hits
+}
+
+#[test]
+fn whole_lifecycle_to_a_brand_verifying_the_exported_attestation() {
+    let mut net = Net::new();
+    net.steward.start();
+    let mut cso = net.member("cso", "cso");
+    let mut supplier = net.member("supplier", "supplier");
+    let mut brand = net.member("brand", "brand");
+    for n in [&mut cso, &mut supplier, &mut brand] {
+        n.start();
+    }
+    link(&brand, &supplier);
+    let case = intake_case(&cso, &supplier, "Worker One", "+66 80 000 0001");
+    escalate(&cso, &case, &supplier);
+    remediate(&supplier, &case);
+    wait_for("the CSO to see remediation reported", SOON, || {
+        (status(&cso, &case) == "remediation_reported").then_some(())
+    });
+    cso.post(&format!("/api/cases/{case}/verify"), &json!({ "verdict": "resolved", "workers_consulted": 10, "note": "Workers confirm payment" }));
+    wait_for("the supplier to get the attestation draft", SOON, || {
+        let v = supplier.get("/api/attestations");
+        v["attestations"]
+            .as_array()?
+            .iter()
+            .any(|a| a["awaiting_my_signature"] == true)
+            .then_some(())
+    });
+    supplier.post(&format!("/api/attestations/{case}/cosign"), &json!(null));
+    wait_for("the brand to see a verified attestation", SOON, || {
+        let v = brand.get("/api/supply-chain");
+        let s = &v["suppliers"][0];
+        let ok = s["supplier"] == supplier.org_id.as_str()
+            && s["attestations"]
+                .as_array()?
+                .iter()
+                .any(|a| a["signature_verified"] == true)
+            && s["cases"]
+                .as_array()?
+                .iter()
+                .any(|c| c["case_ref"] == case.as_str());
+        ok.then_some(())
+    });
+    // The CSO exports the bundle; the brand verifies it offline with the real binary.
+    let file = net.tmp.path().join("attestation.json");
+    ilm(
+        &cso.dir,
+        &[
+            "attestation",
+            "export",
+            &case,
+            "--out",
+            file.to_str().expect("utf8"),
+        ],
+    );
+    let out = ilm(&brand.dir, &["verify", file.to_str().expect("utf8")]);
+    assert!(out.starts_with("VALID attestation"), "{out}");
+    // Without the CSO's signature it fails.
+    let mut bundle: Value =
+        serde_json::from_slice(&std::fs::read(&file).expect("read")).expect("json");
+    bundle["attestation"]["signatures"]
+        .as_array_mut()
+        .expect("sigs")
+        .remove(0);
+    let bad = net.tmp.path().join("bad.json");
+    std::fs::write(&bad, serde_json::to_vec(&bundle).expect("json")).expect("write");
+    let res = Command::new(ilm_bin())
+        .arg("verify")
+        .arg(&bad)
+        .output()
+        .expect("run");
+    assert_eq!(res.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&res.stderr).contains("INVALID"));
+}
+
+#[test]
+fn worker_identity_never_leaves_the_cso_without_consent() {
+    let mut net = Net::new();
+    net.steward.start();
+    let mut cso = net.member("cso", "cso");
+    let mut supplier = net.member("supplier", "supplier");
+    let mut other = net.member("other", "supplier");
+    let mut brand = net.member("brand", "brand");
+    for n in [&mut cso, &mut supplier, &mut other, &mut brand] {
+        n.start();
+    }
+    link(&brand, &supplier);
+    // Without consent.
+    let canary_name = "CANARY-NAME-7f3a9c";
+    let canary_phone = "CANARY-PHONE-+66-81-555-0199";
+    let case = intake_case(&cso, &supplier, canary_name, canary_phone);
+    escalate(&cso, &case, &supplier);
+    remediate(&supplier, &case);
+    wait_for("remediation reported at the CSO", SOON, || {
+        (status(&cso, &case) == "remediation_reported").then_some(())
+    });
+    cso.post(
+        &format!("/api/cases/{case}/verify"),
+        &json!({ "verdict": "resolved", "workers_consulted": 3 }),
+    );
+    // With consent for the supplier only.
+    let consented_name = "CONSENTED-NAME-41bd";
+    let case2 = intake_case(&cso, &supplier, consented_name, "CONSENTED-PHONE-0042");
+    cso.post(
+        &format!("/api/cases/{case2}/consent"),
+        &json!({ "recipient": supplier.org_id }),
+    );
+    escalate(&cso, &case2, &supplier);
+    wait_for(
+        "the supplier to receive the consented disclosure",
+        SOON,
+        || {
+            let v = supplier.get("/api/disclosures");
+            v["disclosures"]
+                .as_array()?
+                .iter()
+                .any(|d| d["identities"][0]["name"] == consented_name)
+                .then_some(())
+        },
+    );
+    // The CSO can still read its own contact through its API.
+    let contacts = cso.get("/api/contacts");
+    let id = contacts["contacts"]
+        .as_array()
+        .expect("contacts")
+        .iter()
+        .find(|c| c["case_ref"] == case.as_str())
+        .expect("contact")["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    assert_eq!(
+        cso.get(&format!("/api/contacts/{id}"))["identity"]["name"],
+        canary_name
+    );
+    for n in [
+        &mut cso,
+        &mut supplier,
+        &mut other,
+        &mut brand,
+        &mut net.steward,
+    ] {
+        n.stop();
+    }
+    // Control: the search does find what is stored in clear (the worksite of the local case),
+    // so an empty result below means the canary is really absent.
+    assert!(!grep_dir(&cso.dir, b"Samut Sakhon factory").is_empty());
+    // Nowhere in any data dir or log, not even in the CSO's own (sealed at rest).
+    for needle in [canary_name, canary_phone] {
+        let hits = grep_dir(net.tmp.path(), needle.as_bytes());
+        assert!(hits.is_empty(), "{needle} found in {hits:?}");
+    }
+    // The consented identity reached the supplier only, and is sealed there too.
+    for n in [&cso, &other, &brand, &net.steward, &supplier] {
+        let hits = grep_dir(&n.dir, consented_name.as_bytes());
+        assert!(
+            hits.is_empty(),
+            "{consented_name} found in plaintext in {hits:?}"
+        );
+    }
+}
+
+#[test]
+fn suppliers_and_brands_see_only_their_own_cases() {
+    let mut net = Net::new();
+    net.steward.start();
+    let mut cso = net.member("cso", "cso");
+    let mut a = net.member("supplier-a", "supplier");
+    let mut b = net.member("supplier-b", "supplier");
+    let mut brand = net.member("brand", "brand");
+    for n in [&mut cso, &mut a, &mut b, &mut brand] {
+        n.start();
+    }
+    link(&brand, &a);
+    let case_a = intake_case(&cso, &a, "Worker A", "1");
+    let case_b = intake_case(&cso, &b, "Worker B", "2");
+    escalate(&cso, &case_a, &a);
+    escalate(&cso, &case_b, &b);
+    wait_for("both suppliers to hold their case", SOON, || {
+        (a.cases().contains(&case_a) && b.cases().contains(&case_b)).then_some(())
+    });
+    event(
+        &a,
+        &case_a,
+        json!({ "type": "acknowledgement", "note": "ok" }),
+    );
+    wait_for("the brand to get A's status", SOON, || {
+        let v = brand.get("/api/supply-chain");
+        v["suppliers"][0]["cases"]
+            .as_array()?
+            .iter()
+            .any(|c| c["case_ref"] == case_a.as_str() && c["status"] == "acknowledged")
+            .then_some(())
+    });
+    assert_eq!(a.cases(), vec![case_a.clone()]);
+    assert_eq!(b.cases(), vec![case_b.clone()]);
+    assert!(
+        brand.cases().is_empty(),
+        "a brand is not a case participant unless escalated to"
+    );
+    let v = brand.get("/api/supply-chain");
+    let suppliers = v["suppliers"].as_array().expect("suppliers");
+    assert_eq!(suppliers.len(), 1);
+    assert_eq!(suppliers[0]["supplier"], a.org_id.as_str());
+    assert!(
+        !v.to_string().contains(&case_b),
+        "the brand must see nothing of B's case"
+    );
+    // B's node cannot read anything about A's case, and asking for it returns nothing.
+    assert!(b.try_get(&format!("/api/cases/{case_a}")).is_err());
+}
+
+#[test]
+fn roles_are_enforced_and_not_resolved_reopens_the_case() {
+    let mut net = Net::new();
+    net.steward.start();
+    let mut cso = net.member("cso", "cso");
+    let mut supplier = net.member("supplier", "supplier");
+    let mut brand = net.member("brand", "brand");
+    for n in [&mut cso, &mut supplier, &mut brand] {
+        n.start();
+    }
+    let case = intake_case(&cso, &supplier, "Worker R", "3");
+    escalate(&cso, &case, &supplier);
+    remediate(&supplier, &case);
+    // A supplier cannot author a worker verification.
+    let (code, v) = supplier.post_raw(
+        &format!("/api/cases/{case}/events"),
+        &json!({ "event": { "type": "worker_verification", "verdict": "resolved", "workers_consulted": 1, "note": "" } }),
+    );
+    assert_eq!(code, 422, "{v}");
+    assert!(v["error"].as_str().unwrap_or("").contains("may not author"));
+    // A brand cannot escalate.
+    brand.wait_to_know(&supplier);
+    let (code, v) = brand.post_raw(
+        "/api/cases",
+        &json!({ "escalation": {
+            "to": supplier.org_id, "categories": ["deception"], "workers_affected": 1, "site": "x",
+            "requested_remedy": "x", "description": "x", "recruitment_fees": null,
+            "acknowledge_by": 1900000000, "remediate_by": 1900000001 } }),
+    );
+    assert_eq!(code, 422, "{v}");
+    // Workers say it did not happen: the case reopens and goes back to the supplier.
+    wait_for("remediation reported at the CSO", SOON, || {
+        (status(&cso, &case) == "remediation_reported").then_some(())
+    });
+    let before = supplier.event_hashes(&case).len();
+    cso.post(&format!("/api/cases/{case}/verify"), &json!({ "verdict": "not_resolved", "workers_consulted": 8, "note": "No payment received" }));
+    assert_eq!(status(&cso, &case), "reopened");
+    wait_for("the supplier to receive the re-escalation", SOON, || {
+        let v = supplier.get(&format!("/api/cases/{case}"));
+        let events = v["events"].as_array()?;
+        let escalations = events
+            .iter()
+            .filter(|e| e["event"]["type"] == "escalation")
+            .count();
+        (events.len() >= before + 3 && escalations == 2 && v["status"] == "reopened").then_some(())
+    });
+    // No attestation for a not-resolved case.
+    assert!(
+        cso.get("/api/attestations")["attestations"]
+            .as_array()
+            .expect("list")
+            .is_empty()
+    );
+}
