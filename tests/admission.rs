@@ -373,6 +373,17 @@ fn a_revoked_member_is_refused_at_the_door_and_its_new_messages_are_refused() {
         .then_some(())
     });
     assert!(!cso.peer_orgs().contains(&supplier.org_id));
+
+    // `ilm verify` at a node whose daemon holds the database still sees the revocation.
+    let out = std::process::Command::new(ilm_bin())
+        .arg("--data-dir")
+        .arg(&cso.dir)
+        .arg("verify")
+        .arg(net.tmp.path().join("rogue-cert.json"))
+        .output()
+        .expect("run ilm verify");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("revoked"));
 }
 
 fn rogue_keys(node: &Node) -> OrgKeys {

@@ -245,6 +245,12 @@ impl Worker {
                     Err(_) => Err(SendError::Failed("timed out".into())),
                     Ok(Err(e)) => Err(e),
                     Ok(Ok(Response::Ack(ack))) if ack.message_id == key.0 => Ok(ack.outcome),
+                    // A refusal answers this request even if the id could not be read back.
+                    Ok(Ok(Response::Ack(ack)))
+                        if matches!(ack.outcome, AckOutcome::Rejected(_)) =>
+                    {
+                        Ok(ack.outcome)
+                    }
                     Ok(Ok(Response::Refused(r))) => Err(SendError::Refused(r)),
                     Ok(Ok(_)) => Err(SendError::Failed("unexpected answer".into())),
                 };

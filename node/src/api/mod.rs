@@ -134,6 +134,7 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .route("/api/members", get(members))
         .route("/api/members/issue", post(issue))
         .route("/api/members/revoke", post(revoke))
+        .route("/api/revocations", get(revocations))
         .merge(workflow::routes())
         .fallback(|| async { ApiError(StatusCode::NOT_FOUND, "no such API route".into()) })
         .layer(middleware::from_fn_with_state(state.clone(), require_token))
@@ -312,6 +313,12 @@ async fn members(State(st): State<Arc<ApiState>>) -> ApiResult {
         })
         .collect();
     Ok(Json(json!({ "members": rows })))
+}
+
+async fn revocations(State(st): State<Arc<ApiState>>) -> ApiResult {
+    Ok(Json(
+        json!({ "revocations": st.membership.revocation_records() }),
+    ))
 }
 
 #[derive(Deserialize)]

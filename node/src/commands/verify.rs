@@ -28,10 +28,23 @@ fn network_for(dir: &DataDir, flag: Option<&Path>) -> Result<(Network, Revocatio
     let net = dir.load_network()?.context(
         "a certificate or revocation is checked against its network: pass --network FILE",
     )?;
-    // The node's own revocations count when its database is free (no daemon holding it).
+    // The node's own revocations count: from its database, or from its daemon holding it.
     let revoked = match Store::open(&dir.db_path()) {
         Ok(store) => revocation_list(&store, &net)?,
-        Err(_) => RevocationList::new(),
+        Err(crate::store::StoreError::Locked) => {
+            let v = crate::client::AdminClient::for_dir(dir)?.get("/api/revocations")?;
+            let records: Vec<SignedRecord> = serde_json::from_value(v["revocations"].clone())
+                .context("unreadable revocations from the running node")?;
+            let mut list = RevocationList::new();
+            for rec in &records {
+                list.add(
+                    &net.check_revocation(rec)
+                        .context("the running node holds an invalid revocation")?,
+                );
+            }
+            list
+        }
+        Err(e) => return Err(e).context("cannot read this node's revocations"),
     };
     Ok((net, revoked))
 }

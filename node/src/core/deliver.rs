@@ -73,6 +73,11 @@ impl Core {
             for case in touched {
                 self.after_case_change(case).await;
             }
+            for cso in std::mem::take(&mut self.escalated_by) {
+                self.share_links_with(cso).await;
+            }
+        } else {
+            self.escalated_by.clear();
         }
     }
 
@@ -89,9 +94,22 @@ impl Core {
         let reject = |id, why: String| (id, AckOutcome::Rejected(why));
         let header = match d.envelope.verify() {
             Ok(h) => h,
-            Err(e) => return reject(MessageId([0; 16]), e.to_string()),
+            Err(e) => {
+                // Echo the claimed id (unauthenticated) so the sender can match the refusal.
+                let claimed = serde_json::from_slice::<ilm_protocol::Header>(&d.envelope.header)
+                    .map(|h| h.message_id)
+                    .unwrap_or(MessageId([0; 16]));
+                return reject(claimed, e.to_string());
+            }
         };
         let id = header.message_id;
+        // A redelivery of something already stored is a duplicate, whatever changed since.
+        match self.store.is_processed(&id) {
+            Ok(true) => return (id, AckOutcome::Duplicate),
+            Ok(false) if seen.contains(&id) => return (id, AckOutcome::Duplicate),
+            Ok(false) => {}
+            Err(e) => return (id, AckOutcome::Retry(e.to_string())),
+        }
         if header.network_id != self.membership.network_id() {
             return reject(id, "message of another network".into());
         }
@@ -100,12 +118,6 @@ impl Core {
         }
         if !header.recipients.contains(&self.me) {
             return reject(id, "this node is not a recipient".into());
-        }
-        match self.store.is_processed(&id) {
-            Ok(true) => return (id, AckOutcome::Duplicate),
-            Ok(false) if seen.contains(&id) => return (id, AckOutcome::Duplicate),
-            Ok(false) => {}
-            Err(e) => return (id, AckOutcome::Retry(e.to_string())),
         }
         let opened = match d.envelope.open(&self.keys) {
             Ok(o) => o,
@@ -146,6 +158,11 @@ impl Core {
                         touched.insert(case);
                         if let Err(e) = batch.put_event(&case, &hash, &rec) {
                             return (id, AckOutcome::Retry(e.to_string()));
+                        }
+                        if let EventPayload::Escalation(e) = &event.body().payload
+                            && e.to == self.me
+                        {
+                            self.escalated_by.insert(event.body().author);
                         }
                     }
                     Ok(Inserted::Duplicate(_)) => {}

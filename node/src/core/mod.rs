@@ -180,6 +180,8 @@ pub fn spawn(
         self_tx: tx.clone(),
         vault,
         to_push: Vec::new(),
+        escalated_by: BTreeSet::new(),
+        links_shared: HashSet::new(),
     };
     let handle = tokio::spawn(core.run(rx, net_events));
     (CoreClient { tx }, handle)
@@ -198,6 +200,10 @@ struct Core {
     vault: Arc<crate::vault::Vault>,
     /// Outbox entries committed by a delivery batch, to hand to the worker after the flush.
     to_push: Vec<OutboxEntry>,
+    /// CSOs that escalated to this node in the current delivery batch.
+    escalated_by: BTreeSet<OrgId>,
+    /// Links already shared with each CSO since start (a restart shares them again).
+    links_shared: HashSet<(OrgId, ilm_protocol::Digest)>,
 }
 
 struct Delivery {
@@ -456,9 +462,6 @@ impl Core {
                 }
                 self.start_sync_with(peer, org);
             }
-            NetEvent::Gossip(rec) if rec.kind == ilm_protocol::RecordKind::SupplyChainLink => {
-                self.learn_link(&rec);
-            }
             NetEvent::Gossip(rec) => {
                 if let Ok(learned) = self.membership.learn(&rec) {
                     debug!(?learned, "gossip");
@@ -521,6 +524,7 @@ impl Core {
 
     fn persist_membership<'a>(&self, recs: impl Iterator<Item = &'a SignedRecord>) {
         let mut batch = WriteBatch::new();
+        let mut revoked = Vec::new();
         for rec in recs {
             let res = match rec.kind {
                 ilm_protocol::RecordKind::MembershipCertificate => {
@@ -535,7 +539,11 @@ impl Core {
                 ilm_protocol::RecordKind::Revocation => {
                     match self.membership.network().check_revocation(rec) {
                         Ok(r) => {
-                            let _ = self.membership.learn_revocation(rec);
+                            if let Ok(crate::membership::Learned::Revocation(org)) =
+                                self.membership.learn_revocation(rec)
+                            {
+                                revoked.push(org);
+                            }
                             self.store.put_revocation(&r.body().org_id, rec)
                         }
                         Err(_) => Ok(()),
@@ -549,6 +557,13 @@ impl Core {
         }
         if let Err(e) = self.store.commit(batch) {
             warn!("membership records not stored: {e}");
+        }
+        // However a revocation was learned (hello, directory, sync), drop the revoked peer.
+        for org in revoked {
+            if let Some(peer) = peer_id_of(&org) {
+                let net = self.net.clone();
+                tokio::spawn(async move { net.disconnect(peer).await });
+            }
         }
     }
 }

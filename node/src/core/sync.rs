@@ -5,6 +5,9 @@
 use super::*;
 use crate::net::proto::{CaseEvents, CaseHeads, MAX_SYNC_CASES};
 
+/// Rough cap on one sync answer, well under the response size limit.
+const MAX_SYNC_ANSWER_BYTES: usize = 4 * 1024 * 1024;
+
 /// The events of `history` that a holder of `heads` lacks, in causal order, and whether
 /// `heads` names events we lack.
 pub fn missing_for(history: &CaseHistory, heads: &[EventHash]) -> (Vec<SignedRecord>, bool) {
@@ -133,6 +136,7 @@ impl Core {
     ) -> Option<Envelope> {
         let mut out = Vec::new();
         let mut ask_back = Vec::new();
+        let mut size = 0usize;
         for CaseHeads { case_ref, heads } in req.cases.into_iter().take(MAX_SYNC_CASES) {
             let Ok(Some(history)) = self.history(&case_ref) else {
                 continue;
@@ -150,10 +154,18 @@ impl Core {
                 });
             }
             if !missing.is_empty() {
+                size += missing
+                    .iter()
+                    .map(|r| 2 * r.body.len() + 256)
+                    .sum::<usize>();
                 out.push(CaseEvents {
                     case_ref,
                     events: missing,
                 });
+                if size > MAX_SYNC_ANSWER_BYTES {
+                    // The rest follows when the requester syncs again.
+                    break;
+                }
             }
         }
         self.sync_with(peer, org, ask_back);
@@ -240,7 +252,8 @@ impl Core {
                 }
                 todo = blocked;
             }
-            if added == 0 || history.is_empty() {
+            if added == 0 || history.is_empty() || !participants(&history).contains(&self.me) {
+                // Nothing new, or a case this node takes no part in: keep nothing.
                 continue;
             }
             if !was_known

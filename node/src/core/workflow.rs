@@ -619,6 +619,30 @@ impl Core {
         Ok(link)
     }
 
+    /// Gives a CSO that escalated to this node our complete links (once per link and run), so
+    /// it can report the case's status to our linked brands even if it joined after the link
+    /// was made.
+    pub(super) async fn share_links_with(&mut self, cso: OrgId) {
+        let links = match self.store.scan::<StoredLink>(Table::Link, &[]) {
+            Ok(l) => l,
+            Err(e) => return warn!("cannot read links: {e}"),
+        };
+        for l in links.into_iter().filter(|l| l.complete) {
+            if !self.links_shared.insert((cso, l.id)) {
+                continue;
+            }
+            let Ok(payload) = serde_json::to_vec(&l.record) else {
+                continue;
+            };
+            if let Err(e) = self
+                .send_now(MessageKind::SupplyChainLink, &[cso], &payload, None)
+                .await
+            {
+                warn!("link not shared: {e}");
+            }
+        }
+    }
+
     /// Verifies a complete link: both signatures and both sides' certified roles.
     pub(super) fn check_link(&self, rec: &SignedRecord) -> Result<SupplyChainLink, CoreError> {
         let link = rec.verify::<SupplyChainLink>().map_err(refused)?;
@@ -635,24 +659,6 @@ impl Core {
         }
     }
 
-    /// Stores a complete link learned from gossip.
-    pub(super) fn learn_link(&mut self, rec: &SignedRecord) {
-        if self.check_link(rec).is_err() {
-            return;
-        }
-        let link = StoredLink {
-            id: rec.digest(),
-            record: rec.clone(),
-            complete: true,
-        };
-        let mut batch = WriteBatch::new();
-        if batch.put(Table::Link, link.id.as_bytes(), &link).is_ok()
-            && let Err(e) = self.store.commit(batch)
-        {
-            warn!("link not stored: {e}");
-        }
-    }
-
     /// Handles a delivered workflow message (everything but case events). Adds its effect to
     /// `batch`; returns why it is refused otherwise.
     pub(super) fn receive_workflow(
@@ -664,6 +670,9 @@ impl Core {
         let t = now();
         match header.kind {
             MessageKind::ConsentedDisclosure => {
+                if self.membership.current(&header.sender).map(|c| c.role) != Some(Role::Cso) {
+                    return Err("only a CSO discloses worker identity".into());
+                }
                 let d: Disclosure = serde_json::from_slice(payload)
                     .map_err(|e| format!("malformed disclosure: {e}"))?;
                 let id = [
@@ -749,7 +758,16 @@ impl Core {
                         .map_err(|e| e.to_string())?;
                     self.to_push.extend(entries);
                 }
-                Ok(())
+                // Stored last: a refusal above leaves nothing behind.
+                let stored = StoredAttestation {
+                    case_ref: body.case_ref,
+                    record: rec.clone(),
+                    complete,
+                    stored_at: t,
+                };
+                batch
+                    .put(Table::Attestation, body.case_ref.as_bytes(), &stored)
+                    .map_err(|e| e.to_string())
             }
             MessageKind::SupplyChainLink => {
                 let rec: SignedRecord =
@@ -760,8 +778,12 @@ impl Core {
                 let complete = rec.signatures.len() == 2;
                 if complete {
                     self.check_link(&rec).map_err(|e| e.to_string())?;
-                    if body.upstream != self.me {
-                        return Err("a co-signed link goes back to its upstream side".into());
+                    let i_am_cso =
+                        self.membership.current(&self.me).map(|c| c.role) == Some(Role::Cso);
+                    if body.upstream != self.me && !i_am_cso {
+                        return Err(
+                            "a co-signed link goes to its upstream side and to CSOs only".into(),
+                        );
                     }
                 } else if body.downstream != self.me || body.upstream != header.sender {
                     return Err(

@@ -21,6 +21,8 @@ const COMMAND_QUEUE: usize = 1024;
 const EVENT_QUEUE: usize = 1024;
 /// Requests queued for one peer while it is being reached and admitted, at most.
 const MAX_PENDING_PER_PEER: usize = 1024;
+/// How long a new connection may stay open without its peer being admitted.
+const HELLO_DEADLINE: Duration = Duration::from_secs(30);
 /// How long a refused peer's connection stays open for our refusal to reach it.
 const CLOSE_GRACE: Duration = Duration::from_secs(2);
 /// How often bootstrap peers are re-dialled when not connected.
@@ -251,6 +253,7 @@ pub fn spawn(
         bootstrap,
         listen: Vec::new(),
         accepted_by: HashSet::new(),
+        looked_up: HashSet::new(),
         refused: 0,
         closing: HashMap::new(),
     };
@@ -275,11 +278,14 @@ struct EventLoop {
     addresses: HashMap<PeerId, Vec<Multiaddr>>,
     bootstrap: Vec<(PeerId, Multiaddr)>,
     listen: Vec<Multiaddr>,
+    /// Peers whose addresses were looked up for the requests now pending (one lookup each).
+    looked_up: HashSet<PeerId>,
     /// Peers that accepted our hello (requests go only to these, once admitted too).
     accepted_by: HashSet<PeerId>,
     /// Requests and hellos refused so far.
     refused: u64,
-    /// Refused peers whose connections close at the given time.
+    /// Refused or not-yet-admitted peers whose connections close at the given time unless
+    /// they are admitted by then.
     closing: HashMap<PeerId, Instant>,
 }
 
@@ -389,6 +395,7 @@ impl EventLoop {
         if !self.ready(&peer) {
             return;
         }
+        self.looked_up.remove(&peer);
         for (request, reply) in self.pending.remove(&peer).unwrap_or_default() {
             if reply.is_closed() {
                 continue;
@@ -440,6 +447,7 @@ impl EventLoop {
     }
 
     fn fail_pending(&mut self, peer: &PeerId, err: SendError) {
+        self.looked_up.remove(peer);
         for (_, reply) in self.pending.remove(peer).unwrap_or_default() {
             let _ = reply.send(Err(err.clone()));
         }
@@ -519,6 +527,10 @@ impl EventLoop {
                 ..
             } if num_established.get() == 1 && !self.accepted_by.contains(&peer_id) => {
                 self.send_hello(peer_id);
+                // A peer that does not pass admission in time is dropped (see close_refused).
+                self.closing
+                    .entry(peer_id)
+                    .or_insert(Instant::now() + HELLO_DEADLINE);
             }
             SwarmEvent::ConnectionClosed {
                 peer_id,
@@ -536,7 +548,11 @@ impl EventLoop {
                 ..
             } if !self.swarm.is_connected(&peer) && self.pending.contains_key(&peer) => {
                 debug!(%peer, "dial failed: {error}");
-                if !self.lookups.values().any(|p| *p == peer) {
+                if self.looked_up.contains(&peer) {
+                    // Even the addresses the network knows failed: give up for now (callers
+                    // retry with backoff) instead of looking up and dialling in a loop.
+                    self.fail_pending(&peer, SendError::Unreachable(error.to_string()));
+                } else if !self.lookups.values().any(|p| *p == peer) {
                     let q = self.swarm.behaviour_mut().kad.get_closest_peers(peer);
                     self.lookups.insert(q, peer);
                 }
@@ -617,6 +633,7 @@ impl EventLoop {
         };
         if let Some(found) = peers.into_iter().find(|p| p.peer_id == target) {
             self.lookups.remove(&id);
+            self.looked_up.insert(target);
             let addrs = self.addresses.entry(target).or_default();
             for a in &found.addrs {
                 if !addrs.contains(a) {
@@ -713,7 +730,12 @@ impl EventLoop {
                 }
                 Err(e) => self.refuse_request(peer, channel, e),
             },
-            Request::Directory if self.admitted.contains_key(&peer) => {
+            Request::Directory
+                if self
+                    .admitted
+                    .get(&peer)
+                    .is_some_and(|org| self.gatekeeper.is_current(org)) =>
+            {
                 let records = self.gatekeeper.directory();
                 let _ = self
                     .swarm
