@@ -12,6 +12,7 @@ pub mod config;
 pub mod core;
 pub mod daemon;
 pub mod datadir;
+pub mod demo;
 pub mod intake;
 pub mod membership;
 pub mod metrics;

@@ -5,17 +5,38 @@ use ilm_node::cli::Cli;
 use ilm_node::output::Invalid;
 use std::process::ExitCode;
 
-fn run_daemon(cli: Cli) -> anyhow::Result<()> {
-    use anyhow::Context;
-    let ilm_node::cli::Command::Run(args) = cli.command else {
-        anyhow::bail!("not a run command");
-    };
+fn init_logs() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("ILM_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,libp2p=warn"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .init();
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    use anyhow::Context;
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("start the async runtime")
+}
+
+fn run_demo(cli: Cli) -> anyhow::Result<()> {
+    let ilm_node::cli::Command::Demo(args) = cli.command else {
+        anyhow::bail!("not a demo command");
+    };
+    if std::env::var_os("ILM_LOG").is_some() {
+        init_logs();
+    }
+    runtime()?.block_on(ilm_node::demo::run(args))
+}
+
+fn run_daemon(cli: Cli) -> anyhow::Result<()> {
+    let ilm_node::cli::Command::Run(args) = cli.command else {
+        anyhow::bail!("not a run command");
+    };
+    init_logs();
     let dir = ilm_node::commands::data_dir(cli.data_dir)?;
     let opts = ilm_node::daemon::RunOptions {
         listen: args.listen,
@@ -24,17 +45,18 @@ fn run_daemon(cli: Cli) -> anyhow::Result<()> {
         mdns: args.mdns,
         allow_remote_admin: args.allow_remote_admin,
     };
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("start the async runtime")?;
-    rt.block_on(ilm_node::daemon::run(dir, opts))
+    runtime()?.block_on(ilm_node::daemon::run(dir, opts))
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if matches!(cli.command, ilm_node::cli::Command::Run(_)) {
-        return match run_daemon(cli) {
+    let special = match cli.command {
+        ilm_node::cli::Command::Run(_) => Some(run_daemon as fn(Cli) -> anyhow::Result<()>),
+        ilm_node::cli::Command::Demo(_) => Some(run_demo as fn(Cli) -> anyhow::Result<()>),
+        _ => None,
+    };
+    if let Some(run) = special {
+        return match run(cli) {
             Ok(()) => ExitCode::SUCCESS,
             Err(err) => {
                 eprintln!("error: {err:#}");

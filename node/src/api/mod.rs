@@ -282,6 +282,9 @@ async fn open_case(
 #[serde(deny_unknown_fields)]
 struct AppendEvent {
     event: EventPayload,
+    /// Sign as authored at this time (sample data spread over time); defaults to now.
+    #[serde(default)]
+    at: Option<ilm_protocol::Timestamp>,
 }
 
 async fn append_event(
@@ -291,7 +294,10 @@ async fn append_event(
 ) -> ApiResult {
     let case = parse_case(&case)?;
     let Json(body) = body.map_err(|e| ApiError::bad(e.body_text()))?;
-    let done = st.core.append(Some(case), body.event).await?;
+    if body.at.is_some_and(|t| t > now()) {
+        return Err(ApiError::bad("`at` must not be in the future"));
+    }
+    let done = st.core.append_at(Some(case), body.event, body.at).await?;
     Ok(Json(json!(done)))
 }
 
