@@ -248,3 +248,39 @@ pub fn overdue_items(history: &CaseHistory, now: Timestamp) -> Vec<Overdue> {
     }
     out
 }
+
+/// The self-contained bundle of a complete attestation: genesis, the certificates of every
+/// signer and escalation target, the case's events in causal order, and the attestation.
+pub fn bundle(
+    history: &CaseHistory,
+    attestation: &ilm_protocol::SignedRecord,
+    membership: &MembershipState,
+) -> Result<ilm_protocol::AttestationBundle, String> {
+    let body = attestation
+        .verify::<ilm_protocol::RemediationAttestation>()
+        .map_err(|e| e.to_string())?;
+    let mut orgs = std::collections::BTreeSet::new();
+    orgs.insert(body.body().cso);
+    orgs.insert(body.body().remediating_party);
+    let ordered = history.ordered();
+    for e in &ordered {
+        orgs.insert(e.body().author);
+        if let EventPayload::Escalation(x) = &e.body().payload {
+            orgs.insert(x.to);
+        }
+    }
+    let bundle = ilm_protocol::AttestationBundle {
+        format: ilm_protocol::attestation::BundleFormat::V1,
+        genesis: membership.network().genesis_record().clone(),
+        certificates: orgs
+            .iter()
+            .filter_map(|o| membership.certificate_record(o))
+            .collect(),
+        events: ordered.iter().map(|e| e.record().clone()).collect(),
+        attestation: attestation.clone(),
+    };
+    bundle
+        .verify()
+        .map_err(|e| format!("the bundle does not verify: {e}"))?;
+    Ok(bundle)
+}

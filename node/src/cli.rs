@@ -65,6 +65,27 @@ pub enum Command {
     SupplyChain,
     /// Start a complete local network with sample data and print how to reach each node.
     Demo(DemoArgs),
+    /// Operator accounts of the admin web UI.
+    #[command(subcommand)]
+    Operator(OperatorCommand),
+}
+
+/// `ilm operator ...`
+#[derive(Debug, Subcommand)]
+pub enum OperatorCommand {
+    /// Add an operator; the password is read from standard input (first line).
+    Add {
+        /// Login name (letters, digits, '.', '-', '_').
+        name: String,
+        /// admin, caseworker, intake or readonly.
+        #[arg(long, default_value = "caseworker")]
+        role: String,
+        /// Read the password from standard input (required: it never appears in arguments).
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List operators.
+    List,
 }
 
 /// Arguments of `ilm demo`.

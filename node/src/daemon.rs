@@ -153,6 +153,9 @@ pub async fn start(dir: DataDir, opts: RunOptions) -> Result<RunningNode> {
         token: token.clone(),
         dir: dir.clone(),
         vault,
+        sessions: crate::ui::auth::Sessions::default(),
+        templates: crate::ui::templates().context("load the UI templates")?,
+        i18n: crate::ui::i18n::I18n::load().map_err(anyhow::Error::msg)?,
     });
     DataDir::write_public_file(&dir.admin_addr_path(), admin_addr.to_string().as_bytes())?;
     info!(org = %keys.org_id().short(), peer = %net.local_peer_id(), admin = %admin_addr, "node running");

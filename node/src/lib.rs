@@ -21,4 +21,5 @@ pub mod outbox;
 pub mod output;
 pub mod register;
 pub mod store;
+pub mod ui;
 pub mod vault;

@@ -40,6 +40,8 @@ pub enum Table {
     Disclosure,
     /// Case status reports received (brands).
     StatusReport,
+    /// Operator accounts of the admin UI.
+    Operator,
 }
 
 impl Table {
@@ -51,6 +53,7 @@ impl Table {
             Table::Link => b'l',
             Table::Disclosure => b'd',
             Table::StatusReport => b's',
+            Table::Operator => b'O',
         }
     }
 }

@@ -12,9 +12,9 @@ use crate::net::NetClient;
 use crate::outbox::{DeliveryState, OutboxEntry};
 use crate::register::{self, RegisterError};
 use crate::store::Store;
-use axum::extract::{Path, Query, Request, State};
-use axum::http::{StatusCode, header};
-use axum::middleware::{self, Next};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -24,7 +24,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use std::sync::Arc;
 
-mod workflow;
+mod openapi;
+pub mod workflow;
 
 /// What the API handlers share.
 pub struct ApiState {
@@ -50,6 +51,12 @@ pub struct ApiState {
     pub dir: DataDir,
     /// The vault sealing worker personal data.
     pub vault: Arc<crate::vault::Vault>,
+    /// UI sessions and login rate limits.
+    pub sessions: crate::ui::auth::Sessions,
+    /// UI templates.
+    pub templates: minijinja::Environment<'static>,
+    /// UI translations.
+    pub i18n: crate::ui::i18n::I18n,
 }
 
 /// An API error: status code and a clear message, sent as `{"error": ...}`.
@@ -98,28 +105,11 @@ impl From<RegisterError> for ApiError {
 pub type ApiResult = Result<Json<Value>, ApiError>;
 
 /// Compares secrets in time independent of where they differ.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
     }
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
-async fn require_token(State(st): State<Arc<ApiState>>, req: Request, next: Next) -> Response {
-    let presented = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or("");
-    if !constant_time_eq(presented.as_bytes(), st.token.as_bytes()) {
-        return ApiError(
-            StatusCode::UNAUTHORIZED,
-            "missing or wrong admin token".into(),
-        )
-        .into_response();
-    }
-    next.run(req).await
 }
 
 /// The API router.
@@ -135,9 +125,17 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .route("/api/members/issue", post(issue))
         .route("/api/members/revoke", post(revoke))
         .route("/api/revocations", get(revocations))
+        .route("/api/operators", get(list_operators).post(add_operator))
+        .route("/api/openapi.json", get(openapi))
+        .route("/metrics", get(metrics))
         .merge(workflow::routes())
-        .fallback(|| async { ApiError(StatusCode::NOT_FOUND, "no such API route".into()) })
-        .layer(middleware::from_fn_with_state(state.clone(), require_token))
+        .merge(crate::ui::page_routes())
+        .fallback(|| async { ApiError(StatusCode::NOT_FOUND, "no such route".into()) })
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::ui::auth::authenticate,
+        ))
+        .merge(crate::ui::public_routes())
         .with_state(state)
 }
 
@@ -319,6 +317,129 @@ async fn members(State(st): State<Arc<ApiState>>) -> ApiResult {
         })
         .collect();
     Ok(Json(json!({ "members": rows })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OperatorBody {
+    name: String,
+    role: crate::ui::auth::OperatorRole,
+    password: String,
+}
+
+async fn add_operator(
+    State(st): State<Arc<ApiState>>,
+    body: Result<Json<OperatorBody>, axum::extract::rejection::JsonRejection>,
+) -> ApiResult {
+    let Json(b) = body.map_err(|e| ApiError::bad(e.body_text()))?;
+    crate::ui::auth::add_operator(&st.store, &b.name, b.role, &b.password).map_err(
+        |e| match e {
+            crate::ui::auth::OperatorError::Store(e) => {
+                ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
+            }
+            other => ApiError::bad(other.to_string()),
+        },
+    )?;
+    Ok(Json(json!({ "name": b.name, "role": b.role })))
+}
+
+async fn list_operators(State(st): State<Arc<ApiState>>) -> ApiResult {
+    let ops: Vec<crate::ui::auth::Operator> = st.store.scan(crate::store::Table::Operator, &[])?;
+    Ok(Json(
+        json!({ "operators": ops.iter().map(|o| json!({ "name": o.name, "role": o.role })).collect::<Vec<_>>() }),
+    ))
+}
+
+async fn openapi() -> Json<Value> {
+    Json(openapi::document())
+}
+
+/// Operator metrics in the Prometheus text format.
+async fn metrics(
+    State(st): State<Arc<ApiState>>,
+) -> Result<([(axum::http::HeaderName, &'static str); 1], String), ApiError> {
+    let m = st.metrics.snapshot();
+    let peers = st.net.status().await.map(|n| n.peers.len()).unwrap_or(0);
+    let (pending, delivered, rejected) = outbox_depth(&st.store)?;
+    let mut out = String::new();
+    let mut metric = |name: &str, kind: &str, help: &str, value: String| {
+        out.push_str(&format!(
+            "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"
+        ));
+    };
+    metric(
+        "ilm_peers",
+        "gauge",
+        "Admitted member peers connected.",
+        peers.to_string(),
+    );
+    metric(
+        "ilm_outbox_pending",
+        "gauge",
+        "Messages waiting for acknowledgement.",
+        pending.to_string(),
+    );
+    metric(
+        "ilm_outbox_delivered",
+        "gauge",
+        "Messages acknowledged, kept in the outbox.",
+        delivered.to_string(),
+    );
+    metric(
+        "ilm_outbox_rejected",
+        "gauge",
+        "Messages refused for good by recipients.",
+        rejected.to_string(),
+    );
+    metric(
+        "ilm_deliveries_total",
+        "counter",
+        "Deliveries acknowledged since start.",
+        m.delivered.to_string(),
+    );
+    metric(
+        "ilm_delivery_failures_total",
+        "counter",
+        "Failed delivery attempts since start (retried).",
+        m.delivery_failures.to_string(),
+    );
+    metric(
+        "ilm_received_total",
+        "counter",
+        "Messages received and stored since start.",
+        m.received.to_string(),
+    );
+    metric(
+        "ilm_received_duplicates_total",
+        "counter",
+        "Redeliveries received since start.",
+        m.received_duplicates.to_string(),
+    );
+    metric(
+        "ilm_received_rejected_total",
+        "counter",
+        "Messages received and refused since start.",
+        m.received_rejected.to_string(),
+    );
+    metric(
+        "ilm_delivery_latency_p50_milliseconds",
+        "gauge",
+        "Median delivery latency of recent deliveries.",
+        m.delivery_p50_ms.unwrap_or(0).to_string(),
+    );
+    metric(
+        "ilm_delivery_latency_p99_milliseconds",
+        "gauge",
+        "99th percentile delivery latency of recent deliveries.",
+        m.delivery_p99_ms.unwrap_or(0).to_string(),
+    );
+    Ok((
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4",
+        )],
+        out,
+    ))
 }
 
 async fn revocations(State(st): State<Arc<ApiState>>) -> ApiResult {

@@ -9,19 +9,19 @@ use crate::intake::{
 };
 use crate::membership::now;
 use crate::store::Table;
+use crate::ui::auth::{OperatorRole, Principal};
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
 use ilm_protocol::event::Escalation;
 use ilm_protocol::{
     AttestationBundle, CaseRef, Digest, EventPayload, LinkKind, MessageKind, OrgId,
-    RemediationAttestation, Role, SignedRecord, Verdict,
+    RemediationAttestation, Role, Verdict,
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
-use std::collections::BTreeSet;
 use std::sync::Arc;
 
 type St = State<Arc<ApiState>>;
@@ -76,7 +76,11 @@ fn contact_view(c: &Contact) -> Value {
     })
 }
 
-async fn add_contact(State(st): St, b: Result<Json<ContactInput>, JsonRejection>) -> ApiResult {
+async fn add_contact(
+    State(st): St,
+    Extension(p): Extension<Principal>,
+    b: Result<Json<ContactInput>, JsonRejection>,
+) -> ApiResult {
     require_role(&st, &[Role::Cso])?;
     let input = body(b)?;
     input.validate().map_err(|e| ApiError::bad(e.0))?;
@@ -103,7 +107,7 @@ async fn add_contact(State(st): St, b: Result<Json<ContactInput>, JsonRejection>
         origin: input.origin,
         destination: input.destination,
         case_ref: None,
-        recorded_by: None,
+        recorded_by: Some(p.name.clone()),
         sealed,
     };
     let mut batch = crate::store::WriteBatch::new();
@@ -112,20 +116,31 @@ async fn add_contact(State(st): St, b: Result<Json<ContactInput>, JsonRejection>
     Ok(Json(json!({ "id": id })))
 }
 
-async fn list_contacts(State(st): St) -> ApiResult {
+/// Intake-only operators see only the contacts they recorded.
+fn may_see(p: &Principal, c: &Contact) -> bool {
+    p.role != OperatorRole::Intake || c.recorded_by.as_deref() == Some(p.name.as_str())
+}
+
+async fn list_contacts(State(st): St, Extension(p): Extension<Principal>) -> ApiResult {
     require_role(&st, &[Role::Cso])?;
-    let contacts: Vec<Contact> = st.store.scan(Table::Contact, &[])?;
+    let mut contacts: Vec<Contact> = st.store.scan(Table::Contact, &[])?;
+    contacts.retain(|c| may_see(&p, c));
     Ok(Json(
         json!({ "contacts": contacts.iter().map(contact_view).collect::<Vec<_>>() }),
     ))
 }
 
-async fn show_contact(State(st): St, Path(id): Path<String>) -> ApiResult {
+async fn show_contact(
+    State(st): St,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+) -> ApiResult {
     require_role(&st, &[Role::Cso])?;
     let id: ContactId = id.parse().map_err(|_| ApiError::bad("not a contact id"))?;
     let c: Contact = st
         .store
         .get(Table::Contact, &id.0)?
+        .filter(|c| may_see(&p, c))
         .ok_or_else(|| ApiError(StatusCode::NOT_FOUND, "no such contact".into()))?;
     let sealed: SealedContact = st.vault.open_json(&id.0, &c.sealed).map_err(internal)?;
     let mut v = contact_view(&c);
@@ -399,6 +414,11 @@ async fn verify(
 }
 
 async fn inbox(State(st): St) -> ApiResult {
+    Ok(Json(inbox_value(&st)?))
+}
+
+/// The inbox as JSON (shared by the API and the UI).
+pub fn inbox_value(st: &ApiState) -> Result<Value, ApiError> {
     let me = st.keys.org_id();
     let mut out = Vec::new();
     for meta in st.store.cases::<crate::core::CaseMeta>()? {
@@ -426,7 +446,7 @@ async fn inbox(State(st): St) -> ApiResult {
             "overdue": mine, "event_count": view.event_count,
         }));
     }
-    Ok(Json(json!({ "inbox": out })))
+    Ok(json!({ "inbox": out }))
 }
 
 async fn overdue(State(st): St) -> ApiResult {
@@ -460,7 +480,15 @@ async fn overdue(State(st): St) -> ApiResult {
 
 fn attestation_view(st: &ApiState, a: &StoredAttestation) -> Value {
     let body = a.record.verify_partial::<RemediationAttestation>().ok();
-    let verified = a.complete && a.record.verify::<RemediationAttestation>().is_ok();
+    // With a bundle, "verified" means the whole bundle checks out (signatures, certificates,
+    // history), against this node's network.
+    let verified = a.complete
+        && match &a.bundle {
+            Some(b) => b
+                .verify()
+                .is_ok_and(|s| s.network_id == st.membership.network_id()),
+            None => a.record.verify::<RemediationAttestation>().is_ok(),
+        };
     json!({
         "case_ref": a.case_ref, "complete": a.complete, "signature_verified": verified,
         "awaiting_my_signature": !a.complete && body.as_ref().is_some_and(|b| b.remediating_party == st.keys.org_id()),
@@ -493,45 +521,19 @@ pub fn build_bundle(st: &ApiState, case: &CaseRef) -> Result<AttestationBundle, 
             "the attestation is not co-signed yet".into(),
         ));
     }
-    let body = a
-        .record
-        .verify::<RemediationAttestation>()
-        .map_err(internal)?;
+    // Brands hold the bundle the CSO sent them; participants build it from their history.
+    if let Some(b) = a.bundle {
+        b.verify()
+            .map_err(|e| internal(format!("the stored bundle does not verify: {e}")))?;
+        return Ok(b);
+    }
     let history = cases::load_history(&st.store, &st.membership, case)?.ok_or_else(|| {
         ApiError(
             StatusCode::NOT_FOUND,
             "this node does not hold the case history".into(),
         )
     })?;
-    let events: Vec<SignedRecord> = history
-        .ordered()
-        .iter()
-        .map(|e| e.record().clone())
-        .collect();
-    let mut orgs: BTreeSet<OrgId> = BTreeSet::new();
-    orgs.insert(body.body().cso);
-    orgs.insert(body.body().remediating_party);
-    for e in history.ordered() {
-        orgs.insert(e.body().author);
-        if let EventPayload::Escalation(x) = &e.body().payload {
-            orgs.insert(x.to);
-        }
-    }
-    let certificates = orgs
-        .iter()
-        .filter_map(|o| st.membership.certificate_record(o))
-        .collect();
-    let bundle = AttestationBundle {
-        format: ilm_protocol::attestation::BundleFormat::V1,
-        genesis: st.membership.network().genesis_record().clone(),
-        certificates,
-        events,
-        attestation: a.record,
-    };
-    bundle
-        .verify()
-        .map_err(|e| internal(format!("the bundle does not verify: {e}")))?;
-    Ok(bundle)
+    cases::bundle(&history, &a.record, &st.membership).map_err(internal)
 }
 
 async fn bundle(State(st): St, Path(case): Path<String>) -> ApiResult {
@@ -574,7 +576,12 @@ async fn accept_link(State(st): St, Path(id): Path<String>) -> ApiResult {
 
 /// The brand's view: linked suppliers, their cases' status reports and attestations.
 async fn supply_chain(State(st): St) -> ApiResult {
-    require_role(&st, &[Role::Brand])?;
+    Ok(Json(supply_chain_value(&st)?))
+}
+
+/// The brand's supply-chain view as JSON (shared by the API and the UI).
+pub fn supply_chain_value(st: &ApiState) -> Result<Value, ApiError> {
+    require_role(st, &[Role::Brand])?;
     let me = st.keys.org_id();
     let links: Vec<StoredLink> = st.store.scan(Table::Link, &[])?;
     let reports: Vec<StatusReport> = st.store.scan(Table::StatusReport, &[])?;
@@ -598,7 +605,7 @@ async fn supply_chain(State(st): St) -> ApiResult {
                     .verify_partial::<RemediationAttestation>()
                     .is_ok_and(|b| b.remediating_party == s)
             })
-            .map(|a| attestation_view(&st, a))
+            .map(|a| attestation_view(st, a))
             .collect();
         suppliers.push(json!({
             "supplier": s, "name": cert.as_ref().map(|c| c.name.clone()),
@@ -606,7 +613,7 @@ async fn supply_chain(State(st): St) -> ApiResult {
             "cases": cases, "attestations": attestations,
         }));
     }
-    Ok(Json(json!({ "suppliers": suppliers })))
+    Ok(json!({ "suppliers": suppliers }))
 }
 
 async fn list_disclosures(State(st): St) -> ApiResult {

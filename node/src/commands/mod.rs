@@ -80,5 +80,72 @@ pub fn run(cli: Cli) -> Result<Output> {
         Command::Link(cmd) => workflow_ops::link(&dir, cmd),
         Command::SupplyChain => workflow_ops::supply_chain(&dir),
         Command::Demo(_) => anyhow::bail!("`ilm demo` is started by the binary's main"),
+        Command::Operator(cmd) => operator(&dir, cmd),
+    }
+}
+
+fn operator(dir: &DataDir, cmd: crate::cli::OperatorCommand) -> Result<Output> {
+    use crate::cli::OperatorCommand;
+    use crate::store::{Store, StoreError};
+    use crate::ui::auth::OperatorRole;
+    use serde_json::json;
+    let running = matches!(Store::open(&dir.db_path()), Err(StoreError::Locked));
+    match cmd {
+        OperatorCommand::Add {
+            name,
+            role,
+            password_stdin,
+        } => {
+            let role: OperatorRole = role.parse().map_err(anyhow::Error::msg)?;
+            if !password_stdin {
+                anyhow::bail!(
+                    "pass --password-stdin and give the password on standard input (never as an argument)"
+                );
+            }
+            let mut password = String::new();
+            std::io::stdin()
+                .read_line(&mut password)
+                .context("read the password from standard input")?;
+            let password = password.trim_end_matches(['\n', '\r']).to_string();
+            if running {
+                crate::client::AdminClient::for_dir(dir)?.post(
+                    "/api/operators",
+                    &json!({ "name": name, "role": role, "password": password }),
+                )?;
+            } else {
+                dir.load_keys()?;
+                let store = Store::open(&dir.db_path()).context("open the database")?;
+                crate::ui::auth::add_operator(&store, &name, role, &password)?;
+            }
+            Ok(Output::new(
+                json!({ "name": name, "role": role }),
+                format!("Added operator {name:?} ({role:?})."),
+            ))
+        }
+        OperatorCommand::List => {
+            let ops: Vec<serde_json::Value> = if running {
+                let v = crate::client::AdminClient::for_dir(dir)?.get("/api/operators")?;
+                v["operators"].as_array().cloned().unwrap_or_default()
+            } else {
+                let store = Store::open(&dir.db_path()).context("open the database")?;
+                let ops: Vec<crate::ui::auth::Operator> =
+                    store.scan(crate::store::Table::Operator, &[])?;
+                ops.iter()
+                    .map(|o| json!({ "name": o.name, "role": o.role }))
+                    .collect()
+            };
+            let text = ops
+                .iter()
+                .map(|o| {
+                    format!(
+                        "{} ({})",
+                        o["name"].as_str().unwrap_or(""),
+                        o["role"].as_str().unwrap_or("")
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("\n");
+            Ok(Output::new(json!({ "operators": ops }), text))
+        }
     }
 }

@@ -61,6 +61,9 @@ pub struct StoredAttestation {
     pub complete: bool,
     /// When stored.
     pub stored_at: Timestamp,
+    /// The verifiable bundle, for nodes that do not hold the case history (brands).
+    #[serde(default)]
+    pub bundle: Option<ilm_protocol::AttestationBundle>,
 }
 
 /// A supply-chain link held by a node: proposed (upstream signed) or complete.
@@ -452,6 +455,7 @@ impl Core {
                 record: rec.clone(),
                 complete: false,
                 stored_at: t,
+                bundle: None,
             },
         )?;
         let payload = serde_json::to_vec(&rec).map_err(refused)?;
@@ -509,6 +513,7 @@ impl Core {
                 record: rec.clone(),
                 complete: true,
                 stored_at: t,
+                bundle: None,
             },
         )?;
         let payload = serde_json::to_vec(&rec).map_err(refused)?;
@@ -701,6 +706,41 @@ impl Core {
                     .put(Table::StatusReport, r.case_ref.as_bytes(), &r)
                     .map_err(|e| e.to_string())
             }
+            MessageKind::Attestation
+                if serde_json::from_slice::<ilm_protocol::AttestationBundle>(payload).is_ok() =>
+            {
+                // A complete attestation with everything needed to verify it (to brands).
+                let bundle: ilm_protocol::AttestationBundle = serde_json::from_slice(payload)
+                    .map_err(|e| format!("malformed bundle: {e}"))?;
+                let summary = bundle.verify().map_err(|e| e.to_string())?;
+                if summary.network_id != self.membership.network_id() {
+                    return Err("the bundle belongs to another network".into());
+                }
+                let body = bundle
+                    .attestation
+                    .verify::<RemediationAttestation>()
+                    .map_err(|e| e.to_string())?;
+                let b = body.body();
+                if b.cso != header.sender {
+                    return Err("an attestation bundle comes from its CSO".into());
+                }
+                let linked = brands_of(&self.store, &b.remediating_party)
+                    .map_err(|e| e.to_string())?
+                    .contains(&self.me);
+                if !linked {
+                    return Err("this brand is not linked to the remediating party".into());
+                }
+                let stored = StoredAttestation {
+                    case_ref: b.case_ref,
+                    record: bundle.attestation.clone(),
+                    complete: true,
+                    stored_at: t,
+                    bundle: Some(bundle.clone()),
+                };
+                batch
+                    .put(Table::Attestation, b.case_ref.as_bytes(), &stored)
+                    .map_err(|e| e.to_string())
+            }
             MessageKind::Attestation => {
                 let rec: SignedRecord = serde_json::from_slice(payload)
                     .map_err(|e| format!("malformed attestation: {e}"))?;
@@ -716,12 +756,7 @@ impl Core {
                     if !cso_ok {
                         return Err("the attestation's CSO is not a current CSO member".into());
                     }
-                    let relevant = self.me == body.cso
-                        || self.me == body.remediating_party
-                        || brands_of(&self.store, &body.remediating_party)
-                            .map_err(|e| e.to_string())?
-                            .contains(&self.me);
-                    if !relevant {
+                    if self.me != body.cso && self.me != body.remediating_party {
                         return Err("this node has no part in the attestation".into());
                     }
                 } else if body.remediating_party != self.me || header.sender != body.cso {
@@ -729,34 +764,34 @@ impl Core {
                         "an attestation draft goes from its CSO to its remediating party".into(),
                     );
                 }
-                let stored = StoredAttestation {
-                    case_ref: body.case_ref,
-                    record: rec.clone(),
-                    complete,
-                    stored_at: t,
-                };
-                batch
-                    .put(Table::Attestation, body.case_ref.as_bytes(), &stored)
-                    .map_err(|e| e.to_string())?;
                 if complete && self.me == body.cso {
-                    // The CSO forwards the complete attestation to brands linked to the party.
-                    let brands = brands_of(&self.store, &body.remediating_party)
-                        .map_err(|e| e.to_string())?;
-                    let brands: Vec<OrgId> = brands
+                    // The CSO forwards the complete attestation to brands linked to the party,
+                    // as a bundle: brands do not hold the case history.
+                    let brands: Vec<OrgId> = brands_of(&self.store, &body.remediating_party)
+                        .map_err(|e| e.to_string())?
                         .into_iter()
                         .filter(|b| self.membership.current(b).is_some())
                         .collect();
-                    let (_, entries) = self
-                        .queue_message(
-                            batch,
-                            MessageKind::Attestation,
-                            &brands,
-                            payload,
-                            Some(body.case_ref),
-                            t,
-                        )
-                        .map_err(|e| e.to_string())?;
-                    self.to_push.extend(entries);
+                    if !brands.is_empty() {
+                        let history = self
+                            .history(&body.case_ref)
+                            .map_err(|e| e.to_string())?
+                            .ok_or("the CSO does not hold the case")?
+                            .clone();
+                        let bundle = crate::cases::bundle(&history, &rec, &self.membership)?;
+                        let bytes = serde_json::to_vec(&bundle).map_err(|e| e.to_string())?;
+                        let (_, entries) = self
+                            .queue_message(
+                                batch,
+                                MessageKind::Attestation,
+                                &brands,
+                                &bytes,
+                                Some(body.case_ref),
+                                t,
+                            )
+                            .map_err(|e| e.to_string())?;
+                        self.to_push.extend(entries);
+                    }
                 }
                 // Stored last: a refusal above leaves nothing behind.
                 let stored = StoredAttestation {
@@ -764,6 +799,7 @@ impl Core {
                     record: rec.clone(),
                     complete,
                     stored_at: t,
+                    bundle: None,
                 };
                 batch
                     .put(Table::Attestation, body.case_ref.as_bytes(), &stored)

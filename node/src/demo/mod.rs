@@ -18,6 +18,10 @@ mod seed;
 use seed::seed;
 
 const DAY: u64 = 86_400;
+/// The demo's UI login on every node (local sample data only).
+const DEMO_OPERATOR: &str = "demo";
+/// The demo operator's password.
+const DEMO_PASSWORD: &str = "ilm-demo-password";
 
 /// One organisation of the demo network.
 struct Org {
@@ -145,6 +149,15 @@ fn provision(base: &Path) -> Result<()> {
             "--country",
             org.country,
         ])?;
+        {
+            let store = crate::store::Store::open(&DataDir::new(&dir).db_path())?;
+            crate::ui::auth::add_operator(
+                &store,
+                DEMO_OPERATOR,
+                crate::ui::auth::OperatorRole::Admin,
+                DEMO_PASSWORD,
+            )?;
+        }
         if org.role == "steward" {
             cli(&[
                 "--data-dir",
@@ -303,6 +316,9 @@ pub async fn run(args: DemoArgs) -> Result<()> {
     println!(
         "\nCLI: ilm --data-dir {} status   (any node's dir; also: case list, inbox, overdue, supply-chain)",
         base.join("cso-helpline").display()
+    );
+    println!(
+        "Web UI: open a node's address and log in as {DEMO_OPERATOR:?} with password {DEMO_PASSWORD:?}."
     );
     println!("API: send the node's token from DIR/admin.token as `Authorization: Bearer TOKEN`.");
     if args.exit_after_seed {

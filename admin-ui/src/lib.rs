@@ -1,0 +1,38 @@
+//! The admin web UI's assets, embedded at build time so a node needs no separate install
+//! and no network access to serve its UI.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+/// Page templates (MiniJinja syntax, HTML auto-escaped), by name.
+pub const TEMPLATES: &[(&str, &str)] = &[
+    ("base.html", include_str!("../templates/base.html")),
+    ("login.html", include_str!("../templates/login.html")),
+    (
+        "dashboard.html",
+        include_str!("../templates/dashboard.html"),
+    ),
+    ("cases.html", include_str!("../templates/cases.html")),
+    ("case.html", include_str!("../templates/case.html")),
+    ("intake.html", include_str!("../templates/intake.html")),
+    ("inbox.html", include_str!("../templates/inbox.html")),
+    (
+        "supply_chain.html",
+        include_str!("../templates/supply_chain.html"),
+    ),
+    ("network.html", include_str!("../templates/network.html")),
+    ("error.html", include_str!("../templates/error.html")),
+];
+
+/// Translations (Fluent), by language code.
+pub const LOCALES: &[(&str, &str)] = &[
+    ("en", include_str!("../locales/en.ftl")),
+    ("th", include_str!("../locales/th.ftl")),
+    ("my", include_str!("../locales/my.ftl")),
+    ("ja", include_str!("../locales/ja.ftl")),
+];
+
+/// The style sheet.
+pub const STYLE_CSS: &str = include_str!("../static/style.css");
+
+/// Progressive enhancement: forms that talk to the JSON API.
+pub const APP_JS: &str = include_str!("../static/app.js");
