@@ -342,6 +342,20 @@ fn suppliers_and_brands_see_only_their_own_cases() {
         !v.to_string().contains(&case_b),
         "the brand must see nothing of B's case"
     );
+    // Links are not broadcast: B never learns who A sells to; the CSO knows (to report).
+    assert!(
+        b.get("/api/links")["links"]
+            .as_array()
+            .expect("links")
+            .is_empty()
+    );
+    assert_eq!(
+        cso.get("/api/links")["links"]
+            .as_array()
+            .expect("links")
+            .len(),
+        1
+    );
     // B's node cannot read anything about A's case, and asking for it returns nothing.
     assert!(b.try_get(&format!("/api/cases/{case_a}")).is_err());
 }

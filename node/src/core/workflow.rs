@@ -293,7 +293,20 @@ impl Core {
         payload: &[u8],
         case_ref: Option<CaseRef>,
     ) -> Result<Option<MessageId>, CoreError> {
-        let mut batch = WriteBatch::new();
+        self.commit_with_message(WriteBatch::new(), kind, recipients, payload, case_ref)
+            .await
+    }
+
+    /// Adds a message to `batch`, commits it (effect and outbox entries in one flush) and
+    /// hands the entries to the outbox worker.
+    async fn commit_with_message(
+        &mut self,
+        mut batch: WriteBatch,
+        kind: MessageKind,
+        recipients: &[OrgId],
+        payload: &[u8],
+        case_ref: Option<CaseRef>,
+    ) -> Result<Option<MessageId>, CoreError> {
         let (id, entries) =
             self.queue_message(&mut batch, kind, recipients, payload, case_ref, now())?;
         self.store.commit(batch)?;
@@ -301,6 +314,29 @@ impl Core {
             self.outbox.push(e).await;
         }
         Ok(id)
+    }
+
+    /// Stores an attestation (draft or complete) and sends it to `to`, in one flush.
+    async fn store_and_send_attestation(
+        &mut self,
+        case: CaseRef,
+        rec: &SignedRecord,
+        complete: bool,
+        to: OrgId,
+    ) -> Result<(), CoreError> {
+        let mut batch = WriteBatch::new();
+        let stored = StoredAttestation {
+            case_ref: case,
+            record: rec.clone(),
+            complete,
+            stored_at: now(),
+            bundle: None,
+        };
+        batch.put(Table::Attestation, case.as_bytes(), &stored)?;
+        let payload = serde_json::to_vec(rec).map_err(refused)?;
+        self.commit_with_message(batch, MessageKind::Attestation, &[to], &payload, Some(case))
+            .await?;
+        Ok(())
     }
 
     /// Hands entries committed by a delivery batch to the outbox worker.
@@ -446,31 +482,8 @@ impl Core {
         let rec = SignedRecord::sign(&body, &self.keys).map_err(refused)?;
         rec.verify_partial::<RemediationAttestation>()
             .map_err(refused)?;
-        let mut batch = WriteBatch::new();
-        batch.put(
-            Table::Attestation,
-            case.as_bytes(),
-            &StoredAttestation {
-                case_ref: case,
-                record: rec.clone(),
-                complete: false,
-                stored_at: t,
-                bundle: None,
-            },
-        )?;
-        let payload = serde_json::to_vec(&rec).map_err(refused)?;
-        let (_, entries) = self.queue_message(
-            &mut batch,
-            MessageKind::Attestation,
-            &[party],
-            &payload,
-            Some(case),
-            t,
-        )?;
-        self.store.commit(batch)?;
-        for e in entries {
-            self.outbox.push(e).await;
-        }
+        self.store_and_send_attestation(case, &rec, false, party)
+            .await?;
         Ok(rec)
     }
 
@@ -503,32 +516,8 @@ impl Core {
         let mut rec = stored.record.clone();
         rec.cosign(&self.keys);
         rec.verify::<RemediationAttestation>().map_err(refused)?;
-        let t = now();
-        let mut batch = WriteBatch::new();
-        batch.put(
-            Table::Attestation,
-            case.as_bytes(),
-            &StoredAttestation {
-                case_ref: case,
-                record: rec.clone(),
-                complete: true,
-                stored_at: t,
-                bundle: None,
-            },
-        )?;
-        let payload = serde_json::to_vec(&rec).map_err(refused)?;
-        let (_, entries) = self.queue_message(
-            &mut batch,
-            MessageKind::Attestation,
-            &[body.cso],
-            &payload,
-            Some(case),
-            t,
-        )?;
-        self.store.commit(batch)?;
-        for e in entries {
-            self.outbox.push(e).await;
-        }
+        self.store_and_send_attestation(case, &rec, true, body.cso)
+            .await?;
         Ok(rec)
     }
 
@@ -566,18 +555,14 @@ impl Core {
         let mut batch = WriteBatch::new();
         batch.put(Table::Link, link.id.as_bytes(), &link)?;
         let payload = serde_json::to_vec(&rec).map_err(refused)?;
-        let (_, entries) = self.queue_message(
-            &mut batch,
+        self.commit_with_message(
+            batch,
             MessageKind::SupplyChainLink,
             &[counterparty],
             &payload,
             None,
-            now(),
-        )?;
-        self.store.commit(batch)?;
-        for e in entries {
-            self.outbox.push(e).await;
-        }
+        )
+        .await?;
         Ok(link)
     }
 
@@ -607,20 +592,26 @@ impl Core {
         let mut batch = WriteBatch::new();
         batch.put(Table::Link, id.as_bytes(), &link)?;
         let payload = serde_json::to_vec(&rec).map_err(refused)?;
-        let (_, entries) = self.queue_message(
-            &mut batch,
+        // The upstream side gets its co-signed link; CSOs get it too, because links decide
+        // which brands they report a supplier's cases to. Nobody else learns of it (links are
+        // not gossiped: they reveal who buys from whom).
+        let mut recipients = vec![body.upstream];
+        recipients.extend(
+            self.membership
+                .known()
+                .into_iter()
+                .filter(|c| c.role == Role::Cso && c.org_id != self.me)
+                .filter(|c| self.membership.current(&c.org_id).is_some())
+                .map(|c| c.org_id),
+        );
+        self.commit_with_message(
+            batch,
             MessageKind::SupplyChainLink,
-            &[body.upstream],
+            &recipients,
             &payload,
             None,
-            now(),
-        )?;
-        self.store.commit(batch)?;
-        for e in entries {
-            self.outbox.push(e).await;
-        }
-        // Links decide who sees what; CSOs need them to inform brands: publish.
-        self.net.publish(crate::datadir::record_json(&rec)).await;
+        )
+        .await?;
         Ok(link)
     }
 
