@@ -380,6 +380,12 @@ fn roles_are_enforced_and_not_resolved_reopens_the_case() {
     );
     assert_eq!(code, 422, "{v}");
     assert!(v["error"].as_str().unwrap_or("").contains("may not author"));
+    // Nobody backdates a signed event on a real node (deadlines depend on it).
+    let (code, v) = supplier.post_raw(
+        &format!("/api/cases/{case}/events"),
+        &json!({ "event": { "type": "acknowledgement", "note": "" }, "at": 1700000000 }),
+    );
+    assert_eq!(code, 400, "{v}");
     // A brand cannot escalate.
     brand.wait_to_know(&supplier);
     let (code, v) = brand.post_raw(

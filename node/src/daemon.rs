@@ -28,6 +28,8 @@ pub struct RunOptions {
     pub mdns: bool,
     /// Allow the admin API on a non-loopback address.
     pub allow_remote_admin: bool,
+    /// Accept `at` (authoring time in the past) on API writes: sample data only (`ilm demo`).
+    pub sample_data: bool,
 }
 
 /// A running node (for tests and benchmarks that embed it).
@@ -154,6 +156,7 @@ pub async fn start(dir: DataDir, opts: RunOptions) -> Result<RunningNode> {
         dir: dir.clone(),
         vault,
         sessions: crate::ui::auth::Sessions::default(),
+        allow_backdating: opts.sample_data,
         templates: crate::ui::templates().context("load the UI templates")?,
         i18n: crate::ui::i18n::I18n::load().map_err(anyhow::Error::msg)?,
     });

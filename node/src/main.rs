@@ -44,6 +44,7 @@ fn run_daemon(cli: Cli) -> anyhow::Result<()> {
         admin_listen: args.admin_listen,
         mdns: args.mdns,
         allow_remote_admin: args.allow_remote_admin,
+        sample_data: false,
     };
     runtime()?.block_on(ilm_node::daemon::run(dir, opts))
 }

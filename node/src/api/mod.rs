@@ -53,6 +53,8 @@ pub struct ApiState {
     pub vault: Arc<crate::vault::Vault>,
     /// UI sessions and login rate limits.
     pub sessions: crate::ui::auth::Sessions,
+    /// Whether writes may carry an authoring time in the past (sample data only).
+    pub allow_backdating: bool,
     /// UI templates.
     pub templates: minijinja::Environment<'static>,
     /// UI translations.
@@ -235,6 +237,19 @@ async fn outbox(State(st): State<Arc<ApiState>>, Query(q): Query<OutboxQuery>) -
     Ok(Json(json!({ "entries": rows })))
 }
 
+/// Refuses an explicit authoring time unless this node runs sample data: operators sign
+/// events as of now, so deadlines and overdue lists cannot be gamed by backdating.
+pub fn check_at(st: &ApiState, at: Option<ilm_protocol::Timestamp>) -> Result<(), ApiError> {
+    match at {
+        None => Ok(()),
+        Some(_) if !st.allow_backdating => Err(ApiError::bad(
+            "`at` is accepted only on sample-data nodes (ilm demo)",
+        )),
+        Some(t) if t > now() => Err(ApiError::bad("`at` must not be in the future")),
+        Some(_) => Ok(()),
+    }
+}
+
 /// Parses a case reference from a path.
 pub fn parse_case(s: &str) -> Result<CaseRef, ApiError> {
     s.parse()
@@ -292,9 +307,7 @@ async fn append_event(
 ) -> ApiResult {
     let case = parse_case(&case)?;
     let Json(body) = body.map_err(|e| ApiError::bad(e.body_text()))?;
-    if body.at.is_some_and(|t| t > now()) {
-        return Err(ApiError::bad("`at` must not be in the future"));
-    }
+    check_at(&st, body.at)?;
     let done = st.core.append_at(Some(case), body.event, body.at).await?;
     Ok(Json(json!(done)))
 }

@@ -287,6 +287,7 @@ async fn escalate(
             "ack_days must not exceed remediate_days (at most 3650)",
         ));
     }
+    super::check_at(&st, e.at)?;
     let local = load_local(&st, &case)?;
     let t = e.at.unwrap_or_else(now);
     let fees = local.issues.iter().find_map(|i| i.fee.clone());
@@ -356,6 +357,7 @@ async fn verify(
     require_role(&st, &[Role::Cso])?;
     let case = parse_case(&case)?;
     let v = body(b)?;
+    super::check_at(&st, v.at)?;
     let verdict = v.verdict;
     let done = st
         .core

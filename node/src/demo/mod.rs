@@ -257,6 +257,7 @@ pub async fn run(args: DemoArgs) -> Result<()> {
                 listen: vec!["/ip4/127.0.0.1/tcp/0".into()],
                 bootstrap: bootstrap.clone(),
                 admin_listen: Some(std::net::SocketAddr::from(([127, 0, 0, 1], 0))),
+                sample_data: true,
                 ..RunOptions::default()
             },
         )
