@@ -133,6 +133,25 @@ pub enum EnvelopeError {
     Random(#[from] RandomError),
 }
 
+/// An envelope whose signature was verified, not yet decrypted.
+#[derive(Debug)]
+pub struct Checked<'a> {
+    envelope: &'a Envelope,
+    header: Header,
+}
+
+impl Checked<'_> {
+    /// The authenticated header.
+    pub fn header(&self) -> &Header {
+        &self.header
+    }
+
+    /// Decrypts as recipient `me` (the signature was checked by [`Envelope::check`]).
+    pub fn open(self, me: &OrgKeys) -> Result<Opened, EnvelopeError> {
+        self.envelope.decrypt(self.header, me)
+    }
+}
+
 /// A verified and decrypted envelope.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Opened {
@@ -271,6 +290,23 @@ impl Envelope {
     pub fn open(&self, me: &OrgKeys) -> Result<Opened, EnvelopeError> {
         let header = self.verify()?;
         self.decrypt(header, me)
+    }
+
+    /// Verifies the shape and signature once; the result can be inspected (sender,
+    /// recipients, id) before it is opened, without verifying again.
+    pub fn check(&self) -> Result<Checked<'_>, EnvelopeError> {
+        let header = self.verify()?;
+        Ok(Checked {
+            envelope: self,
+            header,
+        })
+    }
+
+    /// The header as the envelope claims it, NOT authenticated: for the sender's own
+    /// envelopes and for echoing an id in a refusal. Use [`Envelope::check`] otherwise.
+    pub fn claimed_header(&self) -> Result<Header, EnvelopeError> {
+        serde_json::from_slice(&self.header)
+            .map_err(|e| EnvelopeError::MalformedHeader(e.to_string()))
     }
 
     /// Decrypts without checking the outer signature (the AEADs still bind the header).

@@ -134,7 +134,16 @@ impl CaseHistory {
         record: &SignedRecord,
         cert_of: &dyn Fn(&OrgId, Timestamp) -> Option<MembershipCertificate>,
     ) -> Result<Inserted, HistoryError> {
-        let event = record.verify::<CaseEvent>()?;
+        self.insert_verified(record.verify::<CaseEvent>()?, cert_of)
+    }
+
+    /// Like [`CaseHistory::insert`], for an event whose signature the caller already verified
+    /// (the type proves it), so it is not verified twice.
+    pub fn insert_verified(
+        &mut self,
+        event: Verified<CaseEvent>,
+        cert_of: &dyn Fn(&OrgId, Timestamp) -> Option<MembershipCertificate>,
+    ) -> Result<Inserted, HistoryError> {
         let hash = event.digest();
         if self.events.contains_key(&hash) {
             return Ok(Inserted::Duplicate(hash));

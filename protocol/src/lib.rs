@@ -21,7 +21,9 @@ pub mod rules;
 
 pub use attestation::{AttestationBundle, BundleError, BundleSummary, RemediationAttestation};
 pub use codebook::{Currency, IloIndicator, IssueCategory, Money};
-pub use envelope::{Envelope, EnvelopeError, Header, MessageId, MessageKind, Opened, Recipient};
+pub use envelope::{
+    Checked, Envelope, EnvelopeError, Header, MessageId, MessageKind, Opened, Recipient,
+};
 pub use event::{CaseEvent, CaseRef, EventHash, EventKind, EventPayload, Verdict};
 pub use history::{CaseHistory, HistoryError, Inserted};
 pub use identity::{

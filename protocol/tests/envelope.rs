@@ -213,3 +213,29 @@ fn a_recipient_named_twice_is_refused() {
         Err(EnvelopeError::Malformed(_))
     ));
 }
+
+#[test]
+fn check_then_open_verifies_once_and_refuses_forgeries() {
+    let sender = keys(1);
+    let a = keys(2);
+    let env = Envelope::seal(
+        &sender,
+        net(),
+        MessageKind::CaseEvent,
+        &[recipient(&a)],
+        T0,
+        b"once",
+    )
+    .expect("seal");
+    let checked = env.check().expect("check");
+    assert_eq!(checked.header().sender, sender.org_id());
+    assert_eq!(checked.open(&a).expect("open").payload, b"once");
+    let mut forged = env.clone();
+    forged.signature.0[0] ^= 1;
+    assert!(matches!(forged.check(), Err(EnvelopeError::BadSignature)));
+    // The claimed header is readable without verification (and says nothing about validity).
+    assert_eq!(
+        forged.claimed_header().expect("header").sender,
+        sender.org_id()
+    );
+}

@@ -92,16 +92,19 @@ impl Core {
         sync_needed: &mut Vec<(PeerId, OrgId, CaseRef)>,
     ) -> (MessageId, AckOutcome) {
         let reject = |id, why: String| (id, AckOutcome::Rejected(why));
-        let header = match d.envelope.verify() {
-            Ok(h) => h,
+        let checked = match d.envelope.check() {
+            Ok(c) => c,
             Err(e) => {
                 // Echo the claimed id (unauthenticated) so the sender can match the refusal.
-                let claimed = serde_json::from_slice::<ilm_protocol::Header>(&d.envelope.header)
+                let claimed = d
+                    .envelope
+                    .claimed_header()
                     .map(|h| h.message_id)
                     .unwrap_or(MessageId([0; 16]));
                 return reject(claimed, e.to_string());
             }
         };
+        let header = checked.header().clone();
         let id = header.message_id;
         // A redelivery of something already stored is a duplicate, whatever changed since.
         match self.store.is_processed(&id) {
@@ -119,7 +122,8 @@ impl Core {
         if !header.recipients.contains(&self.me) {
             return reject(id, "this node is not a recipient".into());
         }
-        let opened = match d.envelope.open(&self.keys) {
+        // Verified once by check(); opening only decrypts.
+        let opened = match checked.open(&self.keys) {
             Ok(o) => o,
             Err(e) => return reject(id, e.to_string()),
         };
@@ -151,7 +155,7 @@ impl Core {
                 let Some(history) = self.histories.get_mut(&case) else {
                     return (id, AckOutcome::Retry("case not loaded".into()));
                 };
-                let result = history.insert(&rec, &cert_of);
+                let result = history.insert_verified(event.clone(), &cert_of);
                 let empty = history.is_empty();
                 match result {
                     Ok(Inserted::New(hash)) => {
