@@ -23,6 +23,8 @@ pub const SESSION_COOKIE: &str = "ilm_session";
 pub const SESSION_IDLE: Duration = Duration::from_secs(8 * 3600);
 /// Failed logins allowed per operator name (and per client) in [`LOGIN_WINDOW`].
 pub const MAX_LOGIN_FAILURES: u32 = 5;
+/// Failed logins allowed across all names in [`LOGIN_WINDOW`] (guessing many names).
+pub const MAX_LOGIN_FAILURES_ALL: u32 = 50;
 /// The window of the login rate limit.
 pub const LOGIN_WINDOW: Duration = Duration::from_secs(300);
 

@@ -201,7 +201,9 @@ async fn login(State(st): State<Arc<ApiState>>, Form(f): Form<LoginForm>) -> Res
     };
     // Every login attempt counts against one shared limit too, so guessing across many
     // names is slowed as well.
-    let global_locked = (0..4).all(|i| st.sessions.locked(&format!("all:{i}")));
+    let global_locked = st
+        .sessions
+        .locked_after("all", auth::MAX_LOGIN_FAILURES_ALL);
     if st.sessions.locked(&key) || global_locked {
         return login_error(&st, StatusCode::TOO_MANY_REQUESTS, "login_locked");
     }
@@ -223,7 +225,7 @@ async fn login(State(st): State<Arc<ApiState>>, Form(f): Form<LoginForm>) -> Res
     };
     let Some((name, role)) = principal else {
         st.sessions.failed(&key);
-        st.sessions.failed(&format!("all:{}", key.len() % 4));
+        st.sessions.failed("all");
         return login_error(&st, StatusCode::UNAUTHORIZED, "login_failed");
     };
     st.sessions.succeeded(&key);
