@@ -233,9 +233,14 @@ impl Sessions {
 
     /// Whether `key` (an operator name or a client) is locked out by failed logins.
     pub fn locked(&self, key: &str) -> bool {
+        self.locked_after(key, MAX_LOGIN_FAILURES)
+    }
+
+    /// Whether `key` has seen `max` failures within the window.
+    pub fn locked_after(&self, key: &str, max: u32) -> bool {
         let f = self.failures.lock().unwrap_or_else(|p| p.into_inner());
         f.get(key)
-            .is_some_and(|(n, since)| *n >= MAX_LOGIN_FAILURES && since.elapsed() < LOGIN_WINDOW)
+            .is_some_and(|(n, since)| *n >= max && since.elapsed() < LOGIN_WINDOW)
     }
 
     /// Records a failed login for `key`.
