@@ -12,9 +12,7 @@ mod support;
 mod webdriver;
 
 use serde_json::{Value, json};
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::Duration;
 use support::*;
 use webdriver::{Browser, Element};
@@ -92,36 +90,6 @@ fn ui_base(node: &Node) -> String {
     let addr = std::fs::read_to_string(node.dir.join("admin.addr"))
         .unwrap_or_else(|e| panic!("{} admin.addr: {e} (is it running?)", node.name));
     format!("http://{}", addr.trim())
-}
-
-/// `ilm operator add NAME --role ROLE --password-stdin`, the password on stdin.
-fn operator_add(node: &Node, name: &str, role: &str, password: &str) {
-    let mut child = Command::new(ilm_bin())
-        .arg("--data-dir")
-        .arg(&node.dir)
-        .args(["operator", "add", name, "--role", role, "--password-stdin"])
-        .env_remove("ILM_DATA_DIR")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run ilm operator add");
-    // No trailing newline, so the password is the same whether the CLI reads a line or all
-    // of stdin.
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(password.as_bytes())
-        .expect("write password");
-    let out = child.wait_with_output().expect("wait for ilm operator add");
-    assert!(
-        out.status.success(),
-        "ilm operator add {name} --role {role} on {} failed: {}{}",
-        node.name,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 /// The path part of an absolute URL.
@@ -381,45 +349,11 @@ impl Session {
     }
 }
 
-fn event(node: &Node, case: &str, ev: Value) {
-    node.post(
-        &format!("/api/cases/{case}/events"),
-        &json!({ "event": ev }),
-    );
-}
-
 fn status(node: &Node, case: &str) -> String {
     node.try_get(&format!("/api/cases/{case}"))
         .ok()
         .and_then(|v| v["status"].as_str().map(String::from))
         .unwrap_or_default()
-}
-
-/// The brand proposes a link, the supplier accepts (as in tests/workflow.rs).
-fn link(brand: &Node, supplier: &Node) {
-    brand.wait_to_know(supplier);
-    let id = brand.post(
-        "/api/links",
-        &json!({ "kind": "brand_supplier", "counterparty": supplier.org_id }),
-    )["id"]
-        .as_str()
-        .expect("link id")
-        .to_string();
-    wait_for("the supplier to receive the link proposal", SOON, || {
-        supplier.get("/api/links")["links"]
-            .as_array()?
-            .iter()
-            .any(|l| l["id"] == id.as_str())
-            .then_some(())
-    });
-    supplier.post(&format!("/api/links/{id}/accept"), &json!(null));
-    wait_for("the brand to hold the complete link", SOON, || {
-        brand.get("/api/links")["links"]
-            .as_array()?
-            .iter()
-            .any(|l| l["id"] == id.as_str() && l["complete"] == true)
-            .then_some(())
-    });
 }
 
 #[test]
@@ -431,13 +365,13 @@ fn operators_run_a_case_through_the_web_ui_to_a_verified_attestation() {
     let mut supplier = net.member("supplier", "supplier");
     let mut brand = net.member("brand", "brand");
     // Operators made before the daemons start.
-    operator_add(&cso, "carla", "caseworker", PASSWORD);
-    operator_add(&supplier, "sam", "admin", PASSWORD);
-    operator_add(&brand, "bea", "admin", PASSWORD);
+    cso.add_operator("carla", "caseworker", PASSWORD);
+    supplier.add_operator("sam", "admin", PASSWORD);
+    brand.add_operator("bea", "admin", PASSWORD);
     for n in [&mut cso, &mut supplier, &mut brand] {
         n.start();
     }
-    link(&brand, &supplier);
+    brand.link_supplier(&supplier);
     // The intake and escalation forms list the supplier only once the CSO knows it.
     cso.wait_to_know(&supplier);
 
@@ -596,13 +530,11 @@ fn operators_run_a_case_through_the_web_ui_to_a_verified_attestation() {
     c.shot("case-acknowledged");
 
     // --- The rest of the lifecycle through the JSON API (as tests/workflow.rs). ---
-    event(
-        &supplier,
+    supplier.append_event(
         &case,
         json!({ "type": "remediation_plan", "description": "Pay back wages", "target_date": 1893456000 }),
     );
-    event(
-        &supplier,
+    supplier.append_event(
         &case,
         json!({
             "type": "remediation_action", "description": "Back wages paid by bank transfer", "taken_at": 1796000000,
@@ -610,8 +542,7 @@ fn operators_run_a_case_through_the_web_ui_to_a_verified_attestation() {
             "evidence": [{ "sha256": "ab".repeat(32), "label": "bank transfer receipts" }],
         }),
     );
-    event(
-        &supplier,
+    supplier.append_event(
         &case,
         json!({ "type": "remediation_reported", "summary": "All 25 workers paid" }),
     );
@@ -717,7 +648,7 @@ fn an_intake_operator_cannot_open_a_case_it_did_not_record() {
         .expect("case_ref")
         .to_string();
     // An operator added while the daemon runs.
-    operator_add(&cso, "ines", "intake", PASSWORD);
+    cso.add_operator("ines", "intake", PASSWORD);
 
     let mut b = Session::new("intake", &cso);
     // The contract sends every operator to the dashboard; an intake operator, who may not
@@ -768,7 +699,7 @@ fn the_dashboard_draws_charts_switches_language_and_logs_out() {
     let mut net = Net::new();
     net.steward.start();
     let mut cso = net.member("cso", "cso");
-    operator_add(&cso, "dana", "caseworker", PASSWORD);
+    cso.add_operator("dana", "caseworker", PASSWORD);
     cso.start();
     // Some contacts for the charts to count.
     for (channel, language, gender) in [

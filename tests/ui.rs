@@ -5,33 +5,7 @@
 mod support;
 
 use serde_json::{Value, json};
-use std::io::Write;
-use std::process::{Command, Stdio};
 use support::*;
-
-fn add_operator(node: &Node, name: &str, role: &str, password: &str) {
-    let mut child = Command::new(ilm_bin())
-        .arg("--data-dir")
-        .arg(&node.dir)
-        .args(["operator", "add", name, "--role", role, "--password-stdin"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(format!("{password}\n").as_bytes())
-        .expect("write");
-    let out = child.wait_with_output().expect("wait");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
 
 fn base(node: &Node) -> String {
     format!(
@@ -151,7 +125,7 @@ fn without_a_session_everything_is_refused_and_csrf_is_enforced() {
     }
     assert_eq!(status_of(&cso, "GET", "/metrics", None, None, None), 401);
     // With a session: state changes need the CSRF token.
-    add_operator(&cso, "alice", "admin", "correct horse battery");
+    cso.add_operator("alice", "admin", "correct horse battery");
     let cookie = login(&cso, "alice", "correct horse battery").expect("login");
     let contact = json!({
         "channel": "line", "language": "my", "nationality": "MM", "gender": "female", "age_band": "25_34",
@@ -222,7 +196,8 @@ fn without_a_session_everything_is_refused_and_csrf_is_enforced() {
 fn wrong_passwords_are_rate_limited() {
     let mut net = Net::new();
     net.steward.start();
-    add_operator(&net.steward, "bob", "admin", "the right password");
+    net.steward
+        .add_operator("bob", "admin", "the right password");
     for _ in 0..5 {
         assert_eq!(login(&net.steward, "bob", "wrong password"), Err(401));
     }
@@ -303,8 +278,8 @@ fn switching_language_changes_the_page_and_intake_operators_cannot_read_cases() 
     let mut supplier = net.member("supplier", "supplier");
     cso.start();
     supplier.start();
-    add_operator(&cso, "carol", "caseworker", "caseworker password");
-    add_operator(&cso, "ivan", "intake", "intake password 1");
+    cso.add_operator("carol", "caseworker", "caseworker password");
+    cso.add_operator("ivan", "intake", "intake password 1");
     let cookie = login(&cso, "carol", "caseworker password").expect("login");
     let csrf = csrf_of(&cso, &cookie);
     let page = |c: &str, path: &str| -> (u16, String) {

@@ -45,13 +45,6 @@ fn escalate(cso: &Node, case: &str, to: &Node) {
     );
 }
 
-fn event(node: &Node, case: &str, ev: Value) {
-    node.post(
-        &format!("/api/cases/{case}/events"),
-        &json!({ "event": ev }),
-    );
-}
-
 fn status(node: &Node, case: &str) -> String {
     node.get(&format!("/api/cases/{case}"))["status"]
         .as_str()
@@ -59,49 +52,20 @@ fn status(node: &Node, case: &str) -> String {
         .to_string()
 }
 
-fn link(brand: &Node, supplier: &Node) {
-    brand.wait_to_know(supplier);
-    let id = brand.post(
-        "/api/links",
-        &json!({ "kind": "brand_supplier", "counterparty": supplier.org_id }),
-    )["id"]
-        .as_str()
-        .expect("link id")
-        .to_string();
-    wait_for("the supplier to receive the link proposal", SOON, || {
-        supplier.get("/api/links")["links"]
-            .as_array()?
-            .iter()
-            .any(|l| l["id"] == id.as_str())
-            .then_some(())
-    });
-    supplier.post(&format!("/api/links/{id}/accept"), &json!(null));
-    wait_for("the brand to hold the complete link", SOON, || {
-        brand.get("/api/links")["links"]
-            .as_array()?
-            .iter()
-            .any(|l| l["id"] == id.as_str() && l["complete"] == true)
-            .then_some(())
-    });
-}
-
 /// Runs the supplier's side: acknowledge, plan, act, report.
 fn remediate(supplier: &Node, case: &str) {
     wait_for("the supplier to receive the escalation", SOON, || {
         supplier.cases().contains(&case.to_string()).then_some(())
     });
-    event(
-        supplier,
+    supplier.append_event(
         case,
         json!({ "type": "acknowledgement", "note": "We are investigating" }),
     );
-    event(
-        supplier,
+    supplier.append_event(
         case,
         json!({ "type": "remediation_plan", "description": "Pay back wages and refund fees", "target_date": 1893456000 }),
     );
-    event(
-        supplier,
+    supplier.append_event(
         case,
         json!({
             "type": "remediation_action", "description": "Back wages paid by bank transfer", "taken_at": 1796000000,
@@ -109,8 +73,7 @@ fn remediate(supplier: &Node, case: &str) {
             "evidence": [{ "sha256": "ab".repeat(32), "label": "bank transfer receipts" }],
         }),
     );
-    event(
-        supplier,
+    supplier.append_event(
         case,
         json!({ "type": "remediation_reported", "summary": "All 25 workers paid" }),
     );
@@ -146,7 +109,7 @@ fn whole_lifecycle_to_a_brand_verifying_the_exported_attestation() {
     for n in [&mut cso, &mut supplier, &mut brand] {
         n.start();
     }
-    link(&brand, &supplier);
+    brand.link_supplier(&supplier);
     let case = intake_case(&cso, &supplier, "Worker One", "+66 80 000 0001");
     escalate(&cso, &case, &supplier);
     remediate(&supplier, &case);
@@ -220,7 +183,7 @@ fn worker_identity_never_leaves_the_cso_without_consent() {
     for n in [&mut cso, &mut supplier, &mut other, &mut brand] {
         n.start();
     }
-    link(&brand, &supplier);
+    brand.link_supplier(&supplier);
     // Without consent.
     let canary_name = "CANARY-NAME-7f3a9c";
     let canary_phone = "CANARY-PHONE-+66-81-555-0199";
@@ -307,7 +270,7 @@ fn suppliers_and_brands_see_only_their_own_cases() {
     for n in [&mut cso, &mut a, &mut b, &mut brand] {
         n.start();
     }
-    link(&brand, &a);
+    brand.link_supplier(&a);
     let case_a = intake_case(&cso, &a, "Worker A", "1");
     let case_b = intake_case(&cso, &b, "Worker B", "2");
     escalate(&cso, &case_a, &a);
@@ -315,11 +278,7 @@ fn suppliers_and_brands_see_only_their_own_cases() {
     wait_for("both suppliers to hold their case", SOON, || {
         (a.cases().contains(&case_a) && b.cases().contains(&case_b)).then_some(())
     });
-    event(
-        &a,
-        &case_a,
-        json!({ "type": "acknowledgement", "note": "ok" }),
-    );
+    a.append_event(&case_a, json!({ "type": "acknowledgement", "note": "ok" }));
     wait_for("the brand to get A's status", SOON, || {
         let v = brand.get("/api/supply-chain");
         v["suppliers"][0]["cases"]

@@ -248,6 +248,69 @@ impl Node {
         v["case_ref"].as_str().expect("case_ref").to_string()
     }
 
+    /// Appends an event authored by this node to a case, through the API.
+    pub fn append_event(&self, case: &str, event: Value) {
+        self.post(
+            &format!("/api/cases/{case}/events"),
+            &json!({ "event": event }),
+        );
+    }
+
+    /// This brand proposes a link to `supplier`, which accepts; waits until it is complete.
+    pub fn link_supplier(&self, supplier: &Node) {
+        self.wait_to_know(supplier);
+        let id = self.post(
+            "/api/links",
+            &json!({ "kind": "brand_supplier", "counterparty": supplier.org_id }),
+        )["id"]
+            .as_str()
+            .expect("link id")
+            .to_string();
+        wait_for("the supplier to receive the link proposal", SOON, || {
+            supplier.get("/api/links")["links"]
+                .as_array()?
+                .iter()
+                .any(|l| l["id"] == id.as_str())
+                .then_some(())
+        });
+        supplier.post(&format!("/api/links/{id}/accept"), &json!(null));
+        wait_for("the brand to hold the complete link", SOON, || {
+            self.get("/api/links")["links"]
+                .as_array()?
+                .iter()
+                .any(|l| l["id"] == id.as_str() && l["complete"] == true)
+                .then_some(())
+        });
+    }
+
+    /// `ilm operator add NAME --role ROLE --password-stdin`, the password on stdin.
+    pub fn add_operator(&self, name: &str, role: &str, password: &str) {
+        use std::io::Write;
+        let mut child = Command::new(ilm_bin())
+            .arg("--data-dir")
+            .arg(&self.dir)
+            .args(["operator", "add", name, "--role", role, "--password-stdin"])
+            .env_remove("ILM_DATA_DIR")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run ilm operator add");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(password.as_bytes())
+            .expect("write password");
+        let out = child.wait_with_output().expect("wait for ilm operator add");
+        assert!(
+            out.status.success(),
+            "ilm operator add {name} on {} failed: {}",
+            self.name,
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
     /// Case references this node holds.
     pub fn cases(&self) -> Vec<String> {
         self.get("/api/cases")["cases"]
