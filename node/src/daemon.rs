@@ -157,6 +157,7 @@ pub async fn start(dir: DataDir, opts: RunOptions) -> Result<RunningNode> {
         vault,
         sessions: crate::ui::auth::Sessions::default(),
         allow_backdating: opts.sample_data,
+        intake_lock: tokio::sync::Mutex::new(()),
         templates: crate::ui::templates().context("load the UI templates")?,
         i18n: crate::ui::i18n::I18n::load().map_err(anyhow::Error::msg)?,
     });

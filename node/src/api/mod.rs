@@ -55,6 +55,8 @@ pub struct ApiState {
     pub sessions: crate::ui::auth::Sessions,
     /// Whether writes may carry an authoring time in the past (sample data only).
     pub allow_backdating: bool,
+    /// Serialises read-modify-write of the CSO's intake records (contacts, local cases).
+    pub intake_lock: tokio::sync::Mutex<()>,
     /// UI templates.
     pub templates: minijinja::Environment<'static>,
     /// UI translations.

@@ -157,6 +157,8 @@ async fn open_local_case(
     let input = body(b)?;
     input.validate().map_err(|e| ApiError::bad(e.0))?;
     let case_ref = CaseRef(ilm_protocol::identity::random_bytes().map_err(internal)?);
+    // Two requests must not both claim the same contact for different cases.
+    let _guard = st.intake_lock.lock().await;
     let mut batch = crate::store::WriteBatch::new();
     for id in &input.contacts {
         let mut c: Contact = st
@@ -236,6 +238,8 @@ async fn record_consent(
     if st.membership.current(&recipient).is_none() {
         return Err(ApiError::bad("the recipient is not a current member"));
     }
+    // Read-modify-write of the CSO's intake records happens one request at a time.
+    let _guard = st.intake_lock.lock().await;
     let mut local = load_local(&st, &case)?;
     if !local.consent.iter().any(|c| c.recipient == recipient) {
         local.consent.push(Consent {
