@@ -239,3 +239,41 @@ fn the_admin_api_refuses_requests_without_the_token() {
     );
     assert!(net.steward.get("/api/status")["membership"]["revocations"] == 0);
 }
+
+#[test]
+fn concurrent_appends_share_flushes_and_all_arrive() {
+    let mut net = Net::new();
+    net.steward.start();
+    let mut cso = net.member("cso", "cso");
+    let mut supplier = net.member("supplier", "supplier");
+    supplier.start();
+    cso.start();
+    cso.wait_to_know(&supplier);
+    // Eight operators at once: the core groups waiting appends into one flush each time.
+    let sent: BTreeSet<String> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..8)
+            .map(|t| {
+                let (cso, supplier) = (&cso, &supplier);
+                s.spawn(move || {
+                    (0..10)
+                        .map(|i| cso.escalate(supplier, &format!("thread {t} case {i}")))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("thread"))
+            .collect()
+    });
+    assert_eq!(sent.len(), 80, "every append got its own case");
+    wait_for(
+        "all 80 cases at the supplier",
+        Duration::from_secs(120),
+        || {
+            let held: BTreeSet<String> = supplier.cases().into_iter().collect();
+            (held == sent).then_some(())
+        },
+    );
+    assert_eq!(cso.cases().len(), 80);
+}

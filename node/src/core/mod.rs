@@ -96,6 +96,14 @@ enum Command {
     Directory(Vec<SignedRecord>),
 }
 
+/// An append waiting for the group commit: case, payload, time, and where the answer goes.
+type PendingAppend = (
+    Option<CaseRef>,
+    EventPayload,
+    Option<Timestamp>,
+    oneshot::Sender<Result<Appended, CoreError>>,
+);
+
 /// A cloneable handle to the core.
 #[derive(Clone)]
 pub struct CoreClient {
@@ -232,6 +240,27 @@ impl Core {
         loop {
             tokio::select! {
                 cmd = commands.recv() => match cmd {
+                    Some(Command::Append { case, payload, at, reply }) => {
+                        // Group commit: every append already waiting shares one flush.
+                        let mut appends = vec![(case, payload, at, reply)];
+                        let mut next = None;
+                        while appends.len() < MAX_BATCH {
+                            match commands.try_recv() {
+                                Ok(Command::Append { case, payload, at, reply }) => {
+                                    appends.push((case, payload, at, reply))
+                                }
+                                Ok(other) => {
+                                    next = Some(other);
+                                    break;
+                                }
+                                Err(_) => break,
+                            }
+                        }
+                        self.append_batch(appends).await;
+                        if let Some(cmd) = next {
+                            self.on_command(cmd).await;
+                        }
+                    }
                     Some(cmd) => self.on_command(cmd).await,
                     None => break,
                 },
@@ -311,10 +340,7 @@ impl Core {
                 payload,
                 at,
                 reply,
-            } => {
-                let res = self.append(case, payload, at).await;
-                let _ = reply.send(res);
-            }
+            } => self.append_batch(vec![(case, payload, at, reply)]).await,
             Command::Workflow(cmd) => self.on_workflow(cmd).await,
             Command::SyncAnswer { from, envelope } => self.on_sync_answer(from, envelope),
             Command::Directory(records) => {
@@ -333,14 +359,75 @@ impl Core {
         }
     }
 
-    /// Appends an event authored by this node (at `at`, or now) and queues it for the other
-    /// participants, all in one flushed batch.
-    async fn append(
+    /// Appends events authored by this node and queues them for the other participants, all
+    /// in one flushed batch (group commit), then answers each caller.
+    async fn append_batch(&mut self, appends: Vec<PendingAppend>) {
+        let mut batch = WriteBatch::new();
+        let mut answers = Vec::with_capacity(appends.len());
+        let mut entries = Vec::new();
+        let mut touched = BTreeSet::new();
+        let mut broken: Option<String> = None;
+        for (case, payload, at, reply) in appends {
+            if broken.is_some() {
+                answers.push((
+                    reply,
+                    Err(CoreError::Refused("not stored: the batch failed".into())),
+                ));
+                continue;
+            }
+            match self.prepare_append(&mut batch, case, payload, at) {
+                Ok((appended, mut e)) => {
+                    touched.insert(appended.case_ref);
+                    entries.append(&mut e);
+                    answers.push((reply, Ok(appended)));
+                }
+                Err(CoreError::Store(e)) => {
+                    // The batch may hold part of this append: none of it may be committed.
+                    broken = Some(e.to_string());
+                    answers.push((reply, Err(CoreError::Store(e))));
+                }
+                Err(e) => answers.push((reply, Err(e))),
+            }
+        }
+        let committed = match broken {
+            Some(e) => Err(e),
+            None => self.store.commit(batch).map_err(|e| e.to_string()),
+        };
+        if let Err(e) = &committed {
+            warn!("appends not stored: {e}");
+            // Cached histories may hold events that are not stored: reload them on next use.
+            for case in &touched {
+                self.histories.remove(case);
+            }
+        } else {
+            for e in entries {
+                self.outbox.push(e).await;
+            }
+        }
+        for (reply, answer) in answers {
+            let answer = match (&committed, answer) {
+                (Err(e), Ok(_)) => Err(CoreError::Refused(format!("not stored: {e}"))),
+                (_, a) => a,
+            };
+            let _ = reply.send(answer);
+        }
+        if committed.is_ok() {
+            for case in touched {
+                self.after_case_change(case).await;
+            }
+        }
+    }
+
+    /// Builds one append into `batch`: signs the event, adds it to the cached history and
+    /// seals it to the other participants. Everything that can be refused is checked before
+    /// anything is written to the batch; a write error means the batch is unusable.
+    fn prepare_append(
         &mut self,
+        batch: &mut WriteBatch,
         case: Option<CaseRef>,
         payload: EventPayload,
         at: Option<Timestamp>,
-    ) -> Result<Appended, CoreError> {
+    ) -> Result<(Appended, Vec<OutboxEntry>), CoreError> {
         let network_id = self.membership.network_id();
         let me = self.me;
         let t = at.unwrap_or_else(now);
@@ -378,7 +465,14 @@ impl Core {
             .into_iter()
             .filter(|o| *o != me)
             .collect();
-        let mut batch = WriteBatch::new();
+        let bytes = serde_json::to_vec(&rec).map_err(|e| CoreError::Refused(e.to_string()))?;
+        let (message_id, entries) = self.seal_message(
+            MessageKind::CaseEvent,
+            &recipients,
+            &bytes,
+            Some(case_ref),
+            t,
+        )?;
         batch.put_event(&case_ref, &hash, &rec)?;
         if is_new {
             batch.put_case(
@@ -389,27 +483,19 @@ impl Core {
                 },
             )?;
         }
-        let payload = serde_json::to_vec(&rec).map_err(|e| CoreError::Refused(e.to_string()))?;
-        let (message_id, entries) = self.queue_message(
-            &mut batch,
-            MessageKind::CaseEvent,
-            &recipients,
-            &payload,
-            Some(case_ref),
-            t,
-        )?;
-        self.store.commit(batch)?;
-        self.histories.insert(case_ref, history);
-        for e in entries {
-            self.outbox.push(e).await;
+        for e in &entries {
+            batch.put_outbox(&e.message_id, &e.recipient, e)?;
         }
-        self.after_case_change(case_ref).await;
-        Ok(Appended {
-            case_ref,
-            event: hash,
-            message_id,
-            recipients,
-        })
+        self.histories.insert(case_ref, history);
+        Ok((
+            Appended {
+                case_ref,
+                event: hash,
+                message_id,
+                recipients,
+            },
+            entries,
+        ))
     }
 
     /// Seals `payload` to `recipients` and adds one outbox entry per recipient to `batch`.
@@ -417,6 +503,23 @@ impl Core {
     fn queue_message(
         &self,
         batch: &mut WriteBatch,
+        kind: MessageKind,
+        recipients: &[OrgId],
+        payload: &[u8],
+        case_ref: Option<CaseRef>,
+        t: Timestamp,
+    ) -> Result<(Option<MessageId>, Vec<OutboxEntry>), CoreError> {
+        let (id, entries) = self.seal_message(kind, recipients, payload, case_ref, t)?;
+        for e in &entries {
+            batch.put_outbox(&e.message_id, &e.recipient, e)?;
+        }
+        Ok((id, entries))
+    }
+
+    /// Seals `payload` to `recipients`: one envelope, one outbox entry per recipient (not
+    /// stored yet).
+    fn seal_message(
+        &self,
         kind: MessageKind,
         recipients: &[OrgId],
         payload: &[u8],
@@ -443,12 +546,10 @@ impl Core {
         let header = env
             .claimed_header()
             .map_err(|e| CoreError::Refused(e.to_string()))?;
-        let mut entries = Vec::with_capacity(recipients.len());
-        for r in recipients {
-            let entry = OutboxEntry::new(env.clone(), *r, kind, header.message_id, case_ref, t);
-            batch.put_outbox(&header.message_id, r, &entry)?;
-            entries.push(entry);
-        }
+        let entries = recipients
+            .iter()
+            .map(|r| OutboxEntry::new(env.clone(), *r, kind, header.message_id, case_ref, t))
+            .collect();
         Ok((Some(header.message_id), entries))
     }
 
