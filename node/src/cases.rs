@@ -109,11 +109,10 @@ pub fn load_history(
     if records.is_empty() {
         return Ok(None);
     }
+    // Stored events were validated when they arrived; replay them in causal order against the
+    // certificates known (not "current": a later revocation does not undo the past).
     let cert = |org: &OrgId, _at: Timestamp| -> Option<MembershipCertificate> {
-        membership
-            .certificate_record(org)
-            .and_then(|r| r.verify::<MembershipCertificate>().ok())
-            .map(|v| v.body().clone())
+        membership.certificate(org)
     };
     let mut h = CaseHistory::new(membership.network_id(), *case);
     let mut todo = records;
@@ -121,6 +120,7 @@ pub fn load_history(
         let before = todo.len();
         todo.retain(|rec| matches!(h.insert(rec, &cert), Err(HistoryError::MissingParents(_))));
         if todo.len() == before {
+            tracing::warn!(case = %case, "stored events with missing parents ignored");
             break;
         }
     }
@@ -136,15 +136,13 @@ pub fn view(history: &CaseHistory, membership: &MembershipState, with_events: bo
             .iter()
             .map(|ev| {
                 let b = ev.body();
-                let cert = membership
-                    .certificate_record(&b.author)
-                    .and_then(|r| r.verify::<MembershipCertificate>().ok());
+                let cert = membership.certificate(&b.author);
                 EventView {
                     hash: ev.digest().to_hex(),
                     parents: b.parents.iter().map(|p| p.to_hex()).collect(),
                     author: b.author,
-                    author_name: cert.as_ref().map(|c| c.body().name.clone()),
-                    author_role: cert.as_ref().map(|c| c.body().role),
+                    author_name: cert.as_ref().map(|c| c.name.clone()),
+                    author_role: cert.as_ref().map(|c| c.role),
                     authored_at: b.authored_at,
                     event: b.payload.clone(),
                     verified: true,

@@ -112,6 +112,11 @@ impl MembershipState {
         self.member_at(org, now())
     }
 
+    /// The known certificate of an organisation (verified when learned), current or not.
+    pub fn certificate(&self, org: &OrgId) -> Option<MembershipCertificate> {
+        self.read().certs.get(org).map(|(_, c)| c.clone())
+    }
+
     /// The stored certificate record of an organisation, current or not.
     pub fn certificate_record(&self, org: &OrgId) -> Option<SignedRecord> {
         self.read().certs.get(org).map(|(r, _)| r.clone())

@@ -282,30 +282,9 @@ impl Core {
 
     fn history(&mut self, case: &CaseRef) -> Result<Option<&mut CaseHistory>, CoreError> {
         if !self.histories.contains_key(case) {
-            let records = self.store.events(case)?;
-            if records.is_empty() {
+            let Some(h) = crate::cases::load_history(&self.store, &self.membership, case)? else {
                 return Ok(None);
-            }
-            let mut h = CaseHistory::new(self.membership.network_id(), *case);
-            // Stored events were validated when they arrived; replay them in causal order
-            // without membership checks that may have changed since (e.g. later revocations).
-            let certs = |org: &OrgId, _at: Timestamp| {
-                self.membership
-                    .certificate_record(org)
-                    .and_then(|r| r.verify::<MembershipCertificate>().ok())
-                    .map(|v| v.body().clone())
             };
-            let mut todo = records;
-            while !todo.is_empty() {
-                let before = todo.len();
-                todo.retain(|rec| {
-                    matches!(h.insert(rec, &certs), Err(HistoryError::MissingParents(_)))
-                });
-                if todo.len() == before {
-                    warn!(case = %case, "stored events with missing parents ignored");
-                    break;
-                }
-            }
             self.histories.insert(*case, h);
         }
         Ok(self.histories.get_mut(case))
