@@ -5,64 +5,17 @@
 mod support;
 
 use ilm_node::membership::peer_id_of;
+use ilm_node::net::SendError;
 use ilm_node::net::proto::{CaseHeads, Hello, Request, Response, SyncRequest};
-use ilm_node::net::{Gatekeeper, NetConfig, SendError, SwarmOptions};
 use ilm_protocol::event::Escalation;
 use ilm_protocol::*;
 use serde_json::json;
-use std::sync::Arc;
 use std::time::Duration;
+use support::wire::{self, cert_of, now};
 use support::*;
 
-/// A peer that presents whatever hello it is given and accepts everyone.
-struct Intruder {
-    hello: Hello,
-}
-
-impl Gatekeeper for Intruder {
-    fn hello(&self) -> Hello {
-        self.hello.clone()
-    }
-    fn admit(&self, peer: &libp2p::PeerId, _hello: &Hello) -> Result<OrgId, String> {
-        // Accept anyone: the point is what the honest node does.
-        let _ = peer;
-        Ok(OrgId([0; 32]))
-    }
-    fn is_current(&self, _org: &OrgId) -> bool {
-        true
-    }
-    fn check_gossip(&self, _data: &[u8]) -> Result<SignedRecord, String> {
-        Err("ignored".into())
-    }
-    fn directory(&self) -> Vec<SignedRecord> {
-        Vec::new()
-    }
-}
-
-fn now() -> Timestamp {
-    Timestamp(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .expect("clock")
-            .as_secs(),
-    )
-}
-
 fn load_network(net: &Net) -> Network {
-    let rec: SignedRecord =
-        serde_json::from_slice(&std::fs::read(net.genesis()).expect("genesis")).expect("record");
-    Network::from_genesis(&rec).expect("network")
-}
-
-fn cert_of(node: &Node) -> MembershipCertificate {
-    let rec: SignedRecord = serde_json::from_slice(
-        &std::fs::read(node.dir.join("certificate.json")).expect("certificate"),
-    )
-    .expect("record");
-    rec.verify::<MembershipCertificate>()
-        .expect("certificate")
-        .body()
-        .clone()
+    wire::load_network(&net.genesis())
 }
 
 /// Connects an intruder with `keys` and `hello` to `target` and tries to deliver an
@@ -106,22 +59,7 @@ fn intrude_after(
         .build()
         .expect("runtime");
     rt.block_on(async {
-        let mut seed = keys.signing_seed();
-        let keypair = libp2p::identity::Keypair::ed25519_from_bytes(&mut seed).expect("keypair");
-        let (client, _events, task) = ilm_node::net::spawn(
-            keypair,
-            NetConfig {
-                swarm: SwarmOptions {
-                    network_id: network.id(),
-                    mdns: false,
-                    relay_server: false,
-                },
-                listen: vec!["/ip4/127.0.0.1/tcp/0".parse().expect("addr")],
-                bootstrap: vec![target.multiaddr().parse().expect("addr")],
-            },
-            Arc::new(Intruder { hello }),
-        )
-        .expect("spawn intruder");
+        let (client, task) = wire::spawn_peer(network, keys, hello, target);
         let target_cert = cert_of(target);
         let event = CaseEvent {
             network_id: network.id(),
@@ -387,9 +325,7 @@ fn a_revoked_member_is_refused_at_the_door_and_its_new_messages_are_refused() {
 }
 
 fn rogue_keys(node: &Node) -> OrgKeys {
-    ilm_node::datadir::DataDir::new(&node.dir)
-        .load_keys()
-        .expect("keys")
+    wire::keys_of(node)
 }
 
 fn assert_refused_and_nothing_stored_besides(

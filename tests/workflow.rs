@@ -361,7 +361,12 @@ fn roles_are_enforced_and_not_resolved_reopens_the_case() {
     });
     let before = supplier.event_hashes(&case).len();
     cso.post(&format!("/api/cases/{case}/verify"), &json!({ "verdict": "not_resolved", "workers_consulted": 8, "note": "No payment received" }));
-    assert_eq!(status(&cso, &case), "reopened");
+    // Reopened and escalated again: the supplier owes an answer once more.
+    assert_eq!(status(&cso, &case), "escalated");
+    assert_eq!(
+        cso.get(&format!("/api/cases/{case}"))["state"]["reopens"],
+        1
+    );
     wait_for("the supplier to receive the re-escalation", SOON, || {
         let v = supplier.get(&format!("/api/cases/{case}"));
         let events = v["events"].as_array()?;
@@ -369,7 +374,7 @@ fn roles_are_enforced_and_not_resolved_reopens_the_case() {
             .iter()
             .filter(|e| e["event"]["type"] == "escalation")
             .count();
-        (events.len() >= before + 3 && escalations == 2 && v["status"] == "reopened").then_some(())
+        (events.len() >= before + 3 && escalations == 2 && v["status"] == "escalated").then_some(())
     });
     // No attestation for a not-resolved case.
     assert!(

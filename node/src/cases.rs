@@ -1,62 +1,13 @@
-//! Read-only views of cases for the API and CLI: ordered timeline and lifecycle status.
+//! Read-only views of cases for the API and CLI: the ordered timeline and the lifecycle state
+//! (`ilm_protocol::CaseState`, the one fold of a history that every view reads).
 
 use crate::membership::MembershipState;
 use crate::store::{Store, StoreError};
 use ilm_protocol::{
-    CaseEvent, CaseHistory, CaseRef, EventPayload, HistoryError, MembershipCertificate, OrgId,
-    Timestamp, Verdict,
+    CaseHistory, CaseRef, CaseState, CaseStatus, EventKind, EventPayload, HistoryError,
+    MembershipCertificate, Obligation, OrgId, Owed, Timestamp,
 };
 use serde::Serialize;
-
-/// Where a case stands in the lifecycle.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CaseStatus {
-    /// Escalated, not yet answered.
-    Escalated,
-    /// Acknowledged by the party.
-    Acknowledged,
-    /// Disputed by the party.
-    Disputed,
-    /// A remediation plan is recorded.
-    RemediationPlanned,
-    /// Remediation under way (actions recorded).
-    Remediating,
-    /// Remediation reported complete; awaiting the workers' verdict.
-    RemediationReported,
-    /// Workers confirmed it.
-    Resolved,
-    /// Workers confirmed part of it.
-    PartlyResolved,
-    /// Reopened after workers said it did not happen.
-    Reopened,
-    /// Closed by the CSO.
-    Closed,
-}
-
-/// Status after a sequence of events in causal order.
-pub fn status_of<'a>(events: impl IntoIterator<Item = &'a CaseEvent>) -> CaseStatus {
-    let mut s = CaseStatus::Escalated;
-    for e in events {
-        s = match &e.payload {
-            EventPayload::Escalation(_) if s == CaseStatus::Reopened => CaseStatus::Reopened,
-            EventPayload::Escalation(_) => s,
-            EventPayload::Acknowledgement { .. } => CaseStatus::Acknowledged,
-            EventPayload::Dispute { .. } => CaseStatus::Disputed,
-            EventPayload::RemediationPlan { .. } => CaseStatus::RemediationPlanned,
-            EventPayload::RemediationAction(_) => CaseStatus::Remediating,
-            EventPayload::RemediationReported { .. } => CaseStatus::RemediationReported,
-            EventPayload::WorkerVerification { verdict, .. } => match verdict {
-                Verdict::Resolved => CaseStatus::Resolved,
-                Verdict::PartlyResolved => CaseStatus::PartlyResolved,
-                Verdict::NotResolved => CaseStatus::Reopened,
-            },
-            EventPayload::Reopened { .. } => CaseStatus::Reopened,
-            EventPayload::Closed { .. } => CaseStatus::Closed,
-        };
-    }
-    s
-}
 
 /// One event as shown to operators.
 #[derive(Debug, Clone, Serialize)]
@@ -87,9 +38,17 @@ pub struct CaseView {
     /// Lifecycle status.
     pub status: CaseStatus,
     /// Owning CSO.
-    pub owner: Option<OrgId>,
+    pub owner: OrgId,
     /// Everyone escalated to.
     pub responders: Vec<OrgId>,
+    /// The whole lifecycle state: parties, due dates, verdict, figures.
+    pub state: CaseState,
+    /// What each party owes now, with overdue flags.
+    pub obligations: Vec<Obligation>,
+    /// Who must act now.
+    pub waiting_on: Vec<OrgId>,
+    /// The event kinds this node may add now (roles aside).
+    pub allowed: Vec<EventKind>,
     /// Current heads.
     pub heads: Vec<String>,
     /// Number of events.
@@ -127,12 +86,19 @@ pub fn load_history(
     Ok(Some(h))
 }
 
-/// The view of a case, with or without its events.
-pub fn view(history: &CaseHistory, membership: &MembershipState, with_events: bool) -> CaseView {
-    let ordered = history.ordered();
-    let ctx = history.context_for(&history.heads());
+/// The view of a case, with or without its events, as `me` sees it at `now`. None for an
+/// empty history.
+pub fn view(
+    history: &CaseHistory,
+    membership: &MembershipState,
+    me: &OrgId,
+    now: Timestamp,
+    with_events: bool,
+) -> Option<CaseView> {
+    let state = history.state()?.clone();
     let events = with_events.then(|| {
-        ordered
+        history
+            .ordered()
             .iter()
             .map(|ev| {
                 let b = ev.body();
@@ -150,17 +116,31 @@ pub fn view(history: &CaseHistory, membership: &MembershipState, with_events: bo
             })
             .collect()
     });
-    CaseView {
+    Some(CaseView {
         case_ref: history.case_ref(),
-        status: status_of(ordered.iter().map(|e| e.body())),
-        owner: ctx.as_ref().map(|c| c.owner),
-        responders: ctx
-            .map(|c| c.responders.into_iter().collect())
-            .unwrap_or_default(),
+        status: state.status(),
+        owner: state.owner,
+        responders: state.responders().collect(),
+        obligations: state.obligations(now),
+        waiting_on: state.waiting_on(),
+        allowed: state.allowed(me),
         heads: history.heads().iter().map(|h| h.to_hex()).collect(),
         event_count: history.len(),
         events,
-    }
+        state,
+    })
+}
+
+/// Loads a case and builds its view for `me` at the current time (None when not held).
+pub fn load_view(
+    store: &Store,
+    membership: &MembershipState,
+    case: &CaseRef,
+    with_events: bool,
+) -> Result<Option<CaseView>, StoreError> {
+    let me = membership.me();
+    Ok(load_history(store, membership, case)?
+        .and_then(|h| view(&h, membership, &me, crate::membership::now(), with_events)))
 }
 
 /// Work past its due date.
@@ -170,81 +150,25 @@ pub struct Overdue {
     pub case_ref: CaseRef,
     /// Who owes it.
     pub party: OrgId,
-    /// "acknowledgement" or "remediation".
-    pub what: &'static str,
+    /// What is owed.
+    pub what: Owed,
     /// When it was due.
     pub due: Timestamp,
 }
 
-/// What is overdue in a case at `now`: for each party's latest escalation, a missing
-/// acknowledgement (or dispute) past its due date, and a missing remediation report past its
-/// due date (unless the workers already verified or the case is closed).
-pub fn overdue_items(history: &CaseHistory, now: Timestamp) -> Vec<Overdue> {
-    use std::collections::BTreeMap;
-    struct Owed {
-        ack_by: Timestamp,
-        rem_by: Timestamp,
-        acked: bool,
-        remediated: bool,
-    }
-    let mut owed: BTreeMap<OrgId, Owed> = BTreeMap::new();
-    let mut settled = false;
-    for ev in history.ordered() {
-        let b = ev.body();
-        match &b.payload {
-            EventPayload::Escalation(e) => {
-                settled = false;
-                owed.insert(
-                    e.to,
-                    Owed {
-                        ack_by: e.acknowledge_by,
-                        rem_by: e.remediate_by,
-                        acked: false,
-                        remediated: false,
-                    },
-                );
-            }
-            EventPayload::Acknowledgement { .. } | EventPayload::Dispute { .. } => {
-                if let Some(o) = owed.get_mut(&b.author) {
-                    o.acked = true;
-                }
-            }
-            EventPayload::RemediationReported { .. } => {
-                if let Some(o) = owed.get_mut(&b.author) {
-                    o.acked = true;
-                    o.remediated = true;
-                }
-            }
-            EventPayload::WorkerVerification { verdict, .. } => {
-                settled = *verdict != Verdict::NotResolved
-            }
-            EventPayload::Closed { .. } => settled = true,
-            _ => {}
-        }
-    }
-    let mut out = Vec::new();
-    if settled {
-        return out;
-    }
-    for (party, o) in owed {
-        if !o.acked && now > o.ack_by {
-            out.push(Overdue {
-                case_ref: history.case_ref(),
-                party,
-                what: "acknowledgement",
-                due: o.ack_by,
-            });
-        }
-        if !o.remediated && now > o.rem_by {
-            out.push(Overdue {
-                case_ref: history.case_ref(),
-                party,
-                what: "remediation",
-                due: o.rem_by,
-            });
-        }
-    }
-    out
+/// What is overdue in a case at `now` (from the lifecycle state's obligations).
+pub fn overdue_items(state: &CaseState, now: Timestamp) -> Vec<Overdue> {
+    state
+        .obligations(now)
+        .into_iter()
+        .filter(|o| o.overdue)
+        .map(|o| Overdue {
+            case_ref: state.case_ref,
+            party: o.party,
+            what: o.what,
+            due: o.due,
+        })
+        .collect()
 }
 
 /// The self-contained bundle of a complete attestation: genesis, the certificates of every

@@ -31,7 +31,9 @@ pub enum Command {
     /// Membership: request, issue, join, revoke, list.
     #[command(subcommand)]
     Member(MemberCommand),
-    /// Verify an attestation bundle, certificate or signed record offline.
+    /// Verify an attestation bundle, certificate or signed record offline. Exit status: 0
+    /// valid against a trusted network, 1 invalid, 2 bad usage, 3 consistent but no trusted
+    /// network pinned (give --network, or run in a member's data directory).
     Verify(VerifyArgs),
     /// Run the node daemon (networking, delivery, admin API) until SIGINT/SIGTERM.
     Run(RunArgs),
@@ -466,4 +468,9 @@ pub struct VerifyArgs {
     /// bundle must belong to it [default: this node's network, if any].
     #[arg(long, value_name = "FILE")]
     pub network: Option<PathBuf>,
+    /// Revocations to apply (a revocation record, a list of them, or the admin API's
+    /// `/api/revocations` answer), besides those this node knows. A signature made at or after
+    /// its signer's revocation makes the file invalid.
+    #[arg(long, value_name = "FILE")]
+    pub revocations: Option<PathBuf>,
 }

@@ -69,7 +69,7 @@ fn main() -> ExitCode {
     match ilm_node::commands::run(cli) {
         Ok(out) => {
             out.print(json);
-            ExitCode::SUCCESS
+            ExitCode::from(out.exit)
         }
         Err(err) => {
             if json {
@@ -78,7 +78,11 @@ fn main() -> ExitCode {
                     None => format!("{err:#}"),
                 };
                 let valid = err.downcast_ref::<Invalid>().map(|_| false);
-                println!("{}", serde_json::json!({ "error": reason, "valid": valid }));
+                let result = valid.map(|_| "invalid");
+                println!(
+                    "{}",
+                    serde_json::json!({ "result": result, "error": reason, "valid": valid })
+                );
             }
             eprintln!("error: {err:#}");
             ExitCode::from(1)

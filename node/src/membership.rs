@@ -8,7 +8,7 @@ use ilm_protocol::{
     SignedRecord, Timestamp,
 };
 use libp2p::PeerId;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::RwLock;
 
 /// The libp2p peer id of an organisation (both come from the same ed25519 key).
@@ -24,7 +24,6 @@ pub fn now() -> Timestamp {
 
 struct Inner {
     revocations: RevocationList,
-    revocation_records: BTreeMap<OrgId, SignedRecord>,
     certs: HashMap<OrgId, (SignedRecord, MembershipCertificate)>,
 }
 
@@ -32,6 +31,7 @@ struct Inner {
 pub struct MembershipState {
     network: Network,
     own: SignedRecord,
+    me: OrgId,
     inner: RwLock<Inner>,
 }
 
@@ -54,12 +54,13 @@ impl MembershipState {
         certificates: Vec<SignedRecord>,
         revocations: Vec<SignedRecord>,
     ) -> Result<MembershipState, MembershipError> {
+        let me = network.verify_certificate(&own)?.body().org_id;
         let state = MembershipState {
             network,
             own: own.clone(),
+            me,
             inner: RwLock::new(Inner {
                 revocations: RevocationList::new(),
-                revocation_records: BTreeMap::new(),
                 certs: HashMap::new(),
             }),
         };
@@ -81,6 +82,11 @@ impl MembershipState {
     /// The network id.
     pub fn network_id(&self) -> NetworkId {
         self.network.id()
+    }
+
+    /// This node's organisation.
+    pub fn me(&self) -> OrgId {
+        self.me
     }
 
     /// Our own certificate record.
@@ -132,9 +138,18 @@ impl MembershipState {
         self.read().revocations.revokes(cert, now())
     }
 
-    /// Every revocation record known.
+    /// The revocations known, to check signatures against (bundles).
+    pub fn revocations(&self) -> RevocationList {
+        self.read().revocations.clone()
+    }
+
+    /// Every revocation record known (the newest per organisation).
     pub fn revocation_records(&self) -> Vec<SignedRecord> {
-        self.read().revocation_records.values().cloned().collect()
+        self.read()
+            .revocations
+            .iter()
+            .map(|r| r.record().clone())
+            .collect()
     }
 
     /// Verifies and remembers a certificate (the newest per organisation wins).
@@ -154,21 +169,16 @@ impl MembershipState {
         Ok(Learned::Nothing)
     }
 
-    /// Verifies and remembers a revocation.
+    /// Verifies and remembers a revocation, unless the one held for that organisation is newer
+    /// (a revocation is never replaced by an older one: see `RevocationList`).
     pub fn learn_revocation(&self, rec: &SignedRecord) -> Result<Learned, MembershipError> {
         let rev = self.network.check_revocation(rec)?;
         let org = rev.body().org_id;
-        let mut inner = self.write();
-        let known = inner
-            .revocation_records
-            .get(&org)
-            .is_some_and(|old| old.digest() == rec.digest());
-        if known {
-            return Ok(Learned::Nothing);
+        if self.write().revocations.add(&rev) {
+            Ok(Learned::Revocation(org))
+        } else {
+            Ok(Learned::Nothing)
         }
-        inner.revocations.add(&rev);
-        inner.revocation_records.insert(org, rec.clone());
-        Ok(Learned::Revocation(org))
     }
 
     /// Learns a certificate or revocation, whichever the record is.
@@ -222,7 +232,7 @@ impl Gatekeeper for MembershipState {
             .certs
             .values()
             .map(|(r, _)| r.clone())
-            .chain(inner.revocation_records.values().cloned())
+            .chain(inner.revocations.iter().map(|r| r.record().clone()))
             .collect()
     }
 

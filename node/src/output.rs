@@ -9,6 +9,8 @@ pub struct Output {
     pub json: Value,
     /// Human-readable form.
     pub text: String,
+    /// Exit status (0 unless a command defines others, like `ilm verify`).
+    pub exit: u8,
 }
 
 impl Output {
@@ -17,7 +19,14 @@ impl Output {
         Output {
             json,
             text: text.into(),
+            exit: 0,
         }
+    }
+
+    /// The same result with another exit status.
+    pub fn with_exit(mut self, exit: u8) -> Output {
+        self.exit = exit;
+        self
     }
 
     /// Prints the form asked for.

@@ -374,9 +374,35 @@ fn bad_input_gets_clear_errors_and_changes_nothing() {
         .stderr(predicate::str::contains("only a steward"));
 }
 
+/// 2026-01-01T00:00:00Z: the sample case starts one day later.
+const SAMPLE_T0: Timestamp = Timestamp(1_767_225_600);
+
+/// The sample network's steward keys (they sign its genesis and revocations).
+fn sample_steward() -> OrgKeys {
+    OrgKeys::from_secret_bytes([1; 32], [101; 32])
+}
+
+/// A revocation of the sample bundle's supplier (the co-signer) at `at`.
+fn sample_revocation_of_supplier(at: Timestamp) -> SignedRecord {
+    let bundle = sample_bundle();
+    let net = Network::from_genesis(&bundle.genesis).expect("network");
+    let supplier = OrgKeys::from_secret_bytes([3; 32], [103; 32]).org_id();
+    SignedRecord::sign(
+        &Revocation {
+            network_id: net.id(),
+            org_id: supplier,
+            reason: "Suspended".into(),
+            revoked_at: at,
+            issuer: sample_steward().org_id(),
+        },
+        &sample_steward(),
+    )
+    .expect("revocation")
+}
+
 /// Builds a complete attestation bundle with in-process keys, as a node would export it.
 fn sample_bundle() -> AttestationBundle {
-    let t0 = Timestamp(1_767_225_600);
+    let t0 = SAMPLE_T0;
     let k = |n: u8| OrgKeys::from_secret_bytes([n; 32], [n + 100; 32]);
     let (steward, cso, supplier) = (k(1), k(2), k(3));
     let genesis = SignedRecord::sign(
@@ -492,10 +518,14 @@ fn verify_accepts_a_valid_bundle_and_rejects_a_tampered_one() {
     let bundle = sample_bundle();
     let good = tmp.path().join("bundle.json");
     std::fs::write(&good, serde_json::to_vec_pretty(&bundle).expect("json")).expect("write");
-    // Any machine, no node at all: an empty data dir.
+    let network = tmp.path().join("network.json");
+    std::fs::write(&network, ilm_node::datadir::record_json(&bundle.genesis)).expect("write");
+    // Any machine, no node at all: an empty data dir and the network genesis it trusts.
     ilm(&tmp.path().join("nobody"))
         .arg("verify")
         .arg(&good)
+        .arg("--network")
+        .arg(&network)
         .assert()
         .success()
         .stdout(
@@ -523,6 +553,91 @@ fn verify_accepts_a_valid_bundle_and_rejects_a_tampered_one() {
         .assert()
         .code(1)
         .stderr(predicate::str::contains("INVALID"));
+}
+
+#[test]
+fn verify_without_a_pinned_network_says_so_with_its_own_exit_status() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let good = tmp.path().join("bundle.json");
+    std::fs::write(
+        &good,
+        serde_json::to_vec_pretty(&sample_bundle()).expect("json"),
+    )
+    .expect("write");
+    // Consistent with its own genesis, but anyone can make a look-alike network: not VALID.
+    ilm(&tmp.path().join("nobody"))
+        .arg("verify")
+        .arg(&good)
+        .assert()
+        .code(3)
+        .stdout(
+            predicate::str::starts_with("UNPINNED")
+                .and(predicate::str::contains("VALID").not())
+                .and(predicate::str::contains("--network")),
+        );
+    let out = ilm(&tmp.path().join("nobody"))
+        .args(["--json", "verify"])
+        .arg(&good)
+        .assert()
+        .code(3)
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).expect("json");
+    assert_eq!(v["result"], "unpinned");
+    assert_eq!(v["valid"], serde_json::Value::Null);
+}
+
+#[test]
+fn verify_rejects_a_bundle_whose_cosigner_was_revoked_before_signing() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let bundle = sample_bundle();
+    let good = tmp.path().join("bundle.json");
+    std::fs::write(&good, serde_json::to_vec_pretty(&bundle).expect("json")).expect("write");
+    let network = tmp.path().join("network.json");
+    std::fs::write(&network, ilm_node::datadir::record_json(&bundle.genesis)).expect("write");
+    let verify = |revocations: &Path| {
+        ilm(&tmp.path().join("nobody"))
+            .arg("verify")
+            .arg(&good)
+            .arg("--network")
+            .arg(&network)
+            .arg("--revocations")
+            .arg(revocations)
+            .assert()
+    };
+    // The attestation was issued on day 26; the supplier was revoked on day 25.
+    let before = tmp.path().join("revoked-day-25.json");
+    let rev = sample_revocation_of_supplier(SAMPLE_T0.plus_days(25));
+    std::fs::write(&before, ilm_node::datadir::record_json(&rev)).expect("write");
+    verify(&before).code(1).stderr(
+        predicate::str::contains("INVALID")
+            .and(predicate::str::contains("supplier org"))
+            .and(predicate::str::contains("revoked at")),
+    );
+    // Positive control: a revocation after the signature leaves the bundle valid, as
+    // signatures made before a revocation stay valid.
+    let after = tmp.path().join("revoked-day-30.json");
+    let rev = sample_revocation_of_supplier(SAMPLE_T0.plus_days(30));
+    std::fs::write(
+        &after,
+        format!(
+            "[{}]",
+            String::from_utf8_lossy(&ilm_node::datadir::record_json(&rev))
+        ),
+    )
+    .expect("write");
+    verify(&after)
+        .success()
+        .stdout(predicate::str::starts_with("VALID attestation"));
+    // A revocation that no steward of the network signed is refused, not ignored.
+    let forged = tmp.path().join("forged.json");
+    let mut rec = sample_revocation_of_supplier(SAMPLE_T0.plus_days(25));
+    rec.signatures[0].signature.0[0] ^= 1;
+    std::fs::write(&forged, ilm_node::datadir::record_json(&rec)).expect("write");
+    verify(&forged)
+        .code(1)
+        .stderr(predicate::str::contains("did not sign"));
 }
 
 #[test]

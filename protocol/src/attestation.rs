@@ -2,12 +2,15 @@
 //! self-contained bundle that anyone can verify offline.
 
 use crate::codebook::{IssueCategory, Money};
-use crate::event::{CaseRef, EventHash, EventPayload, Verdict};
+use crate::event::{CaseEvent, CaseRef, EventHash, MAX_ITEMS, Verdict};
 use crate::history::{CaseHistory, HistoryError};
 use crate::identity::{OrgId, Role, Timestamp};
-use crate::membership::{MembershipCertificate, MembershipError, Network, NetworkId};
+use crate::lifecycle::{CaseState, PartyStage};
+use crate::membership::{
+    MembershipCertificate, MembershipError, Network, NetworkId, RevocationList,
+};
 use crate::record::{RecordBody, RecordError, RecordKind, SignedRecord, Verified};
-use crate::rules::is_responder;
+use crate::rules::{check_text, check_time, is_responder};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -50,6 +53,9 @@ impl RecordBody for RemediationAttestation {
     }
 }
 
+/// Most events one attestation may cover.
+pub const MAX_EVENTS: usize = 4_096;
+
 /// The format tag of attestation bundle files.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum BundleFormat {
@@ -75,6 +81,134 @@ pub struct AttestationBundle {
     pub attestation: SignedRecord,
 }
 
+/// Longest attestation summary, in bytes.
+pub const MAX_SUMMARY_LEN: usize = 8_000;
+
+impl RemediationAttestation {
+    /// The attestation's own field rules (section 4.7): 1 to 64 categories without repeats,
+    /// a summary of at most 8000 bytes without control characters but line feed and tab, at
+    /// most one amount per currency (at most 64), at least one worker benefited, 1 to 4096
+    /// covered events without repeats, and times before the year 10000.
+    pub fn check_well_formed(&self) -> Result<(), &'static str> {
+        if self.categories.is_empty() || self.categories.len() > MAX_ITEMS {
+            return Err("an attestation needs 1 to 64 issue categories");
+        }
+        if self.categories.iter().collect::<BTreeSet<_>>().len() != self.categories.len() {
+            return Err("duplicate issue category");
+        }
+        check_text(&self.summary, MAX_SUMMARY_LEN, false)?;
+        if self.amounts_repaid.len() > MAX_ITEMS {
+            return Err("too many amounts");
+        }
+        let currencies: BTreeSet<_> = self.amounts_repaid.iter().map(|m| &m.currency).collect();
+        if currencies.len() != self.amounts_repaid.len() {
+            return Err("more than one amount in the same currency");
+        }
+        if self.workers_benefited == 0 {
+            return Err("workers_benefited must be at least 1");
+        }
+        if self.events.is_empty() || self.events.len() > MAX_EVENTS {
+            return Err("an attestation covers 1 to 4096 events");
+        }
+        if self.events.iter().collect::<BTreeSet<_>>().len() != self.events.len() {
+            return Err("an event is listed twice");
+        }
+        for t in [self.remediated_at, self.verified_at, self.issued_at] {
+            check_time(t)?;
+        }
+        Ok(())
+    }
+
+    /// Whether the attestation states what the case history shows (section 8, rule 12): the
+    /// remediating party's remediation was verified resolved or partly resolved, and the
+    /// verdict, its time, the report time, the amounts, the categories and the worker count
+    /// agree with the state folded from exactly the events the attestation covers.
+    pub fn check_against(&self, state: &CaseState) -> Result<(), AttestationMismatch> {
+        use AttestationMismatch as M;
+        if state.owner != self.cso {
+            return Err(M::NotCaseOwner);
+        }
+        let p = state
+            .party(&self.remediating_party)
+            .ok_or(M::NeverEscalatedTo)?;
+        if !matches!(p.stage, PartyStage::Resolved | PartyStage::PartlyResolved) {
+            return Err(M::NotVerified(p.stage));
+        }
+        if p.verdict != Some(self.verdict) || p.verified_at != Some(self.verified_at) {
+            return Err(M::Verdict);
+        }
+        if p.reported_at != Some(self.remediated_at) {
+            return Err(M::RemediatedAt);
+        }
+        if self.issued_at < self.verified_at {
+            return Err(M::IssuedBeforeVerdict);
+        }
+        if p.amounts_repaid != self.amounts_repaid {
+            return Err(M::Amounts);
+        }
+        if self.workers_benefited > p.workers_affected {
+            return Err(M::Workers);
+        }
+        if self.categories.iter().any(|c| !p.categories.contains(c)) {
+            return Err(M::Categories);
+        }
+        Ok(())
+    }
+}
+
+/// How an attestation disagrees with the history it covers.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AttestationMismatch {
+    /// Its CSO does not own the case.
+    #[error("the attestation's CSO does not own the case")]
+    NotCaseOwner,
+    /// The case was never escalated to the remediating party.
+    #[error("the remediating party was never escalated to in this case")]
+    NeverEscalatedTo,
+    /// The party's remediation was not verified resolved or partly resolved.
+    #[error("the workers have not verified the remediating party's remediation as resolved or partly resolved (its stage is {})", .0.code())]
+    NotVerified(PartyStage),
+    /// Verdict or verification time differ from the history.
+    #[error(
+        "the attestation's verdict or verified_at is not the workers' latest verdict on the remediating party"
+    )]
+    Verdict,
+    /// `remediated_at` is not the party's latest report.
+    #[error("remediated_at is not the time of the remediating party's latest remediation report")]
+    RemediatedAt,
+    /// Issued before the verdict it attests.
+    #[error("the attestation is issued before the verdict it attests")]
+    IssuedBeforeVerdict,
+    /// Amounts differ from the party's recorded repayments.
+    #[error(
+        "amounts_repaid is not the per-currency total of the remediating party's recorded repayments"
+    )]
+    Amounts,
+    /// More workers benefited than were affected.
+    #[error("workers_benefited exceeds the workers affected in the party's escalations")]
+    Workers,
+    /// A category that was never escalated to the party.
+    #[error("the attestation names a category never escalated to the remediating party")]
+    Categories,
+}
+
+impl AttestationMismatch {
+    /// A stable code for this refusal (test vectors and other implementations compare it).
+    pub fn code(&self) -> &'static str {
+        match self {
+            AttestationMismatch::NotCaseOwner => "attestation.not_case_owner",
+            AttestationMismatch::NeverEscalatedTo => "attestation.never_escalated_to",
+            AttestationMismatch::NotVerified(_) => "attestation.not_verified",
+            AttestationMismatch::Verdict => "attestation.verdict",
+            AttestationMismatch::RemediatedAt => "attestation.remediated_at",
+            AttestationMismatch::IssuedBeforeVerdict => "attestation.issued_before_verdict",
+            AttestationMismatch::Amounts => "attestation.amounts",
+            AttestationMismatch::Workers => "attestation.workers",
+            AttestationMismatch::Categories => "attestation.categories",
+        }
+    }
+}
+
 /// Why a bundle failed verification.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BundleError {
@@ -84,12 +218,49 @@ pub enum BundleError {
     /// The attestation's own signatures or format.
     #[error("attestation: {0}")]
     Attestation(RecordError),
+    /// The attestation breaks a field rule of section 4.7.
+    #[error("attestation: {0}")]
+    MalformedAttestation(&'static str),
     /// A case event is invalid.
     #[error("case event: {0}")]
     Event(#[from] HistoryError),
+    /// The attestation disagrees with the history it covers.
+    #[error("attestation: {0}")]
+    Mismatch(#[from] AttestationMismatch),
+    /// A signer's membership was revoked before it signed.
+    #[error("{name} ({}) signed {what} at {signed_at}, but its membership was revoked at {revoked_at} ({reason})", org.short())]
+    Revoked {
+        /// The revoked signer.
+        org: OrgId,
+        /// Its name, from its certificate.
+        name: String,
+        /// What it signed.
+        what: &'static str,
+        /// The time the signature claims.
+        signed_at: u64,
+        /// When its membership was revoked.
+        revoked_at: u64,
+        /// The revocation's reason.
+        reason: String,
+    },
     /// Something does not fit together.
     #[error("{0}")]
     Inconsistent(String),
+}
+
+impl BundleError {
+    /// A stable code for this refusal (test vectors and other implementations compare it).
+    pub fn code(&self) -> &'static str {
+        match self {
+            BundleError::Membership(e) => e.code(),
+            BundleError::Attestation(e) => e.code(),
+            BundleError::MalformedAttestation(_) => "attestation.malformed",
+            BundleError::Event(e) => e.code(),
+            BundleError::Mismatch(e) => e.code(),
+            BundleError::Revoked { .. } => "bundle.signer_revoked",
+            BundleError::Inconsistent(_) => "bundle.inconsistent",
+        }
+    }
 }
 
 /// What a valid bundle says, for a one-line summary.
@@ -124,12 +295,22 @@ fn inconsistent<T>(msg: impl Into<String>) -> Result<T, BundleError> {
 }
 
 impl AttestationBundle {
-    /// Verifies everything in the bundle against its genesis, offline.
+    /// Verifies everything in the bundle against its genesis, offline, knowing no revocation.
     ///
     /// Certificates are checked at the time each signature was made (an attestation stays
-    /// valid after certificates expire). Revocations cannot be known offline: a verifier that
-    /// is a member should also check its own revocation list.
+    /// valid after certificates expire). A verifier that knows revocations (a member node, or
+    /// someone given the steward's revocation records) should use
+    /// [`AttestationBundle::verify_with_revocations`].
     pub fn verify(&self) -> Result<BundleSummary, BundleError> {
+        self.verify_with_revocations(&RevocationList::new())
+    }
+
+    /// Like [`AttestationBundle::verify`], refusing every signature made at or after its
+    /// signer's revocation (section 8, rule 6).
+    pub fn verify_with_revocations(
+        &self,
+        revocations: &RevocationList,
+    ) -> Result<BundleSummary, BundleError> {
         let network = Network::from_genesis(&self.genesis)?;
         let mut certs: BTreeMap<OrgId, Vec<MembershipCertificate>> = BTreeMap::new();
         let mut seen = BTreeSet::new();
@@ -140,11 +321,32 @@ impl AttestationBundle {
             let (_, body) = network.verify_certificate(rec)?.into_parts();
             certs.entry(body.org_id).or_default().push(body);
         }
-        let cert_at = |org: &OrgId, at: Timestamp| -> Option<MembershipCertificate> {
+        let held_at = |org: &OrgId, at: Timestamp| -> Option<&MembershipCertificate> {
             certs
                 .get(org)?
                 .iter()
                 .find(|c| c.not_before <= at && at < c.not_after)
+        };
+        // Every signature made by a revoked signer is named, before anything else is replayed.
+        let revoked = |org: &OrgId, at: Timestamp, what: &'static str| -> Result<(), BundleError> {
+            let Some(cert) = held_at(org, at) else {
+                return Ok(());
+            };
+            match revocations.revoking(cert, at) {
+                Some(r) => Err(BundleError::Revoked {
+                    org: *org,
+                    name: cert.name.clone(),
+                    what,
+                    signed_at: at.0,
+                    revoked_at: r.revoked_at.0,
+                    reason: r.reason.clone(),
+                }),
+                None => Ok(()),
+            }
+        };
+        let cert_at = |org: &OrgId, at: Timestamp| -> Option<MembershipCertificate> {
+            held_at(org, at)
+                .filter(|c| !revocations.revokes(c, at))
                 .cloned()
         };
 
@@ -153,8 +355,17 @@ impl AttestationBundle {
             .verify()
             .map_err(BundleError::Attestation)?;
         let a = att.body();
+        a.check_well_formed()
+            .map_err(BundleError::MalformedAttestation)?;
         if a.network_id != network.id() {
             return inconsistent("attestation belongs to another network");
+        }
+        revoked(&a.cso, a.issued_at, "the attestation")?;
+        revoked(&a.remediating_party, a.issued_at, "the attestation")?;
+        for rec in &self.events {
+            if let Ok(ev) = serde_json::from_slice::<CaseEvent>(&rec.body) {
+                revoked(&ev.author, ev.authored_at, "a case event")?;
+            }
         }
         let Some(cso) = cert_at(&a.cso, a.issued_at).filter(|c| c.role == Role::Cso) else {
             return inconsistent(
@@ -175,37 +386,15 @@ impl AttestationBundle {
         let history = self.replay_events(network.id(), a.case_ref, &cert_at)?;
         let held: BTreeSet<EventHash> = self.events.iter().map(SignedRecord::digest).collect();
         let covered: BTreeSet<EventHash> = a.events.iter().copied().collect();
-        if covered.len() != a.events.len()
-            || held.len() != self.events.len()
-            || held != covered
-            || history.len() != held.len()
-        {
+        if held.len() != self.events.len() || held != covered || history.len() != held.len() {
             return inconsistent(
                 "the bundle's events are not exactly the events the attestation covers",
             );
         }
-        let ctx = history
-            .context_for(&history.heads())
+        let state = history
+            .state()
             .ok_or_else(|| BundleError::Inconsistent("the bundle holds no case events".into()))?;
-        if ctx.owner != a.cso {
-            return inconsistent("the attestation's CSO does not own the case");
-        }
-        if !ctx.responders.contains(&a.remediating_party) {
-            return inconsistent("the remediating party was never escalated to in this case");
-        }
-        let verified = history
-            .ordered()
-            .into_iter()
-            .rev()
-            .find_map(|ev| match ev.body().payload {
-                EventPayload::WorkerVerification { verdict, .. } => Some(verdict),
-                _ => None,
-            });
-        if verified != Some(a.verdict) {
-            return inconsistent(
-                "the attestation's verdict is not the workers' latest verdict in the history",
-            );
-        }
+        a.check_against(state)?;
         Ok(BundleSummary {
             network_id: network.id(),
             network_name: network.name().to_string(),

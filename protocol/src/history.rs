@@ -1,11 +1,12 @@
 //! A case's history: a hash-linked graph of verified events that converges when parties
 //! append concurrently (an event may name several parents, merging heads).
 
-use crate::event::{CaseEvent, CaseRef, EventHash, EventPayload};
+use crate::event::{CaseEvent, CaseRef, EventHash};
 use crate::identity::{OrgId, Role, Timestamp};
+use crate::lifecycle::CaseState;
 use crate::membership::{MembershipCertificate, NetworkId};
 use crate::record::{RecordError, SignedRecord, Verified};
-use crate::rules::{CaseContext, ValidationError, validate};
+use crate::rules::{ValidationError, validate};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Why an event could not join a history.
@@ -31,6 +32,20 @@ pub enum HistoryError {
     UnknownAuthor(String),
 }
 
+impl HistoryError {
+    /// A stable code for this refusal (test vectors and other implementations compare it).
+    pub fn code(&self) -> &'static str {
+        match self {
+            HistoryError::Record(e) => e.code(),
+            HistoryError::Validation(e) => e.code(),
+            HistoryError::WrongCase => "history.wrong_case",
+            HistoryError::MissingParents(_) => "history.missing_parents",
+            HistoryError::SecondRoot => "history.second_root",
+            HistoryError::UnknownAuthor(_) => "history.unknown_author",
+        }
+    }
+}
+
 /// Whether an insert changed the history.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Inserted {
@@ -49,6 +64,8 @@ pub struct CaseHistory {
     events: BTreeMap<EventHash, Verified<CaseEvent>>,
     /// Events that some other event names as parent.
     referenced: BTreeSet<EventHash>,
+    /// The fold of every held event (None while empty).
+    state: Option<CaseState>,
 }
 
 impl CaseHistory {
@@ -60,6 +77,7 @@ impl CaseHistory {
             root: None,
             events: BTreeMap::new(),
             referenced: BTreeSet::new(),
+            state: None,
         }
     }
 
@@ -97,31 +115,30 @@ impl CaseHistory {
             .collect()
     }
 
-    /// The case context as seen from the given parents: owner and every party escalated to
-    /// among their ancestors. Depends only on the ancestors, so every node computes the same.
-    pub fn context_for(&self, parents: &[EventHash]) -> Option<CaseContext> {
-        let root = self.root?;
-        let owner = self.events.get(&root)?.body().author;
-        let mut responders = BTreeSet::new();
-        let mut seen = BTreeSet::new();
-        let mut stack: Vec<EventHash> = parents.to_vec();
+    /// The lifecycle state of the whole history (None while it holds no event).
+    pub fn state(&self) -> Option<&CaseState> {
+        self.state.as_ref()
+    }
+
+    /// The lifecycle state as the given parents see it: the fold of their ancestors (parents
+    /// included) in deterministic order. Depends only on those ancestors, so every node
+    /// computes the same.
+    pub fn state_for(&self, parents: &[EventHash]) -> Option<CaseState> {
+        let mut wanted: BTreeSet<EventHash> = parents.iter().copied().collect();
+        if wanted == self.heads().into_iter().collect() {
+            return self.state.clone();
+        }
+        let mut stack: Vec<EventHash> = wanted.iter().copied().collect();
         while let Some(h) = stack.pop() {
-            if !seen.insert(h) {
-                continue;
-            }
             if let Some(ev) = self.events.get(&h) {
-                if let EventPayload::Escalation(e) = &ev.body().payload {
-                    responders.insert(e.to);
+                for p in &ev.body().parents {
+                    if wanted.insert(*p) {
+                        stack.push(*p);
+                    }
                 }
-                stack.extend(ev.body().parents.iter().copied());
             }
         }
-        Some(CaseContext {
-            network_id: self.network_id,
-            case_ref: self.case_ref,
-            owner,
-            responders,
-        })
+        fold(self.ordered_within(Some(&wanted)))
     }
 
     /// Verifies, validates and adds an event.
@@ -149,11 +166,22 @@ impl CaseHistory {
             return Ok(Inserted::Duplicate(hash));
         }
         self.check_insertable(event.body(), cert_of)?;
+        let extends_all = {
+            let parents: BTreeSet<EventHash> = event.body().parents.iter().copied().collect();
+            parents == self.heads().into_iter().collect()
+        };
         if event.body().parents.is_empty() {
             self.root = Some(hash);
         }
         self.referenced.extend(event.body().parents.iter().copied());
+        let body = event.body().clone();
         self.events.insert(hash, event);
+        // An event that follows every head comes last in the order: fold it on. Otherwise
+        // (a concurrent branch) the order of earlier events may change: fold again.
+        match (&mut self.state, extends_all) {
+            (Some(state), true) => state.apply(&body),
+            _ => self.state = fold(self.ordered_within(None)),
+        }
         Ok(Inserted::New(hash))
     }
 
@@ -179,23 +207,31 @@ impl CaseHistory {
         }
         let author = cert_of(&ev.author, ev.authored_at)
             .ok_or_else(|| HistoryError::UnknownAuthor(ev.author.short()))?;
-        let ctx = if ev.parents.is_empty() {
+        let state = if ev.parents.is_empty() {
             None
         } else {
-            self.context_for(&ev.parents)
+            self.state_for(&ev.parents)
         };
         let role_of =
             |org: &OrgId| -> Option<Role> { cert_of(org, ev.authored_at).map(|c| c.role) };
-        validate(ev, &author, ctx.as_ref(), &role_of)?;
+        validate(ev, &author, state.as_ref(), &role_of)?;
         Ok(())
     }
 
     /// All events in a deterministic causal order: parents first, ties broken by authoring
     /// time and then hash, so two nodes holding the same events list them identically.
     pub fn ordered(&self) -> Vec<&Verified<CaseEvent>> {
+        self.ordered_within(None)
+    }
+
+    /// The deterministic order of the held events in `within` (all when None). `within` must
+    /// hold every ancestor of its members; the order is then the restriction of the whole
+    /// history's order.
+    fn ordered_within(&self, within: Option<&BTreeSet<EventHash>>) -> Vec<&Verified<CaseEvent>> {
         let mut pending: BTreeMap<EventHash, usize> = BTreeMap::new();
         let mut children: BTreeMap<EventHash, Vec<EventHash>> = BTreeMap::new();
-        for (h, ev) in &self.events {
+        let included = |h: &EventHash| within.is_none_or(|w| w.contains(h));
+        for (h, ev) in self.events.iter().filter(|(h, _)| included(h)) {
             pending.insert(*h, ev.body().parents.len());
             for p in &ev.body().parents {
                 children.entry(*p).or_default().push(*h);
@@ -222,4 +258,14 @@ impl CaseHistory {
         }
         out
     }
+}
+
+/// The fold of events given in deterministic order, starting from their root.
+fn fold<'a>(ordered: impl IntoIterator<Item = &'a Verified<CaseEvent>>) -> Option<CaseState> {
+    let mut it = ordered.into_iter();
+    let mut state = CaseState::open(it.next()?.body())?;
+    for ev in it {
+        state.apply(ev.body());
+    }
+    Some(state)
 }

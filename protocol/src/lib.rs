@@ -10,10 +10,12 @@
 pub mod attestation;
 pub mod bytes;
 pub mod codebook;
+pub mod delivery;
 pub mod envelope;
 pub mod event;
 pub mod history;
 pub mod identity;
+pub mod lifecycle;
 pub mod link;
 pub mod membership;
 pub mod record;
@@ -21,6 +23,7 @@ pub mod rules;
 
 pub use attestation::{AttestationBundle, BundleError, BundleSummary, RemediationAttestation};
 pub use codebook::{Currency, IloIndicator, IssueCategory, Money};
+pub use delivery::{Delivery, DeliveryError, may_deliver};
 pub use envelope::{
     Checked, Envelope, EnvelopeError, Header, MessageId, MessageKind, Opened, Recipient,
 };
@@ -29,10 +32,13 @@ pub use history::{CaseHistory, HistoryError, Inserted};
 pub use identity::{
     Country, Digest, EncryptionKey, OrgId, OrgKeys, Role, SignatureBytes, Timestamp,
 };
+pub use lifecycle::{
+    CaseState, CaseStatus, LifecycleError, Obligation, Owed, PartyStage, PartyState,
+};
 pub use link::{LinkKind, SupplyChainLink};
 pub use membership::{
     MembershipCertificate, MembershipError, MembershipRequest, Network, NetworkGenesis, NetworkId,
     Revocation, RevocationList,
 };
 pub use record::{RecordBody, RecordError, RecordKind, SignedRecord, Verified};
-pub use rules::{CaseContext, ValidationError, may_author, validate};
+pub use rules::{ValidationError, may_author, validate};

@@ -15,6 +15,8 @@ byte_newtype!(
 
 /// Longest name accepted for a network or organisation.
 pub const MAX_NAME_LEN: usize = 200;
+/// Longest reason accepted in a revocation, in bytes.
+pub const MAX_REASON_LEN: usize = 1_000;
 
 /// The founding record of a network: its name and the stewards who may admit members.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -164,6 +166,23 @@ pub enum MembershipError {
     EmptyValidity,
 }
 
+impl MembershipError {
+    /// A stable code for this refusal (test vectors and other implementations compare it).
+    pub fn code(&self) -> &'static str {
+        match self {
+            MembershipError::Record(e) => e.code(),
+            MembershipError::Invalid(_) => "membership.invalid",
+            MembershipError::WrongNetwork { .. } => "membership.wrong_network",
+            MembershipError::NotASteward(_) => "membership.not_a_steward",
+            MembershipError::StewardRoleNotInGenesis => "membership.steward_role_not_in_genesis",
+            MembershipError::NotYetValid { .. } => "membership.not_yet_valid",
+            MembershipError::Expired { .. } => "membership.expired",
+            MembershipError::Revoked(_) => "membership.revoked",
+            MembershipError::EmptyValidity => "membership.empty_validity",
+        }
+    }
+}
+
 fn check_name(name: &str, what: &'static str) -> Result<(), MembershipError> {
     if name.trim().is_empty() || name.len() > MAX_NAME_LEN || name.chars().any(char::is_control) {
         return Err(MembershipError::Invalid(what));
@@ -283,14 +302,27 @@ impl Network {
     ) -> Result<Verified<Revocation>, MembershipError> {
         let rev = record.verify::<Revocation>()?;
         self.check_issuer(rev.body().network_id, &rev.body().issuer)?;
+        crate::rules::check_text(&rev.body().reason, MAX_REASON_LEN, true)
+            .map_err(|_| MembershipError::Invalid("revocation: reason"))?;
+        crate::rules::check_time(rev.body().revoked_at)
+            .map_err(|_| MembershipError::Invalid("revocation: time"))?;
         Ok(rev)
     }
 }
 
-/// The revocations a node knows of, by organisation (latest revocation time wins).
+/// The revocations a node knows of: per organisation, the newest one it accepted.
+///
+/// "Newest" is a total order, so every node keeps the same record whatever order revocations
+/// arrive in: the later `revoked_at` wins, and at equal times the larger record digest. A
+/// revocation is therefore never replaced by an older one.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RevocationList {
-    latest: BTreeMap<OrgId, Timestamp>,
+    newest: BTreeMap<OrgId, Verified<Revocation>>,
+}
+
+/// Whether `a` is newer than `b` in the order revocations are kept by.
+pub fn revocation_newer(a: &Verified<Revocation>, b: &Verified<Revocation>) -> bool {
+    (a.body().revoked_at, a.digest()) > (b.body().revoked_at, b.digest())
 }
 
 impl RevocationList {
@@ -299,37 +331,57 @@ impl RevocationList {
         RevocationList::default()
     }
 
-    /// Adds a revocation that [`Network::check_revocation`] accepted.
-    pub fn add(&mut self, rev: &Verified<Revocation>) {
-        let b = rev.body();
-        let entry = self.latest.entry(b.org_id).or_insert(b.revoked_at);
-        if b.revoked_at > *entry {
-            *entry = b.revoked_at;
+    /// Adds a revocation that [`Network::check_revocation`] accepted. Returns whether the list
+    /// changed (it was newer than the one held for that organisation).
+    pub fn add(&mut self, rev: &Verified<Revocation>) -> bool {
+        let org = rev.body().org_id;
+        match self.newest.get(&org) {
+            Some(held) if !revocation_newer(rev, held) => false,
+            _ => {
+                self.newest.insert(org, rev.clone());
+                true
+            }
         }
     }
 
-    /// Whether this certificate is revoked at time `at`: a revocation of its holder made at
-    /// or after the certificate was issued, and already in force at `at`. Signatures made
-    /// before the revocation stay valid; nothing after it is.
-    pub fn revokes(&self, cert: &MembershipCertificate, at: Timestamp) -> bool {
-        self.latest
+    /// The revocation in force against this certificate at time `at`, if any: a revocation of
+    /// its holder made at or after the certificate was issued, and already in force at `at`.
+    /// Signatures made before the revocation stay valid; nothing after it is.
+    pub fn revoking(&self, cert: &MembershipCertificate, at: Timestamp) -> Option<&Revocation> {
+        self.newest
             .get(&cert.org_id)
-            .is_some_and(|revoked_at| cert.issued_at <= *revoked_at && *revoked_at <= at)
+            .map(Verified::body)
+            .filter(|r| cert.issued_at <= r.revoked_at && r.revoked_at <= at)
+    }
+
+    /// Whether this certificate is revoked at time `at` (see [`RevocationList::revoking`]).
+    pub fn revokes(&self, cert: &MembershipCertificate, at: Timestamp) -> bool {
+        self.revoking(cert, at).is_some()
+    }
+
+    /// The newest revocation of an organisation.
+    pub fn get(&self, org: &OrgId) -> Option<&Verified<Revocation>> {
+        self.newest.get(org)
+    }
+
+    /// Every revocation held, one per organisation.
+    pub fn iter(&self) -> impl Iterator<Item = &Verified<Revocation>> {
+        self.newest.values()
     }
 
     /// Whether any revocation names this organisation.
     pub fn contains(&self, org: &OrgId) -> bool {
-        self.latest.contains_key(org)
+        self.newest.contains_key(org)
     }
 
     /// Number of revoked organisations.
     pub fn len(&self) -> usize {
-        self.latest.len()
+        self.newest.len()
     }
 
     /// Whether the list is empty.
     pub fn is_empty(&self) -> bool {
-        self.latest.is_empty()
+        self.newest.is_empty()
     }
 }
 

@@ -106,6 +106,19 @@ pub enum RecordError {
     Encode(String),
 }
 
+impl RecordError {
+    /// A stable code for this refusal (test vectors and other implementations compare it).
+    pub fn code(&self) -> &'static str {
+        match self {
+            RecordError::WrongKind { .. } => "record.wrong_kind",
+            RecordError::WrongSigners { .. } => "record.wrong_signers",
+            RecordError::BadSignature(_) => "record.bad_signature",
+            RecordError::MalformedBody(_) => "record.malformed_body",
+            RecordError::Encode(_) => "record.encode",
+        }
+    }
+}
+
 /// A body type that travels as a signed record.
 pub trait RecordBody: Serialize + DeserializeOwned {
     /// The kind tag of records holding this body.

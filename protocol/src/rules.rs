@@ -3,12 +3,19 @@
 //! Every receiver calls [`validate`] on every event before storing it; the author's role comes
 //! from its membership certificate, never from the event itself.
 
-use crate::event::{
-    CaseEvent, CaseRef, EventKind, EventPayload, MAX_ITEMS, MAX_PARENTS, MAX_TEXT_LEN,
-};
-use crate::identity::{OrgId, Role};
-use crate::membership::{MembershipCertificate, NetworkId};
+use crate::event::{CaseEvent, EventKind, EventPayload, MAX_ITEMS, MAX_PARENTS, MAX_TEXT_LEN};
+use crate::identity::{OrgId, Role, Timestamp};
+use crate::lifecycle::{CaseState, LifecycleError};
+use crate::membership::MembershipCertificate;
 use std::collections::BTreeSet;
+
+/// Latest time any record may claim: 9999-12-31T23:59:59Z. Later values are refused
+/// everywhere, so that every date can be shown in the four-digit-year calendar.
+pub const MAX_TIMESTAMP: Timestamp = Timestamp(253_402_300_799);
+
+/// How much earlier than the latest of its ancestors an event may claim to be authored
+/// (clock skew between organisations), in seconds.
+pub const CLOCK_TOLERANCE_SECS: u64 = 600;
 
 /// Whether an organisation of `role` may author events of `kind` (the authorisation matrix).
 pub fn may_author(role: Role, kind: EventKind) -> bool {
@@ -29,19 +36,6 @@ pub fn is_responder(role: Role) -> bool {
         role,
         Role::Agency | Role::Supplier | Role::Brand | Role::Government
     )
-}
-
-/// What is already known of a case when a non-root event arrives.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CaseContext {
-    /// Network of the case.
-    pub network_id: NetworkId,
-    /// The case.
-    pub case_ref: CaseRef,
-    /// The CSO that authored the root escalation.
-    pub owner: OrgId,
-    /// Every party escalated to so far.
-    pub responders: BTreeSet<OrgId>,
 }
 
 /// Why an event was refused.
@@ -67,18 +61,74 @@ pub enum ValidationError {
     /// A later event must name at least one parent and match the case.
     #[error("event does not continue this case (missing parents or wrong case reference)")]
     NotInCase,
-    /// Only the owning CSO may do this in a case.
-    #[error("only the CSO that owns the case may author {0:?} events")]
-    NotCaseOwner(EventKind),
-    /// Only a party escalated to may respond.
-    #[error("only a party this case was escalated to may author {0:?} events")]
-    NotEscalatedTo(EventKind),
     /// Escalation target that cannot respond (not a member, or a CSO or steward).
     #[error("escalation target is not an agency, supplier, brand or government member")]
     BadEscalationTarget,
+    /// The event claims a time well before the latest of its ancestors.
+    #[error(
+        "the event claims to be authored at {claimed}, more than {CLOCK_TOLERANCE_SECS} s before an event it follows ({latest})"
+    )]
+    TimeBeforeAncestors {
+        /// The event's `authored_at`.
+        claimed: u64,
+        /// The latest `authored_at` among its ancestors.
+        latest: u64,
+    },
+    /// The event does not fit the case's lifecycle state.
+    #[error(transparent)]
+    Lifecycle(#[from] LifecycleError),
     /// A field is out of bounds.
     #[error("malformed event: {0}")]
     Malformed(&'static str),
+}
+
+impl ValidationError {
+    /// A stable code for this refusal (test vectors and other implementations compare it).
+    pub fn code(&self) -> &'static str {
+        match self {
+            ValidationError::CertificateMismatch => "event.certificate_mismatch",
+            ValidationError::WrongNetwork => "event.wrong_network",
+            ValidationError::RoleNotAllowed { .. } => "event.role_not_allowed",
+            ValidationError::BadRoot => "event.bad_root",
+            ValidationError::NotInCase => "event.not_in_case",
+            ValidationError::BadEscalationTarget => "event.bad_escalation_target",
+            ValidationError::TimeBeforeAncestors { .. } => "event.time_before_ancestors",
+            ValidationError::Lifecycle(e) => e.code(),
+            ValidationError::Malformed(_) => "event.malformed",
+        }
+    }
+}
+
+/// Checks one free-text field: at most `max` bytes, no control character but line feed and
+/// tab (and none at all when `single_line`).
+pub fn check_text(text: &str, max: usize, single_line: bool) -> Result<(), &'static str> {
+    if text.len() > max {
+        return Err("text field too long");
+    }
+    let allowed = |c: char| !single_line && (c == '\n' || c == '\t');
+    if text.chars().any(|c| c.is_control() && !allowed(c)) {
+        return Err("control character in text");
+    }
+    Ok(())
+}
+
+/// Checks that a timestamp is not past [`MAX_TIMESTAMP`].
+pub fn check_time(t: Timestamp) -> Result<(), &'static str> {
+    if t > MAX_TIMESTAMP {
+        return Err("timestamp after the year 9999");
+    }
+    Ok(())
+}
+
+fn event_times(event: &CaseEvent) -> Vec<Timestamp> {
+    let mut out = vec![event.authored_at];
+    match &event.payload {
+        EventPayload::Escalation(e) => out.extend([e.acknowledge_by, e.remediate_by]),
+        EventPayload::RemediationPlan { target_date, .. } => out.push(*target_date),
+        EventPayload::RemediationAction(a) => out.push(a.taken_at),
+        _ => {}
+    }
+    out
 }
 
 fn check_well_formed(event: &CaseEvent) -> Result<(), ValidationError> {
@@ -90,13 +140,11 @@ fn check_well_formed(event: &CaseEvent) -> Result<(), ValidationError> {
     if distinct.len() != event.parents.len() {
         return Err(Malformed("duplicate parent"));
     }
+    for t in event_times(event) {
+        check_time(t).map_err(Malformed)?;
+    }
     for t in event.payload.texts() {
-        if t.len() > MAX_TEXT_LEN {
-            return Err(Malformed("text field too long"));
-        }
-        if t.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
-            return Err(Malformed("control character in text"));
-        }
+        check_text(t, MAX_TEXT_LEN, false).map_err(Malformed)?;
     }
     match &event.payload {
         EventPayload::Escalation(e) => {
@@ -112,9 +160,19 @@ fn check_well_formed(event: &CaseEvent) -> Result<(), ValidationError> {
             if e.acknowledge_by > e.remediate_by {
                 return Err(Malformed("acknowledgement due after remediation due"));
             }
+            if e.acknowledge_by < event.authored_at {
+                return Err(Malformed(
+                    "acknowledgement due before the escalation was made",
+                ));
+            }
         }
-        EventPayload::RemediationAction(a) if a.evidence.len() > MAX_ITEMS => {
-            return Err(Malformed("too many evidence items"));
+        EventPayload::RemediationAction(a) => {
+            if a.evidence.len() > MAX_ITEMS {
+                return Err(Malformed("too many evidence items"));
+            }
+            if a.taken_at > event.authored_at.plus_secs(CLOCK_TOLERANCE_SECS) {
+                return Err(Malformed("remediation action taken after it was recorded"));
+            }
         }
         EventPayload::WorkerVerification {
             workers_consulted: 0,
@@ -129,12 +187,13 @@ fn check_well_formed(event: &CaseEvent) -> Result<(), ValidationError> {
 
 /// Decides whether `event`, signed by its author (already verified), may join the case.
 ///
-/// `author` is the author's current membership certificate; `ctx` is `None` for the first
-/// event of a case; `role_of` gives the role of other members (for escalation targets).
+/// `author` is the author's current membership certificate; `state` is the case folded over
+/// the event's ancestors (`None` for the first event of a case); `role_of` gives the role of
+/// other members (for escalation targets).
 pub fn validate(
     event: &CaseEvent,
     author: &MembershipCertificate,
-    ctx: Option<&CaseContext>,
+    state: Option<&CaseState>,
     role_of: &dyn Fn(&OrgId) -> Option<Role>,
 ) -> Result<(), ValidationError> {
     if author.org_id != event.author {
@@ -151,32 +210,26 @@ pub fn validate(
         });
     }
     check_well_formed(event)?;
-    match ctx {
+    match state {
         None => {
             if kind != EventKind::Escalation || !event.parents.is_empty() {
                 return Err(ValidationError::BadRoot);
             }
         }
-        Some(ctx) => {
+        Some(state) => {
             if event.parents.is_empty()
-                || ctx.case_ref != event.case_ref
-                || ctx.network_id != event.network_id
+                || state.case_ref != event.case_ref
+                || state.network_id != event.network_id
             {
                 return Err(ValidationError::NotInCase);
             }
-            let owner_only = matches!(
-                kind,
-                EventKind::Escalation
-                    | EventKind::WorkerVerification
-                    | EventKind::Reopened
-                    | EventKind::Closed
-            );
-            if owner_only && event.author != ctx.owner {
-                return Err(ValidationError::NotCaseOwner(kind));
+            if event.authored_at.plus_secs(CLOCK_TOLERANCE_SECS) < state.last_event_at {
+                return Err(ValidationError::TimeBeforeAncestors {
+                    claimed: event.authored_at.0,
+                    latest: state.last_event_at.0,
+                });
             }
-            if !owner_only && !ctx.responders.contains(&event.author) {
-                return Err(ValidationError::NotEscalatedTo(kind));
-            }
+            state.check(event)?;
         }
     }
     if let EventPayload::Escalation(e) = &event.payload {

@@ -3,6 +3,7 @@
 mod common;
 
 use common::*;
+use ilm_protocol::attestation::AttestationMismatch;
 use ilm_protocol::*;
 
 #[test]
@@ -99,7 +100,10 @@ fn verdict_must_match_the_workers_verification() {
     att.cosign(&w.m(Role::Supplier).keys);
     let mut b = bundle(&w);
     b.attestation = att;
-    assert!(matches!(b.verify(), Err(BundleError::Inconsistent(_))));
+    assert_eq!(
+        b.verify(),
+        Err(BundleError::Mismatch(AttestationMismatch::Verdict))
+    );
 }
 
 #[test]

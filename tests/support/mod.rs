@@ -1,6 +1,8 @@
 //! Helpers for multi-node tests: real `ilm` processes, real sockets, real databases.
 #![allow(dead_code)]
 
+pub mod wire;
+
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

@@ -261,8 +261,8 @@ pub fn parse_case(s: &str) -> Result<CaseRef, ApiError> {
 async fn list_cases(State(st): State<Arc<ApiState>>) -> ApiResult {
     let mut out = Vec::new();
     for meta in st.store.cases::<CaseMeta>()? {
-        if let Some(h) = cases::load_history(&st.store, &st.membership, &meta.case_ref)? {
-            out.push(cases::view(&h, &st.membership, false));
+        if let Some(v) = cases::load_view(&st.store, &st.membership, &meta.case_ref, false)? {
+            out.push(v);
         }
     }
     Ok(Json(json!({ "cases": out })))
@@ -270,9 +270,9 @@ async fn list_cases(State(st): State<Arc<ApiState>>) -> ApiResult {
 
 async fn show_case(State(st): State<Arc<ApiState>>, Path(case): Path<String>) -> ApiResult {
     let case = parse_case(&case)?;
-    let h = cases::load_history(&st.store, &st.membership, &case)?
+    let v = cases::load_view(&st.store, &st.membership, &case, true)?
         .ok_or_else(|| ApiError(StatusCode::NOT_FOUND, format!("no case {case}")))?;
-    Ok(Json(json!(cases::view(&h, &st.membership, true))))
+    Ok(Json(json!(v)))
 }
 
 #[derive(Deserialize)]

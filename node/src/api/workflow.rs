@@ -203,8 +203,8 @@ async fn list_local_cases(State(st): St) -> ApiResult {
     let local: Vec<LocalCase> = st.store.scan(Table::LocalCase, &[])?;
     let mut out = Vec::new();
     for l in local {
-        let status = cases::load_history(&st.store, &st.membership, &l.case_ref)?
-            .map(|h| json!(cases::view(&h, &st.membership, false).status))
+        let status = cases::load_view(&st.store, &st.membership, &l.case_ref, false)?
+            .map(|v| json!(v.status))
             .unwrap_or(json!("open"));
         out.push(json!({
             "case_ref": l.case_ref, "opened_at": l.opened_at, "workers": l.workers,
@@ -376,17 +376,9 @@ async fn verify(
         )
         .await?;
     if verdict == Verdict::NotResolved {
-        let history = cases::load_history(&st.store, &st.membership, &case)?
+        let state = cases::load_history(&st.store, &st.membership, &case)?
+            .and_then(|h| h.state().cloned())
             .ok_or_else(|| ApiError(StatusCode::NOT_FOUND, "no such case".into()))?;
-        let ordered = history.ordered();
-        let last_escalation = ordered.iter().rev().find_map(|e| match &e.body().payload {
-            EventPayload::Escalation(x) => Some(x.clone()),
-            _ => None,
-        });
-        let party = ordered.iter().rev().find_map(|e| match e.body().payload {
-            EventPayload::RemediationReported { .. } => Some(e.body().author),
-            _ => None,
-        });
         st.core
             .append_at(
                 Some(case),
@@ -396,17 +388,25 @@ async fn verify(
                 v.at,
             )
             .await?;
-        if let Some(mut esc) = last_escalation {
+        // Escalate again to every party whose remediation the workers just judged.
+        let judged = state
+            .verification
+            .as_ref()
+            .map(|v| v.parties.clone())
+            .unwrap_or_default();
+        for party in judged.iter().filter_map(|o| state.party(o)) {
+            let mut esc = party.escalation.clone();
             let t = v.at.unwrap_or_else(now);
             let ack = esc.remediate_by.0.saturating_sub(esc.acknowledge_by.0);
-            esc.to = party.unwrap_or(esc.to);
-            esc.description = format!(
-                "Re-escalated: the workers report the remediation did not happen. {}",
-                esc.description
+            esc.description = truncate_text(
+                &format!(
+                    "Re-escalated: the workers report the remediation did not happen. {}",
+                    esc.description
+                ),
+                ilm_protocol::event::MAX_TEXT_LEN,
             );
             esc.acknowledge_by = t.plus_days(7);
             esc.remediate_by = t.plus_days(7).plus_secs(ack.max(86_400 * 14));
-            esc.description.truncate(ilm_protocol::event::MAX_TEXT_LEN);
             st.core
                 .append_at(Some(case), EventPayload::Escalation(esc), v.at)
                 .await?;
@@ -419,6 +419,16 @@ async fn verify(
     ))
 }
 
+/// `text` cut to at most `max` bytes, at a character boundary (Thai or Burmese text is several
+/// bytes per character).
+pub fn truncate_text(text: &str, max: usize) -> String {
+    let mut end = text.len().min(max);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text[..end].to_string()
+}
+
 async fn inbox(State(st): St) -> ApiResult {
     Ok(Json(inbox_value(&st)?))
 }
@@ -427,29 +437,25 @@ async fn inbox(State(st): St) -> ApiResult {
 pub fn inbox_value(st: &ApiState) -> Result<Value, ApiError> {
     let me = st.keys.org_id();
     let mut out = Vec::new();
+    let t = now();
     for meta in st.store.cases::<crate::core::CaseMeta>()? {
         let Some(h) = cases::load_history(&st.store, &st.membership, &meta.case_ref)? else {
             continue;
         };
-        let Some(ctx) = h.context_for(&h.heads()) else {
+        let Some(state) = h.state() else {
             continue;
         };
-        if !ctx.responders.contains(&me) {
+        let Some(mine) = state.party(&me) else {
             continue;
-        }
-        let view = cases::view(&h, &st.membership, false);
-        let items = overdue_items(&h, now());
-        let mine: Vec<&cases::Overdue> = items.iter().filter(|o| o.party == me).collect();
-        let escalation = h
-            .ordered()
+        };
+        let overdue: Vec<cases::Overdue> = overdue_items(state, t)
             .into_iter()
-            .find_map(|e| match &e.body().payload {
-                EventPayload::Escalation(x) if x.to == me => Some(x.clone()),
-                _ => None,
-            });
+            .filter(|o| o.party == me)
+            .collect();
         out.push(json!({
-            "case_ref": meta.case_ref, "status": view.status, "escalation": escalation,
-            "overdue": mine, "event_count": view.event_count,
+            "case_ref": meta.case_ref, "status": state.status(), "stage": mine.stage,
+            "escalation": mine.escalation, "overdue": overdue, "event_count": h.len(),
+            "allowed": state.allowed(&me),
         }));
     }
     Ok(json!({ "inbox": out }))
@@ -463,22 +469,21 @@ async fn overdue(State(st): St) -> ApiResult {
         let Some(h) = cases::load_history(&st.store, &st.membership, &meta.case_ref)? else {
             continue;
         };
-        let Some(ctx) = h.context_for(&h.heads()) else {
+        let Some(state) = h.state() else {
             continue;
         };
-        for o in overdue_items(&h, t) {
-            if ctx.owner == me || o.party == me {
+        for o in overdue_items(state, t) {
+            if state.owner == me || o.party == me {
                 out.push(json!(o));
             }
         }
     }
     // Brands: from the status reports of their linked suppliers.
     for r in st.store.scan::<StatusReport>(Table::StatusReport, &[])? {
-        if r.acknowledged_at.is_none() && t > r.acknowledge_by {
-            out.push(json!({ "case_ref": r.case_ref, "party": r.supplier, "what": "acknowledgement", "due": r.acknowledge_by }));
-        }
-        if r.remediated_at.is_none() && r.verified_at.is_none() && t > r.remediate_by {
-            out.push(json!({ "case_ref": r.case_ref, "party": r.supplier, "what": "remediation", "due": r.remediate_by }));
+        for (what, due) in r.overdue(t) {
+            out.push(
+                json!({ "case_ref": r.case_ref, "party": r.supplier, "what": what, "due": due }),
+            );
         }
     }
     Ok(Json(json!({ "overdue": out })))

@@ -67,7 +67,12 @@ pub fn run(cli: Cli) -> Result<Output> {
             } => membership::revoke(&dir, &org_id, &reason, out.as_deref()),
             MemberCommand::List => membership::list(&dir),
         },
-        Command::Verify(args) => verify::verify(&dir, &args.file, args.network.as_deref()),
+        Command::Verify(args) => verify::verify(
+            &dir,
+            &args.file,
+            args.network.as_deref(),
+            args.revocations.as_deref(),
+        ),
         Command::Run(_) => anyhow::bail!("`ilm run` is started by the binary's main"),
         Command::Status => daemon_ops::status(&dir),
         Command::Peers => daemon_ops::peers(&dir),

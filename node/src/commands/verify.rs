@@ -17,20 +17,13 @@ fn invalid(reason: impl std::fmt::Display) -> anyhow::Error {
     Invalid(reason.to_string()).into()
 }
 
-/// The network to check membership records against: `--network`, else this node's own.
-fn network_for(dir: &DataDir, flag: Option<&Path>) -> Result<(Network, RevocationList)> {
-    if let Some(path) = flag {
-        let rec = read_record(path)?;
-        let net = Network::from_genesis(&rec)
-            .with_context(|| format!("{} is not a valid network genesis", path.display()))?;
-        return Ok((net, RevocationList::new()));
-    }
-    let net = dir.load_network()?.context(
-        "a certificate or revocation is checked against its network: pass --network FILE",
-    )?;
-    // The node's own revocations count: from its database, or from its daemon holding it.
-    let revoked = match Store::open(&dir.db_path()) {
-        Ok(store) => revocation_list(&store, &net)?,
+/// Exit status of `ilm verify` when a bundle is consistent but no trusted network was given.
+pub const EXIT_UNPINNED: u8 = 3;
+
+/// The revocations this node knows: from its database, or from its daemon holding it.
+fn node_revocations(dir: &DataDir, net: &Network) -> Result<RevocationList> {
+    match Store::open(&dir.db_path()) {
+        Ok(store) => Ok(revocation_list(&store, net)?),
         Err(crate::store::StoreError::Locked) => {
             let v = crate::client::AdminClient::for_dir(dir)?.get("/api/revocations")?;
             let records: Vec<SignedRecord> = serde_json::from_value(v["revocations"].clone())
@@ -42,54 +35,162 @@ fn network_for(dir: &DataDir, flag: Option<&Path>) -> Result<(Network, Revocatio
                         .context("the running node holds an invalid revocation")?,
                 );
             }
-            list
+            Ok(list)
         }
-        Err(e) => return Err(e).context("cannot read this node's revocations"),
+        Err(e) => Err(e).context("cannot read this node's revocations"),
+    }
+}
+
+/// The trusted network: `--network`, else this node's own; with the revocations this node
+/// knows when it is a member of that network. None when nothing pins a network.
+fn trusted_network(
+    dir: &DataDir,
+    flag: Option<&Path>,
+) -> Result<Option<(Network, RevocationList)>> {
+    let own = dir.load_network()?;
+    let net = match flag {
+        Some(path) => {
+            let rec = read_record(path)?;
+            Network::from_genesis(&rec)
+                .with_context(|| format!("{} is not a valid network genesis", path.display()))?
+        }
+        None => match &own {
+            Some(n) => n.clone(),
+            None => return Ok(None),
+        },
     };
+    let revoked = match own {
+        Some(o) if o.id() == net.id() && dir.db_path().exists() => node_revocations(dir, &net)?,
+        _ => RevocationList::new(),
+    };
+    Ok(Some((net, revoked)))
+}
+
+/// Revocation records from a file: one record, a list of records, or `{"revocations": [...]}`
+/// (the admin API's form).
+fn revocation_records(path: &Path) -> Result<Vec<SignedRecord>> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let v: Value = serde_json::from_slice(&bytes)
+        .with_context(|| format!("{} is not JSON", path.display()))?;
+    let list = match v {
+        Value::Array(a) => Value::Array(a),
+        Value::Object(ref o) if o.contains_key("revocations") => v["revocations"].clone(),
+        other => Value::Array(vec![other]),
+    };
+    serde_json::from_value(list).with_context(|| {
+        format!(
+            "{} holds no revocation records (one record, a list, or {{\"revocations\": [...]}})",
+            path.display()
+        )
+    })
+}
+
+/// Adds the file's revocations to `list`, each checked against `net`.
+fn add_revocations(list: &mut RevocationList, net: &Network, file: Option<&Path>) -> Result<()> {
+    let Some(path) = file else {
+        return Ok(());
+    };
+    for rec in revocation_records(path)? {
+        let rev = net.check_revocation(&rec).with_context(|| {
+            format!(
+                "{}: a revocation that this network's stewards did not sign",
+                path.display()
+            )
+        })?;
+        list.add(&rev);
+    }
+    Ok(())
+}
+
+/// The network to check membership records against: `--network`, else this node's own.
+fn network_for(
+    dir: &DataDir,
+    flag: Option<&Path>,
+    revocations: Option<&Path>,
+) -> Result<(Network, RevocationList)> {
+    let (net, mut revoked) = trusted_network(dir, flag)?.context(
+        "a certificate or revocation is checked against its network: pass --network FILE",
+    )?;
+    add_revocations(&mut revoked, &net, revocations)?;
     Ok((net, revoked))
 }
 
-pub(super) fn verify(dir: &DataDir, file: &Path, network: Option<&Path>) -> Result<Output> {
+fn verify_bundle(
+    dir: &DataDir,
+    bytes: &[u8],
+    network: Option<&Path>,
+    revocations: Option<&Path>,
+) -> Result<Output> {
+    let bundle: AttestationBundle = serde_json::from_slice(bytes)
+        .map_err(|e| invalid(format!("malformed attestation bundle: {e}")))?;
+    // A bundle is only as good as its network: compare with the one this machine trusts.
+    let trusted = trusted_network(dir, network)?;
+    let (pinned, mut revoked) = match trusted {
+        Some((net, revoked)) => (Some(net), revoked),
+        None => (None, RevocationList::new()),
+    };
+    let own_genesis;
+    let against = match &pinned {
+        Some(n) => n,
+        None => {
+            own_genesis = Network::from_genesis(&bundle.genesis).map_err(invalid)?;
+            &own_genesis
+        }
+    };
+    add_revocations(&mut revoked, against, revocations)?;
+    let s = bundle.verify_with_revocations(&revoked).map_err(invalid)?;
+    if let Some(trusted) = &pinned
+        && trusted.id() != s.network_id
+    {
+        return Err(invalid(format!(
+            "the bundle belongs to network {} ({:?}), not the trusted network {} ({:?})",
+            s.network_id,
+            s.network_name,
+            trusted.id(),
+            trusted.name()
+        )));
+    }
+    let cats: Vec<&str> = s.categories.iter().map(|c| c.code()).collect();
+    let what = format!(
+        "case {} remediated by {} {:?}, verified by CSO {:?}; {} workers benefited; workers' verdict {:?}; categories {}; {} events; network {:?} ({}); {} revocation(s) checked",
+        s.case_ref,
+        s.remediating_party_role,
+        s.remediating_party_name,
+        s.cso_name,
+        s.workers_benefited,
+        s.verdict,
+        cats.join(","),
+        s.events,
+        s.network_name,
+        s.network_id,
+        revoked.len(),
+    );
+    if pinned.is_none() {
+        return Ok(Output::new(
+            json!({ "result": "unpinned", "valid": null, "type": "attestation_bundle", "summary": s }),
+            format!(
+                "UNPINNED: the attestation is consistent with its own network genesis, but no trusted network was given, and anyone can make a look-alike network with the same name. Pass --network FILE with the genesis you trust (or run in a member's data directory). {what}"
+            ),
+        )
+        .with_exit(EXIT_UNPINNED));
+    }
+    Ok(Output::new(
+        json!({ "result": "valid", "valid": true, "type": "attestation_bundle", "summary": s }),
+        format!("VALID attestation: {what}"),
+    ))
+}
+
+pub(super) fn verify(
+    dir: &DataDir,
+    file: &Path,
+    network: Option<&Path>,
+    revocations: Option<&Path>,
+) -> Result<Output> {
     let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
     let value: Value = serde_json::from_slice(&bytes)
         .map_err(|e| invalid(format!("{} is not JSON: {e}", file.display())))?;
     if value.get("format").is_some() {
-        let bundle: AttestationBundle = serde_json::from_slice(&bytes)
-            .map_err(|e| invalid(format!("malformed attestation bundle: {e}")))?;
-        let s = bundle.verify().map_err(invalid)?;
-        // A bundle is only as good as its network: compare with the one this machine trusts.
-        let trusted = match network {
-            Some(path) => Some(network_for(dir, Some(path))?.0),
-            None => dir.load_network()?,
-        };
-        if let Some(trusted) = trusted
-            && trusted.id() != s.network_id
-        {
-            return Err(invalid(format!(
-                "the bundle belongs to network {} ({:?}), not the trusted network {} ({:?})",
-                s.network_id,
-                s.network_name,
-                trusted.id(),
-                trusted.name()
-            )));
-        }
-        let cats: Vec<&str> = s.categories.iter().map(|c| c.code()).collect();
-        return Ok(Output::new(
-            json!({ "valid": true, "type": "attestation_bundle", "summary": s }),
-            format!(
-                "VALID attestation: case {} remediated by {} {:?}, verified by CSO {:?}; {} workers benefited; workers' verdict {:?}; categories {}; {} events; network {:?} ({})",
-                s.case_ref,
-                s.remediating_party_role,
-                s.remediating_party_name,
-                s.cso_name,
-                s.workers_benefited,
-                s.verdict,
-                cats.join(","),
-                s.events,
-                s.network_name,
-                s.network_id
-            ),
-        ));
+        return verify_bundle(dir, &bytes, network, revocations);
     }
     let rec: SignedRecord = serde_json::from_slice(&bytes)
         .map_err(|e| invalid(format!("not an attestation bundle or signed record: {e}")))?;
@@ -102,7 +203,7 @@ pub(super) fn verify(dir: &DataDir, file: &Path, network: Option<&Path>) -> Resu
             )
         }
         RecordKind::MembershipCertificate => {
-            let (net, revoked) = network_for(dir, network)?;
+            let (net, revoked) = network_for(dir, network, revocations)?;
             let cert = net
                 .check_certificate(&rec, now(), &revoked)
                 .map_err(|e: MembershipError| invalid(e))?;
@@ -120,7 +221,7 @@ pub(super) fn verify(dir: &DataDir, file: &Path, network: Option<&Path>) -> Resu
             )
         }
         RecordKind::Revocation => {
-            let (net, _) = network_for(dir, network)?;
+            let (net, _) = network_for(dir, network, None)?;
             let r = net.check_revocation(&rec).map_err(invalid)?;
             (
                 "revocation",
@@ -178,7 +279,7 @@ pub(super) fn verify(dir: &DataDir, file: &Path, network: Option<&Path>) -> Resu
         }
     };
     Ok(Output::new(
-        json!({ "valid": true, "type": kind, "summary": text }),
+        json!({ "result": "valid", "valid": true, "type": kind, "summary": text }),
         text,
     ))
 }

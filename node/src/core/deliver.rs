@@ -193,11 +193,11 @@ impl Core {
             MessageKind::HistorySync => {
                 return reject(id, "history sync is not accepted by delivery".into());
             }
-            _ => {
-                if let Err(why) = self.receive_workflow(&header, &opened.payload, batch) {
-                    return reject(id, why);
-                }
-            }
+            _ => match self.receive_workflow(&header, &opened.payload, batch) {
+                Ok(()) => {}
+                Err(workflow::Refusal::Reject(why)) => return reject(id, why),
+                Err(workflow::Refusal::Retry(why)) => return (id, AckOutcome::Retry(why)),
+            },
         }
         let marker = ProcessedMarker {
             sender: header.sender,

@@ -224,9 +224,9 @@ struct Delivery {
 /// The participants of a case as a history shows them: owner and everyone escalated to.
 pub fn participants(history: &CaseHistory) -> BTreeSet<OrgId> {
     let mut out = BTreeSet::new();
-    if let Some(ctx) = history.context_for(&history.heads()) {
-        out.insert(ctx.owner);
-        out.extend(ctx.responders);
+    if let Some(state) = history.state() {
+        out.insert(state.owner);
+        out.extend(state.responders());
     }
     out
 }
@@ -617,19 +617,16 @@ impl Core {
                         Err(_) => Ok(()),
                     }
                 }
-                ilm_protocol::RecordKind::Revocation => {
-                    match self.membership.network().check_revocation(rec) {
-                        Ok(r) => {
-                            if let Ok(crate::membership::Learned::Revocation(org)) =
-                                self.membership.learn_revocation(rec)
-                            {
-                                revoked.push(org);
-                            }
-                            self.store.put_revocation(&r.body().org_id, rec)
-                        }
-                        Err(_) => Ok(()),
+                // Stored only when it is newer than the one held: an older revocation
+                // arriving from a stale peer must never replace it, in memory or on disk.
+                ilm_protocol::RecordKind::Revocation => match self.membership.learn_revocation(rec)
+                {
+                    Ok(crate::membership::Learned::Revocation(org)) => {
+                        revoked.push(org);
+                        self.store.put_revocation(&org, rec)
                     }
-                }
+                    _ => Ok(()),
+                },
                 _ => Ok(()),
             };
             if let Err(e) = res {

@@ -2,12 +2,11 @@
 //! remediation attestations (draft, co-sign, forward) and supply-chain links.
 
 use super::*;
-use crate::cases::{CaseStatus, status_of};
 use crate::intake::WorkerIdentity;
 use crate::store::Table;
 use ilm_protocol::{
-    Digest, Header, IssueCategory, LinkKind, Money, RemediationAttestation, Role, SupplyChainLink,
-    Verdict,
+    CaseState, CaseStatus, Delivery, Digest, Header, IssueCategory, LinkKind, PartyStage,
+    RemediationAttestation, Role, SupplyChainLink, may_deliver,
 };
 
 /// Worker identities disclosed to one recipient with the workers' recorded consent.
@@ -28,8 +27,10 @@ pub struct StatusReport {
     pub cso: OrgId,
     /// The supplier it concerns.
     pub supplier: OrgId,
-    /// Lifecycle status.
+    /// Lifecycle status of the case.
     pub status: CaseStatus,
+    /// Where the supplier's own round stands (decides what it owes).
+    pub stage: PartyStage,
     /// Issue categories.
     pub categories: Vec<IssueCategory>,
     /// Workers affected.
@@ -196,58 +197,45 @@ pub fn brands_of(store: &Store, supplier: &OrgId) -> Result<Vec<OrgId>, StoreErr
 
 /// The status report of a case as its owner sees it, for one supplier escalated to.
 pub fn status_report(
-    history: &CaseHistory,
+    state: &CaseState,
     cso: OrgId,
     supplier: OrgId,
     now: Timestamp,
 ) -> Option<StatusReport> {
-    let ordered = history.ordered();
-    let mut first: Option<(Timestamp, &ilm_protocol::event::Escalation)> = None;
-    let mut categories = Vec::new();
-    let mut ack = None;
-    let mut rem = None;
-    let mut ver = None;
-    for ev in &ordered {
-        let b = ev.body();
-        match &b.payload {
-            EventPayload::Escalation(e) if e.to == supplier => {
-                if first.is_none() {
-                    first = Some((b.authored_at, e));
-                }
-                for c in &e.categories {
-                    if !categories.contains(c) {
-                        categories.push(*c);
-                    }
-                }
-            }
-            EventPayload::Acknowledgement { .. } | EventPayload::Dispute { .. }
-                if b.author == supplier =>
-            {
-                ack.get_or_insert(b.authored_at);
-            }
-            EventPayload::RemediationReported { .. } if b.author == supplier => {
-                rem = Some(b.authored_at)
-            }
-            EventPayload::WorkerVerification { .. } => ver = Some(b.authored_at),
-            _ => {}
-        }
-    }
-    let (escalated_at, e) = first?;
+    let p = state.party(&supplier)?;
     Some(StatusReport {
-        case_ref: history.case_ref(),
+        case_ref: state.case_ref,
         cso,
         supplier,
-        status: status_of(ordered.iter().map(|e| e.body())),
-        categories,
-        workers_affected: e.workers_affected,
-        escalated_at,
-        acknowledge_by: e.acknowledge_by,
-        remediate_by: e.remediate_by,
-        acknowledged_at: ack,
-        remediated_at: rem,
-        verified_at: ver,
+        status: state.status(),
+        stage: p.stage,
+        categories: p.categories.clone(),
+        workers_affected: p.workers_affected,
+        escalated_at: p.first_escalated_at,
+        acknowledge_by: p.escalation.acknowledge_by,
+        remediate_by: p.escalation.remediate_by,
+        acknowledged_at: p.acknowledged_at,
+        remediated_at: p.reported_at,
+        verified_at: p.verified_at,
         reported_at: now,
     })
+}
+
+impl StatusReport {
+    /// What the supplier owes at `now`, by the same rule as the CSO's own view.
+    pub fn overdue(&self, now: Timestamp) -> Vec<(ilm_protocol::Owed, Timestamp)> {
+        if self.status == CaseStatus::Closed {
+            return Vec::new();
+        }
+        let mut out = Vec::new();
+        if self.stage == PartyStage::Escalated && now > self.acknowledge_by {
+            out.push((ilm_protocol::Owed::Acknowledgement, self.acknowledge_by));
+        }
+        if self.stage.owes_remediation() && now > self.remediate_by {
+            out.push((ilm_protocol::Owed::Remediation, self.remediate_by));
+        }
+        out
+    }
 }
 
 impl Core {
@@ -352,15 +340,14 @@ impl Core {
         let Ok(Some(history)) = self.history(&case) else {
             return;
         };
-        let Some(ctx) = history.context_for(&history.heads()) else {
+        let Some(state) = history.state().cloned() else {
             return;
         };
-        if ctx.owner != me {
+        if state.owner != me {
             return;
         }
-        let history = history.clone();
         let t = now();
-        for party in ctx.responders {
+        for party in state.responders() {
             if self.membership.current(&party).map(|c| c.role) != Some(Role::Supplier) {
                 continue;
             }
@@ -372,7 +359,7 @@ impl Core {
                 .into_iter()
                 .filter(|b| self.membership.current(b).is_some())
                 .collect();
-            let Some(report) = status_report(&history, me, party, t) else {
+            let Some(report) = status_report(&state, me, party, t) else {
                 continue;
             };
             let Ok(bytes) = serde_json::to_vec(&report) else {
@@ -389,100 +376,62 @@ impl Core {
 
     async fn draft_attestation(&mut self, case: CaseRef) -> Result<SignedRecord, CoreError> {
         let me = self.me;
-        let history = self
-            .history(&case)?
-            .ok_or(CoreError::UnknownCase(case))?
-            .clone();
-        let ctx = history
-            .context_for(&history.heads())
+        let history = self.history(&case)?.ok_or(CoreError::UnknownCase(case))?;
+        let events: Vec<EventHash> = history.ordered().iter().map(|e| e.digest()).collect();
+        let state = history
+            .state()
+            .cloned()
             .ok_or(CoreError::UnknownCase(case))?;
-        if ctx.owner != me {
+        if state.owner != me {
             return Err(refused(
                 "only the CSO that owns the case drafts its attestation",
             ));
         }
-        let ordered = history.ordered();
-        let (verdict, verified_at) = ordered
-            .iter()
-            .rev()
-            .find_map(|e| match e.body().payload {
-                EventPayload::WorkerVerification { verdict, .. } => {
-                    Some((verdict, e.body().authored_at))
-                }
-                _ => None,
-            })
+        // The party the workers' latest verdict judged resolved or partly resolved (the first
+        // one escalated to, when it judged several).
+        let verification = state
+            .verification
+            .as_ref()
             .ok_or_else(|| refused("the workers have not verified the remediation yet"))?;
-        if verdict == Verdict::NotResolved {
-            return Err(refused("the workers said the remediation did not happen"));
-        }
-        let reported = ordered.iter().rev().find_map(|e| match e.body().payload {
-            EventPayload::RemediationReported { .. } => {
-                Some((e.body().author, e.body().authored_at))
-            }
-            _ => None,
-        });
-        let party = match reported {
-            Some((p, _)) => p,
-            None => *ctx
-                .responders
-                .iter()
-                .next()
-                .ok_or_else(|| refused("nobody was escalated to"))?,
+        let party = verification
+            .parties
+            .iter()
+            .filter_map(|o| state.party(o))
+            .find(|p| matches!(p.stage, PartyStage::Resolved | PartyStage::PartlyResolved))
+            .ok_or_else(|| {
+                refused("the workers' latest verdict confirms no party's remediation")
+            })?;
+        let (Some(verdict), Some(verified_at), Some(remediated_at)) =
+            (party.verdict, party.verified_at, party.reported_at)
+        else {
+            return Err(refused("the party's remediation was not verified"));
         };
-        let mut categories = Vec::new();
-        let mut workers_affected = 0;
-        let mut workers_benefited = 0u32;
-        let mut amounts: Vec<Money> = Vec::new();
-        let mut summary = String::new();
-        for ev in &ordered {
-            let b = ev.body();
-            match &b.payload {
-                EventPayload::Escalation(e) if e.to == party => {
-                    workers_affected = workers_affected.max(e.workers_affected);
-                    for c in &e.categories {
-                        if !categories.contains(c) {
-                            categories.push(*c);
-                        }
-                    }
-                }
-                EventPayload::RemediationAction(a) if b.author == party => {
-                    workers_benefited = workers_benefited.saturating_add(a.workers_benefited);
-                    if let Some(m) = &a.amount_repaid {
-                        amounts.push(m.clone());
-                    }
-                }
-                EventPayload::RemediationReported { summary: s } if b.author == party => {
-                    summary = s.clone()
-                }
-                _ => {}
-            }
-        }
-        if workers_benefited == 0 {
-            workers_benefited = workers_affected;
-        }
-        if summary.trim().is_empty() {
-            summary = "Remediation reported and verified with the workers".into();
-        }
-        let t = now();
+        let summary = party
+            .report_summary
+            .clone()
+            .filter(|s| !s.trim().is_empty())
+            .unwrap_or_else(|| "Remediation reported and verified with the workers".into());
         let body = RemediationAttestation {
             network_id: self.membership.network_id(),
             case_ref: case,
             cso: me,
-            remediating_party: party,
-            categories,
+            remediating_party: party.party,
+            categories: party.categories.clone(),
             summary,
-            workers_benefited,
-            amounts_repaid: amounts,
-            remediated_at: reported.map(|r| r.1).unwrap_or(verified_at),
+            workers_benefited: party.workers_benefited(),
+            amounts_repaid: party.amounts_repaid.clone(),
+            remediated_at,
             verdict,
             verified_at,
-            events: ordered.iter().map(|e| e.digest()).collect(),
-            issued_at: t,
+            events,
+            issued_at: now().max(verified_at),
         };
+        body.check_well_formed().map_err(refused)?;
+        body.check_against(&state).map_err(refused)?;
         let rec = SignedRecord::sign(&body, &self.keys).map_err(refused)?;
         rec.verify_partial::<RemediationAttestation>()
             .map_err(refused)?;
-        self.store_and_send_attestation(case, &rec, false, party)
+        self.store_and_send_attestation(case, &rec, false, party.party)
             .await?;
         Ok(rec)
     }
@@ -512,6 +461,11 @@ impl Core {
             return Err(refused(
                 "the attestation covers other events than this node holds for the case; wait for sync",
             ));
+        }
+        // ...and only figures that the history shows.
+        body.check_well_formed().map_err(refused)?;
+        if let Some(state) = history.state() {
+            body.check_against(state).map_err(refused)?;
         }
         let mut rec = stored.record.clone();
         rec.cosign(&self.keys);
@@ -655,6 +609,33 @@ impl Core {
         }
     }
 
+    /// The protocol's delivery rule (`ilm_protocol::may_deliver`) for a message from `sender`
+    /// to this node; a case this node does not hold yet means "retry later".
+    fn may_deliver(&self, sender: &OrgId, what: &Delivery) -> Result<(), Refusal> {
+        let from = self
+            .membership
+            .current(sender)
+            .ok_or_else(|| Refusal::Reject("sender is not a current member".into()))?;
+        let me = self
+            .membership
+            .certificate(&self.me)
+            .ok_or_else(|| Refusal::Retry("this node's own certificate is not loaded".into()))?;
+        may_deliver(&from, &me, what).map_err(|e| {
+            if e.is_transient() {
+                Refusal::Retry(e.to_string())
+            } else {
+                Refusal::Reject(e.to_string())
+            }
+        })
+    }
+
+    /// Whether this node holds a complete brand-supplier link with `supplier`.
+    fn linked_to(&self, supplier: &OrgId) -> Result<bool, Refusal> {
+        Ok(brands_of(&self.store, supplier)
+            .map_err(|e| Refusal::Retry(e.to_string()))?
+            .contains(&self.me))
+    }
+
     /// Handles a delivered workflow message (everything but case events). Adds its effect to
     /// `batch`; returns why it is refused otherwise.
     pub(super) fn receive_workflow(
@@ -662,40 +643,43 @@ impl Core {
         header: &Header,
         payload: &[u8],
         batch: &mut WriteBatch,
-    ) -> Result<(), String> {
+    ) -> Result<(), Refusal> {
         let t = now();
         match header.kind {
             MessageKind::ConsentedDisclosure => {
-                if self.membership.current(&header.sender).map(|c| c.role) != Some(Role::Cso) {
-                    return Err("only a CSO discloses worker identity".into());
-                }
                 let d: Disclosure = serde_json::from_slice(payload)
                     .map_err(|e| format!("malformed disclosure: {e}"))?;
+                let case = self
+                    .history(&d.case_ref)
+                    .map_err(|e| Refusal::Retry(e.to_string()))?
+                    .and_then(|h| h.state().cloned());
+                self.may_deliver(
+                    &header.sender,
+                    &Delivery::ConsentedDisclosure {
+                        case: case.as_ref(),
+                    },
+                )?;
                 let id = [
                     d.case_ref.as_bytes().as_slice(),
                     header.message_id.as_bytes().as_slice(),
                 ]
                 .concat();
                 let sealed = self.vault.seal_json(&id, &d).map_err(|e| e.to_string())?;
-                batch
+                Ok(batch
                     .put(Table::Disclosure, &id, &sealed)
-                    .map_err(|e| e.to_string())
+                    .map_err(|e| e.to_string())?)
             }
             MessageKind::StatusReport => {
                 let r: StatusReport = serde_json::from_slice(payload)
                     .map_err(|e| format!("malformed status report: {e}"))?;
-                if r.cso != header.sender {
-                    return Err("a status report must come from its CSO".into());
-                }
-                if !brands_of(&self.store, &r.supplier)
-                    .map_err(|e| e.to_string())?
-                    .contains(&self.me)
-                {
-                    return Err("this brand is not linked to the supplier".into());
-                }
-                batch
+                let linked = self.linked_to(&r.supplier)?;
+                self.may_deliver(
+                    &header.sender,
+                    &Delivery::StatusReport { cso: r.cso, linked },
+                )?;
+                Ok(batch
                     .put(Table::StatusReport, r.case_ref.as_bytes(), &r)
-                    .map_err(|e| e.to_string())
+                    .map_err(|e| e.to_string())?)
             }
             MessageKind::Attestation
                 if serde_json::from_slice::<ilm_protocol::AttestationBundle>(payload).is_ok() =>
@@ -703,24 +687,25 @@ impl Core {
                 // A complete attestation with everything needed to verify it (to brands).
                 let bundle: ilm_protocol::AttestationBundle = serde_json::from_slice(payload)
                     .map_err(|e| format!("malformed bundle: {e}"))?;
-                let summary = bundle.verify().map_err(|e| e.to_string())?;
+                let summary = bundle
+                    .verify_with_revocations(&self.membership.revocations())
+                    .map_err(|e| e.to_string())?;
                 if summary.network_id != self.membership.network_id() {
-                    return Err("the bundle belongs to another network".into());
+                    return Err("the bundle belongs to another network".to_string().into());
                 }
                 let body = bundle
                     .attestation
                     .verify::<RemediationAttestation>()
                     .map_err(|e| e.to_string())?;
                 let b = body.body();
-                if b.cso != header.sender {
-                    return Err("an attestation bundle comes from its CSO".into());
-                }
-                let linked = brands_of(&self.store, &b.remediating_party)
-                    .map_err(|e| e.to_string())?
-                    .contains(&self.me);
-                if !linked {
-                    return Err("this brand is not linked to the remediating party".into());
-                }
+                let linked = self.linked_to(&b.remediating_party)?;
+                self.may_deliver(
+                    &header.sender,
+                    &Delivery::AttestationBundle {
+                        attestation: b,
+                        linked,
+                    },
+                )?;
                 let stored = StoredAttestation {
                     case_ref: b.case_ref,
                     record: bundle.attestation.clone(),
@@ -728,9 +713,9 @@ impl Core {
                     stored_at: t,
                     bundle: Some(bundle.clone()),
                 };
-                batch
+                Ok(batch
                     .put(Table::Attestation, b.case_ref.as_bytes(), &stored)
-                    .map_err(|e| e.to_string())
+                    .map_err(|e| e.to_string())?)
             }
             MessageKind::Attestation => {
                 let rec: SignedRecord = serde_json::from_slice(payload)
@@ -738,22 +723,21 @@ impl Core {
                 let body = rec
                     .verify_partial::<RemediationAttestation>()
                     .map_err(|e| e.to_string())?;
+                body.check_well_formed().map_err(|e| e.to_string())?;
                 let complete = rec.signatures.len() == 2;
                 if complete {
                     rec.verify::<RemediationAttestation>()
                         .map_err(|e| e.to_string())?;
+                    self.may_deliver(&header.sender, &Delivery::AttestationComplete(&body))?;
                     let cso_ok =
                         self.membership.current(&body.cso).map(|c| c.role) == Some(Role::Cso);
                     if !cso_ok {
-                        return Err("the attestation's CSO is not a current CSO member".into());
+                        return Err("the attestation's CSO is not a current CSO member"
+                            .to_string()
+                            .into());
                     }
-                    if self.me != body.cso && self.me != body.remediating_party {
-                        return Err("this node has no part in the attestation".into());
-                    }
-                } else if body.remediating_party != self.me || header.sender != body.cso {
-                    return Err(
-                        "an attestation draft goes from its CSO to its remediating party".into(),
-                    );
+                } else {
+                    self.may_deliver(&header.sender, &Delivery::AttestationDraft(&body))?;
                 }
                 if complete && self.me == body.cso {
                     // The CSO forwards the complete attestation to brands linked to the party,
@@ -792,9 +776,9 @@ impl Core {
                     stored_at: t,
                     bundle: None,
                 };
-                batch
+                Ok(batch
                     .put(Table::Attestation, body.case_ref.as_bytes(), &stored)
-                    .map_err(|e| e.to_string())
+                    .map_err(|e| e.to_string())?)
             }
             MessageKind::SupplyChainLink => {
                 let rec: SignedRecord =
@@ -802,31 +786,55 @@ impl Core {
                 let body = rec
                     .verify_partial::<SupplyChainLink>()
                     .map_err(|e| e.to_string())?;
+                if body.network_id != self.membership.network_id() {
+                    return Err("link of another network".to_string().into());
+                }
                 let complete = rec.signatures.len() == 2;
                 if complete {
-                    self.check_link(&rec).map_err(|e| e.to_string())?;
-                    let i_am_cso =
-                        self.membership.current(&self.me).map(|c| c.role) == Some(Role::Cso);
-                    if body.upstream != self.me && !i_am_cso {
-                        return Err(
-                            "a co-signed link goes to its upstream side and to CSOs only".into(),
-                        );
-                    }
-                } else if body.downstream != self.me || body.upstream != header.sender {
-                    return Err(
-                        "a link proposal goes from its upstream to its downstream side".into(),
-                    );
+                    rec.verify::<SupplyChainLink>().map_err(|e| e.to_string())?;
+                    let role = |o: &OrgId| self.membership.current(o).map(|c| c.role);
+                    self.may_deliver(
+                        &header.sender,
+                        &Delivery::LinkComplete {
+                            link: &body,
+                            upstream: role(&body.upstream),
+                            downstream: role(&body.downstream),
+                        },
+                    )?;
+                } else {
+                    self.may_deliver(&header.sender, &Delivery::LinkProposal(&body))?;
                 }
                 let link = StoredLink {
                     id: rec.digest(),
                     record: rec,
                     complete,
                 };
-                batch
+                Ok(batch
                     .put(Table::Link, link.id.as_bytes(), &link)
-                    .map_err(|e| e.to_string())
+                    .map_err(|e| e.to_string())?)
             }
-            other => Err(format!("{other:?} messages are not accepted by delivery")),
+            other => Err(format!("{other:?} messages are not accepted by delivery").into()),
         }
+    }
+}
+
+/// Why a delivered workflow message is not accepted: for good, or not yet.
+#[derive(Debug)]
+pub enum Refusal {
+    /// Refused for good (the sender marks it rejected).
+    Reject(String),
+    /// Cannot be processed yet (the sender retries).
+    Retry(String),
+}
+
+impl From<String> for Refusal {
+    fn from(s: String) -> Refusal {
+        Refusal::Reject(s)
+    }
+}
+
+impl From<&str> for Refusal {
+    fn from(s: &str) -> Refusal {
+        Refusal::Reject(s.to_string())
     }
 }

@@ -5,7 +5,7 @@ use crate::core::CaseMeta;
 use crate::intake::{Contact, LocalCase};
 use crate::membership::MembershipState;
 use crate::store::{Store, StoreError, Table};
-use ilm_protocol::{EventPayload, Timestamp, Verdict};
+use ilm_protocol::{CaseStatus, Timestamp, Verdict};
 use std::collections::BTreeMap;
 
 /// Escapes text for SVG/HTML.
@@ -151,53 +151,39 @@ pub fn figures(
         let Some(h) = cases::load_history(store, membership, &meta.case_ref)? else {
             continue;
         };
-        let view = cases::view(&h, membership, false);
-        let status = serde_json::to_value(view.status)
-            .ok()
-            .and_then(|v| v.as_str().map(String::from))
-            .unwrap_or_default();
-        match status.as_str() {
-            "resolved" | "partly_resolved" => remediated += 1,
-            "closed" => {}
+        let Some(state) = h.state() else {
+            continue;
+        };
+        let status = state.status();
+        match status {
+            CaseStatus::Resolved | CaseStatus::PartlyResolved => remediated += 1,
+            CaseStatus::Closed => {}
             _ => open += 1,
         }
-        *by_status.entry(status).or_insert(0) += 1;
-        overdue += cases::overdue_items(&h, now).len() as u64;
-        let mut escalated_at = None;
-        let mut has_report = false;
-        for ev in h.ordered() {
-            let b = ev.body();
-            match &b.payload {
-                EventPayload::Escalation(e) => {
-                    escalated_at.get_or_insert(b.authored_at);
-                    if local.is_empty() {
-                        for c in &e.categories {
-                            *by_category.entry(c.label().to_string()).or_insert(0) += 1;
-                        }
-                    }
-                }
-                EventPayload::Acknowledgement { .. } | EventPayload::Dispute { .. } => {
-                    if let Some(e) = escalated_at.take() {
-                        ack_days.push(b.authored_at.0.saturating_sub(e.0) as f64 / 86_400.0);
-                        escalated_at = Some(e);
-                    }
-                }
-                EventPayload::RemediationReported { .. } => {
-                    has_report = true;
-                    if let Some(e) = escalated_at {
-                        rem_days.push(b.authored_at.0.saturating_sub(e.0) as f64 / 86_400.0);
-                    }
-                }
-                EventPayload::WorkerVerification { verdict, .. }
-                    if has_report && *verdict != Verdict::NotResolved =>
-                {
-                    verified += 1;
-                }
-                _ => {}
+        *by_status.entry(status.code().to_string()).or_insert(0) += 1;
+        overdue += cases::overdue_items(state, now).len() as u64;
+        if local.is_empty() {
+            for c in state.categories() {
+                *by_category.entry(c.label().to_string()).or_insert(0) += 1;
             }
         }
-        if has_report {
+        for p in &state.parties {
+            if let Some(a) = p.acknowledged_at {
+                ack_days.push(a.0.saturating_sub(p.escalated_at.0) as f64 / 86_400.0);
+            }
+            if let Some(r) = p.reported_at {
+                rem_days.push(r.0.saturating_sub(p.first_escalated_at.0) as f64 / 86_400.0);
+            }
+        }
+        if state.parties.iter().any(|p| p.reported_at.is_some()) {
             reported += 1;
+            let confirmed = state
+                .parties
+                .iter()
+                .any(|p| matches!(p.verdict, Some(Verdict::Resolved | Verdict::PartlyResolved)));
+            if confirmed {
+                verified += 1;
+            }
         }
     }
     Ok(Figures {

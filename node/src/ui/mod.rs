@@ -368,10 +368,10 @@ async fn case_list(
         }
     };
     for meta in metas {
-        let Ok(Some(h)) = cases::load_history(&st.store, &st.membership, &meta.case_ref) else {
+        let Ok(Some(v)) = cases::load_view(&st.store, &st.membership, &meta.case_ref, false) else {
             continue;
         };
-        let v = json!(cases::view(&h, &st.membership, false));
+        let v = json!(v);
         let status_ok = f.status.is_empty() || v["status"] == f.status.as_str();
         let q_ok = f.q.is_empty()
             || v["case_ref"]
@@ -385,18 +385,12 @@ async fn case_list(
     ctx["cases"] = json!(rows);
     ctx["q"] = json!(f.q);
     ctx["status"] = json!(f.status);
-    ctx["statuses"] = json!([
-        "escalated",
-        "acknowledged",
-        "disputed",
-        "remediation_planned",
-        "remediating",
-        "remediation_reported",
-        "resolved",
-        "partly_resolved",
-        "reopened",
-        "closed"
-    ]);
+    ctx["statuses"] = json!(
+        ilm_protocol::CaseStatus::ALL
+            .iter()
+            .map(|s| s.code())
+            .collect::<Vec<_>>()
+    );
     render(&st, "cases.html", ctx)
         .map(IntoResponse::into_response)
         .unwrap_or_else(IntoResponse::into_response)
@@ -427,8 +421,12 @@ async fn case_page(
         return error_page(&st, Some(&p), StatusCode::NOT_FOUND, "no such case here");
     }
     let me = st.keys.org_id();
-    let mut view = match &history {
-        Some(h) => json!(cases::view(h, &st.membership, true)),
+    let state = history.as_ref().and_then(|h| h.state().cloned());
+    let mut view = match history
+        .as_ref()
+        .and_then(|h| cases::view(h, &st.membership, &me, now(), true))
+    {
+        Some(v) => json!(v),
         None => json!({ "case_ref": case, "status": "open", "events": [] }),
     };
     if let Some(events) = view["events"].as_array_mut() {
@@ -436,11 +434,8 @@ async fn case_page(
             e["when"] = json!(fmt_day(e["authored_at"].as_u64()));
         }
     }
-    let ctx_owner = history.as_ref().and_then(|h| h.context_for(&h.heads()));
-    let is_owner = st.role == Role::Cso && (ctx_owner.as_ref().is_none_or(|c| c.owner == me));
-    let is_responder = ctx_owner
-        .as_ref()
-        .is_some_and(|c| c.responders.contains(&me));
+    let is_owner = st.role == Role::Cso && state.as_ref().is_none_or(|s| s.owner == me);
+    let is_responder = state.as_ref().is_some_and(|s| s.party(&me).is_some());
     let writer = matches!(p.role, OperatorRole::Admin | OperatorRole::Caseworker);
     let targets: Vec<Value> = st
         .membership
@@ -463,8 +458,13 @@ async fn case_page(
             .map(|l| json!({ "workers": l.workers, "site": l.site }))
     );
     ctx["can_escalate"] = json!(writer && is_owner && local.is_some());
-    ctx["can_verify"] = json!(writer && is_owner && history.is_some());
-    ctx["can_respond"] = json!(writer && is_responder);
+    // Only what the lifecycle allows now (the protocol's rule; every receiver enforces it too).
+    let allowed: Vec<ilm_protocol::EventKind> =
+        state.as_ref().map(|s| s.allowed(&me)).unwrap_or_default();
+    let may = |k: ilm_protocol::EventKind| allowed.contains(&k);
+    ctx["can_verify"] =
+        json!(writer && is_owner && may(ilm_protocol::EventKind::WorkerVerification));
+    ctx["can_respond"] = json!(writer && is_responder && !allowed.is_empty());
     ctx["targets"] = json!(targets);
     render(&st, "case.html", ctx)
         .map(IntoResponse::into_response)

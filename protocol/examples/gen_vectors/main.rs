@@ -12,7 +12,8 @@
 //!
 //! Everything written is first checked with the crate's own verification functions.
 
-#[path = "../tests/support/rfc9180.rs"]
+mod invalid;
+#[path = "../../tests/support/rfc9180.rs"]
 mod rfc9180;
 
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
@@ -758,6 +759,22 @@ fn main() -> Result<()> {
     };
     let bundle_summary = bundle.verify()?;
 
+    // --- Invalid inputs ---------------------------------------------------------------------
+    let invalid_file = invalid::build(&invalid::Inputs {
+        network: &network,
+        steward,
+        cso,
+        supplier,
+        brand,
+        certs: &cert_bodies,
+        cert_records: ["cso", "supplier", "brand", "agency"]
+            .iter()
+            .map(|o| recs.get(&format!("certificate_{o}")).cloned())
+            .collect::<Result<Vec<_>>>()?,
+        ack_record: recs.get("event_02_acknowledgement")?,
+        bundle: &bundle,
+    })?;
+
     // --- Envelope ---------------------------------------------------------------------------
     let envelope_file = build_envelope(
         &network,
@@ -803,12 +820,16 @@ fn main() -> Result<()> {
     write_json(&dir.join("records.json"), &records_file)?;
     write_json(&dir.join("envelope.json"), &envelope_file)?;
     write_json(&dir.join("bundle.json"), &bundle)?;
+    write_json(&dir.join("invalid.json"), &invalid_file)?;
     if let Some(doc) = doc {
-        rewrite_doc(&doc, &render_markdown(&records_file, &envelope_file))?;
+        rewrite_doc(
+            &doc,
+            &render_markdown(&records_file, &envelope_file, &invalid_file),
+        )?;
         println!("rewrote the test-vector section of {}", doc.display());
     }
     println!(
-        "wrote records.json, envelope.json and bundle.json to {}",
+        "wrote records.json, envelope.json, bundle.json and invalid.json to {}",
         dir.display()
     );
     Ok(())
@@ -1032,7 +1053,7 @@ fn wrap(hex: &str, width: usize) -> String {
 }
 
 /// The generated section of docs/PROTOCOL.md.
-fn render_markdown(r: &RecordsFile, e: &EnvelopeFile) -> String {
+fn render_markdown(r: &RecordsFile, e: &EnvelopeFile, invalid: &invalid::InvalidFile) -> String {
     use std::fmt::Write as _;
     let mut m = String::new();
     let _ = writeln!(m, "{DOC_BEGIN}\n");
@@ -1166,6 +1187,29 @@ fn render_markdown(r: &RecordsFile, e: &EnvelopeFile) -> String {
         e.plaintext_hex.len() / 2
     );
     let _ = writeln!(m, "```json\n{}\n```\n", e.plaintext_utf8);
+
+    let _ = writeln!(m, "#### Invalid inputs\n");
+    let _ = writeln!(
+        m,
+        "`protocol/tests/vectors/invalid.json` holds inputs that must be refused, each with the \
+         code of the refusal. `record`: verify the record as its kind (sections 1 and 3.4). \
+         `event`: build the history of the named valid events (`events` in the file) and add \
+         the event (sections 6 and 7), with the certificates of `records.json`. `bundle`: \
+         verify the bundle (section 8) knowing the listed revocations.\n"
+    );
+    let _ = writeln!(m, "| name | check | refused with | what is wrong |");
+    let _ = writeln!(m, "|---|---|---|---|");
+    for c in &invalid.cases {
+        let _ = writeln!(
+            m,
+            "| `{}` | {} | `{}` | {} |",
+            c.name,
+            c.check_name(),
+            c.expect,
+            c.description.replace('|', "\\|")
+        );
+    }
+    let _ = writeln!(m);
     let _ = write!(m, "{DOC_END}");
     m
 }

@@ -1,0 +1,236 @@
+//! Who may send which workflow message to whom: the receiver's rules for everything delivered
+//! besides case events (those follow `rules::validate`). Like the event rules, they take every
+//! role from current certificates, never from the message.
+//!
+//! docs/PROTOCOL.md section 11.9 states the same table.
+
+use crate::attestation::RemediationAttestation;
+use crate::identity::{OrgId, Role};
+use crate::lifecycle::CaseState;
+use crate::link::SupplyChainLink;
+use crate::membership::MembershipCertificate;
+
+/// A workflow message, with what the receiver knows that the rules need.
+#[derive(Debug, Clone, Copy)]
+pub enum Delivery<'a> {
+    /// Worker identities the workers consented to disclose to the receiver. `case` is the
+    /// receiver's own state of the case (None while it holds no event of it).
+    ConsentedDisclosure {
+        /// The case as the receiver holds it.
+        case: Option<&'a CaseState>,
+    },
+    /// A CSO's status of one of its cases, concerning `supplier`, for a brand.
+    StatusReport {
+        /// The CSO the report names.
+        cso: OrgId,
+        /// Whether the receiver holds a complete brand-supplier link with the supplier.
+        linked: bool,
+    },
+    /// An attestation signed by its CSO only, to be co-signed.
+    AttestationDraft(&'a RemediationAttestation),
+    /// An attestation signed by both parties (its signatures already verified).
+    AttestationComplete(&'a RemediationAttestation),
+    /// A verified attestation bundle, for a brand linked to the remediating party.
+    AttestationBundle {
+        /// The bundle's attestation.
+        attestation: &'a RemediationAttestation,
+        /// Whether the receiver holds a complete brand-supplier link with the party.
+        linked: bool,
+    },
+    /// A supply-chain link signed by its upstream side only.
+    LinkProposal(&'a SupplyChainLink),
+    /// A supply-chain link signed by both sides (signatures already verified), with both
+    /// sides' current roles.
+    LinkComplete {
+        /// The link.
+        link: &'a SupplyChainLink,
+        /// The upstream side's current role.
+        upstream: Option<Role>,
+        /// The downstream side's current role.
+        downstream: Option<Role>,
+    },
+}
+
+/// Why a workflow message is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DeliveryError {
+    /// The sender's role may not send this.
+    #[error("a {role} may not send {what}")]
+    SenderRole {
+        /// The sender's role.
+        role: Role,
+        /// The message.
+        what: &'static str,
+    },
+    /// The receiver's role may not receive this.
+    #[error("a {role} does not receive {what}")]
+    ReceiverRole {
+        /// The receiver's role.
+        role: Role,
+        /// The message.
+        what: &'static str,
+    },
+    /// The receiver does not hold the case yet: retry once its events arrived.
+    #[error("this node holds no event of the case yet")]
+    CaseUnknown,
+    /// Only the CSO that owns the case may send this.
+    #[error("only the CSO that owns the case may send {0}")]
+    NotCaseOwner(&'static str),
+    /// The receiver takes no part in the case.
+    #[error("this node takes no part in the case")]
+    NotAParticipant,
+    /// The message names another sender than the one that delivered it.
+    #[error("{0} must come from the organisation it names")]
+    SenderMismatch(&'static str),
+    /// The message is addressed to another organisation.
+    #[error("{0} is addressed to another organisation")]
+    WrongReceiver(&'static str),
+    /// The receiver is not linked to the supplier concerned.
+    #[error("this brand is not linked to the supplier concerned")]
+    NotLinked,
+    /// A link whose sides do not hold the roles of its kind.
+    #[error("the link's sides do not hold the roles its kind requires")]
+    LinkRoles,
+}
+
+impl DeliveryError {
+    /// A stable code for this refusal (test vectors and other implementations compare it).
+    pub fn code(&self) -> &'static str {
+        match self {
+            DeliveryError::SenderRole { .. } => "delivery.sender_role",
+            DeliveryError::ReceiverRole { .. } => "delivery.receiver_role",
+            DeliveryError::CaseUnknown => "delivery.case_unknown",
+            DeliveryError::NotCaseOwner(_) => "delivery.not_case_owner",
+            DeliveryError::NotAParticipant => "delivery.not_a_participant",
+            DeliveryError::SenderMismatch(_) => "delivery.sender_mismatch",
+            DeliveryError::WrongReceiver(_) => "delivery.wrong_receiver",
+            DeliveryError::NotLinked => "delivery.not_linked",
+            DeliveryError::LinkRoles => "delivery.link_roles",
+        }
+    }
+
+    /// Whether the message may be accepted later (the receiver lacks the case's events).
+    pub fn is_transient(&self) -> bool {
+        matches!(self, DeliveryError::CaseUnknown)
+    }
+}
+
+/// What goes to brands about a supplier's cases goes only to brands linked to it.
+fn linked_brand(
+    receiver: &MembershipCertificate,
+    linked: bool,
+    what: &'static str,
+) -> Result<(), DeliveryError> {
+    if receiver.role != Role::Brand {
+        return Err(DeliveryError::ReceiverRole {
+            role: receiver.role,
+            what,
+        });
+    }
+    if !linked {
+        return Err(DeliveryError::NotLinked);
+    }
+    Ok(())
+}
+
+/// Decides whether `receiver` may accept `what` from `sender`; both certificates are current.
+pub fn may_deliver(
+    sender: &MembershipCertificate,
+    receiver: &MembershipCertificate,
+    what: &Delivery,
+) -> Result<(), DeliveryError> {
+    use DeliveryError as E;
+    let (from, to) = (sender.org_id, receiver.org_id);
+    let sender_is = |role: Role, what: &'static str| {
+        if sender.role == role {
+            Ok(())
+        } else {
+            Err(E::SenderRole {
+                role: sender.role,
+                what,
+            })
+        }
+    };
+    match what {
+        Delivery::ConsentedDisclosure { case } => {
+            const W: &str = "worker identities";
+            sender_is(Role::Cso, W)?;
+            let case = case.ok_or(E::CaseUnknown)?;
+            if case.owner != from {
+                return Err(E::NotCaseOwner(W));
+            }
+            if case.party(&to).is_none() {
+                return Err(E::NotAParticipant);
+            }
+            Ok(())
+        }
+        Delivery::StatusReport { cso, linked } => {
+            const W: &str = "a status report";
+            sender_is(Role::Cso, W)?;
+            if *cso != from {
+                return Err(E::SenderMismatch(W));
+            }
+            linked_brand(receiver, *linked, W)
+        }
+        Delivery::AttestationDraft(a) => {
+            const W: &str = "an attestation draft";
+            sender_is(Role::Cso, W)?;
+            if a.cso != from {
+                return Err(E::SenderMismatch(W));
+            }
+            if a.remediating_party != to {
+                return Err(E::WrongReceiver(W));
+            }
+            Ok(())
+        }
+        Delivery::AttestationComplete(a) => {
+            const W: &str = "a co-signed attestation";
+            if a.remediating_party != from {
+                return Err(E::SenderMismatch(W));
+            }
+            if a.cso != to {
+                return Err(E::WrongReceiver(W));
+            }
+            Ok(())
+        }
+        Delivery::AttestationBundle {
+            attestation,
+            linked,
+        } => {
+            const W: &str = "an attestation bundle";
+            sender_is(Role::Cso, W)?;
+            if attestation.cso != from {
+                return Err(E::SenderMismatch(W));
+            }
+            linked_brand(receiver, *linked, W)
+        }
+        Delivery::LinkProposal(l) => {
+            const W: &str = "a link proposal";
+            if l.upstream != from {
+                return Err(E::SenderMismatch(W));
+            }
+            if l.downstream != to {
+                return Err(E::WrongReceiver(W));
+            }
+            Ok(())
+        }
+        Delivery::LinkComplete {
+            link,
+            upstream,
+            downstream,
+        } => {
+            const W: &str = "a co-signed link";
+            match (upstream, downstream) {
+                (Some(u), Some(d)) if link.roles_fit(*u, *d) => {}
+                _ => return Err(E::LinkRoles),
+            }
+            if from != link.upstream && from != link.downstream {
+                return Err(E::SenderMismatch(W));
+            }
+            if to != link.upstream && receiver.role != Role::Cso {
+                return Err(E::WrongReceiver(W));
+            }
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,192 @@
+//! `may_deliver`: who may send which workflow message to whom (PROTOCOL.md 11.9).
+
+mod common;
+
+use common::*;
+use ilm_protocol::*;
+
+fn cert(w: &World, role: Role) -> MembershipCertificate {
+    w.m(role).body.clone()
+}
+
+fn code(r: Result<(), DeliveryError>) -> &'static str {
+    match r {
+        Ok(()) => "ok",
+        Err(e) => e.code(),
+    }
+}
+
+fn case_state(w: &World) -> CaseState {
+    let case = CaseRef([3; 16]);
+    let root = w.event(
+        Role::Cso,
+        case,
+        vec![],
+        T0,
+        escalation_to(w.m(Role::Supplier).keys.org_id()),
+    );
+    CaseState::open(root.verify::<CaseEvent>().expect("root").body()).expect("state")
+}
+
+#[test]
+fn status_reports_come_only_from_a_cso_naming_itself_to_a_linked_brand() {
+    let w = World::new();
+    let (cso, supplier, brand) = (
+        cert(&w, Role::Cso),
+        cert(&w, Role::Supplier),
+        cert(&w, Role::Brand),
+    );
+    let report = |from: &OrgId, linked| Delivery::StatusReport { cso: *from, linked };
+    assert_eq!(
+        code(may_deliver(&cso, &brand, &report(&cso.org_id, true))),
+        "ok"
+    );
+    // A supplier forging its brand's view of a case, naming itself or the CSO.
+    assert_eq!(
+        code(may_deliver(
+            &supplier,
+            &brand,
+            &report(&supplier.org_id, true)
+        )),
+        "delivery.sender_role"
+    );
+    assert_eq!(
+        code(may_deliver(&supplier, &brand, &report(&cso.org_id, true))),
+        "delivery.sender_role"
+    );
+    assert_eq!(
+        code(may_deliver(&cso, &brand, &report(&supplier.org_id, true))),
+        "delivery.sender_mismatch"
+    );
+    assert_eq!(
+        code(may_deliver(&cso, &brand, &report(&cso.org_id, false))),
+        "delivery.not_linked"
+    );
+    assert_eq!(
+        code(may_deliver(&cso, &supplier, &report(&cso.org_id, true))),
+        "delivery.receiver_role"
+    );
+}
+
+#[test]
+fn disclosures_come_only_from_the_case_owner_to_a_party() {
+    let w = World::new();
+    let state = case_state(&w);
+    let (cso, supplier, brand) = (
+        cert(&w, Role::Cso),
+        cert(&w, Role::Supplier),
+        cert(&w, Role::Brand),
+    );
+    let d = |case| Delivery::ConsentedDisclosure { case };
+    assert_eq!(code(may_deliver(&cso, &supplier, &d(Some(&state)))), "ok");
+    // Before the case's events arrive: not yet (the sender retries).
+    let early = may_deliver(&cso, &supplier, &d(None));
+    assert_eq!(code(early.clone()), "delivery.case_unknown");
+    assert!(early.is_err_and(|e| e.is_transient()));
+    // Another CSO planting identities in this case.
+    let mut other_cso = cso.clone();
+    other_cso.org_id = w.m(Role::Government).keys.org_id();
+    assert_eq!(
+        code(may_deliver(&other_cso, &supplier, &d(Some(&state)))),
+        "delivery.not_case_owner"
+    );
+    assert_eq!(
+        code(may_deliver(&supplier, &cso, &d(Some(&state)))),
+        "delivery.sender_role"
+    );
+    assert_eq!(
+        code(may_deliver(&cso, &brand, &d(Some(&state)))),
+        "delivery.not_a_participant"
+    );
+}
+
+#[test]
+fn attestations_and_links_travel_between_their_parties() {
+    let w = World::new();
+    let (cso, supplier, brand, agency) = (
+        cert(&w, Role::Cso),
+        cert(&w, Role::Supplier),
+        cert(&w, Role::Brand),
+        cert(&w, Role::Agency),
+    );
+    let b = bundle(&w);
+    let att = b
+        .attestation
+        .verify::<RemediationAttestation>()
+        .expect("attestation")
+        .body()
+        .clone();
+    let draft = Delivery::AttestationDraft(&att);
+    assert_eq!(code(may_deliver(&cso, &supplier, &draft)), "ok");
+    assert_eq!(
+        code(may_deliver(&cso, &agency, &draft)),
+        "delivery.wrong_receiver"
+    );
+    assert_eq!(
+        code(may_deliver(&supplier, &cso, &draft)),
+        "delivery.sender_role"
+    );
+    let complete = Delivery::AttestationComplete(&att);
+    assert_eq!(code(may_deliver(&supplier, &cso, &complete)), "ok");
+    assert_eq!(
+        code(may_deliver(&agency, &cso, &complete)),
+        "delivery.sender_mismatch"
+    );
+    let to_brand = |linked| Delivery::AttestationBundle {
+        attestation: &att,
+        linked,
+    };
+    assert_eq!(code(may_deliver(&cso, &brand, &to_brand(true))), "ok");
+    assert_eq!(
+        code(may_deliver(&cso, &brand, &to_brand(false))),
+        "delivery.not_linked"
+    );
+    assert_eq!(
+        code(may_deliver(&supplier, &brand, &to_brand(true))),
+        "delivery.sender_role"
+    );
+
+    let link = SupplyChainLink {
+        network_id: w.network.id(),
+        kind: LinkKind::BrandSupplier,
+        upstream: brand.org_id,
+        downstream: supplier.org_id,
+        established_at: T0,
+    };
+    assert_eq!(
+        code(may_deliver(
+            &brand,
+            &supplier,
+            &Delivery::LinkProposal(&link)
+        )),
+        "ok"
+    );
+    assert_eq!(
+        code(may_deliver(
+            &agency,
+            &supplier,
+            &Delivery::LinkProposal(&link)
+        )),
+        "delivery.sender_mismatch"
+    );
+    let done = |u, d| Delivery::LinkComplete {
+        link: &link,
+        upstream: u,
+        downstream: d,
+    };
+    let fit = done(Some(Role::Brand), Some(Role::Supplier));
+    assert_eq!(code(may_deliver(&supplier, &brand, &fit)), "ok");
+    assert_eq!(code(may_deliver(&supplier, &cso, &fit)), "ok");
+    assert_eq!(
+        code(may_deliver(&supplier, &agency, &fit)),
+        "delivery.wrong_receiver"
+    );
+    assert_eq!(
+        code(may_deliver(
+            &supplier,
+            &brand,
+            &done(Some(Role::Agency), Some(Role::Supplier))
+        )),
+        "delivery.link_roles"
+    );
+}
