@@ -5,6 +5,7 @@ use ilm_protocol::{CaseRef, EventHash, MessageId, OrgId, SignedRecord};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::path::Path;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 /// Schema version written at creation; a node refuses databases from a newer version.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -114,13 +115,18 @@ pub struct Store {
     register: sled::Tree,
     revocations: sled::Tree,
     data: sled::Tree,
+    /// Flushes still to fail on purpose (fault injection, see [`Store::inject_flush_failures`]).
+    failing_flushes: AtomicU32,
+    /// Successful flushes, for operators and for tests that a group commit shares one.
+    flushes: AtomicU64,
 }
 
 /// Writes to apply atomically with [`Store::commit`].
 #[derive(Default)]
 pub struct WriteBatch {
-    batch: sled::Batch,
-    len: usize,
+    /// Key and new value (None removes), in order: kept so that a commit whose flush fails
+    /// can be undone.
+    ops: Vec<(Vec<u8>, Option<Vec<u8>>)>,
 }
 
 impl WriteBatch {
@@ -131,18 +137,17 @@ impl WriteBatch {
 
     /// Number of writes queued.
     pub fn len(&self) -> usize {
-        self.len
+        self.ops.len()
     }
 
     /// Whether nothing is queued.
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.ops.is_empty()
     }
 
     fn put_json<T: Serialize>(&mut self, key: Vec<u8>, value: &T) -> Result<()> {
         let bytes = serde_json::to_vec(value).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        self.batch.insert(key, bytes);
-        self.len += 1;
+        self.ops.push((key, Some(bytes)));
         Ok(())
     }
 
@@ -219,7 +224,20 @@ impl Store {
             register: db.open_tree(REGISTER)?,
             revocations: db.open_tree(REVOCATIONS)?,
             db,
+            failing_flushes: AtomicU32::new(0),
+            flushes: AtomicU64::new(0),
         })
+    }
+
+    /// Fault injection for tests: the next `n` flushes fail as if the disk were full (0 ends
+    /// it). Only callable in-process, by code that embeds a node.
+    pub fn inject_flush_failures(&self, n: u32) {
+        self.failing_flushes.store(n, Ordering::SeqCst);
+    }
+
+    /// Successful flushes since the database was opened.
+    pub fn flush_count(&self) -> u64 {
+        self.flushes.load(Ordering::Relaxed)
     }
 
     /// The schema version recorded in the database.
@@ -237,7 +255,17 @@ impl Store {
 
     /// Makes everything written so far durable.
     pub fn flush(&self) -> Result<()> {
+        let injected = self
+            .failing_flushes
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok();
+        if injected {
+            return Err(StoreError::Engine(
+                "No space left on device (os error 28) [injected]".into(),
+            ));
+        }
         self.db.flush()?;
+        self.flushes.fetch_add(1, Ordering::Relaxed);
         Ok(())
     }
 
@@ -280,12 +308,39 @@ impl Store {
     }
 
     /// Applies a batch atomically and makes it durable before returning.
+    ///
+    /// If the flush fails, the batch is undone before the error is returned: nothing of it
+    /// stays visible to reads, so no acknowledgement can ever be based on writes that did not
+    /// reach the disk (a redelivered message is processed again, not taken for a duplicate).
+    /// Only the core writes this tree, so the values read for the undo are not raced.
     pub fn commit(&self, batch: WriteBatch) -> Result<()> {
         if batch.is_empty() {
             return Ok(());
         }
-        self.data.apply_batch(batch.batch)?;
-        self.flush()
+        let mut redo = sled::Batch::default();
+        let mut undo = sled::Batch::default();
+        let mut undone = std::collections::HashSet::new();
+        // The value a key had before its first write in the batch is what the undo restores.
+        for (key, value) in &batch.ops {
+            if undone.insert(key.clone()) {
+                match self.data.get(key)? {
+                    Some(old) => undo.insert(key.clone(), old),
+                    None => undo.remove(key.clone()),
+                }
+            }
+            match value {
+                Some(v) => redo.insert(key.clone(), v.clone()),
+                None => redo.remove(key.clone()),
+            }
+        }
+        self.data.apply_batch(redo)?;
+        if let Err(e) = self.flush() {
+            if let Err(undo_err) = self.data.apply_batch(undo) {
+                tracing::error!("could not undo a batch whose flush failed: {undo_err}");
+            }
+            return Err(e);
+        }
+        Ok(())
     }
 
     fn get_json<T: DeserializeOwned>(&self, key: &[u8]) -> Result<Option<T>> {
@@ -417,6 +472,37 @@ mod tests {
             Err(e) => panic!("unexpected error {e}"),
             Ok(_) => panic!("a newer database was opened"),
         }
+    }
+
+    #[test]
+    fn a_commit_whose_flush_fails_leaves_nothing_visible() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let s = Store::open(&dir.path().join("db")).expect("create");
+        let id = MessageId([7; 16]);
+        let mut first = WriteBatch::new();
+        first.put(Table::Link, b"kept", &"old value").expect("put");
+        s.commit(first).expect("commit");
+        let mut batch = WriteBatch::new();
+        batch.mark_processed(&id, &"marker").expect("mark");
+        batch.put(Table::Link, b"kept", &"new value").expect("put");
+        batch
+            .put(Table::Link, b"kept", &"newer value")
+            .expect("put");
+        s.inject_flush_failures(1);
+        assert!(s.commit(batch).is_err());
+        assert!(
+            !s.is_processed(&id).expect("read"),
+            "marker visible after a failed flush"
+        );
+        assert_eq!(
+            s.get::<String>(Table::Link, b"kept").expect("read"),
+            Some("old value".into())
+        );
+        // The same batch commits once flushes work again.
+        let mut again = WriteBatch::new();
+        again.mark_processed(&id, &"marker").expect("mark");
+        s.commit(again).expect("commit");
+        assert!(s.is_processed(&id).expect("read"));
     }
 
     #[test]
