@@ -63,7 +63,8 @@ fn intrude_after(
         let target_cert = cert_of(target);
         let event = CaseEvent {
             network_id: network.id(),
-            case_ref: CaseRef([9; 16]),
+            case_ref: CaseRef::derive(&keys.org_id(), &CaseNonce([9; 16])),
+            case_nonce: Some(CaseNonce([9; 16])),
             parents: vec![],
             author: keys.org_id(),
             authored_at: now(),

@@ -6,11 +6,10 @@
 #[path = "support/mod.rs"]
 mod support;
 
-use ilm_node::net::SendError;
-use ilm_node::net::proto::{AckOutcome, Hello, Response};
+use ilm_node::net::proto::AckOutcome;
 use ilm_protocol::*;
 use serde_json::{Value, json};
-use support::wire::{cert_of, cert_record, deliver_as, keys_of, load_network, now, seal_event};
+use support::wire::{cert_of, deliver_as_member, keys_of, load_network, now, seal_event};
 use support::*;
 
 fn status(node: &Node, case: &str) -> String {
@@ -40,6 +39,7 @@ fn signed(
     let event = CaseEvent {
         network_id: network.id(),
         case_ref: case.parse().expect("case ref"),
+        case_nonce: None,
         parents,
         author: cert_of(author).org_id,
         authored_at: now(),
@@ -60,20 +60,7 @@ fn force(
         .iter()
         .map(|e| seal_event(network, &keys, e, &[cert_of(target)]))
         .collect();
-    let hello = Hello {
-        certificate: cert_record(author),
-        revocations: vec![],
-    };
-    deliver_as(network, &keys, hello, target, envelopes)
-        .into_iter()
-        .map(|a: Result<Response, SendError>| match a {
-            Ok(Response::Ack(ack)) => ack.outcome,
-            other => panic!(
-                "expected an acknowledgement from {}, got {other:?}",
-                target.name
-            ),
-        })
-        .collect()
+    deliver_as_member(network, author, target, envelopes)
 }
 
 fn assert_rejected(outcome: &AckOutcome, why: &str) {

@@ -44,9 +44,9 @@ use ilm_node::outbox::{MAX_IN_FLIGHT_PER_PEER, OutboxEntry};
 use ilm_node::store::{Store, WriteBatch};
 use ilm_protocol::event::Escalation;
 use ilm_protocol::{
-    CaseEvent, CaseHistory, CaseRef, Country, Digest, Envelope, EventPayload, IssueCategory,
-    MembershipCertificate, MembershipRequest, MessageId, MessageKind, Money, Network,
-    NetworkGenesis, NetworkId, OrgId, OrgKeys, Recipient, Role, SignedRecord, Timestamp,
+    CaseEvent, CaseHistory, CaseNonce, CaseRef, Country, Digest, Envelope, EventPayload,
+    IssueCategory, MembershipCertificate, MembershipRequest, MessageId, MessageKind, Money,
+    Network, NetworkGenesis, NetworkId, OrgId, OrgKeys, Recipient, Role, SignedRecord, Timestamp,
 };
 use libp2p::request_response::{self, OutboundRequestId, ProtocolSupport};
 use libp2p::swarm::SwarmEvent;
@@ -568,7 +568,8 @@ fn escalation(to: OrgId, description: String) -> Result<Escalation> {
 fn case_event(network_id: NetworkId, author: OrgId, payload: EventPayload) -> CaseEvent {
     CaseEvent {
         network_id,
-        case_ref: CaseRef([0x5a; 16]),
+        case_ref: CaseRef::derive(&author, &CaseNonce([0x5a; 16])),
+        case_nonce: Some(CaseNonce([0x5a; 16])),
         parents: Vec::new(),
         author,
         authored_at: now(),

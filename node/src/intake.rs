@@ -267,8 +267,12 @@ pub struct Consent {
 /// The CSO's own record of a case (never sent as such).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LocalCase {
-    /// The case reference (shared with parties once escalated).
+    /// The case reference (shared with parties once escalated): derived from this CSO's id and
+    /// `nonce`, so that it is bound to its owner.
     pub case_ref: CaseRef,
+    /// The nonce the reference derives from; the first escalation carries it.
+    #[serde(default)]
+    pub nonce: Option<ilm_protocol::CaseNonce>,
     /// When opened.
     pub opened_at: Timestamp,
     /// Contacts in the case.

@@ -138,6 +138,14 @@ impl MembershipState {
         self.read().revocations.revokes(cert, now())
     }
 
+    /// The newest revocation held for an organisation.
+    pub fn revocation_of(
+        &self,
+        org: &OrgId,
+    ) -> Option<ilm_protocol::Verified<ilm_protocol::Revocation>> {
+        self.read().revocations.get(org).cloned()
+    }
+
     /// The revocations known, to check signatures against (bundles).
     pub fn revocations(&self) -> RevocationList {
         self.read().revocations.clone()

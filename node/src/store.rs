@@ -302,6 +302,16 @@ impl Store {
         self.flush()
     }
 
+    /// The revocation stored for an organisation.
+    pub fn revocation(&self, org: &OrgId) -> Result<Option<SignedRecord>> {
+        match self.revocations.get(org.as_bytes())? {
+            None => Ok(None),
+            Some(v) => serde_json::from_slice(&v)
+                .map(Some)
+                .map_err(|e| StoreError::Corrupt(e.to_string())),
+        }
+    }
+
     /// Every revocation known.
     pub fn revocations(&self) -> Result<Vec<SignedRecord>> {
         Self::records(&self.revocations)

@@ -433,13 +433,14 @@ fn sample_bundle() -> AttestationBundle {
         )
         .expect("cert")
     };
-    let case = CaseRef([5; 16]);
+    let case = CaseRef::derive(&cso.org_id(), &CaseNonce([5; 16]));
     let mut events: Vec<SignedRecord> = Vec::new();
     let mut add = |author: &OrgKeys, day: u64, payload: EventPayload| {
         let parents = events.last().map(|e| vec![e.digest()]).unwrap_or_default();
         let ev = CaseEvent {
             network_id: net.id(),
             case_ref: case,
+            case_nonce: parents.is_empty().then_some(CaseNonce([5; 16])),
             parents,
             author: author.org_id(),
             authored_at: t0.plus_days(day),

@@ -19,8 +19,8 @@ use ed25519_dalek::{Signer, SigningKey};
 use hpke::{Deserializable, OpModeR, OpModeS};
 use ilm_protocol::event::Escalation;
 use ilm_protocol::{
-    CaseEvent, CaseRef, Envelope, EventPayload, IssueCategory, MessageKind, Money, NetworkId,
-    OrgKeys, Recipient, SignedRecord, Timestamp,
+    CaseEvent, CaseNonce, CaseRef, Envelope, EventPayload, IssueCategory, MessageKind, Money,
+    NetworkId, OrgKeys, Recipient, SignedRecord, Timestamp,
 };
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -76,7 +76,8 @@ fn escalation_event(
 ) -> CaseEvent {
     CaseEvent {
         network_id,
-        case_ref: CaseRef([0x5a; 16]),
+        case_ref: CaseRef::derive(&cso.org_id(), &CaseNonce([0x5a; 16])),
+        case_nonce: Some(CaseNonce([0x5a; 16])),
         parents: Vec::new(),
         author: cso.org_id(),
         authored_at: Timestamp(1_767_225_600),

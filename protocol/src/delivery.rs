@@ -5,6 +5,7 @@
 //! docs/PROTOCOL.md section 11.9 states the same table.
 
 use crate::attestation::RemediationAttestation;
+use crate::event::{CaseNonce, CaseRef};
 use crate::identity::{OrgId, Role};
 use crate::lifecycle::CaseState;
 use crate::link::SupplyChainLink;
@@ -23,6 +24,10 @@ pub enum Delivery<'a> {
     StatusReport {
         /// The CSO the report names.
         cso: OrgId,
+        /// The case reported on.
+        case_ref: CaseRef,
+        /// The case's nonce: its reference must derive from it and the sender (the owner).
+        case_nonce: CaseNonce,
         /// Whether the receiver holds a complete brand-supplier link with the supplier.
         linked: bool,
     },
@@ -164,11 +169,19 @@ pub fn may_deliver(
             }
             Ok(())
         }
-        Delivery::StatusReport { cso, linked } => {
+        Delivery::StatusReport {
+            cso,
+            case_ref,
+            case_nonce,
+            linked,
+        } => {
             const W: &str = "a status report";
             sender_is(Role::Cso, W)?;
             if *cso != from {
                 return Err(E::SenderMismatch(W));
+            }
+            if CaseRef::derive(&from, case_nonce) != *case_ref {
+                return Err(E::NotCaseOwner(W));
             }
             linked_brand(receiver, *linked, W)
         }

@@ -13,6 +13,25 @@ byte_newtype!(
     16
 );
 
+byte_newtype!(
+    /// A case's nonce: 16 random bytes its owner draws when it opens the case; with the owner's
+    /// id it derives the case reference, which binds the reference to its owner.
+    CaseNonce,
+    16
+);
+
+impl CaseRef {
+    /// The reference of the case `owner` opens with `nonce`: the first 16 bytes of
+    /// `SHA-256("ilm/v1/case-ref\n" || owner || nonce)`. Nobody else can open a case with the
+    /// same reference (that would take a second preimage of the owner's derivation).
+    pub fn derive(owner: &OrgId, nonce: &CaseNonce) -> CaseRef {
+        let d = Digest::of(&[b"ilm/v1/case-ref\n", owner.as_bytes(), nonce.as_bytes()]);
+        let mut out = [0u8; 16];
+        out.copy_from_slice(&d.0[..16]);
+        CaseRef(out)
+    }
+}
+
 /// An event's identity: the SHA-256 digest of its record's signing input.
 pub type EventHash = Digest;
 
@@ -31,6 +50,10 @@ pub struct CaseEvent {
     pub network_id: NetworkId,
     /// The case.
     pub case_ref: CaseRef,
+    /// The case's nonce, on its first event only (`case_ref` must derive from it and the
+    /// author); null on every later event.
+    #[serde(default)]
+    pub case_nonce: Option<CaseNonce>,
     /// Hashes of the events this one follows (the heads its author had); empty only for the
     /// first escalation. More than one parent merges concurrent appends.
     pub parents: Vec<EventHash>,

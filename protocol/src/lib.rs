@@ -27,7 +27,7 @@ pub use delivery::{Delivery, DeliveryError, may_deliver};
 pub use envelope::{
     Checked, Envelope, EnvelopeError, Header, MessageId, MessageKind, Opened, Recipient,
 };
-pub use event::{CaseEvent, CaseRef, EventHash, EventKind, EventPayload, Verdict};
+pub use event::{CaseEvent, CaseNonce, CaseRef, EventHash, EventKind, EventPayload, Verdict};
 pub use history::{CaseHistory, HistoryError, Inserted};
 pub use identity::{
     Country, Digest, EncryptionKey, OrgId, OrgKeys, Role, SignatureBytes, Timestamp,

@@ -3,7 +3,9 @@
 //! Every receiver calls [`validate`] on every event before storing it; the author's role comes
 //! from its membership certificate, never from the event itself.
 
-use crate::event::{CaseEvent, EventKind, EventPayload, MAX_ITEMS, MAX_PARENTS, MAX_TEXT_LEN};
+use crate::event::{
+    CaseEvent, CaseRef, EventKind, EventPayload, MAX_ITEMS, MAX_PARENTS, MAX_TEXT_LEN,
+};
 use crate::identity::{OrgId, Role, Timestamp};
 use crate::lifecycle::{CaseState, LifecycleError};
 use crate::membership::MembershipCertificate;
@@ -58,6 +60,9 @@ pub enum ValidationError {
     /// The first event of a case must be an escalation without parents.
     #[error("a case history must start with an escalation that has no parents")]
     BadRoot,
+    /// The first event's case reference is not derived from its author and nonce.
+    #[error("the case reference does not derive from the first event's author and nonce")]
+    CaseRefNotBound,
     /// A later event must name at least one parent and match the case.
     #[error("event does not continue this case (missing parents or wrong case reference)")]
     NotInCase,
@@ -90,6 +95,7 @@ impl ValidationError {
             ValidationError::WrongNetwork => "event.wrong_network",
             ValidationError::RoleNotAllowed { .. } => "event.role_not_allowed",
             ValidationError::BadRoot => "event.bad_root",
+            ValidationError::CaseRefNotBound => "event.case_ref_not_bound",
             ValidationError::NotInCase => "event.not_in_case",
             ValidationError::BadEscalationTarget => "event.bad_escalation_target",
             ValidationError::TimeBeforeAncestors { .. } => "event.time_before_ancestors",
@@ -215,8 +221,19 @@ pub fn validate(
             if kind != EventKind::Escalation || !event.parents.is_empty() {
                 return Err(ValidationError::BadRoot);
             }
+            let bound = event
+                .case_nonce
+                .is_some_and(|n| CaseRef::derive(&event.author, &n) == event.case_ref);
+            if !bound {
+                return Err(ValidationError::CaseRefNotBound);
+            }
         }
         Some(state) => {
+            if event.case_nonce.is_some() {
+                return Err(ValidationError::Malformed(
+                    "only the first event of a case carries its nonce",
+                ));
+            }
             if event.parents.is_empty()
                 || state.case_ref != event.case_ref
                 || state.network_id != event.network_id

@@ -58,7 +58,7 @@ fn missing_or_extra_events_and_missing_certificates_fail() {
     let root = extra.events[0].clone();
     let other = w.event(
         Role::Supplier,
-        CaseRef([7; 16]),
+        case_no(7),
         vec![root.digest()],
         T0.plus_days(50),
         EventPayload::Dispute {
@@ -88,7 +88,7 @@ fn events_listed_out_of_order_still_verify() {
 #[test]
 fn verdict_must_match_the_workers_verification() {
     let w = World::new();
-    let case = CaseRef([7; 16]);
+    let case = case_no(7);
     let events = full_case(&w, case);
     let mut body: RemediationAttestation = attestation(&w, case, &events)
         .verify::<RemediationAttestation>()

@@ -17,7 +17,7 @@ fn code(r: Result<(), DeliveryError>) -> &'static str {
 }
 
 fn case_state(w: &World) -> CaseState {
-    let case = CaseRef([3; 16]);
+    let case = case_no(3);
     let root = w.event(
         Role::Cso,
         case,
@@ -36,7 +36,14 @@ fn status_reports_come_only_from_a_cso_naming_itself_to_a_linked_brand() {
         cert(&w, Role::Supplier),
         cert(&w, Role::Brand),
     );
-    let report = |from: &OrgId, linked| Delivery::StatusReport { cso: *from, linked };
+    let nonce = CaseNonce([3; 16]);
+    let case_ref = CaseRef::derive(&cso.org_id, &nonce);
+    let report = |from: &OrgId, linked| Delivery::StatusReport {
+        cso: *from,
+        case_ref,
+        case_nonce: nonce,
+        linked,
+    };
     assert_eq!(
         code(may_deliver(&cso, &brand, &report(&cso.org_id, true))),
         "ok"
@@ -65,6 +72,13 @@ fn status_reports_come_only_from_a_cso_naming_itself_to_a_linked_brand() {
     assert_eq!(
         code(may_deliver(&cso, &supplier, &report(&cso.org_id, true))),
         "delivery.receiver_role"
+    );
+    // Another CSO reporting on this CSO's case: the reference does not derive from it.
+    let mut other = cso.clone();
+    other.org_id = w.m(Role::Government).keys.org_id();
+    assert_eq!(
+        code(may_deliver(&other, &brand, &report(&other.org_id, true))),
+        "delivery.not_case_owner"
     );
 }
 

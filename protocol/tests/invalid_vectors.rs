@@ -159,7 +159,10 @@ fn the_history_of_every_event_vector_is_valid_on_its_own() {
         }
         let certs = certificates();
         let cert_at = |org: &OrgId, _at: Timestamp| certs.get(org).cloned();
-        let first = &events[case["history"][0].as_str().expect("name")];
+        let Some(first) = case["history"][0].as_str() else {
+            continue;
+        };
+        let first = &events[first];
         let root = first.verify::<CaseEvent>().expect("root");
         let mut h = CaseHistory::new(root.body().network_id, root.body().case_ref);
         for name in case["history"].as_array().expect("history") {

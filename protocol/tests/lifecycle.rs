@@ -21,8 +21,8 @@ impl<'w> Case<'w> {
     fn new(w: &'w World, to: Role) -> Case<'w> {
         let mut c = Case {
             w,
-            case: CaseRef([0x42; 16]),
-            history: CaseHistory::new(w.network.id(), CaseRef([0x42; 16])),
+            case: case_no(0x42),
+            history: CaseHistory::new(w.network.id(), case_no(0x42)),
             day: 0,
         };
         c.add(Role::Cso, escalation(w, to)).expect("root");
@@ -643,7 +643,7 @@ proptest! {
         shuffles in prop::collection::vec(any::<u64>(), 3),
     ) {
         let w = World::new();
-        let case = CaseRef([0x5a; 16]);
+        let case = case_no(0x5a);
         let cert_of = |o: &OrgId, _at: Timestamp| w.cert_of(o);
         let mut origin = CaseHistory::new(w.network.id(), case);
         let root = w.event(Role::Cso, case, vec![], T0, escalation(&w, Role::Supplier));

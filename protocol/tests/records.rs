@@ -65,7 +65,7 @@ fn a_record_of_one_kind_does_not_verify_as_another() {
 #[test]
 fn signers_must_be_exactly_the_required_ones_in_order() {
     let w = World::new();
-    let case = CaseRef([1; 16]);
+    let case = case_no(1);
     let events = full_case(&w, case);
     let mut att = attestation(&w, case, &events);
     assert!(att.verify::<RemediationAttestation>().is_ok());
@@ -95,7 +95,7 @@ fn signers_must_be_exactly_the_required_ones_in_order() {
 #[test]
 fn partial_verification_accepts_a_prefix_of_signers() {
     let w = World::new();
-    let case = CaseRef([1; 16]);
+    let case = case_no(1);
     let events = full_case(&w, case);
     let mut att = attestation(&w, case, &events);
     att.signatures.truncate(1);

@@ -66,7 +66,7 @@ fn validate_refuses_exactly_the_role_and_kind_pairs_the_matrix_forbids() {
     let w = World::new();
     let supplier = w.m(Role::Supplier).keys.org_id();
     let role_of = |o: &OrgId| w.cert_of(o).map(|c| c.role);
-    let case = CaseRef([1; 16]);
+    let case = case_no(1);
     let mut checked = 0;
     for role in Role::ALL {
         let author = w.m(role);
@@ -85,6 +85,7 @@ fn validate_refuses_exactly_the_role_and_kind_pairs_the_matrix_forbids() {
         let root = CaseEvent {
             network_id: w.network.id(),
             case_ref: case,
+            case_nonce: None,
             parents: vec![],
             author: owner.keys.org_id(),
             authored_at: T0,
@@ -95,6 +96,7 @@ fn validate_refuses_exactly_the_role_and_kind_pairs_the_matrix_forbids() {
             let event = CaseEvent {
                 network_id: w.network.id(),
                 case_ref: case,
+                case_nonce: None,
                 parents: vec![Digest([9; 32])],
                 author: author.keys.org_id(),
                 authored_at: T0,
@@ -117,7 +119,7 @@ fn validate_refuses_exactly_the_role_and_kind_pairs_the_matrix_forbids() {
 #[test]
 fn a_supplier_cannot_author_a_worker_verification_and_a_brand_cannot_escalate() {
     let w = World::new();
-    let case = CaseRef([2; 16]);
+    let case = case_no(2);
     let mut h = CaseHistory::new(w.network.id(), case);
     let cert_of = |o: &OrgId, _at: Timestamp| w.cert_of(o);
     let supplier = w.m(Role::Supplier).keys.org_id();
@@ -149,7 +151,7 @@ fn a_supplier_cannot_author_a_worker_verification_and_a_brand_cannot_escalate() 
 #[test]
 fn only_parties_escalated_to_may_respond() {
     let w = World::new();
-    let case = CaseRef([3; 16]);
+    let case = case_no(3);
     let mut h = CaseHistory::new(w.network.id(), case);
     let cert_of = |o: &OrgId, _at: Timestamp| w.cert_of(o);
     let supplier = w.m(Role::Supplier).keys.org_id();
@@ -190,7 +192,7 @@ fn only_parties_escalated_to_may_respond() {
 #[test]
 fn history_requires_known_parents_members_and_a_single_root() {
     let w = World::new();
-    let case = CaseRef([4; 16]);
+    let case = case_no(4);
     let mut h = CaseHistory::new(w.network.id(), case);
     let supplier = w.m(Role::Supplier).keys.org_id();
     let cert_of = |o: &OrgId, _at: Timestamp| w.cert_of(o);
@@ -232,7 +234,7 @@ fn history_requires_known_parents_members_and_a_single_root() {
     ));
     let other_case = w.event(
         Role::Supplier,
-        CaseRef([5; 16]),
+        case_no(5),
         vec![root.digest()],
         T0,
         payload_of(EventKind::Acknowledgement, supplier),
@@ -248,7 +250,7 @@ fn history_requires_known_parents_members_and_a_single_root() {
 #[test]
 fn concurrent_appends_converge_to_the_same_history() {
     let w = World::new();
-    let case = CaseRef([6; 16]);
+    let case = case_no(6);
     let supplier = w.m(Role::Supplier).keys.org_id();
     let cert_of = |o: &OrgId, _at: Timestamp| w.cert_of(o);
     let root = w.event(Role::Cso, case, vec![], T0, escalation_to(supplier));
@@ -300,7 +302,7 @@ fn concurrent_appends_converge_to_the_same_history() {
 #[test]
 fn malformed_events_are_rejected() {
     let w = World::new();
-    let case = CaseRef([8; 16]);
+    let case = case_no(8);
     let supplier = w.m(Role::Supplier).keys.org_id();
     let cert_of = |o: &OrgId, _at: Timestamp| w.cert_of(o);
     let mut bad = match escalation_to(supplier) {

@@ -81,6 +81,18 @@ pub fn seal_event(
     event: &SignedRecord,
     to: &[MembershipCertificate],
 ) -> Envelope {
+    let payload = serde_json::to_vec(event).expect("json");
+    seal(network, keys, MessageKind::CaseEvent, &payload, to)
+}
+
+/// Seals any payload of `kind` from `keys` to the given members.
+pub fn seal(
+    network: &Network,
+    keys: &OrgKeys,
+    kind: MessageKind,
+    payload: &[u8],
+    to: &[MembershipCertificate],
+) -> Envelope {
     let recipients: Vec<Recipient> = to
         .iter()
         .map(|c| Recipient {
@@ -88,15 +100,7 @@ pub fn seal_event(
             encryption_key: c.encryption_key,
         })
         .collect();
-    Envelope::seal(
-        keys,
-        network.id(),
-        MessageKind::CaseEvent,
-        &recipients,
-        now(),
-        &serde_json::to_vec(event).expect("json"),
-    )
-    .expect("seal")
+    Envelope::seal(keys, network.id(), kind, &recipients, now(), payload).expect("seal")
 }
 
 /// Starts a libp2p peer with `keys` that presents `hello` and dials `target`.
@@ -123,6 +127,30 @@ pub fn spawn_peer(
     )
     .expect("spawn peer");
     (client, task)
+}
+
+/// Delivers each envelope to `target` as the member `author` (its real keys and certificate,
+/// as a modified program would) and returns the acknowledgement outcomes.
+pub fn deliver_as_member(
+    network: &Network,
+    author: &Node,
+    target: &Node,
+    envelopes: Vec<Envelope>,
+) -> Vec<ilm_node::net::proto::AckOutcome> {
+    let hello = Hello {
+        certificate: cert_record(author),
+        revocations: vec![],
+    };
+    deliver_as(network, &keys_of(author), hello, target, envelopes)
+        .into_iter()
+        .map(|a| match a {
+            Ok(Response::Ack(ack)) => ack.outcome,
+            other => panic!(
+                "expected an acknowledgement from {}, got {other:?}",
+                target.name
+            ),
+        })
+        .collect()
 }
 
 /// Connects to `target` as the holder of `keys` presenting `hello`, delivers each envelope in

@@ -3,7 +3,7 @@
 
 use super::{ApiError, ApiResult, ApiState, parse_case};
 use crate::cases::{self, overdue_items};
-use crate::core::{Disclosure, StatusReport, StoredAttestation, StoredLink};
+use crate::core::{Disclosure, ReceivedDisclosure, StatusReport, StoredAttestation, StoredLink};
 use crate::intake::{
     Consent, Contact, ContactId, ContactInput, LocalCase, OpenCaseInput, SealedContact,
 };
@@ -156,7 +156,8 @@ async fn open_local_case(
     require_role(&st, &[Role::Cso])?;
     let input = body(b)?;
     input.validate().map_err(|e| ApiError::bad(e.0))?;
-    let case_ref = CaseRef(ilm_protocol::identity::random_bytes().map_err(internal)?);
+    let nonce = ilm_protocol::CaseNonce(ilm_protocol::identity::random_bytes().map_err(internal)?);
+    let case_ref = CaseRef::derive(&st.keys.org_id(), &nonce);
     // Two requests must not both claim the same contact for different cases.
     let _guard = st.intake_lock.lock().await;
     let mut batch = crate::store::WriteBatch::new();
@@ -183,6 +184,7 @@ async fn open_local_case(
     }
     let local = LocalCase {
         case_ref,
+        nonce: Some(nonce),
         opened_at: now(),
         contacts: input.contacts,
         workers: input.workers,
@@ -631,8 +633,12 @@ async fn list_disclosures(State(st): St) -> ApiResult {
     let sealed: Vec<(Vec<u8>, crate::vault::Sealed)> = st.store.scan_with_ids(Table::Disclosure)?;
     let mut out = Vec::new();
     for (id, s) in sealed {
-        let d: Disclosure = st.vault.open_json(&id, &s).map_err(internal)?;
-        out.push(json!(d));
+        let d: ReceivedDisclosure = st.vault.open_json(&id, &s).map_err(internal)?;
+        let name = st.membership.certificate(&d.from).map(|c| c.name);
+        out.push(json!({
+            "case_ref": d.disclosure.case_ref, "identities": d.disclosure.identities,
+            "from": d.from, "from_name": name, "received_at": d.received_at,
+        }));
     }
     Ok(Json(json!({ "disclosures": out })))
 }

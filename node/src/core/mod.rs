@@ -11,9 +11,9 @@ use crate::net::{NetClient, NetEvent};
 use crate::outbox::{OutboxEntry, OutboxQueue};
 use crate::store::{Store, StoreError, WriteBatch};
 use ilm_protocol::{
-    CaseEvent, CaseHistory, CaseRef, Envelope, EventHash, EventPayload, HistoryError, Inserted,
-    MembershipCertificate, MessageId, MessageKind, OrgId, OrgKeys, Recipient, SignedRecord,
-    Timestamp,
+    CaseEvent, CaseHistory, CaseNonce, CaseRef, Envelope, EventHash, EventPayload, HistoryError,
+    Inserted, MembershipCertificate, MessageId, MessageKind, OrgId, OrgKeys, Recipient,
+    SignedRecord, Timestamp,
 };
 use libp2p::PeerId;
 use libp2p::request_response::ResponseChannel;
@@ -27,7 +27,9 @@ mod deliver;
 mod sync;
 mod workflow;
 
-pub use workflow::{Disclosure, StatusReport, StoredAttestation, StoredLink, brands_of};
+pub use workflow::{
+    Disclosure, ReceivedDisclosure, StatusReport, StoredAttestation, StoredLink, brands_of,
+};
 
 /// Deliveries processed in one batch (one flush), at most.
 pub const MAX_BATCH: usize = 256;
@@ -323,13 +325,16 @@ impl Core {
             Command::Workflow(cmd) => self.on_workflow(cmd).await,
             Command::SyncAnswer { from, envelope } => self.on_sync_answer(from, envelope),
             Command::Directory(records) => {
+                // New certificates, and every revocation (persisting keeps only the newest
+                // one per organisation and stores it if it is not on disk yet).
                 let new: Vec<&SignedRecord> = records
                     .iter()
                     .filter(|r| {
-                        !matches!(
-                            self.membership.learn(r),
-                            Ok(crate::membership::Learned::Nothing) | Err(_)
-                        )
+                        r.kind == ilm_protocol::RecordKind::Revocation
+                            || !matches!(
+                                self.membership.learn(r),
+                                Ok(crate::membership::Learned::Nothing) | Err(_)
+                            )
                     })
                     .collect();
                 debug!(learned = new.len(), "directory");
@@ -410,14 +415,32 @@ impl Core {
         let network_id = self.membership.network_id();
         let me = self.me;
         let t = at.unwrap_or_else(now);
-        let case_ref = match case {
-            Some(c) => c,
-            None => CaseRef(
-                ilm_protocol::identity::random_bytes()
-                    .map_err(|e| CoreError::Refused(e.to_string()))?,
-            ),
+        let existing = match case {
+            Some(c) => self.history(&c)?.cloned(),
+            None => None,
         };
-        let existing = self.history(&case_ref)?.cloned();
+        // A new case's reference derives from this node's id and a nonce: its own (an
+        // escalation of nothing), or the nonce the CSO's local case was opened with. Nobody
+        // chooses a reference, so no case can take over another's.
+        let (case_ref, nonce) = match (case, &existing) {
+            (Some(c), Some(_)) => (c, None),
+            (Some(c), None) => {
+                let local: Option<crate::intake::LocalCase> = self
+                    .store
+                    .get(crate::store::Table::LocalCase, c.as_bytes())?;
+                match local.and_then(|l| l.nonce) {
+                    Some(n) if CaseRef::derive(&me, &n) == c => (c, Some(n)),
+                    _ => return Err(CoreError::UnknownCase(c)),
+                }
+            }
+            (None, _) => {
+                let n = CaseNonce(
+                    ilm_protocol::identity::random_bytes()
+                        .map_err(|e| CoreError::Refused(e.to_string()))?,
+                );
+                (CaseRef::derive(&me, &n), Some(n))
+            }
+        };
         if existing.is_none() && !matches!(payload, EventPayload::Escalation(_)) {
             return Err(CoreError::UnknownCase(case_ref));
         }
@@ -426,6 +449,7 @@ impl Core {
         let event = CaseEvent {
             network_id,
             case_ref,
+            case_nonce: nonce,
             parents: history.heads(),
             author: me,
             authored_at: t,
@@ -544,15 +568,8 @@ impl Core {
                 self.start_sync_with(peer, org);
             }
             NetEvent::Gossip(rec) => {
-                if let Ok(learned) = self.membership.learn(&rec) {
-                    debug!(?learned, "gossip");
-                    self.persist_membership(std::iter::once(&rec));
-                    if let crate::membership::Learned::Revocation(org) = learned
-                        && let Some(peer) = peer_id_of(&org)
-                    {
-                        self.net.disconnect(peer).await;
-                    }
-                }
+                // Stores what is new and disconnects a peer a new revocation names.
+                self.persist_membership(std::iter::once(&rec));
             }
             NetEvent::Inbound {
                 peer,
@@ -617,16 +634,35 @@ impl Core {
                         Err(_) => Ok(()),
                     }
                 }
-                // Stored only when it is newer than the one held: an older revocation
-                // arriving from a stale peer must never replace it, in memory or on disk.
-                ilm_protocol::RecordKind::Revocation => match self.membership.learn_revocation(rec)
-                {
-                    Ok(crate::membership::Learned::Revocation(org)) => {
-                        revoked.push(org);
-                        self.store.put_revocation(&org, rec)
+                // Stored only when it is the newest one held: an older revocation arriving
+                // from a stale peer must never replace it, in memory or on disk. Admission
+                // learns a hello's revocations before this runs, so "newest held and not yet
+                // on disk" (not "learned just now") decides, however it was learned.
+                ilm_protocol::RecordKind::Revocation => {
+                    let _ = self.membership.learn_revocation(rec);
+                    match self.membership.network().check_revocation(rec) {
+                        Ok(r) => {
+                            let org = r.body().org_id;
+                            let newest = self
+                                .membership
+                                .revocation_of(&org)
+                                .is_some_and(|held| held.digest() == rec.digest());
+                            let stored = self
+                                .store
+                                .revocation(&org)
+                                .ok()
+                                .flatten()
+                                .is_some_and(|s| s.digest() == rec.digest());
+                            if newest && !stored {
+                                revoked.push(org);
+                                self.store.put_revocation(&org, rec)
+                            } else {
+                                Ok(())
+                            }
+                        }
+                        Err(_) => Ok(()),
                     }
-                    _ => Ok(()),
-                },
+                }
                 _ => Ok(()),
             };
             if let Err(e) = res {

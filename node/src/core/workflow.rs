@@ -18,11 +18,24 @@ pub struct Disclosure {
     pub identities: Vec<WorkerIdentity>,
 }
 
+/// A disclosure as the recipient keeps it (sealed with its vault key): who sent it and when.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ReceivedDisclosure {
+    /// The CSO that sent it (the case's owner: checked before it was stored).
+    pub from: OrgId,
+    /// When it arrived.
+    pub received_at: Timestamp,
+    /// What it disclosed.
+    pub disclosure: Disclosure,
+}
+
 /// A CSO's redacted status of a case, for brands linked to the supplier.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StatusReport {
     /// The case.
     pub case_ref: CaseRef,
+    /// The case's nonce: the brand checks that the reference derives from it and the CSO.
+    pub case_nonce: ilm_protocol::CaseNonce,
     /// The CSO that owns it.
     pub cso: OrgId,
     /// The supplier it concerns.
@@ -205,6 +218,7 @@ pub fn status_report(
     let p = state.party(&supplier)?;
     Some(StatusReport {
         case_ref: state.case_ref,
+        case_nonce: state.nonce?,
         cso,
         supplier,
         status: state.status(),
@@ -664,7 +678,15 @@ impl Core {
                     header.message_id.as_bytes().as_slice(),
                 ]
                 .concat();
-                let sealed = self.vault.seal_json(&id, &d).map_err(|e| e.to_string())?;
+                let received = ReceivedDisclosure {
+                    from: header.sender,
+                    received_at: t,
+                    disclosure: d,
+                };
+                let sealed = self
+                    .vault
+                    .seal_json(&id, &received)
+                    .map_err(|e| e.to_string())?;
                 Ok(batch
                     .put(Table::Disclosure, &id, &sealed)
                     .map_err(|e| e.to_string())?)
@@ -675,10 +697,17 @@ impl Core {
                 let linked = self.linked_to(&r.supplier)?;
                 self.may_deliver(
                     &header.sender,
-                    &Delivery::StatusReport { cso: r.cso, linked },
+                    &Delivery::StatusReport {
+                        cso: r.cso,
+                        case_ref: r.case_ref,
+                        case_nonce: r.case_nonce,
+                        linked,
+                    },
                 )?;
+                // Kept per (case, sender): no report ever replaces another CSO's.
+                let key = [r.case_ref.as_bytes().as_slice(), r.cso.as_bytes()].concat();
                 Ok(batch
-                    .put(Table::StatusReport, r.case_ref.as_bytes(), &r)
+                    .put(Table::StatusReport, &key, &r)
                     .map_err(|e| e.to_string())?)
             }
             MessageKind::Attestation

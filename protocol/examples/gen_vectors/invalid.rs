@@ -13,8 +13,8 @@ use std::collections::BTreeMap;
 
 /// The day (after T0) the small lifecycle case starts.
 const DAY: u64 = super::DAY;
-/// The case reference of the lifecycle vectors.
-const CASE: [u8; 16] = [0x1c; 16];
+/// The nonce of the lifecycle vectors' case.
+const CASE: CaseNonce = CaseNonce([0x1c; 16]);
 
 /// `invalid.json`.
 #[derive(Serialize)]
@@ -147,10 +147,16 @@ struct Builder<'a> {
 }
 
 impl<'a> Builder<'a> {
+    /// The lifecycle case's reference (opened by the CSO).
+    fn case_ref(&self) -> CaseRef {
+        CaseRef::derive(&self.inp.cso.id(), &CASE)
+    }
+
     fn event_body(&self, author: &Org, day: u64, payload: EventPayload) -> CaseEvent {
         CaseEvent {
             network_id: self.inp.network.id(),
-            case_ref: CaseRef(CASE),
+            case_ref: self.case_ref(),
+            case_nonce: self.history.is_empty().then_some(CASE),
             parents: self.history.heads(),
             author: author.id(),
             authored_at: ts(day * DAY),
@@ -189,7 +195,7 @@ impl<'a> Builder<'a> {
     /// A refused event on the first `upto` events of the lifecycle case.
     fn refused(&mut self, v: LifecycleVector) -> Result<()> {
         let (name, description, upto, author, day, payload, expect) = v;
-        let mut h = CaseHistory::new(self.inp.network.id(), CaseRef(CASE));
+        let mut h = CaseHistory::new(self.inp.network.id(), self.case_ref());
         for e in &self.events[..upto] {
             h.insert(&e.record, &self.cert_of())?;
         }
@@ -318,7 +324,7 @@ pub fn build(inp: &Inputs) -> Result<InvalidFile> {
     let mut b = Builder {
         inp,
         events: Vec::new(),
-        history: CaseHistory::new(inp.network.id(), CaseRef(CASE)),
+        history: CaseHistory::new(inp.network.id(), CaseRef::derive(&inp.cso.id(), &CASE)),
         cases: Vec::new(),
     };
     // The small case: escalation, dispute, change of mind, report, resolved, closed.
@@ -392,6 +398,7 @@ pub fn build(inp: &Inputs) -> Result<InvalidFile> {
     for v in lifecycle {
         b.refused(v)?;
     }
+    reused_reference(&mut b)?;
 
     record_vectors(&mut b)?;
     bundle_vectors(&mut b)?;
@@ -401,6 +408,36 @@ pub fn build(inp: &Inputs) -> Result<InvalidFile> {
         events: b.events,
         cases: b.cases,
     })
+}
+
+/// A root escalation reusing a reference that does not derive from its author and nonce (a
+/// second CSO taking the lifecycle case's reference).
+fn reused_reference(b: &mut Builder) -> Result<()> {
+    let (cso, supplier) = (b.inp.cso, b.inp.supplier);
+    let body = CaseEvent {
+        case_ref: b.case_ref(),
+        case_nonce: Some(CaseNonce([0x2d; 16])),
+        parents: vec![],
+        ..b.event_body(cso, 2, escalation_to(supplier, 2))
+    };
+    let rec = SignedRecord::sign(&body, &cso.keys)?;
+    let mut h = CaseHistory::new(b.inp.network.id(), b.case_ref());
+    let got = h
+        .insert(&rec, &b.cert_of())
+        .map(|_| ())
+        .map_err(|e| e.code());
+    b.push(
+        (
+            "case_ref_not_derived",
+            "A first escalation whose case_ref does not derive from its author and nonce (another case's reference taken over).",
+            "event.case_ref_not_bound",
+        ),
+        got,
+        Check::Event {
+            history: vec![],
+            event: rec,
+        },
+    )
 }
 
 fn record_vectors(b: &mut Builder) -> Result<()> {
@@ -469,7 +506,7 @@ fn record_vectors(b: &mut Builder) -> Result<()> {
         ("json_negative_zero", "Event l2_dispute with authored_at written as -0.", replace(&authored, "\"authored_at\":-0")?),
         ("json_lone_surrogate", "Event l2_dispute whose reason contains the escape \\ud800 (a lone surrogate, not a Unicode character).", replace("Wages were paid", "Wages\\ud800 were paid")?),
         ("json_unknown_field", "Event l2_dispute with an extra member (every object is closed).", replace(&authored, &format!("{authored},\"priority\":1"))?),
-        ("json_uppercase_hex", "Event l2_dispute with its case_ref in uppercase hex.", replace(&CaseRef(CASE).to_hex(), &CaseRef(CASE).to_hex().to_uppercase())?),
+        ("json_uppercase_hex", "Event l2_dispute with its case_ref in uppercase hex.", replace(&b.case_ref().to_hex(), &b.case_ref().to_hex().to_uppercase())?),
     ];
     for (name, description, bytes) in json_cases {
         b.record(
@@ -538,7 +575,7 @@ fn bundle_vectors(b: &mut Builder) -> Result<()> {
     let events: Vec<SignedRecord> = b.events[..4].iter().map(|e| e.record.clone()).collect();
     let unverified = RemediationAttestation {
         network_id: inp.network.id(),
-        case_ref: CaseRef(CASE),
+        case_ref: b.case_ref(),
         cso: cso.id(),
         remediating_party: supplier.id(),
         categories: vec![IssueCategory::WithholdingOfWages],

@@ -51,8 +51,9 @@ const DOC_END: &str = "<!-- END TEST VECTORS -->";
 const MESSAGE_ID: [u8; 16] = [
     0x9f, 0x1c, 0x2b, 0x3a, 0x4d, 0x5e, 0x6f, 0x70, 0x81, 0x92, 0xa3, 0xb4, 0xc5, 0xd6, 0xe7, 0xf8,
 ];
-/// The case reference used by every case record.
-const CASE_REF: [u8; 16] = [
+/// The nonce of the case every case record belongs to (its reference derives from it and the
+/// CSO's id).
+const CASE_NONCE: [u8; 16] = [
     0x5e, 0x1f, 0x0c, 0x2a, 0x9d, 0x3b, 0x47, 0xe8, 0xa1, 0x6c, 0x0f, 0x5b, 0x7d, 0x2e, 0x9a, 0x43,
 ];
 
@@ -477,7 +478,7 @@ fn main() -> Result<()> {
     )?;
 
     // --- A case -----------------------------------------------------------------------------
-    let case_ref = CaseRef(CASE_REF);
+    let case_ref = CaseRef::derive(&cso.id(), &CaseNonce(CASE_NONCE));
     let mut history = CaseHistory::new(network.id(), case_ref);
     let cert_of = |org: &OrgId, _at: Timestamp| cert_bodies.get(org).cloned();
     let event = |recs: &mut Records,
@@ -491,6 +492,7 @@ fn main() -> Result<()> {
         let body = CaseEvent {
             network_id: network.id(),
             case_ref,
+            case_nonce: history.is_empty().then_some(CaseNonce(CASE_NONCE)),
             parents: history.heads(),
             author: author.id(),
             authored_at: ts(at),
@@ -571,6 +573,7 @@ fn main() -> Result<()> {
     let plan_body = CaseEvent {
         network_id: network.id(),
         case_ref,
+        case_nonce: None,
         parents: parents_before_fork,
         author: supplier.id(),
         authored_at: ts(12 * DAY + 600),

@@ -16,7 +16,7 @@ pub use party::{Obligation, Owed, PartyState};
 pub use stage::{CaseStatus, PartyStage};
 
 use crate::codebook::{IssueCategory, Money};
-use crate::event::{CaseEvent, CaseRef, EventKind, EventPayload, Verdict};
+use crate::event::{CaseEvent, CaseNonce, CaseRef, EventKind, EventPayload, Verdict};
 use crate::identity::{OrgId, Timestamp};
 use crate::membership::NetworkId;
 use party::add_money;
@@ -128,6 +128,8 @@ pub struct CaseState {
     pub network_id: NetworkId,
     /// The case.
     pub case_ref: CaseRef,
+    /// The nonce its reference derives from (with the owner's id), from the first event.
+    pub nonce: Option<CaseNonce>,
     /// The CSO that authored the first escalation.
     pub owner: OrgId,
     /// When the first escalation was made.
@@ -159,6 +161,7 @@ impl CaseState {
         let mut s = CaseState {
             network_id: root.network_id,
             case_ref: root.case_ref,
+            nonce: root.case_nonce,
             owner: root.author,
             opened_at: root.authored_at,
             parties: Vec::new(),

@@ -15,6 +15,18 @@ pub fn keys(n: u8) -> OrgKeys {
     OrgKeys::from_secret_bytes([n; 32], [n.wrapping_add(100); 32])
 }
 
+/// The reference of fixture case number `n`, opened by the fixture CSO (organisation 2).
+pub fn case_no(n: u8) -> CaseRef {
+    CaseRef::derive(&keys(2).org_id(), &CaseNonce([n; 16]))
+}
+
+/// The nonce behind a fixture case reference, if it is one.
+fn nonce_of(case: CaseRef) -> Option<CaseNonce> {
+    (0..=255u8)
+        .map(|n| CaseNonce([n; 16]))
+        .find(|n| CaseRef::derive(&keys(2).org_id(), n) == case)
+}
+
 pub struct Member {
     pub keys: OrgKeys,
     pub cert: SignedRecord,
@@ -130,6 +142,11 @@ impl World {
             &CaseEvent {
                 network_id: self.network.id(),
                 case_ref: case,
+                case_nonce: if parents.is_empty() {
+                    nonce_of(case)
+                } else {
+                    None
+                },
                 parents,
                 author: self.m(author).keys.org_id(),
                 authored_at: at,
@@ -250,7 +267,7 @@ pub fn attestation(w: &World, case: CaseRef, events: &[SignedRecord]) -> SignedR
 }
 
 pub fn bundle(w: &World) -> AttestationBundle {
-    let case = CaseRef([7; 16]);
+    let case = case_no(7);
     let events = full_case(w, case);
     let attestation = attestation(w, case, &events);
     AttestationBundle {
