@@ -20,11 +20,21 @@ fn contact(name: &str, phone: &str) -> Value {
 
 /// Records a contact and opens a case for it at the CSO; returns the case reference.
 fn intake_case(cso: &Node, supplier: &Node, name: &str, phone: &str) -> String {
+    intake_case_with_contact(cso, supplier, name, phone).0
+}
+
+/// Like [`intake_case`], also returning the contact (the worker) id.
+fn intake_case_with_contact(
+    cso: &Node,
+    supplier: &Node,
+    name: &str,
+    phone: &str,
+) -> (String, String) {
     let id = cso.post("/api/contacts", &contact(name, phone))["id"]
         .as_str()
         .expect("id")
         .to_string();
-    cso.post(
+    let case = cso.post(
         "/api/local-cases",
         &json!({
             "contacts": [id], "workers": 25, "site": "Samut Sakhon factory",
@@ -34,7 +44,8 @@ fn intake_case(cso: &Node, supplier: &Node, name: &str, phone: &str) -> String {
     )["case_ref"]
         .as_str()
         .expect("case_ref")
-        .to_string()
+        .to_string();
+    (case, id)
 }
 
 fn escalate(cso: &Node, case: &str, to: &Node) {
@@ -197,12 +208,34 @@ fn worker_identity_never_leaves_the_cso_without_consent() {
         &format!("/api/cases/{case}/verify"),
         &json!({ "verdict": "resolved", "workers_consulted": 3 }),
     );
+    // Consent given, then withdrawn before the escalation: nothing is disclosed.
+    let withdrawn_name = "WITHDRAWN-NAME-9e1c";
+    let (case3, worker3) =
+        intake_case_with_contact(&cso, &supplier, withdrawn_name, "WITHDRAWN-PHONE-0077");
+    let consent = json!({ "recipient": supplier.org_id, "contacts": [worker3] });
+    let v = cso.post(&format!("/api/cases/{case3}/consent"), &consent);
+    assert_eq!(v["consent"][0]["recorded_by"], "admin-token");
+    let v = cso.post(&format!("/api/cases/{case3}/consent/withdraw"), &consent);
+    assert!(v["consent"][0]["withdrawn_at"].is_u64(), "{v}");
+    cso.wait_to_know(&supplier);
+    let v = cso.post(
+        &format!("/api/cases/{case3}/escalate"),
+        &json!({ "to": supplier.org_id, "requested_remedy": "Pay wages", "description": "Unpaid wages" }),
+    );
+    assert_eq!(v["identity_disclosed"], false, "{v}");
+    // Consent is per worker: naming nobody is refused.
+    let (code, _) = cso.post_raw(
+        &format!("/api/cases/{case3}/consent"),
+        &json!({ "recipient": supplier.org_id, "contacts": [] }),
+    );
+    assert_eq!(code, 400);
     // With consent for the supplier only.
     let consented_name = "CONSENTED-NAME-41bd";
-    let case2 = intake_case(&cso, &supplier, consented_name, "CONSENTED-PHONE-0042");
+    let (case2, worker2) =
+        intake_case_with_contact(&cso, &supplier, consented_name, "CONSENTED-PHONE-0042");
     cso.post(
         &format!("/api/cases/{case2}/consent"),
-        &json!({ "recipient": supplier.org_id }),
+        &json!({ "recipient": supplier.org_id, "contacts": [worker2] }),
     );
     escalate(&cso, &case2, &supplier);
     wait_for(
@@ -217,6 +250,10 @@ fn worker_identity_never_leaves_the_cso_without_consent() {
                 .then_some(())
         },
     );
+    // The withdrawn worker's identity never reached the supplier (the escalation of its case
+    // went out before the consented one arrived).
+    let received = supplier.get("/api/disclosures");
+    assert!(!received.to_string().contains(withdrawn_name), "{received}");
     // The CSO can still read its own contact through its API.
     let contacts = cso.get("/api/contacts");
     let id = contacts["contacts"]
@@ -245,7 +282,7 @@ fn worker_identity_never_leaves_the_cso_without_consent() {
     // so an empty result below means the canary is really absent.
     assert!(!grep_dir(&cso.dir, b"Samut Sakhon factory").is_empty());
     // Nowhere in any data dir or log, not even in the CSO's own (sealed at rest).
-    for needle in [canary_name, canary_phone] {
+    for needle in [canary_name, canary_phone, withdrawn_name] {
         let hits = grep_dir(net.tmp.path(), needle.as_bytes());
         assert!(hits.is_empty(), "{needle} found in {hits:?}");
     }

@@ -88,6 +88,24 @@ pub enum OperatorCommand {
     },
     /// List operators.
     List,
+    /// Stop an operator from logging in (its sessions end at once).
+    Disable {
+        /// Login name.
+        name: String,
+    },
+    /// Let a disabled operator log in again.
+    Enable {
+        /// Login name.
+        name: String,
+    },
+    /// Set an operator's password; read from standard input (first line).
+    Passwd {
+        /// Login name.
+        name: String,
+        /// Read the password from standard input (required: it never appears in arguments).
+        #[arg(long)]
+        password_stdin: bool,
+    },
 }
 
 /// Arguments of `ilm demo`.
@@ -254,13 +272,20 @@ pub enum CaseCommand {
     },
     /// Open a case at a CSO from recorded contacts (not yet escalated).
     New(NewCaseArgs),
-    /// Record that the workers consent to their identity going to one named recipient.
+    /// Record that workers consent to their identity going to one named recipient (each
+    /// worker named with --contact; withdraw with --withdraw).
     Consent {
         /// Case reference.
         case: String,
         /// The recipient organisation id.
         #[arg(long)]
         recipient: String,
+        /// A worker (contact id) who consented; repeat for each.
+        #[arg(long = "contact", required = true)]
+        contacts: Vec<String>,
+        /// Withdraw these workers' consent instead.
+        #[arg(long)]
+        withdraw: bool,
     },
     /// Escalate a case's issues to a supplier, agency, brand or government office.
     Escalate {

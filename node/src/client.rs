@@ -25,9 +25,29 @@ pub enum ClientError {
     Setup(String),
 }
 
+/// The proof that the daemon knows the admin token: HMAC-SHA256 keyed with the token over
+/// `"ilm/v1/admin-hello\n" || challenge`.
+pub fn admin_proof(token: &str, challenge: &[u8]) -> Vec<u8> {
+    use hmac::{KeyInit, Mac};
+    let Ok(mut mac) = hmac::Hmac::<sha2::Sha256>::new_from_slice(token.as_bytes()) else {
+        return Vec::new();
+    };
+    mac.update(b"ilm/v1/admin-hello\n");
+    mac.update(challenge);
+    mac.finalize().into_bytes().to_vec()
+}
+
 impl AdminClient {
-    /// The client for the daemon of `dir` (address from `admin.addr`, written by `ilm run`).
+    /// The client for the daemon of `dir` (address from `admin.addr`, written by `ilm run`),
+    /// once the process listening there has proved that it knows the admin token: after a
+    /// crash, another local program could listen on the old address and collect the token.
     pub fn for_dir(dir: &DataDir) -> Result<AdminClient, ClientError> {
+        if !dir.is_initialised() {
+            return Err(ClientError::Setup(format!(
+                "no node in {} (run `ilm init` there, or pass the right --data-dir)",
+                dir.root().display()
+            )));
+        }
         let addr = std::fs::read_to_string(dir.admin_addr_path()).map_err(|_| {
             ClientError::Setup(
                 "the node is not running (no admin.addr; start it with `ilm run`)".into(),
@@ -42,11 +62,44 @@ impl AdminClient {
             .timeout_global(Some(Duration::from_secs(60)))
             .build()
             .into();
-        Ok(AdminClient {
+        let client = AdminClient {
             base: format!("http://{}", addr.trim()),
             token: token.trim().to_string(),
             agent,
-        })
+        };
+        client.check_daemon()?;
+        Ok(client)
+    }
+
+    /// Asks the listener to prove it knows the token before the token is ever sent.
+    fn check_daemon(&self) -> Result<(), ClientError> {
+        let challenge = ilm_protocol::identity::random_bytes::<32>()
+            .map_err(|e| ClientError::Setup(e.to_string()))?;
+        let hex = ilm_protocol::bytes::to_hex(&challenge);
+        let res = self
+            .agent
+            .get(format!("{}/api/hello?challenge={hex}", self.base))
+            .call();
+        let impostor = || {
+            ClientError::Setup(format!(
+                "the program listening at {} is not this node's daemon (it cannot prove it knows the admin token); the token was not sent. Is `ilm run` running for this data directory?",
+                self.base
+            ))
+        };
+        let v = match self.finish(res) {
+            Ok(v) => v,
+            Err(ClientError::Unreachable(a, e)) => return Err(ClientError::Unreachable(a, e)),
+            Err(_) => return Err(impostor()),
+        };
+        let proof = v["proof"]
+            .as_str()
+            .and_then(|p| ilm_protocol::bytes::from_hex(p).ok())
+            .ok_or_else(impostor)?;
+        let expected = admin_proof(&self.token, &challenge);
+        if !crate::api::constant_time_eq(&proof, &expected) {
+            return Err(impostor());
+        }
+        Ok(())
     }
 
     fn finish(

@@ -64,12 +64,17 @@ impl Default for NetworkSection {
 pub struct AdminSection {
     /// Address of the admin API and web UI; loopback unless you add TLS in front.
     pub listen: SocketAddr,
+    /// Other host names the admin UI is reached by (a reverse proxy's public name). Requests
+    /// naming any other host are refused, so that a web page cannot reach the UI by pointing
+    /// its own name at this machine (DNS rebinding).
+    pub hosts: Vec<String>,
 }
 
 impl Default for AdminSection {
     fn default() -> Self {
         AdminSection {
             listen: SocketAddr::from(([127, 0, 0, 1], 7070)),
+            hosts: Vec::new(),
         }
     }
 }
@@ -164,6 +169,9 @@ relay_server = {relay}
 [admin]
 # Admin API and web UI. Loopback only by default: the UI holds case data.
 listen = "127.0.0.1:7070"
+# Other host names the UI is reached by, e.g. a reverse proxy's public name. Requests for any
+# other host are refused (protection against DNS rebinding).
+hosts = []
 "#
         )
     }

@@ -1,9 +1,10 @@
 //! `ilm run`: the node daemon. Wires storage, membership, networking, the outbox, the core
 //! and the admin API together, and shuts down cleanly on SIGINT/SIGTERM.
 
-use crate::api::{ApiState, router};
+use crate::api::ApiState;
 use crate::config::Config;
 use crate::datadir::DataDir;
+use crate::edge::router;
 use crate::membership::MembershipState;
 use crate::metrics::Metrics;
 use crate::net::{NetConfig, SwarmOptions};
@@ -68,6 +69,7 @@ fn parse_addrs(list: &[String], what: &str) -> Result<Vec<Multiaddr>> {
 /// Starts a node for a data directory; returns once it listens.
 pub async fn start(dir: DataDir, opts: RunOptions) -> Result<RunningNode> {
     let keys = Arc::new(dir.load_keys()?);
+    dir.check_private()?;
     let mut cfg: Config = dir.load_config()?;
     cfg.apply_env()
         .context("invalid ILM_* environment variable")?;
@@ -95,6 +97,7 @@ pub async fn start(dir: DataDir, opts: RunOptions) -> Result<RunningNode> {
         ),
         other => Arc::new(other?),
     };
+    DataDir::restrict(&dir.db_path())?;
     let membership = Arc::new(MembershipState::new(
         network.clone(),
         own.record().clone(),
@@ -160,6 +163,7 @@ pub async fn start(dir: DataDir, opts: RunOptions) -> Result<RunningNode> {
         intake_lock: tokio::sync::Mutex::new(()),
         templates: crate::ui::templates().context("load the UI templates")?,
         i18n: crate::ui::i18n::I18n::load().map_err(anyhow::Error::msg)?,
+        hosts: crate::edge::guard::AllowedHosts::new(admin_addr, &cfg.admin.hosts),
     });
     DataDir::write_public_file(&dir.admin_addr_path(), admin_addr.to_string().as_bytes())?;
     info!(org = %keys.org_id().short(), peer = %net.local_peer_id(), admin = %admin_addr, "node running");
@@ -167,7 +171,8 @@ pub async fn start(dir: DataDir, opts: RunOptions) -> Result<RunningNode> {
     let addr_file = dir.admin_addr_path();
     let store_handle = store.clone();
     let task = tokio::spawn(async move {
-        let served = axum::serve(listener, router(state))
+        let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+        let served = axum::serve(listener, app)
             .with_graceful_shutdown(async move {
                 let _ = shutdown_rx.await;
             })

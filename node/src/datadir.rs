@@ -34,6 +34,11 @@ pub enum DataDirError {
     /// A secret file others can read.
     #[error("{0} is readable by other users; run `chmod 600` on it")]
     InsecurePermissions(PathBuf),
+    /// A data directory others can enter or read.
+    #[error(
+        "the data directory {0} is open to other users (it holds worker data and keys); run `chmod 700` on it"
+    )]
+    OpenDirectory(PathBuf),
     /// Key file content is damaged.
     #[error("key file {path} is damaged: {reason}")]
     BadKeyFile {
@@ -180,6 +185,33 @@ impl DataDir {
             .map_err(io_err("set permissions on", &self.root))
     }
 
+    /// Refuses a data directory that group or others can read or enter.
+    pub fn check_private(&self) -> Result<()> {
+        let meta = fs::metadata(&self.root).map_err(io_err("read", &self.root))?;
+        if meta.permissions().mode() & 0o077 != 0 {
+            return Err(DataDirError::OpenDirectory(self.root.clone()));
+        }
+        Ok(())
+    }
+
+    /// Makes everything below `path` owner-only: directories 0700, files 0600 (the database
+    /// engine creates its files with the process's umask).
+    pub fn restrict(path: &Path) -> Result<()> {
+        let meta = fs::symlink_metadata(path).map_err(io_err("read", path))?;
+        if meta.is_dir() {
+            fs::set_permissions(path, fs::Permissions::from_mode(0o700))
+                .map_err(io_err("set permissions on", path))?;
+            for entry in fs::read_dir(path).map_err(io_err("read", path))? {
+                let entry = entry.map_err(io_err("read", path))?;
+                Self::restrict(&entry.path())?;
+            }
+        } else if meta.is_file() {
+            fs::set_permissions(path, fs::Permissions::from_mode(0o600))
+                .map_err(io_err("set permissions on", path))?;
+        }
+        Ok(())
+    }
+
     /// Writes a new file that only the owner can read; fails if it exists.
     pub fn write_secret_file(path: &Path, contents: &[u8]) -> Result<()> {
         let mut f = OpenOptions::new()
@@ -201,11 +233,18 @@ impl DataDir {
         fs::read(path).map_err(io_err("read", path))
     }
 
-    /// Writes a public file atomically (temp file, fsync, rename).
+    /// Writes a file that is not secret atomically (temp file, fsync, rename), still
+    /// owner-only: everything in a data directory is.
     pub fn write_public_file(path: &Path, contents: &[u8]) -> Result<()> {
         let tmp = path.with_extension("tmp");
         {
-            let mut f = fs::File::create(&tmp).map_err(io_err("create", &tmp))?;
+            let mut f = OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .mode(0o600)
+                .open(&tmp)
+                .map_err(io_err("create", &tmp))?;
             f.write_all(contents).map_err(io_err("write", &tmp))?;
             f.sync_all().map_err(io_err("sync", &tmp))?;
         }

@@ -253,15 +253,46 @@ pub struct CaseIssue {
     pub fee: Option<Money>,
 }
 
-/// Consent a worker gave for their identity to go to one named recipient.
+/// Consent one worker (one contact) gave for their identity to go to one named recipient in
+/// one case: recorded by an operator, withdrawable.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Consent {
+    /// The worker who consented (None only in records made before consent was per worker:
+    /// such a record discloses nobody).
+    #[serde(default)]
+    pub contact: Option<ContactId>,
     /// The recipient organisation.
     pub recipient: OrgId,
     /// When recorded.
     pub recorded_at: Timestamp,
     /// Operator who recorded it.
     pub recorded_by: Option<String>,
+    /// When it was withdrawn, if it was.
+    #[serde(default)]
+    pub withdrawn_at: Option<Timestamp>,
+    /// Operator who recorded the withdrawal.
+    #[serde(default)]
+    pub withdrawn_by: Option<String>,
+}
+
+impl Consent {
+    /// Whether this consent lets `contact`'s identity go to `recipient` now.
+    pub fn allows(&self, contact: &ContactId, recipient: &OrgId) -> bool {
+        self.contact.as_ref() == Some(contact)
+            && self.recipient == *recipient
+            && self.withdrawn_at.is_none()
+    }
+}
+
+impl LocalCase {
+    /// The contacts whose identity may go to `recipient` now.
+    pub fn consented(&self, recipient: &OrgId) -> Vec<ContactId> {
+        self.contacts
+            .iter()
+            .filter(|c| self.consent.iter().any(|k| k.allows(c, recipient)))
+            .copied()
+            .collect()
+    }
 }
 
 /// The CSO's own record of a case (never sent as such).

@@ -17,10 +17,7 @@ pub fn peer_id_of(org: &OrgId) -> Option<PeerId> {
     Some(libp2p::identity::PublicKey::from(pk).to_peer_id())
 }
 
-/// The current time.
-pub fn now() -> Timestamp {
-    crate::commands::now()
-}
+pub use crate::clock::now;
 
 struct Inner {
     revocations: RevocationList,

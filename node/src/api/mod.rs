@@ -14,7 +14,6 @@ use crate::register::{self, RegisterError};
 use crate::store::Store;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -61,6 +60,8 @@ pub struct ApiState {
     pub templates: minijinja::Environment<'static>,
     /// UI translations.
     pub i18n: crate::ui::i18n::I18n,
+    /// The host names the admin listener answers to.
+    pub hosts: crate::edge::guard::AllowedHosts,
 }
 
 /// An API error: status code and a clear message, sent as `{"error": ...}`.
@@ -116,8 +117,8 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// The API router.
-pub fn router(state: Arc<ApiState>) -> Router {
+/// The JSON API's routes (the edge puts them under authentication; see `crate::edge`).
+pub fn routes() -> Router<Arc<ApiState>> {
     Router::new()
         .route("/api/status", get(status))
         .route("/api/peers", get(peers))
@@ -130,17 +131,11 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .route("/api/members/revoke", post(revoke))
         .route("/api/revocations", get(revocations))
         .route("/api/operators", get(list_operators).post(add_operator))
+        .route("/api/operators/{name}/disabled", post(disable_operator))
+        .route("/api/operators/{name}/password", post(set_password))
         .route("/api/openapi.json", get(openapi))
         .route("/metrics", get(metrics))
         .merge(workflow::routes())
-        .merge(crate::ui::page_routes())
-        .fallback(|| async { ApiError(StatusCode::NOT_FOUND, "no such route".into()) })
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            crate::ui::auth::authenticate,
-        ))
-        .merge(crate::ui::public_routes())
-        .with_state(state)
 }
 
 fn outbox_depth(store: &Store) -> Result<(usize, usize, usize), ApiError> {
@@ -338,8 +333,17 @@ async fn members(State(st): State<Arc<ApiState>>) -> ApiResult {
 #[serde(deny_unknown_fields)]
 struct OperatorBody {
     name: String,
-    role: crate::ui::auth::OperatorRole,
+    role: crate::operators::OperatorRole,
     password: String,
+}
+
+fn operator_error(e: crate::operators::OperatorError) -> ApiError {
+    use crate::operators::OperatorError;
+    match e {
+        OperatorError::Store(e) => ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+        OperatorError::Unknown(_) => ApiError(StatusCode::NOT_FOUND, e.to_string()),
+        other => ApiError::bad(other.to_string()),
+    }
 }
 
 async fn add_operator(
@@ -347,22 +351,67 @@ async fn add_operator(
     body: Result<Json<OperatorBody>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult {
     let Json(b) = body.map_err(|e| ApiError::bad(e.body_text()))?;
-    crate::ui::auth::add_operator(&st.store, &b.name, b.role, &b.password).map_err(
-        |e| match e {
-            crate::ui::auth::OperatorError::Store(e) => {
-                ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
-            }
-            other => ApiError::bad(other.to_string()),
-        },
-    )?;
+    crate::operators::add_operator(&st.store, &b.name, b.role, &b.password)
+        .map_err(operator_error)?;
     Ok(Json(json!({ "name": b.name, "role": b.role })))
 }
 
 async fn list_operators(State(st): State<Arc<ApiState>>) -> ApiResult {
-    let ops: Vec<crate::ui::auth::Operator> = st.store.scan(crate::store::Table::Operator, &[])?;
-    Ok(Json(
-        json!({ "operators": ops.iter().map(|o| json!({ "name": o.name, "role": o.role })).collect::<Vec<_>>() }),
-    ))
+    let ops = crate::operators::list(&st.store).map_err(operator_error)?;
+    Ok(Json(json!({ "operators": ops.iter().map(|o| json!({
+        "name": o.name, "role": o.role, "disabled": o.disabled,
+    })).collect::<Vec<_>>() })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DisableBody {
+    disabled: bool,
+}
+
+/// Disables (or enables) an operator; its sessions end at once.
+async fn disable_operator(
+    State(st): State<Arc<ApiState>>,
+    Path(name): Path<String>,
+    body: Result<Json<DisableBody>, axum::extract::rejection::JsonRejection>,
+) -> ApiResult {
+    let Json(b) = body.map_err(|e| ApiError::bad(e.body_text()))?;
+    crate::operators::set_disabled(&st.store, &name, b.disabled).map_err(operator_error)?;
+    if b.disabled {
+        st.sessions.end_all_of(&name);
+    }
+    Ok(Json(json!({ "name": name, "disabled": b.disabled })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PasswordBody {
+    password: String,
+}
+
+/// Sets an operator's password (an admin for anyone, an operator for itself); its other
+/// sessions end.
+async fn set_password(
+    State(st): State<Arc<ApiState>>,
+    axum::Extension(p): axum::Extension<crate::ui::auth::Principal>,
+    Path(name): Path<String>,
+    body: Result<Json<PasswordBody>, axum::extract::rejection::JsonRejection>,
+) -> ApiResult {
+    if p.role != crate::operators::OperatorRole::Admin && p.name != name {
+        return Err(ApiError(
+            StatusCode::FORBIDDEN,
+            "operators change only their own password".into(),
+        ));
+    }
+    let Json(b) = body.map_err(|e| ApiError::bad(e.body_text()))?;
+    let store = st.store.clone();
+    let who = name.clone();
+    tokio::task::spawn_blocking(move || crate::operators::set_password(&store, &who, &b.password))
+        .await
+        .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
+        .map_err(operator_error)?;
+    st.sessions.end_all_of(&name);
+    Ok(Json(json!({ "name": name, "password_changed": true })))
 }
 
 async fn openapi() -> Json<Value> {

@@ -34,7 +34,12 @@ pub const ROUTES: &[(&str, &str, &str)] = &[
     (
         "post",
         "/api/cases/{case}/consent",
-        "Record the workers' consent for one recipient (CSO)",
+        "Record, per worker, consent for their identity to go to one recipient (CSO; body: {recipient, contacts})",
+    ),
+    (
+        "post",
+        "/api/cases/{case}/consent/withdraw",
+        "Withdraw workers' consent for one recipient (CSO; body: {recipient, contacts})",
     ),
     (
         "post",
@@ -127,6 +132,21 @@ pub const ROUTES: &[(&str, &str, &str)] = &[
         "Operator accounts of the admin UI (admin)",
     ),
     ("post", "/api/operators", "Add an operator (admin)"),
+    (
+        "post",
+        "/api/operators/{name}/disabled",
+        "Disable or enable an operator's login; its sessions end (admin; body: {disabled})",
+    ),
+    (
+        "post",
+        "/api/operators/{name}/password",
+        "Set an operator's password; its sessions end (admin, or the operator itself; body: {password})",
+    ),
+    (
+        "get",
+        "/api/hello",
+        "Proof that this is the node's daemon: HMAC-SHA256(admin token, \"ilm/v1/admin-hello\\n\" || challenge), before a client sends the token (no login; ?challenge=HEX)",
+    ),
     ("get", "/api/openapi.json", "This document"),
 ];
 

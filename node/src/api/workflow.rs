@@ -36,6 +36,7 @@ pub fn routes() -> Router<Arc<ApiState>> {
             get(list_local_cases).post(open_local_case),
         )
         .route("/api/cases/{case}/consent", post(record_consent))
+        .route("/api/cases/{case}/consent/withdraw", post(withdraw_consent))
         .route("/api/cases/{case}/escalate", post(escalate))
         .route("/api/cases/{case}/verify", post(verify))
         .route("/api/inbox", get(inbox))
@@ -227,28 +228,79 @@ fn load_local(st: &ApiState, case: &CaseRef) -> Result<LocalCase, ApiError> {
 #[serde(deny_unknown_fields)]
 struct ConsentBody {
     recipient: OrgId,
+    /// The workers (contacts of the case) who consented, or withdraw their consent.
+    contacts: Vec<ContactId>,
 }
 
+/// Records, per worker, consent for their identity to go to one recipient.
 async fn record_consent(
     State(st): St,
+    Extension(p): Extension<Principal>,
     Path(case): Path<String>,
     b: Result<Json<ConsentBody>, JsonRejection>,
 ) -> ApiResult {
-    require_role(&st, &[Role::Cso])?;
-    let case = parse_case(&case)?;
-    let ConsentBody { recipient } = body(b)?;
-    if st.membership.current(&recipient).is_none() {
+    change_consent(&st, &p, &case, body(b)?, true).await
+}
+
+/// Withdraws workers' consent for one recipient (what was already disclosed stays with it).
+async fn withdraw_consent(
+    State(st): St,
+    Extension(p): Extension<Principal>,
+    Path(case): Path<String>,
+    b: Result<Json<ConsentBody>, JsonRejection>,
+) -> ApiResult {
+    change_consent(&st, &p, &case, body(b)?, false).await
+}
+
+async fn change_consent(
+    st: &ApiState,
+    p: &Principal,
+    case: &str,
+    ConsentBody {
+        recipient,
+        contacts,
+    }: ConsentBody,
+    give: bool,
+) -> ApiResult {
+    require_role(st, &[Role::Cso])?;
+    let case = parse_case(case)?;
+    if contacts.is_empty() {
+        return Err(ApiError::bad(
+            "name the workers (contacts) whose consent this is: consent is per worker",
+        ));
+    }
+    if give && st.membership.current(&recipient).is_none() {
         return Err(ApiError::bad("the recipient is not a current member"));
     }
     // Read-modify-write of the CSO's intake records happens one request at a time.
     let _guard = st.intake_lock.lock().await;
-    let mut local = load_local(&st, &case)?;
-    if !local.consent.iter().any(|c| c.recipient == recipient) {
-        local.consent.push(Consent {
-            recipient,
-            recorded_at: now(),
-            recorded_by: None,
-        });
+    let mut local = load_local(st, &case)?;
+    if let Some(c) = contacts.iter().find(|c| !local.contacts.contains(c)) {
+        return Err(ApiError::bad(format!(
+            "contact {c} is not a worker of this case"
+        )));
+    }
+    let t = now();
+    for contact in &contacts {
+        let active = local
+            .consent
+            .iter_mut()
+            .find(|k| k.allows(contact, &recipient));
+        match (give, active) {
+            (true, None) => local.consent.push(Consent {
+                contact: Some(*contact),
+                recipient,
+                recorded_at: t,
+                recorded_by: Some(p.name.clone()),
+                withdrawn_at: None,
+                withdrawn_by: None,
+            }),
+            (false, Some(k)) => {
+                k.withdrawn_at = Some(t);
+                k.withdrawn_by = Some(p.name.clone());
+            }
+            _ => {}
+        }
     }
     let mut batch = crate::store::WriteBatch::new();
     batch.put(Table::LocalCase, case.as_bytes(), &local)?;
@@ -312,15 +364,18 @@ async fn escalate(
         .core
         .append_at(Some(case), EventPayload::Escalation(escalation), e.at)
         .await?;
-    let mut disclosed = false;
-    if local.consent.iter().any(|c| c.recipient == e.to) {
+    // Only the workers who consented to this recipient, each for themselves.
+    let consented = local.consented(&e.to);
+    let mut disclosed = 0;
+    if !consented.is_empty() {
         let mut identities = Vec::new();
-        for id in &local.contacts {
+        for id in &consented {
             if let Some(c) = st.store.get::<Contact>(Table::Contact, &id.0)? {
                 let s: SealedContact = st.vault.open_json(&id.0, &c.sealed).map_err(internal)?;
                 identities.push(s.identity);
             }
         }
+        disclosed = identities.len();
         let payload = serde_json::to_vec(&Disclosure {
             case_ref: case,
             identities,
@@ -334,10 +389,9 @@ async fn escalate(
                 Some(case),
             )
             .await?;
-        disclosed = true;
     }
     Ok(Json(
-        json!({ "escalated": done, "identity_disclosed": disclosed }),
+        json!({ "escalated": done, "identity_disclosed": disclosed > 0, "identities_disclosed": disclosed }),
     ))
 }
 

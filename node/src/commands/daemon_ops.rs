@@ -194,16 +194,26 @@ pub(super) fn case(dir: &DataDir, cmd: CaseCommand) -> Result<Output> {
             Ok(appended(v, "Acknowledged"))
         }
         CaseCommand::New(a) => super::workflow_ops::new_case(dir, a),
-        CaseCommand::Consent { case, recipient } => {
+        CaseCommand::Consent {
+            case,
+            recipient,
+            contacts,
+            withdraw,
+        } => {
             let recipient: OrgId = recipient
                 .parse()
                 .with_context(|| format!("--recipient {recipient:?} is not an organisation id"))?;
+            let (path, what) = if withdraw {
+                ("consent/withdraw", "Consent withdrawn")
+            } else {
+                ("consent", "Consent recorded")
+            };
             super::workflow_ops::case_step(
                 dir,
                 &case,
-                "consent",
-                json!({ "recipient": recipient }),
-                "Consent recorded",
+                path,
+                json!({ "recipient": recipient, "contacts": contacts }),
+                what,
             )
         }
         CaseCommand::Escalate {

@@ -151,10 +151,10 @@ fn provision(base: &Path) -> Result<()> {
         ])?;
         {
             let store = crate::store::Store::open(&DataDir::new(&dir).db_path())?;
-            crate::ui::auth::add_operator(
+            crate::operators::add_operator(
                 &store,
                 DEMO_OPERATOR,
-                crate::ui::auth::OperatorRole::Admin,
+                crate::operators::OperatorRole::Admin,
                 DEMO_PASSWORD,
             )?;
         }

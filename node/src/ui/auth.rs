@@ -4,15 +4,12 @@
 //! [`authenticate`]; roles are enforced here, on the server, not only hidden in the UI.
 
 use crate::api::ApiState;
-use crate::store::{Store, Table, WriteBatch};
-use argon2::Argon2;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+pub use crate::operators::OperatorRole;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
-use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -21,128 +18,6 @@ use std::time::{Duration, Instant};
 pub const SESSION_COOKIE: &str = "ilm_session";
 /// How long a session lasts without use.
 pub const SESSION_IDLE: Duration = Duration::from_secs(8 * 3600);
-/// Failed logins allowed per operator name (and per client) in [`LOGIN_WINDOW`].
-pub const MAX_LOGIN_FAILURES: u32 = 5;
-/// Failed logins allowed across all names in [`LOGIN_WINDOW`] (guessing many names).
-pub const MAX_LOGIN_FAILURES_ALL: u32 = 50;
-/// The window of the login rate limit.
-pub const LOGIN_WINDOW: Duration = Duration::from_secs(300);
-
-/// What an operator may do inside a node.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum OperatorRole {
-    /// Everything, including operators and membership.
-    Admin,
-    /// Cases, contacts, escalations and responses.
-    Caseworker,
-    /// Records contacts; sees only the contacts it recorded.
-    Intake,
-    /// Reads everything but worker identity; changes nothing.
-    Readonly,
-}
-
-impl std::str::FromStr for OperatorRole {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "admin" => Ok(OperatorRole::Admin),
-            "caseworker" => Ok(OperatorRole::Caseworker),
-            "intake" => Ok(OperatorRole::Intake),
-            "readonly" => Ok(OperatorRole::Readonly),
-            other => Err(format!(
-                "unknown operator role {other:?}: expected admin, caseworker, intake or readonly"
-            )),
-        }
-    }
-}
-
-/// A stored operator account.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Operator {
-    /// Login name.
-    pub name: String,
-    /// Role.
-    pub role: OperatorRole,
-    /// Argon2id hash in PHC string form.
-    pub password_hash: String,
-}
-
-/// Why an operator could not be added.
-#[derive(Debug, thiserror::Error)]
-pub enum OperatorError {
-    /// Name rules.
-    #[error("operator names are 1 to 64 letters, digits, '.', '-' or '_'")]
-    BadName,
-    /// Password rules.
-    #[error("passwords must be at least 10 characters")]
-    WeakPassword,
-    /// Exists.
-    #[error("an operator named {0:?} exists")]
-    Exists(String),
-    /// Hashing failed.
-    #[error("password hashing failed: {0}")]
-    Hash(String),
-    /// Storage.
-    #[error(transparent)]
-    Store(#[from] crate::store::StoreError),
-}
-
-/// Adds an operator (argon2id-hashed password) to the node's database.
-pub fn add_operator(
-    store: &Store,
-    name: &str,
-    role: OperatorRole,
-    password: &str,
-) -> Result<(), OperatorError> {
-    let valid_name = !name.is_empty()
-        && name.len() <= 64
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'));
-    if !valid_name {
-        return Err(OperatorError::BadName);
-    }
-    if password.chars().count() < 10 {
-        return Err(OperatorError::WeakPassword);
-    }
-    if store
-        .get::<Operator>(Table::Operator, name.as_bytes())?
-        .is_some()
-    {
-        return Err(OperatorError::Exists(name.to_string()));
-    }
-    let salt_bytes = ilm_protocol::identity::random_bytes::<16>()
-        .map_err(|e| OperatorError::Hash(e.to_string()))?;
-    let salt =
-        SaltString::encode_b64(&salt_bytes).map_err(|e| OperatorError::Hash(e.to_string()))?;
-    let hash = Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .map_err(|e| OperatorError::Hash(e.to_string()))?
-        .to_string();
-    let mut batch = WriteBatch::new();
-    batch.put(
-        Table::Operator,
-        name.as_bytes(),
-        &Operator {
-            name: name.to_string(),
-            role,
-            password_hash: hash,
-        },
-    )?;
-    store.commit(batch)?;
-    Ok(())
-}
-
-/// Checks a password against an operator's stored hash.
-pub fn check_password(op: &Operator, password: &str) -> bool {
-    PasswordHash::new(&op.password_hash).is_ok_and(|h| {
-        Argon2::default()
-            .verify_password(password.as_bytes(), &h)
-            .is_ok()
-    })
-}
-
 /// Who is making a request.
 #[derive(Debug, Clone)]
 pub struct Principal {
@@ -167,11 +42,12 @@ struct Session {
     last_used: Instant,
 }
 
-/// Live sessions (in memory: a restart logs everyone out).
+/// Live sessions (in memory: a restart logs everyone out) and the login rate limit.
 #[derive(Default)]
 pub struct Sessions {
     map: Mutex<HashMap<String, Session>>,
-    failures: Mutex<HashMap<String, (u32, Instant)>>,
+    /// The login rate limit.
+    pub limiter: super::limiter::LoginLimiter,
 }
 
 fn random_hex() -> Option<String> {
@@ -231,34 +107,12 @@ impl Sessions {
         }
     }
 
-    /// Whether `key` (an operator name or a client) is locked out by failed logins.
-    pub fn locked(&self, key: &str) -> bool {
-        self.locked_after(key, MAX_LOGIN_FAILURES)
-    }
-
-    /// Whether `key` has seen `max` failures within the window.
-    pub fn locked_after(&self, key: &str, max: u32) -> bool {
-        let f = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        f.get(key)
-            .is_some_and(|(n, since)| *n >= max && since.elapsed() < LOGIN_WINDOW)
-    }
-
-    /// Records a failed login for `key`.
-    pub fn failed(&self, key: &str) {
-        let mut f = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        let e = f.entry(key.to_string()).or_insert((0, Instant::now()));
-        if e.1.elapsed() >= LOGIN_WINDOW {
-            *e = (0, Instant::now());
-        }
-        e.0 += 1;
-    }
-
-    /// Clears failures after a successful login.
-    pub fn succeeded(&self, key: &str) {
-        self.failures
+    /// Ends every session of an operator (disabled, or its password changed).
+    pub fn end_all_of(&self, name: &str) {
+        self.map
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .remove(key);
+            .retain(|_, s| s.name != name);
     }
 }
 
@@ -279,13 +133,18 @@ pub fn session_cookie(req_headers: &axum::http::HeaderMap) -> Option<String> {
 /// Whether `role` may make this request (the server-side policy).
 pub fn allowed(role: OperatorRole, method: &Method, path: &str) -> bool {
     let read = method == Method::GET || method == Method::HEAD;
-    let session_ops = matches!(path, "/logout" | "/lang");
+    // Every operator may change its own password (the handler refuses anyone else's).
+    let own_password = method == Method::POST
+        && path.starts_with("/api/operators/")
+        && path.ends_with("/password");
+    let session_ops = matches!(path, "/logout" | "/lang") || own_password;
     match role {
         OperatorRole::Admin => true,
         OperatorRole::Caseworker => {
-            !(path.starts_with("/api/members/issue")
-                || path.starts_with("/api/members/revoke")
-                || path.starts_with("/api/operators"))
+            session_ops
+                || !(path.starts_with("/api/members/issue")
+                    || path.starts_with("/api/members/revoke")
+                    || path.starts_with("/api/operators"))
         }
         OperatorRole::Readonly => {
             session_ops

@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod charts;
 pub mod i18n;
+pub mod limiter;
 
 use crate::api::{ApiError, ApiState};
 use crate::cases;
@@ -12,7 +13,7 @@ use crate::intake::LocalCase;
 use crate::membership::now;
 use crate::store::Table;
 use auth::{OperatorRole, Principal, SESSION_COOKIE};
-use axum::extract::{Path, Query, State};
+use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -158,13 +159,8 @@ fn base_ctx(st: &ApiState, p: Option<&Principal>, title_key: &str, active: &str)
 }
 
 fn fmt_day(t: Option<u64>) -> String {
-    t.map(|s| {
-        crate::commands::fmt_time(Timestamp(s))
-            .chars()
-            .take(10)
-            .collect()
-    })
-    .unwrap_or_default()
+    t.map(|s| crate::clock::fmt_day(Timestamp(s)))
+        .unwrap_or_default()
 }
 
 async fn login_page(State(st): State<Arc<ApiState>>) -> Response {
@@ -193,42 +189,45 @@ fn login_error(st: &ApiState, status: StatusCode, key: &str) -> Response {
     }
 }
 
-async fn login(State(st): State<Arc<ApiState>>, Form(f): Form<LoginForm>) -> Response {
-    let (key, who) = match (&f.token, &f.username) {
-        (Some(_), _) => ("token".to_string(), None),
-        (None, Some(u)) => (format!("user:{u}"), Some(u.clone())),
+async fn login(
+    State(st): State<Arc<ApiState>>,
+    ConnectInfo(client): ConnectInfo<std::net::SocketAddr>,
+    Form(f): Form<LoginForm>,
+) -> Response {
+    let source = client.ip();
+    // The admin token is checked under the name "" (no operator can be named that).
+    let name = match (&f.token, &f.username) {
+        (Some(_), _) => String::new(),
+        (None, Some(u)) => u.clone(),
         (None, None) => return login_error(&st, StatusCode::BAD_REQUEST, "login_failed"),
     };
-    // Every login attempt counts against one shared limit too, so guessing across many
-    // names is slowed as well.
-    let global_locked = st
-        .sessions
-        .locked_after("all", auth::MAX_LOGIN_FAILURES_ALL);
-    if st.sessions.locked(&key) || global_locked {
-        return login_error(&st, StatusCode::TOO_MANY_REQUESTS, "login_locked");
-    }
-    let principal = match (f.token, who) {
-        (Some(token), _) => {
-            crate::api::constant_time_eq(token.trim().as_bytes(), st.token.as_bytes())
-                .then(|| ("admin-token".to_string(), OperatorRole::Admin))
+    let limiter = &st.sessions.limiter;
+    match limiter.check(&name, source) {
+        limiter::Verdict::Refuse => {
+            return login_error(&st, StatusCode::TOO_MANY_REQUESTS, "login_locked");
         }
-        (None, Some(name)) => {
-            let op: Option<auth::Operator> = st
-                .store
-                .get(Table::Operator, name.as_bytes())
+        limiter::Verdict::TrySlowly => tokio::time::sleep(limiter::SLOW_DELAY).await,
+        limiter::Verdict::Try => {}
+    }
+    let principal = match f.token {
+        Some(token) => crate::api::constant_time_eq(token.trim().as_bytes(), st.token.as_bytes())
+            .then(|| ("admin-token".to_string(), OperatorRole::Admin)),
+        None => {
+            let store = st.store.clone();
+            let (n, password) = (name.clone(), f.password.unwrap_or_default());
+            // argon2 takes tens of milliseconds: off the async workers.
+            tokio::task::spawn_blocking(move || crate::operators::login(&store, &n, &password))
+                .await
                 .ok()
-                .flatten();
-            op.filter(|o| auth::check_password(o, f.password.as_deref().unwrap_or("")))
+                .flatten()
                 .map(|o| (o.name, o.role))
         }
-        (None, None) => None,
     };
     let Some((name, role)) = principal else {
-        st.sessions.failed(&key);
-        st.sessions.failed("all");
+        limiter.failed(&name, source);
         return login_error(&st, StatusCode::UNAUTHORIZED, "login_failed");
     };
-    st.sessions.succeeded(&key);
+    limiter.succeeded(&name, source);
     let Some(id) = st.sessions.create(&name, role) else {
         return login_error(&st, StatusCode::INTERNAL_SERVER_ERROR, "login_failed");
     };

@@ -1,0 +1,156 @@
+//! Guards every HTTP request passes before anything else: the Host and Origin check (against
+//! DNS rebinding and cross-site requests) and the security headers of every response.
+
+use crate::api::ApiState;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+/// The Content-Security-Policy of every response: nothing but this node's own scripts,
+/// styles and images (charts are inline SVG without styles or scripts).
+pub const CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+
+/// The host names (with port) the admin listener answers to.
+#[derive(Debug, Clone, Default)]
+pub struct AllowedHosts {
+    exact: Vec<String>,
+    /// Configured names, accepted with any port (a reverse proxy's public name).
+    names: Vec<String>,
+}
+
+impl AllowedHosts {
+    /// The listener's own address (and `localhost` for a loopback one), plus configured names.
+    pub fn new(listen: SocketAddr, configured: &[String]) -> AllowedHosts {
+        let port = listen.port();
+        let mut exact = vec![match listen {
+            SocketAddr::V4(a) => format!("{}:{port}", a.ip()),
+            SocketAddr::V6(a) => format!("[{}]:{port}", a.ip()),
+        }];
+        if listen.ip().is_loopback() {
+            exact.push(format!("localhost:{port}"));
+        }
+        AllowedHosts {
+            exact,
+            names: configured
+                .iter()
+                .map(|n| n.trim().to_ascii_lowercase())
+                .collect(),
+        }
+    }
+
+    /// Whether a `Host` value (or an Origin's host part) is one of ours.
+    pub fn allows(&self, host: &str) -> bool {
+        let host = host.trim().to_ascii_lowercase();
+        if self.exact.contains(&host) {
+            return true;
+        }
+        let name = match host.rsplit_once(':') {
+            Some((n, port)) if port.bytes().all(|b| b.is_ascii_digit()) && !n.ends_with(']') => n,
+            Some((n, port)) if n.ends_with(']') && port.bytes().all(|b| b.is_ascii_digit()) => n,
+            _ => host.as_str(),
+        };
+        self.names.iter().any(|n| n == name || *n == host)
+    }
+}
+
+fn refuse(status: StatusCode, msg: &str) -> Response {
+    (status, axum::Json(serde_json::json!({ "error": msg }))).into_response()
+}
+
+/// Refuses requests whose `Host` is not this node's (a web page that rebinds its own name to
+/// 127.0.0.1 still sends its own name), and state changes whose `Origin` is another site's.
+pub async fn host_check(State(st): State<Arc<ApiState>>, req: Request, next: Next) -> Response {
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !st.hosts.allows(host) {
+        return refuse(
+            StatusCode::MISDIRECTED_REQUEST,
+            "this node does not answer to that host name (add it to admin.hosts in config.toml if it is yours)",
+        );
+    }
+    let changes_state = req.method() != Method::GET && req.method() != Method::HEAD;
+    if changes_state && let Some(origin) = req.headers().get(header::ORIGIN) {
+        let ours = origin
+            .to_str()
+            .ok()
+            .and_then(|o| o.split_once("://"))
+            .is_some_and(|(scheme, rest)| {
+                matches!(scheme, "http" | "https") && st.hosts.allows(rest)
+            });
+        if !ours {
+            return refuse(StatusCode::FORBIDDEN, "cross-site request refused");
+        }
+    }
+    next.run(req).await
+}
+
+/// Adds the security headers to every response; pages and API answers are never cached
+/// (they hold case data), static assets may be.
+pub async fn security_headers(req: Request, next: Next) -> Response {
+    let cacheable = req.uri().path().starts_with("/static/");
+    let mut res = next.run(req).await;
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    // Not "no-referrer": with it, browsers send `Origin: null` on the node's own form posts.
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static(if cacheable {
+            "private, max-age=3600"
+        } else {
+            "no-store"
+        }),
+    );
+    res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_our_host_names_are_allowed() {
+        let h = AllowedHosts::new(
+            "127.0.0.1:7070".parse().expect("addr"),
+            &["ilm.example.org".into()],
+        );
+        for ok in [
+            "127.0.0.1:7070",
+            "localhost:7070",
+            "LOCALHOST:7070",
+            "ilm.example.org",
+            "ilm.example.org:443",
+        ] {
+            assert!(h.allows(ok), "{ok}");
+        }
+        for bad in [
+            "evil.example:7070",
+            "127.0.0.1:7071",
+            "localhost",
+            "",
+            "ilm.example.org.evil:443",
+            "127.0.0.1:7070.evil",
+        ] {
+            assert!(!h.allows(bad), "{bad}");
+        }
+        let v6 = AllowedHosts::new("[::1]:7070".parse().expect("addr"), &[]);
+        assert!(v6.allows("[::1]:7070") && v6.allows("localhost:7070"));
+    }
+}

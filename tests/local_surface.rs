@@ -1,0 +1,285 @@
+//! The local attack surface of a node: the admin listener answers only to its own host
+//! names and sends security headers; logins are limited without letting anyone lock out a
+//! correct credential; the CLI never gives its token to an impostor on `admin.addr`; a data
+//! directory others can read is refused; operators can be disabled and change passwords.
+
+#[path = "support/mod.rs"]
+mod support;
+
+use serde_json::json;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener};
+use std::os::unix::fs::PermissionsExt;
+use std::process::Command;
+use support::*;
+
+fn addr(node: &Node) -> String {
+    std::fs::read_to_string(node.dir.join("admin.addr"))
+        .expect("addr")
+        .trim()
+        .to_string()
+}
+
+/// Sends one raw HTTP/1.1 request from the loopback address `source` (127.0.0.x); returns the
+/// status code and the whole answer.
+fn raw(source: [u8; 4], to: &str, head: &str, body: &str) -> (u16, String) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("rt");
+    let stream = rt.block_on(async {
+        let sock = tokio::net::TcpSocket::new_v4().expect("socket");
+        sock.bind(SocketAddr::from((source, 0))).expect("bind");
+        sock.connect(to.parse().expect("addr"))
+            .await
+            .expect("connect")
+    });
+    let mut s = stream.into_std().expect("std stream");
+    s.set_nonblocking(false).expect("blocking");
+    let req = format!(
+        "{head}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    s.write_all(req.as_bytes()).expect("write");
+    let mut out = String::new();
+    let _ = s.read_to_string(&mut out);
+    let code = out
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    (code, out)
+}
+
+fn login_from(source: [u8; 4], node: &Node, form: &str) -> u16 {
+    let to = addr(node);
+    let head = format!(
+        "POST /login HTTP/1.1\r\nHost: {to}\r\nContent-Type: application/x-www-form-urlencoded"
+    );
+    raw(source, &to, &head, form).0
+}
+
+#[test]
+fn the_admin_listener_answers_only_to_its_own_names_with_security_headers() {
+    let mut net = Net::new();
+    net.steward.start();
+    let node = &net.steward;
+    let to = addr(node);
+    let token = node.token();
+    let get = |host: &str, path: &str| {
+        raw(
+            [127, 0, 0, 1],
+            &to,
+            &format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}"),
+            "",
+        )
+    };
+    // A page that rebinds its own name to 127.0.0.1 still sends its own name: refused.
+    let (code, _) = get(
+        &format!("evil.example:{}", to.rsplit(':').next().unwrap_or("")),
+        "/api/status",
+    );
+    assert_eq!(code, 421);
+    // Positive control: the same request with the node's own host name is answered.
+    let (code, text) = get(&to, "/api/status");
+    assert_eq!(code, 200);
+    let lower = text.to_ascii_lowercase();
+    for h in [
+        "content-security-policy: default-src 'self'",
+        "x-content-type-options: nosniff",
+        "referrer-policy: same-origin",
+        "x-frame-options: deny",
+        "cache-control: no-store",
+    ] {
+        assert!(lower.contains(h), "missing {h} in {text}");
+    }
+    let port = to.rsplit(':').next().unwrap_or("");
+    assert_eq!(get(&format!("localhost:{port}"), "/api/status").0, 200);
+    // A state change from another site's page is refused, even with the token.
+    let post = |origin: &str| {
+        raw(
+            [127, 0, 0, 1],
+            &to,
+            &format!(
+                "POST /api/members/revoke HTTP/1.1\r\nHost: {to}\r\nOrigin: {origin}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json"
+            ),
+            "{}",
+        )
+        .0
+    };
+    assert_eq!(post("https://evil.example"), 403);
+    // Same origin: past the guard (the empty body is then refused as bad input).
+    assert_eq!(post(&format!("http://{to}")), 400);
+}
+
+#[test]
+fn a_guessing_client_cannot_lock_out_a_correct_login_from_elsewhere() {
+    let mut net = Net::new();
+    net.steward.start();
+    let node = &net.steward;
+    node.add_operator("alice", "admin", "alice's long passphrase");
+    // Another local client guesses: many names, and alice's password many times.
+    for i in 0..60 {
+        let form = if i % 2 == 0 {
+            format!("username=user{i}&password=guess{i}")
+        } else {
+            "username=alice&password=wrong+guess".to_string()
+        };
+        let code = login_from([127, 0, 0, 2], node, &form);
+        assert!(code == 401 || code == 429, "{code}");
+    }
+    // The guesser itself is stopped, even when it finally guesses right.
+    assert_eq!(
+        login_from(
+            [127, 0, 0, 2],
+            node,
+            "username=alice&password=alice%27s+long+passphrase"
+        ),
+        429
+    );
+    // Alice, from her own machine, logs in; so does the admin token.
+    assert_eq!(
+        login_from(
+            [127, 0, 0, 1],
+            node,
+            "username=alice&password=alice%27s+long+passphrase"
+        ),
+        303
+    );
+    assert_eq!(
+        login_from([127, 0, 0, 3], node, &format!("token={}", node.token())),
+        303
+    );
+}
+
+#[test]
+fn operators_can_be_disabled_and_change_their_passwords() {
+    let mut net = Net::new();
+    net.steward.start();
+    let node = &net.steward;
+    node.add_operator("dana", "readonly", "dana's first password");
+    node.add_operator("erin", "caseworker", "erin's first password");
+    let login = |name: &str, pw: &str| {
+        login_from(
+            [127, 0, 0, 1],
+            node,
+            &format!(
+                "username={name}&password={}",
+                pw.replace(' ', "+").replace('\'', "%27")
+            ),
+        )
+    };
+    assert_eq!(login("dana", "dana's first password"), 303);
+    // Disabled through the CLI (via the running daemon): it cannot log in any more.
+    ilm(&node.dir, &["operator", "disable", "dana"]);
+    assert_eq!(login("dana", "dana's first password"), 401);
+    let list = ilm(&node.dir, &["operator", "list"]);
+    assert!(list.contains("dana (readonly, disabled)"), "{list}");
+    ilm(&node.dir, &["operator", "enable", "dana"]);
+    assert_eq!(login("dana", "dana's first password"), 303);
+    // A new password from standard input; the old one stops working.
+    let mut child = Command::new(ilm_bin())
+        .arg("--data-dir")
+        .arg(&node.dir)
+        .args(["operator", "passwd", "erin", "--password-stdin"])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(b"erin's second password\n")
+        .expect("write");
+    assert!(child.wait().expect("wait").success());
+    assert_eq!(login("erin", "erin's first password"), 401);
+    assert_eq!(login("erin", "erin's second password"), 303);
+    // Through the API, an operator changes only its own password.
+    let (code, _) = node.post_raw(
+        "/api/operators/nobody/password",
+        &json!({ "password": "long enough password" }),
+    );
+    assert_eq!(code, 404);
+}
+
+#[test]
+fn the_cli_never_sends_its_token_to_an_impostor_on_admin_addr() {
+    let mut net = Net::new();
+    net.steward.start();
+    let mut cso = net.member("cso", "cso");
+    cso.start();
+    // Positive control: the real daemon proves itself and the CLI works.
+    ilm(&cso.dir, &["status"]);
+    let token = cso.token();
+    // The daemon dies without cleaning up; another local program takes its address.
+    cso.kill9();
+    let impostor = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let impostor_addr = impostor.local_addr().expect("addr");
+    std::fs::write(cso.dir.join("admin.addr"), impostor_addr.to_string()).expect("write");
+    let seen = std::thread::spawn(move || {
+        let mut requests = String::new();
+        impostor.set_nonblocking(false).expect("blocking");
+        for stream in impostor.incoming().take(4) {
+            let Ok(mut s) = stream else { break };
+            let mut buf = [0u8; 4096];
+            let n = s.read(&mut buf).unwrap_or(0);
+            requests.push_str(&String::from_utf8_lossy(&buf[..n]));
+            let body = r#"{"proof":"00","peers":[],"cases":[]}"#;
+            let _ = write!(
+                s,
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+        requests
+    });
+    let out = Command::new(ilm_bin())
+        .arg("--data-dir")
+        .arg(&cso.dir)
+        .arg("status")
+        .output()
+        .expect("run ilm");
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("is not this node's daemon"), "{err}");
+    // Unblock the impostor's accept loop, then look at what it received.
+    for _ in 0..4 {
+        let _ = std::net::TcpStream::connect(impostor_addr);
+    }
+    let requests = seen.join().expect("impostor thread");
+    assert!(requests.contains("GET /api/hello?challenge="), "{requests}");
+    assert!(!requests.contains(&token), "the token reached the impostor");
+    assert!(!requests.to_ascii_lowercase().contains("authorization"));
+}
+
+#[test]
+fn a_data_directory_others_can_read_is_refused() {
+    let mut net = Net::new();
+    net.steward.start();
+    let cso = net.member("cso", "cso");
+    std::fs::set_permissions(&cso.dir, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let out = Command::new(ilm_bin())
+        .arg("--data-dir")
+        .arg(&cso.dir)
+        .args([
+            "run",
+            "--listen",
+            "/ip4/127.0.0.1/tcp/0",
+            "--admin-listen",
+            "127.0.0.1:0",
+        ])
+        .output()
+        .expect("run ilm");
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("chmod 700"), "{err}");
+    // Positive control: owner-only, the same node starts, and its database files are
+    // owner-only too.
+    std::fs::set_permissions(&cso.dir, std::fs::Permissions::from_mode(0o700)).expect("chmod");
+    let mut cso = cso;
+    cso.start();
+    for entry in std::fs::read_dir(cso.dir.join("db")).expect("db dir") {
+        let meta = entry.expect("entry").metadata().expect("meta");
+        assert_eq!(meta.permissions().mode() & 0o077, 0, "{meta:?}");
+    }
+}
