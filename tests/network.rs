@@ -96,19 +96,9 @@ fn every_message_arrives_exactly_once_when_the_receiver_is_killed_mid_stream() {
     }
     assert!(killed, "the receiver was never killed mid-stream");
     supplier.start();
-    let mut polls = 0;
     wait_for("all deliveries", Duration::from_secs(300), || {
         let (pending, delivered, rejected) = cso.outbox_counts();
         assert_eq!(rejected, 0);
-        polls += 1;
-        if polls % 50 == 0 {
-            let v = cso.get("/api/outbox?state=pending");
-            eprintln!(
-                "DEBUG pending={pending} delivered={delivered} first={}",
-                v["entries"][0]
-            );
-            eprintln!("DEBUG supplier={}", supplier.get("/api/status"));
-        }
         (pending == 0 && delivered == N as u64).then_some(())
     });
     let held: BTreeSet<String> = supplier.cases().into_iter().collect();
@@ -186,10 +176,10 @@ fn two_parties_appending_while_disconnected_converge() {
         heads, 2,
         "concurrent appends are kept as two heads, not dropped"
     );
-    wait_for("the brand to hold the case", SOON, || {
-        (brand.event_hashes(&case).len() >= 2).then_some(())
+    // The third participant converges on the same three events too.
+    wait_for("the brand to hold the same history", SOON, || {
+        (brand.event_hashes(&case) == cso_view).then_some(())
     });
-    assert_eq!(cso_view.len(), 3);
 }
 
 #[test]
@@ -241,7 +231,7 @@ fn the_admin_api_refuses_requests_without_the_token() {
 }
 
 #[test]
-fn concurrent_appends_share_flushes_and_all_arrive() {
+fn concurrent_appends_all_arrive() {
     let mut net = Net::new();
     net.steward.start();
     let mut cso = net.member("cso", "cso");
@@ -249,7 +239,8 @@ fn concurrent_appends_share_flushes_and_all_arrive() {
     supplier.start();
     cso.start();
     cso.wait_to_know(&supplier);
-    // Eight operators at once: the core groups waiting appends into one flush each time.
+    // Eight operators at once (that waiting appends share one flush is checked by the core's
+    // unit test; here, that none is lost or mixed up).
     let sent: BTreeSet<String> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..8)
             .map(|t| {

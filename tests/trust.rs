@@ -317,3 +317,62 @@ fn a_stale_revocation_never_replaces_a_newer_one() {
         "the twice-revoked member was admitted: {answer:?}"
     );
 }
+
+#[test]
+fn dates_at_the_end_of_the_calendar_break_no_page_or_command() {
+    let mut net = Net::new();
+    net.steward.start();
+    let mut cso = net.member("cso", "cso");
+    let mut supplier = net.member("supplier", "supplier");
+    cso.start();
+    supplier.start();
+    cso.wait_to_know(&supplier);
+    // Due dates on the last second of the year 9999: valid, and as far as any rule allows.
+    let last = ilm_protocol::rules::MAX_TIMESTAMP.0;
+    let v = cso.post(
+        "/api/cases",
+        &json!({ "escalation": {
+            "to": supplier.org_id, "categories": ["withholding_of_wages"], "workers_affected": 3,
+            "site": "Site A", "requested_remedy": "Pay", "description": "Far deadlines",
+            "recruitment_fees": null, "acknowledge_by": last, "remediate_by": last } }),
+    );
+    let case = v["case_ref"].as_str().expect("case").to_string();
+    // One second later is refused at the edge, with a clear message.
+    let (code, v) = cso.post_raw(
+        "/api/cases",
+        &json!({ "escalation": {
+            "to": supplier.org_id, "categories": ["withholding_of_wages"], "workers_affected": 3,
+            "site": "Site A", "requested_remedy": "Pay", "description": "Too far",
+            "recruitment_fees": null, "acknowledge_by": last + 1, "remediate_by": last + 1 } }),
+    );
+    assert_eq!(code, 422, "{v}");
+    assert!(v["error"].as_str().unwrap_or("").contains("9999"), "{v}");
+    wait_for("the supplier to hold the case", SOON, || {
+        supplier.cases().contains(&case).then_some(())
+    });
+    // Every page and command that shows those dates still works.
+    let inbox = ilm(&supplier.dir, &["inbox"]);
+    assert!(
+        inbox.contains(&case[..8]) || inbox.contains(&case),
+        "{inbox}"
+    );
+    ilm(&supplier.dir, &["case", "list"]);
+    ilm(&supplier.dir, &["case", "show", &case]);
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let base = std::fs::read_to_string(supplier.dir.join("admin.addr")).expect("addr");
+    for page in ["/inbox", "/cases", &format!("/cases/{case}"), "/dashboard"] {
+        let mut res = agent
+            .get(format!("http://{}{page}", base.trim()))
+            .header("Authorization", format!("Bearer {}", supplier.token()))
+            .call()
+            .expect("get");
+        assert_eq!(res.status().as_u16(), 200, "{page}");
+        let html = res.body_mut().read_to_string().expect("html");
+        if page == "/inbox" {
+            assert!(html.contains("9999-12-31"), "{page}");
+        }
+    }
+}

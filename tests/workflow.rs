@@ -421,3 +421,47 @@ fn roles_are_enforced_and_not_resolved_reopens_the_case() {
             .is_empty()
     );
 }
+
+#[test]
+fn a_re_escalation_cuts_thai_text_on_a_character_boundary() {
+    let mut net = Net::new();
+    net.steward.start();
+    let mut cso = net.member("cso", "cso");
+    let mut supplier = net.member("supplier", "supplier");
+    cso.start();
+    supplier.start();
+    let case = intake_case(&cso, &supplier, "Worker T", "5");
+    cso.wait_to_know(&supplier);
+    // 7,996 bytes, almost all Thai (3 bytes a character): with the re-escalation's prefix,
+    // the text must be cut, and 8,000 bytes falls inside a character.
+    let thai = format!("A{}", "ค".repeat(2_665));
+    cso.post(
+        &format!("/api/cases/{case}/escalate"),
+        &json!({ "to": supplier.org_id, "requested_remedy": "จ่ายค่าจ้าง", "description": thai }),
+    );
+    remediate(&supplier, &case);
+    wait_for("remediation reported at the CSO", SOON, || {
+        (status(&cso, &case) == "remediation_reported").then_some(())
+    });
+    let (code, v) = cso.post_raw(
+        &format!("/api/cases/{case}/verify"),
+        &json!({ "verdict": "not_resolved", "workers_consulted": 4 }),
+    );
+    assert_eq!(code, 200, "{v}");
+    let again = wait_for("the re-escalation at the supplier", SOON, || {
+        let v = supplier.get(&format!("/api/cases/{case}"));
+        v["events"]
+            .as_array()?
+            .iter()
+            .filter(|e| e["event"]["type"] == "escalation")
+            .nth(1)
+            .map(|e| e["event"]["description"].as_str().unwrap_or("").to_string())
+    });
+    assert!(again.starts_with("Re-escalated"), "{again}");
+    assert!(
+        again.len() <= 8_000 && again.len() > 7_990,
+        "{}",
+        again.len()
+    );
+    assert!(again.ends_with('ค'));
+}

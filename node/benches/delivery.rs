@@ -30,13 +30,13 @@
 //! Run it with `scripts/bench-delivery`; results are discussed in BENCHMARKS.md. Nothing here
 //! asserts on time: the figures are printed, and ratios compare runs of the same process.
 
+mod common;
+
 use anyhow::{Context, Result, anyhow, bail};
+use common::*;
 use futures::StreamExt;
-use ilm_node::client::AdminClient;
-use ilm_node::config::Config;
 use ilm_node::core::CaseMeta;
-use ilm_node::daemon::{RunOptions, RunningNode};
-use ilm_node::datadir::DataDir;
+use ilm_node::daemon::RunningNode;
 use ilm_node::membership::now;
 use ilm_node::metrics::Metrics;
 use ilm_node::net::proto::{Ack, AckOutcome, Request, Response};
@@ -44,20 +44,19 @@ use ilm_node::outbox::{MAX_IN_FLIGHT_PER_PEER, OutboxEntry};
 use ilm_node::store::{Store, WriteBatch};
 use ilm_protocol::event::Escalation;
 use ilm_protocol::{
-    CaseEvent, CaseHistory, CaseNonce, CaseRef, Country, Digest, Envelope, EventPayload,
-    IssueCategory, MembershipCertificate, MembershipRequest, MessageId, MessageKind, Money,
-    Network, NetworkGenesis, NetworkId, OrgId, OrgKeys, Recipient, Role, SignedRecord, Timestamp,
+    CaseEvent, CaseHistory, CaseNonce, CaseRef, Digest, Envelope, EventPayload,
+    MembershipCertificate, MessageId, MessageKind, Network, NetworkId, OrgId, OrgKeys, Recipient,
+    SignedRecord, Timestamp,
 };
 use libp2p::request_response::{self, OutboundRequestId, ProtocolSupport};
 use libp2p::swarm::SwarmEvent;
 use libp2p::{Multiaddr, PeerId, StreamProtocol, Swarm, noise, tcp, yamux};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use std::collections::HashMap;
 use std::fmt::Debug;
 use std::hint::black_box;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
@@ -389,180 +388,6 @@ impl CpuSnap {
         let exited = self.0.keys().filter(|t| !end.0.contains_key(*t)).count();
         (Duration::from_nanos(used), exited)
     }
-}
-
-// ---------------------------------------------------------------------------------------------
-// The network: steward, CSO node A and supplier node B.
-
-struct Member {
-    dir: DataDir,
-    keys: OrgKeys,
-    cert: MembershipCertificate,
-    cert_rec: SignedRecord,
-}
-
-/// What `ilm init` writes: owner-only directory, key file, admin token, config.toml.
-fn init_dir(root: &Path, name: &str, role: Role, country: &Country) -> Result<(DataDir, OrgKeys)> {
-    let dir = DataDir::new(root);
-    let text = Config::template(name, role, country);
-    Config::parse(&text).context("generated configuration is invalid")?;
-    dir.create_dir()?;
-    let keys = OrgKeys::generate()?;
-    dir.write_keys(&keys)?;
-    dir.admin_token()?;
-    DataDir::write_public_file(&dir.config_path(), text.as_bytes())?;
-    Ok((dir, keys))
-}
-
-/// `ilm network create` on the steward, then `member request` / `member issue` /
-/// `member join` for the CSO and the supplier.
-fn create_network(base: &Path) -> Result<(Network, Member, Member)> {
-    let th: Country = "TH".parse()?;
-    let (steward_dir, steward) = init_dir(
-        &base.join("steward"),
-        "ILM Network Secretariat",
-        Role::Steward,
-        &th,
-    )?;
-    let t = now();
-    let genesis = SignedRecord::sign(
-        &NetworkGenesis {
-            name: "ILM Network (delivery bench)".into(),
-            stewards: vec![steward.org_id()],
-            created_at: t,
-        },
-        &steward,
-    )?;
-    let network = Network::from_genesis(&genesis)?;
-    let steward_cert = SignedRecord::sign(
-        &MembershipCertificate {
-            network_id: network.id(),
-            org_id: steward.org_id(),
-            name: "ILM Network Secretariat".into(),
-            role: Role::Steward,
-            country: th.clone(),
-            encryption_key: steward.encryption_key(),
-            not_before: t,
-            not_after: t.plus_days(3650),
-            issuer: steward.org_id(),
-            issued_at: t,
-        },
-        &steward,
-    )?;
-    network.verify_certificate(&steward_cert)?;
-    let register = Store::open(&steward_dir.db_path())?;
-    register.put_issued_certificate(&steward.org_id(), &steward_cert)?;
-    steward_dir.store_membership(&genesis, &steward_cert)?;
-
-    let join = |sub: &str, name: &str, role: Role| -> Result<Member> {
-        let (dir, keys) = init_dir(&base.join(sub), name, role, &th)?;
-        let request = SignedRecord::sign(
-            &MembershipRequest {
-                org_id: keys.org_id(),
-                name: name.into(),
-                role,
-                country: th.clone(),
-                encryption_key: keys.encryption_key(),
-                requested_at: now(),
-            },
-            &keys,
-        )?;
-        let (cert_rec, cert) =
-            ilm_node::register::issue(&steward, &network, &register, &request, 30, now())?;
-        network.verify_certificate(&cert_rec)?;
-        dir.store_membership(&genesis, &cert_rec)?;
-        Ok(Member {
-            dir,
-            keys,
-            cert,
-            cert_rec,
-        })
-    };
-    let cso = join("cso", "Migrant Worker Helpline Foundation", Role::Cso)?;
-    let supplier = join("supplier", "Samut Seafood Processing Ltd.", Role::Supplier)?;
-    Ok((network, cso, supplier))
-}
-
-async fn api_get(dir: &DataDir, path: &'static str) -> Result<Value> {
-    let dir = dir.clone();
-    tokio::task::spawn_blocking(move || -> Result<Value> {
-        Ok(AdminClient::for_dir(&dir)?.get(path)?)
-    })
-    .await?
-}
-
-async fn start_node(dir: &DataDir, bootstrap: Vec<String>) -> Result<RunningNode> {
-    ilm_node::daemon::start(
-        dir.clone(),
-        RunOptions {
-            listen: vec!["/ip4/127.0.0.1/tcp/0".into()],
-            admin_listen: Some("127.0.0.1:0".parse()?),
-            bootstrap,
-            ..Default::default()
-        },
-    )
-    .await
-}
-
-/// B's TCP address with its peer id, from its admin API.
-async fn dial_address(dir: &DataDir) -> Result<String> {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let status = api_get(dir, "/api/status").await?;
-        let peer = status["peer_id"].as_str().unwrap_or_default().to_string();
-        let addr = status["listen_addresses"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-            .find(|a| a.starts_with("/ip4/127.0.0.1/tcp/"));
-        if let Some(addr) = addr {
-            return Ok(format!("{addr}/p2p/{peer}"));
-        }
-        if Instant::now() > deadline {
-            bail!("node B reports no TCP listen address: {status}");
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-async fn wait_peer(dir: &DataDir, org: &OrgId) -> Result<()> {
-    let want = serde_json::to_value(org)?;
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let peers = api_get(dir, "/api/peers").await?;
-        let listed = peers["peers"]
-            .as_array()
-            .is_some_and(|ps| ps.iter().any(|p| p["org_id"] == want));
-        if listed {
-            return Ok(());
-        }
-        if Instant::now() > deadline {
-            bail!("the nodes did not admit each other: {peers}");
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-fn escalation(to: OrgId, description: String) -> Result<Escalation> {
-    let t = now();
-    Ok(Escalation {
-        to,
-        categories: vec![
-            IssueCategory::RecruitmentFees,
-            IssueCategory::RetentionOfIdentityDocuments,
-        ],
-        workers_affected: 140,
-        site: "Seafood processing, Samut Sakhon".into(),
-        requested_remedy: "Repay fees; return passports".into(),
-        description,
-        recruitment_fees: Some(Money {
-            minor_units: 4_500_000,
-            currency: "THB".parse()?,
-        }),
-        acknowledge_by: t.plus_days(7),
-        remediate_by: t.plus_days(90),
-    })
 }
 
 fn case_event(network_id: NetworkId, author: OrgId, payload: EventPayload) -> CaseEvent {

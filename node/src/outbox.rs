@@ -29,6 +29,62 @@ pub const MAX_BACKOFF: Duration = Duration::from_secs(60);
 pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(30);
 /// New entries waiting for the worker, at most (senders wait when it is full).
 pub const QUEUE: usize = 4096;
+/// Delivered and rejected entries are kept this long, then pruned (their counts are kept).
+pub const RETENTION: Duration = Duration::from_secs(7 * 86_400);
+/// How often pruning runs.
+pub const PRUNE_EVERY: Duration = Duration::from_secs(3600);
+
+/// Messages pruned from the outbox, by outcome (kept in the store under this id).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pruned {
+    /// Delivered entries removed.
+    pub delivered: u64,
+    /// Rejected entries removed.
+    pub rejected: u64,
+}
+
+const PRUNED_ID: &[u8] = b"outbox-pruned";
+
+/// The counts of pruned entries so far.
+pub fn pruned(store: &Store) -> Result<Pruned, crate::store::StoreError> {
+    Ok(store
+        .get(crate::store::Table::Counter, PRUNED_ID)?
+        .unwrap_or_default())
+}
+
+/// Removes delivered and rejected entries finished before `now - retention`, adding them to
+/// the kept counts in the same batch. Returns how many were removed.
+pub fn prune(
+    store: &Store,
+    now: Timestamp,
+    retention: Duration,
+) -> Result<usize, crate::store::StoreError> {
+    let cutoff = now.0.saturating_sub(retention.as_secs());
+    let mut counts = pruned(store)?;
+    let mut batch = WriteBatch::new();
+    let mut removed = 0;
+    for e in store.outbox::<OutboxEntry>()? {
+        let finished_at = match e.state {
+            DeliveryState::Pending => continue,
+            DeliveryState::Delivered => e.delivered_at.or(e.last_attempt_at),
+            DeliveryState::Rejected => e.last_attempt_at,
+        };
+        if finished_at.is_none_or(|t| t.0 > cutoff) {
+            continue;
+        }
+        match e.state {
+            DeliveryState::Delivered => counts.delivered += 1,
+            _ => counts.rejected += 1,
+        }
+        batch.remove_outbox(&e.message_id, &e.recipient);
+        removed += 1;
+    }
+    if removed > 0 {
+        batch.put(crate::store::Table::Counter, PRUNED_ID, &counts)?;
+        store.commit(batch)?;
+    }
+    Ok(removed)
+}
 
 /// Where a message stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -101,17 +157,31 @@ pub fn backoff(attempts: u32) -> Duration {
     FIRST_BACKOFF.saturating_mul(1u32 << exp).min(MAX_BACKOFF)
 }
 
+/// What the worker is told.
+enum Msg {
+    /// A stored entry to deliver.
+    Entry(Box<OutboxEntry>),
+    /// A recipient was (re)admitted: what waits for it goes now.
+    Ready(OrgId),
+}
+
 /// A handle to queue entries for the worker (after they are durably stored).
 #[derive(Clone)]
 pub struct OutboxQueue {
-    tx: mpsc::Sender<OutboxEntry>,
+    tx: mpsc::Sender<Msg>,
 }
 
 impl OutboxQueue {
     /// Hands a stored entry to the worker.
     pub async fn push(&self, entry: OutboxEntry) {
         // If the worker stopped, the entry is still in the database and is loaded at restart.
-        let _ = self.tx.send(entry).await;
+        let _ = self.tx.send(Msg::Entry(Box::new(entry))).await;
+    }
+
+    /// Tells the worker that `org` is reachable again: every entry waiting for it is tried
+    /// at once instead of sitting out its own backoff.
+    pub async fn peer_ready(&self, org: OrgId) {
+        let _ = self.tx.send(Msg::Ready(org)).await;
     }
 }
 
@@ -164,26 +234,34 @@ struct Worker {
 }
 
 impl Worker {
-    async fn run(mut self, mut rx: mpsc::Receiver<OutboxEntry>, pending: Vec<OutboxEntry>) {
+    async fn run(mut self, mut rx: mpsc::Receiver<Msg>, pending: Vec<OutboxEntry>) {
         let now = Instant::now();
         for e in pending {
             self.enqueue(e, now);
         }
         let (done_tx, mut done_rx) = mpsc::channel::<Attempt>(MAX_IN_FLIGHT);
         let mut tick = tokio::time::interval(Duration::from_millis(200));
+        let mut prune_tick = tokio::time::interval(PRUNE_EVERY);
         loop {
             self.start_due(&done_tx);
             tokio::select! {
-                entry = rx.recv() => match entry {
-                    Some(e) => {
-                        self.enqueue(e, Instant::now());
+                msg = rx.recv() => match msg {
+                    Some(m) => {
+                        self.on_msg(m);
                         // Take whatever else is queued at once.
-                        while let Ok(e) = rx.try_recv() {
-                            self.enqueue(e, Instant::now());
+                        while let Ok(m) = rx.try_recv() {
+                            self.on_msg(m);
                         }
                     }
                     None => break,
                 },
+                _ = prune_tick.tick() => {
+                    match prune(&self.store, crate::membership::now(), RETENTION) {
+                        Ok(0) => {}
+                        Ok(n) => info!(count = n, "pruned delivered outbox entries"),
+                        Err(e) => warn!("outbox not pruned: {e}"),
+                    }
+                }
                 Some(first) = done_rx.recv() => {
                     let mut results = vec![first];
                     while let Ok(r) = done_rx.try_recv() {
@@ -192,6 +270,28 @@ impl Worker {
                     self.finish(results);
                 }
                 _ = tick.tick() => {}
+            }
+        }
+    }
+
+    fn on_msg(&mut self, msg: Msg) {
+        match msg {
+            Msg::Entry(e) => self.enqueue(*e, Instant::now()),
+            Msg::Ready(org) => {
+                let now = Instant::now();
+                let waiting: Vec<(Instant, Key)> = self
+                    .waiting
+                    .keys()
+                    .filter(|(due, key)| key.1 == org && *due > now)
+                    .copied()
+                    .collect();
+                if !waiting.is_empty() {
+                    debug!(to = %org.short(), count = waiting.len(), "recipient reachable again");
+                }
+                for (due, key) in waiting {
+                    self.waiting.remove(&(due, key));
+                    self.waiting.insert((now, key), ());
+                }
             }
         }
     }
@@ -318,5 +418,83 @@ impl Worker {
         for key in finished {
             self.entries.remove(&key);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(n: u8, state: DeliveryState, finished: u64) -> OutboxEntry {
+        let keys = ilm_protocol::OrgKeys::from_secret_bytes([n; 32], [n; 32]);
+        let env = Envelope::seal(
+            &keys,
+            ilm_protocol::NetworkId([1; 16]),
+            MessageKind::CaseEvent,
+            &[ilm_protocol::Recipient {
+                org_id: keys.org_id(),
+                encryption_key: keys.encryption_key(),
+            }],
+            Timestamp(0),
+            b"payload",
+        )
+        .expect("seal");
+        let id = env.claimed_header().expect("header").message_id;
+        let mut e = OutboxEntry::new(
+            env,
+            keys.org_id(),
+            MessageKind::CaseEvent,
+            id,
+            None,
+            Timestamp(0),
+        );
+        e.state = state;
+        e.last_attempt_at = Some(Timestamp(finished));
+        if state == DeliveryState::Delivered {
+            e.delivered_at = Some(Timestamp(finished));
+        }
+        e
+    }
+
+    #[test]
+    fn pruning_removes_old_finished_entries_and_keeps_their_counts() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(&dir.path().join("db")).expect("db");
+        let day = 86_400;
+        let mut batch = WriteBatch::new();
+        for e in [
+            entry(1, DeliveryState::Delivered, 10 * day),
+            entry(2, DeliveryState::Rejected, 10 * day),
+            entry(3, DeliveryState::Delivered, 29 * day),
+            entry(4, DeliveryState::Pending, day),
+        ] {
+            batch
+                .put_outbox(&e.message_id, &e.recipient, &e)
+                .expect("put");
+        }
+        store.commit(batch).expect("commit");
+        let now = Timestamp(30 * day);
+        assert_eq!(prune(&store, now, RETENTION).expect("prune"), 2);
+        let left: Vec<OutboxEntry> = store.outbox().expect("outbox");
+        assert_eq!(
+            left.len(),
+            2,
+            "the recent delivery and the pending entry stay"
+        );
+        assert!(left.iter().any(|e| e.state == DeliveryState::Pending));
+        assert_eq!(
+            pruned(&store).expect("counts"),
+            Pruned {
+                delivered: 1,
+                rejected: 1
+            }
+        );
+        // Idempotent, and counts accumulate across runs.
+        assert_eq!(prune(&store, now, RETENTION).expect("prune"), 0);
+        assert_eq!(
+            prune(&store, Timestamp(60 * day), RETENTION).expect("prune"),
+            1
+        );
+        assert_eq!(pruned(&store).expect("counts").delivered, 2);
     }
 }

@@ -43,6 +43,8 @@ pub enum Table {
     StatusReport,
     /// Operator accounts of the admin UI.
     Operator,
+    /// Counters kept across pruning (e.g. messages delivered, by outcome).
+    Counter,
 }
 
 impl Table {
@@ -55,6 +57,7 @@ impl Table {
             Table::Disclosure => b'd',
             Table::StatusReport => b's',
             Table::Operator => b'O',
+            Table::Counter => b'n',
         }
     }
 }
@@ -119,6 +122,8 @@ pub struct Store {
     failing_flushes: AtomicU32,
     /// Successful flushes, for operators and for tests that a group commit shares one.
     flushes: AtomicU64,
+    /// Milliseconds each flush is delayed on purpose (load tests of a slow node).
+    flush_delay_ms: AtomicU64,
 }
 
 /// Writes to apply atomically with [`Store::commit`].
@@ -184,6 +189,14 @@ impl WriteBatch {
         )
     }
 
+    /// Removes an outbox entry (pruning delivered messages).
+    pub fn remove_outbox(&mut self, id: &MessageId, recipient: &OrgId) {
+        self.ops.push((
+            key(prefix::OUTBOX, &[id.as_bytes(), recipient.as_bytes()]),
+            None,
+        ));
+    }
+
     /// Stores a member's certificate (already verified).
     pub fn put_certificate(&mut self, org: &OrgId, rec: &SignedRecord) -> Result<()> {
         self.put_json(key(prefix::CERT, &[org.as_bytes()]), rec)
@@ -226,6 +239,7 @@ impl Store {
             db,
             failing_flushes: AtomicU32::new(0),
             flushes: AtomicU64::new(0),
+            flush_delay_ms: AtomicU64::new(0),
         })
     }
 
@@ -233,6 +247,13 @@ impl Store {
     /// it). Only callable in-process, by code that embeds a node.
     pub fn inject_flush_failures(&self, n: u32) {
         self.failing_flushes.store(n, Ordering::SeqCst);
+    }
+
+    /// Load testing: every flush takes `delay` longer (a slow disk, a busy node). Blocks the
+    /// caller, as a slow disk would. Only callable in-process.
+    pub fn inject_flush_delay(&self, delay: std::time::Duration) {
+        self.flush_delay_ms
+            .store(delay.as_millis() as u64, Ordering::SeqCst);
     }
 
     /// Successful flushes since the database was opened.
@@ -263,6 +284,10 @@ impl Store {
             return Err(StoreError::Engine(
                 "No space left on device (os error 28) [injected]".into(),
             ));
+        }
+        let delay = self.flush_delay_ms.load(Ordering::Relaxed);
+        if delay > 0 {
+            std::thread::sleep(std::time::Duration::from_millis(delay));
         }
         self.db.flush()?;
         self.flushes.fetch_add(1, Ordering::Relaxed);

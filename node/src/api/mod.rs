@@ -138,13 +138,15 @@ pub fn routes() -> Router<Arc<ApiState>> {
         .merge(workflow::routes())
 }
 
-fn outbox_depth(store: &Store) -> Result<(usize, usize, usize), ApiError> {
+/// Messages pending, delivered and rejected, counting those pruned from the outbox.
+fn outbox_depth(store: &Store) -> Result<(u64, u64, u64), ApiError> {
     let entries: Vec<OutboxEntry> = store.outbox()?;
-    let count = |s| entries.iter().filter(|e| e.state == s).count();
+    let count = |s| entries.iter().filter(|e| e.state == s).count() as u64;
+    let pruned = crate::outbox::pruned(store)?;
     Ok((
         count(DeliveryState::Pending),
-        count(DeliveryState::Delivered),
-        count(DeliveryState::Rejected),
+        count(DeliveryState::Delivered) + pruned.delivered,
+        count(DeliveryState::Rejected) + pruned.rejected,
     ))
 }
 

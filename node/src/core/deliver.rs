@@ -57,7 +57,7 @@ impl Core {
             }
             self.net
                 .respond(
-                    d.channel,
+                    d.reply,
                     Response::Ack(Ack {
                         message_id,
                         outcome,
@@ -67,6 +67,10 @@ impl Core {
         }
         for (peer, org, case) in sync_needed {
             self.sync_case_with(peer, org, case);
+        }
+        let offers = std::mem::take(&mut self.to_offer);
+        if committed.is_ok() {
+            self.offer_heads(offers);
         }
         self.push_committed().await;
         if committed.is_ok() {
@@ -140,6 +144,17 @@ impl Core {
                 if event.body().author != header.sender {
                     return reject(id, "a case event must be delivered by its author".into());
                 }
+                // A live node takes no event dated beyond tomorrow: deadlines and timelines
+                // would be nonsense (offline bundle checks have no clock and skip this).
+                if event.body().authored_at > now().plus_secs(MAX_FUTURE_SKEW_SECS) {
+                    return reject(
+                        id,
+                        format!(
+                            "the event claims to be authored at {}, in the future",
+                            crate::clock::fmt_time(event.body().authored_at)
+                        ),
+                    );
+                }
                 let case = event.body().case_ref;
                 let known = match self.history(&case) {
                     Ok(h) => h.is_some(),
@@ -162,6 +177,18 @@ impl Core {
                         touched.insert(case);
                         if let Err(e) = batch.put_event(&case, &hash, &rec) {
                             return (id, AckOutcome::Retry(e.to_string()));
+                        }
+                        // Participants its author did not send it to (they joined later, or
+                        // the author did not know them): offer them our heads after the flush.
+                        if let Some(h) = self.histories.get(&case) {
+                            for org in participants(h) {
+                                if org != self.me
+                                    && org != header.sender
+                                    && !header.recipients.contains(&org)
+                                {
+                                    self.to_offer.push((org, case));
+                                }
+                            }
                         }
                         if let EventPayload::Escalation(e) = &event.body().payload
                             && e.to == self.me

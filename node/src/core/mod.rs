@@ -7,7 +7,7 @@
 use crate::membership::{MembershipState, now, peer_id_of};
 use crate::metrics::Metrics;
 use crate::net::proto::{Ack, AckOutcome, Request, Response, SyncPayload, SyncRequest};
-use crate::net::{NetClient, NetEvent};
+use crate::net::{InboundId, NetClient, NetEvent};
 use crate::outbox::{OutboxEntry, OutboxQueue};
 use crate::store::{Store, StoreError, WriteBatch};
 use ilm_protocol::{
@@ -16,7 +16,6 @@ use ilm_protocol::{
     SignedRecord, Timestamp,
 };
 use libp2p::PeerId;
-use libp2p::request_response::ResponseChannel;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
@@ -27,6 +26,9 @@ mod deliver;
 mod sync;
 mod workflow;
 
+#[cfg(test)]
+mod tests;
+
 pub use workflow::{
     Disclosure, ReceivedDisclosure, StatusReport, StoredAttestation, StoredLink, brands_of,
 };
@@ -35,6 +37,8 @@ pub use workflow::{
 pub const MAX_BATCH: usize = 256;
 /// Commands waiting for the core, at most.
 pub const QUEUE: usize = 1024;
+/// How far in the future a delivered event may claim to be authored (clock skew), at most.
+pub const MAX_FUTURE_SKEW_SECS: u64 = 86_400;
 
 /// Why a local operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -191,6 +195,7 @@ pub fn spawn(
         vault,
         to_push: Vec::new(),
         escalated_by: BTreeSet::new(),
+        to_offer: Vec::new(),
         links_shared: HashSet::new(),
     };
     let handle = tokio::spawn(core.run(rx, net_events));
@@ -212,6 +217,8 @@ struct Core {
     to_push: Vec<OutboxEntry>,
     /// CSOs that escalated to this node in the current delivery batch.
     escalated_by: BTreeSet<OrgId>,
+    /// Participants that may lack events of a case just stored (see `offer_heads`).
+    to_offer: Vec<(OrgId, CaseRef)>,
     /// Links already shared with each CSO since start (a restart shares them again).
     links_shared: HashSet<(OrgId, ilm_protocol::Digest)>,
 }
@@ -220,7 +227,7 @@ struct Delivery {
     org: OrgId,
     peer: PeerId,
     envelope: Envelope,
-    channel: ResponseChannel<Response>,
+    reply: InboundId,
 }
 
 /// The participants of a case as a history shows them: owner and everyone escalated to.
@@ -559,6 +566,8 @@ impl Core {
     async fn on_net_event(&mut self, ev: NetEvent, events: &mut mpsc::Receiver<NetEvent>) {
         match ev {
             NetEvent::Admitted { peer, org, hello } => {
+                // What waits for it goes now, not after each message's own backoff.
+                self.outbox.peer_ready(org).await;
                 self.persist_membership(
                     std::iter::once(&hello.certificate).chain(hello.revocations.iter()),
                 );
@@ -575,14 +584,14 @@ impl Core {
                 peer,
                 org,
                 request,
-                channel,
+                reply,
             } => match request {
                 Request::Deliver(envelope) => {
                     let mut batch = vec![Delivery {
                         org,
                         peer,
                         envelope,
-                        channel,
+                        reply,
                     }];
                     // Group commit: take every delivery already waiting into the same flush.
                     let mut others = Vec::new();
@@ -592,12 +601,12 @@ impl Core {
                                 peer,
                                 org,
                                 request: Request::Deliver(envelope),
-                                channel,
+                                reply,
                             }) => batch.push(Delivery {
                                 org,
                                 peer,
                                 envelope,
-                                channel,
+                                reply,
                             }),
                             Ok(other) => {
                                 others.push(other);
@@ -613,7 +622,7 @@ impl Core {
                 }
                 Request::Sync(req) => {
                     let resp = self.answer_sync(peer, org, req);
-                    self.net.respond(channel, Response::Sync(resp)).await;
+                    self.net.respond(reply, Response::Sync(resp)).await;
                 }
                 Request::Hello(_) | Request::Directory => {}
             },

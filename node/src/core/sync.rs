@@ -71,6 +71,21 @@ impl Core {
         self.sync_with(peer, org, shared);
     }
 
+    /// Offers our heads of each case to a participant that may lack events we just stored:
+    /// they were authored before it joined (or while it was away), so their author never
+    /// sent them there. It pulls what it lacks; this stops once nobody learns anything new.
+    pub(super) fn offer_heads(&mut self, offers: Vec<(OrgId, CaseRef)>) {
+        let mut seen = BTreeSet::new();
+        for (org, case) in offers {
+            if !seen.insert((org, case)) || self.membership.current(&org).is_none() {
+                continue;
+            }
+            if let Some(peer) = peer_id_of(&org) {
+                self.sync_case_with(peer, org, case);
+            }
+        }
+    }
+
     /// Sends our heads of one case (e.g. after an event arrived before its parents).
     pub(super) fn sync_case_with(&mut self, peer: PeerId, org: OrgId, case: CaseRef) {
         let heads = match self.history(&case) {
@@ -275,9 +290,16 @@ impl Core {
         match self.store.commit(batch) {
             Ok(()) => {
                 debug!(cases = updated.len(), "caught up");
+                let mut others = Vec::new();
                 for (case, history) in updated {
+                    for org in participants(&history) {
+                        if org != self.me && org != from {
+                            others.push((org, case));
+                        }
+                    }
                     self.histories.insert(case, history);
                 }
+                self.offer_heads(others);
             }
             Err(e) => warn!("synced events not stored: {e}"),
         }

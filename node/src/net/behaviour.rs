@@ -5,8 +5,8 @@ use ilm_protocol::NetworkId;
 use libp2p::swarm::NetworkBehaviour;
 use libp2p::swarm::behaviour::toggle::Toggle;
 use libp2p::{
-    StreamProtocol, Swarm, autonat, dcutr, gossipsub, identify, identity, kad, mdns, noise, ping,
-    relay, request_response, tcp, yamux,
+    StreamProtocol, Swarm, autonat, connection_limits, dcutr, gossipsub, identify, identity, kad,
+    mdns, noise, ping, relay, request_response, tcp, yamux,
 };
 use std::time::Duration;
 
@@ -17,10 +17,18 @@ pub const IDLE_TIMEOUT: Duration = Duration::from_secs(300);
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// Concurrent request-response streams per connection.
 pub const MAX_CONCURRENT_STREAMS: usize = 256;
+/// Incoming connections still being set up, at most.
+pub const MAX_PENDING_INCOMING: u32 = 128;
+/// Incoming connections established, at most.
+pub const MAX_ESTABLISHED_INCOMING: u32 = 512;
+/// Connections to one peer, at most (TCP, QUIC and a relayed one leave room to spare).
+pub const MAX_PER_PEER: u32 = 4;
 
 /// Every protocol a node speaks.
 #[derive(NetworkBehaviour)]
 pub struct Behaviour {
+    /// Bounds on connections, so that nobody can exhaust the node by opening them.
+    pub limits: connection_limits::Behaviour,
     /// Standard identify (interoperable protocol id).
     pub identify: identify::Behaviour,
     /// Standard ping.
@@ -145,7 +153,12 @@ pub fn build_swarm(
             };
             let relay_server =
                 relay_on.then(|| relay::Behaviour::new(peer_id, relay::Config::default()));
+            let limits = connection_limits::ConnectionLimits::default()
+                .with_max_pending_incoming(Some(MAX_PENDING_INCOMING))
+                .with_max_established_incoming(Some(MAX_ESTABLISHED_INCOMING))
+                .with_max_established_per_peer(Some(MAX_PER_PEER));
             Ok(Behaviour {
+                limits: connection_limits::Behaviour::new(limits),
                 identify,
                 ping: ping::Behaviour::default(),
                 kad,

@@ -1,7 +1,14 @@
-//! The task that owns the Swarm. Everything else sends it [`Command`]s through a bounded
-//! channel (via [`NetClient`]) and receives [`NetEvent`]s.
+//! The task that owns the Swarm. Everything else sends it commands through a bounded channel
+//! (via [`NetClient`]) and receives [`NetEvent`]s.
+//!
+//! It never waits on the node: events for the node go through a local backlog sent as the
+//! node takes them, and while that backlog is full the task stops taking new network events
+//! (libp2p then applies back-pressure) but keeps taking commands, so the node's answers always
+//! get through and the two tasks cannot deadlock.
 
 use super::behaviour::{Behaviour, BehaviourEvent, Protocols, SwarmOptions, build_swarm};
+use super::client::{Command, InboundId, NetClient, NetEvent, NetStatus, PeerInfo, SendError};
+use super::peer::{MAX_PENDING_PER_PEER, Peer, Reply};
 use super::proto::{Hello, Request, Response};
 use futures::StreamExt;
 use ilm_protocol::{OrgId, SignedRecord};
@@ -9,18 +16,20 @@ use libp2p::request_response::{self, OutboundRequestId, ResponseChannel};
 use libp2p::swarm::SwarmEvent;
 use libp2p::swarm::dial_opts::DialOpts;
 use libp2p::{Multiaddr, PeerId, Swarm, gossipsub, identify, identity, kad, mdns};
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 use tracing::{debug, info, warn};
 
 /// Commands waiting for the event loop, at most.
-const COMMAND_QUEUE: usize = 1024;
-/// Events waiting for the node, at most.
-const EVENT_QUEUE: usize = 1024;
-/// Requests queued for one peer while it is being reached and admitted, at most.
-const MAX_PENDING_PER_PEER: usize = 1024;
+pub const COMMAND_QUEUE: usize = 1024;
+/// Events waiting in the channel to the node, at most.
+pub const EVENT_QUEUE: usize = 1024;
+/// Events waiting in the task's own backlog, at most (then it stops reading the network).
+pub const MAX_BACKLOG: usize = 1024;
+/// Peers remembered, at most (disconnected peers with nothing pending are forgotten first).
+pub const MAX_PEERS: usize = 4096;
 /// How long a new connection may stay open without its peer being admitted.
 const HELLO_DEADLINE: Duration = Duration::from_secs(30);
 /// How long a refused peer's connection stays open for our refusal to reach it.
@@ -41,144 +50,6 @@ pub trait Gatekeeper: Send + Sync + 'static {
     fn check_gossip(&self, data: &[u8]) -> Result<SignedRecord, String>;
     /// Every certificate and revocation known, for members asking for the directory.
     fn directory(&self) -> Vec<SignedRecord>;
-}
-
-/// Why a request could not be answered.
-#[derive(Debug, Clone, thiserror::Error)]
-pub enum SendError {
-    /// No way to reach the peer right now.
-    #[error("peer unreachable: {0}")]
-    Unreachable(String),
-    /// The peer refused admission.
-    #[error("refused by peer: {0}")]
-    Refused(String),
-    /// The request failed on the wire (timeout, connection closed...).
-    #[error("request failed: {0}")]
-    Failed(String),
-    /// Too many requests already queued for this peer.
-    #[error("too many requests queued for this peer")]
-    Busy,
-    /// The network task has stopped.
-    #[error("network task stopped")]
-    Stopped,
-}
-
-/// What the node learns from the network.
-#[derive(Debug)]
-pub enum NetEvent {
-    /// A peer passed admission.
-    Admitted {
-        /// The peer.
-        peer: PeerId,
-        /// Its organisation.
-        org: OrgId,
-        /// Its hello (certificate and revocations), to persist.
-        hello: Hello,
-    },
-    /// A delivery or sync request from an admitted member.
-    Inbound {
-        /// The peer.
-        peer: PeerId,
-        /// Its organisation.
-        org: OrgId,
-        /// The request (never a hello).
-        request: Request,
-        /// Where the answer goes (through [`NetClient::respond`]).
-        channel: ResponseChannel<Response>,
-    },
-    /// A verified gossiped record.
-    Gossip(SignedRecord),
-}
-
-/// One admitted peer.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct PeerInfo {
-    /// libp2p peer id.
-    pub peer_id: String,
-    /// Organisation id.
-    pub org_id: OrgId,
-    /// Addresses seen for it.
-    pub addresses: Vec<String>,
-}
-
-/// A snapshot of the network state.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct NetStatus {
-    /// Our peer id.
-    pub peer_id: String,
-    /// Addresses we listen on.
-    pub listen_addresses: Vec<String>,
-    /// Admitted member peers.
-    pub peers: Vec<PeerInfo>,
-    /// Connected peers, admitted or not.
-    pub connected: usize,
-    /// Hellos and requests refused (non-members, revoked members, unadmitted peers).
-    pub refused: u64,
-}
-
-enum Command {
-    Request {
-        to: PeerId,
-        request: Request,
-        reply: oneshot::Sender<Result<Response, SendError>>,
-    },
-    Respond {
-        channel: ResponseChannel<Response>,
-        response: Response,
-    },
-    Publish(Vec<u8>),
-    Status(oneshot::Sender<NetStatus>),
-    Disconnect(PeerId),
-}
-
-/// A cloneable handle to the network task.
-#[derive(Clone)]
-pub struct NetClient {
-    tx: mpsc::Sender<Command>,
-    local: PeerId,
-}
-
-impl NetClient {
-    /// Our peer id.
-    pub fn local_peer_id(&self) -> PeerId {
-        self.local
-    }
-
-    /// Sends a request to a member (reaching and admitting it first) and waits for the answer.
-    pub async fn request(&self, to: PeerId, request: Request) -> Result<Response, SendError> {
-        let (reply, rx) = oneshot::channel();
-        self.tx
-            .send(Command::Request { to, request, reply })
-            .await
-            .map_err(|_| SendError::Stopped)?;
-        rx.await.map_err(|_| SendError::Stopped)?
-    }
-
-    /// Answers an inbound request.
-    pub async fn respond(&self, channel: ResponseChannel<Response>, response: Response) {
-        // If the loop stopped, the peer sees a closed stream and retries: nothing is lost.
-        let _ = self.tx.send(Command::Respond { channel, response }).await;
-    }
-
-    /// Publishes a signed record on the membership topic.
-    pub async fn publish(&self, data: Vec<u8>) {
-        let _ = self.tx.send(Command::Publish(data)).await;
-    }
-
-    /// The current network state.
-    pub async fn status(&self) -> Result<NetStatus, SendError> {
-        let (tx, rx) = oneshot::channel();
-        self.tx
-            .send(Command::Status(tx))
-            .await
-            .map_err(|_| SendError::Stopped)?;
-        rx.await.map_err(|_| SendError::Stopped)
-    }
-
-    /// Closes connections to a peer (e.g. after its revocation).
-    pub async fn disconnect(&self, peer: PeerId) {
-        let _ = self.tx.send(Command::Disconnect(peer)).await;
-    }
 }
 
 /// Where and how the network starts.
@@ -217,7 +88,7 @@ pub fn spawn(
         .subscribe(&protocols.membership_topic)
         .map_err(|e| format!("gossip subscribe: {e}"))?;
     let mut bootstrap = Vec::new();
-    let mut addresses: HashMap<PeerId, Vec<Multiaddr>> = HashMap::new();
+    let mut peers: HashMap<PeerId, Peer> = HashMap::new();
     for addr in config.bootstrap {
         let peer = addr.iter().find_map(|p| match p {
             libp2p::multiaddr::Protocol::P2p(id) => Some(id),
@@ -225,7 +96,7 @@ pub fn spawn(
         });
         match peer {
             Some(peer) => {
-                addresses.entry(peer).or_default().push(addr.clone());
+                peers.entry(peer).or_default().add_address(addr.clone());
                 bootstrap.push((peer, addr));
             }
             None => {
@@ -243,25 +114,20 @@ pub fn spawn(
         gatekeeper,
         commands: rx,
         events: etx,
-        admitted: HashMap::new(),
-        hello_in_flight: HashSet::new(),
-        pending: HashMap::new(),
+        backlog: VecDeque::new(),
+        peers,
         outbound: HashMap::new(),
         hello_requests: HashMap::new(),
         lookups: HashMap::new(),
-        addresses,
+        inbound: HashMap::new(),
+        next_inbound: 0,
         bootstrap,
         listen: Vec::new(),
-        accepted_by: HashSet::new(),
-        looked_up: HashSet::new(),
         refused: 0,
-        closing: HashMap::new(),
     };
     let handle = tokio::spawn(event_loop.run());
     Ok((NetClient { tx, local }, erx, handle))
 }
-
-type Reply = oneshot::Sender<Result<Response, SendError>>;
 
 struct EventLoop {
     swarm: Swarm<Behaviour>,
@@ -269,24 +135,20 @@ struct EventLoop {
     gatekeeper: Arc<dyn Gatekeeper>,
     commands: mpsc::Receiver<Command>,
     events: mpsc::Sender<NetEvent>,
-    admitted: HashMap<PeerId, OrgId>,
-    hello_in_flight: HashSet<PeerId>,
-    pending: HashMap<PeerId, Vec<(Request, Reply)>>,
+    /// Events for the node not yet taken by it.
+    backlog: VecDeque<NetEvent>,
+    /// Everything known per peer.
+    peers: HashMap<PeerId, Peer>,
     outbound: HashMap<OutboundRequestId, Reply>,
     hello_requests: HashMap<OutboundRequestId, PeerId>,
     lookups: HashMap<kad::QueryId, PeerId>,
-    addresses: HashMap<PeerId, Vec<Multiaddr>>,
+    /// Inbound requests the node has not answered yet.
+    inbound: HashMap<InboundId, ResponseChannel<Response>>,
+    next_inbound: u64,
     bootstrap: Vec<(PeerId, Multiaddr)>,
     listen: Vec<Multiaddr>,
-    /// Peers whose addresses were looked up for the requests now pending (one lookup each).
-    looked_up: HashSet<PeerId>,
-    /// Peers that accepted our hello (requests go only to these, once admitted too).
-    accepted_by: HashSet<PeerId>,
     /// Requests and hellos refused so far.
     refused: u64,
-    /// Refused or not-yet-admitted peers whose connections close at the given time unless
-    /// they are admitted by then.
-    closing: HashMap<PeerId, Instant>,
 }
 
 impl EventLoop {
@@ -294,43 +156,78 @@ impl EventLoop {
         self.dial_bootstrap();
         let mut redial = tokio::time::interval(REDIAL_EVERY);
         let mut housekeeping = tokio::time::interval(Duration::from_millis(500));
+        let events = self.events.clone();
         loop {
+            let reading = self.backlog.len() < MAX_BACKLOG;
             tokio::select! {
-                event = self.swarm.select_next_some() => self.on_swarm_event(event).await,
+                permit = events.reserve(), if !self.backlog.is_empty() => match permit {
+                    Ok(permit) => {
+                        if let Some(ev) = self.backlog.pop_front() {
+                            permit.send(ev);
+                        }
+                    }
+                    // The node stopped: nobody will take these.
+                    Err(_) => self.backlog.clear(),
+                },
+                event = self.swarm.select_next_some(), if reading => self.on_swarm_event(event),
                 cmd = self.commands.recv() => match cmd {
                     Some(cmd) => self.on_command(cmd),
                     None => break,
                 },
                 _ = redial.tick() => self.dial_bootstrap(),
-                _ = housekeeping.tick() => self.close_refused(),
+                _ = housekeeping.tick() => self.housekeeping(),
             }
         }
         debug!("network task stopped");
     }
 
-    fn close_refused(&mut self) {
+    /// Hands an event to the node (through the backlog: never waits).
+    fn emit(&mut self, ev: NetEvent) {
+        self.backlog.push_back(ev);
+    }
+
+    fn peer(&mut self, id: PeerId) -> &mut Peer {
+        self.peers.entry(id).or_default()
+    }
+
+    fn housekeeping(&mut self) {
         let now = Instant::now();
         let due: Vec<PeerId> = self
-            .closing
+            .peers
             .iter()
-            .filter(|(_, at)| **at <= now)
-            .map(|(p, _)| *p)
+            .filter(|(_, p)| p.close_at.is_some_and(|at| at <= now))
+            .map(|(id, _)| *id)
             .collect();
-        for peer in due {
-            self.closing.remove(&peer);
-            if !self.admitted.contains_key(&peer) {
-                let _ = self.swarm.disconnect_peer_id(peer);
+        for id in due {
+            let p = self.peer(id);
+            p.close_at = None;
+            if p.org.is_none() {
+                let _ = self.swarm.disconnect_peer_id(id);
             }
+        }
+        // Answers the node dropped (it stopped, or failed before answering).
+        self.inbound.retain(|_, ch| ch.is_open());
+        if self.peers.len() > MAX_PEERS {
+            let swarm = &self.swarm;
+            self.peers
+                .retain(|id, p| swarm.is_connected(id) || !p.forgettable(now));
         }
     }
 
     fn dial_bootstrap(&mut self) {
+        let now = Instant::now();
         for (peer, addr) in self.bootstrap.clone() {
-            if !self.swarm.is_connected(&peer) && peer != *self.swarm.local_peer_id() {
-                let opts = DialOpts::peer_id(peer).addresses(vec![addr]).build();
-                if let Err(e) = self.swarm.dial(opts) {
-                    debug!(%peer, "bootstrap dial failed: {e}");
-                }
+            let backing_off = self
+                .peers
+                .get(&peer)
+                .is_some_and(|p| p.in_refusal_backoff(now));
+            if backing_off || self.swarm.is_connected(&peer) || peer == *self.swarm.local_peer_id()
+            {
+                continue;
+            }
+            let opts = DialOpts::peer_id(peer).addresses(vec![addr]).build();
+            if let Err(e) = self.swarm.dial(opts) {
+                debug!(%peer, "bootstrap dial failed: {e}");
             }
         }
     }
@@ -338,13 +235,15 @@ impl EventLoop {
     fn on_command(&mut self, cmd: Command) {
         match cmd {
             Command::Request { to, request, reply } => self.request(to, request, reply),
-            Command::Respond { channel, response } => {
+            Command::Respond { id, response } => {
                 // Fails only if the peer went away; it will retry and get a duplicate ack.
-                let _ = self
-                    .swarm
-                    .behaviour_mut()
-                    .rpc
-                    .send_response(channel, response);
+                if let Some(channel) = self.inbound.remove(&id) {
+                    let _ = self
+                        .swarm
+                        .behaviour_mut()
+                        .rpc
+                        .send_response(channel, response);
+                }
             }
             Command::Publish(data) => {
                 let topic = self.protocols.membership_topic.clone();
@@ -356,8 +255,7 @@ impl EventLoop {
                 let _ = reply.send(self.status());
             }
             Command::Disconnect(peer) => {
-                self.admitted.remove(&peer);
-                self.accepted_by.remove(&peer);
+                self.peer(peer).forget_admission();
                 self.swarm.behaviour_mut().gossipsub.blacklist_peer(&peer);
                 let _ = self.swarm.disconnect_peer_id(peer);
             }
@@ -365,38 +263,39 @@ impl EventLoop {
     }
 
     fn status(&self) -> NetStatus {
+        let now = Instant::now();
         NetStatus {
             peer_id: self.swarm.local_peer_id().to_string(),
             listen_addresses: self.listen.iter().map(|a| a.to_string()).collect(),
             peers: self
-                .admitted
+                .peers
                 .iter()
-                .map(|(p, org)| PeerInfo {
-                    peer_id: p.to_string(),
-                    org_id: *org,
-                    addresses: self
-                        .addresses
-                        .get(p)
-                        .map(|v| v.iter().map(|a| a.to_string()).collect())
-                        .unwrap_or_default(),
+                .filter_map(|(id, p)| {
+                    p.org.map(|org| PeerInfo {
+                        peer_id: id.to_string(),
+                        org_id: org,
+                        addresses: p.addresses.iter().map(|a| a.to_string()).collect(),
+                    })
                 })
                 .collect(),
             connected: self.swarm.connected_peers().count(),
             refused: self.refused,
+            refusing_us: self
+                .peers
+                .values()
+                .filter(|p| p.in_refusal_backoff(now))
+                .count(),
+            backlog: self.backlog.len(),
         }
-    }
-
-    /// Whether requests may go to `peer`: we admitted it and it accepted our hello.
-    fn ready(&self, peer: &PeerId) -> bool {
-        self.admitted.contains_key(peer) && self.accepted_by.contains(peer)
     }
 
     fn flush_pending(&mut self, peer: PeerId) {
-        if !self.ready(&peer) {
+        let p = self.peer(peer);
+        if !p.ready() {
             return;
         }
-        self.looked_up.remove(&peer);
-        for (request, reply) in self.pending.remove(&peer).unwrap_or_default() {
+        p.looked_up = false;
+        for (request, reply) in std::mem::take(&mut p.pending) {
             if reply.is_closed() {
                 continue;
             }
@@ -406,20 +305,29 @@ impl EventLoop {
     }
 
     fn request(&mut self, to: PeerId, request: Request, reply: Reply) {
-        if self.ready(&to) {
+        let now = Instant::now();
+        let connected = self.swarm.is_connected(&to);
+        let p = self.peer(to);
+        if p.ready() {
             let id = self.swarm.behaviour_mut().rpc.send_request(&to, request);
             self.outbound.insert(id, reply);
             return;
         }
-        let queue = self.pending.entry(to).or_default();
-        if queue.len() >= MAX_PENDING_PER_PEER {
+        if !connected && p.in_refusal_backoff(now) {
+            // It refused us lately: do not redial it for every message.
+            let _ = reply.send(Err(SendError::Refused(
+                "the peer refused this node recently; not retrying yet".into(),
+            )));
+            return;
+        }
+        if p.pending.len() >= MAX_PENDING_PER_PEER {
             let _ = reply.send(Err(SendError::Busy));
             return;
         }
-        queue.push((request, reply));
-        if self.swarm.is_connected(&to) {
+        p.pending.push((request, reply));
+        if connected {
             // Connected but the hello exchange is not complete: make sure ours is under way.
-            if !self.accepted_by.contains(&to) {
+            if !p.accepted {
                 self.send_hello(to);
             }
             return;
@@ -429,7 +337,7 @@ impl EventLoop {
 
     fn dial(&mut self, peer: PeerId) {
         use libp2p::swarm::DialError;
-        let known = self.addresses.get(&peer).cloned().unwrap_or_default();
+        let known = self.peer(peer).addresses.clone();
         let opts = DialOpts::peer_id(peer).addresses(known).build();
         match self.swarm.dial(opts) {
             Ok(()) => {}
@@ -437,85 +345,100 @@ impl EventLoop {
             Err(DialError::DialPeerConditionFalse(_)) => {}
             Err(DialError::NoAddresses) => {
                 debug!(%peer, "no known address; looking the peer up");
-                if !self.lookups.values().any(|p| *p == peer) {
-                    let q = self.swarm.behaviour_mut().kad.get_closest_peers(peer);
-                    self.lookups.insert(q, peer);
-                }
+                self.look_up(peer);
             }
-            Err(e) => self.fail_pending(&peer, SendError::Unreachable(e.to_string())),
+            Err(e) => self
+                .peer(peer)
+                .fail_pending(&SendError::Unreachable(e.to_string())),
         }
     }
 
-    fn fail_pending(&mut self, peer: &PeerId, err: SendError) {
-        self.looked_up.remove(peer);
-        for (_, reply) in self.pending.remove(peer).unwrap_or_default() {
-            let _ = reply.send(Err(err.clone()));
+    fn look_up(&mut self, peer: PeerId) {
+        if !self.lookups.values().any(|p| *p == peer) {
+            let q = self.swarm.behaviour_mut().kad.get_closest_peers(peer);
+            self.lookups.insert(q, peer);
         }
     }
 
     fn send_hello(&mut self, peer: PeerId) {
-        if self.hello_in_flight.insert(peer) {
-            let hello = self.gatekeeper.hello();
-            let id = self
-                .swarm
-                .behaviour_mut()
-                .rpc
-                .send_request(&peer, Request::Hello(hello));
-            self.hello_requests.insert(id, peer);
+        let p = self.peer(peer);
+        if p.hello_in_flight {
+            return;
         }
+        p.hello_in_flight = true;
+        let hello = self.gatekeeper.hello();
+        let id = self
+            .swarm
+            .behaviour_mut()
+            .rpc
+            .send_request(&peer, Request::Hello(hello));
+        self.hello_requests.insert(id, peer);
     }
 
-    async fn admit(&mut self, peer: PeerId, hello: Hello) -> Result<OrgId, String> {
+    fn admit(&mut self, peer: PeerId, hello: Hello) -> Result<OrgId, String> {
         let org = self.gatekeeper.admit(&peer, &hello)?;
-        let newly = self.admitted.insert(peer, org).is_none();
+        let p = self.peer(peer);
+        let newly = p.org.replace(org).is_none();
+        p.close_at = None;
         if newly {
             info!(%peer, org = %org.short(), "peer admitted");
-            for addr in self.addresses.get(&peer).cloned().unwrap_or_default() {
+            for addr in self.peer(peer).addresses.clone() {
                 self.swarm.behaviour_mut().kad.add_address(&peer, addr);
             }
-            if self.admitted.len() == 1 {
+            if self.peers.values().filter(|p| p.org.is_some()).count() == 1 {
                 let _ = self.swarm.behaviour_mut().kad.bootstrap();
             }
-            if self
-                .events
-                .send(NetEvent::Admitted { peer, org, hello })
-                .await
-                .is_err()
-            {
-                debug!("node stopped listening to network events");
-            }
+            self.emit(NetEvent::Admitted { peer, org, hello });
         }
         self.flush_pending(peer);
         Ok(org)
     }
 
-    /// Ends our dealings with a peer: forget its admission, fail what waits for it, close.
-    fn refuse(&mut self, peer: PeerId, reason: &str) {
-        warn!(%peer, "refusing peer: {reason}");
-        self.admitted.remove(&peer);
-        self.accepted_by.remove(&peer);
-        self.fail_pending(&peer, SendError::Refused(reason.to_string()));
+    /// Logs a refusal: the first one per peer as a warning, the rest quietly (a peer that
+    /// keeps trying must not flood the logs).
+    fn log_refusal(&mut self, peer: PeerId, reason: &str) {
+        self.refused += 1;
+        let p = self.peer(peer);
+        p.refused_by_us = p.refused_by_us.saturating_add(1);
+        if p.refused_by_us == 1 {
+            warn!(%peer, "refusing peer: {reason}");
+        } else {
+            debug!(%peer, "refusing peer again: {reason}");
+        }
+    }
+
+    /// The peer refused our hello: end our dealings with it and back off before trying
+    /// again.
+    fn refused_by(&mut self, peer: PeerId, reason: &str) {
+        let p = self.peer(peer);
+        p.forget_admission();
+        let pause = p.refused_us(Instant::now());
+        p.fail_pending(&SendError::Refused(reason.to_string()));
+        if p.refusals == 1 {
+            warn!(%peer, "refused by peer: {reason}; not retrying for {pause:?}");
+        } else {
+            debug!(%peer, "refused by peer again: {reason}; not retrying for {pause:?}");
+        }
         let _ = self.swarm.disconnect_peer_id(peer);
     }
 
     /// Answers a request with a refusal and closes the connection once the answer is out, so
     /// the peer learns why instead of seeing a dropped connection.
     fn refuse_request(&mut self, peer: PeerId, channel: ResponseChannel<Response>, reason: String) {
-        warn!(%peer, "refusing peer: {reason}");
-        self.refused += 1;
-        self.admitted.remove(&peer);
-        self.accepted_by.remove(&peer);
-        self.fail_pending(&peer, SendError::Refused(reason.clone()));
+        self.log_refusal(peer, &reason);
+        let p = self.peer(peer);
+        p.forget_admission();
+        p.fail_pending(&SendError::Refused(reason.clone()));
+        // Closing at once could discard the refusal in flight; close after a grace period.
+        p.close_at = Some(Instant::now() + CLOSE_GRACE);
         let _ = self
             .swarm
             .behaviour_mut()
             .rpc
             .send_response(channel, Response::Refused(reason));
-        // Closing at once could discard the refusal in flight; close after a grace period.
-        self.closing.insert(peer, Instant::now() + CLOSE_GRACE);
     }
 
-    async fn on_swarm_event(&mut self, event: SwarmEvent<BehaviourEvent>) {
+    fn on_swarm_event(&mut self, event: SwarmEvent<BehaviourEvent>) {
         match event {
             SwarmEvent::NewListenAddr { address, .. } => {
                 info!(%address, "listening");
@@ -525,53 +448,51 @@ impl EventLoop {
                 peer_id,
                 num_established,
                 ..
-            } if num_established.get() == 1 && !self.accepted_by.contains(&peer_id) => {
+            } if num_established.get() == 1 && !self.peer(peer_id).accepted => {
                 self.send_hello(peer_id);
-                // A peer that does not pass admission in time is dropped (see close_refused).
-                self.closing
-                    .entry(peer_id)
-                    .or_insert(Instant::now() + HELLO_DEADLINE);
+                // A peer that does not pass admission in time is dropped (housekeeping).
+                let p = self.peer(peer_id);
+                p.close_at.get_or_insert(Instant::now() + HELLO_DEADLINE);
             }
             SwarmEvent::ConnectionClosed {
                 peer_id,
                 num_established: 0,
                 ..
             } => {
-                self.admitted.remove(&peer_id);
-                self.accepted_by.remove(&peer_id);
-                self.hello_in_flight.remove(&peer_id);
-                self.fail_pending(&peer_id, SendError::Unreachable("connection closed".into()));
+                let p = self.peer(peer_id);
+                p.forget_admission();
+                p.fail_pending(&SendError::Unreachable("connection closed".into()));
             }
             SwarmEvent::OutgoingConnectionError {
                 peer_id: Some(peer),
                 error,
                 ..
-            } if !self.swarm.is_connected(&peer) && self.pending.contains_key(&peer) => {
+            } if !self.swarm.is_connected(&peer)
+                && self.peers.get(&peer).is_some_and(|p| !p.pending.is_empty()) =>
+            {
                 debug!(%peer, "dial failed: {error}");
-                if self.looked_up.contains(&peer) {
+                if self.peer(peer).looked_up {
                     // Even the addresses the network knows failed: give up for now (callers
                     // retry with backoff) instead of looking up and dialling in a loop.
-                    self.fail_pending(&peer, SendError::Unreachable(error.to_string()));
-                } else if !self.lookups.values().any(|p| *p == peer) {
-                    let q = self.swarm.behaviour_mut().kad.get_closest_peers(peer);
-                    self.lookups.insert(q, peer);
+                    self.peer(peer)
+                        .fail_pending(&SendError::Unreachable(error.to_string()));
+                } else {
+                    self.look_up(peer);
                 }
             }
-            SwarmEvent::Behaviour(ev) => self.on_behaviour_event(ev).await,
+            SwarmEvent::Behaviour(ev) => self.on_behaviour_event(ev),
             _ => {}
         }
     }
 
-    async fn on_behaviour_event(&mut self, ev: BehaviourEvent) {
+    fn on_behaviour_event(&mut self, ev: BehaviourEvent) {
         match ev {
-            BehaviourEvent::Rpc(ev) => self.on_rpc_event(ev).await,
+            BehaviourEvent::Rpc(ev) => self.on_rpc_event(ev),
             BehaviourEvent::Identify(identify::Event::Received { peer_id, info, .. }) => {
-                let addrs = self.addresses.entry(peer_id).or_default();
+                let admitted = self.peer(peer_id).org.is_some();
                 for a in info.listen_addrs {
-                    if !addrs.contains(&a) {
-                        addrs.push(a.clone());
-                    }
-                    if self.admitted.contains_key(&peer_id) {
+                    let new = self.peer(peer_id).add_address(a.clone());
+                    if new && admitted {
                         self.swarm.behaviour_mut().kad.add_address(&peer_id, a);
                     }
                 }
@@ -587,7 +508,10 @@ impl EventLoop {
                 message_id,
                 message,
             }) => {
-                let from_member = self.admitted.contains_key(&propagation_source);
+                let from_member = self
+                    .peers
+                    .get(&propagation_source)
+                    .is_some_and(|p| p.org.is_some());
                 let verdict = if from_member {
                     self.gatekeeper.check_gossip(&message.data)
                 } else {
@@ -595,7 +519,7 @@ impl EventLoop {
                 };
                 let acceptance = match verdict {
                     Ok(record) => {
-                        let _ = self.events.send(NetEvent::Gossip(record)).await;
+                        self.emit(NetEvent::Gossip(record));
                         gossipsub::MessageAcceptance::Accept
                     }
                     Err(e) => {
@@ -611,7 +535,7 @@ impl EventLoop {
             }
             BehaviourEvent::Mdns(mdns::Event::Discovered(found)) => {
                 for (peer, addr) in found {
-                    self.addresses.entry(peer).or_default().push(addr.clone());
+                    self.peer(peer).add_address(addr.clone());
                     if !self.swarm.is_connected(&peer) {
                         let _ = self
                             .swarm
@@ -633,16 +557,15 @@ impl EventLoop {
         };
         if let Some(found) = peers.into_iter().find(|p| p.peer_id == target) {
             self.lookups.remove(&id);
-            self.looked_up.insert(target);
-            let addrs = self.addresses.entry(target).or_default();
+            let p = self.peer(target);
+            p.looked_up = true;
             for a in &found.addrs {
-                if !addrs.contains(a) {
-                    addrs.push(a.clone());
-                }
+                p.add_address(a.clone());
             }
             let opts = DialOpts::peer_id(target).addresses(found.addrs).build();
             if let Err(e) = self.swarm.dial(opts) {
-                self.fail_pending(&target, SendError::Unreachable(e.to_string()));
+                self.peer(target)
+                    .fail_pending(&SendError::Unreachable(e.to_string()));
             }
         } else if last {
             self.lookups.remove(&id);
@@ -650,45 +573,42 @@ impl EventLoop {
                 // Reached meanwhile (e.g. through a bootstrap dial): admission decides.
                 return;
             }
-            self.fail_pending(
-                &target,
-                SendError::Unreachable("not found in the network".into()),
-            );
+            self.peer(target)
+                .fail_pending(&SendError::Unreachable("not found in the network".into()));
         }
     }
 
-    async fn on_rpc_event(&mut self, ev: request_response::Event<Request, Response>) {
+    fn on_rpc_event(&mut self, ev: request_response::Event<Request, Response>) {
         use request_response::{Event, Message};
         match ev {
             Event::Message { peer, message, .. } => match message {
                 Message::Request {
                     request, channel, ..
-                } => self.on_request(peer, request, channel).await,
+                } => self.on_request(peer, request, channel),
                 Message::Response {
                     request_id,
                     response,
                 } => {
                     if let Some(peer) = self.hello_requests.remove(&request_id) {
-                        self.hello_in_flight.remove(&peer);
+                        self.peer(peer).hello_in_flight = false;
                         match response {
-                            Response::Hello(hello) => match self.admit(peer, hello).await {
+                            Response::Hello(hello) => match self.admit(peer, hello) {
                                 Ok(_) => {
-                                    self.accepted_by.insert(peer);
+                                    self.peer(peer).accepted_us();
                                     self.flush_pending(peer);
                                 }
                                 Err(e) => {
                                     // Close a little later: our answer to its own hello
                                     // (a refusal) should reach it first.
-                                    self.refused += 1;
-                                    warn!(%peer, "refusing peer: {e}");
-                                    self.admitted.remove(&peer);
-                                    self.accepted_by.remove(&peer);
-                                    self.fail_pending(&peer, SendError::Refused(e));
-                                    self.closing.insert(peer, Instant::now() + CLOSE_GRACE);
+                                    self.log_refusal(peer, &e);
+                                    let p = self.peer(peer);
+                                    p.forget_admission();
+                                    p.fail_pending(&SendError::Refused(e));
+                                    p.close_at = Some(Instant::now() + CLOSE_GRACE);
                                 }
                             },
-                            Response::Refused(reason) => self.refuse(peer, &reason),
-                            _ => self.refuse(peer, "unexpected answer to hello"),
+                            Response::Refused(reason) => self.refused_by(peer, &reason),
+                            _ => self.refused_by(peer, "unexpected answer to hello"),
                         }
                     } else if let Some(reply) = self.outbound.remove(&request_id) {
                         let _ = reply.send(Ok(response));
@@ -702,8 +622,9 @@ impl EventLoop {
                 ..
             } => {
                 if self.hello_requests.remove(&request_id).is_some() {
-                    self.hello_in_flight.remove(&peer);
-                    self.fail_pending(&peer, SendError::Failed(format!("hello: {error}")));
+                    let p = self.peer(peer);
+                    p.hello_in_flight = false;
+                    p.fail_pending(&SendError::Failed(format!("hello: {error}")));
                 } else if let Some(reply) = self.outbound.remove(&request_id) {
                     let _ = reply.send(Err(SendError::Failed(error.to_string())));
                 }
@@ -712,14 +633,9 @@ impl EventLoop {
         }
     }
 
-    async fn on_request(
-        &mut self,
-        peer: PeerId,
-        request: Request,
-        channel: ResponseChannel<Response>,
-    ) {
+    fn on_request(&mut self, peer: PeerId, request: Request, channel: ResponseChannel<Response>) {
         match request {
-            Request::Hello(hello) => match self.admit(peer, hello).await {
+            Request::Hello(hello) => match self.admit(peer, hello) {
                 Ok(_) => {
                     let ours = self.gatekeeper.hello();
                     let _ = self
@@ -732,9 +648,10 @@ impl EventLoop {
             },
             Request::Directory
                 if self
-                    .admitted
+                    .peers
                     .get(&peer)
-                    .is_some_and(|org| self.gatekeeper.is_current(org)) =>
+                    .and_then(|p| p.org)
+                    .is_some_and(|org| self.gatekeeper.is_current(&org)) =>
             {
                 let records = self.gatekeeper.directory();
                 let _ = self
@@ -744,15 +661,15 @@ impl EventLoop {
                     .send_response(channel, Response::Directory(records));
             }
             other => {
-                let org = match self.admitted.get(&peer) {
-                    Some(org) if self.gatekeeper.is_current(org) => *org,
+                let org = match self.peers.get(&peer).and_then(|p| p.org) {
+                    Some(org) if self.gatekeeper.is_current(&org) => org,
                     Some(_) => {
                         self.refuse_request(peer, channel, "membership revoked".into());
                         return;
                     }
                     None => {
                         // Nothing from a peer that has not passed admission is processed.
-                        self.refused += 1;
+                        self.log_refusal(peer, "request before admission");
                         let _ = self.swarm.behaviour_mut().rpc.send_response(
                             channel,
                             Response::Refused("not admitted: send a hello first".into()),
@@ -760,19 +677,15 @@ impl EventLoop {
                         return;
                     }
                 };
-                if self
-                    .events
-                    .send(NetEvent::Inbound {
-                        peer,
-                        org,
-                        request: other,
-                        channel,
-                    })
-                    .await
-                    .is_err()
-                {
-                    debug!("node stopped listening to network events");
-                }
+                let id = InboundId(self.next_inbound);
+                self.next_inbound = self.next_inbound.wrapping_add(1);
+                self.inbound.insert(id, channel);
+                self.emit(NetEvent::Inbound {
+                    peer,
+                    org,
+                    request: other,
+                    reply: id,
+                });
             }
         }
     }

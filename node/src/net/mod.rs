@@ -2,10 +2,11 @@
 //! of the node talks to it through [`NetClient`] commands and [`NetEvent`]s.
 
 mod behaviour;
+mod client;
 mod event_loop;
+mod peer;
 pub mod proto;
 
 pub use behaviour::SwarmOptions;
-pub use event_loop::{
-    Gatekeeper, NetClient, NetConfig, NetEvent, NetStatus, PeerInfo, SendError, spawn,
-};
+pub use client::{InboundId, NetClient, NetEvent, NetStatus, PeerInfo, Probe, SendError, Sent};
+pub use event_loop::{Gatekeeper, NetConfig, spawn};
