@@ -49,8 +49,9 @@ pub struct CaseView {
     pub waiting_on: Vec<OrgId>,
     /// The event kinds this node may add now (roles aside).
     pub allowed: Vec<EventKind>,
-    /// Current heads.
-    pub heads: Vec<String>,
+    /// Current heads (in the view of one case; omitted in lists).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub heads: Option<Vec<String>>,
     /// Number of events.
     pub event_count: usize,
     /// Events in causal order (omitted in lists).
@@ -86,61 +87,76 @@ pub fn load_history(
     Ok(Some(h))
 }
 
-/// The view of a case, with or without its events, as `me` sees it at `now`. None for an
-/// empty history.
+/// The view of one case with its events, as `me` sees it at `now`. None for an empty
+/// history.
 pub fn view(
     history: &CaseHistory,
     membership: &MembershipState,
     me: &OrgId,
     now: Timestamp,
-    with_events: bool,
 ) -> Option<CaseView> {
-    let state = history.state()?.clone();
-    let events = with_events.then(|| {
-        history
-            .ordered()
-            .iter()
-            .map(|ev| {
-                let b = ev.body();
-                let cert = membership.certificate(&b.author);
-                EventView {
-                    hash: ev.digest().to_hex(),
-                    parents: b.parents.iter().map(|p| p.to_hex()).collect(),
-                    author: b.author,
-                    author_name: cert.as_ref().map(|c| c.name.clone()),
-                    author_role: cert.as_ref().map(|c| c.role),
-                    authored_at: b.authored_at,
-                    event: b.payload.clone(),
-                    verified: true,
-                }
-            })
-            .collect()
-    });
-    Some(CaseView {
-        case_ref: history.case_ref(),
+    let events = history
+        .ordered()
+        .iter()
+        .map(|ev| {
+            let b = ev.body();
+            let cert = membership.certificate(&b.author);
+            EventView {
+                hash: ev.digest().to_hex(),
+                parents: b.parents.iter().map(|p| p.to_hex()).collect(),
+                author: b.author,
+                author_name: cert.as_ref().map(|c| c.name.clone()),
+                author_role: cert.as_ref().map(|c| c.role),
+                authored_at: b.authored_at,
+                event: b.payload.clone(),
+                verified: true,
+            }
+        })
+        .collect();
+    let mut v = summary(history.state()?.clone(), me, now);
+    v.heads = Some(history.heads().iter().map(|h| h.to_hex()).collect());
+    v.events = Some(events);
+    Some(v)
+}
+
+/// The view of a case in a list: its state, what is owed and what `me` may do, without
+/// events (nothing is re-verified).
+pub fn summary(state: CaseState, me: &OrgId, now: Timestamp) -> CaseView {
+    CaseView {
+        case_ref: state.case_ref,
         status: state.status(),
         owner: state.owner,
         responders: state.responders().collect(),
         obligations: state.obligations(now),
         waiting_on: state.waiting_on(),
         allowed: state.allowed(me),
-        heads: history.heads().iter().map(|h| h.to_hex()).collect(),
-        event_count: history.len(),
-        events,
+        heads: None,
+        event_count: state.events as usize,
+        events: None,
         state,
-    })
+    }
 }
 
-/// Loads a case and builds its view for `me` at the current time (None when not held).
+/// The read model: every case's state, as the core stored it with the case's events.
+pub fn states(store: &Store) -> Result<Vec<CaseState>, StoreError> {
+    store.scan(crate::store::Table::CaseState, &[])
+}
+
+/// One case's state from the read model.
+pub fn state_of(store: &Store, case: &CaseRef) -> Result<Option<CaseState>, StoreError> {
+    store.get(crate::store::Table::CaseState, case.as_bytes())
+}
+
+/// Loads one case and builds its view for this node at the current time (None when not
+/// held).
 pub fn load_view(
     store: &Store,
     membership: &MembershipState,
     case: &CaseRef,
-    with_events: bool,
 ) -> Result<Option<CaseView>, StoreError> {
     let me = membership.me();
     Ok(load_history(store, membership, case)?
-        .and_then(|h| view(&h, membership, &me, crate::membership::now(), with_events)))
+        .and_then(|h| view(&h, membership, &me, crate::membership::now())))
 }
 
 /// Work past its due date.

@@ -45,6 +45,8 @@ pub enum Table {
     Operator,
     /// Counters kept across pruning (e.g. messages delivered, by outcome).
     Counter,
+    /// The read model: each case's lifecycle state, written in the same batch as its events.
+    CaseState,
 }
 
 impl Table {
@@ -58,6 +60,7 @@ impl Table {
             Table::StatusReport => b's',
             Table::Operator => b'O',
             Table::Counter => b'n',
+            Table::CaseState => b'C',
         }
     }
 }

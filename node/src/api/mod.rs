@@ -4,7 +4,7 @@
 //! loopback unless the operator explicitly allows otherwise.
 
 use crate::cases;
-use crate::core::{CaseMeta, CoreClient, CoreError};
+use crate::core::{CoreClient, CoreError};
 use crate::datadir::DataDir;
 use crate::membership::{MembershipState, now};
 use crate::metrics::Metrics;
@@ -89,9 +89,16 @@ impl From<crate::store::StoreError> for ApiError {
 impl From<CoreError> for ApiError {
     fn from(e: CoreError) -> Self {
         match e {
-            CoreError::Refused(m) => ApiError(StatusCode::UNPROCESSABLE_ENTITY, m),
+            CoreError::Refused(r) => ApiError(StatusCode::UNPROCESSABLE_ENTITY, r.to_string()),
             CoreError::UnknownCase(c) => ApiError(StatusCode::NOT_FOUND, format!("no case {c}")),
-            other => ApiError(StatusCode::SERVICE_UNAVAILABLE, other.to_string()),
+            CoreError::Storage(e) => ApiError(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("the node could not store this: {e}"),
+            ),
+            CoreError::Unavailable => ApiError(
+                StatusCode::SERVICE_UNAVAILABLE,
+                CoreError::Unavailable.to_string(),
+            ),
         }
     }
 }
@@ -256,18 +263,18 @@ pub fn parse_case(s: &str) -> Result<CaseRef, ApiError> {
 }
 
 async fn list_cases(State(st): State<Arc<ApiState>>) -> ApiResult {
-    let mut out = Vec::new();
-    for meta in st.store.cases::<CaseMeta>()? {
-        if let Some(v) = cases::load_view(&st.store, &st.membership, &meta.case_ref, false)? {
-            out.push(v);
-        }
-    }
+    let me = st.keys.org_id();
+    let t = now();
+    let out: Vec<cases::CaseView> = cases::states(&st.store)?
+        .into_iter()
+        .map(|s| cases::summary(s, &me, t))
+        .collect();
     Ok(Json(json!({ "cases": out })))
 }
 
 async fn show_case(State(st): State<Arc<ApiState>>, Path(case): Path<String>) -> ApiResult {
     let case = parse_case(&case)?;
-    let v = cases::load_view(&st.store, &st.membership, &case, true)?
+    let v = cases::load_view(&st.store, &st.membership, &case)?
         .ok_or_else(|| ApiError(StatusCode::NOT_FOUND, format!("no case {case}")))?;
     Ok(Json(json!(v)))
 }

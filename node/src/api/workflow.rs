@@ -17,8 +17,7 @@ use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use ilm_protocol::event::Escalation;
 use ilm_protocol::{
-    AttestationBundle, CaseRef, Digest, EventPayload, LinkKind, MessageKind, OrgId,
-    RemediationAttestation, Role, Verdict,
+    AttestationBundle, CaseRef, Digest, LinkKind, OrgId, RemediationAttestation, Role, Verdict,
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -206,8 +205,8 @@ async fn list_local_cases(State(st): St) -> ApiResult {
     let local: Vec<LocalCase> = st.store.scan(Table::LocalCase, &[])?;
     let mut out = Vec::new();
     for l in local {
-        let status = cases::load_view(&st.store, &st.membership, &l.case_ref, false)?
-            .map(|v| json!(v.status))
+        let status = cases::state_of(&st.store, &l.case_ref)?
+            .map(|s| json!(s.status()))
             .unwrap_or(json!("open"));
         out.push(json!({
             "case_ref": l.case_ref, "opened_at": l.opened_at, "workers": l.workers,
@@ -360,14 +359,11 @@ async fn escalate(
         acknowledge_by: t.plus_days(e.ack_days),
         remediate_by: t.plus_days(e.remediate_days),
     };
-    let done = st
-        .core
-        .append_at(Some(case), EventPayload::Escalation(escalation), e.at)
-        .await?;
     // Only the workers who consented to this recipient, each for themselves.
     let consented = local.consented(&e.to);
-    let mut disclosed = 0;
-    if !consented.is_empty() {
+    let disclosure = if consented.is_empty() {
+        None
+    } else {
         let mut identities = Vec::new();
         for id in &consented {
             if let Some(c) = st.store.get::<Contact>(Table::Contact, &id.0)? {
@@ -375,24 +371,22 @@ async fn escalate(
                 identities.push(s.identity);
             }
         }
-        disclosed = identities.len();
         let payload = serde_json::to_vec(&Disclosure {
             case_ref: case,
             identities,
         })
         .map_err(internal)?;
-        st.core
-            .send(
-                MessageKind::ConsentedDisclosure,
-                vec![e.to],
-                payload,
-                Some(case),
-            )
-            .await?;
-    }
-    Ok(Json(
-        json!({ "escalated": done, "identity_disclosed": disclosed > 0, "identities_disclosed": disclosed }),
-    ))
+        Some((payload, consented.len()))
+    };
+    let disclosed = disclosure.as_ref().map_or(0, |(_, n)| *n);
+    let done = st
+        .core
+        .escalate(case, escalation, e.at, disclosure.map(|(p, _)| p))
+        .await?;
+    Ok(Json(json!({
+        "escalated": done.escalated, "identity_disclosed": done.identity_disclosed,
+        "identities_disclosed": disclosed,
+    })))
 }
 
 #[derive(Deserialize)]
@@ -406,9 +400,9 @@ struct VerifyBody {
     at: Option<ilm_protocol::Timestamp>,
 }
 
-/// Records the workers' verdict. Not resolved: the case reopens and is escalated again to
-/// the party that reported remediation. Otherwise the attestation is drafted and sent for
-/// co-signature.
+/// Records the workers' verdict, with what follows from it in the same batch: not resolved,
+/// the case reopens and goes again to the parties the verdict judged; otherwise the
+/// attestation is drafted and sent for co-signature.
 async fn verify(
     State(st): St,
     Path(case): Path<String>,
@@ -418,71 +412,14 @@ async fn verify(
     let case = parse_case(&case)?;
     let v = body(b)?;
     super::check_at(&st, v.at)?;
-    let verdict = v.verdict;
     let done = st
         .core
-        .append_at(
-            Some(case),
-            EventPayload::WorkerVerification {
-                verdict,
-                workers_consulted: v.workers_consulted,
-                note: v.note,
-            },
-            v.at,
-        )
+        .record_verdict(case, v.verdict, v.workers_consulted, v.note, v.at)
         .await?;
-    if verdict == Verdict::NotResolved {
-        let state = cases::load_history(&st.store, &st.membership, &case)?
-            .and_then(|h| h.state().cloned())
-            .ok_or_else(|| ApiError(StatusCode::NOT_FOUND, "no such case".into()))?;
-        st.core
-            .append_at(
-                Some(case),
-                EventPayload::Reopened {
-                    reason: "Workers say the remediation did not happen".into(),
-                },
-                v.at,
-            )
-            .await?;
-        // Escalate again to every party whose remediation the workers just judged.
-        let judged = state
-            .verification
-            .as_ref()
-            .map(|v| v.parties.clone())
-            .unwrap_or_default();
-        for party in judged.iter().filter_map(|o| state.party(o)) {
-            let mut esc = party.escalation.clone();
-            let t = v.at.unwrap_or_else(now);
-            let ack = esc.remediate_by.0.saturating_sub(esc.acknowledge_by.0);
-            esc.description = truncate_text(
-                &format!(
-                    "Re-escalated: the workers report the remediation did not happen. {}",
-                    esc.description
-                ),
-                ilm_protocol::event::MAX_TEXT_LEN,
-            );
-            esc.acknowledge_by = t.plus_days(7);
-            esc.remediate_by = t.plus_days(7).plus_secs(ack.max(86_400 * 14));
-            st.core
-                .append_at(Some(case), EventPayload::Escalation(esc), v.at)
-                .await?;
-        }
-        return Ok(Json(json!({ "verified": done, "reopened": true })));
-    }
-    let attestation = st.core.draft_attestation(case).await?;
-    Ok(Json(
-        json!({ "verified": done, "reopened": false, "attestation_draft": attestation.digest() }),
-    ))
-}
-
-/// `text` cut to at most `max` bytes, at a character boundary (Thai or Burmese text is several
-/// bytes per character).
-pub fn truncate_text(text: &str, max: usize) -> String {
-    let mut end = text.len().min(max);
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    text[..end].to_string()
+    Ok(Json(json!({
+        "verified": done.verified, "reopened": done.reopened,
+        "re_escalated": done.re_escalated, "attestation_draft": done.attestation_draft,
+    })))
 }
 
 async fn inbox(State(st): St) -> ApiResult {
@@ -494,23 +431,17 @@ pub fn inbox_value(st: &ApiState) -> Result<Value, ApiError> {
     let me = st.keys.org_id();
     let mut out = Vec::new();
     let t = now();
-    for meta in st.store.cases::<crate::core::CaseMeta>()? {
-        let Some(h) = cases::load_history(&st.store, &st.membership, &meta.case_ref)? else {
-            continue;
-        };
-        let Some(state) = h.state() else {
-            continue;
-        };
+    for state in cases::states(&st.store)? {
         let Some(mine) = state.party(&me) else {
             continue;
         };
-        let overdue: Vec<cases::Overdue> = overdue_items(state, t)
+        let overdue: Vec<cases::Overdue> = overdue_items(&state, t)
             .into_iter()
             .filter(|o| o.party == me)
             .collect();
         out.push(json!({
-            "case_ref": meta.case_ref, "status": state.status(), "stage": mine.stage,
-            "escalation": mine.escalation, "overdue": overdue, "event_count": h.len(),
+            "case_ref": state.case_ref, "status": state.status(), "stage": mine.stage,
+            "escalation": mine.escalation, "overdue": overdue, "event_count": state.events,
             "allowed": state.allowed(&me),
         }));
     }
@@ -521,14 +452,8 @@ async fn overdue(State(st): St) -> ApiResult {
     let me = st.keys.org_id();
     let t = now();
     let mut out = Vec::new();
-    for meta in st.store.cases::<crate::core::CaseMeta>()? {
-        let Some(h) = cases::load_history(&st.store, &st.membership, &meta.case_ref)? else {
-            continue;
-        };
-        let Some(state) = h.state() else {
-            continue;
-        };
-        for o in overdue_items(state, t) {
+    for state in cases::states(&st.store)? {
+        for o in overdue_items(&state, t) {
             if state.owner == me || o.party == me {
                 out.push(json!(o));
             }

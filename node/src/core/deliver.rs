@@ -35,7 +35,14 @@ impl Core {
                 warn!("case index not written: {e}");
             }
         }
-        let committed = self.store.commit(batch);
+        // The touched cases' states and status reports join the same batch.
+        let committed = match self.stage_case_writes(&mut batch, touched.iter().copied()) {
+            Ok(entries) => {
+                self.to_push.extend(entries);
+                self.store.commit(batch)
+            }
+            Err(e) => Err(StoreError::Engine(e.to_string())),
+        };
         if let Err(e) = &committed {
             warn!("could not store a batch of deliveries: {e}");
             // In-memory histories may hold events that are not stored: drop them.
@@ -74,9 +81,6 @@ impl Core {
         }
         self.push_committed().await;
         if committed.is_ok() {
-            for case in touched {
-                self.after_case_change(case).await;
-            }
             for cso in std::mem::take(&mut self.escalated_by) {
                 self.share_links_with(cso).await;
             }
@@ -222,8 +226,8 @@ impl Core {
             }
             _ => match self.receive_workflow(&header, &opened.payload, batch) {
                 Ok(()) => {}
-                Err(workflow::Refusal::Reject(why)) => return reject(id, why),
-                Err(workflow::Refusal::Retry(why)) => return (id, AckOutcome::Retry(why)),
+                Err(receive::Declined::Reject(why)) => return reject(id, why),
+                Err(receive::Declined::Retry(why)) => return (id, AckOutcome::Retry(why)),
             },
         }
         let marker = ProcessedMarker {

@@ -22,13 +22,19 @@ use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 use tracing::{Instrument, debug, info_span, warn};
 
+mod append;
+mod attest;
+mod commands;
 mod deliver;
+mod links;
+mod receive;
 mod sync;
 mod workflow;
 
 #[cfg(test)]
 mod tests;
 
+pub use commands::{Escalated, Verdicted, truncate_text};
 pub use workflow::{
     Disclosure, ReceivedDisclosure, StatusReport, StoredAttestation, StoredLink, brands_of,
 };
@@ -40,21 +46,43 @@ pub const QUEUE: usize = 1024;
 /// How far in the future a delivered event may claim to be authored (clock skew), at most.
 pub const MAX_FUTURE_SKEW_SECS: u64 = 86_400;
 
-/// Why a local operation failed.
+/// Why a local operation failed: refused (the caller's request is wrong now), or the node
+/// could not do it (storage, shutting down). The API maps the first to 4xx, the rest to 5xx.
 #[derive(Debug, thiserror::Error)]
 pub enum CoreError {
-    /// Rules, signatures or case state.
+    /// Refused by the protocol's rules or a workflow precondition; nothing was written.
     #[error("{0}")]
-    Refused(String),
+    Refused(Refusal),
     /// No such case.
     #[error("no case {0}")]
     UnknownCase(CaseRef),
-    /// Database failure.
-    #[error(transparent)]
-    Store(#[from] StoreError),
+    /// The database failed; nothing was written.
+    #[error("storage failed: {0}")]
+    Storage(#[from] StoreError),
     /// The core stopped.
     #[error("the node is shutting down")]
-    Stopped,
+    Unavailable,
+}
+
+/// Why the core refused a request.
+#[derive(Debug, thiserror::Error)]
+pub enum Refusal {
+    /// The protocol's rules (authorship, lifecycle, time, membership).
+    #[error(transparent)]
+    Rules(#[from] HistoryError),
+    /// An organisation named is not a current member.
+    #[error("{0} is not a current member (certificate unknown, expired or revoked)")]
+    NotAMember(String),
+    /// A workflow precondition (no draft to co-sign, not the owner, ...).
+    #[error("{0}")]
+    Precondition(String),
+}
+
+impl CoreError {
+    /// A refusal for a workflow precondition.
+    pub fn refused(why: impl std::fmt::Display) -> CoreError {
+        CoreError::Refused(Refusal::Precondition(why.to_string()))
+    }
 }
 
 /// Result of appending a local event.
@@ -144,8 +172,8 @@ impl CoreClient {
                 reply,
             })
             .await
-            .map_err(|_| CoreError::Stopped)?;
-        rx.await.map_err(|_| CoreError::Stopped)?
+            .map_err(|_| CoreError::Unavailable)?;
+        rx.await.map_err(|_| CoreError::Unavailable)?
     }
 }
 
@@ -246,6 +274,9 @@ impl Core {
         mut commands: mpsc::Receiver<Command>,
         mut events: mpsc::Receiver<NetEvent>,
     ) {
+        if let Err(e) = self.backfill_states() {
+            warn!("case states not built: {e}");
+        }
         loop {
             tokio::select! {
                 cmd = commands.recv() => match cmd {
@@ -284,6 +315,36 @@ impl Core {
         }
     }
 
+    /// Builds the read model's state of every case stored before it existed (a database of
+    /// an earlier version), in flushed batches.
+    fn backfill_states(&mut self) -> Result<(), CoreError> {
+        let mut missing = Vec::new();
+        for case in self.all_cases()? {
+            if crate::cases::state_of(&self.store, &case)?.is_none() {
+                missing.push(case);
+            }
+        }
+        if !missing.is_empty() {
+            info_span!("backfill").in_scope(|| {
+                tracing::info!(cases = missing.len(), "building case states");
+            });
+        }
+        for chunk in missing.chunks(MAX_BATCH) {
+            let mut batch = WriteBatch::new();
+            for case in chunk {
+                if let Some(state) = self.history(case)?.and_then(|h| h.state().cloned()) {
+                    batch.put(crate::store::Table::CaseState, case.as_bytes(), &state)?;
+                }
+            }
+            self.store.commit(batch)?;
+            // Backfilled histories are not needed in memory afterwards.
+            for case in chunk {
+                self.histories.remove(case);
+            }
+        }
+        Ok(())
+    }
+
     fn cert_of(&self) -> impl Fn(&OrgId, Timestamp) -> Option<MembershipCertificate> + '_ {
         // Live nodes decide membership as of now: a revoked member's new events are refused.
         |org, _at| self.membership.current(org)
@@ -309,12 +370,10 @@ impl Core {
     }
 
     fn recipient(&self, org: &OrgId) -> Result<Recipient, CoreError> {
-        let cert = self.membership.current(org).ok_or_else(|| {
-            CoreError::Refused(format!(
-                "{} is not a current member (certificate unknown, expired or revoked)",
-                org.short()
-            ))
-        })?;
+        let cert = self
+            .membership
+            .current(org)
+            .ok_or_else(|| CoreError::Refused(Refusal::NotAMember(org.short())))?;
         Ok(Recipient {
             org_id: *org,
             encryption_key: cert.encryption_key,
@@ -330,7 +389,7 @@ impl Core {
                 reply,
             } => self.append_batch(vec![(case, payload, at, reply)]).await,
             Command::Workflow(cmd) => self.on_workflow(cmd).await,
-            Command::SyncAnswer { from, envelope } => self.on_sync_answer(from, envelope),
+            Command::SyncAnswer { from, envelope } => self.on_sync_answer(from, envelope).await,
             Command::Directory(records) => {
                 // New certificates, and every revocation (persisting keeps only the newest
                 // one per organisation and stores it if it is not on disk yet).
@@ -348,219 +407,6 @@ impl Core {
                 self.persist_membership(new.into_iter());
             }
         }
-    }
-
-    /// Appends events authored by this node and queues them for the other participants, all
-    /// in one flushed batch (group commit), then answers each caller.
-    async fn append_batch(&mut self, appends: Vec<PendingAppend>) {
-        let mut batch = WriteBatch::new();
-        let mut answers = Vec::with_capacity(appends.len());
-        let mut entries = Vec::new();
-        let mut touched = BTreeSet::new();
-        let mut broken: Option<String> = None;
-        for (case, payload, at, reply) in appends {
-            if broken.is_some() {
-                answers.push((
-                    reply,
-                    Err(CoreError::Refused("not stored: the batch failed".into())),
-                ));
-                continue;
-            }
-            match self.prepare_append(&mut batch, case, payload, at) {
-                Ok((appended, mut e)) => {
-                    touched.insert(appended.case_ref);
-                    entries.append(&mut e);
-                    answers.push((reply, Ok(appended)));
-                }
-                Err(CoreError::Store(e)) => {
-                    // The batch may hold part of this append: none of it may be committed.
-                    broken = Some(e.to_string());
-                    answers.push((reply, Err(CoreError::Store(e))));
-                }
-                Err(e) => answers.push((reply, Err(e))),
-            }
-        }
-        let committed = match broken {
-            Some(e) => Err(e),
-            None => self.store.commit(batch).map_err(|e| e.to_string()),
-        };
-        if let Err(e) = &committed {
-            warn!("appends not stored: {e}");
-            // Cached histories may hold events that are not stored: reload them on next use.
-            for case in &touched {
-                self.histories.remove(case);
-            }
-        } else {
-            for e in entries {
-                self.outbox.push(e).await;
-            }
-        }
-        for (reply, answer) in answers {
-            let answer = match (&committed, answer) {
-                (Err(e), Ok(_)) => Err(CoreError::Refused(format!("not stored: {e}"))),
-                (_, a) => a,
-            };
-            let _ = reply.send(answer);
-        }
-        if committed.is_ok() {
-            for case in touched {
-                self.after_case_change(case).await;
-            }
-        }
-    }
-
-    /// Builds one append into `batch`: signs the event, adds it to the cached history and
-    /// seals it to the other participants. Everything that can be refused is checked before
-    /// anything is written to the batch; a write error means the batch is unusable.
-    fn prepare_append(
-        &mut self,
-        batch: &mut WriteBatch,
-        case: Option<CaseRef>,
-        payload: EventPayload,
-        at: Option<Timestamp>,
-    ) -> Result<(Appended, Vec<OutboxEntry>), CoreError> {
-        let network_id = self.membership.network_id();
-        let me = self.me;
-        let t = at.unwrap_or_else(now);
-        let existing = match case {
-            Some(c) => self.history(&c)?.cloned(),
-            None => None,
-        };
-        // A new case's reference derives from this node's id and a nonce: its own (an
-        // escalation of nothing), or the nonce the CSO's local case was opened with. Nobody
-        // chooses a reference, so no case can take over another's.
-        let (case_ref, nonce) = match (case, &existing) {
-            (Some(c), Some(_)) => (c, None),
-            (Some(c), None) => {
-                let local: Option<crate::intake::LocalCase> = self
-                    .store
-                    .get(crate::store::Table::LocalCase, c.as_bytes())?;
-                match local.and_then(|l| l.nonce) {
-                    Some(n) if CaseRef::derive(&me, &n) == c => (c, Some(n)),
-                    _ => return Err(CoreError::UnknownCase(c)),
-                }
-            }
-            (None, _) => {
-                let n = CaseNonce(
-                    ilm_protocol::identity::random_bytes()
-                        .map_err(|e| CoreError::Refused(e.to_string()))?,
-                );
-                (CaseRef::derive(&me, &n), Some(n))
-            }
-        };
-        if existing.is_none() && !matches!(payload, EventPayload::Escalation(_)) {
-            return Err(CoreError::UnknownCase(case_ref));
-        }
-        let is_new = existing.is_none();
-        let mut history = existing.unwrap_or_else(|| CaseHistory::new(network_id, case_ref));
-        let event = CaseEvent {
-            network_id,
-            case_ref,
-            case_nonce: nonce,
-            parents: history.heads(),
-            author: me,
-            authored_at: t,
-            payload,
-        };
-        let rec = SignedRecord::sign(&event, &self.keys)
-            .map_err(|e| CoreError::Refused(e.to_string()))?;
-        let hash = match history.insert(&rec, &self.cert_of()) {
-            Ok(Inserted::New(h)) => h,
-            Ok(Inserted::Duplicate(_)) => {
-                return Err(CoreError::Refused("event already recorded".into()));
-            }
-            Err(e) => return Err(CoreError::Refused(e.to_string())),
-        };
-        let recipients: Vec<OrgId> = participants(&history)
-            .into_iter()
-            .filter(|o| *o != me)
-            .collect();
-        let bytes = serde_json::to_vec(&rec).map_err(|e| CoreError::Refused(e.to_string()))?;
-        let (message_id, entries) = self.seal_message(
-            MessageKind::CaseEvent,
-            &recipients,
-            &bytes,
-            Some(case_ref),
-            t,
-        )?;
-        batch.put_event(&case_ref, &hash, &rec)?;
-        if is_new {
-            batch.put_case(
-                &case_ref,
-                &CaseMeta {
-                    case_ref,
-                    first_seen: t,
-                },
-            )?;
-        }
-        for e in &entries {
-            batch.put_outbox(&e.message_id, &e.recipient, e)?;
-        }
-        self.histories.insert(case_ref, history);
-        Ok((
-            Appended {
-                case_ref,
-                event: hash,
-                message_id,
-                recipients,
-            },
-            entries,
-        ))
-    }
-
-    /// Seals `payload` to `recipients` and adds one outbox entry per recipient to `batch`.
-    /// The caller commits the batch, then pushes the entries to the outbox worker.
-    fn queue_message(
-        &self,
-        batch: &mut WriteBatch,
-        kind: MessageKind,
-        recipients: &[OrgId],
-        payload: &[u8],
-        case_ref: Option<CaseRef>,
-        t: Timestamp,
-    ) -> Result<(Option<MessageId>, Vec<OutboxEntry>), CoreError> {
-        let (id, entries) = self.seal_message(kind, recipients, payload, case_ref, t)?;
-        for e in &entries {
-            batch.put_outbox(&e.message_id, &e.recipient, e)?;
-        }
-        Ok((id, entries))
-    }
-
-    /// Seals `payload` to `recipients`: one envelope, one outbox entry per recipient (not
-    /// stored yet).
-    fn seal_message(
-        &self,
-        kind: MessageKind,
-        recipients: &[OrgId],
-        payload: &[u8],
-        case_ref: Option<CaseRef>,
-        t: Timestamp,
-    ) -> Result<(Option<MessageId>, Vec<OutboxEntry>), CoreError> {
-        if recipients.is_empty() {
-            return Ok((None, Vec::new()));
-        }
-        let rs = recipients
-            .iter()
-            .map(|o| self.recipient(o))
-            .collect::<Result<Vec<_>, _>>()?;
-        let env = Envelope::seal(
-            &self.keys,
-            self.membership.network_id(),
-            kind,
-            &rs,
-            t,
-            payload,
-        )
-        .map_err(|e| CoreError::Refused(e.to_string()))?;
-        // Our own envelope, just sealed: its header needs no signature check.
-        let header = env
-            .claimed_header()
-            .map_err(|e| CoreError::Refused(e.to_string()))?;
-        let entries = recipients
-            .iter()
-            .map(|r| OutboxEntry::new(env.clone(), *r, kind, header.message_id, case_ref, t))
-            .collect();
-        Ok((Some(header.message_id), entries))
     }
 
     async fn on_net_event(&mut self, ev: NetEvent, events: &mut mpsc::Receiver<NetEvent>) {

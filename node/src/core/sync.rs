@@ -214,7 +214,7 @@ impl Core {
     }
 
     /// Stores the events a participant sent in answer to our heads (all cases, one flush).
-    pub(super) fn on_sync_answer(&mut self, from: OrgId, envelope: Envelope) {
+    pub(super) async fn on_sync_answer(&mut self, from: OrgId, envelope: Envelope) {
         let opened = match envelope.open(&self.keys) {
             Ok(o) if o.header.sender == from && o.header.kind == MessageKind::HistorySync => o,
             Ok(_) => return warn!("sync answer from the wrong sender or of the wrong kind"),
@@ -287,21 +287,36 @@ impl Core {
         if updated.is_empty() {
             return;
         }
-        match self.store.commit(batch) {
-            Ok(()) => {
-                debug!(cases = updated.len(), "caught up");
-                let mut others = Vec::new();
-                for (case, history) in updated {
-                    for org in participants(&history) {
-                        if org != self.me && org != from {
-                            others.push((org, case));
-                        }
-                    }
-                    self.histories.insert(case, history);
+        let cases: Vec<CaseRef> = updated.iter().map(|(c, _)| *c).collect();
+        let mut others = Vec::new();
+        for (case, history) in updated {
+            for org in participants(&history) {
+                if org != self.me && org != from {
+                    others.push((org, case));
+                }
+            }
+            self.histories.insert(case, history);
+        }
+        // The cases' states and status reports join the same batch.
+        let staged = self.stage_case_writes(&mut batch, cases.iter().copied());
+        let committed = match staged {
+            Ok(entries) => self.store.commit(batch).map(|()| entries),
+            Err(e) => Err(StoreError::Engine(e.to_string())),
+        };
+        match committed {
+            Ok(entries) => {
+                debug!(cases = cases.len(), "caught up");
+                for e in entries {
+                    self.outbox.push(e).await;
                 }
                 self.offer_heads(others);
             }
-            Err(e) => warn!("synced events not stored: {e}"),
+            Err(e) => {
+                warn!("synced events not stored: {e}");
+                for case in &cases {
+                    self.histories.remove(case);
+                }
+            }
         }
     }
 }

@@ -7,6 +7,7 @@ use crate::net::{Probe, Sent};
 use ilm_protocol::event::Escalation;
 use ilm_protocol::{
     CaseNonce, IssueCategory, MembershipCertificate, Network, NetworkGenesis, Revocation, Role,
+    Verdict,
 };
 use std::time::Duration;
 
@@ -408,4 +409,105 @@ async fn events_dated_in_the_future_are_refused() {
     h.deliver(&w, &seal(&w, &rec));
     assert_eq!(h.acks(1).await.remove(0).1, AckOutcome::Accepted);
     assert_eq!(h.store.events(&case).expect("events").len(), 1);
+}
+
+/// An event by the supplier following `parents`, sealed to the CSO.
+fn from_supplier(
+    w: &World,
+    case: CaseRef,
+    parents: Vec<EventHash>,
+    payload: EventPayload,
+) -> (SignedRecord, Envelope) {
+    let event = CaseEvent {
+        network_id: w.network.id(),
+        case_ref: case,
+        case_nonce: None,
+        parents,
+        author: w.supplier.org_id(),
+        authored_at: crate::membership::now(),
+        payload,
+    };
+    let rec = SignedRecord::sign(&event, &w.supplier).expect("sign");
+    let env = Envelope::seal(
+        &w.supplier,
+        w.network.id(),
+        MessageKind::CaseEvent,
+        &[Recipient {
+            org_id: w.cso.org_id(),
+            encryption_key: w.cso.encryption_key(),
+        }],
+        crate::membership::now(),
+        &serde_json::to_vec(&rec).expect("json"),
+    )
+    .expect("seal");
+    (rec, env)
+}
+
+#[tokio::test]
+async fn a_verdict_its_reopen_and_its_re_escalation_are_one_batch() {
+    let w = world();
+    let (_dir, store, core, mut probe, events) = cso_core(&w);
+    let (root, _) = escalation(&w, 30);
+    let payload = serde_json::from_slice::<CaseEvent>(&root.body)
+        .expect("event")
+        .payload;
+    let case = core.append(None, payload).await.expect("escalate").case_ref;
+    let mut parents = vec![store.events(&case).expect("events")[0].digest()];
+    for (n, payload) in [
+        EventPayload::Acknowledgement { note: "ok".into() },
+        EventPayload::RemediationReported {
+            summary: "paid".into(),
+        },
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let (rec, env) = from_supplier(&w, case, parents.clone(), payload);
+        events
+            .send(NetEvent::Inbound {
+                peer: peer_id_of(&w.supplier.org_id()).expect("peer"),
+                org: w.supplier.org_id(),
+                request: Request::Deliver(env),
+                reply: InboundId(n as u64),
+            })
+            .await
+            .expect("send");
+        loop {
+            match probe.next().await {
+                Some(Sent::Respond { .. }) => break,
+                Some(_) => continue,
+                None => panic!("core stopped"),
+            }
+        }
+        parents = vec![rec.digest()];
+    }
+    assert_eq!(store.events(&case).expect("events").len(), 3);
+    // The disk is full: nothing of the workflow is stored, not even the verdict.
+    store.inject_flush_failures(1);
+    let failed = core
+        .record_verdict(case, Verdict::NotResolved, 4, String::new(), None)
+        .await;
+    assert!(matches!(failed, Err(CoreError::Storage(_))), "{failed:?}");
+    assert_eq!(store.events(&case).expect("events").len(), 3);
+    // Once it works: verdict, reopen and re-escalation, in one flush.
+    let before = store.flush_count();
+    let done = core
+        .record_verdict(case, Verdict::NotResolved, 4, String::new(), None)
+        .await
+        .expect("verdict");
+    assert!(done.reopened);
+    assert_eq!(done.re_escalated.len(), 1);
+    assert_eq!(store.flush_count() - before, 1);
+    assert_eq!(store.events(&case).expect("events").len(), 6);
+    let state = crate::cases::state_of(&store, &case)
+        .expect("read")
+        .expect("state");
+    assert_eq!(state.status(), ilm_protocol::CaseStatus::Escalated);
+    assert_eq!(state.reopens, 1);
+    // A verdict now is refused by the lifecycle (nothing reported since the re-escalation),
+    // as a refusal (4xx), not a storage failure.
+    let refused = core
+        .record_verdict(case, Verdict::Resolved, 4, String::new(), None)
+        .await;
+    assert!(matches!(refused, Err(CoreError::Refused(_))), "{refused:?}");
 }

@@ -1,9 +1,7 @@
 //! Dashboard figures and server-rendered SVG bar charts (no JavaScript, no CDN).
 
 use crate::cases;
-use crate::core::CaseMeta;
 use crate::intake::{Contact, LocalCase};
-use crate::membership::MembershipState;
 use crate::store::{Store, StoreError, Table};
 use ilm_protocol::{CaseStatus, Timestamp, Verdict};
 use std::collections::BTreeMap;
@@ -109,11 +107,7 @@ fn median(mut v: Vec<f64>) -> Option<f64> {
 }
 
 /// Computes the dashboard figures from what this node holds.
-pub fn figures(
-    store: &Store,
-    membership: &MembershipState,
-    now: Timestamp,
-) -> Result<Figures, StoreError> {
+pub fn figures(store: &Store, now: Timestamp) -> Result<Figures, StoreError> {
     let contacts: Vec<Contact> = store.scan(Table::Contact, &[])?;
     let mut by_month = BTreeMap::new();
     let mut by_corridor = BTreeMap::new();
@@ -147,13 +141,8 @@ pub fn figures(
     let (mut open, mut overdue, mut remediated) = (0, 0, 0);
     let (mut ack_days, mut rem_days) = (Vec::new(), Vec::new());
     let (mut reported, mut verified) = (0u64, 0u64);
-    for meta in store.cases::<CaseMeta>()? {
-        let Some(h) = cases::load_history(store, membership, &meta.case_ref)? else {
-            continue;
-        };
-        let Some(state) = h.state() else {
-            continue;
-        };
+    for state in cases::states(store)? {
+        let state = &state;
         let status = state.status();
         match status {
             CaseStatus::Resolved | CaseStatus::PartlyResolved => remediated += 1,

@@ -8,7 +8,6 @@ pub mod limiter;
 
 use crate::api::{ApiError, ApiState};
 use crate::cases;
-use crate::core::CaseMeta;
 use crate::intake::LocalCase;
 use crate::membership::now;
 use crate::store::Table;
@@ -298,7 +297,7 @@ async fn dashboard(
     State(st): State<Arc<ApiState>>,
     Extension(p): Extension<Principal>,
 ) -> Response {
-    let f = match charts::figures(&st.store, &st.membership, now()) {
+    let f = match charts::figures(&st.store, now()) {
         Ok(f) => f,
         Err(e) => {
             return error_page(
@@ -355,8 +354,8 @@ async fn case_list(
     Query(f): Query<CaseFilter>,
 ) -> Response {
     let mut rows = Vec::new();
-    let metas: Vec<CaseMeta> = match st.store.cases() {
-        Ok(m) => m,
+    let states = match cases::states(&st.store) {
+        Ok(s) => s,
         Err(e) => {
             return error_page(
                 &st,
@@ -366,11 +365,9 @@ async fn case_list(
             );
         }
     };
-    for meta in metas {
-        let Ok(Some(v)) = cases::load_view(&st.store, &st.membership, &meta.case_ref, false) else {
-            continue;
-        };
-        let v = json!(v);
+    let (me, t) = (st.keys.org_id(), now());
+    for state in states {
+        let v = json!(cases::summary(state, &me, t));
         let status_ok = f.status.is_empty() || v["status"] == f.status.as_str();
         let q_ok = f.q.is_empty()
             || v["case_ref"]
@@ -423,7 +420,7 @@ async fn case_page(
     let state = history.as_ref().and_then(|h| h.state().cloned());
     let mut view = match history
         .as_ref()
-        .and_then(|h| cases::view(h, &st.membership, &me, now(), true))
+        .and_then(|h| cases::view(h, &st.membership, &me, now()))
     {
         Some(v) => json!(v),
         None => json!({ "case_ref": case, "status": "open", "events": [] }),

@@ -1,0 +1,180 @@
+//! Remediation attestations: the CSO drafts one from the case state, the remediating party
+//! co-signs only what its own history shows.
+
+use super::workflow::StoredAttestation;
+use super::*;
+use crate::store::Table;
+use ilm_protocol::{PartyStage, RemediationAttestation};
+
+impl Core {
+    /// Stores an attestation (draft or complete) and sends it to `to`, in one flush.
+    pub(super) async fn store_and_send_attestation(
+        &mut self,
+        case: CaseRef,
+        rec: &SignedRecord,
+        complete: bool,
+        to: OrgId,
+    ) -> Result<(), CoreError> {
+        let mut batch = WriteBatch::new();
+        let entries = self.stage_attestation(&mut batch, case, rec, complete, to)?;
+        self.store.commit(batch)?;
+        for e in entries {
+            self.outbox.push(e).await;
+        }
+        Ok(())
+    }
+
+    /// Adds an attestation (draft or complete) and its message to `to` to `batch`.
+    pub(super) fn stage_attestation(
+        &mut self,
+        batch: &mut WriteBatch,
+        case: CaseRef,
+        rec: &SignedRecord,
+        complete: bool,
+        to: OrgId,
+    ) -> Result<Vec<OutboxEntry>, CoreError> {
+        let stored = StoredAttestation {
+            case_ref: case,
+            record: rec.clone(),
+            complete,
+            stored_at: now(),
+            bundle: None,
+        };
+        let payload = serde_json::to_vec(rec).map_err(CoreError::refused)?;
+        let (_, entries) = self.queue_message(
+            batch,
+            MessageKind::Attestation,
+            &[to],
+            &payload,
+            Some(case),
+            now(),
+        )?;
+        batch.put(Table::Attestation, case.as_bytes(), &stored)?;
+        Ok(entries)
+    }
+
+    /// Drafts, signs, stores and sends the attestation of a case (one flush).
+    pub(super) async fn draft_attestation(
+        &mut self,
+        case: CaseRef,
+    ) -> Result<SignedRecord, CoreError> {
+        let mut batch = WriteBatch::new();
+        let (rec, entries) = self.prepare_attestation(&mut batch, case)?;
+        self.store.commit(batch)?;
+        for e in entries {
+            self.outbox.push(e).await;
+        }
+        Ok(rec)
+    }
+
+    /// The CSO's draft of a case's attestation, from the case's state, staged in `batch`
+    /// with its message to the remediating party.
+    pub(super) fn prepare_attestation(
+        &mut self,
+        batch: &mut WriteBatch,
+        case: CaseRef,
+    ) -> Result<(SignedRecord, Vec<OutboxEntry>), CoreError> {
+        let me = self.me;
+        let history = self.history(&case)?.ok_or(CoreError::UnknownCase(case))?;
+        let events: Vec<EventHash> = history.ordered().iter().map(|e| e.digest()).collect();
+        let state = history
+            .state()
+            .cloned()
+            .ok_or(CoreError::UnknownCase(case))?;
+        if state.owner != me {
+            return Err(CoreError::refused(
+                "only the CSO that owns the case drafts its attestation",
+            ));
+        }
+        // The party the workers' latest verdict judged resolved or partly resolved (the first
+        // one escalated to, when it judged several).
+        let verification = state.verification.as_ref().ok_or_else(|| {
+            CoreError::refused("the workers have not verified the remediation yet")
+        })?;
+        let party = verification
+            .parties
+            .iter()
+            .filter_map(|o| state.party(o))
+            .find(|p| matches!(p.stage, PartyStage::Resolved | PartyStage::PartlyResolved))
+            .ok_or_else(|| {
+                CoreError::refused("the workers' latest verdict confirms no party's remediation")
+            })?;
+        let (Some(verdict), Some(verified_at), Some(remediated_at)) =
+            (party.verdict, party.verified_at, party.reported_at)
+        else {
+            return Err(CoreError::refused(
+                "the party's remediation was not verified",
+            ));
+        };
+        let summary = party
+            .report_summary
+            .clone()
+            .filter(|s| !s.trim().is_empty())
+            .unwrap_or_else(|| "Remediation reported and verified with the workers".into());
+        let body = RemediationAttestation {
+            network_id: self.membership.network_id(),
+            case_ref: case,
+            cso: me,
+            remediating_party: party.party,
+            categories: party.categories.clone(),
+            summary,
+            workers_benefited: party.workers_benefited(),
+            amounts_repaid: party.amounts_repaid.clone(),
+            remediated_at,
+            verdict,
+            verified_at,
+            events,
+            issued_at: now().max(verified_at),
+        };
+        body.check_well_formed().map_err(CoreError::refused)?;
+        body.check_against(&state).map_err(CoreError::refused)?;
+        let rec = SignedRecord::sign(&body, &self.keys).map_err(CoreError::refused)?;
+        rec.verify_partial::<RemediationAttestation>()
+            .map_err(CoreError::refused)?;
+        let entries = self.stage_attestation(batch, case, &rec, false, party.party)?;
+        Ok((rec, entries))
+    }
+
+    pub(super) async fn cosign_attestation(
+        &mut self,
+        case: CaseRef,
+    ) -> Result<SignedRecord, CoreError> {
+        let stored: StoredAttestation = self
+            .store
+            .get(Table::Attestation, case.as_bytes())?
+            .ok_or_else(|| CoreError::refused("no attestation draft for this case"))?;
+        if stored.complete {
+            return Ok(stored.record);
+        }
+        let body = stored
+            .record
+            .verify_partial::<RemediationAttestation>()
+            .map_err(CoreError::refused)?;
+        if body.remediating_party != self.me {
+            return Err(CoreError::refused(
+                "this node is not the remediating party of the attestation",
+            ));
+        }
+        // Co-sign only what matches our own copy of the history.
+        let history = self.history(&case)?.ok_or(CoreError::UnknownCase(case))?;
+        let ours: BTreeSet<EventHash> = history.ordered().iter().map(|e| e.digest()).collect();
+        let theirs: BTreeSet<EventHash> = body.events.iter().copied().collect();
+        if ours != theirs {
+            return Err(CoreError::refused(
+                "the attestation covers other events than this node holds for the case; wait for sync",
+            ));
+        }
+        // ...and only figures that the history shows.
+        body.check_well_formed().map_err(CoreError::refused)?;
+        if let Some(state) = history.state() {
+            body.check_against(state).map_err(CoreError::refused)?;
+        }
+        let mut rec = stored.record.clone();
+        rec.cosign(&self.keys);
+        rec.verify::<RemediationAttestation>()
+            .map_err(CoreError::refused)?;
+        self.store_and_send_attestation(case, &rec, true, body.cso)
+            .await?;
+        Ok(rec)
+    }
+}

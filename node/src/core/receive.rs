@@ -1,0 +1,255 @@
+//! Delivered workflow messages (everything but case events), checked with the protocol's
+//! `may_deliver` before their effect joins the delivery batch.
+
+use super::workflow::{
+    Disclosure, ReceivedDisclosure, StatusReport, StoredAttestation, StoredLink, brands_of,
+};
+use super::*;
+use crate::store::Table;
+use ilm_protocol::{Delivery, Header, RemediationAttestation, Role, SupplyChainLink, may_deliver};
+
+impl Core {
+    /// The protocol's delivery rule (`ilm_protocol::may_deliver`) for a message from `sender`
+    /// to this node; a case this node does not hold yet means "retry later".
+    pub(super) fn may_deliver(&self, sender: &OrgId, what: &Delivery) -> Result<(), Declined> {
+        let from = self
+            .membership
+            .current(sender)
+            .ok_or_else(|| Declined::Reject("sender is not a current member".into()))?;
+        let me = self
+            .membership
+            .certificate(&self.me)
+            .ok_or_else(|| Declined::Retry("this node's own certificate is not loaded".into()))?;
+        may_deliver(&from, &me, what).map_err(|e| {
+            if e.is_transient() {
+                Declined::Retry(e.to_string())
+            } else {
+                Declined::Reject(e.to_string())
+            }
+        })
+    }
+
+    /// Whether this node holds a complete brand-supplier link with `supplier`.
+    pub(super) fn linked_to(&self, supplier: &OrgId) -> Result<bool, Declined> {
+        Ok(brands_of(&self.store, supplier)
+            .map_err(|e| Declined::Retry(e.to_string()))?
+            .contains(&self.me))
+    }
+
+    /// Handles a delivered workflow message (everything but case events). Adds its effect to
+    /// `batch`; returns why it is refused otherwise.
+    pub(super) fn receive_workflow(
+        &mut self,
+        header: &Header,
+        payload: &[u8],
+        batch: &mut WriteBatch,
+    ) -> Result<(), Declined> {
+        let t = now();
+        match header.kind {
+            MessageKind::ConsentedDisclosure => {
+                let d: Disclosure = serde_json::from_slice(payload)
+                    .map_err(|e| format!("malformed disclosure: {e}"))?;
+                let case = self
+                    .history(&d.case_ref)
+                    .map_err(|e| Declined::Retry(e.to_string()))?
+                    .and_then(|h| h.state().cloned());
+                self.may_deliver(
+                    &header.sender,
+                    &Delivery::ConsentedDisclosure {
+                        case: case.as_ref(),
+                    },
+                )?;
+                let id = [
+                    d.case_ref.as_bytes().as_slice(),
+                    header.message_id.as_bytes().as_slice(),
+                ]
+                .concat();
+                let received = ReceivedDisclosure {
+                    from: header.sender,
+                    received_at: t,
+                    disclosure: d,
+                };
+                let sealed = self
+                    .vault
+                    .seal_json(&id, &received)
+                    .map_err(|e| e.to_string())?;
+                Ok(batch
+                    .put(Table::Disclosure, &id, &sealed)
+                    .map_err(|e| e.to_string())?)
+            }
+            MessageKind::StatusReport => {
+                let r: StatusReport = serde_json::from_slice(payload)
+                    .map_err(|e| format!("malformed status report: {e}"))?;
+                let linked = self.linked_to(&r.supplier)?;
+                self.may_deliver(
+                    &header.sender,
+                    &Delivery::StatusReport {
+                        cso: r.cso,
+                        case_ref: r.case_ref,
+                        case_nonce: r.case_nonce,
+                        linked,
+                    },
+                )?;
+                // Kept per (case, sender): no report ever replaces another CSO's.
+                let key = [r.case_ref.as_bytes().as_slice(), r.cso.as_bytes()].concat();
+                Ok(batch
+                    .put(Table::StatusReport, &key, &r)
+                    .map_err(|e| e.to_string())?)
+            }
+            MessageKind::Attestation
+                if serde_json::from_slice::<ilm_protocol::AttestationBundle>(payload).is_ok() =>
+            {
+                // A complete attestation with everything needed to verify it (to brands).
+                let bundle: ilm_protocol::AttestationBundle = serde_json::from_slice(payload)
+                    .map_err(|e| format!("malformed bundle: {e}"))?;
+                let summary = bundle
+                    .verify_with_revocations(&self.membership.revocations())
+                    .map_err(|e| e.to_string())?;
+                if summary.network_id != self.membership.network_id() {
+                    return Err("the bundle belongs to another network".to_string().into());
+                }
+                let body = bundle
+                    .attestation
+                    .verify::<RemediationAttestation>()
+                    .map_err(|e| e.to_string())?;
+                let b = body.body();
+                let linked = self.linked_to(&b.remediating_party)?;
+                self.may_deliver(
+                    &header.sender,
+                    &Delivery::AttestationBundle {
+                        attestation: b,
+                        linked,
+                    },
+                )?;
+                let stored = StoredAttestation {
+                    case_ref: b.case_ref,
+                    record: bundle.attestation.clone(),
+                    complete: true,
+                    stored_at: t,
+                    bundle: Some(bundle.clone()),
+                };
+                Ok(batch
+                    .put(Table::Attestation, b.case_ref.as_bytes(), &stored)
+                    .map_err(|e| e.to_string())?)
+            }
+            MessageKind::Attestation => {
+                let rec: SignedRecord = serde_json::from_slice(payload)
+                    .map_err(|e| format!("malformed attestation: {e}"))?;
+                let body = rec
+                    .verify_partial::<RemediationAttestation>()
+                    .map_err(|e| e.to_string())?;
+                body.check_well_formed().map_err(|e| e.to_string())?;
+                let complete = rec.signatures.len() == 2;
+                if complete {
+                    rec.verify::<RemediationAttestation>()
+                        .map_err(|e| e.to_string())?;
+                    self.may_deliver(&header.sender, &Delivery::AttestationComplete(&body))?;
+                    let cso_ok =
+                        self.membership.current(&body.cso).map(|c| c.role) == Some(Role::Cso);
+                    if !cso_ok {
+                        return Err("the attestation's CSO is not a current CSO member"
+                            .to_string()
+                            .into());
+                    }
+                } else {
+                    self.may_deliver(&header.sender, &Delivery::AttestationDraft(&body))?;
+                }
+                if complete && self.me == body.cso {
+                    // The CSO forwards the complete attestation to brands linked to the party,
+                    // as a bundle: brands do not hold the case history.
+                    let brands: Vec<OrgId> = brands_of(&self.store, &body.remediating_party)
+                        .map_err(|e| e.to_string())?
+                        .into_iter()
+                        .filter(|b| self.membership.current(b).is_some())
+                        .collect();
+                    if !brands.is_empty() {
+                        let history = self
+                            .history(&body.case_ref)
+                            .map_err(|e| e.to_string())?
+                            .ok_or("the CSO does not hold the case")?
+                            .clone();
+                        let bundle = crate::cases::bundle(&history, &rec, &self.membership)?;
+                        let bytes = serde_json::to_vec(&bundle).map_err(|e| e.to_string())?;
+                        let (_, entries) = self
+                            .queue_message(
+                                batch,
+                                MessageKind::Attestation,
+                                &brands,
+                                &bytes,
+                                Some(body.case_ref),
+                                t,
+                            )
+                            .map_err(|e| e.to_string())?;
+                        self.to_push.extend(entries);
+                    }
+                }
+                // Stored last: a refusal above leaves nothing behind.
+                let stored = StoredAttestation {
+                    case_ref: body.case_ref,
+                    record: rec.clone(),
+                    complete,
+                    stored_at: t,
+                    bundle: None,
+                };
+                Ok(batch
+                    .put(Table::Attestation, body.case_ref.as_bytes(), &stored)
+                    .map_err(|e| e.to_string())?)
+            }
+            MessageKind::SupplyChainLink => {
+                let rec: SignedRecord =
+                    serde_json::from_slice(payload).map_err(|e| format!("malformed link: {e}"))?;
+                let body = rec
+                    .verify_partial::<SupplyChainLink>()
+                    .map_err(|e| e.to_string())?;
+                if body.network_id != self.membership.network_id() {
+                    return Err("link of another network".to_string().into());
+                }
+                let complete = rec.signatures.len() == 2;
+                if complete {
+                    rec.verify::<SupplyChainLink>().map_err(|e| e.to_string())?;
+                    let role = |o: &OrgId| self.membership.current(o).map(|c| c.role);
+                    self.may_deliver(
+                        &header.sender,
+                        &Delivery::LinkComplete {
+                            link: &body,
+                            upstream: role(&body.upstream),
+                            downstream: role(&body.downstream),
+                        },
+                    )?;
+                } else {
+                    self.may_deliver(&header.sender, &Delivery::LinkProposal(&body))?;
+                }
+                let link = StoredLink {
+                    id: rec.digest(),
+                    record: rec,
+                    complete,
+                };
+                Ok(batch
+                    .put(Table::Link, link.id.as_bytes(), &link)
+                    .map_err(|e| e.to_string())?)
+            }
+            other => Err(format!("{other:?} messages are not accepted by delivery").into()),
+        }
+    }
+}
+
+/// Why a delivered workflow message is not accepted: for good, or not yet.
+#[derive(Debug)]
+pub enum Declined {
+    /// Refused for good (the sender marks it rejected).
+    Reject(String),
+    /// Cannot be processed yet (the sender retries).
+    Retry(String),
+}
+
+impl From<String> for Declined {
+    fn from(s: String) -> Declined {
+        Declined::Reject(s)
+    }
+}
+
+impl From<&str> for Declined {
+    fn from(s: &str) -> Declined {
+        Declined::Reject(s.to_string())
+    }
+}
