@@ -96,7 +96,7 @@ impl AdminClient {
             .and_then(|p| ilm_protocol::bytes::from_hex(p).ok())
             .ok_or_else(impostor)?;
         let expected = admin_proof(&self.token, &challenge);
-        if !crate::api::constant_time_eq(&proof, &expected) {
+        if !crate::access::constant_time_eq(&proof, &expected) {
             return Err(impostor());
         }
         Ok(())

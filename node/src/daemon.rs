@@ -158,12 +158,12 @@ pub async fn start(dir: DataDir, opts: RunOptions) -> Result<RunningNode> {
         token: token.clone(),
         dir: dir.clone(),
         vault,
-        sessions: crate::ui::auth::Sessions::default(),
+        sessions: crate::access::Sessions::default(),
         allow_backdating: opts.sample_data,
         intake_lock: tokio::sync::Mutex::new(()),
         templates: crate::ui::templates().context("load the UI templates")?,
-        i18n: crate::ui::i18n::I18n::load().map_err(anyhow::Error::msg)?,
-        hosts: crate::edge::guard::AllowedHosts::new(admin_addr, &cfg.admin.hosts),
+        i18n: crate::i18n::I18n::load().map_err(anyhow::Error::msg)?,
+        hosts: crate::access::AllowedHosts::new(admin_addr, &cfg.admin.hosts),
     });
     DataDir::write_public_file(&dir.admin_addr_path(), admin_addr.to_string().as_bytes())?;
     info!(org = %keys.org_id().short(), peer = %net.local_peer_id(), admin = %admin_addr, "node running");

@@ -3,7 +3,9 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod access;
 pub mod api;
+pub mod app;
 pub mod cases;
 pub mod cli;
 pub mod client;
@@ -15,6 +17,7 @@ pub mod daemon;
 pub mod datadir;
 pub mod demo;
 pub mod edge;
+pub mod i18n;
 pub mod intake;
 pub mod membership;
 pub mod metrics;
@@ -26,3 +29,4 @@ pub mod register;
 pub mod store;
 pub mod ui;
 pub mod vault;
+pub mod views;

@@ -6,11 +6,12 @@ use crate::event::{CaseEvent, CaseRef, EventHash, MAX_ITEMS, Verdict};
 use crate::history::{CaseHistory, HistoryError};
 use crate::identity::{OrgId, Role, Timestamp};
 use crate::lifecycle::{CaseState, PartyStage};
+use crate::limits::{check_text, check_time};
 use crate::membership::{
     MembershipCertificate, MembershipError, Network, NetworkId, RevocationList,
 };
 use crate::record::{RecordBody, RecordError, RecordKind, SignedRecord, Verified};
-use crate::rules::{check_text, check_time, is_responder};
+use crate::rules::is_responder;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 

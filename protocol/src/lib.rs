@@ -16,6 +16,7 @@ pub mod event;
 pub mod history;
 pub mod identity;
 pub mod lifecycle;
+pub mod limits;
 pub mod link;
 pub mod membership;
 pub mod record;

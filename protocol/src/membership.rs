@@ -302,9 +302,9 @@ impl Network {
     ) -> Result<Verified<Revocation>, MembershipError> {
         let rev = record.verify::<Revocation>()?;
         self.check_issuer(rev.body().network_id, &rev.body().issuer)?;
-        crate::rules::check_text(&rev.body().reason, MAX_REASON_LEN, true)
+        crate::limits::check_text(&rev.body().reason, MAX_REASON_LEN, true)
             .map_err(|_| MembershipError::Invalid("revocation: reason"))?;
-        crate::rules::check_time(rev.body().revoked_at)
+        crate::limits::check_time(rev.body().revoked_at)
             .map_err(|_| MembershipError::Invalid("revocation: time"))?;
         Ok(rev)
     }

@@ -8,16 +8,9 @@ use crate::event::{
 };
 use crate::identity::{OrgId, Role, Timestamp};
 use crate::lifecycle::{CaseState, LifecycleError};
+pub use crate::limits::{CLOCK_TOLERANCE_SECS, MAX_TIMESTAMP, check_text, check_time};
 use crate::membership::MembershipCertificate;
 use std::collections::BTreeSet;
-
-/// Latest time any record may claim: 9999-12-31T23:59:59Z. Later values are refused
-/// everywhere, so that every date can be shown in the four-digit-year calendar.
-pub const MAX_TIMESTAMP: Timestamp = Timestamp(253_402_300_799);
-
-/// How much earlier than the latest of its ancestors an event may claim to be authored
-/// (clock skew between organisations), in seconds.
-pub const CLOCK_TOLERANCE_SECS: u64 = 600;
 
 /// Whether an organisation of `role` may author events of `kind` (the authorisation matrix).
 pub fn may_author(role: Role, kind: EventKind) -> bool {
@@ -103,27 +96,6 @@ impl ValidationError {
             ValidationError::Malformed(_) => "event.malformed",
         }
     }
-}
-
-/// Checks one free-text field: at most `max` bytes, no control character but line feed and
-/// tab (and none at all when `single_line`).
-pub fn check_text(text: &str, max: usize, single_line: bool) -> Result<(), &'static str> {
-    if text.len() > max {
-        return Err("text field too long");
-    }
-    let allowed = |c: char| !single_line && (c == '\n' || c == '\t');
-    if text.chars().any(|c| c.is_control() && !allowed(c)) {
-        return Err("control character in text");
-    }
-    Ok(())
-}
-
-/// Checks that a timestamp is not past [`MAX_TIMESTAMP`].
-pub fn check_time(t: Timestamp) -> Result<(), &'static str> {
-    if t > MAX_TIMESTAMP {
-        return Err("timestamp after the year 9999");
-    }
-    Ok(())
 }
 
 fn event_times(event: &CaseEvent) -> Vec<Timestamp> {

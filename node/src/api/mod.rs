@@ -4,11 +4,8 @@
 //! loopback unless the operator explicitly allows otherwise.
 
 use crate::cases;
-use crate::core::{CoreClient, CoreError};
-use crate::datadir::DataDir;
-use crate::membership::{MembershipState, now};
-use crate::metrics::Metrics;
-use crate::net::NetClient;
+use crate::core::CoreError;
+use crate::membership::now;
 use crate::outbox::{DeliveryState, OutboxEntry};
 use crate::register::{self, RegisterError};
 use crate::store::Store;
@@ -18,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use ilm_protocol::event::Escalation;
-use ilm_protocol::{CaseRef, EventPayload, OrgId, OrgKeys, Role, SignedRecord};
+use ilm_protocol::{CaseRef, EventPayload, OrgId, Role, SignedRecord};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -26,43 +23,7 @@ use std::sync::Arc;
 mod openapi;
 pub mod workflow;
 
-/// What the API handlers share.
-pub struct ApiState {
-    /// This node's keys.
-    pub keys: Arc<OrgKeys>,
-    /// This node's role.
-    pub role: Role,
-    /// This node's name.
-    pub name: String,
-    /// The database.
-    pub store: Arc<Store>,
-    /// Membership state.
-    pub membership: Arc<MembershipState>,
-    /// Network task.
-    pub net: NetClient,
-    /// Node core.
-    pub core: CoreClient,
-    /// Counters.
-    pub metrics: Arc<Metrics>,
-    /// The admin token.
-    pub token: String,
-    /// Data directory.
-    pub dir: DataDir,
-    /// The vault sealing worker personal data.
-    pub vault: Arc<crate::vault::Vault>,
-    /// UI sessions and login rate limits.
-    pub sessions: crate::ui::auth::Sessions,
-    /// Whether writes may carry an authoring time in the past (sample data only).
-    pub allow_backdating: bool,
-    /// Serialises read-modify-write of the CSO's intake records (contacts, local cases).
-    pub intake_lock: tokio::sync::Mutex<()>,
-    /// UI templates.
-    pub templates: minijinja::Environment<'static>,
-    /// UI translations.
-    pub i18n: crate::ui::i18n::I18n,
-    /// The host names the admin listener answers to.
-    pub hosts: crate::edge::guard::AllowedHosts,
-}
+pub use crate::app::ApiState;
 
 /// An API error: status code and a clear message, sent as `{"error": ...}`.
 pub struct ApiError(pub StatusCode, pub String);
@@ -115,14 +76,6 @@ impl From<RegisterError> for ApiError {
 
 /// What handlers return.
 pub type ApiResult = Result<Json<Value>, ApiError>;
-
-/// Compares secrets in time independent of where they differ.
-pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
 
 /// The JSON API's routes (the edge puts them under authentication; see `crate::edge`).
 pub fn routes() -> Router<Arc<ApiState>> {
@@ -402,7 +355,7 @@ struct PasswordBody {
 /// sessions end.
 async fn set_password(
     State(st): State<Arc<ApiState>>,
-    axum::Extension(p): axum::Extension<crate::ui::auth::Principal>,
+    axum::Extension(p): axum::Extension<crate::access::Principal>,
     Path(name): Path<String>,
     body: Result<Json<PasswordBody>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult {

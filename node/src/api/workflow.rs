@@ -2,23 +2,21 @@
 //! overdue lists, attestations, supply-chain links and the brand's supply-chain view.
 
 use super::{ApiError, ApiResult, ApiState, parse_case};
+use crate::access::{OperatorRole, Principal};
 use crate::cases::{self, overdue_items};
-use crate::core::{Disclosure, ReceivedDisclosure, StatusReport, StoredAttestation, StoredLink};
+use crate::core::{Disclosure, ReceivedDisclosure, StatusReport};
 use crate::intake::{
     Consent, Contact, ContactId, ContactInput, LocalCase, OpenCaseInput, SealedContact,
 };
 use crate::membership::now;
 use crate::store::Table;
-use crate::ui::auth::{OperatorRole, Principal};
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use ilm_protocol::event::Escalation;
-use ilm_protocol::{
-    AttestationBundle, CaseRef, Digest, LinkKind, OrgId, RemediationAttestation, Role, Verdict,
-};
+use ilm_protocol::{CaseRef, Digest, LinkKind, OrgId, Role, Verdict};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -423,29 +421,8 @@ async fn verify(
 }
 
 async fn inbox(State(st): St) -> ApiResult {
-    Ok(Json(inbox_value(&st)?))
-}
-
-/// The inbox as JSON (shared by the API and the UI).
-pub fn inbox_value(st: &ApiState) -> Result<Value, ApiError> {
-    let me = st.keys.org_id();
-    let mut out = Vec::new();
-    let t = now();
-    for state in cases::states(&st.store)? {
-        let Some(mine) = state.party(&me) else {
-            continue;
-        };
-        let overdue: Vec<cases::Overdue> = overdue_items(&state, t)
-            .into_iter()
-            .filter(|o| o.party == me)
-            .collect();
-        out.push(json!({
-            "case_ref": state.case_ref, "status": state.status(), "stage": mine.stage,
-            "escalation": mine.escalation, "overdue": overdue, "event_count": state.events,
-            "allowed": state.allowed(&me),
-        }));
-    }
-    Ok(json!({ "inbox": out }))
+    let items = crate::views::inbox(&st.store, &st.keys.org_id(), now())?;
+    Ok(Json(json!({ "inbox": items })))
 }
 
 async fn overdue(State(st): St) -> ApiResult {
@@ -470,29 +447,9 @@ async fn overdue(State(st): St) -> ApiResult {
     Ok(Json(json!({ "overdue": out })))
 }
 
-fn attestation_view(st: &ApiState, a: &StoredAttestation) -> Value {
-    let body = a.record.verify_partial::<RemediationAttestation>().ok();
-    // With a bundle, "verified" means the whole bundle checks out (signatures, certificates,
-    // history), against this node's network.
-    let verified = a.complete
-        && match &a.bundle {
-            Some(b) => b
-                .verify()
-                .is_ok_and(|s| s.network_id == st.membership.network_id()),
-            None => a.record.verify::<RemediationAttestation>().is_ok(),
-        };
-    json!({
-        "case_ref": a.case_ref, "complete": a.complete, "signature_verified": verified,
-        "awaiting_my_signature": !a.complete && body.as_ref().is_some_and(|b| b.remediating_party == st.keys.org_id()),
-        "attestation": body,
-    })
-}
-
 async fn list_attestations(State(st): St) -> ApiResult {
-    let all: Vec<StoredAttestation> = st.store.scan(Table::Attestation, &[])?;
-    Ok(Json(
-        json!({ "attestations": all.iter().map(|a| attestation_view(&st, a)).collect::<Vec<_>>() }),
-    ))
+    let all = crate::views::attestations(&st.store, &st.membership, &st.keys.org_id())?;
+    Ok(Json(json!({ "attestations": all })))
 }
 
 async fn cosign(State(st): St, Path(case): Path<String>) -> ApiResult {
@@ -501,48 +458,26 @@ async fn cosign(State(st): St, Path(case): Path<String>) -> ApiResult {
     Ok(Json(json!({ "attestation": rec })))
 }
 
-/// Builds the self-contained bundle of a complete attestation, checked before it is returned.
-pub fn build_bundle(st: &ApiState, case: &CaseRef) -> Result<AttestationBundle, ApiError> {
-    let a: StoredAttestation = st
-        .store
-        .get(Table::Attestation, case.as_bytes())?
-        .ok_or_else(|| ApiError(StatusCode::NOT_FOUND, "no attestation for this case".into()))?;
-    if !a.complete {
-        return Err(ApiError(
-            StatusCode::CONFLICT,
-            "the attestation is not co-signed yet".into(),
-        ));
+impl From<crate::views::BundleError> for ApiError {
+    fn from(e: crate::views::BundleError) -> Self {
+        use crate::views::BundleError as B;
+        let status = match &e {
+            B::NotFound | B::NoHistory => StatusCode::NOT_FOUND,
+            B::NotComplete => StatusCode::CONFLICT,
+            B::Invalid(_) | B::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        ApiError(status, e.to_string())
     }
-    // Brands hold the bundle the CSO sent them; participants build it from their history.
-    if let Some(b) = a.bundle {
-        b.verify()
-            .map_err(|e| internal(format!("the stored bundle does not verify: {e}")))?;
-        return Ok(b);
-    }
-    let history = cases::load_history(&st.store, &st.membership, case)?.ok_or_else(|| {
-        ApiError(
-            StatusCode::NOT_FOUND,
-            "this node does not hold the case history".into(),
-        )
-    })?;
-    cases::bundle(&history, &a.record, &st.membership).map_err(internal)
 }
 
 async fn bundle(State(st): St, Path(case): Path<String>) -> ApiResult {
     let case = parse_case(&case)?;
-    Ok(Json(json!(build_bundle(&st, &case)?)))
-}
-
-fn link_view(l: &StoredLink) -> Value {
-    let body = serde_json::from_slice::<ilm_protocol::SupplyChainLink>(&l.record.body).ok();
-    json!({ "id": l.id, "complete": l.complete, "link": body })
+    let b = crate::views::bundle(&st.store, &st.membership, &case)?;
+    Ok(Json(json!(b)))
 }
 
 async fn list_links(State(st): St) -> ApiResult {
-    let all: Vec<StoredLink> = st.store.scan(Table::Link, &[])?;
-    Ok(Json(
-        json!({ "links": all.iter().map(link_view).collect::<Vec<_>>() }),
-    ))
+    Ok(Json(json!({ "links": crate::views::links(&st.store)? })))
 }
 
 #[derive(Deserialize)]
@@ -555,7 +490,7 @@ struct LinkBody {
 async fn propose_link(State(st): St, b: Result<Json<LinkBody>, JsonRejection>) -> ApiResult {
     let LinkBody { kind, counterparty } = body(b)?;
     let link = st.core.propose_link(kind, counterparty).await?;
-    Ok(Json(link_view(&link)))
+    Ok(Json(json!(crate::views::link(&link))))
 }
 
 async fn accept_link(State(st): St, Path(id): Path<String>) -> ApiResult {
@@ -563,49 +498,14 @@ async fn accept_link(State(st): St, Path(id): Path<String>) -> ApiResult {
         .parse()
         .map_err(|_| ApiError::bad("not a link id (64 hex digits)"))?;
     let link = st.core.accept_link(id).await?;
-    Ok(Json(link_view(&link)))
+    Ok(Json(json!(crate::views::link(&link))))
 }
 
 /// The brand's view: linked suppliers, their cases' status reports and attestations.
 async fn supply_chain(State(st): St) -> ApiResult {
-    Ok(Json(supply_chain_value(&st)?))
-}
-
-/// The brand's supply-chain view as JSON (shared by the API and the UI).
-pub fn supply_chain_value(st: &ApiState) -> Result<Value, ApiError> {
-    require_role(st, &[Role::Brand])?;
-    let me = st.keys.org_id();
-    let links: Vec<StoredLink> = st.store.scan(Table::Link, &[])?;
-    let reports: Vec<StatusReport> = st.store.scan(Table::StatusReport, &[])?;
-    let atts: Vec<StoredAttestation> = st.store.scan(Table::Attestation, &[])?;
-    let mut suppliers = Vec::new();
-    for l in links.iter().filter(|l| l.complete) {
-        let Ok(link) = serde_json::from_slice::<ilm_protocol::SupplyChainLink>(&l.record.body)
-        else {
-            continue;
-        };
-        if link.upstream != me || link.kind != LinkKind::BrandSupplier {
-            continue;
-        }
-        let s = link.downstream;
-        let cert = st.membership.current(&s);
-        let cases: Vec<&StatusReport> = reports.iter().filter(|r| r.supplier == s).collect();
-        let attestations: Vec<Value> = atts
-            .iter()
-            .filter(|a| {
-                a.record
-                    .verify_partial::<RemediationAttestation>()
-                    .is_ok_and(|b| b.remediating_party == s)
-            })
-            .map(|a| attestation_view(st, a))
-            .collect();
-        suppliers.push(json!({
-            "supplier": s, "name": cert.as_ref().map(|c| c.name.clone()),
-            "country": cert.as_ref().map(|c| c.country.clone()),
-            "cases": cases, "attestations": attestations,
-        }));
-    }
-    Ok(json!({ "suppliers": suppliers }))
+    require_role(&st, &[Role::Brand])?;
+    let suppliers = crate::views::supply_chain(&st.store, &st.membership, &st.keys.org_id())?;
+    Ok(Json(json!({ "suppliers": suppliers })))
 }
 
 async fn list_disclosures(State(st): St) -> ApiResult {

@@ -1,7 +1,8 @@
 //! The HTTP edge of the admin listener: one router above the JSON API and the web pages, and
 //! the layers every request passes through, outermost first: the Host/Origin guard, the
-//! security headers, then authentication and the role policy (`ui::auth`).
+//! security headers, then authentication and the role policy (`edge::auth`, `access`).
 
+mod auth;
 pub mod guard;
 
 use crate::api::{ApiError, ApiState};
@@ -21,7 +22,7 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .fallback(|| async { ApiError(StatusCode::NOT_FOUND, "no such route".into()) })
         .layer(middleware::from_fn_with_state(
             state.clone(),
-            crate::ui::auth::authenticate,
+            auth::authenticate,
         ))
         .merge(crate::ui::public_routes())
         .route("/api/hello", get(hello))

@@ -1,17 +1,14 @@
 //! The admin web UI: server-rendered pages over the same state as the JSON API, with login,
 //! sessions, CSRF protection and per-operator roles (see [`auth`]).
 
-pub mod auth;
 pub mod charts;
-pub mod i18n;
-pub mod limiter;
 
+use crate::access::{OperatorRole, Principal, SESSION_COOKIE, limiter};
 use crate::api::{ApiError, ApiState};
 use crate::cases;
 use crate::intake::LocalCase;
 use crate::membership::now;
 use crate::store::Table;
-use auth::{OperatorRole, Principal, SESSION_COOKIE};
 use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -153,7 +150,7 @@ fn base_ctx(st: &ApiState, p: Option<&Principal>, title_key: &str, active: &str)
         "operator": p.map(|p| p.name.clone()),
         "operator_role": p.map(|p| p.role),
         "nav": p.map(|p| nav(st, p, t, active)).unwrap_or_default(),
-        "languages": i18n::LANGUAGES.iter().map(|(c, n)| json!({ "code": c, "name": n })).collect::<Vec<_>>(),
+        "languages": crate::i18n::LANGUAGES.iter().map(|(c, n)| json!({ "code": c, "name": n })).collect::<Vec<_>>(),
     })
 }
 
@@ -209,8 +206,10 @@ async fn login(
         limiter::Verdict::Try => {}
     }
     let principal = match f.token {
-        Some(token) => crate::api::constant_time_eq(token.trim().as_bytes(), st.token.as_bytes())
-            .then(|| ("admin-token".to_string(), OperatorRole::Admin)),
+        Some(token) => {
+            crate::access::constant_time_eq(token.trim().as_bytes(), st.token.as_bytes())
+                .then(|| ("admin-token".to_string(), OperatorRole::Admin))
+        }
         None => {
             let store = st.store.clone();
             let (n, password) = (name.clone(), f.password.unwrap_or_default());
@@ -512,25 +511,25 @@ async fn intake(State(st): State<Arc<ApiState>>, Extension(p): Extension<Princip
 }
 
 async fn inbox(State(st): State<Arc<ApiState>>, Extension(p): Extension<Principal>) -> Response {
-    let v = match crate::api::workflow::inbox_value(&st) {
+    let items = match crate::views::inbox(&st.store, &st.keys.org_id(), now()) {
         Ok(v) => v,
-        Err(e) => return e.into_response(),
+        Err(e) => return ApiError::from(e).into_response(),
     };
-    let rows: Vec<Value> = v["inbox"]
-        .as_array()
-        .into_iter()
-        .flatten()
+    let rows: Vec<Value> = items
+        .iter()
         .map(|r| {
-            let overdue: Vec<String> = r["overdue"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|o| o["what"].as_str().map(String::from))
+            let overdue: Vec<&str> = r
+                .overdue
+                .iter()
+                .map(|o| match o.what {
+                    ilm_protocol::Owed::Acknowledgement => "acknowledgement",
+                    ilm_protocol::Owed::Remediation => "remediation",
+                })
                 .collect();
             json!({
-                "case_ref": r["case_ref"], "status": r["status"],
-                "ack_by": fmt_day(r["escalation"]["acknowledge_by"].as_u64()),
-                "remediate_by": fmt_day(r["escalation"]["remediate_by"].as_u64()),
+                "case_ref": r.case_ref, "status": r.status,
+                "ack_by": fmt_day(Some(r.escalation.acknowledge_by.0)),
+                "remediate_by": fmt_day(Some(r.escalation.remediate_by.0)),
                 "overdue": overdue.join(", "),
             })
         })
@@ -554,20 +553,24 @@ async fn supply_chain(
             "the supply-chain view is for brands",
         );
     }
-    let mut v = match crate::api::workflow::supply_chain_value(&st) {
+    let suppliers = match crate::views::supply_chain(&st.store, &st.membership, &st.keys.org_id()) {
         Ok(v) => v,
-        Err(e) => return e.into_response(),
+        Err(e) => return ApiError::from(e).into_response(),
     };
-    for s in v["suppliers"].as_array_mut().into_iter().flatten() {
-        for a in s["attestations"].as_array_mut().into_iter().flatten() {
-            let case = a["case_ref"].as_str().and_then(|c| c.parse().ok());
-            let downloadable =
-                case.is_some_and(|c| crate::api::workflow::build_bundle(&st, &c).is_ok());
-            a["can_download"] = json!(downloadable);
-        }
-    }
+    let suppliers: Vec<Value> = suppliers
+        .iter()
+        .map(|s| {
+            let mut v = json!(s);
+            for (i, a) in s.attestations.iter().enumerate() {
+                let downloadable =
+                    crate::views::bundle(&st.store, &st.membership, &a.case_ref).is_ok();
+                v["attestations"][i]["can_download"] = json!(downloadable);
+            }
+            v
+        })
+        .collect();
     let mut ctx = base_ctx(&st, Some(&p), "supply_chain_title", "/supply-chain");
-    ctx["suppliers"] = v["suppliers"].take();
+    ctx["suppliers"] = json!(suppliers);
     render(&st, "supply_chain.html", ctx)
         .map(IntoResponse::into_response)
         .unwrap_or_else(IntoResponse::into_response)

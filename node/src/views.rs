@@ -1,0 +1,231 @@
+//! Typed views of what this node holds, shared by the JSON API (which serialises them) and
+//! the pages (which read their fields): no loosely typed JSON passes between them.
+
+use crate::cases::{self, Overdue, overdue_items};
+use crate::core::{StatusReport, StoredAttestation, StoredLink};
+use crate::membership::MembershipState;
+use crate::store::{Store, StoreError, Table};
+use ilm_protocol::event::Escalation;
+use ilm_protocol::{
+    AttestationBundle, CaseRef, CaseStatus, Country, Digest, EventKind, LinkKind, OrgId,
+    PartyStage, RemediationAttestation, SupplyChainLink, Timestamp,
+};
+use serde::Serialize;
+
+/// A case escalated to this node, as its inbox lists it.
+#[derive(Debug, Clone, Serialize)]
+pub struct InboxItem {
+    /// The case.
+    pub case_ref: CaseRef,
+    /// The case's status.
+    pub status: CaseStatus,
+    /// Where this node's own round stands.
+    pub stage: PartyStage,
+    /// The latest escalation to this node (what is asked, and by when).
+    pub escalation: Escalation,
+    /// What this node owes past its due date.
+    pub overdue: Vec<Overdue>,
+    /// Events in the case.
+    pub event_count: u32,
+    /// What this node may add now.
+    pub allowed: Vec<EventKind>,
+}
+
+/// Every case escalated to `me`, from the read model.
+pub fn inbox(store: &Store, me: &OrgId, now: Timestamp) -> Result<Vec<InboxItem>, StoreError> {
+    let mut out = Vec::new();
+    for state in cases::states(store)? {
+        let Some(mine) = state.party(me) else {
+            continue;
+        };
+        out.push(InboxItem {
+            case_ref: state.case_ref,
+            status: state.status(),
+            stage: mine.stage,
+            escalation: mine.escalation.clone(),
+            overdue: overdue_items(&state, now)
+                .into_iter()
+                .filter(|o| o.party == *me)
+                .collect(),
+            event_count: state.events,
+            allowed: state.allowed(me),
+        });
+    }
+    Ok(out)
+}
+
+/// An attestation as a node holds it, with whether it verifies.
+#[derive(Debug, Clone, Serialize)]
+pub struct AttestationView {
+    /// The case.
+    pub case_ref: CaseRef,
+    /// Both parties signed.
+    pub complete: bool,
+    /// Signatures (and, for a bundle, the whole bundle against this network) verify.
+    pub signature_verified: bool,
+    /// A draft waiting for this node's co-signature.
+    pub awaiting_my_signature: bool,
+    /// What it states.
+    pub attestation: Option<RemediationAttestation>,
+}
+
+/// The view of a stored attestation.
+pub fn attestation(
+    membership: &MembershipState,
+    me: &OrgId,
+    a: &StoredAttestation,
+) -> AttestationView {
+    let body = a.record.verify_partial::<RemediationAttestation>().ok();
+    // With a bundle, "verified" means the whole bundle checks out (signatures, certificates,
+    // history, the revocations this node knows), against this node's network.
+    let verified = a.complete
+        && match &a.bundle {
+            Some(b) => b
+                .verify_with_revocations(&membership.revocations())
+                .is_ok_and(|s| s.network_id == membership.network_id()),
+            None => a.record.verify::<RemediationAttestation>().is_ok(),
+        };
+    AttestationView {
+        case_ref: a.case_ref,
+        complete: a.complete,
+        signature_verified: verified,
+        awaiting_my_signature: !a.complete
+            && body.as_ref().is_some_and(|b| b.remediating_party == *me),
+        attestation: body,
+    }
+}
+
+/// Every attestation this node holds.
+pub fn attestations(
+    store: &Store,
+    membership: &MembershipState,
+    me: &OrgId,
+) -> Result<Vec<AttestationView>, StoreError> {
+    let all: Vec<StoredAttestation> = store.scan(Table::Attestation, &[])?;
+    Ok(all.iter().map(|a| attestation(membership, me, a)).collect())
+}
+
+/// Why a bundle could not be given.
+#[derive(Debug, thiserror::Error)]
+pub enum BundleError {
+    /// No attestation for the case.
+    #[error("no attestation for this case")]
+    NotFound,
+    /// Not co-signed yet.
+    #[error("the attestation is not co-signed yet")]
+    NotComplete,
+    /// The node holds neither a bundle nor the history.
+    #[error("this node does not hold the case history")]
+    NoHistory,
+    /// What it holds does not verify.
+    #[error("the bundle does not verify: {0}")]
+    Invalid(String),
+    /// Storage.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The self-contained bundle of a complete attestation, checked before it is returned.
+pub fn bundle(
+    store: &Store,
+    membership: &MembershipState,
+    case: &CaseRef,
+) -> Result<AttestationBundle, BundleError> {
+    let a: StoredAttestation = store
+        .get(Table::Attestation, case.as_bytes())?
+        .ok_or(BundleError::NotFound)?;
+    if !a.complete {
+        return Err(BundleError::NotComplete);
+    }
+    // Brands hold the bundle the CSO sent them; participants build it from their history.
+    if let Some(b) = a.bundle {
+        b.verify()
+            .map_err(|e| BundleError::Invalid(e.to_string()))?;
+        return Ok(b);
+    }
+    let history = cases::load_history(store, membership, case)?.ok_or(BundleError::NoHistory)?;
+    cases::bundle(&history, &a.record, membership).map_err(BundleError::Invalid)
+}
+
+/// A supply-chain link as a node holds it.
+#[derive(Debug, Clone, Serialize)]
+pub struct LinkView {
+    /// The link's id.
+    pub id: Digest,
+    /// Both sides signed.
+    pub complete: bool,
+    /// What it states.
+    pub link: Option<SupplyChainLink>,
+}
+
+/// The view of a stored link.
+pub fn link(l: &StoredLink) -> LinkView {
+    LinkView {
+        id: l.id,
+        complete: l.complete,
+        link: serde_json::from_slice(&l.record.body).ok(),
+    }
+}
+
+/// Every link this node holds.
+pub fn links(store: &Store) -> Result<Vec<LinkView>, StoreError> {
+    let all: Vec<StoredLink> = store.scan(Table::Link, &[])?;
+    Ok(all.iter().map(link).collect())
+}
+
+/// One supplier in a brand's supply chain.
+#[derive(Debug, Clone, Serialize)]
+pub struct SupplierView {
+    /// The supplier.
+    pub supplier: OrgId,
+    /// Its name, if its certificate is current.
+    pub name: Option<String>,
+    /// Its country.
+    pub country: Option<Country>,
+    /// The status reports of its cases, from the CSOs that own them.
+    pub cases: Vec<StatusReport>,
+    /// Its attestations.
+    pub attestations: Vec<AttestationView>,
+}
+
+/// A brand's supply chain: linked suppliers, their cases' status reports and attestations.
+pub fn supply_chain(
+    store: &Store,
+    membership: &MembershipState,
+    me: &OrgId,
+) -> Result<Vec<SupplierView>, StoreError> {
+    let links: Vec<StoredLink> = store.scan(Table::Link, &[])?;
+    let reports: Vec<StatusReport> = store.scan(Table::StatusReport, &[])?;
+    let atts: Vec<StoredAttestation> = store.scan(Table::Attestation, &[])?;
+    let mut suppliers = Vec::new();
+    for l in links.iter().filter(|l| l.complete) {
+        let Ok(link) = serde_json::from_slice::<SupplyChainLink>(&l.record.body) else {
+            continue;
+        };
+        if link.upstream != *me || link.kind != LinkKind::BrandSupplier {
+            continue;
+        }
+        let s = link.downstream;
+        let cert = membership.current(&s);
+        suppliers.push(SupplierView {
+            supplier: s,
+            name: cert.as_ref().map(|c| c.name.clone()),
+            country: cert.as_ref().map(|c| c.country.clone()),
+            cases: reports
+                .iter()
+                .filter(|r| r.supplier == s)
+                .cloned()
+                .collect(),
+            attestations: atts
+                .iter()
+                .filter(|a| {
+                    a.record
+                        .verify_partial::<RemediationAttestation>()
+                        .is_ok_and(|b| b.remediating_party == s)
+                })
+                .map(|a| attestation(membership, me, a))
+                .collect(),
+        });
+    }
+    Ok(suppliers)
+}
