@@ -4,6 +4,7 @@
 #[path = "support/mod.rs"]
 mod support;
 
+use ilm_node::edge::routes::{ROUTES, Route, Verb};
 use serde_json::{Value, json};
 use support::*;
 
@@ -364,4 +365,119 @@ fn switching_language_changes_the_page_and_intake_operators_cannot_read_cases() 
         ),
         404
     );
+}
+
+/// A request's status and body, with a session cookie and its CSRF token.
+fn call(node: &Node, verb: Verb, path: &str, cookie: Option<&str>, csrf: &str) -> (u16, String) {
+    let url = format!("{}{}", base(node), path);
+    let res = match verb {
+        Verb::Get => {
+            let mut r = agent().get(url);
+            if let Some(c) = cookie {
+                r = r.header("Cookie", c);
+            }
+            r.call()
+        }
+        Verb::Post => {
+            let mut r = agent().post(url).header("X-CSRF-Token", csrf);
+            if let Some(c) = cookie {
+                r = r.header("Cookie", c);
+            }
+            r.send_json(json!({}))
+        }
+    };
+    let mut res = res.expect("request");
+    let code = res.status().as_u16();
+    (code, res.body_mut().read_to_string().unwrap_or_default())
+}
+
+/// The route table drives the router and the policy: every route it names is served, and
+/// served only to the roles its permission names, for every role.
+#[test]
+fn every_route_of_the_table_is_served_with_its_permission() {
+    use ilm_node::access::{OperatorRole, Permission};
+    let mut net = Net::new();
+    net.steward.start();
+    let mut cso = net.member("cso", "cso");
+    cso.start();
+    let roles = [
+        ("ada", OperatorRole::Admin, "admin", "/network"),
+        ("cas", OperatorRole::Caseworker, "caseworker", "/network"),
+        ("rea", OperatorRole::Readonly, "readonly", "/network"),
+        ("ina", OperatorRole::Intake, "intake", "/intake"),
+    ];
+    let mut served = 0;
+    let mut refused = 0;
+    let mut unoffered = 0;
+    for (name, role, role_name, page) in roles {
+        cso.add_operator(name, role_name, "a long enough password");
+        let cookie = login(&cso, name, "a long enough password").expect("login");
+        let mut res = agent()
+            .get(format!("{}{page}", base(&cso)))
+            .header("Cookie", &cookie)
+            .call()
+            .expect("page");
+        let html = res.body_mut().read_to_string().expect("html");
+        let at = html.find("name=\"csrf-token\" content=\"").expect("csrf") + 27;
+        let csrf = html[at..at + 64].to_string();
+        // Logging out last keeps the session for the other routes.
+        let mut routes: Vec<&Route> = ROUTES.iter().collect();
+        routes.sort_by_key(|r| r.path == "/logout");
+        for route in routes {
+            let path = route
+                .path
+                .replace("{case}", &"ab".repeat(16))
+                .replace("{id}", &"cd".repeat(16))
+                .replace("{name}", name);
+            let (code, body) = call(&cso, route.verb, &path, Some(&cookie), &csrf);
+            let what = format!("{} {} as {role_name}", route.verb.name(), route.path);
+            if route.permission.allows(role) && !route.offered_by(ilm_protocol::Role::Cso) {
+                assert!(
+                    code == 403 && body.contains("a cso node does not offer this"),
+                    "{what}: {code} {body}"
+                );
+                unoffered += 1;
+            } else if route.permission.allows(role) {
+                assert_ne!(code, 403, "{what}: refused ({body})");
+                assert_ne!(code, 405, "{what}: not routed");
+                assert!(
+                    !(code == 404 && body.contains("no such route")),
+                    "{what}: not routed"
+                );
+                served += 1;
+            } else {
+                assert_eq!(code, 403, "{what}: not refused ({body})");
+                refused += 1;
+            }
+        }
+        // Positive control: the same session is refused a route that does not exist.
+        let (code, body) = call(&cso, Verb::Get, "/api/no-such-route", Some(&cookie), &csrf);
+        assert!(code == 404 && body.contains("no such route") || code == 401);
+    }
+    // Every role met both outcomes but the admin, which holds every permission.
+    assert!(
+        served > 3 * ROUTES.len() / 2 && refused > 20 && unoffered >= 4,
+        "{served} served, {refused} refused, {unoffered} not offered"
+    );
+    // Without a session, only the public routes answer.
+    for route in ROUTES.iter().filter(|r| r.permission != Permission::Public) {
+        let path = route
+            .path
+            .replace("{case}", "x")
+            .replace("{id}", "x")
+            .replace("{name}", "x");
+        let (code, _) = call(&cso, route.verb, &path, None, "");
+        let api = route.path.starts_with("/api/") || route.path == "/metrics";
+        let expected = if api || route.verb == Verb::Post {
+            401
+        } else {
+            303
+        };
+        assert!(
+            code == expected || (!api && code == 303),
+            "{} {}: {code}",
+            route.verb.name(),
+            route.path
+        );
+    }
 }

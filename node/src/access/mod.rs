@@ -10,8 +10,6 @@ pub use crate::operators::OperatorRole;
 pub use hosts::AllowedHosts;
 pub use sessions::{SESSION_COOKIE, SESSION_IDLE, Sessions, session_cookie};
 
-use axum::http::Method;
-
 /// Who is making a request.
 #[derive(Debug, Clone)]
 pub struct Principal {
@@ -35,34 +33,35 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// Whether `role` may make this request (the server-side policy).
-pub fn allowed(role: OperatorRole, method: &Method, path: &str) -> bool {
-    let read = method == Method::GET || method == Method::HEAD;
-    // Every operator may change its own password (the handler refuses anyone else's).
-    let own_password = method == Method::POST
-        && path.starts_with("/api/operators/")
-        && path.ends_with("/password");
-    let session_ops = matches!(path, "/logout" | "/lang") || own_password;
-    match role {
-        OperatorRole::Admin => true,
-        OperatorRole::Caseworker => {
-            session_ops
-                || !(path.starts_with("/api/members/issue")
-                    || path.starts_with("/api/members/revoke")
-                    || path.starts_with("/api/operators"))
-        }
-        OperatorRole::Readonly => {
-            session_ops
-                || (read
-                    && !path.starts_with("/api/contacts/")
-                    && !path.starts_with("/api/disclosures")
-                    && !path.starts_with("/api/operators"))
-        }
-        OperatorRole::Intake => {
-            session_ops
-                || path == "/intake"
-                || path == "/api/contacts"
-                || (read && path.starts_with("/api/contacts/"))
+/// Who may call a route: each route of the admin listener carries one (see
+/// `crate::edge::routes`), and the role policy is nothing but [`Permission::allows`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Permission {
+    /// No login: the login form, static assets, the CLI's challenge.
+    Public,
+    /// Any signed-in operator: its own session, language and password.
+    Operator,
+    /// Reading what the node shares with the network (no worker identity).
+    Read,
+    /// Recording worker contacts and reading their identity.
+    Intake,
+    /// Changing case state, and reading identities disclosed to this node.
+    Casework,
+    /// Membership (the steward's register) and operator accounts.
+    Admin,
+}
+
+impl Permission {
+    /// Whether an operator of `role` holds this permission.
+    pub fn allows(self, role: OperatorRole) -> bool {
+        use OperatorRole::*;
+        match self {
+            Permission::Public | Permission::Operator => true,
+            Permission::Read => matches!(role, Readonly | Caseworker | Admin),
+            Permission::Intake => matches!(role, Intake | Caseworker | Admin),
+            Permission::Casework => matches!(role, Caseworker | Admin),
+            Permission::Admin => role == Admin,
         }
     }
 }
@@ -72,20 +71,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn policy_matches_the_roles() {
+    fn permissions_match_the_roles() {
         use OperatorRole::*;
-        let get = Method::GET;
-        let post = Method::POST;
-        assert!(allowed(Admin, &post, "/api/members/revoke"));
-        assert!(!allowed(Caseworker, &post, "/api/members/revoke"));
-        assert!(allowed(Caseworker, &post, "/api/cases/x/escalate"));
-        assert!(allowed(Readonly, &get, "/api/cases"));
-        assert!(!allowed(Readonly, &post, "/api/contacts"));
-        assert!(!allowed(Readonly, &get, "/api/contacts/abc"));
-        assert!(allowed(Intake, &post, "/api/contacts"));
-        assert!(allowed(Intake, &get, "/intake"));
-        assert!(!allowed(Intake, &get, "/api/cases"));
-        assert!(!allowed(Intake, &get, "/cases/abc"));
-        assert!(!allowed(Intake, &get, "/dashboard"));
+        let roles = [Admin, Caseworker, Readonly, Intake];
+        let holders = |p: Permission| -> Vec<OperatorRole> {
+            roles.iter().copied().filter(|r| p.allows(*r)).collect()
+        };
+        assert_eq!(holders(Permission::Public), roles);
+        assert_eq!(holders(Permission::Operator), roles);
+        assert_eq!(holders(Permission::Read), [Admin, Caseworker, Readonly]);
+        assert_eq!(holders(Permission::Intake), [Admin, Caseworker, Intake]);
+        assert_eq!(holders(Permission::Casework), [Admin, Caseworker]);
+        assert_eq!(holders(Permission::Admin), [Admin]);
     }
 }

@@ -9,18 +9,16 @@ use crate::membership::now;
 use crate::outbox::{DeliveryState, OutboxEntry};
 use crate::register::{self, RegisterError};
 use crate::store::Store;
+use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use ilm_protocol::event::Escalation;
 use ilm_protocol::{CaseRef, EventPayload, OrgId, Role, SignedRecord};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::sync::Arc;
 
-mod openapi;
 pub mod workflow;
 
 pub use crate::app::ApiState;
@@ -77,27 +75,6 @@ impl From<RegisterError> for ApiError {
 /// What handlers return.
 pub type ApiResult = Result<Json<Value>, ApiError>;
 
-/// The JSON API's routes (the edge puts them under authentication; see `crate::edge`).
-pub fn routes() -> Router<Arc<ApiState>> {
-    Router::new()
-        .route("/api/status", get(status))
-        .route("/api/peers", get(peers))
-        .route("/api/outbox", get(outbox))
-        .route("/api/cases", get(list_cases).post(open_case))
-        .route("/api/cases/{case}", get(show_case))
-        .route("/api/cases/{case}/events", post(append_event))
-        .route("/api/members", get(members))
-        .route("/api/members/issue", post(issue))
-        .route("/api/members/revoke", post(revoke))
-        .route("/api/revocations", get(revocations))
-        .route("/api/operators", get(list_operators).post(add_operator))
-        .route("/api/operators/{name}/disabled", post(disable_operator))
-        .route("/api/operators/{name}/password", post(set_password))
-        .route("/api/openapi.json", get(openapi))
-        .route("/metrics", get(metrics))
-        .merge(workflow::routes())
-}
-
 /// Messages pending, delivered and rejected, counting those pruned from the outbox.
 fn outbox_depth(store: &Store) -> Result<(u64, u64, u64), ApiError> {
     let entries: Vec<OutboxEntry> = store.outbox()?;
@@ -110,7 +87,7 @@ fn outbox_depth(store: &Store) -> Result<(u64, u64, u64), ApiError> {
     ))
 }
 
-async fn status(State(st): State<Arc<ApiState>>) -> ApiResult {
+pub(crate) async fn status(State(st): State<Arc<ApiState>>) -> ApiResult {
     let net = st
         .net
         .status()
@@ -145,7 +122,7 @@ async fn status(State(st): State<Arc<ApiState>>) -> ApiResult {
     })))
 }
 
-async fn peers(State(st): State<Arc<ApiState>>) -> ApiResult {
+pub(crate) async fn peers(State(st): State<Arc<ApiState>>) -> ApiResult {
     let net = st
         .net
         .status()
@@ -169,11 +146,14 @@ async fn peers(State(st): State<Arc<ApiState>>) -> ApiResult {
 }
 
 #[derive(Deserialize)]
-struct OutboxQuery {
+pub(crate) struct OutboxQuery {
     state: Option<DeliveryState>,
 }
 
-async fn outbox(State(st): State<Arc<ApiState>>, Query(q): Query<OutboxQuery>) -> ApiResult {
+pub(crate) async fn outbox(
+    State(st): State<Arc<ApiState>>,
+    Query(q): Query<OutboxQuery>,
+) -> ApiResult {
     let entries: Vec<OutboxEntry> = st.store.outbox()?;
     let rows: Vec<Value> = entries
         .iter()
@@ -215,7 +195,7 @@ pub fn parse_case(s: &str) -> Result<CaseRef, ApiError> {
         .map_err(|_| ApiError::bad(format!("{s:?} is not a case reference (32 hex digits)")))
 }
 
-async fn list_cases(State(st): State<Arc<ApiState>>) -> ApiResult {
+pub(crate) async fn list_cases(State(st): State<Arc<ApiState>>) -> ApiResult {
     let me = st.keys.org_id();
     let t = now();
     let out: Vec<cases::CaseView> = cases::states(&st.store)?
@@ -225,7 +205,10 @@ async fn list_cases(State(st): State<Arc<ApiState>>) -> ApiResult {
     Ok(Json(json!({ "cases": out })))
 }
 
-async fn show_case(State(st): State<Arc<ApiState>>, Path(case): Path<String>) -> ApiResult {
+pub(crate) async fn show_case(
+    State(st): State<Arc<ApiState>>,
+    Path(case): Path<String>,
+) -> ApiResult {
     let case = parse_case(&case)?;
     let v = cases::load_view(&st.store, &st.membership, &case)?
         .ok_or_else(|| ApiError(StatusCode::NOT_FOUND, format!("no case {case}")))?;
@@ -234,11 +217,11 @@ async fn show_case(State(st): State<Arc<ApiState>>, Path(case): Path<String>) ->
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct OpenCase {
+pub(crate) struct OpenCase {
     escalation: Escalation,
 }
 
-async fn open_case(
+pub(crate) async fn open_case(
     State(st): State<Arc<ApiState>>,
     body: Result<Json<OpenCase>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult {
@@ -252,14 +235,14 @@ async fn open_case(
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct AppendEvent {
+pub(crate) struct AppendEvent {
     event: EventPayload,
     /// Sign as authored at this time (sample data spread over time); defaults to now.
     #[serde(default)]
     at: Option<ilm_protocol::Timestamp>,
 }
 
-async fn append_event(
+pub(crate) async fn append_event(
     State(st): State<Arc<ApiState>>,
     Path(case): Path<String>,
     body: Result<Json<AppendEvent>, axum::extract::rejection::JsonRejection>,
@@ -271,7 +254,7 @@ async fn append_event(
     Ok(Json(json!(done)))
 }
 
-async fn members(State(st): State<Arc<ApiState>>) -> ApiResult {
+pub(crate) async fn members(State(st): State<Arc<ApiState>>) -> ApiResult {
     if st.role == Role::Steward {
         let rows = register::list(st.membership.network(), &st.store, now())?;
         return Ok(Json(json!({ "members": rows })));
@@ -293,7 +276,7 @@ async fn members(State(st): State<Arc<ApiState>>) -> ApiResult {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct OperatorBody {
+pub(crate) struct OperatorBody {
     name: String,
     role: crate::operators::OperatorRole,
     password: String,
@@ -308,7 +291,7 @@ fn operator_error(e: crate::operators::OperatorError) -> ApiError {
     }
 }
 
-async fn add_operator(
+pub(crate) async fn add_operator(
     State(st): State<Arc<ApiState>>,
     body: Result<Json<OperatorBody>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult {
@@ -318,7 +301,7 @@ async fn add_operator(
     Ok(Json(json!({ "name": b.name, "role": b.role })))
 }
 
-async fn list_operators(State(st): State<Arc<ApiState>>) -> ApiResult {
+pub(crate) async fn list_operators(State(st): State<Arc<ApiState>>) -> ApiResult {
     let ops = crate::operators::list(&st.store).map_err(operator_error)?;
     Ok(Json(json!({ "operators": ops.iter().map(|o| json!({
         "name": o.name, "role": o.role, "disabled": o.disabled,
@@ -327,12 +310,12 @@ async fn list_operators(State(st): State<Arc<ApiState>>) -> ApiResult {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct DisableBody {
+pub(crate) struct DisableBody {
     disabled: bool,
 }
 
 /// Disables (or enables) an operator; its sessions end at once.
-async fn disable_operator(
+pub(crate) async fn disable_operator(
     State(st): State<Arc<ApiState>>,
     Path(name): Path<String>,
     body: Result<Json<DisableBody>, axum::extract::rejection::JsonRejection>,
@@ -347,13 +330,13 @@ async fn disable_operator(
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct PasswordBody {
+pub(crate) struct PasswordBody {
     password: String,
 }
 
 /// Sets an operator's password (an admin for anyone, an operator for itself); its other
 /// sessions end.
-async fn set_password(
+pub(crate) async fn set_password(
     State(st): State<Arc<ApiState>>,
     axum::Extension(p): axum::Extension<crate::access::Principal>,
     Path(name): Path<String>,
@@ -376,12 +359,7 @@ async fn set_password(
     Ok(Json(json!({ "name": name, "password_changed": true })))
 }
 
-async fn openapi() -> Json<Value> {
-    Json(openapi::document())
-}
-
-/// Operator metrics in the Prometheus text format.
-async fn metrics(
+pub(crate) async fn metrics(
     State(st): State<Arc<ApiState>>,
 ) -> Result<([(axum::http::HeaderName, &'static str); 1], String), ApiError> {
     let m = st.metrics.snapshot();
@@ -468,7 +446,7 @@ async fn metrics(
     ))
 }
 
-async fn revocations(State(st): State<Arc<ApiState>>) -> ApiResult {
+pub(crate) async fn revocations(State(st): State<Arc<ApiState>>) -> ApiResult {
     Ok(Json(
         json!({ "revocations": st.membership.revocation_records() }),
     ))
@@ -476,12 +454,12 @@ async fn revocations(State(st): State<Arc<ApiState>>) -> ApiResult {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct IssueBody {
+pub(crate) struct IssueBody {
     request: SignedRecord,
     valid_days: u64,
 }
 
-async fn issue(
+pub(crate) async fn issue(
     State(st): State<Arc<ApiState>>,
     body: Result<Json<IssueBody>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult {
@@ -502,12 +480,12 @@ async fn issue(
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RevokeBody {
+pub(crate) struct RevokeBody {
     org_id: OrgId,
     reason: String,
 }
 
-async fn revoke(
+pub(crate) async fn revoke(
     State(st): State<Arc<ApiState>>,
     body: Result<Json<RevokeBody>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult {

@@ -13,53 +13,17 @@ use crate::store::Table;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::{Extension, Json, Router};
+use axum::{Extension, Json};
 use ilm_protocol::event::Escalation;
-use ilm_protocol::{CaseRef, Digest, LinkKind, OrgId, Role, Verdict};
+use ilm_protocol::{CaseRef, Digest, LinkKind, OrgId, Verdict};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::sync::Arc;
 
 type St = State<Arc<ApiState>>;
 
-/// The workflow routes (merged under the token check by the caller).
-pub fn routes() -> Router<Arc<ApiState>> {
-    Router::new()
-        .route("/api/contacts", get(list_contacts).post(add_contact))
-        .route("/api/contacts/{id}", get(show_contact))
-        .route(
-            "/api/local-cases",
-            get(list_local_cases).post(open_local_case),
-        )
-        .route("/api/cases/{case}/consent", post(record_consent))
-        .route("/api/cases/{case}/consent/withdraw", post(withdraw_consent))
-        .route("/api/cases/{case}/escalate", post(escalate))
-        .route("/api/cases/{case}/verify", post(verify))
-        .route("/api/inbox", get(inbox))
-        .route("/api/overdue", get(overdue))
-        .route("/api/attestations", get(list_attestations))
-        .route("/api/attestations/{case}/cosign", post(cosign))
-        .route("/api/attestations/{case}/bundle", get(bundle))
-        .route("/api/links", get(list_links).post(propose_link))
-        .route("/api/links/{id}/accept", post(accept_link))
-        .route("/api/supply-chain", get(supply_chain))
-        .route("/api/disclosures", get(list_disclosures))
-}
-
 fn body<T>(b: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
     b.map(|Json(v)| v).map_err(|e| ApiError::bad(e.body_text()))
-}
-
-fn require_role(st: &ApiState, roles: &[Role]) -> Result<(), ApiError> {
-    if roles.contains(&st.role) {
-        Ok(())
-    } else {
-        Err(ApiError(
-            StatusCode::FORBIDDEN,
-            format!("a {} node cannot do this", st.role),
-        ))
-    }
 }
 
 fn internal(e: impl std::fmt::Display) -> ApiError {
@@ -74,12 +38,11 @@ fn contact_view(c: &Contact) -> Value {
     })
 }
 
-async fn add_contact(
+pub(crate) async fn add_contact(
     State(st): St,
     Extension(p): Extension<Principal>,
     b: Result<Json<ContactInput>, JsonRejection>,
 ) -> ApiResult {
-    require_role(&st, &[Role::Cso])?;
     let input = body(b)?;
     input.validate().map_err(|e| ApiError::bad(e.0))?;
     let id = ContactId(ilm_protocol::identity::random_bytes().map_err(internal)?);
@@ -119,8 +82,7 @@ fn may_see(p: &Principal, c: &Contact) -> bool {
     p.role != OperatorRole::Intake || c.recorded_by.as_deref() == Some(p.name.as_str())
 }
 
-async fn list_contacts(State(st): St, Extension(p): Extension<Principal>) -> ApiResult {
-    require_role(&st, &[Role::Cso])?;
+pub(crate) async fn list_contacts(State(st): St, Extension(p): Extension<Principal>) -> ApiResult {
     let mut contacts: Vec<Contact> = st.store.scan(Table::Contact, &[])?;
     contacts.retain(|c| may_see(&p, c));
     Ok(Json(
@@ -128,12 +90,11 @@ async fn list_contacts(State(st): St, Extension(p): Extension<Principal>) -> Api
     ))
 }
 
-async fn show_contact(
+pub(crate) async fn show_contact(
     State(st): St,
     Extension(p): Extension<Principal>,
     Path(id): Path<String>,
 ) -> ApiResult {
-    require_role(&st, &[Role::Cso])?;
     let id: ContactId = id.parse().map_err(|_| ApiError::bad("not a contact id"))?;
     let c: Contact = st
         .store
@@ -147,11 +108,10 @@ async fn show_contact(
     Ok(Json(v))
 }
 
-async fn open_local_case(
+pub(crate) async fn open_local_case(
     State(st): St,
     b: Result<Json<OpenCaseInput>, JsonRejection>,
 ) -> ApiResult {
-    require_role(&st, &[Role::Cso])?;
     let input = body(b)?;
     input.validate().map_err(|e| ApiError::bad(e.0))?;
     let nonce = ilm_protocol::CaseNonce(ilm_protocol::identity::random_bytes().map_err(internal)?);
@@ -198,8 +158,7 @@ async fn open_local_case(
     Ok(Json(json!({ "case_ref": case_ref })))
 }
 
-async fn list_local_cases(State(st): St) -> ApiResult {
-    require_role(&st, &[Role::Cso])?;
+pub(crate) async fn list_local_cases(State(st): St) -> ApiResult {
     let local: Vec<LocalCase> = st.store.scan(Table::LocalCase, &[])?;
     let mut out = Vec::new();
     for l in local {
@@ -223,14 +182,14 @@ fn load_local(st: &ApiState, case: &CaseRef) -> Result<LocalCase, ApiError> {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct ConsentBody {
+pub(crate) struct ConsentBody {
     recipient: OrgId,
     /// The workers (contacts of the case) who consented, or withdraw their consent.
     contacts: Vec<ContactId>,
 }
 
 /// Records, per worker, consent for their identity to go to one recipient.
-async fn record_consent(
+pub(crate) async fn record_consent(
     State(st): St,
     Extension(p): Extension<Principal>,
     Path(case): Path<String>,
@@ -240,7 +199,7 @@ async fn record_consent(
 }
 
 /// Withdraws workers' consent for one recipient (what was already disclosed stays with it).
-async fn withdraw_consent(
+pub(crate) async fn withdraw_consent(
     State(st): St,
     Extension(p): Extension<Principal>,
     Path(case): Path<String>,
@@ -249,7 +208,7 @@ async fn withdraw_consent(
     change_consent(&st, &p, &case, body(b)?, false).await
 }
 
-async fn change_consent(
+pub(crate) async fn change_consent(
     st: &ApiState,
     p: &Principal,
     case: &str,
@@ -259,7 +218,6 @@ async fn change_consent(
     }: ConsentBody,
     give: bool,
 ) -> ApiResult {
-    require_role(st, &[Role::Cso])?;
     let case = parse_case(case)?;
     if contacts.is_empty() {
         return Err(ApiError::bad(
@@ -307,7 +265,7 @@ async fn change_consent(
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct EscalateBody {
+pub(crate) struct EscalateBody {
     to: OrgId,
     requested_remedy: String,
     description: String,
@@ -329,12 +287,11 @@ fn default_remediate_days() -> u64 {
 
 /// Escalates a local case: the redacted escalation event, plus the identities of the workers
 /// to the recipient only if consent for it was recorded.
-async fn escalate(
+pub(crate) async fn escalate(
     State(st): St,
     Path(case): Path<String>,
     b: Result<Json<EscalateBody>, JsonRejection>,
 ) -> ApiResult {
-    require_role(&st, &[Role::Cso])?;
     let case = parse_case(&case)?;
     let e = body(b)?;
     if e.ack_days > e.remediate_days || e.remediate_days > 3650 {
@@ -389,7 +346,7 @@ async fn escalate(
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct VerifyBody {
+pub(crate) struct VerifyBody {
     verdict: Verdict,
     workers_consulted: u32,
     #[serde(default)]
@@ -401,12 +358,11 @@ struct VerifyBody {
 /// Records the workers' verdict, with what follows from it in the same batch: not resolved,
 /// the case reopens and goes again to the parties the verdict judged; otherwise the
 /// attestation is drafted and sent for co-signature.
-async fn verify(
+pub(crate) async fn verify(
     State(st): St,
     Path(case): Path<String>,
     b: Result<Json<VerifyBody>, JsonRejection>,
 ) -> ApiResult {
-    require_role(&st, &[Role::Cso])?;
     let case = parse_case(&case)?;
     let v = body(b)?;
     super::check_at(&st, v.at)?;
@@ -420,12 +376,12 @@ async fn verify(
     })))
 }
 
-async fn inbox(State(st): St) -> ApiResult {
+pub(crate) async fn inbox(State(st): St) -> ApiResult {
     let items = crate::views::inbox(&st.store, &st.keys.org_id(), now())?;
     Ok(Json(json!({ "inbox": items })))
 }
 
-async fn overdue(State(st): St) -> ApiResult {
+pub(crate) async fn overdue(State(st): St) -> ApiResult {
     let me = st.keys.org_id();
     let t = now();
     let mut out = Vec::new();
@@ -447,12 +403,12 @@ async fn overdue(State(st): St) -> ApiResult {
     Ok(Json(json!({ "overdue": out })))
 }
 
-async fn list_attestations(State(st): St) -> ApiResult {
+pub(crate) async fn list_attestations(State(st): St) -> ApiResult {
     let all = crate::views::attestations(&st.store, &st.membership, &st.keys.org_id())?;
     Ok(Json(json!({ "attestations": all })))
 }
 
-async fn cosign(State(st): St, Path(case): Path<String>) -> ApiResult {
+pub(crate) async fn cosign(State(st): St, Path(case): Path<String>) -> ApiResult {
     let case = parse_case(&case)?;
     let rec = st.core.cosign_attestation(case).await?;
     Ok(Json(json!({ "attestation": rec })))
@@ -470,30 +426,33 @@ impl From<crate::views::BundleError> for ApiError {
     }
 }
 
-async fn bundle(State(st): St, Path(case): Path<String>) -> ApiResult {
+pub(crate) async fn bundle(State(st): St, Path(case): Path<String>) -> ApiResult {
     let case = parse_case(&case)?;
     let b = crate::views::bundle(&st.store, &st.membership, &case)?;
     Ok(Json(json!(b)))
 }
 
-async fn list_links(State(st): St) -> ApiResult {
+pub(crate) async fn list_links(State(st): St) -> ApiResult {
     Ok(Json(json!({ "links": crate::views::links(&st.store)? })))
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct LinkBody {
+pub(crate) struct LinkBody {
     kind: LinkKind,
     counterparty: OrgId,
 }
 
-async fn propose_link(State(st): St, b: Result<Json<LinkBody>, JsonRejection>) -> ApiResult {
+pub(crate) async fn propose_link(
+    State(st): St,
+    b: Result<Json<LinkBody>, JsonRejection>,
+) -> ApiResult {
     let LinkBody { kind, counterparty } = body(b)?;
     let link = st.core.propose_link(kind, counterparty).await?;
     Ok(Json(json!(crate::views::link(&link))))
 }
 
-async fn accept_link(State(st): St, Path(id): Path<String>) -> ApiResult {
+pub(crate) async fn accept_link(State(st): St, Path(id): Path<String>) -> ApiResult {
     let id: Digest = id
         .parse()
         .map_err(|_| ApiError::bad("not a link id (64 hex digits)"))?;
@@ -502,13 +461,12 @@ async fn accept_link(State(st): St, Path(id): Path<String>) -> ApiResult {
 }
 
 /// The brand's view: linked suppliers, their cases' status reports and attestations.
-async fn supply_chain(State(st): St) -> ApiResult {
-    require_role(&st, &[Role::Brand])?;
+pub(crate) async fn supply_chain(State(st): St) -> ApiResult {
     let suppliers = crate::views::supply_chain(&st.store, &st.membership, &st.keys.org_id())?;
     Ok(Json(json!({ "suppliers": suppliers })))
 }
 
-async fn list_disclosures(State(st): St) -> ApiResult {
+pub(crate) async fn list_disclosures(State(st): St) -> ApiResult {
     let sealed: Vec<(Vec<u8>, crate::vault::Sealed)> = st.store.scan_with_ids(Table::Disclosure)?;
     let mut out = Vec::new();
     for (id, s) in sealed {

@@ -1,8 +1,8 @@
 //! The authentication layer of every route but the public ones: the admin token or a session
-//! cookie identifies the caller, state changes on a session carry its CSRF token, and the role
-//! policy (`access::allowed`) decides, on the server.
+//! cookie identifies the caller and state changes on a session carry its CSRF token; then each
+//! route's own layer checks the permission the route table gives it, on the server.
 
-use crate::access::{OperatorRole, Principal, allowed, constant_time_eq, session_cookie};
+use crate::access::{OperatorRole, Permission, Principal, constant_time_eq, session_cookie};
 use crate::api::ApiState;
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -11,7 +11,8 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use std::sync::Arc;
 
-fn deny(status: StatusCode, path: &str, msg: &str) -> Response {
+/// A refusal: JSON for the API, the login page or a short HTML page for pages.
+pub(super) fn deny(status: StatusCode, path: &str, msg: &str) -> Response {
     if path.starts_with("/api/") || path == "/metrics" {
         (status, axum::Json(serde_json::json!({ "error": msg }))).into_response()
     } else if status == StatusCode::UNAUTHORIZED {
@@ -28,7 +29,7 @@ fn deny(status: StatusCode, path: &str, msg: &str) -> Response {
 }
 
 /// Identifies the caller (admin token or session cookie), checks CSRF on state-changing
-/// session requests and the role policy, and passes a [`Principal`] to the handlers.
+/// session requests, and passes a [`Principal`] to the route's permission check and handler.
 pub async fn authenticate(State(st): State<Arc<ApiState>>, req: Request, next: Next) -> Response {
     let path = req.uri().path().to_string();
     let method = req.method().clone();
@@ -111,16 +112,24 @@ pub async fn authenticate(State(st): State<Arc<ApiState>>, req: Request, next: N
             "log in first (session cookie or admin token)",
         );
     };
-    if !allowed(principal.role, &method, &path) {
-        return deny(
-            StatusCode::FORBIDDEN,
-            &path,
-            "your operator role does not allow this",
-        );
-    }
     let mut req = req;
     req.extensions_mut().insert(principal);
     next.run(req).await
+}
+
+/// The permission check of one route (after [`authenticate`]): the caller's role must hold
+/// the route's permission.
+pub async fn authorize(State(permission): State<Permission>, req: Request, next: Next) -> Response {
+    let role = req.extensions().get::<Principal>().map(|p| p.role);
+    match role {
+        Some(role) if permission.allows(role) => next.run(req).await,
+        Some(_) => deny(
+            StatusCode::FORBIDDEN,
+            req.uri().path(),
+            "your operator role does not allow this",
+        ),
+        None => deny(StatusCode::UNAUTHORIZED, req.uri().path(), "log in first"),
+    }
 }
 
 /// One value of an application/x-www-form-urlencoded body.

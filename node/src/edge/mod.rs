@@ -4,34 +4,62 @@
 
 mod auth;
 pub mod guard;
+mod openapi;
+pub mod routes;
 
+use crate::access::Permission;
 use crate::api::{ApiError, ApiState};
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
-use axum::routing::get;
+use axum::routing::MethodRouter;
 use axum::{Json, Router, middleware};
+use ilm_protocol::Role;
+use routes::Route;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::sync::Arc;
 
-/// The admin listener's router.
+/// The admin listener's router, built from the route table ([`routes::ROUTES`]): public
+/// routes outside authentication, every other route behind it and its own permission check.
 pub fn router(state: Arc<ApiState>) -> Router {
-    Router::new()
-        .merge(crate::api::routes())
-        .merge(crate::ui::page_routes())
+    let mut protected = Router::new();
+    let mut public = Router::new();
+    for route in routes::ROUTES {
+        if route.permission == Permission::Public {
+            public = public.route(route.path, route.handler());
+        } else {
+            let check = middleware::from_fn_with_state(route.permission, auth::authorize);
+            let handler = if route.offered_by(state.role) {
+                route.handler()
+            } else {
+                not_offered(route, state.role)
+            };
+            protected = protected.route(route.path, handler.layer(check));
+        }
+    }
+    protected
         .fallback(|| async { ApiError(StatusCode::NOT_FOUND, "no such route".into()) })
         .layer(middleware::from_fn_with_state(
             state.clone(),
             auth::authenticate,
         ))
-        .merge(crate::ui::public_routes())
-        .route("/api/hello", get(hello))
+        .merge(public)
         .layer(middleware::from_fn(guard::security_headers))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             guard::host_check,
         ))
         .with_state(state)
+}
+
+/// What a route answers at a node whose role does not offer it (after the permission check,
+/// so it tells nothing to a caller who may not use it anyway).
+fn not_offered(route: &Route, role: Role) -> MethodRouter<Arc<ApiState>> {
+    let path = route.path;
+    let message = format!("a {role} node does not offer this");
+    route
+        .verb
+        .on(move || async move { auth::deny(StatusCode::FORBIDDEN, path, &message) })
 }
 
 #[derive(Deserialize)]

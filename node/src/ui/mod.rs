@@ -12,8 +12,7 @@ use crate::store::Table;
 use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
-use axum::{Extension, Form, Router};
+use axum::{Extension, Form};
 use ilm_protocol::{IssueCategory, Role, Timestamp};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -29,43 +28,25 @@ pub fn templates() -> Result<minijinja::Environment<'static>, minijinja::Error> 
     Ok(env)
 }
 
-/// Routes that need no login: the login page and static assets.
-pub fn public_routes() -> Router<Arc<ApiState>> {
-    Router::new()
-        .route("/login", get(login_page).post(login))
-        .route(
-            "/static/style.css",
-            get(|| async {
-                (
-                    [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
-                    ilm_admin_ui::STYLE_CSS,
-                )
-            }),
-        )
-        .route(
-            "/static/app.js",
-            get(|| async {
-                (
-                    [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
-                    ilm_admin_ui::APP_JS,
-                )
-            }),
-        )
+/// The style sheet.
+pub(crate) async fn style_css() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
+        ilm_admin_ui::STYLE_CSS,
+    )
 }
 
-/// Pages behind login (the caller adds the authentication layer).
-pub fn page_routes() -> Router<Arc<ApiState>> {
-    Router::new()
-        .route("/", get(|| async { Redirect::to("/dashboard") }))
-        .route("/logout", post(logout))
-        .route("/lang", post(set_lang))
-        .route("/dashboard", get(dashboard))
-        .route("/cases", get(case_list))
-        .route("/cases/{case}", get(case_page))
-        .route("/intake", get(intake))
-        .route("/inbox", get(inbox))
-        .route("/supply-chain", get(supply_chain))
-        .route("/network", get(network))
+/// The pages' script.
+pub(crate) async fn app_js() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+        ilm_admin_ui::APP_JS,
+    )
+}
+
+/// The start page.
+pub(crate) async fn home() -> Redirect {
+    Redirect::to("/dashboard")
 }
 
 fn error_page(st: &ApiState, p: Option<&Principal>, status: StatusCode, message: &str) -> Response {
@@ -159,7 +140,7 @@ fn fmt_day(t: Option<u64>) -> String {
         .unwrap_or_default()
 }
 
-async fn login_page(State(st): State<Arc<ApiState>>) -> Response {
+pub(crate) async fn login_page(State(st): State<Arc<ApiState>>) -> Response {
     match render(&st, "login.html", base_ctx(&st, None, "login_title", "")) {
         Ok(h) => h.into_response(),
         Err(e) => e.into_response(),
@@ -167,7 +148,7 @@ async fn login_page(State(st): State<Arc<ApiState>>) -> Response {
 }
 
 #[derive(Deserialize)]
-struct LoginForm {
+pub(crate) struct LoginForm {
     #[serde(default)]
     username: Option<String>,
     #[serde(default)]
@@ -185,7 +166,7 @@ fn login_error(st: &ApiState, status: StatusCode, key: &str) -> Response {
     }
 }
 
-async fn login(
+pub(crate) async fn login(
     State(st): State<Arc<ApiState>>,
     ConnectInfo(client): ConnectInfo<std::net::SocketAddr>,
     Form(f): Form<LoginForm>,
@@ -247,7 +228,10 @@ async fn login(
         .into_response()
 }
 
-async fn logout(State(st): State<Arc<ApiState>>, Extension(p): Extension<Principal>) -> Response {
+pub(crate) async fn logout(
+    State(st): State<Arc<ApiState>>,
+    Extension(p): Extension<Principal>,
+) -> Response {
     if let Some(id) = &p.session {
         st.sessions.remove(id);
     }
@@ -265,11 +249,11 @@ async fn logout(State(st): State<Arc<ApiState>>, Extension(p): Extension<Princip
 }
 
 #[derive(Deserialize)]
-struct LangForm {
+pub(crate) struct LangForm {
     lang: String,
 }
 
-async fn set_lang(
+pub(crate) async fn set_lang(
     State(st): State<Arc<ApiState>>,
     Extension(p): Extension<Principal>,
     headers: HeaderMap,
@@ -292,7 +276,7 @@ async fn set_lang(
     Redirect::to(&back).into_response()
 }
 
-async fn dashboard(
+pub(crate) async fn dashboard(
     State(st): State<Arc<ApiState>>,
     Extension(p): Extension<Principal>,
 ) -> Response {
@@ -340,14 +324,14 @@ async fn dashboard(
 }
 
 #[derive(Deserialize)]
-struct CaseFilter {
+pub(crate) struct CaseFilter {
     #[serde(default)]
     q: String,
     #[serde(default)]
     status: String,
 }
 
-async fn case_list(
+pub(crate) async fn case_list(
     State(st): State<Arc<ApiState>>,
     Extension(p): Extension<Principal>,
     Query(f): Query<CaseFilter>,
@@ -391,7 +375,7 @@ async fn case_list(
         .unwrap_or_else(IntoResponse::into_response)
 }
 
-async fn case_page(
+pub(crate) async fn case_page(
     State(st): State<Arc<ApiState>>,
     Extension(p): Extension<Principal>,
     Path(case): Path<String>,
@@ -466,15 +450,10 @@ async fn case_page(
         .unwrap_or_else(IntoResponse::into_response)
 }
 
-async fn intake(State(st): State<Arc<ApiState>>, Extension(p): Extension<Principal>) -> Response {
-    if st.role != Role::Cso {
-        return error_page(
-            &st,
-            Some(&p),
-            StatusCode::NOT_FOUND,
-            "intake happens at CSO nodes",
-        );
-    }
+pub(crate) async fn intake(
+    State(st): State<Arc<ApiState>>,
+    Extension(p): Extension<Principal>,
+) -> Response {
     let mut ctx = base_ctx(&st, Some(&p), "intake_title", "/intake");
     ctx["channels"] = json!([
         "phone_call",
@@ -510,7 +489,10 @@ async fn intake(State(st): State<Arc<ApiState>>, Extension(p): Extension<Princip
         .unwrap_or_else(IntoResponse::into_response)
 }
 
-async fn inbox(State(st): State<Arc<ApiState>>, Extension(p): Extension<Principal>) -> Response {
+pub(crate) async fn inbox(
+    State(st): State<Arc<ApiState>>,
+    Extension(p): Extension<Principal>,
+) -> Response {
     let items = match crate::views::inbox(&st.store, &st.keys.org_id(), now()) {
         Ok(v) => v,
         Err(e) => return ApiError::from(e).into_response(),
@@ -541,18 +523,10 @@ async fn inbox(State(st): State<Arc<ApiState>>, Extension(p): Extension<Principa
         .unwrap_or_else(IntoResponse::into_response)
 }
 
-async fn supply_chain(
+pub(crate) async fn supply_chain(
     State(st): State<Arc<ApiState>>,
     Extension(p): Extension<Principal>,
 ) -> Response {
-    if st.role != Role::Brand {
-        return error_page(
-            &st,
-            Some(&p),
-            StatusCode::NOT_FOUND,
-            "the supply-chain view is for brands",
-        );
-    }
     let suppliers = match crate::views::supply_chain(&st.store, &st.membership, &st.keys.org_id()) {
         Ok(v) => v,
         Err(e) => return ApiError::from(e).into_response(),
@@ -576,7 +550,10 @@ async fn supply_chain(
         .unwrap_or_else(IntoResponse::into_response)
 }
 
-async fn network(State(st): State<Arc<ApiState>>, Extension(p): Extension<Principal>) -> Response {
+pub(crate) async fn network(
+    State(st): State<Arc<ApiState>>,
+    Extension(p): Extension<Principal>,
+) -> Response {
     let members: Vec<Value> = st
         .membership
         .known()

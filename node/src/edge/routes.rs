@@ -1,0 +1,470 @@
+//! The one route table of the admin listener: each route's method, path, permission, summary
+//! and handler. The router, the role policy and the OpenAPI document are all read from it, so
+//! a route cannot be served without a permission, and the description cannot drift.
+
+use crate::access::Permission;
+use crate::api::{self, workflow};
+use crate::app::ApiState;
+use crate::ui;
+use axum::routing::{MethodFilter, MethodRouter, on};
+use ilm_protocol::Role;
+use std::sync::Arc;
+
+/// An HTTP method the listener serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Verb {
+    /// Reads (HEAD is answered too).
+    Get,
+    /// Everything that changes state.
+    Post,
+}
+
+impl Verb {
+    /// The method's name in lower case, as OpenAPI spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Verb::Get => "get",
+            Verb::Post => "post",
+        }
+    }
+
+    /// A method router answering this method with `handler`.
+    pub fn on<H, T>(self, handler: H) -> MethodRouter<Arc<ApiState>>
+    where
+        H: axum::handler::Handler<T, Arc<ApiState>>,
+        T: 'static,
+    {
+        on(self.filter(), handler)
+    }
+
+    fn filter(self) -> MethodFilter {
+        match self {
+            Verb::Get => MethodFilter::GET,
+            Verb::Post => MethodFilter::POST,
+        }
+    }
+}
+
+/// Builds a route's handler for the method the table names.
+type Handler = fn(MethodFilter) -> MethodRouter<Arc<ApiState>>;
+
+/// One route of the admin listener.
+pub struct Route {
+    /// Its method.
+    pub verb: Verb,
+    /// Its path, with `{name}` parameters.
+    pub path: &'static str,
+    /// Who may call it.
+    pub permission: Permission,
+    /// What it does, for the OpenAPI document.
+    pub summary: &'static str,
+    /// The node roles that offer it (`None`: every node).
+    pub nodes: Option<&'static [Role]>,
+    handler: Handler,
+}
+
+impl Route {
+    /// The method router serving this route (without the permission check).
+    pub fn handler(&self) -> MethodRouter<Arc<ApiState>> {
+        (self.handler)(self.verb.filter())
+    }
+
+    /// Whether a node of `role` offers this route (others answer that they do not).
+    pub fn offered_by(&self, role: Role) -> bool {
+        self.nodes.is_none_or(|roles| roles.contains(&role))
+    }
+
+    const fn only(mut self, roles: &'static [Role]) -> Route {
+        self.nodes = Some(roles);
+        self
+    }
+
+    /// Whether this route belongs to the JSON API (and so to the OpenAPI document).
+    pub fn is_api(&self) -> bool {
+        self.path.starts_with("/api/") || self.path == "/metrics"
+    }
+}
+
+const fn route(
+    verb: Verb,
+    path: &'static str,
+    permission: Permission,
+    summary: &'static str,
+    handler: Handler,
+) -> Route {
+    Route {
+        verb,
+        path,
+        permission,
+        summary,
+        nodes: None,
+        handler,
+    }
+}
+
+use Permission::{Admin, Casework, Intake, Operator, Public, Read};
+use Verb::{Get, Post};
+
+const CSO: &[Role] = &[Role::Cso];
+const BRAND: &[Role] = &[Role::Brand];
+const STEWARD: &[Role] = &[Role::Steward];
+
+/// Every route the admin listener serves.
+pub static ROUTES: &[Route] = &[
+    // Public: no login.
+    route(Get, "/login", Public, "The login form", |m| {
+        on(m, ui::login_page)
+    }),
+    route(
+        Post,
+        "/login",
+        Public,
+        "Log in (form: name, password, csrf)",
+        |m| on(m, ui::login),
+    ),
+    route(Get, "/static/style.css", Public, "The style sheet", |m| {
+        on(m, ui::style_css)
+    }),
+    route(Get, "/static/app.js", Public, "The pages' script", |m| {
+        on(m, ui::app_js)
+    }),
+    route(
+        Get,
+        "/api/hello",
+        Public,
+        "Proof that this is the node's daemon: HMAC-SHA256(admin token, \"ilm/v1/admin-hello\\n\" || challenge), before a client sends the token (?challenge=HEX)",
+        |m| on(m, super::hello),
+    ),
+    // The node.
+    route(
+        Get,
+        "/api/status",
+        Read,
+        "Node status: peers, addresses, outbox depth, membership, counters",
+        |m| on(m, api::status),
+    ),
+    route(Get, "/api/peers", Read, "Admitted member peers", |m| {
+        on(m, api::peers)
+    }),
+    route(
+        Get,
+        "/api/outbox",
+        Read,
+        "Outgoing messages and their delivery state (?state=pending|delivered|rejected)",
+        |m| on(m, api::outbox),
+    ),
+    route(
+        Get,
+        "/metrics",
+        Read,
+        "Counters in the Prometheus text format",
+        |m| on(m, api::metrics),
+    ),
+    route(Get, "/api/openapi.json", Read, "This document", |m| {
+        on(m, super::openapi::serve)
+    }),
+    // Cases.
+    route(
+        Get,
+        "/api/cases",
+        Read,
+        "Cases this node takes part in",
+        |m| on(m, api::list_cases),
+    ),
+    route(
+        Post,
+        "/api/cases",
+        Casework,
+        "Open a case by escalating (body: {escalation})",
+        |m| on(m, api::open_case),
+    ),
+    route(
+        Get,
+        "/api/cases/{case}",
+        Read,
+        "A case with its signed timeline, state and allowed next steps",
+        |m| on(m, api::show_case),
+    ),
+    route(
+        Post,
+        "/api/cases/{case}/events",
+        Casework,
+        "Append an event authored by this node (body: {event, at?})",
+        |m| on(m, api::append_event),
+    ),
+    route(
+        Post,
+        "/api/cases/{case}/consent",
+        Casework,
+        "Record, per worker, consent for their identity to go to one recipient (CSO; body: {recipient, contacts})",
+        |m| on(m, workflow::record_consent),
+    ).only(CSO),
+    route(
+        Post,
+        "/api/cases/{case}/consent/withdraw",
+        Casework,
+        "Withdraw workers' consent for one recipient (CSO; body: {recipient, contacts})",
+        |m| on(m, workflow::withdraw_consent),
+    ).only(CSO),
+    route(
+        Post,
+        "/api/cases/{case}/escalate",
+        Casework,
+        "Escalate a local case, redacted; identity only with consent (CSO)",
+        |m| on(m, workflow::escalate),
+    ).only(CSO),
+    route(
+        Post,
+        "/api/cases/{case}/verify",
+        Casework,
+        "Record the workers' verdict; reopens or drafts the attestation (CSO)",
+        |m| on(m, workflow::verify),
+    ).only(CSO),
+    route(
+        Get,
+        "/api/inbox",
+        Read,
+        "Escalations addressed to this node, with due dates",
+        |m| on(m, workflow::inbox),
+    ),
+    route(
+        Get,
+        "/api/overdue",
+        Read,
+        "Overdue acknowledgements and remediations visible to this node",
+        |m| on(m, workflow::overdue),
+    ),
+    // Intake (CSO).
+    route(
+        Get,
+        "/api/contacts",
+        Operator,
+        "Worker contacts, without personal data (CSO; intake operators see their own)",
+        |m| on(m, workflow::list_contacts),
+    ).only(CSO),
+    route(
+        Post,
+        "/api/contacts",
+        Intake,
+        "Record a worker contact; identity sealed at rest (CSO)",
+        |m| on(m, workflow::add_contact),
+    ).only(CSO),
+    route(
+        Get,
+        "/api/contacts/{id}",
+        Intake,
+        "One contact with the worker's identity (CSO)",
+        |m| on(m, workflow::show_contact),
+    ).only(CSO),
+    route(
+        Get,
+        "/api/local-cases",
+        Read,
+        "The CSO's own case records",
+        |m| on(m, workflow::list_local_cases),
+    ).only(CSO),
+    route(
+        Post,
+        "/api/local-cases",
+        Casework,
+        "Open a case from contacts (CSO)",
+        |m| on(m, workflow::open_local_case),
+    ).only(CSO),
+    route(
+        Get,
+        "/api/disclosures",
+        Casework,
+        "Worker identities disclosed to this node with consent",
+        |m| on(m, workflow::list_disclosures),
+    ),
+    // Attestations and the supply chain.
+    route(
+        Get,
+        "/api/attestations",
+        Read,
+        "Attestations held: drafts and complete",
+        |m| on(m, workflow::list_attestations),
+    ),
+    route(
+        Post,
+        "/api/attestations/{case}/cosign",
+        Casework,
+        "Co-sign an attestation draft (remediating party)",
+        |m| on(m, workflow::cosign),
+    ),
+    route(
+        Get,
+        "/api/attestations/{case}/bundle",
+        Read,
+        "The verifiable bundle of a complete attestation",
+        |m| on(m, workflow::bundle),
+    ),
+    route(Get, "/api/links", Read, "Supply-chain links", |m| {
+        on(m, workflow::list_links)
+    }),
+    route(
+        Post,
+        "/api/links",
+        Casework,
+        "Propose a link (upstream side)",
+        |m| on(m, workflow::propose_link),
+    ),
+    route(
+        Post,
+        "/api/links/{id}/accept",
+        Casework,
+        "Accept a proposed link (downstream side)",
+        |m| on(m, workflow::accept_link),
+    ),
+    route(
+        Get,
+        "/api/supply-chain",
+        Read,
+        "A brand's linked suppliers, their cases and attestations",
+        |m| on(m, workflow::supply_chain),
+    ).only(BRAND),
+    // Membership.
+    route(
+        Get,
+        "/api/members",
+        Read,
+        "The steward's register, or the members this node knows",
+        |m| on(m, api::members),
+    ),
+    route(
+        Post,
+        "/api/members/issue",
+        Admin,
+        "Issue a membership certificate for a request (steward)",
+        |m| on(m, api::issue),
+    ).only(STEWARD),
+    route(
+        Post,
+        "/api/members/revoke",
+        Admin,
+        "Revoke a member (steward)",
+        |m| on(m, api::revoke),
+    ).only(STEWARD),
+    route(
+        Get,
+        "/api/revocations",
+        Read,
+        "Revocations this node knows",
+        |m| on(m, api::revocations),
+    ),
+    // Operators.
+    route(
+        Get,
+        "/api/operators",
+        Admin,
+        "Operator accounts of the admin UI",
+        |m| on(m, api::list_operators),
+    ),
+    route(
+        Post,
+        "/api/operators",
+        Admin,
+        "Add an operator (body: {name, role, password})",
+        |m| on(m, api::add_operator),
+    ),
+    route(
+        Post,
+        "/api/operators/{name}/disabled",
+        Admin,
+        "Disable or enable an operator's login; its sessions end (body: {disabled})",
+        |m| on(m, api::disable_operator),
+    ),
+    route(
+        Post,
+        "/api/operators/{name}/password",
+        Operator,
+        "Set an operator's password; its sessions end (an admin, or the operator itself; body: {password})",
+        |m| on(m, api::set_password),
+    ),
+    // Pages.
+    route(Get, "/", Read, "Redirects to the dashboard", |m| {
+        on(m, ui::home)
+    }),
+    route(Post, "/logout", Operator, "Log out", |m| on(m, ui::logout)),
+    route(
+        Post,
+        "/lang",
+        Operator,
+        "Choose the UI language (form: lang)",
+        |m| on(m, ui::set_lang),
+    ),
+    route(Get, "/dashboard", Read, "Figures and charts", |m| {
+        on(m, ui::dashboard)
+    }),
+    route(Get, "/cases", Read, "The case list", |m| {
+        on(m, ui::case_list)
+    }),
+    route(
+        Get,
+        "/cases/{case}",
+        Read,
+        "One case: timeline, obligations and next steps",
+        |m| on(m, ui::case_page),
+    ),
+    route(Get, "/intake", Operator, "The intake desk", |m| {
+        on(m, ui::intake)
+    }).only(CSO),
+    route(Get, "/inbox", Read, "Escalations to answer", |m| {
+        on(m, ui::inbox)
+    }),
+    route(
+        Get,
+        "/supply-chain",
+        Read,
+        "Linked suppliers and their cases",
+        |m| on(m, ui::supply_chain),
+    ).only(BRAND),
+    route(Get, "/network", Read, "Members and peers", |m| {
+        on(m, ui::network)
+    }),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn each_method_and_path_appears_once() {
+        let mut seen = HashSet::new();
+        for r in ROUTES {
+            assert!(
+                seen.insert((r.verb, r.path)),
+                "{} {} twice",
+                r.verb.name(),
+                r.path
+            );
+        }
+    }
+
+    #[test]
+    fn only_login_assets_and_the_challenge_are_public() {
+        let public: Vec<&str> = ROUTES
+            .iter()
+            .filter(|r| r.permission == Permission::Public)
+            .map(|r| r.path)
+            .collect();
+        assert_eq!(
+            public,
+            [
+                "/login",
+                "/login",
+                "/static/style.css",
+                "/static/app.js",
+                "/api/hello"
+            ]
+        );
+    }
+
+    #[test]
+    fn state_changes_need_more_than_reading() {
+        for r in ROUTES.iter().filter(|r| r.verb == Verb::Post) {
+            assert_ne!(r.permission, Permission::Read, "POST {}", r.path);
+        }
+    }
+}
