@@ -81,7 +81,7 @@ fn a_delivery_whose_flush_fails_is_never_acknowledged_and_arrives_later() {
         supplier.cases().is_empty(),
         "a case whose flush failed is visible"
     );
-    assert_eq!(node.store.processed_count(), 0);
+    assert_eq!(node.store.count(&ilm_node::schema::PROCESSED), 0);
 
     // Space is freed: the next attempt is stored, flushed and acknowledged.
     node.store.inject_flush_failures(0);
@@ -93,8 +93,14 @@ fn a_delivery_whose_flush_fails_is_never_acknowledged_and_arrives_later() {
     rt.block_on(node.stop()).expect("stop the supplier");
 
     // It survives a restart (it was flushed before the acknowledgement).
-    let store = ilm_node::store::Store::open(&DataDir::new(&supplier.dir).db_path()).expect("open");
+    let store = ilm_node::schema::open(&DataDir::new(&supplier.dir).db_path()).expect("open");
     let case_ref: ilm_protocol::CaseRef = case.parse().expect("case ref");
-    assert_eq!(store.events(&case_ref).expect("events").len(), 1);
-    assert_eq!(store.processed_count(), 1);
+    assert_eq!(
+        store
+            .scan(&ilm_node::schema::EVENTS, case_ref.as_bytes())
+            .expect("events")
+            .len(),
+        1
+    );
+    assert_eq!(store.count(&ilm_node::schema::PROCESSED), 1);
 }

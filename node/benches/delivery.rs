@@ -41,7 +41,7 @@ use ilm_node::membership::now;
 use ilm_node::metrics::Metrics;
 use ilm_node::net::proto::{Ack, AckOutcome, Request, Response};
 use ilm_node::outbox::{MAX_IN_FLIGHT_PER_PEER, OutboxEntry};
-use ilm_node::store::{Store, WriteBatch};
+use ilm_node::store::WriteBatch;
 use ilm_protocol::event::Escalation;
 use ilm_protocol::{
     CaseEvent, CaseHistory, CaseNonce, CaseRef, Digest, Envelope, EventPayload,
@@ -769,13 +769,22 @@ async fn run(params: Params, probe: Arc<Probe>, measuring: bool) -> Result<()> {
     let entry: OutboxEntry = nodes
         .a
         .store
-        .outbox_entry(&last, &nodes.b_org)?
+        .get(
+            &ilm_node::schema::OUTBOX,
+            &ilm_node::schema::outbox_id(&last, &nodes.b_org),
+        )?
         .context("the warm-up message has no outbox entry")?;
     let envelope = entry.envelope.clone();
     let record = nodes
         .a
         .store
-        .events(&entry.case_ref.context("outbox entry without case")?)?
+        .scan(
+            &ilm_node::schema::EVENTS,
+            entry
+                .case_ref
+                .context("outbox entry without case")?
+                .as_bytes(),
+        )?
         .into_iter()
         .next()
         .context("the warm-up event is not stored")?;
@@ -1044,14 +1053,6 @@ struct PartsCtx {
     scratch: PathBuf,
 }
 
-/// Same fields as the receiver's processed-marker (private to the node core).
-#[derive(Serialize)]
-struct Marker {
-    sender: OrgId,
-    kind: MessageKind,
-    at: Timestamp,
-}
-
 /// Median ns/op of 3 rounds of `budget / 3` each (one call in a smoke run).
 fn time_op<R>(budget: Duration, measuring: bool, mut f: impl FnMut() -> R) -> f64 {
     if !measuring {
@@ -1162,7 +1163,7 @@ fn parts(ctx: &PartsCtx, budget: Duration, measuring: bool) -> Result<()> {
         Some(event.case_ref),
         t,
     );
-    let store = Store::open(&ctx.scratch)?;
+    let store = ilm_node::schema::open(&ctx.scratch)?;
     let mut i = 0u64;
     let mut rows: Vec<Part> = Vec::new();
     let mut op = |who, name, per_msg, ns| {
@@ -1239,15 +1240,24 @@ fn parts(ctx: &PartsCtx, budget: Duration, measuring: bool) -> Result<()> {
             i += 1;
             let case = CaseRef(key16(i, 1));
             let mut batch = WriteBatch::new();
-            batch.put_event(&case, &Digest(key32(i, 1)), &rec)?;
-            batch.put_case(
-                &case,
+            batch.put(
+                &ilm_node::schema::EVENTS,
+                &ilm_node::schema::event_id(&case, &Digest(key32(i, 1))),
+                &rec,
+            )?;
+            batch.put(
+                &ilm_node::schema::CASES,
+                case.as_bytes(),
                 &CaseMeta {
                     case_ref: case,
                     first_seen: t,
                 },
             )?;
-            batch.put_outbox(&MessageId(key16(i, 2)), &b_id, &entry)?;
+            batch.put(
+                &ilm_node::schema::OUTBOX,
+                &ilm_node::schema::outbox_id(&MessageId(key16(i, 2)), &b_id),
+                &entry,
+            )?;
             store.commit(batch)
         }),
     );
@@ -1295,7 +1305,7 @@ fn parts(ctx: &PartsCtx, budget: Duration, measuring: bool) -> Result<()> {
             h.insert(&rec, &cert_of).map(|_| ())
         }),
     );
-    let marker = Marker {
+    let marker = ilm_node::records::ProcessedMarker {
         sender: a_id,
         kind: MessageKind::CaseEvent,
         at: t,
@@ -1305,10 +1315,19 @@ fn parts(ctx: &PartsCtx, budget: Duration, measuring: bool) -> Result<()> {
         for _ in 0..n {
             i += 1;
             let case = CaseRef(key16(i, 3));
-            batch.put_event(&case, &Digest(key32(i, 3)), &rec)?;
-            batch.mark_processed(&MessageId(key16(i, 4)), &marker)?;
-            batch.put_case(
-                &case,
+            batch.put(
+                &ilm_node::schema::EVENTS,
+                &ilm_node::schema::event_id(&case, &Digest(key32(i, 3))),
+                &rec,
+            )?;
+            batch.put(
+                &ilm_node::schema::PROCESSED,
+                MessageId(key16(i, 4)).as_bytes(),
+                &marker,
+            )?;
+            batch.put(
+                &ilm_node::schema::CASES,
+                case.as_bytes(),
                 &CaseMeta {
                     case_ref: case,
                     first_seen: t,
@@ -1339,7 +1358,11 @@ fn parts(ctx: &PartsCtx, budget: Duration, measuring: bool) -> Result<()> {
         let mut batch = WriteBatch::new();
         for _ in 0..n {
             j += 1;
-            batch.put_outbox(&MessageId(key16(j, 5)), &b_id, &entry)?;
+            batch.put(
+                &ilm_node::schema::OUTBOX,
+                &ilm_node::schema::outbox_id(&MessageId(key16(j, 5)), &b_id),
+                &entry,
+            )?;
         }
         store.commit(batch)?;
         Ok(())

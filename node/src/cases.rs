@@ -2,6 +2,7 @@
 //! (`ilm_protocol::CaseState`, the one fold of a history that every view reads).
 
 use crate::membership::MembershipState;
+use crate::schema;
 use crate::store::{Store, StoreError};
 use ilm_protocol::{
     CaseHistory, CaseRef, CaseState, CaseStatus, EventKind, EventPayload, HistoryError,
@@ -65,7 +66,7 @@ pub fn load_history(
     membership: &MembershipState,
     case: &CaseRef,
 ) -> Result<Option<CaseHistory>, StoreError> {
-    let records = store.events(case)?;
+    let records = store.scan(&schema::EVENTS, case.as_bytes())?;
     if records.is_empty() {
         return Ok(None);
     }
@@ -139,12 +140,12 @@ pub fn summary(state: CaseState, me: &OrgId, now: Timestamp) -> CaseView {
 
 /// The read model: every case's state, as the core stored it with the case's events.
 pub fn states(store: &Store) -> Result<Vec<CaseState>, StoreError> {
-    store.scan(crate::store::Table::CaseState, &[])
+    store.scan(&schema::CASE_STATES, &[])
 }
 
 /// One case's state from the read model.
 pub fn state_of(store: &Store, case: &CaseRef) -> Result<Option<CaseState>, StoreError> {
-    store.get(crate::store::Table::CaseState, case.as_bytes())
+    store.get(&schema::CASE_STATES, case.as_bytes())
 }
 
 /// Loads one case and builds its view for this node at the current time (None when not

@@ -8,6 +8,7 @@ use crate::edge::router;
 use crate::membership::MembershipState;
 use crate::metrics::Metrics;
 use crate::net::{NetConfig, SwarmOptions};
+use crate::schema;
 use crate::store::{Store, StoreError};
 use crate::{core, net, outbox};
 use anyhow::{Context, Result, bail};
@@ -90,7 +91,7 @@ pub async fn start(dir: DataDir, opts: RunOptions) -> Result<RunningNode> {
         );
     }
     let (network, own) = dir.load_membership()?;
-    let store = match Store::open(&dir.db_path()) {
+    let store = match schema::open(&dir.db_path()) {
         Err(StoreError::Locked) => bail!(
             "another `ilm run` is already using {}",
             dir.root().display()
@@ -101,7 +102,7 @@ pub async fn start(dir: DataDir, opts: RunOptions) -> Result<RunningNode> {
     let membership = Arc::new(MembershipState::new(
         network.clone(),
         own.record().clone(),
-        store.certificates()?,
+        store.scan(&schema::CERTIFICATES, &[])?,
         store.revocations()?,
     )?);
     if membership.current(&keys.org_id()).is_none() {

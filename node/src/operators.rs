@@ -1,53 +1,11 @@
 //! Operator accounts of the admin UI: roles, argon2id passwords, disabling, and a login that
 //! takes as long for an unknown name as for a known one.
 
-use crate::store::{Store, Table, WriteBatch};
+pub use crate::records::{Operator, OperatorRole};
+use crate::schema;
+use crate::store::{Store, WriteBatch};
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use serde::{Deserialize, Serialize};
-
-/// What an operator may do inside a node.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum OperatorRole {
-    /// Everything, including operators and membership.
-    Admin,
-    /// Cases, contacts, escalations and responses.
-    Caseworker,
-    /// Records contacts; sees only the contacts it recorded.
-    Intake,
-    /// Reads everything but worker identity; changes nothing.
-    Readonly,
-}
-
-impl std::str::FromStr for OperatorRole {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "admin" => Ok(OperatorRole::Admin),
-            "caseworker" => Ok(OperatorRole::Caseworker),
-            "intake" => Ok(OperatorRole::Intake),
-            "readonly" => Ok(OperatorRole::Readonly),
-            other => Err(format!(
-                "unknown operator role {other:?}: expected admin, caseworker, intake or readonly"
-            )),
-        }
-    }
-}
-
-/// A stored operator account.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Operator {
-    /// Login name.
-    pub name: String,
-    /// Role.
-    pub role: OperatorRole,
-    /// Argon2id hash in PHC string form.
-    pub password_hash: String,
-    /// A disabled operator cannot log in (the account and what it recorded stay).
-    #[serde(default)]
-    pub disabled: bool,
-}
 
 /// Why an operator could not be added.
 #[derive(Debug, thiserror::Error)]
@@ -96,7 +54,7 @@ fn valid_name(name: &str) -> bool {
 
 fn save(store: &Store, op: &Operator) -> Result<(), OperatorError> {
     let mut batch = WriteBatch::new();
-    batch.put(Table::Operator, op.name.as_bytes(), op)?;
+    batch.put(&schema::OPERATORS, op.name.as_bytes(), op)?;
     store.commit(batch)?;
     Ok(())
 }
@@ -106,12 +64,12 @@ pub fn get(store: &Store, name: &str) -> Result<Option<Operator>, OperatorError>
     if !valid_name(name) {
         return Ok(None);
     }
-    Ok(store.get::<Operator>(Table::Operator, name.as_bytes())?)
+    Ok(store.get(&schema::OPERATORS, name.as_bytes())?)
 }
 
 /// Every operator account.
 pub fn list(store: &Store) -> Result<Vec<Operator>, OperatorError> {
-    Ok(store.scan(Table::Operator, &[])?)
+    Ok(store.scan(&schema::OPERATORS, &[])?)
 }
 
 /// Adds an operator (argon2id-hashed password) to the node's database.
@@ -214,7 +172,7 @@ mod tests {
     #[test]
     fn every_login_costs_one_verification_whether_or_not_the_name_exists() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let store = Store::open(&dir.path().join("db")).expect("db");
+        let store = schema::open(&dir.path().join("db")).expect("db");
         add_operator(&store, "alice", OperatorRole::Caseworker, "a long password").expect("add");
         add_operator(&store, "bob", OperatorRole::Caseworker, "another long one").expect("add");
         set_disabled(&store, "bob", true).expect("disable");

@@ -8,9 +8,10 @@ use crate::membership::peer_id_of;
 use crate::metrics::Metrics;
 use crate::net::proto::{AckOutcome, Request, Response};
 use crate::net::{NetClient, SendError};
+pub use crate::records::{DeliveryState, OutboxEntry, Pruned};
+use crate::schema;
 use crate::store::{Store, WriteBatch};
-use ilm_protocol::{CaseRef, Envelope, MessageId, MessageKind, OrgId, Timestamp};
-use serde::{Deserialize, Serialize};
+use ilm_protocol::{MessageId, OrgId, Timestamp};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -34,22 +35,11 @@ pub const RETENTION: Duration = Duration::from_secs(7 * 86_400);
 /// How often pruning runs.
 pub const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 
-/// Messages pruned from the outbox, by outcome (kept in the store under this id).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Pruned {
-    /// Delivered entries removed.
-    pub delivered: u64,
-    /// Rejected entries removed.
-    pub rejected: u64,
-}
-
 const PRUNED_ID: &[u8] = b"outbox-pruned";
 
 /// The counts of pruned entries so far.
 pub fn pruned(store: &Store) -> Result<Pruned, crate::store::StoreError> {
-    Ok(store
-        .get(crate::store::Table::Counter, PRUNED_ID)?
-        .unwrap_or_default())
+    Ok(store.get(&schema::PRUNED, PRUNED_ID)?.unwrap_or_default())
 }
 
 /// Removes delivered and rejected entries finished before `now - retention`, adding them to
@@ -63,7 +53,7 @@ pub fn prune(
     let mut counts = pruned(store)?;
     let mut batch = WriteBatch::new();
     let mut removed = 0;
-    for e in store.outbox::<OutboxEntry>()? {
+    for e in store.scan(&schema::OUTBOX, &[])? {
         let finished_at = match e.state {
             DeliveryState::Pending => continue,
             DeliveryState::Delivered => e.delivered_at.or(e.last_attempt_at),
@@ -76,79 +66,17 @@ pub fn prune(
             DeliveryState::Delivered => counts.delivered += 1,
             _ => counts.rejected += 1,
         }
-        batch.remove_outbox(&e.message_id, &e.recipient);
+        batch.remove(
+            &schema::OUTBOX,
+            &schema::outbox_id(&e.message_id, &e.recipient),
+        );
         removed += 1;
     }
     if removed > 0 {
-        batch.put(crate::store::Table::Counter, PRUNED_ID, &counts)?;
+        batch.put(&schema::PRUNED, PRUNED_ID, &counts)?;
         store.commit(batch)?;
     }
     Ok(removed)
-}
-
-/// Where a message stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DeliveryState {
-    /// Not acknowledged yet; retried until it is.
-    Pending,
-    /// Acknowledged by the recipient (stored durably there).
-    Delivered,
-    /// Refused for good by the recipient (the reason is in `last_error`).
-    Rejected,
-}
-
-/// One message to one recipient.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct OutboxEntry {
-    /// Message id (shared by all recipients of one envelope).
-    pub message_id: MessageId,
-    /// The recipient.
-    pub recipient: OrgId,
-    /// What the message is.
-    pub kind: MessageKind,
-    /// The case it belongs to, if any.
-    pub case_ref: Option<CaseRef>,
-    /// The sealed envelope.
-    pub envelope: Envelope,
-    /// Delivery state.
-    pub state: DeliveryState,
-    /// Attempts made.
-    pub attempts: u32,
-    /// When queued.
-    pub created_at: Timestamp,
-    /// When the last attempt was made.
-    pub last_attempt_at: Option<Timestamp>,
-    /// Why the last attempt failed.
-    pub last_error: Option<String>,
-    /// When acknowledged.
-    pub delivered_at: Option<Timestamp>,
-}
-
-impl OutboxEntry {
-    /// A new pending entry.
-    pub fn new(
-        envelope: Envelope,
-        recipient: OrgId,
-        kind: MessageKind,
-        message_id: MessageId,
-        case_ref: Option<CaseRef>,
-        now: Timestamp,
-    ) -> OutboxEntry {
-        OutboxEntry {
-            message_id,
-            recipient,
-            kind,
-            case_ref,
-            envelope,
-            state: DeliveryState::Pending,
-            attempts: 0,
-            created_at: now,
-            last_attempt_at: None,
-            last_error: None,
-            delivered_at: None,
-        }
-    }
 }
 
 /// Retry delay after `attempts` failed attempts.
@@ -199,7 +127,7 @@ pub fn spawn(
     metrics: Arc<Metrics>,
 ) -> Result<(OutboxQueue, tokio::task::JoinHandle<()>), crate::store::StoreError> {
     let pending: Vec<OutboxEntry> = store
-        .outbox::<OutboxEntry>()?
+        .scan(&schema::OUTBOX, &[])?
         .into_iter()
         .filter(|e| e.state == DeliveryState::Pending)
         .collect();
@@ -406,7 +334,7 @@ impl Worker {
                     self.waiting.insert((due, key), ());
                 }
             }
-            if let Err(e) = batch.put_outbox(&key.0, &key.1, entry) {
+            if let Err(e) = batch.put(&schema::OUTBOX, &schema::outbox_id(&key.0, &key.1), entry) {
                 warn!("outbox entry not recorded: {e}");
             }
         }
@@ -424,6 +352,7 @@ impl Worker {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ilm_protocol::{Envelope, MessageKind};
 
     fn entry(n: u8, state: DeliveryState, finished: u64) -> OutboxEntry {
         let keys = ilm_protocol::OrgKeys::from_secret_bytes([n; 32], [n; 32]);
@@ -459,7 +388,7 @@ mod tests {
     #[test]
     fn pruning_removes_old_finished_entries_and_keeps_their_counts() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let store = Store::open(&dir.path().join("db")).expect("db");
+        let store = schema::open(&dir.path().join("db")).expect("db");
         let day = 86_400;
         let mut batch = WriteBatch::new();
         for e in [
@@ -469,13 +398,17 @@ mod tests {
             entry(4, DeliveryState::Pending, day),
         ] {
             batch
-                .put_outbox(&e.message_id, &e.recipient, &e)
+                .put(
+                    &schema::OUTBOX,
+                    &schema::outbox_id(&e.message_id, &e.recipient),
+                    &e,
+                )
                 .expect("put");
         }
         store.commit(batch).expect("commit");
         let now = Timestamp(30 * day);
         assert_eq!(prune(&store, now, RETENTION).expect("prune"), 2);
-        let left: Vec<OutboxEntry> = store.outbox().expect("outbox");
+        let left: Vec<OutboxEntry> = store.scan(&schema::OUTBOX, &[]).expect("outbox");
         assert_eq!(
             left.len(),
             2,

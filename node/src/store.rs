@@ -1,14 +1,12 @@
 //! The node's database. Architecture invariant: only this module knows sled; the rest of the
 //! node sees typed methods, so the engine could be swapped.
 
-use ilm_protocol::{CaseRef, EventHash, MessageId, OrgId, SignedRecord};
+use ilm_protocol::{OrgId, SignedRecord};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use std::marker::PhantomData;
 use std::path::Path;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
-
-/// Schema version written at creation; a node refuses databases from a newer version.
-pub const SCHEMA_VERSION: u32 = 1;
 
 const META: &str = "meta";
 const REGISTER: &str = "register";
@@ -17,62 +15,42 @@ const REVOCATIONS: &str = "revocations";
 /// batch covers an effect and the marker that makes its redelivery a no-op.
 const DATA: &str = "data";
 
-/// Key prefixes in the data tree.
-mod prefix {
-    pub const PROCESSED: u8 = b'm';
-    pub const EVENT: u8 = b'e';
-    pub const CASE: u8 = b'c';
-    pub const OUTBOX: u8 = b'o';
-    pub const CERT: u8 = b'k';
+/// A typed table of the data tree: records of type `T`, stored as JSON under a one-byte key
+/// prefix and an id. The tables themselves are declared in one place, `crate::schema`.
+pub struct Table<T> {
+    prefix: u8,
+    name: &'static str,
+    record: PhantomData<fn() -> T>,
 }
 
-/// Workflow records kept in the data tree, each under its own key prefix.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Table {
-    /// Worker contacts (CSO; personal data sealed with the node's vault key).
-    Contact,
-    /// The CSO's own view of a case (workers, issues, consent, sealed notes).
-    LocalCase,
-    /// Remediation attestations, drafts and complete, by case.
-    Attestation,
-    /// Supply-chain links, proposed and complete.
-    Link,
-    /// Worker identity disclosed with consent (recipient side; sealed).
-    Disclosure,
-    /// Case status reports received (brands).
-    StatusReport,
-    /// Operator accounts of the admin UI.
-    Operator,
-    /// Counters kept across pruning (e.g. messages delivered, by outcome).
-    Counter,
-    /// The read model: each case's lifecycle state, written in the same batch as its events.
-    CaseState,
-}
-
-impl Table {
-    fn prefix(self) -> u8 {
-        match self {
-            Table::Contact => b'w',
-            Table::LocalCase => b'L',
-            Table::Attestation => b'a',
-            Table::Link => b'l',
-            Table::Disclosure => b'd',
-            Table::StatusReport => b's',
-            Table::Operator => b'O',
-            Table::Counter => b'n',
-            Table::CaseState => b'C',
+impl<T> Table<T> {
+    /// A table under key prefix `prefix`.
+    pub const fn new(prefix: u8, name: &'static str) -> Table<T> {
+        Table {
+            prefix,
+            name,
+            record: PhantomData,
         }
     }
+
+    /// Its key prefix.
+    pub const fn prefix(&self) -> u8 {
+        self.prefix
+    }
+
+    /// Its name, for messages.
+    pub const fn name(&self) -> &'static str {
+        self.name
+    }
+
+    fn key(&self, id: &[u8]) -> Vec<u8> {
+        let mut k = Vec::with_capacity(1 + id.len());
+        k.push(self.prefix);
+        k.extend_from_slice(id);
+        k
+    }
 }
 
-fn key(prefix: u8, parts: &[&[u8]]) -> Vec<u8> {
-    let mut k = Vec::with_capacity(1 + parts.iter().map(|p| p.len()).sum::<usize>());
-    k.push(prefix);
-    for p in parts {
-        k.extend_from_slice(p);
-    }
-    k
-}
 const SCHEMA_KEY: &[u8] = b"schema_version";
 
 /// Why the database could not be used.
@@ -153,88 +131,29 @@ impl WriteBatch {
         self.ops.is_empty()
     }
 
-    fn put_json<T: Serialize>(&mut self, key: Vec<u8>, value: &T) -> Result<()> {
-        let bytes = serde_json::to_vec(value).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        self.ops.push((key, Some(bytes)));
+    /// Stores `value` under `id` in `table`.
+    pub fn put<T: Serialize>(&mut self, table: &Table<T>, id: &[u8], value: &T) -> Result<()> {
+        let bytes = serde_json::to_vec(value)
+            .map_err(|e| StoreError::Corrupt(format!("{}: {e}", table.name)))?;
+        self.ops.push((table.key(id), Some(bytes)));
         Ok(())
     }
 
-    /// Marks a received message as processed (its redelivery becomes a no-op).
-    pub fn mark_processed<T: Serialize>(&mut self, id: &MessageId, marker: &T) -> Result<()> {
-        self.put_json(key(prefix::PROCESSED, &[id.as_bytes()]), marker)
-    }
-
-    /// Stores a verified case event.
-    pub fn put_event(
-        &mut self,
-        case: &CaseRef,
-        hash: &EventHash,
-        rec: &SignedRecord,
-    ) -> Result<()> {
-        self.put_json(key(prefix::EVENT, &[case.as_bytes(), hash.as_bytes()]), rec)
-    }
-
-    /// Stores a case's metadata.
-    pub fn put_case<T: Serialize>(&mut self, case: &CaseRef, meta: &T) -> Result<()> {
-        self.put_json(key(prefix::CASE, &[case.as_bytes()]), meta)
-    }
-
-    /// Stores an outbox entry for one recipient of a message.
-    pub fn put_outbox<T: Serialize>(
-        &mut self,
-        id: &MessageId,
-        recipient: &OrgId,
-        entry: &T,
-    ) -> Result<()> {
-        self.put_json(
-            key(prefix::OUTBOX, &[id.as_bytes(), recipient.as_bytes()]),
-            entry,
-        )
-    }
-
-    /// Removes an outbox entry (pruning delivered messages).
-    pub fn remove_outbox(&mut self, id: &MessageId, recipient: &OrgId) {
-        self.ops.push((
-            key(prefix::OUTBOX, &[id.as_bytes(), recipient.as_bytes()]),
-            None,
-        ));
-    }
-
-    /// Stores a member's certificate (already verified).
-    pub fn put_certificate(&mut self, org: &OrgId, rec: &SignedRecord) -> Result<()> {
-        self.put_json(key(prefix::CERT, &[org.as_bytes()]), rec)
-    }
-
-    /// Stores a workflow record under `table` and `id`.
-    pub fn put<T: Serialize>(&mut self, table: Table, id: &[u8], value: &T) -> Result<()> {
-        self.put_json(key(table.prefix(), &[id]), value)
+    /// Removes the record under `id` from `table`.
+    pub fn remove<T>(&mut self, table: &Table<T>, id: &[u8]) {
+        self.ops.push((table.key(id), None));
     }
 }
 
+fn decode<T: DeserializeOwned>(table: &Table<T>, bytes: &[u8]) -> Result<T> {
+    serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt(format!("{}: {e}", table.name)))
+}
+
 impl Store {
-    /// Opens (or creates) the database at `path`, checking its schema version.
-    pub fn open(path: &Path) -> Result<Store> {
+    /// Opens (or creates) the database at `path`, without looking at its schema version:
+    /// nodes open it through `crate::schema::open`, which checks and migrates it.
+    pub(crate) fn open_unversioned(path: &Path) -> Result<Store> {
         let db = sled::Config::new().path(path).open()?;
-        let meta = db.open_tree(META)?;
-        match meta.get(SCHEMA_KEY)? {
-            None => {
-                meta.insert(SCHEMA_KEY, &SCHEMA_VERSION.to_be_bytes())?;
-                db.flush()?;
-            }
-            Some(v) => {
-                let bytes: [u8; 4] = v
-                    .as_ref()
-                    .try_into()
-                    .map_err(|_| StoreError::Corrupt("schema version".into()))?;
-                let found = u32::from_be_bytes(bytes);
-                if found > SCHEMA_VERSION {
-                    return Err(StoreError::NewerSchema {
-                        found,
-                        supported: SCHEMA_VERSION,
-                    });
-                }
-            }
-        }
         Ok(Store {
             data: db.open_tree(DATA)?,
             register: db.open_tree(REGISTER)?,
@@ -264,17 +183,24 @@ impl Store {
         self.flushes.load(Ordering::Relaxed)
     }
 
-    /// The schema version recorded in the database.
-    pub fn schema_version(&self) -> Result<u32> {
-        let meta = self.db.open_tree(META)?;
-        let v = meta
-            .get(SCHEMA_KEY)?
-            .ok_or_else(|| StoreError::Corrupt("missing schema version".into()))?;
+    /// The schema version recorded in the database (None for a new one).
+    pub fn schema_version(&self) -> Result<Option<u32>> {
+        let Some(v) = self.db.open_tree(META)?.get(SCHEMA_KEY)? else {
+            return Ok(None);
+        };
         let bytes: [u8; 4] = v
             .as_ref()
             .try_into()
             .map_err(|_| StoreError::Corrupt("schema version".into()))?;
-        Ok(u32::from_be_bytes(bytes))
+        Ok(Some(u32::from_be_bytes(bytes)))
+    }
+
+    /// Records the schema version, durably (after a migration, or on a new database).
+    pub fn set_schema_version(&self, version: u32) -> Result<()> {
+        self.db
+            .open_tree(META)?
+            .insert(SCHEMA_KEY, &version.to_be_bytes())?;
+        self.flush()
     }
 
     /// Makes everything written so far durable.
@@ -381,114 +307,45 @@ impl Store {
         Ok(())
     }
 
-    fn get_json<T: DeserializeOwned>(&self, key: &[u8]) -> Result<Option<T>> {
-        match self.data.get(key)? {
+    /// The record under `id` in `table`.
+    pub fn get<T: DeserializeOwned>(&self, table: &Table<T>, id: &[u8]) -> Result<Option<T>> {
+        match self.data.get(table.key(id))? {
             None => Ok(None),
-            Some(v) => serde_json::from_slice(&v)
-                .map(Some)
-                .map_err(|e| StoreError::Corrupt(e.to_string())),
+            Some(v) => decode(table, &v).map(Some),
         }
     }
 
-    fn scan_json<T: DeserializeOwned>(&self, prefix: &[u8]) -> Result<Vec<T>> {
+    /// Whether `table` holds a record under `id`.
+    pub fn contains<T>(&self, table: &Table<T>, id: &[u8]) -> Result<bool> {
+        Ok(self.data.contains_key(table.key(id))?)
+    }
+
+    /// How many records `table` holds.
+    pub fn count<T>(&self, table: &Table<T>) -> usize {
+        self.data.scan_prefix([table.prefix]).count()
+    }
+
+    /// Every record of `table` whose id starts with `id_prefix`, in id order.
+    pub fn scan<T: DeserializeOwned>(&self, table: &Table<T>, id_prefix: &[u8]) -> Result<Vec<T>> {
         self.data
-            .scan_prefix(prefix)
+            .scan_prefix(table.key(id_prefix))
             .values()
-            .map(|v| {
-                let v = v?;
-                serde_json::from_slice(&v).map_err(|e| StoreError::Corrupt(e.to_string()))
-            })
+            .map(|v| decode(table, &v?))
             .collect()
     }
 
-    /// Whether a message id was processed already.
-    pub fn is_processed(&self, id: &MessageId) -> Result<bool> {
-        Ok(self
-            .data
-            .contains_key(key(prefix::PROCESSED, &[id.as_bytes()]))?)
-    }
-
-    /// Number of messages processed.
-    pub fn processed_count(&self) -> usize {
-        self.data.scan_prefix([prefix::PROCESSED]).count()
-    }
-
-    /// Every stored event of a case.
-    pub fn events(&self, case: &CaseRef) -> Result<Vec<SignedRecord>> {
-        self.scan_json(&key(prefix::EVENT, &[case.as_bytes()]))
-    }
-
-    /// Whether an event is stored.
-    pub fn has_event(&self, case: &CaseRef, hash: &EventHash) -> Result<bool> {
-        Ok(self
-            .data
-            .contains_key(key(prefix::EVENT, &[case.as_bytes(), hash.as_bytes()]))?)
-    }
-
-    /// A case's metadata.
-    pub fn case<T: DeserializeOwned>(&self, case: &CaseRef) -> Result<Option<T>> {
-        self.get_json(&key(prefix::CASE, &[case.as_bytes()]))
-    }
-
-    /// Every case's metadata.
-    pub fn cases<T: DeserializeOwned>(&self) -> Result<Vec<T>> {
-        self.scan_json(&[prefix::CASE])
-    }
-
-    /// Every outbox entry (oldest message ids are random, so order is by id).
-    pub fn outbox<T: DeserializeOwned>(&self) -> Result<Vec<T>> {
-        self.scan_json(&[prefix::OUTBOX])
-    }
-
-    /// One outbox entry.
-    pub fn outbox_entry<T: DeserializeOwned>(
+    /// Every record of `table` with its id, in id order.
+    pub fn scan_with_ids<T: DeserializeOwned>(
         &self,
-        id: &MessageId,
-        recipient: &OrgId,
-    ) -> Result<Option<T>> {
-        self.get_json(&key(prefix::OUTBOX, &[id.as_bytes(), recipient.as_bytes()]))
-    }
-
-    /// A member's certificate, if known.
-    pub fn certificate(&self, org: &OrgId) -> Result<Option<SignedRecord>> {
-        self.get_json(&key(prefix::CERT, &[org.as_bytes()]))
-    }
-
-    /// Every known member certificate.
-    pub fn certificates(&self) -> Result<Vec<SignedRecord>> {
-        self.scan_json(&[prefix::CERT])
-    }
-
-    /// A workflow record.
-    pub fn get<T: DeserializeOwned>(&self, table: Table, id: &[u8]) -> Result<Option<T>> {
-        self.get_json(&key(table.prefix(), &[id]))
-    }
-
-    /// Every record of a table whose id starts with `id_prefix`.
-    pub fn scan<T: DeserializeOwned>(&self, table: Table, id_prefix: &[u8]) -> Result<Vec<T>> {
-        self.scan_json(&key(table.prefix(), &[id_prefix]))
-    }
-
-    /// Every record of a table with its id.
-    pub fn scan_with_ids<T: DeserializeOwned>(&self, table: Table) -> Result<Vec<(Vec<u8>, T)>> {
+        table: &Table<T>,
+    ) -> Result<Vec<(Vec<u8>, T)>> {
         self.data
-            .scan_prefix([table.prefix()])
+            .scan_prefix([table.prefix])
             .map(|kv| {
                 let (k, v) = kv?;
-                let value =
-                    serde_json::from_slice(&v).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                Ok((k[1..].to_vec(), value))
+                Ok((k[1..].to_vec(), decode(table, &v)?))
             })
             .collect()
-    }
-
-    /// Test and tooling hook: writes a schema version (to simulate databases from the future).
-    pub fn force_schema_version(path: &Path, version: u32) -> Result<()> {
-        let db = sled::Config::new().path(path).open()?;
-        db.open_tree(META)?
-            .insert(SCHEMA_KEY, &version.to_be_bytes())?;
-        db.flush()?;
-        Ok(())
     }
 }
 
@@ -496,58 +353,52 @@ impl Store {
 mod tests {
     use super::*;
 
-    #[test]
-    fn newer_schema_is_refused_with_a_clear_error() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("db");
-        {
-            let s = Store::open(&path).expect("create");
-            assert_eq!(s.schema_version().expect("version"), SCHEMA_VERSION);
-        }
-        Store::force_schema_version(&path, SCHEMA_VERSION + 1).expect("force");
-        match Store::open(&path) {
-            Err(StoreError::NewerSchema { found, .. }) => assert_eq!(found, SCHEMA_VERSION + 1),
-            Err(e) => panic!("unexpected error {e}"),
-            Ok(_) => panic!("a newer database was opened"),
-        }
-    }
+    const VALUES: Table<String> = Table::new(b'x', "values");
+    const MARKERS: Table<String> = Table::new(b'y', "markers");
 
     #[test]
     fn a_commit_whose_flush_fails_leaves_nothing_visible() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let s = Store::open(&dir.path().join("db")).expect("create");
-        let id = MessageId([7; 16]);
+        let s = Store::open_unversioned(&dir.path().join("db")).expect("create");
+        let id = b"message-7";
         let mut first = WriteBatch::new();
-        first.put(Table::Link, b"kept", &"old value").expect("put");
+        first
+            .put(&VALUES, b"kept", &"old value".into())
+            .expect("put");
         s.commit(first).expect("commit");
         let mut batch = WriteBatch::new();
-        batch.mark_processed(&id, &"marker").expect("mark");
-        batch.put(Table::Link, b"kept", &"new value").expect("put");
+        batch.put(&MARKERS, id, &"marker".into()).expect("mark");
         batch
-            .put(Table::Link, b"kept", &"newer value")
+            .put(&VALUES, b"kept", &"new value".into())
+            .expect("put");
+        batch
+            .put(&VALUES, b"kept", &"newer value".into())
             .expect("put");
         s.inject_flush_failures(1);
         assert!(s.commit(batch).is_err());
         assert!(
-            !s.is_processed(&id).expect("read"),
+            !s.contains(&MARKERS, id).expect("read"),
             "marker visible after a failed flush"
         );
         assert_eq!(
-            s.get::<String>(Table::Link, b"kept").expect("read"),
+            s.get(&VALUES, b"kept").expect("read"),
             Some("old value".into())
         );
         // The same batch commits once flushes work again.
         let mut again = WriteBatch::new();
-        again.mark_processed(&id, &"marker").expect("mark");
+        again.put(&MARKERS, id, &"marker".into()).expect("mark");
         s.commit(again).expect("commit");
-        assert!(s.is_processed(&id).expect("read"));
+        assert!(s.contains(&MARKERS, id).expect("read"));
     }
 
     #[test]
     fn a_second_opener_gets_a_locked_error() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("db");
-        let _first = Store::open(&path).expect("create");
-        assert!(matches!(Store::open(&path), Err(StoreError::Locked)));
+        let _first = Store::open_unversioned(&path).expect("create");
+        assert!(matches!(
+            Store::open_unversioned(&path),
+            Err(StoreError::Locked)
+        ));
     }
 }

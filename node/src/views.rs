@@ -4,7 +4,8 @@
 use crate::cases::{self, Overdue, overdue_items};
 use crate::core::{StatusReport, StoredAttestation, StoredLink};
 use crate::membership::MembershipState;
-use crate::store::{Store, StoreError, Table};
+use crate::schema;
+use crate::store::{Store, StoreError};
 use ilm_protocol::event::Escalation;
 use ilm_protocol::{
     AttestationBundle, CaseRef, CaseStatus, Country, Digest, EventKind, LinkKind, OrgId,
@@ -101,7 +102,7 @@ pub fn attestations(
     membership: &MembershipState,
     me: &OrgId,
 ) -> Result<Vec<AttestationView>, StoreError> {
-    let all: Vec<StoredAttestation> = store.scan(Table::Attestation, &[])?;
+    let all: Vec<StoredAttestation> = store.scan(&schema::ATTESTATIONS, &[])?;
     Ok(all.iter().map(|a| attestation(membership, me, a)).collect())
 }
 
@@ -132,7 +133,7 @@ pub fn bundle(
     case: &CaseRef,
 ) -> Result<AttestationBundle, BundleError> {
     let a: StoredAttestation = store
-        .get(Table::Attestation, case.as_bytes())?
+        .get(&schema::ATTESTATIONS, case.as_bytes())?
         .ok_or(BundleError::NotFound)?;
     if !a.complete {
         return Err(BundleError::NotComplete);
@@ -169,7 +170,7 @@ pub fn link(l: &StoredLink) -> LinkView {
 
 /// Every link this node holds.
 pub fn links(store: &Store) -> Result<Vec<LinkView>, StoreError> {
-    let all: Vec<StoredLink> = store.scan(Table::Link, &[])?;
+    let all: Vec<StoredLink> = store.scan(&schema::LINKS, &[])?;
     Ok(all.iter().map(link).collect())
 }
 
@@ -194,9 +195,9 @@ pub fn supply_chain(
     membership: &MembershipState,
     me: &OrgId,
 ) -> Result<Vec<SupplierView>, StoreError> {
-    let links: Vec<StoredLink> = store.scan(Table::Link, &[])?;
-    let reports: Vec<StatusReport> = store.scan(Table::StatusReport, &[])?;
-    let atts: Vec<StoredAttestation> = store.scan(Table::Attestation, &[])?;
+    let links: Vec<StoredLink> = store.scan(&schema::LINKS, &[])?;
+    let reports: Vec<StatusReport> = store.scan(&schema::STATUS_REPORTS, &[])?;
+    let atts: Vec<StoredAttestation> = store.scan(&schema::ATTESTATIONS, &[])?;
     let mut suppliers = Vec::new();
     for l in links.iter().filter(|l| l.complete) {
         let Ok(link) = serde_json::from_slice::<SupplyChainLink>(&l.record.body) else {

@@ -8,7 +8,6 @@ use ilm_node::config::Config;
 use ilm_node::daemon::{RunOptions, RunningNode};
 use ilm_node::datadir::DataDir;
 use ilm_node::membership::now;
-use ilm_node::store::Store;
 use ilm_protocol::event::Escalation;
 use ilm_protocol::{
     Country, IssueCategory, MembershipCertificate, MembershipRequest, Money, Network,
@@ -89,7 +88,7 @@ pub fn create_network_with(base: &Path, csos: usize) -> Result<(Network, Vec<Mem
         &steward,
     )?;
     network.verify_certificate(&steward_cert)?;
-    let register = Store::open(&steward_dir.db_path())?;
+    let register = ilm_node::schema::open(&steward_dir.db_path())?;
     register.put_issued_certificate(&steward.org_id(), &steward_cert)?;
     steward_dir.store_membership(&genesis, &steward_cert)?;
 

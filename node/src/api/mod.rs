@@ -8,11 +8,12 @@ use crate::core::CoreError;
 use crate::membership::now;
 use crate::outbox::{DeliveryState, OutboxEntry};
 use crate::register::{self, RegisterError};
+use crate::schema;
 use crate::store::Store;
-use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
 use ilm_protocol::event::Escalation;
 use ilm_protocol::{CaseRef, EventPayload, OrgId, Role, SignedRecord};
 use serde::Deserialize;
@@ -77,7 +78,7 @@ pub type ApiResult = Result<Json<Value>, ApiError>;
 
 /// Messages pending, delivered and rejected, counting those pruned from the outbox.
 fn outbox_depth(store: &Store) -> Result<(u64, u64, u64), ApiError> {
-    let entries: Vec<OutboxEntry> = store.outbox()?;
+    let entries: Vec<OutboxEntry> = store.scan(&schema::OUTBOX, &[])?;
     let count = |s| entries.iter().filter(|e| e.state == s).count() as u64;
     let pruned = crate::outbox::pruned(store)?;
     Ok((
@@ -117,7 +118,7 @@ pub(crate) async fn status(State(st): State<Arc<ApiState>>) -> ApiResult {
             "revocations": st.membership.revocation_records().len(),
         },
         "outbox": { "pending": pending, "delivered": delivered, "rejected": rejected },
-        "received_messages": st.store.processed_count(),
+        "received_messages": st.store.count(&schema::PROCESSED),
         "metrics": st.metrics.snapshot(),
     })))
 }
@@ -154,7 +155,7 @@ pub(crate) async fn outbox(
     State(st): State<Arc<ApiState>>,
     Query(q): Query<OutboxQuery>,
 ) -> ApiResult {
-    let entries: Vec<OutboxEntry> = st.store.outbox()?;
+    let entries: Vec<OutboxEntry> = st.store.scan(&schema::OUTBOX, &[])?;
     let rows: Vec<Value> = entries
         .iter()
         .filter(|e| q.state.is_none_or(|s| s == e.state))
@@ -504,4 +505,31 @@ pub(crate) async fn revoke(
         st.net.disconnect(peer).await;
     }
     Ok(Json(json!({ "revocation": rec })))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct HelloQuery {
+    challenge: String,
+}
+
+/// Proves to the CLI that this is the node's daemon (it knows the admin token) before the
+/// CLI sends the token: `crate::client::admin_proof` over the CLI's random challenge.
+pub(crate) async fn hello(
+    State(st): State<Arc<ApiState>>,
+    Query(q): Query<HelloQuery>,
+) -> ApiResult {
+    let challenge = ilm_protocol::bytes::from_hex(&q.challenge)
+        .ok()
+        .filter(|c| (16..=64).contains(&c.len()))
+        .ok_or_else(|| ApiError::bad("challenge: 16 to 64 bytes of lowercase hex"))?;
+    let proof = crate::client::admin_proof(&st.token, &challenge);
+    Ok(Json(
+        json!({ "proof": ilm_protocol::bytes::to_hex(&proof) }),
+    ))
+}
+
+/// The OpenAPI document, built by the edge from its route table and handed down as an
+/// extension (the API knows no routes).
+pub(crate) async fn openapi(Extension(doc): Extension<Arc<Value>>) -> Json<Value> {
+    Json(doc.as_ref().clone())
 }

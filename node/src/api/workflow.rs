@@ -4,12 +4,12 @@
 use super::{ApiError, ApiResult, ApiState, parse_case};
 use crate::access::{OperatorRole, Principal};
 use crate::cases::{self, overdue_items};
-use crate::core::{Disclosure, ReceivedDisclosure, StatusReport};
+use crate::core::{Disclosure, ReceivedDisclosure};
 use crate::intake::{
     Consent, Contact, ContactId, ContactInput, LocalCase, OpenCaseInput, SealedContact,
 };
 use crate::membership::now;
-use crate::store::Table;
+use crate::schema;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -72,7 +72,7 @@ pub(crate) async fn add_contact(
         sealed,
     };
     let mut batch = crate::store::WriteBatch::new();
-    batch.put(Table::Contact, &id.0, &contact)?;
+    batch.put(&schema::CONTACTS, &id.0, &contact)?;
     st.store.commit(batch)?;
     Ok(Json(json!({ "id": id })))
 }
@@ -83,7 +83,7 @@ fn may_see(p: &Principal, c: &Contact) -> bool {
 }
 
 pub(crate) async fn list_contacts(State(st): St, Extension(p): Extension<Principal>) -> ApiResult {
-    let mut contacts: Vec<Contact> = st.store.scan(Table::Contact, &[])?;
+    let mut contacts: Vec<Contact> = st.store.scan(&schema::CONTACTS, &[])?;
     contacts.retain(|c| may_see(&p, c));
     Ok(Json(
         json!({ "contacts": contacts.iter().map(contact_view).collect::<Vec<_>>() }),
@@ -98,7 +98,7 @@ pub(crate) async fn show_contact(
     let id: ContactId = id.parse().map_err(|_| ApiError::bad("not a contact id"))?;
     let c: Contact = st
         .store
-        .get(Table::Contact, &id.0)?
+        .get(&schema::CONTACTS, &id.0)?
         .filter(|c| may_see(&p, c))
         .ok_or_else(|| ApiError(StatusCode::NOT_FOUND, "no such contact".into()))?;
     let sealed: SealedContact = st.vault.open_json(&id.0, &c.sealed).map_err(internal)?;
@@ -122,7 +122,7 @@ pub(crate) async fn open_local_case(
     for id in &input.contacts {
         let mut c: Contact = st
             .store
-            .get(Table::Contact, &id.0)?
+            .get(&schema::CONTACTS, &id.0)?
             .ok_or_else(|| ApiError::bad(format!("no contact {id}")))?;
         if c.case_ref.is_some() {
             return Err(ApiError::bad(format!(
@@ -130,7 +130,7 @@ pub(crate) async fn open_local_case(
             )));
         }
         c.case_ref = Some(case_ref);
-        batch.put(Table::Contact, &id.0, &c)?;
+        batch.put(&schema::CONTACTS, &id.0, &c)?;
     }
     for org in input.supplier.iter().chain(input.agencies.iter()) {
         if st.membership.current(org).is_none() {
@@ -153,13 +153,13 @@ pub(crate) async fn open_local_case(
         consent: Vec::new(),
         opened_by: None,
     };
-    batch.put(Table::LocalCase, case_ref.as_bytes(), &local)?;
+    batch.put(&schema::LOCAL_CASES, case_ref.as_bytes(), &local)?;
     st.store.commit(batch)?;
     Ok(Json(json!({ "case_ref": case_ref })))
 }
 
 pub(crate) async fn list_local_cases(State(st): St) -> ApiResult {
-    let local: Vec<LocalCase> = st.store.scan(Table::LocalCase, &[])?;
+    let local: Vec<LocalCase> = st.store.scan(&schema::LOCAL_CASES, &[])?;
     let mut out = Vec::new();
     for l in local {
         let status = cases::state_of(&st.store, &l.case_ref)?
@@ -176,7 +176,7 @@ pub(crate) async fn list_local_cases(State(st): St) -> ApiResult {
 
 fn load_local(st: &ApiState, case: &CaseRef) -> Result<LocalCase, ApiError> {
     st.store
-        .get(Table::LocalCase, case.as_bytes())?
+        .get(&schema::LOCAL_CASES, case.as_bytes())?
         .ok_or_else(|| ApiError(StatusCode::NOT_FOUND, format!("no local case {case}")))
 }
 
@@ -258,7 +258,7 @@ pub(crate) async fn change_consent(
         }
     }
     let mut batch = crate::store::WriteBatch::new();
-    batch.put(Table::LocalCase, case.as_bytes(), &local)?;
+    batch.put(&schema::LOCAL_CASES, case.as_bytes(), &local)?;
     st.store.commit(batch)?;
     Ok(Json(json!({ "case_ref": case, "consent": local.consent })))
 }
@@ -321,7 +321,7 @@ pub(crate) async fn escalate(
     } else {
         let mut identities = Vec::new();
         for id in &consented {
-            if let Some(c) = st.store.get::<Contact>(Table::Contact, &id.0)? {
+            if let Some(c) = st.store.get(&schema::CONTACTS, &id.0)? {
                 let s: SealedContact = st.vault.open_json(&id.0, &c.sealed).map_err(internal)?;
                 identities.push(s.identity);
             }
@@ -393,7 +393,7 @@ pub(crate) async fn overdue(State(st): St) -> ApiResult {
         }
     }
     // Brands: from the status reports of their linked suppliers.
-    for r in st.store.scan::<StatusReport>(Table::StatusReport, &[])? {
+    for r in st.store.scan(&schema::STATUS_REPORTS, &[])? {
         for (what, due) in r.overdue(t) {
             out.push(
                 json!({ "case_ref": r.case_ref, "party": r.supplier, "what": what, "due": due }),
@@ -467,7 +467,8 @@ pub(crate) async fn supply_chain(State(st): St) -> ApiResult {
 }
 
 pub(crate) async fn list_disclosures(State(st): St) -> ApiResult {
-    let sealed: Vec<(Vec<u8>, crate::vault::Sealed)> = st.store.scan_with_ids(Table::Disclosure)?;
+    let sealed: Vec<(Vec<u8>, crate::vault::Sealed)> =
+        st.store.scan_with_ids(&schema::DISCLOSURES)?;
     let mut out = Vec::new();
     for (id, s) in sealed {
         let d: ReceivedDisclosure = st.vault.open_json(&id, &s).map_err(internal)?;

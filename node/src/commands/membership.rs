@@ -5,6 +5,7 @@ use crate::client::AdminClient;
 use crate::datadir::{DataDir, read_record, record_json};
 use crate::output::Output;
 use crate::register;
+use crate::schema;
 use crate::store::Store;
 use anyhow::{Context, Result, bail};
 use ilm_protocol::{
@@ -17,7 +18,7 @@ use std::path::Path;
 const STEWARD_VALID_DAYS: u64 = 3650;
 
 fn open_store(dir: &DataDir) -> Result<Store> {
-    Store::open(&dir.db_path())
+    schema::open(&dir.db_path())
         .with_context(|| format!("open the database in {}", dir.root().display()))
 }
 
@@ -127,7 +128,7 @@ pub(super) fn request(dir: &DataDir, out: &Path) -> Result<Output> {
 /// Whether a daemon holds this node's database (then commands go through its API).
 fn daemon_running(dir: &DataDir) -> bool {
     matches!(
-        Store::open(&dir.db_path()),
+        schema::open(&dir.db_path()),
         Err(crate::store::StoreError::Locked)
     )
 }

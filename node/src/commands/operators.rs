@@ -5,6 +5,7 @@ use crate::cli::OperatorCommand;
 use crate::datadir::DataDir;
 use crate::operators::{self, OperatorRole};
 use crate::output::Output;
+use crate::schema;
 use crate::store::{Store, StoreError};
 use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
@@ -31,7 +32,7 @@ enum Target {
 }
 
 fn target(dir: &DataDir) -> Result<Target> {
-    match Store::open(&dir.db_path()) {
+    match schema::open(&dir.db_path()) {
         Err(StoreError::Locked) => Ok(Target::Daemon(crate::client::AdminClient::for_dir(dir)?)),
         Ok(store) => {
             dir.load_keys()?;

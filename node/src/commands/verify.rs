@@ -4,7 +4,7 @@ use super::{fmt_time, now};
 use crate::datadir::{DataDir, read_record};
 use crate::output::{Invalid, Output};
 use crate::register::revocation_list;
-use crate::store::Store;
+use crate::schema;
 use anyhow::{Context, Result};
 use ilm_protocol::{
     AttestationBundle, CaseEvent, MembershipError, Network, RecordKind, RemediationAttestation,
@@ -22,7 +22,7 @@ pub const EXIT_UNPINNED: u8 = 3;
 
 /// The revocations this node knows: from its database, or from its daemon holding it.
 fn node_revocations(dir: &DataDir, net: &Network) -> Result<RevocationList> {
-    match Store::open(&dir.db_path()) {
+    match schema::open(&dir.db_path()) {
         Ok(store) => Ok(revocation_list(&store, net)?),
         Err(crate::store::StoreError::Locked) => {
             let v = crate::client::AdminClient::for_dir(dir)?.get("/api/revocations")?;

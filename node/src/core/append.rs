@@ -3,6 +3,7 @@
 //! commit: every append waiting shares the flush).
 
 use super::*;
+use crate::schema;
 
 impl Core {
     /// Appends events authored by this node and queues them for the other participants, all
@@ -93,9 +94,8 @@ impl Core {
         let (case_ref, nonce) = match (case, &existing) {
             (Some(c), Some(_)) => (c, None),
             (Some(c), None) => {
-                let local: Option<crate::intake::LocalCase> = self
-                    .store
-                    .get(crate::store::Table::LocalCase, c.as_bytes())?;
+                let local: Option<crate::intake::LocalCase> =
+                    self.store.get(&schema::LOCAL_CASES, c.as_bytes())?;
                 match local.and_then(|l| l.nonce) {
                     Some(n) if CaseRef::derive(&me, &n) == c => (c, Some(n)),
                     _ => return Err(CoreError::UnknownCase(c)),
@@ -141,10 +141,11 @@ impl Core {
             Some(case_ref),
             t,
         )?;
-        batch.put_event(&case_ref, &hash, &rec)?;
+        batch.put(&schema::EVENTS, &schema::event_id(&case_ref, &hash), &rec)?;
         if is_new {
-            batch.put_case(
-                &case_ref,
+            batch.put(
+                &schema::CASES,
+                case_ref.as_bytes(),
                 &CaseMeta {
                     case_ref,
                     first_seen: t,
@@ -152,7 +153,11 @@ impl Core {
             )?;
         }
         for e in &entries {
-            batch.put_outbox(&e.message_id, &e.recipient, e)?;
+            batch.put(
+                &schema::OUTBOX,
+                &schema::outbox_id(&e.message_id, &e.recipient),
+                e,
+            )?;
         }
         self.histories.insert(case_ref, history);
         Ok((
@@ -179,7 +184,11 @@ impl Core {
     ) -> Result<(Option<MessageId>, Vec<OutboxEntry>), CoreError> {
         let (id, entries) = self.seal_message(kind, recipients, payload, case_ref, t)?;
         for e in &entries {
-            batch.put_outbox(&e.message_id, &e.recipient, e)?;
+            batch.put(
+                &schema::OUTBOX,
+                &schema::outbox_id(&e.message_id, &e.recipient),
+                e,
+            )?;
         }
         Ok((id, entries))
     }

@@ -1,9 +1,8 @@
 //! Remediation attestations: the CSO drafts one from the case state, the remediating party
 //! co-signs only what its own history shows.
 
-use super::workflow::StoredAttestation;
 use super::*;
-use crate::store::Table;
+use crate::schema;
 use ilm_protocol::{PartyStage, RemediationAttestation};
 
 impl Core {
@@ -49,7 +48,7 @@ impl Core {
             Some(case),
             now(),
         )?;
-        batch.put(Table::Attestation, case.as_bytes(), &stored)?;
+        batch.put(&schema::ATTESTATIONS, case.as_bytes(), &stored)?;
         Ok(entries)
     }
 
@@ -141,7 +140,7 @@ impl Core {
     ) -> Result<SignedRecord, CoreError> {
         let stored: StoredAttestation = self
             .store
-            .get(Table::Attestation, case.as_bytes())?
+            .get(&schema::ATTESTATIONS, case.as_bytes())?
             .ok_or_else(|| CoreError::refused("no attestation draft for this case"))?;
         if stored.complete {
             return Ok(stored.record);

@@ -2,6 +2,7 @@
 //! in one batch, flush once, then acknowledge (group commit).
 
 use super::*;
+use crate::schema;
 
 impl Core {
     pub(super) async fn deliver_batch(&mut self, deliveries: Vec<Delivery>) {
@@ -25,8 +26,9 @@ impl Core {
             outcomes.push(outcome);
         }
         for case in &new_cases {
-            if let Err(e) = batch.put_case(
-                case,
+            if let Err(e) = batch.put(
+                &schema::CASES,
+                case.as_bytes(),
                 &CaseMeta {
                     case_ref: *case,
                     first_seen: now(),
@@ -115,7 +117,7 @@ impl Core {
         let header = checked.header().clone();
         let id = header.message_id;
         // A redelivery of something already stored is a duplicate, whatever changed since.
-        match self.store.is_processed(&id) {
+        match self.store.contains(&schema::PROCESSED, id.as_bytes()) {
             Ok(true) => return (id, AckOutcome::Duplicate),
             Ok(false) if seen.contains(&id) => return (id, AckOutcome::Duplicate),
             Ok(false) => {}
@@ -179,7 +181,9 @@ impl Core {
                 match result {
                     Ok(Inserted::New(hash)) => {
                         touched.insert(case);
-                        if let Err(e) = batch.put_event(&case, &hash, &rec) {
+                        if let Err(e) =
+                            batch.put(&schema::EVENTS, &schema::event_id(&case, &hash), &rec)
+                        {
                             return (id, AckOutcome::Retry(e.to_string()));
                         }
                         // Participants its author did not send it to (they joined later, or
@@ -235,7 +239,7 @@ impl Core {
             kind: header.kind,
             at: now(),
         };
-        if let Err(e) = batch.mark_processed(&id, &marker) {
+        if let Err(e) = batch.put(&schema::PROCESSED, id.as_bytes(), &marker) {
             return (id, AckOutcome::Retry(e.to_string()));
         }
         seen.insert(id);

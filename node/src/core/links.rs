@@ -1,9 +1,8 @@
 //! Supply-chain links: proposed by the upstream side, co-signed by the downstream side, and
 //! shared with the CSOs that report to linked brands.
 
-use super::workflow::StoredLink;
 use super::*;
-use crate::store::Table;
+use crate::schema;
 use ilm_protocol::{Digest, LinkKind, Role, SupplyChainLink};
 
 impl Core {
@@ -39,7 +38,7 @@ impl Core {
             complete: false,
         };
         let mut batch = WriteBatch::new();
-        batch.put(Table::Link, link.id.as_bytes(), &link)?;
+        batch.put(&schema::LINKS, link.id.as_bytes(), &link)?;
         let payload = serde_json::to_vec(&rec).map_err(CoreError::refused)?;
         self.commit_with_message(
             batch,
@@ -55,7 +54,7 @@ impl Core {
     pub(super) async fn accept_link(&mut self, id: Digest) -> Result<StoredLink, CoreError> {
         let stored: StoredLink = self
             .store
-            .get(Table::Link, id.as_bytes())?
+            .get(&schema::LINKS, id.as_bytes())?
             .ok_or_else(|| CoreError::refused("no such link proposal"))?;
         if stored.complete {
             return Ok(stored);
@@ -78,7 +77,7 @@ impl Core {
             complete: true,
         };
         let mut batch = WriteBatch::new();
-        batch.put(Table::Link, id.as_bytes(), &link)?;
+        batch.put(&schema::LINKS, id.as_bytes(), &link)?;
         let payload = serde_json::to_vec(&rec).map_err(CoreError::refused)?;
         // The upstream side gets its co-signed link; CSOs get it too, because links decide
         // which brands they report a supplier's cases to. Nobody else learns of it (links are
@@ -107,7 +106,7 @@ impl Core {
     /// it can report the case's status to our linked brands even if it joined after the link
     /// was made.
     pub(super) async fn share_links_with(&mut self, cso: OrgId) {
-        let links = match self.store.scan::<StoredLink>(Table::Link, &[]) {
+        let links = match self.store.scan(&schema::LINKS, &[]) {
             Ok(l) => l,
             Err(e) => return warn!("cannot read links: {e}"),
         };

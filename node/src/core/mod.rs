@@ -9,6 +9,7 @@ use crate::metrics::Metrics;
 use crate::net::proto::{Ack, AckOutcome, Request, Response, SyncPayload, SyncRequest};
 use crate::net::{InboundId, NetClient, NetEvent};
 use crate::outbox::{OutboxEntry, OutboxQueue};
+use crate::schema;
 use crate::store::{Store, StoreError, WriteBatch};
 use ilm_protocol::{
     CaseEvent, CaseHistory, CaseNonce, CaseRef, Envelope, EventHash, EventPayload, HistoryError,
@@ -16,7 +17,7 @@ use ilm_protocol::{
     SignedRecord, Timestamp,
 };
 use libp2p::PeerId;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
@@ -34,10 +35,12 @@ mod workflow;
 #[cfg(test)]
 mod tests;
 
-pub use commands::{Escalated, Verdicted, truncate_text};
-pub use workflow::{
-    Disclosure, ReceivedDisclosure, StatusReport, StoredAttestation, StoredLink, brands_of,
+use crate::records::ProcessedMarker;
+pub use crate::records::{
+    CaseMeta, Disclosure, ReceivedDisclosure, StatusReport, StoredAttestation, StoredLink,
 };
+pub use commands::{Escalated, Verdicted, truncate_text};
+pub use workflow::brands_of;
 
 /// Deliveries processed in one batch (one flush), at most.
 pub const MAX_BATCH: usize = 256;
@@ -96,23 +99,6 @@ pub struct Appended {
     pub message_id: Option<MessageId>,
     /// Who it goes to.
     pub recipients: Vec<OrgId>,
-}
-
-/// What is stored per case besides its events.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct CaseMeta {
-    /// The case.
-    pub case_ref: CaseRef,
-    /// When this node first held it.
-    pub first_seen: Timestamp,
-}
-
-/// What was recorded about a processed message.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct ProcessedMarker {
-    sender: OrgId,
-    kind: MessageKind,
-    at: Timestamp,
 }
 
 enum Command {
@@ -333,7 +319,7 @@ impl Core {
             let mut batch = WriteBatch::new();
             for case in chunk {
                 if let Some(state) = self.history(case)?.and_then(|h| h.state().cloned()) {
-                    batch.put(crate::store::Table::CaseState, case.as_bytes(), &state)?;
+                    batch.put(&schema::CASE_STATES, case.as_bytes(), &state)?;
                 }
             }
             self.store.commit(batch)?;
@@ -363,7 +349,7 @@ impl Core {
     pub(super) fn all_cases(&self) -> Result<Vec<CaseRef>, CoreError> {
         Ok(self
             .store
-            .cases::<CaseMeta>()?
+            .scan(&schema::CASES, &[])?
             .into_iter()
             .map(|m| m.case_ref)
             .collect())
@@ -484,7 +470,7 @@ impl Core {
                     match self.membership.network().verify_certificate(rec) {
                         Ok(c) => {
                             let _ = self.membership.learn_certificate(rec);
-                            batch.put_certificate(&c.body().org_id, rec)
+                            batch.put(&schema::CERTIFICATES, c.body().org_id.as_bytes(), rec)
                         }
                         Err(_) => Ok(()),
                     }

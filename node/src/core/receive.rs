@@ -1,11 +1,9 @@
 //! Delivered workflow messages (everything but case events), checked with the protocol's
 //! `may_deliver` before their effect joins the delivery batch.
 
-use super::workflow::{
-    Disclosure, ReceivedDisclosure, StatusReport, StoredAttestation, StoredLink, brands_of,
-};
+use super::workflow::brands_of;
 use super::*;
-use crate::store::Table;
+use crate::schema;
 use ilm_protocol::{Delivery, Header, RemediationAttestation, Role, SupplyChainLink, may_deliver};
 
 impl Core {
@@ -74,7 +72,7 @@ impl Core {
                     .seal_json(&id, &received)
                     .map_err(|e| e.to_string())?;
                 Ok(batch
-                    .put(Table::Disclosure, &id, &sealed)
+                    .put(&schema::DISCLOSURES, &id, &sealed)
                     .map_err(|e| e.to_string())?)
             }
             MessageKind::StatusReport => {
@@ -93,7 +91,7 @@ impl Core {
                 // Kept per (case, sender): no report ever replaces another CSO's.
                 let key = [r.case_ref.as_bytes().as_slice(), r.cso.as_bytes()].concat();
                 Ok(batch
-                    .put(Table::StatusReport, &key, &r)
+                    .put(&schema::STATUS_REPORTS, &key, &r)
                     .map_err(|e| e.to_string())?)
             }
             MessageKind::Attestation
@@ -129,7 +127,7 @@ impl Core {
                     bundle: Some(bundle.clone()),
                 };
                 Ok(batch
-                    .put(Table::Attestation, b.case_ref.as_bytes(), &stored)
+                    .put(&schema::ATTESTATIONS, b.case_ref.as_bytes(), &stored)
                     .map_err(|e| e.to_string())?)
             }
             MessageKind::Attestation => {
@@ -192,7 +190,7 @@ impl Core {
                     bundle: None,
                 };
                 Ok(batch
-                    .put(Table::Attestation, body.case_ref.as_bytes(), &stored)
+                    .put(&schema::ATTESTATIONS, body.case_ref.as_bytes(), &stored)
                     .map_err(|e| e.to_string())?)
             }
             MessageKind::SupplyChainLink => {
@@ -225,7 +223,7 @@ impl Core {
                     complete,
                 };
                 Ok(batch
-                    .put(Table::Link, link.id.as_bytes(), &link)
+                    .put(&schema::LINKS, link.id.as_bytes(), &link)
                     .map_err(|e| e.to_string())?)
             }
             other => Err(format!("{other:?} messages are not accepted by delivery").into()),

@@ -4,6 +4,7 @@
 
 use super::*;
 use crate::net::proto::{CaseEvents, CaseHeads, MAX_SYNC_CASES};
+use crate::schema;
 
 /// Rough cap on one sync answer, well under the response size limit.
 const MAX_SYNC_ANSWER_BYTES: usize = 4 * 1024 * 1024;
@@ -253,7 +254,9 @@ impl Core {
                     match history.insert(&rec, &cert_of) {
                         Ok(Inserted::New(hash)) => {
                             added += 1;
-                            if let Err(e) = batch.put_event(&case, &hash, &rec) {
+                            if let Err(e) =
+                                batch.put(&schema::EVENTS, &schema::event_id(&case, &hash), &rec)
+                            {
                                 return warn!("synced events not stored: {e}");
                             }
                         }
@@ -272,8 +275,9 @@ impl Core {
                 continue;
             }
             if !was_known
-                && let Err(e) = batch.put_case(
-                    &case,
+                && let Err(e) = batch.put(
+                    &schema::CASES,
+                    case.as_bytes(),
                     &CaseMeta {
                         case_ref: case,
                         first_seen: now(),

@@ -78,7 +78,7 @@ fn supplier_core(w: &World) -> Harness {
     let dir = tempfile::tempdir().expect("tempdir");
     let data = DataDir::new(dir.path().join("node"));
     data.create_dir().expect("dir");
-    let store = Arc::new(Store::open(&data.db_path()).expect("store"));
+    let store = Arc::new(crate::schema::open(&data.db_path()).expect("store"));
     let membership = Arc::new(
         MembershipState::new(
             w.network.clone(),
@@ -209,8 +209,14 @@ async fn a_message_twice_in_one_batch_is_stored_once() {
         acks,
         vec![(a, AckOutcome::Accepted), (b, AckOutcome::Duplicate)]
     );
-    assert_eq!(h.store.events(&case).expect("events").len(), 1);
-    assert_eq!(h.store.processed_count(), 1);
+    assert_eq!(
+        h.store
+            .scan(&crate::schema::EVENTS, case.as_bytes())
+            .expect("events")
+            .len(),
+        1
+    );
+    assert_eq!(h.store.count(&crate::schema::PROCESSED), 1);
 }
 
 #[tokio::test]
@@ -240,13 +246,24 @@ async fn a_failed_commit_leaves_no_cached_event_behind() {
         AckOutcome::Retry(why) => assert!(why.contains("missing earlier events"), "{why}"),
         other => panic!("the child was taken without its parent: {other:?}"),
     }
-    assert!(h.store.events(&case).expect("events").is_empty());
+    assert!(
+        h.store
+            .scan(&crate::schema::EVENTS, case.as_bytes())
+            .expect("events")
+            .is_empty()
+    );
     // Once storage works, the root is accepted (not taken for a duplicate), then the child.
     h.deliver(&w, &seal(&w, &root));
     assert_eq!(h.acks(1).await[0].1, AckOutcome::Accepted);
     h.deliver(&w, &seal(&w, &child));
     assert_eq!(h.acks(1).await[0].1, AckOutcome::Accepted);
-    assert_eq!(h.store.events(&case).expect("events").len(), 2);
+    assert_eq!(
+        h.store
+            .scan(&crate::schema::EVENTS, case.as_bytes())
+            .expect("events")
+            .len(),
+        2
+    );
 }
 
 #[tokio::test]
@@ -308,7 +325,7 @@ fn cso_core(w: &World) -> CsoCore {
     let dir = tempfile::tempdir().expect("tempdir");
     let data = DataDir::new(dir.path().join("node"));
     data.create_dir().expect("dir");
-    let store = Arc::new(Store::open(&data.db_path()).expect("store"));
+    let store = Arc::new(crate::schema::open(&data.db_path()).expect("store"));
     let membership = Arc::new(
         MembershipState::new(
             w.network.clone(),
@@ -396,7 +413,12 @@ async fn events_dated_in_the_future_are_refused() {
             matches!(outcome, AckOutcome::Rejected(_)),
             "{at:?}: {outcome:?}"
         );
-        assert!(h.store.events(&case).expect("events").is_empty());
+        assert!(
+            h.store
+                .scan(&crate::schema::EVENTS, case.as_bytes())
+                .expect("events")
+                .is_empty()
+        );
     }
     // Positive control: due dates far ahead are fine when the event itself is dated now.
     let (rec, case) = escalation(&w, 23);
@@ -408,7 +430,13 @@ async fn events_dated_in_the_future_are_refused() {
     let rec = SignedRecord::sign(&event, &w.cso).expect("sign");
     h.deliver(&w, &seal(&w, &rec));
     assert_eq!(h.acks(1).await.remove(0).1, AckOutcome::Accepted);
-    assert_eq!(h.store.events(&case).expect("events").len(), 1);
+    assert_eq!(
+        h.store
+            .scan(&crate::schema::EVENTS, case.as_bytes())
+            .expect("events")
+            .len(),
+        1
+    );
 }
 
 /// An event by the supplier following `parents`, sealed to the CSO.
@@ -452,7 +480,12 @@ async fn a_verdict_its_reopen_and_its_re_escalation_are_one_batch() {
         .expect("event")
         .payload;
     let case = core.append(None, payload).await.expect("escalate").case_ref;
-    let mut parents = vec![store.events(&case).expect("events")[0].digest()];
+    let mut parents = vec![
+        store
+            .scan(&crate::schema::EVENTS, case.as_bytes())
+            .expect("events")[0]
+            .digest(),
+    ];
     for (n, payload) in [
         EventPayload::Acknowledgement { note: "ok".into() },
         EventPayload::RemediationReported {
@@ -481,14 +514,26 @@ async fn a_verdict_its_reopen_and_its_re_escalation_are_one_batch() {
         }
         parents = vec![rec.digest()];
     }
-    assert_eq!(store.events(&case).expect("events").len(), 3);
+    assert_eq!(
+        store
+            .scan(&crate::schema::EVENTS, case.as_bytes())
+            .expect("events")
+            .len(),
+        3
+    );
     // The disk is full: nothing of the workflow is stored, not even the verdict.
     store.inject_flush_failures(1);
     let failed = core
         .record_verdict(case, Verdict::NotResolved, 4, String::new(), None)
         .await;
     assert!(matches!(failed, Err(CoreError::Storage(_))), "{failed:?}");
-    assert_eq!(store.events(&case).expect("events").len(), 3);
+    assert_eq!(
+        store
+            .scan(&crate::schema::EVENTS, case.as_bytes())
+            .expect("events")
+            .len(),
+        3
+    );
     // Once it works: verdict, reopen and re-escalation, in one flush.
     let before = store.flush_count();
     let done = core
@@ -498,7 +543,13 @@ async fn a_verdict_its_reopen_and_its_re_escalation_are_one_batch() {
     assert!(done.reopened);
     assert_eq!(done.re_escalated.len(), 1);
     assert_eq!(store.flush_count() - before, 1);
-    assert_eq!(store.events(&case).expect("events").len(), 6);
+    assert_eq!(
+        store
+            .scan(&crate::schema::EVENTS, case.as_bytes())
+            .expect("events")
+            .len(),
+        6
+    );
     let state = crate::cases::state_of(&store, &case)
         .expect("read")
         .expect("state");

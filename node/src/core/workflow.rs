@@ -2,93 +2,8 @@
 //! remediation attestations (draft, co-sign, forward) and supply-chain links.
 
 use super::*;
-use crate::intake::WorkerIdentity;
-use crate::store::Table;
-use ilm_protocol::{
-    CaseState, CaseStatus, Digest, IssueCategory, LinkKind, PartyStage, Role, SupplyChainLink,
-};
-
-/// Worker identities disclosed to one recipient with the workers' recorded consent.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Disclosure {
-    /// The case.
-    pub case_ref: CaseRef,
-    /// Identities of the case's workers who consented.
-    pub identities: Vec<WorkerIdentity>,
-}
-
-/// A disclosure as the recipient keeps it (sealed with its vault key): who sent it and when.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ReceivedDisclosure {
-    /// The CSO that sent it (the case's owner: checked before it was stored).
-    pub from: OrgId,
-    /// When it arrived.
-    pub received_at: Timestamp,
-    /// What it disclosed.
-    pub disclosure: Disclosure,
-}
-
-/// A CSO's redacted status of a case, for brands linked to the supplier.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct StatusReport {
-    /// The case.
-    pub case_ref: CaseRef,
-    /// The case's nonce: the brand checks that the reference derives from it and the CSO.
-    pub case_nonce: ilm_protocol::CaseNonce,
-    /// The CSO that owns it.
-    pub cso: OrgId,
-    /// The supplier it concerns.
-    pub supplier: OrgId,
-    /// Lifecycle status of the case.
-    pub status: CaseStatus,
-    /// Where the supplier's own round stands (decides what it owes).
-    pub stage: PartyStage,
-    /// Issue categories.
-    pub categories: Vec<IssueCategory>,
-    /// Workers affected.
-    pub workers_affected: u32,
-    /// When first escalated to the supplier.
-    pub escalated_at: Timestamp,
-    /// Acknowledgement due.
-    pub acknowledge_by: Timestamp,
-    /// Remediation due.
-    pub remediate_by: Timestamp,
-    /// When acknowledged (or disputed).
-    pub acknowledged_at: Option<Timestamp>,
-    /// When remediation was reported.
-    pub remediated_at: Option<Timestamp>,
-    /// When the workers' verdict was recorded.
-    pub verified_at: Option<Timestamp>,
-    /// When this report was made.
-    pub reported_at: Timestamp,
-}
-
-/// An attestation held by a node: a draft awaiting co-signature, or complete.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct StoredAttestation {
-    /// The case.
-    pub case_ref: CaseRef,
-    /// The record (one signature while a draft).
-    pub record: SignedRecord,
-    /// Both signatures present and verified.
-    pub complete: bool,
-    /// When stored.
-    pub stored_at: Timestamp,
-    /// The verifiable bundle, for nodes that do not hold the case history (brands).
-    #[serde(default)]
-    pub bundle: Option<ilm_protocol::AttestationBundle>,
-}
-
-/// A supply-chain link held by a node: proposed (upstream signed) or complete.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct StoredLink {
-    /// The link's id (digest of its signing input; the same for proposal and complete link).
-    pub id: Digest,
-    /// The record.
-    pub record: SignedRecord,
-    /// Both sides signed.
-    pub complete: bool,
-}
+use crate::schema;
+use ilm_protocol::{CaseState, CaseStatus, Digest, LinkKind, PartyStage, Role, SupplyChainLink};
 
 /// Workflow commands for the core.
 pub enum WorkflowCommand {
@@ -222,7 +137,7 @@ impl CoreClient {
 /// Brands linked (complete brand-supplier links) to `supplier`, from the stored links.
 pub fn brands_of(store: &Store, supplier: &OrgId) -> Result<Vec<OrgId>, StoreError> {
     let mut out: Vec<OrgId> = store
-        .scan::<StoredLink>(Table::Link, &[])?
+        .scan(&schema::LINKS, &[])?
         .into_iter()
         .filter(|l| l.complete)
         .filter_map(|l| serde_json::from_slice::<SupplyChainLink>(&l.record.body).ok())
@@ -379,7 +294,7 @@ impl Core {
             let Some(state) = self.history(&case)?.and_then(|h| h.state().cloned()) else {
                 continue;
             };
-            batch.put(Table::CaseState, case.as_bytes(), &state)?;
+            batch.put(&schema::CASE_STATES, case.as_bytes(), &state)?;
             if state.owner != self.me {
                 continue;
             }

@@ -7,6 +7,7 @@ use crate::cli::{Cli, DemoArgs};
 use crate::client::AdminClient;
 use crate::daemon::{RunOptions, RunningNode, start};
 use crate::datadir::DataDir;
+use crate::schema;
 use anyhow::{Context, Result, bail};
 use clap::Parser;
 use ilm_protocol::Timestamp;
@@ -150,7 +151,7 @@ fn provision(base: &Path) -> Result<()> {
             org.country,
         ])?;
         {
-            let store = crate::store::Store::open(&DataDir::new(&dir).db_path())?;
+            let store = schema::open(&DataDir::new(&dir).db_path())?;
             crate::operators::add_operator(
                 &store,
                 DEMO_OPERATOR,
@@ -200,7 +201,7 @@ fn issue_backdated(steward: &Path, request: &Path, out: &Path) -> Result<()> {
     let dir = DataDir::new(steward);
     let keys = dir.load_keys()?;
     let (network, _) = dir.load_membership()?;
-    let store = crate::store::Store::open(&dir.db_path())?;
+    let store = schema::open(&dir.db_path())?;
     let req = crate::datadir::read_record(request)?;
     let from = Timestamp(crate::commands::now().0.saturating_sub(400 * DAY));
     let (cert, _) = crate::register::issue(&keys, &network, &store, &req, 800, from)?;

@@ -9,14 +9,11 @@ pub mod routes;
 
 use crate::access::Permission;
 use crate::api::{ApiError, ApiState};
-use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::routing::MethodRouter;
-use axum::{Json, Router, middleware};
+use axum::{Extension, Router, middleware};
 use ilm_protocol::Role;
 use routes::Route;
-use serde::Deserialize;
-use serde_json::{Value, json};
 use std::sync::Arc;
 
 /// The admin listener's router, built from the route table ([`routes::ROUTES`]): public
@@ -44,6 +41,7 @@ pub fn router(state: Arc<ApiState>) -> Router {
             auth::authenticate,
         ))
         .merge(public)
+        .layer(Extension(Arc::new(openapi::document())))
         .layer(middleware::from_fn(guard::security_headers))
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -60,25 +58,4 @@ fn not_offered(route: &Route, role: Role) -> MethodRouter<Arc<ApiState>> {
     route
         .verb
         .on(move || async move { auth::deny(StatusCode::FORBIDDEN, path, &message) })
-}
-
-#[derive(Deserialize)]
-struct HelloQuery {
-    challenge: String,
-}
-
-/// Proves to the CLI that this is the node's daemon (it knows the admin token) before the
-/// CLI sends the token: `crate::client::admin_proof` over the CLI's random challenge.
-async fn hello(
-    State(st): State<Arc<ApiState>>,
-    Query(q): Query<HelloQuery>,
-) -> Result<Json<Value>, ApiError> {
-    let challenge = ilm_protocol::bytes::from_hex(&q.challenge)
-        .ok()
-        .filter(|c| (16..=64).contains(&c.len()))
-        .ok_or_else(|| ApiError::bad("challenge: 16 to 64 bytes of lowercase hex"))?;
-    let proof = crate::client::admin_proof(&st.token, &challenge);
-    Ok(Json(
-        json!({ "proof": ilm_protocol::bytes::to_hex(&proof) }),
-    ))
 }

@@ -3,13 +3,7 @@
 
 use super::routes::{ROUTES, Verb};
 use crate::access::Permission;
-use axum::Json;
 use serde_json::{Map, Value, json};
-
-/// Serves the document.
-pub async fn serve() -> Json<Value> {
-    Json(document())
-}
 
 /// The OpenAPI document.
 pub fn document() -> Value {

@@ -133,7 +133,7 @@ pub static ROUTES: &[Route] = &[
         "/api/hello",
         Public,
         "Proof that this is the node's daemon: HMAC-SHA256(admin token, \"ilm/v1/admin-hello\\n\" || challenge), before a client sends the token (?challenge=HEX)",
-        |m| on(m, super::hello),
+        |m| on(m, api::hello),
     ),
     // The node.
     route(
@@ -161,7 +161,7 @@ pub static ROUTES: &[Route] = &[
         |m| on(m, api::metrics),
     ),
     route(Get, "/api/openapi.json", Read, "This document", |m| {
-        on(m, super::openapi::serve)
+        on(m, api::openapi)
     }),
     // Cases.
     route(

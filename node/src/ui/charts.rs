@@ -2,7 +2,8 @@
 
 use crate::cases;
 use crate::intake::{Contact, LocalCase};
-use crate::store::{Store, StoreError, Table};
+use crate::schema;
+use crate::store::{Store, StoreError};
 use ilm_protocol::{CaseStatus, Timestamp, Verdict};
 use std::collections::BTreeMap;
 
@@ -108,7 +109,7 @@ fn median(mut v: Vec<f64>) -> Option<f64> {
 
 /// Computes the dashboard figures from what this node holds.
 pub fn figures(store: &Store, now: Timestamp) -> Result<Figures, StoreError> {
-    let contacts: Vec<Contact> = store.scan(Table::Contact, &[])?;
+    let contacts: Vec<Contact> = store.scan(&schema::CONTACTS, &[])?;
     let mut by_month = BTreeMap::new();
     let mut by_corridor = BTreeMap::new();
     let mut by_channel = BTreeMap::new();
@@ -129,7 +130,7 @@ pub fn figures(store: &Store, now: Timestamp) -> Result<Figures, StoreError> {
         *by_language.entry(c.language.clone()).or_insert(0) += 1;
     }
     let mut by_category = BTreeMap::new();
-    let local: Vec<LocalCase> = store.scan(Table::LocalCase, &[])?;
+    let local: Vec<LocalCase> = store.scan(&schema::LOCAL_CASES, &[])?;
     for l in &local {
         for i in &l.issues {
             *by_category

@@ -8,7 +8,7 @@ use crate::api::{ApiError, ApiState};
 use crate::cases;
 use crate::intake::LocalCase;
 use crate::membership::now;
-use crate::store::Table;
+use crate::schema;
 use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -390,7 +390,7 @@ pub(crate) async fn case_page(
     };
     let local: Option<LocalCase> = st
         .store
-        .get(Table::LocalCase, case.as_bytes())
+        .get(&schema::LOCAL_CASES, case.as_bytes())
         .ok()
         .flatten();
     let history = cases::load_history(&st.store, &st.membership, &case)
@@ -573,7 +573,7 @@ pub(crate) async fn network(
     };
     let outbox: Vec<Value> = st
         .store
-        .outbox::<crate::outbox::OutboxEntry>()
+        .scan(&schema::OUTBOX, &[])
         .unwrap_or_default()
         .iter()
         .rev()

@@ -1,0 +1,235 @@
+//! The records this node persists, as plain data: the storage schema (`crate::schema`) names
+//! the table each one lives in. Behaviour stays with the modules that own each concept; keeping
+//! the types here lets the schema list them without importing those modules.
+
+use crate::intake::WorkerIdentity;
+use ilm_protocol::{
+    CaseNonce, CaseRef, CaseStatus, Digest, Envelope, IssueCategory, MessageId, MessageKind, OrgId,
+    PartyStage, SignedRecord, Timestamp,
+};
+use serde::{Deserialize, Serialize};
+
+// Case storage (the core).
+
+/// What is stored per case besides its events.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CaseMeta {
+    /// The case.
+    pub case_ref: CaseRef,
+    /// When this node first held it.
+    pub first_seen: Timestamp,
+}
+
+/// What was recorded about a processed message.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ProcessedMarker {
+    /// Who sent the message.
+    pub sender: OrgId,
+    /// What it was.
+    pub kind: MessageKind,
+    /// When it was processed.
+    pub at: Timestamp,
+}
+
+/// Worker identities disclosed to one recipient with the workers' recorded consent.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Disclosure {
+    /// The case.
+    pub case_ref: CaseRef,
+    /// Identities of the case's workers who consented.
+    pub identities: Vec<WorkerIdentity>,
+}
+
+/// A disclosure as the recipient keeps it (sealed with its vault key): who sent it and when.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ReceivedDisclosure {
+    /// The CSO that sent it (the case's owner: checked before it was stored).
+    pub from: OrgId,
+    /// When it arrived.
+    pub received_at: Timestamp,
+    /// What it disclosed.
+    pub disclosure: Disclosure,
+}
+
+/// A CSO's redacted status of a case, for brands linked to the supplier.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StatusReport {
+    /// The case.
+    pub case_ref: CaseRef,
+    /// The case's nonce: the brand checks that the reference derives from it and the CSO.
+    pub case_nonce: CaseNonce,
+    /// The CSO that owns it.
+    pub cso: OrgId,
+    /// The supplier it concerns.
+    pub supplier: OrgId,
+    /// Lifecycle status of the case.
+    pub status: CaseStatus,
+    /// Where the supplier's own round stands (decides what it owes).
+    pub stage: PartyStage,
+    /// Issue categories.
+    pub categories: Vec<IssueCategory>,
+    /// Workers affected.
+    pub workers_affected: u32,
+    /// When first escalated to the supplier.
+    pub escalated_at: Timestamp,
+    /// Acknowledgement due.
+    pub acknowledge_by: Timestamp,
+    /// Remediation due.
+    pub remediate_by: Timestamp,
+    /// When acknowledged (or disputed).
+    pub acknowledged_at: Option<Timestamp>,
+    /// When remediation was reported.
+    pub remediated_at: Option<Timestamp>,
+    /// When the workers' verdict was recorded.
+    pub verified_at: Option<Timestamp>,
+    /// When this report was made.
+    pub reported_at: Timestamp,
+}
+
+/// An attestation held by a node: a draft awaiting co-signature, or complete.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StoredAttestation {
+    /// The case.
+    pub case_ref: CaseRef,
+    /// The record (one signature while a draft).
+    pub record: SignedRecord,
+    /// Both signatures present and verified.
+    pub complete: bool,
+    /// When stored.
+    pub stored_at: Timestamp,
+    /// The verifiable bundle, for nodes that do not hold the case history (brands).
+    #[serde(default)]
+    pub bundle: Option<ilm_protocol::AttestationBundle>,
+}
+
+/// A supply-chain link held by a node: proposed (upstream signed) or complete.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StoredLink {
+    /// The link's id (digest of its signing input; the same for proposal and complete link).
+    pub id: Digest,
+    /// The record.
+    pub record: SignedRecord,
+    /// Both sides signed.
+    pub complete: bool,
+}
+
+// Delivery (the outbox).
+
+/// Where a message stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryState {
+    /// Not acknowledged yet; retried until it is.
+    Pending,
+    /// Acknowledged by the recipient (stored durably there).
+    Delivered,
+    /// Refused for good by the recipient (the reason is in `last_error`).
+    Rejected,
+}
+
+/// One message to one recipient.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct OutboxEntry {
+    /// Message id (shared by all recipients of one envelope).
+    pub message_id: MessageId,
+    /// The recipient.
+    pub recipient: OrgId,
+    /// What the message is.
+    pub kind: MessageKind,
+    /// The case it belongs to, if any.
+    pub case_ref: Option<CaseRef>,
+    /// The sealed envelope.
+    pub envelope: Envelope,
+    /// Delivery state.
+    pub state: DeliveryState,
+    /// Attempts made.
+    pub attempts: u32,
+    /// When queued.
+    pub created_at: Timestamp,
+    /// When the last attempt was made.
+    pub last_attempt_at: Option<Timestamp>,
+    /// Why the last attempt failed.
+    pub last_error: Option<String>,
+    /// When acknowledged.
+    pub delivered_at: Option<Timestamp>,
+}
+
+impl OutboxEntry {
+    /// A new pending entry.
+    pub fn new(
+        envelope: Envelope,
+        recipient: OrgId,
+        kind: MessageKind,
+        message_id: MessageId,
+        case_ref: Option<CaseRef>,
+        now: Timestamp,
+    ) -> OutboxEntry {
+        OutboxEntry {
+            message_id,
+            recipient,
+            kind,
+            case_ref,
+            envelope,
+            state: DeliveryState::Pending,
+            attempts: 0,
+            created_at: now,
+            last_attempt_at: None,
+            last_error: None,
+            delivered_at: None,
+        }
+    }
+}
+
+/// Messages pruned from the outbox, by outcome (kept in the store under this id).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pruned {
+    /// Delivered entries removed.
+    pub delivered: u64,
+    /// Rejected entries removed.
+    pub rejected: u64,
+}
+
+// Operator accounts.
+
+/// What an operator may do inside a node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OperatorRole {
+    /// Everything, including operators and membership.
+    Admin,
+    /// Cases, contacts, escalations and responses.
+    Caseworker,
+    /// Records contacts; sees only the contacts it recorded.
+    Intake,
+    /// Reads everything but worker identity; changes nothing.
+    Readonly,
+}
+
+impl std::str::FromStr for OperatorRole {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "admin" => Ok(OperatorRole::Admin),
+            "caseworker" => Ok(OperatorRole::Caseworker),
+            "intake" => Ok(OperatorRole::Intake),
+            "readonly" => Ok(OperatorRole::Readonly),
+            other => Err(format!(
+                "unknown operator role {other:?}: expected admin, caseworker, intake or readonly"
+            )),
+        }
+    }
+}
+
+/// A stored operator account.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Operator {
+    /// Login name.
+    pub name: String,
+    /// Role.
+    pub role: OperatorRole,
+    /// Argon2id hash in PHC string form.
+    pub password_hash: String,
+    /// A disabled operator cannot log in (the account and what it recorded stay).
+    #[serde(default)]
+    pub disabled: bool,
+}
