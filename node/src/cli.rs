@@ -164,21 +164,18 @@ pub struct ContactArgs {
     /// Country of work.
     #[arg(long)]
     pub destination: String,
-    /// Worker's name (sealed).
-    #[arg(long)]
-    pub name: String,
-    /// Worker's phone (sealed).
-    #[arg(long, default_value = "")]
-    pub phone: String,
-    /// Messenger id (sealed).
-    #[arg(long, default_value = "")]
-    pub messenger_id: String,
-    /// ID number (sealed); repeat for several.
-    #[arg(long = "id-number")]
-    pub id_numbers: Vec<String>,
-    /// What the worker reported (sealed).
-    #[arg(long, default_value = "")]
-    pub notes: String,
+    /// Read the worker's identity and what they reported, as JSON, from standard input:
+    /// {"name", "phone", "messenger_id", "id_numbers": [...], "notes"} (name required). Never
+    /// from flags, which other local users see in the process list and shell history.
+    #[arg(
+        long,
+        conflicts_with = "identity_file",
+        required_unless_present = "identity_file"
+    )]
+    pub identity_stdin: bool,
+    /// Read the same JSON from a file instead.
+    #[arg(long, value_name = "FILE")]
+    pub identity_file: Option<PathBuf>,
 }
 
 /// `ilm attestation ...`
@@ -209,7 +206,7 @@ pub enum LinkCommand {
         /// brand-supplier or supplier-agency.
         #[arg(long)]
         kind: String,
-        /// The other side's organisation id.
+        /// The other side: organisation id, or a member's name.
         #[arg(long)]
         to: String,
     },
@@ -291,7 +288,7 @@ pub enum CaseCommand {
     Escalate {
         /// Case reference.
         case: String,
-        /// The party asked to act.
+        /// The party asked to act: organisation id, or a member's name.
         #[arg(long)]
         to: String,
         /// What is asked for.
@@ -374,10 +371,10 @@ pub struct NewCaseArgs {
     /// Recruitment fees paid, as MINOR_UNITS:CURRENCY (with the recruitment_fees issue).
     #[arg(long)]
     pub fee: Option<String>,
-    /// The worksite's supplier (organisation id).
+    /// The worksite's supplier (organisation id or member name).
     #[arg(long)]
     pub supplier: Option<String>,
-    /// A recruitment agency involved; repeat for several.
+    /// A recruitment agency involved (id or name); repeat for several.
     #[arg(long = "agency")]
     pub agencies: Vec<String>,
     /// Worksite.
@@ -388,7 +385,7 @@ pub struct NewCaseArgs {
 /// Arguments of `ilm case open`.
 #[derive(Debug, Args)]
 pub struct OpenCaseArgs {
-    /// Organisation id of the party asked to act.
+    /// The party asked to act: organisation id, or a member's name.
     #[arg(long)]
     pub to: String,
     /// Issue category code (see docs/PROTOCOL.md); repeat for several.

@@ -67,10 +67,13 @@ fn main() -> ExitCode {
     }
     let json = cli.json;
     match ilm_node::commands::run(cli) {
-        Ok(out) => {
-            out.print(json);
-            ExitCode::from(out.exit)
-        }
+        Ok(out) => match out.print(json) {
+            Ok(()) => ExitCode::from(out.exit),
+            Err(e) => {
+                eprintln!("error: cannot write the output: {e}");
+                ExitCode::from(1)
+            }
+        },
         Err(err) => {
             if json {
                 let reason = match err.downcast_ref::<Invalid>() {
@@ -79,10 +82,9 @@ fn main() -> ExitCode {
                 };
                 let valid = err.downcast_ref::<Invalid>().map(|_| false);
                 let result = valid.map(|_| "invalid");
-                println!(
-                    "{}",
-                    serde_json::json!({ "result": result, "error": reason, "valid": valid })
-                );
+                let line = serde_json::json!({ "result": result, "error": reason, "valid": valid });
+                // Nothing more to say if standard output is gone too.
+                let _ = ilm_node::output::write_stdout(&line.to_string());
             }
             eprintln!("error: {err:#}");
             ExitCode::from(1)

@@ -29,16 +29,28 @@ impl Output {
         self
     }
 
-    /// Prints the form asked for.
-    pub fn print(&self, json: bool) {
-        if json {
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&self.json).unwrap_or_else(|_| "null".into())
-            );
-        } else if !self.text.is_empty() {
-            println!("{}", self.text);
+    /// Prints the form asked for. A reader that went away (`ilm case list | head`) is not an
+    /// error: the output simply ends.
+    pub fn print(&self, json: bool) -> std::io::Result<()> {
+        let text = if json {
+            serde_json::to_string_pretty(&self.json).unwrap_or_else(|_| "null".into())
+        } else {
+            self.text.clone()
+        };
+        if text.is_empty() {
+            return Ok(());
         }
+        write_stdout(&text)
+    }
+}
+
+/// Writes one line to standard output, treating a closed pipe as the end of the output.
+pub fn write_stdout(text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match writeln!(out, "{text}").and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
     }
 }
 

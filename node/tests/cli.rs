@@ -665,3 +665,30 @@ fn a_bundle_of_another_network_is_refused_when_a_network_is_trusted() {
         .assert()
         .code(1);
 }
+
+/// `ilm ... | head` must end quietly when the reader goes away, not panic (exit 101).
+#[test]
+fn a_closed_output_pipe_ends_the_command_quietly() {
+    let net = Net::new();
+    net.init("cso", "cso");
+    let (reader, writer) = std::io::pipe().expect("pipe");
+    // The reader is gone before the command writes: every write fails with EPIPE.
+    drop(reader);
+    let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("ilm"))
+        .arg("--data-dir")
+        .arg(net.p("cso"))
+        .args(["id", "--json"])
+        .env_remove("ILM_DATA_DIR")
+        .stdout(writer)
+        .output()
+        .expect("run ilm");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    // Positive control: with a reader, the same command prints its output.
+    ilm(&net.p("cso"))
+        .args(["id", "--json"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("org_id"));
+}

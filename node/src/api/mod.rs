@@ -1,18 +1,16 @@
 //! The local admin HTTP API (JSON), used by the CLI while the daemon runs.
 //!
-//! Architecture invariant: every route requires the admin token; the server listens on
-//! loopback unless the operator explicitly allows otherwise.
+//! Handlers only parse, call the core or read views, and serialise; routes and permissions
+//! are in `crate::edge::routes`.
 
 use crate::cases;
-use crate::core::CoreError;
 use crate::membership::now;
 use crate::outbox::{DeliveryState, OutboxEntry};
-use crate::register::{self, RegisterError};
+use crate::register::{self};
 use crate::schema;
 use crate::store::Store;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use ilm_protocol::event::Escalation;
 use ilm_protocol::{CaseRef, EventPayload, OrgId, Role, SignedRecord};
@@ -20,58 +18,12 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use std::sync::Arc;
 
+mod errors;
 pub mod workflow;
 
+pub use errors::ApiError;
+
 pub use crate::app::ApiState;
-
-/// An API error: status code and a clear message, sent as `{"error": ...}`.
-pub struct ApiError(pub StatusCode, pub String);
-
-impl ApiError {
-    /// A 400 with a message.
-    pub fn bad(msg: impl Into<String>) -> ApiError {
-        ApiError(StatusCode::BAD_REQUEST, msg.into())
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        (self.0, Json(json!({ "error": self.1 }))).into_response()
-    }
-}
-
-impl From<crate::store::StoreError> for ApiError {
-    fn from(e: crate::store::StoreError) -> Self {
-        ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
-    }
-}
-
-impl From<CoreError> for ApiError {
-    fn from(e: CoreError) -> Self {
-        match e {
-            CoreError::Refused(r) => ApiError(StatusCode::UNPROCESSABLE_ENTITY, r.to_string()),
-            CoreError::UnknownCase(c) => ApiError(StatusCode::NOT_FOUND, format!("no case {c}")),
-            CoreError::Storage(e) => ApiError(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                format!("the node could not store this: {e}"),
-            ),
-            CoreError::Unavailable => ApiError(
-                StatusCode::SERVICE_UNAVAILABLE,
-                CoreError::Unavailable.to_string(),
-            ),
-        }
-    }
-}
-
-impl From<RegisterError> for ApiError {
-    fn from(e: RegisterError) -> Self {
-        match e {
-            RegisterError::NotSteward => ApiError(StatusCode::FORBIDDEN, e.to_string()),
-            RegisterError::Store(_) => ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
-            other => ApiError::bad(other.to_string()),
-        }
-    }
-}
 
 /// What handlers return.
 pub type ApiResult = Result<Json<Value>, ApiError>;
@@ -226,7 +178,7 @@ pub(crate) async fn open_case(
     State(st): State<Arc<ApiState>>,
     body: Result<Json<OpenCase>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult {
-    let Json(body) = body.map_err(|e| ApiError::bad(e.body_text()))?;
+    let Json(body) = body.map_err(ApiError::from)?;
     let done = st
         .core
         .append(None, EventPayload::Escalation(body.escalation))
@@ -249,7 +201,7 @@ pub(crate) async fn append_event(
     body: Result<Json<AppendEvent>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult {
     let case = parse_case(&case)?;
-    let Json(body) = body.map_err(|e| ApiError::bad(e.body_text()))?;
+    let Json(body) = body.map_err(ApiError::from)?;
     check_at(&st, body.at)?;
     let done = st.core.append_at(Some(case), body.event, body.at).await?;
     Ok(Json(json!(done)))
@@ -296,7 +248,7 @@ pub(crate) async fn add_operator(
     State(st): State<Arc<ApiState>>,
     body: Result<Json<OperatorBody>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult {
-    let Json(b) = body.map_err(|e| ApiError::bad(e.body_text()))?;
+    let Json(b) = body.map_err(ApiError::from)?;
     crate::operators::add_operator(&st.store, &b.name, b.role, &b.password)
         .map_err(operator_error)?;
     Ok(Json(json!({ "name": b.name, "role": b.role })))
@@ -321,7 +273,7 @@ pub(crate) async fn disable_operator(
     Path(name): Path<String>,
     body: Result<Json<DisableBody>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult {
-    let Json(b) = body.map_err(|e| ApiError::bad(e.body_text()))?;
+    let Json(b) = body.map_err(ApiError::from)?;
     crate::operators::set_disabled(&st.store, &name, b.disabled).map_err(operator_error)?;
     if b.disabled {
         st.sessions.end_all_of(&name);
@@ -349,7 +301,7 @@ pub(crate) async fn set_password(
             "operators change only their own password".into(),
         ));
     }
-    let Json(b) = body.map_err(|e| ApiError::bad(e.body_text()))?;
+    let Json(b) = body.map_err(ApiError::from)?;
     let store = st.store.clone();
     let who = name.clone();
     tokio::task::spawn_blocking(move || crate::operators::set_password(&store, &who, &b.password))
@@ -464,7 +416,7 @@ pub(crate) async fn issue(
     State(st): State<Arc<ApiState>>,
     body: Result<Json<IssueBody>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult {
-    let Json(body) = body.map_err(|e| ApiError::bad(e.body_text()))?;
+    let Json(body) = body.map_err(ApiError::from)?;
     let (cert, c) = register::issue(
         &st.keys,
         st.membership.network(),
@@ -490,7 +442,7 @@ pub(crate) async fn revoke(
     State(st): State<Arc<ApiState>>,
     body: Result<Json<RevokeBody>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult {
-    let Json(body) = body.map_err(|e| ApiError::bad(e.body_text()))?;
+    let Json(body) = body.map_err(ApiError::from)?;
     let rec = register::revoke(
         &st.keys,
         st.membership.network(),

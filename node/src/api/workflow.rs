@@ -23,7 +23,7 @@ use std::sync::Arc;
 type St = State<Arc<ApiState>>;
 
 fn body<T>(b: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
-    b.map(|Json(v)| v).map_err(|e| ApiError::bad(e.body_text()))
+    b.map(|Json(v)| v).map_err(ApiError::from)
 }
 
 fn internal(e: impl std::fmt::Display) -> ApiError {

@@ -82,13 +82,15 @@ pub(super) fn outbox(dir: &DataDir, state: Option<&str>) -> Result<Output> {
         Some(s @ ("pending" | "delivered" | "rejected")) => format!("/api/outbox?state={s}"),
         Some(other) => bail!("--state {other:?}: expected pending, delivered or rejected"),
     };
-    let v = AdminClient::for_dir(dir)?.get(&path)?;
+    let c = AdminClient::for_dir(dir)?;
+    let v = c.get(&path)?;
+    let names = super::directory::Directory::fetch(&c)?;
     let mut t = String::new();
     for e in v["entries"].as_array().into_iter().flatten() {
         t.push_str(&format!(
             "{}  to {}  {:<10} {:<12} attempts {}{}\n",
             text(&e["message_id"]),
-            &text(&e["recipient"]).chars().take(8).collect::<String>(),
+            names.name(&text(&e["recipient"])),
             text(&e["state"]),
             text(&e["kind"]),
             text(&e["attempts"]),
@@ -120,9 +122,8 @@ fn appended(v: Value, what: &str) -> Output {
 }
 
 fn open_case(dir: &DataDir, a: OpenCaseArgs) -> Result<Output> {
-    let to: OrgId =
-        a.to.parse()
-            .with_context(|| format!("--to {:?} is not an organisation id", a.to))?;
+    let client = AdminClient::for_dir(dir)?;
+    let to = super::directory::Directory::fetch(&client)?.resolve(&a.to, "--to")?;
     let categories = a
         .categories
         .iter()
@@ -143,7 +144,7 @@ fn open_case(dir: &DataDir, a: OpenCaseArgs) -> Result<Output> {
         acknowledge_by: t.plus_days(a.ack_days),
         remediate_by: t.plus_days(a.remediate_days),
     };
-    let v = AdminClient::for_dir(dir)?.post("/api/cases", &json!({ "escalation": escalation }))?;
+    let v = client.post("/api/cases", &json!({ "escalation": escalation }))?;
     Ok(appended(v, "Escalated"))
 }
 

@@ -1,6 +1,7 @@
 //! The `ilm` commands. Each returns an [`Output`]; the binary's `main` prints it.
 
 mod daemon_ops;
+mod directory;
 mod identity;
 mod membership;
 mod operators;

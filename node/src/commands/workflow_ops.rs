@@ -1,6 +1,7 @@
 //! Workflow commands: contacts, case steps, inbox, overdue, attestations, links, supply chain.
 //! All go through the running daemon's admin API.
 
+use super::directory::Directory;
 use super::fmt_time;
 use crate::cli::{AttestationCommand, ContactArgs, ContactCommand, LinkCommand, NewCaseArgs};
 use crate::client::AdminClient;
@@ -19,9 +20,9 @@ fn text(v: &Value) -> String {
     }
 }
 
-fn org(s: &str, what: &str) -> Result<OrgId> {
-    s.parse()
-        .with_context(|| format!("{what} {s:?} is not an organisation id (64 hex digits)"))
+/// A member given by id or by name.
+fn org(c: &AdminClient, s: &str, what: &str) -> Result<OrgId> {
+    Directory::fetch(c)?.resolve(s, what)
 }
 
 fn case_ref(s: &str) -> Result<CaseRef> {
@@ -50,7 +51,7 @@ pub(super) fn contact(dir: &DataDir, cmd: ContactCommand) -> Result<Output> {
     let c = client(dir)?;
     match cmd {
         ContactCommand::Add(a) => {
-            let v = c.post("/api/contacts", &contact_json(a))?;
+            let v = c.post("/api/contacts", &contact_json(a)?)?;
             let t = format!(
                 "Recorded contact {} (identity sealed at rest).",
                 text(&v["id"])
@@ -86,13 +87,50 @@ pub(super) fn contact(dir: &DataDir, cmd: ContactCommand) -> Result<Output> {
     }
 }
 
-fn contact_json(a: ContactArgs) -> Value {
-    json!({
+/// The sealed part of a contact, as the operator gives it (standard input or a file).
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SealedInput {
+    name: String,
+    #[serde(default)]
+    phone: String,
+    #[serde(default)]
+    messenger_id: String,
+    #[serde(default)]
+    id_numbers: Vec<String>,
+    #[serde(default)]
+    notes: String,
+}
+
+fn sealed_input(a: &ContactArgs) -> Result<SealedInput> {
+    let raw = match &a.identity_file {
+        Some(path) => std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?,
+        None => {
+            let mut s = String::new();
+            std::io::Read::read_to_string(&mut std::io::stdin().lock(), &mut s)
+                .context("cannot read the identity from standard input")?;
+            s
+        }
+    };
+    // serde's message names the field but never echoes the value (personal data).
+    serde_json::from_str(&raw).map_err(|e| {
+        anyhow::anyhow!(
+            "the identity must be a JSON object with \"name\" and optionally \"phone\", \
+             \"messenger_id\", \"id_numbers\" (a list) and \"notes\" ({})",
+            e.to_string().split(" at line").next().unwrap_or_default()
+        )
+    })
+}
+
+fn contact_json(a: ContactArgs) -> Result<Value> {
+    let sealed = sealed_input(&a)?;
+    Ok(json!({
         "channel": a.channel, "language": a.language, "nationality": a.nationality,
         "gender": a.gender, "age_band": a.age_band, "sector": a.sector, "origin": a.origin,
-        "destination": a.destination, "notes": a.notes,
-        "identity": { "name": a.name, "phone": a.phone, "messenger_id": a.messenger_id, "id_numbers": a.id_numbers },
-    })
+        "destination": a.destination, "notes": sealed.notes,
+        "identity": { "name": sealed.name, "phone": sealed.phone, "messenger_id": sealed.messenger_id, "id_numbers": sealed.id_numbers },
+    }))
 }
 
 pub(super) fn new_case(dir: &DataDir, a: NewCaseArgs) -> Result<Output> {
@@ -105,17 +143,19 @@ pub(super) fn new_case(dir: &DataDir, a: NewCaseArgs) -> Result<Output> {
             .flatten();
         issues.push(json!({ "category": category, "fee": fee }));
     }
+    let c = client(dir)?;
+    let names = Directory::fetch(&c)?;
     let supplier = a
         .supplier
         .as_deref()
-        .map(|s| org(s, "--supplier"))
+        .map(|s| names.resolve(s, "--supplier"))
         .transpose()?;
     let agencies = a
         .agencies
         .iter()
-        .map(|s| org(s, "--agency"))
+        .map(|s| names.resolve(s, "--agency"))
         .collect::<Result<Vec<_>>>()?;
-    let v = client(dir)?.post(
+    let v = c.post(
         "/api/local-cases",
         &json!({ "contacts": a.contacts, "workers": a.workers, "issues": issues, "supplier": supplier, "agencies": agencies, "site": a.site }),
     )?;
@@ -144,7 +184,7 @@ pub(super) fn escalate(
     ack_days: u64,
     remediate_days: u64,
 ) -> Result<Output> {
-    let to = org(to, "--to")?;
+    let to = org(&client(dir)?, to, "--to")?;
     let body = json!({ "to": to, "requested_remedy": remedy, "description": description, "ack_days": ack_days, "remediate_days": remediate_days });
     let mut out = case_step(dir, case, "escalate", body, "Escalated")?;
     if out.json["identity_disclosed"] == json!(true) {
@@ -206,7 +246,9 @@ pub(super) fn inbox(dir: &DataDir) -> Result<Output> {
 }
 
 pub(super) fn overdue(dir: &DataDir) -> Result<Output> {
-    let v = client(dir)?.get("/api/overdue")?;
+    let c = client(dir)?;
+    let v = c.get("/api/overdue")?;
+    let names = Directory::fetch(&c)?;
     let mut t = String::new();
     for o in v["overdue"].as_array().into_iter().flatten() {
         t.push_str(&format!(
@@ -217,7 +259,7 @@ pub(super) fn overdue(dir: &DataDir) -> Result<Output> {
                 .as_u64()
                 .map(|s| fmt_time(Timestamp(s)))
                 .unwrap_or_default(),
-            &text(&o["party"]).chars().take(16).collect::<String>()
+            names.name(&text(&o["party"]))
         ));
     }
     if t.is_empty() {
@@ -290,7 +332,7 @@ pub(super) fn link(dir: &DataDir, cmd: LinkCommand) -> Result<Output> {
             };
             let v = c.post(
                 "/api/links",
-                &json!({ "kind": kind, "counterparty": org(&to, "--to")? }),
+                &json!({ "kind": kind, "counterparty": org(&c, &to, "--to")? }),
             )?;
             let t = format!(
                 "Proposed link {}; the other side accepts it with `ilm link accept`.",
@@ -304,20 +346,15 @@ pub(super) fn link(dir: &DataDir, cmd: LinkCommand) -> Result<Output> {
         }
         LinkCommand::List => {
             let v = c.get("/api/links")?;
+            let names = Directory::fetch(&c)?;
             let mut t = String::new();
             for l in v["links"].as_array().into_iter().flatten() {
                 t.push_str(&format!(
                     "{}  {:<16} {} -> {}  {}\n",
                     text(&l["id"]),
                     text(&l["link"]["kind"]),
-                    &text(&l["link"]["upstream"])
-                        .chars()
-                        .take(8)
-                        .collect::<String>(),
-                    &text(&l["link"]["downstream"])
-                        .chars()
-                        .take(8)
-                        .collect::<String>(),
+                    names.name(&text(&l["link"]["upstream"])),
+                    names.name(&text(&l["link"]["downstream"])),
                     if l["complete"] == json!(true) {
                         "signed by both"
                     } else {
