@@ -57,6 +57,9 @@ mod ui {
     pub const ESCALATE_TO: &str = "form#escalate-form select[name=to]";
     pub const ESCALATE_SUBMIT: &str = "form#escalate-form button[type=submit]";
     pub const STATUS: &str = "#status";
+    pub const CONFIRM_DIALOG: &str = "dialog#confirm[open]";
+    pub const CONFIRM_SUMMARY: &str = "dialog#confirm .confirm-summary";
+    pub const CONFIRM_YES: &str = "dialog#confirm button[value=yes]";
 
     // Inbox (supplier).
     pub const INBOX_PATH: &str = "/inbox";
@@ -276,9 +279,10 @@ impl Session {
         })
     }
 
-    /// Text of `#status` on the case page, lower-cased.
+    /// The status code of the case page (`#status`'s data-code; its text is translated).
     fn case_status(b: &Browser) -> Option<String> {
-        b.try_text(ui::STATUS).map(|s| s.to_lowercase())
+        let el = b.try_find(ui::STATUS)?;
+        b.attribute(&el, "data-code")
     }
 
     /// Every timeline entry has a signer and says its signature was verified.
@@ -480,6 +484,21 @@ fn operators_run_a_case_through_the_web_ui_to_a_verified_attestation() {
     );
     let submit = c.find(ui::ESCALATE_SUBMIT);
     c.click(&submit);
+    // Nothing is signed before the operator confirms what goes to whom.
+    c.wait_displayed(ui::CONFIRM_DIALOG, SOON);
+    let summary = c.text(&c.find(ui::CONFIRM_SUMMARY));
+    assert!(
+        summary.contains("supplier org") && summary.contains("Pay the withheld wages"),
+        "the confirmation should name the recipient and the remedy: {summary}"
+    );
+    assert_ne!(
+        status(&cso, &case),
+        "escalated",
+        "escalated before the operator confirmed"
+    );
+    c.shot("case-confirm-escalation");
+    let yes = c.find(ui::CONFIRM_YES);
+    c.click(&yes);
     let case_path = format!("{}{case}", ui::CASES_PATH);
     c.reload_until(&case_path, "#status to say escalated", |b| {
         Session::case_status(b)?.contains("escalated").then_some(())

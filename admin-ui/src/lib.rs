@@ -23,12 +23,37 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ("error.html", include_str!("../templates/error.html")),
 ];
 
-/// Translations (Fluent), by language code.
-pub const LOCALES: &[(&str, &str)] = &[
-    ("en", include_str!("../locales/en.ftl")),
-    ("th", include_str!("../locales/th.ftl")),
-    ("my", include_str!("../locales/my.ftl")),
-    ("ja", include_str!("../locales/ja.ftl")),
+/// Translations (Fluent), by language code: the UI's messages, then the labels of codes
+/// (statuses, event types, categories, roles...).
+pub const LOCALES: &[(&str, &[&str])] = &[
+    (
+        "en",
+        &[
+            include_str!("../locales/en/ui.ftl"),
+            include_str!("../locales/en/labels.ftl"),
+        ],
+    ),
+    (
+        "th",
+        &[
+            include_str!("../locales/th/ui.ftl"),
+            include_str!("../locales/th/labels.ftl"),
+        ],
+    ),
+    (
+        "my",
+        &[
+            include_str!("../locales/my/ui.ftl"),
+            include_str!("../locales/my/labels.ftl"),
+        ],
+    ),
+    (
+        "ja",
+        &[
+            include_str!("../locales/ja/ui.ftl"),
+            include_str!("../locales/ja/labels.ftl"),
+        ],
+    ),
 ];
 
 /// The style sheet.

@@ -32,6 +32,8 @@
         value = el.value ? el.value.split(",") : [];
       } else if (type === "now") {
         value = Math.floor(Date.now() / 1000);
+      } else if (type === "money") {
+        value = parseMoney(el.value);
       } else if (type === "days-from-now") {
         value = Math.floor(Date.now() / 1000) + Number(el.value) * 86400;
       } else {
@@ -40,6 +42,65 @@
       setPath(out, el.name, value);
     });
     return form.dataset.event ? { event: out } : out;
+  }
+
+  // "1500.00 THB" (or "1,500 THB") to {minor_units, currency}; empty means none.
+  var NO_MINOR = ["JPY", "KRW", "VND", "CLP", "ISK", "UGX"];
+  function parseMoney(text) {
+    var t = String(text || "").trim();
+    if (!t) return null;
+    var m = /^([0-9][0-9,]*)(?:\.([0-9]{1,2}))?\s+([A-Za-z]{3})$/.exec(t);
+    if (!m) throw new Error(msg("bad-money"));
+    var currency = m[3].toUpperCase();
+    var whole = Number(m[1].replace(/,/g, ""));
+    var cents = m[2] ? Number((m[2] + "0").slice(0, 2)) : 0;
+    var minor = NO_MINOR.indexOf(currency) >= 0 ? whole : whole * 100 + cents;
+    return { minor_units: minor, currency: currency };
+  }
+
+  // Messages in the page's language, from data-msg-* attributes on <body>.
+  function msg(key) {
+    return document.body.getAttribute("data-msg-" + key) || key;
+  }
+
+  // What a form will send, as "label: value" lines people can read before confirming.
+  function summary(form) {
+    var lines = [];
+    Array.prototype.forEach.call(form.elements, function (el) {
+      if (!el.name || el.type === "hidden" || el.disabled) return;
+      if ((el.type === "radio" || el.type === "checkbox") && !el.checked) return;
+      var label = el.labels && el.labels[0] ? el.labels[0].textContent.trim() : el.name;
+      var value = el.tagName === "SELECT" && el.selectedIndex >= 0
+        ? el.options[el.selectedIndex].textContent.trim()
+        : el.value;
+      if (el.type === "radio") {
+        var legend = el.closest("fieldset") && el.closest("fieldset").querySelector("legend");
+        label = legend ? legend.textContent.trim() : el.name;
+        value = el.parentNode.textContent.trim();
+      }
+      if (value !== "") lines.push([label, value]);
+    });
+    return lines;
+  }
+
+  // A confirmation dialog for forms marked data-confirm; calls go() when confirmed.
+  function confirmThen(form, go) {
+    var dialog = document.getElementById("confirm");
+    if (!form.dataset.confirm || !dialog || !dialog.showModal) { go(); return; }
+    dialog.querySelector(".confirm-text").textContent = form.dataset.confirm;
+    var list = dialog.querySelector(".confirm-summary");
+    list.innerHTML = "";
+    summary(form).forEach(function (pair) {
+      var dt = document.createElement("dt");
+      dt.textContent = pair[0];
+      var dd = document.createElement("dd");
+      dd.textContent = pair[1];
+      list.appendChild(dt);
+      list.appendChild(dd);
+    });
+    dialog.returnValue = "";
+    dialog.onclose = function () { if (dialog.returnValue === "yes") go(); };
+    dialog.showModal();
   }
 
   function show(html) {
@@ -58,7 +119,11 @@
     if (!form.dataset || !form.dataset.api) return;
     ev.preventDefault();
     var body;
-    try { body = formJson(form); } catch (e) { show('<span class="error">' + escapeHtml(e.message) + "</span>"); return; }
+    try { body = formJson(form); } catch (e) { show('<span class="error" role="alert">' + escapeHtml(e.message) + "</span>"); return; }
+    confirmThen(form, function () { send(form, body); });
+  });
+
+  function send(form, body) {
     var button = form.querySelector("button[type=submit]");
     if (button) button.disabled = true;
     fetch(form.dataset.api, {
@@ -70,11 +135,11 @@
       return res.json().then(function (data) { return { ok: res.ok, data: data }; });
     }).then(function (r) {
       if (button) button.disabled = false;
-      if (!r.ok) { show('<span class="error" role="alert">' + escapeHtml(r.data.error || "Request failed") + "</span>"); return; }
+      if (!r.ok) { show('<span class="error" role="alert">' + escapeHtml(r.data.error || msg("request-failed")) + "</span>"); return; }
       var mode = form.dataset.success;
       if (mode === "reload") { window.location.reload(); return; }
       if (mode === "contact") {
-        show("Contact " + escapeHtml(r.data.id));
+        show(escapeHtml(msg("contact-saved")) + " <code>" + escapeHtml(r.data.id) + "</code>");
         var caseForm = document.getElementById("case-form");
         if (caseForm) {
           caseForm.querySelector('input[name="contacts"]').value = r.data.id;
@@ -84,13 +149,13 @@
       }
       if (mode === "case") {
         var ref = escapeHtml(r.data.case_ref);
-        show('Case <a class="case-link" href="/cases/' + ref + '">' + ref + "</a>");
+        show(escapeHtml(msg("case-opened")) + ' <a class="case-link" href="/cases/' + ref + '">' + ref.slice(0, 12) + "</a>");
         return;
       }
-      show(escapeHtml(JSON.stringify(r.data)));
-    }).catch(function (e) {
+      show(escapeHtml(msg("done")));
+    }).catch(function () {
       if (button) button.disabled = false;
-      show('<span class="error" role="alert">' + escapeHtml(e.message) + "</span>");
+      show('<span class="error" role="alert">' + escapeHtml(msg("request-failed")) + "</span>");
     });
-  });
+  }
 })();

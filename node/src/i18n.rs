@@ -54,12 +54,12 @@ impl I18n {
         let en_src = ilm_admin_ui::LOCALES
             .iter()
             .find(|(c, _)| *c == "en")
-            .map(|(_, s)| *s)
+            .map(|(_, files)| files.join("\n"))
             .ok_or("no English translation")?;
-        let en = load("en", en_src)?;
-        for (code, src) in ilm_admin_ui::LOCALES {
+        let en = load("en", &en_src)?;
+        for (code, files) in ilm_admin_ui::LOCALES {
             let mut table = en.clone();
-            table.extend(load(code, src)?);
+            table.extend(load(code, &files.join("\n"))?);
             tables.insert(code.to_string(), table);
         }
         Ok(I18n { tables })
@@ -81,5 +81,132 @@ impl I18n {
     /// Whether a language is offered.
     pub fn has(&self, lang: &str) -> bool {
         self.tables.contains_key(lang)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Serialize;
+
+    fn code<T: Serialize>(v: T) -> String {
+        serde_json::to_value(v)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default()
+    }
+
+    fn keys(code: &str) -> Vec<String> {
+        let files = ilm_admin_ui::LOCALES
+            .iter()
+            .find(|(c, _)| *c == code)
+            .map(|(_, f)| f.join("\n"))
+            .unwrap_or_default();
+        load(code, &files).expect("parses").into_keys().collect()
+    }
+
+    /// Every language has every message, so no page falls back to English.
+    #[test]
+    fn every_language_translates_every_message() {
+        let en = keys("en");
+        assert!(en.len() > 200, "only {} English messages", en.len());
+        for (lang, _) in LANGUAGES {
+            let have = keys(lang);
+            let missing: Vec<&String> = en.iter().filter(|k| !have.contains(k)).collect();
+            assert!(missing.is_empty(), "{lang} lacks {missing:?}");
+        }
+    }
+
+    /// Every code a page can show has a label (the positive control: a made-up code has none).
+    #[test]
+    fn every_code_has_a_label() {
+        use crate::intake::{AgeBand, Channel, Gender};
+        use crate::records::{DeliveryState, OperatorRole};
+        use ilm_protocol::*;
+        let en = I18n::load().expect("load");
+        let t = en.table("en");
+        let mut wanted: Vec<String> = vec!["status_open".into()];
+        wanted.extend(
+            CaseStatus::ALL
+                .iter()
+                .map(|s| format!("status_{}", s.code())),
+        );
+        wanted.extend(EventKind::ALL.iter().map(|k| format!("event_{}", code(k))));
+        wanted.extend(
+            IssueCategory::ALL
+                .iter()
+                .map(|c| format!("cat_{}", code(c))),
+        );
+        wanted.extend(Role::ALL.iter().map(|r| format!("role_{}", code(r))));
+        for v in [
+            Verdict::Resolved,
+            Verdict::PartlyResolved,
+            Verdict::NotResolved,
+        ] {
+            wanted.push(format!("verdict_{}", code(v)));
+        }
+        for o in [Owed::Acknowledgement, Owed::Remediation] {
+            wanted.push(format!("owed_{}", code(o)));
+        }
+        for r in [
+            OperatorRole::Admin,
+            OperatorRole::Caseworker,
+            OperatorRole::Intake,
+            OperatorRole::Readonly,
+        ] {
+            wanted.push(format!("oprole_{}", code(r)));
+        }
+        for c in [
+            Channel::PhoneCall,
+            Channel::Line,
+            Channel::Facebook,
+            Channel::Viber,
+            Channel::WorkerApp,
+            Channel::InPerson,
+            Channel::Other,
+        ] {
+            wanted.push(format!("channel_{}", code(c)));
+        }
+        for g in [
+            Gender::Female,
+            Gender::Male,
+            Gender::Other,
+            Gender::Undisclosed,
+        ] {
+            wanted.push(format!("gender_{}", code(g)));
+        }
+        for a in [
+            AgeBand::Under18,
+            AgeBand::From18To24,
+            AgeBand::From25To34,
+            AgeBand::From35To44,
+            AgeBand::From45,
+            AgeBand::Unknown,
+        ] {
+            wanted.push(format!("age_{}", code(a)));
+        }
+        for d in [
+            DeliveryState::Pending,
+            DeliveryState::Delivered,
+            DeliveryState::Rejected,
+        ] {
+            wanted.push(format!("delivery_{}", code(d)));
+        }
+        for m in [
+            MessageKind::CaseEvent,
+            MessageKind::SupplyChainLink,
+            MessageKind::Attestation,
+            MessageKind::ConsentedDisclosure,
+            MessageKind::HistorySync,
+            MessageKind::StatusReport,
+        ] {
+            wanted.push(format!("msg_{}", code(m)));
+        }
+        for l in [LinkKind::BrandSupplier, LinkKind::SupplierAgency] {
+            wanted.push(format!("link_{}", code(l)));
+        }
+        let missing: Vec<&String> = wanted.iter().filter(|k| !t.contains_key(*k)).collect();
+        assert!(missing.is_empty(), "no label for {missing:?}");
+        assert!(!t.contains_key("status_made_up"));
     }
 }

@@ -32,3 +32,4 @@ pub mod store;
 pub mod ui;
 pub mod vault;
 pub mod views;
+pub mod worklist;

@@ -48,4 +48,3 @@ pub(crate) async fn dashboard(
         .map(IntoResponse::into_response)
         .unwrap_or_else(IntoResponse::into_response)
 }
-

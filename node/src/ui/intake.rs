@@ -40,4 +40,3 @@ pub(crate) async fn intake(
         .map(IntoResponse::into_response)
         .unwrap_or_else(IntoResponse::into_response)
 }
-

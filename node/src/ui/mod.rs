@@ -3,9 +3,10 @@
 //! pages; this one holds what they share: the template environment, rendering, the page
 //! frame and navigation.
 
-pub mod charts;
 mod case_pages;
+pub mod charts;
 mod dashboard;
+mod format;
 mod intake;
 mod network;
 mod session;
@@ -18,7 +19,7 @@ pub(crate) use network::network;
 pub(crate) use session::{login, login_page, logout, set_lang};
 pub(crate) use work::{inbox, supply_chain};
 
-use crate::access::{OperatorRole, Principal, SESSION_COOKIE, limiter};
+use crate::access::{OperatorRole, Permission, Principal, SESSION_COOKIE, limiter};
 use crate::api::{ApiError, ApiState};
 use crate::cases;
 use crate::intake::LocalCase;
@@ -28,7 +29,7 @@ use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
-use ilm_protocol::{IssueCategory, Role, Timestamp};
+use ilm_protocol::{EventKind, IssueCategory, Role, Timestamp};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -37,6 +38,7 @@ use std::sync::Arc;
 pub fn templates() -> Result<minijinja::Environment<'static>, minijinja::Error> {
     let mut env = minijinja::Environment::new();
     env.set_auto_escape_callback(|_| minijinja::AutoEscape::Html);
+    format::register(&mut env);
     for (name, src) in ilm_admin_ui::TEMPLATES {
         env.add_template(name, src)?;
     }
@@ -64,11 +66,21 @@ pub(crate) async fn home() -> Redirect {
     Redirect::to("/dashboard")
 }
 
-pub(crate) fn error_page(st: &ApiState, p: Option<&Principal>, status: StatusCode, message: &str) -> Response {
-    let ctx = base_ctx(st, p, "Error", "");
-    let mut ctx = ctx;
-    ctx["message"] = json!(message);
-    ctx["title"] = json!(status.to_string());
+pub(crate) fn error_page(
+    st: &ApiState,
+    p: Option<&Principal>,
+    status: StatusCode,
+    message: &str,
+) -> Response {
+    let mut ctx = base_ctx(st, p, "error_title", "");
+    // Messages are catalogue keys where the catalogue has them.
+    let text = ctx["t"][message].as_str().unwrap_or(message).to_string();
+    ctx["message"] = json!(text);
+    let title = format!("http_{}", status.as_u16());
+    ctx["title"] = ctx["t"][title.as_str()]
+        .as_str()
+        .map(|s| json!(s))
+        .unwrap_or_else(|| ctx["t"]["error_title"].clone());
     match render(st, "error.html", ctx) {
         Ok(html) => (status, html).into_response(),
         Err(e) => e.into_response(),
@@ -129,7 +141,12 @@ pub(crate) fn nav(
         .collect()
 }
 
-pub(crate) fn base_ctx(st: &ApiState, p: Option<&Principal>, title_key: &str, active: &str) -> Value {
+pub(crate) fn base_ctx(
+    st: &ApiState,
+    p: Option<&Principal>,
+    title_key: &str,
+    active: &str,
+) -> Value {
     let lang = p.map(|p| p.lang.as_str()).unwrap_or("en");
     let t = st.i18n.table(lang);
     let title = t
@@ -154,4 +171,3 @@ pub(crate) fn fmt_day(t: Option<u64>) -> String {
     t.map(|s| crate::clock::fmt_day(Timestamp(s)))
         .unwrap_or_default()
 }
-

@@ -41,4 +41,3 @@ pub(crate) async fn network(
         .map(IntoResponse::into_response)
         .unwrap_or_else(IntoResponse::into_response)
 }
-

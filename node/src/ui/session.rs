@@ -122,7 +122,7 @@ pub(crate) async fn set_lang(
     Form(f): Form<LangForm>,
 ) -> Response {
     if !st.i18n.has(&f.lang) {
-        return error_page(&st, Some(&p), StatusCode::BAD_REQUEST, "unknown language");
+        return error_page(&st, Some(&p), StatusCode::BAD_REQUEST, "unknown_language");
     }
     if let Some(id) = &p.session {
         st.sessions.set_lang(id, &f.lang);
@@ -137,4 +137,3 @@ pub(crate) async fn set_lang(
         .unwrap_or_else(|| "/dashboard".into());
     Redirect::to(&back).into_response()
 }
-

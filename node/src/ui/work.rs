@@ -62,4 +62,3 @@ pub(crate) async fn supply_chain(
         .map(IntoResponse::into_response)
         .unwrap_or_else(IntoResponse::into_response)
 }
-

@@ -1,0 +1,344 @@
+//! Worklists: every case this node holds (escalated or only opened at the CSO) as one row
+//! with what people sort and filter by, and the query the case list, the API and the CLI share
+//! (search, filters, sorting, paging).
+
+use crate::cases;
+use crate::intake::LocalCase;
+use crate::membership::MembershipState;
+use crate::schema;
+use crate::store::{Store, StoreError};
+use ilm_protocol::{CaseRef, IssueCategory, OrgId, Timestamp};
+use serde::{Deserialize, Serialize};
+
+/// Rows per page.
+pub const PER_PAGE: usize = 25;
+
+/// One case in a worklist.
+#[derive(Debug, Clone, Serialize)]
+pub struct CaseRow {
+    /// The case.
+    pub case_ref: CaseRef,
+    /// Status code (`open` for a case opened at the CSO and not escalated yet).
+    pub status: String,
+    /// When opened.
+    pub opened_at: Timestamp,
+    /// The worksite.
+    pub site: String,
+    /// The other organisations: the parties asked to act, or (for them) the owning CSO.
+    pub counterparties: Vec<OrgId>,
+    /// Issue categories.
+    pub categories: Vec<IssueCategory>,
+    /// Workers affected.
+    pub workers: u32,
+    /// The next date something is due.
+    pub next_due: Option<Timestamp>,
+    /// Whether something is overdue.
+    pub overdue: bool,
+    /// Whether the case is closed.
+    pub closed: bool,
+    #[serde(skip)]
+    text: String,
+}
+
+/// Every case this node holds, with escalated cases from the read model and, at a CSO,
+/// cases opened but not escalated yet.
+pub fn rows(
+    store: &Store,
+    membership: &MembershipState,
+    me: &OrgId,
+    now: Timestamp,
+) -> Result<Vec<CaseRow>, StoreError> {
+    let name = |o: &OrgId| {
+        membership
+            .certificate(o)
+            .map(|c| c.name)
+            .unwrap_or_default()
+    };
+    let mut out = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for state in cases::states(store)? {
+        seen.insert(state.case_ref);
+        let counterparties: Vec<OrgId> = if state.owner == *me {
+            state.responders().collect()
+        } else {
+            vec![state.owner]
+        };
+        let site = state
+            .parties
+            .first()
+            .map(|p| p.escalation.site.clone())
+            .unwrap_or_default();
+        let mut text = vec![state.case_ref.to_hex(), site.clone()];
+        text.extend(counterparties.iter().map(&name));
+        for p in &state.parties {
+            text.push(p.escalation.requested_remedy.clone());
+            text.push(p.escalation.description.clone());
+        }
+        out.push(CaseRow {
+            case_ref: state.case_ref,
+            status: state.status().code().to_string(),
+            opened_at: state.opened_at,
+            site,
+            counterparties,
+            categories: state.categories(),
+            workers: state.workers_affected(),
+            next_due: state.next_due(now),
+            overdue: state.obligations(now).iter().any(|o| o.overdue),
+            closed: state.closed.is_some(),
+            text: text.join("\n").to_lowercase(),
+        });
+    }
+    let local: Vec<LocalCase> = store.scan(&schema::LOCAL_CASES, &[])?;
+    for l in local.into_iter().filter(|l| !seen.contains(&l.case_ref)) {
+        let counterparties: Vec<OrgId> = l.supplier.iter().chain(&l.agencies).copied().collect();
+        let mut text = vec![l.case_ref.to_hex(), l.site.clone()];
+        text.extend(counterparties.iter().map(&name));
+        out.push(CaseRow {
+            case_ref: l.case_ref,
+            status: "open".into(),
+            opened_at: l.opened_at,
+            site: l.site.clone(),
+            counterparties,
+            categories: l.issues.iter().map(|i| i.category).collect(),
+            workers: l.workers,
+            next_due: None,
+            overdue: false,
+            closed: false,
+            text: text.join("\n").to_lowercase(),
+        });
+    }
+    Ok(out)
+}
+
+/// What a worklist shows: search, filters, order and page. Every field is optional.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default)]
+pub struct CaseQuery {
+    /// Words that must all appear (reference, site, counterparty names, remedy, description,
+    /// category names).
+    pub q: String,
+    /// One status code.
+    pub status: String,
+    /// Only cases with something overdue.
+    pub overdue: bool,
+    /// Only cases with this counterparty (org id).
+    pub party: String,
+    /// Only cases with this category code.
+    pub category: String,
+    /// Opened on or after this day (YYYY-MM-DD).
+    pub from: String,
+    /// Opened on or before this day (YYYY-MM-DD).
+    pub to: String,
+    /// Include closed cases (hidden by default).
+    pub closed: bool,
+    /// `opened` (newest first, the default), `due` (soonest first) or `status`.
+    pub sort: String,
+    /// Page number, from 1.
+    pub page: usize,
+}
+
+/// Why a query cannot be answered.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum QueryError {
+    /// A date that is not YYYY-MM-DD.
+    #[error("{0}: a day as YYYY-MM-DD")]
+    BadDay(&'static str),
+    /// An unknown sort key.
+    #[error("sort: opened, due or status")]
+    BadSort,
+}
+
+/// One page of a worklist.
+#[derive(Debug, Clone, Serialize)]
+pub struct CasePage {
+    /// The rows of this page.
+    pub rows: Vec<CaseRow>,
+    /// Rows matching the query, on every page.
+    pub total: usize,
+    /// This page, from 1.
+    pub page: usize,
+    /// Number of pages (at least 1).
+    pub pages: usize,
+}
+
+fn day(s: &str, what: &'static str, end: bool) -> Result<Option<Timestamp>, QueryError> {
+    if s.trim().is_empty() {
+        return Ok(None);
+    }
+    let t = humantime::parse_rfc3339(&format!("{}T00:00:00Z", s.trim()))
+        .map_err(|_| QueryError::BadDay(what))?;
+    let secs = t
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_err(|_| QueryError::BadDay(what))?
+        .as_secs();
+    Ok(Some(Timestamp(if end { secs + 86_399 } else { secs })))
+}
+
+/// The page of `rows` that `query` asks for. `label` turns a category code into the name
+/// people search for (in their language).
+pub fn select(
+    mut rows: Vec<CaseRow>,
+    query: &CaseQuery,
+    label: &dyn Fn(IssueCategory) -> String,
+) -> Result<CasePage, QueryError> {
+    let from = day(&query.from, "from", false)?;
+    let to = day(&query.to, "to", true)?;
+    let words: Vec<String> = query
+        .q
+        .to_lowercase()
+        .split_whitespace()
+        .map(str::to_string)
+        .collect();
+    rows.retain(|r| {
+        let text_ok = words.is_empty() || {
+            let labels: String = r
+                .categories
+                .iter()
+                .map(|c| label(*c).to_lowercase())
+                .collect::<Vec<_>>()
+                .join("\n");
+            words
+                .iter()
+                .all(|w| r.text.contains(w.as_str()) || labels.contains(w.as_str()))
+        };
+        text_ok
+            && (query.closed || !r.closed || query.status == "closed")
+            && (query.status.is_empty() || r.status == query.status)
+            && (!query.overdue || r.overdue)
+            && (query.party.is_empty()
+                || r.counterparties
+                    .iter()
+                    .any(|p| p.to_string() == query.party))
+            && (query.category.is_empty()
+                || r.categories.iter().any(|c| {
+                    serde_json::to_value(c)
+                        .ok()
+                        .and_then(|v| v.as_str().map(String::from))
+                        .as_deref()
+                        == Some(query.category.as_str())
+                }))
+            && from.is_none_or(|f| r.opened_at >= f)
+            && to.is_none_or(|t| r.opened_at <= t)
+    });
+    match query.sort.as_str() {
+        "" | "opened" => rows.sort_by(|a, b| {
+            b.opened_at
+                .cmp(&a.opened_at)
+                .then(a.case_ref.cmp(&b.case_ref))
+        }),
+        "due" => rows.sort_by(|a, b| {
+            (a.next_due.is_none(), a.next_due, a.case_ref).cmp(&(
+                b.next_due.is_none(),
+                b.next_due,
+                b.case_ref,
+            ))
+        }),
+        "status" => rows.sort_by(|a, b| {
+            (a.status.as_str(), b.opened_at).cmp(&(b.status.as_str(), a.opened_at))
+        }),
+        _ => return Err(QueryError::BadSort),
+    }
+    let total = rows.len();
+    let pages = total.div_ceil(PER_PAGE).max(1);
+    let page = query.page.clamp(1, pages);
+    let rows = rows
+        .into_iter()
+        .skip((page - 1) * PER_PAGE)
+        .take(PER_PAGE)
+        .collect();
+    Ok(CasePage {
+        rows,
+        total,
+        page,
+        pages,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(n: u8, status: &str, opened: u64, closed: bool, overdue: bool) -> CaseRow {
+        CaseRow {
+            case_ref: CaseRef([n; 16]),
+            status: status.into(),
+            opened_at: Timestamp(opened),
+            site: format!("Factory {n}"),
+            counterparties: vec![OrgId([n % 2; 32])],
+            categories: vec![if n.is_multiple_of(2) {
+                IssueCategory::WithholdingOfWages
+            } else {
+                IssueCategory::Deception
+            }],
+            workers: 1,
+            next_due: (!closed).then_some(Timestamp(opened + 100)),
+            overdue,
+            closed,
+            text: format!("factory {n}"),
+        }
+    }
+
+    fn label(c: IssueCategory) -> String {
+        format!("{c:?}")
+    }
+
+    #[test]
+    fn filters_sort_and_pages_pick_the_right_rows() {
+        let rows: Vec<CaseRow> = (1..=60)
+            .map(|n| {
+                row(
+                    n,
+                    if n % 3 == 0 {
+                        "escalated"
+                    } else {
+                        "acknowledged"
+                    },
+                    n as u64 * 86_400,
+                    n % 10 == 0,
+                    n % 7 == 0,
+                )
+            })
+            .collect();
+        let q = |f: &dyn Fn(&mut CaseQuery)| {
+            let mut q = CaseQuery::default();
+            f(&mut q);
+            select(rows.clone(), &q, &label).expect("query")
+        };
+        // Closed cases are hidden by default; newest first; 25 a page.
+        let all = q(&|_| {});
+        assert_eq!(all.total, 54);
+        assert_eq!((all.pages, all.rows.len()), (3, 25));
+        assert_eq!(all.rows[0].case_ref, CaseRef([59; 16]));
+        assert_eq!(q(&|q| q.closed = true).total, 60);
+        assert_eq!(q(&|q| q.page = 3).rows.len(), 4);
+        assert_eq!(q(&|q| q.page = 99).page, 3);
+        assert_eq!(q(&|q| q.status = "escalated".into()).total, 18);
+        assert_eq!(q(&|q| q.overdue = true).total, 8);
+        assert_eq!(
+            q(&|q| q.q = "factory 42".into()).rows[0].case_ref,
+            CaseRef([42; 16])
+        );
+        assert_eq!(q(&|q| q.q = "deception".into()).total, 30);
+        assert_eq!(q(&|q| q.category = "withholding_of_wages".into()).total, 24);
+        assert_eq!(q(&|q| q.party = OrgId([1; 32]).to_string()).total, 30);
+        let window = q(&|q| {
+            q.from = "1970-01-11".into();
+            q.to = "1970-01-20".into();
+        });
+        assert_eq!(window.total, 9, "days 10 to 19, day 10 closed");
+        let due = q(&|q| q.sort = "due".into());
+        assert_eq!(due.rows[0].case_ref, CaseRef([1; 16]));
+        assert_eq!(
+            select(
+                rows.clone(),
+                &CaseQuery {
+                    from: "yesterday".into(),
+                    ..Default::default()
+                },
+                &label
+            )
+            .err(),
+            Some(QueryError::BadDay("from"))
+        );
+    }
+}
