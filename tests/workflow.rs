@@ -480,12 +480,17 @@ fn ilm_with_input(dir: &Path, args: &[&str], input: &str) -> (bool, String, Stri
         .stderr(Stdio::piped())
         .spawn()
         .expect("run ilm");
-    child
+    // A command refused on its arguments exits before reading its input: a broken pipe
+    // here is that refusal, which the exit status reports.
+    match child
         .stdin
         .take()
         .expect("stdin")
         .write_all(input.as_bytes())
-        .expect("write stdin");
+    {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => panic!("write stdin: {e}"),
+        _ => {}
+    }
     let out = child.wait_with_output().expect("wait");
     (
         out.status.success(),
@@ -569,6 +574,20 @@ fn the_cli_reads_identity_from_stdin_and_names_members() {
     ))
     .expect("json");
     let case = v["case_ref"].as_str().expect("case").to_string();
+    // A case opened and not escalated yet is in the list, with its site and supplier by name.
+    let list = ilm(&cso.dir, &["case", "list"]);
+    let line = list
+        .lines()
+        .find(|l| l.starts_with(&case))
+        .unwrap_or_else(|| panic!("{case} not in the list:\n{list}"));
+    assert!(
+        line.contains(" open ") && line.contains("Factory 1") && line.contains("supplier org"),
+        "{line}"
+    );
+    let escalated = ilm(&cso.dir, &["case", "list", "--status", "escalated"]);
+    assert!(!escalated.contains(&case), "{escalated}");
+    let (ok, _, err) = ilm_with_input(&cso.dir, &["case", "list", "--status", "done"], "");
+    assert!(!ok && err.contains("remediation_reported"), "{err}");
     let (ok, _, err) = ilm_with_input(
         &cso.dir,
         &[
@@ -599,6 +618,18 @@ fn the_cli_reads_identity_from_stdin_and_names_members() {
             "unpaid for two months",
         ],
     );
+    let escalated = ilm(
+        &cso.dir,
+        &[
+            "case",
+            "list",
+            "--status",
+            "escalated",
+            "--party",
+            "supplier org",
+        ],
+    );
+    assert!(escalated.contains(&case), "{escalated}");
     // Lists name the counterparty.
     let outbox = ilm(&cso.dir, &["outbox"]);
     assert!(outbox.contains("to supplier org"), "{outbox}");

@@ -239,13 +239,48 @@ pub struct RunArgs {
     pub allow_remote_admin: bool,
 }
 
+/// Which cases `ilm case list` shows (the same query as the web UI's case list).
+#[derive(Debug, Args)]
+pub struct CaseListArgs {
+    /// Words that must all appear (reference, site, organisation names, issue names).
+    #[arg(long)]
+    pub search: Option<String>,
+    /// Only this status (open, escalated, acknowledged, disputed, remediation_planned,
+    /// remediating, remediation_reported, resolved, partly_resolved, not_resolved, reopened,
+    /// closed).
+    #[arg(long)]
+    pub status: Option<String>,
+    /// Only cases with something overdue.
+    #[arg(long)]
+    pub overdue: bool,
+    /// Only cases with this organisation (a member's name or id).
+    #[arg(long)]
+    pub party: Option<String>,
+    /// Only cases with this issue category code.
+    #[arg(long)]
+    pub category: Option<String>,
+    /// Include closed cases.
+    #[arg(long)]
+    pub closed: bool,
+    /// Order: opened (newest first), due (soonest first) or status.
+    #[arg(long, default_value = "opened")]
+    pub sort: String,
+    /// Show every matching case instead of one page of 25.
+    #[arg(long)]
+    pub all: bool,
+    /// Page to show, from 1.
+    #[arg(long, default_value_t = 1)]
+    pub page: usize,
+}
+
 /// `ilm case ...`
 #[derive(Debug, Subcommand)]
 pub enum CaseCommand {
     /// Open a case by escalating issues to an agency, supplier, brand or government office.
     Open(OpenCaseArgs),
-    /// List cases this node takes part in.
-    List,
+    /// List cases this node holds (including cases opened but not escalated yet), newest
+    /// first; closed cases only with --closed.
+    List(CaseListArgs),
     /// Show a case's signed timeline.
     Show {
         /// Case reference (32 hex digits).

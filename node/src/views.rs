@@ -20,6 +20,12 @@ pub struct InboxItem {
     pub case_ref: CaseRef,
     /// The case's status.
     pub status: CaseStatus,
+    /// The CSO that owns the case (and escalated it).
+    pub owner: OrgId,
+    /// When the case was first escalated to this node.
+    pub escalated_at: Timestamp,
+    /// The next date this node owes something by (none when it owes nothing).
+    pub next_due: Option<Timestamp>,
     /// Where this node's own round stands.
     pub stage: PartyStage,
     /// The latest escalation to this node (what is asked, and by when).
@@ -39,9 +45,18 @@ pub fn inbox(store: &Store, me: &OrgId, now: Timestamp) -> Result<Vec<InboxItem>
         let Some(mine) = state.party(me) else {
             continue;
         };
+        let next_due = state
+            .obligations(now)
+            .iter()
+            .filter(|o| o.party == *me)
+            .map(|o| o.due)
+            .min();
         out.push(InboxItem {
             case_ref: state.case_ref,
             status: state.status(),
+            owner: state.owner,
+            escalated_at: mine.first_escalated_at,
+            next_due,
             stage: mine.stage,
             escalation: mine.escalation.clone(),
             overdue: overdue_items(&state, now)
@@ -52,6 +67,15 @@ pub fn inbox(store: &Store, me: &OrgId, now: Timestamp) -> Result<Vec<InboxItem>
             allowed: state.allowed(me),
         });
     }
+    // What is overdue first, then what is due soonest; answered rounds last.
+    out.sort_by_key(|i| {
+        (
+            i.overdue.is_empty(),
+            i.next_due.is_none(),
+            i.next_due,
+            i.case_ref,
+        )
+    });
     Ok(out)
 }
 

@@ -26,6 +26,8 @@ pub struct CaseRow {
     pub site: String,
     /// The other organisations: the parties asked to act, or (for them) the owning CSO.
     pub counterparties: Vec<OrgId>,
+    /// Their names in the member directory (empty when unknown), in the same order.
+    pub counterparty_names: Vec<String>,
     /// Issue categories.
     pub categories: Vec<IssueCategory>,
     /// Workers affected.
@@ -68,8 +70,9 @@ pub fn rows(
             .first()
             .map(|p| p.escalation.site.clone())
             .unwrap_or_default();
+        let counterparty_names: Vec<String> = counterparties.iter().map(&name).collect();
         let mut text = vec![state.case_ref.to_hex(), site.clone()];
-        text.extend(counterparties.iter().map(&name));
+        text.extend(counterparty_names.iter().cloned());
         for p in &state.parties {
             text.push(p.escalation.requested_remedy.clone());
             text.push(p.escalation.description.clone());
@@ -80,6 +83,7 @@ pub fn rows(
             opened_at: state.opened_at,
             site,
             counterparties,
+            counterparty_names,
             categories: state.categories(),
             workers: state.workers_affected(),
             next_due: state.next_due(now),
@@ -91,14 +95,16 @@ pub fn rows(
     let local: Vec<LocalCase> = store.scan(&schema::LOCAL_CASES, &[])?;
     for l in local.into_iter().filter(|l| !seen.contains(&l.case_ref)) {
         let counterparties: Vec<OrgId> = l.supplier.iter().chain(&l.agencies).copied().collect();
+        let counterparty_names: Vec<String> = counterparties.iter().map(&name).collect();
         let mut text = vec![l.case_ref.to_hex(), l.site.clone()];
-        text.extend(counterparties.iter().map(&name));
+        text.extend(counterparty_names.iter().cloned());
         out.push(CaseRow {
             case_ref: l.case_ref,
             status: "open".into(),
             opened_at: l.opened_at,
             site: l.site.clone(),
             counterparties,
+            counterparty_names,
             categories: l.issues.iter().map(|i| i.category).collect(),
             workers: l.workers,
             next_due: None,
@@ -135,7 +141,12 @@ pub struct CaseQuery {
     pub sort: String,
     /// Page number, from 1.
     pub page: usize,
+    /// Rows per page, 1 to `MAX_PER_PAGE` (0: `PER_PAGE`).
+    pub per_page: usize,
 }
+
+/// The most rows one page may hold (an export or a script asks for everything at once).
+pub const MAX_PER_PAGE: usize = 10_000;
 
 /// Why a query cannot be answered.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -146,6 +157,15 @@ pub enum QueryError {
     /// An unknown sort key.
     #[error("sort: opened, due or status")]
     BadSort,
+    /// A status that is not a case status.
+    #[error("status: one of {0}")]
+    BadStatus(String),
+    /// A category that is not in the codebook.
+    #[error("category: a code from the codebook, one of {0}")]
+    BadCategory(String),
+    /// A page size out of range.
+    #[error("per_page: 1 to 10000")]
+    BadPageSize,
 }
 
 /// One page of a worklist.
@@ -181,6 +201,16 @@ pub fn select(
     query: &CaseQuery,
     label: &dyn Fn(IssueCategory) -> String,
 ) -> Result<CasePage, QueryError> {
+    let statuses: Vec<&str> = std::iter::once("open")
+        .chain(ilm_protocol::CaseStatus::ALL.iter().map(|s| s.code()))
+        .collect();
+    if !query.status.is_empty() && !statuses.contains(&query.status.as_str()) {
+        return Err(QueryError::BadStatus(statuses.join(", ")));
+    }
+    if !query.category.is_empty() && query.category.parse::<IssueCategory>().is_err() {
+        let codes: Vec<&str> = IssueCategory::ALL.iter().map(|c| c.code()).collect();
+        return Err(QueryError::BadCategory(codes.join(", ")));
+    }
     let from = day(&query.from, "from", false)?;
     let to = day(&query.to, "to", true)?;
     let words: Vec<String> = query
@@ -210,13 +240,7 @@ pub fn select(
                     .iter()
                     .any(|p| p.to_string() == query.party))
             && (query.category.is_empty()
-                || r.categories.iter().any(|c| {
-                    serde_json::to_value(c)
-                        .ok()
-                        .and_then(|v| v.as_str().map(String::from))
-                        .as_deref()
-                        == Some(query.category.as_str())
-                }))
+                || r.categories.iter().any(|c| c.code() == query.category))
             && from.is_none_or(|f| r.opened_at >= f)
             && to.is_none_or(|t| r.opened_at <= t)
     });
@@ -238,13 +262,18 @@ pub fn select(
         }),
         _ => return Err(QueryError::BadSort),
     }
+    let per_page = match query.per_page {
+        0 => PER_PAGE,
+        n if n <= MAX_PER_PAGE => n,
+        _ => return Err(QueryError::BadPageSize),
+    };
     let total = rows.len();
-    let pages = total.div_ceil(PER_PAGE).max(1);
+    let pages = total.div_ceil(per_page).max(1);
     let page = query.page.clamp(1, pages);
     let rows = rows
         .into_iter()
-        .skip((page - 1) * PER_PAGE)
-        .take(PER_PAGE)
+        .skip((page - 1) * per_page)
+        .take(per_page)
         .collect();
     Ok(CasePage {
         rows,
@@ -265,6 +294,7 @@ mod tests {
             opened_at: Timestamp(opened),
             site: format!("Factory {n}"),
             counterparties: vec![OrgId([n % 2; 32])],
+            counterparty_names: vec![format!("Agency {}", n % 2)],
             categories: vec![if n.is_multiple_of(2) {
                 IssueCategory::WithholdingOfWages
             } else {
@@ -312,6 +342,19 @@ mod tests {
         assert_eq!(q(&|q| q.closed = true).total, 60);
         assert_eq!(q(&|q| q.page = 3).rows.len(), 4);
         assert_eq!(q(&|q| q.page = 99).page, 3);
+        assert_eq!(q(&|q| q.per_page = 100).rows.len(), 54);
+        assert_eq!(
+            select(
+                rows.clone(),
+                &CaseQuery {
+                    per_page: MAX_PER_PAGE + 1,
+                    ..Default::default()
+                },
+                &label
+            )
+            .err(),
+            Some(QueryError::BadPageSize)
+        );
         assert_eq!(q(&|q| q.status = "escalated".into()).total, 18);
         assert_eq!(q(&|q| q.overdue = true).total, 8);
         assert_eq!(
@@ -340,5 +383,21 @@ mod tests {
             .err(),
             Some(QueryError::BadDay("from"))
         );
+        for bad in [
+            CaseQuery {
+                status: "done".into(),
+                ..Default::default()
+            },
+            CaseQuery {
+                category: "wages".into(),
+                ..Default::default()
+            },
+        ] {
+            let err = select(rows.clone(), &bad, &label).expect_err("refused");
+            assert!(
+                err.to_string().contains("escalated") || err.to_string().contains("deception"),
+                "{err}"
+            );
+        }
     }
 }

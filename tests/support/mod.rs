@@ -62,6 +62,24 @@ pub struct Node {
 }
 
 impl Node {
+    /// A node some other process runs (the demo's), reached through its data directory.
+    pub fn attach(name: &str, dir: PathBuf) -> Node {
+        let mut node = Node {
+            name: name.to_string(),
+            dir,
+            org_id: String::new(),
+            child: None,
+            port: None,
+            bootstrap: Vec::new(),
+            runs: 0,
+        };
+        node.org_id = node.get("/api/status")["org_id"]
+            .as_str()
+            .expect("org_id")
+            .to_string();
+        node
+    }
+
     /// Starts `ilm run` and waits until its admin API answers.
     pub fn start(&mut self) {
         assert!(self.child.is_none(), "{} already running", self.name);
@@ -315,7 +333,7 @@ impl Node {
 
     /// Case references this node holds.
     pub fn cases(&self) -> Vec<String> {
-        self.get("/api/cases")["cases"]
+        self.get("/api/cases?closed=true&per_page=10000")["cases"]
             .as_array()
             .expect("cases")
             .iter()

@@ -3,7 +3,7 @@
 use crate::core::CoreError;
 use crate::register::RegisterError;
 use axum::Json;
-use axum::extract::rejection::JsonRejection;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
@@ -64,6 +64,22 @@ impl From<JsonRejection> for ApiError {
             _ => StatusCode::BAD_REQUEST,
         };
         ApiError(status, friendly_json_error(&e.body_text()))
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(e: QueryRejection) -> Self {
+        let raw = e.body_text();
+        let msg = raw
+            .strip_prefix("Failed to deserialize query string: ")
+            .unwrap_or(&raw);
+        ApiError::bad(format!("query: {}", friendly_json_error(msg)))
+    }
+}
+
+impl From<crate::worklist::QueryError> for ApiError {
+    fn from(e: crate::worklist::QueryError) -> Self {
+        ApiError::bad(e.to_string())
     }
 }
 

@@ -9,11 +9,12 @@ use crate::outbox::{DeliveryState, OutboxEntry};
 use crate::register::{self};
 use crate::schema;
 use crate::store::Store;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
 use ilm_protocol::event::Escalation;
-use ilm_protocol::{CaseRef, EventPayload, OrgId, Role, SignedRecord};
+use ilm_protocol::{CaseRef, EventPayload, IssueCategory, OrgId, Role, SignedRecord};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -148,14 +149,35 @@ pub fn parse_case(s: &str) -> Result<CaseRef, ApiError> {
         .map_err(|_| ApiError::bad(format!("{s:?} is not a case reference (32 hex digits)")))
 }
 
-pub(crate) async fn list_cases(State(st): State<Arc<ApiState>>) -> ApiResult {
-    let me = st.keys.org_id();
-    let t = now();
-    let out: Vec<cases::CaseView> = cases::states(&st.store)?
-        .into_iter()
-        .map(|s| cases::summary(s, &me, t))
-        .collect();
-    Ok(Json(json!({ "cases": out })))
+/// The case list: every case this node holds, searched, filtered, sorted and paged by the
+/// same query as the web UI's list (closed cases only with `closed=true`).
+pub(crate) async fn list_cases(
+    State(st): State<Arc<ApiState>>,
+    query: Result<Query<crate::worklist::CaseQuery>, QueryRejection>,
+) -> ApiResult {
+    let Query(query) = query?;
+    let rows = crate::worklist::rows(&st.store, &st.membership, &st.keys.org_id(), now())?;
+    let en = st.i18n.table("en");
+    let label = |c: IssueCategory| category_words(en, c);
+    let page = crate::worklist::select(rows, &query, &label)?;
+    Ok(Json(json!({
+        "cases": page.rows,
+        "total": page.total,
+        "page": page.page,
+        "pages": page.pages,
+    })))
+}
+
+/// What a search matches for a category: its code and its label in one language.
+pub(crate) fn category_words(
+    t: &std::collections::HashMap<String, String>,
+    c: IssueCategory,
+) -> String {
+    let label = t
+        .get(&format!("cat_{}", c.code()))
+        .cloned()
+        .unwrap_or_default();
+    format!("{} {label}", c.code())
 }
 
 pub(crate) async fn show_case(

@@ -1,7 +1,7 @@
 //! Commands that talk to the running daemon: status, peers, outbox and cases.
 
 use super::{fmt_time, now};
-use crate::cli::{CaseCommand, OpenCaseArgs};
+use crate::cli::{CaseCommand, CaseListArgs, OpenCaseArgs};
 use crate::client::AdminClient;
 use crate::datadir::DataDir;
 use crate::output::Output;
@@ -148,25 +148,86 @@ fn open_case(dir: &DataDir, a: OpenCaseArgs) -> Result<Output> {
     Ok(appended(v, "Escalated"))
 }
 
+/// `ilm case list`: the node's worklist query, one line per case.
+fn list_cases(dir: &DataDir, a: CaseListArgs) -> Result<Output> {
+    let client = AdminClient::for_dir(dir)?;
+    let directory = super::directory::Directory::fetch(&client)?;
+    let party = match &a.party {
+        Some(p) => directory.resolve(p, "--party")?.to_string(),
+        None => String::new(),
+    };
+    let query = crate::worklist::CaseQuery {
+        q: a.search.unwrap_or_default(),
+        status: a.status.unwrap_or_default(),
+        overdue: a.overdue,
+        party,
+        category: a.category.unwrap_or_default(),
+        closed: a.closed,
+        sort: a.sort,
+        page: a.page,
+        per_page: if a.all {
+            crate::worklist::MAX_PER_PAGE
+        } else {
+            0
+        },
+        ..Default::default()
+    };
+    let qs = serde_urlencoded::to_string(&query).context("encode the query")?;
+    let v = client.get(&format!("/api/cases?{qs}"))?;
+    let mut t = String::new();
+    for c in v["cases"].as_array().into_iter().flatten() {
+        let cats: Vec<String> = c["categories"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(text)
+            .collect();
+        let due = match c["next_due"].as_u64() {
+            Some(d) => crate::clock::fmt_day(Timestamp(d)),
+            None => "-".into(),
+        };
+        t.push_str(&format!(
+            "{}  {}  {:<22} {:<24} due {}{}  {}  [{}]\n",
+            text(&c["case_ref"]),
+            c["opened_at"]
+                .as_u64()
+                .map(|d| crate::clock::fmt_day(Timestamp(d)))
+                .unwrap_or_default(),
+            text(&c["status"]),
+            text(&c["site"]),
+            due,
+            if c["overdue"] == json!(true) {
+                " OVERDUE"
+            } else {
+                ""
+            },
+            c["counterparty_names"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(text)
+                .collect::<Vec<_>>()
+                .join(", "),
+            cats.join(", "),
+        ));
+    }
+    let total = v["total"].as_u64().unwrap_or(0);
+    if t.is_empty() {
+        t = "No cases.".into();
+    } else if v["pages"].as_u64().unwrap_or(1) > 1 {
+        t.push_str(&format!(
+            "page {} of {} ({total} cases; --page N or --all for more)",
+            text(&v["page"]),
+            text(&v["pages"])
+        ));
+    }
+    Ok(Output::new(v, t.trim_end().to_string()))
+}
+
 pub(super) fn case(dir: &DataDir, cmd: CaseCommand) -> Result<Output> {
     match cmd {
         CaseCommand::Open(a) => open_case(dir, a),
-        CaseCommand::List => {
-            let v = AdminClient::for_dir(dir)?.get("/api/cases")?;
-            let mut t = String::new();
-            for c in v["cases"].as_array().into_iter().flatten() {
-                t.push_str(&format!(
-                    "{}  {:<22} {} events\n",
-                    text(&c["case_ref"]),
-                    text(&c["status"]),
-                    text(&c["event_count"])
-                ));
-            }
-            if t.is_empty() {
-                t = "No cases.".into();
-            }
-            Ok(Output::new(v, t.trim_end().to_string()))
-        }
+        CaseCommand::List(a) => list_cases(dir, a),
         CaseCommand::Show { case } => {
             let case = parse_case(&case)?;
             let v = AdminClient::for_dir(dir)?.get(&format!("/api/cases/{case}"))?;

@@ -399,6 +399,9 @@ pub static ROUTES: &[Route] = &[
     route(Get, "/cases", Read, "The case list", |m| {
         on(m, ui::case_list)
     }),
+    route(Get, "/cases.csv", Read, "The case list as CSV", |m| {
+        on(m, ui::case_list_csv)
+    }),
     route(
         Get,
         "/cases/{case}",

@@ -1,58 +1,6 @@
-//! The case list and the page of one case.
+//! The page of one case.
 
 use super::*;
-
-#[derive(Deserialize)]
-pub(crate) struct CaseFilter {
-    #[serde(default)]
-    q: String,
-    #[serde(default)]
-    status: String,
-}
-
-pub(crate) async fn case_list(
-    State(st): State<Arc<ApiState>>,
-    Extension(p): Extension<Principal>,
-    Query(f): Query<CaseFilter>,
-) -> Response {
-    let mut rows = Vec::new();
-    let states = match cases::states(&st.store) {
-        Ok(s) => s,
-        Err(e) => {
-            return error_page(
-                &st,
-                Some(&p),
-                StatusCode::INTERNAL_SERVER_ERROR,
-                &e.to_string(),
-            );
-        }
-    };
-    let (me, t) = (st.keys.org_id(), now());
-    for state in states {
-        let v = json!(cases::summary(state, &me, t));
-        let status_ok = f.status.is_empty() || v["status"] == f.status.as_str();
-        let q_ok = f.q.is_empty()
-            || v["case_ref"]
-                .as_str()
-                .is_some_and(|r| r.contains(f.q.trim()));
-        if status_ok && q_ok {
-            rows.push(v);
-        }
-    }
-    let mut ctx = base_ctx(&st, Some(&p), "cases_title", "/cases");
-    ctx["cases"] = json!(rows);
-    ctx["q"] = json!(f.q);
-    ctx["status"] = json!(f.status);
-    ctx["statuses"] = json!(
-        ilm_protocol::CaseStatus::ALL
-            .iter()
-            .map(|s| s.code())
-            .collect::<Vec<_>>()
-    );
-    render(&st, "cases.html", ctx)
-        .map(IntoResponse::into_response)
-        .unwrap_or_else(IntoResponse::into_response)
-}
 
 pub(crate) async fn case_page(
     State(st): State<Arc<ApiState>>,

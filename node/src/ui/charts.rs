@@ -4,7 +4,7 @@ use crate::cases;
 use crate::intake::{Contact, LocalCase};
 use crate::schema;
 use crate::store::{Store, StoreError};
-use ilm_protocol::{CaseStatus, Timestamp, Verdict};
+use ilm_protocol::{Timestamp, Verdict};
 use std::collections::BTreeMap;
 
 /// Escapes text for SVG/HTML.
@@ -59,11 +59,7 @@ pub struct Figures {
     pub by_status: Vec<(String, u64)>,
     /// Contacts in total.
     pub contacts: u64,
-    /// Cases not resolved or closed.
-    pub open: u64,
-    /// Overdue items.
-    pub overdue: u64,
-    /// Cases resolved or partly resolved.
+    /// Cases whose workers' latest verdict is resolved or partly resolved (closed or not).
     pub remediated: u64,
     /// Median days escalation → acknowledgement.
     pub median_ack_days: Option<f64>,
@@ -108,7 +104,7 @@ fn median(mut v: Vec<f64>) -> Option<f64> {
 }
 
 /// Computes the dashboard figures from what this node holds.
-pub fn figures(store: &Store, now: Timestamp) -> Result<Figures, StoreError> {
+pub fn figures(store: &Store, _now: Timestamp) -> Result<Figures, StoreError> {
     let contacts: Vec<Contact> = store.scan(&schema::CONTACTS, &[])?;
     let mut by_month = BTreeMap::new();
     let mut by_corridor = BTreeMap::new();
@@ -139,19 +135,20 @@ pub fn figures(store: &Store, now: Timestamp) -> Result<Figures, StoreError> {
         }
     }
     let mut by_status = BTreeMap::new();
-    let (mut open, mut overdue, mut remediated) = (0, 0, 0);
+    let mut remediated = 0;
     let (mut ack_days, mut rem_days) = (Vec::new(), Vec::new());
     let (mut reported, mut verified) = (0u64, 0u64);
     for state in cases::states(store)? {
         let state = &state;
         let status = state.status();
-        match status {
-            CaseStatus::Resolved | CaseStatus::PartlyResolved => remediated += 1,
-            CaseStatus::Closed => {}
-            _ => open += 1,
+        let confirmed = state
+            .parties
+            .iter()
+            .any(|p| matches!(p.verdict, Some(Verdict::Resolved | Verdict::PartlyResolved)));
+        if confirmed {
+            remediated += 1;
         }
         *by_status.entry(status.code().to_string()).or_insert(0) += 1;
-        overdue += cases::overdue_items(state, now).len() as u64;
         if local.is_empty() {
             for c in state.categories() {
                 *by_category.entry(c.label().to_string()).or_insert(0) += 1;
@@ -191,8 +188,6 @@ pub fn figures(store: &Store, now: Timestamp) -> Result<Figures, StoreError> {
         by_language: sorted(by_language, 8),
         by_status: sorted(by_status, 12),
         contacts: contacts.len() as u64,
-        open,
-        overdue,
         remediated,
         median_ack_days: median(ack_days),
         median_remediation_days: median(rem_days),

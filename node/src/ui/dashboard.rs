@@ -17,18 +17,24 @@ pub(crate) async fn dashboard(
             );
         }
     };
+    let rows = match crate::worklist::rows(&st.store, &st.membership, &st.keys.org_id(), now()) {
+        Ok(r) => r,
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    let open = rows.iter().filter(|r| !r.closed).count();
+    let overdue = rows.iter().filter(|r| r.overdue).count();
     let mut ctx = base_ctx(&st, Some(&p), "dashboard_title", "/dashboard");
     let t = st.i18n.table(&p.lang);
     let tr = |k: &str| t.get(k).cloned().unwrap_or_default();
     let days = |d: Option<f64>| d.map(|d| format!("{d:.1}")).unwrap_or_else(|| "—".into());
     ctx["stats"] = json!([
-        { "label": tr("contacts_total"), "value": f.contacts },
-        { "label": tr("open_cases"), "value": f.open },
-        { "label": tr("overdue_items"), "value": f.overdue },
-        { "label": tr("remediated"), "value": f.remediated },
-        { "label": tr("median_ack"), "value": days(f.median_ack_days) },
-        { "label": tr("median_remediate"), "value": days(f.median_remediation_days) },
-        { "label": tr("share_verified"), "value": f.verified_share.map(|v| format!("{v}%")).unwrap_or_else(|| "—".into()) },
+        { "key": "contacts_total", "label": tr("contacts_total"), "value": f.contacts },
+        { "key": "open_cases", "label": tr("open_cases"), "value": open, "href": "/cases" },
+        { "key": "overdue_items", "label": tr("overdue_items"), "value": overdue, "href": "/cases?overdue=true" },
+        { "key": "remediated", "label": tr("remediated"), "value": f.remediated },
+        { "key": "median_ack", "label": tr("median_ack"), "value": days(f.median_ack_days) },
+        { "key": "median_remediate", "label": tr("median_remediate"), "value": days(f.median_remediation_days) },
+        { "key": "share_verified", "label": tr("share_verified"), "value": f.verified_share.map(|v| format!("{v}%")).unwrap_or_else(|| "—".into()) },
     ]);
     let charts = [
         ("contacts_by_month", &f.by_month),

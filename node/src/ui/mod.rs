@@ -3,6 +3,7 @@
 //! pages; this one holds what they share: the template environment, rendering, the page
 //! frame and navigation.
 
+mod case_list;
 mod case_pages;
 pub mod charts;
 mod dashboard;
@@ -12,7 +13,8 @@ mod network;
 mod session;
 mod work;
 
-pub(crate) use case_pages::{case_list, case_page};
+pub(crate) use case_list::{case_list, case_list_csv};
+pub(crate) use case_pages::case_page;
 pub(crate) use dashboard::dashboard;
 pub(crate) use intake::intake;
 pub(crate) use network::network;
@@ -29,7 +31,7 @@ use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
-use ilm_protocol::{EventKind, IssueCategory, Role, Timestamp};
+use ilm_protocol::{EventKind, IssueCategory, Role};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -165,9 +167,4 @@ pub(crate) fn base_ctx(
         "nav": p.map(|p| nav(st, p, t, active)).unwrap_or_default(),
         "languages": crate::i18n::LANGUAGES.iter().map(|(c, n)| json!({ "code": c, "name": n })).collect::<Vec<_>>(),
     })
-}
-
-pub(crate) fn fmt_day(t: Option<u64>) -> String {
-    t.map(|s| crate::clock::fmt_day(Timestamp(s)))
-        .unwrap_or_default()
 }

@@ -10,27 +10,24 @@ pub(crate) async fn inbox(
         Ok(v) => v,
         Err(e) => return ApiError::from(e).into_response(),
     };
+    let may_answer = Permission::Casework.allows(p.role);
     let rows: Vec<Value> = items
         .iter()
         .map(|r| {
-            let overdue: Vec<&str> = r
-                .overdue
-                .iter()
-                .map(|o| match o.what {
-                    ilm_protocol::Owed::Acknowledgement => "acknowledgement",
-                    ilm_protocol::Owed::Remediation => "remediation",
-                })
-                .collect();
+            let overdue: Vec<ilm_protocol::Owed> = r.overdue.iter().map(|o| o.what).collect();
             json!({
-                "case_ref": r.case_ref, "status": r.status,
-                "ack_by": fmt_day(Some(r.escalation.acknowledge_by.0)),
-                "remediate_by": fmt_day(Some(r.escalation.remediate_by.0)),
-                "overdue": overdue.join(", "),
+                "case_ref": r.case_ref, "status": r.status.code(), "stage": r.stage.code(),
+                "owner": r.owner, "escalated_at": r.escalated_at, "next_due": r.next_due,
+                "site": r.escalation.site, "categories": r.escalation.categories,
+                "workers": r.escalation.workers_affected,
+                "overdue": overdue,
+                "can_ack": may_answer && r.allowed.contains(&EventKind::Acknowledgement),
             })
         })
         .collect();
     let mut ctx = base_ctx(&st, Some(&p), "inbox_title", "/inbox");
     ctx["rows"] = json!(rows);
+    ctx["names"] = json!(super::case_pages::member_names(&st));
     render(&st, "inbox.html", ctx)
         .map(IntoResponse::into_response)
         .unwrap_or_else(IntoResponse::into_response)

@@ -1,0 +1,185 @@
+//! The case list (every case this node holds, searched, filtered, sorted and paged by the
+//! worklist query the API shares) and its CSV export.
+
+use super::*;
+use crate::worklist::{self, CasePage, CaseQuery};
+use axum::extract::rejection::QueryRejection;
+
+/// The rows a query selects, with category search in the operator's language.
+fn select(st: &ApiState, p: &Principal, query: &CaseQuery) -> Result<CasePage, ApiError> {
+    let rows = worklist::rows(&st.store, &st.membership, &st.keys.org_id(), now())?;
+    let t = st.i18n.table(&p.lang);
+    let en = st.i18n.table("en");
+    let label = |c: IssueCategory| {
+        format!(
+            "{} {}",
+            crate::api::category_words(t, c),
+            crate::api::category_words(en, c)
+        )
+    };
+    Ok(worklist::select(rows, query, &label)?)
+}
+
+pub(crate) async fn case_list(
+    State(st): State<Arc<ApiState>>,
+    Extension(p): Extension<Principal>,
+    query: Result<Query<CaseQuery>, QueryRejection>,
+) -> Response {
+    let query = match query {
+        Ok(Query(q)) => q,
+        Err(_) => return error_page(&st, Some(&p), StatusCode::BAD_REQUEST, "bad_query"),
+    };
+    let page = match select(&st, &p, &query) {
+        Ok(page) => page,
+        Err(ApiError(StatusCode::BAD_REQUEST, _)) => {
+            return error_page(&st, Some(&p), StatusCode::BAD_REQUEST, "bad_query");
+        }
+        Err(e) => return e.into_response(),
+    };
+    // Counterparties to filter by: every member that can be one, by name.
+    let names = super::case_pages::member_names(&st);
+    let me = st.keys.org_id().to_string();
+    let mut parties: Vec<(&String, &String)> = names.iter().filter(|(id, _)| **id != me).collect();
+    parties.sort_by(|a, b| a.1.cmp(b.1));
+    let link = |page: usize| {
+        let mut q = query.clone();
+        q.page = page;
+        serde_urlencoded::to_string(&q).unwrap_or_default()
+    };
+    let mut ctx = base_ctx(&st, Some(&p), "cases_title", "/cases");
+    ctx["page"] = json!(page);
+    ctx["query"] = json!(query);
+    ctx["names"] = json!(names);
+    ctx["now"] = json!(now());
+    ctx["parties"] = json!(
+        parties
+            .iter()
+            .map(|(id, name)| json!({ "id": id, "name": name }))
+            .collect::<Vec<_>>()
+    );
+    ctx["statuses"] = json!(
+        std::iter::once("open")
+            .chain(ilm_protocol::CaseStatus::ALL.iter().map(|s| s.code()))
+            .collect::<Vec<_>>()
+    );
+    ctx["categories"] = json!(IssueCategory::ALL);
+    ctx["prev"] = json!((page.page > 1).then(|| link(page.page - 1)));
+    ctx["next"] = json!((page.page < page.pages).then(|| link(page.page + 1)));
+    ctx["export"] = json!(link(0));
+    render(&st, "cases.html", ctx)
+        .map(IntoResponse::into_response)
+        .unwrap_or_else(IntoResponse::into_response)
+}
+
+/// The case list as CSV: every row the query selects, on one sheet.
+pub(crate) async fn case_list_csv(
+    State(st): State<Arc<ApiState>>,
+    Extension(p): Extension<Principal>,
+    query: Result<Query<CaseQuery>, QueryRejection>,
+) -> Response {
+    let mut query = match query {
+        Ok(Query(q)) => q,
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    query.page = 1;
+    query.per_page = worklist::MAX_PER_PAGE;
+    let page = match select(&st, &p, &query) {
+        Ok(page) => page,
+        Err(e) => return e.into_response(),
+    };
+    let t = st.i18n.table(&p.lang);
+    let tr = |k: String| t.get(&k).cloned().unwrap_or(k);
+    let mut out = String::new();
+    let header = [
+        "case",
+        "opened",
+        "status",
+        "site",
+        "counterparty",
+        "categories",
+        "workers",
+        "next_due",
+        "overdue",
+    ];
+    push_row(&mut out, header.iter().map(|h| tr(format!("col_{h}"))));
+    for r in &page.rows {
+        let cats = r
+            .categories
+            .iter()
+            .map(|c| tr(format!("cat_{}", c.code())))
+            .collect::<Vec<_>>()
+            .join("; ");
+        push_row(
+            &mut out,
+            [
+                r.case_ref.to_hex(),
+                crate::clock::fmt_day(r.opened_at),
+                tr(format!("status_{}", r.status)),
+                r.site.clone(),
+                r.counterparty_names.join("; "),
+                cats,
+                r.workers.to_string(),
+                r.next_due.map(crate::clock::fmt_day).unwrap_or_default(),
+                if r.overdue {
+                    tr("overdue".into())
+                } else {
+                    String::new()
+                },
+            ],
+        );
+    }
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"cases.csv\"",
+            ),
+        ],
+        out,
+    )
+        .into_response()
+}
+
+/// One CSV line (RFC 4180 quoting). A cell that a spreadsheet would run as a formula
+/// (starting with `=`, `+`, `-`, `@`, tab or carriage return) is prefixed with `'`, since
+/// sites and names come from other organisations.
+fn push_row(out: &mut String, cells: impl IntoIterator<Item = String>) {
+    let cells: Vec<String> = cells
+        .into_iter()
+        .map(|c| {
+            let c = if c.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+                format!("'{c}")
+            } else {
+                c
+            };
+            if c.contains([',', '"', '\n', '\r']) {
+                format!("\"{}\"", c.replace('"', "\"\""))
+            } else {
+                c
+            }
+        })
+        .collect();
+    out.push_str(&cells.join(","));
+    out.push_str("\r\n");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::push_row;
+
+    #[test]
+    fn csv_cells_are_quoted_and_formulas_defused() {
+        let mut out = String::new();
+        push_row(
+            &mut out,
+            [
+                "a,b".into(),
+                "say \"hi\"".into(),
+                "=HYPERLINK(1)".into(),
+                "plain".into(),
+            ],
+        );
+        assert_eq!(out, "\"a,b\",\"say \"\"hi\"\"\",'=HYPERLINK(1),plain\r\n");
+    }
+}
