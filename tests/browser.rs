@@ -58,6 +58,26 @@ fn operators_run_a_case_through_the_web_ui_to_a_verified_attestation() {
     c.open(ui::INTAKE_PATH);
     c.wait_for(ui::INTAKE_FORM, SOON);
     let f = ui::INTAKE_FORM;
+    // Nothing is preselected, and the case form waits for a saved contact.
+    let selects = c.find_all(&format!("{f} select"));
+    assert!(selects.len() >= 8, "intake pickers{}", c.context());
+    for sel in &selects {
+        assert_eq!(
+            c.property(sel, "value").as_deref(),
+            Some(""),
+            "a preselected intake value{}",
+            c.context()
+        );
+    }
+    assert!(
+        !c.is_displayed(&c.find(ui::CASE_FORM)),
+        "case form before a contact"
+    );
+    // Submitting with nothing chosen records nothing (the browser asks for the fields).
+    let before = cso.get("/api/contacts")["total"].as_u64().expect("total");
+    c.click(&c.find(ui::INTAKE_SUBMIT));
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert_eq!(cso.get("/api/contacts")["total"].as_u64(), Some(before));
     for (name, value) in [
         ("channel", "line"),
         ("language", "my"),
@@ -77,16 +97,26 @@ fn operators_run_a_case_through_the_web_ui_to_a_verified_attestation() {
         c.fill(f, name, value);
     }
     c.shot("intake-filled");
-    let submit = c.find(ui::INTAKE_SUBMIT);
-    c.click(&submit);
-    let contact_id = c.wait_result("#result to show the new contact id", |_, text| {
-        hex_run(text, 32)
+    // A double submit (two submits before the first answer) records one contact.
+    c.execute(
+        "var f = document.querySelector(arguments[0]); f.requestSubmit(); f.requestSubmit();",
+        vec![json!(ui::INTAKE_FORM)],
+    );
+    let contact_id = c.wait_result("#result to link to the new contact", |b, _| {
+        let a = b.try_find(ui::CONTACT_LINK)?;
+        hex_run(&b.attribute(&a, "href")?, 32)
     });
     c.shot("contact-recorded");
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert_eq!(
+        cso.get("/api/contacts?q=Browser+Worker")["total"].as_u64(),
+        Some(1),
+        "a double submit recorded the contact twice"
+    );
 
     // Open a case for it.
     c.wait_displayed(ui::CASE_FORM, SOON);
-    c.select_option(ui::CASE_ISSUES, "withholding_of_wages");
+    c.click(&c.find(&ui::case_issue("withholding_of_wages")));
     c.fill(ui::CASE_FORM, "workers", "25");
     c.fill(ui::CASE_FORM, "site", "Samut Sakhon factory");
     c.select_option(ui::CASE_SUPPLIER, &supplier.org_id);

@@ -145,6 +145,86 @@ fn worklists_match_the_api(s: &mut Session, cso: &Node) {
     assert_eq!(csv.lines().count() as u64, overdue_n + 1, "{csv}");
 }
 
+/// The contact ids the contacts page shows.
+fn listed_contacts(s: &Session) -> BTreeSet<String> {
+    s.find_all("table#contacts tbody tr[data-contact]")
+        .iter()
+        .filter_map(|tr| s.attribute(tr, "data-contact"))
+        .collect()
+}
+
+fn api_contacts(node: &Node, query: &str) -> (BTreeSet<String>, u64) {
+    let v = node.get(&format!("/api/contacts?{query}"));
+    let ids = v["contacts"]
+        .as_array()
+        .expect("contacts")
+        .iter()
+        .map(|c| c["id"].as_str().expect("id").to_string())
+        .collect();
+    (ids, v["total"].as_u64().expect("total"))
+}
+
+fn contact_total(s: &Session) -> u64 {
+    let el = s.find("#contact-count");
+    s.attribute(&el, "data-total")
+        .and_then(|t| t.parse().ok())
+        .unwrap_or_else(|| panic!("no total on the contacts page{}", s.context()))
+}
+
+/// The contacts page finds past contacts and repeat callers, as the API does; an operator
+/// who may not see identities cannot search by them, but still sees who called again.
+fn contacts_page_finds_repeat_callers(s: &mut Session, readonly: &mut Session, cso: &Node) {
+    s.open("/contacts");
+    s.wait_for("#contact-count", SOON);
+    let (first, total) = api_contacts(cso, "");
+    assert!(total > 25);
+    assert_eq!(contact_total(s), total);
+    assert_eq!(listed_contacts(s), first);
+    s.shot("contacts");
+    // Repeat callers only.
+    let repeat = s.find("form.filters input[name=repeat]");
+    s.click(&repeat);
+    s.click(&s.find("form.filters button[type=submit]"));
+    s.wait_for("#contact-count", SOON);
+    let (repeats, n) = api_contacts(cso, "repeat=true");
+    assert!(n >= 2, "the demo has repeat callers");
+    assert_eq!(contact_total(s), n);
+    assert_eq!(listed_contacts(s), repeats);
+    // One worker's contacts, from the badge.
+    let badge = s.find("table#contacts a.badge.repeat");
+    let count: u64 = s
+        .attribute(&badge, "data-count")
+        .and_then(|c| c.parse().ok())
+        .expect("count");
+    s.click(&badge);
+    s.wait_for("#contact-count", SOON);
+    assert_eq!(contact_total(s), count);
+    let same = listed_contacts(s);
+    let any = same.iter().next().expect("a contact").clone();
+    assert_eq!(same, api_contacts(cso, &format!("same_as={any}")).0);
+    // Search by the worker's name finds exactly these contacts.
+    let name = s.text(&s.find("table#contacts tbody tr[data-contact] td:nth-child(2)"));
+    s.open(&format!("/contacts?q={}", urlencode(&name)));
+    assert_eq!(listed_contacts(s), same, "search by name {name:?}");
+    s.shot("contacts-same-worker");
+    // A read-only operator sees the repeat-caller badge but no names, and a name finds
+    // nothing (positive control: the same search found them above).
+    readonly.open(&format!("/contacts?q={}", urlencode(&name)));
+    assert_eq!(
+        contact_total(readonly),
+        0,
+        "a read-only operator searched identities"
+    );
+    readonly.open("/contacts?repeat=true");
+    assert_eq!(contact_total(readonly), n);
+    let page = readonly.page_source();
+    assert!(
+        !page.contains(&name),
+        "a worker's name shown to a read-only operator"
+    );
+    readonly.shot("contacts-readonly");
+}
+
 fn urlencode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
@@ -159,7 +239,11 @@ fn every_role_does_its_work_on_the_demo_network() {
     std::fs::create_dir_all(ARTIFACTS).expect("artifacts dir");
     let demo = Demo::start(160);
     let cso = demo.node("cso-helpline");
+    cso.add_operator("rita", "readonly", PASSWORD);
     let mut s = Session::new("demo-cso", cso);
     s.login_to_dashboard(DEMO_OPERATOR, DEMO_PASSWORD);
+    let mut readonly = Session::new("demo-cso-readonly", cso);
+    readonly.login_to_dashboard("rita", PASSWORD);
     worklists_match_the_api(&mut s, cso);
+    contacts_page_finds_repeat_callers(&mut s, &mut readonly, cso);
 }

@@ -14,6 +14,7 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ("cases.html", include_str!("../templates/cases.html")),
     ("case.html", include_str!("../templates/case.html")),
     ("intake.html", include_str!("../templates/intake.html")),
+    ("contacts.html", include_str!("../templates/contacts.html")),
     ("inbox.html", include_str!("../templates/inbox.html")),
     (
         "supply_chain.html",

@@ -17,13 +17,27 @@
   function formJson(form) {
     var out = {};
     if (form.dataset.event) out.type = form.dataset.event;
+    // Checkbox lists that need at least one box ticked.
+    Array.prototype.forEach.call(form.querySelectorAll("fieldset[data-required]"), function (fs) {
+      if (!fs.querySelector("input[type=checkbox]:checked")) throw new Error(fs.dataset.required);
+    });
     Array.prototype.forEach.call(form.elements, function (el) {
       if (!el.name || el.disabled) return;
       var value;
       var type = el.dataset.type;
+      if (el.type === "checkbox" && el.tagName === "INPUT") {
+        // Every checked box of a name goes into one list.
+        var list = out[el.name] || (out[el.name] = []);
+        if (el.checked) {
+          if (el.dataset.wrap) { var w = {}; w[el.dataset.wrap] = el.value; list.push(w); } else list.push(el.value);
+        }
+        return;
+      }
       if (el.tagName === "SELECT" && el.multiple) {
         value = Array.prototype.filter.call(el.options, function (o) { return o.selected; })
           .map(function (o) { return el.dataset.wrap ? (function () { var w = {}; w[el.dataset.wrap] = o.value; return w; })() : o.value; });
+      } else if (type === "optional") {
+        value = el.value === "none" ? null : el.value;
       } else if (type === "number") {
         value = Number(el.value);
       } else if (type === "json") {
@@ -139,17 +153,30 @@
       var mode = form.dataset.success;
       if (mode === "reload") { window.location.reload(); return; }
       if (mode === "contact") {
-        show(escapeHtml(msg("contact-saved")) + " <code>" + escapeHtml(r.data.id) + "</code>");
+        var id = escapeHtml(r.data.id);
+        var html = '<p class="saved">' + escapeHtml(msg("contact-saved")) + "</p>";
+        if (r.data.earlier_contacts > 0) {
+          html += '<p class="badge repeat">' + escapeHtml(msg("contact-again")) + ": " + Number(r.data.earlier_contacts) + "</p> ";
+        }
+        html += '<p><a class="contact-link" href="/contacts?same_as=' + id + '">' + escapeHtml(msg("view-contact")) + "</a> · " +
+          '<a class="again" href="/intake">' + escapeHtml(msg("record-another")) + "</a></p>";
+        show(html);
+        // The contact is recorded: the form is done (a second submit could only repeat it).
+        Array.prototype.forEach.call(form.elements, function (el) { el.disabled = true; });
         var caseForm = document.getElementById("case-form");
         if (caseForm) {
           caseForm.querySelector('input[name="contacts"]').value = r.data.id;
           caseForm.hidden = false;
+          var first = caseForm.querySelector("input[type=checkbox]");
+          if (first) first.focus();
         }
         return;
       }
       if (mode === "case") {
         var ref = escapeHtml(r.data.case_ref);
-        show(escapeHtml(msg("case-opened")) + ' <a class="case-link" href="/cases/' + ref + '">' + ref.slice(0, 12) + "</a>");
+        show('<p class="saved">' + escapeHtml(msg("case-opened")) + '</p><p><a class="case-link" href="/cases/' + ref + '">' +
+          escapeHtml(msg("open-the-case")) + " " + ref.slice(0, 12) + "</a></p>");
+        Array.prototype.forEach.call(form.elements, function (el) { el.disabled = true; });
         return;
       }
       show(escapeHtml(msg("done")));

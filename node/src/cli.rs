@@ -128,8 +128,23 @@ pub struct DemoArgs {
 pub enum ContactCommand {
     /// Record a worker contact (identity sealed at rest).
     Add(ContactArgs),
-    /// List contacts (without personal data).
-    List,
+    /// List contacts (without personal data), newest first, with how often each worker
+    /// got in touch.
+    List {
+        /// Words that must all appear (name, phone and notes included for operators who may
+        /// see them).
+        #[arg(long)]
+        search: Option<String>,
+        /// Only workers who got in touch more than once.
+        #[arg(long)]
+        repeat: bool,
+        /// Every matching contact instead of one page of 25.
+        #[arg(long)]
+        all: bool,
+        /// Page to show, from 1.
+        #[arg(long, default_value_t = 1)]
+        page: usize,
+    },
     /// Show one contact, with the worker's identity.
     Show {
         /// Contact id.

@@ -185,6 +185,17 @@ mod tests {
         ] {
             wanted.push(format!("age_{}", code(a)));
         }
+        wanted.extend(
+            crate::intake::COUNTRIES
+                .iter()
+                .map(|c| format!("country_{c}")),
+        );
+        wanted.extend(
+            crate::intake::SPOKEN_LANGUAGES
+                .iter()
+                .map(|l| format!("lang_{l}")),
+        );
+        wanted.extend(crate::intake::SECTORS.iter().map(|s| format!("sector_{s}")));
         for d in [
             DeliveryState::Pending,
             DeliveryState::Delivered,

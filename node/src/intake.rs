@@ -127,6 +127,35 @@ impl fmt::Debug for WorkerIdentity {
     }
 }
 
+/// Countries the intake form offers for nationality and the migration corridor (any ISO
+/// 3166 code is accepted through the API).
+pub const COUNTRIES: &[&str] = &[
+    "MM", "TH", "KH", "LA", "NP", "MY", "VN", "ID", "PH", "BD", "IN", "LK", "CN", "JP", "KR", "TW",
+    "SG",
+];
+
+/// Languages the intake form offers (helpline languages first; any ISO 639 code is
+/// accepted through the API).
+pub const SPOKEN_LANGUAGES: &[&str] = &[
+    "my", "th", "km", "lo", "ne", "shn", "kar", "en", "id", "vi", "tl", "bn", "hi", "ms", "zh",
+    "ja",
+];
+
+/// Sectors the intake form offers.
+pub const SECTORS: &[&str] = &[
+    "seafood",
+    "fishing",
+    "food_processing",
+    "agriculture",
+    "construction",
+    "manufacturing",
+    "electronics",
+    "garment",
+    "domestic_work",
+    "hospitality",
+    "other",
+];
+
 /// What an operator records at intake.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -155,6 +184,10 @@ pub struct ContactInput {
     /// What the worker reported, in the operator's words (sealed at rest).
     #[serde(default)]
     pub notes: String,
+    /// A key the intake form makes once per contact: the same key again (a double submit, a
+    /// retry after a lost answer) returns the contact already recorded instead of a new one.
+    #[serde(default)]
+    pub idempotency_key: Option<String>,
 }
 
 /// A stored contact: statistics in clear, identity and notes sealed.
@@ -238,6 +271,15 @@ impl ContactInput {
             check_text("ID number", n, 100, true)?;
         }
         check_text("notes", &self.notes, 8_000, false)?;
+        if let Some(k) = &self.idempotency_key {
+            let ok = (8..=64).contains(&k.len())
+                && k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+            if !ok {
+                return Err(InvalidInput(
+                    "idempotency_key: 8 to 64 letters, digits or dashes".into(),
+                ));
+            }
+        }
         Ok(())
     }
 }

@@ -12,6 +12,7 @@ pub mod client;
 pub mod clock;
 pub mod commands;
 pub mod config;
+pub mod contact_list;
 pub mod core;
 pub mod daemon;
 pub mod datadir;

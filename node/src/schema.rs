@@ -2,7 +2,7 @@
 //! how its ids are made, the schema version, and the migrations between versions. The only
 //! place that decides what is stored under which key; `crate::store` knows sled, not this.
 
-use crate::intake::{Contact, LocalCase};
+use crate::intake::{Contact, ContactId, LocalCase};
 use crate::records::{
     CaseMeta, Operator, OutboxEntry, ProcessedMarker, Pruned, StatusReport, StoredAttestation,
     StoredLink,
@@ -59,6 +59,9 @@ pub const DISCLOSURES: Table<Sealed> = Table::new(b'd', "received disclosures");
 pub const STATUS_REPORTS: Table<StatusReport> = Table::new(b's', "status reports");
 /// Operator accounts of the admin UI, by name.
 pub const OPERATORS: Table<Operator> = Table::new(b'O', "operators");
+/// Contacts already recorded for an intake form, by operator and the form's idempotency key
+/// ([`intake_key_id`]), so a second submit of the same form returns the first contact.
+pub const INTAKE_KEYS: Table<ContactId> = Table::new(b'i', "intake idempotency keys");
 
 /// The id of the one record of [`PRUNED`].
 pub const PRUNED_ID: &[u8] = b"outbox-pruned";
@@ -79,7 +82,13 @@ pub const PREFIXES: &[(u8, &str)] = &[
     (DISCLOSURES.prefix(), DISCLOSURES.name()),
     (STATUS_REPORTS.prefix(), STATUS_REPORTS.name()),
     (OPERATORS.prefix(), OPERATORS.name()),
+    (INTAKE_KEYS.prefix(), INTAKE_KEYS.name()),
 ];
+
+/// The id of one intake idempotency key: operator name, a zero byte, then the key.
+pub fn intake_key_id(operator: &str, key: &str) -> Vec<u8> {
+    [operator.as_bytes(), &[0], key.as_bytes()].concat()
+}
 
 /// The id of one event: case, then event hash (so a case's events scan together).
 pub fn event_id(case: &CaseRef, hash: &EventHash) -> Vec<u8> {

@@ -34,7 +34,10 @@ pub mod ui {
     pub const RESULT: &str = "#result";
     pub const RESULT_ERROR: &str = "#result .error";
     pub const CASE_FORM: &str = "form#case-form";
-    pub const CASE_ISSUES: &str = "form#case-form select[name=issues]";
+    pub fn case_issue(code: &str) -> String {
+        format!("form#case-form input[name=issues][value={code}]")
+    }
+    pub const CONTACT_LINK: &str = "#result a.contact-link";
     pub const CASE_SUPPLIER: &str = "form#case-form select[name=supplier]";
     pub const CASE_SUBMIT: &str = "button#case-submit";
     pub const CASE_LINK: &str = "#result a.case-link";

@@ -4,14 +4,15 @@
 use super::{ApiError, ApiResult, ApiState, parse_case};
 use crate::access::{OperatorRole, Principal};
 use crate::cases::{self, overdue_items};
+use crate::contact_list::{ContactListError, ContactQuery};
 use crate::core::{Disclosure, ReceivedDisclosure};
 use crate::intake::{
     Consent, Contact, ContactId, ContactInput, LocalCase, OpenCaseInput, SealedContact,
 };
 use crate::membership::now;
 use crate::schema;
-use axum::extract::rejection::JsonRejection;
-use axum::extract::{Path, State};
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
 use ilm_protocol::event::Escalation;
@@ -45,6 +46,17 @@ pub(crate) async fn add_contact(
 ) -> ApiResult {
     let input = body(b)?;
     input.validate().map_err(|e| ApiError::bad(e.0))?;
+    // One contact per form: a second submit with the same key gets the first answer.
+    let _guard = st.intake_lock.lock().await;
+    let key_id = input
+        .idempotency_key
+        .as_deref()
+        .map(|k| schema::intake_key_id(&p.name, k));
+    if let Some(k) = &key_id
+        && let Some(id) = st.store.get(&schema::INTAKE_KEYS, k)?
+    {
+        return Ok(Json(json!({ "id": id, "repeat": true })));
+    }
     let id = ContactId(ilm_protocol::identity::random_bytes().map_err(internal)?);
     let sealed = st
         .vault
@@ -73,8 +85,21 @@ pub(crate) async fn add_contact(
     };
     let mut batch = crate::store::WriteBatch::new();
     batch.put(&schema::CONTACTS, &id.0, &contact)?;
+    if let Some(k) = &key_id {
+        batch.put(&schema::INTAKE_KEYS, k, &id)?;
+    }
     st.store.commit(batch)?;
-    Ok(Json(json!({ "id": id })))
+    // Whether this worker got in touch before (matched on the sealed phone or messenger id
+    // inside the node; only the count goes back).
+    let same = ContactQuery {
+        same_as: id.to_string(),
+        per_page: crate::worklist::MAX_PER_PAGE,
+        ..Default::default()
+    };
+    let earlier = crate::contact_list::select(&st.store, &st.vault, &same, &|_| true, false)
+        .map(|p| p.total.saturating_sub(1))
+        .unwrap_or(0);
+    Ok(Json(json!({ "id": id, "earlier_contacts": earlier })))
 }
 
 /// Intake-only operators see only the contacts they recorded.
@@ -82,12 +107,30 @@ fn may_see(p: &Principal, c: &Contact) -> bool {
     p.role != OperatorRole::Intake || c.recorded_by.as_deref() == Some(p.name.as_str())
 }
 
-pub(crate) async fn list_contacts(State(st): St, Extension(p): Extension<Principal>) -> ApiResult {
-    let mut contacts: Vec<Contact> = st.store.scan(&schema::CONTACTS, &[])?;
-    contacts.retain(|c| may_see(&p, c));
-    Ok(Json(
-        json!({ "contacts": contacts.iter().map(contact_view).collect::<Vec<_>>() }),
-    ))
+/// Contacts without personal data, newest first, searched and paged; repeat callers are
+/// counted from the sealed identities inside the node.
+pub(crate) async fn list_contacts(
+    State(st): St,
+    Extension(p): Extension<Principal>,
+    query: Result<Query<ContactQuery>, QueryRejection>,
+) -> ApiResult {
+    let Query(query) = query?;
+    let page = contact_page(&st, &p, &query)?;
+    Ok(Json(json!(page)))
+}
+
+/// The contacts `query` selects for this operator (the API's and the web UI's list).
+pub(crate) fn contact_page(
+    st: &ApiState,
+    p: &Principal,
+    query: &ContactQuery,
+) -> Result<crate::contact_list::ContactPage, ApiError> {
+    let identities = crate::access::Permission::Intake.allows(p.role);
+    crate::contact_list::select(&st.store, &st.vault, query, &|c| may_see(p, c), identities)
+        .map_err(|e| match e {
+            ContactListError::Store(e) => ApiError::from(e),
+            e => ApiError::bad(e.to_string()),
+        })
 }
 
 pub(crate) async fn show_contact(

@@ -58,12 +58,29 @@ pub(super) fn contact(dir: &DataDir, cmd: ContactCommand) -> Result<Output> {
             );
             Ok(Output::new(v, t))
         }
-        ContactCommand::List => {
-            let v = c.get("/api/contacts")?;
+        ContactCommand::List {
+            search,
+            repeat,
+            all,
+            page,
+        } => {
+            let query = crate::contact_list::ContactQuery {
+                q: search.unwrap_or_default(),
+                repeat,
+                page,
+                per_page: if all {
+                    crate::worklist::MAX_PER_PAGE
+                } else {
+                    0
+                },
+                ..Default::default()
+            };
+            let qs = serde_urlencoded::to_string(&query).context("encode the query")?;
+            let v = c.get(&format!("/api/contacts?{qs}"))?;
             let mut t = String::new();
             for x in v["contacts"].as_array().into_iter().flatten() {
                 t.push_str(&format!(
-                    "{}  {}  {:<10} {} {}->{}  {}  case {}\n",
+                    "{}  {}  {:<10} {} {}->{}  {}  case {}  contacts by this worker: {}\n",
                     text(&x["id"]),
                     x["received_at"]
                         .as_u64()
@@ -75,6 +92,7 @@ pub(super) fn contact(dir: &DataDir, cmd: ContactCommand) -> Result<Output> {
                     text(&x["destination"]),
                     text(&x["sector"]),
                     text(&x["case_ref"]),
+                    text(&x["contacts_by_worker"]),
                 ));
             }
             Ok(Output::new(v, t.trim_end().to_string()))

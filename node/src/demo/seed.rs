@@ -109,7 +109,7 @@ pub(super) fn seed(
     let sectors = [
         "seafood",
         "seafood",
-        "food processing",
+        "food_processing",
         "electronics",
         "agriculture",
         "construction",
@@ -118,15 +118,27 @@ pub(super) fn seed(
     let genders = ["female", "male", "female", "male", "undisclosed"];
     let ages = ["18_24", "25_34", "25_34", "35_44", "45_plus", "unknown"];
     let mut per_cso: BTreeMap<&str, Vec<(String, u64)>> = BTreeMap::new();
+    let mut workers: Vec<(String, String)> = Vec::new();
     for i in 0..contacts {
         let cso = csos[(i % 2) as usize];
         let (lang, nat, origin, dest) = *rng.pick(langs);
         let age = now.saturating_sub(rng.below(365 * DAY));
+        // Every fifth contact is a worker calling the same helpline again (ten contacts back
+        // went to the same CSO), so both CSOs' contact lists have repeat callers to find.
+        let worker = if i % 5 == 4 && i >= 10 {
+            workers[(i - 10) as usize].clone()
+        } else {
+            (
+                format!("Sample Worker {i:04}"),
+                format!("+66 8{:08}", rng.below(100_000_000)),
+            )
+        };
+        workers.push(worker.clone());
         let body = json!({
             "channel": rng.pick(&channels), "language": lang, "nationality": nat, "gender": rng.pick(&genders),
             "age_band": rng.pick(&ages), "sector": rng.pick(&sectors), "origin": origin, "destination": dest,
             "received_at": age,
-            "identity": { "name": format!("Sample Worker {i:04}"), "phone": format!("+66 8{:08}", rng.below(100_000_000)), "messenger_id": "", "id_numbers": [] },
+            "identity": { "name": worker.0, "phone": worker.1, "messenger_id": "", "id_numbers": [] },
             "notes": "Synthetic demo contact",
         });
         let v = api(dirs, cso)?.post("/api/contacts", &body)?;

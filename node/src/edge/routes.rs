@@ -412,6 +412,13 @@ pub static ROUTES: &[Route] = &[
     route(Get, "/intake", Operator, "The intake desk", |m| {
         on(m, ui::intake)
     }).only(CSO),
+    route(
+        Get,
+        "/contacts",
+        Operator,
+        "Past contacts and repeat callers (identities only to intake roles)",
+        |m| on(m, ui::contacts)
+    ).only(CSO),
     route(Get, "/inbox", Read, "Escalations to answer", |m| {
         on(m, ui::inbox)
     }),

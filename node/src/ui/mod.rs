@@ -6,6 +6,7 @@
 mod case_list;
 mod case_pages;
 pub mod charts;
+mod contacts;
 mod dashboard;
 mod format;
 mod intake;
@@ -15,6 +16,7 @@ mod work;
 
 pub(crate) use case_list::{case_list, case_list_csv};
 pub(crate) use case_pages::case_page;
+pub(crate) use contacts::contacts;
 pub(crate) use dashboard::dashboard;
 pub(crate) use intake::intake;
 pub(crate) use network::network;
@@ -118,11 +120,13 @@ pub(crate) fn nav(
     let mut items: Vec<(&str, &str)> = Vec::new();
     if p.role == OperatorRole::Intake {
         items.push(("/intake", "nav_intake"));
+        items.push(("/contacts", "nav_contacts"));
     } else {
         items.push(("/dashboard", "nav_dashboard"));
         match st.role {
             Role::Cso => {
                 items.push(("/cases", "nav_cases"));
+                items.push(("/contacts", "nav_contacts"));
                 items.push(("/intake", "nav_intake"));
             }
             Role::Brand => {
