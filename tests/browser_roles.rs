@@ -225,6 +225,139 @@ fn contacts_page_finds_repeat_callers(s: &mut Session, readonly: &mut Session, c
     readonly.shot("contacts-readonly");
 }
 
+/// The steward reviews and issues a membership request from a file, sees the new
+/// certificate's expiry flagged, and revokes the member; a read-only operator is offered
+/// none of it and is refused when trying anyway.
+fn steward_issues_and_revokes(s: &mut Session, readonly: &mut Session, steward: &Node) {
+    // A new organisation makes its request with the real CLI.
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("newcomer");
+    ilm(
+        &dir,
+        &[
+            "init",
+            "--role",
+            "cso",
+            "--name",
+            "Mekong Migrant Voice",
+            "--country",
+            "LA",
+        ],
+    );
+    let req = tmp.path().join("request.json");
+    ilm(
+        &dir,
+        &["member", "request", "--out", req.to_str().expect("utf8")],
+    );
+    let before = steward.get("/api/members")["members"]
+        .as_array()
+        .expect("members")
+        .len();
+
+    s.open("/members");
+    s.wait_for("table#register", SOON);
+    assert_eq!(
+        s.find_all("table#register tbody tr[data-member]").len(),
+        before,
+        "register rows"
+    );
+    s.shot("members");
+    // Review the request from its file: what it asks for is shown before anything is signed.
+    let file = s.find("#request-file");
+    s.send_keys(&file, req.to_str().expect("utf8"));
+    s.wait_until("the request text", SOON, |b| {
+        let t = b.find("#request-text");
+        b.property(&t, "value").filter(|v| v.contains('{'))
+    });
+    s.click(&s.find("form#review-form button[type=submit]"));
+    let shown = s.wait_until("the reviewed request", SOON, |b| {
+        let dd = b.try_find("#issue-form [data-field=name]")?;
+        let text = b.text(&dd);
+        (!text.is_empty()).then_some(text)
+    });
+    assert_eq!(shown, "Mekong Migrant Voice");
+    assert_eq!(
+        steward.get("/api/members")["members"]
+            .as_array()
+            .expect("members")
+            .len(),
+        before,
+        "reviewing issued something"
+    );
+    s.fill("form#issue-form", "valid_days", "10");
+    s.click(&s.find("form#issue-form button[type=submit]"));
+    s.wait_displayed(ui::CONFIRM_DIALOG, SOON);
+    let summary = s.text(&s.find(ui::CONFIRM_SUMMARY));
+    assert!(
+        summary.contains("Mekong Migrant Voice") && summary.contains("10"),
+        "{summary}"
+    );
+    s.click(&s.find(ui::CONFIRM_YES));
+    s.wait_for("#result a.certificate", SOON);
+    s.shot("member-issued");
+    let members = steward.get("/api/members");
+    let new = members["members"]
+        .as_array()
+        .expect("members")
+        .iter()
+        .find(|m| m["name"] == "Mekong Migrant Voice")
+        .unwrap_or_else(|| panic!("not issued: {members}"))
+        .clone();
+    let org = new["org_id"].as_str().expect("org id").to_string();
+    // Ten days of validity: flagged as expiring.
+    s.open("/members");
+    let row = s.find(&format!("tr[data-member=\"{org}\"]"));
+    assert!(
+        s.try_find_in(&row, "[data-expiring]").is_some(),
+        "{}",
+        s.context()
+    );
+
+    // The read-only operator sees the register without any form, and is refused anyway.
+    readonly.open("/members");
+    readonly.wait_for("table#register", SOON);
+    assert!(readonly.try_find("form#review-form").is_none());
+    assert!(readonly.try_find("form.revoke-form").is_none());
+    let (code, _) = readonly.http_post(
+        "/api/members/revoke",
+        &serde_json::json!({ "org_id": org, "reason": "not allowed" }),
+    );
+    assert_eq!(code, 403, "a read-only operator revoked a member");
+    assert_eq!(
+        steward.get("/api/members")["members"]
+            .as_array()
+            .expect("m")
+            .iter()
+            .find(|m| m["org_id"] == org.as_str())
+            .expect("row")["revoked"],
+        false
+    );
+
+    // Revoke it, with a reason and a confirmation.
+    let row = s.find(&format!("tr[data-member=\"{org}\"]"));
+    s.click(&s.find_in(&row, "summary"));
+    let form = s.find_in(&row, "form.revoke-form");
+    let reason = s.find_in(&form, "input[name=reason]");
+    s.send_keys(&reason, "Test of revocation from the web UI");
+    s.click(&s.find_in(&form, "button[type=submit]"));
+    s.confirm_dialog();
+    s.reload_until("/members", "the revoked badge", |b| {
+        let row = b.try_find(&format!("tr[data-member=\"{org}\"]"))?;
+        b.try_find_in(&row, ".badge.overdue")
+            .filter(|_| b.try_find_in(&row, "form.revoke-form").is_none())
+    });
+    let revoked = steward.get("/api/members");
+    assert!(
+        revoked["members"]
+            .as_array()
+            .expect("m")
+            .iter()
+            .any(|m| m["org_id"] == org.as_str() && m["revoked"] == true),
+        "{revoked}"
+    );
+    s.shot("member-revoked");
+}
+
 fn urlencode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
@@ -246,4 +379,12 @@ fn every_role_does_its_work_on_the_demo_network() {
     readonly.login_to_dashboard("rita", PASSWORD);
     worklists_match_the_api(&mut s, cso);
     contacts_page_finds_repeat_callers(&mut s, &mut readonly, cso);
+
+    let steward = demo.node("steward");
+    steward.add_operator("sara", "readonly", PASSWORD);
+    let mut st = Session::new("demo-steward", steward);
+    st.login_to_dashboard(DEMO_OPERATOR, DEMO_PASSWORD);
+    let mut st_ro = Session::new("demo-steward-readonly", steward);
+    st_ro.login_to_dashboard("sara", PASSWORD);
+    steward_issues_and_revokes(&mut st, &mut st_ro, steward);
 }

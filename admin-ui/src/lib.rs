@@ -15,6 +15,7 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ("case.html", include_str!("../templates/case.html")),
     ("intake.html", include_str!("../templates/intake.html")),
     ("contacts.html", include_str!("../templates/contacts.html")),
+    ("members.html", include_str!("../templates/members.html")),
     ("inbox.html", include_str!("../templates/inbox.html")),
     (
         "supply_chain.html",

@@ -80,6 +80,14 @@
   // What a form will send, as "label: value" lines people can read before confirming.
   function summary(form) {
     var lines = [];
+    // Facts the form shows (what a reviewed request asks for) come first.
+    var facts = form.querySelector("dl.facts");
+    if (facts) {
+      Array.prototype.forEach.call(facts.querySelectorAll("dt"), function (dt) {
+        var dd = dt.nextElementSibling;
+        if (dd && dd.textContent.trim()) lines.push([dt.textContent.trim(), dd.textContent.trim()]);
+      });
+    }
     Array.prototype.forEach.call(form.elements, function (el) {
       if (!el.name || el.type === "hidden" || el.disabled) return;
       if ((el.type === "radio" || el.type === "checkbox") && !el.checked) return;
@@ -128,6 +136,15 @@
     });
   }
 
+  // A file picked for a form fills its text field (membership requests).
+  document.addEventListener("change", function (ev) {
+    var input = ev.target;
+    if (!input.dataset || !input.dataset.fills || !input.files || !input.files[0]) return;
+    input.files[0].text().then(function (text) {
+      document.getElementById(input.dataset.fills).value = text;
+    });
+  });
+
   document.addEventListener("submit", function (ev) {
     var form = ev.target;
     if (!form.dataset || !form.dataset.api) return;
@@ -170,6 +187,33 @@
           var first = caseForm.querySelector("input[type=checkbox]");
           if (first) first.focus();
         }
+        return;
+      }
+      if (mode === "review") {
+        var issue = document.getElementById("issue-form");
+        var labels = JSON.parse((document.getElementById("labels") || {}).textContent || "{}");
+        var shown = {
+          name: r.data.name, org_id: r.data.org_id,
+          role: labels["role_" + r.data.role] || r.data.role,
+          country: labels["country_" + r.data.country] || r.data.country,
+          renewal: r.data.renewal ? labels.yes : labels.no
+        };
+        Object.keys(shown).forEach(function (k) {
+          var dd = issue.querySelector('[data-field="' + k + '"]');
+          if (dd) dd.textContent = shown[k];
+        });
+        issue.querySelector('textarea[name="request"]').value = form.querySelector('textarea[name="request"]').value;
+        issue.hidden = false;
+        show("");
+        issue.querySelector("input[name=valid_days]").focus();
+        return;
+      }
+      if (mode === "issued") {
+        var blob = new Blob([JSON.stringify(r.data.certificate, null, 2)], { type: "application/json" });
+        var url = URL.createObjectURL(blob);
+        show('<p class="saved">' + escapeHtml(msg("certificate-issued")) + '</p><p><a class="certificate" download="certificate.json" href="' +
+          url + '">' + escapeHtml(msg("download-certificate")) + '</a> · <a href="/members">' + escapeHtml(msg("members")) + "</a></p>");
+        Array.prototype.forEach.call(form.elements, function (el) { el.disabled = true; });
         return;
       }
       if (mode === "case") {

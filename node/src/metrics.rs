@@ -1,6 +1,8 @@
 //! Operator counters: deliveries, failures, duplicates and latencies.
 
+use ilm_protocol::{OrgId, Timestamp};
 use serde::Serialize;
+use std::collections::HashMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -15,6 +17,7 @@ pub struct Metrics {
     received_duplicates: AtomicU64,
     received_rejected: AtomicU64,
     latencies_ms: Mutex<Vec<u64>>,
+    last_seen: Mutex<HashMap<OrgId, Timestamp>>,
 }
 
 /// A snapshot of the counters.
@@ -72,6 +75,22 @@ impl Metrics {
     /// A message received and refused.
     pub fn received_rejected(&self) {
         self.received_rejected.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A member was heard from (admitted, or sent a request) at `at`.
+    pub fn saw(&self, org: OrgId, at: Timestamp) {
+        self.last_seen
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(org, at);
+    }
+
+    /// When each member was last heard from since this node started.
+    pub fn last_seen(&self) -> HashMap<OrgId, Timestamp> {
+        self.last_seen
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// The current values.

@@ -89,6 +89,49 @@ pub fn issue(
     Ok((cert, body))
 }
 
+/// What a membership request asks for, checked (signature and fields) but not issued: the
+/// steward reviews it before signing.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RequestReview {
+    /// The organisation's id (from its key).
+    pub org_id: OrgId,
+    /// The name it asks to be known by.
+    pub name: String,
+    /// The role it asks for.
+    pub role: Role,
+    /// Its country.
+    pub country: Country,
+    /// Whether this steward already issued it a certificate (a renewal).
+    pub renewal: bool,
+}
+
+/// Checks a membership request without issuing anything.
+pub fn review(
+    keys: &OrgKeys,
+    network: &Network,
+    store: &Store,
+    request: &SignedRecord,
+) -> Result<RequestReview, RegisterError> {
+    check_steward(keys, network)?;
+    let req = verify_request(request).map_err(|e| RegisterError::BadRequest(e.to_string()))?;
+    let r = req.body();
+    if r.role == Role::Steward && !network.is_steward(&r.org_id) {
+        return Err(RegisterError::StewardRole);
+    }
+    let renewal = store.issued_certificates()?.iter().any(|rec| {
+        network
+            .verify_certificate(rec)
+            .is_ok_and(|c| c.body().org_id == r.org_id)
+    });
+    Ok(RequestReview {
+        org_id: r.org_id,
+        name: r.name.clone(),
+        role: r.role,
+        country: r.country.clone(),
+        renewal,
+    })
+}
+
 /// Revokes an organisation and records the revocation (durably).
 pub fn revoke(
     keys: &OrgKeys,

@@ -323,6 +323,41 @@ impl Session {
             });
     }
 
+    /// POST JSON outside the browser with this session's cookies and CSRF token, as the
+    /// page's script would: how a test makes a request the page does not offer.
+    pub fn http_post(&self, path: &str, body: &serde_json::Value) -> (u16, String) {
+        let csrf = self
+            .b
+            .execute(
+                "return document.querySelector('meta[name=\"csrf-token\"]').content;",
+                vec![],
+            )
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(30)))
+            .build()
+            .into();
+        let mut res = agent
+            .post(self.url(path))
+            .header("Cookie", self.b.cookie_header())
+            .header("X-CSRF-Token", &csrf)
+            .header("Content-Type", "application/json")
+            .send(body.to_string())
+            .unwrap_or_else(|e| panic!("POST {path}: {e}"));
+        let status = res.status().as_u16();
+        (status, res.body_mut().read_to_string().unwrap_or_default())
+    }
+
+    /// Fills and submits a form, confirms its dialog, and waits for `#result` or a reload.
+    pub fn confirm_dialog(&self) {
+        self.b.wait_displayed(ui::CONFIRM_DIALOG, SOON);
+        let yes = self.b.find(ui::CONFIRM_YES);
+        self.b.click(&yes);
+    }
+
     /// GET outside the browser with this session's cookies (redirects not followed).
     pub fn http_get(&self, path: &str) -> (u16, Vec<u8>) {
         let agent: ureq::Agent = ureq::Agent::config_builder()

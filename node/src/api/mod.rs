@@ -455,6 +455,22 @@ pub(crate) async fn issue(
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
+pub(crate) struct ReviewBody {
+    request: SignedRecord,
+}
+
+/// What a membership request asks for, checked, before the steward issues it.
+pub(crate) async fn review_request(
+    State(st): State<Arc<ApiState>>,
+    body: Result<Json<ReviewBody>, axum::extract::rejection::JsonRejection>,
+) -> ApiResult {
+    let Json(body) = body.map_err(ApiError::from)?;
+    let r = register::review(&st.keys, st.membership.network(), &st.store, &body.request)?;
+    Ok(Json(json!(r)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct RevokeBody {
     org_id: OrgId,
     reason: String,

@@ -398,6 +398,7 @@ impl Core {
     async fn on_net_event(&mut self, ev: NetEvent, events: &mut mpsc::Receiver<NetEvent>) {
         match ev {
             NetEvent::Admitted { peer, org, hello } => {
+                self.metrics.saw(org, crate::membership::now());
                 // What waits for it goes now, not after each message's own backoff.
                 self.outbox.peer_ready(org).await;
                 self.persist_membership(
@@ -417,47 +418,62 @@ impl Core {
                 org,
                 request,
                 reply,
-            } => match request {
-                Request::Deliver(envelope) => {
-                    let mut batch = vec![Delivery {
-                        org,
-                        peer,
-                        envelope,
-                        reply,
-                    }];
-                    // Group commit: take every delivery already waiting into the same flush.
-                    let mut others = Vec::new();
-                    while batch.len() < MAX_BATCH {
-                        match events.try_recv() {
-                            Ok(NetEvent::Inbound {
-                                peer,
-                                org,
-                                request: Request::Deliver(envelope),
-                                reply,
-                            }) => batch.push(Delivery {
-                                org,
-                                peer,
-                                envelope,
-                                reply,
-                            }),
-                            Ok(other) => {
-                                others.push(other);
-                                break;
-                            }
-                            Err(_) => break,
+            } => {
+                self.metrics.saw(org, crate::membership::now());
+                self.on_request(peer, org, request, reply, events).await;
+            }
+        }
+    }
+
+    /// One request from an admitted member.
+    async fn on_request(
+        &mut self,
+        peer: PeerId,
+        org: OrgId,
+        request: Request,
+        reply: InboundId,
+        events: &mut mpsc::Receiver<NetEvent>,
+    ) {
+        match request {
+            Request::Deliver(envelope) => {
+                let mut batch = vec![Delivery {
+                    org,
+                    peer,
+                    envelope,
+                    reply,
+                }];
+                // Group commit: take every delivery already waiting into the same flush.
+                let mut others = Vec::new();
+                while batch.len() < MAX_BATCH {
+                    match events.try_recv() {
+                        Ok(NetEvent::Inbound {
+                            peer,
+                            org,
+                            request: Request::Deliver(envelope),
+                            reply,
+                        }) => batch.push(Delivery {
+                            org,
+                            peer,
+                            envelope,
+                            reply,
+                        }),
+                        Ok(other) => {
+                            others.push(other);
+                            break;
                         }
-                    }
-                    self.deliver_batch(batch).await;
-                    for o in others {
-                        Box::pin(self.on_net_event(o, events)).await;
+                        Err(_) => break,
                     }
                 }
-                Request::Sync(req) => {
-                    let resp = self.answer_sync(peer, org, req);
-                    self.net.respond(reply, Response::Sync(resp)).await;
+                self.deliver_batch(batch).await;
+                for o in others {
+                    Box::pin(self.on_net_event(o, events)).await;
                 }
-                Request::Hello(_) | Request::Directory => {}
-            },
+            }
+            Request::Sync(req) => {
+                let resp = self.answer_sync(peer, org, req);
+                self.net.respond(reply, Response::Sync(resp)).await;
+            }
+            Request::Hello(_) | Request::Directory => {}
         }
     }
 

@@ -333,6 +333,13 @@ pub static ROUTES: &[Route] = &[
     ),
     route(
         Post,
+        "/api/members/review",
+        Admin,
+        "Check a membership request and show what it asks for, without issuing (steward)",
+        |m| on(m, api::review_request),
+    ).only(STEWARD),
+    route(
+        Post,
         "/api/members/issue",
         Admin,
         "Issue a membership certificate for a request (steward)",
@@ -429,6 +436,13 @@ pub static ROUTES: &[Route] = &[
         "Linked suppliers and their cases",
         |m| on(m, ui::supply_chain),
     ).only(BRAND),
+    route(
+        Get,
+        "/members",
+        Read,
+        "The steward's register: requests, issuing, revoking, expiries and peer health",
+        |m| on(m, ui::members),
+    ).only(STEWARD),
     route(Get, "/network", Read, "Members and peers", |m| {
         on(m, ui::network)
     }),

@@ -10,6 +10,7 @@ mod contacts;
 mod dashboard;
 mod format;
 mod intake;
+mod members;
 mod network;
 mod session;
 mod work;
@@ -19,6 +20,7 @@ pub(crate) use case_pages::case_page;
 pub(crate) use contacts::contacts;
 pub(crate) use dashboard::dashboard;
 pub(crate) use intake::intake;
+pub(crate) use members::members;
 pub(crate) use network::network;
 pub(crate) use session::{login, login_page, logout, set_lang};
 pub(crate) use work::{inbox, supply_chain};
@@ -133,7 +135,7 @@ pub(crate) fn nav(
                 items.push(("/supply-chain", "nav_supply_chain"));
                 items.push(("/cases", "nav_cases"));
             }
-            Role::Steward => {}
+            Role::Steward => items.push(("/members", "nav_members")),
             _ => {
                 items.push(("/inbox", "nav_inbox"));
                 items.push(("/cases", "nav_cases"));
