@@ -358,6 +358,100 @@ fn steward_issues_and_revokes(s: &mut Session, readonly: &mut Session, steward: 
     s.shot("member-revoked");
 }
 
+/// A supplier answers an escalation from its inbox; remediation cannot be reported before
+/// it answered (not offered, and refused when sent anyway), and is offered once it has.
+fn supplier_answers_from_its_inbox(s: &mut Session, readonly: &mut Session, supplier: &Node) {
+    let inbox = supplier.get("/api/inbox");
+    let case = inbox["inbox"]
+        .as_array()
+        .expect("inbox")
+        .iter()
+        .find(|i| {
+            i["allowed"]
+                .as_array()
+                .is_some_and(|a| a.iter().any(|k| k == "acknowledgement"))
+        })
+        .and_then(|i| i["case_ref"].as_str())
+        .unwrap_or_else(|| panic!("no escalation to answer at {}: {inbox}", supplier.name))
+        .to_string();
+    s.open(&format!("/cases/{case}"));
+    s.wait_for("#status", SOON);
+    assert!(s.try_find("form.ack-form").is_some(), "{}", s.context());
+    assert!(
+        s.try_find("form.complete-form").is_none(),
+        "report offered before an answer"
+    );
+    let (code, body) = s.http_post(
+        &format!("/api/cases/{case}/events"),
+        &serde_json::json!({ "event": { "type": "remediation_reported", "summary": "done" } }),
+    );
+    assert_eq!(code, 422, "remediation reported before an answer: {body}");
+    s.shot("supplier-case-escalated");
+    // The read-only operator sees the case but no form, and cannot answer anyway.
+    readonly.open(&format!("/cases/{case}"));
+    readonly.wait_for("#status", SOON);
+    assert!(readonly.try_find("#respond").is_none());
+    let (code, _) = readonly.http_post(
+        &format!("/api/cases/{case}/events"),
+        &serde_json::json!({ "event": { "type": "acknowledgement", "note": "" } }),
+    );
+    assert_eq!(code, 403);
+    // Acknowledge from the inbox.
+    s.open("/inbox");
+    let row = s.find(&ui::inbox_row(&case));
+    s.click(&s.find_in(&row, "form.ack-form button[type=submit]"));
+    s.reload_until(&format!("/cases/{case}"), "the acknowledged case", |b| {
+        b.try_find("form.complete-form")
+            .filter(|_| b.try_find("form.ack-form").is_none())
+    });
+    s.shot("supplier-case-acknowledged");
+}
+
+/// A brand's dashboard counts its supply chain as its supply-chain page shows it, its
+/// supply-chain cases open, and it has an inbox.
+fn brand_sees_its_supply_chain(s: &mut Session) {
+    s.open("/supply-chain");
+    s.wait_for("h1", SOON);
+    let verified = s.find_all(".attestation .badge-verified").len();
+    assert!(
+        verified > 0,
+        "the demo brand has verified attestations{}",
+        s.context()
+    );
+    s.shot("brand-supply-chain");
+    s.open("/dashboard");
+    let tile = s.find("a.stat[data-stat=verified_attestations] .value");
+    assert_eq!(
+        s.text(&tile).trim(),
+        verified.to_string(),
+        "dashboard and supply chain disagree"
+    );
+    assert!(
+        s.try_find("nav a[href=\"/inbox\"]").is_some(),
+        "no inbox link for the brand"
+    );
+    s.shot("brand-dashboard");
+    // Every supply-chain case opens.
+    s.open("/supply-chain");
+    let link = s.find("table.list tbody tr[data-case] a");
+    let href = s.attribute(&link, "href").expect("href");
+    s.click(&link);
+    s.wait_until("the supply-chain case", SOON, |b| {
+        (url_path(&b.current_url()) == href).then_some(())
+    });
+    assert!(
+        s.try_find("#status").is_some(),
+        "case page missing{}",
+        s.context()
+    );
+    assert!(
+        s.try_find("section.party").is_some(),
+        "no report shown{}",
+        s.context()
+    );
+    s.shot("brand-case");
+}
+
 fn urlencode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
@@ -387,4 +481,30 @@ fn every_role_does_its_work_on_the_demo_network() {
     let mut st_ro = Session::new("demo-steward-readonly", steward);
     st_ro.login_to_dashboard("sara", PASSWORD);
     steward_issues_and_revokes(&mut st, &mut st_ro, steward);
+
+    // The supplier with an escalation still to answer.
+    let supplier = ["supplier-samut", "supplier-songkhla", "supplier-penang"]
+        .into_iter()
+        .map(|k| demo.node(k))
+        .find(|n| {
+            n.get("/api/inbox")["inbox"].as_array().is_some_and(|a| {
+                a.iter().any(|i| {
+                    i["allowed"]
+                        .as_array()
+                        .is_some_and(|k| k.iter().any(|k| k == "acknowledgement"))
+                })
+            })
+        })
+        .expect("a supplier with an escalation to answer");
+    supplier.add_operator("sam", "readonly", PASSWORD);
+    let mut sup = Session::new("demo-supplier", supplier);
+    sup.login_to_dashboard(DEMO_OPERATOR, DEMO_PASSWORD);
+    let mut sup_ro = Session::new("demo-supplier-readonly", supplier);
+    sup_ro.login_to_dashboard("sam", PASSWORD);
+    supplier_answers_from_its_inbox(&mut sup, &mut sup_ro, supplier);
+
+    let brand = demo.node("brand-northwind");
+    let mut b = Session::new("demo-brand", brand);
+    b.login_to_dashboard(DEMO_OPERATOR, DEMO_PASSWORD);
+    brand_sees_its_supply_chain(&mut b);
 }

@@ -16,6 +16,14 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ("intake.html", include_str!("../templates/intake.html")),
     ("contacts.html", include_str!("../templates/contacts.html")),
     ("members.html", include_str!("../templates/members.html")),
+    (
+        "report_case.html",
+        include_str!("../templates/report_case.html"),
+    ),
+    (
+        "_attestation.html",
+        include_str!("../templates/_attestation.html"),
+    ),
     ("inbox.html", include_str!("../templates/inbox.html")),
     (
         "supply_chain.html",

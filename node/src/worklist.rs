@@ -38,8 +38,22 @@ pub struct CaseRow {
     pub overdue: bool,
     /// Whether the case is closed.
     pub closed: bool,
+    /// Where this node knows the case from.
+    pub source: Source,
     #[serde(skip)]
     text: String,
+}
+
+/// Where a node knows a case from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    /// Its signed history (the owner and the parties escalated to).
+    History,
+    /// Opened at this CSO, not escalated yet.
+    Local,
+    /// Only the owner's status reports (a brand's supply chain).
+    Report,
 }
 
 /// Every case this node holds, with escalated cases from the read model and, at a CSO,
@@ -89,6 +103,35 @@ pub fn rows(
             next_due: state.next_due(now),
             overdue: state.obligations(now).iter().any(|o| o.overdue),
             closed: state.closed.is_some(),
+            source: Source::History,
+            text: text.join("\n").to_lowercase(),
+        });
+    }
+    // A brand's supply-chain cases, known from the CSOs' status reports.
+    let reports: Vec<crate::records::StatusReport> = store.scan(&schema::STATUS_REPORTS, &[])?;
+    for r in reports {
+        if !seen.insert(r.case_ref) {
+            continue;
+        }
+        let counterparties = vec![r.supplier, r.cso];
+        let counterparty_names: Vec<String> = counterparties.iter().map(&name).collect();
+        let mut text = vec![r.case_ref.to_hex()];
+        text.extend(counterparty_names.iter().cloned());
+        let next_due = r.owed().iter().map(|(_, due)| *due).min();
+        let closed = r.status == ilm_protocol::CaseStatus::Closed;
+        out.push(CaseRow {
+            case_ref: r.case_ref,
+            status: r.status.code().to_string(),
+            opened_at: r.escalated_at,
+            site: String::new(),
+            counterparties,
+            counterparty_names,
+            categories: r.categories.clone(),
+            workers: r.workers_affected,
+            next_due,
+            overdue: !r.overdue(now).is_empty(),
+            closed,
+            source: Source::Report,
             text: text.join("\n").to_lowercase(),
         });
     }
@@ -110,6 +153,7 @@ pub fn rows(
             next_due: None,
             overdue: false,
             closed: false,
+            source: Source::Local,
             text: text.join("\n").to_lowercase(),
         });
     }
@@ -304,6 +348,7 @@ mod tests {
             next_due: (!closed).then_some(Timestamp(opened + 100)),
             overdue,
             closed,
+            source: Source::History,
             text: format!("factory {n}"),
         }
     }

@@ -331,12 +331,14 @@ impl Node {
         );
     }
 
-    /// Case references this node holds.
+    /// Case references this node holds a history of (not a brand's supply-chain cases,
+    /// known only from status reports).
     pub fn cases(&self) -> Vec<String> {
         self.get("/api/cases?closed=true&per_page=10000")["cases"]
             .as_array()
             .expect("cases")
             .iter()
+            .filter(|c| c["source"] != "report")
             .map(|c| c["case_ref"].as_str().expect("ref").to_string())
             .collect()
     }

@@ -177,19 +177,27 @@ pub fn status_report(
 }
 
 impl StatusReport {
-    /// What the supplier owes at `now`, by the same rule as the CSO's own view.
-    pub fn overdue(&self, now: Timestamp) -> Vec<(ilm_protocol::Owed, Timestamp)> {
+    /// What the supplier owes, with due dates, by the same rule as the CSO's own view.
+    pub fn owed(&self) -> Vec<(ilm_protocol::Owed, Timestamp)> {
         if self.status == CaseStatus::Closed {
             return Vec::new();
         }
         let mut out = Vec::new();
-        if self.stage == PartyStage::Escalated && now > self.acknowledge_by {
+        if self.stage == PartyStage::Escalated {
             out.push((ilm_protocol::Owed::Acknowledgement, self.acknowledge_by));
         }
-        if self.stage.owes_remediation() && now > self.remediate_by {
+        if self.stage.owes_remediation() {
             out.push((ilm_protocol::Owed::Remediation, self.remediate_by));
         }
         out
+    }
+
+    /// What the supplier owes past its due date at `now`.
+    pub fn overdue(&self, now: Timestamp) -> Vec<(ilm_protocol::Owed, Timestamp)> {
+        self.owed()
+            .into_iter()
+            .filter(|(_, due)| now > *due)
+            .collect()
     }
 }
 

@@ -10,13 +10,71 @@ pub(crate) async fn case_page(
     let Ok(case) = case.parse::<ilm_protocol::CaseRef>() else {
         return error_page(&st, Some(&p), StatusCode::BAD_REQUEST, "not_a_case");
     };
-    match case_ctx(&st, &p, &case) {
-        Ok(Some(ctx)) => render(&st, "case.html", ctx)
+    let page = match case_ctx(&st, &p, &case) {
+        Ok(Some(ctx)) => Ok(Some(("case.html", ctx))),
+        Ok(None) => report_ctx(&st, &p, &case).map(|c| c.map(|c| ("report_case.html", c))),
+        Err(e) => Err(e),
+    };
+    match page {
+        Ok(Some((template, ctx))) => render(&st, template, ctx)
             .map(IntoResponse::into_response)
             .unwrap_or_else(IntoResponse::into_response),
         Ok(None) => error_page(&st, Some(&p), StatusCode::NOT_FOUND, "no_such_case"),
         Err(e) => e.into_response(),
     }
+}
+
+/// A case this node knows only from what it legitimately received (a brand: the CSO's status
+/// reports for its linked suppliers, and the attestation), not from its history.
+fn report_ctx(
+    st: &ApiState,
+    p: &Principal,
+    case: &ilm_protocol::CaseRef,
+) -> Result<Option<Value>, ApiError> {
+    let reports: Vec<crate::records::StatusReport> =
+        st.store.scan(&schema::STATUS_REPORTS, case.as_bytes())?;
+    let attestation = st.store.get(&schema::ATTESTATIONS, case.as_bytes())?;
+    if reports.is_empty() && attestation.is_none() {
+        return Ok(None);
+    }
+    let t = now();
+    let me = st.keys.org_id();
+    let mut ctx = base_ctx(st, Some(p), "case", "/cases");
+    ctx["title"] = json!(format!(
+        "{} {}",
+        ctx["t"]["case"].as_str().unwrap_or("Case"),
+        case.to_hex().get(..12).unwrap_or_default()
+    ));
+    ctx["case_ref"] = json!(case);
+    ctx["names"] = json!(member_names(st));
+    ctx["reports"] = json!(
+        reports
+            .iter()
+            .map(|r| {
+                let mut v = json!(r);
+                v["owed"] = json!(
+                    r.owed()
+                        .iter()
+                        .map(|(what, due)| json!({ "what": what, "due": due, "overdue": t > *due }))
+                        .collect::<Vec<_>>()
+                );
+                v
+            })
+            .collect::<Vec<_>>()
+    );
+    ctx["status"] = json!(
+        reports
+            .iter()
+            .max_by_key(|r| r.reported_at)
+            .map(|r| r.status.code())
+    );
+    ctx["attestation"] = json!(attestation.as_ref().map(|a| crate::views::attestation(
+        &st.membership,
+        &me,
+        a
+    )));
+    ctx["can_download"] = json!(crate::views::bundle(&st.store, &st.membership, case).is_ok());
+    Ok(Some(ctx))
 }
 
 /// Everything the case page shows: the lifecycle state and timeline, who is who, our

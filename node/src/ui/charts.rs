@@ -1,11 +1,36 @@
-//! Dashboard figures and server-rendered SVG bar charts (no JavaScript, no CDN).
+//! Server-rendered SVG charts (no JavaScript, no CDN): horizontal bars for categories and a
+//! month series with axes, units and the current (partial) month marked. Every chart also
+//! has a data table (rendered by the template) for screen readers and exact figures.
 
-use crate::cases;
-use crate::intake::{Contact, LocalCase};
-use crate::schema;
-use crate::store::{Store, StoreError};
-use ilm_protocol::{Timestamp, Verdict};
-use std::collections::BTreeMap;
+use serde::Serialize;
+
+/// One labelled value of a chart.
+#[derive(Debug, Clone, Serialize)]
+pub struct Row {
+    /// The label, already translated.
+    pub label: String,
+    /// The count.
+    pub value: u64,
+    /// Whether the period is still running (the current month).
+    pub partial: bool,
+}
+
+/// A chart ready to draw: translated title, unit and labels.
+#[derive(Debug, Clone, Serialize)]
+pub struct Chart {
+    /// Stable key (for tests and anchors).
+    pub key: String,
+    /// Title.
+    pub title: String,
+    /// What the values count ("contacts", "cases").
+    pub unit: String,
+    /// The values, in display order.
+    pub rows: Vec<Row>,
+    /// A month series (vertical bars over time) rather than categories.
+    pub time: bool,
+    /// The legend for a partial period, when one is shown.
+    pub partial_note: String,
+}
 
 /// Escapes text for SVG/HTML.
 pub fn esc(s: &str) -> String {
@@ -15,197 +40,177 @@ pub fn esc(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-/// A horizontal bar chart of labelled counts.
-pub fn bar_chart(title: &str, data: &[(String, u64)]) -> String {
-    let max = data.iter().map(|d| d.1).max().unwrap_or(0).max(1);
-    let row = 22;
-    let height = (data.len().max(1) * row + 10) as u32;
-    let mut svg = format!(
-        r#"<svg class="chart" viewBox="0 0 420 {height}" role="img" aria-label="{}">"#,
-        esc(title)
-    );
-    if data.is_empty() {
-        svg.push_str(r#"<text x="4" y="16">—</text>"#);
+/// A round axis maximum at or above `max` (1, 2 or 5 times a power of ten).
+fn nice_max(max: u64) -> u64 {
+    let mut step = 1;
+    loop {
+        for m in [1, 2, 5] {
+            if m * step >= max.max(1) {
+                return m * step;
+            }
+        }
+        step *= 10;
     }
-    for (i, (label, n)) in data.iter().enumerate() {
-        let y = i * row + 4;
-        let w = (*n as f64 / max as f64 * 220.0).round() as u64;
-        svg.push_str(&format!(
-            r#"<text x="0" y="{}">{}</text><rect x="150" y="{}" width="{w}" height="15" rx="2"></rect><text x="{}" y="{}">{n}</text>"#,
-            y + 12,
-            esc(&label.chars().take(24).collect::<String>()),
-            y,
-            155 + w,
-            y + 12
+}
+
+/// The chart as SVG.
+pub fn svg(c: &Chart) -> String {
+    if c.time { months(c) } else { bars(c) }
+}
+
+/// Horizontal bars: each label on its own line above its bar (never cut), the count at the
+/// bar's end, and a value axis with its unit.
+fn bars(c: &Chart) -> String {
+    let top = nice_max(c.rows.iter().map(|r| r.value).max().unwrap_or(0));
+    let (left, width, row) = (4.0, 360.0, 34.0);
+    let height = c.rows.len().max(1) as f64 * row + 34.0;
+    let mut s = format!(
+        r#"<svg class="chart" viewBox="0 0 440 {height}" role="img" aria-label="{}">"#,
+        esc(&c.title)
+    );
+    if c.rows.is_empty() {
+        s.push_str(r#"<text x="4" y="18">—</text>"#);
+    }
+    for (i, r) in c.rows.iter().enumerate() {
+        let y = i as f64 * row;
+        let w = (r.value as f64 / top as f64 * width).max(if r.value > 0 { 1.0 } else { 0.0 });
+        s.push_str(&format!(
+            r#"<text x="{left}" y="{}">{}</text><rect x="{left}" y="{}" width="{w:.1}" height="12" rx="2"></rect><text x="{:.1}" y="{}" class="value">{}</text>"#,
+            y + 12.0,
+            esc(&r.label),
+            y + 16.0,
+            left + w + 4.0,
+            y + 26.0,
+            r.value
         ));
     }
-    svg.push_str("</svg>");
-    svg
+    let axis_y = c.rows.len().max(1) as f64 * row + 6.0;
+    s.push_str(&format!(
+        r#"<line x1="{left}" y1="{axis_y}" x2="{}" y2="{axis_y}" class="axis"></line><text x="{left}" y="{}" class="tick">0</text><text x="{}" y="{}" class="tick" text-anchor="end">{top} {}</text>"#,
+        left + width,
+        axis_y + 14.0,
+        left + width,
+        axis_y + 14.0,
+        esc(&c.unit)
+    ));
+    s.push_str("</svg>");
+    s
 }
 
-/// The dashboard's numbers.
-pub struct Figures {
-    /// Contacts per month (YYYY-MM), oldest first.
-    pub by_month: Vec<(String, u64)>,
-    /// Issues by category.
-    pub by_category: Vec<(String, u64)>,
-    /// Contacts by corridor.
-    pub by_corridor: Vec<(String, u64)>,
-    /// Contacts by channel.
-    pub by_channel: Vec<(String, u64)>,
-    /// Contacts by language.
-    pub by_language: Vec<(String, u64)>,
-    /// Cases by status.
-    pub by_status: Vec<(String, u64)>,
-    /// Contacts in total.
-    pub contacts: u64,
-    /// Cases whose workers' latest verdict is resolved or partly resolved (closed or not).
-    pub remediated: u64,
-    /// Median days escalation → acknowledgement.
-    pub median_ack_days: Option<f64>,
-    /// Median days escalation → remediation reported.
-    pub median_remediation_days: Option<f64>,
-    /// Share of reported remediations the workers verified (resolved or partly), percent.
-    pub verified_share: Option<u64>,
-}
-
-fn month_of(t: Timestamp) -> String {
-    // Civil date from days since the epoch (proleptic Gregorian).
-    let days = (t.0 / 86_400) as i64;
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}")
-}
-
-fn sorted(map: BTreeMap<String, u64>, top: usize) -> Vec<(String, u64)> {
-    let mut v: Vec<(String, u64)> = map.into_iter().collect();
-    v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-    v.truncate(top);
-    v
-}
-
-fn median(mut v: Vec<f64>) -> Option<f64> {
-    if v.is_empty() {
-        return None;
+/// A month series: vertical bars, a value axis with ticks and unit, month labels, and the
+/// partial month drawn lighter with a legend.
+fn months(c: &Chart) -> String {
+    let top = nice_max(c.rows.iter().map(|r| r.value).max().unwrap_or(0));
+    let (left, plot_w, plot_h, base) = (40.0, 390.0, 150.0, 170.0);
+    let n = c.rows.len().max(1) as f64;
+    let slot = plot_w / n;
+    let mut s = format!(
+        r#"<svg class="chart" viewBox="0 0 440 230" role="img" aria-label="{}">"#,
+        esc(&c.title)
+    );
+    for k in 0..=2u64 {
+        let v = top * k / 2;
+        let y = base - plot_h * k as f64 / 2.0;
+        s.push_str(&format!(
+            r#"<line x1="{left}" y1="{y}" x2="{}" y2="{y}" class="grid"></line><text x="{}" y="{}" class="tick" text-anchor="end">{v}</text>"#,
+            left + plot_w,
+            left - 4.0,
+            y + 4.0
+        ));
     }
-    v.sort_by(|a, b| a.total_cmp(b));
-    let m = v.len() / 2;
-    Some(if v.len().is_multiple_of(2) {
-        (v[m - 1] + v[m]) / 2.0
-    } else {
-        v[m]
-    })
-}
-
-/// Computes the dashboard figures from what this node holds.
-pub fn figures(store: &Store, _now: Timestamp) -> Result<Figures, StoreError> {
-    let contacts: Vec<Contact> = store.scan(&schema::CONTACTS, &[])?;
-    let mut by_month = BTreeMap::new();
-    let mut by_corridor = BTreeMap::new();
-    let mut by_channel = BTreeMap::new();
-    let mut by_language = BTreeMap::new();
-    for c in &contacts {
-        *by_month.entry(month_of(c.received_at)).or_insert(0) += 1;
-        *by_corridor
-            .entry(format!("{}→{}", c.origin, c.destination))
-            .or_insert(0) += 1;
-        *by_channel
-            .entry(
-                serde_json::to_value(c.channel)
-                    .ok()
-                    .and_then(|v| v.as_str().map(String::from))
-                    .unwrap_or_default(),
-            )
-            .or_insert(0) += 1;
-        *by_language.entry(c.language.clone()).or_insert(0) += 1;
-    }
-    let mut by_category = BTreeMap::new();
-    let local: Vec<LocalCase> = store.scan(&schema::LOCAL_CASES, &[])?;
-    for l in &local {
-        for i in &l.issues {
-            *by_category
-                .entry(i.category.label().to_string())
-                .or_insert(0) += 1;
+    s.push_str(&format!(
+        r#"<text x="4" y="12" class="tick">{}</text>"#,
+        esc(&c.unit)
+    ));
+    for (i, r) in c.rows.iter().enumerate() {
+        let h = r.value as f64 / top as f64 * plot_h;
+        let x = left + i as f64 * slot + slot * 0.15;
+        let class = if r.partial { r#" class="partial""# } else { "" };
+        s.push_str(&format!(
+            r#"<rect x="{x:.1}" y="{:.1}" width="{:.1}" height="{h:.1}"{class}><title>{}: {}</title></rect>"#,
+            base - h,
+            slot * 0.7,
+            esc(&r.label),
+            r.value
+        ));
+        // Every other month's label when there are many, so labels never overlap.
+        if c.rows.len() <= 12 || i % 2 == 0 || i + 1 == c.rows.len() {
+            s.push_str(&format!(
+                r#"<text x="{:.1}" y="{}" class="tick" text-anchor="middle">{}{}</text>"#,
+                x + slot * 0.35,
+                base + 14.0,
+                esc(&r.label),
+                if r.partial { "*" } else { "" }
+            ));
         }
     }
-    let mut by_status = BTreeMap::new();
-    let mut remediated = 0;
-    let (mut ack_days, mut rem_days) = (Vec::new(), Vec::new());
-    let (mut reported, mut verified) = (0u64, 0u64);
-    for state in cases::states(store)? {
-        let state = &state;
-        let status = state.status();
-        let confirmed = state
-            .parties
-            .iter()
-            .any(|p| matches!(p.verdict, Some(Verdict::Resolved | Verdict::PartlyResolved)));
-        if confirmed {
-            remediated += 1;
-        }
-        *by_status.entry(status.code().to_string()).or_insert(0) += 1;
-        if local.is_empty() {
-            for c in state.categories() {
-                *by_category.entry(c.label().to_string()).or_insert(0) += 1;
-            }
-        }
-        for p in &state.parties {
-            if let Some(a) = p.acknowledged_at {
-                ack_days.push(a.0.saturating_sub(p.escalated_at.0) as f64 / 86_400.0);
-            }
-            if let Some(r) = p.reported_at {
-                rem_days.push(r.0.saturating_sub(p.first_escalated_at.0) as f64 / 86_400.0);
-            }
-        }
-        if state.parties.iter().any(|p| p.reported_at.is_some()) {
-            reported += 1;
-            let confirmed = state
-                .parties
-                .iter()
-                .any(|p| matches!(p.verdict, Some(Verdict::Resolved | Verdict::PartlyResolved)));
-            if confirmed {
-                verified += 1;
-            }
-        }
+    if c.rows.iter().any(|r| r.partial) {
+        s.push_str(&format!(
+            r#"<rect x="{left}" y="206" width="10" height="10" class="partial"></rect><text x="{}" y="215" class="tick">* {}</text>"#,
+            left + 14.0,
+            esc(&c.partial_note)
+        ));
     }
-    Ok(Figures {
-        by_month: by_month
-            .into_iter()
-            .rev()
-            .take(12)
-            .collect::<Vec<_>>()
-            .into_iter()
-            .rev()
-            .collect(),
-        by_category: sorted(by_category, 10),
-        by_corridor: sorted(by_corridor, 8),
-        by_channel: sorted(by_channel, 8),
-        by_language: sorted(by_language, 8),
-        by_status: sorted(by_status, 12),
-        contacts: contacts.len() as u64,
-        remediated,
-        median_ack_days: median(ack_days),
-        median_remediation_days: median(rem_days),
-        verified_share: (reported > 0).then(|| verified.min(reported) * 100 / reported),
-    })
+    s.push_str("</svg>");
+    s
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn chart(time: bool, rows: &[(&str, u64, bool)]) -> Chart {
+        Chart {
+            key: "k".into(),
+            title: "T<".into(),
+            unit: "contacts".into(),
+            rows: rows
+                .iter()
+                .map(|(l, v, p)| Row {
+                    label: l.to_string(),
+                    value: *v,
+                    partial: *p,
+                })
+                .collect(),
+            time,
+            partial_note: "month in progress".into(),
+        }
+    }
+
     #[test]
-    fn months_and_charts() {
-        assert_eq!(month_of(Timestamp(0)), "1970-01");
-        assert_eq!(month_of(Timestamp(1_796_000_000)), "2026-11");
-        let svg = bar_chart("T<", &[("a&b".into(), 3), ("c".into(), 1)]);
-        assert!(svg.starts_with("<svg class=\"chart\""));
-        assert!(svg.contains("a&amp;b") && svg.contains("T&lt;"));
-        assert_eq!(median(vec![3.0, 1.0, 2.0]), Some(2.0));
+    fn bars_keep_whole_labels_and_show_the_unit() {
+        let long = "Abusive working and living conditions";
+        let s = svg(&chart(
+            false,
+            &[(long, 3), ("a&b", 1)].map(|(l, v)| (l, v, false)),
+        ));
+        assert!(s.starts_with("<svg class=\"chart\"") && s.contains("T&lt;"));
+        assert!(s.contains(long), "label cut");
+        assert!(s.contains("a&amp;b"));
+        assert!(
+            s.contains(">5 contacts<"),
+            "axis maximum with its unit: {s}"
+        );
+    }
+
+    #[test]
+    fn the_month_series_has_axes_and_marks_the_partial_month() {
+        let s = svg(&chart(
+            true,
+            &[
+                ("2026-10", 7, false),
+                ("2026-11", 12, false),
+                ("2026-12", 2, true),
+            ],
+        ));
+        assert!(s.contains(">contacts<"), "unit");
+        assert!(
+            s.contains(">20<") && s.contains(">10<") && s.contains(">0<"),
+            "ticks: {s}"
+        );
+        assert!(s.contains("2026-12*") && s.contains("month in progress"));
+        assert_eq!(s.matches("class=\"partial\"").count(), 2, "bar and legend");
+        assert_eq!(nice_max(0), 1);
+        assert_eq!(nice_max(51), 100);
     }
 }

@@ -1,55 +1,86 @@
-//! The dashboard: figures and charts.
+//! The dashboard: each role's numbers (linking to the lists they count) and charts, in the
+//! operator's language.
 
+use super::charts::{self, Chart, Row};
+use super::figures::{self, Labels};
 use super::*;
 
 pub(crate) async fn dashboard(
     State(st): State<Arc<ApiState>>,
     Extension(p): Extension<Principal>,
 ) -> Response {
-    let f = match charts::figures(&st.store, now()) {
-        Ok(f) => f,
-        Err(e) => {
-            return error_page(
-                &st,
-                Some(&p),
-                StatusCode::INTERNAL_SERVER_ERROR,
-                &e.to_string(),
-            );
-        }
-    };
-    let rows = match crate::worklist::rows(&st.store, &st.membership, &st.keys.org_id(), now()) {
+    let t = now();
+    let me = st.keys.org_id();
+    let rows = match crate::worklist::rows(&st.store, &st.membership, &me, t) {
         Ok(r) => r,
         Err(e) => return ApiError::from(e).into_response(),
     };
-    let open = rows.iter().filter(|r| !r.closed).count();
-    let overdue = rows.iter().filter(|r| r.overdue).count();
+    let board = match st.role {
+        Role::Cso => figures::cso(&st.store, &rows, t).map_err(ApiError::from),
+        Role::Brand => {
+            figures::brand(&st.store, &st.membership, &me, &rows, t).map_err(ApiError::from)
+        }
+        Role::Steward => figures::steward(&st.membership, &st.store, t).map_err(ApiError::from),
+        _ => figures::responder(&st.store, &me, &rows, t).map_err(ApiError::from),
+    };
+    let board = match board {
+        Ok(b) => b,
+        Err(e) => return e.into_response(),
+    };
+    let tr = st.i18n.table(&p.lang);
+    let word = |k: &str| tr.get(k).cloned().unwrap_or_else(|| k.to_string());
+    let label = |labels: &Labels, code: &str| match labels {
+        Labels::Prefix(prefix) => tr
+            .get(&format!("{prefix}_{code}"))
+            .cloned()
+            .unwrap_or_else(|| code.to_string()),
+        Labels::Corridor => code
+            .split_once('→')
+            .map(|(a, b)| {
+                let c = |x: &str| {
+                    tr.get(&format!("country_{x}"))
+                        .cloned()
+                        .unwrap_or_else(|| x.to_string())
+                };
+                format!("{} → {}", c(a), c(b))
+            })
+            .unwrap_or_else(|| code.to_string()),
+        Labels::Plain => code.to_string(),
+    };
+    let charts: Vec<Value> = board
+        .charts
+        .iter()
+        .map(|s| {
+            let chart = Chart {
+                key: s.key.to_string(),
+                title: word(s.key),
+                unit: word(s.unit),
+                rows: s
+                    .rows
+                    .iter()
+                    .map(|(code, value, partial)| Row {
+                        label: label(&s.labels, code),
+                        value: *value,
+                        partial: *partial,
+                    })
+                    .collect(),
+                time: s.time,
+                partial_note: word("partial_month"),
+            };
+            json!({ "chart": chart, "svg": charts::svg(&chart) })
+        })
+        .collect();
     let mut ctx = base_ctx(&st, Some(&p), "dashboard_title", "/dashboard");
-    let t = st.i18n.table(&p.lang);
-    let tr = |k: &str| t.get(k).cloned().unwrap_or_default();
-    let days = |d: Option<f64>| d.map(|d| format!("{d:.1}")).unwrap_or_else(|| "—".into());
-    ctx["stats"] = json!([
-        { "key": "contacts_total", "label": tr("contacts_total"), "value": f.contacts },
-        { "key": "open_cases", "label": tr("open_cases"), "value": open, "href": "/cases" },
-        { "key": "overdue_items", "label": tr("overdue_items"), "value": overdue, "href": "/cases?overdue=true" },
-        { "key": "remediated", "label": tr("remediated"), "value": f.remediated },
-        { "key": "median_ack", "label": tr("median_ack"), "value": days(f.median_ack_days) },
-        { "key": "median_remediate", "label": tr("median_remediate"), "value": days(f.median_remediation_days) },
-        { "key": "share_verified", "label": tr("share_verified"), "value": f.verified_share.map(|v| format!("{v}%")).unwrap_or_else(|| "—".into()) },
-    ]);
-    let charts = [
-        ("contacts_by_month", &f.by_month),
-        ("issues_by_category", &f.by_category),
-        ("by_corridor", &f.by_corridor),
-        ("by_channel", &f.by_channel),
-        ("by_language", &f.by_language),
-        ("cases_by_status", &f.by_status),
-    ];
-    ctx["charts"] = json!(
-        charts
+    ctx["stats"] = json!(
+        board
+            .tiles
             .iter()
-            .map(|(k, d)| json!({ "title": tr(k), "svg": charts::bar_chart(&tr(k), d) }))
+            .map(
+                |x| json!({ "key": x.key, "label": word(x.key), "value": x.value, "href": x.href })
+            )
             .collect::<Vec<_>>()
     );
+    ctx["charts"] = json!(charts);
     render(&st, "dashboard.html", ctx)
         .map(IntoResponse::into_response)
         .unwrap_or_else(IntoResponse::into_response)

@@ -8,6 +8,7 @@ mod case_pages;
 pub mod charts;
 mod contacts;
 mod dashboard;
+mod figures;
 mod format;
 mod intake;
 mod members;
@@ -133,6 +134,7 @@ pub(crate) fn nav(
             }
             Role::Brand => {
                 items.push(("/supply-chain", "nav_supply_chain"));
+                items.push(("/inbox", "nav_inbox"));
                 items.push(("/cases", "nav_cases"));
             }
             Role::Steward => items.push(("/members", "nav_members")),

@@ -1,0 +1,484 @@
+//! What each role's dashboard counts, as codes (the dashboard translates them): a CSO's
+//! intake picture, a responding party's work due, a brand's supply chain (the same numbers
+//! as its supply-chain page) and a steward's register.
+
+use crate::cases;
+use crate::intake::{Contact, LocalCase};
+use crate::membership::MembershipState;
+use crate::schema;
+use crate::store::{Store, StoreError};
+use crate::worklist::CaseRow;
+use ilm_protocol::{OrgId, Owed, Timestamp, Verdict};
+use std::collections::BTreeMap;
+
+/// One number with where to see its rows.
+pub struct Tile {
+    /// Catalogue key of its label.
+    pub key: &'static str,
+    /// The value, formatted.
+    pub value: String,
+    /// The list that shows what it counts.
+    pub href: Option<&'static str>,
+}
+
+/// How a series' labels are translated.
+pub enum Labels {
+    /// `prefix_code` catalogue keys.
+    Prefix(&'static str),
+    /// `ORIGIN→DESTINATION` country codes.
+    Corridor,
+    /// Shown as they are (names, months).
+    Plain,
+}
+
+/// One chart's data.
+pub struct Series {
+    /// Catalogue key of its title.
+    pub key: &'static str,
+    /// Catalogue key of its unit.
+    pub unit: &'static str,
+    /// How to translate the labels.
+    pub labels: Labels,
+    /// Label, value and whether the period is still running.
+    pub rows: Vec<(String, u64, bool)>,
+    /// A month series.
+    pub time: bool,
+}
+
+/// A dashboard: numbers, then charts.
+pub struct Dashboard {
+    /// The numbers.
+    pub tiles: Vec<Tile>,
+    /// The charts.
+    pub charts: Vec<Series>,
+}
+
+const DAY: u64 = 86_400;
+
+/// (year, month) of a timestamp (proleptic Gregorian).
+fn year_month(t: Timestamp) -> (i64, i64) {
+    let days = (t.0 / DAY) as i64;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(m <= 2), m)
+}
+
+/// Counts per month from the earliest month (at most 24 months back) to the current one,
+/// every month present (zero when empty), the current one marked partial.
+pub fn month_series(
+    times: impl Iterator<Item = Timestamp>,
+    now: Timestamp,
+) -> Vec<(String, u64, bool)> {
+    let (ny, nm) = year_month(now);
+    let index = |(y, m): (i64, i64)| y * 12 + (m - 1);
+    let current = index((ny, nm));
+    let mut counts: BTreeMap<i64, u64> = BTreeMap::new();
+    for t in times {
+        let i = index(year_month(t));
+        if i <= current && current - i < 24 {
+            *counts.entry(i).or_default() += 1;
+        }
+    }
+    let Some(first) = counts.keys().next().copied() else {
+        return Vec::new();
+    };
+    (first..=current)
+        .map(|i| {
+            (
+                format!("{:04}-{:02}", i.div_euclid(12), i.rem_euclid(12) + 1),
+                counts.get(&i).copied().unwrap_or(0),
+                i == current,
+            )
+        })
+        .collect()
+}
+
+fn top(map: BTreeMap<String, u64>, n: usize) -> Vec<(String, u64, bool)> {
+    let mut v: Vec<(String, u64)> = map.into_iter().collect();
+    v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    v.truncate(n);
+    v.into_iter().map(|(k, n)| (k, n, false)).collect()
+}
+
+fn count<S: AsRef<str>>(codes: impl Iterator<Item = S>) -> BTreeMap<String, u64> {
+    let mut m = BTreeMap::new();
+    for c in codes {
+        *m.entry(c.as_ref().to_string()).or_default() += 1;
+    }
+    m
+}
+
+/// The snake_case code of a serialised enum.
+fn code<T: serde::Serialize>(v: T) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+fn median(mut v: Vec<f64>) -> Option<f64> {
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(|a, b| a.total_cmp(b));
+    let m = v.len() / 2;
+    Some(if v.len().is_multiple_of(2) {
+        (v[m - 1] + v[m]) / 2.0
+    } else {
+        v[m]
+    })
+}
+
+fn days(d: Option<f64>) -> String {
+    d.map(|d| format!("{d:.1}")).unwrap_or_else(|| "—".into())
+}
+
+fn confirmed(v: Option<Verdict>) -> bool {
+    matches!(v, Some(Verdict::Resolved | Verdict::PartlyResolved))
+}
+
+fn tile(key: &'static str, value: impl ToString, href: Option<&'static str>) -> Tile {
+    Tile {
+        key,
+        value: value.to_string(),
+        href,
+    }
+}
+
+/// The tiles every case-holding role shares: open and overdue cases, as the case list
+/// counts them.
+fn case_tiles(rows: &[CaseRow]) -> [Tile; 2] {
+    [
+        tile(
+            "open_cases",
+            rows.iter().filter(|r| !r.closed).count(),
+            Some("/cases"),
+        ),
+        tile(
+            "overdue_items",
+            rows.iter().filter(|r| r.overdue).count(),
+            Some("/cases?overdue=true"),
+        ),
+    ]
+}
+
+/// A CSO: contacts, cases and how fast parties answer and remediate.
+pub fn cso(store: &Store, rows: &[CaseRow], now: Timestamp) -> Result<Dashboard, StoreError> {
+    let contacts: Vec<Contact> = store.scan(&schema::CONTACTS, &[])?;
+    let local: Vec<LocalCase> = store.scan(&schema::LOCAL_CASES, &[])?;
+    let states = cases::states(store)?;
+    let (mut ack, mut rem) = (Vec::new(), Vec::new());
+    let (mut remediated, mut reported, mut verified) = (0u64, 0u64, 0u64);
+    for s in &states {
+        for p in &s.parties {
+            if let Some(a) = p.acknowledged_at {
+                ack.push(a.0.saturating_sub(p.escalated_at.0) as f64 / DAY as f64);
+            }
+            if let Some(r) = p.reported_at {
+                rem.push(r.0.saturating_sub(p.first_escalated_at.0) as f64 / DAY as f64);
+            }
+        }
+        let ok = s.parties.iter().any(|p| confirmed(p.verdict));
+        remediated += u64::from(ok);
+        if s.parties.iter().any(|p| p.reported_at.is_some()) {
+            reported += 1;
+            verified += u64::from(ok);
+        }
+    }
+    let [open, overdue] = case_tiles(rows);
+    let share = (verified.min(reported) * 100)
+        .checked_div(reported)
+        .map_or_else(|| "—".into(), |p| format!("{p}%"));
+    let corridors = contacts
+        .iter()
+        .map(|c| format!("{}→{}", c.origin, c.destination))
+        .collect::<Vec<_>>();
+    Ok(Dashboard {
+        tiles: vec![
+            tile("contacts_total", contacts.len(), Some("/contacts")),
+            open,
+            overdue,
+            tile("remediated", remediated, None),
+            tile("median_ack", days(median(ack)), None),
+            tile("median_remediate", days(median(rem)), None),
+            tile("share_verified", share, None),
+        ],
+        charts: vec![
+            Series {
+                key: "contacts_by_month",
+                unit: "unit_contacts",
+                labels: Labels::Plain,
+                rows: month_series(contacts.iter().map(|c| c.received_at), now),
+                time: true,
+            },
+            Series {
+                key: "issues_by_category",
+                unit: "unit_issues",
+                labels: Labels::Prefix("cat"),
+                rows: top(
+                    count(
+                        local
+                            .iter()
+                            .flat_map(|l| l.issues.iter().map(|i| i.category.code())),
+                    ),
+                    10,
+                ),
+                time: false,
+            },
+            Series {
+                key: "by_corridor",
+                unit: "unit_contacts",
+                labels: Labels::Corridor,
+                rows: top(count(corridors.iter().map(String::as_str)), 8),
+                time: false,
+            },
+            Series {
+                key: "by_channel",
+                unit: "unit_contacts",
+                labels: Labels::Prefix("channel"),
+                rows: top(count(contacts.iter().map(|c| code(c.channel))), 8),
+                time: false,
+            },
+            Series {
+                key: "by_language",
+                unit: "unit_contacts",
+                labels: Labels::Prefix("lang"),
+                rows: top(count(contacts.iter().map(|c| c.language.as_str())), 8),
+                time: false,
+            },
+            Series {
+                key: "cases_by_status",
+                unit: "unit_cases",
+                labels: Labels::Prefix("status"),
+                rows: top(count(rows.iter().map(|r| r.status.as_str())), 13),
+                time: false,
+            },
+        ],
+    })
+}
+
+/// A supplier, agency or labour office: what it must answer or remediate, and how fast.
+pub fn responder(
+    store: &Store,
+    me: &OrgId,
+    rows: &[CaseRow],
+    now: Timestamp,
+) -> Result<Dashboard, StoreError> {
+    let states = cases::states(store)?;
+    let mine: Vec<_> = states
+        .iter()
+        .filter_map(|s| s.party(me).map(|p| (s, p)))
+        .collect();
+    let owed: Vec<_> = states
+        .iter()
+        .flat_map(|s| s.obligations(now))
+        .filter(|o| o.party == *me)
+        .collect();
+    let to_answer = owed
+        .iter()
+        .filter(|o| o.what == Owed::Acknowledgement)
+        .count();
+    let this_week = owed
+        .iter()
+        .filter(|o| !o.overdue && o.due.0 <= now.0 + 7 * DAY)
+        .count();
+    let ack: Vec<f64> = mine
+        .iter()
+        .filter_map(|(_, p)| {
+            p.acknowledged_at
+                .map(|a| a.0.saturating_sub(p.escalated_at.0) as f64 / DAY as f64)
+        })
+        .collect();
+    let [open, overdue] = case_tiles(rows);
+    Ok(Dashboard {
+        tiles: vec![
+            tile("to_answer", to_answer, Some("/inbox")),
+            tile("due_this_week", this_week, Some("/cases?sort=due")),
+            overdue,
+            open,
+            tile("median_ack", days(median(ack)), None),
+            tile(
+                "remediated",
+                mine.iter().filter(|(_, p)| confirmed(p.verdict)).count(),
+                None,
+            ),
+        ],
+        charts: vec![
+            Series {
+                key: "escalations_by_month",
+                unit: "unit_cases",
+                labels: Labels::Plain,
+                rows: month_series(mine.iter().map(|(_, p)| p.first_escalated_at), now),
+                time: true,
+            },
+            Series {
+                key: "cases_by_stage",
+                unit: "unit_cases",
+                labels: Labels::Prefix("status"),
+                rows: top(count(mine.iter().map(|(_, p)| p.stage.code())), 12),
+                time: false,
+            },
+            Series {
+                key: "issues_by_category",
+                unit: "unit_cases",
+                labels: Labels::Prefix("cat"),
+                rows: top(
+                    count(
+                        mine.iter()
+                            .flat_map(|(_, p)| p.categories.iter().map(|c| c.code())),
+                    ),
+                    10,
+                ),
+                time: false,
+            },
+        ],
+    })
+}
+
+/// A brand: its supply chain, counted as its supply-chain page shows it.
+pub fn brand(
+    store: &Store,
+    membership: &MembershipState,
+    me: &OrgId,
+    rows: &[CaseRow],
+    now: Timestamp,
+) -> Result<Dashboard, StoreError> {
+    let chain = crate::views::supply_chain(store, membership, me)?;
+    let verified: usize = chain
+        .iter()
+        .map(|s| {
+            s.attestations
+                .iter()
+                .filter(|a| a.complete && a.signature_verified)
+                .count()
+        })
+        .sum();
+    let inbox = crate::views::inbox(store, me, now)?;
+    let reports: Vec<_> = chain.iter().flat_map(|s| s.cases.iter()).collect();
+    let [open, overdue] = case_tiles(rows);
+    let mut by_supplier = BTreeMap::new();
+    for s in &chain {
+        by_supplier.insert(
+            s.name.clone().unwrap_or_else(|| s.supplier.short()),
+            s.cases.len() as u64,
+        );
+    }
+    Ok(Dashboard {
+        tiles: vec![
+            tile("linked_suppliers", chain.len(), Some("/supply-chain")),
+            open,
+            overdue,
+            tile("verified_attestations", verified, Some("/supply-chain")),
+            tile("escalations_to_us", inbox.len(), Some("/inbox")),
+        ],
+        charts: vec![
+            Series {
+                key: "supply_chain_by_status",
+                unit: "unit_cases",
+                labels: Labels::Prefix("status"),
+                rows: top(count(reports.iter().map(|r| r.status.code())), 13),
+                time: false,
+            },
+            Series {
+                key: "issues_by_category",
+                unit: "unit_cases",
+                labels: Labels::Prefix("cat"),
+                rows: top(
+                    count(
+                        reports
+                            .iter()
+                            .flat_map(|r| r.categories.iter().map(|c| c.code())),
+                    ),
+                    10,
+                ),
+                time: false,
+            },
+            Series {
+                key: "cases_by_supplier",
+                unit: "unit_cases",
+                labels: Labels::Plain,
+                rows: top(by_supplier, 10),
+                time: false,
+            },
+        ],
+    })
+}
+
+/// A steward: the register.
+pub fn steward(
+    membership: &MembershipState,
+    store: &Store,
+    now: Timestamp,
+) -> Result<Dashboard, crate::register::RegisterError> {
+    let rows = crate::register::list(membership.network(), store, now)?;
+    let expiring = rows
+        .iter()
+        .filter(|m| !m.revoked && m.not_after.0 <= now.0 + 30 * DAY)
+        .count();
+    let current: Vec<_> = rows
+        .iter()
+        .filter(|m| !m.revoked && m.not_after >= now)
+        .collect();
+    Ok(Dashboard {
+        tiles: vec![
+            tile("members_current", current.len(), Some("/members")),
+            tile("expiring_certificates", expiring, Some("/members")),
+            tile(
+                "members_revoked",
+                rows.iter().filter(|m| m.revoked).count(),
+                Some("/members"),
+            ),
+        ],
+        charts: vec![Series {
+            key: "members_by_role",
+            unit: "unit_members",
+            labels: Labels::Prefix("role"),
+            rows: top(count(current.iter().map(|m| code(m.role))), 6),
+            time: false,
+        }],
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_month_series_keeps_every_month_and_marks_the_current_one() {
+        let day = |y: i64, m: i64, d: i64| {
+            // Days from the civil date (inverse of year_month), enough for the test.
+            let (y, m) = if m <= 2 { (y - 1, m + 9) } else { (y, m - 3) };
+            let era = y.div_euclid(400);
+            let yoe = y - era * 400;
+            let doy = (153 * m + 2) / 5 + d - 1;
+            let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+            Timestamp(((era * 146_097 + doe - 719_468) * 86_400) as u64)
+        };
+        let now = day(2026, 12, 2);
+        let times = [
+            day(2025, 12, 15),
+            day(2025, 12, 20),
+            day(2026, 3, 1),
+            day(2026, 12, 1),
+        ];
+        let s = month_series(times.into_iter(), now);
+        assert_eq!(s.len(), 13, "Dec 2025 to Dec 2026, none dropped: {s:?}");
+        assert_eq!(s[0], ("2025-12".to_string(), 2, false));
+        assert_eq!(
+            s[1],
+            ("2026-01".to_string(), 0, false),
+            "empty months shown"
+        );
+        assert_eq!(
+            s[12],
+            ("2026-12".to_string(), 1, true),
+            "current month partial"
+        );
+        assert!(month_series(std::iter::empty(), now).is_empty());
+    }
+}
