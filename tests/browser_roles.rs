@@ -6,6 +6,8 @@
 //! Chromium and chromedriver are required (scripts/test installs them); never skipped.
 //! Screenshots go to target/test-artifacts/browser/.
 
+#[path = "support/catalogue.rs"]
+mod catalogue;
 #[path = "support/demo.rs"]
 mod demo;
 #[path = "support/session.rs"]
@@ -452,6 +454,127 @@ fn brand_sees_its_supply_chain(s: &mut Session) {
     s.shot("brand-case");
 }
 
+/// The page's text as people read it, without data other organisations or workers wrote
+/// (marked `translate="no"`) and without codes shown as code.
+fn page_text(s: &Session) -> String {
+    s.execute(
+        "var c = document.body.cloneNode(true);\
+         c.querySelectorAll('[translate=no], code, script, template, option:not(:checked)').forEach(function (e) { e.remove(); });\
+         return c.textContent;",
+        vec![],
+    )
+    .as_str()
+    .unwrap_or_default()
+    .to_string()
+}
+
+/// Every page in `lang` holds no English catalogue text and no raw code, and the script's
+/// font is loaded from the node.
+fn pages_are_translated(s: &mut Session, lang: &str, pages: &[String], font: Option<&str>) {
+    let english = catalogue::english_left_out(lang);
+    let codes = catalogue::codes();
+    s.switch_language(lang);
+    for page in pages {
+        s.open(page);
+        s.wait_for("main", SOON);
+        let text = page_text(s);
+        let left: Vec<&String> = english
+            .iter()
+            .filter(|e| contains_words(&text, e))
+            .collect();
+        assert!(
+            left.is_empty(),
+            "{page} in {lang} still says {left:?}{}",
+            s.context()
+        );
+        let raw: Vec<&String> = codes.iter().filter(|c| contains_words(&text, c)).collect();
+        assert!(
+            raw.is_empty(),
+            "{page} in {lang} shows raw codes {raw:?}{}",
+            s.context()
+        );
+        if let Some(family) = font {
+            s.wait_until(&format!("{family} to load on {page}"), SOON, |b| {
+                let loaded = b.execute(
+                    "return Array.from(document.fonts).filter(function (f) { return f.status === 'loaded'; }).map(function (f) { return f.family; }).join('|');",
+                    vec![],
+                );
+                loaded.as_str().is_some_and(|l| l.contains(family)).then_some(())
+            });
+        }
+        let name: String = page
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+            .collect();
+        s.shot(&format!("{lang}{name}"));
+    }
+    s.switch_language("en");
+}
+
+/// The login page speaks the browser's language, offers a picker, and an operator's choice
+/// is remembered at the next login.
+fn login_languages(cso: &Node) {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let page = |accept: &str| {
+        agent
+            .get(format!("{}/login", ui_base(cso)))
+            .header("Accept-Language", accept)
+            .call()
+            .expect("login page")
+            .body_mut()
+            .read_to_string()
+            .expect("body")
+    };
+    assert!(page("my-MM,my;q=0.9,en;q=0.5").contains("<html lang=\"my\">"));
+    assert!(
+        page("fr-FR,th;q=0.4,en;q=0.2").contains("<html lang=\"th\">"),
+        "by weight"
+    );
+    assert!(
+        page("fr-FR").contains("<html lang=\"en\">"),
+        "unknown: English"
+    );
+    cso.add_operator("tida", "caseworker", PASSWORD);
+    let mut s = Session::new("demo-login-language", cso);
+    s.open("/login?lang=th");
+    s.wait_for(ui::LOGIN_FORM, SOON);
+    let lang = |s: &Session| s.execute("return document.documentElement.lang;", vec![]);
+    assert_eq!(lang(&s), "th");
+    s.shot("login-th");
+    // Logging in from the Thai login page keeps Thai, and remembers it.
+    for user_page in ["/login?lang=th", "/login"] {
+        s.open(user_page);
+        s.wait_for(ui::LOGIN_FORM, SOON);
+        for (css, value) in [(ui::LOGIN_USERNAME, "tida"), (ui::LOGIN_PASSWORD, PASSWORD)] {
+            let el = s.find(css);
+            s.clear(&el);
+            s.send_keys(&el, value);
+        }
+        s.click(&s.find(ui::LOGIN_SUBMIT));
+        s.wait_until("the dashboard", SOON, |b| {
+            url_path(&b.current_url())
+                .starts_with(ui::DASHBOARD_PATH)
+                .then_some(())
+        });
+        assert_eq!(lang(&s), "th", "after logging in from {user_page}");
+        s.click(&s.find(ui::LOGOUT_SUBMIT));
+        s.wait_for(ui::LOGIN_FORM, SOON);
+    }
+}
+
+/// Whether `needle` appears in `hay` as whole words.
+fn contains_words(hay: &str, needle: &str) -> bool {
+    let is_word = |c: char| c.is_alphanumeric() || c == '_';
+    hay.match_indices(needle).any(|(i, _)| {
+        let before = hay[..i].chars().next_back();
+        let after = hay[i + needle.len()..].chars().next();
+        !before.is_some_and(is_word) && !after.is_some_and(is_word)
+    })
+}
+
 fn urlencode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
@@ -469,6 +592,47 @@ fn every_role_does_its_work_on_the_demo_network() {
     cso.add_operator("rita", "readonly", PASSWORD);
     let mut s = Session::new("demo-cso", cso);
     s.login_to_dashboard(DEMO_OPERATOR, DEMO_PASSWORD);
+    let any_case = format!(
+        "/cases/{}",
+        api_cases(cso, "sort=due")
+            .0
+            .into_iter()
+            .next()
+            .expect("a case")
+    );
+    let cso_pages: Vec<String> = [
+        "/dashboard",
+        "/cases",
+        "/contacts",
+        "/intake",
+        "/network",
+        "/cases/zzzz",
+    ]
+    .iter()
+    .map(|p| p.to_string())
+    .chain([any_case])
+    .collect();
+    // Positive control: the check finds English on an English page.
+    s.open("/dashboard");
+    let text = page_text(&s);
+    assert!(
+        catalogue::english_left_out("th")
+            .iter()
+            .any(|e| contains_words(&text, e)),
+        "the untranslated-text check would find nothing"
+    );
+    assert!(contains_words(
+        "x withholding_of_wages y",
+        "withholding_of_wages"
+    ));
+    for (lang, font) in [
+        ("th", Some("Noto Sans Thai")),
+        ("my", Some("Noto Sans Myanmar")),
+        ("ja", None),
+    ] {
+        pages_are_translated(&mut s, lang, &cso_pages, font);
+    }
+    login_languages(cso);
     let mut readonly = Session::new("demo-cso-readonly", cso);
     readonly.login_to_dashboard("rita", PASSWORD);
     worklists_match_the_api(&mut s, cso);
@@ -502,9 +666,46 @@ fn every_role_does_its_work_on_the_demo_network() {
     let mut sup_ro = Session::new("demo-supplier-readonly", supplier);
     sup_ro.login_to_dashboard("sam", PASSWORD);
     supplier_answers_from_its_inbox(&mut sup, &mut sup_ro, supplier);
+    let sup_case = format!(
+        "/cases/{}",
+        supplier.get("/api/inbox")["inbox"][0]["case_ref"]
+            .as_str()
+            .expect("case")
+    );
+    let pages: Vec<String> = ["/dashboard", "/inbox", "/cases", sup_case.as_str()]
+        .map(String::from)
+        .to_vec();
+    for (lang, font) in [
+        ("th", Some("Noto Sans Thai")),
+        ("my", Some("Noto Sans Myanmar")),
+    ] {
+        pages_are_translated(&mut sup, lang, &pages, font);
+    }
 
     let brand = demo.node("brand-northwind");
     let mut b = Session::new("demo-brand", brand);
     b.login_to_dashboard(DEMO_OPERATOR, DEMO_PASSWORD);
     brand_sees_its_supply_chain(&mut b);
+    let brand_case = format!(
+        "/cases/{}",
+        api_cases(brand, "").0.into_iter().next().expect("a case")
+    );
+    let pages: Vec<String> = ["/dashboard", "/supply-chain", "/inbox", brand_case.as_str()]
+        .map(String::from)
+        .to_vec();
+    for (lang, font) in [
+        ("th", Some("Noto Sans Thai")),
+        ("my", Some("Noto Sans Myanmar")),
+    ] {
+        pages_are_translated(&mut b, lang, &pages, font);
+    }
+    let pages: Vec<String> = ["/dashboard", "/members", "/network"]
+        .map(String::from)
+        .to_vec();
+    for (lang, font) in [
+        ("th", Some("Noto Sans Thai")),
+        ("my", Some("Noto Sans Myanmar")),
+    ] {
+        pages_are_translated(&mut st, lang, &pages, font);
+    }
 }

@@ -71,3 +71,32 @@ pub const STYLE_CSS: &str = include_str!("../static/style.css");
 
 /// Progressive enhancement: forms that talk to the JSON API.
 pub const APP_JS: &str = include_str!("../static/app.js");
+
+/// Fonts the UI serves itself (Thai and Myanmar script subsets of Noto Sans, OFL 1.1), and
+/// their licences, by file name under `/static/fonts/`.
+pub const FONTS: &[(&str, &[u8])] = &[
+    (
+        "noto-sans-thai-400.woff2",
+        include_bytes!("../static/fonts/noto-sans-thai-400.woff2"),
+    ),
+    (
+        "noto-sans-thai-700.woff2",
+        include_bytes!("../static/fonts/noto-sans-thai-700.woff2"),
+    ),
+    (
+        "noto-sans-myanmar-400.woff2",
+        include_bytes!("../static/fonts/noto-sans-myanmar-400.woff2"),
+    ),
+    (
+        "noto-sans-myanmar-700.woff2",
+        include_bytes!("../static/fonts/noto-sans-myanmar-700.woff2"),
+    ),
+    (
+        "OFL-noto-sans-thai.txt",
+        include_bytes!("../static/fonts/OFL-noto-sans-thai.txt"),
+    ),
+    (
+        "OFL-noto-sans-myanmar.txt",
+        include_bytes!("../static/fonts/OFL-noto-sans-myanmar.txt"),
+    ),
+];

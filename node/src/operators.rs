@@ -92,6 +92,7 @@ pub fn add_operator(
             role,
             password_hash: hash(password)?,
             disabled: false,
+            lang: None,
         },
     )
 }
@@ -146,6 +147,16 @@ fn decoy() -> &'static str {
 
 /// The operator `name` logs in as with `password`, if the password is right and the account
 /// enabled. Costs one argon2 verification whether or not the name exists.
+/// Remembers the UI language an operator chose.
+pub fn set_lang(store: &Store, name: &str, lang: &str) -> Result<(), OperatorError> {
+    if let Some(mut op) = get(store, name)? {
+        op.lang = Some(lang.to_string());
+        save(store, &op)?;
+    }
+    Ok(())
+}
+
+/// Checks a password; the operator on success.
 pub fn login(store: &Store, name: &str, password: &str) -> Option<Operator> {
     match get(store, name).ok().flatten() {
         Some(op) => {
@@ -158,6 +169,7 @@ pub fn login(store: &Store, name: &str, password: &str) -> Option<Operator> {
                 role: OperatorRole::Readonly,
                 password_hash: decoy().to_string(),
                 disabled: true,
+                lang: None,
             };
             let _ = check_password(&decoy, password);
             None

@@ -232,4 +232,7 @@ pub struct Operator {
     /// A disabled operator cannot log in (the account and what it recorded stay).
     #[serde(default)]
     pub disabled: bool,
+    /// The UI language this operator chose last (kept across logins).
+    #[serde(default)]
+    pub lang: Option<String>,
 }

@@ -41,7 +41,7 @@ fn random_hex() -> Option<String> {
 
 impl Sessions {
     /// Starts a session; returns its id.
-    pub fn create(&self, name: &str, role: OperatorRole) -> Option<String> {
+    pub fn create(&self, name: &str, role: OperatorRole, lang: &str) -> Option<String> {
         let id = random_hex()?;
         let csrf = random_hex()?;
         let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
@@ -52,7 +52,7 @@ impl Sessions {
                 name: name.to_string(),
                 role,
                 csrf,
-                lang: "en".into(),
+                lang: lang.to_string(),
                 last_used: Instant::now(),
             },
         );

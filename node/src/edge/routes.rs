@@ -130,6 +130,13 @@ pub static ROUTES: &[Route] = &[
     }),
     route(
         Get,
+        "/static/fonts/{name}",
+        Public,
+        "Thai and Myanmar fonts and their licences (the login page needs them too)",
+        |m| on(m, ui::font),
+    ),
+    route(
+        Get,
         "/api/hello",
         Public,
         "Proof that this is the node's daemon: HMAC-SHA256(admin token, \"ilm/v1/admin-hello\\n\" || challenge), before a client sends the token (?challenge=HEX)",
@@ -480,6 +487,7 @@ mod tests {
                 "/login",
                 "/static/style.css",
                 "/static/app.js",
+                "/static/fonts/{name}",
                 "/api/hello"
             ]
         );

@@ -68,6 +68,28 @@ pub(crate) async fn app_js() -> impl IntoResponse {
     )
 }
 
+/// A font or its licence, served by the node itself.
+pub(crate) async fn font(Path(name): Path<String>) -> Response {
+    match ilm_admin_ui::FONTS.iter().find(|(n, _)| *n == name) {
+        Some((n, bytes)) => (
+            [
+                (
+                    header::CONTENT_TYPE,
+                    if n.ends_with(".woff2") {
+                        "font/woff2"
+                    } else {
+                        "text/plain; charset=utf-8"
+                    },
+                ),
+                (header::CACHE_CONTROL, "public, max-age=604800"),
+            ],
+            *bytes,
+        )
+            .into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
 /// The start page.
 pub(crate) async fn home() -> Redirect {
     Redirect::to("/dashboard")
@@ -157,7 +179,23 @@ pub(crate) fn base_ctx(
     title_key: &str,
     active: &str,
 ) -> Value {
-    let lang = p.map(|p| p.lang.as_str()).unwrap_or("en");
+    page_ctx(
+        st,
+        p,
+        p.map(|p| p.lang.as_str()).unwrap_or("en"),
+        title_key,
+        active,
+    )
+}
+
+/// The frame of a page in `lang` (the login page has no session to take it from).
+pub(crate) fn page_ctx(
+    st: &ApiState,
+    p: Option<&Principal>,
+    lang: &str,
+    title_key: &str,
+    active: &str,
+) -> Value {
     let t = st.i18n.table(lang);
     let title = t
         .get(title_key)

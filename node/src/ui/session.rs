@@ -2,8 +2,60 @@
 
 use super::*;
 
-pub(crate) async fn login_page(State(st): State<Arc<ApiState>>) -> Response {
-    match render(&st, "login.html", base_ctx(&st, None, "login_title", "")) {
+#[derive(Deserialize, Default)]
+pub(crate) struct LangQuery {
+    #[serde(default)]
+    lang: Option<String>,
+}
+
+/// The language for a page without a session: one chosen on the login page, else the
+/// browser's `Accept-Language` (by preference weight), else English.
+fn negotiate(st: &ApiState, chosen: Option<&str>, headers: &HeaderMap) -> String {
+    if let Some(l) = chosen.filter(|l| st.i18n.has(l)) {
+        return l.to_string();
+    }
+    let accept = headers
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let mut prefs: Vec<(f32, String)> = accept
+        .split(',')
+        .filter_map(|part| {
+            let mut it = part.trim().split(';');
+            let tag = it.next()?.trim().to_lowercase();
+            let q = it
+                .find_map(|p| {
+                    p.trim()
+                        .strip_prefix("q=")
+                        .and_then(|q| q.parse::<f32>().ok())
+                })
+                .unwrap_or(1.0);
+            let primary = tag.split('-').next()?.to_string();
+            (q > 0.0).then_some((q, primary))
+        })
+        .collect();
+    prefs.sort_by(|a, b| b.0.total_cmp(&a.0));
+    prefs
+        .into_iter()
+        .map(|(_, l)| l)
+        .find(|l| st.i18n.has(l))
+        .unwrap_or_else(|| "en".into())
+}
+
+fn login_ctx(st: &ApiState, lang: &str, chosen: bool) -> Value {
+    let mut ctx = page_ctx(st, None, lang, "login_title", "");
+    ctx["lang_chosen"] = json!(chosen);
+    ctx
+}
+
+pub(crate) async fn login_page(
+    State(st): State<Arc<ApiState>>,
+    headers: HeaderMap,
+    Query(q): Query<LangQuery>,
+) -> Response {
+    let lang = negotiate(&st, q.lang.as_deref(), &headers);
+    let chosen = q.lang.as_deref().is_some_and(|l| st.i18n.has(l));
+    match render(&st, "login.html", login_ctx(&st, &lang, chosen)) {
         Ok(h) => h.into_response(),
         Err(e) => e.into_response(),
     }
@@ -17,10 +69,16 @@ pub(crate) struct LoginForm {
     password: Option<String>,
     #[serde(default)]
     token: Option<String>,
+    /// The login page's language.
+    #[serde(default)]
+    lang: Option<String>,
+    /// Whether that language was picked on the login page (then it is remembered).
+    #[serde(default)]
+    lang_chosen: Option<String>,
 }
 
-fn login_error(st: &ApiState, status: StatusCode, key: &str) -> Response {
-    let mut ctx = base_ctx(st, None, "login_title", "");
+fn login_error(st: &ApiState, lang: &str, status: StatusCode, key: &str) -> Response {
+    let mut ctx = login_ctx(st, lang, false);
     ctx["error"] = ctx["t"][key].clone();
     match render(st, "login.html", ctx) {
         Ok(h) => (status, h).into_response(),
@@ -31,19 +89,29 @@ fn login_error(st: &ApiState, status: StatusCode, key: &str) -> Response {
 pub(crate) async fn login(
     State(st): State<Arc<ApiState>>,
     ConnectInfo(client): ConnectInfo<std::net::SocketAddr>,
+    headers: HeaderMap,
     Form(f): Form<LoginForm>,
 ) -> Response {
+    let page_lang = negotiate(&st, f.lang.as_deref(), &headers);
+    let chosen = f.lang_chosen.as_deref() == Some("true") && f.lang.is_some();
     let source = client.ip();
     // The admin token is checked under the name "" (no operator can be named that).
     let name = match (&f.token, &f.username) {
         (Some(_), _) => String::new(),
         (None, Some(u)) => u.clone(),
-        (None, None) => return login_error(&st, StatusCode::BAD_REQUEST, "login_failed"),
+        (None, None) => {
+            return login_error(&st, &page_lang, StatusCode::BAD_REQUEST, "login_failed");
+        }
     };
     let limiter = &st.sessions.limiter;
     match limiter.check(&name, source) {
         limiter::Verdict::Refuse => {
-            return login_error(&st, StatusCode::TOO_MANY_REQUESTS, "login_locked");
+            return login_error(
+                &st,
+                &page_lang,
+                StatusCode::TOO_MANY_REQUESTS,
+                "login_locked",
+            );
         }
         limiter::Verdict::TrySlowly => tokio::time::sleep(limiter::SLOW_DELAY).await,
         limiter::Verdict::Try => {}
@@ -51,7 +119,7 @@ pub(crate) async fn login(
     let principal = match f.token {
         Some(token) => {
             crate::access::constant_time_eq(token.trim().as_bytes(), st.token.as_bytes())
-                .then(|| ("admin-token".to_string(), OperatorRole::Admin))
+                .then(|| ("admin-token".to_string(), OperatorRole::Admin, None))
         }
         None => {
             let store = st.store.clone();
@@ -61,16 +129,30 @@ pub(crate) async fn login(
                 .await
                 .ok()
                 .flatten()
-                .map(|o| (o.name, o.role))
+                .map(|o| (o.name, o.role, o.lang))
         }
     };
-    let Some((name, role)) = principal else {
+    let Some((name, role, saved_lang)) = principal else {
         limiter.failed(&name, source);
-        return login_error(&st, StatusCode::UNAUTHORIZED, "login_failed");
+        return login_error(&st, &page_lang, StatusCode::UNAUTHORIZED, "login_failed");
     };
     limiter.succeeded(&name, source);
-    let Some(id) = st.sessions.create(&name, role) else {
-        return login_error(&st, StatusCode::INTERNAL_SERVER_ERROR, "login_failed");
+    // A language picked on the login page wins and is remembered; else the operator's own
+    // last choice; else the login page's (the browser's preference).
+    let lang = match saved_lang.filter(|l| st.i18n.has(l)) {
+        Some(saved) if !chosen => saved,
+        _ => page_lang.clone(),
+    };
+    if chosen && let Err(e) = crate::operators::set_lang(&st.store, &name, &lang) {
+        tracing::warn!("could not remember an operator's language: {e}");
+    }
+    let Some(id) = st.sessions.create(&name, role, &lang) else {
+        return login_error(
+            &st,
+            &page_lang,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "login_failed",
+        );
     };
     let home = if role == OperatorRole::Intake {
         "/intake"
@@ -126,6 +208,10 @@ pub(crate) async fn set_lang(
     }
     if let Some(id) = &p.session {
         st.sessions.set_lang(id, &f.lang);
+    }
+    // Remembered for the next login (the admin token has no account to keep it in).
+    if let Err(e) = crate::operators::set_lang(&st.store, &p.name, &f.lang) {
+        tracing::warn!("could not remember an operator's language: {e}");
     }
     // Back to the page the form was on (same origin only: a path, never a full URL).
     let back = headers
