@@ -565,6 +565,90 @@ fn login_languages(cso: &Node) {
     }
 }
 
+/// axe-core's source (scripts/test fetches the pinned version; never skipped).
+fn axe_source() -> String {
+    let path = std::env::var("ILM_AXE_JS").unwrap_or_else(|_| {
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../target/test-tools/axe-core/axe.min.js"
+        )
+        .into()
+    });
+    std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "axe-core is required for the accessibility checks and was not found at {path}: {e}. \
+             Run scripts/test, which fetches it with npm; these checks are never skipped."
+        )
+    })
+}
+
+/// On every page: axe-core finds no serious or critical violation, and at 400 px wide
+/// nothing scrolls sideways.
+fn accessible_and_fits_small_screens(s: &mut Session, axe: &str, pages: &[String]) {
+    for page in pages {
+        s.open(page);
+        s.wait_for("main", SOON);
+        s.execute(
+            &format!("{axe}\n;window.__axe = null; axe.run(document, {{ resultTypes: ['violations'] }}).then(function (r) {{ window.__axe = r.violations; }});"),
+            vec![],
+        );
+        let violations = s.wait_until(&format!("axe on {page}"), SOON, |b| {
+            let v = b.execute("return window.__axe;", vec![]);
+            (!v.is_null()).then_some(v)
+        });
+        let bad: Vec<String> = violations
+            .as_array()
+            .expect("violations")
+            .iter()
+            .filter(|v| matches!(v["impact"].as_str(), Some("serious" | "critical")))
+            .map(|v| {
+                format!(
+                    "{} ({}): {}",
+                    v["id"],
+                    v["impact"],
+                    v["nodes"]
+                        .as_array()
+                        .map(|n| n
+                            .iter()
+                            .take(3)
+                            .map(|n| n["html"].to_string())
+                            .collect::<Vec<_>>()
+                            .join(" | "))
+                        .unwrap_or_default()
+                )
+            })
+            .collect();
+        assert!(bad.is_empty(), "axe on {page}: {bad:#?}");
+        s.cmd(
+            "POST",
+            "/window/rect",
+            serde_json::json!({ "width": 400, "height": 900 }),
+        );
+        let (scroll, inner) = s.wait_until(&format!("{page} at 400 px"), SOON, |b| {
+            let v = b.execute(
+                "return [document.documentElement.scrollWidth, window.innerWidth];",
+                vec![],
+            );
+            let w = |i: usize| v[i].as_u64();
+            Some((w(0)?, w(1)?)).filter(|(_, inner)| *inner <= 400)
+        });
+        let name: String = page
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+            .collect();
+        s.shot(&format!("400px{name}"));
+        assert!(
+            scroll <= inner,
+            "{page} scrolls sideways at 400 px: {scroll} > {inner}"
+        );
+        s.cmd(
+            "POST",
+            "/window/rect",
+            serde_json::json!({ "width": 1280, "height": 900 }),
+        );
+    }
+}
+
 /// Whether `needle` appears in `hay` as whole words.
 fn contains_words(hay: &str, needle: &str) -> bool {
     let is_word = |c: char| c.is_alphanumeric() || c == '_';
@@ -633,6 +717,8 @@ fn every_role_does_its_work_on_the_demo_network() {
         pages_are_translated(&mut s, lang, &cso_pages, font);
     }
     login_languages(cso);
+    let axe = axe_source();
+    accessible_and_fits_small_screens(&mut s, &axe, &cso_pages);
     let mut readonly = Session::new("demo-cso-readonly", cso);
     readonly.login_to_dashboard("rita", PASSWORD);
     worklists_match_the_api(&mut s, cso);
@@ -681,6 +767,7 @@ fn every_role_does_its_work_on_the_demo_network() {
     ] {
         pages_are_translated(&mut sup, lang, &pages, font);
     }
+    accessible_and_fits_small_screens(&mut sup, &axe, &pages);
 
     let brand = demo.node("brand-northwind");
     let mut b = Session::new("demo-brand", brand);
@@ -699,6 +786,7 @@ fn every_role_does_its_work_on_the_demo_network() {
     ] {
         pages_are_translated(&mut b, lang, &pages, font);
     }
+    accessible_and_fits_small_screens(&mut b, &axe, &pages);
     let pages: Vec<String> = ["/dashboard", "/members", "/network"]
         .map(String::from)
         .to_vec();
@@ -708,4 +796,5 @@ fn every_role_does_its_work_on_the_demo_network() {
     ] {
         pages_are_translated(&mut st, lang, &pages, font);
     }
+    accessible_and_fits_small_screens(&mut st, &axe, &pages);
 }
