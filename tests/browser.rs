@@ -255,9 +255,40 @@ fn operators_run_a_case_through_the_web_ui_to_a_verified_attestation() {
     wait_for("the CSO to see remediation reported", SOON, || {
         (status(&cso, &case) == "remediation_reported").then_some(())
     });
-    cso.post(
-        &format!("/api/cases/{case}/verify"),
-        &json!({ "verdict": "resolved", "workers_consulted": 10, "note": "Workers confirm payment" }),
+    // --- The CSO records the workers' verdict in the page: nothing chosen for it. ---
+    c.reload_until(&case_path, "the verification form", |b| {
+        b.try_find(ui::VERIFY_FORM)
+    });
+    for radio in c.find_all(ui::VERDICTS) {
+        assert!(
+            !c.is_selected(&radio),
+            "a verdict is preselected{}",
+            c.context()
+        );
+    }
+    // The first verdict of the list, so a form that sent the last one would be caught.
+    c.click(&c.find(&ui::verdict("resolved")));
+    c.fill(ui::VERIFY_FORM, "workers_consulted", "10");
+    c.fill(ui::VERIFY_FORM, "note", "Workers confirm payment");
+    c.click(&c.find(&format!("{} button[type=submit]", ui::VERIFY_FORM)));
+    c.wait_displayed(ui::CONFIRM_DIALOG, SOON);
+    let summary = c.text(&c.find(ui::CONFIRM_SUMMARY));
+    assert!(
+        summary.contains("Resolved"),
+        "the confirmation shows the verdict: {summary}"
+    );
+    assert_eq!(
+        status(&cso, &case),
+        "remediation_reported",
+        "recorded before confirming"
+    );
+    c.click(&c.find(ui::CONFIRM_YES));
+    let recorded = wait_for("the verdict to be recorded", SOON, || {
+        Some(status(&cso, &case)).filter(|s| s != "remediation_reported")
+    });
+    assert_eq!(
+        recorded, "resolved",
+        "the page recorded another verdict than chosen"
     );
     wait_for("the supplier to get the attestation draft", SOON, || {
         supplier.get("/api/attestations")["attestations"]

@@ -25,6 +25,9 @@
       if (!el.name || el.disabled) return;
       var value;
       var type = el.dataset.type;
+      // Only the chosen radio button of a group counts (unchecked ones would otherwise
+      // overwrite it: the last verdict of the list would be sent whatever was chosen).
+      if (el.type === "radio" && !el.checked) return;
       if (el.type === "checkbox" && el.tagName === "INPUT") {
         // Every checked box of a name goes into one list.
         var list = out[el.name] || (out[el.name] = []);

@@ -38,6 +38,11 @@ pub mod ui {
         format!("form#case-form input[name=issues][value={code}]")
     }
     pub const CONTACT_LINK: &str = "#result a.contact-link";
+    pub const VERIFY_FORM: &str = "form#verify-form";
+    pub const VERDICTS: &str = "form#verify-form input[name=verdict]";
+    pub fn verdict(code: &str) -> String {
+        format!("form#verify-form input[name=verdict][value={code}]")
+    }
     pub const CASE_SUPPLIER: &str = "form#case-form select[name=supplier]";
     pub const CASE_SUBMIT: &str = "button#case-submit";
     pub const CASE_LINK: &str = "#result a.case-link";
