@@ -256,6 +256,26 @@ fn steward_issues_and_revokes(s: &mut Session, readonly: &mut Session, steward: 
         .expect("members")
         .len();
 
+    // A refused request is explained in the operator's language, the node's words after it.
+    s.open("/members");
+    s.switch_language("th");
+    let text = s.find("#request-text");
+    s.send_keys(&text, r#"{"not": "a request"}"#);
+    s.click(&s.find("form#review-form button[type=submit]"));
+    let shown = s.wait_until("the refusal", SOON, |b| b.try_text("#result .error"));
+    assert_eq!(
+        shown,
+        catalogue::messages("th")["err_400"],
+        "{}",
+        s.context()
+    );
+    assert!(
+        s.try_find("#result [lang=en]").is_some(),
+        "the node's own words follow"
+    );
+    s.shot("refusal-th");
+    s.switch_language("en");
+
     s.open("/members");
     s.wait_for("table#register", SOON);
     assert_eq!(
@@ -360,7 +380,7 @@ fn steward_issues_and_revokes(s: &mut Session, readonly: &mut Session, steward: 
     s.shot("member-revoked");
 }
 
-/// A supplier answers an escalation from its inbox; remediation cannot be reported before
+/// A supplier (or a labour office) answers an escalation from its inbox; remediation cannot be reported before
 /// it answered (not offered, and refused when sent anyway), and is offered once it has.
 fn supplier_answers_from_its_inbox(s: &mut Session, readonly: &mut Session, supplier: &Node) {
     let inbox = supplier.get("/api/inbox");
@@ -768,6 +788,20 @@ fn every_role_does_its_work_on_the_demo_network() {
         pages_are_translated(&mut sup, lang, &pages, font);
     }
     accessible_and_fits_small_screens(&mut sup, &axe, &pages);
+
+    // The labour office works from its inbox like a supplier does.
+    let gov = demo.node("gov-labour");
+    gov.add_operator("gita", "readonly", PASSWORD);
+    let mut g = Session::new("demo-government", gov);
+    g.login_to_dashboard(DEMO_OPERATOR, DEMO_PASSWORD);
+    let mut g_ro = Session::new("demo-government-readonly", gov);
+    g_ro.login_to_dashboard("gita", PASSWORD);
+    supplier_answers_from_its_inbox(&mut g, &mut g_ro, gov);
+    let pages: Vec<String> = ["/dashboard", "/inbox", "/cases"]
+        .map(String::from)
+        .to_vec();
+    pages_are_translated(&mut g, "th", &pages, Some("Noto Sans Thai"));
+    accessible_and_fits_small_screens(&mut g, &axe, &pages);
 
     let brand = demo.node("brand-northwind");
     let mut b = Session::new("demo-brand", brand);

@@ -133,6 +133,16 @@
     if (r) r.innerHTML = html;
   }
 
+  // A refusal in the page's language; the node's own words (English) follow as details.
+  function errorHtml(status, detail) {
+    var known = document.body.getAttribute("data-msg-error-" + status);
+    var html = '<span class="error" role="alert">' + escapeHtml(known || msg("request-failed")) + "</span>";
+    if (detail) {
+      html += ' <span class="muted">' + escapeHtml(msg("error-detail")) + ': <span lang="en" translate="no">' + escapeHtml(detail) + "</span></span>";
+    }
+    return html;
+  }
+
   function escapeHtml(s) {
     return String(s).replace(/[&<>"']/g, function (c) {
       return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c];
@@ -166,10 +176,10 @@
       headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
       body: JSON.stringify(body)
     }).then(function (res) {
-      return res.json().then(function (data) { return { ok: res.ok, data: data }; });
+      return res.json().then(function (data) { return { ok: res.ok, status: res.status, data: data }; });
     }).then(function (r) {
       if (button) button.disabled = false;
-      if (!r.ok) { show('<span class="error" role="alert">' + escapeHtml(r.data.error || msg("request-failed")) + "</span>"); return; }
+      if (!r.ok) { show(errorHtml(r.status, r.data.error)); return; }
       var mode = form.dataset.success;
       if (mode === "reload") { window.location.reload(); return; }
       if (mode === "contact") {
