@@ -213,7 +213,6 @@ fn operators_run_a_case_through_the_web_ui_to_a_verified_attestation() {
     });
     s.open(ui::INBOX_PATH);
     s.shot("inbox-acknowledged");
-    drop(s);
 
     // --- The CSO sees it acknowledged. ---
     c.reload_until(&case_path, "#status to say acknowledged", |b| {
@@ -297,7 +296,26 @@ fn operators_run_a_case_through_the_web_ui_to_a_verified_attestation() {
             .any(|a| a["awaiting_my_signature"] == true)
             .then_some(())
     });
-    supplier.post(&format!("/api/attestations/{case}/cosign"), &json!(null));
+    // The supplier co-signs in its page, after seeing exactly what it signs.
+    s.reload_until(&case_path, "the co-sign form", |b| {
+        b.try_find("form#cosign-form")
+    });
+    s.click(&s.find("form#cosign-form button[type=submit]"));
+    s.wait_displayed(ui::CONFIRM_DIALOG, SOON);
+    let summary = s.text(&s.find(ui::CONFIRM_SUMMARY));
+    assert!(
+        summary.contains("All 25 workers paid")
+            && summary.contains("25")
+            && summary.contains("Resolved"),
+        "the co-signature confirmation shows what is signed: {summary}"
+    );
+    s.shot("cosign-confirm");
+    s.click(&s.find(ui::CONFIRM_YES));
+    s.reload_until(&case_path, "the complete attestation", |b| {
+        b.try_find("#attestation a.bundle")
+            .filter(|_| b.try_find("form#cosign-form").is_none())
+    });
+    drop(s);
     c.reload_until(
         &case_path,
         "the CSO's case page to show the full timeline",

@@ -533,7 +533,7 @@ fn pages_are_translated(s: &mut Session, lang: &str, pages: &[String], font: Opt
 
 /// The login page speaks the browser's language, offers a picker, and an operator's choice
 /// is remembered at the next login.
-fn login_languages(cso: &Node) {
+fn login_languages(cso: &Node, axe: &str) {
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .build()
@@ -564,6 +564,13 @@ fn login_languages(cso: &Node) {
     let lang = |s: &Session| s.execute("return document.documentElement.lang;", vec![]);
     assert_eq!(lang(&s), "th");
     s.shot("login-th");
+    let text = page_text(&s);
+    let left: Vec<String> = catalogue::english_left_out("th")
+        .into_iter()
+        .filter(|e| contains_words(&text, e))
+        .collect();
+    assert!(left.is_empty(), "the Thai login page still says {left:?}");
+    accessible_and_fits_small_screens(&mut s, axe, &["/login?lang=th".to_string()]);
     // Logging in from the Thai login page keeps Thai, and remembers it.
     for user_page in ["/login?lang=th", "/login"] {
         s.open(user_page);
@@ -736,8 +743,8 @@ fn every_role_does_its_work_on_the_demo_network() {
     ] {
         pages_are_translated(&mut s, lang, &cso_pages, font);
     }
-    login_languages(cso);
     let axe = axe_source();
+    login_languages(cso, &axe);
     accessible_and_fits_small_screens(&mut s, &axe, &cso_pages);
     let mut readonly = Session::new("demo-cso-readonly", cso);
     readonly.login_to_dashboard("rita", PASSWORD);

@@ -84,7 +84,7 @@
   function summary(form) {
     var lines = [];
     // Facts the form shows (what a reviewed request asks for) come first.
-    var facts = form.querySelector("dl.facts");
+    var facts = form.dataset.summary ? document.querySelector(form.dataset.summary) : form.querySelector("dl.facts");
     if (facts) {
       Array.prototype.forEach.call(facts.querySelectorAll("dt"), function (dt) {
         var dd = dt.nextElementSibling;
