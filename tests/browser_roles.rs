@@ -471,6 +471,22 @@ fn brand_sees_its_supply_chain(s: &mut Session) {
         "no report shown{}",
         s.context()
     );
+    // A brand is not a party to its suppliers' cases: nothing to answer is offered, and
+    // answering anyway is refused.
+    assert!(
+        s.try_find("main form").is_none(),
+        "a form on a supply-chain case{}",
+        s.context()
+    );
+    let case = href.rsplit('/').next().expect("case ref");
+    let (code, body) = s.http_post(
+        &format!("/api/cases/{case}/events"),
+        &serde_json::json!({ "event": { "type": "acknowledgement", "note": "" } }),
+    );
+    assert!(
+        code == 404 || code == 422,
+        "a brand answered a case not escalated to it: {code} {body}"
+    );
     s.shot("brand-case");
 }
 
