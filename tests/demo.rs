@@ -82,3 +82,34 @@ fn the_demo_seeds_every_lifecycle_stage_with_attestations_and_overdue_work() {
     }
     assert!(dir.join("cso-helpline").join("db").exists());
 }
+
+/// The demo's output piped into a reader that went away (`ilm demo | head -1`) does not
+/// make it panic: it seeds and stops normally.
+#[test]
+fn the_demo_survives_a_closed_standard_output() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let mut child = Command::new(ilm_bin())
+        .args(["demo", "--contacts", "16", "--exit-after-seed", "--dir"])
+        .arg(tmp.path().join("demo"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run ilm demo");
+    // Read the first line, then close the pipe, as `head -1` does.
+    let mut first = String::new();
+    {
+        use std::io::BufRead;
+        let out = child.stdout.take().expect("stdout");
+        std::io::BufReader::new(out)
+            .read_line(&mut first)
+            .expect("first line");
+    }
+    let out = child.wait_with_output().expect("wait");
+    assert!(first.starts_with("ILM demo network"), "{first}");
+    assert!(
+        out.status.success(),
+        "exit {:?}: {}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

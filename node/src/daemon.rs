@@ -205,7 +205,7 @@ pub async fn start(dir: DataDir, opts: RunOptions) -> Result<RunningNode> {
 /// Runs the daemon until SIGINT or SIGTERM.
 pub async fn run(dir: DataDir, opts: RunOptions) -> Result<()> {
     let node = start(dir, opts).await?;
-    println!("admin API: http://{}", node.admin_addr);
+    crate::output::say(&format!("admin API: http://{}", node.admin_addr));
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .context("install SIGTERM handler")?;
     tokio::select! {

@@ -54,6 +54,13 @@ pub fn write_stdout(text: &str) -> std::io::Result<()> {
     }
 }
 
+/// Prints a line for people from a long-running command (`ilm run`, `ilm demo`): a closed
+/// standard output (a pipe into `head` that ended) must not stop the node, so write errors
+/// are ignored.
+pub fn say(text: &str) {
+    let _ = write_stdout(text);
+}
+
 /// A verification that ran and found the input invalid (exit status 1, not a usage error).
 #[derive(Debug, thiserror::Error)]
 #[error("INVALID: {0}")]

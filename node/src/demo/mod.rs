@@ -243,7 +243,7 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         None => std::env::temp_dir().join(format!("ilm-demo-{}", std::process::id())),
     };
     std::fs::create_dir_all(&base).with_context(|| format!("create {}", base.display()))?;
-    println!("ILM demo network: data under {}", base.display());
+    crate::output::say(&format!("ILM demo network: data under {}", base.display()));
     let b = base.clone();
     blocking(move || provision(&b)).await?;
     let seeded_marker = base.join("seeded");
@@ -300,33 +300,35 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         summary
     };
 
-    println!("\nSeeded through the real protocol: {summary}\n");
-    println!(
+    crate::output::say(&format!("\nSeeded through the real protocol: {summary}\n"));
+    crate::output::say(&format!(
         "{:<18} {:<10} {:<38} {:<24} data dir",
         "node", "role", "name", "admin API"
-    );
+    ));
     for n in &nodes {
-        println!(
+        crate::output::say(&format!(
             "{:<18} {:<10} {:<38} http://{:<17} {}",
             n.org.key,
             n.org.role,
             n.org.name,
             n.running.admin_addr,
             n.dir.display()
-        );
+        ));
     }
-    println!(
+    crate::output::say(&format!(
         "\nCLI: ilm --data-dir {} status   (any node's dir; also: case list, inbox, overdue, supply-chain)",
         base.join("cso-helpline").display()
-    );
-    println!(
+    ));
+    crate::output::say(&format!(
         "Web UI: open a node's address and log in as {DEMO_OPERATOR:?} with password {DEMO_PASSWORD:?}."
+    ));
+    crate::output::say(
+        "API: send the node's token from DIR/admin.token as `Authorization: Bearer TOKEN`.",
     );
-    println!("API: send the node's token from DIR/admin.token as `Authorization: Bearer TOKEN`.");
     if args.exit_after_seed {
-        println!("Stopping (--exit-after-seed).");
+        crate::output::say("Stopping (--exit-after-seed).");
     } else {
-        println!("Running until Ctrl-C.");
+        crate::output::say("Running until Ctrl-C.");
         let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
             .context("install SIGTERM handler")?;
         tokio::select! {
