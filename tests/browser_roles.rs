@@ -362,6 +362,12 @@ fn steward_issues_and_revokes(s: &mut Session, readonly: &mut Session, steward: 
     let reason = s.find_in(&form, "input[name=reason]");
     s.send_keys(&reason, "Test of revocation from the web UI");
     s.click(&s.find_in(&form, "button[type=submit]"));
+    s.wait_displayed(ui::CONFIRM_DIALOG, SOON);
+    let summary = s.text(&s.find(ui::CONFIRM_SUMMARY));
+    assert!(
+        summary.contains("Mekong Migrant Voice") && summary.contains(&org),
+        "the revocation names the member: {summary}"
+    );
     s.confirm_dialog();
     s.reload_until("/members", "the revoked badge", |b| {
         let row = b.try_find(&format!("tr[data-member=\"{org}\"]"))?;
@@ -427,6 +433,36 @@ fn supplier_answers_from_its_inbox(s: &mut Session, readonly: &mut Session, supp
             .filter(|_| b.try_find("form.ack-form").is_none())
     });
     s.shot("supplier-case-acknowledged");
+    // An amount with a decimal comma is refused, not misread; a grouped one is recorded
+    // exactly.
+    let actions = |n: &Node| {
+        n.get(&format!("/api/cases/{case}"))["events"]
+            .as_array()
+            .expect("events")
+            .iter()
+            .filter(|e| e["event"]["type"] == "remediation_action")
+            .map(|e| e["event"]["amount_repaid"].clone())
+            .collect::<Vec<_>>()
+    };
+    let before = actions(supplier).len();
+    s.fill("form.action-form", "description", "Back wages repaid");
+    s.fill("form.action-form", "workers_benefited", "3");
+    s.fill("form.action-form", "amount_repaid", "1500,50 THB");
+    s.click(&s.find("form.action-form button[type=submit]"));
+    s.wait_until("the money error", SOON, |b| b.try_find("#result .error"));
+    assert_eq!(
+        actions(supplier).len(),
+        before,
+        "a misread amount was recorded"
+    );
+    s.fill("form.action-form", "amount_repaid", "1,500.50 THB");
+    s.click(&s.find("form.action-form button[type=submit]"));
+    let recorded = wait_for("the action", SOON, || {
+        let a = actions(supplier);
+        (a.len() > before).then(|| a[before].clone())
+    });
+    assert_eq!(recorded["minor_units"], 150_050, "{recorded}");
+    assert_eq!(recorded["currency"], "THB");
 }
 
 /// A brand's dashboard counts its supply chain as its supply-chain page shows it, its

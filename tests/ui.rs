@@ -178,6 +178,29 @@ fn without_a_session_everything_is_refused_and_csrf_is_enforced() {
         ),
         200
     );
+    // An intake form's key: the same content again is the same contact; other content under
+    // the same key is a conflict (a corrected retry must not return the old contact); another
+    // key is a new contact.
+    let keyed = |name: &str, key: &str| {
+        json!({
+            "channel": "line", "language": "my", "nationality": "MM", "gender": "female",
+            "age_band": "25_34", "sector": "seafood", "origin": "MM", "destination": "TH",
+            "identity": { "name": name }, "notes": "", "idempotency_key": key,
+        })
+    };
+    let first = cso.post("/api/contacts", &keyed("Keyed Worker", "form-key-0001"))["id"].clone();
+    assert_eq!(
+        cso.post("/api/contacts", &keyed("Keyed Worker", "form-key-0001"))["id"],
+        first
+    );
+    let (code, v) = cso.post_raw("/api/contacts", &keyed("Corrected Name", "form-key-0001"));
+    assert_eq!(code, 409, "{v}");
+    assert_ne!(
+        cso.post("/api/contacts", &keyed("Keyed Worker", "form-key-0002"))["id"],
+        first
+    );
+    let (code, _) = cso.post_raw("/api/contacts", &keyed("Keyed Worker", "bad key!"));
+    assert_eq!(code, 400, "a malformed key is refused");
     // Plain-form logout without the token is refused too.
     let res = agent()
         .post(format!("{}/logout", base(&cso)))

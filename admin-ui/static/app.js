@@ -42,6 +42,8 @@
       } else if (type === "optional") {
         value = el.value === "none" ? null : el.value;
       } else if (type === "number") {
+        // An empty number is left out (the node's default applies), never sent as 0.
+        if (String(el.value).trim() === "") return;
         value = Number(el.value);
       } else if (type === "json") {
         value = JSON.parse(el.value);
@@ -52,6 +54,7 @@
       } else if (type === "money") {
         value = parseMoney(el.value);
       } else if (type === "days-from-now") {
+        if (String(el.value).trim() === "") return;
         value = Math.floor(Date.now() / 1000) + Number(el.value) * 86400;
       } else {
         value = el.value;
@@ -61,17 +64,23 @@
     return form.dataset.event ? { event: out } : out;
   }
 
-  // "1500.00 THB" (or "1,500 THB") to {minor_units, currency}; empty means none.
-  var NO_MINOR = ["JPY", "KRW", "VND", "CLP", "ISK", "UGX"];
+  // "1500.00 THB" or "1,500.00 THB" to {minor_units, currency}; empty means none. Commas only
+  // group thousands (a decimal comma is refused, not misread), and a currency takes no more
+  // decimals than it has (ISO 4217 exponents).
+  var EXPONENT = { JPY: 0, KRW: 0, VND: 0, CLP: 0, ISK: 0, UGX: 0, PYG: 0, XOF: 0, XAF: 0,
+                   KWD: 3, BHD: 3, OMR: 3, JOD: 3, TND: 3, IQD: 3, LYD: 3 };
   function parseMoney(text) {
     var t = String(text || "").trim();
     if (!t) return null;
-    var m = /^([0-9][0-9,]*)(?:\.([0-9]{1,2}))?\s+([A-Za-z]{3})$/.exec(t);
+    var m = /^([0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.([0-9]+))?\s+([A-Za-z]{3})$/.exec(t);
     if (!m) throw new Error(msg("bad-money"));
     var currency = m[3].toUpperCase();
-    var whole = Number(m[1].replace(/,/g, ""));
-    var cents = m[2] ? Number((m[2] + "0").slice(0, 2)) : 0;
-    var minor = NO_MINOR.indexOf(currency) >= 0 ? whole : whole * 100 + cents;
+    var exp = EXPONENT.hasOwnProperty(currency) ? EXPONENT[currency] : 2;
+    var frac = m[2] || "";
+    if (frac.length > exp) throw new Error(msg("bad-money"));
+    while (frac.length < exp) frac += "0";
+    var minor = Number(m[1].replace(/,/g, "") + frac);
+    if (!Number.isSafeInteger(minor)) throw new Error(msg("bad-money"));
     return { minor_units: minor, currency: currency };
   }
 
@@ -92,7 +101,7 @@
       });
     }
     Array.prototype.forEach.call(form.elements, function (el) {
-      if (!el.name || el.type === "hidden" || el.disabled) return;
+      if (!el.name || el.type === "hidden" || el.hidden || el.disabled) return;
       if ((el.type === "radio" || el.type === "checkbox") && !el.checked) return;
       var label = el.labels && el.labels[0] ? el.labels[0].textContent.trim() : el.name;
       var value = el.tagName === "SELECT" && el.selectedIndex >= 0
@@ -215,7 +224,8 @@
           var dd = issue.querySelector('[data-field="' + k + '"]');
           if (dd) dd.textContent = shown[k];
         });
-        issue.querySelector('textarea[name="request"]').value = form.querySelector('textarea[name="request"]').value;
+        // Exactly the request that was reviewed (the text field may have changed since).
+        issue.querySelector('textarea[name="request"]').value = JSON.stringify(body.request);
         issue.hidden = false;
         show("");
         issue.querySelector("input[name=valid_days]").focus();

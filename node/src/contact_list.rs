@@ -98,10 +98,13 @@ fn phone_key(phone: &str) -> Option<String> {
     (digits.len() >= 7).then(|| digits[digits.len().saturating_sub(9)..].to_string())
 }
 
-/// A messenger id without case, spaces or a leading `@`.
+/// A messenger id without case, spaces or a leading `@`; placeholders ("-", "none", "n/a")
+/// and ids of fewer than three letters or digits are not ids, so they match nobody.
 fn messenger_key(id: &str) -> Option<String> {
     let k = id.trim().trim_start_matches('@').to_lowercase();
-    (!k.is_empty()).then_some(k)
+    let alnum = k.chars().filter(|c| c.is_alphanumeric()).count();
+    let placeholder = matches!(k.as_str(), "none" | "n/a" | "na" | "nil" | "unknown" | "no");
+    (alnum >= 3 && !placeholder).then_some(k)
 }
 
 /// Union-find root.
@@ -149,6 +152,7 @@ pub fn select(
     query: &ContactQuery,
     visible: &dyn Fn(&Contact) -> bool,
     identities: bool,
+    labels: &dyn Fn(&ContactSummary) -> String,
 ) -> Result<ContactPage, ContactListError> {
     let per_page = match query.per_page {
         0 => PER_PAGE,
@@ -217,7 +221,18 @@ pub fn select(
             case_ref: c.case_ref,
         };
         if !words.is_empty() {
-            let mut text = serde_json::to_string(&summary).unwrap_or_default();
+            // The values and their labels, never the field names.
+            let mut text = [
+                summary.id.to_string(),
+                summary.language.clone(),
+                summary.nationality.to_string(),
+                summary.sector.clone(),
+                summary.origin.to_string(),
+                summary.destination.to_string(),
+                summary.case_ref.map(|c| c.to_hex()).unwrap_or_default(),
+                labels(&summary),
+            ]
+            .join("\n");
             if identities && let Some(s) = &sealed[i] {
                 text.push('\n');
                 text.push_str(&s.identity.name);
@@ -292,7 +307,13 @@ mod tests {
             who("12", ""),
             who("12", ""),
             None,
+            who("", "none"),
+            who("", "None"),
+            who("", "-"),
+            who("", "-"),
         ]);
+        assert_ne!(g[7], g[8], "a placeholder messenger id matches nobody");
+        assert_ne!(g[9], g[10]);
         assert_eq!(g[0], g[1], "same number, other format");
         assert_eq!(g[1], g[2], "same messenger id through contact 1");
         assert_ne!(g[0], g[3], "another number");

@@ -236,3 +236,13 @@ pub struct Operator {
     #[serde(default)]
     pub lang: Option<String>,
 }
+
+/// A contact recorded for an intake form's idempotency key, with a digest of what the form
+/// sent: the same key with other content is a conflict, not a repeat.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct IntakeKey {
+    /// The contact recorded the first time.
+    pub contact: crate::intake::ContactId,
+    /// SHA-256 of the form's content (the input as JSON).
+    pub input: [u8; 32],
+}

@@ -2,10 +2,10 @@
 //! how its ids are made, the schema version, and the migrations between versions. The only
 //! place that decides what is stored under which key; `crate::store` knows sled, not this.
 
-use crate::intake::{Contact, ContactId, LocalCase};
+use crate::intake::{Contact, LocalCase};
 use crate::records::{
-    CaseMeta, Operator, OutboxEntry, ProcessedMarker, Pruned, StatusReport, StoredAttestation,
-    StoredLink,
+    CaseMeta, IntakeKey, Operator, OutboxEntry, ProcessedMarker, Pruned, StatusReport,
+    StoredAttestation, StoredLink,
 };
 use crate::store::{Store, StoreError, Table};
 use crate::vault::Sealed;
@@ -61,7 +61,7 @@ pub const STATUS_REPORTS: Table<StatusReport> = Table::new(b's', "status reports
 pub const OPERATORS: Table<Operator> = Table::new(b'O', "operators");
 /// Contacts already recorded for an intake form, by operator and the form's idempotency key
 /// ([`intake_key_id`]), so a second submit of the same form returns the first contact.
-pub const INTAKE_KEYS: Table<ContactId> = Table::new(b'i', "intake idempotency keys");
+pub const INTAKE_KEYS: Table<IntakeKey> = Table::new(b'i', "intake idempotency keys");
 
 /// The id of the one record of [`PRUNED`].
 pub const PRUNED_ID: &[u8] = b"outbox-pruned";

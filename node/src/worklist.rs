@@ -301,8 +301,13 @@ pub fn select(
                 b.case_ref,
             ))
         }),
-        "status" => rows.sort_by(|a, b| {
-            (a.status.as_str(), b.opened_at).cmp(&(b.status.as_str(), a.opened_at))
+        // In lifecycle order (opened, escalated, ... closed), newest first within a status.
+        "status" => rows.sort_by_key(|r| {
+            let stage = statuses
+                .iter()
+                .position(|s| *s == r.status)
+                .unwrap_or(usize::MAX);
+            (stage, std::cmp::Reverse(r.opened_at), r.case_ref)
         }),
         _ => return Err(QueryError::BadSort),
     }

@@ -52,10 +52,20 @@ pub(crate) async fn add_contact(
         .idempotency_key
         .as_deref()
         .map(|k| schema::intake_key_id(&p.name, k));
+    let digest: [u8; 32] = {
+        use sha2::Digest;
+        sha2::Sha256::digest(serde_json::to_vec(&input).map_err(internal)?).into()
+    };
     if let Some(k) = &key_id
-        && let Some(id) = st.store.get(&schema::INTAKE_KEYS, k)?
+        && let Some(seen) = st.store.get(&schema::INTAKE_KEYS, k)?
     {
-        return Ok(Json(json!({ "id": id, "repeat": true })));
+        if seen.input != digest {
+            return Err(ApiError(
+                StatusCode::CONFLICT,
+                "this form was already saved with other content; reload the intake page to record a new contact".into(),
+            ));
+        }
+        return Ok(Json(json!({ "id": seen.contact, "repeat": true })));
     }
     let id = ContactId(ilm_protocol::identity::random_bytes().map_err(internal)?);
     let sealed = st
@@ -86,7 +96,14 @@ pub(crate) async fn add_contact(
     let mut batch = crate::store::WriteBatch::new();
     batch.put(&schema::CONTACTS, &id.0, &contact)?;
     if let Some(k) = &key_id {
-        batch.put(&schema::INTAKE_KEYS, k, &id)?;
+        batch.put(
+            &schema::INTAKE_KEYS,
+            k,
+            &crate::records::IntakeKey {
+                contact: id,
+                input: digest,
+            },
+        )?;
     }
     st.store.commit(batch)?;
     // Whether this worker got in touch before (matched on the sealed phone or messenger id
@@ -96,7 +113,10 @@ pub(crate) async fn add_contact(
         per_page: crate::worklist::MAX_PER_PAGE,
         ..Default::default()
     };
-    let earlier = crate::contact_list::select(&st.store, &st.vault, &same, &|_| true, false)
+    let earlier =
+        crate::contact_list::select(&st.store, &st.vault, &same, &|_| true, false, &|_| {
+            String::new()
+        })
         .map(|p| p.total.saturating_sub(1))
         .unwrap_or(0);
     Ok(Json(json!({ "id": id, "earlier_contacts": earlier })))
@@ -115,7 +135,12 @@ pub(crate) async fn list_contacts(
     query: Result<Query<ContactQuery>, QueryRejection>,
 ) -> ApiResult {
     let Query(query) = query?;
-    let page = contact_page(&st, &p, &query)?;
+    let mut page = contact_page(&st, &p, &query)?;
+    // The API lists contacts without personal data, whoever asks (the CLI prints it, scripts
+    // store it); a worker's identity comes only from GET /api/contacts/{id}.
+    for c in &mut page.contacts {
+        c.name = None;
+    }
     Ok(Json(json!(page)))
 }
 
@@ -126,11 +151,40 @@ pub(crate) fn contact_page(
     query: &ContactQuery,
 ) -> Result<crate::contact_list::ContactPage, ApiError> {
     let identities = crate::access::Permission::Intake.allows(p.role);
-    crate::contact_list::select(&st.store, &st.vault, query, &|c| may_see(p, c), identities)
-        .map_err(|e| match e {
-            ContactListError::Store(e) => ApiError::from(e),
-            e => ApiError::bad(e.to_string()),
-        })
+    // Search matches the values and their labels, in English and the operator's language.
+    let (en, own) = (st.i18n.table("en"), st.i18n.table(&p.lang));
+    let labels = |c: &crate::contact_list::ContactSummary| {
+        let channel = serde_json::to_value(c.channel)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        let keys = [
+            format!("channel_{channel}"),
+            format!("lang_{}", c.language),
+            format!("country_{}", c.nationality),
+            format!("country_{}", c.origin),
+            format!("country_{}", c.destination),
+            format!("sector_{}", c.sector),
+        ];
+        keys.iter()
+            .flat_map(|k| [en.get(k), own.get(k)])
+            .flatten()
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    crate::contact_list::select(
+        &st.store,
+        &st.vault,
+        query,
+        &|c| may_see(p, c),
+        identities,
+        &labels,
+    )
+    .map_err(|e| match e {
+        ContactListError::Store(e) => ApiError::from(e),
+        e => ApiError::bad(e.to_string()),
+    })
 }
 
 pub(crate) async fn show_contact(

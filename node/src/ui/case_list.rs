@@ -81,15 +81,25 @@ pub(crate) async fn case_list_csv(
         Ok(Query(q)) => q,
         Err(e) => return ApiError::from(e).into_response(),
     };
-    query.page = 1;
+    // Every selected row, page after page (a page holds at most MAX_PER_PAGE).
     query.per_page = worklist::MAX_PER_PAGE;
-    let page = match select(&st, &p, &query) {
-        Ok(page) => page,
-        Err(e) => return e.into_response(),
-    };
+    let mut rows = Vec::new();
+    query.page = 1;
+    loop {
+        let page = match select(&st, &p, &query) {
+            Ok(page) => page,
+            Err(e) => return e.into_response(),
+        };
+        rows.extend(page.rows);
+        if page.page >= page.pages {
+            break;
+        }
+        query.page += 1;
+    }
     let t = st.i18n.table(&p.lang);
     let tr = |k: String| t.get(&k).cloned().unwrap_or(k);
-    let mut out = String::new();
+    // A byte-order mark, so spreadsheets read Thai, Burmese and Japanese as UTF-8.
+    let mut out = String::from("\u{FEFF}");
     let header = [
         "case",
         "opened",
@@ -102,7 +112,7 @@ pub(crate) async fn case_list_csv(
         "overdue",
     ];
     push_row(&mut out, header.iter().map(|h| tr(format!("col_{h}"))));
-    for r in &page.rows {
+    for r in &rows {
         let cats = r
             .categories
             .iter()

@@ -47,8 +47,14 @@ fn day(ts: Value) -> String {
     }
 }
 
-/// Currencies without minor units (ISO 4217 exponent 0) among those the field uses.
-const NO_MINOR_UNITS: &[&str] = &["JPY", "KRW", "VND", "CLP", "ISK", "UGX"];
+/// ISO 4217 exponents other than 2 (the same table as the page script's `parseMoney`).
+fn exponent(currency: &str) -> u32 {
+    match currency {
+        "JPY" | "KRW" | "VND" | "CLP" | "ISK" | "UGX" | "PYG" | "XOF" | "XAF" => 0,
+        "KWD" | "BHD" | "OMR" | "JOD" | "TND" | "IQD" | "LYD" => 3,
+        _ => 2,
+    }
+}
 
 /// An amount `{minor_units, currency}` as "1,500.00 THB".
 fn money(m: Value) -> String {
@@ -79,10 +85,17 @@ pub fn format_money(minor: u64, currency: &str) -> String {
         }
         out
     };
-    if NO_MINOR_UNITS.contains(&currency) {
-        format!("{} {currency}", group(minor))
-    } else {
-        format!("{}.{:02} {currency}", group(minor / 100), minor % 100)
+    match exponent(currency) {
+        0 => format!("{} {currency}", group(minor)),
+        e => {
+            let unit = 10u64.pow(e);
+            format!(
+                "{}.{:0width$} {currency}",
+                group(minor / unit),
+                minor % unit,
+                width = e as usize
+            )
+        }
     }
 }
 
@@ -104,6 +117,7 @@ mod tests {
         assert_eq!(format_money(150_000, "THB"), "1,500.00 THB");
         assert_eq!(format_money(5, "USD"), "0.05 USD");
         assert_eq!(format_money(1_234_567, "JPY"), "1,234,567 JPY");
+        assert_eq!(format_money(1_500_250, "KWD"), "1,500.250 KWD");
     }
 
     #[test]
