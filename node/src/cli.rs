@@ -249,7 +249,11 @@ pub struct RunArgs {
     /// Discover peers on the local network (development only).
     #[arg(long)]
     pub mdns: bool,
-    /// Allow the admin API on a non-loopback address (only behind TLS).
+    /// Also serve the web UI and API over TLS on this address, for a team on other machines
+    /// (certificate from config.toml's [admin] tls_cert/tls_key, or a self-signed one).
+    #[arg(long, value_name = "ADDR")]
+    pub admin_tls_listen: Option<std::net::SocketAddr>,
+    /// Allow the TLS listener on a non-loopback address (the plain listener stays loopback).
     #[arg(long)]
     pub allow_remote_admin: bool,
 }

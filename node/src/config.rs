@@ -68,6 +68,14 @@ pub struct AdminSection {
     /// naming any other host are refused, so that a web page cannot reach the UI by pointing
     /// its own name at this machine (DNS rebinding).
     pub hosts: Vec<String>,
+    /// A second listener for the web UI and API over TLS, for a team on other machines
+    /// (non-loopback needs `--allow-remote-admin`).
+    pub tls_listen: Option<SocketAddr>,
+    /// PEM certificate chain for the TLS listener (default: a self-signed one the node makes
+    /// once in its data directory and whose fingerprint it prints).
+    pub tls_cert: Option<std::path::PathBuf>,
+    /// PEM private key for `tls_cert`.
+    pub tls_key: Option<std::path::PathBuf>,
 }
 
 impl Default for AdminSection {
@@ -75,6 +83,9 @@ impl Default for AdminSection {
         AdminSection {
             listen: SocketAddr::from(([127, 0, 0, 1], 7070)),
             hosts: Vec::new(),
+            tls_listen: None,
+            tls_cert: None,
+            tls_key: None,
         }
     }
 }
@@ -172,6 +183,12 @@ listen = "127.0.0.1:7070"
 # Other host names the UI is reached by, e.g. a reverse proxy's public name. Requests for any
 # other host are refused (protection against DNS rebinding).
 hosts = []
+# The web UI over TLS for a team on other machines (needs `ilm run --allow-remote-admin` when
+# not loopback). Without tls_cert and tls_key the node makes a self-signed certificate once
+# and prints its SHA-256 fingerprint for the operators to compare.
+# tls_listen = "0.0.0.0:7443"
+# tls_cert = "/etc/ilm/admin-cert.pem"
+# tls_key = "/etc/ilm/admin-key.pem"
 "#
         )
     }

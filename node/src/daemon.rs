@@ -26,9 +26,11 @@ pub struct RunOptions {
     pub bootstrap: Vec<String>,
     /// Admin API address.
     pub admin_listen: Option<SocketAddr>,
+    /// Admin API over TLS (replaces config.toml's `[admin] tls_listen`).
+    pub admin_tls_listen: Option<SocketAddr>,
     /// Enable mDNS.
     pub mdns: bool,
-    /// Allow the admin API on a non-loopback address.
+    /// Allow the TLS admin listener on a non-loopback address.
     pub allow_remote_admin: bool,
     /// Accept `at` (authoring time in the past) on API writes: sample data only (`ilm demo`).
     pub sample_data: bool,
@@ -38,6 +40,8 @@ pub struct RunOptions {
 pub struct RunningNode {
     /// The admin API's address.
     pub admin_addr: SocketAddr,
+    /// The TLS admin listener's address and certificate fingerprint, when serving one.
+    pub admin_tls: Option<(SocketAddr, String)>,
     /// The admin token.
     pub token: String,
     /// The node core (to append events without going through HTTP).
@@ -83,12 +87,26 @@ pub async fn start(dir: DataDir, opts: RunOptions) -> Result<RunningNode> {
     if let Some(a) = opts.admin_listen {
         cfg.admin.listen = a;
     }
+    if let Some(a) = opts.admin_tls_listen {
+        cfg.admin.tls_listen = Some(a);
+    }
     cfg.network.mdns |= opts.mdns;
-    if !cfg.admin.listen.ip().is_loopback() && !opts.allow_remote_admin {
+    // The UI holds case data: plain HTTP only on loopback (for the CLI, or a reverse proxy on
+    // the same machine); other machines reach it over TLS, and only when asked for.
+    if !cfg.admin.listen.ip().is_loopback() {
         bail!(
-            "refusing to serve the admin API on {} (not loopback): it holds case data; put TLS in front and pass --allow-remote-admin",
+            "refusing to serve the admin API without TLS on {} (not loopback): it holds case data; serve it over TLS with --admin-tls-listen (and --allow-remote-admin), or put a TLS reverse proxy in front of a loopback address",
             cfg.admin.listen
         );
+    }
+    match cfg.admin.tls_listen {
+        None if opts.allow_remote_admin => bail!(
+            "--allow-remote-admin is accepted only with TLS on: add --admin-tls-listen ADDR (or [admin] tls_listen)"
+        ),
+        Some(a) if !a.ip().is_loopback() && !opts.allow_remote_admin => bail!(
+            "the TLS admin listener {a} is reachable from other machines: pass --allow-remote-admin to confirm"
+        ),
+        _ => {}
     }
     let (network, own) = dir.load_membership()?;
     let store = match schema::open(&dir.db_path()) {
@@ -147,6 +165,27 @@ pub async fn start(dir: DataDir, opts: RunOptions) -> Result<RunningNode> {
         .await
         .with_context(|| format!("cannot listen for the admin API on {}", cfg.admin.listen))?;
     let admin_addr = listener.local_addr()?;
+    let tls = match cfg.admin.tls_listen {
+        Some(addr) => {
+            let mut names = cfg.admin.hosts.clone();
+            if !addr.ip().is_unspecified() {
+                names.push(addr.ip().to_string());
+            }
+            let setup = crate::edge::tls::setup(
+                &dir,
+                cfg.admin.tls_cert.as_deref(),
+                cfg.admin.tls_key.as_deref(),
+                &names,
+            )?;
+            let l = tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("cannot listen for the admin API over TLS on {addr}"))?;
+            let bound = l.local_addr()?;
+            Some((l, bound, setup))
+        }
+        None => None,
+    };
+    let tls_addr = tls.as_ref().map(|(_, a, _)| *a);
     let state = Arc::new(ApiState {
         keys: keys.clone(),
         role: cfg.node.role,
@@ -164,13 +203,37 @@ pub async fn start(dir: DataDir, opts: RunOptions) -> Result<RunningNode> {
         intake_lock: tokio::sync::Mutex::new(()),
         templates: crate::ui::templates().context("load the UI templates")?,
         i18n: crate::i18n::I18n::load().map_err(anyhow::Error::msg)?,
-        hosts: crate::access::AllowedHosts::new(admin_addr, &cfg.admin.hosts),
+        hosts: crate::access::AllowedHosts::new(admin_addr, &cfg.admin.hosts)
+            .with_tls_listener(tls_addr),
     });
     DataDir::write_public_file(&dir.admin_addr_path(), admin_addr.to_string().as_bytes())?;
+    let tls_addr_file = dir.root().join("admin-tls.addr");
+    let admin_tls = match tls {
+        Some((l, bound, setup)) => {
+            DataDir::write_public_file(&tls_addr_file, bound.to_string().as_bytes())?;
+            info!(admin_tls = %bound, fingerprint = %setup.fingerprint, "admin UI over TLS");
+            let app = router(state.clone());
+            let (stop_tls, stop_rx) = tokio::sync::oneshot::channel::<()>();
+            tokio::spawn(crate::edge::tls::serve(
+                l,
+                setup.acceptor,
+                app,
+                async move {
+                    let _ = stop_rx.await;
+                },
+            ));
+            Some((bound, setup.fingerprint, stop_tls))
+        }
+        None => None,
+    };
     info!(org = %keys.org_id().short(), peer = %net.local_peer_id(), admin = %admin_addr, "node running");
     let (shutdown, shutdown_rx) = tokio::sync::oneshot::channel::<()>();
     let addr_file = dir.admin_addr_path();
     let store_handle = store.clone();
+    let (admin_tls, stop_tls) = match admin_tls {
+        Some((a, f, stop)) => (Some((a, f)), Some(stop)),
+        None => (None, None),
+    };
     let task = tokio::spawn(async move {
         let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
         let served = axum::serve(listener, app)
@@ -178,6 +241,10 @@ pub async fn start(dir: DataDir, opts: RunOptions) -> Result<RunningNode> {
                 let _ = shutdown_rx.await;
             })
             .await;
+        if let Some(stop) = stop_tls {
+            let _ = stop.send(());
+        }
+        let _ = std::fs::remove_file(&tls_addr_file);
         // Stop the tasks in order: API done, then core and outbox, then the network.
         drop(net);
         core_task.abort();
@@ -193,6 +260,7 @@ pub async fn start(dir: DataDir, opts: RunOptions) -> Result<RunningNode> {
     });
     Ok(RunningNode {
         admin_addr,
+        admin_tls,
         token,
         core,
         metrics,
@@ -206,6 +274,11 @@ pub async fn start(dir: DataDir, opts: RunOptions) -> Result<RunningNode> {
 pub async fn run(dir: DataDir, opts: RunOptions) -> Result<()> {
     let node = start(dir, opts).await?;
     crate::output::say(&format!("admin API: http://{}", node.admin_addr));
+    if let Some((addr, fingerprint)) = &node.admin_tls {
+        crate::output::say(&format!(
+            "admin UI over TLS: https://{addr}\ncertificate SHA-256 fingerprint (compare it in your browser): {fingerprint}"
+        ));
+    }
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .context("install SIGTERM handler")?;
     tokio::select! {

@@ -42,6 +42,7 @@ fn run_daemon(cli: Cli) -> anyhow::Result<()> {
         listen: args.listen,
         bootstrap: args.bootstrap,
         admin_listen: args.admin_listen,
+        admin_tls_listen: args.admin_tls_listen,
         mdns: args.mdns,
         allow_remote_admin: args.allow_remote_admin,
         sample_data: false,

@@ -58,6 +58,8 @@ pub struct Node {
     /// libp2p port: chosen by the OS at first start, then kept so a restart keeps the address.
     pub port: Option<u16>,
     pub bootstrap: Vec<String>,
+    /// More arguments for `ilm run`.
+    pub run_args: Vec<String>,
     runs: usize,
 }
 
@@ -71,6 +73,7 @@ impl Node {
             child: None,
             port: None,
             bootstrap: Vec::new(),
+            run_args: Vec::new(),
             runs: 0,
         };
         node.org_id = node.get("/api/status")["org_id"]
@@ -99,6 +102,7 @@ impl Node {
         for b in &self.bootstrap {
             cmd.arg("--bootstrap").arg(b);
         }
+        cmd.args(&self.run_args);
         self.child = Some(cmd.spawn().expect("spawn ilm run"));
         let name = self.name.clone();
         wait_for(&format!("{name} to serve its admin API"), SOON, || {
@@ -490,6 +494,7 @@ fn node_handle(name: &str, dir: PathBuf, bootstrap: Vec<String>) -> Node {
         child: None,
         port: None,
         bootstrap,
+        run_args: Vec::new(),
         runs: 0,
     }
 }

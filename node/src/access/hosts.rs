@@ -9,6 +9,8 @@ pub struct AllowedHosts {
     exact: Vec<String>,
     /// Configured names, accepted with any port (a reverse proxy's public name).
     names: Vec<String>,
+    /// A port on which any IP literal is accepted (a TLS listener on every address).
+    any_ip_port: Option<u16>,
 }
 
 impl AllowedHosts {
@@ -28,13 +30,34 @@ impl AllowedHosts {
                 .iter()
                 .map(|n| n.trim().to_ascii_lowercase())
                 .collect(),
+            any_ip_port: None,
         }
+    }
+
+    /// Adds the TLS listener: its own address, and, when it listens on every address, any
+    /// IP address with its port (DNS rebinding needs a name, so IP literals are safe).
+    pub fn with_tls_listener(mut self, tls: Option<SocketAddr>) -> AllowedHosts {
+        if let Some(a) = tls {
+            if a.ip().is_unspecified() {
+                self.any_ip_port = Some(a.port());
+            } else {
+                let own = AllowedHosts::new(a, &[]);
+                self.exact.extend(own.exact);
+            }
+        }
+        self
     }
 
     /// Whether a `Host` value (or an Origin's host part) is one of ours.
     pub fn allows(&self, host: &str) -> bool {
         let host = host.trim().to_ascii_lowercase();
         if self.exact.contains(&host) {
+            return true;
+        }
+        if let Some(port) = self.any_ip_port
+            && let Ok(addr) = host.parse::<SocketAddr>()
+            && addr.port() == port
+        {
             return true;
         }
         let name = match host.rsplit_once(':') {

@@ -6,6 +6,7 @@ mod auth;
 pub mod guard;
 mod openapi;
 pub mod routes;
+pub mod tls;
 
 use crate::access::Permission;
 use crate::api::{ApiError, ApiState};

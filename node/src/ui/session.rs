@@ -89,9 +89,12 @@ fn login_error(st: &ApiState, lang: &str, status: StatusCode, key: &str) -> Resp
 pub(crate) async fn login(
     State(st): State<Arc<ApiState>>,
     ConnectInfo(client): ConnectInfo<std::net::SocketAddr>,
+    tls: Option<Extension<crate::edge::tls::OverTls>>,
     headers: HeaderMap,
     Form(f): Form<LoginForm>,
 ) -> Response {
+    // Over TLS the cookie never travels in clear.
+    let secure = if tls.is_some() { "; Secure" } else { "" };
     let page_lang = negotiate(&st, f.lang.as_deref(), &headers);
     let chosen = f.lang_chosen.as_deref() == Some("true") && f.lang.is_some();
     let source = client.ip();
@@ -164,7 +167,7 @@ pub(crate) async fn login(
         [
             (
                 header::SET_COOKIE,
-                format!("{SESSION_COOKIE}={id}; HttpOnly; SameSite=Strict; Path=/"),
+                format!("{SESSION_COOKIE}={id}; HttpOnly; SameSite=Strict; Path=/{secure}"),
             ),
             (header::LOCATION, home.to_string()),
         ],

@@ -1,0 +1,149 @@
+//! The admin listener over TLS, for a team on other machines: a certificate from files or a
+//! self-signed one made once in the data directory (its SHA-256 fingerprint printed for the
+//! operators to compare), and a server loop where a slow or failed handshake only costs its
+//! own task. Requests that came over TLS carry [`OverTls`], so session cookies get `Secure`.
+
+use crate::datadir::DataDir;
+use anyhow::{Context, Result, bail};
+use axum::Router;
+use axum::extract::ConnectInfo;
+use sha2::{Digest, Sha256};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_rustls::TlsAcceptor;
+use tokio_rustls::rustls::ServerConfig;
+use tokio_rustls::rustls::pki_types::pem::PemObject;
+use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use tracing::{debug, warn};
+
+/// Marks a request that reached the node over TLS.
+#[derive(Debug, Clone, Copy)]
+pub struct OverTls;
+
+/// How long a client may take to finish its TLS handshake.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A TLS configuration and the certificate's SHA-256 fingerprint (hex, colon-separated).
+pub struct TlsSetup {
+    /// The acceptor for incoming connections.
+    pub acceptor: TlsAcceptor,
+    /// SHA-256 of the leaf certificate, as browsers show it.
+    pub fingerprint: String,
+}
+
+/// The certificate the node generates for itself when none is configured.
+pub fn self_signed_paths(dir: &DataDir) -> (std::path::PathBuf, std::path::PathBuf) {
+    (
+        dir.root().join("admin-tls-cert.pem"),
+        dir.root().join("admin-tls-key.pem"),
+    )
+}
+
+/// Loads the configured certificate and key, or the node's self-signed pair (made once, for
+/// `names`: the host names and addresses the team uses).
+pub fn setup(
+    dir: &DataDir,
+    cert: Option<&Path>,
+    key: Option<&Path>,
+    names: &[String],
+) -> Result<TlsSetup> {
+    let (cert_path, key_path) = match (cert, key) {
+        (Some(c), Some(k)) => (c.to_path_buf(), k.to_path_buf()),
+        (None, None) => {
+            let (c, k) = self_signed_paths(dir);
+            if !c.exists() || !k.exists() {
+                let mut sans = vec!["localhost".to_string()];
+                sans.extend(names.iter().cloned());
+                let made = rcgen::generate_simple_self_signed(sans)
+                    .context("generate a self-signed certificate for the admin listener")?;
+                DataDir::write_secret_file(&k, made.key_pair.serialize_pem().as_bytes())?;
+                DataDir::write_public_file(&c, made.cert.pem().as_bytes())?;
+            }
+            (c, k)
+        }
+        _ => bail!(
+            "[admin] tls_cert and tls_key go together: set both, or neither for a self-signed certificate"
+        ),
+    };
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&cert_path)
+        .with_context(|| format!("read the TLS certificate {}", cert_path.display()))?
+        .collect::<Result<_, _>>()
+        .with_context(|| format!("{} is not a PEM certificate chain", cert_path.display()))?;
+    let Some(leaf) = certs.first() else {
+        bail!("{} holds no certificate", cert_path.display());
+    };
+    let fingerprint = Sha256::digest(leaf.as_ref())
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect::<Vec<_>>()
+        .join(":");
+    let key = PrivateKeyDer::from_pem_file(&key_path)
+        .with_context(|| format!("{} is not a PEM private key", key_path.display()))?;
+    // The provider libp2p's QUIC already uses, named so no process-wide default is needed.
+    let provider = Arc::new(tokio_rustls::rustls::crypto::aws_lc_rs::default_provider());
+    let config = ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .context("TLS protocol versions")?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .context("the TLS certificate and key do not go together")?;
+    Ok(TlsSetup {
+        acceptor: TlsAcceptor::from(Arc::new(config)),
+        fingerprint,
+    })
+}
+
+/// Serves `app` over TLS on `listener` until `shutdown` resolves.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    acceptor: TlsAcceptor,
+    app: Router,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
+    tokio::pin!(shutdown);
+    loop {
+        let (tcp, peer) = tokio::select! {
+            _ = &mut shutdown => return,
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait instead of spinning.
+                    warn!("admin TLS listener: {e}");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+        };
+        let acceptor = acceptor.clone();
+        let app = app.clone();
+        tokio::spawn(async move {
+            let tls = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
+                Ok(Ok(tls)) => tls,
+                Ok(Err(e)) => {
+                    debug!(%peer, "TLS handshake failed: {e}");
+                    return;
+                }
+                Err(_) => {
+                    debug!(%peer, "TLS handshake timed out");
+                    return;
+                }
+            };
+            let service = tower::ServiceExt::map_request(
+                app,
+                move |mut req: axum::http::Request<hyper::body::Incoming>| {
+                    req.extensions_mut().insert(ConnectInfo(peer));
+                    req.extensions_mut().insert(OverTls);
+                    req
+                },
+            );
+            let service = hyper_util::service::TowerToHyperService::new(service);
+            if let Err(e) = hyper::server::conn::http1::Builder::new()
+                .serve_connection(hyper_util::rt::TokioIo::new(tls), service)
+                .await
+            {
+                debug!(%peer, "admin TLS connection: {e}");
+            }
+        });
+    }
+}
