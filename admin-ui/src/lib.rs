@@ -20,6 +20,7 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         "report_case.html",
         include_str!("../templates/report_case.html"),
     ),
+    ("_pager.html", include_str!("../templates/_pager.html")),
     (
         "_attestation.html",
         include_str!("../templates/_attestation.html"),

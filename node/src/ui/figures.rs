@@ -121,6 +121,20 @@ fn code<T: serde::Serialize>(v: T) -> String {
         .unwrap_or_default()
 }
 
+/// Issues by category, the ten most frequent.
+fn by_category<'a>(
+    unit: &'static str,
+    categories: impl Iterator<Item = &'a ilm_protocol::IssueCategory>,
+) -> Series {
+    Series {
+        key: "issues_by_category",
+        unit,
+        labels: Labels::Prefix("cat"),
+        rows: top(count(categories.map(|c| c.code())), 10),
+        time: false,
+    }
+}
+
 fn median(mut v: Vec<f64>) -> Option<f64> {
     if v.is_empty() {
         return None;
@@ -216,20 +230,12 @@ pub fn cso(store: &Store, rows: &[CaseRow], now: Timestamp) -> Result<Dashboard,
                 rows: month_series(contacts.iter().map(|c| c.received_at), now),
                 time: true,
             },
-            Series {
-                key: "issues_by_category",
-                unit: "unit_issues",
-                labels: Labels::Prefix("cat"),
-                rows: top(
-                    count(
-                        local
-                            .iter()
-                            .flat_map(|l| l.issues.iter().map(|i| i.category.code())),
-                    ),
-                    10,
-                ),
-                time: false,
-            },
+            by_category(
+                "unit_issues",
+                local
+                    .iter()
+                    .flat_map(|l| l.issues.iter().map(|i| &i.category)),
+            ),
             Series {
                 key: "by_corridor",
                 unit: "unit_contacts",
@@ -323,19 +329,10 @@ pub fn responder(
                 rows: top(count(mine.iter().map(|(_, p)| p.stage.code())), 12),
                 time: false,
             },
-            Series {
-                key: "issues_by_category",
-                unit: "unit_cases",
-                labels: Labels::Prefix("cat"),
-                rows: top(
-                    count(
-                        mine.iter()
-                            .flat_map(|(_, p)| p.categories.iter().map(|c| c.code())),
-                    ),
-                    10,
-                ),
-                time: false,
-            },
+            by_category(
+                "unit_cases",
+                mine.iter().flat_map(|(_, p)| p.categories.iter()),
+            ),
         ],
     })
 }
@@ -384,20 +381,10 @@ pub fn brand(
                 rows: top(count(reports.iter().map(|r| r.status.code())), 13),
                 time: false,
             },
-            Series {
-                key: "issues_by_category",
-                unit: "unit_cases",
-                labels: Labels::Prefix("cat"),
-                rows: top(
-                    count(
-                        reports
-                            .iter()
-                            .flat_map(|r| r.categories.iter().map(|c| c.code())),
-                    ),
-                    10,
-                ),
-                time: false,
-            },
+            by_category(
+                "unit_cases",
+                reports.iter().flat_map(|r| r.categories.iter()),
+            ),
             Series {
                 key: "cases_by_supplier",
                 unit: "unit_cases",
