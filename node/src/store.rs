@@ -93,8 +93,53 @@ impl From<sled::Error> for StoreError {
 
 type Result<T> = std::result::Result<T, StoreError>;
 
+/// Databases this process closed, and when: sled's background threads may keep the file lock
+/// for a moment after the last handle is dropped, so reopening one of these right away waits
+/// for them instead of reporting another process. A database this process never had open
+/// answers `Locked` at once (the CLI relies on that to find its daemon).
+static CLOSED_HERE: std::sync::Mutex<Vec<(std::path::PathBuf, std::time::Instant)>> =
+    std::sync::Mutex::new(Vec::new());
+
+/// How long after closing a database this process waits for its own lock to go.
+const OWN_LOCK_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
+
+fn open_db(path: &Path) -> Result<sled::Db> {
+    let started = std::time::Instant::now();
+    loop {
+        match sled::Config::new()
+            .path(path)
+            .open()
+            .map_err(StoreError::from)
+        {
+            Err(StoreError::Locked) if closed_here_recently(path) => {
+                if started.elapsed() > OWN_LOCK_GRACE {
+                    return Err(StoreError::Locked);
+                }
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            other => return other,
+        }
+    }
+}
+
+fn closed_here_recently(path: &Path) -> bool {
+    let mut closed = CLOSED_HERE.lock().unwrap_or_else(|p| p.into_inner());
+    closed.retain(|(_, at)| at.elapsed() < OWN_LOCK_GRACE);
+    closed.iter().any(|(p, _)| p == path)
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        let mut closed = CLOSED_HERE.lock().unwrap_or_else(|p| p.into_inner());
+        closed.retain(|(p, at)| at.elapsed() < OWN_LOCK_GRACE && *p != self.path);
+        closed.push((self.path.clone(), std::time::Instant::now()));
+    }
+}
+
 /// An open node database.
 pub struct Store {
+    /// Where it lives (to note when this process lets go of it).
+    path: std::path::PathBuf,
     db: sled::Db,
     register: sled::Tree,
     revocations: sled::Tree,
@@ -153,8 +198,9 @@ impl Store {
     /// Opens (or creates) the database at `path`, without looking at its schema version:
     /// nodes open it through `crate::schema::open`, which checks and migrates it.
     pub(crate) fn open_unversioned(path: &Path) -> Result<Store> {
-        let db = sled::Config::new().path(path).open()?;
+        let db = open_db(path)?;
         Ok(Store {
+            path: path.to_path_buf(),
             data: db.open_tree(DATA)?,
             register: db.open_tree(REGISTER)?,
             revocations: db.open_tree(REVOCATIONS)?,
