@@ -136,7 +136,24 @@ fn whole_lifecycle_to_a_brand_verifying_the_exported_attestation() {
             .any(|a| a["awaiting_my_signature"] == true)
             .then_some(())
     });
-    supplier.post(&format!("/api/attestations/{case}/cosign"), &json!(null));
+    // A co-signature names the draft that was shown: another digest is refused and signs
+    // nothing; the draft's own digest signs it.
+    let cosign = format!("/api/attestations/{case}/cosign");
+    let (code, v) = supplier.post_raw(&cosign, &json!({ "draft": "00".repeat(32) }));
+    assert_eq!(code, 409, "{v}");
+    let drafts = supplier.get("/api/attestations");
+    let draft = drafts["attestations"]
+        .as_array()
+        .expect("attestations")
+        .iter()
+        .find(|a| a["case_ref"] == case.as_str())
+        .expect("draft");
+    assert_eq!(
+        draft["complete"], false,
+        "a refused co-signature signed: {draft}"
+    );
+    let digest = draft["digest"].as_str().expect("digest").to_string();
+    supplier.post(&cosign, &json!({ "draft": digest }));
     wait_for("the brand to see a verified attestation", SOON, || {
         let v = brand.get("/api/supply-chain");
         let s = &v["suppliers"][0];

@@ -92,6 +92,14 @@ pub struct AttestationView {
     pub awaiting_my_signature: bool,
     /// What it states.
     pub attestation: Option<RemediationAttestation>,
+    /// SHA-256 (hex) of the signed body: a co-signature names the draft it was shown.
+    pub digest: String,
+}
+
+/// SHA-256 (hex) of a stored attestation's signed body.
+pub fn attestation_digest(a: &StoredAttestation) -> String {
+    use sha2::Digest;
+    ilm_protocol::bytes::to_hex(&sha2::Sha256::digest(&a.record.body))
 }
 
 /// The view of a stored attestation.
@@ -117,6 +125,7 @@ pub fn attestation(
         awaiting_my_signature: !a.complete
             && body.as_ref().is_some_and(|b| b.remediating_party == *me),
         attestation: body,
+        digest: attestation_digest(a),
     }
 }
 

@@ -505,8 +505,34 @@ pub(crate) async fn list_attestations(State(st): St) -> ApiResult {
     Ok(Json(json!({ "attestations": all })))
 }
 
-pub(crate) async fn cosign(State(st): St, Path(case): Path<String>) -> ApiResult {
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CosignBody {
+    /// The digest of the draft the operator was shown (`AttestationView::digest`).
+    #[serde(default)]
+    draft: Option<String>,
+}
+
+pub(crate) async fn cosign(
+    State(st): St,
+    Path(case): Path<String>,
+    b: Result<Json<Option<CosignBody>>, JsonRejection>,
+) -> ApiResult {
     let case = parse_case(&case)?;
+    // What was shown is what is signed: a draft that changed since the page loaded is not.
+    if let Some(shown) = body(b)?.and_then(|b| b.draft) {
+        let stored = st
+            .store
+            .get(&schema::ATTESTATIONS, case.as_bytes())?
+            .map(|a| crate::views::attestation_digest(&a));
+        if stored.as_deref() != Some(shown.as_str()) {
+            return Err(ApiError(
+                StatusCode::CONFLICT,
+                "the attestation changed since it was shown; reload the page and read it again"
+                    .into(),
+            ));
+        }
+    }
     let rec = st.core.cosign_attestation(case).await?;
     Ok(Json(json!({ "attestation": rec })))
 }
