@@ -223,16 +223,21 @@ pub fn select(
         if !words.is_empty() {
             // The values and their labels, never the field names.
             let mut text = [
-                summary.id.to_string(),
                 summary.language.clone(),
                 summary.nationality.to_string(),
                 summary.sector.clone(),
                 summary.origin.to_string(),
                 summary.destination.to_string(),
-                summary.case_ref.map(|c| c.to_hex()).unwrap_or_default(),
                 labels(&summary),
             ]
             .join("\n");
+            // Random ids match only from their start and with 8 digits or more, so a word
+            // like "0004" in a name does not find every id that happens to contain it.
+            let ids = [
+                summary.id.to_string(),
+                summary.case_ref.map(|c| c.to_hex()).unwrap_or_default(),
+            ];
+            let id_match = |w: &str| w.len() >= 8 && ids.iter().any(|id| id.starts_with(w));
             if identities && let Some(s) = &sealed[i] {
                 text.push('\n');
                 text.push_str(&s.identity.name);
@@ -246,7 +251,10 @@ pub fn select(
                 text.push_str(&s.notes);
             }
             let text = text.to_lowercase();
-            if !words.iter().all(|w| text.contains(w.as_str())) {
+            if !words
+                .iter()
+                .all(|w| text.contains(w.as_str()) || id_match(w))
+            {
                 continue;
             }
         }

@@ -85,7 +85,7 @@ pub fn rows(
             .map(|p| p.escalation.site.clone())
             .unwrap_or_default();
         let counterparty_names: Vec<String> = counterparties.iter().map(&name).collect();
-        let mut text = vec![state.case_ref.to_hex(), site.clone()];
+        let mut text = vec![site.clone()];
         text.extend(counterparty_names.iter().cloned());
         for p in &state.parties {
             text.push(p.escalation.requested_remedy.clone());
@@ -115,7 +115,7 @@ pub fn rows(
         }
         let counterparties = vec![r.supplier, r.cso];
         let counterparty_names: Vec<String> = counterparties.iter().map(&name).collect();
-        let mut text = vec![r.case_ref.to_hex()];
+        let mut text: Vec<String> = Vec::new();
         text.extend(counterparty_names.iter().cloned());
         let next_due = r.owed().iter().map(|(_, due)| *due).min();
         let closed = r.status == ilm_protocol::CaseStatus::Closed;
@@ -139,7 +139,7 @@ pub fn rows(
     for l in local.into_iter().filter(|l| !seen.contains(&l.case_ref)) {
         let counterparties: Vec<OrgId> = l.supplier.iter().chain(&l.agencies).copied().collect();
         let counterparty_names: Vec<String> = counterparties.iter().map(&name).collect();
-        let mut text = vec![l.case_ref.to_hex(), l.site.clone()];
+        let mut text = vec![l.site.clone()];
         text.extend(counterparty_names.iter().cloned());
         out.push(CaseRow {
             case_ref: l.case_ref,
@@ -271,9 +271,13 @@ pub fn select(
                 .map(|c| label(*c).to_lowercase())
                 .collect::<Vec<_>>()
                 .join("\n");
-            words
-                .iter()
-                .all(|w| r.text.contains(w.as_str()) || labels.contains(w.as_str()))
+            words.iter().all(|w| {
+                r.text.contains(w.as_str())
+                        || labels.contains(w.as_str())
+                        // A reference matches from its start, with 8 digits or more (a
+                        // short number in a search must not find random references).
+                        || (w.len() >= 8 && r.case_ref.to_hex().starts_with(w.as_str()))
+            })
         };
         text_ok
             && (query.closed || !r.closed || query.status == "closed")
@@ -411,6 +415,12 @@ mod tests {
             q(&|q| q.q = "factory 42".into()).rows[0].case_ref,
             CaseRef([42; 16])
         );
+        // A reference by its start; a short number does not match inside references.
+        assert_eq!(
+            q(&|q| q.q = "2a2a2a2a".into()).rows[0].case_ref,
+            CaseRef([42; 16])
+        );
+        assert_eq!(q(&|q| q.q = "2a2a".into()).total, 0);
         assert_eq!(q(&|q| q.q = "deception".into()).total, 30);
         assert_eq!(q(&|q| q.category = "withholding_of_wages".into()).total, 24);
         assert_eq!(q(&|q| q.party = OrgId([1; 32]).to_string()).total, 30);
