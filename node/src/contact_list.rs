@@ -9,9 +9,6 @@ use crate::vault::Vault;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
-/// Rows per page.
-pub const PER_PAGE: usize = 25;
-
 /// What the contact list shows.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(default)]
@@ -24,7 +21,7 @@ pub struct ContactQuery {
     pub same_as: String,
     /// Page number, from 1.
     pub page: usize,
-    /// Rows per page, 1 to `crate::worklist::MAX_PER_PAGE` (0: `PER_PAGE`).
+    /// Rows per page, as for the case list ([`crate::worklist::page_size`]).
     pub per_page: usize,
 }
 
@@ -154,11 +151,8 @@ pub fn select(
     identities: bool,
     labels: &dyn Fn(&ContactSummary) -> String,
 ) -> Result<ContactPage, ContactListError> {
-    let per_page = match query.per_page {
-        0 => PER_PAGE,
-        n if n <= crate::worklist::MAX_PER_PAGE => n,
-        _ => return Err(ContactListError::BadPageSize),
-    };
+    let per_page =
+        crate::worklist::page_size(query.per_page).ok_or(ContactListError::BadPageSize)?;
     let same_as: Option<ContactId> = match query.same_as.trim() {
         "" => None,
         s => Some(s.parse().map_err(|_| ContactListError::BadContact)?),
@@ -272,14 +266,7 @@ pub fn select(
             .cmp(&a.contact.received_at)
             .then(a.contact.id.cmp(&b.contact.id))
     });
-    let total = rows.len();
-    let pages = total.div_ceil(per_page).max(1);
-    let page = query.page.clamp(1, pages);
-    let contacts = rows
-        .into_iter()
-        .skip((page - 1) * per_page)
-        .take(per_page)
-        .collect();
+    let (contacts, total, page, pages) = crate::worklist::paginate(rows, query.page, per_page);
     Ok(ContactPage {
         contacts,
         total,

@@ -315,25 +315,37 @@ pub fn select(
         }),
         _ => return Err(QueryError::BadSort),
     }
-    let per_page = match query.per_page {
-        0 => PER_PAGE,
-        n if n <= MAX_PER_PAGE => n,
-        _ => return Err(QueryError::BadPageSize),
-    };
-    let total = rows.len();
-    let pages = total.div_ceil(per_page).max(1);
-    let page = query.page.clamp(1, pages);
-    let rows = rows
-        .into_iter()
-        .skip((page - 1) * per_page)
-        .take(per_page)
-        .collect();
+    let per_page = page_size(query.per_page).ok_or(QueryError::BadPageSize)?;
+    let (rows, total, page, pages) = paginate(rows, query.page, per_page);
     Ok(CasePage {
         rows,
         total,
         page,
         pages,
     })
+}
+
+/// A requested page size: 0 means [`PER_PAGE`]; more than [`MAX_PER_PAGE`] is refused.
+pub fn page_size(requested: usize) -> Option<usize> {
+    match requested {
+        0 => Some(PER_PAGE),
+        n if n <= MAX_PER_PAGE => Some(n),
+        _ => None,
+    }
+}
+
+/// One page of `rows`: the rows, how many there are in all, the page (clamped to the
+/// existing ones, from 1) and the number of pages (at least 1).
+pub fn paginate<T>(rows: Vec<T>, page: usize, per_page: usize) -> (Vec<T>, usize, usize, usize) {
+    let total = rows.len();
+    let pages = total.div_ceil(per_page).max(1);
+    let page = page.clamp(1, pages);
+    let rows = rows
+        .into_iter()
+        .skip((page - 1) * per_page)
+        .take(per_page)
+        .collect();
+    (rows, total, page, pages)
 }
 
 #[cfg(test)]
