@@ -13,6 +13,18 @@ pub struct Cli {
     /// Print machine-readable JSON instead of text.
     #[arg(long, global = true)]
     pub json: bool,
+    /// Read the passphrase of protected keys from this file's first line (for example a
+    /// systemd credential; `$CREDENTIALS_DIRECTORY/ilm-passphrase` is read without this flag).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub passphrase_file: Option<PathBuf>,
+    /// Read the passphrase of protected keys from this inherited file descriptor.
+    #[arg(
+        long,
+        global = true,
+        value_name = "N",
+        conflicts_with = "passphrase_file"
+    )]
+    pub passphrase_fd: Option<u32>,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -70,6 +82,28 @@ pub enum Command {
     /// Operator accounts of the admin web UI.
     #[command(subcommand)]
     Operator(OperatorCommand),
+    /// The node's secret keys at rest.
+    #[command(subcommand)]
+    Key(KeyCommand),
+}
+
+/// `ilm key ...`
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// Set, change or remove the passphrase that protects identity.key and vault.key. The
+    /// current one comes from --passphrase-file/--passphrase-fd (or the prompt); the new one
+    /// from the flags below (or the prompt, twice).
+    Passphrase {
+        /// Read the new passphrase from this file's first line.
+        #[arg(long, value_name = "PATH")]
+        new_passphrase_file: Option<PathBuf>,
+        /// Read the new passphrase from this inherited file descriptor.
+        #[arg(long, value_name = "N", conflicts_with = "new_passphrase_file")]
+        new_passphrase_fd: Option<u32>,
+        /// Store the keys in the clear again (anyone who copies the data dir gets them).
+        #[arg(long, conflicts_with_all = ["new_passphrase_file", "new_passphrase_fd"])]
+        remove: bool,
+    },
 }
 
 /// `ilm operator ...`

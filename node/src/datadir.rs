@@ -4,6 +4,7 @@
 //! directory (0700), and are refused when someone else can read them.
 
 use crate::config::{Config, ConfigError};
+use crate::secrets::{self, Passphrase, SecretError, Unlocker};
 use ilm_protocol::bytes::{from_hex_array, to_hex};
 use ilm_protocol::{MembershipCertificate, Network, OrgKeys, SignedRecord, Verified};
 use serde::{Deserialize, Serialize};
@@ -60,6 +61,9 @@ pub enum DataDirError {
         "this node has not joined a network yet (steward: `ilm network create`; others: `ilm member join`)"
     )]
     NotJoined,
+    /// A passphrase-protected secret could not be unlocked or written.
+    #[error(transparent)]
+    Secret(#[from] SecretError),
     /// Stored membership files fail verification.
     #[error("stored membership file {path} is invalid: {reason}")]
     BadMembership {
@@ -93,12 +97,23 @@ struct KeyFile {
 #[derive(Debug, Clone)]
 pub struct DataDir {
     root: PathBuf,
+    unlock: Unlocker,
 }
 
 impl DataDir {
     /// The directory at `root` (not touched until used).
     pub fn new(root: impl Into<PathBuf>) -> DataDir {
-        DataDir { root: root.into() }
+        DataDir {
+            root: root.into(),
+            unlock: Unlocker::default(),
+        }
+    }
+
+    /// The same directory, unlocking protected secrets (and protecting new ones) with the
+    /// passphrase `unlock` provides.
+    pub fn with_unlocker(mut self, unlock: Unlocker) -> DataDir {
+        self.unlock = unlock;
+        self
     }
 
     /// The directory itself.
@@ -265,7 +280,78 @@ impl DataDir {
             path: self.key_path(),
             reason: e.to_string(),
         })?;
-        Self::write_secret_file(&self.key_path(), &text)
+        self.write_new_protected(&self.key_path(), &text)
+    }
+
+    /// Writes a new secret file, sealed with the passphrase when this run has one.
+    pub fn write_new_protected(&self, path: &Path, clear: &[u8]) -> Result<()> {
+        if self.unlock.has_source() {
+            let pass = self.unlock.passphrase(path)?;
+            Self::write_secret_file(path, &secrets::protect(path, clear, &pass)?)
+        } else {
+            Self::write_secret_file(path, clear)
+        }
+    }
+
+    /// Reads a secret file, opening it with the passphrase if it is protected.
+    pub fn read_protected(&self, path: &Path) -> Result<zeroize::Zeroizing<Vec<u8>>> {
+        let raw = zeroize::Zeroizing::new(Self::read_secret_file(path)?);
+        if !secrets::is_protected(&raw) {
+            return Ok(raw);
+        }
+        let pass = self.unlock.passphrase(path)?;
+        Ok(secrets::unprotect(path, &raw, &pass)?)
+    }
+
+    /// Whether the identity key file is passphrase-protected.
+    pub fn keys_protected(&self) -> Result<bool> {
+        if !self.is_initialised() {
+            return Err(DataDirError::NotInitialised(self.root.clone()));
+        }
+        Ok(secrets::is_protected(&Self::read_secret_file(
+            &self.key_path(),
+        )?))
+    }
+
+    /// Re-seals the identity and vault keys under `new` (or stores them in the clear with
+    /// `None`); each file is replaced atomically, so a crash leaves the old or the new form.
+    pub fn change_passphrase(&self, new: Option<&Passphrase>) -> Result<Vec<PathBuf>> {
+        if !self.is_initialised() {
+            return Err(DataDirError::NotInitialised(self.root.clone()));
+        }
+        let mut changed = Vec::new();
+        for path in [self.key_path(), self.vault_key_path()] {
+            if !path.exists() {
+                continue;
+            }
+            let clear = self.read_protected(&path)?;
+            let contents = match new {
+                Some(p) => secrets::protect(&path, &clear, p)?,
+                None => clear.to_vec(),
+            };
+            Self::replace_secret_file(&path, &contents)?;
+            changed.push(path);
+        }
+        Ok(changed)
+    }
+
+    /// Replaces a secret file atomically (owner-only temp file, fsync, rename, fsync dir).
+    fn replace_secret_file(path: &Path, contents: &[u8]) -> Result<()> {
+        let tmp = path.with_extension("new");
+        match fs::remove_file(&tmp) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(io_err("remove", &tmp)(e));
+            }
+            _ => {}
+        }
+        Self::write_secret_file(&tmp, contents)?;
+        fs::rename(&tmp, path).map_err(io_err("rename into", path))?;
+        if let Some(parent) = path.parent() {
+            fs::File::open(parent)
+                .and_then(|d| d.sync_all())
+                .map_err(io_err("sync", parent))?;
+        }
+        Ok(())
     }
 
     /// Loads the organisation's secret keys.
@@ -274,7 +360,10 @@ impl DataDir {
         if !path.exists() {
             return Err(DataDirError::NotInitialised(self.root.clone()));
         }
-        let bytes = Self::read_secret_file(&path)?;
+        let bytes = self.read_protected(&path)?;
+        if self.unlock.has_source() && !secrets::is_protected(&Self::read_secret_file(&path)?) {
+            return Err(DataDirError::Secret(SecretError::NotProtected(path)));
+        }
         let bad = |reason: String| DataDirError::BadKeyFile {
             path: path.clone(),
             reason,

@@ -29,6 +29,7 @@ pub mod output;
 pub mod records;
 pub mod register;
 pub mod schema;
+pub mod secrets;
 pub mod store;
 pub mod ui;
 pub mod vault;

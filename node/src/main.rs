@@ -33,11 +33,11 @@ fn run_demo(cli: Cli) -> anyhow::Result<()> {
 }
 
 fn run_daemon(cli: Cli) -> anyhow::Result<()> {
+    let dir = ilm_node::commands::cli_data_dir(&cli)?;
     let ilm_node::cli::Command::Run(args) = cli.command else {
         anyhow::bail!("not a run command");
     };
     init_logs();
-    let dir = ilm_node::commands::data_dir(cli.data_dir)?;
     let opts = ilm_node::daemon::RunOptions {
         listen: args.listen,
         bootstrap: args.bootstrap,

@@ -44,16 +44,17 @@ pub struct Vault {
 }
 
 impl Vault {
-    /// Opens the vault of a data directory, creating its owner-only key on first use.
+    /// Opens the vault of a data directory, creating its owner-only key on first use
+    /// (sealed with the passphrase when the node has one).
     pub fn open(dir: &DataDir) -> Result<Vault, VaultError> {
         let path = dir.vault_key_path();
         if !path.exists() {
             let key =
                 ilm_protocol::identity::random_bytes::<32>().map_err(|_| VaultError::Random)?;
-            DataDir::write_secret_file(&path, to_hex(&key).as_bytes())?;
+            dir.write_new_protected(&path, to_hex(&key).as_bytes())?;
         }
-        let raw = DataDir::read_secret_file(&path)?;
-        let text = String::from_utf8(raw).map_err(|_| VaultError::BadKey)?;
+        let raw = dir.read_protected(&path)?;
+        let text = std::str::from_utf8(&raw).map_err(|_| VaultError::BadKey)?;
         let key = from_hex_array::<32>(text.trim()).map_err(|_| VaultError::BadKey)?;
         Ok(Vault {
             cipher: ChaCha20Poly1305::new(&key.into()),

@@ -102,3 +102,57 @@ pub(super) fn id(dir: &DataDir) -> Result<Output> {
         ),
     ))
 }
+
+pub(super) fn change_passphrase(
+    dir: &DataDir,
+    new_file: Option<std::path::PathBuf>,
+    new_fd: Option<u32>,
+    remove: bool,
+) -> Result<Output> {
+    use crate::secrets::PassphraseSource;
+    let was_protected = dir.keys_protected()?;
+    if remove && !was_protected {
+        bail!("the keys of this node are not protected by a passphrase; nothing to remove");
+    }
+    let new = if remove {
+        None
+    } else {
+        let pass = match (new_file, new_fd) {
+            (Some(f), _) => PassphraseSource::File(f).read("")?,
+            (None, Some(n)) => PassphraseSource::Fd(n).read("")?,
+            (None, None) => {
+                if !std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+                    bail!(
+                        "give the new passphrase with --new-passphrase-file or --new-passphrase-fd (no terminal to ask on)"
+                    );
+                }
+                let first = PassphraseSource::Prompt.read("New passphrase: ")?;
+                let again = PassphraseSource::Prompt.read("New passphrase again: ")?;
+                if !first.same_as(&again) {
+                    bail!("the two passphrases differ; nothing changed");
+                }
+                first
+            }
+        };
+        Some(pass)
+    };
+    let changed = dir.change_passphrase(new.as_ref())?;
+    let names: Vec<String> = changed.iter().map(|p| p.display().to_string()).collect();
+    let state = if remove {
+        "in the clear"
+    } else {
+        "protected by the new passphrase"
+    };
+    Ok(Output::new(
+        json!({ "protected": !remove, "files": names }),
+        format!(
+            "{} now {state}.{}",
+            names.join(" and "),
+            if remove {
+                "\nAnyone who copies this data directory now gets the organisation's keys and can open worker identities."
+            } else {
+                "\n`ilm run` asks for it at start (terminal), or reads it with --passphrase-file, --passphrase-fd or a systemd credential named ilm-passphrase."
+            }
+        ),
+    ))
+}

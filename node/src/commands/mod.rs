@@ -8,9 +8,10 @@ mod operators;
 mod verify;
 mod workflow_ops;
 
-use crate::cli::{Cli, Command, MemberCommand, NetworkCommand};
+use crate::cli::{Cli, Command, KeyCommand, MemberCommand, NetworkCommand};
 use crate::datadir::DataDir;
 use crate::output::Output;
+use crate::secrets::{PassphraseSource, Unlocker};
 use anyhow::{Context, Result};
 use std::path::PathBuf;
 
@@ -26,9 +27,15 @@ pub fn data_dir(flag: Option<PathBuf>) -> Result<DataDir> {
     Ok(DataDir::new(PathBuf::from(home).join(".ilm")))
 }
 
+/// The data directory of a command line, with its passphrase source.
+pub fn cli_data_dir(cli: &Cli) -> Result<DataDir> {
+    let source = PassphraseSource::from_flags(cli.passphrase_file.clone(), cli.passphrase_fd);
+    Ok(data_dir(cli.data_dir.clone())?.with_unlocker(Unlocker::new(source)))
+}
+
 /// Runs one parsed command line.
 pub fn run(cli: Cli) -> Result<Output> {
-    let dir = data_dir(cli.data_dir)?;
+    let dir = cli_data_dir(&cli)?;
     match cli.command {
         Command::Init(args) => identity::init(&dir, args),
         Command::Id => identity::id(&dir),
@@ -72,5 +79,10 @@ pub fn run(cli: Cli) -> Result<Output> {
         Command::SupplyChain => workflow_ops::supply_chain(&dir),
         Command::Demo(_) => anyhow::bail!("`ilm demo` is started by the binary's main"),
         Command::Operator(cmd) => operators::run(&dir, cmd),
+        Command::Key(KeyCommand::Passphrase {
+            new_passphrase_file,
+            new_passphrase_fd,
+            remove,
+        }) => identity::change_passphrase(&dir, new_passphrase_file, new_passphrase_fd, remove),
     }
 }
