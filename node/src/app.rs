@@ -39,6 +39,8 @@ pub struct ApiState {
     pub allow_backdating: bool,
     /// Serialises read-modify-write of the CSO's intake records (contacts, local cases).
     pub intake_lock: tokio::sync::Mutex<()>,
+    /// How long personal data is kept (`[retention]`).
+    pub retention: crate::retention::RetentionPolicy,
     /// UI templates.
     pub templates: minijinja::Environment<'static>,
     /// UI translations.

@@ -85,6 +85,32 @@ pub enum Command {
     /// The node's secret keys at rest.
     #[command(subcommand)]
     Key(KeyCommand),
+    /// Erase personal data for real, at a worker's request.
+    #[command(subcommand)]
+    Erase(EraseCommand),
+    /// The node's database.
+    #[command(subcommand)]
+    Db(DbCommand),
+}
+
+/// `ilm erase ...`
+#[derive(Debug, Subcommand)]
+pub enum EraseCommand {
+    /// Erase a worker's identity and the notes of one contact (CSO, admin token). The case's
+    /// signed events and the contact's statistics stay; the sealed bytes leave the disk when
+    /// the node next starts (or with `ilm db compact` while it is stopped).
+    Contact {
+        /// The contact id (from `ilm contact list`).
+        id: String,
+    },
+}
+
+/// `ilm db ...`
+#[derive(Debug, Subcommand)]
+pub enum DbCommand {
+    /// Rewrite the database without erased and deleted bytes (the node must be stopped; it
+    /// also does this at start when something was erased).
+    Compact,
 }
 
 /// `ilm key ...`

@@ -16,6 +16,9 @@ pub struct Config {
     /// Local admin API and web UI.
     #[serde(default)]
     pub admin: AdminSection,
+    /// How long personal data is kept.
+    #[serde(default)]
+    pub retention: crate::retention::RetentionPolicy,
 }
 
 /// The `[node]` section.
@@ -111,6 +114,11 @@ impl Config {
                 "node.name must be 1 to 200 characters".into(),
             ));
         }
+        if cfg.retention.delivered_outbox_days == 0 {
+            return Err(ConfigError::Invalid(
+                "retention.delivered_outbox_days must be at least 1".into(),
+            ));
+        }
         Ok(cfg)
     }
 
@@ -189,6 +197,21 @@ hosts = []
 # tls_listen = "0.0.0.0:7443"
 # tls_cert = "/etc/ilm/admin-cert.pem"
 # tls_key = "/etc/ilm/admin-key.pem"
+
+[retention]
+# Days each class of data is kept; leave a line commented out to keep that data until erased
+# by hand (`ilm erase contact ID`). Expired data is erased for real: the sealed identity is
+# sealed again without it and the old bytes leave the disk at the next start (compaction).
+# Signed case events are kept: other organisations rely on them.
+# A worker's identity, counted from the contact, once no open case holds it:
+# worker_identities_days = 730
+# The operator's notes of a contact, the same way:
+# contact_notes_days = 730
+# After a case closes: its contacts' identities and notes, and identities disclosed to this
+# node for it:
+# closed_cases_days = 365
+# Delivered and refused outgoing messages (their counts stay):
+delivered_outbox_days = 7
 "#
         )
     }

@@ -17,6 +17,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use tracing::info;
 
+/// How often expired personal data is looked for (and once at start).
+const RETENTION_SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
+
 /// Overrides of `config.toml` from flags (environment overrides are applied by [`Config`]).
 #[derive(Debug, Default, Clone)]
 pub struct RunOptions {
@@ -71,6 +74,32 @@ fn parse_addrs(list: &[String], what: &str) -> Result<Vec<Multiaddr>> {
         .collect()
 }
 
+/// Opens the database, first compacting it when erased data still lies in its log.
+fn open_store(dir: &DataDir) -> Result<Arc<Store>> {
+    let path = dir.db_path();
+    let open = || match schema::open(&path) {
+        Err(StoreError::Locked) => bail!(
+            "another `ilm run` is already using {}",
+            dir.root().display()
+        ),
+        other => Ok(other?),
+    };
+    crate::store::recover_compaction(&path)?;
+    let store = open()?;
+    if !store.compaction_due()? {
+        return Ok(Arc::new(store));
+    }
+    drop(store);
+    info!("compacting the database so that erased personal data leaves the disk");
+    let done = crate::store::compact(&path).context("compact the database")?;
+    info!(
+        bytes_before = done.bytes_before,
+        bytes_after = done.bytes_after,
+        "database compacted"
+    );
+    Ok(Arc::new(open()?))
+}
+
 /// Starts a node for a data directory; returns once it listens.
 pub async fn start(dir: DataDir, opts: RunOptions) -> Result<RunningNode> {
     let keys = Arc::new(dir.load_keys()?);
@@ -109,13 +138,7 @@ pub async fn start(dir: DataDir, opts: RunOptions) -> Result<RunningNode> {
         _ => {}
     }
     let (network, own) = dir.load_membership()?;
-    let store = match schema::open(&dir.db_path()) {
-        Err(StoreError::Locked) => bail!(
-            "another `ilm run` is already using {}",
-            dir.root().display()
-        ),
-        other => Arc::new(other?),
-    };
+    let store = open_store(&dir)?;
     DataDir::restrict(&dir.db_path())?;
     let membership = Arc::new(MembershipState::new(
         network.clone(),
@@ -147,7 +170,12 @@ pub async fn start(dir: DataDir, opts: RunOptions) -> Result<RunningNode> {
     .map_err(anyhow::Error::msg)?;
     let metrics = Arc::new(Metrics::default());
     let vault = Arc::new(crate::vault::Vault::open(&dir).context("open the vault")?);
-    let (queue, outbox_task) = outbox::spawn(store.clone(), net.clone(), metrics.clone())?;
+    let (queue, outbox_task) = outbox::spawn(
+        store.clone(),
+        net.clone(),
+        metrics.clone(),
+        cfg.retention.outbox_retention(),
+    )?;
     let (core, core_task) = core::spawn(
         core::CoreParts {
             keys: keys.clone(),
@@ -201,11 +229,17 @@ pub async fn start(dir: DataDir, opts: RunOptions) -> Result<RunningNode> {
         sessions: crate::access::Sessions::default(),
         allow_backdating: opts.sample_data,
         intake_lock: tokio::sync::Mutex::new(()),
+        retention: cfg.retention.clone(),
         templates: crate::ui::templates().context("load the UI templates")?,
         i18n: crate::i18n::I18n::load().map_err(anyhow::Error::msg)?,
         hosts: crate::access::AllowedHosts::new(admin_addr, &cfg.admin.hosts)
             .with_tls_listener(tls_addr),
     });
+    let retention_task = tokio::spawn(crate::retention::run_sweeps(
+        state.clone(),
+        cfg.retention.clone(),
+        RETENTION_SWEEP_EVERY,
+    ));
     DataDir::write_public_file(&dir.admin_addr_path(), admin_addr.to_string().as_bytes())?;
     let tls_addr_file = dir.root().join("admin-tls.addr");
     let admin_tls = match tls {
@@ -246,6 +280,8 @@ pub async fn start(dir: DataDir, opts: RunOptions) -> Result<RunningNode> {
         }
         let _ = std::fs::remove_file(&tls_addr_file);
         // Stop the tasks in order: API done, then core and outbox, then the network.
+        retention_task.abort();
+        let _ = retention_task.await;
         drop(net);
         core_task.abort();
         outbox_task.abort();

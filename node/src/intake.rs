@@ -220,6 +220,9 @@ pub struct Contact {
     pub recorded_by: Option<String>,
     /// [`SealedContact`], sealed with the vault key and the contact id.
     pub sealed: Sealed,
+    /// What retention or the worker's request erased from the sealed part.
+    #[serde(default)]
+    pub erased: Option<crate::retention::Erasure>,
 }
 
 /// The sealed part of a contact.

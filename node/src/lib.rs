@@ -28,6 +28,7 @@ pub mod outbox;
 pub mod output;
 pub mod records;
 pub mod register;
+pub mod retention;
 pub mod schema;
 pub mod secrets;
 pub mod store;

@@ -30,7 +30,8 @@ pub const MAX_BACKOFF: Duration = Duration::from_secs(60);
 pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(30);
 /// New entries waiting for the worker, at most (senders wait when it is full).
 pub const QUEUE: usize = 4096;
-/// Delivered and rejected entries are kept this long, then pruned (their counts are kept).
+/// Delivered and rejected entries are kept this long by default, then pruned (their counts
+/// are kept); `[retention] delivered_outbox_days` sets it.
 pub const RETENTION: Duration = Duration::from_secs(7 * 86_400);
 /// How often pruning runs.
 pub const PRUNE_EVERY: Duration = Duration::from_secs(3600);
@@ -125,6 +126,7 @@ pub fn spawn(
     store: Arc<Store>,
     net: NetClient,
     metrics: Arc<Metrics>,
+    retention: Duration,
 ) -> Result<(OutboxQueue, tokio::task::JoinHandle<()>), crate::store::StoreError> {
     let pending: Vec<OutboxEntry> = store
         .scan(&schema::OUTBOX, &[])?
@@ -134,6 +136,7 @@ pub fn spawn(
     let (tx, rx) = mpsc::channel(QUEUE);
     let worker = Worker {
         store,
+        retention,
         net,
         metrics,
         waiting: BTreeMap::new(),
@@ -151,6 +154,8 @@ pub fn spawn(
 
 struct Worker {
     store: Arc<Store>,
+    /// How long finished entries are kept.
+    retention: Duration,
     net: NetClient,
     metrics: Arc<Metrics>,
     /// Pending entries by due time.
@@ -184,7 +189,7 @@ impl Worker {
                     None => break,
                 },
                 _ = prune_tick.tick() => {
-                    match prune(&self.store, crate::membership::now(), RETENTION) {
+                    match prune(&self.store, crate::membership::now(), self.retention) {
                         Ok(0) => {}
                         Ok(n) => info!(count = n, "pruned delivered outbox entries"),
                         Err(e) => warn!("outbox not pruned: {e}"),

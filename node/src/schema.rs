@@ -63,6 +63,9 @@ pub const OPERATORS: Table<Operator> = Table::new(b'O', "operators");
 /// ([`intake_key_id`]), so a second submit of the same form returns the first contact.
 pub const INTAKE_KEYS: Table<IntakeKey> = Table::new(b'i', "intake idempotency keys");
 
+/// The retention record (last sweep, totals), under one id.
+pub const RETENTION: Table<crate::retention::RetentionState> = Table::new(b'r', "retention");
+
 /// The id of the one record of [`PRUNED`].
 pub const PRUNED_ID: &[u8] = b"outbox-pruned";
 
@@ -83,6 +86,7 @@ pub const PREFIXES: &[(u8, &str)] = &[
     (STATUS_REPORTS.prefix(), STATUS_REPORTS.name()),
     (OPERATORS.prefix(), OPERATORS.name()),
     (INTAKE_KEYS.prefix(), INTAKE_KEYS.name()),
+    (RETENTION.prefix(), RETENTION.name()),
 ];
 
 /// The id of one intake idempotency key: operator name, a zero byte, then the key.

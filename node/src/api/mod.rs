@@ -73,6 +73,11 @@ pub(crate) async fn status(State(st): State<Arc<ApiState>>) -> ApiResult {
         "outbox": { "pending": pending, "delivered": delivered, "rejected": rejected },
         "received_messages": st.store.count(&schema::PROCESSED),
         "metrics": st.metrics.snapshot(),
+        "retention": {
+            "policy": st.retention,
+            "state": crate::retention::state(&st.store)?,
+            "compaction_due": st.store.compaction_due()?,
+        },
     })))
 }
 

@@ -36,6 +36,7 @@ fn contact_view(c: &Contact) -> Value {
         "id": c.id, "received_at": c.received_at, "channel": c.channel, "language": c.language,
         "nationality": c.nationality, "gender": c.gender, "age_band": c.age_band, "sector": c.sector,
         "origin": c.origin, "destination": c.destination, "case_ref": c.case_ref,
+        "erased": c.erased,
     })
 }
 
@@ -92,6 +93,7 @@ pub(crate) async fn add_contact(
         case_ref: None,
         recorded_by: Some(p.name.clone()),
         sealed,
+        erased: None,
     };
     let mut batch = crate::store::WriteBatch::new();
     batch.put(&schema::CONTACTS, &id.0, &contact)?;
@@ -203,6 +205,30 @@ pub(crate) async fn show_contact(
     v["identity"] = json!(sealed.identity);
     v["notes"] = json!(sealed.notes);
     Ok(Json(v))
+}
+
+/// Erases a contact's identity and notes at the worker's request (the statistics and the
+/// case's signed events stay).
+pub(crate) async fn erase_contact(State(st): St, Path(id): Path<String>) -> ApiResult {
+    let id: ContactId = id.parse().map_err(|_| ApiError::bad("not a contact id"))?;
+    let _guard = st.intake_lock.lock().await;
+    let (store, vault) = (st.store.clone(), st.vault.clone());
+    let erased =
+        tokio::task::spawn_blocking(move || crate::retention::erase_contact(&store, &vault, id))
+            .await
+            .map_err(internal)?;
+    match erased {
+        Ok(now_erased) => Ok(Json(json!({
+            "id": id,
+            "erased": now_erased,
+            "already_erased": !now_erased,
+            "compaction": "the sealed bytes leave the disk when the node next starts (it compacts the database then)",
+        }))),
+        Err(crate::retention::RetentionError::NoContact(_)) => {
+            Err(ApiError(StatusCode::NOT_FOUND, "no such contact".into()))
+        }
+        Err(e) => Err(internal(e)),
+    }
 }
 
 pub(crate) async fn open_local_case(

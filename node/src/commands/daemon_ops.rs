@@ -56,6 +56,7 @@ pub(super) fn status(dir: &DataDir) -> Result<Output> {
         text(&v["outbox"]["rejected"]),
         text(&v["received_messages"]),
     );
+    let t = format!("{t}\n{}", retention_line(&v["retention"]));
     Ok(Output::new(v, t))
 }
 
@@ -374,4 +375,60 @@ pub(super) fn case(dir: &DataDir, cmd: CaseCommand) -> Result<Output> {
             Ok(appended(v, "Disputed"))
         }
     }
+}
+
+pub(super) fn compact(dir: &DataDir) -> Result<Output> {
+    if !dir.is_initialised() {
+        bail!(
+            "no node identity in {} (wrong --data-dir?)",
+            dir.root().display()
+        );
+    }
+    let path = dir.db_path();
+    let done = match crate::store::compact(&path) {
+        Err(crate::store::StoreError::Locked) => bail!(
+            "the node is running: stop it first (it compacts by itself at start when something was erased)"
+        ),
+        other => other.with_context(|| format!("compact {}", path.display()))?,
+    };
+    DataDir::restrict(&path)?;
+    Ok(Output::new(
+        json!(done),
+        format!(
+            "Compacted {}: {} keys, {} KiB before, {} KiB after.",
+            path.display(),
+            done.keys,
+            done.bytes_before / 1024,
+            done.bytes_after / 1024
+        ),
+    ))
+}
+
+fn retention_line(r: &Value) -> String {
+    let days = |k: &str| match r["policy"][k].as_u64() {
+        Some(d) => format!("{d} days"),
+        None => "kept".into(),
+    };
+    let last = match r["state"]["last"]["at"].as_u64() {
+        Some(t) => format!(
+            "last sweep {} erased {} identities, {} notes, {} disclosures",
+            fmt_time(Timestamp(t)),
+            text(&r["state"]["last"]["identities"]),
+            text(&r["state"]["last"]["notes"]),
+            text(&r["state"]["last"]["disclosures"])
+        ),
+        None => "no sweep yet".into(),
+    };
+    format!(
+        "retention:  identities {}, notes {}, closed cases {}, outbox {}; {last}{}",
+        days("worker_identities_days"),
+        days("contact_notes_days"),
+        days("closed_cases_days"),
+        days("delivered_outbox_days"),
+        if r["compaction_due"] == json!(true) {
+            "; erased data still on disk until the next start (compaction due)"
+        } else {
+            ""
+        }
+    )
 }

@@ -8,7 +8,9 @@ mod operators;
 mod verify;
 mod workflow_ops;
 
-use crate::cli::{Cli, Command, KeyCommand, MemberCommand, NetworkCommand};
+use crate::cli::{
+    Cli, Command, DbCommand, EraseCommand, KeyCommand, MemberCommand, NetworkCommand,
+};
 use crate::datadir::DataDir;
 use crate::output::Output;
 use crate::secrets::{PassphraseSource, Unlocker};
@@ -79,6 +81,8 @@ pub fn run(cli: Cli) -> Result<Output> {
         Command::SupplyChain => workflow_ops::supply_chain(&dir),
         Command::Demo(_) => anyhow::bail!("`ilm demo` is started by the binary's main"),
         Command::Operator(cmd) => operators::run(&dir, cmd),
+        Command::Erase(EraseCommand::Contact { id }) => workflow_ops::erase_contact(&dir, &id),
+        Command::Db(DbCommand::Compact) => daemon_ops::compact(&dir),
         Command::Key(KeyCommand::Passphrase {
             new_passphrase_file,
             new_passphrase_fd,

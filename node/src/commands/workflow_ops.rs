@@ -416,3 +416,18 @@ pub(super) fn supply_chain(dir: &DataDir) -> Result<Output> {
     }
     Ok(Output::new(v, t.trim_end().to_string()))
 }
+
+pub(super) fn erase_contact(dir: &DataDir, id: &str) -> Result<Output> {
+    let id: crate::intake::ContactId = id
+        .parse()
+        .map_err(|_| anyhow::anyhow!("{id:?} is not a contact id (see `ilm contact list`)"))?;
+    let v = client(dir)?.post(&format!("/api/contacts/{id}/erase"), &json!({}))?;
+    let t = if v["erased"] == json!(true) {
+        format!(
+            "Erased the identity and notes of contact {id}. The case's signed events and the contact's statistics stay.\nThe sealed bytes leave the disk when the node next starts (it compacts its database then)."
+        )
+    } else {
+        format!("Contact {id} was erased already.")
+    };
+    Ok(Output::new(v, t))
+}

@@ -91,8 +91,13 @@ fn supplier_core(w: &World) -> Harness {
     let local = peer_id_of(&w.supplier.org_id()).expect("peer");
     let (net, probe) = NetClient::detached(local);
     let metrics = Arc::new(Metrics::default());
-    let (outbox, _) =
-        crate::outbox::spawn(store.clone(), net.clone(), metrics.clone()).expect("outbox");
+    let (outbox, _) = crate::outbox::spawn(
+        store.clone(),
+        net.clone(),
+        metrics.clone(),
+        crate::outbox::RETENTION,
+    )
+    .expect("outbox");
     let (tx, rx) = mpsc::channel(64);
     let keys = Arc::new(OrgKeys::from_secret_bytes(
         w.supplier.signing_seed(),
@@ -337,8 +342,13 @@ fn cso_core(w: &World) -> CsoCore {
     );
     let (net, probe) = NetClient::detached(peer_id_of(&w.cso.org_id()).expect("peer"));
     let metrics = Arc::new(Metrics::default());
-    let (outbox, _) =
-        crate::outbox::spawn(store.clone(), net.clone(), metrics.clone()).expect("outbox");
+    let (outbox, _) = crate::outbox::spawn(
+        store.clone(),
+        net.clone(),
+        metrics.clone(),
+        crate::outbox::RETENTION,
+    )
+    .expect("outbox");
     let (events, rx) = mpsc::channel(8);
     let keys = Arc::new(OrgKeys::from_secret_bytes(
         w.cso.signing_seed(),

@@ -264,6 +264,13 @@ pub static ROUTES: &[Route] = &[
         |m| on(m, workflow::show_contact),
     ).only(CSO),
     route(
+        Post,
+        "/api/contacts/{id}/erase",
+        Admin,
+        "Erase a contact's identity and notes at the worker's request (CSO; signed case events stay)",
+        |m| on(m, workflow::erase_contact),
+    ).only(CSO),
+    route(
         Get,
         "/api/local-cases",
         Read,

@@ -37,7 +37,27 @@ pub(crate) async fn network(
     ctx["peers"] = json!(peers);
     ctx["outbox"] = json!(outbox);
     ctx["revocations"] = json!(st.membership.revocation_records().len());
+    ctx["retention"] = retention_ctx(&st);
     render(&st, "network.html", ctx)
         .map(IntoResponse::into_response)
         .unwrap_or_else(IntoResponse::into_response)
+}
+
+/// The retention card: each data class's period, the last sweep and the totals erased.
+fn retention_ctx(st: &ApiState) -> Value {
+    let p = &st.retention;
+    let state = crate::retention::state(&st.store).unwrap_or_default();
+    json!({
+        "rows": [
+            { "key": "retention_identities", "days": p.worker_identities_days },
+            { "key": "retention_notes", "days": p.contact_notes_days },
+            { "key": "retention_closed", "days": p.closed_cases_days },
+            { "key": "retention_outbox", "days": p.delivered_outbox_days },
+        ],
+        "last": state.last.map(|l| crate::clock::fmt_time(l.at)),
+        "identities": state.identities_total,
+        "notes": state.notes_total,
+        "disclosures": state.disclosures_total,
+        "compaction_due": st.store.compaction_due().unwrap_or(false),
+    })
 }

@@ -1,0 +1,292 @@
+//! Retention: how long each class of personal data is kept, the sweep that erases what has
+//! expired, and `ilm erase contact` for a worker who asks to be forgotten.
+//!
+//! Erasing re-seals a contact without the erased parts and removes received disclosures; it
+//! never touches the signed case events other organisations rely on. The old sealed bytes
+//! stay in the database engine's log until the next compaction, which the node runs at its
+//! next start (or `ilm db compact` runs offline): a sweep that erased anything marks it due.
+//!
+//! Architecture invariant: nothing in this module logs or returns personal data; reports are
+//! counts.
+
+use crate::clock::now;
+use crate::intake::{Contact, ContactId, SealedContact, WorkerIdentity};
+use crate::schema;
+use crate::store::{Store, StoreError, WriteBatch};
+use crate::vault::{Vault, VaultError};
+use ilm_protocol::{CaseRef, CaseState, Timestamp};
+use serde::{Deserialize, Serialize};
+
+const DAY: u64 = 86_400;
+
+/// The `[retention]` section of `config.toml`: days each class of data is kept (none: kept
+/// until erased by hand).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetentionPolicy {
+    /// A worker's sealed identity (name, phone, messenger id, ID numbers): days after the
+    /// contact, once no open case holds it.
+    pub worker_identities_days: Option<u32>,
+    /// The operator's notes of a contact: days after the contact, once no open case holds it.
+    pub contact_notes_days: Option<u32>,
+    /// Days after a case closes before its contacts' identities and notes and the identities
+    /// disclosed to this node for it are erased (its signed events stay).
+    pub closed_cases_days: Option<u32>,
+    /// Days delivered and refused outbox entries are kept (their counts stay); the outbox
+    /// prunes them itself.
+    pub delivered_outbox_days: u32,
+}
+
+impl RetentionPolicy {
+    /// How long the outbox keeps finished entries.
+    pub fn outbox_retention(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(u64::from(self.delivered_outbox_days.max(1)) * DAY)
+    }
+}
+
+impl Default for RetentionPolicy {
+    fn default() -> Self {
+        RetentionPolicy {
+            worker_identities_days: None,
+            contact_notes_days: None,
+            closed_cases_days: None,
+            delivered_outbox_days: 7,
+        }
+    }
+}
+
+/// What was erased from one contact, and when.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Erasure {
+    /// When the identity was erased.
+    pub identity_at: Option<Timestamp>,
+    /// When the notes were erased.
+    pub notes_at: Option<Timestamp>,
+    /// Whether a worker asked for it (`ilm erase contact`), rather than retention.
+    #[serde(default)]
+    pub requested: bool,
+}
+
+/// What one sweep erased (counts only).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SweepReport {
+    /// When it ran.
+    pub at: Timestamp,
+    /// Identities erased.
+    pub identities: u64,
+    /// Contact notes erased.
+    pub notes: u64,
+    /// Received disclosures removed.
+    pub disclosures: u64,
+}
+
+impl SweepReport {
+    fn erased_personal_data(&self) -> bool {
+        self.identities + self.notes + self.disclosures > 0
+    }
+}
+
+/// The retention record kept in the database: the last sweep and the totals so far.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RetentionState {
+    /// The last sweep.
+    pub last: Option<SweepReport>,
+    /// Identities erased so far (retention and requests).
+    pub identities_total: u64,
+    /// Contact notes erased so far.
+    pub notes_total: u64,
+    /// Received disclosures removed so far.
+    pub disclosures_total: u64,
+}
+
+/// Why a sweep or an erasure failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RetentionError {
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A sealed contact did not open or could not be sealed again.
+    #[error("contact {0}: {1}")]
+    Vault(ContactId, VaultError),
+    /// No such contact.
+    #[error("no contact {0}")]
+    NoContact(ContactId),
+}
+
+/// The id of the one record of [`schema::RETENTION`].
+const STATE_ID: &[u8] = b"retention";
+
+/// The retention record (empty before the first sweep).
+pub fn state(store: &Store) -> Result<RetentionState, StoreError> {
+    Ok(store.get(&schema::RETENTION, STATE_ID)?.unwrap_or_default())
+}
+
+fn case_state(store: &Store, case: &CaseRef) -> Result<Option<CaseState>, StoreError> {
+    store.get(&schema::CASE_STATES, case.as_bytes())
+}
+
+fn older_than(t: Timestamp, days: Option<u32>, now: Timestamp) -> bool {
+    days.is_some_and(|d| t.0.saturating_add(u64::from(d) * DAY) <= now.0)
+}
+
+/// Re-seals `contact` without its identity and/or notes, staging the write in `batch`.
+/// Returns which parts were erased now.
+fn stage_erasure(
+    batch: &mut WriteBatch,
+    vault: &Vault,
+    mut contact: Contact,
+    identity: bool,
+    notes: bool,
+    requested: bool,
+    at: Timestamp,
+) -> Result<(bool, bool), RetentionError> {
+    let mut erasure = contact.erased.clone().unwrap_or_default();
+    let identity = identity && erasure.identity_at.is_none();
+    let notes = notes && erasure.notes_at.is_none();
+    if !identity && !notes {
+        return Ok((false, false));
+    }
+    let id = contact.id;
+    let mut sealed: SealedContact = vault
+        .open_json(&id.0, &contact.sealed)
+        .map_err(|e| RetentionError::Vault(id, e))?;
+    if identity {
+        sealed.identity = WorkerIdentity::default();
+        erasure.identity_at = Some(at);
+    }
+    if notes {
+        sealed.notes = String::new();
+        erasure.notes_at = Some(at);
+    }
+    erasure.requested |= requested;
+    contact.sealed = vault
+        .seal_json(&id.0, &sealed)
+        .map_err(|e| RetentionError::Vault(id, e))?;
+    contact.erased = Some(erasure);
+    batch.put(&schema::CONTACTS, &id.0, &contact)?;
+    Ok((identity, notes))
+}
+
+fn commit_with_state(
+    store: &Store,
+    mut batch: WriteBatch,
+    report: &SweepReport,
+    record_sweep: bool,
+) -> Result<(), StoreError> {
+    let mut st = state(store)?;
+    st.identities_total += report.identities;
+    st.notes_total += report.notes;
+    st.disclosures_total += report.disclosures;
+    if record_sweep {
+        st.last = Some(report.clone());
+    }
+    batch.put(&schema::RETENTION, STATE_ID, &st)?;
+    store.commit(batch)?;
+    if report.erased_personal_data() {
+        store.mark_compaction_due()?;
+    }
+    Ok(())
+}
+
+/// Erases what `policy` says has expired at `now`, in one batch with the retention record.
+/// Callers serialise it with other writers of contacts (the API's intake lock).
+pub fn sweep(
+    store: &Store,
+    vault: &Vault,
+    policy: &RetentionPolicy,
+    now: Timestamp,
+) -> Result<SweepReport, RetentionError> {
+    let mut report = SweepReport {
+        at: now,
+        ..Default::default()
+    };
+    let mut batch = WriteBatch::new();
+    // Cases closed long enough: their disclosures go, and their contacts' personal data.
+    let mut expired_cases = std::collections::BTreeSet::new();
+    if policy.closed_cases_days.is_some() {
+        for (id, s) in store.scan_with_ids(&schema::CASE_STATES)? {
+            if s.closed
+                .as_ref()
+                .is_some_and(|c| older_than(c.at, policy.closed_cases_days, now))
+            {
+                expired_cases.insert(id);
+            }
+        }
+        for case in &expired_cases {
+            for (id, _) in store.scan_with_ids_prefixed(&schema::DISCLOSURES, case)? {
+                batch.remove(&schema::DISCLOSURES, &id);
+                report.disclosures += 1;
+            }
+        }
+    }
+    for contact in store.scan(&schema::CONTACTS, &[])? {
+        let (open_case, case_expired) = match &contact.case_ref {
+            None => (false, false),
+            Some(c) => {
+                let closed = case_state(store, c)?.is_some_and(|s| s.closed.is_some());
+                (!closed, expired_cases.contains(c.as_bytes().as_slice()))
+            }
+        };
+        if open_case {
+            continue;
+        }
+        let identity =
+            case_expired || older_than(contact.received_at, policy.worker_identities_days, now);
+        let notes = case_expired || older_than(contact.received_at, policy.contact_notes_days, now);
+        let (i, n) = stage_erasure(&mut batch, vault, contact, identity, notes, false, now)?;
+        report.identities += u64::from(i);
+        report.notes += u64::from(n);
+    }
+    commit_with_state(store, batch, &report, true)?;
+    Ok(report)
+}
+
+/// Erases one contact's identity and notes at a worker's request, whatever the retention
+/// periods and even while a case holds it (the case keeps its signed events and counts).
+/// Returns false when it was erased already.
+pub fn erase_contact(store: &Store, vault: &Vault, id: ContactId) -> Result<bool, RetentionError> {
+    let contact = store
+        .get(&schema::CONTACTS, &id.0)?
+        .ok_or(RetentionError::NoContact(id))?;
+    let mut batch = WriteBatch::new();
+    let at = now();
+    let (i, n) = stage_erasure(&mut batch, vault, contact, true, true, true, at)?;
+    if !i && !n {
+        return Ok(false);
+    }
+    let report = SweepReport {
+        at,
+        identities: u64::from(i),
+        notes: u64::from(n),
+        ..Default::default()
+    };
+    commit_with_state(store, batch, &report, false)?;
+    Ok(true)
+}
+
+/// Runs a sweep now and then every `every`, until the node stops.
+pub async fn run_sweeps(
+    st: std::sync::Arc<crate::app::ApiState>,
+    policy: RetentionPolicy,
+    every: std::time::Duration,
+) {
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tick.tick().await;
+        let guard = st.intake_lock.lock().await;
+        let (store, vault, policy2) = (st.store.clone(), st.vault.clone(), policy.clone());
+        let res = tokio::task::spawn_blocking(move || sweep(&store, &vault, &policy2, now())).await;
+        drop(guard);
+        match res {
+            Ok(Ok(r)) if r.erased_personal_data() => tracing::info!(
+                identities = r.identities,
+                notes = r.notes,
+                disclosures = r.disclosures,
+                "retention sweep erased expired data"
+            ),
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::warn!("retention sweep failed, nothing erased: {e}"),
+            Err(e) => tracing::warn!("retention sweep stopped: {e}"),
+        }
+    }
+}

@@ -1,0 +1,177 @@
+//! Retention and erasure on a real node: expired identities and a worker's request to be
+//! forgotten are erased for real (the old sealed bytes are gone from the data dir after the
+//! compaction the node runs at its next start), while open cases keep theirs.
+
+mod support;
+
+use ilm_node::intake::{Contact, ContactId};
+use serde_json::{Value, json};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use support::{Net, Node, ilm, ilm_bin};
+
+const DAY: u64 = 86_400;
+
+fn now() -> u64 {
+    ilm_node::clock::now().0
+}
+
+fn add_contact(cso: &Node, name: &str, days_ago: u64) -> String {
+    cso.post(
+        "/api/contacts",
+        &json!({
+            "channel": "phone_call", "language": "my", "nationality": "MM", "gender": "male",
+            "age_band": "25_34", "sector": "seafood", "origin": "MM", "destination": "TH",
+            "received_at": now() - days_ago * DAY,
+            "identity": { "name": name, "phone": "+66 81 555 01 23" }, "notes": format!("notes of {name}")
+        }),
+    )["id"]
+        .as_str()
+        .expect("id")
+        .to_string()
+}
+
+/// The sealed ciphertext stored for each contact, as the database holds it (hex in the
+/// record; read with the node stopped).
+fn ciphertexts(dir: &Path, ids: &[&str]) -> Vec<Vec<u8>> {
+    let store = ilm_node::schema::open(&dir.join("db")).expect("open db");
+    ids.iter()
+        .map(|id| {
+            let id: ContactId = id.parse().expect("id");
+            let c: Contact = store
+                .get(&ilm_node::schema::CONTACTS, &id.0)
+                .expect("get")
+                .expect("contact");
+            ilm_protocol::bytes::to_hex(&c.sealed.ciphertext).into_bytes()
+        })
+        .collect()
+}
+
+fn in_dir(dir: &Path, needle: &[u8]) -> bool {
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for e in std::fs::read_dir(&d).expect("read dir") {
+            let p = e.expect("entry").path();
+            if p.is_dir() {
+                todo.push(p);
+            } else if std::fs::read(&p)
+                .unwrap_or_default()
+                .windows(needle.len())
+                .any(|w| w == needle)
+            {
+                return true;
+            }
+        }
+    }
+    false
+}
+
+fn identity_name(cso: &Node, id: &str) -> String {
+    cso.get(&format!("/api/contacts/{id}"))["identity"]["name"]
+        .as_str()
+        .expect("name")
+        .to_string()
+}
+
+#[test]
+fn expired_and_requested_erasures_leave_the_disk_and_open_cases_keep_theirs() {
+    let mut net = Net::new();
+    net.steward.start();
+    let mut cso = net.member("cso", "cso");
+    let cfg_path = cso.dir.join("config.toml");
+    let cfg = std::fs::read_to_string(&cfg_path).expect("config");
+    std::fs::write(
+        &cfg_path,
+        cfg.replace(
+            "[retention]\n",
+            "[retention]\nworker_identities_days = 30\n",
+        ),
+    )
+    .expect("write config");
+    cso.start();
+    let old = add_contact(&cso, "Old Canary Worker", 100);
+    let recent = add_contact(&cso, "Recent Canary Worker", 1);
+    let held = add_contact(&cso, "Held Canary Worker", 100);
+    cso.post(
+        "/api/local-cases",
+        &json!({ "contacts": [held], "workers": 1, "issues": [{ "category": "wages_and_benefits" }], "site": "Pier 4" }),
+    );
+    cso.stop();
+    let sealed = ciphertexts(&cso.dir, &[&old, &recent, &held]);
+
+    // The sweep at start erases only the expired identity of a contact no open case holds.
+    cso.start();
+    let status = support::wait_for("the first sweep", support::SOON, || {
+        let s = cso.get("/api/status");
+        (!s["retention"]["state"]["last"].is_null()).then_some(s)
+    });
+    assert_eq!(status["retention"]["state"]["last"]["identities"], json!(1));
+    assert_eq!(status["retention"]["compaction_due"], json!(true));
+    assert_eq!(identity_name(&cso, &old), "");
+    let shown = cso.get(&format!("/api/contacts/{old}"));
+    assert!(shown["erased"]["identity_at"].is_u64(), "{shown}");
+    assert_eq!(
+        shown["notes"],
+        json!("notes of Old Canary Worker"),
+        "notes have their own period"
+    );
+    assert_eq!(identity_name(&cso, &recent), "Recent Canary Worker");
+    assert_eq!(identity_name(&cso, &held), "Held Canary Worker");
+    let status_text = ilm(&cso.dir, &["status"]);
+    assert!(status_text.contains("identities 30 days"), "{status_text}");
+
+    // A worker asks to be forgotten: identity and notes go at once, whatever the periods.
+    let out = ilm(&cso.dir, &["erase", "contact", &recent]);
+    assert!(out.contains("Erased"), "{out}");
+    let shown = cso.get(&format!("/api/contacts/{recent}"));
+    assert_eq!(shown["identity"]["name"], json!(""));
+    assert_eq!(shown["notes"], json!(""));
+    assert_eq!(shown["erased"]["requested"], json!(true));
+    let again = ilm(&cso.dir, &["erase", "contact", &recent]);
+    assert!(again.contains("erased already"), "{again}");
+    // Compaction needs the node stopped, and says so.
+    let refused = Command::new(ilm_bin())
+        .arg("--data-dir")
+        .arg(&cso.dir)
+        .args(["db", "compact"])
+        .stdin(Stdio::null())
+        .output()
+        .expect("run");
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("stop it first"));
+    cso.stop();
+
+    // Positive control: before compaction the engine's log still holds the erased bytes.
+    let db = cso.dir.join("db");
+    assert!(
+        in_dir(&db, &sealed[0]),
+        "the scan finds a sealed identity that was overwritten but not compacted"
+    );
+    // The next start compacts; afterwards only the held contact's sealed bytes remain.
+    cso.start();
+    let s: Value = cso.get("/api/status");
+    assert_eq!(s["retention"]["compaction_due"], json!(false));
+    assert_eq!(identity_name(&cso, &held), "Held Canary Worker");
+    cso.stop();
+    net.steward.stop();
+    assert!(!in_dir(&db, &sealed[0]), "expired identity still on disk");
+    assert!(!in_dir(&db, &sealed[1]), "erased identity still on disk");
+    assert!(
+        in_dir(&db, &sealed[2]),
+        "the held contact's sealed identity is kept"
+    );
+    for canary in [
+        "Old Canary Worker",
+        "Recent Canary Worker",
+        "Held Canary Worker",
+    ] {
+        assert!(
+            !in_dir(&cso.dir, canary.as_bytes()),
+            "{canary} in the clear"
+        );
+    }
+    // Offline compaction works on a stopped node, and keeps the data.
+    let out = ilm(&cso.dir, &["db", "compact"]);
+    assert!(out.contains("Compacted"), "{out}");
+    assert!(in_dir(&db, &sealed[2]));
+}
