@@ -81,7 +81,12 @@ fn a_delivery_whose_flush_fails_is_never_acknowledged_and_arrives_later() {
         supplier.cases().is_empty(),
         "a case whose flush failed is visible"
     );
-    assert_eq!(node.store.count(&ilm_node::schema::PROCESSED), 0);
+    assert_eq!(
+        node.store
+            .count(&ilm_node::schema::PROCESSED)
+            .expect("count"),
+        0
+    );
 
     // Space is freed: the next attempt is stored, flushed and acknowledged.
     node.store.inject_flush_failures(0);
@@ -102,5 +107,5 @@ fn a_delivery_whose_flush_fails_is_never_acknowledged_and_arrives_later() {
             .len(),
         1
     );
-    assert_eq!(store.count(&ilm_node::schema::PROCESSED), 1);
+    assert_eq!(store.count(&ilm_node::schema::PROCESSED).expect("count"), 1);
 }

@@ -86,6 +86,14 @@ fn open_store(dir: &DataDir) -> Result<Arc<Store>> {
     };
     crate::store::recover_compaction(&path)?;
     let store = open()?;
+    let records = store.check_all().map_err(|e| {
+        anyhow::anyhow!(
+            "the database {} is damaged: {e}\nNothing was changed. To recover: keep this node stopped, move {} aside (keep it for analysis), put back the db directory of your latest backup of the data directory, and start again; members that share cases with this node send their histories again when it reconnects.",
+            path.display(),
+            path.display()
+        )
+    })?;
+    info!(records, "database checked");
     if !store.compaction_due()? {
         return Ok(Arc::new(store));
     }

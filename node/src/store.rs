@@ -151,6 +151,26 @@ pub struct Store {
     flushes: AtomicU64,
     /// Milliseconds each flush is delayed on purpose (load tests of a slow node).
     flush_delay_ms: AtomicU64,
+    /// The first damage a read found (stored bytes that do not read or decode).
+    damage: std::sync::Mutex<Option<String>>,
+    /// The last write failure (a full disk), cleared by the next flush that succeeds.
+    write_failure: std::sync::Mutex<Option<String>>,
+}
+
+/// What the node can say about its database's health.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct StoreHealth {
+    /// Damage a read found; the node should be stopped and its database restored.
+    pub damaged: Option<String>,
+    /// Writes fail (a full or read-only disk): nothing new is acknowledged until they work.
+    pub write_failing: Option<String>,
+}
+
+impl StoreHealth {
+    /// Whether the database reads and writes.
+    pub fn healthy(&self) -> bool {
+        self.damaged.is_none() && self.write_failing.is_none()
+    }
 }
 
 /// Writes to apply atomically with [`Store::commit`].
@@ -209,7 +229,61 @@ impl Store {
             failing_flushes: AtomicU32::new(0),
             flushes: AtomicU64::new(0),
             flush_delay_ms: AtomicU64::new(0),
+            damage: std::sync::Mutex::new(None),
+            write_failure: std::sync::Mutex::new(None),
         })
+    }
+
+    /// The database's health as reads and writes found it.
+    pub fn health(&self) -> StoreHealth {
+        let get = |m: &std::sync::Mutex<Option<String>>| {
+            m.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        };
+        StoreHealth {
+            damaged: get(&self.damage),
+            write_failing: get(&self.write_failure),
+        }
+    }
+
+    /// Notes damage a read ran into (once, with the path and what to do).
+    fn seen<T>(&self, r: Result<T>) -> Result<T> {
+        if let Err(e @ (StoreError::Corrupt(_) | StoreError::Engine(_))) = &r {
+            let mut d = self.damage.lock().unwrap_or_else(|p| p.into_inner());
+            if d.is_none() {
+                tracing::error!(
+                    path = %self.path.display(),
+                    "the database is damaged: {e}; stop the node and follow the recovery steps in docs/OPERATIONS.md"
+                );
+                *d = Some(format!("{}: {e}", self.path.display()));
+            }
+        }
+        r
+    }
+
+    /// Reads every record of every tree (decoding those of the data tree), so that damage is
+    /// found at start, with the path, rather than by a request later.
+    pub fn check_all(&self) -> Result<u64> {
+        let mut n = 0u64;
+        for name in self.db.tree_names() {
+            let tree = self.seen(self.db.open_tree(&name).map_err(StoreError::from))?;
+            let is_data = name.as_ref() == DATA.as_bytes();
+            for kv in tree.iter() {
+                let (k, v) = self.seen(kv.map_err(StoreError::from))?;
+                if is_data {
+                    self.seen(
+                        serde_json::from_slice::<serde::de::IgnoredAny>(&v).map_err(|e| {
+                            StoreError::Corrupt(format!(
+                                "record {} of table {:?} does not decode: {e}",
+                                n,
+                                k.first().map(|b| *b as char).unwrap_or('?')
+                            ))
+                        }),
+                    )?;
+                }
+                n += 1;
+            }
+        }
+        Ok(n)
     }
 
     /// Fault injection for tests: the next `n` flushes fail as if the disk were full (0 ends
@@ -267,18 +341,26 @@ impl Store {
             .failing_flushes
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
             .is_ok();
-        if injected {
-            return Err(StoreError::Engine(
+        let result = if injected {
+            Err(StoreError::Engine(
                 "No space left on device (os error 28) [injected]".into(),
-            ));
+            ))
+        } else {
+            let delay = self.flush_delay_ms.load(Ordering::Relaxed);
+            if delay > 0 {
+                std::thread::sleep(std::time::Duration::from_millis(delay));
+            }
+            self.db.flush().map(|_| ()).map_err(StoreError::from)
+        };
+        let mut failing = self.write_failure.lock().unwrap_or_else(|p| p.into_inner());
+        match &result {
+            Ok(()) => {
+                self.flushes.fetch_add(1, Ordering::Relaxed);
+                *failing = None;
+            }
+            Err(e) => *failing = Some(format!("{}: {e}", self.path.display())),
         }
-        let delay = self.flush_delay_ms.load(Ordering::Relaxed);
-        if delay > 0 {
-            std::thread::sleep(std::time::Duration::from_millis(delay));
-        }
-        self.db.flush()?;
-        self.flushes.fetch_add(1, Ordering::Relaxed);
-        Ok(())
+        result
     }
 
     fn put_record(tree: &sled::Tree, key: &[u8], rec: &SignedRecord) -> Result<()> {
@@ -367,10 +449,11 @@ impl Store {
 
     /// The record under `id` in `table`.
     pub fn get<T: DeserializeOwned>(&self, table: &Table<T>, id: &[u8]) -> Result<Option<T>> {
-        match self.data.get(table.key(id))? {
-            None => Ok(None),
-            Some(v) => decode(table, &v).map(Some),
-        }
+        self.seen(match self.data.get(table.key(id)) {
+            Err(e) => Err(e.into()),
+            Ok(None) => Ok(None),
+            Ok(Some(v)) => decode(table, &v).map(Some),
+        })
     }
 
     /// Whether `table` holds a record under `id`.
@@ -378,18 +461,26 @@ impl Store {
         Ok(self.data.contains_key(table.key(id))?)
     }
 
-    /// How many records `table` holds.
-    pub fn count<T>(&self, table: &Table<T>) -> usize {
-        self.data.scan_prefix([table.prefix]).count()
+    /// How many records `table` holds. Stops at the first unreadable key: an iterator over a
+    /// damaged tree may return the same error forever.
+    pub fn count<T>(&self, table: &Table<T>) -> Result<usize> {
+        let mut n = 0;
+        for k in self.data.scan_prefix([table.prefix]).keys() {
+            self.seen(k.map_err(StoreError::from))?;
+            n += 1;
+        }
+        Ok(n)
     }
 
     /// Every record of `table` whose id starts with `id_prefix`, in id order.
     pub fn scan<T: DeserializeOwned>(&self, table: &Table<T>, id_prefix: &[u8]) -> Result<Vec<T>> {
-        self.data
-            .scan_prefix(table.key(id_prefix))
-            .values()
-            .map(|v| decode(table, &v?))
-            .collect()
+        self.seen(
+            self.data
+                .scan_prefix(table.key(id_prefix))
+                .values()
+                .map(|v| decode(table, &v?))
+                .collect(),
+        )
     }
 
     /// Every record of `table` with its id, in id order.
@@ -406,13 +497,15 @@ impl Store {
         table: &Table<T>,
         id_prefix: &[u8],
     ) -> Result<Vec<(Vec<u8>, T)>> {
-        self.data
-            .scan_prefix(table.key(id_prefix))
-            .map(|kv| {
-                let (k, v) = kv?;
-                Ok((k[1..].to_vec(), decode(table, &v)?))
-            })
-            .collect()
+        self.seen(
+            self.data
+                .scan_prefix(table.key(id_prefix))
+                .map(|kv| {
+                    let (k, v) = kv?;
+                    Ok((k[1..].to_vec(), decode(table, &v)?))
+                })
+                .collect(),
+        )
     }
 }
 
@@ -590,5 +683,51 @@ mod tests {
             Store::open_unversioned(&path),
             Err(StoreError::Locked)
         ));
+    }
+
+    /// Damage is found at start by the whole-store check and, at run time, by the first read
+    /// that meets it; it makes the store unhealthy (a positive control first: a sound store
+    /// passes). A failing flush marks writes failing until one succeeds.
+    #[test]
+    fn damage_and_write_failures_make_the_store_unhealthy() {
+        const T: Table<String> = Table::new(b'x', "test");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open_unversioned(&dir.path().join("db")).expect("open");
+        let mut batch = WriteBatch::new();
+        batch.put(&T, b"a", &"fine".to_string()).expect("put");
+        store.commit(batch).expect("commit");
+        assert_eq!(store.check_all().expect("sound store"), 1);
+        assert!(store.health().healthy());
+
+        store
+            .data
+            .insert(T.key(b"b"), b"{not json".to_vec())
+            .expect("raw");
+        let err = store.check_all().expect_err("damage found");
+        assert!(err.to_string().contains("does not decode"), "{err}");
+        let damaged = store.health().damaged.expect("damaged");
+        assert!(
+            damaged.contains(&dir.path().display().to_string()),
+            "{damaged}"
+        );
+        assert!(store.scan(&T, &[]).is_err());
+        assert_eq!(store.count(&T).expect("keys still count"), 2);
+
+        let fresh = tempfile::tempdir().expect("tempdir");
+        let store = Store::open_unversioned(&fresh.path().join("db")).expect("open");
+        store.inject_flush_failures(1);
+        let mut batch = WriteBatch::new();
+        batch.put(&T, b"a", &"lost".to_string()).expect("put");
+        assert!(store.commit(batch).is_err());
+        assert!(store.health().write_failing.is_some());
+        assert_eq!(
+            store.get(&T, b"a").expect("get"),
+            None,
+            "nothing acknowledged"
+        );
+        let mut batch = WriteBatch::new();
+        batch.put(&T, b"a", &"kept".to_string()).expect("put");
+        store.commit(batch).expect("commit after the fault");
+        assert!(store.health().healthy());
     }
 }

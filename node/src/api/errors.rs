@@ -26,7 +26,18 @@ impl IntoResponse for ApiError {
 
 impl From<crate::store::StoreError> for ApiError {
     fn from(e: crate::store::StoreError) -> Self {
-        ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
+        use crate::store::StoreError::*;
+        match e {
+            // A damaged or full disk is the node's state, not a bug: 503, saying so (the
+            // store has logged it with its path).
+            Corrupt(_) | Engine(_) => ApiError(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!(
+                    "the node's database failed: {e}; nothing was changed by this request (see /api/status)"
+                ),
+            ),
+            _ => ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+        }
     }
 }
 

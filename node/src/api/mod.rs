@@ -41,7 +41,21 @@ fn outbox_depth(store: &Store) -> Result<(u64, u64, u64), ApiError> {
     ))
 }
 
+/// A database that cannot be read makes the node unhealthy: answered as 503, with the path
+/// and what to do, never as a 500 that says nothing.
+fn unhealthy(e: crate::store::StoreError) -> ApiError {
+    ApiError(
+        StatusCode::SERVICE_UNAVAILABLE,
+        format!(
+            "unhealthy: the database cannot be read ({e}); stop the node and follow the recovery steps in docs/OPERATIONS.md"
+        ),
+    )
+}
+
 pub(crate) async fn status(State(st): State<Arc<ApiState>>) -> ApiResult {
+    if let Some(d) = st.store.health().damaged {
+        return Err(unhealthy(crate::store::StoreError::Corrupt(d)));
+    }
     let net = st
         .net
         .status()
@@ -71,12 +85,16 @@ pub(crate) async fn status(State(st): State<Arc<ApiState>>) -> ApiResult {
             "revocations": st.membership.revocation_records().len(),
         },
         "outbox": { "pending": pending, "delivered": delivered, "rejected": rejected },
-        "received_messages": st.store.count(&schema::PROCESSED),
+        "received_messages": st.store.count(&schema::PROCESSED).map_err(unhealthy)?,
+        "health": {
+            "healthy": st.store.health().healthy(),
+            "store": st.store.health(),
+        },
         "metrics": st.metrics.snapshot(),
         "retention": {
             "policy": st.retention,
-            "state": crate::retention::state(&st.store)?,
-            "compaction_due": st.store.compaction_due()?,
+            "state": crate::retention::state(&st.store).map_err(unhealthy)?,
+            "compaction_due": st.store.compaction_due().map_err(unhealthy)?,
         },
     })))
 }
@@ -351,6 +369,19 @@ pub(crate) async fn metrics(
             "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"
         ));
     };
+    let health = st.store.health();
+    metric(
+        "ilm_store_healthy",
+        "gauge",
+        "1 while the database reads and writes; 0 when damaged or writes fail.",
+        u8::from(health.healthy()).to_string(),
+    );
+    metric(
+        "ilm_store_writes_failing",
+        "gauge",
+        "1 while writes fail (a full or read-only disk): nothing new is acknowledged.",
+        u8::from(health.write_failing.is_some()).to_string(),
+    );
     metric(
         "ilm_peers",
         "gauge",

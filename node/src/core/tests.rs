@@ -221,7 +221,7 @@ async fn a_message_twice_in_one_batch_is_stored_once() {
             .len(),
         1
     );
-    assert_eq!(h.store.count(&crate::schema::PROCESSED), 1);
+    assert_eq!(h.store.count(&crate::schema::PROCESSED).expect("count"), 1);
 }
 
 #[tokio::test]
