@@ -42,26 +42,9 @@ fn ilm_plain(dir: &Path, args: &[&str]) -> (bool, String) {
     )
 }
 
-/// Every file below `root`, recursively.
-fn files(root: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut todo = vec![root.to_path_buf()];
-    while let Some(d) = todo.pop() {
-        for e in std::fs::read_dir(&d).expect("read dir") {
-            let p = e.expect("entry").path();
-            if p.is_dir() {
-                todo.push(p);
-            } else {
-                out.push(p);
-            }
-        }
-    }
-    out
-}
-
 /// The files below `root` (and the extra files) that contain any of `needles`.
 fn holders(root: &Path, extra: &[PathBuf], needles: &[Vec<u8>]) -> Vec<PathBuf> {
-    let mut all = files(root);
+    let mut all = support::files_under(root);
     all.extend(extra.iter().cloned());
     all.into_iter()
         .filter(|p| {

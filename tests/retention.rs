@@ -48,22 +48,12 @@ fn ciphertexts(dir: &Path, ids: &[&str]) -> Vec<Vec<u8>> {
 }
 
 fn in_dir(dir: &Path, needle: &[u8]) -> bool {
-    let mut todo = vec![dir.to_path_buf()];
-    while let Some(d) = todo.pop() {
-        for e in std::fs::read_dir(&d).expect("read dir") {
-            let p = e.expect("entry").path();
-            if p.is_dir() {
-                todo.push(p);
-            } else if std::fs::read(&p)
-                .unwrap_or_default()
-                .windows(needle.len())
-                .any(|w| w == needle)
-            {
-                return true;
-            }
-        }
-    }
-    false
+    support::files_under(dir).iter().any(|p| {
+        std::fs::read(p)
+            .unwrap_or_default()
+            .windows(needle.len())
+            .any(|w| w == needle)
+    })
 }
 
 fn identity_name(cso: &Node, id: &str) -> String {

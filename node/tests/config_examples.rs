@@ -23,6 +23,14 @@ fn every_example_configuration_parses() {
             cfg.admin.listen.ip().is_loopback(),
             "admin must default to loopback"
         );
+        // Production examples: the team reaches the UI over TLS, and identities disclosed
+        // with consent do not stay forever.
+        assert!(cfg.admin.tls_listen.is_some(), "{}", path.display());
+        assert!(
+            cfg.retention.closed_cases_days.is_some(),
+            "{}",
+            path.display()
+        );
         seen.push(stem);
     }
     seen.sort();
