@@ -6,6 +6,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::marker::PhantomData;
 use std::path::Path;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 const META: &str = "meta";
@@ -137,14 +138,42 @@ impl Drop for Store {
     }
 }
 
-/// An open node database.
-pub struct Store {
-    /// Where it lives (to note when this process lets go of it).
-    path: std::path::PathBuf,
+/// The engine's handles of one opening of the database.
+struct Handles {
     db: sled::Db,
     register: sled::Tree,
     revocations: sled::Tree,
     data: sled::Tree,
+}
+
+impl Handles {
+    fn open(path: &Path) -> Result<Handles> {
+        let db = open_db(path)?;
+        Ok(Handles {
+            data: db.open_tree(DATA)?,
+            register: db.open_tree(REGISTER)?,
+            revocations: db.open_tree(REVOCATIONS)?,
+            db,
+        })
+    }
+}
+
+/// Shortest wait between two attempts to reopen a database whose writes failed.
+const REOPEN_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// An open node database.
+pub struct Store {
+    /// Where it lives (to note when this process lets go of it).
+    path: std::path::PathBuf,
+    /// The current opening. sled keeps an I/O error for good once it met one (a full disk
+    /// stays "full" after space is freed), so a failed write marks the store `poisoned` and
+    /// the next use reopens it: what was flushed is all there, and nothing else was ever
+    /// acknowledged.
+    handles: std::sync::RwLock<Option<Arc<Handles>>>,
+    /// A write failed in the engine: reopen before the next use.
+    poisoned: std::sync::atomic::AtomicBool,
+    /// When a reopen was last tried.
+    last_reopen: std::sync::Mutex<Option<std::time::Instant>>,
     /// Flushes still to fail on purpose (fault injection, see [`Store::inject_flush_failures`]).
     failing_flushes: AtomicU32,
     /// Successful flushes, for operators and for tests that a group commit shares one.
@@ -219,13 +248,11 @@ impl Store {
     /// Opens (or creates) the database at `path`, without looking at its schema version:
     /// nodes open it through `crate::schema::open`, which checks and migrates it.
     pub(crate) fn open_unversioned(path: &Path) -> Result<Store> {
-        let db = open_db(path)?;
         Ok(Store {
             path: path.to_path_buf(),
-            data: db.open_tree(DATA)?,
-            register: db.open_tree(REGISTER)?,
-            revocations: db.open_tree(REVOCATIONS)?,
-            db,
+            handles: std::sync::RwLock::new(Some(Arc::new(Handles::open(path)?))),
+            poisoned: std::sync::atomic::AtomicBool::new(false),
+            last_reopen: std::sync::Mutex::new(None),
             failing_flushes: AtomicU32::new(0),
             flushes: AtomicU64::new(0),
             flush_delay_ms: AtomicU64::new(0),
@@ -245,8 +272,86 @@ impl Store {
         }
     }
 
+    /// The current handles, reopening the database first when a write failed in the engine.
+    fn h(&self) -> Result<Arc<Handles>> {
+        if self.poisoned.load(Ordering::SeqCst)
+            && let Err(e) = self.reopen()
+        {
+            // The old handles (if any) still serve reads; writes will say what fails.
+            tracing::warn!(path = %self.path.display(), "could not reopen the database yet: {e}");
+        }
+        self.handles
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+            .ok_or_else(|| StoreError::Engine("the database is being reopened".into()))
+    }
+
+    /// Closes and reopens the database (at most every [`REOPEN_EVERY`]; sooner calls do
+    /// nothing).
+    fn reopen(&self) -> Result<()> {
+        {
+            let mut last = self.last_reopen.lock().unwrap_or_else(|p| p.into_inner());
+            if last.is_some_and(|t| t.elapsed() < REOPEN_EVERY) {
+                return Ok(()); // tried a moment ago
+            }
+            *last = Some(std::time::Instant::now());
+        }
+        // Closing the database is only worth it once writes work again: until then the old
+        // handles keep serving reads.
+        self.probe_writes()?;
+        let mut slot = self.handles.write().unwrap_or_else(|p| p.into_inner());
+        if !self.poisoned.load(Ordering::SeqCst) {
+            return Ok(()); // another caller reopened it meanwhile
+        }
+        drop(slot.take());
+        {
+            let mut closed = CLOSED_HERE.lock().unwrap_or_else(|p| p.into_inner());
+            closed.push((self.path.clone(), std::time::Instant::now()));
+        }
+        let fresh = Handles::open(&self.path)?;
+        *slot = Some(Arc::new(fresh));
+        self.poisoned.store(false, Ordering::SeqCst);
+        tracing::info!(path = %self.path.display(), "database reopened after a write failure");
+        Ok(())
+    }
+
+    /// Whether the database's directory takes a durable write of a segment's worth of bytes
+    /// again (the engine appends in segments of this order).
+    fn probe_writes(&self) -> Result<()> {
+        use std::io::Write;
+        let probe = self.path.join(".write-probe");
+        let attempt = (|| -> std::io::Result<()> {
+            let mut f = std::fs::File::create(&probe)?;
+            f.write_all(&[0u8; 512 * 1024])?;
+            f.sync_all()
+        })();
+        let _ = std::fs::remove_file(&probe);
+        attempt.map_err(|e| {
+            StoreError::Engine(format!("{}: writes still fail: {e}", self.path.display()))
+        })
+    }
+
+    /// Records a failed write: shown as unhealthy, and (as sled keeps the error for good) the
+    /// next use reopens the database.
+    fn write_failed(&self, e: &StoreError) {
+        *self.write_failure.lock().unwrap_or_else(|p| p.into_inner()) =
+            Some(format!("{}: {e}", self.path.display()));
+        self.poisoned.store(true, Ordering::SeqCst);
+    }
+
     /// Notes damage a read ran into (once, with the path and what to do).
     fn seen<T>(&self, r: Result<T>) -> Result<T> {
+        // While writes fail, reads fail with the same error: that is not damage.
+        let writes_failing = self.poisoned.load(Ordering::SeqCst)
+            || self
+                .write_failure
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .is_some();
+        if writes_failing {
+            return r;
+        }
         if let Err(e @ (StoreError::Corrupt(_) | StoreError::Engine(_))) = &r {
             let mut d = self.damage.lock().unwrap_or_else(|p| p.into_inner());
             if d.is_none() {
@@ -263,9 +368,10 @@ impl Store {
     /// Reads every record of every tree (decoding those of the data tree), so that damage is
     /// found at start, with the path, rather than by a request later.
     pub fn check_all(&self) -> Result<u64> {
+        let h = self.h()?;
         let mut n = 0u64;
-        for name in self.db.tree_names() {
-            let tree = self.seen(self.db.open_tree(&name).map_err(StoreError::from))?;
+        for name in h.db.tree_names() {
+            let tree = self.seen(h.db.open_tree(&name).map_err(StoreError::from))?;
             let is_data = name.as_ref() == DATA.as_bytes();
             for kv in tree.iter() {
                 let (k, v) = self.seen(kv.map_err(StoreError::from))?;
@@ -306,7 +412,8 @@ impl Store {
 
     /// The schema version recorded in the database (None for a new one).
     pub fn schema_version(&self) -> Result<Option<u32>> {
-        let Some(v) = self.db.open_tree(META)?.get(SCHEMA_KEY)? else {
+        let h = self.h()?;
+        let Some(v) = h.db.open_tree(META)?.get(SCHEMA_KEY)? else {
             return Ok(None);
         };
         let bytes: [u8; 4] = v
@@ -318,25 +425,28 @@ impl Store {
 
     /// Records the schema version, durably (after a migration, or on a new database).
     pub fn set_schema_version(&self, version: u32) -> Result<()> {
-        self.db
-            .open_tree(META)?
+        let h = self.h()?;
+        h.db.open_tree(META)?
             .insert(SCHEMA_KEY, &version.to_be_bytes())?;
         self.flush()
     }
 
     /// Records that erased data still lies in the engine's log: the next start compacts.
     pub fn mark_compaction_due(&self) -> Result<()> {
-        self.db.open_tree(META)?.insert(COMPACTION_KEY, &[1u8])?;
+        let h = self.h()?;
+        h.db.open_tree(META)?.insert(COMPACTION_KEY, &[1u8])?;
         self.flush()
     }
 
     /// Whether a compaction is due (see [`Store::mark_compaction_due`]).
     pub fn compaction_due(&self) -> Result<bool> {
-        Ok(self.db.open_tree(META)?.get(COMPACTION_KEY)?.is_some())
+        let h = self.h()?;
+        Ok(h.db.open_tree(META)?.get(COMPACTION_KEY)?.is_some())
     }
 
     /// Makes everything written so far durable.
     pub fn flush(&self) -> Result<()> {
+        let h = self.h()?;
         let injected = self
             .failing_flushes
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
@@ -350,7 +460,7 @@ impl Store {
             if delay > 0 {
                 std::thread::sleep(std::time::Duration::from_millis(delay));
             }
-            self.db.flush().map(|_| ()).map_err(StoreError::from)
+            h.db.flush().map(|_| ()).map_err(StoreError::from)
         };
         let mut failing = self.write_failure.lock().unwrap_or_else(|p| p.into_inner());
         match &result {
@@ -358,7 +468,10 @@ impl Store {
                 self.flushes.fetch_add(1, Ordering::Relaxed);
                 *failing = None;
             }
-            Err(e) => *failing = Some(format!("{}: {e}", self.path.display())),
+            Err(e) => {
+                drop(failing);
+                self.write_failed(e);
+            }
         }
         result
     }
@@ -381,24 +494,28 @@ impl Store {
 
     /// Steward register: records the latest certificate issued to `org` (durably).
     pub fn put_issued_certificate(&self, org: &OrgId, rec: &SignedRecord) -> Result<()> {
-        Self::put_record(&self.register, org.as_bytes(), rec)?;
+        let h = self.h()?;
+        Self::put_record(&h.register, org.as_bytes(), rec)?;
         self.flush()
     }
 
     /// Steward register: every certificate issued, one per organisation.
     pub fn issued_certificates(&self) -> Result<Vec<SignedRecord>> {
-        Self::records(&self.register)
+        let h = self.h()?;
+        Self::records(&h.register)
     }
 
     /// Records a verified revocation (durably).
     pub fn put_revocation(&self, org: &OrgId, rec: &SignedRecord) -> Result<()> {
-        Self::put_record(&self.revocations, org.as_bytes(), rec)?;
+        let h = self.h()?;
+        Self::put_record(&h.revocations, org.as_bytes(), rec)?;
         self.flush()
     }
 
     /// The revocation stored for an organisation.
     pub fn revocation(&self, org: &OrgId) -> Result<Option<SignedRecord>> {
-        match self.revocations.get(org.as_bytes())? {
+        let h = self.h()?;
+        match h.revocations.get(org.as_bytes())? {
             None => Ok(None),
             Some(v) => serde_json::from_slice(&v)
                 .map(Some)
@@ -408,7 +525,8 @@ impl Store {
 
     /// Every revocation known.
     pub fn revocations(&self) -> Result<Vec<SignedRecord>> {
-        Self::records(&self.revocations)
+        let h = self.h()?;
+        Self::records(&h.revocations)
     }
 
     /// Applies a batch atomically and makes it durable before returning.
@@ -418,6 +536,7 @@ impl Store {
     /// reach the disk (a redelivered message is processed again, not taken for a duplicate).
     /// Only the core writes this tree, so the values read for the undo are not raced.
     pub fn commit(&self, batch: WriteBatch) -> Result<()> {
+        let h = self.h()?;
         if batch.is_empty() {
             return Ok(());
         }
@@ -427,7 +546,7 @@ impl Store {
         // The value a key had before its first write in the batch is what the undo restores.
         for (key, value) in &batch.ops {
             if undone.insert(key.clone()) {
-                match self.data.get(key)? {
+                match h.data.get(key)? {
                     Some(old) => undo.insert(key.clone(), old),
                     None => undo.remove(key.clone()),
                 }
@@ -437,9 +556,13 @@ impl Store {
                 None => redo.remove(key.clone()),
             }
         }
-        self.data.apply_batch(redo)?;
+        if let Err(e) = h.data.apply_batch(redo) {
+            let e = StoreError::from(e);
+            self.write_failed(&e);
+            return Err(e);
+        }
         if let Err(e) = self.flush() {
-            if let Err(undo_err) = self.data.apply_batch(undo) {
+            if let Err(undo_err) = h.data.apply_batch(undo) {
                 tracing::error!("could not undo a batch whose flush failed: {undo_err}");
             }
             return Err(e);
@@ -449,7 +572,8 @@ impl Store {
 
     /// The record under `id` in `table`.
     pub fn get<T: DeserializeOwned>(&self, table: &Table<T>, id: &[u8]) -> Result<Option<T>> {
-        self.seen(match self.data.get(table.key(id)) {
+        let h = self.h()?;
+        self.seen(match h.data.get(table.key(id)) {
             Err(e) => Err(e.into()),
             Ok(None) => Ok(None),
             Ok(Some(v)) => decode(table, &v).map(Some),
@@ -458,14 +582,16 @@ impl Store {
 
     /// Whether `table` holds a record under `id`.
     pub fn contains<T>(&self, table: &Table<T>, id: &[u8]) -> Result<bool> {
-        Ok(self.data.contains_key(table.key(id))?)
+        let h = self.h()?;
+        Ok(h.data.contains_key(table.key(id))?)
     }
 
     /// How many records `table` holds. Stops at the first unreadable key: an iterator over a
     /// damaged tree may return the same error forever.
     pub fn count<T>(&self, table: &Table<T>) -> Result<usize> {
+        let h = self.h()?;
         let mut n = 0;
-        for k in self.data.scan_prefix([table.prefix]).keys() {
+        for k in h.data.scan_prefix([table.prefix]).keys() {
             self.seen(k.map_err(StoreError::from))?;
             n += 1;
         }
@@ -474,8 +600,9 @@ impl Store {
 
     /// Every record of `table` whose id starts with `id_prefix`, in id order.
     pub fn scan<T: DeserializeOwned>(&self, table: &Table<T>, id_prefix: &[u8]) -> Result<Vec<T>> {
+        let h = self.h()?;
         self.seen(
-            self.data
+            h.data
                 .scan_prefix(table.key(id_prefix))
                 .values()
                 .map(|v| decode(table, &v?))
@@ -497,8 +624,9 @@ impl Store {
         table: &Table<T>,
         id_prefix: &[u8],
     ) -> Result<Vec<(Vec<u8>, T)>> {
+        let h = self.h()?;
         self.seen(
-            self.data
+            h.data
                 .scan_prefix(table.key(id_prefix))
                 .map(|kv| {
                     let (k, v) = kv?;
@@ -700,6 +828,8 @@ mod tests {
         assert!(store.health().healthy());
 
         store
+            .h()
+            .expect("handles")
             .data
             .insert(T.key(b"b"), b"{not json".to_vec())
             .expect("raw");
