@@ -293,10 +293,14 @@ impl DataDir {
         }
     }
 
-    /// Reads a secret file, opening it with the passphrase if it is protected.
+    /// Reads a secret file, opening it with the passphrase if it is protected; a passphrase
+    /// given for a file in the clear is refused (the operator believes the keys are locked).
     pub fn read_protected(&self, path: &Path) -> Result<zeroize::Zeroizing<Vec<u8>>> {
         let raw = zeroize::Zeroizing::new(Self::read_secret_file(path)?);
         if !secrets::is_protected(&raw) {
+            if self.unlock.has_source() {
+                return Err(SecretError::NotProtected(path.to_path_buf()).into());
+            }
             return Ok(raw);
         }
         let pass = self.unlock.passphrase(path)?;
@@ -361,9 +365,6 @@ impl DataDir {
             return Err(DataDirError::NotInitialised(self.root.clone()));
         }
         let bytes = self.read_protected(&path)?;
-        if self.unlock.has_source() && !secrets::is_protected(&Self::read_secret_file(&path)?) {
-            return Err(DataDirError::Secret(SecretError::NotProtected(path)));
-        }
         let bad = |reason: String| DataDirError::BadKeyFile {
             path: path.clone(),
             reason,

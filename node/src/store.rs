@@ -342,6 +342,9 @@ impl Store {
 
     /// Notes damage a read ran into (once, with the path and what to do).
     fn seen<T>(&self, r: Result<T>) -> Result<T> {
+        let Err(e @ (StoreError::Corrupt(_) | StoreError::Engine(_))) = &r else {
+            return r;
+        };
         // While writes fail, reads fail with the same error: that is not damage.
         let writes_failing = self.poisoned.load(Ordering::SeqCst)
             || self
@@ -349,10 +352,7 @@ impl Store {
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .is_some();
-        if writes_failing {
-            return r;
-        }
-        if let Err(e @ (StoreError::Corrupt(_) | StoreError::Engine(_))) = &r {
+        if !writes_failing {
             let mut d = self.damage.lock().unwrap_or_else(|p| p.into_inner());
             if d.is_none() {
                 tracing::error!(

@@ -85,7 +85,7 @@ pub(crate) async fn status(State(st): State<Arc<ApiState>>) -> ApiResult {
             "revocations": st.membership.revocation_records().len(),
         },
         "outbox": { "pending": pending, "delivered": delivered, "rejected": rejected },
-        "received_messages": st.store.count(&schema::PROCESSED).map_err(unhealthy)?,
+        "received_messages": st.store.count(&schema::PROCESSED)?,
         "health": {
             "healthy": st.store.health().healthy(),
             "store": st.store.health(),
@@ -93,8 +93,8 @@ pub(crate) async fn status(State(st): State<Arc<ApiState>>) -> ApiResult {
         "metrics": st.metrics.snapshot(),
         "retention": {
             "policy": st.retention,
-            "state": crate::retention::state(&st.store).map_err(unhealthy)?,
-            "compaction_due": st.store.compaction_due().map_err(unhealthy)?,
+            "state": crate::retention::state(&st.store)?,
+            "compaction_due": st.store.compaction_due()?,
         },
     })))
 }
