@@ -150,7 +150,7 @@ fn operators_run_a_case_through_the_web_ui_to_a_verified_attestation() {
     );
 
     // Escalate it to the supplier from the case page.
-    c.click(&link_el);
+    c.click_to_load(&link_el, SOON);
     c.wait_until("the case page", SOON, |b| {
         url_path(&b.current_url())
             .starts_with(&format!("{}{case}", ui::CASES_PATH))

@@ -53,7 +53,7 @@ fn shown_total(s: &Session) -> u64 {
 /// Submits the case list's filter form.
 fn filter(s: &Session) {
     let button = s.find("form.filters button[type=submit]");
-    s.click(&button);
+    s.click_to_load(&button, SOON);
     s.wait_for("#case-count", SOON);
 }
 
@@ -77,7 +77,7 @@ fn worklists_match_the_api(s: &mut Session, cso: &Node) {
         "page 1 differs"
     );
     let next = s.find("a[rel=next]");
-    s.click(&next);
+    s.click_to_load(&next, SOON);
     s.wait_for("#case-count", SOON);
     let page2 = api_cases(cso, "per_page=4&sort=due&page=2").0;
     assert_eq!(page2.len(), 4);
@@ -136,7 +136,7 @@ fn worklists_match_the_api(s: &mut Session, cso: &Node) {
         assert_eq!(value.trim(), count.to_string(), "tile {stat}");
     }
     let tile = s.find("a.stat[data-stat=overdue_items]");
-    s.click(&tile);
+    s.click_to_load(&tile, SOON);
     s.wait_for("#case-count", SOON);
     assert_eq!(shown_total(s), overdue_n);
 
@@ -186,7 +186,7 @@ fn contacts_page_finds_repeat_callers(s: &mut Session, readonly: &mut Session, c
     // Repeat callers only.
     let repeat = s.find("form.filters input[name=repeat]");
     s.click(&repeat);
-    s.click(&s.find("form.filters button[type=submit]"));
+    s.click_to_load(&s.find("form.filters button[type=submit]"), SOON);
     s.wait_for("#contact-count", SOON);
     let (repeats, n) = api_contacts(cso, "repeat=true");
     assert!(n >= 2, "the demo has repeat callers");
@@ -198,7 +198,7 @@ fn contacts_page_finds_repeat_callers(s: &mut Session, readonly: &mut Session, c
         .attribute(&badge, "data-count")
         .and_then(|c| c.parse().ok())
         .expect("count");
-    s.click(&badge);
+    s.click_to_load(&badge, SOON);
     s.wait_for("#contact-count", SOON);
     assert_eq!(contact_total(s), count);
     let same = listed_contacts(s);
@@ -493,7 +493,7 @@ fn brand_sees_its_supply_chain(s: &mut Session) {
     s.open("/supply-chain");
     let link = s.find("table.list tbody tr[data-case] a");
     let href = s.attribute(&link, "href").expect("href");
-    s.click(&link);
+    s.click_to_load(&link, SOON);
     s.wait_until("the supply-chain case", SOON, |b| {
         (url_path(&b.current_url()) == href).then_some(())
     });
@@ -632,7 +632,7 @@ fn login_languages(cso: &Node, axe: &str) {
             s.clear(&el);
             s.send_keys(&el, value);
         }
-        s.click(&s.find(ui::LOGIN_SUBMIT));
+        s.click_to_load(&s.find(ui::LOGIN_SUBMIT), SOON);
         s.wait_until("the dashboard", SOON, |b| {
             url_path(&b.current_url())
                 .starts_with(ui::DASHBOARD_PATH)

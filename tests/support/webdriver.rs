@@ -457,6 +457,26 @@ impl Browser {
         self.el_cmd(el, "POST", "/click", json!({}));
     }
 
+    /// Clicks a link or submit button and waits until the page it leads to has loaded.
+    /// A plain click may return before the old page is gone, and the old page often has
+    /// the very element a test then waits for (a list's total, say); the marker set on
+    /// the old window tells the two documents apart, since a navigation replaces it.
+    pub fn click_to_load(&self, el: &Element, timeout: Duration) {
+        self.execute("window.__ilmOldPage = true;", vec![]);
+        self.click(el);
+        self.wait_until("the next page to load", timeout, |b| {
+            let js = json!({
+                "script": "return !window.__ilmOldPage && document.readyState === 'complete';",
+                "args": [],
+            });
+            b.try_cmd("POST", "/execute/sync", js)
+                .ok()?
+                .as_bool()
+                .unwrap_or(false)
+                .then_some(())
+        });
+    }
+
     /// Types `text` into the element (appending to what it holds).
     pub fn send_keys(&self, el: &Element, text: &str) {
         self.el_cmd(el, "POST", "/value", json!({ "text": text }));
