@@ -28,6 +28,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("payload", payload),
     ("config", config),
     ("api_json", api_json),
+    ("backup", backup),
 ];
 
 /// A fixed organisation: the recipient of fuzzed envelopes and the steward of the network
@@ -139,6 +140,75 @@ pub fn api_json(data: &[u8]) {
     }
 }
 
+/// The recovery key fuzzed backups are sealed to.
+fn recovery_key() -> ilm_node::backup::RecoveryKey {
+    ilm_node::backup::RecoveryKey::from_bytes([3; 32])
+}
+
+/// A backup file as `ilm restore` reads it: the clear header, then the sealed chunks opened
+/// with a fixed recovery key, then the archive inside; and the archive decoder on its own.
+pub fn backup(data: &[u8]) {
+    use ilm_node::backup::{BackupSecret, archive::ArchiveReader, sealed};
+    use std::io::Read;
+    fn drain<R: Read>(r: R) {
+        if let Ok(mut archive) = ArchiveReader::new(r) {
+            while let Ok(Some(_)) = archive.next_item() {}
+        }
+    }
+    drain(data);
+    let mut r = data;
+    let Ok((header, aad)) = sealed::read_header(&mut r) else {
+        return;
+    };
+    let secret = BackupSecret::RecoveryKey(recovery_key());
+    if let Ok(opened) =
+        sealed::OpenReader::new(r, &header, aad, &secret, std::path::Path::new("fuzz"))
+    {
+        drain(opened);
+    }
+}
+
+/// A small archive sealed to [`recovery_key`], and the archive alone.
+fn backup_seeds() -> Vec<Vec<u8>> {
+    use ilm_node::backup::archive::{ArchiveHeader, ArchiveWriter, FORMAT};
+    use ilm_node::backup::{BackupSecret, sealed::SealWriter};
+    use ilm_node::store::SnapshotItem;
+    use std::io::Write;
+    let header = ArchiveHeader {
+        format: FORMAT,
+        created_at: Timestamp(1_700_000_000),
+        org_id: keys().org_id(),
+        schema_version: Some(1),
+    };
+    let archive = (|| -> std::io::Result<Vec<u8>> {
+        let mut w = ArchiveWriter::new(Vec::new(), &header)?;
+        w.file("config.toml", b"[node]\n")?;
+        w.snapshot_item(SnapshotItem::Tree(b"data"))?;
+        w.snapshot_item(SnapshotItem::Record {
+            key: b"k",
+            value: b"{}",
+        })?;
+        Ok(w.finish()?.0)
+    })();
+    let Ok(archive) = archive else {
+        return Vec::new();
+    };
+    let secret = BackupSecret::RecoveryKey(recovery_key());
+    let sealed = SealWriter::new(
+        Vec::new(),
+        keys().org_id(),
+        Timestamp(1_700_000_000),
+        &secret,
+        std::path::Path::new("fuzz"),
+    )
+    .ok()
+    .and_then(|mut s| {
+        s.write_all(&archive).ok()?;
+        s.finish().ok()
+    });
+    sealed.into_iter().chain([archive]).collect()
+}
+
 /// Valid inputs for every target, made with the real encoders, so each target starts from
 /// bytes the node accepts: (target, bytes).
 pub fn seeds() -> Vec<(&'static str, Vec<u8>)> {
@@ -224,6 +294,17 @@ pub fn seeds() -> Vec<(&'static str, Vec<u8>)> {
     out.push((
         "api_json",
         br#"{"contacts":["00112233445566778899aabbccddeeff"],"workers":3,"issues":[{"category":"wages_and_benefits"}],"site":"Pier 4"}"#.to_vec(),
+    ));
+    out.extend(backup_seeds().into_iter().map(|b| ("backup", b)));
+    out.push((
+        "wire",
+        cbor4ii::serde::to_vec(
+            Vec::new(),
+            &Request::Redeliver(ilm_node::net::proto::RedeliverRequest {
+                since: Timestamp(1_700_000_000),
+            }),
+        )
+        .expect("cbor"),
     ));
     out
 }

@@ -91,6 +91,62 @@ pub enum Command {
     /// The node's database.
     #[command(subcommand)]
     Db(DbCommand),
+    /// Back up the running node into one sealed file: a consistent snapshot of its database
+    /// and keys, sealed to a recovery key or a backup passphrase (the node keeps running).
+    Backup(BackupArgs),
+    /// Restore a backup into a new data directory (--data-dir, which must hold no node).
+    /// When it starts, the node asks its peers for everything delivered after the backup.
+    Restore(RestoreArgs),
+    /// Recovery keys that backups are sealed to.
+    #[command(subcommand)]
+    RecoveryKey(RecoveryKeyCommand),
+}
+
+/// What seals or opens a backup: a recovery key file, or a backup passphrase (from a file,
+/// a file descriptor or, without these flags, the terminal).
+#[derive(Debug, Clone, clap::Args)]
+pub struct BackupSecretArgs {
+    /// A recovery key file (from `ilm recovery-key new`).
+    #[arg(long, value_name = "PATH", conflicts_with_all = ["backup_passphrase_file", "backup_passphrase_fd"])]
+    pub recovery_key: Option<PathBuf>,
+    /// Read the backup passphrase from this file's first line.
+    #[arg(long, value_name = "PATH", conflicts_with = "backup_passphrase_fd")]
+    pub backup_passphrase_file: Option<PathBuf>,
+    /// Read the backup passphrase from this inherited file descriptor.
+    #[arg(long, value_name = "FD")]
+    pub backup_passphrase_fd: Option<u32>,
+}
+
+/// `ilm backup`
+#[derive(Debug, clap::Args)]
+pub struct BackupArgs {
+    /// The backup file to write (it must not exist yet).
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// How the backup is sealed.
+    #[command(flatten)]
+    pub secret: BackupSecretArgs,
+}
+
+/// `ilm restore`
+#[derive(Debug, clap::Args)]
+pub struct RestoreArgs {
+    /// The backup file.
+    pub file: PathBuf,
+    /// How the backup is opened.
+    #[command(flatten)]
+    pub secret: BackupSecretArgs,
+}
+
+/// `ilm recovery-key ...`
+#[derive(Debug, Subcommand)]
+pub enum RecoveryKeyCommand {
+    /// Make a new recovery key file (owner-only). Keep it offline, away from the node.
+    New {
+        /// Where to write it (it must not exist yet).
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
 }
 
 /// `ilm erase ...`

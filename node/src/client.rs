@@ -11,6 +11,16 @@ pub struct AdminClient {
     agent: ureq::Agent,
 }
 
+/// A streamed answer of the daemon.
+pub struct Download {
+    /// Its length in bytes, if the daemon said.
+    pub length: Option<u64>,
+    /// The `x-ilm-snapshot-at` header (a backup's snapshot time), if present.
+    pub snapshot_at: Option<u64>,
+    /// The body.
+    pub body: ureq::BodyReader<'static>,
+}
+
 /// Why a call to the daemon failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
@@ -132,6 +142,41 @@ impl AdminClient {
             .header("Authorization", format!("Bearer {}", self.token))
             .call();
         self.finish(res)
+    }
+
+    /// POST to a path under the API and hand back the answer's body as a stream, with its
+    /// length and headers (for large answers, such as a backup's snapshot: no overall time
+    /// limit, only one on connecting and on each read).
+    pub fn download(&self, path: &str) -> Result<Download, ClientError> {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_connect(Some(Duration::from_secs(10)))
+            .timeout_recv_body(None)
+            .build()
+            .into();
+        let res = agent
+            .post(format!("{}{path}", self.base))
+            .header("Authorization", format!("Bearer {}", self.token))
+            .send_empty()
+            .map_err(|e| ClientError::Unreachable(self.base.clone(), e.to_string()))?;
+        if !res.status().is_success() {
+            return self
+                .finish(Ok(res))
+                .and_then(|_| Err(ClientError::Api("the node answered without a body".into())));
+        }
+        let header = |name: &str| {
+            res.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse::<u64>().ok())
+        };
+        let length = header("content-length");
+        let snapshot_at = header(crate::api::backup::SNAPSHOT_AT);
+        Ok(Download {
+            length,
+            snapshot_at,
+            body: res.into_body().into_reader(),
+        })
     }
 
     /// POST JSON to a path under the API.

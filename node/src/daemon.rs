@@ -88,7 +88,7 @@ fn open_store(dir: &DataDir) -> Result<Arc<Store>> {
     let store = open()?;
     let records = store.check_all().map_err(|e| {
         anyhow::anyhow!(
-            "the database {} is damaged: {e}\nNothing was changed. To recover: keep this node stopped, move {} aside (keep it for analysis), put back the db directory of your latest backup of the data directory, and start again; members that share cases with this node send their histories again when it reconnects.",
+            "the database {} is damaged: {e}\nNothing was changed. To recover: keep this node stopped, move {} aside (keep it for analysis), restore your latest backup into a new data directory (`ilm --data-dir NEW restore FILE`) and run the node from there; it asks its peers for what they delivered after the backup.",
             path.display(),
             path.display()
         )
@@ -193,6 +193,7 @@ pub async fn start(dir: DataDir, opts: RunOptions) -> Result<RunningNode> {
             outbox: queue,
             metrics: metrics.clone(),
             vault: vault.clone(),
+            outbox_retention: cfg.retention.outbox_retention(),
         },
         net_events,
     );

@@ -66,6 +66,9 @@ pub const INTAKE_KEYS: Table<IntakeKey> = Table::new(b'i', "intake idempotency k
 /// The retention record (last sweep, totals), under one id.
 pub const RETENTION: Table<crate::retention::RetentionState> = Table::new(b'r', "retention");
 
+/// The restore record of a database that came from a backup, under one id.
+pub const RESTORE: Table<crate::backup::RestoreState> = Table::new(b'R', "restore");
+
 /// The id of the one record of [`PRUNED`].
 pub const PRUNED_ID: &[u8] = b"outbox-pruned";
 
@@ -87,6 +90,7 @@ pub const PREFIXES: &[(u8, &str)] = &[
     (OPERATORS.prefix(), OPERATORS.name()),
     (INTAKE_KEYS.prefix(), INTAKE_KEYS.name()),
     (RETENTION.prefix(), RETENTION.name()),
+    (RESTORE.prefix(), RESTORE.name()),
 ];
 
 /// The id of one intake idempotency key: operator name, a zero byte, then the key.

@@ -237,7 +237,7 @@ pub struct KdfParams {
 impl KdfParams {
     /// Fresh parameters for a new protected file: 64 MiB, 3 passes (OWASP's argon2id advice
     /// is at least 19 MiB and 2 passes; a node unlocks once per start).
-    fn fresh() -> Result<KdfParams, SecretError> {
+    pub(crate) fn fresh() -> Result<KdfParams, SecretError> {
         let salt = ilm_protocol::identity::random_bytes::<16>()
             .map_err(|e| SecretError::Kdf(e.to_string()))?;
         Ok(KdfParams {
@@ -249,7 +249,11 @@ impl KdfParams {
         })
     }
 
-    fn derive(&self, pass: &Passphrase, path: &Path) -> Result<Zeroizing<[u8; 32]>, SecretError> {
+    pub(crate) fn derive(
+        &self,
+        pass: &Passphrase,
+        path: &Path,
+    ) -> Result<Zeroizing<[u8; 32]>, SecretError> {
         let damaged = |reason: &str| SecretError::Damaged {
             path: path.to_path_buf(),
             reason: reason.to_string(),

@@ -13,15 +13,20 @@ pub fn ilm_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_ilm"))
 }
 
-/// Runs an `ilm` CLI command for a data dir; panics with its output if it fails.
-pub fn ilm(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new(ilm_bin())
+/// Runs an `ilm` CLI command for a data dir (never the environment's).
+fn run_ilm(dir: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(ilm_bin())
         .arg("--data-dir")
         .arg(dir)
         .args(args)
         .env_remove("ILM_DATA_DIR")
         .output()
-        .expect("run ilm");
+        .expect("run ilm")
+}
+
+/// Runs an `ilm` CLI command for a data dir; panics with its output if it fails.
+pub fn ilm(dir: &Path, args: &[&str]) -> String {
+    let out = run_ilm(dir, args);
     assert!(
         out.status.success(),
         "ilm {args:?} failed: {}{}",
@@ -29,6 +34,17 @@ pub fn ilm(dir: &Path, args: &[&str]) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Runs an `ilm` CLI command for a data dir that must fail; returns its standard error.
+pub fn ilm_fails(dir: &Path, args: &[&str]) -> String {
+    let out = run_ilm(dir, args);
+    assert!(
+        !out.status.success(),
+        "ilm {args:?} succeeded: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 /// Every file below `root`, recursively (for scans of a data directory).
@@ -98,6 +114,21 @@ impl Node {
             .expect("org_id")
             .to_string();
         node
+    }
+
+    /// The same organisation's node run from another data directory (a restored copy), at
+    /// the same libp2p address and with the same bootstrap peers.
+    pub fn moved_to(&self, name: &str, dir: PathBuf) -> Node {
+        Node {
+            name: name.to_string(),
+            dir,
+            org_id: self.org_id.clone(),
+            child: None,
+            port: self.port,
+            bootstrap: self.bootstrap.clone(),
+            run_args: self.run_args.clone(),
+            runs: 0,
+        }
     }
 
     /// Starts `ilm run` and waits until its admin API answers.

@@ -19,6 +19,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use std::sync::Arc;
 
+pub mod backup;
 mod errors;
 pub mod workflow;
 
@@ -96,6 +97,7 @@ pub(crate) async fn status(State(st): State<Arc<ApiState>>) -> ApiResult {
             "state": crate::retention::state(&st.store)?,
             "compaction_due": st.store.compaction_due()?,
         },
+        "restore": crate::backup::restore_state(&st.store)?,
     })))
 }
 

@@ -56,7 +56,10 @@ pub(super) fn status(dir: &DataDir) -> Result<Output> {
         text(&v["outbox"]["rejected"]),
         text(&v["received_messages"]),
     );
-    let t = format!("{t}\n{}", retention_line(&v["retention"]));
+    let mut t = format!("{t}\n{}", retention_line(&v["retention"]));
+    if let Some(line) = restore_line(&v["restore"]) {
+        t = format!("{t}\n{line}");
+    }
     Ok(Output::new(v, t))
 }
 
@@ -401,6 +404,29 @@ pub(super) fn compact(dir: &DataDir) -> Result<Output> {
             done.bytes_before / 1024,
             done.bytes_after / 1024
         ),
+    ))
+}
+
+/// For a node restored from a backup: which peers have answered its catch-up request.
+fn restore_line(r: &Value) -> Option<String> {
+    let at = r["backup_at"].as_u64()?;
+    let answered = r["answered"].as_object().map(|a| a.len()).unwrap_or(0);
+    let incomplete = r["answered"]
+        .as_object()
+        .map(|a| a.values().filter(|v| v["complete"] != json!(true)).count())
+        .unwrap_or(0);
+    let requeued: u64 = r["answered"]
+        .as_object()
+        .map(|a| a.values().filter_map(|v| v["requeued"].as_u64()).sum())
+        .unwrap_or(0);
+    Some(format!(
+        "restored:   from a backup of {}; {answered} peers asked to deliver again ({requeued} messages){}",
+        fmt_time(Timestamp(at)),
+        if incomplete > 0 {
+            format!("; {incomplete} no longer held everything (older than their outbox retention)")
+        } else {
+            String::new()
+        }
     ))
 }
 

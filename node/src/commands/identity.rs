@@ -103,13 +103,37 @@ pub(super) fn id(dir: &DataDir) -> Result<Output> {
     ))
 }
 
+/// A new passphrase from a file or descriptor, else asked twice on the terminal.
+pub(super) fn new_passphrase(
+    file: Option<std::path::PathBuf>,
+    fd: Option<u32>,
+    flags: &str,
+    label: &str,
+) -> Result<crate::secrets::Passphrase> {
+    use crate::secrets::PassphraseSource;
+    Ok(match (file, fd) {
+        (Some(f), _) => PassphraseSource::File(f).read("")?,
+        (None, Some(n)) => PassphraseSource::Fd(n).read("")?,
+        (None, None) => {
+            if !std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+                bail!("give the passphrase with {flags} (no terminal to ask on)");
+            }
+            let first = PassphraseSource::Prompt.read(&format!("{label}: "))?;
+            let again = PassphraseSource::Prompt.read(&format!("{label} again: "))?;
+            if !first.same_as(&again) {
+                bail!("the two passphrases differ; nothing changed");
+            }
+            first
+        }
+    })
+}
+
 pub(super) fn change_passphrase(
     dir: &DataDir,
     new_file: Option<std::path::PathBuf>,
     new_fd: Option<u32>,
     remove: bool,
 ) -> Result<Output> {
-    use crate::secrets::PassphraseSource;
     let was_protected = dir.keys_protected()?;
     if remove && !was_protected {
         bail!("the keys of this node are not protected by a passphrase; nothing to remove");
@@ -117,24 +141,12 @@ pub(super) fn change_passphrase(
     let new = if remove {
         None
     } else {
-        let pass = match (new_file, new_fd) {
-            (Some(f), _) => PassphraseSource::File(f).read("")?,
-            (None, Some(n)) => PassphraseSource::Fd(n).read("")?,
-            (None, None) => {
-                if !std::io::IsTerminal::is_terminal(&std::io::stdin()) {
-                    bail!(
-                        "give the new passphrase with --new-passphrase-file or --new-passphrase-fd (no terminal to ask on)"
-                    );
-                }
-                let first = PassphraseSource::Prompt.read("New passphrase: ")?;
-                let again = PassphraseSource::Prompt.read("New passphrase again: ")?;
-                if !first.same_as(&again) {
-                    bail!("the two passphrases differ; nothing changed");
-                }
-                first
-            }
-        };
-        Some(pass)
+        Some(new_passphrase(
+            new_file,
+            new_fd,
+            "--new-passphrase-file or --new-passphrase-fd",
+            "New passphrase",
+        )?)
     };
     let changed = dir.change_passphrase(new.as_ref())?;
     let names: Vec<String> = changed.iter().map(|p| p.display().to_string()).collect();

@@ -1,5 +1,6 @@
 //! The `ilm` commands. Each returns an [`Output`]; the binary's `main` prints it.
 
+mod backup;
 mod daemon_ops;
 mod directory;
 mod identity;
@@ -83,6 +84,9 @@ pub fn run(cli: Cli) -> Result<Output> {
         Command::Operator(cmd) => operators::run(&dir, cmd),
         Command::Erase(EraseCommand::Contact { id }) => workflow_ops::erase_contact(&dir, &id),
         Command::Db(DbCommand::Compact) => daemon_ops::compact(&dir),
+        Command::Backup(args) => backup::backup(&dir, args),
+        Command::Restore(args) => backup::restore(&dir, args),
+        Command::RecoveryKey(cmd) => backup::recovery_key_command(cmd),
         Command::Key(KeyCommand::Passphrase {
             new_passphrase_file,
             new_passphrase_fd,

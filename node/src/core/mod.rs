@@ -29,6 +29,7 @@ mod commands;
 mod deliver;
 mod links;
 mod receive;
+mod redeliver;
 mod sync;
 mod workflow;
 
@@ -114,6 +115,10 @@ enum Command {
         envelope: Envelope,
     },
     Directory(Vec<SignedRecord>),
+    Redelivered {
+        from: OrgId,
+        answer: crate::net::proto::Redelivered,
+    },
 }
 
 /// An append waiting for the group commit: case, payload, time, and where the answer goes.
@@ -179,6 +184,8 @@ pub struct CoreParts {
     pub metrics: Arc<Metrics>,
     /// The vault for worker personal data.
     pub vault: Arc<crate::vault::Vault>,
+    /// How long delivered outbox entries are kept (`[retention] delivered_outbox_days`).
+    pub outbox_retention: std::time::Duration,
 }
 
 /// Starts the core task.
@@ -194,6 +201,7 @@ pub fn spawn(
         outbox,
         metrics,
         vault,
+        outbox_retention,
     } = parts;
     let (tx, rx) = mpsc::channel(QUEUE);
     let core = Core {
@@ -211,6 +219,8 @@ pub fn spawn(
         escalated_by: BTreeSet::new(),
         to_offer: Vec::new(),
         links_shared: HashSet::new(),
+        outbox_retention,
+        redelivered: HashMap::new(),
     };
     let handle = tokio::spawn(core.run(rx, net_events));
     (CoreClient { tx }, handle)
@@ -235,6 +245,10 @@ struct Core {
     to_offer: Vec<(OrgId, CaseRef)>,
     /// Links already shared with each CSO since start (a restart shares them again).
     links_shared: HashSet<(OrgId, ilm_protocol::Digest)>,
+    /// How long delivered outbox entries are kept.
+    outbox_retention: std::time::Duration,
+    /// When each restored peer's request to deliver again was last served.
+    redelivered: HashMap<OrgId, std::time::Instant>,
 }
 
 struct Delivery {
@@ -376,6 +390,7 @@ impl Core {
             } => self.append_batch(vec![(case, payload, at, reply)]).await,
             Command::Workflow(cmd) => self.on_workflow(cmd).await,
             Command::SyncAnswer { from, envelope } => self.on_sync_answer(from, envelope).await,
+            Command::Redelivered { from, answer } => self.on_redelivered(from, answer),
             Command::Directory(records) => {
                 // New certificates, and every revocation (persisting keeps only the newest
                 // one per organisation and stores it if it is not on disk yet).
@@ -408,6 +423,7 @@ impl Core {
                     self.fetch_directory(peer);
                 }
                 self.start_sync_with(peer, org);
+                self.ask_redelivery(peer, org);
             }
             NetEvent::Gossip(rec) => {
                 // Stores what is new and disconnects a peer a new revocation names.
@@ -472,6 +488,13 @@ impl Core {
             Request::Sync(req) => {
                 let resp = self.answer_sync(peer, org, req);
                 self.net.respond(reply, Response::Sync(resp)).await;
+            }
+            Request::Redeliver(req) => {
+                let resp = match self.redeliver_to(org, req).await {
+                    Ok(answer) => Response::Redelivered(answer),
+                    Err(why) => Response::Refused(why),
+                };
+                self.net.respond(reply, resp).await;
             }
             Request::Hello(_) | Request::Directory => {}
         }

@@ -154,8 +154,22 @@ impl Core {
         let mut ask_back = Vec::new();
         let mut size = 0usize;
         for CaseHeads { case_ref, heads } in req.cases.into_iter().take(MAX_SYNC_CASES) {
-            let Ok(Some(history)) = self.history(&case_ref) else {
-                continue;
+            let history = match self.history(&case_ref) {
+                Ok(Some(h)) => h,
+                Ok(None) => {
+                    // A case we do not hold at all but the requester does (it began while
+                    // this node was away, or this node was restored from an older backup):
+                    // ask for all of it; the other side sends it only if we take part. Never
+                    // for empty heads, or two nodes lacking a case would ask each other on.
+                    if !heads.is_empty() {
+                        ask_back.push(CaseHeads {
+                            case_ref,
+                            heads: Vec::new(),
+                        });
+                    }
+                    continue;
+                }
+                Err(_) => continue,
             };
             if !participants(history).contains(&org) {
                 // Never reveal a case to someone outside it, not even that it exists.

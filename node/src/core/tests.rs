@@ -112,6 +112,7 @@ fn supplier_core(w: &World) -> Harness {
             outbox,
             metrics,
             vault: Arc::new(crate::vault::Vault::open(&data).expect("vault")),
+            outbox_retention: crate::outbox::RETENTION,
         },
         rx,
     );
@@ -363,6 +364,7 @@ fn cso_core(w: &World) -> CsoCore {
             outbox,
             metrics,
             vault: Arc::new(crate::vault::Vault::open(&data).expect("vault")),
+            outbox_retention: crate::outbox::RETENTION,
         },
         rx,
     );

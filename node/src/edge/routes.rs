@@ -265,6 +265,13 @@ pub static ROUTES: &[Route] = &[
     ).only(CSO),
     route(
         Post,
+        "/api/backup",
+        Admin,
+        "A consistent snapshot of the node (database and data-directory files) for `ilm backup`, which seals it",
+        |m| on(m, api::backup::backup),
+    ),
+    route(
+        Post,
         "/api/contacts/{id}/erase",
         Admin,
         "Erase a contact's identity and notes at the worker's request (CSO; signed case events stay)",

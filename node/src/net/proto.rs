@@ -1,6 +1,6 @@
 //! Messages of the ILM request-response protocol (one protocol, scoped to the network id).
 
-use ilm_protocol::{CaseRef, Envelope, EventHash, MessageId, SignedRecord};
+use ilm_protocol::{CaseRef, Envelope, EventHash, MessageId, SignedRecord, Timestamp};
 use serde::{Deserialize, Serialize};
 
 /// Largest request accepted (an envelope with a large history sync).
@@ -19,6 +19,8 @@ pub enum Request {
     Sync(SyncRequest),
     /// Send me every membership certificate and revocation you know (public network state).
     Directory,
+    /// My node was restored from a backup: deliver again what you delivered to me since.
+    Redeliver(RedeliverRequest),
 }
 
 /// An answer to a [`Request`].
@@ -34,6 +36,8 @@ pub enum Response {
     Sync(Option<Envelope>),
     /// Certificates and revocations (all signed by stewards; the requester verifies them).
     Directory(Vec<SignedRecord>),
+    /// What the answering node queued again for the requester.
+    Redelivered(Redelivered),
 }
 
 /// Admission data exchanged when two nodes connect.
@@ -102,4 +106,22 @@ pub struct CaseEvents {
     pub case_ref: CaseRef,
     /// Events in causal order.
     pub events: Vec<SignedRecord>,
+}
+
+/// A restored node's request to deliver again what reached it after its backup.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RedeliverRequest {
+    /// The backup's time: messages acknowledged by the requester at or after it (less a
+    /// margin for clock skew) are queued again.
+    pub since: Timestamp,
+}
+
+/// The answer to a [`RedeliverRequest`].
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Redelivered {
+    /// Messages queued again (the requester's processed markers make those it kept no-ops).
+    pub requeued: u64,
+    /// Whether the answering node still held every entry delivered since `since` (delivered
+    /// entries are pruned after its `[retention] delivered_outbox_days`).
+    pub complete: bool,
 }

@@ -9,6 +9,12 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
+mod compact;
+mod snapshot;
+
+pub use compact::{Compaction, compact, recover_compaction};
+pub use snapshot::{Import, SnapshotItem};
+
 const META: &str = "meta";
 const REGISTER: &str = "register";
 const REVOCATIONS: &str = "revocations";
@@ -184,6 +190,9 @@ pub struct Store {
     damage: std::sync::Mutex<Option<String>>,
     /// The last write failure (a full disk), cleared by the next flush that succeeds.
     write_failure: std::sync::Mutex<Option<String>>,
+    /// Every write holds this shared; a snapshot holds it alone, so that what it copies is
+    /// the database as of one moment (sled's iterators are not snapshots).
+    gate: std::sync::RwLock<()>,
 }
 
 /// What the node can say about its database's health.
@@ -258,6 +267,7 @@ impl Store {
             flush_delay_ms: AtomicU64::new(0),
             damage: std::sync::Mutex::new(None),
             write_failure: std::sync::Mutex::new(None),
+            gate: std::sync::RwLock::new(()),
         })
     }
 
@@ -270,6 +280,11 @@ impl Store {
             damaged: get(&self.damage),
             write_failing: get(&self.write_failure),
         }
+    }
+
+    /// Held by every write for its duration (see `gate`).
+    fn writing(&self) -> std::sync::RwLockReadGuard<'_, ()> {
+        self.gate.read().unwrap_or_else(|p| p.into_inner())
     }
 
     /// The current handles, reopening the database first when a write failed in the engine.
@@ -425,6 +440,7 @@ impl Store {
 
     /// Records the schema version, durably (after a migration, or on a new database).
     pub fn set_schema_version(&self, version: u32) -> Result<()> {
+        let _writing = self.writing();
         let h = self.h()?;
         h.db.open_tree(META)?
             .insert(SCHEMA_KEY, &version.to_be_bytes())?;
@@ -433,6 +449,7 @@ impl Store {
 
     /// Records that erased data still lies in the engine's log: the next start compacts.
     pub fn mark_compaction_due(&self) -> Result<()> {
+        let _writing = self.writing();
         let h = self.h()?;
         h.db.open_tree(META)?.insert(COMPACTION_KEY, &[1u8])?;
         self.flush()
@@ -494,6 +511,7 @@ impl Store {
 
     /// Steward register: records the latest certificate issued to `org` (durably).
     pub fn put_issued_certificate(&self, org: &OrgId, rec: &SignedRecord) -> Result<()> {
+        let _writing = self.writing();
         let h = self.h()?;
         Self::put_record(&h.register, org.as_bytes(), rec)?;
         self.flush()
@@ -507,6 +525,7 @@ impl Store {
 
     /// Records a verified revocation (durably).
     pub fn put_revocation(&self, org: &OrgId, rec: &SignedRecord) -> Result<()> {
+        let _writing = self.writing();
         let h = self.h()?;
         Self::put_record(&h.revocations, org.as_bytes(), rec)?;
         self.flush()
@@ -536,6 +555,7 @@ impl Store {
     /// reach the disk (a redelivered message is processed again, not taken for a duplicate).
     /// Only the core writes this tree, so the values read for the undo are not raced.
     pub fn commit(&self, batch: WriteBatch) -> Result<()> {
+        let _writing = self.writing();
         let h = self.h()?;
         if batch.is_empty() {
             return Ok(());
@@ -637,129 +657,6 @@ impl Store {
     }
 }
 
-/// What a compaction did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-pub struct Compaction {
-    /// Database size on disk before, in bytes.
-    pub bytes_before: u64,
-    /// And after.
-    pub bytes_after: u64,
-    /// Keys copied.
-    pub keys: u64,
-}
-
-fn dir_size(path: &Path) -> u64 {
-    let Ok(entries) = std::fs::read_dir(path) else {
-        return 0;
-    };
-    entries
-        .filter_map(|e| e.ok())
-        .map(|e| match e.metadata() {
-            Ok(m) if m.is_dir() => dir_size(&e.path()),
-            Ok(m) => m.len(),
-            Err(_) => 0,
-        })
-        .sum()
-}
-
-/// The sibling directories a compaction of `path` uses: the copy being written, and the
-/// original while the copy takes its place.
-fn compaction_paths(path: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "db".into());
-    (
-        path.with_file_name(format!("{name}.compacting")),
-        path.with_file_name(format!("{name}.old")),
-    )
-}
-
-/// Finishes or rolls back a compaction a crash interrupted, so `path` holds one whole
-/// database: the copy if it had taken the original's place, else the original.
-pub fn recover_compaction(path: &Path) -> Result<()> {
-    let (copy, old) = compaction_paths(path);
-    let io = |e: std::io::Error| StoreError::Engine(format!("{}: {e}", path.display()));
-    if old.exists() {
-        if path.exists() {
-            std::fs::remove_dir_all(&old).map_err(io)?;
-        } else {
-            std::fs::rename(&old, path).map_err(io)?;
-        }
-    }
-    if copy.exists() {
-        std::fs::remove_dir_all(&copy).map_err(io)?;
-    }
-    Ok(())
-}
-
-/// Rewrites the database at `path` into a fresh one holding only live keys, so that bytes
-/// removed or overwritten (erased personal data) leave the disk; the node must be stopped.
-/// The copy is checked key for key before it replaces the original.
-pub fn compact(path: &Path) -> Result<Compaction> {
-    recover_compaction(path)?;
-    if !path.exists() {
-        return Err(StoreError::Engine(format!(
-            "no database at {}",
-            path.display()
-        )));
-    }
-    let (copy, old) = compaction_paths(path);
-    let bytes_before = dir_size(path);
-    let mut keys = 0u64;
-    {
-        let src = open_db(path)?;
-        let dst = sled::Config::new().path(&copy).open()?;
-        for name in src.tree_names() {
-            let from = src.open_tree(&name)?;
-            let to = dst.open_tree(&name)?;
-            for kv in from.iter() {
-                let (k, v) = kv?;
-                if name.as_ref() == META.as_bytes() && k.as_ref() == COMPACTION_KEY {
-                    continue;
-                }
-                to.insert(k, v)?;
-                keys += 1;
-            }
-        }
-        dst.flush()?;
-        // The copy must hold exactly what the original holds (but the marker).
-        for name in src.tree_names() {
-            let (a, b) = (src.open_tree(&name)?, dst.open_tree(&name)?);
-            let mut theirs = b.iter();
-            for kv in a.iter() {
-                let (k, v) = kv?;
-                if name.as_ref() == META.as_bytes() && k.as_ref() == COMPACTION_KEY {
-                    continue;
-                }
-                match theirs.next() {
-                    Some(Ok((k2, v2))) if k2 == k && v2 == v => {}
-                    _ => {
-                        return Err(StoreError::Corrupt(format!(
-                            "the compacted copy of {} differs from it; the original is kept",
-                            path.display()
-                        )));
-                    }
-                }
-            }
-        }
-    }
-    {
-        // sled's threads may hold the copy's lock a moment after the handles are gone.
-        let mut closed = CLOSED_HERE.lock().unwrap_or_else(|p| p.into_inner());
-        closed.push((path.to_path_buf(), std::time::Instant::now()));
-    }
-    let io = |e: std::io::Error| StoreError::Engine(format!("{}: {e}", path.display()));
-    std::fs::rename(path, &old).map_err(io)?;
-    std::fs::rename(&copy, path).map_err(io)?;
-    std::fs::remove_dir_all(&old).map_err(io)?;
-    Ok(Compaction {
-        bytes_before,
-        bytes_after: dir_size(path),
-        keys,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -800,6 +697,59 @@ mod tests {
         again.put(&MARKERS, id, &"marker".into()).expect("mark");
         s.commit(again).expect("commit");
         assert!(s.contains(&MARKERS, id).expect("read"));
+    }
+
+    #[test]
+    fn a_snapshot_sees_each_batch_whole_while_writes_go_on() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let s = Store::open_unversioned(&dir.path().join("db")).expect("create");
+        let keys: Vec<String> = (0..64).map(|i| format!("key-{i:02}")).collect();
+        let write = |round: u32| {
+            let mut batch = WriteBatch::new();
+            for k in &keys {
+                batch
+                    .put(&VALUES, k.as_bytes(), &round.to_string())
+                    .expect("put");
+            }
+            s.commit(batch).expect("commit");
+        };
+        write(0);
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        // Stops the writer however the checks end (a failed one must not hang the test).
+        struct StopOnDrop<'a>(&'a std::sync::atomic::AtomicBool);
+        impl Drop for StopOnDrop<'_> {
+            fn drop(&mut self) {
+                self.0.store(true, Ordering::Relaxed);
+            }
+        }
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                let mut round = 1;
+                while !stop.load(Ordering::Relaxed) {
+                    write(round);
+                    round += 1;
+                }
+            });
+            let _stop = StopOnDrop(&stop);
+            let mut rounds_seen = std::collections::BTreeSet::new();
+            for _ in 0..200 {
+                let mut values = std::collections::BTreeSet::new();
+                s.snapshot(|item| {
+                    if let SnapshotItem::Record { key, value } = item
+                        && key.first() == Some(&b'x')
+                    {
+                        values.insert(value.to_vec());
+                    }
+                    Ok(())
+                })
+                .expect("snapshot");
+                assert_eq!(values.len(), 1, "a snapshot saw two rounds: {values:?}");
+                rounds_seen.extend(values);
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+            // The writes did go on between snapshots (else the check above proves nothing).
+            assert!(rounds_seen.len() > 1, "writes never ran: {rounds_seen:?}");
+        });
     }
 
     #[test]

@@ -1,0 +1,128 @@
+//! Compaction: rewriting the database into a fresh directory so that erased bytes leave the
+//! disk, and recovery of a swap a crash interrupted.
+
+use super::{CLOSED_HERE, COMPACTION_KEY, META, Result, StoreError, open_db};
+use std::path::Path;
+
+/// What a compaction did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Compaction {
+    /// Database size on disk before, in bytes.
+    pub bytes_before: u64,
+    /// And after.
+    pub bytes_after: u64,
+    /// Keys copied.
+    pub keys: u64,
+}
+
+fn dir_size(path: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(path) else {
+        return 0;
+    };
+    entries
+        .filter_map(|e| e.ok())
+        .map(|e| match e.metadata() {
+            Ok(m) if m.is_dir() => dir_size(&e.path()),
+            Ok(m) => m.len(),
+            Err(_) => 0,
+        })
+        .sum()
+}
+
+/// The sibling directories a compaction of `path` uses: the copy being written, and the
+/// original while the copy takes its place.
+fn compaction_paths(path: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "db".into());
+    (
+        path.with_file_name(format!("{name}.compacting")),
+        path.with_file_name(format!("{name}.old")),
+    )
+}
+
+/// Finishes or rolls back a compaction a crash interrupted, so `path` holds one whole
+/// database: the copy if it had taken the original's place, else the original.
+pub fn recover_compaction(path: &Path) -> Result<()> {
+    let (copy, old) = compaction_paths(path);
+    let io = |e: std::io::Error| StoreError::Engine(format!("{}: {e}", path.display()));
+    if old.exists() {
+        if path.exists() {
+            std::fs::remove_dir_all(&old).map_err(io)?;
+        } else {
+            std::fs::rename(&old, path).map_err(io)?;
+        }
+    }
+    if copy.exists() {
+        std::fs::remove_dir_all(&copy).map_err(io)?;
+    }
+    Ok(())
+}
+
+/// Rewrites the database at `path` into a fresh one holding only live keys, so that bytes
+/// removed or overwritten (erased personal data) leave the disk; the node must be stopped.
+/// The copy is checked key for key before it replaces the original.
+pub fn compact(path: &Path) -> Result<Compaction> {
+    recover_compaction(path)?;
+    if !path.exists() {
+        return Err(StoreError::Engine(format!(
+            "no database at {}",
+            path.display()
+        )));
+    }
+    let (copy, old) = compaction_paths(path);
+    let bytes_before = dir_size(path);
+    let mut keys = 0u64;
+    {
+        let src = open_db(path)?;
+        let dst = sled::Config::new().path(&copy).open()?;
+        for name in src.tree_names() {
+            let from = src.open_tree(&name)?;
+            let to = dst.open_tree(&name)?;
+            for kv in from.iter() {
+                let (k, v) = kv?;
+                if name.as_ref() == META.as_bytes() && k.as_ref() == COMPACTION_KEY {
+                    continue;
+                }
+                to.insert(k, v)?;
+                keys += 1;
+            }
+        }
+        dst.flush()?;
+        // The copy must hold exactly what the original holds (but the marker).
+        for name in src.tree_names() {
+            let (a, b) = (src.open_tree(&name)?, dst.open_tree(&name)?);
+            let mut theirs = b.iter();
+            for kv in a.iter() {
+                let (k, v) = kv?;
+                if name.as_ref() == META.as_bytes() && k.as_ref() == COMPACTION_KEY {
+                    continue;
+                }
+                match theirs.next() {
+                    Some(Ok((k2, v2))) if k2 == k && v2 == v => {}
+                    _ => {
+                        return Err(StoreError::Corrupt(format!(
+                            "the compacted copy of {} differs from it; the original is kept",
+                            path.display()
+                        )));
+                    }
+                }
+            }
+        }
+    }
+    {
+        // sled's threads may hold the copy's lock a moment after the handles are gone.
+        let mut closed = CLOSED_HERE.lock().unwrap_or_else(|p| p.into_inner());
+        closed.push((path.to_path_buf(), std::time::Instant::now()));
+    }
+    let io = |e: std::io::Error| StoreError::Engine(format!("{}: {e}", path.display()));
+    std::fs::rename(path, &old).map_err(io)?;
+    std::fs::rename(&copy, path).map_err(io)?;
+    std::fs::remove_dir_all(&old).map_err(io)?;
+    Ok(Compaction {
+        bytes_before,
+        bytes_after: dir_size(path),
+        keys,
+    })
+}
