@@ -263,6 +263,55 @@ fn a_restored_node_gets_back_what_reached_it_after_the_backup_once() {
     assert!(refused.contains("the file was changed"), "{refused}");
     assert!(!target.exists(), "a refused restore left {target:?} behind");
 
+    // The recovery key was split among five parties and then lost: any three shares rebuild
+    // it, two do not, and the rebuilt key is what restores the node.
+    let shares = net.tmp.path().join("shares");
+    ilm(
+        &supplier.dir,
+        &[
+            "recovery-key",
+            "split",
+            "--key",
+            path(&key),
+            "--threshold",
+            "3",
+            "--shares",
+            "5",
+            "--out-dir",
+            path(&shares),
+        ],
+    );
+    let share = |i: u8| shares.join(format!("share-{i}-of-5.txt"));
+    let original_key = std::fs::read(&key).expect("key");
+    std::fs::remove_file(&key).expect("lose the key");
+    let rebuilt = net.tmp.path().join("rebuilt.key");
+    let refused = ilm_fails(
+        &supplier.dir,
+        &[
+            "recovery-key",
+            "combine",
+            path(&share(1)),
+            path(&share(4)),
+            "--out",
+            path(&rebuilt),
+        ],
+    );
+    assert!(refused.contains("3 are needed"), "{refused}");
+    assert!(!rebuilt.exists());
+    ilm(
+        &supplier.dir,
+        &[
+            "recovery-key",
+            "combine",
+            path(&share(1)),
+            path(&share(3)),
+            path(&share(5)),
+            "--out",
+            path(&rebuilt),
+        ],
+    );
+    assert_eq!(std::fs::read(&rebuilt).expect("rebuilt"), original_key);
+
     // The backup holds the node's identity key, sealed: the restore writes back the very
     // bytes (positive control), which appear nowhere in the backup file.
     let restored_out = ilm(
@@ -272,7 +321,7 @@ fn a_restored_node_gets_back_what_reached_it_after_the_backup_once() {
             "restore",
             path(&file),
             "--recovery-key",
-            path(&key),
+            path(&rebuilt),
         ],
     );
     let restored: Value = serde_json::from_str(&restored_out).expect("restore json");

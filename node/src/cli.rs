@@ -147,6 +147,31 @@ pub enum RecoveryKeyCommand {
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
     },
+    /// Split a recovery key into Shamir shares for trusted parties: any THRESHOLD of them
+    /// rebuild it, fewer reveal nothing. Writes share-I-of-N.txt files (owner-only).
+    Split {
+        /// The recovery key file.
+        #[arg(long, value_name = "FILE")]
+        key: PathBuf,
+        /// How many shares rebuild the key (at least 2).
+        #[arg(long)]
+        threshold: u8,
+        /// How many shares to make (at most 255).
+        #[arg(long)]
+        shares: u8,
+        /// A new directory for the share files.
+        #[arg(long, value_name = "DIR")]
+        out_dir: PathBuf,
+    },
+    /// Rebuild a recovery key from enough share files, and check it is the right one.
+    Combine {
+        /// The share files.
+        #[arg(required = true)]
+        shares: Vec<PathBuf>,
+        /// Where to write the rebuilt key (it must not exist yet).
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
 }
 
 /// `ilm erase ...`

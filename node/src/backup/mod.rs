@@ -10,6 +10,7 @@
 pub mod archive;
 pub mod progress;
 pub mod sealed;
+pub mod shares;
 
 use crate::datadir::DataDir;
 use crate::schema;

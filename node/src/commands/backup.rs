@@ -173,5 +173,57 @@ pub(super) fn recovery_key_command(cmd: RecoveryKeyCommand) -> Result<Output> {
                 ),
             ))
         }
+        RecoveryKeyCommand::Split {
+            key,
+            threshold,
+            shares,
+            out_dir,
+        } => {
+            let key = recovery_key(&key)?;
+            let made = backup::shares::split(&key, threshold, shares)?;
+            std::fs::create_dir(&out_dir).with_context(|| {
+                format!(
+                    "cannot create {} (it must not exist yet)",
+                    out_dir.display()
+                )
+            })?;
+            DataDir::restrict(&out_dir)?;
+            let mut files = Vec::new();
+            for share in &made {
+                let path = out_dir.join(format!("share-{}-of-{}.txt", share.index, share.total));
+                DataDir::write_secret_file(&path, share.to_text().as_bytes())?;
+                files.push(path);
+            }
+            Ok(Output::new(
+                json!({ "key_id": key.key_id(), "threshold": threshold, "shares": files }),
+                format!(
+                    "Recovery key {} split into {shares} shares in {}; any {threshold} rebuild it.\nGive each share to a different trusted party, then delete this directory and keep the key itself offline (or destroy it).",
+                    key.key_id(),
+                    out_dir.display()
+                ),
+            ))
+        }
+        RecoveryKeyCommand::Combine { shares, out } => {
+            let parsed = shares
+                .iter()
+                .map(|p| {
+                    let text = String::from_utf8(DataDir::read_secret_file(p)?)
+                        .with_context(|| format!("{} is not text", p.display()))?;
+                    backup::shares::KeyShare::parse(&text)
+                        .with_context(|| format!("{}", p.display()))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let key = backup::shares::combine(&parsed)?;
+            DataDir::write_secret_file(&out, key.to_text().as_bytes())?;
+            Ok(Output::new(
+                json!({ "file": out, "key_id": key.key_id() }),
+                format!(
+                    "Recovery key {} rebuilt from {} shares and written to {} (owner-only).",
+                    key.key_id(),
+                    parsed.len(),
+                    out.display()
+                ),
+            ))
+        }
     }
 }
