@@ -253,6 +253,28 @@ impl Node {
         }
     }
 
+    /// GET with the admin token: the status code and the body as text.
+    pub fn get_raw(&self, path: &str) -> (u16, String) {
+        let base = self.base().expect("running");
+        let mut res = Self::agent()
+            .get(format!("{base}{path}"))
+            .header("Authorization", format!("Bearer {}", self.token()))
+            .call()
+            .unwrap_or_else(|e| panic!("{} GET {path}: {e}", self.name));
+        let code = res.status().as_u16();
+        (code, res.body_mut().read_to_string().unwrap_or_default())
+    }
+
+    /// GET a text answer (such as `/metrics`) with the admin token.
+    pub fn get_text(&self, path: &str) -> String {
+        self.get_raw(path).1
+    }
+
+    /// The process id of the running `ilm run`.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("running").id()
+    }
+
     pub fn get(&self, path: &str) -> Value {
         self.try_get(path)
             .unwrap_or_else(|e| panic!("{} GET {path}: {e}", self.name))

@@ -30,7 +30,7 @@ impl From<crate::store::StoreError> for ApiError {
         match e {
             // A damaged or full disk is the node's state, not a bug: 503, saying so (the
             // store has logged it with its path).
-            Corrupt(_) | Engine(_) => ApiError(
+            Corrupt(_) | Engine(_) | WriteFailed(_) => ApiError(
                 StatusCode::SERVICE_UNAVAILABLE,
                 format!(
                     "the node's database failed: {e}; nothing was changed by this request (see /api/status)"

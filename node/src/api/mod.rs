@@ -42,6 +42,16 @@ fn outbox_depth(store: &Store) -> Result<(u64, u64, u64), ApiError> {
     ))
 }
 
+/// What a read gave, or None while writes fail (the store refuses reads until it is
+/// reopened): status and metrics must still answer then, showing the fault.
+fn unless_writes_fail<T>(store: &Store, r: Result<T, ApiError>) -> Result<Option<T>, ApiError> {
+    match r {
+        Ok(v) => Ok(Some(v)),
+        Err(_) if store.health().write_failing.is_some() => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 /// A database that cannot be read makes the node unhealthy: answered as 503, with the path
 /// and what to do, never as a 500 that says nothing.
 fn unhealthy(e: crate::store::StoreError) -> ApiError {
@@ -62,7 +72,21 @@ pub(crate) async fn status(State(st): State<Arc<ApiState>>) -> ApiResult {
         .status()
         .await
         .map_err(|e| ApiError(StatusCode::SERVICE_UNAVAILABLE, e.to_string()))?;
-    let (pending, delivered, rejected) = outbox_depth(&st.store)?;
+    let depth = unless_writes_fail(&st.store, outbox_depth(&st.store))?;
+    let received = unless_writes_fail(
+        &st.store,
+        st.store.count(&schema::PROCESSED).map_err(ApiError::from),
+    )?;
+    let retention_state = unless_writes_fail(
+        &st.store,
+        crate::retention::state(&st.store).map_err(ApiError::from),
+    )?;
+    let compaction_due =
+        unless_writes_fail(&st.store, st.store.compaction_due().map_err(ApiError::from))?;
+    let restore = unless_writes_fail(
+        &st.store,
+        crate::backup::restore_state(&st.store).map_err(ApiError::from),
+    )?;
     let own = st
         .membership
         .own_certificate()
@@ -85,8 +109,10 @@ pub(crate) async fn status(State(st): State<Arc<ApiState>>) -> ApiResult {
             "known_members": st.membership.known().len(),
             "revocations": st.membership.revocation_records().len(),
         },
-        "outbox": { "pending": pending, "delivered": delivered, "rejected": rejected },
-        "received_messages": st.store.count(&schema::PROCESSED)?,
+        "outbox": depth.map(|(pending, delivered, rejected)| json!({
+            "pending": pending, "delivered": delivered, "rejected": rejected,
+        })),
+        "received_messages": received,
         "health": {
             "healthy": st.store.health().healthy(),
             "store": st.store.health(),
@@ -94,10 +120,10 @@ pub(crate) async fn status(State(st): State<Arc<ApiState>>) -> ApiResult {
         "metrics": st.metrics.snapshot(),
         "retention": {
             "policy": st.retention,
-            "state": crate::retention::state(&st.store)?,
-            "compaction_due": st.store.compaction_due()?,
+            "state": retention_state,
+            "compaction_due": compaction_due,
         },
-        "restore": crate::backup::restore_state(&st.store)?,
+        "restore": restore.flatten(),
     })))
 }
 
@@ -364,7 +390,7 @@ pub(crate) async fn metrics(
 ) -> Result<([(axum::http::HeaderName, &'static str); 1], String), ApiError> {
     let m = st.metrics.snapshot();
     let peers = st.net.status().await.map(|n| n.peers.len()).unwrap_or(0);
-    let (pending, delivered, rejected) = outbox_depth(&st.store)?;
+    let depth = unless_writes_fail(&st.store, outbox_depth(&st.store))?;
     let mut out = String::new();
     let mut metric = |name: &str, kind: &str, help: &str, value: String| {
         out.push_str(&format!(
@@ -390,24 +416,27 @@ pub(crate) async fn metrics(
         "Admitted member peers connected.",
         peers.to_string(),
     );
-    metric(
-        "ilm_outbox_pending",
-        "gauge",
-        "Messages waiting for acknowledgement.",
-        pending.to_string(),
-    );
-    metric(
-        "ilm_outbox_delivered",
-        "gauge",
-        "Messages acknowledged, kept in the outbox.",
-        delivered.to_string(),
-    );
-    metric(
-        "ilm_outbox_rejected",
-        "gauge",
-        "Messages refused for good by recipients.",
-        rejected.to_string(),
-    );
+    // The outbox gauges are left out while the database cannot be read (writes fail).
+    if let Some((pending, delivered, rejected)) = depth {
+        metric(
+            "ilm_outbox_pending",
+            "gauge",
+            "Messages waiting for acknowledgement.",
+            pending.to_string(),
+        );
+        metric(
+            "ilm_outbox_delivered",
+            "gauge",
+            "Messages acknowledged, kept in the outbox.",
+            delivered.to_string(),
+        );
+        metric(
+            "ilm_outbox_rejected",
+            "gauge",
+            "Messages refused for good by recipients.",
+            rejected.to_string(),
+        );
+    }
     metric(
         "ilm_deliveries_total",
         "counter",

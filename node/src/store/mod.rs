@@ -85,6 +85,10 @@ pub enum StoreError {
     /// The engine failed.
     #[error("database error: {0}")]
     Engine(String),
+    /// A write could not be made: the disk is full or read-only, or a size limit or quota
+    /// was reached. Nothing of it was kept; it works again once the fault is gone.
+    #[error("the database cannot write: {0}")]
+    WriteFailed(String),
 }
 
 impl From<sled::Error> for StoreError {
@@ -94,12 +98,23 @@ impl From<sled::Error> for StoreError {
                 StoreError::Locked
             }
             sled::Error::Io(io) if io.to_string().contains("lock") => StoreError::Locked,
+            sled::Error::Io(io) if is_write_fault(io) => StoreError::WriteFailed(io.to_string()),
             _ => StoreError::Engine(e.to_string()),
         }
     }
 }
 
 type Result<T> = std::result::Result<T, StoreError>;
+
+/// Whether an I/O error says that writes cannot be made now (a fault of the disk's state,
+/// not damage of what is stored): no space, a file size limit, a quota, a read-only mount.
+fn is_write_fault(e: &std::io::Error) -> bool {
+    use std::io::ErrorKind::*;
+    matches!(
+        e.kind(),
+        StorageFull | FileTooLarge | QuotaExceeded | ReadOnlyFilesystem
+    ) || matches!(e.raw_os_error(), Some(27 | 28 | 30 | 122))
+}
 
 /// Databases this process closed, and when: sled's background threads may keep the file lock
 /// for a moment after the last handle is dropped, so reopening one of these right away waits
@@ -289,11 +304,25 @@ impl Store {
 
     /// The current handles, reopening the database first when a write failed in the engine.
     fn h(&self) -> Result<Arc<Handles>> {
-        if self.poisoned.load(Ordering::SeqCst)
-            && let Err(e) = self.reopen()
-        {
-            // The old handles (if any) still serve reads; writes will say what fails.
-            tracing::warn!(path = %self.path.display(), "could not reopen the database yet: {e}");
+        if self.poisoned.load(Ordering::SeqCst) {
+            if let Err(e) = self.reopen() {
+                tracing::warn!(path = %self.path.display(), "could not reopen the database yet: {e}");
+            }
+            if self.poisoned.load(Ordering::SeqCst) {
+                // Memory may still hold a batch whose flush failed (its undo is a write, and
+                // fails too while the engine refuses writes): nothing is read from it, or a
+                // redelivery could be answered `Duplicate` from a write that never reached
+                // the disk. Reads work again once the database is reopened.
+                let why = self
+                    .write_failure
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .clone()
+                    .unwrap_or_else(|| "a write failed".into());
+                return Err(StoreError::WriteFailed(format!(
+                    "{why}; the database is reopened once writes work again"
+                )));
+            }
         }
         self.handles
             .read()
@@ -357,6 +386,11 @@ impl Store {
 
     /// Notes damage a read ran into (once, with the path and what to do).
     fn seen<T>(&self, r: Result<T>) -> Result<T> {
+        if let Err(e @ StoreError::WriteFailed(_)) = &r {
+            // sled reports a failed background write to the next operation, often a read.
+            self.write_failed(e);
+            return r;
+        }
         let Err(e @ (StoreError::Corrupt(_) | StoreError::Engine(_))) = &r else {
             return r;
         };
@@ -469,7 +503,7 @@ impl Store {
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
             .is_ok();
         let result = if injected {
-            Err(StoreError::Engine(
+            Err(StoreError::WriteFailed(
                 "No space left on device (os error 28) [injected]".into(),
             ))
         } else {

@@ -1,0 +1,133 @@
+//! A real `ilm run` whose database writes hit a limit, as on a full disk (here the process's
+//! file-size limit, set and lifted with `prlimit` while it runs): it acknowledges nothing it
+//! cannot store and says so on `/api/status` and `/metrics`, delivers what waited once the
+//! limit is lifted without a restart, and stops cleanly while the fault lasts.
+
+#[path = "support/mod.rs"]
+mod support;
+
+use std::path::Path;
+use std::process::Command;
+use support::*;
+
+/// Sets the (soft) file-size limit of a running process, in bytes or "unlimited"; the hard
+/// limit stays, so no privilege is needed to lift it again.
+fn set_file_size_limit(pid: u32, limit: &str) {
+    let status = Command::new("prlimit")
+        .args(["--pid", &pid.to_string(), &format!("--fsize={limit}:")])
+        .status()
+        .expect("prlimit (util-linux) is needed for this test");
+    assert!(status.success(), "prlimit --fsize={limit} failed");
+}
+
+/// The largest file under `dir`: no write may make a file larger than it.
+fn largest_file(dir: &Path) -> u64 {
+    files_under(dir)
+        .iter()
+        .filter_map(|p| std::fs::metadata(p).ok())
+        .map(|m| m.len())
+        .max()
+        .unwrap_or(0)
+}
+
+/// Cases with a case event still waiting in `from`'s outbox for `to`.
+fn pending_to(from: &Node, to: &Node) -> Vec<String> {
+    from.get("/api/outbox?state=pending")["entries"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .filter(|e| e["recipient"] == to.org_id.as_str() && e["kind"] == "case_event")
+        .filter_map(|e| e["case_ref"].as_str().map(str::to_string))
+        .collect()
+}
+
+/// The cases a node holds, or None while it cannot read them.
+fn held(node: &Node) -> Option<Vec<String>> {
+    let v = node.try_get("/api/cases?closed=true&per_page=10000").ok()?;
+    Some(
+        v["cases"]
+            .as_array()?
+            .iter()
+            .filter_map(|c| c["case_ref"].as_str().map(str::to_string))
+            .collect(),
+    )
+}
+
+fn write_failing(node: &Node) -> bool {
+    !node.get("/api/status")["health"]["store"]["write_failing"].is_null()
+}
+
+/// Escalates until the supplier's writes fail, and checks that nothing it could not store
+/// was acknowledged: every case sent meanwhile still waits in the CSO's outbox.
+fn escalate_until_writes_fail(cso: &Node, supplier: &Node, label: &str) -> Vec<String> {
+    let mut sent = Vec::new();
+    wait_for("the supplier's writes to fail", SOON, || {
+        sent.push(cso.escalate(supplier, &format!("{label} {}", sent.len())));
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        write_failing(supplier).then_some(())
+    });
+    sent
+}
+
+#[test]
+fn writes_that_fail_are_never_acknowledged_and_delivery_resumes_when_they_work_again() {
+    let mut net = Net::new();
+    net.steward.start();
+    let mut cso = net.member("cso", "cso");
+    let mut supplier = net.member("supplier", "supplier");
+    cso.start();
+    supplier.start();
+    let first = cso.escalate(&supplier, "before the fault");
+    wait_for("the first case to arrive", SOON, || {
+        supplier.cases().contains(&first).then_some(())
+    });
+
+    // No file may grow any more: the next write that needs space fails (EFBIG, as ENOSPC).
+    let limit = largest_file(&supplier.dir.join("db"));
+    set_file_size_limit(supplier.pid(), &limit.to_string());
+    let during = escalate_until_writes_fail(&cso, &supplier, "while writes fail");
+    let metrics = supplier.get_text("/metrics");
+    assert!(metrics.contains("ilm_store_writes_failing 1"), "{metrics}");
+    assert!(metrics.contains("ilm_store_healthy 0"), "{metrics}");
+    // While it lasts the supplier acknowledges nothing: the cases sent meanwhile wait at
+    // the CSO, retried. (Its reads fail too: sled keeps the error; they answer 503.)
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    let waiting = pending_to(&cso, &supplier);
+    assert!(
+        during.iter().any(|c| waiting.contains(c)),
+        "every case was acknowledged despite the limit: {during:?} {:#}",
+        cso.get("/api/outbox")
+    );
+    let (code, body) = supplier.get_raw("/api/cases");
+    assert_eq!(code, 503, "{body}");
+
+    // The limit is lifted: everything arrives, without a restart.
+    set_file_size_limit(supplier.pid(), "unlimited");
+    wait_for("delivery to resume without a restart", SOON, || {
+        let held = held(&supplier)?;
+        (during.iter().all(|c| held.contains(c)) && cso.outbox_counts().0 == 0).then_some(())
+    });
+    wait_for("the supplier to report a healthy store", SOON, || {
+        (!write_failing(&supplier)).then_some(())
+    });
+    assert!(
+        supplier
+            .get_text("/metrics")
+            .contains("ilm_store_writes_failing 0")
+    );
+
+    // A second fault, and SIGTERM while it lasts: a clean exit, and nothing lost.
+    let limit = largest_file(&supplier.dir.join("db"));
+    set_file_size_limit(supplier.pid(), &limit.to_string());
+    let last = escalate_until_writes_fail(&cso, &supplier, "before the stop");
+    supplier.stop();
+    supplier.start();
+    wait_for(
+        "the cases sent during the second fault to arrive",
+        SOON,
+        || {
+            let held = supplier.cases();
+            (last.iter().all(|c| held.contains(c)) && cso.outbox_counts().0 == 0).then_some(())
+        },
+    );
+}
