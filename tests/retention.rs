@@ -165,3 +165,86 @@ fn expired_and_requested_erasures_leave_the_disk_and_open_cases_keep_theirs() {
     assert!(out.contains("Compacted"), "{out}");
     assert!(in_dir(&db, &sealed[2]));
 }
+
+/// A consented case escalated from `cso` to `supplier`: the supplier receives the worker's
+/// identity as a disclosure.
+fn disclosed_case(cso: &Node, supplier: &Node, name: &str) -> String {
+    let contact = add_contact(cso, name, 1);
+    let case = cso.post(
+        "/api/local-cases",
+        &json!({
+            "contacts": [contact], "workers": 1, "site": "Pier 4",
+            "issues": [{ "category": "wages_and_benefits" }], "supplier": supplier.org_id,
+        }),
+    )["case_ref"]
+        .as_str()
+        .expect("case_ref")
+        .to_string();
+    cso.post(
+        &format!("/api/cases/{case}/consent"),
+        &json!({ "recipient": supplier.org_id, "contacts": [contact] }),
+    );
+    cso.wait_to_know(supplier);
+    cso.post(
+        &format!("/api/cases/{case}/escalate"),
+        &json!({ "to": supplier.org_id, "requested_remedy": "Pay wages", "description": "Wages withheld" }),
+    );
+    case
+}
+
+fn disclosed_names(node: &Node) -> Vec<String> {
+    node.get("/api/disclosures")["disclosures"]
+        .as_array()
+        .expect("disclosures")
+        .iter()
+        .filter_map(|d| d["identities"][0]["name"].as_str().map(str::to_string))
+        .collect()
+}
+
+#[test]
+fn a_supplier_erases_the_identities_of_closed_cases_and_keeps_those_of_open_ones() {
+    let mut net = Net::new();
+    net.steward.start();
+    let mut cso = net.member("cso", "cso");
+    let mut supplier = net.member("supplier", "supplier");
+    // Closed cases are kept no time at all at the supplier (the shortest period there is).
+    let cfg_path = supplier.dir.join("config.toml");
+    let cfg = std::fs::read_to_string(&cfg_path).expect("config");
+    std::fs::write(
+        &cfg_path,
+        cfg.replace("[retention]\n", "[retention]\nclosed_cases_days = 0\n"),
+    )
+    .expect("write config");
+    cso.start();
+    supplier.start();
+    let closing = disclosed_case(&cso, &supplier, "Closed Case Canary");
+    disclosed_case(&cso, &supplier, "Open Case Canary");
+    support::wait_for("both disclosures at the supplier", support::SOON, || {
+        (disclosed_names(&supplier).len() == 2).then_some(())
+    });
+    cso.post(
+        &format!("/api/cases/{closing}/events"),
+        &json!({ "event": { "type": "closed", "outcome": "The worker withdrew the complaint" } }),
+    );
+    support::wait_for("the supplier to see the case closed", support::SOON, || {
+        (supplier.get(&format!("/api/cases/{closing}"))["status"] == "closed").then_some(())
+    });
+    // Positive control: until the sweep runs, the closed case's disclosure is still held.
+    assert!(disclosed_names(&supplier).contains(&"Closed Case Canary".to_string()));
+    // The sweep runs at start: the closed case's disclosure goes, the open case's stays,
+    // and the case's signed events stay.
+    supplier.stop();
+    supplier.start();
+    support::wait_for(
+        "the sweep to erase the closed case's disclosure",
+        support::SOON,
+        || (disclosed_names(&supplier) == vec!["Open Case Canary".to_string()]).then_some(()),
+    );
+    let status = supplier.get("/api/status");
+    assert_eq!(
+        status["retention"]["state"]["last"]["disclosures"],
+        json!(1),
+        "{status}"
+    );
+    assert!(!supplier.event_hashes(&closing).is_empty());
+}
