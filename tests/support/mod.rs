@@ -8,9 +8,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// The real binary under test.
+/// The real binary under test (`ILM_FIXTURE_BIN` names another one, only to make the
+/// previous release's database fixture; see `tests/upgrade.rs`).
 pub fn ilm_bin() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_ilm"))
+    std::env::var_os("ILM_FIXTURE_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_ilm")))
 }
 
 /// Runs an `ilm` CLI command for a data dir (never the environment's).
@@ -554,7 +557,8 @@ impl Net {
     }
 }
 
-fn node_handle(name: &str, dir: PathBuf, bootstrap: Vec<String>) -> Node {
+/// A node of an existing data directory (not running yet).
+pub fn node_handle(name: &str, dir: PathBuf, bootstrap: Vec<String>) -> Node {
     let id = ilm(&dir, &["--json", "id"]);
     let v: Value = serde_json::from_str(&id).expect("id json");
     Node {

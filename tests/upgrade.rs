@@ -1,0 +1,219 @@
+//! Upgrades: the data directories a previous release wrote (a steward, a CSO, a supplier and
+//! a brand, with contacts, a consented disclosure, cases in several stages, a link and an
+//! operator) open with this build, show the same data, and take new work.
+//!
+//! The fixture `tests/fixtures/previous-release.tar.gz` was made by the ignored test below
+//! with that release's binary:
+//! `ILM_FIXTURE_BIN=/path/to/previous/ilm cargo test -p ilm-node --test upgrade -- --ignored`.
+//! Remake it at each release whose database differs, and keep the one before it as well.
+
+#[path = "support/mod.rs"]
+mod support;
+
+use serde_json::{Value, json};
+use std::path::Path;
+use std::process::Command;
+use support::*;
+
+const FIXTURE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../tests/fixtures/previous-release.tar.gz"
+);
+const FACTS: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../tests/fixtures/previous-release.json"
+);
+const NODES: [&str; 4] = ["steward", "cso", "supplier", "brand"];
+
+fn contact(name: &str) -> Value {
+    json!({
+        "channel": "line", "language": "my", "nationality": "MM", "gender": "female",
+        "age_band": "25_34", "sector": "seafood", "origin": "MM", "destination": "TH",
+        "identity": { "name": name, "phone": "+66 81 555 0101", "messenger_id": "", "id_numbers": [] },
+        "notes": format!("{name} reports unpaid wages"),
+    })
+}
+
+fn status(node: &Node, case: &str) -> String {
+    node.get(&format!("/api/cases/{case}"))["status"]
+        .as_str()
+        .unwrap_or("")
+        .to_string()
+}
+
+#[test]
+#[ignore = "makes the fixture with a previous release's binary (ILM_FIXTURE_BIN)"]
+fn make_the_previous_release_fixture() {
+    assert!(
+        std::env::var_os("ILM_FIXTURE_BIN").is_some(),
+        "set ILM_FIXTURE_BIN to the previous release's ilm"
+    );
+    let mut net = Net::new();
+    net.steward.start();
+    let mut cso = net.member("cso", "cso");
+    let mut supplier = net.member("supplier", "supplier");
+    let mut brand = net.member("brand", "brand");
+    for n in [&mut cso, &mut supplier, &mut brand] {
+        n.start();
+    }
+    brand.link_supplier(&supplier);
+    cso.add_operator("ines", "intake", "correct horse battery staple");
+    // A consented case, escalated and acknowledged; a case escalated and left; a contact
+    // without a case.
+    let worker = cso.post("/api/contacts", &contact("Fixture Worker One"))["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let lone = cso.post("/api/contacts", &contact("Fixture Worker Two"))["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let answered = cso.post(
+        "/api/local-cases",
+        &json!({
+            "contacts": [worker], "workers": 12, "site": "Mahachai pier 4",
+            "issues": [{ "category": "withholding_of_wages" }, { "category": "recruitment_fees", "fee": { "minor_units": 1500000, "currency": "THB" } }],
+            "supplier": supplier.org_id,
+        }),
+    )["case_ref"]
+        .as_str()
+        .expect("case")
+        .to_string();
+    cso.post(
+        &format!("/api/cases/{answered}/consent"),
+        &json!({ "recipient": supplier.org_id, "contacts": [worker] }),
+    );
+    cso.wait_to_know(&supplier);
+    cso.post(
+        &format!("/api/cases/{answered}/escalate"),
+        &json!({ "to": supplier.org_id, "requested_remedy": "Pay wages and refund fees", "description": "Unpaid for two months" }),
+    );
+    let waiting = cso.escalate(&supplier, "Passports kept by the employer");
+    wait_for("the supplier to hold both cases", SOON, || {
+        let held = supplier.cases();
+        (held.contains(&answered) && held.contains(&waiting)).then_some(())
+    });
+    supplier.append_event(
+        &answered,
+        json!({ "type": "acknowledgement", "note": "We are investigating" }),
+    );
+    wait_for("every message delivered", SOON, || {
+        (status(&cso, &answered) == "acknowledged"
+            && cso.outbox_counts().0 == 0
+            && supplier.outbox_counts().0 == 0)
+            .then_some(())
+    });
+    let facts = json!({
+        "cases": {
+            answered.clone(): { "status": "acknowledged", "events": cso.event_hashes(&answered) },
+            waiting.clone(): { "status": status(&cso, &waiting), "events": cso.event_hashes(&waiting) },
+        },
+        "answered": answered, "waiting": waiting,
+        "contacts": { worker.clone(): "Fixture Worker One", lone.clone(): "Fixture Worker Two" },
+        "lone_contact": lone,
+        "disclosed_name": "Fixture Worker One",
+        "operator": "ines",
+    });
+    for n in [&mut cso, &mut supplier, &mut brand] {
+        n.stop();
+    }
+    net.steward.stop();
+    let fixtures = Path::new(FIXTURE).parent().expect("dir");
+    std::fs::create_dir_all(fixtures).expect("fixtures dir");
+    let out = Command::new("tar")
+        .arg("-czf")
+        .arg(FIXTURE)
+        .arg("--exclude=*.log*")
+        .arg("--exclude=admin.addr")
+        .arg("-C")
+        .arg(net.tmp.path())
+        .args(NODES)
+        .status()
+        .expect("tar");
+    assert!(out.success());
+    std::fs::write(FACTS, serde_json::to_vec_pretty(&facts).expect("json")).expect("write facts");
+}
+
+#[test]
+fn the_previous_release_s_data_opens_shows_the_same_and_takes_new_work() {
+    let facts: Value =
+        serde_json::from_slice(&std::fs::read(FACTS).expect("fixture facts")).expect("json");
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let out = Command::new("tar")
+        .arg("-xzf")
+        .arg(FIXTURE)
+        .arg("-C")
+        .arg(tmp.path())
+        .status()
+        .expect("tar (needed to unpack the fixture)");
+    assert!(out.success(), "unpacking the fixture failed");
+    let mut steward = node_handle("steward", tmp.path().join("steward"), vec![]);
+    steward.start();
+    let boot = vec![steward.multiaddr()];
+    let mut cso = node_handle("cso", tmp.path().join("cso"), boot.clone());
+    let mut supplier = node_handle("supplier", tmp.path().join("supplier"), boot.clone());
+    let mut brand = node_handle("brand", tmp.path().join("brand"), boot);
+    for n in [&mut cso, &mut supplier, &mut brand] {
+        n.start();
+    }
+
+    // The same data, read through this build's types.
+    for (case, want) in facts["cases"].as_object().expect("cases") {
+        assert_eq!(
+            status(&cso, case),
+            want["status"],
+            "status of {case} at the CSO"
+        );
+        assert_eq!(
+            json!(cso.event_hashes(case)),
+            want["events"],
+            "events of {case} at the CSO"
+        );
+        assert_eq!(
+            json!(supplier.event_hashes(case)),
+            want["events"],
+            "events of {case} at the supplier"
+        );
+    }
+    for (id, name) in facts["contacts"].as_object().expect("contacts") {
+        let c = cso.get(&format!("/api/contacts/{id}"));
+        assert_eq!(&c["identity"]["name"], name, "{c}");
+    }
+    let disclosed = supplier.get("/api/disclosures");
+    assert_eq!(
+        disclosed["disclosures"][0]["identities"][0]["name"], facts["disclosed_name"],
+        "{disclosed}"
+    );
+    let operators = cso.get("/api/operators");
+    assert!(
+        operators
+            .to_string()
+            .contains(facts["operator"].as_str().expect("name"))
+    );
+    let links = brand.get("/api/links");
+    assert!(
+        !links["links"].as_array().expect("links").is_empty(),
+        "{links}"
+    );
+    let st = cso.get("/api/status");
+    assert_eq!(st["health"]["healthy"], true, "{st}");
+    // The retention sweep ran over the old records (no periods set: nothing erased).
+    assert_eq!(st["retention"]["state"]["last"]["identities"], 0, "{st}");
+
+    // New work on old records: a contact written before erasure existed is erased; an old
+    // case moves on and its new event reaches the CSO.
+    let lone = facts["lone_contact"].as_str().expect("lone");
+    let erased = cso.post(&format!("/api/contacts/{lone}/erase"), &json!({}));
+    assert_eq!(erased["erased"], true, "{erased}");
+    let answered = facts["answered"].as_str().expect("answered");
+    cso.wait_to_know(&supplier);
+    supplier.append_event(
+        answered,
+        json!({ "type": "remediation_plan", "description": "Pay back wages", "target_date": 1893456000 }),
+    );
+    wait_for("the CSO to see the new plan", SOON, || {
+        (status(&cso, answered) == "remediation_planned").then_some(())
+    });
+    let added = cso.post("/api/contacts", &contact("New Worker After Upgrade"));
+    assert!(added["id"].is_string(), "{added}");
+}
