@@ -251,6 +251,19 @@ fn a_restored_node_gets_back_what_reached_it_after_the_backup_once() {
     );
     assert!(refused.contains("sealed to recovery key"), "{refused}");
     assert!(!target.exists(), "a refused restore left {target:?} behind");
+    // A directory holding a file the restore would write is refused, and the file stays.
+    let prepared = net.tmp.path().join("prepared");
+    std::fs::create_dir(&prepared).expect("mkdir");
+    std::fs::write(prepared.join("config.toml"), "# the operator's own\n").expect("write");
+    let refused = ilm_fails(
+        &prepared,
+        &["restore", path(&file), "--recovery-key", path(&key)],
+    );
+    assert!(refused.contains("part of one"), "{refused}");
+    assert_eq!(
+        std::fs::read_to_string(prepared.join("config.toml")).expect("kept"),
+        "# the operator's own\n"
+    );
     let mut bytes = std::fs::read(&file).expect("read backup");
     let changed = net.tmp.path().join("changed.ilmbackup");
     let middle = bytes.len() / 2;

@@ -438,3 +438,73 @@ fn a_team_logs_in_over_tls_with_a_secure_cookie() {
     // The plain listener is still the loopback one the CLI uses.
     assert!(cso.get("/api/status")["org_id"].is_string());
 }
+
+/// The session cookie and CSRF token of a login from loopback.
+fn session_of(node: &Node, name: &str, password: &str) -> (String, String) {
+    let to = addr(node);
+    let head = format!(
+        "POST /login HTTP/1.1\r\nHost: {to}\r\nContent-Type: application/x-www-form-urlencoded"
+    );
+    let form = format!("username={name}&password={}", password.replace(' ', "+"));
+    let (code, answer) = raw([127, 0, 0, 1], &to, &head, &form);
+    assert_eq!(code, 303, "{answer}");
+    let cookie = answer
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("set-cookie: ")
+                .or(l.strip_prefix("Set-Cookie: "))
+        })
+        .and_then(|c| c.split(';').next())
+        .expect("a session cookie")
+        .to_string();
+    let head = format!("GET /dashboard HTTP/1.1\r\nHost: {to}\r\nCookie: {cookie}");
+    let (_, page) = raw([127, 0, 0, 1], &to, &head, "");
+    let csrf = page
+        .split("name=\"csrf-token\" content=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .expect("the page's CSRF token")
+        .to_string();
+    (cookie, csrf)
+}
+
+#[test]
+fn a_browser_session_cannot_take_a_backup_even_as_an_admin() {
+    let mut net = Net::new();
+    net.steward.start();
+    let node = &net.steward;
+    node.add_operator("root", "admin", "root's long password");
+    node.add_operator("dana", "readonly", "dana's long password");
+    let (cookie, csrf) = session_of(node, "root", "root's long password");
+    let to = addr(node);
+    let post = |path: &str, body: &str| {
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nHost: {to}\r\nCookie: {cookie}\r\nX-CSRF-Token: {csrf}\r\nContent-Type: application/json"
+        );
+        raw([127, 0, 0, 1], &to, &head, body)
+    };
+    let (code, answer) = post("/api/backup", "");
+    assert_eq!(code, 403, "{answer}");
+    assert!(answer.contains("ilm backup"), "{answer}");
+    // Positive control: the same session and token do pass for another admin action.
+    let (code, answer) = post("/api/operators/dana/disabled", r#"{"disabled":true}"#);
+    assert!((200..300).contains(&code), "{answer}");
+    // And the admin token (the CLI) takes a backup.
+    let key = net.tmp.path().join("rk");
+    ilm(
+        &node.dir,
+        &["recovery-key", "new", "--out", key.to_str().expect("utf8")],
+    );
+    let out = net.tmp.path().join("steward.ilmbackup");
+    ilm(
+        &node.dir,
+        &[
+            "backup",
+            "--out",
+            out.to_str().expect("utf8"),
+            "--recovery-key",
+            key.to_str().expect("utf8"),
+        ],
+    );
+    assert!(out.exists());
+}

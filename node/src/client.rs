@@ -145,8 +145,8 @@ impl AdminClient {
     }
 
     /// POST to a path under the API and hand back the answer's body as a stream, with its
-    /// length and headers (for large answers, such as a backup's snapshot: no overall time
-    /// limit, only one on connecting and on each read).
+    /// length and headers (for large answers, such as a backup's snapshot: no time limit but
+    /// on connecting, since a large database takes as long as it takes).
     pub fn download(&self, path: &str) -> Result<Download, ClientError> {
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)

@@ -319,16 +319,13 @@ pub async fn start(dir: DataDir, opts: RunOptions) -> Result<RunningNode> {
     })
 }
 
-/// SIGXFSZ on Linux (no libc binding needed for one number).
-const XFSZ_SIGNAL: i32 = 25;
-
 /// Runs the daemon until SIGINT or SIGTERM.
 pub async fn run(dir: DataDir, opts: RunOptions) -> Result<()> {
     // A write beyond the file-size limit (RLIMIT_FSIZE, a quota) raises SIGXFSZ, whose
     // default is to kill the process. Caught, the write fails with an error like a full disk
     // does: the node refuses to acknowledge, reports it, and carries on once it is lifted.
     let mut too_big =
-        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::from_raw(XFSZ_SIGNAL))
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::from_raw(libc::SIGXFSZ))
             .context("install SIGXFSZ handler")?;
     tokio::spawn(async move {
         while too_big.recv().await.is_some() {

@@ -57,7 +57,7 @@ pub fn prune(
     for e in store.scan(&schema::OUTBOX, &[])? {
         let finished_at = match e.state {
             DeliveryState::Pending => continue,
-            DeliveryState::Delivered => e.delivered_at.or(e.last_attempt_at),
+            DeliveryState::Delivered => e.first_delivery().or(e.last_attempt_at),
             DeliveryState::Rejected => e.last_attempt_at,
         };
         if finished_at.is_none_or(|t| t.0 > cutoff) {

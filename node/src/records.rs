@@ -152,9 +152,19 @@ pub struct OutboxEntry {
     pub last_error: Option<String>,
     /// When acknowledged.
     pub delivered_at: Option<Timestamp>,
+    /// When first acknowledged, for an entry queued again for a restored recipient: pruning
+    /// and later requests to deliver again count from it, so asking again cannot keep an
+    /// entry forever.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_delivered_at: Option<Timestamp>,
 }
 
 impl OutboxEntry {
+    /// When the recipient first acknowledged it (None while never acknowledged).
+    pub fn first_delivery(&self) -> Option<Timestamp> {
+        self.first_delivered_at.or(self.delivered_at)
+    }
+
     /// A new pending entry.
     pub fn new(
         envelope: Envelope,
@@ -176,6 +186,7 @@ impl OutboxEntry {
             last_attempt_at: None,
             last_error: None,
             delivered_at: None,
+            first_delivered_at: None,
         }
     }
 }

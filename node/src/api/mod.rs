@@ -31,7 +31,7 @@ pub use crate::app::ApiState;
 pub type ApiResult = Result<Json<Value>, ApiError>;
 
 /// Messages pending, delivered and rejected, counting those pruned from the outbox.
-fn outbox_depth(store: &Store) -> Result<(u64, u64, u64), ApiError> {
+fn outbox_depth(store: &Store) -> Result<(u64, u64, u64), crate::store::StoreError> {
     let entries: Vec<OutboxEntry> = store.scan(&schema::OUTBOX, &[])?;
     let count = |s| entries.iter().filter(|e| e.state == s).count() as u64;
     let pruned = crate::outbox::pruned(store)?;
@@ -42,13 +42,13 @@ fn outbox_depth(store: &Store) -> Result<(u64, u64, u64), ApiError> {
     ))
 }
 
-/// What a read gave, or None while writes fail (the store refuses reads until it is
-/// reopened): status and metrics must still answer then, showing the fault.
-fn unless_writes_fail<T>(store: &Store, r: Result<T, ApiError>) -> Result<Option<T>, ApiError> {
+/// What a read gave, or None when it failed because writes fail (the store refuses reads
+/// until it is reopened): status and metrics must still answer then, showing the fault.
+fn unless_writes_fail<T>(r: Result<T, crate::store::StoreError>) -> Result<Option<T>, ApiError> {
     match r {
         Ok(v) => Ok(Some(v)),
-        Err(_) if store.health().write_failing.is_some() => Ok(None),
-        Err(e) => Err(e),
+        Err(crate::store::StoreError::WriteFailed(_)) => Ok(None),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -72,21 +72,11 @@ pub(crate) async fn status(State(st): State<Arc<ApiState>>) -> ApiResult {
         .status()
         .await
         .map_err(|e| ApiError(StatusCode::SERVICE_UNAVAILABLE, e.to_string()))?;
-    let depth = unless_writes_fail(&st.store, outbox_depth(&st.store))?;
-    let received = unless_writes_fail(
-        &st.store,
-        st.store.count(&schema::PROCESSED).map_err(ApiError::from),
-    )?;
-    let retention_state = unless_writes_fail(
-        &st.store,
-        crate::retention::state(&st.store).map_err(ApiError::from),
-    )?;
-    let compaction_due =
-        unless_writes_fail(&st.store, st.store.compaction_due().map_err(ApiError::from))?;
-    let restore = unless_writes_fail(
-        &st.store,
-        crate::backup::restore_state(&st.store).map_err(ApiError::from),
-    )?;
+    let depth = unless_writes_fail(outbox_depth(&st.store))?;
+    let received = unless_writes_fail(st.store.count(&schema::PROCESSED))?;
+    let retention_state = unless_writes_fail(crate::retention::state(&st.store))?;
+    let compaction_due = unless_writes_fail(st.store.compaction_due())?;
+    let restore = unless_writes_fail(crate::backup::restore_state(&st.store))?;
     let own = st
         .membership
         .own_certificate()
@@ -390,7 +380,7 @@ pub(crate) async fn metrics(
 ) -> Result<([(axum::http::HeaderName, &'static str); 1], String), ApiError> {
     let m = st.metrics.snapshot();
     let peers = st.net.status().await.map(|n| n.peers.len()).unwrap_or(0);
-    let depth = unless_writes_fail(&st.store, outbox_depth(&st.store))?;
+    let depth = unless_writes_fail(outbox_depth(&st.store))?;
     let mut out = String::new();
     let mut metric = |name: &str, kind: &str, help: &str, value: String| {
         out.push_str(&format!(

@@ -3,9 +3,10 @@
 //! passphrase; `ilm restore` opens one into a new data directory and marks the database as
 //! restored, so that the node asks its peers for what reached it after the snapshot.
 //!
-//! Architecture invariant: a restore writes only into a data directory that holds no node,
-//! and only the files of [`archive::FILES`]; what it wrote is removed again if the backup
-//! does not open whole.
+//! Architecture invariant: a restore writes only into a data directory that holds none of
+//! the files it would write, and only the files of [`archive::FILES`]; what it wrote is
+//! removed again if the backup does not open whole, and `identity.key` is written last, so
+//! an interrupted restore never leaves a directory that starts as a node.
 
 pub mod archive;
 pub mod progress;
@@ -25,6 +26,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, BufReader, BufWriter, Read, Seek, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+use zeroize::Zeroizing;
 
 /// Why a backup or restore failed.
 #[derive(Debug, thiserror::Error)]
@@ -48,9 +50,9 @@ pub enum BackupError {
     /// The archive inside is not whole or not of this format.
     #[error(transparent)]
     Archive(#[from] ArchiveError),
-    /// The target already holds a node.
+    /// The target already holds a node, or files a restore would write.
     #[error(
-        "{0} already holds a node (identity.key or db); restore into a new, empty data directory"
+        "{0} already holds a node or part of one (identity.key, vault.key, config.toml, network.json, certificate.json or db; an interrupted restore leaves db behind): restore into a new, empty data directory"
     )]
     TargetInUse(PathBuf),
     /// The data directory could not be prepared.
@@ -215,7 +217,11 @@ pub fn restore(
     now: Timestamp,
     progress: impl FnMut(u64),
 ) -> Result<Restored, BackupError> {
-    if target.is_initialised() || target.db_path().exists() {
+    let occupied = target.db_path().exists()
+        || archive::FILES
+            .iter()
+            .any(|f| target.root().join(f).exists());
+    if occupied {
         return Err(BackupError::TargetInUse(target.root().to_path_buf()));
     }
     let existed = target.root().exists();
@@ -259,13 +265,20 @@ fn restore_into(
     }
     let backup_at = archive.header().created_at;
     let mut files = Vec::new();
+    let mut identity: Option<Zeroizing<Vec<u8>>> = None;
     let mut import: Option<Import> = None;
     while let Some(item) = archive.next_item()? {
         match item {
+            // The identity key is written last, once everything else is in place: until then
+            // the directory is not a node, so an interrupted restore never starts as one.
+            Item::File {
+                name: "identity.key",
+                contents,
+            } => identity = Some(Zeroizing::new(contents)),
             Item::File { name, contents } => {
                 let path = target.root().join(name);
-                written.push(path.clone());
                 DataDir::write_secret_file(&path, &contents)?;
+                written.push(path);
                 files.push(name);
             }
             Item::Tree(name) => {
@@ -289,9 +302,9 @@ fn restore_into(
     let Some(import) = import else {
         return Err(ArchiveError::Malformed("the archive holds no database".into()).into());
     };
-    if !files.contains(&"identity.key") {
+    let Some(identity) = identity else {
         return Err(ArchiveError::Malformed("the archive holds no identity key".into()).into());
-    }
+    };
     let records = import.finish()?;
     let store = schema::open(&target.db_path())?;
     let state = RestoreState {
@@ -307,12 +320,19 @@ fn restore_into(
         .iter()
         .filter(|e| e.state == crate::records::DeliveryState::Pending)
         .count();
+    let cases = store.count(&schema::CASES)?;
+    drop(store);
+    // The commit point: with the identity key the directory becomes a node.
+    let key_path = target.key_path();
+    DataDir::write_secret_file(&key_path, &identity)?;
+    written.push(key_path);
+    files.push("identity.key");
     Ok(Restored {
         org_id: header.org_id,
         backup_at,
         files,
         records,
-        cases: store.count(&schema::CASES)?,
+        cases,
         outbox_pending,
     })
 }

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::io::{self, Read, Write};
 use std::path::Path;
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, Zeroizing};
 
 /// A backup file's first bytes.
 pub const MAGIC: &[u8; 12] = b"ILM-BACKUP\x00\x01";
@@ -353,6 +353,7 @@ impl<R: Read> OpenReader<R> {
             )
             .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, WRONG_KEY))?;
         self.counter = self.counter.checked_add(1).ok_or_else(cut)?;
+        self.buf.zeroize();
         *self.buf = clear;
         self.pos = 0;
         if last {

@@ -45,7 +45,9 @@ pub enum ShareError {
         need: u8,
     },
     /// The rebuilt key is not the one the shares name.
-    #[error("the shares do not rebuild recovery key {0}: one of them is damaged")]
+    #[error(
+        "the shares do not rebuild recovery key {0}: one of them is damaged or comes from another split of it"
+    )]
     Damaged(String),
 }
 

@@ -110,8 +110,16 @@ pub(super) fn backup(dir: &DataDir, args: BackupArgs) -> Result<Output> {
             return Err(e);
         }
     };
-    std::fs::rename(&partial, &args.out)
-        .with_context(|| format!("cannot rename {} to its final name", partial.display()))?;
+    // A hard link never replaces a file that appeared meanwhile (a rename would).
+    std::fs::hard_link(&partial, &args.out).with_context(|| {
+        format!(
+            "cannot give {} its final name {} (does it exist now?)",
+            partial.display(),
+            args.out.display()
+        )
+    })?;
+    std::fs::remove_file(&partial)
+        .with_context(|| format!("cannot remove {}", partial.display()))?;
     let sealed_with = match secret {
         BackupSecret::RecoveryKey(k) => format!("recovery key {}", k.key_id()),
         BackupSecret::Passphrase(_) => "a backup passphrase".to_string(),

@@ -14,8 +14,9 @@ use std::time::{Duration, Instant};
 /// Slack on the backup's time for clocks that differ between nodes: a little more is sent
 /// again (and found to be a duplicate), never less.
 pub const CLOCK_MARGIN_SECS: u64 = 600;
-/// A peer's request to deliver again is served at most this often.
-pub const REDELIVER_EVERY: Duration = Duration::from_secs(60);
+/// A peer's request to deliver again is served at most this often: a restored node asks
+/// once, and a member that asks over and over gets nothing more.
+pub const REDELIVER_EVERY: Duration = Duration::from_secs(3600);
 
 impl Core {
     /// On admission of a peer: if this node was restored and the peer has not answered yet,
@@ -101,7 +102,14 @@ impl Core {
         {
             return Err("asked to deliver again too soon; ask later".into());
         }
-        let cutoff = req.since.0.saturating_sub(CLOCK_MARGIN_SECS);
+        self.redelivered.insert(org, Instant::now());
+        // Never further back than the outbox keeps delivered entries.
+        let kept_since = now().0.saturating_sub(self.outbox_retention.as_secs());
+        let cutoff = req
+            .since
+            .0
+            .saturating_sub(CLOCK_MARGIN_SECS)
+            .max(kept_since);
         let entries = self
             .store
             .scan(&schema::OUTBOX, &[])
@@ -110,10 +118,11 @@ impl Core {
         let mut again = Vec::new();
         for mut e in entries {
             let delivered_since = e.state == DeliveryState::Delivered
-                && e.delivered_at.is_some_and(|t| t.0 >= cutoff);
+                && e.first_delivery().is_some_and(|t| t.0 >= cutoff);
             if e.recipient != org || !delivered_since {
                 continue;
             }
+            e.first_delivered_at = e.first_delivery();
             e.state = DeliveryState::Pending;
             e.attempts = 0;
             e.last_error = None;
@@ -130,16 +139,14 @@ impl Core {
         self.store
             .commit(batch)
             .map_err(|e| format!("storage: {e}"))?;
-        self.redelivered.insert(org, Instant::now());
         let requeued = again.len() as u64;
         for e in again {
             self.outbox.push(e).await;
         }
         // Delivered entries older than the outbox's retention are gone.
-        let kept_since = now().0.saturating_sub(self.outbox_retention.as_secs());
         Ok(Redelivered {
             requeued,
-            complete: kept_since <= cutoff,
+            complete: kept_since <= req.since.0.saturating_sub(CLOCK_MARGIN_SECS),
         })
     }
 }

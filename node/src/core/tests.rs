@@ -574,3 +574,93 @@ async fn a_verdict_its_reopen_and_its_re_escalation_are_one_batch() {
         .await;
     assert!(matches!(refused, Err(CoreError::Refused(_))), "{refused:?}");
 }
+
+/// The next answer the core sent to an inbound request.
+async fn next_answer(h: &mut Harness) -> Response {
+    loop {
+        let sent = tokio::time::timeout(Duration::from_secs(10), h.probe.next())
+            .await
+            .expect("an answer in time")
+            .expect("probe open");
+        if let Sent::Respond { response, .. } = sent {
+            return response;
+        }
+    }
+}
+
+/// An outbox entry of `h`'s node for `to`, acknowledged at `first` (when first delivered).
+fn delivered_entry(w: &World, to: OrgId, first: u64) -> OutboxEntry {
+    let (rec, case) = escalation(w, (first % 200) as u8);
+    let env = seal(w, &rec);
+    let id = env.claimed_header().expect("header").message_id;
+    let mut e = OutboxEntry::new(
+        env,
+        to,
+        MessageKind::CaseEvent,
+        id,
+        Some(case),
+        Timestamp(first),
+    );
+    e.state = crate::records::DeliveryState::Delivered;
+    e.delivered_at = Some(Timestamp(first));
+    e
+}
+
+#[tokio::test]
+async fn a_request_to_deliver_again_requeues_only_the_requester_s_recent_entries_once() {
+    let w = world();
+    let mut h = supplier_core(&w);
+    let now = crate::membership::now().0;
+    let cso = w.cso.org_id();
+    let since = now - 3_600;
+    let entries = [
+        delivered_entry(&w, cso, now - 60),     // after the backup: again
+        delivered_entry(&w, cso, since - 30),   // within the clock margin: again
+        delivered_entry(&w, cso, now - 86_400), // before the backup: not
+        delivered_entry(&w, w.steward.org_id(), now - 60), // to someone else: not
+    ];
+    let mut batch = WriteBatch::new();
+    for e in &entries {
+        batch
+            .put(
+                &crate::schema::OUTBOX,
+                &crate::schema::outbox_id(&e.message_id, &e.recipient),
+                e,
+            )
+            .expect("put");
+    }
+    h.store.commit(batch).expect("commit");
+    let ask = |h: &mut Harness, since: u64| {
+        h.next += 1;
+        let id = InboundId(h.next);
+        h.events
+            .try_send(NetEvent::Inbound {
+                peer: peer_id_of(&cso).expect("peer"),
+                org: cso,
+                request: Request::Redeliver(crate::net::proto::RedeliverRequest {
+                    since: Timestamp(since),
+                }),
+                reply: id,
+            })
+            .expect("queue");
+        id
+    };
+    ask(&mut h, since);
+    match next_answer(&mut h).await {
+        Response::Redelivered(r) => {
+            assert_eq!(r.requeued, 2, "{r:?}");
+            assert!(r.complete);
+        }
+        other => panic!("unexpected answer {other:?}"),
+    }
+    // The requeued entries keep their first delivery time, so pruning still counts from it.
+    let stored = h.store.scan(&crate::schema::OUTBOX, &[]).expect("scan");
+    let again = stored
+        .iter()
+        .filter(|e| e.first_delivered_at.is_some())
+        .count();
+    assert_eq!(again, 2);
+    // Asking again at once (or from the beginning of time) gets nothing.
+    ask(&mut h, 0);
+    assert!(matches!(next_answer(&mut h).await, Response::Refused(_)));
+}

@@ -267,7 +267,7 @@ pub static ROUTES: &[Route] = &[
         Post,
         "/api/backup",
         Admin,
-        "A consistent snapshot of the node (database and data-directory files) for `ilm backup`, which seals it",
+        "A consistent snapshot of the node (database and data-directory files) for `ilm backup`, which seals it (admin token only, never a browser session)",
         |m| on(m, api::backup::backup),
     ),
     route(

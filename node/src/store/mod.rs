@@ -89,6 +89,9 @@ pub enum StoreError {
     /// was reached. Nothing of it was kept; it works again once the fault is gone.
     #[error("the database cannot write: {0}")]
     WriteFailed(String),
+    /// A snapshot's records could not be written out (the database itself is fine).
+    #[error("the snapshot could not be written: {0}")]
+    Snapshot(String),
 }
 
 impl From<sled::Error> for StoreError {
@@ -297,9 +300,23 @@ impl Store {
         }
     }
 
-    /// Held by every write for its duration (see `gate`).
+    /// Held by every write for its duration (see `gate`). While a snapshot holds the gate,
+    /// a write called from an async task waits with `block_in_place`, so the runtime moves
+    /// its other tasks (networking, the API) to another thread instead of stalling.
     fn writing(&self) -> std::sync::RwLockReadGuard<'_, ()> {
-        self.gate.read().unwrap_or_else(|p| p.into_inner())
+        match self.gate.try_read() {
+            Ok(g) => g,
+            Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => {
+                let wait = || self.gate.read().unwrap_or_else(|p| p.into_inner());
+                match tokio::runtime::Handle::try_current() {
+                    Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+                        tokio::task::block_in_place(wait)
+                    }
+                    _ => wait(),
+                }
+            }
+        }
     }
 
     /// The current handles, reopening the database first when a write failed in the engine.
@@ -356,6 +373,9 @@ impl Store {
         let fresh = Handles::open(&self.path)?;
         *slot = Some(Arc::new(fresh));
         self.poisoned.store(false, Ordering::SeqCst);
+        // The probe wrote and synced: writes work again (an idle node would otherwise show
+        // the old failure until its next flush).
+        *self.write_failure.lock().unwrap_or_else(|p| p.into_inner()) = None;
         tracing::info!(path = %self.path.display(), "database reopened after a write failure");
         Ok(())
     }
@@ -587,7 +607,10 @@ impl Store {
     /// If the flush fails, the batch is undone before the error is returned: nothing of it
     /// stays visible to reads, so no acknowledgement can ever be based on writes that did not
     /// reach the disk (a redelivered message is processed again, not taken for a duplicate).
-    /// Only the core writes this tree, so the values read for the undo are not raced.
+    /// When the undo fails too (the engine refuses all writes), the store is poisoned and
+    /// refuses reads until it is reopened. Each key has one writer (case state: the core;
+    /// outbox entries: the outbox worker; intake records: the API under its lock), so the
+    /// values read for the undo are not raced.
     pub fn commit(&self, batch: WriteBatch) -> Result<()> {
         let _writing = self.writing();
         let h = self.h()?;

@@ -29,7 +29,7 @@ impl Store {
     ) -> Result<u64> {
         let _alone = self.gate.write().unwrap_or_else(|p| p.into_inner());
         let h = self.h()?;
-        let io = |e: std::io::Error| StoreError::Engine(format!("writing the snapshot: {e}"));
+        let io = |e: std::io::Error| StoreError::Snapshot(e.to_string());
         let mut records = 0u64;
         for name in h.db.tree_names() {
             let tree = self.seen(h.db.open_tree(&name).map_err(StoreError::from))?;
