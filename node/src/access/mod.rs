@@ -34,7 +34,8 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 }
 
 /// Who may call a route: each route of the admin listener carries one (see
-/// `crate::edge::routes`), and the role policy is nothing but [`Permission::allows`].
+/// `crate::edge::routes`), and the role policy is nothing but [`Permission::allows`] (and,
+/// for [`Permission::Token`], whether the caller used the admin token).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Permission {
@@ -50,6 +51,9 @@ pub enum Permission {
     Casework,
     /// Membership (the steward's register) and operator accounts.
     Admin,
+    /// Only the node's admin token (the CLI on the node's machine), never a session, not
+    /// even an administrator's: backups, which carry the node's keys.
+    Token,
 }
 
 impl Permission {
@@ -62,6 +66,7 @@ impl Permission {
             Permission::Intake => matches!(role, Intake | Caseworker | Admin),
             Permission::Casework => matches!(role, Caseworker | Admin),
             Permission::Admin => role == Admin,
+            Permission::Token => false,
         }
     }
 }
@@ -83,5 +88,6 @@ mod tests {
         assert_eq!(holders(Permission::Intake), [Admin, Caseworker, Intake]);
         assert_eq!(holders(Permission::Casework), [Admin, Caseworker]);
         assert_eq!(holders(Permission::Admin), [Admin]);
+        assert_eq!(holders(Permission::Token), []);
     }
 }

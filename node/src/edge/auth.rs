@@ -120,6 +120,21 @@ pub async fn authenticate(State(st): State<Arc<ApiState>>, req: Request, next: N
 /// The permission check of one route (after [`authenticate`]): the caller's role must hold
 /// the route's permission.
 pub async fn authorize(State(permission): State<Permission>, req: Request, next: Next) -> Response {
+    if permission == Permission::Token {
+        let token = req
+            .extensions()
+            .get::<Principal>()
+            .is_some_and(|p| p.session.is_none());
+        return if token {
+            next.run(req).await
+        } else {
+            deny(
+                StatusCode::FORBIDDEN,
+                req.uri().path(),
+                "only the node's admin token may do this (`ilm backup` on the node's machine), never a browser session",
+            )
+        };
+    }
     let role = req.extensions().get::<Principal>().map(|p| p.role);
     match role {
         Some(role) if permission.allows(role) => next.run(req).await,

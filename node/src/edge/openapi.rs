@@ -47,7 +47,7 @@ pub fn document() -> Value {
     json!({
         "openapi": "3.1.0",
         "info": { "title": "ILM Network node admin API", "version": env!("CARGO_PKG_VERSION"),
-                  "description": "Local admin API of one ILM Network node. Authenticate with `Authorization: Bearer <admin token>` (admin.token in the data directory) or a UI session cookie; session requests that change state need the X-CSRF-Token header. Each operation's `x-permission` names who may call it: `operator` any signed-in operator; `read` admin, caseworker and readonly operators; `intake` admin, caseworker and intake operators; `casework` admin and caseworker operators; `admin` admin operators. The admin token holds every permission." },
+                  "description": "Local admin API of one ILM Network node. Authenticate with `Authorization: Bearer <admin token>` (admin.token in the data directory) or a UI session cookie; session requests that change state need the X-CSRF-Token header. Each operation's `x-permission` names who may call it: `operator` any signed-in operator; `read` admin, caseworker and readonly operators; `intake` admin, caseworker and intake operators; `casework` admin and caseworker operators; `admin` admin operators; `token` the admin token alone, never a session. The admin token holds every permission." },
         "servers": [{ "url": "/" }],
         "security": [{ "adminToken": [] }, { "session": [] }],
         "paths": paths,

@@ -102,7 +102,7 @@ const fn route(
     }
 }
 
-use Permission::{Admin, Casework, Intake, Operator, Public, Read};
+use Permission::{Admin, Casework, Intake, Operator, Public, Read, Token};
 use Verb::{Get, Post};
 
 const CSO: &[Role] = &[Role::Cso];
@@ -266,7 +266,7 @@ pub static ROUTES: &[Route] = &[
     route(
         Post,
         "/api/backup",
-        Admin,
+        Token,
         "A consistent snapshot of the node (database and data-directory files) for `ilm backup`, which seals it (admin token only, never a browser session)",
         |m| on(m, api::backup::backup),
     ),
