@@ -88,6 +88,8 @@ fn writes_that_fail_are_never_acknowledged_and_delivery_resumes_when_they_work_a
     let during = escalate_until_writes_fail(&cso, &supplier, "while writes fail");
     let metrics = supplier.get_text("/metrics");
     assert!(metrics.contains("ilm_store_writes_failing 1"), "{metrics}");
+    let shown = ilm(&supplier.dir, &["status"]);
+    assert!(shown.contains("WRITES FAILING"), "{shown}");
     assert!(metrics.contains("ilm_store_healthy 0"), "{metrics}");
     // While it lasts the supplier acknowledges nothing: the cases sent meanwhile wait at
     // the CSO, retried. (Its reads fail too: sled keeps the error; they answer 503.)
@@ -115,6 +117,8 @@ fn writes_that_fail_are_never_acknowledged_and_delivery_resumes_when_they_work_a
             .get_text("/metrics")
             .contains("ilm_store_writes_failing 0")
     );
+    let shown = ilm(&supplier.dir, &["status"]);
+    assert!(shown.contains("store:      healthy"), "{shown}");
 
     // A second fault, and SIGTERM while it lasts: a clean exit, and nothing lost.
     let limit = largest_file(&supplier.dir.join("db"));

@@ -143,6 +143,12 @@ pub(super) fn backup(dir: &DataDir, args: BackupArgs) -> Result<Output> {
 /// `ilm restore FILE` into the data directory given with --data-dir.
 pub(super) fn restore(dir: &DataDir, args: RestoreArgs) -> Result<Output> {
     let header = backup::inspect(&args.file)?;
+    // Say what the file needs before asking for anything.
+    if let backup::sealed::Protection::RecoveryKey { key_id } = &header.protection
+        && args.secret.recovery_key.is_none()
+    {
+        bail!("this backup is sealed to recovery key {key_id}; pass it with --recovery-key FILE");
+    }
     let secret = opening_secret(&args.secret)?;
     let size = std::fs::metadata(&args.file)
         .with_context(|| format!("cannot read {}", args.file.display()))?

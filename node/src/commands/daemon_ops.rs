@@ -56,7 +56,11 @@ pub(super) fn status(dir: &DataDir) -> Result<Output> {
         text(&v["outbox"]["rejected"]),
         text(&v["received_messages"]),
     );
-    let mut t = format!("{t}\n{}", retention_line(&v["retention"]));
+    let mut t = format!(
+        "{t}\n{}\n{}",
+        store_line(&v["health"]["store"]),
+        retention_line(&v["retention"])
+    );
     if let Some(line) = restore_line(&v["restore"]) {
         t = format!("{t}\n{line}");
     }
@@ -405,6 +409,21 @@ pub(super) fn compact(dir: &DataDir) -> Result<Output> {
             done.bytes_after / 1024
         ),
     ))
+}
+
+/// The database's health: what an operator must act on, first.
+fn store_line(h: &Value) -> String {
+    if let Some(d) = h["damaged"].as_str() {
+        format!(
+            "store:      DAMAGED ({d}); stop the node and restore a backup (docs/OPERATIONS.md)"
+        )
+    } else if let Some(w) = h["write_failing"].as_str() {
+        format!(
+            "store:      WRITES FAILING ({w}); nothing new is acknowledged until they work again (free space)"
+        )
+    } else {
+        "store:      healthy".to_string()
+    }
 }
 
 /// For a node restored from a backup: which peers have answered its catch-up request.
