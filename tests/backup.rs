@@ -397,3 +397,81 @@ fn status(node: &Node, case: &str) -> String {
         .unwrap_or("")
         .to_string()
 }
+
+#[test]
+fn case_histories_come_back_by_sync_when_the_sender_no_longer_holds_its_deliveries() {
+    let mut net = Net::new();
+    net.steward.start();
+    let mut cso = net.member("cso", "cso");
+    let mut supplier = net.member("supplier", "supplier");
+    cso.start();
+    supplier.start();
+    let before: Vec<String> = (0..2)
+        .map(|i| cso.escalate(&supplier, &format!("before the backup {i}")))
+        .collect();
+    wait_for("the first cases to arrive", SOON, || {
+        let held = supplier.cases();
+        before.iter().all(|c| held.contains(c)).then_some(())
+    });
+    let key = net.tmp.path().join("recovery.key");
+    ilm(&supplier.dir, &["recovery-key", "new", "--out", path(&key)]);
+    let file = net.tmp.path().join("supplier.ilmbackup");
+    ilm(
+        &supplier.dir,
+        &["backup", "--out", path(&file), "--recovery-key", path(&key)],
+    );
+    let after: Vec<String> = (0..3)
+        .map(|i| cso.escalate(&supplier, &format!("after the backup {i}")))
+        .collect();
+    wait_for("the later cases to arrive", SOON, || {
+        let held = supplier.cases();
+        after.iter().all(|c| held.contains(c)).then_some(())
+    });
+    supplier.append_event(
+        &after[0],
+        json!({ "type": "acknowledgement", "note": "Looking into it" }),
+    );
+    wait_for("everything delivered both ways", SOON, || {
+        (status(&cso, &after[0]) == "acknowledged"
+            && cso.outbox_counts().0 == 0
+            && supplier.outbox_counts().0 == 0)
+            .then_some(())
+    });
+    let want = histories(&supplier);
+    // The CSO's outbox is pruned, as it is once `delivered_outbox_days` have passed (the
+    // real pruning, run with the clock two weeks ahead): it can deliver nothing again.
+    cso.stop();
+    {
+        let store = ilm_node::schema::open(&cso.dir.join("db")).expect("open the CSO's db");
+        let later = ilm_protocol::Timestamp(ilm_node::clock::now().0 + 14 * 86_400);
+        let pruned =
+            ilm_node::outbox::prune(&store, later, ilm_node::outbox::RETENTION).expect("prune");
+        assert!(pruned >= after.len(), "pruned {pruned}");
+    }
+    cso.start();
+    let kept = cso.get("/api/outbox?state=delivered");
+    assert_eq!(kept["entries"], json!([]), "{kept}");
+    supplier.stop();
+    let target = net.tmp.path().join("restored");
+    ilm(
+        &target,
+        &["restore", path(&file), "--recovery-key", path(&key)],
+    );
+    let mut back = supplier.moved_to("restored", target);
+    back.start();
+    // The cases that began after the backup, and the supplier's own acknowledgement, come
+    // back by history sync: the CSO offers its heads, and the restored node asks for the
+    // cases it does not hold at all.
+    wait_for("the case histories to come back", SOON, || {
+        (histories(&back) == want).then_some(())
+    });
+    let answer = wait_for("the CSO's answer to the restored node", SOON, || {
+        let s = back.get("/api/status");
+        let a = s["restore"]["answered"][&cso.org_id].clone();
+        (!a.is_null()).then_some(a)
+    });
+    // Nothing came back by redelivery (the histories above came by sync alone), and the
+    // CSO says it no longer held everything.
+    assert_eq!(answer["requeued"], 0, "{answer}");
+    assert_eq!(answer["complete"], false, "{answer}");
+}

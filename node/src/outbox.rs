@@ -64,7 +64,10 @@ pub fn prune(
             continue;
         }
         match e.state {
-            DeliveryState::Delivered => counts.delivered += 1,
+            DeliveryState::Delivered => {
+                counts.delivered += 1;
+                counts.latest_delivered = counts.latest_delivered.max(finished_at);
+            }
             _ => counts.rejected += 1,
         }
         batch.remove(
@@ -424,7 +427,8 @@ mod tests {
             pruned(&store).expect("counts"),
             Pruned {
                 delivered: 1,
-                rejected: 1
+                rejected: 1,
+                latest_delivered: Some(Timestamp(10 * day)),
             }
         );
         // Idempotent, and counts accumulate across runs.
@@ -434,5 +438,9 @@ mod tests {
             1
         );
         assert_eq!(pruned(&store).expect("counts").delivered, 2);
+        assert_eq!(
+            pruned(&store).expect("counts").latest_delivered,
+            Some(Timestamp(29 * day))
+        );
     }
 }

@@ -198,6 +198,10 @@ pub struct Pruned {
     pub delivered: u64,
     /// Rejected entries removed.
     pub rejected: u64,
+    /// The latest first delivery among the delivered entries removed: a restored peer asking
+    /// to have what was delivered since a time gets all of it only if this is older.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latest_delivered: Option<Timestamp>,
 }
 
 // Operator accounts.

@@ -143,10 +143,17 @@ impl Core {
         for e in again {
             self.outbox.push(e).await;
         }
-        // Delivered entries older than the outbox's retention are gone.
+        // Complete unless a delivered entry from the window asked for was pruned already
+        // (counted over all recipients: it may say incomplete when it is not, never the
+        // reverse), or the window reaches further back than the outbox keeps entries.
+        let asked_from = req.since.0.saturating_sub(CLOCK_MARGIN_SECS);
+        let pruned_after = crate::outbox::pruned(&self.store)
+            .map_err(|e| format!("storage: {e}"))?
+            .latest_delivered
+            .is_some_and(|t| t.0 >= asked_from);
         Ok(Redelivered {
             requeued,
-            complete: kept_since <= req.since.0.saturating_sub(CLOCK_MARGIN_SECS),
+            complete: kept_since <= asked_from && !pruned_after,
         })
     }
 }
