@@ -48,13 +48,14 @@ pub enum DataDirError {
         /// What is wrong.
         reason: String,
     },
-    /// config.toml is invalid.
-    #[error("{path}: {source}")]
+    /// config.toml is invalid. (Not a `source`: the message already says it all, and a
+    /// chained error would print it twice.)
+    #[error("{path}: {problem}")]
     Config {
         /// The config file.
         path: PathBuf,
         /// What is wrong.
-        source: ConfigError,
+        problem: ConfigError,
     },
     /// The node has not joined a network yet.
     #[error(
@@ -385,7 +386,7 @@ impl DataDir {
             return Err(DataDirError::NotInitialised(self.root.clone()));
         }
         let text = fs::read_to_string(&path).map_err(io_err("read", &path))?;
-        Config::parse(&text).map_err(|source| DataDirError::Config { path, source })
+        Config::parse(&text).map_err(|problem| DataDirError::Config { path, problem })
     }
 
     /// Loads the network genesis, if the node has joined one.
