@@ -10,45 +10,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use support::*;
 
-/// A case opened at the CSO from a contact whose worker consented to disclosure to
-/// `supplier`, then escalated: the escalation event and a consented disclosure (a workflow
-/// message that no history sync carries) go to the supplier.
-fn consented_case(cso: &Node, supplier: &Node, name: &str) -> String {
-    let contact = cso.post(
-        "/api/contacts",
-        &json!({
-            "channel": "line", "language": "my", "nationality": "MM", "gender": "female",
-            "age_band": "25_34", "sector": "seafood", "origin": "MM", "destination": "TH",
-            "identity": { "name": name, "phone": "+66-81-555-0100", "messenger_id": "", "id_numbers": [] },
-            "notes": "Wages withheld for two months",
-        }),
-    )["id"]
-        .as_str()
-        .expect("contact id")
-        .to_string();
-    let case = cso.post(
-        "/api/local-cases",
-        &json!({
-            "contacts": [contact], "workers": 4, "site": "Mahachai pier",
-            "issues": [{ "category": "withholding_of_wages" }],
-            "supplier": supplier.org_id,
-        }),
-    )["case_ref"]
-        .as_str()
-        .expect("case_ref")
-        .to_string();
-    cso.post(
-        &format!("/api/cases/{case}/consent"),
-        &json!({ "recipient": supplier.org_id, "contacts": [contact] }),
-    );
-    cso.wait_to_know(supplier);
-    cso.post(
-        &format!("/api/cases/{case}/escalate"),
-        &json!({ "to": supplier.org_id, "requested_remedy": "Pay wages", "description": "Wages withheld" }),
-    );
-    case
-}
-
 /// The disclosures a node received: (case, sender, identities), one entry per stored one.
 fn disclosures(node: &Node) -> Vec<(String, String, String)> {
     let mut out: Vec<_> = node.get("/api/disclosures")["disclosures"]
@@ -95,7 +56,7 @@ fn a_restored_node_gets_back_what_reached_it_after_the_backup_once() {
     let mut before: Vec<String> = (0..8)
         .map(|i| cso.escalate(&supplier, &format!("before the backup {i}")))
         .collect();
-    before.push(consented_case(&cso, &supplier, "WORKER-BEFORE-BACKUP"));
+    before.push(cso.consented_case(&supplier, "WORKER-BEFORE-BACKUP"));
     wait_for("the supplier to hold the first cases", SOON, || {
         let held: BTreeSet<String> = supplier.cases().into_iter().collect();
         before.iter().all(|c| held.contains(c)).then_some(())
@@ -148,8 +109,8 @@ fn a_restored_node_gets_back_what_reached_it_after_the_backup_once() {
     let mut after: Vec<String> = (0..6)
         .map(|i| cso.escalate(&supplier, &format!("after the backup {i}")))
         .collect();
-    after.push(consented_case(&cso, &supplier, "WORKER-AFTER-BACKUP-1"));
-    after.push(consented_case(&cso, &supplier, "WORKER-AFTER-BACKUP-2"));
+    after.push(cso.consented_case(&supplier, "WORKER-AFTER-BACKUP-1"));
+    after.push(cso.consented_case(&supplier, "WORKER-AFTER-BACKUP-2"));
     let all: BTreeSet<String> = before
         .iter()
         .chain(&during)

@@ -166,32 +166,6 @@ fn expired_and_requested_erasures_leave_the_disk_and_open_cases_keep_theirs() {
     assert!(in_dir(&db, &sealed[2]));
 }
 
-/// A consented case escalated from `cso` to `supplier`: the supplier receives the worker's
-/// identity as a disclosure.
-fn disclosed_case(cso: &Node, supplier: &Node, name: &str) -> String {
-    let contact = add_contact(cso, name, 1);
-    let case = cso.post(
-        "/api/local-cases",
-        &json!({
-            "contacts": [contact], "workers": 1, "site": "Pier 4",
-            "issues": [{ "category": "wages_and_benefits" }], "supplier": supplier.org_id,
-        }),
-    )["case_ref"]
-        .as_str()
-        .expect("case_ref")
-        .to_string();
-    cso.post(
-        &format!("/api/cases/{case}/consent"),
-        &json!({ "recipient": supplier.org_id, "contacts": [contact] }),
-    );
-    cso.wait_to_know(supplier);
-    cso.post(
-        &format!("/api/cases/{case}/escalate"),
-        &json!({ "to": supplier.org_id, "requested_remedy": "Pay wages", "description": "Wages withheld" }),
-    );
-    case
-}
-
 fn disclosed_names(node: &Node) -> Vec<String> {
     node.get("/api/disclosures")["disclosures"]
         .as_array()
@@ -217,8 +191,8 @@ fn a_supplier_erases_the_identities_of_closed_cases_and_keeps_those_of_open_ones
     .expect("write config");
     cso.start();
     supplier.start();
-    let closing = disclosed_case(&cso, &supplier, "Closed Case Canary");
-    disclosed_case(&cso, &supplier, "Open Case Canary");
+    let closing = cso.consented_case(&supplier, "Closed Case Canary");
+    cso.consented_case(&supplier, "Open Case Canary");
     support::wait_for("both disclosures at the supplier", support::SOON, || {
         (disclosed_names(&supplier).len() == 2).then_some(())
     });

@@ -25,13 +25,8 @@ const FACTS: &str = concat!(
 );
 const NODES: [&str; 4] = ["steward", "cso", "supplier", "brand"];
 
-fn contact(name: &str) -> Value {
-    json!({
-        "channel": "line", "language": "my", "nationality": "MM", "gender": "female",
-        "age_band": "25_34", "sector": "seafood", "origin": "MM", "destination": "TH",
-        "identity": { "name": name, "phone": "+66 81 555 0101", "messenger_id": "", "id_numbers": [] },
-        "notes": format!("{name} reports unpaid wages"),
-    })
+fn contact_body_of(name: &str) -> Value {
+    contact_body(name, "+66 81 555 0101")
 }
 
 fn status(node: &Node, case: &str) -> String {
@@ -60,11 +55,11 @@ fn make_the_previous_release_fixture() {
     cso.add_operator("ines", "intake", "correct horse battery staple");
     // A consented case, escalated and acknowledged; a case escalated and left; a contact
     // without a case.
-    let worker = cso.post("/api/contacts", &contact("Fixture Worker One"))["id"]
+    let worker = cso.post("/api/contacts", &contact_body_of("Fixture Worker One"))["id"]
         .as_str()
         .expect("id")
         .to_string();
-    let lone = cso.post("/api/contacts", &contact("Fixture Worker Two"))["id"]
+    let lone = cso.post("/api/contacts", &contact_body_of("Fixture Worker Two"))["id"]
         .as_str()
         .expect("id")
         .to_string();
@@ -214,6 +209,9 @@ fn the_previous_release_s_data_opens_shows_the_same_and_takes_new_work() {
     wait_for("the CSO to see the new plan", SOON, || {
         (status(&cso, answered) == "remediation_planned").then_some(())
     });
-    let added = cso.post("/api/contacts", &contact("New Worker After Upgrade"));
+    let added = cso.post(
+        "/api/contacts",
+        &contact_body_of("New Worker After Upgrade"),
+    );
     assert!(added["id"].is_string(), "{added}");
 }

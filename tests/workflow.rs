@@ -9,15 +9,6 @@ use std::path::Path;
 use std::process::Command;
 use support::*;
 
-fn contact(name: &str, phone: &str) -> Value {
-    json!({
-        "channel": "line", "language": "my", "nationality": "MM", "gender": "female",
-        "age_band": "25_34", "sector": "seafood", "origin": "MM", "destination": "TH",
-        "identity": { "name": name, "phone": phone, "messenger_id": "", "id_numbers": [] },
-        "notes": format!("{name} reports unpaid wages"),
-    })
-}
-
 /// Records a contact and opens a case for it at the CSO; returns the case reference.
 fn intake_case(cso: &Node, supplier: &Node, name: &str, phone: &str) -> String {
     intake_case_with_contact(cso, supplier, name, phone).0
@@ -30,7 +21,7 @@ fn intake_case_with_contact(
     name: &str,
     phone: &str,
 ) -> (String, String) {
-    let id = cso.post("/api/contacts", &contact(name, phone))["id"]
+    let id = cso.post("/api/contacts", &contact_body(name, phone))["id"]
         .as_str()
         .expect("id")
         .to_string();

@@ -50,6 +50,16 @@ pub fn ilm_fails(dir: &Path, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
+/// The intake body of one worker's contact at a CSO, identity included.
+pub fn contact_body(name: &str, phone: &str) -> Value {
+    json!({
+        "channel": "line", "language": "my", "nationality": "MM", "gender": "female",
+        "age_band": "25_34", "sector": "seafood", "origin": "MM", "destination": "TH",
+        "identity": { "name": name, "phone": phone, "messenger_id": "", "id_numbers": [] },
+        "notes": format!("{name} reports unpaid wages"),
+    })
+}
+
 /// Every file below `root`, recursively (for scans of a data directory).
 pub fn files_under(root: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
@@ -343,6 +353,37 @@ impl Node {
             }}),
         );
         v["case_ref"].as_str().expect("case_ref").to_string()
+    }
+
+    /// At a CSO: a worker's contact, a case for `supplier` with the worker's consent to tell
+    /// it who they are, escalated; the supplier receives the escalation and a consented
+    /// disclosure (a workflow message). Returns the case reference.
+    pub fn consented_case(&self, supplier: &Node, name: &str) -> String {
+        let contact = self.post("/api/contacts", &contact_body(name, "+66-81-555-0100"))["id"]
+            .as_str()
+            .expect("contact id")
+            .to_string();
+        let case = self.post(
+            "/api/local-cases",
+            &json!({
+                "contacts": [contact], "workers": 4, "site": "Mahachai pier",
+                "issues": [{ "category": "withholding_of_wages" }],
+                "supplier": supplier.org_id,
+            }),
+        )["case_ref"]
+            .as_str()
+            .expect("case_ref")
+            .to_string();
+        self.post(
+            &format!("/api/cases/{case}/consent"),
+            &json!({ "recipient": supplier.org_id, "contacts": [contact] }),
+        );
+        self.wait_to_know(supplier);
+        self.post(
+            &format!("/api/cases/{case}/escalate"),
+            &json!({ "to": supplier.org_id, "requested_remedy": "Pay wages", "description": "Wages withheld" }),
+        );
+        case
     }
 
     /// Appends an event authored by this node to a case, through the API.
