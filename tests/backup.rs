@@ -45,12 +45,7 @@ fn path(p: &Path) -> &str {
 
 #[test]
 fn a_restored_node_gets_back_what_reached_it_after_the_backup_once() {
-    let mut net = Net::new();
-    net.steward.start();
-    let mut cso = net.member("cso", "cso");
-    let mut supplier = net.member("supplier", "supplier");
-    cso.start();
-    supplier.start();
+    let (net, cso, mut supplier) = Net::with_cso_and_supplier();
 
     // Before the backup: escalations and one consented disclosure.
     let mut before: Vec<String> = (0..8)
@@ -361,12 +356,7 @@ fn status(node: &Node, case: &str) -> String {
 
 #[test]
 fn case_histories_come_back_by_sync_when_the_sender_no_longer_holds_its_deliveries() {
-    let mut net = Net::new();
-    net.steward.start();
-    let mut cso = net.member("cso", "cso");
-    let mut supplier = net.member("supplier", "supplier");
-    cso.start();
-    supplier.start();
+    let (net, mut cso, mut supplier) = Net::with_cso_and_supplier();
     let before: Vec<String> = (0..2)
         .map(|i| cso.escalate(&supplier, &format!("before the backup {i}")))
         .collect();

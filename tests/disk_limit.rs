@@ -71,12 +71,7 @@ fn escalate_until_writes_fail(cso: &Node, supplier: &Node, label: &str) -> Vec<S
 
 #[test]
 fn writes_that_fail_are_never_acknowledged_and_delivery_resumes_when_they_work_again() {
-    let mut net = Net::new();
-    net.steward.start();
-    let mut cso = net.member("cso", "cso");
-    let mut supplier = net.member("supplier", "supplier");
-    cso.start();
-    supplier.start();
+    let (_net, cso, mut supplier) = Net::with_cso_and_supplier();
     let first = cso.escalate(&supplier, "before the fault");
     wait_for("the first case to arrive", SOON, || {
         supplier.cases().contains(&first).then_some(())

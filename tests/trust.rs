@@ -320,12 +320,7 @@ fn a_stale_revocation_never_replaces_a_newer_one() {
 
 #[test]
 fn dates_at_the_end_of_the_calendar_break_no_page_or_command() {
-    let mut net = Net::new();
-    net.steward.start();
-    let mut cso = net.member("cso", "cso");
-    let mut supplier = net.member("supplier", "supplier");
-    cso.start();
-    supplier.start();
+    let (_net, cso, supplier) = Net::with_cso_and_supplier();
     cso.wait_to_know(&supplier);
     // Due dates on the last second of the year 9999: valid, and as far as any rule allows.
     let last = ilm_protocol::rules::MAX_TIMESTAMP.0;

@@ -301,12 +301,7 @@ fn openapi_is_valid_and_lists_every_route_the_cli_uses() {
 
 #[test]
 fn switching_language_changes_the_page_and_intake_operators_cannot_read_cases() {
-    let mut net = Net::new();
-    net.steward.start();
-    let mut cso = net.member("cso", "cso");
-    let mut supplier = net.member("supplier", "supplier");
-    cso.start();
-    supplier.start();
+    let (_net, cso, supplier) = Net::with_cso_and_supplier();
     cso.add_operator("carol", "caseworker", "caseworker password");
     cso.add_operator("ivan", "intake", "intake password 1");
     let cookie = login(&cso, "carol", "caseworker password").expect("login");

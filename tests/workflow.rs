@@ -432,12 +432,7 @@ fn roles_are_enforced_and_not_resolved_reopens_the_case() {
 
 #[test]
 fn a_re_escalation_cuts_thai_text_on_a_character_boundary() {
-    let mut net = Net::new();
-    net.steward.start();
-    let mut cso = net.member("cso", "cso");
-    let mut supplier = net.member("supplier", "supplier");
-    cso.start();
-    supplier.start();
+    let (_net, cso, supplier) = Net::with_cso_and_supplier();
     let case = intake_case(&cso, &supplier, "Worker T", "5");
     cso.wait_to_know(&supplier);
     // 7,996 bytes, almost all Thai (3 bytes a character): with the re-escalation's prefix,
@@ -511,12 +506,7 @@ fn ilm_with_input(dir: &Path, args: &[&str], input: &str) -> (bool, String, Stri
 /// name on the command line and in its lists.
 #[test]
 fn the_cli_reads_identity_from_stdin_and_names_members() {
-    let mut net = Net::new();
-    net.steward.start();
-    let mut cso = net.member("cso", "cso");
-    let mut supplier = net.member("supplier", "supplier");
-    cso.start();
-    supplier.start();
+    let (_net, cso, supplier) = Net::with_cso_and_supplier();
     cso.wait_to_know(&supplier);
     let base = [
         "--json",

@@ -548,6 +548,18 @@ impl Net {
         Net { tmp, steward }
     }
 
+    /// The commonest test network: a running steward, and a CSO and a supplier that are
+    /// members and running.
+    pub fn with_cso_and_supplier() -> (Net, Node, Node) {
+        let mut net = Net::new();
+        net.steward.start();
+        let mut cso = net.member("cso", "cso");
+        let mut supplier = net.member("supplier", "supplier");
+        cso.start();
+        supplier.start();
+        (net, cso, supplier)
+    }
+
     pub fn genesis(&self) -> PathBuf {
         self.tmp.path().join("network.json")
     }
