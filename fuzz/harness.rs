@@ -229,6 +229,8 @@ pub fn seeds() -> Vec<(&'static str, Vec<u8>)> {
             not_after: Timestamp(1_900_000_000),
             issuer: k.org_id(),
             issued_at: Timestamp(1_700_000_000),
+            signing_key: None,
+            earlier_keys: Vec::new(),
         },
         k,
     )
@@ -266,6 +268,7 @@ pub fn seeds() -> Vec<(&'static str, Vec<u8>)> {
             &Request::Hello(ilm_node::net::proto::Hello {
                 certificate: cert.clone(),
                 revocations: Vec::new(),
+                successions: Vec::new(),
             }),
         )
         .expect("cbor"),

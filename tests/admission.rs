@@ -225,6 +225,7 @@ fn a_peer_without_a_certificate_is_refused() {
         Hello {
             certificate: request,
             revocations: vec![],
+            successions: vec![],
         },
         &cso,
     );
@@ -253,6 +254,8 @@ fn a_peer_with_a_forged_certificate_is_refused() {
             not_after: now().plus_days(30),
             issuer: keys.org_id(),
             issued_at: now(),
+            signing_key: None,
+            earlier_keys: Vec::new(),
         },
         &keys,
     )
@@ -267,6 +270,7 @@ fn a_peer_with_a_forged_certificate_is_refused() {
         Hello {
             certificate: forged,
             revocations: vec![],
+            successions: vec![],
         },
         &cso,
     );
@@ -303,6 +307,7 @@ fn a_revoked_member_is_refused_at_the_door_and_its_new_messages_are_refused() {
         Hello {
             certificate: cert,
             revocations: vec![],
+            successions: vec![],
         },
         &cso,
         true,

@@ -196,7 +196,7 @@ pub fn bundle(
     membership: &MembershipState,
 ) -> Result<ilm_protocol::AttestationBundle, String> {
     let body = attestation
-        .verify::<ilm_protocol::RemediationAttestation>()
+        .verify_with::<ilm_protocol::RemediationAttestation>(&membership.key_book())
         .map_err(|e| e.to_string())?;
     let mut orgs = std::collections::BTreeSet::new();
     orgs.insert(body.body().cso);

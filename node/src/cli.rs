@@ -211,6 +211,17 @@ pub enum KeyCommand {
         #[arg(long, conflicts_with_all = ["new_passphrase_file", "new_passphrase_fd"])]
         remove: bool,
     },
+    /// Start a rotation of the signing and encryption keys (the node must be stopped): new
+    /// keys wait beside the current ones and a request signed by both goes to the steward,
+    /// whose certificate `ilm member join` then installs. The organisation keeps its id.
+    Rotate {
+        /// Write the rotation request here.
+        #[arg(long, value_name = "PATH", required_unless_present = "cancel")]
+        out: Option<PathBuf>,
+        /// Drop the pending rotation's keys instead.
+        #[arg(long, conflicts_with = "out")]
+        cancel: bool,
+    },
 }
 
 /// `ilm operator ...`

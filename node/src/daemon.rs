@@ -145,8 +145,22 @@ pub async fn start(dir: DataDir, opts: RunOptions) -> Result<RunningNode> {
         ),
         _ => {}
     }
-    let (network, own) = dir.load_membership()?;
+    if dir.rotation_pending() {
+        bail!(
+            "a key rotation is pending ({}): install the steward's certificate with `ilm member join NETWORK CERT`, or cancel it with `ilm key rotate --cancel`",
+            dir.next_key_path().display()
+        );
+    }
     let store = open_store(&dir)?;
+    let successions = store.scan(&schema::SUCCESSIONS, &[])?;
+    let (network, own) = dir.load_membership_with(&successions)?;
+    if own.body().current_key() != keys.signing_key_id() {
+        bail!(
+            "certificate.json names signing key {} but identity.key holds {}: install the certificate that matches the keys with `ilm member join NETWORK CERT`",
+            own.body().current_key(),
+            keys.signing_key_id()
+        );
+    }
     DataDir::restrict(&dir.db_path())?;
     let membership = Arc::new(MembershipState::new(
         network.clone(),
@@ -181,6 +195,7 @@ pub async fn start(dir: DataDir, opts: RunOptions) -> Result<RunningNode> {
     let (queue, outbox_task) = outbox::spawn(
         store.clone(),
         net.clone(),
+        membership.clone(),
         metrics.clone(),
         cfg.retention.outbox_retention(),
     )?;

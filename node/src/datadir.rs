@@ -6,7 +6,7 @@
 use crate::config::{Config, ConfigError};
 use crate::secrets::{self, Passphrase, SecretError, Unlocker};
 use ilm_protocol::bytes::{from_hex_array, to_hex};
-use ilm_protocol::{MembershipCertificate, Network, OrgKeys, SignedRecord, Verified};
+use ilm_protocol::{MembershipCertificate, Network, OrgId, OrgKeys, SignedRecord, Verified};
 use serde::{Deserialize, Serialize};
 use std::fs::{self, OpenOptions};
 use std::io::Write;
@@ -92,6 +92,48 @@ struct KeyFile {
     version: u32,
     signing_seed: String,
     encryption_secret: String,
+    /// The organisation's id, once a key rotation made it differ from the signing key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    org_id: Option<String>,
+    /// X25519 secrets of before rotations, oldest first (messages sealed to them still open).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    earlier_encryption_secrets: Vec<String>,
+}
+
+impl KeyFile {
+    fn of(keys: &OrgKeys) -> KeyFile {
+        let rotated = keys.org_id() != keys.signing_key_id();
+        KeyFile {
+            version: 1,
+            signing_seed: to_hex(&keys.signing_seed()),
+            encryption_secret: to_hex(&keys.encryption_secret()),
+            org_id: rotated.then(|| keys.org_id().to_hex()),
+            earlier_encryption_secrets: keys
+                .earlier_encryption_secrets()
+                .iter()
+                .map(|s| to_hex(s))
+                .collect(),
+        }
+    }
+
+    fn keys(&self) -> std::result::Result<OrgKeys, String> {
+        if self.version != 1 {
+            return Err(format!("unknown key file version {}", self.version));
+        }
+        let seed = from_hex_array::<32>(&self.signing_seed).map_err(|e| e.to_string())?;
+        let enc = from_hex_array::<32>(&self.encryption_secret).map_err(|e| e.to_string())?;
+        let keys = OrgKeys::from_secret_bytes(seed, enc);
+        let org = match &self.org_id {
+            Some(hex) => hex.parse::<OrgId>().map_err(|e| format!("org_id: {e}"))?,
+            None => keys.org_id(),
+        };
+        let earlier = self
+            .earlier_encryption_secrets
+            .iter()
+            .map(|h| from_hex_array::<32>(h).map_err(|e| e.to_string()))
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        Ok(keys.rotated(org, earlier))
+    }
 }
 
 /// A node's data directory.
@@ -272,16 +314,68 @@ impl DataDir {
         if self.is_initialised() {
             return Err(DataDirError::AlreadyInitialised(self.root.clone()));
         }
-        let file = KeyFile {
-            version: 1,
-            signing_seed: to_hex(&keys.signing_seed()),
-            encryption_secret: to_hex(&keys.encryption_secret()),
+        self.write_new_protected(&self.key_path(), &key_file_bytes(&self.key_path(), keys)?)
+    }
+
+    /// Where the keys of a rotation not yet granted wait.
+    pub fn next_key_path(&self) -> PathBuf {
+        self.root.join("identity.next.key")
+    }
+
+    /// Whether a key rotation was started and its certificate not yet installed.
+    pub fn rotation_pending(&self) -> bool {
+        self.next_key_path().exists()
+    }
+
+    /// Stores the keys of a rotation until the steward's certificate arrives (sealed with the
+    /// passphrase when this run has one); refuses if a rotation is already pending.
+    pub fn write_next_keys(&self, next: &OrgKeys) -> Result<()> {
+        let path = self.next_key_path();
+        self.write_new_protected(&path, &key_file_bytes(&path, next)?)
+    }
+
+    /// The keys of the pending rotation, if one is pending.
+    pub fn load_next_keys(&self) -> Result<Option<OrgKeys>> {
+        let path = self.next_key_path();
+        if !path.exists() {
+            return Ok(None);
+        }
+        self.load_key_file(&path).map(Some)
+    }
+
+    /// Drops a pending rotation's keys (the current ones stay).
+    pub fn cancel_rotation(&self) -> Result<()> {
+        let path = self.next_key_path();
+        fs::remove_file(&path).map_err(io_err("remove", &path))
+    }
+
+    /// Makes the pending rotation's keys the organisation's keys: they act for the same
+    /// organisation and keep every earlier decryption secret. The identity file is replaced
+    /// atomically (sealed as the old one was) before the pending file is removed, so a crash
+    /// leaves either the old keys with the rotation still pending, or the new keys.
+    pub fn promote_next_keys(&self) -> Result<OrgKeys> {
+        let current = self.load_keys()?;
+        let next = self
+            .load_next_keys()?
+            .ok_or_else(|| DataDirError::BadKeyFile {
+                path: self.next_key_path(),
+                reason: "no key rotation is pending".into(),
+            })?;
+        let mut earlier = current.earlier_encryption_secrets().to_vec();
+        earlier.push(current.encryption_secret());
+        let promoted = OrgKeys::from_secret_bytes(next.signing_seed(), next.encryption_secret())
+            .rotated(current.org_id(), earlier);
+        let path = self.key_path();
+        let clear = zeroize::Zeroizing::new(key_file_bytes(&path, &promoted)?);
+        let contents = if self.keys_protected()? {
+            let pass = self.unlock.passphrase(&path)?;
+            secrets::protect(&path, &clear, &pass)?
+        } else {
+            clear.to_vec()
         };
-        let text = serde_json::to_vec_pretty(&file).map_err(|e| DataDirError::BadKeyFile {
-            path: self.key_path(),
-            reason: e.to_string(),
-        })?;
-        self.write_new_protected(&self.key_path(), &text)
+        Self::replace_secret_file(&path, &contents)?;
+        self.cancel_rotation()?;
+        Ok(promoted)
     }
 
     /// Writes a new secret file, sealed with the passphrase when this run has one.
@@ -325,7 +419,7 @@ impl DataDir {
             return Err(DataDirError::NotInitialised(self.root.clone()));
         }
         let mut changed = Vec::new();
-        for path in [self.key_path(), self.vault_key_path()] {
+        for path in [self.key_path(), self.vault_key_path(), self.next_key_path()] {
             if !path.exists() {
                 continue;
             }
@@ -365,18 +459,17 @@ impl DataDir {
         if !path.exists() {
             return Err(DataDirError::NotInitialised(self.root.clone()));
         }
-        let bytes = self.read_protected(&path)?;
+        self.load_key_file(&path)
+    }
+
+    fn load_key_file(&self, path: &Path) -> Result<OrgKeys> {
+        let bytes = self.read_protected(path)?;
         let bad = |reason: String| DataDirError::BadKeyFile {
-            path: path.clone(),
+            path: path.to_path_buf(),
             reason,
         };
         let file: KeyFile = serde_json::from_slice(&bytes).map_err(|e| bad(e.to_string()))?;
-        if file.version != 1 {
-            return Err(bad(format!("unknown key file version {}", file.version)));
-        }
-        let seed = from_hex_array::<32>(&file.signing_seed).map_err(|e| bad(e.to_string()))?;
-        let enc = from_hex_array::<32>(&file.encryption_secret).map_err(|e| bad(e.to_string()))?;
-        Ok(OrgKeys::from_secret_bytes(seed, enc))
+        file.keys().map_err(bad)
     }
 
     /// Loads and checks `config.toml`.
@@ -406,7 +499,17 @@ impl DataDir {
 
     /// Loads the network and this node's certificate (checked against it, not for time).
     pub fn load_membership(&self) -> Result<(Network, Verified<MembershipCertificate>)> {
-        let network = self.load_network()?.ok_or(DataDirError::NotJoined)?;
+        self.load_membership_with(&[])
+    }
+
+    /// Like [`DataDir::load_membership`], with the steward successions the node stored
+    /// (the certificate may come from a successor steward).
+    pub fn load_membership_with(
+        &self,
+        successions: &[SignedRecord],
+    ) -> Result<(Network, Verified<MembershipCertificate>)> {
+        let mut network = self.load_network()?.ok_or(DataDirError::NotJoined)?;
+        crate::membership::add_successions(&mut network, successions);
         let path = self.certificate_path();
         if !path.exists() {
             return Err(DataDirError::NotJoined);
@@ -426,6 +529,14 @@ impl DataDir {
         Self::write_public_file(&self.network_path(), &record_json(network))?;
         Self::write_public_file(&self.certificate_path(), &record_json(cert))
     }
+}
+
+/// A key file's JSON for `keys`.
+fn key_file_bytes(path: &Path, keys: &OrgKeys) -> Result<Vec<u8>> {
+    serde_json::to_vec_pretty(&KeyFile::of(keys)).map_err(|e| DataDirError::BadKeyFile {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })
 }
 
 /// Reads a signed record from a JSON file.

@@ -11,22 +11,46 @@ use libp2p::PeerId;
 use std::collections::HashMap;
 use std::sync::RwLock;
 
-/// The libp2p peer id of an organisation (both come from the same ed25519 key).
-pub fn peer_id_of(org: &OrgId) -> Option<PeerId> {
-    let pk = libp2p::identity::ed25519::PublicKey::try_from_bytes(org.as_bytes()).ok()?;
+/// The libp2p peer id of a signing key (a node's libp2p identity is its current signing
+/// key). For an organisation, whose key may have been rotated, use
+/// [`MembershipState::peer_of`].
+pub fn peer_id_of(key: &OrgId) -> Option<PeerId> {
+    let pk = libp2p::identity::ed25519::PublicKey::try_from_bytes(key.as_bytes()).ok()?;
     Some(libp2p::identity::PublicKey::from(pk).to_peer_id())
 }
 
 pub use crate::clock::now;
 
+/// Adds steward successions to a network in whatever order they come: each is tried until
+/// none more fits (a succession needs the ones before it). Returns how many were new.
+pub fn add_successions(network: &mut Network, recs: &[SignedRecord]) -> usize {
+    let mut todo: Vec<&SignedRecord> = recs.iter().collect();
+    let mut learned = 0;
+    loop {
+        let before = todo.len();
+        todo.retain(|rec| match network.add_succession(rec) {
+            Ok(new) => {
+                learned += usize::from(new);
+                false
+            }
+            Err(_) => true,
+        });
+        if todo.is_empty() || todo.len() == before {
+            return learned;
+        }
+    }
+}
+
 struct Inner {
+    /// The genesis and the steward successions learned since.
+    network: Network,
     revocations: RevocationList,
     certs: HashMap<OrgId, (SignedRecord, MembershipCertificate)>,
 }
 
 /// Membership state shared by the network task, the node core and the admin API.
 pub struct MembershipState {
-    network: Network,
+    network_id: NetworkId,
     own: SignedRecord,
     me: OrgId,
     inner: RwLock<Inner>,
@@ -39,6 +63,8 @@ pub enum Learned {
     Certificate(OrgId),
     /// A revocation not known before.
     Revocation(OrgId),
+    /// A steward succession not known before.
+    Succession,
     /// Nothing new.
     Nothing,
 }
@@ -53,10 +79,11 @@ impl MembershipState {
     ) -> Result<MembershipState, MembershipError> {
         let me = network.verify_certificate(&own)?.body().org_id;
         let state = MembershipState {
-            network,
+            network_id: network.id(),
             own: own.clone(),
             me,
             inner: RwLock::new(Inner {
+                network,
                 revocations: RevocationList::new(),
                 certs: HashMap::new(),
             }),
@@ -71,14 +98,48 @@ impl MembershipState {
         Ok(state)
     }
 
-    /// The network.
-    pub fn network(&self) -> &Network {
-        &self.network
+    /// The network as known now (genesis and successions).
+    pub fn network(&self) -> Network {
+        self.read().network.clone()
     }
 
     /// The network id.
     pub fn network_id(&self) -> NetworkId {
-        self.network.id()
+        self.network_id
+    }
+
+    /// Learns the steward successions stored or received (in any order: each is tried
+    /// until none more fits). Returns how many were new.
+    pub fn learn_successions(&self, recs: &[SignedRecord]) -> usize {
+        add_successions(&mut self.write().network, recs)
+    }
+
+    /// The libp2p peer id an organisation connects with: that of the current key its newest
+    /// known certificate names.
+    pub fn peer_of(&self, org: &OrgId) -> Option<PeerId> {
+        let key = self
+            .read()
+            .certs
+            .get(org)
+            .map_or(*org, |(_, c)| c.current_key());
+        peer_id_of(&key)
+    }
+
+    /// The peer id the organisation of a certificate record connects with now, if its
+    /// certificate is known (before learning a newer one).
+    pub fn peer_of_cert(&self, rec: &SignedRecord) -> Option<PeerId> {
+        let org = serde_json::from_slice::<MembershipCertificate>(&rec.body)
+            .ok()?
+            .org_id;
+        self.read()
+            .certs
+            .get(&org)
+            .and_then(|(_, c)| peer_id_of(&c.current_key()))
+    }
+
+    /// Which key signs for whom: each organisation's newest known certificate.
+    pub fn key_book(&self) -> impl Fn(&OrgId) -> Option<MembershipCertificate> + '_ {
+        |org| self.certificate(org)
     }
 
     /// This node's organisation.
@@ -159,9 +220,9 @@ impl MembershipState {
 
     /// Verifies and remembers a certificate (the newest per organisation wins).
     pub fn learn_certificate(&self, rec: &SignedRecord) -> Result<Learned, MembershipError> {
-        let cert = self.network.verify_certificate(rec)?;
-        let body = cert.body().clone();
         let mut inner = self.write();
+        let cert = inner.network.verify_certificate(rec)?;
+        let body = cert.body().clone();
         let newer = inner
             .certs
             .get(&body.org_id)
@@ -177,9 +238,10 @@ impl MembershipState {
     /// Verifies and remembers a revocation, unless the one held for that organisation is newer
     /// (a revocation is never replaced by an older one: see `RevocationList`).
     pub fn learn_revocation(&self, rec: &SignedRecord) -> Result<Learned, MembershipError> {
-        let rev = self.network.check_revocation(rec)?;
+        let mut inner = self.write();
+        let rev = inner.network.check_revocation(rec)?;
         let org = rev.body().org_id;
-        if self.write().revocations.add(&rev) {
+        if inner.revocations.add(&rev) {
             Ok(Learned::Revocation(org))
         } else {
             Ok(Learned::Nothing)
@@ -193,6 +255,14 @@ impl MembershipState {
                 self.learn_certificate(rec).map_err(|e| e.to_string())
             }
             RecordKind::Revocation => self.learn_revocation(rec).map_err(|e| e.to_string()),
+            RecordKind::StewardSuccession => {
+                let mut inner = self.write();
+                match inner.network.add_succession(rec) {
+                    Ok(true) => Ok(Learned::Succession),
+                    Ok(false) => Ok(Learned::Nothing),
+                    Err(e) => Err(e.to_string()),
+                }
+            }
             other => Err(format!("{} records are not membership state", other.tag())),
         }
     }
@@ -203,27 +273,38 @@ impl Gatekeeper for MembershipState {
         Hello {
             certificate: self.own.clone(),
             revocations: self.revocation_records(),
+            successions: self.read().network.successions().cloned().collect(),
         }
     }
 
     fn admit(&self, peer: &PeerId, hello: &Hello) -> Result<OrgId, String> {
-        // Revocations first, so a revoked peer cannot slip in with an old certificate.
+        // Successions first: the certificate may come from a successor steward.
+        self.learn_successions(&hello.successions);
+        // Revocations next, so a revoked peer cannot slip in with an old certificate.
         for rec in &hello.revocations {
             self.learn_revocation(rec)
                 .map_err(|e| format!("invalid revocation in hello: {e}"))?;
         }
         let cert = {
             let inner = self.read();
-            self.network
+            inner
+                .network
                 .check_certificate(&hello.certificate, now(), &inner.revocations)
                 .map_err(|e| format!("membership certificate refused: {e}"))?
         };
         let org = cert.body().org_id;
-        if peer_id_of(&org) != Some(*peer) {
+        if peer_id_of(&cert.body().current_key()) != Some(*peer) {
             return Err("the certificate belongs to another key than the peer's".into());
         }
         self.learn_certificate(&hello.certificate)
             .map_err(|e| e.to_string())?;
+        // An older certificate is still validly signed: after a rotation, the key it names
+        // (perhaps stolen) must not get in with it.
+        if self.peer_of(&org) != Some(*peer) {
+            return Err(
+                "the peer connects with a key this organisation has rotated away from".into(),
+            );
+        }
         Ok(org)
     }
 
@@ -234,9 +315,10 @@ impl Gatekeeper for MembershipState {
     fn directory(&self) -> Vec<SignedRecord> {
         let inner = self.read();
         inner
-            .certs
-            .values()
-            .map(|(r, _)| r.clone())
+            .network
+            .successions()
+            .cloned()
+            .chain(inner.certs.values().map(|(r, _)| r.clone()))
             .chain(inner.revocations.iter().map(|r| r.record().clone()))
             .collect()
     }
@@ -244,15 +326,18 @@ impl Gatekeeper for MembershipState {
     fn check_gossip(&self, data: &[u8]) -> Result<SignedRecord, String> {
         let rec: SignedRecord =
             serde_json::from_slice(data).map_err(|e| format!("not a signed record: {e}"))?;
+        let mut network = self.network();
         match rec.kind {
-            RecordKind::MembershipCertificate => self
-                .network
+            RecordKind::MembershipCertificate => network
                 .verify_certificate(&rec)
                 .map(|_| rec)
                 .map_err(|e| e.to_string()),
-            RecordKind::Revocation => self
-                .network
+            RecordKind::Revocation => network
                 .check_revocation(&rec)
+                .map(|_| rec)
+                .map_err(|e| e.to_string()),
+            RecordKind::StewardSuccession => network
+                .add_succession(&rec)
                 .map(|_| rec)
                 .map_err(|e| e.to_string()),
             other => Err(format!("{} records are not gossiped", other.tag())),

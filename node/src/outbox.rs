@@ -4,7 +4,7 @@
 //! (flushed) before the first attempt, retried with backoff until the receiver answers
 //! `Accepted` or `Duplicate`, and receivers make redelivery a no-op by message id.
 
-use crate::membership::peer_id_of;
+use crate::membership::MembershipState;
 use crate::metrics::Metrics;
 use crate::net::proto::{AckOutcome, Request, Response};
 use crate::net::{NetClient, SendError};
@@ -128,6 +128,7 @@ struct Attempt {
 pub fn spawn(
     store: Arc<Store>,
     net: NetClient,
+    membership: Arc<MembershipState>,
     metrics: Arc<Metrics>,
     retention: Duration,
 ) -> Result<(OutboxQueue, tokio::task::JoinHandle<()>), crate::store::StoreError> {
@@ -141,6 +142,7 @@ pub fn spawn(
         store,
         retention,
         net,
+        membership,
         metrics,
         waiting: BTreeMap::new(),
         entries: HashMap::new(),
@@ -160,6 +162,8 @@ struct Worker {
     /// How long finished entries are kept.
     retention: Duration,
     net: NetClient,
+    /// Where each recipient's current key, hence its peer id, is known.
+    membership: Arc<MembershipState>,
     metrics: Arc<Metrics>,
     /// Pending entries by due time.
     waiting: BTreeMap<(Instant, Key), ()>,
@@ -260,8 +264,8 @@ impl Worker {
             let Some(entry) = self.entries.get(&key) else {
                 continue;
             };
-            let Some(peer) = peer_id_of(&entry.recipient) else {
-                // Cannot happen for certified members; record it rather than spin.
+            let Some(peer) = self.membership.peer_of(&entry.recipient) else {
+                // A recipient whose certificate is unknown: try again later rather than spin.
                 deferred.push((now + MAX_BACKOFF, key));
                 continue;
             };

@@ -2,10 +2,10 @@
 //! Used both by the CLI (daemon stopped) and by the admin API (daemon running).
 
 use crate::store::{Store, StoreError};
-use ilm_protocol::membership::verify_request;
+use ilm_protocol::membership::verify_request_with;
 use ilm_protocol::{
-    Country, MembershipCertificate, Network, OrgId, OrgKeys, Revocation, RevocationList, Role,
-    SignedRecord, Timestamp,
+    Country, KeyRotationRequest, MembershipCertificate, MembershipRequest, Network, OrgId, OrgKeys,
+    RecordKind, Revocation, RevocationList, Role, SignedRecord, Timestamp, Verified,
 };
 use serde::{Deserialize, Serialize};
 
@@ -35,6 +35,12 @@ pub enum RegisterError {
     /// Validity out of range.
     #[error("validity must be 1 to 3650 days")]
     BadValidity,
+    /// A key rotation for an organisation this steward never certified.
+    #[error("this steward never certified {0}: the steward that did must grant its key rotation")]
+    NotCertifiedHere(String),
+    /// A key rotation request that cannot be granted.
+    #[error(transparent)]
+    Rotation(#[from] ilm_protocol::RotationError),
     /// Signing or verification failed.
     #[error("{0}")]
     Record(String),
@@ -51,7 +57,39 @@ fn check_steward(keys: &OrgKeys, network: &Network) -> Result<(), RegisterError>
     }
 }
 
-/// Issues a certificate for a signed request and records it (durably).
+/// The newest certificate this steward issued to `org`, if any.
+fn last_issued(
+    network: &Network,
+    store: &Store,
+    org: &OrgId,
+) -> Result<Option<MembershipCertificate>, RegisterError> {
+    Ok(store
+        .issued_certificates()?
+        .iter()
+        .filter_map(|rec| network.verify_certificate(rec).ok())
+        .map(|c| c.into_parts().1)
+        .filter(|c| c.org_id == *org)
+        .max_by_key(|c| c.issued_at))
+}
+
+/// Checks a membership request. An organisation that rotated its keys signs with its
+/// current key, which the certificate this steward last issued to it names.
+fn verify_membership_request(
+    network: &Network,
+    store: &Store,
+    request: &SignedRecord,
+) -> Result<(Verified<MembershipRequest>, Option<MembershipCertificate>), RegisterError> {
+    let bad = |e: String| RegisterError::BadRequest(e);
+    let claimed: MembershipRequest =
+        serde_json::from_slice(&request.body).map_err(|e| bad(e.to_string()))?;
+    let previous = last_issued(network, store, &claimed.org_id)?;
+    let book = |org: &OrgId| previous.clone().filter(|c| c.org_id == *org);
+    let req = verify_request_with(request, &book).map_err(|e| bad(e.to_string()))?;
+    Ok((req, previous))
+}
+
+/// Issues a certificate for a signed membership or key rotation request and records it
+/// (durably).
 pub fn issue(
     keys: &OrgKeys,
     network: &Network,
@@ -61,14 +99,21 @@ pub fn issue(
     now: Timestamp,
 ) -> Result<(SignedRecord, MembershipCertificate), RegisterError> {
     check_steward(keys, network)?;
+    if request.kind == RecordKind::KeyRotationRequest {
+        return issue_rotation(keys, network, store, request, now);
+    }
     if !(1..=3650).contains(&valid_days) {
         return Err(RegisterError::BadValidity);
     }
-    let req = verify_request(request).map_err(|e| RegisterError::BadRequest(e.to_string()))?;
+    let (req, previous) = verify_membership_request(network, store, request)?;
     let r = req.body();
     if r.role == Role::Steward && !network.is_steward(&r.org_id) {
         return Err(RegisterError::StewardRole);
     }
+    // A renewal keeps the key history, so the member's earlier signatures stay bound.
+    let (signing_key, earlier_keys) = previous
+        .map(|p| (p.signing_key, p.earlier_keys))
+        .unwrap_or_default();
     let body = MembershipCertificate {
         network_id: network.id(),
         org_id: r.org_id,
@@ -80,13 +125,47 @@ pub fn issue(
         not_after: now.plus_days(valid_days),
         issuer: keys.org_id(),
         issued_at: now,
+        signing_key,
+        earlier_keys,
     };
+    sign_and_record(keys, network, store, body)
+}
+
+fn sign_and_record(
+    keys: &OrgKeys,
+    network: &Network,
+    store: &Store,
+    body: MembershipCertificate,
+) -> Result<(SignedRecord, MembershipCertificate), RegisterError> {
     let cert = SignedRecord::sign(&body, keys).map_err(|e| RegisterError::Record(e.to_string()))?;
     network
         .verify_certificate(&cert)
         .map_err(|e| RegisterError::Record(e.to_string()))?;
-    store.put_issued_certificate(&r.org_id, &cert)?;
+    store.put_issued_certificate(&body.org_id, &cert)?;
     Ok((cert, body))
+}
+
+/// Grants a key rotation: a certificate naming the new keys that keeps everything else of
+/// the one this steward last issued, with the replaced key valid for records dated before
+/// the request.
+fn issue_rotation(
+    keys: &OrgKeys,
+    network: &Network,
+    store: &Store,
+    request: &SignedRecord,
+    now: Timestamp,
+) -> Result<(SignedRecord, MembershipCertificate), RegisterError> {
+    let bad = |e: String| RegisterError::BadRequest(e);
+    let claimed: KeyRotationRequest =
+        serde_json::from_slice(&request.body).map_err(|e| bad(e.to_string()))?;
+    let current = last_issued(network, store, &claimed.org_id)?
+        .ok_or_else(|| RegisterError::NotCertifiedHere(claimed.org_id.to_string()))?;
+    let book = |org: &OrgId| (*org == current.org_id).then(|| current.clone());
+    let req = request
+        .verify_with::<KeyRotationRequest>(&book)
+        .map_err(|e| bad(e.to_string()))?;
+    let body = ilm_protocol::rotated_certificate(&current, req.body(), keys.org_id(), now)?;
+    sign_and_record(keys, network, store, body)
 }
 
 /// What a membership request asks for, checked (signature and fields) but not issued: the
@@ -113,16 +192,12 @@ pub fn review(
     request: &SignedRecord,
 ) -> Result<RequestReview, RegisterError> {
     check_steward(keys, network)?;
-    let req = verify_request(request).map_err(|e| RegisterError::BadRequest(e.to_string()))?;
+    let (req, previous) = verify_membership_request(network, store, request)?;
     let r = req.body();
     if r.role == Role::Steward && !network.is_steward(&r.org_id) {
         return Err(RegisterError::StewardRole);
     }
-    let renewal = store.issued_certificates()?.iter().any(|rec| {
-        network
-            .verify_certificate(rec)
-            .is_ok_and(|c| c.body().org_id == r.org_id)
-    });
+    let renewal = previous.is_some();
     Ok(RequestReview {
         org_id: r.org_id,
         name: r.name.clone(),

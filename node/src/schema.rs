@@ -44,6 +44,8 @@ pub const OUTBOX: Table<OutboxEntry> = Table::new(b'o', "outbox");
 pub const PRUNED: Table<Pruned> = Table::new(b'n', "pruned outbox counts");
 /// Member certificates, by organisation.
 pub const CERTIFICATES: Table<SignedRecord> = Table::new(b'k', "member certificates");
+/// Steward successions, by record digest.
+pub const SUCCESSIONS: Table<SignedRecord> = Table::new(b'S', "steward successions");
 /// Worker contacts (CSO; personal data sealed with the vault key), by contact id.
 pub const CONTACTS: Table<Contact> = Table::new(b'w', "contacts");
 /// The CSO's own view of its cases (workers, issues, consent), by case.
@@ -81,6 +83,7 @@ pub const PREFIXES: &[(u8, &str)] = &[
     (OUTBOX.prefix(), OUTBOX.name()),
     (PRUNED.prefix(), PRUNED.name()),
     (CERTIFICATES.prefix(), CERTIFICATES.name()),
+    (SUCCESSIONS.prefix(), SUCCESSIONS.name()),
     (CONTACTS.prefix(), CONTACTS.name()),
     (LOCAL_CASES.prefix(), LOCAL_CASES.name()),
     (ATTESTATIONS.prefix(), ATTESTATIONS.name()),

@@ -108,7 +108,11 @@ pub fn attestation(
     me: &OrgId,
     a: &StoredAttestation,
 ) -> AttestationView {
-    let body = a.record.verify_partial::<RemediationAttestation>().ok();
+    let keys = membership.key_book();
+    let body = a
+        .record
+        .verify_partial_with::<RemediationAttestation>(&keys)
+        .ok();
     // With a bundle, "verified" means the whole bundle checks out (signatures, certificates,
     // history, the revocations this node knows), against this node's network.
     let verified = a.complete
@@ -116,7 +120,10 @@ pub fn attestation(
             Some(b) => b
                 .verify_with_revocations(&membership.revocations())
                 .is_ok_and(|s| s.network_id == membership.network_id()),
-            None => a.record.verify::<RemediationAttestation>().is_ok(),
+            None => a
+                .record
+                .verify_with::<RemediationAttestation>(&keys)
+                .is_ok(),
         };
     AttestationView {
         case_ref: a.case_ref,
@@ -254,7 +261,7 @@ pub fn supply_chain(
                 .iter()
                 .filter(|a| {
                     a.record
-                        .verify_partial::<RemediationAttestation>()
+                        .verify_partial_with::<RemediationAttestation>(&membership.key_book())
                         .is_ok_and(|b| b.remediating_party == s)
                 })
                 .map(|a| attestation(membership, me, a))

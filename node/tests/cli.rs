@@ -428,6 +428,8 @@ fn sample_bundle() -> AttestationBundle {
                 not_after: t0.plus_days(365),
                 issuer: steward.org_id(),
                 issued_at: t0,
+                signing_key: None,
+                earlier_keys: Vec::new(),
             },
             &steward,
         )

@@ -11,6 +11,7 @@ use crate::membership::{
     MembershipCertificate, MembershipError, Network, NetworkId, RevocationList,
 };
 use crate::record::{RecordBody, RecordError, RecordKind, SignedRecord, Verified};
+use crate::rotation::CertKeys;
 use crate::rules::is_responder;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -51,6 +52,9 @@ impl RecordBody for RemediationAttestation {
     const KIND: RecordKind = RecordKind::RemediationAttestation;
     fn required_signers(&self) -> Vec<OrgId> {
         vec![self.cso, self.remediating_party]
+    }
+    fn signed_at(&self) -> Option<Timestamp> {
+        Some(self.issued_at)
     }
 }
 
@@ -322,11 +326,14 @@ impl AttestationBundle {
             let (_, body) = network.verify_certificate(rec)?.into_parts();
             certs.entry(body.org_id).or_default().push(body);
         }
+        // The newest certificate valid at a time: after a key rotation it is the one that
+        // knows the organisation's key history.
         let held_at = |org: &OrgId, at: Timestamp| -> Option<&MembershipCertificate> {
             certs
                 .get(org)?
                 .iter()
-                .find(|c| c.not_before <= at && at < c.not_after)
+                .filter(|c| c.not_before <= at && at < c.not_after)
+                .max_by_key(|c| c.issued_at)
         };
         // Every signature made by a revoked signer is named, before anything else is replayed.
         let revoked = |org: &OrgId, at: Timestamp, what: &'static str| -> Result<(), BundleError> {
@@ -353,7 +360,9 @@ impl AttestationBundle {
 
         let att: Verified<RemediationAttestation> = self
             .attestation
-            .verify()
+            .verify_with(&CertKeys(&|org: &OrgId, at: Timestamp| {
+                held_at(org, at).cloned()
+            }))
             .map_err(BundleError::Attestation)?;
         let a = att.body();
         a.check_well_formed()

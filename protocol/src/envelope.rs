@@ -11,6 +11,7 @@ use crate::identity::{
     EncryptionKey, OrgId, OrgKeys, RandomError, SignatureBytes, Timestamp, random_bytes, verify_raw,
 };
 use crate::membership::NetworkId;
+use crate::rotation::{KeyBook, OwnKeysOnly};
 use chacha20poly1305::ChaCha20Poly1305;
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use hpke::{Deserializable, Kem as _, OpModeR, OpModeS, Serializable};
@@ -63,6 +64,9 @@ pub struct Header {
     pub message_id: MessageId,
     /// Who sent it (and signed it).
     pub sender: OrgId,
+    /// The key the sender signed with, when it is not the sender's id (after a rotation).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sender_key: Option<OrgId>,
     /// Who can read it, in the order of the key wraps.
     pub recipients: Vec<OrgId>,
     /// What the payload is.
@@ -119,6 +123,9 @@ pub enum EnvelopeError {
     /// Signature does not verify for the named sender.
     #[error("envelope signature does not verify: altered or forged")]
     BadSignature,
+    /// Signed with a key that was not the sender's when the envelope was sealed.
+    #[error("envelope signed with a key that was not the sender's at that time")]
+    UnboundKey,
     /// This node is not a named recipient.
     #[error("this node is not a recipient of the message")]
     NotARecipient,
@@ -193,6 +200,8 @@ impl Envelope {
             network_id,
             message_id: MessageId(random_bytes()?),
             sender: sender.org_id(),
+            sender_key: (sender.signing_key_id() != sender.org_id())
+                .then(|| sender.signing_key_id()),
             recipients: recipients.iter().map(|r| r.org_id).collect(),
             kind,
             created_at,
@@ -262,9 +271,16 @@ impl Envelope {
         out
     }
 
-    /// Parses the header and checks the envelope's shape and the sender's signature; no
-    /// decryption. Callers then check the sender's membership before opening.
+    /// Parses the header and checks the envelope's shape and the sender's signature, made
+    /// with the sender's id; no decryption. Callers then check the sender's membership
+    /// before opening.
     pub fn verify(&self) -> Result<Header, EnvelopeError> {
+        self.verify_with(&OwnKeysOnly)
+    }
+
+    /// Like [`Envelope::verify`], accepting a signature by a key that `keys` says was the
+    /// sender's when the envelope was sealed.
+    pub fn verify_with(&self, keys: &dyn KeyBook) -> Result<Header, EnvelopeError> {
         let header: Header = serde_json::from_slice(&self.header)
             .map_err(|e| EnvelopeError::MalformedHeader(e.to_string()))?;
         if header.recipients.is_empty() || header.recipients.len() > MAX_RECIPIENTS {
@@ -280,22 +296,36 @@ impl Envelope {
         {
             return Err(EnvelopeError::Malformed("sealed key must be 48 bytes"));
         }
-        if !verify_raw(&header.sender, &self.signing_input(), &self.signature) {
+        let key = header.sender_key.unwrap_or(header.sender);
+        if !verify_raw(&key, &self.signing_input(), &self.signature) {
             return Err(EnvelopeError::BadSignature);
+        }
+        if !keys.may_sign(&header.sender, &key, Some(header.created_at)) {
+            return Err(EnvelopeError::UnboundKey);
         }
         Ok(header)
     }
 
-    /// Verifies the signature, then decrypts as recipient `me`.
+    /// Verifies the signature (made with the sender's id), then decrypts as recipient `me`.
     pub fn open(&self, me: &OrgKeys) -> Result<Opened, EnvelopeError> {
-        let header = self.verify()?;
+        self.open_with(me, &OwnKeysOnly)
+    }
+
+    /// Like [`Envelope::open`], with the sender's keys taken from `keys`.
+    pub fn open_with(&self, me: &OrgKeys, keys: &dyn KeyBook) -> Result<Opened, EnvelopeError> {
+        let header = self.verify_with(keys)?;
         self.decrypt(header, me)
     }
 
-    /// Verifies the shape and signature once; the result can be inspected (sender,
-    /// recipients, id) before it is opened, without verifying again.
+    /// Verifies the shape and signature once (made with the sender's id); the result can be
+    /// inspected (sender, recipients, id) before it is opened, without verifying again.
     pub fn check(&self) -> Result<Checked<'_>, EnvelopeError> {
-        let header = self.verify()?;
+        self.check_with(&OwnKeysOnly)
+    }
+
+    /// Like [`Envelope::check`], with the sender's keys taken from `keys`.
+    pub fn check_with(&self, keys: &dyn KeyBook) -> Result<Checked<'_>, EnvelopeError> {
+        let header = self.verify_with(keys)?;
         Ok(Checked {
             envelope: self,
             header,
@@ -327,19 +357,24 @@ impl Envelope {
             .position(|r| *r == me.org_id())
             .ok_or(EnvelopeError::NotARecipient)?;
         let wrap = &self.wraps[index];
-        let sk = <HpkeKem as hpke::Kem>::PrivateKey::from_bytes(&me.encryption_secret())
-            .map_err(|_| EnvelopeError::Decrypt)?;
         let enc = <HpkeKem as hpke::Kem>::EncappedKey::from_bytes(&wrap.enc.0)
             .map_err(|_| EnvelopeError::Decrypt)?;
-        let key = hpke::single_shot_open::<HpkeAead, HpkeKdf, HpkeKem>(
-            &OpModeR::Base,
-            &sk,
-            &enc,
-            HPKE_INFO,
-            &wrap.sealed_key,
-            &self.header,
-        )
-        .map_err(|_| EnvelopeError::Decrypt)?;
+        // Sealed before a rotation reached the sender, a message is to an earlier key.
+        let key = me
+            .decryption_secrets()
+            .find_map(|secret| {
+                let sk = <HpkeKem as hpke::Kem>::PrivateKey::from_bytes(secret).ok()?;
+                hpke::single_shot_open::<HpkeAead, HpkeKdf, HpkeKem>(
+                    &OpModeR::Base,
+                    &sk,
+                    &enc,
+                    HPKE_INFO,
+                    &wrap.sealed_key,
+                    &self.header,
+                )
+                .ok()
+            })
+            .ok_or(EnvelopeError::Decrypt)?;
         let key: [u8; 32] = key.try_into().map_err(|_| EnvelopeError::Decrypt)?;
         let payload = payload_cipher(&key)
             .decrypt(

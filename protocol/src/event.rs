@@ -70,6 +70,9 @@ impl RecordBody for CaseEvent {
     fn required_signers(&self) -> Vec<OrgId> {
         vec![self.author]
     }
+    fn signed_at(&self) -> Option<Timestamp> {
+        Some(self.authored_at)
+    }
 }
 
 /// What an event records; one variant per lifecycle step.

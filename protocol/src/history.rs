@@ -6,6 +6,7 @@ use crate::identity::{OrgId, Role, Timestamp};
 use crate::lifecycle::CaseState;
 use crate::membership::{MembershipCertificate, NetworkId};
 use crate::record::{RecordError, SignedRecord, Verified};
+use crate::rotation::CertKeys;
 use crate::rules::{ValidationError, validate};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -151,7 +152,10 @@ impl CaseHistory {
         record: &SignedRecord,
         cert_of: &dyn Fn(&OrgId, Timestamp) -> Option<MembershipCertificate>,
     ) -> Result<Inserted, HistoryError> {
-        self.insert_verified(record.verify::<CaseEvent>()?, cert_of)
+        self.insert_verified(
+            record.verify_with::<CaseEvent>(&CertKeys(cert_of))?,
+            cert_of,
+        )
     }
 
     /// Like [`CaseHistory::insert`], for an event whose signature the caller already verified

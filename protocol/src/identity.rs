@@ -191,10 +191,14 @@ pub fn random_bytes<const N: usize>() -> Result<[u8; N], RandomError> {
     Ok(out)
 }
 
-/// An organisation's long-term secret keys: ed25519 for signing, X25519 for decryption.
+/// An organisation's secret keys: ed25519 for signing, X25519 for decryption, and the
+/// organisation they act for (the key it joined with, which a rotation does not change).
 pub struct OrgKeys {
+    org: OrgId,
     signing: SigningKey,
     encryption_secret: [u8; 32],
+    /// X25519 secrets of before key rotations: messages sealed to them still open.
+    earlier_encryption: Vec<[u8; 32]>,
 }
 
 impl fmt::Debug for OrgKeys {
@@ -210,6 +214,9 @@ impl Drop for OrgKeys {
         // SigningKey zeroizes itself; the X25519 secret is a plain array, wiped in a way the
         // compiler may not elide.
         zeroize::Zeroize::zeroize(&mut self.encryption_secret);
+        for s in &mut self.earlier_encryption {
+            zeroize::Zeroize::zeroize(s);
+        }
     }
 }
 
@@ -224,10 +231,31 @@ impl OrgKeys {
 
     /// Keys from their 32-byte secrets (ed25519 seed, X25519 scalar).
     pub fn from_secret_bytes(signing_seed: [u8; 32], encryption_secret: [u8; 32]) -> OrgKeys {
+        let signing = SigningKey::from_bytes(&signing_seed);
         OrgKeys {
-            signing: SigningKey::from_bytes(&signing_seed),
+            org: OrgId(signing.verifying_key().to_bytes()),
+            signing,
             encryption_secret,
+            earlier_encryption: Vec::new(),
         }
+    }
+
+    /// These keys acting for `org` after a rotation, still able to open messages sealed to
+    /// the `earlier` encryption secrets.
+    pub fn rotated(mut self, org: OrgId, earlier: Vec<[u8; 32]>) -> OrgKeys {
+        self.org = org;
+        self.earlier_encryption = earlier;
+        self
+    }
+
+    /// The X25519 secrets of before key rotations, oldest first.
+    pub fn earlier_encryption_secrets(&self) -> &[[u8; 32]] {
+        &self.earlier_encryption
+    }
+
+    /// Every X25519 secret that may open a message to this organisation, current first.
+    pub(crate) fn decryption_secrets(&self) -> impl Iterator<Item = &[u8; 32]> {
+        std::iter::once(&self.encryption_secret).chain(self.earlier_encryption.iter().rev())
     }
 
     /// The ed25519 seed, for writing the owner-only key file.
@@ -240,8 +268,13 @@ impl OrgKeys {
         self.encryption_secret
     }
 
-    /// This organisation's id (ed25519 public key).
+    /// This organisation's id (the ed25519 public key it joined with).
     pub fn org_id(&self) -> OrgId {
+        self.org
+    }
+
+    /// The ed25519 public key these keys sign with (the org id until a rotation).
+    pub fn signing_key_id(&self) -> OrgId {
         OrgId(self.signing.verifying_key().to_bytes())
     }
 

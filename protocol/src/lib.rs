@@ -1,6 +1,7 @@
 //! ILM Network protocol: the wire and record formats shared by every node and by offline
 //! verifiers. Identities, signed records, end-to-end encrypted envelopes, membership,
-//! case events with their authorisation rules, supply-chain links and attestations.
+//! case events with their authorisation rules, supply-chain links and attestations, key
+//! rotation and steward succession.
 //!
 //! Architecture invariant: this crate does no I/O, no async, and reads no clock; callers pass
 //! the time in. See docs/PROTOCOL.md for the byte-level formats.
@@ -20,7 +21,9 @@ pub mod limits;
 pub mod link;
 pub mod membership;
 pub mod record;
+pub mod rotation;
 pub mod rules;
+pub mod succession;
 
 pub use attestation::{AttestationBundle, BundleError, BundleSummary, RemediationAttestation};
 pub use codebook::{Currency, IloIndicator, IssueCategory, Money};
@@ -42,4 +45,9 @@ pub use membership::{
     Revocation, RevocationList,
 };
 pub use record::{RecordBody, RecordError, RecordKind, SignedRecord, Verified};
+pub use rotation::{
+    CertKeys, EarlierKey, KeyBook, KeyRotationRequest, OwnKeysOnly, RotationError,
+    rotated_certificate,
+};
 pub use rules::{ValidationError, may_author, validate};
+pub use succession::StewardSuccession;

@@ -46,6 +46,9 @@ impl RecordBody for SupplyChainLink {
     fn required_signers(&self) -> Vec<OrgId> {
         vec![self.upstream, self.downstream]
     }
+    fn signed_at(&self) -> Option<Timestamp> {
+        Some(self.established_at)
+    }
 }
 
 impl SupplyChainLink {

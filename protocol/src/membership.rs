@@ -4,6 +4,8 @@
 use crate::bytes::byte_newtype;
 use crate::identity::{Country, EncryptionKey, OrgId, Role, Timestamp};
 use crate::record::{RecordBody, RecordError, RecordKind, SignedRecord, Verified};
+use crate::rotation::EarlierKey;
+use crate::succession::StewardSuccession;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -87,6 +89,12 @@ pub struct MembershipCertificate {
     pub issuer: OrgId,
     /// When it was issued; a revocation covers certificates issued at or before it.
     pub issued_at: Timestamp,
+    /// The key the member signs with, when a rotation replaced its id as signing key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signing_key: Option<OrgId>,
+    /// Keys the member signed with before, oldest first, each with the end of its validity.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub earlier_keys: Vec<EarlierKey>,
 }
 
 impl RecordBody for MembershipCertificate {
@@ -139,8 +147,8 @@ pub enum MembershipError {
     /// Signed by someone who is not a steward of this network.
     #[error("issuer {0} is not a steward of this network")]
     NotASteward(String),
-    /// A steward certificate for an organisation the genesis does not name.
-    #[error("only the genesis stewards can hold the steward role")]
+    /// A steward certificate for an organisation that never held a steward's place.
+    #[error("only the genesis stewards and their successors can hold the steward role")]
     StewardRoleNotInGenesis,
     /// Outside its validity period.
     #[error("certificate is not yet valid (valid from {not_before}, now {now})")]
@@ -190,11 +198,14 @@ fn check_name(name: &str, what: &'static str) -> Result<(), MembershipError> {
     Ok(())
 }
 
-/// A verified network genesis: the trust root every member checks against.
+/// A verified network genesis, and the steward successions since: the trust root every
+/// member checks against.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Network {
     genesis: Verified<NetworkGenesis>,
     id: NetworkId,
+    /// Accepted successions, in the order of their times.
+    successions: Vec<Verified<StewardSuccession>>,
 }
 
 impl Network {
@@ -211,6 +222,7 @@ impl Network {
         Ok(Network {
             genesis,
             id: NetworkId(id),
+            successions: Vec::new(),
         })
     }
 
@@ -229,19 +241,99 @@ impl Network {
         self.genesis.record()
     }
 
-    /// Whether `org` is a steward of this network.
-    pub fn is_steward(&self, org: &OrgId) -> bool {
-        self.genesis.body().stewards.contains(org)
+    /// The stewards in office at `at`: the genesis stewards, each replaced by its successors
+    /// whose succession took effect by then, in the genesis order.
+    pub fn stewards_at(&self, at: Timestamp) -> Vec<OrgId> {
+        let mut stewards = self.genesis.body().stewards.clone();
+        for s in self.successions.iter().map(Verified::body) {
+            if s.at > at {
+                break;
+            }
+            for st in stewards.iter_mut().filter(|st| **st == s.old) {
+                *st = s.new;
+            }
+        }
+        stewards
     }
 
-    fn check_issuer(&self, network_id: NetworkId, issuer: &OrgId) -> Result<(), MembershipError> {
+    /// Whether `org` is a steward of this network now (after every known succession).
+    pub fn is_steward(&self, org: &OrgId) -> bool {
+        self.stewards_at(Timestamp(u64::MAX)).contains(org)
+    }
+
+    /// Whether `org` was a steward at `at`.
+    pub fn is_steward_at(&self, org: &OrgId, at: Timestamp) -> bool {
+        self.stewards_at(at).contains(org)
+    }
+
+    /// Whether `org` ever held or holds a steward's place (genesis or successor): it may
+    /// hold the steward role in a certificate.
+    fn ever_steward(&self, org: &OrgId) -> bool {
+        self.genesis.body().stewards.contains(org)
+            || self.successions.iter().any(|s| s.body().new == *org)
+    }
+
+    /// The successions accepted so far, oldest first (to pass on to other nodes).
+    pub fn successions(&self) -> impl Iterator<Item = &SignedRecord> {
+        self.successions.iter().map(Verified::record)
+    }
+
+    /// Checks a succession against the stewards in office at its time and adds it. Returns
+    /// whether it was new. Successions must arrive in the order of their times: one that
+    /// does not follow the newest known is refused (its sender offers it again later).
+    pub fn add_succession(&mut self, record: &SignedRecord) -> Result<bool, MembershipError> {
+        let s = record.verify::<StewardSuccession>()?;
+        if self.successions.iter().any(|k| k.digest() == s.digest()) {
+            return Ok(false);
+        }
+        let body = s.body();
+        if body.network_id != self.id {
+            return Err(MembershipError::WrongNetwork {
+                expected: self.id,
+                found: body.network_id,
+            });
+        }
+        if let Some(last) = self.successions.last()
+            && body.at <= last.body().at
+        {
+            return Err(MembershipError::Invalid(
+                "succession: not after the newest known succession",
+            ));
+        }
+        crate::limits::check_time(body.at)
+            .map_err(|_| MembershipError::Invalid("succession: time"))?;
+        let in_office = self.stewards_at(body.at);
+        if !in_office.contains(&body.old) {
+            return Err(MembershipError::NotASteward(body.old.short()));
+        }
+        if self.ever_steward(&body.new) || body.new.verifying_key().is_err() {
+            return Err(MembershipError::Invalid(
+                "succession: the incoming key is or was a steward, or is no ed25519 key",
+            ));
+        }
+        let others: Vec<OrgId> = in_office.into_iter().filter(|o| *o != body.old).collect();
+        if body.cosigners != others {
+            return Err(MembershipError::Invalid(
+                "succession: it must be co-signed by every other steward in office",
+            ));
+        }
+        self.successions.push(s);
+        Ok(true)
+    }
+
+    fn check_issuer(
+        &self,
+        network_id: NetworkId,
+        issuer: &OrgId,
+        at: Timestamp,
+    ) -> Result<(), MembershipError> {
         if network_id != self.id {
             return Err(MembershipError::WrongNetwork {
                 expected: self.id,
                 found: network_id,
             });
         }
-        if !self.is_steward(issuer) {
+        if !self.is_steward_at(issuer, at) {
             return Err(MembershipError::NotASteward(issuer.short()));
         }
         Ok(())
@@ -256,14 +348,15 @@ impl Network {
     ) -> Result<Verified<MembershipCertificate>, MembershipError> {
         let cert = record.verify::<MembershipCertificate>()?;
         let body = cert.body();
-        self.check_issuer(body.network_id, &body.issuer)?;
+        self.check_issuer(body.network_id, &body.issuer, body.issued_at)?;
         check_name(&body.name, "certificate: organisation name")?;
         if body.not_before >= body.not_after {
             return Err(MembershipError::EmptyValidity);
         }
-        if body.role == Role::Steward && !self.is_steward(&body.org_id) {
+        if body.role == Role::Steward && !self.ever_steward(&body.org_id) {
             return Err(MembershipError::StewardRoleNotInGenesis);
         }
+        body.check_key_history()?;
         Ok(cert)
     }
 
@@ -301,7 +394,11 @@ impl Network {
         record: &SignedRecord,
     ) -> Result<Verified<Revocation>, MembershipError> {
         let rev = record.verify::<Revocation>()?;
-        self.check_issuer(rev.body().network_id, &rev.body().issuer)?;
+        self.check_issuer(
+            rev.body().network_id,
+            &rev.body().issuer,
+            rev.body().revoked_at,
+        )?;
         crate::limits::check_text(&rev.body().reason, MAX_REASON_LEN, true)
             .map_err(|_| MembershipError::Invalid("revocation: reason"))?;
         crate::limits::check_time(rev.body().revoked_at)
@@ -389,7 +486,16 @@ impl RevocationList {
 pub fn verify_request(
     record: &SignedRecord,
 ) -> Result<Verified<MembershipRequest>, MembershipError> {
-    let req = record.verify::<MembershipRequest>()?;
+    verify_request_with(record, &crate::rotation::OwnKeysOnly)
+}
+
+/// Like [`verify_request`], for a member that may have rotated its key: `keys` says which
+/// key it signs with now (a renewal).
+pub fn verify_request_with(
+    record: &SignedRecord,
+    keys: &dyn crate::rotation::KeyBook,
+) -> Result<Verified<MembershipRequest>, MembershipError> {
+    let req = record.verify_with::<MembershipRequest>(keys)?;
     check_name(&req.body().name, "request: organisation name")?;
     Ok(req)
 }

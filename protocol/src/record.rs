@@ -3,7 +3,8 @@
 //! A record carries the bytes that were signed as they are. Verification checks the signatures
 //! over those bytes first and only then parses them, so nothing is ever re-serialised.
 
-use crate::identity::{Digest, OrgId, OrgKeys, SignatureBytes, verify_raw};
+use crate::identity::{Digest, OrgId, OrgKeys, SignatureBytes, Timestamp, verify_raw};
+use crate::rotation::{KeyBook, OwnKeysOnly};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
@@ -25,6 +26,10 @@ pub enum RecordKind {
     RemediationAttestation,
     /// A brand-supplier or supplier-agency relationship, signed by both sides.
     SupplyChainLink,
+    /// A member asking a steward to certify new keys, signed by its current and new key.
+    KeyRotationRequest,
+    /// A steward's place passing to a new key, signed by every steward in office.
+    StewardSuccession,
 }
 
 impl RecordKind {
@@ -38,6 +43,8 @@ impl RecordKind {
             RecordKind::CaseEvent => "case-event",
             RecordKind::RemediationAttestation => "remediation-attestation",
             RecordKind::SupplyChainLink => "supply-chain-link",
+            RecordKind::KeyRotationRequest => "key-rotation-request",
+            RecordKind::StewardSuccession => "steward-succession",
         }
     }
 
@@ -59,6 +66,10 @@ impl RecordKind {
 pub struct RecordSignature {
     /// Who signed.
     pub signer: OrgId,
+    /// The key that made the signature, when it is not the signer's id (after a key
+    /// rotation); absent otherwise, so records signed before rotations existed are unchanged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<OrgId>,
     /// ed25519 signature over the kind's signing input.
     pub signature: SignatureBytes,
 }
@@ -98,6 +109,9 @@ pub enum RecordError {
     /// A signature does not verify.
     #[error("signature by {0} does not verify: the record was altered or forged")]
     BadSignature(String),
+    /// A signature made with a key that was not the signer's at the record's time.
+    #[error("signature by {0} was made with a key that was not its key at that time")]
+    UnboundKey(String),
     /// The body bytes are not a valid body of this kind.
     #[error("record body is malformed: {0}")]
     MalformedBody(String),
@@ -113,6 +127,7 @@ impl RecordError {
             RecordError::WrongKind { .. } => "record.wrong_kind",
             RecordError::WrongSigners { .. } => "record.wrong_signers",
             RecordError::BadSignature(_) => "record.bad_signature",
+            RecordError::UnboundKey(_) => "record.unbound_key",
             RecordError::MalformedBody(_) => "record.malformed_body",
             RecordError::Encode(_) => "record.encode",
         }
@@ -125,6 +140,11 @@ pub trait RecordBody: Serialize + DeserializeOwned {
     const KIND: RecordKind;
     /// Who must sign, in order; verification requires exactly these signers.
     fn required_signers(&self) -> Vec<OrgId>;
+    /// The time the record speaks for, which decides which of a signer's keys may sign it
+    /// (None: only each signer's current key).
+    fn signed_at(&self) -> Option<Timestamp> {
+        None
+    }
 }
 
 /// A record whose signatures have been checked, with its parsed body.
@@ -175,8 +195,10 @@ impl SignedRecord {
     /// Adds a signature by `keys` over this record's signing input.
     pub fn cosign(&mut self, keys: &OrgKeys) {
         let signature = keys.sign_raw(&self.kind.signing_input(&self.body));
+        let key = keys.signing_key_id();
         self.signatures.push(RecordSignature {
             signer: keys.org_id(),
+            key: (key != keys.org_id()).then_some(key),
             signature,
         });
     }
@@ -186,9 +208,20 @@ impl SignedRecord {
         Digest::of(&[&self.kind.signing_input(&self.body)])
     }
 
-    /// Checks the kind, parses the body, and checks that exactly the required signers signed.
+    /// Checks the kind, parses the body, and checks that exactly the required signers signed,
+    /// each with its own id as key: a signature by a rotated key is refused here (see
+    /// [`SignedRecord::verify_with`]).
     pub fn verify<T: RecordBody>(&self) -> Result<Verified<T>, RecordError> {
-        let body: T = self.verify_partial()?;
+        self.verify_with(&OwnKeysOnly)
+    }
+
+    /// Like [`SignedRecord::verify`], accepting each signature made with a key that `keys`
+    /// says the signer held at the record's time.
+    pub fn verify_with<T: RecordBody>(
+        &self,
+        keys: &dyn KeyBook,
+    ) -> Result<Verified<T>, RecordError> {
+        let body: T = self.verify_partial_with(keys)?;
         let required = body.required_signers();
         if self.signatures.len() != required.len() {
             return Err(RecordError::WrongSigners {
@@ -208,8 +241,13 @@ impl SignedRecord {
     }
 
     /// Checks that the signatures present so far verify and are a prefix of the required
-    /// signers (for a record still awaiting co-signers).
+    /// signers (for a record still awaiting co-signers), each made with the signer's id.
     pub fn verify_partial<T: RecordBody>(&self) -> Result<T, RecordError> {
+        self.verify_partial_with(&OwnKeysOnly)
+    }
+
+    /// Like [`SignedRecord::verify_partial`], with the signers' keys taken from `keys`.
+    pub fn verify_partial_with<T: RecordBody>(&self, keys: &dyn KeyBook) -> Result<T, RecordError> {
         if self.kind != T::KIND {
             return Err(RecordError::WrongKind {
                 expected: T::KIND.tag(),
@@ -228,9 +266,15 @@ impl SignedRecord {
                 found: short_list(&present),
             });
         }
+        let at = body.signed_at();
         for sig in &self.signatures {
-            if !verify_raw(&sig.signer, &input, &sig.signature) {
+            let key = sig.key.unwrap_or(sig.signer);
+            if !verify_raw(&key, &input, &sig.signature) {
                 return Err(RecordError::BadSignature(sig.signer.short()));
+            }
+            // After the signature, so a forged record is named as forged, not as unbound.
+            if !keys.may_sign(&sig.signer, &key, at) {
+                return Err(RecordError::UnboundKey(sig.signer.short()));
             }
         }
         Ok(body)

@@ -118,6 +118,8 @@ fn verify_and_reencode(record: &SignedRecord) {
         RecordKind::CaseEvent => check::<CaseEvent>(record),
         RecordKind::RemediationAttestation => check::<RemediationAttestation>(record),
         RecordKind::SupplyChainLink => check::<SupplyChainLink>(record),
+        RecordKind::KeyRotationRequest => check::<KeyRotationRequest>(record),
+        RecordKind::StewardSuccession => check::<StewardSuccession>(record),
     }
 }
 

@@ -461,6 +461,14 @@ impl Node {
             .collect()
     }
 
+    /// A case's status as this node sees it ("" while it does not hold the case).
+    pub fn case_status(&self, case: &str) -> String {
+        self.try_get(&format!("/api/cases/{case}"))
+            .ok()
+            .and_then(|v| v["status"].as_str().map(String::from))
+            .unwrap_or_default()
+    }
+
     /// Event hashes of a case, in the node's causal order.
     pub fn event_hashes(&self, case: &str) -> Vec<String> {
         match self.try_get(&format!("/api/cases/{case}")) {

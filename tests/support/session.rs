@@ -389,8 +389,5 @@ impl Session {
 }
 
 pub fn status(node: &Node, case: &str) -> String {
-    node.try_get(&format!("/api/cases/{case}"))
-        .ok()
-        .and_then(|v| v["status"].as_str().map(String::from))
-        .unwrap_or_default()
+    node.case_status(case)
 }

@@ -140,6 +140,7 @@ pub fn deliver_as_member(
     let hello = Hello {
         certificate: cert_record(author),
         revocations: vec![],
+        successions: vec![],
     };
     deliver_as(network, &keys_of(author), hello, target, envelopes)
         .into_iter()
@@ -168,7 +169,7 @@ pub fn deliver_as(
         .expect("runtime");
     rt.block_on(async {
         let (client, task) = spawn_peer(network, keys, hello, target);
-        let peer = peer_id_of(&cert_of(target).org_id).expect("peer id");
+        let peer = peer_id_of(&cert_of(target).current_key()).expect("peer id");
         let mut answers = Vec::new();
         for env in envelopes {
             let answer = tokio::time::timeout(

@@ -84,6 +84,8 @@ pub fn create_network_with(base: &Path, csos: usize) -> Result<(Network, Vec<Mem
             not_after: t.plus_days(3650),
             issuer: steward.org_id(),
             issued_at: t,
+            signing_key: None,
+            earlier_keys: Vec::new(),
         },
         &steward,
     )?;

@@ -272,7 +272,7 @@ pub(crate) async fn append_event(
 
 pub(crate) async fn members(State(st): State<Arc<ApiState>>) -> ApiResult {
     if st.role == Role::Steward {
-        let rows = register::list(st.membership.network(), &st.store, now())?;
+        let rows = register::list(&st.membership.network(), &st.store, now())?;
         return Ok(Json(json!({ "members": rows })));
     }
     let rows: Vec<Value> = st
@@ -498,7 +498,7 @@ pub(crate) async fn issue(
     let Json(body) = body.map_err(ApiError::from)?;
     let (cert, c) = register::issue(
         &st.keys,
-        st.membership.network(),
+        &st.membership.network(),
         &st.store,
         &body.request,
         body.valid_days,
@@ -522,7 +522,7 @@ pub(crate) async fn review_request(
     body: Result<Json<ReviewBody>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult {
     let Json(body) = body.map_err(ApiError::from)?;
-    let r = register::review(&st.keys, st.membership.network(), &st.store, &body.request)?;
+    let r = register::review(&st.keys, &st.membership.network(), &st.store, &body.request)?;
     Ok(Json(json!(r)))
 }
 
@@ -540,7 +540,7 @@ pub(crate) async fn revoke(
     let Json(body) = body.map_err(ApiError::from)?;
     let rec = register::revoke(
         &st.keys,
-        st.membership.network(),
+        &st.membership.network(),
         &st.store,
         body.org_id,
         &body.reason,
@@ -548,7 +548,7 @@ pub(crate) async fn revoke(
     )?;
     let _ = st.membership.learn_revocation(&rec);
     st.net.publish(crate::datadir::record_json(&rec)).await;
-    if let Some(peer) = crate::membership::peer_id_of(&body.org_id) {
+    if let Some(peer) = st.membership.peer_of(&body.org_id) {
         st.net.disconnect(peer).await;
     }
     Ok(Json(json!({ "revocation": rec })))

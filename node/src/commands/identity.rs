@@ -79,7 +79,7 @@ pub(super) fn id(dir: &DataDir) -> Result<Output> {
             "name": cfg.node.name,
             "role": cfg.node.role,
             "country": cfg.node.country,
-            "signing_key": keys.org_id(),
+            "signing_key": keys.signing_key_id(),
             "encryption_key": keys.encryption_key(),
             "network_id": net_id,
             "network_name": net_name,

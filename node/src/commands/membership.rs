@@ -83,6 +83,8 @@ pub(super) fn network_create(dir: &DataDir, name: &str, out: &Path) -> Result<Ou
             not_after: t.plus_days(STEWARD_VALID_DAYS),
             issuer: keys.org_id(),
             issued_at: t,
+            signing_key: None,
+            earlier_keys: Vec::new(),
         },
         &keys,
     )?;
@@ -126,7 +128,7 @@ pub(super) fn request(dir: &DataDir, out: &Path) -> Result<Output> {
 }
 
 /// Whether a daemon holds this node's database (then commands go through its API).
-fn daemon_running(dir: &DataDir) -> bool {
+pub(super) fn daemon_running(dir: &DataDir) -> bool {
     matches!(
         schema::open(&dir.db_path()),
         Err(crate::store::StoreError::Locked)
@@ -200,16 +202,7 @@ pub(super) fn join(dir: &DataDir, network_file: &Path, cert_file: &Path) -> Resu
             )
         })?;
     let c = cert.body();
-    if c.org_id != keys.org_id() {
-        bail!(
-            "the certificate is for organisation {}, not this node ({})",
-            c.org_id,
-            keys.org_id()
-        );
-    }
-    if c.encryption_key != keys.encryption_key() {
-        bail!("the certificate names another encryption key than this node's");
-    }
+    let key_check = super::rotation::check_keys(dir, &keys, c)?;
     if c.role != cfg.node.role {
         bail!(
             "the certificate grants the {} role but config.toml says {}",
@@ -217,15 +210,29 @@ pub(super) fn join(dir: &DataDir, network_file: &Path, cert_file: &Path) -> Resu
             cfg.node.role
         );
     }
+    // The certificate first: until the keys follow, the pending rotation keeps the node
+    // from starting, and joining again finishes the change.
     dir.store_membership(&genesis, &rec)?;
+    let rotated = matches!(key_check, super::rotation::KeyCheck::Rotation);
+    if rotated {
+        dir.promote_next_keys()?;
+    }
     Ok(Output::new(
-        json!({ "network_id": network.id(), "network_name": network.name(), "role": c.role, "not_after": c.not_after }),
+        json!({ "network_id": network.id(), "network_name": network.name(), "role": c.role, "not_after": c.not_after, "rotated": rotated }),
         format!(
-            "Joined network {:?} ({}) as {} {:?}.",
+            "Joined network {:?} ({}) as {} {:?}.{}",
             network.name(),
             network.id(),
             c.role,
-            c.name
+            c.name,
+            if rotated {
+                format!(
+                    "\nThe node now signs with its new key {} (start it again to use it).",
+                    c.current_key()
+                )
+            } else {
+                String::new()
+            }
         ),
     ))
 }

@@ -6,6 +6,7 @@ mod directory;
 mod identity;
 mod membership;
 mod operators;
+mod rotation;
 mod verify;
 mod workflow_ops;
 
@@ -92,5 +93,8 @@ pub fn run(cli: Cli) -> Result<Output> {
             new_passphrase_fd,
             remove,
         }) => identity::change_passphrase(&dir, new_passphrase_file, new_passphrase_fd, remove),
+        Command::Key(KeyCommand::Rotate { out, cancel }) => {
+            rotation::rotate(&dir, out.as_deref(), cancel)
+        }
     }
 }

@@ -265,6 +265,35 @@ pub(super) fn verify(
                 ),
             )
         }
+        RecordKind::KeyRotationRequest => {
+            let r = rec
+                .verify_with::<ilm_protocol::KeyRotationRequest>(&|_: &ilm_protocol::OrgId| None)
+                .map_err(invalid)?;
+            (
+                "key_rotation_request",
+                format!(
+                    "VALID signatures on a key rotation request of {} to key {} (the steward checks the current key)",
+                    r.body().org_id,
+                    r.body().new_signing_key
+                ),
+            )
+        }
+        RecordKind::StewardSuccession => {
+            let (mut net, _) = network_for(dir, network, None)?;
+            net.add_succession(&rec).map_err(invalid)?;
+            let s: ilm_protocol::StewardSuccession =
+                serde_json::from_slice(&rec.body).map_err(invalid)?;
+            (
+                "steward_succession",
+                format!(
+                    "VALID steward succession in network {:?}: {} hands over to {} at {}",
+                    net.name(),
+                    s.old,
+                    s.new,
+                    fmt_time(s.at)
+                ),
+            )
+        }
         RecordKind::SupplyChainLink => {
             let l = rec.verify::<SupplyChainLink>().map_err(invalid)?;
             (

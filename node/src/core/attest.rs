@@ -128,7 +128,7 @@ impl Core {
         body.check_well_formed().map_err(CoreError::refused)?;
         body.check_against(&state).map_err(CoreError::refused)?;
         let rec = SignedRecord::sign(&body, &self.keys).map_err(CoreError::refused)?;
-        rec.verify_partial::<RemediationAttestation>()
+        rec.verify_partial_with::<RemediationAttestation>(&self.membership.key_book())
             .map_err(CoreError::refused)?;
         let entries = self.stage_attestation(batch, case, &rec, false, party.party)?;
         Ok((rec, entries))
@@ -147,7 +147,7 @@ impl Core {
         }
         let body = stored
             .record
-            .verify_partial::<RemediationAttestation>()
+            .verify_partial_with::<RemediationAttestation>(&self.membership.key_book())
             .map_err(CoreError::refused)?;
         if body.remediating_party != self.me {
             return Err(CoreError::refused(
@@ -170,7 +170,7 @@ impl Core {
         }
         let mut rec = stored.record.clone();
         rec.cosign(&self.keys);
-        rec.verify::<RemediationAttestation>()
+        rec.verify_with::<RemediationAttestation>(&self.membership.key_book())
             .map_err(CoreError::refused)?;
         self.store_and_send_attestation(case, &rec, true, body.cso)
             .await?;

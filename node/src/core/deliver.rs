@@ -102,7 +102,9 @@ impl Core {
         sync_needed: &mut Vec<(PeerId, OrgId, CaseRef)>,
     ) -> (MessageId, AckOutcome) {
         let reject = |id, why: String| (id, AckOutcome::Rejected(why));
-        let checked = match d.envelope.check() {
+        let membership = Arc::clone(&self.membership);
+        let keys = membership.key_book();
+        let checked = match d.envelope.check_with(&keys) {
             Ok(c) => c,
             Err(e) => {
                 // Echo the claimed id (unauthenticated) so the sender can match the refusal.
@@ -143,7 +145,7 @@ impl Core {
                     Ok(r) => r,
                     Err(e) => return reject(id, format!("payload is not a signed record: {e}")),
                 };
-                let event = match rec.verify::<CaseEvent>() {
+                let event = match rec.verify_with::<CaseEvent>(&keys) {
                     Ok(e) => e,
                     Err(e) => return reject(id, e.to_string()),
                 };

@@ -61,7 +61,7 @@ impl Core {
         }
         let body = stored
             .record
-            .verify_partial::<SupplyChainLink>()
+            .verify_partial_with::<SupplyChainLink>(&self.membership.key_book())
             .map_err(CoreError::refused)?;
         if body.downstream != self.me {
             return Err(CoreError::refused(
@@ -129,7 +129,7 @@ impl Core {
     /// Verifies a complete link: both signatures and both sides' certified roles.
     pub(super) fn check_link(&self, rec: &SignedRecord) -> Result<SupplyChainLink, CoreError> {
         let link = rec
-            .verify::<SupplyChainLink>()
+            .verify_with::<SupplyChainLink>(&self.membership.key_book())
             .map_err(CoreError::refused)?;
         let b = link.body().clone();
         if b.network_id != self.membership.network_id() {

@@ -4,7 +4,7 @@
 //! Architecture invariant: an acknowledgement (`Accepted`) is sent only after the batch that
 //! holds the message's effect and its processed-marker has been flushed.
 
-use crate::membership::{MembershipState, now, peer_id_of};
+use crate::membership::{MembershipState, now};
 use crate::metrics::Metrics;
 use crate::net::proto::{Ack, AckOutcome, Request, Response, SyncPayload, SyncRequest};
 use crate::net::{InboundId, NetClient, NetEvent};
@@ -503,15 +503,49 @@ impl Core {
     fn persist_membership<'a>(&self, recs: impl Iterator<Item = &'a SignedRecord>) {
         let mut batch = WriteBatch::new();
         let mut revoked = Vec::new();
+        let mut rotated_away = Vec::new();
         for rec in recs {
             let res = match rec.kind {
+                // Stored only when it is the newest held, like revocations below: an older
+                // certificate from a stale peer must not bring back a key rotated away from.
                 ilm_protocol::RecordKind::MembershipCertificate => {
-                    match self.membership.network().verify_certificate(rec) {
+                    let before = self.membership.peer_of_cert(rec);
+                    let learned = self.membership.learn_certificate(rec);
+                    if let Ok(crate::membership::Learned::Certificate(org)) = learned
+                        && let Some(old) = before
+                        && self.membership.peer_of(&org) != Some(old)
+                    {
+                        // A rotation: whoever is connected with the old key goes.
+                        rotated_away.push(old);
+                    }
+                    match serde_json::from_slice::<ilm_protocol::MembershipCertificate>(&rec.body) {
                         Ok(c) => {
-                            let _ = self.membership.learn_certificate(rec);
-                            batch.put(&schema::CERTIFICATES, c.body().org_id.as_bytes(), rec)
+                            let org = c.org_id;
+                            let newest = self
+                                .membership
+                                .certificate_record(&org)
+                                .is_some_and(|held| held.digest() == rec.digest());
+                            let stored = self
+                                .store
+                                .get(&schema::CERTIFICATES, org.as_bytes())
+                                .ok()
+                                .flatten()
+                                .is_some_and(|s| s.digest() == rec.digest());
+                            if newest && !stored {
+                                batch.put(&schema::CERTIFICATES, org.as_bytes(), rec)
+                            } else {
+                                Ok(())
+                            }
                         }
                         Err(_) => Ok(()),
+                    }
+                }
+                ilm_protocol::RecordKind::StewardSuccession => {
+                    let _ = self.membership.learn(rec);
+                    if self.membership.network().successions().any(|s| s == rec) {
+                        batch.put(&schema::SUCCESSIONS, rec.digest().as_bytes(), rec)
+                    } else {
+                        Ok(())
                     }
                 }
                 // Stored only when it is the newest one held: an older revocation arriving
@@ -553,11 +587,12 @@ impl Core {
             warn!("membership records not stored: {e}");
         }
         // However a revocation was learned (hello, directory, sync), drop the revoked peer.
-        for org in revoked {
-            if let Some(peer) = peer_id_of(&org) {
-                let net = self.net.clone();
-                tokio::spawn(async move { net.disconnect(peer).await });
-            }
+        let revoked_peers = revoked
+            .iter()
+            .filter_map(|org| self.membership.peer_of(org));
+        for peer in revoked_peers.chain(rotated_away) {
+            let net = self.net.clone();
+            tokio::spawn(async move { net.disconnect(peer).await });
         }
     }
 }

@@ -108,7 +108,7 @@ impl Core {
                 }
                 let body = bundle
                     .attestation
-                    .verify::<RemediationAttestation>()
+                    .verify_with::<RemediationAttestation>(&self.membership.key_book())
                     .map_err(|e| e.to_string())?;
                 let b = body.body();
                 let linked = self.linked_to(&b.remediating_party)?;
@@ -134,12 +134,12 @@ impl Core {
                 let rec: SignedRecord = serde_json::from_slice(payload)
                     .map_err(|e| format!("malformed attestation: {e}"))?;
                 let body = rec
-                    .verify_partial::<RemediationAttestation>()
+                    .verify_partial_with::<RemediationAttestation>(&self.membership.key_book())
                     .map_err(|e| e.to_string())?;
                 body.check_well_formed().map_err(|e| e.to_string())?;
                 let complete = rec.signatures.len() == 2;
                 if complete {
-                    rec.verify::<RemediationAttestation>()
+                    rec.verify_with::<RemediationAttestation>(&self.membership.key_book())
                         .map_err(|e| e.to_string())?;
                     self.may_deliver(&header.sender, &Delivery::AttestationComplete(&body))?;
                     let cso_ok =
@@ -197,14 +197,15 @@ impl Core {
                 let rec: SignedRecord =
                     serde_json::from_slice(payload).map_err(|e| format!("malformed link: {e}"))?;
                 let body = rec
-                    .verify_partial::<SupplyChainLink>()
+                    .verify_partial_with::<SupplyChainLink>(&self.membership.key_book())
                     .map_err(|e| e.to_string())?;
                 if body.network_id != self.membership.network_id() {
                     return Err("link of another network".to_string().into());
                 }
                 let complete = rec.signatures.len() == 2;
                 if complete {
-                    rec.verify::<SupplyChainLink>().map_err(|e| e.to_string())?;
+                    rec.verify_with::<SupplyChainLink>(&self.membership.key_book())
+                        .map_err(|e| e.to_string())?;
                     let role = |o: &OrgId| self.membership.current(o).map(|c| c.role);
                     self.may_deliver(
                         &header.sender,

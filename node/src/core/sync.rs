@@ -81,7 +81,7 @@ impl Core {
             if !seen.insert((org, case)) || self.membership.current(&org).is_none() {
                 continue;
             }
-            if let Some(peer) = peer_id_of(&org) {
+            if let Some(peer) = self.membership.peer_of(&org) {
                 self.sync_case_with(peer, org, case);
             }
         }
@@ -205,7 +205,11 @@ impl Core {
         let authors: BTreeSet<OrgId> = out
             .iter()
             .flat_map(|c| c.events.iter())
-            .filter_map(|r| r.verify::<CaseEvent>().ok().map(|e| e.body().author))
+            .filter_map(|r| {
+                r.verify_with::<CaseEvent>(&self.membership.key_book())
+                    .ok()
+                    .map(|e| e.body().author)
+            })
             .collect();
         let certificates = authors
             .iter()
@@ -230,7 +234,7 @@ impl Core {
 
     /// Stores the events a participant sent in answer to our heads (all cases, one flush).
     pub(super) async fn on_sync_answer(&mut self, from: OrgId, envelope: Envelope) {
-        let opened = match envelope.open(&self.keys) {
+        let opened = match envelope.open_with(&self.keys, &self.membership.key_book()) {
             Ok(o) if o.header.sender == from && o.header.kind == MessageKind::HistorySync => o,
             Ok(_) => return warn!("sync answer from the wrong sender or of the wrong kind"),
             Err(e) => return warn!("sync answer refused: {e}"),

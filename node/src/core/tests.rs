@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::datadir::DataDir;
+use crate::membership::peer_id_of;
 use crate::net::{Probe, Sent};
 use ilm_protocol::event::Escalation;
 use ilm_protocol::{
@@ -35,6 +36,8 @@ fn cert(network: &Network, steward: &OrgKeys, keys: &OrgKeys, role: Role) -> Sig
             not_after: Timestamp(u32::MAX as u64 * 2),
             issuer: steward.org_id(),
             issued_at: T0,
+            signing_key: None,
+            earlier_keys: Vec::new(),
         },
         steward,
     )
@@ -94,6 +97,7 @@ fn supplier_core(w: &World) -> Harness {
     let (outbox, _) = crate::outbox::spawn(
         store.clone(),
         net.clone(),
+        membership.clone(),
         metrics.clone(),
         crate::outbox::RETENTION,
     )
@@ -292,6 +296,7 @@ async fn a_revocation_however_learned_disconnects_the_revoked_peer() {
     let hello = crate::net::proto::Hello {
         certificate: w.cso_cert.clone(),
         revocations: vec![revocation.clone()],
+        successions: vec![],
     };
     h.events
         .send(NetEvent::Admitted {
@@ -346,6 +351,7 @@ fn cso_core(w: &World) -> CsoCore {
     let (outbox, _) = crate::outbox::spawn(
         store.clone(),
         net.clone(),
+        membership.clone(),
         metrics.clone(),
         crate::outbox::RETENTION,
     )

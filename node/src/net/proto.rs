@@ -47,6 +47,9 @@ pub struct Hello {
     pub certificate: SignedRecord,
     /// Revocations the sender knows (so a reconnecting node catches up at once).
     pub revocations: Vec<SignedRecord>,
+    /// Steward successions the sender knows (a certificate may come from a successor).
+    #[serde(default)]
+    pub successions: Vec<SignedRecord>,
 }
 
 /// What the receiver did with a delivered envelope.

@@ -402,7 +402,7 @@ pub fn steward(
     store: &Store,
     now: Timestamp,
 ) -> Result<Dashboard, crate::register::RegisterError> {
-    let rows = crate::register::list(membership.network(), store, now)?;
+    let rows = crate::register::list(&membership.network(), store, now)?;
     let expiring = rows
         .iter()
         .filter(|m| !m.revoked && m.not_after.0 <= now.0 + 30 * DAY)

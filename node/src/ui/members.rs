@@ -13,7 +13,7 @@ pub(crate) async fn members(
     Extension(p): Extension<Principal>,
 ) -> Response {
     let t = now();
-    let rows = match crate::register::list(st.membership.network(), &st.store, t) {
+    let rows = match crate::register::list(&st.membership.network(), &st.store, t) {
         Ok(r) => r,
         Err(e) => return ApiError::from(e).into_response(),
     };

@@ -104,6 +104,7 @@ fn sign_raw(kind: RecordKind, tag: RecordKind, body: Vec<u8>, org: &Org) -> Sign
         body,
         signatures: vec![RecordSignature {
             signer: org.id(),
+            key: None,
             signature: SignatureBytes(sig),
         }],
     }
@@ -456,6 +457,7 @@ fn record_vectors(b: &mut Builder) -> Result<()> {
         body: serde_json::to_vec(&body)?,
         signatures: vec![RecordSignature {
             signer: OrgId(identity),
+            key: None,
             signature: SignatureBytes(sig),
         }],
     };

@@ -390,6 +390,8 @@ fn main() -> Result<()> {
             not_after: ts(366 * DAY),
             issuer: steward.id(),
             issued_at: ts(DAY),
+            signing_key: None,
+            earlier_keys: Vec::new(),
         };
         let cert = SignedRecord::sign(&body, &steward.keys)?;
         network.verify_certificate(&cert)?;
@@ -908,6 +910,7 @@ fn build_envelope(
         network_id: network.id(),
         message_id: MessageId(MESSAGE_ID),
         sender: sender.id(),
+        sender_key: None,
         recipients: recipients.iter().map(|r| r.id()).collect(),
         kind: MessageKind::CaseEvent,
         created_at: ts(11 * DAY + 60),

@@ -71,6 +71,8 @@ pub fn certificate(
             not_after,
             issuer: issuer.org_id(),
             issued_at: not_before,
+            signing_key: None,
+            earlier_keys: Vec::new(),
         },
         issuer,
     )
