@@ -643,6 +643,33 @@ pub enum NetworkCommand {
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
     },
+    /// Hand a steward's place to a new key (signed by the outgoing steward, every other
+    /// steward in office and the incoming one; nodes stopped while signing).
+    #[command(subcommand)]
+    Succession(SuccessionCommand),
+}
+
+/// `ilm network succession ...`
+#[derive(Debug, Subcommand)]
+pub enum SuccessionCommand {
+    /// On the outgoing steward's node: start the succession record.
+    Start {
+        /// The incoming steward's organisation id (from `ilm id` on its node).
+        #[arg(long, value_name = "ORG_ID")]
+        to: String,
+        /// Where to write the record to pass on for signatures.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// On each other steward's node, then on the incoming steward's: sign the record in
+    /// place. The incoming steward's signature completes it and installs it on its node.
+    Sign {
+        /// The succession record (updated in place).
+        file: PathBuf,
+        /// The network genesis, on an incoming steward's node that has not joined yet.
+        #[arg(long, value_name = "FILE")]
+        network: Option<PathBuf>,
+    },
 }
 
 /// `ilm member ...`
@@ -671,6 +698,10 @@ pub enum MemberCommand {
         network: PathBuf,
         /// This node's certificate file.
         certificate: PathBuf,
+        /// A steward succession the certificate's issuer took office by (repeat, oldest
+        /// first).
+        #[arg(long, value_name = "FILE")]
+        succession: Vec<PathBuf>,
     },
     /// Revoke an organisation's membership (stewards).
     Revoke {

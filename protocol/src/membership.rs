@@ -244,9 +244,14 @@ impl Network {
     /// The stewards in office at `at`: the genesis stewards, each replaced by its successors
     /// whose succession took effect by then, in the genesis order.
     pub fn stewards_at(&self, at: Timestamp) -> Vec<OrgId> {
+        self.stewards_after(at, true)
+    }
+
+    /// The stewards once the successions up to `at` (included or not) took effect.
+    fn stewards_after(&self, at: Timestamp, included: bool) -> Vec<OrgId> {
         let mut stewards = self.genesis.body().stewards.clone();
         for s in self.successions.iter().map(Verified::body) {
-            if s.at > at {
+            if s.at > at || (s.at == at && !included) {
                 break;
             }
             for st in stewards.iter_mut().filter(|st| **st == s.old) {
@@ -261,9 +266,11 @@ impl Network {
         self.stewards_at(Timestamp(u64::MAX)).contains(org)
     }
 
-    /// Whether `org` was a steward at `at`.
+    /// Whether `org` was a steward at `at`. Times are whole seconds, so in the second of a
+    /// succession both keys count: what the outgoing steward signed just before handing
+    /// over may share that second.
     pub fn is_steward_at(&self, org: &OrgId, at: Timestamp) -> bool {
-        self.stewards_at(at).contains(org)
+        self.stewards_at(at).contains(org) || self.stewards_after(at, false).contains(org)
     }
 
     /// Whether `org` ever held or holds a steward's place (genesis or successor): it may

@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 /// A steward's place passing from one key to another at a moment. Signed by the outgoing
 /// steward, by every other steward in office at that moment, and by the incoming key.
 ///
-/// What the outgoing key issued before `at` stays valid; anything it issues from `at` on is
-/// refused, and the incoming key issues from `at` on.
+/// What the outgoing key issued up to `at` stays valid; anything dated later is refused, and
+/// the incoming key issues from `at` on (both count within that one second).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StewardSuccession {

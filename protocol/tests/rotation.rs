@@ -386,6 +386,20 @@ fn a_steward_succession_moves_the_right_to_issue_at_its_time() {
         issue(&network, &a, 101),
         Err(MembershipError::NotASteward(_))
     ));
+    // In the succession's own second both count (times are whole seconds).
+    let same_second = |issuer: &OrgKeys| {
+        let rec = certificate(
+            &network,
+            issuer,
+            &member,
+            Role::Supplier,
+            at,
+            at.plus_days(1),
+        );
+        network.verify_certificate(&rec).map(|_| ())
+    };
+    same_second(&a).expect("the outgoing key, in the second it hands over");
+    same_second(&c).expect("the incoming key, in its first second");
     // The new key issues from the succession on, not before.
     issue(&network, &c, 101).expect("issued by the successor");
     assert!(matches!(

@@ -15,9 +15,9 @@ use serde_json::json;
 use std::path::Path;
 
 /// How long a steward's own certificate lasts.
-const STEWARD_VALID_DAYS: u64 = 3650;
+pub(super) const STEWARD_VALID_DAYS: u64 = 3650;
 
-fn open_store(dir: &DataDir) -> Result<Store> {
+pub(super) fn open_store(dir: &DataDir) -> Result<Store> {
     schema::open(&dir.db_path())
         .with_context(|| format!("open the database in {}", dir.root().display()))
 }
@@ -37,7 +37,8 @@ fn as_steward(dir: &DataDir) -> Result<(OrgKeys, Network)> {
             cfg.node.role
         );
     }
-    let (network, _cert) = dir.load_membership()?;
+    let successions = super::succession::stored(&open_store(dir)?)?;
+    let (network, _cert) = dir.load_membership_with(&successions)?;
     if !network.is_steward(&keys.org_id()) {
         bail!("this node is not a steward of network {}", network.id());
     }
@@ -175,11 +176,16 @@ pub(super) fn issue(dir: &DataDir, request: &Path, out: &Path, valid_days: u64) 
     ))
 }
 
-pub(super) fn join(dir: &DataDir, network_file: &Path, cert_file: &Path) -> Result<Output> {
+pub(super) fn join(
+    dir: &DataDir,
+    network_file: &Path,
+    cert_file: &Path,
+    succession_files: &[std::path::PathBuf],
+) -> Result<Output> {
     let keys = dir.load_keys()?;
     let cfg = dir.load_config()?;
     let genesis = read_record(network_file)?;
-    let network = Network::from_genesis(&genesis)
+    let mut network = Network::from_genesis(&genesis)
         .with_context(|| format!("{} is not a valid network genesis", network_file.display()))?;
     if let Some(existing) = dir.load_network()?
         && existing.id() != network.id()
@@ -192,6 +198,17 @@ pub(super) fn join(dir: &DataDir, network_file: &Path, cert_file: &Path) -> Resu
     }
     let rec = read_record(cert_file)?;
     let store = open_store(dir)?;
+    let mut successions = super::succession::stored(&store)?;
+    for f in succession_files {
+        successions.push(read_record(f)?);
+    }
+    let applied = crate::membership::add_successions(&mut network, &successions);
+    if network.successions().count() < successions.len() {
+        bail!(
+            "a steward succession does not fit this network (applied {applied} of {}): check the files and their order in time",
+            successions.len()
+        );
+    }
     let revoked = register::revocation_list(&store, &network)?;
     let cert = network
         .check_certificate(&rec, now(), &revoked)
@@ -212,6 +229,7 @@ pub(super) fn join(dir: &DataDir, network_file: &Path, cert_file: &Path) -> Resu
     }
     // The certificate first: until the keys follow, the pending rotation keeps the node
     // from starting, and joining again finishes the change.
+    super::succession::store_all(&store, &network)?;
     dir.store_membership(&genesis, &rec)?;
     let rotated = matches!(key_check, super::rotation::KeyCheck::Rotation);
     if rotated {

@@ -7,11 +7,13 @@ mod identity;
 mod membership;
 mod operators;
 mod rotation;
+mod succession;
 mod verify;
 mod workflow_ops;
 
 use crate::cli::{
     Cli, Command, DbCommand, EraseCommand, KeyCommand, MemberCommand, NetworkCommand,
+    SuccessionCommand,
 };
 use crate::datadir::DataDir;
 use crate::output::Output;
@@ -46,6 +48,12 @@ pub fn run(cli: Cli) -> Result<Output> {
         Command::Network(NetworkCommand::Create { name, out }) => {
             membership::network_create(&dir, &name, &out)
         }
+        Command::Network(NetworkCommand::Succession(SuccessionCommand::Start { to, out })) => {
+            succession::start(&dir, &to, &out)
+        }
+        Command::Network(NetworkCommand::Succession(SuccessionCommand::Sign { file, network })) => {
+            succession::sign(&dir, &file, network.as_deref())
+        }
         Command::Member(cmd) => match cmd {
             MemberCommand::Request { out } => membership::request(&dir, &out),
             MemberCommand::Issue {
@@ -56,7 +64,8 @@ pub fn run(cli: Cli) -> Result<Output> {
             MemberCommand::Join {
                 network,
                 certificate,
-            } => membership::join(&dir, &network, &certificate),
+                succession,
+            } => membership::join(&dir, &network, &certificate, &succession),
             MemberCommand::Revoke {
                 org_id,
                 reason,

@@ -417,7 +417,11 @@ impl Core {
                 // What waits for it goes now, not after each message's own backoff.
                 self.outbox.peer_ready(org).await;
                 self.persist_membership(
-                    std::iter::once(&hello.certificate).chain(hello.revocations.iter()),
+                    hello
+                        .successions
+                        .iter()
+                        .chain(std::iter::once(&hello.certificate))
+                        .chain(hello.revocations.iter()),
                 );
                 if self.membership.network().is_steward(&org) {
                     self.fetch_directory(peer);
@@ -540,9 +544,15 @@ impl Core {
                         Err(_) => Ok(()),
                     }
                 }
+                // Stored once accepted, whoever taught it (hello, directory, gossip).
                 ilm_protocol::RecordKind::StewardSuccession => {
                     let _ = self.membership.learn(rec);
-                    if self.membership.network().successions().any(|s| s == rec) {
+                    let held = self.membership.network().successions().any(|s| s == rec);
+                    let stored = self
+                        .store
+                        .contains(&schema::SUCCESSIONS, rec.digest().as_bytes())
+                        .unwrap_or(false);
+                    if held && !stored {
                         batch.put(&schema::SUCCESSIONS, rec.digest().as_bytes(), rec)
                     } else {
                         Ok(())
