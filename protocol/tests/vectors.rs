@@ -96,11 +96,33 @@ fn manual_signing_input(tag: &str, body: &[u8]) -> Vec<u8> {
     out
 }
 
-/// Verifies with the body's own type, and checks the crate's writer reproduces the body bytes.
-fn verify_and_reencode(record: &SignedRecord) {
-    fn check<T: RecordBody>(record: &SignedRecord) {
+/// Each organisation's newest certificate among the record vectors (after a key rotation, the
+/// one that names its keys).
+fn newest_certificates(v: &Value) -> BTreeMap<OrgId, MembershipCertificate> {
+    let mut newest: BTreeMap<OrgId, MembershipCertificate> = BTreeMap::new();
+    for rv in record_vectors(v) {
+        if text(rv, "kind") != "membership-certificate" {
+            continue;
+        }
+        let c: MembershipCertificate =
+            serde_json::from_str(text(rv, "body_utf8")).expect("certificate body");
+        if newest
+            .get(&c.org_id)
+            .is_none_or(|old| old.issued_at < c.issued_at)
+        {
+            newest.insert(c.org_id, c);
+        }
+    }
+    newest
+}
+
+/// Verifies with the body's own type (keys bound by the newest certificates), and checks the
+/// crate's writer reproduces the body bytes.
+fn verify_and_reencode(record: &SignedRecord, certs: &BTreeMap<OrgId, MembershipCertificate>) {
+    fn check<T: RecordBody>(record: &SignedRecord, certs: &BTreeMap<OrgId, MembershipCertificate>) {
+        let book = |org: &OrgId| certs.get(org).cloned();
         let verified = record
-            .verify::<T>()
+            .verify_with::<T>(&book)
             .unwrap_or_else(|e| panic!("{} record does not verify: {e}", record.kind.tag()));
         let again = serde_json::to_vec(verified.body()).expect("body re-encodes");
         assert_eq!(
@@ -111,15 +133,17 @@ fn verify_and_reencode(record: &SignedRecord) {
         );
     }
     match record.kind {
-        RecordKind::NetworkGenesis => check::<NetworkGenesis>(record),
-        RecordKind::MembershipRequest => check::<MembershipRequest>(record),
-        RecordKind::MembershipCertificate => check::<MembershipCertificate>(record),
-        RecordKind::Revocation => check::<Revocation>(record),
-        RecordKind::CaseEvent => check::<CaseEvent>(record),
-        RecordKind::RemediationAttestation => check::<RemediationAttestation>(record),
-        RecordKind::SupplyChainLink => check::<SupplyChainLink>(record),
-        RecordKind::KeyRotationRequest => check::<KeyRotationRequest>(record),
-        RecordKind::StewardSuccession => check::<StewardSuccession>(record),
+        RecordKind::NetworkGenesis => check::<NetworkGenesis>(record, certs),
+        RecordKind::MembershipRequest => check::<MembershipRequest>(record, certs),
+        RecordKind::MembershipCertificate => check::<MembershipCertificate>(record, certs),
+        RecordKind::Revocation => check::<Revocation>(record, certs),
+        RecordKind::CaseEvent => check::<CaseEvent>(record, certs),
+        RecordKind::RemediationAttestation => check::<RemediationAttestation>(record, certs),
+        RecordKind::SupplyChainLink => check::<SupplyChainLink>(record, certs),
+        // Checked by the steward before the rotation, with the key of then: the supplier's
+        // joining key (no certificate needed for a first rotation).
+        RecordKind::KeyRotationRequest => check::<KeyRotationRequest>(record, &BTreeMap::new()),
+        RecordKind::StewardSuccession => check::<StewardSuccession>(record, certs),
     }
 }
 
@@ -155,6 +179,8 @@ fn every_kind_has_a_vector() {
         RecordKind::CaseEvent,
         RecordKind::RemediationAttestation,
         RecordKind::SupplyChainLink,
+        RecordKind::KeyRotationRequest,
+        RecordKind::StewardSuccession,
     ] {
         assert!(
             record_vectors(&v)
@@ -229,13 +255,24 @@ fn records_match_signing_inputs_digests_and_signatures() {
             let (seed, x) = secrets[signer];
             assert_eq!(rs.signer.to_hex(), text(sv, "signer_id"), "{name}");
             assert_eq!(rs.signature.to_hex(), text(sv, "signature"), "{name}");
+            // After a rotation the signature names its key; otherwise the signer's id is it.
+            let key_field = if sv.get("key_id").is_some() {
+                assert_eq!(
+                    rs.key.map(|k| k.to_hex()),
+                    Some(text(sv, "key_id").to_string())
+                );
+                "key_id"
+            } else {
+                assert_eq!(rs.key, None, "{name}");
+                "signer_id"
+            };
             // ed25519 is deterministic: the same key over the same input gives the same bytes.
             let raw = ed25519_dalek::SigningKey::from_bytes(&seed).sign(&input);
             assert_eq!(to_hex(&raw.to_bytes()), text(sv, "signature"), "{name}");
-            resigned.cosign(&OrgKeys::from_secret_bytes(seed, x));
+            resigned.cosign(&OrgKeys::from_secret_bytes(seed, x).rotated(rs.signer, vec![]));
             // Raw ed25519-dalek, no crate helper: strict verification over the manual input.
-            let key = ed25519_dalek::VerifyingKey::from_bytes(&hex32(sv, "signer_id"))
-                .expect("signer id is an ed25519 point");
+            let key = ed25519_dalek::VerifyingKey::from_bytes(&hex32(sv, key_field))
+                .expect("the signing key is an ed25519 point");
             let sig = ed25519_dalek::Signature::from_bytes(
                 &hex(sv, "signature")
                     .try_into()
@@ -245,7 +282,7 @@ fn records_match_signing_inputs_digests_and_signatures() {
                 .unwrap_or_else(|e| panic!("{name}: raw ed25519 verification failed: {e}"));
         }
         assert_eq!(resigned, record, "{name}: re-signing gives the same record");
-        verify_and_reencode(&record);
+        verify_and_reencode(&record, &newest_certificates(&v));
 
         // One flipped bit anywhere in the body breaks the signature.
         let mut tampered = record.clone();

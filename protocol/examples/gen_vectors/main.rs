@@ -113,11 +113,14 @@ struct KeyVector {
     x25519_public: EncryptionKey,
 }
 
-/// One signature of a record vector, with the signer's test name.
+/// One signature of a record vector, with the test name of the key that made it.
 #[derive(Serialize)]
 struct SigVector {
     signer: String,
     signer_id: OrgId,
+    /// The key named in the signature (after a rotation), when it is not the signer's id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    key_id: Option<OrgId>,
     signature: SignatureBytes,
 }
 
@@ -249,8 +252,9 @@ impl<'a> Records<'a> {
         let mut signatures = Vec::new();
         for s in &record.signatures {
             signatures.push(SigVector {
-                signer: self.label_of(&s.signer)?.to_string(),
+                signer: self.label_of(&s.key.unwrap_or(s.signer))?.to_string(),
                 signer_id: s.signer,
+                key_id: s.key,
                 signature: s.signature,
             });
         }
@@ -334,8 +338,32 @@ fn main() -> Result<()> {
             "MM",
             5,
         ),
+        // The supplier's signing and encryption keys after its key rotation.
+        Org::new(
+            "supplier_next",
+            Role::Supplier,
+            "Golden Harvest Seafood Co., Ltd.",
+            "TH",
+            6,
+        ),
+        // The key a steward succession hands the steward's place to.
+        Org::new(
+            "steward_next",
+            Role::Steward,
+            "ILM Network Stewardship Council",
+            "TH",
+            7,
+        ),
     ];
-    let [steward, cso, supplier, brand, agency] = &orgs;
+    let [
+        steward,
+        cso,
+        supplier,
+        brand,
+        agency,
+        supplier_next,
+        steward_next,
+    ] = &orgs;
     let mut recs = Records {
         orgs: &orgs,
         out: Vec::new(),
@@ -764,6 +792,78 @@ fn main() -> Result<()> {
     };
     let bundle_summary = bundle.verify()?;
 
+    // --- Key rotation and steward succession (after the case: the supplier's joining key
+    // signed its events, and stays valid for what is dated up to the rotation) -------------
+    let rotation_body = KeyRotationRequest {
+        network_id: network.id(),
+        org_id: supplier.id(),
+        new_signing_key: supplier_next.id(),
+        new_encryption_key: supplier_next.keys.encryption_key(),
+        requested_at: ts(100 * DAY),
+    };
+    let mut rotation = SignedRecord::sign(&rotation_body, &supplier.keys)?;
+    rotation.cosign(&supplier_next.keys);
+    let supplier_cert = cert_bodies
+        .get(&supplier.id())
+        .ok_or_else(|| err("no supplier certificate"))?
+        .clone();
+    let book = |org: &OrgId| cert_bodies.get(org).cloned();
+    rotation.verify_with::<KeyRotationRequest>(&book)?;
+    recs.push(
+        "rotation_request_supplier",
+        "The supplier asks for new keys: signed by its current key, then by the new one.",
+        &rotation,
+    )?;
+    let rotated_body = rotated_certificate(
+        &supplier_cert,
+        &rotation_body,
+        steward.id(),
+        ts(100 * DAY + 3_600),
+    )?;
+    let rotated = SignedRecord::sign(&rotated_body, &steward.keys)?;
+    network.verify_certificate(&rotated)?;
+    recs.push(
+        "certificate_supplier_rotated",
+        "The steward grants the rotation: same organisation, new signing and encryption keys; the joining key stays valid for records dated up to the request.",
+        &rotated,
+    )?;
+    let rotated_keys = OrgKeys::from_secret_bytes(supplier_next.seed, supplier_next.x25519_secret)
+        .rotated(supplier.id(), vec![supplier.x25519_secret]);
+    let relink_body = SupplyChainLink {
+        established_at: ts(101 * DAY),
+        ..link_body.clone()
+    };
+    let mut relink = SignedRecord::sign(&relink_body, &brand.keys)?;
+    relink.cosign(&rotated_keys);
+    let rotated_book = |org: &OrgId| {
+        if *org == supplier.id() {
+            Some(rotated_body.clone())
+        } else {
+            cert_bodies.get(org).cloned()
+        }
+    };
+    relink.verify_with::<SupplyChainLink>(&rotated_book)?;
+    recs.push(
+        "link_brand_supplier_rotated_key",
+        "The link signed again after the rotation: the supplier's signature names the key that made it.",
+        &relink,
+    )?;
+    let succession_body = StewardSuccession {
+        network_id: network.id(),
+        old: steward.id(),
+        new: steward_next.id(),
+        cosigners: vec![],
+        at: ts(110 * DAY),
+    };
+    let mut succession = SignedRecord::sign(&succession_body, &steward.keys)?;
+    succession.cosign(&steward_next.keys);
+    network.clone().add_succession(&succession)?;
+    recs.push(
+        "succession_steward",
+        "The only steward hands its place to a new key: signed by the outgoing key, then the incoming one.",
+        &succession,
+    )?;
+
     // --- Invalid inputs ---------------------------------------------------------------------
     let invalid_file = invalid::build(&invalid::Inputs {
         network: &network,
@@ -1092,6 +1192,8 @@ fn render_markdown(r: &RecordsFile, e: &EnvelopeFile, invalid: &invalid::Invalid
         "certificate_cso",
         "event_01_escalation_supplier",
         "link_brand_supplier",
+        "certificate_supplier_rotated",
+        "link_brand_supplier_rotated_key",
     ] {
         if let Some(v) = r.records.iter().find(|v| v.name == name) {
             let _ = writeln!(m, "`{}` ({}): {}\n", v.name, v.kind, v.description);
@@ -1102,6 +1204,9 @@ fn render_markdown(r: &RecordsFile, e: &EnvelopeFile, invalid: &invalid::Invalid
             let _ = writeln!(m, "```text");
             for s in &v.signatures {
                 let _ = writeln!(m, "signer     {} ({})", s.signer_id, s.signer);
+                if let Some(k) = s.key_id {
+                    let _ = writeln!(m, "key        {k}");
+                }
                 let _ = writeln!(m, "signature  {}", s.signature);
             }
             let _ = writeln!(m, "digest     {}", v.digest);
