@@ -130,3 +130,80 @@ fn writes_that_fail_are_never_acknowledged_and_delivery_resumes_when_they_work_a
         },
     );
 }
+
+/// A tmpfs mounted for one test (root only, as the test command runs here and in CI);
+/// unmounted when dropped, even after a failed assertion.
+struct Tmpfs(std::path::PathBuf);
+
+impl Tmpfs {
+    fn mount(at: &Path) -> Tmpfs {
+        std::fs::create_dir_all(at).expect("mount point");
+        let status = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", "size=256m,mode=0700", "tmpfs"])
+            .arg(at)
+            .status()
+            .expect("mount (util-linux) is needed for this test");
+        assert!(
+            status.success(),
+            "mounting a tmpfs failed: this test needs root (scripts/test runs as root in CI)"
+        );
+        Tmpfs(at.to_path_buf())
+    }
+
+    /// Remounts it read-only or read-write (with no file open for writing on it).
+    fn remount(&self, options: &str) {
+        let status = Command::new("mount")
+            .args(["-o", &format!("remount,{options}")])
+            .arg(&self.0)
+            .status()
+            .expect("mount");
+        assert!(status.success(), "remount {options} failed");
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+    }
+}
+
+// The kernel refuses to remount a file system read-only while a process holds files open
+// for writing, so the node meets a read-only data directory at start (as after a disk that
+// the kernel remounted read-only on errors, then a restart). Writes failing while it runs
+// are the test above.
+#[test]
+fn a_read_only_data_dir_is_refused_with_a_clear_error_and_works_once_writable() {
+    let mut net = Net::new();
+    net.steward.start();
+    let fs = Tmpfs::mount(&net.tmp.path().join("supplier"));
+    let mut cso = net.member("cso", "cso");
+    let mut supplier = net.member("supplier", "supplier");
+    cso.start();
+    supplier.start();
+    let first = cso.escalate(&supplier, "before the fault");
+    wait_for("the first case to arrive", SOON, || {
+        supplier.cases().contains(&first).then_some(())
+    });
+    supplier.stop();
+    fs.remount("ro");
+    // Control: the file system really is read-only now.
+    assert!(std::fs::write(supplier.dir.join("probe"), b"x").is_err());
+    let err = ilm_fails(&supplier.dir, &["run", "--listen", "/ip4/127.0.0.1/tcp/0"]);
+    assert!(err.to_lowercase().contains("read-only"), "{err}");
+    assert!(
+        err.contains("mounted read-write"),
+        "it says what to do: {err}"
+    );
+    assert!(
+        err.contains(&supplier.dir.display().to_string()),
+        "the error names the data directory: {err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+    // Meanwhile the CSO keeps what it sends; once writable, the node starts and gets it.
+    let during = cso.escalate(&supplier, "while read-only");
+    fs.remount("rw");
+    supplier.start();
+    wait_for("the case sent meanwhile to arrive", SOON, || {
+        supplier.cases().contains(&during).then_some(())
+    });
+}

@@ -82,6 +82,12 @@ fn open_store(dir: &DataDir) -> Result<Arc<Store>> {
             "another `ilm run` is already using {}",
             dir.root().display()
         ),
+        // A read-only or full file system: name the place and what to do, change nothing.
+        Err(StoreError::WriteFailed(why)) => bail!(
+            "the database {} cannot be written: {why}. Nothing was changed. Check that the file system holding {} is mounted read-write and has free space (`df -h`, `mount`), then start the node again.",
+            path.display(),
+            dir.root().display()
+        ),
         other => Ok(other?),
     };
     crate::store::recover_compaction(&path)?;
