@@ -418,6 +418,9 @@ fn rotated_keys_verify_old_and_new_records_across_real_nodes() {
     let new_cert = net.tmp.path().join("rotated-cert.json");
     let path = |p: &std::path::Path| p.to_str().expect("utf8").to_string();
     ilm(&supplier.dir, &["key", "rotate", "--out", &path(&req)]);
+    // A steward's key is handed over, not rotated (its certificates would stop verifying).
+    let err = ilm_fails(&net.steward.dir, &["key", "rotate", "--out", &path(&req)]);
+    assert!(err.contains("handed over"), "{err}");
     let requested_at = serde_json::from_slice::<SignedRecord>(&std::fs::read(&req).expect("read"))
         .expect("record")
         .verify_with::<KeyRotationRequest>(&|_: &OrgId| None)
@@ -603,4 +606,14 @@ fn rotated_keys_verify_old_and_new_records_across_real_nodes() {
         )],
     );
     assert!(answers[0].is_err(), "{:?}", answers[0]);
+    // `ilm verify` of one record the new key signed: valid where the rotated certificate is
+    // known (the brand's data directory), refused as unbound where it is not.
+    brand.stop();
+    let single = net.tmp.path().join("rotated-event.json");
+    std::fs::write(&single, ilm_node::datadir::record_json(&honest)).expect("write");
+    let out = ilm(&brand.dir, &["verify", &path(&single)]);
+    assert!(out.starts_with("VALID"), "{out}");
+    let elsewhere = net.tmp.path().join("not-a-node");
+    let err = ilm_fails(&elsewhere, &["verify", &path(&single)]);
+    assert!(err.contains("not its key at that time"), "{err}");
 }

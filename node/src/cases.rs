@@ -211,6 +211,7 @@ pub fn bundle(
     let bundle = ilm_protocol::AttestationBundle {
         format: ilm_protocol::attestation::BundleFormat::V1,
         genesis: membership.network().genesis_record().clone(),
+        successions: membership.network().successions().cloned().collect(),
         certificates: orgs
             .iter()
             .filter_map(|o| membership.certificate_record(o))

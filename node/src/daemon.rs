@@ -160,9 +160,11 @@ pub async fn start(dir: DataDir, opts: RunOptions) -> Result<RunningNode> {
     let store = open_store(&dir)?;
     let successions = store.scan(&schema::SUCCESSIONS, &[])?;
     let (network, own) = dir.load_membership_with(&successions)?;
-    if own.body().current_key() != keys.signing_key_id() {
+    if own.body().current_key() != keys.signing_key_id()
+        || own.body().encryption_key != keys.encryption_key()
+    {
         bail!(
-            "certificate.json names signing key {} but identity.key holds {}: install the certificate that matches the keys with `ilm member join NETWORK CERT`",
+            "certificate.json names signing key {} (and an encryption key) that identity.key (signing key {}) does not hold: install the certificate that matches the keys with `ilm member join NETWORK CERT`",
             own.body().current_key(),
             keys.signing_key_id()
         );

@@ -346,7 +346,10 @@ impl DataDir {
     /// Drops a pending rotation's keys (the current ones stay).
     pub fn cancel_rotation(&self) -> Result<()> {
         let path = self.next_key_path();
-        fs::remove_file(&path).map_err(io_err("remove", &path))
+        fs::remove_file(&path).map_err(io_err("remove", &path))?;
+        fs::File::open(&self.root)
+            .and_then(|d| d.sync_all())
+            .map_err(io_err("sync", &self.root))
     }
 
     /// Makes the pending rotation's keys the organisation's keys: they act for the same
@@ -361,6 +364,11 @@ impl DataDir {
                 path: self.next_key_path(),
                 reason: "no key rotation is pending".into(),
             })?;
+        // Promoted already (a crash before the pending file's removal reached the disk).
+        if current.signing_key_id() == next.signing_key_id() {
+            self.cancel_rotation()?;
+            return Ok(current);
+        }
         let mut earlier = current.earlier_encryption_secrets().to_vec();
         earlier.push(current.encryption_secret());
         let promoted = OrgKeys::from_secret_bytes(next.signing_seed(), next.encryption_secret())

@@ -223,10 +223,11 @@ impl MembershipState {
         let mut inner = self.write();
         let cert = inner.network.verify_certificate(rec)?;
         let body = cert.body().clone();
-        let newer = inner
-            .certs
-            .get(&body.org_id)
-            .is_none_or(|(_, old)| body.issued_at > old.issued_at);
+        // Newest by issue time, then by digest: every node keeps the same one whatever order
+        // they arrive in.
+        let newer = inner.certs.get(&body.org_id).is_none_or(|(old_rec, old)| {
+            (body.issued_at, rec.digest()) > (old.issued_at, old_rec.digest())
+        });
         if newer {
             let org = body.org_id;
             inner.certs.insert(org, (rec.clone(), body));

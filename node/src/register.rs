@@ -35,9 +35,16 @@ pub enum RegisterError {
     /// Validity out of range.
     #[error("validity must be 1 to 3650 days")]
     BadValidity,
-    /// A key rotation for an organisation this steward never certified.
-    #[error("this steward never certified {0}: the steward that did must grant its key rotation")]
+    /// A key rotation for an organisation with no known certificate.
+    #[error(
+        "no certificate of {0} is known here: a key rotation builds on the organisation's newest certificate"
+    )]
     NotCertifiedHere(String),
+    /// A key rotation for a revoked organisation.
+    #[error(
+        "{0} is revoked: a key rotation would lift the revocation; re-admit it with a membership request instead"
+    )]
+    RevokedMember(String),
     /// A key rotation request that cannot be granted.
     #[error(transparent)]
     Rotation(#[from] ilm_protocol::RotationError),
@@ -57,15 +64,19 @@ fn check_steward(keys: &OrgKeys, network: &Network) -> Result<(), RegisterError>
     }
 }
 
-/// The newest certificate this steward issued to `org`, if any.
-fn last_issued(
+/// The newest certificate of `org` this node knows, whichever steward issued it: the ones this
+/// steward issued and the ones it learned from the network. After a key rotation granted
+/// elsewhere, only the newest says which key is the organisation's now.
+fn newest_known(
     network: &Network,
     store: &Store,
     org: &OrgId,
 ) -> Result<Option<MembershipCertificate>, RegisterError> {
+    let learned = store.get(&crate::schema::CERTIFICATES, org.as_bytes())?;
     Ok(store
         .issued_certificates()?
         .iter()
+        .chain(learned.iter())
         .filter_map(|rec| network.verify_certificate(rec).ok())
         .map(|c| c.into_parts().1)
         .filter(|c| c.org_id == *org)
@@ -73,7 +84,7 @@ fn last_issued(
 }
 
 /// Checks a membership request. An organisation that rotated its keys signs with its
-/// current key, which the certificate this steward last issued to it names.
+/// current key, which its newest certificate names.
 fn verify_membership_request(
     network: &Network,
     store: &Store,
@@ -82,7 +93,7 @@ fn verify_membership_request(
     let bad = |e: String| RegisterError::BadRequest(e);
     let claimed: MembershipRequest =
         serde_json::from_slice(&request.body).map_err(|e| bad(e.to_string()))?;
-    let previous = last_issued(network, store, &claimed.org_id)?;
+    let previous = newest_known(network, store, &claimed.org_id)?;
     let book = |org: &OrgId| previous.clone().filter(|c| c.org_id == *org);
     let req = verify_request_with(request, &book).map_err(|e| bad(e.to_string()))?;
     Ok((req, previous))
@@ -158,8 +169,12 @@ fn issue_rotation(
     let bad = |e: String| RegisterError::BadRequest(e);
     let claimed: KeyRotationRequest =
         serde_json::from_slice(&request.body).map_err(|e| bad(e.to_string()))?;
-    let current = last_issued(network, store, &claimed.org_id)?
+    let current = newest_known(network, store, &claimed.org_id)?
         .ok_or_else(|| RegisterError::NotCertifiedHere(claimed.org_id.to_string()))?;
+    // A new certificate would be issued after the revocation, hence escape it.
+    if revocation_list(store, network)?.revokes(&current, now) {
+        return Err(RegisterError::RevokedMember(claimed.org_id.to_string()));
+    }
     let book = |org: &OrgId| (*org == current.org_id).then(|| current.clone());
     let req = request
         .verify_with::<KeyRotationRequest>(&book)
@@ -180,7 +195,7 @@ pub struct RequestReview {
     pub role: Role,
     /// Its country.
     pub country: Country,
-    /// Whether this steward already issued it a certificate (a renewal).
+    /// Whether the organisation already holds a certificate (a renewal).
     pub renewal: bool,
 }
 
@@ -294,4 +309,177 @@ pub fn list(
         });
     }
     Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::WriteBatch;
+    use ilm_protocol::{KeyRotationRequest, NetworkGenesis};
+
+    const T0: Timestamp = Timestamp(1_767_225_600);
+
+    struct World {
+        _dir: tempfile::TempDir,
+        store: Store,
+        network: Network,
+        steward: OrgKeys,
+        member: OrgKeys,
+    }
+
+    fn world() -> World {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = crate::schema::open(&dir.path().join("db")).expect("store");
+        let steward = OrgKeys::from_secret_bytes([1; 32], [2; 32]);
+        let genesis = SignedRecord::sign(
+            &NetworkGenesis {
+                name: "Register test".into(),
+                stewards: vec![steward.org_id()],
+                created_at: T0,
+            },
+            &steward,
+        )
+        .expect("genesis");
+        World {
+            _dir: dir,
+            store,
+            network: Network::from_genesis(&genesis).expect("network"),
+            steward,
+            member: OrgKeys::from_secret_bytes([3; 32], [4; 32]),
+        }
+    }
+
+    fn request(keys: &OrgKeys) -> SignedRecord {
+        SignedRecord::sign(
+            &MembershipRequest {
+                org_id: keys.org_id(),
+                name: "Supplier".into(),
+                role: Role::Supplier,
+                country: "TH".parse().expect("country"),
+                encryption_key: keys.encryption_key(),
+                requested_at: T0,
+            },
+            keys,
+        )
+        .expect("request")
+    }
+
+    fn rotation(w: &World, current: &OrgKeys, next: &OrgKeys, at: Timestamp) -> SignedRecord {
+        let mut rec = SignedRecord::sign(
+            &KeyRotationRequest {
+                network_id: w.network.id(),
+                org_id: current.org_id(),
+                new_signing_key: next.signing_key_id(),
+                new_encryption_key: next.encryption_key(),
+                requested_at: at,
+            },
+            current,
+        )
+        .expect("rotation");
+        rec.cosign(next);
+        rec
+    }
+
+    #[test]
+    fn renewals_and_rotations_build_on_the_newest_certificate_known_and_never_on_a_revoked_one() {
+        let w = world();
+        let (first, _) = issue(
+            &w.steward,
+            &w.network,
+            &w.store,
+            &request(&w.member),
+            365,
+            T0,
+        )
+        .expect("first certificate");
+        // The rotation is granted by another steward: this one only learned its certificate
+        // (here written as the node stores a learned one).
+        let next = OrgKeys::from_secret_bytes([5; 32], [6; 32]);
+        let other = ilm_protocol::rotated_certificate(
+            &serde_json::from_slice(&first.body).expect("body"),
+            &serde_json::from_slice(&rotation(&w, &w.member, &next, T0.plus_secs(10)).body)
+                .expect("body"),
+            w.steward.org_id(),
+            T0.plus_secs(20),
+        )
+        .expect("granted");
+        let learned = SignedRecord::sign(&other, &w.steward).expect("sign");
+        let mut batch = WriteBatch::new();
+        batch
+            .put(
+                &crate::schema::CERTIFICATES,
+                w.member.org_id().as_bytes(),
+                &learned,
+            )
+            .expect("put");
+        w.store.commit(batch).expect("commit");
+        let rotated = OrgKeys::from_secret_bytes(next.signing_seed(), next.encryption_secret())
+            .rotated(w.member.org_id(), vec![w.member.encryption_secret()]);
+        // A renewal signed with the key rotated away from is refused...
+        let stale = issue(
+            &w.steward,
+            &w.network,
+            &w.store,
+            &request(&w.member),
+            365,
+            T0.plus_secs(30),
+        );
+        assert!(
+            matches!(stale, Err(RegisterError::BadRequest(_))),
+            "{stale:?}"
+        );
+        // ... and one signed with the current key keeps the key history.
+        let mut renewal: MembershipRequest =
+            serde_json::from_slice(&request(&w.member).body).expect("body");
+        renewal.encryption_key = rotated.encryption_key();
+        let renewal = SignedRecord::sign(&renewal, &rotated).expect("sign");
+        let (_, body) = issue(
+            &w.steward,
+            &w.network,
+            &w.store,
+            &renewal,
+            365,
+            T0.plus_secs(30),
+        )
+        .expect("renewal");
+        assert_eq!(body.current_key(), next.signing_key_id());
+        assert_eq!(body.earlier_keys, other.earlier_keys);
+        // A second rotation must be signed by the current key, not the first one.
+        let third = OrgKeys::from_secret_bytes([7; 32], [8; 32]);
+        let by_old = rotation(&w, &w.member, &third, T0.plus_secs(40));
+        assert!(
+            issue(
+                &w.steward,
+                &w.network,
+                &w.store,
+                &by_old,
+                0,
+                T0.plus_secs(50)
+            )
+            .is_err()
+        );
+        // A revoked member's rotation would escape the revocation: refused.
+        revoke(
+            &w.steward,
+            &w.network,
+            &w.store,
+            w.member.org_id(),
+            "left",
+            T0.plus_secs(60),
+        )
+        .expect("revoke");
+        let by_current = rotation(&w, &rotated, &third, T0.plus_secs(70));
+        let refused = issue(
+            &w.steward,
+            &w.network,
+            &w.store,
+            &by_current,
+            0,
+            T0.plus_secs(80),
+        );
+        assert!(
+            matches!(refused, Err(RegisterError::RevokedMember(_))),
+            "{refused:?}"
+        );
+    }
 }

@@ -509,6 +509,7 @@ fn sample_bundle() -> AttestationBundle {
     AttestationBundle {
         format: BundleFormat::V1,
         genesis,
+        successions: Vec::new(),
         certificates: vec![cert(&cso, Role::Cso), cert(&supplier, Role::Supplier)],
         events,
         attestation: att,

@@ -78,6 +78,10 @@ pub struct AttestationBundle {
     pub format: BundleFormat,
     /// The network's genesis (trust root: compare its id with the one you know).
     pub genesis: SignedRecord,
+    /// The steward successions since the genesis, oldest first (a signer's certificate may
+    /// come from a successor steward).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub successions: Vec<SignedRecord>,
     /// Certificates of every signer.
     pub certificates: Vec<SignedRecord>,
     /// The case events the attestation covers.
@@ -316,7 +320,10 @@ impl AttestationBundle {
         &self,
         revocations: &RevocationList,
     ) -> Result<BundleSummary, BundleError> {
-        let network = Network::from_genesis(&self.genesis)?;
+        let mut network = Network::from_genesis(&self.genesis)?;
+        for s in &self.successions {
+            network.add_succession(s)?;
+        }
         let mut certs: BTreeMap<OrgId, Vec<MembershipCertificate>> = BTreeMap::new();
         let mut seen = BTreeSet::new();
         for rec in &self.certificates {

@@ -191,6 +191,10 @@ pub fn rotated_certificate(
     if request.requested_at > now || request.requested_at < current.issued_at {
         return bad("its time is before the current certificate or in the future");
     }
+    // Nodes keep the certificate with the later issue time: the same second would not win.
+    if now <= current.issued_at {
+        return bad("it is granted in the second the current certificate was issued: try again");
+    }
     if let Some(last) = current.earlier_keys.last()
         && request.requested_at <= last.until
     {

@@ -420,3 +420,49 @@ fn a_steward_succession_moves_the_right_to_issue_at_its_time() {
     let (fresh, _, _) = two_stewards();
     assert!(issue(&fresh, &c, 101).is_err());
 }
+
+#[test]
+fn a_rotation_granted_in_the_second_of_the_current_certificate_is_refused() {
+    let w = World::new();
+    let supplier = &w.m(Role::Supplier).body;
+    let next = keys(42);
+    let req = KeyRotationRequest {
+        network_id: w.network.id(),
+        org_id: supplier.org_id,
+        new_signing_key: next.signing_key_id(),
+        new_encryption_key: next.encryption_key(),
+        requested_at: supplier.issued_at,
+    };
+    // Nodes keep the certificate issued later: one issued in the same second would not
+    // replace the current one anywhere.
+    let steward = w.steward.keys.org_id();
+    assert!(rotated_certificate(supplier, &req, steward, supplier.issued_at).is_err());
+    rotated_certificate(supplier, &req, steward, supplier.issued_at.plus_secs(1))
+        .expect("a second later");
+}
+
+#[test]
+fn a_bundle_carries_the_successions_its_certificates_need() {
+    let w = World::new();
+    let successor = keys(11);
+    let mut b = bundle(&w);
+    // The stewardship passed before the members were certified: the successor issued them.
+    let at = Timestamp(T0.0 - DAY);
+    let succession = succession(&w.network, &w.steward.keys, &successor, &[], at);
+    b.certificates = b
+        .certificates
+        .iter()
+        .map(|rec| {
+            let mut body: MembershipCertificate =
+                serde_json::from_slice(&rec.body).expect("certificate");
+            body.issuer = successor.org_id();
+            SignedRecord::sign(&body, &successor).expect("sign")
+        })
+        .collect();
+    assert!(matches!(
+        b.verify(),
+        Err(BundleError::Membership(MembershipError::NotASteward(_)))
+    ));
+    b.successions = vec![succession];
+    b.verify().expect("with the succession the bundle verifies");
+}

@@ -23,6 +23,11 @@ pub(super) fn rotate(dir: &DataDir, out: Option<&Path>, cancel: bool) -> Result<
     let Some(out) = out else {
         bail!("give --out FILE for the rotation request (or --cancel)");
     };
+    if dir.load_config()?.node.role == ilm_protocol::Role::Steward {
+        bail!(
+            "a steward's key is not rotated but handed over: `ilm network succession start` (see docs/KEY-ROTATION.md)"
+        );
+    }
     if dir.rotation_pending() {
         bail!(
             "a key rotation is already pending: install the steward's certificate with `ilm member join`, or cancel it with `ilm key rotate --cancel`"

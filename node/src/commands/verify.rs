@@ -7,8 +7,8 @@ use crate::register::revocation_list;
 use crate::schema;
 use anyhow::{Context, Result};
 use ilm_protocol::{
-    AttestationBundle, CaseEvent, MembershipError, Network, RecordKind, RemediationAttestation,
-    RevocationList, SignedRecord, SupplyChainLink,
+    AttestationBundle, CaseEvent, MembershipCertificate, MembershipError, Network, OrgId,
+    RecordKind, RemediationAttestation, RevocationList, SignedRecord, SupplyChainLink,
 };
 use serde_json::{Value, json};
 use std::path::Path;
@@ -59,11 +59,35 @@ fn trusted_network(
             None => return Ok(None),
         },
     };
+    let mut net = net;
     let revoked = match own {
-        Some(o) if o.id() == net.id() && dir.db_path().exists() => node_revocations(dir, &net)?,
+        Some(o) if o.id() == net.id() && dir.db_path().exists() => {
+            // The steward successions this node learned (a revocation or certificate may
+            // come from a successor); a running node's database cannot be read here.
+            if let Ok(store) = schema::open(&dir.db_path()) {
+                let stored = store.scan(&schema::SUCCESSIONS, &[])?;
+                crate::membership::add_successions(&mut net, &stored);
+            }
+            node_revocations(dir, &net)?
+        }
         _ => RevocationList::new(),
     };
     Ok(Some((net, revoked)))
+}
+
+/// Which key signs for whom, from the certificates this node stored (after key rotations);
+/// without a readable database, only organisations' own ids.
+fn node_keys(dir: &DataDir) -> Box<dyn ilm_protocol::KeyBook> {
+    if !dir.db_path().exists() {
+        return Box::new(|_: &OrgId| None);
+    }
+    match schema::open(&dir.db_path()) {
+        Ok(store) => Box::new(move |org: &OrgId| {
+            let rec = store.get(&schema::CERTIFICATES, org.as_bytes()).ok()??;
+            serde_json::from_slice::<MembershipCertificate>(&rec.body).ok()
+        }),
+        _ => Box::new(|_: &OrgId| None),
+    }
 }
 
 /// Revocation records from a file: one record, a list of records, or `{"revocations": [...]}`
@@ -125,10 +149,15 @@ fn verify_bundle(
         .map_err(|e| invalid(format!("malformed attestation bundle: {e}")))?;
     // A bundle is only as good as its network: compare with the one this machine trusts.
     let trusted = trusted_network(dir, network)?;
-    let (pinned, mut revoked) = match trusted {
+    let (mut pinned, mut revoked) = match trusted {
         Some((net, revoked)) => (Some(net), revoked),
         None => (None, RevocationList::new()),
     };
+    // The bundle's successions are signed by the stewards in office: they verify against
+    // the trusted genesis as they do against the bundle's own.
+    if let Some(net) = &mut pinned {
+        crate::membership::add_successions(net, &bundle.successions);
+    }
     let own_genesis;
     let against = match &pinned {
         Some(n) => n,
@@ -233,7 +262,8 @@ pub(super) fn verify(
             )
         }
         RecordKind::MembershipRequest => {
-            let r = ilm_protocol::membership::verify_request(&rec).map_err(invalid)?;
+            let r = ilm_protocol::membership::verify_request_with(&rec, &*node_keys(dir))
+                .map_err(invalid)?;
             let b = r.body();
             (
                 "membership_request",
@@ -244,7 +274,9 @@ pub(super) fn verify(
             )
         }
         RecordKind::CaseEvent => {
-            let e = rec.verify::<CaseEvent>().map_err(invalid)?;
+            let e = rec
+                .verify_with::<CaseEvent>(&*node_keys(dir))
+                .map_err(invalid)?;
             (
                 "case_event",
                 format!(
@@ -256,7 +288,9 @@ pub(super) fn verify(
             )
         }
         RecordKind::RemediationAttestation => {
-            let a = rec.verify::<RemediationAttestation>().map_err(invalid)?;
+            let a = rec
+                .verify_with::<RemediationAttestation>(&*node_keys(dir))
+                .map_err(invalid)?;
             (
                 "remediation_attestation",
                 format!(
@@ -267,7 +301,7 @@ pub(super) fn verify(
         }
         RecordKind::KeyRotationRequest => {
             let r = rec
-                .verify_with::<ilm_protocol::KeyRotationRequest>(&|_: &ilm_protocol::OrgId| None)
+                .verify_with::<ilm_protocol::KeyRotationRequest>(&*node_keys(dir))
                 .map_err(invalid)?;
             (
                 "key_rotation_request",
@@ -295,7 +329,9 @@ pub(super) fn verify(
             )
         }
         RecordKind::SupplyChainLink => {
-            let l = rec.verify::<SupplyChainLink>().map_err(invalid)?;
+            let l = rec
+                .verify_with::<SupplyChainLink>(&*node_keys(dir))
+                .map_err(invalid)?;
             (
                 "supply_chain_link",
                 format!(

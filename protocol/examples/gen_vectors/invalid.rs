@@ -605,6 +605,7 @@ fn bundle_vectors(b: &mut Builder) -> Result<()> {
         AttestationBundle {
             format: BundleFormat::V1,
             genesis: inp.network.genesis_record().clone(),
+            successions: Vec::new(),
             certificates: certs,
             events,
             attestation: cosigned(&unverified)?,

@@ -782,6 +782,7 @@ fn main() -> Result<()> {
     let bundle = AttestationBundle {
         format: BundleFormat::V1,
         genesis: genesis.clone(),
+        successions: Vec::new(),
         certificates: vec![
             recs.get("certificate_cso")?.clone(),
             recs.get("certificate_supplier")?.clone(),

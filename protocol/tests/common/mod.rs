@@ -275,6 +275,7 @@ pub fn bundle(w: &World) -> AttestationBundle {
     AttestationBundle {
         format: ilm_protocol::attestation::BundleFormat::V1,
         genesis: w.network.genesis_record().clone(),
+        successions: Vec::new(),
         certificates: vec![
             w.m(Role::Cso).cert.clone(),
             w.m(Role::Supplier).cert.clone(),
