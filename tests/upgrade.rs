@@ -145,7 +145,12 @@ fn the_previous_release_s_data_opens_shows_the_same_and_takes_new_work() {
     let mut steward = node_handle("steward", tmp.path().join("steward"), vec![]);
     steward.start();
     let boot = vec![steward.multiaddr()];
-    let mut cso = node_handle("cso", tmp.path().join("cso"), boot.clone());
+    // The previous release kept no aggregates: a check against a recount finds them missing
+    // (and so shows that the check can fail).
+    let cso_dir = tmp.path().join("cso");
+    let missing = ilm_fails(&cso_dir, &["reindex", "--check"]);
+    assert!(missing.contains("aggregate cells differ"), "{missing}");
+    let mut cso = node_handle("cso", cso_dir, boot.clone());
     let mut supplier = node_handle("supplier", tmp.path().join("supplier"), boot.clone());
     let mut brand = node_handle("brand", tmp.path().join("brand"), boot);
     for n in [&mut cso, &mut supplier, &mut brand] {
@@ -214,4 +219,16 @@ fn the_previous_release_s_data_opens_shows_the_same_and_takes_new_work() {
         &contact_body_of("New Worker After Upgrade"),
     );
     assert!(added["id"].is_string(), "{added}");
+
+    // The first start counted the aggregates; since then they were kept incrementally (a
+    // new event, a new contact, an erasure): they equal a recount, at the CSO and the supplier.
+    for n in [&mut cso, &mut supplier] {
+        n.stop();
+        let checked = ilm(&n.dir, &["reindex", "--check"]);
+        assert!(checked.contains("match a recount"), "{checked}");
+    }
+    let rebuilt = ilm(&cso.dir, &["reindex"]);
+    assert!(rebuilt.starts_with("Rebuilt"), "{rebuilt}");
+    let checked = ilm(&cso.dir, &["reindex", "--check"]);
+    assert!(checked.contains("match a recount"), "{checked}");
 }

@@ -91,6 +91,13 @@ pub enum Command {
     /// The node's database.
     #[command(subcommand)]
     Db(DbCommand),
+    /// Recount the dashboards' aggregates from every stored case and contact (the node must
+    /// be stopped); with --check, only compare them with a recount.
+    Reindex {
+        /// Compare instead of rebuilding; exits 1 and lists the differing cells if any.
+        #[arg(long)]
+        check: bool,
+    },
     /// Back up the running node into one sealed file: a consistent snapshot of its database
     /// and keys, sealed to a recovery key or a backup passphrase (the node keeps running).
     Backup(BackupArgs),

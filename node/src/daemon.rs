@@ -100,6 +100,9 @@ fn open_store(dir: &DataDir) -> Result<Arc<Store>> {
         )
     })?;
     info!(records, "database checked");
+    if crate::aggregates::ensure_built(&store)? {
+        info!("aggregates counted from the stored cases and contacts");
+    }
     if !store.compaction_due()? {
         return Ok(Arc::new(store));
     }

@@ -4,6 +4,7 @@
 #![warn(missing_docs)]
 
 pub mod access;
+pub mod aggregates;
 pub mod api;
 pub mod app;
 pub mod backup;

@@ -44,6 +44,8 @@ pub const OUTBOX: Table<OutboxEntry> = Table::new(b'o', "outbox");
 pub const PRUNED: Table<Pruned> = Table::new(b'n', "pruned outbox counts");
 /// Member certificates, by organisation.
 pub const CERTIFICATES: Table<SignedRecord> = Table::new(b'k', "member certificates");
+/// Incremental aggregates (`aggregates.rs`), by cell name.
+pub const AGGREGATES: Table<i64> = Table::new(b'A', "aggregates");
 /// Steward successions, by record digest.
 pub const SUCCESSIONS: Table<SignedRecord> = Table::new(b'S', "steward successions");
 /// Worker contacts (CSO; personal data sealed with the vault key), by contact id.
@@ -84,6 +86,7 @@ pub const PREFIXES: &[(u8, &str)] = &[
     (PRUNED.prefix(), PRUNED.name()),
     (CERTIFICATES.prefix(), CERTIFICATES.name()),
     (SUCCESSIONS.prefix(), SUCCESSIONS.name()),
+    (AGGREGATES.prefix(), AGGREGATES.name()),
     (CONTACTS.prefix(), CONTACTS.name()),
     (LOCAL_CASES.prefix(), LOCAL_CASES.name()),
     (ATTESTATIONS.prefix(), ATTESTATIONS.name()),

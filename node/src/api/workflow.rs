@@ -97,6 +97,10 @@ pub(crate) async fn add_contact(
     };
     let mut batch = crate::store::WriteBatch::new();
     batch.put(&schema::CONTACTS, &id.0, &contact)?;
+    // Under the intake lock: the only writer of contact aggregates.
+    let mut aggregates = crate::aggregates::Pending::new();
+    aggregates.contact(&contact);
+    aggregates.stage(&st.store, &mut batch)?;
     if let Some(k) = &key_id {
         batch.put(
             &schema::INTAKE_KEYS,

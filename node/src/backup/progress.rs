@@ -1,5 +1,5 @@
-//! A progress bar on the terminal for long commands (backup, restore); silent when standard
-//! error is not a terminal, so logs and scripts get one summary line instead.
+//! A progress bar on the terminal for long commands (backup, restore, reindex); silent when
+//! standard error is not a terminal, so logs and scripts get one summary line instead.
 
 use std::io::{IsTerminal, Write};
 
@@ -9,6 +9,8 @@ pub struct Progress {
     total: u64,
     shown: Option<u64>,
     draw: bool,
+    /// Counts records rather than bytes.
+    records: bool,
 }
 
 impl Progress {
@@ -19,6 +21,23 @@ impl Progress {
             total,
             shown: None,
             draw: std::io::stderr().is_terminal(),
+            records: false,
+        }
+    }
+
+    /// A bar for `total` records.
+    pub fn records(label: &'static str, total: u64) -> Progress {
+        Progress {
+            records: true,
+            ..Progress::new(label, total)
+        }
+    }
+
+    fn amount(&self, n: u64) -> String {
+        if self.records {
+            format!("{n} records")
+        } else {
+            mb(n)
         }
     }
 
@@ -31,7 +50,11 @@ impl Progress {
             .checked_div(self.total)
             .unwrap_or(0)
             .min(100);
-        let step = if self.total == 0 { done >> 20 } else { percent };
+        let step = match (self.total, self.records) {
+            (0, true) => done / 1000,
+            (0, false) => done >> 20,
+            _ => percent,
+        };
         if self.shown == Some(step) {
             return;
         }
@@ -39,7 +62,7 @@ impl Progress {
         let filled = (percent / 5) as usize;
         let mut err = std::io::stderr().lock();
         let _ = if self.total == 0 {
-            write!(err, "\r{}: {}", self.label, mb(done))
+            write!(err, "\r{}: {}", self.label, self.amount(done))
         } else {
             write!(
                 err,
@@ -47,8 +70,8 @@ impl Progress {
                 self.label,
                 "#".repeat(filled),
                 ".".repeat(20 - filled),
-                mb(done),
-                mb(self.total)
+                self.amount(done),
+                self.amount(self.total)
             )
         };
         let _ = err.flush();

@@ -6,6 +6,7 @@ mod directory;
 mod identity;
 mod membership;
 mod operators;
+mod reindex;
 mod rotation;
 mod succession;
 mod verify;
@@ -94,6 +95,7 @@ pub fn run(cli: Cli) -> Result<Output> {
         Command::Operator(cmd) => operators::run(&dir, cmd),
         Command::Erase(EraseCommand::Contact { id }) => workflow_ops::erase_contact(&dir, &id),
         Command::Db(DbCommand::Compact) => daemon_ops::compact(&dir),
+        Command::Reindex { check } => reindex::reindex(&dir, check),
         Command::Backup(args) => backup::backup(&dir, args),
         Command::Restore(args) => backup::restore(&dir, args),
         Command::RecoveryKey(cmd) => backup::recovery_key_command(cmd),

@@ -331,11 +331,14 @@ impl Core {
         }
         for chunk in missing.chunks(MAX_BATCH) {
             let mut batch = WriteBatch::new();
+            let mut aggregates = crate::aggregates::Pending::new();
             for case in chunk {
                 if let Some(state) = self.history(case)?.and_then(|h| h.state().cloned()) {
+                    aggregates.case(None, &state);
                     batch.put(&schema::CASE_STATES, case.as_bytes(), &state)?;
                 }
             }
+            aggregates.stage(&self.store, &mut batch)?;
             self.store.commit(batch)?;
             // Backfilled histories are not needed in memory afterwards.
             for case in chunk {

@@ -288,8 +288,9 @@ impl Core {
     }
 
     /// Adds to `batch` what must change with a case's events, so that it can never disagree
-    /// with them after a crash: the case's state (the read model that lists and views read)
-    /// and, for a case this node owns, status reports to the brands linked to its suppliers.
+    /// with them after a crash: the case's state (the read model that lists and views read),
+    /// the aggregates it changes, and, for a case this node owns, status reports to the brands
+    /// linked to its suppliers. Called once per batch, with each case once.
     /// Returns the outbox entries to hand to the worker once the batch is flushed.
     pub(super) fn stage_case_writes(
         &mut self,
@@ -298,11 +299,20 @@ impl Core {
     ) -> Result<Vec<OutboxEntry>, CoreError> {
         let mut entries = Vec::new();
         let t = now();
+        let mut aggregates = crate::aggregates::Pending::new();
+        let mut staged = Vec::new();
         for case in cases {
             let Some(state) = self.history(&case)?.and_then(|h| h.state().cloned()) else {
                 continue;
             };
+            let old = crate::cases::state_of(&self.store, &case)?;
+            aggregates.case(old.as_ref(), &state);
             batch.put(&schema::CASE_STATES, case.as_bytes(), &state)?;
+            staged.push(state);
+        }
+        aggregates.stage(&self.store, batch)?;
+        for state in staged {
+            let case = state.case_ref;
             if state.owner != self.me {
                 continue;
             }

@@ -2,8 +2,9 @@
 //! intake picture, a responding party's work due, a brand's supply chain (the same numbers
 //! as its supply-chain page) and a steward's register.
 
+use crate::aggregates;
 use crate::cases;
-use crate::intake::{Contact, LocalCase};
+use crate::intake::LocalCase;
 use crate::membership::MembershipState;
 use crate::schema;
 use crate::store::{Store, StoreError};
@@ -74,14 +75,29 @@ pub fn month_series(
     times: impl Iterator<Item = Timestamp>,
     now: Timestamp,
 ) -> Vec<(String, u64, bool)> {
+    let mut months: BTreeMap<String, u64> = BTreeMap::new();
+    for t in times {
+        *months.entry(crate::aggregates::month(t)).or_default() += 1;
+    }
+    month_rows(&months, now)
+}
+
+/// Like [`month_series`], from counts already made per `YYYY-MM` month.
+pub fn month_rows(months: &BTreeMap<String, u64>, now: Timestamp) -> Vec<(String, u64, bool)> {
     let (ny, nm) = year_month(now);
     let index = |(y, m): (i64, i64)| y * 12 + (m - 1);
     let current = index((ny, nm));
     let mut counts: BTreeMap<i64, u64> = BTreeMap::new();
-    for t in times {
-        let i = index(year_month(t));
+    for (label, n) in months {
+        let Some((y, m)) = label
+            .split_once('-')
+            .and_then(|(y, m)| Some((y.parse::<i64>().ok()?, m.parse::<i64>().ok()?)))
+        else {
+            continue;
+        };
+        let i = index((y, m));
         if i <= current && current - i < 24 {
-            *counts.entry(i).or_default() += 1;
+            *counts.entry(i).or_default() += n;
         }
     }
     let Some(first) = counts.keys().next().copied() else {
@@ -181,45 +197,53 @@ fn case_tiles(rows: &[CaseRow]) -> [Tile; 2] {
     ]
 }
 
-/// A CSO: contacts, cases and how fast parties answer and remediate.
+/// The counts of one aggregate family as chart rows (negative sums cannot happen; read as 0).
+fn cells(store: &Store, prefix: &str) -> Result<BTreeMap<String, u64>, StoreError> {
+    Ok(aggregates::with_prefix(store, prefix)?
+        .into_iter()
+        .map(|(k, v)| (k, u64::try_from(v).unwrap_or(0)))
+        .collect())
+}
+
+/// A CSO: contacts, cases and how fast parties answer and remediate. Contact and case
+/// figures come from the incremental aggregates (no scan of contacts or case states); the
+/// median times are in whole days (the aggregates keep day histograms).
 pub fn cso(store: &Store, rows: &[CaseRow], now: Timestamp) -> Result<Dashboard, StoreError> {
-    let contacts: Vec<Contact> = store.scan(&schema::CONTACTS, &[])?;
     let local: Vec<LocalCase> = store.scan(&schema::LOCAL_CASES, &[])?;
-    let states = cases::states(store)?;
-    let (mut ack, mut rem) = (Vec::new(), Vec::new());
-    let (mut remediated, mut reported, mut verified) = (0u64, 0u64, 0u64);
-    for s in &states {
-        for p in &s.parties {
-            if let Some(a) = p.acknowledged_at {
-                ack.push(a.0.saturating_sub(p.escalated_at.0) as f64 / DAY as f64);
-            }
-            if let Some(r) = p.reported_at {
-                rem.push(r.0.saturating_sub(p.first_escalated_at.0) as f64 / DAY as f64);
-            }
-        }
-        let ok = s.parties.iter().any(|p| confirmed(p.verdict));
-        remediated += u64::from(ok);
-        if s.parties.iter().any(|p| p.reported_at.is_some()) {
-            reported += 1;
-            verified += u64::from(ok);
-        }
-    }
+    let count_of = |cell: &str| aggregates::get(store, cell).map(|v| u64::try_from(v).unwrap_or(0));
+    let reported = count_of("cases.reported")?;
+    let verified = count_of("cases.reported_confirmed")?;
     let [open, overdue] = case_tiles(rows);
     let share = (verified.min(reported) * 100)
         .checked_div(reported)
         .map_or_else(|| "—".into(), |p| format!("{p}%"));
-    let corridors = contacts
-        .iter()
-        .map(|c| format!("{}→{}", c.origin, c.destination))
-        .collect::<Vec<_>>();
+    let corridors: BTreeMap<String, u64> = cells(store, "contacts.corridor.")?
+        .into_iter()
+        .map(|(k, v)| (k.replacen('-', "→", 1), v))
+        .collect();
+    let months: BTreeMap<String, u64> = cells(store, "contacts.month.")?;
     Ok(Dashboard {
         tiles: vec![
-            tile("contacts_total", contacts.len(), Some("/contacts")),
+            tile("contacts_total", count_of("contacts")?, Some("/contacts")),
             open,
             overdue,
-            tile("remediated", remediated, None),
-            tile("median_ack", days(median(ack)), None),
-            tile("median_remediate", days(median(rem)), None),
+            tile("remediated", count_of("cases.remediated")?, None),
+            tile(
+                "median_ack",
+                days(aggregates::median_days(&aggregates::with_prefix(
+                    store,
+                    "ack.days.",
+                )?)),
+                None,
+            ),
+            tile(
+                "median_remediate",
+                days(aggregates::median_days(&aggregates::with_prefix(
+                    store,
+                    "remediated.days.",
+                )?)),
+                None,
+            ),
             tile("share_verified", share, None),
         ],
         charts: vec![
@@ -227,7 +251,7 @@ pub fn cso(store: &Store, rows: &[CaseRow], now: Timestamp) -> Result<Dashboard,
                 key: "contacts_by_month",
                 unit: "unit_contacts",
                 labels: Labels::Plain,
-                rows: month_series(contacts.iter().map(|c| c.received_at), now),
+                rows: month_rows(&months, now),
                 time: true,
             },
             by_category(
@@ -240,21 +264,21 @@ pub fn cso(store: &Store, rows: &[CaseRow], now: Timestamp) -> Result<Dashboard,
                 key: "by_corridor",
                 unit: "unit_contacts",
                 labels: Labels::Corridor,
-                rows: top(count(corridors.iter().map(String::as_str)), 8),
+                rows: top(corridors, 8),
                 time: false,
             },
             Series {
                 key: "by_channel",
                 unit: "unit_contacts",
                 labels: Labels::Prefix("channel"),
-                rows: top(count(contacts.iter().map(|c| code(c.channel))), 8),
+                rows: top(cells(store, "contacts.channel.")?, 8),
                 time: false,
             },
             Series {
                 key: "by_language",
                 unit: "unit_contacts",
                 labels: Labels::Prefix("lang"),
-                rows: top(count(contacts.iter().map(|c| c.language.as_str())), 8),
+                rows: top(cells(store, "contacts.language.")?, 8),
                 time: false,
             },
             Series {

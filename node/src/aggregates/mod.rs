@@ -1,0 +1,340 @@
+//! Incremental aggregates: counts the dashboards and exports read instead of scanning every
+//! case. Each case state and each contact contributes a fixed set of cells (a pure function of
+//! it); the store keeps the sum. When a case's state changes, the cells of its old state are
+//! taken away and those of its new state added, in the batch that stores the state, so the
+//! sums can never disagree with the states after a crash. `ilm reindex` recounts them.
+//!
+//! Only what does not depend on the clock is aggregated (overdue items are computed from the
+//! open cases' deadlines at read time).
+
+use crate::intake::Contact;
+use crate::schema;
+use crate::store::{Store, StoreError, WriteBatch};
+use ilm_protocol::{CaseState, Timestamp};
+use std::collections::BTreeMap;
+
+/// Cell name to value: a count, a sum (amounts repaid) or a histogram bucket.
+pub type Cells = BTreeMap<String, i64>;
+
+/// Longest time bucket, in days; slower answers are counted in the last one.
+pub const MAX_DAYS: u64 = 400;
+
+const DAY: u64 = 86_400;
+
+/// `YYYY-MM` of a timestamp (UTC, proleptic Gregorian).
+pub fn month(t: Timestamp) -> String {
+    let days = (t.0 / DAY) as i64;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    format!("{:04}-{:02}", yoe + era * 400 + i64::from(m <= 2), m)
+}
+
+/// The snake_case code of a serialised enum.
+fn code<T: serde::Serialize>(v: T) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+fn add(cells: &mut Cells, key: String, n: i64) {
+    *cells.entry(key).or_default() += n;
+}
+
+fn days_between(from: Timestamp, to: Timestamp) -> u64 {
+    (to.0.saturating_sub(from.0) / DAY).min(MAX_DAYS)
+}
+
+/// What one case adds to the aggregates: the case by month opened and by status; each issue
+/// category (and its ILO indicator) once per case; per party, days to acknowledge and to
+/// report remediation (by month escalated), workers' verdicts, and amounts repaid.
+pub fn of_case(state: &CaseState) -> Cells {
+    let mut c = Cells::new();
+    add(&mut c, "cases".into(), 1);
+    add(&mut c, format!("cases.month.{}", month(state.opened_at)), 1);
+    add(&mut c, format!("cases.status.{}", code(state.status())), 1);
+    // Per case, as the dashboards count: remediated (a party's remediation confirmed by the
+    // workers), reported (a party reported remediation), and both.
+    let confirmed = state.parties.iter().any(|p| {
+        matches!(
+            p.verdict,
+            Some(ilm_protocol::Verdict::Resolved | ilm_protocol::Verdict::PartlyResolved)
+        )
+    });
+    let reported = state.parties.iter().any(|p| p.reported_at.is_some());
+    add(&mut c, "cases.remediated".into(), i64::from(confirmed));
+    add(&mut c, "cases.reported".into(), i64::from(reported));
+    add(
+        &mut c,
+        "cases.reported_confirmed".into(),
+        i64::from(reported && confirmed),
+    );
+    c.retain(|_, v| *v != 0);
+    let mut categories: Vec<_> = state
+        .parties
+        .iter()
+        .flat_map(|p| p.categories.iter().copied())
+        .collect();
+    categories.sort();
+    categories.dedup();
+    for cat in &categories {
+        add(&mut c, format!("cases.category.{}", cat.code()), 1);
+        if let Some(ilo) = cat.ilo_indicator() {
+            add(&mut c, format!("cases.ilo.{}", code(ilo)), 1);
+        }
+    }
+    for p in &state.parties {
+        let m = month(p.escalated_at);
+        add(&mut c, format!("parties.month.{m}"), 1);
+        if let Some(a) = p.acknowledged_at {
+            let d = days_between(p.escalated_at, a);
+            add(&mut c, format!("ack.days.{m}.{d:03}"), 1);
+        }
+        if let Some(r) = p.reported_at {
+            let m = month(p.first_escalated_at);
+            let d = days_between(p.first_escalated_at, r);
+            add(&mut c, format!("remediated.days.{m}.{d:03}"), 1);
+        }
+        if let Some(v) = p.verdict {
+            add(&mut c, format!("verdict.{}", code(v)), 1);
+        }
+        for money in &p.amounts_repaid {
+            let units = i64::try_from(money.minor_units).unwrap_or(i64::MAX);
+            add(&mut c, format!("repaid.{}", money.currency), units);
+        }
+    }
+    c
+}
+
+/// What one contact adds: by month received, channel, language, nationality, gender, age
+/// band, sector and migration corridor.
+pub fn of_contact(contact: &Contact) -> Cells {
+    let mut c = Cells::new();
+    add(&mut c, "contacts".into(), 1);
+    add(
+        &mut c,
+        format!("contacts.month.{}", month(contact.received_at)),
+        1,
+    );
+    add(
+        &mut c,
+        format!("contacts.channel.{}", code(contact.channel)),
+        1,
+    );
+    add(&mut c, format!("contacts.language.{}", contact.language), 1);
+    add(
+        &mut c,
+        format!("contacts.nationality.{}", contact.nationality),
+        1,
+    );
+    add(
+        &mut c,
+        format!("contacts.gender.{}", code(contact.gender)),
+        1,
+    );
+    add(
+        &mut c,
+        format!("contacts.age_band.{}", code(contact.age_band)),
+        1,
+    );
+    add(&mut c, format!("contacts.sector.{}", contact.sector), 1);
+    add(
+        &mut c,
+        format!(
+            "contacts.corridor.{}-{}",
+            contact.origin, contact.destination
+        ),
+        1,
+    );
+    c
+}
+
+/// The change from `old` to `new` (cells that cancel out are left out).
+pub fn delta(old: &Cells, new: &Cells) -> Cells {
+    let mut d = new.clone();
+    for (k, v) in old {
+        add(&mut d, k.clone(), -v);
+    }
+    d.retain(|_, v| *v != 0);
+    d
+}
+
+/// Changes to write in one batch: accumulates deltas (a case may change twice before the
+/// batch is flushed), then adds them to what the store holds.
+#[derive(Debug, Default)]
+pub struct Pending {
+    deltas: Cells,
+}
+
+impl Pending {
+    /// Nothing to write yet.
+    pub fn new() -> Pending {
+        Pending::default()
+    }
+
+    /// A case whose state goes from `old` (None: new case) to `new`.
+    pub fn case(&mut self, old: Option<&CaseState>, new: &CaseState) {
+        let old = old.map(of_case).unwrap_or_default();
+        self.add(&delta(&old, &of_case(new)));
+    }
+
+    /// A new contact.
+    pub fn contact(&mut self, contact: &Contact) {
+        self.add(&of_contact(contact));
+    }
+
+    fn add(&mut self, cells: &Cells) {
+        for (k, v) in cells {
+            add(&mut self.deltas, k.clone(), *v);
+        }
+    }
+
+    /// Puts the new sums into `batch`, reading the current ones from `store`. The caller is
+    /// the node's only writer of aggregates (the core, or the API under the intake lock), so
+    /// no other change can come between the read and the batch's commit.
+    pub fn stage(self, store: &Store, batch: &mut WriteBatch) -> Result<(), StoreError> {
+        for (k, d) in self.deltas {
+            if d == 0 {
+                continue;
+            }
+            let held: i64 = store.get(&schema::AGGREGATES, k.as_bytes())?.unwrap_or(0);
+            let sum = held.saturating_add(d);
+            if sum == 0 {
+                batch.remove(&schema::AGGREGATES, k.as_bytes());
+            } else {
+                batch.put(&schema::AGGREGATES, k.as_bytes(), &sum)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The cell that says the aggregates cover every stored record (absent in a database of an
+/// earlier version, or before the first start).
+const BUILT: &str = "_built";
+
+/// The cells whose names start with `prefix`, keyed by the rest of the name.
+pub fn with_prefix(store: &Store, prefix: &str) -> Result<BTreeMap<String, i64>, StoreError> {
+    let mut out = BTreeMap::new();
+    for (id, v) in store.scan_with_ids_prefixed(&schema::AGGREGATES, prefix.as_bytes())? {
+        let key = String::from_utf8_lossy(&id).into_owned();
+        if let Some(rest) = key.strip_prefix(prefix) {
+            out.insert(rest.to_string(), v);
+        }
+    }
+    Ok(out)
+}
+
+/// One cell's value (0 when absent).
+pub fn get(store: &Store, cell: &str) -> Result<i64, StoreError> {
+    Ok(store
+        .get(&schema::AGGREGATES, cell.as_bytes())?
+        .unwrap_or(0))
+}
+
+/// The median of a histogram of whole days (`ddd` bucket name to count), over every month:
+/// as the median of the list of values it counts.
+pub fn median_days(buckets: &BTreeMap<String, i64>) -> Option<f64> {
+    let mut per_day: BTreeMap<u64, u64> = BTreeMap::new();
+    for (name, n) in buckets {
+        let day = name.rsplit('.').next().and_then(|d| d.parse::<u64>().ok());
+        if let (Some(day), Ok(n)) = (day, u64::try_from(*n)) {
+            *per_day.entry(day).or_default() += n;
+        }
+    }
+    let total: u64 = per_day.values().sum();
+    if total == 0 {
+        return None;
+    }
+    // The value at 0-based position `i` of the sorted list.
+    let at = |i: u64| {
+        let mut seen = 0;
+        for (day, n) in &per_day {
+            seen += n;
+            if i < seen {
+                return *day as f64;
+            }
+        }
+        0.0
+    };
+    Some(if total.is_multiple_of(2) {
+        (at(total / 2 - 1) + at(total / 2)) / 2.0
+    } else {
+        at(total / 2)
+    })
+}
+
+/// Every aggregate the store holds.
+pub fn held(store: &Store) -> Result<Cells, StoreError> {
+    let mut out = Cells::new();
+    for (id, v) in store.scan_with_ids(&schema::AGGREGATES)? {
+        let key = String::from_utf8_lossy(&id).into_owned();
+        if key != BUILT {
+            out.insert(key, v);
+        }
+    }
+    Ok(out)
+}
+
+/// Counts the aggregates from scratch if they were never built (a new database, or one of
+/// an earlier version); from then on they are kept incrementally. Returns whether it counted.
+pub fn ensure_built(store: &Store) -> Result<bool, StoreError> {
+    if store.get(&schema::AGGREGATES, BUILT.as_bytes())?.is_some() {
+        return Ok(false);
+    }
+    let cells = recount(store, &mut |_| {})?;
+    replace(store, &cells, 10_000)?;
+    Ok(true)
+}
+
+/// The aggregates recounted from every stored case state and contact; `progress` is told
+/// how many records were read.
+pub fn recount(store: &Store, progress: &mut dyn FnMut(u64)) -> Result<Cells, StoreError> {
+    let mut total = Cells::new();
+    let mut n = 0u64;
+    for state in store.scan::<CaseState>(&schema::CASE_STATES, &[])? {
+        for (k, v) in of_case(&state) {
+            add(&mut total, k, v);
+        }
+        n += 1;
+        progress(n);
+    }
+    for contact in store.scan::<Contact>(&schema::CONTACTS, &[])? {
+        for (k, v) in of_contact(&contact) {
+            add(&mut total, k, v);
+        }
+        n += 1;
+        progress(n);
+    }
+    total.retain(|_, v| *v != 0);
+    Ok(total)
+}
+
+/// Replaces the stored aggregates with `cells` (in batches of `chunk` writes), marking them
+/// built once all are written.
+pub fn replace(store: &Store, cells: &Cells, chunk: usize) -> Result<(), StoreError> {
+    let mut batch = WriteBatch::new();
+    for (id, _) in store.scan_with_ids(&schema::AGGREGATES)? {
+        batch.remove(&schema::AGGREGATES, &id);
+    }
+    store.commit(batch)?;
+    let cells: Vec<(&String, &i64)> = cells.iter().collect();
+    for part in cells.chunks(chunk.max(1)) {
+        let mut batch = WriteBatch::new();
+        for (k, v) in part {
+            batch.put(&schema::AGGREGATES, k.as_bytes(), *v)?;
+        }
+        store.commit(batch)?;
+    }
+    let mut batch = WriteBatch::new();
+    batch.put(&schema::AGGREGATES, BUILT.as_bytes(), &1)?;
+    store.commit(batch)
+}
+
+#[cfg(test)]
+mod tests;

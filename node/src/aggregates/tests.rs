@@ -1,0 +1,279 @@
+//! The aggregates kept incrementally, batch by batch as the core keeps them, equal a recount
+//! of the stored states, whatever order events arrive in and however often they are
+//! redelivered.
+
+use super::*;
+use ilm_protocol::event::{Escalation, RemediationAction};
+use ilm_protocol::{
+    CaseEvent, CaseHistory, CaseNonce, CaseRef, EventPayload, IssueCategory, MembershipCertificate,
+    Money, Network, NetworkGenesis, OrgId, OrgKeys, Role, SignedRecord, Verdict,
+};
+use proptest::prelude::*;
+
+const T0: Timestamp = Timestamp(1_767_225_600);
+
+struct Fixture {
+    network: Network,
+    cso: OrgKeys,
+    parties: Vec<OrgKeys>,
+    certs: BTreeMap<OrgId, MembershipCertificate>,
+}
+
+fn fixture() -> Fixture {
+    let k = |n: u8| OrgKeys::from_secret_bytes([n; 32], [n + 100; 32]);
+    let steward = k(1);
+    let genesis = SignedRecord::sign(
+        &NetworkGenesis {
+            name: "Aggregates".into(),
+            stewards: vec![steward.org_id()],
+            created_at: T0,
+        },
+        &steward,
+    )
+    .expect("genesis");
+    let network = Network::from_genesis(&genesis).expect("network");
+    let cso = k(2);
+    let parties = vec![k(3), k(4)];
+    let mut certs = BTreeMap::new();
+    for (keys, role) in [
+        (&cso, Role::Cso),
+        (&parties[0], Role::Supplier),
+        (&parties[1], Role::Agency),
+    ] {
+        certs.insert(
+            keys.org_id(),
+            MembershipCertificate {
+                network_id: network.id(),
+                org_id: keys.org_id(),
+                name: format!("{role}"),
+                role,
+                country: "TH".parse().expect("country"),
+                encryption_key: keys.encryption_key(),
+                not_before: T0,
+                not_after: T0.plus_days(3650),
+                issuer: steward.org_id(),
+                issued_at: T0,
+                signing_key: None,
+                earlier_keys: Vec::new(),
+            },
+        );
+    }
+    Fixture {
+        network,
+        cso,
+        parties,
+        certs,
+    }
+}
+
+/// One case's events in causal order: escalation to one party, its answer and remediation,
+/// and the workers' verdict. `shape` varies how far it goes, when, and with what.
+fn case_events(f: &Fixture, n: u8, shape: u8) -> Vec<SignedRecord> {
+    let nonce = CaseNonce([n; 16]);
+    let case = CaseRef::derive(&f.cso.org_id(), &nonce);
+    let party = &f.parties[usize::from(shape % 2)];
+    let day = |d: u64| T0.plus_days(d + u64::from(n) * 17);
+    let mut out: Vec<SignedRecord> = Vec::new();
+    let mut push = |keys: &OrgKeys, at: Timestamp, payload: EventPayload| {
+        let parents = out.last().map(|e| vec![e.digest()]).unwrap_or_default();
+        let body = CaseEvent {
+            network_id: f.network.id(),
+            case_ref: case,
+            case_nonce: parents.is_empty().then_some(nonce),
+            parents,
+            author: keys.org_id(),
+            authored_at: at,
+            payload,
+        };
+        out.push(SignedRecord::sign(&body, keys).expect("sign"));
+    };
+    let categories = if shape.is_multiple_of(3) {
+        vec![IssueCategory::WithholdingOfWages]
+    } else {
+        vec![
+            IssueCategory::RecruitmentFees,
+            IssueCategory::RetentionOfIdentityDocuments,
+        ]
+    };
+    push(
+        &f.cso,
+        day(0),
+        EventPayload::Escalation(Escalation {
+            to: party.org_id(),
+            categories,
+            workers_affected: 3,
+            site: "Site".into(),
+            requested_remedy: "Pay".into(),
+            description: "Unpaid".into(),
+            recruitment_fees: None,
+            acknowledge_by: day(7),
+            remediate_by: day(60),
+        }),
+    );
+    let steps = shape % 5;
+    if steps >= 1 {
+        push(
+            party,
+            day(u64::from(shape % 9)),
+            EventPayload::Acknowledgement {
+                note: String::new(),
+            },
+        );
+    }
+    if steps >= 2 {
+        push(
+            party,
+            day(12),
+            EventPayload::RemediationAction(RemediationAction {
+                description: "Paid".into(),
+                taken_at: day(12),
+                amount_repaid: Some(Money {
+                    minor_units: 1000 * u64::from(shape),
+                    currency: "THB".parse().expect("currency"),
+                }),
+                workers_benefited: 3,
+                evidence: vec![],
+            }),
+        );
+    }
+    if steps >= 3 {
+        push(
+            party,
+            day(20 + u64::from(shape % 15)),
+            EventPayload::RemediationReported {
+                summary: "Done".into(),
+            },
+        );
+    }
+    if steps >= 4 {
+        push(
+            &f.cso,
+            day(40),
+            EventPayload::WorkerVerification {
+                verdict: if shape.is_multiple_of(2) {
+                    Verdict::Resolved
+                } else {
+                    Verdict::NotResolved
+                },
+                workers_consulted: 3,
+                note: String::new(),
+            },
+        );
+    }
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, .. ProptestConfig::default() })]
+
+    #[test]
+    fn incremental_aggregates_equal_a_recount(
+        shapes in proptest::collection::vec(0u8..45, 1..5),
+        order in proptest::collection::vec(any::<u32>(), 0..80),
+        batch_sizes in proptest::collection::vec(1usize..5, 1..40),
+    ) {
+        let f = fixture();
+        let cert_of = |org: &OrgId, _at: Timestamp| f.certs.get(org).cloned();
+        // Every event, each delivered one to three times, in a shuffled order.
+        let mut deliveries: Vec<(CaseRef, SignedRecord)> = Vec::new();
+        for (n, shape) in shapes.iter().enumerate() {
+            let events = case_events(&f, n as u8 + 1, *shape);
+            let case = CaseRef::derive(&f.cso.org_id(), &CaseNonce([n as u8 + 1; 16]));
+            for (i, e) in events.iter().enumerate() {
+                for _ in 0..=(i % 3) {
+                    deliveries.push((case, e.clone()));
+                }
+            }
+        }
+        for (i, r) in order.iter().enumerate() {
+            let len = deliveries.len();
+            deliveries.swap(i % len, *r as usize % len);
+        }
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = crate::schema::open(&dir.path().join("db")).expect("store");
+        let mut histories: BTreeMap<CaseRef, CaseHistory> = BTreeMap::new();
+        let mut waiting = deliveries;
+        let mut sizes = batch_sizes.iter().cycle();
+        // Batches as the core makes them: events whose parents are missing wait for a later
+        // batch (as sync would bring them); each batch stages its touched cases once.
+        while !waiting.is_empty() {
+            let size = *sizes.next().expect("cycle");
+            let mut later = Vec::new();
+            let mut touched = std::collections::BTreeSet::new();
+            let mut progressed = false;
+            for (i, (case, rec)) in waiting.into_iter().enumerate() {
+                if i >= size {
+                    later.push((case, rec));
+                    continue;
+                }
+                let h = histories
+                    .entry(case)
+                    .or_insert_with(|| CaseHistory::new(f.network.id(), case));
+                match h.insert(&rec, &cert_of) {
+                    Ok(_) => {
+                        touched.insert(case);
+                        progressed = true;
+                    }
+                    Err(ilm_protocol::HistoryError::MissingParents(_)) => later.push((case, rec)),
+                    Err(e) => panic!("a valid event was refused: {e}"),
+                }
+            }
+            let mut batch = WriteBatch::new();
+            let mut pending = Pending::new();
+            for case in &touched {
+                let Some(state) = histories[case].state() else { continue };
+                let old: Option<CaseState> =
+                    store.get(&schema::CASE_STATES, case.as_bytes()).expect("get");
+                pending.case(old.as_ref(), state);
+                batch.put(&schema::CASE_STATES, case.as_bytes(), state).expect("put");
+            }
+            pending.stage(&store, &mut batch).expect("stage");
+            store.commit(batch).expect("commit");
+            // A batch that took nothing while others wait rotates the queue.
+            if !progressed && !later.is_empty() {
+                later.rotate_left(1);
+            }
+            waiting = later;
+        }
+        let counted = recount(&store, &mut |_| {}).expect("recount");
+        prop_assert_eq!(held(&store).expect("held"), counted.clone());
+        // Control: the aggregates do count things (so equality is not of two empty maps).
+        prop_assert_eq!(counted.get("cases").copied(), Some(shapes.len() as i64));
+    }
+}
+
+#[test]
+fn a_case_moving_on_moves_its_cells_and_a_repeat_changes_nothing() {
+    let f = fixture();
+    let events = case_events(&f, 1, 4);
+    let cert_of = |org: &OrgId, _at: Timestamp| f.certs.get(org).cloned();
+    let case = CaseRef::derive(&f.cso.org_id(), &CaseNonce([1; 16]));
+    let mut h = CaseHistory::new(f.network.id(), case);
+    h.insert(&events[0], &cert_of).expect("escalation");
+    let escalated = h.state().cloned().expect("state");
+    h.insert(&events[1], &cert_of).expect("ack");
+    let acknowledged = h.state().cloned().expect("state");
+    let d = delta(&of_case(&escalated), &of_case(&acknowledged));
+    assert_eq!(d.get("cases.status.escalated"), Some(&-1));
+    assert_eq!(d.get("cases.status.acknowledged"), Some(&1));
+    assert!(d.keys().any(|k| k.starts_with("ack.days.")), "{d:?}");
+    assert!(!d.contains_key("cases"), "the case is counted once: {d:?}");
+    assert!(delta(&of_case(&acknowledged), &of_case(&acknowledged)).is_empty());
+}
+
+#[test]
+fn the_median_of_a_day_histogram_is_the_median_of_the_days_it_counts() {
+    let hist = |pairs: &[(&str, i64)]| -> BTreeMap<String, i64> {
+        pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect()
+    };
+    // 1, 1, 4 (two months): 1.
+    let odd = hist(&[("2026-01.001", 2), ("2026-02.004", 1)]);
+    assert_eq!(median_days(&odd), Some(1.0));
+    // 1, 1, 4, 9: (1 + 4) / 2.
+    let even = hist(&[("2026-01.001", 2), ("2026-02.004", 1), ("2026-02.009", 1)]);
+    assert_eq!(median_days(&even), Some(2.5));
+    assert_eq!(median_days(&BTreeMap::new()), None);
+    assert_eq!(month(T0), "2026-01");
+    // 2000-02-29T00:00:00Z, a leap day.
+    assert_eq!(month(Timestamp(951_782_400)), "2000-02");
+}

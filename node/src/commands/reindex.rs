@@ -1,0 +1,66 @@
+//! `ilm reindex`: recounts the aggregates from every stored case and contact, or checks that
+//! the incrementally kept ones equal a recount.
+
+use super::membership::{daemon_running, open_store};
+use crate::aggregates;
+use crate::backup::progress::Progress;
+use crate::datadir::DataDir;
+use crate::output::{Invalid, Output};
+use crate::schema;
+use anyhow::{Result, bail};
+use serde_json::json;
+
+/// How many differing cells a failed check lists.
+const SHOWN: usize = 20;
+
+pub(super) fn reindex(dir: &DataDir, check: bool) -> Result<Output> {
+    if daemon_running(dir) {
+        bail!("stop the node first: reindex reads and rewrites its database");
+    }
+    let store = open_store(dir)?;
+    let total = store.count(&schema::CASE_STATES)? + store.count(&schema::CONTACTS)?;
+    let mut bar = Progress::records("reindex", total as u64);
+    let counted = aggregates::recount(&store, &mut |n| bar.set(n))?;
+    bar.finish();
+    if check {
+        let held = aggregates::held(&store)?;
+        let mut keys: Vec<&String> = held.keys().chain(counted.keys()).collect();
+        keys.sort();
+        keys.dedup();
+        let differing: Vec<String> = keys
+            .into_iter()
+            .filter(|k| held.get(*k) != counted.get(*k))
+            .map(|k| {
+                format!(
+                    "{k}: held {}, recounted {}",
+                    held.get(k).copied().unwrap_or(0),
+                    counted.get(k).copied().unwrap_or(0)
+                )
+            })
+            .collect();
+        if !differing.is_empty() {
+            let shown: Vec<&str> = differing.iter().take(SHOWN).map(String::as_str).collect();
+            return Err(Invalid(format!(
+                "{} aggregate cells differ from a recount of {total} records (run `ilm reindex` to rebuild them):\n{}",
+                differing.len(),
+                shown.join("\n")
+            ))
+            .into());
+        }
+        return Ok(Output::new(
+            json!({ "matches": true, "cells": counted.len(), "records": total }),
+            format!(
+                "The aggregates match a recount of {total} records ({} cells).",
+                counted.len()
+            ),
+        ));
+    }
+    aggregates::replace(&store, &counted, 10_000)?;
+    Ok(Output::new(
+        json!({ "rebuilt": true, "cells": counted.len(), "records": total }),
+        format!(
+            "Rebuilt {} aggregate cells from {total} records.",
+            counted.len()
+        ),
+    ))
+}
