@@ -277,6 +277,42 @@ fn worker_identity_never_leaves_the_cso_without_consent() {
         cso.get(&format!("/api/contacts/{id}"))["identity"]["name"],
         canary_name
     );
+    // Exports carry counts and cases, never a worker: the case list names the case and its
+    // site, the aggregates count the contacts (positive controls), and no canary is in them.
+    let cases_csv = ilm(&cso.dir, &["export", "cases", "--format", "csv"]);
+    assert!(cases_csv.starts_with("case_ref,status,"), "{cases_csv}");
+    assert!(cases_csv.contains(&case), "{cases_csv}");
+    let aggregates_file = net.tmp.path().join("aggregates.json");
+    ilm(
+        &cso.dir,
+        &[
+            "export",
+            "aggregates",
+            "--format",
+            "json",
+            "--out",
+            aggregates_file.to_str().expect("utf8"),
+        ],
+    );
+    let aggregates: Value =
+        serde_json::from_slice(&std::fs::read(&aggregates_file).expect("read")).expect("json");
+    let contacts = cso.get("/api/contacts")["contacts"]
+        .as_array()
+        .map(Vec::len)
+        .unwrap_or(0);
+    assert_eq!(
+        aggregates["aggregates"]["contacts"],
+        json!(contacts),
+        "{aggregates}"
+    );
+    let aggregates_csv = ilm(&cso.dir, &["export", "aggregates"]);
+    for needle in [canary_name, canary_phone, withdrawn_name, consented_name] {
+        assert!(!cases_csv.contains(needle), "{needle} in the case export");
+        assert!(
+            !aggregates_csv.contains(needle),
+            "{needle} in the aggregates"
+        );
+    }
     for n in [
         &mut cso,
         &mut supplier,

@@ -91,6 +91,9 @@ pub enum Command {
     /// The node's database.
     #[command(subcommand)]
     Db(DbCommand),
+    /// Export the aggregates or the case list as JSON or CSV (no personal data).
+    #[command(subcommand)]
+    Export(ExportCommand),
     /// Recount the dashboards' aggregates from every stored case and contact (the node must
     /// be stopped); with --check, only compare them with a recount.
     Reindex {
@@ -199,6 +202,38 @@ pub enum DbCommand {
     /// Rewrite the database without erased and deleted bytes (the node must be stopped; it
     /// also does this at start when something was erased).
     Compact,
+}
+
+/// `ilm export ...`
+#[derive(Debug, Subcommand)]
+pub enum ExportCommand {
+    /// Every aggregate cell (counts by month, status, category, corridor...).
+    Aggregates {
+        /// Output format.
+        #[arg(long, value_enum, default_value = "csv")]
+        format: ExportFormat,
+        /// Write here instead of standard output.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// The node's case list, as its Cases page shows it (the node must be running).
+    Cases {
+        /// Output format.
+        #[arg(long, value_enum, default_value = "csv")]
+        format: ExportFormat,
+        /// Write here instead of standard output.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+}
+
+/// A file format for exports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExportFormat {
+    /// Comma-separated values with a header line (RFC 4180 quoting).
+    Csv,
+    /// One JSON document.
+    Json,
 }
 
 /// `ilm key ...`

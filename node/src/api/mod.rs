@@ -19,6 +19,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use std::sync::Arc;
 
+pub(crate) mod aggregates;
 pub mod backup;
 mod errors;
 pub mod workflow;

@@ -3,6 +3,7 @@
 mod backup;
 mod daemon_ops;
 mod directory;
+mod export;
 mod identity;
 mod membership;
 mod operators;
@@ -13,8 +14,8 @@ mod verify;
 mod workflow_ops;
 
 use crate::cli::{
-    Cli, Command, DbCommand, EraseCommand, KeyCommand, MemberCommand, NetworkCommand,
-    SuccessionCommand,
+    Cli, Command, DbCommand, EraseCommand, ExportCommand, KeyCommand, MemberCommand,
+    NetworkCommand, SuccessionCommand,
 };
 use crate::datadir::DataDir;
 use crate::output::Output;
@@ -96,6 +97,12 @@ pub fn run(cli: Cli) -> Result<Output> {
         Command::Erase(EraseCommand::Contact { id }) => workflow_ops::erase_contact(&dir, &id),
         Command::Db(DbCommand::Compact) => daemon_ops::compact(&dir),
         Command::Reindex { check } => reindex::reindex(&dir, check),
+        Command::Export(ExportCommand::Aggregates { format, out }) => {
+            export::aggregates(&dir, format, out.as_deref())
+        }
+        Command::Export(ExportCommand::Cases { format, out }) => {
+            export::cases(&dir, format, out.as_deref())
+        }
         Command::Backup(args) => backup::backup(&dir, args),
         Command::Restore(args) => backup::restore(&dir, args),
         Command::RecoveryKey(cmd) => backup::recovery_key_command(cmd),

@@ -170,6 +170,13 @@ pub static ROUTES: &[Route] = &[
     route(Get, "/api/openapi.json", Read, "This document", |m| {
         on(m, api::openapi)
     }),
+    route(
+        Get,
+        "/api/aggregates",
+        Read,
+        "The aggregates the dashboards read: counts and day histograms, no personal data",
+        |m| on(m, api::aggregates::aggregates),
+    ),
     // Cases.
     route(
         Get,

@@ -1,0 +1,121 @@
+//! `ilm export ...`: the node's aggregates and case list as JSON or CSV, for spreadsheets and
+//! reports. Neither holds personal data: aggregates are counts, and the case list names
+//! organisations, sites and categories, never workers.
+
+use super::membership::{daemon_running, open_store};
+use crate::cli::ExportFormat;
+use crate::client::AdminClient;
+use crate::datadir::DataDir;
+use crate::output::Output;
+use anyhow::{Context, Result, bail};
+use serde_json::{Value, json};
+use std::path::Path;
+
+/// One CSV field, quoted when it needs to be (RFC 4180).
+fn field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+fn write(out: Option<&Path>, text: &str, what: &str, rows: usize) -> Result<Output> {
+    match out {
+        Some(path) => {
+            std::fs::write(path, text).with_context(|| format!("write {}", path.display()))?;
+            Ok(Output::new(
+                json!({ "file": path, "rows": rows }),
+                format!("Wrote {rows} {what} to {}.", path.display()),
+            ))
+        }
+        None => Ok(Output::new(
+            json!({ "rows": rows }),
+            text.trim_end().to_string(),
+        )),
+    }
+}
+
+pub(super) fn aggregates(
+    dir: &DataDir,
+    format: ExportFormat,
+    out: Option<&Path>,
+) -> Result<Output> {
+    let cells: std::collections::BTreeMap<String, i64> = if daemon_running(dir) {
+        let v = AdminClient::for_dir(dir)?.get("/api/aggregates")?;
+        serde_json::from_value(v["aggregates"].clone())
+            .context("the node returned no aggregates")?
+    } else {
+        crate::aggregates::held(&open_store(dir)?)?
+    };
+    let text = match format {
+        ExportFormat::Json => serde_json::to_string_pretty(&json!({ "aggregates": cells }))?,
+        ExportFormat::Csv => {
+            let mut s = String::from("cell,value\n");
+            for (k, v) in &cells {
+                s.push_str(&format!("{},{v}\n", field(k)));
+            }
+            s
+        }
+    };
+    write(out, &text, "aggregate cells", cells.len())
+}
+
+/// The columns of the case list export, from the case list's JSON rows.
+const CASE_COLUMNS: [&str; 10] = [
+    "case_ref",
+    "status",
+    "opened_at",
+    "site",
+    "counterparty_names",
+    "categories",
+    "workers",
+    "next_due",
+    "overdue",
+    "closed",
+];
+
+fn cell(v: &Value) -> String {
+    match v {
+        Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        Value::Array(items) => items.iter().map(cell).collect::<Vec<_>>().join(";"),
+        other => other.to_string(),
+    }
+}
+
+pub(super) fn cases(dir: &DataDir, format: ExportFormat, out: Option<&Path>) -> Result<Output> {
+    if !daemon_running(dir) {
+        bail!("the case list is built by the running node: start it (`ilm run`), then export");
+    }
+    let client = AdminClient::for_dir(dir)?;
+    let mut rows: Vec<Value> = Vec::new();
+    let mut page = 1u64;
+    loop {
+        let v = client.get(&format!(
+            "/api/cases?closed=true&per_page={}&page={page}",
+            crate::worklist::MAX_PER_PAGE
+        ))?;
+        let got = v["cases"].as_array().cloned().unwrap_or_default();
+        rows.extend(got);
+        let pages = v["pages"].as_u64().unwrap_or(1);
+        if page >= pages {
+            break;
+        }
+        page += 1;
+    }
+    let text = match format {
+        ExportFormat::Json => serde_json::to_string_pretty(&json!({ "cases": rows }))?,
+        ExportFormat::Csv => {
+            let mut s = CASE_COLUMNS.join(",");
+            s.push('\n');
+            for r in &rows {
+                let line: Vec<String> = CASE_COLUMNS.iter().map(|c| field(&cell(&r[*c]))).collect();
+                s.push_str(&line.join(","));
+                s.push('\n');
+            }
+            s
+        }
+    };
+    write(out, &text, "cases", rows.len())
+}
