@@ -21,8 +21,8 @@ pub const MAX_DAYS: u64 = 400;
 
 const DAY: u64 = 86_400;
 
-/// `YYYY-MM` of a timestamp (UTC, proleptic Gregorian).
-pub fn month(t: Timestamp) -> String {
+/// (year, month) of a timestamp (UTC, proleptic Gregorian).
+pub fn year_month(t: Timestamp) -> (i64, i64) {
     let days = (t.0 / DAY) as i64;
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
@@ -31,7 +31,13 @@ pub fn month(t: Timestamp) -> String {
     let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
     let mp = (5 * doy + 2) / 153;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    format!("{:04}-{:02}", yoe + era * 400 + i64::from(m <= 2), m)
+    (yoe + era * 400 + i64::from(m <= 2), m)
+}
+
+/// `YYYY-MM` of a timestamp.
+pub fn month(t: Timestamp) -> String {
+    let (y, m) = year_month(t);
+    format!("{y:04}-{m:02}")
 }
 
 /// The snake_case code of a serialised enum.
@@ -214,9 +220,14 @@ impl Pending {
     }
 }
 
-/// The cell that says the aggregates cover every stored record (absent in a database of an
-/// earlier version, or before the first start).
+/// The cell that says the aggregates cover every stored record, holding the version of the
+/// cells' definitions they were counted with (absent in a database of an earlier release, or
+/// before the first start).
 const BUILT: &str = "_built";
+
+/// The version of what `of_case` and `of_contact` count: raise it whenever they change, and
+/// every node recounts at its next start.
+pub const VERSION: i64 = 1;
 
 /// The cells whose names start with `prefix`, keyed by the rest of the name.
 pub fn with_prefix(store: &Store, prefix: &str) -> Result<BTreeMap<String, i64>, StoreError> {
@@ -281,10 +292,11 @@ pub fn held(store: &Store) -> Result<Cells, StoreError> {
     Ok(out)
 }
 
-/// Counts the aggregates from scratch if they were never built (a new database, or one of
-/// an earlier version); from then on they are kept incrementally. Returns whether it counted.
+/// Counts the aggregates from scratch if they were never built, or built with other cell
+/// definitions (a new database, or one of an earlier release); from then on they are kept
+/// incrementally. Returns whether it counted.
 pub fn ensure_built(store: &Store) -> Result<bool, StoreError> {
-    if store.get(&schema::AGGREGATES, BUILT.as_bytes())?.is_some() {
+    if store.get(&schema::AGGREGATES, BUILT.as_bytes())? == Some(VERSION) {
         return Ok(false);
     }
     let cells = recount(store, &mut |_| {})?;
@@ -332,7 +344,7 @@ pub fn replace(store: &Store, cells: &Cells, chunk: usize) -> Result<(), StoreEr
         store.commit(batch)?;
     }
     let mut batch = WriteBatch::new();
-    batch.put(&schema::AGGREGATES, BUILT.as_bytes(), &1)?;
+    batch.put(&schema::AGGREGATES, BUILT.as_bytes(), &VERSION)?;
     store.commit(batch)
 }
 

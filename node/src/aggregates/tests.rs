@@ -277,3 +277,26 @@ fn the_median_of_a_day_histogram_is_the_median_of_the_days_it_counts() {
     // 2000-02-29T00:00:00Z, a leap day.
     assert_eq!(month(Timestamp(951_782_400)), "2000-02");
 }
+
+#[test]
+fn aggregates_counted_with_other_definitions_are_counted_again() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = crate::schema::open(&dir.path().join("db")).expect("store");
+    assert!(
+        ensure_built(&store).expect("first"),
+        "a new database is counted"
+    );
+    assert!(
+        !ensure_built(&store).expect("second"),
+        "then kept incrementally"
+    );
+    // A stale cell under an older version of the definitions goes at the recount.
+    let mut batch = WriteBatch::new();
+    batch.put(&schema::AGGREGATES, b"cases", &7).expect("put");
+    batch
+        .put(&schema::AGGREGATES, BUILT.as_bytes(), &(VERSION - 1))
+        .expect("put");
+    store.commit(batch).expect("commit");
+    assert!(ensure_built(&store).expect("older version"));
+    assert_eq!(held(&store).expect("held"), Cells::new());
+}

@@ -15,7 +15,7 @@ use serde_json::json;
 use std::path::Path;
 
 /// How long a steward's own certificate lasts.
-pub(super) const STEWARD_VALID_DAYS: u64 = 3650;
+const STEWARD_VALID_DAYS: u64 = 3650;
 
 pub(super) fn open_store(dir: &DataDir) -> Result<Store> {
     schema::open(&dir.db_path())
@@ -45,6 +45,35 @@ fn as_steward(dir: &DataDir) -> Result<(OrgKeys, Network)> {
     Ok((keys, network))
 }
 
+/// The certificate a steward issues itself (at the network's creation, or when it takes up a
+/// place by succession), checked against `network`.
+pub(super) fn own_steward_certificate(
+    keys: &OrgKeys,
+    cfg: &crate::config::Config,
+    network: &Network,
+    t: ilm_protocol::Timestamp,
+) -> Result<SignedRecord> {
+    let cert = SignedRecord::sign(
+        &MembershipCertificate {
+            network_id: network.id(),
+            org_id: keys.org_id(),
+            name: cfg.node.name.clone(),
+            role: Role::Steward,
+            country: cfg.node.country.clone(),
+            encryption_key: keys.encryption_key(),
+            not_before: t,
+            not_after: t.plus_days(STEWARD_VALID_DAYS),
+            issuer: keys.org_id(),
+            issued_at: t,
+            signing_key: None,
+            earlier_keys: Vec::new(),
+        },
+        keys,
+    )?;
+    network.verify_certificate(&cert)?;
+    Ok(cert)
+}
+
 pub(super) fn network_create(dir: &DataDir, name: &str, out: &Path) -> Result<Output> {
     let keys = dir.load_keys()?;
     let cfg = dir.load_config()?;
@@ -72,24 +101,7 @@ pub(super) fn network_create(dir: &DataDir, name: &str, out: &Path) -> Result<Ou
         &keys,
     )?;
     let network = Network::from_genesis(&genesis)?;
-    let cert = SignedRecord::sign(
-        &MembershipCertificate {
-            network_id: network.id(),
-            org_id: keys.org_id(),
-            name: cfg.node.name.clone(),
-            role: Role::Steward,
-            country: cfg.node.country.clone(),
-            encryption_key: keys.encryption_key(),
-            not_before: t,
-            not_after: t.plus_days(STEWARD_VALID_DAYS),
-            issuer: keys.org_id(),
-            issued_at: t,
-            signing_key: None,
-            earlier_keys: Vec::new(),
-        },
-        &keys,
-    )?;
-    network.verify_certificate(&cert)?;
+    let cert = own_steward_certificate(&keys, &cfg, &network, t)?;
     let store = open_store(dir)?;
     store.put_issued_certificate(&keys.org_id(), &cert)?;
     write_out(out, &genesis)?;

@@ -2,16 +2,14 @@
 //! starts the record, every other steward in office signs it in turn, and the incoming
 //! steward signs last, which installs it on that node with a steward certificate of its own.
 
-use super::membership::{STEWARD_VALID_DAYS, daemon_running, open_store};
+use super::membership::{daemon_running, open_store, own_steward_certificate};
 use super::now;
 use crate::datadir::{DataDir, read_record, record_json};
 use crate::output::Output;
 use crate::schema;
 use crate::store::{Store, WriteBatch};
 use anyhow::{Context, Result, bail};
-use ilm_protocol::{
-    MembershipCertificate, Network, OrgId, RecordBody, Role, SignedRecord, StewardSuccession,
-};
+use ilm_protocol::{Network, OrgId, RecordBody, Role, SignedRecord, StewardSuccession};
 use serde_json::json;
 use std::path::Path;
 
@@ -144,25 +142,7 @@ fn install(
         .add_succession(rec)
         .context("the succession does not fit this network")?;
     let keys = dir.load_keys()?;
-    let t = now().max(body.at);
-    let cert = SignedRecord::sign(
-        &MembershipCertificate {
-            network_id: network.id(),
-            org_id: keys.org_id(),
-            name: cfg.node.name.clone(),
-            role: Role::Steward,
-            country: cfg.node.country.clone(),
-            encryption_key: keys.encryption_key(),
-            not_before: t,
-            not_after: t.plus_days(STEWARD_VALID_DAYS),
-            issuer: keys.org_id(),
-            issued_at: t,
-            signing_key: None,
-            earlier_keys: Vec::new(),
-        },
-        &keys,
-    )?;
-    network.verify_certificate(&cert)?;
+    let cert = own_steward_certificate(&keys, &cfg, &network, now().max(body.at))?;
     store_all(&store, &network)?;
     store.put_issued_certificate(&keys.org_id(), &cert)?;
     dir.store_membership(&genesis, &cert)?;

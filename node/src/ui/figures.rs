@@ -2,7 +2,7 @@
 //! intake picture, a responding party's work due, a brand's supply chain (the same numbers
 //! as its supply-chain page) and a steward's register.
 
-use crate::aggregates;
+use crate::aggregates::{self, year_month};
 use crate::cases;
 use crate::intake::LocalCase;
 use crate::membership::MembershipState;
@@ -55,19 +55,6 @@ pub struct Dashboard {
 }
 
 const DAY: u64 = 86_400;
-
-/// (year, month) of a timestamp (proleptic Gregorian).
-fn year_month(t: Timestamp) -> (i64, i64) {
-    let days = (t.0 / DAY) as i64;
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (yoe + era * 400 + i64::from(m <= 2), m)
-}
 
 /// Counts per month from the earliest month (at most 24 months back) to the current one,
 /// every month present (zero when empty), the current one marked partial.
