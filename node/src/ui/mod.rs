@@ -8,7 +8,7 @@ mod case_pages;
 pub mod charts;
 mod contacts;
 mod dashboard;
-mod figures;
+pub mod figures;
 mod format;
 mod intake;
 mod members;
