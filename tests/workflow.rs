@@ -398,6 +398,25 @@ fn suppliers_and_brands_see_only_their_own_cases() {
     );
     // B's node cannot read anything about A's case, and asking for it returns nothing.
     assert!(b.try_get(&format!("/api/cases/{case_a}")).is_err());
+    // The brand's scorecards and their export: A's figures (the acknowledged case), and
+    // nothing of B, which it is not linked to.
+    let cards = brand.get("/api/scorecards");
+    let cards = cards["scorecards"].as_array().expect("scorecards");
+    assert_eq!(cards.len(), 1, "{cards:?}");
+    assert_eq!(cards[0]["supplier"], a.org_id.as_str());
+    assert_eq!(cards[0]["cases"], 1);
+    assert!(
+        cards[0]["median_days_to_acknowledge"].is_number(),
+        "{cards:?}"
+    );
+    let csv = ilm(&brand.dir, &["export", "scorecards", "--format", "csv"]);
+    assert!(csv.contains(&a.org_id), "{csv}");
+    for needle in [b.org_id.as_str(), "supplier-b org", case_b.as_str()] {
+        assert!(
+            !csv.contains(needle),
+            "{needle} in the brand's export: {csv}"
+        );
+    }
 }
 
 #[test]

@@ -216,6 +216,15 @@ pub enum ExportCommand {
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
     },
+    /// A brand's scorecard of each linked supplier (the node must be running).
+    Scorecards {
+        /// Output format.
+        #[arg(long, value_enum, default_value = "csv")]
+        format: ExportFormat,
+        /// Write here instead of standard output.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
     /// The node's case list, as its Cases page shows it (the node must be running).
     Cases {
         /// Output format.

@@ -32,6 +32,7 @@ pub mod records;
 pub mod register;
 pub mod retention;
 pub mod schema;
+pub mod scorecard;
 pub mod secrets;
 pub mod store;
 pub mod ui;

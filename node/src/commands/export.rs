@@ -1,6 +1,7 @@
-//! `ilm export ...`: the node's aggregates and case list as JSON or CSV, for spreadsheets and
-//! reports. Neither holds personal data: aggregates are counts, and the case list names
-//! organisations, sites and categories, never workers.
+//! `ilm export ...`: the node's aggregates, case list and (at a brand) supplier scorecards as
+//! JSON or CSV, for spreadsheets and reports. None holds personal data: aggregates and
+//! scorecards are counts, and the case list names organisations, sites and categories, never
+//! workers.
 
 use super::membership::{daemon_running, open_store};
 use crate::cli::ExportFormat;
@@ -84,6 +85,49 @@ fn cell(v: &Value) -> String {
     }
 }
 
+/// The columns of the scorecard export.
+const SCORECARD_COLUMNS: [&str; 10] = [
+    "supplier",
+    "name",
+    "cases",
+    "open",
+    "overdue",
+    "median_days_to_acknowledge",
+    "median_days_to_remediate",
+    "remediated",
+    "share_verified",
+    "attestations_verified",
+];
+
+/// Rows of JSON objects as CSV with the given columns.
+fn csv_rows(columns: &[&str], rows: &[Value]) -> String {
+    let mut s = columns.join(",");
+    s.push('\n');
+    for r in rows {
+        let line: Vec<String> = columns.iter().map(|c| field(&cell(&r[*c]))).collect();
+        s.push_str(&line.join(","));
+        s.push('\n');
+    }
+    s
+}
+
+pub(super) fn scorecards(
+    dir: &DataDir,
+    format: ExportFormat,
+    out: Option<&Path>,
+) -> Result<Output> {
+    if !daemon_running(dir) {
+        bail!("scorecards are built by the running node: start it (`ilm run`), then export");
+    }
+    let v = AdminClient::for_dir(dir)?.get("/api/scorecards")?;
+    let rows = v["scorecards"].as_array().cloned().unwrap_or_default();
+    let text = match format {
+        ExportFormat::Json => serde_json::to_string_pretty(&json!({ "scorecards": rows }))?,
+        ExportFormat::Csv => csv_rows(&SCORECARD_COLUMNS, &rows),
+    };
+    write(out, &text, "supplier scorecards", rows.len())
+}
+
 pub(super) fn cases(dir: &DataDir, format: ExportFormat, out: Option<&Path>) -> Result<Output> {
     if !daemon_running(dir) {
         bail!("the case list is built by the running node: start it (`ilm run`), then export");
@@ -106,16 +150,7 @@ pub(super) fn cases(dir: &DataDir, format: ExportFormat, out: Option<&Path>) -> 
     }
     let text = match format {
         ExportFormat::Json => serde_json::to_string_pretty(&json!({ "cases": rows }))?,
-        ExportFormat::Csv => {
-            let mut s = CASE_COLUMNS.join(",");
-            s.push('\n');
-            for r in &rows {
-                let line: Vec<String> = CASE_COLUMNS.iter().map(|c| field(&cell(&r[*c]))).collect();
-                s.push_str(&line.join(","));
-                s.push('\n');
-            }
-            s
-        }
+        ExportFormat::Csv => csv_rows(&CASE_COLUMNS, &rows),
     };
     write(out, &text, "cases", rows.len())
 }

@@ -103,6 +103,9 @@ pub fn run(cli: Cli) -> Result<Output> {
         Command::Export(ExportCommand::Cases { format, out }) => {
             export::cases(&dir, format, out.as_deref())
         }
+        Command::Export(ExportCommand::Scorecards { format, out }) => {
+            export::scorecards(&dir, format, out.as_deref())
+        }
         Command::Backup(args) => backup::backup(&dir, args),
         Command::Restore(args) => backup::restore(&dir, args),
         Command::RecoveryKey(cmd) => backup::recovery_key_command(cmd),

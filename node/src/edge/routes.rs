@@ -177,6 +177,13 @@ pub static ROUTES: &[Route] = &[
         "The aggregates the dashboards read: counts and day histograms, no personal data",
         |m| on(m, api::aggregates::aggregates),
     ),
+    route(
+        Get,
+        "/api/scorecards",
+        Read,
+        "A brand's scorecard of each linked supplier, from the status reports it holds",
+        |m| on(m, api::aggregates::scorecards),
+    ),
     // Cases.
     route(
         Get,
