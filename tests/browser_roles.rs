@@ -476,6 +476,39 @@ fn brand_sees_its_supply_chain(s: &mut Session) {
         "the demo brand has verified attestations{}",
         s.context()
     );
+    // Each supplier's scorecard counts what its section lists.
+    let mut carded = 0;
+    for section in s.find_all("section[data-supplier]") {
+        let supplier = s.attribute(&section, "data-supplier").expect("supplier");
+        let card = s.find(&format!(
+            "section[data-supplier=\"{supplier}\"] dl.scorecard [data-stat=verified_attestations] dd"
+        ));
+        let badges = s
+            .find_all(&format!(
+                "section[data-supplier=\"{supplier}\"] .attestation .badge-verified"
+            ))
+            .len();
+        assert_eq!(
+            s.text(&card).trim(),
+            badges.to_string(),
+            "scorecard of {supplier}"
+        );
+        carded += badges;
+    }
+    assert_eq!(
+        carded, verified,
+        "every verified attestation is on a scorecard"
+    );
+    // The scorecards download as CSV, one line per linked supplier.
+    let (code, csv) = s.http_get("/api/scorecards.csv");
+    assert_eq!(code, 200);
+    let csv = String::from_utf8(csv).expect("utf8");
+    assert!(csv.starts_with("supplier,name,cases,"), "{csv}");
+    assert_eq!(
+        csv.lines().count(),
+        1 + s.find_all("section[data-supplier]").len(),
+        "{csv}"
+    );
     s.shot("brand-supply-chain");
     s.open("/dashboard");
     let tile = s.find("a.stat[data-stat=verified_attestations] .value");

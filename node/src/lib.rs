@@ -16,6 +16,7 @@ pub mod commands;
 pub mod config;
 pub mod contact_list;
 pub mod core;
+pub mod csv;
 pub mod daemon;
 pub mod datadir;
 pub mod demo;

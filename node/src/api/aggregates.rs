@@ -25,3 +25,30 @@ pub(crate) async fn scorecards(State(st): State<Arc<ApiState>>) -> ApiResult {
     )?;
     Ok(Json(json!({ "scorecards": cards })))
 }
+
+/// The scorecards as a CSV download (the Supply chain page links to it).
+pub(crate) async fn scorecards_csv(
+    State(st): State<Arc<ApiState>>,
+) -> Result<axum::response::Response, super::ApiError> {
+    use axum::http::header;
+    use axum::response::IntoResponse;
+    let cards = crate::scorecard::scorecards(
+        &st.store,
+        &st.membership,
+        &st.keys.org_id(),
+        crate::membership::now(),
+    )?;
+    let rows: Vec<serde_json::Value> = cards.iter().map(|c| json!(c)).collect();
+    let body = crate::csv::from_json(&crate::csv::SCORECARD_COLUMNS, &rows);
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"scorecards.csv\"",
+            ),
+        ],
+        body,
+    )
+        .into_response())
+}

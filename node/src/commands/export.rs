@@ -12,15 +12,6 @@ use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 use std::path::Path;
 
-/// One CSV field, quoted when it needs to be (RFC 4180).
-fn field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
-}
-
 fn write(out: Option<&Path>, text: &str, what: &str, rows: usize) -> Result<Output> {
     match out {
         Some(path) => {
@@ -52,9 +43,10 @@ pub(super) fn aggregates(
     let text = match format {
         ExportFormat::Json => serde_json::to_string_pretty(&json!({ "aggregates": cells }))?,
         ExportFormat::Csv => {
-            let mut s = String::from("cell,value\n");
+            let mut s = String::new();
+            crate::csv::push_row(&mut s, ["cell".to_string(), "value".to_string()]);
             for (k, v) in &cells {
-                s.push_str(&format!("{},{v}\n", field(k)));
+                crate::csv::push_row(&mut s, [k.clone(), v.to_string()]);
             }
             s
         }
@@ -76,41 +68,6 @@ const CASE_COLUMNS: [&str; 10] = [
     "closed",
 ];
 
-fn cell(v: &Value) -> String {
-    match v {
-        Value::Null => String::new(),
-        Value::String(s) => s.clone(),
-        Value::Array(items) => items.iter().map(cell).collect::<Vec<_>>().join(";"),
-        other => other.to_string(),
-    }
-}
-
-/// The columns of the scorecard export.
-const SCORECARD_COLUMNS: [&str; 10] = [
-    "supplier",
-    "name",
-    "cases",
-    "open",
-    "overdue",
-    "median_days_to_acknowledge",
-    "median_days_to_remediate",
-    "remediated",
-    "share_verified",
-    "attestations_verified",
-];
-
-/// Rows of JSON objects as CSV with the given columns.
-fn csv_rows(columns: &[&str], rows: &[Value]) -> String {
-    let mut s = columns.join(",");
-    s.push('\n');
-    for r in rows {
-        let line: Vec<String> = columns.iter().map(|c| field(&cell(&r[*c]))).collect();
-        s.push_str(&line.join(","));
-        s.push('\n');
-    }
-    s
-}
-
 pub(super) fn scorecards(
     dir: &DataDir,
     format: ExportFormat,
@@ -123,7 +80,7 @@ pub(super) fn scorecards(
     let rows = v["scorecards"].as_array().cloned().unwrap_or_default();
     let text = match format {
         ExportFormat::Json => serde_json::to_string_pretty(&json!({ "scorecards": rows }))?,
-        ExportFormat::Csv => csv_rows(&SCORECARD_COLUMNS, &rows),
+        ExportFormat::Csv => crate::csv::from_json(&crate::csv::SCORECARD_COLUMNS, &rows),
     };
     write(out, &text, "supplier scorecards", rows.len())
 }
@@ -150,7 +107,7 @@ pub(super) fn cases(dir: &DataDir, format: ExportFormat, out: Option<&Path>) -> 
     }
     let text = match format {
         ExportFormat::Json => serde_json::to_string_pretty(&json!({ "cases": rows }))?,
-        ExportFormat::Csv => csv_rows(&CASE_COLUMNS, &rows),
+        ExportFormat::Csv => crate::csv::from_json(&CASE_COLUMNS, &rows),
     };
     write(out, &text, "cases", rows.len())
 }

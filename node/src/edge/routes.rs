@@ -184,6 +184,13 @@ pub static ROUTES: &[Route] = &[
         "A brand's scorecard of each linked supplier, from the status reports it holds",
         |m| on(m, api::aggregates::scorecards),
     ),
+    route(
+        Get,
+        "/api/scorecards.csv",
+        Read,
+        "The same scorecards as a CSV download",
+        |m| on(m, api::aggregates::scorecards_csv),
+    ),
     // Cases.
     route(
         Get,

@@ -111,7 +111,7 @@ pub(crate) async fn case_list_csv(
         "next_due",
         "overdue",
     ];
-    push_row(&mut out, header.iter().map(|h| tr(format!("col_{h}"))));
+    crate::csv::push_row(&mut out, header.iter().map(|h| tr(format!("col_{h}"))));
     for r in &rows {
         let cats = r
             .categories
@@ -119,7 +119,7 @@ pub(crate) async fn case_list_csv(
             .map(|c| tr(format!("cat_{}", c.code())))
             .collect::<Vec<_>>()
             .join("; ");
-        push_row(
+        crate::csv::push_row(
             &mut out,
             [
                 r.case_ref.to_hex(),
@@ -149,47 +149,4 @@ pub(crate) async fn case_list_csv(
         out,
     )
         .into_response()
-}
-
-/// One CSV line (RFC 4180 quoting). A cell that a spreadsheet would run as a formula
-/// (starting with `=`, `+`, `-`, `@`, tab or carriage return) is prefixed with `'`, since
-/// sites and names come from other organisations.
-fn push_row(out: &mut String, cells: impl IntoIterator<Item = String>) {
-    let cells: Vec<String> = cells
-        .into_iter()
-        .map(|c| {
-            let c = if c.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-                format!("'{c}")
-            } else {
-                c
-            };
-            if c.contains([',', '"', '\n', '\r']) {
-                format!("\"{}\"", c.replace('"', "\"\""))
-            } else {
-                c
-            }
-        })
-        .collect();
-    out.push_str(&cells.join(","));
-    out.push_str("\r\n");
-}
-
-#[cfg(test)]
-mod tests {
-    use super::push_row;
-
-    #[test]
-    fn csv_cells_are_quoted_and_formulas_defused() {
-        let mut out = String::new();
-        push_row(
-            &mut out,
-            [
-                "a,b".into(),
-                "say \"hi\"".into(),
-                "=HYPERLINK(1)".into(),
-                "plain".into(),
-            ],
-        );
-        assert_eq!(out, "\"a,b\",\"say \"\"hi\"\"\",'=HYPERLINK(1),plain\r\n");
-    }
 }

@@ -41,10 +41,21 @@ pub(crate) async fn supply_chain(
         Ok(v) => v,
         Err(e) => return ApiError::from(e).into_response(),
     };
+    let t = crate::membership::now();
     let suppliers: Vec<Value> = suppliers
         .iter()
         .map(|s| {
             let mut v = json!(s);
+            let card = crate::scorecard::of_supplier(s, t);
+            let days = |d: Option<f64>| d.map_or_else(|| "—".to_string(), |d| format!("{d:.1}"));
+            v["scorecard"] = json!({
+                "open": card.open,
+                "overdue": card.overdue,
+                "median_ack": days(card.median_days_to_acknowledge),
+                "median_remediate": days(card.median_days_to_remediate),
+                "share_verified": card.share_verified.map_or_else(|| "—".to_string(), |p| format!("{p}%")),
+                "attestations_verified": card.attestations_verified,
+            });
             for (i, a) in s.attestations.iter().enumerate() {
                 let downloadable =
                     crate::views::bundle(&st.store, &st.membership, &a.case_ref).is_ok();

@@ -1,0 +1,83 @@
+//! CSV lines for exports (the case list, aggregates, scorecards) that spreadsheets open safely.
+
+/// Appends one CSV line (RFC 4180 quoting). A cell that a spreadsheet would run as a formula
+/// (starting with `=`, `+`, `-`, `@`, tab or carriage return) is prefixed with `'`, since
+/// sites and names come from other organisations.
+pub fn push_row(out: &mut String, cells: impl IntoIterator<Item = String>) {
+    let cells: Vec<String> = cells
+        .into_iter()
+        .map(|c| {
+            let c = if c.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+                format!("'{c}")
+            } else {
+                c
+            };
+            if c.contains([',', '"', '\n', '\r']) {
+                format!("\"{}\"", c.replace('"', "\"\""))
+            } else {
+                c
+            }
+        })
+        .collect();
+    out.push_str(&cells.join(","));
+    out.push_str("\r\n");
+}
+
+/// JSON objects as CSV: a header line of `columns`, then one line per object (arrays joined
+/// with `;`, absent values empty).
+pub fn from_json(columns: &[&str], rows: &[serde_json::Value]) -> String {
+    fn cell(v: &serde_json::Value) -> String {
+        match v {
+            serde_json::Value::Null => String::new(),
+            serde_json::Value::String(s) => s.clone(),
+            serde_json::Value::Array(items) => items.iter().map(cell).collect::<Vec<_>>().join(";"),
+            other => other.to_string(),
+        }
+    }
+    let mut out = String::new();
+    push_row(&mut out, columns.iter().map(|c| c.to_string()));
+    for r in rows {
+        push_row(&mut out, columns.iter().map(|c| cell(&r[*c])));
+    }
+    out
+}
+
+/// The columns of a brand's scorecard export.
+pub const SCORECARD_COLUMNS: [&str; 10] = [
+    "supplier",
+    "name",
+    "cases",
+    "open",
+    "overdue",
+    "median_days_to_acknowledge",
+    "median_days_to_remediate",
+    "remediated",
+    "share_verified",
+    "attestations_verified",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::{from_json, push_row};
+
+    #[test]
+    fn csv_cells_are_quoted_and_formulas_defused() {
+        let mut out = String::new();
+        push_row(
+            &mut out,
+            [
+                "a,b".into(),
+                "say \"hi\"".into(),
+                "=HYPERLINK(1)".into(),
+                "plain".into(),
+            ],
+        );
+        assert_eq!(out, "\"a,b\",\"say \"\"hi\"\"\",'=HYPERLINK(1),plain\r\n");
+        let rows =
+            [serde_json::json!({ "site": "=cmd|' /C calc'!A0", "n": 3, "tags": ["x", "y"] })];
+        assert_eq!(
+            from_json(&["site", "n", "tags", "absent"], &rows),
+            "site,n,tags,absent\r\n'=cmd|' /C calc'!A0,3,x;y,\r\n"
+        );
+    }
+}
