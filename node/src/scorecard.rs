@@ -2,7 +2,7 @@
 //! status reports the CSOs send it and the attestations it verified. Built from the same
 //! supply-chain view as its Supply chain page, so the two never disagree.
 
-use crate::aggregates::month;
+use crate::aggregates::{median, month};
 use crate::membership::MembershipState;
 use crate::store::{Store, StoreError};
 use crate::views::{self, SupplierView};
@@ -39,19 +39,6 @@ pub struct Scorecard {
     pub categories: BTreeMap<String, u64>,
     /// Cases by month escalated (`YYYY-MM`).
     pub by_month: BTreeMap<String, u64>,
-}
-
-fn median(mut v: Vec<f64>) -> Option<f64> {
-    if v.is_empty() {
-        return None;
-    }
-    v.sort_by(|a, b| a.total_cmp(b));
-    let m = v.len() / 2;
-    Some(if v.len().is_multiple_of(2) {
-        (v[m - 1] + v[m]) / 2.0
-    } else {
-        v[m]
-    })
 }
 
 fn days(from: Timestamp, to: Timestamp) -> f64 {

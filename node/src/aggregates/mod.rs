@@ -248,6 +248,20 @@ pub fn get(store: &Store, cell: &str) -> Result<i64, StoreError> {
         .unwrap_or(0))
 }
 
+/// The median of a list of values (the mean of the middle two for an even count).
+pub fn median(mut v: Vec<f64>) -> Option<f64> {
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(|a, b| a.total_cmp(b));
+    let m = v.len() / 2;
+    Some(if v.len().is_multiple_of(2) {
+        (v[m - 1] + v[m]) / 2.0
+    } else {
+        v[m]
+    })
+}
+
 /// The median of a histogram of whole days (`ddd` bucket name to count), over every month:
 /// as the median of the list of values it counts.
 pub fn median_days(buckets: &BTreeMap<String, i64>) -> Option<f64> {

@@ -14,16 +14,19 @@ pub(crate) async fn aggregates(State(st): State<Arc<ApiState>>) -> ApiResult {
     Ok(Json(json!({ "aggregates": cells })))
 }
 
-/// A brand's scorecard of each linked supplier (empty for other roles: they link no
-/// supplier as a brand).
-pub(crate) async fn scorecards(State(st): State<Arc<ApiState>>) -> ApiResult {
-    let cards = crate::scorecard::scorecards(
+/// This node's scorecards now (empty but at a brand: no other role links suppliers).
+fn cards(st: &ApiState) -> Result<Vec<crate::scorecard::Scorecard>, crate::store::StoreError> {
+    crate::scorecard::scorecards(
         &st.store,
         &st.membership,
         &st.keys.org_id(),
         crate::membership::now(),
-    )?;
-    Ok(Json(json!({ "scorecards": cards })))
+    )
+}
+
+/// A brand's scorecard of each linked supplier.
+pub(crate) async fn scorecards(State(st): State<Arc<ApiState>>) -> ApiResult {
+    Ok(Json(json!({ "scorecards": cards(&st)? })))
 }
 
 /// The scorecards as a CSV download (the Supply chain page links to it).
@@ -32,13 +35,7 @@ pub(crate) async fn scorecards_csv(
 ) -> Result<axum::response::Response, super::ApiError> {
     use axum::http::header;
     use axum::response::IntoResponse;
-    let cards = crate::scorecard::scorecards(
-        &st.store,
-        &st.membership,
-        &st.keys.org_id(),
-        crate::membership::now(),
-    )?;
-    let rows: Vec<serde_json::Value> = cards.iter().map(|c| json!(c)).collect();
+    let rows: Vec<serde_json::Value> = cards(&st)?.iter().map(|c| json!(c)).collect();
     let body = crate::csv::from_json(&crate::csv::SCORECARD_COLUMNS, &rows);
     Ok((
         [

@@ -2,7 +2,7 @@
 //! intake picture, a responding party's work due, a brand's supply chain (the same numbers
 //! as its supply-chain page) and a steward's register.
 
-use crate::aggregates::{self, year_month};
+use crate::aggregates::{self, median, year_month};
 use crate::cases;
 use crate::intake::LocalCase;
 use crate::membership::MembershipState;
@@ -136,19 +136,6 @@ fn by_category<'a>(
         rows: top(count(categories.map(|c| c.code())), 10),
         time: false,
     }
-}
-
-fn median(mut v: Vec<f64>) -> Option<f64> {
-    if v.is_empty() {
-        return None;
-    }
-    v.sort_by(|a, b| a.total_cmp(b));
-    let m = v.len() / 2;
-    Some(if v.len().is_multiple_of(2) {
-        (v[m - 1] + v[m]) / 2.0
-    } else {
-        v[m]
-    })
 }
 
 fn days(d: Option<f64>) -> String {
