@@ -57,8 +57,8 @@ fn write_failing(node: &Node) -> bool {
     !node.get("/api/status")["health"]["store"]["write_failing"].is_null()
 }
 
-/// Escalates until the supplier's writes fail, and checks that nothing it could not store
-/// was acknowledged: every case sent meanwhile still waits in the CSO's outbox.
+/// Escalates until the supplier's writes fail, then once more while they do; returns the
+/// cases sent.
 fn escalate_until_writes_fail(cso: &Node, supplier: &Node, label: &str) -> Vec<String> {
     let mut sent = Vec::new();
     wait_for("the supplier's writes to fail", SOON, || {
@@ -66,6 +66,9 @@ fn escalate_until_writes_fail(cso: &Node, supplier: &Node, label: &str) -> Vec<S
         std::thread::sleep(std::time::Duration::from_millis(200));
         write_failing(supplier).then_some(())
     });
+    // The write that failed may not have been a delivery's (every case sent so far may have
+    // been stored before it): one more is sent while the fault is known to last.
+    sent.push(cso.escalate(supplier, &format!("{label} {}", sent.len())));
     sent
 }
 
