@@ -81,14 +81,7 @@ fn refused(node: &Node, case: &str, event: Value) -> String {
 
 #[test]
 fn every_receiver_enforces_the_lifecycle_and_a_dispute_goes_to_the_brand() {
-    let mut net = Net::new();
-    net.steward.start();
-    let mut cso = net.member("cso", "cso");
-    let mut supplier = net.member("supplier", "supplier");
-    let mut brand = net.member("brand", "brand");
-    for n in [&mut cso, &mut supplier, &mut brand] {
-        n.start();
-    }
+    let (net, mut cso, mut supplier, brand) = Net::with_cso_supplier_and_brand();
     let network = load_network(&net.genesis());
     let case = cso.escalate(&supplier, "Two months of wages unpaid");
     wait_for("the supplier to hold the case", SOON, || {

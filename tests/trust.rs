@@ -388,14 +388,7 @@ fn keys_named(bundle: &AttestationBundle, org: &OrgId) -> Vec<Option<OrgId>> {
 
 #[test]
 fn rotated_keys_verify_old_and_new_records_across_real_nodes() {
-    let mut net = Net::new();
-    net.steward.start();
-    let mut cso = net.member("cso", "cso");
-    let mut supplier = net.member("supplier", "supplier");
-    let mut brand = net.member("brand", "brand");
-    for n in [&mut cso, &mut supplier, &mut brand] {
-        n.start();
-    }
+    let (net, cso, mut supplier, mut brand) = Net::with_cso_supplier_and_brand();
     brand.link_supplier(&supplier);
     let network = load_network(&net.genesis());
     let case = cso.escalate(&supplier, "Wages withheld for two months");

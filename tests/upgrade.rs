@@ -43,14 +43,7 @@ fn make_the_previous_release_fixture() {
         std::env::var_os("ILM_FIXTURE_BIN").is_some(),
         "set ILM_FIXTURE_BIN to the previous release's ilm"
     );
-    let mut net = Net::new();
-    net.steward.start();
-    let mut cso = net.member("cso", "cso");
-    let mut supplier = net.member("supplier", "supplier");
-    let mut brand = net.member("brand", "brand");
-    for n in [&mut cso, &mut supplier, &mut brand] {
-        n.start();
-    }
+    let (mut net, mut cso, mut supplier, mut brand) = Net::with_cso_supplier_and_brand();
     brand.link_supplier(&supplier);
     cso.add_operator("ines", "intake", "correct horse battery staple");
     // A consented case, escalated and acknowledged; a case escalated and left; a contact

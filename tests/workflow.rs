@@ -103,14 +103,7 @@ fn grep_dir(dir: &Path, needle: &[u8]) -> Vec<String> {
 
 #[test]
 fn whole_lifecycle_to_a_brand_verifying_the_exported_attestation() {
-    let mut net = Net::new();
-    net.steward.start();
-    let mut cso = net.member("cso", "cso");
-    let mut supplier = net.member("supplier", "supplier");
-    let mut brand = net.member("brand", "brand");
-    for n in [&mut cso, &mut supplier, &mut brand] {
-        n.start();
-    }
+    let (net, cso, supplier, brand) = Net::with_cso_supplier_and_brand();
     brand.link_supplier(&supplier);
     let case = intake_case(&cso, &supplier, "Worker One", "+66 80 000 0001");
     escalate(&cso, &case, &supplier);
@@ -421,14 +414,7 @@ fn suppliers_and_brands_see_only_their_own_cases() {
 
 #[test]
 fn roles_are_enforced_and_not_resolved_reopens_the_case() {
-    let mut net = Net::new();
-    net.steward.start();
-    let mut cso = net.member("cso", "cso");
-    let mut supplier = net.member("supplier", "supplier");
-    let mut brand = net.member("brand", "brand");
-    for n in [&mut cso, &mut supplier, &mut brand] {
-        n.start();
-    }
+    let (_net, cso, supplier, brand) = Net::with_cso_supplier_and_brand();
     let case = intake_case(&cso, &supplier, "Worker R", "3");
     escalate(&cso, &case, &supplier);
     remediate(&supplier, &case);

@@ -568,6 +568,15 @@ impl Net {
         (net, cso, supplier)
     }
 
+    /// A running steward, and a CSO, a supplier and a brand that are members and running
+    /// (not yet linked).
+    pub fn with_cso_supplier_and_brand() -> (Net, Node, Node, Node) {
+        let (net, cso, supplier) = Net::with_cso_and_supplier();
+        let mut brand = net.member("brand", "brand");
+        brand.start();
+        (net, cso, supplier, brand)
+    }
+
     pub fn genesis(&self) -> PathBuf {
         self.tmp.path().join("network.json")
     }

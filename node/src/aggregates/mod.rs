@@ -120,43 +120,24 @@ pub fn of_case(state: &CaseState) -> Cells {
 /// What one contact adds: by month received, channel, language, nationality, gender, age
 /// band, sector and migration corridor.
 pub fn of_contact(contact: &Contact) -> Cells {
+    let dimensions = [
+        ("month", month(contact.received_at)),
+        ("channel", code(contact.channel)),
+        ("language", contact.language.clone()),
+        ("nationality", contact.nationality.to_string()),
+        ("gender", code(contact.gender)),
+        ("age_band", code(contact.age_band)),
+        ("sector", contact.sector.clone()),
+        (
+            "corridor",
+            format!("{}-{}", contact.origin, contact.destination),
+        ),
+    ];
     let mut c = Cells::new();
     add(&mut c, "contacts".into(), 1);
-    add(
-        &mut c,
-        format!("contacts.month.{}", month(contact.received_at)),
-        1,
-    );
-    add(
-        &mut c,
-        format!("contacts.channel.{}", code(contact.channel)),
-        1,
-    );
-    add(&mut c, format!("contacts.language.{}", contact.language), 1);
-    add(
-        &mut c,
-        format!("contacts.nationality.{}", contact.nationality),
-        1,
-    );
-    add(
-        &mut c,
-        format!("contacts.gender.{}", code(contact.gender)),
-        1,
-    );
-    add(
-        &mut c,
-        format!("contacts.age_band.{}", code(contact.age_band)),
-        1,
-    );
-    add(&mut c, format!("contacts.sector.{}", contact.sector), 1);
-    add(
-        &mut c,
-        format!(
-            "contacts.corridor.{}-{}",
-            contact.origin, contact.destination
-        ),
-        1,
-    );
+    for (dimension, value) in dimensions {
+        add(&mut c, format!("contacts.{dimension}.{value}"), 1);
+    }
     c
 }
 
