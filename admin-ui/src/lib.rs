@@ -32,6 +32,15 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ),
     ("network.html", include_str!("../templates/network.html")),
     ("error.html", include_str!("../templates/error.html")),
+    (
+        "statistics.html",
+        include_str!("../templates/statistics.html"),
+    ),
+    (
+        "_statistics.html",
+        include_str!("../templates/_statistics.html"),
+    ),
+    ("public.html", include_str!("../templates/public.html")),
 ];
 
 /// Translations (Fluent), by language code: the UI's messages, then the labels of codes

@@ -41,6 +41,8 @@ pub struct ApiState {
     pub intake_lock: tokio::sync::Mutex<()>,
     /// How long personal data is kept (`[retention]`).
     pub retention: crate::retention::RetentionPolicy,
+    /// How statistics are published (`[statistics]`).
+    pub statistics: crate::statistics::StatisticsPolicy,
     /// UI templates.
     pub templates: minijinja::Environment<'static>,
     /// UI translations.

@@ -94,6 +94,9 @@ pub enum Command {
     /// Export the aggregates or the case list as JSON or CSV (no personal data).
     #[command(subcommand)]
     Export(ExportCommand),
+    /// Network statistics: publish this CSO's counts of a month, or show what CSOs published.
+    #[command(subcommand)]
+    Statistics(StatisticsCommand),
     /// Recount the dashboards' aggregates from every stored case and contact (the node must
     /// be stopped); with --check, only compare them with a recount.
     Reindex {
@@ -234,6 +237,21 @@ pub enum ExportCommand {
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
     },
+}
+
+/// `ilm statistics ...` (the node must be running).
+#[derive(Debug, Subcommand)]
+pub enum StatisticsCommand {
+    /// Sign this CSO's counts of an ended month, small counts suppressed, and send them to
+    /// every member. A month is published once.
+    Publish {
+        /// The month, YYYY-MM.
+        #[arg(long, value_name = "YYYY-MM")]
+        month: String,
+    },
+    /// The network-wide picture of what CSOs published, and the months this CSO may still
+    /// publish.
+    Show,
 }
 
 /// A file format for exports.
@@ -459,6 +477,10 @@ pub struct RunArgs {
     /// Allow the TLS listener on a non-loopback address (the plain listener stays loopback).
     #[arg(long)]
     pub allow_remote_admin: bool,
+    /// Serve the public page of published network statistics on this address (no login;
+    /// nothing but what CSOs published). Replaces config.toml's [public] listen.
+    #[arg(long, value_name = "ADDR")]
+    pub public_listen: Option<std::net::SocketAddr>,
 }
 
 /// Which cases `ilm case list` shows (the same query as the web UI's case list).

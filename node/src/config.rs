@@ -19,6 +19,21 @@ pub struct Config {
     /// How long personal data is kept.
     #[serde(default)]
     pub retention: crate::retention::RetentionPolicy,
+    /// Published network statistics.
+    #[serde(default)]
+    pub statistics: crate::statistics::StatisticsPolicy,
+    /// The public read-only page of published statistics.
+    #[serde(default)]
+    pub public: PublicSection,
+}
+
+/// The `[public]` section: a separate listener that serves only published statistics.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PublicSection {
+    /// Address of the public statistics page (none by default). It needs no login and
+    /// serves nothing but the statistics CSOs published to the network.
+    pub listen: Option<SocketAddr>,
 }
 
 /// The `[node]` section.
@@ -113,6 +128,13 @@ impl Config {
             return Err(ConfigError::Invalid(
                 "node.name must be 1 to 200 characters".into(),
             ));
+        }
+        if cfg.statistics.k < ilm_protocol::statistics::MIN_K {
+            return Err(ConfigError::Invalid(format!(
+                "statistics.k is {}; it may be raised but not set below {}, so that no published count identifies a handful of workers",
+                cfg.statistics.k,
+                ilm_protocol::statistics::MIN_K
+            )));
         }
         if cfg.retention.delivered_outbox_days == 0 {
             return Err(ConfigError::Invalid(
@@ -212,6 +234,16 @@ hosts = []
 # closed_cases_days = 365
 # Delivered and refused outgoing messages (their counts stay):
 delivered_outbox_days = 7
+
+[statistics]
+# Published statistics (a CSO's monthly counts for the network) leave out every count below
+# k, and enough others that none can be worked out from the totals. At least 5.
+k = 5
+
+[public]
+# A public read-only page of the statistics CSOs published to the network, for a website: no
+# login, nothing else. Off unless set.
+# listen = "0.0.0.0:8080"
 "#
         )
     }
@@ -230,6 +262,22 @@ mod tests {
             assert_eq!(cfg.node.role, role);
             assert_eq!(cfg.node.name, "Org \"quoted\" name");
         }
+    }
+
+    #[test]
+    fn k_may_be_raised_but_not_lowered() {
+        let base = "[node]\nname='a'\nrole='cso'\ncountry='TH'\n[statistics]\n";
+        assert_eq!(
+            Config::parse(&format!("{base}k=9"))
+                .expect("k 9")
+                .statistics
+                .k,
+            9
+        );
+        let err = Config::parse(&format!("{base}k=4"))
+            .expect_err("k 4")
+            .to_string();
+        assert!(err.contains("statistics.k is 4"), "{err}");
     }
 
     #[test]

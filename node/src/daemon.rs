@@ -37,6 +37,8 @@ pub struct RunOptions {
     pub allow_remote_admin: bool,
     /// Accept `at` (authoring time in the past) on API writes: sample data only (`ilm demo`).
     pub sample_data: bool,
+    /// Public statistics page address (replaces config.toml's `[public] listen`).
+    pub public_listen: Option<SocketAddr>,
 }
 
 /// A running node (for tests and benchmarks that embed it).
@@ -45,6 +47,8 @@ pub struct RunningNode {
     pub admin_addr: SocketAddr,
     /// The TLS admin listener's address and certificate fingerprint, when serving one.
     pub admin_tls: Option<(SocketAddr, String)>,
+    /// The public statistics page's address, when serving one.
+    pub public_addr: Option<SocketAddr>,
     /// The admin token.
     pub token: String,
     /// The node core (to append events without going through HTTP).
@@ -135,6 +139,9 @@ pub async fn start(dir: DataDir, opts: RunOptions) -> Result<RunningNode> {
     }
     if let Some(a) = opts.admin_tls_listen {
         cfg.admin.tls_listen = Some(a);
+    }
+    if let Some(a) = opts.public_listen {
+        cfg.public.listen = Some(a);
     }
     cfg.network.mdns |= opts.mdns;
     // The UI holds case data: plain HTTP only on loopback (for the CLI, or a reverse proxy on
@@ -265,6 +272,7 @@ pub async fn start(dir: DataDir, opts: RunOptions) -> Result<RunningNode> {
         allow_backdating: opts.sample_data,
         intake_lock: tokio::sync::Mutex::new(()),
         retention: cfg.retention.clone(),
+        statistics: cfg.statistics.clone(),
         templates: crate::ui::templates().context("load the UI templates")?,
         i18n: crate::i18n::I18n::load().map_err(anyhow::Error::msg)?,
         hosts: crate::access::AllowedHosts::new(admin_addr, &cfg.admin.hosts)
@@ -295,6 +303,32 @@ pub async fn start(dir: DataDir, opts: RunOptions) -> Result<RunningNode> {
         }
         None => None,
     };
+    // The public page serves only published statistics, so it may face the internet.
+    let public_addr_file = dir.root().join("public.addr");
+    let (public_addr, stop_public) = match cfg.public.listen {
+        Some(addr) => {
+            let l = tokio::net::TcpListener::bind(addr).await.with_context(|| {
+                format!("cannot listen for the public statistics page on {addr}")
+            })?;
+            let bound = l.local_addr()?;
+            DataDir::write_public_file(&public_addr_file, bound.to_string().as_bytes())?;
+            info!(public = %bound, "public statistics page");
+            let app = crate::edge::public::router(state.clone());
+            let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
+            tokio::spawn(async move {
+                let served = axum::serve(l, app)
+                    .with_graceful_shutdown(async move {
+                        let _ = stop_rx.await;
+                    })
+                    .await;
+                if let Err(e) = served {
+                    tracing::warn!("the public statistics page stopped: {e}");
+                }
+            });
+            (Some(bound), Some(stop))
+        }
+        None => (None, None),
+    };
     info!(org = %keys.org_id().short(), peer = %net.local_peer_id(), admin = %admin_addr, "node running");
     let (shutdown, shutdown_rx) = tokio::sync::oneshot::channel::<()>();
     let addr_file = dir.admin_addr_path();
@@ -313,7 +347,11 @@ pub async fn start(dir: DataDir, opts: RunOptions) -> Result<RunningNode> {
         if let Some(stop) = stop_tls {
             let _ = stop.send(());
         }
+        if let Some(stop) = stop_public {
+            let _ = stop.send(());
+        }
         let _ = std::fs::remove_file(&tls_addr_file);
+        let _ = std::fs::remove_file(&public_addr_file);
         // Stop the tasks in order: API done, then core and outbox, then the network.
         retention_task.abort();
         let _ = retention_task.await;
@@ -336,6 +374,7 @@ pub async fn start(dir: DataDir, opts: RunOptions) -> Result<RunningNode> {
     Ok(RunningNode {
         admin_addr,
         admin_tls,
+        public_addr,
         token,
         core,
         metrics,
@@ -362,6 +401,9 @@ pub async fn run(dir: DataDir, opts: RunOptions) -> Result<()> {
     });
     let node = start(dir, opts).await?;
     crate::output::say(&format!("admin API: http://{}", node.admin_addr));
+    if let Some(addr) = &node.public_addr {
+        crate::output::say(&format!("public statistics page: http://{addr}"));
+    }
     if let Some((addr, fingerprint)) = &node.admin_tls {
         crate::output::say(&format!(
             "admin UI over TLS: https://{addr}\ncertificate SHA-256 fingerprint (compare it in your browser): {fingerprint}"

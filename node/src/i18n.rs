@@ -210,6 +210,7 @@ mod tests {
             MessageKind::ConsentedDisclosure,
             MessageKind::HistorySync,
             MessageKind::StatusReport,
+            MessageKind::PublishedStatistics,
         ] {
             wanted.push(format!("msg_{}", code(m)));
         }

@@ -35,6 +35,7 @@ pub mod retention;
 pub mod schema;
 pub mod scorecard;
 pub mod secrets;
+pub mod statistics;
 pub mod store;
 pub mod ui;
 pub mod vault;

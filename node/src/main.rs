@@ -46,6 +46,7 @@ fn run_daemon(cli: Cli) -> anyhow::Result<()> {
         mdns: args.mdns,
         allow_remote_admin: args.allow_remote_admin,
         sample_data: false,
+        public_listen: args.public_listen,
     };
     runtime()?.block_on(ilm_node::daemon::run(dir, opts))
 }

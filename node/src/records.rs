@@ -113,6 +113,15 @@ pub struct StoredLink {
     pub complete: bool,
 }
 
+/// Published statistics held by a node (its own, or received and verified).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StoredPublication {
+    /// The signed publication, as published.
+    pub record: SignedRecord,
+    /// When this node stored it.
+    pub stored_at: Timestamp,
+}
+
 // Delivery (the outbox).
 
 /// Where a message stands.

@@ -5,7 +5,7 @@
 use crate::intake::{Contact, LocalCase};
 use crate::records::{
     CaseMeta, IntakeKey, Operator, OutboxEntry, ProcessedMarker, Pruned, StatusReport,
-    StoredAttestation, StoredLink,
+    StoredAttestation, StoredLink, StoredPublication,
 };
 use crate::store::{Store, StoreError, Table};
 use crate::vault::Sealed;
@@ -73,6 +73,15 @@ pub const RETENTION: Table<crate::retention::RetentionState> = Table::new(b'r', 
 /// The restore record of a database that came from a backup, under one id.
 pub const RESTORE: Table<crate::backup::RestoreState> = Table::new(b'R', "restore");
 
+/// Published statistics, this node's and those received, by month and publisher
+/// ([`publication_id`]).
+pub const PUBLICATIONS: Table<StoredPublication> = Table::new(b'P', "published statistics");
+
+/// The id of a publication: `YYYY-MM` then the publisher's id, so a scan runs by month.
+pub fn publication_id(month: ilm_protocol::Month, publisher: &OrgId) -> Vec<u8> {
+    [month.to_string().as_bytes(), publisher.as_bytes()].concat()
+}
+
 /// The id of the one record of [`PRUNED`].
 pub const PRUNED_ID: &[u8] = b"outbox-pruned";
 
@@ -97,6 +106,7 @@ pub const PREFIXES: &[(u8, &str)] = &[
     (INTAKE_KEYS.prefix(), INTAKE_KEYS.name()),
     (RETENTION.prefix(), RETENTION.name()),
     (RESTORE.prefix(), RESTORE.name()),
+    (PUBLICATIONS.prefix(), PUBLICATIONS.name()),
 ];
 
 /// The id of one intake idempotency key: operator name, a zero byte, then the key.

@@ -54,6 +54,11 @@ pub enum Delivery<'a> {
         /// The downstream side's current role.
         downstream: Option<Role>,
     },
+    /// A CSO's published statistics (signature and suppression rules already checked).
+    PublishedStatistics {
+        /// The CSO the publication names.
+        publisher: OrgId,
+    },
 }
 
 /// Why a workflow message is refused.
@@ -242,6 +247,14 @@ pub fn may_deliver(
             }
             if to != link.upstream && receiver.role != Role::Cso {
                 return Err(E::WrongReceiver(W));
+            }
+            Ok(())
+        }
+        Delivery::PublishedStatistics { publisher } => {
+            const W: &str = "published statistics";
+            sender_is(Role::Cso, W)?;
+            if *publisher != from {
+                return Err(E::SenderMismatch(W));
             }
             Ok(())
         }

@@ -52,6 +52,8 @@ pub enum MessageKind {
     HistorySync,
     /// A CSO's redacted status of a case, for brands linked to the supplier.
     StatusReport,
+    /// A CSO's signed monthly statistics, for every member.
+    PublishedStatistics,
 }
 
 /// The envelope header: sent in clear, authenticated by the AEAD and the signature.

@@ -1,7 +1,7 @@
 //! ILM Network protocol: the wire and record formats shared by every node and by offline
 //! verifiers. Identities, signed records, end-to-end encrypted envelopes, membership,
 //! case events with their authorisation rules, supply-chain links and attestations, key
-//! rotation and steward succession.
+//! rotation and steward succession, published statistics.
 //!
 //! Architecture invariant: this crate does no I/O, no async, and reads no clock; callers pass
 //! the time in. See docs/PROTOCOL.md for the byte-level formats.
@@ -23,6 +23,7 @@ pub mod membership;
 pub mod record;
 pub mod rotation;
 pub mod rules;
+pub mod statistics;
 pub mod succession;
 
 pub use attestation::{AttestationBundle, BundleError, BundleSummary, RemediationAttestation};
@@ -50,4 +51,5 @@ pub use rotation::{
     rotated_certificate,
 };
 pub use rules::{ValidationError, may_author, validate};
+pub use statistics::{Month, PublishedStatistics, StatTable, StatisticsError};
 pub use succession::StewardSuccession;

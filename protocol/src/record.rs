@@ -30,6 +30,8 @@ pub enum RecordKind {
     KeyRotationRequest,
     /// A steward's place passing to a new key, signed by every steward in office.
     StewardSuccession,
+    /// A CSO's monthly statistics, small counts suppressed.
+    PublishedStatistics,
 }
 
 impl RecordKind {
@@ -45,6 +47,7 @@ impl RecordKind {
             RecordKind::SupplyChainLink => "supply-chain-link",
             RecordKind::KeyRotationRequest => "key-rotation-request",
             RecordKind::StewardSuccession => "steward-succession",
+            RecordKind::PublishedStatistics => "published-statistics",
         }
     }
 

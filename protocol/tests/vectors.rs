@@ -144,6 +144,7 @@ fn verify_and_reencode(record: &SignedRecord, certs: &BTreeMap<OrgId, Membership
         // joining key (no certificate needed for a first rotation).
         RecordKind::KeyRotationRequest => check::<KeyRotationRequest>(record, &BTreeMap::new()),
         RecordKind::StewardSuccession => check::<StewardSuccession>(record, certs),
+        RecordKind::PublishedStatistics => check::<PublishedStatistics>(record, certs),
     }
 }
 
@@ -181,6 +182,7 @@ fn every_kind_has_a_vector() {
         RecordKind::SupplyChainLink,
         RecordKind::KeyRotationRequest,
         RecordKind::StewardSuccession,
+        RecordKind::PublishedStatistics,
     ] {
         assert!(
             record_vectors(&v)

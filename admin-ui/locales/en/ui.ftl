@@ -295,3 +295,22 @@ retention_last_sweep = Last sweep
 retention_no_sweep = Not run yet
 retention_erased_total = Erased so far: identities, notes, disclosures
 retention_compaction_due = Erased data stays on disk until the node restarts and compacts its database.
+
+# Published statistics
+nav_statistics = Statistics
+statistics_title = Network statistics
+statistics_intro = Monthly counts that CSOs published to the network. Small counts are withheld so that no worker can be singled out.
+statistics_contributors = Published by
+statistics_count = Count
+statistics_total = Total
+statistics_none = No statistics have been published yet.
+statistics_at_least_note = ≥: at least this many; some CSOs withheld small counts here.
+statistics_publish = Publish statistics
+statistics_publish_help = A month is published once, after it ends, to every member of the network. Counts below k are withheld, and enough others that none can be worked out from the totals.
+statistics_confirm = Sign these counts and send them to every member of the network? A month is published only once.
+statistics_month = Month
+statistics_withheld = withheld
+statistics_nothing_to_publish = Every month of the last year that has ended is published.
+statistics_json = The same figures as JSON
+public_statistics_title = Worker voice: network statistics
+cases_opened = Cases opened

@@ -295,3 +295,22 @@ retention_last_sweep = 最終消去処理
 retention_no_sweep = 未実行
 retention_erased_total = これまでの消去数:身元、メモ、開示
 retention_compaction_due = 消去したデータは、ノードが再起動してデータベースを圧縮するまでディスクに残ります。
+
+# Published statistics
+nav_statistics = 統計
+statistics_title = ネットワーク統計
+statistics_intro = CSOがネットワークに公開した月次の件数です。労働者を特定できないよう、少ない件数は伏せてあります。
+statistics_contributors = 公開者
+statistics_count = 件数
+statistics_total = 合計
+statistics_none = まだ統計は公開されていません。
+statistics_at_least_note = ≥：少なくともこの件数。一部のCSOがここで少ない件数を伏せています。
+statistics_publish = 統計を公開
+statistics_publish_help = 各月は終了後に一度だけ、ネットワークの全メンバーに公開されます。k未満の件数は伏せられ、合計から逆算できないよう他の件数も伏せられます。
+statistics_confirm = これらの件数に署名し、ネットワークの全メンバーに送信しますか？各月の公開は一度だけです。
+statistics_month = 月
+statistics_withheld = 非公開
+statistics_nothing_to_publish = 過去1年間の終了した月はすべて公開済みです。
+statistics_json = 同じ数値のJSON
+public_statistics_title = 労働者の声：ネットワーク統計
+cases_opened = 開始された案件

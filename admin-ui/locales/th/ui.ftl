@@ -295,3 +295,22 @@ retention_last_sweep = การตรวจลบครั้งล่าสุ
 retention_no_sweep = ยังไม่ได้ทำงาน
 retention_erased_total = ลบไปแล้ว: ข้อมูลระบุตัวตน บันทึก การเปิดเผย
 retention_compaction_due = ข้อมูลที่ลบแล้วจะยังอยู่บนดิสก์จนกว่าโหนดจะเริ่มใหม่และบีบอัดฐานข้อมูล
+
+# Published statistics
+nav_statistics = สถิติ
+statistics_title = สถิติของเครือข่าย
+statistics_intro = ตัวเลขรายเดือนที่องค์กรภาคประชาสังคมเผยแพร่ต่อเครือข่าย ตัวเลขที่น้อยจะถูกปิดไว้เพื่อไม่ให้ระบุตัวแรงงานคนใดได้
+statistics_contributors = เผยแพร่โดย
+statistics_count = จำนวน
+statistics_total = รวม
+statistics_none = ยังไม่มีการเผยแพร่สถิติ
+statistics_at_least_note = ≥: อย่างน้อยเท่านี้ บางองค์กรปิดตัวเลขที่น้อยไว้ในช่องนี้
+statistics_publish = เผยแพร่สถิติ
+statistics_publish_help = แต่ละเดือนเผยแพร่ได้ครั้งเดียวหลังสิ้นเดือน ถึงสมาชิกทุกรายของเครือข่าย ตัวเลขที่น้อยกว่า k จะถูกปิด พร้อมตัวเลขอื่นอีกพอที่จะคำนวณย้อนจากยอดรวมไม่ได้
+statistics_confirm = ลงนามตัวเลขเหล่านี้และส่งถึงสมาชิกทุกรายของเครือข่ายหรือไม่ แต่ละเดือนเผยแพร่ได้ครั้งเดียว
+statistics_month = เดือน
+statistics_withheld = ปิดไว้
+statistics_nothing_to_publish = ทุกเดือนที่สิ้นสุดแล้วในปีที่ผ่านมาได้เผยแพร่แล้ว
+statistics_json = ตัวเลขเดียวกันในรูปแบบ JSON
+public_statistics_title = เสียงของแรงงาน: สถิติของเครือข่าย
+cases_opened = กรณีที่เปิด

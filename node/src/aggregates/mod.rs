@@ -57,7 +57,7 @@ fn days_between(from: Timestamp, to: Timestamp) -> u64 {
 }
 
 /// What one case adds to the aggregates: the case by month opened and by status; each issue
-/// category (and its ILO indicator) once per case; per party, days to acknowledge and to
+/// category (and its ILO indicator) once per case, overall and by month opened; per party, days to acknowledge and to
 /// report remediation (by month escalated), workers' verdicts, and amounts repaid.
 pub fn of_case(state: &CaseState) -> Cells {
     let mut c = Cells::new();
@@ -88,8 +88,14 @@ pub fn of_case(state: &CaseState) -> Cells {
         .collect();
     categories.sort();
     categories.dedup();
+    let opened = month(state.opened_at);
     for cat in &categories {
         add(&mut c, format!("cases.category.{}", cat.code()), 1);
+        add(
+            &mut c,
+            format!("cases.m.{opened}.category.{}", cat.code()),
+            1,
+        );
         if let Some(ilo) = cat.ilo_indicator() {
             add(&mut c, format!("cases.ilo.{}", code(ilo)), 1);
         }
@@ -118,7 +124,7 @@ pub fn of_case(state: &CaseState) -> Cells {
 }
 
 /// What one contact adds: by month received, channel, language, nationality, gender, age
-/// band, sector and migration corridor.
+/// band, sector and migration corridor, and each of those per month.
 pub fn of_contact(contact: &Contact) -> Cells {
     let dimensions = [
         ("month", month(contact.received_at)),
@@ -135,8 +141,13 @@ pub fn of_contact(contact: &Contact) -> Cells {
     ];
     let mut c = Cells::new();
     add(&mut c, "contacts".into(), 1);
-    for (dimension, value) in dimensions {
+    let m = &dimensions[0].1;
+    for (dimension, value) in &dimensions {
         add(&mut c, format!("contacts.{dimension}.{value}"), 1);
+    }
+    // Each dimension again per month, for the published statistics.
+    for (dimension, value) in &dimensions[1..] {
+        add(&mut c, format!("contacts.m.{m}.{dimension}.{value}"), 1);
     }
     c
 }
@@ -208,7 +219,7 @@ const BUILT: &str = "_built";
 
 /// The version of what `of_case` and `of_contact` count: raise it whenever they change, and
 /// every node recounts at its next start.
-pub const VERSION: i64 = 1;
+pub const VERSION: i64 = 2;
 
 /// The cells whose names start with `prefix`, keyed by the rest of the name.
 pub fn with_prefix(store: &Store, prefix: &str) -> Result<BTreeMap<String, i64>, StoreError> {

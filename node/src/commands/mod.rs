@@ -9,13 +9,14 @@ mod membership;
 mod operators;
 mod reindex;
 mod rotation;
+mod statistics;
 mod succession;
 mod verify;
 mod workflow_ops;
 
 use crate::cli::{
     Cli, Command, DbCommand, EraseCommand, ExportCommand, KeyCommand, MemberCommand,
-    NetworkCommand, SuccessionCommand,
+    NetworkCommand, StatisticsCommand, SuccessionCommand,
 };
 use crate::datadir::DataDir;
 use crate::output::Output;
@@ -97,6 +98,10 @@ pub fn run(cli: Cli) -> Result<Output> {
         Command::Erase(EraseCommand::Contact { id }) => workflow_ops::erase_contact(&dir, &id),
         Command::Db(DbCommand::Compact) => daemon_ops::compact(&dir),
         Command::Reindex { check } => reindex::reindex(&dir, check),
+        Command::Statistics(StatisticsCommand::Publish { month }) => {
+            statistics::publish(&dir, &month)
+        }
+        Command::Statistics(StatisticsCommand::Show) => statistics::show(&dir),
         Command::Export(ExportCommand::Aggregates { format, out }) => {
             export::aggregates(&dir, format, out.as_deref())
         }

@@ -312,6 +312,22 @@ pub(super) fn verify(
                 ),
             )
         }
+        RecordKind::PublishedStatistics => {
+            let p = rec
+                .verify_with::<ilm_protocol::PublishedStatistics>(&*node_keys(dir))
+                .map_err(invalid)?;
+            p.body().check().map_err(invalid)?;
+            (
+                "published_statistics",
+                format!(
+                    "VALID statistics ({} tables) for {} by {} (k = {}; membership is checked by nodes)",
+                    p.body().tables.len(),
+                    p.body().month,
+                    p.body().publisher,
+                    p.body().k
+                ),
+            )
+        }
         RecordKind::StewardSuccession => {
             let (mut net, _) = network_for(dir, network, None)?;
             net.add_succession(&rec).map_err(invalid)?;

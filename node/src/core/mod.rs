@@ -28,6 +28,7 @@ mod attest;
 mod commands;
 mod deliver;
 mod links;
+mod publish;
 mod receive;
 mod redeliver;
 mod sync;

@@ -227,6 +227,9 @@ impl Core {
                     .put(&schema::LINKS, link.id.as_bytes(), &link)
                     .map_err(|e| e.to_string())?)
             }
+            MessageKind::PublishedStatistics => {
+                self.receive_publication(&header.sender, payload, batch)
+            }
             other => Err(format!("{other:?} messages are not accepted by delivery").into()),
         }
     }

@@ -45,6 +45,12 @@ pub enum WorkflowCommand {
         id: Digest,
         reply: oneshot::Sender<Result<StoredLink, CoreError>>,
     },
+    /// Publish this CSO's statistics of a month to every member.
+    PublishStatistics {
+        month: ilm_protocol::Month,
+        k: u32,
+        reply: oneshot::Sender<Result<crate::records::StoredPublication, CoreError>>,
+    },
 }
 
 impl CoreClient {
@@ -130,6 +136,16 @@ impl CoreClient {
     /// Accepts (co-signs) a proposed link.
     pub async fn accept_link(&self, id: Digest) -> Result<StoredLink, CoreError> {
         self.workflow(|reply| WorkflowCommand::AcceptLink { id, reply })
+            .await
+    }
+
+    /// Publishes this CSO's statistics of `month`, suppressed with `k`, to every member.
+    pub async fn publish_statistics(
+        &self,
+        month: ilm_protocol::Month,
+        k: u32,
+    ) -> Result<crate::records::StoredPublication, CoreError> {
+        self.workflow(|reply| WorkflowCommand::PublishStatistics { month, k, reply })
             .await
     }
 }
@@ -245,6 +261,10 @@ impl Core {
             }
             WorkflowCommand::AcceptLink { id, reply } => {
                 let res = self.accept_link(id).await;
+                let _ = reply.send(res);
+            }
+            WorkflowCommand::PublishStatistics { month, k, reply } => {
+                let res = self.publish_statistics(month, k).await;
                 let _ = reply.send(res);
             }
         }

@@ -5,6 +5,7 @@
 mod auth;
 pub mod guard;
 mod openapi;
+pub mod public;
 pub mod routes;
 pub mod tls;
 

@@ -191,6 +191,21 @@ pub static ROUTES: &[Route] = &[
         "The same scorecards as a CSV download",
         |m| on(m, api::aggregates::scorecards_csv),
     ),
+    route(
+        Get,
+        "/api/statistics",
+        Read,
+        "The network-wide picture of published statistics (and, at a CSO, the months it may still publish)",
+        |m| on(m, api::statistics::statistics),
+    ),
+    route(
+        Post,
+        "/api/statistics/publish",
+        Admin,
+        "Sign this CSO's statistics of an ended month, small counts suppressed, and send them to every member (once per month; body: month YYYY-MM)",
+        |m| on(m, api::statistics::publish),
+    )
+    .only(CSO),
     // Cases.
     route(
         Get,
@@ -488,6 +503,13 @@ pub static ROUTES: &[Route] = &[
     route(Get, "/network", Read, "Members and peers", |m| {
         on(m, ui::network)
     }),
+    route(
+        Get,
+        "/statistics",
+        Read,
+        "Network statistics: what CSOs published, and a CSO's months to publish",
+        |m| on(m, ui::statistics_page),
+    ),
 ];
 
 #[cfg(test)]

@@ -261,6 +261,14 @@ impl WriteBatch {
         Ok(())
     }
 
+    /// The value this batch last puts under `id` in `table`, if any (a check that must see
+    /// what an earlier message of the same batch wrote).
+    pub fn staged<T: DeserializeOwned>(&self, table: &Table<T>, id: &[u8]) -> Option<T> {
+        let key = table.key(id);
+        let (_, value) = self.ops.iter().rev().find(|(k, _)| *k == key)?;
+        value.as_deref().and_then(|b| decode(table, b).ok())
+    }
+
     /// Removes the record under `id` from `table`.
     pub fn remove<T>(&mut self, table: &Table<T>, id: &[u8]) {
         self.ops.push((table.key(id), None));

@@ -29,24 +29,6 @@ pub(crate) async fn dashboard(
     };
     let tr = st.i18n.table(&p.lang);
     let word = |k: &str| tr.get(k).cloned().unwrap_or_else(|| k.to_string());
-    let label = |labels: &Labels, code: &str| match labels {
-        Labels::Prefix(prefix) => tr
-            .get(&format!("{prefix}_{code}"))
-            .cloned()
-            .unwrap_or_else(|| code.to_string()),
-        Labels::Corridor => code
-            .split_once('→')
-            .map(|(a, b)| {
-                let c = |x: &str| {
-                    tr.get(&format!("country_{x}"))
-                        .cloned()
-                        .unwrap_or_else(|| x.to_string())
-                };
-                format!("{} → {}", c(a), c(b))
-            })
-            .unwrap_or_else(|| code.to_string()),
-        Labels::Plain => code.to_string(),
-    };
     let charts: Vec<Value> = board
         .charts
         .iter()
@@ -59,7 +41,7 @@ pub(crate) async fn dashboard(
                     .rows
                     .iter()
                     .map(|(code, value, partial)| Row {
-                        label: label(&s.labels, code),
+                        label: label(tr, &s.labels, code),
                         value: *value,
                         partial: *partial,
                     })
@@ -84,4 +66,30 @@ pub(crate) async fn dashboard(
     render(&st, "dashboard.html", ctx)
         .map(IntoResponse::into_response)
         .unwrap_or_else(IntoResponse::into_response)
+}
+
+/// A chart or table label in the language of `tr`.
+pub(crate) fn label(
+    tr: &std::collections::HashMap<String, String>,
+    labels: &Labels,
+    code: &str,
+) -> String {
+    match labels {
+        Labels::Prefix(prefix) => tr
+            .get(&format!("{prefix}_{code}"))
+            .cloned()
+            .unwrap_or_else(|| code.to_string()),
+        Labels::Corridor => code
+            .split_once('→')
+            .map(|(a, b)| {
+                let c = |x: &str| {
+                    tr.get(&format!("country_{x}"))
+                        .cloned()
+                        .unwrap_or_else(|| x.to_string())
+                };
+                format!("{} → {}", c(a), c(b))
+            })
+            .unwrap_or_else(|| code.to_string()),
+        Labels::Plain => code.to_string(),
+    }
 }

@@ -14,6 +14,7 @@ mod intake;
 mod members;
 mod network;
 mod session;
+mod statistics;
 mod work;
 
 pub(crate) use case_list::{case_list, case_list_csv};
@@ -24,6 +25,7 @@ pub(crate) use intake::intake;
 pub(crate) use members::members;
 pub(crate) use network::network;
 pub(crate) use session::{login, login_page, logout, set_lang};
+pub(crate) use statistics::{public_json, public_page, statistics_page};
 pub(crate) use work::{inbox, supply_chain};
 
 use crate::access::{OperatorRole, Permission, Principal, SESSION_COOKIE, limiter};
@@ -165,6 +167,7 @@ pub(crate) fn nav(
                 items.push(("/cases", "nav_cases"));
             }
         }
+        items.push(("/statistics", "nav_statistics"));
         items.push(("/network", "nav_network"));
     }
     items

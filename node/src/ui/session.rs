@@ -5,12 +5,12 @@ use super::*;
 #[derive(Deserialize, Default)]
 pub(crate) struct LangQuery {
     #[serde(default)]
-    lang: Option<String>,
+    pub(crate) lang: Option<String>,
 }
 
 /// The language for a page without a session: one chosen on the login page, else the
 /// browser's `Accept-Language` (by preference weight), else English.
-fn negotiate(st: &ApiState, chosen: Option<&str>, headers: &HeaderMap) -> String {
+pub(crate) fn negotiate(st: &ApiState, chosen: Option<&str>, headers: &HeaderMap) -> String {
     if let Some(l) = chosen.filter(|l| st.i18n.has(l)) {
         return l.to_string();
     }

@@ -865,6 +865,40 @@ fn main() -> Result<()> {
         &succession,
     )?;
 
+    // --- Published statistics: the CSO's counts of one month, suppressed with k = 5 --------
+    let counts = |pairs: &[(&str, u64)]| -> statistics::Counts {
+        pairs.iter().map(|(n, v)| (n.to_string(), *v)).collect()
+    };
+    let month = Month::of(ts(60 * DAY));
+    let statistics_body = PublishedStatistics {
+        network_id: network.id(),
+        publisher: cso.id(),
+        month,
+        k: statistics::MIN_K,
+        published_at: ts(120 * DAY),
+        tables: vec![
+            statistics::suppress(
+                "contacts.gender",
+                &counts(&[("female", 41), ("male", 30), ("other", 2)]),
+                statistics::MIN_K,
+            ),
+            statistics::suppress(
+                "contacts.nationality",
+                &counts(&[("KH", 9), ("MM", 61), ("LA", 3)]),
+                statistics::MIN_K,
+            ),
+            statistics::scalar("cases.opened", 4, statistics::MIN_K),
+        ],
+    };
+    statistics_body.check()?;
+    let published = SignedRecord::sign(&statistics_body, &cso.keys)?;
+    published.verify::<PublishedStatistics>()?;
+    recs.push(
+        "statistics_cso",
+        "The CSO's statistics for the month of day 60: the lone small cell takes the next smallest with it, and a total below k is left out.",
+        &published,
+    )?;
+
     // --- Invalid inputs ---------------------------------------------------------------------
     let invalid_file = invalid::build(&invalid::Inputs {
         network: &network,

@@ -1,0 +1,136 @@
+//! Published statistics: a CSO signs one month's suppressed counts and sends them to every
+//! member; receivers keep the first publication of each CSO and month and refuse another.
+
+use super::*;
+use crate::records::StoredPublication;
+use crate::schema;
+use ilm_protocol::envelope::MAX_RECIPIENTS;
+use ilm_protocol::{Delivery, Month, PublishedStatistics, Role};
+
+impl Core {
+    /// Publishes this CSO's statistics of `month` (which must be over and not yet
+    /// published), suppressed with `k`.
+    pub(super) async fn publish_statistics(
+        &mut self,
+        month: Month,
+        k: u32,
+    ) -> Result<StoredPublication, CoreError> {
+        if self.membership.current(&self.me).map(|c| c.role) != Some(Role::Cso) {
+            return Err(CoreError::refused(
+                "only a current CSO member publishes statistics",
+            ));
+        }
+        let t = now();
+        if t < month.end() {
+            return Err(CoreError::refused(format!(
+                "{month} is not over yet: a month is published once it has ended"
+            )));
+        }
+        if let Some(done) = crate::statistics::publication(&self.store, month, &self.me)? {
+            return Err(CoreError::refused(format!(
+                "{month} was already published on {}: a month is published once, since two versions could be subtracted to reveal the few workers counted between them",
+                crate::clock::fmt_day(done.stored_at)
+            )));
+        }
+        let body = PublishedStatistics {
+            network_id: self.membership.network_id(),
+            publisher: self.me,
+            month,
+            k,
+            published_at: t,
+            tables: crate::statistics::tables(&self.store, month, k)?,
+        };
+        // Our own tables break no rule; checked anyway, as every receiver will.
+        body.check().map_err(CoreError::refused)?;
+        let record = SignedRecord::sign(&body, &self.keys).map_err(CoreError::refused)?;
+        let stored = StoredPublication {
+            record,
+            stored_at: t,
+        };
+        let mut batch = WriteBatch::new();
+        batch.put(
+            &schema::PUBLICATIONS,
+            &schema::publication_id(month, &self.me),
+            &stored,
+        )?;
+        let mut recipients: Vec<OrgId> = self
+            .membership
+            .known()
+            .into_iter()
+            .map(|c| c.org_id)
+            .filter(|o| *o != self.me && self.membership.current(o).is_some())
+            .collect();
+        recipients.sort();
+        let payload = serde_json::to_vec(&stored.record).map_err(CoreError::refused)?;
+        let mut entries = Vec::new();
+        for group in recipients.chunks(MAX_RECIPIENTS) {
+            let (_, mut e) = self.queue_message(
+                &mut batch,
+                MessageKind::PublishedStatistics,
+                group,
+                &payload,
+                None,
+                t,
+            )?;
+            entries.append(&mut e);
+        }
+        self.store.commit(batch)?;
+        for e in entries {
+            self.outbox.push(e).await;
+        }
+        Ok(stored)
+    }
+
+    /// A publication delivered by `sender`: verified, checked against the suppression rules
+    /// and kept if it is the first of its CSO and month (the same one again is a no-op).
+    pub(super) fn receive_publication(
+        &mut self,
+        sender: &OrgId,
+        payload: &[u8],
+        batch: &mut WriteBatch,
+    ) -> Result<(), receive::Declined> {
+        let rec: SignedRecord =
+            serde_json::from_slice(payload).map_err(|e| format!("malformed publication: {e}"))?;
+        let body = rec
+            .verify_with::<PublishedStatistics>(&self.membership.key_book())
+            .map_err(|e| e.to_string())?
+            .into_parts()
+            .1;
+        if body.network_id != self.membership.network_id() {
+            return Err("publication of another network".into());
+        }
+        body.check().map_err(|e| e.to_string())?;
+        self.may_deliver(
+            sender,
+            &Delivery::PublishedStatistics {
+                publisher: body.publisher,
+            },
+        )?;
+        let id = schema::publication_id(body.month, &body.publisher);
+        // One held, or one an earlier message of this batch stores.
+        let held = match batch.staged(&schema::PUBLICATIONS, &id) {
+            Some(staged) => Some(staged),
+            None => crate::statistics::publication(&self.store, body.month, &body.publisher)
+                .map_err(|e| receive::Declined::Retry(e.to_string()))?,
+        };
+        match held {
+            Some(h) if h.record.digest() == rec.digest() => Ok(()),
+            Some(_) => Err(format!(
+                "this node already holds {}'s statistics for {}: a month is published once",
+                body.publisher.short(),
+                body.month
+            )
+            .into()),
+            None => Ok(batch
+                .put(
+                    &schema::PUBLICATIONS,
+                    &id,
+                    &StoredPublication {
+                        record: rec,
+                        stored_at: now(),
+                    },
+                )
+                .map_err(|e| e.to_string())?),
+        }
+    }
+}

@@ -1,0 +1,333 @@
+//! Published network statistics across real nodes: a CSO publishes a month once, suppressed;
+//! members refuse a second version, small counts and non-CSO publishers; the public page
+//! serves nothing but the published figures.
+
+mod support;
+
+use ilm_node::net::proto::AckOutcome;
+use ilm_protocol::statistics::{self, Counts, MIN_K};
+use ilm_protocol::{MessageKind, Month, PublishedStatistics, SignedRecord, StatTable};
+use serde_json::{Value, json};
+use support::wire::{cert_of, deliver_as_member, keys_of, load_network, now, seal};
+use support::*;
+
+/// The month before the current one: ended, so it may be published.
+fn last_month() -> Month {
+    Month::of(now())
+        .previous()
+        .expect("a month before this one")
+}
+
+/// Records a contact of last month with this nationality and gender; returns its id.
+fn contact(cso: &Node, i: usize, nationality: &str, gender: &str) -> String {
+    let mut body = contact_body(&format!("Canary Worker {i:02}"), &format!("+6690000{i:04}"));
+    body["nationality"] = json!(nationality);
+    body["origin"] = json!(nationality);
+    body["gender"] = json!(gender);
+    body["received_at"] = json!(last_month().start().0 + 3 * 86_400 + i as u64);
+    cso.post("/api/contacts", &body)["id"]
+        .as_str()
+        .expect("contact id")
+        .to_string()
+}
+
+/// Every number published anywhere in a statistics answer.
+fn published_numbers(v: &Value, out: &mut Vec<u64>) {
+    match v {
+        Value::Object(m) => {
+            for (k, x) in m {
+                if k == "value" {
+                    out.extend(x.as_u64());
+                } else if k != "k" {
+                    published_numbers(x, out);
+                }
+            }
+        }
+        Value::Array(a) => a.iter().for_each(|x| published_numbers(x, out)),
+        _ => {}
+    }
+}
+
+fn table<'a>(picture: &'a Value, name: &str) -> &'a Value {
+    picture["months"][0]["tables"]
+        .as_array()
+        .and_then(|ts| ts.iter().find(|t| t["name"] == name))
+        .unwrap_or_else(|| panic!("no table {name} in {picture}"))
+}
+
+fn cells(t: &Value) -> Vec<(String, u64, bool)> {
+    t["cells"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|c| {
+            (
+                c[0].as_str().unwrap_or_default().to_string(),
+                c[1]["value"].as_u64().unwrap_or_default(),
+                c[1]["at_least"] == json!(true),
+            )
+        })
+        .collect()
+}
+
+/// GET on the public listener: status and body.
+fn public_get(base: &str, path: &str) -> (u16, String) {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .build()
+        .into();
+    let mut res = agent
+        .get(format!("{base}{path}"))
+        .call()
+        .unwrap_or_else(|e| panic!("GET {path}: {e}"));
+    (
+        res.status().as_u16(),
+        res.body_mut().read_to_string().unwrap_or_default(),
+    )
+}
+
+#[test]
+fn a_cso_publishes_a_month_once_suppressed_and_the_public_page_shows_only_that() {
+    let mut net = Net::new();
+    net.steward.start();
+    let mut cso = net.member("cso", "cso");
+    cso.run_args = vec!["--public-listen".into(), "127.0.0.1:0".into()];
+    let mut supplier = net.member("supplier", "supplier");
+    let mut brand = net.member("brand", "brand");
+    cso.start();
+    supplier.start();
+    brand.start();
+    cso.wait_to_know(&brand);
+    cso.wait_to_know(&supplier);
+    let month = last_month();
+
+    // 14 contacts last month: by nationality MM 8, KH 5, LA 1 (LA is below k, and KH must
+    // go with it, or the total would give LA away); by gender female 8, male 6.
+    let mut contacts = Vec::new();
+    for i in 0..14 {
+        let nationality = match i {
+            0..8 => "MM",
+            8..13 => "KH",
+            _ => "LA",
+        };
+        let gender = if i % 7 < 4 { "female" } else { "male" };
+        contacts.push(contact(&cso, i, nationality, gender));
+    }
+    // A case this month, to show its reference never reaches the public page.
+    let case = cso.consented_case(&supplier, "Canary Worker Case");
+
+    // Published with the real binary.
+    let out = ilm(
+        &cso.dir,
+        &[
+            "--json",
+            "statistics",
+            "publish",
+            "--month",
+            &month.to_string(),
+        ],
+    );
+    let published: Value = serde_json::from_str(&out).expect("json");
+    let first: SignedRecord = serde_json::from_value(published["record"].clone()).expect("record");
+
+    // The brand holds it, suppressed as the rules say.
+    let picture = wait_for("the brand to hold the CSO's statistics", SOON, || {
+        let v = brand.get("/api/statistics");
+        (v["months"][0]["month"] == month.to_string()).then_some(v)
+    });
+    assert_eq!(picture["months"][0]["contributors"][0]["name"], "cso org");
+    let nat = table(&picture, "contacts.nationality");
+    assert_eq!(nat["total"]["value"], 14);
+    assert_eq!(cells(nat), [("MM".to_string(), 8, false)]);
+    let gender = table(&picture, "contacts.gender");
+    assert_eq!(
+        cells(gender),
+        [
+            ("female".to_string(), 8, false),
+            ("male".to_string(), 6, false)
+        ]
+    );
+    let mut numbers = Vec::new();
+    published_numbers(&picture["months"], &mut numbers);
+    assert!(numbers.contains(&14) && numbers.contains(&8), "{numbers:?}");
+    assert!(
+        numbers.iter().all(|n| *n == 0 || *n >= u64::from(MIN_K)),
+        "a published count below k: {numbers:?}"
+    );
+
+    // A second publication of the month: refused by the CLI...
+    contact(&cso, 14, "LA", "female");
+    let err = ilm_fails(
+        &cso.dir,
+        &["statistics", "publish", "--month", &month.to_string()],
+    );
+    assert!(err.contains("already published"), "{err}");
+    let err = ilm_fails(
+        &cso.dir,
+        &[
+            "statistics",
+            "publish",
+            "--month",
+            &Month::of(now()).to_string(),
+        ],
+    );
+    assert!(err.contains("not over"), "{err}");
+
+    // ...and, signed with the CSO's own key by a modified program, refused by members. Its
+    // difference with the first is exactly what suppression hides: one worker, from Laos.
+    let network = load_network(&net.genesis());
+    let first_body: PublishedStatistics = serde_json::from_slice(&first.body).expect("body");
+    let counts = |pairs: &[(&str, u64)]| -> Counts {
+        pairs.iter().map(|(n, v)| (n.to_string(), *v)).collect()
+    };
+    let mut second_body = first_body.clone();
+    second_body.published_at = now();
+    second_body.tables = vec![statistics::suppress(
+        "contacts.nationality",
+        &counts(&[("MM", 8), ("KH", 5), ("LA", 2)]),
+        MIN_K,
+    )];
+    let total = |b: &PublishedStatistics| {
+        b.table("contacts.nationality")
+            .and_then(|t: &StatTable| t.total)
+            .expect("total")
+    };
+    assert_eq!(
+        total(&second_body) - total(&first_body),
+        1,
+        "control: both versions together would single out one worker"
+    );
+    let second = SignedRecord::sign(&second_body, &keys_of(&cso)).expect("sign");
+    // Small cells and a k below the minimum, signed by the CSO; the same from the supplier.
+    let mut small_body = first_body.clone();
+    small_body.month = month.previous().expect("month");
+    small_body.k = 2;
+    small_body.tables = vec![StatTable {
+        name: "contacts.nationality".into(),
+        total: Some(15),
+        cells: counts(&[("MM", 8), ("KH", 5), ("LA", 2)]),
+    }];
+    let small = SignedRecord::sign(&small_body, &keys_of(&cso)).expect("sign");
+    let mut foreign_body = first_body.clone();
+    foreign_body.month = small_body.month;
+    foreign_body.publisher = cert_of(&supplier).org_id;
+    let foreign = SignedRecord::sign(&foreign_body, &keys_of(&supplier)).expect("sign");
+    let to_brand = [cert_of(&brand)];
+    let envelope = |r: &SignedRecord| {
+        let payload = serde_json::to_vec(r).expect("json");
+        seal(
+            &network,
+            &keys_of(&cso),
+            MessageKind::PublishedStatistics,
+            &payload,
+            &to_brand,
+        )
+    };
+    let outcomes = deliver_as_member(
+        &network,
+        &cso,
+        &brand,
+        vec![envelope(&first), envelope(&second), envelope(&small)],
+    );
+    assert!(
+        matches!(&outcomes[0], AckOutcome::Accepted | AckOutcome::Duplicate),
+        "the same publication again is harmless: {:?}",
+        outcomes[0]
+    );
+    assert!(
+        matches!(&outcomes[1], AckOutcome::Rejected(why) if why.contains("published once")),
+        "{:?}",
+        outcomes[1]
+    );
+    assert!(
+        matches!(&outcomes[2], AckOutcome::Rejected(why) if why.contains("below the minimum")),
+        "{:?}",
+        outcomes[2]
+    );
+    let from_supplier = {
+        let payload = serde_json::to_vec(&foreign).expect("json");
+        seal(
+            &network,
+            &keys_of(&supplier),
+            MessageKind::PublishedStatistics,
+            &payload,
+            &to_brand,
+        )
+    };
+    let outcome = deliver_as_member(&network, &supplier, &brand, vec![from_supplier]);
+    assert!(
+        matches!(&outcome[0], AckOutcome::Rejected(why) if why.contains("may not send")),
+        "{:?}",
+        outcome[0]
+    );
+    let after = brand.get("/api/statistics");
+    assert_eq!(after["months"].as_array().map(Vec::len), Some(1));
+    assert_eq!(table(&after, "contacts.nationality")["total"]["value"], 14);
+
+    // The public page: the same figures, and nothing else.
+    let public = format!(
+        "http://{}",
+        std::fs::read_to_string(cso.dir.join("public.addr"))
+            .expect("public.addr")
+            .trim()
+    );
+    let (code, page) = public_get(&public, "/?lang=my");
+    assert_eq!(code, 200);
+    let (code, data) = public_get(&public, "/statistics.json");
+    assert_eq!(code, 200);
+    assert!(page.contains(&month.to_string()) && page.contains("data-total=\"14\""));
+    assert!(data.contains("\"value\":14"), "{data}");
+    // Control: the admin API of the same node does show what the scan looks for.
+    let admin = cso.get_text("/api/cases") + &cso.get_text("/api/contacts");
+    let secrets: Vec<String> = [
+        case.clone(),
+        "Canary Worker".into(),
+        "+6690000".into(),
+        cso.org_id.clone(),
+        brand.org_id.clone(),
+        supplier.org_id.clone(),
+    ]
+    .into_iter()
+    .chain(contacts.iter().cloned())
+    .collect();
+    assert!(admin.contains(&case) && admin.contains(&contacts[0]));
+    assert!(cso.get_text("/api/status").contains(&cso.org_id));
+    for s in &secrets {
+        let short = &s[..s.len().min(16)];
+        assert!(!page.contains(short), "the public page shows {s:?}");
+        assert!(!data.contains(short), "the public JSON shows {s:?}");
+    }
+    // Nothing of the admin listener answers on the public one, and the reverse.
+    for path in [
+        "/api/cases",
+        "/api/status",
+        "/api/statistics",
+        "/login",
+        "/dashboard",
+        "/statistics",
+        "/static/app.js",
+        "/api/hello?challenge=00",
+    ] {
+        assert_eq!(
+            public_get(&public, path).0,
+            404,
+            "{path} on the public page"
+        );
+    }
+    let (code, body) = public_get(&cso_base(&cso), "/statistics.json");
+    assert!(
+        code != 200 && !body.contains("months"),
+        "the public JSON on the admin listener: {code} {body}"
+    );
+}
+
+/// The admin listener's base address.
+fn cso_base(node: &Node) -> String {
+    format!(
+        "http://{}",
+        std::fs::read_to_string(node.dir.join("admin.addr"))
+            .expect("admin.addr")
+            .trim()
+    )
+}
