@@ -699,66 +699,145 @@ fn axe_source() -> String {
 fn accessible_and_fits_small_screens(s: &mut Session, axe: &str, pages: &[String]) {
     for page in pages {
         s.open(page);
-        s.wait_for("main", SOON);
-        s.execute(
-            &format!("{axe}\n;window.__axe = null; axe.run(document, {{ resultTypes: ['violations'] }}).then(function (r) {{ window.__axe = r.violations; }});"),
+        accessible_at_width(s, axe, page, 400);
+    }
+}
+
+/// Runs axe on the open page (no serious or critical violation) and checks that it does not
+/// scroll sideways at `width` pixels.
+fn accessible_at_width(s: &mut Session, axe: &str, page: &str, width: u64) {
+    s.wait_for("main", SOON);
+    s.execute(
+        &format!("{axe}\n;window.__axe = null; axe.run(document, {{ resultTypes: ['violations'] }}).then(function (r) {{ window.__axe = r.violations; }});"),
+        vec![],
+    );
+    let violations = s.wait_until(&format!("axe on {page}"), SOON, |b| {
+        let v = b.execute("return window.__axe;", vec![]);
+        (!v.is_null()).then_some(v)
+    });
+    let bad: Vec<String> = violations
+        .as_array()
+        .expect("violations")
+        .iter()
+        .filter(|v| matches!(v["impact"].as_str(), Some("serious" | "critical")))
+        .map(|v| {
+            format!(
+                "{} ({}): {}",
+                v["id"],
+                v["impact"],
+                v["nodes"]
+                    .as_array()
+                    .map(|n| n
+                        .iter()
+                        .take(3)
+                        .map(|n| n["html"].to_string())
+                        .collect::<Vec<_>>()
+                        .join(" | "))
+                    .unwrap_or_default()
+            )
+        })
+        .collect();
+    assert!(bad.is_empty(), "axe on {page}: {bad:#?}");
+    s.cmd(
+        "POST",
+        "/window/rect",
+        serde_json::json!({ "width": width, "height": 900 }),
+    );
+    let (scroll, inner) = s.wait_until(&format!("{page} at {width} px"), SOON, |b| {
+        let v = b.execute(
+            "return [document.documentElement.scrollWidth, window.innerWidth];",
             vec![],
         );
-        let violations = s.wait_until(&format!("axe on {page}"), SOON, |b| {
-            let v = b.execute("return window.__axe;", vec![]);
-            (!v.is_null()).then_some(v)
-        });
-        let bad: Vec<String> = violations
-            .as_array()
-            .expect("violations")
-            .iter()
-            .filter(|v| matches!(v["impact"].as_str(), Some("serious" | "critical")))
-            .map(|v| {
-                format!(
-                    "{} ({}): {}",
-                    v["id"],
-                    v["impact"],
-                    v["nodes"]
-                        .as_array()
-                        .map(|n| n
-                            .iter()
-                            .take(3)
-                            .map(|n| n["html"].to_string())
-                            .collect::<Vec<_>>()
-                            .join(" | "))
-                        .unwrap_or_default()
-                )
-            })
-            .collect();
-        assert!(bad.is_empty(), "axe on {page}: {bad:#?}");
-        s.cmd(
-            "POST",
-            "/window/rect",
-            serde_json::json!({ "width": 400, "height": 900 }),
-        );
-        let (scroll, inner) = s.wait_until(&format!("{page} at 400 px"), SOON, |b| {
-            let v = b.execute(
-                "return [document.documentElement.scrollWidth, window.innerWidth];",
-                vec![],
-            );
-            let w = |i: usize| v[i].as_u64();
-            Some((w(0)?, w(1)?)).filter(|(_, inner)| *inner <= 400)
-        });
-        let name: String = page
-            .chars()
-            .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
-            .collect();
-        s.shot(&format!("400px{name}"));
-        assert!(
-            scroll <= inner,
-            "{page} scrolls sideways at 400 px: {scroll} > {inner}"
-        );
-        s.cmd(
-            "POST",
-            "/window/rect",
-            serde_json::json!({ "width": 1280, "height": 900 }),
-        );
-    }
+        let w = |i: usize| v[i].as_u64();
+        Some((w(0)?, w(1)?)).filter(|(_, inner)| *inner <= width)
+    });
+    let name: String = page
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    s.shot(&format!("{width}px{name}"));
+    assert!(
+        scroll <= inner,
+        "{page} scrolls sideways at {width} px: {scroll} > {inner}"
+    );
+    s.cmd(
+        "POST",
+        "/window/rect",
+        serde_json::json!({ "width": 1280, "height": 900 }),
+    );
+}
+
+/// A CSO's admin publishes last month from the Statistics page, after seeing exactly what
+/// will be signed; a read-only operator is offered nothing; a brand then sees the month, and
+/// so does the public page, in Burmese on a small screen.
+fn cso_publishes_statistics(
+    s: &mut Session,
+    readonly: &mut Session,
+    brand: &mut Session,
+    cso: &Node,
+    axe: &str,
+) {
+    let month = ilm_protocol::Month::of(support::wire::now())
+        .previous()
+        .expect("last month")
+        .to_string();
+    // The demo published three earlier months from both CSOs.
+    s.open("/statistics");
+    s.wait_for("h1", SOON);
+    assert!(
+        s.find_all("section.statistics[data-month]").len() >= 3,
+        "the demo's publications{}",
+        s.context()
+    );
+    assert!(
+        s.try_find(&format!("section[data-month=\"{month}\"]"))
+            .is_none()
+    );
+    readonly.open("/statistics");
+    readonly.wait_for("h1", SOON);
+    assert!(
+        readonly.try_find("#publish").is_none(),
+        "a read-only operator may publish"
+    );
+    let details = s.find(&format!("details[data-publish=\"{month}\"]"));
+    s.click(&s.find_in(&details, "summary"));
+    let facts = s.text(&s.find_in(&details, "dl.facts"));
+    assert!(facts.contains(&month), "{facts}");
+    s.click(&s.find_in(&details, "button[type=submit]"));
+    s.wait_displayed(ui::CONFIRM_DIALOG, SOON);
+    s.shot("cso-statistics-confirm");
+    s.click(&s.find(ui::CONFIRM_YES));
+    s.reload_until("/statistics", "the published month", |b| {
+        b.try_find(&format!("section[data-month=\"{month}\"]"))
+    });
+    assert!(
+        s.try_find(&format!("details[data-publish=\"{month}\"]"))
+            .is_none(),
+        "offered to publish the month again{}",
+        s.context()
+    );
+    s.shot("cso-statistics");
+    // Publishing it again is refused.
+    let (code, body) = s.http_post(
+        "/api/statistics/publish",
+        &serde_json::json!({ "month": month }),
+    );
+    assert_eq!(code, 422, "{body}");
+    brand.open("/statistics");
+    brand.reload_until("/statistics", "the brand to receive the month", |b| {
+        b.try_find(&format!("section[data-month=\"{month}\"]"))
+    });
+    brand.shot("brand-statistics");
+    // The public page, with no session, in Burmese, at 360 px.
+    let public = std::fs::read_to_string(cso.dir.join("public.addr")).expect("public.addr");
+    s.goto(&format!("http://{}/?lang=my", public.trim()));
+    let title = s.text(&s.wait_for("h1", SOON));
+    assert!(has_script(&title, '\u{1000}'..='\u{109F}'), "{title}");
+    assert!(
+        s.try_find(&format!("section[data-month=\"{month}\"]"))
+            .is_some()
+    );
+    accessible_at_width(s, axe, "public-statistics", 360);
 }
 
 /// Whether `needle` appears in `hay` as whole words.
@@ -802,6 +881,7 @@ fn every_role_does_its_work_on_the_demo_network() {
         "/contacts",
         "/intake",
         "/network",
+        "/statistics",
         "/cases/zzzz",
     ]
     .iter()
@@ -899,13 +979,20 @@ fn every_role_does_its_work_on_the_demo_network() {
     let mut b = Session::new("demo-brand", brand);
     b.login_to_dashboard(DEMO_OPERATOR, DEMO_PASSWORD);
     brand_sees_its_supply_chain(&mut b);
+    cso_publishes_statistics(&mut s, &mut readonly, &mut b, cso, &axe);
     let brand_case = format!(
         "/cases/{}",
         api_cases(brand, "").0.into_iter().next().expect("a case")
     );
-    let pages: Vec<String> = ["/dashboard", "/supply-chain", "/inbox", brand_case.as_str()]
-        .map(String::from)
-        .to_vec();
+    let pages: Vec<String> = [
+        "/dashboard",
+        "/supply-chain",
+        "/inbox",
+        "/statistics",
+        brand_case.as_str(),
+    ]
+    .map(String::from)
+    .to_vec();
     for (lang, font) in [
         ("th", Some("Noto Sans Thai")),
         ("my", Some("Noto Sans Myanmar")),

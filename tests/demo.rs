@@ -62,9 +62,20 @@ fn the_demo_seeds_every_lifecycle_stage_with_attestations_and_overdue_work() {
     // Eleven nodes, each with its own data dir and admin API.
     let nodes: Vec<&str> = stdout
         .lines()
-        .filter(|l| l.contains("http://127.0.0.1:"))
+        .filter(|l| l.contains("http://127.0.0.1:") && !l.starts_with("Public statistics page"))
         .collect();
     assert_eq!(nodes.len(), 11, "{stdout}");
+    // The first CSO's public statistics page serves what the CSOs published.
+    assert!(
+        stdout.contains(
+            "Public statistics page (no login, published figures only): http://127.0.0.1:"
+        ),
+        "{stdout}"
+    );
+    assert!(
+        summary.contains("statistics of 3 months published by each CSO"),
+        "{summary}"
+    );
     for role in [
         "steward",
         "cso",

@@ -49,7 +49,7 @@ impl Demo {
             let words: Vec<&str> = line.split_whitespace().collect();
             if words.len() >= 4
                 && words.iter().any(|w| w.starts_with("http://127.0.0.1:"))
-                && let Some(dir) = words.last()
+                && let Some(dir) = words.last().filter(|d| d.starts_with('/'))
             {
                 roles.insert(words[0].to_string(), words[1].to_string());
                 nodes.insert(words[0].to_string(), std::path::PathBuf::from(dir));

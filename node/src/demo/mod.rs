@@ -259,6 +259,9 @@ pub async fn run(args: DemoArgs) -> Result<()> {
                 bootstrap: bootstrap.clone(),
                 admin_listen: Some(std::net::SocketAddr::from(([127, 0, 0, 1], 0))),
                 sample_data: true,
+                // The first CSO shows the network's published statistics to the public.
+                public_listen: (org.key == "cso-helpline")
+                    .then(|| std::net::SocketAddr::from(([127, 0, 0, 1], 0))),
                 ..RunOptions::default()
             },
         )
@@ -314,6 +317,13 @@ pub async fn run(args: DemoArgs) -> Result<()> {
             n.running.admin_addr,
             n.dir.display()
         ));
+    }
+    for n in &nodes {
+        if let Some(addr) = n.running.public_addr {
+            crate::output::say(&format!(
+                "\nPublic statistics page (no login, published figures only): http://{addr}"
+            ));
+        }
     }
     crate::output::say(&format!(
         "\nCLI: ilm --data-dir {} status   (any node's dir; also: case list, inbox, overdue, supply-chain)",

@@ -341,6 +341,23 @@ pub(super) fn seed(
         s.post(&format!("/api/attestations/{case}/cosign"), &Value::Null)?;
         attested += 1;
     }
+    // Each CSO publishes its statistics of three earlier months; the last month is left for
+    // an operator to publish from the Statistics page.
+    let mut published = 0;
+    let mut month = ilm_protocol::Month::of(crate::commands::now())
+        .previous()
+        .and_then(ilm_protocol::Month::previous);
+    for _ in 0..3 {
+        let Some(m) = month else { break };
+        for cso in csos {
+            api(dirs, cso)?.post(
+                "/api/statistics/publish",
+                &json!({ "month": m.to_string() }),
+            )?;
+        }
+        published += 1;
+        month = m.previous();
+    }
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
     for (_, _, _, stage, _) in &cases {
         *counts
@@ -359,7 +376,7 @@ pub(super) fn seed(
         })
         .sum::<Result<usize>>()?;
     Ok(format!(
-        "{contacts} contacts, {} cases ({}), {attested} attestations co-signed, {overdue} overdue items, 5 supply-chain links",
+        "{contacts} contacts, {} cases ({}), {attested} attestations co-signed, {overdue} overdue items, 5 supply-chain links, statistics of {published} months published by each CSO",
         cases.len(),
         counts
             .iter()
