@@ -117,6 +117,13 @@ fn a_cso_publishes_a_month_once_suppressed_and_the_public_page_shows_only_that()
     // A case this month, to show its reference never reaches the public page.
     let case = cso.consented_case(&supplier, "Canary Worker Case");
 
+    // Counts that changed since an operator reviewed them are not published.
+    let (code, body) = cso.post_raw(
+        "/api/statistics/publish",
+        &json!({ "month": month.to_string(), "expect": "00".repeat(32) }),
+    );
+    assert_eq!(code, 422, "{body}");
+    assert!(body.to_string().contains("changed since"), "{body}");
     // Published with the real binary.
     let out = ilm(
         &cso.dir,
@@ -199,20 +206,6 @@ fn a_cso_publishes_a_month_once_suppressed_and_the_public_page_shows_only_that()
         "control: both versions together would single out one worker"
     );
     let second = SignedRecord::sign(&second_body, &keys_of(&cso)).expect("sign");
-    // Small cells and a k below the minimum, signed by the CSO; the same from the supplier.
-    let mut small_body = first_body.clone();
-    small_body.month = month.previous().expect("month");
-    small_body.k = 2;
-    small_body.tables = vec![StatTable {
-        name: "contacts.nationality".into(),
-        total: Some(15),
-        cells: counts(&[("MM", 8), ("KH", 5), ("LA", 2)]),
-    }];
-    let small = SignedRecord::sign(&small_body, &keys_of(&cso)).expect("sign");
-    let mut foreign_body = first_body.clone();
-    foreign_body.month = small_body.month;
-    foreign_body.publisher = cert_of(&supplier).org_id;
-    let foreign = SignedRecord::sign(&foreign_body, &keys_of(&supplier)).expect("sign");
     let to_brand = [cert_of(&brand)];
     let envelope = |r: &SignedRecord| {
         let payload = serde_json::to_vec(r).expect("json");
@@ -224,40 +217,102 @@ fn a_cso_publishes_a_month_once_suppressed_and_the_public_page_shows_only_that()
             &to_brand,
         )
     };
-    let outcomes = deliver_as_member(
-        &network,
-        &cso,
-        &brand,
-        vec![envelope(&first), envelope(&second), envelope(&small)],
-    );
+    // Publications that break a rule, each signed with the CSO's real key.
+    let other_month = month.previous().expect("month");
+    let signed = |edit: &dyn Fn(&mut PublishedStatistics)| {
+        let mut b = first_body.clone();
+        b.month = other_month;
+        edit(&mut b);
+        SignedRecord::sign(&b, &keys_of(&cso)).expect("sign")
+    };
+    let nationality = |cells: &[(&str, u64)], total: u64| StatTable {
+        name: "contacts.nationality".into(),
+        total: Some(total),
+        cells: counts(cells),
+    };
+    let mut canonical_broken = signed(&|_| {});
+    let body: PublishedStatistics = serde_json::from_slice(&canonical_broken.body).expect("body");
+    canonical_broken.body = serde_json::to_vec_pretty(&body).expect("json");
+    canonical_broken.signatures.clear();
+    canonical_broken.cosign(&keys_of(&cso));
+    let this_month = Month::of(now());
+    let refused: Vec<(&str, SignedRecord)> = vec![
+        ("published once", second.clone()),
+        (
+            "below the minimum",
+            signed(&|b| {
+                b.k = 2;
+                b.tables = vec![nationality(&[("MM", 8), ("KH", 5), ("LA", 2)], 15)];
+            }),
+        ),
+        (
+            "count below k",
+            signed(&|b| b.tables = vec![nationality(&[("MM", 8), ("KH", 5), ("LA", 2)], 15)]),
+        ),
+        (
+            "could be recovered",
+            signed(&|b| b.tables = vec![nationality(&[("MM", 8), ("KH", 5)], 15)]),
+        ),
+        (
+            "another network",
+            signed(&|b| b.network_id = ilm_protocol::NetworkId([9; 16])),
+        ),
+        (
+            "in the future",
+            signed(&|b| {
+                b.month = this_month;
+                b.published_at = ilm_protocol::Timestamp(this_month.end().0 + 2 * 86_400);
+            }),
+        ),
+        ("canonical", canonical_broken),
+    ];
+    let mut envelopes = vec![envelope(&first)];
+    envelopes.extend(refused.iter().map(|(_, r)| envelope(r)));
+    let outcomes = deliver_as_member(&network, &cso, &brand, envelopes);
     assert!(
         matches!(&outcomes[0], AckOutcome::Accepted | AckOutcome::Duplicate),
         "the same publication again is harmless: {:?}",
         outcomes[0]
     );
-    assert!(
-        matches!(&outcomes[1], AckOutcome::Rejected(why) if why.contains("published once")),
-        "{:?}",
-        outcomes[1]
-    );
-    assert!(
-        matches!(&outcomes[2], AckOutcome::Rejected(why) if why.contains("below the minimum")),
-        "{:?}",
-        outcomes[2]
-    );
-    let from_supplier = {
-        let payload = serde_json::to_vec(&foreign).expect("json");
+    for ((why, _), outcome) in refused.iter().zip(&outcomes[1..]) {
+        assert!(
+            matches!(outcome, AckOutcome::Rejected(w) if w.contains(why)),
+            "expected a refusal for {why:?}, got {outcome:?}"
+        );
+    }
+    // Only a CSO publishes, and only its own: a supplier's, and a CSO relaying another's.
+    let mut foreign_body = first_body.clone();
+    foreign_body.month = other_month;
+    foreign_body.publisher = cert_of(&supplier).org_id;
+    let foreign = SignedRecord::sign(&foreign_body, &keys_of(&supplier)).expect("sign");
+    let from = |node: &Node, r: &SignedRecord| {
+        let payload = serde_json::to_vec(r).expect("json");
         seal(
             &network,
-            &keys_of(&supplier),
+            &keys_of(node),
             MessageKind::PublishedStatistics,
             &payload,
             &to_brand,
         )
     };
-    let outcome = deliver_as_member(&network, &supplier, &brand, vec![from_supplier]);
+    let outcome = deliver_as_member(&network, &supplier, &brand, vec![from(&supplier, &foreign)]);
     assert!(
         matches!(&outcome[0], AckOutcome::Rejected(why) if why.contains("may not send")),
+        "{:?}",
+        outcome[0]
+    );
+    let mut other_cso = net.member("cso2", "cso");
+    other_cso.start();
+    brand.wait_to_know(&other_cso);
+    let relayed = signed(&|_| {});
+    let outcome = deliver_as_member(
+        &network,
+        &other_cso,
+        &brand,
+        vec![from(&other_cso, &relayed)],
+    );
+    assert!(
+        matches!(&outcome[0], AckOutcome::Rejected(why) if why.contains("must come from")),
         "{:?}",
         outcome[0]
     );
@@ -293,8 +348,9 @@ fn a_cso_publishes_a_month_once_suppressed_and_the_public_page_shows_only_that()
     .collect();
     assert!(admin.contains(&case) && admin.contains(&contacts[0]));
     assert!(cso.get_text("/api/status").contains(&cso.org_id));
+    // Ids are looked for by their first 8 hex digits, as `short()` prints them.
     for s in &secrets {
-        let short = &s[..s.len().min(16)];
+        let short = &s[..s.len().min(8)];
         assert!(!page.contains(short), "the public page shows {s:?}");
         assert!(!data.contains(short), "the public JSON shows {s:?}");
     }

@@ -211,6 +211,7 @@ mod tests {
             MessageKind::HistorySync,
             MessageKind::StatusReport,
             MessageKind::PublishedStatistics,
+            MessageKind::ImprovementActivity,
         ] {
             wanted.push(format!("msg_{}", code(m)));
         }

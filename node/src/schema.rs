@@ -77,6 +77,15 @@ pub const RESTORE: Table<crate::backup::RestoreState> = Table::new(b'R', "restor
 /// ([`publication_id`]).
 pub const PUBLICATIONS: Table<StoredPublication> = Table::new(b'P', "published statistics");
 
+/// Improvement-plan activities (this supplier's or agency's own, or received), the latest
+/// version of each, by organisation and activity ([`improvement_id`]).
+pub const IMPROVEMENTS: Table<SignedRecord> = Table::new(b'I', "improvement activities");
+
+/// The id of an improvement activity: the organisation, then the activity id.
+pub fn improvement_id(org: &OrgId, id: &ilm_protocol::ActivityId) -> Vec<u8> {
+    [org.as_bytes().as_slice(), id.as_bytes()].concat()
+}
+
 /// The id of a publication: `YYYY-MM` then the publisher's id, so a scan runs by month.
 pub fn publication_id(month: ilm_protocol::Month, publisher: &OrgId) -> Vec<u8> {
     [month.to_string().as_bytes(), publisher.as_bytes()].concat()
@@ -107,6 +116,7 @@ pub const PREFIXES: &[(u8, &str)] = &[
     (RETENTION.prefix(), RETENTION.name()),
     (RESTORE.prefix(), RESTORE.name()),
     (PUBLICATIONS.prefix(), PUBLICATIONS.name()),
+    (IMPROVEMENTS.prefix(), IMPROVEMENTS.name()),
 ];
 
 /// The id of one intake idempotency key: operator name, a zero byte, then the key.

@@ -4,9 +4,11 @@
 
 use crate::aggregates::{median, month};
 use crate::membership::MembershipState;
+use crate::records::StatusReport;
 use crate::store::{Store, StoreError};
 use crate::views::{self, SupplierView};
-use ilm_protocol::{CaseStatus, OrgId, Timestamp};
+use crate::worklist::{QueryError, day};
+use ilm_protocol::{CaseStatus, IssueCategory, OrgId, Timestamp};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -97,15 +99,104 @@ pub fn of_supplier(view: &SupplierView, now: Timestamp) -> Scorecard {
     }
 }
 
-/// The scorecards of every supplier linked to this brand, and only those.
+/// What a brand analyst narrows the picture to: cases escalated in a date range, with an
+/// issue category. Every field is optional; as a query: `from`, `to` (YYYY-MM-DD), `category`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize, Serialize)]
+#[serde(default)]
+pub struct Filter {
+    /// Escalated on or after this day.
+    pub from: String,
+    /// Escalated on or before this day.
+    pub to: String,
+    /// An issue category code.
+    pub category: String,
+}
+
+/// A filter checked and parsed.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Narrowing {
+    from: Option<Timestamp>,
+    to: Option<Timestamp>,
+    category: Option<IssueCategory>,
+}
+
+impl Filter {
+    /// Parses the filter, with a clear error for a bad day or category.
+    pub fn parse(&self) -> Result<Narrowing, QueryError> {
+        let category = match self.category.trim() {
+            "" => None,
+            c => Some(c.parse::<IssueCategory>().map_err(|_| {
+                let codes: Vec<&str> = IssueCategory::ALL.iter().map(|c| c.code()).collect();
+                QueryError::BadCategory(codes.join(", "))
+            })?),
+        };
+        Ok(Narrowing {
+            from: day(&self.from, "from", false)?,
+            to: day(&self.to, "to", true)?,
+            category,
+        })
+    }
+}
+
+impl Narrowing {
+    /// Whether a case's report passes.
+    fn keeps(&self, r: &StatusReport) -> bool {
+        self.from.is_none_or(|f| r.escalated_at >= f)
+            && self.to.is_none_or(|t| r.escalated_at <= t)
+            && self.category.is_none_or(|c| r.categories.contains(&c))
+    }
+
+    /// The supplier's view narrowed: its cases that pass, and their attestations.
+    pub fn apply(&self, view: &SupplierView) -> SupplierView {
+        let cases: Vec<StatusReport> = view
+            .cases
+            .iter()
+            .filter(|r| self.keeps(r))
+            .cloned()
+            .collect();
+        let kept: std::collections::HashSet<_> = cases.iter().map(|r| r.case_ref).collect();
+        SupplierView {
+            supplier: view.supplier,
+            name: view.name.clone(),
+            country: view.country.clone(),
+            cases,
+            attestations: view
+                .attestations
+                .iter()
+                .filter(|a| kept.contains(&a.case_ref))
+                .cloned()
+                .collect(),
+        }
+    }
+}
+
+/// The scorecards of every supplier linked to this brand, and only those, narrowed by
+/// `filter`.
 pub fn scorecards(
     store: &Store,
     membership: &MembershipState,
     me: &OrgId,
     now: Timestamp,
+    filter: &Narrowing,
 ) -> Result<Vec<Scorecard>, StoreError> {
     Ok(views::supply_chain(store, membership, me)?
         .iter()
-        .map(|v| of_supplier(v, now))
+        .map(|v| of_supplier(&filter.apply(v), now))
         .collect())
+}
+
+/// One scorecard over every linked supplier together (the benchmark the page compares each
+/// supplier with).
+pub fn overall(views: &[SupplierView], now: Timestamp) -> Scorecard {
+    let all = SupplierView {
+        supplier: OrgId([0; 32]),
+        name: None,
+        country: None,
+        cases: views.iter().flat_map(|v| v.cases.iter().cloned()).collect(),
+        attestations: views
+            .iter()
+            .flat_map(|v| v.attestations.iter().cloned())
+            .collect(),
+    };
+    of_supplier(&all, now)
 }

@@ -12,7 +12,10 @@ use ilm_protocol::{Month, OrgId, PublishedStatistics, Timestamp};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// The contact dimensions a CSO publishes, one table each (`contacts.<dimension>`).
+/// The contact dimensions a CSO publishes, one table each (`contacts.<dimension>`). No two
+/// is a refinement of another: the corridor (origin and destination) is not published, since
+/// its origin is nearly always the nationality, and the two tables together could give away
+/// what each hides; the country of work is published on its own.
 pub const CONTACT_DIMENSIONS: &[&str] = &[
     "channel",
     "language",
@@ -20,7 +23,7 @@ pub const CONTACT_DIMENSIONS: &[&str] = &[
     "gender",
     "age_band",
     "sector",
-    "corridor",
+    "destination",
 ];
 
 /// The `[statistics]` section of the configuration.
@@ -49,12 +52,25 @@ fn counts(cells: BTreeMap<String, i64>) -> Counts {
 pub fn tables(store: &Store, month: Month, k: u32) -> Result<Vec<StatTable>, StoreError> {
     let mut out = Vec::new();
     for dim in CONTACT_DIMENSIONS {
-        let cells = aggregates::with_prefix(store, &format!("contacts.m.{month}.{dim}."))?;
-        out.push(statistics::suppress(
-            &format!("contacts.{dim}"),
-            &counts(cells),
-            k,
-        ));
+        let mut cells = counts(aggregates::with_prefix(
+            store,
+            &format!("contacts.m.{month}.{dim}."),
+        )?);
+        if *dim == "sector" {
+            // Sectors are free text at intake (older records): only the form's codes are
+            // published, anything else counted as "other".
+            let mut coded = Counts::new();
+            for (name, n) in cells {
+                let code = if crate::intake::SECTORS.contains(&name.as_str()) {
+                    name
+                } else {
+                    "other".to_string()
+                };
+                *coded.entry(code).or_default() += n;
+            }
+            cells = coded;
+        }
+        out.push(statistics::suppress(&format!("contacts.{dim}"), &cells, k));
     }
     let opened = aggregates::get(store, &format!("cases.month.{month}"))?;
     out.push(statistics::scalar(
@@ -69,6 +85,13 @@ pub fn tables(store: &Store, month: Month, k: u32) -> Result<Vec<StatTable>, Sto
         k,
     ));
     Ok(out)
+}
+
+/// The fingerprint of a month's tables as an operator reviewed them: publishing refuses when
+/// the counts changed since (a contact recorded in between).
+pub fn fingerprint(tables: &[StatTable]) -> ilm_protocol::Digest {
+    let bytes = serde_json::to_vec(tables).unwrap_or_default();
+    ilm_protocol::Digest::of(&[b"ilm/statistics-preview\n", &bytes])
 }
 
 /// Every publication held, oldest month first.
@@ -148,10 +171,11 @@ pub fn network_picture(
         .into_iter()
         .rev()
         .map(|(month, pubs)| {
+            // No id of any kind goes to the public page: an unknown publisher has no name.
             let name_of = |org: &OrgId| {
                 membership
                     .certificate(org)
-                    .map_or_else(|| org.short(), |c| c.name)
+                    .map_or_else(|| "—".to_string(), |c| c.name)
             };
             assemble(month, &pubs, &name_of)
         })
@@ -179,11 +203,12 @@ fn assemble(
             }
             let (total, cells) = tables.entry(t.name.clone()).or_default();
             match t.total {
-                Some(v) => total.value += v,
+                Some(v) => total.value = total.value.saturating_add(v),
                 None => total.at_least = true,
             }
             for (name, v) in &t.cells {
-                cells.entry(name.clone()).or_default().value += v;
+                let f = cells.entry(name.clone()).or_default();
+                f.value = f.value.saturating_add(*v);
             }
         }
     }

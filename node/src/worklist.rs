@@ -225,7 +225,9 @@ pub struct CasePage {
     pub pages: usize,
 }
 
-fn day(s: &str, what: &'static str, end: bool) -> Result<Option<Timestamp>, QueryError> {
+/// A day written YYYY-MM-DD as its first second, or its last one with `end` (None when
+/// empty).
+pub fn day(s: &str, what: &'static str, end: bool) -> Result<Option<Timestamp>, QueryError> {
     if s.trim().is_empty() {
         return Ok(None);
     }

@@ -59,6 +59,14 @@ pub enum Delivery<'a> {
         /// The CSO the publication names.
         publisher: OrgId,
     },
+    /// An activity of an improvement plan (signature and fields already checked).
+    ImprovementActivity {
+        /// The supplier or agency whose plan it is.
+        org: OrgId,
+        /// Whether the receiver, a brand, holds a complete link with the sender; or, a CSO,
+        /// holds a case the sender was escalated to.
+        related: bool,
+    },
 }
 
 /// Why a workflow message is refused.
@@ -101,6 +109,10 @@ pub enum DeliveryError {
     /// A link whose sides do not hold the roles of its kind.
     #[error("the link's sides do not hold the roles its kind requires")]
     LinkRoles,
+    /// The receiver neither buys from the sender (a linked brand) nor works with it (a CSO
+    /// that escalated a case to it).
+    #[error("this organisation neither buys from nor works with the sender")]
+    Unrelated,
 }
 
 impl DeliveryError {
@@ -116,6 +128,7 @@ impl DeliveryError {
             DeliveryError::WrongReceiver(_) => "delivery.wrong_receiver",
             DeliveryError::NotLinked => "delivery.not_linked",
             DeliveryError::LinkRoles => "delivery.link_roles",
+            DeliveryError::Unrelated => "delivery.unrelated",
         }
     }
 
@@ -247,6 +260,28 @@ pub fn may_deliver(
             }
             if to != link.upstream && receiver.role != Role::Cso {
                 return Err(E::WrongReceiver(W));
+            }
+            Ok(())
+        }
+        Delivery::ImprovementActivity { org, related } => {
+            const W: &str = "an improvement plan";
+            if !matches!(sender.role, Role::Supplier | Role::Agency) {
+                return Err(E::SenderRole {
+                    role: sender.role,
+                    what: W,
+                });
+            }
+            if *org != from {
+                return Err(E::SenderMismatch(W));
+            }
+            if !matches!(receiver.role, Role::Brand | Role::Cso) {
+                return Err(E::ReceiverRole {
+                    role: receiver.role,
+                    what: W,
+                });
+            }
+            if !related {
+                return Err(E::Unrelated);
             }
             Ok(())
         }

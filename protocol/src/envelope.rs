@@ -54,6 +54,8 @@ pub enum MessageKind {
     StatusReport,
     /// A CSO's signed monthly statistics, for every member.
     PublishedStatistics,
+    /// An activity of an improvement plan, for linked brands and the CSOs it works with.
+    ImprovementActivity,
 }
 
 /// The envelope header: sent in clear, authenticated by the AEAD and the signature.

@@ -1,7 +1,7 @@
 //! ILM Network protocol: the wire and record formats shared by every node and by offline
 //! verifiers. Identities, signed records, end-to-end encrypted envelopes, membership,
 //! case events with their authorisation rules, supply-chain links and attestations, key
-//! rotation and steward succession, published statistics.
+//! rotation and steward succession, published statistics, improvement plans.
 //!
 //! Architecture invariant: this crate does no I/O, no async, and reads no clock; callers pass
 //! the time in. See docs/PROTOCOL.md for the byte-level formats.
@@ -16,6 +16,7 @@ pub mod envelope;
 pub mod event;
 pub mod history;
 pub mod identity;
+pub mod improvement;
 pub mod lifecycle;
 pub mod limits;
 pub mod link;
@@ -37,6 +38,7 @@ pub use history::{CaseHistory, HistoryError, Inserted};
 pub use identity::{
     Country, Digest, EncryptionKey, OrgId, OrgKeys, Role, SignatureBytes, Timestamp,
 };
+pub use improvement::{ActivityError, ActivityId, ActivityKind, ImprovementActivity};
 pub use lifecycle::{
     CaseState, CaseStatus, LifecycleError, Obligation, Owed, PartyStage, PartyState,
 };

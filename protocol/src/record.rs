@@ -32,6 +32,8 @@ pub enum RecordKind {
     StewardSuccession,
     /// A CSO's monthly statistics, small counts suppressed.
     PublishedStatistics,
+    /// One activity of a supplier's or agency's improvement plan.
+    ImprovementActivity,
 }
 
 impl RecordKind {
@@ -48,6 +50,7 @@ impl RecordKind {
             RecordKind::KeyRotationRequest => "key-rotation-request",
             RecordKind::StewardSuccession => "steward-succession",
             RecordKind::PublishedStatistics => "published-statistics",
+            RecordKind::ImprovementActivity => "improvement-activity",
         }
     }
 

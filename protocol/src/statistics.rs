@@ -28,6 +28,9 @@ pub const MAX_TABLES: usize = 64;
 pub const MAX_CELLS: usize = 512;
 /// Longest table or cell name, in bytes.
 pub const MAX_NAME: usize = 64;
+/// Largest count a publication may hold (far above any helpline's month), so that sums over
+/// many publications cannot overflow.
+pub const MAX_COUNT: u64 = 1_000_000_000;
 
 /// A calendar month (UTC), written `YYYY-MM`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -145,7 +148,8 @@ impl From<Month> for String {
 pub struct StatTable {
     /// What is counted, e.g. `contacts.nationality` or `cases.category`.
     pub name: String,
-    /// The sum of every cell, suppressed ones included; None when it is itself below `k`.
+    /// The sum of every cell, suppressed ones included; None when it is itself below `k`
+    /// (zero included, so that "withheld" does not mean "a few").
     pub total: Option<u64>,
     /// The published cells, each at least `k`; a value left out is zero or suppressed.
     pub cells: BTreeMap<String, u64>,
@@ -166,12 +170,13 @@ pub type Counts = BTreeMap<String, u64>;
 /// the total is published and the hidden sum is then below `k`, the smallest published cells
 /// are hidden too, until the hidden sum is at least `k` plus one for every hidden cell past
 /// the first (so that, unless every cell is hidden, even a reader who knew which cells are
-/// non-zero could not tell that any of them is below `k`). The total is hidden only when it is itself below `k`, so every table
-/// of one population hides or shows the same total.
+/// non-zero could not tell that any of them is below `k`). The total is hidden only when it
+/// is itself below `k` (zero included), so every table of one population hides or shows the
+/// same total.
 pub fn suppress(name: &str, counts: &Counts, k: u32) -> StatTable {
     let k = u64::from(k.max(MIN_K));
-    let total: u64 = counts.values().sum();
-    if total > 0 && total < k {
+    let total: u64 = counts.values().fold(0, |a, v| a.saturating_add(*v));
+    if total < k {
         return StatTable {
             name: name.to_string(),
             total: None,
@@ -204,7 +209,7 @@ pub fn scalar(name: &str, count: u64, k: u32) -> StatTable {
     let k = u64::from(k.max(MIN_K));
     StatTable {
         name: name.to_string(),
-        total: (count == 0 || count >= k).then_some(count),
+        total: (count >= k).then_some(count),
         cells: BTreeMap::new(),
     }
 }
@@ -281,8 +286,8 @@ impl StatisticsError {
 
 impl PublishedStatistics {
     /// Checks the suppression rules every receiver enforces: `k` at least [`MIN_K`], the
-    /// month over when published, every published count (cells and totals) zero-free and at
-    /// least `k`, and every hidden sum zero or at least `k`.
+    /// month over when published, every published count (cells and totals) at least `k` and
+    /// at most [`MAX_COUNT`], and every hidden sum zero or at least `k`.
     pub fn check(&self) -> Result<(), StatisticsError> {
         use StatisticsError as E;
         if self.k < MIN_K {
@@ -309,6 +314,9 @@ impl PublishedStatistics {
             if t.cells.values().any(|v| *v < k) {
                 return Err(E::SmallCell(t.name.clone()));
             }
+            if t.total.is_some_and(|v| v > MAX_COUNT) || t.cells.values().any(|v| *v > MAX_COUNT) {
+                return Err(E::Malformed(t.name.clone()));
+            }
             let shown = t.cells.values().try_fold(0u64, |a, v| a.checked_add(*v));
             match (t.total, shown) {
                 (_, None) => return Err(E::Malformed(t.name.clone())),
@@ -318,7 +326,7 @@ impl PublishedStatistics {
                 }
                 (None, Some(_)) => {}
                 (Some(total), Some(shown)) => {
-                    if total > 0 && total < k {
+                    if total < k {
                         return Err(E::SmallCell(t.name.clone()));
                     }
                     if shown > total {

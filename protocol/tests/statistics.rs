@@ -111,7 +111,7 @@ proptest! {
         let t = suppress("t", &c, k);
         let kk = u64::from(k);
         prop_assert!(t.cells.values().all(|v| *v >= kk));
-        prop_assert!(t.total.is_none_or(|total| total == 0 || total >= kk));
+        prop_assert!(t.total.is_none_or(|total| total >= kk));
         let total: u64 = c.values().sum();
         if total >= kk {
             prop_assert_eq!(t.total, Some(total));
@@ -137,12 +137,17 @@ fn receivers_refuse_publications_that_break_the_rules() {
     small.cells.insert("other".into(), 3);
     small.total = Some(20);
     assert_eq!(check(vec![small], 5), Err("statistics.small_cell"));
-    let small_total = StatTable {
-        name: "cases.opened".into(),
-        total: Some(3),
-        cells: Default::default(),
-    };
-    assert_eq!(check(vec![small_total], 5), Err("statistics.small_cell"));
+    for small in [0, 3] {
+        let small_total = StatTable {
+            name: "cases.opened".into(),
+            total: Some(small),
+            cells: Default::default(),
+        };
+        assert_eq!(check(vec![small_total], 5), Err("statistics.small_cell"));
+    }
+    let mut huge = ok.clone();
+    huge.total = Some(statistics::MAX_COUNT + 1);
+    assert_eq!(check(vec![huge], 5), Err("statistics.malformed"));
     let mut over = ok.clone();
     over.total = Some(10);
     assert_eq!(check(vec![over], 5), Err("statistics.malformed"));

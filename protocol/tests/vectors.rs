@@ -145,6 +145,7 @@ fn verify_and_reencode(record: &SignedRecord, certs: &BTreeMap<OrgId, Membership
         RecordKind::KeyRotationRequest => check::<KeyRotationRequest>(record, &BTreeMap::new()),
         RecordKind::StewardSuccession => check::<StewardSuccession>(record, certs),
         RecordKind::PublishedStatistics => check::<PublishedStatistics>(record, certs),
+        RecordKind::ImprovementActivity => check::<ImprovementActivity>(record, certs),
     }
 }
 
@@ -183,6 +184,7 @@ fn every_kind_has_a_vector() {
         RecordKind::KeyRotationRequest,
         RecordKind::StewardSuccession,
         RecordKind::PublishedStatistics,
+        RecordKind::ImprovementActivity,
     ] {
         assert!(
             record_vectors(&v)

@@ -84,6 +84,7 @@ msg_consented_disclosure = Identity disclosed with consent
 msg_history_sync = Case history
 msg_status_report = Status report to brands
 msg_published_statistics = Published statistics
+msg_improvement_activity = Improvement plan
 link_brand_supplier = Brand buys from supplier
 link_supplier_agency = Supplier recruits through agency
 cat_child_labour = Child labour

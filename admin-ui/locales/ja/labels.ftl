@@ -83,6 +83,7 @@ msg_consented_disclosure = 同意に基づく個人情報の開示
 msg_history_sync = ケース履歴
 msg_status_report = ブランドへの状況報告
 msg_published_statistics = 公開統計
+msg_improvement_activity = 改善計画
 link_brand_supplier = ブランドがサプライヤーから購入
 link_supplier_agency = サプライヤーが斡旋業者を通じて採用
 cat_child_labour = 児童労働

@@ -83,6 +83,7 @@ msg_consented_disclosure = သဘောတူညီချက်ဖြင့် �
 msg_history_sync = ကိစ္စရပ် မှတ်တမ်း
 msg_status_report = အမှတ်တံဆိပ် ကုမ္ပဏီများထံ အခြေအနေ အစီရင်ခံစာ
 msg_published_statistics = ထုတ်ပြန်ထားသော စာရင်းအင်း
+msg_improvement_activity = တိုးတက်မှု အစီအစဉ်
 link_brand_supplier = အမှတ်တံဆိပ် ကုမ္ပဏီက ထုတ်လုပ်သူထံမှ ဝယ်ယူ
 link_supplier_agency = ထုတ်လုပ်သူက အေဂျင်စီမှတစ်ဆင့် ခန့်အပ်
 cat_child_labour = ကလေးလုပ်သား

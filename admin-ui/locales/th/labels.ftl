@@ -83,6 +83,7 @@ msg_consented_disclosure = เปิดเผยตัวตนโดยได�
 msg_history_sync = ประวัติเคส
 msg_status_report = รายงานสถานะถึงแบรนด์
 msg_published_statistics = สถิติที่เผยแพร่
+msg_improvement_activity = แผนการปรับปรุง
 link_brand_supplier = แบรนด์ซื้อจากผู้ผลิต
 link_supplier_agency = ผู้ผลิตจ้างผ่านบริษัทจัดหางาน
 cat_child_labour = แรงงานเด็ก

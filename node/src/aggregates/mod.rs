@@ -124,7 +124,7 @@ pub fn of_case(state: &CaseState) -> Cells {
 }
 
 /// What one contact adds: by month received, channel, language, nationality, gender, age
-/// band, sector and migration corridor, and each of those per month.
+/// band, sector, migration corridor and country of work, and each of those per month.
 pub fn of_contact(contact: &Contact) -> Cells {
     let dimensions = [
         ("month", month(contact.received_at)),
@@ -138,6 +138,7 @@ pub fn of_contact(contact: &Contact) -> Cells {
             "corridor",
             format!("{}-{}", contact.origin, contact.destination),
         ),
+        ("destination", contact.destination.to_string()),
     ];
     let mut c = Cells::new();
     add(&mut c, "contacts".into(), 1);

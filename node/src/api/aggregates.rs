@@ -2,9 +2,11 @@
 //! histograms only, never personal data) and `GET /api/scorecards` (a brand's figures per
 //! linked supplier).
 
-use super::{ApiResult, ApiState};
+use super::{ApiError, ApiResult, ApiState};
+use crate::scorecard::Filter;
 use axum::Json;
-use axum::extract::State;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
 use serde_json::json;
 use std::sync::Arc;
 
@@ -14,28 +16,39 @@ pub(crate) async fn aggregates(State(st): State<Arc<ApiState>>) -> ApiResult {
     Ok(Json(json!({ "aggregates": cells })))
 }
 
-/// This node's scorecards now (empty but at a brand: no other role links suppliers).
-fn cards(st: &ApiState) -> Result<Vec<crate::scorecard::Scorecard>, crate::store::StoreError> {
-    crate::scorecard::scorecards(
+/// This node's scorecards now (empty but at a brand: no other role links suppliers),
+/// narrowed by the query's `from`, `to` and `category`.
+fn cards(
+    st: &ApiState,
+    q: Result<Query<Filter>, QueryRejection>,
+) -> Result<Vec<crate::scorecard::Scorecard>, ApiError> {
+    let Query(filter) = q.map_err(|e| ApiError::bad(e.body_text()))?;
+    let narrowing = filter.parse().map_err(|e| ApiError::bad(e.to_string()))?;
+    Ok(crate::scorecard::scorecards(
         &st.store,
         &st.membership,
         &st.keys.org_id(),
         crate::membership::now(),
-    )
+        &narrowing,
+    )?)
 }
 
 /// A brand's scorecard of each linked supplier.
-pub(crate) async fn scorecards(State(st): State<Arc<ApiState>>) -> ApiResult {
-    Ok(Json(json!({ "scorecards": cards(&st)? })))
+pub(crate) async fn scorecards(
+    State(st): State<Arc<ApiState>>,
+    q: Result<Query<Filter>, QueryRejection>,
+) -> ApiResult {
+    Ok(Json(json!({ "scorecards": cards(&st, q)? })))
 }
 
 /// The scorecards as a CSV download (the Supply chain page links to it).
 pub(crate) async fn scorecards_csv(
     State(st): State<Arc<ApiState>>,
+    q: Result<Query<Filter>, QueryRejection>,
 ) -> Result<axum::response::Response, super::ApiError> {
     use axum::http::header;
     use axum::response::IntoResponse;
-    let rows: Vec<serde_json::Value> = cards(&st)?.iter().map(|c| json!(c)).collect();
+    let rows: Vec<serde_json::Value> = cards(&st, q)?.iter().map(|c| json!(c)).collect();
     let body = crate::csv::from_json(&crate::csv::SCORECARD_COLUMNS, &rows);
     Ok((
         [

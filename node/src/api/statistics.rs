@@ -49,6 +49,9 @@ pub(crate) async fn statistics(State(st): State<Arc<ApiState>>) -> ApiResult {
 #[serde(deny_unknown_fields)]
 pub(crate) struct PublishBody {
     month: String,
+    /// The fingerprint of the tables the operator reviewed (the Statistics page sends it).
+    #[serde(default)]
+    expect: Option<String>,
 }
 
 /// Publishes this CSO's statistics of an ended month to every member.
@@ -61,7 +64,17 @@ pub(crate) async fn publish(
         .month
         .parse()
         .map_err(|e: ilm_protocol::StatisticsError| ApiError::bad(e.to_string()))?;
-    let stored = st.core.publish_statistics(month, st.statistics.k).await?;
+    let expect = match b.expect.as_deref().map(str::trim).filter(|e| !e.is_empty()) {
+        Some(e) => Some(
+            e.parse::<ilm_protocol::Digest>()
+                .map_err(|_| ApiError::bad("expect: a fingerprint of 64 hex digits"))?,
+        ),
+        None => None,
+    };
+    let stored = st
+        .core
+        .publish_statistics(month, st.statistics.k, expect)
+        .await?;
     let body: ilm_protocol::PublishedStatistics = serde_json::from_slice(&stored.record.body)
         .map_err(|e| ApiError::bad(format!("the publication just signed is unreadable: {e}")))?;
     Ok(Json(json!({

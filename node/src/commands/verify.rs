@@ -312,6 +312,20 @@ pub(super) fn verify(
                 ),
             )
         }
+        RecordKind::ImprovementActivity => {
+            let a = rec
+                .verify_with::<ilm_protocol::ImprovementActivity>(&*node_keys(dir))
+                .map_err(invalid)?;
+            a.body().check_well_formed().map_err(invalid)?;
+            (
+                "improvement_activity",
+                format!(
+                    "VALID signature on the improvement activity {:?} of {} (membership is checked by nodes)",
+                    a.body().title,
+                    a.body().org
+                ),
+            )
+        }
         RecordKind::PublishedStatistics => {
             let p = rec
                 .verify_with::<ilm_protocol::PublishedStatistics>(&*node_keys(dir))

@@ -27,6 +27,7 @@ mod append;
 mod attest;
 mod commands;
 mod deliver;
+mod improvement;
 mod links;
 mod publish;
 mod receive;
@@ -42,6 +43,7 @@ pub use crate::records::{
     CaseMeta, Disclosure, ReceivedDisclosure, StatusReport, StoredAttestation, StoredLink,
 };
 pub use commands::{Escalated, Verdicted, truncate_text};
+pub use improvement::{ActivityInput, activity};
 pub use workflow::brands_of;
 
 /// Deliveries processed in one batch (one flush), at most.

@@ -9,11 +9,13 @@ use ilm_protocol::{Delivery, Month, PublishedStatistics, Role};
 
 impl Core {
     /// Publishes this CSO's statistics of `month` (which must be over and not yet
-    /// published), suppressed with `k`.
+    /// published), suppressed with `k`. With `expect`, the fingerprint of the tables an
+    /// operator reviewed ([`fingerprint`]), it refuses when the counts changed since.
     pub(super) async fn publish_statistics(
         &mut self,
         month: Month,
         k: u32,
+        expect: Option<ilm_protocol::Digest>,
     ) -> Result<StoredPublication, CoreError> {
         if self.membership.current(&self.me).map(|c| c.role) != Some(Role::Cso) {
             return Err(CoreError::refused(
@@ -32,13 +34,29 @@ impl Core {
                 crate::clock::fmt_day(done.stored_at)
             )));
         }
+        // A node restored from a backup may have published a month after the backup was
+        // made: publishing it again would give two versions to subtract.
+        if let Some(r) = crate::backup::restore_state(&self.store)?
+            && month.end() <= r.restored_at
+        {
+            return Err(CoreError::refused(format!(
+                "{month} had ended when this node was restored from a backup ({}): it may have been published after the backup was made, and a second version could be subtracted from the first",
+                crate::clock::fmt_day(r.restored_at)
+            )));
+        }
+        let tables = crate::statistics::tables(&self.store, month, k)?;
+        if expect.is_some_and(|e| e != crate::statistics::fingerprint(&tables)) {
+            return Err(CoreError::refused(
+                "the counts changed since they were reviewed: review them again before publishing",
+            ));
+        }
         let body = PublishedStatistics {
             network_id: self.membership.network_id(),
             publisher: self.me,
             month,
             k,
             published_at: t,
-            tables: crate::statistics::tables(&self.store, month, k)?,
+            tables,
         };
         // Our own tables break no rule; checked anyway, as every receiver will.
         body.check().map_err(CoreError::refused)?;
@@ -100,6 +118,16 @@ impl Core {
             return Err("publication of another network".into());
         }
         body.check().map_err(|e| e.to_string())?;
+        // Published early, a month's counts would be incomplete, and the complete ones could
+        // never follow (a month is kept once): refused when dated ahead of this node's clock.
+        if body.published_at.0 > now().0.saturating_add(MAX_FUTURE_SKEW_SECS) {
+            return Err("publication dated in the future".into());
+        }
+        // One reading for every implementation: the body must be exactly what it parses to
+        // (no duplicate keys, no other spacing), as every publisher writes it.
+        if serde_json::to_vec(&body).ok().as_deref() != Some(rec.body.as_slice()) {
+            return Err("publication not in its canonical encoding".into());
+        }
         self.may_deliver(
             sender,
             &Delivery::PublishedStatistics {

@@ -230,6 +230,9 @@ impl Core {
             MessageKind::PublishedStatistics => {
                 self.receive_publication(&header.sender, payload, batch)
             }
+            MessageKind::ImprovementActivity => {
+                self.receive_activity(&header.sender, payload, batch)
+            }
             other => Err(format!("{other:?} messages are not accepted by delivery").into()),
         }
     }

@@ -12,6 +12,8 @@ use ilm_protocol::{
 };
 use std::time::Duration;
 
+mod statistics;
+
 const T0: Timestamp = Timestamp(1_767_225_600);
 
 struct World {

@@ -45,10 +45,16 @@ pub enum WorkflowCommand {
         id: Digest,
         reply: oneshot::Sender<Result<StoredLink, CoreError>>,
     },
+    /// Record an activity of this organisation's improvement plan.
+    RecordActivity {
+        input: super::improvement::ActivityInput,
+        reply: oneshot::Sender<Result<SignedRecord, CoreError>>,
+    },
     /// Publish this CSO's statistics of a month to every member.
     PublishStatistics {
         month: ilm_protocol::Month,
         k: u32,
+        expect: Option<Digest>,
         reply: oneshot::Sender<Result<crate::records::StoredPublication, CoreError>>,
     },
 }
@@ -139,14 +145,30 @@ impl CoreClient {
             .await
     }
 
-    /// Publishes this CSO's statistics of `month`, suppressed with `k`, to every member.
+    /// Records (signs, stores, sends) an activity of this organisation's improvement plan.
+    pub async fn record_activity(
+        &self,
+        input: super::improvement::ActivityInput,
+    ) -> Result<SignedRecord, CoreError> {
+        self.workflow(|reply| WorkflowCommand::RecordActivity { input, reply })
+            .await
+    }
+
+    /// Publishes this CSO's statistics of `month`, suppressed with `k`, to every member;
+    /// with `expect`, only if the tables are still the ones reviewed.
     pub async fn publish_statistics(
         &self,
         month: ilm_protocol::Month,
         k: u32,
+        expect: Option<Digest>,
     ) -> Result<crate::records::StoredPublication, CoreError> {
-        self.workflow(|reply| WorkflowCommand::PublishStatistics { month, k, reply })
-            .await
+        self.workflow(|reply| WorkflowCommand::PublishStatistics {
+            month,
+            k,
+            expect,
+            reply,
+        })
+        .await
     }
 }
 
@@ -263,8 +285,17 @@ impl Core {
                 let res = self.accept_link(id).await;
                 let _ = reply.send(res);
             }
-            WorkflowCommand::PublishStatistics { month, k, reply } => {
-                let res = self.publish_statistics(month, k).await;
+            WorkflowCommand::RecordActivity { input, reply } => {
+                let res = self.record_activity(input).await;
+                let _ = reply.send(res);
+            }
+            WorkflowCommand::PublishStatistics {
+                month,
+                k,
+                expect,
+                reply,
+            } => {
+                let res = self.publish_statistics(month, k, expect).await;
                 let _ = reply.send(res);
             }
         }

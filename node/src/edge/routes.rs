@@ -108,6 +108,7 @@ use Verb::{Get, Post};
 const CSO: &[Role] = &[Role::Cso];
 const BRAND: &[Role] = &[Role::Brand];
 const STEWARD: &[Role] = &[Role::Steward];
+const RESPONDERS: &[Role] = &[Role::Supplier, Role::Agency];
 
 /// Every route the admin listener serves.
 pub static ROUTES: &[Route] = &[
@@ -191,6 +192,21 @@ pub static ROUTES: &[Route] = &[
         "The same scorecards as a CSV download",
         |m| on(m, api::aggregates::scorecards_csv),
     ),
+    route(
+        Get,
+        "/api/improvements",
+        Read,
+        "Improvement-plan activities held: this organisation's own, or those of the suppliers and agencies it buys from or works with",
+        |m| on(m, api::improvements::list),
+    ),
+    route(
+        Post,
+        "/api/improvements",
+        Casework,
+        "Record or update an activity of this supplier's or agency's improvement plan, signed and sent to its linked brands and the CSOs it works with (body: id?, kind, title, description, planned_for, completed_at?)",
+        |m| on(m, api::improvements::record),
+    )
+    .only(RESPONDERS),
     route(
         Get,
         "/api/statistics",

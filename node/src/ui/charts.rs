@@ -30,6 +30,19 @@ pub struct Chart {
     pub time: bool,
     /// The legend for a partial period, when one is shown.
     pub partial_note: String,
+    /// Events drawn over a month series (improvement-plan activities), numbered from 1.
+    pub markers: Vec<Marker>,
+}
+
+/// An event marked on a month series: a numbered line at its month.
+#[derive(Debug, Clone, Serialize)]
+pub struct Marker {
+    /// The row (month) it falls in.
+    pub row: usize,
+    /// What it was, already translated.
+    pub label: String,
+    /// Done (solid line) or only planned (dashed).
+    pub done: bool,
 }
 
 /// Escapes text for SVG/HTML.
@@ -144,6 +157,18 @@ fn months(c: &Chart) -> String {
             ));
         }
     }
+    for (i, m) in c.markers.iter().enumerate() {
+        let Some(_) = c.rows.get(m.row) else { continue };
+        let x = left + (m.row as f64 + 0.5) * slot;
+        let top_y = base - plot_h - 6.0;
+        let class = if m.done { "marker" } else { "marker planned" };
+        s.push_str(&format!(
+            r#"<g class="{class}"><title>{n}. {label}</title><line x1="{x:.1}" y1="{top_y}" x2="{x:.1}" y2="{base}"></line><circle cx="{x:.1}" cy="{top_y}" r="7"></circle><text x="{x:.1}" y="{}" text-anchor="middle">{n}</text></g>"#,
+            top_y + 3.5,
+            n = i + 1,
+            label = esc(&m.label),
+        ));
+    }
     if c.rows.iter().any(|r| r.partial) {
         s.push_str(&format!(
             r#"<rect x="{left}" y="206" width="10" height="10" class="partial"></rect><text x="{}" y="215" class="tick">* {}</text>"#,
@@ -174,7 +199,29 @@ mod tests {
                 .collect(),
             time,
             partial_note: "month in progress".into(),
+            markers: vec![],
         }
+    }
+
+    #[test]
+    fn markers_are_numbered_lines_at_their_month() {
+        let mut c = chart(true, &[("2026-10", 7, false), ("2026-11", 3, false)]);
+        c.markers = vec![
+            Marker {
+                row: 1,
+                label: "Employer <Pays>".into(),
+                done: true,
+            },
+            Marker {
+                row: 9,
+                label: "out of range".into(),
+                done: false,
+            },
+        ];
+        let s = svg(&c);
+        assert_eq!(s.matches("<g class=\"marker\">").count(), 1, "{s}");
+        assert!(s.contains("<title>1. Employer &lt;Pays&gt;</title>"), "{s}");
+        assert!(!s.contains("out of range"));
     }
 
     #[test]

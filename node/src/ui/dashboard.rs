@@ -48,6 +48,7 @@ pub(crate) async fn dashboard(
                     .collect(),
                 time: s.time,
                 partial_note: word("partial_month"),
+                markers: Vec::new(),
             };
             json!({ "chart": chart, "svg": charts::svg(&chart) })
         })

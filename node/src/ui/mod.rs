@@ -15,6 +15,7 @@ mod members;
 mod network;
 mod session;
 mod statistics;
+mod supply_chain;
 mod work;
 
 pub(crate) use case_list::{case_list, case_list_csv};
@@ -26,7 +27,8 @@ pub(crate) use members::members;
 pub(crate) use network::network;
 pub(crate) use session::{login, login_page, logout, set_lang};
 pub(crate) use statistics::{public_json, public_page, statistics_page};
-pub(crate) use work::{inbox, supply_chain};
+pub(crate) use supply_chain::supply_chain;
+pub(crate) use work::inbox;
 
 use crate::access::{OperatorRole, Permission, Principal, SESSION_COOKIE, limiter};
 use crate::api::{ApiError, ApiState};

@@ -97,6 +97,7 @@ pub(crate) async fn statistics_page(
                 let tables = statistics::tables(&st.store, month, st.statistics.k)?;
                 offer.push(json!({
                     "month": month,
+                    "fingerprint": statistics::fingerprint(&tables),
                     "tables": tables.iter().map(|t| preview(tr, t)).collect::<Vec<_>>(),
                 }));
             }

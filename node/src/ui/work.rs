@@ -1,4 +1,4 @@
-//! Worklists of the responding parties and the brand's supply chain.
+//! The responding parties' inbox.
 
 use super::*;
 
@@ -29,44 +29,6 @@ pub(crate) async fn inbox(
     ctx["rows"] = json!(rows);
     ctx["names"] = json!(super::case_pages::member_names(&st));
     render(&st, "inbox.html", ctx)
-        .map(IntoResponse::into_response)
-        .unwrap_or_else(IntoResponse::into_response)
-}
-
-pub(crate) async fn supply_chain(
-    State(st): State<Arc<ApiState>>,
-    Extension(p): Extension<Principal>,
-) -> Response {
-    let suppliers = match crate::views::supply_chain(&st.store, &st.membership, &st.keys.org_id()) {
-        Ok(v) => v,
-        Err(e) => return ApiError::from(e).into_response(),
-    };
-    let t = crate::membership::now();
-    let suppliers: Vec<Value> = suppliers
-        .iter()
-        .map(|s| {
-            let mut v = json!(s);
-            let card = crate::scorecard::of_supplier(s, t);
-            let days = |d: Option<f64>| d.map_or_else(|| "—".to_string(), |d| format!("{d:.1}"));
-            v["scorecard"] = json!({
-                "open": card.open,
-                "overdue": card.overdue,
-                "median_ack": days(card.median_days_to_acknowledge),
-                "median_remediate": days(card.median_days_to_remediate),
-                "share_verified": card.share_verified.map_or_else(|| "—".to_string(), |p| format!("{p}%")),
-                "attestations_verified": card.attestations_verified,
-            });
-            for (i, a) in s.attestations.iter().enumerate() {
-                let downloadable =
-                    crate::views::bundle(&st.store, &st.membership, &a.case_ref).is_ok();
-                v["attestations"][i]["can_download"] = json!(downloadable);
-            }
-            v
-        })
-        .collect();
-    let mut ctx = base_ctx(&st, Some(&p), "supply_chain_title", "/supply-chain");
-    ctx["suppliers"] = json!(suppliers);
-    render(&st, "supply_chain.html", ctx)
         .map(IntoResponse::into_response)
         .unwrap_or_else(IntoResponse::into_response)
 }

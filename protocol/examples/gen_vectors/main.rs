@@ -899,6 +899,27 @@ fn main() -> Result<()> {
         &published,
     )?;
 
+    // --- An improvement-plan activity of the supplier, completed ----------------------------
+    let activity_body = ImprovementActivity {
+        network_id: network.id(),
+        org: supplier.id(),
+        id: ActivityId([0x11; 16]),
+        kind: ActivityKind::PolicyAdopted,
+        title: "Employer Pays policy adopted".into(),
+        description: "No worker pays any recruitment cost; fees already paid are repaid.".into(),
+        planned_for: ts(30 * DAY),
+        completed_at: Some(ts(45 * DAY)),
+        recorded_at: ts(46 * DAY),
+    };
+    activity_body.check_well_formed()?;
+    let activity = SignedRecord::sign(&activity_body, &supplier.keys)?;
+    activity.verify::<ImprovementActivity>()?;
+    recs.push(
+        "improvement_supplier_employer_pays",
+        "The supplier's improvement-plan activity: a policy adopted, completed.",
+        &activity,
+    )?;
+
     // --- Invalid inputs ---------------------------------------------------------------------
     let invalid_file = invalid::build(&invalid::Inputs {
         network: &network,

@@ -1,0 +1,144 @@
+//! `GET /api/improvements` (the improvement-plan activities this node holds: its own, or
+//! those of the suppliers and agencies it buys from or works with) and
+//! `POST /api/improvements` (a supplier or agency records or updates one of its own).
+
+use super::{ApiError, ApiResult, ApiState};
+use crate::core::ActivityInput;
+use crate::membership::MembershipState;
+use crate::schema;
+use crate::store::{Store, StoreError};
+use axum::Json;
+use axum::extract::State;
+use axum::extract::rejection::JsonRejection;
+use ilm_protocol::{ActivityId, ActivityKind, ImprovementActivity, OrgId, Timestamp};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use std::sync::Arc;
+
+/// One activity as the API and the pages show it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ActivityView {
+    /// The organisation whose plan it is.
+    pub org: OrgId,
+    /// Its name in the member directory.
+    pub org_name: Option<String>,
+    /// The activity's id.
+    pub id: ActivityId,
+    /// What kind of change.
+    pub kind: ActivityKind,
+    /// Title.
+    pub title: String,
+    /// Description.
+    pub description: String,
+    /// When planned for.
+    pub planned_for: Timestamp,
+    /// When completed, if it was.
+    pub completed_at: Option<Timestamp>,
+    /// When this version was signed.
+    pub recorded_at: Timestamp,
+}
+
+/// Every activity held (signatures were verified when each was stored), by organisation,
+/// then date.
+pub fn held(store: &Store, membership: &MembershipState) -> Result<Vec<ActivityView>, StoreError> {
+    let mut out: Vec<ActivityView> = store
+        .scan::<ilm_protocol::SignedRecord>(&schema::IMPROVEMENTS, &[])?
+        .into_iter()
+        .filter_map(|r| serde_json::from_slice::<ImprovementActivity>(&r.body).ok())
+        .map(|a| ActivityView {
+            org_name: membership.certificate(&a.org).map(|c| c.name),
+            org: a.org,
+            id: a.id,
+            kind: a.kind,
+            title: a.title,
+            description: a.description,
+            planned_for: a.planned_for,
+            completed_at: a.completed_at,
+            recorded_at: a.recorded_at,
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        (a.org, a.completed_at.unwrap_or(a.planned_for))
+            .cmp(&(b.org, b.completed_at.unwrap_or(b.planned_for)))
+    });
+    Ok(out)
+}
+
+/// The activities of one organisation's plan.
+pub fn of_org(
+    store: &Store,
+    membership: &MembershipState,
+    org: &OrgId,
+) -> Result<Vec<ActivityView>, StoreError> {
+    Ok(held(store, membership)?
+        .into_iter()
+        .filter(|a| a.org == *org)
+        .collect())
+}
+
+/// Every activity this node holds.
+pub(crate) async fn list(State(st): State<Arc<ApiState>>) -> ApiResult {
+    Ok(Json(
+        json!({ "activities": held(&st.store, &st.membership)? }),
+    ))
+}
+
+/// What `POST /api/improvements` takes.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ActivityBody {
+    /// The activity to update (absent: a new one).
+    #[serde(default)]
+    id: Option<String>,
+    kind: ActivityKind,
+    title: String,
+    #[serde(default)]
+    description: String,
+    /// YYYY-MM-DD.
+    planned_for: String,
+    /// YYYY-MM-DD, when completed.
+    #[serde(default)]
+    completed_at: Option<String>,
+}
+
+/// A day written YYYY-MM-DD, as its first second (UTC).
+pub fn parse_day(s: &str, what: &str) -> Result<Timestamp, ApiError> {
+    let bad = || ApiError::bad(format!("{what}: a day as YYYY-MM-DD"));
+    let t = humantime::parse_rfc3339(&format!("{}T00:00:00Z", s.trim())).map_err(|_| bad())?;
+    let secs = t
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_err(|_| bad())?
+        .as_secs();
+    Ok(Timestamp(secs))
+}
+
+/// Records or updates one activity of this organisation's plan, signed and sent.
+pub(crate) async fn record(
+    State(st): State<Arc<ApiState>>,
+    b: Result<Json<ActivityBody>, JsonRejection>,
+) -> ApiResult {
+    let b = b.map(|Json(v)| v).map_err(ApiError::from)?;
+    let id = match b.id.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        Some(s) => Some(
+            s.parse::<ActivityId>()
+                .map_err(|_| ApiError::bad("id: an activity id (32 hex digits)"))?,
+        ),
+        None => None,
+    };
+    let completed_at = match b.completed_at.as_deref().map(str::trim) {
+        Some(d) if !d.is_empty() => Some(parse_day(d, "completed_at")?),
+        _ => None,
+    };
+    let input = ActivityInput {
+        id,
+        kind: b.kind,
+        title: b.title,
+        description: b.description,
+        planned_for: parse_day(&b.planned_for, "planned_for")?,
+        completed_at,
+    };
+    let rec = st.core.record_activity(input).await?;
+    let a: ImprovementActivity = serde_json::from_slice(&rec.body)
+        .map_err(|e| ApiError::bad(format!("the activity just signed is unreadable: {e}")))?;
+    Ok(Json(json!({ "id": a.id, "activity": a, "record": rec })))
+}

@@ -1,0 +1,164 @@
+//! Improvement plans: a supplier or agency signs each activity it plans or completes and
+//! sends it to its linked brands and the CSOs it works with; receivers keep the latest
+//! version of each activity.
+
+use super::*;
+use crate::schema;
+use ilm_protocol::{ActivityId, Delivery, ImprovementActivity, Role};
+
+/// What an organisation states about one activity of its plan.
+#[derive(Debug, Clone)]
+pub struct ActivityInput {
+    /// The activity to update (None: a new one).
+    pub id: Option<ActivityId>,
+    /// What kind of change.
+    pub kind: ilm_protocol::ActivityKind,
+    /// Its title.
+    pub title: String,
+    /// Its description.
+    pub description: String,
+    /// When it is planned for.
+    pub planned_for: Timestamp,
+    /// When it was completed, if it was.
+    pub completed_at: Option<Timestamp>,
+}
+
+/// The latest version held of an activity.
+pub fn activity(
+    store: &Store,
+    org: &OrgId,
+    id: &ActivityId,
+) -> Result<Option<SignedRecord>, StoreError> {
+    store.get(&schema::IMPROVEMENTS, &schema::improvement_id(org, id))
+}
+
+/// The CSOs that escalated a case to `org` (the ones it works with), from the read model.
+fn csos_working_with(store: &Store, org: &OrgId) -> Result<Vec<OrgId>, StoreError> {
+    let mut out: Vec<OrgId> = crate::cases::states(store)?
+        .into_iter()
+        .filter(|s| s.owner != *org && s.party(org).is_some())
+        .map(|s| s.owner)
+        .collect();
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
+impl Core {
+    /// Records (signs, stores and sends) one activity of this organisation's plan.
+    pub(super) async fn record_activity(
+        &mut self,
+        input: ActivityInput,
+    ) -> Result<SignedRecord, CoreError> {
+        let role = self.membership.current(&self.me).map(|c| c.role);
+        if !matches!(role, Some(Role::Supplier | Role::Agency)) {
+            return Err(CoreError::refused(
+                "only a current supplier or agency member keeps an improvement plan",
+            ));
+        }
+        let id = match input.id {
+            Some(id) => {
+                if activity(&self.store, &self.me, &id)?.is_none() {
+                    return Err(CoreError::refused("no such activity in this plan"));
+                }
+                id
+            }
+            None => ActivityId(ilm_protocol::identity::random_bytes().map_err(CoreError::refused)?),
+        };
+        let body = ImprovementActivity {
+            network_id: self.membership.network_id(),
+            org: self.me,
+            id,
+            kind: input.kind,
+            title: input.title.trim().to_string(),
+            description: input.description,
+            planned_for: input.planned_for,
+            completed_at: input.completed_at,
+            recorded_at: now(),
+        };
+        body.check_well_formed().map_err(CoreError::refused)?;
+        let rec = SignedRecord::sign(&body, &self.keys).map_err(CoreError::refused)?;
+        let mut batch = WriteBatch::new();
+        batch.put(
+            &schema::IMPROVEMENTS,
+            &schema::improvement_id(&self.me, &id),
+            &rec,
+        )?;
+        let mut recipients = brands_of(&self.store, &self.me)?;
+        recipients.extend(csos_working_with(&self.store, &self.me)?);
+        recipients.retain(|o| self.membership.current(o).is_some());
+        recipients.sort();
+        recipients.dedup();
+        let payload = serde_json::to_vec(&rec).map_err(CoreError::refused)?;
+        let mut entries = Vec::new();
+        for group in recipients.chunks(ilm_protocol::envelope::MAX_RECIPIENTS) {
+            let (_, mut e) = self.queue_message(
+                &mut batch,
+                MessageKind::ImprovementActivity,
+                group,
+                &payload,
+                None,
+                now(),
+            )?;
+            entries.append(&mut e);
+        }
+        self.store.commit(batch)?;
+        for e in entries {
+            self.outbox.push(e).await;
+        }
+        Ok(rec)
+    }
+
+    /// An activity delivered by `sender`: kept when the receiver buys from or works with
+    /// the sender and it is newer than the version held.
+    pub(super) fn receive_activity(
+        &mut self,
+        sender: &OrgId,
+        payload: &[u8],
+        batch: &mut WriteBatch,
+    ) -> Result<(), receive::Declined> {
+        let rec: SignedRecord = serde_json::from_slice(payload)
+            .map_err(|e| format!("malformed improvement activity: {e}"))?;
+        let body = rec
+            .verify_with::<ImprovementActivity>(&self.membership.key_book())
+            .map_err(|e| e.to_string())?
+            .into_parts()
+            .1;
+        if body.network_id != self.membership.network_id() {
+            return Err("improvement activity of another network".into());
+        }
+        body.check_well_formed().map_err(|e| e.to_string())?;
+        let retry = |e: StoreError| receive::Declined::Retry(e.to_string());
+        let related = match self.membership.current(&self.me).map(|c| c.role) {
+            Some(Role::Brand) => self.linked_to(&body.org)?,
+            Some(Role::Cso) => csos_working_with(&self.store, &body.org)
+                .map_err(retry)?
+                .contains(&self.me),
+            _ => false,
+        };
+        self.may_deliver(
+            sender,
+            &Delivery::ImprovementActivity {
+                org: body.org,
+                related,
+            },
+        )?;
+        let id = schema::improvement_id(&body.org, &body.id);
+        let held = match batch.staged(&schema::IMPROVEMENTS, &id) {
+            Some(r) => Some(r),
+            None => self.store.get(&schema::IMPROVEMENTS, &id).map_err(retry)?,
+        };
+        let newer = match held {
+            None => true,
+            Some(h) => serde_json::from_slice::<ImprovementActivity>(&h.body)
+                .map(|h| body.replaces(&h))
+                .unwrap_or(true),
+        };
+        if newer {
+            batch
+                .put(&schema::IMPROVEMENTS, &id, &rec)
+                .map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    }
+}

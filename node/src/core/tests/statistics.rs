@@ -1,0 +1,99 @@
+//! Published statistics in the core: two versions of one month in one delivery batch, and a
+//! restored node that may not publish a month again.
+
+use super::*;
+use ilm_protocol::statistics::{Counts, MIN_K, suppress};
+use ilm_protocol::{Month, PublishedStatistics};
+
+fn publication(w: &World, month: Month, female: u64) -> Envelope {
+    let counts: Counts = [("female".to_string(), female), ("male".to_string(), 9)].into();
+    let body = PublishedStatistics {
+        network_id: w.network.id(),
+        publisher: w.cso.org_id(),
+        month,
+        k: MIN_K,
+        published_at: month.end(),
+        tables: vec![suppress("contacts.gender", &counts, MIN_K)],
+    };
+    let rec = SignedRecord::sign(&body, &w.cso).expect("sign");
+    Envelope::seal(
+        &w.cso,
+        w.network.id(),
+        MessageKind::PublishedStatistics,
+        &[Recipient {
+            org_id: w.supplier.org_id(),
+            encryption_key: w.supplier.encryption_key(),
+        }],
+        crate::membership::now(),
+        &serde_json::to_vec(&rec).expect("json"),
+    )
+    .expect("seal")
+}
+
+fn last_month() -> Month {
+    Month::of(crate::membership::now())
+        .previous()
+        .expect("a month before this one")
+}
+
+#[tokio::test]
+async fn two_versions_of_a_month_in_one_batch_keep_only_the_first() {
+    let w = world();
+    let (v1, v2) = (
+        publication(&w, last_month(), 20),
+        publication(&w, last_month(), 21),
+    );
+    // Control: each version alone is accepted.
+    for v in [&v1, &v2] {
+        let mut h = supplier_core(&w);
+        h.deliver(&w, v);
+        assert_eq!(h.acks(1).await[0].1, AckOutcome::Accepted);
+    }
+    // Both queued before the core runs: one batch, where the second must see the first.
+    let mut h = supplier_core(&w);
+    let (a, b) = (h.deliver(&w, &v1), h.deliver(&w, &v2));
+    let mut acks = h.acks(2).await;
+    acks.sort_by_key(|(id, _)| id.0);
+    assert_eq!(acks[0], (a, AckOutcome::Accepted));
+    assert!(
+        matches!(&acks[1], (id, AckOutcome::Rejected(why)) if *id == b && why.contains("published once")),
+        "{acks:?}"
+    );
+    let held = crate::statistics::held(&h.store).expect("held");
+    assert_eq!(held.len(), 1);
+    assert_eq!(
+        held[0].table("contacts.gender").and_then(|t| t.total),
+        Some(29)
+    );
+}
+
+#[tokio::test]
+async fn a_restored_node_does_not_publish_a_month_that_had_ended_again() {
+    let w = world();
+    // Control: a node never restored publishes last month.
+    let (_d, _s, core, _p, _e) = cso_core(&w);
+    core.publish_statistics(last_month(), MIN_K, None)
+        .await
+        .expect("published");
+    let (_dir, store, core, _probe, _events) = cso_core(&w);
+    let mut batch = WriteBatch::new();
+    let now = crate::membership::now();
+    batch
+        .put(
+            &crate::schema::RESTORE,
+            crate::backup::RESTORE_ID,
+            &crate::backup::RestoreState {
+                backup_at: Timestamp(now.0 - 86_400),
+                restored_at: now,
+                answered: Default::default(),
+            },
+        )
+        .expect("put");
+    store.commit(batch).expect("commit");
+    let err = core
+        .publish_statistics(last_month(), MIN_K, None)
+        .await
+        .expect_err("refused");
+    assert!(err.to_string().contains("restored from a backup"), "{err}");
+    assert!(crate::statistics::held(&store).expect("held").is_empty());
+}

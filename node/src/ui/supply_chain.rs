@@ -1,0 +1,137 @@
+//! The brand analyst's Supply chain page: filters (escalation dates, issue category), the
+//! linked suppliers compared with each other, and for each one its scorecard (each figure
+//! opening the cases it counts), its cases by month with its improvement plan marked, its
+//! plan, its cases and its attestations. Everything comes from what the brand legitimately
+//! holds: the CSOs' status reports, verified attestations and the suppliers' signed plans.
+
+use super::charts::{self, Chart, Marker, Row};
+use super::figures::month_rows;
+use super::*;
+use crate::api::improvements::{ActivityView, of_org};
+use crate::scorecard::{self, Filter, Scorecard};
+use std::collections::{BTreeMap, HashMap};
+
+fn days(d: Option<f64>) -> String {
+    d.map_or_else(|| "—".to_string(), |d| format!("{d:.1}"))
+}
+
+/// A scorecard's figures as the page shows them.
+fn card(c: &Scorecard) -> Value {
+    json!({
+        "cases": c.cases,
+        "open": c.open,
+        "overdue": c.overdue,
+        "median_ack": days(c.median_days_to_acknowledge),
+        "median_remediate": days(c.median_days_to_remediate),
+        "share_verified": c.share_verified.map_or_else(|| "—".to_string(), |p| format!("{p}%")),
+        "attestations_verified": c.attestations_verified,
+    })
+}
+
+/// The supplier's cases by month escalated, with its plan's activities marked (numbered in
+/// date order, as the list under the chart).
+fn trend(
+    tr: &HashMap<String, String>,
+    c: &Scorecard,
+    plan: &[ActivityView],
+    now: ilm_protocol::Timestamp,
+) -> Chart {
+    let word = |k: &str| tr.get(k).cloned().unwrap_or_else(|| k.to_string());
+    let mut months: BTreeMap<String, u64> = c.by_month.clone();
+    // The chart spans the plan's months too, so a change before the first case shows.
+    for a in plan {
+        months
+            .entry(crate::aggregates::month(
+                a.completed_at.unwrap_or(a.planned_for),
+            ))
+            .or_default();
+    }
+    let rows: Vec<Row> = month_rows(&months, now)
+        .into_iter()
+        .map(|(label, value, partial)| Row {
+            label,
+            value,
+            partial,
+        })
+        .collect();
+    let markers = plan
+        .iter()
+        .filter_map(|a| {
+            let m = crate::aggregates::month(a.completed_at.unwrap_or(a.planned_for));
+            let row = rows.iter().position(|r| r.label == m)?;
+            Some(Marker {
+                row,
+                label: a.title.clone(),
+                done: a.completed_at.is_some(),
+            })
+        })
+        .collect();
+    Chart {
+        key: format!("trend-{}", c.supplier),
+        title: word("trend_title"),
+        unit: word("unit_cases"),
+        rows,
+        time: true,
+        partial_note: word("partial_month"),
+        markers,
+    }
+}
+
+pub(crate) async fn supply_chain(
+    State(st): State<Arc<ApiState>>,
+    Extension(p): Extension<Principal>,
+    query: Result<Query<Filter>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let Ok(Query(filter)) = query else {
+        return error_page(&st, Some(&p), StatusCode::BAD_REQUEST, "bad_query");
+    };
+    let Ok(narrowing) = filter.parse() else {
+        return error_page(&st, Some(&p), StatusCode::BAD_REQUEST, "bad_query");
+    };
+    let page = || -> Result<Value, ApiError> {
+        let views = crate::views::supply_chain(&st.store, &st.membership, &st.keys.org_id())?;
+        let views: Vec<_> = views.iter().map(|v| narrowing.apply(v)).collect();
+        let t = now();
+        let tr = st.i18n.table(&p.lang);
+        let mut suppliers = Vec::new();
+        let mut compared = Vec::new();
+        for s in &views {
+            let mut v = json!(s);
+            let c = scorecard::of_supplier(s, t);
+            let mut plan = of_org(&st.store, &st.membership, &s.supplier)?;
+            plan.sort_by_key(|a| a.completed_at.unwrap_or(a.planned_for));
+            let chart = trend(tr, &c, &plan, t);
+            v["scorecard"] = card(&c);
+            v["trend"] = json!({ "chart": chart, "svg": charts::svg(&chart) });
+            v["plan"] = json!(plan);
+            for (i, a) in s.attestations.iter().enumerate() {
+                let downloadable =
+                    crate::views::bundle(&st.store, &st.membership, &a.case_ref).is_ok();
+                v["attestations"][i]["can_download"] = json!(downloadable);
+            }
+            compared.push(json!({
+                "supplier": s.supplier,
+                "name": s.name,
+                "figures": card(&c),
+            }));
+            suppliers.push(v);
+        }
+        let mut ctx = base_ctx(&st, Some(&p), "supply_chain_title", "/supply-chain");
+        ctx["suppliers"] = json!(suppliers);
+        ctx["compared"] = json!(compared);
+        ctx["overall"] = card(&scorecard::overall(&views, t));
+        ctx["filter"] = json!(filter);
+        ctx["categories"] = json!(
+            ilm_protocol::IssueCategory::ALL
+                .iter()
+                .map(|c| c.code())
+                .collect::<Vec<_>>()
+        );
+        ctx["export"] = json!(serde_urlencoded::to_string(&filter).unwrap_or_default());
+        Ok(ctx)
+    };
+    match page().and_then(|ctx| render(&st, "supply_chain.html", ctx)) {
+        Ok(h) => h.into_response(),
+        Err(e) => e.into_response(),
+    }
+}
