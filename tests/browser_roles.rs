@@ -767,6 +767,140 @@ fn accessible_at_width(s: &mut Session, axe: &str, page: &str, width: u64) {
     );
 }
 
+/// A supplier records an improvement activity and completes it in the UI; its brand sees it
+/// marked on the supplier's trend chart, narrows the picture by issue category (the
+/// benchmark, the scorecards and their CSV follow), and opens the cases a figure counts.
+fn supplier_plan_and_brand_analysis(sup: &mut Session, brand: &mut Session, supplier: &Node) {
+    let title = "Line supervisors trained on Employer Pays";
+    let day = format!(
+        "{}-01",
+        ilm_protocol::Month::of(support::wire::now())
+            .previous()
+            .expect("last month")
+    );
+    sup.open("/improvements");
+    sup.wait_for("#activity-form", SOON);
+    sup.fill("#activity-form", "kind", "training");
+    sup.fill("#activity-form", "title", title);
+    sup.fill(
+        "#activity-form",
+        "description",
+        "Every line supervisor, two days",
+    );
+    sup.execute(
+        "document.querySelector('#a-planned').value = arguments[0];",
+        vec![serde_json::json!(day)],
+    );
+    sup.click(&sup.find("#activity-form button[type=submit]"));
+    sup.wait_displayed(ui::CONFIRM_DIALOG, SOON);
+    let summary = sup.text(&sup.find(ui::CONFIRM_SUMMARY));
+    assert!(summary.contains(title), "{summary}");
+    sup.click(&sup.find(ui::CONFIRM_YES));
+    let row = sup.reload_until("/improvements", "the new activity", |b| {
+        b.find_all("#plan tr[data-activity]")
+            .into_iter()
+            .find(|r| b.text(r).contains(title))
+    });
+    let id = sup.attribute(&row, "data-activity").expect("id");
+    // Completed on the day it was planned.
+    let form = format!("tr[data-activity=\"{id}\"] form.complete-form");
+    sup.execute(
+        &format!("document.querySelector('{form} input[name=completed_at]').value = arguments[0];"),
+        vec![serde_json::json!(day)],
+    );
+    sup.click(&sup.find(&format!("{form} button[type=submit]")));
+    sup.confirm_dialog();
+    sup.reload_until("/improvements", "the activity completed", |b| {
+        b.try_find(&format!("tr[data-activity=\"{id}\"]"))
+            .filter(|_| b.try_find(&form).is_none())
+    });
+    sup.shot("supplier-improvement-plan");
+
+    // The brand: the activity is a marker on the supplier's chart and a line of its plan.
+    let section = format!("section[data-supplier=\"{}\"]", supplier.org_id);
+    brand.reload_until("/supply-chain", "the plan at the brand", |b| {
+        b.try_find(&format!("{section} li[data-activity=\"{id}\"]"))
+    });
+    let marker = brand.find(&format!("{section} svg.chart g.marker title"));
+    assert!(
+        brand
+            .find_all(&format!("{section} svg.chart g.marker title"))
+            .iter()
+            .any(|t| brand
+                .property(t, "textContent")
+                .is_some_and(|x| x.contains(title))),
+        "no marker for the activity: {:?}",
+        brand.property(&marker, "textContent")
+    );
+    let all_cases: u64 = brand
+        .text(&brand.find("tr[data-benchmark=all] [data-stat=cases]"))
+        .trim()
+        .parse()
+        .expect("count");
+    brand.shot("brand-supply-chain-plan");
+    // Narrowed to one category: the benchmark, every scorecard and the CSV follow.
+    brand.fill("#supply-filter", "category", "withholding_of_wages");
+    brand.click_to_load(&brand.find("#supply-filter button[type=submit]"), SOON);
+    brand.wait_until("the filtered page", SOON, |b| {
+        b.current_url()
+            .contains("category=withholding_of_wages")
+            .then_some(())
+    });
+    let narrowed: u64 = brand
+        .text(&brand.find("tr[data-benchmark=all] [data-stat=cases]"))
+        .trim()
+        .parse()
+        .expect("count");
+    assert!(narrowed <= all_cases, "{narrowed} > {all_cases}");
+    for row in brand.find_all("section[data-supplier] table.list.cards tbody tr[data-case]") {
+        let tags = brand.find_all_in(&row, ".tag");
+        assert!(!tags.is_empty(), "a case without its categories");
+    }
+    let shown_cases = brand
+        .find_all("section[data-supplier] table.list.cards tbody tr[data-case]")
+        .len() as u64;
+    assert_eq!(
+        shown_cases, narrowed,
+        "the benchmark counts what the sections list"
+    );
+    let link = brand.find("a.download");
+    let href = brand.attribute(&link, "href").expect("href");
+    assert!(href.contains("category=withholding_of_wages"), "{href}");
+    let (code, csv) = brand.http_get(&href);
+    assert_eq!(code, 200);
+    let csv = String::from_utf8(csv).expect("utf8");
+    let column = csv
+        .lines()
+        .next()
+        .and_then(|h| h.split(',').position(|c| c == "cases"))
+        .expect("a cases column");
+    let csv_cases: u64 = csv
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split(',').nth(column)?.parse::<u64>().ok())
+        .sum();
+    assert_eq!(csv_cases, narrowed, "{csv}");
+    brand.shot("brand-supply-chain-filtered");
+    // Drill-down: a scorecard's open cases open the case list of that supplier.
+    brand.open("/supply-chain");
+    let open = brand.find(&format!("{section} [data-stat=open] a"));
+    let expected: usize = brand.text(&open).trim().parse().expect("count");
+    brand.click_to_load(&open, SOON);
+    brand.wait_until("the supplier's cases", SOON, |b| {
+        url_path(&b.current_url())
+            .starts_with("/cases")
+            .then_some(())
+    });
+    let total: usize = brand
+        .attribute(&brand.find("#case-count"), "data-total")
+        .and_then(|t| t.parse().ok())
+        .expect("total");
+    assert_eq!(
+        total, expected,
+        "the drill-down lists what the scorecard counts"
+    );
+}
+
 /// A CSO's admin publishes last month from the Statistics page, after seeing exactly what
 /// will be signed; a read-only operator is offered nothing; a brand then sees the month, and
 /// so does the public page, in Burmese on a small screen.
@@ -979,6 +1113,10 @@ fn every_role_does_its_work_on_the_demo_network() {
     let mut b = Session::new("demo-brand", brand);
     b.login_to_dashboard(DEMO_OPERATOR, DEMO_PASSWORD);
     brand_sees_its_supply_chain(&mut b);
+    let samut = demo.node("supplier-samut");
+    let mut samut_session = Session::new("demo-supplier-plan", samut);
+    samut_session.login_to_dashboard(DEMO_OPERATOR, DEMO_PASSWORD);
+    supplier_plan_and_brand_analysis(&mut samut_session, &mut b, samut);
     cso_publishes_statistics(&mut s, &mut readonly, &mut b, cso, &axe);
     let brand_case = format!(
         "/cases/{}",

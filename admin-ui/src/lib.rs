@@ -41,6 +41,10 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/_statistics.html"),
     ),
     ("public.html", include_str!("../templates/public.html")),
+    (
+        "improvements.html",
+        include_str!("../templates/improvements.html"),
+    ),
 ];
 
 /// Translations (Fluent), by language code: the UI's messages, then the labels of codes

@@ -215,6 +215,9 @@ mod tests {
         ] {
             wanted.push(format!("msg_{}", code(m)));
         }
+        for a in ilm_protocol::ActivityKind::ALL {
+            wanted.push(format!("act_{}", code(a)));
+        }
         for l in [LinkKind::BrandSupplier, LinkKind::SupplierAgency] {
             wanted.push(format!("link_{}", code(l)));
         }

@@ -133,3 +133,11 @@ sector_garment = Garments
 sector_domestic_work = Domestic work
 sector_hospitality = Hotels and restaurants
 sector_other = Other
+
+# Improvement-plan activity kinds
+act_policy_adopted = Policy adopted (e.g. Employer Pays)
+act_grievance_mechanism = Grievance mechanism
+act_training = Training
+act_recruitment_channel_change = Change of recruitment channel
+act_fee_repayment_programme = Fee repayment programme
+act_other = Other

@@ -132,3 +132,11 @@ sector_garment = 縫製
 sector_domestic_work = 家事労働
 sector_hospitality = 宿泊・飲食
 sector_other = その他
+
+# Improvement-plan activity kinds
+act_policy_adopted = 方針の採択（例：雇用主負担）
+act_grievance_mechanism = 苦情処理メカニズム
+act_training = 研修
+act_recruitment_channel_change = 採用経路の変更
+act_fee_repayment_programme = 手数料返済プログラム
+act_other = その他

@@ -132,3 +132,11 @@ sector_garment = အထည်ချုပ်
 sector_domestic_work = အိမ်အကူ လုပ်ငန်း
 sector_hospitality = ဟိုတယ်နှင့် စားသောက်ဆိုင်
 sector_other = အခြား
+
+# Improvement-plan activity kinds
+act_policy_adopted = မူဝါဒ ချမှတ်ခြင်း (ဥပမာ အလုပ်ရှင်က ပေးချေခြင်း)
+act_grievance_mechanism = တိုင်ကြားမှု ယန္တရား
+act_training = သင်တန်း
+act_recruitment_channel_change = အလုပ်ခေါ်ယူမှု လမ်းကြောင်း ပြောင်းလဲခြင်း
+act_fee_repayment_programme = အခကြေးငွေ ပြန်ပေးသည့် အစီအစဉ်
+act_other = အခြား

@@ -132,3 +132,11 @@ sector_garment = เสื้อผ้าสิ่งทอ
 sector_domestic_work = งานบ้าน
 sector_hospitality = โรงแรมและร้านอาหาร
 sector_other = อื่น ๆ
+
+# Improvement-plan activity kinds
+act_policy_adopted = นำนโยบายมาใช้ (เช่น นายจ้างเป็นผู้จ่าย)
+act_grievance_mechanism = กลไกร้องทุกข์
+act_training = การฝึกอบรม
+act_recruitment_channel_change = เปลี่ยนช่องทางการจัดหางาน
+act_fee_repayment_programme = โครงการคืนค่าธรรมเนียม
+act_other = อื่น ๆ

@@ -56,11 +56,15 @@ impl Core {
                 "only a current supplier or agency member keeps an improvement plan",
             ));
         }
+        // A new version must be later than the one it replaces, even within one second.
+        let mut recorded_at = now();
         let id = match input.id {
             Some(id) => {
-                if activity(&self.store, &self.me, &id)?.is_none() {
-                    return Err(CoreError::refused("no such activity in this plan"));
-                }
+                let held = activity(&self.store, &self.me, &id)?
+                    .ok_or_else(|| CoreError::refused("no such activity in this plan"))?;
+                let held: ImprovementActivity =
+                    serde_json::from_slice(&held.body).map_err(CoreError::refused)?;
+                recorded_at = recorded_at.max(held.recorded_at.plus_secs(1));
                 id
             }
             None => ActivityId(ilm_protocol::identity::random_bytes().map_err(CoreError::refused)?),
@@ -74,7 +78,7 @@ impl Core {
             description: input.description,
             planned_for: input.planned_for,
             completed_at: input.completed_at,
-            recorded_at: now(),
+            recorded_at,
         };
         body.check_well_formed().map_err(CoreError::refused)?;
         let rec = SignedRecord::sign(&body, &self.keys).map_err(CoreError::refused)?;

@@ -86,6 +86,44 @@ pub(super) fn seed(
         })?;
         d.post(&format!("/api/links/{link}/accept"), &Value::Null)?;
     }
+    // Two suppliers' improvement plans, which the brands see on their trend charts.
+    let day = |t: u64| crate::clock::fmt_day(ilm_protocol::Timestamp(t));
+    for (supplier, kind, title, description, planned_days_ago, done) in [
+        (
+            "supplier-samut",
+            "policy_adopted",
+            "Employer Pays policy adopted",
+            "No worker pays any recruitment fee; fees already paid are repaid",
+            150,
+            true,
+        ),
+        (
+            "supplier-samut",
+            "grievance_mechanism",
+            "Workers' hotline in Burmese and Khmer",
+            "Run with the helpline; answered within 48 hours",
+            60,
+            true,
+        ),
+        (
+            "supplier-songkhla",
+            "training",
+            "Supervisors trained on working hours",
+            "",
+            20,
+            false,
+        ),
+    ] {
+        let planned = now - planned_days_ago * DAY;
+        let mut body = json!({
+            "kind": kind, "title": title, "description": description,
+            "planned_for": day(planned),
+        });
+        if done {
+            body["completed_at"] = json!(day(planned + 7 * DAY));
+        }
+        api(dirs, supplier)?.post("/api/improvements", &body)?;
+    }
     // Contacts over the last 12 months.
     let langs: &[(&str, &str, &str, &str)] = &[
         ("my", "MM", "MM", "TH"),

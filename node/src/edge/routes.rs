@@ -521,6 +521,14 @@ pub static ROUTES: &[Route] = &[
     }),
     route(
         Get,
+        "/improvements",
+        Read,
+        "A supplier's or agency's improvement plan, with forms to add and complete activities",
+        |m| on(m, ui::improvements),
+    )
+    .only(RESPONDERS),
+    route(
+        Get,
         "/statistics",
         Read,
         "Network statistics: what CSOs published, and a CSO's months to publish",

@@ -10,6 +10,7 @@ mod contacts;
 mod dashboard;
 pub mod figures;
 mod format;
+mod improvements;
 mod intake;
 mod members;
 mod network;
@@ -22,6 +23,7 @@ pub(crate) use case_list::{case_list, case_list_csv};
 pub(crate) use case_pages::case_page;
 pub(crate) use contacts::contacts;
 pub(crate) use dashboard::dashboard;
+pub(crate) use improvements::improvements;
 pub(crate) use intake::intake;
 pub(crate) use members::members;
 pub(crate) use network::network;
@@ -164,6 +166,11 @@ pub(crate) fn nav(
                 items.push(("/cases", "nav_cases"));
             }
             Role::Steward => items.push(("/members", "nav_members")),
+            Role::Supplier | Role::Agency => {
+                items.push(("/inbox", "nav_inbox"));
+                items.push(("/cases", "nav_cases"));
+                items.push(("/improvements", "nav_improvements"));
+            }
             _ => {
                 items.push(("/inbox", "nav_inbox"));
                 items.push(("/cases", "nav_cases"));

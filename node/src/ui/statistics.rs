@@ -19,6 +19,7 @@ fn table_kind(name: &str) -> (&'static str, Labels) {
         "contacts.age_band" => ("by_age_band", Labels::Prefix("age")),
         "contacts.sector" => ("by_sector", Labels::Plain),
         "contacts.corridor" => ("by_corridor", Labels::Corridor),
+        "contacts.destination" => ("by_destination", Labels::Prefix("country")),
         "cases.category" => ("issues_by_category", Labels::Prefix("cat")),
         "cases.opened" => ("cases_opened", Labels::Plain),
         _ => ("", Labels::Plain),

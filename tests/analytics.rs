@@ -1,4 +1,4 @@
-//! Published network statistics across real nodes: a CSO publishes a month once, suppressed;
+//! Analytics across real nodes. Published network statistics: a CSO publishes a month once, suppressed;
 //! members refuse a second version, small counts and non-CSO publishers; the public page
 //! serves nothing but the published figures.
 
@@ -6,7 +6,9 @@ mod support;
 
 use ilm_node::net::proto::AckOutcome;
 use ilm_protocol::statistics::{self, Counts, MIN_K};
-use ilm_protocol::{MessageKind, Month, PublishedStatistics, SignedRecord, StatTable};
+use ilm_protocol::{
+    ImprovementActivity, MessageKind, Month, PublishedStatistics, SignedRecord, StatTable,
+};
 use serde_json::{Value, json};
 use support::wire::{cert_of, deliver_as_member, keys_of, load_network, now, seal};
 use support::*;
@@ -386,4 +388,149 @@ fn cso_base(node: &Node) -> String {
             .expect("admin.addr")
             .trim()
     )
+}
+
+/// The improvement activities a node holds, by id: (title, completed_at).
+fn plan(node: &Node) -> Vec<(String, String, Value)> {
+    node.get("/api/improvements")["activities"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|a| {
+            (
+                a["id"].as_str().unwrap_or_default().to_string(),
+                a["title"].as_str().unwrap_or_default().to_string(),
+                a["completed_at"].clone(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_supplier_s_improvement_plan_reaches_its_brand_and_cso_and_no_one_else() {
+    let (net, cso, supplier, brand) = Net::with_cso_supplier_and_brand();
+    let mut other_brand = net.member("brand2", "brand");
+    other_brand.start();
+    brand.link_supplier(&supplier);
+    // The CSO works with the supplier: it escalated a case to it.
+    let case = cso.consented_case(&supplier, "Canary Plan Worker");
+    wait_for("the supplier to hold the case", SOON, || {
+        supplier.cases().contains(&case).then_some(())
+    });
+    supplier.wait_to_know(&other_brand);
+    let planned = format!("{}-01", last_month());
+    let v = supplier.post(
+        "/api/improvements",
+        &json!({
+            "kind": "policy_adopted", "title": "Employer Pays adopted",
+            "description": "No worker pays recruitment costs", "planned_for": planned,
+        }),
+    );
+    let id = v["id"].as_str().expect("activity id").to_string();
+    let first: SignedRecord = serde_json::from_value(v["record"].clone()).expect("record");
+    for node in [&brand, &cso] {
+        wait_for(&format!("{} to receive the plan", node.name), SOON, || {
+            plan(node).iter().any(|(i, _, _)| *i == id).then_some(())
+        });
+    }
+    // Completed: the new version replaces the old one everywhere.
+    supplier.post(
+        "/api/improvements",
+        &json!({
+            "id": id, "kind": "policy_adopted", "title": "Employer Pays adopted",
+            "planned_for": planned, "completed_at": planned,
+        }),
+    );
+    wait_for("the brand to see it completed", SOON, || {
+        plan(&brand)
+            .iter()
+            .any(|(i, _, done)| *i == id && !done.is_null())
+            .then_some(())
+    });
+    // The brand's trend chart marks it, and its plan lists it.
+    let page = brand.get_text("/supply-chain");
+    assert!(
+        page.contains("<g class=\"marker\"><title>1. Employer Pays adopted</title>"),
+        "no marker on the brand's chart"
+    );
+    assert!(page.contains("data-activity=\"") && page.contains(&id));
+    // A brand that does not buy from the supplier was sent nothing...
+    assert!(
+        plan(&other_brand).is_empty(),
+        "an unlinked brand holds the plan"
+    );
+    // ...and refuses the plan when a modified supplier node sends it anyway.
+    let network = load_network(&net.genesis());
+    let to = |node: &Node, from: &Node, r: &SignedRecord| {
+        seal(
+            &network,
+            &keys_of(from),
+            MessageKind::ImprovementActivity,
+            &serde_json::to_vec(r).expect("json"),
+            &[cert_of(node)],
+        )
+    };
+    let out = deliver_as_member(
+        &network,
+        &supplier,
+        &other_brand,
+        vec![to(&other_brand, &supplier, &first)],
+    );
+    assert!(
+        matches!(&out[0], AckOutcome::Rejected(why) if why.contains("neither buys from nor works with")),
+        "{:?}",
+        out[0]
+    );
+    assert!(plan(&other_brand).is_empty());
+    // The old version again changes nothing at the linked brand.
+    let out = deliver_as_member(
+        &network,
+        &supplier,
+        &brand,
+        vec![to(&brand, &supplier, &first)],
+    );
+    assert!(
+        matches!(&out[0], AckOutcome::Accepted | AckOutcome::Duplicate),
+        "{:?}",
+        out[0]
+    );
+    assert!(
+        plan(&brand)
+            .iter()
+            .any(|(i, _, done)| *i == id && !done.is_null()),
+        "an older version replaced the completion"
+    );
+    // A plan in the supplier's name signed by someone else, and a plan from a brand.
+    let mut forged_body: ImprovementActivity = serde_json::from_slice(&first.body).expect("body");
+    forged_body.title = "Forged".into();
+    let forged = SignedRecord::sign(&forged_body, &keys_of(&other_brand)).expect("sign");
+    let mut own_body = forged_body.clone();
+    own_body.org = cert_of(&other_brand).org_id;
+    let from_brand = SignedRecord::sign(&own_body, &keys_of(&other_brand)).expect("sign");
+    let out = deliver_as_member(
+        &network,
+        &other_brand,
+        &brand,
+        vec![
+            to(&brand, &other_brand, &forged),
+            to(&brand, &other_brand, &from_brand),
+        ],
+    );
+    assert!(
+        matches!(&out[0], AckOutcome::Rejected(why) if why.contains("signed by")),
+        "{:?}",
+        out[0]
+    );
+    assert!(
+        matches!(&out[1], AckOutcome::Rejected(why) if why.contains("may not send")),
+        "{:?}",
+        out[1]
+    );
+    assert!(!plan(&brand).iter().any(|(_, t, _)| t == "Forged"));
+    // Only a supplier or an agency keeps a plan.
+    let (code, _) = cso.post_raw(
+        "/api/improvements",
+        &json!({ "kind": "training", "title": "x", "planned_for": planned }),
+    );
+    assert_eq!(code, 403);
 }
