@@ -450,7 +450,9 @@ fn a_supplier_s_improvement_plan_reaches_its_brand_and_cso_and_no_one_else() {
     // The brand's trend chart marks it, and its plan lists it.
     let page = brand.get_text("/supply-chain");
     assert!(
-        page.contains("<g class=\"marker\"><title>1. Employer Pays adopted</title>"),
+        page.contains(
+            "<g class=\"marker\"><title translate=\"no\">1. Employer Pays adopted</title>"
+        ),
         "no marker on the brand's chart"
     );
     assert!(page.contains("data-activity=\"") && page.contains(&id));
@@ -459,7 +461,8 @@ fn a_supplier_s_improvement_plan_reaches_its_brand_and_cso_and_no_one_else() {
         plan(&other_brand).is_empty(),
         "an unlinked brand holds the plan"
     );
-    // ...and refuses the plan when a modified supplier node sends it anyway.
+    // ...and does not take the plan when a modified supplier node sends it anyway (it answers
+    // "not yet": the link that would relate them may still be on its way).
     let network = load_network(&net.genesis());
     let to = |node: &Node, from: &Node, r: &SignedRecord| {
         seal(
@@ -477,11 +480,41 @@ fn a_supplier_s_improvement_plan_reaches_its_brand_and_cso_and_no_one_else() {
         vec![to(&other_brand, &supplier, &first)],
     );
     assert!(
-        matches!(&out[0], AckOutcome::Rejected(why) if why.contains("neither buys from nor works with")),
+        matches!(&out[0], AckOutcome::Retry(why) if why.contains("neither buys from nor works with")),
         "{:?}",
         out[0]
     );
     assert!(plan(&other_brand).is_empty());
+    // Nor does a CSO that never escalated to the supplier.
+    let mut other_cso = net.member("cso2", "cso");
+    other_cso.start();
+    supplier.wait_to_know(&other_cso);
+    let out = deliver_as_member(
+        &network,
+        &supplier,
+        &other_cso,
+        vec![to(&other_cso, &supplier, &first)],
+    );
+    assert!(
+        matches!(&out[0], AckOutcome::Retry(why) if why.contains("neither buys from nor works with")),
+        "{:?}",
+        out[0]
+    );
+    // A version dated ahead of the receiver's clock is refused.
+    let mut ahead: ImprovementActivity = serde_json::from_slice(&first.body).expect("body");
+    ahead.recorded_at = ilm_protocol::Timestamp(now().0 + 30 * 86_400);
+    let ahead = SignedRecord::sign(&ahead, &keys_of(&supplier)).expect("sign");
+    let out = deliver_as_member(
+        &network,
+        &supplier,
+        &brand,
+        vec![to(&brand, &supplier, &ahead)],
+    );
+    assert!(
+        matches!(&out[0], AckOutcome::Rejected(why) if why.contains("future")),
+        "{:?}",
+        out[0]
+    );
     // The old version again changes nothing at the linked brand.
     let out = deliver_as_member(
         &network,
@@ -527,6 +560,14 @@ fn a_supplier_s_improvement_plan_reaches_its_brand_and_cso_and_no_one_else() {
         out[1]
     );
     assert!(!plan(&brand).iter().any(|(_, t, _)| t == "Forged"));
+    // A brand that links to the supplier later gets the plan recorded before.
+    other_brand.link_supplier(&supplier);
+    wait_for("the newly linked brand to receive the plan", SOON, || {
+        plan(&other_brand)
+            .iter()
+            .any(|(i, _, done)| *i == id && !done.is_null())
+            .then_some(())
+    });
     // Only a supplier or an agency keeps a plan.
     let (code, _) = cso.post_raw(
         "/api/improvements",

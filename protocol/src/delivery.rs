@@ -132,9 +132,11 @@ impl DeliveryError {
         }
     }
 
-    /// Whether the message may be accepted later (the receiver lacks the case's events).
+    /// Whether the message may be accepted later: the receiver lacks the case's events, or
+    /// the link or case that relates it to the sender, which the sender sent just before
+    /// (messages can overtake each other).
     pub fn is_transient(&self) -> bool {
-        matches!(self, DeliveryError::CaseUnknown)
+        matches!(self, DeliveryError::CaseUnknown | DeliveryError::Unrelated)
     }
 }
 

@@ -13,10 +13,13 @@ use crate::membership::NetworkId;
 use crate::record::{RecordBody, RecordKind};
 use serde::{Deserialize, Serialize};
 
-/// Longest title, in bytes.
-pub const MAX_TITLE: usize = 200;
-/// Longest description, in bytes.
-pub const MAX_DESCRIPTION: usize = 4_000;
+/// Longest title, in bytes (200 characters of Thai or Burmese).
+pub const MAX_TITLE: usize = 600;
+/// Longest description, in bytes (4,000 characters of Thai or Burmese).
+pub const MAX_DESCRIPTION: usize = 12_000;
+/// How far after `recorded_at` a completion date may fall: a day, since dates are chosen in
+/// the organisation's time zone and recorded in UTC.
+pub const COMPLETION_SLACK_SECS: u64 = 86_400;
 
 byte_newtype!(
     /// An activity's id, random, chosen by the organisation that records it.
@@ -100,8 +103,8 @@ pub enum ActivityError {
     /// A time after the year 9999.
     #[error("a time after the year 9999")]
     Time,
-    /// Completed before it was recorded as a plan could not be: after `recorded_at`.
-    #[error("completed after the record that says so")]
+    /// A completion date in the future (more than a day after the record that states it).
+    #[error("the completion date may not be in the future")]
     CompletedLater,
 }
 
@@ -135,7 +138,8 @@ impl ImprovementActivity {
         {
             check_time(t).map_err(|_| ActivityError::Time)?;
         }
-        if self.completed_at.is_some_and(|c| c > self.recorded_at) {
+        let latest = self.recorded_at.plus_secs(COMPLETION_SLACK_SECS);
+        if self.completed_at.is_some_and(|c| c > latest) {
             return Err(ActivityError::CompletedLater);
         }
         Ok(())

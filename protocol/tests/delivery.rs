@@ -204,3 +204,42 @@ fn attestations_and_links_travel_between_their_parties() {
         "delivery.link_roles"
     );
 }
+
+#[test]
+fn improvement_plans_go_from_a_supplier_or_agency_to_the_brands_and_csos_it_deals_with() {
+    let w = World::new();
+    let (cso, supplier, brand, agency) = (
+        cert(&w, Role::Cso),
+        cert(&w, Role::Supplier),
+        cert(&w, Role::Brand),
+        cert(&w, Role::Agency),
+    );
+    let plan = |org: &MembershipCertificate, related| Delivery::ImprovementActivity {
+        org: org.org_id,
+        related,
+    };
+    for (from, to) in [(&supplier, &brand), (&supplier, &cso), (&agency, &cso)] {
+        assert_eq!(code(may_deliver(from, to, &plan(from, true))), "ok");
+    }
+    // Not (yet) related: answered "later", since the link may be on its way.
+    let unrelated = may_deliver(&supplier, &brand, &plan(&supplier, false));
+    assert_eq!(code(unrelated.clone()), "delivery.unrelated");
+    assert!(unrelated.err().is_some_and(|e| e.is_transient()));
+    // Another organisation's plan, a brand's or a CSO's plan, a plan for a supplier.
+    assert_eq!(
+        code(may_deliver(&supplier, &brand, &plan(&agency, true))),
+        "delivery.sender_mismatch"
+    );
+    assert_eq!(
+        code(may_deliver(&brand, &cso, &plan(&brand, true))),
+        "delivery.sender_role"
+    );
+    assert_eq!(
+        code(may_deliver(&cso, &brand, &plan(&cso, true))),
+        "delivery.sender_role"
+    );
+    assert_eq!(
+        code(may_deliver(&agency, &supplier, &plan(&agency, true))),
+        "delivery.receiver_role"
+    );
+}

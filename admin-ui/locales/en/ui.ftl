@@ -335,3 +335,5 @@ confirm_activity = Sign this activity and share it with the brands that buy from
 no_plan = No improvement plan shared yet.
 cases_total = Cases
 col_actions = Actions
+improvements_help_agency = Record what you plan and complete to prevent forced labour. Each activity is signed and shared with the CSOs that escalate cases to you.
+improvements_no_names = Never name a worker: what you record here is shared with other organisations.

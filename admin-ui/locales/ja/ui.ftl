@@ -335,3 +335,5 @@ confirm_activity = この取り組みに署名し、取引先ブランドと協�
 no_plan = 改善計画はまだ共有されていません。
 cases_total = 案件
 col_actions = 操作
+improvements_help_agency = 強制労働を防ぐために計画・完了した取り組みを記録します。各取り組みは署名され、案件を送ってくるCSOに共有されます。
+improvements_no_names = 労働者の名前は決して記入しないでください。ここに記録した内容は他の組織に共有されます。

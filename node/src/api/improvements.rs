@@ -138,7 +138,11 @@ pub(crate) async fn record(
         completed_at,
     };
     let rec = st.core.record_activity(input).await?;
-    let a: ImprovementActivity = serde_json::from_slice(&rec.body)
-        .map_err(|e| ApiError::bad(format!("the activity just signed is unreadable: {e}")))?;
+    let a: ImprovementActivity = serde_json::from_slice(&rec.body).map_err(|e| {
+        ApiError(
+            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+            format!("the activity just signed is unreadable: {e}"),
+        )
+    })?;
     Ok(Json(json!({ "id": a.id, "activity": a, "record": rec })))
 }

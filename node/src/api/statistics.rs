@@ -76,7 +76,12 @@ pub(crate) async fn publish(
         .publish_statistics(month, st.statistics.k, expect)
         .await?;
     let body: ilm_protocol::PublishedStatistics = serde_json::from_slice(&stored.record.body)
-        .map_err(|e| ApiError::bad(format!("the publication just signed is unreadable: {e}")))?;
+        .map_err(|e| {
+            ApiError(
+                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                format!("the publication just signed is unreadable: {e}"),
+            )
+        })?;
     Ok(Json(json!({
         "month": body.month,
         "k": body.k,

@@ -85,6 +85,7 @@ impl Core {
         if committed.is_ok() {
             for cso in std::mem::take(&mut self.escalated_by) {
                 self.share_links_with(cso).await;
+                self.share_plan_with(cso).await;
             }
         } else {
             self.escalated_by.clear();

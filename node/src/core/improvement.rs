@@ -4,7 +4,9 @@
 
 use super::*;
 use crate::schema;
-use ilm_protocol::{ActivityId, Delivery, ImprovementActivity, Role};
+use ilm_protocol::{
+    ActivityId, Delivery, Digest, ImprovementActivity, LinkKind, Role, SupplyChainLink,
+};
 
 /// What an organisation states about one activity of its plan.
 #[derive(Debug, Clone)]
@@ -132,9 +134,27 @@ impl Core {
             return Err("improvement activity of another network".into());
         }
         body.check_well_formed().map_err(|e| e.to_string())?;
+        // A version dated ahead would stand until then against every correction.
+        if body.recorded_at.0 > now().0.saturating_add(MAX_FUTURE_SKEW_SECS) {
+            return Err("improvement activity dated in the future".into());
+        }
         let retry = |e: StoreError| receive::Declined::Retry(e.to_string());
+        // A link completed by an earlier message of this batch counts: the supplier sends its
+        // plan right after the link, and both may arrive together.
+        let linked_in_batch = || {
+            batch
+                .staged_all(&schema::LINKS)
+                .into_iter()
+                .filter(|l| l.complete)
+                .filter_map(|l| serde_json::from_slice::<SupplyChainLink>(&l.record.body).ok())
+                .any(|l| {
+                    l.kind == LinkKind::BrandSupplier
+                        && l.upstream == self.me
+                        && l.downstream == body.org
+                })
+        };
         let related = match self.membership.current(&self.me).map(|c| c.role) {
-            Some(Role::Brand) => self.linked_to(&body.org)?,
+            Some(Role::Brand) => linked_in_batch() || self.linked_to(&body.org)?,
             Some(Role::Cso) => csos_working_with(&self.store, &body.org)
                 .map_err(retry)?
                 .contains(&self.me),
@@ -164,5 +184,33 @@ impl Core {
                 .map_err(|e| e.to_string())?;
         }
         Ok(())
+    }
+}
+
+impl Core {
+    /// Sends this organisation's whole plan (the latest version of each activity) to `org`,
+    /// a brand that just linked to it or a CSO that just escalated to it, once per version
+    /// and run: a plan recorded before they met would otherwise never reach them.
+    pub(super) async fn share_plan_with(&mut self, org: OrgId) {
+        let plan: Vec<SignedRecord> =
+            match self.store.scan(&schema::IMPROVEMENTS, self.me.as_bytes()) {
+                Ok(p) => p,
+                Err(e) => return warn!("cannot read the improvement plan: {e}"),
+            };
+        for rec in plan {
+            let digest: Digest = rec.digest();
+            if !self.plan_shared.insert((org, digest)) {
+                continue;
+            }
+            let Ok(payload) = serde_json::to_vec(&rec) else {
+                continue;
+            };
+            if let Err(e) = self
+                .send_now(MessageKind::ImprovementActivity, &[org], &payload, None)
+                .await
+            {
+                warn!("improvement plan not shared: {e}");
+            }
+        }
     }
 }

@@ -99,6 +99,10 @@ impl Core {
             None,
         )
         .await?;
+        // A brand that now buys from us gets our improvement plan so far.
+        if body.kind == LinkKind::BrandSupplier {
+            self.share_plan_with(body.upstream).await;
+        }
         Ok(link)
     }
 

@@ -222,6 +222,7 @@ pub fn spawn(
         escalated_by: BTreeSet::new(),
         to_offer: Vec::new(),
         links_shared: HashSet::new(),
+        plan_shared: HashSet::new(),
         outbox_retention,
         redelivered: HashMap::new(),
     };
@@ -248,6 +249,8 @@ struct Core {
     to_offer: Vec<(OrgId, CaseRef)>,
     /// Links already shared with each CSO since start (a restart shares them again).
     links_shared: HashSet<(OrgId, ilm_protocol::Digest)>,
+    /// Improvement-plan versions already shared with each organisation since start.
+    plan_shared: HashSet<(OrgId, ilm_protocol::Digest)>,
     /// How long delivered outbox entries are kept.
     outbox_retention: std::time::Duration,
     /// When each restored peer's request to deliver again was last served.

@@ -269,6 +269,17 @@ impl WriteBatch {
         value.as_deref().and_then(|b| decode(table, b).ok())
     }
 
+    /// Every value this batch puts in `table` (a check that must see what earlier messages
+    /// of the same batch wrote, when it cannot name their ids).
+    pub fn staged_all<T: DeserializeOwned>(&self, table: &Table<T>) -> Vec<T> {
+        let prefix = table.key(&[]);
+        self.ops
+            .iter()
+            .filter(|(k, _)| k.starts_with(&prefix))
+            .filter_map(|(_, v)| v.as_deref().and_then(|b| decode(table, b).ok()))
+            .collect()
+    }
+
     /// Removes the record under `id` from `table`.
     pub fn remove<T>(&mut self, table: &Table<T>, id: &[u8]) {
         self.ops.push((table.key(id), None));

@@ -39,7 +39,9 @@ pub struct Chart {
 pub struct Marker {
     /// The row (month) it falls in.
     pub row: usize,
-    /// What it was, already translated.
+    /// Its number in the list shown with the chart.
+    pub number: usize,
+    /// What it was (another organisation's words, shown as written).
     pub label: String,
     /// Done (solid line) or only planned (dashed).
     pub done: bool,
@@ -157,15 +159,19 @@ fn months(c: &Chart) -> String {
             ));
         }
     }
-    for (i, m) in c.markers.iter().enumerate() {
+    let mut in_month: std::collections::HashMap<usize, usize> = Default::default();
+    for m in &c.markers {
         let Some(_) = c.rows.get(m.row) else { continue };
-        let x = left + (m.row as f64 + 0.5) * slot;
+        // Markers of one month side by side, not on top of each other.
+        let nth = in_month.entry(m.row).or_default();
+        let x = left + (m.row as f64 + 0.5) * slot + *nth as f64 * 15.0;
+        *nth += 1;
         let top_y = base - plot_h - 6.0;
         let class = if m.done { "marker" } else { "marker planned" };
         s.push_str(&format!(
-            r#"<g class="{class}"><title>{n}. {label}</title><line x1="{x:.1}" y1="{top_y}" x2="{x:.1}" y2="{base}"></line><circle cx="{x:.1}" cy="{top_y}" r="7"></circle><text x="{x:.1}" y="{}" text-anchor="middle">{n}</text></g>"#,
+            r#"<g class="{class}"><title translate="no">{n}. {label}</title><line x1="{x:.1}" y1="{top_y}" x2="{x:.1}" y2="{base}"></line><circle cx="{x:.1}" cy="{top_y}" r="7"></circle><text x="{x:.1}" y="{}" text-anchor="middle">{n}</text></g>"#,
             top_y + 3.5,
-            n = i + 1,
+            n = m.number,
             label = esc(&m.label),
         ));
     }
@@ -209,18 +215,23 @@ mod tests {
         c.markers = vec![
             Marker {
                 row: 1,
+                number: 1,
                 label: "Employer <Pays>".into(),
                 done: true,
             },
             Marker {
                 row: 9,
+                number: 2,
                 label: "out of range".into(),
                 done: false,
             },
         ];
         let s = svg(&c);
         assert_eq!(s.matches("<g class=\"marker\">").count(), 1, "{s}");
-        assert!(s.contains("<title>1. Employer &lt;Pays&gt;</title>"), "{s}");
+        assert!(
+            s.contains("<title translate=\"no\">1. Employer &lt;Pays&gt;</title>"),
+            "{s}"
+        );
         assert!(!s.contains("out of range"));
     }
 

@@ -16,7 +16,10 @@ pub(crate) async fn improvements(
     ctx["plan"] = json!(plan);
     ctx["can_edit"] = json!(Permission::Casework.allows(p.role));
     ctx["kinds"] = json!(ilm_protocol::ActivityKind::ALL);
-    ctx["today"] = json!(crate::clock::fmt_day(now()));
+    // The latest day anyone may call today: dates are chosen in the operator's time zone.
+    ctx["today"] = json!(crate::clock::fmt_day(
+        now().plus_secs(ilm_protocol::improvement::COMPLETION_SLACK_SECS)
+    ));
     render(&st, "improvements.html", ctx)
         .map(IntoResponse::into_response)
         .unwrap_or_else(IntoResponse::into_response)

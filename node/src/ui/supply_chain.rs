@@ -56,11 +56,13 @@ fn trend(
         .collect();
     let markers = plan
         .iter()
-        .filter_map(|a| {
+        .enumerate()
+        .filter_map(|(i, a)| {
             let m = crate::aggregates::month(a.completed_at.unwrap_or(a.planned_for));
             let row = rows.iter().position(|r| r.label == m)?;
             Some(Marker {
                 row,
+                number: i + 1,
                 label: a.title.clone(),
                 done: a.completed_at.is_some(),
             })
