@@ -18,6 +18,7 @@ pub struct Metrics {
     received_rejected: AtomicU64,
     latencies_ms: Mutex<Vec<u64>>,
     last_seen: Mutex<HashMap<OrgId, Timestamp>>,
+    cached_histories: AtomicU64,
 }
 
 /// A snapshot of the counters.
@@ -39,6 +40,8 @@ pub struct MetricsSnapshot {
     pub delivery_p50_ms: Option<u64>,
     /// 99th percentile delivery latency, milliseconds.
     pub delivery_p99_ms: Option<u64>,
+    /// Case histories the core keeps in memory (bounded, whatever the number of cases).
+    pub cached_histories: u64,
 }
 
 /// Latency samples kept for percentiles.
@@ -77,6 +80,11 @@ impl Metrics {
         self.received_rejected.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// How many case histories the core keeps in memory now.
+    pub fn set_cached_histories(&self, n: usize) {
+        self.cached_histories.store(n as u64, Ordering::Relaxed);
+    }
+
     /// A member was heard from (admitted, or sent a request) at `at`.
     pub fn saw(&self, org: OrgId, at: Timestamp) {
         self.last_seen
@@ -111,6 +119,7 @@ impl Metrics {
             received_rejected: self.received_rejected.load(Ordering::Relaxed),
             delivery_p50_ms: pct(50),
             delivery_p99_ms: pct(99),
+            cached_histories: self.cached_histories.load(Ordering::Relaxed),
         }
     }
 }

@@ -461,6 +461,12 @@ pub(crate) async fn metrics(
         m.received_rejected.to_string(),
     );
     metric(
+        "ilm_cached_case_histories",
+        "gauge",
+        "Case histories the core keeps in memory (bounded).",
+        m.cached_histories.to_string(),
+    );
+    metric(
         "ilm_delivery_latency_p50_milliseconds",
         "gauge",
         "Median delivery latency of recent deliveries.",

@@ -46,6 +46,10 @@ pub use commands::{Escalated, Verdicted, truncate_text};
 pub use improvement::{ActivityInput, activity};
 pub use workflow::brands_of;
 
+/// Case histories kept in memory between commands, at most: each is loaded again from the
+/// store when needed, so the core's memory does not grow with the cases the node holds.
+pub const MAX_CACHED_HISTORIES: usize = 2_048;
+
 /// Deliveries processed in one batch (one flush), at most.
 pub const MAX_BATCH: usize = 256;
 /// Commands waiting for the core, at most.
@@ -315,6 +319,8 @@ impl Core {
                     None => break,
                 },
             }
+            // Between commands no batch is open, so every cached history is what is stored.
+            self.trim_histories();
         }
         if let Err(e) = self.store.flush() {
             warn!("final flush failed: {e}");
@@ -367,6 +373,19 @@ impl Core {
             self.histories.insert(*case, h);
         }
         Ok(self.histories.get_mut(case))
+    }
+
+    /// Drops cached histories beyond [`MAX_CACHED_HISTORIES`] (down to half of it, so the
+    /// trimming is rare). Only called between commands, when no batch holds unstored events.
+    fn trim_histories(&mut self) {
+        if self.histories.len() > MAX_CACHED_HISTORIES {
+            let excess = self.histories.len() - MAX_CACHED_HISTORIES / 2;
+            let drop: Vec<CaseRef> = self.histories.keys().take(excess).copied().collect();
+            for case in drop {
+                self.histories.remove(&case);
+            }
+        }
+        self.metrics.set_cached_histories(self.histories.len());
     }
 
     pub(super) fn all_cases(&self) -> Result<Vec<CaseRef>, CoreError> {

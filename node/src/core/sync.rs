@@ -60,6 +60,16 @@ impl Core {
         };
         let mut shared = Vec::new();
         for case in cases {
+            // The read model says who takes part; only shared cases' histories are loaded,
+            // and those not cached already are not kept (a node may hold many cases).
+            let takes_part = crate::cases::state_of(&self.store, &case)
+                .ok()
+                .flatten()
+                .is_none_or(|s| s.owner == org || s.party(&org).is_some());
+            if !takes_part {
+                continue;
+            }
+            let cached = self.histories.contains_key(&case);
             if let Ok(Some(h)) = self.history(&case)
                 && participants(h).contains(&org)
             {
@@ -67,6 +77,9 @@ impl Core {
                     case_ref: case,
                     heads: h.heads(),
                 });
+            }
+            if !cached {
+                self.histories.remove(&case);
             }
         }
         self.sync_with(peer, org, shared);

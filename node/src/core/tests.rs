@@ -12,7 +12,7 @@ use ilm_protocol::{
 };
 use std::time::Duration;
 
-mod statistics;
+mod analytics;
 
 const T0: Timestamp = Timestamp(1_767_225_600);
 
@@ -335,6 +335,11 @@ type CsoCore = (
 );
 
 fn cso_core(w: &World) -> CsoCore {
+    cso_core_with(w, Arc::new(Metrics::default()))
+}
+
+/// A CSO core reporting to `metrics`.
+fn cso_core_with(w: &World, metrics: Arc<Metrics>) -> CsoCore {
     let dir = tempfile::tempdir().expect("tempdir");
     let data = DataDir::new(dir.path().join("node"));
     data.create_dir().expect("dir");
@@ -349,7 +354,6 @@ fn cso_core(w: &World) -> CsoCore {
         .expect("membership"),
     );
     let (net, probe) = NetClient::detached(peer_id_of(&w.cso.org_id()).expect("peer"));
-    let metrics = Arc::new(Metrics::default());
     let (outbox, _) = crate::outbox::spawn(
         store.clone(),
         net.clone(),

@@ -1,5 +1,5 @@
-//! Published statistics in the core: two versions of one month in one delivery batch, and a
-//! restored node that may not publish a month again.
+//! Analytics and scale in the core: two versions of one published month in one delivery
+//! batch, a restored node that may not publish a month again, and the bounded history cache.
 
 use super::*;
 use ilm_protocol::statistics::{Counts, MIN_K, suppress};
@@ -96,4 +96,55 @@ async fn a_restored_node_does_not_publish_a_month_that_had_ended_again() {
         .expect_err("refused");
     assert!(err.to_string().contains("restored from a backup"), "{err}");
     assert!(crate::statistics::held(&store).expect("held").is_empty());
+}
+
+/// Memory: the core keeps at most `MAX_CACHED_HISTORIES` case histories, however many cases
+/// it stores (each is loaded again when needed).
+#[tokio::test]
+async fn the_core_keeps_a_bounded_number_of_histories_in_memory() {
+    let w = world();
+    let metrics = Arc::new(Metrics::default());
+    let (_dir, store, core, _probe, _events) = cso_core_with(&w, metrics.clone());
+    let (root, _) = escalation(&w, 9);
+    let payload = serde_json::from_slice::<CaseEvent>(&root.body)
+        .expect("event")
+        .payload;
+    let open = |n: usize| {
+        let handles: Vec<_> = (0..n)
+            .map(|_| {
+                let (core, payload) = (core.clone(), payload.clone());
+                tokio::spawn(async move { core.append(None, payload).await })
+            })
+            .collect();
+        async move {
+            for h in handles {
+                h.await.expect("task").expect("append");
+            }
+        }
+    };
+    // Control: below the bound, every case opened is cached (and counted).
+    open(100).await;
+    core.append(None, payload.clone()).await.expect("append");
+    assert_eq!(metrics.snapshot().cached_histories, 101);
+    for _ in 0..(MAX_CACHED_HISTORIES / 256 + 1) {
+        open(256).await;
+    }
+    core.append(None, payload.clone()).await.expect("append");
+    let cases = store.count(&crate::schema::CASES).expect("count");
+    assert!(cases > MAX_CACHED_HISTORIES, "{cases} cases");
+    let cached = metrics.snapshot().cached_histories;
+    assert!(
+        cached as usize <= MAX_CACHED_HISTORIES,
+        "{cached} histories in memory for {cases} cases"
+    );
+    // Dropped histories load again: an old case still takes an event.
+    let first = crate::cases::states(&store).expect("states")[0].case_ref;
+    core.append(
+        Some(first),
+        EventPayload::Closed {
+            outcome: "still here".into(),
+        },
+    )
+    .await
+    .expect("an event on a case no longer cached");
 }
