@@ -356,6 +356,45 @@ fn a_cso_publishes_a_month_once_suppressed_and_the_public_page_shows_only_that()
         assert!(!page.contains(short), "the public page shows {s:?}");
         assert!(!data.contains(short), "the public JSON shows {s:?}");
     }
+    // Contact exports: without personal data for anyone who reads; with the identities only
+    // when asked for explicitly, and logged without any of the data.
+    let (code, plain) = cso.get_raw("/api/contacts.csv");
+    assert_eq!(code, 200);
+    assert!(
+        plain.contains(&contacts[0]),
+        "control: the export lists the contacts"
+    );
+    assert!(
+        !plain.contains("Canary Worker") && !plain.contains("+6690000"),
+        "{plain}"
+    );
+    let (code, body) = cso.get_raw("/api/contacts-with-identities.csv");
+    assert_eq!(code, 400, "{body}");
+    let (code, full) = cso.get_raw("/api/contacts-with-identities.csv?confirm=yes");
+    assert_eq!(code, 200);
+    assert!(full.contains("Canary Worker 00") && full.contains("+66900000000"));
+    let file = net.tmp.path().join("contacts.csv");
+    let file_arg = file.to_str().expect("utf8");
+    ilm(&cso.dir, &["export", "contacts", "--out", file_arg]);
+    let text = std::fs::read_to_string(&file).expect("export");
+    assert!(text.contains(&contacts[0]) && !text.contains("Canary Worker"));
+    ilm(
+        &cso.dir,
+        &["export", "contacts", "--with-identities", "--out", file_arg],
+    );
+    let text = std::fs::read_to_string(&file).expect("export");
+    assert!(text.contains("Canary Worker 00"));
+    std::fs::remove_file(&file).expect("remove the export");
+    let log_path = cso.dir.with_extension("log1");
+    let log = wait_for("the export in the log", SOON, || {
+        let log = std::fs::read_to_string(&log_path).ok()?;
+        (log.matches("exported contacts with workers' identities")
+            .count()
+            >= 2)
+            .then_some(log)
+    });
+    assert!(log.contains("admin-token"), "the log names who exported");
+    assert!(!log.contains("Canary") && !log.contains("+6690000"));
     // Nothing of the admin listener answers on the public one, and the reverse.
     for path in [
         "/api/cases",

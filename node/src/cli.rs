@@ -91,7 +91,8 @@ pub enum Command {
     /// The node's database.
     #[command(subcommand)]
     Db(DbCommand),
-    /// Export the aggregates or the case list as JSON or CSV (no personal data).
+    /// Export the aggregates, scorecards, the case list or a CSO's contacts as JSON or CSV
+    /// (personal data only in a contact export asked for with --with-identities).
     #[command(subcommand)]
     Export(ExportCommand),
     /// Network statistics: publish this CSO's counts of a month, or show what CSOs published.
@@ -225,6 +226,16 @@ pub enum ExportCommand {
         #[arg(long, value_enum, default_value = "csv")]
         format: ExportFormat,
         /// Write here instead of standard output.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// A CSO's worker contacts (the node must be running): without personal data, or with
+    /// the workers' identities when asked for with --with-identities (logged by the node).
+    Contacts {
+        /// Include names, phone numbers, messenger ids and ID numbers. Keep the file safe.
+        #[arg(long)]
+        with_identities: bool,
+        /// Write here instead of standard output (CSV).
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
     },

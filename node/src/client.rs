@@ -144,6 +144,28 @@ impl AdminClient {
         self.finish(res)
     }
 
+    /// GET a path under the API that answers with text (a CSV download).
+    pub fn get_text(&self, path: &str) -> Result<String, ClientError> {
+        let res = self
+            .agent
+            .get(format!("{}{path}", self.base))
+            .header("Authorization", format!("Bearer {}", self.token))
+            .call()
+            .map_err(|e| ClientError::Unreachable(self.base.clone(), e.to_string()))?;
+        if !res.status().is_success() {
+            return self
+                .finish(Ok(res))
+                .and_then(|_| Err(ClientError::Api("the node refused the download".into())));
+        }
+        let mut res = res;
+        // Exports outgrow the default 10 MB limit of a text body.
+        res.body_mut()
+            .with_config()
+            .limit(4 << 30)
+            .read_to_string()
+            .map_err(|e| ClientError::Api(format!("unreadable answer from the node: {e}")))
+    }
+
     /// POST to a path under the API and hand back the answer's body as a stream, with its
     /// length and headers (for large answers, such as a backup's snapshot: no time limit but
     /// on connecting, since a large database takes as long as it takes).

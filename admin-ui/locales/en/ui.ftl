@@ -337,3 +337,9 @@ cases_total = Cases
 col_actions = Actions
 improvements_help_agency = Record what you plan and complete to prevent forced labour. Each activity is signed and shared with the CSOs that escalate cases to you.
 improvements_no_names = Never name a worker: what you record here is shared with other organisations.
+
+# Exports
+export_contacts = Download the contacts (CSV, no personal data)
+export_identities = Download with identities (CSV)
+export_identities_confirm = Include workers' names, phone numbers and ID numbers. This download is logged; keep the file safe and delete it when done.
+export_aggregates = Download the figures (CSV)

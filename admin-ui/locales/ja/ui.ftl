@@ -337,3 +337,9 @@ cases_total = 案件
 col_actions = 操作
 improvements_help_agency = 強制労働を防ぐために計画・完了した取り組みを記録します。各取り組みは署名され、案件を送ってくるCSOに共有されます。
 improvements_no_names = 労働者の名前は決して記入しないでください。ここに記録した内容は他の組織に共有されます。
+
+# Exports
+export_contacts = 相談一覧をダウンロード（CSV、個人情報なし）
+export_identities = 個人情報付きでダウンロード（CSV）
+export_identities_confirm = 労働者の氏名・電話番号・身分証番号を含めます。このダウンロードは記録されます。ファイルは安全に保管し、使用後は削除してください。
+export_aggregates = 数値をダウンロード（CSV）

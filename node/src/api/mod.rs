@@ -22,6 +22,7 @@ use std::sync::Arc;
 pub(crate) mod aggregates;
 pub mod backup;
 mod errors;
+pub mod exports;
 pub mod improvements;
 pub mod statistics;
 pub mod workflow;

@@ -31,7 +31,8 @@ fn internal(e: impl std::fmt::Display) -> ApiError {
     ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
 }
 
-fn contact_view(c: &Contact) -> Value {
+/// A contact without personal data.
+pub(crate) fn contact_view(c: &Contact) -> Value {
     json!({
         "id": c.id, "received_at": c.received_at, "channel": c.channel, "language": c.language,
         "nationality": c.nationality, "gender": c.gender, "age_band": c.age_band, "sector": c.sector,
@@ -129,7 +130,8 @@ pub(crate) async fn add_contact(
 }
 
 /// Intake-only operators see only the contacts they recorded.
-fn may_see(p: &Principal, c: &Contact) -> bool {
+/// Whether an operator may see a contact: intake operators only their own.
+pub(crate) fn may_see(p: &Principal, c: &Contact) -> bool {
     p.role != OperatorRole::Intake || c.recorded_by.as_deref() == Some(p.name.as_str())
 }
 

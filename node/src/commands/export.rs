@@ -1,7 +1,8 @@
-//! `ilm export ...`: the node's aggregates, case list and (at a brand) supplier scorecards as
-//! JSON or CSV, for spreadsheets and reports. None holds personal data: aggregates and
-//! scorecards are counts, and the case list names organisations, sites and categories, never
-//! workers.
+//! `ilm export ...`: the node's aggregates, case list, (at a brand) supplier scorecards and
+//! (at a CSO) contacts as JSON or CSV, for spreadsheets and reports. Only a contact export
+//! asked for with `--with-identities` holds personal data (and the node logs it): aggregates
+//! and scorecards are counts, and the case list names organisations, sites and categories,
+//! never workers.
 
 use super::membership::{daemon_running, open_store};
 use crate::cli::ExportFormat;
@@ -110,4 +111,23 @@ pub(super) fn cases(dir: &DataDir, format: ExportFormat, out: Option<&Path>) -> 
         ExportFormat::Csv => crate::csv::from_json(&CASE_COLUMNS, &rows),
     };
     write(out, &text, "cases", rows.len())
+}
+
+pub(super) fn contacts(dir: &DataDir, with_identities: bool, out: Option<&Path>) -> Result<Output> {
+    if !daemon_running(dir) {
+        bail!("contacts are exported by the running node: start it (`ilm run`), then export");
+    }
+    let path = if with_identities {
+        "/api/contacts-with-identities.csv?confirm=yes"
+    } else {
+        "/api/contacts.csv"
+    };
+    let text = AdminClient::for_dir(dir)?.get_text(path)?;
+    let rows = text.lines().count().saturating_sub(1);
+    let what = if with_identities {
+        "contacts with workers' identities (keep the file safe; the node logged this export)"
+    } else {
+        "contacts (no personal data)"
+    };
+    write(out, &text, what, rows)
 }

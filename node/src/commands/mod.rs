@@ -108,6 +108,10 @@ pub fn run(cli: Cli) -> Result<Output> {
         Command::Export(ExportCommand::Cases { format, out }) => {
             export::cases(&dir, format, out.as_deref())
         }
+        Command::Export(ExportCommand::Contacts {
+            with_identities,
+            out,
+        }) => export::contacts(&dir, with_identities, out.as_deref()),
         Command::Export(ExportCommand::Scorecards { format, out }) => {
             export::scorecards(&dir, format, out.as_deref())
         }

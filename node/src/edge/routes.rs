@@ -180,6 +180,13 @@ pub static ROUTES: &[Route] = &[
     ),
     route(
         Get,
+        "/api/aggregates.csv",
+        Read,
+        "The same aggregates as a CSV download (cell, value)",
+        |m| on(m, api::exports::aggregates_csv),
+    ),
+    route(
+        Get,
         "/api/scorecards",
         Read,
         "A brand's scorecard of each linked supplier, from the status reports it holds",
@@ -307,6 +314,20 @@ pub static ROUTES: &[Route] = &[
         Intake,
         "Record a worker contact; identity sealed at rest (CSO)",
         |m| on(m, workflow::add_contact),
+    ).only(CSO),
+    route(
+        Get,
+        "/api/contacts.csv",
+        Read,
+        "Worker contacts as a CSV download, without personal data (CSO)",
+        |m| on(m, api::exports::contacts_csv),
+    ).only(CSO),
+    route(
+        Get,
+        "/api/contacts-with-identities.csv",
+        Intake,
+        "Worker contacts with the workers' identities as a CSV download (CSO; only with ?confirm=yes; logged with the operator's name)",
+        |m| on(m, api::exports::contacts_with_identities_csv),
     ).only(CSO),
     route(
         Get,

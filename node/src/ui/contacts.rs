@@ -26,6 +26,7 @@ pub(crate) async fn contacts(
     };
     let mut ctx = base_ctx(&st, Some(&p), "contacts_page_title", "/contacts");
     ctx["identities"] = json!(Permission::Intake.allows(p.role));
+    ctx["can_export"] = json!(Permission::Read.allows(p.role));
     ctx["prev"] = json!((page.page > 1).then(|| link(page.page - 1)));
     ctx["next"] = json!((page.page < page.pages).then(|| link(page.page + 1)));
     ctx["page"] = json!(page);
