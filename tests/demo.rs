@@ -11,7 +11,15 @@ fn the_demo_seeds_every_lifecycle_stage_with_attestations_and_overdue_work() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let dir = tmp.path().join("demo");
     let out = Command::new(ilm_bin())
-        .args(["demo", "--contacts", "160", "--exit-after-seed", "--dir"])
+        .args([
+            "demo",
+            "--contacts",
+            "160",
+            "--cases",
+            "300",
+            "--exit-after-seed",
+            "--dir",
+        ])
         .arg(&dir)
         .output()
         .expect("run ilm demo");
@@ -92,6 +100,34 @@ fn the_demo_seeds_every_lifecycle_stage_with_attestations_and_overdue_work() {
         );
     }
     assert!(dir.join("cso-helpline").join("db").exists());
+    // The synthetic cases: written, counted by the aggregates exactly as a recount counts
+    // them (the node stopped), and among the CSO's cases.
+    assert!(
+        stdout.contains("Wrote 300 synthetic cases (SAMPLE DATA)"),
+        "{stdout}"
+    );
+    let cso = dir.join("cso-helpline");
+    let check = Command::new(ilm_bin())
+        .arg("--data-dir")
+        .arg(&cso)
+        .args(["reindex", "--check"])
+        .output()
+        .expect("reindex --check");
+    assert!(
+        check.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&check.stdout),
+        String::from_utf8_lossy(&check.stderr)
+    );
+    let cells = Command::new(ilm_bin())
+        .arg("--data-dir")
+        .arg(&cso)
+        .args(["export", "aggregates", "--format", "json"])
+        .output()
+        .expect("export aggregates");
+    let cells: serde_json::Value = serde_json::from_slice(&cells.stdout).expect("json");
+    let cases = cells["aggregates"]["cases"].as_i64().unwrap_or(0);
+    assert!(cases >= 300, "{cases} cases counted");
 }
 
 /// The demo's output piped into a reader that went away (`ilm demo | head -1`) does not

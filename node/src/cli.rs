@@ -352,6 +352,10 @@ pub struct DemoArgs {
     /// Seed the data, print the summary and stop (instead of running until Ctrl-C).
     #[arg(long)]
     pub exit_after_seed: bool,
+    /// Also give the first CSO this many synthetic cases (marked SAMPLE DATA), written
+    /// straight into its store before it starts; its suppliers then catch up by history sync.
+    #[arg(long, default_value_t = 0)]
+    pub cases: u64,
 }
 
 /// `ilm contact ...`

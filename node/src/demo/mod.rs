@@ -15,6 +15,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+pub mod generate;
 mod seed;
 use seed::seed;
 
@@ -236,6 +237,51 @@ fn wait_until<T>(what: &str, mut f: impl FnMut() -> Result<Option<T>>) -> Result
     }
 }
 
+/// Writes `n` synthetic cases of the first CSO, escalated in turn to the demo's suppliers
+/// and agencies and answered by them, with their real keys, into the CSO's store.
+fn synthetic_cases(base: &Path, n: u64) -> Result<()> {
+    let dir = |key: &str| DataDir::new(base.join(key));
+    let cso = dir("cso-helpline");
+    let cso_keys = cso.load_keys()?;
+    let (network, cso_cert) = cso.load_membership()?;
+    let mut keys = Vec::new();
+    let mut certificates = vec![cso_cert.body().clone()];
+    for org in ORGS
+        .iter()
+        .filter(|o| matches!(o.role, "supplier" | "agency"))
+    {
+        let d = dir(org.key);
+        keys.push(d.load_keys()?);
+        certificates.push(d.load_membership()?.1.body().clone());
+    }
+    let parties: Vec<&ilm_protocol::OrgKeys> = keys.iter().collect();
+    let now = crate::membership::now();
+    let from = certificates
+        .iter()
+        .map(|c| c.not_before)
+        .max()
+        .unwrap_or(now)
+        .plus_days(1);
+    let store = crate::schema::open(&cso.db_path())?;
+    let cast = generate::Cast {
+        network_id: network.id(),
+        cso: &cso_keys,
+        parties: &parties,
+        certificates: &certificates,
+        from,
+        until: now,
+    };
+    let mut bar = crate::backup::progress::Progress::records("synthetic cases", n);
+    let written = generate::generate(&store, &cast, n, 20_261_203, &mut |k| bar.set(k))?;
+    bar.finish();
+    store.flush()?;
+    crate::output::say(&format!(
+        "Wrote {written} synthetic cases ({}) into cso-helpline's store.",
+        generate::SAMPLE_MARK
+    ));
+    Ok(())
+}
+
 /// Runs the demo until Ctrl-C (or right after seeding with `--exit-after-seed`).
 pub async fn run(args: DemoArgs) -> Result<()> {
     let base = match &args.dir {
@@ -247,6 +293,10 @@ pub async fn run(args: DemoArgs) -> Result<()> {
     let b = base.clone();
     blocking(move || provision(&b)).await?;
     let seeded_marker = base.join("seeded");
+    if args.cases > 0 && !seeded_marker.exists() {
+        let (b, n) = (base.clone(), args.cases);
+        blocking(move || synthetic_cases(&b, n)).await?;
+    }
 
     let mut nodes: Vec<Node> = Vec::new();
     let mut bootstrap: Vec<String> = Vec::new();
