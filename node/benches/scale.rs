@@ -1,0 +1,272 @@
+//! A CSO node holding many cases, run as the real binary: dashboard, case list and search
+//! latency over HTTP (p50, p99), against a full scan of the same data in the same run, the
+//! node's memory (idle, and after the requests) against an empty node's, and the store's
+//! size against the signed records it holds.
+//!
+//! Run: `cargo bench -p ilm-node --bench scale` (release); without `--bench` a small smoke
+//! version. Knob: ILM_BENCH_CASES (100000; smoke 1000). Cases come from the generator of
+//! `ilm demo --cases` (real signed events). Nothing asserts on time.
+
+mod common;
+
+use anyhow::{Context, Result, bail};
+use common::init_dir;
+use ilm_node::aggregates;
+use ilm_node::client::AdminClient;
+use ilm_node::datadir::DataDir;
+use ilm_node::demo::generate::{self, Cast};
+use ilm_node::membership::now;
+use ilm_node::schema;
+use ilm_protocol::{
+    CaseState, Country, MembershipCertificate, MembershipRequest, Network, NetworkGenesis, OrgKeys,
+    Role, SignedRecord, Timestamp,
+};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const DAY: u64 = 86_400;
+
+fn env(name: &str, default: u64) -> Result<u64> {
+    match std::env::var(name) {
+        Ok(v) => v.parse().with_context(|| format!("{name}={v:?}")),
+        Err(_) => Ok(default),
+    }
+}
+
+/// A network whose certificates began 400 days ago, so cases can span a year.
+struct World {
+    network: Network,
+    cso: (DataDir, OrgKeys, MembershipCertificate),
+    parties: Vec<(DataDir, OrgKeys, MembershipCertificate)>,
+}
+
+fn world(base: &Path, parties: usize) -> Result<World> {
+    let th: Country = "TH".parse()?;
+    let (steward_dir, steward) = init_dir(&base.join("steward"), "Steward", Role::Steward, &th)?;
+    let start = Timestamp(now().0 - 400 * DAY);
+    let genesis = SignedRecord::sign(
+        &NetworkGenesis {
+            name: "ILM Network (scale bench)".into(),
+            stewards: vec![steward.org_id()],
+            created_at: start,
+        },
+        &steward,
+    )?;
+    let network = Network::from_genesis(&genesis)?;
+    let register = schema::open(&steward_dir.db_path())?;
+    let join = |sub: &str, role: Role| -> Result<(DataDir, OrgKeys, MembershipCertificate)> {
+        let (dir, keys) = init_dir(&base.join(sub), sub, role, &th)?;
+        let request = SignedRecord::sign(
+            &MembershipRequest {
+                org_id: keys.org_id(),
+                name: sub.into(),
+                role,
+                country: th.clone(),
+                encryption_key: keys.encryption_key(),
+                requested_at: start,
+            },
+            &keys,
+        )?;
+        let (rec, cert) =
+            ilm_node::register::issue(&steward, &network, &register, &request, 800, start)?;
+        dir.store_membership(&genesis, &rec)?;
+        Ok((dir, keys, cert))
+    };
+    let cso = join("cso", Role::Cso)?;
+    let parties = (0..parties)
+        .map(|i| join(&format!("supplier{i}"), Role::Supplier))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(World {
+        network,
+        cso,
+        parties,
+    })
+}
+
+fn dir_size(path: &Path) -> u64 {
+    std::fs::read_dir(path)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| match e.metadata() {
+            Ok(m) if m.is_dir() => dir_size(&e.path()),
+            Ok(m) => m.len(),
+            Err(_) => 0,
+        })
+        .sum()
+}
+
+/// Resident memory of a process, and its peak, in MB.
+fn rss(pid: u32) -> (f64, f64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
+            .unwrap_or(0.0)
+            / 1024.0
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+/// `ilm run` on `dir`, the real binary, until its admin API answers.
+fn run(dir: &DataDir) -> Result<(Child, AdminClient)> {
+    let _ = std::fs::remove_file(dir.admin_addr_path());
+    let child = Command::new(env!("CARGO_BIN_EXE_ilm"))
+        .arg("--data-dir")
+        .arg(dir.root())
+        .args(["run", "--admin-listen", "127.0.0.1:0", "--listen"])
+        .arg("/ip4/127.0.0.1/tcp/0")
+        .env("ILM_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .context("start ilm run")?;
+    let deadline = Instant::now() + Duration::from_secs(600);
+    loop {
+        if let Ok(c) = AdminClient::for_dir(dir)
+            && c.get("/api/status").is_ok()
+        {
+            return Ok((child, c));
+        }
+        if Instant::now() > deadline {
+            bail!("the node did not start");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn quantiles(mut v: Vec<Duration>) -> (f64, f64) {
+    v.sort();
+    let at = |q: f64| v[((v.len() - 1) as f64 * q).round() as usize].as_secs_f64() * 1e3;
+    (at(0.5), at(0.99))
+}
+
+fn timed(runs: usize, mut f: impl FnMut() -> Result<()>) -> Result<(f64, f64)> {
+    let mut v = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        let started = Instant::now();
+        f()?;
+        v.push(started.elapsed());
+    }
+    Ok(quantiles(v))
+}
+
+fn main() -> Result<()> {
+    let measuring = std::env::args().any(|a| a == "--bench");
+    let cases = env("ILM_BENCH_CASES", if measuring { 100_000 } else { 1_000 })?;
+    let runs = if measuring { 20 } else { 3 };
+    let tmp = tempfile::tempdir()?;
+    let w = world(tmp.path(), 4)?;
+
+    // Seed through the generator (real signed events, read model and aggregates).
+    let started = Instant::now();
+    {
+        let store = schema::open(&w.cso.0.db_path())?;
+        let parties: Vec<&OrgKeys> = w.parties.iter().map(|p| &p.1).collect();
+        let mut certificates = vec![w.cso.2.clone()];
+        certificates.extend(w.parties.iter().map(|p| p.2.clone()));
+        let cast = Cast {
+            network_id: w.network.id(),
+            cso: &w.cso.1,
+            parties: &parties,
+            certificates: &certificates,
+            from: Timestamp(now().0 - 380 * DAY),
+            until: now(),
+        };
+        generate::generate(&store, &cast, cases, 7, &mut |_| {})?;
+        store.flush()?;
+    }
+    let seeding = started.elapsed();
+
+    // The full scan, in the same run, before the node holds the database: every case state
+    // read, its dashboard cells counted (what the dashboard did without aggregates), and a
+    // search through every case's text.
+    let (scan50, scan99, signed_bytes) = {
+        let store = schema::open(&w.cso.0.db_path())?;
+        let signed: u64 = store
+            .scan::<SignedRecord>(&schema::EVENTS, &[])?
+            .iter()
+            .map(|r| (r.body.len() + 100 * r.signatures.len()) as u64)
+            .sum();
+        let (p50, p99) = timed(runs.min(5), || {
+            let states: Vec<CaseState> = store.scan(&schema::CASE_STATES, &[])?;
+            let mut cells = 0usize;
+            let mut hits = 0usize;
+            for s in &states {
+                cells += aggregates::of_case(s).len();
+                hits += usize::from(
+                    s.parties
+                        .iter()
+                        .any(|p| p.escalation.site.contains("site 123")),
+                );
+            }
+            std::hint::black_box((cells, hits));
+            Ok(())
+        })?;
+        (p50, p99, signed)
+    };
+    let store_bytes = dir_size(&w.cso.0.db_path());
+
+    // An empty node's memory, for comparison.
+    let (mut empty, _) = run(&w.parties[3].0)?;
+    std::thread::sleep(Duration::from_secs(3));
+    let (empty_rss, _) = rss(empty.id());
+    let _ = empty.kill();
+    let _ = empty.wait();
+
+    let (mut node, api) = run(&w.cso.0)?;
+    std::thread::sleep(Duration::from_secs(3));
+    let (idle_rss, _) = rss(node.id());
+    let dashboard = timed(runs, || {
+        api.get_text("/dashboard")?;
+        Ok(())
+    })?;
+    let figures = timed(runs, || {
+        api.get("/api/aggregates")?;
+        Ok(())
+    })?;
+    let list = timed(runs, || {
+        api.get("/api/cases?page=1")?;
+        Ok(())
+    })?;
+    let search = timed(runs, || {
+        api.get("/api/cases?q=site+123")?;
+        Ok(())
+    })?;
+    let (busy_rss, peak_rss) = rss(node.id());
+    let _ = node.kill();
+    let _ = node.wait();
+
+    println!(
+        "{cases} cases generated in {:.1} s ({:.0} µs each)",
+        seeding.as_secs_f64(),
+        seeding.as_secs_f64() * 1e6 / cases.max(1) as f64
+    );
+    println!(
+        "full scan of every case (same data, in process): p50 {scan50:.1} ms, p99 {scan99:.1} ms"
+    );
+    for (name, (p50, p99)) in [
+        ("dashboard page (GET /dashboard)", dashboard),
+        ("dashboard figures (GET /api/aggregates)", figures),
+        ("case list, first page (GET /api/cases)", list),
+        ("search (GET /api/cases?q=...)", search),
+    ] {
+        println!(
+            "{name}: p50 {p50:.1} ms, p99 {p99:.1} ms; scan / this at p50: {:.1}x",
+            scan50 / p50.max(1e-6)
+        );
+    }
+    println!(
+        "memory: empty node {empty_rss:.0} MB; this node idle {idle_rss:.0} MB, after the requests {busy_rss:.0} MB (peak {peak_rss:.0} MB)"
+    );
+    println!(
+        "store: {:.1} MB on disk for {:.1} MB of signed records ({:.1}x)",
+        store_bytes as f64 / 1e6,
+        signed_bytes as f64 / 1e6,
+        store_bytes as f64 / signed_bytes.max(1) as f64
+    );
+    Ok(())
+}
