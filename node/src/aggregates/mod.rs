@@ -316,20 +316,21 @@ pub fn ensure_built(store: &Store) -> Result<bool, StoreError> {
 pub fn recount(store: &Store, progress: &mut dyn FnMut(u64)) -> Result<Cells, StoreError> {
     let mut total = Cells::new();
     let mut n = 0u64;
-    for state in store.scan::<CaseState>(&schema::CASE_STATES, &[])? {
+    // One record at a time: a recount must not hold every case in memory.
+    store.for_each::<CaseState>(&schema::CASE_STATES, &[], |state| {
         for (k, v) in of_case(&state) {
             add(&mut total, k, v);
         }
         n += 1;
         progress(n);
-    }
-    for contact in store.scan::<Contact>(&schema::CONTACTS, &[])? {
+    })?;
+    store.for_each::<Contact>(&schema::CONTACTS, &[], |contact| {
         for (k, v) in of_contact(&contact) {
             add(&mut total, k, v);
         }
         n += 1;
         progress(n);
-    }
+    })?;
     total.retain(|_, v| *v != 0);
     Ok(total)
 }

@@ -129,11 +129,16 @@ static CLOSED_HERE: std::sync::Mutex<Vec<(std::path::PathBuf, std::time::Instant
 /// How long after closing a database this process waits for its own lock to go.
 const OWN_LOCK_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 
+/// The engine's page cache, in bytes. sled's default (1 GiB) lets a node with many cases
+/// grow past a gigabyte; reads beyond this come from the operating system's file cache.
+pub const CACHE_BYTES: u64 = 64 << 20;
+
 fn open_db(path: &Path) -> Result<sled::Db> {
     let started = std::time::Instant::now();
     loop {
         match sled::Config::new()
             .path(path)
+            .cache_capacity(CACHE_BYTES)
             .open()
             .map_err(StoreError::from)
         {
@@ -704,6 +709,22 @@ impl Store {
                 .map(|v| decode(table, &v?))
                 .collect(),
         )
+    }
+
+    /// Calls `f` with every record of `table` whose id starts with `id_prefix`, in id order,
+    /// one at a time (memory does not grow with the table).
+    pub fn for_each<T: DeserializeOwned>(
+        &self,
+        table: &Table<T>,
+        id_prefix: &[u8],
+        mut f: impl FnMut(T),
+    ) -> Result<()> {
+        let h = self.h()?;
+        for v in h.data.scan_prefix(table.key(id_prefix)).values() {
+            let v = self.seen(v.map_err(StoreError::from))?;
+            f(decode(table, &v)?);
+        }
+        Ok(())
     }
 
     /// Every record of `table` with its id, in id order.
