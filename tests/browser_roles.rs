@@ -838,6 +838,18 @@ fn supplier_plan_and_brand_analysis(sup: &mut Session, brand: &mut Session, supp
         .parse()
         .expect("count");
     brand.shot("brand-supply-chain-plan");
+    // The dashboard compares the suppliers with the same figures.
+    brand.open("/dashboard");
+    let on_dashboard: u64 = brand
+        .text(&brand.find("#benchmark tr[data-benchmark=all] [data-stat=cases]"))
+        .trim()
+        .parse()
+        .expect("count");
+    assert_eq!(
+        on_dashboard, all_cases,
+        "dashboard and supply chain disagree"
+    );
+    brand.open("/supply-chain");
     // Narrowed to one category: the benchmark, every scorecard and the CSV follow.
     brand.fill("#supply-filter", "category", "withholding_of_wages");
     brand.click_to_load(&brand.find("#supply-filter button[type=submit]"), SOON);

@@ -42,6 +42,10 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ),
     ("public.html", include_str!("../templates/public.html")),
     (
+        "_benchmark.html",
+        include_str!("../templates/_benchmark.html"),
+    ),
+    (
         "improvements.html",
         include_str!("../templates/improvements.html"),
     ),

@@ -64,6 +64,18 @@ pub(crate) async fn dashboard(
             .collect::<Vec<_>>()
     );
     ctx["charts"] = json!(charts);
+    // A brand sees its suppliers compared, with the same figures as its Supply chain page.
+    if st.role == Role::Brand {
+        match super::supply_chain::compared(&st, &Default::default()) {
+            Ok((rows, overall)) if !rows.is_empty() => {
+                ctx["compared"] = json!(rows);
+                ctx["overall"] = overall;
+                ctx["export"] = json!("");
+            }
+            Ok(_) => {}
+            Err(e) => return e.into_response(),
+        }
+    }
     render(&st, "dashboard.html", ctx)
         .map(IntoResponse::into_response)
         .unwrap_or_else(IntoResponse::into_response)

@@ -79,6 +79,27 @@ fn trend(
     }
 }
 
+/// Each linked supplier's figures and those over all of them (narrowed by `narrowing`): the
+/// table the Supply chain page and the brand's dashboard share.
+pub(crate) fn compared(
+    st: &ApiState,
+    narrowing: &scorecard::Narrowing,
+) -> Result<(Vec<Value>, Value), ApiError> {
+    let views = crate::views::supply_chain(&st.store, &st.membership, &st.keys.org_id())?;
+    let views: Vec<_> = views.iter().map(|v| narrowing.apply(v)).collect();
+    let t = now();
+    let rows = views
+        .iter()
+        .map(|s| compared_row(s, &scorecard::of_supplier(s, t)))
+        .collect();
+    Ok((rows, card(&scorecard::overall(&views, t))))
+}
+
+/// One supplier's row of the comparison.
+fn compared_row(s: &crate::views::SupplierView, c: &Scorecard) -> Value {
+    json!({ "supplier": s.supplier, "name": s.name, "figures": card(c) })
+}
+
 pub(crate) async fn supply_chain(
     State(st): State<Arc<ApiState>>,
     Extension(p): Extension<Principal>,
@@ -111,11 +132,7 @@ pub(crate) async fn supply_chain(
                     crate::views::bundle(&st.store, &st.membership, &a.case_ref).is_ok();
                 v["attestations"][i]["can_download"] = json!(downloadable);
             }
-            compared.push(json!({
-                "supplier": s.supplier,
-                "name": s.name,
-                "figures": card(&c),
-            }));
+            compared.push(compared_row(s, &c));
             suppliers.push(v);
         }
         let mut ctx = base_ctx(&st, Some(&p), "supply_chain_title", "/supply-chain");
