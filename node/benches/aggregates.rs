@@ -166,7 +166,7 @@ fn main() -> Result<()> {
     let mut scan = Vec::new();
     for _ in 0..runs {
         let started = Instant::now();
-        let d = ilm_node::ui::figures::cso(&store, &[], now)?;
+        let d = ilm_node::ui::figures::cso(&store, now)?;
         from_aggregates.push(started.elapsed());
         std::hint::black_box(d.tiles.len());
         let started = Instant::now();

@@ -86,6 +86,9 @@ pub fn improvement_id(org: &OrgId, id: &ilm_protocol::ActivityId) -> Vec<u8> {
     [org.as_bytes().as_slice(), id.as_bytes()].concat()
 }
 
+/// Open cases by earliest due date (`aggregates::due`): ids only.
+pub const DUE: Table<()> = Table::new(b'D', "open cases by due date");
+
 /// The id of a publication: `YYYY-MM` then the publisher's id, so a scan runs by month.
 pub fn publication_id(month: ilm_protocol::Month, publisher: &OrgId) -> Vec<u8> {
     [month.to_string().as_bytes(), publisher.as_bytes()].concat()
@@ -117,6 +120,7 @@ pub const PREFIXES: &[(u8, &str)] = &[
     (RESTORE.prefix(), RESTORE.name()),
     (PUBLICATIONS.prefix(), PUBLICATIONS.name()),
     (IMPROVEMENTS.prefix(), IMPROVEMENTS.name()),
+    (DUE.prefix(), DUE.name()),
 ];
 
 /// The id of one intake idempotency key: operator name, a zero byte, then the key.

@@ -7,6 +7,8 @@
 //! Only what does not depend on the clock is aggregated (overdue items are computed from the
 //! open cases' deadlines at read time).
 
+pub mod due;
+
 use crate::intake::Contact;
 use crate::schema;
 use crate::store::{Store, StoreError, WriteBatch};
@@ -168,6 +170,8 @@ pub fn delta(old: &Cells, new: &Cells) -> Cells {
 #[derive(Debug, Default)]
 pub struct Pending {
     deltas: Cells,
+    /// Changes of the due-date index, in order (id, whether it is added).
+    due: Vec<(Vec<u8>, bool)>,
 }
 
 impl Pending {
@@ -178,6 +182,11 @@ impl Pending {
 
     /// A case whose state goes from `old` (None: new case) to `new`.
     pub fn case(&mut self, old: Option<&CaseState>, new: &CaseState) {
+        let (was, is) = (old.and_then(due::id), due::id(new));
+        if was != is {
+            self.due.extend(was.map(|id| (id, false)));
+            self.due.extend(is.map(|id| (id, true)));
+        }
         let old = old.map(of_case).unwrap_or_default();
         self.add(&delta(&old, &of_case(new)));
     }
@@ -197,6 +206,13 @@ impl Pending {
     /// the node's only writer of aggregates (the core, or the API under the intake lock), so
     /// no other change can come between the read and the batch's commit.
     pub fn stage(self, store: &Store, batch: &mut WriteBatch) -> Result<(), StoreError> {
+        for (id, added) in &self.due {
+            if *added {
+                batch.put(&schema::DUE, id, &())?;
+            } else {
+                batch.remove(&schema::DUE, id);
+            }
+        }
         for (k, d) in self.deltas {
             if d == 0 {
                 continue;
@@ -218,9 +234,9 @@ impl Pending {
 /// before the first start).
 const BUILT: &str = "_built";
 
-/// The version of what `of_case` and `of_contact` count: raise it whenever they change, and
-/// every node recounts at its next start.
-pub const VERSION: i64 = 2;
+/// The version of what `of_case` and `of_contact` count (and of the due-date index): raise it
+/// whenever they change, and every node recounts at its next start.
+pub const VERSION: i64 = 3;
 
 /// The cells whose names start with `prefix`, keyed by the rest of the name.
 pub fn with_prefix(store: &Store, prefix: &str) -> Result<BTreeMap<String, i64>, StoreError> {
@@ -307,6 +323,7 @@ pub fn ensure_built(store: &Store) -> Result<bool, StoreError> {
         return Ok(false);
     }
     let cells = recount(store, &mut |_| {})?;
+    due::rebuild(store)?;
     replace(store, &cells, 10_000)?;
     Ok(true)
 }

@@ -237,9 +237,49 @@ proptest! {
         }
         let counted = recount(&store, &mut |_| {}).expect("recount");
         prop_assert_eq!(held(&store).expect("held"), counted.clone());
+        // The due-date index holds exactly the open cases that owe something, once each.
+        let mut expected: Vec<Vec<u8>> = store
+            .scan::<CaseState>(&schema::CASE_STATES, &[])
+            .expect("states")
+            .iter()
+            .filter_map(due::id)
+            .collect();
+        expected.sort();
+        prop_assert_eq!(due::held(&store).expect("due"), expected);
         // Control: the aggregates do count things (so equality is not of two empty maps).
         prop_assert_eq!(counted.get("cases").copied(), Some(shapes.len() as i64));
     }
+}
+
+#[test]
+fn overdue_counts_the_cases_owing_something_before_now() {
+    let f = fixture();
+    let events = case_events(&f, 1, 4);
+    let cert_of = |org: &OrgId, _at: Timestamp| f.certs.get(org).cloned();
+    let case = CaseRef::derive(&f.cso.org_id(), &CaseNonce([1; 16]));
+    let mut h = CaseHistory::new(f.network.id(), case);
+    h.insert(&events[0], &cert_of).expect("escalation");
+    let state = h.state().cloned().expect("state");
+    let due = state
+        .next_due(Timestamp(0))
+        .expect("an acknowledgement is due");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = crate::schema::open(&dir.path().join("db")).expect("store");
+    let mut pending = Pending::new();
+    pending.case(None, &state);
+    let mut batch = WriteBatch::new();
+    pending.stage(&store, &mut batch).expect("stage");
+    store.commit(batch).expect("commit");
+    // As the case list says: overdue once now is past the due date, not at it.
+    assert_eq!(due::overdue(&store, due).expect("count"), 0);
+    assert_eq!(due::overdue(&store, due.plus_secs(1)).expect("count"), 1);
+    assert!(
+        state
+            .obligations(due.plus_secs(1))
+            .iter()
+            .any(|o| o.overdue)
+    );
+    assert!(!state.obligations(due).iter().any(|o| o.overdue));
 }
 
 #[test]

@@ -711,6 +711,17 @@ impl Store {
         )
     }
 
+    /// How many records of `table` have an id below `upper` (byte order), counting keys only.
+    pub fn count_below<T>(&self, table: &Table<T>, upper: &[u8]) -> Result<u64> {
+        let h = self.h()?;
+        let mut n = 0;
+        for k in h.data.range(table.key(&[])..table.key(upper)).keys() {
+            self.seen(k.map_err(StoreError::from))?;
+            n += 1;
+        }
+        Ok(n)
+    }
+
     /// Calls `f` with every record of `table` whose id starts with `id_prefix`, in id order,
     /// one at a time (memory does not grow with the table).
     pub fn for_each<T: DeserializeOwned>(

@@ -179,15 +179,31 @@ fn cells(store: &Store, prefix: &str) -> Result<BTreeMap<String, u64>, StoreErro
         .collect())
 }
 
-/// A CSO: contacts, cases and how fast parties answer and remediate. Contact and case
-/// figures come from the incremental aggregates (no scan of contacts or case states); the
-/// median times are in whole days (the aggregates keep day histograms).
-pub fn cso(store: &Store, rows: &[CaseRow], now: Timestamp) -> Result<Dashboard, StoreError> {
+/// A CSO: contacts, cases and how fast parties answer and remediate. Every figure comes from
+/// the incremental aggregates and the due-date index (no scan of contacts or case states),
+/// counted as the case list counts: open cases are those not closed, escalated or only
+/// opened here; overdue ones owe something dated before now. The median times are in whole
+/// days (the aggregates keep day histograms).
+pub fn cso(store: &Store, now: Timestamp) -> Result<Dashboard, StoreError> {
     let local: Vec<LocalCase> = store.scan(&schema::LOCAL_CASES, &[])?;
     let count_of = |cell: &str| aggregates::get(store, cell).map(|v| u64::try_from(v).unwrap_or(0));
     let reported = count_of("cases.reported")?;
     let verified = count_of("cases.reported_confirmed")?;
-    let [open, overdue] = case_tiles(rows);
+    let mut only_here = 0u64;
+    for l in &local {
+        only_here += u64::from(!store.contains(&schema::CASE_STATES, l.case_ref.as_bytes())?);
+    }
+    let escalated_open = count_of("cases")?.saturating_sub(count_of("cases.status.closed")?);
+    let open = tile("open_cases", escalated_open + only_here, Some("/cases"));
+    let mut by_status = cells(store, "cases.status.")?;
+    if only_here > 0 {
+        *by_status.entry("open".into()).or_default() += only_here;
+    }
+    let overdue = tile(
+        "overdue_items",
+        aggregates::due::overdue(store, now)?,
+        Some("/cases?overdue=true"),
+    );
     let share = (verified.min(reported) * 100)
         .checked_div(reported)
         .map_or_else(|| "—".into(), |p| format!("{p}%"));
@@ -287,7 +303,7 @@ pub fn cso(store: &Store, rows: &[CaseRow], now: Timestamp) -> Result<Dashboard,
                 key: "cases_by_status",
                 unit: "unit_cases",
                 labels: Labels::Prefix("status"),
-                rows: top(count(rows.iter().map(|r| r.status.as_str())), 13),
+                rows: top(by_status, 13),
                 time: false,
             },
         ],
