@@ -79,6 +79,16 @@ impl Month {
         }
     }
 
+    /// The year.
+    pub fn year(self) -> u16 {
+        self.year
+    }
+
+    /// The month's number, 1 to 12.
+    pub fn number(self) -> u8 {
+        self.month
+    }
+
     /// The first second of the month.
     pub fn start(self) -> Timestamp {
         let d = days_from_civil(i64::from(self.year), i64::from(self.month), 1);

@@ -25,21 +25,13 @@ const DAY: u64 = 86_400;
 
 /// (year, month) of a timestamp (UTC, proleptic Gregorian).
 pub fn year_month(t: Timestamp) -> (i64, i64) {
-    let days = (t.0 / DAY) as i64;
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (yoe + era * 400 + i64::from(m <= 2), m)
+    let m = ilm_protocol::Month::of(t);
+    (i64::from(m.year()), i64::from(m.number()))
 }
 
 /// `YYYY-MM` of a timestamp.
 pub fn month(t: Timestamp) -> String {
-    let (y, m) = year_month(t);
-    format!("{y:04}-{m:02}")
+    ilm_protocol::Month::of(t).to_string()
 }
 
 /// The snake_case code of a serialised enum.

@@ -96,22 +96,13 @@ impl Core {
         recipients.sort();
         recipients.dedup();
         let payload = serde_json::to_vec(&rec).map_err(CoreError::refused)?;
-        let mut entries = Vec::new();
-        for group in recipients.chunks(ilm_protocol::envelope::MAX_RECIPIENTS) {
-            let (_, mut e) = self.queue_message(
-                &mut batch,
-                MessageKind::ImprovementActivity,
-                group,
-                &payload,
-                None,
-                now(),
-            )?;
-            entries.append(&mut e);
-        }
-        self.store.commit(batch)?;
-        for e in entries {
-            self.outbox.push(e).await;
-        }
+        self.commit_to_many(
+            batch,
+            MessageKind::ImprovementActivity,
+            &recipients,
+            &payload,
+        )
+        .await?;
         Ok(rec)
     }
 

@@ -4,7 +4,6 @@
 use super::*;
 use crate::records::StoredPublication;
 use crate::schema;
-use ilm_protocol::envelope::MAX_RECIPIENTS;
 use ilm_protocol::{Delivery, Month, PublishedStatistics, Role};
 
 impl Core {
@@ -80,22 +79,13 @@ impl Core {
             .collect();
         recipients.sort();
         let payload = serde_json::to_vec(&stored.record).map_err(CoreError::refused)?;
-        let mut entries = Vec::new();
-        for group in recipients.chunks(MAX_RECIPIENTS) {
-            let (_, mut e) = self.queue_message(
-                &mut batch,
-                MessageKind::PublishedStatistics,
-                group,
-                &payload,
-                None,
-                t,
-            )?;
-            entries.append(&mut e);
-        }
-        self.store.commit(batch)?;
-        for e in entries {
-            self.outbox.push(e).await;
-        }
+        self.commit_to_many(
+            batch,
+            MessageKind::PublishedStatistics,
+            &recipients,
+            &payload,
+        )
+        .await?;
         Ok(stored)
     }
 

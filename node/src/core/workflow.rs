@@ -331,6 +331,28 @@ impl Core {
         Ok(id)
     }
 
+    /// Like [`Core::commit_with_message`] for any number of recipients: one envelope per
+    /// group of at most `MAX_RECIPIENTS` (records every member receives, such as published
+    /// statistics).
+    pub(super) async fn commit_to_many(
+        &mut self,
+        mut batch: WriteBatch,
+        kind: MessageKind,
+        recipients: &[OrgId],
+        payload: &[u8],
+    ) -> Result<(), CoreError> {
+        let mut entries = Vec::new();
+        for group in recipients.chunks(ilm_protocol::envelope::MAX_RECIPIENTS) {
+            let (_, mut e) = self.queue_message(&mut batch, kind, group, payload, None, now())?;
+            entries.append(&mut e);
+        }
+        self.store.commit(batch)?;
+        for e in entries {
+            self.outbox.push(e).await;
+        }
+        Ok(())
+    }
+
     /// Hands entries committed by a delivery batch to the outbox worker.
     pub(super) async fn push_committed(&mut self) {
         for e in std::mem::take(&mut self.to_push) {
