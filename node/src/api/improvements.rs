@@ -15,31 +15,19 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::sync::Arc;
 
-/// One activity as the API and the pages show it.
+/// One activity as the API and the pages show it: the signed activity's fields and the
+/// organisation's name.
 #[derive(Debug, Clone, Serialize)]
 pub struct ActivityView {
-    /// The organisation whose plan it is.
-    pub org: OrgId,
-    /// Its name in the member directory.
+    /// The activity as its organisation signed it.
+    #[serde(flatten)]
+    pub activity: ImprovementActivity,
+    /// The organisation's name in the member directory.
     pub org_name: Option<String>,
-    /// The activity's id.
-    pub id: ActivityId,
-    /// What kind of change.
-    pub kind: ActivityKind,
-    /// Title.
-    pub title: String,
-    /// Description.
-    pub description: String,
-    /// When planned for.
-    pub planned_for: Timestamp,
-    /// When completed, if it was.
-    pub completed_at: Option<Timestamp>,
-    /// When this version was signed.
-    pub recorded_at: Timestamp,
 }
 
 /// Every activity held (signatures were verified when each was stored), by organisation,
-/// then date.
+/// then the date its chart marks.
 pub fn held(store: &Store, membership: &MembershipState) -> Result<Vec<ActivityView>, StoreError> {
     let mut out: Vec<ActivityView> = store
         .scan::<ilm_protocol::SignedRecord>(&schema::IMPROVEMENTS, &[])?
@@ -47,20 +35,10 @@ pub fn held(store: &Store, membership: &MembershipState) -> Result<Vec<ActivityV
         .filter_map(|r| serde_json::from_slice::<ImprovementActivity>(&r.body).ok())
         .map(|a| ActivityView {
             org_name: membership.certificate(&a.org).map(|c| c.name),
-            org: a.org,
-            id: a.id,
-            kind: a.kind,
-            title: a.title,
-            description: a.description,
-            planned_for: a.planned_for,
-            completed_at: a.completed_at,
-            recorded_at: a.recorded_at,
+            activity: a,
         })
         .collect();
-    out.sort_by(|a, b| {
-        (a.org, a.completed_at.unwrap_or(a.planned_for))
-            .cmp(&(b.org, b.completed_at.unwrap_or(b.planned_for)))
-    });
+    out.sort_by_key(|a| (a.activity.org, a.activity.marker_date()));
     Ok(out)
 }
 
@@ -72,7 +50,7 @@ pub fn of_org(
 ) -> Result<Vec<ActivityView>, StoreError> {
     Ok(held(store, membership)?
         .into_iter()
-        .filter(|a| a.org == *org)
+        .filter(|a| a.activity.org == *org)
         .collect())
 }
 

@@ -41,9 +41,7 @@ fn trend(
     // The chart spans the plan's months too, so a change before the first case shows.
     for a in plan {
         months
-            .entry(crate::aggregates::month(
-                a.completed_at.unwrap_or(a.planned_for),
-            ))
+            .entry(crate::aggregates::month(a.activity.marker_date()))
             .or_default();
     }
     let rows: Vec<Row> = month_rows(&months, now)
@@ -58,13 +56,13 @@ fn trend(
         .iter()
         .enumerate()
         .filter_map(|(i, a)| {
-            let m = crate::aggregates::month(a.completed_at.unwrap_or(a.planned_for));
+            let m = crate::aggregates::month(a.activity.marker_date());
             let row = rows.iter().position(|r| r.label == m)?;
             Some(Marker {
                 row,
                 number: i + 1,
-                label: a.title.clone(),
-                done: a.completed_at.is_some(),
+                label: a.activity.title.clone(),
+                done: a.activity.completed_at.is_some(),
             })
         })
         .collect();
@@ -121,8 +119,8 @@ pub(crate) async fn supply_chain(
         for s in &views {
             let mut v = json!(s);
             let c = scorecard::of_supplier(s, t);
-            let mut plan = of_org(&st.store, &st.membership, &s.supplier)?;
-            plan.sort_by_key(|a| a.completed_at.unwrap_or(a.planned_for));
+            // In date order already, as the chart numbers them.
+            let plan = of_org(&st.store, &st.membership, &s.supplier)?;
             let chart = trend(tr, &c, &plan, t);
             v["scorecard"] = card(&c);
             v["trend"] = json!({ "chart": chart, "svg": charts::svg(&chart) });
