@@ -89,6 +89,9 @@ pub fn improvement_id(org: &OrgId, id: &ilm_protocol::ActivityId) -> Vec<u8> {
 /// Open cases by earliest due date (`aggregates::due`): ids only.
 pub const DUE: Table<()> = Table::new(b'D', "open cases by due date");
 
+/// Cases not closed, newest first (`aggregates::opened`): ids only.
+pub const OPENED: Table<()> = Table::new(b'N', "open cases by opening date");
+
 /// The id of a publication: `YYYY-MM` then the publisher's id, so a scan runs by month.
 pub fn publication_id(month: ilm_protocol::Month, publisher: &OrgId) -> Vec<u8> {
     [month.to_string().as_bytes(), publisher.as_bytes()].concat()
@@ -121,6 +124,7 @@ pub const PREFIXES: &[(u8, &str)] = &[
     (PUBLICATIONS.prefix(), PUBLICATIONS.name()),
     (IMPROVEMENTS.prefix(), IMPROVEMENTS.name()),
     (DUE.prefix(), DUE.name()),
+    (OPENED.prefix(), OPENED.name()),
 ];
 
 /// The id of one intake idempotency key: operator name, a zero byte, then the key.

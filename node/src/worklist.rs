@@ -74,38 +74,7 @@ pub fn rows(
     let mut seen = std::collections::HashSet::new();
     for state in cases::states(store)? {
         seen.insert(state.case_ref);
-        let counterparties: Vec<OrgId> = if state.owner == *me {
-            state.responders().collect()
-        } else {
-            vec![state.owner]
-        };
-        let site = state
-            .parties
-            .first()
-            .map(|p| p.escalation.site.clone())
-            .unwrap_or_default();
-        let counterparty_names: Vec<String> = counterparties.iter().map(&name).collect();
-        let mut text = vec![site.clone()];
-        text.extend(counterparty_names.iter().cloned());
-        for p in &state.parties {
-            text.push(p.escalation.requested_remedy.clone());
-            text.push(p.escalation.description.clone());
-        }
-        out.push(CaseRow {
-            case_ref: state.case_ref,
-            status: state.status().code().to_string(),
-            opened_at: state.opened_at,
-            site,
-            counterparties,
-            counterparty_names,
-            categories: state.categories(),
-            workers: state.workers_affected(),
-            next_due: state.next_due(now),
-            overdue: state.obligations(now).iter().any(|o| o.overdue),
-            closed: state.closed.is_some(),
-            source: Source::History,
-            text: text.join("\n").to_lowercase(),
-        });
+        out.push(history_row(&state, me, &name, now));
     }
     // A brand's supply-chain cases, known from the CSOs' status reports.
     let reports: Vec<crate::records::StatusReport> = store.scan(&schema::STATUS_REPORTS, &[])?;
@@ -137,27 +106,136 @@ pub fn rows(
     }
     let local: Vec<LocalCase> = store.scan(&schema::LOCAL_CASES, &[])?;
     for l in local.into_iter().filter(|l| !seen.contains(&l.case_ref)) {
-        let counterparties: Vec<OrgId> = l.supplier.iter().chain(&l.agencies).copied().collect();
-        let counterparty_names: Vec<String> = counterparties.iter().map(&name).collect();
-        let mut text = vec![l.site.clone()];
-        text.extend(counterparty_names.iter().cloned());
-        out.push(CaseRow {
-            case_ref: l.case_ref,
-            status: "open".into(),
-            opened_at: l.opened_at,
-            site: l.site.clone(),
-            counterparties,
-            counterparty_names,
-            categories: l.issues.iter().map(|i| i.category).collect(),
-            workers: l.workers,
-            next_due: None,
-            overdue: false,
-            closed: false,
-            source: Source::Local,
-            text: text.join("\n").to_lowercase(),
-        });
+        out.push(local_row(&l, &name));
     }
     Ok(out)
+}
+
+/// The row of a case this node holds the history of.
+fn history_row(
+    state: &ilm_protocol::CaseState,
+    me: &OrgId,
+    name: &dyn Fn(&OrgId) -> String,
+    now: Timestamp,
+) -> CaseRow {
+    let counterparties: Vec<OrgId> = if state.owner == *me {
+        state.responders().collect()
+    } else {
+        vec![state.owner]
+    };
+    let site = state
+        .parties
+        .first()
+        .map(|p| p.escalation.site.clone())
+        .unwrap_or_default();
+    let counterparty_names: Vec<String> = counterparties.iter().map(name).collect();
+    let mut text = vec![site.clone()];
+    text.extend(counterparty_names.iter().cloned());
+    for p in &state.parties {
+        text.push(p.escalation.requested_remedy.clone());
+        text.push(p.escalation.description.clone());
+    }
+    CaseRow {
+        case_ref: state.case_ref,
+        status: state.status().code().to_string(),
+        opened_at: state.opened_at,
+        site,
+        counterparties,
+        counterparty_names,
+        categories: state.categories(),
+        workers: state.workers_affected(),
+        next_due: state.next_due(now),
+        overdue: state.obligations(now).iter().any(|o| o.overdue),
+        closed: state.closed.is_some(),
+        source: Source::History,
+        text: text.join("\n").to_lowercase(),
+    }
+}
+
+/// The row of a case opened at this CSO and not escalated yet.
+fn local_row(l: &LocalCase, name: &dyn Fn(&OrgId) -> String) -> CaseRow {
+    let counterparties: Vec<OrgId> = l.supplier.iter().chain(&l.agencies).copied().collect();
+    let counterparty_names: Vec<String> = counterparties.iter().map(name).collect();
+    let mut text = vec![l.site.clone()];
+    text.extend(counterparty_names.iter().cloned());
+    CaseRow {
+        case_ref: l.case_ref,
+        status: "open".into(),
+        opened_at: l.opened_at,
+        site: l.site.clone(),
+        counterparties,
+        counterparty_names,
+        categories: l.issues.iter().map(|i| i.category).collect(),
+        workers: l.workers,
+        next_due: None,
+        overdue: false,
+        closed: false,
+        source: Source::Local,
+        text: text.join("\n").to_lowercase(),
+    }
+}
+
+/// The page `query` asks for, read from the indexes kept with the aggregates instead of a
+/// row per case, when it can be: the first page of the default view (no search or filter,
+/// newest first, closed cases hidden) at a node without status reports. None otherwise, and
+/// the caller builds every row ([`rows`], [`select`]); both give the same page.
+pub fn first_page(
+    store: &Store,
+    membership: &MembershipState,
+    me: &OrgId,
+    now: Timestamp,
+    query: &CaseQuery,
+) -> Result<Option<CasePage>, StoreError> {
+    let default_view = query.q.trim().is_empty()
+        && query.status.is_empty()
+        && !query.overdue
+        && query.party.is_empty()
+        && query.category.is_empty()
+        && query.from.trim().is_empty()
+        && query.to.trim().is_empty()
+        && !query.closed
+        && matches!(query.sort.as_str(), "" | "opened")
+        && query.page <= 1;
+    let Some(per_page) = page_size(query.per_page).filter(|_| default_view) else {
+        return Ok(None);
+    };
+    if store.first_ids(&schema::STATUS_REPORTS, 1)?.len() == 1 {
+        return Ok(None);
+    }
+    let name = |o: &OrgId| {
+        membership
+            .certificate(o)
+            .map(|c| c.name)
+            .unwrap_or_default()
+    };
+    let mut page: Vec<CaseRow> = Vec::with_capacity(per_page * 2);
+    let mut only_here = 0;
+    let local: Vec<LocalCase> = store.scan(&schema::LOCAL_CASES, &[])?;
+    for l in &local {
+        if !store.contains(&schema::CASE_STATES, l.case_ref.as_bytes())? {
+            only_here += 1;
+            page.push(local_row(l, &name));
+        }
+    }
+    for case in crate::aggregates::opened::newest(store, per_page)? {
+        if let Some(state) = cases::state_of(store, &case)? {
+            page.push(history_row(&state, me, &name, now));
+        }
+    }
+    page.sort_by(|a, b| {
+        b.opened_at
+            .cmp(&a.opened_at)
+            .then(a.case_ref.cmp(&b.case_ref))
+    });
+    page.truncate(per_page);
+    let count = |cell: &str| crate::aggregates::get(store, cell).map(|v| v.max(0) as usize);
+    let total = count("cases")?.saturating_sub(count("cases.status.closed")?) + only_here;
+    Ok(Some(CasePage {
+        rows: page,
+        total,
+        page: 1,
+        pages: total.div_ceil(per_page).max(1),
+    }))
 }
 
 /// What a worklist shows: search, filters, order and page. Every field is optional.

@@ -30,19 +30,25 @@ pub fn held(store: &Store) -> Result<Vec<Vec<u8>>, StoreError> {
         .collect())
 }
 
-/// Rebuilds the index from every stored case state, streaming them.
+/// Rebuilds both indexes kept with the aggregates (this one and `opened`) from every
+/// stored case state, streaming them.
 pub fn rebuild(store: &Store) -> Result<(), StoreError> {
-    let mut batch = WriteBatch::new();
-    for id in held(store)? {
-        batch.remove(&schema::DUE, &id);
+    for table in [&schema::DUE, &schema::OPENED] {
+        let mut batch = WriteBatch::new();
+        for (id, ()) in store.scan_with_ids(table)? {
+            batch.remove(table, &id);
+        }
+        store.commit(batch)?;
     }
-    store.commit(batch)?;
     let mut ids = Vec::new();
-    store.for_each::<CaseState>(&schema::CASE_STATES, &[], |s| ids.extend(id(&s)))?;
+    store.for_each::<CaseState>(&schema::CASE_STATES, &[], |s| {
+        ids.extend(id(&s).map(|i| (&schema::DUE, i)));
+        ids.extend(super::opened::id(&s).map(|i| (&schema::OPENED, i)));
+    })?;
     for chunk in ids.chunks(10_000) {
         let mut batch = WriteBatch::new();
-        for id in chunk {
-            batch.put(&schema::DUE, id, &())?;
+        for (table, id) in chunk {
+            batch.put(table, id, &())?;
         }
         store.commit(batch)?;
     }

@@ -8,6 +8,7 @@
 //! open cases' deadlines at read time).
 
 pub mod due;
+pub mod opened;
 
 use crate::intake::Contact;
 use crate::schema;
@@ -159,11 +160,12 @@ pub fn delta(old: &Cells, new: &Cells) -> Cells {
 
 /// Changes to write in one batch: accumulates deltas (a case may change twice before the
 /// batch is flushed), then adds them to what the store holds.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct Pending {
     deltas: Cells,
-    /// Changes of the due-date index, in order (id, whether it is added).
-    due: Vec<(Vec<u8>, bool)>,
+    /// Changes of the indexes (due dates, cases not closed), in order: the table, the id,
+    /// whether it is added.
+    index: Vec<(&'static crate::store::Table<()>, Vec<u8>, bool)>,
 }
 
 impl Pending {
@@ -174,10 +176,16 @@ impl Pending {
 
     /// A case whose state goes from `old` (None: new case) to `new`.
     pub fn case(&mut self, old: Option<&CaseState>, new: &CaseState) {
-        let (was, is) = (old.and_then(due::id), due::id(new));
-        if was != is {
-            self.due.extend(was.map(|id| (id, false)));
-            self.due.extend(is.map(|id| (id, true)));
+        let indexes: [(
+            &'static crate::store::Table<()>,
+            fn(&CaseState) -> Option<Vec<u8>>,
+        ); 2] = [(&schema::DUE, due::id), (&schema::OPENED, opened::id)];
+        for (table, id_of) in indexes {
+            let (was, is) = (old.and_then(id_of), id_of(new));
+            if was != is {
+                self.index.extend(was.map(|id| (table, id, false)));
+                self.index.extend(is.map(|id| (table, id, true)));
+            }
         }
         let old = old.map(of_case).unwrap_or_default();
         self.add(&delta(&old, &of_case(new)));
@@ -198,11 +206,11 @@ impl Pending {
     /// the node's only writer of aggregates (the core, or the API under the intake lock), so
     /// no other change can come between the read and the batch's commit.
     pub fn stage(self, store: &Store, batch: &mut WriteBatch) -> Result<(), StoreError> {
-        for (id, added) in &self.due {
+        for (table, id, added) in &self.index {
             if *added {
-                batch.put(&schema::DUE, id, &())?;
+                batch.put(table, id, &())?;
             } else {
-                batch.remove(&schema::DUE, id);
+                batch.remove(table, id);
             }
         }
         for (k, d) in self.deltas {
@@ -228,7 +236,7 @@ const BUILT: &str = "_built";
 
 /// The version of what `of_case` and `of_contact` count (and of the due-date index): raise it
 /// whenever they change, and every node recounts at its next start.
-pub const VERSION: i64 = 3;
+pub const VERSION: i64 = 4;
 
 /// The cells whose names start with `prefix`, keyed by the rest of the name.
 pub fn with_prefix(store: &Store, prefix: &str) -> Result<BTreeMap<String, i64>, StoreError> {

@@ -711,6 +711,17 @@ impl Store {
         )
     }
 
+    /// The first `n` ids of `table`, in id order (keys only).
+    pub fn first_ids<T>(&self, table: &Table<T>, n: usize) -> Result<Vec<Vec<u8>>> {
+        let h = self.h()?;
+        let mut out = Vec::with_capacity(n);
+        for k in h.data.scan_prefix(table.key(&[])).keys().take(n) {
+            let k = self.seen(k.map_err(StoreError::from))?;
+            out.push(k[1..].to_vec());
+        }
+        Ok(out)
+    }
+
     /// How many records of `table` have an id below `upper` (byte order), counting keys only.
     pub fn count_below<T>(&self, table: &Table<T>, upper: &[u8]) -> Result<u64> {
         let h = self.h()?;

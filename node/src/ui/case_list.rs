@@ -7,7 +7,11 @@ use axum::extract::rejection::QueryRejection;
 
 /// The rows a query selects, with category search in the operator's language.
 fn select(st: &ApiState, p: &Principal, query: &CaseQuery) -> Result<CasePage, ApiError> {
-    let rows = worklist::rows(&st.store, &st.membership, &st.keys.org_id(), now())?;
+    let (me, t) = (st.keys.org_id(), now());
+    if let Some(page) = worklist::first_page(&st.store, &st.membership, &me, t, query)? {
+        return Ok(page);
+    }
+    let rows = worklist::rows(&st.store, &st.membership, &me, t)?;
     let t = st.i18n.table(&p.lang);
     let en = st.i18n.table("en");
     let label = |c: IssueCategory| {
