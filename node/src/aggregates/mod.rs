@@ -158,6 +158,15 @@ pub fn delta(old: &Cells, new: &Cells) -> Cells {
     d
 }
 
+/// An index kept with the aggregates: its table, and a case state's id in it.
+type Index = (
+    &'static crate::store::Table<()>,
+    fn(&CaseState) -> Option<Vec<u8>>,
+);
+
+/// The indexes kept with the aggregates.
+const INDEXES: [Index; 2] = [(&schema::DUE, due::id), (&schema::OPENED, opened::id)];
+
 /// Changes to write in one batch: accumulates deltas (a case may change twice before the
 /// batch is flushed), then adds them to what the store holds.
 #[derive(Default)]
@@ -176,11 +185,7 @@ impl Pending {
 
     /// A case whose state goes from `old` (None: new case) to `new`.
     pub fn case(&mut self, old: Option<&CaseState>, new: &CaseState) {
-        let indexes: [(
-            &'static crate::store::Table<()>,
-            fn(&CaseState) -> Option<Vec<u8>>,
-        ); 2] = [(&schema::DUE, due::id), (&schema::OPENED, opened::id)];
-        for (table, id_of) in indexes {
+        for (table, id_of) in INDEXES {
             let (was, is) = (old.and_then(id_of), id_of(new));
             if was != is {
                 self.index.extend(was.map(|id| (table, id, false)));
