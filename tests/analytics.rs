@@ -472,6 +472,12 @@ fn a_supplier_s_improvement_plan_reaches_its_brand_and_cso_and_no_one_else() {
             plan(node).iter().any(|(i, _, _)| *i == id).then_some(())
         });
     }
+    // The CSO's caseworkers see it on the case they escalated to the supplier.
+    let page = cso.get_text(&format!("/cases/{case}"));
+    assert!(
+        page.contains(&format!("data-activity=\"{id}\"")) && page.contains("Employer Pays adopted"),
+        "the plan is not on the CSO's case page"
+    );
     // Completed: the new version replaces the old one everywhere.
     supplier.post(
         "/api/improvements",

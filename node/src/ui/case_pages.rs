@@ -120,6 +120,16 @@ fn case_ctx(
     ctx["categories"] = json!(state.as_ref().map(|s| s.categories()));
     ctx["workers_affected"] = json!(state.as_ref().map(|s| s.workers_affected()));
     ctx["amounts"] = json!(state.as_ref().map(|s| s.amounts_repaid()));
+    // The improvement plans the parties shared with this node (a CSO they work with).
+    let mut plans = serde_json::Map::new();
+    for party in state.iter().flat_map(|s| s.parties.iter()) {
+        if let Ok(plan) = crate::api::improvements::of_org(&st.store, &st.membership, &party.party)
+            && !plan.is_empty()
+        {
+            plans.insert(party.party.to_string(), json!(plan));
+        }
+    }
+    ctx["plans"] = Value::Object(plans);
     ctx["overdue"] = json!(
         state
             .as_ref()
