@@ -251,15 +251,25 @@ proptest! {
     }
 }
 
-#[test]
-fn overdue_counts_the_cases_owing_something_before_now() {
+/// The states of one case after each of its first `steps` events (escalation first).
+fn states_of_one_case(steps: usize) -> Vec<CaseState> {
     let f = fixture();
     let events = case_events(&f, 1, 4);
     let cert_of = |org: &OrgId, _at: Timestamp| f.certs.get(org).cloned();
     let case = CaseRef::derive(&f.cso.org_id(), &CaseNonce([1; 16]));
     let mut h = CaseHistory::new(f.network.id(), case);
-    h.insert(&events[0], &cert_of).expect("escalation");
-    let state = h.state().cloned().expect("state");
+    events[..steps]
+        .iter()
+        .map(|e| {
+            h.insert(e, &cert_of).expect("a valid event");
+            h.state().cloned().expect("state")
+        })
+        .collect()
+}
+
+#[test]
+fn overdue_counts_the_cases_owing_something_before_now() {
+    let state = states_of_one_case(1).remove(0);
     let due = state
         .next_due(Timestamp(0))
         .expect("an acknowledgement is due");
@@ -284,21 +294,14 @@ fn overdue_counts_the_cases_owing_something_before_now() {
 
 #[test]
 fn a_case_moving_on_moves_its_cells_and_a_repeat_changes_nothing() {
-    let f = fixture();
-    let events = case_events(&f, 1, 4);
-    let cert_of = |org: &OrgId, _at: Timestamp| f.certs.get(org).cloned();
-    let case = CaseRef::derive(&f.cso.org_id(), &CaseNonce([1; 16]));
-    let mut h = CaseHistory::new(f.network.id(), case);
-    h.insert(&events[0], &cert_of).expect("escalation");
-    let escalated = h.state().cloned().expect("state");
-    h.insert(&events[1], &cert_of).expect("ack");
-    let acknowledged = h.state().cloned().expect("state");
-    let d = delta(&of_case(&escalated), &of_case(&acknowledged));
+    let states = states_of_one_case(2);
+    let (escalated, acknowledged) = (&states[0], &states[1]);
+    let d = delta(&of_case(escalated), &of_case(acknowledged));
     assert_eq!(d.get("cases.status.escalated"), Some(&-1));
     assert_eq!(d.get("cases.status.acknowledged"), Some(&1));
     assert!(d.keys().any(|k| k.starts_with("ack.days.")), "{d:?}");
     assert!(!d.contains_key("cases"), "the case is counted once: {d:?}");
-    assert!(delta(&of_case(&acknowledged), &of_case(&acknowledged)).is_empty());
+    assert!(delta(&of_case(acknowledged), &of_case(acknowledged)).is_empty());
 }
 
 #[test]

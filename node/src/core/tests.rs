@@ -193,6 +193,15 @@ fn escalation(w: &World, nonce: u8) -> (SignedRecord, CaseRef) {
     (SignedRecord::sign(&event, &w.cso).expect("sign"), case)
 }
 
+/// The payload of an escalation to the supplier, for the CSO's core to append (it signs and
+/// dates it itself).
+fn escalation_payload(w: &World) -> EventPayload {
+    let (root, _) = escalation(w, 9);
+    serde_json::from_slice::<CaseEvent>(&root.body)
+        .expect("event")
+        .payload
+}
+
 fn seal(w: &World, rec: &SignedRecord) -> Envelope {
     Envelope::seal(
         &w.cso,
@@ -388,10 +397,7 @@ async fn appends_waiting_together_share_one_flush() {
     let w = world();
     let (_dir, store, core, _probe, _events) = cso_core(&w);
     // Warm up: one append on its own.
-    let (root, _) = escalation(&w, 9);
-    let payload = serde_json::from_slice::<CaseEvent>(&root.body)
-        .expect("event")
-        .payload;
+    let payload = escalation_payload(&w);
     core.append(None, payload.clone()).await.expect("append");
     let before = store.flush_count();
     // Ten operators at once: all ten are queued before the core runs (one thread), so the
@@ -499,10 +505,7 @@ fn from_supplier(
 async fn a_verdict_its_reopen_and_its_re_escalation_are_one_batch() {
     let w = world();
     let (_dir, store, core, mut probe, events) = cso_core(&w);
-    let (root, _) = escalation(&w, 30);
-    let payload = serde_json::from_slice::<CaseEvent>(&root.body)
-        .expect("event")
-        .payload;
+    let payload = escalation_payload(&w);
     let case = core.append(None, payload).await.expect("escalate").case_ref;
     let mut parents = vec![
         store

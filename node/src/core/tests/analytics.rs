@@ -105,10 +105,7 @@ async fn the_core_keeps_a_bounded_number_of_histories_in_memory() {
     let w = world();
     let metrics = Arc::new(Metrics::default());
     let (_dir, store, core, _probe, _events) = cso_core_with(&w, metrics.clone());
-    let (root, _) = escalation(&w, 9);
-    let payload = serde_json::from_slice::<CaseEvent>(&root.body)
-        .expect("event")
-        .payload;
+    let payload = escalation_payload(&w);
     let open = |n: usize| {
         let handles: Vec<_> = (0..n)
             .map(|_| {
@@ -156,10 +153,7 @@ async fn the_first_page_from_the_indexes_is_the_page_a_full_scan_gives() {
     use crate::worklist::{CaseQuery, first_page, rows, select};
     let w = world();
     let (_dir, store, core, _probe, _events) = cso_core(&w);
-    let (root, _) = escalation(&w, 9);
-    let payload = serde_json::from_slice::<CaseEvent>(&root.body)
-        .expect("event")
-        .payload;
+    let payload = escalation_payload(&w);
     let mut opened = Vec::new();
     for _ in 0..40 {
         opened.push(
