@@ -236,6 +236,18 @@ fn main() -> Result<()> {
         api.get("/api/cases?q=site+123")?;
         Ok(())
     })?;
+    let later = timed(runs, || {
+        api.get("/api/cases?page=40")?;
+        Ok(())
+    })?;
+    let filtered = timed(runs, || {
+        api.get("/api/cases?status=escalated&page=2")?;
+        Ok(())
+    })?;
+    let by_due = timed(runs, || {
+        api.get("/api/cases?sort=due&closed=true")?;
+        Ok(())
+    })?;
     let (busy_rss, peak_rss) = rss(node.id());
     let _ = node.kill();
     let _ = node.wait();
@@ -252,7 +264,16 @@ fn main() -> Result<()> {
         ("dashboard page (GET /dashboard)", dashboard),
         ("dashboard figures (GET /api/aggregates)", figures),
         ("case list, first page (GET /api/cases)", list),
-        ("search (GET /api/cases?q=...)", search),
+        ("search (GET /api/cases?q=site+123)", search),
+        ("case list, page 40 (GET /api/cases?page=40)", later),
+        (
+            "one status, page 2 (GET /api/cases?status=escalated&page=2)",
+            filtered,
+        ),
+        (
+            "every case by due date (GET /api/cases?sort=due&closed=true)",
+            by_due,
+        ),
     ] {
         println!(
             "{name}: p50 {p50:.1} ms, p99 {p99:.1} ms; scan / this at p50: {:.1}x",

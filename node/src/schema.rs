@@ -92,6 +92,9 @@ pub const DUE: Table<()> = Table::new(b'D', "open cases by due date");
 /// Cases not closed, newest first (`aggregates::opened`): ids only.
 pub const OPENED: Table<()> = Table::new(b'N', "open cases by opening date");
 
+/// The case list's search index (`aggregates::terms`): ids only.
+pub const TERMS: Table<()> = Table::new(b'T', "cases by search term");
+
 /// The id of a publication: `YYYY-MM` then the publisher's id, so a scan runs by month.
 pub fn publication_id(month: ilm_protocol::Month, publisher: &OrgId) -> Vec<u8> {
     [month.to_string().as_bytes(), publisher.as_bytes()].concat()
@@ -125,6 +128,7 @@ pub const PREFIXES: &[(u8, &str)] = &[
     (IMPROVEMENTS.prefix(), IMPROVEMENTS.name()),
     (DUE.prefix(), DUE.name()),
     (OPENED.prefix(), OPENED.name()),
+    (TERMS.prefix(), TERMS.name()),
 ];
 
 /// The id of one intake idempotency key: operator name, a zero byte, then the key.

@@ -1,56 +1,53 @@
 //! Open cases by next due date: one id per case that owes something (the earliest due date,
-//! then the case), kept with the aggregates in the batch that stores the case's state. The
-//! dashboard's overdue count is then a count of the ids dated before now, not a scan of
-//! every case.
+//! then the case's [`opened::key`]), kept with the aggregates in the batch that stores the
+//! case's state. The dashboard's overdue count is then a count of the ids dated before now,
+//! and the case list's overdue filter a read of them, not a scan of every case.
 
+use super::opened;
 use crate::schema;
-use crate::store::{Store, StoreError, WriteBatch};
+use crate::store::{Store, StoreError};
 use ilm_protocol::{CaseState, Timestamp};
 
-/// The index id of a case state: its earliest open due date (big-endian) and the case; None
+/// The index id of a case state: its earliest open due date (big-endian) and its key; none
 /// when it owes nothing (closed, or every party settled).
-pub fn id(state: &CaseState) -> Option<Vec<u8>> {
+pub fn id(state: &CaseState) -> Vec<Vec<u8>> {
     // Obligations and their dates do not depend on the time asked at; only "overdue" does.
-    let due = state.next_due(Timestamp(0))?;
-    Some([due.0.to_be_bytes().as_slice(), state.case_ref.as_bytes()].concat())
+    let Some(due) = state.next_due(Timestamp(0)) else {
+        return Vec::new();
+    };
+    let key = opened::key(state.opened_at, &state.case_ref);
+    vec![[due.0.to_be_bytes().as_slice(), key.as_slice()].concat()]
 }
 
 /// Open cases with something due before `now` (as the case list counts "overdue").
 pub fn overdue(store: &Store, now: Timestamp) -> Result<u64, StoreError> {
-    // Due strictly before now is overdue (`now > due`): ids below (now, smallest case).
+    // Due strictly before now is overdue (`now > due`): ids below (now, smallest key).
     store.count_below(&schema::DUE, &now.0.to_be_bytes())
 }
 
-/// Every id the index holds (for checks).
-pub fn held(store: &Store) -> Result<Vec<Vec<u8>>, StoreError> {
-    Ok(store
-        .scan_with_ids(&schema::DUE)?
-        .into_iter()
-        .map(|(id, ())| id)
-        .collect())
+/// The keys of the open cases with something due before `now`, sorted; None when there
+/// are more than `max`.
+pub fn overdue_keys(
+    store: &Store,
+    now: Timestamp,
+    max: usize,
+) -> Result<Option<Vec<[u8; opened::KEY_LEN]>>, StoreError> {
+    let Some(ids) = store.ids_below(&schema::DUE, &now.0.to_be_bytes(), max)? else {
+        return Ok(None);
+    };
+    let mut keys: Vec<_> = ids.iter().filter_map(|id| opened::key_of(id)).collect();
+    keys.sort_unstable();
+    Ok(Some(keys))
 }
 
-/// Rebuilds both indexes kept with the aggregates (this one and `opened`) from every
-/// stored case state, streaming them.
-pub fn rebuild(store: &Store) -> Result<(), StoreError> {
-    for table in [&schema::DUE, &schema::OPENED] {
-        let mut batch = WriteBatch::new();
-        for (id, ()) in store.scan_with_ids(table)? {
-            batch.remove(table, &id);
+/// Every open case's next due date with its key, soonest first.
+pub fn all(store: &Store) -> Result<Vec<(Timestamp, [u8; opened::KEY_LEN])>, StoreError> {
+    let mut out = Vec::new();
+    for id in store.ids_after(&schema::DUE, 0, usize::MAX)? {
+        let due: Option<[u8; 8]> = id.get(..8).and_then(|d| d.try_into().ok());
+        if let (Some(due), Some(key)) = (due, opened::key_of(&id)) {
+            out.push((Timestamp(u64::from_be_bytes(due)), key));
         }
-        store.commit(batch)?;
     }
-    let mut ids = Vec::new();
-    store.for_each::<CaseState>(&schema::CASE_STATES, &[], |s| {
-        ids.extend(id(&s).map(|i| (&schema::DUE, i)));
-        ids.extend(super::opened::id(&s).map(|i| (&schema::OPENED, i)));
-    })?;
-    for chunk in ids.chunks(10_000) {
-        let mut batch = WriteBatch::new();
-        for (table, id) in chunk {
-            batch.put(table, id, &())?;
-        }
-        store.commit(batch)?;
-    }
-    Ok(())
+    Ok(out)
 }

@@ -9,12 +9,13 @@
 
 pub mod due;
 pub mod opened;
+pub mod terms;
 
 use crate::intake::Contact;
 use crate::schema;
 use crate::store::{Store, StoreError, WriteBatch};
 use ilm_protocol::{CaseState, Timestamp};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Cell name to value: a count, a sum (amounts repaid) or a histogram bucket.
 pub type Cells = BTreeMap<String, i64>;
@@ -158,21 +159,25 @@ pub fn delta(old: &Cells, new: &Cells) -> Cells {
     d
 }
 
-/// An index kept with the aggregates: its table, and a case state's id in it.
+/// An index kept with the aggregates: its table, and a case state's ids in it.
 type Index = (
     &'static crate::store::Table<()>,
-    fn(&CaseState) -> Option<Vec<u8>>,
+    fn(&CaseState) -> Vec<Vec<u8>>,
 );
 
 /// The indexes kept with the aggregates.
-const INDEXES: [Index; 2] = [(&schema::DUE, due::id), (&schema::OPENED, opened::id)];
+const INDEXES: [Index; 3] = [
+    (&schema::DUE, due::id),
+    (&schema::OPENED, opened::id),
+    (&schema::TERMS, terms::id),
+];
 
 /// Changes to write in one batch: accumulates deltas (a case may change twice before the
 /// batch is flushed), then adds them to what the store holds.
 #[derive(Default)]
 pub struct Pending {
     deltas: Cells,
-    /// Changes of the indexes (due dates, cases not closed), in order: the table, the id,
+    /// Changes of the indexes (due dates, cases not closed, search terms), in order: the table, the id,
     /// whether it is added.
     index: Vec<(&'static crate::store::Table<()>, Vec<u8>, bool)>,
 }
@@ -186,11 +191,12 @@ impl Pending {
     /// A case whose state goes from `old` (None: new case) to `new`.
     pub fn case(&mut self, old: Option<&CaseState>, new: &CaseState) {
         for (table, id_of) in INDEXES {
-            let (was, is) = (old.and_then(id_of), id_of(new));
-            if was != is {
-                self.index.extend(was.map(|id| (table, id, false)));
-                self.index.extend(is.map(|id| (table, id, true)));
-            }
+            let was: BTreeSet<Vec<u8>> = old.map(id_of).unwrap_or_default().into_iter().collect();
+            let is: BTreeSet<Vec<u8>> = id_of(new).into_iter().collect();
+            self.index
+                .extend(was.difference(&is).map(|id| (table, id.clone(), false)));
+            self.index
+                .extend(is.difference(&was).map(|id| (table, id.clone(), true)));
         }
         let old = old.map(of_case).unwrap_or_default();
         self.add(&delta(&old, &of_case(new)));
@@ -239,9 +245,9 @@ impl Pending {
 /// before the first start).
 const BUILT: &str = "_built";
 
-/// The version of what `of_case` and `of_contact` count (and of the due-date index): raise it
+/// The version of what `of_case` and `of_contact` count (and of the indexes kept with them): raise it
 /// whenever they change, and every node recounts at its next start.
-pub const VERSION: i64 = 4;
+pub const VERSION: i64 = 5;
 
 /// The cells whose names start with `prefix`, keyed by the rest of the name.
 pub fn with_prefix(store: &Store, prefix: &str) -> Result<BTreeMap<String, i64>, StoreError> {
@@ -328,9 +334,52 @@ pub fn ensure_built(store: &Store) -> Result<bool, StoreError> {
         return Ok(false);
     }
     let cells = recount(store, &mut |_| {})?;
-    due::rebuild(store)?;
+    rebuild_indexes(store)?;
     replace(store, &cells, 10_000)?;
     Ok(true)
+}
+
+/// Rebuilds the indexes kept with the aggregates from every stored case state, streaming
+/// the states.
+pub fn rebuild_indexes(store: &Store) -> Result<(), StoreError> {
+    const CHUNK: usize = 50_000;
+    for (table, _) in INDEXES {
+        // A chunk at a time: the term index holds tens of ids per case.
+        loop {
+            let ids = store.ids_after(table, 0, CHUNK)?;
+            if ids.is_empty() {
+                break;
+            }
+            let mut batch = WriteBatch::new();
+            for id in ids {
+                batch.remove(table, &id);
+            }
+            store.commit(batch)?;
+        }
+    }
+    let mut batch = WriteBatch::new();
+    let mut failed = None;
+    store.for_each::<CaseState>(&schema::CASE_STATES, &[], |s| {
+        if failed.is_some() {
+            return;
+        }
+        for (table, id_of) in INDEXES {
+            for id in id_of(&s) {
+                if let Err(e) = batch.put(table, &id, &()) {
+                    failed = Some(e);
+                }
+            }
+        }
+        if batch.len() >= CHUNK
+            && let Err(e) = store.commit(std::mem::take(&mut batch))
+        {
+            failed = Some(e);
+        }
+    })?;
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    store.commit(batch)
 }
 
 /// The aggregates recounted from every stored case state and contact; `progress` is told

@@ -1,29 +1,47 @@
-//! Cases not closed, newest first: one id per case (the opening time, inverted so that a
-//! scan runs newest first, then the case), kept with the aggregates in the batch that stores
-//! the case's state. The case list's first page reads its rows from here instead of
-//! building a row from every case.
+//! Cases not closed, newest first: one id per case (its [`key`]), kept with the aggregates in
+//! the batch that stores the case's state. The case list's default view reads its pages from
+//! here instead of building a row from every case.
 
-use crate::schema;
-use crate::store::{Store, StoreError};
-use ilm_protocol::{CaseRef, CaseState};
+use ilm_protocol::{CaseRef, CaseState, Timestamp};
 
-/// The index id of a case state, or None for a closed case.
-pub fn id(state: &CaseState) -> Option<Vec<u8>> {
-    if state.closed.is_some() {
-        return None;
-    }
-    let inverted = u64::MAX - state.opened_at.0;
-    Some([inverted.to_be_bytes().as_slice(), state.case_ref.as_bytes()].concat())
+/// Bytes in a [`key`].
+pub const KEY_LEN: usize = 24;
+
+/// A case's place in the newest-first order: its opening time inverted (so that byte order
+/// runs newest first), then the case. The indexes kept with the aggregates end their ids
+/// with it.
+pub fn key(opened_at: Timestamp, case: &CaseRef) -> [u8; KEY_LEN] {
+    let mut k = [0u8; KEY_LEN];
+    k[..8].copy_from_slice(&(u64::MAX - opened_at.0).to_be_bytes());
+    k[8..].copy_from_slice(case.as_bytes());
+    k
 }
 
-/// The `n` newest cases not closed.
-pub fn newest(store: &Store, n: usize) -> Result<Vec<CaseRef>, StoreError> {
-    Ok(store
-        .first_ids(&schema::OPENED, n)?
-        .into_iter()
-        .filter_map(|id| {
-            let bytes: [u8; 16] = id.get(8..24)?.try_into().ok()?;
-            Some(CaseRef(bytes))
-        })
-        .collect())
+/// The key an index id ends with (None for an id too short to hold one).
+pub fn key_of(id: &[u8]) -> Option<[u8; KEY_LEN]> {
+    id.len()
+        .checked_sub(KEY_LEN)
+        .and_then(|start| id[start..].try_into().ok())
+}
+
+/// The case of a key.
+pub fn case_of(key: &[u8; KEY_LEN]) -> CaseRef {
+    let mut c = [0u8; 16];
+    c.copy_from_slice(&key[8..]);
+    CaseRef(c)
+}
+
+/// The opening time of a key.
+pub fn opened_of(key: &[u8; KEY_LEN]) -> Timestamp {
+    let mut t = [0u8; 8];
+    t.copy_from_slice(&key[..8]);
+    Timestamp(u64::MAX - u64::from_be_bytes(t))
+}
+
+/// The index id of a case state, or none for a closed case.
+pub fn id(state: &CaseState) -> Vec<Vec<u8>> {
+    if state.closed.is_some() {
+        return Vec::new();
+    }
+    vec![key(state.opened_at, &state.case_ref).to_vec()]
 }

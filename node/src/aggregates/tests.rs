@@ -237,15 +237,16 @@ proptest! {
         }
         let counted = recount(&store, &mut |_| {}).expect("recount");
         prop_assert_eq!(held(&store).expect("held"), counted.clone());
-        // The due-date index holds exactly the open cases that owe something, once each.
-        let mut expected: Vec<Vec<u8>> = store
-            .scan::<CaseState>(&schema::CASE_STATES, &[])
-            .expect("states")
-            .iter()
-            .filter_map(due::id)
-            .collect();
-        expected.sort();
-        prop_assert_eq!(due::held(&store).expect("due"), expected);
+        // Each index holds exactly the ids of the stored states, once each (the due dates of
+        // the open cases that owe something, the cases not closed, the search terms).
+        let states: Vec<CaseState> =
+            store.scan(&schema::CASE_STATES, &[]).expect("states");
+        for (table, id_of) in super::INDEXES {
+            let mut expected: Vec<Vec<u8>> = states.iter().flat_map(id_of).collect();
+            expected.sort();
+            let held = store.ids_after(table, 0, usize::MAX).expect("ids");
+            prop_assert_eq!(held, expected, "{}", table.name());
+        }
         // Control: the aggregates do count things (so equality is not of two empty maps).
         prop_assert_eq!(counted.get("cases").copied(), Some(shapes.len() as i64));
     }

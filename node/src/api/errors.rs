@@ -94,6 +94,15 @@ impl From<crate::worklist::QueryError> for ApiError {
     }
 }
 
+impl From<crate::worklist::ListError> for ApiError {
+    fn from(e: crate::worklist::ListError) -> Self {
+        match e {
+            crate::worklist::ListError::Query(q) => q.into(),
+            crate::worklist::ListError::Store(s) => s.into(),
+        }
+    }
+}
+
 /// Turns serde's and axum's wording into a message for people: no framework prefix, no
 /// line and column, and never a value the request carried (it may be a worker's name or
 /// passport number), only the field and what is accepted.

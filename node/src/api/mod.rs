@@ -202,15 +202,9 @@ pub(crate) async fn list_cases(
 ) -> ApiResult {
     let Query(query) = query?;
     let (me, t) = (st.keys.org_id(), now());
-    let page = match crate::worklist::first_page(&st.store, &st.membership, &me, t, &query)? {
-        Some(page) => page,
-        None => {
-            let rows = crate::worklist::rows(&st.store, &st.membership, &me, t)?;
-            let en = st.i18n.table("en");
-            let label = |c: IssueCategory| category_words(en, c);
-            crate::worklist::select(rows, &query, &label)?
-        }
-    };
+    let en = st.i18n.table("en");
+    let label = |c: IssueCategory| category_words(en, c);
+    let page = crate::worklist::list(&st.store, &st.membership, &me, t, &query, &label)?;
     Ok(Json(json!({
         "cases": page.rows,
         "total": page.total,

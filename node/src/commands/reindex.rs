@@ -55,7 +55,7 @@ pub(super) fn reindex(dir: &DataDir, check: bool) -> Result<Output> {
             ),
         ));
     }
-    aggregates::due::rebuild(&store)?;
+    aggregates::rebuild_indexes(&store)?;
     aggregates::replace(&store, &counted, 10_000)?;
     Ok(Output::new(
         json!({ "rebuilt": true, "cells": counted.len(), "records": total }),

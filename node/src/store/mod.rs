@@ -711,15 +711,95 @@ impl Store {
         )
     }
 
-    /// The first `n` ids of `table`, in id order (keys only).
-    pub fn first_ids<T>(&self, table: &Table<T>, n: usize) -> Result<Vec<Vec<u8>>> {
+    /// The ids of `table` from the `skip`-th on, at most `n` of them, in id order (keys only).
+    pub fn ids_after<T>(&self, table: &Table<T>, skip: usize, n: usize) -> Result<Vec<Vec<u8>>> {
+        self.ids_in(table, &[], skip, n)
+    }
+
+    /// The ids of `table` that start with `id_prefix`, from the `skip`-th on, at most `n` of
+    /// them, in id order (keys only).
+    pub fn ids_in<T>(
+        &self,
+        table: &Table<T>,
+        id_prefix: &[u8],
+        skip: usize,
+        n: usize,
+    ) -> Result<Vec<Vec<u8>>> {
         let h = self.h()?;
-        let mut out = Vec::with_capacity(n);
-        for k in h.data.scan_prefix(table.key(&[])).keys().take(n) {
+        let mut out = Vec::with_capacity(n.min(4096));
+        for k in h
+            .data
+            .scan_prefix(table.key(id_prefix))
+            .keys()
+            .skip(skip)
+            .take(n)
+        {
             let k = self.seen(k.map_err(StoreError::from))?;
             out.push(k[1..].to_vec());
         }
         Ok(out)
+    }
+
+    /// How many ids of `table` are at or above `lower` and below `upper` (keys only).
+    pub fn count_between<T>(&self, table: &Table<T>, lower: &[u8], upper: &[u8]) -> Result<usize> {
+        let h = self.h()?;
+        let mut n = 0;
+        for k in h.data.range(table.key(lower)..table.key(upper)).keys() {
+            self.seen(k.map_err(StoreError::from))?;
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    /// How many ids of `table` start with `id_prefix` (keys only).
+    pub fn count_prefixed<T>(&self, table: &Table<T>, id_prefix: &[u8]) -> Result<usize> {
+        let h = self.h()?;
+        let mut n = 0;
+        for k in h.data.scan_prefix(table.key(id_prefix)).keys() {
+            self.seen(k.map_err(StoreError::from))?;
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    /// The ids of `table` that start with `id_prefix`, in id order (keys only); None as soon
+    /// as there are more than `max`, so that a caller can look for a smaller set instead.
+    pub fn ids_prefixed<T>(
+        &self,
+        table: &Table<T>,
+        id_prefix: &[u8],
+        max: usize,
+    ) -> Result<Option<Vec<Vec<u8>>>> {
+        let h = self.h()?;
+        let mut out = Vec::new();
+        for k in h.data.scan_prefix(table.key(id_prefix)).keys() {
+            if out.len() == max {
+                return Ok(None);
+            }
+            let k = self.seen(k.map_err(StoreError::from))?;
+            out.push(k[1..].to_vec());
+        }
+        Ok(Some(out))
+    }
+
+    /// The ids of `table` below `upper` (byte order), in id order (keys only); None as soon
+    /// as there are more than `max`.
+    pub fn ids_below<T>(
+        &self,
+        table: &Table<T>,
+        upper: &[u8],
+        max: usize,
+    ) -> Result<Option<Vec<Vec<u8>>>> {
+        let h = self.h()?;
+        let mut out = Vec::new();
+        for k in h.data.range(table.key(&[])..table.key(upper)).keys() {
+            if out.len() == max {
+                return Ok(None);
+            }
+            let k = self.seen(k.map_err(StoreError::from))?;
+            out.push(k[1..].to_vec());
+        }
+        Ok(Some(out))
     }
 
     /// How many records of `table` have an id below `upper` (byte order), counting keys only.

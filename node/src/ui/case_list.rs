@@ -7,11 +7,6 @@ use axum::extract::rejection::QueryRejection;
 
 /// The rows a query selects, with category search in the operator's language.
 fn select(st: &ApiState, p: &Principal, query: &CaseQuery) -> Result<CasePage, ApiError> {
-    let (me, t) = (st.keys.org_id(), now());
-    if let Some(page) = worklist::first_page(&st.store, &st.membership, &me, t, query)? {
-        return Ok(page);
-    }
-    let rows = worklist::rows(&st.store, &st.membership, &me, t)?;
     let t = st.i18n.table(&p.lang);
     let en = st.i18n.table("en");
     let label = |c: IssueCategory| {
@@ -21,7 +16,15 @@ fn select(st: &ApiState, p: &Principal, query: &CaseQuery) -> Result<CasePage, A
             crate::api::category_words(en, c)
         )
     };
-    Ok(worklist::select(rows, query, &label)?)
+    let me = st.keys.org_id();
+    Ok(worklist::list(
+        &st.store,
+        &st.membership,
+        &me,
+        now(),
+        query,
+        &label,
+    )?)
 }
 
 pub(crate) async fn case_list(

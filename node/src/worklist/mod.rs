@@ -10,6 +10,8 @@ use crate::store::{Store, StoreError};
 use ilm_protocol::{CaseRef, IssueCategory, OrgId, Timestamp};
 use serde::{Deserialize, Serialize};
 
+pub mod indexed;
+
 /// Rows per page.
 pub const PER_PAGE: usize = 25;
 
@@ -40,6 +42,8 @@ pub struct CaseRow {
     pub closed: bool,
     /// Where this node knows the case from.
     pub source: Source,
+    /// What its words are searched in (site, requested remedies, descriptions); names and
+    /// categories are searched apart, as the directory and the reader's language name them.
     #[serde(skip)]
     text: String,
 }
@@ -84,8 +88,6 @@ pub fn rows(
         }
         let counterparties = vec![r.supplier, r.cso];
         let counterparty_names: Vec<String> = counterparties.iter().map(&name).collect();
-        let mut text: Vec<String> = Vec::new();
-        text.extend(counterparty_names.iter().cloned());
         let next_due = r.owed().iter().map(|(_, due)| *due).min();
         let closed = r.status == ilm_protocol::CaseStatus::Closed;
         out.push(CaseRow {
@@ -101,7 +103,7 @@ pub fn rows(
             overdue: !r.overdue(now).is_empty(),
             closed,
             source: Source::Report,
-            text: text.join("\n").to_lowercase(),
+            text: String::new(),
         });
     }
     let local: Vec<LocalCase> = store.scan(&schema::LOCAL_CASES, &[])?;
@@ -112,7 +114,7 @@ pub fn rows(
 }
 
 /// The row of a case this node holds the history of.
-fn history_row(
+pub(crate) fn history_row(
     state: &ilm_protocol::CaseState,
     me: &OrgId,
     name: &dyn Fn(&OrgId) -> String,
@@ -129,12 +131,6 @@ fn history_row(
         .map(|p| p.escalation.site.clone())
         .unwrap_or_default();
     let counterparty_names: Vec<String> = counterparties.iter().map(name).collect();
-    let mut text = vec![site.clone()];
-    text.extend(counterparty_names.iter().cloned());
-    for p in &state.parties {
-        text.push(p.escalation.requested_remedy.clone());
-        text.push(p.escalation.description.clone());
-    }
     CaseRow {
         case_ref: state.case_ref,
         status: state.status().code().to_string(),
@@ -148,16 +144,14 @@ fn history_row(
         overdue: state.obligations(now).iter().any(|o| o.overdue),
         closed: state.closed.is_some(),
         source: Source::History,
-        text: text.join("\n").to_lowercase(),
+        text: crate::aggregates::terms::text(state),
     }
 }
 
 /// The row of a case opened at this CSO and not escalated yet.
-fn local_row(l: &LocalCase, name: &dyn Fn(&OrgId) -> String) -> CaseRow {
+pub(crate) fn local_row(l: &LocalCase, name: &dyn Fn(&OrgId) -> String) -> CaseRow {
     let counterparties: Vec<OrgId> = l.supplier.iter().chain(&l.agencies).copied().collect();
     let counterparty_names: Vec<String> = counterparties.iter().map(name).collect();
-    let mut text = vec![l.site.clone()];
-    text.extend(counterparty_names.iter().cloned());
     CaseRow {
         case_ref: l.case_ref,
         status: "open".into(),
@@ -171,71 +165,8 @@ fn local_row(l: &LocalCase, name: &dyn Fn(&OrgId) -> String) -> CaseRow {
         overdue: false,
         closed: false,
         source: Source::Local,
-        text: text.join("\n").to_lowercase(),
+        text: l.site.clone(),
     }
-}
-
-/// The page `query` asks for, read from the indexes kept with the aggregates instead of a
-/// row per case, when it can be: the first page of the default view (no search or filter,
-/// newest first, closed cases hidden) at a node without status reports. None otherwise, and
-/// the caller builds every row ([`rows`], [`select`]); both give the same page.
-pub fn first_page(
-    store: &Store,
-    membership: &MembershipState,
-    me: &OrgId,
-    now: Timestamp,
-    query: &CaseQuery,
-) -> Result<Option<CasePage>, StoreError> {
-    let default_view = query.q.trim().is_empty()
-        && query.status.is_empty()
-        && !query.overdue
-        && query.party.is_empty()
-        && query.category.is_empty()
-        && query.from.trim().is_empty()
-        && query.to.trim().is_empty()
-        && !query.closed
-        && matches!(query.sort.as_str(), "" | "opened")
-        && query.page <= 1;
-    let Some(per_page) = page_size(query.per_page).filter(|_| default_view) else {
-        return Ok(None);
-    };
-    if store.first_ids(&schema::STATUS_REPORTS, 1)?.len() == 1 {
-        return Ok(None);
-    }
-    let name = |o: &OrgId| {
-        membership
-            .certificate(o)
-            .map(|c| c.name)
-            .unwrap_or_default()
-    };
-    let mut page: Vec<CaseRow> = Vec::with_capacity(per_page * 2);
-    let mut only_here = 0;
-    let local: Vec<LocalCase> = store.scan(&schema::LOCAL_CASES, &[])?;
-    for l in &local {
-        if !store.contains(&schema::CASE_STATES, l.case_ref.as_bytes())? {
-            only_here += 1;
-            page.push(local_row(l, &name));
-        }
-    }
-    for case in crate::aggregates::opened::newest(store, per_page)? {
-        if let Some(state) = cases::state_of(store, &case)? {
-            page.push(history_row(&state, me, &name, now));
-        }
-    }
-    page.sort_by(|a, b| {
-        b.opened_at
-            .cmp(&a.opened_at)
-            .then(a.case_ref.cmp(&b.case_ref))
-    });
-    page.truncate(per_page);
-    let count = |cell: &str| crate::aggregates::get(store, cell).map(|v| v.max(0) as usize);
-    let total = count("cases")?.saturating_sub(count("cases.status.closed")?) + only_here;
-    Ok(Some(CasePage {
-        rows: page,
-        total,
-        page: 1,
-        pages: total.div_ceil(per_page).max(1),
-    }))
 }
 
 /// What a worklist shows: search, filters, order and page. Every field is optional.
@@ -318,91 +249,207 @@ pub fn day(s: &str, what: &'static str, end: bool) -> Result<Option<Timestamp>, 
     Ok(Some(Timestamp(if end { secs + 86_399 } else { secs })))
 }
 
+/// The order of a worklist.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sort {
+    /// Newest first.
+    Opened,
+    /// Soonest due first, cases owing nothing last.
+    Due,
+    /// In lifecycle order, newest first within a status.
+    Status,
+}
+
+/// Where a row goes in a sorted worklist: smaller first.
+pub type SortKey = (u64, u64, u64, CaseRef);
+
+/// The status codes in lifecycle order (`open`: opened at the CSO, not escalated yet).
+fn status_codes() -> Vec<&'static str> {
+    std::iter::once("open")
+        .chain(ilm_protocol::CaseStatus::ALL.iter().map(|s| s.code()))
+        .collect()
+}
+
+/// A worklist query, checked: what rows it keeps, in which order, on which page.
+#[derive(Debug, Clone)]
+pub struct Filter {
+    /// Words that must each start a word of the row's text, or be in a counterparty's name
+    /// or a category's label, or start its reference (8 digits or more).
+    pub words: Vec<String>,
+    /// One status code (empty: any).
+    pub status: String,
+    /// Only cases with something overdue.
+    pub overdue: bool,
+    /// Only cases with this counterparty, its id as written (empty: any).
+    pub party: String,
+    /// Only cases with this category.
+    pub category: Option<IssueCategory>,
+    /// Opened at or after.
+    pub from: Option<Timestamp>,
+    /// Opened at or before.
+    pub to: Option<Timestamp>,
+    /// Whether closed cases are kept.
+    pub closed: bool,
+    /// The order.
+    pub sort: Sort,
+    /// The page asked for, from 1 (clamped to the existing ones).
+    pub page: usize,
+    /// Rows per page.
+    pub per_page: usize,
+}
+
+impl Filter {
+    /// Checks a query.
+    pub fn parse(query: &CaseQuery) -> Result<Filter, QueryError> {
+        let statuses = status_codes();
+        if !query.status.is_empty() && !statuses.contains(&query.status.as_str()) {
+            return Err(QueryError::BadStatus(statuses.join(", ")));
+        }
+        let category = match query.category.as_str() {
+            "" => None,
+            code => Some(code.parse::<IssueCategory>().map_err(|_| {
+                let codes: Vec<&str> = IssueCategory::ALL.iter().map(|c| c.code()).collect();
+                QueryError::BadCategory(codes.join(", "))
+            })?),
+        };
+        let sort = match query.sort.as_str() {
+            "" | "opened" => Sort::Opened,
+            "due" => Sort::Due,
+            "status" => Sort::Status,
+            _ => return Err(QueryError::BadSort),
+        };
+        Ok(Filter {
+            words: crate::aggregates::terms::words(&query.q),
+            status: query.status.clone(),
+            overdue: query.overdue,
+            party: query.party.clone(),
+            category,
+            from: day(&query.from, "from", false)?,
+            to: day(&query.to, "to", true)?,
+            closed: query.closed || query.status == "closed",
+            sort,
+            page: query.page,
+            per_page: page_size(query.per_page).ok_or(QueryError::BadPageSize)?,
+        })
+    }
+
+    /// Whether a query word finds a row by what the index does not hold (counterparty names
+    /// and category labels, which the directory and the reader's language decide) or by its
+    /// reference.
+    pub fn found_apart(
+        word: &str,
+        case: &CaseRef,
+        names: &[String],
+        categories: &[IssueCategory],
+        label: &dyn Fn(IssueCategory) -> String,
+    ) -> bool {
+        names.iter().any(|n| n.to_lowercase().contains(word))
+            || categories
+                .iter()
+                .any(|c| label(*c).to_lowercase().contains(word))
+            // A reference matches from its start, with 8 digits or more (a short number in a
+            // search must not find random references).
+            || (word.len() >= 8 && case.to_hex().starts_with(word))
+    }
+
+    /// Whether a row is kept.
+    pub fn matches(&self, r: &CaseRow, label: &dyn Fn(IssueCategory) -> String) -> bool {
+        let words_ok = self.words.is_empty() || {
+            let indexed = crate::aggregates::terms::indexed_words(&r.text);
+            self.words.iter().all(|w| {
+                crate::aggregates::terms::found_in(&indexed, w)
+                    || Self::found_apart(
+                        w,
+                        &r.case_ref,
+                        &r.counterparty_names,
+                        &r.categories,
+                        label,
+                    )
+            })
+        };
+        words_ok
+            && (self.closed || !r.closed)
+            && (self.status.is_empty() || r.status == self.status)
+            && (!self.overdue || r.overdue)
+            && (self.party.is_empty()
+                || r.counterparties.iter().any(|p| p.to_string() == self.party))
+            && self.category.is_none_or(|c| r.categories.contains(&c))
+            && self.from.is_none_or(|f| r.opened_at >= f)
+            && self.to.is_none_or(|t| r.opened_at <= t)
+    }
+
+    /// Where a row goes in this query's order.
+    pub fn sort_key(&self, r: &CaseRow) -> SortKey {
+        let newest = u64::MAX - r.opened_at.0;
+        // Ties on the due date go newest first, as the due-date index holds them.
+        match self.sort {
+            Sort::Opened => (0, newest, 0, r.case_ref),
+            Sort::Due => match r.next_due {
+                Some(d) => (0, d.0, newest, r.case_ref),
+                None => (1, 0, 0, r.case_ref),
+            },
+            Sort::Status => (stage(&r.status), newest, 0, r.case_ref),
+        }
+    }
+}
+
+/// The place of a status code in lifecycle order.
+pub fn stage(code: &str) -> u64 {
+    status_codes()
+        .iter()
+        .position(|s| *s == code)
+        .map_or(u64::MAX, |p| p as u64)
+}
+
 /// The page of `rows` that `query` asks for. `label` turns a category code into the name
 /// people search for (in their language).
 pub fn select(
-    mut rows: Vec<CaseRow>,
+    rows: Vec<CaseRow>,
     query: &CaseQuery,
     label: &dyn Fn(IssueCategory) -> String,
 ) -> Result<CasePage, QueryError> {
-    let statuses: Vec<&str> = std::iter::once("open")
-        .chain(ilm_protocol::CaseStatus::ALL.iter().map(|s| s.code()))
+    let filter = Filter::parse(query)?;
+    let mut rows: Vec<CaseRow> = rows
+        .into_iter()
+        .filter(|r| filter.matches(r, label))
         .collect();
-    if !query.status.is_empty() && !statuses.contains(&query.status.as_str()) {
-        return Err(QueryError::BadStatus(statuses.join(", ")));
-    }
-    if !query.category.is_empty() && query.category.parse::<IssueCategory>().is_err() {
-        let codes: Vec<&str> = IssueCategory::ALL.iter().map(|c| c.code()).collect();
-        return Err(QueryError::BadCategory(codes.join(", ")));
-    }
-    let from = day(&query.from, "from", false)?;
-    let to = day(&query.to, "to", true)?;
-    let words: Vec<String> = query
-        .q
-        .to_lowercase()
-        .split_whitespace()
-        .map(str::to_string)
-        .collect();
-    rows.retain(|r| {
-        let text_ok = words.is_empty() || {
-            let labels: String = r
-                .categories
-                .iter()
-                .map(|c| label(*c).to_lowercase())
-                .collect::<Vec<_>>()
-                .join("\n");
-            words.iter().all(|w| {
-                r.text.contains(w.as_str())
-                        || labels.contains(w.as_str())
-                        // A reference matches from its start, with 8 digits or more (a
-                        // short number in a search must not find random references).
-                        || (w.len() >= 8 && r.case_ref.to_hex().starts_with(w.as_str()))
-            })
-        };
-        text_ok
-            && (query.closed || !r.closed || query.status == "closed")
-            && (query.status.is_empty() || r.status == query.status)
-            && (!query.overdue || r.overdue)
-            && (query.party.is_empty()
-                || r.counterparties
-                    .iter()
-                    .any(|p| p.to_string() == query.party))
-            && (query.category.is_empty()
-                || r.categories.iter().any(|c| c.code() == query.category))
-            && from.is_none_or(|f| r.opened_at >= f)
-            && to.is_none_or(|t| r.opened_at <= t)
-    });
-    match query.sort.as_str() {
-        "" | "opened" => rows.sort_by(|a, b| {
-            b.opened_at
-                .cmp(&a.opened_at)
-                .then(a.case_ref.cmp(&b.case_ref))
-        }),
-        "due" => rows.sort_by(|a, b| {
-            (a.next_due.is_none(), a.next_due, a.case_ref).cmp(&(
-                b.next_due.is_none(),
-                b.next_due,
-                b.case_ref,
-            ))
-        }),
-        // In lifecycle order (opened, escalated, ... closed), newest first within a status.
-        "status" => rows.sort_by_key(|r| {
-            let stage = statuses
-                .iter()
-                .position(|s| *s == r.status)
-                .unwrap_or(usize::MAX);
-            (stage, std::cmp::Reverse(r.opened_at), r.case_ref)
-        }),
-        _ => return Err(QueryError::BadSort),
-    }
-    let per_page = page_size(query.per_page).ok_or(QueryError::BadPageSize)?;
-    let (rows, total, page, pages) = paginate(rows, query.page, per_page);
+    rows.sort_by_key(|r| filter.sort_key(r));
+    let (rows, total, page, pages) = paginate(rows, filter.page, filter.per_page);
     Ok(CasePage {
         rows,
         total,
         page,
         pages,
     })
+}
+
+/// Why a worklist cannot be listed.
+#[derive(Debug, thiserror::Error)]
+pub enum ListError {
+    /// The query is not valid.
+    #[error(transparent)]
+    Query(#[from] QueryError),
+    /// The store could not be read.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The page `query` asks for of every case this node holds: from the indexes kept with the
+/// aggregates when they can answer it ([`indexed::page`]), else from a row per case.
+pub fn list(
+    store: &Store,
+    membership: &MembershipState,
+    me: &OrgId,
+    now: Timestamp,
+    query: &CaseQuery,
+    label: &dyn Fn(IssueCategory) -> String,
+) -> Result<CasePage, ListError> {
+    let filter = Filter::parse(query)?;
+    if let Some(page) = indexed::page(store, membership, me, now, &filter, label)? {
+        return Ok(page);
+    }
+    let all = rows(store, membership, me, now)?;
+    Ok(select(all, query, label)?)
 }
 
 /// A requested page size: 0 means [`PER_PAGE`]; more than [`MAX_PER_PAGE`] is refused.

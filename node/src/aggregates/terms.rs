@@ -1,0 +1,204 @@
+//! The case list's search index: for each case, one id per term it can be found by (its
+//! status, each category, each pair of organisations it links, each word of its site,
+//! requested remedy and description), kept with the aggregates in the batch that stores the
+//! case's state. An id is the term, a zero byte, then the case's [`opened::key`], so the
+//! cases of one term (or of every term starting with a word) come newest first from one
+//! prefix read, and a search costs what it finds, not what the node holds.
+//!
+//! Words match from their start ("fact" finds "factory"). Scripts written without spaces
+//! between words (Thai, Lao, Burmese, Khmer) are indexed from every letter of a run, so a
+//! word inside a run is found too.
+
+use super::opened;
+use crate::schema;
+use crate::store::{Store, StoreError};
+use ilm_protocol::{CaseState, IssueCategory, OrgId};
+
+/// Longest term kept, in characters: a longer word is indexed by its start, and a search
+/// for it checks each case found.
+pub const MAX_TERM_CHARS: usize = 32;
+
+/// Most positions of one run without spaces that are indexed (a search finds a word that
+/// starts within them).
+pub const MAX_RUN_STARTS: usize = 64;
+
+/// The term of a status.
+pub fn status(code: &str) -> Vec<u8> {
+    format!("s:{code}").into_bytes()
+}
+
+/// The prefix every status term starts with (so every case holds exactly one id under it).
+pub const ANY_STATUS: &[u8] = b"s:";
+
+/// The term of an issue category.
+pub fn category(c: IssueCategory) -> Vec<u8> {
+    format!("c:{}", c.code()).into_bytes()
+}
+
+/// The term of a case between an owner and a party escalated to.
+pub fn pair(owner: &OrgId, party: &OrgId) -> Vec<u8> {
+    [b"x:".as_slice(), owner.as_bytes(), party.as_bytes()].concat()
+}
+
+/// The term prefix of a word (every indexed word starting with it).
+pub fn word(w: &str) -> Vec<u8> {
+    let short: String = w.chars().take(MAX_TERM_CHARS).collect();
+    format!("w:{short}").into_bytes()
+}
+
+/// Whether a character is of a script written without spaces between words.
+fn unspaced(c: char) -> bool {
+    matches!(c,
+        '\u{0E00}'..='\u{0EFF}' // Thai, Lao
+        | '\u{1000}'..='\u{109F}' | '\u{A9E0}'..='\u{A9FF}' | '\u{AA60}'..='\u{AA7F}' // Myanmar
+        | '\u{1780}'..='\u{17FF}' | '\u{19E0}'..='\u{19FF}') // Khmer
+}
+
+/// Whether a character separates words.
+fn separates(c: char) -> bool {
+    c.is_whitespace()
+        || c.is_control()
+        || c.is_ascii_punctuation()
+        || matches!(
+            c,
+            '\u{2010}'..='\u{205E}' // general punctuation: dashes, quotes, ellipsis...
+            | '\u{3000}'..='\u{303F}' // CJK punctuation
+            | '\u{104A}' | '\u{104B}' // Myanmar section marks
+            | '\u{0E2F}' | '\u{0E5A}' | '\u{0E5B}' // Thai abbreviation and paragraph marks
+            | '\u{17D4}'..='\u{17DA}' // Khmer punctuation
+            | '\u{00A1}'..='\u{00BF}' // Latin-1 punctuation and symbols
+        )
+}
+
+/// The words of a text, lowercased, in order (what a search query is split into).
+pub fn words(text: &str) -> Vec<String> {
+    text.split(separates)
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect()
+}
+
+/// What a text is found by: each word, and in a run of a script without spaces, the run
+/// from each of its first [`MAX_RUN_STARTS`] letters; each cut to [`MAX_TERM_CHARS`].
+pub fn indexed_words(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for w in words(text) {
+        let starts: Vec<usize> = if w.chars().any(unspaced) {
+            w.char_indices()
+                .map(|(i, _)| i)
+                .take(MAX_RUN_STARTS)
+                .collect()
+        } else {
+            vec![0]
+        };
+        for s in starts {
+            out.push(w[s..].chars().take(MAX_TERM_CHARS).collect());
+        }
+    }
+    out
+}
+
+/// Whether indexed words (of [`indexed_words`]) include one starting with the query word
+/// `w` (compared on its first [`MAX_TERM_CHARS`] characters, as the index holds them).
+pub fn found_in(indexed: &[String], w: &str) -> bool {
+    let w: String = w.chars().take(MAX_TERM_CHARS).collect();
+    indexed.iter().any(|t| t.starts_with(&w))
+}
+
+/// The text a case is searched by: its site, and each party's requested remedy and
+/// description.
+pub fn text(state: &CaseState) -> String {
+    let mut t = vec![
+        state
+            .parties
+            .first()
+            .map(|p| p.escalation.site.clone())
+            .unwrap_or_default(),
+    ];
+    for p in &state.parties {
+        t.push(p.escalation.requested_remedy.clone());
+        t.push(p.escalation.description.clone());
+    }
+    t.join("\n")
+}
+
+/// The index ids of a case state: one per term, each followed by the case's key.
+pub fn id(state: &CaseState) -> Vec<Vec<u8>> {
+    let mut terms = vec![status(state.status().code())];
+    terms.extend(state.categories().into_iter().map(category));
+    terms.extend(state.responders().map(|p| pair(&state.owner, &p)));
+    terms.extend(indexed_words(&text(state)).iter().map(|w| word(w)));
+    terms.sort();
+    terms.dedup();
+    let key = opened::key(state.opened_at, &state.case_ref);
+    terms
+        .into_iter()
+        .map(|mut t| {
+            t.push(0);
+            t.extend_from_slice(&key);
+            t
+        })
+        .collect()
+}
+
+/// The keys of the cases holding a term that starts with `prefix`, sorted and without
+/// repeats; None when more than `max` ids start with it.
+pub fn keys(
+    store: &Store,
+    prefix: &[u8],
+    max: usize,
+) -> Result<Option<Vec<[u8; opened::KEY_LEN]>>, StoreError> {
+    let Some(ids) = store.ids_prefixed(&schema::TERMS, prefix, max)? else {
+        return Ok(None);
+    };
+    let mut keys: Vec<_> = ids.iter().filter_map(|id| opened::key_of(id)).collect();
+    keys.sort_unstable();
+    keys.dedup();
+    Ok(Some(keys))
+}
+
+/// Every case's status term with its key (for sorting by status).
+pub fn statuses(store: &Store) -> Result<Vec<(String, [u8; opened::KEY_LEN])>, StoreError> {
+    let Some(ids) = store.ids_prefixed(&schema::TERMS, ANY_STATUS, usize::MAX)? else {
+        return Ok(Vec::new());
+    };
+    Ok(ids
+        .iter()
+        .filter_map(|id| {
+            let key = opened::key_of(id)?;
+            let term = id.get(ANY_STATUS.len()..id.len() - opened::KEY_LEN - 1)?;
+            Some((String::from_utf8_lossy(term).into_owned(), key))
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text_has(text: &str, w: &str) -> bool {
+        found_in(&indexed_words(text), w)
+    }
+
+    #[test]
+    fn words_split_on_spaces_and_punctuation_and_unspaced_runs_are_found_inside() {
+        assert_eq!(
+            words("Site-12, Factory (B)"),
+            ["site", "12", "factory", "b"]
+        );
+        // A Thai run: "ค่าจ้าง" (wages) inside "ไม่ได้รับค่าจ้าง" (not paid wages).
+        let thai = "ไม่ได้รับค่าจ้าง";
+        assert!(text_has(thai, "ค่าจ้าง"));
+        assert!(text_has(thai, "ไม่ได้"));
+        // Latin words match only from their start.
+        assert!(text_has("the factory", "fact"));
+        assert!(!text_has("the factory", "actory"));
+        // Control: a word that is not there.
+        assert!(!text_has(thai, "passport"));
+        let long = "a".repeat(50);
+        assert!(
+            text_has(&long, &"a".repeat(40)),
+            "cut to the indexed length"
+        );
+    }
+}

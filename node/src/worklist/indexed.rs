@@ -1,0 +1,454 @@
+//! Worklist pages read from the indexes kept with the aggregates (`aggregates::opened`,
+//! `due`, `terms`) instead of a row built from every case, so that a page costs what it
+//! shows and what the query finds, not what the node holds.
+//!
+//! A query whose cases one index lists in its order (the default view, one status, one
+//! category, or every case by due date while the page is among the cases that owe
+//! something) is read as a window of that index, the pages before it skipped and its total
+//! counted on keys. Otherwise each condition of a query is a set of case keys read from one
+//! index prefix (or a few: a
+//! word is found in the text, in a counterparty's name or a category's label, or at the
+//! start of a reference). When one of them is small, its cases are checked one by one
+//! against the whole query ([`Filter::matches`], the rule the full scan applies); when all
+//! are large, the sets are intersected, and only the page's rows are built. Both give the
+//! page the full scan gives (a core test compares them on random data).
+
+use super::{CasePage, CaseRow, Filter, Sort, SortKey, history_row, local_row, paginate, stage};
+use crate::aggregates::{due, opened, terms};
+use crate::cases;
+use crate::intake::LocalCase;
+use crate::membership::MembershipState;
+use crate::schema;
+use crate::store::{Store, StoreError};
+use ilm_protocol::{CaseRef, IssueCategory, OrgId, Timestamp};
+use std::collections::HashMap;
+
+/// A case's key in the indexes.
+type Key = [u8; opened::KEY_LEN];
+
+/// The most cases of the smallest condition that are checked one by one; above it the
+/// conditions' sets are intersected instead.
+pub const CHECKED: usize = 2_000;
+
+/// Where a condition's cases are read from.
+enum Source {
+    /// Every case holding this term (its ids start with the term and a zero byte, in the
+    /// newest-first order of their keys).
+    Term(Vec<u8>),
+    /// Every case holding a term that starts with these bytes (a word's start, or every
+    /// status).
+    Terms(Vec<u8>),
+    /// Every case not closed.
+    NotClosed,
+    /// Every case.
+    Every,
+    /// Every open case with something due before this time.
+    DueBefore(Timestamp),
+    /// Every case whose reference starts with these hex digits.
+    Reference(String),
+}
+
+/// One condition: the cases of any of its sources.
+type Condition = Vec<Source>;
+
+/// The page `filter` asks for, or None when this node's worklist has rows the indexes do not
+/// hold (a brand's cases known from status reports).
+pub fn page(
+    store: &Store,
+    membership: &MembershipState,
+    me: &OrgId,
+    now: Timestamp,
+    filter: &Filter,
+    label: &dyn Fn(IssueCategory) -> String,
+) -> Result<Option<CasePage>, StoreError> {
+    page_checking(store, membership, me, now, filter, label, CHECKED)
+}
+
+/// [`page`], checking the cases of the smallest condition one by one only when it holds at
+/// most `checked` (tests take both ways with 0 and a large number).
+pub(crate) fn page_checking(
+    store: &Store,
+    membership: &MembershipState,
+    me: &OrgId,
+    now: Timestamp,
+    filter: &Filter,
+    label: &dyn Fn(IssueCategory) -> String,
+    checked: usize,
+) -> Result<Option<CasePage>, StoreError> {
+    if !store.ids_after(&schema::STATUS_REPORTS, 0, 1)?.is_empty() {
+        return Ok(None);
+    }
+    let name = |o: &OrgId| {
+        membership
+            .certificate(o)
+            .map(|c| c.name)
+            .unwrap_or_default()
+    };
+    let row = |key: &Key| -> Result<Option<CaseRow>, StoreError> {
+        Ok(cases::state_of(store, &opened::case_of(key))?
+            .map(|state| history_row(&state, me, &name, now)))
+    };
+    // Cases opened at this CSO and not escalated yet are not in the indexes (they have no
+    // signed state); there are few of them, and they are checked one by one.
+    let mut local: Vec<CaseRow> = Vec::new();
+    for l in store.scan::<LocalCase>(&schema::LOCAL_CASES, &[])? {
+        if !store.contains(&schema::CASE_STATES, l.case_ref.as_bytes())? {
+            local.push(local_row(&l, &name));
+        }
+    }
+    local.retain(|r| filter.matches(r, label));
+    local.sort_by_key(|r| filter.sort_key(r));
+
+    let conditions = conditions(membership, me, now, filter, label);
+    if let Some(page) = window(store, filter, &conditions, &local, &row)? {
+        return Ok(Some(page));
+    }
+    let mut smallest: Option<Vec<Key>> = None;
+    for c in &conditions {
+        let max = smallest.as_ref().map_or(checked, Vec::len);
+        if let Some(keys) = read(store, c, max)? {
+            smallest = Some(keys);
+        }
+    }
+    if let Some(candidates) = smallest {
+        let mut rows = local;
+        for key in &candidates {
+            if let Some(r) = row(key)?.filter(|r| filter.matches(r, label)) {
+                rows.push(r);
+            }
+        }
+        rows.sort_by_key(|r| filter.sort_key(r));
+        let (rows, total, page, pages) = paginate(rows, filter.page, filter.per_page);
+        return Ok(Some(CasePage {
+            rows,
+            total,
+            page,
+            pages,
+        }));
+    }
+    // Every condition holds many cases: intersect them, then build only the page's rows.
+    let mut keys: Option<Vec<Key>> = None;
+    for c in &conditions {
+        let these = read(store, c, usize::MAX)?.unwrap_or_default();
+        keys = Some(match keys {
+            None => these,
+            Some(held) => intersect(&held, &these),
+        });
+    }
+    let mut keys = keys.unwrap_or_default();
+    keys.retain(|k| {
+        let opened = opened::opened_of(k);
+        filter.from.is_none_or(|f| opened >= f) && filter.to.is_none_or(|t| opened <= t)
+    });
+    let sort_keys = sort_keys(store, filter, &keys)?;
+    let mut entries: Vec<(SortKey, Entry)> = keys
+        .into_iter()
+        .zip(sort_keys)
+        .map(|(k, s)| (s, Entry::Indexed(k)))
+        .collect();
+    entries.extend(
+        local
+            .into_iter()
+            .map(|r| (filter.sort_key(&r), Entry::Local(r))),
+    );
+    entries.sort_by_key(|(s, _)| *s);
+    let (entries, total, page, pages) = paginate(entries, filter.page, filter.per_page);
+    let mut rows = Vec::with_capacity(entries.len());
+    for (_, e) in entries {
+        match e {
+            Entry::Local(r) => rows.push(r),
+            Entry::Indexed(k) => rows.extend(row(&k)?),
+        }
+    }
+    Ok(Some(CasePage {
+        rows,
+        total,
+        page,
+        pages,
+    }))
+}
+
+/// A row of a page before it is built.
+enum Entry {
+    /// A case in the indexes (its row is built only if on the page).
+    Indexed(Key),
+    /// A case opened here and not escalated yet.
+    Local(CaseRow),
+}
+
+/// The page of a query whose cases one index lists in the query's order, read by skipping
+/// the pages before it, with the total counted without reading the cases: one condition
+/// from one index (the default view, one status, one category, one counterparty) newest
+/// first, or every case (or every case not closed) soonest due first while the page is
+/// among the cases that owe something. None for any other query.
+fn window(
+    store: &Store,
+    filter: &Filter,
+    conditions: &[Condition],
+    local: &[CaseRow],
+    row: &dyn Fn(&Key) -> Result<Option<CaseRow>, StoreError>,
+) -> Result<Option<CasePage>, StoreError> {
+    let [condition] = conditions else {
+        return Ok(None);
+    };
+    let [source] = condition.as_slice() else {
+        return Ok(None);
+    };
+    if filter.from.is_some() || filter.to.is_some() {
+        return Ok(None);
+    }
+    let aggregate = |cell: &str| crate::aggregates::get(store, cell).map(|v| v.max(0) as usize);
+    let per_page = filter.per_page;
+    match (filter.sort, source) {
+        (Sort::Opened, Source::NotClosed | Source::Term(_)) => {
+            let (table, prefix, indexed) = match source {
+                Source::Term(term) => {
+                    let prefix = [term.as_slice(), &[0]].concat();
+                    let n = store.count_prefixed(&schema::TERMS, &prefix)?;
+                    (&schema::TERMS, prefix, n)
+                }
+                _ => {
+                    let n = aggregate("cases")?.saturating_sub(aggregate("cases.status.closed")?);
+                    (&schema::OPENED, Vec::new(), n)
+                }
+            };
+            let total = indexed + local.len();
+            let pages = total.div_ceil(per_page).max(1);
+            let page = filter.page.clamp(1, pages);
+            let start = (page - 1) * per_page;
+            // Each local case's place in the whole list: its place among the local ones
+            // plus the indexed cases before it.
+            let mut rows = Vec::new();
+            let mut local_before = 0;
+            for (i, r) in local.iter().enumerate() {
+                let key = opened::key(r.opened_at, &r.case_ref);
+                let upper = [prefix.as_slice(), &key].concat();
+                let at = i + store.count_between(table, &prefix, &upper)?;
+                if at < start {
+                    local_before += 1;
+                } else if at < start + per_page {
+                    rows.push(r.clone());
+                }
+            }
+            let wanted = per_page - rows.len();
+            for id in store.ids_in(table, &prefix, start - local_before, wanted)? {
+                if let Some(key) = opened::key_of(&id) {
+                    rows.extend(row(&key)?);
+                }
+            }
+            rows.sort_by_key(|r| filter.sort_key(r));
+            Ok(Some(CasePage {
+                rows,
+                total,
+                page,
+                pages,
+            }))
+        }
+        (Sort::Due, Source::NotClosed | Source::Every) => {
+            let indexed = match source {
+                Source::NotClosed => {
+                    aggregate("cases")?.saturating_sub(aggregate("cases.status.closed")?)
+                }
+                _ => aggregate("cases")?,
+            };
+            let total = indexed + local.len();
+            let pages = total.div_ceil(per_page).max(1);
+            let page = filter.page.clamp(1, pages);
+            let start = (page - 1) * per_page;
+            // The cases that owe something come first, in the index's order; local cases
+            // owe nothing yet. A page past them is left to the general way.
+            let owing = store.count(&schema::DUE)?;
+            if start + per_page > owing {
+                return Ok(None);
+            }
+            let mut rows = Vec::with_capacity(per_page);
+            for id in store.ids_in(&schema::DUE, &[], start, per_page)? {
+                if let Some(key) = opened::key_of(&id) {
+                    rows.extend(row(&key)?);
+                }
+            }
+            Ok(Some(CasePage {
+                rows,
+                total,
+                page,
+                pages,
+            }))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// The conditions of a filter that the indexes answer (the dates are checked on the keys).
+fn conditions(
+    membership: &MembershipState,
+    me: &OrgId,
+    now: Timestamp,
+    filter: &Filter,
+    label: &dyn Fn(IssueCategory) -> String,
+) -> Vec<Condition> {
+    let mut out: Vec<Condition> = Vec::new();
+    if !filter.status.is_empty() {
+        out.push(vec![Source::Term(terms::status(&filter.status))]);
+    }
+    // A status other than closed already leaves closed cases out.
+    if !filter.closed && filter.status.is_empty() {
+        out.push(vec![Source::NotClosed]);
+    }
+    if filter.overdue {
+        out.push(vec![Source::DueBefore(now)]);
+    }
+    if !filter.party.is_empty() {
+        // The list compares the id as written: one that does not read back the same finds
+        // nothing.
+        let party = filter
+            .party
+            .parse::<OrgId>()
+            .ok()
+            .filter(|p| p.to_string() == filter.party);
+        out.push(match party {
+            Some(p) => between(me, &p),
+            None => Vec::new(),
+        });
+    }
+    if let Some(c) = filter.category {
+        out.push(vec![Source::Term(terms::category(c))]);
+    }
+    for w in &filter.words {
+        let mut c = vec![Source::Terms(terms::word(w))];
+        for cert in membership.known() {
+            if cert.name.to_lowercase().contains(w.as_str()) {
+                c.extend(between(me, &cert.org_id));
+            }
+        }
+        for cat in IssueCategory::ALL {
+            if label(*cat).to_lowercase().contains(w.as_str()) {
+                c.push(Source::Term(terms::category(*cat)));
+            }
+        }
+        if w.len() >= 8 && w.len() <= 32 && w.bytes().all(|b| b.is_ascii_hexdigit()) {
+            c.push(Source::Reference(w.clone()));
+        }
+        out.push(c);
+    }
+    if out.is_empty() {
+        out.push(vec![Source::Every]);
+    }
+    out
+}
+
+/// The cases between this node and another organisation, whichever owns them (the
+/// counterparty of a case is its parties at the owner, its owner at a party).
+fn between(me: &OrgId, other: &OrgId) -> Condition {
+    vec![
+        Source::Term(terms::pair(me, other)),
+        Source::Term(terms::pair(other, me)),
+    ]
+}
+
+/// The keys of a condition's cases, sorted without repeats; None when more than `max`.
+fn read(store: &Store, condition: &Condition, max: usize) -> Result<Option<Vec<Key>>, StoreError> {
+    let mut out: Vec<Key> = Vec::new();
+    for source in condition {
+        let room = max.saturating_sub(out.len());
+        let found = match source {
+            Source::Term(term) => terms::keys(store, &[term.as_slice(), &[0]].concat(), room)?,
+            Source::Terms(prefix) => terms::keys(store, prefix, room)?,
+            // Each case holds one status term.
+            Source::Every => terms::keys(store, terms::ANY_STATUS, room)?,
+            Source::NotClosed => store
+                .ids_prefixed(&schema::OPENED, &[], room)?
+                .map(|ids| ids.iter().filter_map(|id| opened::key_of(id)).collect()),
+            Source::DueBefore(t) => due::overdue_keys(store, *t, room)?,
+            Source::Reference(hex) => Some(references(store, hex)?),
+        };
+        let Some(found) = found else {
+            return Ok(None);
+        };
+        out.extend(found);
+        if out.len() > max {
+            return Ok(None);
+        }
+    }
+    out.sort_unstable();
+    out.dedup();
+    Ok(Some(out))
+}
+
+/// The keys of the cases whose reference starts with these hex digits (8 or more, so few).
+fn references(store: &Store, hex: &str) -> Result<Vec<Key>, StoreError> {
+    let even = &hex[..hex.len() / 2 * 2];
+    let Some(prefix) = (0..even.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&even[i..i + 2], 16).ok())
+        .collect::<Option<Vec<u8>>>()
+    else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    for id in store
+        .ids_prefixed(&schema::CASE_STATES, &prefix, usize::MAX)?
+        .unwrap_or_default()
+    {
+        let Ok(bytes) = <[u8; 16]>::try_from(id.as_slice()) else {
+            continue;
+        };
+        let case = CaseRef(bytes);
+        if !case.to_hex().starts_with(hex) {
+            continue;
+        }
+        if let Some(state) = cases::state_of(store, &case)? {
+            out.push(opened::key(state.opened_at, &case));
+        }
+    }
+    Ok(out)
+}
+
+/// The common keys of two sorted lists.
+fn intersect(a: &[Key], b: &[Key]) -> Vec<Key> {
+    let (mut i, mut j, mut out) = (0, 0, Vec::new());
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                out.push(a[i]);
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    out
+}
+
+/// Where each key goes in the filter's order, read from the indexes (due dates, statuses).
+fn sort_keys(store: &Store, filter: &Filter, keys: &[Key]) -> Result<Vec<SortKey>, StoreError> {
+    let newest = |k: &Key| u64::MAX - opened::opened_of(k).0;
+    Ok(match filter.sort {
+        Sort::Opened => keys
+            .iter()
+            .map(|k| (0, newest(k), 0, opened::case_of(k)))
+            .collect(),
+        Sort::Due => {
+            let due: HashMap<Key, Timestamp> =
+                due::all(store)?.into_iter().map(|(t, k)| (k, t)).collect();
+            keys.iter()
+                .map(|k| match due.get(k) {
+                    Some(t) => (0, t.0, newest(k), opened::case_of(k)),
+                    None => (1, 0, 0, opened::case_of(k)),
+                })
+                .collect()
+        }
+        Sort::Status => {
+            let status: HashMap<Key, String> = terms::statuses(store)?
+                .into_iter()
+                .map(|(s, k)| (k, s))
+                .collect();
+            keys.iter()
+                .map(|k| {
+                    let s = status.get(k).map_or(u64::MAX, |s| stage(s));
+                    (s, newest(k), 0, opened::case_of(k))
+                })
+                .collect()
+        }
+    })
+}
