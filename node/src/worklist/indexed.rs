@@ -33,8 +33,9 @@ pub const CHECKED: usize = 2_000;
 /// Where a condition's cases are read from.
 enum Source {
     /// Every case holding this term (its ids start with the term and a zero byte, in the
-    /// newest-first order of their keys).
-    Term(Vec<u8>),
+    /// newest-first order of their keys), and the aggregate cell that counts them, if one
+    /// does.
+    Term(Vec<u8>, Option<String>),
     /// Every case holding a term that starts with these bytes (a word's start, or every
     /// status).
     Terms(Vec<u8>),
@@ -200,11 +201,14 @@ fn window(
     let aggregate = |cell: &str| crate::aggregates::get(store, cell).map(|v| v.max(0) as usize);
     let per_page = filter.per_page;
     match (filter.sort, source) {
-        (Sort::Opened, Source::NotClosed | Source::Term(_)) => {
+        (Sort::Opened, Source::NotClosed | Source::Term(..)) => {
             let (table, prefix, indexed) = match source {
-                Source::Term(term) => {
+                Source::Term(term, cell) => {
                     let prefix = [term.as_slice(), &[0]].concat();
-                    let n = store.count_prefixed(&schema::TERMS, &prefix)?;
+                    let n = match cell {
+                        Some(cell) => aggregate(cell)?,
+                        None => store.count_prefixed(&schema::TERMS, &prefix)?,
+                    };
                     (&schema::TERMS, prefix, n)
                 }
                 _ => {
@@ -257,7 +261,7 @@ fn window(
             let start = (page - 1) * per_page;
             // The cases that owe something come first, in the index's order; local cases
             // owe nothing yet. A page past them is left to the general way.
-            let owing = store.count(&schema::DUE)?;
+            let owing = aggregate("cases.owing")?;
             if start + per_page > owing {
                 return Ok(None);
             }
@@ -288,7 +292,10 @@ fn conditions(
 ) -> Vec<Condition> {
     let mut out: Vec<Condition> = Vec::new();
     if !filter.status.is_empty() {
-        out.push(vec![Source::Term(terms::status(&filter.status))]);
+        out.push(vec![Source::Term(
+            terms::status(&filter.status),
+            Some(format!("cases.status.{}", filter.status)),
+        )]);
     }
     // A status other than closed already leaves closed cases out.
     if !filter.closed && filter.status.is_empty() {
@@ -311,7 +318,10 @@ fn conditions(
         });
     }
     if let Some(c) = filter.category {
-        out.push(vec![Source::Term(terms::category(c))]);
+        out.push(vec![Source::Term(
+            terms::category(c),
+            Some(format!("cases.category.{}", c.code())),
+        )]);
     }
     for w in &filter.words {
         let mut c = vec![Source::Terms(terms::word(w))];
@@ -322,7 +332,7 @@ fn conditions(
         }
         for cat in IssueCategory::ALL {
             if label(*cat).to_lowercase().contains(w.as_str()) {
-                c.push(Source::Term(terms::category(*cat)));
+                c.push(Source::Term(terms::category(*cat), None));
             }
         }
         if w.len() >= 8 && w.len() <= 32 && w.bytes().all(|b| b.is_ascii_hexdigit()) {
@@ -340,8 +350,8 @@ fn conditions(
 /// counterparty of a case is its parties at the owner, its owner at a party).
 fn between(me: &OrgId, other: &OrgId) -> Condition {
     vec![
-        Source::Term(terms::pair(me, other)),
-        Source::Term(terms::pair(other, me)),
+        Source::Term(terms::pair(me, other), None),
+        Source::Term(terms::pair(other, me), None),
     ]
 }
 
@@ -351,7 +361,7 @@ fn read(store: &Store, condition: &Condition, max: usize) -> Result<Option<Vec<K
     for source in condition {
         let room = max.saturating_sub(out.len());
         let found = match source {
-            Source::Term(term) => terms::keys(store, &[term.as_slice(), &[0]].concat(), room)?,
+            Source::Term(term, _) => terms::keys(store, &[term.as_slice(), &[0]].concat(), room)?,
             Source::Terms(prefix) => terms::keys(store, prefix, room)?,
             // Each case holds one status term.
             Source::Every => terms::keys(store, terms::ANY_STATUS, room)?,
