@@ -10,17 +10,14 @@
 mod common;
 
 use anyhow::{Context, Result, bail};
-use common::init_dir;
+use common::backdated_world;
 use ilm_node::aggregates;
 use ilm_node::client::AdminClient;
 use ilm_node::datadir::DataDir;
 use ilm_node::demo::generate::{self, Cast};
 use ilm_node::membership::now;
 use ilm_node::schema;
-use ilm_protocol::{
-    CaseState, Country, MembershipCertificate, MembershipRequest, Network, NetworkGenesis, OrgKeys,
-    Role, SignedRecord, Timestamp,
-};
+use ilm_protocol::{CaseState, OrgKeys, SignedRecord, Timestamp};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -32,56 +29,6 @@ fn env(name: &str, default: u64) -> Result<u64> {
         Ok(v) => v.parse().with_context(|| format!("{name}={v:?}")),
         Err(_) => Ok(default),
     }
-}
-
-/// A network whose certificates began 400 days ago, so cases can span a year.
-struct World {
-    network: Network,
-    cso: (DataDir, OrgKeys, MembershipCertificate),
-    parties: Vec<(DataDir, OrgKeys, MembershipCertificate)>,
-}
-
-fn world(base: &Path, parties: usize) -> Result<World> {
-    let th: Country = "TH".parse()?;
-    let (steward_dir, steward) = init_dir(&base.join("steward"), "Steward", Role::Steward, &th)?;
-    let start = Timestamp(now().0 - 400 * DAY);
-    let genesis = SignedRecord::sign(
-        &NetworkGenesis {
-            name: "ILM Network (scale bench)".into(),
-            stewards: vec![steward.org_id()],
-            created_at: start,
-        },
-        &steward,
-    )?;
-    let network = Network::from_genesis(&genesis)?;
-    let register = schema::open(&steward_dir.db_path())?;
-    let join = |sub: &str, role: Role| -> Result<(DataDir, OrgKeys, MembershipCertificate)> {
-        let (dir, keys) = init_dir(&base.join(sub), sub, role, &th)?;
-        let request = SignedRecord::sign(
-            &MembershipRequest {
-                org_id: keys.org_id(),
-                name: sub.into(),
-                role,
-                country: th.clone(),
-                encryption_key: keys.encryption_key(),
-                requested_at: start,
-            },
-            &keys,
-        )?;
-        let (rec, cert) =
-            ilm_node::register::issue(&steward, &network, &register, &request, 800, start)?;
-        dir.store_membership(&genesis, &rec)?;
-        Ok((dir, keys, cert))
-    };
-    let cso = join("cso", Role::Cso)?;
-    let parties = (0..parties)
-        .map(|i| join(&format!("supplier{i}"), Role::Supplier))
-        .collect::<Result<Vec<_>>>()?;
-    Ok(World {
-        network,
-        cso,
-        parties,
-    })
 }
 
 fn dir_size(path: &Path) -> u64 {
@@ -159,7 +106,7 @@ fn main() -> Result<()> {
     let cases = env("ILM_BENCH_CASES", if measuring { 100_000 } else { 1_000 })?;
     let runs = if measuring { 20 } else { 3 };
     let tmp = tempfile::tempdir()?;
-    let w = world(tmp.path(), 4)?;
+    let w = backdated_world(tmp.path(), 4, 400)?;
 
     // Seed through the generator (real signed events, read model and aggregates).
     let started = Instant::now();

@@ -212,3 +212,59 @@ pub fn escalation(to: OrgId, description: String) -> Result<Escalation> {
         remediate_by: t.plus_days(90),
     })
 }
+
+// ---------------------------------------------------------------------------------------------
+// A network with a past, for generated cases.
+
+/// A network whose certificates began some days ago, so that generated cases can span them:
+/// the steward (not run), a CSO and suppliers, each with its data directory, keys and
+/// certificate.
+pub struct Backdated {
+    pub network: Network,
+    pub cso: (DataDir, OrgKeys, MembershipCertificate),
+    pub parties: Vec<(DataDir, OrgKeys, MembershipCertificate)>,
+}
+
+/// A [`Backdated`] network with `parties` suppliers whose certificates began `days` ago.
+pub fn backdated_world(base: &Path, parties: usize, days: u64) -> Result<Backdated> {
+    let th: Country = "TH".parse()?;
+    let (steward_dir, steward) = init_dir(&base.join("steward"), "Steward", Role::Steward, &th)?;
+    let start = ilm_protocol::Timestamp(now().0 - days * 86_400);
+    let genesis = SignedRecord::sign(
+        &NetworkGenesis {
+            name: "ILM Network (bench)".into(),
+            stewards: vec![steward.org_id()],
+            created_at: start,
+        },
+        &steward,
+    )?;
+    let network = Network::from_genesis(&genesis)?;
+    let register = ilm_node::schema::open(&steward_dir.db_path())?;
+    let join = |sub: &str, role: Role| -> Result<(DataDir, OrgKeys, MembershipCertificate)> {
+        let (dir, keys) = init_dir(&base.join(sub), sub, role, &th)?;
+        let request = SignedRecord::sign(
+            &MembershipRequest {
+                org_id: keys.org_id(),
+                name: sub.into(),
+                role,
+                country: th.clone(),
+                encryption_key: keys.encryption_key(),
+                requested_at: start,
+            },
+            &keys,
+        )?;
+        let (rec, cert) =
+            ilm_node::register::issue(&steward, &network, &register, &request, 800, start)?;
+        dir.store_membership(&genesis, &rec)?;
+        Ok((dir, keys, cert))
+    };
+    let cso = join("cso", Role::Cso)?;
+    let parties = (0..parties)
+        .map(|i| join(&format!("supplier{i}"), Role::Supplier))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Backdated {
+        network,
+        cso,
+        parties,
+    })
+}
