@@ -31,8 +31,8 @@ fn add_contact(cso: &Node, name: &str, days_ago: u64) -> String {
         .to_string()
 }
 
-/// The sealed ciphertext stored for each contact, as the database holds it (hex in the
-/// record; read with the node stopped).
+/// The sealed ciphertext stored for each contact, as the database holds it (raw bytes in
+/// the binary record; read with the node stopped).
 fn ciphertexts(dir: &Path, ids: &[&str]) -> Vec<Vec<u8>> {
     let store = ilm_node::schema::open(&dir.join("db")).expect("open db");
     ids.iter()
@@ -42,7 +42,7 @@ fn ciphertexts(dir: &Path, ids: &[&str]) -> Vec<Vec<u8>> {
                 .get(&ilm_node::schema::CONTACTS, &id.0)
                 .expect("get")
                 .expect("contact");
-            ilm_protocol::bytes::to_hex(&c.sealed.ciphertext).into_bytes()
+            c.sealed.ciphertext
         })
         .collect()
 }

@@ -236,5 +236,44 @@ fn main() -> Result<()> {
         signed_bytes as f64 / 1e6,
         store_bytes as f64 / signed_bytes.max(1) as f64
     );
+
+    // Where the bytes are: each table's keys and values as stored, then the database
+    // rewritten with its live keys only (what `ilm db compact` does).
+    {
+        let db = sled::open(w.cso.0.db_path())?;
+        let data = db.open_tree("data")?;
+        let mut tables: std::collections::BTreeMap<u8, (u64, u64)> = Default::default();
+        for kv in data.iter() {
+            let (k, v) = kv?;
+            let t = tables.entry(k.first().copied().unwrap_or(0)).or_default();
+            t.0 += 1;
+            t.1 += (k.len() + v.len()) as u64;
+        }
+        let mut tables: Vec<_> = tables.into_iter().collect();
+        tables.sort_by_key(|(_, (_, bytes))| std::cmp::Reverse(*bytes));
+        let logical: u64 = tables.iter().map(|(_, (_, b))| b).sum();
+        println!(
+            "live keys and values: {:.1} MB ({:.1}x the signed records)",
+            logical as f64 / 1e6,
+            logical as f64 / signed_bytes.max(1) as f64
+        );
+        for (prefix, (keys, bytes)) in tables.iter().take(8) {
+            let name = schema::PREFIXES
+                .iter()
+                .find(|(p, _)| p == prefix)
+                .map_or("?", |(_, n)| n);
+            println!(
+                "  {name}: {keys} records, {:.1} MB ({:.0} bytes each)",
+                *bytes as f64 / 1e6,
+                *bytes as f64 / (*keys).max(1) as f64
+            );
+        }
+    }
+    let compacted = ilm_node::store::compact(&w.cso.0.db_path())?;
+    println!(
+        "store after compaction: {:.1} MB ({:.1}x the signed records)",
+        compacted.bytes_after as f64 / 1e6,
+        compacted.bytes_after as f64 / signed_bytes.max(1) as f64
+    );
     Ok(())
 }

@@ -14,7 +14,7 @@ use std::path::Path;
 
 /// The schema version this build writes. Databases of older versions are migrated when
 /// opened; newer ones are refused.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// One migration: rewrites a database of version `from` into version `from + 1`.
 pub struct Migration {
@@ -28,7 +28,11 @@ pub struct Migration {
 
 /// Every migration, oldest first. The next schema change adds one here and bumps
 /// [`SCHEMA_VERSION`].
-pub const MIGRATIONS: &[Migration] = &[];
+pub const MIGRATIONS: &[Migration] = &[Migration {
+    from: 1,
+    what: "records are written in the binary encoding from now on (JSON ones still read; a release before it cannot read them, so it must refuse this database)",
+    run: |_| Ok(()),
+}];
 
 /// Messages processed, by message id (the marker that makes redelivery a no-op).
 pub const PROCESSED: Table<ProcessedMarker> = Table::new(b'm', "processed messages");

@@ -131,7 +131,7 @@ const OWN_LOCK_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// The engine's page cache, in bytes. sled's default (1 GiB) lets a node with many cases
 /// grow past a gigabyte; reads beyond this come from the operating system's file cache.
-pub const CACHE_BYTES: u64 = 64 << 20;
+pub const CACHE_BYTES: u64 = 16 << 20;
 
 fn open_db(path: &Path) -> Result<sled::Db> {
     let started = std::time::Instant::now();
@@ -260,8 +260,8 @@ impl WriteBatch {
 
     /// Stores `value` under `id` in `table`.
     pub fn put<T: Serialize>(&mut self, table: &Table<T>, id: &[u8], value: &T) -> Result<()> {
-        let bytes = serde_json::to_vec(value)
-            .map_err(|e| StoreError::Corrupt(format!("{}: {e}", table.name)))?;
+        let bytes =
+            encode(value).map_err(|e| StoreError::Corrupt(format!("{}: {e}", table.name)))?;
         self.ops.push((table.key(id), Some(bytes)));
         Ok(())
     }
@@ -291,8 +291,26 @@ impl WriteBatch {
     }
 }
 
+/// The first byte of a record in the binary encoding: CBOR's "break", which no CBOR item
+/// and no JSON text starts with, so records written as JSON by earlier releases still read.
+const BINARY: u8 = 0xff;
+
+/// A record as the data tree stores it: [`BINARY`], then CBOR (byte strings raw, not hex).
+fn encode<T: Serialize>(value: &T) -> std::result::Result<Vec<u8>, String> {
+    cbor4ii::serde::to_vec(vec![BINARY], value).map_err(|e| e.to_string())
+}
+
+/// Reads a record of the data tree in either encoding (binary, or the JSON of earlier
+/// releases).
+fn decode_any<T: DeserializeOwned>(bytes: &[u8]) -> std::result::Result<T, String> {
+    match bytes.split_first() {
+        Some((&BINARY, cbor)) => cbor4ii::serde::from_slice(cbor).map_err(|e| e.to_string()),
+        _ => serde_json::from_slice(bytes).map_err(|e| e.to_string()),
+    }
+}
+
 fn decode<T: DeserializeOwned>(table: &Table<T>, bytes: &[u8]) -> Result<T> {
-    serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt(format!("{}: {e}", table.name)))
+    decode_any(bytes).map_err(|e| StoreError::Corrupt(format!("{}: {e}", table.name)))
 }
 
 impl Store {
@@ -469,15 +487,13 @@ impl Store {
             for kv in tree.iter() {
                 let (k, v) = self.seen(kv.map_err(StoreError::from))?;
                 if is_data {
-                    self.seen(
-                        serde_json::from_slice::<serde::de::IgnoredAny>(&v).map_err(|e| {
-                            StoreError::Corrupt(format!(
-                                "record {} of table {:?} does not decode: {e}",
-                                n,
-                                k.first().map(|b| *b as char).unwrap_or('?')
-                            ))
-                        }),
-                    )?;
+                    self.seen(decode_any::<serde::de::IgnoredAny>(&v).map_err(|e| {
+                        StoreError::Corrupt(format!(
+                            "record {} of table {:?} does not decode: {e}",
+                            n,
+                            k.first().map(|b| *b as char).unwrap_or('?')
+                        ))
+                    }))?;
                 }
                 n += 1;
             }
@@ -862,6 +878,53 @@ mod tests {
 
     const VALUES: Table<String> = Table::new(b'x', "values");
     const MARKERS: Table<String> = Table::new(b'y', "markers");
+
+    /// Records are written binary (byte strings raw), and those an earlier release wrote as
+    /// JSON still read, also in the start-up check; a damaged record of either kind is refused.
+    #[test]
+    fn records_are_written_binary_and_json_ones_still_read() {
+        const RECORDS: Table<SignedRecord> = Table::new(b'z', "records");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let s = Store::open_unversioned(&dir.path().join("db")).expect("create");
+        let keys = ilm_protocol::OrgKeys::from_secret_bytes([3; 32], [4; 32]);
+        let rec = SignedRecord::sign(
+            &ilm_protocol::NetworkGenesis {
+                name: "Encoding".into(),
+                stewards: vec![keys.org_id()],
+                created_at: ilm_protocol::Timestamp(1_700_000_000),
+            },
+            &keys,
+        )
+        .expect("sign");
+        let mut batch = WriteBatch::new();
+        batch.put(&RECORDS, b"new", &rec).expect("put");
+        s.commit(batch).expect("commit");
+        let json = serde_json::to_vec(&rec).expect("json");
+        let h = s.h().expect("open");
+        h.data
+            .insert(RECORDS.key(b"old"), json.clone())
+            .expect("insert");
+        let binary = h.data.get(RECORDS.key(b"new")).expect("get").expect("held");
+        assert_eq!(binary.first(), Some(&BINARY));
+        assert!(
+            binary.len() * 3 < json.len() * 2,
+            "binary {} bytes, JSON {} bytes",
+            binary.len(),
+            json.len()
+        );
+        assert_eq!(s.get(&RECORDS, b"new").expect("read"), Some(rec.clone()));
+        assert_eq!(s.get(&RECORDS, b"old").expect("read"), Some(rec.clone()));
+        assert!(s.check_all().is_ok());
+        // A truncated record of either encoding is damage, found by the check.
+        for (id, bytes) in [(b"new", binary.to_vec()), (b"old", json)] {
+            h.data
+                .insert(RECORDS.key(id), &bytes[..bytes.len() - 3])
+                .expect("insert");
+            assert!(matches!(s.get(&RECORDS, id), Err(StoreError::Corrupt(_))));
+            assert!(s.check_all().is_err());
+            h.data.insert(RECORDS.key(id), bytes).expect("insert");
+        }
+    }
 
     #[test]
     fn a_commit_whose_flush_fails_leaves_nothing_visible() {
