@@ -11,10 +11,11 @@ pub(crate) async fn dashboard(
 ) -> Response {
     let t = now();
     let me = st.keys.org_id();
-    // A CSO's figures come from the aggregates; the other roles count their case rows.
+    // A brand counts its case rows (the CSOs' status reports); the other roles read the
+    // aggregates.
     let rows = match st.role {
-        Role::Cso | Role::Steward => Ok(Vec::new()),
-        _ => crate::worklist::rows(&st.store, &st.membership, &me, t),
+        Role::Brand => crate::worklist::rows(&st.store, &st.membership, &me, t),
+        _ => Ok(Vec::new()),
     };
     let rows = match rows {
         Ok(r) => r,
@@ -26,7 +27,7 @@ pub(crate) async fn dashboard(
             figures::brand(&st.store, &st.membership, &me, &rows, t).map_err(ApiError::from)
         }
         Role::Steward => figures::steward(&st.membership, &st.store, t).map_err(ApiError::from),
-        _ => figures::responder(&st.store, &me, &rows, t).map_err(ApiError::from),
+        _ => figures::responder(&st.store, &me, t).map_err(ApiError::from),
     };
     let board = match board {
         Ok(b) => b,

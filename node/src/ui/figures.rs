@@ -3,7 +3,6 @@
 //! as its supply-chain page) and a steward's register.
 
 use crate::aggregates::{self, median, year_month};
-use crate::cases;
 use crate::intake::LocalCase;
 use crate::membership::MembershipState;
 use crate::schema;
@@ -179,31 +178,46 @@ fn cells(store: &Store, prefix: &str) -> Result<BTreeMap<String, u64>, StoreErro
         .collect())
 }
 
+/// The open and overdue tiles, counted as the case list counts them, from the aggregates and
+/// the due-date index: open cases are those not closed, escalated or only opened here (a
+/// CSO's); overdue ones owe something dated before now. Also how many are only opened here.
+fn list_tiles(
+    store: &Store,
+    local: &[LocalCase],
+    now: Timestamp,
+) -> Result<(Tile, Tile, u64), StoreError> {
+    let count_of = |cell: &str| aggregates::get(store, cell).map(|v| u64::try_from(v).unwrap_or(0));
+    let mut only_here = 0u64;
+    for l in local {
+        only_here += u64::from(!store.contains(&schema::CASE_STATES, l.case_ref.as_bytes())?);
+    }
+    let escalated_open = count_of("cases")?.saturating_sub(count_of("cases.status.closed")?);
+    Ok((
+        tile("open_cases", escalated_open + only_here, Some("/cases")),
+        tile(
+            "overdue_items",
+            aggregates::due::overdue(store, now)?,
+            Some("/cases?overdue=true"),
+        ),
+        only_here,
+    ))
+}
+
 /// A CSO: contacts, cases and how fast parties answer and remediate. Every figure comes from
 /// the incremental aggregates and the due-date index (no scan of contacts or case states),
 /// counted as the case list counts: open cases are those not closed, escalated or only
 /// opened here; overdue ones owe something dated before now. The median times are in whole
 /// days (the aggregates keep day histograms).
 pub fn cso(store: &Store, now: Timestamp) -> Result<Dashboard, StoreError> {
-    let local: Vec<LocalCase> = store.scan(&schema::LOCAL_CASES, &[])?;
     let count_of = |cell: &str| aggregates::get(store, cell).map(|v| u64::try_from(v).unwrap_or(0));
     let reported = count_of("cases.reported")?;
     let verified = count_of("cases.reported_confirmed")?;
-    let mut only_here = 0u64;
-    for l in &local {
-        only_here += u64::from(!store.contains(&schema::CASE_STATES, l.case_ref.as_bytes())?);
-    }
-    let escalated_open = count_of("cases")?.saturating_sub(count_of("cases.status.closed")?);
-    let open = tile("open_cases", escalated_open + only_here, Some("/cases"));
+    let local: Vec<LocalCase> = store.scan(&schema::LOCAL_CASES, &[])?;
+    let (open, overdue, only_here) = list_tiles(store, &local, now)?;
     let mut by_status = cells(store, "cases.status.")?;
     if only_here > 0 {
         *by_status.entry("open".into()).or_default() += only_here;
     }
-    let overdue = tile(
-        "overdue_items",
-        aggregates::due::overdue(store, now)?,
-        Some("/cases?overdue=true"),
-    );
     let share = (verified.min(reported) * 100)
         .checked_div(reported)
         .map_or_else(|| "—".into(), |p| format!("{p}%"));
@@ -310,39 +324,34 @@ pub fn cso(store: &Store, now: Timestamp) -> Result<Dashboard, StoreError> {
     })
 }
 
-/// A supplier, agency or labour office: what it must answer or remediate, and how fast.
-pub fn responder(
-    store: &Store,
-    me: &OrgId,
-    rows: &[CaseRow],
-    now: Timestamp,
-) -> Result<Dashboard, StoreError> {
-    let states = cases::states(store)?;
-    let mine: Vec<_> = states
-        .iter()
-        .filter_map(|s| s.party(me).map(|p| (s, p)))
-        .collect();
-    let owed: Vec<_> = states
-        .iter()
-        .flat_map(|s| s.obligations(now))
-        .filter(|o| o.party == *me)
-        .collect();
-    let to_answer = owed
-        .iter()
-        .filter(|o| o.what == Owed::Acknowledgement)
-        .count();
-    let this_week = owed
-        .iter()
-        .filter(|o| !o.overdue && o.due.0 <= now.0 + 7 * DAY)
-        .count();
-    let ack: Vec<f64> = mine
-        .iter()
-        .filter_map(|(_, p)| {
+/// A supplier, agency or labour office: what it must answer or remediate, and how fast. Its
+/// open and overdue cases come from the aggregates as the list counts them; its own figures
+/// from one pass over the case states, one at a time (memory does not grow with them).
+pub fn responder(store: &Store, me: &OrgId, now: Timestamp) -> Result<Dashboard, StoreError> {
+    let (mut to_answer, mut this_week, mut remediated) = (0usize, 0usize, 0usize);
+    let mut ack: Vec<f64> = Vec::new();
+    let mut escalated: Vec<Timestamp> = Vec::new();
+    let mut stages: BTreeMap<String, u64> = BTreeMap::new();
+    let mut categories: Vec<ilm_protocol::IssueCategory> = Vec::new();
+    store.for_each::<ilm_protocol::CaseState>(&schema::CASE_STATES, &[], |s| {
+        for o in s.obligations(now).iter().filter(|o| o.party == *me) {
+            to_answer += usize::from(o.what == Owed::Acknowledgement);
+            this_week += usize::from(!o.overdue && o.due.0 <= now.0 + 7 * DAY);
+        }
+        let Some(p) = s.party(me) else {
+            return;
+        };
+        ack.extend(
             p.acknowledged_at
-                .map(|a| a.0.saturating_sub(p.escalated_at.0) as f64 / DAY as f64)
-        })
-        .collect();
-    let [open, overdue] = case_tiles(rows);
+                .map(|a| a.0.saturating_sub(p.escalated_at.0) as f64 / DAY as f64),
+        );
+        remediated += usize::from(confirmed(p.verdict));
+        escalated.push(p.first_escalated_at);
+        *stages.entry(p.stage.code().to_string()).or_default() += 1;
+        categories.extend(p.categories.iter().copied());
+    })?;
+    // Only a CSO opens cases before escalating them.
+    let (open, overdue, _) = list_tiles(store, &[], now)?;
     Ok(Dashboard {
         tiles: vec![
             tile("to_answer", to_answer, Some("/inbox")),
@@ -350,31 +359,24 @@ pub fn responder(
             overdue,
             open,
             tile("median_ack", days(median(ack)), None),
-            tile(
-                "remediated",
-                mine.iter().filter(|(_, p)| confirmed(p.verdict)).count(),
-                None,
-            ),
+            tile("remediated", remediated, None),
         ],
         charts: vec![
             Series {
                 key: "escalations_by_month",
                 unit: "unit_cases",
                 labels: Labels::Plain,
-                rows: month_series(mine.iter().map(|(_, p)| p.first_escalated_at), now),
+                rows: month_series(escalated.into_iter(), now),
                 time: true,
             },
             Series {
                 key: "cases_by_stage",
                 unit: "unit_cases",
                 labels: Labels::Prefix("status"),
-                rows: top(count(mine.iter().map(|(_, p)| p.stage.code())), 12),
+                rows: top(stages, 12),
                 time: false,
             },
-            by_category(
-                "unit_cases",
-                mine.iter().flat_map(|(_, p)| p.categories.iter()),
-            ),
+            by_category("unit_cases", categories.iter()),
         ],
     })
 }

@@ -350,3 +350,62 @@ async fn case_list_pages_from_the_indexes_are_the_pages_a_full_scan_gives() {
         select(all, &query, &label).expect("select").total
     );
 }
+
+/// A supplier's dashboard counts its open and overdue cases as its case list does (from the
+/// aggregates and the due-date index, not its rows), and its own figures from one pass.
+#[tokio::test]
+async fn a_suppliers_dashboard_counts_as_its_case_list() {
+    use crate::worklist::{CaseQuery, list};
+    let w = world();
+    let mut h = supplier_core(&w);
+    for nonce in 1..=3 {
+        let (root, _) = escalation(&w, nonce);
+        h.deliver(&w, &seal(&w, &root));
+    }
+    let acks = h.acks(3).await;
+    assert!(
+        acks.iter().all(|(_, a)| *a == AckOutcome::Accepted),
+        "{acks:?}"
+    );
+    let membership = MembershipState::new(
+        w.network.clone(),
+        w.supplier_cert.clone(),
+        vec![w.cso_cert.clone()],
+        vec![],
+    )
+    .expect("membership");
+    let me = w.supplier.org_id();
+    let label = |c: IssueCategory| c.code().to_string();
+    // Before and after the acknowledgements fall due (7 days).
+    for (at, overdue) in [
+        (crate::membership::now(), 0),
+        (crate::membership::now().plus_days(8), 3),
+    ] {
+        let board = crate::ui::figures::responder(&h.store, &me, at).expect("dashboard");
+        let value = |key: &str| {
+            board
+                .tiles
+                .iter()
+                .find(|t| t.key == key)
+                .map(|t| t.value.clone())
+                .expect("tile")
+        };
+        let total = |q: CaseQuery| {
+            list(&h.store, &membership, &me, at, &q, &label)
+                .expect("list")
+                .total
+                .to_string()
+        };
+        assert_eq!(value("open_cases"), total(CaseQuery::default()));
+        assert_eq!(
+            value("overdue_items"),
+            total(CaseQuery {
+                overdue: true,
+                ..Default::default()
+            })
+        );
+        assert_eq!(value("open_cases"), "3");
+        assert_eq!(value("overdue_items"), overdue.to_string());
+        assert_eq!(value("to_answer"), "3");
+    }
+}
