@@ -495,6 +495,34 @@ fn brand_sees_its_supply_chain(s: &mut Session) {
         );
         carded += badges;
     }
+    // Each scorecard shows the amounts its verified attestations state, as the API counts
+    // them: a dash when none, else every currency.
+    let (code, body) = s.http_get("/api/scorecards");
+    assert_eq!(code, 200);
+    let cards: serde_json::Value = serde_json::from_slice(&body).expect("json");
+    let mut with_amounts = 0;
+    for card in cards["scorecards"].as_array().expect("scorecards") {
+        let supplier = card["supplier"].as_str().expect("supplier");
+        let shown = s.text(&s.find(&format!(
+            "section[data-supplier=\"{supplier}\"] dl.scorecard [data-stat=amounts_repaid] dd"
+        )));
+        let amounts = card["amounts_repaid"].as_array().expect("amounts");
+        if amounts.is_empty() {
+            assert_eq!(shown.trim(), "—", "{supplier}");
+        }
+        for m in amounts {
+            with_amounts += 1;
+            let currency = m["currency"].as_str().expect("currency");
+            assert!(
+                shown.contains(currency),
+                "{supplier}: {shown:?} lacks {currency}"
+            );
+        }
+    }
+    assert!(
+        with_amounts > 0,
+        "the demo's verified attestations state amounts repaid"
+    );
     assert_eq!(
         carded, verified,
         "every verified attestation is on a scorecard"
@@ -504,6 +532,12 @@ fn brand_sees_its_supply_chain(s: &mut Session) {
     assert_eq!(code, 200);
     let csv = String::from_utf8(csv).expect("utf8");
     assert!(csv.starts_with("supplier,name,cases,"), "{csv}");
+    assert!(
+        csv.lines()
+            .next()
+            .is_some_and(|h| h.ends_with(",amounts_repaid")),
+        "{csv}"
+    );
     assert_eq!(
         csv.lines().count(),
         1 + s.find_all("section[data-supplier]").len(),

@@ -31,6 +31,12 @@ pub fn from_json(columns: &[&str], rows: &[serde_json::Value]) -> String {
             serde_json::Value::Null => String::new(),
             serde_json::Value::String(s) => s.clone(),
             serde_json::Value::Array(items) => items.iter().map(cell).collect::<Vec<_>>().join(";"),
+            // An amount, as people read it: "1500.00 THB".
+            serde_json::Value::Object(m) if m.contains_key("minor_units") => {
+                let minor = m["minor_units"].as_u64().unwrap_or(0);
+                let currency = m.get("currency").and_then(|c| c.as_str()).unwrap_or("");
+                crate::ui::format::format_money(minor, currency).replace(',', "")
+            }
             other => other.to_string(),
         }
     }
@@ -43,7 +49,7 @@ pub fn from_json(columns: &[&str], rows: &[serde_json::Value]) -> String {
 }
 
 /// The columns of a brand's scorecard export.
-pub const SCORECARD_COLUMNS: [&str; 10] = [
+pub const SCORECARD_COLUMNS: [&str; 11] = [
     "supplier",
     "name",
     "cases",
@@ -54,6 +60,7 @@ pub const SCORECARD_COLUMNS: [&str; 10] = [
     "remediated",
     "share_verified",
     "attestations_verified",
+    "amounts_repaid",
 ];
 
 #[cfg(test)]
@@ -73,11 +80,13 @@ mod tests {
             ],
         );
         assert_eq!(out, "\"a,b\",\"say \"\"hi\"\"\",'=HYPERLINK(1),plain\r\n");
-        let rows =
-            [serde_json::json!({ "site": "=cmd|' /C calc'!A0", "n": 3, "tags": ["x", "y"] })];
+        let rows = [serde_json::json!({
+            "site": "=cmd|' /C calc'!A0", "n": 3, "tags": ["x", "y"],
+            "repaid": [{ "minor_units": 150_000, "currency": "THB" }, { "minor_units": 500, "currency": "JPY" }]
+        })];
         assert_eq!(
-            from_json(&["site", "n", "tags", "absent"], &rows),
-            "site,n,tags,absent\r\n'=cmd|' /C calc'!A0,3,x;y,\r\n"
+            from_json(&["site", "n", "tags", "absent", "repaid"], &rows),
+            "site,n,tags,absent,repaid\r\n'=cmd|' /C calc'!A0,3,x;y,,1500.00 THB;500 JPY\r\n"
         );
     }
 }

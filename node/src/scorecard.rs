@@ -8,7 +8,7 @@ use crate::records::StatusReport;
 use crate::store::{Store, StoreError};
 use crate::views::{self, SupplierView};
 use crate::worklist::{QueryError, day};
-use ilm_protocol::{CaseStatus, IssueCategory, OrgId, Timestamp};
+use ilm_protocol::{CaseStatus, IssueCategory, Money, OrgId, RemediationAttestation, Timestamp};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -37,6 +37,9 @@ pub struct Scorecard {
     pub share_verified: Option<u64>,
     /// Attestations co-signed and verified.
     pub attestations_verified: u64,
+    /// Amounts repaid to workers as those attestations state them: one total per currency,
+    /// in currency order.
+    pub amounts_repaid: Vec<Money>,
     /// Cases by issue category code.
     pub categories: BTreeMap<String, u64>,
     /// Cases by month escalated (`YYYY-MM`).
@@ -45,6 +48,24 @@ pub struct Scorecard {
 
 fn days(from: Timestamp, to: Timestamp) -> f64 {
     to.0.saturating_sub(from.0) as f64 / DAY
+}
+
+/// One total per currency, in currency order.
+fn totals<'a>(amounts: impl Iterator<Item = &'a Money>) -> Vec<Money> {
+    let mut by_currency: BTreeMap<String, (Money, u64)> = BTreeMap::new();
+    for m in amounts {
+        let entry = by_currency
+            .entry(m.currency.to_string())
+            .or_insert_with(|| (m.clone(), 0));
+        entry.1 = entry.1.saturating_add(m.minor_units);
+    }
+    by_currency
+        .into_values()
+        .map(|(mut m, total)| {
+            m.minor_units = total;
+            m
+        })
+        .collect()
 }
 
 /// The scorecard of one supplier as the supply-chain view shows it.
@@ -63,6 +84,13 @@ pub fn of_supplier(view: &SupplierView, now: Timestamp) -> Scorecard {
         .iter()
         .filter(|r| r.remediated_at.is_some() && r.verified_at.is_some())
         .count() as u64;
+    // Only what a co-signed attestation that verifies states counts as repaid.
+    let verified_attestations: Vec<&RemediationAttestation> = view
+        .attestations
+        .iter()
+        .filter(|a| a.complete && a.signature_verified)
+        .filter_map(|a| a.attestation.as_ref())
+        .collect();
     Scorecard {
         supplier: view.supplier,
         name: view.name.clone(),
@@ -89,11 +117,12 @@ pub fn of_supplier(view: &SupplierView, now: Timestamp) -> Scorecard {
         ),
         remediated,
         share_verified: (verified * 100).checked_div(remediated),
-        attestations_verified: view
-            .attestations
-            .iter()
-            .filter(|a| a.complete && a.signature_verified)
-            .count() as u64,
+        attestations_verified: verified_attestations.len() as u64,
+        amounts_repaid: totals(
+            verified_attestations
+                .iter()
+                .flat_map(|a| a.amounts_repaid.iter()),
+        ),
         categories,
         by_month,
     }
@@ -199,4 +228,73 @@ pub fn overall(views: &[SupplierView], now: Timestamp) -> Scorecard {
             .collect(),
     };
     of_supplier(&all, now)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::views::AttestationView;
+
+    fn attestation(
+        n: u8,
+        amounts: &[(u64, &str)],
+        complete: bool,
+        verified: bool,
+    ) -> AttestationView {
+        let money = |(minor_units, c): &(u64, &str)| Money {
+            minor_units: *minor_units,
+            currency: c.parse().expect("currency"),
+        };
+        AttestationView {
+            case_ref: ilm_protocol::CaseRef([n; 16]),
+            complete,
+            signature_verified: verified,
+            awaiting_my_signature: false,
+            attestation: Some(RemediationAttestation {
+                network_id: ilm_protocol::NetworkId([1; 16]),
+                case_ref: ilm_protocol::CaseRef([n; 16]),
+                cso: OrgId([2; 32]),
+                remediating_party: OrgId([3; 32]),
+                categories: vec![IssueCategory::WithholdingOfWages],
+                summary: "Wages repaid".into(),
+                workers_benefited: 4,
+                amounts_repaid: amounts.iter().map(money).collect(),
+                remediated_at: Timestamp(1_700_000_000),
+                verdict: ilm_protocol::Verdict::Resolved,
+                verified_at: Timestamp(1_700_100_000),
+                events: vec![],
+                issued_at: Timestamp(1_700_200_000),
+            }),
+            digest: String::new(),
+        }
+    }
+
+    /// Amounts repaid are summed per currency over the attestations that are co-signed and
+    /// verify, and only those (a draft or one that fails to verify states nothing proven).
+    #[test]
+    fn amounts_repaid_count_only_verified_attestations_per_currency() {
+        let view = SupplierView {
+            supplier: OrgId([3; 32]),
+            name: None,
+            country: None,
+            cases: vec![],
+            attestations: vec![
+                attestation(1, &[(150_000, "THB")], true, true),
+                attestation(2, &[(50_000, "THB"), (2_000, "USD")], true, true),
+                attestation(3, &[(999_999, "THB")], false, true),
+                attestation(4, &[(777_777, "USD")], true, false),
+            ],
+        };
+        let card = of_supplier(&view, Timestamp(1_800_000_000));
+        let shown: Vec<(u64, String)> = card
+            .amounts_repaid
+            .iter()
+            .map(|m| (m.minor_units, m.currency.to_string()))
+            .collect();
+        assert_eq!(
+            shown,
+            [(200_000, "THB".to_string()), (2_000, "USD".to_string())]
+        );
+        assert_eq!(card.attestations_verified, 2);
+    }
 }

@@ -209,6 +209,7 @@ repeat_only = Only workers who got in touch more than once
 contacts_search_help = Search by name, phone, messenger id, notes, language, country or sector.
 contacts_search_help_no_identity = Search by language, country or sector (your role does not show workers' identities).
 cases_search_help = Each word is found from its start in the site, requested remedy or description, or within an organisation's or category's name; a reference by its first 8 digits or more.
+amounts_repaid_verified = Repaid to workers (verified attestations)
 same_worker_only = Showing every contact from the same worker
 show_all = Show all
 contacts_found = Contacts found

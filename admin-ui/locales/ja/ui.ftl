@@ -209,6 +209,7 @@ repeat_only = 複数回相談した労働者のみ
 contacts_search_help = 名前、電話、メッセンジャーID、メモ、言語、国、業種で検索
 contacts_search_help_no_identity = 言語、国、業種で検索(あなたの役割では労働者の身元は表示されません)
 cases_search_help = 各語は作業場所、求める救済、説明の中で語の先頭から、または組織名・分類名の中から検索されます。参照番号は先頭8桁以上で検索できます。
+amounts_repaid_verified = 労働者への返済額(検証済みの証明)
 same_worker_only = 同じ労働者からの相談をすべて表示
 show_all = すべて表示
 contacts_found = 該当件数

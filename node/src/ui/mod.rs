@@ -9,7 +9,7 @@ pub mod charts;
 mod contacts;
 mod dashboard;
 pub mod figures;
-mod format;
+pub(crate) mod format;
 mod improvements;
 mod intake;
 mod members;

@@ -25,6 +25,7 @@ fn card(c: &Scorecard) -> Value {
         "median_remediate": days(c.median_days_to_remediate),
         "share_verified": c.share_verified.map_or_else(|| "—".to_string(), |p| format!("{p}%")),
         "attestations_verified": c.attestations_verified,
+        "amounts_repaid": c.amounts_repaid,
     })
 }
 
