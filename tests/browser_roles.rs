@@ -135,6 +135,23 @@ fn worklists_match_the_api(s: &mut Session, cso: &Node) {
         let value = s.text(&s.find_in(&tile, ".value"));
         assert_eq!(value.trim(), count.to_string(), "tile {stat}");
     }
+    // The response-time table: one row per month with answers (the demo has some), and in
+    // each the 90th percentile is at least the median.
+    let months = s.find_all("#response-times tbody tr[data-month]");
+    assert!(!months.is_empty(), "the demo CSO has answered escalations");
+    for row in &months {
+        for (median, p90) in [
+            ("ack_median", "ack_p90"),
+            ("remediate_median", "remediate_p90"),
+        ] {
+            let read = |stat: &str| s.text(&s.find_in(row, &format!("[data-stat={stat}]")));
+            let (m, p) = (read(median), read(p90));
+            match (m.trim().parse::<f64>(), p.trim().parse::<f64>()) {
+                (Ok(m), Ok(p)) => assert!(p >= m, "median {m} above p90 {p}"),
+                _ => assert_eq!((m.trim(), p.trim()), ("—", "—"), "{median}"),
+            }
+        }
+    }
     let tile = s.find("a.stat[data-stat=overdue_items]");
     s.click_to_load(&tile, SOON);
     s.wait_for("#case-count", SOON);

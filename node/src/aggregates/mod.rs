@@ -320,6 +320,45 @@ pub fn median_days(buckets: &BTreeMap<String, i64>) -> Option<f64> {
     })
 }
 
+/// A quantile (0 < q <= 1, nearest rank: the smallest day at least a share `q` of the
+/// values do not exceed) of a histogram of whole days (`ddd` bucket name to count).
+pub fn quantile_days(buckets: &BTreeMap<String, i64>, q: f64) -> Option<f64> {
+    let mut per_day: BTreeMap<u64, u64> = BTreeMap::new();
+    for (name, n) in buckets {
+        let day = name.rsplit('.').next().and_then(|d| d.parse::<u64>().ok());
+        if let (Some(day), Ok(n)) = (day, u64::try_from(*n)) {
+            *per_day.entry(day).or_default() += n;
+        }
+    }
+    let total: u64 = per_day.values().sum();
+    if total == 0 {
+        return None;
+    }
+    let rank = ((q * total as f64).ceil() as u64).clamp(1, total);
+    let mut seen = 0;
+    for (day, n) in &per_day {
+        seen += n;
+        if seen >= rank {
+            return Some(*day as f64);
+        }
+    }
+    None
+}
+
+/// A day histogram split by month: `YYYY-MM.ddd` cell names (as under `ack.days.`) to one
+/// histogram per month.
+pub fn by_month(cells: &BTreeMap<String, i64>) -> BTreeMap<String, BTreeMap<String, i64>> {
+    let mut out: BTreeMap<String, BTreeMap<String, i64>> = BTreeMap::new();
+    for (name, n) in cells {
+        if let Some((month, day)) = name.split_once('.') {
+            out.entry(month.to_string())
+                .or_default()
+                .insert(day.to_string(), *n);
+        }
+    }
+    out
+}
+
 /// Every aggregate the store holds.
 pub fn held(store: &Store) -> Result<Cells, StoreError> {
     let mut out = Cells::new();

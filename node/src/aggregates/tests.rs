@@ -344,3 +344,28 @@ fn aggregates_counted_with_other_definitions_are_counted_again() {
     assert!(ensure_built(&store).expect("older version"));
     assert_eq!(held(&store).expect("held"), Cells::new());
 }
+
+/// The quantiles of a day histogram are those of the list of values it counts (nearest
+/// rank), per month.
+#[test]
+fn day_quantiles_per_month_match_the_sorted_values() {
+    // 2026-01: days 1 (x5), 2 (x3), 10 (x2); 2026-02: day 4 (x1).
+    let cells: BTreeMap<String, i64> = [
+        ("2026-01.001", 5),
+        ("2026-01.002", 3),
+        ("2026-01.010", 2),
+        ("2026-02.004", 1),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    let months = by_month(&cells);
+    assert_eq!(months.len(), 2);
+    let jan = &months["2026-01"];
+    let values = [1.0, 1.0, 1.0, 1.0, 1.0, 2.0, 2.0, 2.0, 10.0, 10.0];
+    assert_eq!(quantile_days(jan, 0.5), Some(values[4]));
+    assert_eq!(quantile_days(jan, 0.9), Some(values[8]));
+    assert_eq!(quantile_days(jan, 0.8), Some(2.0));
+    assert_eq!(quantile_days(&months["2026-02"], 0.9), Some(4.0));
+    assert_eq!(quantile_days(&BTreeMap::new(), 0.9), None);
+}

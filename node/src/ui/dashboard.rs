@@ -70,6 +70,7 @@ pub(crate) async fn dashboard(
             .collect::<Vec<_>>()
     );
     ctx["charts"] = json!(charts);
+    ctx["response_times"] = json!(board.response_times);
     // A brand sees its suppliers compared, with the same figures as its Supply chain page.
     if st.role == Role::Brand {
         match super::supply_chain::compared(&st, &Default::default()) {

@@ -51,6 +51,59 @@ pub struct Dashboard {
     pub tiles: Vec<Tile>,
     /// The charts.
     pub charts: Vec<Series>,
+    /// How fast parties answered, month by month (a CSO's; empty for the other roles).
+    pub response_times: Vec<MonthTimes>,
+}
+
+/// How fast parties answered the escalations of one month: days to acknowledge (by the
+/// month escalated) and to report remediation (by the month first escalated).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct MonthTimes {
+    /// `YYYY-MM`.
+    pub month: String,
+    /// Acknowledgements counted.
+    pub acknowledged: u64,
+    /// Median and 90th percentile of the days to acknowledge.
+    pub ack_median: String,
+    /// See `ack_median`.
+    pub ack_p90: String,
+    /// Remediations reported.
+    pub reported: u64,
+    /// Median and 90th percentile of the days to report remediation.
+    pub remediate_median: String,
+    /// See `remediate_median`.
+    pub remediate_p90: String,
+}
+
+/// Months shown in the response-time table.
+const TIME_MONTHS: usize = 12;
+
+/// The response-time table of the last [`TIME_MONTHS`] months with answers, newest first,
+/// from the aggregates' per-month day histograms.
+fn response_times(store: &Store) -> Result<Vec<MonthTimes>, StoreError> {
+    let ack = aggregates::by_month(&aggregates::with_prefix(store, "ack.days.")?);
+    let rem = aggregates::by_month(&aggregates::with_prefix(store, "remediated.days.")?);
+    let months: std::collections::BTreeSet<&String> = ack.keys().chain(rem.keys()).collect();
+    let empty = BTreeMap::new();
+    let count =
+        |h: &BTreeMap<String, i64>| h.values().map(|n| u64::try_from(*n).unwrap_or(0)).sum();
+    Ok(months
+        .into_iter()
+        .rev()
+        .take(TIME_MONTHS)
+        .map(|m| {
+            let (a, r) = (ack.get(m).unwrap_or(&empty), rem.get(m).unwrap_or(&empty));
+            MonthTimes {
+                month: m.clone(),
+                acknowledged: count(a),
+                ack_median: days(aggregates::median_days(a)),
+                ack_p90: days(aggregates::quantile_days(a, 0.9)),
+                reported: count(r),
+                remediate_median: days(aggregates::median_days(r)),
+                remediate_p90: days(aggregates::quantile_days(r, 0.9)),
+            }
+        })
+        .collect())
 }
 
 const DAY: u64 = 86_400;
@@ -321,6 +374,7 @@ pub fn cso(store: &Store, now: Timestamp) -> Result<Dashboard, StoreError> {
                 time: false,
             },
         ],
+        response_times: response_times(store)?,
     })
 }
 
@@ -378,6 +432,7 @@ pub fn responder(store: &Store, me: &OrgId, now: Timestamp) -> Result<Dashboard,
             },
             by_category("unit_cases", categories.iter()),
         ],
+        response_times: Vec::new(),
     })
 }
 
@@ -437,6 +492,7 @@ pub fn brand(
                 time: false,
             },
         ],
+        response_times: Vec::new(),
     })
 }
 
@@ -472,6 +528,7 @@ pub fn steward(
             rows: top(count(current.iter().map(|m| code(m.role))), 6),
             time: false,
         }],
+        response_times: Vec::new(),
     })
 }
 

@@ -409,3 +409,62 @@ async fn a_suppliers_dashboard_counts_as_its_case_list() {
         assert_eq!(value("to_answer"), "3");
     }
 }
+
+/// The CSO dashboard's response-time table reads each month's day histograms: newest month
+/// first, the median and 90th percentile of what was counted, a dash where nothing was.
+#[test]
+fn the_response_time_table_gives_each_months_median_and_p90() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = crate::schema::open(&dir.path().join("db")).expect("store");
+    let cells: crate::aggregates::Cells = [
+        ("ack.days.2026-01.001", 5),
+        ("ack.days.2026-01.002", 3),
+        ("ack.days.2026-01.010", 2),
+        ("remediated.days.2026-02.030", 1),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    crate::aggregates::replace(&store, &cells, 100).expect("cells");
+    let board = crate::ui::figures::cso(&store, crate::membership::now()).expect("dashboard");
+    let rows: Vec<(String, u64, String, String, u64, String, String)> = board
+        .response_times
+        .iter()
+        .map(|m| {
+            (
+                m.month.clone(),
+                m.acknowledged,
+                m.ack_median.clone(),
+                m.ack_p90.clone(),
+                m.reported,
+                m.remediate_median.clone(),
+                m.remediate_p90.clone(),
+            )
+        })
+        .collect();
+    let dash = "—".to_string();
+    assert_eq!(
+        rows,
+        [
+            (
+                "2026-02".into(),
+                0,
+                dash.clone(),
+                dash.clone(),
+                1,
+                "30.0".into(),
+                "30.0".into()
+            ),
+            // Ten values 1,1,1,1,1,2,2,2,10,10: the median is between the 5th and the 6th.
+            (
+                "2026-01".into(),
+                10,
+                "1.5".into(),
+                "10.0".into(),
+                0,
+                dash.clone(),
+                dash
+            ),
+        ]
+    );
+}
