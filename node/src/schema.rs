@@ -96,6 +96,10 @@ pub const DUE: Table<()> = Table::new(b'D', "open cases by due date");
 /// Cases not closed, newest first (`aggregates::opened`): ids only.
 pub const OPENED: Table<()> = Table::new(b'N', "open cases by opening date");
 
+/// Each case's current heads (the events no other event names as a parent), written with its
+/// state, so that history sync can compare heads without loading histories.
+pub const HEADS: Table<Vec<EventHash>> = Table::new(b'H', "case heads");
+
 /// The case list's search index (`aggregates::terms`): ids only.
 pub const TERMS: Table<()> = Table::new(b'T', "cases by search term");
 
@@ -133,6 +137,7 @@ pub const PREFIXES: &[(u8, &str)] = &[
     (DUE.prefix(), DUE.name()),
     (OPENED.prefix(), OPENED.name()),
     (TERMS.prefix(), TERMS.name()),
+    (HEADS.prefix(), HEADS.name()),
 ];
 
 /// The id of one intake idempotency key: operator name, a zero byte, then the key.

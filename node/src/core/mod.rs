@@ -327,12 +327,14 @@ impl Core {
         }
     }
 
-    /// Builds the read model's state of every case stored before it existed (a database of
-    /// an earlier version), in flushed batches.
+    /// Builds the read model's state and heads of every case stored before they existed (a
+    /// database of an earlier version), in flushed batches.
     fn backfill_states(&mut self) -> Result<(), CoreError> {
         let mut missing = Vec::new();
         for case in self.all_cases()? {
-            if crate::cases::state_of(&self.store, &case)?.is_none() {
+            if !self.store.contains(&schema::CASE_STATES, case.as_bytes())?
+                || !self.store.contains(&schema::HEADS, case.as_bytes())?
+            {
                 missing.push(case);
             }
         }
@@ -345,9 +347,14 @@ impl Core {
             let mut batch = WriteBatch::new();
             let mut aggregates = crate::aggregates::Pending::new();
             for case in chunk {
-                if let Some(state) = self.history(case)?.and_then(|h| h.state().cloned()) {
-                    aggregates.case(None, &state);
+                let old = crate::cases::state_of(&self.store, case)?;
+                if let Some((state, heads)) = self
+                    .history(case)?
+                    .and_then(|h| Some((h.state().cloned()?, h.heads())))
+                {
+                    aggregates.case(old.as_ref(), &state);
                     batch.put(&schema::CASE_STATES, case.as_bytes(), &state)?;
+                    batch.put(&schema::HEADS, case.as_bytes(), &heads)?;
                 }
             }
             aggregates.stage(&self.store, &mut batch)?;

@@ -60,13 +60,22 @@ impl Core {
         };
         let mut shared = Vec::new();
         for case in cases {
-            // The read model says who takes part; only shared cases' histories are loaded,
-            // and those not cached already are not kept (a node may hold many cases).
-            let takes_part = crate::cases::state_of(&self.store, &case)
-                .ok()
-                .flatten()
+            // The read model says who takes part and what our heads are; a history is loaded
+            // only for a case it lacks them for, and not kept (a node may hold many cases).
+            let state = crate::cases::state_of(&self.store, &case).ok().flatten();
+            let takes_part = state
+                .as_ref()
                 .is_none_or(|s| s.owner == org || s.party(&org).is_some());
             if !takes_part {
+                continue;
+            }
+            if state.is_some()
+                && let Ok(Some(heads)) = self.store.get(&schema::HEADS, case.as_bytes())
+            {
+                shared.push(CaseHeads {
+                    case_ref: case,
+                    heads,
+                });
                 continue;
             }
             let cached = self.histories.contains_key(&case);
@@ -167,6 +176,19 @@ impl Core {
         let mut ask_back = Vec::new();
         let mut size = 0usize;
         for CaseHeads { case_ref, heads } in req.cases.into_iter().take(MAX_SYNC_CASES) {
+            // The same heads on both sides: nothing to send or ask for, and no history to
+            // load (what a reconnect mostly finds).
+            if !heads.is_empty()
+                && let Ok(Some(mut ours)) = self.store.get(&schema::HEADS, case_ref.as_bytes())
+            {
+                let mut theirs = heads.clone();
+                ours.sort();
+                theirs.sort();
+                theirs.dedup();
+                if ours == theirs {
+                    continue;
+                }
+            }
             let history = match self.history(&case_ref) {
                 Ok(Some(h)) => h,
                 Ok(None) => {

@@ -375,12 +375,16 @@ impl Core {
         let mut aggregates = crate::aggregates::Pending::new();
         let mut staged = Vec::new();
         for case in cases {
-            let Some(state) = self.history(&case)?.and_then(|h| h.state().cloned()) else {
+            let Some((state, heads)) = self
+                .history(&case)?
+                .and_then(|h| Some((h.state().cloned()?, h.heads())))
+            else {
                 continue;
             };
             let old = crate::cases::state_of(&self.store, &case)?;
             aggregates.case(old.as_ref(), &state);
             batch.put(&schema::CASE_STATES, case.as_bytes(), &state)?;
+            batch.put(&schema::HEADS, case.as_bytes(), &heads)?;
             staged.push(state);
         }
         aggregates.stage(&self.store, batch)?;

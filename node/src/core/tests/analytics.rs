@@ -468,3 +468,74 @@ fn the_response_time_table_gives_each_months_median_and_p90() {
         ]
     );
 }
+
+/// Every case's heads are kept with its state (history sync reads them instead of loading
+/// histories): after appends at the owner and a delivery at the party, the stored heads are
+/// those of the case's history.
+#[tokio::test]
+async fn each_cases_heads_are_stored_with_its_state() {
+    let w = world();
+    let (_dir, store, core, _probe, _events) = cso_core(&w);
+    let mut cases = Vec::new();
+    for _ in 0..3 {
+        cases.push(
+            core.append(None, escalation_payload(&w))
+                .await
+                .expect("append")
+                .case_ref,
+        );
+    }
+    core.append(
+        Some(cases[0]),
+        EventPayload::Closed {
+            outcome: "closed".into(),
+        },
+    )
+    .await
+    .expect("close");
+    let membership = MembershipState::new(
+        w.network.clone(),
+        w.cso_cert.clone(),
+        vec![w.supplier_cert.clone()],
+        vec![],
+    )
+    .expect("membership");
+    let check = |store: &crate::store::Store, membership: &MembershipState, case: &CaseRef| {
+        let history = crate::cases::load_history(store, membership, case)
+            .expect("load")
+            .expect("held");
+        let stored: Vec<ilm_protocol::EventHash> = store
+            .get(&crate::schema::HEADS, case.as_bytes())
+            .expect("read")
+            .expect("heads stored");
+        assert_eq!(stored, history.heads(), "{case}");
+    };
+    for case in &cases {
+        check(&store, &membership, case);
+    }
+    // The closed case has one head, the closure, not the escalation.
+    let first: Vec<ilm_protocol::EventHash> = store
+        .get(&crate::schema::HEADS, cases[0].as_bytes())
+        .expect("read")
+        .expect("heads");
+    assert_eq!(first.len(), 1);
+    // At the party, a delivered escalation.
+    let mut h = supplier_core(&w);
+    let (root, case) = escalation(&w, 5);
+    h.deliver(&w, &seal(&w, &root));
+    assert_eq!(h.acks(1).await[0].1, AckOutcome::Accepted);
+    let at_party = MembershipState::new(
+        w.network.clone(),
+        w.supplier_cert.clone(),
+        vec![w.cso_cert.clone()],
+        vec![],
+    )
+    .expect("membership");
+    check(&h.store, &at_party, &case);
+    assert_eq!(
+        h.store
+            .get(&crate::schema::HEADS, case.as_bytes())
+            .expect("read"),
+        Some(vec![root.digest()])
+    );
+}
