@@ -6,8 +6,8 @@
 //! prefix read, and a search costs what it finds, not what the node holds.
 //!
 //! Words match from their start ("fact" finds "factory"). Scripts written without spaces
-//! between words (Thai, Lao, Burmese, Khmer) are indexed from every letter of a run, so a
-//! word inside a run is found too.
+//! between words (Thai, Lao, Burmese, Khmer, Japanese and Chinese) are indexed from each of
+//! the first [`MAX_RUN_STARTS`] letters of a run, so a word inside a run is found too.
 
 use super::opened;
 use crate::schema;
@@ -51,7 +51,9 @@ fn unspaced(c: char) -> bool {
     matches!(c,
         '\u{0E00}'..='\u{0EFF}' // Thai, Lao
         | '\u{1000}'..='\u{109F}' | '\u{A9E0}'..='\u{A9FF}' | '\u{AA60}'..='\u{AA7F}' // Myanmar
-        | '\u{1780}'..='\u{17FF}' | '\u{19E0}'..='\u{19FF}') // Khmer
+        | '\u{1780}'..='\u{17FF}' | '\u{19E0}'..='\u{19FF}' // Khmer
+        | '\u{3040}'..='\u{30FF}' | '\u{31F0}'..='\u{31FF}' | '\u{FF65}'..='\u{FF9F}' // kana
+        | '\u{3400}'..='\u{4DBF}' | '\u{4E00}'..='\u{9FFF}' | '\u{F900}'..='\u{FAFF}') // CJK
 }
 
 /// Whether a character separates words.
@@ -193,6 +195,9 @@ mod tests {
         // Latin words match only from their start.
         assert!(text_has("the factory", "fact"));
         assert!(!text_has("the factory", "actory"));
+        // Japanese: "賃金" (wages) inside "技能実習生の賃金未払い".
+        assert!(text_has("技能実習生の賃金未払い", "賃金"));
+        assert!(text_has("技能実習生の賃金未払い", "未払い"));
         // Control: a word that is not there.
         assert!(!text_has(thai, "passport"));
         let long = "a".repeat(50);

@@ -35,6 +35,20 @@ pub fn missing_for(history: &CaseHistory, heads: &[EventHash]) -> (Vec<SignedRec
     (missing, unknown)
 }
 
+/// The cases of a sync answer, each once, with the events of its repeated entries joined to
+/// its first: processed twice in one batch, a case's change would be staged twice (and its
+/// aggregates counted twice) from the same stored state.
+pub fn one_entry_per_case(cases: impl IntoIterator<Item = CaseEvents>) -> Vec<CaseEvents> {
+    let mut out: Vec<CaseEvents> = Vec::new();
+    for c in cases {
+        match out.iter_mut().find(|m| m.case_ref == c.case_ref) {
+            Some(first) => first.events.extend(c.events),
+            None => out.push(c),
+        }
+    }
+    out
+}
+
 impl Core {
     /// Asks a steward for every certificate and revocation (public network state), so this
     /// node can encrypt to members it has not met yet.
@@ -287,7 +301,7 @@ impl Core {
         for CaseEvents {
             case_ref: case,
             events,
-        } in payload.cases.into_iter().take(MAX_SYNC_CASES)
+        } in one_entry_per_case(payload.cases.into_iter().take(MAX_SYNC_CASES))
         {
             let was_known = matches!(self.history(&case), Ok(Some(_)));
             let mut history = match self.history(&case) {

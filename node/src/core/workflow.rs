@@ -374,7 +374,9 @@ impl Core {
         let t = now();
         let mut aggregates = crate::aggregates::Pending::new();
         let mut staged = Vec::new();
-        for case in cases {
+        let mut seen = std::collections::HashSet::new();
+        // Each case once: staged twice, its aggregates would change twice from one old state.
+        for case in cases.into_iter().filter(|c| seen.insert(*c)) {
             let Some((state, heads)) = self
                 .history(&case)?
                 .and_then(|h| Some((h.state().cloned()?, h.heads())))

@@ -539,3 +539,32 @@ async fn each_cases_heads_are_stored_with_its_state() {
         Some(vec![root.digest()])
     );
 }
+
+/// A sync answer naming one case twice is stored as one entry with every event of both, so
+/// its state change is staged (and its aggregates counted) once.
+#[test]
+fn a_sync_answer_naming_a_case_twice_becomes_one_entry() {
+    use crate::net::proto::CaseEvents;
+    let w = world();
+    let (first, case) = escalation(&w, 1);
+    let (other, other_case) = escalation(&w, 2);
+    let merged = super::super::sync::one_entry_per_case([
+        CaseEvents {
+            case_ref: case,
+            events: vec![first.clone()],
+        },
+        CaseEvents {
+            case_ref: other_case,
+            events: vec![other],
+        },
+        CaseEvents {
+            case_ref: case,
+            events: vec![first.clone()],
+        },
+    ]);
+    let shape: Vec<(CaseRef, usize)> = merged
+        .iter()
+        .map(|c| (c.case_ref, c.events.len()))
+        .collect();
+    assert_eq!(shape, [(case, 2), (other_case, 1)]);
+}
