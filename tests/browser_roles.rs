@@ -853,6 +853,29 @@ fn supplier_plan_and_brand_analysis(sup: &mut Session, brand: &mut Session, supp
             .find(|r| b.text(r).contains(title))
     });
     let id = sup.attribute(&row, "data-activity").expect("id");
+    // The supplier corrects the title before it is done: the same activity, a new version.
+    let first_title = title;
+    let title = "Line supervisors and recruiters trained on Employer Pays";
+    let edit = format!("tr[data-activity=\"{id}\"] form.edit-form");
+    sup.click(&sup.find(&format!("tr[data-activity=\"{id}\"] details.edit-activity summary")));
+    sup.execute(
+        &format!("document.querySelector('{edit} input[name=title]').value = arguments[0];"),
+        vec![serde_json::json!(title)],
+    );
+    sup.click(&sup.find(&format!("{edit} button[type=submit]")));
+    sup.confirm_dialog();
+    sup.reload_until("/improvements", "the activity changed", |b| {
+        b.try_find(&format!("tr[data-activity=\"{id}\"]"))
+            .filter(|r| b.text(r).contains(title))
+    });
+    assert_eq!(
+        sup.find_all("#plan tr[data-activity]")
+            .iter()
+            .filter(|r| sup.text(r).contains(first_title))
+            .count(),
+        0,
+        "the change replaced the activity, it did not add one"
+    );
     // Completed on the day it was planned.
     let form = format!("tr[data-activity=\"{id}\"] form.complete-form");
     sup.execute(
