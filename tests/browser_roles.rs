@@ -857,7 +857,9 @@ fn supplier_plan_and_brand_analysis(sup: &mut Session, brand: &mut Session, supp
     let first_title = title;
     let title = "Line supervisors and recruiters trained on Employer Pays";
     let edit = format!("tr[data-activity=\"{id}\"] form.edit-form");
-    sup.click(&sup.find(&format!("tr[data-activity=\"{id}\"] details.edit-activity summary")));
+    sup.click(&sup.find(&format!(
+        "tr[data-activity=\"{id}\"] details.edit-activity summary"
+    )));
     sup.execute(
         &format!("document.querySelector('{edit} input[name=title]').value = arguments[0];"),
         vec![serde_json::json!(title)],
