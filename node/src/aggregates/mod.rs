@@ -288,16 +288,23 @@ pub fn median(mut v: Vec<f64>) -> Option<f64> {
     })
 }
 
-/// The median of a histogram of whole days (`ddd` bucket name to count), over every month:
-/// as the median of the list of values it counts.
-pub fn median_days(buckets: &BTreeMap<String, i64>) -> Option<f64> {
-    let mut per_day: BTreeMap<u64, u64> = BTreeMap::new();
+/// A histogram of whole days (`ddd` bucket names, possibly after a month) as day to count,
+/// the months merged.
+fn per_day(buckets: &BTreeMap<String, i64>) -> BTreeMap<u64, u64> {
+    let mut out: BTreeMap<u64, u64> = BTreeMap::new();
     for (name, n) in buckets {
         let day = name.rsplit('.').next().and_then(|d| d.parse::<u64>().ok());
         if let (Some(day), Ok(n)) = (day, u64::try_from(*n)) {
-            *per_day.entry(day).or_default() += n;
+            *out.entry(day).or_default() += n;
         }
     }
+    out
+}
+
+/// The median of a histogram of whole days (`ddd` bucket name to count), over every month:
+/// as the median of the list of values it counts.
+pub fn median_days(buckets: &BTreeMap<String, i64>) -> Option<f64> {
+    let per_day = per_day(buckets);
     let total: u64 = per_day.values().sum();
     if total == 0 {
         return None;
@@ -323,13 +330,7 @@ pub fn median_days(buckets: &BTreeMap<String, i64>) -> Option<f64> {
 /// A quantile (0 < q <= 1, nearest rank: the smallest day at least a share `q` of the
 /// values do not exceed) of a histogram of whole days (`ddd` bucket name to count).
 pub fn quantile_days(buckets: &BTreeMap<String, i64>, q: f64) -> Option<f64> {
-    let mut per_day: BTreeMap<u64, u64> = BTreeMap::new();
-    for (name, n) in buckets {
-        let day = name.rsplit('.').next().and_then(|d| d.parse::<u64>().ok());
-        if let (Some(day), Ok(n)) = (day, u64::try_from(*n)) {
-            *per_day.entry(day).or_default() += n;
-        }
-    }
+    let per_day = per_day(buckets);
     let total: u64 = per_day.values().sum();
     if total == 0 {
         return None;
