@@ -79,20 +79,23 @@ struct Harness {
     next: u64,
 }
 
+/// The membership state of the world's CSO or supplier (its own certificate, the other's
+/// known).
+fn membership_at(w: &World, role: Role) -> MembershipState {
+    let (own, other) = match role {
+        Role::Cso => (&w.cso_cert, &w.supplier_cert),
+        _ => (&w.supplier_cert, &w.cso_cert),
+    };
+    MembershipState::new(w.network.clone(), own.clone(), vec![other.clone()], vec![])
+        .expect("membership")
+}
+
 fn supplier_core(w: &World) -> Harness {
     let dir = tempfile::tempdir().expect("tempdir");
     let data = DataDir::new(dir.path().join("node"));
     data.create_dir().expect("dir");
     let store = Arc::new(crate::schema::open(&data.db_path()).expect("store"));
-    let membership = Arc::new(
-        MembershipState::new(
-            w.network.clone(),
-            w.supplier_cert.clone(),
-            vec![w.cso_cert.clone()],
-            vec![],
-        )
-        .expect("membership"),
-    );
+    let membership = Arc::new(membership_at(w, Role::Supplier));
     let local = peer_id_of(&w.supplier.org_id()).expect("peer");
     let (net, probe) = NetClient::detached(local);
     let metrics = Arc::new(Metrics::default());
@@ -353,15 +356,7 @@ fn cso_core_with(w: &World, metrics: Arc<Metrics>) -> CsoCore {
     let data = DataDir::new(dir.path().join("node"));
     data.create_dir().expect("dir");
     let store = Arc::new(crate::schema::open(&data.db_path()).expect("store"));
-    let membership = Arc::new(
-        MembershipState::new(
-            w.network.clone(),
-            w.cso_cert.clone(),
-            vec![w.supplier_cert.clone()],
-            vec![],
-        )
-        .expect("membership"),
-    );
+    let membership = Arc::new(membership_at(w, Role::Cso));
     let (net, probe) = NetClient::detached(peer_id_of(&w.cso.org_id()).expect("peer"));
     let (outbox, _) = crate::outbox::spawn(
         store.clone(),

@@ -707,12 +707,7 @@ impl Store {
     /// damaged tree may return the same error forever.
     pub fn count<T>(&self, table: &Table<T>) -> Result<usize> {
         let h = self.h()?;
-        let mut n = 0;
-        for k in h.data.scan_prefix([table.prefix]).keys() {
-            self.seen(k.map_err(StoreError::from))?;
-            n += 1;
-        }
-        Ok(n)
+        self.count_keys(h.data.scan_prefix([table.prefix]).keys())
     }
 
     /// Every record of `table` whose id starts with `id_prefix`, in id order.
@@ -759,23 +754,13 @@ impl Store {
     /// How many ids of `table` are at or above `lower` and below `upper` (keys only).
     pub fn count_between<T>(&self, table: &Table<T>, lower: &[u8], upper: &[u8]) -> Result<usize> {
         let h = self.h()?;
-        let mut n = 0;
-        for k in h.data.range(table.key(lower)..table.key(upper)).keys() {
-            self.seen(k.map_err(StoreError::from))?;
-            n += 1;
-        }
-        Ok(n)
+        self.count_keys(h.data.range(table.key(lower)..table.key(upper)).keys())
     }
 
     /// How many ids of `table` start with `id_prefix` (keys only).
     pub fn count_prefixed<T>(&self, table: &Table<T>, id_prefix: &[u8]) -> Result<usize> {
         let h = self.h()?;
-        let mut n = 0;
-        for k in h.data.scan_prefix(table.key(id_prefix)).keys() {
-            self.seen(k.map_err(StoreError::from))?;
-            n += 1;
-        }
-        Ok(n)
+        self.count_keys(h.data.scan_prefix(table.key(id_prefix)).keys())
     }
 
     /// The ids of `table` that start with `id_prefix`, in id order (keys only); None as soon
@@ -787,15 +772,7 @@ impl Store {
         max: usize,
     ) -> Result<Option<Vec<Vec<u8>>>> {
         let h = self.h()?;
-        let mut out = Vec::new();
-        for k in h.data.scan_prefix(table.key(id_prefix)).keys() {
-            if out.len() == max {
-                return Ok(None);
-            }
-            let k = self.seen(k.map_err(StoreError::from))?;
-            out.push(k[1..].to_vec());
-        }
-        Ok(Some(out))
+        self.ids_up_to(h.data.scan_prefix(table.key(id_prefix)).keys(), max)
     }
 
     /// The ids of `table` below `upper` (byte order), in id order (keys only); None as soon
@@ -807,8 +784,36 @@ impl Store {
         max: usize,
     ) -> Result<Option<Vec<Vec<u8>>>> {
         let h = self.h()?;
+        self.ids_up_to(h.data.range(table.key(&[])..table.key(upper)).keys(), max)
+    }
+
+    /// How many records of `table` have an id below `upper` (byte order), counting keys only.
+    pub fn count_below<T>(&self, table: &Table<T>, upper: &[u8]) -> Result<u64> {
+        let h = self.h()?;
+        let n = self.count_keys(h.data.range(table.key(&[])..table.key(upper)).keys())?;
+        Ok(n as u64)
+    }
+
+    /// How many keys an iterator gives, stopping at the first unreadable one: an iterator
+    /// over a damaged tree may return the same error forever.
+    fn count_keys(&self, keys: impl Iterator<Item = sled::Result<sled::IVec>>) -> Result<usize> {
+        let mut n = 0;
+        for k in keys {
+            self.seen(k.map_err(StoreError::from))?;
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    /// The ids (keys without their table prefix) an iterator gives; None as soon as there are
+    /// more than `max`.
+    fn ids_up_to(
+        &self,
+        keys: impl Iterator<Item = sled::Result<sled::IVec>>,
+        max: usize,
+    ) -> Result<Option<Vec<Vec<u8>>>> {
         let mut out = Vec::new();
-        for k in h.data.range(table.key(&[])..table.key(upper)).keys() {
+        for k in keys {
             if out.len() == max {
                 return Ok(None);
             }
@@ -816,17 +821,6 @@ impl Store {
             out.push(k[1..].to_vec());
         }
         Ok(Some(out))
-    }
-
-    /// How many records of `table` have an id below `upper` (byte order), counting keys only.
-    pub fn count_below<T>(&self, table: &Table<T>, upper: &[u8]) -> Result<u64> {
-        let h = self.h()?;
-        let mut n = 0;
-        for k in h.data.range(table.key(&[])..table.key(upper)).keys() {
-            self.seen(k.map_err(StoreError::from))?;
-            n += 1;
-        }
-        Ok(n)
     }
 
     /// Calls `f` with every record of `table` whose id starts with `id_prefix`, in id order,

@@ -228,13 +228,7 @@ async fn case_list_pages_from_the_indexes_are_the_pages_a_full_scan_gives() {
             .expect("put");
         store.commit(batch).expect("commit");
     }
-    let membership = MembershipState::new(
-        w.network.clone(),
-        w.cso_cert.clone(),
-        vec![w.supplier_cert.clone()],
-        vec![],
-    )
-    .expect("membership");
+    let membership = membership_at(&w, Role::Cso);
     let me = w.cso.org_id();
     // Later, so that some acknowledgements are overdue and some not.
     let at = now.plus_days(5);
@@ -367,13 +361,7 @@ async fn a_suppliers_dashboard_counts_as_its_case_list() {
         acks.iter().all(|(_, a)| *a == AckOutcome::Accepted),
         "{acks:?}"
     );
-    let membership = MembershipState::new(
-        w.network.clone(),
-        w.supplier_cert.clone(),
-        vec![w.cso_cert.clone()],
-        vec![],
-    )
-    .expect("membership");
+    let membership = membership_at(&w, Role::Supplier);
     let me = w.supplier.org_id();
     let label = |c: IssueCategory| c.code().to_string();
     // Before and after the acknowledgements fall due (7 days).
@@ -493,13 +481,7 @@ async fn each_cases_heads_are_stored_with_its_state() {
     )
     .await
     .expect("close");
-    let membership = MembershipState::new(
-        w.network.clone(),
-        w.cso_cert.clone(),
-        vec![w.supplier_cert.clone()],
-        vec![],
-    )
-    .expect("membership");
+    let membership = membership_at(&w, Role::Cso);
     let check = |store: &crate::store::Store, membership: &MembershipState, case: &CaseRef| {
         let history = crate::cases::load_history(store, membership, case)
             .expect("load")
@@ -524,13 +506,7 @@ async fn each_cases_heads_are_stored_with_its_state() {
     let (root, case) = escalation(&w, 5);
     h.deliver(&w, &seal(&w, &root));
     assert_eq!(h.acks(1).await[0].1, AckOutcome::Accepted);
-    let at_party = MembershipState::new(
-        w.network.clone(),
-        w.supplier_cert.clone(),
-        vec![w.cso_cert.clone()],
-        vec![],
-    )
-    .expect("membership");
+    let at_party = membership_at(&w, Role::Supplier);
     check(&h.store, &at_party, &case);
     assert_eq!(
         h.store
