@@ -19,10 +19,29 @@ pub fn id(state: &CaseState) -> Vec<Vec<u8>> {
     vec![[due.0.to_be_bytes().as_slice(), key.as_slice()].concat()]
 }
 
-/// Open cases with something due before `now` (as the case list counts "overdue").
+/// The aggregate cells counting open cases by the day (UTC, days since 1970, six digits)
+/// their next due date falls on.
+pub const DAY_CELL: &str = "cases.due.";
+
+const DAY: u64 = 86_400;
+
+/// Open cases with something due before `now` (as the case list counts "overdue"): the
+/// per-day cells of the days before today, and today's ids due before now.
 pub fn overdue(store: &Store, now: Timestamp) -> Result<u64, StoreError> {
-    // Due strictly before now is overdue (`now > due`): ids below (now, smallest key).
-    store.count_below(&schema::DUE, &now.0.to_be_bytes())
+    let today = now.0 / DAY;
+    let before_today: i64 = super::with_prefix(store, DAY_CELL)?
+        .iter()
+        .filter(|(day, _)| day.parse::<u64>().is_ok_and(|d| d < today))
+        .map(|(_, n)| *n)
+        .sum();
+    // Due strictly before now is overdue (`now > due`): ids from today's start up to (now,
+    // smallest key).
+    let today_so_far = store.count_between(
+        &schema::DUE,
+        &(today * DAY).to_be_bytes(),
+        &now.0.to_be_bytes(),
+    )?;
+    Ok(u64::try_from(before_today).unwrap_or(0) + today_so_far as u64)
 }
 
 /// The keys of the open cases with something due before `now`, sorted; None when there

@@ -61,11 +61,12 @@ pub fn of_case(state: &CaseState) -> Cells {
     add(&mut c, format!("cases.month.{}", month(state.opened_at)), 1);
     add(&mut c, format!("cases.status.{}", code(state.status())), 1);
     // Cases that owe something (what the due-date index holds), for the case list's total.
-    add(
-        &mut c,
-        "cases.owing".into(),
-        i64::from(state.next_due(Timestamp(0)).is_some()),
-    );
+    if let Some(due) = state.next_due(Timestamp(0)) {
+        add(&mut c, "cases.owing".into(), 1);
+        // Per due day, so the overdue count sums a few hundred cells instead of counting
+        // every overdue case's index id.
+        add(&mut c, format!("{}{:06}", due::DAY_CELL, due.0 / DAY), 1);
+    }
     // Per case, as the dashboards count: remediated (a party's remediation confirmed by the
     // workers), reported (a party reported remediation), and both.
     let confirmed = state.parties.iter().any(|p| {
@@ -253,7 +254,7 @@ const BUILT: &str = "_built";
 
 /// The version of what `of_case` and `of_contact` count (and of the indexes kept with them): raise it
 /// whenever they change, and every node recounts at its next start.
-pub const VERSION: i64 = 7;
+pub const VERSION: i64 = 8;
 
 /// The cells whose names start with `prefix`, keyed by the rest of the name.
 pub fn with_prefix(store: &Store, prefix: &str) -> Result<BTreeMap<String, i64>, StoreError> {

@@ -247,6 +247,20 @@ proptest! {
             let held = store.ids_after(table, 0, usize::MAX).expect("ids");
             prop_assert_eq!(held, expected, "{}", table.name());
         }
+        // The overdue count (per-day cells before today, today's ids before now) equals the
+        // case list's, at every due date, a second either side and the edges of its day.
+        let mut nows = vec![T0];
+        for d in states.iter().filter_map(|s| s.next_due(Timestamp(0))) {
+            let day = d.0 - d.0 % 86_400;
+            nows.extend([d.0 - 1, d.0, d.0 + 1, day, day - 1, day + 86_400].map(Timestamp));
+        }
+        for now in nows {
+            let listed = states
+                .iter()
+                .filter(|s| s.obligations(now).iter().any(|o| o.overdue))
+                .count() as u64;
+            prop_assert_eq!(due::overdue(&store, now).expect("count"), listed, "at {:?}", now);
+        }
         // Control: the aggregates do count things (so equality is not of two empty maps).
         prop_assert_eq!(counted.get("cases").copied(), Some(shapes.len() as i64));
     }

@@ -787,13 +787,6 @@ impl Store {
         self.ids_up_to(h.data.range(table.key(&[])..table.key(upper)).keys(), max)
     }
 
-    /// How many records of `table` have an id below `upper` (byte order), counting keys only.
-    pub fn count_below<T>(&self, table: &Table<T>, upper: &[u8]) -> Result<u64> {
-        let h = self.h()?;
-        let n = self.count_keys(h.data.range(table.key(&[])..table.key(upper)).keys())?;
-        Ok(n as u64)
-    }
-
     /// How many keys an iterator gives, stopping at the first unreadable one: an iterator
     /// over a damaged tree may return the same error forever.
     fn count_keys(&self, keys: impl Iterator<Item = sled::Result<sled::IVec>>) -> Result<usize> {
