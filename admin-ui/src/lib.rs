@@ -49,6 +49,7 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         "improvements.html",
         include_str!("../templates/improvements.html"),
     ),
+    ("portal.html", include_str!("../templates/portal.html")),
 ];
 
 /// Translations (Fluent), by language code: the UI's messages, then the labels of codes
@@ -90,8 +91,9 @@ pub const STYLE_CSS: &str = include_str!("../static/style.css");
 /// Progressive enhancement: forms that talk to the JSON API.
 pub const APP_JS: &str = include_str!("../static/app.js");
 
-/// Fonts the UI serves itself (Thai and Myanmar script subsets of Noto Sans, OFL 1.1), and
-/// their licences, by file name under `/static/fonts/`.
+/// Fonts the UI and the workers' portal serve themselves (the Thai, Myanmar, Khmer, Lao and
+/// Devanagari script subsets of Noto Sans, OFL 1.1), and their licences, by file name under
+/// `/static/fonts/`.
 pub const FONTS: &[(&str, &[u8])] = &[
     (
         "noto-sans-thai-400.woff2",
@@ -116,5 +118,113 @@ pub const FONTS: &[(&str, &[u8])] = &[
     (
         "OFL-noto-sans-myanmar.txt",
         include_bytes!("../static/fonts/OFL-noto-sans-myanmar.txt"),
+    ),
+    (
+        "noto-sans-khmer-400.woff2",
+        include_bytes!("../static/fonts/noto-sans-khmer-400.woff2"),
+    ),
+    (
+        "noto-sans-khmer-700.woff2",
+        include_bytes!("../static/fonts/noto-sans-khmer-700.woff2"),
+    ),
+    (
+        "OFL-noto-sans-khmer.txt",
+        include_bytes!("../static/fonts/OFL-noto-sans-khmer.txt"),
+    ),
+    (
+        "noto-sans-lao-400.woff2",
+        include_bytes!("../static/fonts/noto-sans-lao-400.woff2"),
+    ),
+    (
+        "noto-sans-lao-700.woff2",
+        include_bytes!("../static/fonts/noto-sans-lao-700.woff2"),
+    ),
+    (
+        "OFL-noto-sans-lao.txt",
+        include_bytes!("../static/fonts/OFL-noto-sans-lao.txt"),
+    ),
+    (
+        "noto-sans-devanagari-400.woff2",
+        include_bytes!("../static/fonts/noto-sans-devanagari-400.woff2"),
+    ),
+    (
+        "noto-sans-devanagari-700.woff2",
+        include_bytes!("../static/fonts/noto-sans-devanagari-700.woff2"),
+    ),
+    (
+        "OFL-noto-sans-devanagari.txt",
+        include_bytes!("../static/fonts/OFL-noto-sans-devanagari.txt"),
+    ),
+];
+
+/// The workers' portal's page templates (MiniJinja, HTML auto-escaped), by name.
+pub const PORTAL_TEMPLATES: &[(&str, &str)] = &[
+    (
+        "portal/base.html",
+        include_str!("../templates/portal/base.html"),
+    ),
+    (
+        "portal/home.html",
+        include_str!("../templates/portal/home.html"),
+    ),
+    (
+        "portal/report.html",
+        include_str!("../templates/portal/report.html"),
+    ),
+    (
+        "portal/receipt.html",
+        include_str!("../templates/portal/receipt.html"),
+    ),
+    (
+        "portal/check.html",
+        include_str!("../templates/portal/check.html"),
+    ),
+    (
+        "portal/status.html",
+        include_str!("../templates/portal/status.html"),
+    ),
+    (
+        "portal/rights.html",
+        include_str!("../templates/portal/rights.html"),
+    ),
+    (
+        "portal/right.html",
+        include_str!("../templates/portal/right.html"),
+    ),
+    (
+        "portal/problem.html",
+        include_str!("../templates/portal/problem.html"),
+    ),
+];
+
+/// The workers' portal's style sheet (no script: the portal works without JavaScript).
+pub const PORTAL_CSS: &str = include_str!("../static/portal.css");
+
+/// The workers' portal's translations (Fluent), by language code: its messages, then the
+/// labels its forms show (sectors, countries, genders, age bands).
+pub const PORTAL_LOCALES: &[(&str, &[&str])] = &[
+    (
+        "en",
+        &[
+            include_str!("../locales/en/portal.ftl"),
+            include_str!("../locales/en/labels.ftl"),
+        ],
+    ),
+    (
+        "my",
+        &[
+            include_str!("../locales/my/portal.ftl"),
+            include_str!("../locales/my/labels.ftl"),
+        ],
+    ),
+    ("km", &[include_str!("../locales/km/portal.ftl")]),
+    ("lo", &[include_str!("../locales/lo/portal.ftl")]),
+    ("ne", &[include_str!("../locales/ne/portal.ftl")]),
+    (
+        "th",
+        &[
+            include_str!("../locales/th/portal.ftl"),
+            include_str!("../locales/th/labels.ftl"),
+        ],
     ),
 ];

@@ -496,6 +496,14 @@ pub struct RunArgs {
     /// nothing but what CSOs published). Replaces config.toml's [public] listen.
     #[arg(long, value_name = "ADDR")]
     pub public_listen: Option<std::net::SocketAddr>,
+    /// Serve the workers' portal (CSO nodes) over plain HTTP on this loopback address, for a
+    /// TLS reverse proxy. Replaces config.toml's [portal] listen.
+    #[arg(long, value_name = "ADDR")]
+    pub portal_listen: Option<std::net::SocketAddr>,
+    /// Serve the workers' portal over TLS on this address (may face the internet).
+    /// Replaces config.toml's [portal] tls_listen.
+    #[arg(long, value_name = "ADDR")]
+    pub portal_tls_listen: Option<std::net::SocketAddr>,
 }
 
 /// Which cases `ilm case list` shows (the same query as the web UI's case list).

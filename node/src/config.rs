@@ -25,6 +25,41 @@ pub struct Config {
     /// The public read-only page of published statistics.
     #[serde(default)]
     pub public: PublicSection,
+    /// The workers' portal (CSO nodes).
+    #[serde(default)]
+    pub portal: PortalSection,
+}
+
+/// The `[portal]` section: the workers' portal, on its own listener (CSO nodes only).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PortalSection {
+    /// Plain HTTP address (loopback only: for a TLS reverse proxy on the same machine).
+    pub listen: Option<SocketAddr>,
+    /// TLS address (may face the internet).
+    pub tls_listen: Option<SocketAddr>,
+    /// Certificate (PEM) for the TLS listener; without it and `tls_key`, the admin
+    /// listener's certificate (or the node's self-signed one) is used.
+    pub tls_cert: Option<std::path::PathBuf>,
+    /// Private key (PEM) of `tls_cert`.
+    pub tls_key: Option<std::path::PathBuf>,
+    /// New reports the portal accepts per hour, all senders together.
+    pub reports_per_hour: u32,
+    /// New reports it accepts at once before the hourly rate applies.
+    pub report_burst: u32,
+}
+
+impl Default for PortalSection {
+    fn default() -> Self {
+        PortalSection {
+            listen: None,
+            tls_listen: None,
+            tls_cert: None,
+            tls_key: None,
+            reports_per_hour: 60,
+            report_burst: 20,
+        }
+    }
 }
 
 /// The `[public]` section: a separate listener that serves only published statistics.
@@ -244,6 +279,17 @@ k = 5
 # A public read-only page of the statistics CSOs published to the network, for a website: no
 # login, nothing else. Off unless set.
 # listen = "0.0.0.0:8080"
+
+[portal]
+# The workers' portal (CSO nodes): report a problem and follow it with a receipt code, and
+# know-your-rights pages. Its own listener, sharing nothing with the admin UI. Plain HTTP
+# only on loopback (behind a TLS reverse proxy); tls_listen may face the internet, with
+# tls_cert and tls_key (else the admin listener's certificate). Off unless set.
+# listen = "127.0.0.1:8090"
+# tls_listen = "0.0.0.0:8443"
+# New reports accepted per hour from everyone together, and at once:
+reports_per_hour = 60
+report_burst = 20
 "#
         )
     }

@@ -39,6 +39,10 @@ pub struct RunOptions {
     pub sample_data: bool,
     /// Public statistics page address (replaces config.toml's `[public] listen`).
     pub public_listen: Option<SocketAddr>,
+    /// Workers' portal over plain HTTP, loopback (replaces `[portal] listen`).
+    pub portal_listen: Option<SocketAddr>,
+    /// Workers' portal over TLS (replaces `[portal] tls_listen`).
+    pub portal_tls_listen: Option<SocketAddr>,
 }
 
 /// A running node (for tests and benchmarks that embed it).
@@ -49,6 +53,8 @@ pub struct RunningNode {
     pub admin_tls: Option<(SocketAddr, String)>,
     /// The public statistics page's address, when serving one.
     pub public_addr: Option<SocketAddr>,
+    /// The workers' portal's plain and TLS addresses, when serving them.
+    pub portal: (Option<SocketAddr>, Option<SocketAddr>),
     /// The admin token.
     pub token: String,
     /// The node core (to append events without going through HTTP).
@@ -142,6 +148,12 @@ pub async fn start(dir: DataDir, opts: RunOptions) -> Result<RunningNode> {
     }
     if let Some(a) = opts.public_listen {
         cfg.public.listen = Some(a);
+    }
+    if let Some(a) = opts.portal_listen {
+        cfg.portal.listen = Some(a);
+    }
+    if let Some(a) = opts.portal_tls_listen {
+        cfg.portal.tls_listen = Some(a);
     }
     cfg.network.mdns |= opts.mdns;
     // The UI holds case data: plain HTTP only on loopback (for the CLI, or a reverse proxy on
@@ -298,6 +310,7 @@ pub async fn start(dir: DataDir, opts: RunOptions) -> Result<RunningNode> {
                 async move {
                     let _ = stop_rx.await;
                 },
+                crate::edge::tls::Facing::Admin,
             ));
             Some((bound, setup.fingerprint, stop_tls))
         }
@@ -329,6 +342,16 @@ pub async fn start(dir: DataDir, opts: RunOptions) -> Result<RunningNode> {
         }
         None => (None, None),
     };
+    let portal = crate::portal::serve::start(
+        state.clone(),
+        &cfg.portal,
+        &dir,
+        (cfg.admin.tls_cert.as_deref(), cfg.admin.tls_key.as_deref()),
+        &cfg.admin.hosts,
+    )
+    .await?;
+    let portal_addrs = (portal.plain, portal.tls);
+    let portal_addr_file = crate::portal::serve::addr_file(&dir);
     info!(org = %keys.org_id().short(), peer = %net.local_peer_id(), admin = %admin_addr, "node running");
     let (shutdown, shutdown_rx) = tokio::sync::oneshot::channel::<()>();
     let addr_file = dir.admin_addr_path();
@@ -350,6 +373,8 @@ pub async fn start(dir: DataDir, opts: RunOptions) -> Result<RunningNode> {
         if let Some(stop) = stop_public {
             let _ = stop.send(());
         }
+        portal.stop();
+        let _ = std::fs::remove_file(&portal_addr_file);
         let _ = std::fs::remove_file(&tls_addr_file);
         let _ = std::fs::remove_file(&public_addr_file);
         // Stop the tasks in order: API done, then core and outbox, then the network.
@@ -375,6 +400,7 @@ pub async fn start(dir: DataDir, opts: RunOptions) -> Result<RunningNode> {
         admin_addr,
         admin_tls,
         public_addr,
+        portal: portal_addrs,
         token,
         core,
         metrics,
@@ -403,6 +429,12 @@ pub async fn run(dir: DataDir, opts: RunOptions) -> Result<()> {
     crate::output::say(&format!("admin API: http://{}", node.admin_addr));
     if let Some(addr) = &node.public_addr {
         crate::output::say(&format!("public statistics page: http://{addr}"));
+    }
+    if let Some(addr) = &node.portal.0 {
+        crate::output::say(&format!("workers' portal: http://{addr}"));
+    }
+    if let Some(addr) = &node.portal.1 {
+        crate::output::say(&format!("workers' portal over TLS: https://{addr}"));
     }
     if let Some((addr, fingerprint)) = &node.admin_tls {
         crate::output::say(&format!(

@@ -48,16 +48,22 @@ fn load(code: &str, source: &str) -> Result<HashMap<String, String>, String> {
 }
 
 impl I18n {
-    /// Loads the embedded resources; missing messages fall back to English.
+    /// Loads the admin UI's embedded resources; missing messages fall back to English.
     pub fn load() -> Result<I18n, String> {
+        I18n::load_from(ilm_admin_ui::LOCALES)
+    }
+
+    /// Loads a set of embedded resources (language code, files); missing messages fall back
+    /// to English.
+    pub fn load_from(locales: &[(&str, &[&str])]) -> Result<I18n, String> {
         let mut tables = HashMap::new();
-        let en_src = ilm_admin_ui::LOCALES
+        let en_src = locales
             .iter()
             .find(|(c, _)| *c == "en")
             .map(|(_, files)| files.join("\n"))
             .ok_or("no English translation")?;
         let en = load("en", &en_src)?;
-        for (code, files) in ilm_admin_ui::LOCALES {
+        for (code, files) in locales {
             let mut table = en.clone();
             table.extend(load(code, &files.join("\n"))?);
             tables.insert(code.to_string(), table);
@@ -117,6 +123,52 @@ mod tests {
         }
     }
 
+    /// Every portal language has every portal message and every label the portal's forms
+    /// and status page show, itself (no English fallback). Control: English has them all
+    /// and a made-up key is missing.
+    #[test]
+    fn every_portal_language_translates_every_portal_message() {
+        use crate::portal::thread::WorkerStatus;
+        let own = |code: &str| {
+            let files = ilm_admin_ui::PORTAL_LOCALES
+                .iter()
+                .find(|(c, _)| *c == code)
+                .map(|(_, f)| f.join("\n"))
+                .unwrap_or_else(|| panic!("no portal locale {code}"));
+            load(code, &files).expect("parses")
+        };
+        let en_portal = ilm_admin_ui::PORTAL_LOCALES
+            .iter()
+            .find(|(c, _)| *c == "en")
+            .map(|(_, f)| f[0])
+            .expect("English portal messages");
+        let mut wanted: Vec<String> = load("en", en_portal).expect("parses").into_keys().collect();
+        assert!(wanted.len() > 80, "only {} portal messages", wanted.len());
+        wanted.extend(WorkerStatus::ALL.iter().map(|s| s.key()));
+        wanted.extend(crate::intake::SECTORS.iter().map(|s| format!("sector_{s}")));
+        wanted.extend(
+            crate::intake::COUNTRIES
+                .iter()
+                .map(|c| format!("country_{c}")),
+        );
+        for g in ["female", "male", "other", "undisclosed"] {
+            wanted.push(format!("gender_{g}"));
+        }
+        for a in ["under_18", "18_24", "25_34", "35_44", "45_plus", "unknown"] {
+            wanted.push(format!("age_{a}"));
+        }
+        for (lang, _) in crate::portal::LANGUAGES {
+            let have = own(lang);
+            let missing: Vec<&String> = wanted.iter().filter(|k| !have.contains_key(*k)).collect();
+            assert!(missing.is_empty(), "portal {lang} lacks {missing:?}");
+            assert!(!have.contains_key("made_up_key"));
+        }
+        assert_eq!(
+            crate::portal::LANGUAGES.len(),
+            ilm_admin_ui::PORTAL_LOCALES.len()
+        );
+    }
+
     /// Every code a page can show has a label (the positive control: a made-up code has none).
     #[test]
     fn every_code_has_a_label() {
@@ -162,6 +214,7 @@ mod tests {
             Channel::Facebook,
             Channel::Viber,
             Channel::WorkerApp,
+            Channel::Portal,
             Channel::InPerson,
             Channel::Other,
         ] {

@@ -60,6 +60,8 @@ pub enum Channel {
     Viber,
     /// The worker app.
     WorkerApp,
+    /// The CSO's workers' portal (the worker wrote the report themselves).
+    Portal,
     /// In person (outreach, drop-in).
     InPerson,
     /// Anything else.

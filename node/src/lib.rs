@@ -29,6 +29,7 @@ pub mod net;
 pub mod operators;
 pub mod outbox;
 pub mod output;
+pub mod portal;
 pub mod records;
 pub mod register;
 pub mod retention;

@@ -47,6 +47,8 @@ fn run_daemon(cli: Cli) -> anyhow::Result<()> {
         allow_remote_admin: args.allow_remote_admin,
         sample_data: false,
         public_listen: args.public_listen,
+        portal_listen: args.portal_listen,
+        portal_tls_listen: args.portal_tls_listen,
     };
     runtime()?.block_on(ilm_node::daemon::run(dir, opts))
 }

@@ -233,7 +233,11 @@ pub fn sweep(
         let identity =
             case_expired || older_than(contact.received_at, policy.worker_identities_days, now);
         let notes = case_expired || older_than(contact.received_at, policy.contact_notes_days, now);
+        let id = contact.id;
         let (i, n) = stage_erasure(&mut batch, vault, contact, identity, notes, false, now)?;
+        if i || n {
+            crate::portal::thread::stage_erasure(store, &mut batch, &id)?;
+        }
         report.identities += u64::from(i);
         report.notes += u64::from(n);
     }
@@ -254,6 +258,8 @@ pub fn erase_contact(store: &Store, vault: &Vault, id: ContactId) -> Result<bool
     if !i && !n {
         return Ok(false);
     }
+    // A report made through the portal: its messages go too, and its receipt opens nothing.
+    crate::portal::thread::stage_erasure(store, &mut batch, &id)?;
     let report = SweepReport {
         at,
         identities: u64::from(i),

@@ -103,6 +103,17 @@ pub const HEADS: Table<Vec<EventHash>> = Table::new(b'H', "case heads");
 /// The case list's search index (`aggregates::terms`): ids only.
 pub const TERMS: Table<()> = Table::new(b'T', "cases by search term");
 
+/// Reports raised through the workers' portal: thread (passphrase hash, limits, sealed
+/// messages) by contact id.
+pub const PORTAL_THREADS: Table<crate::portal::thread::Thread> = Table::new(b'W', "portal threads");
+
+/// The contact of each portal receipt, by the receipt code's hash.
+pub const RECEIPTS: Table<crate::intake::ContactId> = Table::new(b'Q', "portal receipts");
+
+/// Know-your-rights pages the CSO writes for the portal, by corridor then language.
+pub const RIGHTS_PAGES: Table<crate::portal::rights::RightsPage> =
+    Table::new(b'K', "know-your-rights pages");
+
 /// The id of a publication: `YYYY-MM` then the publisher's id, so a scan runs by month.
 pub fn publication_id(month: ilm_protocol::Month, publisher: &OrgId) -> Vec<u8> {
     [month.to_string().as_bytes(), publisher.as_bytes()].concat()
@@ -138,6 +149,9 @@ pub const PREFIXES: &[(u8, &str)] = &[
     (OPENED.prefix(), OPENED.name()),
     (TERMS.prefix(), TERMS.name()),
     (HEADS.prefix(), HEADS.name()),
+    (PORTAL_THREADS.prefix(), PORTAL_THREADS.name()),
+    (RECEIPTS.prefix(), RECEIPTS.name()),
+    (RIGHTS_PAGES.prefix(), RIGHTS_PAGES.name()),
 ];
 
 /// The id of one intake idempotency key: operator name, a zero byte, then the key.

@@ -62,6 +62,7 @@ channel_line = LINE
 channel_facebook = Facebook
 channel_viber = Viber
 channel_worker_app = Worker app
+channel_portal = Workers' portal
 channel_in_person = In person
 channel_other = Other
 gender_female = Female
@@ -141,3 +142,15 @@ act_training = Training
 act_recruitment_channel_change = Change of recruitment channel
 act_fee_repayment_programme = Fee repayment programme
 act_other = Other
+
+# What a worker is told about a portal report
+portal_status_received = Received, not answered yet
+portal_status_answered = Answered, no case yet
+portal_status_in_case = In a case being prepared
+portal_status_raised = Raised with the employer or agency
+portal_status_acting = They are acting on it
+portal_status_disputed = They dispute it
+portal_status_reported = They report it fixed; workers to confirm
+portal_status_resolved = Workers confirmed it fixed
+portal_status_reopened = Workers said not fixed; raised again
+portal_status_closed = Case closed

@@ -353,3 +353,26 @@ export_contacts = Download the contacts (CSV, no personal data)
 export_identities = Download with identities (CSV)
 export_identities_confirm = Include workers' names, phone numbers and ID numbers. This download is logged; keep the file safe and delete it when done.
 export_aggregates = Download the figures (CSV)
+
+# The workers' portal (the CSO's page)
+nav_portal = Workers' portal
+portal_admin_title = Workers' portal
+portal_admin_help = Reports workers raised themselves on the portal. Each is also a contact awaiting triage at the intake desk; open a case from it as for any contact. Workers read your answers with their receipt code; never ask them for it.
+portal_reports = Reports and messages
+portal_awaiting = Awaiting an answer
+portal_worker_sees = The worker sees
+portal_open_contact = The contact
+portal_helpline = Helpline
+portal_worker = Worker
+portal_no_messages = No messages yet.
+portal_reply = Answer the worker
+portal_send_reply = Send the answer
+portal_no_reports = No reports raised on the portal yet.
+portal_rights_pages = Know-your-rights pages
+portal_page_title = Title
+portal_confirm_delete = Delete this page from the portal?
+portal_delete_page = Delete
+portal_write_page = Write a page
+portal_write_page_help = One page per corridor and language; saving replaces the page of that corridor in that language. Separate paragraphs with a blank line. Workers see it in their language, else in English.
+portal_page_body = Text
+portal_save_page = Save the page

@@ -61,6 +61,7 @@ channel_line = LINE
 channel_facebook = Facebook
 channel_viber = Viber
 channel_worker_app = 労働者アプリ
+channel_portal = 労働者ポータル
 channel_in_person = 対面
 channel_other = その他
 gender_female = 女性
@@ -140,3 +141,15 @@ act_training = 研修
 act_recruitment_channel_change = 採用経路の変更
 act_fee_repayment_programme = 手数料返済プログラム
 act_other = その他
+
+# What a worker is told about a portal report
+portal_status_received = 受付済み・未回答
+portal_status_answered = 回答済み・ケースなし
+portal_status_in_case = 準備中のケース
+portal_status_raised = 雇用主または斡旋業者に申し立て済み
+portal_status_acting = 対応中
+portal_status_disputed = 異議あり
+portal_status_reported = 是正報告あり・労働者の確認待ち
+portal_status_resolved = 労働者が是正を確認
+portal_status_reopened = 未是正との回答・再申し立て
+portal_status_closed = ケース終了

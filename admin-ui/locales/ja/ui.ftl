@@ -353,3 +353,26 @@ export_contacts = 相談一覧をダウンロード（CSV、個人情報なし�
 export_identities = 個人情報付きでダウンロード（CSV）
 export_identities_confirm = 労働者の氏名・電話番号・身分証番号を含めます。このダウンロードは記録されます。ファイルは安全に保管し、使用後は削除してください。
 export_aggregates = 数値をダウンロード（CSV）
+
+# The workers' portal (the CSO's page)
+nav_portal = 労働者ポータル
+portal_admin_title = 労働者ポータル
+portal_admin_help = 労働者がポータルで自ら申し立てた報告です。各報告は受付で仕分けを待つ相談記録でもあり、他の相談と同じようにケースを開けます。労働者は受付番号で回答を読みます。番号を尋ねないでください。
+portal_reports = 報告とメッセージ
+portal_awaiting = 回答待ち
+portal_worker_sees = 労働者への表示
+portal_open_contact = 相談記録
+portal_helpline = ヘルプライン
+portal_worker = 労働者
+portal_no_messages = メッセージはまだありません。
+portal_reply = 労働者に回答
+portal_send_reply = 回答を送る
+portal_no_reports = ポータルからの報告はまだありません。
+portal_rights_pages = 権利を知るページ
+portal_page_title = タイトル
+portal_confirm_delete = このページをポータルから削除しますか?
+portal_delete_page = 削除
+portal_write_page = ページを書く
+portal_write_page_help = 移住経路と言語ごとに1ページ。保存すると、その経路・言語のページを置き換えます。段落は空行で区切ります。労働者には自分の言語で、なければ英語で表示されます。
+portal_page_body = 本文
+portal_save_page = ページを保存

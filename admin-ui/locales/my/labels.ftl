@@ -61,6 +61,7 @@ channel_line = LINE
 channel_facebook = Facebook
 channel_viber = Viber
 channel_worker_app = အလုပ်သမား အက်ပ်
+channel_portal = အလုပ်သမား ပေါ်တယ်
 channel_in_person = လူကိုယ်တိုင်
 channel_other = အခြား
 gender_female = အမျိုးသမီး
@@ -140,3 +141,15 @@ act_training = သင်တန်း
 act_recruitment_channel_change = အလုပ်ခေါ်ယူမှု လမ်းကြောင်း ပြောင်းလဲခြင်း
 act_fee_repayment_programme = အခကြေးငွေ ပြန်ပေးသည့် အစီအစဉ်
 act_other = အခြား
+
+# What a worker is told about a portal report
+portal_status_received = လက်ခံရရှိ၊ မဖြေရသေး
+portal_status_answered = ဖြေပြီး၊ အမှု မရှိသေး
+portal_status_in_case = ပြင်ဆင်နေသည့် အမှုထဲတွင်
+portal_status_raised = အလုပ်ရှင် သို့မဟုတ် အေဂျင်စီထံ တင်ပြပြီး
+portal_status_acting = ဖြေရှင်းနေသည်
+portal_status_disputed = သဘောမတူ
+portal_status_reported = ပြေလည်ပြီဟု ဆို၊ အလုပ်သမား အတည်ပြုရန်
+portal_status_resolved = ပြေလည်ကြောင်း အလုပ်သမား အတည်ပြုပြီး
+portal_status_reopened = မပြေလည်ဟု ဆို၊ ထပ်မံ တင်ပြပြီး
+portal_status_closed = အမှု ပိတ်ပြီး

@@ -61,6 +61,7 @@ channel_line = LINE
 channel_facebook = Facebook
 channel_viber = Viber
 channel_worker_app = แอปสำหรับแรงงาน
+channel_portal = พอร์ทัลแรงงาน
 channel_in_person = พบด้วยตนเอง
 channel_other = อื่น ๆ
 gender_female = หญิง
@@ -140,3 +141,15 @@ act_training = การฝึกอบรม
 act_recruitment_channel_change = เปลี่ยนช่องทางการจัดหางาน
 act_fee_repayment_programme = โครงการคืนค่าธรรมเนียม
 act_other = อื่น ๆ
+
+# What a worker is told about a portal report
+portal_status_received = ได้รับแล้ว ยังไม่ได้ตอบ
+portal_status_answered = ตอบแล้ว ยังไม่มีเคส
+portal_status_in_case = อยู่ในเคสที่กำลังเตรียม
+portal_status_raised = แจ้งนายจ้างหรือบริษัทจัดหางานแล้ว
+portal_status_acting = กำลังดำเนินการแก้ไข
+portal_status_disputed = ฝ่ายนั้นโต้แย้ง
+portal_status_reported = แจ้งว่าแก้ไขแล้ว รอแรงงานยืนยัน
+portal_status_resolved = แรงงานยืนยันว่าแก้ไขแล้ว
+portal_status_reopened = แรงงานบอกว่ายังไม่แก้ไข แจ้งอีกครั้งแล้ว
+portal_status_closed = ปิดเคสแล้ว

@@ -353,3 +353,26 @@ export_contacts = ดาวน์โหลดการติดต่อ (CSV �
 export_identities = ดาวน์โหลดพร้อมข้อมูลระบุตัวตน (CSV)
 export_identities_confirm = รวมชื่อ หมายเลขโทรศัพท์ และเลขประจำตัวของแรงงาน การดาวน์โหลดนี้จะถูกบันทึก โปรดเก็บไฟล์ให้ปลอดภัยและลบเมื่อใช้เสร็จ
 export_aggregates = ดาวน์โหลดตัวเลข (CSV)
+
+# The workers' portal (the CSO's page)
+nav_portal = พอร์ทัลแรงงาน
+portal_admin_title = พอร์ทัลแรงงาน
+portal_admin_help = เรื่องที่แรงงานแจ้งเองผ่านพอร์ทัล แต่ละเรื่องเป็นผู้ติดต่อที่รอคัดกรองที่โต๊ะรับเรื่องด้วย เปิดเคสจากเรื่องนั้นได้เหมือนผู้ติดต่อทั่วไป แรงงานอ่านคำตอบของคุณด้วยรหัสใบรับ อย่าขอรหัสนั้นจากพวกเขา
+portal_reports = เรื่องและข้อความ
+portal_awaiting = รอคำตอบ
+portal_worker_sees = แรงงานเห็นว่า
+portal_open_contact = ผู้ติดต่อ
+portal_helpline = สายด่วน
+portal_worker = แรงงาน
+portal_no_messages = ยังไม่มีข้อความ
+portal_reply = ตอบแรงงาน
+portal_send_reply = ส่งคำตอบ
+portal_no_reports = ยังไม่มีเรื่องที่แจ้งผ่านพอร์ทัล
+portal_rights_pages = หน้ารู้สิทธิ
+portal_page_title = หัวข้อ
+portal_confirm_delete = ลบหน้านี้ออกจากพอร์ทัลหรือไม่
+portal_delete_page = ลบ
+portal_write_page = เขียนหน้า
+portal_write_page_help = หนึ่งหน้าต่อเส้นทางและภาษา การบันทึกจะแทนที่หน้าของเส้นทางนั้นในภาษานั้น เว้นบรรทัดว่างระหว่างย่อหน้า แรงงานจะเห็นในภาษาของตน หรือเป็นภาษาอังกฤษ
+portal_page_body = เนื้อหา
+portal_save_page = บันทึกหน้า

@@ -24,6 +24,7 @@ pub mod backup;
 mod errors;
 pub mod exports;
 pub mod improvements;
+pub mod portal;
 pub mod statistics;
 pub mod workflow;
 

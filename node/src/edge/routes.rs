@@ -352,6 +352,48 @@ pub static ROUTES: &[Route] = &[
     ).only(CSO),
     route(
         Get,
+        "/api/portal/threads",
+        Casework,
+        "Reports raised through the workers' portal, those awaiting an answer first (CSO)",
+        |m| on(m, api::portal::list_threads),
+    ).only(CSO),
+    route(
+        Get,
+        "/api/portal/threads/{id}",
+        Casework,
+        "One portal report's messages, by its contact id (CSO)",
+        |m| on(m, api::portal::show_thread),
+    ).only(CSO),
+    route(
+        Post,
+        "/api/portal/threads/{id}/reply",
+        Casework,
+        "Answer a worker on the portal (body: text) (CSO)",
+        |m| on(m, api::portal::reply),
+    ).only(CSO),
+    route(
+        Get,
+        "/api/portal/rights",
+        Read,
+        "The know-your-rights pages the portal shows (CSO)",
+        |m| on(m, api::portal::list_rights),
+    ).only(CSO),
+    route(
+        Post,
+        "/api/portal/rights",
+        Casework,
+        "Write a know-your-rights page for a corridor and language, replacing that one (CSO)",
+        |m| on(m, api::portal::save_rights),
+    ).only(CSO),
+    route(
+        Post,
+        "/api/portal/rights/delete",
+        Casework,
+        "Delete a know-your-rights page (body: origin, destination, language) (CSO)",
+        |m| on(m, api::portal::delete_rights),
+    ).only(CSO),
+    route(
+        Get,
         "/api/local-cases",
         Read,
         "The CSO's own case records",
@@ -548,6 +590,14 @@ pub static ROUTES: &[Route] = &[
         |m| on(m, ui::improvements),
     )
     .only(RESPONDERS),
+    route(
+        Get,
+        "/portal",
+        Casework,
+        "The workers' portal: reports raised through it with their messages, and its know-your-rights pages",
+        |m| on(m, ui::portal_page),
+    )
+    .only(CSO),
     route(
         Get,
         "/statistics",

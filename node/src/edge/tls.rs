@@ -94,13 +94,25 @@ pub fn setup(
     })
 }
 
+/// Which listener a TLS server is: the admin one knows its peers' addresses (login limits
+/// use them); the workers' portal never looks at them, not even in debug logs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Facing {
+    /// The admin UI and API.
+    Admin,
+    /// The workers' portal.
+    Workers,
+}
+
 /// Serves `app` over TLS on `listener` until `shutdown` resolves.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     acceptor: TlsAcceptor,
     app: Router,
     shutdown: impl std::future::Future<Output = ()>,
+    facing: Facing,
 ) {
+    let admin = facing == Facing::Admin;
     tokio::pin!(shutdown);
     loop {
         let (tcp, peer) = tokio::select! {
@@ -109,7 +121,7 @@ pub async fn serve(
                 Ok(a) => a,
                 Err(e) => {
                     // Out of file descriptors and the like: wait instead of spinning.
-                    warn!("admin TLS listener: {e}");
+                    warn!(?facing, "TLS listener: {e}");
                     tokio::time::sleep(Duration::from_millis(100)).await;
                     continue;
                 }
@@ -118,21 +130,25 @@ pub async fn serve(
         let acceptor = acceptor.clone();
         let app = app.clone();
         tokio::spawn(async move {
+            // The portal's peers are not named anywhere, not even in debug logs.
+            let shown = admin.then_some(peer);
             let tls = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
                 Ok(Ok(tls)) => tls,
                 Ok(Err(e)) => {
-                    debug!(%peer, "TLS handshake failed: {e}");
+                    debug!(peer = ?shown, "TLS handshake failed: {e}");
                     return;
                 }
                 Err(_) => {
-                    debug!(%peer, "TLS handshake timed out");
+                    debug!(peer = ?shown, "TLS handshake timed out");
                     return;
                 }
             };
             let service = tower::ServiceExt::map_request(
                 app,
                 move |mut req: axum::http::Request<hyper::body::Incoming>| {
-                    req.extensions_mut().insert(ConnectInfo(peer));
+                    if admin {
+                        req.extensions_mut().insert(ConnectInfo(peer));
+                    }
                     req.extensions_mut().insert(OverTls);
                     req
                 },
@@ -142,7 +158,7 @@ pub async fn serve(
                 .serve_connection(hyper_util::rt::TokioIo::new(tls), service)
                 .await
             {
-                debug!(%peer, "admin TLS connection: {e}");
+                debug!(peer = ?shown, "TLS connection: {e}");
             }
         });
     }

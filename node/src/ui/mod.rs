@@ -14,6 +14,7 @@ mod improvements;
 mod intake;
 mod members;
 mod network;
+mod portal;
 mod session;
 mod statistics;
 mod supply_chain;
@@ -27,6 +28,7 @@ pub(crate) use improvements::improvements;
 pub(crate) use intake::intake;
 pub(crate) use members::members;
 pub(crate) use network::network;
+pub(crate) use portal::portal_page;
 pub(crate) use session::{login, login_page, logout, set_lang};
 pub(crate) use statistics::{public_json, public_page, statistics_page};
 pub(crate) use supply_chain::supply_chain;
@@ -159,6 +161,9 @@ pub(crate) fn nav(
                 items.push(("/cases", "nav_cases"));
                 items.push(("/contacts", "nav_contacts"));
                 items.push(("/intake", "nav_intake"));
+                if Permission::Casework.allows(p.role) {
+                    items.push(("/portal", "nav_portal"));
+                }
             }
             Role::Brand => {
                 items.push(("/supply-chain", "nav_supply_chain"));

@@ -1,0 +1,178 @@
+//! The CSO's side of the workers' portal: the reports raised through it and their threads
+//! (read and answered by caseworkers), and the know-your-rights pages it shows.
+
+use super::{ApiError, ApiResult, ApiState};
+use crate::access::Principal;
+use crate::intake::ContactId;
+use crate::membership::now;
+use crate::portal::rights::{self, RightsPage};
+use crate::portal::thread::{self, Message, PortalError, Side, Thread, WorkerStatus};
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::{Extension, Json};
+use ilm_protocol::Country;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+type St = State<Arc<ApiState>>;
+
+fn internal(e: impl std::fmt::Display) -> ApiError {
+    ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
+}
+
+fn portal_error(e: PortalError) -> ApiError {
+    match e {
+        PortalError::Invalid(why) => ApiError::bad(why),
+        PortalError::NotFound => ApiError(
+            StatusCode::NOT_FOUND,
+            "no portal report for this contact".into(),
+        ),
+        PortalError::TooManyMessages => ApiError(
+            StatusCode::CONFLICT,
+            format!(
+                "this thread holds {} messages, the most it may",
+                thread::MAX_MESSAGES
+            ),
+        ),
+        other => internal(other),
+    }
+}
+
+/// A thread without its messages.
+fn summary(st: &ApiState, t: &Thread) -> Result<Value, ApiError> {
+    let status = WorkerStatus::of(&st.store, t)?;
+    Ok(json!({
+        "contact": t.contact,
+        "created_at": t.created_at,
+        "language": t.language,
+        "messages": t.messages,
+        "last_worker_at": t.last_worker_at,
+        "last_cso_at": t.last_cso_at,
+        "awaiting_answer": t.awaiting_answer(),
+        "worker_status": status,
+    }))
+}
+
+/// Every thread, those awaiting an answer first, with their messages when `with_messages`.
+pub(crate) fn threads(st: &ApiState, with_messages: bool) -> Result<Vec<Value>, ApiError> {
+    let mut out = Vec::new();
+    for t in thread::all(&st.store)? {
+        let mut v = summary(st, &t)?;
+        if with_messages {
+            let messages = thread::messages(&st.vault, &t).map_err(portal_error)?;
+            v["thread"] = json!(messages);
+        }
+        out.push(v);
+    }
+    Ok(out)
+}
+
+pub(crate) async fn list_threads(State(st): St) -> ApiResult {
+    Ok(Json(json!({ "threads": threads(&st, false)? })))
+}
+
+fn parse_contact(id: &str) -> Result<ContactId, ApiError> {
+    id.parse().map_err(|_| ApiError::bad("not a contact id"))
+}
+
+pub(crate) async fn show_thread(State(st): St, Path(id): Path<String>) -> ApiResult {
+    let id = parse_contact(&id)?;
+    let t: Thread = st
+        .store
+        .get(&crate::schema::PORTAL_THREADS, &id.0)?
+        .ok_or_else(|| portal_error(PortalError::NotFound))?;
+    let mut v = summary(&st, &t)?;
+    v["thread"] = json!(thread::messages(&st.vault, &t).map_err(portal_error)?);
+    Ok(Json(v))
+}
+
+/// A caseworker's answer.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Reply {
+    text: String,
+}
+
+pub(crate) async fn reply(
+    State(st): St,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+    b: Result<Json<Reply>, JsonRejection>,
+) -> ApiResult {
+    let id = parse_contact(&id)?;
+    let Json(reply) = b.map_err(ApiError::from)?;
+    let message = Message {
+        from: Side::Cso,
+        at: now(),
+        text: reply.text,
+        by: Some(p.name.clone()),
+    };
+    let _guard = st.intake_lock.lock().await;
+    let (store, vault) = (st.store.clone(), st.vault.clone());
+    let t = tokio::task::spawn_blocking(move || thread::append(&store, &vault, &id, message))
+        .await
+        .map_err(internal)?
+        .map_err(portal_error)?;
+    Ok(Json(summary(&st, &t)?))
+}
+
+pub(crate) async fn list_rights(State(st): St) -> ApiResult {
+    Ok(Json(json!({ "pages": rights::all(&st.store)? })))
+}
+
+/// A know-your-rights page as an operator writes it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PageInput {
+    origin: Country,
+    destination: Country,
+    language: String,
+    title: String,
+    body: String,
+}
+
+pub(crate) async fn save_rights(
+    State(st): St,
+    Extension(p): Extension<Principal>,
+    b: Result<Json<PageInput>, JsonRejection>,
+) -> ApiResult {
+    let Json(input) = b.map_err(ApiError::from)?;
+    let page = RightsPage {
+        origin: input.origin,
+        destination: input.destination,
+        language: input.language,
+        title: input.title.trim().to_string(),
+        body: input.body,
+        updated_at: Some(now()),
+        updated_by: Some(p.name.clone()),
+    };
+    page.validate().map_err(|e| ApiError::bad(e.0))?;
+    rights::save(&st.store, &page)?;
+    Ok(Json(
+        json!({ "saved": page.corridor(), "language": page.language }),
+    ))
+}
+
+/// Which page to delete.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PageKey {
+    origin: Country,
+    destination: Country,
+    language: String,
+}
+
+pub(crate) async fn delete_rights(
+    State(st): St,
+    b: Result<Json<PageKey>, JsonRejection>,
+) -> ApiResult {
+    let Json(k) = b.map_err(ApiError::from)?;
+    if !rights::delete(&st.store, &k.origin, &k.destination, &k.language)? {
+        return Err(ApiError(StatusCode::NOT_FOUND, "no such page".into()));
+    }
+    Ok(Json(
+        json!({ "deleted": rights::corridor(&k.origin, &k.destination), "language": k.language }),
+    ))
+}

@@ -1,0 +1,203 @@
+//! The workers' portal, served by a CSO's node on its own listener: a worker (or someone
+//! helping workers) raises a problem and follows it with a receipt code and a passphrase,
+//! and reads know-your-rights pages for their corridor. Pages are server-rendered forms that
+//! work without JavaScript on a small screen, in the workers' languages, with the fonts served
+//! by the node.
+//!
+//! Its router holds only its own routes, and shares no session, cookie or page with the admin
+//! listener. Nothing identifies the device: the listener is served without the peer's
+//! address, and no handler logs a request.
+
+pub mod credentials;
+pub mod limits;
+mod pages;
+pub mod rights;
+pub mod serve;
+pub mod thread;
+
+use crate::api::ApiState;
+use crate::config::PortalSection;
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use std::sync::Arc;
+
+/// The portal's languages: code and own name (Burmese first: the largest group of migrant
+/// workers the first CSOs serve).
+pub const LANGUAGES: &[(&str, &str)] = &[
+    ("my", "မြန်မာ"),
+    ("km", "ខ្មែរ"),
+    ("lo", "ລາວ"),
+    ("ne", "नेपाली"),
+    ("th", "ไทย"),
+    ("en", "English"),
+];
+
+/// The paths the portal serves; everything else is 404.
+pub const PATHS: &[&str] = &[
+    "/",
+    "/report",
+    "/check",
+    "/message",
+    "/rights",
+    "/rights/{corridor}",
+    "/static/portal.css",
+    "/static/fonts/{name}",
+];
+
+/// Largest request body the portal reads.
+const MAX_BODY: usize = 32 * 1024;
+
+/// What the portal's handlers share.
+pub struct Portal {
+    api: Arc<ApiState>,
+    templates: minijinja::Environment<'static>,
+    i18n: crate::i18n::I18n,
+    limits: limits::Limits,
+}
+
+/// The portal's router.
+pub fn router(api: Arc<ApiState>, cfg: &PortalSection) -> Result<Router, String> {
+    let mut templates = minijinja::Environment::new();
+    templates.set_auto_escape_callback(|_| minijinja::AutoEscape::Html);
+    crate::ui::format::register(&mut templates);
+    for (name, src) in ilm_admin_ui::PORTAL_TEMPLATES {
+        templates
+            .add_template(name, src)
+            .map_err(|e| format!("portal template {name}: {e}"))?;
+    }
+    let portal = Arc::new(Portal {
+        api,
+        templates,
+        i18n: crate::i18n::I18n::load_from(ilm_admin_ui::PORTAL_LOCALES)?,
+        limits: limits::Limits::new(cfg.reports_per_hour, cfg.report_burst),
+    });
+    Ok(Router::new()
+        .route(PATHS[0], get(pages::home))
+        .route(PATHS[1], get(pages::report_form).post(pages::report))
+        .route(PATHS[2], get(pages::check_form).post(pages::check))
+        .route(PATHS[3], post(pages::message))
+        .route(PATHS[4], get(pages::rights_list))
+        .route(PATHS[5], get(pages::rights_page))
+        .route(PATHS[6], get(pages::style))
+        .route(PATHS[7], get(crate::ui::font))
+        .fallback(pages::not_found)
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
+        .layer(middleware::from_fn_with_state(portal.clone(), guard))
+        .with_state(portal))
+}
+
+/// What every portal response passes: a bound on requests in progress, no form posted from
+/// another site, and headers that keep pages out of caches, frames and other origins.
+async fn guard(State(p): State<Arc<Portal>>, req: Request, next: Next) -> Response {
+    let Some(_permit) = p.limits.enter() else {
+        return (StatusCode::SERVICE_UNAVAILABLE, "busy, please try again").into_response();
+    };
+    if req.method() == Method::POST && cross_site(req.headers()) {
+        return (
+            StatusCode::FORBIDDEN,
+            "forms are sent from the portal's own pages",
+        )
+            .into_response();
+    }
+    let cacheable = req.uri().path().starts_with("/static/");
+    let mut res = next.run(req).await;
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static(if cacheable {
+            "public, max-age=86400"
+        } else {
+            "no-store"
+        }),
+    );
+    res
+}
+
+/// No script at all, styles and fonts from the portal only, forms only to itself.
+const CSP: &str = "default-src 'none'; style-src 'self'; font-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// Whether a form post came from another site's page (browsers say so in `Sec-Fetch-Site`,
+/// or in `Origin` naming another host).
+fn cross_site(h: &HeaderMap) -> bool {
+    let value = |name: &str| h.get(name).and_then(|v| v.to_str().ok());
+    if value("sec-fetch-site").is_some_and(|s| s == "cross-site") {
+        return true;
+    }
+    match (value("origin"), value("host")) {
+        (Some(origin), Some(host)) if origin != "null" => {
+            let origin_host = origin.split("://").nth(1).unwrap_or(origin);
+            origin_host != host
+        }
+        _ => false,
+    }
+}
+
+/// The page language: the one asked for, else the browser's first offered one, else English.
+fn language(asked: Option<&str>, headers: &HeaderMap) -> &'static str {
+    let offered = |code: &str| LANGUAGES.iter().map(|(c, _)| *c).find(|c| *c == code);
+    if let Some(l) = asked.and_then(offered) {
+        return l;
+    }
+    let accepted = headers
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    accepted
+        .split(',')
+        .filter_map(|part| part.split(';').next())
+        .filter_map(|tag| tag.trim().split('-').next())
+        .find_map(|code| offered(&code.to_ascii_lowercase()))
+        .unwrap_or("en")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_language_is_the_asked_one_else_the_browsers_else_english() {
+        let mut h = HeaderMap::new();
+        assert_eq!(language(None, &h), "en");
+        h.insert(
+            header::ACCEPT_LANGUAGE,
+            HeaderValue::from_static("fr-FR, km-KH;q=0.8, my;q=0.5"),
+        );
+        assert_eq!(language(None, &h), "km");
+        assert_eq!(language(Some("my"), &h), "my");
+        assert_eq!(language(Some("xx"), &h), "km");
+    }
+
+    #[test]
+    fn forms_from_other_sites_are_told_apart() {
+        let mut h = HeaderMap::new();
+        h.insert("host", HeaderValue::from_static("portal.example:8443"));
+        assert!(!cross_site(&h));
+        h.insert(
+            "origin",
+            HeaderValue::from_static("https://portal.example:8443"),
+        );
+        assert!(!cross_site(&h));
+        h.insert("origin", HeaderValue::from_static("https://evil.example"));
+        assert!(cross_site(&h));
+        let mut h = HeaderMap::new();
+        h.insert("sec-fetch-site", HeaderValue::from_static("cross-site"));
+        assert!(cross_site(&h));
+    }
+}

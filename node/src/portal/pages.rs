@@ -1,0 +1,476 @@
+//! The portal's pages: plain HTML forms, posted and answered with a page, so they work with
+//! JavaScript off. A refused form comes back with what was typed and the reason, never empty.
+
+use super::credentials::{Passphrase, Receipt};
+use super::thread::{self, Message, PortalError, Report, Reporter, Side, WorkerStatus};
+use super::{LANGUAGES, Portal, language, rights};
+use crate::intake::{AgeBand, Gender};
+use crate::membership::now;
+use axum::Form;
+use axum::extract::rejection::FormRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+type St = State<Arc<Portal>>;
+
+/// The `lang` a GET page is asked in.
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct LangQuery {
+    #[serde(default)]
+    lang: Option<String>,
+}
+
+impl Portal {
+    /// The frame every page shares, in `lang`.
+    fn ctx(&self, lang: &str, path: &str) -> Value {
+        json!({
+            "lang": lang,
+            "t": self.i18n.table(lang),
+            "path": path,
+            "helpline": self.api.name,
+            "languages": LANGUAGES.iter().map(|(c, n)| json!({ "code": c, "name": n })).collect::<Vec<_>>(),
+        })
+    }
+
+    fn render(&self, status: StatusCode, name: &str, ctx: Value) -> Response {
+        match self
+            .templates
+            .get_template(name)
+            .and_then(|t| t.render(&ctx))
+        {
+            Ok(html) => (status, Html(html)).into_response(),
+            Err(e) => {
+                tracing::error!("portal page {name} did not render: {e}");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "the page could not be shown",
+                )
+                    .into_response()
+            }
+        }
+    }
+
+    /// A page saying something went wrong, with a way back.
+    fn problem(&self, lang: &str, status: StatusCode, message_key: &str) -> Response {
+        let mut ctx = self.ctx(lang, "");
+        ctx["message_key"] = json!(message_key);
+        self.render(status, "portal/problem.html", ctx)
+    }
+}
+
+pub(super) async fn home(State(p): St, q: Query<LangQuery>, h: HeaderMap) -> Response {
+    let lang = language(q.lang.as_deref(), &h);
+    p.render(StatusCode::OK, "portal/home.html", p.ctx(lang, "/"))
+}
+
+pub(super) async fn not_found(State(p): St, h: HeaderMap) -> Response {
+    p.problem(language(None, &h), StatusCode::NOT_FOUND, "not_found")
+}
+
+pub(super) async fn style() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
+        ilm_admin_ui::PORTAL_CSS,
+    )
+}
+
+/// The report form as posted (every field a string, so a bad one can be shown again).
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub(super) struct ReportForm {
+    lang: String,
+    reporter: String,
+    what: String,
+    place: String,
+    employer: String,
+    workers: String,
+    sector: String,
+    origin: String,
+    destination: String,
+    gender: String,
+    age_band: String,
+    name: String,
+    phone: String,
+    messenger: String,
+    may_contact: String,
+    may_raise: String,
+}
+
+/// Why a report form was refused: the message key shown above the form.
+type FormError = &'static str;
+
+fn short_text(s: &str, max: usize, key: FormError) -> Result<String, FormError> {
+    let s = s.trim();
+    if s.chars().count() > max || s.chars().any(|c| c.is_control() && c != '\n' && c != '\r') {
+        return Err(key);
+    }
+    Ok(s.replace("\r\n", "\n"))
+}
+
+fn yes_no(s: &str) -> Result<bool, FormError> {
+    match s {
+        "yes" => Ok(true),
+        "no" => Ok(false),
+        _ => Err("error_choices"),
+    }
+}
+
+impl ReportForm {
+    /// The checked report, or the message key of the first problem.
+    fn check(&self, lang: &str) -> Result<Report, FormError> {
+        let reporter = match self.reporter.as_str() {
+            "worker" => Reporter::Worker,
+            "helper" => Reporter::Helper,
+            _ => return Err("error_reporter"),
+        };
+        let what = short_text(&self.what, 4_000, "error_what")?;
+        if what.is_empty() {
+            return Err("error_what");
+        }
+        let workers = match self.workers.trim() {
+            "" => None,
+            n => Some(
+                n.parse::<u32>()
+                    .ok()
+                    .filter(|n| (1..=100_000).contains(n))
+                    .ok_or("error_workers")?,
+            ),
+        };
+        let country = |s: &str| {
+            crate::intake::COUNTRIES
+                .contains(&s)
+                .then(|| s.parse().ok())
+                .flatten()
+                .ok_or("error_country")
+        };
+        let sector = if crate::intake::SECTORS.contains(&self.sector.as_str()) {
+            self.sector.clone()
+        } else {
+            return Err("error_sector");
+        };
+        let gender = match self.gender.as_str() {
+            "female" => Gender::Female,
+            "male" => Gender::Male,
+            "other" => Gender::Other,
+            _ => Gender::Undisclosed,
+        };
+        let age_band = match self.age_band.as_str() {
+            "under_18" => AgeBand::Under18,
+            "18_24" => AgeBand::From18To24,
+            "25_34" => AgeBand::From25To34,
+            "35_44" => AgeBand::From35To44,
+            "45_plus" => AgeBand::From45,
+            _ => AgeBand::Unknown,
+        };
+        Ok(Report {
+            reporter,
+            language: lang.to_string(),
+            what_happened: what,
+            place: short_text(&self.place, 300, "error_place")?,
+            employer: short_text(&self.employer, 300, "error_employer")?,
+            workers,
+            sector,
+            origin: country(&self.origin)?,
+            destination: country(&self.destination)?,
+            gender,
+            age_band,
+            name: short_text(&self.name, 200, "error_contact")?,
+            phone: short_text(&self.phone, 50, "error_contact")?,
+            messenger_id: short_text(&self.messenger, 200, "error_contact")?,
+            may_contact: yes_no(&self.may_contact)?,
+            may_raise: yes_no(&self.may_raise)?,
+        })
+    }
+}
+
+fn report_ctx(p: &Portal, lang: &str, form: &ReportForm, error: Option<FormError>) -> Value {
+    let mut ctx = p.ctx(lang, "/report");
+    ctx["form"] = json!(form);
+    ctx["error"] = json!(error);
+    ctx["countries"] = json!(crate::intake::COUNTRIES);
+    ctx["sectors"] = json!(crate::intake::SECTORS);
+    ctx["genders"] = json!(["female", "male", "other", "undisclosed"]);
+    ctx["age_bands"] = json!(["under_18", "18_24", "25_34", "35_44", "45_plus", "unknown"]);
+    ctx
+}
+
+pub(super) async fn report_form(State(p): St, q: Query<LangQuery>, h: HeaderMap) -> Response {
+    let lang = language(q.lang.as_deref(), &h);
+    let form = ReportForm {
+        origin: "MM".into(),
+        destination: "TH".into(),
+        ..Default::default()
+    };
+    p.render(
+        StatusCode::OK,
+        "portal/report.html",
+        report_ctx(&p, lang, &form, None),
+    )
+}
+
+pub(super) async fn report(
+    State(p): St,
+    h: HeaderMap,
+    form: Result<Form<ReportForm>, FormRejection>,
+) -> Response {
+    let Ok(Form(form)) = form else {
+        return p.problem(language(None, &h), StatusCode::BAD_REQUEST, "error_form");
+    };
+    let lang = language(Some(&form.lang), &h);
+    let report = match form.check(lang) {
+        Ok(r) => r,
+        Err(key) => {
+            let ctx = report_ctx(&p, lang, &form, Some(key));
+            return p.render(StatusCode::UNPROCESSABLE_ENTITY, "portal/report.html", ctx);
+        }
+    };
+    if !p.limits.take_report() {
+        // What was typed stays in the form, to send again later.
+        let ctx = report_ctx(&p, lang, &form, Some("error_busy"));
+        return p.render(StatusCode::TOO_MANY_REQUESTS, "portal/report.html", ctx);
+    }
+    let _guard = p.api.intake_lock.lock().await;
+    let (store, vault) = (p.api.store.clone(), p.api.vault.clone());
+    let made =
+        tokio::task::spawn_blocking(move || thread::create(&store, &vault, report, now())).await;
+    match made {
+        Ok(Ok(made)) => {
+            let mut ctx = p.ctx(lang, "/report");
+            ctx["receipt"] = json!(made.receipt.to_string());
+            ctx["passphrase"] = json!(made.passphrase.to_string());
+            p.render(StatusCode::OK, "portal/receipt.html", ctx)
+        }
+        Ok(Err(e)) => {
+            tracing::warn!("a portal report could not be stored: {e}");
+            let ctx = report_ctx(&p, lang, &form, Some("error_store"));
+            p.render(StatusCode::SERVICE_UNAVAILABLE, "portal/report.html", ctx)
+        }
+        Err(e) => {
+            tracing::warn!("a portal report could not be stored: {e}");
+            let ctx = report_ctx(&p, lang, &form, Some("error_store"));
+            p.render(StatusCode::SERVICE_UNAVAILABLE, "portal/report.html", ctx)
+        }
+    }
+}
+
+/// A receipt code and passphrase as posted (and a message, when one is sent).
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub(super) struct CheckForm {
+    lang: String,
+    receipt: String,
+    passphrase: String,
+    text: String,
+}
+
+fn check_ctx(p: &Portal, lang: &str, form: &CheckForm, error: Option<&str>) -> Value {
+    let mut ctx = p.ctx(lang, "/check");
+    ctx["receipt"] = json!(form.receipt);
+    ctx["error"] = json!(error);
+    ctx
+}
+
+pub(super) async fn check_form(State(p): St, q: Query<LangQuery>, h: HeaderMap) -> Response {
+    let lang = language(q.lang.as_deref(), &h);
+    let ctx = check_ctx(&p, lang, &CheckForm::default(), None);
+    p.render(StatusCode::OK, "portal/check.html", ctx)
+}
+
+/// Why a form's codes opened nothing: the message key and the answer's status.
+type Refusal = (&'static str, StatusCode);
+
+/// The thread a form's codes open.
+async fn open_thread(p: &Portal, form: &CheckForm) -> Result<thread::Thread, Refusal> {
+    let (Ok(receipt), Ok(passphrase)) = (
+        Receipt::parse(&form.receipt),
+        Passphrase::parse(&form.passphrase),
+    ) else {
+        return Err(("error_codes_format", StatusCode::UNPROCESSABLE_ENTITY));
+    };
+    // Failed checks are written: under the intake lock like every portal write.
+    let _guard = p.api.intake_lock.lock().await;
+    let store = p.api.store.clone();
+    let opened =
+        tokio::task::spawn_blocking(move || thread::open(&store, &receipt, &passphrase, now()))
+            .await;
+    match opened {
+        Ok(Ok(t)) => Ok(t),
+        Ok(Err(PortalError::NotFound)) => Err(("error_codes", StatusCode::NOT_FOUND)),
+        Ok(Err(PortalError::Locked(_))) => Err(("error_locked", StatusCode::TOO_MANY_REQUESTS)),
+        Ok(Err(e)) => {
+            tracing::warn!("a portal check failed: {e}");
+            Err(("error_store", StatusCode::SERVICE_UNAVAILABLE))
+        }
+        Err(e) => {
+            tracing::warn!("a portal check failed: {e}");
+            Err(("error_store", StatusCode::SERVICE_UNAVAILABLE))
+        }
+    }
+}
+
+/// The check form again, with why the codes opened nothing.
+fn refused(p: &Portal, lang: &str, form: &CheckForm, (key, status): Refusal) -> Response {
+    p.render(
+        status,
+        "portal/check.html",
+        check_ctx(p, lang, form, Some(key)),
+    )
+}
+
+/// The status page of an opened thread.
+fn status_page(
+    p: &Portal,
+    lang: &str,
+    form: &CheckForm,
+    t: &thread::Thread,
+    notice: Option<&str>,
+    error: Option<&str>,
+) -> Response {
+    let status = match WorkerStatus::of(&p.api.store, t) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!("a portal status could not be read: {e}");
+            return p.problem(lang, StatusCode::SERVICE_UNAVAILABLE, "error_store");
+        }
+    };
+    let messages = match thread::messages(&p.api.vault, t) {
+        Ok(m) => m,
+        Err(e) => {
+            tracing::warn!("a portal thread did not open: {e}");
+            return p.problem(lang, StatusCode::SERVICE_UNAVAILABLE, "error_store");
+        }
+    };
+    let mut ctx = p.ctx(lang, "/check");
+    ctx["receipt"] = json!(form.receipt);
+    ctx["passphrase"] = json!(form.passphrase);
+    ctx["status_key"] = json!(status.key());
+    ctx["created_at"] = json!(t.created_at);
+    ctx["messages"] = json!(
+        messages
+            .iter()
+            .map(|m| json!({ "from_helpline": m.from == Side::Cso, "at": m.at, "text": m.text }))
+            .collect::<Vec<_>>()
+    );
+    ctx["notice"] = json!(notice);
+    ctx["error"] = json!(error);
+    // A refused message stays in the box.
+    ctx["text"] = json!(if error.is_some() {
+        form.text.as_str()
+    } else {
+        ""
+    });
+    p.render(StatusCode::OK, "portal/status.html", ctx)
+}
+
+pub(super) async fn check(
+    State(p): St,
+    h: HeaderMap,
+    form: Result<Form<CheckForm>, FormRejection>,
+) -> Response {
+    let Ok(Form(form)) = form else {
+        return p.problem(language(None, &h), StatusCode::BAD_REQUEST, "error_form");
+    };
+    let lang = language(Some(&form.lang), &h);
+    match open_thread(&p, &form).await {
+        Ok(t) => status_page(&p, lang, &form, &t, None, None),
+        Err(why) => refused(&p, lang, &form, why),
+    }
+}
+
+pub(super) async fn message(
+    State(p): St,
+    h: HeaderMap,
+    form: Result<Form<CheckForm>, FormRejection>,
+) -> Response {
+    let Ok(Form(form)) = form else {
+        return p.problem(language(None, &h), StatusCode::BAD_REQUEST, "error_form");
+    };
+    let lang = language(Some(&form.lang), &h);
+    let t = match open_thread(&p, &form).await {
+        Ok(t) => t,
+        Err(why) => return refused(&p, lang, &form, why),
+    };
+    let _guard = p.api.intake_lock.lock().await;
+    let (store, vault) = (p.api.store.clone(), p.api.vault.clone());
+    let msg = Message {
+        from: Side::Worker,
+        at: now(),
+        text: form.text.clone(),
+        by: None,
+    };
+    let contact = t.contact;
+    let sent =
+        tokio::task::spawn_blocking(move || thread::append(&store, &vault, &contact, msg)).await;
+    match sent {
+        Ok(Ok(t)) => status_page(&p, lang, &form, &t, Some("message_sent"), None),
+        Ok(Err(e)) => {
+            let key = match e {
+                PortalError::Invalid(_) => "error_message",
+                PortalError::TooManyMessages => "error_too_many_messages",
+                other => {
+                    tracing::warn!("a portal message could not be stored: {other}");
+                    "error_store"
+                }
+            };
+            status_page(&p, lang, &form, &t, None, Some(key))
+        }
+        Err(e) => {
+            tracing::warn!("a portal message could not be stored: {e}");
+            status_page(&p, lang, &form, &t, None, Some("error_store"))
+        }
+    }
+}
+
+pub(super) async fn rights_list(State(p): St, q: Query<LangQuery>, h: HeaderMap) -> Response {
+    let lang = language(q.lang.as_deref(), &h);
+    let pages = match rights::per_corridor(&p.api.store, lang) {
+        Ok(pages) => pages,
+        Err(e) => {
+            tracing::warn!("know-your-rights pages could not be read: {e}");
+            return p.problem(lang, StatusCode::SERVICE_UNAVAILABLE, "error_store");
+        }
+    };
+    let mut ctx = p.ctx(lang, "/rights");
+    ctx["pages"] = json!(
+        pages
+            .iter()
+            .map(|r| json!({ "corridor": r.corridor(), "origin": r.origin, "destination": r.destination, "title": r.title }))
+            .collect::<Vec<_>>()
+    );
+    p.render(StatusCode::OK, "portal/rights.html", ctx)
+}
+
+pub(super) async fn rights_page(
+    State(p): St,
+    Path(corridor): Path<String>,
+    q: Query<LangQuery>,
+    h: HeaderMap,
+) -> Response {
+    let lang = language(q.lang.as_deref(), &h);
+    let Some((origin, destination)) = rights::parse_corridor(&corridor) else {
+        return p.problem(lang, StatusCode::NOT_FOUND, "not_found");
+    };
+    match rights::find(&p.api.store, &origin, &destination, lang) {
+        Ok(Some(page)) => {
+            let mut ctx = p.ctx(lang, "/rights");
+            ctx["page"] = json!({
+                "title": page.title,
+                "language": page.language,
+                "paragraphs": page.paragraphs(),
+                "updated_at": page.updated_at,
+                "origin": page.origin,
+                "destination": page.destination,
+            });
+            p.render(StatusCode::OK, "portal/right.html", ctx)
+        }
+        Ok(None) => p.problem(lang, StatusCode::NOT_FOUND, "not_found"),
+        Err(e) => {
+            tracing::warn!("a know-your-rights page could not be read: {e}");
+            p.problem(lang, StatusCode::SERVICE_UNAVAILABLE, "error_store")
+        }
+    }
+}

@@ -1,0 +1,31 @@
+//! The CSO's page of its workers' portal: the reports raised through it with their messages
+//! and a form to answer each, and the know-your-rights pages with forms to write them.
+
+use super::*;
+
+pub(crate) async fn portal_page(
+    State(st): State<Arc<ApiState>>,
+    Extension(p): Extension<Principal>,
+) -> Response {
+    let threads = match crate::api::portal::threads(&st, true) {
+        Ok(t) => t,
+        Err(e) => return e.into_response(),
+    };
+    let pages = match crate::portal::rights::all(&st.store) {
+        Ok(p) => p,
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    let mut ctx = base_ctx(&st, Some(&p), "portal_admin_title", "/portal");
+    ctx["threads"] = json!(threads);
+    ctx["pages"] = json!(pages);
+    ctx["countries"] = json!(crate::intake::COUNTRIES);
+    ctx["portal_languages"] = json!(
+        crate::portal::LANGUAGES
+            .iter()
+            .map(|(c, n)| json!({ "code": c, "name": n }))
+            .collect::<Vec<_>>()
+    );
+    render(&st, "portal.html", ctx)
+        .map(IntoResponse::into_response)
+        .unwrap_or_else(IntoResponse::into_response)
+}
