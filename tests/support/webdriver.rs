@@ -117,6 +117,17 @@ pub fn base64_decode(s: &str) -> Result<Vec<u8>, String> {
 impl Browser {
     /// Starts chromedriver on a free port and opens a session with a fresh headless Chromium.
     pub fn start() -> Browser {
+        Browser::start_with(None, true)
+    }
+
+    /// A phone: a `width` px wide screen (mobile emulation), and JavaScript on or off.
+    pub fn phone(width: u32, javascript: bool) -> Browser {
+        Browser::start_with(Some(width), javascript)
+    }
+
+    /// Starts a browser, emulating a phone screen `phone` px wide when given, with page
+    /// scripts blocked when `javascript` is false.
+    fn start_with(phone: Option<u32>, javascript: bool) -> Browser {
         let chromium = if Path::new(CHROMIUM).is_file() {
             PathBuf::from(CHROMIUM)
         } else {
@@ -188,10 +199,21 @@ impl Browser {
             "--window-size=1280,900".into(),
             format!("--user-data-dir={}", user_data.display()),
         ];
-        let caps = json!({ "capabilities": { "alwaysMatch": {
-            "browserName": "chrome",
-            "goog:chromeOptions": { "binary": chromium, "args": args },
-        }}});
+        let mut options = json!({ "binary": chromium, "args": args });
+        if let Some(width) = phone {
+            options["mobileEmulation"] = json!({
+                "deviceMetrics": { "width": width, "height": 740, "pixelRatio": 2.0 },
+                "userAgent": "Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Mobile Safari/537.36",
+            });
+        }
+        let mut always = json!({ "browserName": "chrome", "goog:chromeOptions": options });
+        if !javascript {
+            // chromedriver's wait for a navigation after a click never ends when pages may
+            // not run scripts: such a browser does not wait, and tests move between pages
+            // with `open_page` and `click_to_page`, which wait for the new page themselves.
+            always["pageLoadStrategy"] = json!("none");
+        }
+        let caps = json!({ "capabilities": { "alwaysMatch": always } });
         let v = b.raw("POST", "/session", Some(&caps)).unwrap_or_else(|e| {
             panic!(
                 "cannot create a WebDriver session with {}: {e}\nchromedriver log:\n{}",
@@ -211,6 +233,15 @@ impl Browser {
             "/timeouts",
             json!({ "implicit": 0, "pageLoad": 60_000, "script": 30_000 }),
         );
+        if !javascript {
+            // Pages' scripts are off (as with scripts disabled in a phone's browser); the
+            // driver's own commands still work.
+            b.cmd(
+                "POST",
+                "/goog/cdp/execute",
+                json!({ "cmd": "Emulation.setScriptExecutionDisabled", "params": { "value": true } }),
+            );
+        }
         b
     }
 
@@ -475,6 +506,65 @@ impl Browser {
                 .unwrap_or(false)
                 .then_some(())
         });
+    }
+
+    /// Waits until the document that held `old` (its root element) is gone and the next one
+    /// has loaded: for a browser that does not wait for page loads itself.
+    fn await_new_page(&self, old: &Element) {
+        self.wait_until("the next page to load", Duration::from_secs(60), |b| {
+            let gone = matches!(
+                b.try_cmd("GET", &format!("/element/{}/name", old.id), Value::Null),
+                Err(e) if e.code.contains("stale") || e.code.contains("no such element")
+            );
+            let loaded = gone
+                && b.try_cmd(
+                    "POST",
+                    "/execute/sync",
+                    json!({ "script": "return document.readyState === 'complete';", "args": [] }),
+                )
+                .ok()
+                .and_then(|v| v.as_bool())
+                .unwrap_or(false);
+            loaded.then_some(())
+        });
+    }
+
+    /// Opens `url` and waits for it to load (whatever the page-load strategy).
+    pub fn open_page(&self, url: &str) {
+        let old = self.find("html");
+        self.goto(url);
+        self.await_new_page(&old);
+    }
+
+    /// Clicks `el` (a link or a form's button) with [`Browser::tap`] and waits for the page
+    /// it leads to.
+    pub fn click_to_page(&self, el: &Element) {
+        let old = self.find("html");
+        self.tap(el);
+        self.await_new_page(&old);
+    }
+
+    /// Clicks `el` as a finger would: a mouse press and release at the centre of its first
+    /// box (a link wrapped over two lines has nothing at the centre of both), sent through
+    /// the DevTools protocol. chromedriver's own click never returns on a page that may not
+    /// run scripts.
+    pub fn tap(&self, el: &Element) {
+        let centre = self.execute(
+            "arguments[0].scrollIntoView({block: 'center'}); const r = arguments[0].getClientRects()[0]; return [r.left + r.width / 2, r.top + r.height / 2];",
+            vec![Browser::arg(el)],
+        );
+        let (Some(x), Some(y)) = (centre[0].as_f64(), centre[1].as_f64()) else {
+            panic!("no position for `{}`: {centre}", el.css);
+        };
+        for kind in ["mousePressed", "mouseReleased"] {
+            self.cmd(
+                "POST",
+                "/goog/cdp/execute",
+                json!({ "cmd": "Input.dispatchMouseEvent", "params": {
+                    "type": kind, "x": x, "y": y, "button": "left", "clickCount": 1,
+                }}),
+            );
+        }
     }
 
     /// Types `text` into the element (appending to what it holds).

@@ -172,6 +172,9 @@ pub struct Thread {
     /// When the CSO last answered.
     #[serde(default)]
     pub last_cso_at: Option<Timestamp>,
+    /// Whether the worker wrote last (the report counts): the CSO owes an answer. Kept by
+    /// who wrote last, not by comparing times, which share a second.
+    pub awaiting: bool,
     /// How many messages it holds.
     pub messages: usize,
     /// The messages, sealed with the vault key and the contact id.
@@ -181,7 +184,7 @@ pub struct Thread {
 impl Thread {
     /// Whether the worker wrote last (the CSO owes an answer).
     pub fn awaiting_answer(&self) -> bool {
-        self.last_cso_at.is_none_or(|c| c < self.last_worker_at)
+        self.awaiting
     }
 }
 
@@ -257,6 +260,7 @@ pub fn create(
         worker_sent: Vec::new(),
         last_worker_at: now,
         last_cso_at: None,
+        awaiting: true,
         messages: 0,
         sealed: vault.seal_json(&seal_id(&id), &Vec::<Message>::new())?,
     };
@@ -358,6 +362,7 @@ pub fn append(
     } else {
         t.last_cso_at = Some(now);
     }
+    t.awaiting = message.from == Side::Worker;
     let mut all = open_messages(vault, &t)?;
     all.push(Message { text, ..message });
     t.messages = all.len();

@@ -195,8 +195,14 @@ fn messages_are_sealed_the_worker_is_limited_per_day_and_answers_change_the_stat
     )
     .expect("next day");
     assert!(t.awaiting_answer());
+    // An answer and the worker's reply within one second: the reply still awaits an answer.
+    let at = T0.plus_days(1).plus_secs(400);
+    let t = append(&w.store, &w.vault, &c, say(Side::Cso, at, "Call us")).expect("answer");
+    assert!(!t.awaiting_answer());
+    let t = append(&w.store, &w.vault, &c, say(Side::Worker, at, "ok")).expect("reply");
+    assert!(t.awaiting_answer());
     let all = messages(&w.vault, &t).expect("messages");
-    assert_eq!(all.len(), MAX_WORKER_MESSAGES_PER_DAY + 2);
+    assert_eq!(all.len(), MAX_WORKER_MESSAGES_PER_DAY + 4);
     assert_eq!(all[MAX_WORKER_MESSAGES_PER_DAY].text, "We will call");
     // Bad text changes nothing.
     for bad in ["   ", "a\u{0}b"] {

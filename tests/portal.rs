@@ -1,0 +1,472 @@
+//! The workers' portal against a real CSO node (the `ilm` binary): a worker in Burmese on a
+//! 360 px phone with JavaScript off raises a problem, gets a receipt, follows it and reads the
+//! helpline's answer; the portal and admin listeners share no route; a report's identity is
+//! nowhere in clear and the sender's address nowhere at all; a flood of reports is bounded
+//! while operators keep working.
+//!
+//! Chromium and chromedriver are required (scripts/test installs them); never skipped.
+
+#[path = "support/mod.rs"]
+mod support;
+#[path = "support/webdriver.rs"]
+mod webdriver;
+
+use serde_json::json;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use support::*;
+use webdriver::Browser;
+
+const ARTIFACTS: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../target/test-artifacts/browser"
+);
+
+/// A CSO node serving the portal on loopback.
+fn cso_with_portal() -> (Net, Node) {
+    let mut net = Net::new();
+    net.steward.start();
+    let mut cso = net.member("cso", "cso");
+    cso.run_args = vec!["--portal-listen".into(), "127.0.0.1:0".into()];
+    cso.start();
+    (net, cso)
+}
+
+/// The portal's base URL.
+fn portal_base(node: &Node) -> String {
+    let addr = std::fs::read_to_string(node.dir.join("portal.addr"))
+        .unwrap_or_else(|e| panic!("portal.addr: {e} (is the portal served?)"));
+    format!("http://{}", addr.trim())
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .timeout_global(Some(Duration::from_secs(60)))
+        .build()
+        .into()
+}
+
+/// GET without credentials: status and body.
+fn get(url: &str) -> (u16, String) {
+    let mut res = agent()
+        .get(url)
+        .call()
+        .unwrap_or_else(|e| panic!("GET {url}: {e}"));
+    (
+        res.status().as_u16(),
+        res.body_mut().read_to_string().unwrap_or_default(),
+    )
+}
+
+/// A form post to the portal: status and body.
+fn post_form(url: &str, form: &[(&str, &str)], origin: Option<&str>) -> (u16, String) {
+    let body = serde_urlencoded::to_string(form).expect("form");
+    let mut req = agent()
+        .post(url)
+        .header("Content-Type", "application/x-www-form-urlencoded");
+    if let Some(o) = origin {
+        req = req.header("Origin", o);
+    }
+    let mut res = req
+        .send(body.as_bytes())
+        .unwrap_or_else(|e| panic!("POST {url}: {e}"));
+    (
+        res.status().as_u16(),
+        res.body_mut().read_to_string().unwrap_or_default(),
+    )
+}
+
+/// A form post sent from `source` (another loopback address), over a raw HTTP/1.1
+/// connection: the address the portal must never write down.
+fn post_form_from(source: &str, portal: &str, path: &str, form: &[(&str, &str)]) -> String {
+    let addr: std::net::SocketAddr = portal
+        .trim_start_matches("http://")
+        .parse()
+        .expect("portal address");
+    let body = serde_urlencoded::to_string(form).expect("form");
+    let request = format!(
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+        socket
+            .bind(format!("{source}:0").parse().expect("source"))
+            .expect("bind the source address");
+        let mut stream = socket.connect(addr).await.expect("connect");
+        stream.write_all(request.as_bytes()).await.expect("send");
+        let mut answer = Vec::new();
+        stream.read_to_end(&mut answer).await.expect("read");
+        String::from_utf8_lossy(&answer).into_owned()
+    })
+}
+
+/// The text of the element with `id` in an HTML page (a crude read for HTTP tests).
+fn element_text(html: &str, id: &str) -> Option<String> {
+    let start = html.find(&format!("id=\"{id}\""))?;
+    let open_end = start + html[start..].find('>')? + 1;
+    let close = open_end + html[open_end..].find('<')?;
+    Some(html[open_end..close].trim().to_string())
+}
+
+/// Files under `dir` (and the logs next to it) holding `needle`.
+fn grep(dirs: &[PathBuf], needle: &[u8]) -> Vec<String> {
+    let mut hits = Vec::new();
+    for d in dirs {
+        let mut files = if d.is_dir() {
+            files_under(d)
+        } else {
+            vec![d.clone()]
+        };
+        files.retain(|f| f.is_file());
+        for f in files {
+            let bytes = std::fs::read(&f).unwrap_or_default();
+            if bytes.windows(needle.len()).any(|w| w == needle) {
+                hits.push(f.display().to_string());
+            }
+        }
+    }
+    hits
+}
+
+/// The data directory and every log of a node (logs are written next to the directory).
+fn node_files(node: &Node) -> Vec<PathBuf> {
+    let mut out = vec![node.dir.clone()];
+    if let (Some(parent), Some(name)) = (node.dir.parent(), node.dir.file_name()) {
+        for e in std::fs::read_dir(parent).expect("parent").flatten() {
+            let f = e.file_name().to_string_lossy().into_owned();
+            if f.starts_with(&format!("{}.log", name.to_string_lossy())) {
+                out.push(e.path());
+            }
+        }
+    }
+    out
+}
+
+fn shot(b: &Browser, name: &str) {
+    b.screenshot(&Path::new(ARTIFACTS).join(format!("portal-{name}.png")));
+}
+
+fn a_report<'a>(what: &'a str, name: &'a str, phone: &'a str) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("lang", "my"),
+        ("reporter", "worker"),
+        ("what", what),
+        ("place", "Mahachai"),
+        ("employer", "Ocean Frozen Foods"),
+        ("workers", "12"),
+        ("sector", "seafood"),
+        ("origin", "MM"),
+        ("destination", "TH"),
+        ("gender", "undisclosed"),
+        ("age_band", "unknown"),
+        ("name", name),
+        ("phone", phone),
+        ("messenger", ""),
+        ("may_contact", "yes"),
+        ("may_raise", "no"),
+    ]
+}
+
+/// Burmese digits for ASCII ones (a worker typing on a Burmese keyboard).
+fn burmese_digits(s: &str) -> String {
+    s.chars()
+        .map(|c| match c.to_digit(10) {
+            Some(d) => char::from_u32(0x1040 + d).expect("digit"),
+            None => c,
+        })
+        .collect()
+}
+
+#[test]
+fn a_worker_in_burmese_on_a_phone_without_javascript_reports_and_reads_the_answer() {
+    std::fs::create_dir_all(ARTIFACTS).expect("artifacts dir");
+    let (_net, cso) = cso_with_portal();
+    let portal = portal_base(&cso);
+    // The CSO writes a know-your-rights page for the Myanmar–Thailand corridor in Burmese.
+    cso.post(
+        "/api/portal/rights",
+        &json!({
+            "origin": "MM", "destination": "TH", "language": "my",
+            "title": "ထိုင်းနိုင်ငံတွင် အလုပ်လုပ်သူများ၏ အခွင့်အရေး",
+            "body": "အလုပ်ရှင်သည် သင့်နိုင်ငံကူးလက်မှတ်ကို သိမ်းထား၍ မရပါ။\n\nလုပ်ခကို အပြည့်အဝ အချိန်မီ ရရပါမည်။",
+        }),
+    );
+
+    let b = Browser::phone(360, false);
+    // JavaScript is off: a page's script does not run (control for everything below).
+    b.open_page("data:text/html,<title>before</title><script>document.title='script ran'</script>");
+    assert_eq!(
+        b.title(),
+        "before",
+        "page scripts must be off in this browser"
+    );
+
+    b.open_page(&format!("{portal}/?lang=my"));
+    let html = b.find("html");
+    assert_eq!(b.attribute(&html, "lang").as_deref(), Some("my"));
+    assert!(b.text(&b.find("h1")).contains("ပြဿနာ"), "Burmese heading");
+    // Nothing wider than the phone's screen.
+    let width: i64 = b
+        .execute("return document.documentElement.scrollWidth;", vec![])
+        .as_i64()
+        .unwrap_or(i64::MAX);
+    assert!(width <= 360, "the page is {width}px wide on a 360px screen");
+    shot(&b, "01-home-my");
+
+    // Know your rights, in Burmese.
+    b.click_to_page(&b.find("#go-rights"));
+    b.click_to_page(&b.find("#rights a"));
+    assert!(b.text(&b.find("#rights-page")).contains("နိုင်ငံကူးလက်မှတ်"));
+    shot(&b, "02-rights-my");
+
+    // Report a problem. First with no words at all (spaces pass the browser's check): the
+    // node refuses it, in Burmese, and what was typed stays in the form.
+    b.open_page(&format!("{portal}/report?lang=my"));
+    b.tap(&b.find("input[name=reporter][value=worker]"));
+    b.send_keys(&b.find("#what"), "   ");
+    b.send_keys(&b.find("#place"), "Mahachai");
+    b.select_option("#sector", "seafood");
+    b.tap(&b.find("input[name=may_contact][value=yes]"));
+    b.tap(&b.find("input[name=may_raise][value=no]"));
+    b.click_to_page(&b.find("#send-report"));
+    let error = b.text(&b.find("#form-error"));
+    assert!(error.contains("ဘာဖြစ်ခဲ့သလဲ"), "a Burmese error: {error}");
+    assert_eq!(
+        b.property(&b.find("#place"), "value").as_deref(),
+        Some("Mahachai")
+    );
+    shot(&b, "03-report-refused");
+    b.send_keys(&b.find("#what"), "လုပ်ခ သုံးလ မရပါ။ PORTAL-CANARY-WORDS");
+    b.send_keys(&b.find("#employer"), "Ocean Frozen Foods");
+    b.send_keys(&b.find("#workers"), "12");
+    b.send_keys(&b.find("#name"), "PORTAL-CANARY-NAME");
+    b.send_keys(&b.find("#phone"), "+66 81 555 0142");
+    b.click_to_page(&b.find("#send-report"));
+    let receipt = b.text(&b.find("#receipt"));
+    let passphrase = b.text(&b.find("#passphrase"));
+    assert_eq!(receipt.chars().filter(char::is_ascii_digit).count(), 12);
+    assert_eq!(passphrase.chars().filter(char::is_ascii_digit).count(), 16);
+    shot(&b, "04-receipt");
+
+    // The report is in the CSO's intake, awaiting triage, from the portal.
+    let threads = cso.get("/api/portal/threads")["threads"].clone();
+    assert_eq!(threads.as_array().map(Vec::len), Some(1), "{threads}");
+    let contact = threads[0]["contact"].as_str().expect("contact").to_string();
+    let shown = cso.get(&format!("/api/contacts/{contact}"));
+    assert_eq!(shown["channel"], "portal", "{shown}");
+    assert!(shown["case_ref"].is_null());
+    assert_eq!(shown["identity"]["name"], "PORTAL-CANARY-NAME", "{shown}");
+
+    // A wrong passphrase opens nothing.
+    b.open_page(&format!("{portal}/check?lang=my"));
+    b.send_keys(&b.find("#receipt"), &receipt);
+    b.send_keys(&b.find("#passphrase"), "1111-2222-3333-4444");
+    b.click_to_page(&b.find("#check-submit"));
+    assert!(b.try_find("#thread").is_none());
+    assert!(!b.text(&b.find("#form-error")).is_empty());
+
+    // The right codes, typed in Burmese digits, open the report.
+    b.open_page(&format!("{portal}/check?lang=my"));
+    b.send_keys(&b.find("#receipt"), &burmese_digits(&receipt));
+    b.send_keys(&b.find("#passphrase"), &burmese_digits(&passphrase));
+    b.click_to_page(&b.find("#check-submit"));
+    let status = b.find("#status");
+    assert_eq!(
+        b.attribute(&status, "data-status").as_deref(),
+        Some("wstatus_received")
+    );
+    shot(&b, "05-status-received");
+
+    // A caseworker answers; the worker reads it and writes back.
+    let answer = "ကျွန်ုပ်တို့ မနက်ဖြန် ဖုန်းဆက်ပါမည်။";
+    cso.post(
+        &format!("/api/portal/threads/{contact}/reply"),
+        &json!({ "text": answer }),
+    );
+    b.open_page(&format!("{portal}/check?lang=my"));
+    b.send_keys(&b.find("#receipt"), &receipt);
+    b.send_keys(&b.find("#passphrase"), &passphrase);
+    b.click_to_page(&b.find("#check-submit"));
+    assert_eq!(
+        b.attribute(&b.find("#status"), "data-status").as_deref(),
+        Some("wstatus_answered")
+    );
+    assert!(b.text(&b.find("#thread")).contains(answer));
+    b.send_keys(&b.find("#text"), "ကျေးဇူးတင်ပါသည်");
+    b.click_to_page(&b.find("#send-message"));
+    assert!(!b.text(&b.find("#notice")).is_empty());
+    assert!(b.text(&b.find("#thread")).contains("ကျေးဇူးတင်ပါသည်"));
+    shot(&b, "06-status-answered");
+    let thread = cso.get(&format!("/api/portal/threads/{contact}"));
+    assert_eq!(thread["awaiting_answer"], true, "{thread}");
+    assert_eq!(
+        thread["thread"].as_array().map(Vec::len),
+        Some(2),
+        "{thread}"
+    );
+}
+
+#[test]
+fn the_portal_shares_no_route_with_the_admin_listener_and_keeps_no_trace_of_the_sender() {
+    let (net, mut cso) = cso_with_portal();
+    let portal = portal_base(&cso);
+    let admin = format!(
+        "http://{}",
+        std::fs::read_to_string(cso.dir.join("admin.addr"))
+            .expect("admin.addr")
+            .trim()
+    );
+    // Each listener serves its own pages (positive controls)...
+    for path in ["/", "/report", "/check", "/rights", "/static/portal.css"] {
+        assert_eq!(get(&format!("{portal}{path}")).0, 200, "portal {path}");
+    }
+    assert_eq!(get(&format!("{admin}/login")).0, 200);
+    assert_eq!(get(&format!("{admin}/static/app.js")).0, 200);
+    // ...and none of the other's.
+    for path in [
+        "/login",
+        "/dashboard",
+        "/contacts",
+        "/portal",
+        "/static/app.js",
+        "/api/status",
+        "/api/hello",
+        "/api/contacts",
+        "/api/portal/threads",
+    ] {
+        let (code, body) = get(&format!("{portal}{path}"));
+        assert_eq!(code, 404, "admin path {path} on the portal: {body}");
+    }
+    for path in [
+        "/report",
+        "/check",
+        "/rights",
+        "/static/portal.css",
+        "/message",
+    ] {
+        let (code, body) = get(&format!("{admin}{path}"));
+        assert!(
+            code != 200 && !body.contains("report-form"),
+            "portal path {path} on the admin listener: {code}"
+        );
+    }
+
+    // A report sent from another loopback address (127.0.0.7), with canaries.
+    let (name, phone, words) = (
+        "PORTAL-CANARY-NAME-3b9f",
+        "PORTAL-CANARY-PHONE-0199",
+        "PORTAL-CANARY-WORDS-51ac",
+    );
+    let answer = post_form_from(
+        "127.0.0.7",
+        &portal,
+        "/report",
+        &a_report(words, name, phone),
+    );
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    let receipt = element_text(&answer, "receipt").expect("a receipt");
+    let passphrase = element_text(&answer, "passphrase").expect("a passphrase");
+    let message = post_form_from(
+        "127.0.0.7",
+        &portal,
+        "/message",
+        &[
+            ("lang", "my"),
+            ("receipt", &receipt),
+            ("passphrase", &passphrase),
+            ("text", "PORTAL-CANARY-MESSAGE-77e1"),
+        ],
+    );
+    assert!(message.contains("PORTAL-CANARY-MESSAGE-77e1"), "{message}");
+    let threads = || {
+        cso.get("/api/portal/threads")["threads"]
+            .as_array()
+            .map(Vec::len)
+            .unwrap_or(0)
+    };
+    assert_eq!(threads(), 1);
+
+    // A form posted from another site is refused and stores nothing.
+    let (code, _) = post_form(
+        &format!("{portal}/report"),
+        &a_report("cross-site", "x", ""),
+        Some("https://evil.example"),
+    );
+    assert_eq!(code, 403);
+    assert_eq!(threads(), 1);
+
+    // A flood of reports from many connections at once: the portal takes at most its burst
+    // (20) plus what refills meanwhile (60 an hour), refuses the rest with 429 or 503 at once,
+    // stores exactly what it accepted, and the operators' API keeps answering throughout.
+    let url = format!("{portal}/report");
+    let flood: Vec<_> = (0..8)
+        .map(|_| {
+            let url = url.clone();
+            std::thread::spawn(move || {
+                let mut codes = Vec::new();
+                for _ in 0..25 {
+                    codes.push(post_form(&url, &a_report("flood", "", ""), None).0);
+                }
+                codes
+            })
+        })
+        .collect();
+    let mut operator_answers = 0;
+    while flood.iter().any(|t| !t.is_finished()) {
+        assert!(
+            cso.try_get("/api/status").is_ok(),
+            "the admin API stopped answering"
+        );
+        operator_answers += 1;
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let codes: Vec<u16> = flood
+        .into_iter()
+        .flat_map(|t| t.join().expect("flood thread"))
+        .collect();
+    let accepted = codes.iter().filter(|c| **c == 200).count();
+    let refused = codes.iter().filter(|c| **c == 429 || **c == 503).count();
+    assert_eq!(accepted + refused, codes.len(), "{codes:?}");
+    assert!(accepted <= 21, "{accepted} accepted");
+    assert!(
+        accepted >= 1 && refused >= 150,
+        "{accepted} accepted, {refused} refused"
+    );
+    assert_eq!(threads(), 1 + accepted, "stored exactly what was accepted");
+    assert!(operator_answers >= 1);
+
+    // Positive control for the searches below: a page the CSO wrote is found in clear.
+    cso.post(
+        "/api/portal/rights",
+        &json!({ "origin": "MM", "destination": "TH", "language": "en",
+                 "title": "PORTAL-CONTROL-TITLE", "body": "Text." }),
+    );
+    cso.stop();
+    let files = node_files(&cso);
+    assert!(!grep(&files, b"PORTAL-CONTROL-TITLE").is_empty());
+    // The portal's own address is in its log ("workers' portal" line): addresses written
+    // anywhere are found by this search.
+    let own = portal.trim_start_matches("http://");
+    assert!(!grep(&files, own.as_bytes()).is_empty(), "control: {own}");
+    // Nor are the receipt and passphrase (only their hashes are kept).
+    for needle in [
+        name,
+        phone,
+        words,
+        "PORTAL-CANARY-MESSAGE-77e1",
+        "127.0.0.7",
+        receipt.as_str(),
+        passphrase.as_str(),
+    ] {
+        let hits = grep(&[net.tmp.path().to_path_buf()], needle.as_bytes());
+        assert!(hits.is_empty(), "{needle} found in {hits:?}");
+    }
+}
