@@ -728,23 +728,6 @@ fn login_languages(cso: &Node, axe: &str) {
     }
 }
 
-/// axe-core's source (scripts/test fetches the pinned version; never skipped).
-fn axe_source() -> String {
-    let path = std::env::var("ILM_AXE_JS").unwrap_or_else(|_| {
-        concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../target/test-tools/axe-core/axe.min.js"
-        )
-        .into()
-    });
-    std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!(
-            "axe-core is required for the accessibility checks and was not found at {path}: {e}. \
-             Run scripts/test, which fetches it with npm; these checks are never skipped."
-        )
-    })
-}
-
 /// On every page: axe-core finds no serious or critical violation, and at 400 px wide
 /// nothing scrolls sideways.
 fn accessible_and_fits_small_screens(s: &mut Session, axe: &str, pages: &[String]) {
@@ -758,36 +741,7 @@ fn accessible_and_fits_small_screens(s: &mut Session, axe: &str, pages: &[String
 /// scroll sideways at `width` pixels.
 fn accessible_at_width(s: &mut Session, axe: &str, page: &str, width: u64) {
     s.wait_for("main", SOON);
-    s.execute(
-        &format!("{axe}\n;window.__axe = null; axe.run(document, {{ resultTypes: ['violations'] }}).then(function (r) {{ window.__axe = r.violations; }});"),
-        vec![],
-    );
-    let violations = s.wait_until(&format!("axe on {page}"), SOON, |b| {
-        let v = b.execute("return window.__axe;", vec![]);
-        (!v.is_null()).then_some(v)
-    });
-    let bad: Vec<String> = violations
-        .as_array()
-        .expect("violations")
-        .iter()
-        .filter(|v| matches!(v["impact"].as_str(), Some("serious" | "critical")))
-        .map(|v| {
-            format!(
-                "{} ({}): {}",
-                v["id"],
-                v["impact"],
-                v["nodes"]
-                    .as_array()
-                    .map(|n| n
-                        .iter()
-                        .take(3)
-                        .map(|n| n["html"].to_string())
-                        .collect::<Vec<_>>()
-                        .join(" | "))
-                    .unwrap_or_default()
-            )
-        })
-        .collect();
+    let bad = s.axe_serious(axe, page);
     assert!(bad.is_empty(), "axe on {page}: {bad:#?}");
     s.cmd(
         "POST",
@@ -1137,7 +1091,7 @@ fn every_role_does_its_work_on_the_demo_network() {
     ] {
         pages_are_translated(&mut s, lang, &cso_pages, font);
     }
-    let axe = axe_source();
+    let axe = webdriver::axe_source();
     login_languages(cso, &axe);
     accessible_and_fits_small_screens(&mut s, &axe, &cso_pages);
     let mut readonly = Session::new("demo-cso-readonly", cso);

@@ -150,7 +150,20 @@ fn node_files(node: &Node) -> Vec<PathBuf> {
     out
 }
 
-fn shot(b: &Browser, name: &str) {
+/// A screenshot of the open page, after checking it: axe-core finds no serious or critical
+/// violation, and nothing is wider than the phone's screen.
+fn shot(b: &Browser, axe: &str, name: &str) {
+    // axe-core needs scripts to finish its run; the page itself has none (its policy
+    // allows none), so this changes nothing it shows.
+    b.set_page_scripts(true);
+    let bad = b.axe_serious(axe, name);
+    b.set_page_scripts(false);
+    assert!(bad.is_empty(), "axe on {name}: {bad:#?}");
+    let width = b
+        .execute("return document.documentElement.scrollWidth;", vec![])
+        .as_i64()
+        .unwrap_or(i64::MAX);
+    assert!(width <= 360, "{name} is {width}px wide on a 360px screen");
     b.screenshot(&Path::new(ARTIFACTS).join(format!("portal-{name}.png")));
 }
 
@@ -200,6 +213,7 @@ fn a_worker_in_burmese_on_a_phone_without_javascript_reports_and_reads_the_answe
         }),
     );
 
+    let axe = webdriver::axe_source();
     let b = Browser::phone(360, false);
     // JavaScript is off: a page's script does not run (control for everything below).
     b.open_page("data:text/html,<title>before</title><script>document.title='script ran'</script>");
@@ -213,19 +227,26 @@ fn a_worker_in_burmese_on_a_phone_without_javascript_reports_and_reads_the_answe
     let html = b.find("html");
     assert_eq!(b.attribute(&html, "lang").as_deref(), Some("my"));
     assert!(b.text(&b.find("h1")).contains("ပြဿနာ"), "Burmese heading");
-    // Nothing wider than the phone's screen.
-    let width: i64 = b
-        .execute("return document.documentElement.scrollWidth;", vec![])
-        .as_i64()
-        .unwrap_or(i64::MAX);
-    assert!(width <= 360, "the page is {width}px wide on a 360px screen");
-    shot(&b, "01-home-my");
+    shot(&b, &axe, "01-home-my");
+    // Control: axe does report on this browser's pages (an image without a text alternative
+    // added by hand is a critical violation).
+    b.execute(
+        "document.querySelector('main').insertAdjacentHTML('beforeend', '<img src=\"/static/none.png\">');",
+        vec![],
+    );
+    b.set_page_scripts(true);
+    let found = b.axe_serious(&axe, "control");
+    b.set_page_scripts(false);
+    assert!(
+        found.iter().any(|v| v.contains("image-alt")),
+        "axe found {found:?}"
+    );
 
     // Know your rights, in Burmese.
     b.click_to_page(&b.find("#go-rights"));
     b.click_to_page(&b.find("#rights a"));
     assert!(b.text(&b.find("#rights-page")).contains("နိုင်ငံကူးလက်မှတ်"));
-    shot(&b, "02-rights-my");
+    shot(&b, &axe, "02-rights-my");
 
     // Report a problem. First with no words at all (spaces pass the browser's check): the
     // node refuses it, in Burmese, and what was typed stays in the form.
@@ -243,7 +264,7 @@ fn a_worker_in_burmese_on_a_phone_without_javascript_reports_and_reads_the_answe
         b.property(&b.find("#place"), "value").as_deref(),
         Some("Mahachai")
     );
-    shot(&b, "03-report-refused");
+    shot(&b, &axe, "03-report-refused");
     b.send_keys(&b.find("#what"), "လုပ်ခ သုံးလ မရပါ။ PORTAL-CANARY-WORDS");
     b.send_keys(&b.find("#employer"), "Ocean Frozen Foods");
     b.send_keys(&b.find("#workers"), "12");
@@ -254,7 +275,7 @@ fn a_worker_in_burmese_on_a_phone_without_javascript_reports_and_reads_the_answe
     let passphrase = b.text(&b.find("#passphrase"));
     assert_eq!(receipt.chars().filter(char::is_ascii_digit).count(), 12);
     assert_eq!(passphrase.chars().filter(char::is_ascii_digit).count(), 16);
-    shot(&b, "04-receipt");
+    shot(&b, &axe, "04-receipt");
 
     // The report is in the CSO's intake, awaiting triage, from the portal.
     let threads = cso.get("/api/portal/threads")["threads"].clone();
@@ -283,7 +304,7 @@ fn a_worker_in_burmese_on_a_phone_without_javascript_reports_and_reads_the_answe
         b.attribute(&status, "data-status").as_deref(),
         Some("wstatus_received")
     );
-    shot(&b, "05-status-received");
+    shot(&b, &axe, "05-status-received");
 
     // A caseworker answers; the worker reads it and writes back.
     let answer = "ကျွန်ုပ်တို့ မနက်ဖြန် ဖုန်းဆက်ပါမည်။";
@@ -304,7 +325,7 @@ fn a_worker_in_burmese_on_a_phone_without_javascript_reports_and_reads_the_answe
     b.click_to_page(&b.find("#send-message"));
     assert!(!b.text(&b.find("#notice")).is_empty());
     assert!(b.text(&b.find("#thread")).contains("ကျေးဇူးတင်ပါသည်"));
-    shot(&b, "06-status-answered");
+    shot(&b, &axe, "06-status-answered");
     let thread = cso.get(&format!("/api/portal/threads/{contact}"));
     assert_eq!(thread["awaiting_answer"], true, "{thread}");
     assert_eq!(

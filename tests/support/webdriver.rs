@@ -234,15 +234,20 @@ impl Browser {
             json!({ "implicit": 0, "pageLoad": 60_000, "script": 30_000 }),
         );
         if !javascript {
-            // Pages' scripts are off (as with scripts disabled in a phone's browser); the
-            // driver's own commands still work.
-            b.cmd(
-                "POST",
-                "/goog/cdp/execute",
-                json!({ "cmd": "Emulation.setScriptExecutionDisabled", "params": { "value": true } }),
-            );
+            b.set_page_scripts(false);
         }
         b
+    }
+
+    /// Lets pages run scripts, or stops them (as a phone's browser with scripts disabled);
+    /// the driver's own commands work either way, but a script that waits (axe-core's
+    /// promise) only finishes with scripts on.
+    pub fn set_page_scripts(&self, on: bool) {
+        self.cmd(
+            "POST",
+            "/goog/cdp/execute",
+            json!({ "cmd": "Emulation.setScriptExecutionDisabled", "params": { "value": !on } }),
+        );
     }
 
     /// One WebDriver HTTP call; returns the response's `value`.
@@ -567,6 +572,41 @@ impl Browser {
         }
     }
 
+    /// axe-core's serious and critical violations on the open page (`axe`: its source,
+    /// from [`axe_source`]), one line each.
+    pub fn axe_serious(&self, axe: &str, page: &str) -> Vec<String> {
+        self.execute(
+            &format!("{axe}\n;window.__axe = null; axe.run(document, {{ resultTypes: ['violations'] }}).then(function (r) {{ window.__axe = r.violations; }});"),
+            vec![],
+        );
+        let violations = self.wait_until(&format!("axe on {page}"), Duration::from_secs(60), |b| {
+            let v = b.execute("return window.__axe;", vec![]);
+            (!v.is_null()).then_some(v)
+        });
+        violations
+            .as_array()
+            .expect("violations")
+            .iter()
+            .filter(|v| matches!(v["impact"].as_str(), Some("serious" | "critical")))
+            .map(|v| {
+                format!(
+                    "{} ({}): {}",
+                    v["id"],
+                    v["impact"],
+                    v["nodes"]
+                        .as_array()
+                        .map(|n| n
+                            .iter()
+                            .take(3)
+                            .map(|n| n["html"].to_string())
+                            .collect::<Vec<_>>()
+                            .join(" | "))
+                        .unwrap_or_default()
+                )
+            })
+            .collect()
+    }
+
     /// Types `text` into the element (appending to what it holds).
     pub fn send_keys(&self, el: &Element, text: &str) {
         self.el_cmd(el, "POST", "/value", json!({ "text": text }));
@@ -736,6 +776,23 @@ impl Drop for Browser {
             let _ = c.wait();
         }
     }
+}
+
+/// axe-core's source (scripts/test fetches the pinned version; never skipped).
+pub fn axe_source() -> String {
+    let path = std::env::var("ILM_AXE_JS").unwrap_or_else(|_| {
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../target/test-tools/axe-core/axe.min.js"
+        )
+        .into()
+    });
+    std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "axe-core is required for the accessibility checks and was not found at {path}: {e}. \
+             Run scripts/test, which fetches it with npm; these checks are never skipped."
+        )
+    })
 }
 
 #[cfg(test)]
