@@ -70,7 +70,11 @@ fn the_demo_seeds_every_lifecycle_stage_with_attestations_and_overdue_work() {
     // Eleven nodes, each with its own data dir and admin API.
     let nodes: Vec<&str> = stdout
         .lines()
-        .filter(|l| l.contains("http://127.0.0.1:") && !l.starts_with("Public statistics page"))
+        .filter(|l| {
+            l.contains("http://127.0.0.1:")
+                && !l.starts_with("Public statistics page")
+                && !l.starts_with("Workers' portal")
+        })
         .collect();
     assert_eq!(nodes.len(), 11, "{stdout}");
     // The first CSO's public statistics page serves what the CSOs published.
@@ -78,6 +82,11 @@ fn the_demo_seeds_every_lifecycle_stage_with_attestations_and_overdue_work() {
         stdout.contains(
             "Public statistics page (no login, published figures only): http://127.0.0.1:"
         ),
+        "{stdout}"
+    );
+    // And its workers' portal, with the know-your-rights pages the seed wrote.
+    assert!(
+        stdout.contains("Workers' portal of Migrant Worker Helpline Foundation"),
         "{stdout}"
     );
     assert!(

@@ -312,6 +312,9 @@ pub async fn run(args: DemoArgs) -> Result<()> {
                 // The first CSO shows the network's published statistics to the public.
                 public_listen: (org.key == "cso-helpline")
                     .then(|| std::net::SocketAddr::from(([127, 0, 0, 1], 0))),
+                // It also serves its workers' portal.
+                portal_listen: (org.key == "cso-helpline")
+                    .then(|| std::net::SocketAddr::from(([127, 0, 0, 1], 0))),
                 ..RunOptions::default()
             },
         )
@@ -372,6 +375,12 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         if let Some(addr) = n.running.public_addr {
             crate::output::say(&format!(
                 "\nPublic statistics page (no login, published figures only): http://{addr}"
+            ));
+        }
+        if let Some(addr) = n.running.portal.0 {
+            crate::output::say(&format!(
+                "Workers' portal of {} (report a problem, follow it, know your rights): http://{addr}",
+                n.org.name
             ));
         }
     }

@@ -31,6 +31,20 @@ fn holds(c: &AdminClient, case: &str) -> Result<bool> {
     Ok(c.get(&format!("/api/cases/{case}")).is_ok())
 }
 
+/// Sample know-your-rights pages (Myanmar to Thailand): language, title, text.
+const RIGHTS_PAGES: [(&str, &str, &str); 2] = [
+    (
+        "en",
+        "Working in Thailand: your rights",
+        "Your employer may not keep your passport or work permit. You may keep them yourself.\n\nYou must be paid at least the minimum wage, in full and on time, at least once a month.\n\nUnder the Employer Pays principle you should pay no recruitment fee. If you paid one, tell the helpline: it can be repaid.",
+    ),
+    (
+        "my",
+        "ထိုင်းနိုင်ငံတွင် အလုပ်လုပ်ခြင်း - သင့်အခွင့်အရေးများ",
+        "အလုပ်ရှင်သည် သင့်နိုင်ငံကူးလက်မှတ် သို့မဟုတ် အလုပ်လုပ်ခွင့်ကို သိမ်းထား၍ မရပါ။ သင်ကိုယ်တိုင် သိမ်းထားနိုင်ပါသည်။\n\nအနည်းဆုံး လုပ်ခကို အပြည့်အဝ အချိန်မီ လစဉ် အနည်းဆုံး တစ်ကြိမ် ရရပါမည်။\n\nအလုပ်ရှင်က ပေးချေရမည့် စည်းမျဉ်းအရ အလုပ်ရှာဖွေခ မပေးရပါ။ ပေးခဲ့ပါက အကူအညီဌာနကို ပြောပြပါ - ပြန်ရနိုင်ပါသည်။",
+    ),
+];
+
 /// The stage a sample case is taken to.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
 enum Stage {
@@ -63,6 +77,14 @@ pub(super) fn seed(
                 })?;
             }
         }
+    }
+    // Know-your-rights pages on the helpline's portal, for its main corridor.
+    let helpline = api(dirs, "cso-helpline")?;
+    for (language, title, body) in RIGHTS_PAGES {
+        helpline.post(
+            "/api/portal/rights",
+            &json!({ "origin": "MM", "destination": "TH", "language": language, "title": title, "body": body }),
+        )?;
     }
     // Supply-chain links.
     for (up, down, kind) in [
