@@ -477,17 +477,98 @@ fn the_portal_shares_no_route_with_the_admin_listener_and_keeps_no_trace_of_the_
     // anywhere are found by this search.
     let own = portal.trim_start_matches("http://");
     assert!(!grep(&files, own.as_bytes()).is_empty(), "control: {own}");
-    // Nor are the receipt and passphrase (only their hashes are kept).
-    for needle in [
+    // Nor are the receipt and passphrase (only keyed hashes are kept), as shown, as bare
+    // digits or hex-encoded.
+    let mut needles: Vec<String> = [
         name,
         phone,
         words,
         "PORTAL-CANARY-MESSAGE-77e1",
         "127.0.0.7",
-        receipt.as_str(),
-        passphrase.as_str(),
-    ] {
+    ]
+    .map(String::from)
+    .to_vec();
+    for code in [&receipt, &passphrase] {
+        let digits: String = code.chars().filter(char::is_ascii_digit).collect();
+        needles.push(ilm_protocol::bytes::to_hex(digits.as_bytes()));
+        needles.push(digits);
+        needles.push(code.to_string());
+    }
+    for needle in &needles {
         let hits = grep(&[net.tmp.path().to_path_buf()], needle.as_bytes());
         assert!(hits.is_empty(), "{needle} found in {hits:?}");
     }
+}
+
+/// Sends bytes that are not a TLS handshake from `source` to `addr` and closes.
+fn garbage_from(source: &str, addr: &str) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+        socket
+            .bind(format!("{source}:0").parse().expect("source"))
+            .expect("bind the source address");
+        let mut stream = socket
+            .connect(addr.parse().expect("address"))
+            .await
+            .expect("connect");
+        stream
+            .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .expect("send");
+        let mut sink = Vec::new();
+        let _ = stream.read_to_end(&mut sink).await;
+    });
+}
+
+#[test]
+fn the_portal_over_tls_names_no_peer_even_in_debug_logs() {
+    let mut net = Net::new();
+    net.steward.start();
+    let mut cso = net.member("cso", "cso");
+    cso.log = Some("debug,libp2p=warn".into());
+    cso.run_args = [
+        "--portal-tls-listen",
+        "127.0.0.1:0",
+        "--admin-tls-listen",
+        "127.0.0.1:0",
+    ]
+    .map(String::from)
+    .to_vec();
+    cso.start();
+    let read = |f: &str| {
+        std::fs::read_to_string(cso.dir.join(f))
+            .unwrap_or_else(|e| panic!("{f}: {e}"))
+            .trim()
+            .to_string()
+    };
+    let (portal, admin) = (read("portal-tls.addr"), read("admin-tls.addr"));
+    let log = || std::fs::read_to_string(cso.dir.with_extension("log1")).unwrap_or_default();
+    let failures = |text: &str| text.matches("TLS handshake failed").count();
+    // A broken handshake on the portal from 127.0.0.7: logged, without the peer.
+    garbage_from("127.0.0.7", &portal);
+    wait_for("the portal's handshake failure in the log", SOON, || {
+        (failures(&log()) >= 1).then_some(())
+    });
+    // Control: the same on the admin listener from 127.0.0.8 names its peer, so the log
+    // would show the portal's had it been written.
+    garbage_from("127.0.0.8", &admin);
+    wait_for(
+        "the admin listener's handshake failure in the log",
+        SOON,
+        || log().contains("127.0.0.8").then_some(()),
+    );
+    let text = log();
+    assert_eq!(failures(&text), 2, "{text}");
+    assert!(
+        !text.contains("127.0.0.7"),
+        "the portal's peer is in the log"
+    );
+    cso.stop();
+    let hits = grep(&node_files(&cso), b"127.0.0.7");
+    assert!(hits.is_empty(), "127.0.0.7 found in {hits:?}");
 }

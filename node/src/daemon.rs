@@ -155,6 +155,7 @@ pub async fn start(dir: DataDir, opts: RunOptions) -> Result<RunningNode> {
     if let Some(a) = opts.portal_tls_listen {
         cfg.portal.tls_listen = Some(a);
     }
+    crate::portal::serve::check(&cfg.portal, cfg.node.role)?;
     cfg.network.mdns |= opts.mdns;
     // The UI holds case data: plain HTTP only on loopback (for the CLI, or a reverse proxy on
     // the same machine); other machines reach it over TLS, and only when asked for.
@@ -352,6 +353,7 @@ pub async fn start(dir: DataDir, opts: RunOptions) -> Result<RunningNode> {
     .await?;
     let portal_addrs = (portal.plain, portal.tls);
     let portal_addr_file = crate::portal::serve::addr_file(&dir);
+    let portal_tls_addr_file = crate::portal::serve::tls_addr_file(&dir);
     info!(org = %keys.org_id().short(), peer = %net.local_peer_id(), admin = %admin_addr, "node running");
     let (shutdown, shutdown_rx) = tokio::sync::oneshot::channel::<()>();
     let addr_file = dir.admin_addr_path();
@@ -375,6 +377,7 @@ pub async fn start(dir: DataDir, opts: RunOptions) -> Result<RunningNode> {
         }
         portal.stop();
         let _ = std::fs::remove_file(&portal_addr_file);
+        let _ = std::fs::remove_file(&portal_tls_addr_file);
         let _ = std::fs::remove_file(&tls_addr_file);
         let _ = std::fs::remove_file(&public_addr_file);
         // Stop the tasks in order: API done, then core and outbox, then the network.

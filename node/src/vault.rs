@@ -41,6 +41,8 @@ pub enum VaultError {
 /// The node-local key that seals worker personal data.
 pub struct Vault {
     cipher: ChaCha20Poly1305,
+    /// A key derived from the vault key for [`Vault::keyed_hash`] (never the sealing key).
+    hash_key: [u8; 32],
 }
 
 impl Vault {
@@ -56,9 +58,34 @@ impl Vault {
         let raw = dir.read_protected(&path)?;
         let text = std::str::from_utf8(&raw).map_err(|_| VaultError::BadKey)?;
         let key = from_hex_array::<32>(text.trim()).map_err(|_| VaultError::BadKey)?;
+        let hash_key: [u8; 32] = {
+            use sha2::Digest;
+            sha2::Sha256::new()
+                .chain_update(b"ilm-vault-keyed-hash\0")
+                .chain_update(key)
+                .finalize()
+                .into()
+        };
         Ok(Vault {
             cipher: ChaCha20Poly1305::new(&key.into()),
+            hash_key,
         })
+    }
+
+    /// HMAC-SHA256 of `parts` under a key derived from the vault key, for `domain`: what the
+    /// node keeps instead of a secret it must recognise (a portal receipt or passphrase), so
+    /// that a copy of the database without the vault key cannot test guesses offline.
+    pub fn keyed_hash(&self, domain: &str, parts: &[&[u8]]) -> Result<[u8; 32], VaultError> {
+        use hmac::{KeyInit, Mac};
+        let mut mac = <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(&self.hash_key)
+            .map_err(|_| VaultError::BadKey)?;
+        mac.update(domain.as_bytes());
+        mac.update(&[0]);
+        for p in parts {
+            mac.update(&(p.len() as u64).to_be_bytes());
+            mac.update(p);
+        }
+        Ok(mac.finalize().into_bytes().into())
     }
 
     /// Seals `plaintext`, bound to `record_id` (a sealed value cannot be moved to another record).

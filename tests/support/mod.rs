@@ -106,6 +106,8 @@ pub struct Node {
     pub bootstrap: Vec<String>,
     /// More arguments for `ilm run`.
     pub run_args: Vec<String>,
+    /// The node's log filter (`ILM_LOG`); the default when None.
+    pub log: Option<String>,
     runs: usize,
 }
 
@@ -120,6 +122,7 @@ impl Node {
             port: None,
             bootstrap: Vec::new(),
             run_args: Vec::new(),
+            log: None,
             runs: 0,
         };
         node.org_id = node.get("/api/status")["org_id"]
@@ -140,6 +143,7 @@ impl Node {
             port: self.port,
             bootstrap: self.bootstrap.clone(),
             run_args: self.run_args.clone(),
+            log: self.log.clone(),
             runs: 0,
         }
     }
@@ -156,7 +160,7 @@ impl Node {
             .arg(&self.dir)
             .args(["run", "--admin-listen", "127.0.0.1:0", "--listen"])
             .arg(format!("/ip4/127.0.0.1/tcp/{}", self.port.unwrap_or(0)))
-            .env("ILM_LOG", "info,libp2p=warn")
+            .env("ILM_LOG", self.log.as_deref().unwrap_or("info,libp2p=warn"))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log);
@@ -639,6 +643,7 @@ pub fn node_handle(name: &str, dir: PathBuf, bootstrap: Vec<String>) -> Node {
         port: None,
         bootstrap,
         run_args: Vec::new(),
+        log: None,
         runs: 0,
     }
 }

@@ -90,3 +90,6 @@ error_codes = No report was found with this receipt code and passphrase.
 error_locked = Too many wrong tries. Please wait one hour and try again, or call the helpline.
 error_message = The message is empty, too long (at most 2,000 characters) or has characters that are not allowed.
 error_too_many_messages = You sent many messages today. Please wait until tomorrow, or call the helpline.
+error_busy_page = The portal is busy right now. Please try again in a minute.
+error_cross_site = This form must be sent from the portal's own page. Please open the portal and try again.
+error_timeout = The connection was too slow. Please try again.

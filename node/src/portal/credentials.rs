@@ -1,8 +1,9 @@
 //! What a worker holds to come back to a report: a receipt code (which report) and a
 //! passphrase (proof it is theirs), both made of digits so they can be written down and typed
-//! on any phone keyboard, in any script's digits. The node keeps only hashes of them.
+//! on any phone keyboard, in any script's digits. The node keeps only hashes of them, keyed
+//! with the vault (`Vault::keyed_hash`): a copy of the database alone cannot test guesses.
 
-use sha2::{Digest, Sha256};
+use crate::vault::{Vault, VaultError};
 use std::fmt;
 
 /// Digits in a receipt code (about 40 bits: it names a report, the passphrase guards it).
@@ -27,6 +28,15 @@ pub enum CodeError {
     /// The system's random source failed.
     #[error("no randomness available: {0}")]
     Random(String),
+    /// The vault could not hash.
+    #[error("the vault could not hash: {0}")]
+    Vault(String),
+}
+
+impl From<VaultError> for CodeError {
+    fn from(e: VaultError) -> CodeError {
+        CodeError::Vault(e.to_string())
+    }
 }
 
 /// The value of a decimal digit in the scripts the portal is offered in (ASCII, Myanmar,
@@ -40,16 +50,24 @@ fn digit_value(c: char) -> Option<u8> {
         .and_then(|z| u8::try_from(c - z).ok())
 }
 
-/// The ASCII digits of a typed code (separators dropped), checked for length.
-fn parse_digits<const N: usize>(typed: &str) -> Result<[u8; N], CodeError> {
-    let mut out = Vec::with_capacity(N);
+/// A typed number's ASCII digits (any offered script's digits; spaces and dashes dropped);
+/// None when it holds anything else.
+pub fn ascii_digits(typed: &str) -> Option<String> {
+    let mut out = String::new();
     for c in typed.chars() {
         if c.is_whitespace() || c == '-' {
             continue;
         }
-        let d = digit_value(c).ok_or(CodeError::NotDigits)?;
-        out.push(b'0' + d);
+        out.push(char::from(b'0' + digit_value(c)?));
     }
+    Some(out)
+}
+
+/// The ASCII digits of a typed code (separators dropped), checked for length.
+fn parse_digits<const N: usize>(typed: &str) -> Result<[u8; N], CodeError> {
+    let out = ascii_digits(typed)
+        .ok_or(CodeError::NotDigits)?
+        .into_bytes();
     let found = out.len();
     out.try_into()
         .map_err(|_| CodeError::Length { expected: N, found })
@@ -97,13 +115,10 @@ impl Receipt {
         parse_digits(typed).map(Receipt)
     }
 
-    /// The key the report is stored under: a hash, so the database does not hold the code.
-    pub fn id(&self) -> [u8; 32] {
-        Sha256::new()
-            .chain_update(b"ilm-portal-receipt\0")
-            .chain_update(self.0)
-            .finalize()
-            .into()
+    /// The key the report is stored under: a keyed hash, so the database does not hold the
+    /// code and a copy of it cannot be searched for one.
+    pub fn id(&self, vault: &Vault) -> Result<[u8; 32], CodeError> {
+        Ok(vault.keyed_hash("portal-receipt", &[&self.0])?)
     }
 }
 
@@ -134,23 +149,18 @@ impl Passphrase {
         parse_digits(typed).map(Passphrase)
     }
 
-    /// The salted hash the node keeps instead of the passphrase.
-    pub fn hash(&self) -> Result<PassphraseHash, CodeError> {
+    /// The salted, keyed hash the node keeps instead of the passphrase.
+    pub fn hash(&self, vault: &Vault) -> Result<PassphraseHash, CodeError> {
         let salt: [u8; 16] =
             ilm_protocol::identity::random_bytes().map_err(|e| CodeError::Random(e.to_string()))?;
         Ok(PassphraseHash {
             salt: salt.to_vec(),
-            hash: self.hashed_with(&salt).to_vec(),
+            hash: self.hashed_with(vault, &salt)?.to_vec(),
         })
     }
 
-    fn hashed_with(&self, salt: &[u8]) -> [u8; 32] {
-        Sha256::new()
-            .chain_update(b"ilm-portal-passphrase\0")
-            .chain_update(salt)
-            .chain_update(self.0)
-            .finalize()
-            .into()
+    fn hashed_with(&self, vault: &Vault, salt: &[u8]) -> Result<[u8; 32], CodeError> {
+        Ok(vault.keyed_hash("portal-passphrase", &[salt, &self.0])?)
     }
 }
 
@@ -172,15 +182,17 @@ pub struct PassphraseHash {
     /// Random salt (16 bytes).
     #[serde(with = "ilm_protocol::bytes::hex_bytes")]
     pub salt: Vec<u8>,
-    /// SHA-256 of a domain tag, the salt and the digits.
+    /// The vault's keyed hash of the salt and the digits.
     #[serde(with = "ilm_protocol::bytes::hex_bytes")]
     pub hash: Vec<u8>,
 }
 
 impl PassphraseHash {
     /// Whether `p` is the passphrase this hash was made from (compared in constant time).
-    pub fn matches(&self, p: &Passphrase) -> bool {
-        let h = p.hashed_with(&self.salt);
+    pub fn matches(&self, vault: &Vault, p: &Passphrase) -> bool {
+        let Ok(h) = p.hashed_with(vault, &self.salt) else {
+            return false;
+        };
         self.hash.len() == h.len()
             && h.iter()
                 .zip(self.hash.iter())
@@ -222,15 +234,26 @@ mod tests {
     }
 
     #[test]
-    fn a_passphrase_matches_only_its_own_hash() {
+    fn a_passphrase_matches_only_its_own_hash_under_its_own_vault() {
+        let dirs = [
+            tempfile::tempdir().expect("dir"),
+            tempfile::tempdir().expect("dir"),
+        ];
+        let [vault, other_vault] = dirs
+            .each_ref()
+            .map(|d| Vault::open(&crate::datadir::DataDir::new(d.path())).expect("vault"));
         let p = Passphrase::random().expect("random");
-        let h = p.hash().expect("hash");
-        assert!(h.matches(&p));
+        let h = p.hash(&vault).expect("hash");
+        assert!(h.matches(&vault, &p));
         let mut other = p.0;
         other[0] = if other[0] == b'9' { b'0' } else { other[0] + 1 };
-        assert!(!h.matches(&Passphrase(other)));
+        assert!(!h.matches(&vault, &Passphrase(other)));
+        // Keyed: under another vault's key the right passphrase does not match.
+        assert!(!h.matches(&other_vault, &p));
+        let r = Receipt::random().expect("random");
+        assert_ne!(r.id(&vault).expect("id"), r.id(&other_vault).expect("id"));
         // Salted: the same passphrase hashes differently twice.
-        assert_ne!(p.hash().expect("hash").hash, h.hash);
+        assert_ne!(p.hash(&vault).expect("hash").hash, h.hash);
         // Debug output never shows the digits.
         assert!(!format!("{p:?}").contains(&p.to_string()[..4]));
     }

@@ -55,7 +55,7 @@ impl Portal {
     }
 
     /// A page saying something went wrong, with a way back.
-    fn problem(&self, lang: &str, status: StatusCode, message_key: &str) -> Response {
+    pub(super) fn problem(&self, lang: &str, status: StatusCode, message_key: &str) -> Response {
         let mut ctx = self.ctx(lang, "");
         ctx["message_key"] = json!(message_key);
         self.render(status, "portal/problem.html", ctx)
@@ -104,11 +104,12 @@ pub(super) struct ReportForm {
 type FormError = &'static str;
 
 fn short_text(s: &str, max: usize, key: FormError) -> Result<String, FormError> {
-    let s = s.trim();
-    if s.chars().count() > max || s.chars().any(|c| c.is_control() && c != '\n' && c != '\r') {
+    // Browsers count a line break as one character and send two.
+    let s = s.trim().replace("\r\n", "\n");
+    if s.chars().count() > max || s.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
         return Err(key);
     }
-    Ok(s.replace("\r\n", "\n"))
+    Ok(s)
 }
 
 fn yes_no(s: &str) -> Result<bool, FormError> {
@@ -131,14 +132,16 @@ impl ReportForm {
         if what.is_empty() {
             return Err("error_what");
         }
-        let workers = match self.workers.trim() {
-            "" => None,
-            n => Some(
+        // Digits of any offered script, as a phone keyboard types them.
+        let workers = match super::credentials::ascii_digits(&self.workers).as_deref() {
+            Some("") => None,
+            Some(n) => Some(
                 n.parse::<u32>()
                     .ok()
                     .filter(|n| (1..=100_000).contains(n))
                     .ok_or("error_workers")?,
             ),
+            None => return Err("error_workers"),
         };
         let country = |s: &str| {
             crate::intake::COUNTRIES
@@ -293,10 +296,11 @@ async fn open_thread(p: &Portal, form: &CheckForm) -> Result<thread::Thread, Ref
     };
     // Failed checks are written: under the intake lock like every portal write.
     let _guard = p.api.intake_lock.lock().await;
-    let store = p.api.store.clone();
-    let opened =
-        tokio::task::spawn_blocking(move || thread::open(&store, &receipt, &passphrase, now()))
-            .await;
+    let (store, vault) = (p.api.store.clone(), p.api.vault.clone());
+    let opened = tokio::task::spawn_blocking(move || {
+        thread::open(&store, &vault, &receipt, &passphrase, now())
+    })
+    .await;
     match opened {
         Ok(Ok(t)) => Ok(t),
         Ok(Err(PortalError::NotFound)) => Err(("error_codes", StatusCode::NOT_FOUND)),
@@ -328,8 +332,12 @@ fn status_page(
     form: &CheckForm,
     t: &thread::Thread,
     notice: Option<&str>,
-    error: Option<&str>,
+    error: Option<(&str, StatusCode)>,
 ) -> Response {
+    let (error, code) = match error {
+        Some((key, code)) => (Some(key), code),
+        None => (None, StatusCode::OK),
+    };
     let status = match WorkerStatus::of(&p.api.store, t) {
         Ok(s) => s,
         Err(e) => {
@@ -363,7 +371,7 @@ fn status_page(
     } else {
         ""
     });
-    p.render(StatusCode::OK, "portal/status.html", ctx)
+    p.render(code, "portal/status.html", ctx)
 }
 
 pub(super) async fn check(
@@ -408,19 +416,22 @@ pub(super) async fn message(
     match sent {
         Ok(Ok(t)) => status_page(&p, lang, &form, &t, Some("message_sent"), None),
         Ok(Err(e)) => {
-            let key = match e {
-                PortalError::Invalid(_) => "error_message",
-                PortalError::TooManyMessages => "error_too_many_messages",
+            let refusal = match e {
+                PortalError::Invalid(_) => ("error_message", StatusCode::UNPROCESSABLE_ENTITY),
+                PortalError::TooManyMessages => {
+                    ("error_too_many_messages", StatusCode::TOO_MANY_REQUESTS)
+                }
                 other => {
                     tracing::warn!("a portal message could not be stored: {other}");
-                    "error_store"
+                    ("error_store", StatusCode::SERVICE_UNAVAILABLE)
                 }
             };
-            status_page(&p, lang, &form, &t, None, Some(key))
+            status_page(&p, lang, &form, &t, None, Some(refusal))
         }
         Err(e) => {
             tracing::warn!("a portal message could not be stored: {e}");
-            status_page(&p, lang, &form, &t, None, Some("error_store"))
+            let refusal = ("error_store", StatusCode::SERVICE_UNAVAILABLE);
+            status_page(&p, lang, &form, &t, None, Some(refusal))
         }
     }
 }
@@ -472,5 +483,55 @@ pub(super) async fn rights_page(
             tracing::warn!("a know-your-rights page could not be read: {e}");
             p.problem(lang, StatusCode::SERVICE_UNAVAILABLE, "error_store")
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn form(what: &str, workers: &str) -> ReportForm {
+        ReportForm {
+            lang: "my".into(),
+            reporter: "worker".into(),
+            what: what.into(),
+            workers: workers.into(),
+            sector: "seafood".into(),
+            origin: "MM".into(),
+            destination: "TH".into(),
+            may_contact: "yes".into(),
+            may_raise: "no".into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_report_is_read_as_a_phone_types_it() {
+        // Burmese digits for the number of workers.
+        let r = form("x", "၁၂").check("my").expect("valid");
+        assert_eq!(r.workers, Some(12));
+        assert_eq!(form("x", "").check("my").expect("valid").workers, None);
+        assert_eq!(form("x", "12a").check("my").err(), Some("error_workers"));
+        assert_eq!(form("x", "0").check("my").err(), Some("error_workers"));
+        // 4,000 Burmese characters with line breaks as a browser sends them (CRLF).
+        let long = format!("{}\r\n{}", "က".repeat(2_000), "ခ".repeat(1_999));
+        assert_eq!(long.chars().count(), 4_001);
+        let r = form(&long, "")
+            .check("my")
+            .expect("a line break counts once");
+        assert_eq!(r.what_happened.chars().count(), 4_000);
+        assert_eq!(
+            form(&format!("{long}x"), "").check("my").err(),
+            Some("error_what")
+        );
+        // The form-encoded body of the longest report fits the portal's limit.
+        let body = serde_urlencoded::to_string([("what", long.as_str())]).expect("encode");
+        assert!(
+            body.len() < super::super::MAX_BODY / 2,
+            "{} bytes",
+            body.len()
+        );
+        // Control: the limit before this change (32 KiB) did not hold it.
+        assert!(body.len() > 32 * 1024);
     }
 }

@@ -36,6 +36,36 @@ pub fn addr_file(dir: &DataDir) -> std::path::PathBuf {
     dir.root().join("portal.addr")
 }
 
+/// The file naming the TLS listener's address.
+pub fn tls_addr_file(dir: &DataDir) -> std::path::PathBuf {
+    dir.root().join("portal-tls.addr")
+}
+
+/// Refuses a portal configuration this node cannot serve (checked before anything listens).
+pub fn check(cfg: &PortalSection, role: Role) -> Result<()> {
+    if cfg.listen.is_none() && cfg.tls_listen.is_none() {
+        return Ok(());
+    }
+    if role != Role::Cso {
+        bail!(
+            "only a CSO node serves the workers' portal (reports land in its intake); this node is a {role}: remove --portal-listen / [portal]"
+        );
+    }
+    if let Some(addr) = cfg.listen
+        && !addr.ip().is_loopback()
+    {
+        bail!(
+            "refusing to serve the workers' portal without TLS on {addr} (not loopback): workers' reports must not cross a network in clear; use --portal-tls-listen, or a TLS reverse proxy in front of a loopback address"
+        );
+    }
+    if cfg.tls_cert.is_some() != cfg.tls_key.is_some() {
+        bail!(
+            "[portal] tls_cert and tls_key go together: set both, or neither to use the admin listener's certificate"
+        );
+    }
+    Ok(())
+}
+
 /// Starts the listeners `cfg` asks for; none when it asks for none.
 pub async fn start(
     api: Arc<ApiState>,
@@ -48,19 +78,7 @@ pub async fn start(
     if cfg.listen.is_none() && cfg.tls_listen.is_none() {
         return Ok(out);
     }
-    if api.role != Role::Cso {
-        bail!(
-            "only a CSO node serves the workers' portal (reports land in its intake); this node is a {}: remove --portal-listen / [portal]",
-            api.role
-        );
-    }
-    if let Some(addr) = cfg.listen
-        && !addr.ip().is_loopback()
-    {
-        bail!(
-            "refusing to serve the workers' portal without TLS on {addr} (not loopback): workers' reports must not cross a network in clear; use --portal-tls-listen, or a TLS reverse proxy in front of a loopback address"
-        );
-    }
+    check(cfg, api.role)?;
     let app = super::router(api, cfg).map_err(anyhow::Error::msg)?;
     if let Some(addr) = cfg.listen {
         let l = tokio::net::TcpListener::bind(addr)
@@ -88,10 +106,7 @@ pub async fn start(
     if let Some(addr) = cfg.tls_listen {
         let (cert, key) = match (&cfg.tls_cert, &cfg.tls_key) {
             (Some(c), Some(k)) => (Some(c.as_path()), Some(k.as_path())),
-            (None, None) => admin_tls,
-            _ => bail!(
-                "[portal] tls_cert and tls_key go together: set both, or neither to use the admin listener's certificate"
-            ),
+            _ => admin_tls,
         };
         let mut names = hosts.to_vec();
         if !addr.ip().is_unspecified() {
@@ -102,6 +117,7 @@ pub async fn start(
             .await
             .with_context(|| format!("cannot listen for the workers' portal over TLS on {addr}"))?;
         let bound = l.local_addr()?;
+        DataDir::write_public_file(&tls_addr_file(dir), bound.to_string().as_bytes())?;
         info!(portal_tls = %bound, fingerprint = %setup.fingerprint, "workers' portal over TLS");
         let (stop, stop_rx) = oneshot::channel::<()>();
         tokio::spawn(crate::edge::tls::serve(

@@ -18,7 +18,8 @@ use serde::{Deserialize, Serialize};
 pub const MAX_FAILED_CHECKS: usize = 5;
 /// Messages a worker may send on one report per day.
 pub const MAX_WORKER_MESSAGES_PER_DAY: usize = 10;
-/// Messages one thread holds at most (then the worker is asked to call the helpline).
+/// Messages a thread takes from the worker at most (then the worker is asked to call the
+/// helpline; the helpline may still answer).
 pub const MAX_MESSAGES: usize = 200;
 /// Longest message, in characters.
 pub const MAX_MESSAGE_CHARS: usize = 2_000;
@@ -216,7 +217,15 @@ pub fn create(
     report: Report,
     now: Timestamp,
 ) -> Result<Created, PortalError> {
-    let receipt = Receipt::random()?;
+    // A new receipt code, never one in use (a second report under the same code would take
+    // the first worker's access away).
+    let (receipt, receipt_id) = loop {
+        let r = Receipt::random()?;
+        let id = r.id(vault)?;
+        if store.get::<ContactId>(&schema::RECEIPTS, &id)?.is_none() {
+            break (r, id);
+        }
+    };
     let passphrase = Passphrase::random()?;
     let id = ContactId(
         ilm_protocol::identity::random_bytes().map_err(|e| CodeError::Random(e.to_string()))?,
@@ -251,8 +260,8 @@ pub fn create(
     };
     let thread = Thread {
         contact: id,
-        receipt: receipt.id().to_vec(),
-        passphrase: passphrase.hash()?,
+        receipt: receipt_id.to_vec(),
+        passphrase: passphrase.hash(vault)?,
         language: report.language,
         created_at: now,
         failed_checks: Vec::new(),
@@ -267,7 +276,7 @@ pub fn create(
     let mut batch = WriteBatch::new();
     batch.put(&schema::CONTACTS, &id.0, &contact)?;
     batch.put(&schema::PORTAL_THREADS, &id.0, &thread)?;
-    batch.put(&schema::RECEIPTS, &receipt.id(), &id)?;
+    batch.put(&schema::RECEIPTS, &receipt_id, &id)?;
     let mut aggregates = crate::aggregates::Pending::new();
     aggregates.contact(&contact);
     aggregates.stage(store, &mut batch)?;
@@ -284,11 +293,12 @@ pub fn create(
 /// right passphrase), so guessing gets nowhere.
 pub fn open(
     store: &Store,
+    vault: &Vault,
     receipt: &Receipt,
     passphrase: &Passphrase,
     now: Timestamp,
 ) -> Result<Thread, PortalError> {
-    let Some(contact) = store.get::<ContactId>(&schema::RECEIPTS, &receipt.id())? else {
+    let Some(contact) = store.get::<ContactId>(&schema::RECEIPTS, &receipt.id(vault)?)? else {
         return Err(PortalError::NotFound);
     };
     let Some(mut t) = store.get::<Thread>(&schema::PORTAL_THREADS, &contact.0)? else {
@@ -297,7 +307,7 @@ pub fn open(
     if let Some(until) = t.locked_until.filter(|u| *u > now) {
         return Err(PortalError::Locked(until));
     }
-    if t.passphrase.matches(passphrase) {
+    if t.passphrase.matches(vault, passphrase) {
         return Ok(t);
     }
     t.failed_checks.retain(|at| at.0 + HOUR > now.0);
@@ -319,7 +329,8 @@ pub fn messages(vault: &Vault, t: &Thread) -> Result<Vec<Message>, PortalError> 
 
 /// Checks a message's text: not empty, not too long, no control characters.
 pub fn check_text(text: &str) -> Result<String, PortalError> {
-    let text = text.trim();
+    // Browsers count a line break as one character and send two.
+    let text = text.trim().replace("\r\n", "\n");
     if text.is_empty() {
         return Err(PortalError::Invalid("the message is empty"));
     }
@@ -328,13 +339,13 @@ pub fn check_text(text: &str) -> Result<String, PortalError> {
     }
     if text
         .chars()
-        .any(|c| c.is_control() && c != '\n' && c != '\r')
+        .any(|c| c.is_control() && c != '\n' && c != '\t')
     {
         return Err(PortalError::Invalid(
             "the message contains control characters",
         ));
     }
-    Ok(text.replace("\r\n", "\n"))
+    Ok(text)
 }
 
 /// Adds a message to a contact's thread (the worker's within their daily limit).
@@ -348,7 +359,8 @@ pub fn append(
         .get(&schema::PORTAL_THREADS, &contact.0)?
         .ok_or(PortalError::NotFound)?;
     let text = check_text(&message.text)?;
-    if t.messages >= MAX_MESSAGES {
+    // A full thread takes no more from the worker; the helpline may still answer.
+    if t.messages >= MAX_MESSAGES && message.from == Side::Worker {
         return Err(PortalError::TooManyMessages);
     }
     let now = message.at;

@@ -77,7 +77,7 @@ fn a_report_becomes_a_sealed_contact_awaiting_triage_and_its_receipt_opens_it() 
         .store
         .ids_after(&schema::RECEIPTS, 0, 10)
         .expect("receipt keys");
-    assert_eq!(keys, vec![made.receipt.id().to_vec()]);
+    assert_eq!(keys, vec![made.receipt.id(&w.vault).expect("id").to_vec()]);
     let digits: String = made
         .receipt
         .to_string()
@@ -89,7 +89,7 @@ fn a_report_becomes_a_sealed_contact_awaiting_triage_and_its_receipt_opens_it() 
             .windows(digits.len())
             .any(|k| k == digits.as_bytes())
     );
-    let t = open(&w.store, &made.receipt, &made.passphrase, T0).expect("opens");
+    let t = open(&w.store, &w.vault, &made.receipt, &made.passphrase, T0).expect("opens");
     assert_eq!(t.contact, made.contact);
     assert_eq!(
         WorkerStatus::of(&w.store, &t).expect("status"),
@@ -106,23 +106,30 @@ fn wrong_passphrases_lock_the_receipt_for_an_hour() {
     // An unknown receipt and a wrong passphrase get the same answer.
     let unknown = Receipt::parse("0000-0000-0000").expect("parse");
     assert!(matches!(
-        open(&w.store, &unknown, &made.passphrase, T0),
+        open(&w.store, &w.vault, &unknown, &made.passphrase, T0),
         Err(PortalError::NotFound)
     ));
     for i in 0..MAX_FAILED_CHECKS as u64 {
         assert!(matches!(
-            open(&w.store, &made.receipt, &wrong, T0.plus_secs(i)),
+            open(&w.store, &w.vault, &made.receipt, &wrong, T0.plus_secs(i)),
             Err(PortalError::NotFound)
         ));
     }
     // Locked: even the right passphrase is refused now...
     assert!(matches!(
-        open(&w.store, &made.receipt, &made.passphrase, T0.plus_secs(60)),
+        open(
+            &w.store,
+            &w.vault,
+            &made.receipt,
+            &made.passphrase,
+            T0.plus_secs(60)
+        ),
         Err(PortalError::Locked(_))
     ));
     // ...and opens again after the hour.
     open(
         &w.store,
+        &w.vault,
         &made.receipt,
         &made.passphrase,
         T0.plus_secs(2 * HOUR),
@@ -131,10 +138,11 @@ fn wrong_passphrases_lock_the_receipt_for_an_hour() {
     // Control: fewer failures than the limit do not lock.
     let other = create(&w.store, &w.vault, report(), T0).expect("create");
     for i in 0..MAX_FAILED_CHECKS as u64 - 1 {
-        let _ = open(&w.store, &other.receipt, &wrong, T0.plus_secs(i));
+        let _ = open(&w.store, &w.vault, &other.receipt, &wrong, T0.plus_secs(i));
     }
     open(
         &w.store,
+        &w.vault,
         &other.receipt,
         &other.passphrase,
         T0.plus_secs(60),
@@ -236,7 +244,7 @@ fn erasing_the_contact_removes_its_thread_and_the_receipt_opens_nothing() {
     let kept = create(&w.store, &w.vault, report(), T0).expect("create");
     assert!(crate::retention::erase_contact(&w.store, &w.vault, made.contact).expect("erase"));
     assert!(matches!(
-        open(&w.store, &made.receipt, &made.passphrase, T0),
+        open(&w.store, &w.vault, &made.receipt, &made.passphrase, T0),
         Err(PortalError::NotFound)
     ));
     assert!(
@@ -246,5 +254,97 @@ fn erasing_the_contact_removes_its_thread_and_the_receipt_opens_nothing() {
             .is_none()
     );
     // Control: the other report is untouched.
-    open(&w.store, &kept.receipt, &kept.passphrase, T0).expect("opens");
+    open(&w.store, &w.vault, &kept.receipt, &kept.passphrase, T0).expect("opens");
+}
+
+#[test]
+fn the_retention_sweep_erases_an_expired_report_with_its_thread() {
+    let w = world();
+    let old = create(&w.store, &w.vault, report(), T0).expect("create");
+    let recent = create(&w.store, &w.vault, report(), T0.plus_days(30)).expect("create");
+    let policy = crate::retention::RetentionPolicy {
+        contact_notes_days: Some(10),
+        ..Default::default()
+    };
+    crate::retention::sweep(&w.store, &w.vault, &policy, T0.plus_days(31)).expect("sweep");
+    assert!(matches!(
+        open(
+            &w.store,
+            &w.vault,
+            &old.receipt,
+            &old.passphrase,
+            T0.plus_days(31)
+        ),
+        Err(PortalError::NotFound)
+    ));
+    assert!(
+        w.store
+            .get::<Thread>(&schema::PORTAL_THREADS, &old.contact.0)
+            .expect("get")
+            .is_none()
+    );
+    // Control: the report within the period keeps its thread.
+    open(
+        &w.store,
+        &w.vault,
+        &recent.receipt,
+        &recent.passphrase,
+        T0.plus_days(31),
+    )
+    .expect("opens");
+}
+
+#[test]
+fn a_full_thread_takes_no_more_from_the_worker_but_the_helpline_may_answer() {
+    let w = world();
+    let made = create(&w.store, &w.vault, report(), T0).expect("create");
+    let c = made.contact;
+    for i in 0..MAX_MESSAGES as u64 {
+        let day = T0.plus_days(i / MAX_WORKER_MESSAGES_PER_DAY as u64);
+        append(
+            &w.store,
+            &w.vault,
+            &c,
+            say(Side::Worker, day.plus_secs(i), "m"),
+        )
+        .expect("sent");
+    }
+    let later = T0.plus_days(100);
+    assert!(matches!(
+        append(&w.store, &w.vault, &c, say(Side::Worker, later, "one more")),
+        Err(PortalError::TooManyMessages)
+    ));
+    let t = append(
+        &w.store,
+        &w.vault,
+        &c,
+        say(Side::Cso, later, "Please call us"),
+    )
+    .expect("the helpline answers");
+    assert_eq!(t.messages, MAX_MESSAGES + 1);
+}
+
+#[test]
+fn line_breaks_count_once_and_tabs_are_text() {
+    let text = format!(
+        "{}\r\n{}",
+        "a".repeat(MAX_MESSAGE_CHARS / 2),
+        "b\tc".repeat(300)
+    );
+    assert!(text.len() > MAX_MESSAGE_CHARS / 2);
+    let at_limit = format!(
+        "{}\r\n{}",
+        "a".repeat(MAX_MESSAGE_CHARS - 10),
+        "b".repeat(9)
+    );
+    assert_eq!(at_limit.chars().count(), MAX_MESSAGE_CHARS + 1);
+    assert_eq!(
+        check_text(&at_limit)
+            .expect("a line break counts once")
+            .chars()
+            .count(),
+        MAX_MESSAGE_CHARS
+    );
+    assert!(check_text(&text).expect("tabs are allowed").contains('\t'));
+    assert!(check_text(&format!("{at_limit}x")).is_err());
 }
