@@ -26,6 +26,16 @@ pub fn push_row(out: &mut String, cells: impl IntoIterator<Item = String>) {
 /// JSON objects as CSV: a header line of `columns`, then one line per object (arrays joined
 /// with `;`, absent values empty).
 pub fn from_json(columns: &[&str], rows: &[serde_json::Value]) -> String {
+    let mut out = String::new();
+    push_row(&mut out, columns.iter().map(|c| c.to_string()));
+    for r in rows {
+        push_json_row(&mut out, columns, r);
+    }
+    out
+}
+
+/// Appends one JSON object as a CSV line of `columns` (as [`from_json`] writes each).
+pub fn push_json_row(out: &mut String, columns: &[&str], row: &serde_json::Value) {
     fn cell(v: &serde_json::Value) -> String {
         match v {
             serde_json::Value::Null => String::new(),
@@ -40,12 +50,7 @@ pub fn from_json(columns: &[&str], rows: &[serde_json::Value]) -> String {
             other => other.to_string(),
         }
     }
-    let mut out = String::new();
-    push_row(&mut out, columns.iter().map(|c| c.to_string()));
-    for r in rows {
-        push_row(&mut out, columns.iter().map(|c| cell(&r[*c])));
-    }
-    out
+    push_row(out, columns.iter().map(|c| cell(&row[*c])));
 }
 
 /// The columns of a brand's scorecard export.

@@ -7,10 +7,12 @@ use super::{ApiError, ApiState};
 use crate::access::Principal;
 use crate::intake::{Contact, SealedContact};
 use crate::schema;
+use crate::store::Store;
+use crate::vault::Vault;
 use axum::Extension;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use std::sync::Arc;
@@ -59,28 +61,125 @@ pub(crate) async fn aggregates_csv(State(st): State<Arc<ApiState>>) -> Result<Re
     Ok(csv(out, "aggregates.csv"))
 }
 
-/// The contacts this operator may see, oldest first.
-fn contacts(st: &ApiState, p: &Principal) -> Result<Vec<Contact>, ApiError> {
-    let mut all: Vec<Contact> = st
-        .store
-        .scan::<Contact>(&schema::CONTACTS, &[])?
-        .into_iter()
-        .filter(|c| may_see(p, c))
-        .collect();
-    all.sort_by_key(|c| c.received_at);
-    Ok(all)
+/// Bytes of CSV gathered before they are sent on.
+const CHUNK: usize = 64 * 1024;
+
+/// How a contact export ended.
+#[derive(Debug, PartialEq, Eq)]
+enum Ended {
+    /// Every row was handed on.
+    Complete,
+    /// The receiver stopped taking chunks (the download was abandoned).
+    Abandoned,
+    /// Reading failed mid-way (said why).
+    Failed(String),
+}
+
+/// Writes the contacts `p` may see as CSV (in storage order), handing `send` a chunk each
+/// time `chunk` bytes are gathered and the rest at the end; `send` returns false when the
+/// receiver is gone, which stops the scan. Returns how it ended and how many rows it wrote.
+fn write_contacts(
+    store: &Store,
+    vault: &Vault,
+    p: &Principal,
+    identities: bool,
+    chunk: usize,
+    send: &mut dyn FnMut(String) -> bool,
+) -> (Ended, u64) {
+    let columns: Vec<&str> = if identities {
+        CONTACT_COLUMNS
+            .iter()
+            .chain(IDENTITY_COLUMNS.iter())
+            .copied()
+            .collect()
+    } else {
+        CONTACT_COLUMNS.to_vec()
+    };
+    let mut buf = String::new();
+    crate::csv::push_row(&mut buf, columns.iter().map(|c| c.to_string()));
+    let (mut rows, mut ended) = (0u64, None::<Ended>);
+    let scanned = store.for_each::<Contact>(&schema::CONTACTS, &[], |c| {
+        if ended.is_some() || !may_see(p, &c) {
+            return;
+        }
+        let mut v = contact_view(&c);
+        if identities {
+            match vault.open_json::<SealedContact>(&c.id.0, &c.sealed) {
+                Ok(sealed) => {
+                    v["name"] = serde_json::json!(sealed.identity.name);
+                    v["phone"] = serde_json::json!(sealed.identity.phone);
+                    v["messenger_id"] = serde_json::json!(sealed.identity.messenger_id);
+                    v["id_numbers"] = serde_json::json!(sealed.identity.id_numbers.join("; "));
+                }
+                Err(e) => {
+                    ended = Some(Ended::Failed(format!(
+                        "a contact's sealed data did not open: {e}"
+                    )));
+                    return;
+                }
+            }
+        }
+        crate::csv::push_json_row(&mut buf, &columns, &v);
+        rows += 1;
+        if buf.len() >= chunk && !send(std::mem::take(&mut buf)) {
+            ended = Some(Ended::Abandoned);
+        }
+    });
+    if let Err(e) = scanned {
+        ended = Some(Ended::Failed(e.to_string()));
+    }
+    match ended {
+        Some(e) => (e, rows),
+        None if send(buf) => (Ended::Complete, rows),
+        None => (Ended::Abandoned, rows),
+    }
+}
+
+/// The contacts this operator may see as a CSV download, streamed a chunk at a time from
+/// the store, so an export of a large intake never holds every contact; with the workers'
+/// identities when `identities` (logged once it ends, with the count).
+fn contacts_stream(st: Arc<ApiState>, p: Principal, identities: bool, file: &str) -> Response {
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<String, std::io::Error>>(4);
+    tokio::task::spawn_blocking(move || {
+        let mut send = |chunk: String| tx.blocking_send(Ok(chunk)).is_ok();
+        let (ended, rows) = write_contacts(&st.store, &st.vault, &p, identities, CHUNK, &mut send);
+        if let Ended::Failed(why) = &ended {
+            // A failure mid-way breaks the download rather than end it as if complete.
+            tracing::warn!("a contact export stopped: {why}");
+            let _ = tx.blocking_send(Err(std::io::Error::other(why.clone())));
+        }
+        if identities {
+            tracing::warn!(
+                target: "ilm::audit",
+                operator = %p.name,
+                contacts = rows,
+                complete = ended == Ended::Complete,
+                "exported contacts with workers' identities"
+            );
+        }
+    });
+    let body = axum::body::Body::from_stream(futures::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|chunk| (chunk, rx))
+    }));
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{file}\""),
+            ),
+        ],
+        body,
+    )
+        .into_response()
 }
 
 /// `GET /api/contacts.csv`: the contacts without any personal data (the statistics fields).
 pub(crate) async fn contacts_csv(
     State(st): State<Arc<ApiState>>,
     Extension(p): Extension<Principal>,
-) -> Result<Response, ApiError> {
-    let rows: Vec<serde_json::Value> = contacts(&st, &p)?.iter().map(contact_view).collect();
-    Ok(csv(
-        crate::csv::from_json(&CONTACT_COLUMNS, &rows),
-        "contacts.csv",
-    ))
+) -> Response {
+    contacts_stream(st, p, false, "contacts.csv")
 }
 
 /// The explicit flag the export with identities needs.
@@ -92,7 +191,7 @@ pub(crate) struct Confirm {
 
 /// `GET /api/contacts-with-identities.csv?confirm=yes`: the contacts with the workers'
 /// identities, for an operator who may read them; logged with the operator's name and the
-/// number of contacts (never any of the data).
+/// number of contacts (never any of the data) once the download ends.
 pub(crate) async fn contacts_with_identities_csv(
     State(st): State<Arc<ApiState>>,
     Extension(p): Extension<Principal>,
@@ -104,33 +203,84 @@ pub(crate) async fn contacts_with_identities_csv(
             "this export holds workers' names, phone numbers and ID numbers: ask for it with confirm=yes (it is logged)",
         ));
     }
-    let list = contacts(&st, &p)?;
-    let mut rows = Vec::with_capacity(list.len());
-    for c in &list {
-        let sealed: SealedContact = st
-            .vault
-            .open_json(&c.id.0, &c.sealed)
-            .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
-        let mut v = contact_view(c);
-        v["name"] = serde_json::json!(sealed.identity.name);
-        v["phone"] = serde_json::json!(sealed.identity.phone);
-        v["messenger_id"] = serde_json::json!(sealed.identity.messenger_id);
-        v["id_numbers"] = serde_json::json!(sealed.identity.id_numbers.join("; "));
-        rows.push(v);
+    Ok(contacts_stream(st, p, true, "contacts-with-identities.csv"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::records::OperatorRole;
+
+    #[test]
+    fn a_contact_export_comes_in_chunks_holding_every_row_once_and_stops_when_abandoned() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = crate::schema::open(&dir.path().join("db")).expect("store");
+        let vault = Vault::open(&crate::datadir::DataDir::new(dir.path())).expect("vault");
+        let report = || crate::portal::thread::Report {
+            reporter: crate::portal::thread::Reporter::Worker,
+            language: "my".into(),
+            what_happened: "wages".into(),
+            place: String::new(),
+            employer: String::new(),
+            workers: None,
+            sector: "seafood".into(),
+            origin: "MM".parse().expect("country"),
+            destination: "TH".parse().expect("country"),
+            gender: crate::intake::Gender::Undisclosed,
+            age_band: crate::intake::AgeBand::Unknown,
+            name: "EXPORT-CANARY".into(),
+            phone: String::new(),
+            messenger_id: String::new(),
+            may_contact: false,
+            may_raise: false,
+        };
+        let mut ids = Vec::new();
+        for i in 0..40 {
+            let made = crate::portal::thread::create(
+                &store,
+                &vault,
+                report(),
+                ilm_protocol::Timestamp(1_767_225_600 + i),
+            )
+            .expect("contact");
+            ids.push(made.contact.to_string());
+        }
+        let p = Principal {
+            name: "ana".into(),
+            role: OperatorRole::Admin,
+            session: None,
+            csrf: String::new(),
+            lang: "en".into(),
+        };
+        // Chunks of about 500 bytes: several, and together every row once.
+        let mut chunks: Vec<String> = Vec::new();
+        let (ended, rows) = write_contacts(&store, &vault, &p, true, 500, &mut |c| {
+            chunks.push(c);
+            true
+        });
+        assert_eq!((ended, rows), (Ended::Complete, 40));
+        assert!(chunks.len() > 3, "{} chunks", chunks.len());
+        let all = chunks.concat();
+        assert_eq!(all.lines().count(), 41, "a header and a line per contact");
+        for id in &ids {
+            assert_eq!(all.matches(id.as_str()).count(), 1, "{id}");
+        }
+        assert_eq!(all.matches("EXPORT-CANARY").count(), 40);
+        // Without identities, none of them.
+        let mut plain = String::new();
+        write_contacts(&store, &vault, &p, false, 500, &mut |c| {
+            plain.push_str(&c);
+            true
+        });
+        assert!(!plain.contains("EXPORT-CANARY") && plain.contains(ids[0].as_str()));
+        // A receiver that stops after the first chunk stops the scan.
+        let mut taken = 0;
+        let (ended, rows) = write_contacts(&store, &vault, &p, true, 500, &mut |_| {
+            taken += 1;
+            false
+        });
+        assert_eq!(ended, Ended::Abandoned);
+        assert_eq!(taken, 1);
+        assert!(rows < 40, "{rows} rows written after the receiver left");
     }
-    tracing::warn!(
-        target: "ilm::audit",
-        operator = %p.name,
-        contacts = rows.len(),
-        "exported contacts with workers' identities"
-    );
-    let columns: Vec<&str> = CONTACT_COLUMNS
-        .iter()
-        .chain(IDENTITY_COLUMNS.iter())
-        .copied()
-        .collect();
-    Ok(csv(
-        crate::csv::from_json(&columns, &rows),
-        "contacts-with-identities.csv",
-    ))
 }
