@@ -6,6 +6,8 @@
 //!
 //! Chromium and chromedriver are required (scripts/test installs them); never skipped.
 
+#[path = "support/session.rs"]
+mod session;
 #[path = "support/mod.rs"]
 mod support;
 #[path = "support/webdriver.rs"]
@@ -17,16 +19,14 @@ use std::time::Duration;
 use support::*;
 use webdriver::Browser;
 
-const ARTIFACTS: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../target/test-artifacts/browser"
-);
+use session::{ARTIFACTS, PASSWORD, Session};
 
-/// A CSO node serving the portal on loopback.
+/// A CSO node serving the portal on loopback, with a caseworker account "carla".
 fn cso_with_portal() -> (Net, Node) {
     let mut net = Net::new();
     net.steward.start();
     let mut cso = net.member("cso", "cso");
+    cso.add_operator("carla", "caseworker", PASSWORD);
     cso.run_args = vec!["--portal-listen".into(), "127.0.0.1:0".into()];
     cso.start();
     (net, cso)
@@ -203,15 +203,28 @@ fn a_worker_in_burmese_on_a_phone_without_javascript_reports_and_reads_the_answe
     std::fs::create_dir_all(ARTIFACTS).expect("artifacts dir");
     let (_net, cso) = cso_with_portal();
     let portal = portal_base(&cso);
-    // The CSO writes a know-your-rights page for the Myanmar–Thailand corridor in Burmese.
-    cso.post(
-        "/api/portal/rights",
-        &json!({
-            "origin": "MM", "destination": "TH", "language": "my",
-            "title": "ထိုင်းနိုင်ငံတွင် အလုပ်လုပ်သူများ၏ အခွင့်အရေး",
-            "body": "အလုပ်ရှင်သည် သင့်နိုင်ငံကူးလက်မှတ်ကို သိမ်းထား၍ မရပါ။\n\nလုပ်ခကို အပြည့်အဝ အချိန်မီ ရရပါမည်။",
-        }),
+    // A caseworker writes a know-your-rights page for the Myanmar–Thailand corridor in
+    // Burmese, in the admin UI.
+    let mut carla = Session::new("portal-cso", &cso);
+    carla.login("carla", PASSWORD);
+    carla.open("/portal");
+    carla.wait_for("#rights-form", SOON);
+    carla.fill("#rights-form", "origin", "MM");
+    carla.fill("#rights-form", "destination", "TH");
+    carla.fill("#rights-form", "language", "my");
+    carla.fill("#rights-form", "title", "ထိုင်းနိုင်ငံတွင် အလုပ်လုပ်သူများ၏ အခွင့်အရေး");
+    carla.fill(
+        "#rights-form",
+        "body",
+        "အလုပ်ရှင်သည် သင့်နိုင်ငံကူးလက်မှတ်ကို သိမ်းထား၍ မရပါ။\n\nလုပ်ခကို အပြည့်အဝ အချိန်မီ ရရပါမည်။",
     );
+    carla.click_to_load(&carla.find("#rights-form button[type=submit]"), SOON);
+    assert!(
+        carla
+            .text(&carla.find("#rights-pages"))
+            .contains("ထိုင်းနိုင်ငံတွင်")
+    );
+    carla.shot("rights-written");
 
     let axe = webdriver::axe_source();
     let b = Browser::phone(360, false);
@@ -306,12 +319,31 @@ fn a_worker_in_burmese_on_a_phone_without_javascript_reports_and_reads_the_answe
     );
     shot(&b, &axe, "05-status-received");
 
-    // A caseworker answers; the worker reads it and writes back.
+    // The caseworker sees the report awaiting an answer on the portal page and answers it
+    // there; the worker reads it and writes back.
     let answer = "ကျွန်ုပ်တို့ မနက်ဖြန် ဖုန်းဆက်ပါမည်။";
-    cso.post(
-        &format!("/api/portal/threads/{contact}/reply"),
-        &json!({ "text": answer }),
+    carla.open("/portal");
+    let thread = format!("article.portal-thread.awaiting[data-contact=\"{contact}\"]");
+    carla.wait_for(&thread, SOON);
+    // What the worker wrote is on the page, with the callback details she chose to give.
+    let shown = carla.text(&carla.find(&format!("{thread} .portal-report")));
+    assert!(shown.contains("PORTAL-CANARY-WORDS") && shown.contains("PORTAL-CANARY-NAME"));
+    carla.send_keys(
+        &carla.find(&format!("{thread} textarea[name=text]")),
+        answer,
     );
+    carla.click_to_load(&carla.find(&format!("{thread} button[type=submit]")), SOON);
+    let answered = format!("article.portal-thread[data-contact=\"{contact}\"]");
+    assert!(carla.text(&carla.find(&answered)).contains(answer));
+    assert!(
+        carla
+            .try_find(&format!(
+                "article.portal-thread.awaiting[data-contact=\"{contact}\"]"
+            ))
+            .is_none(),
+        "answered, it no longer awaits an answer"
+    );
+    carla.shot("answered");
     b.open_page(&format!("{portal}/check?lang=my"));
     b.send_keys(&b.find("#receipt"), &receipt);
     b.send_keys(&b.find("#passphrase"), &passphrase);

@@ -376,3 +376,6 @@ portal_write_page = Write a page
 portal_write_page_help = One page per corridor and language; saving replaces the page of that corridor in that language. Separate paragraphs with a blank line. Workers see it in their language, else in English.
 portal_page_body = Text
 portal_save_page = Save the page
+portal_the_report = What the worker reported
+portal_reach = Contact details the worker gave
+portal_report_erased = The report's words and contact details were erased.

@@ -376,3 +376,6 @@ portal_write_page = ページを書く
 portal_write_page_help = 移住経路と言語ごとに1ページ。保存すると、その経路・言語のページを置き換えます。段落は空行で区切ります。労働者には自分の言語で、なければ英語で表示されます。
 portal_page_body = 本文
 portal_save_page = ページを保存
+portal_the_report = 労働者の報告内容
+portal_reach = 労働者が伝えた連絡先
+portal_report_erased = この報告の内容と連絡先は消去されました。

@@ -55,6 +55,26 @@ fn summary(st: &ApiState, t: &Thread) -> Result<Value, ApiError> {
     }))
 }
 
+/// What the worker reported and how to reach them (the contact's sealed part), or null once
+/// erased.
+fn report(st: &ApiState, t: &Thread) -> Result<Value, ApiError> {
+    let Some(c) = st
+        .store
+        .get::<crate::intake::Contact>(&crate::schema::CONTACTS, &t.contact.0)?
+    else {
+        return Ok(Value::Null);
+    };
+    let sealed: crate::intake::SealedContact =
+        st.vault.open_json(&c.id.0, &c.sealed).map_err(internal)?;
+    Ok(json!({
+        "notes": sealed.notes,
+        "name": sealed.identity.name,
+        "phone": sealed.identity.phone,
+        "messenger_id": sealed.identity.messenger_id,
+        "case_ref": c.case_ref,
+    }))
+}
+
 /// Every thread, those awaiting an answer first, with their messages when `with_messages`.
 pub(crate) fn threads(st: &ApiState, with_messages: bool) -> Result<Vec<Value>, ApiError> {
     let mut out = Vec::new();
@@ -63,6 +83,7 @@ pub(crate) fn threads(st: &ApiState, with_messages: bool) -> Result<Vec<Value>, 
         if with_messages {
             let messages = thread::messages(&st.vault, &t).map_err(portal_error)?;
             v["thread"] = json!(messages);
+            v["report"] = report(st, &t)?;
         }
         out.push(v);
     }
@@ -85,6 +106,7 @@ pub(crate) async fn show_thread(State(st): St, Path(id): Path<String>) -> ApiRes
         .ok_or_else(|| portal_error(PortalError::NotFound))?;
     let mut v = summary(&st, &t)?;
     v["thread"] = json!(thread::messages(&st.vault, &t).map_err(portal_error)?);
+    v["report"] = report(&st, &t)?;
     Ok(Json(v))
 }
 
