@@ -225,6 +225,17 @@ fn a_worker_in_burmese_on_a_phone_without_javascript_reports_and_reads_the_answe
             .contains("ထိုင်းနိုင်ငံတွင်")
     );
     carla.shot("rights-written");
+    // And a broker alert, shown for 30 days.
+    carla.fill("#alert-form", "language", "my");
+    carla.fill("#alert-form", "title", "Facebook ပေါ်က စက်ရုံအလုပ်အတု");
+    carla.fill("#alert-form", "body", "ဘတ် ၃၀,၀၀၀ တောင်းသည့် ပွဲစားကို ငွေမပေးပါနှင့်။");
+    carla.fill("#alert-form", "days", "30");
+    carla.click_to_load(&carla.find("#alert-form button[type=submit]"), SOON);
+    assert!(
+        carla
+            .text(&carla.find("#broker-alerts"))
+            .contains("စက်ရုံအလုပ်အတု")
+    );
 
     let axe = webdriver::axe_source();
     let b = Browser::phone(360, false);
@@ -260,6 +271,12 @@ fn a_worker_in_burmese_on_a_phone_without_javascript_reports_and_reads_the_answe
     b.click_to_page(&b.find("#rights a"));
     assert!(b.text(&b.find("#rights-page")).contains("နိုင်ငံကူးလက်မှတ်"));
     shot(&b, &axe, "02-rights-my");
+
+    // Warnings about brokers, in Burmese.
+    b.open_page(&format!("{portal}/?lang=my"));
+    b.click_to_page(&b.find("#go-alerts"));
+    assert!(b.text(&b.find("#alerts")).contains("စက်ရုံအလုပ်အတု"));
+    shot(&b, &axe, "02b-alerts-my");
 
     // Report a problem. First with no words at all (spaces pass the browser's check): the
     // node refuses it, in Burmese, and what was typed stays in the form.
@@ -378,7 +395,14 @@ fn the_portal_shares_no_route_with_the_admin_listener_and_keeps_no_trace_of_the_
             .trim()
     );
     // Each listener serves its own pages (positive controls)...
-    for path in ["/", "/report", "/check", "/rights", "/static/portal.css"] {
+    for path in [
+        "/",
+        "/report",
+        "/check",
+        "/rights",
+        "/alerts",
+        "/static/portal.css",
+    ] {
         assert_eq!(get(&format!("{portal}{path}")).0, 200, "portal {path}");
     }
     assert_eq!(get(&format!("{admin}/login")).0, 200);
@@ -402,6 +426,7 @@ fn the_portal_shares_no_route_with_the_admin_listener_and_keeps_no_trace_of_the_
         "/report",
         "/check",
         "/rights",
+        "/alerts",
         "/static/portal.css",
         "/message",
     ] {

@@ -195,6 +195,10 @@ pub const PORTAL_TEMPLATES: &[(&str, &str)] = &[
         "portal/problem.html",
         include_str!("../templates/portal/problem.html"),
     ),
+    (
+        "portal/alerts.html",
+        include_str!("../templates/portal/alerts.html"),
+    ),
 ];
 
 /// The workers' portal's style sheet (no script: the portal works without JavaScript).

@@ -114,6 +114,9 @@ pub const RECEIPTS: Table<crate::intake::ContactId> = Table::new(b'Q', "portal r
 pub const RIGHTS_PAGES: Table<crate::portal::rights::RightsPage> =
     Table::new(b'K', "know-your-rights pages");
 
+/// Broker alerts the CSO shows on its portal, by id.
+pub const ALERTS: Table<crate::portal::alerts::BrokerAlert> = Table::new(b'B', "broker alerts");
+
 /// The id of a publication: `YYYY-MM` then the publisher's id, so a scan runs by month.
 pub fn publication_id(month: ilm_protocol::Month, publisher: &OrgId) -> Vec<u8> {
     [month.to_string().as_bytes(), publisher.as_bytes()].concat()
@@ -152,6 +155,7 @@ pub const PREFIXES: &[(u8, &str)] = &[
     (PORTAL_THREADS.prefix(), PORTAL_THREADS.name()),
     (RECEIPTS.prefix(), RECEIPTS.name()),
     (RIGHTS_PAGES.prefix(), RIGHTS_PAGES.name()),
+    (ALERTS.prefix(), ALERTS.name()),
 ];
 
 /// The id of one intake idempotency key: operator name, a zero byte, then the key.

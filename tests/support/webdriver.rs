@@ -536,9 +536,28 @@ impl Browser {
 
     /// Opens `url` and waits for it to load (whatever the page-load strategy).
     pub fn open_page(&self, url: &str) {
-        let old = self.find("html");
-        self.goto(url);
-        self.await_new_page(&old);
+        // The browser's first tab may still be settling and have no document to hold on to;
+        // then the new page is waited for by its address.
+        match self.try_find("html") {
+            Some(old) => {
+                self.goto(url);
+                self.await_new_page(&old);
+            }
+            None => {
+                self.goto(url);
+                self.wait_until("the first page to load", Duration::from_secs(60), |b| {
+                    let js = json!({
+                        "script": "return document.readyState === 'complete' ? location.protocol : '';",
+                        "args": [],
+                    });
+                    // Loaded, and no longer the browser's own start page (a data: address is
+                    // not given back as it was typed, so the scheme is what is compared).
+                    let at = b.try_cmd("POST", "/execute/sync", js).ok()?;
+                    let scheme = url.split(':').next().unwrap_or_default();
+                    (at.as_str() == Some(&format!("{scheme}:"))).then_some(())
+                });
+            }
+        }
     }
 
     /// Clicks `el` (a link or a form's button) with [`Browser::tap`] and waits for the page

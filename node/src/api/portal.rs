@@ -1,10 +1,12 @@
 //! The CSO's side of the workers' portal: the reports raised through it and their threads
-//! (read and answered by caseworkers), and the know-your-rights pages it shows.
+//! (read and answered by caseworkers), and the know-your-rights pages and broker alerts it
+//! shows.
 
 use super::{ApiError, ApiResult, ApiState};
 use crate::access::Principal;
 use crate::intake::ContactId;
 use crate::membership::now;
+use crate::portal::alerts::{self, BrokerAlert};
 use crate::portal::rights::{self, RightsPage};
 use crate::portal::thread::{self, Message, PortalError, Side, Thread, WorkerStatus};
 use axum::extract::rejection::JsonRejection;
@@ -197,4 +199,64 @@ pub(crate) async fn delete_rights(
     Ok(Json(
         json!({ "deleted": rights::corridor(&k.origin, &k.destination), "language": k.language }),
     ))
+}
+
+pub(crate) async fn list_alerts(State(st): St) -> ApiResult {
+    Ok(Json(json!({ "alerts": alerts::all(&st.store)? })))
+}
+
+/// A broker alert as an operator writes it: shown for `days` from now.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct AlertInput {
+    origin: Country,
+    destination: Country,
+    language: String,
+    title: String,
+    body: String,
+    days: u64,
+}
+
+pub(crate) async fn publish_alert(
+    State(st): St,
+    Extension(p): Extension<Principal>,
+    b: Result<Json<AlertInput>, JsonRejection>,
+) -> ApiResult {
+    let Json(input) = b.map_err(ApiError::from)?;
+    let at = now();
+    let id: [u8; 16] = ilm_protocol::identity::random_bytes().map_err(internal)?;
+    let alert = BrokerAlert {
+        id: ilm_protocol::bytes::to_hex(&id),
+        origin: input.origin,
+        destination: input.destination,
+        language: input.language,
+        title: input.title.trim().to_string(),
+        body: input.body,
+        published_at: at,
+        expires_at: at.plus_days(input.days.min(alerts::MAX_DAYS + 1)),
+        by: p.name.clone(),
+    };
+    alert.validate(at).map_err(|e| ApiError::bad(e.0))?;
+    alerts::publish(&st.store, &alert)?;
+    Ok(Json(
+        json!({ "id": alert.id, "expires_at": alert.expires_at }),
+    ))
+}
+
+/// Which alert to delete.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct AlertKey {
+    id: String,
+}
+
+pub(crate) async fn delete_alert(
+    State(st): St,
+    b: Result<Json<AlertKey>, JsonRejection>,
+) -> ApiResult {
+    let Json(k) = b.map_err(ApiError::from)?;
+    if !alerts::delete(&st.store, &k.id)? {
+        return Err(ApiError(StatusCode::NOT_FOUND, "no such alert".into()));
+    }
+    Ok(Json(json!({ "deleted": k.id })))
 }

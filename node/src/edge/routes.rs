@@ -394,6 +394,27 @@ pub static ROUTES: &[Route] = &[
     ).only(CSO),
     route(
         Get,
+        "/api/portal/alerts",
+        Read,
+        "The broker alerts of the portal, expired ones too (CSO)",
+        |m| on(m, api::portal::list_alerts),
+    ).only(CSO),
+    route(
+        Post,
+        "/api/portal/alerts",
+        Casework,
+        "Publish a broker alert on the portal (body: origin, destination, language, title, body, days) (CSO)",
+        |m| on(m, api::portal::publish_alert),
+    ).only(CSO),
+    route(
+        Post,
+        "/api/portal/alerts/delete",
+        Casework,
+        "Take a broker alert down (body: id) (CSO)",
+        |m| on(m, api::portal::delete_alert),
+    ).only(CSO),
+    route(
+        Get,
         "/api/local-cases",
         Read,
         "The CSO's own case records",

@@ -8,6 +8,7 @@
 //! listener. Nothing identifies the device: the listener is served without the peer's
 //! address, and no handler logs a request.
 
+pub mod alerts;
 pub mod credentials;
 pub mod limits;
 mod pages;
@@ -46,6 +47,7 @@ pub const PATHS: &[&str] = &[
     "/rights/{corridor}",
     "/static/portal.css",
     "/static/fonts/{name}",
+    "/alerts",
 ];
 
 /// Largest request body the portal reads: a report of 4,000 characters in Burmese or Khmer
@@ -89,6 +91,7 @@ pub fn router(api: Arc<ApiState>, cfg: &PortalSection) -> Result<Router, String>
         .route(PATHS[5], get(pages::rights_page))
         .route(PATHS[6], get(pages::style))
         .route(PATHS[7], get(crate::ui::font))
+        .route(PATHS[8], get(pages::alerts))
         .fallback(pages::not_found)
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
         .layer(middleware::from_fn_with_state(portal.clone(), guard))

@@ -3,7 +3,7 @@
 
 use super::credentials::{Passphrase, Receipt};
 use super::thread::{self, Message, PortalError, Report, Reporter, Side, WorkerStatus};
-use super::{LANGUAGES, Portal, language, rights};
+use super::{LANGUAGES, Portal, alerts, language, rights};
 use crate::intake::{AgeBand, Gender};
 use crate::membership::now;
 use axum::Form;
@@ -434,6 +434,29 @@ pub(super) async fn message(
             status_page(&p, lang, &form, &t, None, Some(refusal))
         }
     }
+}
+
+pub(super) async fn alerts(State(p): St, q: Query<LangQuery>, h: HeaderMap) -> Response {
+    let lang = language(q.lang.as_deref(), &h);
+    let shown = match alerts::shown(&p.api.store, now(), lang) {
+        Ok(a) => a,
+        Err(e) => {
+            tracing::warn!("broker alerts could not be read: {e}");
+            return p.problem(lang, StatusCode::SERVICE_UNAVAILABLE, "error_store");
+        }
+    };
+    let mut ctx = p.ctx(lang, "/alerts");
+    ctx["alerts"] = json!(
+        shown
+            .iter()
+            .map(|a| json!({
+                "title": a.title, "paragraphs": a.paragraphs(), "language": a.language,
+                "origin": a.origin, "destination": a.destination,
+                "published_at": a.published_at, "expires_at": a.expires_at,
+            }))
+            .collect::<Vec<_>>()
+    );
+    p.render(StatusCode::OK, "portal/alerts.html", ctx)
 }
 
 pub(super) async fn rights_list(State(p): St, q: Query<LangQuery>, h: HeaderMap) -> Response {

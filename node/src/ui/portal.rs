@@ -1,5 +1,6 @@
 //! The CSO's page of its workers' portal: the reports raised through it with their messages
-//! and a form to answer each, and the know-your-rights pages with forms to write them.
+//! and a form to answer each, the know-your-rights pages and the broker alerts with forms to
+//! write them.
 
 use super::*;
 
@@ -15,7 +16,18 @@ pub(crate) async fn portal_page(
         Ok(p) => p,
         Err(e) => return ApiError::from(e).into_response(),
     };
+    let alerts = match crate::portal::alerts::all(&st.store) {
+        Ok(a) => a,
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    let at = now();
     let mut ctx = base_ctx(&st, Some(&p), "portal_admin_title", "/portal");
+    ctx["alerts"] = json!(
+        alerts
+            .iter()
+            .map(|a| json!({ "alert": a, "current": a.current(at) }))
+            .collect::<Vec<_>>()
+    );
     ctx["threads"] = json!(threads);
     ctx["pages"] = json!(pages);
     ctx["countries"] = json!(crate::intake::COUNTRIES);
