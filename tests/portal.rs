@@ -81,15 +81,19 @@ fn post_form(url: &str, form: &[(&str, &str)], origin: Option<&str>) -> (u16, St
 /// A form post sent from `source` (another loopback address), over a raw HTTP/1.1
 /// connection: the address the portal must never write down.
 fn post_form_from(source: &str, portal: &str, path: &str, form: &[(&str, &str)]) -> String {
-    let addr: std::net::SocketAddr = portal
-        .trim_start_matches("http://")
-        .parse()
-        .expect("portal address");
+    let addr = portal.trim_start_matches("http://");
     let body = serde_urlencoded::to_string(form).expect("form");
     let request = format!(
         "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     );
+    send_from(source, addr, request.as_bytes())
+}
+
+/// Sends `bytes` over TCP from `source` (a loopback address other than 127.0.0.1) to `addr`
+/// and returns whatever comes back until the other side closes.
+fn send_from(source: &str, addr: &str, bytes: &[u8]) -> String {
+    let addr: std::net::SocketAddr = addr.parse().expect("address");
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -101,9 +105,9 @@ fn post_form_from(source: &str, portal: &str, path: &str, form: &[(&str, &str)])
             .bind(format!("{source}:0").parse().expect("source"))
             .expect("bind the source address");
         let mut stream = socket.connect(addr).await.expect("connect");
-        stream.write_all(request.as_bytes()).await.expect("send");
+        stream.write_all(bytes).await.expect("send");
         let mut answer = Vec::new();
-        stream.read_to_end(&mut answer).await.expect("read");
+        let _ = stream.read_to_end(&mut answer).await;
         String::from_utf8_lossy(&answer).into_owned()
     })
 }
@@ -557,31 +561,6 @@ fn the_portal_shares_no_route_with_the_admin_listener_and_keeps_no_trace_of_the_
     }
 }
 
-/// Sends bytes that are not a TLS handshake from `source` to `addr` and closes.
-fn garbage_from(source: &str, addr: &str) {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    rt.block_on(async {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let socket = tokio::net::TcpSocket::new_v4().expect("socket");
-        socket
-            .bind(format!("{source}:0").parse().expect("source"))
-            .expect("bind the source address");
-        let mut stream = socket
-            .connect(addr.parse().expect("address"))
-            .await
-            .expect("connect");
-        stream
-            .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
-            .await
-            .expect("send");
-        let mut sink = Vec::new();
-        let _ = stream.read_to_end(&mut sink).await;
-    });
-}
-
 #[test]
 fn the_portal_over_tls_names_no_peer_even_in_debug_logs() {
     let mut net = Net::new();
@@ -607,13 +586,13 @@ fn the_portal_over_tls_names_no_peer_even_in_debug_logs() {
     let log = || std::fs::read_to_string(cso.dir.with_extension("log1")).unwrap_or_default();
     let failures = |text: &str| text.matches("TLS handshake failed").count();
     // A broken handshake on the portal from 127.0.0.7: logged, without the peer.
-    garbage_from("127.0.0.7", &portal);
+    send_from("127.0.0.7", &portal, b"GET / HTTP/1.1\r\n\r\n");
     wait_for("the portal's handshake failure in the log", SOON, || {
         (failures(&log()) >= 1).then_some(())
     });
     // Control: the same on the admin listener from 127.0.0.8 names its peer, so the log
     // would show the portal's had it been written.
-    garbage_from("127.0.0.8", &admin);
+    send_from("127.0.0.8", &admin, b"GET / HTTP/1.1\r\n\r\n");
     wait_for(
         "the admin listener's handshake failure in the log",
         SOON,

@@ -328,17 +328,7 @@ pub async fn start(dir: DataDir, opts: RunOptions) -> Result<RunningNode> {
             DataDir::write_public_file(&public_addr_file, bound.to_string().as_bytes())?;
             info!(public = %bound, "public statistics page");
             let app = crate::edge::public::router(state.clone());
-            let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
-            tokio::spawn(async move {
-                let served = axum::serve(l, app)
-                    .with_graceful_shutdown(async move {
-                        let _ = stop_rx.await;
-                    })
-                    .await;
-                if let Err(e) = served {
-                    tracing::warn!("the public statistics page stopped: {e}");
-                }
-            });
+            let stop = crate::edge::spawn_plain(l, app, "the public statistics page");
             (Some(bound), Some(stop))
         }
         None => (None, None),

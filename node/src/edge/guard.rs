@@ -51,10 +51,25 @@ pub async fn host_check(State(st): State<Arc<ApiState>>, req: Request, next: Nex
 pub async fn security_headers(req: Request, next: Next) -> Response {
     let cacheable = req.uri().path().starts_with("/static/");
     let mut res = next.run(req).await;
-    let h = res.headers_mut();
+    set_security_headers(
+        res.headers_mut(),
+        CSP,
+        cacheable.then_some("private, max-age=3600"),
+    );
+    res
+}
+
+/// The headers every page of a listener carries: its content security policy, no sniffing,
+/// same-origin referrers, no framing, and `no-store` unless `static_cache` says how a static
+/// asset may be cached.
+pub fn set_security_headers(
+    h: &mut axum::http::HeaderMap,
+    csp: &'static str,
+    static_cache: Option<&'static str>,
+) {
     h.insert(
         header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CSP),
+        HeaderValue::from_static(csp),
     );
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
@@ -68,11 +83,6 @@ pub async fn security_headers(req: Request, next: Next) -> Response {
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(
         header::CACHE_CONTROL,
-        HeaderValue::from_static(if cacheable {
-            "private, max-age=3600"
-        } else {
-            "no-store"
-        }),
+        HeaderValue::from_static(static_cache.unwrap_or("no-store")),
     );
-    res
 }

@@ -61,3 +61,24 @@ fn not_offered(route: &Route, role: Role) -> MethodRouter<Arc<ApiState>> {
         .verb
         .on(move || async move { auth::deny(StatusCode::FORBIDDEN, path, &message) })
 }
+
+/// Serves `app` over plain HTTP on `listener`, without handing handlers the peer's address,
+/// until the returned sender is used or dropped (the public page, the workers' portal).
+pub fn spawn_plain(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    what: &'static str,
+) -> tokio::sync::oneshot::Sender<()> {
+    let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        let served = axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = stop_rx.await;
+            })
+            .await;
+        if let Err(e) = served {
+            tracing::warn!("{what} stopped: {e}");
+        }
+    });
+    stop
+}

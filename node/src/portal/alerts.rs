@@ -45,28 +45,14 @@ pub struct InvalidAlert(pub String);
 impl BrokerAlert {
     /// Checks what an operator wrote, at `now`.
     pub fn validate(&self, now: Timestamp) -> Result<(), InvalidAlert> {
-        if !super::LANGUAGES.iter().any(|(c, _)| *c == self.language) {
-            let offered: Vec<&str> = super::LANGUAGES.iter().map(|(c, _)| *c).collect();
-            return Err(InvalidAlert(format!(
-                "language: the portal offers {}",
-                offered.join(", ")
-            )));
-        }
-        let title = self.title.trim();
-        if title.is_empty() || title.chars().count() > MAX_TITLE_CHARS {
-            return Err(InvalidAlert(format!(
-                "title: 1 to {MAX_TITLE_CHARS} characters"
-            )));
-        }
-        if self.body.trim().is_empty() || self.body.chars().count() > MAX_BODY_CHARS {
-            return Err(InvalidAlert(format!(
-                "text: 1 to {MAX_BODY_CHARS} characters"
-            )));
-        }
-        let control = |s: &str| s.chars().any(|c| c.is_control() && c != '\n' && c != '\r');
-        if control(&self.title) || control(&self.body) {
-            return Err(InvalidAlert("control characters are not allowed".into()));
-        }
+        super::check_writing(
+            &self.language,
+            &self.title,
+            MAX_TITLE_CHARS,
+            &self.body,
+            MAX_BODY_CHARS,
+        )
+        .map_err(InvalidAlert)?;
         if self.expires_at <= now || self.expires_at > now.plus_days(MAX_DAYS) {
             return Err(InvalidAlert(format!(
                 "expiry: after today and within {MAX_DAYS} days"
@@ -82,12 +68,7 @@ impl BrokerAlert {
 
     /// The body's paragraphs (blank-line separated), trimmed.
     pub fn paragraphs(&self) -> Vec<String> {
-        self.body
-            .replace("\r\n", "\n")
-            .split("\n\n")
-            .map(|p| p.trim().to_string())
-            .filter(|p| !p.is_empty())
-            .collect()
+        super::paragraphs(&self.body)
     }
 }
 

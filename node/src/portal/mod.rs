@@ -20,7 +20,7 @@ use crate::api::ApiState;
 use crate::config::PortalSection;
 use axum::Router;
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{get, post};
@@ -113,27 +113,10 @@ async fn guard(State(p): State<Arc<Portal>>, req: Request, next: Next) -> Respon
             Err(_) => p.problem(lang, StatusCode::REQUEST_TIMEOUT, "error_timeout"),
         },
     };
-    let h = res.headers_mut();
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CSP),
-    );
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    h.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("same-origin"),
-    );
-    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static(if cacheable {
-            "public, max-age=86400"
-        } else {
-            "no-store"
-        }),
+    crate::edge::guard::set_security_headers(
+        res.headers_mut(),
+        CSP,
+        cacheable.then_some("public, max-age=86400"),
     );
     res
 }
@@ -158,6 +141,45 @@ fn cross_site(h: &HeaderMap) -> bool {
     }
 }
 
+/// Checks a text the CSO writes for workers (a know-your-rights page, a broker alert): a
+/// portal language, a title and a body within their lengths, no control characters.
+fn check_writing(
+    language: &str,
+    title: &str,
+    max_title: usize,
+    body: &str,
+    max_body: usize,
+) -> Result<(), String> {
+    if !LANGUAGES.iter().any(|(c, _)| *c == language) {
+        let offered: Vec<&str> = LANGUAGES.iter().map(|(c, _)| *c).collect();
+        return Err(format!(
+            "language: the portal offers {}",
+            offered.join(", ")
+        ));
+    }
+    let title = title.trim();
+    if title.is_empty() || title.chars().count() > max_title {
+        return Err(format!("title: 1 to {max_title} characters"));
+    }
+    if body.trim().is_empty() || body.chars().count() > max_body {
+        return Err(format!("text: 1 to {max_body} characters"));
+    }
+    let control = |s: &str| s.chars().any(|c| c.is_control() && c != '\n' && c != '\r');
+    if control(title) || control(body) {
+        return Err("control characters are not allowed".into());
+    }
+    Ok(())
+}
+
+/// A text's paragraphs (blank-line separated), trimmed.
+fn paragraphs(body: &str) -> Vec<String> {
+    body.replace("\r\n", "\n")
+        .split("\n\n")
+        .map(|p| p.trim().to_string())
+        .filter(|p| !p.is_empty())
+        .collect()
+}
+
 /// The page language: the one asked for, else the browser's first offered one, else English.
 fn language(asked: Option<&str>, headers: &HeaderMap) -> &'static str {
     let offered = |code: &str| LANGUAGES.iter().map(|(c, _)| *c).find(|c| *c == code);
@@ -179,6 +201,7 @@ fn language(asked: Option<&str>, headers: &HeaderMap) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::http::HeaderValue;
 
     #[test]
     fn the_language_is_the_asked_one_else_the_browsers_else_english() {

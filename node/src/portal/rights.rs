@@ -42,33 +42,14 @@ pub struct InvalidPage(pub String);
 impl RightsPage {
     /// Checks the fields an operator wrote.
     pub fn validate(&self) -> Result<(), InvalidPage> {
-        if !super::LANGUAGES
-            .iter()
-            .any(|(code, _)| *code == self.language)
-        {
-            let offered: Vec<&str> = super::LANGUAGES.iter().map(|(c, _)| *c).collect();
-            return Err(InvalidPage(format!(
-                "language {:?}: the portal offers {}",
-                self.language,
-                offered.join(", ")
-            )));
-        }
-        let title = self.title.trim();
-        if title.is_empty() || title.chars().count() > MAX_TITLE_CHARS {
-            return Err(InvalidPage(format!(
-                "title: 1 to {MAX_TITLE_CHARS} characters"
-            )));
-        }
-        if self.body.trim().is_empty() || self.body.chars().count() > MAX_BODY_CHARS {
-            return Err(InvalidPage(format!(
-                "text: 1 to {MAX_BODY_CHARS} characters"
-            )));
-        }
-        let control = |s: &str| s.chars().any(|c| c.is_control() && c != '\n' && c != '\r');
-        if control(&self.title) || control(&self.body) {
-            return Err(InvalidPage("control characters are not allowed".into()));
-        }
-        Ok(())
+        super::check_writing(
+            &self.language,
+            &self.title,
+            MAX_TITLE_CHARS,
+            &self.body,
+            MAX_BODY_CHARS,
+        )
+        .map_err(InvalidPage)
     }
 
     /// The corridor as the portal names it in links: `MM-TH`.
@@ -78,12 +59,7 @@ impl RightsPage {
 
     /// The body's paragraphs (blank-line separated), trimmed.
     pub fn paragraphs(&self) -> Vec<String> {
-        self.body
-            .replace("\r\n", "\n")
-            .split("\n\n")
-            .map(|p| p.trim().to_string())
-            .filter(|p| !p.is_empty())
-            .collect()
+        super::paragraphs(&self.body)
     }
 }
 

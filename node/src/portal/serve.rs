@@ -87,19 +87,8 @@ pub async fn start(
         let bound = l.local_addr()?;
         DataDir::write_public_file(&addr_file(dir), bound.to_string().as_bytes())?;
         info!(portal = %bound, "workers' portal");
-        let (stop, stop_rx) = oneshot::channel::<()>();
-        let app = app.clone();
-        tokio::spawn(async move {
-            // Served without connect info: no handler can see the worker's address.
-            let served = axum::serve(l, app)
-                .with_graceful_shutdown(async move {
-                    let _ = stop_rx.await;
-                })
-                .await;
-            if let Err(e) = served {
-                tracing::warn!("the workers' portal stopped: {e}");
-            }
-        });
+        // Served without connect info: no handler can see the worker's address.
+        let stop = crate::edge::spawn_plain(l, app.clone(), "the workers' portal");
         out.plain = Some(bound);
         out.stops.push(stop);
     }
