@@ -608,3 +608,37 @@ fn the_portal_over_tls_names_no_peer_even_in_debug_logs() {
     let hits = grep(&node_files(&cso), b"127.0.0.7");
     assert!(hits.is_empty(), "127.0.0.7 found in {hits:?}");
 }
+
+#[test]
+fn idle_connections_to_the_portal_are_bounded_and_closed() {
+    use std::io::Read;
+    let (_net, cso) = cso_with_portal();
+    let portal = portal_base(&cso);
+    let addr = portal.trim_start_matches("http://").to_string();
+    let bound = ilm_node::edge::tls::MAX_CONNECTIONS;
+    // As many connections as the portal keeps open, none sending a request.
+    let idle: Vec<std::net::TcpStream> = (0..bound)
+        .map(|_| std::net::TcpStream::connect(&addr).expect("connect"))
+        .collect();
+    // One more is closed at once, while the operators' API keeps answering.
+    let mut extra = std::net::TcpStream::connect(&addr).expect("connect");
+    extra.set_read_timeout(Some(SOON)).expect("read timeout");
+    let mut byte = [0u8; 1];
+    match extra.read(&mut byte) {
+        Ok(0) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {}
+        other => panic!("a connection beyond the bound was kept: {other:?}"),
+    }
+    assert!(cso.try_get("/api/status").is_ok());
+    // The idle ones are closed once their time to send headers is up (bounded wait).
+    for mut c in idle {
+        c.set_read_timeout(Some(SOON)).expect("read timeout");
+        match c.read(&mut byte) {
+            Ok(0) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {}
+            other => panic!("an idle connection was kept open: {other:?}"),
+        }
+    }
+    // And the portal serves again.
+    assert_eq!(get(&format!("{portal}/")).0, 200);
+}

@@ -1,7 +1,9 @@
 //! The admin listener over TLS, for a team on other machines: a certificate from files or a
 //! self-signed one made once in the data directory (its SHA-256 fingerprint printed for the
 //! operators to compare), and a server loop where a slow or failed handshake only costs its
-//! own task. Requests that came over TLS carry [`OverTls`], so session cookies get `Secure`.
+//! own task, connections are bounded and headers must come in time (the workers' portal's
+//! plain listener uses the same loop). Requests that came over TLS carry [`OverTls`], so
+//! session cookies get `Secure`.
 
 use crate::datadir::DataDir;
 use anyhow::{Context, Result, bail};
@@ -104,6 +106,13 @@ pub enum Facing {
     Workers,
 }
 
+/// Connections a listener keeps open at once; more are closed as they come.
+pub const MAX_CONNECTIONS: usize = 512;
+
+/// How long a client may take to send a request's headers (an idle connection is closed
+/// after that too).
+const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Serves `app` over TLS on `listener` until `shutdown` resolves.
 pub async fn serve(
     listener: tokio::net::TcpListener,
@@ -112,7 +121,31 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()>,
     facing: Facing,
 ) {
+    serve_connections(listener, Some(acceptor), app, shutdown, facing).await
+}
+
+/// Serves `app` over plain HTTP on `listener` until `shutdown` resolves, with the same
+/// bounds as the TLS listener (the workers' portal behind a proxy).
+pub async fn serve_plain(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    shutdown: impl std::future::Future<Output = ()>,
+    facing: Facing,
+) {
+    serve_connections(listener, None, app, shutdown, facing).await
+}
+
+/// The accept loop: at most [`MAX_CONNECTIONS`] open, each in its own task, TLS when an
+/// acceptor is given, headers within [`HEADER_TIMEOUT`].
+async fn serve_connections(
+    listener: tokio::net::TcpListener,
+    acceptor: Option<TlsAcceptor>,
+    app: Router,
+    shutdown: impl std::future::Future<Output = ()>,
+    facing: Facing,
+) {
     let admin = facing == Facing::Admin;
+    let open = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
     tokio::pin!(shutdown);
     loop {
         let (tcp, peer) = tokio::select! {
@@ -121,45 +154,63 @@ pub async fn serve(
                 Ok(a) => a,
                 Err(e) => {
                     // Out of file descriptors and the like: wait instead of spinning.
-                    warn!(?facing, "TLS listener: {e}");
+                    warn!(?facing, "listener: {e}");
                     tokio::time::sleep(Duration::from_millis(100)).await;
                     continue;
                 }
             },
         };
+        // At the bound, the new connection is closed at once (dropped).
+        let Ok(permit) = open.clone().try_acquire_owned() else {
+            continue;
+        };
         let acceptor = acceptor.clone();
         let app = app.clone();
         tokio::spawn(async move {
+            let _permit = permit;
             // The portal's peers are not named anywhere, not even in debug logs.
             let shown = admin.then_some(peer);
-            let tls = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
-                Ok(Ok(tls)) => tls,
-                Ok(Err(e)) => {
-                    debug!(peer = ?shown, "TLS handshake failed: {e}");
-                    return;
-                }
-                Err(_) => {
-                    debug!(peer = ?shown, "TLS handshake timed out");
-                    return;
-                }
+            let Some(acceptor) = acceptor else {
+                return serve_io(tcp, app, admin.then_some(peer), false, shown).await;
             };
-            let service = tower::ServiceExt::map_request(
-                app,
-                move |mut req: axum::http::Request<hyper::body::Incoming>| {
-                    if admin {
-                        req.extensions_mut().insert(ConnectInfo(peer));
-                    }
-                    req.extensions_mut().insert(OverTls);
-                    req
-                },
-            );
-            let service = hyper_util::service::TowerToHyperService::new(service);
-            if let Err(e) = hyper::server::conn::http1::Builder::new()
-                .serve_connection(hyper_util::rt::TokioIo::new(tls), service)
-                .await
-            {
-                debug!(peer = ?shown, "TLS connection: {e}");
+            match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
+                Ok(Ok(tls)) => serve_io(tls, app, admin.then_some(peer), true, shown).await,
+                Ok(Err(e)) => debug!(peer = ?shown, "TLS handshake failed: {e}"),
+                Err(_) => debug!(peer = ?shown, "TLS handshake timed out"),
             }
         });
+    }
+}
+
+/// Serves HTTP/1.1 on one connection; `peer` is handed to handlers when given.
+async fn serve_io<I>(
+    io: I,
+    app: Router,
+    peer: Option<std::net::SocketAddr>,
+    over_tls: bool,
+    shown: Option<std::net::SocketAddr>,
+) where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let service = tower::ServiceExt::map_request(
+        app,
+        move |mut req: axum::http::Request<hyper::body::Incoming>| {
+            if let Some(peer) = peer {
+                req.extensions_mut().insert(ConnectInfo(peer));
+            }
+            if over_tls {
+                req.extensions_mut().insert(OverTls);
+            }
+            req
+        },
+    );
+    let service = hyper_util::service::TowerToHyperService::new(service);
+    if let Err(e) = hyper::server::conn::http1::Builder::new()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(HEADER_TIMEOUT)
+        .serve_connection(hyper_util::rt::TokioIo::new(io), service)
+        .await
+    {
+        debug!(peer = ?shown, "connection: {e}");
     }
 }

@@ -87,8 +87,17 @@ pub async fn start(
         let bound = l.local_addr()?;
         DataDir::write_public_file(&addr_file(dir), bound.to_string().as_bytes())?;
         info!(portal = %bound, "workers' portal");
-        // Served without connect info: no handler can see the worker's address.
-        let stop = crate::edge::spawn_plain(l, app.clone(), "the workers' portal");
+        // Served without the peer's address, with the TLS listener's bounds on connections
+        // and header time (this listener may sit behind a proxy, or be reached directly).
+        let (stop, stop_rx) = oneshot::channel::<()>();
+        tokio::spawn(crate::edge::tls::serve_plain(
+            l,
+            app.clone(),
+            async move {
+                let _ = stop_rx.await;
+            },
+            crate::edge::tls::Facing::Workers,
+        ));
         out.plain = Some(bound);
         out.stops.push(stop);
     }
