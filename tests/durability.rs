@@ -48,8 +48,13 @@ fn a_delivery_whose_flush_fails_is_never_acknowledged_and_arrives_later() {
 
     // The supplier's disk is full: every flush fails.
     node.store.inject_flush_failures(u32::MAX);
-    let flushes = node.store.flush_count();
     let case = cso.escalate(&supplier, "Wages withheld; the disk is full");
+    // Counted once a failed attempt was seen: a flush the supplier began before the fault
+    // (gossip it was storing as the peers met) may still end well after it was injected.
+    wait_for("a first failed attempt", SOON, || {
+        entry_to(&cso, &case, &supplier.org_id).filter(|e| e["attempts"].as_u64() >= Some(1))
+    });
+    let flushes = node.store.flush_count();
     // The CSO retries; each attempt meets a failed flush. Without the undo, the second
     // attempt found the first one's processed-marker and was answered `Duplicate`.
     let e = wait_for(
