@@ -468,6 +468,47 @@ fn the_portal_shares_no_route_with_the_admin_listener_and_keeps_no_trace_of_the_
         ],
     );
     assert!(message.contains("PORTAL-CANARY-MESSAGE-77e1"), "{message}");
+    // A message sent with a mistyped passphrase is not lost: the check form keeps it, and
+    // sends it once the right codes open the report.
+    let (code, kept) = post_form(
+        &format!("{portal}/message"),
+        &[
+            ("lang", "en"),
+            ("receipt", &receipt),
+            ("passphrase", "0000-0000-0000-0000"),
+            ("text", "Second message, typed with a wrong passphrase"),
+        ],
+        None,
+    );
+    assert_eq!(code, 404, "{kept}");
+    assert!(
+        kept.contains("value=\"Second message, typed with a wrong passphrase\"")
+            && kept.contains("action=\"/message\""),
+        "{kept}"
+    );
+    let (code, sent) = post_form(
+        &format!("{portal}/message"),
+        &[
+            ("lang", "en"),
+            ("receipt", &receipt),
+            ("passphrase", &passphrase),
+            ("text", "Second message, typed with a wrong passphrase"),
+        ],
+        None,
+    );
+    assert_eq!(code, 200);
+    assert!(sent.contains("id=\"notice\""), "{sent}");
+    // Control: a plain check with wrong codes keeps no message and checks, not sends.
+    let (_, plain) = post_form(
+        &format!("{portal}/check"),
+        &[
+            ("lang", "en"),
+            ("receipt", &receipt),
+            ("passphrase", "0000-0000-0000-0000"),
+        ],
+        None,
+    );
+    assert!(plain.contains("action=\"/check\"") && !plain.contains("pending-message"));
     let threads = || {
         cso.get("/api/portal/threads")["threads"]
             .as_array()

@@ -100,3 +100,4 @@ alerts_intro = The helpline warns about these brokers and job offers. Never pay 
 alerts_until = Shown until
 alerts_none = No warnings right now.
 alerts_ask = Seen something like this? Report it to the helpline.
+message_pending = Your message was not sent yet. It is kept here and sent when you open your report.

@@ -274,6 +274,9 @@ fn check_ctx(p: &Portal, lang: &str, form: &CheckForm, error: Option<&str>) -> V
     let mut ctx = p.ctx(lang, "/check");
     ctx["receipt"] = json!(form.receipt);
     ctx["error"] = json!(error);
+    // A message the codes did not let through is kept, to be sent once they open the
+    // report.
+    ctx["pending_text"] = json!(form.text.trim());
     ctx
 }
 
