@@ -135,9 +135,8 @@ pub(crate) async fn reply(
     };
     let _guard = st.intake_lock.lock().await;
     let (store, vault) = (st.store.clone(), st.vault.clone());
-    let t = tokio::task::spawn_blocking(move || thread::append(&store, &vault, &id, message))
+    let t = thread::blocking(move || thread::append(&store, &vault, &id, message))
         .await
-        .map_err(internal)?
         .map_err(portal_error)?;
     Ok(Json(summary(&st, &t)?))
 }

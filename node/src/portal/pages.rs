@@ -238,19 +238,12 @@ pub(super) async fn report(
     }
     let _guard = p.api.intake_lock.lock().await;
     let (store, vault) = (p.api.store.clone(), p.api.vault.clone());
-    let made =
-        tokio::task::spawn_blocking(move || thread::create(&store, &vault, report, now())).await;
-    match made {
-        Ok(Ok(made)) => {
+    match thread::blocking(move || thread::create(&store, &vault, report, now())).await {
+        Ok(made) => {
             let mut ctx = p.ctx(lang, "/report");
             ctx["receipt"] = json!(made.receipt.to_string());
             ctx["passphrase"] = json!(made.passphrase.to_string());
             p.render(StatusCode::OK, "portal/receipt.html", ctx)
-        }
-        Ok(Err(e)) => {
-            tracing::warn!("a portal report could not be stored: {e}");
-            let ctx = report_ctx(&p, lang, &form, Some("error_store"));
-            p.render(StatusCode::SERVICE_UNAVAILABLE, "portal/report.html", ctx)
         }
         Err(e) => {
             tracing::warn!("a portal report could not be stored: {e}");
@@ -300,18 +293,12 @@ async fn open_thread(p: &Portal, form: &CheckForm) -> Result<thread::Thread, Ref
     // Failed checks are written: under the intake lock like every portal write.
     let _guard = p.api.intake_lock.lock().await;
     let (store, vault) = (p.api.store.clone(), p.api.vault.clone());
-    let opened = tokio::task::spawn_blocking(move || {
-        thread::open(&store, &vault, &receipt, &passphrase, now())
-    })
-    .await;
+    let opened =
+        thread::blocking(move || thread::open(&store, &vault, &receipt, &passphrase, now())).await;
     match opened {
-        Ok(Ok(t)) => Ok(t),
-        Ok(Err(PortalError::NotFound)) => Err(("error_codes", StatusCode::NOT_FOUND)),
-        Ok(Err(PortalError::Locked(_))) => Err(("error_locked", StatusCode::TOO_MANY_REQUESTS)),
-        Ok(Err(e)) => {
-            tracing::warn!("a portal check failed: {e}");
-            Err(("error_store", StatusCode::SERVICE_UNAVAILABLE))
-        }
+        Ok(t) => Ok(t),
+        Err(PortalError::NotFound) => Err(("error_codes", StatusCode::NOT_FOUND)),
+        Err(PortalError::Locked(_)) => Err(("error_locked", StatusCode::TOO_MANY_REQUESTS)),
         Err(e) => {
             tracing::warn!("a portal check failed: {e}");
             Err(("error_store", StatusCode::SERVICE_UNAVAILABLE))
@@ -414,11 +401,9 @@ pub(super) async fn message(
         by: None,
     };
     let contact = t.contact;
-    let sent =
-        tokio::task::spawn_blocking(move || thread::append(&store, &vault, &contact, msg)).await;
-    match sent {
-        Ok(Ok(t)) => status_page(&p, lang, &form, &t, Some("message_sent"), None),
-        Ok(Err(e)) => {
+    match thread::blocking(move || thread::append(&store, &vault, &contact, msg)).await {
+        Ok(t) => status_page(&p, lang, &form, &t, Some("message_sent"), None),
+        Err(e) => {
             let refusal = match e {
                 PortalError::Invalid(_) => ("error_message", StatusCode::UNPROCESSABLE_ENTITY),
                 PortalError::TooManyMessages => {
@@ -429,11 +414,6 @@ pub(super) async fn message(
                     ("error_store", StatusCode::SERVICE_UNAVAILABLE)
                 }
             };
-            status_page(&p, lang, &form, &t, None, Some(refusal))
-        }
-        Err(e) => {
-            tracing::warn!("a portal message could not be stored: {e}");
-            let refusal = ("error_store", StatusCode::SERVICE_UNAVAILABLE);
             status_page(&p, lang, &form, &t, None, Some(refusal))
         }
     }

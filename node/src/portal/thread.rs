@@ -51,6 +51,18 @@ pub enum PortalError {
     /// Sealed data did not open.
     #[error(transparent)]
     Vault(#[from] VaultError),
+    /// The blocking task doing the work did not finish (it panicked or was cancelled).
+    #[error("the portal's storage task stopped: {0}")]
+    Task(String),
+}
+
+/// Runs a portal operation on the blocking pool (it writes through the store).
+pub async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, PortalError> + Send + 'static,
+) -> Result<T, PortalError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .unwrap_or_else(|e| Err(PortalError::Task(e.to_string())))
 }
 
 /// Who raises the report.
