@@ -322,7 +322,7 @@ pub fn open(
     if t.passphrase.matches(vault, passphrase) {
         return Ok(t);
     }
-    t.failed_checks.retain(|at| at.0 + HOUR > now.0);
+    t.failed_checks.retain(|at| at.plus_secs(HOUR) > now);
     t.failed_checks.push(now);
     if t.failed_checks.len() >= MAX_FAILED_CHECKS {
         t.locked_until = Some(now.plus_secs(HOUR));
@@ -377,7 +377,7 @@ pub fn append(
     }
     let now = message.at;
     if message.from == Side::Worker {
-        t.worker_sent.retain(|at| at.0 + DAY > now.0);
+        t.worker_sent.retain(|at| at.plus_secs(DAY) > now);
         if t.worker_sent.len() >= MAX_WORKER_MESSAGES_PER_DAY {
             return Err(PortalError::TooManyMessages);
         }
