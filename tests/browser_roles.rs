@@ -1042,6 +1042,125 @@ fn urlencode(s: &str) -> String {
         .collect()
 }
 
+/// A supplier publishes a job listing with a cost to the worker from its Job listings page;
+/// the helpline sees it on its own page and on its portal, and its Ratings page shows what it
+/// collected next to what it published (the demo withholds a supplier rated fewer than k
+/// times).
+fn supplier_lists_a_job_and_the_helpline_sees_it(
+    sup: &mut Session,
+    cso_s: &mut Session,
+    cso: &Node,
+) {
+    let job = "Cold store loader";
+    sup.open("/jobs");
+    sup.wait_for("#listing-form", SOON);
+    for (name, value) in [
+        ("job", job),
+        ("employer", "Samut Seafood Co."),
+        ("site", "Samut Sakhon, cold store"),
+        ("workers_wanted", "12"),
+        ("wage", "13,000 THB"),
+        ("hours_per_week", "48"),
+        ("contract_months", "24"),
+        ("contract_languages", "Burmese, Thai"),
+        ("costs.0.item", "Medical check"),
+        ("costs.0.amount", "1,000 THB"),
+    ] {
+        sup.fill("#listing-form", name, value);
+    }
+    sup.fill("#listing-form", "documents_kept_by", "worker");
+    sup.click(&sup.find("#publish-listing"));
+    sup.confirm_dialog();
+    let row = sup.reload_until("/jobs", "the new listing", |b| {
+        b.find_all("#listings tr[data-listing]")
+            .into_iter()
+            .find(|r| b.text(r).contains(job))
+    });
+    assert!(
+        sup.text(&row).contains("1,000.00 THB"),
+        "{}",
+        sup.text(&row)
+    );
+    sup.shot("supplier-jobs");
+    cso_s.reload_until("/jobs", "the helpline to hold the listing", |b| {
+        b.find_all("#listings tr[data-listing]")
+            .into_iter()
+            .find(|r| b.text(r).contains(job))
+    });
+    cso_s.shot("cso-jobs");
+    let (status, page) = support::portal::get(&format!(
+        "{}/jobs?lang=my",
+        support::portal::portal_base(cso)
+    ));
+    assert_eq!(status, 200);
+    assert!(page.contains(job), "the portal lists it");
+    // What the helpline collected, and what left it: the supplier rated three times is
+    // collected but not published.
+    cso_s.open("/ratings");
+    cso_s.wait_for("#collected", SOON);
+    let ratings = cso.get("/api/ratings");
+    let withheld: Vec<&Value> = ratings["collected"]
+        .as_array()
+        .expect("collected")
+        .iter()
+        .filter(|c| c["published"] == 0)
+        .collect();
+    assert!(!withheld.is_empty(), "the demo withholds one: {ratings}");
+    for c in withheld {
+        let org = c["org"].as_str().expect("org");
+        assert!(
+            cso_s
+                .try_find(&format!("#published-ratings tr[data-org=\"{org}\"]"))
+                .is_none(),
+            "an organisation rated fewer than k times is not shown as published"
+        );
+        assert!(
+            cso_s
+                .try_find(&format!("#collected tr[data-org=\"{org}\"]"))
+                .is_some()
+        );
+    }
+    assert!(
+        !cso_s.find_all("#published-ratings tr[data-org]").is_empty(),
+        "control: the published ones are shown"
+    );
+    cso_s.shot("cso-ratings");
+}
+
+/// The helpline's portal on a 360 px phone with scripts off, in Burmese: the job listings,
+/// one listing with the way to ask about it, and the published ratings.
+fn portal_jobs_and_ratings_on_a_phone(cso: &Node, axe: &str) {
+    let base = support::portal::portal_base(cso);
+    let b = webdriver::Browser::phone(360, false);
+    let shot = |name: &str| {
+        b.check_phone_page(
+            axe,
+            name,
+            360,
+            &std::path::Path::new(ARTIFACTS).join(format!("portal-demo-{name}.png")),
+        )
+    };
+    b.open_page(&format!("{base}/jobs?lang=my"));
+    let first = b.find("#jobs li[data-listing] h2 a");
+    shot("jobs");
+    b.click_to_page(&first);
+    b.wait_for("#ask-form", SOON);
+    shot("job");
+    b.click_to_page(&b.find("#ask-about-job"));
+    b.wait_for("#report-form", SOON);
+    let what = b.execute("return document.getElementById('what').value;", vec![]);
+    assert!(
+        what.as_str().is_some_and(|w| !w.trim().is_empty()),
+        "the report names the job"
+    );
+    b.open_page(&format!("{base}/ratings?lang=my"));
+    assert!(
+        !b.find_all("#ratings li[data-org]").is_empty(),
+        "ratings are published"
+    );
+    shot("ratings");
+}
+
 #[test]
 fn every_role_does_its_work_on_the_demo_network() {
     std::fs::create_dir_all(ARTIFACTS).expect("artifacts dir");
@@ -1065,6 +1184,8 @@ fn every_role_does_its_work_on_the_demo_network() {
         "/intake",
         "/network",
         "/statistics",
+        "/jobs",
+        "/ratings",
         "/cases/zzzz",
     ]
     .iter()
@@ -1166,6 +1287,18 @@ fn every_role_does_its_work_on_the_demo_network() {
     let mut samut_session = Session::new("demo-supplier-plan", samut);
     samut_session.login_to_dashboard(DEMO_OPERATOR, DEMO_PASSWORD);
     supplier_plan_and_brand_analysis(&mut samut_session, &mut b, samut);
+    supplier_lists_a_job_and_the_helpline_sees_it(&mut samut_session, &mut s, cso);
+    portal_jobs_and_ratings_on_a_phone(cso, &axe);
+    let pages: Vec<String> = ["/jobs", "/ratings", "/improvements"]
+        .map(String::from)
+        .to_vec();
+    for (lang, font) in [
+        ("th", Some("Noto Sans Thai")),
+        ("my", Some("Noto Sans Myanmar")),
+    ] {
+        pages_are_translated(&mut samut_session, lang, &pages, font);
+    }
+    accessible_and_fits_small_screens(&mut samut_session, &axe, &pages);
     cso_publishes_statistics(&mut s, &mut readonly, &mut b, cso, &axe);
     let brand_case = format!(
         "/cases/{}",
@@ -1176,6 +1309,7 @@ fn every_role_does_its_work_on_the_demo_network() {
         "/supply-chain",
         "/inbox",
         "/statistics",
+        "/ratings",
         brand_case.as_str(),
     ]
     .map(String::from)

@@ -16,6 +16,7 @@ mod webdriver;
 use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+use support::portal::*;
 use support::*;
 use webdriver::Browser;
 
@@ -30,52 +31,6 @@ fn cso_with_portal() -> (Net, Node) {
     cso.run_args = vec!["--portal-listen".into(), "127.0.0.1:0".into()];
     cso.start();
     (net, cso)
-}
-
-/// The portal's base URL.
-fn portal_base(node: &Node) -> String {
-    let addr = std::fs::read_to_string(node.dir.join("portal.addr"))
-        .unwrap_or_else(|e| panic!("portal.addr: {e} (is the portal served?)"));
-    format!("http://{}", addr.trim())
-}
-
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .max_redirects(0)
-        .timeout_global(Some(Duration::from_secs(60)))
-        .build()
-        .into()
-}
-
-/// GET without credentials: status and body.
-fn get(url: &str) -> (u16, String) {
-    let mut res = agent()
-        .get(url)
-        .call()
-        .unwrap_or_else(|e| panic!("GET {url}: {e}"));
-    (
-        res.status().as_u16(),
-        res.body_mut().read_to_string().unwrap_or_default(),
-    )
-}
-
-/// A form post to the portal: status and body.
-fn post_form(url: &str, form: &[(&str, &str)], origin: Option<&str>) -> (u16, String) {
-    let body = serde_urlencoded::to_string(form).expect("form");
-    let mut req = agent()
-        .post(url)
-        .header("Content-Type", "application/x-www-form-urlencoded");
-    if let Some(o) = origin {
-        req = req.header("Origin", o);
-    }
-    let mut res = req
-        .send(body.as_bytes())
-        .unwrap_or_else(|e| panic!("POST {url}: {e}"));
-    (
-        res.status().as_u16(),
-        res.body_mut().read_to_string().unwrap_or_default(),
-    )
 }
 
 /// A form post sent from `source` (another loopback address), over a raw HTTP/1.1
@@ -110,14 +65,6 @@ fn send_from(source: &str, addr: &str, bytes: &[u8]) -> String {
         let _ = stream.read_to_end(&mut answer).await;
         String::from_utf8_lossy(&answer).into_owned()
     })
-}
-
-/// The text of the element with `id` in an HTML page (a crude read for HTTP tests).
-fn element_text(html: &str, id: &str) -> Option<String> {
-    let start = html.find(&format!("id=\"{id}\""))?;
-    let open_end = start + html[start..].find('>')? + 1;
-    let close = open_end + html[open_end..].find('<')?;
-    Some(html[open_end..close].trim().to_string())
 }
 
 /// Files under `dir` (and the logs next to it) holding `needle`.
@@ -157,18 +104,12 @@ fn node_files(node: &Node) -> Vec<PathBuf> {
 /// A screenshot of the open page, after checking it: axe-core finds no serious or critical
 /// violation, and nothing is wider than the phone's screen.
 fn shot(b: &Browser, axe: &str, name: &str) {
-    // axe-core needs scripts to finish its run; the page itself has none (its policy
-    // allows none), so this changes nothing it shows.
-    b.set_page_scripts(true);
-    let bad = b.axe_serious(axe, name);
-    b.set_page_scripts(false);
-    assert!(bad.is_empty(), "axe on {name}: {bad:#?}");
-    let width = b
-        .execute("return document.documentElement.scrollWidth;", vec![])
-        .as_i64()
-        .unwrap_or(i64::MAX);
-    assert!(width <= 360, "{name} is {width}px wide on a 360px screen");
-    b.screenshot(&Path::new(ARTIFACTS).join(format!("portal-{name}.png")));
+    b.check_phone_page(
+        axe,
+        name,
+        360,
+        &Path::new(ARTIFACTS).join(format!("portal-{name}.png")),
+    );
 }
 
 fn a_report<'a>(what: &'a str, name: &'a str, phone: &'a str) -> Vec<(&'a str, &'a str)> {

@@ -50,6 +50,8 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/improvements.html"),
     ),
     ("portal.html", include_str!("../templates/portal.html")),
+    ("jobs.html", include_str!("../templates/jobs.html")),
+    ("ratings.html", include_str!("../templates/ratings.html")),
 ];
 
 /// Translations (Fluent), by language code: the UI's messages, then the labels of codes
@@ -159,6 +161,18 @@ pub const FONTS: &[(&str, &[u8])] = &[
 
 /// The workers' portal's page templates (MiniJinja, HTML auto-escaped), by name.
 pub const PORTAL_TEMPLATES: &[(&str, &str)] = &[
+    (
+        "portal/jobs.html",
+        include_str!("../templates/portal/jobs.html"),
+    ),
+    (
+        "portal/job.html",
+        include_str!("../templates/portal/job.html"),
+    ),
+    (
+        "portal/ratings.html",
+        include_str!("../templates/portal/ratings.html"),
+    ),
     (
         "portal/base.html",
         include_str!("../templates/portal/base.html"),

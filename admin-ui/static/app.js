@@ -8,7 +8,8 @@
     var parts = path.split(".");
     var o = obj;
     for (var i = 0; i < parts.length - 1; i++) {
-      o[parts[i]] = o[parts[i]] || {};
+      // A numeric next part makes a list ("costs.0.item"): rows of a repeated group.
+      o[parts[i]] = o[parts[i]] || (/^[0-9]+$/.test(parts[i + 1]) ? [] : {});
       o = o[parts[i]];
     }
     o[parts[parts.length - 1]] = value;

@@ -267,6 +267,9 @@ mod tests {
             MessageKind::StatusReport,
             MessageKind::PublishedStatistics,
             MessageKind::ImprovementActivity,
+            MessageKind::JobListing,
+            MessageKind::RatingSummary,
+            MessageKind::RatingAnswer,
         ] {
             wanted.push(format!("msg_{}", code(m)));
         }

@@ -30,6 +30,7 @@ pub mod operators;
 pub mod outbox;
 pub mod output;
 pub mod portal;
+pub mod ratings;
 pub mod records;
 pub mod register;
 pub mod retention;

@@ -117,6 +117,35 @@ pub const RIGHTS_PAGES: Table<crate::portal::rights::RightsPage> =
 /// Broker alerts the CSO shows on its portal, by id.
 pub const ALERTS: Table<crate::portal::alerts::BrokerAlert> = Table::new(b'B', "broker alerts");
 
+/// Job listings (this agency's or supplier's own, or received at a CSO), the latest version
+/// of each, by publisher and listing ([`listing_id`]).
+pub const LISTINGS: Table<SignedRecord> = Table::new(b'J', "job listings");
+
+/// The id of a job listing: the publisher, then the listing id.
+pub fn listing_id(publisher: &OrgId, id: &ilm_protocol::ListingId) -> Vec<u8> {
+    [publisher.as_bytes().as_slice(), id.as_bytes()].concat()
+}
+
+/// Workers' ratings a CSO collected, by rated organisation then contact ([`rating_id`]).
+pub const RATINGS: Table<crate::ratings::StoredRating> = Table::new(b'G', "workers' ratings");
+
+/// The id of a rating: the organisation rated, then the contact it came from.
+pub fn rating_id(org: &OrgId, contact: &crate::intake::ContactId) -> Vec<u8> {
+    [org.as_bytes().as_slice(), &contact.0].concat()
+}
+
+/// Rating summaries (this CSO's own, or received), the latest of each CSO about each
+/// organisation ([`rating_summary_id`]).
+pub const RATING_SUMMARIES: Table<SignedRecord> = Table::new(b'U', "rating summaries");
+
+/// The id of a rating summary: the organisation rated, then the CSO.
+pub fn rating_summary_id(org: &OrgId, publisher: &OrgId) -> Vec<u8> {
+    [org.as_bytes().as_slice(), publisher.as_bytes()].concat()
+}
+
+/// Rated organisations' public answers, the latest of each, by organisation.
+pub const RATING_ANSWERS: Table<SignedRecord> = Table::new(b'V', "answers to ratings");
+
 /// The id of a publication: `YYYY-MM` then the publisher's id, so a scan runs by month.
 pub fn publication_id(month: ilm_protocol::Month, publisher: &OrgId) -> Vec<u8> {
     [month.to_string().as_bytes(), publisher.as_bytes()].concat()
@@ -156,6 +185,10 @@ pub const PREFIXES: &[(u8, &str)] = &[
     (RECEIPTS.prefix(), RECEIPTS.name()),
     (RIGHTS_PAGES.prefix(), RIGHTS_PAGES.name()),
     (ALERTS.prefix(), ALERTS.name()),
+    (LISTINGS.prefix(), LISTINGS.name()),
+    (RATINGS.prefix(), RATINGS.name()),
+    (RATING_SUMMARIES.prefix(), RATING_SUMMARIES.name()),
+    (RATING_ANSWERS.prefix(), RATING_ANSWERS.name()),
 ];
 
 /// The id of one intake idempotency key: operator name, a zero byte, then the key.

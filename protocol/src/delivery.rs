@@ -67,6 +67,23 @@ pub enum Delivery<'a> {
         /// holds a case the sender was escalated to.
         related: bool,
     },
+    /// A job listing (signature and fields already checked).
+    JobListing {
+        /// The agency or supplier that publishes it.
+        publisher: OrgId,
+    },
+    /// A CSO's summary of ratings (signature and rules already checked).
+    RatingSummary {
+        /// The CSO the summary names.
+        publisher: OrgId,
+        /// The rated organisation's current role (None: not a current member).
+        rated: Option<Role>,
+    },
+    /// A rated organisation's public answer (signature already checked).
+    RatingAnswer {
+        /// The organisation the answer names.
+        org: OrgId,
+    },
 }
 
 /// Why a workflow message is refused.
@@ -113,6 +130,9 @@ pub enum DeliveryError {
     /// that escalated a case to it).
     #[error("this organisation neither buys from nor works with the sender")]
     Unrelated,
+    /// Ratings of an organisation that is not a current employer or agency.
+    #[error("only current suppliers and agencies are rated")]
+    NotRated,
 }
 
 impl DeliveryError {
@@ -129,6 +149,7 @@ impl DeliveryError {
             DeliveryError::NotLinked => "delivery.not_linked",
             DeliveryError::LinkRoles => "delivery.link_roles",
             DeliveryError::Unrelated => "delivery.unrelated",
+            DeliveryError::NotRated => "delivery.not_rated",
         }
     }
 
@@ -284,6 +305,49 @@ pub fn may_deliver(
             }
             if !related {
                 return Err(E::Unrelated);
+            }
+            Ok(())
+        }
+        Delivery::JobListing { publisher } => {
+            const W: &str = "a job listing";
+            if !matches!(sender.role, Role::Supplier | Role::Agency) {
+                return Err(E::SenderRole {
+                    role: sender.role,
+                    what: W,
+                });
+            }
+            if *publisher != from {
+                return Err(E::SenderMismatch(W));
+            }
+            if receiver.role != Role::Cso {
+                return Err(E::ReceiverRole {
+                    role: receiver.role,
+                    what: W,
+                });
+            }
+            Ok(())
+        }
+        Delivery::RatingSummary { publisher, rated } => {
+            const W: &str = "ratings";
+            sender_is(Role::Cso, W)?;
+            if *publisher != from {
+                return Err(E::SenderMismatch(W));
+            }
+            if !matches!(rated, Some(Role::Supplier | Role::Agency)) {
+                return Err(E::NotRated);
+            }
+            Ok(())
+        }
+        Delivery::RatingAnswer { org } => {
+            const W: &str = "an answer to ratings";
+            if !matches!(sender.role, Role::Supplier | Role::Agency) {
+                return Err(E::SenderRole {
+                    role: sender.role,
+                    what: W,
+                });
+            }
+            if *org != from {
+                return Err(E::SenderMismatch(W));
             }
             Ok(())
         }

@@ -56,6 +56,12 @@ pub enum MessageKind {
     PublishedStatistics,
     /// An activity of an improvement plan, for linked brands and the CSOs it works with.
     ImprovementActivity,
+    /// An agency's or supplier's job listing, for every CSO.
+    JobListing,
+    /// A CSO's summary of ratings of one organisation, for every member.
+    RatingSummary,
+    /// A rated organisation's public answer, for every member.
+    RatingAnswer,
 }
 
 /// The envelope header: sent in clear, authenticated by the AEAD and the signature.

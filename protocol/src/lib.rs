@@ -1,7 +1,7 @@
 //! ILM Network protocol: the wire and record formats shared by every node and by offline
 //! verifiers. Identities, signed records, end-to-end encrypted envelopes, membership,
 //! case events with their authorisation rules, supply-chain links and attestations, key
-//! rotation and steward succession, published statistics, improvement plans.
+//! rotation and steward succession, published statistics, improvement plans, job listings and ratings.
 //!
 //! Architecture invariant: this crate does no I/O, no async, and reads no clock; callers pass
 //! the time in. See docs/PROTOCOL.md for the byte-level formats.
@@ -20,7 +20,9 @@ pub mod improvement;
 pub mod lifecycle;
 pub mod limits;
 pub mod link;
+pub mod listing;
 pub mod membership;
+pub mod rating;
 pub mod record;
 pub mod rotation;
 pub mod rules;
@@ -43,10 +45,12 @@ pub use lifecycle::{
     CaseState, CaseStatus, LifecycleError, Obligation, Owed, PartyStage, PartyState,
 };
 pub use link::{LinkKind, SupplyChainLink};
+pub use listing::{DocumentsKeeper, JobListing, ListingError, ListingId, WagePeriod, WorkerCost};
 pub use membership::{
     MembershipCertificate, MembershipError, MembershipRequest, Network, NetworkGenesis, NetworkId,
     Revocation, RevocationList,
 };
+pub use rating::{Dimension, DimensionSum, RatingAnswer, RatingError, RatingSummary};
 pub use record::{RecordBody, RecordError, RecordKind, SignedRecord, Verified};
 pub use rotation::{
     CertKeys, EarlierKey, KeyBook, KeyRotationRequest, OwnKeysOnly, RotationError,

@@ -34,6 +34,12 @@ pub enum RecordKind {
     PublishedStatistics,
     /// One activity of a supplier's or agency's improvement plan.
     ImprovementActivity,
+    /// A job an agency or supplier offers, with every cost to the worker.
+    JobListing,
+    /// A CSO's summary of workers' ratings of one organisation.
+    RatingSummary,
+    /// A rated organisation's public answer to its ratings.
+    RatingAnswer,
 }
 
 impl RecordKind {
@@ -51,6 +57,9 @@ impl RecordKind {
             RecordKind::StewardSuccession => "steward-succession",
             RecordKind::PublishedStatistics => "published-statistics",
             RecordKind::ImprovementActivity => "improvement-activity",
+            RecordKind::JobListing => "job-listing",
+            RecordKind::RatingSummary => "rating-summary",
+            RecordKind::RatingAnswer => "rating-answer",
         }
     }
 

@@ -243,3 +243,95 @@ fn improvement_plans_go_from_a_supplier_or_agency_to_the_brands_and_csos_it_deal
         "delivery.receiver_role"
     );
 }
+
+#[test]
+fn job_listings_go_from_an_agency_or_supplier_naming_itself_to_csos() {
+    let w = World::new();
+    let (cso, supplier, brand, agency) = (
+        cert(&w, Role::Cso),
+        cert(&w, Role::Supplier),
+        cert(&w, Role::Brand),
+        cert(&w, Role::Agency),
+    );
+    let listing = |by: &MembershipCertificate| Delivery::JobListing {
+        publisher: by.org_id,
+    };
+    for from in [&supplier, &agency] {
+        assert_eq!(code(may_deliver(from, &cso, &listing(from))), "ok");
+    }
+    // Another organisation's listing, a brand's or a CSO's, a listing for a brand.
+    assert_eq!(
+        code(may_deliver(&agency, &cso, &listing(&supplier))),
+        "delivery.sender_mismatch"
+    );
+    assert_eq!(
+        code(may_deliver(&brand, &cso, &listing(&brand))),
+        "delivery.sender_role"
+    );
+    assert_eq!(
+        code(may_deliver(&cso, &cso, &listing(&cso))),
+        "delivery.sender_role"
+    );
+    assert_eq!(
+        code(may_deliver(&agency, &brand, &listing(&agency))),
+        "delivery.receiver_role"
+    );
+}
+
+#[test]
+fn ratings_come_only_from_a_cso_about_a_current_employer_or_agency() {
+    let w = World::new();
+    let (cso, supplier, brand, agency) = (
+        cert(&w, Role::Cso),
+        cert(&w, Role::Supplier),
+        cert(&w, Role::Brand),
+        cert(&w, Role::Agency),
+    );
+    let summary = |by: &MembershipCertificate, rated| Delivery::RatingSummary {
+        publisher: by.org_id,
+        rated,
+    };
+    for rated in [Role::Supplier, Role::Agency] {
+        for to in [&brand, &supplier, &agency] {
+            assert_eq!(
+                code(may_deliver(&cso, to, &summary(&cso, Some(rated)))),
+                "ok"
+            );
+        }
+    }
+    // An agency cannot submit ratings, of itself or anyone.
+    assert_eq!(
+        code(may_deliver(
+            &agency,
+            &cso,
+            &summary(&agency, Some(Role::Agency))
+        )),
+        "delivery.sender_role"
+    );
+    assert_eq!(
+        code(may_deliver(
+            &cso,
+            &brand,
+            &summary(&agency, Some(Role::Agency))
+        )),
+        "delivery.sender_mismatch"
+    );
+    // A brand, a CSO or a former member is not rated.
+    for rated in [Some(Role::Brand), Some(Role::Cso), None] {
+        assert_eq!(
+            code(may_deliver(&cso, &brand, &summary(&cso, rated))),
+            "delivery.not_rated"
+        );
+    }
+    // Answers come from the rated organisation itself.
+    let answer = |org: &MembershipCertificate| Delivery::RatingAnswer { org: org.org_id };
+    assert_eq!(code(may_deliver(&supplier, &cso, &answer(&supplier))), "ok");
+    assert_eq!(
+        code(may_deliver(&agency, &cso, &answer(&supplier))),
+        "delivery.sender_mismatch"
+    );
+    assert_eq!(
+        code(may_deliver(&cso, &brand, &answer(&cso))),
+        "delivery.sender_role"
+    );
+}

@@ -146,6 +146,9 @@ fn verify_and_reencode(record: &SignedRecord, certs: &BTreeMap<OrgId, Membership
         RecordKind::StewardSuccession => check::<StewardSuccession>(record, certs),
         RecordKind::PublishedStatistics => check::<PublishedStatistics>(record, certs),
         RecordKind::ImprovementActivity => check::<ImprovementActivity>(record, certs),
+        RecordKind::JobListing => check::<JobListing>(record, certs),
+        RecordKind::RatingSummary => check::<RatingSummary>(record, certs),
+        RecordKind::RatingAnswer => check::<RatingAnswer>(record, certs),
     }
 }
 
@@ -185,6 +188,9 @@ fn every_kind_has_a_vector() {
         RecordKind::StewardSuccession,
         RecordKind::PublishedStatistics,
         RecordKind::ImprovementActivity,
+        RecordKind::JobListing,
+        RecordKind::RatingSummary,
+        RecordKind::RatingAnswer,
     ] {
         assert!(
             record_vectors(&v)

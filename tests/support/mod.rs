@@ -1,6 +1,7 @@
 //! Helpers for multi-node tests: real `ilm` processes, real sockets, real databases.
 #![allow(dead_code)]
 
+pub mod portal;
 pub mod wire;
 
 use serde_json::{Value, json};

@@ -250,6 +250,26 @@ impl Browser {
         );
     }
 
+    /// Checks the open page of a phone whose page scripts are off: axe-core finds no serious
+    /// or critical violation, and nothing is wider than `width`; then saves a screenshot.
+    pub fn check_phone_page(&self, axe: &str, name: &str, width: i64, shot: &std::path::Path) {
+        // axe-core needs scripts to finish its run; the page itself has none (its policy
+        // allows none), so this changes nothing it shows.
+        self.set_page_scripts(true);
+        let bad = self.axe_serious(axe, name);
+        self.set_page_scripts(false);
+        assert!(bad.is_empty(), "axe on {name}: {bad:#?}");
+        let wide = self
+            .execute("return document.documentElement.scrollWidth;", vec![])
+            .as_i64()
+            .unwrap_or(i64::MAX);
+        assert!(
+            wide <= width,
+            "{name} is {wide}px wide on a {width}px screen"
+        );
+        self.screenshot(shot);
+    }
+
     /// One WebDriver HTTP call; returns the response's `value`.
     fn raw(&self, method: &str, path: &str, body: Option<&Value>) -> Result<Value, WdError> {
         let url = format!("{}{path}", self.base);

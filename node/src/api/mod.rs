@@ -24,7 +24,9 @@ pub mod backup;
 mod errors;
 pub mod exports;
 pub mod improvements;
+pub mod listings;
 pub mod portal;
+pub mod ratings;
 pub mod statistics;
 pub mod workflow;
 

@@ -326,6 +326,51 @@ pub(super) fn verify(
                 ),
             )
         }
+        RecordKind::JobListing => {
+            let l = rec
+                .verify_with::<ilm_protocol::JobListing>(&*node_keys(dir))
+                .map_err(invalid)?;
+            l.body().check_well_formed().map_err(invalid)?;
+            (
+                "job_listing",
+                format!(
+                    "VALID signature on the job listing {:?} at {:?} by {}, until {} (membership is checked by nodes)",
+                    l.body().job,
+                    l.body().employer,
+                    l.body().publisher,
+                    fmt_time(l.body().expires_at)
+                ),
+            )
+        }
+        RecordKind::RatingSummary => {
+            let r = rec
+                .verify_with::<ilm_protocol::RatingSummary>(&*node_keys(dir))
+                .map_err(invalid)?;
+            r.body().check().map_err(invalid)?;
+            (
+                "rating_summary",
+                format!(
+                    "VALID summary of {} ratings of {} by {} (k = {}; membership is checked by nodes)",
+                    r.body().count,
+                    r.body().org,
+                    r.body().publisher,
+                    r.body().k
+                ),
+            )
+        }
+        RecordKind::RatingAnswer => {
+            let a = rec
+                .verify_with::<ilm_protocol::RatingAnswer>(&*node_keys(dir))
+                .map_err(invalid)?;
+            a.body().check().map_err(invalid)?;
+            (
+                "rating_answer",
+                format!(
+                    "VALID answer to its ratings by {} (membership is checked by nodes)",
+                    a.body().org
+                ),
+            )
+        }
         RecordKind::PublishedStatistics => {
             let p = rec
                 .verify_with::<ilm_protocol::PublishedStatistics>(&*node_keys(dir))

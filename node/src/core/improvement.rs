@@ -190,7 +190,7 @@ impl Core {
             };
         for rec in plan {
             let digest: Digest = rec.digest();
-            if !self.plan_shared.insert((org, digest)) {
+            if !self.shared_once.insert((org, digest)) {
                 continue;
             }
             let Ok(payload) = serde_json::to_vec(&rec) else {

@@ -29,7 +29,9 @@ mod commands;
 mod deliver;
 mod improvement;
 mod links;
+mod listing;
 mod publish;
+mod rating;
 mod receive;
 mod redeliver;
 mod sync;
@@ -44,6 +46,8 @@ pub use crate::records::{
 };
 pub use commands::{Escalated, Verdicted, truncate_text};
 pub use improvement::{ActivityInput, activity};
+pub use listing::{ListingInput, listing};
+pub use rating::RatingOutcome;
 pub use workflow::brands_of;
 
 /// Case histories kept in memory between commands, at most: each is loaded again from the
@@ -226,7 +230,7 @@ pub fn spawn(
         escalated_by: BTreeSet::new(),
         to_offer: Vec::new(),
         links_shared: HashSet::new(),
-        plan_shared: HashSet::new(),
+        shared_once: HashSet::new(),
         outbox_retention,
         redelivered: HashMap::new(),
     };
@@ -253,8 +257,9 @@ struct Core {
     to_offer: Vec<(OrgId, CaseRef)>,
     /// Links already shared with each CSO since start (a restart shares them again).
     links_shared: HashSet<(OrgId, ilm_protocol::Digest)>,
-    /// Improvement-plan versions already shared with each organisation since start.
-    plan_shared: HashSet<(OrgId, ilm_protocol::Digest)>,
+    /// Records (plan activities, listings, rating summaries and answers) already shared
+    /// with each organisation since start.
+    shared_once: HashSet<(OrgId, ilm_protocol::Digest)>,
     /// How long delivered outbox entries are kept.
     outbox_retention: std::time::Duration,
     /// When each restored peer's request to deliver again was last served.
@@ -463,6 +468,8 @@ impl Core {
                 }
                 self.start_sync_with(peer, org);
                 self.ask_redelivery(peer, org);
+                self.share_listings_with(org).await;
+                self.share_ratings_with(org).await;
             }
             NetEvent::Gossip(rec) => {
                 // Stores what is new and disconnects a peer a new revocation names.

@@ -233,6 +233,11 @@ impl Core {
             MessageKind::ImprovementActivity => {
                 self.receive_activity(&header.sender, payload, batch)
             }
+            MessageKind::JobListing => self.receive_listing(&header.sender, payload, batch),
+            MessageKind::RatingSummary => {
+                self.receive_rating_summary(&header.sender, payload, batch)
+            }
+            MessageKind::RatingAnswer => self.receive_rating_answer(&header.sender, payload, batch),
             other => Err(format!("{other:?} messages are not accepted by delivery").into()),
         }
     }

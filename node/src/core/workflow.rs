@@ -50,6 +50,26 @@ pub enum WorkflowCommand {
         input: super::improvement::ActivityInput,
         reply: oneshot::Sender<Result<SignedRecord, CoreError>>,
     },
+    /// Publish or replace a job listing of this agency or supplier.
+    PublishListing {
+        input: super::listing::ListingInput,
+        reply: oneshot::Sender<Result<SignedRecord, CoreError>>,
+    },
+    /// Take a job listing of this agency or supplier down.
+    WithdrawListing {
+        id: ilm_protocol::ListingId,
+        reply: oneshot::Sender<Result<SignedRecord, CoreError>>,
+    },
+    /// Publish this CSO's rating summaries that have enough new ratings.
+    PublishRatings {
+        k: u32,
+        reply: oneshot::Sender<Result<Vec<super::rating::RatingOutcome>, CoreError>>,
+    },
+    /// Publish this organisation's answer to its ratings.
+    AnswerRatings {
+        text: String,
+        reply: oneshot::Sender<Result<SignedRecord, CoreError>>,
+    },
     /// Publish this CSO's statistics of a month to every member.
     PublishStatistics {
         month: ilm_protocol::Month,
@@ -151,6 +171,39 @@ impl CoreClient {
         input: super::improvement::ActivityInput,
     ) -> Result<SignedRecord, CoreError> {
         self.workflow(|reply| WorkflowCommand::RecordActivity { input, reply })
+            .await
+    }
+
+    /// Publishes (signs, stores, sends to every CSO) a job listing, new or replacing one.
+    pub async fn publish_listing(
+        &self,
+        input: super::listing::ListingInput,
+    ) -> Result<SignedRecord, CoreError> {
+        self.workflow(|reply| WorkflowCommand::PublishListing { input, reply })
+            .await
+    }
+
+    /// Takes a job listing down (a withdrawn version, sent like the others).
+    pub async fn withdraw_listing(
+        &self,
+        id: ilm_protocol::ListingId,
+    ) -> Result<SignedRecord, CoreError> {
+        self.workflow(|reply| WorkflowCommand::WithdrawListing { id, reply })
+            .await
+    }
+
+    /// Publishes the rating summaries that have at least `k` new ratings.
+    pub async fn publish_ratings(
+        &self,
+        k: u32,
+    ) -> Result<Vec<super::rating::RatingOutcome>, CoreError> {
+        self.workflow(|reply| WorkflowCommand::PublishRatings { k, reply })
+            .await
+    }
+
+    /// Publishes this organisation's public answer to its ratings.
+    pub async fn answer_ratings(&self, text: String) -> Result<SignedRecord, CoreError> {
+        self.workflow(|reply| WorkflowCommand::AnswerRatings { text, reply })
             .await
     }
 
@@ -287,6 +340,22 @@ impl Core {
             }
             WorkflowCommand::RecordActivity { input, reply } => {
                 let res = self.record_activity(input).await;
+                let _ = reply.send(res);
+            }
+            WorkflowCommand::PublishListing { input, reply } => {
+                let res = self.publish_listing(input).await;
+                let _ = reply.send(res);
+            }
+            WorkflowCommand::WithdrawListing { id, reply } => {
+                let res = self.withdraw_listing(id).await;
+                let _ = reply.send(res);
+            }
+            WorkflowCommand::PublishRatings { k, reply } => {
+                let res = self.publish_ratings(k).await;
+                let _ = reply.send(res);
+            }
+            WorkflowCommand::AnswerRatings { text, reply } => {
+                let res = self.answer_ratings(text).await;
                 let _ = reply.send(res);
             }
             WorkflowCommand::PublishStatistics {

@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 
 pub mod generate;
 mod seed;
+mod workers;
 use seed::seed;
 
 const DAY: u64 = 86_400;

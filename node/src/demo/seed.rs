@@ -9,14 +9,17 @@ use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-fn api(dirs: &BTreeMap<&'static str, (PathBuf, String)>, key: &str) -> Result<AdminClient> {
+pub(super) fn api(
+    dirs: &BTreeMap<&'static str, (PathBuf, String)>,
+    key: &str,
+) -> Result<AdminClient> {
     let (dir, _) = dirs
         .get(key)
         .with_context(|| format!("no demo node {key}"))?;
     Ok(AdminClient::for_dir(&DataDir::new(dir))?)
 }
 
-fn id(dirs: &BTreeMap<&'static str, (PathBuf, String)>, key: &str) -> String {
+pub(super) fn id(dirs: &BTreeMap<&'static str, (PathBuf, String)>, key: &str) -> String {
     dirs.get(key).map(|(_, id)| id.clone()).unwrap_or_default()
 }
 
@@ -418,6 +421,11 @@ pub(super) fn seed(
         published += 1;
         month = m.previous();
     }
+    let helpline_contacts: Vec<String> = per_cso
+        .get("cso-helpline")
+        .map(|l| l.iter().map(|(id, _)| id.clone()).collect())
+        .unwrap_or_default();
+    let workers_side = super::workers::seed_workers_side(dirs, &helpline_contacts)?;
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
     for (_, _, _, stage, _) in &cases {
         *counts
@@ -436,7 +444,7 @@ pub(super) fn seed(
         })
         .sum::<Result<usize>>()?;
     Ok(format!(
-        "{contacts} contacts, {} cases ({}), {attested} attestations co-signed, {overdue} overdue items, 5 supply-chain links, statistics of {published} months published by each CSO",
+        "{contacts} contacts, {} cases ({}), {attested} attestations co-signed, {overdue} overdue items, 5 supply-chain links, statistics of {published} months published by each CSO, {workers_side}",
         cases.len(),
         counts
             .iter()

@@ -109,6 +109,8 @@ const CSO: &[Role] = &[Role::Cso];
 const BRAND: &[Role] = &[Role::Brand];
 const STEWARD: &[Role] = &[Role::Steward];
 const RESPONDERS: &[Role] = &[Role::Supplier, Role::Agency];
+const JOB_NODES: &[Role] = &[Role::Cso, Role::Supplier, Role::Agency];
+const RATING_NODES: &[Role] = &[Role::Cso, Role::Brand, Role::Supplier, Role::Agency];
 
 /// Every route the admin listener serves.
 pub static ROUTES: &[Route] = &[
@@ -212,6 +214,60 @@ pub static ROUTES: &[Route] = &[
         Casework,
         "Record or update an activity of this supplier's or agency's improvement plan, signed and sent to its linked brands and the CSOs it works with (body: id?, kind, title, description, planned_for, completed_at?)",
         |m| on(m, api::improvements::record),
+    )
+    .only(RESPONDERS),
+    route(
+        Get,
+        "/api/listings",
+        Read,
+        "Job listings held from current publishers: this agency's or supplier's own, or at a CSO those its portal shows, each with the later cases that name fees it does not charge",
+        |m| on(m, api::listings::list),
+    ),
+    route(
+        Post,
+        "/api/listings",
+        Casework,
+        "Publish or replace a job listing, signed and sent to every CSO (body: id?, employer, site, job, description, origin, destination, workers_wanted, wage, wage_period, hours_per_week, contract_months, contract_languages, costs, documents_kept_by, days)",
+        |m| on(m, api::listings::publish),
+    )
+    .only(RESPONDERS),
+    route(
+        Post,
+        "/api/listings/withdraw",
+        Casework,
+        "Take a job listing down (body: id)",
+        |m| on(m, api::listings::withdraw),
+    )
+    .only(RESPONDERS),
+    route(
+        Get,
+        "/api/ratings",
+        Read,
+        "Workers' ratings published as summaries of at least k: all of them at a CSO or steward, an organisation's own, a brand's linked suppliers'; at a CSO also what it collected",
+        |m| on(m, api::ratings::list),
+    ),
+    route(
+        Post,
+        "/api/ratings",
+        Casework,
+        "Record a worker's rating of an employer or agency after a contact, once per contact and organisation (body: contact, org, scores) (CSO)",
+        |m| on(m, api::ratings::record),
+    )
+    .only(CSO),
+    route(
+        Post,
+        "/api/ratings/publish",
+        Casework,
+        "Publish a signed summary for every organisation with at least k ratings, and k more than the last summary (CSO)",
+        |m| on(m, api::ratings::publish),
+    )
+    .only(CSO),
+    route(
+        Post,
+        "/api/ratings/answer",
+        Casework,
+        "Publish this supplier's or agency's public answer to its ratings (body: text; empty withdraws it)",
+        |m| on(m, api::ratings::answer),
     )
     .only(RESPONDERS),
     route(
@@ -611,6 +667,22 @@ pub static ROUTES: &[Route] = &[
         |m| on(m, ui::improvements),
     )
     .only(RESPONDERS),
+    route(
+        Get,
+        "/jobs",
+        Read,
+        "Job listings: a supplier's or agency's own with the form to publish one; at a CSO those its portal shows, contradicted ones first",
+        |m| on(m, ui::jobs_page),
+    )
+    .only(JOB_NODES),
+    route(
+        Get,
+        "/ratings",
+        Read,
+        "Workers' ratings of employers and agencies, as published; at a CSO what it collected with the forms to record and publish",
+        |m| on(m, ui::ratings_page),
+    )
+    .only(RATING_NODES),
     route(
         Get,
         "/portal",

@@ -10,8 +10,10 @@
 
 pub mod alerts;
 pub mod credentials;
+pub mod jobs;
 pub mod limits;
 mod pages;
+mod rate;
 pub mod rights;
 pub mod serve;
 pub mod thread;
@@ -48,6 +50,10 @@ pub const PATHS: &[&str] = &[
     "/static/portal.css",
     "/static/fonts/{name}",
     "/alerts",
+    "/jobs",
+    "/jobs/{key}",
+    "/rate",
+    "/ratings",
 ];
 
 /// Largest request body the portal reads: a report of 4,000 characters in Burmese or Khmer
@@ -92,6 +98,10 @@ pub fn router(api: Arc<ApiState>, cfg: &PortalSection) -> Result<Router, String>
         .route(PATHS[6], get(pages::style))
         .route(PATHS[7], get(crate::ui::font))
         .route(PATHS[8], get(pages::alerts))
+        .route(PATHS[9], get(jobs::list))
+        .route(PATHS[10], get(jobs::show))
+        .route(PATHS[11], post(rate::rate))
+        .route(PATHS[12], get(rate::published))
         .fallback(pages::not_found)
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
         .layer(middleware::from_fn_with_state(portal.clone(), guard))

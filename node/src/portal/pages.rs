@@ -21,12 +21,15 @@ type St = State<Arc<Portal>>;
 #[derive(Debug, Default, Deserialize)]
 pub(super) struct LangQuery {
     #[serde(default)]
-    lang: Option<String>,
+    pub(super) lang: Option<String>,
+    /// On the report form: the job listing the worker asks about (its key).
+    #[serde(default)]
+    pub(super) about: Option<String>,
 }
 
 impl Portal {
     /// The frame every page shares, in `lang`.
-    fn ctx(&self, lang: &str, path: &str) -> Value {
+    pub(super) fn ctx(&self, lang: &str, path: &str) -> Value {
         json!({
             "lang": lang,
             "t": self.i18n.table(lang),
@@ -36,7 +39,7 @@ impl Portal {
         })
     }
 
-    fn render(&self, status: StatusCode, name: &str, ctx: Value) -> Response {
+    pub(super) fn render(&self, status: StatusCode, name: &str, ctx: Value) -> Response {
         match self
             .templates
             .get_template(name)
@@ -203,11 +206,37 @@ fn report_ctx(p: &Portal, lang: &str, form: &ReportForm, error: Option<FormError
 
 pub(super) async fn report_form(State(p): St, q: Query<LangQuery>, h: HeaderMap) -> Response {
     let lang = language(q.lang.as_deref(), &h);
-    let form = ReportForm {
+    let mut form = ReportForm {
         origin: "MM".into(),
         destination: "TH".into(),
         ..Default::default()
     };
+    // Asking about a job listing: the report starts with the job, so the helpline knows
+    // which one; the worker writes the question below it.
+    let about = q
+        .about
+        .as_deref()
+        .map(|key| super::jobs::find(&p.api.store, &p.api.membership, now(), key));
+    if let Some(Ok(Some(l))) = about {
+        let about_job = p
+            .i18n
+            .table(lang)
+            .get("about_job")
+            .cloned()
+            .unwrap_or_default();
+        form.what = format!(
+            "{about_job}: {} — {}, {} ({} {})\n\n",
+            l.listing.job,
+            l.listing.employer,
+            l.listing.site,
+            l.publisher_name,
+            &l.key[64..72]
+        );
+        form.employer = l.listing.employer.clone();
+        form.place = l.listing.site.clone();
+        form.origin = l.listing.origin.as_str().to_string();
+        form.destination = l.listing.destination.as_str().to_string();
+    }
     p.render(
         StatusCode::OK,
         "portal/report.html",
@@ -257,7 +286,7 @@ pub(super) async fn report(
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
 #[serde(default)]
 pub(super) struct CheckForm {
-    lang: String,
+    pub(super) lang: String,
     receipt: String,
     passphrase: String,
     text: String,
@@ -283,7 +312,7 @@ pub(super) async fn check_form(State(p): St, q: Query<LangQuery>, h: HeaderMap) 
 type Refusal = (&'static str, StatusCode);
 
 /// The thread a form's codes open.
-async fn open_thread(p: &Portal, form: &CheckForm) -> Result<thread::Thread, Refusal> {
+pub(super) async fn open_thread(p: &Portal, form: &CheckForm) -> Result<thread::Thread, Refusal> {
     let (Ok(receipt), Ok(passphrase)) = (
         Receipt::parse(&form.receipt),
         Passphrase::parse(&form.passphrase),
@@ -307,7 +336,12 @@ async fn open_thread(p: &Portal, form: &CheckForm) -> Result<thread::Thread, Ref
 }
 
 /// The check form again, with why the codes opened nothing.
-fn refused(p: &Portal, lang: &str, form: &CheckForm, (key, status): Refusal) -> Response {
+pub(super) fn refused(
+    p: &Portal,
+    lang: &str,
+    form: &CheckForm,
+    (key, status): Refusal,
+) -> Response {
     p.render(
         status,
         "portal/check.html",
@@ -316,7 +350,7 @@ fn refused(p: &Portal, lang: &str, form: &CheckForm, (key, status): Refusal) -> 
 }
 
 /// The status page of an opened thread.
-fn status_page(
+pub(super) fn status_page(
     p: &Portal,
     lang: &str,
     form: &CheckForm,
@@ -355,6 +389,30 @@ fn status_page(
     );
     ctx["notice"] = json!(notice);
     ctx["error"] = json!(error);
+    // The employers and agencies the worker may rate (a rating cannot be changed, so those
+    // this report already rated are left out).
+    let rated = |org: &ilm_protocol::OrgId| {
+        p.api
+            .store
+            .contains(
+                &crate::schema::RATINGS,
+                &crate::schema::rating_id(org, &t.contact),
+            )
+            .unwrap_or(true)
+    };
+    ctx["rateable"] = json!(
+        crate::ratings::rateable(&p.api.membership)
+            .into_iter()
+            .filter(|(org, _, _)| !rated(org))
+            .map(|(org, name, role)| json!({ "id": org.to_hex(), "name": name, "role": role }))
+            .collect::<Vec<_>>()
+    );
+    ctx["dimensions"] = json!(
+        ilm_protocol::Dimension::ALL
+            .iter()
+            .map(|d| d.code())
+            .collect::<Vec<_>>()
+    );
     // A refused message stays in the box.
     ctx["text"] = json!(if error.is_some() {
         form.text.as_str()

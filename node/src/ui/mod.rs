@@ -12,9 +12,11 @@ pub mod figures;
 pub(crate) mod format;
 mod improvements;
 mod intake;
+mod jobs;
 mod members;
 mod network;
 mod portal;
+mod ratings;
 mod session;
 mod statistics;
 mod supply_chain;
@@ -26,9 +28,11 @@ pub(crate) use contacts::contacts;
 pub(crate) use dashboard::dashboard;
 pub(crate) use improvements::improvements;
 pub(crate) use intake::intake;
+pub(crate) use jobs::jobs_page;
 pub(crate) use members::members;
 pub(crate) use network::network;
 pub(crate) use portal::portal_page;
+pub(crate) use ratings::ratings_page;
 pub(crate) use session::{login, login_page, logout, set_lang};
 pub(crate) use statistics::{public_json, public_page, statistics_page};
 pub(crate) use supply_chain::supply_chain;
@@ -163,18 +167,23 @@ pub(crate) fn nav(
                 items.push(("/intake", "nav_intake"));
                 if Permission::Casework.allows(p.role) {
                     items.push(("/portal", "nav_portal"));
+                    items.push(("/jobs", "nav_jobs"));
                 }
+                items.push(("/ratings", "nav_ratings"));
             }
             Role::Brand => {
                 items.push(("/supply-chain", "nav_supply_chain"));
                 items.push(("/inbox", "nav_inbox"));
                 items.push(("/cases", "nav_cases"));
+                items.push(("/ratings", "nav_ratings"));
             }
             Role::Steward => items.push(("/members", "nav_members")),
             Role::Supplier | Role::Agency => {
                 items.push(("/inbox", "nav_inbox"));
                 items.push(("/cases", "nav_cases"));
                 items.push(("/improvements", "nav_improvements"));
+                items.push(("/jobs", "nav_jobs"));
+                items.push(("/ratings", "nav_ratings"));
             }
             _ => {
                 items.push(("/inbox", "nav_inbox"));

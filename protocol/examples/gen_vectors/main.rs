@@ -920,6 +920,78 @@ fn main() -> Result<()> {
         &activity,
     )?;
 
+    // --- A job listing of the agency, Employer Pays -----------------------------------------
+    let listing_body = JobListing {
+        network_id: network.id(),
+        publisher: agency.id(),
+        id: ListingId([0x22; 16]),
+        employer: "Andaman Seafood Co.".into(),
+        site: "Samut Sakhon, processing plant 2".into(),
+        job: "Shrimp peeler".into(),
+        description: "Day shift, housing provided free of charge.".into(),
+        origin: "MM".parse()?,
+        destination: "TH".parse()?,
+        workers_wanted: 40,
+        wage: Money {
+            minor_units: 1_200_000,
+            currency: Currency::try_from("THB".to_string())?,
+        },
+        wage_period: WagePeriod::Month,
+        hours_per_week: 48,
+        contract_months: 24,
+        contract_languages: vec!["Burmese".into(), "Thai".into()],
+        costs: vec![],
+        documents_kept_by: DocumentsKeeper::Worker,
+        published_at: ts(47 * DAY),
+        expires_at: ts(107 * DAY),
+        withdrawn: false,
+    };
+    listing_body.check_well_formed()?;
+    let listing = SignedRecord::sign(&listing_body, &agency.keys)?;
+    listing.verify::<JobListing>()?;
+    recs.push(
+        "listing_agency_employer_pays",
+        "The agency's job listing: no cost to the worker, documents kept by the worker, up for 60 days.",
+        &listing,
+    )?;
+
+    // --- A CSO's summary of ratings of the supplier, and the supplier's answer -------------
+    let summary_body = RatingSummary {
+        network_id: network.id(),
+        publisher: cso.id(),
+        org: supplier.id(),
+        k: 5,
+        count: 6,
+        sums: Dimension::ALL
+            .iter()
+            .zip([12, 20, 25, 30, 18, 22])
+            .map(|(d, sum)| DimensionSum { dimension: *d, sum })
+            .collect(),
+        published_at: ts(48 * DAY),
+    };
+    summary_body.check()?;
+    let summary = SignedRecord::sign(&summary_body, &cso.keys)?;
+    summary.verify::<RatingSummary>()?;
+    recs.push(
+        "rating_summary_cso_supplier",
+        "The CSO's summary of six workers' ratings of the supplier: each sum between 6 (all 1) and 30 (all 5).",
+        &summary,
+    )?;
+    let answer_body = RatingAnswer {
+        network_id: network.id(),
+        org: supplier.id(),
+        text: "We repaid recruitment fees in March and now hire under Employer Pays.".into(),
+        answered_at: ts(49 * DAY),
+    };
+    answer_body.check()?;
+    let answer = SignedRecord::sign(&answer_body, &supplier.keys)?;
+    answer.verify::<RatingAnswer>()?;
+    recs.push(
+        "rating_answer_supplier",
+        "The supplier's public answer to its ratings.",
+        &answer,
+    )?;
+
     // --- Invalid inputs ---------------------------------------------------------------------
     let invalid_file = invalid::build(&invalid::Inputs {
         network: &network,
