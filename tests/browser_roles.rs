@@ -1161,6 +1161,56 @@ fn portal_jobs_and_ratings_on_a_phone(cso: &Node, axe: &str) {
     shot("ratings");
 }
 
+/// An agency proposes a broker alert from its Job listings page; the helpline's caseworker
+/// publishes it from the portal page after review, and the portal shows it with both names.
+fn agency_proposes_an_alert_and_the_helpline_publishes_it(
+    ag: &mut Session,
+    s: &mut Session,
+    cso: &Node,
+) {
+    let title = "Broker asks for passports at Mae Sot";
+    ag.open("/jobs");
+    ag.wait_for("#proposal-form", SOON);
+    ag.fill("#proposal-form", "to", &cso.org_id);
+    ag.fill("#proposal-form", "language", "en");
+    ag.fill("#proposal-form", "title", title);
+    ag.fill(
+        "#proposal-form",
+        "body",
+        "A man says he is from our agency and keeps passports as a deposit. We never do.",
+    );
+    ag.click(&ag.find("#propose-alert"));
+    ag.confirm_dialog();
+    ag.reload_until("/jobs", "the proposal to be listed", |b| {
+        b.find_all("#my-proposals li[data-proposal]")
+            .into_iter()
+            .find(|li| b.text(li).contains(title))
+    });
+    let li = s.reload_until("/portal", "the proposal to wait for review", |b| {
+        b.find_all("#alert-proposals li[data-proposal]")
+            .into_iter()
+            .find(|li| b.text(li).contains(title))
+    });
+    let id = s.attribute(&li, "data-proposal").expect("id");
+    s.shot("cso-proposal");
+    s.click(&s.find(&format!(
+        "li[data-proposal=\"{id}\"] form.approve-proposal button"
+    )));
+    s.confirm_dialog();
+    s.reload_until("/portal", "the alert to be published", |b| {
+        b.try_find(&format!("#broker-alerts tr[data-alert=\"{id}\"]"))
+    });
+    let (_, page) = support::portal::get(&format!(
+        "{}/alerts?lang=en",
+        support::portal::portal_base(cso)
+    ));
+    assert!(page.contains(title), "on the portal");
+    assert!(
+        page.contains("Golden Bridge Recruitment (Yangon)"),
+        "the proposer is named: {page}"
+    );
+}
+
 #[test]
 fn every_role_does_its_work_on_the_demo_network() {
     std::fs::create_dir_all(ARTIFACTS).expect("artifacts dir");
@@ -1186,6 +1236,7 @@ fn every_role_does_its_work_on_the_demo_network() {
         "/statistics",
         "/jobs",
         "/ratings",
+        "/portal",
         "/cases/zzzz",
     ]
     .iter()
@@ -1289,6 +1340,13 @@ fn every_role_does_its_work_on_the_demo_network() {
     supplier_plan_and_brand_analysis(&mut samut_session, &mut b, samut);
     supplier_lists_a_job_and_the_helpline_sees_it(&mut samut_session, &mut s, cso);
     portal_jobs_and_ratings_on_a_phone(cso, &axe);
+    let yangon = demo.node("agency-yangon");
+    let mut ag = Session::new("demo-agency", yangon);
+    ag.login_to_dashboard(DEMO_OPERATOR, DEMO_PASSWORD);
+    agency_proposes_an_alert_and_the_helpline_publishes_it(&mut ag, &mut s, cso);
+    let pages: Vec<String> = ["/jobs", "/ratings"].map(String::from).to_vec();
+    pages_are_translated(&mut ag, "my", &pages, Some("Noto Sans Myanmar"));
+    accessible_and_fits_small_screens(&mut ag, &axe, &pages);
     let pages: Vec<String> = ["/jobs", "/ratings", "/improvements"]
         .map(String::from)
         .to_vec();

@@ -270,6 +270,8 @@ mod tests {
             MessageKind::JobListing,
             MessageKind::RatingSummary,
             MessageKind::RatingAnswer,
+            MessageKind::BrokerAlert,
+            MessageKind::AlertProposal,
         ] {
             wanted.push(format!("msg_{}", code(m)));
         }

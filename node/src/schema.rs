@@ -114,8 +114,19 @@ pub const RECEIPTS: Table<crate::intake::ContactId> = Table::new(b'Q', "portal r
 pub const RIGHTS_PAGES: Table<crate::portal::rights::RightsPage> =
     Table::new(b'K', "know-your-rights pages");
 
-/// Broker alerts the CSO shows on its portal, by id.
-pub const ALERTS: Table<crate::portal::alerts::BrokerAlert> = Table::new(b'B', "broker alerts");
+/// Broker alerts (this CSO's own, or received from other CSOs; at an agency, those it
+/// proposed once published), the latest version of each, by reviewer and alert
+/// ([`alert_id`]).
+pub const ALERTS: Table<SignedRecord> = Table::new(b'B', "broker alerts");
+
+/// Proposed broker alerts: at a CSO, those waiting for its review; at an agency, those it
+/// sent. By proposer and alert ([`alert_id`]).
+pub const ALERT_PROPOSALS: Table<SignedRecord> = Table::new(b'Z', "proposed broker alerts");
+
+/// The id of an alert or proposal: its reviewer (or proposer), then the alert id.
+pub fn alert_id(org: &OrgId, id: &ilm_protocol::AlertId) -> Vec<u8> {
+    [org.as_bytes().as_slice(), id.as_bytes()].concat()
+}
 
 /// Job listings (this agency's or supplier's own, or received at a CSO), the latest version
 /// of each, by publisher and listing ([`listing_id`]).
@@ -189,6 +200,7 @@ pub const PREFIXES: &[(u8, &str)] = &[
     (RATINGS.prefix(), RATINGS.name()),
     (RATING_SUMMARIES.prefix(), RATING_SUMMARIES.name()),
     (RATING_ANSWERS.prefix(), RATING_ANSWERS.name()),
+    (ALERT_PROPOSALS.prefix(), ALERT_PROPOSALS.name()),
 ];
 
 /// The id of one intake idempotency key: operator name, a zero byte, then the key.

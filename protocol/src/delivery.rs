@@ -84,6 +84,20 @@ pub enum Delivery<'a> {
         /// The organisation the answer names.
         org: OrgId,
     },
+    /// A broker alert (signature and fields already checked).
+    BrokerAlert {
+        /// The CSO the alert names as its reviewer.
+        reviewer: OrgId,
+        /// The agency that proposed it, if one did.
+        proposed_by: Option<OrgId>,
+    },
+    /// An agency's proposed broker alert (signature and fields already checked).
+    AlertProposal {
+        /// The agency the proposal names.
+        proposer: OrgId,
+        /// The CSO it asks to review it.
+        reviewer: OrgId,
+    },
 }
 
 /// Why a workflow message is refused.
@@ -348,6 +362,40 @@ pub fn may_deliver(
             }
             if *org != from {
                 return Err(E::SenderMismatch(W));
+            }
+            Ok(())
+        }
+        Delivery::BrokerAlert {
+            reviewer,
+            proposed_by,
+        } => {
+            const W: &str = "a broker alert";
+            sender_is(Role::Cso, W)?;
+            if *reviewer != from {
+                return Err(E::SenderMismatch(W));
+            }
+            if receiver.role != Role::Cso && *proposed_by != Some(to) {
+                return Err(E::ReceiverRole {
+                    role: receiver.role,
+                    what: W,
+                });
+            }
+            Ok(())
+        }
+        Delivery::AlertProposal { proposer, reviewer } => {
+            const W: &str = "a proposed broker alert";
+            sender_is(Role::Agency, W)?;
+            if *proposer != from {
+                return Err(E::SenderMismatch(W));
+            }
+            if *reviewer != to {
+                return Err(E::WrongReceiver(W));
+            }
+            if receiver.role != Role::Cso {
+                return Err(E::ReceiverRole {
+                    role: receiver.role,
+                    what: W,
+                });
             }
             Ok(())
         }

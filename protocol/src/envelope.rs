@@ -62,6 +62,10 @@ pub enum MessageKind {
     RatingSummary,
     /// A rated organisation's public answer, for every member.
     RatingAnswer,
+    /// A broker alert a CSO reviewed and publishes, for every CSO (and its proposer).
+    BrokerAlert,
+    /// An agency's proposed broker alert, for the CSO it asks to review it.
+    AlertProposal,
 }
 
 /// The envelope header: sent in clear, authenticated by the AEAD and the signature.

@@ -1,13 +1,14 @@
 //! ILM Network protocol: the wire and record formats shared by every node and by offline
 //! verifiers. Identities, signed records, end-to-end encrypted envelopes, membership,
 //! case events with their authorisation rules, supply-chain links and attestations, key
-//! rotation and steward succession, published statistics, improvement plans, job listings and ratings.
+//! rotation and steward succession, published statistics, improvement plans, job listings, ratings and broker alerts.
 //!
 //! Architecture invariant: this crate does no I/O, no async, and reads no clock; callers pass
 //! the time in. See docs/PROTOCOL.md for the byte-level formats.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod alert;
 pub mod attestation;
 pub mod bytes;
 pub mod codebook;
@@ -29,6 +30,7 @@ pub mod rules;
 pub mod statistics;
 pub mod succession;
 
+pub use alert::{AlertError, AlertId, AlertProposal, AlertText, BrokerAlert};
 pub use attestation::{AttestationBundle, BundleError, BundleSummary, RemediationAttestation};
 pub use codebook::{Currency, IloIndicator, IssueCategory, Money};
 pub use delivery::{Delivery, DeliveryError, may_deliver};

@@ -40,6 +40,10 @@ pub enum RecordKind {
     RatingSummary,
     /// A rated organisation's public answer to its ratings.
     RatingAnswer,
+    /// A warning about illegal brokers, published by the CSO that reviewed it.
+    BrokerAlert,
+    /// An agency's proposed broker alert, for a CSO to review.
+    AlertProposal,
 }
 
 impl RecordKind {
@@ -60,6 +64,8 @@ impl RecordKind {
             RecordKind::JobListing => "job-listing",
             RecordKind::RatingSummary => "rating-summary",
             RecordKind::RatingAnswer => "rating-answer",
+            RecordKind::BrokerAlert => "broker-alert",
+            RecordKind::AlertProposal => "alert-proposal",
         }
     }
 

@@ -335,3 +335,70 @@ fn ratings_come_only_from_a_cso_about_a_current_employer_or_agency() {
         "delivery.sender_role"
     );
 }
+
+#[test]
+fn broker_alerts_come_from_the_reviewing_cso_and_proposals_from_an_agency_to_it() {
+    let w = World::new();
+    let (cso, supplier, brand, agency) = (
+        cert(&w, Role::Cso),
+        cert(&w, Role::Supplier),
+        cert(&w, Role::Brand),
+        cert(&w, Role::Agency),
+    );
+    let other_cso = {
+        let mut c = cso.clone();
+        c.org_id = OrgId([0x77; 32]);
+        c
+    };
+    let alert = |by: &MembershipCertificate, proposed_by: Option<OrgId>| Delivery::BrokerAlert {
+        reviewer: by.org_id,
+        proposed_by,
+    };
+    assert_eq!(
+        code(may_deliver(&cso, &other_cso, &alert(&cso, None))),
+        "ok"
+    );
+    // The agency that proposed it hears it was published; other non-CSOs receive nothing.
+    assert_eq!(
+        code(may_deliver(
+            &cso,
+            &agency,
+            &alert(&cso, Some(agency.org_id))
+        )),
+        "ok"
+    );
+    assert_eq!(
+        code(may_deliver(&cso, &brand, &alert(&cso, Some(agency.org_id)))),
+        "delivery.receiver_role"
+    );
+    // Only the reviewing CSO publishes: not an agency, not another CSO in its name.
+    assert_eq!(
+        code(may_deliver(&agency, &cso, &alert(&agency, None))),
+        "delivery.sender_role"
+    );
+    assert_eq!(
+        code(may_deliver(&other_cso, &cso, &alert(&cso, None))),
+        "delivery.sender_mismatch"
+    );
+    let proposal =
+        |by: &MembershipCertificate, to: &MembershipCertificate| Delivery::AlertProposal {
+            proposer: by.org_id,
+            reviewer: to.org_id,
+        };
+    assert_eq!(
+        code(may_deliver(&agency, &cso, &proposal(&agency, &cso))),
+        "ok"
+    );
+    assert_eq!(
+        code(may_deliver(&supplier, &cso, &proposal(&supplier, &cso))),
+        "delivery.sender_role"
+    );
+    assert_eq!(
+        code(may_deliver(&agency, &other_cso, &proposal(&agency, &cso))),
+        "delivery.wrong_receiver"
+    );
+    assert_eq!(
+        code(may_deliver(&agency, &brand, &proposal(&agency, &brand))),
+        "delivery.receiver_role"
+    );
+}

@@ -149,6 +149,8 @@ fn verify_and_reencode(record: &SignedRecord, certs: &BTreeMap<OrgId, Membership
         RecordKind::JobListing => check::<JobListing>(record, certs),
         RecordKind::RatingSummary => check::<RatingSummary>(record, certs),
         RecordKind::RatingAnswer => check::<RatingAnswer>(record, certs),
+        RecordKind::BrokerAlert => check::<BrokerAlert>(record, certs),
+        RecordKind::AlertProposal => check::<AlertProposal>(record, certs),
     }
 }
 
@@ -191,6 +193,8 @@ fn every_kind_has_a_vector() {
         RecordKind::JobListing,
         RecordKind::RatingSummary,
         RecordKind::RatingAnswer,
+        RecordKind::BrokerAlert,
+        RecordKind::AlertProposal,
     ] {
         assert!(
             record_vectors(&v)

@@ -167,3 +167,7 @@ rate_send = Send my rating
 rating_saved = Thank you. Your rating was saved.
 error_rating = Please choose the employer or agency and answer every question from 1 to 5.
 error_already_rated = You already rated this employer or agency with this report.
+
+## Broker alerts shared across the network
+alerts_checked_by = Checked by
+alerts_proposed_by = proposed by

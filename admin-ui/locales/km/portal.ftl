@@ -205,3 +205,7 @@ rate_send = ផ្ញើការវាយតម្លៃរបស់ខ្ញ�
 rating_saved = សូមអរគុណ។ ការវាយតម្លៃរបស់អ្នកត្រូវបានរក្សាទុកហើយ។
 error_rating = សូមជ្រើសរើសនិយោជក ឬទីភ្នាក់ងារ ហើយឆ្លើយគ្រប់សំណួរពី ១ ដល់ ៥។
 error_already_rated = អ្នកបានវាយតម្លៃនិយោជក ឬទីភ្នាក់ងារនេះ ជាមួយរបាយការណ៍នេះរួចហើយ។
+
+## Broker alerts shared across the network
+alerts_checked_by = ពិនិត្យដោយ
+alerts_proposed_by = ស្នើឡើងដោយ

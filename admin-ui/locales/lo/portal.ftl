@@ -205,3 +205,7 @@ rate_send = ສົ່ງຄະແນນຂອງຂ້ອຍ
 rating_saved = ຂອບໃຈ. ບັນທຶກຄະແນນຂອງທ່ານແລ້ວ.
 error_rating = ກະລຸນາເລືອກນາຍຈ້າງ ຫຼື ບໍລິສັດຈັດຫາງານ ແລະ ຕອບທຸກຄຳຖາມດ້ວຍຄະແນນແຕ່ 1 ຫາ 5.
 error_already_rated = ທ່ານໃຫ້ຄະແນນນາຍຈ້າງ ຫຼື ບໍລິສັດຈັດຫາງານນີ້ດ້ວຍເລື່ອງນີ້ແລ້ວ.
+
+## Broker alerts shared across the network
+alerts_checked_by = ກວດສອບໂດຍ
+alerts_proposed_by = ສະເໜີໂດຍ

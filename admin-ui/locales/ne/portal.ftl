@@ -205,3 +205,7 @@ rate_send = मेरो मूल्याङ्कन पठाउनुहो
 rating_saved = धन्यवाद। तपाईंको मूल्याङ्कन सुरक्षित गरियो।
 error_rating = कृपया रोजगारदाता वा एजेन्सी छान्नुहोस् र हरेक प्रश्नको उत्तर १ देखि ५ सम्म दिनुहोस्।
 error_already_rated = तपाईंले यो उजुरीबाट यो रोजगारदाता वा एजेन्सीको मूल्याङ्कन गरिसक्नुभएको छ।
+
+## Broker alerts shared across the network
+alerts_checked_by = जाँच गर्ने
+alerts_proposed_by = प्रस्ताव गर्ने

@@ -167,3 +167,7 @@ rate_send = ส่งคะแนนของฉัน
 rating_saved = ขอบคุณ บันทึกคะแนนของคุณแล้ว
 error_rating = กรุณาเลือกนายจ้างหรือบริษัทจัดหางาน และตอบทุกคำถามด้วยคะแนน 1 ถึง 5
 error_already_rated = คุณให้คะแนนนายจ้างหรือบริษัทจัดหางานนี้ด้วยเรื่องนี้แล้ว
+
+## Broker alerts shared across the network
+alerts_checked_by = ตรวจสอบโดย
+alerts_proposed_by = เสนอโดย

@@ -1,19 +1,21 @@
 //! The CSO's side of the workers' portal: the reports raised through it and their threads
-//! (read and answered by caseworkers), and the know-your-rights pages and broker alerts it
-//! shows.
+//! (read and answered by caseworkers), the know-your-rights pages, and the broker alerts it
+//! publishes to every CSO's portal after review (its own, or agencies' proposals); and an
+//! agency's proposals.
 
 use super::{ApiError, ApiResult, ApiState};
 use crate::access::Principal;
+use crate::core::AlertInput;
 use crate::intake::ContactId;
 use crate::membership::now;
-use crate::portal::alerts::{self, BrokerAlert};
+use crate::portal::alerts;
 use crate::portal::rights::{self, RightsPage};
 use crate::portal::thread::{self, Message, PortalError, Side, Thread, WorkerStatus};
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
-use ilm_protocol::Country;
+use ilm_protocol::{AlertId, AlertProposal, AlertText, BrokerAlert, Country, OrgId};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -201,61 +203,148 @@ pub(crate) async fn delete_rights(
 }
 
 pub(crate) async fn list_alerts(State(st): St) -> ApiResult {
-    Ok(Json(json!({ "alerts": alerts::all(&st.store)? })))
+    Ok(Json(json!({
+        "alerts": alerts::held(&st.store, &st.membership, now())?,
+        "proposals": alerts::proposals(&st.store, &st.membership)?,
+    })))
 }
 
-/// A broker alert as an operator writes it: shown for `days` from now.
+/// A broker alert as an operator writes it: shown for `days` from publication.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct AlertInput {
+pub(crate) struct AlertBody {
     origin: Country,
     destination: Country,
     language: String,
     title: String,
     body: String,
-    days: u64,
+    days: u32,
 }
 
-pub(crate) async fn publish_alert(
-    State(st): St,
-    Extension(p): Extension<Principal>,
-    b: Result<Json<AlertInput>, JsonRejection>,
-) -> ApiResult {
-    let Json(input) = b.map_err(ApiError::from)?;
-    let at = now();
-    let id: [u8; 16] = ilm_protocol::identity::random_bytes().map_err(internal)?;
-    let alert = BrokerAlert {
-        id: ilm_protocol::bytes::to_hex(&id),
-        origin: input.origin,
-        destination: input.destination,
-        language: input.language,
-        title: input.title.trim().to_string(),
-        body: input.body,
-        published_at: at,
-        expires_at: at.plus_days(input.days.min(alerts::MAX_DAYS + 1)),
-        by: p.name.clone(),
-    };
-    alert.validate(at).map_err(|e| ApiError::bad(e.0))?;
-    alerts::publish(&st.store, &alert)?;
+impl AlertBody {
+    /// The checked input (a portal language, lengths in characters, 1 to 365 days).
+    fn input(self) -> Result<AlertInput, ApiError> {
+        let text = AlertText {
+            origin: self.origin,
+            destination: self.destination,
+            language: self.language,
+            title: self.title.trim().to_string(),
+            body: self.body.replace("\r\n", "\n"),
+        };
+        alerts::check_text(&text).map_err(ApiError::bad)?;
+        if !(1..=ilm_protocol::alert::MAX_DAYS).contains(&self.days) {
+            return Err(ApiError::bad("days: 1 to 365"));
+        }
+        Ok(AlertInput {
+            text,
+            days: self.days,
+        })
+    }
+}
+
+fn alert_answer(rec: &ilm_protocol::SignedRecord) -> ApiResult {
+    let a: BrokerAlert = serde_json::from_slice(&rec.body).map_err(internal)?;
     Ok(Json(
-        json!({ "id": alert.id, "expires_at": alert.expires_at }),
+        json!({ "id": a.id, "expires_at": a.expires_at, "withdrawn": a.withdrawn }),
     ))
 }
 
-/// Which alert to delete.
+/// Publishes an alert the CSO's caseworker wrote (and so reviewed), signed, to every CSO.
+pub(crate) async fn publish_alert(
+    State(st): St,
+    b: Result<Json<AlertBody>, JsonRejection>,
+) -> ApiResult {
+    let Json(b) = b.map_err(ApiError::from)?;
+    let rec = st.core.publish_alert(Some(b.input()?), None).await?;
+    alert_answer(&rec)
+}
+
+fn parse_alert_id(s: &str) -> Result<AlertId, ApiError> {
+    s.trim()
+        .parse()
+        .map_err(|_| ApiError::bad("id: an alert id (32 hex digits)"))
+}
+
+/// Which alert to take down.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct AlertKey {
     id: String,
 }
 
+/// Takes one of this CSO's alerts down on every portal.
 pub(crate) async fn delete_alert(
     State(st): St,
     b: Result<Json<AlertKey>, JsonRejection>,
 ) -> ApiResult {
     let Json(k) = b.map_err(ApiError::from)?;
-    if !alerts::delete(&st.store, &k.id)? {
-        return Err(ApiError(StatusCode::NOT_FOUND, "no such alert".into()));
+    let rec = st.core.withdraw_alert(parse_alert_id(&k.id)?).await?;
+    alert_answer(&rec)
+}
+
+/// Which proposal a caseworker decides on.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ProposalKey {
+    proposer: OrgId,
+    id: String,
+}
+
+/// Publishes an agency's proposal as proposed, after a caseworker reviewed it.
+pub(crate) async fn approve_proposal(
+    State(st): St,
+    b: Result<Json<ProposalKey>, JsonRejection>,
+) -> ApiResult {
+    let Json(k) = b.map_err(ApiError::from)?;
+    let id = parse_alert_id(&k.id)?;
+    let rec = st.core.publish_alert(None, Some((k.proposer, id))).await?;
+    alert_answer(&rec)
+}
+
+/// Declines an agency's proposal: it is no longer waiting, and nothing is published.
+pub(crate) async fn decline_proposal(
+    State(st): St,
+    b: Result<Json<ProposalKey>, JsonRejection>,
+) -> ApiResult {
+    let Json(k) = b.map_err(ApiError::from)?;
+    let id = crate::schema::alert_id(&k.proposer, &parse_alert_id(&k.id)?);
+    if !st.store.contains(&crate::schema::ALERT_PROPOSALS, &id)? {
+        return Err(ApiError(StatusCode::NOT_FOUND, "no such proposal".into()));
     }
-    Ok(Json(json!({ "deleted": k.id })))
+    let mut batch = crate::store::WriteBatch::new();
+    batch.remove(&crate::schema::ALERT_PROPOSALS, &id);
+    st.store.commit(batch)?;
+    Ok(Json(json!({ "declined": k.id })))
+}
+
+/// What an agency proposes, and to which CSO.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ProposalBody {
+    to: OrgId,
+    origin: Country,
+    destination: Country,
+    language: String,
+    title: String,
+    body: String,
+    days: u32,
+}
+
+/// An agency proposes a broker alert to a CSO, which reviews it before publishing.
+pub(crate) async fn propose_alert(
+    State(st): St,
+    b: Result<Json<ProposalBody>, JsonRejection>,
+) -> ApiResult {
+    let Json(b) = b.map_err(ApiError::from)?;
+    let alert = AlertBody {
+        origin: b.origin,
+        destination: b.destination,
+        language: b.language,
+        title: b.title,
+        body: b.body,
+        days: b.days,
+    };
+    let rec = st.core.propose_alert(b.to, alert.input()?).await?;
+    let p: AlertProposal = serde_json::from_slice(&rec.body).map_err(internal)?;
+    Ok(Json(json!({ "proposed": p.id, "to": p.reviewer })))
 }

@@ -371,6 +371,36 @@ pub(super) fn verify(
                 ),
             )
         }
+        RecordKind::BrokerAlert => {
+            let a = rec
+                .verify_with::<ilm_protocol::BrokerAlert>(&*node_keys(dir))
+                .map_err(invalid)?;
+            a.body().check_well_formed().map_err(invalid)?;
+            (
+                "broker_alert",
+                format!(
+                    "VALID signature on the broker alert {:?} reviewed by {}, until {} (membership is checked by nodes)",
+                    a.body().text.title,
+                    a.body().reviewer,
+                    fmt_time(a.body().expires_at)
+                ),
+            )
+        }
+        RecordKind::AlertProposal => {
+            let a = rec
+                .verify_with::<ilm_protocol::AlertProposal>(&*node_keys(dir))
+                .map_err(invalid)?;
+            a.body().check_well_formed().map_err(invalid)?;
+            (
+                "alert_proposal",
+                format!(
+                    "VALID signature on the proposed broker alert {:?} by {} for {} (membership is checked by nodes)",
+                    a.body().text.title,
+                    a.body().proposer,
+                    a.body().reviewer
+                ),
+            )
+        }
         RecordKind::PublishedStatistics => {
             let p = rec
                 .verify_with::<ilm_protocol::PublishedStatistics>(&*node_keys(dir))

@@ -23,6 +23,7 @@ use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 use tracing::{Instrument, debug, info_span, warn};
 
+mod alert;
 mod append;
 mod attest;
 mod commands;
@@ -44,6 +45,7 @@ use crate::records::ProcessedMarker;
 pub use crate::records::{
     CaseMeta, Disclosure, ReceivedDisclosure, StatusReport, StoredAttestation, StoredLink,
 };
+pub use alert::AlertInput;
 pub use commands::{Escalated, Verdicted, truncate_text};
 pub use improvement::{ActivityInput, activity};
 pub use listing::{ListingInput, listing};
@@ -470,6 +472,7 @@ impl Core {
                 self.ask_redelivery(peer, org);
                 self.share_listings_with(org).await;
                 self.share_ratings_with(org).await;
+                self.share_alerts_with(org).await;
             }
             NetEvent::Gossip(rec) => {
                 // Stores what is new and disconnects a peer a new revocation names.

@@ -238,6 +238,10 @@ impl Core {
                 self.receive_rating_summary(&header.sender, payload, batch)
             }
             MessageKind::RatingAnswer => self.receive_rating_answer(&header.sender, payload, batch),
+            MessageKind::BrokerAlert => self.receive_alert(&header.sender, payload, batch),
+            MessageKind::AlertProposal => {
+                self.receive_alert_proposal(&header.sender, payload, batch)
+            }
             other => Err(format!("{other:?} messages are not accepted by delivery").into()),
         }
     }

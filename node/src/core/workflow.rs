@@ -70,6 +70,23 @@ pub enum WorkflowCommand {
         text: String,
         reply: oneshot::Sender<Result<SignedRecord, CoreError>>,
     },
+    /// Publish a broker alert this CSO reviewed (its own, or an agency's proposal).
+    PublishAlert {
+        input: Option<super::alert::AlertInput>,
+        proposal: Option<(OrgId, ilm_protocol::AlertId)>,
+        reply: oneshot::Sender<Result<SignedRecord, CoreError>>,
+    },
+    /// Take one of this CSO's broker alerts down.
+    WithdrawAlert {
+        id: ilm_protocol::AlertId,
+        reply: oneshot::Sender<Result<SignedRecord, CoreError>>,
+    },
+    /// Propose a broker alert to a CSO (an agency).
+    ProposeAlert {
+        to: OrgId,
+        input: super::alert::AlertInput,
+        reply: oneshot::Sender<Result<SignedRecord, CoreError>>,
+    },
     /// Publish this CSO's statistics of a month to every member.
     PublishStatistics {
         month: ilm_protocol::Month,
@@ -204,6 +221,40 @@ impl CoreClient {
     /// Publishes this organisation's public answer to its ratings.
     pub async fn answer_ratings(&self, text: String) -> Result<SignedRecord, CoreError> {
         self.workflow(|reply| WorkflowCommand::AnswerRatings { text, reply })
+            .await
+    }
+
+    /// Publishes a broker alert this CSO reviewed: its own text (`proposal` None), or an
+    /// agency's proposal as proposed (`input` None) or as the CSO corrected it.
+    pub async fn publish_alert(
+        &self,
+        input: Option<super::alert::AlertInput>,
+        proposal: Option<(OrgId, ilm_protocol::AlertId)>,
+    ) -> Result<SignedRecord, CoreError> {
+        self.workflow(|reply| WorkflowCommand::PublishAlert {
+            input,
+            proposal,
+            reply,
+        })
+        .await
+    }
+
+    /// Takes one of this CSO's broker alerts down on every portal.
+    pub async fn withdraw_alert(
+        &self,
+        id: ilm_protocol::AlertId,
+    ) -> Result<SignedRecord, CoreError> {
+        self.workflow(|reply| WorkflowCommand::WithdrawAlert { id, reply })
+            .await
+    }
+
+    /// Proposes a broker alert to the CSO `to` for review (an agency).
+    pub async fn propose_alert(
+        &self,
+        to: OrgId,
+        input: super::alert::AlertInput,
+    ) -> Result<SignedRecord, CoreError> {
+        self.workflow(|reply| WorkflowCommand::ProposeAlert { to, input, reply })
             .await
     }
 
@@ -356,6 +407,22 @@ impl Core {
             }
             WorkflowCommand::AnswerRatings { text, reply } => {
                 let res = self.answer_ratings(text).await;
+                let _ = reply.send(res);
+            }
+            WorkflowCommand::PublishAlert {
+                input,
+                proposal,
+                reply,
+            } => {
+                let res = self.publish_alert(input, proposal).await;
+                let _ = reply.send(res);
+            }
+            WorkflowCommand::WithdrawAlert { id, reply } => {
+                let res = self.withdraw_alert(id).await;
+                let _ = reply.send(res);
+            }
+            WorkflowCommand::ProposeAlert { to, input, reply } => {
+                let res = self.propose_alert(to, input).await;
                 let _ = reply.send(res);
             }
             WorkflowCommand::PublishStatistics {

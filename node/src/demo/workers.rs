@@ -1,6 +1,7 @@
 //! Seeding the workers' side of the demo: job listings from two agencies and a supplier,
 //! workers' ratings at the helpline (published where at least k were given, withheld where
-//! fewer), and a supplier's public answer, all through the nodes' admin APIs.
+//! fewer), a supplier's public answer, and broker alerts (one published by the helpline, one
+//! an agency proposed, waiting for review), all through the nodes' admin APIs.
 
 use super::seed::{api, id};
 use super::{Rng, wait_until};
@@ -94,7 +95,24 @@ pub(super) fn seed_workers_side(dirs: &Dirs, helpline_contacts: &[String]) -> Re
         "/api/ratings/answer",
         &json!({ "text": "Since March we hire only under the Employer Pays principle and repaid the fees workers had paid. Workers can reach our hotline in Burmese and Khmer." }),
     )?;
+    // A broker alert the helpline published, and one an agency proposed, waiting for review.
+    helpline.post(
+        "/api/portal/alerts",
+        &json!({
+            "origin": "MM", "destination": "TH", "language": "en", "days": 90,
+            "title": "Fake factory jobs offered on Facebook",
+            "body": "A page called \"Thai Factory Jobs 2026\" asks 30,000 baht for jobs in Samut Sakhon that do not exist.\n\nNo real employer asks you to pay for a job. Ask the helpline before you pay anyone.",
+        }),
+    )?;
+    api(dirs, "agency-yangon")?.post(
+        "/api/alerts/propose",
+        &json!({
+            "to": id(dirs, "cso-helpline"), "origin": "MM", "destination": "TH", "language": "my", "days": 60,
+            "title": "မြဝတီတွင် အလုပ်အကိုင် ပွဲစားအတု",
+            "body": "ထိုင်းနိုင်ငံ အလုပ်အတွက် ဘတ် ၂၀,၀၀၀ တောင်းသော ပွဲစားများ ရှိသည်။\n\nငွေမပေးမီ အကူအညီဌာနကို မေးပါ။",
+        }),
+    )?;
     Ok(format!(
-        "3 job listings, {rated} workers' ratings (summaries published for 2 organisations)"
+        "3 job listings, {rated} workers' ratings (summaries published for 2 organisations), a broker alert and a proposed one"
     ))
 }

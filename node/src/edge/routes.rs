@@ -109,6 +109,7 @@ const CSO: &[Role] = &[Role::Cso];
 const BRAND: &[Role] = &[Role::Brand];
 const STEWARD: &[Role] = &[Role::Steward];
 const RESPONDERS: &[Role] = &[Role::Supplier, Role::Agency];
+const AGENCY: &[Role] = &[Role::Agency];
 const JOB_NODES: &[Role] = &[Role::Cso, Role::Supplier, Role::Agency];
 const RATING_NODES: &[Role] = &[Role::Cso, Role::Brand, Role::Supplier, Role::Agency];
 
@@ -452,23 +453,51 @@ pub static ROUTES: &[Route] = &[
         Get,
         "/api/portal/alerts",
         Read,
-        "The broker alerts of the portal, expired ones too (CSO)",
+        "The broker alerts held (this CSO's and other CSOs', expired ones too) and the proposals waiting for review (CSO)",
         |m| on(m, api::portal::list_alerts),
     ).only(CSO),
     route(
         Post,
         "/api/portal/alerts",
         Casework,
-        "Publish a broker alert on the portal (body: origin, destination, language, title, body, days) (CSO)",
+        "Publish a broker alert, signed, to every CSO's portal (body: origin, destination, language, title, body, days) (CSO)",
         |m| on(m, api::portal::publish_alert),
     ).only(CSO),
     route(
         Post,
         "/api/portal/alerts/delete",
         Casework,
-        "Take a broker alert down (body: id) (CSO)",
+        "Take one of this CSO's broker alerts down on every portal (body: id) (CSO)",
         |m| on(m, api::portal::delete_alert),
     ).only(CSO),
+    route(
+        Post,
+        "/api/portal/alerts/proposals/approve",
+        Casework,
+        "Publish an agency's proposed broker alert after review, signed, to every CSO's portal (body: proposer, id) (CSO)",
+        |m| on(m, api::portal::approve_proposal),
+    ).only(CSO),
+    route(
+        Post,
+        "/api/portal/alerts/proposals/decline",
+        Casework,
+        "Decline an agency's proposed broker alert (body: proposer, id) (CSO)",
+        |m| on(m, api::portal::decline_proposal),
+    ).only(CSO),
+    route(
+        Get,
+        "/api/alerts",
+        Read,
+        "The broker alerts this agency proposed, and whether each was published (agency)",
+        |m| on(m, api::portal::list_alerts),
+    ).only(AGENCY),
+    route(
+        Post,
+        "/api/alerts/propose",
+        Casework,
+        "Propose a broker alert to a CSO, which reviews it before it is published (body: to, origin, destination, language, title, body, days) (agency)",
+        |m| on(m, api::portal::propose_alert),
+    ).only(AGENCY),
     route(
         Get,
         "/api/local-cases",

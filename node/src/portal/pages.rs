@@ -479,7 +479,7 @@ pub(super) async fn message(
 
 pub(super) async fn alerts(State(p): St, q: Query<LangQuery>, h: HeaderMap) -> Response {
     let lang = language(q.lang.as_deref(), &h);
-    let shown = match alerts::shown(&p.api.store, now(), lang) {
+    let shown = match alerts::shown(&p.api.store, &p.api.membership, now(), lang) {
         Ok(a) => a,
         Err(e) => {
             tracing::warn!("broker alerts could not be read: {e}");
@@ -487,16 +487,7 @@ pub(super) async fn alerts(State(p): St, q: Query<LangQuery>, h: HeaderMap) -> R
         }
     };
     let mut ctx = p.ctx(lang, "/alerts");
-    ctx["alerts"] = json!(
-        shown
-            .iter()
-            .map(|a| json!({
-                "title": a.title, "paragraphs": a.paragraphs(), "language": a.language,
-                "origin": a.origin, "destination": a.destination,
-                "published_at": a.published_at, "expires_at": a.expires_at,
-            }))
-            .collect::<Vec<_>>()
-    );
+    ctx["alerts"] = json!(shown);
     p.render(StatusCode::OK, "portal/alerts.html", ctx)
 }
 

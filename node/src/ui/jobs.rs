@@ -1,6 +1,6 @@
 //! Job listings in the admin UI: an agency's or supplier's own listings with the form to
 //! publish one and a button to take one down; at a CSO, the listings its portal shows, those
-//! contradicted by a later case first.
+//! contradicted by a later case first. An agency also proposes broker alerts here.
 
 use super::*;
 
@@ -22,6 +22,28 @@ pub(crate) async fn jobs_page(
     ctx["listings"] = json!(listings);
     ctx["can_publish"] = json!(st.role != Role::Cso && Permission::Casework.allows(p.role));
     ctx["countries"] = json!(crate::intake::COUNTRIES);
+    if st.role == Role::Agency {
+        let proposals = match crate::portal::alerts::proposals(&st.store, &st.membership) {
+            Ok(p) => p,
+            Err(e) => return ApiError::from(e).into_response(),
+        };
+        ctx["proposals"] = json!(proposals);
+        let mut csos: Vec<Value> = st
+            .membership
+            .known()
+            .into_iter()
+            .filter(|c| c.role == Role::Cso && st.membership.current(&c.org_id).is_some())
+            .map(|c| json!({ "id": c.org_id, "name": c.name }))
+            .collect();
+        csos.sort_by_key(|c| c["name"].as_str().unwrap_or_default().to_string());
+        ctx["csos"] = json!(csos);
+        ctx["portal_languages"] = json!(
+            crate::portal::LANGUAGES
+                .iter()
+                .map(|(c, n)| json!({ "code": c, "name": n }))
+                .collect::<Vec<_>>()
+        );
+    }
     render(&st, "jobs.html", ctx)
         .map(IntoResponse::into_response)
         .unwrap_or_else(IntoResponse::into_response)

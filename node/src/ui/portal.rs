@@ -16,18 +16,19 @@ pub(crate) async fn portal_page(
         Ok(p) => p,
         Err(e) => return ApiError::from(e).into_response(),
     };
-    let alerts = match crate::portal::alerts::all(&st.store) {
+    let at = now();
+    let alerts = match crate::portal::alerts::held(&st.store, &st.membership, at) {
         Ok(a) => a,
         Err(e) => return ApiError::from(e).into_response(),
     };
-    let at = now();
+    let proposals = match crate::portal::alerts::proposals(&st.store, &st.membership) {
+        Ok(p) => p,
+        Err(e) => return ApiError::from(e).into_response(),
+    };
     let mut ctx = base_ctx(&st, Some(&p), "portal_admin_title", "/portal");
-    ctx["alerts"] = json!(
-        alerts
-            .iter()
-            .map(|a| json!({ "alert": a, "current": a.current(at) }))
-            .collect::<Vec<_>>()
-    );
+    ctx["alerts"] = json!(alerts);
+    ctx["proposals"] = json!(proposals);
+    ctx["me"] = json!(st.keys.org_id());
     ctx["threads"] = json!(threads);
     ctx["pages"] = json!(pages);
     ctx["countries"] = json!(crate::intake::COUNTRIES);

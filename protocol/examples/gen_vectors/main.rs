@@ -992,6 +992,50 @@ fn main() -> Result<()> {
         &answer,
     )?;
 
+    // --- A broker alert the agency proposed and the CSO published ------------------------
+    let alert_text = AlertText {
+        origin: "MM".parse()?,
+        destination: "TH".parse()?,
+        language: "en".into(),
+        title: "Fake factory jobs offered on Facebook".into(),
+        body: "A broker asks 30,000 baht for factory jobs in Samut Sakhon that do not exist.\n\nDo not pay. Ask the helpline first.".into(),
+    };
+    let proposal_body = AlertProposal {
+        network_id: network.id(),
+        proposer: agency.id(),
+        reviewer: cso.id(),
+        id: AlertId([0x33; 16]),
+        text: alert_text.clone(),
+        days: 90,
+        proposed_at: ts(50 * DAY),
+    };
+    proposal_body.check_well_formed()?;
+    let proposal = SignedRecord::sign(&proposal_body, &agency.keys)?;
+    proposal.verify::<AlertProposal>()?;
+    recs.push(
+        "alert_proposal_agency",
+        "The agency proposes a broker alert to the CSO for review.",
+        &proposal,
+    )?;
+    let alert_body = BrokerAlert {
+        network_id: network.id(),
+        reviewer: cso.id(),
+        id: AlertId([0x33; 16]),
+        proposed_by: Some(agency.id()),
+        text: alert_text,
+        published_at: ts(51 * DAY),
+        expires_at: ts(141 * DAY),
+        withdrawn: false,
+    };
+    alert_body.check_well_formed()?;
+    let alert = SignedRecord::sign(&alert_body, &cso.keys)?;
+    alert.verify::<BrokerAlert>()?;
+    recs.push(
+        "broker_alert_cso",
+        "The CSO publishes the agency's alert after review, for 90 days.",
+        &alert,
+    )?;
+
     // --- Invalid inputs ---------------------------------------------------------------------
     let invalid_file = invalid::build(&invalid::Inputs {
         network: &network,
