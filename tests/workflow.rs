@@ -402,6 +402,22 @@ fn suppliers_and_brands_see_only_their_own_cases() {
         cards[0]["median_days_to_acknowledge"].is_number(),
         "{cards:?}"
     );
+    // The report names the case's sector and corridor (from the workers' contacts, coarse),
+    // and the brand narrows its scorecards by them.
+    let report = &v["suppliers"][0]["cases"][0];
+    assert_eq!(report["sector"], "seafood", "{report}");
+    assert_eq!(report["corridor"], json!(["MM", "TH"]), "{report}");
+    let count = |query: &str| {
+        brand.get(&format!("/api/scorecards?{query}"))["scorecards"][0]["cases"].clone()
+    };
+    assert_eq!(count("sector=seafood"), json!(1));
+    assert_eq!(count("sector=garment"), json!(0));
+    assert_eq!(count("corridor=MM-TH"), json!(1));
+    assert_eq!(count("corridor=KH-TH"), json!(0));
+    for bad in ["sector=not_a_sector", "corridor=MMTH", "corridor=mm-th"] {
+        let (status, body) = brand.get_raw(&format!("/api/scorecards?{bad}"));
+        assert_eq!(status, 400, "{bad}: {body}");
+    }
     let csv = ilm(&brand.dir, &["export", "scorecards", "--format", "csv"]);
     assert!(csv.contains(&a.org_id), "{csv}");
     for needle in [b.org_id.as_str(), "supplier-b org", case_b.as_str()] {

@@ -415,3 +415,29 @@ impl OpenCaseInput {
         Ok(())
     }
 }
+
+/// The sector and corridor most of a case's contacts name (None when this node holds no
+/// contact of the case): the coarse profile status reports give brands to filter by.
+pub fn case_profile(
+    store: &crate::store::Store,
+    case: &CaseRef,
+) -> Result<Option<(String, Country, Country)>, crate::store::StoreError> {
+    let Some(local) = store.get::<LocalCase>(&crate::schema::LOCAL_CASES, case.as_bytes())? else {
+        return Ok(None);
+    };
+    let mut counts: std::collections::BTreeMap<(String, Country, Country), usize> =
+        std::collections::BTreeMap::new();
+    for id in &local.contacts {
+        if let Some(c) = store.get::<Contact>(&crate::schema::CONTACTS, &id.0)? {
+            *counts
+                .entry((c.sector, c.origin, c.destination))
+                .or_default() += 1;
+        }
+    }
+    // Ties go to the first in order, so every report of a case says the same.
+    let most = counts.values().copied().max().unwrap_or(0);
+    Ok(counts
+        .into_iter()
+        .find(|(_, n)| *n == most && most > 0)
+        .map(|(k, _)| k))
+}

@@ -84,6 +84,13 @@ pub struct StatusReport {
     pub verified_at: Option<Timestamp>,
     /// When this report was made.
     pub reported_at: Timestamp,
+    /// The sector most of the case's workers work in, when the CSO recorded it (reports of
+    /// earlier releases have none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sector: Option<String>,
+    /// The corridor most of the case's workers came by: country of origin, then of work.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub corridor: Option<(ilm_protocol::Country, ilm_protocol::Country)>,
 }
 
 /// An attestation held by a node: a draft awaiting co-signature, or complete.

@@ -8,7 +8,9 @@ use crate::records::StatusReport;
 use crate::store::{Store, StoreError};
 use crate::views::{self, SupplierView};
 use crate::worklist::{QueryError, day};
-use ilm_protocol::{CaseStatus, IssueCategory, Money, OrgId, RemediationAttestation, Timestamp};
+use ilm_protocol::{
+    CaseStatus, Country, IssueCategory, Money, OrgId, RemediationAttestation, Timestamp,
+};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -129,7 +131,8 @@ pub fn of_supplier(view: &SupplierView, now: Timestamp) -> Scorecard {
 }
 
 /// What a brand analyst narrows the picture to: cases escalated in a date range, with an
-/// issue category. Every field is optional; as a query: `from`, `to` (YYYY-MM-DD), `category`.
+/// issue category, in a sector, on a corridor. Every field is optional; as a query: `from`,
+/// `to` (YYYY-MM-DD), `category`, `sector`, `corridor` (`MM-TH`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize, Serialize)]
 #[serde(default)]
 pub struct Filter {
@@ -139,18 +142,24 @@ pub struct Filter {
     pub to: String,
     /// An issue category code.
     pub category: String,
+    /// A sector code.
+    pub sector: String,
+    /// A corridor: origin and destination country codes joined by a dash.
+    pub corridor: String,
 }
 
 /// A filter checked and parsed.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Narrowing {
     from: Option<Timestamp>,
     to: Option<Timestamp>,
     category: Option<IssueCategory>,
+    sector: Option<String>,
+    corridor: Option<(Country, Country)>,
 }
 
 impl Filter {
-    /// Parses the filter, with a clear error for a bad day or category.
+    /// Parses the filter, with a clear error for a bad day, category, sector or corridor.
     pub fn parse(&self) -> Result<Narrowing, QueryError> {
         let category = match self.category.trim() {
             "" => None,
@@ -159,20 +168,44 @@ impl Filter {
                 QueryError::BadCategory(codes.join(", "))
             })?),
         };
+        let sector = match self.sector.trim() {
+            "" => None,
+            s if crate::intake::SECTORS.contains(&s) => Some(s.to_string()),
+            _ => return Err(QueryError::BadSector(crate::intake::SECTORS.join(", "))),
+        };
+        let corridor = match self.corridor.trim() {
+            "" => None,
+            c => {
+                let (o, d) = c.split_once('-').ok_or(QueryError::BadCorridor)?;
+                let country = |s: &str| s.parse::<Country>().map_err(|_| QueryError::BadCorridor);
+                Some((country(o)?, country(d)?))
+            }
+        };
         Ok(Narrowing {
             from: day(&self.from, "from", false)?,
             to: day(&self.to, "to", true)?,
             category,
+            sector,
+            corridor,
         })
     }
 }
 
 impl Narrowing {
-    /// Whether a case's report passes.
+    /// Whether a case's report passes (a report without a sector or corridor, from an
+    /// earlier release or a case without contacts, passes no filter on them).
     fn keeps(&self, r: &StatusReport) -> bool {
         self.from.is_none_or(|f| r.escalated_at >= f)
             && self.to.is_none_or(|t| r.escalated_at <= t)
             && self.category.is_none_or(|c| r.categories.contains(&c))
+            && self
+                .sector
+                .as_ref()
+                .is_none_or(|s| r.sector.as_ref() == Some(s))
+            && self
+                .corridor
+                .as_ref()
+                .is_none_or(|c| r.corridor.as_ref() == Some(c))
     }
 
     /// The supplier's view narrowed: its cases that pass, and their attestations.
@@ -296,5 +329,55 @@ mod tests {
             [(200_000, "THB".to_string()), (2_000, "USD".to_string())]
         );
         assert_eq!(card.attestations_verified, 2);
+    }
+
+    /// Sector and corridor filters keep only reports that name them: one from an earlier
+    /// release, which names neither, is kept by no such filter (and by every other).
+    #[test]
+    fn sector_and_corridor_filters_read_the_reports_profile() {
+        let report = |sector: Option<&str>, corridor: Option<(&str, &str)>| StatusReport {
+            case_ref: ilm_protocol::CaseRef([1; 16]),
+            case_nonce: ilm_protocol::CaseNonce([2; 16]),
+            cso: OrgId([2; 32]),
+            supplier: OrgId([3; 32]),
+            status: CaseStatus::Escalated,
+            stage: ilm_protocol::PartyStage::Escalated,
+            categories: vec![IssueCategory::RecruitmentFees],
+            workers_affected: 3,
+            escalated_at: Timestamp(1_800_000_000),
+            acknowledge_by: Timestamp(1_800_600_000),
+            remediate_by: Timestamp(1_802_000_000),
+            acknowledged_at: None,
+            remediated_at: None,
+            verified_at: None,
+            reported_at: Timestamp(1_800_000_000),
+            sector: sector.map(str::to_string),
+            corridor: corridor.map(|(o, d)| (o.parse().expect("c"), d.parse().expect("c"))),
+        };
+        let filter = |sector: &str, corridor: &str| {
+            Filter {
+                sector: sector.into(),
+                corridor: corridor.into(),
+                ..Filter::default()
+            }
+            .parse()
+            .expect("filter")
+        };
+        let seafood = report(Some("seafood"), Some(("MM", "TH")));
+        let older = report(None, None);
+        assert!(filter("seafood", "MM-TH").keeps(&seafood));
+        assert!(!filter("garment", "").keeps(&seafood));
+        assert!(!filter("", "KH-TH").keeps(&seafood));
+        assert!(!filter("seafood", "").keeps(&older));
+        assert!(!filter("", "MM-TH").keeps(&older));
+        assert!(filter("", "").keeps(&older));
+        for (sector, corridor) in [("fish", ""), ("", "MM"), ("", "MM-T"), ("", "mm-th")] {
+            let f = Filter {
+                sector: sector.into(),
+                corridor: corridor.into(),
+                ..Filter::default()
+            };
+            assert!(f.parse().is_err(), "{sector} {corridor}");
+        }
     }
 }

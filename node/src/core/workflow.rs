@@ -297,8 +297,13 @@ pub fn status_report(
     cso: OrgId,
     supplier: OrgId,
     now: Timestamp,
+    profile: Option<(String, ilm_protocol::Country, ilm_protocol::Country)>,
 ) -> Option<StatusReport> {
     let p = state.party(&supplier)?;
+    let (sector, corridor) = match profile {
+        Some((s, o, d)) => (Some(s), Some((o, d))),
+        None => (None, None),
+    };
     Some(StatusReport {
         case_ref: state.case_ref,
         case_nonce: state.nonce?,
@@ -315,6 +320,8 @@ pub fn status_report(
         remediated_at: p.reported_at,
         verified_at: p.verified_at,
         reported_at: now,
+        sector,
+        corridor,
     })
 }
 
@@ -539,7 +546,8 @@ impl Core {
                     .into_iter()
                     .filter(|b| self.membership.current(b).is_some())
                     .collect();
-                let Some(report) = status_report(&state, self.me, party, t) else {
+                let profile = crate::intake::case_profile(&self.store, &case)?;
+                let Some(report) = status_report(&state, self.me, party, t, profile) else {
                     continue;
                 };
                 let bytes = serde_json::to_vec(&report).map_err(CoreError::refused)?;

@@ -1,7 +1,7 @@
-//! The brand analyst's Supply chain page: filters (escalation dates, issue category), the
-//! linked suppliers compared with each other, and for each one its scorecard (each figure
-//! opening the cases it counts), its cases by month with its improvement plan marked, its
-//! plan, its cases and its attestations. Everything comes from what the brand legitimately
+//! The brand analyst's Supply chain page: filters (escalation dates, issue category, sector,
+//! corridor), the linked suppliers compared with each other, and for each one its scorecard
+//! (each figure opening the cases it counts), its cases by month with its improvement plan
+//! marked, its plan, its cases and its attestations. Everything comes from what the brand legitimately
 //! holds: the CSOs' status reports, verified attestations and the suppliers' signed plans.
 
 use super::charts::{self, Chart, Marker, Row};
@@ -143,6 +143,19 @@ pub(crate) async fn supply_chain(
             ilm_protocol::IssueCategory::ALL
                 .iter()
                 .map(|c| c.code())
+                .collect::<Vec<_>>()
+        );
+        ctx["sectors"] = json!(crate::intake::SECTORS);
+        // The corridors the brand's reports name, to choose from.
+        let corridors: std::collections::BTreeSet<_> =
+            crate::views::supply_chain(&st.store, &st.membership, &st.keys.org_id())?
+                .into_iter()
+                .flat_map(|v| v.cases.into_iter().filter_map(|r| r.corridor))
+                .collect();
+        ctx["corridors"] = json!(
+            corridors
+                .into_iter()
+                .map(|(o, d)| json!({ "code": format!("{}-{}", o.as_str(), d.as_str()), "origin": o, "destination": d }))
                 .collect::<Vec<_>>()
         );
         ctx["export"] = json!(serde_urlencoded::to_string(&filter).unwrap_or_default());

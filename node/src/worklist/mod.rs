@@ -219,6 +219,12 @@ pub enum QueryError {
     /// A page size out of range.
     #[error("per_page: 1 to 10000")]
     BadPageSize,
+    /// A sector that is not in the list.
+    #[error("sector: one of {0}")]
+    BadSector(String),
+    /// A corridor that is not two country codes.
+    #[error("corridor: two country codes joined by a dash, such as MM-TH")]
+    BadCorridor,
 }
 
 /// One page of a worklist.
