@@ -10,8 +10,8 @@ mod support;
 
 use ilm_node::net::proto::AckOutcome;
 use ilm_protocol::{
-    AlertId, AlertText, BrokerAlert, Dimension, DimensionSum, DocumentsKeeper, JobListing,
-    ListingId, MessageKind, Money, RatingSummary, SignedRecord, WagePeriod,
+    AlertId, AlertProposal, AlertText, BrokerAlert, Dimension, DimensionSum, DocumentsKeeper,
+    JobListing, ListingId, MessageKind, Money, RatingSummary, SignedRecord, WagePeriod,
 };
 use serde_json::{Value, json};
 use support::portal::{element_text, get, portal_base, post_form};
@@ -76,6 +76,7 @@ fn signed_listing(
         contract_languages: vec!["Burmese".into()],
         costs: vec![],
         documents_kept_by: DocumentsKeeper::Worker,
+        first_published_at: ilm_protocol::Timestamp(published),
         published_at: ilm_protocol::Timestamp(published),
         expires_at: ilm_protocol::Timestamp(expires),
         withdrawn: false,
@@ -241,6 +242,17 @@ fn job_listings_show_verified_and_leave_the_portal_when_forged_revoked_expired_o
         json!([]),
         "within the listing's costs"
     );
+    // Publishing the listing again does not clear its record.
+    let mut again = listing_body("Shrimp peeler", json!([]));
+    again["id"] = fair["listing"]["id"].clone();
+    again["days"] = json!(90);
+    let republished = agency.post("/api/listings", &again);
+    wait_for("the CSO to hold the new version", SOON, || {
+        let held = held_listing(&cso, "Shrimp peeler")?;
+        (held["published_at"] == republished["listing"]["published_at"]).then_some(())
+    });
+    let flagged = held_listing(&cso, "Shrimp peeler").expect("listing held");
+    assert_eq!(flagged["contradictions"][0]["case_ref"], json!(case));
     // The supplier's case above its costs flags it.
     let over = fee_case(
         &cso,
@@ -480,12 +492,25 @@ fn ratings_are_published_only_as_summaries_of_at_least_k_and_never_by_the_rated(
     let (status, page) = post_form(&format!("{base}/rate"), &form, None);
     assert_eq!(status, 422);
     assert!(page.contains("already rated"), "{page}");
-    let collected = cso.get("/api/ratings")["collected"].clone();
-    let agency_count = collected
-        .as_array()
-        .and_then(|c| c.iter().find(|c| c["org"] == json!(agency.org_id)))
-        .map(|c| c["count"].clone());
-    assert_eq!(agency_count, Some(json!(1)));
+    // Not counted until a caseworker answers the report: a report made up only to rate
+    // would otherwise count.
+    let agency_counts = || {
+        let collected = cso.get("/api/ratings")["collected"].clone();
+        collected
+            .as_array()
+            .and_then(|c| c.iter().find(|c| c["org"] == json!(agency.org_id)))
+            .map(|c| (c["count"].clone(), c["awaiting_triage"].clone()))
+    };
+    assert_eq!(agency_counts(), Some((json!(0), json!(1))));
+    let thread = cso.get("/api/portal/threads")["threads"][0]["contact"]
+        .as_str()
+        .expect("thread")
+        .to_string();
+    cso.post(
+        &format!("/api/portal/threads/{thread}/reply"),
+        &json!({ "text": "We read your report." }),
+    );
+    assert_eq!(agency_counts(), Some((json!(1), json!(0))));
     // A wrong passphrase rates nothing.
     let mut wrong = form.clone();
     wrong[2] = ("passphrase", "0000000000000000");
@@ -595,11 +620,55 @@ fn broker_alerts_reach_every_portal_only_once_a_cso_reviewed_them() {
         "/api/portal/alerts/proposals/decline",
         &json!({ "proposer": d["proposer"], "id": d["id"] }),
     );
+    // A proposal cannot be changed under the caseworker reading it: a modified agency
+    // program sending another text under the same id is refused.
+    let swapped = AlertProposal {
+        network_id: load_network(&net.genesis()).id(),
+        proposer: agency.org_id.parse().expect("org"),
+        reviewer: helpline.org_id.parse().expect("org"),
+        id: p["id"].as_str().expect("id").parse().expect("alert id"),
+        text: AlertText {
+            origin: "MM".parse().expect("country"),
+            destination: "TH".parse().expect("country"),
+            language: "en".into(),
+            title: "Swapped text".into(),
+            body: "Not what was reviewed.".into(),
+        },
+        days: 30,
+        proposed_at: now(),
+    };
+    let swapped = SignedRecord::sign(&swapped, &keys_of(&agency)).expect("sign");
+    match deliver(
+        &net,
+        &agency,
+        &helpline,
+        MessageKind::AlertProposal,
+        &swapped,
+    ) {
+        AckOutcome::Rejected(why) => assert!(why.contains("cannot be changed"), "{why}"),
+        other => panic!("a changed proposal was accepted: {other:?}"),
+    }
+    // Approving needs the digest of the version read.
+    let (status, _) = helpline.post_raw(
+        "/api/portal/alerts/proposals/approve",
+        &json!({ "proposer": p["proposer"], "id": p["id"], "digest": d["digest"] }),
+    );
+    assert_eq!(status, 422, "another version than the one reviewed");
     helpline.post(
         "/api/portal/alerts/proposals/approve",
-        &json!({ "proposer": p["proposer"], "id": p["id"] }),
+        &json!({ "proposer": p["proposer"], "id": p["id"], "digest": p["digest"] }),
     );
-    assert_eq!(helpline.get("/api/portal/alerts")["proposals"], json!([]));
+    let states: Vec<Value> = helpline.get("/api/portal/alerts")["proposals"]
+        .as_array()
+        .expect("proposals")
+        .iter()
+        .map(|p| p["state"].clone())
+        .collect();
+    assert_eq!(
+        states,
+        [json!("declined")],
+        "the approved one is no longer held"
+    );
     let page = wait_for(
         "the union's portal to show the agency's alert",
         SOON,
@@ -609,7 +678,7 @@ fn broker_alerts_reach_every_portal_only_once_a_cso_reviewed_them() {
         },
     );
     assert!(page.contains("agency org"), "the proposer is named");
-    assert!(!page.contains("Declined proposal"));
+    assert!(!page.contains("Declined proposal") && !page.contains("Swapped text"));
     wait_for(
         "the agency to learn its proposal was published",
         SOON,
@@ -620,7 +689,7 @@ fn broker_alerts_reach_every_portal_only_once_a_cso_reviewed_them() {
                     ps.iter()
                         .find(|p| p["text"]["title"] == "Broker U Aung in Myawaddy")
                 })
-                .is_some_and(|p| p["published"] == json!(true))
+                .is_some_and(|p| p["state"] == json!("published"))
                 .then_some(())
         },
     );

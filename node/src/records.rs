@@ -277,3 +277,13 @@ pub struct IntakeKey {
     /// SHA-256 of the form's content (the input as JSON).
     pub input: [u8; 32],
 }
+
+/// A proposed broker alert as a node keeps it: at the CSO asked to review it (declined ones
+/// stay, so that sending one again does not bring it back), or at the agency that sent it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StoredProposal {
+    /// The agency's signed proposal.
+    pub record: SignedRecord,
+    /// Whether the CSO declined it.
+    pub declined: bool,
+}

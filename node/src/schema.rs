@@ -121,7 +121,8 @@ pub const ALERTS: Table<SignedRecord> = Table::new(b'B', "broker alerts");
 
 /// Proposed broker alerts: at a CSO, those waiting for its review; at an agency, those it
 /// sent. By proposer and alert ([`alert_id`]).
-pub const ALERT_PROPOSALS: Table<SignedRecord> = Table::new(b'Z', "proposed broker alerts");
+pub const ALERT_PROPOSALS: Table<crate::records::StoredProposal> =
+    Table::new(b'Z', "proposed broker alerts");
 
 /// The id of an alert or proposal: its reviewer (or proposer), then the alert id.
 pub fn alert_id(org: &OrgId, id: &ilm_protocol::AlertId) -> Vec<u8> {
@@ -137,13 +138,9 @@ pub fn listing_id(publisher: &OrgId, id: &ilm_protocol::ListingId) -> Vec<u8> {
     [publisher.as_bytes().as_slice(), id.as_bytes()].concat()
 }
 
-/// Workers' ratings a CSO collected, by rated organisation then contact ([`rating_id`]).
+/// Workers' ratings a CSO collected, by rated organisation then the contact keyed with the
+/// vault key (`ratings::rating_id`).
 pub const RATINGS: Table<crate::ratings::StoredRating> = Table::new(b'G', "workers' ratings");
-
-/// The id of a rating: the organisation rated, then the contact it came from.
-pub fn rating_id(org: &OrgId, contact: &crate::intake::ContactId) -> Vec<u8> {
-    [org.as_bytes().as_slice(), &contact.0].concat()
-}
 
 /// Rating summaries (this CSO's own, or received), the latest of each CSO about each
 /// organisation ([`rating_summary_id`]).

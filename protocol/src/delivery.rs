@@ -90,6 +90,8 @@ pub enum Delivery<'a> {
         reviewer: OrgId,
         /// The agency that proposed it, if one did.
         proposed_by: Option<OrgId>,
+        /// That organisation's current role (None: not a current member).
+        proposer_role: Option<Role>,
     },
     /// An agency's proposed broker alert (signature and fields already checked).
     AlertProposal {
@@ -147,6 +149,9 @@ pub enum DeliveryError {
     /// Ratings of an organisation that is not a current employer or agency.
     #[error("only current suppliers and agencies are rated")]
     NotRated,
+    /// An alert naming as its proposer an organisation that is not a current agency.
+    #[error("only a current recruitment agency proposes broker alerts")]
+    NotProposer,
 }
 
 impl DeliveryError {
@@ -164,6 +169,7 @@ impl DeliveryError {
             DeliveryError::LinkRoles => "delivery.link_roles",
             DeliveryError::Unrelated => "delivery.unrelated",
             DeliveryError::NotRated => "delivery.not_rated",
+            DeliveryError::NotProposer => "delivery.not_proposer",
         }
     }
 
@@ -368,11 +374,16 @@ pub fn may_deliver(
         Delivery::BrokerAlert {
             reviewer,
             proposed_by,
+            proposer_role,
         } => {
             const W: &str = "a broker alert";
             sender_is(Role::Cso, W)?;
             if *reviewer != from {
                 return Err(E::SenderMismatch(W));
+            }
+            // Only a current agency is named as having proposed it.
+            if proposed_by.is_some() && *proposer_role != Some(Role::Agency) {
+                return Err(E::NotProposer);
             }
             if receiver.role != Role::Cso && *proposed_by != Some(to) {
                 return Err(E::ReceiverRole {

@@ -106,6 +106,9 @@ pub struct JobListing {
     pub costs: Vec<WorkerCost>,
     /// Who keeps the worker's documents.
     pub documents_kept_by: DocumentsKeeper,
+    /// When the first version of this listing was published (kept by every later one, so
+    /// that a case opened after it counts against it whatever was republished since).
+    pub first_published_at: Timestamp,
     /// When this version was published.
     pub published_at: Timestamp,
     /// When the listing ends.
@@ -157,6 +160,9 @@ pub enum ListingError {
     /// An expiry not after publication, or more than 180 days after it.
     #[error("a listing expires after its publication and within 180 days of it")]
     Expiry,
+    /// A first publication after this version's.
+    #[error("the first publication cannot be later than this version")]
+    FirstPublished,
 }
 
 impl ListingError {
@@ -173,6 +179,7 @@ impl ListingError {
             ListingError::Costs => "listing.costs",
             ListingError::Time => "listing.time",
             ListingError::Expiry => "listing.expiry",
+            ListingError::FirstPublished => "listing.first_published",
         }
     }
 }
@@ -218,6 +225,9 @@ impl JobListing {
             return Err(ListingError::Costs);
         }
         check_time(self.published_at).map_err(|_| ListingError::Time)?;
+        if self.first_published_at > self.published_at {
+            return Err(ListingError::FirstPublished);
+        }
         check_time(self.expires_at).map_err(|_| ListingError::Time)?;
         if self.expires_at <= self.published_at
             || self.expires_at > self.published_at.plus_secs(MAX_VALIDITY_SECS)
@@ -227,16 +237,18 @@ impl JobListing {
         Ok(())
     }
 
-    /// Whether this record replaces `held` (a later version of the same listing).
+    /// Whether this record replaces `held` (a later version of the same listing, keeping
+    /// its first publication date).
     pub fn replaces(&self, held: &JobListing) -> bool {
         self.publisher == held.publisher
             && self.id == held.id
+            && self.first_published_at == held.first_published_at
             && self.published_at > held.published_at
     }
 
-    /// Whether the listing is up at `now` (neither withdrawn nor expired).
+    /// Whether the listing is up at `now` (published, neither withdrawn nor expired).
     pub fn is_open(&self, now: Timestamp) -> bool {
-        !self.withdrawn && now < self.expires_at
+        !self.withdrawn && self.published_at <= now && now < self.expires_at
     }
 
     /// What the worker pays in all, per currency (empty under the Employer Pays principle).
@@ -301,6 +313,7 @@ mod tests {
             contract_languages: vec!["Burmese".into(), "Thai".into()],
             costs: vec![],
             documents_kept_by: DocumentsKeeper::Worker,
+            first_published_at: Timestamp(1_000_000),
             published_at: Timestamp(1_000_000),
             expires_at: Timestamp(1_000_000 + 30 * 86_400),
             withdrawn: false,
@@ -338,6 +351,10 @@ mod tests {
         assert_eq!(
             bad(&|l| l.expires_at = l.published_at),
             Some(ListingError::Expiry)
+        );
+        assert_eq!(
+            bad(&|l| l.first_published_at = l.published_at.plus_secs(1)),
+            Some(ListingError::FirstPublished)
         );
         assert_eq!(
             bad(&|l| l.expires_at = l.published_at.plus_secs(MAX_VALIDITY_SECS + 1)),
@@ -389,6 +406,14 @@ mod tests {
         later.withdrawn = true;
         assert!(later.replaces(&l));
         assert!(!l.replaces(&later));
+        // A version that moves the first publication (to clear the listing's record) does not.
+        let mut moved = later.clone();
+        moved.first_published_at = later.published_at;
+        assert!(!moved.replaces(&l));
+        assert!(
+            !l.is_open(Timestamp(l.published_at.0 - 1)),
+            "not before publication"
+        );
         assert!(l.is_open(l.published_at));
         assert!(!l.is_open(l.expires_at));
         assert!(!later.is_open(later.published_at));

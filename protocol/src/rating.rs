@@ -15,6 +15,8 @@ use serde::{Deserialize, Serialize};
 pub const MIN_K: u32 = 5;
 /// The lowest and highest score on a dimension.
 pub const SCORES: std::ops::RangeInclusive<u8> = 1..=5;
+/// Most ratings one summary counts (more than any CSO collects about one organisation).
+pub const MAX_COUNT: u32 = 1_000_000;
 /// Longest public answer, in bytes (2,000 characters of Thai or Burmese).
 pub const MAX_ANSWER: usize = 6_000;
 
@@ -106,8 +108,8 @@ pub enum RatingError {
     /// A threshold below [`MIN_K`].
     #[error("k must be at least {MIN_K}")]
     SmallK,
-    /// Fewer ratings than k.
-    #[error("a summary counts at least k ratings")]
+    /// Fewer ratings than k, or more than [`MAX_COUNT`].
+    #[error("a summary counts at least k and at most {MAX_COUNT} ratings")]
     TooFew,
     /// The sums are not one per dimension, in order, each within the scores' range.
     #[error("one sum per dimension, in order, each between 1 and 5 times the count")]
@@ -152,7 +154,7 @@ impl RatingSummary {
         if self.k < MIN_K {
             return Err(RatingError::SmallK);
         }
-        if self.count < self.k {
+        if self.count < self.k || self.count > MAX_COUNT {
             return Err(RatingError::TooFew);
         }
         if self.publisher == self.org {
@@ -259,6 +261,10 @@ mod tests {
     fn a_summary_counts_at_least_k_ratings_of_another_organisation() {
         assert_eq!(summary(5, 3, 10).check(), Ok(()));
         assert_eq!(summary(4, 3, 10).check(), Err(RatingError::TooFew));
+        assert_eq!(
+            summary(MAX_COUNT + 1, 3, 10).check(),
+            Err(RatingError::TooFew)
+        );
         let mut s = summary(9, 3, 10);
         s.k = 4;
         assert_eq!(s.check(), Err(RatingError::SmallK));

@@ -353,6 +353,7 @@ fn broker_alerts_come_from_the_reviewing_cso_and_proposals_from_an_agency_to_it(
     let alert = |by: &MembershipCertificate, proposed_by: Option<OrgId>| Delivery::BrokerAlert {
         reviewer: by.org_id,
         proposed_by,
+        proposer_role: proposed_by.map(|_| Role::Agency),
     };
     assert_eq!(
         code(may_deliver(&cso, &other_cso, &alert(&cso, None))),
@@ -371,6 +372,18 @@ fn broker_alerts_come_from_the_reviewing_cso_and_proposals_from_an_agency_to_it(
         code(may_deliver(&cso, &brand, &alert(&cso, Some(agency.org_id)))),
         "delivery.receiver_role"
     );
+    // Only a current agency is named as proposer.
+    for role in [None, Some(Role::Supplier), Some(Role::Brand)] {
+        let named = Delivery::BrokerAlert {
+            reviewer: cso.org_id,
+            proposed_by: Some(supplier.org_id),
+            proposer_role: role,
+        };
+        assert_eq!(
+            code(may_deliver(&cso, &other_cso, &named)),
+            "delivery.not_proposer"
+        );
+    }
     // Only the reviewing CSO publishes: not an agency, not another CSO in its name.
     assert_eq!(
         code(may_deliver(&agency, &cso, &alert(&agency, None))),

@@ -164,7 +164,7 @@ rate_intro = Your rating is kept by the helpline. Only totals of at least five w
 rate_org = Employer or agency
 rate_scale = 1 is very bad, 5 is very good.
 rate_send = Send my rating
-rating_saved = Thank you. Your rating was saved.
+rating_saved = Thank you. Your rating was saved. It counts once the helpline has read your report.
 error_rating = Please choose the employer or agency and answer every question from 1 to 5.
 error_already_rated = You already rated this employer or agency with this report.
 

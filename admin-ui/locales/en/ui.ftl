@@ -486,3 +486,7 @@ alert_to = CSO to review it
 alert_title = What to look out for (one line)
 alert_body = Names, places and tricks used, and what to do instead
 alert_propose = Propose the alert
+
+# Ratings: triage and scale
+ratings_awaiting = Awaiting triage
+rating_scale = 1 is very bad, 5 is very good.

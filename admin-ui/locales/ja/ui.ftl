@@ -486,3 +486,7 @@ alert_to = 確認を依頼するCSO
 alert_title = 注意すべきこと（1行）
 alert_body = 使われた名前・場所・手口と、代わりにすべきこと
 alert_propose = 警告を提案する
+
+# Ratings: triage and scale
+ratings_awaiting = 仕分け待ち
+rating_scale = 1はとても悪い、5はとても良いです。

@@ -486,3 +486,7 @@ alert_to = องค์กรภาคประชาสังคมที่จ
 alert_title = สิ่งที่ต้องระวัง (หนึ่งบรรทัด)
 alert_body = ชื่อ สถานที่ และกลอุบายที่ใช้ และสิ่งที่ควรทำแทน
 alert_propose = เสนอคำเตือน
+
+# Ratings: triage and scale
+ratings_awaiting = รอคัดกรอง
+rating_scale = 1 คือแย่มาก 5 คือดีมาก

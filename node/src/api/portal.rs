@@ -137,9 +137,15 @@ pub(crate) async fn reply(
     };
     let _guard = st.intake_lock.lock().await;
     let (store, vault) = (st.store.clone(), st.vault.clone());
-    let t = thread::blocking(move || thread::append(&store, &vault, &id, message))
-        .await
-        .map_err(portal_error)?;
+    let t = thread::blocking(move || {
+        let t = thread::append(&store, &vault, &id, message)?;
+        // Answered by a caseworker: the report's portal ratings count from now on.
+        crate::ratings::triaged(&store, &vault, &id)
+            .map_err(|e| PortalError::Task(e.to_string()))?;
+        Ok(t)
+    })
+    .await
+    .map_err(portal_error)?;
     Ok(Json(summary(&st, &t)?))
 }
 
@@ -282,37 +288,55 @@ pub(crate) async fn delete_alert(
     alert_answer(&rec)
 }
 
-/// Which proposal a caseworker decides on.
+/// Which proposal a caseworker decides on, and the digest of the version they read.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ProposalKey {
     proposer: OrgId,
     id: String,
+    #[serde(default)]
+    digest: Option<ilm_protocol::Digest>,
 }
 
-/// Publishes an agency's proposal as proposed, after a caseworker reviewed it.
+/// Publishes an agency's proposal as proposed, after a caseworker reviewed that version.
 pub(crate) async fn approve_proposal(
     State(st): St,
     b: Result<Json<ProposalKey>, JsonRejection>,
 ) -> ApiResult {
     let Json(k) = b.map_err(ApiError::from)?;
     let id = parse_alert_id(&k.id)?;
-    let rec = st.core.publish_alert(None, Some((k.proposer, id))).await?;
+    let digest = k
+        .digest
+        .ok_or_else(|| ApiError::bad("digest: the digest of the proposal reviewed"))?;
+    let rec = st
+        .core
+        .publish_alert(None, Some((k.proposer, id, digest)))
+        .await?;
     alert_answer(&rec)
 }
 
-/// Declines an agency's proposal: it is no longer waiting, and nothing is published.
+/// Declines an agency's proposal: nothing is published, and it stays declined if the agency
+/// sends it again.
 pub(crate) async fn decline_proposal(
     State(st): St,
     b: Result<Json<ProposalKey>, JsonRejection>,
 ) -> ApiResult {
     let Json(k) = b.map_err(ApiError::from)?;
     let id = crate::schema::alert_id(&k.proposer, &parse_alert_id(&k.id)?);
-    if !st.store.contains(&crate::schema::ALERT_PROPOSALS, &id)? {
-        return Err(ApiError(StatusCode::NOT_FOUND, "no such proposal".into()));
-    }
+    let _guard = st.intake_lock.lock().await;
+    let Some(mut held) = st
+        .store
+        .get::<crate::records::StoredProposal>(&crate::schema::ALERT_PROPOSALS, &id)?
+        .filter(|p| !p.declined)
+    else {
+        return Err(ApiError(
+            StatusCode::NOT_FOUND,
+            "no such proposal waiting for review".into(),
+        ));
+    };
+    held.declined = true;
     let mut batch = crate::store::WriteBatch::new();
-    batch.remove(&crate::schema::ALERT_PROPOSALS, &id);
+    batch.put(&crate::schema::ALERT_PROPOSALS, &id, &held)?;
     st.store.commit(batch)?;
     Ok(Json(json!({ "declined": k.id })))
 }

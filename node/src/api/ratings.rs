@@ -57,8 +57,10 @@ pub struct Collected {
     pub org: OrgId,
     /// Its name.
     pub name: Option<String>,
-    /// Ratings collected.
+    /// Ratings collected and counted.
     pub count: u32,
+    /// Portal ratings of reports no caseworker answered yet (not counted).
+    pub awaiting_triage: u32,
     /// Ratings counted in this CSO's latest published summary.
     pub published: u32,
 }
@@ -67,8 +69,16 @@ pub struct Collected {
 pub fn collected(st: &ApiState) -> Result<Vec<Collected>, ApiError> {
     let me = st.keys.org_id();
     let mut out = Vec::new();
-    for (org, count, _) in ratings::collected(&st.store)? {
-        let published = ratings::summaries_of(&st.store, &org)?
+    let awaiting = ratings::awaiting(&st.store)?;
+    let mut orgs: BTreeSet<OrgId> = awaiting.keys().copied().collect();
+    let counted: std::collections::BTreeMap<OrgId, u32> = ratings::collected(&st.store)?
+        .into_iter()
+        .map(|(org, count, _)| (org, count))
+        .collect();
+    orgs.extend(counted.keys().copied());
+    for org in orgs {
+        let count = counted.get(&org).copied().unwrap_or(0);
+        let published = ratings::summaries_of(&st.store, &st.membership, &org)?
             .into_iter()
             .find(|s| s.publisher == me)
             .map_or(0, |s| s.count);
@@ -76,6 +86,7 @@ pub fn collected(st: &ApiState) -> Result<Vec<Collected>, ApiError> {
             org,
             name: st.membership.certificate(&org).map(|c| c.name),
             count,
+            awaiting_triage: awaiting.get(&org).copied().unwrap_or(0),
             published,
         });
     }
@@ -139,6 +150,7 @@ pub(crate) async fn record(State(st): St, b: Result<Json<RatingBody>, JsonReject
     let me = st.keys.org_id();
     let refused = |e: RatingRefused| match e {
         RatingRefused::Store(s) => ApiError::from(s),
+        RatingRefused::Vault(v) => ApiError(StatusCode::INTERNAL_SERVER_ERROR, v.to_string()),
         RatingRefused::AlreadyRated => ApiError(StatusCode::CONFLICT, e.to_string()),
         other => ApiError(StatusCode::UNPROCESSABLE_ENTITY, other.to_string()),
     };
@@ -147,8 +159,10 @@ pub(crate) async fn record(State(st): St, b: Result<Json<RatingBody>, JsonReject
         scores,
         at: now(),
         source: RatingSource::Caseworker,
+        awaiting_triage: false,
     };
-    ratings::record(&st.store, &st.membership, &me, &contact, rating).map_err(refused)?;
+    ratings::record(&st.store, &st.membership, &me, &st.vault, &contact, rating)
+        .map_err(refused)?;
     Ok(Json(
         json!({ "recorded": { "org": b.org, "contact": contact.to_string() } }),
     ))

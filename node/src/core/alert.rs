@@ -3,6 +3,7 @@
 //! expires; an agency signs a proposal and sends it to the one CSO it asks to review it.
 
 use super::*;
+use crate::records::StoredProposal;
 use crate::schema;
 use ilm_protocol::{AlertId, AlertProposal, AlertText, BrokerAlert, Delivery, Digest, Role};
 
@@ -45,11 +46,12 @@ impl Core {
     }
 
     /// Publishes an alert this CSO reviewed: its own (`proposal` None) or the proposal of
-    /// `proposal`'s agency, which it then no longer holds as waiting.
+    /// `proposal`'s agency, which it then no longer holds as waiting. The proposal's digest
+    /// is the one the caseworker was shown.
     pub(super) async fn publish_alert(
         &mut self,
         input: Option<AlertInput>,
-        proposal: Option<(OrgId, AlertId)>,
+        proposal: Option<(OrgId, AlertId, Digest)>,
     ) -> Result<SignedRecord, CoreError> {
         if self.my_role() != Some(Role::Cso) {
             return Err(CoreError::refused(
@@ -57,14 +59,23 @@ impl Core {
             ));
         }
         let (id, proposed_by, input) = match proposal {
-            Some((proposer, id)) => {
-                let p: AlertProposal = held(
-                    &self.store,
-                    &schema::ALERT_PROPOSALS,
-                    &schema::alert_id(&proposer, &id),
-                )?
-                .filter(|p: &AlertProposal| p.reviewer == self.me)
-                .ok_or_else(|| CoreError::refused("no such proposal waiting for review"))?;
+            Some((proposer, id, shown)) => {
+                let held = self
+                    .store
+                    .get(&schema::ALERT_PROPOSALS, &schema::alert_id(&proposer, &id))?
+                    .filter(|p: &StoredProposal| !p.declined)
+                    .ok_or_else(|| CoreError::refused("no such proposal waiting for review"))?;
+                // What the caseworker read is what is published, nothing sent since.
+                if held.record.digest() != shown {
+                    return Err(CoreError::refused(
+                        "this proposal is not the one reviewed: review it again",
+                    ));
+                }
+                let p: AlertProposal =
+                    serde_json::from_slice(&held.record.body).map_err(CoreError::refused)?;
+                if p.reviewer != self.me {
+                    return Err(CoreError::refused("this proposal asks another CSO"));
+                }
                 let input = input.unwrap_or(AlertInput {
                     text: p.text,
                     days: p.days,
@@ -78,6 +89,9 @@ impl Core {
                 (id, None, input)
             }
         };
+        // The portal's own rules (a portal language, lengths in characters), also for an
+        // agency's text.
+        crate::portal::alerts::check_text(&input.text).map_err(CoreError::refused)?;
         if !(1..=ilm_protocol::alert::MAX_DAYS).contains(&input.days) {
             return Err(CoreError::refused("days: 1 to 365"));
         }
@@ -171,7 +185,10 @@ impl Core {
         batch.put(
             &schema::ALERT_PROPOSALS,
             &schema::alert_id(&self.me, &body.id),
-            &rec,
+            &StoredProposal {
+                record: rec.clone(),
+                declined: false,
+            },
         )?;
         let payload = serde_json::to_vec(&rec).map_err(CoreError::refused)?;
         self.commit_to_many(batch, MessageKind::AlertProposal, &[to], &payload)
@@ -206,6 +223,10 @@ impl Core {
             &Delivery::BrokerAlert {
                 reviewer: body.reviewer,
                 proposed_by: body.proposed_by,
+                proposer_role: body
+                    .proposed_by
+                    .and_then(|p| self.membership.current(&p))
+                    .map(|c| c.role),
             },
         )?;
         let id = schema::alert_id(&body.reviewer, &body.id);
@@ -254,22 +275,44 @@ impl Core {
                 reviewer: body.reviewer,
             },
         )?;
-        // Once published, the same id is not waiting for review again.
         let id = schema::alert_id(&body.proposer, &body.id);
+        let retry = |e: StoreError| receive::Declined::Retry(e.to_string());
+        let held = match batch.staged(&schema::ALERT_PROPOSALS, &id) {
+            Some(p) => Some(p),
+            None => self
+                .store
+                .get(&schema::ALERT_PROPOSALS, &id)
+                .map_err(retry)?,
+        };
+        match held {
+            // The same one again (declined ones stay declined).
+            Some(h) if h.record.digest() == rec.digest() => return Ok(()),
+            // A proposal cannot change under the caseworker reading it.
+            Some(_) => {
+                return Err("a different proposal under an id already held: a proposal cannot be changed once sent".into());
+            }
+            None => {}
+        }
+        // Once published, the same id is not waiting for review again.
         let published = self
             .store
             .contains(&schema::ALERTS, &schema::alert_id(&self.me, &body.id))
-            .map_err(|e| receive::Declined::Retry(e.to_string()))?;
+            .map_err(retry)?;
         if !published {
+            let stored = StoredProposal {
+                record: rec,
+                declined: false,
+            };
             batch
-                .put(&schema::ALERT_PROPOSALS, &id, &rec)
+                .put(&schema::ALERT_PROPOSALS, &id, &stored)
                 .map_err(|e| e.to_string())?;
         }
         Ok(())
     }
 
-    /// Sends this CSO's shown alerts to `cso`, just admitted, once per version and run: a
-    /// CSO that joined later would otherwise never show them.
+    /// Sends this CSO's alerts that have not expired to `cso`, just admitted, once per
+    /// version and run: a CSO that joined later (or was away when one was taken down) would
+    /// otherwise never hold the latest version.
     pub(super) async fn share_alerts_with(&mut self, cso: OrgId) {
         if self.my_role() != Some(Role::Cso)
             || self.membership.current(&cso).map(|c| c.role) != Some(Role::Cso)
@@ -282,10 +325,11 @@ impl Core {
         };
         let t = now();
         for rec in ours {
-            let shown =
-                serde_json::from_slice::<BrokerAlert>(&rec.body).is_ok_and(|a| a.is_shown(t));
+            // Taken-down versions too, until their date has passed.
+            let current =
+                serde_json::from_slice::<BrokerAlert>(&rec.body).is_ok_and(|a| t < a.expires_at);
             let digest: Digest = rec.digest();
-            if !shown || !self.shared_once.insert((cso, digest)) {
+            if !current || !self.shared_once.insert((cso, digest)) {
                 continue;
             }
             let Ok(payload) = serde_json::to_vec(&rec) else {

@@ -92,12 +92,17 @@ impl Core {
         input: ListingInput,
     ) -> Result<SignedRecord, CoreError> {
         self.publisher_role()?;
-        let (published_at, id) = match input.id {
-            Some(id) => (self.next_version(&id)?.0, id),
-            None => (
-                now(),
-                ListingId(ilm_protocol::identity::random_bytes().map_err(CoreError::refused)?),
-            ),
+        let (published_at, first_published_at, id) = match input.id {
+            Some(id) => {
+                let (at, held) = self.next_version(&id)?;
+                (at, held.first_published_at, id)
+            }
+            None => {
+                let at = now();
+                let id =
+                    ListingId(ilm_protocol::identity::random_bytes().map_err(CoreError::refused)?);
+                (at, at, id)
+            }
         };
         let body = JobListing {
             network_id: self.membership.network_id(),
@@ -117,6 +122,7 @@ impl Core {
             contract_languages: input.contract_languages,
             costs: input.costs,
             documents_kept_by: input.documents_kept_by,
+            first_published_at,
             published_at,
             expires_at: published_at.plus_secs(u64::from(input.days).saturating_mul(86_400)),
             withdrawn: false,
@@ -211,8 +217,9 @@ impl Core {
         Ok(())
     }
 
-    /// Sends our open listings to `cso`, just admitted, once per version and run: a CSO that
-    /// joined after a listing was published would otherwise never show it.
+    /// Sends our listings that have not expired to `cso`, just admitted, once per version
+    /// and run: a CSO that joined after a listing was published (or was away when it was
+    /// taken down) would otherwise never hold the latest version.
     pub(super) async fn share_listings_with(&mut self, cso: OrgId) {
         if self.membership.current(&cso).map(|c| c.role) != Some(Role::Cso)
             || !matches!(
@@ -228,9 +235,12 @@ impl Core {
         };
         let t = now();
         for rec in ours {
-            let open = serde_json::from_slice::<JobListing>(&rec.body).is_ok_and(|l| l.is_open(t));
+            // Withdrawn versions too, until their date has passed: a CSO that missed the
+            // withdrawal would otherwise show the listing until then.
+            let current =
+                serde_json::from_slice::<JobListing>(&rec.body).is_ok_and(|l| t < l.expires_at);
             let digest: Digest = rec.digest();
-            if !open || !self.shared_once.insert((cso, digest)) {
+            if !current || !self.shared_once.insert((cso, digest)) {
                 continue;
             }
             let Ok(payload) = serde_json::to_vec(&rec) else {

@@ -18,6 +18,8 @@ pub struct RatingOutcome {
     pub published_before: u32,
     /// Whether a new summary was published now.
     pub published: bool,
+    /// Why it could not be published, when it should have been.
+    pub error: Option<String>,
 }
 
 /// Every current member but this node: where summaries and answers go.
@@ -64,6 +66,7 @@ impl Core {
                 collected: count,
                 published_before,
                 published: false,
+                error: None,
             };
             let rated = matches!(
                 self.membership.current(&org).map(|c| c.role),
@@ -89,21 +92,37 @@ impl Core {
                     .as_ref()
                     .map_or(now(), |b| now().max(b.published_at.plus_secs(1))),
             };
-            // What every receiver checks, checked first.
-            body.check().map_err(CoreError::refused)?;
-            if let Some(b) = &before {
-                body.follows(b).map_err(CoreError::refused)?;
+            // One organisation's failure leaves the others to publish, and is reported.
+            match self
+                .send_summary(body, before.as_ref(), &id, &recipients)
+                .await
+            {
+                Ok(()) => outcome.published = true,
+                Err(e) => outcome.error = Some(e.to_string()),
             }
-            let rec = SignedRecord::sign(&body, &self.keys).map_err(CoreError::refused)?;
-            let mut batch = WriteBatch::new();
-            batch.put(&schema::RATING_SUMMARIES, &id, &rec)?;
-            let payload = serde_json::to_vec(&rec).map_err(CoreError::refused)?;
-            self.commit_to_many(batch, MessageKind::RatingSummary, &recipients, &payload)
-                .await?;
-            outcome.published = true;
             out.push(outcome);
         }
         Ok(out)
+    }
+
+    /// Checks (as every receiver will), signs, stores and sends one summary.
+    async fn send_summary(
+        &mut self,
+        body: RatingSummary,
+        before: Option<&RatingSummary>,
+        id: &[u8],
+        recipients: &[OrgId],
+    ) -> Result<(), CoreError> {
+        body.check().map_err(CoreError::refused)?;
+        if let Some(b) = before {
+            body.follows(b).map_err(CoreError::refused)?;
+        }
+        let rec = SignedRecord::sign(&body, &self.keys).map_err(CoreError::refused)?;
+        let mut batch = WriteBatch::new();
+        batch.put(&schema::RATING_SUMMARIES, id, &rec)?;
+        let payload = serde_json::to_vec(&rec).map_err(CoreError::refused)?;
+        self.commit_to_many(batch, MessageKind::RatingSummary, recipients, &payload)
+            .await
     }
 
     /// Signs, stores and sends this organisation's public answer to its ratings.

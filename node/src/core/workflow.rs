@@ -73,7 +73,7 @@ pub enum WorkflowCommand {
     /// Publish a broker alert this CSO reviewed (its own, or an agency's proposal).
     PublishAlert {
         input: Option<super::alert::AlertInput>,
-        proposal: Option<(OrgId, ilm_protocol::AlertId)>,
+        proposal: Option<(OrgId, ilm_protocol::AlertId, Digest)>,
         reply: oneshot::Sender<Result<SignedRecord, CoreError>>,
     },
     /// Take one of this CSO's broker alerts down.
@@ -229,7 +229,7 @@ impl CoreClient {
     pub async fn publish_alert(
         &self,
         input: Option<super::alert::AlertInput>,
-        proposal: Option<(OrgId, ilm_protocol::AlertId)>,
+        proposal: Option<(OrgId, ilm_protocol::AlertId, Digest)>,
     ) -> Result<SignedRecord, CoreError> {
         self.workflow(|reply| WorkflowCommand::PublishAlert {
             input,

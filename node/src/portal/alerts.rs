@@ -3,6 +3,7 @@
 //! keys, are not withdrawn and have not expired; and the proposals agencies sent this CSO.
 
 use crate::membership::MembershipState;
+use crate::records::StoredProposal;
 use crate::schema;
 use crate::store::{Store, StoreError};
 use ilm_protocol::{AlertProposal, AlertText, BrokerAlert, OrgId, Role, SignedRecord, Timestamp};
@@ -98,36 +99,64 @@ pub fn shown(
     Ok(out)
 }
 
+/// Where a proposal stands, as the node holding it knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProposalState {
+    /// Waiting for the CSO's review (or, at the agency, not published yet).
+    Waiting,
+    /// Declined by this CSO.
+    Declined,
+    /// Published, and shown or expired.
+    Published,
+    /// Published, then taken down.
+    TakenDown,
+}
+
 /// A proposal with its proposer named.
 #[derive(Debug, Clone, Serialize)]
 pub struct ProposalView {
     /// The proposal as the agency signed it.
     #[serde(flatten)]
     pub proposal: AlertProposal,
+    /// The signed record's digest: what a caseworker approves is this version.
+    pub digest: ilm_protocol::Digest,
     /// The proposing agency's name.
     pub proposer_name: String,
     /// The reviewing CSO's name.
     pub reviewer_name: String,
-    /// Whether the reviewer published it (known at the proposing agency once the alert
-    /// came back).
-    pub published: bool,
+    /// Where it stands.
+    pub state: ProposalState,
+    /// Its text's paragraphs.
+    pub paragraphs: Vec<String>,
 }
 
-/// The proposals held: at a CSO those waiting for its review, at an agency those it sent.
+/// The proposals held: at a CSO those sent to it (declined ones marked), at an agency those
+/// it sent (published once the alert came back).
 pub fn proposals(
     store: &Store,
     membership: &MembershipState,
 ) -> Result<Vec<ProposalView>, StoreError> {
     let mut out = Vec::new();
-    for rec in store.scan::<SignedRecord>(&schema::ALERT_PROPOSALS, &[])? {
-        let Ok(p) = serde_json::from_slice::<AlertProposal>(&rec.body) else {
+    for held in store.scan::<StoredProposal>(&schema::ALERT_PROPOSALS, &[])? {
+        let Ok(p) = serde_json::from_slice::<AlertProposal>(&held.record.body) else {
             continue;
         };
-        let published = store.contains(&schema::ALERTS, &schema::alert_id(&p.reviewer, &p.id))?;
+        let alert = store
+            .get::<SignedRecord>(&schema::ALERTS, &schema::alert_id(&p.reviewer, &p.id))?
+            .and_then(|r| serde_json::from_slice::<BrokerAlert>(&r.body).ok());
+        let state = match alert {
+            Some(a) if a.withdrawn => ProposalState::TakenDown,
+            Some(_) => ProposalState::Published,
+            None if held.declined => ProposalState::Declined,
+            None => ProposalState::Waiting,
+        };
         out.push(ProposalView {
+            digest: held.record.digest(),
             proposer_name: name(membership, &p.proposer),
             reviewer_name: name(membership, &p.reviewer),
-            published,
+            state,
+            paragraphs: super::paragraphs(&p.text.body),
             proposal: p,
         });
     }

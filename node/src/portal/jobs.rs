@@ -120,8 +120,9 @@ pub fn find(
         .filter(|l| l.open))
 }
 
-/// A case that contradicts a listing: opened after it, against its publisher, naming
-/// recruitment fees the listing does not charge.
+/// A case that contradicts a listing: opened after it first appeared, against its
+/// publisher, on its corridor (when known), naming recruitment fees the listing does not
+/// charge.
 #[derive(Debug, Clone, Serialize)]
 pub struct Contradiction {
     /// The case.
@@ -142,7 +143,7 @@ pub fn contradictions(
 ) -> Result<Vec<Contradiction>, worklist::ListError> {
     let query = CaseQuery {
         party: listing.publisher.to_hex(),
-        from: crate::clock::fmt_day(listing.published_at),
+        from: crate::clock::fmt_day(listing.first_published_at),
         closed: true,
         per_page: worklist::MAX_PER_PAGE,
         ..CaseQuery::default()
@@ -155,7 +156,13 @@ pub fn contradictions(
         let Some(state) = crate::cases::state_of(store, &row.case_ref)? else {
             continue;
         };
-        if state.owner != *me || state.opened_at < listing.published_at {
+        // Cases opened since the listing first appeared (republishing does not clear them),
+        // on its corridor when the CSO knows the case's.
+        if state.owner != *me || state.opened_at < listing.first_published_at {
+            continue;
+        }
+        let corridor = crate::intake::case_profile(store, &state.case_ref)?.map(|(_, o, d)| (o, d));
+        if corridor.is_some_and(|c| c != (listing.origin.clone(), listing.destination.clone())) {
             continue;
         }
         let Some(party) = state.party(&listing.publisher) else {

@@ -392,13 +392,7 @@ pub(super) fn status_page(
     // The employers and agencies the worker may rate (a rating cannot be changed, so those
     // this report already rated are left out).
     let rated = |org: &ilm_protocol::OrgId| {
-        p.api
-            .store
-            .contains(
-                &crate::schema::RATINGS,
-                &crate::schema::rating_id(org, &t.contact),
-            )
-            .unwrap_or(true)
+        crate::ratings::rated(&p.api.store, &p.api.vault, org, &t.contact).unwrap_or(true)
     };
     ctx["rateable"] = json!(
         crate::ratings::rateable(&p.api.membership)

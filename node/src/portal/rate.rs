@@ -78,10 +78,11 @@ pub(super) async fn rate(
         return status_page(&p, lang, &form.codes, &t, None, Some(err));
     };
     let _guard = p.api.intake_lock.lock().await;
-    let (store, membership, me, contact) = (
+    let (store, membership, me, vault, contact) = (
         p.api.store.clone(),
         p.api.membership.clone(),
         p.api.keys.org_id(),
+        p.api.vault.clone(),
         t.contact,
     );
     let rating = StoredRating {
@@ -89,10 +90,13 @@ pub(super) async fn rate(
         scores,
         at: now(),
         source: RatingSource::Portal,
+        // Counted once a caseworker answered the report (at once if one has).
+        awaiting_triage: t.last_cso_at.is_none(),
     };
     let recorded = thread::blocking(move || {
-        match ratings::record(&store, &membership, &me, &contact, rating) {
+        match ratings::record(&store, &membership, &me, &vault, &contact, rating) {
             Err(RatingRefused::Store(e)) => Err(PortalError::Store(e)),
+            Err(RatingRefused::Vault(e)) => Err(PortalError::Task(e.to_string())),
             other => Ok(other),
         }
     })

@@ -21,7 +21,7 @@ pub(crate) async fn ratings_page(
         Vec::new()
     };
     let me = st.keys.org_id();
-    let answer = match crate::ratings::answer_of(&st.store, &me) {
+    let answer = match crate::ratings::answer_of(&st.store, &st.membership, &me) {
         Ok(a) => a,
         Err(e) => return ApiError::from(e).into_response(),
     };

@@ -942,6 +942,7 @@ fn main() -> Result<()> {
         contract_languages: vec!["Burmese".into(), "Thai".into()],
         costs: vec![],
         documents_kept_by: DocumentsKeeper::Worker,
+        first_published_at: ts(47 * DAY),
         published_at: ts(47 * DAY),
         expires_at: ts(107 * DAY),
         withdrawn: false,
