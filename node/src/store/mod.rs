@@ -423,12 +423,20 @@ impl Store {
     }
 
     /// Whether the database's directory takes a durable write of a segment's worth of bytes
-    /// again (the engine appends in segments of this order).
+    /// again (the engine appends in segments of this order), at the offset where the
+    /// database file would grow: the probe file is sparse up to the database file's length,
+    /// so it costs a segment of space, and it also fails where only large files cannot grow
+    /// (a file-size limit or quota), which a small probe file passed while the database's
+    /// next segment still could not be written.
     fn probe_writes(&self) -> Result<()> {
-        use std::io::Write;
+        use std::io::{Seek, SeekFrom, Write};
         let probe = self.path.join(".write-probe");
+        let grows_at = std::fs::metadata(self.path.join("db"))
+            .map(|m| m.len())
+            .unwrap_or(0);
         let attempt = (|| -> std::io::Result<()> {
             let mut f = std::fs::File::create(&probe)?;
+            f.seek(SeekFrom::Start(grows_at))?;
             f.write_all(&[0u8; 512 * 1024])?;
             f.sync_all()
         })();
@@ -663,7 +671,10 @@ impl Store {
         // The value a key had before its first write in the batch is what the undo restores.
         for (key, value) in &batch.ops {
             if undone.insert(key.clone()) {
-                match h.data.get(key)? {
+                // sled reports a failed background write to the next operation: this read
+                // may be the first to learn that writes fail.
+                let old = self.seen(h.data.get(key).map_err(StoreError::from))?;
+                match old {
                     Some(old) => undo.insert(key.clone(), old),
                     None => undo.remove(key.clone()),
                 }
@@ -700,7 +711,7 @@ impl Store {
     /// Whether `table` holds a record under `id`.
     pub fn contains<T>(&self, table: &Table<T>, id: &[u8]) -> Result<bool> {
         let h = self.h()?;
-        Ok(h.data.contains_key(table.key(id))?)
+        self.seen(h.data.contains_key(table.key(id)).map_err(StoreError::from))
     }
 
     /// How many records `table` holds. Stops at the first unreadable key: an iterator over a
