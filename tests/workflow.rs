@@ -418,6 +418,23 @@ fn suppliers_and_brands_see_only_their_own_cases() {
         let (status, body) = brand.get_raw(&format!("/api/scorecards?{bad}"));
         assert_eq!(status, 400, "{bad}: {body}");
     }
+    // The CLI's export narrows the same way, and refuses a bad value.
+    let narrowed = |args: &[&str]| {
+        let mut all = vec!["export", "scorecards", "--format", "json"];
+        all.extend_from_slice(args);
+        let v: Value = serde_json::from_str(&ilm(&brand.dir, &all)).expect("json");
+        v["scorecards"][0]["cases"].clone()
+    };
+    assert_eq!(
+        narrowed(&["--sector", "seafood", "--corridor", "MM-TH"]),
+        json!(1)
+    );
+    assert_eq!(narrowed(&["--sector", "garment"]), json!(0));
+    let refused = ilm_fails(
+        &brand.dir,
+        &["export", "scorecards", "--corridor", "Myanmar"],
+    );
+    assert!(refused.contains("corridor"), "{refused}");
     let csv = ilm(&brand.dir, &["export", "scorecards", "--format", "csv"]);
     assert!(csv.contains(&a.org_id), "{csv}");
     for needle in [b.org_id.as_str(), "supplier-b org", case_b.as_str()] {

@@ -220,7 +220,8 @@ pub enum ExportCommand {
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
     },
-    /// A brand's scorecard of each linked supplier (the node must be running).
+    /// A brand's scorecard of each linked supplier (the node must be running), narrowed as
+    /// the Supply chain page narrows it.
     Scorecards {
         /// Output format.
         #[arg(long, value_enum, default_value = "csv")]
@@ -228,6 +229,21 @@ pub enum ExportCommand {
         /// Write here instead of standard output.
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
+        /// Only cases escalated on or after this day (YYYY-MM-DD).
+        #[arg(long, value_name = "DAY", default_value = "")]
+        from: String,
+        /// Only cases escalated on or before this day (YYYY-MM-DD).
+        #[arg(long, value_name = "DAY", default_value = "")]
+        to: String,
+        /// Only cases with this issue category (a codebook code).
+        #[arg(long, value_name = "CODE", default_value = "")]
+        category: String,
+        /// Only cases in this sector (e.g. seafood).
+        #[arg(long, value_name = "CODE", default_value = "")]
+        sector: String,
+        /// Only cases on this corridor: origin and destination country codes (e.g. MM-TH).
+        #[arg(long, value_name = "FROM-TO", default_value = "")]
+        corridor: String,
     },
     /// A CSO's worker contacts (the node must be running): without personal data, or with
     /// the workers' identities when asked for with --with-identities (logged by the node).

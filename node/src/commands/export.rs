@@ -73,11 +73,15 @@ pub(super) fn scorecards(
     dir: &DataDir,
     format: ExportFormat,
     out: Option<&Path>,
+    filter: &crate::scorecard::Filter,
 ) -> Result<Output> {
+    // Checked here too, so that a bad value is refused before asking the node.
+    filter.parse().map_err(|e| anyhow::anyhow!("{e}"))?;
     if !daemon_running(dir) {
         bail!("scorecards are built by the running node: start it (`ilm run`), then export");
     }
-    let v = AdminClient::for_dir(dir)?.get("/api/scorecards")?;
+    let query = serde_urlencoded::to_string(filter)?;
+    let v = AdminClient::for_dir(dir)?.get(&format!("/api/scorecards?{query}"))?;
     let rows = v["scorecards"].as_array().cloned().unwrap_or_default();
     let text = match format {
         ExportFormat::Json => serde_json::to_string_pretty(&json!({ "scorecards": rows }))?,

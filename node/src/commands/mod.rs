@@ -112,8 +112,23 @@ pub fn run(cli: Cli) -> Result<Output> {
             with_identities,
             out,
         }) => export::contacts(&dir, with_identities, out.as_deref()),
-        Command::Export(ExportCommand::Scorecards { format, out }) => {
-            export::scorecards(&dir, format, out.as_deref())
+        Command::Export(ExportCommand::Scorecards {
+            format,
+            out,
+            from,
+            to,
+            category,
+            sector,
+            corridor,
+        }) => {
+            let filter = crate::scorecard::Filter {
+                from,
+                to,
+                category,
+                sector,
+                corridor,
+            };
+            export::scorecards(&dir, format, out.as_deref(), &filter)
         }
         Command::Backup(args) => backup::backup(&dir, args),
         Command::Restore(args) => backup::restore(&dir, args),
