@@ -619,4 +619,37 @@ fn a_supplier_s_improvement_plan_reaches_its_brand_and_cso_and_no_one_else() {
         &json!({ "kind": "training", "title": "x", "planned_for": planned }),
     );
     assert_eq!(code, 403);
+    // Withdrawn: it leaves the plan everywhere, and can be neither changed nor withdrawn
+    // again.
+    supplier.post("/api/improvements/withdraw", &json!({ "id": id }));
+    for node in [&brand, &other_brand, &cso, &supplier] {
+        wait_for(
+            &format!("{} to drop the withdrawn activity", node.name),
+            SOON,
+            || (!plan(node).iter().any(|(i, _, _)| *i == id)).then_some(()),
+        );
+    }
+    assert!(
+        !brand.get_text("/supply-chain").contains(&id),
+        "no longer on the brand's page"
+    );
+    let (code, body) = supplier.post_raw("/api/improvements/withdraw", &json!({ "id": id }));
+    assert_eq!(code, 422, "{body}");
+    let (code, body) = supplier.post_raw(
+        "/api/improvements",
+        &json!({ "id": id, "kind": "policy_adopted", "title": "Back", "planned_for": planned }),
+    );
+    assert_eq!(code, 422, "{body}");
+    // The earlier, completed version delivered again does not bring it back.
+    let out = deliver_as_member(
+        &network,
+        &supplier,
+        &brand,
+        vec![to(&brand, &supplier, &first)],
+    );
+    assert!(matches!(
+        &out[0],
+        AckOutcome::Accepted | AckOutcome::Duplicate
+    ));
+    assert!(!plan(&brand).iter().any(|(i, _, _)| *i == id));
 }

@@ -4,7 +4,8 @@
 //! their trend charts, to judge whether issues fell after a change.
 //!
 //! Each activity has an id chosen by its organisation; a later record of the same id (a
-//! completion, a corrected date) replaces an earlier one, judged by `recorded_at`.
+//! completion, a corrected date, a withdrawal) replaces an earlier one, judged by
+//! `recorded_at`.
 
 use crate::bytes::{byte_newtype, to_hex};
 use crate::identity::{OrgId, Timestamp};
@@ -79,6 +80,10 @@ pub struct ImprovementActivity {
     pub completed_at: Option<Timestamp>,
     /// When this version was recorded.
     pub recorded_at: Timestamp,
+    /// Whether this version withdraws the activity from the plan (absent: false, so records
+    /// made before withdrawal existed are unchanged).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub withdrawn: bool,
 }
 
 impl RecordBody for ImprovementActivity {

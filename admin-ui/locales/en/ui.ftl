@@ -490,3 +490,7 @@ alert_propose = Propose the alert
 # Ratings: triage and scale
 ratings_awaiting = Awaiting triage
 rating_scale = 1 is very bad, 5 is very good.
+
+# Improvement plans: withdrawal
+withdraw_activity = Withdraw from the plan
+confirm_withdraw_activity = Withdraw this activity from the plan? Linked brands and the CSOs you work with stop seeing it.

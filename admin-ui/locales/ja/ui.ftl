@@ -490,3 +490,7 @@ alert_propose = 警告を提案する
 # Ratings: triage and scale
 ratings_awaiting = 仕分け待ち
 rating_scale = 1はとても悪い、5はとても良いです。
+
+# Improvement plans: withdrawal
+withdraw_activity = 計画から取り下げ
+confirm_withdraw_activity = この活動を計画から取り下げますか？連携するブランドと協働するCSOには表示されなくなります。

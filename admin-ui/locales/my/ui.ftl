@@ -490,3 +490,7 @@ alert_propose = သတိပေးချက်ကို အဆိုပြုရ
 # Ratings: triage and scale
 ratings_awaiting = စိစစ်ရန် စောင့်နေသည်
 rating_scale = ၁ သည် အလွန်ဆိုး၊ ၅ သည် အလွန်ကောင်း ဖြစ်ပါသည်။
+
+# Improvement plans: withdrawal
+withdraw_activity = အစီအစဉ်မှ ပြန်ရုပ်သိမ်းရန်
+confirm_withdraw_activity = ဤလုပ်ဆောင်ချက်ကို အစီအစဉ်မှ ပြန်ရုပ်သိမ်းမလား။ ချိတ်ဆက်ထားသော ကုန်အမှတ်တံဆိပ်များနှင့် သင်နှင့်အတူ လုပ်ဆောင်သော CSO များ မမြင်ရတော့ပါ။

@@ -490,3 +490,7 @@ alert_propose = เสนอคำเตือน
 # Ratings: triage and scale
 ratings_awaiting = รอคัดกรอง
 rating_scale = 1 คือแย่มาก 5 คือดีมาก
+
+# Improvement plans: withdrawal
+withdraw_activity = ถอนออกจากแผน
+confirm_withdraw_activity = ถอนกิจกรรมนี้ออกจากแผนหรือไม่ แบรนด์ที่เชื่อมโยงและองค์กรภาคประชาสังคมที่ทำงานกับคุณจะไม่เห็นกิจกรรมนี้อีก

@@ -1,6 +1,7 @@
 //! `GET /api/improvements` (the improvement-plan activities this node holds: its own, or
 //! those of the suppliers and agencies it buys from or works with) and
-//! `POST /api/improvements` (a supplier or agency records or updates one of its own).
+//! `POST /api/improvements` (a supplier or agency records or updates one of its own) and
+//! `POST /api/improvements/withdraw` (takes one out of its plan).
 
 use super::{ApiError, ApiResult, ApiState};
 use crate::core::ActivityInput;
@@ -33,6 +34,8 @@ pub fn held(store: &Store, membership: &MembershipState) -> Result<Vec<ActivityV
         .scan::<ilm_protocol::SignedRecord>(&schema::IMPROVEMENTS, &[])?
         .into_iter()
         .filter_map(|r| serde_json::from_slice::<ImprovementActivity>(&r.body).ok())
+        // A withdrawn activity is no longer part of the plan, nor a marker on any chart.
+        .filter(|a| !a.withdrawn)
         .map(|a| ActivityView {
             org_name: membership.certificate(&a.org).map(|c| c.name),
             activity: a,
@@ -114,6 +117,7 @@ pub(crate) async fn record(
         description: b.description,
         planned_for: parse_day(&b.planned_for, "planned_for")?,
         completed_at,
+        withdraw: false,
     };
     let rec = st.core.record_activity(input).await?;
     let a: ImprovementActivity = serde_json::from_slice(&rec.body).map_err(|e| {
@@ -123,4 +127,43 @@ pub(crate) async fn record(
         )
     })?;
     Ok(Json(json!({ "id": a.id, "activity": a, "record": rec })))
+}
+
+/// Which activity to withdraw.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct WithdrawBody {
+    id: String,
+}
+
+/// Withdraws one activity of this organisation's plan: a new version, signed and sent to
+/// the same organisations, after which no chart marks it.
+pub(crate) async fn withdraw(
+    State(st): State<Arc<ApiState>>,
+    b: Result<Json<WithdrawBody>, JsonRejection>,
+) -> ApiResult {
+    let Json(b) = b.map_err(ApiError::from)?;
+    let id =
+        b.id.trim()
+            .parse::<ActivityId>()
+            .map_err(|_| ApiError::bad("id: an activity id (32 hex digits)"))?;
+    let held = crate::core::activity(&st.store, &st.keys.org_id(), &id)?
+        .and_then(|r| serde_json::from_slice::<ImprovementActivity>(&r.body).ok())
+        .ok_or_else(|| {
+            ApiError(
+                axum::http::StatusCode::NOT_FOUND,
+                "no such activity in this plan".into(),
+            )
+        })?;
+    let input = ActivityInput {
+        id: Some(id),
+        kind: held.kind,
+        title: held.title,
+        description: held.description,
+        planned_for: held.planned_for,
+        completed_at: held.completed_at,
+        withdraw: true,
+    };
+    st.core.record_activity(input).await?;
+    Ok(Json(json!({ "withdrawn": id })))
 }

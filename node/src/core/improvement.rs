@@ -23,6 +23,8 @@ pub struct ActivityInput {
     pub planned_for: Timestamp,
     /// When it was completed, if it was.
     pub completed_at: Option<Timestamp>,
+    /// Whether this version withdraws the activity (an existing one) from the plan.
+    pub withdraw: bool,
 }
 
 /// The latest version held of an activity.
@@ -66,8 +68,16 @@ impl Core {
                     .ok_or_else(|| CoreError::refused("no such activity in this plan"))?;
                 let held: ImprovementActivity =
                     serde_json::from_slice(&held.body).map_err(CoreError::refused)?;
+                if held.withdrawn {
+                    return Err(CoreError::refused(
+                        "this activity was withdrawn from the plan: record a new one",
+                    ));
+                }
                 recorded_at = recorded_at.max(held.recorded_at.plus_secs(1));
                 id
+            }
+            None if input.withdraw => {
+                return Err(CoreError::refused("withdraw: name the activity"));
             }
             None => ActivityId(ilm_protocol::identity::random_bytes().map_err(CoreError::refused)?),
         };
@@ -81,6 +91,7 @@ impl Core {
             planned_for: input.planned_for,
             completed_at: input.completed_at,
             recorded_at,
+            withdrawn: input.withdraw,
         };
         body.check_well_formed().map_err(CoreError::refused)?;
         let rec = SignedRecord::sign(&body, &self.keys).map_err(CoreError::refused)?;

@@ -218,6 +218,14 @@ pub static ROUTES: &[Route] = &[
     )
     .only(RESPONDERS),
     route(
+        Post,
+        "/api/improvements/withdraw",
+        Casework,
+        "Withdraw an activity from this supplier's or agency's improvement plan, signed and sent to the same organisations (body: id)",
+        |m| on(m, api::improvements::withdraw),
+    )
+    .only(RESPONDERS),
+    route(
         Get,
         "/api/listings",
         Read,

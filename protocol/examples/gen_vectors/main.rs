@@ -910,6 +910,7 @@ fn main() -> Result<()> {
         planned_for: ts(30 * DAY),
         completed_at: Some(ts(45 * DAY)),
         recorded_at: ts(46 * DAY),
+        withdrawn: false,
     };
     activity_body.check_well_formed()?;
     let activity = SignedRecord::sign(&activity_body, &supplier.keys)?;
