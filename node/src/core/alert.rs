@@ -204,20 +204,9 @@ impl Core {
         payload: &[u8],
         batch: &mut WriteBatch,
     ) -> Result<(), receive::Declined> {
-        let rec: SignedRecord =
-            serde_json::from_slice(payload).map_err(|e| format!("malformed broker alert: {e}"))?;
-        let body = rec
-            .verify_with::<BrokerAlert>(&self.membership.key_book())
-            .map_err(|e| e.to_string())?
-            .into_parts()
-            .1;
-        if body.network_id != self.membership.network_id() {
-            return Err("broker alert of another network".into());
-        }
+        let (rec, body) =
+            self.delivered::<BrokerAlert>(payload, "broker alert", |b| b.network_id)?;
         body.check_well_formed().map_err(|e| e.to_string())?;
-        if body.published_at.0 > now().0.saturating_add(MAX_FUTURE_SKEW_SECS) {
-            return Err("broker alert dated in the future".into());
-        }
         self.may_deliver(
             sender,
             &Delivery::BrokerAlert {
@@ -230,11 +219,7 @@ impl Core {
             },
         )?;
         let id = schema::alert_id(&body.reviewer, &body.id);
-        let retry = |e: StoreError| receive::Declined::Retry(e.to_string());
-        let held = match batch.staged(&schema::ALERTS, &id) {
-            Some(r) => Some(r),
-            None => self.store.get(&schema::ALERTS, &id).map_err(retry)?,
-        };
+        let held = self.held_in(batch, &schema::ALERTS, &id)?;
         let newer = held
             .and_then(|h| serde_json::from_slice::<BrokerAlert>(&h.body).ok())
             .is_none_or(|h| body.replaces(&h));
@@ -254,20 +239,9 @@ impl Core {
         payload: &[u8],
         batch: &mut WriteBatch,
     ) -> Result<(), receive::Declined> {
-        let rec: SignedRecord = serde_json::from_slice(payload)
-            .map_err(|e| format!("malformed alert proposal: {e}"))?;
-        let body = rec
-            .verify_with::<AlertProposal>(&self.membership.key_book())
-            .map_err(|e| e.to_string())?
-            .into_parts()
-            .1;
-        if body.network_id != self.membership.network_id() {
-            return Err("alert proposal of another network".into());
-        }
+        let (rec, body) =
+            self.delivered::<AlertProposal>(payload, "alert proposal", |b| b.network_id)?;
         body.check_well_formed().map_err(|e| e.to_string())?;
-        if body.proposed_at.0 > now().0.saturating_add(MAX_FUTURE_SKEW_SECS) {
-            return Err("alert proposal dated in the future".into());
-        }
         self.may_deliver(
             sender,
             &Delivery::AlertProposal {
@@ -276,14 +250,7 @@ impl Core {
             },
         )?;
         let id = schema::alert_id(&body.proposer, &body.id);
-        let retry = |e: StoreError| receive::Declined::Retry(e.to_string());
-        let held = match batch.staged(&schema::ALERT_PROPOSALS, &id) {
-            Some(p) => Some(p),
-            None => self
-                .store
-                .get(&schema::ALERT_PROPOSALS, &id)
-                .map_err(retry)?,
-        };
+        let held = self.held_in(batch, &schema::ALERT_PROPOSALS, &id)?;
         match held {
             // The same one again (declined ones stay declined).
             Some(h) if h.record.digest() == rec.digest() => return Ok(()),
@@ -297,7 +264,7 @@ impl Core {
         let published = self
             .store
             .contains(&schema::ALERTS, &schema::alert_id(&self.me, &body.id))
-            .map_err(retry)?;
+            .map_err(|e| receive::Declined::Retry(e.to_string()))?;
         if !published {
             let stored = StoredProposal {
                 record: rec,

@@ -125,21 +125,11 @@ impl Core {
         payload: &[u8],
         batch: &mut WriteBatch,
     ) -> Result<(), receive::Declined> {
-        let rec: SignedRecord = serde_json::from_slice(payload)
-            .map_err(|e| format!("malformed improvement activity: {e}"))?;
-        let body = rec
-            .verify_with::<ImprovementActivity>(&self.membership.key_book())
-            .map_err(|e| e.to_string())?
-            .into_parts()
-            .1;
-        if body.network_id != self.membership.network_id() {
-            return Err("improvement activity of another network".into());
-        }
+        let (rec, body) =
+            self.delivered::<ImprovementActivity>(payload, "improvement activity", |b| {
+                b.network_id
+            })?;
         body.check_well_formed().map_err(|e| e.to_string())?;
-        // A version dated ahead would stand until then against every correction.
-        if body.recorded_at.0 > now().0.saturating_add(MAX_FUTURE_SKEW_SECS) {
-            return Err("improvement activity dated in the future".into());
-        }
         let retry = |e: StoreError| receive::Declined::Retry(e.to_string());
         // A link completed by an earlier message of this batch counts: the supplier sends its
         // plan right after the link, and both may arrive together.
@@ -170,10 +160,7 @@ impl Core {
             },
         )?;
         let id = schema::improvement_id(&body.org, &body.id);
-        let held = match batch.staged(&schema::IMPROVEMENTS, &id) {
-            Some(r) => Some(r),
-            None => self.store.get(&schema::IMPROVEMENTS, &id).map_err(retry)?,
-        };
+        let held = self.held_in(batch, &schema::IMPROVEMENTS, &id)?;
         let newer = match held {
             None => true,
             Some(h) => serde_json::from_slice::<ImprovementActivity>(&h.body)

@@ -174,21 +174,8 @@ impl Core {
         payload: &[u8],
         batch: &mut WriteBatch,
     ) -> Result<(), receive::Declined> {
-        let rec: SignedRecord =
-            serde_json::from_slice(payload).map_err(|e| format!("malformed job listing: {e}"))?;
-        let body = rec
-            .verify_with::<JobListing>(&self.membership.key_book())
-            .map_err(|e| e.to_string())?
-            .into_parts()
-            .1;
-        if body.network_id != self.membership.network_id() {
-            return Err("job listing of another network".into());
-        }
+        let (rec, body) = self.delivered::<JobListing>(payload, "job listing", |b| b.network_id)?;
         body.check_well_formed().map_err(|e| e.to_string())?;
-        // A version dated ahead would stand until then against every correction.
-        if body.published_at.0 > now().0.saturating_add(MAX_FUTURE_SKEW_SECS) {
-            return Err("job listing dated in the future".into());
-        }
         self.may_deliver(
             sender,
             &Delivery::JobListing {
@@ -196,13 +183,7 @@ impl Core {
             },
         )?;
         let id = schema::listing_id(&body.publisher, &body.id);
-        let held = match batch.staged(&schema::LISTINGS, &id) {
-            Some(r) => Some(r),
-            None => self
-                .store
-                .get(&schema::LISTINGS, &id)
-                .map_err(|e| receive::Declined::Retry(e.to_string()))?,
-        };
+        let held = self.held_in(batch, &schema::LISTINGS, &id)?;
         let newer = match held {
             None => true,
             Some(h) => serde_json::from_slice::<JobListing>(&h.body)

@@ -97,22 +97,11 @@ impl Core {
         payload: &[u8],
         batch: &mut WriteBatch,
     ) -> Result<(), receive::Declined> {
-        let rec: SignedRecord =
-            serde_json::from_slice(payload).map_err(|e| format!("malformed publication: {e}"))?;
-        let body = rec
-            .verify_with::<PublishedStatistics>(&self.membership.key_book())
-            .map_err(|e| e.to_string())?
-            .into_parts()
-            .1;
-        if body.network_id != self.membership.network_id() {
-            return Err("publication of another network".into());
-        }
-        body.check().map_err(|e| e.to_string())?;
         // Published early, a month's counts would be incomplete, and the complete ones could
         // never follow (a month is kept once): refused when dated ahead of this node's clock.
-        if body.published_at.0 > now().0.saturating_add(MAX_FUTURE_SKEW_SECS) {
-            return Err("publication dated in the future".into());
-        }
+        let (rec, body) =
+            self.delivered::<PublishedStatistics>(payload, "publication", |b| b.network_id)?;
+        body.check().map_err(|e| e.to_string())?;
         // One reading for every implementation: the body must be exactly what it parses to
         // (no duplicate keys, no other spacing), as every publisher writes it.
         if serde_json::to_vec(&body).ok().as_deref() != Some(rec.body.as_slice()) {
@@ -126,11 +115,7 @@ impl Core {
         )?;
         let id = schema::publication_id(body.month, &body.publisher);
         // One held, or one an earlier message of this batch stores.
-        let held = match batch.staged(&schema::PUBLICATIONS, &id) {
-            Some(staged) => Some(staged),
-            None => crate::statistics::publication(&self.store, body.month, &body.publisher)
-                .map_err(|e| receive::Declined::Retry(e.to_string()))?,
-        };
+        let held = self.held_in(batch, &schema::PUBLICATIONS, &id)?;
         match held {
             Some(h) if h.record.digest() == rec.digest() => Ok(()),
             Some(_) => Err(format!(

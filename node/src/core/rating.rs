@@ -164,20 +164,9 @@ impl Core {
         payload: &[u8],
         batch: &mut WriteBatch,
     ) -> Result<(), receive::Declined> {
-        let rec: SignedRecord = serde_json::from_slice(payload)
-            .map_err(|e| format!("malformed rating summary: {e}"))?;
-        let body = rec
-            .verify_with::<RatingSummary>(&self.membership.key_book())
-            .map_err(|e| e.to_string())?
-            .into_parts()
-            .1;
-        if body.network_id != self.membership.network_id() {
-            return Err("rating summary of another network".into());
-        }
+        let (rec, body) =
+            self.delivered::<RatingSummary>(payload, "rating summary", |b| b.network_id)?;
         body.check().map_err(|e| e.to_string())?;
-        if body.published_at.0 > now().0.saturating_add(MAX_FUTURE_SKEW_SECS) {
-            return Err("rating summary dated in the future".into());
-        }
         self.may_deliver(
             sender,
             &Delivery::RatingSummary {
@@ -186,13 +175,7 @@ impl Core {
             },
         )?;
         let id = schema::rating_summary_id(&body.org, &body.publisher);
-        let held = match batch.staged(&schema::RATING_SUMMARIES, &id) {
-            Some(r) => Some(r),
-            None => self
-                .store
-                .get(&schema::RATING_SUMMARIES, &id)
-                .map_err(|e| receive::Declined::Retry(e.to_string()))?,
-        };
+        let held = self.held_in(batch, &schema::RATING_SUMMARIES, &id)?;
         let newer = match held.and_then(|h| serde_json::from_slice::<RatingSummary>(&h.body).ok()) {
             None => true,
             Some(h) => body.follows(&h).map_err(|e| e.to_string())?,
@@ -212,29 +195,12 @@ impl Core {
         payload: &[u8],
         batch: &mut WriteBatch,
     ) -> Result<(), receive::Declined> {
-        let rec: SignedRecord = serde_json::from_slice(payload)
-            .map_err(|e| format!("malformed answer to ratings: {e}"))?;
-        let body = rec
-            .verify_with::<RatingAnswer>(&self.membership.key_book())
-            .map_err(|e| e.to_string())?
-            .into_parts()
-            .1;
-        if body.network_id != self.membership.network_id() {
-            return Err("answer to ratings of another network".into());
-        }
+        let (rec, body) =
+            self.delivered::<RatingAnswer>(payload, "answer to ratings", |b| b.network_id)?;
         body.check().map_err(|e| e.to_string())?;
-        if body.answered_at.0 > now().0.saturating_add(MAX_FUTURE_SKEW_SECS) {
-            return Err("answer to ratings dated in the future".into());
-        }
         self.may_deliver(sender, &Delivery::RatingAnswer { org: body.org })?;
         let id = body.org.as_bytes().to_vec();
-        let held = match batch.staged(&schema::RATING_ANSWERS, &id) {
-            Some(r) => Some(r),
-            None => self
-                .store
-                .get(&schema::RATING_ANSWERS, &id)
-                .map_err(|e| receive::Declined::Retry(e.to_string()))?,
-        };
+        let held = self.held_in(batch, &schema::RATING_ANSWERS, &id)?;
         let newer = held
             .and_then(|h| serde_json::from_slice::<RatingAnswer>(&h.body).ok())
             .is_none_or(|h| body.answered_at > h.answered_at);

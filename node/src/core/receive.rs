@@ -7,6 +7,50 @@ use crate::schema;
 use ilm_protocol::{Delivery, Header, RemediationAttestation, Role, SupplyChainLink, may_deliver};
 
 impl Core {
+    /// A signed record of kind `T` delivered as `what`: parsed, its signatures verified with
+    /// the keys this node knows, of this network (`network` reads the body's), and not
+    /// dated more than a day ahead of this node's clock (a version dated ahead would stand
+    /// until then against every correction).
+    pub(super) fn delivered<T: ilm_protocol::RecordBody + serde::de::DeserializeOwned>(
+        &self,
+        payload: &[u8],
+        what: &str,
+        network: impl Fn(&T) -> ilm_protocol::NetworkId,
+    ) -> Result<(SignedRecord, T), Declined> {
+        let rec: SignedRecord =
+            serde_json::from_slice(payload).map_err(|e| format!("malformed {what}: {e}"))?;
+        let body = rec
+            .verify_with::<T>(&self.membership.key_book())
+            .map_err(|e| e.to_string())?
+            .into_parts()
+            .1;
+        if network(&body) != self.membership.network_id() {
+            return Err(format!("{what} of another network").into());
+        }
+        let ahead = now().0.saturating_add(MAX_FUTURE_SKEW_SECS);
+        if body.signed_at().is_some_and(|t| t.0 > ahead) {
+            return Err(format!("{what} dated in the future").into());
+        }
+        Ok((rec, body))
+    }
+
+    /// The value under `id` in `table` as this delivery batch will leave it: one an earlier
+    /// message of the batch stages, else the stored one (a store error means "retry").
+    pub(super) fn held_in<T: serde::de::DeserializeOwned>(
+        &self,
+        batch: &WriteBatch,
+        table: &crate::store::Table<T>,
+        id: &[u8],
+    ) -> Result<Option<T>, Declined> {
+        match batch.staged(table, id) {
+            Some(v) => Ok(Some(v)),
+            None => self
+                .store
+                .get(table, id)
+                .map_err(|e| Declined::Retry(e.to_string())),
+        }
+    }
+
     /// The protocol's delivery rule (`ilm_protocol::may_deliver`) for a message from `sender`
     /// to this node; a case this node does not hold yet means "retry later".
     pub(super) fn may_deliver(&self, sender: &OrgId, what: &Delivery) -> Result<(), Declined> {
