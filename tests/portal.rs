@@ -624,3 +624,47 @@ fn idle_connections_to_the_portal_are_bounded_and_closed() {
     // And the portal serves again.
     assert_eq!(get(&format!("{portal}/")).0, 200);
 }
+
+/// The CSO's Workers' portal page opens the reports a page at a time (each page decrypts
+/// only its own reports' words and messages), those awaiting an answer first.
+#[test]
+fn the_cso_s_portal_page_shows_reports_a_page_at_a_time() {
+    let mut net = Net::new();
+    net.steward.start();
+    let mut cso = net.member("cso", "cso");
+    // More reports at once than the default burst allows.
+    let config = cso.dir.join("config.toml");
+    let text = std::fs::read_to_string(&config).expect("config");
+    assert!(
+        text.contains("report_burst = 20"),
+        "the template sets the burst"
+    );
+    std::fs::write(
+        &config,
+        text.replace("report_burst = 20", "report_burst = 30"),
+    )
+    .expect("config");
+    cso.run_args = vec!["--portal-listen".into(), "127.0.0.1:0".into()];
+    cso.start();
+    let portal = portal_base(&cso);
+    for i in 0..21 {
+        let what = format!("Paged report {i}");
+        let (status, body) = post_form(&format!("{portal}/report"), &a_report(&what, "", ""), None);
+        assert_eq!(status, 200, "{body}");
+    }
+    let shown = |page: &str| {
+        let html = cso.get_text(&format!("/portal{page}"));
+        let n = html.matches("class=\"portal-thread").count();
+        (n, html)
+    };
+    let (n, first) = shown("");
+    assert_eq!(n, 20);
+    assert!(first.contains("rel=\"next\"") && !first.contains("rel=\"prev\""));
+    let (n, second) = shown("?page=2");
+    assert_eq!(n, 1);
+    assert!(second.contains("rel=\"prev\"") && !second.contains("rel=\"next\""));
+    // A page past the end shows the last one; a page that is not a number is refused.
+    assert_eq!(shown("?page=9").0, 1);
+    let (status, _) = cso.get_raw("/portal?page=x");
+    assert_eq!(status, 400);
+}

@@ -81,8 +81,17 @@ fn report(st: &ApiState, t: &Thread) -> Result<Value, ApiError> {
 
 /// Every thread, those awaiting an answer first, with their messages when `with_messages`.
 pub(crate) fn threads(st: &ApiState, with_messages: bool) -> Result<Vec<Value>, ApiError> {
+    views(st, thread::all(&st.store)?, with_messages)
+}
+
+/// The views of `threads` (with their reports and messages, opened, when asked for).
+pub(crate) fn views(
+    st: &ApiState,
+    threads: Vec<Thread>,
+    with_messages: bool,
+) -> Result<Vec<Value>, ApiError> {
     let mut out = Vec::new();
-    for t in thread::all(&st.store)? {
+    for t in threads {
         let mut v = summary(st, &t)?;
         if with_messages {
             let messages = thread::messages(&st.vault, &t).map_err(portal_error)?;
