@@ -291,23 +291,11 @@ impl Core {
             Err(e) => return warn!("cannot read our broker alerts: {e}"),
         };
         let t = now();
-        for rec in ours {
-            // Taken-down versions too, until their date has passed.
-            let current =
-                serde_json::from_slice::<BrokerAlert>(&rec.body).is_ok_and(|a| t < a.expires_at);
-            let digest: Digest = rec.digest();
-            if !current || !self.shared_once.insert((cso, digest)) {
-                continue;
-            }
-            let Ok(payload) = serde_json::to_vec(&rec) else {
-                continue;
-            };
-            if let Err(e) = self
-                .send_now(MessageKind::BrokerAlert, &[cso], &payload, None)
-                .await
-            {
-                warn!("broker alert not shared: {e}");
-            }
-        }
+        // Taken-down versions too, until their date has passed.
+        let current = ours.into_iter().filter(|r| {
+            serde_json::from_slice::<BrokerAlert>(&r.body).is_ok_and(|a| t < a.expires_at)
+        });
+        self.share_once(cso, MessageKind::BrokerAlert, current)
+            .await;
     }
 }

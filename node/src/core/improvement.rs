@@ -4,9 +4,7 @@
 
 use super::*;
 use crate::schema;
-use ilm_protocol::{
-    ActivityId, Delivery, Digest, ImprovementActivity, LinkKind, Role, SupplyChainLink,
-};
+use ilm_protocol::{ActivityId, Delivery, ImprovementActivity, LinkKind, Role, SupplyChainLink};
 
 /// What an organisation states about one activity of its plan.
 #[derive(Debug, Clone)]
@@ -186,20 +184,7 @@ impl Core {
                 Ok(p) => p,
                 Err(e) => return warn!("cannot read the improvement plan: {e}"),
             };
-        for rec in plan {
-            let digest: Digest = rec.digest();
-            if !self.shared_once.insert((org, digest)) {
-                continue;
-            }
-            let Ok(payload) = serde_json::to_vec(&rec) else {
-                continue;
-            };
-            if let Err(e) = self
-                .send_now(MessageKind::ImprovementActivity, &[org], &payload, None)
-                .await
-            {
-                warn!("improvement plan not shared: {e}");
-            }
-        }
+        self.share_once(org, MessageKind::ImprovementActivity, plan)
+            .await;
     }
 }

@@ -4,8 +4,7 @@
 use super::*;
 use crate::schema;
 use ilm_protocol::{
-    Country, Delivery, Digest, DocumentsKeeper, JobListing, ListingId, Money, Role, WagePeriod,
-    WorkerCost,
+    Country, Delivery, DocumentsKeeper, JobListing, ListingId, Money, Role, WagePeriod, WorkerCost,
 };
 
 /// What an agency or supplier states about one job.
@@ -215,24 +214,11 @@ impl Core {
             Err(e) => return warn!("cannot read our job listings: {e}"),
         };
         let t = now();
-        for rec in ours {
-            // Withdrawn versions too, until their date has passed: a CSO that missed the
-            // withdrawal would otherwise show the listing until then.
-            let current =
-                serde_json::from_slice::<JobListing>(&rec.body).is_ok_and(|l| t < l.expires_at);
-            let digest: Digest = rec.digest();
-            if !current || !self.shared_once.insert((cso, digest)) {
-                continue;
-            }
-            let Ok(payload) = serde_json::to_vec(&rec) else {
-                continue;
-            };
-            if let Err(e) = self
-                .send_now(MessageKind::JobListing, &[cso], &payload, None)
-                .await
-            {
-                warn!("job listing not shared: {e}");
-            }
-        }
+        // Withdrawn versions too, until their date has passed: a CSO that missed the
+        // withdrawal would otherwise show the listing until then.
+        let current = ours.into_iter().filter(|r| {
+            serde_json::from_slice::<JobListing>(&r.body).is_ok_and(|l| t < l.expires_at)
+        });
+        self.share_once(cso, MessageKind::JobListing, current).await;
     }
 }

@@ -5,7 +5,7 @@
 
 use super::*;
 use crate::schema;
-use ilm_protocol::{Delivery, Digest, Dimension, DimensionSum, RatingAnswer, RatingSummary, Role};
+use ilm_protocol::{Delivery, Dimension, DimensionSum, RatingAnswer, RatingSummary, Role};
 
 /// What publishing ratings did for one organisation.
 #[derive(Debug, Clone, Serialize)]
@@ -219,36 +219,26 @@ impl Core {
         if self.membership.current(&org).is_none() {
             return;
         }
-        let mut ours: Vec<(MessageKind, SignedRecord)> = Vec::new();
-        let summaries = self
+        let summaries = match self
             .store
-            .scan::<SignedRecord>(&schema::RATING_SUMMARIES, &[]);
-        match summaries {
-            Ok(all) => ours.extend(
-                all.into_iter()
-                    .filter(|r| r.signatures.iter().any(|s| s.signer == self.me))
-                    .map(|r| (MessageKind::RatingSummary, r)),
-            ),
+            .scan::<SignedRecord>(&schema::RATING_SUMMARIES, &[])
+        {
+            Ok(all) => all
+                .into_iter()
+                .filter(|r| r.signatures.iter().any(|s| s.signer == self.me))
+                .collect::<Vec<_>>(),
             Err(e) => return warn!("cannot read our rating summaries: {e}"),
-        }
-        match self
+        };
+        let answer = match self
             .store
             .get::<SignedRecord>(&schema::RATING_ANSWERS, self.me.as_bytes())
         {
-            Ok(a) => ours.extend(a.map(|r| (MessageKind::RatingAnswer, r))),
+            Ok(a) => a,
             Err(e) => return warn!("cannot read our answer to ratings: {e}"),
-        }
-        for (kind, rec) in ours {
-            let digest: Digest = rec.digest();
-            if !self.shared_once.insert((org, digest)) {
-                continue;
-            }
-            let Ok(payload) = serde_json::to_vec(&rec) else {
-                continue;
-            };
-            if let Err(e) = self.send_now(kind, &[org], &payload, None).await {
-                warn!("ratings not shared: {e}");
-            }
-        }
+        };
+        self.share_once(org, MessageKind::RatingSummary, summaries)
+            .await;
+        self.share_once(org, MessageKind::RatingAnswer, answer)
+            .await;
     }
 }

@@ -444,6 +444,28 @@ impl Core {
         }
     }
 
+    /// Sends each of `records` to `org` as `kind`, once per version and run (a restart sends
+    /// them again; receivers keep a version once): what an organisation published before
+    /// another met it, shared when they meet.
+    pub(super) async fn share_once(
+        &mut self,
+        org: OrgId,
+        kind: MessageKind,
+        records: impl IntoIterator<Item = SignedRecord>,
+    ) {
+        for rec in records {
+            if !self.shared_once.insert((org, rec.digest())) {
+                continue;
+            }
+            let Ok(payload) = serde_json::to_vec(&rec) else {
+                continue;
+            };
+            if let Err(e) = self.send_now(kind, &[org], &payload, None).await {
+                warn!("{kind:?} not shared with {}: {e}", org.short());
+            }
+        }
+    }
+
     pub(super) async fn send_now(
         &mut self,
         kind: MessageKind,
