@@ -8,6 +8,7 @@ use ilm_node::net::proto::AckOutcome;
 use ilm_protocol::statistics::{self, Counts, MIN_K};
 use ilm_protocol::{
     ImprovementActivity, MessageKind, Month, PublishedStatistics, SignedRecord, StatTable,
+    SupplyChainLink,
 };
 use serde_json::{Value, json};
 use support::wire::{cert_of, deliver_as_member, keys_of, load_network, now, seal};
@@ -652,4 +653,301 @@ fn a_supplier_s_improvement_plan_reaches_its_brand_and_cso_and_no_one_else() {
         AckOutcome::Accepted | AckOutcome::Duplicate
     ));
     assert!(!plan(&brand).iter().any(|(i, _, _)| *i == id));
+}
+
+/// The brand's view of one organisation of its supply chain (`/api/supply-chain`).
+fn chain_entry(brand: &Node, org: &str) -> Option<Value> {
+    brand.get("/api/supply-chain")["suppliers"]
+        .as_array()?
+        .iter()
+        .find(|s| s["supplier"] == org)
+        .cloned()
+}
+
+/// Whether `node` holds a complete link between `upstream` and `downstream`.
+fn holds_link(node: &Node, upstream: &str, downstream: &str) -> bool {
+    node.get("/api/links")["links"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|l| {
+            l["complete"] == true
+                && l["link"]["upstream"] == upstream
+                && l["link"]["downstream"] == downstream
+        })
+}
+
+#[test]
+fn an_agency_s_cases_and_plan_reach_the_brands_of_the_suppliers_it_recruits_for() {
+    let (net, cso, supplier, mut brand) = Net::with_cso_supplier_and_brand();
+    let mut agency = net.member("agency", "agency");
+    agency.start();
+    let mut late_brand = net.member("brand2", "brand");
+    late_brand.start();
+    brand.link_supplier(&supplier);
+    // A plan the agency kept before any supplier recruited through it.
+    let planned = format!("{}-01", last_month());
+    let before = agency.post(
+        "/api/improvements",
+        &json!({
+            "kind": "policy_adopted", "title": "Zero fees for workers",
+            "description": "Employer Pays adopted", "planned_for": planned,
+        }),
+    );
+    let before_id = before["id"].as_str().expect("activity id").to_string();
+    let first: SignedRecord = serde_json::from_value(before["record"].clone()).expect("record");
+    // The supplier recruits through the agency: its brand learns of the link and gets the
+    // agency's plan through the supplier (the agency does not know the brand).
+    supplier.link_to("supplier_agency", &agency);
+    wait_for("the brand to learn of the supplier's agency", SOON, || {
+        holds_link(&brand, &supplier.org_id, &agency.org_id).then_some(())
+    });
+    for node in [&supplier, &brand] {
+        wait_for(
+            &format!("{} to hold the agency's plan", node.name),
+            SOON,
+            || {
+                plan(node)
+                    .iter()
+                    .any(|(i, _, _)| *i == before_id)
+                    .then_some(())
+            },
+        );
+    }
+    // A brand that does not buy from the supplier learned nothing...
+    assert!(!holds_link(&late_brand, &supplier.org_id, &agency.org_id));
+    assert!(plan(&late_brand).is_empty());
+    // ...and refuses the link and the plan from a modified supplier node that sends them anyway.
+    let network = load_network(&net.genesis());
+    // The same link signed again by both sides (the test holds their keys).
+    let link: SupplyChainLink = brand.get("/api/links")["links"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|l| l["link"]["downstream"] == agency.org_id.as_str())
+        .and_then(|l| serde_json::from_value(l["link"].clone()).ok())
+        .expect("the agency link at the brand");
+    let mut link_record = SignedRecord::sign(&link, &keys_of(&supplier)).expect("sign");
+    link_record.cosign(&keys_of(&agency));
+    let sealed = |kind, r: &SignedRecord, to: &Node| {
+        seal(
+            &network,
+            &keys_of(&supplier),
+            kind,
+            &serde_json::to_vec(r).expect("json"),
+            &[cert_of(to)],
+        )
+    };
+    let out = deliver_as_member(
+        &network,
+        &supplier,
+        &late_brand,
+        vec![
+            sealed(MessageKind::SupplyChainLink, &link_record, &late_brand),
+            sealed(MessageKind::ImprovementActivity, &first, &late_brand),
+        ],
+    );
+    assert!(
+        matches!(&out[0], AckOutcome::Retry(why) if why.contains("does not buy from")),
+        "{:?}",
+        out[0]
+    );
+    assert!(
+        matches!(&out[1], AckOutcome::Retry(why) if why.contains("neither buys from nor works with")),
+        "{:?}",
+        out[1]
+    );
+    // The same two messages to the brand that buys from the supplier are taken (a control:
+    // the refusals above come from the missing link, not from the messages).
+    let out = deliver_as_member(
+        &network,
+        &supplier,
+        &brand,
+        vec![
+            sealed(MessageKind::SupplyChainLink, &link_record, &brand),
+            sealed(MessageKind::ImprovementActivity, &first, &brand),
+        ],
+    );
+    assert!(
+        out.iter()
+            .all(|o| matches!(o, AckOutcome::Accepted | AckOutcome::Duplicate)),
+        "{out:?}"
+    );
+    // The agency cannot reach a brand directly either: it is not linked to it.
+    let direct = seal(
+        &network,
+        &keys_of(&agency),
+        MessageKind::ImprovementActivity,
+        &serde_json::to_vec(&first).expect("json"),
+        &[cert_of(&late_brand)],
+    );
+    let out = deliver_as_member(&network, &agency, &late_brand, vec![direct]);
+    assert!(
+        matches!(&out[0], AckOutcome::Retry(why) if why.contains("neither buys from nor works with")),
+        "{:?}",
+        out[0]
+    );
+    assert!(plan(&late_brand).is_empty());
+    // A case the CSO escalates to the agency reaches the brand as the agency's.
+    let case = cso.escalate(&agency, "Recruitment fees charged");
+    let entry = wait_for("the brand to see the agency's case", SOON, || {
+        chain_entry(&brand, &agency.org_id)
+            .filter(|e| e["cases"].as_array().is_some_and(|c| c.len() == 1))
+    });
+    assert_eq!(entry["role"], "agency");
+    assert_eq!(entry["recruits_for"], json!([supplier.org_id]));
+    assert_eq!(entry["cases"][0]["case_ref"], case.as_str());
+    // Not as the supplier's: the supplier's own scorecard counts nothing.
+    let cards = brand.get("/api/scorecards")["scorecards"].clone();
+    let card = |org: &str| {
+        cards
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|c| c["supplier"] == org)
+            .cloned()
+            .unwrap_or(Value::Null)
+    };
+    assert_eq!(card(&supplier.org_id)["cases"], 0, "{cards}");
+    assert_eq!(card(&agency.org_id)["cases"], 1, "{cards}");
+    assert_eq!(card(&agency.org_id)["role"], "agency");
+    let (code, csv) = brand.get_raw("/api/scorecards.csv");
+    assert_eq!(code, 200);
+    assert!(
+        csv.lines()
+            .any(|l| l.starts_with(agency.org_id.as_str()) && l.ends_with(",agency")),
+        "{csv}"
+    );
+    // The brand's page names the agency and whom it recruits for, and its case list opens
+    // the case.
+    let page = brand.get_text("/supply-chain");
+    assert!(page.contains("data-recruits-for"), "no agency section");
+    assert!(page.contains(&format!("data-benchmark=\"{}\"", agency.org_id)));
+    let list = brand.get("/api/cases");
+    assert!(list.to_string().contains(&case), "{list}");
+    // A case escalated to the supplier and then to its agency: the brand keeps a report of
+    // each, lists the case once naming both, and its dashboard counts it once.
+    let both = cso.escalate(&supplier, "Wages withheld");
+    let now_s = now().0;
+    cso.append_event(
+        &both,
+        json!({
+            "type": "escalation", "to": agency.org_id, "categories": ["recruitment_fees"],
+            "workers_affected": 3, "site": "Site A", "requested_remedy": "Repay the fees",
+            "description": "Fees charged", "recruitment_fees": null,
+            "acknowledge_by": now_s + 7 * 86400, "remediate_by": now_s + 30 * 86400,
+        }),
+    );
+    wait_for("the brand to hold both parties' reports", SOON, || {
+        let has = |org: &str| {
+            chain_entry(&brand, org).is_some_and(|e| {
+                e["cases"]
+                    .as_array()
+                    .is_some_and(|c| c.iter().any(|r| r["case_ref"] == both.as_str()))
+            })
+        };
+        (has(&supplier.org_id) && has(&agency.org_id)).then_some(())
+    });
+    let rows: Vec<Value> = brand.get("/api/cases")["cases"]
+        .as_array()
+        .expect("cases")
+        .iter()
+        .filter(|r| r["case_ref"] == both.as_str())
+        .cloned()
+        .collect();
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    let names = rows[0]["counterparties"].to_string();
+    assert!(
+        names.contains(&supplier.org_id) && names.contains(&agency.org_id),
+        "{names}"
+    );
+    // A report kept by an earlier release (under the case and CSO only) is read, and the
+    // next report for the same case and supplier replaces it rather than adding a second.
+    brand.stop();
+    {
+        use ilm_node::schema::{STATUS_REPORTS, legacy_report_id, open, report_id};
+        let store = open(&brand.dir.join("db")).expect("open the brand's db");
+        let case_ref: ilm_protocol::CaseRef = both.parse().expect("case ref");
+        let (cso_id, supplier_id) = (cert_of(&cso).org_id, cert_of(&supplier).org_id);
+        let id = report_id(&case_ref, &cso_id, &supplier_id);
+        let r: ilm_node::records::StatusReport = store
+            .get(&STATUS_REPORTS, &id)
+            .expect("read")
+            .expect("the supplier's report");
+        let mut batch = ilm_node::store::WriteBatch::new();
+        batch.remove(&STATUS_REPORTS, &id);
+        batch
+            .put(&STATUS_REPORTS, &legacy_report_id(&case_ref, &cso_id), &r)
+            .expect("stage");
+        store.commit(batch).expect("commit");
+        store.flush().expect("flush");
+    }
+    brand.start();
+    let reports_of_both = |org: &str| -> Vec<Value> {
+        chain_entry(&brand, org)
+            .and_then(|e| e["cases"].as_array().cloned())
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|r| r["case_ref"] == both.as_str())
+            .collect()
+    };
+    assert_eq!(
+        reports_of_both(&supplier.org_id).len(),
+        1,
+        "the legacy report is not read"
+    );
+    supplier.append_event(
+        &both,
+        json!({ "type": "acknowledgement", "note": "Looking into it" }),
+    );
+    wait_for(
+        "the brand to hold the supplier's acknowledgement",
+        SOON,
+        || {
+            reports_of_both(&supplier.org_id)
+                .iter()
+                .any(|r| !r["acknowledged_at"].is_null())
+                .then_some(())
+        },
+    );
+    assert_eq!(
+        reports_of_both(&supplier.org_id).len(),
+        1,
+        "the legacy report was kept beside the new one"
+    );
+    // The agency is not counted as a linked supplier.
+    let dashboard = brand.get_text("/dashboard");
+    assert!(
+        dashboard.contains("data-stat=\"linked_suppliers\"><div class=\"value\">1</div>"),
+        "the dashboard does not count one linked supplier"
+    );
+    // An activity the agency records now reaches the brand through the supplier.
+    let now_id = agency.post(
+        "/api/improvements",
+        &json!({ "kind": "training", "title": "Pre-departure training", "planned_for": planned }),
+    )["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    wait_for(
+        "the brand to receive the agency's new activity",
+        SOON,
+        || {
+            plan(&brand)
+                .iter()
+                .any(|(i, _, _)| *i == now_id)
+                .then_some(())
+        },
+    );
+    // A brand that links to the supplier later learns of the agency and gets its plan.
+    late_brand.link_supplier(&supplier);
+    wait_for("the later brand to learn of the agency", SOON, || {
+        holds_link(&late_brand, &supplier.org_id, &agency.org_id).then_some(())
+    });
+    wait_for("the later brand to receive the agency's plan", SOON, || {
+        let p = plan(&late_brand);
+        (p.iter().any(|(i, _, _)| *i == before_id) && p.iter().any(|(i, _, _)| *i == now_id))
+            .then_some(())
+    });
+    assert!(chain_entry(&late_brand, &agency.org_id).is_some());
 }

@@ -552,8 +552,19 @@ fn brand_sees_its_supply_chain(s: &mut Session) {
     assert!(
         csv.lines()
             .next()
-            .is_some_and(|h| h.ends_with(",amounts_repaid")),
+            .is_some_and(|h| h.ends_with(",amounts_repaid,role")),
         "{csv}"
+    );
+    // The demo's suppliers recruit through an agency: the brand sees it, with its own
+    // scorecard, saying whom it recruits for.
+    assert!(
+        csv.lines().any(|l| l.ends_with(",agency")),
+        "no agency scorecard: {csv}"
+    );
+    assert!(
+        !s.find_all("section[data-supplier] [data-recruits-for]")
+            .is_empty(),
+        "no agency on the Supply chain page"
     );
     assert_eq!(
         csv.lines().count(),

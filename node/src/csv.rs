@@ -54,7 +54,7 @@ pub fn push_json_row(out: &mut String, columns: &[&str], row: &serde_json::Value
 }
 
 /// The columns of a brand's scorecard export.
-pub const SCORECARD_COLUMNS: [&str; 11] = [
+pub const SCORECARD_COLUMNS: [&str; 12] = [
     "supplier",
     "name",
     "cases",
@@ -66,6 +66,7 @@ pub const SCORECARD_COLUMNS: [&str; 11] = [
     "share_verified",
     "attestations_verified",
     "amounts_repaid",
+    "role",
 ];
 
 #[cfg(test)]

@@ -60,7 +60,8 @@ pub struct StatusReport {
     pub case_nonce: CaseNonce,
     /// The CSO that owns it.
     pub cso: OrgId,
-    /// The supplier it concerns.
+    /// The supplier or agency it concerns (named `supplier` on the wire since the first
+    /// release, when only suppliers' cases were reported).
     pub supplier: OrgId,
     /// Lifecycle status of the case.
     pub status: CaseStatus,

@@ -63,8 +63,21 @@ pub const LINKS: Table<StoredLink> = Table::new(b'l', "links");
 /// Worker identities disclosed to this node (a sealed `ReceivedDisclosure`), by
 /// [`disclosure_id`].
 pub const DISCLOSURES: Table<Sealed> = Table::new(b'd', "received disclosures");
-/// Case status reports received (brands), by case and sending CSO ([`report_id`]).
+/// Case status reports received (brands), by case, sending CSO and party ([`report_id`]).
 pub const STATUS_REPORTS: Table<StatusReport> = Table::new(b's', "status reports");
+
+/// The id of a status report: the case, the CSO that sent it, then the supplier or agency it
+/// concerns (a case escalated to a supplier and to its agency has one report of each).
+pub fn report_id(case: &CaseRef, cso: &OrgId, party: &OrgId) -> Vec<u8> {
+    [case.as_bytes().as_slice(), cso.as_bytes(), party.as_bytes()].concat()
+}
+
+/// The id status reports were kept under before they named the party: the case and the
+/// CSO (only suppliers' cases were reported then). A report under it is replaced by the next
+/// one for the same case, CSO and supplier.
+pub fn legacy_report_id(case: &CaseRef, cso: &OrgId) -> Vec<u8> {
+    [case.as_bytes().as_slice(), cso.as_bytes()].concat()
+}
 /// Operator accounts of the admin UI, by name.
 pub const OPERATORS: Table<Operator> = Table::new(b'O', "operators");
 /// Contacts already recorded for an intake form, by operator and the form's idempotency key
@@ -213,11 +226,6 @@ pub fn event_id(case: &CaseRef, hash: &EventHash) -> Vec<u8> {
 /// The id of one outbox entry: message id, then recipient.
 pub fn outbox_id(message: &MessageId, recipient: &OrgId) -> Vec<u8> {
     [message.as_bytes().as_slice(), recipient.as_bytes()].concat()
-}
-
-/// The id of one status report: case, then the CSO that sent it.
-pub fn report_id(case: &CaseRef, cso: &OrgId) -> Vec<u8> {
-    [case.as_bytes().as_slice(), cso.as_bytes()].concat()
 }
 
 /// The id of one received disclosure: case, then the message that carried it.

@@ -16,11 +16,13 @@ use std::collections::BTreeMap;
 
 const DAY: f64 = 86_400.0;
 
-/// One linked supplier's figures.
+/// One linked supplier's figures, or those of an agency it recruits through.
 #[derive(Debug, Clone, Serialize)]
 pub struct Scorecard {
-    /// The supplier.
+    /// The supplier or agency.
     pub supplier: OrgId,
+    /// Which of the two.
+    pub role: ilm_protocol::Role,
     /// Its name in the member directory, if known.
     pub name: Option<String>,
     /// Cases the brand holds a status report of.
@@ -95,6 +97,7 @@ pub fn of_supplier(view: &SupplierView, now: Timestamp) -> Scorecard {
         .collect();
     Scorecard {
         supplier: view.supplier,
+        role: view.role,
         name: view.name.clone(),
         cases: reports.len() as u64,
         open: reports
@@ -219,6 +222,8 @@ impl Narrowing {
         let kept: std::collections::HashSet<_> = cases.iter().map(|r| r.case_ref).collect();
         SupplierView {
             supplier: view.supplier,
+            role: view.role,
+            recruits_for: view.recruits_for.clone(),
             name: view.name.clone(),
             country: view.country.clone(),
             cases,
@@ -248,15 +253,22 @@ pub fn scorecards(
 }
 
 /// One scorecard over every linked supplier together (the benchmark the page compares each
-/// supplier with).
+/// supplier with). Agencies are left out: a case escalated to a supplier and its agency
+/// would count twice.
 pub fn overall(views: &[SupplierView], now: Timestamp) -> Scorecard {
+    let suppliers = || {
+        views
+            .iter()
+            .filter(|v| v.role == ilm_protocol::Role::Supplier)
+    };
     let all = SupplierView {
         supplier: OrgId([0; 32]),
+        role: ilm_protocol::Role::Supplier,
+        recruits_for: Vec::new(),
         name: None,
         country: None,
-        cases: views.iter().flat_map(|v| v.cases.iter().cloned()).collect(),
-        attestations: views
-            .iter()
+        cases: suppliers().flat_map(|v| v.cases.iter().cloned()).collect(),
+        attestations: suppliers()
             .flat_map(|v| v.attestations.iter().cloned())
             .collect(),
     };
@@ -308,6 +320,8 @@ mod tests {
     fn amounts_repaid_count_only_verified_attestations_per_currency() {
         let view = SupplierView {
             supplier: OrgId([3; 32]),
+            role: ilm_protocol::Role::Supplier,
+            recruits_for: Vec::new(),
             name: None,
             country: None,
             cases: vec![],

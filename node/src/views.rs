@@ -9,9 +9,10 @@ use crate::store::{Store, StoreError};
 use ilm_protocol::event::Escalation;
 use ilm_protocol::{
     AttestationBundle, CaseRef, CaseStatus, Country, Digest, EventKind, LinkKind, OrgId,
-    PartyStage, RemediationAttestation, SupplyChainLink, Timestamp,
+    PartyStage, RemediationAttestation, Role, SupplyChainLink, Timestamp,
 };
 use serde::Serialize;
+use std::collections::BTreeMap;
 
 /// A case escalated to this node, as its inbox lists it.
 #[derive(Debug, Clone, Serialize)]
@@ -214,11 +215,16 @@ pub fn links(store: &Store) -> Result<Vec<LinkView>, StoreError> {
     Ok(all.iter().map(link).collect())
 }
 
-/// One supplier in a brand's supply chain.
+/// One supplier in a brand's supply chain, or one agency its suppliers recruit through.
 #[derive(Debug, Clone, Serialize)]
 pub struct SupplierView {
-    /// The supplier.
+    /// The supplier or agency.
     pub supplier: OrgId,
+    /// Whether it is a supplier the brand is linked to, or an agency one of them recruits
+    /// through.
+    pub role: Role,
+    /// For an agency, the brand's suppliers that recruit through it.
+    pub recruits_for: Vec<OrgId>,
     /// Its name, if its certificate is current.
     pub name: Option<String>,
     /// Its country.
@@ -229,44 +235,92 @@ pub struct SupplierView {
     pub attestations: Vec<AttestationView>,
 }
 
-/// A brand's supply chain: linked suppliers, their cases' status reports and attestations.
+/// Who is in a brand's supply chain.
+#[derive(Debug, Clone, Default)]
+pub struct ChainMembers {
+    /// The suppliers it is linked to, sorted.
+    pub suppliers: Vec<OrgId>,
+    /// Each agency they recruit through, with those suppliers (sorted).
+    pub agencies: BTreeMap<OrgId, Vec<OrgId>>,
+}
+
+/// Who is in a brand's supply chain, from the complete links it holds.
+pub fn chain_members(store: &Store, me: &OrgId) -> Result<ChainMembers, StoreError> {
+    let links: Vec<SupplyChainLink> = store
+        .scan::<StoredLink>(&schema::LINKS, &[])?
+        .iter()
+        .filter(|l| l.complete)
+        .filter_map(|l| serde_json::from_slice(&l.record.body).ok())
+        .collect();
+    let mut suppliers: Vec<OrgId> = links
+        .iter()
+        .filter(|l| l.kind == LinkKind::BrandSupplier && l.upstream == *me)
+        .map(|l| l.downstream)
+        .collect();
+    suppliers.sort();
+    suppliers.dedup();
+    let mut agencies: BTreeMap<OrgId, Vec<OrgId>> = BTreeMap::new();
+    for l in links.iter().filter(|l| l.kind == LinkKind::SupplierAgency) {
+        if suppliers.contains(&l.upstream) {
+            agencies.entry(l.downstream).or_default().push(l.upstream);
+        }
+    }
+    for via in agencies.values_mut() {
+        via.sort();
+        via.dedup();
+    }
+    Ok(ChainMembers {
+        suppliers,
+        agencies,
+    })
+}
+
+/// A brand's supply chain: linked suppliers, then the agencies they recruit through (as the
+/// suppliers told it), with their cases' status reports and attestations.
 pub fn supply_chain(
     store: &Store,
     membership: &MembershipState,
     me: &OrgId,
 ) -> Result<Vec<SupplierView>, StoreError> {
-    let links: Vec<StoredLink> = store.scan(&schema::LINKS, &[])?;
+    let ChainMembers {
+        suppliers,
+        agencies,
+    } = chain_members(store, me)?;
     let reports: Vec<StatusReport> = store.scan(&schema::STATUS_REPORTS, &[])?;
     let atts: Vec<StoredAttestation> = store.scan(&schema::ATTESTATIONS, &[])?;
-    let mut suppliers = Vec::new();
-    for l in links.iter().filter(|l| l.complete) {
-        let Ok(link) = serde_json::from_slice::<SupplyChainLink>(&l.record.body) else {
-            continue;
-        };
-        if link.upstream != *me || link.kind != LinkKind::BrandSupplier {
-            continue;
-        }
-        let s = link.downstream;
-        let cert = membership.current(&s);
-        suppliers.push(SupplierView {
-            supplier: s,
+    let keys = membership.key_book();
+    let view = |org: OrgId, role: Role, recruits_for: Vec<OrgId>| {
+        let cert = membership.current(&org);
+        SupplierView {
+            supplier: org,
+            role,
+            recruits_for,
             name: cert.as_ref().map(|c| c.name.clone()),
             country: cert.as_ref().map(|c| c.country.clone()),
             cases: reports
                 .iter()
-                .filter(|r| r.supplier == s)
+                .filter(|r| r.supplier == org)
                 .cloned()
                 .collect(),
             attestations: atts
                 .iter()
                 .filter(|a| {
                     a.record
-                        .verify_partial_with::<RemediationAttestation>(&membership.key_book())
-                        .is_ok_and(|b| b.remediating_party == s)
+                        .verify_partial_with::<RemediationAttestation>(&keys)
+                        .is_ok_and(|b| b.remediating_party == org)
                 })
                 .map(|a| attestation(membership, me, a))
                 .collect(),
-        });
-    }
-    Ok(suppliers)
+        }
+    };
+    let mut out: Vec<SupplierView> = suppliers
+        .into_iter()
+        .map(|s| view(s, Role::Supplier, Vec::new()))
+        .collect();
+    out.extend(
+        agencies
+            .into_iter()
+            .map(|(a, via)| view(a, Role::Agency, via)),
+    );
+    Ok(out)
 }

@@ -8,7 +8,7 @@ use crate::attestation::RemediationAttestation;
 use crate::event::{CaseNonce, CaseRef};
 use crate::identity::{OrgId, Role};
 use crate::lifecycle::CaseState;
-use crate::link::SupplyChainLink;
+use crate::link::{LinkKind, SupplyChainLink};
 use crate::membership::MembershipCertificate;
 
 /// A workflow message, with what the receiver knows that the rules need.
@@ -28,7 +28,9 @@ pub enum Delivery<'a> {
         case_ref: CaseRef,
         /// The case's nonce: its reference must derive from it and the sender (the owner).
         case_nonce: CaseNonce,
-        /// Whether the receiver holds a complete brand-supplier link with the supplier.
+        /// Whether the receiver, a brand, buys from the party the report concerns: a complete
+        /// brand-supplier link with it, or, an agency, with a supplier that holds a complete
+        /// supplier-agency link with it.
         linked: bool,
     },
     /// An attestation signed by its CSO only, to be co-signed.
@@ -39,7 +41,7 @@ pub enum Delivery<'a> {
     AttestationBundle {
         /// The bundle's attestation.
         attestation: &'a RemediationAttestation,
-        /// Whether the receiver holds a complete brand-supplier link with the party.
+        /// Whether the receiver buys from the party (as for a status report).
         linked: bool,
     },
     /// A supply-chain link signed by its upstream side only.
@@ -53,6 +55,9 @@ pub enum Delivery<'a> {
         upstream: Option<Role>,
         /// The downstream side's current role.
         downstream: Option<Role>,
+        /// Whether the receiver holds a complete brand-supplier link with the upstream side:
+        /// a supplier tells the brands that buy from it which agencies it recruits through.
+        receiver_buys_from_upstream: bool,
     },
     /// A CSO's published statistics (signature and suppression rules already checked).
     PublishedStatistics {
@@ -63,8 +68,10 @@ pub enum Delivery<'a> {
     ImprovementActivity {
         /// The supplier or agency whose plan it is.
         org: OrgId,
-        /// Whether the receiver, a brand, holds a complete link with the sender; or, a CSO,
-        /// holds a case the sender was escalated to.
+        /// Whether the receiver deals with `org`: a brand holds a complete link with the
+        /// sender, and, when the sender relays an agency's plan, the sender holds one with
+        /// `org`; a supplier holds a complete supplier-agency link with `org`; a CSO holds a
+        /// case `org` was escalated to.
         related: bool,
     },
     /// A job listing (signature and fields already checked).
@@ -136,8 +143,8 @@ pub enum DeliveryError {
     /// The message is addressed to another organisation.
     #[error("{0} is addressed to another organisation")]
     WrongReceiver(&'static str),
-    /// The receiver is not linked to the supplier concerned.
-    #[error("this brand is not linked to the supplier concerned")]
+    /// The receiver, a brand, does not buy from the organisation concerned.
+    #[error("this brand does not buy from the organisation concerned")]
     NotLinked,
     /// A link whose sides do not hold the roles of its kind.
     #[error("the link's sides do not hold the roles its kind requires")]
@@ -174,10 +181,13 @@ impl DeliveryError {
     }
 
     /// Whether the message may be accepted later: the receiver lacks the case's events, or
-    /// the link or case that relates it to the sender, which the sender sent just before
-    /// (messages can overtake each other).
+    /// the link or case that relates it to the sender, which was sent just before (messages
+    /// can overtake each other).
     pub fn is_transient(&self) -> bool {
-        matches!(self, DeliveryError::CaseUnknown | DeliveryError::Unrelated)
+        matches!(
+            self,
+            DeliveryError::CaseUnknown | DeliveryError::Unrelated | DeliveryError::NotLinked
+        )
     }
 }
 
@@ -292,6 +302,7 @@ pub fn may_deliver(
             link,
             upstream,
             downstream,
+            receiver_buys_from_upstream,
         } => {
             const W: &str = "a co-signed link";
             match (upstream, downstream) {
@@ -301,7 +312,14 @@ pub fn may_deliver(
             if from != link.upstream && from != link.downstream {
                 return Err(E::SenderMismatch(W));
             }
-            if to != link.upstream && receiver.role != Role::Cso {
+            // A brand learns the agencies its suppliers recruit through, from the supplier.
+            let to_buyer = receiver.role == Role::Brand
+                && link.kind == LinkKind::SupplierAgency
+                && from == link.upstream;
+            if to_buyer && !receiver_buys_from_upstream {
+                return Err(E::NotLinked);
+            }
+            if to != link.upstream && receiver.role != Role::Cso && !to_buyer {
                 return Err(E::WrongReceiver(W));
             }
             Ok(())
@@ -314,10 +332,14 @@ pub fn may_deliver(
                     what: W,
                 });
             }
-            if *org != from {
+            // A supplier relays the plans of the agencies it recruits through to its brands,
+            // which the agencies do not know.
+            let relayed = sender.role == Role::Supplier && receiver.role == Role::Brand;
+            if *org != from && !relayed {
                 return Err(E::SenderMismatch(W));
             }
-            if !matches!(receiver.role, Role::Brand | Role::Cso) {
+            let agency_to_supplier = sender.role == Role::Agency && receiver.role == Role::Supplier;
+            if !matches!(receiver.role, Role::Brand | Role::Cso) && !agency_to_supplier {
                 return Err(E::ReceiverRole {
                     role: receiver.role,
                     what: W,

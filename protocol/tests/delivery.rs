@@ -187,6 +187,7 @@ fn attestations_and_links_travel_between_their_parties() {
         link: &link,
         upstream: u,
         downstream: d,
+        receiver_buys_from_upstream: false,
     };
     let fit = done(Some(Role::Brand), Some(Role::Supplier));
     assert_eq!(code(may_deliver(&supplier, &brand, &fit)), "ok");
@@ -203,6 +204,31 @@ fn attestations_and_links_travel_between_their_parties() {
         )),
         "delivery.link_roles"
     );
+    // A supplier tells the brands that buy from it which agencies it recruits through; no
+    // one else learns of such a link, nor from anyone but the supplier.
+    let recruits = SupplyChainLink {
+        kind: LinkKind::SupplierAgency,
+        upstream: supplier.org_id,
+        downstream: agency.org_id,
+        ..link.clone()
+    };
+    let told = |buys| Delivery::LinkComplete {
+        link: &recruits,
+        upstream: Some(Role::Supplier),
+        downstream: Some(Role::Agency),
+        receiver_buys_from_upstream: buys,
+    };
+    assert_eq!(code(may_deliver(&supplier, &brand, &told(true))), "ok");
+    // Answered "later": the brand's own link with the supplier may still be on its way.
+    let early = may_deliver(&supplier, &brand, &told(false));
+    assert_eq!(code(early.clone()), "delivery.not_linked");
+    assert!(early.is_err_and(|e| e.is_transient()));
+    assert_eq!(
+        code(may_deliver(&agency, &brand, &told(true))),
+        "delivery.wrong_receiver"
+    );
+    assert_eq!(code(may_deliver(&agency, &supplier, &told(false))), "ok");
+    assert_eq!(code(may_deliver(&agency, &cso, &told(false))), "ok");
 }
 
 #[test]
@@ -227,7 +253,7 @@ fn improvement_plans_go_from_a_supplier_or_agency_to_the_brands_and_csos_it_deal
     assert!(unrelated.err().is_some_and(|e| e.is_transient()));
     // Another organisation's plan, a brand's or a CSO's plan, a plan for a supplier.
     assert_eq!(
-        code(may_deliver(&supplier, &brand, &plan(&agency, true))),
+        code(may_deliver(&agency, &cso, &plan(&supplier, true))),
         "delivery.sender_mismatch"
     );
     assert_eq!(
@@ -238,8 +264,30 @@ fn improvement_plans_go_from_a_supplier_or_agency_to_the_brands_and_csos_it_deal
         code(may_deliver(&cso, &brand, &plan(&cso, true))),
         "delivery.sender_role"
     );
+    // An agency's plan reaches the suppliers that recruit through it, and through them their
+    // brands (which the agency does not know); nobody else relays it.
     assert_eq!(
         code(may_deliver(&agency, &supplier, &plan(&agency, true))),
+        "ok"
+    );
+    assert_eq!(
+        code(may_deliver(&supplier, &brand, &plan(&agency, true))),
+        "ok"
+    );
+    assert_eq!(
+        code(may_deliver(&supplier, &cso, &plan(&agency, true))),
+        "delivery.sender_mismatch"
+    );
+    assert_eq!(
+        code(may_deliver(&agency, &brand, &plan(&supplier, true))),
+        "delivery.sender_mismatch"
+    );
+    assert_eq!(
+        code(may_deliver(&supplier, &supplier, &plan(&supplier, true))),
+        "delivery.receiver_role"
+    );
+    assert_eq!(
+        code(may_deliver(&agency, &agency, &plan(&agency, true))),
         "delivery.receiver_role"
     );
 }

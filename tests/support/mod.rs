@@ -401,10 +401,16 @@ impl Node {
 
     /// This brand proposes a link to `supplier`, which accepts; waits until it is complete.
     pub fn link_supplier(&self, supplier: &Node) {
+        self.link_to("brand_supplier", supplier);
+    }
+
+    /// This node proposes a link of `kind` to `supplier` (the downstream side), which
+    /// accepts; waits until this node holds it complete.
+    pub fn link_to(&self, kind: &str, supplier: &Node) {
         self.wait_to_know(supplier);
         let id = self.post(
             "/api/links",
-            &json!({ "kind": "brand_supplier", "counterparty": supplier.org_id }),
+            &json!({ "kind": kind, "counterparty": supplier.org_id }),
         )["id"]
             .as_str()
             .expect("link id")

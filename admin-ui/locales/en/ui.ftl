@@ -329,6 +329,7 @@ cases_opened = Cases opened
 # Brand analyst view and improvement plans
 benchmark_title = Suppliers compared
 all_suppliers = All linked suppliers
+recruits_for = recruits workers for
 trend_title = Cases by month, with the improvement plan
 improvement_plan = Improvement plan
 nav_improvements = Improvement plan

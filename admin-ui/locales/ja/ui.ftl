@@ -329,6 +329,7 @@ cases_opened = 開始された案件
 # Brand analyst view and improvement plans
 benchmark_title = サプライヤー比較
 all_suppliers = リンクされた全サプライヤー
+recruits_for = 人材を紹介している取引先:
 trend_title = 月別の案件と改善計画
 improvement_plan = 改善計画
 nav_improvements = 改善計画

@@ -329,6 +329,7 @@ cases_opened = ဖွင့်ထားသော ကိစ္စများ
 # Brand analyst view and improvement plans
 benchmark_title = ပေးသွင်းသူများ နှိုင်းယှဉ်ချက်
 all_suppliers = ချိတ်ဆက်ထားသော ပေးသွင်းသူ အားလုံး
+recruits_for = အလုပ်သမား စုဆောင်းပေးသော ပေးသွင်းသူများ:
 trend_title = လအလိုက် ကိစ္စများ၊ တိုးတက်မှု အစီအစဉ်နှင့်အတူ
 improvement_plan = တိုးတက်မှု အစီအစဉ်
 nav_improvements = တိုးတက်မှု အစီအစဉ်

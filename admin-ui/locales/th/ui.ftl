@@ -329,6 +329,7 @@ cases_opened = กรณีที่เปิด
 # Brand analyst view and improvement plans
 benchmark_title = เปรียบเทียบซัพพลายเออร์
 all_suppliers = ซัพพลายเออร์ที่เชื่อมโยงทั้งหมด
+recruits_for = จัดหาแรงงานให้
 trend_title = กรณีรายเดือน พร้อมแผนการปรับปรุง
 improvement_plan = แผนการปรับปรุง
 nav_improvements = แผนการปรับปรุง

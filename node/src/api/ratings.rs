@@ -14,7 +14,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::extract::rejection::JsonRejection;
 use axum::http::StatusCode;
-use ilm_protocol::{LinkKind, OrgId, Role, SupplyChainLink};
+use ilm_protocol::{OrgId, Role};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::collections::BTreeSet;
@@ -22,15 +22,14 @@ use std::sync::Arc;
 
 type St = State<Arc<ApiState>>;
 
-/// The suppliers a brand holds a complete link with.
-fn linked_suppliers(st: &ApiState) -> Result<BTreeSet<OrgId>, ApiError> {
-    let me = st.keys.org_id();
-    Ok(crate::views::links(&st.store)?
+/// The organisations a brand buys from: the suppliers it holds a complete link with and the
+/// agencies they told it they recruit through.
+fn supply_chain(st: &ApiState) -> Result<BTreeSet<OrgId>, ApiError> {
+    let chain = crate::views::chain_members(&st.store, &st.keys.org_id())?;
+    Ok(chain
+        .suppliers
         .into_iter()
-        .filter(|l| l.complete)
-        .filter_map(|l| l.link)
-        .filter(|l: &SupplyChainLink| l.kind == LinkKind::BrandSupplier && l.upstream == me)
-        .map(|l| l.downstream)
+        .chain(chain.agencies.into_keys())
         .collect())
 }
 
@@ -38,7 +37,7 @@ fn linked_suppliers(st: &ApiState) -> Result<BTreeSet<OrgId>, ApiError> {
 pub fn visible(st: &ApiState) -> Result<Vec<OrgRatings>, ApiError> {
     let me = st.keys.org_id();
     let linked = if st.role == Role::Brand {
-        linked_suppliers(st)?
+        supply_chain(st)?
     } else {
         BTreeSet::new()
     };

@@ -1,7 +1,9 @@
 //! Improvement plans: a supplier or agency signs each activity it plans or completes and
-//! sends it to its linked brands and the CSOs it works with; receivers keep the latest
-//! version of each activity.
+//! sends it to its linked brands and the CSOs it works with (an agency, to the suppliers that
+//! recruit through it, which relay it to their brands); receivers keep the latest version of
+//! each activity.
 
+use super::receive::linked_in_batch;
 use super::*;
 use crate::schema;
 use ilm_protocol::{ActivityId, Delivery, ImprovementActivity, LinkKind, Role, SupplyChainLink};
@@ -34,13 +36,30 @@ pub fn activity(
     store.get(&schema::IMPROVEMENTS, &schema::improvement_id(org, id))
 }
 
-/// The CSOs that escalated a case to `org` (the ones it works with), from the read model.
-fn csos_working_with(store: &Store, org: &OrgId) -> Result<Vec<OrgId>, StoreError> {
-    let mut out: Vec<OrgId> = crate::cases::states(store)?
-        .into_iter()
-        .filter(|s| s.owner != *org && s.party(org).is_some())
-        .map(|s| s.owner)
-        .collect();
+/// Whether `cso` escalated a case to `org`, as this node holds the cases: one key of the
+/// search index's owner-party term (not a scan of every case).
+fn works_with(store: &Store, cso: &OrgId, org: &OrgId) -> Result<bool, StoreError> {
+    let mut term = crate::aggregates::terms::pair(cso, org);
+    term.push(0);
+    store.any_prefixed(&schema::TERMS, &term)
+}
+
+/// The current CSOs that escalated a case to `org` (the ones it works with).
+fn csos_working_with(
+    store: &Store,
+    membership: &MembershipState,
+    org: &OrgId,
+) -> Result<Vec<OrgId>, StoreError> {
+    let mut out = Vec::new();
+    for c in membership.known() {
+        if c.role == Role::Cso
+            && c.org_id != *org
+            && membership.current(&c.org_id).is_some()
+            && works_with(store, &c.org_id, org)?
+        {
+            out.push(c.org_id);
+        }
+    }
     out.sort();
     out.dedup();
     Ok(out)
@@ -99,8 +118,11 @@ impl Core {
             &schema::improvement_id(&self.me, &id),
             &rec,
         )?;
+        // An agency does not know the brands its suppliers sell to: its suppliers relay its
+        // plan to them.
         let mut recipients = brands_of(&self.store, &self.me)?;
-        recipients.extend(csos_working_with(&self.store, &self.me)?);
+        recipients.extend(suppliers_of(&self.store, &self.me)?);
+        recipients.extend(csos_working_with(&self.store, &self.membership, &self.me)?);
         recipients.retain(|o| self.membership.current(o).is_some());
         recipients.sort();
         recipients.dedup();
@@ -129,25 +151,29 @@ impl Core {
             })?;
         body.check_well_formed().map_err(|e| e.to_string())?;
         let retry = |e: StoreError| receive::Declined::Retry(e.to_string());
+        let me = self.me;
         // A link completed by an earlier message of this batch counts: the supplier sends its
         // plan right after the link, and both may arrive together.
-        let linked_in_batch = || {
-            batch
-                .staged_all(&schema::LINKS)
-                .into_iter()
-                .filter(|l| l.complete)
-                .filter_map(|l| serde_json::from_slice::<SupplyChainLink>(&l.record.body).ok())
-                .any(|l| {
-                    l.kind == LinkKind::BrandSupplier
-                        && l.upstream == self.me
-                        && l.downstream == body.org
-                })
+        let linked = |kind, up: &OrgId, down: &OrgId| -> Result<bool, receive::Declined> {
+            if linked_in_batch(batch, kind, up, down) {
+                return Ok(true);
+            }
+            let held = match kind {
+                LinkKind::BrandSupplier => brands_of(&self.store, down),
+                LinkKind::SupplierAgency => suppliers_of(&self.store, down),
+            };
+            Ok(held.map_err(retry)?.contains(up))
         };
-        let related = match self.membership.current(&self.me).map(|c| c.role) {
-            Some(Role::Brand) => linked_in_batch() || self.linked_to(&body.org)?,
-            Some(Role::Cso) => csos_working_with(&self.store, &body.org)
-                .map_err(retry)?
-                .contains(&self.me),
+        let role = self.membership.current(&me).map(|c| c.role);
+        let related = match role {
+            // Directly from a supplier it buys from, or relayed by one from an agency the
+            // supplier recruits through.
+            Some(Role::Brand) => {
+                linked(LinkKind::BrandSupplier, &me, sender)?
+                    && (*sender == body.org || linked(LinkKind::SupplierAgency, sender, &body.org)?)
+            }
+            Some(Role::Supplier) => linked(LinkKind::SupplierAgency, &me, &body.org)?,
+            Some(Role::Cso) => works_with(&self.store, &me, &body.org).map_err(retry)?,
             _ => false,
         };
         self.may_deliver(
@@ -166,6 +192,9 @@ impl Core {
                 .unwrap_or(true),
         };
         if newer {
+            if role == Some(Role::Supplier) {
+                self.relay_to_brands(MessageKind::ImprovementActivity, &rec, batch)?;
+            }
             batch
                 .put(&schema::IMPROVEMENTS, &id, &rec)
                 .map_err(|e| e.to_string())?;
@@ -186,5 +215,38 @@ impl Core {
             };
         self.share_once(org, MessageKind::ImprovementActivity, plan)
             .await;
+    }
+
+    /// Tells `brand`, which just linked to this supplier, which agencies it recruits through
+    /// (their links) and sends it the plans of those agencies held here, once per version
+    /// and run.
+    pub(super) async fn share_agencies_with(&mut self, brand: OrgId) {
+        let read = || -> Result<(Vec<SignedRecord>, Vec<SignedRecord>), StoreError> {
+            let links: Vec<SignedRecord> = self
+                .store
+                .scan(&schema::LINKS, &[])?
+                .into_iter()
+                .filter(|l| l.complete)
+                .filter(|l| {
+                    serde_json::from_slice::<SupplyChainLink>(&l.record.body)
+                        .is_ok_and(|b| b.kind == LinkKind::SupplierAgency && b.upstream == self.me)
+                })
+                .map(|l| l.record)
+                .collect();
+            let mut plans = Vec::new();
+            for agency in agencies_of(&self.store, &self.me)? {
+                plans.extend(self.store.scan(&schema::IMPROVEMENTS, agency.as_bytes())?);
+            }
+            Ok((links, plans))
+        };
+        match read() {
+            Ok((links, plans)) => {
+                self.share_once(brand, MessageKind::SupplyChainLink, links)
+                    .await;
+                self.share_once(brand, MessageKind::ImprovementActivity, plans)
+                    .await;
+            }
+            Err(e) => warn!("cannot read the agencies' links and plans: {e}"),
+        }
     }
 }

@@ -99,9 +99,11 @@ impl Core {
             None,
         )
         .await?;
-        // A brand that now buys from us gets our improvement plan so far.
+        // The upstream side (a brand that now buys from us, a supplier that now recruits
+        // through us) gets our improvement plan so far; a brand also learns our agencies.
+        self.share_plan_with(body.upstream).await;
         if body.kind == LinkKind::BrandSupplier {
-            self.share_plan_with(body.upstream).await;
+            self.share_agencies_with(body.upstream).await;
         }
         Ok(link)
     }

@@ -1,10 +1,28 @@
 //! Delivered workflow messages (everything but case events), checked with the protocol's
 //! `may_deliver` before their effect joins the delivery batch.
 
-use super::workflow::brands_of;
+use super::workflow::{brands_of, buyers_of};
 use super::*;
 use crate::schema;
-use ilm_protocol::{Delivery, Header, RemediationAttestation, Role, SupplyChainLink, may_deliver};
+use ilm_protocol::{
+    Delivery, Header, LinkKind, RemediationAttestation, Role, SupplyChainLink, may_deliver,
+};
+
+/// Whether an earlier message of this delivery batch completed a link of `kind` between
+/// `upstream` and `downstream` (a link and what it enables may arrive together).
+pub(super) fn linked_in_batch(
+    batch: &WriteBatch,
+    kind: LinkKind,
+    upstream: &OrgId,
+    downstream: &OrgId,
+) -> bool {
+    batch
+        .staged_all(&schema::LINKS)
+        .into_iter()
+        .filter(|l| l.complete)
+        .filter_map(|l| serde_json::from_slice::<SupplyChainLink>(&l.record.body).ok())
+        .any(|l| l.kind == kind && l.upstream == *upstream && l.downstream == *downstream)
+}
 
 impl Core {
     /// A signed record of kind `T` delivered as `what`: parsed, its signatures verified with
@@ -71,11 +89,36 @@ impl Core {
         })
     }
 
-    /// Whether this node holds a complete brand-supplier link with `supplier`.
-    pub(super) fn linked_to(&self, supplier: &OrgId) -> Result<bool, Declined> {
-        Ok(brands_of(&self.store, supplier)
+    /// Whether this node, a brand, buys from `party`: a supplier it holds a complete link
+    /// with, or an agency such a supplier recruits through.
+    pub(super) fn buys_from(&self, party: &OrgId) -> Result<bool, Declined> {
+        Ok(buyers_of(&self.store, party)
             .map_err(|e| Declined::Retry(e.to_string()))?
             .contains(&self.me))
+    }
+
+    /// Queues `record` as `kind`, in this delivery batch, to the current brands that buy from
+    /// this node, a supplier: what it learned about the agencies it recruits through.
+    pub(super) fn relay_to_brands(
+        &mut self,
+        kind: MessageKind,
+        record: &SignedRecord,
+        batch: &mut WriteBatch,
+    ) -> Result<(), Declined> {
+        let brands: Vec<OrgId> = brands_of(&self.store, &self.me)
+            .map_err(|e| Declined::Retry(e.to_string()))?
+            .into_iter()
+            .filter(|b| self.membership.current(b).is_some())
+            .collect();
+        if brands.is_empty() {
+            return Ok(());
+        }
+        let bytes = serde_json::to_vec(record).map_err(|e| e.to_string())?;
+        let (_, entries) = self
+            .queue_message(batch, kind, &brands, &bytes, None, now())
+            .map_err(|e| e.to_string())?;
+        self.to_push.extend(entries);
+        Ok(())
     }
 
     /// Handles a delivered workflow message (everything but case events). Adds its effect to
@@ -122,7 +165,7 @@ impl Core {
             MessageKind::StatusReport => {
                 let r: StatusReport = serde_json::from_slice(payload)
                     .map_err(|e| format!("malformed status report: {e}"))?;
-                let linked = self.linked_to(&r.supplier)?;
+                let linked = self.buys_from(&r.supplier)?;
                 self.may_deliver(
                     &header.sender,
                     &Delivery::StatusReport {
@@ -132,10 +175,20 @@ impl Core {
                         linked,
                     },
                 )?;
-                // Kept per (case, sender): no report ever replaces another CSO's.
-                let key = [r.case_ref.as_bytes().as_slice(), r.cso.as_bytes()].concat();
+                // Kept per (case, sender, party): no report ever replaces another CSO's, nor
+                // one about another party of the case.
+                let legacy = schema::legacy_report_id(&r.case_ref, &r.cso);
+                let held: Option<StatusReport> =
+                    self.held_in(batch, &schema::STATUS_REPORTS, &legacy)?;
+                if held.is_some_and(|h| h.supplier == r.supplier) {
+                    batch.remove(&schema::STATUS_REPORTS, &legacy);
+                }
                 Ok(batch
-                    .put(&schema::STATUS_REPORTS, &key, &r)
+                    .put(
+                        &schema::STATUS_REPORTS,
+                        &schema::report_id(&r.case_ref, &r.cso, &r.supplier),
+                        &r,
+                    )
                     .map_err(|e| e.to_string())?)
             }
             MessageKind::Attestation
@@ -155,7 +208,7 @@ impl Core {
                     .verify_with::<RemediationAttestation>(&self.membership.key_book())
                     .map_err(|e| e.to_string())?;
                 let b = body.body();
-                let linked = self.linked_to(&b.remediating_party)?;
+                let linked = self.buys_from(&b.remediating_party)?;
                 self.may_deliver(
                     &header.sender,
                     &Delivery::AttestationBundle {
@@ -197,9 +250,9 @@ impl Core {
                     self.may_deliver(&header.sender, &Delivery::AttestationDraft(&body))?;
                 }
                 if complete && self.me == body.cso {
-                    // The CSO forwards the complete attestation to brands linked to the party,
-                    // as a bundle: brands do not hold the case history.
-                    let brands: Vec<OrgId> = brands_of(&self.store, &body.remediating_party)
+                    // The CSO forwards the complete attestation to brands that buy from the
+                    // party, as a bundle: brands do not hold the case history.
+                    let brands: Vec<OrgId> = buyers_of(&self.store, &body.remediating_party)
                         .map_err(|e| e.to_string())?
                         .into_iter()
                         .filter(|b| self.membership.current(b).is_some())
@@ -251,12 +304,18 @@ impl Core {
                     rec.verify_with::<SupplyChainLink>(&self.membership.key_book())
                         .map_err(|e| e.to_string())?;
                     let role = |o: &OrgId| self.membership.current(o).map(|c| c.role);
+                    let receiver_buys_from_upstream =
+                        linked_in_batch(batch, LinkKind::BrandSupplier, &self.me, &body.upstream)
+                            || brands_of(&self.store, &body.upstream)
+                                .map_err(|e| Declined::Retry(e.to_string()))?
+                                .contains(&self.me);
                     self.may_deliver(
                         &header.sender,
                         &Delivery::LinkComplete {
                             link: &body,
                             upstream: role(&body.upstream),
                             downstream: role(&body.downstream),
+                            receiver_buys_from_upstream,
                         },
                     )?;
                 } else {
@@ -267,6 +326,17 @@ impl Core {
                     record: rec,
                     complete,
                 };
+                let held: Option<StoredLink> =
+                    self.held_in(batch, &schema::LINKS, link.id.as_bytes())?;
+                let new_agency = complete
+                    && body.kind == LinkKind::SupplierAgency
+                    && body.upstream == self.me
+                    && !held.is_some_and(|h| h.complete);
+                if new_agency {
+                    // The brands that buy from us learn that we recruit through this agency:
+                    // its cases and plan reach them from now on.
+                    self.relay_to_brands(MessageKind::SupplyChainLink, &link.record, batch)?;
+                }
                 Ok(batch
                     .put(&schema::LINKS, link.id.as_bytes(), &link)
                     .map_err(|e| e.to_string())?)

@@ -276,22 +276,74 @@ impl CoreClient {
     }
 }
 
-/// Brands linked (complete brand-supplier links) to `supplier`, from the stored links.
-pub fn brands_of(store: &Store, supplier: &OrgId) -> Result<Vec<OrgId>, StoreError> {
-    let mut out: Vec<OrgId> = store
+/// Every complete link this node holds.
+fn complete_links(store: &Store) -> Result<Vec<SupplyChainLink>, StoreError> {
+    Ok(store
         .scan(&schema::LINKS, &[])?
         .into_iter()
         .filter(|l| l.complete)
         .filter_map(|l| serde_json::from_slice::<SupplyChainLink>(&l.record.body).ok())
-        .filter(|l| l.kind == LinkKind::BrandSupplier && l.downstream == *supplier)
+        .collect())
+}
+
+/// The upstream sides of the complete links of `kind` whose downstream side is `org`,
+/// sorted, from `links`.
+fn upstream_of(links: &[SupplyChainLink], kind: LinkKind, org: &OrgId) -> Vec<OrgId> {
+    let mut out: Vec<OrgId> = links
+        .iter()
+        .filter(|l| l.kind == kind && l.downstream == *org)
         .map(|l| l.upstream)
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Brands linked (complete brand-supplier links) to `supplier`, from the stored links.
+pub fn brands_of(store: &Store, supplier: &OrgId) -> Result<Vec<OrgId>, StoreError> {
+    Ok(upstream_of(
+        &complete_links(store)?,
+        LinkKind::BrandSupplier,
+        supplier,
+    ))
+}
+
+/// Suppliers that recruit through `agency` (complete supplier-agency links).
+pub fn suppliers_of(store: &Store, agency: &OrgId) -> Result<Vec<OrgId>, StoreError> {
+    Ok(upstream_of(
+        &complete_links(store)?,
+        LinkKind::SupplierAgency,
+        agency,
+    ))
+}
+
+/// Agencies `supplier` recruits through (complete supplier-agency links).
+pub fn agencies_of(store: &Store, supplier: &OrgId) -> Result<Vec<OrgId>, StoreError> {
+    let mut out: Vec<OrgId> = complete_links(store)?
+        .into_iter()
+        .filter(|l| l.kind == LinkKind::SupplierAgency && l.upstream == *supplier)
+        .map(|l| l.downstream)
         .collect();
     out.sort();
     out.dedup();
     Ok(out)
 }
 
-/// The status report of a case as its owner sees it, for one supplier escalated to.
+/// Brands that buy from `party`: linked to it (a supplier), or linked to a supplier that
+/// recruits through it (an agency), from the stored links. A CSO holds every link; a brand,
+/// its own and the supplier-agency links its suppliers told it of.
+pub fn buyers_of(store: &Store, party: &OrgId) -> Result<Vec<OrgId>, StoreError> {
+    let links = complete_links(store)?;
+    let mut out = upstream_of(&links, LinkKind::BrandSupplier, party);
+    for supplier in upstream_of(&links, LinkKind::SupplierAgency, party) {
+        out.extend(upstream_of(&links, LinkKind::BrandSupplier, &supplier));
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
+/// The status report of a case as its owner sees it, for one supplier or agency escalated to.
 pub fn status_report(
     state: &CaseState,
     cso: OrgId,
@@ -561,10 +613,11 @@ impl Core {
                 continue;
             }
             for party in state.responders() {
-                if self.membership.current(&party).map(|c| c.role) != Some(Role::Supplier) {
+                let role = self.membership.current(&party).map(|c| c.role);
+                if !matches!(role, Some(Role::Supplier | Role::Agency)) {
                     continue;
                 }
-                let brands: Vec<OrgId> = brands_of(&self.store, &party)?
+                let brands: Vec<OrgId> = buyers_of(&self.store, &party)?
                     .into_iter()
                     .filter(|b| self.membership.current(b).is_some())
                     .collect();

@@ -786,6 +786,11 @@ impl Store {
         self.ids_up_to(h.data.scan_prefix(table.key(id_prefix)).keys(), max)
     }
 
+    /// Whether any id of `table` starts with `id_prefix` (reads one key at most).
+    pub fn any_prefixed<T>(&self, table: &Table<T>, id_prefix: &[u8]) -> Result<bool> {
+        Ok(self.ids_prefixed(table, id_prefix, 0)?.is_none())
+    }
+
     /// The ids of `table` below `upper` (byte order), in id order (keys only); None as soon
     /// as there are more than `max`.
     pub fn ids_below<T>(

@@ -455,7 +455,19 @@ pub fn brand(
         })
         .sum();
     let inbox = crate::views::inbox(store, me, now)?;
-    let reports: Vec<_> = chain.iter().flat_map(|s| s.cases.iter()).collect();
+    // Each case once, though a case escalated to a supplier and its agency has a report of
+    // each (the supplier's first: suppliers come first in the chain).
+    let mut reports = Vec::new();
+    let mut counted = std::collections::HashSet::new();
+    for r in chain.iter().flat_map(|s| s.cases.iter()) {
+        if counted.insert(r.case_ref) {
+            reports.push(r);
+        }
+    }
+    let suppliers = chain
+        .iter()
+        .filter(|s| s.role == ilm_protocol::Role::Supplier)
+        .count();
     let [open, overdue] = case_tiles(rows);
     let mut by_supplier = BTreeMap::new();
     for s in &chain {
@@ -466,7 +478,7 @@ pub fn brand(
     }
     Ok(Dashboard {
         tiles: vec![
-            tile("linked_suppliers", chain.len(), Some("/supply-chain")),
+            tile("linked_suppliers", suppliers, Some("/supply-chain")),
             open,
             overdue,
             tile("verified_attestations", verified, Some("/supply-chain")),

@@ -1,5 +1,6 @@
 //! The brand analyst's Supply chain page: filters (escalation dates, issue category, sector,
-//! corridor), the linked suppliers compared with each other, and for each one its scorecard
+//! corridor), the linked suppliers (and the agencies they recruit through) compared with each
+//! other, and for each one its scorecard
 //! (each figure opening the cases it counts), its cases by month with its improvement plan
 //! marked, its plan, its cases and its attestations. Everything comes from what the brand legitimately
 //! holds: the CSOs' status reports, verified attestations and the suppliers' signed plans.
@@ -96,7 +97,7 @@ pub(crate) fn compared(
 
 /// One supplier's row of the comparison.
 fn compared_row(s: &crate::views::SupplierView, c: &Scorecard) -> Value {
-    json!({ "supplier": s.supplier, "name": s.name, "figures": card(c) })
+    json!({ "supplier": s.supplier, "role": s.role, "name": s.name, "figures": card(c) })
 }
 
 pub(crate) async fn supply_chain(
@@ -126,6 +127,15 @@ pub(crate) async fn supply_chain(
             v["scorecard"] = card(&c);
             v["trend"] = json!({ "chart": chart, "svg": charts::svg(&chart) });
             v["plan"] = json!(plan);
+            v["recruits_for_names"] = json!(
+                s.recruits_for
+                    .iter()
+                    .map(|o| st
+                        .membership
+                        .current(o)
+                        .map_or_else(|| o.short(), |c| c.name))
+                    .collect::<Vec<_>>()
+            );
             for (i, a) in s.attestations.iter().enumerate() {
                 let downloadable =
                     crate::views::bundle(&st.store, &st.membership, &a.case_ref).is_ok();

@@ -80,28 +80,45 @@ pub fn rows(
         seen.insert(state.case_ref);
         out.push(history_row(&state, me, &name, now));
     }
-    // A brand's supply-chain cases, known from the CSOs' status reports.
+    // A brand's supply-chain cases, known from the CSOs' status reports: one row per case,
+    // naming each supplier or agency a report concerns (reports are stored by case first).
     let reports: Vec<crate::records::StatusReport> = store.scan(&schema::STATUS_REPORTS, &[])?;
-    for r in reports {
+    for group in reports.chunk_by(|a, b| a.case_ref == b.case_ref) {
+        let Some(r) = group.first() else { continue };
         if !seen.insert(r.case_ref) {
             continue;
         }
-        let counterparties = vec![r.supplier, r.cso];
+        let mut counterparties: Vec<OrgId> = group.iter().map(|r| r.supplier).collect();
+        counterparties.push(r.cso);
+        counterparties.dedup();
         let counterparty_names: Vec<String> = counterparties.iter().map(&name).collect();
-        let next_due = r.owed().iter().map(|(_, due)| *due).min();
-        let closed = r.status == ilm_protocol::CaseStatus::Closed;
+        let next_due = group
+            .iter()
+            .flat_map(|r| r.owed())
+            .map(|(_, due)| due)
+            .min();
+        let mut categories = Vec::new();
+        for c in group.iter().flat_map(|r| r.categories.iter()) {
+            if !categories.contains(c) {
+                categories.push(*c);
+            }
+        }
         out.push(CaseRow {
             case_ref: r.case_ref,
             status: r.status.code().to_string(),
-            opened_at: r.escalated_at,
+            opened_at: group
+                .iter()
+                .map(|r| r.escalated_at)
+                .min()
+                .unwrap_or(r.escalated_at),
             site: String::new(),
             counterparties,
             counterparty_names,
-            categories: r.categories.clone(),
-            workers: r.workers_affected,
+            categories,
+            workers: group.iter().map(|r| r.workers_affected).max().unwrap_or(0),
             next_due,
-            overdue: !r.overdue(now).is_empty(),
-            closed,
+            overdue: group.iter().any(|r| !r.overdue(now).is_empty()),
+            closed: r.status == ilm_protocol::CaseStatus::Closed,
             source: Source::Report,
             text: String::new(),
         });
