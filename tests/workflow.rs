@@ -275,6 +275,35 @@ fn worker_identity_never_leaves_the_cso_without_consent() {
     let cases_csv = ilm(&cso.dir, &["export", "cases", "--format", "csv"]);
     assert!(cases_csv.starts_with("case_ref,status,"), "{cases_csv}");
     assert!(cases_csv.contains(&case), "{cases_csv}");
+    // To a file, as JSON: every case the list holds, pages aside, streamed from the node.
+    let cases_file = net.tmp.path().join("cases.json");
+    let said = ilm(
+        &cso.dir,
+        &[
+            "export",
+            "cases",
+            "--format",
+            "json",
+            "--out",
+            cases_file.to_str().expect("utf8"),
+        ],
+    );
+    let exported: Value =
+        serde_json::from_slice(&std::fs::read(&cases_file).expect("read")).expect("json");
+    let total = cso.get("/api/cases?closed=true")["total"]
+        .as_u64()
+        .expect("total");
+    assert!(total > 0);
+    assert_eq!(
+        exported["cases"].as_array().map(Vec::len),
+        Some(total as usize),
+        "{exported}"
+    );
+    assert!(said.contains(&format!("Wrote {total} cases")), "{said}");
+    assert!(!net.tmp.path().join("cases.partial").exists());
+    // A bad query is refused before anything is sent.
+    let (code, body) = cso.get_raw("/api/cases/export?status=nonsense");
+    assert_eq!(code, 400, "{body}");
     let aggregates_file = net.tmp.path().join("aggregates.json");
     ilm(
         &cso.dir,

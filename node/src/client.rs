@@ -170,17 +170,30 @@ impl AdminClient {
     /// length and headers (for large answers, such as a backup's snapshot: no time limit but
     /// on connecting, since a large database takes as long as it takes).
     pub fn download(&self, path: &str) -> Result<Download, ClientError> {
+        self.stream(true, path)
+    }
+
+    /// GET a path under the API and hand back the answer's body as a stream (an export,
+    /// written to a file as it comes).
+    pub fn get_stream(&self, path: &str) -> Result<Download, ClientError> {
+        self.stream(false, path)
+    }
+
+    fn stream(&self, post: bool, path: &str) -> Result<Download, ClientError> {
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .timeout_connect(Some(Duration::from_secs(10)))
             .timeout_recv_body(None)
             .build()
             .into();
-        let res = agent
-            .post(format!("{}{path}", self.base))
-            .header("Authorization", format!("Bearer {}", self.token))
-            .send_empty()
-            .map_err(|e| ClientError::Unreachable(self.base.clone(), e.to_string()))?;
+        let url = format!("{}{path}", self.base);
+        let auth = format!("Bearer {}", self.token);
+        let res = if post {
+            agent.post(url).header("Authorization", auth).send_empty()
+        } else {
+            agent.get(url).header("Authorization", auth).call()
+        }
+        .map_err(|e| ClientError::Unreachable(self.base.clone(), e.to_string()))?;
         if !res.status().is_success() {
             return self
                 .finish(Ok(res))

@@ -53,6 +53,20 @@ pub fn push_json_row(out: &mut String, columns: &[&str], row: &serde_json::Value
     push_row(out, columns.iter().map(|c| cell(&row[*c])));
 }
 
+/// The columns of a case-list export (`ilm export cases`, `GET /api/cases/export`).
+pub const CASE_COLUMNS: [&str; 10] = [
+    "case_ref",
+    "status",
+    "opened_at",
+    "site",
+    "counterparty_names",
+    "categories",
+    "workers",
+    "next_due",
+    "overdue",
+    "closed",
+];
+
 /// The columns of a brand's scorecard export.
 pub const SCORECARD_COLUMNS: [&str; 12] = [
     "supplier",

@@ -12,7 +12,7 @@ use ilm_protocol::{
     PartyStage, RemediationAttestation, Role, SupplyChainLink, Timestamp,
 };
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// A case escalated to this node, as its inbox lists it.
 #[derive(Debug, Clone, Serialize)]
@@ -288,8 +288,20 @@ pub fn supply_chain(
     } = chain_members(store, me)?;
     let reports: Vec<StatusReport> = store.scan(&schema::STATUS_REPORTS, &[])?;
     let atts: Vec<StoredAttestation> = store.scan(&schema::ATTESTATIONS, &[])?;
-    let keys = membership.key_book();
-    let view = |org: OrgId, role: Role, recruits_for: Vec<OrgId>| {
+    // Each report and attestation is looked at once (an attestation's check verifies its
+    // whole bundle), then handed to the organisation it concerns.
+    let mut cases_of: HashMap<OrgId, Vec<StatusReport>> = HashMap::new();
+    for r in reports {
+        cases_of.entry(r.supplier).or_default().push(r);
+    }
+    let mut attestations_of: HashMap<OrgId, Vec<AttestationView>> = HashMap::new();
+    for a in &atts {
+        let v = attestation(membership, me, a);
+        if let Some(party) = v.attestation.as_ref().map(|b| b.remediating_party) {
+            attestations_of.entry(party).or_default().push(v);
+        }
+    }
+    let mut view = |org: OrgId, role: Role, recruits_for: Vec<OrgId>| {
         let cert = membership.current(&org);
         SupplierView {
             supplier: org,
@@ -297,20 +309,8 @@ pub fn supply_chain(
             recruits_for,
             name: cert.as_ref().map(|c| c.name.clone()),
             country: cert.as_ref().map(|c| c.country.clone()),
-            cases: reports
-                .iter()
-                .filter(|r| r.supplier == org)
-                .cloned()
-                .collect(),
-            attestations: atts
-                .iter()
-                .filter(|a| {
-                    a.record
-                        .verify_partial_with::<RemediationAttestation>(&keys)
-                        .is_ok_and(|b| b.remediating_party == org)
-                })
-                .map(|a| attestation(membership, me, a))
-                .collect(),
+            cases: cases_of.remove(&org).unwrap_or_default(),
+            attestations: attestations_of.remove(&org).unwrap_or_default(),
         }
     };
     let mut out: Vec<SupplierView> = suppliers

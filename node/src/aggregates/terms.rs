@@ -159,6 +159,31 @@ pub fn keys(
     Ok(Some(keys))
 }
 
+/// The distinct text terms (words, statuses, categories: never a byte below 2, unlike the
+/// ids in pair terms) starting with `prefix`, without their zero byte and key, reading one
+/// key per term; None when there are more than `max`.
+pub fn distinct(
+    store: &Store,
+    prefix: &[u8],
+    max: usize,
+) -> Result<Option<Vec<Vec<u8>>>, StoreError> {
+    let mut out = Vec::new();
+    let mut from = prefix.to_vec();
+    while let Some(id) = store.first_id_from(&schema::TERMS, prefix, &from)? {
+        let Some(end) = id.len().checked_sub(opened::KEY_LEN + 1) else {
+            break;
+        };
+        if out.len() == max {
+            return Ok(None);
+        }
+        let term = id[..end].to_vec();
+        // Past every id of this term: its ids go on with a zero byte, and no term holds one.
+        from = [term.as_slice(), &[1]].concat();
+        out.push(term);
+    }
+    Ok(Some(out))
+}
+
 /// Every case's status term with its key (for sorting by status).
 pub fn statuses(store: &Store) -> Result<Vec<(String, [u8; opened::KEY_LEN])>, StoreError> {
     let Some(ids) = store.ids_prefixed(&schema::TERMS, ANY_STATUS, usize::MAX)? else {

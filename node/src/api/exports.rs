@@ -62,7 +62,7 @@ pub(crate) async fn aggregates_csv(State(st): State<Arc<ApiState>>) -> Result<Re
 }
 
 /// Bytes of CSV gathered before they are sent on.
-const CHUNK: usize = 64 * 1024;
+pub(crate) const CHUNK: usize = 64 * 1024;
 
 /// How a contact export ended.
 #[derive(Debug, PartialEq, Eq)]
@@ -135,19 +135,44 @@ fn write_contacts(
     }
 }
 
+/// A download produced by a blocking task a chunk at a time: `produce` hands each chunk to
+/// its `send` (false: the receiver is gone, so stop), and an error it returns breaks the
+/// download rather than end it as if complete.
+pub(crate) fn streamed(
+    file: &str,
+    content_type: &'static str,
+    produce: impl FnOnce(&mut dyn FnMut(String) -> bool) -> Result<(), String> + Send + 'static,
+) -> Response {
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<String, std::io::Error>>(4);
+    tokio::task::spawn_blocking(move || {
+        let mut send = |chunk: String| tx.blocking_send(Ok(chunk)).is_ok();
+        if let Err(why) = produce(&mut send) {
+            tracing::warn!("a download stopped: {why}");
+            let _ = tx.blocking_send(Err(std::io::Error::other(why)));
+        }
+    });
+    let body = axum::body::Body::from_stream(futures::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|chunk| (chunk, rx))
+    }));
+    (
+        [
+            (header::CONTENT_TYPE, content_type.to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{file}\""),
+            ),
+        ],
+        body,
+    )
+        .into_response()
+}
+
 /// The contacts this operator may see as a CSV download, streamed a chunk at a time from
 /// the store, so an export of a large intake never holds every contact; with the workers'
 /// identities when `identities` (logged once it ends, with the count).
 fn contacts_stream(st: Arc<ApiState>, p: Principal, identities: bool, file: &str) -> Response {
-    let (tx, rx) = tokio::sync::mpsc::channel::<Result<String, std::io::Error>>(4);
-    tokio::task::spawn_blocking(move || {
-        let mut send = |chunk: String| tx.blocking_send(Ok(chunk)).is_ok();
-        let (ended, rows) = write_contacts(&st.store, &st.vault, &p, identities, CHUNK, &mut send);
-        if let Ended::Failed(why) = &ended {
-            // A failure mid-way breaks the download rather than end it as if complete.
-            tracing::warn!("a contact export stopped: {why}");
-            let _ = tx.blocking_send(Err(std::io::Error::other(why.clone())));
-        }
+    streamed(file, "text/csv; charset=utf-8", move |send| {
+        let (ended, rows) = write_contacts(&st.store, &st.vault, &p, identities, CHUNK, send);
         if identities {
             tracing::warn!(
                 target: "ilm::audit",
@@ -157,21 +182,98 @@ fn contacts_stream(st: Arc<ApiState>, p: Principal, identities: bool, file: &str
                 "exported contacts with workers' identities"
             );
         }
-    });
-    let body = axum::body::Body::from_stream(futures::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|chunk| (chunk, rx))
-    }));
-    (
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{file}\""),
-            ),
-        ],
-        body,
-    )
-        .into_response()
+        match ended {
+            Ended::Failed(why) => Err(why),
+            Ended::Complete | Ended::Abandoned => Ok(()),
+        }
+    })
+}
+
+/// Which encoding a case-list export is in.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum CaseFormat {
+    /// One line per case, the columns of [`crate::csv::CASE_COLUMNS`].
+    #[default]
+    Csv,
+    /// `{"cases": [row, ...]}`, each row as `/api/cases` gives it.
+    Json,
+}
+
+/// The encoding a case-list export asks for (the rest of its query is the worklist's; serde's
+/// `flatten` cannot read numbers and booleans from a query string, so the two are read apart).
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct CaseExport {
+    #[serde(default)]
+    format: CaseFormat,
+}
+
+/// `GET /api/cases/export`: every case the query selects (its page aside), streamed as CSV
+/// or JSON in the list's order, a chunk of rows at a time (`ilm export cases` reads it).
+pub(crate) async fn cases_export(
+    State(st): State<Arc<ApiState>>,
+    format: Result<Query<CaseExport>, QueryRejection>,
+    query: Result<Query<crate::worklist::CaseQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(CaseExport { format }) = format.map_err(|e| ApiError::bad(e.body_text()))?;
+    let Query(query) = query.map_err(|e| ApiError::bad(e.body_text()))?;
+    // A bad query answers 400 before anything is sent.
+    crate::worklist::Filter::parse(&query).map_err(|e| ApiError::bad(e.to_string()))?;
+    let (file, content_type) = match format {
+        CaseFormat::Csv => ("cases.csv", "text/csv; charset=utf-8"),
+        CaseFormat::Json => ("cases.json", "application/json"),
+    };
+    Ok(streamed(file, content_type, move |send| {
+        let en = st.i18n.table("en");
+        let label = |c: ilm_protocol::IssueCategory| super::category_words(en, c);
+        let mut buf = match format {
+            CaseFormat::Csv => {
+                let mut b = String::new();
+                crate::csv::push_row(
+                    &mut b,
+                    crate::csv::CASE_COLUMNS.iter().map(|c| c.to_string()),
+                );
+                b
+            }
+            CaseFormat::Json => "{\"cases\":[".to_string(),
+        };
+        let mut first = true;
+        let mut gone = false;
+        crate::worklist::export::each_row(
+            &st.store,
+            &st.membership,
+            &st.keys.org_id(),
+            crate::membership::now(),
+            &query,
+            &label,
+            &mut |r| {
+                let v = serde_json::json!(r);
+                match format {
+                    CaseFormat::Csv => {
+                        crate::csv::push_json_row(&mut buf, &crate::csv::CASE_COLUMNS, &v)
+                    }
+                    CaseFormat::Json => {
+                        if !std::mem::take(&mut first) {
+                            buf.push(',');
+                        }
+                        buf.push_str(&v.to_string());
+                    }
+                }
+                if buf.len() >= CHUNK && !send(std::mem::take(&mut buf)) {
+                    gone = true;
+                }
+                !gone
+            },
+        )
+        .map_err(|e| e.to_string())?;
+        if format == CaseFormat::Json {
+            buf.push_str("]}");
+        }
+        if !gone {
+            send(buf);
+        }
+        Ok(())
+    }))
 }
 
 /// `GET /api/contacts.csv`: the contacts without any personal data (the statistics fields).

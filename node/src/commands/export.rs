@@ -10,7 +10,7 @@ use crate::client::AdminClient;
 use crate::datadir::DataDir;
 use crate::output::Output;
 use anyhow::{Context, Result, bail};
-use serde_json::{Value, json};
+use serde_json::json;
 use std::path::Path;
 
 fn write(out: Option<&Path>, text: &str, what: &str, rows: usize) -> Result<Output> {
@@ -55,20 +55,6 @@ pub(super) fn aggregates(
     write(out, &text, "aggregate cells", cells.len())
 }
 
-/// The columns of the case list export, from the case list's JSON rows.
-const CASE_COLUMNS: [&str; 10] = [
-    "case_ref",
-    "status",
-    "opened_at",
-    "site",
-    "counterparty_names",
-    "categories",
-    "workers",
-    "next_due",
-    "overdue",
-    "closed",
-];
-
 pub(super) fn scorecards(
     dir: &DataDir,
     format: ExportFormat,
@@ -95,26 +81,72 @@ pub(super) fn cases(dir: &DataDir, format: ExportFormat, out: Option<&Path>) -> 
         bail!("the case list is built by the running node: start it (`ilm run`), then export");
     }
     let client = AdminClient::for_dir(dir)?;
-    let mut rows: Vec<Value> = Vec::new();
-    let mut page = 1u64;
-    loop {
-        let v = client.get(&format!(
-            "/api/cases?closed=true&per_page={}&page={page}",
-            crate::worklist::MAX_PER_PAGE
-        ))?;
-        let got = v["cases"].as_array().cloned().unwrap_or_default();
-        rows.extend(got);
-        let pages = v["pages"].as_u64().unwrap_or(1);
-        if page >= pages {
-            break;
-        }
-        page += 1;
-    }
-    let text = match format {
-        ExportFormat::Json => serde_json::to_string_pretty(&json!({ "cases": rows }))?,
-        ExportFormat::Csv => crate::csv::from_json(&CASE_COLUMNS, &rows),
+    let path = match format {
+        ExportFormat::Json => "/api/cases/export?format=json&closed=true",
+        ExportFormat::Csv => "/api/cases/export?format=csv&closed=true",
     };
-    write(out, &text, "cases", rows.len())
+    let mut download = client.get_stream(path)?;
+    // Each CSV row ends with CR LF, which no text of a case holds (texts keep no control
+    // character but line feed and tab); each JSON row starts with its reference, which a
+    // string cannot hold unescaped.
+    let mark: &[u8] = match format {
+        ExportFormat::Csv => b"\r\n",
+        ExportFormat::Json => b"{\"case_ref\":",
+    };
+    let header = usize::from(format == ExportFormat::Csv);
+    let Some(path) = out else {
+        // To the terminal: the whole text, as the other exports print it.
+        let mut text = Vec::new();
+        let marks = copy_counting(&mut download.body, &mut text, mark)
+            .context("the node stopped sending the case list")?;
+        let text = String::from_utf8(text).context("the node sent a case list that is not text")?;
+        return write(None, &text, "cases", marks.saturating_sub(header));
+    };
+    // To a file as it comes, so a large case list is never held here; under another name
+    // until complete, so a broken download never looks like an export.
+    let partial = path.with_extension("partial");
+    let mut file =
+        std::fs::File::create(&partial).with_context(|| format!("create {}", partial.display()))?;
+    let copied = copy_counting(&mut download.body, &mut file, mark)
+        .context("the node stopped sending the case list")
+        .and_then(|n| file.sync_all().context("write the case list").map(|_| n));
+    let marks = match copied {
+        Ok(n) => n,
+        Err(e) => {
+            let _ = std::fs::remove_file(&partial);
+            return Err(e);
+        }
+    };
+    std::fs::rename(&partial, path).with_context(|| format!("write {}", path.display()))?;
+    let rows = marks.saturating_sub(header);
+    Ok(Output::new(
+        json!({ "file": path, "rows": rows }),
+        format!("Wrote {rows} cases to {}.", path.display()),
+    ))
+}
+
+/// Copies `from` to `to`, counting the occurrences of `mark` (also those split between
+/// two reads).
+fn copy_counting(
+    from: &mut impl std::io::Read,
+    to: &mut impl std::io::Write,
+    mark: &[u8],
+) -> std::io::Result<usize> {
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut carry: Vec<u8> = Vec::new();
+    let mut n = 0;
+    loop {
+        let got = from.read(&mut buf)?;
+        if got == 0 {
+            return Ok(n);
+        }
+        to.write_all(&buf[..got])?;
+        carry.extend_from_slice(&buf[..got]);
+        n += carry.windows(mark.len()).filter(|w| *w == mark).count();
+        // What is kept is shorter than the mark, so it holds no whole one to count twice.
+        let keep = mark.len().saturating_sub(1);
+        carry.drain(..carry.len().saturating_sub(keep));
+    }
 }
 
 pub(super) fn contacts(dir: &DataDir, with_identities: bool, out: Option<&Path>) -> Result<Output> {
@@ -134,4 +166,30 @@ pub(super) fn contacts(dir: &DataDir, with_identities: bool, out: Option<&Path>)
         "contacts (no personal data)"
     };
     write(out, &text, what, rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::copy_counting;
+
+    /// Marks are counted once each, also when a read ends inside one.
+    #[test]
+    fn marks_split_between_reads_count_once() {
+        struct Dribble(Vec<u8>, usize);
+        impl std::io::Read for Dribble {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                let n = self.1.min(self.0.len()).min(buf.len());
+                buf[..n].copy_from_slice(&self.0[..n]);
+                self.0.drain(..n);
+                Ok(n)
+            }
+        }
+        let text = b"h\r\na\r\nb\nc\r\n\r\n".to_vec();
+        for step in 1..=text.len() {
+            let mut out = Vec::new();
+            let n =
+                copy_counting(&mut Dribble(text.clone(), step), &mut out, b"\r\n").expect("copy");
+            assert_eq!((n, out.as_slice()), (4, text.as_slice()), "reads of {step}");
+        }
+    }
 }

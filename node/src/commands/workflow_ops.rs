@@ -394,6 +394,18 @@ pub(super) fn supply_chain(dir: &DataDir) -> Result<Output> {
             text(&s["name"]),
             text(&s["supplier"])
         ));
+        if s["role"] == json!("agency") {
+            t.push_str(&format!(
+                "  recruitment agency of: {}\n",
+                s["recruits_for"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(text)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
         for c in s["cases"].as_array().into_iter().flatten() {
             t.push_str(&format!(
                 "  case {}  {:<22} {} workers\n",

@@ -303,6 +303,13 @@ pub static ROUTES: &[Route] = &[
         |m| on(m, api::list_cases),
     ),
     route(
+        Get,
+        "/api/cases/export",
+        Read,
+        "Every case the query selects (as /api/cases, pages aside), streamed as ?format=csv or json",
+        |m| on(m, api::exports::cases_export),
+    ),
+    route(
         Post,
         "/api/cases",
         Casework,

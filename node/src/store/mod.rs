@@ -762,6 +762,21 @@ impl Store {
         Ok(out)
     }
 
+    /// The first id of `table` at or above `from` that starts with `id_prefix` (one key read).
+    pub fn first_id_from<T>(
+        &self,
+        table: &Table<T>,
+        id_prefix: &[u8],
+        from: &[u8],
+    ) -> Result<Option<Vec<u8>>> {
+        let h = self.h()?;
+        let Some(k) = h.data.range(table.key(from)..).keys().next() else {
+            return Ok(None);
+        };
+        let k = self.seen(k.map_err(StoreError::from))?;
+        Ok(k[1..].starts_with(id_prefix).then(|| k[1..].to_vec()))
+    }
+
     /// How many ids of `table` are at or above `lower` and below `upper` (keys only).
     pub fn count_between<T>(&self, table: &Table<T>, lower: &[u8], upper: &[u8]) -> Result<usize> {
         let h = self.h()?;

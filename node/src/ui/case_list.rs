@@ -5,17 +5,23 @@ use super::*;
 use crate::worklist::{self, CasePage, CaseQuery};
 use axum::extract::rejection::QueryRejection;
 
-/// The rows a query selects, with category search in the operator's language.
-fn select(st: &ApiState, p: &Principal, query: &CaseQuery) -> Result<CasePage, ApiError> {
-    let t = st.i18n.table(&p.lang);
+/// What a search matches for a category: its words in the operator's language and in
+/// English.
+fn labels<'a>(st: &'a ApiState, lang: &str) -> impl Fn(IssueCategory) -> String + 'a {
+    let t = st.i18n.table(lang);
     let en = st.i18n.table("en");
-    let label = |c: IssueCategory| {
+    move |c| {
         format!(
             "{} {}",
             crate::api::category_words(t, c),
             crate::api::category_words(en, c)
         )
-    };
+    }
+}
+
+/// The rows a query selects, with category search in the operator's language.
+fn select(st: &ApiState, p: &Principal, query: &CaseQuery) -> Result<CasePage, ApiError> {
+    let label = labels(st, &p.lang);
     let me = st.keys.org_id();
     Ok(worklist::list(
         &st.store,
@@ -78,82 +84,82 @@ pub(crate) async fn case_list(
         .unwrap_or_else(IntoResponse::into_response)
 }
 
-/// The case list as CSV: every row the query selects, on one sheet.
+/// The case list as CSV: every row the query selects, on one sheet, in the operator's
+/// language; streamed a chunk of rows at a time (`worklist::export`), so a large node's
+/// export never holds every row.
 pub(crate) async fn case_list_csv(
     State(st): State<Arc<ApiState>>,
     Extension(p): Extension<Principal>,
     query: Result<Query<CaseQuery>, QueryRejection>,
 ) -> Response {
-    let mut query = match query {
+    let query = match query {
         Ok(Query(q)) => q,
         Err(e) => return ApiError::from(e).into_response(),
     };
-    // Every selected row, page after page (a page holds at most MAX_PER_PAGE).
-    query.per_page = worklist::MAX_PER_PAGE;
-    let mut rows = Vec::new();
-    query.page = 1;
-    loop {
-        let page = match select(&st, &p, &query) {
-            Ok(page) => page,
-            Err(e) => return e.into_response(),
-        };
-        rows.extend(page.rows);
-        if page.page >= page.pages {
-            break;
+    if let Err(e) = worklist::Filter::parse(&query) {
+        return ApiError::bad(e.to_string()).into_response();
+    }
+    crate::api::exports::streamed("cases.csv", "text/csv; charset=utf-8", move |send| {
+        let t = st.i18n.table(&p.lang);
+        let label = labels(&st, &p.lang);
+        let tr = |k: String| t.get(&k).cloned().unwrap_or(k);
+        // A byte-order mark, so spreadsheets read Thai, Burmese and Japanese as UTF-8.
+        let mut out = String::from("\u{FEFF}");
+        let header = [
+            "case",
+            "opened",
+            "status",
+            "site",
+            "counterparty",
+            "categories",
+            "workers",
+            "next_due",
+            "overdue",
+        ];
+        crate::csv::push_row(&mut out, header.iter().map(|h| tr(format!("col_{h}"))));
+        let mut gone = false;
+        worklist::export::each_row(
+            &st.store,
+            &st.membership,
+            &st.keys.org_id(),
+            now(),
+            &query,
+            &label,
+            &mut |r| {
+                let cats = r
+                    .categories
+                    .iter()
+                    .map(|c| tr(format!("cat_{}", c.code())))
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                crate::csv::push_row(
+                    &mut out,
+                    [
+                        r.case_ref.to_hex(),
+                        crate::clock::fmt_day(r.opened_at),
+                        tr(format!("status_{}", r.status)),
+                        r.site.clone(),
+                        r.counterparty_names.join("; "),
+                        cats,
+                        r.workers.to_string(),
+                        r.next_due.map(crate::clock::fmt_day).unwrap_or_default(),
+                        if r.overdue {
+                            tr("overdue".into())
+                        } else {
+                            String::new()
+                        },
+                    ],
+                );
+                if out.len() >= crate::api::exports::CHUNK && !send(std::mem::take(&mut out)) {
+                    gone = true;
+                }
+                !gone
+            },
+        )
+        .map_err(|e| e.to_string())?;
+        if !gone {
+            send(out);
         }
-        query.page += 1;
-    }
-    let t = st.i18n.table(&p.lang);
-    let tr = |k: String| t.get(&k).cloned().unwrap_or(k);
-    // A byte-order mark, so spreadsheets read Thai, Burmese and Japanese as UTF-8.
-    let mut out = String::from("\u{FEFF}");
-    let header = [
-        "case",
-        "opened",
-        "status",
-        "site",
-        "counterparty",
-        "categories",
-        "workers",
-        "next_due",
-        "overdue",
-    ];
-    crate::csv::push_row(&mut out, header.iter().map(|h| tr(format!("col_{h}"))));
-    for r in &rows {
-        let cats = r
-            .categories
-            .iter()
-            .map(|c| tr(format!("cat_{}", c.code())))
-            .collect::<Vec<_>>()
-            .join("; ");
-        crate::csv::push_row(
-            &mut out,
-            [
-                r.case_ref.to_hex(),
-                crate::clock::fmt_day(r.opened_at),
-                tr(format!("status_{}", r.status)),
-                r.site.clone(),
-                r.counterparty_names.join("; "),
-                cats,
-                r.workers.to_string(),
-                r.next_due.map(crate::clock::fmt_day).unwrap_or_default(),
-                if r.overdue {
-                    tr("overdue".into())
-                } else {
-                    String::new()
-                },
-            ],
-        );
-    }
-    (
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
-            (
-                header::CONTENT_DISPOSITION,
-                "attachment; filename=\"cases.csv\"",
-            ),
-        ],
-        out,
-    )
-        .into_response()
+        Ok(())
+    })
 }

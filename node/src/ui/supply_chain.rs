@@ -112,8 +112,8 @@ pub(crate) async fn supply_chain(
         return error_page(&st, Some(&p), StatusCode::BAD_REQUEST, "bad_query");
     };
     let page = || -> Result<Value, ApiError> {
-        let views = crate::views::supply_chain(&st.store, &st.membership, &st.keys.org_id())?;
-        let views: Vec<_> = views.iter().map(|v| narrowing.apply(v)).collect();
+        let all = crate::views::supply_chain(&st.store, &st.membership, &st.keys.org_id())?;
+        let views: Vec<_> = all.iter().map(|v| narrowing.apply(v)).collect();
         let t = now();
         let tr = st.i18n.table(&p.lang);
         let mut suppliers = Vec::new();
@@ -157,11 +157,10 @@ pub(crate) async fn supply_chain(
         );
         ctx["sectors"] = json!(crate::intake::SECTORS);
         // The corridors the brand's reports name, to choose from.
-        let corridors: std::collections::BTreeSet<_> =
-            crate::views::supply_chain(&st.store, &st.membership, &st.keys.org_id())?
-                .into_iter()
-                .flat_map(|v| v.cases.into_iter().filter_map(|r| r.corridor))
-                .collect();
+        let corridors: std::collections::BTreeSet<_> = all
+            .into_iter()
+            .flat_map(|v| v.cases.into_iter().filter_map(|r| r.corridor))
+            .collect();
         ctx["corridors"] = json!(
             corridors
                 .into_iter()

@@ -13,7 +13,9 @@
 //! are large, the sets are intersected, and only the page's rows are built. Both give the
 //! page the full scan gives (a core test compares them on random data).
 
-use super::{CasePage, CaseRow, Filter, Sort, SortKey, history_row, local_row, paginate, stage};
+use super::{
+    CasePage, CaseRow, Filter, Sort, SortKey, history_row, local_row, member_name, paginate, stage,
+};
 use crate::aggregates::{due, opened, terms};
 use crate::cases;
 use crate::intake::LocalCase;
@@ -79,39 +81,39 @@ pub(crate) fn page_checking(
     if !store.ids_after(&schema::STATUS_REPORTS, 0, 1)?.is_empty() {
         return Ok(None);
     }
-    let name = |o: &OrgId| {
-        membership
-            .certificate(o)
-            .map(|c| c.name)
-            .unwrap_or_default()
-    };
-    let row = |key: &Key| -> Result<Option<CaseRow>, StoreError> {
-        Ok(cases::state_of(store, &opened::case_of(key))?
-            .map(|state| history_row(&state, me, &name, now)))
-    };
-    // Cases opened at this CSO and not escalated yet are not in the indexes (they have no
-    // signed state); there are few of them, and they are checked one by one.
-    let mut local: Vec<CaseRow> = Vec::new();
-    for l in store.scan::<LocalCase>(&schema::LOCAL_CASES, &[])? {
-        if !store.contains(&schema::CASE_STATES, l.case_ref.as_bytes())? {
-            local.push(local_row(&l, &name));
-        }
-    }
-    local.retain(|r| filter.matches(r, label));
-    local.sort_by_key(|r| filter.sort_key(r));
-
+    let row = |key: &Key| row_of(store, membership, me, now, key);
+    let local = local_rows(store, membership, filter, label)?;
     let conditions = conditions(membership, me, now, filter, label);
     if let Some(page) = window(store, filter, &conditions, &local, &row)? {
         return Ok(Some(page));
     }
-    let mut smallest: Option<Vec<Key>> = None;
-    for c in &conditions {
-        let max = smallest.as_ref().map_or(checked, Vec::len);
+    let mut smallest: Option<(usize, Vec<Key>)> = None;
+    for (i, c) in conditions.iter().enumerate() {
+        let max = smallest.as_ref().map_or(checked, |(_, keys)| keys.len());
         if let Some(keys) = read(store, c, max)? {
-            smallest = Some(keys);
+            smallest = Some((i, keys));
         }
     }
-    if let Some(candidates) = smallest {
+    if let Some((from, candidates)) = smallest {
+        // Newest first, and every other condition answered by point reads of the indexes:
+        // only the page's rows are built.
+        let others: Vec<&Condition> = conditions
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != from)
+            .map(|(_, c)| c)
+            .collect();
+        if filter.sort == Sort::Opened
+            && let Some(probes) = probes(store, &others)?
+        {
+            let mut keys = Vec::with_capacity(candidates.len());
+            for key in candidates {
+                if passes(store, &probes, &key)? {
+                    keys.push(key);
+                }
+            }
+            return finish(store, filter, keys, local, &row).map(Some);
+        }
         let mut rows = local;
         for key in &candidates {
             if let Some(r) = row(key)?.filter(|r| filter.matches(r, label)) {
@@ -136,45 +138,198 @@ pub(crate) fn page_checking(
             Some(held) => intersect(&held, &these),
         });
     }
-    let mut keys = keys.unwrap_or_default();
+    finish(store, filter, keys.unwrap_or_default(), local, &row).map(Some)
+}
+
+/// The page of the indexed cases `keys` (every condition but the dates checked) and the
+/// local cases that pass: only the page's rows are built.
+fn finish(
+    store: &Store,
+    filter: &Filter,
+    keys: Vec<Key>,
+    local: Vec<CaseRow>,
+    row: &dyn Fn(&Key) -> Result<Option<CaseRow>, StoreError>,
+) -> Result<CasePage, StoreError> {
+    let entries = ordered(store, filter, keys, local)?;
+    let (entries, total, page, pages) = paginate(entries, filter.page, filter.per_page);
+    let mut rows = Vec::with_capacity(entries.len());
+    for (_, e) in entries {
+        match e {
+            Selected::Local(r) => rows.push(*r),
+            Selected::Indexed(k) => rows.extend(row(&k)?),
+        }
+    }
+    Ok(CasePage {
+        rows,
+        total,
+        page,
+        pages,
+    })
+}
+
+/// The indexed cases `keys` in the dates of `filter` and the `local` cases, in the filter's
+/// order.
+fn ordered(
+    store: &Store,
+    filter: &Filter,
+    mut keys: Vec<Key>,
+    local: Vec<CaseRow>,
+) -> Result<Vec<(SortKey, Selected)>, StoreError> {
     keys.retain(|k| {
         let opened = opened::opened_of(k);
         filter.from.is_none_or(|f| opened >= f) && filter.to.is_none_or(|t| opened <= t)
     });
     let sort_keys = sort_keys(store, filter, &keys)?;
-    let mut entries: Vec<(SortKey, Entry)> = keys
+    let mut entries: Vec<(SortKey, Selected)> = keys
         .into_iter()
         .zip(sort_keys)
-        .map(|(k, s)| (s, Entry::Indexed(k)))
+        .map(|(k, s)| (s, Selected::Indexed(k)))
         .collect();
     entries.extend(
         local
             .into_iter()
-            .map(|r| (filter.sort_key(&r), Entry::Local(r))),
+            .map(|r| (filter.sort_key(&r), Selected::Local(Box::new(r)))),
     );
     entries.sort_by_key(|(s, _)| *s);
-    let (entries, total, page, pages) = paginate(entries, filter.page, filter.per_page);
-    let mut rows = Vec::with_capacity(entries.len());
-    for (_, e) in entries {
-        match e {
-            Entry::Local(r) => rows.push(r),
-            Entry::Indexed(k) => rows.extend(row(&k)?),
-        }
-    }
-    Ok(Some(CasePage {
-        rows,
-        total,
-        page,
-        pages,
-    }))
+    Ok(entries)
 }
 
-/// A row of a page before it is built.
-enum Entry {
-    /// A case in the indexes (its row is built only if on the page).
+/// Most distinct words one searched word may start (above it, cases are checked by their
+/// rows instead of by point reads).
+const PROBED_TERMS: usize = 16;
+
+/// How one source of a condition is checked for one case by a point read.
+enum Probe {
+    /// The case holds this term (its ids start with it and a zero byte).
+    Term(Vec<u8>),
+    /// The case is not closed.
+    NotClosed,
+    /// Every case.
+    Every,
+    /// The case's reference starts with these hex digits.
+    Reference(String),
+}
+
+/// The probes of every condition, or None when one cannot be checked by point reads (an
+/// overdue filter: the due-date index is read by date; a word that starts too many words).
+fn probes(store: &Store, conditions: &[&Condition]) -> Result<Option<Vec<Vec<Probe>>>, StoreError> {
+    let mut out = Vec::with_capacity(conditions.len());
+    for c in conditions {
+        let mut these = Vec::new();
+        for source in c.iter() {
+            match source {
+                Source::Term(term, _) => these.push(Probe::Term([term.as_slice(), &[0]].concat())),
+                Source::Terms(prefix) => {
+                    let Some(words) = terms::distinct(store, prefix, PROBED_TERMS)? else {
+                        return Ok(None);
+                    };
+                    these.extend(words.into_iter().map(|mut w| {
+                        w.push(0);
+                        Probe::Term(w)
+                    }));
+                }
+                Source::NotClosed => these.push(Probe::NotClosed),
+                Source::Every => these.push(Probe::Every),
+                Source::Reference(hex) => these.push(Probe::Reference(hex.clone())),
+                Source::DueBefore(_) => return Ok(None),
+            }
+        }
+        out.push(these);
+    }
+    Ok(Some(out))
+}
+
+/// Whether the case of `key` meets every condition (one of each condition's probes).
+fn passes(store: &Store, conditions: &[Vec<Probe>], key: &Key) -> Result<bool, StoreError> {
+    for c in conditions {
+        let mut met = false;
+        for p in c {
+            met = match p {
+                Probe::Term(prefix) => {
+                    store.contains(&schema::TERMS, &[prefix.as_slice(), key].concat())?
+                }
+                Probe::NotClosed => store.contains(&schema::OPENED, key)?,
+                Probe::Every => true,
+                Probe::Reference(hex) => opened::case_of(key).to_hex().starts_with(hex.as_str()),
+            };
+            if met {
+                break;
+            }
+        }
+        if !met {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// A case of a page or selection before its row is built.
+pub enum Selected {
+    /// A case in the indexes (its row is built only when needed: [`row_of`]).
     Indexed(Key),
-    /// A case opened here and not escalated yet.
-    Local(CaseRow),
+    /// A case opened here and not escalated yet (boxed: a selection holds an entry per case,
+    /// nearly all of them keys).
+    Local(Box<CaseRow>),
+}
+
+/// The row of the indexed case `key` (None when its state is gone).
+pub fn row_of(
+    store: &Store,
+    membership: &MembershipState,
+    me: &OrgId,
+    now: Timestamp,
+    key: &Key,
+) -> Result<Option<CaseRow>, StoreError> {
+    let name = member_name(membership);
+    Ok(cases::state_of(store, &opened::case_of(key))?
+        .map(|state| history_row(&state, me, &name, now)))
+}
+
+/// The cases opened at this CSO and not escalated yet that pass `filter`, in its order:
+/// they are not in the indexes (they have no signed state), and there are few of them.
+fn local_rows(
+    store: &Store,
+    membership: &MembershipState,
+    filter: &Filter,
+    label: &dyn Fn(IssueCategory) -> String,
+) -> Result<Vec<CaseRow>, StoreError> {
+    let name = member_name(membership);
+    let mut local: Vec<CaseRow> = Vec::new();
+    for l in store.scan::<LocalCase>(&schema::LOCAL_CASES, &[])? {
+        if !store.contains(&schema::CASE_STATES, l.case_ref.as_bytes())? {
+            local.push(local_row(&l, &name));
+        }
+    }
+    local.retain(|r| filter.matches(r, label));
+    local.sort_by_key(|r| filter.sort_key(r));
+    Ok(local)
+}
+
+/// Every case `filter` selects, in its order, rows not built (an export builds them a chunk
+/// at a time); the indexes' conditions are intersected, as for a page whose conditions all
+/// hold many cases. None when this node's worklist has rows the indexes do not hold.
+pub fn selection(
+    store: &Store,
+    membership: &MembershipState,
+    me: &OrgId,
+    now: Timestamp,
+    filter: &Filter,
+    label: &dyn Fn(IssueCategory) -> String,
+) -> Result<Option<Vec<Selected>>, StoreError> {
+    if !store.ids_after(&schema::STATUS_REPORTS, 0, 1)?.is_empty() {
+        return Ok(None);
+    }
+    let local = local_rows(store, membership, filter, label)?;
+    let mut keys: Option<Vec<Key>> = None;
+    for c in &conditions(membership, me, now, filter, label) {
+        let these = read(store, c, usize::MAX)?.unwrap_or_default();
+        keys = Some(match keys {
+            None => these,
+            Some(held) => intersect(&held, &these),
+        });
+    }
+    let entries = ordered(store, filter, keys.unwrap_or_default(), local)?;
+    Ok(Some(entries.into_iter().map(|(_, e)| e).collect()))
 }
 
 /// The page of a query whose cases one index lists in the query's order, read by skipping

@@ -10,6 +10,7 @@ use crate::store::{Store, StoreError};
 use ilm_protocol::{CaseRef, IssueCategory, OrgId, Timestamp};
 use serde::{Deserialize, Serialize};
 
+pub mod export;
 pub mod indexed;
 
 /// Rows per page.
@@ -60,6 +61,16 @@ pub enum Source {
     Report,
 }
 
+/// A member's name in the directory (empty when unknown), as rows show counterparties.
+pub(crate) fn member_name(membership: &MembershipState) -> impl Fn(&OrgId) -> String + '_ {
+    |o| {
+        membership
+            .certificate(o)
+            .map(|c| c.name)
+            .unwrap_or_default()
+    }
+}
+
 /// Every case this node holds, with escalated cases from the read model and, at a CSO,
 /// cases opened but not escalated yet.
 pub fn rows(
@@ -68,12 +79,7 @@ pub fn rows(
     me: &OrgId,
     now: Timestamp,
 ) -> Result<Vec<CaseRow>, StoreError> {
-    let name = |o: &OrgId| {
-        membership
-            .certificate(o)
-            .map(|c| c.name)
-            .unwrap_or_default()
-    };
+    let name = member_name(membership);
     let mut out = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for state in cases::states(store)? {

@@ -320,8 +320,35 @@ async fn case_list_pages_from_the_indexes_are_the_pages_a_full_scan_gives() {
                 "{query:?} checking {checked}"
             );
         }
+        // The export's selection: every row the query selects, pages aside, in order.
+        let mut exported = Vec::new();
+        crate::worklist::export::each_row(&store, &membership, &me, at, query, &label, &mut |r| {
+            exported.push(r.case_ref);
+            true
+        })
+        .expect("export");
+        let mut every = all.clone();
+        every.retain(|r| filter.matches(r, &label));
+        every.sort_by_key(|r| filter.sort_key(r));
+        assert_eq!(exported, refs(&every), "{query:?} exported");
     }
     assert!(found > 1_000, "the queries find cases: {found}");
+    // An export whose receiver stops taking rows builds no more of them.
+    let mut taken = 0;
+    let handed = crate::worklist::export::each_row(
+        &store,
+        &membership,
+        &me,
+        at,
+        &CaseQuery::default(),
+        &label,
+        &mut |_| {
+            taken += 1;
+            taken < 3
+        },
+    )
+    .expect("export");
+    assert_eq!((handed, taken), (3, 3));
     // Control: with the search index emptied, a word query no longer gives the scan's page.
     let mut batch = crate::store::WriteBatch::new();
     for id in store
