@@ -748,7 +748,7 @@ fn an_agency_s_cases_and_plan_reach_the_brands_of_the_suppliers_it_recruits_for(
         ],
     );
     assert!(
-        matches!(&out[0], AckOutcome::Retry(why) if why.contains("does not buy from")),
+        matches!(&out[0], AckOutcome::Retry(why) if why.contains("neither buys from nor works with")),
         "{:?}",
         out[0]
     );
@@ -863,9 +863,11 @@ fn an_agency_s_cases_and_plan_reach_the_brands_of_the_suppliers_it_recruits_for(
     );
     // A report kept by an earlier release (under the case and CSO only) is read, and the
     // next report for the same case and supplier replaces it rather than adding a second.
+    // The brand also loses the agency link (as a brand that upgraded from a release that
+    // did not relay them never had it): the supplier tells it again when it is admitted.
     brand.stop();
     {
-        use ilm_node::schema::{STATUS_REPORTS, legacy_report_id, open, report_id};
+        use ilm_node::schema::{LINKS, STATUS_REPORTS, legacy_report_id, open, report_id};
         let store = open(&brand.dir.join("db")).expect("open the brand's db");
         let case_ref: ilm_protocol::CaseRef = both.parse().expect("case ref");
         let (cso_id, supplier_id) = (cert_of(&cso).org_id, cert_of(&supplier).org_id);
@@ -879,10 +881,27 @@ fn an_agency_s_cases_and_plan_reach_the_brands_of_the_suppliers_it_recruits_for(
         batch
             .put(&STATUS_REPORTS, &legacy_report_id(&case_ref, &cso_id), &r)
             .expect("stage");
+        let links: Vec<ilm_node::records::StoredLink> = store.scan(&LINKS, &[]).expect("links");
+        let agency_links: Vec<_> = links
+            .iter()
+            .filter(|l| {
+                serde_json::from_slice::<SupplyChainLink>(&l.record.body)
+                    .is_ok_and(|b| b.downstream == cert_of(&agency).org_id)
+            })
+            .collect();
+        assert_eq!(agency_links.len(), 1);
+        for l in agency_links {
+            batch.remove(&LINKS, l.id.as_bytes());
+        }
         store.commit(batch).expect("commit");
         store.flush().expect("flush");
     }
     brand.start();
+    wait_for(
+        "the supplier to tell the brand of its agency again",
+        SOON,
+        || holds_link(&brand, &supplier.org_id, &agency.org_id).then_some(()),
+    );
     let reports_of_both = |org: &str| -> Vec<Value> {
         chain_entry(&brand, org)
             .and_then(|e| e["cases"].as_array().cloned())
@@ -950,4 +969,55 @@ fn an_agency_s_cases_and_plan_reach_the_brands_of_the_suppliers_it_recruits_for(
             .then_some(())
     });
     assert!(chain_entry(&late_brand, &agency.org_id).is_some());
+    // Each brand gets its own envelope (an envelope names all its recipients, and a brand
+    // must not learn who else buys from the supplier): the CSO's report of the agency's
+    // acknowledgement, and the supplier's relay of the agency's next activity.
+    agency.append_event(&case, json!({ "type": "acknowledgement", "note": "Seen" }));
+    let third = agency.post(
+        "/api/improvements",
+        &json!({ "kind": "training", "title": "Refresher", "planned_for": planned }),
+    )["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    for b in [&brand, &late_brand] {
+        wait_for(&format!("{} to receive the activity", b.name), SOON, || {
+            plan(b).iter().any(|(i, _, _)| *i == third).then_some(())
+        });
+    }
+    let brands = [brand.org_id.clone(), late_brand.org_id.clone()];
+    for (node, kind, case_ref) in [
+        (&cso, "status_report", Some(case.as_str())),
+        (&supplier, "improvement_activity", None),
+    ] {
+        let sent = wait_for(
+            &format!("{} to send {kind} to both brands", node.name),
+            SOON,
+            || {
+                let entries: Vec<(String, String)> = node.get("/api/outbox")["entries"]
+                    .as_array()?
+                    .iter()
+                    .filter(|e| e["kind"] == kind)
+                    .filter(|e| case_ref.is_none_or(|c| e["case_ref"] == c))
+                    .filter(|e| brands.iter().any(|b| e["recipient"] == b.as_str()))
+                    .map(|e| {
+                        (
+                            e["message_id"].as_str().unwrap_or_default().to_string(),
+                            e["recipient"].as_str().unwrap_or_default().to_string(),
+                        )
+                    })
+                    .collect();
+                let to = |b: &str| entries.iter().filter(|(_, r)| r == b).count();
+                (to(&brands[0]) > 0 && to(&brands[1]) > 0).then_some(entries)
+            },
+        );
+        let mut ids: Vec<&String> = sent.iter().map(|(m, _)| m).collect();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(
+            ids.len(),
+            sent.len(),
+            "{kind}: an envelope to two brands: {sent:?}"
+        );
+    }
 }

@@ -181,13 +181,10 @@ impl DeliveryError {
     }
 
     /// Whether the message may be accepted later: the receiver lacks the case's events, or
-    /// the link or case that relates it to the sender, which was sent just before (messages
-    /// can overtake each other).
+    /// the link or case that relates it to the sender, which the sender sent just before
+    /// (messages can overtake each other).
     pub fn is_transient(&self) -> bool {
-        matches!(
-            self,
-            DeliveryError::CaseUnknown | DeliveryError::Unrelated | DeliveryError::NotLinked
-        )
+        matches!(self, DeliveryError::CaseUnknown | DeliveryError::Unrelated)
     }
 }
 
@@ -316,8 +313,9 @@ pub fn may_deliver(
             let to_buyer = receiver.role == Role::Brand
                 && link.kind == LinkKind::SupplierAgency
                 && from == link.upstream;
+            // Answered "later": the brand's own link with the supplier may still be on its way.
             if to_buyer && !receiver_buys_from_upstream {
-                return Err(E::NotLinked);
+                return Err(E::Unrelated);
             }
             if to != link.upstream && receiver.role != Role::Cso && !to_buyer {
                 return Err(E::WrongReceiver(W));

@@ -221,7 +221,7 @@ fn attestations_and_links_travel_between_their_parties() {
     assert_eq!(code(may_deliver(&supplier, &brand, &told(true))), "ok");
     // Answered "later": the brand's own link with the supplier may still be on its way.
     let early = may_deliver(&supplier, &brand, &told(false));
-    assert_eq!(code(early.clone()), "delivery.not_linked");
+    assert_eq!(code(early.clone()), "delivery.unrelated");
     assert!(early.is_err_and(|e| e.is_transient()));
     assert_eq!(
         code(may_deliver(&agency, &brand, &told(true))),

@@ -104,7 +104,9 @@ pub(super) fn cases(dir: &DataDir, format: ExportFormat, out: Option<&Path>) -> 
     };
     // To a file as it comes, so a large case list is never held here; under another name
     // until complete, so a broken download never looks like an export.
-    let partial = path.with_extension("partial");
+    let mut partial = path.as_os_str().to_owned();
+    partial.push(".partial");
+    let partial = std::path::PathBuf::from(partial);
     let mut file =
         std::fs::File::create(&partial).with_context(|| format!("create {}", partial.display()))?;
     let copied = copy_counting(&mut download.body, &mut file, mark)

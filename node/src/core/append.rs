@@ -193,6 +193,27 @@ impl Core {
         Ok((id, entries))
     }
 
+    /// Queues `payload` to each of `recipients` in an envelope of its own, for messages that
+    /// must not tell a recipient who the others are (an envelope names all its recipients:
+    /// which brands buy from a supplier, which suppliers recruit through an agency).
+    pub(super) fn queue_apart(
+        &self,
+        batch: &mut WriteBatch,
+        kind: MessageKind,
+        recipients: &[OrgId],
+        payload: &[u8],
+        case_ref: Option<CaseRef>,
+        t: Timestamp,
+    ) -> Result<Vec<OutboxEntry>, CoreError> {
+        let mut entries = Vec::new();
+        for r in recipients {
+            let (_, mut e) =
+                self.queue_message(batch, kind, std::slice::from_ref(r), payload, case_ref, t)?;
+            entries.append(&mut e);
+        }
+        Ok(entries)
+    }
+
     /// Seals `payload` to `recipients`: one envelope, one outbox entry per recipient (not
     /// stored yet).
     pub(super) fn seal_message(

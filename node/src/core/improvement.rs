@@ -127,7 +127,9 @@ impl Core {
         recipients.sort();
         recipients.dedup();
         let payload = serde_json::to_vec(&rec).map_err(CoreError::refused)?;
-        self.commit_to_many(
+        // One envelope per recipient: a supplier does not learn who else recruits through an
+        // agency, nor a brand who else buys from a supplier.
+        self.commit_apart(
             batch,
             MessageKind::ImprovementActivity,
             &recipients,
@@ -215,6 +217,20 @@ impl Core {
             };
         self.share_once(org, MessageKind::ImprovementActivity, plan)
             .await;
+    }
+
+    /// At a supplier, when a brand linked to it is admitted: what it must know of our
+    /// agencies (links made before it linked are sent when it links; this also covers links
+    /// made before a release that relays them, and anything its node lost).
+    pub(super) async fn share_agencies_on_admission(&mut self, org: OrgId) {
+        if self.membership.current(&self.me).map(|c| c.role) != Some(Role::Supplier) {
+            return;
+        }
+        match brands_of(&self.store, &self.me) {
+            Ok(brands) if brands.contains(&org) => self.share_agencies_with(org).await,
+            Ok(_) => {}
+            Err(e) => warn!("cannot read links: {e}"),
+        }
     }
 
     /// Tells `brand`, which just linked to this supplier, which agencies it recruits through

@@ -473,6 +473,7 @@ impl Core {
                 self.share_listings_with(org).await;
                 self.share_ratings_with(org).await;
                 self.share_alerts_with(org).await;
+                self.share_agencies_on_admission(org).await;
             }
             NetEvent::Gossip(rec) => {
                 // Stores what is new and disconnects a peer a new revocation names.

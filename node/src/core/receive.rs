@@ -1,7 +1,7 @@
 //! Delivered workflow messages (everything but case events), checked with the protocol's
 //! `may_deliver` before their effect joins the delivery batch.
 
-use super::workflow::{brands_of, buyers_of};
+use super::workflow::{brands_of, bundle_buyers, buyers_of};
 use super::*;
 use crate::schema;
 use ilm_protocol::{
@@ -114,9 +114,10 @@ impl Core {
             return Ok(());
         }
         let bytes = serde_json::to_vec(record).map_err(|e| e.to_string())?;
-        let (_, entries) = self
-            .queue_message(batch, kind, &brands, &bytes, None, now())
-            .map_err(|e| e.to_string())?;
+        // One envelope per brand: a brand does not learn who else buys from us.
+        let entries = self
+            .queue_apart(batch, kind, &brands, &bytes, None, now())
+            .map_err(|e| Declined::Retry(e.to_string()))?;
         self.to_push.extend(entries);
         Ok(())
     }
@@ -252,21 +253,27 @@ impl Core {
                 if complete && self.me == body.cso {
                     // The CSO forwards the complete attestation to brands that buy from the
                     // party, as a bundle: brands do not hold the case history.
-                    let brands: Vec<OrgId> = buyers_of(&self.store, &body.remediating_party)
-                        .map_err(|e| e.to_string())?
-                        .into_iter()
-                        .filter(|b| self.membership.current(b).is_some())
-                        .collect();
+                    let retry = |e: String| Declined::Retry(e);
+                    let history = self
+                        .history(&body.case_ref)
+                        .map_err(|e| retry(e.to_string()))?
+                        .ok_or("the CSO does not hold the case")?
+                        .clone();
+                    let parties: Vec<OrgId> = history
+                        .state()
+                        .map(|s| s.responders().collect())
+                        .unwrap_or_default();
+                    let brands: Vec<OrgId> =
+                        bundle_buyers(&self.store, &body.remediating_party, &parties)
+                            .map_err(|e| retry(e.to_string()))?
+                            .into_iter()
+                            .filter(|b| self.membership.current(b).is_some())
+                            .collect();
                     if !brands.is_empty() {
-                        let history = self
-                            .history(&body.case_ref)
-                            .map_err(|e| e.to_string())?
-                            .ok_or("the CSO does not hold the case")?
-                            .clone();
                         let bundle = crate::cases::bundle(&history, &rec, &self.membership)?;
                         let bytes = serde_json::to_vec(&bundle).map_err(|e| e.to_string())?;
-                        let (_, entries) = self
-                            .queue_message(
+                        let entries = self
+                            .queue_apart(
                                 batch,
                                 MessageKind::Attestation,
                                 &brands,
@@ -274,7 +281,7 @@ impl Core {
                                 Some(body.case_ref),
                                 t,
                             )
-                            .map_err(|e| e.to_string())?;
+                            .map_err(|e| retry(e.to_string()))?;
                         self.to_push.extend(entries);
                     }
                 }

@@ -329,6 +329,27 @@ pub fn agencies_of(store: &Store, supplier: &OrgId) -> Result<Vec<OrgId>, StoreE
     Ok(out)
 }
 
+/// Brands an attestation bundle of a case remediated by `party` goes to. A bundle holds the
+/// case's whole history (every party's escalation), so an agency's goes only to the brands of
+/// its suppliers that take part in the case, never to those of a supplier the case does not
+/// concern.
+pub fn bundle_buyers(
+    store: &Store,
+    party: &OrgId,
+    case_parties: &[OrgId],
+) -> Result<Vec<OrgId>, StoreError> {
+    let links = complete_links(store)?;
+    let mut out = upstream_of(&links, LinkKind::BrandSupplier, party);
+    for supplier in upstream_of(&links, LinkKind::SupplierAgency, party) {
+        if case_parties.contains(&supplier) {
+            out.extend(upstream_of(&links, LinkKind::BrandSupplier, &supplier));
+        }
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
 /// Brands that buy from `party`: linked to it (a supplier), or linked to a supplier that
 /// recruits through it (an agency), from the stored links. A CSO holds every link; a brand,
 /// its own and the supplier-agency links its suppliers told it of.
@@ -570,6 +591,23 @@ impl Core {
         Ok(())
     }
 
+    /// Stores `batch` with `payload` queued to each of `recipients` in an envelope of its
+    /// own ([`Core::queue_apart`]), then hands the entries to the outbox worker.
+    pub(super) async fn commit_apart(
+        &mut self,
+        mut batch: WriteBatch,
+        kind: MessageKind,
+        recipients: &[OrgId],
+        payload: &[u8],
+    ) -> Result<(), CoreError> {
+        let entries = self.queue_apart(&mut batch, kind, recipients, payload, None, now())?;
+        self.store.commit(batch)?;
+        for e in entries {
+            self.outbox.push(e).await;
+        }
+        Ok(())
+    }
+
     /// Hands entries committed by a delivery batch to the outbox worker.
     pub(super) async fn push_committed(&mut self) {
         for e in std::mem::take(&mut self.to_push) {
@@ -626,7 +664,8 @@ impl Core {
                     continue;
                 };
                 let bytes = serde_json::to_vec(&report).map_err(CoreError::refused)?;
-                let (_, mut e) = self.queue_message(
+                // One envelope per brand: a brand does not learn who else buys from the party.
+                let mut e = self.queue_apart(
                     batch,
                     MessageKind::StatusReport,
                     &brands,

@@ -24,8 +24,10 @@ pub fn each_row(
         for s in selected {
             let row = match s {
                 indexed::Selected::Local(r) => Some(*r),
+                // Checked again: the case may have changed since its key was selected.
                 indexed::Selected::Indexed(key) => {
                     indexed::row_of(store, membership, me, now, &key)?
+                        .filter(|r| filter.matches(r, label))
                 }
             };
             if let Some(r) = row {

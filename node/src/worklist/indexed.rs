@@ -306,8 +306,7 @@ fn local_rows(
 }
 
 /// Every case `filter` selects, in its order, rows not built (an export builds them a chunk
-/// at a time); the indexes' conditions are intersected, as for a page whose conditions all
-/// hold many cases. None when this node's worklist has rows the indexes do not hold.
+/// at a time). None when this node's worklist has rows the indexes do not hold.
 pub fn selection(
     store: &Store,
     membership: &MembershipState,
@@ -320,15 +319,41 @@ pub fn selection(
         return Ok(None);
     }
     let local = local_rows(store, membership, filter, label)?;
-    let mut keys: Option<Vec<Key>> = None;
-    for c in &conditions(membership, me, now, filter, label) {
-        let these = read(store, c, usize::MAX)?.unwrap_or_default();
-        keys = Some(match keys {
-            None => these,
-            Some(held) => intersect(&held, &these),
-        });
+    let conditions = conditions(membership, me, now, filter, label);
+    // The smallest condition's cases (each later condition read only while it is smaller),
+    // checked against the others by point reads when they can be, else intersected with
+    // them: what is held grows with the cases of the smallest condition.
+    let mut smallest: Option<(usize, Vec<Key>)> = None;
+    for (i, c) in conditions.iter().enumerate() {
+        let max = smallest.as_ref().map_or(usize::MAX, |(_, keys)| keys.len());
+        if let Some(keys) = read(store, c, max)? {
+            smallest = Some((i, keys));
+        }
     }
-    let entries = ordered(store, filter, keys.unwrap_or_default(), local)?;
+    let (from, mut keys) = smallest.unwrap_or_default();
+    let others: Vec<&Condition> = conditions
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != from)
+        .map(|(_, c)| c)
+        .collect();
+    match probes(store, &others)? {
+        Some(probes) => {
+            let mut kept = Vec::with_capacity(keys.len());
+            for key in keys {
+                if passes(store, &probes, &key)? {
+                    kept.push(key);
+                }
+            }
+            keys = kept;
+        }
+        None => {
+            for c in others {
+                keys = intersect(&keys, &read(store, c, usize::MAX)?.unwrap_or_default());
+            }
+        }
+    }
+    let entries = ordered(store, filter, keys, local)?;
     Ok(Some(entries.into_iter().map(|(_, e)| e).collect()))
 }
 

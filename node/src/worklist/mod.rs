@@ -90,7 +90,11 @@ pub fn rows(
     // naming each supplier or agency a report concerns (reports are stored by case first).
     let reports: Vec<crate::records::StatusReport> = store.scan(&schema::STATUS_REPORTS, &[])?;
     for group in reports.chunk_by(|a, b| a.case_ref == b.case_ref) {
-        let Some(r) = group.first() else { continue };
+        // The newest report says where the case stands (one under the earlier id, or one
+        // about another party, may be older).
+        let Some(r) = group.iter().max_by_key(|r| r.reported_at) else {
+            continue;
+        };
         if !seen.insert(r.case_ref) {
             continue;
         }
