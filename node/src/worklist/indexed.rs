@@ -87,31 +87,14 @@ pub(crate) fn page_checking(
     if let Some(page) = window(store, filter, &conditions, &local, &row)? {
         return Ok(Some(page));
     }
-    let mut smallest: Option<(usize, Vec<Key>)> = None;
-    for (i, c) in conditions.iter().enumerate() {
-        let max = smallest.as_ref().map_or(checked, |(_, keys)| keys.len());
-        if let Some(keys) = read(store, c, max)? {
-            smallest = Some((i, keys));
-        }
-    }
-    if let Some((from, candidates)) = smallest {
+    if let Some((from, candidates)) = smallest(store, &conditions, checked)? {
         // Newest first, and every other condition answered by point reads of the indexes:
         // only the page's rows are built.
-        let others: Vec<&Condition> = conditions
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| *i != from)
-            .map(|(_, c)| c)
-            .collect();
+        let others = others(&conditions, from);
         if filter.sort == Sort::Opened
             && let Some(probes) = probes(store, &others)?
         {
-            let mut keys = Vec::with_capacity(candidates.len());
-            for key in candidates {
-                if passes(store, &probes, &key)? {
-                    keys.push(key);
-                }
-            }
+            let keys = probed(store, &probes, candidates)?;
             return finish(store, filter, keys, local, &row).map(Some);
         }
         let mut rows = local;
@@ -128,6 +111,23 @@ pub(crate) fn page_checking(
             page,
             pages,
         }));
+    }
+    // Every condition holds more: newest first, a smallest one of up to PROBED_FACTOR times
+    // as many is still cheaper to check by point reads than every condition read in full
+    // and intersected (a common word beside a rarer one). Found with growing bounds, so
+    // what is read stays a few times the smallest condition.
+    if filter.sort == Sort::Opened {
+        let mut cap = checked.saturating_mul(4);
+        while cap > 0 && cap <= checked.saturating_mul(PROBED_FACTOR) {
+            if let Some((from, candidates)) = smallest(store, &conditions, cap)? {
+                if let Some(probes) = probes(store, &others(&conditions, from))? {
+                    let keys = probed(store, &probes, candidates)?;
+                    return finish(store, filter, keys, local, &row).map(Some);
+                }
+                break;
+            }
+            cap = cap.saturating_mul(4);
+        }
     }
     // Every condition holds many cases: intersect them, then build only the page's rows.
     let mut keys: Option<Vec<Key>> = None;
@@ -192,6 +192,52 @@ fn ordered(
     );
     entries.sort_by_key(|(s, _)| *s);
     Ok(entries)
+}
+
+/// How many times [`CHECKED`] cases the smallest condition of a newest-first query may hold
+/// and still be checked by point reads rather than intersected.
+const PROBED_FACTOR: usize = 64;
+
+/// The condition with the fewest cases, if one holds at most `cap`: its place and its keys
+/// (each condition is read only while it is smaller than the smallest so far).
+fn smallest(
+    store: &Store,
+    conditions: &[Condition],
+    cap: usize,
+) -> Result<Option<(usize, Vec<Key>)>, StoreError> {
+    let mut out: Option<(usize, Vec<Key>)> = None;
+    for (i, c) in conditions.iter().enumerate() {
+        let max = out.as_ref().map_or(cap, |(_, keys)| keys.len());
+        if let Some(keys) = read(store, c, max)? {
+            out = Some((i, keys));
+        }
+    }
+    Ok(out)
+}
+
+/// Every condition but the one at `from`.
+fn others(conditions: &[Condition], from: usize) -> Vec<&Condition> {
+    conditions
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != from)
+        .map(|(_, c)| c)
+        .collect()
+}
+
+/// The `candidates` that meet every condition of `probes`.
+fn probed(
+    store: &Store,
+    probes: &[Vec<Probe>],
+    candidates: Vec<Key>,
+) -> Result<Vec<Key>, StoreError> {
+    let mut kept = Vec::with_capacity(candidates.len());
+    for key in candidates {
+        if passes(store, probes, &key)? {
+            kept.push(key);
+        }
+    }
+    Ok(kept)
 }
 
 /// Most distinct words one searched word may start (above it, cases are checked by their
@@ -323,30 +369,10 @@ pub fn selection(
     // The smallest condition's cases (each later condition read only while it is smaller),
     // checked against the others by point reads when they can be, else intersected with
     // them: what is held grows with the cases of the smallest condition.
-    let mut smallest: Option<(usize, Vec<Key>)> = None;
-    for (i, c) in conditions.iter().enumerate() {
-        let max = smallest.as_ref().map_or(usize::MAX, |(_, keys)| keys.len());
-        if let Some(keys) = read(store, c, max)? {
-            smallest = Some((i, keys));
-        }
-    }
-    let (from, mut keys) = smallest.unwrap_or_default();
-    let others: Vec<&Condition> = conditions
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| *i != from)
-        .map(|(_, c)| c)
-        .collect();
+    let (from, mut keys) = smallest(store, &conditions, usize::MAX)?.unwrap_or_default();
+    let others = others(&conditions, from);
     match probes(store, &others)? {
-        Some(probes) => {
-            let mut kept = Vec::with_capacity(keys.len());
-            for key in keys {
-                if passes(store, &probes, &key)? {
-                    kept.push(key);
-                }
-            }
-            keys = kept;
-        }
+        Some(probes) => keys = probed(store, &probes, keys)?,
         None => {
             for c in others {
                 keys = intersect(&keys, &read(store, c, usize::MAX)?.unwrap_or_default());
