@@ -811,7 +811,7 @@ fn supplier_plan_and_brand_analysis(sup: &mut Session, brand: &mut Session, supp
     sup.wait_displayed(ui::CONFIRM_DIALOG, SOON);
     let summary = sup.text(&sup.find(ui::CONFIRM_SUMMARY));
     assert!(summary.contains(title), "{summary}");
-    sup.click(&sup.find(ui::CONFIRM_YES));
+    sup.click_to_load(&sup.find(ui::CONFIRM_YES), SOON);
     let row = sup.reload_until("/improvements", "the new activity", |b| {
         b.find_all("#plan tr[data-activity]")
             .into_iter()
@@ -1000,7 +1000,7 @@ fn cso_publishes_statistics(
     s.click(&s.find_in(&details, "button[type=submit]"));
     s.wait_displayed(ui::CONFIRM_DIALOG, SOON);
     s.shot("cso-statistics-confirm");
-    s.click(&s.find(ui::CONFIRM_YES));
+    s.click_to_load(&s.find(ui::CONFIRM_YES), SOON);
     s.reload_until("/statistics", "the published month", |b| {
         b.try_find(&format!("section[data-month=\"{month}\"]"))
     });

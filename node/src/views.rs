@@ -246,12 +246,7 @@ pub struct ChainMembers {
 
 /// Who is in a brand's supply chain, from the complete links it holds.
 pub fn chain_members(store: &Store, me: &OrgId) -> Result<ChainMembers, StoreError> {
-    let links: Vec<SupplyChainLink> = store
-        .scan::<StoredLink>(&schema::LINKS, &[])?
-        .iter()
-        .filter(|l| l.complete)
-        .filter_map(|l| serde_json::from_slice(&l.record.body).ok())
-        .collect();
+    let links = crate::core::complete_links(store)?;
     let mut suppliers: Vec<OrgId> = links
         .iter()
         .filter(|l| l.kind == LinkKind::BrandSupplier && l.upstream == *me)

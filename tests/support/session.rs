@@ -356,11 +356,13 @@ impl Session {
         (status, res.body_mut().read_to_string().unwrap_or_default())
     }
 
-    /// Fills and submits a form, confirms its dialog, and waits for `#result` or a reload.
+    /// Confirms the open dialog and waits for the page its form reloads on success.
     pub fn confirm_dialog(&self) {
         self.b.wait_displayed(ui::CONFIRM_DIALOG, SOON);
         let yes = self.b.find(ui::CONFIRM_YES);
-        self.b.click(&yes);
+        // The form posts, then reloads the page on success: leaving the page before that
+        // (a test's own reload) can cancel the request before it is sent.
+        self.b.click_to_load(&yes, SOON);
     }
 
     /// GET outside the browser with this session's cookies (redirects not followed).

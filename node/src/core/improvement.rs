@@ -238,20 +238,19 @@ impl Core {
     /// and run.
     pub(super) async fn share_agencies_with(&mut self, brand: OrgId) {
         let read = || -> Result<(Vec<SignedRecord>, Vec<SignedRecord>), StoreError> {
-            let links: Vec<SignedRecord> = self
-                .store
-                .scan(&schema::LINKS, &[])?
-                .into_iter()
-                .filter(|l| l.complete)
-                .filter(|l| {
-                    serde_json::from_slice::<SupplyChainLink>(&l.record.body)
-                        .is_ok_and(|b| b.kind == LinkKind::SupplierAgency && b.upstream == self.me)
-                })
-                .map(|l| l.record)
-                .collect();
+            let mut links = Vec::new();
             let mut plans = Vec::new();
-            for agency in agencies_of(&self.store, &self.me)? {
-                plans.extend(self.store.scan(&schema::IMPROVEMENTS, agency.as_bytes())?);
+            for l in self.store.scan(&schema::LINKS, &[])? {
+                let agency = serde_json::from_slice::<SupplyChainLink>(&l.record.body)
+                    .ok()
+                    .filter(|b| {
+                        l.complete && b.kind == LinkKind::SupplierAgency && b.upstream == self.me
+                    })
+                    .map(|b| b.downstream);
+                if let Some(agency) = agency {
+                    plans.extend(self.store.scan(&schema::IMPROVEMENTS, agency.as_bytes())?);
+                    links.push(l.record);
+                }
             }
             Ok((links, plans))
         };

@@ -277,7 +277,7 @@ impl CoreClient {
 }
 
 /// Every complete link this node holds.
-fn complete_links(store: &Store) -> Result<Vec<SupplyChainLink>, StoreError> {
+pub fn complete_links(store: &Store) -> Result<Vec<SupplyChainLink>, StoreError> {
     Ok(store
         .scan(&schema::LINKS, &[])?
         .into_iter()
@@ -315,18 +315,6 @@ pub fn suppliers_of(store: &Store, agency: &OrgId) -> Result<Vec<OrgId>, StoreEr
         LinkKind::SupplierAgency,
         agency,
     ))
-}
-
-/// Agencies `supplier` recruits through (complete supplier-agency links).
-pub fn agencies_of(store: &Store, supplier: &OrgId) -> Result<Vec<OrgId>, StoreError> {
-    let mut out: Vec<OrgId> = complete_links(store)?
-        .into_iter()
-        .filter(|l| l.kind == LinkKind::SupplierAgency && l.upstream == *supplier)
-        .map(|l| l.downstream)
-        .collect();
-    out.sort();
-    out.dedup();
-    Ok(out)
 }
 
 /// Brands an attestation bundle of a case remediated by `party` goes to. A bundle holds the
