@@ -18,7 +18,7 @@ mod support;
 mod webdriver;
 
 use demo::{DEMO_OPERATOR, DEMO_PASSWORD, Demo};
-use serde_json::Value;
+use serde_json::{Value, json};
 use session::*;
 use std::collections::BTreeSet;
 use support::*;
@@ -162,6 +162,68 @@ fn worklists_match_the_api(s: &mut Session, cso: &Node) {
     assert_eq!(code, 200);
     let csv = String::from_utf8(body).expect("utf-8 csv");
     assert_eq!(csv.lines().count() as u64, overdue_n + 1, "{csv}");
+
+    overdue_by_organisation(s, cso, overdue_n);
+}
+
+/// The dashboard's overdue cases per organisation: each count is what the case list shows
+/// for that organisation with "only overdue", the API gives the same counts, and a count
+/// opens its cases.
+fn overdue_by_organisation(s: &mut Session, cso: &Node, overdue_n: u64) {
+    s.open("/dashboard");
+    let rows = s.find_all("#overdue-by-party tbody tr[data-party]");
+    assert!(!rows.is_empty(), "the demo's suppliers have overdue work");
+    let mut shown = Vec::new();
+    for row in &rows {
+        let party = s.attribute(row, "data-party").expect("a party");
+        let count: u64 = s
+            .text(&s.find_in(row, "[data-stat=overdue_cases]"))
+            .trim()
+            .parse()
+            .expect("a count");
+        let (_, listed) = api_cases(cso, &format!("overdue=true&party={party}"));
+        assert_eq!(count, listed, "{party}");
+        // Its overdue cases are among its cases.
+        let (_, with_party) = api_cases(cso, &format!("party={party}&closed=true"));
+        assert!(with_party >= listed, "{party}");
+        shown.push((party, count));
+    }
+    // Every overdue case owes something to at least one organisation.
+    assert!(shown.iter().map(|(_, n)| n).sum::<u64>() >= overdue_n);
+    let api: Value = cso.get("/api/overdue?limit=1");
+    assert_eq!(api["cases"], json!(overdue_n));
+    assert_eq!(api["listed"], json!(1), "{api}");
+    let by_party: Vec<(String, u64)> = api["by_party"]
+        .as_array()
+        .expect("by_party")
+        .iter()
+        .map(|p| {
+            (
+                p["party"].as_str().unwrap_or_default().to_string(),
+                p["cases"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect();
+    assert_eq!(by_party, shown);
+    let (code, _) = cso.get_raw("/api/overdue?limit=0");
+    assert_eq!(code, 400);
+    // The CLI says how many it left out, and names the organisations with their counts.
+    let printed = ilm(&cso.dir, &["overdue", "--limit", "1"]);
+    assert!(
+        printed.contains(&format!(
+            "1 of {overdue_n} cases with something overdue listed"
+        )),
+        "{printed}"
+    );
+    assert!(
+        printed.contains(&format!(": overdue in {} open case(s)", shown[0].1)),
+        "{printed}"
+    );
+    let first = s.find("#overdue-by-party tbody tr[data-party] [data-stat=overdue_cases] a");
+    s.click_to_load(&first, SOON);
+    s.wait_for("#case-count", SOON);
+    assert_eq!(shown_total(s), shown[0].1);
+    s.shot("cases-overdue-by-party");
 }
 
 /// The contact ids the contacts page shows.

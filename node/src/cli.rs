@@ -67,8 +67,13 @@ pub enum Command {
     Contact(ContactCommand),
     /// Escalations addressed to this node, with due dates and overdue marks.
     Inbox,
-    /// Acknowledgements and remediations past their due dates that this node can see.
-    Overdue,
+    /// Acknowledgements and remediations past their due dates that this node can see, most
+    /// overdue first, with how many cases each organisation owes something overdue in.
+    Overdue {
+        /// The most cases listed (1 to 10000); the counts always cover every case.
+        #[arg(long, default_value_t = 500)]
+        limit: usize,
+    },
     /// Remediation attestations: list, co-sign, export a verifiable bundle.
     #[command(subcommand)]
     Attestation(AttestationCommand),

@@ -106,6 +106,9 @@ pub fn improvement_id(org: &OrgId, id: &ilm_protocol::ActivityId) -> Vec<u8> {
 /// Open cases by earliest due date (`aggregates::due`): ids only.
 pub const DUE: Table<()> = Table::new(b'D', "open cases by due date");
 
+/// Open cases by party and that party's earliest due date (`aggregates::due`): ids only.
+pub const PARTY_DUE: Table<()> = Table::new(b'Y', "open cases by party and due date");
+
 /// Cases not closed, newest first (`aggregates::opened`): ids only.
 pub const OPENED: Table<()> = Table::new(b'N', "open cases by opening date");
 
@@ -199,6 +202,7 @@ pub const PREFIXES: &[(u8, &str)] = &[
     (PUBLICATIONS.prefix(), PUBLICATIONS.name()),
     (IMPROVEMENTS.prefix(), IMPROVEMENTS.name()),
     (DUE.prefix(), DUE.name()),
+    (PARTY_DUE.prefix(), PARTY_DUE.name()),
     (OPENED.prefix(), OPENED.name()),
     (TERMS.prefix(), TERMS.name()),
     (HEADS.prefix(), HEADS.name()),

@@ -67,6 +67,9 @@ pub fn of_case(state: &CaseState) -> Cells {
         // every overdue case's index id.
         add(&mut c, format!("{}{:06}", due::DAY_CELL, due.0 / DAY), 1);
     }
+    for (party, due) in due::party_dues(state) {
+        add(&mut c, due::party_day_cell(&party, due), 1);
+    }
     // Per case, as the dashboards count: remediated (a party's remediation confirmed by the
     // workers), reported (a party reported remediation), and both.
     let confirmed = state.parties.iter().any(|p| {
@@ -173,8 +176,9 @@ type Index = (
 );
 
 /// The indexes kept with the aggregates.
-const INDEXES: [Index; 3] = [
+const INDEXES: [Index; 4] = [
     (&schema::DUE, due::id),
+    (&schema::PARTY_DUE, due::party_ids),
     (&schema::OPENED, opened::id),
     (&schema::TERMS, terms::id),
 ];
@@ -254,7 +258,7 @@ const BUILT: &str = "_built";
 
 /// The version of what `of_case` and `of_contact` count (and of the indexes kept with them): raise it
 /// whenever they change, and every node recounts at its next start.
-pub const VERSION: i64 = 8;
+pub const VERSION: i64 = 9;
 
 /// The cells whose names start with `prefix`, keyed by the rest of the name.
 pub fn with_prefix(store: &Store, prefix: &str) -> Result<BTreeMap<String, i64>, StoreError> {

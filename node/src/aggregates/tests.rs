@@ -160,6 +160,26 @@ fn case_events(f: &Fixture, n: u8, shape: u8) -> Vec<SignedRecord> {
             },
         );
     }
+    // Some cases go to the other party too, later and with other deadlines, so that the
+    // parties of one case owe different things at different dates.
+    if shape >= 30 {
+        let other = &f.parties[usize::from(shape.is_multiple_of(2))];
+        push(
+            &f.cso,
+            day(45),
+            EventPayload::Escalation(Escalation {
+                to: other.org_id(),
+                categories: vec![IssueCategory::ExcessiveOvertime],
+                workers_affected: 2,
+                site: "Site".into(),
+                requested_remedy: "Rest days".into(),
+                description: "Overtime".into(),
+                recruitment_fees: None,
+                acknowledge_by: day(46 + u64::from(shape % 4)),
+                remediate_by: day(80),
+            }),
+        );
+    }
     out
 }
 
@@ -250,7 +270,8 @@ proptest! {
         // The overdue count (per-day cells before today, today's ids before now) equals the
         // case list's, at every due date, a second either side and the edges of its day.
         let mut nows = vec![T0];
-        for d in states.iter().filter_map(|s| s.next_due(Timestamp(0))) {
+        let dues = states.iter().flat_map(|s| s.obligations(Timestamp(0))).map(|o| o.due);
+        for d in dues {
             let day = d.0 - d.0 % 86_400;
             nows.extend([d.0 - 1, d.0, d.0 + 1, day, day - 1, day + 86_400].map(Timestamp));
         }
@@ -260,6 +281,33 @@ proptest! {
                 .filter(|s| s.obligations(now).iter().any(|o| o.overdue))
                 .count() as u64;
             prop_assert_eq!(due::overdue(&store, now).expect("count"), listed, "at {:?}", now);
+            // Per party: the cases in which it owes something overdue, counted and listed.
+            let mut owing: BTreeMap<OrgId, Vec<CaseRef>> = BTreeMap::new();
+            for s in &states {
+                let mut late: Vec<OrgId> =
+                    s.obligations(now).iter().filter(|o| o.overdue).map(|o| o.party).collect();
+                late.dedup();
+                for p in late {
+                    owing.entry(p).or_default().push(s.case_ref);
+                }
+            }
+            let mut expected: Vec<(OrgId, u64)> =
+                owing.iter().map(|(p, c)| (*p, c.len() as u64)).collect();
+            expected.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+            prop_assert_eq!(due::overdue_by_party(&store, now).expect("by party"), expected);
+            for (p, cases) in &owing {
+                prop_assert_eq!(due::overdue_at(&store, p, now).expect("count"), cases.len() as u64);
+                let mut listed: Vec<CaseRef> = due::owed_keys(&store, p, now, usize::MAX)
+                    .expect("keys")
+                    .expect("within max")
+                    .iter()
+                    .map(super::opened::case_of)
+                    .collect();
+                listed.sort();
+                let mut cases = cases.clone();
+                cases.sort();
+                prop_assert_eq!(listed, cases);
+            }
         }
         // Control: the aggregates do count things (so equality is not of two empty maps).
         prop_assert_eq!(counted.get("cases").copied(), Some(shapes.len() as i64));

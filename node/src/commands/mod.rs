@@ -89,7 +89,7 @@ pub fn run(cli: Cli) -> Result<Output> {
         Command::Case(cmd) => daemon_ops::case(&dir, cmd),
         Command::Contact(cmd) => workflow_ops::contact(&dir, cmd),
         Command::Inbox => workflow_ops::inbox(&dir),
-        Command::Overdue => workflow_ops::overdue(&dir),
+        Command::Overdue { limit } => workflow_ops::overdue(&dir, limit),
         Command::Attestation(cmd) => workflow_ops::attestation(&dir, cmd),
         Command::Link(cmd) => workflow_ops::link(&dir, cmd),
         Command::SupplyChain => workflow_ops::supply_chain(&dir),

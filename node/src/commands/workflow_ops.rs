@@ -263,11 +263,21 @@ pub(super) fn inbox(dir: &DataDir) -> Result<Output> {
     Ok(Output::new(v, t.trim_end().to_string()))
 }
 
-pub(super) fn overdue(dir: &DataDir) -> Result<Output> {
+pub(super) fn overdue(dir: &DataDir, limit: usize) -> Result<Output> {
     let c = client(dir)?;
-    let v = c.get("/api/overdue")?;
+    let v = c.get(&format!("/api/overdue?limit={limit}"))?;
     let names = Directory::fetch(&c)?;
     let mut t = String::new();
+    for p in v["by_party"].as_array().into_iter().flatten() {
+        t.push_str(&format!(
+            "{}: overdue in {} open case(s)\n",
+            names.name(&text(&p["party"])),
+            p["cases"].as_u64().unwrap_or(0)
+        ));
+    }
+    if !t.is_empty() {
+        t.push('\n');
+    }
     for o in v["overdue"].as_array().into_iter().flatten() {
         t.push_str(&format!(
             "{}  {:<15} due {}  owed by {}\n",
@@ -278,6 +288,15 @@ pub(super) fn overdue(dir: &DataDir) -> Result<Output> {
                 .map(|s| fmt_time(Timestamp(s)))
                 .unwrap_or_default(),
             names.name(&text(&o["party"]))
+        ));
+    }
+    let (cases, listed) = (
+        v["cases"].as_u64().unwrap_or(0),
+        v["listed"].as_u64().unwrap_or(0),
+    );
+    if cases > listed {
+        t.push_str(&format!(
+            "{listed} of {cases} cases with something overdue listed, the most overdue first (--limit to list more)\n"
         ));
     }
     if t.is_empty() {

@@ -369,7 +369,7 @@ pub static ROUTES: &[Route] = &[
         Get,
         "/api/overdue",
         Read,
-        "Overdue acknowledgements and remediations visible to this node",
+        "Overdue acknowledgements and remediations visible to this node, most overdue first (?limit=, default 500), with the cases each organisation owes something overdue in",
         |m| on(m, workflow::overdue),
     ),
     // Intake (CSO).

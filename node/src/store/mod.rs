@@ -818,6 +818,19 @@ impl Store {
         self.ids_up_to(h.data.range(table.key(&[])..table.key(upper)).keys(), max)
     }
 
+    /// The ids of `table` from `lower` up to (not including) `upper` (byte order), in id
+    /// order (keys only); None as soon as there are more than `max`.
+    pub fn ids_between<T>(
+        &self,
+        table: &Table<T>,
+        lower: &[u8],
+        upper: &[u8],
+        max: usize,
+    ) -> Result<Option<Vec<Vec<u8>>>> {
+        let h = self.h()?;
+        self.ids_up_to(h.data.range(table.key(lower)..table.key(upper)).keys(), max)
+    }
+
     /// How many keys an iterator gives, stopping at the first unreadable one: an iterator
     /// over a damaged tree may return the same error forever.
     fn count_keys(&self, keys: impl Iterator<Item = sled::Result<sled::IVec>>) -> Result<usize> {

@@ -71,6 +71,23 @@ pub(crate) async fn dashboard(
     );
     ctx["charts"] = json!(charts);
     ctx["response_times"] = json!(board.response_times);
+    // Each organisation's overdue cases, linking to the case list that shows the same ones.
+    let names = super::case_pages::member_names(&st);
+    ctx["overdue_by_party"] = json!(
+        board
+            .overdue_by_party
+            .iter()
+            .map(|(party, cases)| {
+                let id = party.to_string();
+                json!({
+                    "party": id,
+                    "name": names.get(&id).cloned().unwrap_or_else(|| party.short()),
+                    "cases": cases,
+                    "href": format!("/cases?overdue=true&party={id}"),
+                })
+            })
+            .collect::<Vec<_>>()
+    );
     // A brand sees its suppliers compared, with the same figures as its Supply chain page.
     if st.role == Role::Brand {
         match super::supply_chain::compared(&st, &Default::default()) {

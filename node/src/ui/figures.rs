@@ -53,6 +53,9 @@ pub struct Dashboard {
     pub charts: Vec<Series>,
     /// How fast parties answered, month by month (a CSO's; empty for the other roles).
     pub response_times: Vec<MonthTimes>,
+    /// Each organisation with open cases in which it owes something overdue, and how many
+    /// (a CSO's; empty for the other roles), most first.
+    pub overdue_by_party: Vec<(OrgId, u64)>,
 }
 
 /// How fast parties answered the escalations of one month: days to acknowledge (by the
@@ -375,6 +378,7 @@ pub fn cso(store: &Store, now: Timestamp) -> Result<Dashboard, StoreError> {
             },
         ],
         response_times: response_times(store)?,
+        overdue_by_party: aggregates::due::overdue_by_party(store, now)?,
     })
 }
 
@@ -433,6 +437,7 @@ pub fn responder(store: &Store, me: &OrgId, now: Timestamp) -> Result<Dashboard,
             by_category("unit_cases", categories.iter()),
         ],
         response_times: Vec::new(),
+        overdue_by_party: Vec::new(),
     })
 }
 
@@ -505,6 +510,7 @@ pub fn brand(
             },
         ],
         response_times: Vec::new(),
+        overdue_by_party: Vec::new(),
     })
 }
 
@@ -541,6 +547,7 @@ pub fn steward(
             time: false,
         }],
         response_times: Vec::new(),
+        overdue_by_party: Vec::new(),
     })
 }
 

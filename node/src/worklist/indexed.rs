@@ -47,6 +47,8 @@ enum Source {
     Every,
     /// Every open case with something due before this time.
     DueBefore(Timestamp),
+    /// Every open case in which this organisation owes something due before this time.
+    OwedBefore(OrgId, Timestamp),
     /// Every case whose reference starts with these hex digits.
     Reference(String),
 }
@@ -277,7 +279,7 @@ fn probes(store: &Store, conditions: &[&Condition]) -> Result<Option<Vec<Vec<Pro
                 Source::NotClosed => these.push(Probe::NotClosed),
                 Source::Every => these.push(Probe::Every),
                 Source::Reference(hex) => these.push(Probe::Reference(hex.clone())),
-                Source::DueBefore(_) => return Ok(None),
+                Source::DueBefore(_) | Source::OwedBefore(..) => return Ok(None),
             }
         }
         out.push(these);
@@ -507,17 +509,22 @@ fn conditions(
     if !filter.closed && filter.status.is_empty() {
         out.push(vec![Source::NotClosed]);
     }
+    // The list compares the id as written: one that does not read back the same finds
+    // nothing.
+    let party = filter
+        .party
+        .parse::<OrgId>()
+        .ok()
+        .filter(|p| p.to_string() == filter.party);
     if filter.overdue {
-        out.push(vec![Source::DueBefore(now)]);
+        out.push(match party {
+            // Overdue between the two, whichever owes it (the other condition keeps the
+            // cases between them).
+            Some(p) => vec![Source::OwedBefore(p, now), Source::OwedBefore(*me, now)],
+            None => vec![Source::DueBefore(now)],
+        });
     }
     if !filter.party.is_empty() {
-        // The list compares the id as written: one that does not read back the same finds
-        // nothing.
-        let party = filter
-            .party
-            .parse::<OrgId>()
-            .ok()
-            .filter(|p| p.to_string() == filter.party);
         out.push(match party {
             Some(p) => between(me, &p),
             None => Vec::new(),
@@ -575,6 +582,7 @@ fn read(store: &Store, condition: &Condition, max: usize) -> Result<Option<Vec<K
                 .ids_prefixed(&schema::OPENED, &[], room)?
                 .map(|ids| ids.iter().filter_map(|id| opened::key_of(id)).collect()),
             Source::DueBefore(t) => due::overdue_keys(store, *t, room)?,
+            Source::OwedBefore(party, t) => due::owed_keys(store, party, *t, room)?,
             Source::Reference(hex) => Some(references(store, hex)?),
         };
         let Some(found) = found else {

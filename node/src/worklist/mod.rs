@@ -39,6 +39,9 @@ pub struct CaseRow {
     pub next_due: Option<Timestamp>,
     /// Whether something is overdue.
     pub overdue: bool,
+    /// The counterparties with which something is overdue: at the owner, the parties that
+    /// owe something overdue; at a party, the owner when this party does.
+    pub overdue_with: Vec<OrgId>,
     /// Whether the case is closed.
     pub closed: bool,
     /// Where this node knows the case from.
@@ -128,6 +131,7 @@ pub fn rows(
             workers: group.iter().map(|r| r.workers_affected).max().unwrap_or(0),
             next_due,
             overdue: group.iter().any(|r| !r.overdue(now).is_empty()),
+            overdue_with: late_in_reports(group, now),
             closed: r.status == ilm_protocol::CaseStatus::Closed,
             source: Source::Report,
             text: String::new(),
@@ -138,6 +142,18 @@ pub fn rows(
         out.push(local_row(&l, &name));
     }
     Ok(out)
+}
+
+/// The suppliers and agencies of a case's status reports that have something overdue.
+fn late_in_reports(reports: &[crate::records::StatusReport], now: Timestamp) -> Vec<OrgId> {
+    let mut out: Vec<OrgId> = reports
+        .iter()
+        .filter(|r| !r.overdue(now).is_empty())
+        .map(|r| r.supplier)
+        .collect();
+    out.sort();
+    out.dedup();
+    out
 }
 
 /// The row of a case this node holds the history of.
@@ -158,6 +174,13 @@ pub(crate) fn history_row(
         .map(|p| p.escalation.site.clone())
         .unwrap_or_default();
     let counterparty_names: Vec<String> = counterparties.iter().map(name).collect();
+    let mut late: Vec<OrgId> = state
+        .obligations(now)
+        .iter()
+        .filter(|o| o.overdue)
+        .map(|o| o.party)
+        .collect();
+    late.dedup();
     CaseRow {
         case_ref: state.case_ref,
         status: state.status().code().to_string(),
@@ -168,7 +191,14 @@ pub(crate) fn history_row(
         categories: state.categories(),
         workers: state.workers_affected(),
         next_due: state.next_due(now),
-        overdue: state.obligations(now).iter().any(|o| o.overdue),
+        overdue: !late.is_empty(),
+        overdue_with: if state.owner == *me {
+            late
+        } else if late.contains(me) {
+            vec![state.owner]
+        } else {
+            Vec::new()
+        },
         closed: state.closed.is_some(),
         source: Source::History,
         text: crate::aggregates::terms::text(state),
@@ -190,6 +220,7 @@ pub(crate) fn local_row(l: &LocalCase, name: &dyn Fn(&OrgId) -> String) -> CaseR
         workers: l.workers,
         next_due: None,
         overdue: false,
+        overdue_with: Vec::new(),
         closed: false,
         source: Source::Local,
         text: l.site.clone(),
@@ -205,7 +236,8 @@ pub struct CaseQuery {
     pub q: String,
     /// One status code.
     pub status: String,
-    /// Only cases with something overdue.
+    /// Only cases with something overdue (with `party`: overdue between this node and that
+    /// party, whichever owes it).
     pub overdue: bool,
     /// Only cases with this counterparty (org id).
     pub party: String,
@@ -403,7 +435,12 @@ impl Filter {
         words_ok
             && (self.closed || !r.closed)
             && (self.status.is_empty() || r.status == self.status)
-            && (!self.overdue || r.overdue)
+            && (!self.overdue
+                || if self.party.is_empty() {
+                    r.overdue
+                } else {
+                    r.overdue_with.iter().any(|p| p.to_string() == self.party)
+                })
             && (self.party.is_empty()
                 || r.counterparties.iter().any(|p| p.to_string() == self.party))
             && self.category.is_none_or(|c| r.categories.contains(&c))
@@ -528,6 +565,11 @@ mod tests {
             workers: 1,
             next_due: (!closed).then_some(Timestamp(opened + 100)),
             overdue,
+            overdue_with: if overdue {
+                vec![OrgId([n % 2; 32])]
+            } else {
+                Vec::new()
+            },
             closed,
             source: Source::History,
             text: format!("factory {n}"),
@@ -583,6 +625,16 @@ mod tests {
         );
         assert_eq!(q(&|q| q.status = "escalated".into()).total, 18);
         assert_eq!(q(&|q| q.overdue = true).total, 8);
+        // Overdue with one party: only the cases that party owes something in.
+        let with = |n: u8| {
+            q(&|q| {
+                q.overdue = true;
+                q.party = OrgId([n; 32]).to_string();
+            })
+            .total
+        };
+        assert_eq!(with(0) + with(1), 8);
+        assert!(with(0) > 0 && with(1) > 0);
         assert_eq!(
             q(&|q| q.q = "factory 42".into()).rows[0].case_ref,
             CaseRef([42; 16])

@@ -236,6 +236,7 @@ async fn case_list_pages_from_the_indexes_are_the_pages_a_full_scan_gives() {
     let all = rows(&store, &membership, &me, at).expect("rows");
     let reference = opened[4].to_hex();
     let supplier = w.supplier.org_id().to_string();
+    let me_hex = me.to_string();
     let mut queries = Vec::new();
     for q in [
         "",
@@ -282,6 +283,25 @@ async fn case_list_pages_from_the_indexes_are_the_pages_a_full_scan_gives() {
             queries.push(CaseQuery {
                 party: party.into(),
                 category: category.into(),
+                closed,
+                page,
+                per_page: 10,
+                ..Default::default()
+            });
+        }
+    }
+    // Overdue with the supplier (read from the per-party due-date index), and with an
+    // organisation that owes nothing.
+    for (party, sort) in [
+        (supplier.as_str(), "opened"),
+        (supplier.as_str(), "due"),
+        (me_hex.as_str(), "opened"),
+    ] {
+        for (closed, page) in [(false, 1), (true, 2)] {
+            queries.push(CaseQuery {
+                party: party.into(),
+                overdue: true,
+                sort: sort.into(),
                 closed,
                 page,
                 per_page: 10,
@@ -336,6 +356,18 @@ async fn case_list_pages_from_the_indexes_are_the_pages_a_full_scan_gives() {
         assert_eq!(exported, refs(&every), "{query:?} exported");
     }
     assert!(found > 1_000, "the queries find cases: {found}");
+    // The supplier owes overdue acknowledgements here, as many as the dashboard counts.
+    let owed = crate::aggregates::due::overdue_at(&store, &w.supplier.org_id(), at).expect("count");
+    let with_supplier = CaseQuery {
+        party: supplier.clone(),
+        overdue: true,
+        ..Default::default()
+    };
+    let listed = select(all.clone(), &with_supplier, &label)
+        .expect("select")
+        .total;
+    assert!(owed > 0, "some acknowledgements are overdue");
+    assert_eq!(owed, listed as u64);
     // An export whose receiver stops taking rows builds no more of them.
     let mut taken = 0;
     let handed = crate::worklist::export::each_row(
