@@ -226,6 +226,58 @@ fn overdue_by_organisation(s: &mut Session, cso: &Node, overdue_n: u64) {
     s.shot("cases-overdue-by-party");
 }
 
+/// `/api/overdue` at a supplier or agency lists only what it owes itself, counted as its case
+/// list counts "overdue with" each CSO; at a brand, its supply chain's overdue cases, counted
+/// as its list counts them, in all and per organisation.
+fn others_see_what_is_overdue_for_them(demo: &Demo, brand: &Node) {
+    let csos: Vec<&Node> = demo
+        .roles
+        .iter()
+        .filter(|(_, role)| role.as_str() == "cso")
+        .map(|(k, _)| demo.node(k))
+        .collect();
+    let mut owing = 0;
+    for (key, role) in &demo.roles {
+        if !["supplier", "agency"].contains(&role.as_str()) {
+            continue;
+        }
+        let node = demo.node(key);
+        let v: Value = node.get("/api/overdue");
+        for item in v["overdue"].as_array().expect("items") {
+            assert_eq!(item["party"], json!(node.org_id), "{key}: {item}");
+        }
+        let cases = v["cases"].as_u64().expect("cases");
+        let listed: u64 = csos
+            .iter()
+            .map(|c| api_cases(node, &format!("overdue=true&party={}", c.org_id)).1)
+            .sum();
+        assert_eq!(cases, listed, "{key}");
+        let by_party = if cases > 0 {
+            json!([{ "party": node.org_id, "cases": cases }])
+        } else {
+            json!([])
+        };
+        assert_eq!(v["by_party"], by_party, "{key}");
+        owing += cases;
+    }
+    assert!(
+        owing > 0,
+        "the demo's suppliers and agencies have overdue work"
+    );
+    let v: Value = brand.get("/api/overdue");
+    assert_eq!(v["cases"], json!(api_cases(brand, "overdue=true").1));
+    let parties = v["by_party"].as_array().expect("by_party");
+    assert!(
+        !parties.is_empty(),
+        "the brand's supply chain has overdue work"
+    );
+    for p in parties {
+        let party = p["party"].as_str().expect("party");
+        let (_, n) = api_cases(brand, &format!("overdue=true&party={party}"));
+        assert_eq!(p["cases"], json!(n), "{party}");
+    }
+}
+
 /// The contact ids the contacts page shows.
 fn listed_contacts(s: &Session) -> BTreeSet<String> {
     s.find_all("table#contacts tbody tr[data-contact]")
@@ -1404,6 +1456,7 @@ fn every_role_does_its_work_on_the_demo_network() {
     accessible_and_fits_small_screens(&mut g, &axe, &pages);
 
     let brand = demo.node("brand-northwind");
+    others_see_what_is_overdue_for_them(&demo, brand);
     let mut b = Session::new("demo-brand", brand);
     b.login_to_dashboard(DEMO_OPERATOR, DEMO_PASSWORD);
     brand_sees_its_supply_chain(&mut b);

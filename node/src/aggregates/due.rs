@@ -2,6 +2,10 @@
 //! then the case's [`opened::key`]), kept with the aggregates in the batch that stores the
 //! case's state. The dashboard's overdue count is then a count of the ids dated before now,
 //! and the case list's overdue filter a read of them, not a scan of every case.
+//!
+//! The same per party ([`party_ids`]: the party, its own earliest due date, the key; and
+//! per-day cells per party), so that what each organisation owes overdue is counted and
+//! listed without a scan too.
 
 use super::opened;
 use crate::schema;

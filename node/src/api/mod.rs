@@ -25,6 +25,7 @@ mod errors;
 pub mod exports;
 pub mod improvements;
 pub mod listings;
+pub mod overdue;
 pub mod portal;
 pub mod ratings;
 pub mod statistics;

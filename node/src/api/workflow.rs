@@ -3,7 +3,7 @@
 
 use super::{ApiError, ApiResult, ApiState, parse_case};
 use crate::access::{OperatorRole, Principal};
-use crate::cases::{self, overdue_items};
+use crate::cases;
 use crate::contact_list::{ContactListError, ContactQuery};
 use crate::core::{Disclosure, ReceivedDisclosure};
 use crate::intake::{
@@ -508,89 +508,6 @@ pub(crate) async fn verify(
 pub(crate) async fn inbox(State(st): St) -> ApiResult {
     let items = crate::views::inbox(&st.store, &st.keys.org_id(), now())?;
     Ok(Json(json!({ "inbox": items })))
-}
-
-/// What `GET /api/overdue` lists.
-#[derive(Deserialize, Default)]
-#[serde(default, deny_unknown_fields)]
-pub(crate) struct OverdueQuery {
-    /// The most cases listed (1 to `MAX_PER_PAGE`; default `OVERDUE_LISTED`).
-    limit: Option<usize>,
-}
-
-/// Cases `GET /api/overdue` lists unless asked for another number: the counts (in all and
-/// per organisation) always cover every case.
-const OVERDUE_LISTED: usize = 500;
-
-/// What is overdue: the items of the most overdue cases first (read from the due-date index,
-/// so only the listed cases are loaded), how many cases have something overdue, and at a
-/// CSO how many each organisation owes something overdue in.
-pub(crate) async fn overdue(
-    State(st): St,
-    query: Result<Query<OverdueQuery>, QueryRejection>,
-) -> ApiResult {
-    let Query(query) = query?;
-    let limit = query.limit.unwrap_or(OVERDUE_LISTED);
-    if !(1..=crate::worklist::MAX_PER_PAGE).contains(&limit) {
-        return Err(ApiError::bad(format!(
-            "limit: 1 to {}",
-            crate::worklist::MAX_PER_PAGE
-        )));
-    }
-    let me = st.keys.org_id();
-    let t = now();
-    let mut out = Vec::new();
-    let mut listed = 0usize;
-    for id in st.store.ids_in(&schema::DUE, &[], 0, limit)? {
-        let due = id.get(..8).and_then(|d| <[u8; 8]>::try_from(d).ok());
-        if due.is_none_or(|d| u64::from_be_bytes(d) >= t.0) {
-            break;
-        }
-        let Some(key) = crate::aggregates::opened::key_of(&id) else {
-            continue;
-        };
-        let case = crate::aggregates::opened::case_of(&key);
-        let Some(state) = cases::state_of(&st.store, &case)? else {
-            continue;
-        };
-        listed += 1;
-        for o in overdue_items(&state, t) {
-            if state.owner == me || o.party == me {
-                out.push(json!(o));
-            }
-        }
-    }
-    let mut cases = crate::aggregates::due::overdue(&st.store, t)?;
-    let by_party: Vec<Value> = crate::aggregates::due::overdue_by_party(&st.store, t)?
-        .into_iter()
-        .map(|(party, n)| json!({ "party": party, "cases": n }))
-        .collect();
-    // Brands: from the status reports of their supply chain (one per case and party, stored
-    // by case first), the first `limit` cases listed.
-    let mut reported = std::collections::BTreeSet::new();
-    let mut shown = std::collections::BTreeSet::new();
-    st.store
-        .for_each(&schema::STATUS_REPORTS, &[], |r: crate::records::StatusReport| {
-            let late = r.overdue(t);
-            if late.is_empty() {
-                return;
-            }
-            reported.insert(r.case_ref);
-            if shown.len() < limit || shown.contains(&r.case_ref) {
-                shown.insert(r.case_ref);
-                for (what, due) in late {
-                    out.push(json!({ "case_ref": r.case_ref, "party": r.supplier, "what": what, "due": due }));
-                }
-            }
-        })?;
-    cases += reported.len() as u64;
-    listed += shown.len();
-    Ok(Json(json!({
-        "overdue": out,
-        "cases": cases,
-        "listed": listed,
-        "by_party": by_party,
-    })))
 }
 
 pub(crate) async fn list_attestations(State(st): St) -> ApiResult {

@@ -436,7 +436,7 @@ pub(super) fn seed(
         .iter()
         .map(|c| {
             api(dirs, c).and_then(|a| {
-                Ok(a.get("/api/overdue")?["overdue"]
+                Ok(a.get("/api/overdue?limit=10000")?["overdue"]
                     .as_array()
                     .map(Vec::len)
                     .unwrap_or(0))

@@ -3,7 +3,7 @@
 //! a route cannot be served without a permission, and the description cannot drift.
 
 use crate::access::Permission;
-use crate::api::{self, workflow};
+use crate::api::{self, overdue, workflow};
 use crate::app::ApiState;
 use crate::ui;
 use axum::routing::{MethodFilter, MethodRouter, on};
@@ -370,7 +370,7 @@ pub static ROUTES: &[Route] = &[
         "/api/overdue",
         Read,
         "Overdue acknowledgements and remediations visible to this node, most overdue first (?limit=, default 500), with the cases each organisation owes something overdue in",
-        |m| on(m, workflow::overdue),
+        |m| on(m, overdue::overdue),
     ),
     // Intake (CSO).
     route(
