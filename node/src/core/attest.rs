@@ -16,11 +16,7 @@ impl Core {
     ) -> Result<(), CoreError> {
         let mut batch = WriteBatch::new();
         let entries = self.stage_attestation(&mut batch, case, rec, complete, to)?;
-        self.store.commit(batch)?;
-        for e in entries {
-            self.outbox.push(e).await;
-        }
-        Ok(())
+        self.commit_queued(batch, entries).await
     }
 
     /// Adds an attestation (draft or complete) and its message to `to` to `batch`.
@@ -59,10 +55,7 @@ impl Core {
     ) -> Result<SignedRecord, CoreError> {
         let mut batch = WriteBatch::new();
         let (rec, entries) = self.prepare_attestation(&mut batch, case)?;
-        self.store.commit(batch)?;
-        for e in entries {
-            self.outbox.push(e).await;
-        }
+        self.commit_queued(batch, entries).await?;
         Ok(rec)
     }
 

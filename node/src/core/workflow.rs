@@ -550,11 +550,22 @@ impl Core {
     ) -> Result<Option<MessageId>, CoreError> {
         let (id, entries) =
             self.queue_message(&mut batch, kind, recipients, payload, case_ref, now())?;
+        self.commit_queued(batch, entries).await?;
+        Ok(id)
+    }
+
+    /// Stores `batch`, then hands the outbox entries it holds to the worker: never before
+    /// they are stored, so that a crash cannot send what the node does not remember sending.
+    pub(super) async fn commit_queued(
+        &mut self,
+        batch: WriteBatch,
+        entries: Vec<OutboxEntry>,
+    ) -> Result<(), CoreError> {
         self.store.commit(batch)?;
         for e in entries {
             self.outbox.push(e).await;
         }
-        Ok(id)
+        Ok(())
     }
 
     /// Like [`Core::commit_with_message`] for any number of recipients: one envelope per
@@ -572,11 +583,7 @@ impl Core {
             let (_, mut e) = self.queue_message(&mut batch, kind, group, payload, None, now())?;
             entries.append(&mut e);
         }
-        self.store.commit(batch)?;
-        for e in entries {
-            self.outbox.push(e).await;
-        }
-        Ok(())
+        self.commit_queued(batch, entries).await
     }
 
     /// Stores `batch` with `payload` queued to each of `recipients` in an envelope of its
@@ -589,11 +596,7 @@ impl Core {
         payload: &[u8],
     ) -> Result<(), CoreError> {
         let entries = self.queue_apart(&mut batch, kind, recipients, payload, None, now())?;
-        self.store.commit(batch)?;
-        for e in entries {
-            self.outbox.push(e).await;
-        }
-        Ok(())
+        self.commit_queued(batch, entries).await
     }
 
     /// Hands entries committed by a delivery batch to the outbox worker.
