@@ -828,16 +828,7 @@ fn an_agency_s_cases_and_plan_reach_the_brands_of_the_suppliers_it_recruits_for(
     // A case escalated to the supplier and then to its agency: the brand keeps a report of
     // each, lists the case once naming both, and its dashboard counts it once.
     let both = cso.escalate(&supplier, "Wages withheld");
-    let now_s = now().0;
-    cso.append_event(
-        &both,
-        json!({
-            "type": "escalation", "to": agency.org_id, "categories": ["recruitment_fees"],
-            "workers_affected": 3, "site": "Site A", "requested_remedy": "Repay the fees",
-            "description": "Fees charged", "recruitment_fees": null,
-            "acknowledge_by": now_s + 7 * 86400, "remediate_by": now_s + 30 * 86400,
-        }),
-    );
+    cso.escalate_fees_to(&both, &agency);
     wait_for("the brand to hold both parties' reports", SOON, || {
         let has = |org: &str| {
             chain_entry(&brand, org).is_some_and(|e| {

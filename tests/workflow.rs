@@ -778,19 +778,7 @@ fn an_agency_s_attestation_bundle_reaches_only_brands_of_suppliers_in_the_case()
     }
     // A case at the first supplier, escalated to the agency too, which remediates.
     let case = cso.escalate(&supplier, "Fees charged for the job at this site");
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("clock")
-        .as_secs();
-    cso.append_event(
-        &case,
-        json!({
-            "type": "escalation", "to": agency.org_id, "categories": ["recruitment_fees"],
-            "workers_affected": 3, "site": "Site A", "requested_remedy": "Repay the fees",
-            "description": "Fees charged", "recruitment_fees": null,
-            "acknowledge_by": now + 7 * 86400, "remediate_by": now + 30 * 86400,
-        }),
-    );
+    cso.escalate_fees_to(&case, &agency);
     remediate(&agency, &case);
     wait_for("the CSO to see the agency's remediation", SOON, || {
         let v = cso.get(&format!("/api/cases/{case}"));

@@ -360,6 +360,23 @@ impl Node {
         v["case_ref"].as_str().expect("case_ref").to_string()
     }
 
+    /// Escalates a case this CSO opened to one more party, `to`, for recruitment fees.
+    pub fn escalate_fees_to(&self, case: &str, to: &Node) {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("clock")
+            .as_secs();
+        self.append_event(
+            case,
+            json!({
+                "type": "escalation", "to": to.org_id, "categories": ["recruitment_fees"],
+                "workers_affected": 3, "site": "Site A", "requested_remedy": "Repay the fees",
+                "description": "Fees charged", "recruitment_fees": null,
+                "acknowledge_by": now + 7 * 86400, "remediate_by": now + 30 * 86400,
+            }),
+        );
+    }
+
     /// At a CSO: a worker's contact, a case for `supplier` with the worker's consent to tell
     /// it who they are, escalated; the supplier receives the escalation and a consented
     /// disclosure (a workflow message). Returns the case reference.
