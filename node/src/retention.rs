@@ -181,10 +181,12 @@ fn commit_with_state(
         st.last = Some(report.clone());
     }
     batch.put(&schema::RETENTION, STATE_ID, &st)?;
-    store.commit(batch)?;
+    // The flag goes first: once the erasure is visible (or durable), the compaction that
+    // removes the old bytes is already due. A failed commit leaves only a needless compaction.
     if report.erased_personal_data() {
         store.mark_compaction_due()?;
     }
+    store.commit(batch)?;
     Ok(())
 }
 
@@ -294,5 +296,51 @@ pub async fn run_sweeps(
             Ok(Err(e)) => tracing::warn!("retention sweep failed, nothing erased: {e}"),
             Err(e) => tracing::warn!("retention sweep stopped: {e}"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::datadir::DataDir;
+
+    const T0: Timestamp = Timestamp(1_767_225_600);
+
+    /// A reader that sees the sweep's record must also see the compaction it made due: the
+    /// status page shows both, and a crash between them must not leave erased bytes behind.
+    #[test]
+    fn the_compaction_is_due_before_the_sweep_that_needs_it_is_visible() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = schema::open(&dir.path().join("db")).expect("store");
+        let vault = Vault::open(&DataDir::new(dir.path())).expect("vault");
+        let report = crate::portal::thread::tests::report();
+        crate::portal::thread::create(&store, &vault, report, T0).expect("contact");
+        let policy = RetentionPolicy {
+            worker_identities_days: Some(30),
+            ..Default::default()
+        };
+        // A slow disk widens the window between the two writes, should they be apart.
+        store.inject_flush_delay(std::time::Duration::from_millis(300));
+        let later = Timestamp(T0.0 + 100 * DAY);
+        let seen = std::thread::scope(|s| {
+            let watcher = s.spawn(|| {
+                loop {
+                    let swept = state(&store).expect("state").last.is_some();
+                    let due = store.compaction_due().expect("flag");
+                    if swept {
+                        return due;
+                    }
+                    std::thread::yield_now();
+                }
+            });
+            let done = sweep(&store, &vault, &policy, later).expect("sweep");
+            assert_eq!(done.identities, 1, "the sweep erased the expired identity");
+            watcher.join().expect("watcher")
+        });
+        assert!(
+            seen,
+            "the sweep's record was visible before its compaction was due"
+        );
+        assert!(store.compaction_due().expect("flag"));
     }
 }

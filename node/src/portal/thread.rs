@@ -502,4 +502,4 @@ impl WorkerStatus {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

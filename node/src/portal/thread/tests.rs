@@ -23,7 +23,8 @@ fn world() -> World {
     }
 }
 
-fn report() -> Report {
+/// A worker's report with canary words, for tests elsewhere in the crate too.
+pub(crate) fn report() -> Report {
     Report {
         reporter: Reporter::Worker,
         language: "my".into(),
