@@ -152,6 +152,29 @@ fn whole_lifecycle_to_a_brand_verifying_the_exported_attestation() {
                 .any(|c| c["case_ref"] == case.as_str());
         ok.then_some(())
     });
+    // Each page of the brand shows every attestation of its supply chain: a bundle is
+    // checked once (dozens of signatures), not on every view, until the membership changes.
+    let checks = || brand.get("/api/status")["membership"]["attestation_checks"].as_u64();
+    // A certificate learned later would rightly start the checks again: first the brand
+    // knows every member the steward admitted.
+    let known = |n: &Node| n.get("/api/status")["membership"]["known_members"].as_u64();
+    wait_for("the brand to know every member", SOON, || {
+        (known(&brand) == known(&net.steward)).then_some(())
+    });
+    let before = checks().expect("attestation checks");
+    assert!(before >= 1, "the view above checked the bundle");
+    for _ in 0..3 {
+        let v = brand.get("/api/supply-chain");
+        assert_eq!(
+            v["suppliers"][0]["attestations"][0]["signature_verified"],
+            true
+        );
+    }
+    assert_eq!(
+        checks(),
+        Some(before),
+        "views checked the same bundle again"
+    );
     // The CSO exports the bundle; the brand verifies it offline with the real binary.
     let file = net.tmp.path().join("attestation.json");
     ilm(

@@ -4,12 +4,13 @@
 use crate::net::Gatekeeper;
 use crate::net::proto::Hello;
 use ilm_protocol::{
-    MembershipCertificate, MembershipError, Network, NetworkId, OrgId, RecordKind, RevocationList,
-    SignedRecord, Timestamp,
+    MembershipCertificate, MembershipError, Network, NetworkId, OrgId, RecordKind,
+    RemediationAttestation, RevocationList, SignedRecord, Timestamp,
 };
 use libp2p::PeerId;
 use std::collections::HashMap;
-use std::sync::RwLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, RwLock};
 
 /// The libp2p peer id of a signing key (a node's libp2p identity is its current signing
 /// key). For an organisation, whose key may have been rotated, use
@@ -41,6 +42,8 @@ pub fn add_successions(network: &mut Network, recs: &[SignedRecord]) -> usize {
     }
 }
 
+/// What is known of the network. Every change to it calls [`MembershipState::changed`]: the
+/// attestation checks remembered were made against what it held before.
 struct Inner {
     /// The genesis and the steward successions learned since.
     network: Network,
@@ -54,6 +57,30 @@ pub struct MembershipState {
     own: SignedRecord,
     me: OrgId,
     inner: RwLock<Inner>,
+    checks: Mutex<Checks>,
+    checks_made: AtomicU64,
+}
+
+/// Attestation checks made against the membership as it is now: a bundle costs dozens of
+/// signature checks, and every brand page shows every attestation of its supply chain.
+#[derive(Default)]
+struct Checks {
+    /// Changes of the membership so far: a check begun before one is not remembered.
+    generation: u64,
+    /// By [`AttestationCheck`] key (a digest of everything checked).
+    done: HashMap<[u8; 32], AttestationCheck>,
+}
+
+/// Most attestation checks remembered; past it the memo starts again.
+const MAX_CHECKS: usize = 100_000;
+
+/// What checking a stored attestation against the membership found.
+#[derive(Debug, Clone)]
+pub struct AttestationCheck {
+    /// The body, when the signatures made so far check out.
+    pub body: Option<RemediationAttestation>,
+    /// Whether it is complete and checks out whole (with its bundle, if it has one).
+    pub verified: bool,
 }
 
 /// What learning a record changed.
@@ -87,6 +114,8 @@ impl MembershipState {
                 revocations: RevocationList::new(),
                 certs: HashMap::new(),
             }),
+            checks: Mutex::new(Checks::default()),
+            checks_made: AtomicU64::new(0),
         };
         state.learn_certificate(&own)?;
         for rec in &revocations {
@@ -111,7 +140,56 @@ impl MembershipState {
     /// Learns the steward successions stored or received (in any order: each is tried
     /// until none more fits). Returns how many were new.
     pub fn learn_successions(&self, recs: &[SignedRecord]) -> usize {
-        add_successions(&mut self.write().network, recs)
+        let learned = add_successions(&mut self.write().network, recs);
+        if learned > 0 {
+            self.changed();
+        }
+        learned
+    }
+
+    /// The check of an attestation whose records, bundle and completeness digest to `key`:
+    /// made by `check` once per state of the membership, since its outcome depends on nothing
+    /// else (certificates, revocations and successions; never the clock).
+    pub fn check_attestation(
+        &self,
+        key: [u8; 32],
+        check: impl FnOnce() -> AttestationCheck,
+    ) -> AttestationCheck {
+        let generation = {
+            let checks = self.checks();
+            if let Some(done) = checks.done.get(&key) {
+                return done.clone();
+            }
+            checks.generation
+        };
+        let done = check();
+        self.checks_made.fetch_add(1, Ordering::Relaxed);
+        let mut checks = self.checks();
+        // A change while checking may have come before or after the reads it made.
+        if checks.generation == generation {
+            if checks.done.len() >= MAX_CHECKS {
+                checks.done.clear();
+            }
+            checks.done.insert(key, done.clone());
+        }
+        done
+    }
+
+    /// Attestation checks made since the node started (each cost their signature checks).
+    pub fn attestation_checks_made(&self) -> u64 {
+        self.checks_made.load(Ordering::Relaxed)
+    }
+
+    fn checks(&self) -> std::sync::MutexGuard<'_, Checks> {
+        self.checks.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Forgets the checks made against the membership as it was (called after each change,
+    /// once the change is visible).
+    fn changed(&self) {
+        let mut checks = self.checks();
+        checks.generation += 1;
+        checks.done.clear();
     }
 
     /// The libp2p peer id an organisation connects with: that of the current key its newest
@@ -231,6 +309,8 @@ impl MembershipState {
         if newer {
             let org = body.org_id;
             inner.certs.insert(org, (rec.clone(), body));
+            drop(inner);
+            self.changed();
             return Ok(Learned::Certificate(org));
         }
         Ok(Learned::Nothing)
@@ -243,6 +323,8 @@ impl MembershipState {
         let rev = inner.network.check_revocation(rec)?;
         let org = rev.body().org_id;
         if inner.revocations.add(&rev) {
+            drop(inner);
+            self.changed();
             Ok(Learned::Revocation(org))
         } else {
             Ok(Learned::Nothing)
@@ -257,9 +339,12 @@ impl MembershipState {
             }
             RecordKind::Revocation => self.learn_revocation(rec).map_err(|e| e.to_string()),
             RecordKind::StewardSuccession => {
-                let mut inner = self.write();
-                match inner.network.add_succession(rec) {
-                    Ok(true) => Ok(Learned::Succession),
+                let added = self.write().network.add_succession(rec);
+                match added {
+                    Ok(true) => {
+                        self.changed();
+                        Ok(Learned::Succession)
+                    }
                     Ok(false) => Ok(Learned::Nothing),
                     Err(e) => Err(e.to_string()),
                 }
@@ -343,5 +428,150 @@ impl Gatekeeper for MembershipState {
                 .map_err(|e| e.to_string()),
             other => Err(format!("{} records are not gossiped", other.tag())),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ilm_protocol::{NetworkGenesis, OrgKeys, Revocation, Role};
+
+    const T0: Timestamp = Timestamp(1_767_225_600);
+
+    struct World {
+        network: Network,
+        steward: OrgKeys,
+        member: OrgKeys,
+        state: MembershipState,
+    }
+
+    fn cert(w: &Network, steward: &OrgKeys, keys: &OrgKeys, issued_at: Timestamp) -> SignedRecord {
+        SignedRecord::sign(
+            &MembershipCertificate {
+                network_id: w.id(),
+                org_id: keys.org_id(),
+                name: "Member".into(),
+                role: Role::Supplier,
+                country: "TH".parse().expect("country"),
+                encryption_key: keys.encryption_key(),
+                not_before: T0,
+                not_after: Timestamp(u32::MAX as u64 * 2),
+                issuer: steward.org_id(),
+                issued_at,
+                signing_key: None,
+                earlier_keys: Vec::new(),
+            },
+            steward,
+        )
+        .expect("certificate")
+    }
+
+    fn world() -> World {
+        let k = |n: u8| OrgKeys::from_secret_bytes([n; 32], [n + 100; 32]);
+        let (steward, own, member) = (k(1), k(2), k(3));
+        let genesis = SignedRecord::sign(
+            &NetworkGenesis {
+                name: "Membership tests".into(),
+                stewards: vec![steward.org_id()],
+                created_at: T0,
+            },
+            &steward,
+        )
+        .expect("genesis");
+        let network = Network::from_genesis(&genesis).expect("network");
+        let state = MembershipState::new(
+            network.clone(),
+            cert(&network, &steward, &own, T0),
+            vec![cert(&network, &steward, &member, T0)],
+            vec![],
+        )
+        .expect("state");
+        World {
+            network,
+            steward,
+            member,
+            state,
+        }
+    }
+
+    fn revocation(w: &World, at: Timestamp) -> SignedRecord {
+        SignedRecord::sign(
+            &Revocation {
+                network_id: w.network.id(),
+                org_id: w.member.org_id(),
+                reason: "suspended".into(),
+                revoked_at: at,
+                issuer: w.steward.org_id(),
+            },
+            &w.steward,
+        )
+        .expect("revocation")
+    }
+
+    /// Runs the check of `key`, counting in `runs` each time it is really made.
+    fn check(w: &World, key: u8, runs: &std::cell::Cell<u32>) -> bool {
+        w.state
+            .check_attestation([key; 32], || {
+                runs.set(runs.get() + 1);
+                AttestationCheck {
+                    body: None,
+                    verified: true,
+                }
+            })
+            .verified
+    }
+
+    #[test]
+    fn an_attestation_is_checked_once_until_the_membership_changes() {
+        let w = world();
+        let runs = std::cell::Cell::new(0);
+        assert!(check(&w, 1, &runs));
+        assert!(check(&w, 1, &runs));
+        assert_eq!(runs.get(), 1, "the second view used the first check");
+        check(&w, 2, &runs);
+        assert_eq!(runs.get(), 2, "another attestation is checked");
+        // A revocation: signatures it covers no longer verify, so every check is made again.
+        let rev = revocation(&w, Timestamp(T0.0 + 10));
+        assert!(matches!(
+            w.state.learn_revocation(&rev),
+            Ok(Learned::Revocation(_))
+        ));
+        check(&w, 1, &runs);
+        assert_eq!(runs.get(), 3);
+        // Learning nothing new keeps what was checked.
+        assert_eq!(w.state.learn_revocation(&rev), Ok(Learned::Nothing));
+        check(&w, 1, &runs);
+        assert_eq!(runs.get(), 3);
+        // A newer certificate changes which key signs for whom.
+        let newer = cert(&w.network, &w.steward, &w.member, Timestamp(T0.0 + 20));
+        assert!(matches!(
+            w.state.learn_certificate(&newer),
+            Ok(Learned::Certificate(_))
+        ));
+        check(&w, 1, &runs);
+        assert_eq!(runs.get(), 4);
+        assert_eq!(w.state.attestation_checks_made(), 4);
+    }
+
+    #[test]
+    fn a_check_overtaken_by_a_change_is_not_remembered() {
+        let w = world();
+        let runs = std::cell::Cell::new(0);
+        // The membership changes while the check reads it: what it found may predate the
+        // change, so the next view checks again.
+        w.state.check_attestation([7; 32], || {
+            runs.set(runs.get() + 1);
+            w.state
+                .learn_revocation(&revocation(&w, Timestamp(T0.0 + 10)))
+                .expect("revocation");
+            AttestationCheck {
+                body: None,
+                verified: true,
+            }
+        });
+        check(&w, 7, &runs);
+        assert_eq!(runs.get(), 2);
+        check(&w, 7, &runs);
+        assert_eq!(runs.get(), 2, "a check made against the new state is kept");
     }
 }

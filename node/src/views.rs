@@ -3,7 +3,7 @@
 
 use crate::cases::{self, Overdue, overdue_items};
 use crate::core::{StatusReport, StoredAttestation, StoredLink};
-use crate::membership::MembershipState;
+use crate::membership::{AttestationCheck, MembershipState};
 use crate::schema;
 use crate::store::{Store, StoreError};
 use ilm_protocol::event::Escalation;
@@ -109,23 +109,27 @@ pub fn attestation(
     me: &OrgId,
     a: &StoredAttestation,
 ) -> AttestationView {
-    let keys = membership.key_book();
-    let body = a
-        .record
-        .verify_partial_with::<RemediationAttestation>(&keys)
-        .ok();
-    // With a bundle, "verified" means the whole bundle checks out (signatures, certificates,
-    // history, the revocations this node knows), against this node's network.
-    let verified = a.complete
-        && match &a.bundle {
-            Some(b) => b
-                .verify_with_revocations(&membership.revocations())
-                .is_ok_and(|s| s.network_id == membership.network_id()),
-            None => a
-                .record
-                .verify_with::<RemediationAttestation>(&keys)
-                .is_ok(),
-        };
+    let AttestationCheck { body, verified } = membership.check_attestation(check_key(a), || {
+        let keys = membership.key_book();
+        let body = a
+            .record
+            .verify_partial_with::<RemediationAttestation>(&keys)
+            .ok();
+        // With a bundle, "verified" means the whole bundle checks out (signatures,
+        // certificates, history, the revocations this node knows), against this node's
+        // network.
+        let verified = a.complete
+            && match &a.bundle {
+                Some(b) => b
+                    .verify_with_revocations(&membership.revocations())
+                    .is_ok_and(|s| s.network_id == membership.network_id()),
+                None => a
+                    .record
+                    .verify_with::<RemediationAttestation>(&keys)
+                    .is_ok(),
+            };
+        AttestationCheck { body, verified }
+    });
     AttestationView {
         case_ref: a.case_ref,
         complete: a.complete,
@@ -134,6 +138,51 @@ pub fn attestation(
             && body.as_ref().is_some_and(|b| b.remediating_party == *me),
         attestation: body,
         digest: attestation_digest(a),
+    }
+}
+
+/// A digest of everything an attestation's check reads from it: whether it is complete, and
+/// each record's kind, body and signatures (its own and its bundle's).
+fn check_key(a: &StoredAttestation) -> [u8; 32] {
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    h.update([u8::from(a.complete)]);
+    hash_record(&mut h, &a.record);
+    match &a.bundle {
+        None => h.update([0]),
+        Some(b) => {
+            h.update([1]);
+            hash_record(&mut h, &b.genesis);
+            for list in [&b.successions, &b.certificates, &b.events] {
+                h.update((list.len() as u64).to_be_bytes());
+                for r in list {
+                    hash_record(&mut h, r);
+                }
+            }
+            hash_record(&mut h, &b.attestation);
+        }
+    }
+    h.finalize().into()
+}
+
+/// Feeds a record's kind, body and signatures to `h`, each part length-prefixed.
+fn hash_record(h: &mut sha2::Sha256, r: &ilm_protocol::SignedRecord) {
+    use sha2::Digest;
+    for part in [r.kind.tag().as_bytes(), r.body.as_slice()] {
+        h.update((part.len() as u64).to_be_bytes());
+        h.update(part);
+    }
+    h.update((r.signatures.len() as u64).to_be_bytes());
+    for sig in &r.signatures {
+        h.update(sig.signer.as_bytes());
+        match &sig.key {
+            Some(k) => {
+                h.update([1]);
+                h.update(k.as_bytes());
+            }
+            None => h.update([0]),
+        }
+        h.update(sig.signature.0);
     }
 }
 
@@ -318,4 +367,102 @@ pub fn supply_chain(
             .map(|(a, via)| view(a, Role::Agency, via)),
     );
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ilm_protocol::attestation::BundleFormat;
+    use ilm_protocol::record::RecordSignature;
+    use ilm_protocol::{AttestationBundle, RecordKind, SignatureBytes, SignedRecord};
+
+    fn record(kind: RecordKind, body: &str, sig: u8) -> SignedRecord {
+        SignedRecord {
+            kind,
+            body: body.as_bytes().to_vec(),
+            signatures: vec![RecordSignature {
+                signer: OrgId([sig; 32]),
+                key: None,
+                signature: SignatureBytes([sig; 64]),
+            }],
+        }
+    }
+
+    fn stored() -> StoredAttestation {
+        let att = record(RecordKind::RemediationAttestation, "{\"a\":1}", 1);
+        StoredAttestation {
+            case_ref: CaseRef([9; 16]),
+            record: att.clone(),
+            complete: true,
+            stored_at: Timestamp(1),
+            bundle: Some(AttestationBundle {
+                format: BundleFormat::V1,
+                genesis: record(RecordKind::NetworkGenesis, "{}", 2),
+                successions: vec![],
+                certificates: vec![record(RecordKind::MembershipCertificate, "{\"c\":1}", 3)],
+                events: vec![record(RecordKind::CaseEvent, "{\"e\":1}", 4)],
+                attestation: att,
+            }),
+        }
+    }
+
+    /// A change made to a stored attestation.
+    type Change = Box<dyn Fn(&mut StoredAttestation)>;
+
+    /// A remembered check is found again only for the very same bytes: anything its outcome
+    /// reads gives another key.
+    #[test]
+    fn every_part_an_attestation_check_reads_changes_its_key() {
+        let base = check_key(&stored());
+        assert_eq!(
+            base,
+            check_key(&stored()),
+            "the same attestation, the same key"
+        );
+        let mut changes: Vec<(&str, Change)> = vec![
+            ("complete", Box::new(|a| a.complete = false)),
+            ("no bundle", Box::new(|a| a.bundle = None)),
+            ("record body", Box::new(|a| a.record.body.push(b' '))),
+            (
+                "record signature",
+                Box::new(|a| a.record.signatures[0].signature.0[0] ^= 1),
+            ),
+            (
+                "signing key named",
+                Box::new(|a| a.record.signatures[0].key = Some(OrgId([5; 32]))),
+            ),
+            (
+                "record kind",
+                Box::new(|a| a.record.kind = RecordKind::CaseEvent),
+            ),
+        ];
+        let in_bundle = |f: fn(&mut AttestationBundle)| -> Change {
+            Box::new(move |a| f(a.bundle.as_mut().expect("bundle")))
+        };
+        changes.push((
+            "a certificate moved to the successions",
+            in_bundle(|b| b.successions.push(b.certificates.remove(0))),
+        ));
+        changes.push((
+            "an event's body",
+            in_bundle(|b| b.events[0].body.push(b' ')),
+        ));
+        changes.push((
+            "the genesis signature",
+            in_bundle(|b| b.genesis.signatures[0].signature.0[63] ^= 1),
+        ));
+        changes.push((
+            "the bundle's attestation",
+            in_bundle(|b| b.attestation.signatures.clear()),
+        ));
+        for (what, change) in changes {
+            let mut a = stored();
+            change(&mut a);
+            assert_ne!(check_key(&a), base, "{what}");
+        }
+        // The case it is stored under and when are not read by the check.
+        let mut a = stored();
+        a.stored_at = Timestamp(2);
+        assert_eq!(check_key(&a), base);
+    }
 }

@@ -94,6 +94,52 @@ pub struct AttestationBundle {
 pub const MAX_SUMMARY_LEN: usize = 8_000;
 
 impl RemediationAttestation {
+    /// The attestation a case's owner drafts once the workers' latest verdict confirms a
+    /// party's remediation: that party (the first escalated to, when the verdict judged
+    /// several), covering `events`, issued at `now` or at the verdict if later.
+    pub fn draft(
+        state: &CaseState,
+        events: Vec<EventHash>,
+        network_id: NetworkId,
+        now: Timestamp,
+    ) -> Result<RemediationAttestation, &'static str> {
+        let verification = state
+            .verification
+            .as_ref()
+            .ok_or("the workers have not verified the remediation yet")?;
+        let party = verification
+            .parties
+            .iter()
+            .filter_map(|o| state.party(o))
+            .find(|p| matches!(p.stage, PartyStage::Resolved | PartyStage::PartlyResolved))
+            .ok_or("the workers' latest verdict confirms no party's remediation")?;
+        let (Some(verdict), Some(verified_at), Some(remediated_at)) =
+            (party.verdict, party.verified_at, party.reported_at)
+        else {
+            return Err("the party's remediation was not verified");
+        };
+        let summary = party
+            .report_summary
+            .clone()
+            .filter(|s| !s.trim().is_empty())
+            .unwrap_or_else(|| "Remediation reported and verified with the workers".into());
+        Ok(RemediationAttestation {
+            network_id,
+            case_ref: state.case_ref,
+            cso: state.owner,
+            remediating_party: party.party,
+            categories: party.categories.clone(),
+            summary,
+            workers_benefited: party.workers_benefited(),
+            amounts_repaid: party.amounts_repaid.clone(),
+            remediated_at,
+            verdict,
+            verified_at,
+            events,
+            issued_at: now.max(verified_at),
+        })
+    }
+
     /// The attestation's own field rules (section 4.7): 1 to 64 categories without repeats,
     /// a summary of at most 8000 bytes without control characters but line feed and tab, at
     /// most one amount per currency (at most 64), at least one worker benefited, 1 to 4096

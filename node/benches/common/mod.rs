@@ -223,9 +223,14 @@ pub struct Backdated {
     pub network: Network,
     pub cso: (DataDir, OrgKeys, MembershipCertificate),
     pub parties: Vec<(DataDir, OrgKeys, MembershipCertificate)>,
+    /// A brand the suppliers may link to.
+    pub brand: (DataDir, OrgKeys, MembershipCertificate),
+    /// The certificate records of the CSO, the parties and the brand, in that order.
+    pub records: Vec<SignedRecord>,
 }
 
-/// A [`Backdated`] network with `parties` suppliers whose certificates began `days` ago.
+/// A [`Backdated`] network with `parties` suppliers (and a brand) whose certificates began
+/// `days` ago.
 pub fn backdated_world(base: &Path, parties: usize, days: u64) -> Result<Backdated> {
     let th: Country = "TH".parse()?;
     let (steward_dir, steward) = init_dir(&base.join("steward"), "Steward", Role::Steward, &th)?;
@@ -240,6 +245,7 @@ pub fn backdated_world(base: &Path, parties: usize, days: u64) -> Result<Backdat
     )?;
     let network = Network::from_genesis(&genesis)?;
     let register = ilm_node::schema::open(&steward_dir.db_path())?;
+    let records = std::cell::RefCell::new(Vec::new());
     let join = |sub: &str, role: Role| -> Result<(DataDir, OrgKeys, MembershipCertificate)> {
         let (dir, keys) = init_dir(&base.join(sub), sub, role, &th)?;
         let request = SignedRecord::sign(
@@ -256,15 +262,19 @@ pub fn backdated_world(base: &Path, parties: usize, days: u64) -> Result<Backdat
         let (rec, cert) =
             ilm_node::register::issue(&steward, &network, &register, &request, 800, start)?;
         dir.store_membership(&genesis, &rec)?;
+        records.borrow_mut().push(rec);
         Ok((dir, keys, cert))
     };
     let cso = join("cso", Role::Cso)?;
     let parties = (0..parties)
         .map(|i| join(&format!("supplier{i}"), Role::Supplier))
         .collect::<Result<Vec<_>>>()?;
+    let brand = join("brand", Role::Brand)?;
     Ok(Backdated {
         network,
         cso,
         parties,
+        brand,
+        records: records.into_inner(),
     })
 }

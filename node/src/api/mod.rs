@@ -106,6 +106,8 @@ pub(crate) async fn status(State(st): State<Arc<ApiState>>) -> ApiResult {
             "current": st.membership.current(&own.org_id).is_some(),
             "known_members": st.membership.known().len(),
             "revocations": st.membership.revocation_records().len(),
+            // Each costs a bundle's signature checks; views reuse them until this changes.
+            "attestation_checks": st.membership.attestation_checks_made(),
         },
         "outbox": depth.map(|(pending, delivered, rejected)| json!({
             "pending": pending, "delivered": delivered, "rejected": rejected,
@@ -407,6 +409,12 @@ pub(crate) async fn metrics(
         "gauge",
         "1 while writes fail (a full or read-only disk): nothing new is acknowledged.",
         u8::from(health.write_failing.is_some()).to_string(),
+    );
+    metric(
+        "ilm_attestation_checks_total",
+        "counter",
+        "Attestations checked in full (signatures, bundle); views reuse a check until the membership changes.",
+        st.membership.attestation_checks_made().to_string(),
     );
     metric(
         "ilm_peers",

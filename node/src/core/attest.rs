@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::schema;
-use ilm_protocol::{PartyStage, RemediationAttestation};
+use ilm_protocol::RemediationAttestation;
 
 impl Core {
     /// Stores an attestation (draft or complete) and sends it to `to`, in one flush.
@@ -78,52 +78,15 @@ impl Core {
                 "only the CSO that owns the case drafts its attestation",
             ));
         }
-        // The party the workers' latest verdict judged resolved or partly resolved (the first
-        // one escalated to, when it judged several).
-        let verification = state.verification.as_ref().ok_or_else(|| {
-            CoreError::refused("the workers have not verified the remediation yet")
-        })?;
-        let party = verification
-            .parties
-            .iter()
-            .filter_map(|o| state.party(o))
-            .find(|p| matches!(p.stage, PartyStage::Resolved | PartyStage::PartlyResolved))
-            .ok_or_else(|| {
-                CoreError::refused("the workers' latest verdict confirms no party's remediation")
-            })?;
-        let (Some(verdict), Some(verified_at), Some(remediated_at)) =
-            (party.verdict, party.verified_at, party.reported_at)
-        else {
-            return Err(CoreError::refused(
-                "the party's remediation was not verified",
-            ));
-        };
-        let summary = party
-            .report_summary
-            .clone()
-            .filter(|s| !s.trim().is_empty())
-            .unwrap_or_else(|| "Remediation reported and verified with the workers".into());
-        let body = RemediationAttestation {
-            network_id: self.membership.network_id(),
-            case_ref: case,
-            cso: me,
-            remediating_party: party.party,
-            categories: party.categories.clone(),
-            summary,
-            workers_benefited: party.workers_benefited(),
-            amounts_repaid: party.amounts_repaid.clone(),
-            remediated_at,
-            verdict,
-            verified_at,
-            events,
-            issued_at: now().max(verified_at),
-        };
+        let body =
+            RemediationAttestation::draft(&state, events, self.membership.network_id(), now())
+                .map_err(CoreError::refused)?;
         body.check_well_formed().map_err(CoreError::refused)?;
         body.check_against(&state).map_err(CoreError::refused)?;
         let rec = SignedRecord::sign(&body, &self.keys).map_err(CoreError::refused)?;
         rec.verify_partial_with::<RemediationAttestation>(&self.membership.key_book())
             .map_err(CoreError::refused)?;
-        let entries = self.stage_attestation(batch, case, &rec, false, party.party)?;
+        let entries = self.stage_attestation(batch, case, &rec, false, body.remediating_party)?;
         Ok((rec, entries))
     }
 

@@ -50,7 +50,7 @@ pub use commands::{Escalated, Verdicted, truncate_text};
 pub use improvement::{ActivityInput, activity};
 pub use listing::{ListingInput, listing};
 pub use rating::RatingOutcome;
-pub use workflow::{brands_of, buyers_of, complete_links, suppliers_of};
+pub use workflow::{brands_of, buyers_of, complete_links, status_report, suppliers_of};
 
 /// Case histories kept in memory between commands, at most: each is loaded again from the
 /// store when needed, so the core's memory does not grow with the cases the node holds.

@@ -1,0 +1,234 @@
+//! A brand's supply-chain view over many verified attestations, each with its real bundle
+//! (generated cases; each attestation drafted from the case's state, signed by the CSO and
+//! co-signed by the supplier, bundled as the CSO bundles it for brands). Every brand page
+//! (dashboard, supply chain, scorecards) builds this view.
+//!
+//! Measured in one run, in process, on the same store:
+//! - the view with every bundle checked again (a fresh membership state each time: what
+//!   every page did before attestation checks were remembered), the baseline;
+//! - the first view of a running node (checks every bundle once);
+//! - later views (reuse the checks until the membership changes);
+//! - the bundle checks alone (`AttestationBundle::verify_with_revocations`).
+//!
+//! Run: `cargo bench -p ilm-node --bench brand` (release); without `--bench` a small smoke
+//! version. Knob: ILM_BENCH_CASES (cases generated, 20000; smoke 400); about a quarter of
+//! them reach a verdict that confirms a remediation. Nothing asserts on time.
+
+mod common;
+
+use anyhow::{Context, Result};
+use common::backdated_world;
+use ilm_node::core::{StoredAttestation, StoredLink, status_report};
+use ilm_node::demo::generate::{self, Cast};
+use ilm_node::membership::{MembershipState, now};
+use ilm_node::{cases, schema, scorecard, views, worklist};
+use ilm_protocol::{
+    EventHash, LinkKind, OrgKeys, RemediationAttestation, SignedRecord, SupplyChainLink, Timestamp,
+};
+use std::time::{Duration, Instant};
+
+const DAY: u64 = 86_400;
+
+fn quantiles(mut v: Vec<Duration>) -> (f64, f64) {
+    v.sort();
+    let at = |q: f64| v[((v.len() - 1) as f64 * q).round() as usize].as_secs_f64() * 1e3;
+    (at(0.5), at(0.99))
+}
+
+fn main() -> Result<()> {
+    let measuring = std::env::args().any(|a| a == "--bench");
+    let cases: u64 = match std::env::var("ILM_BENCH_CASES") {
+        Ok(v) => v
+            .parse()
+            .with_context(|| format!("ILM_BENCH_CASES={v:?}"))?,
+        Err(_) if measuring => 20_000,
+        Err(_) => 400,
+    };
+    let runs = if measuring { 10 } else { 2 };
+    let tmp = tempfile::tempdir()?;
+    let w = backdated_world(tmp.path(), 4, 400)?;
+    let network_id = w.network.id();
+    let membership = |own: &SignedRecord| -> Result<MembershipState> {
+        let others = w.records.iter().filter(|r| *r != own).cloned().collect();
+        Ok(MembershipState::new(
+            w.network.clone(),
+            own.clone(),
+            others,
+            vec![],
+        )?)
+    };
+    let (cso_rec, brand_rec) = (&w.records[0], &w.records[w.records.len() - 1]);
+
+    // The CSO's cases, generated with real signed events.
+    let cso_store = schema::open(&w.cso.0.db_path())?;
+    let parties: Vec<&OrgKeys> = w.parties.iter().map(|p| &p.1).collect();
+    let mut certificates = vec![w.cso.2.clone()];
+    certificates.extend(w.parties.iter().map(|p| p.2.clone()));
+    let until = now();
+    let cast = Cast {
+        network_id,
+        cso: &w.cso.1,
+        parties: &parties,
+        certificates: &certificates,
+        from: Timestamp(until.0 - 380 * DAY),
+        until,
+    };
+    generate::generate(&cso_store, &cast, cases, 11, &mut |_| {})?;
+
+    // The brand: linked to every supplier, holding each case's status reports and the
+    // bundle of every attestation (what the CSO sends a brand of the case's supplier).
+    let brand_store = schema::open(&w.brand.0.db_path())?;
+    let brand = w.brand.1.org_id();
+    let mut batch = ilm_node::store::WriteBatch::new();
+    for (_, keys, _) in &w.parties {
+        let mut rec = SignedRecord::sign(
+            &SupplyChainLink {
+                network_id,
+                kind: LinkKind::BrandSupplier,
+                upstream: brand,
+                downstream: keys.org_id(),
+                established_at: cast.from,
+            },
+            &w.brand.1,
+        )?;
+        rec.cosign(keys);
+        let link = StoredLink {
+            id: rec.digest(),
+            record: rec,
+            complete: true,
+        };
+        batch.put(&schema::LINKS, link.id.as_bytes(), &link)?;
+    }
+    let cso_membership = membership(cso_rec)?;
+    let party_keys = |org| w.parties.iter().map(|p| &p.1).find(|k| k.org_id() == org);
+    let mut bundles = Vec::new();
+    for state in cases::states(&cso_store)? {
+        for p in &state.parties {
+            if let Some(r) = status_report(&state, state.owner, p.party, until, None) {
+                let id = schema::report_id(&state.case_ref, &state.owner, &p.party);
+                batch.put(&schema::STATUS_REPORTS, &id, &r)?;
+            }
+        }
+        let Some(history) = cases::load_history(&cso_store, &cso_membership, &state.case_ref)?
+        else {
+            continue;
+        };
+        let events: Vec<EventHash> = history.ordered().iter().map(|e| e.digest()).collect();
+        let Ok(body) = RemediationAttestation::draft(&state, events, network_id, until) else {
+            continue;
+        };
+        let keys = party_keys(body.remediating_party).context("the remediating party")?;
+        let mut rec = SignedRecord::sign(&body, &w.cso.1)?;
+        rec.cosign(keys);
+        let bundle = cases::bundle(&history, &rec, &cso_membership)
+            .map_err(|e| anyhow::anyhow!("bundle: {e}"))?;
+        bundles.push(bundle.clone());
+        let stored = StoredAttestation {
+            case_ref: state.case_ref,
+            record: rec,
+            complete: true,
+            stored_at: until,
+            bundle: Some(bundle),
+        };
+        batch.put(&schema::ATTESTATIONS, state.case_ref.as_bytes(), &stored)?;
+    }
+    brand_store.commit(batch)?;
+    let reports = brand_store.count_prefixed(&schema::STATUS_REPORTS, &[])?;
+    println!(
+        "{cases} cases generated; the brand holds {reports} status reports and {} attestations with bundles",
+        bundles.len()
+    );
+
+    // The view as every page built it before: each bundle checked again.
+    let verified = |v: &[views::SupplierView]| -> usize {
+        v.iter()
+            .flat_map(|s| &s.attestations)
+            .filter(|a| a.signature_verified)
+            .count()
+    };
+    let mut again = Vec::new();
+    for _ in 0..runs {
+        let m = membership(brand_rec)?;
+        let started = Instant::now();
+        let view = views::supply_chain(&brand_store, &m, &brand)?;
+        again.push(started.elapsed());
+        anyhow::ensure!(verified(&view) == bundles.len(), "a bundle did not verify");
+    }
+    // A running node: the first view checks every bundle, later ones reuse the checks.
+    let m = membership(brand_rec)?;
+    let started = Instant::now();
+    let view = views::supply_chain(&brand_store, &m, &brand)?;
+    let first = started.elapsed();
+    anyhow::ensure!(verified(&view) == bundles.len(), "a bundle did not verify");
+    let mut later = Vec::new();
+    for _ in 0..runs {
+        let started = Instant::now();
+        let view = views::supply_chain(&brand_store, &m, &brand)?;
+        later.push(started.elapsed());
+        anyhow::ensure!(
+            verified(&view) == bundles.len(),
+            "a remembered check was lost"
+        );
+    }
+    anyhow::ensure!(
+        m.attestation_checks_made() == bundles.len() as u64,
+        "later views checked bundles again"
+    );
+    // Other brand pages on the same running node: the scorecards (built from the same view)
+    // and the first page of the case list (built from every status report).
+    let mut scorecards = Vec::new();
+    let mut list = Vec::new();
+    let label = |c: ilm_protocol::IssueCategory| c.code().to_string();
+    for _ in 0..runs {
+        let started = Instant::now();
+        let cards = scorecard::scorecards(&brand_store, &m, &brand, until, &Default::default())?;
+        scorecards.push(started.elapsed());
+        anyhow::ensure!(cards.len() == w.parties.len(), "a scorecard per supplier");
+        let started = Instant::now();
+        let page = worklist::list(
+            &brand_store,
+            &m,
+            &brand,
+            until,
+            &worklist::CaseQuery::default(),
+            &label,
+        )?;
+        list.push(started.elapsed());
+        anyhow::ensure!(!page.rows.is_empty(), "the brand lists its cases");
+    }
+    // The bundle checks alone.
+    let revocations = m.revocations();
+    let started = Instant::now();
+    for b in &bundles {
+        b.verify_with_revocations(&revocations)
+            .map_err(|e| anyhow::anyhow!("bundle: {e}"))?;
+    }
+    let checks = started.elapsed();
+
+    let (again50, again99) = quantiles(again);
+    let (later50, later99) = quantiles(later);
+    println!("| step | p50 | p99 | every bundle checked again / this (p50) |");
+    println!("|---|---:|---:|---:|");
+    println!(
+        "| supply-chain view, every bundle checked again (baseline) | {again50:.1} ms | {again99:.1} ms | 1x |"
+    );
+    println!(
+        "| first view of a running node | {:.1} ms | | {:.1}x |",
+        first.as_secs_f64() * 1e3,
+        again50 / (first.as_secs_f64() * 1e3)
+    );
+    println!(
+        "| later views | {later50:.1} ms | {later99:.1} ms | {:.0}x |",
+        again50 / later50
+    );
+    let (cards50, cards99) = quantiles(scorecards);
+    let (list50, list99) = quantiles(list);
+    println!("| scorecards, later views | {cards50:.1} ms | {cards99:.1} ms | |");
+    println!("| case list, first page (every report read) | {list50:.1} ms | {list99:.1} ms | |");
+    println!(
+        "| the bundle checks alone | {:.1} ms ({:.0} µs a bundle) | | |",
+        checks.as_secs_f64() * 1e3,
+        checks.as_secs_f64() * 1e6 / bundles.len().max(1) as f64
+    );
+    Ok(())
+}
