@@ -99,6 +99,41 @@ fn worklists_match_the_api(s: &mut Session, cso: &Node) {
     s.open("/cases?q=zzzz-no-such-site");
     assert_eq!(shown_total(s), 0);
 
+    // A wide search: every generated case says "sample". The list stops counting at the
+    // page and 1,000 more, says so, and agrees with the API and the CLI.
+    let wide = cso.get("/api/cases?q=sample&closed=true");
+    assert_eq!(wide["total_at_least"], true, "{}", wide["total"]);
+    let counted = wide["total"].as_u64().expect("total");
+    assert!((1_025..2_500).contains(&counted), "{counted}");
+    s.open("/cases?q=sample&closed=true");
+    s.wait_for("#case-count", SOON);
+    assert_eq!(shown_total(s), counted);
+    let count = s.find("#case-count");
+    assert_eq!(
+        s.attribute(&count, "data-at-least").as_deref(),
+        Some("true")
+    );
+    assert!(
+        s.text(&count).contains(&format!("≥ {counted}")),
+        "{}",
+        s.context()
+    );
+    assert!(!s.text(&s.find("#count-more")).is_empty());
+    s.find("a[rel=next]");
+    s.shot("cases-wide-search");
+    let out = ilm(
+        &cso.dir,
+        &["case", "list", "--search", "sample", "--closed"],
+    );
+    assert!(out.contains(&format!("at least {counted} cases")), "{out}");
+    // Control: a narrow search counts every case, and says nothing more.
+    let narrow = cso.get("/api/cases?q=sample+123&closed=true");
+    assert_eq!(narrow["total_at_least"], false);
+    s.open("/cases?q=sample+123&closed=true");
+    s.wait_for("#case-count", SOON);
+    assert_eq!(shown_total(s), narrow["total"].as_u64().expect("total"));
+    assert!(s.find_all("#count-more").is_empty(), "{}", s.context());
+
     // Status and overdue filters through the form.
     let status = all["cases"][0]["status"]
         .as_str()
@@ -1339,7 +1374,8 @@ fn agency_proposes_an_alert_and_the_helpline_publishes_it(
 #[test]
 fn every_role_does_its_work_on_the_demo_network() {
     std::fs::create_dir_all(ARTIFACTS).expect("artifacts dir");
-    let demo = Demo::start(160);
+    // Enough generated cases that a wide search stops counting (past 2,000 matches).
+    let demo = Demo::start(160, 2_500);
     let cso = demo.node("cso-helpline");
     cso.add_operator("rita", "readonly", PASSWORD);
     let mut s = Session::new("demo-cso", cso);

@@ -194,6 +194,33 @@ fn main() -> Result<()> {
         api.get("/api/cases?q=site+1")?;
         Ok(())
     })?;
+    // One word every case holds: the search stops counting past the page.
+    let search_common = timed(runs, || {
+        api.get("/api/cases?q=site")?;
+        Ok(())
+    })?;
+    // Every case, closed ones too, newest first.
+    let every = timed(runs, || {
+        api.get("/api/cases?closed=true")?;
+        Ok(())
+    })?;
+    // What each search counted ("at least" when it stopped counting).
+    let mut totals = Vec::new();
+    for q in [
+        "q=site+123",
+        "q=site+12",
+        "q=site+1",
+        "q=site",
+        "closed=true",
+    ] {
+        let v = api.get(&format!("/api/cases?{q}"))?;
+        let at_least = if v["total_at_least"] == true {
+            "at least "
+        } else {
+            ""
+        };
+        totals.push(format!("{q}: {at_least}{}", v["total"]));
+    }
     let later = timed(runs, || {
         api.get("/api/cases?page=40")?;
         Ok(())
@@ -238,6 +265,14 @@ fn main() -> Result<()> {
         ("search (GET /api/cases?q=site+123)", search),
         ("wider search (GET /api/cases?q=site+12)", search_wide),
         ("wider still (GET /api/cases?q=site+1)", search_wider),
+        (
+            "one word in every case (GET /api/cases?q=site)",
+            search_common,
+        ),
+        (
+            "every case, newest first (GET /api/cases?closed=true)",
+            every,
+        ),
         ("case list, page 40 (GET /api/cases?page=40)", later),
         (
             "one status, page 2 (GET /api/cases?status=escalated&page=2)",
@@ -253,6 +288,7 @@ fn main() -> Result<()> {
             scan50 / p50.max(1e-6)
         );
     }
+    println!("cases found: {}", totals.join("; "));
     println!(
         "memory: empty node {empty_rss:.0} MB; this node idle {idle_rss:.0} MB, after the requests {busy_rss:.0} MB (peak {peak_rss:.0} MB)"
     );

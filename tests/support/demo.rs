@@ -24,11 +24,13 @@ pub struct Demo {
 }
 
 impl Demo {
-    /// Starts `ilm demo` with `contacts` sample contacts and waits until it is seeded.
-    pub fn start(contacts: u32) -> Demo {
+    /// Starts `ilm demo` with `contacts` sample contacts and `cases` generated cases at the
+    /// first CSO, and waits until it is seeded.
+    pub fn start(contacts: u32, cases: u32) -> Demo {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut child = Command::new(ilm_bin())
-            .args(["demo", "--contacts", &contacts.to_string(), "--dir"])
+            .args(["demo", "--contacts", &contacts.to_string()])
+            .args(["--cases", &cases.to_string(), "--dir"])
             .arg(dir.path().join("demo"))
             .env_remove("ILM_DATA_DIR")
             .stdout(Stdio::piped())

@@ -196,6 +196,7 @@ sort_status = Status
 overdue_only = Only overdue
 include_closed = Include closed cases
 cases_found = Cases found
+cases_found_more = More cases match than were counted: narrow the search, or download the CSV for every one of them.
 export_csv = Download as CSV
 pages = Pages
 page = Page

@@ -196,6 +196,7 @@ sort_status = 状況
 overdue_only = 期限超過のみ
 include_closed = 終了したケースも表示
 cases_found = 該当ケース
+cases_found_more = 数えた件数より多くのケースが該当します。検索を絞り込むか、すべてのケースは CSV をダウンロードしてください。
 export_csv = CSVでダウンロード
 pages = ページ
 page = ページ

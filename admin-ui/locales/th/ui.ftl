@@ -196,6 +196,7 @@ sort_status = สถานะ
 overdue_only = เฉพาะที่เกินกำหนด
 include_closed = รวมเคสที่ปิดแล้ว
 cases_found = จำนวนเคสที่พบ
+cases_found_more = มีเคสตรงกับการค้นหามากกว่าที่นับไว้ ระบุการค้นหาให้แคบลง หรือดาวน์โหลด CSV เพื่อดูทุกเคส
 export_csv = ดาวน์โหลดเป็น CSV
 pages = หน้า
 page = หน้า

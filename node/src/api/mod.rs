@@ -214,6 +214,8 @@ pub(crate) async fn list_cases(
     Ok(Json(json!({
         "cases": page.rows,
         "total": page.total,
+        // A wide search stops counting: the total is then a lower bound.
+        "total_at_least": page.more,
         "page": page.page,
         "pages": page.pages,
     })))

@@ -220,8 +220,14 @@ fn list_cases(dir: &DataDir, a: CaseListArgs) -> Result<Output> {
         ));
     }
     let total = v["total"].as_u64().unwrap_or(0);
+    let at_least = v["total_at_least"] == json!(true);
     if t.is_empty() {
         t = "No cases.".into();
+    } else if at_least {
+        t.push_str(&format!(
+            "page {} (at least {total} cases: the search stopped counting; narrow it, or `ilm export cases` for every one)",
+            text(&v["page"]),
+        ));
     } else if v["pages"].as_u64().unwrap_or(1) > 1 {
         t.push_str(&format!(
             "page {} of {} ({total} cases; --page N or --all for more)",

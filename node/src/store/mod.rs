@@ -774,7 +774,32 @@ impl Store {
             return Ok(None);
         };
         let k = self.seen(k.map_err(StoreError::from))?;
-        Ok(k[1..].starts_with(id_prefix).then(|| k[1..].to_vec()))
+        // Past the table's last id comes the next table's first key.
+        Ok((k[0] == table.prefix() && k[1..].starts_with(id_prefix)).then(|| k[1..].to_vec()))
+    }
+
+    /// At most `n` ids of `table` at or above `from` that start with `id_prefix`, in id order
+    /// (keys only): a cursor over one prefix, read a chunk at a time.
+    pub fn ids_from<T>(
+        &self,
+        table: &Table<T>,
+        id_prefix: &[u8],
+        from: &[u8],
+        n: usize,
+    ) -> Result<Vec<Vec<u8>>> {
+        let h = self.h()?;
+        let mut out = Vec::with_capacity(n.min(4096));
+        for k in h.data.range(table.key(from)..).keys() {
+            if out.len() == n {
+                break;
+            }
+            let k = self.seen(k.map_err(StoreError::from))?;
+            if k[0] != table.prefix() || !k[1..].starts_with(id_prefix) {
+                break;
+            }
+            out.push(k[1..].to_vec());
+        }
+        Ok(out)
     }
 
     /// How many ids of `table` are at or above `lower` and below `upper` (keys only).
@@ -909,6 +934,39 @@ mod tests {
 
     const VALUES: Table<String> = Table::new(b'x', "values");
     const MARKERS: Table<String> = Table::new(b'y', "markers");
+
+    /// Reading on from an id stops at the end of the table, even where the next table's
+    /// first id starts with the same bytes.
+    #[test]
+    fn reads_from_an_id_stay_in_their_table() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let s = Store::open_unversioned(&dir.path().join("db")).expect("create");
+        let mut batch = WriteBatch::new();
+        for id in [&b"w:ab1"[..], b"w:ab2", b"w:ac"] {
+            batch.put(&VALUES, id, &String::new()).expect("put");
+        }
+        batch.put(&MARKERS, b"w:ab9", &String::new()).expect("put");
+        s.commit(batch).expect("commit");
+        let ids = |from: &[u8], n| s.ids_from(&VALUES, b"w:ab", from, n).expect("read");
+        assert_eq!(ids(b"w:ab", 10), vec![b"w:ab1".to_vec(), b"w:ab2".to_vec()]);
+        assert_eq!(ids(b"w:ab2", 10), vec![b"w:ab2".to_vec()]);
+        assert_eq!(ids(b"w:ab", 1), vec![b"w:ab1".to_vec()]);
+        assert_eq!(ids(b"w:ab3", 10), Vec::<Vec<u8>>::new());
+        // Past the table's last id: the marker table's id starts with the prefix too.
+        assert_eq!(
+            s.ids_from(&VALUES, b"w:ab", b"w:ad", 10).expect("read"),
+            Vec::<Vec<u8>>::new()
+        );
+        assert_eq!(
+            s.first_id_from(&VALUES, b"w:ab", b"w:ad").expect("read"),
+            None
+        );
+        // Control: read from the marker table, the same id is there.
+        assert_eq!(
+            s.first_id_from(&MARKERS, b"w:ab", b"w:").expect("read"),
+            Some(b"w:ab9".to_vec())
+        );
+    }
 
     /// Records are written binary (byte strings raw), and those an earlier release wrote as
     /// JSON still read, also in the start-up check; a damaged record of either kind is refused.

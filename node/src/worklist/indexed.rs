@@ -12,7 +12,15 @@
 //! against the whole query ([`Filter::matches`], the rule the full scan applies); when all
 //! are large, the sets are intersected, and only the page's rows are built. Both give the
 //! page the full scan gives (a core test compares them on random data).
+//!
+//! When every condition of a newest-first query holds many cases, it stops counting once it
+//! has found the page and [`COUNTED`] more: its cases are checked newest first, from the
+//! smallest condition read whole or from one condition read in order (`stream`), and the
+//! page says its total is "at least" what was counted (`CasePage::more`). The list of every
+//! case keeps its exact total, from the aggregates.
 
+use super::probe::{probed, probes};
+use super::stream::{self, COUNTED, Found};
 use super::{
     CasePage, CaseRow, Filter, Sort, SortKey, history_row, local_row, member_name, paginate, stage,
 };
@@ -26,14 +34,14 @@ use ilm_protocol::{CaseRef, IssueCategory, OrgId, Timestamp};
 use std::collections::HashMap;
 
 /// A case's key in the indexes.
-type Key = [u8; opened::KEY_LEN];
+pub(super) type Key = [u8; opened::KEY_LEN];
 
 /// The most cases of the smallest condition that are checked one by one; above it the
 /// conditions' sets are intersected instead.
 pub const CHECKED: usize = 2_000;
 
 /// Where a condition's cases are read from.
-enum Source {
+pub(super) enum Source {
     /// Every case holding this term (its ids start with the term and a zero byte, in the
     /// newest-first order of their keys), and the aggregate cell that counts them, if one
     /// does.
@@ -54,7 +62,7 @@ enum Source {
 }
 
 /// One condition: the cases of any of its sources.
-type Condition = Vec<Source>;
+pub(super) type Condition = Vec<Source>;
 
 /// The page `filter` asks for, or None when this node's worklist has rows the indexes do not
 /// hold (a brand's cases known from status reports).
@@ -66,11 +74,13 @@ pub fn page(
     filter: &Filter,
     label: &dyn Fn(IssueCategory) -> String,
 ) -> Result<Option<CasePage>, StoreError> {
-    page_checking(store, membership, me, now, filter, label, CHECKED)
+    page_checking(store, membership, me, now, filter, label, CHECKED, COUNTED)
 }
 
 /// [`page`], checking the cases of the smallest condition one by one only when it holds at
-/// most `checked` (tests take both ways with 0 and a large number).
+/// most `checked` (tests take both ways with 0 and a large number), and counting at most
+/// `counted` cases past the page when every condition holds more.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn page_checking(
     store: &Store,
     membership: &MembershipState,
@@ -79,6 +89,7 @@ pub(crate) fn page_checking(
     filter: &Filter,
     label: &dyn Fn(IssueCategory) -> String,
     checked: usize,
+    counted: usize,
 ) -> Result<Option<CasePage>, StoreError> {
     if !store.ids_after(&schema::STATUS_REPORTS, 0, 1)?.is_empty() {
         return Ok(None);
@@ -97,7 +108,7 @@ pub(crate) fn page_checking(
             && let Some(probes) = probes(store, &others)?
         {
             let keys = probed(store, &probes, candidates)?;
-            return finish(store, filter, keys, local, &row).map(Some);
+            return finish(store, filter, Found { keys, more: false }, local, &row).map(Some);
         }
         let mut rows = local;
         for key in &candidates {
@@ -112,21 +123,37 @@ pub(crate) fn page_checking(
             total,
             page,
             pages,
+            more: false,
         }));
     }
     // Every condition holds more: newest first, a smallest one of up to PROBED_FACTOR times
     // as many is still cheaper to check by point reads than every condition read in full
     // and intersected (a common word beside a rarer one). Found with growing bounds, so
-    // what is read stays a few times the smallest condition.
+    // what is read stays a few times the smallest condition; its cases are checked newest
+    // first until the page and `counted` more are found.
     if filter.sort == Sort::Opened {
+        let need = stream::needed(filter, counted);
         let mut cap = checked.saturating_mul(4);
         while cap > 0 && cap <= checked.saturating_mul(PROBED_FACTOR) {
             if let Some((from, candidates)) = smallest(store, &conditions, cap)? {
                 if let Some(probes) = probes(store, &others(&conditions, from))? {
-                    let keys = probed(store, &probes, candidates)?;
-                    return finish(store, filter, keys, local, &row).map(Some);
+                    let found = stream::probed_until(store, filter, &probes, candidates, need)?;
+                    return wide(store, filter, &conditions, found, local, &row).map(Some);
                 }
                 break;
+            }
+            // Every condition holds more than `cap`: if matches are common, reading one
+            // condition in order finds the page sooner than any condition read whole.
+            if cap == checked.saturating_mul(4)
+                && let Some(found) = stream::walk(
+                    store,
+                    filter,
+                    &conditions,
+                    need,
+                    checked.saturating_mul(WALK_FACTOR),
+                )?
+            {
+                return wide(store, filter, &conditions, found, local, &row).map(Some);
             }
             cap = cap.saturating_mul(4);
         }
@@ -140,19 +167,44 @@ pub(crate) fn page_checking(
             Some(held) => intersect(&held, &these),
         });
     }
-    finish(store, filter, keys.unwrap_or_default(), local, &row).map(Some)
+    let keys = keys.unwrap_or_default();
+    finish(store, filter, Found { keys, more: false }, local, &row).map(Some)
 }
 
-/// The page of the indexed cases `keys` (every condition but the dates checked) and the
+/// [`finish`] for a query that may have stopped counting; the list of every case (no
+/// condition, no dates) takes its exact total from the aggregates.
+fn wide(
+    store: &Store,
+    filter: &Filter,
+    conditions: &[Condition],
+    found: Found,
+    local: Vec<CaseRow>,
+    row: &dyn Fn(&Key) -> Result<Option<CaseRow>, StoreError>,
+) -> Result<CasePage, StoreError> {
+    let every = matches!(conditions, [c] if matches!(c.as_slice(), [Source::Every]))
+        && filter.from.is_none()
+        && filter.to.is_none();
+    let local_n = local.len();
+    let mut page = finish(store, filter, found, local, row)?;
+    if every && page.more {
+        let indexed = crate::aggregates::get(store, "cases")?.max(0) as usize;
+        page.total = indexed + local_n;
+        page.pages = page.total.div_ceil(filter.per_page).max(1);
+        page.more = false;
+    }
+    Ok(page)
+}
+
+/// The page of the indexed cases found (every condition but the dates checked) and the
 /// local cases that pass: only the page's rows are built.
 fn finish(
     store: &Store,
     filter: &Filter,
-    keys: Vec<Key>,
+    found: Found,
     local: Vec<CaseRow>,
     row: &dyn Fn(&Key) -> Result<Option<CaseRow>, StoreError>,
 ) -> Result<CasePage, StoreError> {
-    let entries = ordered(store, filter, keys, local)?;
+    let entries = ordered(store, filter, found.keys, local)?;
     let (entries, total, page, pages) = paginate(entries, filter.page, filter.per_page);
     let mut rows = Vec::with_capacity(entries.len());
     for (_, e) in entries {
@@ -166,6 +218,7 @@ fn finish(
         total,
         page,
         pages,
+        more: found.more,
     })
 }
 
@@ -200,6 +253,10 @@ fn ordered(
 /// and still be checked by point reads rather than intersected.
 const PROBED_FACTOR: usize = 64;
 
+/// How many times [`CHECKED`] cases a wide query reads from one condition in order before it
+/// looks for a smaller condition to read whole instead (`stream::walk`).
+const WALK_FACTOR: usize = 8;
+
 /// The condition with the fewest cases, if one holds at most `cap`: its place and its keys
 /// (each condition is read only while it is smaller than the smallest so far).
 fn smallest(
@@ -225,90 +282,6 @@ fn others(conditions: &[Condition], from: usize) -> Vec<&Condition> {
         .filter(|(i, _)| *i != from)
         .map(|(_, c)| c)
         .collect()
-}
-
-/// The `candidates` that meet every condition of `probes`.
-fn probed(
-    store: &Store,
-    probes: &[Vec<Probe>],
-    candidates: Vec<Key>,
-) -> Result<Vec<Key>, StoreError> {
-    let mut kept = Vec::with_capacity(candidates.len());
-    for key in candidates {
-        if passes(store, probes, &key)? {
-            kept.push(key);
-        }
-    }
-    Ok(kept)
-}
-
-/// Most distinct words one searched word may start (above it, cases are checked by their
-/// rows instead of by point reads).
-const PROBED_TERMS: usize = 16;
-
-/// How one source of a condition is checked for one case by a point read.
-enum Probe {
-    /// The case holds this term (its ids start with it and a zero byte).
-    Term(Vec<u8>),
-    /// The case is not closed.
-    NotClosed,
-    /// Every case.
-    Every,
-    /// The case's reference starts with these hex digits.
-    Reference(String),
-}
-
-/// The probes of every condition, or None when one cannot be checked by point reads (an
-/// overdue filter: the due-date index is read by date; a word that starts too many words).
-fn probes(store: &Store, conditions: &[&Condition]) -> Result<Option<Vec<Vec<Probe>>>, StoreError> {
-    let mut out = Vec::with_capacity(conditions.len());
-    for c in conditions {
-        let mut these = Vec::new();
-        for source in c.iter() {
-            match source {
-                Source::Term(term, _) => these.push(Probe::Term([term.as_slice(), &[0]].concat())),
-                Source::Terms(prefix) => {
-                    let Some(words) = terms::distinct(store, prefix, PROBED_TERMS)? else {
-                        return Ok(None);
-                    };
-                    these.extend(words.into_iter().map(|mut w| {
-                        w.push(0);
-                        Probe::Term(w)
-                    }));
-                }
-                Source::NotClosed => these.push(Probe::NotClosed),
-                Source::Every => these.push(Probe::Every),
-                Source::Reference(hex) => these.push(Probe::Reference(hex.clone())),
-                Source::DueBefore(_) | Source::OwedBefore(..) => return Ok(None),
-            }
-        }
-        out.push(these);
-    }
-    Ok(Some(out))
-}
-
-/// Whether the case of `key` meets every condition (one of each condition's probes).
-fn passes(store: &Store, conditions: &[Vec<Probe>], key: &Key) -> Result<bool, StoreError> {
-    for c in conditions {
-        let mut met = false;
-        for p in c {
-            met = match p {
-                Probe::Term(prefix) => {
-                    store.contains(&schema::TERMS, &[prefix.as_slice(), key].concat())?
-                }
-                Probe::NotClosed => store.contains(&schema::OPENED, key)?,
-                Probe::Every => true,
-                Probe::Reference(hex) => opened::case_of(key).to_hex().starts_with(hex.as_str()),
-            };
-            if met {
-                break;
-            }
-        }
-        if !met {
-            return Ok(false);
-        }
-    }
-    Ok(true)
 }
 
 /// A case of a page or selection before its row is built.
@@ -454,6 +427,7 @@ fn window(
                 total,
                 page,
                 pages,
+                more: false,
             }))
         }
         (Sort::Due, Source::NotClosed | Source::Every) => {
@@ -484,6 +458,7 @@ fn window(
                 total,
                 page,
                 pages,
+                more: false,
             }))
         }
         _ => Ok(None),

@@ -12,6 +12,8 @@ use serde::{Deserialize, Serialize};
 
 pub mod export;
 pub mod indexed;
+mod probe;
+mod stream;
 
 /// Rows per page.
 pub const PER_PAGE: usize = 25;
@@ -295,8 +297,11 @@ pub struct CasePage {
     pub total: usize,
     /// This page, from 1.
     pub page: usize,
-    /// Number of pages (at least 1).
+    /// Number of pages (at least 1; with `more`, those counted so far).
     pub pages: usize,
+    /// A wide search stopped counting: more cases match than `total` (narrow it, or export
+    /// the list, for every one).
+    pub more: bool,
 }
 
 /// A day written YYYY-MM-DD as its first second, or its last one with `end` (None when
@@ -490,6 +495,7 @@ pub fn select(
         total,
         page,
         pages,
+        more: false,
     })
 }
 
