@@ -210,3 +210,54 @@ fn a_read_only_data_dir_is_refused_with_a_clear_error_and_works_once_writable() 
         supplier.cases().contains(&during).then_some(())
     });
 }
+
+/// `ilm db check` reads every record of a stopped node's database; `ilm run` runs it (in a
+/// process of its own) before it starts, and refuses a damaged database with what to do.
+#[test]
+fn a_damaged_database_is_found_before_the_node_starts() {
+    let mut net = Net::new();
+    net.steward.start();
+    let mut cso = net.member("cso", "cso");
+    let mut supplier = net.member("supplier", "supplier");
+    cso.start();
+    supplier.start();
+    let case = cso.escalate(&supplier, "before the damage");
+    wait_for("the case to arrive", SOON, || {
+        supplier.cases().contains(&case).then_some(())
+    });
+    supplier.stop();
+    // Control: the database is whole, and the node starts.
+    let out = ilm(&supplier.dir, &["db", "check"]);
+    assert!(out.contains("records read back whole"), "{out}");
+    supplier.start();
+    assert!(supplier.cases().contains(&case));
+    // The check needs the node stopped, and says so.
+    let err = ilm_fails(&supplier.dir, &["db", "check"]);
+    assert!(err.contains("already using"), "{err}");
+    supplier.stop();
+    // One record no longer decodes (as after a bad sector), written under the contacts'
+    // table by the storage engine itself.
+    {
+        let db = sled::open(supplier.dir.join("db")).expect("open the engine");
+        let data = db.open_tree("data").expect("data tree");
+        let key = [&[ilm_node::schema::CONTACTS.prefix()][..], b"damaged"].concat();
+        data.insert(key, &b"{not a record"[..]).expect("insert");
+        db.flush().expect("flush");
+    }
+    let err = ilm_fails(&supplier.dir, &["db", "check"]);
+    assert!(err.contains("is damaged"), "{err}");
+    assert!(err.contains("restore your latest backup"), "{err}");
+    let err = ilm_fails(
+        &supplier.dir,
+        &[
+            "run",
+            "--listen",
+            "/ip4/127.0.0.1/tcp/0",
+            "--admin-listen",
+            "127.0.0.1:0",
+        ],
+    );
+    assert!(err.contains("is damaged"), "{err}");
+    assert!(err.contains("restore your latest backup"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}

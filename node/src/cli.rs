@@ -211,6 +211,9 @@ pub enum DbCommand {
     /// Rewrite the database without erased and deleted bytes (the node must be stopped; it
     /// also does this at start when something was erased).
     Compact,
+    /// Read every record of the database and say whether it is whole (the node must be
+    /// stopped; `ilm run` does this before it starts).
+    Check,
 }
 
 /// `ilm export ...`

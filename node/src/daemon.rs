@@ -43,6 +43,9 @@ pub struct RunOptions {
     pub portal_listen: Option<SocketAddr>,
     /// Workers' portal over TLS (replaces `[portal] tls_listen`).
     pub portal_tls_listen: Option<SocketAddr>,
+    /// `ilm db check` read every record just before, in a process of its own (`ilm run`
+    /// does, so that the memory the reads take leaves with it): not read again here.
+    pub database_checked: bool,
 }
 
 /// A running node (for tests and benchmarks that embed it).
@@ -84,10 +87,10 @@ fn parse_addrs(list: &[String], what: &str) -> Result<Vec<Multiaddr>> {
         .collect()
 }
 
-/// Opens the database, first compacting it when erased data still lies in its log.
-fn open_store(dir: &DataDir) -> Result<Arc<Store>> {
+/// Opens a data directory's database, with what to do when it cannot be.
+fn open_db(dir: &DataDir) -> Result<Store> {
     let path = dir.db_path();
-    let open = || match schema::open(&path) {
+    match schema::open(&path) {
         Err(StoreError::Locked) => bail!(
             "another `ilm run` is already using {}",
             dir.root().display()
@@ -99,9 +102,11 @@ fn open_store(dir: &DataDir) -> Result<Arc<Store>> {
             dir.root().display()
         ),
         other => Ok(other?),
-    };
-    crate::store::recover_compaction(&path)?;
-    let store = open()?;
+    }
+}
+
+/// Reads every record of the database, or says how to recover from the damage it found.
+fn check_records(store: &Store, path: &std::path::Path) -> Result<u64> {
     let records = store.check_all().map_err(|e| {
         anyhow::anyhow!(
             "the database {} is damaged: {e}\nNothing was changed. To recover: keep this node stopped, move {} aside (keep it for analysis), restore your latest backup into a new data directory (`ilm --data-dir NEW restore FILE`) and run the node from there; it asks its peers for what they delivered after the backup.",
@@ -110,6 +115,28 @@ fn open_store(dir: &DataDir) -> Result<Arc<Store>> {
         )
     })?;
     info!(records, "database checked");
+    Ok(records)
+}
+
+/// The check a node makes of its database before it starts (every record read), with the
+/// node stopped: `ilm db check`, which `ilm run` runs in a process of its own so that what
+/// the reads leave in memory leaves with it. Returns how many records it read.
+pub fn check_database(dir: &DataDir) -> Result<u64> {
+    crate::store::recover_compaction(&dir.db_path())?;
+    let store = open_db(dir)?;
+    check_records(&store, &dir.db_path())
+}
+
+/// Opens the database, first compacting it when erased data still lies in its log, and
+/// reads every record unless `checked` (see [`check_database`]).
+fn open_store(dir: &DataDir, checked: bool) -> Result<Arc<Store>> {
+    let path = dir.db_path();
+    let open = || open_db(dir);
+    crate::store::recover_compaction(&path)?;
+    let store = open()?;
+    if !checked {
+        check_records(&store, &path)?;
+    }
     if crate::aggregates::ensure_built(&store)? {
         info!("aggregates counted from the stored cases and contacts");
     }
@@ -180,7 +207,7 @@ pub async fn start(dir: DataDir, opts: RunOptions) -> Result<RunningNode> {
             dir.next_key_path().display()
         );
     }
-    let store = open_store(&dir)?;
+    let store = open_store(&dir, opts.database_checked)?;
     let successions = store.scan(&schema::SUCCESSIONS, &[])?;
     let (network, own) = dir.load_membership_with(&successions)?;
     if own.body().current_key() != keys.signing_key_id()
