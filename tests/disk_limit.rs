@@ -215,12 +215,7 @@ fn a_read_only_data_dir_is_refused_with_a_clear_error_and_works_once_writable() 
 /// process of its own) before it starts, and refuses a damaged database with what to do.
 #[test]
 fn a_damaged_database_is_found_before_the_node_starts() {
-    let mut net = Net::new();
-    net.steward.start();
-    let mut cso = net.member("cso", "cso");
-    let mut supplier = net.member("supplier", "supplier");
-    cso.start();
-    supplier.start();
+    let (_net, cso, mut supplier) = Net::with_cso_and_supplier();
     let case = cso.escalate(&supplier, "before the damage");
     wait_for("the case to arrive", SOON, || {
         supplier.cases().contains(&case).then_some(())
