@@ -275,7 +275,7 @@ fn smallest(
 }
 
 /// Every condition but the one at `from`.
-fn others(conditions: &[Condition], from: usize) -> Vec<&Condition> {
+pub(super) fn others(conditions: &[Condition], from: usize) -> Vec<&Condition> {
     conditions
         .iter()
         .enumerate()

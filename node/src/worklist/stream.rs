@@ -4,7 +4,7 @@
 //! then costs what it shows, and says its total is "at least" what it counted.
 
 use super::Filter;
-use super::indexed::{Condition, Key, Source};
+use super::indexed::{Condition, Key, Source, others};
 use super::probe::{Probe, passes, probes};
 use crate::aggregates::{opened, terms};
 use crate::schema;
@@ -201,13 +201,7 @@ pub(super) fn walk(
     let Some((from, mut stream)) = driven else {
         return Ok(None);
     };
-    let others: Vec<&Condition> = conditions
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| *i != from)
-        .map(|(_, c)| c)
-        .collect();
-    let Some(probes) = probes(store, &others)? else {
+    let Some(probes) = probes(store, &others(conditions, from))? else {
         return Ok(None);
     };
     let mut keys = Vec::new();
