@@ -116,8 +116,10 @@ pub const OPENED: Table<()> = Table::new(b'N', "open cases by opening date");
 /// state, so that history sync can compare heads without loading histories.
 pub const HEADS: Table<Vec<EventHash>> = Table::new(b'H', "case heads");
 
-/// The case list's search index (`aggregates::terms`): ids only.
-pub const TERMS: Table<()> = Table::new(b'T', "cases by search term");
+/// The case list's search index (`aggregates::terms`): each term's cases in blocks
+/// (`aggregates::term_lists`).
+pub const TERMS: Table<crate::aggregates::term_lists::Block> =
+    Table::new(b'T', "cases by search term");
 
 /// Reports raised through the workers' portal: thread (passphrase hash, limits, sealed
 /// messages) by contact id.

@@ -9,6 +9,7 @@
 
 pub mod due;
 pub mod opened;
+pub mod term_lists;
 pub mod terms;
 
 use crate::intake::Contact;
@@ -175,12 +176,12 @@ type Index = (
     fn(&CaseState) -> Vec<Vec<u8>>,
 );
 
-/// The indexes kept with the aggregates.
-const INDEXES: [Index; 4] = [
+/// The indexes of one id per record kept with the aggregates (the search terms, kept with
+/// them too, are stored in blocks: [`term_lists`]).
+const INDEXES: [Index; 3] = [
     (&schema::DUE, due::id),
     (&schema::PARTY_DUE, due::party_ids),
     (&schema::OPENED, opened::id),
-    (&schema::TERMS, terms::id),
 ];
 
 /// Changes to write in one batch: accumulates deltas (a case may change twice before the
@@ -188,9 +189,11 @@ const INDEXES: [Index; 4] = [
 #[derive(Default)]
 pub struct Pending {
     deltas: Cells,
-    /// Changes of the indexes (due dates, cases not closed, search terms), in order: the table, the id,
+    /// Changes of the indexes (due dates, cases not closed), in order: the table, the id,
     /// whether it is added.
     index: Vec<(&'static crate::store::Table<()>, Vec<u8>, bool)>,
+    /// Changes of the search terms' lists (the last change of a case wins).
+    terms: term_lists::Changes,
 }
 
 impl Pending {
@@ -208,6 +211,27 @@ impl Pending {
                 .extend(was.difference(&is).map(|id| (table, id.clone(), false)));
             self.index
                 .extend(is.difference(&was).map(|id| (table, id.clone(), true)));
+        }
+        let was = old.map(terms::of).unwrap_or_default();
+        let is = terms::of(new);
+        let mut changed = |term: &Vec<u8>, key: opened::Key, holds: bool| {
+            self.terms
+                .entry(term.clone())
+                .or_default()
+                .insert(key, holds);
+        };
+        let key = opened::key(new.opened_at, &new.case_ref);
+        let old_key = old.map(|o| opened::key(o.opened_at, &o.case_ref));
+        // A case keeps its key (its opening time and reference never change); were it to
+        // change, every term would move to the new key.
+        let moved = old_key.is_some_and(|k| k != key);
+        if let Some(old_key) = old_key {
+            for t in was.iter().filter(|t| moved || is.binary_search(t).is_err()) {
+                changed(t, old_key, false);
+            }
+        }
+        for t in is.iter().filter(|t| moved || was.binary_search(t).is_err()) {
+            changed(t, key, true);
         }
         let old = old.map(of_case).unwrap_or_default();
         self.add(&delta(&old, &of_case(new)));
@@ -228,6 +252,7 @@ impl Pending {
     /// the node's only writer of aggregates (the core, or the API under the intake lock), so
     /// no other change can come between the read and the batch's commit.
     pub fn stage(self, store: &Store, batch: &mut WriteBatch) -> Result<(), StoreError> {
+        term_lists::stage(store, batch, &self.terms)?;
         for (table, id, added) in &self.index {
             if *added {
                 batch.put(table, id, &())?;
@@ -258,7 +283,7 @@ const BUILT: &str = "_built";
 
 /// The version of what `of_case` and `of_contact` count (and of the indexes kept with them): raise it
 /// whenever they change, and every node recounts at its next start.
-pub const VERSION: i64 = 9;
+pub const VERSION: i64 = 10;
 
 /// The cells whose names start with `prefix`, keyed by the rest of the name.
 pub fn with_prefix(store: &Store, prefix: &str) -> Result<BTreeMap<String, i64>, StoreError> {
@@ -390,26 +415,42 @@ pub fn ensure_built(store: &Store) -> Result<bool, StoreError> {
     Ok(true)
 }
 
+/// Ids removed (or records written) per batch by a rebuild.
+const CHUNK: usize = 50_000;
+
+/// Removes every record of `table`, a chunk at a time (an index may hold tens of ids per
+/// case).
+fn empty<T>(store: &Store, table: &crate::store::Table<T>) -> Result<(), StoreError> {
+    loop {
+        let ids = store.ids_after(table, 0, CHUNK)?;
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let mut batch = WriteBatch::new();
+        for id in ids {
+            batch.remove(table, &id);
+        }
+        store.commit(batch)?;
+    }
+}
+
 /// Rebuilds the indexes kept with the aggregates from every stored case state, streaming
 /// the states.
 pub fn rebuild_indexes(store: &Store) -> Result<(), StoreError> {
-    const CHUNK: usize = 50_000;
     for (table, _) in INDEXES {
-        // A chunk at a time: the term index holds tens of ids per case.
-        loop {
-            let ids = store.ids_after(table, 0, CHUNK)?;
-            if ids.is_empty() {
-                break;
-            }
-            let mut batch = WriteBatch::new();
-            for id in ids {
-                batch.remove(table, &id);
-            }
-            store.commit(batch)?;
-        }
+        empty(store, table)?;
     }
+    // A database of an earlier release holds one id per term and case here, not blocks.
+    empty(store, &schema::TERMS)?;
     let mut batch = WriteBatch::new();
+    let mut terms = term_lists::Changes::new();
+    let mut states = 0;
     let mut failed = None;
+    let commit = |batch: &mut WriteBatch, terms: &mut term_lists::Changes| {
+        term_lists::stage(store, batch, terms)?;
+        terms.clear();
+        store.commit(std::mem::take(batch))
+    };
     store.for_each::<CaseState>(&schema::CASE_STATES, &[], |s| {
         if failed.is_some() {
             return;
@@ -421,8 +462,14 @@ pub fn rebuild_indexes(store: &Store) -> Result<(), StoreError> {
                 }
             }
         }
-        if batch.len() >= CHUNK
-            && let Err(e) = store.commit(std::mem::take(&mut batch))
+        let key = opened::key(s.opened_at, &s.case_ref);
+        for t in terms::of(&s) {
+            terms.entry(t).or_default().insert(key, true);
+        }
+        states += 1;
+        // The term lists of a chunk of states are staged together: one write per block.
+        if (batch.len() >= CHUNK || states % 5_000 == 0)
+            && let Err(e) = commit(&mut batch, &mut terms)
         {
             failed = Some(e);
         }
@@ -430,7 +477,7 @@ pub fn rebuild_indexes(store: &Store) -> Result<(), StoreError> {
     if let Some(e) = failed {
         return Err(e);
     }
-    store.commit(batch)
+    commit(&mut batch, &mut terms)
 }
 
 /// The aggregates recounted from every stored case state and contact; `progress` is told

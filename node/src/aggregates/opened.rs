@@ -7,6 +7,9 @@ use ilm_protocol::{CaseRef, CaseState, Timestamp};
 /// Bytes in a [`key`].
 pub const KEY_LEN: usize = 24;
 
+/// A case's place in the newest-first order (see [`key`]).
+pub type Key = [u8; KEY_LEN];
+
 /// A case's place in the newest-first order: its opening time inverted (so that byte order
 /// runs newest first), then the case. The indexes kept with the aggregates end their ids
 /// with it.

@@ -9,7 +9,7 @@
 //! between words (Thai, Lao, Burmese, Khmer, Japanese and Chinese) are indexed from each of
 //! the first [`MAX_RUN_STARTS`] letters of a run, so a word inside a run is found too.
 
-use super::opened;
+use super::{opened, term_lists};
 use crate::schema;
 use crate::store::{Store, StoreError};
 use ilm_protocol::{CaseState, IssueCategory, OrgId};
@@ -124,19 +124,27 @@ pub fn text(state: &CaseState) -> String {
     t.join("\n")
 }
 
-/// The index ids of a case state: one per term, each followed by the case's key.
-pub fn id(state: &CaseState) -> Vec<Vec<u8>> {
+/// The terms a case state is found by, each with its zero byte, sorted, once each.
+pub fn of(state: &CaseState) -> Vec<Vec<u8>> {
     let mut terms = vec![status(state.status().code())];
     terms.extend(state.categories().into_iter().map(category));
     terms.extend(state.responders().map(|p| pair(&state.owner, &p)));
     terms.extend(indexed_words(&text(state)).iter().map(|w| word(w)));
+    for t in &mut terms {
+        t.push(0);
+    }
     terms.sort();
     terms.dedup();
-    let key = opened::key(state.opened_at, &state.case_ref);
     terms
+}
+
+/// The index ids of a case state: one per term, each followed by the case's key (what
+/// [`term_lists`] holds, in blocks).
+pub fn id(state: &CaseState) -> Vec<Vec<u8>> {
+    let key = opened::key(state.opened_at, &state.case_ref);
+    of(state)
         .into_iter()
         .map(|mut t| {
-            t.push(0);
             t.extend_from_slice(&key);
             t
         })
@@ -150,7 +158,7 @@ pub fn keys(
     prefix: &[u8],
     max: usize,
 ) -> Result<Option<Vec<[u8; opened::KEY_LEN]>>, StoreError> {
-    let Some(ids) = store.ids_prefixed(&schema::TERMS, prefix, max)? else {
+    let Some(ids) = term_lists::ids_prefixed(store, prefix, max)? else {
         return Ok(None);
     };
     let mut keys: Vec<_> = ids.iter().filter_map(|id| opened::key_of(id)).collect();
@@ -186,7 +194,7 @@ pub fn distinct(
 
 /// Every case's status term with its key (for sorting by status).
 pub fn statuses(store: &Store) -> Result<Vec<(String, [u8; opened::KEY_LEN])>, StoreError> {
-    let Some(ids) = store.ids_prefixed(&schema::TERMS, ANY_STATUS, usize::MAX)? else {
+    let Some(ids) = term_lists::ids_prefixed(store, ANY_STATUS, usize::MAX)? else {
         return Ok(Vec::new());
     };
     Ok(ids

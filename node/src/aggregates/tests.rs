@@ -267,6 +267,11 @@ proptest! {
             let held = store.ids_after(table, 0, usize::MAX).expect("ids");
             prop_assert_eq!(held, expected, "{}", table.name());
         }
+        let mut expected: Vec<Vec<u8>> = states.iter().flat_map(terms::id).collect();
+        expected.sort();
+        let held = term_lists::ids_prefixed(&store, &[], usize::MAX).expect("ids");
+        prop_assert_eq!(held, Some(expected), "search terms");
+        term_lists::tests::check(&store, term_lists::BLOCK);
         // The overdue count (per-day cells before today, today's ids before now) equals the
         // case list's, at every due date, a second either side and the edges of its day.
         let mut nows = vec![T0];
@@ -405,6 +410,42 @@ fn aggregates_counted_with_other_definitions_are_counted_again() {
     store.commit(batch).expect("commit");
     assert!(ensure_built(&store).expect("older version"));
     assert_eq!(held(&store).expect("held"), Cells::new());
+}
+
+/// A database of an earlier release holds one search-index record per term and case, with
+/// no value a block could be read from: the first start rebuilds the lists in blocks.
+#[test]
+fn the_search_index_of_an_earlier_release_is_rebuilt_in_blocks() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = crate::schema::open(&dir.path().join("db")).expect("store");
+    let states = states_of_one_case(3);
+    let state = states.last().expect("state");
+    let mut batch = WriteBatch::new();
+    batch
+        .put(&schema::CASE_STATES, state.case_ref.as_bytes(), state)
+        .expect("put");
+    // As version 9 wrote them: the id, and the unit value.
+    const OLD: crate::store::Table<()> = crate::store::Table::new(b'T', "old terms");
+    let ids = terms::id(state);
+    for id in &ids {
+        batch.put(&OLD, id, &()).expect("put");
+    }
+    batch
+        .put(&schema::AGGREGATES, BUILT.as_bytes(), &9i64)
+        .expect("put");
+    store.commit(batch).expect("commit");
+    // Control: the old records are not blocks, so the lists cannot be read from them.
+    let term0 = &ids[0][..ids[0].len() - opened::KEY_LEN];
+    assert!(term_lists::count(&store, term0).is_err());
+    assert!(ensure_built(&store).expect("rebuilt"));
+    assert_eq!(
+        term_lists::ids_prefixed(&store, &[], usize::MAX).expect("read"),
+        Some(ids.clone())
+    );
+    // One block per term now, and a word search finds the case.
+    assert_eq!(store.count(&schema::TERMS).expect("count"), ids.len());
+    let key = opened::key(state.opened_at, &state.case_ref);
+    assert!(term_lists::contains(&store, term0, &key).expect("read"));
 }
 
 /// The quantiles of a day histogram are those of the list of values it counts (nearest

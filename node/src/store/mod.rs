@@ -289,6 +289,13 @@ impl WriteBatch {
     pub fn remove<T>(&mut self, table: &Table<T>, id: &[u8]) {
         self.ops.push((table.key(id), None));
     }
+
+    /// Whether this batch writes to `table` already.
+    pub fn touches<T>(&self, table: &Table<T>) -> bool {
+        self.ops
+            .iter()
+            .any(|(k, _)| k.first() == Some(&table.prefix))
+    }
 }
 
 /// The first byte of a record in the binary encoding: CBOR's "break", which no CBOR item
@@ -776,6 +783,53 @@ impl Store {
         let k = self.seen(k.map_err(StoreError::from))?;
         // Past the table's last id comes the next table's first key.
         Ok((k[0] == table.prefix() && k[1..].starts_with(id_prefix)).then(|| k[1..].to_vec()))
+    }
+
+    /// At most `n` records of `table` at or above `from` that start with `id_prefix`, with
+    /// their ids, in id order: a cursor over one prefix, read a chunk at a time.
+    pub fn entries_from<T: DeserializeOwned>(
+        &self,
+        table: &Table<T>,
+        id_prefix: &[u8],
+        from: &[u8],
+        n: usize,
+    ) -> Result<Vec<(Vec<u8>, T)>> {
+        let h = self.h()?;
+        let mut out = Vec::with_capacity(n.min(256));
+        for kv in h.data.range(table.key(from)..) {
+            if out.len() == n {
+                break;
+            }
+            let (k, v) = self.seen(kv.map_err(StoreError::from))?;
+            if k[0] != table.prefix() || !k[1..].starts_with(id_prefix) {
+                break;
+            }
+            out.push((k[1..].to_vec(), self.seen(decode(table, &v))?));
+        }
+        Ok(out)
+    }
+
+    /// The record of `table` with the greatest id at or below `at` among those starting with
+    /// `id_prefix` (which `at` starts with too; None otherwise), with its id.
+    pub fn entry_at_or_below<T: DeserializeOwned>(
+        &self,
+        table: &Table<T>,
+        id_prefix: &[u8],
+        at: &[u8],
+    ) -> Result<Option<(Vec<u8>, T)>> {
+        if !at.starts_with(id_prefix) {
+            return Ok(None);
+        }
+        let h = self.h()?;
+        let Some(kv) = h
+            .data
+            .range(table.key(id_prefix)..=table.key(at))
+            .next_back()
+        else {
+            return Ok(None);
+        };
+        let (k, v) = self.seen(kv.map_err(StoreError::from))?;
+        Ok(Some((k[1..].to_vec(), self.seen(decode(table, &v))?)))
     }
 
     /// At most `n` ids of `table` at or above `from` that start with `id_prefix`, in id order

@@ -24,7 +24,7 @@ use super::stream::{self, COUNTED, Found};
 use super::{
     CasePage, CaseRow, Filter, Sort, SortKey, history_row, local_row, member_name, paginate, stage,
 };
-use crate::aggregates::{due, opened, terms};
+use crate::aggregates::{due, opened, term_lists, terms};
 use crate::cases;
 use crate::intake::LocalCase;
 use crate::membership::MembershipState;
@@ -383,19 +383,24 @@ fn window(
     let per_page = filter.per_page;
     match (filter.sort, source) {
         (Sort::Opened, Source::NotClosed | Source::Term(..)) => {
-            let (table, prefix, indexed) = match source {
+            // The list read: a term's (with its zero byte), else the cases not closed.
+            let (term0, indexed) = match source {
                 Source::Term(term, cell) => {
-                    let prefix = [term.as_slice(), &[0]].concat();
+                    let term0 = [term.as_slice(), &[0]].concat();
                     let n = match cell {
                         Some(cell) => aggregate(cell)?,
-                        None => store.count_prefixed(&schema::TERMS, &prefix)?,
+                        None => term_lists::count(store, &term0)?,
                     };
-                    (&schema::TERMS, prefix, n)
+                    (Some(term0), n)
                 }
                 _ => {
                     let n = aggregate("cases")?.saturating_sub(aggregate("cases.status.closed")?);
-                    (&schema::OPENED, Vec::new(), n)
+                    (None, n)
                 }
+            };
+            let before = |key: &Key| match &term0 {
+                Some(t) => term_lists::count_before(store, t, key),
+                None => store.count_between(&schema::OPENED, &[], key),
             };
             let total = indexed + local.len();
             let pages = total.div_ceil(per_page).max(1);
@@ -406,9 +411,7 @@ fn window(
             let mut rows = Vec::new();
             let mut local_before = 0;
             for (i, r) in local.iter().enumerate() {
-                let key = opened::key(r.opened_at, &r.case_ref);
-                let upper = [prefix.as_slice(), &key].concat();
-                let at = i + store.count_between(table, &prefix, &upper)?;
+                let at = i + before(&opened::key(r.opened_at, &r.case_ref))?;
                 if at < start {
                     local_before += 1;
                 } else if at < start + per_page {
@@ -416,7 +419,12 @@ fn window(
                 }
             }
             let wanted = per_page - rows.len();
-            for id in store.ids_in(table, &prefix, start - local_before, wanted)? {
+            let skip = start - local_before;
+            let ids = match &term0 {
+                Some(t) => term_lists::ids_in(store, t, skip, wanted)?,
+                None => store.ids_in(&schema::OPENED, &[], skip, wanted)?,
+            };
+            for id in ids {
                 if let Some(key) = opened::key_of(&id) {
                     rows.extend(row(&key)?);
                 }

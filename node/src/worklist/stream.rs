@@ -6,7 +6,7 @@
 use super::Filter;
 use super::indexed::{Condition, Key, Source, others};
 use super::probe::{Probe, passes, probes};
-use crate::aggregates::{opened, terms};
+use crate::aggregates::{opened, term_lists, terms};
 use crate::schema;
 use crate::store::{Store, StoreError};
 use std::collections::VecDeque;
@@ -51,7 +51,7 @@ impl Cursor {
             let ids = if self.open_cases {
                 store.ids_from(&schema::OPENED, &self.prefix, &from, CHUNK)?
             } else {
-                store.ids_from(&schema::TERMS, &self.prefix, &from, CHUNK)?
+                term_lists::ids_from(store, &self.prefix, &from, CHUNK)?
             };
             // The id just after the last one read: the same bytes and a zero byte.
             if ids.len() == CHUNK {

@@ -1,0 +1,201 @@
+//! The lists in blocks read as the one-id-per-case index they replace would, after any
+//! sequence of batches, and keep their invariants.
+
+use super::*;
+use proptest::prelude::*;
+use std::collections::BTreeSet;
+
+/// A store with `schema`'s tables, in a temporary directory.
+fn store() -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = crate::schema::open(&dir.path().join("db")).expect("store");
+    (dir, store)
+}
+
+/// Terms sharing starts, so that a prefix read spans several terms' blocks.
+const TERMS: [&[u8]; 4] = [b"w:a\0", b"w:ab\0", b"w:abc\0", b"w:b\0"];
+
+fn key(n: u8) -> Key {
+    let mut k = [0u8; KEY_LEN];
+    k[7] = n;
+    k[23] = n.wrapping_mul(7);
+    k
+}
+
+/// Every block (id and keys) the store holds, in id order.
+fn blocks(store: &Store) -> Vec<(Vec<u8>, Vec<Key>)> {
+    store
+        .scan_with_ids(&schema::TERMS)
+        .expect("scan")
+        .into_iter()
+        .map(|(id, b)| (id, b.keys().collect()))
+        .collect()
+}
+
+/// The invariants the reads rely on (see the module's documentation); returns how many blocks
+/// there are.
+pub(crate) fn check(store: &Store, most: usize) -> usize {
+    let all = blocks(store);
+    for (i, (id, keys)) in all.iter().enumerate() {
+        assert!(
+            !keys.is_empty() && keys.len() <= most,
+            "block size {}",
+            keys.len()
+        );
+        assert!(keys.windows(2).all(|w| w[0] < w[1]), "keys ascending");
+        assert_eq!(key_of(id), Some(keys[0]), "the id ends with the first key");
+        if let Some((next, next_keys)) = all.get(i + 1)
+            && term_of(next) == term_of(id)
+        {
+            assert!(keys[keys.len() - 1] < next_keys[0], "blocks do not overlap");
+        }
+    }
+    all.len()
+}
+
+/// The ids a one-id-per-case index would hold, in order.
+fn expected(model: &BTreeSet<(Vec<u8>, Key)>, prefix: &[u8]) -> Vec<Vec<u8>> {
+    model
+        .iter()
+        .map(|(t, k)| id_of(t, k))
+        .filter(|id| id.starts_with(prefix))
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, .. ProptestConfig::default() })]
+
+    #[test]
+    fn blocks_read_as_one_id_per_case(
+        batches in proptest::collection::vec(
+            proptest::collection::vec((0usize..4, 0u8..40, any::<bool>()), 1..30),
+            1..12,
+        ),
+        most in 1usize..5,
+        from in 0u8..42,
+        skip in 0usize..30,
+    ) {
+        let (_dir, store) = store();
+        let mut model: BTreeSet<(Vec<u8>, Key)> = BTreeSet::new();
+        for ops in &batches {
+            let mut changes = Changes::new();
+            for (t, k, holds) in ops {
+                changes.entry(TERMS[*t].to_vec()).or_default().insert(key(*k), *holds);
+            }
+            for (t, keys) in &changes {
+                for (k, holds) in keys {
+                    if *holds {
+                        model.insert((t.clone(), *k));
+                    } else {
+                        model.remove(&(t.clone(), *k));
+                    }
+                }
+            }
+            let mut batch = WriteBatch::new();
+            stage_in(&store, &mut batch, &changes, most).expect("stage");
+            store.commit(batch).expect("commit");
+            check(&store, most);
+        }
+        for prefix in [&b"w:"[..], b"w:a", b"w:ab", b"w:ab\0", b"w:b\0", b"w:c"] {
+            let want = expected(&model, prefix);
+            prop_assert_eq!(ids_prefixed(&store, prefix, usize::MAX).expect("read"), Some(want.clone()));
+            prop_assert_eq!(count(&store, prefix).expect("count"), want.len());
+            if !want.is_empty() {
+                prop_assert_eq!(ids_prefixed(&store, prefix, want.len() - 1).expect("read"), None);
+            }
+            let from = [prefix, key(from).as_slice()].concat();
+            let after: Vec<Vec<u8>> = want.iter().filter(|id| **id >= from).cloned().collect();
+            for n in [1, 3, usize::MAX] {
+                let got = ids_from(&store, prefix, &from, n).expect("read");
+                prop_assert_eq!(&got[..], &after[..after.len().min(n)]);
+            }
+        }
+        for term0 in TERMS {
+            let want = expected(&model, term0);
+            for n in 0..40u8 {
+                let k = key(n);
+                prop_assert_eq!(contains(&store, term0, &k).expect("read"), model.contains(&(term0.to_vec(), k)));
+                let before = want.iter().filter(|id| id[term0.len()..] < k[..]).count();
+                prop_assert_eq!(count_before(&store, term0, &k).expect("count"), before);
+            }
+            let page: Vec<Vec<u8>> = want.iter().skip(skip).take(5).cloned().collect();
+            prop_assert_eq!(ids_in(&store, term0, skip, 5).expect("read"), page);
+        }
+    }
+}
+
+/// The point of the blocks: many cases under one term take a few records, not one each.
+#[test]
+fn a_term_of_many_cases_takes_few_records() {
+    let (_dir, store) = store();
+    let term0 = b"w:site\0".to_vec();
+    // Newest cases arrive with the lowest keys, a batch at a time, as a node stores them.
+    for batch_no in 0..10u8 {
+        let mut changes = Changes::new();
+        for i in 0..100u8 {
+            let mut k = [0u8; KEY_LEN];
+            k[6] = 255 - batch_no;
+            k[7] = 255 - i;
+            changes.entry(term0.clone()).or_default().insert(k, true);
+        }
+        let mut batch = WriteBatch::new();
+        stage(&store, &mut batch, &changes).expect("stage");
+        store.commit(batch).expect("commit");
+    }
+    assert_eq!(count(&store, &term0).expect("count"), 1_000);
+    let records = store.count_prefixed(&schema::TERMS, &term0).expect("count");
+    // Full blocks but the first: ceil(1000 / 64).
+    assert_eq!(records, 1_000usize.div_ceil(BLOCK));
+    assert_eq!(check(&store, BLOCK), records);
+}
+
+/// A second staging in one batch would compute blocks from what the store holds, missing
+/// what the batch wrote: it is refused.
+#[test]
+fn a_batch_stages_the_lists_once() {
+    let (_dir, store) = store();
+    let changes: Changes = [(b"w:a\0".to_vec(), [(key(1), true)].into())].into();
+    let mut batch = WriteBatch::new();
+    stage(&store, &mut batch, &changes).expect("first");
+    let second: Changes = [(b"w:a\0".to_vec(), [(key(2), true)].into())].into();
+    assert!(matches!(
+        stage(&store, &mut batch, &second),
+        Err(StoreError::Corrupt(m)) if m.contains("staged twice")
+    ));
+    // Control: the same change in a batch of its own is staged.
+    store.commit(batch).expect("commit");
+    let mut batch = WriteBatch::new();
+    stage(&store, &mut batch, &second).expect("own batch");
+    store.commit(batch).expect("commit");
+    assert_eq!(count(&store, b"w:a\0").expect("count"), 2);
+}
+
+/// A block whose bytes are not whole ascending keys from its id's is reported as damage.
+#[test]
+fn a_damaged_block_is_an_error_not_an_answer() {
+    let (_dir, store) = store();
+    let term0 = b"w:a\0";
+    let write = |block: Block| {
+        let mut batch = WriteBatch::new();
+        batch
+            .put(&schema::TERMS, &id_of(term0, &key(1)), &block)
+            .expect("put");
+        store.commit(batch).expect("commit");
+    };
+    // Control: a sound block reads.
+    write(Block::of(&[key(1), key(2)]));
+    assert!(contains(&store, term0, &key(2)).expect("read"));
+    for bad in [
+        Block([key(1).as_slice(), &[9]].concat()),
+        Block::of(&[key(2), key(1)]),
+        Block::of(&[key(2), key(3)]),
+        Block(Vec::new()),
+    ] {
+        write(bad);
+        assert!(matches!(
+            contains(&store, term0, &key(2)),
+            Err(StoreError::Corrupt(_))
+        ));
+        assert!(matches!(count(&store, term0), Err(StoreError::Corrupt(_))));
+    }
+}
