@@ -437,20 +437,19 @@ fn empty<T>(store: &Store, table: &crate::store::Table<T>) -> Result<(), StoreEr
 /// Rebuilds the indexes kept with the aggregates from every stored case state, streaming
 /// the states.
 pub fn rebuild_indexes(store: &Store) -> Result<(), StoreError> {
+    rebuild_indexes_in(store, TERMS_CHUNK)
+}
+
+/// [`rebuild_indexes`], staging the search terms of `terms_chunk` cases per batch.
+fn rebuild_indexes_in(store: &Store, terms_chunk: usize) -> Result<(), StoreError> {
     for (table, _) in INDEXES {
         empty(store, table)?;
     }
     // A database of an earlier release holds one id per term and case here, not blocks.
     empty(store, &schema::TERMS)?;
     let mut batch = WriteBatch::new();
-    let mut terms = term_lists::Changes::new();
-    let mut states = 0;
+    let mut keys: Vec<opened::Key> = Vec::new();
     let mut failed = None;
-    let commit = |batch: &mut WriteBatch, terms: &mut term_lists::Changes| {
-        term_lists::stage(store, batch, terms)?;
-        terms.clear();
-        store.commit(std::mem::take(batch))
-    };
     store.for_each::<CaseState>(&schema::CASE_STATES, &[], |s| {
         if failed.is_some() {
             return;
@@ -462,14 +461,9 @@ pub fn rebuild_indexes(store: &Store) -> Result<(), StoreError> {
                 }
             }
         }
-        let key = opened::key(s.opened_at, &s.case_ref);
-        for t in terms::of(&s) {
-            terms.entry(t).or_default().insert(key, true);
-        }
-        states += 1;
-        // The term lists of a chunk of states are staged together: one write per block.
-        if (batch.len() >= CHUNK || states % 5_000 == 0)
-            && let Err(e) = commit(&mut batch, &mut terms)
+        keys.push(opened::key(s.opened_at, &s.case_ref));
+        if batch.len() >= CHUNK
+            && let Err(e) = store.commit(std::mem::take(&mut batch))
         {
             failed = Some(e);
         }
@@ -477,8 +471,31 @@ pub fn rebuild_indexes(store: &Store) -> Result<(), StoreError> {
     if let Some(e) = failed {
         return Err(e);
     }
-    commit(&mut batch, &mut terms)
+    store.commit(batch)?;
+    // The search terms' lists are written in key order (24 bytes per case held meanwhile):
+    // each chunk then adds to the end of every list, so a block is written about once, where
+    // the states' own order (by case) would rewrite most blocks of a common term per chunk.
+    keys.sort_unstable();
+    for chunk in keys.chunks(terms_chunk.max(1)) {
+        let mut changes = term_lists::Changes::new();
+        for key in chunk {
+            let case = opened::case_of(key);
+            let Some(state) = store.get::<CaseState>(&schema::CASE_STATES, case.as_bytes())? else {
+                continue;
+            };
+            for t in terms::of(&state) {
+                changes.entry(t).or_default().insert(*key, true);
+            }
+        }
+        let mut batch = WriteBatch::new();
+        term_lists::stage(store, &mut batch, &changes)?;
+        store.commit(batch)?;
+    }
+    Ok(())
 }
+
+/// Cases whose search terms a rebuild stages per batch.
+const TERMS_CHUNK: usize = 5_000;
 
 /// The aggregates recounted from every stored case state and contact; `progress` is told
 /// how many records were read.

@@ -19,8 +19,9 @@ use crate::store::{Store, StoreError, WriteBatch};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
-/// Most keys one block holds (1.5 KiB).
-pub const BLOCK: usize = 64;
+/// Most keys one block holds (768 bytes): a change rewrites its block, and the engine
+/// rewrites a node of 16 records every 10 changes, so bigger blocks cost more writes.
+pub const BLOCK: usize = 32;
 
 /// Blocks read at a time by a scan.
 const SCAN: usize = 16;
@@ -280,14 +281,9 @@ fn stage_in(
                 .push((*key, *holds));
         }
         for (old, changed) in routed {
-            let mut now: BTreeSet<Key> = match &old {
-                Some(id) => blocks
-                    .read
-                    .get(id)
-                    .map(|b| b.keys().collect())
-                    .unwrap_or_default(),
-                None => BTreeSet::new(),
-            };
+            let held = old.as_ref().and_then(|id| blocks.read.get(id));
+            let mut now: BTreeSet<Key> = held.map(|b| b.keys().collect()).unwrap_or_default();
+            let grew = Growth::of(held, &changed);
             for (key, holds) in changed {
                 if holds {
                     now.insert(key);
@@ -299,7 +295,7 @@ fn stage_in(
                 batch.remove(&schema::TERMS, old);
             }
             let now: Vec<Key> = now.into_iter().collect();
-            for chunk in chunks(&now, most) {
+            for chunk in chunks(&now, most, grew) {
                 batch.put(&schema::TERMS, &id_of(term0, &chunk[0]), &Block::of(chunk))?;
             }
         }
@@ -354,18 +350,63 @@ impl TermBlocks<'_> {
     }
 }
 
-/// `keys` cut into blocks of at most `most`: every block full but the first, where new cases
-/// (the newest, so the lowest keys) arrive, so lists that grow at their start stay full.
-fn chunks(keys: &[Key], most: usize) -> Vec<&[Key]> {
+/// Where a block's new keys went.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Growth {
+    /// Before its first (new cases arrive with the lowest keys).
+    Start,
+    /// After its last (a rebuild adds cases in key order).
+    End,
+    /// Anywhere else (a case that changed status, a case learned late).
+    Anywhere,
+}
+
+impl Growth {
+    fn of(held: Option<&Block>, changed: &[(Key, bool)]) -> Growth {
+        let added = || changed.iter().filter(|(_, holds)| *holds).map(|(k, _)| k);
+        let (lo, hi) = match held {
+            Some(b) => (b.keys().next(), b.last()),
+            None => (None, None),
+        };
+        if added().all(|k| lo.is_none_or(|lo| *k < lo)) {
+            Growth::Start
+        } else if added().all(|k| hi.is_none_or(|hi| *k > hi)) {
+            Growth::End
+        } else {
+            Growth::Anywhere
+        }
+    }
+}
+
+/// `keys` cut into blocks of at most `most`, full where no more keys are expected: all but
+/// the first when the list grew at its start, all but the last when it grew at its end;
+/// otherwise as even as can be, so that each has room for more.
+fn chunks(keys: &[Key], most: usize, grew: Growth) -> Vec<&[Key]> {
     let most = most.max(1);
     if keys.is_empty() {
         return Vec::new();
     }
     let blocks = keys.len().div_ceil(most);
-    let first = keys.len() - (blocks - 1) * most;
-    std::iter::once(&keys[..first])
-        .chain(keys[first..].chunks(most))
-        .collect()
+    match grew {
+        Growth::Start => {
+            let first = keys.len() - (blocks - 1) * most;
+            std::iter::once(&keys[..first])
+                .chain(keys[first..].chunks(most))
+                .collect()
+        }
+        Growth::End => keys.chunks(most).collect(),
+        Growth::Anywhere => {
+            let (size, bigger) = (keys.len() / blocks, keys.len() % blocks);
+            let mut out = Vec::with_capacity(blocks);
+            let mut at = 0;
+            for i in 0..blocks {
+                let n = size + usize::from(i < bigger);
+                out.push(&keys[at..at + n]);
+                at += n;
+            }
+            out
+        }
+    }
 }
 
 #[cfg(test)]

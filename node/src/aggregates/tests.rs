@@ -472,3 +472,39 @@ fn day_quantiles_per_month_match_the_sorted_values() {
     assert_eq!(quantile_days(&months["2026-02"], 0.9), Some(4.0));
     assert_eq!(quantile_days(&BTreeMap::new(), 0.9), None);
 }
+
+/// A rebuild writes the search terms' lists in key order: the lists equal what was kept
+/// incrementally, and a term every case holds takes as few blocks as can hold it (the order
+/// of the states, by case, would leave them part full).
+#[test]
+fn a_rebuild_writes_full_blocks_and_the_same_lists() {
+    let f = fixture();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = crate::schema::open(&dir.path().join("db")).expect("store");
+    let certificates: Vec<MembershipCertificate> = f.certs.values().cloned().collect();
+    let parties: Vec<&OrgKeys> = f.parties.iter().collect();
+    let cast = crate::demo::generate::Cast {
+        network_id: f.network.id(),
+        cso: &f.cso,
+        parties: &parties,
+        certificates: &certificates,
+        from: T0,
+        until: T0.plus_days(400),
+    };
+    let n = 20 * term_lists::BLOCK + 5;
+    crate::demo::generate::generate(&store, &cast, n as u64, 7, &mut |_| {}).expect("generate");
+    let kept = term_lists::ids_prefixed(&store, &[], usize::MAX).expect("read");
+    let sample = b"w:sample\0";
+    assert_eq!(term_lists::count(&store, sample).expect("count"), n);
+    // Many batches, as at a large node.
+    rebuild_indexes_in(&store, 50).expect("rebuild");
+    assert_eq!(
+        term_lists::ids_prefixed(&store, &[], usize::MAX).expect("read"),
+        kept
+    );
+    term_lists::tests::check(&store, term_lists::BLOCK);
+    assert_eq!(
+        store.count_prefixed(&schema::TERMS, sample).expect("count"),
+        n.div_ceil(term_lists::BLOCK)
+    );
+}

@@ -91,8 +91,13 @@ pub fn generate(
             let i = written;
             written += 1;
             let party = cast.parties[(i as usize) % cast.parties.len().max(1)];
-            // Leave room after the opening for the later steps, all before `until`.
-            let opened = Timestamp(cast.from.0 + rng.below(span.saturating_sub(60 * DAY).max(1)));
+            // Leave room after the opening for the later steps, all before `until`. Cases
+            // come in the order they were opened, as a helpline records them (each in its
+            // own slot of the period, at a random time in it).
+            let usable = span.saturating_sub(60 * DAY).max(1);
+            let slot = u64::try_from(u128::from(i) * u128::from(usable) / u128::from(n.max(1)))
+                .unwrap_or(usable);
+            let opened = Timestamp(cast.from.0 + slot + rng.below(usable / n.max(1)));
             let mut nonce = [0u8; 16];
             nonce[..8].copy_from_slice(&rng.next().to_be_bytes());
             nonce[8..].copy_from_slice(&i.to_be_bytes());
