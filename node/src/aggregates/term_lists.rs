@@ -280,6 +280,7 @@ fn stage_in(
                 .or_default()
                 .push((*key, *holds));
         }
+        let touched: BTreeSet<Vec<u8>> = routed.keys().flatten().cloned().collect();
         for (old, changed) in routed {
             let held = old.as_ref().and_then(|id| blocks.read.get(id));
             let mut now: BTreeSet<Key> = held.map(|b| b.keys().collect()).unwrap_or_default();
@@ -293,6 +294,18 @@ fn stage_in(
             }
             if let Some(old) = &old {
                 batch.remove(&schema::TERMS, old);
+                // A block left less than half full takes in the next one when both fit in one
+                // (unless this batch changes that one too): cases leave a status's list as
+                // they move on, and its blocks would otherwise thin out to a key or two.
+                if !now.is_empty()
+                    && now.len() < most.div_ceil(2)
+                    && let Some((next, block)) = next_block(store, term0, old)?
+                    && !touched.contains(&next)
+                    && now.len() + block.len() <= most
+                {
+                    batch.remove(&schema::TERMS, &next);
+                    now.extend(block.keys());
+                }
             }
             let now: Vec<Key> = now.into_iter().collect();
             for chunk in chunks(&now, most, grew) {
@@ -301,6 +314,21 @@ fn stage_in(
         }
     }
     Ok(())
+}
+
+/// The block of the term `term0` after the one under `id`.
+fn next_block(
+    store: &Store,
+    term0: &[u8],
+    id: &[u8],
+) -> Result<Option<(Vec<u8>, Block)>, StoreError> {
+    let after = [id, &[0]].concat();
+    store
+        .entries_from::<Block>(&schema::TERMS, term0, &after, 1)?
+        .into_iter()
+        .next()
+        .map(|(id, b)| Block::checked(&id, b).map(|b| (id, b)))
+        .transpose()
 }
 
 /// The blocks of one term read while staging its changes.

@@ -71,7 +71,7 @@ proptest! {
             proptest::collection::vec((0usize..4, 0u8..40, any::<bool>()), 1..30),
             1..12,
         ),
-        most in 1usize..5,
+        most in 1usize..9,
         from in 0u8..42,
         skip in 0usize..30,
     ) {
@@ -177,6 +177,45 @@ fn cases_in_any_order_fill_their_blocks() {
         records <= 1_000 / (BLOCK / 2) + 1,
         "{records} blocks for 1,000 keys"
     );
+}
+
+/// Cases leaving a list (a status's, as cases move on) do not thin it out into blocks of a
+/// key or two: a block left with few keys takes in the next one.
+#[test]
+fn a_list_that_loses_most_of_its_cases_keeps_few_blocks() {
+    let (_dir, store) = store();
+    let term0 = b"s:escalated\0".to_vec();
+    let k = |i: u32| {
+        let mut k = [0u8; KEY_LEN];
+        k[4..8].copy_from_slice(&i.to_be_bytes());
+        k
+    };
+    let mut changes = Changes::new();
+    for i in 0..1_000 {
+        changes.entry(term0.clone()).or_default().insert(k(i), true);
+    }
+    let mut batch = WriteBatch::new();
+    stage(&store, &mut batch, &changes).expect("stage");
+    store.commit(batch).expect("commit");
+    let full = check(&store, BLOCK);
+    // Nine cases in ten leave, ten at a time, spread over the list.
+    let leaving: Vec<u32> = (0..1_000).filter(|i| i % 10 != 0).collect();
+    for part in leaving.chunks(10) {
+        let mut changes = Changes::new();
+        for i in part.iter().map(|i| (i * 7) % 1_000).filter(|i| i % 10 != 0) {
+            changes
+                .entry(term0.clone())
+                .or_default()
+                .insert(k(i), false);
+        }
+        let mut batch = WriteBatch::new();
+        stage(&store, &mut batch, &changes).expect("stage");
+        store.commit(batch).expect("commit");
+    }
+    assert_eq!(count(&store, &term0).expect("count"), 100);
+    let left = check(&store, BLOCK);
+    // Without merging, each of the `full` blocks would keep about three keys.
+    assert!(left <= full / 2, "{left} blocks for 100 keys (from {full})");
 }
 
 /// A second staging in one batch would compute blocks from what the store holds, missing
