@@ -316,19 +316,27 @@ fn stage_in(
     Ok(())
 }
 
+/// The first block of the term `term0` whose id is at or above `from`.
+fn block_from(
+    store: &Store,
+    term0: &[u8],
+    from: &[u8],
+) -> Result<Option<(Vec<u8>, Block)>, StoreError> {
+    store
+        .entries_from::<Block>(&schema::TERMS, term0, from, 1)?
+        .into_iter()
+        .next()
+        .map(|(id, b)| Block::checked(&id, b).map(|b| (id, b)))
+        .transpose()
+}
+
 /// The block of the term `term0` after the one under `id`.
 fn next_block(
     store: &Store,
     term0: &[u8],
     id: &[u8],
 ) -> Result<Option<(Vec<u8>, Block)>, StoreError> {
-    let after = [id, &[0]].concat();
-    store
-        .entries_from::<Block>(&schema::TERMS, term0, &after, 1)?
-        .into_iter()
-        .next()
-        .map(|(id, b)| Block::checked(&id, b).map(|b| (id, b)))
-        .transpose()
+    block_from(store, term0, &[id, &[0]].concat())
 }
 
 /// The blocks of one term read while staging its changes.
@@ -358,13 +366,7 @@ impl TermBlocks<'_> {
             return Ok(Some(id));
         }
         if self.first.is_none() {
-            let first = self
-                .store
-                .entries_from::<Block>(&schema::TERMS, self.term0, self.term0, 1)?
-                .into_iter()
-                .next()
-                .map(|(id, b)| Block::checked(&id, b).map(|b| (id, b)))
-                .transpose()?;
+            let first = block_from(self.store, self.term0, self.term0)?;
             self.first = Some(
                 first
                     .as_ref()
