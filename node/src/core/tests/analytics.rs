@@ -309,9 +309,12 @@ async fn case_list_pages_from_the_indexes_are_the_pages_a_full_scan_gives() {
             });
         }
     }
-    let today =
-        humantime::format_rfc3339(std::time::UNIX_EPOCH + std::time::Duration::from_secs(now.0))
-            .to_string();
+    let today = humantime::format_rfc3339(
+        std::time::UNIX_EPOCH
+            .checked_add(std::time::Duration::from_secs(now.0))
+            .expect("a time the clock can hold"),
+    )
+    .to_string();
     queries.push(CaseQuery {
         from: today[..10].into(),
         to: today[..10].into(),
