@@ -127,7 +127,10 @@ fn each_block(
     mut f: impl FnMut(&[u8], &Block) -> bool,
 ) -> Result<(), StoreError> {
     let mut next = from.to_vec();
-    if let Some((id, block)) = block_at_or_below(store, prefix, from)? {
+    // Every id is longer than the prefix: no block starts at or below the prefix itself.
+    if from != prefix
+        && let Some((id, block)) = block_at_or_below(store, prefix, from)?
+    {
         if !f(term_of(&id), &block) {
             return Ok(());
         }
@@ -165,7 +168,7 @@ pub fn ids_from(
     let mut out = Vec::with_capacity(n.min(4096));
     each_block(store, prefix, from, |term0, block| {
         for k in block.keys() {
-            let id = [term0, k.as_slice()].concat();
+            let id = id_of(term0, &k);
             if id.as_slice() >= from {
                 if out.len() == n {
                     return false;
@@ -191,7 +194,7 @@ pub fn ids_prefixed(
             over = true;
             return false;
         }
-        out.extend(block.keys().map(|k| [term0, k.as_slice()].concat()));
+        out.extend(block.keys().map(|k| id_of(term0, &k)));
         true
     })?;
     Ok((!over).then_some(out))
