@@ -2,6 +2,7 @@
 //! how its ids are made, the schema version, and the migrations between versions. The only
 //! place that decides what is stored under which key; `crate::store` knows sled, not this.
 
+use crate::aggregates::lists::Block;
 use crate::intake::{Contact, LocalCase};
 use crate::records::{
     CaseMeta, IntakeKey, Operator, OutboxEntry, ProcessedMarker, Pruned, StatusReport,
@@ -103,23 +104,22 @@ pub fn improvement_id(org: &OrgId, id: &ilm_protocol::ActivityId) -> Vec<u8> {
     [org.as_bytes().as_slice(), id.as_bytes()].concat()
 }
 
-/// Open cases by earliest due date (`aggregates::due`): ids only.
-pub const DUE: Table<()> = Table::new(b'D', "open cases by due date");
+/// Open cases by earliest due date (`aggregates::due`), in blocks (`aggregates::lists`).
+pub const DUE: Table<Block> = Table::new(b'D', "open cases by due date");
 
-/// Open cases by party and that party's earliest due date (`aggregates::due`): ids only.
-pub const PARTY_DUE: Table<()> = Table::new(b'Y', "open cases by party and due date");
+/// Open cases by party and that party's earliest due date (`aggregates::due`), in blocks.
+pub const PARTY_DUE: Table<Block> = Table::new(b'Y', "open cases by party and due date");
 
-/// Cases not closed, newest first (`aggregates::opened`): ids only.
-pub const OPENED: Table<()> = Table::new(b'N', "open cases by opening date");
+/// Cases not closed, newest first (`aggregates::opened`), in blocks.
+pub const OPENED: Table<Block> = Table::new(b'N', "open cases by opening date");
 
 /// Each case's current heads (the events no other event names as a parent), written with its
 /// state, so that history sync can compare heads without loading histories.
 pub const HEADS: Table<Vec<EventHash>> = Table::new(b'H', "case heads");
 
 /// The case list's search index (`aggregates::terms`): each term's cases in blocks
-/// (`aggregates::term_lists`).
-pub const TERMS: Table<crate::aggregates::term_lists::Block> =
-    Table::new(b'T', "cases by search term");
+/// (`aggregates::lists`).
+pub const TERMS: Table<Block> = Table::new(b'T', "cases by search term");
 
 /// Reports raised through the workers' portal: thread (passphrase hash, limits, sealed
 /// messages) by contact id.

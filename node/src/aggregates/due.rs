@@ -1,27 +1,64 @@
-//! Open cases by next due date: one id per case that owes something (the earliest due date,
-//! then the case's [`opened::key`]), kept with the aggregates in the batch that stores the
-//! case's state. The dashboard's overdue count is then a count of the ids dated before now,
-//! and the case list's overdue filter a read of them, not a scan of every case.
+//! Open cases by next due date: one list of an entry per case that owes something (the
+//! earliest due date, then the case's [`opened::key`]), kept with the aggregates in the batch
+//! that stores the case's state. The dashboard's overdue count is then a count of the
+//! entries dated before now, and the case list's overdue filter a read of them, not a scan
+//! of every case.
 //!
-//! The same per party ([`party_ids`]: the party, its own earliest due date, the key; and
-//! per-day cells per party), so that what each organisation owes overdue is counted and
-//! listed without a scan too.
+//! The same per party ([`BY_PARTY`]: a list per party, of its own earliest due date and the
+//! key; and per-day cells per party), so that what each organisation owes overdue is
+//! counted and listed without a scan too.
 
+use super::lists::Lists;
 use super::opened;
 use crate::schema;
 use crate::store::{Store, StoreError};
 use ilm_protocol::{CaseState, OrgId, Timestamp};
 use std::collections::BTreeMap;
 
-/// The index id of a case state: its earliest open due date (big-endian) and its key; none
-/// when it owes nothing (closed, or every party settled).
-pub fn id(state: &CaseState) -> Vec<Vec<u8>> {
+/// Bytes in a [`DueKey`].
+pub const DUE_KEY_LEN: usize = 8 + opened::KEY_LEN;
+
+/// An entry of the due-date lists: the due date (big-endian), then the case's key.
+pub type DueKey = [u8; DUE_KEY_LEN];
+
+/// Lists of due-date entries.
+pub type DueLists = Lists<DUE_KEY_LEN>;
+
+/// Open cases that owe something, soonest due first: one list, without a name.
+pub const LISTS: DueLists = Lists::new(&schema::DUE);
+
+/// The name of the one list [`LISTS`] holds.
+pub const ALL: &[u8] = &[];
+
+/// Per party (a list named by the party's id bytes), the open cases in which it owes
+/// something, by its own earliest due date.
+pub const BY_PARTY: DueLists = Lists::new(&schema::PARTY_DUE);
+
+/// The entry of a due date and a case's key.
+fn due_key(due: Timestamp, key: &opened::Key) -> DueKey {
+    let mut k = [0u8; DUE_KEY_LEN];
+    k[..8].copy_from_slice(&due.0.to_be_bytes());
+    k[8..].copy_from_slice(key);
+    k
+}
+
+/// The due date of an id of the list `term` (None for an id too short to hold one).
+pub fn due_of(term: &[u8], id: &[u8]) -> Option<Timestamp> {
+    let at = term.len();
+    id.get(at..at + 8)
+        .and_then(|d| <[u8; 8]>::try_from(d).ok())
+        .map(|d| Timestamp(u64::from_be_bytes(d)))
+}
+
+/// A case state's entry in [`LISTS`]: its earliest open due date and its key; none when it
+/// owes nothing (closed, or every party settled).
+pub fn entries(state: &CaseState) -> Vec<(Vec<u8>, DueKey)> {
     // Obligations and their dates do not depend on the time asked at; only "overdue" does.
     let Some(due) = state.next_due(Timestamp(0)) else {
         return Vec::new();
     };
     let key = opened::key(state.opened_at, &state.case_ref);
-    vec![[due.0.to_be_bytes().as_slice(), key.as_slice()].concat()]
+    vec![(ALL.to_vec(), due_key(due, &key))]
 }
 
 /// The aggregate cells counting open cases by the day (UTC, days since 1970, six digits)
@@ -41,8 +78,9 @@ pub fn overdue(store: &Store, now: Timestamp) -> Result<u64, StoreError> {
         .sum();
     // Due strictly before now is overdue (`now > due`): ids from today's start up to (now,
     // smallest key).
-    let today_so_far = store.count_between(
-        &schema::DUE,
+    let today_so_far = LISTS.count_between(
+        store,
+        ALL,
         &(today * DAY).to_be_bytes(),
         &now.0.to_be_bytes(),
     )?;
@@ -56,7 +94,7 @@ pub fn overdue_keys(
     now: Timestamp,
     max: usize,
 ) -> Result<Option<Vec<[u8; opened::KEY_LEN]>>, StoreError> {
-    let Some(ids) = store.ids_below(&schema::DUE, &now.0.to_be_bytes(), max)? else {
+    let Some(ids) = LISTS.ids_below(store, ALL, &now.0.to_be_bytes(), max)? else {
         return Ok(None);
     };
     let mut keys: Vec<_> = ids.iter().filter_map(|id| opened::key_of(id)).collect();
@@ -66,14 +104,13 @@ pub fn overdue_keys(
 
 /// Every open case's next due date with its key, soonest first.
 pub fn all(store: &Store) -> Result<Vec<(Timestamp, [u8; opened::KEY_LEN])>, StoreError> {
-    let mut out = Vec::new();
-    for id in store.ids_after(&schema::DUE, 0, usize::MAX)? {
-        let due: Option<[u8; 8]> = id.get(..8).and_then(|d| d.try_into().ok());
-        if let (Some(due), Some(key)) = (due, opened::key_of(&id)) {
-            out.push((Timestamp(u64::from_be_bytes(due)), key));
-        }
-    }
-    Ok(out)
+    let ids = LISTS
+        .ids_prefixed(store, ALL, usize::MAX)?
+        .unwrap_or_default();
+    Ok(ids
+        .iter()
+        .filter_map(|id| Some((due_of(ALL, id)?, opened::key_of(id)?)))
+        .collect())
 }
 
 /// Each party that owes something in a case, with its earliest open due date.
@@ -86,13 +123,13 @@ pub fn party_dues(state: &CaseState) -> BTreeMap<OrgId, Timestamp> {
     out
 }
 
-/// The party index's ids of a case state: for each party that owes something, the party,
-/// its earliest open due date (big-endian) and the case's key.
-pub fn party_ids(state: &CaseState) -> Vec<Vec<u8>> {
+/// A case state's entries in [`BY_PARTY`]: for each party that owes something, its list
+/// (the party) and its earliest open due date with the case's key.
+pub fn party_entries(state: &CaseState) -> Vec<(Vec<u8>, DueKey)> {
     let key = opened::key(state.opened_at, &state.case_ref);
     party_dues(state)
         .into_iter()
-        .map(|(party, due)| [party.as_bytes().as_slice(), &due.0.to_be_bytes(), &key].concat())
+        .map(|(party, due)| (party.as_bytes().to_vec(), due_key(due, &key)))
         .collect()
 }
 
@@ -105,11 +142,11 @@ pub fn party_day_cell(party: &OrgId, due: Timestamp) -> String {
     format!("{PARTY_DAY_CELL}{party}.{:06}", due.0 / DAY)
 }
 
-/// How many of `party`'s ids in the party index are dated from today's start up to now.
+/// How many of `party`'s entries in [`BY_PARTY`] are dated from today's start up to now.
 fn party_today(store: &Store, party: &OrgId, now: Timestamp) -> Result<u64, StoreError> {
     let today = now.0 / DAY;
-    let at = |t: u64| [party.as_bytes().as_slice(), &t.to_be_bytes()].concat();
-    Ok(store.count_between(&schema::PARTY_DUE, &at(today * DAY), &at(now.0))? as u64)
+    let (from, to) = ((today * DAY).to_be_bytes(), now.0.to_be_bytes());
+    Ok(BY_PARTY.count_between(store, party.as_bytes(), &from, &to)? as u64)
 }
 
 /// Open cases in which `party` owes something due before `now`: its per-day cells of the
@@ -161,8 +198,7 @@ pub fn owed_keys(
     now: Timestamp,
     max: usize,
 ) -> Result<Option<Vec<[u8; opened::KEY_LEN]>>, StoreError> {
-    let upper = [party.as_bytes().as_slice(), &now.0.to_be_bytes()].concat();
-    let Some(ids) = store.ids_between(&schema::PARTY_DUE, party.as_bytes(), &upper, max)? else {
+    let Some(ids) = BY_PARTY.ids_below(store, party.as_bytes(), &now.0.to_be_bytes(), max)? else {
         return Ok(None);
     };
     let mut keys: Vec<_> = ids.iter().filter_map(|id| opened::key_of(id)).collect();

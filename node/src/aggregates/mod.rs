@@ -8,8 +8,8 @@
 //! open cases' deadlines at read time).
 
 pub mod due;
+pub mod lists;
 pub mod opened;
-pub mod term_lists;
 pub mod terms;
 
 use crate::intake::Contact;
@@ -170,30 +170,38 @@ pub fn delta(old: &Cells, new: &Cells) -> Cells {
     d
 }
 
-/// An index kept with the aggregates: its table, and a case state's ids in it.
-type Index = (
-    &'static crate::store::Table<()>,
-    fn(&CaseState) -> Vec<Vec<u8>>,
-);
+/// A case state's entries in one table's lists: each a list's name and a key.
+type Entries<const N: usize> = fn(&CaseState) -> Vec<(Vec<u8>, [u8; N])>;
 
-/// The indexes of one id per record kept with the aggregates (the search terms, kept with
-/// them too, are stored in blocks: [`term_lists`]).
-const INDEXES: [Index; 3] = [
-    (&schema::DUE, due::id),
-    (&schema::PARTY_DUE, due::party_ids),
-    (&schema::OPENED, opened::id),
-];
+/// Records how a case's entries (of `entries`) change from `old` to `new` in `changes`.
+fn diff<const N: usize>(
+    changes: &mut lists::Changes<N>,
+    entries: Entries<N>,
+    old: Option<&CaseState>,
+    new: &CaseState,
+) {
+    let was: BTreeSet<_> = old.map(entries).unwrap_or_default().into_iter().collect();
+    let is: BTreeSet<_> = entries(new).into_iter().collect();
+    for ((term, key), holds) in was
+        .difference(&is)
+        .map(|e| (e, false))
+        .chain(is.difference(&was).map(|e| (e, true)))
+    {
+        changes.entry(term.clone()).or_default().insert(*key, holds);
+    }
+}
 
 /// Changes to write in one batch: accumulates deltas (a case may change twice before the
 /// batch is flushed), then adds them to what the store holds.
 #[derive(Default)]
 pub struct Pending {
     deltas: Cells,
-    /// Changes of the indexes (due dates, cases not closed), in order: the table, the id,
-    /// whether it is added.
-    index: Vec<(&'static crate::store::Table<()>, Vec<u8>, bool)>,
-    /// Changes of the search terms' lists (the last change of a case wins).
-    terms: term_lists::Changes,
+    /// Changes of the indexes kept in lists (the last change of a key wins): the search
+    /// terms, the cases not closed, the due dates, the due dates per party.
+    terms: lists::Changes<{ opened::KEY_LEN }>,
+    opened: lists::Changes<{ opened::KEY_LEN }>,
+    due: lists::Changes<{ due::DUE_KEY_LEN }>,
+    party_due: lists::Changes<{ due::DUE_KEY_LEN }>,
 }
 
 impl Pending {
@@ -202,39 +210,21 @@ impl Pending {
         Pending::default()
     }
 
-    /// A case whose state goes from `old` (None: new case) to `new`.
+    /// A case whose state goes from `old` (None: new case) to `new`. A case keeps its key
+    /// (its opening time and reference never change); were it to change, every entry would
+    /// move to the new key, as the entries differ.
     pub fn case(&mut self, old: Option<&CaseState>, new: &CaseState) {
-        for (table, id_of) in INDEXES {
-            let was: BTreeSet<Vec<u8>> = old.map(id_of).unwrap_or_default().into_iter().collect();
-            let is: BTreeSet<Vec<u8>> = id_of(new).into_iter().collect();
-            self.index
-                .extend(was.difference(&is).map(|id| (table, id.clone(), false)));
-            self.index
-                .extend(is.difference(&was).map(|id| (table, id.clone(), true)));
-        }
-        let was = old.map(terms::of).unwrap_or_default();
-        let is = terms::of(new);
-        let mut changed = |term: &Vec<u8>, key: opened::Key, holds: bool| {
-            self.terms
-                .entry(term.clone())
-                .or_default()
-                .insert(key, holds);
-        };
-        let key = opened::key(new.opened_at, &new.case_ref);
-        let old_key = old.map(|o| opened::key(o.opened_at, &o.case_ref));
-        // A case keeps its key (its opening time and reference never change); were it to
-        // change, every term would move to the new key.
-        let moved = old_key.is_some_and(|k| k != key);
-        if let Some(old_key) = old_key {
-            for t in was.iter().filter(|t| moved || is.binary_search(t).is_err()) {
-                changed(t, old_key, false);
-            }
-        }
-        for t in is.iter().filter(|t| moved || was.binary_search(t).is_err()) {
-            changed(t, key, true);
-        }
+        self.entries(old, new);
         let old = old.map(of_case).unwrap_or_default();
         self.add(&delta(&old, &of_case(new)));
+    }
+
+    /// The changes of a case's entries in the indexes kept in lists.
+    fn entries(&mut self, old: Option<&CaseState>, new: &CaseState) {
+        diff(&mut self.terms, terms::entries, old, new);
+        diff(&mut self.opened, opened::entries, old, new);
+        diff(&mut self.due, due::entries, old, new);
+        diff(&mut self.party_due, due::party_entries, old, new);
     }
 
     /// A new contact.
@@ -252,14 +242,7 @@ impl Pending {
     /// the node's only writer of aggregates (the core, or the API under the intake lock), so
     /// no other change can come between the read and the batch's commit.
     pub fn stage(self, store: &Store, batch: &mut WriteBatch) -> Result<(), StoreError> {
-        term_lists::stage(store, batch, &self.terms)?;
-        for (table, id, added) in &self.index {
-            if *added {
-                batch.put(table, id, &())?;
-            } else {
-                batch.remove(table, id);
-            }
-        }
+        self.stage_lists(store, batch)?;
         for (k, d) in self.deltas {
             if d == 0 {
                 continue;
@@ -274,6 +257,14 @@ impl Pending {
         }
         Ok(())
     }
+
+    /// Puts the changes of the indexes kept in lists into `batch`.
+    fn stage_lists(&self, store: &Store, batch: &mut WriteBatch) -> Result<(), StoreError> {
+        terms::LISTS.stage(store, batch, &self.terms)?;
+        opened::LISTS.stage(store, batch, &self.opened)?;
+        due::LISTS.stage(store, batch, &self.due)?;
+        due::BY_PARTY.stage(store, batch, &self.party_due)
+    }
 }
 
 /// The cell that says the aggregates cover every stored record, holding the version of the
@@ -283,7 +274,7 @@ const BUILT: &str = "_built";
 
 /// The version of what `of_case` and `of_contact` count (and of the indexes kept with them): raise it
 /// whenever they change, and every node recounts at its next start.
-pub const VERSION: i64 = 10;
+pub const VERSION: i64 = 11;
 
 /// The cells whose names start with `prefix`, keyed by the rest of the name.
 pub fn with_prefix(store: &Store, prefix: &str) -> Result<BTreeMap<String, i64>, StoreError> {
@@ -437,65 +428,46 @@ fn empty<T>(store: &Store, table: &crate::store::Table<T>) -> Result<(), StoreEr
 /// Rebuilds the indexes kept with the aggregates from every stored case state, streaming
 /// the states.
 pub fn rebuild_indexes(store: &Store) -> Result<(), StoreError> {
-    rebuild_indexes_in(store, TERMS_CHUNK)
+    rebuild_indexes_in(store, LIST_CHUNK)
 }
 
-/// [`rebuild_indexes`], staging the search terms of `terms_chunk` cases per batch.
-fn rebuild_indexes_in(store: &Store, terms_chunk: usize) -> Result<(), StoreError> {
-    for (table, _) in INDEXES {
-        empty(store, table)?;
+/// [`rebuild_indexes`], staging the entries of `chunk` cases per batch.
+fn rebuild_indexes_in(store: &Store, chunk: usize) -> Result<(), StoreError> {
+    // A database of an earlier release may hold one record per id here, not blocks.
+    for lists in [
+        &schema::TERMS,
+        &schema::OPENED,
+        &schema::DUE,
+        &schema::PARTY_DUE,
+    ] {
+        empty(store, lists)?;
     }
-    // A database of an earlier release holds one id per term and case here, not blocks.
-    empty(store, &schema::TERMS)?;
-    let mut batch = WriteBatch::new();
     let mut keys: Vec<opened::Key> = Vec::new();
-    let mut failed = None;
     store.for_each::<CaseState>(&schema::CASE_STATES, &[], |s| {
-        if failed.is_some() {
-            return;
-        }
-        for (table, id_of) in INDEXES {
-            for id in id_of(&s) {
-                if let Err(e) = batch.put(table, &id, &()) {
-                    failed = Some(e);
-                }
-            }
-        }
         keys.push(opened::key(s.opened_at, &s.case_ref));
-        if batch.len() >= CHUNK
-            && let Err(e) = store.commit(std::mem::take(&mut batch))
-        {
-            failed = Some(e);
-        }
     })?;
-    if let Some(e) = failed {
-        return Err(e);
-    }
-    store.commit(batch)?;
-    // The search terms' lists are written in key order (24 bytes per case held meanwhile):
-    // each chunk then adds to the end of every list, so a block is written about once, where
-    // the states' own order (by case) would rewrite most blocks of a common term per chunk.
+    // The lists are written in key order (24 bytes per case held meanwhile): each chunk then
+    // adds to the end of the search terms' lists and the list of cases not closed, so a
+    // block is written about once, where the states' own order (by case) would rewrite most
+    // blocks of a common term per chunk. Due dates mostly follow opening dates.
     keys.sort_unstable();
-    for chunk in keys.chunks(terms_chunk.max(1)) {
-        let mut changes = term_lists::Changes::new();
-        for key in chunk {
+    for part in keys.chunks(chunk.max(1)) {
+        let mut pending = Pending::new();
+        for key in part {
             let case = opened::case_of(key);
-            let Some(state) = store.get::<CaseState>(&schema::CASE_STATES, case.as_bytes())? else {
-                continue;
-            };
-            for t in terms::of(&state) {
-                changes.entry(t).or_default().insert(*key, true);
+            if let Some(state) = store.get::<CaseState>(&schema::CASE_STATES, case.as_bytes())? {
+                pending.entries(None, &state);
             }
         }
         let mut batch = WriteBatch::new();
-        term_lists::stage(store, &mut batch, &changes)?;
+        pending.stage_lists(store, &mut batch)?;
         store.commit(batch)?;
     }
     Ok(())
 }
 
-/// Cases whose search terms a rebuild stages per batch.
-const TERMS_CHUNK: usize = 5_000;
+/// Cases whose entries a rebuild stages per batch.
+const LIST_CHUNK: usize = 5_000;
 
 /// The aggregates recounted from every stored case state and contact; `progress` is told
 /// how many records were read.

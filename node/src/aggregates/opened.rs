@@ -1,7 +1,9 @@
-//! Cases not closed, newest first: one id per case (its [`key`]), kept with the aggregates in
-//! the batch that stores the case's state. The case list's default view reads its pages from
-//! here instead of building a row from every case.
+//! Cases not closed, newest first: one list (without a name) of their [`key`]s, kept with
+//! the aggregates in the batch that stores the case's state. The case list's default view
+//! reads its pages from here instead of building a row from every case.
 
+use super::lists::Lists;
+use crate::schema;
 use ilm_protocol::{CaseRef, CaseState, Timestamp};
 
 /// Bytes in a [`key`].
@@ -9,6 +11,12 @@ pub const KEY_LEN: usize = 24;
 
 /// A case's place in the newest-first order (see [`key`]).
 pub type Key = [u8; KEY_LEN];
+
+/// The cases not closed, in blocks.
+pub const LISTS: Lists<KEY_LEN> = Lists::new(&schema::OPENED);
+
+/// The name of the one list [`LISTS`] holds (an id is then a key alone).
+pub const ALL: &[u8] = &[];
 
 /// A case's place in the newest-first order: its opening time inverted (so that byte order
 /// runs newest first), then the case. The indexes kept with the aggregates end their ids
@@ -41,10 +49,10 @@ pub fn opened_of(key: &[u8; KEY_LEN]) -> Timestamp {
     Timestamp(u64::MAX - u64::from_be_bytes(t))
 }
 
-/// The index id of a case state, or none for a closed case.
-pub fn id(state: &CaseState) -> Vec<Vec<u8>> {
+/// A case state's entry in [`LISTS`] (list and key), or none for a closed case.
+pub fn entries(state: &CaseState) -> Vec<(Vec<u8>, Key)> {
     if state.closed.is_some() {
         return Vec::new();
     }
-    vec![key(state.opened_at, &state.case_ref).to_vec()]
+    vec![(ALL.to_vec(), key(state.opened_at, &state.case_ref))]
 }

@@ -9,10 +9,15 @@
 //! between words (Thai, Lao, Burmese, Khmer, Japanese and Chinese) are indexed from each of
 //! the first [`MAX_RUN_STARTS`] letters of a run, so a word inside a run is found too.
 
-use super::{opened, term_lists};
+use super::lists::Lists;
+use super::opened;
 use crate::schema;
 use crate::store::{Store, StoreError};
 use ilm_protocol::{CaseState, IssueCategory, OrgId};
+
+/// The search terms' lists of case keys, in blocks; each list named by a term and a zero
+/// byte.
+pub const LISTS: Lists<{ opened::KEY_LEN }> = Lists::new(&schema::TERMS);
 
 /// Longest term kept, in characters: a longer word is indexed by its start, and a search
 /// for it checks each case found.
@@ -138,17 +143,11 @@ pub fn of(state: &CaseState) -> Vec<Vec<u8>> {
     terms
 }
 
-/// The index ids of a case state: one per term, each followed by the case's key (what
-/// [`term_lists`] holds, in blocks).
-pub fn id(state: &CaseState) -> Vec<Vec<u8>> {
+/// A case state's entries in [`LISTS`]: each of its terms (with its zero byte), with the
+/// case's key.
+pub fn entries(state: &CaseState) -> Vec<(Vec<u8>, opened::Key)> {
     let key = opened::key(state.opened_at, &state.case_ref);
-    of(state)
-        .into_iter()
-        .map(|mut t| {
-            t.extend_from_slice(&key);
-            t
-        })
-        .collect()
+    of(state).into_iter().map(|t| (t, key)).collect()
 }
 
 /// The keys of the cases holding a term that starts with `prefix`, sorted and without
@@ -158,7 +157,7 @@ pub fn keys(
     prefix: &[u8],
     max: usize,
 ) -> Result<Option<Vec<[u8; opened::KEY_LEN]>>, StoreError> {
-    let Some(ids) = term_lists::ids_prefixed(store, prefix, max)? else {
+    let Some(ids) = LISTS.ids_prefixed(store, prefix, max)? else {
         return Ok(None);
     };
     let mut keys: Vec<_> = ids.iter().filter_map(|id| opened::key_of(id)).collect();
@@ -194,7 +193,7 @@ pub fn distinct(
 
 /// Every case's status term with its key (for sorting by status).
 pub fn statuses(store: &Store) -> Result<Vec<(String, [u8; opened::KEY_LEN])>, StoreError> {
-    let Some(ids) = term_lists::ids_prefixed(store, ANY_STATUS, usize::MAX)? else {
+    let Some(ids) = LISTS.ids_prefixed(store, ANY_STATUS, usize::MAX)? else {
         return Ok(Vec::new());
     };
     Ok(ids

@@ -257,21 +257,11 @@ proptest! {
         }
         let counted = recount(&store, &mut |_| {}).expect("recount");
         prop_assert_eq!(held(&store).expect("held"), counted.clone());
-        // Each index holds exactly the ids of the stored states, once each (the due dates of
-        // the open cases that owe something, the cases not closed, the search terms).
+        // Each index holds exactly the entries of the stored states, once each (the due
+        // dates of the open cases that owe something, the cases not closed, the search terms).
         let states: Vec<CaseState> =
             store.scan(&schema::CASE_STATES, &[]).expect("states");
-        for (table, id_of) in super::INDEXES {
-            let mut expected: Vec<Vec<u8>> = states.iter().flat_map(id_of).collect();
-            expected.sort();
-            let held = store.ids_after(table, 0, usize::MAX).expect("ids");
-            prop_assert_eq!(held, expected, "{}", table.name());
-        }
-        let mut expected: Vec<Vec<u8>> = states.iter().flat_map(terms::id).collect();
-        expected.sort();
-        let held = term_lists::ids_prefixed(&store, &[], usize::MAX).expect("ids");
-        prop_assert_eq!(held, Some(expected), "search terms");
-        term_lists::tests::check(&store, term_lists::BLOCK);
+        assert_lists_hold(&store, &states);
         // The overdue count (per-day cells before today, today's ids before now) equals the
         // case list's, at every due date, a second either side and the edges of its day.
         let mut nows = vec![T0];
@@ -412,10 +402,46 @@ fn aggregates_counted_with_other_definitions_are_counted_again() {
     assert_eq!(held(&store).expect("held"), Cells::new());
 }
 
-/// A database of an earlier release holds one search-index record per term and case, with
-/// no value a block could be read from: the first start rebuilds the lists in blocks.
+/// The ids (list name, then key) that `entries` gives `states`, sorted: what a one-record-
+/// per-id index held, and what the lists read as.
+fn ids_of<const N: usize>(states: &[CaseState], entries: Entries<N>) -> Vec<Vec<u8>> {
+    let mut ids: Vec<Vec<u8>> = states
+        .iter()
+        .flat_map(entries)
+        .map(|(term, key)| [term.as_slice(), &key].concat())
+        .collect();
+    ids.sort();
+    ids
+}
+
+/// Each index kept in lists holds exactly the entries of `states`, in blocks that keep the
+/// lists' invariants.
+fn assert_lists_hold(store: &Store, states: &[CaseState]) {
+    fn one<const N: usize>(
+        store: &Store,
+        lists: &lists::Lists<N>,
+        entries: Entries<N>,
+        states: &[CaseState],
+    ) {
+        assert_eq!(
+            lists.ids_prefixed(store, &[], usize::MAX).expect("read"),
+            Some(ids_of(states, entries)),
+            "{}",
+            lists.table().name()
+        );
+        lists::tests::check(lists, store, lists::BLOCK);
+    }
+    one(store, &terms::LISTS, terms::entries, states);
+    one(store, &opened::LISTS, opened::entries, states);
+    one(store, &due::LISTS, due::entries, states);
+    one(store, &due::BY_PARTY, due::party_entries, states);
+}
+
+/// A database of an earlier release holds one record per id in the search index (before
+/// version 10) and in the due-date and open-case indexes (before version 11), with no value
+/// a block could be read from: the first start rebuilds them all in blocks.
 #[test]
-fn the_search_index_of_an_earlier_release_is_rebuilt_in_blocks() {
+fn indexes_of_an_earlier_release_are_rebuilt_in_blocks() {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = crate::schema::open(&dir.path().join("db")).expect("store");
     let states = states_of_one_case(3);
@@ -425,27 +451,47 @@ fn the_search_index_of_an_earlier_release_is_rebuilt_in_blocks() {
         .put(&schema::CASE_STATES, state.case_ref.as_bytes(), state)
         .expect("put");
     // As version 9 wrote them: the id, and the unit value.
-    const OLD: crate::store::Table<()> = crate::store::Table::new(b'T', "old terms");
-    let ids = terms::id(state);
-    for id in &ids {
-        batch.put(&OLD, id, &()).expect("put");
+    type Old = crate::store::Table<()>;
+    const OLD: [Old; 4] = [
+        Old::new(b'T', "old terms"),
+        Old::new(b'N', "old open cases"),
+        Old::new(b'D', "old due dates"),
+        Old::new(b'Y', "old due dates by party"),
+    ];
+    let one = std::slice::from_ref(state);
+    let ids = [
+        ids_of(one, terms::entries),
+        ids_of(one, opened::entries),
+        ids_of(one, due::entries),
+        ids_of(one, due::party_entries),
+    ];
+    for (table, ids) in OLD.iter().zip(&ids) {
+        assert!(
+            !ids.is_empty(),
+            "{}: the case is open and owes something",
+            table.name()
+        );
+        for id in ids {
+            batch.put(table, id, &()).expect("put");
+        }
     }
     batch
         .put(&schema::AGGREGATES, BUILT.as_bytes(), &9i64)
         .expect("put");
     store.commit(batch).expect("commit");
-    // Control: the old records are not blocks, so the lists cannot be read from them.
-    let term0 = &ids[0][..ids[0].len() - opened::KEY_LEN];
-    assert!(term_lists::count(&store, term0).is_err());
+    // Control: the old records are not blocks, so no list can be read from them.
+    assert!(terms::LISTS.count(&store, &[]).is_err());
+    assert!(opened::LISTS.count(&store, &[]).is_err());
+    assert!(due::LISTS.count(&store, &[]).is_err());
+    assert!(due::BY_PARTY.count(&store, &[]).is_err());
     assert!(ensure_built(&store).expect("rebuilt"));
-    assert_eq!(
-        term_lists::ids_prefixed(&store, &[], usize::MAX).expect("read"),
-        Some(ids.clone())
-    );
-    // One block per term now, and a word search finds the case.
-    assert_eq!(store.count(&schema::TERMS).expect("count"), ids.len());
+    assert_lists_hold(&store, one);
+    // One block per list now, and a word search finds the case.
+    assert_eq!(store.count(&schema::TERMS).expect("count"), ids[0].len());
+    assert_eq!(store.count(&schema::OPENED).expect("count"), 1);
     let key = opened::key(state.opened_at, &state.case_ref);
-    assert!(term_lists::contains(&store, term0, &key).expect("read"));
+    let term0 = &ids[0][0][..ids[0][0].len() - opened::KEY_LEN];
+    assert!(terms::LISTS.contains(&store, term0, &key).expect("read"));
 }
 
 /// The quantiles of a day histogram are those of the list of values it counts (nearest
@@ -473,9 +519,10 @@ fn day_quantiles_per_month_match_the_sorted_values() {
     assert_eq!(quantile_days(&BTreeMap::new(), 0.9), None);
 }
 
-/// A rebuild writes the search terms' lists in key order: the lists equal what was kept
-/// incrementally, and a term every case holds takes as few blocks as can hold it (the order
-/// of the states, by case, would leave them part full).
+/// A rebuild writes the lists in key order: they equal what was kept incrementally, and a
+/// term every case holds takes as few blocks as can hold it (the order of the states, by
+/// case, would leave them part full). Every index kept in lists takes a record per block,
+/// not per case, and its blocks are at least half full on average.
 #[test]
 fn a_rebuild_writes_full_blocks_and_the_same_lists() {
     let f = fixture();
@@ -491,20 +538,44 @@ fn a_rebuild_writes_full_blocks_and_the_same_lists() {
         from: T0,
         until: T0.plus_days(400),
     };
-    let n = 20 * term_lists::BLOCK + 5;
+    let n = 20 * lists::BLOCK + 5;
     crate::demo::generate::generate(&store, &cast, n as u64, 7, &mut |_| {}).expect("generate");
-    let kept = term_lists::ids_prefixed(&store, &[], usize::MAX).expect("read");
+    let kept = terms::LISTS
+        .ids_prefixed(&store, &[], usize::MAX)
+        .expect("read");
     let sample = b"w:sample\0";
-    assert_eq!(term_lists::count(&store, sample).expect("count"), n);
+    assert_eq!(terms::LISTS.count(&store, sample).expect("count"), n);
+    let states: Vec<CaseState> = store.scan(&schema::CASE_STATES, &[]).expect("states");
+    let few_records = |store: &Store| {
+        for (table, entries) in [
+            (&schema::OPENED, ids_of(&states, opened::entries).len()),
+            (&schema::DUE, ids_of(&states, due::entries).len()),
+            (
+                &schema::PARTY_DUE,
+                ids_of(&states, due::party_entries).len(),
+            ),
+        ] {
+            let records = store.count(table).expect("count");
+            assert!(
+                entries > 4 * lists::BLOCK && records <= entries.div_ceil(lists::BLOCK / 2),
+                "{}: {records} records for {entries} entries",
+                table.name()
+            );
+        }
+    };
+    few_records(&store);
     // Many batches, as at a large node.
     rebuild_indexes_in(&store, 50).expect("rebuild");
     assert_eq!(
-        term_lists::ids_prefixed(&store, &[], usize::MAX).expect("read"),
+        terms::LISTS
+            .ids_prefixed(&store, &[], usize::MAX)
+            .expect("read"),
         kept
     );
-    term_lists::tests::check(&store, term_lists::BLOCK);
+    assert_lists_hold(&store, &states);
+    few_records(&store);
     assert_eq!(
         store.count_prefixed(&schema::TERMS, sample).expect("count"),
-        n.div_ceil(term_lists::BLOCK)
+        n.div_ceil(lists::BLOCK)
     );
 }

@@ -49,11 +49,11 @@ pub(crate) async fn overdue(
     // itself (its histories hold what other parties owe too, which is theirs to answer).
     let (mut listed, mut cases, mut by_party) = if st.role == Role::Cso {
         let by_party = due::overdue_by_party(&st.store, t)?;
-        let listed = from_index(&st, &schema::DUE, &[], t, limit, &|_| true)?;
+        let listed = from_index(&st, &due::LISTS, due::ALL, t, limit, &|_| true)?;
         (listed, due::overdue(&st.store, t)?, by_party)
     } else {
         let mine = |p: &OrgId| *p == me;
-        let listed = from_index(&st, &schema::PARTY_DUE, me.as_bytes(), t, limit, &mine)?;
+        let listed = from_index(&st, &due::BY_PARTY, me.as_bytes(), t, limit, &mine)?;
         let n = due::overdue_at(&st.store, &me, t)?;
         let by_party = if n > 0 { vec![(me, n)] } else { Vec::new() };
         (listed, n, by_party)
@@ -83,24 +83,19 @@ pub(crate) async fn overdue(
     })))
 }
 
-/// The first `limit` cases of a due-date index (ids: `prefix`, the due date, the case's key)
-/// due before `now`, with the overdue items of the parties `shown` keeps.
+/// The first `limit` cases of the due-date list `term` of `lists` due before `now`, with the
+/// overdue items of the parties `shown` keeps.
 fn from_index(
     st: &ApiState,
-    table: &crate::store::Table<()>,
-    prefix: &[u8],
+    lists: &due::DueLists,
+    term: &[u8],
     now: Timestamp,
     limit: usize,
     shown: &dyn Fn(&OrgId) -> bool,
 ) -> Result<Vec<Listed>, ApiError> {
     let mut out = Vec::new();
-    for id in st.store.ids_in(table, prefix, 0, limit)? {
-        let at = prefix.len();
-        let due = id
-            .get(at..at + 8)
-            .and_then(|d| <[u8; 8]>::try_from(d).ok())
-            .map(|d| Timestamp(u64::from_be_bytes(d)));
-        let Some(due) = due.filter(|d| *d < now) else {
+    for id in lists.ids_in(&st.store, term, 0, limit)? {
+        let Some(due) = due::due_of(term, &id).filter(|d| *d < now) else {
             break;
         };
         let Some(key) = opened::key_of(&id) else {

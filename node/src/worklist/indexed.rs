@@ -24,7 +24,7 @@ use super::stream::{self, COUNTED, Found};
 use super::{
     CasePage, CaseRow, Filter, Sort, SortKey, history_row, local_row, member_name, paginate, stage,
 };
-use crate::aggregates::{due, opened, term_lists, terms};
+use crate::aggregates::{due, opened, terms};
 use crate::cases;
 use crate::intake::LocalCase;
 use crate::membership::MembershipState;
@@ -389,7 +389,7 @@ fn window(
                     let term0 = [term.as_slice(), &[0]].concat();
                     let n = match cell {
                         Some(cell) => aggregate(cell)?,
-                        None => term_lists::count(store, &term0)?,
+                        None => terms::LISTS.count(store, &term0)?,
                     };
                     (Some(term0), n)
                 }
@@ -399,8 +399,8 @@ fn window(
                 }
             };
             let before = |key: &Key| match &term0 {
-                Some(t) => term_lists::count_before(store, t, key),
-                None => store.count_between(&schema::OPENED, &[], key),
+                Some(t) => terms::LISTS.count_between(store, t, &[], key),
+                None => opened::LISTS.count_between(store, opened::ALL, &[], key),
             };
             let total = indexed + local.len();
             let pages = total.div_ceil(per_page).max(1);
@@ -421,8 +421,8 @@ fn window(
             let wanted = per_page - rows.len();
             let skip = start - local_before;
             let ids = match &term0 {
-                Some(t) => term_lists::ids_in(store, t, skip, wanted)?,
-                None => store.ids_in(&schema::OPENED, &[], skip, wanted)?,
+                Some(t) => terms::LISTS.ids_in(store, t, skip, wanted)?,
+                None => opened::LISTS.ids_in(store, opened::ALL, skip, wanted)?,
             };
             for id in ids {
                 if let Some(key) = opened::key_of(&id) {
@@ -456,7 +456,7 @@ fn window(
                 return Ok(None);
             }
             let mut rows = Vec::with_capacity(per_page);
-            for id in store.ids_in(&schema::DUE, &[], start, per_page)? {
+            for id in due::LISTS.ids_in(store, due::ALL, start, per_page)? {
                 if let Some(key) = opened::key_of(&id) {
                     rows.extend(row(&key)?);
                 }
@@ -561,8 +561,8 @@ fn read(store: &Store, condition: &Condition, max: usize) -> Result<Option<Vec<K
             Source::Terms(prefix) => terms::keys(store, prefix, room)?,
             // Each case holds one status term.
             Source::Every => terms::keys(store, terms::ANY_STATUS, room)?,
-            Source::NotClosed => store
-                .ids_prefixed(&schema::OPENED, &[], room)?
+            Source::NotClosed => opened::LISTS
+                .ids_prefixed(store, opened::ALL, room)?
                 .map(|ids| ids.iter().filter_map(|id| opened::key_of(id)).collect()),
             Source::DueBefore(t) => due::overdue_keys(store, *t, room)?,
             Source::OwedBefore(party, t) => due::owed_keys(store, party, *t, room)?,

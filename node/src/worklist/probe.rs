@@ -3,8 +3,7 @@
 //! whose smallest condition is read whole, or one read in order, checks the others.
 
 use super::indexed::{Condition, Key, Source};
-use crate::aggregates::{opened, term_lists, terms};
-use crate::schema;
+use crate::aggregates::{opened, terms};
 use crate::store::{Store, StoreError};
 
 /// The `candidates` that meet every condition of `probes`.
@@ -80,8 +79,8 @@ pub(super) fn passes(
         let mut met = false;
         for p in c {
             met = match p {
-                Probe::Term(term0) => term_lists::contains(store, term0, key)?,
-                Probe::NotClosed => store.contains(&schema::OPENED, key)?,
+                Probe::Term(term0) => terms::LISTS.contains(store, term0, key)?,
+                Probe::NotClosed => opened::LISTS.contains(store, opened::ALL, key)?,
                 Probe::Every => true,
                 Probe::Reference(hex) => opened::case_of(key).to_hex().starts_with(hex.as_str()),
             };

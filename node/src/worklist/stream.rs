@@ -6,8 +6,7 @@
 use super::Filter;
 use super::indexed::{Condition, Key, Source, others};
 use super::probe::{Probe, passes, probes};
-use crate::aggregates::{opened, term_lists, terms};
-use crate::schema;
+use crate::aggregates::{opened, terms};
 use crate::store::{Store, StoreError};
 use std::collections::VecDeque;
 
@@ -49,9 +48,9 @@ impl Cursor {
             && let Some(from) = self.from.take()
         {
             let ids = if self.open_cases {
-                store.ids_from(&schema::OPENED, &self.prefix, &from, CHUNK)?
+                opened::LISTS.ids_from(store, &self.prefix, &from, CHUNK)?
             } else {
-                term_lists::ids_from(store, &self.prefix, &from, CHUNK)?
+                terms::LISTS.ids_from(store, &self.prefix, &from, CHUNK)?
             };
             // The id just after the last one read: the same bytes and a zero byte.
             if ids.len() == CHUNK {
@@ -93,7 +92,7 @@ impl Stream {
                 Source::Terms(prefix) => terms_under(prefix)?,
                 // Each case holds one status term.
                 Source::Every => terms_under(terms::ANY_STATUS)?,
-                Source::NotClosed => Some(vec![Cursor::new(true, Vec::new(), start)]),
+                Source::NotClosed => Some(vec![Cursor::new(true, opened::ALL.to_vec(), start)]),
                 Source::Reference(_) | Source::DueBefore(_) | Source::OwedBefore(..) => None,
             };
             let Some(lists) = lists else {

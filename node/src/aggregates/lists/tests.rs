@@ -2,8 +2,17 @@
 //! sequence of batches, and keep their invariants.
 
 use super::*;
+use crate::schema;
 use proptest::prelude::*;
 use std::collections::BTreeSet;
+
+/// Bytes in a key of the lists tested here (the search index's).
+const KEY_LEN: usize = 24;
+
+type Key = [u8; KEY_LEN];
+
+/// The lists tested: the search index's table.
+const L: Lists<KEY_LEN> = Lists::new(&schema::TERMS);
 
 /// A store with `schema`'s tables, in a temporary directory.
 fn store() -> (tempfile::TempDir, Store) {
@@ -22,10 +31,10 @@ fn key(n: u8) -> Key {
     k
 }
 
-/// Every block (id and keys) the store holds, in id order.
-fn blocks(store: &Store) -> Vec<(Vec<u8>, Vec<Key>)> {
+/// Every block (id and keys) `lists` holds, in id order.
+fn blocks<const N: usize>(lists: &Lists<N>, store: &Store) -> Vec<(Vec<u8>, Vec<[u8; N]>)> {
     store
-        .scan_with_ids(&schema::TERMS)
+        .scan_with_ids(lists.table())
         .expect("scan")
         .into_iter()
         .map(|(id, b)| (id, b.keys().collect()))
@@ -34,8 +43,8 @@ fn blocks(store: &Store) -> Vec<(Vec<u8>, Vec<Key>)> {
 
 /// The invariants the reads rely on (see the module's documentation); returns how many blocks
 /// there are.
-pub(crate) fn check(store: &Store, most: usize) -> usize {
-    let all = blocks(store);
+pub(crate) fn check<const N: usize>(lists: &Lists<N>, store: &Store, most: usize) -> usize {
+    let all = blocks(lists, store);
     for (i, (id, keys)) in all.iter().enumerate() {
         assert!(
             !keys.is_empty() && keys.len() <= most,
@@ -43,9 +52,13 @@ pub(crate) fn check(store: &Store, most: usize) -> usize {
             keys.len()
         );
         assert!(keys.windows(2).all(|w| w[0] < w[1]), "keys ascending");
-        assert_eq!(key_of(id), Some(keys[0]), "the id ends with the first key");
+        assert_eq!(
+            key_of::<N>(id),
+            Some(keys[0]),
+            "the id ends with the first key"
+        );
         if let Some((next, next_keys)) = all.get(i + 1)
-            && term_of(next) == term_of(id)
+            && term_of::<N>(next) == term_of::<N>(id)
         {
             assert!(keys[keys.len() - 1] < next_keys[0], "blocks do not overlap");
         }
@@ -74,11 +87,13 @@ proptest! {
         most in 1usize..9,
         from in 0u8..42,
         skip in 0usize..30,
+        lower in 0u8..42,
+        upper in 0u8..42,
     ) {
         let (_dir, store) = store();
         let mut model: BTreeSet<(Vec<u8>, Key)> = BTreeSet::new();
         for ops in &batches {
-            let mut changes = Changes::new();
+            let mut changes = Changes::<KEY_LEN>::new();
             for (t, k, holds) in ops {
                 changes.entry(TERMS[*t].to_vec()).or_default().insert(key(*k), *holds);
             }
@@ -92,21 +107,21 @@ proptest! {
                 }
             }
             let mut batch = WriteBatch::new();
-            stage_in(&store, &mut batch, &changes, most).expect("stage");
+            L.stage_in(&store, &mut batch, &changes, most).expect("stage");
             store.commit(batch).expect("commit");
-            check(&store, most);
+            check(&L, &store, most);
         }
         for prefix in [&b"w:"[..], b"w:a", b"w:ab", b"w:ab\0", b"w:b\0", b"w:c"] {
             let want = expected(&model, prefix);
-            prop_assert_eq!(ids_prefixed(&store, prefix, usize::MAX).expect("read"), Some(want.clone()));
-            prop_assert_eq!(count(&store, prefix).expect("count"), want.len());
+            prop_assert_eq!(L.ids_prefixed(&store, prefix, usize::MAX).expect("read"), Some(want.clone()));
+            prop_assert_eq!(L.count(&store, prefix).expect("count"), want.len());
             if !want.is_empty() {
-                prop_assert_eq!(ids_prefixed(&store, prefix, want.len() - 1).expect("read"), None);
+                prop_assert_eq!(L.ids_prefixed(&store, prefix, want.len() - 1).expect("read"), None);
             }
             let from = [prefix, key(from).as_slice()].concat();
             let after: Vec<Vec<u8>> = want.iter().filter(|id| **id >= from).cloned().collect();
             for n in [1, 3, usize::MAX] {
-                let got = ids_from(&store, prefix, &from, n).expect("read");
+                let got = L.ids_from(&store, prefix, &from, n).expect("read");
                 prop_assert_eq!(&got[..], &after[..after.len().min(n)]);
             }
         }
@@ -114,12 +129,28 @@ proptest! {
             let want = expected(&model, term0);
             for n in 0..40u8 {
                 let k = key(n);
-                prop_assert_eq!(contains(&store, term0, &k).expect("read"), model.contains(&(term0.to_vec(), k)));
+                prop_assert_eq!(L.contains(&store, term0, &k).expect("read"), model.contains(&(term0.to_vec(), k)));
                 let before = want.iter().filter(|id| id[term0.len()..] < k[..]).count();
-                prop_assert_eq!(count_before(&store, term0, &k).expect("count"), before);
+                prop_assert_eq!(L.count_between(&store, term0, &[], &k).expect("count"), before);
+            }
+            // Bounds that are the start of a key (as a due date is of the due lists' keys).
+            let (lo, hi) = (&key(lower)[..8], &key(upper)[..8]);
+            let between: Vec<&Vec<u8>> = want
+                .iter()
+                .filter(|id| (lo..hi).contains(&&id[term0.len()..]))
+                .collect();
+            prop_assert_eq!(L.count_between(&store, term0, lo, hi).expect("count"), between.len());
+            let below: Vec<Vec<u8>> =
+                want.iter().filter(|id| id[term0.len()..] < *hi).cloned().collect();
+            prop_assert_eq!(
+                L.ids_below(&store, term0, hi, usize::MAX).expect("read"),
+                Some(below.clone())
+            );
+            if !below.is_empty() {
+                prop_assert_eq!(L.ids_below(&store, term0, hi, below.len() - 1).expect("read"), None);
             }
             let page: Vec<Vec<u8>> = want.iter().skip(skip).take(5).cloned().collect();
-            prop_assert_eq!(ids_in(&store, term0, skip, 5).expect("read"), page);
+            prop_assert_eq!(L.ids_in(&store, term0, skip, 5).expect("read"), page);
         }
     }
 }
@@ -131,7 +162,7 @@ fn a_term_of_many_cases_takes_few_records() {
     let term0 = b"w:site\0".to_vec();
     // Newest cases arrive with the lowest keys, a batch at a time, as a node stores them.
     for batch_no in 0..10u8 {
-        let mut changes = Changes::new();
+        let mut changes = Changes::<KEY_LEN>::new();
         for i in 0..100u8 {
             let mut k = [0u8; KEY_LEN];
             k[6] = 255 - batch_no;
@@ -139,14 +170,14 @@ fn a_term_of_many_cases_takes_few_records() {
             changes.entry(term0.clone()).or_default().insert(k, true);
         }
         let mut batch = WriteBatch::new();
-        stage(&store, &mut batch, &changes).expect("stage");
+        L.stage(&store, &mut batch, &changes).expect("stage");
         store.commit(batch).expect("commit");
     }
-    assert_eq!(count(&store, &term0).expect("count"), 1_000);
+    assert_eq!(L.count(&store, &term0).expect("count"), 1_000);
     let records = store.count_prefixed(&schema::TERMS, &term0).expect("count");
     // Full blocks but the first.
     assert_eq!(records, 1_000usize.div_ceil(BLOCK));
-    assert_eq!(check(&store, BLOCK), records);
+    assert_eq!(check(&L, &store, BLOCK), records);
 }
 
 /// Cases learned in any order (a node catching up, cases changing status) leave blocks at
@@ -157,7 +188,7 @@ fn cases_in_any_order_fill_their_blocks() {
     let term0 = b"s:escalated\0".to_vec();
     let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
     for _ in 0..100 {
-        let mut changes = Changes::new();
+        let mut changes = Changes::<KEY_LEN>::new();
         for _ in 0..10 {
             // xorshift: keys spread over the whole list.
             x ^= x << 13;
@@ -168,11 +199,11 @@ fn cases_in_any_order_fill_their_blocks() {
             changes.entry(term0.clone()).or_default().insert(k, true);
         }
         let mut batch = WriteBatch::new();
-        stage(&store, &mut batch, &changes).expect("stage");
+        L.stage(&store, &mut batch, &changes).expect("stage");
         store.commit(batch).expect("commit");
     }
-    assert_eq!(count(&store, &term0).expect("count"), 1_000);
-    let records = check(&store, BLOCK);
+    assert_eq!(L.count(&store, &term0).expect("count"), 1_000);
+    let records = check(&L, &store, BLOCK);
     assert!(
         records <= 1_000 / (BLOCK / 2) + 1,
         "{records} blocks for 1,000 keys"
@@ -190,18 +221,18 @@ fn a_list_that_loses_most_of_its_cases_keeps_few_blocks() {
         k[4..8].copy_from_slice(&i.to_be_bytes());
         k
     };
-    let mut changes = Changes::new();
+    let mut changes = Changes::<KEY_LEN>::new();
     for i in 0..1_000 {
         changes.entry(term0.clone()).or_default().insert(k(i), true);
     }
     let mut batch = WriteBatch::new();
-    stage(&store, &mut batch, &changes).expect("stage");
+    L.stage(&store, &mut batch, &changes).expect("stage");
     store.commit(batch).expect("commit");
-    let full = check(&store, BLOCK);
+    let full = check(&L, &store, BLOCK);
     // Nine cases in ten leave, ten at a time, spread over the list.
     let leaving: Vec<u32> = (0..1_000).filter(|i| i % 10 != 0).collect();
     for part in leaving.chunks(10) {
-        let mut changes = Changes::new();
+        let mut changes = Changes::<KEY_LEN>::new();
         for i in part.iter().map(|i| (i * 7) % 1_000).filter(|i| i % 10 != 0) {
             changes
                 .entry(term0.clone())
@@ -209,11 +240,11 @@ fn a_list_that_loses_most_of_its_cases_keeps_few_blocks() {
                 .insert(k(i), false);
         }
         let mut batch = WriteBatch::new();
-        stage(&store, &mut batch, &changes).expect("stage");
+        L.stage(&store, &mut batch, &changes).expect("stage");
         store.commit(batch).expect("commit");
     }
-    assert_eq!(count(&store, &term0).expect("count"), 100);
-    let left = check(&store, BLOCK);
+    assert_eq!(L.count(&store, &term0).expect("count"), 100);
+    let left = check(&L, &store, BLOCK);
     // Without merging, each of the `full` blocks would keep about three keys.
     assert!(left <= full / 2, "{left} blocks for 100 keys (from {full})");
 }
@@ -223,20 +254,20 @@ fn a_list_that_loses_most_of_its_cases_keeps_few_blocks() {
 #[test]
 fn a_batch_stages_the_lists_once() {
     let (_dir, store) = store();
-    let changes: Changes = [(b"w:a\0".to_vec(), [(key(1), true)].into())].into();
+    let changes: Changes<KEY_LEN> = [(b"w:a\0".to_vec(), [(key(1), true)].into())].into();
     let mut batch = WriteBatch::new();
-    stage(&store, &mut batch, &changes).expect("first");
-    let second: Changes = [(b"w:a\0".to_vec(), [(key(2), true)].into())].into();
+    L.stage(&store, &mut batch, &changes).expect("first");
+    let second: Changes<KEY_LEN> = [(b"w:a\0".to_vec(), [(key(2), true)].into())].into();
     assert!(matches!(
-        stage(&store, &mut batch, &second),
+        L.stage(&store, &mut batch, &second),
         Err(StoreError::Corrupt(m)) if m.contains("staged twice")
     ));
     // Control: the same change in a batch of its own is staged.
     store.commit(batch).expect("commit");
     let mut batch = WriteBatch::new();
-    stage(&store, &mut batch, &second).expect("own batch");
+    L.stage(&store, &mut batch, &second).expect("own batch");
     store.commit(batch).expect("commit");
-    assert_eq!(count(&store, b"w:a\0").expect("count"), 2);
+    assert_eq!(L.count(&store, b"w:a\0").expect("count"), 2);
 }
 
 /// A block whose bytes are not whole ascending keys from its id's is reported as damage.
@@ -253,7 +284,7 @@ fn a_damaged_block_is_an_error_not_an_answer() {
     };
     // Control: a sound block reads.
     write(Block::of(&[key(1), key(2)]));
-    assert!(contains(&store, term0, &key(2)).expect("read"));
+    assert!(L.contains(&store, term0, &key(2)).expect("read"));
     for bad in [
         Block([key(1).as_slice(), &[9]].concat()),
         Block::of(&[key(2), key(1)]),
@@ -262,9 +293,12 @@ fn a_damaged_block_is_an_error_not_an_answer() {
     ] {
         write(bad);
         assert!(matches!(
-            contains(&store, term0, &key(2)),
+            L.contains(&store, term0, &key(2)),
             Err(StoreError::Corrupt(_))
         ));
-        assert!(matches!(count(&store, term0), Err(StoreError::Corrupt(_))));
+        assert!(matches!(
+            L.count(&store, term0),
+            Err(StoreError::Corrupt(_))
+        ));
     }
 }

@@ -1,0 +1,537 @@
+//! How the store holds the indexes kept with the aggregates: lists of fixed-size keys, each
+//! under a name (its "term"), in blocks of at most [`BLOCK`] keys, one record per block; a
+//! block's id is its term and its first key. The search index names its lists by a term and
+//! a zero byte ([`super::terms`]) and holds case keys; the due-date lists hold a due date and
+//! a case key, one list for all ([`super::due::LISTS`]) and one per party
+//! ([`super::due::BY_PARTY`]); the cases not closed are one list without a name
+//! ([`super::opened::LISTS`]). Reading the blocks in id order gives the ids the
+//! one-record-per-key indexes they replaced held (term, then key), in the same order.
+//!
+//! Why blocks: the engine's memory and files grow with its number of records, whatever their
+//! size (about 30 bytes of memory and 280 on disk each, measured). At one record per term
+//! and case, a CSO with a million cases held 18 million of them for its search index alone,
+//! and three more million for its due dates and open cases.
+//!
+//! Invariants (checked by the tests' `check`): a term's blocks are not empty, hold their keys
+//! ascending and without repeats, start with the key of their id, and hold only keys below
+//! the next block's first; so reading the blocks in id order gives the term's ids in order.
+//! Every writer stages a table's lists once per batch ([`Lists::stage`] refuses a second
+//! time), since a block's new value is computed from the one the store holds.
+
+use crate::store::{Store, StoreError, Table, WriteBatch};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Most keys one block holds (768 bytes of case keys): a change rewrites its block, and the
+/// engine rewrites a node of 16 records every 10 changes, so bigger blocks cost more writes.
+pub const BLOCK: usize = 32;
+
+/// Blocks read at a time by a scan.
+const SCAN: usize = 16;
+
+/// Changes to the lists of one table: per term, each key whose membership changes and
+/// whether the list now holds it.
+pub type Changes<const N: usize> = BTreeMap<Vec<u8>, BTreeMap<[u8; N], bool>>;
+
+/// A key and whether its list now holds it.
+type KeyChange<const N: usize> = ([u8; N], bool);
+
+/// One block: keys, ascending, of the size its table's [`Lists`] says.
+#[derive(Serialize, Deserialize, Default)]
+pub struct Block(#[serde(with = "ilm_protocol::bytes::hex_bytes")] Vec<u8>);
+
+impl Block {
+    fn of<const N: usize>(keys: &[[u8; N]]) -> Block {
+        Block(keys.concat())
+    }
+
+    /// How many keys of `N` bytes it holds.
+    pub fn len<const N: usize>(&self) -> usize {
+        self.0.len() / N
+    }
+
+    /// Whether it holds no key (never, in the store).
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    fn key<const N: usize>(&self, i: usize) -> &[u8] {
+        &self.0[i * N..(i + 1) * N]
+    }
+
+    /// Its keys of `N` bytes, ascending.
+    pub fn keys<const N: usize>(&self) -> impl DoubleEndedIterator<Item = [u8; N]> + '_ {
+        self.0.chunks_exact(N).map(|c| {
+            let mut k = [0u8; N];
+            k.copy_from_slice(c);
+            k
+        })
+    }
+
+    fn last<const N: usize>(&self) -> Option<[u8; N]> {
+        self.keys().next_back()
+    }
+
+    fn contains<const N: usize>(&self, key: &[u8; N]) -> bool {
+        let (mut lo, mut hi) = (0, self.len::<N>());
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            match self.key::<N>(mid).cmp(key.as_slice()) {
+                std::cmp::Ordering::Less => lo = mid + 1,
+                std::cmp::Ordering::Greater => hi = mid,
+                std::cmp::Ordering::Equal => return true,
+            }
+        }
+        false
+    }
+}
+
+/// The key an id ends with (None for an id too short to hold one).
+fn key_of<const N: usize>(id: &[u8]) -> Option<[u8; N]> {
+    id.len()
+        .checked_sub(N)
+        .and_then(|start| id[start..].try_into().ok())
+}
+
+/// The term of a block's id.
+fn term_of<const N: usize>(id: &[u8]) -> &[u8] {
+    &id[..id.len().saturating_sub(N)]
+}
+
+fn id_of<const N: usize>(term: &[u8], key: &[u8; N]) -> Vec<u8> {
+    [term, key.as_slice()].concat()
+}
+
+/// One table of lists of keys of `N` bytes.
+pub struct Lists<const N: usize> {
+    table: &'static Table<Block>,
+}
+
+impl<const N: usize> Lists<N> {
+    /// The lists `table` holds.
+    pub const fn new(table: &'static Table<Block>) -> Lists<N> {
+        Lists { table }
+    }
+
+    /// The table they are stored in.
+    pub fn table(&self) -> &'static Table<Block> {
+        self.table
+    }
+
+    /// The block read under `id`, if it is one the store could hold (whole keys, ascending,
+    /// the first one its id's): a damaged record is an error, not a wrong answer.
+    fn checked(&self, id: &[u8], block: Block) -> Result<Block, StoreError> {
+        let whole = !block.is_empty() && block.0.len().is_multiple_of(N);
+        let ascending =
+            whole && (1..block.len::<N>()).all(|i| block.key::<N>(i - 1) < block.key::<N>(i));
+        let first = whole && key_of::<N>(id).is_some_and(|k| k.as_slice() == block.key::<N>(0));
+        if ascending && first {
+            Ok(block)
+        } else {
+            Err(StoreError::Corrupt(format!(
+                "{}: a block of {} bytes does not hold ascending keys from its id's",
+                self.table.name(),
+                block.0.len()
+            )))
+        }
+    }
+
+    /// The last block under `prefix` starting at or below `at`.
+    fn block_at_or_below(
+        &self,
+        store: &Store,
+        prefix: &[u8],
+        at: &[u8],
+    ) -> Result<Option<(Vec<u8>, Block)>, StoreError> {
+        store
+            .entry_at_or_below(self.table, prefix, at)?
+            .map(|(id, b)| self.checked(&id, b).map(|b| (id, b)))
+            .transpose()
+    }
+
+    /// Calls `f` with each block under `prefix` (its term and keys), in id order, from the
+    /// one that holds `from` on, while `f` returns true.
+    fn each_block(
+        &self,
+        store: &Store,
+        prefix: &[u8],
+        from: &[u8],
+        mut f: impl FnMut(&[u8], &Block) -> bool,
+    ) -> Result<(), StoreError> {
+        let mut next = from.to_vec();
+        // Every id is longer than the prefix: no block starts at or below the prefix itself.
+        if from != prefix
+            && let Some((id, block)) = self.block_at_or_below(store, prefix, from)?
+        {
+            if !f(term_of::<N>(&id), &block) {
+                return Ok(());
+            }
+            next = [id.as_slice(), &[0]].concat();
+        }
+        loop {
+            let blocks = store.entries_from::<Block>(self.table, prefix, &next, SCAN)?;
+            let last = blocks.len() < SCAN;
+            for (id, block) in blocks {
+                let block = self.checked(&id, block)?;
+                if !f(term_of::<N>(&id), &block) {
+                    return Ok(());
+                }
+                next = [id.as_slice(), &[0]].concat();
+            }
+            if last {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Whether the list `term` holds `key`.
+    pub fn contains(&self, store: &Store, term: &[u8], key: &[u8; N]) -> Result<bool, StoreError> {
+        Ok(self
+            .block_at_or_below(store, term, &id_of(term, key))?
+            .is_some_and(|(_, b)| b.contains(key)))
+    }
+
+    /// At most `n` ids (term, key) under `prefix` at or above `from`, in id order: a cursor
+    /// over one prefix, read a chunk at a time.
+    pub fn ids_from(
+        &self,
+        store: &Store,
+        prefix: &[u8],
+        from: &[u8],
+        n: usize,
+    ) -> Result<Vec<Vec<u8>>, StoreError> {
+        let mut out = Vec::with_capacity(n.min(4096));
+        self.each_block(store, prefix, from, |term, block| {
+            for k in block.keys::<N>() {
+                let id = id_of(term, &k);
+                if id.as_slice() >= from {
+                    if out.len() == n {
+                        return false;
+                    }
+                    out.push(id);
+                }
+            }
+            out.len() < n
+        })?;
+        Ok(out)
+    }
+
+    /// Every id under `prefix`, in id order; None as soon as there are more than `max`.
+    pub fn ids_prefixed(
+        &self,
+        store: &Store,
+        prefix: &[u8],
+        max: usize,
+    ) -> Result<Option<Vec<Vec<u8>>>, StoreError> {
+        let mut out = Vec::new();
+        let mut over = false;
+        self.each_block(store, prefix, prefix, |term, block| {
+            if out.len() + block.len::<N>() > max {
+                over = true;
+                return false;
+            }
+            out.extend(block.keys::<N>().map(|k| id_of(term, &k)));
+            true
+        })?;
+        Ok((!over).then_some(out))
+    }
+
+    /// How many ids are under `prefix`.
+    pub fn count(&self, store: &Store, prefix: &[u8]) -> Result<usize, StoreError> {
+        let mut n = 0;
+        self.each_block(store, prefix, prefix, |_, block| {
+            n += block.len::<N>();
+            true
+        })?;
+        Ok(n)
+    }
+
+    /// How many keys of the list `term` are at or above `lower` and below `upper` (each the
+    /// start of a key, compared bytewise).
+    pub fn count_between(
+        &self,
+        store: &Store,
+        term: &[u8],
+        lower: &[u8],
+        upper: &[u8],
+    ) -> Result<usize, StoreError> {
+        let mut n = 0;
+        self.each_block(store, term, &[term, lower].concat(), |_, block| {
+            for k in block.keys::<N>() {
+                if k.as_slice() >= upper {
+                    return false;
+                }
+                n += usize::from(k.as_slice() >= lower);
+            }
+            true
+        })?;
+        Ok(n)
+    }
+
+    /// The ids of the list `term` whose keys are below `upper` (the start of a key), in id
+    /// order; None as soon as there are more than `max`.
+    pub fn ids_below(
+        &self,
+        store: &Store,
+        term: &[u8],
+        upper: &[u8],
+        max: usize,
+    ) -> Result<Option<Vec<Vec<u8>>>, StoreError> {
+        let mut out = Vec::new();
+        let mut over = false;
+        self.each_block(store, term, term, |_, block| {
+            for k in block.keys::<N>() {
+                if k.as_slice() >= upper {
+                    return false;
+                }
+                if out.len() == max {
+                    over = true;
+                    return false;
+                }
+                out.push(id_of(term, &k));
+            }
+            true
+        })?;
+        Ok((!over).then_some(out))
+    }
+
+    /// The ids of the list `term` from the `skip`-th on, at most `n`, in id order.
+    pub fn ids_in(
+        &self,
+        store: &Store,
+        term: &[u8],
+        mut skip: usize,
+        n: usize,
+    ) -> Result<Vec<Vec<u8>>, StoreError> {
+        let mut out = Vec::with_capacity(n.min(4096));
+        if n == 0 {
+            return Ok(out);
+        }
+        self.each_block(store, term, term, |_, block| {
+            let len = block.len::<N>();
+            if skip >= len {
+                skip -= len;
+                return true;
+            }
+            for k in block.keys::<N>().skip(skip).take(n - out.len()) {
+                out.push(id_of(term, &k));
+            }
+            skip = 0;
+            out.len() < n
+        })?;
+        Ok(out)
+    }
+
+    /// Puts `changes` into `batch`, reading the blocks they change from `store`. Refuses a
+    /// batch that already writes the table: the blocks read would miss what it wrote.
+    pub fn stage(
+        &self,
+        store: &Store,
+        batch: &mut WriteBatch,
+        changes: &Changes<N>,
+    ) -> Result<(), StoreError> {
+        self.stage_in(store, batch, changes, BLOCK)
+    }
+
+    /// [`Lists::stage`], with blocks of at most `most` keys.
+    fn stage_in(
+        &self,
+        store: &Store,
+        batch: &mut WriteBatch,
+        changes: &Changes<N>,
+        most: usize,
+    ) -> Result<(), StoreError> {
+        if changes.is_empty() {
+            return Ok(());
+        }
+        if batch.touches(self.table) {
+            return Err(StoreError::Corrupt(format!(
+                "{}: staged twice in one batch",
+                self.table.name()
+            )));
+        }
+        for (term, keys) in changes {
+            let mut blocks = TermBlocks {
+                lists: self,
+                store,
+                term,
+                read: BTreeMap::new(),
+                first: None,
+            };
+            // Each changed key goes to the block that holds it or would (None: a new block).
+            let mut routed: BTreeMap<Option<Vec<u8>>, Vec<KeyChange<N>>> = BTreeMap::new();
+            for (key, holds) in keys {
+                routed
+                    .entry(blocks.route(key)?)
+                    .or_default()
+                    .push((*key, *holds));
+            }
+            let touched: BTreeSet<Vec<u8>> = routed.keys().flatten().cloned().collect();
+            for (old, changed) in routed {
+                let held = old.as_ref().and_then(|id| blocks.read.get(id));
+                let mut now: BTreeSet<[u8; N]> =
+                    held.map(|b| b.keys().collect()).unwrap_or_default();
+                let grew = Growth::of(held, &changed);
+                for (key, holds) in changed {
+                    if holds {
+                        now.insert(key);
+                    } else {
+                        now.remove(&key);
+                    }
+                }
+                if let Some(old) = &old {
+                    batch.remove(self.table, old);
+                    // A block left less than half full takes in the next one when both fit in
+                    // one (unless this batch changes that one too): cases leave a status's
+                    // list as they move on, and its blocks would otherwise thin out to a key
+                    // or two.
+                    if !now.is_empty()
+                        && now.len() < most.div_ceil(2)
+                        && let Some((next, block)) = self.next_block(store, term, old)?
+                        && !touched.contains(&next)
+                        && now.len() + block.len::<N>() <= most
+                    {
+                        batch.remove(self.table, &next);
+                        now.extend(block.keys::<N>());
+                    }
+                }
+                let now: Vec<[u8; N]> = now.into_iter().collect();
+                for chunk in chunks(&now, most, grew) {
+                    batch.put(self.table, &id_of(term, &chunk[0]), &Block::of(chunk))?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The first block of the list `term` whose id is at or above `from`.
+    fn block_from(
+        &self,
+        store: &Store,
+        term: &[u8],
+        from: &[u8],
+    ) -> Result<Option<(Vec<u8>, Block)>, StoreError> {
+        store
+            .entries_from::<Block>(self.table, term, from, 1)?
+            .into_iter()
+            .next()
+            .map(|(id, b)| self.checked(&id, b).map(|b| (id, b)))
+            .transpose()
+    }
+
+    /// The block of the list `term` after the one under `id`.
+    fn next_block(
+        &self,
+        store: &Store,
+        term: &[u8],
+        id: &[u8],
+    ) -> Result<Option<(Vec<u8>, Block)>, StoreError> {
+        self.block_from(store, term, &[id, &[0]].concat())
+    }
+}
+
+/// The blocks of one list read while staging its changes.
+struct TermBlocks<'a, const N: usize> {
+    lists: &'a Lists<N>,
+    store: &'a Store,
+    term: &'a [u8],
+    /// The blocks read, by id.
+    read: BTreeMap<Vec<u8>, Block>,
+    /// The list's first block's id and first key, once read (None inside: no block).
+    first: Option<Option<(Vec<u8>, [u8; N])>>,
+}
+
+impl<const N: usize> TermBlocks<'_, N> {
+    /// The id of the block that holds `key` or would: the last one starting at or below it,
+    /// else the list's first; None when the list has no block.
+    fn route(&mut self, key: &[u8; N]) -> Result<Option<Vec<u8>>, StoreError> {
+        // A key within a block read already (keys arrive ascending, mostly into few blocks).
+        let at = id_of(self.term, key);
+        if let Some((id, b)) = self.read.range(..=at.clone()).next_back()
+            && b.last::<N>().is_some_and(|hi| *key <= hi)
+        {
+            return Ok(Some(id.clone()));
+        }
+        let below_first = matches!(&self.first, Some(Some((_, lo))) if key < lo);
+        if !below_first
+            && let Some((id, b)) = self.lists.block_at_or_below(self.store, self.term, &at)?
+        {
+            self.read.entry(id.clone()).or_insert(b);
+            return Ok(Some(id));
+        }
+        if self.first.is_none() {
+            let first = self.lists.block_from(self.store, self.term, self.term)?;
+            self.first = Some(
+                first
+                    .as_ref()
+                    .map(|(id, b)| (id.clone(), b.keys::<N>().next().unwrap_or(*key))),
+            );
+            if let Some((id, b)) = first {
+                self.read.entry(id).or_insert(b);
+            }
+        }
+        Ok(self.first.clone().flatten().map(|(id, _)| id))
+    }
+}
+
+/// Where a block's new keys went.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Growth {
+    /// Before its first (new cases arrive with the lowest keys).
+    Start,
+    /// After its last (a rebuild adds cases in key order).
+    End,
+    /// Anywhere else (a case that changed status, a case learned late).
+    Anywhere,
+}
+
+impl Growth {
+    fn of<const N: usize>(held: Option<&Block>, changed: &[KeyChange<N>]) -> Growth {
+        let added = || changed.iter().filter(|(_, holds)| *holds).map(|(k, _)| k);
+        let (lo, hi) = match held {
+            Some(b) => (b.keys::<N>().next(), b.last::<N>()),
+            None => (None, None),
+        };
+        if added().all(|k| lo.is_none_or(|lo| *k < lo)) {
+            Growth::Start
+        } else if added().all(|k| hi.is_none_or(|hi| *k > hi)) {
+            Growth::End
+        } else {
+            Growth::Anywhere
+        }
+    }
+}
+
+/// `keys` cut into blocks of at most `most`, full where no more keys are expected: all but
+/// the first when the list grew at its start, all but the last when it grew at its end;
+/// otherwise as even as can be, so that each has room for more.
+fn chunks<K>(keys: &[K], most: usize, grew: Growth) -> Vec<&[K]> {
+    let most = most.max(1);
+    if keys.is_empty() {
+        return Vec::new();
+    }
+    let blocks = keys.len().div_ceil(most);
+    match grew {
+        Growth::Start => {
+            let first = keys.len() - (blocks - 1) * most;
+            std::iter::once(&keys[..first])
+                .chain(keys[first..].chunks(most))
+                .collect()
+        }
+        Growth::End => keys.chunks(most).collect(),
+        Growth::Anywhere => {
+            let (size, bigger) = (keys.len() / blocks, keys.len() % blocks);
+            let mut out = Vec::with_capacity(blocks);
+            let mut at = 0;
+            for i in 0..blocks {
+                let n = size + usize::from(i < bigger);
+                out.push(&keys[at..at + n]);
+                at += n;
+            }
+            out
+        }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests;
