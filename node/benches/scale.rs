@@ -4,8 +4,10 @@
 //! size against the signed records it holds.
 //!
 //! Run: `cargo bench -p ilm-node --bench scale` (release); without `--bench` a small smoke
-//! version. Knob: ILM_BENCH_CASES (100000; smoke 1000). Cases come from the generator of
-//! `ilm demo --cases` (real signed events). Nothing asserts on time.
+//! version. Knobs: ILM_BENCH_CASES (100000; smoke 1000); ILM_BENCH_KEEP=1 keeps the data
+//! directories and prints where the CSO's is (to profile `ilm run` on it afterwards). Cases
+//! come from the generator of `ilm demo --cases` (real signed events). Nothing asserts on
+//! time.
 
 mod common;
 
@@ -341,5 +343,12 @@ fn main() -> Result<()> {
         compacted.bytes_after as f64 / 1e6,
         compacted.bytes_after as f64 / signed_bytes.max(1) as f64
     );
+    if std::env::var_os("ILM_BENCH_KEEP").is_some() {
+        let _ = tmp.keep();
+        println!(
+            "kept: the CSO's data directory is {}",
+            w.cso.0.root().display()
+        );
+    }
     Ok(())
 }
