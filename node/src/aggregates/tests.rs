@@ -262,51 +262,79 @@ proptest! {
         let states: Vec<CaseState> =
             store.scan(&schema::CASE_STATES, &[]).expect("states");
         assert_lists_hold(&store, &states);
-        // The overdue count (per-day cells before today, today's ids before now) equals the
-        // case list's, at every due date, a second either side and the edges of its day.
-        let mut nows = vec![T0];
-        let dues = states.iter().flat_map(|s| s.obligations(Timestamp(0))).map(|o| o.due);
-        for d in dues {
-            let day = d.0 - d.0 % 86_400;
-            nows.extend([d.0 - 1, d.0, d.0 + 1, day, day - 1, day + 86_400].map(Timestamp));
-        }
-        for now in nows {
-            let listed = states
-                .iter()
-                .filter(|s| s.obligations(now).iter().any(|o| o.overdue))
-                .count() as u64;
-            prop_assert_eq!(due::overdue(&store, now).expect("count"), listed, "at {:?}", now);
-            // Per party: the cases in which it owes something overdue, counted and listed.
-            let mut owing: BTreeMap<OrgId, Vec<CaseRef>> = BTreeMap::new();
-            for s in &states {
-                let mut late: Vec<OrgId> =
-                    s.obligations(now).iter().filter(|o| o.overdue).map(|o| o.party).collect();
-                late.dedup();
-                for p in late {
-                    owing.entry(p).or_default().push(s.case_ref);
-                }
-            }
-            let mut expected: Vec<(OrgId, u64)> =
-                owing.iter().map(|(p, c)| (*p, c.len() as u64)).collect();
-            expected.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-            prop_assert_eq!(due::overdue_by_party(&store, now).expect("by party"), expected);
-            for (p, cases) in &owing {
-                prop_assert_eq!(due::overdue_at(&store, p, now).expect("count"), cases.len() as u64);
-                let mut listed: Vec<CaseRef> = due::owed_keys(&store, p, now, usize::MAX)
-                    .expect("keys")
-                    .expect("within max")
-                    .iter()
-                    .map(super::opened::case_of)
-                    .collect();
-                listed.sort();
-                let mut cases = cases.clone();
-                cases.sort();
-                prop_assert_eq!(listed, cases);
-            }
-        }
+        assert_due_reads(&store, &states, 1);
         // Control: the aggregates do count things (so equality is not of two empty maps).
         prop_assert_eq!(counted.get("cases").copied(), Some(shapes.len() as i64));
     }
+}
+
+/// The overdue counts and lists (per-day cells before today, today's entries before now)
+/// equal the case list's, in all and per party, at every due date of `states`, a second
+/// either side and the edges of its day (every `every`-th of those times); returns how many
+/// (time, party) checks found something overdue.
+fn assert_due_reads(store: &Store, states: &[CaseState], every: usize) -> usize {
+    let mut found = 0;
+    let mut nows = vec![T0];
+    let dues = states
+        .iter()
+        .flat_map(|s| s.obligations(Timestamp(0)))
+        .map(|o| o.due);
+    for d in dues {
+        let day = d.0 - d.0 % 86_400;
+        nows.extend([d.0 - 1, d.0, d.0 + 1, day, day - 1, day + 86_400].map(Timestamp));
+    }
+    nows.sort();
+    nows.dedup();
+    for now in nows.into_iter().step_by(every.max(1)) {
+        let listed = states
+            .iter()
+            .filter(|s| s.obligations(now).iter().any(|o| o.overdue))
+            .count() as u64;
+        assert_eq!(
+            due::overdue(store, now).expect("count"),
+            listed,
+            "at {now:?}"
+        );
+        // Per party: the cases in which it owes something overdue, counted and listed.
+        let mut owing: BTreeMap<OrgId, Vec<CaseRef>> = BTreeMap::new();
+        for s in states {
+            let mut late: Vec<OrgId> = s
+                .obligations(now)
+                .iter()
+                .filter(|o| o.overdue)
+                .map(|o| o.party)
+                .collect();
+            late.dedup();
+            for p in late {
+                owing.entry(p).or_default().push(s.case_ref);
+            }
+        }
+        let mut expected: Vec<(OrgId, u64)> =
+            owing.iter().map(|(p, c)| (*p, c.len() as u64)).collect();
+        expected.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        assert_eq!(
+            due::overdue_by_party(store, now).expect("by party"),
+            expected
+        );
+        for (p, cases) in &owing {
+            found += 1;
+            assert_eq!(
+                due::overdue_at(store, p, now).expect("count"),
+                cases.len() as u64
+            );
+            let mut listed: Vec<CaseRef> = due::owed_keys(store, p, now, usize::MAX)
+                .expect("keys")
+                .expect("within max")
+                .iter()
+                .map(super::opened::case_of)
+                .collect();
+            listed.sort();
+            let mut cases = cases.clone();
+            cases.sort();
+            assert_eq!(listed, cases);
+        }
+    }
+    found
 }
 
 /// The states of one case after each of its first `steps` events (escalation first).
@@ -564,7 +592,11 @@ fn a_rebuild_writes_full_blocks_and_the_same_lists() {
         }
     };
     few_records(&store);
-    // Many batches, as at a large node.
+    // Read across many blocks, the due dates count and list what the states owe.
+    assert!(
+        assert_due_reads(&store, &states, 61) > 0,
+        "something is overdue"
+    );
     rebuild_indexes_in(&store, 50).expect("rebuild");
     assert_eq!(
         terms::LISTS

@@ -67,7 +67,7 @@ pub(crate) fn check<const N: usize>(lists: &Lists<N>, store: &Store, most: usize
 }
 
 /// The ids a one-id-per-case index would hold, in order.
-fn expected(model: &BTreeSet<(Vec<u8>, Key)>, prefix: &[u8]) -> Vec<Vec<u8>> {
+fn expected<const N: usize>(model: &BTreeSet<(Vec<u8>, [u8; N])>, prefix: &[u8]) -> Vec<Vec<u8>> {
     model
         .iter()
         .map(|(t, k)| id_of(t, k))
@@ -75,84 +75,215 @@ fn expected(model: &BTreeSet<(Vec<u8>, Key)>, prefix: &[u8]) -> Vec<Vec<u8>> {
         .collect()
 }
 
+/// A key of `N` bytes for `n` (ascending with `n`).
+fn key_n<const N: usize>(n: u8) -> [u8; N] {
+    let mut k = [0u8; N];
+    k[7] = n;
+    k[N - 1] = n.wrapping_mul(7);
+    k
+}
+
+/// Names of 16 raw bytes, as the due-date lists per party have: zero and 0xff bytes, and
+/// names that share all but their last byte.
+const PARTIES: [&[u8]; 4] = [&[0; 16], &ONE_AT_END, &[1; 16], &[0xff; 16]];
+
+const ONE_AT_END: [u8; 16] = {
+    let mut a = [0u8; 16];
+    a[15] = 1;
+    a
+};
+
+/// One run of the model check: `batches` of (name, key, holds) changes staged into `lists`
+/// (blocks of at most `most`), then every read compared with a one-id-per-key model, under
+/// each of `prefixes` and each name.
+#[allow(clippy::too_many_arguments)]
+fn model_check<const N: usize>(
+    lists: &Lists<N>,
+    names: &[&[u8]],
+    prefixes: &[&[u8]],
+    batches: &[Vec<(usize, u8, bool)>],
+    most: usize,
+    from: u8,
+    skip: usize,
+    (lower, upper): (u8, u8),
+) -> Result<(), TestCaseError> {
+    let (_dir, store) = store();
+    let mut model: BTreeSet<(Vec<u8>, [u8; N])> = BTreeSet::new();
+    for ops in batches {
+        let mut changes = Changes::<N>::new();
+        for (t, k, holds) in ops {
+            changes
+                .entry(names[*t % names.len()].to_vec())
+                .or_default()
+                .insert(key_n(*k), *holds);
+        }
+        for (t, keys) in &changes {
+            for (k, holds) in keys {
+                if *holds {
+                    model.insert((t.clone(), *k));
+                } else {
+                    model.remove(&(t.clone(), *k));
+                }
+            }
+        }
+        let mut batch = WriteBatch::new();
+        lists
+            .stage_in(&store, &mut batch, &changes, most)
+            .expect("stage");
+        store.commit(batch).expect("commit");
+        check(lists, &store, most);
+    }
+    for prefix in prefixes {
+        let want = expected(&model, prefix);
+        prop_assert_eq!(
+            lists
+                .ids_prefixed(&store, prefix, usize::MAX)
+                .expect("read"),
+            Some(want.clone())
+        );
+        prop_assert_eq!(lists.count(&store, prefix).expect("count"), want.len());
+        if !want.is_empty() {
+            prop_assert_eq!(
+                lists
+                    .ids_prefixed(&store, prefix, want.len() - 1)
+                    .expect("read"),
+                None
+            );
+        }
+        let from = [prefix, key_n::<N>(from).as_slice()].concat();
+        let after: Vec<Vec<u8>> = want.iter().filter(|id| **id >= from).cloned().collect();
+        for n in [1, 3, usize::MAX] {
+            let got = lists.ids_from(&store, prefix, &from, n).expect("read");
+            prop_assert_eq!(&got[..], &after[..after.len().min(n)]);
+        }
+    }
+    for name in names {
+        let want = expected(&model, name);
+        let key_part = |id: &Vec<u8>| id[name.len()..].to_vec();
+        for n in 0..40u8 {
+            let k = key_n::<N>(n);
+            prop_assert_eq!(
+                lists.contains(&store, name, &k).expect("read"),
+                model.contains(&(name.to_vec(), k))
+            );
+            let before = want.iter().filter(|id| key_part(id) < k.to_vec()).count();
+            prop_assert_eq!(
+                lists.count_between(&store, name, &[], &k).expect("count"),
+                before
+            );
+        }
+        // Bounds that are the start of a key (as a due date is of the due lists' keys).
+        let (lo, hi) = (&key_n::<N>(lower)[..8], &key_n::<N>(upper)[..8]);
+        let between = want
+            .iter()
+            .filter(|id| (lo..hi).contains(&key_part(id).as_slice()))
+            .count();
+        prop_assert_eq!(
+            lists.count_between(&store, name, lo, hi).expect("count"),
+            between
+        );
+        let below: Vec<Vec<u8>> = want
+            .iter()
+            .filter(|id| key_part(id).as_slice() < hi)
+            .cloned()
+            .collect();
+        prop_assert_eq!(
+            lists.ids_below(&store, name, hi, usize::MAX).expect("read"),
+            Some(below.clone())
+        );
+        if !below.is_empty() {
+            prop_assert_eq!(
+                lists
+                    .ids_below(&store, name, hi, below.len() - 1)
+                    .expect("read"),
+                None
+            );
+        }
+        let page: Vec<Vec<u8>> = want.iter().skip(skip).take(5).cloned().collect();
+        prop_assert_eq!(lists.ids_in(&store, name, skip, 5).expect("read"), page);
+    }
+    Ok(())
+}
+
+fn batches() -> impl Strategy<Value = Vec<Vec<(usize, u8, bool)>>> {
+    proptest::collection::vec(
+        proptest::collection::vec((0usize..4, 0u8..40, any::<bool>()), 1..30),
+        1..12,
+    )
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 64, .. ProptestConfig::default() })]
 
+    /// The search index's lists: names of a term and a zero byte that share starts, so that
+    /// a prefix read spans several terms' blocks.
     #[test]
     fn blocks_read_as_one_id_per_case(
-        batches in proptest::collection::vec(
-            proptest::collection::vec((0usize..4, 0u8..40, any::<bool>()), 1..30),
-            1..12,
-        ),
+        batches in batches(),
         most in 1usize..9,
         from in 0u8..42,
         skip in 0usize..30,
-        lower in 0u8..42,
-        upper in 0u8..42,
+        bounds in (0u8..42, 0u8..42),
     ) {
-        let (_dir, store) = store();
-        let mut model: BTreeSet<(Vec<u8>, Key)> = BTreeSet::new();
-        for ops in &batches {
-            let mut changes = Changes::<KEY_LEN>::new();
-            for (t, k, holds) in ops {
-                changes.entry(TERMS[*t].to_vec()).or_default().insert(key(*k), *holds);
-            }
-            for (t, keys) in &changes {
-                for (k, holds) in keys {
-                    if *holds {
-                        model.insert((t.clone(), *k));
-                    } else {
-                        model.remove(&(t.clone(), *k));
-                    }
-                }
-            }
-            let mut batch = WriteBatch::new();
-            L.stage_in(&store, &mut batch, &changes, most).expect("stage");
-            store.commit(batch).expect("commit");
-            check(&L, &store, most);
-        }
-        for prefix in [&b"w:"[..], b"w:a", b"w:ab", b"w:ab\0", b"w:b\0", b"w:c"] {
-            let want = expected(&model, prefix);
-            prop_assert_eq!(L.ids_prefixed(&store, prefix, usize::MAX).expect("read"), Some(want.clone()));
-            prop_assert_eq!(L.count(&store, prefix).expect("count"), want.len());
-            if !want.is_empty() {
-                prop_assert_eq!(L.ids_prefixed(&store, prefix, want.len() - 1).expect("read"), None);
-            }
-            let from = [prefix, key(from).as_slice()].concat();
-            let after: Vec<Vec<u8>> = want.iter().filter(|id| **id >= from).cloned().collect();
-            for n in [1, 3, usize::MAX] {
-                let got = L.ids_from(&store, prefix, &from, n).expect("read");
-                prop_assert_eq!(&got[..], &after[..after.len().min(n)]);
-            }
-        }
-        for term0 in TERMS {
-            let want = expected(&model, term0);
-            for n in 0..40u8 {
-                let k = key(n);
-                prop_assert_eq!(L.contains(&store, term0, &k).expect("read"), model.contains(&(term0.to_vec(), k)));
-                let before = want.iter().filter(|id| id[term0.len()..] < k[..]).count();
-                prop_assert_eq!(L.count_between(&store, term0, &[], &k).expect("count"), before);
-            }
-            // Bounds that are the start of a key (as a due date is of the due lists' keys).
-            let (lo, hi) = (&key(lower)[..8], &key(upper)[..8]);
-            let between: Vec<&Vec<u8>> = want
-                .iter()
-                .filter(|id| (lo..hi).contains(&&id[term0.len()..]))
-                .collect();
-            prop_assert_eq!(L.count_between(&store, term0, lo, hi).expect("count"), between.len());
-            let below: Vec<Vec<u8>> =
-                want.iter().filter(|id| id[term0.len()..] < *hi).cloned().collect();
-            prop_assert_eq!(
-                L.ids_below(&store, term0, hi, usize::MAX).expect("read"),
-                Some(below.clone())
-            );
-            if !below.is_empty() {
-                prop_assert_eq!(L.ids_below(&store, term0, hi, below.len() - 1).expect("read"), None);
-            }
-            let page: Vec<Vec<u8>> = want.iter().skip(skip).take(5).cloned().collect();
-            prop_assert_eq!(L.ids_in(&store, term0, skip, 5).expect("read"), page);
-        }
+        let prefixes: [&[u8]; 6] = [b"w:", b"w:a", b"w:ab", b"w:ab\0", b"w:b\0", b"w:c"];
+        model_check(&L, &TERMS, &prefixes, &batches, most, from, skip, bounds)?;
     }
+
+    /// The due-date lists per party: keys of a due date and a case key, names of 16 raw
+    /// bytes.
+    #[test]
+    fn due_lists_per_party_read_as_one_id_per_entry(
+        batches in batches(),
+        most in 1usize..9,
+        from in 0u8..42,
+        skip in 0usize..30,
+        bounds in (0u8..42, 0u8..42),
+    ) {
+        let lists: Lists<32> = Lists::new(&schema::PARTY_DUE);
+        let prefixes: [&[u8]; 5] = [&[], &[0; 15], &[0; 16], &[1], &[0xff; 16]];
+        model_check(&lists, &PARTIES, &prefixes, &batches, most, from, skip, bounds)?;
+    }
+}
+
+/// The range reads on a fixed example (the model check above may draw empty ranges): keys
+/// dated 10 to 19, counted and listed between and below dates.
+#[test]
+fn range_reads_count_and_list_what_is_between_their_bounds() {
+    let (_dir, store) = store();
+    let lists: Lists<32> = Lists::new(&schema::DUE);
+    let dated = |d: u8| key_n::<32>(d);
+    let changes: Changes<32> = [(Vec::new(), (10..20).map(|d| (dated(d), true)).collect())].into();
+    let mut batch = WriteBatch::new();
+    lists
+        .stage_in(&store, &mut batch, &changes, 3)
+        .expect("stage");
+    store.commit(batch).expect("commit");
+    assert!(check(&lists, &store, 3) >= 4, "several blocks");
+    let date = |d: u8| dated(d)[..8].to_vec();
+    assert_eq!(
+        lists
+            .count_between(&store, &[], &date(12), &date(17))
+            .expect("count"),
+        5
+    );
+    assert_eq!(
+        lists
+            .count_between(&store, &[], &date(0), &date(99))
+            .expect("count"),
+        10
+    );
+    assert_eq!(
+        lists
+            .count_between(&store, &[], &date(17), &date(12))
+            .expect("count"),
+        0
+    );
+    let below = lists.ids_below(&store, &[], &date(14), 10).expect("read");
+    assert_eq!(below, Some((10..14).map(|d| dated(d).to_vec()).collect()));
+    assert_eq!(
+        lists.ids_below(&store, &[], &date(14), 3).expect("read"),
+        None
+    );
 }
 
 /// The point of the blocks: many cases under one term take a few records, not one each.
