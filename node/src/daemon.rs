@@ -318,6 +318,7 @@ pub async fn start(dir: DataDir, opts: RunOptions) -> Result<RunningNode> {
         hosts: crate::access::AllowedHosts::new(admin_addr, &cfg.admin.hosts)
             .with_tls_listener(tls_addr),
     });
+    let trim_task = tokio::spawn(crate::memory::keep_trimmed(crate::memory::TRIM_EVERY));
     let retention_task = tokio::spawn(crate::retention::run_sweeps(
         state.clone(),
         cfg.retention.clone(),
@@ -400,6 +401,7 @@ pub async fn start(dir: DataDir, opts: RunOptions) -> Result<RunningNode> {
         // Stop the tasks in order: API done, then core and outbox, then the network.
         retention_task.abort();
         let _ = retention_task.await;
+        trim_task.abort();
         drop(net);
         core_task.abort();
         outbox_task.abort();

@@ -294,6 +294,9 @@ impl Core {
         if let Err(e) = self.backfill_states() {
             warn!("case states not built: {e}");
         }
+        // The check above read every case (tens of megabytes at a million): give that back
+        // now rather than at the next periodic trim.
+        crate::memory::trim();
         loop {
             tokio::select! {
                 cmd = commands.recv() => match cmd {

@@ -76,7 +76,7 @@ pub fn compact(path: &Path) -> Result<Compaction> {
     let mut keys = 0u64;
     {
         let src = open_db(path)?;
-        let dst = sled::Config::new().path(&copy).open()?;
+        let dst = open_db(&copy)?;
         for name in src.tree_names() {
             let from = src.open_tree(&name)?;
             let to = dst.open_tree(&name)?;

@@ -10,9 +10,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 mod compact;
+mod engine;
 mod snapshot;
 
 pub use compact::{Compaction, compact, recover_compaction};
+pub use engine::{CACHE_BYTES, table_sizes};
+use engine::{CLOSED_HERE, open_db};
 pub use snapshot::{Import, SnapshotItem};
 
 const META: &str = "meta";
@@ -119,51 +122,9 @@ fn is_write_fault(e: &std::io::Error) -> bool {
     ) || matches!(e.raw_os_error(), Some(27 | 28 | 30 | 122))
 }
 
-/// Databases this process closed, and when: sled's background threads may keep the file lock
-/// for a moment after the last handle is dropped, so reopening one of these right away waits
-/// for them instead of reporting another process. A database this process never had open
-/// answers `Locked` at once (the CLI relies on that to find its daemon).
-static CLOSED_HERE: std::sync::Mutex<Vec<(std::path::PathBuf, std::time::Instant)>> =
-    std::sync::Mutex::new(Vec::new());
-
-/// How long after closing a database this process waits for its own lock to go.
-const OWN_LOCK_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
-
-/// The engine's page cache, in bytes. sled's default (1 GiB) lets a node with many cases
-/// grow past a gigabyte; reads beyond this come from the operating system's file cache.
-pub const CACHE_BYTES: u64 = 16 << 20;
-
-fn open_db(path: &Path) -> Result<sled::Db> {
-    let started = std::time::Instant::now();
-    loop {
-        match sled::Config::new()
-            .path(path)
-            .cache_capacity(CACHE_BYTES)
-            .open()
-            .map_err(StoreError::from)
-        {
-            Err(StoreError::Locked) if closed_here_recently(path) => {
-                if started.elapsed() > OWN_LOCK_GRACE {
-                    return Err(StoreError::Locked);
-                }
-                std::thread::sleep(std::time::Duration::from_millis(20));
-            }
-            other => return other,
-        }
-    }
-}
-
-fn closed_here_recently(path: &Path) -> bool {
-    let mut closed = CLOSED_HERE.lock().unwrap_or_else(|p| p.into_inner());
-    closed.retain(|(_, at)| at.elapsed() < OWN_LOCK_GRACE);
-    closed.iter().any(|(p, _)| p == path)
-}
-
 impl Drop for Store {
     fn drop(&mut self) {
-        let mut closed = CLOSED_HERE.lock().unwrap_or_else(|p| p.into_inner());
-        closed.retain(|(p, at)| at.elapsed() < OWN_LOCK_GRACE && *p != self.path);
-        closed.push((self.path.clone(), std::time::Instant::now()));
+        engine::closed(&self.path);
     }
 }
 
