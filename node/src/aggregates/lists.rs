@@ -86,8 +86,8 @@ impl Block {
     }
 }
 
-/// The key an id ends with (None for an id too short to hold one).
-fn key_of<const N: usize>(id: &[u8]) -> Option<[u8; N]> {
+/// The key of `N` bytes an id ends with (None for an id too short to hold one).
+pub fn key_of<const N: usize>(id: &[u8]) -> Option<[u8; N]> {
     id.len()
         .checked_sub(N)
         .and_then(|start| id[start..].try_into().ok())

@@ -30,9 +30,7 @@ pub fn key(opened_at: Timestamp, case: &CaseRef) -> [u8; KEY_LEN] {
 
 /// The key an index id ends with (None for an id too short to hold one).
 pub fn key_of(id: &[u8]) -> Option<[u8; KEY_LEN]> {
-    id.len()
-        .checked_sub(KEY_LEN)
-        .and_then(|start| id[start..].try_into().ok())
+    super::lists::key_of(id)
 }
 
 /// The case of a key.

@@ -398,10 +398,11 @@ fn window(
                     (None, n)
                 }
             };
-            let before = |key: &Key| match &term0 {
-                Some(t) => terms::LISTS.count_between(store, t, &[], key),
-                None => opened::LISTS.count_between(store, opened::ALL, &[], key),
+            let (lists, name) = match &term0 {
+                Some(t) => (&terms::LISTS, t.as_slice()),
+                None => (&opened::LISTS, opened::ALL),
             };
+            let before = |key: &Key| lists.count_between(store, name, &[], key);
             let total = indexed + local.len();
             let pages = total.div_ceil(per_page).max(1);
             let page = filter.page.clamp(1, pages);
@@ -420,11 +421,7 @@ fn window(
             }
             let wanted = per_page - rows.len();
             let skip = start - local_before;
-            let ids = match &term0 {
-                Some(t) => terms::LISTS.ids_in(store, t, skip, wanted)?,
-                None => opened::LISTS.ids_in(store, opened::ALL, skip, wanted)?,
-            };
-            for id in ids {
+            for id in lists.ids_in(store, name, skip, wanted)? {
                 if let Some(key) = opened::key_of(&id) {
                     rows.extend(row(&key)?);
                 }

@@ -6,6 +6,8 @@
 use super::Filter;
 use super::indexed::{Condition, Key, Source, others};
 use super::probe::{Probe, passes, probes};
+use crate::aggregates::lists::Lists;
+use crate::aggregates::opened::KEY_LEN;
 use crate::aggregates::{opened, terms};
 use crate::store::{Store, StoreError};
 use std::collections::VecDeque;
@@ -23,8 +25,8 @@ const MERGED_TERMS: usize = 16;
 
 /// One index list read in order: the ids under `prefix`, each ending with a case's key.
 struct Cursor {
-    /// In the open-cases index, else in the search terms.
-    open_cases: bool,
+    /// The index read: the cases not closed, or the search terms.
+    lists: &'static Lists<KEY_LEN>,
     prefix: Vec<u8>,
     /// Where the next chunk starts (None once the list is read to its end).
     from: Option<Vec<u8>>,
@@ -32,10 +34,10 @@ struct Cursor {
 }
 
 impl Cursor {
-    fn new(open_cases: bool, prefix: Vec<u8>, start: &[u8]) -> Cursor {
+    fn new(lists: &'static Lists<KEY_LEN>, prefix: Vec<u8>, start: &[u8]) -> Cursor {
         let from = [prefix.as_slice(), start].concat();
         Cursor {
-            open_cases,
+            lists,
             prefix,
             from: Some(from),
             read: VecDeque::new(),
@@ -47,11 +49,7 @@ impl Cursor {
         if self.read.is_empty()
             && let Some(from) = self.from.take()
         {
-            let ids = if self.open_cases {
-                opened::LISTS.ids_from(store, &self.prefix, &from, CHUNK)?
-            } else {
-                terms::LISTS.ids_from(store, &self.prefix, &from, CHUNK)?
-            };
+            let ids = self.lists.ids_from(store, &self.prefix, &from, CHUNK)?;
             // The id just after the last one read: the same bytes and a zero byte.
             if ids.len() == CHUNK {
                 self.from = ids.last().map(|id| [id.as_slice(), &[0]].concat());
@@ -78,21 +76,25 @@ impl Stream {
             Ok(terms::distinct(store, prefix, MERGED_TERMS)?.map(|words| {
                 words
                     .into_iter()
-                    .map(|w| Cursor::new(false, [w.as_slice(), &[0]].concat(), start))
+                    .map(|w| Cursor::new(&terms::LISTS, [w.as_slice(), &[0]].concat(), start))
                     .collect()
             }))
         };
         for source in condition {
             let lists = match source {
                 Source::Term(term, _) => Some(vec![Cursor::new(
-                    false,
+                    &terms::LISTS,
                     [term.as_slice(), &[0]].concat(),
                     start,
                 )]),
                 Source::Terms(prefix) => terms_under(prefix)?,
                 // Each case holds one status term.
                 Source::Every => terms_under(terms::ANY_STATUS)?,
-                Source::NotClosed => Some(vec![Cursor::new(true, opened::ALL.to_vec(), start)]),
+                Source::NotClosed => Some(vec![Cursor::new(
+                    &opened::LISTS,
+                    opened::ALL.to_vec(),
+                    start,
+                )]),
                 Source::Reference(_) | Source::DueBefore(_) | Source::OwedBefore(..) => None,
             };
             let Some(lists) = lists else {
