@@ -15,7 +15,7 @@ use std::path::Path;
 
 /// The schema version this build writes. Databases of older versions are migrated when
 /// opened; newer ones are refused.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// One migration: rewrites a database of version `from` into version `from + 1`.
 pub struct Migration {
@@ -29,11 +29,18 @@ pub struct Migration {
 
 /// Every migration, oldest first. The next schema change adds one here and bumps
 /// [`SCHEMA_VERSION`].
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    from: 1,
-    what: "records are written in the binary encoding from now on (JSON ones still read; a release before it cannot read them, so it must refuse this database)",
-    run: |_| Ok(()),
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        from: 1,
+        what: "records are written in the binary encoding from now on (JSON ones still read; a release before it cannot read them, so it must refuse this database)",
+        run: |_| Ok(()),
+    },
+    Migration {
+        from: 2,
+        what: "the core records once that every case has its state and heads and stops looking for missing ones at each start (a release before it could store a case without its heads, so it must refuse this database)",
+        run: |_| Ok(()),
+    },
+];
 
 /// Messages processed, by message id (the marker that makes redelivery a no-op).
 pub const PROCESSED: Table<ProcessedMarker> = Table::new(b'm', "processed messages");

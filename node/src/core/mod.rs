@@ -338,8 +338,13 @@ impl Core {
     }
 
     /// Builds the read model's state and heads of every case stored before they existed (a
-    /// database of an earlier version), in flushed batches.
+    /// database of an earlier version), in flushed batches. Looking for them reads every case
+    /// (half a minute at a million), so once none is missing the store records it and later
+    /// starts skip the look.
     fn backfill_states(&mut self) -> Result<(), CoreError> {
+        if self.store.states_complete()? {
+            return Ok(());
+        }
         let mut missing = Vec::new();
         for case in self.all_cases()? {
             if !self.store.contains(&schema::CASE_STATES, case.as_bytes())?
@@ -374,6 +379,7 @@ impl Core {
                 self.histories.remove(case);
             }
         }
+        self.store.mark_states_complete()?;
         Ok(())
     }
 

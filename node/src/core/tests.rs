@@ -13,6 +13,7 @@ use ilm_protocol::{
 use std::time::Duration;
 
 mod analytics;
+mod start;
 
 const T0: Timestamp = Timestamp(1_767_225_600);
 
@@ -150,6 +151,18 @@ impl Harness {
         id
     }
 
+    /// Waits until the core's start-up check is done: it ends with a flush, which a fault
+    /// injected for the test's own write must not meet first.
+    async fn started(&self) {
+        tokio::time::timeout(Duration::from_secs(10), async {
+            while !self.store.states_complete().expect("read") {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        })
+        .await
+        .expect("the core started in time");
+    }
+
     /// The acknowledgement outcomes sent, by inbound id, until `n` arrived.
     async fn acks(&mut self, n: usize) -> Vec<(InboundId, AckOutcome)> {
         let mut out = Vec::new();
@@ -248,6 +261,7 @@ async fn a_failed_commit_leaves_no_cached_event_behind() {
     let w = world();
     let mut h = supplier_core(&w);
     let (root, case) = escalation(&w, 2);
+    h.started().await;
     h.store.inject_flush_failures(1);
     h.deliver(&w, &seal(&w, &root));
     assert!(matches!(h.acks(1).await[0].1, AckOutcome::Retry(_)));
@@ -356,6 +370,17 @@ fn cso_core_with(w: &World, metrics: Arc<Metrics>) -> CsoCore {
     let data = DataDir::new(dir.path().join("node"));
     data.create_dir().expect("dir");
     let store = Arc::new(crate::schema::open(&data.db_path()).expect("store"));
+    let (core, probe, events) = cso_core_over(w, &data, store.clone(), metrics);
+    (dir, store, core, probe, events)
+}
+
+/// A CSO core started over `store` (a restart, when an earlier core wrote it).
+fn cso_core_over(
+    w: &World,
+    data: &DataDir,
+    store: Arc<Store>,
+    metrics: Arc<Metrics>,
+) -> (CoreClient, Probe, mpsc::Sender<NetEvent>) {
     let membership = Arc::new(membership_at(w, Role::Cso));
     let (net, probe) = NetClient::detached(peer_id_of(&w.cso.org_id()).expect("peer"));
     let (outbox, _) = crate::outbox::spawn(
@@ -379,12 +404,12 @@ fn cso_core_with(w: &World, metrics: Arc<Metrics>) -> CsoCore {
             net,
             outbox,
             metrics,
-            vault: Arc::new(crate::vault::Vault::open(&data).expect("vault")),
+            vault: Arc::new(crate::vault::Vault::open(data).expect("vault")),
             outbox_retention: crate::outbox::RETENTION,
         },
         rx,
     );
-    (dir, store, core, probe, events)
+    (core, probe, events)
 }
 
 #[tokio::test]

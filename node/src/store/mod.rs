@@ -11,11 +11,13 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 mod compact;
 mod engine;
+mod meta;
 mod snapshot;
 
 pub use compact::{Compaction, compact, recover_compaction};
 pub use engine::{CACHE_BYTES, table_sizes};
 use engine::{CLOSED_HERE, open_db};
+use meta::COMPACTION_KEY;
 pub use snapshot::{Import, SnapshotItem};
 
 const META: &str = "meta";
@@ -60,9 +62,6 @@ impl<T> Table<T> {
         k
     }
 }
-
-const SCHEMA_KEY: &[u8] = b"schema_version";
-const COMPACTION_KEY: &[u8] = b"compaction_due";
 
 /// Why the database could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -493,42 +492,6 @@ impl Store {
     /// Successful flushes since the database was opened.
     pub fn flush_count(&self) -> u64 {
         self.flushes.load(Ordering::Relaxed)
-    }
-
-    /// The schema version recorded in the database (None for a new one).
-    pub fn schema_version(&self) -> Result<Option<u32>> {
-        let h = self.h()?;
-        let Some(v) = h.db.open_tree(META)?.get(SCHEMA_KEY)? else {
-            return Ok(None);
-        };
-        let bytes: [u8; 4] = v
-            .as_ref()
-            .try_into()
-            .map_err(|_| StoreError::Corrupt("schema version".into()))?;
-        Ok(Some(u32::from_be_bytes(bytes)))
-    }
-
-    /// Records the schema version, durably (after a migration, or on a new database).
-    pub fn set_schema_version(&self, version: u32) -> Result<()> {
-        let _writing = self.writing();
-        let h = self.h()?;
-        h.db.open_tree(META)?
-            .insert(SCHEMA_KEY, &version.to_be_bytes())?;
-        self.flush()
-    }
-
-    /// Records that erased data still lies in the engine's log: the next start compacts.
-    pub fn mark_compaction_due(&self) -> Result<()> {
-        let _writing = self.writing();
-        let h = self.h()?;
-        h.db.open_tree(META)?.insert(COMPACTION_KEY, &[1u8])?;
-        self.flush()
-    }
-
-    /// Whether a compaction is due (see [`Store::mark_compaction_due`]).
-    pub fn compaction_due(&self) -> Result<bool> {
-        let h = self.h()?;
-        Ok(h.db.open_tree(META)?.get(COMPACTION_KEY)?.is_some())
     }
 
     /// Makes everything written so far durable.

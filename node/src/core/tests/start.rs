@@ -1,0 +1,73 @@
+//! What the core does when it starts over a database.
+
+use super::*;
+use ilm_protocol::CaseState;
+
+/// Removes a case's state and heads, as a release before them left the case.
+fn strip(store: &Store, case: &CaseRef) {
+    let mut batch = WriteBatch::new();
+    batch.remove(&crate::schema::CASE_STATES, case.as_bytes());
+    batch.remove(&crate::schema::HEADS, case.as_bytes());
+    store.commit(batch).expect("commit");
+}
+
+fn state_and_heads(store: &Store, case: &CaseRef) -> Option<(CaseState, Vec<EventHash>)> {
+    let state = store
+        .get(&crate::schema::CASE_STATES, case.as_bytes())
+        .expect("read")?;
+    let heads = store
+        .get(&crate::schema::HEADS, case.as_bytes())
+        .expect("read")?;
+    Some((state, heads))
+}
+
+/// The start-up look for cases without a state or heads (a database of an earlier release)
+/// builds what is missing and records that nothing is, so later starts skip it: at a million
+/// cases it reads every one for half a minute.
+#[tokio::test]
+async fn the_start_up_check_builds_missing_states_once_and_records_it() {
+    let w = world();
+    let (dir, store, core, _probe, _events) = cso_core(&w);
+    let mut cases = Vec::new();
+    for _ in 0..3 {
+        let appended = core
+            .append(None, escalation_payload(&w))
+            .await
+            .expect("append");
+        cases.push(appended.case_ref);
+    }
+    assert!(
+        store.states_complete().expect("read"),
+        "a new database has nothing to build"
+    );
+    let before = state_and_heads(&store, &cases[0]).expect("stored with the events");
+
+    // A database as an earlier release left it: a case without its state and heads, and no
+    // record. The core answers commands only once its start-up check is done, so a closure
+    // of another case waits for it.
+    let data = DataDir::new(dir.path().join("node"));
+    let closed = || EventPayload::Closed {
+        outcome: "closed".into(),
+    };
+    strip(&store, &cases[0]);
+    store.forget_states_complete().expect("forget");
+    let (restarted, _probe2, _events2) =
+        cso_core_over(&w, &data, store.clone(), Arc::new(Metrics::default()));
+    restarted
+        .append(Some(cases[1]), closed())
+        .await
+        .expect("close");
+    assert_eq!(
+        state_and_heads(&store, &cases[0]),
+        Some(before),
+        "the missing state and heads are built from the events"
+    );
+    assert!(store.states_complete().expect("read"));
+
+    // Once recorded, a start does not look again: a case stripped now is not rebuilt.
+    strip(&store, &cases[0]);
+    let (again, _probe3, _events3) =
+        cso_core_over(&w, &data, store.clone(), Arc::new(Metrics::default()));
+    again.append(Some(cases[2]), closed()).await.expect("close");
+    assert_eq!(state_and_heads(&store, &cases[0]), None);
+}
