@@ -35,7 +35,6 @@ mod common;
 use anyhow::{Context, Result, anyhow, bail};
 use common::*;
 use futures::StreamExt;
-use ilm_node::core::CaseMeta;
 use ilm_node::daemon::RunningNode;
 use ilm_node::membership::now;
 use ilm_node::metrics::Metrics;
@@ -1246,12 +1245,9 @@ fn parts(ctx: &PartsCtx, budget: Duration, measuring: bool) -> Result<()> {
                 &rec,
             )?;
             batch.put(
-                &ilm_node::schema::CASES,
+                &ilm_node::schema::HEADS,
                 case.as_bytes(),
-                &CaseMeta {
-                    case_ref: case,
-                    first_seen: t,
-                },
+                &vec![Digest(key32(i, 1))],
             )?;
             batch.put(
                 &ilm_node::schema::OUTBOX,
@@ -1326,12 +1322,9 @@ fn parts(ctx: &PartsCtx, budget: Duration, measuring: bool) -> Result<()> {
                 &marker,
             )?;
             batch.put(
-                &ilm_node::schema::CASES,
+                &ilm_node::schema::HEADS,
                 case.as_bytes(),
-                &CaseMeta {
-                    case_ref: case,
-                    first_seen: t,
-                },
+                &vec![Digest(key32(i, 1))],
             )?;
         }
         store.commit(batch)?;

@@ -37,16 +37,34 @@ pub const MIGRATIONS: &[Migration] = &[
     },
     Migration {
         from: 2,
-        what: "the core records once that every case has its state and heads and stops looking for missing ones at each start (a release before it could store a case without its heads, so it must refuse this database)",
-        run: |_| Ok(()),
+        what: "the case index is removed (the read model lists the cases: one record fewer per case), and the core records once that every case has its state and heads instead of looking for missing ones at each start (a release before it lists cases from the index and could store a case without heads, so it must refuse this database)",
+        run: remove_case_index,
     },
 ];
+
+/// Removes every record of the retired [`CASES`] index, in flushed batches (run again after
+/// an interruption, it removes what is left).
+fn remove_case_index(store: &Store) -> Result<(), StoreError> {
+    loop {
+        let ids = store.ids_after(&CASES, 0, 10_000)?;
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let mut batch = crate::store::WriteBatch::new();
+        for id in &ids {
+            batch.remove(&CASES, id);
+        }
+        store.commit(batch)?;
+    }
+}
 
 /// Messages processed, by message id (the marker that makes redelivery a no-op).
 pub const PROCESSED: Table<ProcessedMarker> = Table::new(b'm', "processed messages");
 /// Case events, by case and event hash ([`event_id`]).
 pub const EVENTS: Table<SignedRecord> = Table::new(b'e', "case events");
-/// The case index, by case.
+/// The case index of schema versions 1 and 2, by case: no longer written (the read model,
+/// [`CASE_STATES`], lists the cases) and emptied by the migration to version 3. Declared so
+/// that the migration can remove it and its prefix is never given to another table.
 pub const CASES: Table<CaseMeta> = Table::new(b'c', "cases");
 /// The read model: each case's lifecycle state, written in the same batch as its events.
 pub const CASE_STATES: Table<CaseState> = Table::new(b'C', "case states");
@@ -313,6 +331,40 @@ mod tests {
             Err(e) => panic!("unexpected error {e}"),
             Ok(_) => panic!("a newer database was opened"),
         }
+    }
+
+    /// Opening a version 2 database removes its case index, every record of it (more than
+    /// one batch's worth), and nothing else.
+    #[test]
+    fn the_case_index_goes_when_a_version_2_database_opens() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("db");
+        let case = |n: u32| {
+            let mut b = [0u8; 16];
+            b[..4].copy_from_slice(&n.to_be_bytes());
+            CaseRef(b)
+        };
+        {
+            let s = Store::open_unversioned(&path).expect("create");
+            s.set_schema_version(2).expect("version");
+            let mut batch = WriteBatch::new();
+            for n in 0..10_005 {
+                let meta = CaseMeta {
+                    case_ref: case(n),
+                    first_seen: ilm_protocol::Timestamp(1_800_000_000),
+                };
+                batch.put(&CASES, case(n).as_bytes(), &meta).expect("put");
+            }
+            batch
+                .put(&PRUNED, PRUNED_ID, &crate::records::Pruned::default())
+                .expect("put");
+            s.commit(batch).expect("commit");
+            assert_eq!(s.count(&CASES).expect("count"), 10_005);
+        }
+        let s = open(&path).expect("migrate");
+        assert_eq!(s.schema_version().expect("version"), Some(SCHEMA_VERSION));
+        assert_eq!(s.count(&CASES).expect("count"), 0);
+        assert_eq!(s.count(&PRUNED).expect("count"), 1, "other tables are kept");
     }
 
     /// The hook runs every step from the stored version up, in order, and records each.

@@ -320,7 +320,7 @@ fn restore_into(
         .iter()
         .filter(|e| e.state == crate::records::DeliveryState::Pending)
         .count();
-    let cases = store.count(&schema::CASES)?;
+    let cases = store.count(&schema::CASE_STATES)?;
     drop(store);
     // The commit point: with the identity key the directory becomes a node.
     let key_path = target.key_path();

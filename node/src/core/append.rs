@@ -110,7 +110,6 @@ impl Core {
         if existing.is_none() && !matches!(payload, EventPayload::Escalation(_)) {
             return Err(CoreError::UnknownCase(case_ref));
         }
-        let is_new = existing.is_none();
         let mut history = existing.unwrap_or_else(|| CaseHistory::new(network_id, case_ref));
         let event = CaseEvent {
             network_id,
@@ -142,16 +141,6 @@ impl Core {
             t,
         )?;
         batch.put(&schema::EVENTS, &schema::event_id(&case_ref, &hash), &rec)?;
-        if is_new {
-            batch.put(
-                &schema::CASES,
-                case_ref.as_bytes(),
-                &CaseMeta {
-                    case_ref,
-                    first_seen: t,
-                },
-            )?;
-        }
         for e in &entries {
             batch.put(
                 &schema::OUTBOX,

@@ -9,33 +9,13 @@ impl Core {
         let mut batch = WriteBatch::new();
         let mut seen: HashSet<MessageId> = HashSet::new();
         let mut outcomes = Vec::with_capacity(deliveries.len());
-        let mut new_cases = HashSet::new();
         let mut sync_needed = Vec::new();
         let mut touched: HashSet<CaseRef> = HashSet::new();
         for d in &deliveries {
             let span = info_span!("deliver", peer = %d.org.short());
             let _g = span.enter();
-            let outcome = self.process(
-                d,
-                &mut batch,
-                &mut seen,
-                &mut new_cases,
-                &mut touched,
-                &mut sync_needed,
-            );
+            let outcome = self.process(d, &mut batch, &mut seen, &mut touched, &mut sync_needed);
             outcomes.push(outcome);
-        }
-        for case in &new_cases {
-            if let Err(e) = batch.put(
-                &schema::CASES,
-                case.as_bytes(),
-                &CaseMeta {
-                    case_ref: *case,
-                    first_seen: now(),
-                },
-            ) {
-                warn!("case index not written: {e}");
-            }
         }
         // The touched cases' states and status reports join the same batch.
         let committed = match self.stage_case_writes(&mut batch, touched.iter().copied()) {
@@ -98,7 +78,6 @@ impl Core {
         d: &Delivery,
         batch: &mut WriteBatch,
         seen: &mut HashSet<MessageId>,
-        new_cases: &mut HashSet<CaseRef>,
         touched: &mut HashSet<CaseRef>,
         sync_needed: &mut Vec<(PeerId, OrgId, CaseRef)>,
     ) -> (MessageId, AckOutcome) {
@@ -172,7 +151,6 @@ impl Core {
                 if !known {
                     self.histories
                         .insert(case, CaseHistory::new(self.membership.network_id(), case));
-                    new_cases.insert(case);
                 }
                 let membership = Arc::clone(&self.membership);
                 let cert_of = |org: &OrgId, _at: Timestamp| membership.current(org);
@@ -211,7 +189,6 @@ impl Core {
                     Err(HistoryError::MissingParents(_)) => {
                         if empty {
                             self.histories.remove(&case);
-                            new_cases.remove(&case);
                         }
                         sync_needed.push((d.peer, d.org, case));
                         return (
@@ -222,7 +199,6 @@ impl Core {
                     Err(e) => {
                         if empty {
                             self.histories.remove(&case);
-                            new_cases.remove(&case);
                         }
                         return reject(id, e.to_string());
                     }

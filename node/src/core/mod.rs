@@ -345,8 +345,17 @@ impl Core {
         if self.store.states_complete()? {
             return Ok(());
         }
+        // Every case with events, each once: event ids start with their case.
+        let mut cases: Vec<CaseRef> = Vec::new();
+        self.store.for_each_id(&schema::EVENTS, &[], |id| {
+            if let Ok(case) = <[u8; 16]>::try_from(&id[..id.len().min(16)]).map(CaseRef)
+                && cases.last() != Some(&case)
+            {
+                cases.push(case);
+            }
+        })?;
         let mut missing = Vec::new();
-        for case in self.all_cases()? {
+        for case in cases {
             if !self.store.contains(&schema::CASE_STATES, case.as_bytes())?
                 || !self.store.contains(&schema::HEADS, case.as_bytes())?
             {
@@ -409,15 +418,6 @@ impl Core {
             }
         }
         self.metrics.set_cached_histories(self.histories.len());
-    }
-
-    pub(super) fn all_cases(&self) -> Result<Vec<CaseRef>, CoreError> {
-        Ok(self
-            .store
-            .scan(&schema::CASES, &[])?
-            .into_iter()
-            .map(|m| m.case_ref)
-            .collect())
     }
 
     fn recipient(&self, org: &OrgId) -> Result<Recipient, CoreError> {

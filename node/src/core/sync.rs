@@ -68,30 +68,30 @@ impl Core {
 
     /// Sends our heads of every case `org` takes part in, so both sides catch up.
     pub(super) fn start_sync_with(&mut self, peer: PeerId, org: OrgId) {
-        let cases = match self.all_cases() {
-            Ok(c) => c,
-            Err(e) => return warn!("cannot list cases for sync: {e}"),
-        };
+        // The read model says who takes part; one pass over it, memory for the shared
+        // cases' references only.
+        let mut cases = Vec::new();
+        let listed =
+            self.store
+                .for_each::<ilm_protocol::CaseState>(&schema::CASE_STATES, &[], |s| {
+                    if s.owner == org || s.party(&org).is_some() {
+                        cases.push(s.case_ref);
+                    }
+                });
+        if let Err(e) = listed {
+            return warn!("cannot list cases for sync: {e}");
+        }
         let mut shared = Vec::new();
         for case in cases {
-            // The read model says who takes part and what our heads are; a history is loaded
-            // only for a case it lacks them for, and not kept (a node may hold many cases).
-            let state = crate::cases::state_of(&self.store, &case).ok().flatten();
-            let takes_part = state
-                .as_ref()
-                .is_none_or(|s| s.owner == org || s.party(&org).is_some());
-            if !takes_part {
-                continue;
-            }
-            if state.is_some()
-                && let Ok(Some(heads)) = self.store.get(&schema::HEADS, case.as_bytes())
-            {
+            if let Ok(Some(heads)) = self.store.get(&schema::HEADS, case.as_bytes()) {
                 shared.push(CaseHeads {
                     case_ref: case,
                     heads,
                 });
                 continue;
             }
+            // Heads not stored (the start-up check that builds them failed): from the
+            // history, which is not kept (a node may hold many cases).
             let cached = self.histories.contains_key(&case);
             if let Ok(Some(h)) = self.history(&case)
                 && participants(h).contains(&org)
@@ -303,7 +303,6 @@ impl Core {
             events,
         } in one_entry_per_case(payload.cases.into_iter().take(MAX_SYNC_CASES))
         {
-            let was_known = matches!(self.history(&case), Ok(Some(_)));
             let mut history = match self.history(&case) {
                 Ok(Some(h)) => h.clone(),
                 Ok(None) => CaseHistory::new(network_id, case),
@@ -340,18 +339,6 @@ impl Core {
             if added == 0 || history.is_empty() || !participants(&history).contains(&self.me) {
                 // Nothing new, or a case this node takes no part in: keep nothing.
                 continue;
-            }
-            if !was_known
-                && let Err(e) = batch.put(
-                    &schema::CASES,
-                    case.as_bytes(),
-                    &CaseMeta {
-                        case_ref: case,
-                        first_seen: now(),
-                    },
-                )
-            {
-                return warn!("synced events not stored: {e}");
             }
             updated.push((case, history));
         }

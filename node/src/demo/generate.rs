@@ -5,7 +5,6 @@
 //! its site and description.
 
 use crate::aggregates::Pending;
-use crate::records::CaseMeta;
 use crate::schema;
 use crate::store::{Store, StoreError, WriteBatch};
 use ilm_protocol::event::Escalation;
@@ -187,14 +186,6 @@ pub fn generate(
                     rec,
                 )?;
             }
-            batch.put(
-                &schema::CASES,
-                case_ref.as_bytes(),
-                &CaseMeta {
-                    case_ref,
-                    first_seen: opened,
-                },
-            )?;
             if let Some(state) = history.state() {
                 aggregates.case(None, state);
                 batch.put(&schema::CASE_STATES, case_ref.as_bytes(), state)?;

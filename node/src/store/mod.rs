@@ -879,6 +879,22 @@ impl Store {
         Ok(())
     }
 
+    /// Calls `f` with every id of `table` that starts with `id_prefix`, in id order, one at
+    /// a time (keys only; memory does not grow with the table).
+    pub fn for_each_id<T>(
+        &self,
+        table: &Table<T>,
+        id_prefix: &[u8],
+        mut f: impl FnMut(&[u8]),
+    ) -> Result<()> {
+        let h = self.h()?;
+        for k in h.data.scan_prefix(table.key(id_prefix)).keys() {
+            let k = self.seen(k.map_err(StoreError::from))?;
+            f(&k[1..]);
+        }
+        Ok(())
+    }
+
     /// Every record of `table` with its id, in id order.
     pub fn scan_with_ids<T: DeserializeOwned>(
         &self,

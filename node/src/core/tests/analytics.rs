@@ -127,7 +127,7 @@ async fn the_core_keeps_a_bounded_number_of_histories_in_memory() {
         open(256).await;
     }
     core.append(None, payload.clone()).await.expect("append");
-    let cases = store.count(&crate::schema::CASES).expect("count");
+    let cases = store.count(&crate::schema::CASE_STATES).expect("count");
     assert!(cases > MAX_CACHED_HISTORIES, "{cases} cases");
     let cached = metrics.snapshot().cached_histories;
     assert!(

@@ -1,4 +1,5 @@
-//! What the core does when it starts over a database.
+//! How the core finds its cases without a case index: the start-up check reads the events'
+//! ids, and the sync offered to an admitted member reads the read model.
 
 use super::*;
 use ilm_protocol::CaseState;
@@ -70,4 +71,56 @@ async fn the_start_up_check_builds_missing_states_once_and_records_it() {
         cso_core_over(&w, &data, store.clone(), Arc::new(Metrics::default()));
     again.append(Some(cases[2]), closed()).await.expect("close");
     assert_eq!(state_and_heads(&store, &cases[0]), None);
+}
+
+/// An admitted member is offered the heads of every case it takes part in, listed from the
+/// read model; no case index is written.
+#[tokio::test]
+async fn an_admitted_member_is_offered_every_shared_case_from_the_read_model() {
+    let w = world();
+    let (_dir, store, core, mut probe, events) = cso_core(&w);
+    let mut cases = std::collections::BTreeSet::new();
+    for _ in 0..3 {
+        let appended = core
+            .append(None, escalation_payload(&w))
+            .await
+            .expect("append");
+        cases.insert(appended.case_ref);
+    }
+    assert_eq!(store.count(&crate::schema::CASES).expect("count"), 0);
+    probe.drain();
+    let hello = crate::net::proto::Hello {
+        certificate: w.supplier_cert.clone(),
+        revocations: vec![],
+        successions: vec![],
+    };
+    events
+        .send(NetEvent::Admitted {
+            peer: peer_id_of(&w.supplier.org_id()).expect("peer"),
+            org: w.supplier.org_id(),
+            hello,
+        })
+        .await
+        .expect("send");
+    let offered = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            match probe.next().await {
+                Some(Sent::Request {
+                    request: crate::net::proto::Request::Sync(s),
+                    ..
+                }) => return s.cases,
+                Some(_) => continue,
+                None => panic!("core stopped"),
+            }
+        }
+    })
+    .await
+    .expect("a sync offer in time");
+    let offered_cases: std::collections::BTreeSet<CaseRef> =
+        offered.iter().map(|c| c.case_ref).collect();
+    assert_eq!(offered_cases, cases);
+    for c in &offered {
+        let (_, heads) = state_and_heads(&store, &c.case_ref).expect("stored");
+        assert_eq!(c.heads, heads);
+    }
 }
