@@ -140,7 +140,7 @@ fn main() -> Result<()> {
         let started = Instant::now();
         let mut batch = WriteBatch::new();
         for s in &states {
-            batch.put(&schema::CASE_STATES, s.case_ref.as_bytes(), s)?;
+            ilm_node::cases::put_record(&mut batch, s, &[])?;
         }
         plain += started.elapsed();
         let started = Instant::now();

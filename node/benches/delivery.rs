@@ -1231,6 +1231,18 @@ fn parts(ctx: &PartsCtx, budget: Duration, measuring: bool) -> Result<()> {
         1.0,
         time_op(budget, measuring, || serde_json::to_vec(&entry)),
     );
+    // What the node stores with a new case's first event: its state and heads.
+    let case_record = {
+        let mut h = CaseHistory::new(network_id, event.case_ref);
+        h.insert(&rec, &cert_of)?;
+        ilm_node::records::CaseRecord {
+            state: h
+                .state()
+                .cloned()
+                .context("no state after the escalation")?,
+            heads: h.heads(),
+        }
+    };
     op(
         ACore,
         "Store::commit: event + case + outbox entry, flush",
@@ -1245,9 +1257,9 @@ fn parts(ctx: &PartsCtx, budget: Duration, measuring: bool) -> Result<()> {
                 &rec,
             )?;
             batch.put(
-                &ilm_node::schema::HEADS,
+                &ilm_node::schema::CASE_STATES,
                 case.as_bytes(),
-                &vec![Digest(key32(i, 1))],
+                &case_record,
             )?;
             batch.put(
                 &ilm_node::schema::OUTBOX,
@@ -1322,9 +1334,9 @@ fn parts(ctx: &PartsCtx, budget: Duration, measuring: bool) -> Result<()> {
                 &marker,
             )?;
             batch.put(
-                &ilm_node::schema::HEADS,
+                &ilm_node::schema::CASE_STATES,
                 case.as_bytes(),
-                &vec![Digest(key32(i, 1))],
+                &case_record,
             )?;
         }
         store.commit(batch)?;

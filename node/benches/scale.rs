@@ -145,7 +145,7 @@ fn main() -> Result<()> {
             .map(|r| (r.body.len() + 100 * r.signatures.len()) as u64)
             .sum();
         let (p50, p99) = timed(runs.min(5), || {
-            let states: Vec<CaseState> = store.scan(&schema::CASE_STATES, &[])?;
+            let states: Vec<CaseState> = ilm_node::cases::states(&store)?;
             let mut cells = 0usize;
             let mut hits = 0usize;
             for s in &states {

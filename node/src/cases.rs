@@ -2,10 +2,11 @@
 //! (`ilm_protocol::CaseState`, the one fold of a history that every view reads).
 
 use crate::membership::MembershipState;
+use crate::records::CaseRecord;
 use crate::schema;
-use crate::store::{Store, StoreError};
+use crate::store::{Store, StoreError, WriteBatch};
 use ilm_protocol::{
-    CaseHistory, CaseRef, CaseState, CaseStatus, EventKind, EventPayload, HistoryError,
+    CaseHistory, CaseRef, CaseState, CaseStatus, EventHash, EventKind, EventPayload, HistoryError,
     MembershipCertificate, Obligation, OrgId, Owed, Timestamp,
 };
 use serde::Serialize;
@@ -140,12 +141,37 @@ pub fn summary(state: CaseState, me: &OrgId, now: Timestamp) -> CaseView {
 
 /// The read model: every case's state, as the core stored it with the case's events.
 pub fn states(store: &Store) -> Result<Vec<CaseState>, StoreError> {
-    store.scan(&schema::CASE_STATES, &[])
+    let mut out = Vec::new();
+    for_each_state(store, |s| out.push(s))?;
+    Ok(out)
+}
+
+/// Calls `f` with every case's state, one at a time (memory does not grow with the cases).
+pub fn for_each_state(store: &Store, mut f: impl FnMut(CaseState)) -> Result<(), StoreError> {
+    store.for_each(&schema::CASE_STATES, &[], |r: CaseRecord| f(r.state))
 }
 
 /// One case's state from the read model.
 pub fn state_of(store: &Store, case: &CaseRef) -> Result<Option<CaseState>, StoreError> {
+    Ok(record_of(store, case)?.map(|r| r.state))
+}
+
+/// One case's read model as stored: its state and heads.
+pub fn record_of(store: &Store, case: &CaseRef) -> Result<Option<CaseRecord>, StoreError> {
     store.get(&schema::CASE_STATES, case.as_bytes())
+}
+
+/// Adds a case's read model to `batch` (the batch that stores its events).
+pub fn put_record(
+    batch: &mut WriteBatch,
+    state: &CaseState,
+    heads: &[EventHash],
+) -> Result<(), StoreError> {
+    let record = CaseRecord {
+        state: state.clone(),
+        heads: heads.to_vec(),
+    };
+    batch.put(&schema::CASE_STATES, state.case_ref.as_bytes(), &record)
 }
 
 /// Loads one case and builds its view for this node at the current time (None when not

@@ -11,6 +11,19 @@ use serde::{Deserialize, Serialize};
 
 // Case storage (the core).
 
+/// One case's read model as stored, written in the batch that stores its events: its
+/// lifecycle state (what lists and views read) and the heads of its event graph (the events
+/// no other event names as a parent: what history sync compares without loading the
+/// history). One record rather than two: the engine's files grow with its records.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CaseRecord {
+    /// The state folded from the case's events.
+    pub state: ilm_protocol::CaseState,
+    /// The history's heads; empty only in a record written before heads were kept here (the
+    /// core's start-up check then builds them).
+    pub heads: Vec<ilm_protocol::EventHash>,
+}
+
 /// What is stored per case besides its events.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CaseMeta {

@@ -122,7 +122,7 @@ pub fn state(store: &Store) -> Result<RetentionState, StoreError> {
 }
 
 fn case_state(store: &Store, case: &CaseRef) -> Result<Option<CaseState>, StoreError> {
-    store.get(&schema::CASE_STATES, case.as_bytes())
+    crate::cases::state_of(store, case)
 }
 
 fn older_than(t: Timestamp, days: Option<u32>, now: Timestamp) -> bool {
@@ -206,8 +206,9 @@ pub fn sweep(
     // Cases closed long enough: their disclosures go, and their contacts' personal data.
     let mut expired_cases = std::collections::BTreeSet::new();
     if policy.closed_cases_days.is_some() {
-        for (id, s) in store.scan_with_ids(&schema::CASE_STATES)? {
-            if s.closed
+        for (id, r) in store.scan_with_ids(&schema::CASE_STATES)? {
+            if r.state
+                .closed
                 .as_ref()
                 .is_some_and(|c| older_than(c.at, policy.closed_cases_days, now))
             {

@@ -5,7 +5,7 @@
 use crate::aggregates::lists::Block;
 use crate::intake::{Contact, LocalCase};
 use crate::records::{
-    CaseMeta, IntakeKey, Operator, OutboxEntry, ProcessedMarker, Pruned, StatusReport,
+    CaseMeta, CaseRecord, IntakeKey, Operator, OutboxEntry, ProcessedMarker, Pruned, StatusReport,
     StoredAttestation, StoredLink, StoredPublication,
 };
 use crate::store::{Store, StoreError, Table};
@@ -37,22 +37,52 @@ pub const MIGRATIONS: &[Migration] = &[
     },
     Migration {
         from: 2,
-        what: "the case index is removed (the read model lists the cases: one record fewer per case), and the core records once that every case has its state and heads instead of looking for missing ones at each start (a release before it lists cases from the index and could store a case without heads, so it must refuse this database)",
-        run: remove_case_index,
+        what: "each case's heads move into its state's record and the case index is removed (two records fewer per case: the read model lists the cases), and the core records once that every case has its state and heads instead of looking for missing ones at each start (a release before it reads neither its states nor its cases as they are now, so it must refuse this database)",
+        run: |store| {
+            fold_heads(store)?;
+            remove_all(store, &HEADS)?;
+            remove_all(store, &CASES)
+        },
     },
 ];
 
-/// Removes every record of the retired [`CASES`] index, in flushed batches (run again after
-/// an interruption, it removes what is left).
-fn remove_case_index(store: &Store) -> Result<(), StoreError> {
+/// Records a migration reads or writes per batch.
+const MIGRATION_CHUNK: usize = 5_000;
+
+/// Moves each case's heads into its state's record, in flushed batches (a record already
+/// moved is left alone, so an interrupted run can run again). A state without heads gets
+/// none: the core's start-up check builds them.
+fn fold_heads(store: &Store) -> Result<(), StoreError> {
+    let mut from = Vec::new();
     loop {
-        let ids = store.ids_after(&CASES, 0, 10_000)?;
+        let ids = store.ids_from(&CASE_STATES, &[], &from, MIGRATION_CHUNK)?;
+        let Some(last) = ids.last() else {
+            return Ok(());
+        };
+        from = [last.as_slice(), &[0]].concat();
+        let mut batch = crate::store::WriteBatch::new();
+        for id in &ids {
+            if let Some(Err(state)) = store.get_either::<CaseRecord, CaseState>(&CASE_STATES, id)? {
+                let heads = store.get(&HEADS, id)?.unwrap_or_default();
+                batch.put(&CASE_STATES, id, &CaseRecord { state, heads })?;
+                batch.remove(&HEADS, id);
+            }
+        }
+        store.commit(batch)?;
+    }
+}
+
+/// Removes every record of a retired table, in flushed batches (run again after an
+/// interruption, it removes what is left).
+fn remove_all<T>(store: &Store, table: &Table<T>) -> Result<(), StoreError> {
+    loop {
+        let ids = store.ids_after(table, 0, MIGRATION_CHUNK)?;
         if ids.is_empty() {
             return Ok(());
         }
         let mut batch = crate::store::WriteBatch::new();
         for id in &ids {
-            batch.remove(&CASES, id);
+            batch.remove(table, id);
         }
         store.commit(batch)?;
     }
@@ -66,8 +96,9 @@ pub const EVENTS: Table<SignedRecord> = Table::new(b'e', "case events");
 /// [`CASE_STATES`], lists the cases) and emptied by the migration to version 3. Declared so
 /// that the migration can remove it and its prefix is never given to another table.
 pub const CASES: Table<CaseMeta> = Table::new(b'c', "cases");
-/// The read model: each case's lifecycle state, written in the same batch as its events.
-pub const CASE_STATES: Table<CaseState> = Table::new(b'C', "case states");
+/// The read model: each case's lifecycle state and heads, written in the same batch as its
+/// events (read through `crate::cases`).
+pub const CASE_STATES: Table<CaseRecord> = Table::new(b'C', "case states");
 /// Outgoing messages, by message id and recipient ([`outbox_id`]).
 pub const OUTBOX: Table<OutboxEntry> = Table::new(b'o', "outbox");
 /// Counts of outbox entries pruned, under [`PRUNED_ID`].
@@ -138,8 +169,8 @@ pub const PARTY_DUE: Table<Block> = Table::new(b'Y', "open cases by party and du
 /// Cases not closed, newest first (`aggregates::opened`), in blocks.
 pub const OPENED: Table<Block> = Table::new(b'N', "open cases by opening date");
 
-/// Each case's current heads (the events no other event names as a parent), written with its
-/// state, so that history sync can compare heads without loading histories.
+/// Each case's heads as schema version 2 kept them, by case: no longer written (they are in
+/// the case's [`CASE_STATES`] record) and moved there by the migration to version 3.
 pub const HEADS: Table<Vec<EventHash>> = Table::new(b'H', "case heads");
 
 /// The case list's search index (`aggregates::terms`): each term's cases in blocks
@@ -333,38 +364,67 @@ mod tests {
         }
     }
 
-    /// Opening a version 2 database removes its case index, every record of it (more than
-    /// one batch's worth), and nothing else.
+    /// Opening a version 2 database moves each case's heads into its state's record (a state
+    /// without heads gets none), removes the case index and the heads, over more than one
+    /// batch, and changes nothing else; run again, the migration changes nothing.
     #[test]
-    fn the_case_index_goes_when_a_version_2_database_opens() {
+    fn a_version_2_database_gets_one_record_per_case() {
+        const V2_STATES: Table<CaseState> = Table::new(b'C', "case states (version 2)");
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("db");
-        let case = |n: u32| {
+        let state = crate::aggregates::tests::states_of_one_case(2).remove(1);
+        let n: u32 = 5_003;
+        let case = |i: u32| {
             let mut b = [0u8; 16];
-            b[..4].copy_from_slice(&n.to_be_bytes());
+            b[..4].copy_from_slice(&i.to_be_bytes());
             CaseRef(b)
         };
+        let heads_of = |i: u32| vec![ilm_protocol::Digest([i as u8; 32])];
         {
             let s = Store::open_unversioned(&path).expect("create");
             s.set_schema_version(2).expect("version");
             let mut batch = WriteBatch::new();
-            for n in 0..10_005 {
+            for i in 0..n {
+                let mut st = state.clone();
+                st.case_ref = case(i);
+                batch.put(&V2_STATES, case(i).as_bytes(), &st).expect("put");
+                if i != 7 {
+                    batch
+                        .put(&HEADS, case(i).as_bytes(), &heads_of(i))
+                        .expect("put");
+                }
                 let meta = CaseMeta {
-                    case_ref: case(n),
+                    case_ref: case(i),
                     first_seen: ilm_protocol::Timestamp(1_800_000_000),
                 };
-                batch.put(&CASES, case(n).as_bytes(), &meta).expect("put");
+                batch.put(&CASES, case(i).as_bytes(), &meta).expect("put");
             }
             batch
                 .put(&PRUNED, PRUNED_ID, &crate::records::Pruned::default())
                 .expect("put");
             s.commit(batch).expect("commit");
-            assert_eq!(s.count(&CASES).expect("count"), 10_005);
         }
         let s = open(&path).expect("migrate");
         assert_eq!(s.schema_version().expect("version"), Some(SCHEMA_VERSION));
-        assert_eq!(s.count(&CASES).expect("count"), 0);
-        assert_eq!(s.count(&PRUNED).expect("count"), 1, "other tables are kept");
+        let check = |s: &Store| {
+            assert_eq!(s.count(&CASES).expect("count"), 0);
+            assert_eq!(s.count(&HEADS).expect("count"), 0);
+            assert_eq!(s.count(&CASE_STATES).expect("count"), n as usize);
+            for i in [0, 7, 4_999, 5_000, n - 1] {
+                let r = crate::cases::record_of(s, &case(i))
+                    .expect("read")
+                    .expect("record");
+                assert_eq!(r.state.case_ref, case(i));
+                assert_eq!(r.state.events, state.events);
+                let want = if i == 7 { Vec::new() } else { heads_of(i) };
+                assert_eq!(r.heads, want, "case {i}");
+            }
+            assert_eq!(s.count(&PRUNED).expect("count"), 1, "other tables are kept");
+        };
+        check(&s);
+        // Interrupted and run again: every record is already moved.
+        (MIGRATIONS[1].run)(&s).expect("again");
+        check(&s);
     }
 
     /// The hook runs every step from the stored version up, in order, and records each.

@@ -443,7 +443,7 @@ fn rebuild_indexes_in(store: &Store, chunk: usize) -> Result<(), StoreError> {
         empty(store, lists)?;
     }
     let mut keys: Vec<opened::Key> = Vec::new();
-    store.for_each::<CaseState>(&schema::CASE_STATES, &[], |s| {
+    crate::cases::for_each_state(store, |s| {
         keys.push(opened::key(s.opened_at, &s.case_ref));
     })?;
     // The lists are written in key order (24 bytes per case held meanwhile): each chunk then
@@ -455,7 +455,7 @@ fn rebuild_indexes_in(store: &Store, chunk: usize) -> Result<(), StoreError> {
         let mut pending = Pending::new();
         for key in part {
             let case = opened::case_of(key);
-            if let Some(state) = store.get::<CaseState>(&schema::CASE_STATES, case.as_bytes())? {
+            if let Some(state) = crate::cases::state_of(store, &case)? {
                 pending.entries(None, &state);
             }
         }
@@ -475,7 +475,7 @@ pub fn recount(store: &Store, progress: &mut dyn FnMut(u64)) -> Result<Cells, St
     let mut total = Cells::new();
     let mut n = 0u64;
     // One record at a time: a recount must not hold every case in memory.
-    store.for_each::<CaseState>(&schema::CASE_STATES, &[], |state| {
+    crate::cases::for_each_state(store, |state| {
         for (k, v) in of_case(&state) {
             add(&mut total, k, v);
         }
@@ -515,4 +515,4 @@ pub fn replace(store: &Store, cells: &Cells, chunk: usize) -> Result<(), StoreEr
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

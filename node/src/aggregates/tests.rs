@@ -242,10 +242,10 @@ proptest! {
             let mut pending = Pending::new();
             for case in &touched {
                 let Some(state) = histories[case].state() else { continue };
-                let old: Option<CaseState> =
-                    store.get(&schema::CASE_STATES, case.as_bytes()).expect("get");
+                let old = crate::cases::state_of(&store, case).expect("get");
                 pending.case(old.as_ref(), state);
-                batch.put(&schema::CASE_STATES, case.as_bytes(), state).expect("put");
+                let heads = histories[case].heads();
+                crate::cases::put_record(&mut batch, state, &heads).expect("put");
             }
             pending.stage(&store, &mut batch).expect("stage");
             store.commit(batch).expect("commit");
@@ -259,8 +259,7 @@ proptest! {
         prop_assert_eq!(held(&store).expect("held"), counted.clone());
         // Each index holds exactly the entries of the stored states, once each (the due
         // dates of the open cases that owe something, the cases not closed, the search terms).
-        let states: Vec<CaseState> =
-            store.scan(&schema::CASE_STATES, &[]).expect("states");
+        let states: Vec<CaseState> = crate::cases::states(&store).expect("states");
         assert_lists_hold(&store, &states);
         assert_due_reads(&store, &states, 1);
         // Control: the aggregates do count things (so equality is not of two empty maps).
@@ -338,7 +337,8 @@ fn assert_due_reads(store: &Store, states: &[CaseState], every: usize) -> usize 
 }
 
 /// The states of one case after each of its first `steps` events (escalation first).
-fn states_of_one_case(steps: usize) -> Vec<CaseState> {
+/// The states of one signed case after each of its first `steps` events.
+pub(crate) fn states_of_one_case(steps: usize) -> Vec<CaseState> {
     let f = fixture();
     let events = case_events(&f, 1, 4);
     let cert_of = |org: &OrgId, _at: Timestamp| f.certs.get(org).cloned();
@@ -475,9 +475,7 @@ fn indexes_of_an_earlier_release_are_rebuilt_in_blocks() {
     let states = states_of_one_case(3);
     let state = states.last().expect("state");
     let mut batch = WriteBatch::new();
-    batch
-        .put(&schema::CASE_STATES, state.case_ref.as_bytes(), state)
-        .expect("put");
+    crate::cases::put_record(&mut batch, state, &[]).expect("put");
     // As version 9 wrote them: the id, and the unit value.
     type Old = crate::store::Table<()>;
     const OLD: [Old; 4] = [
@@ -573,7 +571,7 @@ fn a_rebuild_writes_full_blocks_and_the_same_lists() {
         .expect("read");
     let sample = b"w:sample\0";
     assert_eq!(terms::LISTS.count(&store, sample).expect("count"), n);
-    let states: Vec<CaseState> = store.scan(&schema::CASE_STATES, &[]).expect("states");
+    let states: Vec<CaseState> = crate::cases::states(&store).expect("states");
     let few_records = |store: &Store| {
         for (table, entries) in [
             (&schema::OPENED, ids_of(&states, opened::entries).len()),

@@ -356,9 +356,7 @@ impl Core {
         })?;
         let mut missing = Vec::new();
         for case in cases {
-            if !self.store.contains(&schema::CASE_STATES, case.as_bytes())?
-                || !self.store.contains(&schema::HEADS, case.as_bytes())?
-            {
+            if crate::cases::record_of(&self.store, &case)?.is_none_or(|r| r.heads.is_empty()) {
                 missing.push(case);
             }
         }
@@ -377,8 +375,7 @@ impl Core {
                     .and_then(|h| Some((h.state().cloned()?, h.heads())))
                 {
                     aggregates.case(old.as_ref(), &state);
-                    batch.put(&schema::CASE_STATES, case.as_bytes(), &state)?;
-                    batch.put(&schema::HEADS, case.as_bytes(), &heads)?;
+                    crate::cases::put_record(&mut batch, &state, &heads)?;
                 }
             }
             aggregates.stage(&self.store, &mut batch)?;

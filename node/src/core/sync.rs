@@ -68,28 +68,31 @@ impl Core {
 
     /// Sends our heads of every case `org` takes part in, so both sides catch up.
     pub(super) fn start_sync_with(&mut self, peer: PeerId, org: OrgId) {
-        // The read model says who takes part; one pass over it, memory for the shared
-        // cases' references only.
-        let mut cases = Vec::new();
-        let listed =
-            self.store
-                .for_each::<ilm_protocol::CaseState>(&schema::CASE_STATES, &[], |s| {
-                    if s.owner == org || s.party(&org).is_some() {
-                        cases.push(s.case_ref);
-                    }
-                });
+        // The read model says who takes part and what our heads are: one pass over it.
+        let mut shared = Vec::new();
+        let mut without_heads = Vec::new();
+        let listed = self.store.for_each(
+            &schema::CASE_STATES,
+            &[],
+            |r: crate::records::CaseRecord| {
+                let s = &r.state;
+                if s.owner != org && s.party(&org).is_none() {
+                    return;
+                }
+                if r.heads.is_empty() {
+                    without_heads.push(s.case_ref);
+                } else {
+                    shared.push(CaseHeads {
+                        case_ref: s.case_ref,
+                        heads: r.heads,
+                    });
+                }
+            },
+        );
         if let Err(e) = listed {
             return warn!("cannot list cases for sync: {e}");
         }
-        let mut shared = Vec::new();
-        for case in cases {
-            if let Ok(Some(heads)) = self.store.get(&schema::HEADS, case.as_bytes()) {
-                shared.push(CaseHeads {
-                    case_ref: case,
-                    heads,
-                });
-                continue;
-            }
+        for case in without_heads {
             // Heads not stored (the start-up check that builds them failed): from the
             // history, which is not kept (a node may hold many cases).
             let cached = self.histories.contains_key(&case);
@@ -193,7 +196,9 @@ impl Core {
             // The same heads on both sides: nothing to send or ask for, and no history to
             // load (what a reconnect mostly finds).
             if !heads.is_empty()
-                && let Ok(Some(mut ours)) = self.store.get(&schema::HEADS, case_ref.as_bytes())
+                && let Ok(Some(crate::records::CaseRecord {
+                    heads: mut ours, ..
+                })) = crate::cases::record_of(&self.store, &case_ref)
             {
                 let mut theirs = heads.clone();
                 ours.sort();

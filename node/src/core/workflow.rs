@@ -631,8 +631,7 @@ impl Core {
             };
             let old = crate::cases::state_of(&self.store, &case)?;
             aggregates.case(old.as_ref(), &state);
-            batch.put(&schema::CASE_STATES, case.as_bytes(), &state)?;
-            batch.put(&schema::HEADS, case.as_bytes(), &heads)?;
+            crate::cases::put_record(batch, &state, &heads)?;
             staged.push(state);
         }
         aggregates.stage(&self.store, batch)?;

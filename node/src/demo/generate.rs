@@ -188,8 +188,7 @@ pub fn generate(
             }
             if let Some(state) = history.state() {
                 aggregates.case(None, state);
-                batch.put(&schema::CASE_STATES, case_ref.as_bytes(), state)?;
-                batch.put(&schema::HEADS, case_ref.as_bytes(), &history.heads())?;
+                crate::cases::put_record(&mut batch, state, &history.heads())?;
             }
         }
         aggregates.stage(store, &mut batch)?;

@@ -487,7 +487,7 @@ impl WorkerStatus {
                 WorkerStatus::Received
             });
         };
-        let state: Option<CaseState> = store.get(&schema::CASE_STATES, case.as_bytes())?;
+        let state: Option<CaseState> = crate::cases::state_of(store, &case)?;
         Ok(state.map_or(WorkerStatus::InCase, |s| WorkerStatus::of_case(&s)))
     }
 

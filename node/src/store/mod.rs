@@ -639,6 +639,26 @@ impl Store {
         })
     }
 
+    /// The record under `id` read as `T`, or else as the type `U` it had before (a migration
+    /// reads records written before and after their type changed): `Ok` and `Err` say which.
+    pub fn get_either<T: DeserializeOwned, U: DeserializeOwned>(
+        &self,
+        table: &Table<T>,
+        id: &[u8],
+    ) -> Result<Option<std::result::Result<T, U>>> {
+        let h = self.h()?;
+        self.seen(match h.data.get(table.key(id)) {
+            Err(e) => Err(e.into()),
+            Ok(None) => Ok(None),
+            Ok(Some(v)) => match decode_any::<T>(&v) {
+                Ok(now) => Ok(Some(Ok(now))),
+                Err(_) => decode_any::<U>(&v)
+                    .map(|before| Some(Err(before)))
+                    .map_err(|e| StoreError::Corrupt(format!("{}: {e}", table.name))),
+            },
+        })
+    }
+
     /// Whether `table` holds a record under `id`.
     pub fn contains<T>(&self, table: &Table<T>, id: &[u8]) -> Result<bool> {
         let h = self.h()?;

@@ -391,7 +391,7 @@ pub fn responder(store: &Store, me: &OrgId, now: Timestamp) -> Result<Dashboard,
     let mut escalated: Vec<Timestamp> = Vec::new();
     let mut stages: BTreeMap<String, u64> = BTreeMap::new();
     let mut categories: Vec<ilm_protocol::IssueCategory> = Vec::new();
-    store.for_each::<ilm_protocol::CaseState>(&schema::CASE_STATES, &[], |s| {
+    crate::cases::for_each_state(store, |s| {
         for o in s.obligations(now).iter().filter(|o| o.party == *me) {
             to_answer += usize::from(o.what == Owed::Acknowledgement);
             this_week += usize::from(!o.overdue && o.due.0 <= now.0 + 7 * DAY);

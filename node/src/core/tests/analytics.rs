@@ -583,20 +583,20 @@ async fn each_cases_heads_are_stored_with_its_state() {
         let history = crate::cases::load_history(store, membership, case)
             .expect("load")
             .expect("held");
-        let stored: Vec<ilm_protocol::EventHash> = store
-            .get(&crate::schema::HEADS, case.as_bytes())
+        let stored: Vec<ilm_protocol::EventHash> = crate::cases::record_of(store, case)
             .expect("read")
-            .expect("heads stored");
+            .expect("heads stored")
+            .heads;
         assert_eq!(stored, history.heads(), "{case}");
     };
     for case in &cases {
         check(&store, &membership, case);
     }
     // The closed case has one head, the closure, not the escalation.
-    let first: Vec<ilm_protocol::EventHash> = store
-        .get(&crate::schema::HEADS, cases[0].as_bytes())
+    let first: Vec<ilm_protocol::EventHash> = crate::cases::record_of(&store, &cases[0])
         .expect("read")
-        .expect("heads");
+        .expect("heads")
+        .heads;
     assert_eq!(first.len(), 1);
     // At the party, a delivered escalation.
     let mut h = supplier_core(&w);
@@ -606,9 +606,9 @@ async fn each_cases_heads_are_stored_with_its_state() {
     let at_party = membership_at(&w, Role::Supplier);
     check(&h.store, &at_party, &case);
     assert_eq!(
-        h.store
-            .get(&crate::schema::HEADS, case.as_bytes())
-            .expect("read"),
+        crate::cases::record_of(&h.store, &case)
+            .expect("read")
+            .map(|r| r.heads),
         Some(vec![root.digest()])
     );
 }

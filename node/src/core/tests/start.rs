@@ -4,22 +4,27 @@
 use super::*;
 use ilm_protocol::CaseState;
 
-/// Removes a case's state and heads, as a release before them left the case.
+/// Removes a case's read model, as a release before it left the case.
 fn strip(store: &Store, case: &CaseRef) {
     let mut batch = WriteBatch::new();
     batch.remove(&crate::schema::CASE_STATES, case.as_bytes());
-    batch.remove(&crate::schema::HEADS, case.as_bytes());
+    store.commit(batch).expect("commit");
+}
+
+/// Keeps a case's state without heads, as the migration leaves a case that had none.
+fn strip_heads(store: &Store, case: &CaseRef) {
+    let state = crate::cases::state_of(store, case)
+        .expect("read")
+        .expect("state");
+    let mut batch = WriteBatch::new();
+    crate::cases::put_record(&mut batch, &state, &[]).expect("put");
     store.commit(batch).expect("commit");
 }
 
 fn state_and_heads(store: &Store, case: &CaseRef) -> Option<(CaseState, Vec<EventHash>)> {
-    let state = store
-        .get(&crate::schema::CASE_STATES, case.as_bytes())
-        .expect("read")?;
-    let heads = store
-        .get(&crate::schema::HEADS, case.as_bytes())
-        .expect("read")?;
-    Some((state, heads))
+    crate::cases::record_of(store, case)
+        .expect("read")
+        .map(|r| (r.state, r.heads))
 }
 
 /// The start-up look for cases without a state or heads (a database of an earlier release)
@@ -30,7 +35,7 @@ async fn the_start_up_check_builds_missing_states_once_and_records_it() {
     let w = world();
     let (dir, store, core, _probe, _events) = cso_core(&w);
     let mut cases = Vec::new();
-    for _ in 0..3 {
+    for _ in 0..4 {
         let appended = core
             .append(None, escalation_payload(&w))
             .await
@@ -41,35 +46,42 @@ async fn the_start_up_check_builds_missing_states_once_and_records_it() {
         store.states_complete().expect("read"),
         "a new database has nothing to build"
     );
-    let before = state_and_heads(&store, &cases[0]).expect("stored with the events");
+    let before: Vec<_> = cases
+        .iter()
+        .map(|c| state_and_heads(&store, c).expect("stored with the events"))
+        .collect();
+    assert!(before.iter().all(|(_, heads)| heads.len() == 1));
 
-    // A database as an earlier release left it: a case without its state and heads, and no
-    // record. The core answers commands only once its start-up check is done, so a closure
-    // of another case waits for it.
+    // A database as an earlier release left it: a case without its read model, another
+    // without heads, and no record. The core answers commands only once its start-up check
+    // is done, so a closure of another case waits for it.
     let data = DataDir::new(dir.path().join("node"));
     let closed = || EventPayload::Closed {
         outcome: "closed".into(),
     };
     strip(&store, &cases[0]);
+    strip_heads(&store, &cases[1]);
     store.forget_states_complete().expect("forget");
     let (restarted, _probe2, _events2) =
         cso_core_over(&w, &data, store.clone(), Arc::new(Metrics::default()));
     restarted
-        .append(Some(cases[1]), closed())
+        .append(Some(cases[2]), closed())
         .await
         .expect("close");
-    assert_eq!(
-        state_and_heads(&store, &cases[0]),
-        Some(before),
-        "the missing state and heads are built from the events"
-    );
+    for i in 0..2 {
+        assert_eq!(
+            state_and_heads(&store, &cases[i]).as_ref(),
+            Some(&before[i]),
+            "the missing read model is built from the events"
+        );
+    }
     assert!(store.states_complete().expect("read"));
 
     // Once recorded, a start does not look again: a case stripped now is not rebuilt.
     strip(&store, &cases[0]);
     let (again, _probe3, _events3) =
         cso_core_over(&w, &data, store.clone(), Arc::new(Metrics::default()));
-    again.append(Some(cases[2]), closed()).await.expect("close");
+    again.append(Some(cases[3]), closed()).await.expect("close");
     assert_eq!(state_and_heads(&store, &cases[0]), None);
 }
 
