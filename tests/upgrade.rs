@@ -1,28 +1,29 @@
-//! Upgrades: the data directories a previous release wrote (a steward, a CSO, a supplier and
-//! a brand, with contacts, a consented disclosure, cases in several stages, a link and an
+//! Upgrades: the data directories earlier releases wrote (a steward, a CSO, a supplier and a
+//! brand, with contacts, a consented disclosure, cases in several stages, a link and an
 //! operator) open with this build, show the same data, and take new work.
 //!
-//! The fixture `tests/fixtures/previous-release.tar.gz` was made by the ignored test below
-//! with that release's binary:
-//! `ILM_FIXTURE_BIN=/path/to/previous/ilm cargo test -p ilm-node --test upgrade -- --ignored`.
-//! Remake it at each release whose database differs, and keep the one before it as well.
+//! Each fixture `tests/fixtures/schema-N.tar.gz` (with its facts, `schema-N.json`) was made
+//! by the ignored test below with the binary of a release whose database has schema version
+//! N: `ILM_FIXTURE_BIN=/path/to/that/ilm ILM_FIXTURE_NAME=schema-N cargo test -p ilm-node
+//! --test upgrade -- --ignored`. Add one at each release whose database differs, and keep
+//! the ones before it.
 
 #[path = "support/mod.rs"]
 mod support;
 
 use serde_json::{Value, json};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use support::*;
 
-const FIXTURE: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../tests/fixtures/previous-release.tar.gz"
-);
-const FACTS: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../tests/fixtures/previous-release.json"
-);
+/// The fixture named `name` and its facts.
+fn fixture(name: &str) -> (PathBuf, PathBuf) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures");
+    (
+        dir.join(format!("{name}.tar.gz")),
+        dir.join(format!("{name}.json")),
+    )
+}
 const NODES: [&str; 4] = ["steward", "cso", "supplier", "brand"];
 
 fn contact_body_of(name: &str) -> Value {
@@ -37,12 +38,15 @@ fn status(node: &Node, case: &str) -> String {
 }
 
 #[test]
-#[ignore = "makes the fixture with a previous release's binary (ILM_FIXTURE_BIN)"]
-fn make_the_previous_release_fixture() {
+#[ignore = "makes a fixture with a previous release's binary (ILM_FIXTURE_BIN, ILM_FIXTURE_NAME)"]
+fn make_a_previous_release_fixture() {
     assert!(
         std::env::var_os("ILM_FIXTURE_BIN").is_some(),
         "set ILM_FIXTURE_BIN to the previous release's ilm"
     );
+    let name = std::env::var("ILM_FIXTURE_NAME")
+        .expect("set ILM_FIXTURE_NAME to schema-N, N the schema version of that release");
+    let (archive, facts_path) = fixture(&name);
     let (mut net, mut cso, mut supplier, mut brand) = Net::with_cso_supplier_and_brand();
     brand.link_supplier(&supplier);
     cso.add_operator("ines", "intake", "correct horse battery staple");
@@ -106,11 +110,11 @@ fn make_the_previous_release_fixture() {
         n.stop();
     }
     net.steward.stop();
-    let fixtures = Path::new(FIXTURE).parent().expect("dir");
+    let fixtures = archive.parent().expect("dir");
     std::fs::create_dir_all(fixtures).expect("fixtures dir");
     let out = Command::new("tar")
         .arg("-czf")
-        .arg(FIXTURE)
+        .arg(&archive)
         .arg("--exclude=*.log*")
         .arg("--exclude=admin.addr")
         .arg("-C")
@@ -119,17 +123,32 @@ fn make_the_previous_release_fixture() {
         .status()
         .expect("tar");
     assert!(out.success());
-    std::fs::write(FACTS, serde_json::to_vec_pretty(&facts).expect("json")).expect("write facts");
+    std::fs::write(facts_path, serde_json::to_vec_pretty(&facts).expect("json"))
+        .expect("write facts");
 }
 
+/// The first release with schema versions: records in JSON, no aggregates, no case states'
+/// heads.
 #[test]
-fn the_previous_release_s_data_opens_shows_the_same_and_takes_new_work() {
+fn schema_version_1_data_opens_shows_the_same_and_takes_new_work() {
+    opens_shows_the_same_and_takes_new_work("schema-1", false);
+}
+
+/// The release before one record per case: binary records, aggregates, each case's state
+/// and heads in records of their own, and a case index.
+#[test]
+fn schema_version_2_data_opens_shows_the_same_and_takes_new_work() {
+    opens_shows_the_same_and_takes_new_work("schema-2", true);
+}
+
+fn opens_shows_the_same_and_takes_new_work(name: &str, kept_aggregates: bool) {
+    let (archive, facts_path) = fixture(name);
     let facts: Value =
-        serde_json::from_slice(&std::fs::read(FACTS).expect("fixture facts")).expect("json");
+        serde_json::from_slice(&std::fs::read(facts_path).expect("fixture facts")).expect("json");
     let tmp = tempfile::tempdir().expect("tempdir");
     let out = Command::new("tar")
         .arg("-xzf")
-        .arg(FIXTURE)
+        .arg(&archive)
         .arg("-C")
         .arg(tmp.path())
         .status()
@@ -138,11 +157,17 @@ fn the_previous_release_s_data_opens_shows_the_same_and_takes_new_work() {
     let mut steward = node_handle("steward", tmp.path().join("steward"), vec![]);
     steward.start();
     let boot = vec![steward.multiaddr()];
-    // The previous release kept no aggregates: a check against a recount finds them missing
-    // (and so shows that the check can fail).
     let cso_dir = tmp.path().join("cso");
-    let missing = ilm_fails(&cso_dir, &["reindex", "--check"]);
-    assert!(missing.contains("aggregate cells differ"), "{missing}");
+    if kept_aggregates {
+        // Kept as the cases were stored; read here after the migration.
+        let checked = ilm(&cso_dir, &["reindex", "--check"]);
+        assert!(checked.contains("match a recount"), "{checked}");
+    } else {
+        // None were kept: a check against a recount finds them missing (and so shows that
+        // the check can fail).
+        let missing = ilm_fails(&cso_dir, &["reindex", "--check"]);
+        assert!(missing.contains("aggregate cells differ"), "{missing}");
+    }
     let mut cso = node_handle("cso", cso_dir, boot.clone());
     let mut supplier = node_handle("supplier", tmp.path().join("supplier"), boot.clone());
     let mut brand = node_handle("brand", tmp.path().join("brand"), boot);
