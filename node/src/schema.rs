@@ -37,11 +37,10 @@ pub const MIGRATIONS: &[Migration] = &[
     },
     Migration {
         from: 2,
-        what: "each case's heads move into its state's record and the case index is removed (two records fewer per case: the read model lists the cases), and the core records once that every case has its state and heads instead of looking for missing ones at each start (a release before it reads neither its states nor its cases as they are now, so it must refuse this database)",
+        what: "each case's heads move into its state's record (one record fewer per case); the case index is no longer written, and the core's start-up check empties it as it makes sure each listed case has its state and heads (a release before it cannot read the states as they are now, so it must refuse this database)",
         run: |store| {
             fold_heads(store)?;
-            remove_all(store, &HEADS)?;
-            remove_all(store, &CASES)
+            remove_all(store, &HEADS)
         },
     },
 ];
@@ -92,9 +91,10 @@ fn remove_all<T>(store: &Store, table: &Table<T>) -> Result<(), StoreError> {
 pub const PROCESSED: Table<ProcessedMarker> = Table::new(b'm', "processed messages");
 /// Case events, by case and event hash ([`event_id`]).
 pub const EVENTS: Table<SignedRecord> = Table::new(b'e', "case events");
-/// The case index of schema versions 1 and 2, by case: no longer written (the read model,
-/// [`CASE_STATES`], lists the cases) and emptied by the migration to version 3. Declared so
-/// that the migration can remove it and its prefix is never given to another table.
+/// The case index schema versions 1 and 2 kept, by case: no longer written (the read model,
+/// [`CASE_STATES`], lists the cases). What is left of it lists the cases of an earlier
+/// release the core's start-up check has still to make sure of (their state and heads);
+/// the check removes each as it does.
 pub const CASES: Table<CaseMeta> = Table::new(b'c', "cases");
 /// The read model: each case's lifecycle state and heads, written in the same batch as its
 /// events (read through `crate::cases`).
@@ -365,8 +365,8 @@ mod tests {
     }
 
     /// Opening a version 2 database moves each case's heads into its state's record (a state
-    /// without heads gets none), removes the case index and the heads, over more than one
-    /// batch, and changes nothing else; run again, the migration changes nothing.
+    /// without heads gets none) and removes the heads, over more than one batch, and changes
+    /// nothing else; run again, the migration changes nothing.
     #[test]
     fn a_version_2_database_gets_one_record_per_case() {
         const V2_STATES: Table<CaseState> = Table::new(b'C', "case states (version 2)");
@@ -407,7 +407,11 @@ mod tests {
         let s = open(&path).expect("migrate");
         assert_eq!(s.schema_version().expect("version"), Some(SCHEMA_VERSION));
         let check = |s: &Store| {
-            assert_eq!(s.count(&CASES).expect("count"), 0);
+            assert_eq!(
+                s.count(&CASES).expect("count"),
+                n as usize,
+                "kept for the core's start-up check"
+            );
             assert_eq!(s.count(&HEADS).expect("count"), 0);
             assert_eq!(s.count(&CASE_STATES).expect("count"), n as usize);
             for i in [0, 7, 4_999, 5_000, n - 1] {

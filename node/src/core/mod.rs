@@ -337,56 +337,53 @@ impl Core {
         }
     }
 
-    /// Builds the read model's state and heads of every case stored before they existed (a
-    /// database of an earlier version), in flushed batches. Looking for them reads every case
-    /// (half a minute at a million), so once none is missing the store records it and later
-    /// starts skip the look.
+    /// Builds the read model's record (state and heads) of every case an earlier release
+    /// listed in its case index, where it is missing or has no heads, in flushed batches;
+    /// each case leaves the index in the batch that makes sure of its record. New cases are
+    /// never listed there, so once it is empty this reads nothing (the look used to read
+    /// every case at each start: half a minute at a million).
     fn backfill_states(&mut self) -> Result<(), CoreError> {
-        if self.store.states_complete()? {
-            return Ok(());
-        }
-        // Every case with events, each once: event ids start with their case.
-        let mut cases: Vec<CaseRef> = Vec::new();
-        self.store.for_each_id(&schema::EVENTS, &[], |id| {
-            if let Ok(case) = <[u8; 16]>::try_from(&id[..id.len().min(16)]).map(CaseRef)
-                && cases.last() != Some(&case)
-            {
-                cases.push(case);
+        let mut logged = false;
+        loop {
+            let ids = self.store.ids_after(&schema::CASES, 0, MAX_BATCH)?;
+            if ids.is_empty() {
+                return Ok(());
             }
-        })?;
-        let mut missing = Vec::new();
-        for case in cases {
-            if crate::cases::record_of(&self.store, &case)?.is_none_or(|r| r.heads.is_empty()) {
-                missing.push(case);
+            if !logged {
+                logged = true;
+                info_span!("backfill").in_scope(|| {
+                    tracing::info!("checking the read model of an earlier release's cases");
+                });
             }
-        }
-        if !missing.is_empty() {
-            info_span!("backfill").in_scope(|| {
-                tracing::info!(cases = missing.len(), "building case states");
-            });
-        }
-        for chunk in missing.chunks(MAX_BATCH) {
             let mut batch = WriteBatch::new();
             let mut aggregates = crate::aggregates::Pending::new();
-            for case in chunk {
-                let old = crate::cases::state_of(&self.store, case)?;
+            let mut loaded = Vec::new();
+            for id in &ids {
+                batch.remove(&schema::CASES, id);
+                let Ok(bytes) = <[u8; 16]>::try_from(id.as_slice()) else {
+                    continue;
+                };
+                let case = CaseRef(bytes);
+                let old = crate::cases::record_of(&self.store, &case)?;
+                if old.as_ref().is_some_and(|r| !r.heads.is_empty()) {
+                    continue;
+                }
+                loaded.push(case);
                 if let Some((state, heads)) = self
-                    .history(case)?
+                    .history(&case)?
                     .and_then(|h| Some((h.state().cloned()?, h.heads())))
                 {
-                    aggregates.case(old.as_ref(), &state);
+                    aggregates.case(old.as_ref().map(|r| &r.state), &state);
                     crate::cases::put_record(&mut batch, &state, &heads)?;
                 }
             }
             aggregates.stage(&self.store, &mut batch)?;
             self.store.commit(batch)?;
             // Backfilled histories are not needed in memory afterwards.
-            for case in chunk {
+            for case in &loaded {
                 self.histories.remove(case);
             }
         }
-        self.store.mark_states_complete()?;
-        Ok(())
     }
 
     fn cert_of(&self) -> impl Fn(&OrgId, Timestamp) -> Option<MembershipCertificate> + '_ {

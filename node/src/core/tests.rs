@@ -151,18 +151,6 @@ impl Harness {
         id
     }
 
-    /// Waits until the core's start-up check is done: it ends with a flush, which a fault
-    /// injected for the test's own write must not meet first.
-    async fn started(&self) {
-        tokio::time::timeout(Duration::from_secs(10), async {
-            while !self.store.states_complete().expect("read") {
-                tokio::time::sleep(Duration::from_millis(5)).await;
-            }
-        })
-        .await
-        .expect("the core started in time");
-    }
-
     /// The acknowledgement outcomes sent, by inbound id, until `n` arrived.
     async fn acks(&mut self, n: usize) -> Vec<(InboundId, AckOutcome)> {
         let mut out = Vec::new();
@@ -261,7 +249,6 @@ async fn a_failed_commit_leaves_no_cached_event_behind() {
     let w = world();
     let mut h = supplier_core(&w);
     let (root, case) = escalation(&w, 2);
-    h.started().await;
     h.store.inject_flush_failures(1);
     h.deliver(&w, &seal(&w, &root));
     assert!(matches!(h.acks(1).await[0].1, AckOutcome::Retry(_)));

@@ -1,12 +1,10 @@
-//! The database's own facts, kept in a tree apart from the data: its schema version, whether
-//! a compaction is due, and whether every case has its read model (so the core's start-up
-//! check can be skipped).
+//! The database's own facts, kept in a tree apart from the data: its schema version and
+//! whether a compaction is due.
 
 use super::{META, Result, Store, StoreError};
 
 const SCHEMA_KEY: &[u8] = b"schema_version";
 pub(super) const COMPACTION_KEY: &[u8] = b"compaction_due";
-const STATES_COMPLETE_KEY: &[u8] = b"case_states_complete";
 
 impl Store {
     /// The schema version recorded in the database (None for a new one).
@@ -43,32 +41,5 @@ impl Store {
     pub fn compaction_due(&self) -> Result<bool> {
         let h = self.h()?;
         Ok(h.db.open_tree(META)?.get(COMPACTION_KEY)?.is_some())
-    }
-
-    /// Records, durably, that every stored case has its state and heads. From then on every
-    /// writer stores them in the batch that stores the case's events (schema version 3 keeps
-    /// the releases that did not out of this database), so the core's start-up check that
-    /// looks for cases without them need not run again.
-    pub fn mark_states_complete(&self) -> Result<()> {
-        let _writing = self.writing();
-        let h = self.h()?;
-        h.db.open_tree(META)?.insert(STATES_COMPLETE_KEY, &[1u8])?;
-        self.flush()
-    }
-
-    /// Whether [`Store::mark_states_complete`] was recorded.
-    pub fn states_complete(&self) -> Result<bool> {
-        let h = self.h()?;
-        Ok(h.db.open_tree(META)?.get(STATES_COMPLETE_KEY)?.is_some())
-    }
-}
-
-#[cfg(test)]
-impl Store {
-    /// Forgets [`Store::mark_states_complete`], as a database of an earlier release has it.
-    pub(crate) fn forget_states_complete(&self) -> Result<()> {
-        let h = self.h()?;
-        h.db.open_tree(META)?.remove(STATES_COMPLETE_KEY)?;
-        self.flush()
     }
 }
