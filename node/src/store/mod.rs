@@ -899,22 +899,6 @@ impl Store {
         Ok(())
     }
 
-    /// Calls `f` with every id of `table` that starts with `id_prefix`, in id order, one at
-    /// a time (keys only; memory does not grow with the table).
-    pub fn for_each_id<T>(
-        &self,
-        table: &Table<T>,
-        id_prefix: &[u8],
-        mut f: impl FnMut(&[u8]),
-    ) -> Result<()> {
-        let h = self.h()?;
-        for k in h.data.scan_prefix(table.key(id_prefix)).keys() {
-            let k = self.seen(k.map_err(StoreError::from))?;
-            f(&k[1..]);
-        }
-        Ok(())
-    }
-
     /// Every record of `table` with its id, in id order.
     pub fn scan_with_ids<T: DeserializeOwned>(
         &self,
@@ -980,6 +964,39 @@ mod tests {
             s.first_id_from(&MARKERS, b"w:ab", b"w:").expect("read"),
             Some(b"w:ab9".to_vec())
         );
+    }
+
+    /// A record read as either of two types says which one it is, and reading the one type
+    /// does not take the other for damage; a record of neither is.
+    #[test]
+    fn a_record_reads_as_its_type_now_or_before() {
+        #[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+        struct Now {
+            value: String,
+            extra: u32,
+        }
+        // One table as its records were before and after their type changed, and a third.
+        const NOW: Table<Now> = Table::new(b'x', "values");
+        const BEFORE: Table<String> = Table::new(b'x', "values");
+        const OTHER: Table<u64> = Table::new(b'x', "values");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let s = Store::open_unversioned(&dir.path().join("db")).expect("create");
+        let now = Now {
+            value: "b".into(),
+            extra: 2,
+        };
+        let mut batch = WriteBatch::new();
+        batch.put(&NOW, b"now", &now).expect("put");
+        batch.put(&BEFORE, b"old", &"a".to_string()).expect("put");
+        batch.put(&OTHER, b"neither", &7u64).expect("put");
+        s.commit(batch).expect("commit");
+        let read = |id: &[u8]| s.get_either::<Now, String>(&NOW, id);
+        assert_eq!(read(b"now").expect("read"), Some(Ok(now)));
+        assert_eq!(read(b"old").expect("read"), Some(Err("a".to_string())));
+        assert_eq!(read(b"absent").expect("read"), None);
+        assert!(s.health().healthy(), "the type before is not damage");
+        assert!(matches!(read(b"neither"), Err(StoreError::Corrupt(_))));
+        assert!(!s.health().healthy(), "a record of neither type is damage");
     }
 
     /// Records are written binary (byte strings raw), and those an earlier release wrote as
