@@ -98,7 +98,7 @@ pub const EVENTS: Table<SignedRecord> = Table::new(b'e', "case events");
 pub const CASES: Table<CaseMeta> = Table::new(b'c', "cases");
 /// The read model: each case's lifecycle state and heads, written in the same batch as its
 /// events (read through `crate::cases`).
-pub const CASE_STATES: Table<CaseRecord> = Table::new(b'C', "case states");
+pub const CASE_STATES: Table<CaseRecord> = Table::compressed(b'C', "case states");
 /// Outgoing messages, by message id and recipient ([`outbox_id`]).
 pub const OUTBOX: Table<OutboxEntry> = Table::new(b'o', "outbox");
 /// Counts of outbox entries pruned, under [`PRUNED_ID`].

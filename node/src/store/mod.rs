@@ -9,11 +9,13 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
+mod codec;
 mod compact;
 mod engine;
 mod meta;
 mod snapshot;
 
+use codec::{decode_any, encode};
 pub use compact::{Compaction, compact, recover_compaction};
 pub use engine::{CACHE_BYTES, table_sizes};
 use engine::{CLOSED_HERE, open_db};
@@ -32,6 +34,8 @@ const DATA: &str = "data";
 pub struct Table<T> {
     prefix: u8,
     name: &'static str,
+    /// Its records are written compressed (`codec.rs`).
+    compressed: bool,
     record: PhantomData<fn() -> T>,
 }
 
@@ -41,7 +45,17 @@ impl<T> Table<T> {
         Table {
             prefix,
             name,
+            compressed: false,
             record: PhantomData,
+        }
+    }
+
+    /// A table under key prefix `prefix` whose records are written compressed against the
+    /// case-record dictionary (records of either kind read from any table).
+    pub const fn compressed(prefix: u8, name: &'static str) -> Table<T> {
+        Table {
+            compressed: true,
+            ..Table::new(prefix, name)
         }
     }
 
@@ -220,8 +234,8 @@ impl WriteBatch {
 
     /// Stores `value` under `id` in `table`.
     pub fn put<T: Serialize>(&mut self, table: &Table<T>, id: &[u8], value: &T) -> Result<()> {
-        let bytes =
-            encode(value).map_err(|e| StoreError::Corrupt(format!("{}: {e}", table.name)))?;
+        let bytes = encode(value, table.compressed)
+            .map_err(|e| StoreError::Corrupt(format!("{}: {e}", table.name)))?;
         self.ops.push((table.key(id), Some(bytes)));
         Ok(())
     }
@@ -255,24 +269,6 @@ impl WriteBatch {
         self.ops
             .iter()
             .any(|(k, _)| k.first() == Some(&table.prefix))
-    }
-}
-
-/// The first byte of a record in the binary encoding: CBOR's "break", which no CBOR item
-/// and no JSON text starts with, so records written as JSON by earlier releases still read.
-const BINARY: u8 = 0xff;
-
-/// A record as the data tree stores it: [`BINARY`], then CBOR (byte strings raw, not hex).
-fn encode<T: Serialize>(value: &T) -> std::result::Result<Vec<u8>, String> {
-    cbor4ii::serde::to_vec(vec![BINARY], value).map_err(|e| e.to_string())
-}
-
-/// Reads a record of the data tree in either encoding (binary, or the JSON of earlier
-/// releases).
-fn decode_any<T: DeserializeOwned>(bytes: &[u8]) -> std::result::Result<T, String> {
-    match bytes.split_first() {
-        Some((&BINARY, cbor)) => cbor4ii::serde::from_slice(cbor).map_err(|e| e.to_string()),
-        _ => serde_json::from_slice(bytes).map_err(|e| e.to_string()),
     }
 }
 
@@ -1025,7 +1021,7 @@ mod tests {
             .insert(RECORDS.key(b"old"), json.clone())
             .expect("insert");
         let binary = h.data.get(RECORDS.key(b"new")).expect("get").expect("held");
-        assert_eq!(binary.first(), Some(&BINARY));
+        assert_eq!(binary.first(), Some(&codec::BINARY));
         assert!(
             binary.len() * 3 < json.len() * 2,
             "binary {} bytes, JSON {} bytes",
