@@ -97,7 +97,8 @@ pub const EVENTS: Table<SignedRecord> = Table::new(b'e', "case events");
 /// the check removes each as it does.
 pub const CASES: Table<CaseMeta> = Table::new(b'c', "cases");
 /// The read model: each case's lifecycle state and heads, written in the same batch as its
-/// events (read through `crate::cases`).
+/// events (read through `crate::cases`); compressed, since every copy repeats the same
+/// field names and this table holds one record per case.
 pub const CASE_STATES: Table<CaseRecord> = Table::compressed(b'C', "case states");
 /// Outgoing messages, by message id and recipient ([`outbox_id`]).
 pub const OUTBOX: Table<OutboxEntry> = Table::new(b'o', "outbox");
