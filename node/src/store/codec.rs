@@ -165,6 +165,38 @@ mod tests {
         );
     }
 
+    /// A record this release wrote compressed (the bytes kept here) reads in every later
+    /// one: the stored records depend on it.
+    #[test]
+    fn a_record_compressed_by_this_release_still_reads() {
+        let hex = [
+        "fe0000041d28b52ffd641d03850400a40507096b7b7a0b6b6e67781f5261796f6e6720666973682070726f63",
+        "657373696e6720706c616e742031327828576167657320756e706169642073696e6365204d617263683b2070",
+        "617373732068656c64037bf48258200d58200e1300a019b846408600e18a7f4119d4e6590d20e729c824d817",
+        "bcf3f8069a054550180c866b18480e0cc3350c1ac3757cd966b6023f271549",
+        ]
+        .concat();
+        let bytes: Vec<u8> = (0..hex.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex"))
+            .collect();
+        assert_eq!(bytes.first(), Some(&COMPRESSED));
+        assert_eq!(decode_any::<CaseRecord>(&bytes).expect("decode"), record());
+    }
+
+    /// The dictionary is the one the stored records were compressed with: a changed file
+    /// would leave every compressed record unreadable (a new dictionary needs a new marker).
+    #[test]
+    fn the_dictionary_is_frozen() {
+        use sha2::Digest as _;
+        let digest = sha2::Sha256::digest(DICTIONARY);
+        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(
+            hex,
+            "3ddfe8a7cd76fab90e59fe457f9e44035879d4442b3f6dd343cd421d65d91739"
+        );
+    }
+
     /// A damaged compressed record is refused with a reason, never read as something else
     /// and never allowed to allocate what its length field claims.
     #[test]
