@@ -206,6 +206,19 @@ fn escalation_payload(w: &World) -> EventPayload {
         .payload
 }
 
+/// Opens `n` cases at the CSO, each escalated to the supplier, in order.
+async fn open_cases(w: &World, core: &CoreClient, n: usize) -> Vec<CaseRef> {
+    let mut cases = Vec::with_capacity(n);
+    for _ in 0..n {
+        let appended = core
+            .append(None, escalation_payload(w))
+            .await
+            .expect("append");
+        cases.push(appended.case_ref);
+    }
+    cases
+}
+
 fn seal(w: &World, rec: &SignedRecord) -> Envelope {
     Envelope::seal(
         &w.cso,

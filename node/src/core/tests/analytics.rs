@@ -561,15 +561,7 @@ fn the_response_time_table_gives_each_months_median_and_p90() {
 async fn each_cases_heads_are_stored_with_its_state() {
     let w = world();
     let (_dir, store, core, _probe, _events) = cso_core(&w);
-    let mut cases = Vec::new();
-    for _ in 0..3 {
-        cases.push(
-            core.append(None, escalation_payload(&w))
-                .await
-                .expect("append")
-                .case_ref,
-        );
-    }
+    let cases = open_cases(&w, &core, 3).await;
     core.append(
         Some(cases[0]),
         EventPayload::Closed {

@@ -49,14 +49,7 @@ fn list(store: &Store, case: &CaseRef) {
 async fn the_start_up_check_builds_the_listed_cases_read_model_and_empties_the_list() {
     let w = world();
     let (dir, store, core, _probe, _events) = cso_core(&w);
-    let mut cases = Vec::new();
-    for _ in 0..5 {
-        let appended = core
-            .append(None, escalation_payload(&w))
-            .await
-            .expect("append");
-        cases.push(appended.case_ref);
-    }
+    let cases = open_cases(&w, &core, 5).await;
     let before: Vec<_> = cases
         .iter()
         .map(|c| state_and_heads(&store, c).expect("stored with the events"))
@@ -103,14 +96,8 @@ async fn the_start_up_check_builds_the_listed_cases_read_model_and_empties_the_l
 async fn an_admitted_member_is_offered_every_shared_case_from_the_read_model() {
     let w = world();
     let (_dir, store, core, mut probe, events) = cso_core(&w);
-    let mut cases = std::collections::BTreeSet::new();
-    for _ in 0..3 {
-        let appended = core
-            .append(None, escalation_payload(&w))
-            .await
-            .expect("append");
-        cases.insert(appended.case_ref);
-    }
+    let cases: std::collections::BTreeSet<CaseRef> =
+        open_cases(&w, &core, 3).await.into_iter().collect();
     assert_eq!(store.count(&crate::schema::CASES).expect("count"), 0);
     probe.drain();
     let hello = crate::net::proto::Hello {
