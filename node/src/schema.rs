@@ -89,9 +89,8 @@ fn remove_all<T>(store: &Store, table: &Table<T>) -> Result<(), StoreError> {
 
 /// Messages processed, by message id (the marker that makes redelivery a no-op).
 pub const PROCESSED: Table<ProcessedMarker> = Table::new(b'm', "processed messages");
-/// Case events, by case and event hash ([`event_id`]); compressed, since each signed body
-/// repeats the same JSON field names (the signed bytes read back exactly).
-pub const EVENTS: Table<SignedRecord> = Table::compressed(b'e', "case events");
+/// Case events, by case and event hash ([`event_id`]).
+pub const EVENTS: Table<SignedRecord> = Table::new(b'e', "case events");
 /// The case index schema versions 1 and 2 kept, by case: no longer written (the read model,
 /// [`CASE_STATES`], lists the cases). What is left of it lists the cases of an earlier
 /// release the core's start-up check has still to make sure of (their state and heads);

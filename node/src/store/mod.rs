@@ -51,7 +51,7 @@ impl<T> Table<T> {
     }
 
     /// A table under key prefix `prefix` whose records are written compressed against the
-    /// record dictionary (records of either kind read from any table).
+    /// case-record dictionary (records of either kind read from any table).
     pub const fn compressed(prefix: u8, name: &'static str) -> Table<T> {
         Table {
             compressed: true,
