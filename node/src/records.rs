@@ -24,7 +24,8 @@ pub struct CaseRecord {
     pub heads: Vec<ilm_protocol::EventHash>,
 }
 
-/// What is stored per case besides its events.
+/// An entry of the case index schema versions 1 and 2 kept (`schema::CASES`): read by the
+/// start-up check of what they left, never written now.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CaseMeta {
     /// The case.

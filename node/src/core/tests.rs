@@ -219,6 +219,36 @@ async fn open_cases(w: &World, core: &CoreClient, n: usize) -> Vec<CaseRef> {
     cases
 }
 
+/// Tells the core that `org` was admitted with `hello`, as the network task does.
+async fn admit(events: &mpsc::Sender<NetEvent>, org: &OrgKeys, hello: crate::net::proto::Hello) {
+    events
+        .send(NetEvent::Admitted {
+            peer: peer_id_of(&org.org_id()).expect("peer"),
+            org: org.org_id(),
+            hello,
+        })
+        .await
+        .expect("send");
+}
+
+/// The first thing the core sends that `pick` takes, within 10 s.
+async fn next_sent<T>(probe: &mut Probe, what: &str, mut pick: impl FnMut(Sent) -> Option<T>) -> T {
+    tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            match probe.next().await {
+                Some(sent) => {
+                    if let Some(t) = pick(sent) {
+                        return t;
+                    }
+                }
+                None => panic!("the core stopped before {what}"),
+            }
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("{what} in time"))
+}
+
 fn seal(w: &World, rec: &SignedRecord) -> Envelope {
     Envelope::seal(
         &w.cso,
@@ -326,27 +356,12 @@ async fn a_revocation_however_learned_disconnects_the_revoked_peer() {
         revocations: vec![revocation.clone()],
         successions: vec![],
     };
-    h.events
-        .send(NetEvent::Admitted {
-            peer: peer_id_of(&w.steward.org_id()).expect("peer"),
-            org: w.steward.org_id(),
-            hello,
-        })
-        .await
-        .expect("send");
+    admit(&h.events, &w.steward, hello).await;
     let cso_peer = peer_id_of(&w.cso.org_id()).expect("peer");
-    let disconnected = tokio::time::timeout(Duration::from_secs(10), async {
-        loop {
-            match h.probe.next().await {
-                Some(Sent::Disconnect(p)) if p == cso_peer => return true,
-                Some(_) => continue,
-                None => return false,
-            }
-        }
+    next_sent(&mut h.probe, "a disconnection", |sent| {
+        matches!(sent, Sent::Disconnect(p) if p == cso_peer).then_some(())
     })
-    .await
-    .expect("a disconnection in time");
-    assert!(disconnected);
+    .await;
     assert!(h.store.revocation(&w.cso.org_id()).expect("read").is_some());
 }
 

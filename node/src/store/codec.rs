@@ -25,7 +25,8 @@ const MAX_RECORD: usize = 16 << 20;
 /// zstd's level: higher levels gain nothing measurable on records of a kilobyte.
 const LEVEL: i32 = 3;
 
-/// The dictionary: a case record (`records::CaseRecord`) as written when compression began.
+/// The dictionary: two case records (`records::CaseRecord`) as written when compression
+/// began.
 /// Frozen: records compressed with it read only with it, so a different dictionary needs
 /// another marker byte, and this one stays for the records already written.
 const DICTIONARY: &[u8] = include_bytes!("record_dictionary.cbor");

@@ -105,28 +105,15 @@ async fn an_admitted_member_is_offered_every_shared_case_from_the_read_model() {
         revocations: vec![],
         successions: vec![],
     };
-    events
-        .send(NetEvent::Admitted {
-            peer: peer_id_of(&w.supplier.org_id()).expect("peer"),
-            org: w.supplier.org_id(),
-            hello,
-        })
-        .await
-        .expect("send");
-    let offered = tokio::time::timeout(Duration::from_secs(10), async {
-        loop {
-            match probe.next().await {
-                Some(Sent::Request {
-                    request: crate::net::proto::Request::Sync(s),
-                    ..
-                }) => return s.cases,
-                Some(_) => continue,
-                None => panic!("core stopped"),
-            }
-        }
+    admit(&events, &w.supplier, hello).await;
+    let offered = next_sent(&mut probe, "a sync offer", |sent| match sent {
+        Sent::Request {
+            request: crate::net::proto::Request::Sync(s),
+            ..
+        } => Some(s.cases),
+        _ => None,
     })
-    .await
-    .expect("a sync offer in time");
+    .await;
     let offered_cases: std::collections::BTreeSet<CaseRef> =
         offered.iter().map(|c| c.case_ref).collect();
     assert_eq!(offered_cases, cases);
