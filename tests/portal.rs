@@ -68,23 +68,8 @@ fn send_from(source: &str, addr: &str, bytes: &[u8]) -> String {
 }
 
 /// Files under `dir` (and the logs next to it) holding `needle`.
-fn grep(dirs: &[PathBuf], needle: &[u8]) -> Vec<String> {
-    let mut hits = Vec::new();
-    for d in dirs {
-        let mut files = if d.is_dir() {
-            files_under(d)
-        } else {
-            vec![d.clone()]
-        };
-        files.retain(|f| f.is_file());
-        for f in files {
-            let bytes = std::fs::read(&f).unwrap_or_default();
-            if bytes.windows(needle.len()).any(|w| w == needle) {
-                hits.push(f.display().to_string());
-            }
-        }
-    }
-    hits
+fn grep(dirs: &[PathBuf], needle: &[u8]) -> Vec<PathBuf> {
+    support::holders(dirs, &[needle])
 }
 
 /// The data directory and every log of a node (logs are written next to the directory).

@@ -44,16 +44,10 @@ fn ilm_plain(dir: &Path, args: &[&str]) -> (bool, String) {
 
 /// The files below `root` (and the extra files) that contain any of `needles`.
 fn holders(root: &Path, extra: &[PathBuf], needles: &[Vec<u8>]) -> Vec<PathBuf> {
-    let mut all = support::files_under(root);
-    all.extend(extra.iter().cloned());
-    all.into_iter()
-        .filter(|p| {
-            let bytes = std::fs::read(p).unwrap_or_default();
-            needles
-                .iter()
-                .any(|n| bytes.windows(n.len()).any(|w| w == n.as_slice()))
-        })
-        .collect()
+    let mut roots = vec![root.to_path_buf()];
+    roots.extend(extra.iter().cloned());
+    let needles: Vec<&[u8]> = needles.iter().map(Vec::as_slice).collect();
+    support::holders(&roots, &needles)
 }
 
 /// The secret bytes of a data dir, raw and as hex, unlocked with `pass` when given.

@@ -48,12 +48,7 @@ fn ciphertexts(dir: &Path, ids: &[&str]) -> Vec<Vec<u8>> {
 }
 
 fn in_dir(dir: &Path, needle: &[u8]) -> bool {
-    support::files_under(dir).iter().any(|p| {
-        std::fs::read(p)
-            .unwrap_or_default()
-            .windows(needle.len())
-            .any(|w| w == needle)
-    })
+    !support::holders(&[dir.to_path_buf()], &[needle]).is_empty()
 }
 
 fn identity_name(cso: &Node, id: &str) -> String {

@@ -5,7 +5,7 @@
 mod support;
 
 use serde_json::{Value, json};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use support::*;
 
@@ -81,24 +81,9 @@ fn remediate(supplier: &Node, case: &str) {
     );
 }
 
-fn grep_dir(dir: &Path, needle: &[u8]) -> Vec<String> {
-    let mut hits = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if std::fs::read(&p)
-                .unwrap_or_default()
-                .windows(needle.len())
-                .any(|w| w == needle)
-            {
-                hits.push(p.display().to_string());
-            }
-        }
-    }
-    hits
+/// The files below `dir` holding `needle` (see `support::holders`).
+fn grep_dir(dir: &Path, needle: &[u8]) -> Vec<PathBuf> {
+    support::holders(&[dir.to_path_buf()], &[needle])
 }
 
 #[test]

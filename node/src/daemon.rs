@@ -144,7 +144,9 @@ fn open_store(dir: &DataDir, checked: bool) -> Result<Arc<Store>> {
         return Ok(Arc::new(store));
     }
     drop(store);
-    info!("compacting the database so that erased personal data leaves the disk");
+    info!(
+        "compacting the database so that erased personal data and rewritten records leave the disk"
+    );
     let done = crate::store::compact(&path).context("compact the database")?;
     info!(
         bytes_before = done.bytes_before,

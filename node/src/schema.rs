@@ -8,14 +8,14 @@ use crate::records::{
     CaseMeta, CaseRecord, IntakeKey, Operator, OutboxEntry, ProcessedMarker, Pruned, StatusReport,
     StoredAttestation, StoredLink, StoredPublication,
 };
-use crate::store::{Store, StoreError, Table};
+use crate::store::{Dictionary, Store, StoreError, Table};
 use crate::vault::Sealed;
 use ilm_protocol::{CaseRef, CaseState, EventHash, MessageId, OrgId, SignedRecord};
 use std::path::Path;
 
 /// The schema version this build writes. Databases of older versions are migrated when
 /// opened; newer ones are refused.
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// One migration: rewrites a database of version `from` into version `from + 1`.
 pub struct Migration {
@@ -41,6 +41,16 @@ pub const MIGRATIONS: &[Migration] = &[
         run: |store| {
             fold_heads(store)?;
             remove_all(store, &HEADS)
+        },
+    },
+    Migration {
+        from: 3,
+        what: "case events are written compressed against a dictionary of sample events, and the stored ones are rewritten so, then compacted away at this start (a release before it cannot read them, so it must refuse this database)",
+        run: |store| {
+            if store.repack(&EVENTS, MIGRATION_CHUNK)? > 0 {
+                store.mark_compaction_due()?;
+            }
+            Ok(())
         },
     },
 ];
@@ -89,8 +99,10 @@ fn remove_all<T>(store: &Store, table: &Table<T>) -> Result<(), StoreError> {
 
 /// Messages processed, by message id (the marker that makes redelivery a no-op).
 pub const PROCESSED: Table<ProcessedMarker> = Table::new(b'm', "processed messages");
-/// Case events, by case and event hash ([`event_id`]).
-pub const EVENTS: Table<SignedRecord> = Table::new(b'e', "case events");
+/// Case events, by case and event hash ([`event_id`]); compressed, since each signed body
+/// repeats the same JSON field names (the signed bytes read back exactly).
+pub const EVENTS: Table<SignedRecord> =
+    Table::compressed(b'e', "case events", Dictionary::CaseEvents);
 /// The case index schema versions 1 and 2 kept, by case: no longer written (the read model,
 /// [`CASE_STATES`], lists the cases). What is left of it lists the cases of an earlier
 /// release the core's start-up check has still to make sure of (their state and heads);
@@ -99,7 +111,8 @@ pub const CASES: Table<CaseMeta> = Table::new(b'c', "cases");
 /// The read model: each case's lifecycle state and heads, written in the same batch as its
 /// events (read through `crate::cases`); compressed, since every copy repeats the same
 /// field names and this table holds one record per case.
-pub const CASE_STATES: Table<CaseRecord> = Table::compressed(b'C', "case states");
+pub const CASE_STATES: Table<CaseRecord> =
+    Table::compressed(b'C', "case states", Dictionary::CaseRecords);
 /// Outgoing messages, by message id and recipient ([`outbox_id`]).
 pub const OUTBOX: Table<OutboxEntry> = Table::new(b'o', "outbox");
 /// Counts of outbox entries pruned, under [`PRUNED_ID`].
@@ -430,6 +443,51 @@ mod tests {
         // Interrupted and run again: every record is already moved.
         (MIGRATIONS[1].run)(&s).expect("again");
         check(&s);
+    }
+
+    /// Opening a version 3 database rewrites its case events compressed, over more than one
+    /// batch: each reads back with the bytes that were signed, and nothing is left to rewrite.
+    #[test]
+    fn a_version_3_database_gets_its_events_compressed() {
+        const V3_EVENTS: Table<SignedRecord> = Table::new(b'e', "case events (version 3)");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("db");
+        let events = crate::aggregates::tests::events_of_one_case();
+        let n = MIGRATION_CHUNK + 3;
+        let id = |i: usize| (i as u32).to_be_bytes();
+        {
+            let s = Store::open_unversioned(&path).expect("create");
+            s.set_schema_version(3).expect("version");
+            let mut batch = WriteBatch::new();
+            for i in 0..n {
+                batch
+                    .put(&V3_EVENTS, &id(i), &events[i % events.len()])
+                    .expect("put");
+            }
+            s.commit(batch).expect("commit");
+            // Control: these are records the rewrite would change.
+            assert_eq!(s.repack(&EVENTS, n).expect("count"), n as u64);
+            let mut batch = WriteBatch::new();
+            for i in 0..n {
+                batch
+                    .put(&V3_EVENTS, &id(i), &events[i % events.len()])
+                    .expect("put");
+            }
+            s.commit(batch).expect("commit");
+        }
+        let s = open(&path).expect("migrate");
+        assert_eq!(s.schema_version().expect("version"), Some(SCHEMA_VERSION));
+        assert_eq!(s.repack(&EVENTS, n).expect("none left"), 0);
+        assert!(
+            s.compaction_due().expect("flag"),
+            "the old copies leave at this start"
+        );
+        assert_eq!(s.count(&EVENTS).expect("count"), n);
+        for i in [0, 1, MIGRATION_CHUNK, n - 1] {
+            let rec = s.get(&EVENTS, &id(i)).expect("read").expect("event");
+            assert_eq!(rec.body, events[i % events.len()].body);
+            assert!(rec.verify::<ilm_protocol::event::CaseEvent>().is_ok());
+        }
     }
 
     /// The hook runs every step from the stored version up, in order, and records each.

@@ -78,6 +78,34 @@ pub fn files_under(root: &Path) -> Vec<PathBuf> {
     out
 }
 
+/// The files among `roots` (each a file, or a directory searched recursively) that hold any
+/// of `needles`: in their bytes, or in a compressed record of a database file, decoded
+/// (compression can hide a record's text from a byte search). For checks that something is
+/// nowhere on a node's disk; a file that goes while the search runs is skipped.
+pub fn holders(roots: &[PathBuf], needles: &[&[u8]]) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let mut todo = roots.to_vec();
+    while let Some(p) = todo.pop() {
+        if p.is_dir() {
+            todo.extend(
+                std::fs::read_dir(&p)
+                    .into_iter()
+                    .flatten()
+                    .flatten()
+                    .map(|e| e.path()),
+            );
+        } else {
+            files.push(p);
+        }
+    }
+    files.retain(|f| {
+        let bytes = std::fs::read(f).unwrap_or_default();
+        let holds = |b: &[u8]| needles.iter().any(|n| b.windows(n.len()).any(|w| w == *n));
+        holds(&bytes) || ilm_node::store::records_in(&bytes).iter().any(|r| holds(r))
+    });
+    files
+}
+
 /// Polls `f` until it returns Some, or panics after `limit` with `what`.
 /// (A liveness bound, not a timing assertion: the limit is generous.)
 pub fn wait_for<T>(what: &str, limit: Duration, mut f: impl FnMut() -> Option<T>) -> T {

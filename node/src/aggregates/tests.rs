@@ -336,8 +336,12 @@ fn assert_due_reads(store: &Store, states: &[CaseState], every: usize) -> usize 
     found
 }
 
-/// The states of one case after each of its first `steps` events (escalation first).
-/// The states of one signed case after each of its first `steps` events.
+/// The signed events of one sample case, escalation first.
+pub(crate) fn events_of_one_case() -> Vec<SignedRecord> {
+    case_events(&fixture(), 1, 4)
+}
+
+/// The states of one signed case after each of its first `steps` events (escalation first).
 pub(crate) fn states_of_one_case(steps: usize) -> Vec<CaseState> {
     let f = fixture();
     let events = case_events(&f, 1, 4);

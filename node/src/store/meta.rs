@@ -29,7 +29,8 @@ impl Store {
         self.flush()
     }
 
-    /// Records that erased data still lies in the engine's log: the next start compacts.
+    /// Records that erased data, or the old copies of records a migration rewrote, still lie
+    /// in the engine's log: the next start compacts.
     pub fn mark_compaction_due(&self) -> Result<()> {
         let _writing = self.writing();
         let h = self.h()?;

@@ -13,8 +13,10 @@ mod codec;
 mod compact;
 mod engine;
 mod meta;
+mod repack;
 mod snapshot;
 
+pub use codec::{Dictionary, records_in};
 use codec::{decode_any, encode};
 pub use compact::{Compaction, compact, recover_compaction};
 pub use engine::{CACHE_BYTES, table_sizes};
@@ -34,8 +36,8 @@ const DATA: &str = "data";
 pub struct Table<T> {
     prefix: u8,
     name: &'static str,
-    /// Its records are written compressed (`codec.rs`).
-    compressed: bool,
+    /// The dictionary its records are written compressed against, if any (`codec.rs`).
+    dictionary: Option<Dictionary>,
     record: PhantomData<fn() -> T>,
 }
 
@@ -45,16 +47,16 @@ impl<T> Table<T> {
         Table {
             prefix,
             name,
-            compressed: false,
+            dictionary: None,
             record: PhantomData,
         }
     }
 
-    /// A table under key prefix `prefix` whose records are written compressed against the
-    /// case-record dictionary (records of either kind read from any table).
-    pub const fn compressed(prefix: u8, name: &'static str) -> Table<T> {
+    /// A table under key prefix `prefix` whose records are written compressed against
+    /// `dictionary` (records of every encoding read from any table).
+    pub const fn compressed(prefix: u8, name: &'static str, dictionary: Dictionary) -> Table<T> {
         Table {
-            compressed: true,
+            dictionary: Some(dictionary),
             ..Table::new(prefix, name)
         }
     }
@@ -234,7 +236,7 @@ impl WriteBatch {
 
     /// Stores `value` under `id` in `table`.
     pub fn put<T: Serialize>(&mut self, table: &Table<T>, id: &[u8], value: &T) -> Result<()> {
-        let bytes = encode(value, table.compressed)
+        let bytes = encode(value, table.dictionary)
             .map_err(|e| StoreError::Corrupt(format!("{}: {e}", table.name)))?;
         self.ops.push((table.key(id), Some(bytes)));
         Ok(())
