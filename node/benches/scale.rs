@@ -1,7 +1,8 @@
 //! A CSO node holding many cases, run as the real binary: dashboard, case list and search
 //! latency over HTTP (p50, p99), against a full scan of the same data in the same run, the
-//! node's memory (idle, and after the requests) against an empty node's, and the store's
-//! size against the signed records it holds.
+//! node's memory (idle, and after the requests) against an empty node's, the store's size
+//! against the signed records it holds, and the list of cases offered to an admitted member
+//! against a read of every case record.
 //!
 //! Run: `cargo bench -p ilm-node --bench scale` (release); without `--bench` a small smoke
 //! version. Knobs: ILM_BENCH_CASES (100000; smoke 1000); ILM_BENCH_KEEP=1 keeps the data
@@ -18,8 +19,9 @@ use ilm_node::client::AdminClient;
 use ilm_node::datadir::DataDir;
 use ilm_node::demo::generate::{self, Cast};
 use ilm_node::membership::now;
+use ilm_node::records::CaseRecord;
 use ilm_node::schema;
-use ilm_protocol::{CaseState, OrgKeys, SignedRecord, Timestamp};
+use ilm_protocol::{CaseState, OrgId, OrgKeys, SignedRecord, Timestamp};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -107,6 +109,48 @@ fn timed(runs: usize, mut f: impl FnMut() -> Result<()>) -> Result<(f64, f64)> {
     Ok(quantiles(v))
 }
 
+/// The list of cases (with their heads) offered to an admitted member for history sync,
+/// as the core makes it (the search index's pair terms, then each shared case's record),
+/// against a read of every case record (what it did before), for a supplier and for a
+/// member without cases here: one line each, after checking both give the same heads.
+fn offers(store: &ilm_node::store::Store, supplier: &OrgId, runs: usize) -> Result<Vec<String>> {
+    let indexed = |org: &OrgId| -> Result<usize> {
+        let mut heads = 0;
+        for case in aggregates::terms::cases_with(store, org)? {
+            if let Some(r) = ilm_node::cases::record_of(store, &case)? {
+                heads += r.heads.len();
+            }
+        }
+        Ok(heads)
+    };
+    let every = |org: &OrgId| -> Result<usize> {
+        let mut heads = 0;
+        store.for_each(&schema::CASE_STATES, &[], |r: CaseRecord| {
+            if r.state.is_participant(org) {
+                heads += r.heads.len();
+            }
+        })?;
+        Ok(heads)
+    };
+    let mut out = Vec::new();
+    for (who, org) in [
+        ("a supplier", *supplier),
+        ("a member without cases", OrgId([0x42; 32])),
+    ] {
+        let (heads, want) = (indexed(&org)?, every(&org)?);
+        if heads != want {
+            bail!("the offer to {who} has {heads} heads, a read of every record {want}");
+        }
+        let (p50, p99) = timed(runs, || indexed(&org).map(|_| ()))?;
+        let (scan50, _) = timed(runs, || every(&org).map(|_| ()))?;
+        out.push(format!(
+            "sync offer to {who} ({heads} heads): p50 {p50:.1} ms, p99 {p99:.1} ms; every record read p50 {scan50:.1} ms, {:.1}x",
+            scan50 / p50.max(1e-6)
+        ));
+    }
+    Ok(out)
+}
+
 fn main() -> Result<()> {
     let measuring = std::env::args().any(|a| a == "--bench");
     let cases = env("ILM_BENCH_CASES", if measuring { 100_000 } else { 1_000 })?;
@@ -137,7 +181,7 @@ fn main() -> Result<()> {
     // The full scan, in the same run, before the node holds the database: every case state
     // read, its dashboard cells counted (what the dashboard did without aggregates), and a
     // search through every case's text.
-    let (scan50, scan99, signed_bytes) = {
+    let (scan50, scan99, signed_bytes, offers) = {
         let store = schema::open(&w.cso.0.db_path())?;
         let signed: u64 = store
             .scan::<SignedRecord>(&schema::EVENTS, &[])?
@@ -159,7 +203,8 @@ fn main() -> Result<()> {
             std::hint::black_box((cells, hits));
             Ok(())
         })?;
-        (p50, p99, signed)
+        let offers = offers(&store, &w.parties[0].1.org_id(), runs.min(5))?;
+        (p50, p99, signed, offers)
     };
     let store_bytes = dir_size(&w.cso.0.db_path());
 
@@ -297,6 +342,9 @@ fn main() -> Result<()> {
         );
     }
     println!("cases found: {}", totals.join("; "));
+    for line in offers {
+        println!("{line}");
+    }
     println!(
         "memory: empty node {empty_rss:.0} MB; this node idle ({} s after its start) {idle_rss:.0} MB, after the requests {busy_rss:.0} MB (peak {peak_rss:.0} MB)",
         IDLE_AFTER.as_secs()

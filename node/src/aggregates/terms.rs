@@ -13,7 +13,7 @@ use super::lists::Lists;
 use super::opened;
 use crate::schema;
 use crate::store::{Store, StoreError};
-use ilm_protocol::{CaseState, IssueCategory, OrgId};
+use ilm_protocol::{CaseRef, CaseState, IssueCategory, OrgId};
 
 /// The search terms' lists of case keys, in blocks; each list named by a term and a zero
 /// byte.
@@ -191,6 +191,53 @@ pub fn distinct(
     Ok(Some(out))
 }
 
+/// The cases `org` takes part in here, as owner or as a party escalated to, from the pair
+/// terms alone (for the sync offered to an admitted member). A case's state begins with
+/// its first escalation, so each case has a pair term for each party; and the owners of a
+/// node's cases are few, so this reads one id per owner and the lists of its pairs with
+/// `org`, not every case.
+pub fn cases_with(store: &Store, org: &OrgId) -> Result<Vec<CaseRef>, StoreError> {
+    const PAIRS: &[u8] = b"x:";
+    let as_owner = [PAIRS, org.as_bytes()].concat();
+    let mut found = keys(store, &as_owner, usize::MAX)?.unwrap_or_default();
+    let mut from = PAIRS.to_vec();
+    while let Some(id) = store.first_id_from(&schema::TERMS, PAIRS, &from)? {
+        let Some(owner) = id
+            .get(PAIRS.len()..PAIRS.len() + 32)
+            .and_then(|b| <[u8; 32]>::try_from(b).ok())
+        else {
+            break;
+        };
+        if owner != org.0 {
+            let mut term = pair(&OrgId(owner), org);
+            term.push(0);
+            found.extend(keys(store, &term, usize::MAX)?.unwrap_or_default());
+        }
+        // Past every term of this owner: the next owner's first id, if there is one.
+        let Some(next) = successor(owner) else {
+            break;
+        };
+        from = [PAIRS, next.as_slice()].concat();
+    }
+    found.sort_unstable();
+    found.dedup();
+    Ok(found.iter().map(opened::case_of).collect())
+}
+
+/// The smallest id greater than every id starting with `id`, as many bytes long (None when
+/// `id` is all 0xff).
+fn successor(mut id: [u8; 32]) -> Option<[u8; 32]> {
+    for b in id.iter_mut().rev() {
+        if *b == 0xff {
+            *b = 0;
+        } else {
+            *b += 1;
+            return Some(id);
+        }
+    }
+    None
+}
+
 /// Every case's status term with its key (for sorting by status).
 pub fn statuses(store: &Store) -> Result<Vec<(String, [u8; opened::KEY_LEN])>, StoreError> {
     let Some(ids) = LISTS.ids_prefixed(store, ANY_STATUS, usize::MAX)? else {
@@ -236,6 +283,70 @@ mod tests {
         assert!(
             text_has(&long, &"a".repeat(40)),
             "cut to the indexed length"
+        );
+    }
+
+    /// The cases found for each organisation, from the pair terms, are those it takes part
+    /// in, whatever the owners' ids (one all 0xff, one that carries when counted past).
+    #[test]
+    fn the_cases_an_organisation_takes_part_in_come_from_the_pair_terms() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = crate::schema::open(&dir.path().join("db")).expect("store");
+        let base = crate::aggregates::tests::states_of_one_case(2).remove(1);
+        let org = |b: u8| OrgId([b; 32]);
+        let mut carry = [0x20; 32];
+        carry[31] = 0xff;
+        let (o1, o2, o3, p, q) = (org(0x10), org(0xff), OrgId(carry), org(0x30), org(0x00));
+        let shapes: [(OrgId, &[OrgId]); 6] = [
+            (o1, &[p]),
+            (o2, &[p]),
+            (o3, &[q]),
+            (o1, &[p, q]),
+            (p, &[o1]),
+            (OrgId([0x20; 32]), &[q]),
+        ];
+        let mut states = Vec::new();
+        let mut pending = crate::aggregates::Pending::new();
+        for (i, (owner, parties)) in shapes.iter().enumerate() {
+            let mut s = base.clone();
+            s.case_ref = CaseRef([i as u8 + 1; 16]);
+            s.owner = *owner;
+            let party = s.parties[0].clone();
+            s.parties = parties
+                .iter()
+                .map(|o| {
+                    let mut ps = party.clone();
+                    ps.party = *o;
+                    ps
+                })
+                .collect();
+            pending.case(None, &s);
+            states.push(s);
+        }
+        let mut batch = crate::store::WriteBatch::new();
+        pending.stage(&store, &mut batch).expect("stage");
+        store.commit(batch).expect("commit");
+        for who in [o1, o2, o3, p, q, org(0x77)] {
+            let mut want: Vec<CaseRef> = states
+                .iter()
+                .filter(|s| s.is_participant(&who))
+                .map(|s| s.case_ref)
+                .collect();
+            want.sort();
+            let mut got = cases_with(&store, &who).expect("read");
+            got.sort();
+            assert_eq!(got, want, "{who}");
+        }
+        assert_eq!(cases_with(&store, &q).expect("read").len(), 3, "control");
+        assert_eq!(successor([0xff; 32]), None);
+        assert_eq!(
+            successor(carry),
+            Some({
+                let mut n = [0x20; 32];
+                n[30] = 0x21;
+                n[31] = 0;
+                n
+            })
         );
     }
 }

@@ -68,29 +68,24 @@ impl Core {
 
     /// Sends our heads of every case `org` takes part in, so both sides catch up.
     pub(super) fn start_sync_with(&mut self, peer: PeerId, org: OrgId) {
-        // The read model says who takes part and what our heads are: one pass over it.
+        // The search index's pair terms say which cases it takes part in, and each case's
+        // record what our heads are: a read per shared case, not one of every case.
+        let cases = match crate::aggregates::terms::cases_with(&self.store, &org) {
+            Ok(cases) => cases,
+            Err(e) => return warn!("cannot list cases for sync: {e}"),
+        };
         let mut shared = Vec::new();
         let mut without_heads = Vec::new();
-        let listed = self.store.for_each(
-            &schema::CASE_STATES,
-            &[],
-            |r: crate::records::CaseRecord| {
-                let s = &r.state;
-                if s.owner != org && s.party(&org).is_none() {
-                    return;
-                }
-                if r.heads.is_empty() {
-                    without_heads.push(s.case_ref);
-                } else {
-                    shared.push(CaseHeads {
-                        case_ref: s.case_ref,
-                        heads: r.heads,
-                    });
-                }
-            },
-        );
-        if let Err(e) = listed {
-            return warn!("cannot list cases for sync: {e}");
+        for case in cases {
+            match crate::cases::record_of(&self.store, &case) {
+                Ok(Some(r)) if r.heads.is_empty() => without_heads.push(case),
+                Ok(Some(r)) => shared.push(CaseHeads {
+                    case_ref: case,
+                    heads: r.heads,
+                }),
+                Ok(None) => {}
+                Err(e) => return warn!("cannot read a case for sync: {e}"),
+            }
         }
         for case in without_heads {
             // Heads not stored (the start-up check that builds them failed): from the

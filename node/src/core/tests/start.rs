@@ -1,6 +1,6 @@
 //! How the core finds its cases without a case index: the start-up check reads what is left
-//! of an earlier release's index, and the sync offered to an admitted member reads the read
-//! model.
+//! of an earlier release's index, and the sync offered to an admitted member finds its
+//! cases in the search index and reads their records.
 
 use super::*;
 use ilm_protocol::CaseState;
@@ -90,6 +90,29 @@ async fn the_start_up_check_builds_the_listed_cases_read_model_and_empties_the_l
     assert_eq!(store.count(&crate::schema::CASES).expect("count"), 0);
 }
 
+/// What the core offers the supplier once it is admitted.
+async fn offer_to_supplier(
+    w: &World,
+    events: &mpsc::Sender<NetEvent>,
+    probe: &mut Probe,
+) -> Vec<crate::net::proto::CaseHeads> {
+    probe.drain();
+    let hello = crate::net::proto::Hello {
+        certificate: w.supplier_cert.clone(),
+        revocations: vec![],
+        successions: vec![],
+    };
+    admit(events, &w.supplier, hello).await;
+    next_sent(probe, "a sync offer", |sent| match sent {
+        Sent::Request {
+            request: crate::net::proto::Request::Sync(s),
+            ..
+        } => Some(s.cases),
+        _ => None,
+    })
+    .await
+}
+
 /// An admitted member is offered the heads of every case it takes part in, listed from the
 /// read model; no case index is written.
 #[tokio::test]
@@ -99,21 +122,7 @@ async fn an_admitted_member_is_offered_every_shared_case_from_the_read_model() {
     let cases: std::collections::BTreeSet<CaseRef> =
         open_cases(&w, &core, 3).await.into_iter().collect();
     assert_eq!(store.count(&crate::schema::CASES).expect("count"), 0);
-    probe.drain();
-    let hello = crate::net::proto::Hello {
-        certificate: w.supplier_cert.clone(),
-        revocations: vec![],
-        successions: vec![],
-    };
-    admit(&events, &w.supplier, hello).await;
-    let offered = next_sent(&mut probe, "a sync offer", |sent| match sent {
-        Sent::Request {
-            request: crate::net::proto::Request::Sync(s),
-            ..
-        } => Some(s.cases),
-        _ => None,
-    })
-    .await;
+    let offered = offer_to_supplier(&w, &events, &mut probe).await;
     let offered_cases: std::collections::BTreeSet<CaseRef> =
         offered.iter().map(|c| c.case_ref).collect();
     assert_eq!(offered_cases, cases);
@@ -121,4 +130,33 @@ async fn an_admitted_member_is_offered_every_shared_case_from_the_read_model() {
         let (_, heads) = state_and_heads(&store, &c.case_ref).expect("stored");
         assert_eq!(c.heads, heads);
     }
+}
+
+/// The offer lists the member's cases from the search index's pair terms and reads only
+/// their records: a case record the index does not list is not read (the offer used to
+/// read every case record, seconds of the core's time at a million cases).
+#[tokio::test]
+async fn the_sync_offer_reads_only_the_cases_the_index_lists_with_the_member() {
+    let w = world();
+    let (_dir, store, core, mut probe, events) = cso_core(&w);
+    let cases: std::collections::BTreeSet<CaseRef> =
+        open_cases(&w, &core, 3).await.into_iter().collect();
+    let first = cases.first().expect("a case");
+    let mut unlisted = crate::cases::record_of(&store, first)
+        .expect("read")
+        .expect("record");
+    unlisted.state.case_ref = CaseRef([0xee; 16]);
+    assert!(
+        unlisted.state.is_participant(&w.supplier.org_id()),
+        "control: a full read of the records would offer it"
+    );
+    let mut batch = WriteBatch::new();
+    crate::cases::put_record(&mut batch, &unlisted.state, &unlisted.heads).expect("put");
+    store.commit(batch).expect("commit");
+    let offered: std::collections::BTreeSet<CaseRef> = offer_to_supplier(&w, &events, &mut probe)
+        .await
+        .iter()
+        .map(|c| c.case_ref)
+        .collect();
+    assert_eq!(offered, cases, "not listed, not read");
 }
