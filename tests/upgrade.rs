@@ -141,6 +141,13 @@ fn schema_version_2_data_opens_shows_the_same_and_takes_new_work() {
     opens_shows_the_same_and_takes_new_work("schema-2", true);
 }
 
+/// The release before compressed events: one record per case (state and heads), case
+/// records compressed, events in the binary encoding.
+#[test]
+fn schema_version_3_data_opens_shows_the_same_and_takes_new_work() {
+    opens_shows_the_same_and_takes_new_work("schema-3", true);
+}
+
 fn opens_shows_the_same_and_takes_new_work(name: &str, kept_aggregates: bool) {
     let (archive, facts_path) = fixture(name);
     let facts: Value =
@@ -217,6 +224,8 @@ fn opens_shows_the_same_and_takes_new_work(name: &str, kept_aggregates: bool) {
     assert_eq!(st["health"]["healthy"], true, "{st}");
     // The retention sweep ran over the old records (no periods set: nothing erased).
     assert_eq!(st["retention"]["state"]["last"]["identities"], 0, "{st}");
+    // The old copies of the events the migration rewrote were compacted away at this start.
+    assert_eq!(st["retention"]["compaction_due"], false, "{st}");
 
     // New work on old records: a contact written before erasure existed is erased; an old
     // case moves on and its new event reaches the CSO.
@@ -249,4 +258,14 @@ fn opens_shows_the_same_and_takes_new_work(name: &str, kept_aggregates: bool) {
     assert!(rebuilt.starts_with("Rebuilt"), "{rebuilt}");
     let checked = ilm(&cso.dir, &["reindex", "--check"]);
     assert!(checked.contains("match a recount"), "{checked}");
+
+    // The migration wrote every old event compressed: none is left to rewrite.
+    let store = ilm_node::schema::open(&cso.dir.join("db")).expect("open the CSO's database");
+    assert!(store.count(&ilm_node::schema::EVENTS).expect("count") > 0);
+    assert_eq!(
+        store
+            .repack(&ilm_node::schema::EVENTS, 1_000)
+            .expect("repack"),
+        0
+    );
 }
