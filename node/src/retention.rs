@@ -190,6 +190,33 @@ fn commit_with_state(
     Ok(())
 }
 
+/// Records a sweep reads at a time: it reads the contacts and received disclosures a chunk
+/// at a time, and the state of each case they name, never every case or every contact at
+/// once (a node may hold a million cases).
+const SWEEP_CHUNK: usize = 512;
+
+/// Whether a case holds its personal data: open (or unknown here), closed, or closed long
+/// enough that `policy` says its personal data goes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum CaseHold {
+    Open,
+    Closed,
+    Expired,
+}
+
+fn case_hold(
+    store: &Store,
+    case: &CaseRef,
+    policy: &RetentionPolicy,
+    now: Timestamp,
+) -> Result<CaseHold, StoreError> {
+    Ok(match case_state(store, case)?.and_then(|s| s.closed) {
+        None => CaseHold::Open,
+        Some(c) if older_than(c.at, policy.closed_cases_days, now) => CaseHold::Expired,
+        Some(_) => CaseHold::Closed,
+    })
+}
+
 /// Erases what `policy` says has expired at `now`, in one batch with the retention record.
 /// Callers serialise it with other writers of contacts (the API's intake lock).
 pub fn sweep(
@@ -203,46 +230,65 @@ pub fn sweep(
         ..Default::default()
     };
     let mut batch = WriteBatch::new();
-    // Cases closed long enough: their disclosures go, and their contacts' personal data.
-    let mut expired_cases = std::collections::BTreeSet::new();
+    // Cases closed long enough: the identities disclosed to this node for them go (their
+    // ids start with the case, so each case's state is read once).
     if policy.closed_cases_days.is_some() {
-        for (id, r) in store.scan_with_ids(&schema::CASE_STATES)? {
-            if r.state
-                .closed
-                .as_ref()
-                .is_some_and(|c| older_than(c.at, policy.closed_cases_days, now))
-            {
-                expired_cases.insert(id);
+        let mut from = Vec::new();
+        let mut last: Option<(CaseRef, CaseHold)> = None;
+        loop {
+            let ids = store.ids_from(&schema::DISCLOSURES, &[], &from, SWEEP_CHUNK)?;
+            let Some(next) = ids.last().map(|id| [id.as_slice(), &[0]].concat()) else {
+                break;
+            };
+            for id in &ids {
+                let Some(case) = id.get(..16).and_then(|b| <[u8; 16]>::try_from(b).ok()) else {
+                    continue;
+                };
+                let case = CaseRef(case);
+                let hold = match last {
+                    Some((c, hold)) if c == case => hold,
+                    _ => case_hold(store, &case, policy, now)?,
+                };
+                last = Some((case, hold));
+                if hold == CaseHold::Expired {
+                    batch.remove(&schema::DISCLOSURES, id);
+                    report.disclosures += 1;
+                }
             }
-        }
-        for case in &expired_cases {
-            for (id, _) in store.scan_with_ids_prefixed(&schema::DISCLOSURES, case)? {
-                batch.remove(&schema::DISCLOSURES, &id);
-                report.disclosures += 1;
-            }
+            from = next;
         }
     }
-    for contact in store.scan(&schema::CONTACTS, &[])? {
-        let (open_case, case_expired) = match &contact.case_ref {
-            None => (false, false),
-            Some(c) => {
-                let closed = case_state(store, c)?.is_some_and(|s| s.closed.is_some());
-                (!closed, expired_cases.contains(c.as_bytes().as_slice()))
-            }
+    let mut from = Vec::new();
+    loop {
+        let contacts = store.entries_from(&schema::CONTACTS, &[], &from, SWEEP_CHUNK)?;
+        let Some(next) = contacts
+            .last()
+            .map(|(id, _)| [id.as_slice(), &[0]].concat())
+        else {
+            break;
         };
-        if open_case {
-            continue;
+        for (_, contact) in contacts {
+            let hold = match &contact.case_ref {
+                None => CaseHold::Closed,
+                Some(c) => case_hold(store, c, policy, now)?,
+            };
+            if hold == CaseHold::Open {
+                continue;
+            }
+            let case_expired = hold == CaseHold::Expired;
+            let identity =
+                case_expired || older_than(contact.received_at, policy.worker_identities_days, now);
+            let notes =
+                case_expired || older_than(contact.received_at, policy.contact_notes_days, now);
+            let id = contact.id;
+            let (i, n) = stage_erasure(&mut batch, vault, contact, identity, notes, false, now)?;
+            if i || n {
+                crate::portal::thread::stage_erasure(store, &mut batch, &id)?;
+            }
+            report.identities += u64::from(i);
+            report.notes += u64::from(n);
         }
-        let identity =
-            case_expired || older_than(contact.received_at, policy.worker_identities_days, now);
-        let notes = case_expired || older_than(contact.received_at, policy.contact_notes_days, now);
-        let id = contact.id;
-        let (i, n) = stage_erasure(&mut batch, vault, contact, identity, notes, false, now)?;
-        if i || n {
-            crate::portal::thread::stage_erasure(store, &mut batch, &id)?;
-        }
-        report.identities += u64::from(i);
-        report.notes += u64::from(n);
+        from = next;
     }
     commit_with_state(store, batch, &report, true)?;
     Ok(report)
@@ -343,5 +389,62 @@ mod tests {
             "the sweep's record was visible before its compaction was due"
         );
         assert!(store.compaction_due().expect("flag"));
+    }
+
+    /// A sweep reads the state of each case its contacts and received disclosures name, and
+    /// no other: a case record nothing names is not read (the sweep used to read every case,
+    /// and hold them all, at each run). What it erases is unchanged: the disclosure of a case
+    /// closed long enough goes, that of an open case stays, an expired identity goes.
+    #[test]
+    fn a_sweep_reads_only_the_cases_its_contacts_and_disclosures_name() {
+        const NOT_A_CASE: crate::store::Table<String> =
+            crate::store::Table::new(b'C', "not a case record");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = schema::open(&dir.path().join("db")).expect("store");
+        let vault = Vault::open(&DataDir::new(dir.path())).expect("vault");
+        let report = crate::portal::thread::tests::report();
+        crate::portal::thread::create(&store, &vault, report, T0).expect("contact");
+        let base = crate::aggregates::tests::states_of_one_case(2).remove(1);
+        let mut closed = base.clone();
+        closed.case_ref = CaseRef([1; 16]);
+        closed.closed = Some(ilm_protocol::lifecycle::Closure {
+            at: T0,
+            outcome: "resolved".into(),
+        });
+        let mut open = base;
+        open.case_ref = CaseRef([2; 16]);
+        let unread = CaseRef([3; 16]);
+        let sealed = vault.seal(b"disclosure", b"sealed identity").expect("seal");
+        let mut batch = WriteBatch::new();
+        for s in [&closed, &open] {
+            crate::cases::put_record(&mut batch, s, &[]).expect("put");
+            let id = [s.case_ref.as_bytes().as_slice(), &[9; 16]].concat();
+            batch.put(&schema::DISCLOSURES, &id, &sealed).expect("put");
+        }
+        batch
+            .put(&NOT_A_CASE, unread.as_bytes(), &"damaged".to_string())
+            .expect("put");
+        store.commit(batch).expect("commit");
+        assert!(
+            crate::cases::state_of(&store, &unread).is_err(),
+            "control: reading that case fails"
+        );
+        let policy = RetentionPolicy {
+            worker_identities_days: Some(30),
+            closed_cases_days: Some(30),
+            ..Default::default()
+        };
+        let done = sweep(&store, &vault, &policy, Timestamp(T0.0 + 100 * DAY)).expect("sweep");
+        assert_eq!((done.identities, done.disclosures), (1, 1));
+        assert!(
+            !store
+                .any_prefixed(&schema::DISCLOSURES, closed.case_ref.as_bytes())
+                .expect("read")
+        );
+        assert!(
+            store
+                .any_prefixed(&schema::DISCLOSURES, open.case_ref.as_bytes())
+                .expect("read")
+        );
     }
 }

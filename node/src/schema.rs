@@ -455,25 +455,22 @@ mod tests {
         let events = crate::aggregates::tests::events_of_one_case();
         let n = MIGRATION_CHUNK + 3;
         let id = |i: usize| (i as u32).to_be_bytes();
+        let write_v3 = |s: &Store| {
+            let mut batch = WriteBatch::new();
+            for i in 0..n {
+                batch
+                    .put(&V3_EVENTS, &id(i), &events[i % events.len()])
+                    .expect("put");
+            }
+            s.commit(batch).expect("commit");
+        };
         {
             let s = Store::open_unversioned(&path).expect("create");
             s.set_schema_version(3).expect("version");
-            let mut batch = WriteBatch::new();
-            for i in 0..n {
-                batch
-                    .put(&V3_EVENTS, &id(i), &events[i % events.len()])
-                    .expect("put");
-            }
-            s.commit(batch).expect("commit");
+            write_v3(&s);
             // Control: these are records the rewrite would change.
             assert_eq!(s.repack(&EVENTS, n).expect("count"), n as u64);
-            let mut batch = WriteBatch::new();
-            for i in 0..n {
-                batch
-                    .put(&V3_EVENTS, &id(i), &events[i % events.len()])
-                    .expect("put");
-            }
-            s.commit(batch).expect("commit");
+            write_v3(&s);
         }
         let s = open(&path).expect("migrate");
         assert_eq!(s.schema_version().expect("version"), Some(SCHEMA_VERSION));

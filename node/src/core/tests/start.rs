@@ -113,10 +113,10 @@ async fn offer_to_supplier(
     .await
 }
 
-/// An admitted member is offered the heads of every case it takes part in, listed from the
-/// read model; no case index is written.
+/// An admitted member is offered every case it takes part in, with the heads the case's
+/// read-model record holds; no case index is written.
 #[tokio::test]
-async fn an_admitted_member_is_offered_every_shared_case_from_the_read_model() {
+async fn an_admitted_member_is_offered_every_shared_case_with_its_stored_heads() {
     let w = world();
     let (_dir, store, core, mut probe, events) = cso_core(&w);
     let cases: std::collections::BTreeSet<CaseRef> =
