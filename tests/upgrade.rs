@@ -224,8 +224,11 @@ fn opens_shows_the_same_and_takes_new_work(name: &str, kept_aggregates: bool) {
     assert_eq!(st["health"]["healthy"], true, "{st}");
     // The retention sweep ran over the old records (no periods set: nothing erased).
     assert_eq!(st["retention"]["state"]["last"]["identities"], 0, "{st}");
-    // The old copies of the events the migration rewrote were compacted away at this start.
+    // The old copies of the events the migration rewrote were compacted away at this start
+    // (the first `ilm run`; the migration ran in `ilm reindex --check` above).
     assert_eq!(st["retention"]["compaction_due"], false, "{st}");
+    let log = std::fs::read_to_string(cso.dir.with_extension("log1")).expect("the CSO's log");
+    assert!(log.contains("database compacted"), "{log}");
 
     // New work on old records: a contact written before erasure existed is erased; an old
     // case moves on and its new event reaches the CSO.

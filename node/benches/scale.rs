@@ -21,7 +21,7 @@ use ilm_node::demo::generate::{self, Cast};
 use ilm_node::membership::now;
 use ilm_node::records::CaseRecord;
 use ilm_node::schema;
-use ilm_protocol::{CaseState, OrgId, OrgKeys, SignedRecord, Timestamp};
+use ilm_protocol::{CaseRef, CaseState, EventHash, OrgId, OrgKeys, SignedRecord, Timestamp};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -114,33 +114,36 @@ fn timed(runs: usize, mut f: impl FnMut() -> Result<()>) -> Result<(f64, f64)> {
 /// against a read of every case record (what it did before), for a supplier and for a
 /// member without cases here: one line each, after checking both give the same heads.
 fn offers(store: &ilm_node::store::Store, supplier: &OrgId, runs: usize) -> Result<Vec<String>> {
-    let indexed = |org: &OrgId| -> Result<usize> {
-        let mut heads = 0;
+    let indexed = |org: &OrgId| -> Result<Vec<(CaseRef, Vec<EventHash>)>> {
+        let mut offer = Vec::new();
         for case in aggregates::terms::cases_with(store, org)? {
-            if let Some(r) = ilm_node::cases::record_of(store, &case)? {
-                heads += r.heads.len();
+            if let Some(r) = ilm_node::cases::record_of(store, &case)?
+                && r.state.is_participant(org)
+            {
+                offer.push((case, r.heads));
             }
         }
-        Ok(heads)
+        Ok(offer)
     };
-    let every = |org: &OrgId| -> Result<usize> {
-        let mut heads = 0;
+    let every = |org: &OrgId| -> Result<Vec<(CaseRef, Vec<EventHash>)>> {
+        let mut offer = Vec::new();
         store.for_each(&schema::CASE_STATES, &[], |r: CaseRecord| {
             if r.state.is_participant(org) {
-                heads += r.heads.len();
+                offer.push((r.state.case_ref, r.heads));
             }
         })?;
-        Ok(heads)
+        Ok(offer)
     };
     let mut out = Vec::new();
     for (who, org) in [
         ("a supplier", *supplier),
         ("a member without cases", OrgId([0x42; 32])),
     ] {
-        let (heads, want) = (indexed(&org)?, every(&org)?);
-        if heads != want {
-            bail!("the offer to {who} has {heads} heads, a read of every record {want}");
+        let offer = indexed(&org)?;
+        if offer != every(&org)? {
+            bail!("the offer to {who} is not what a read of every record gives");
         }
+        let heads: usize = offer.iter().map(|(_, h)| h.len()).sum();
         let (p50, p99) = timed(runs, || indexed(&org).map(|_| ()))?;
         let (scan50, _) = timed(runs, || every(&org).map(|_| ()))?;
         out.push(format!(

@@ -192,7 +192,8 @@ fn commit_with_state(
 
 /// Records a sweep reads at a time: it reads the contacts and received disclosures a chunk
 /// at a time, and the state of each case they name, never every case or every contact at
-/// once (a node may hold a million cases).
+/// once (a node may hold a million cases). What it erases waits in one batch until the
+/// sweep's end, with its record.
 const SWEEP_CHUNK: usize = 512;
 
 /// Whether a case holds its personal data: open (or unknown here), closed, or closed long
@@ -225,6 +226,17 @@ pub fn sweep(
     policy: &RetentionPolicy,
     now: Timestamp,
 ) -> Result<SweepReport, RetentionError> {
+    sweep_in_chunks(store, vault, policy, now, SWEEP_CHUNK)
+}
+
+/// [`sweep`], reading `chunk` records at a time (tests cross chunks with a small one).
+fn sweep_in_chunks(
+    store: &Store,
+    vault: &Vault,
+    policy: &RetentionPolicy,
+    now: Timestamp,
+    chunk: usize,
+) -> Result<SweepReport, RetentionError> {
     let mut report = SweepReport {
         at: now,
         ..Default::default()
@@ -236,7 +248,7 @@ pub fn sweep(
         let mut from = Vec::new();
         let mut last: Option<(CaseRef, CaseHold)> = None;
         loop {
-            let ids = store.ids_from(&schema::DISCLOSURES, &[], &from, SWEEP_CHUNK)?;
+            let ids = store.ids_from(&schema::DISCLOSURES, &[], &from, chunk)?;
             let Some(next) = ids.last().map(|id| [id.as_slice(), &[0]].concat()) else {
                 break;
             };
@@ -260,7 +272,7 @@ pub fn sweep(
     }
     let mut from = Vec::new();
     loop {
-        let contacts = store.entries_from(&schema::CONTACTS, &[], &from, SWEEP_CHUNK)?;
+        let contacts = store.entries_from(&schema::CONTACTS, &[], &from, chunk)?;
         let Some(next) = contacts
             .last()
             .map(|(id, _)| [id.as_slice(), &[0]].concat())
@@ -393,17 +405,26 @@ mod tests {
 
     /// A sweep reads the state of each case its contacts and received disclosures name, and
     /// no other: a case record nothing names is not read (the sweep used to read every case,
-    /// and hold them all, at each run). What it erases is unchanged: the disclosure of a case
-    /// closed long enough goes, that of an open case stays, an expired identity goes.
+    /// and hold them all, at each run). What it erases is unchanged: the disclosures of a case
+    /// closed long enough go, those of an open case stay, expired identities go; the same
+    /// read one record at a time (every chunk boundary crossed) as with the default chunk.
     #[test]
     fn a_sweep_reads_only_the_cases_its_contacts_and_disclosures_name() {
+        for chunk in [1, SWEEP_CHUNK] {
+            swept_in_chunks_of(chunk);
+        }
+    }
+
+    fn swept_in_chunks_of(chunk: usize) {
         const NOT_A_CASE: crate::store::Table<String> =
             crate::store::Table::new(b'C', "not a case record");
         let dir = tempfile::tempdir().expect("tempdir");
         let store = schema::open(&dir.path().join("db")).expect("store");
         let vault = Vault::open(&DataDir::new(dir.path())).expect("vault");
-        let report = crate::portal::thread::tests::report();
-        crate::portal::thread::create(&store, &vault, report, T0).expect("contact");
+        for _ in 0..2 {
+            let report = crate::portal::thread::tests::report();
+            crate::portal::thread::create(&store, &vault, report, T0).expect("contact");
+        }
         let base = crate::aggregates::tests::states_of_one_case(2).remove(1);
         let mut closed = base.clone();
         closed.case_ref = CaseRef([1; 16]);
@@ -418,8 +439,10 @@ mod tests {
         let mut batch = WriteBatch::new();
         for s in [&closed, &open] {
             crate::cases::put_record(&mut batch, s, &[]).expect("put");
-            let id = [s.case_ref.as_bytes().as_slice(), &[9; 16]].concat();
-            batch.put(&schema::DISCLOSURES, &id, &sealed).expect("put");
+            for message in [[8; 16], [9; 16]] {
+                let id = [s.case_ref.as_bytes().as_slice(), &message].concat();
+                batch.put(&schema::DISCLOSURES, &id, &sealed).expect("put");
+            }
         }
         batch
             .put(&NOT_A_CASE, unread.as_bytes(), &"damaged".to_string())
@@ -434,17 +457,19 @@ mod tests {
             closed_cases_days: Some(30),
             ..Default::default()
         };
-        let done = sweep(&store, &vault, &policy, Timestamp(T0.0 + 100 * DAY)).expect("sweep");
-        assert_eq!((done.identities, done.disclosures), (1, 1));
+        let later = Timestamp(T0.0 + 100 * DAY);
+        let done = sweep_in_chunks(&store, &vault, &policy, later, chunk).expect("sweep");
+        assert_eq!((done.identities, done.disclosures), (2, 2), "chunk {chunk}");
         assert!(
             !store
                 .any_prefixed(&schema::DISCLOSURES, closed.case_ref.as_bytes())
                 .expect("read")
         );
-        assert!(
+        assert_eq!(
             store
-                .any_prefixed(&schema::DISCLOSURES, open.case_ref.as_bytes())
-                .expect("read")
+                .count_prefixed(&schema::DISCLOSURES, open.case_ref.as_bytes())
+                .expect("read"),
+            2
         );
     }
 }

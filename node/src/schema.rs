@@ -45,7 +45,7 @@ pub const MIGRATIONS: &[Migration] = &[
     },
     Migration {
         from: 3,
-        what: "case events are written compressed against a dictionary of sample events, and the stored ones are rewritten so, then compacted away at this start (a release before it cannot read them, so it must refuse this database)",
+        what: "case events are written compressed against a dictionary of sample events, and the stored ones are rewritten so, then compacted away at the node's next start (a release before it cannot read them, so it must refuse this database)",
         run: |store| {
             if store.repack(&EVENTS, MIGRATION_CHUNK)? > 0 {
                 store.mark_compaction_due()?;

@@ -206,7 +206,11 @@ pub fn cases_with(store: &Store, org: &OrgId) -> Result<Vec<CaseRef>, StoreError
             .get(PAIRS.len()..PAIRS.len() + 32)
             .and_then(|b| <[u8; 32]>::try_from(b).ok())
         else {
-            break;
+            return Err(StoreError::Corrupt(format!(
+                "{}: a pair term of {} bytes",
+                schema::TERMS.name(),
+                id.len()
+            )));
         };
         if owner != org.0 {
             let mut term = pair(&OrgId(owner), org);

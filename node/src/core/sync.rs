@@ -69,7 +69,8 @@ impl Core {
     /// Sends our heads of every case `org` takes part in, so both sides catch up.
     pub(super) fn start_sync_with(&mut self, peer: PeerId, org: OrgId) {
         // The search index's pair terms say which cases it takes part in, and each case's
-        // record what our heads are: a read per shared case, not one of every case.
+        // record what our heads are: a read per shared case, not one of every case. The
+        // record has the last word on who takes part.
         let cases = match crate::aggregates::terms::cases_with(&self.store, &org) {
             Ok(cases) => cases,
             Err(e) => return warn!("cannot list cases for sync: {e}"),
@@ -78,6 +79,7 @@ impl Core {
         let mut without_heads = Vec::new();
         for case in cases {
             match crate::cases::record_of(&self.store, &case) {
+                Ok(Some(r)) if !r.state.is_participant(&org) => {}
                 Ok(Some(r)) if r.heads.is_empty() => without_heads.push(case),
                 Ok(Some(r)) => shared.push(CaseHeads {
                     case_ref: case,

@@ -38,7 +38,11 @@ pub enum Dictionary {
     CaseEvents,
 }
 
-const DICTIONARIES: [Dictionary; 2] = [Dictionary::CaseRecords, Dictionary::CaseEvents];
+/// Every dictionary, each at its index.
+const DICTIONARIES: [Dictionary; KINDS] = [Dictionary::CaseRecords, Dictionary::CaseEvents];
+
+/// How many dictionaries there are (the length of every per-dictionary array).
+const KINDS: usize = 2;
 
 impl Dictionary {
     fn marker(self) -> u8 {
@@ -64,12 +68,14 @@ impl Dictionary {
     }
 
     fn encoder(self) -> &'static EncoderDictionary<'static> {
-        static D: [OnceLock<EncoderDictionary<'static>>; 2] = [OnceLock::new(), OnceLock::new()];
+        static D: [OnceLock<EncoderDictionary<'static>>; KINDS] =
+            [const { OnceLock::new() }; KINDS];
         D[self.index()].get_or_init(|| EncoderDictionary::copy(self.bytes(), LEVEL))
     }
 
     fn decoder(self) -> &'static DecoderDictionary<'static> {
-        static D: [OnceLock<DecoderDictionary<'static>>; 2] = [OnceLock::new(), OnceLock::new()];
+        static D: [OnceLock<DecoderDictionary<'static>>; KINDS] =
+            [const { OnceLock::new() }; KINDS];
         D[self.index()].get_or_init(|| DecoderDictionary::copy(self.bytes()))
     }
 }
@@ -77,10 +83,10 @@ impl Dictionary {
 thread_local! {
     // One context per thread and dictionary, kept: creating one per record costs more than
     // the record's compression (what made the engine's own compression slow).
-    static COMPRESSORS: RefCell<[Option<Compressor<'static>>; 2]> =
-        const { RefCell::new([None, None]) };
-    static DECOMPRESSORS: RefCell<[Option<Decompressor<'static>>; 2]> =
-        const { RefCell::new([None, None]) };
+    static COMPRESSORS: RefCell<[Option<Compressor<'static>>; KINDS]> =
+        const { RefCell::new([const { None }; KINDS]) };
+    static DECOMPRESSORS: RefCell<[Option<Decompressor<'static>>; KINDS]> =
+        const { RefCell::new([const { None }; KINDS]) };
 }
 
 /// A record's bytes as the data tree stores them: compressed against `dictionary` when the
@@ -342,8 +348,10 @@ mod tests {
         assert!(holds(Dictionary::CaseEvents.bytes(), in_dictionary));
         let event = encode(&signed_event(), Some(Dictionary::CaseEvents)).expect("encode");
         let state = encode(&record(), Some(Dictionary::CaseRecords)).expect("encode");
-        let mut raw = vec![0xfd, 0, 0, 0];
+        // A record's header and the start of a frame, then bytes that are not one.
+        let mut raw = vec![0xfd, 0, 0, 0, 9];
         raw.extend_from_slice(&FRAME_MAGIC);
+        raw.extend_from_slice(b"not a frame");
         raw.extend_from_slice(&event);
         raw.extend_from_slice(b"\x00other bytes");
         raw.extend_from_slice(&state);

@@ -160,3 +160,41 @@ async fn the_sync_offer_reads_only_the_cases_the_index_lists_with_the_member() {
         .collect();
     assert_eq!(offered, cases, "not listed, not read");
 }
+
+/// A case the index lists with the member but whose record says it takes no part (an index
+/// out of step with the records) is not offered: the record has the last word.
+#[tokio::test]
+async fn the_sync_offer_leaves_out_a_case_whose_record_names_another_party() {
+    let w = world();
+    let (_dir, store, core, mut probe, events) = cso_core(&w);
+    let cases: std::collections::BTreeSet<CaseRef> =
+        open_cases(&w, &core, 2).await.into_iter().collect();
+    let first = cases.first().expect("a case");
+    let record = crate::cases::record_of(&store, first)
+        .expect("read")
+        .expect("record");
+    let mut listed = record.state.clone();
+    listed.case_ref = CaseRef([0xdd; 16]);
+    let mut stored = listed.clone();
+    for p in &mut stored.parties {
+        p.party = OrgId([0x77; 32]);
+    }
+    let mut pending = crate::aggregates::Pending::new();
+    pending.case(None, &listed);
+    let mut batch = WriteBatch::new();
+    pending.stage(&store, &mut batch).expect("stage");
+    crate::cases::put_record(&mut batch, &stored, &record.heads).expect("put");
+    store.commit(batch).expect("commit");
+    assert!(
+        crate::aggregates::terms::cases_with(&store, &w.supplier.org_id())
+            .expect("list")
+            .contains(&listed.case_ref),
+        "control: the index lists it with the supplier"
+    );
+    let offered: std::collections::BTreeSet<CaseRef> = offer_to_supplier(&w, &events, &mut probe)
+        .await
+        .iter()
+        .map(|c| c.case_ref)
+        .collect();
+    assert_eq!(offered, cases);
+}
