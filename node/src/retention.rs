@@ -281,6 +281,7 @@ fn sweep_in_chunks(
         };
         for (_, contact) in contacts {
             let hold = match &contact.case_ref {
+                // No case holds it open; only its own periods apply.
                 None => CaseHold::Closed,
                 Some(c) => case_hold(store, c, policy, now)?,
             };
