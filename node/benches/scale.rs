@@ -54,16 +54,18 @@ fn dir_size(path: &Path) -> u64 {
 
 /// Resident memory of a process, and its peak, in MB.
 fn rss(pid: u32) -> (f64, f64) {
+    (status_mb(pid, "VmRSS:"), status_mb(pid, "VmHWM:"))
+}
+
+/// One field of a process's status, in MB.
+fn status_mb(pid: u32, name: &str) -> f64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let field = |name: &str| {
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix(name))
-            .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
-            .unwrap_or(0.0)
-            / 1024.0
-    };
-    (field("VmRSS:"), field("VmHWM:"))
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(name))
+        .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
+        .unwrap_or(0.0)
+        / 1024.0
 }
 
 /// `ilm run` on `dir`, the real binary, until its admin API answers.
@@ -219,8 +221,8 @@ fn main() -> Result<()> {
     let _ = empty.wait();
 
     let (mut node, api) = run(&w.cso.0)?;
-    // Idle: after the start-up work (the read model's check reads every case) and the
-    // periodic return of freed memory that follows it.
+    // Idle: after the start-up work (the database check runs in a process of its own) and
+    // the periodic return of freed memory that follows it.
     std::thread::sleep(IDLE_AFTER);
     let (idle_rss, _) = rss(node.id());
     let dashboard = timed(runs, || {
@@ -392,6 +394,19 @@ fn main() -> Result<()> {
         "store after compaction: {:.1} MB ({:.1}x the signed records)",
         compacted.bytes_after as f64 / 1e6,
         compacted.bytes_after as f64 / signed_bytes.max(1) as f64
+    );
+    // Idle again over the compacted store (after `ilm db compact`, or the compaction a
+    // start makes after a migration or an erasure); part of any process's memory is its
+    // code, mapped from the binary's file.
+    let (mut node, _) = run(&w.cso.0)?;
+    std::thread::sleep(IDLE_AFTER);
+    let (compacted_idle, _) = rss(node.id());
+    let mapped = status_mb(node.id(), "RssFile:");
+    let _ = node.kill();
+    let _ = node.wait();
+    println!(
+        "memory: this node idle over the compacted store ({} s after its start) {compacted_idle:.0} MB, of which {mapped:.0} MB mapped from files (its code)",
+        IDLE_AFTER.as_secs()
     );
     if std::env::var_os("ILM_BENCH_KEEP").is_some() {
         let _ = tmp.keep();
