@@ -40,9 +40,12 @@ pub fn category(c: IssueCategory) -> Vec<u8> {
     format!("c:{}", c.code()).into_bytes()
 }
 
+/// The prefix every pair term starts with.
+const PAIRS: &[u8] = b"x:";
+
 /// The term of a case between an owner and a party escalated to.
 pub fn pair(owner: &OrgId, party: &OrgId) -> Vec<u8> {
-    [b"x:".as_slice(), owner.as_bytes(), party.as_bytes()].concat()
+    [PAIRS, owner.as_bytes(), party.as_bytes()].concat()
 }
 
 /// The term prefix of a word (every indexed word starting with it).
@@ -197,7 +200,6 @@ pub fn distinct(
 /// node's cases are few, so this reads one id per owner and the lists of its pairs with
 /// `org`, not every case. Sorted by reference.
 pub fn cases_with(store: &Store, org: &OrgId) -> Result<Vec<CaseRef>, StoreError> {
-    const PAIRS: &[u8] = b"x:";
     let as_owner = [PAIRS, org.as_bytes()].concat();
     let mut found = keys(store, &as_owner, usize::MAX)?.unwrap_or_default();
     let mut from = PAIRS.to_vec();

@@ -90,6 +90,21 @@ async fn the_start_up_check_builds_the_listed_cases_read_model_and_empties_the_l
     assert_eq!(store.count(&crate::schema::CASES).expect("count"), 0);
 }
 
+/// The record of the first of `cases`, under another reference (a case the test then
+/// stores out of step with the index).
+fn copy_of_first(
+    store: &Store,
+    cases: &std::collections::BTreeSet<CaseRef>,
+    case_ref: CaseRef,
+) -> crate::records::CaseRecord {
+    let first = cases.first().expect("a case");
+    let mut copy = crate::cases::record_of(store, first)
+        .expect("read")
+        .expect("record");
+    copy.state.case_ref = case_ref;
+    copy
+}
+
 /// What the core offers the supplier once it is admitted.
 async fn offer_to_supplier(
     w: &World,
@@ -141,11 +156,7 @@ async fn the_sync_offer_reads_only_the_cases_the_index_lists_with_the_member() {
     let (_dir, store, core, mut probe, events) = cso_core(&w);
     let cases: std::collections::BTreeSet<CaseRef> =
         open_cases(&w, &core, 3).await.into_iter().collect();
-    let first = cases.first().expect("a case");
-    let mut unlisted = crate::cases::record_of(&store, first)
-        .expect("read")
-        .expect("record");
-    unlisted.state.case_ref = CaseRef([0xee; 16]);
+    let unlisted = copy_of_first(&store, &cases, CaseRef([0xee; 16]));
     assert!(
         unlisted.state.is_participant(&w.supplier.org_id()),
         "control: a full read of the records would offer it"
@@ -169,12 +180,8 @@ async fn the_sync_offer_leaves_out_a_case_whose_record_names_another_party() {
     let (_dir, store, core, mut probe, events) = cso_core(&w);
     let cases: std::collections::BTreeSet<CaseRef> =
         open_cases(&w, &core, 2).await.into_iter().collect();
-    let first = cases.first().expect("a case");
-    let record = crate::cases::record_of(&store, first)
-        .expect("read")
-        .expect("record");
-    let mut listed = record.state.clone();
-    listed.case_ref = CaseRef([0xdd; 16]);
+    let record = copy_of_first(&store, &cases, CaseRef([0xdd; 16]));
+    let listed = record.state.clone();
     let mut stored = listed.clone();
     for p in &mut stored.parties {
         p.party = OrgId([0x77; 32]);
