@@ -81,8 +81,14 @@ pub fn files_under(root: &Path) -> Vec<PathBuf> {
 /// The files among `roots` (each a file, or a directory searched recursively) that hold any
 /// of `needles`: in their bytes, or in a compressed record of a database file, decoded
 /// (compression can hide a record's text from a byte search). For checks that something is
-/// nowhere on a node's disk; a file that goes while the search runs is skipped.
+/// nowhere on a node's disk; each root must exist, and a file that goes while the search
+/// runs is skipped.
 pub fn holders(roots: &[PathBuf], needles: &[&[u8]]) -> Vec<PathBuf> {
+    // A root that is not there would find nothing, and a check that something is absent
+    // would pass for the wrong reason.
+    for root in roots {
+        assert!(root.exists(), "{} does not exist", root.display());
+    }
     let mut files = Vec::new();
     let mut todo = roots.to_vec();
     while let Some(p) = todo.pop() {
