@@ -370,6 +370,107 @@ fn worker_identity_never_leaves_the_cso_without_consent() {
     }
 }
 
+/// A supplier's inbox comes a page at a time, what it owes soonest first and an answered
+/// round last, from the API, the page (with links between pages) and the CLI; a page size
+/// out of range or an unknown parameter is refused with a message, not ignored.
+#[test]
+fn a_supplier_pages_through_its_inbox_owing_first() {
+    let (_net, cso, supplier) = Net::with_cso_and_supplier();
+    let owes_ack = cso.escalate(&supplier, "Wages withheld");
+    let owes_remedy = cso.escalate(&supplier, "Passports kept");
+    let settled = cso.escalate(&supplier, "Fees charged");
+    wait_for("the supplier to hold the three cases", SOON, || {
+        let held = supplier.cases();
+        [&owes_ack, &owes_remedy, &settled]
+            .iter()
+            .all(|c| held.contains(c))
+            .then_some(())
+    });
+    supplier.append_event(
+        &owes_remedy,
+        json!({ "type": "acknowledgement", "note": "Looking into it" }),
+    );
+    remediate(&supplier, &settled);
+    let refs = |v: &Value| -> Vec<String> {
+        v["inbox"]
+            .as_array()
+            .expect("inbox")
+            .iter()
+            .map(|i| i["case_ref"].as_str().expect("case_ref").to_string())
+            .collect()
+    };
+    let first = supplier.get("/api/inbox?per_page=2");
+    assert_eq!(
+        refs(&first),
+        [owes_ack.clone(), owes_remedy.clone()],
+        "{first}"
+    );
+    assert_eq!(
+        (
+            &first["total"],
+            &first["owing"],
+            &first["page"],
+            &first["pages"]
+        ),
+        (&json!(3), &json!(2), &json!(1), &json!(2)),
+        "{first}"
+    );
+    let second = supplier.get("/api/inbox?page=2&per_page=2");
+    assert_eq!(refs(&second), std::slice::from_ref(&settled), "{second}");
+    assert_eq!(refs(&supplier.get("/api/inbox")).len(), 3);
+    for bad in ["per_page=10001", "page=two", "colour=red"] {
+        let (code, body) = supplier.get_raw(&format!("/api/inbox?{bad}"));
+        assert_eq!(code, 400, "{bad}: {body}");
+        let v: Value = serde_json::from_str(&body).expect("json");
+        assert!(
+            !v["error"].as_str().unwrap_or("").is_empty(),
+            "{bad}: {body}"
+        );
+    }
+    // The page links to the next one and back.
+    let (code, html) = supplier.get_raw("/inbox?per_page=2");
+    assert_eq!(code, 200);
+    let pager = |html: &str| {
+        html.find("class=\"pager\"")
+            .map(|i| html[i..].chars().take(400).collect::<String>())
+    };
+    assert!(
+        html.contains(&owes_ack) && !html.contains(&settled),
+        "page 1"
+    );
+    assert!(
+        html.contains("rel=\"next\" href=\"&#x2f;inbox?page=2&amp;per_page=2\""),
+        "{:?}",
+        pager(&html)
+    );
+    assert!(!html.contains("rel=\"prev\""));
+    let (_, html) = supplier.get_raw("/inbox?page=2&per_page=2");
+    assert!(
+        html.contains(&settled) && !html.contains(&owes_ack),
+        "page 2"
+    );
+    assert!(
+        html.contains("rel=\"prev\" href=\"&#x2f;inbox?page=1&amp;per_page=2\""),
+        "{:?}",
+        pager(&html)
+    );
+    assert!(!html.contains("rel=\"next\""));
+    let (code, _) = supplier.get_raw("/inbox?per_page=99999");
+    assert_eq!(code, 400);
+    // The CLI pages the same way.
+    let cli = ilm(&supplier.dir, &["inbox", "--per-page", "2"]);
+    assert!(
+        cli.contains(&owes_ack[..8]) && !cli.contains(&settled[..8]),
+        "{cli}"
+    );
+    assert!(cli.contains("page 1 of 2"), "{cli}");
+    let cli = ilm(&supplier.dir, &["inbox", "--page", "2", "--per-page", "2"]);
+    assert!(
+        cli.contains(&settled[..8]) && !cli.contains(&owes_ack[..8]),
+        "{cli}"
+    );
+}
+
 #[test]
 fn suppliers_and_brands_see_only_their_own_cases() {
     let mut net = Net::new();

@@ -2,7 +2,7 @@
 //! latency over HTTP (p50, p99), against a full scan of the same data in the same run, the
 //! node's memory (idle, and after the requests) against an empty node's, the store's size
 //! against the signed records it holds, and the list of cases offered to an admitted member
-//! against a read of every case record.
+//! and a supplier's inbox against a read of every case.
 //!
 //! Run: `cargo bench -p ilm-node --bench scale` (release); without `--bench` a small smoke
 //! version. Knobs: ILM_BENCH_CASES (100000; smoke 1000); ILM_BENCH_KEEP=1 keeps the data
@@ -156,6 +156,63 @@ fn offers(store: &ilm_node::store::Store, supplier: &OrgId, runs: usize) -> Resu
     Ok(out)
 }
 
+/// A supplier's inbox (the cases escalated to it: a quarter here), its first page, a page
+/// among the cases it owes something in, and its last page, read from the indexes as the
+/// node does, against a read of every case state sorted into the same order (what the inbox
+/// did before it was paged): one line each, after checking both give the same cases.
+fn inboxes(store: &ilm_node::store::Store, supplier: &OrgId, runs: usize) -> Result<Vec<String>> {
+    use ilm_node::inbox::{self, InboxQuery};
+    let at = now();
+    let every = || -> Result<Vec<CaseRef>> {
+        let mut items = Vec::new();
+        ilm_node::cases::for_each_state(store, |s| {
+            if let Some(i) = inbox::item(&s, supplier, at) {
+                items.push((
+                    i.next_due,
+                    aggregates::opened::key(s.opened_at, &s.case_ref),
+                ));
+            }
+        })?;
+        items.sort_by_key(|(due, key)| (due.is_none(), *due, *key));
+        Ok(items
+            .iter()
+            .map(|(_, k)| aggregates::opened::case_of(k))
+            .collect())
+    };
+    let first = inbox::page(store, supplier, at, InboxQuery::default())?;
+    let all = every()?;
+    let per_page = first.items.len().max(1);
+    let mut out = Vec::new();
+    for (what, page) in [
+        ("first page", 1),
+        ("a page of what it owes", first.owing / per_page / 2 + 1),
+        ("last page", first.pages),
+    ] {
+        let q = InboxQuery { page, per_page: 0 };
+        let read = inbox::page(store, supplier, at, q)?;
+        let got: Vec<CaseRef> = read.items.iter().map(|i| i.case_ref).collect();
+        let from = (read.page - 1) * per_page;
+        if got != all[from..(from + per_page).min(all.len())] || read.total != all.len() {
+            bail!("the supplier's inbox, {what}, is not what a read of every case gives");
+        }
+        let (p50, p99) = timed(runs, || {
+            inbox::page(store, supplier, at, q)
+                .map(|_| ())
+                .map_err(Into::into)
+        })?;
+        let (scan50, _) = timed(runs.min(5), || every().map(|_| ()))?;
+        out.push(format!(
+            "supplier's inbox, {what} (page {} of {}, {} cases, {} owing): p50 {p50:.1} ms, p99 {p99:.1} ms; every state read p50 {scan50:.1} ms, {:.0}x",
+            read.page,
+            read.pages,
+            read.total,
+            read.owing,
+            scan50 / p50.max(1e-6)
+        ));
+    }
+    Ok(out)
+}
+
 fn main() -> Result<()> {
     let measuring = std::env::args().any(|a| a == "--bench");
     let cases = env("ILM_BENCH_CASES", if measuring { 100_000 } else { 1_000 })?;
@@ -208,7 +265,8 @@ fn main() -> Result<()> {
             std::hint::black_box((cells, hits));
             Ok(())
         })?;
-        let offers = offers(&store, &w.parties[0].1.org_id(), runs.min(5))?;
+        let mut offers = offers(&store, &w.parties[0].1.org_id(), runs.min(5))?;
+        offers.extend(inboxes(&store, &w.parties[0].1.org_id(), runs)?);
         (p50, p99, signed, offers)
     };
     let store_bytes = dir_size(&w.cso.0.db_path());

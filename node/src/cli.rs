@@ -65,8 +65,16 @@ pub enum Command {
     /// Worker contacts at a CSO (intake).
     #[command(subcommand)]
     Contact(ContactCommand),
-    /// Escalations addressed to this node, with due dates and overdue marks.
-    Inbox,
+    /// Escalations addressed to this node, with due dates and overdue marks: what it owes,
+    /// soonest due first, then the rest, newest first; a page at a time.
+    Inbox {
+        /// The page to show, from 1.
+        #[arg(long, default_value_t = 1)]
+        page: usize,
+        /// Cases per page (1 to 10000).
+        #[arg(long, default_value_t = 25)]
+        per_page: usize,
+    },
     /// Acknowledgements and remediations past their due dates that this node can see, most
     /// overdue first, with how many cases each organisation owes something overdue in.
     Overdue {

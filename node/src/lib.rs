@@ -23,6 +23,7 @@ pub mod datadir;
 pub mod demo;
 pub mod edge;
 pub mod i18n;
+pub mod inbox;
 pub mod intake;
 pub mod membership;
 pub mod memory;

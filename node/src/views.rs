@@ -1,84 +1,17 @@
 //! Typed views of what this node holds, shared by the JSON API (which serialises them) and
 //! the pages (which read their fields): no loosely typed JSON passes between them.
 
-use crate::cases::{self, Overdue, overdue_items};
+use crate::cases;
 use crate::core::{StatusReport, StoredAttestation, StoredLink};
 use crate::membership::{AttestationCheck, MembershipState};
 use crate::schema;
 use crate::store::{Store, StoreError};
-use ilm_protocol::event::Escalation;
 use ilm_protocol::{
-    AttestationBundle, CaseRef, CaseStatus, Country, Digest, EventKind, LinkKind, OrgId,
-    PartyStage, RemediationAttestation, Role, SupplyChainLink, Timestamp,
+    AttestationBundle, CaseRef, Country, Digest, LinkKind, OrgId, RemediationAttestation, Role,
+    SupplyChainLink,
 };
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
-
-/// A case escalated to this node, as its inbox lists it.
-#[derive(Debug, Clone, Serialize)]
-pub struct InboxItem {
-    /// The case.
-    pub case_ref: CaseRef,
-    /// The case's status.
-    pub status: CaseStatus,
-    /// The CSO that owns the case (and escalated it).
-    pub owner: OrgId,
-    /// When the case was first escalated to this node.
-    pub escalated_at: Timestamp,
-    /// The next date this node owes something by (none when it owes nothing).
-    pub next_due: Option<Timestamp>,
-    /// Where this node's own round stands.
-    pub stage: PartyStage,
-    /// The latest escalation to this node (what is asked, and by when).
-    pub escalation: Escalation,
-    /// What this node owes past its due date.
-    pub overdue: Vec<Overdue>,
-    /// Events in the case.
-    pub event_count: u32,
-    /// What this node may add now.
-    pub allowed: Vec<EventKind>,
-}
-
-/// Every case escalated to `me`, from the read model.
-pub fn inbox(store: &Store, me: &OrgId, now: Timestamp) -> Result<Vec<InboxItem>, StoreError> {
-    let mut out = Vec::new();
-    for state in cases::states(store)? {
-        let Some(mine) = state.party(me) else {
-            continue;
-        };
-        let next_due = state
-            .obligations(now)
-            .iter()
-            .filter(|o| o.party == *me)
-            .map(|o| o.due)
-            .min();
-        out.push(InboxItem {
-            case_ref: state.case_ref,
-            status: state.status(),
-            owner: state.owner,
-            escalated_at: mine.first_escalated_at,
-            next_due,
-            stage: mine.stage,
-            escalation: mine.escalation.clone(),
-            overdue: overdue_items(&state, now)
-                .into_iter()
-                .filter(|o| o.party == *me)
-                .collect(),
-            event_count: state.events,
-            allowed: state.allowed(me),
-        });
-    }
-    // What is overdue first, then what is due soonest; answered rounds last.
-    out.sort_by_key(|i| {
-        (
-            i.overdue.is_empty(),
-            i.next_due.is_none(),
-            i.next_due,
-            i.case_ref,
-        )
-    });
-    Ok(out)
-}
 
 /// An attestation as a node holds it, with whether it verifies.
 #[derive(Debug, Clone, Serialize)]
@@ -374,7 +307,7 @@ mod tests {
     use super::*;
     use ilm_protocol::attestation::BundleFormat;
     use ilm_protocol::record::RecordSignature;
-    use ilm_protocol::{AttestationBundle, RecordKind, SignatureBytes, SignedRecord};
+    use ilm_protocol::{AttestationBundle, RecordKind, SignatureBytes, SignedRecord, Timestamp};
 
     fn record(kind: RecordKind, body: &str, sig: u8) -> SignedRecord {
         SignedRecord {

@@ -195,13 +195,28 @@ pub fn distinct(
 }
 
 /// The cases `org` takes part in here, as owner or as a party escalated to, from the pair
-/// terms alone (for the sync offered to an admitted member). A case's state begins with
-/// its first escalation, so each case has a pair term for each party; and the owners of a
-/// node's cases are few, so this reads one id per owner and the lists of its pairs with
-/// `org`, not every case. Sorted by reference.
+/// terms alone (for the sync offered to an admitted member). Sorted by reference.
 pub fn cases_with(store: &Store, org: &OrgId) -> Result<Vec<CaseRef>, StoreError> {
     let as_owner = [PAIRS, org.as_bytes()].concat();
     let mut found = keys(store, &as_owner, usize::MAX)?.unwrap_or_default();
+    for term in escalated_to(store, org)? {
+        found.extend(keys(store, &term, usize::MAX)?.unwrap_or_default());
+    }
+    let mut cases: Vec<CaseRef> = found.iter().map(opened::case_of).collect();
+    // In the order the case records are stored: reading them one after another then walks
+    // the records in order, where the index's order (by opening time) would jump about and
+    // miss the engine's cache at nearly every read.
+    cases.sort_unstable();
+    cases.dedup();
+    Ok(cases)
+}
+
+/// The lists (each a pair term and its zero byte) of the cases other owners here escalated
+/// to `org`, one per owner. A case's state begins with its first escalation, so each case
+/// has a pair term for each party; and the owners of a node's cases are few, so this reads
+/// one id per owner (skipping the rest of its terms), not every case.
+pub fn escalated_to(store: &Store, org: &OrgId) -> Result<Vec<Vec<u8>>, StoreError> {
+    let mut out = Vec::new();
     let mut from = PAIRS.to_vec();
     while let Some(id) = store.first_id_from(&schema::TERMS, PAIRS, &from)? {
         let Some(owner) = id
@@ -217,7 +232,10 @@ pub fn cases_with(store: &Store, org: &OrgId) -> Result<Vec<CaseRef>, StoreError
         if owner != org.0 {
             let mut term = pair(&OrgId(owner), org);
             term.push(0);
-            found.extend(keys(store, &term, usize::MAX)?.unwrap_or_default());
+            // Read one id to tell an owner that escalated to others only.
+            if store.first_id_from(&schema::TERMS, &term, &term)?.is_some() {
+                out.push(term);
+            }
         }
         // Past every term of this owner: the next owner's first id, if there is one.
         let Some(next) = successor(owner) else {
@@ -225,13 +243,7 @@ pub fn cases_with(store: &Store, org: &OrgId) -> Result<Vec<CaseRef>, StoreError
         };
         from = [PAIRS, next.as_slice()].concat();
     }
-    let mut cases: Vec<CaseRef> = found.iter().map(opened::case_of).collect();
-    // In the order the case records are stored: reading them one after another then walks
-    // the records in order, where the index's order (by opening time) would jump about and
-    // miss the engine's cache at nearly every read.
-    cases.sort_unstable();
-    cases.dedup();
-    Ok(cases)
+    Ok(out)
 }
 
 /// The smallest id greater than every id starting with `id`, as many bytes long (None when

@@ -94,6 +94,15 @@ impl From<crate::worklist::QueryError> for ApiError {
     }
 }
 
+impl From<crate::inbox::InboxError> for ApiError {
+    fn from(e: crate::inbox::InboxError) -> Self {
+        match e {
+            crate::inbox::InboxError::BadPageSize => ApiError::bad(e.to_string()),
+            crate::inbox::InboxError::Store(s) => s.into(),
+        }
+    }
+}
+
 impl From<crate::worklist::ListError> for ApiError {
     fn from(e: crate::worklist::ListError) -> Self {
         match e {

@@ -505,9 +505,16 @@ pub(crate) async fn verify(
     })))
 }
 
-pub(crate) async fn inbox(State(st): St) -> ApiResult {
-    let items = crate::views::inbox(&st.store, &st.keys.org_id(), now())?;
-    Ok(Json(json!({ "inbox": items })))
+/// A page of the inbox: `{inbox, total, owing, page, pages}`.
+pub(crate) async fn inbox(
+    State(st): St,
+    q: Result<Query<crate::inbox::InboxQuery>, QueryRejection>,
+) -> ApiResult {
+    let Query(q) = q?;
+    let p = crate::inbox::page(&st.store, &st.keys.org_id(), now(), q)?;
+    Ok(Json(json!({
+        "inbox": p.items, "total": p.total, "owing": p.owing, "page": p.page, "pages": p.pages,
+    })))
 }
 
 pub(crate) async fn list_attestations(State(st): St) -> ApiResult {

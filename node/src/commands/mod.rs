@@ -88,7 +88,7 @@ pub fn run(cli: Cli) -> Result<Output> {
         Command::Outbox { state } => daemon_ops::outbox(&dir, state.as_deref()),
         Command::Case(cmd) => daemon_ops::case(&dir, cmd),
         Command::Contact(cmd) => workflow_ops::contact(&dir, cmd),
-        Command::Inbox => workflow_ops::inbox(&dir),
+        Command::Inbox { page, per_page } => workflow_ops::inbox(&dir, page, per_page),
         Command::Overdue { limit } => workflow_ops::overdue(&dir, limit),
         Command::Attestation(cmd) => workflow_ops::attestation(&dir, cmd),
         Command::Link(cmd) => workflow_ops::link(&dir, cmd),

@@ -227,8 +227,8 @@ pub(super) fn evidence(files: &[std::path::PathBuf]) -> Result<Vec<Value>> {
         .collect()
 }
 
-pub(super) fn inbox(dir: &DataDir) -> Result<Output> {
-    let v = client(dir)?.get("/api/inbox")?;
+pub(super) fn inbox(dir: &DataDir, page: usize, per_page: usize) -> Result<Output> {
+    let v = client(dir)?.get(&format!("/api/inbox?page={page}&per_page={per_page}"))?;
     let mut t = String::new();
     for x in v["inbox"].as_array().into_iter().flatten() {
         let e = &x["escalation"];
@@ -259,6 +259,11 @@ pub(super) fn inbox(dir: &DataDir) -> Result<Output> {
     }
     if t.is_empty() {
         t = "No escalations addressed to this node.".into();
+    } else if v["pages"].as_u64().unwrap_or(1) > 1 {
+        t.push_str(&format!(
+            "page {} of {} ({} cases, {} owing something); --page N for another\n",
+            v["page"], v["pages"], v["total"], v["owing"]
+        ));
     }
     Ok(Output::new(v, t.trim_end().to_string()))
 }

@@ -362,7 +362,7 @@ pub static ROUTES: &[Route] = &[
         Get,
         "/api/inbox",
         Read,
-        "Escalations addressed to this node, with due dates",
+        "Escalations addressed to this node, with due dates: what it owes, soonest due first, then the rest, newest first (?page=, ?per_page= 1 to 10000, default 25)",
         |m| on(m, workflow::inbox),
     ),
     route(

@@ -24,7 +24,7 @@ pub(crate) async fn dashboard(
     let board = match st.role {
         Role::Cso => figures::cso(&st.store, t).map_err(ApiError::from),
         Role::Brand => {
-            figures::brand(&st.store, &st.membership, &me, &rows, t).map_err(ApiError::from)
+            figures::brand(&st.store, &st.membership, &me, &rows).map_err(ApiError::from)
         }
         Role::Steward => figures::steward(&st.membership, &st.store, t).map_err(ApiError::from),
         _ => figures::responder(&st.store, &me, t).map_err(ApiError::from),

@@ -447,7 +447,6 @@ pub fn brand(
     membership: &MembershipState,
     me: &OrgId,
     rows: &[CaseRow],
-    now: Timestamp,
 ) -> Result<Dashboard, StoreError> {
     let chain = crate::views::supply_chain(store, membership, me)?;
     let verified: usize = chain
@@ -459,7 +458,7 @@ pub fn brand(
                 .count()
         })
         .sum();
-    let inbox = crate::views::inbox(store, me, now)?;
+    let escalated_to_us = crate::inbox::count(store, me)?;
     // Each case once, though a case escalated to a supplier and its agency has a report of
     // each (the supplier's first: suppliers come first in the chain).
     let mut reports = Vec::new();
@@ -487,7 +486,7 @@ pub fn brand(
             open,
             overdue,
             tile("verified_attestations", verified, Some("/supply-chain")),
-            tile("escalations_to_us", inbox.len(), Some("/inbox")),
+            tile("escalations_to_us", escalated_to_us, Some("/inbox")),
         ],
         charts: vec![
             Series {

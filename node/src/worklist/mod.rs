@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 pub mod export;
 pub mod indexed;
 mod probe;
-mod stream;
+pub(crate) mod stream;
 
 /// Rows per page.
 pub const PER_PAGE: usize = 25;

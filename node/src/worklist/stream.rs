@@ -62,7 +62,7 @@ impl Cursor {
 }
 
 /// A condition's cases, newest first, each once: the lists of its sources merged.
-struct Stream {
+pub(crate) struct Stream {
     cursors: Vec<Cursor>,
 }
 
@@ -105,8 +105,17 @@ impl Stream {
         Ok(Some(Stream { cursors }))
     }
 
+    /// The cases of the search index's `lists` (each a term and its zero byte), merged.
+    pub(crate) fn of_lists(lists: Vec<Vec<u8>>) -> Stream {
+        let cursors = lists
+            .into_iter()
+            .map(|list| Cursor::new(&terms::LISTS, list, &[]))
+            .collect();
+        Stream { cursors }
+    }
+
     /// The next case, newest first.
-    fn next(&mut self, store: &Store) -> Result<Option<Key>, StoreError> {
+    pub(crate) fn next(&mut self, store: &Store) -> Result<Option<Key>, StoreError> {
         let mut newest: Option<Key> = None;
         for c in &mut self.cursors {
             if let Some(k) = c.peek(store)? {

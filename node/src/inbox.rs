@@ -1,0 +1,205 @@
+//! A responding party's inbox: the cases escalated to this node, a page at a time. First the
+//! cases in which it owes something, soonest due first (so what is overdue leads), then the
+//! others (answered rounds, closed cases), newest first.
+//!
+//! Read from the indexes kept with the aggregates, not from every case: the first part is
+//! this node's own due-date list ([`due::BY_PARTY`]), the second the lists of the pair terms
+//! naming this node as the party an owner escalated to ([`terms::escalated_to`]), without the
+//! cases of the first part. A page then costs its rows, the keys before it and, past the
+//! first part, the keys of that part (the cases still owing something, which do not grow with
+//! the years of history a node keeps).
+
+use crate::aggregates::{due, opened, terms};
+use crate::cases::{self, Overdue, overdue_items};
+use crate::store::{Store, StoreError};
+use crate::worklist::stream::Stream;
+use crate::worklist::{MAX_PER_PAGE, PER_PAGE};
+use ilm_protocol::event::Escalation;
+use ilm_protocol::{CaseRef, CaseState, CaseStatus, EventKind, OrgId, PartyStage, Timestamp};
+use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
+
+/// A case escalated to this node, as its inbox lists it.
+#[derive(Debug, Clone, Serialize)]
+pub struct InboxItem {
+    /// The case.
+    pub case_ref: CaseRef,
+    /// The case's status.
+    pub status: CaseStatus,
+    /// The CSO that owns the case (and escalated it).
+    pub owner: OrgId,
+    /// When the case was first escalated to this node.
+    pub escalated_at: Timestamp,
+    /// The next date this node owes something by (none when it owes nothing).
+    pub next_due: Option<Timestamp>,
+    /// Where this node's own round stands.
+    pub stage: PartyStage,
+    /// The latest escalation to this node (what is asked, and by when).
+    pub escalation: Escalation,
+    /// What this node owes past its due date.
+    pub overdue: Vec<Overdue>,
+    /// Events in the case.
+    pub event_count: u32,
+    /// What this node may add now.
+    pub allowed: Vec<EventKind>,
+}
+
+/// Which page of the inbox to show.
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct InboxQuery {
+    /// Page number, from 1 (0: the first).
+    pub page: usize,
+    /// Items per page, 1 to [`MAX_PER_PAGE`] (0: [`PER_PAGE`]).
+    pub per_page: usize,
+}
+
+/// Why an inbox page cannot be shown.
+#[derive(Debug, thiserror::Error)]
+pub enum InboxError {
+    /// A page size out of range.
+    #[error("per_page: 1 to 10000")]
+    BadPageSize,
+    /// The store could not be read.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// One page of the inbox.
+#[derive(Debug, Clone, Serialize)]
+pub struct InboxPage {
+    /// The cases of this page, in the inbox's order.
+    pub items: Vec<InboxItem>,
+    /// Cases escalated to this node, on every page.
+    pub total: usize,
+    /// Of them, the cases in which this node owes something (they come first).
+    pub owing: usize,
+    /// This page, from 1.
+    pub page: usize,
+    /// Number of pages (at least 1).
+    pub pages: usize,
+}
+
+/// The page of `me`'s inbox that `query` asks for (a page past the last shows the last).
+pub fn page(
+    store: &Store,
+    me: &OrgId,
+    now: Timestamp,
+    query: InboxQuery,
+) -> Result<InboxPage, InboxError> {
+    let per_page = match query.per_page {
+        0 => PER_PAGE,
+        n if n <= MAX_PER_PAGE => n,
+        _ => return Err(InboxError::BadPageSize),
+    };
+    let lists = terms::escalated_to(store, me)?;
+    let owing = due::BY_PARTY.count(store, me.as_bytes())?;
+    let total = count_in(store, &lists)?.max(owing);
+    let pages = total.div_ceil(per_page).max(1);
+    let page = query.page.clamp(1, pages);
+    let skip = (page - 1) * per_page;
+    let mut keys: Vec<opened::Key> = due::BY_PARTY
+        .ids_in(store, me.as_bytes(), skip, per_page)?
+        .iter()
+        .filter_map(|id| opened::key_of(id))
+        .collect();
+    if keys.len() < per_page && total > owing {
+        keys.extend(settled(
+            store,
+            me,
+            lists,
+            skip.saturating_sub(owing),
+            per_page - keys.len(),
+        )?);
+    }
+    let mut items = Vec::with_capacity(keys.len());
+    for key in &keys {
+        if let Some(state) = cases::state_of(store, &opened::case_of(key))?
+            && let Some(item) = item(&state, me, now)
+        {
+            items.push(item);
+        }
+    }
+    Ok(InboxPage {
+        items,
+        total,
+        owing,
+        page,
+        pages,
+    })
+}
+
+/// How many cases are escalated to `me` here (the dashboards' count of the inbox).
+pub fn count(store: &Store, me: &OrgId) -> Result<usize, StoreError> {
+    count_in(store, &terms::escalated_to(store, me)?)
+}
+
+/// How many cases the search-index `lists` hold (each case is under one owner's pair).
+fn count_in(store: &Store, lists: &[Vec<u8>]) -> Result<usize, StoreError> {
+    let mut n = 0;
+    for list in lists {
+        n += terms::LISTS.count(store, list)?;
+    }
+    Ok(n)
+}
+
+/// The keys of the cases escalated to `me` in which it owes nothing, newest first, from the
+/// `skip`-th on, at most `n`.
+fn settled(
+    store: &Store,
+    me: &OrgId,
+    lists: Vec<Vec<u8>>,
+    mut skip: usize,
+    n: usize,
+) -> Result<Vec<opened::Key>, StoreError> {
+    let owing: HashSet<opened::Key> = due::BY_PARTY
+        .ids_prefixed(store, me.as_bytes(), usize::MAX)?
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|id| opened::key_of(id))
+        .collect();
+    let mut stream = Stream::of_lists(lists);
+    let mut out = Vec::with_capacity(n);
+    while out.len() < n
+        && let Some(key) = stream.next(store)?
+    {
+        if owing.contains(&key) {
+            continue;
+        }
+        if skip > 0 {
+            skip -= 1;
+        } else {
+            out.push(key);
+        }
+    }
+    Ok(out)
+}
+
+/// A case's entry in `me`'s inbox (None when `me` is not a party to it).
+pub fn item(state: &CaseState, me: &OrgId, now: Timestamp) -> Option<InboxItem> {
+    let mine = state.party(me)?;
+    let next_due = state
+        .obligations(now)
+        .iter()
+        .filter(|o| o.party == *me)
+        .map(|o| o.due)
+        .min();
+    Some(InboxItem {
+        case_ref: state.case_ref,
+        status: state.status(),
+        owner: state.owner,
+        escalated_at: mine.first_escalated_at,
+        next_due,
+        stage: mine.stage,
+        escalation: mine.escalation.clone(),
+        overdue: overdue_items(state, now)
+            .into_iter()
+            .filter(|o| o.party == *me)
+            .collect(),
+        event_count: state.events,
+        allowed: state.allowed(me),
+    })
+}
+
+#[cfg(test)]
+mod tests;
