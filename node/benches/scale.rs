@@ -2,7 +2,7 @@
 //! latency over HTTP (p50, p99), against a full scan of the same data in the same run, the
 //! node's memory (idle, and after the requests) against an empty node's, the store's size
 //! against the signed records it holds, and the list of cases offered to an admitted member
-//! and a supplier's inbox against a read of every case.
+//! and a supplier's inbox and dashboard against a read of every case.
 //!
 //! Run: `cargo bench -p ilm-node --bench scale` (release); without `--bench` a small smoke
 //! version. Knobs: ILM_BENCH_CASES (100000; smoke 1000); ILM_BENCH_KEEP=1 keeps the data
@@ -159,8 +159,13 @@ fn offers(store: &ilm_node::store::Store, supplier: &OrgId, runs: usize) -> Resu
 /// A supplier's inbox (the cases escalated to it: a quarter here), its first page, a page
 /// among the cases it owes something in, and its last page, read from the indexes as the
 /// node does, against a read of every case state sorted into the same order (what the inbox
-/// did before it was paged): one line each, after checking both give the same cases.
-fn inboxes(store: &ilm_node::store::Store, supplier: &OrgId, runs: usize) -> Result<Vec<String>> {
+/// did before it was paged): one line each, after checking both give the same cases; and
+/// its dashboard's figures.
+fn supplier_views(
+    store: &ilm_node::store::Store,
+    supplier: &OrgId,
+    runs: usize,
+) -> Result<Vec<String>> {
     use ilm_node::inbox::{self, InboxQuery};
     let at = now();
     let every = || -> Result<Vec<CaseRef>> {
@@ -210,6 +215,26 @@ fn inboxes(store: &ilm_node::store::Store, supplier: &OrgId, runs: usize) -> Res
             scan50 / p50.max(1e-6)
         ));
     }
+    // The supplier's dashboard (its cells and due-date list), against one pass over every
+    // case state counting the same (what it did before).
+    let (p50, p99) = timed(runs, || {
+        ilm_node::ui::figures::responder(store, supplier, at)?;
+        Ok(())
+    })?;
+    let (scan50, _) = timed(runs.min(5), || {
+        let mut stages = std::collections::BTreeMap::<&str, u64>::new();
+        ilm_node::cases::for_each_state(store, |s| {
+            if let Some(p) = s.party(supplier) {
+                *stages.entry(p.stage.code()).or_default() += 1;
+            }
+        })?;
+        std::hint::black_box(stages);
+        Ok(())
+    })?;
+    out.push(format!(
+        "supplier's dashboard: p50 {p50:.1} ms, p99 {p99:.1} ms; every state read p50 {scan50:.1} ms, {:.0}x",
+        scan50 / p50.max(1e-6)
+    ));
     Ok(out)
 }
 
@@ -266,7 +291,7 @@ fn main() -> Result<()> {
             Ok(())
         })?;
         let mut offers = offers(&store, &w.parties[0].1.org_id(), runs.min(5))?;
-        offers.extend(inboxes(&store, &w.parties[0].1.org_id(), runs)?);
+        offers.extend(supplier_views(&store, &w.parties[0].1.org_id(), runs)?);
         (p50, p99, signed, offers)
     };
     let store_bytes = dir_size(&w.cso.0.db_path());

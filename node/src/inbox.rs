@@ -202,4 +202,4 @@ pub fn item(state: &CaseState, me: &OrgId, now: Timestamp) -> Option<InboxItem> 
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -149,6 +149,19 @@ fn party_today(store: &Store, party: &OrgId, now: Timestamp) -> Result<u64, Stor
     Ok(BY_PARTY.count_between(store, party.as_bytes(), &from, &to)? as u64)
 }
 
+/// Open cases whose next deadline for `party` falls within `secs` of `now` (not overdue):
+/// a count of its due-date list between the two times.
+pub fn owed_within(
+    store: &Store,
+    party: &OrgId,
+    now: Timestamp,
+    secs: u64,
+) -> Result<u64, StoreError> {
+    let until = now.0.saturating_add(secs).saturating_add(1);
+    let (from, to) = (now.0.to_be_bytes(), until.to_be_bytes());
+    Ok(BY_PARTY.count_between(store, party.as_bytes(), &from, &to)? as u64)
+}
+
 /// Open cases in which `party` owes something due before `now`: its per-day cells of the
 /// days before today, and its ids of today due before now.
 pub fn overdue_at(store: &Store, party: &OrgId, now: Timestamp) -> Result<u64, StoreError> {

@@ -10,6 +10,7 @@
 pub mod due;
 pub mod lists;
 pub mod opened;
+pub mod party;
 pub mod terms;
 
 use crate::intake::Contact;
@@ -71,6 +72,7 @@ pub fn of_case(state: &CaseState) -> Cells {
     for (party, due) in due::party_dues(state) {
         add(&mut c, due::party_day_cell(&party, due), 1);
     }
+    party::add_case(&mut c, state);
     // Per case, as the dashboards count: remediated (a party's remediation confirmed by the
     // workers), reported (a party reported remediation), and both.
     let confirmed = state.parties.iter().any(|p| {
@@ -274,7 +276,13 @@ const BUILT: &str = "_built";
 
 /// The version of what `of_case` and `of_contact` count (and of the indexes kept with them): raise it
 /// whenever they change, and every node recounts at its next start.
-pub const VERSION: i64 = 11;
+pub const VERSION: i64 = 12;
+
+/// The first [`VERSION`] whose indexes are built as they are now: a store counted at this
+/// version or later keeps its indexes when only the cells change (rebuilding them reads and
+/// rewrites every case's entries: minutes at a million cases). Raise it to `VERSION` when
+/// what the indexes hold changes.
+const INDEXES_SINCE: i64 = 11;
 
 /// The cells whose names start with `prefix`, keyed by the rest of the name.
 pub fn with_prefix(store: &Store, prefix: &str) -> Result<BTreeMap<String, i64>, StoreError> {
@@ -397,11 +405,14 @@ pub fn held(store: &Store) -> Result<Cells, StoreError> {
 /// definitions (a new database, or one of an earlier release); from then on they are kept
 /// incrementally. Returns whether it counted.
 pub fn ensure_built(store: &Store) -> Result<bool, StoreError> {
-    if store.get(&schema::AGGREGATES, BUILT.as_bytes())? == Some(VERSION) {
+    let built: Option<i64> = store.get(&schema::AGGREGATES, BUILT.as_bytes())?;
+    if built == Some(VERSION) {
         return Ok(false);
     }
     let cells = recount(store, &mut |_| {})?;
-    rebuild_indexes(store)?;
+    if !built.is_some_and(|v| (INDEXES_SINCE..VERSION).contains(&v)) {
+        rebuild_indexes(store)?;
+    }
     replace(store, &cells, 10_000)?;
     Ok(true)
 }

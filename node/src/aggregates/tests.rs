@@ -434,6 +434,64 @@ fn aggregates_counted_with_other_definitions_are_counted_again() {
     assert_eq!(held(&store).expect("held"), Cells::new());
 }
 
+/// New cell definitions recount the cells at the next start; the indexes, unchanged since
+/// [`INDEXES_SINCE`], are kept (a rebuild reads every case again), and rebuilt for a store
+/// counted before it.
+#[test]
+fn new_cells_are_counted_and_indexes_built_since_their_version_are_kept() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = crate::schema::open(&dir.path().join("db")).expect("store");
+    let states = states_of_one_case(3);
+    let state = states.last().expect("state");
+    let mut batch = WriteBatch::new();
+    let mut pending = Pending::new();
+    pending.case(None, state);
+    crate::cases::put_record(&mut batch, state, &[]).expect("put");
+    pending.stage(&store, &mut batch).expect("stage");
+    store.commit(batch).expect("commit");
+    assert!(ensure_built(&store).expect("built"));
+    let party_cells = || {
+        held(&store)
+            .expect("held")
+            .into_keys()
+            .filter(|k| k.starts_with(party::PREFIX))
+            .count()
+    };
+    assert!(party_cells() > 0, "control: a party's cells are counted");
+    // As a store counted at `since` leaves it: no per-party cells; and the list of open
+    // cases emptied, to see whether the indexes are rebuilt.
+    let as_counted_at = |since: i64| {
+        let mut batch = WriteBatch::new();
+        for k in held(&store).expect("held").into_keys() {
+            if k.starts_with(party::PREFIX) {
+                batch.remove(&schema::AGGREGATES, k.as_bytes());
+            }
+        }
+        for id in store.ids_after(&schema::OPENED, 0, 100).expect("ids") {
+            batch.remove(&schema::OPENED, &id);
+        }
+        batch
+            .put(&schema::AGGREGATES, BUILT.as_bytes(), &since)
+            .expect("put");
+        store.commit(batch).expect("commit");
+        assert_eq!(party_cells(), 0);
+        assert_eq!(store.count(&schema::OPENED).expect("count"), 0);
+    };
+    as_counted_at(INDEXES_SINCE);
+    assert!(ensure_built(&store).expect("recounted"));
+    assert!(party_cells() > 0, "the new cells are counted");
+    assert_eq!(
+        store.count(&schema::OPENED).expect("count"),
+        0,
+        "kept as found"
+    );
+    as_counted_at(INDEXES_SINCE - 1);
+    assert!(ensure_built(&store).expect("recounted"));
+    assert!(party_cells() > 0);
+    assert_eq!(store.count(&schema::OPENED).expect("count"), 1, "rebuilt");
+    assert_eq!(opened::LISTS.count(&store, &[]).expect("count"), 1);
+}
+
 /// The ids (list name, then key) that `entries` gives `states`, sorted: what a one-record-
 /// per-id index held, and what the lists read as.
 fn ids_of<const N: usize>(states: &[CaseState], entries: Entries<N>) -> Vec<Vec<u8>> {

@@ -12,18 +12,18 @@ use ilm_protocol::{
 };
 use std::collections::BTreeMap;
 
-const T0: Timestamp = Timestamp(1_767_225_600);
+pub(crate) const T0: Timestamp = Timestamp(1_767_225_600);
 
-struct Fixture {
+pub(crate) struct Fixture {
     network: Network,
     csos: Vec<OrgKeys>,
     /// The inbox's node.
-    me: OrgKeys,
-    other: OrgKeys,
+    pub(crate) me: OrgKeys,
+    pub(crate) other: OrgKeys,
     certs: BTreeMap<OrgId, MembershipCertificate>,
 }
 
-fn fixture() -> Fixture {
+pub(crate) fn fixture() -> Fixture {
     let k = |n: u8| OrgKeys::from_secret_bytes([n; 32], [n + 100; 32]);
     let steward = k(1);
     let genesis = SignedRecord::sign(
@@ -182,7 +182,7 @@ fn case_events(f: &Fixture, n: u8) -> (CaseRef, Vec<SignedRecord>) {
 
 /// A store holding `cases` cases, each stored with its aggregates and indexes as the core
 /// stores them.
-fn store_with(f: &Fixture, cases: u8) -> (tempfile::TempDir, Store) {
+pub(crate) fn store_with(f: &Fixture, cases: u8) -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = crate::schema::open(&dir.path().join("db")).expect("store");
     let cert_of = |org: &OrgId, _at: Timestamp| f.certs.get(org).cloned();

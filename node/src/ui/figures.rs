@@ -2,13 +2,13 @@
 //! intake picture, a responding party's work due, a brand's supply chain (the same numbers
 //! as its supply-chain page) and a steward's register.
 
-use crate::aggregates::{self, median, year_month};
+use crate::aggregates::{self, year_month};
 use crate::intake::LocalCase;
 use crate::membership::MembershipState;
 use crate::schema;
 use crate::store::{Store, StoreError};
 use crate::worklist::CaseRow;
-use ilm_protocol::{OrgId, Owed, Timestamp, Verdict};
+use ilm_protocol::{OrgId, Timestamp};
 use std::collections::BTreeMap;
 
 /// One number with where to see its rows.
@@ -184,21 +184,22 @@ fn by_category<'a>(
     unit: &'static str,
     categories: impl Iterator<Item = &'a ilm_protocol::IssueCategory>,
 ) -> Series {
+    category_series(unit, count(categories.map(|c| c.code())))
+}
+
+/// The chart of issue categories, from counts per category code.
+fn category_series(unit: &'static str, counts: BTreeMap<String, u64>) -> Series {
     Series {
         key: "issues_by_category",
         unit,
         labels: Labels::Prefix("cat"),
-        rows: top(count(categories.map(|c| c.code())), 10),
+        rows: top(counts, 10),
         time: false,
     }
 }
 
 fn days(d: Option<f64>) -> String {
     d.map(|d| format!("{d:.1}")).unwrap_or_else(|| "—".into())
-}
-
-fn confirmed(v: Option<Verdict>) -> bool {
-    matches!(v, Some(Verdict::Resolved | Verdict::PartlyResolved))
 }
 
 fn tile(key: &'static str, value: impl ToString, href: Option<&'static str>) -> Tile {
@@ -384,57 +385,41 @@ pub fn cso(store: &Store, now: Timestamp) -> Result<Dashboard, StoreError> {
 
 /// A supplier, agency or labour office: what it must answer or remediate, and how fast. Its
 /// open and overdue cases come from the aggregates as the list counts them; its own figures
-/// from one pass over the case states, one at a time (memory does not grow with them).
+/// from its cells (`aggregates::party`) and its due-date list, not from every case.
 pub fn responder(store: &Store, me: &OrgId, now: Timestamp) -> Result<Dashboard, StoreError> {
-    let (mut to_answer, mut this_week, mut remediated) = (0usize, 0usize, 0usize);
-    let mut ack: Vec<f64> = Vec::new();
-    let mut escalated: Vec<Timestamp> = Vec::new();
-    let mut stages: BTreeMap<String, u64> = BTreeMap::new();
-    let mut categories: Vec<ilm_protocol::IssueCategory> = Vec::new();
-    crate::cases::for_each_state(store, |s| {
-        for o in s.obligations(now).iter().filter(|o| o.party == *me) {
-            to_answer += usize::from(o.what == Owed::Acknowledgement);
-            this_week += usize::from(!o.overdue && o.due.0 <= now.0 + 7 * DAY);
-        }
-        let Some(p) = s.party(me) else {
-            return;
-        };
-        ack.extend(
-            p.acknowledged_at
-                .map(|a| a.0.saturating_sub(p.escalated_at.0) as f64 / DAY as f64),
-        );
-        remediated += usize::from(confirmed(p.verdict));
-        escalated.push(p.first_escalated_at);
-        *stages.entry(p.stage.code().to_string()).or_default() += 1;
-        categories.extend(p.categories.iter().copied());
-    })?;
+    let f = aggregates::party::figures(store, me)?;
+    let this_week = aggregates::due::owed_within(store, me, now, 7 * DAY)?;
     // Only a CSO opens cases before escalating them.
     let (open, overdue, _) = list_tiles(store, &[], now)?;
     Ok(Dashboard {
         tiles: vec![
-            tile("to_answer", to_answer, Some("/inbox")),
+            tile("to_answer", f.owes_ack, Some("/inbox")),
             tile("due_this_week", this_week, Some("/cases?sort=due")),
             overdue,
             open,
-            tile("median_ack", days(median(ack)), None),
-            tile("remediated", remediated, None),
+            tile(
+                "median_ack",
+                days(aggregates::median_days(&f.ack_days)),
+                None,
+            ),
+            tile("remediated", f.remediated, None),
         ],
         charts: vec![
             Series {
                 key: "escalations_by_month",
                 unit: "unit_cases",
                 labels: Labels::Plain,
-                rows: month_series(escalated.into_iter(), now),
+                rows: month_rows(&f.months, now),
                 time: true,
             },
             Series {
                 key: "cases_by_stage",
                 unit: "unit_cases",
                 labels: Labels::Prefix("status"),
-                rows: top(stages, 12),
+                rows: top(f.stages, 12),
                 time: false,
             },
-            by_category("unit_cases", categories.iter()),
+            category_series("unit_cases", f.categories),
         ],
         response_times: Vec::new(),
         overdue_by_party: Vec::new(),
