@@ -15,12 +15,12 @@ use std::collections::BTreeMap;
 pub(crate) const T0: Timestamp = Timestamp(1_767_225_600);
 
 pub(crate) struct Fixture {
-    network: Network,
+    pub(crate) network: Network,
     csos: Vec<OrgKeys>,
     /// The inbox's node.
     pub(crate) me: OrgKeys,
     pub(crate) other: OrgKeys,
-    certs: BTreeMap<OrgId, MembershipCertificate>,
+    pub(crate) certs: BTreeMap<OrgId, MembershipCertificate>,
 }
 
 pub(crate) fn fixture() -> Fixture {
@@ -88,7 +88,7 @@ fn escalation(to: &OrgKeys, at: Timestamp, ack_days: u64) -> EventPayload {
 /// Case `n`'s events: escalated by one of the CSOs to this node, to the other party or to
 /// both, and taken as far as `n` says (waiting for an answer, acknowledged, remediation
 /// reported, verified by the workers, closed). Some open at the same second.
-fn case_events(f: &Fixture, n: u8) -> (CaseRef, Vec<SignedRecord>) {
+pub(crate) fn case_events(f: &Fixture, n: u8) -> (CaseRef, Vec<SignedRecord>) {
     let cso = &f.csos[usize::from(n % 3)];
     let nonce = CaseNonce([n; 16]);
     let case = CaseRef::derive(&cso.org_id(), &nonce);
