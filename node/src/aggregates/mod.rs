@@ -401,11 +401,17 @@ pub fn held(store: &Store) -> Result<Cells, StoreError> {
     Ok(out)
 }
 
+/// The version of the cells' definitions the stored aggregates were counted with (None
+/// when they never were).
+pub fn built_version(store: &Store) -> Result<Option<i64>, StoreError> {
+    store.get(&schema::AGGREGATES, BUILT.as_bytes())
+}
+
 /// Counts the aggregates from scratch if they were never built, or built with other cell
 /// definitions (a new database, or one of an earlier release); from then on they are kept
 /// incrementally. Returns whether it counted.
 pub fn ensure_built(store: &Store) -> Result<bool, StoreError> {
-    let built: Option<i64> = store.get(&schema::AGGREGATES, BUILT.as_bytes())?;
+    let built = built_version(store)?;
     if built == Some(VERSION) {
         return Ok(false);
     }

@@ -18,6 +18,17 @@ pub(super) fn reindex(dir: &DataDir, check: bool) -> Result<Output> {
         bail!("stop the node first: reindex reads and rewrites its database");
     }
     let store = open_store(dir)?;
+    if check
+        && let Some(v) = aggregates::built_version(&store)?
+        && v != aggregates::VERSION
+    {
+        // Cells of other definitions would all "differ": say why instead.
+        return Err(Invalid(format!(
+            "the aggregates were counted with the cell definitions of version {v}, and this release counts version {}: the node counts them again at its next start (or run `ilm reindex` now)",
+            aggregates::VERSION
+        ))
+        .into());
+    }
     let total = store.count(&schema::CASE_STATES)? + store.count(&schema::CONTACTS)?;
     let mut bar = Progress::records("reindex", total as u64);
     let counted = aggregates::recount(&store, &mut |n| bar.set(n))?;
