@@ -165,10 +165,14 @@ fn opens_shows_the_same_and_takes_new_work(name: &str, kept_aggregates: bool) {
     steward.start();
     let boot = vec![steward.multiaddr()];
     let cso_dir = tmp.path().join("cso");
+    let mut kept_cells = None;
     if kept_aggregates {
         // Kept as the cases were stored, with an earlier release's cell definitions: the
         // check says so (after the migration, which opening the store ran), rather than list
         // every new cell as differing; the first start counts them again (checked below).
+        let exported = ilm(&cso_dir, &["export", "aggregates", "--format", "json"]);
+        let exported: Value = serde_json::from_str(&exported).expect("json");
+        kept_cells = Some(exported["aggregates"].clone());
         let earlier = ilm_fails(&cso_dir, &["reindex", "--check"]);
         assert!(
             earlier.contains("counted with the cell definitions of version")
@@ -191,6 +195,22 @@ fn opens_shows_the_same_and_takes_new_work(name: &str, kept_aggregates: bool) {
         n.start();
     }
 
+    // The first start counted the aggregates again: what the earlier release kept is
+    // unchanged (so the migration kept it intact), and only this release's per-party cells
+    // were added.
+    if let Some(kept) = kept_cells {
+        let counted = cso.get("/api/aggregates")["aggregates"].clone();
+        let counted = counted.as_object().expect("cells");
+        let (new, old): (Vec<_>, Vec<_>) = counted
+            .iter()
+            .partition(|(k, _)| k.starts_with(ilm_node::aggregates::party::PREFIX));
+        let old: serde_json::Map<String, Value> = old
+            .into_iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        assert_eq!(Value::Object(old), kept);
+        assert!(!new.is_empty(), "{counted:?}");
+    }
     // The same data, read through this build's types.
     for (case, want) in facts["cases"].as_object().expect("cases") {
         assert_eq!(

@@ -72,7 +72,7 @@ pub enum Command {
         #[arg(long, default_value_t = 1)]
         page: usize,
         /// Cases per page (1 to 10000).
-        #[arg(long, default_value_t = 25)]
+        #[arg(long, default_value_t = crate::worklist::PER_PAGE)]
         per_page: usize,
     },
     /// Acknowledgements and remediations past their due dates that this node can see, most

@@ -58,7 +58,7 @@ pub struct InboxQuery {
 #[derive(Debug, thiserror::Error)]
 pub enum InboxError {
     /// A page size out of range.
-    #[error("per_page: 1 to 10000")]
+    #[error("per_page: 1 to {MAX_PER_PAGE}")]
     BadPageSize,
     /// The store could not be read.
     #[error(transparent)]
@@ -94,6 +94,9 @@ pub fn page(
     };
     let lists = terms::escalated_to(store, me)?;
     let owing = due::BY_PARTY.count(store, me.as_bytes())?;
+    // Every case in which this node owes something is also under a pair naming it (it was
+    // escalated to; an owner is never a party, as a CSO is never escalated to), so the pairs
+    // count every case of both parts.
     let total = count_in(store, &lists)?.max(owing);
     let pages = total.div_ceil(per_page).max(1);
     let page = query.page.clamp(1, pages);

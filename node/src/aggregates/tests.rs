@@ -10,7 +10,7 @@ use ilm_protocol::{
 };
 use proptest::prelude::*;
 
-const T0: Timestamp = Timestamp(1_767_225_600);
+pub(crate) const T0: Timestamp = Timestamp(1_767_225_600);
 
 struct Fixture {
     network: Network,
@@ -19,45 +19,58 @@ struct Fixture {
     certs: BTreeMap<OrgId, MembershipCertificate>,
 }
 
-fn fixture() -> Fixture {
-    let k = |n: u8| OrgKeys::from_secret_bytes([n; 32], [n + 100; 32]);
-    let steward = k(1);
+/// A network of one steward, `name`d, begun at [`T0`].
+pub(crate) fn network(name: &str, steward: &OrgKeys) -> Network {
     let genesis = SignedRecord::sign(
         &NetworkGenesis {
-            name: "Aggregates".into(),
+            name: name.into(),
             stewards: vec![steward.org_id()],
             created_at: T0,
         },
-        &steward,
+        steward,
     )
     .expect("genesis");
-    let network = Network::from_genesis(&genesis).expect("network");
+    Network::from_genesis(&genesis).expect("network")
+}
+
+/// The certificate of `keys` as a member in `role`, issued by `steward` at [`T0`] for ten
+/// years.
+pub(crate) fn certificate(
+    network: &Network,
+    steward: &OrgKeys,
+    keys: &OrgKeys,
+    role: Role,
+) -> MembershipCertificate {
+    MembershipCertificate {
+        network_id: network.id(),
+        org_id: keys.org_id(),
+        name: format!("{role}"),
+        role,
+        country: "TH".parse().expect("country"),
+        encryption_key: keys.encryption_key(),
+        not_before: T0,
+        not_after: T0.plus_days(3650),
+        issuer: steward.org_id(),
+        issued_at: T0,
+        signing_key: None,
+        earlier_keys: Vec::new(),
+    }
+}
+
+fn fixture() -> Fixture {
+    let k = |n: u8| OrgKeys::from_secret_bytes([n; 32], [n + 100; 32]);
+    let steward = k(1);
+    let network = network("Aggregates", &steward);
     let cso = k(2);
     let parties = vec![k(3), k(4)];
-    let mut certs = BTreeMap::new();
-    for (keys, role) in [
+    let certs = [
         (&cso, Role::Cso),
         (&parties[0], Role::Supplier),
         (&parties[1], Role::Agency),
-    ] {
-        certs.insert(
-            keys.org_id(),
-            MembershipCertificate {
-                network_id: network.id(),
-                org_id: keys.org_id(),
-                name: format!("{role}"),
-                role,
-                country: "TH".parse().expect("country"),
-                encryption_key: keys.encryption_key(),
-                not_before: T0,
-                not_after: T0.plus_days(3650),
-                issuer: steward.org_id(),
-                issued_at: T0,
-                signing_key: None,
-                earlier_keys: Vec::new(),
-            },
-        );
-    }
+    ]
+    .into_iter()
+    .map(|(keys, role)| (keys.org_id(), certificate(&network, &steward, keys, role)))
+    .collect();
     Fixture {
         network,
         cso,

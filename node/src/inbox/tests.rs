@@ -4,64 +4,38 @@
 
 use super::*;
 use crate::aggregates::Pending;
+use crate::aggregates::tests::{certificate, network};
 use crate::store::WriteBatch;
 use ilm_protocol::event::RemediationAction;
 use ilm_protocol::{
     CaseEvent, CaseHistory, CaseNonce, EventPayload, IssueCategory, MembershipCertificate, Money,
-    Network, NetworkGenesis, OrgKeys, Role, SignedRecord, Verdict,
+    Network, OrgKeys, Role, SignedRecord, Verdict,
 };
 use std::collections::BTreeMap;
 
-pub(crate) const T0: Timestamp = Timestamp(1_767_225_600);
+pub(crate) use crate::aggregates::tests::T0;
 
 pub(crate) struct Fixture {
-    pub(crate) network: Network,
+    network: Network,
     csos: Vec<OrgKeys>,
     /// The inbox's node.
     pub(crate) me: OrgKeys,
     pub(crate) other: OrgKeys,
-    pub(crate) certs: BTreeMap<OrgId, MembershipCertificate>,
+    certs: BTreeMap<OrgId, MembershipCertificate>,
 }
 
 pub(crate) fn fixture() -> Fixture {
     let k = |n: u8| OrgKeys::from_secret_bytes([n; 32], [n + 100; 32]);
     let steward = k(1);
-    let genesis = SignedRecord::sign(
-        &NetworkGenesis {
-            name: "Inbox".into(),
-            stewards: vec![steward.org_id()],
-            created_at: T0,
-        },
-        &steward,
-    )
-    .expect("genesis");
-    let network = Network::from_genesis(&genesis).expect("network");
+    let network = network("Inbox", &steward);
     let csos = vec![k(2), k(3), k(4)];
     let (me, other) = (k(5), k(6));
-    let mut certs = BTreeMap::new();
-    let roles = csos
+    let certs = csos
         .iter()
         .map(|c| (c, Role::Cso))
-        .chain([(&me, Role::Supplier), (&other, Role::Agency)]);
-    for (keys, role) in roles {
-        certs.insert(
-            keys.org_id(),
-            MembershipCertificate {
-                network_id: network.id(),
-                org_id: keys.org_id(),
-                name: format!("{role}"),
-                role,
-                country: "TH".parse().expect("country"),
-                encryption_key: keys.encryption_key(),
-                not_before: T0,
-                not_after: T0.plus_days(3650),
-                issuer: steward.org_id(),
-                issued_at: T0,
-                signing_key: None,
-                earlier_keys: Vec::new(),
-            },
-        );
-    }
+        .chain([(&me, Role::Supplier), (&other, Role::Agency)])
+        .map(|(keys, role)| (keys.org_id(), certificate(&network, &steward, keys, role)))
+        .collect();
     Fixture {
         network,
         csos,
@@ -88,7 +62,7 @@ fn escalation(to: &OrgKeys, at: Timestamp, ack_days: u64) -> EventPayload {
 /// Case `n`'s events: escalated by one of the CSOs to this node, to the other party or to
 /// both, and taken as far as `n` says (waiting for an answer, acknowledged, remediation
 /// reported, verified by the workers, closed). Some open at the same second.
-pub(crate) fn case_events(f: &Fixture, n: u8) -> (CaseRef, Vec<SignedRecord>) {
+fn case_events(f: &Fixture, n: u8) -> (CaseRef, Vec<SignedRecord>) {
     let cso = &f.csos[usize::from(n % 3)];
     let nonce = CaseNonce([n; 16]);
     let case = CaseRef::derive(&cso.org_id(), &nonce);
@@ -180,18 +154,35 @@ pub(crate) fn case_events(f: &Fixture, n: u8) -> (CaseRef, Vec<SignedRecord>) {
     (case, out)
 }
 
+/// Case `n`'s history, every event of [`case_events`] taken.
+fn history(f: &Fixture, n: u8) -> CaseHistory {
+    let cert_of = |org: &OrgId, _at: Timestamp| f.certs.get(org).cloned();
+    let (case, events) = case_events(f, n);
+    let mut history = CaseHistory::new(f.network.id(), case);
+    for e in &events {
+        history.insert(e, &cert_of).expect("a valid event");
+    }
+    history
+}
+
+/// Stores case `n`'s state alone, without its cells and index entries (as no writer of the
+/// node does), to show what a view reads from; returns the case.
+pub(crate) fn store_unindexed(f: &Fixture, store: &Store, n: u8) -> CaseRef {
+    let history = history(f, n);
+    let state = history.state().expect("state");
+    let mut batch = WriteBatch::new();
+    crate::cases::put_record(&mut batch, state, &history.heads()).expect("put");
+    store.commit(batch).expect("commit");
+    state.case_ref
+}
+
 /// A store holding `cases` cases, each stored with its aggregates and indexes as the core
 /// stores them.
 pub(crate) fn store_with(f: &Fixture, cases: u8) -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = crate::schema::open(&dir.path().join("db")).expect("store");
-    let cert_of = |org: &OrgId, _at: Timestamp| f.certs.get(org).cloned();
     for n in 1..=cases {
-        let (case, events) = case_events(f, n);
-        let mut history = CaseHistory::new(f.network.id(), case);
-        for e in &events {
-            history.insert(e, &cert_of).expect("a valid event");
-        }
+        let history = history(f, n);
         let state = history.state().expect("a state");
         let mut batch = WriteBatch::new();
         let mut pending = Pending::new();
@@ -320,16 +311,7 @@ fn the_inbox_is_read_from_the_indexes() {
     let f = fixture();
     let (_dir, store) = store_with(&f, 8);
     let me = f.me.org_id();
-    let (case, events) = case_events(&f, 10);
-    let cert_of = |org: &OrgId, _at: Timestamp| f.certs.get(org).cloned();
-    let mut history = CaseHistory::new(f.network.id(), case);
-    for e in &events {
-        history.insert(e, &cert_of).expect("a valid event");
-    }
-    let mut batch = WriteBatch::new();
-    let state = history.state().expect("state");
-    crate::cases::put_record(&mut batch, state, &history.heads()).expect("put");
-    store.commit(batch).expect("commit");
+    let case = store_unindexed(&f, &store, 10);
     assert!(every(&store, &me, T0).contains(&case), "control");
     let p = page(&store, &me, T0, InboxQuery::default()).expect("page");
     assert!(!refs(&p).contains(&case));

@@ -2,10 +2,8 @@
 //! read of every case state counts for it.
 
 use super::*;
-use crate::inbox::tests::{Fixture, case_events, fixture, store_with};
-use crate::store::WriteBatch;
+use crate::inbox::tests::{Fixture, fixture, store_unindexed, store_with};
 use crate::ui::figures::{Dashboard, responder};
-use ilm_protocol::CaseHistory;
 
 const DAY: u64 = 86_400;
 
@@ -152,16 +150,7 @@ fn the_dashboard_reads_the_cells_not_every_case() {
     let f = fixture();
     let (_dir, store) = store_with(&f, 8);
     let me = f.me.org_id();
-    let (case, events) = case_events(&f, 10);
-    let cert_of = |org: &OrgId, _at: Timestamp| f.certs.get(org).cloned();
-    let mut history = CaseHistory::new(f.network.id(), case);
-    for e in &events {
-        history.insert(e, &cert_of).expect("a valid event");
-    }
-    let mut batch = WriteBatch::new();
-    let state = history.state().expect("state");
-    crate::cases::put_record(&mut batch, state, &history.heads()).expect("put");
-    store.commit(batch).expect("commit");
+    store_unindexed(&f, &store, 10);
     let now = crate::inbox::tests::T0.plus_days(61);
     let by_stage = |rows: &[(String, u64)]| rows.iter().map(|(_, n)| n).sum::<u64>();
     assert_eq!(by_stage(&counted(&store, &me, now).1[1]), 7, "control");
