@@ -5,9 +5,9 @@
 //! Read from the indexes kept with the aggregates, not from every case: the first part is
 //! this node's own due-date list ([`due::BY_PARTY`]), the second the lists of the pair terms
 //! naming this node as the party an owner escalated to ([`terms::escalated_to`]), without the
-//! cases of the first part. A page then costs its rows, the keys before it and, past the
-//! first part, the keys of that part (the cases still owing something, which do not grow with
-//! the years of history a node keeps).
+//! cases of the first part; the totals come from the party's aggregate cells. A page then
+//! costs its rows, the keys before it and, past the first part, the keys of that part (the
+//! cases still owing something, which do not grow with the years of history a node keeps).
 
 use crate::aggregates::{due, opened, terms};
 use crate::cases::{self, Overdue, overdue_items};
@@ -92,12 +92,11 @@ pub fn page(
         n if n <= MAX_PER_PAGE => n,
         _ => return Err(InboxError::BadPageSize),
     };
-    let lists = terms::escalated_to(store, me)?;
-    let owing = due::BY_PARTY.count(store, me.as_bytes())?;
-    // Every case in which this node owes something is also under a pair naming it (it was
-    // escalated to; an owner is never a party, as a CSO is never escalated to), so the pairs
-    // count every case of both parts.
-    let total = count_in(store, &lists)?.max(owing);
+    // Counted from the aggregate cells kept with the lists (in the same batches), not by
+    // reading the lists' keys. Every case in which this node owes something is also one
+    // escalated to it (an owner is never a party, as a CSO is never escalated to).
+    let owing = due::owing(store, me)?;
+    let total = count(store, me)?.max(owing);
     let pages = total.div_ceil(per_page).max(1);
     let page = query.page.clamp(1, pages);
     let skip = (page - 1) * per_page;
@@ -110,7 +109,7 @@ pub fn page(
         keys.extend(settled(
             store,
             me,
-            lists,
+            terms::escalated_to(store, me)?,
             skip.saturating_sub(owing),
             per_page - keys.len(),
         )?);
@@ -134,16 +133,7 @@ pub fn page(
 
 /// How many cases are escalated to `me` here (the dashboards' count of the inbox).
 pub fn count(store: &Store, me: &OrgId) -> Result<usize, StoreError> {
-    count_in(store, &terms::escalated_to(store, me)?)
-}
-
-/// How many cases the search-index `lists` hold (each case is under one owner's pair).
-fn count_in(store: &Store, lists: &[Vec<u8>]) -> Result<usize, StoreError> {
-    let mut n = 0;
-    for list in lists {
-        n += terms::LISTS.count(store, list)?;
-    }
-    Ok(n)
+    crate::aggregates::party::cases_of(store, me)
 }
 
 /// The keys of the cases escalated to `me` in which it owes nothing, newest first, from the

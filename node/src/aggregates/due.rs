@@ -149,6 +149,16 @@ fn party_today(store: &Store, party: &OrgId, now: Timestamp) -> Result<u64, Stor
     Ok(BY_PARTY.count_between(store, party.as_bytes(), &from, &to)? as u64)
 }
 
+/// Open cases in which `party` owes something (the entries of its list in [`BY_PARTY`]):
+/// its per-day cells, summed.
+pub fn owing(store: &Store, party: &OrgId) -> Result<usize, StoreError> {
+    let days = super::with_prefix(store, &format!("{PARTY_DAY_CELL}{party}."))?;
+    Ok(days
+        .values()
+        .map(|n| usize::try_from(*n).unwrap_or(0))
+        .sum())
+}
+
 /// Open cases whose next deadline for `party` falls within `secs` of `now` (not overdue):
 /// a count of its due-date list between the two times.
 pub fn owed_within(

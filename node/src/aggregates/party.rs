@@ -42,6 +42,15 @@ pub(super) fn add_case(c: &mut Cells, state: &CaseState) {
     }
 }
 
+/// How many cases `org` is a party to here (escalated to it): its rounds by stage, summed.
+pub fn cases_of(store: &Store, org: &OrgId) -> Result<usize, StoreError> {
+    let stages = super::with_prefix(store, &format!("{}stage.", prefix(org)))?;
+    Ok(stages
+        .values()
+        .map(|n| usize::try_from(*n).unwrap_or(0))
+        .sum())
+}
+
 /// One party's figures, as its cells hold them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PartyFigures {
