@@ -79,6 +79,52 @@ fn fixture() -> Fixture {
     }
 }
 
+/// One case's events as they are authored: each signed, naming the one before it as its
+/// parent, the first with the case's nonce.
+pub(crate) struct Chain {
+    network_id: ilm_protocol::NetworkId,
+    case: CaseRef,
+    nonce: CaseNonce,
+    /// The events so far, in causal order.
+    pub(crate) events: Vec<SignedRecord>,
+}
+
+impl Chain {
+    /// A case's chain, empty.
+    pub(crate) fn new(
+        network_id: ilm_protocol::NetworkId,
+        case: CaseRef,
+        nonce: CaseNonce,
+    ) -> Chain {
+        Chain {
+            network_id,
+            case,
+            nonce,
+            events: Vec::new(),
+        }
+    }
+
+    /// Adds the next event, authored by `keys` at `at`.
+    pub(crate) fn push(&mut self, keys: &OrgKeys, at: Timestamp, payload: EventPayload) {
+        let parents = self
+            .events
+            .last()
+            .map(|e| vec![e.digest()])
+            .unwrap_or_default();
+        let body = CaseEvent {
+            network_id: self.network_id,
+            case_ref: self.case,
+            case_nonce: parents.is_empty().then_some(self.nonce),
+            parents,
+            author: keys.org_id(),
+            authored_at: at,
+            payload,
+        };
+        self.events
+            .push(SignedRecord::sign(&body, keys).expect("sign"));
+    }
+}
+
 /// One case's events in causal order: escalation to one party, its answer and remediation,
 /// and the workers' verdict. `shape` varies how far it goes, when, and with what.
 fn case_events(f: &Fixture, n: u8, shape: u8) -> Vec<SignedRecord> {
@@ -86,19 +132,9 @@ fn case_events(f: &Fixture, n: u8, shape: u8) -> Vec<SignedRecord> {
     let case = CaseRef::derive(&f.cso.org_id(), &nonce);
     let party = &f.parties[usize::from(shape % 2)];
     let day = |d: u64| T0.plus_days(d + u64::from(n) * 17);
-    let mut out: Vec<SignedRecord> = Vec::new();
+    let mut chain = Chain::new(f.network.id(), case, nonce);
     let mut push = |keys: &OrgKeys, at: Timestamp, payload: EventPayload| {
-        let parents = out.last().map(|e| vec![e.digest()]).unwrap_or_default();
-        let body = CaseEvent {
-            network_id: f.network.id(),
-            case_ref: case,
-            case_nonce: parents.is_empty().then_some(nonce),
-            parents,
-            author: keys.org_id(),
-            authored_at: at,
-            payload,
-        };
-        out.push(SignedRecord::sign(&body, keys).expect("sign"));
+        chain.push(keys, at, payload);
     };
     let categories = if shape.is_multiple_of(3) {
         vec![IssueCategory::WithholdingOfWages]
@@ -193,7 +229,7 @@ fn case_events(f: &Fixture, n: u8, shape: u8) -> Vec<SignedRecord> {
             }),
         );
     }
-    out
+    chain.events
 }
 
 proptest! {

@@ -4,12 +4,12 @@
 
 use super::*;
 use crate::aggregates::Pending;
-use crate::aggregates::tests::{certificate, network};
+use crate::aggregates::tests::{Chain, certificate, network};
 use crate::store::WriteBatch;
 use ilm_protocol::event::RemediationAction;
 use ilm_protocol::{
-    CaseEvent, CaseHistory, CaseNonce, EventPayload, IssueCategory, MembershipCertificate, Money,
-    Network, OrgKeys, Role, SignedRecord, Verdict,
+    CaseHistory, CaseNonce, EventPayload, IssueCategory, MembershipCertificate, Money, Network,
+    OrgKeys, Role, SignedRecord, Verdict,
 };
 use std::collections::BTreeMap;
 
@@ -67,19 +67,9 @@ fn case_events(f: &Fixture, n: u8) -> (CaseRef, Vec<SignedRecord>) {
     let nonce = CaseNonce([n; 16]);
     let case = CaseRef::derive(&cso.org_id(), &nonce);
     let opened = T0.plus_days(u64::from(n / 2));
-    let mut out: Vec<SignedRecord> = Vec::new();
+    let mut chain = Chain::new(f.network.id(), case, nonce);
     let mut push = |keys: &OrgKeys, at: Timestamp, payload: EventPayload| {
-        let parents = out.last().map(|e| vec![e.digest()]).unwrap_or_default();
-        let body = CaseEvent {
-            network_id: f.network.id(),
-            case_ref: case,
-            case_nonce: parents.is_empty().then_some(nonce),
-            parents,
-            author: keys.org_id(),
-            authored_at: at,
-            payload,
-        };
-        out.push(SignedRecord::sign(&body, keys).expect("sign"));
+        chain.push(keys, at, payload);
     };
     let (first, second) = match n % 4 {
         0 => (&f.other, None),
@@ -151,7 +141,7 @@ fn case_events(f: &Fixture, n: u8) -> (CaseRef, Vec<SignedRecord>) {
             },
         );
     }
-    (case, out)
+    (case, chain.events)
 }
 
 /// Case `n`'s history, every event of [`case_events`] taken.
