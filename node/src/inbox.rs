@@ -13,7 +13,7 @@ use crate::aggregates::{due, opened, terms};
 use crate::cases::{self, Overdue, overdue_items};
 use crate::store::{Store, StoreError};
 use crate::worklist::stream::Stream;
-use crate::worklist::{MAX_PER_PAGE, PER_PAGE};
+use crate::worklist::{MAX_PER_PAGE, page_size};
 use ilm_protocol::event::Escalation;
 use ilm_protocol::{CaseRef, CaseState, CaseStatus, EventKind, OrgId, PartyStage, Timestamp};
 use serde::{Deserialize, Serialize};
@@ -50,7 +50,7 @@ pub struct InboxItem {
 pub struct InboxQuery {
     /// Page number, from 1 (0: the first).
     pub page: usize,
-    /// Items per page, 1 to [`MAX_PER_PAGE`] (0: [`PER_PAGE`]).
+    /// Items per page, 1 to [`MAX_PER_PAGE`] (0: [`crate::worklist::PER_PAGE`]).
     pub per_page: usize,
 }
 
@@ -87,11 +87,7 @@ pub fn page(
     now: Timestamp,
     query: InboxQuery,
 ) -> Result<InboxPage, InboxError> {
-    let per_page = match query.per_page {
-        0 => PER_PAGE,
-        n if n <= MAX_PER_PAGE => n,
-        _ => return Err(InboxError::BadPageSize),
-    };
+    let per_page = page_size(query.per_page).ok_or(InboxError::BadPageSize)?;
     // Counted from the aggregate cells kept with the lists (in the same batches), not by
     // reading the lists' keys. Every case in which this node owes something is also one
     // escalated to it (an owner is never a party, as a CSO is never escalated to).

@@ -6,6 +6,7 @@ use super::*;
 use crate::aggregates::Pending;
 use crate::aggregates::tests::{Chain, certificate, network};
 use crate::store::WriteBatch;
+use crate::worklist::PER_PAGE;
 use ilm_protocol::event::RemediationAction;
 use ilm_protocol::{
     CaseHistory, CaseNonce, EventPayload, IssueCategory, MembershipCertificate, Money, Network,
