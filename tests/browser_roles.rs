@@ -1057,20 +1057,39 @@ fn supplier_plan_and_brand_analysis(sup: &mut Session, brand: &mut Session, supp
         0 < narrowed && narrowed <= all_cases,
         "{narrowed} of {all_cases}: the demo has wage cases"
     );
-    for row in brand.find_all("section[data-supplier] table.list.cards tbody tr[data-case]") {
-        assert!(
-            brand
-                .try_find_in(&row, ".tag[data-code=withholding_of_wages]")
-                .is_some(),
-            "a case without the category filtered for"
-        );
+    // Each section lists its newest cases that pass (at most 20) and counts them all; the
+    // suppliers' counts add up to the benchmark's (agencies are not in it).
+    let mut counted = 0;
+    for section in brand.find_all("section[data-supplier]") {
+        let supplier = brand
+            .attribute(&section, "data-supplier")
+            .expect("supplier");
+        let at = format!("section[data-supplier=\"{supplier}\"]");
+        let rows = brand.find_all(&format!("{at} table.list.cards tbody tr[data-case]"));
+        for row in &rows {
+            assert!(
+                brand
+                    .try_find_in(row, ".tag[data-code=withholding_of_wages]")
+                    .is_some(),
+                "a case without the category filtered for"
+            );
+        }
+        let cases: u64 = brand
+            .text(&brand.find(&format!("{at} p[data-stat=cases] a")))
+            .trim()
+            .parse()
+            .expect("count");
+        assert_eq!(rows.len() as u64, cases.min(20), "{supplier}");
+        if brand
+            .try_find(&format!("{at} [data-recruits-for]"))
+            .is_none()
+        {
+            counted += cases;
+        }
     }
-    let shown_cases = brand
-        .find_all("section[data-supplier] table.list.cards tbody tr[data-case]")
-        .len() as u64;
     assert_eq!(
-        shown_cases, narrowed,
-        "the benchmark counts what the sections list"
+        counted, narrowed,
+        "the benchmark counts what the sections count"
     );
     let link = brand.find("a.download");
     let href = brand.attribute(&link, "href").expect("href");
@@ -1108,6 +1127,19 @@ fn supplier_plan_and_brand_analysis(sup: &mut Session, brand: &mut Session, supp
         total, expected,
         "the drill-down lists what the scorecard counts"
     );
+    // All its cases, closed too, open the same way.
+    brand.open("/supply-chain");
+    let all = brand.find(&format!("{section} p[data-stat=cases] a"));
+    let expected: usize = brand.text(&all).trim().parse().expect("count");
+    brand.click_to_load(&all, SOON);
+    brand.wait_until("all the supplier's cases", SOON, |b| {
+        b.current_url().contains("closed=true").then_some(())
+    });
+    let total: usize = brand
+        .attribute(&brand.find("#case-count"), "data-total")
+        .and_then(|t| t.parse().ok())
+        .expect("total");
+    assert_eq!(total, expected, "the section's count and its case list");
 }
 
 /// A CSO's admin publishes last month from the Statistics page, after seeing exactly what

@@ -249,6 +249,23 @@ fn opens_shows_the_same_and_takes_new_work(name: &str, kept_aggregates: bool) {
         !links["links"].as_array().expect("links").is_empty(),
         "{links}"
     );
+    // The brand's scorecards count the status reports the earlier release stored: its first
+    // start counted their cells (they are read from the cells, not from the reports).
+    let chain = brand.get("/api/supply-chain");
+    let cards = brand.get("/api/scorecards");
+    let mut reported = 0;
+    for s in chain["suppliers"].as_array().expect("suppliers") {
+        let cases = s["cases"].as_array().expect("cases").len();
+        let card = cards["scorecards"]
+            .as_array()
+            .expect("scorecards")
+            .iter()
+            .find(|c| c["supplier"] == s["supplier"])
+            .expect("a scorecard per supplier");
+        assert_eq!(card["cases"], cases, "{card}");
+        reported += cases;
+    }
+    assert!(reported > 0, "the fixture's brand holds reports: {chain}");
     let st = cso.get("/api/status");
     assert_eq!(st["health"]["healthy"], true, "{st}");
     // The retention sweep ran over the old records (no periods set: nothing erased).
@@ -280,8 +297,9 @@ fn opens_shows_the_same_and_takes_new_work(name: &str, kept_aggregates: bool) {
     assert!(added["id"].is_string(), "{added}");
 
     // The first start counted the aggregates; since then they were kept incrementally (a
-    // new event, a new contact, an erasure): they equal a recount, at the CSO and the supplier.
-    for n in [&mut cso, &mut supplier] {
+    // new event, a new contact, an erasure): they equal a recount, at the CSO, the supplier
+    // and the brand.
+    for n in [&mut cso, &mut supplier, &mut brand] {
         n.stop();
         let checked = ilm(&n.dir, &["reindex", "--check"]);
         assert!(checked.contains("match a recount"), "{checked}");

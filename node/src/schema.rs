@@ -180,6 +180,10 @@ pub const DUE: Table<Block> = Table::new(b'D', "open cases by due date");
 /// Open cases by party and that party's earliest due date (`aggregates::due`), in blocks.
 pub const PARTY_DUE: Table<Block> = Table::new(b'Y', "open cases by party and due date");
 
+/// At a brand, per party a status report concerns, its reports newest first and its open
+/// ones by the earliest date it owes something by (`aggregates::reports`), in blocks.
+pub const REPORT_LISTS: Table<Block> = Table::new(b'X', "status reports by party");
+
 /// Cases not closed, newest first (`aggregates::opened`), in blocks.
 pub const OPENED: Table<Block> = Table::new(b'N', "open cases by opening date");
 
@@ -275,6 +279,7 @@ pub const PREFIXES: &[(u8, &str)] = &[
     (IMPROVEMENTS.prefix(), IMPROVEMENTS.name()),
     (DUE.prefix(), DUE.name()),
     (PARTY_DUE.prefix(), PARTY_DUE.name()),
+    (REPORT_LISTS.prefix(), REPORT_LISTS.name()),
     (OPENED.prefix(), OPENED.name()),
     (TERMS.prefix(), TERMS.name()),
     (HEADS.prefix(), HEADS.name()),

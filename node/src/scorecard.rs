@@ -2,19 +2,17 @@
 //! status reports the CSOs send it and the attestations it verified. Built from the same
 //! supply-chain view as its Supply chain page, so the two never disagree.
 
-use crate::aggregates::{median, month};
+use crate::aggregates::median_days;
+use crate::aggregates::reports::{self, ReportFigures};
 use crate::membership::MembershipState;
 use crate::records::StatusReport;
+use crate::schema;
 use crate::store::{Store, StoreError};
-use crate::views::{self, SupplierView};
+use crate::views::{self, AttestationView, ChainParty, SupplierView};
 use crate::worklist::{QueryError, day};
-use ilm_protocol::{
-    CaseStatus, Country, IssueCategory, Money, OrgId, RemediationAttestation, Timestamp,
-};
+use ilm_protocol::{Country, IssueCategory, Money, OrgId, RemediationAttestation, Timestamp};
 use serde::Serialize;
-use std::collections::BTreeMap;
-
-const DAY: f64 = 86_400.0;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// One linked supplier's figures, or those of an agency it recruits through.
 #[derive(Debug, Clone, Serialize)]
@@ -31,9 +29,10 @@ pub struct Scorecard {
     pub open: u64,
     /// With something overdue now.
     pub overdue: u64,
-    /// Median days from escalation to acknowledgement (acknowledged cases).
+    /// Median days from escalation to acknowledgement (acknowledged cases; whole days, as
+    /// the CSO's figures count them).
     pub median_days_to_acknowledge: Option<f64>,
-    /// Median days from escalation to reported remediation (remediated cases).
+    /// Median days from escalation to reported remediation (remediated cases; whole days).
     pub median_days_to_remediate: Option<f64>,
     /// Cases whose remediation was reported.
     pub remediated: u64,
@@ -48,10 +47,6 @@ pub struct Scorecard {
     pub categories: BTreeMap<String, u64>,
     /// Cases by month escalated (`YYYY-MM`).
     pub by_month: BTreeMap<String, u64>,
-}
-
-fn days(from: Timestamp, to: Timestamp) -> f64 {
-    to.0.saturating_sub(from.0) as f64 / DAY
 }
 
 /// One total per currency, in currency order.
@@ -72,65 +67,68 @@ fn totals<'a>(amounts: impl Iterator<Item = &'a Money>) -> Vec<Money> {
         .collect()
 }
 
-/// The scorecard of one supplier as the supply-chain view shows it.
-pub fn of_supplier(view: &SupplierView, now: Timestamp) -> Scorecard {
-    let reports = &view.cases;
-    let mut categories = BTreeMap::new();
-    let mut by_month = BTreeMap::new();
-    for r in reports {
-        for c in &r.categories {
-            *categories.entry(c.code().to_string()).or_default() += 1;
-        }
-        *by_month.entry(month(r.escalated_at)).or_default() += 1;
-    }
-    let remediated = reports.iter().filter(|r| r.remediated_at.is_some()).count() as u64;
-    let verified = reports
-        .iter()
-        .filter(|r| r.remediated_at.is_some() && r.verified_at.is_some())
-        .count() as u64;
+/// Whose scorecard it is.
+struct Whose<'a> {
+    supplier: OrgId,
+    role: ilm_protocol::Role,
+    name: Option<&'a String>,
+}
+
+/// A scorecard from the figures of the reports it covers, how many of those are overdue,
+/// and the attestations it covers.
+fn card(
+    whose: Whose<'_>,
+    f: &ReportFigures,
+    overdue: u64,
+    attestations: &[&AttestationView],
+) -> Scorecard {
     // Only what a co-signed attestation that verifies states counts as repaid.
-    let verified_attestations: Vec<&RemediationAttestation> = view
-        .attestations
+    let verified_attestations: Vec<&RemediationAttestation> = attestations
         .iter()
         .filter(|a| a.complete && a.signature_verified)
         .filter_map(|a| a.attestation.as_ref())
         .collect();
     Scorecard {
-        supplier: view.supplier,
-        role: view.role,
-        name: view.name.clone(),
-        cases: reports.len() as u64,
-        open: reports
-            .iter()
-            .filter(|r| r.status != CaseStatus::Closed)
-            .count() as u64,
-        overdue: reports
-            .iter()
-            .filter(|r| !r.overdue(now).is_empty())
-            .count() as u64,
-        median_days_to_acknowledge: median(
-            reports
-                .iter()
-                .filter_map(|r| r.acknowledged_at.map(|a| days(r.escalated_at, a)))
-                .collect(),
-        ),
-        median_days_to_remediate: median(
-            reports
-                .iter()
-                .filter_map(|r| r.remediated_at.map(|a| days(r.escalated_at, a)))
-                .collect(),
-        ),
-        remediated,
-        share_verified: (verified * 100).checked_div(remediated),
+        supplier: whose.supplier,
+        role: whose.role,
+        name: whose.name.cloned(),
+        cases: f.cases,
+        open: f.open,
+        overdue,
+        median_days_to_acknowledge: median_days(&f.ack_days),
+        median_days_to_remediate: median_days(&f.remediate_days),
+        remediated: f.remediated,
+        share_verified: (f.verified * 100).checked_div(f.remediated),
         attestations_verified: verified_attestations.len() as u64,
         amounts_repaid: totals(
             verified_attestations
                 .iter()
                 .flat_map(|a| a.amounts_repaid.iter()),
         ),
-        categories,
-        by_month,
+        categories: f.categories.clone(),
+        by_month: f.months.clone(),
     }
+}
+
+/// The scorecard of one supplier as the supply-chain view shows it (its reports read).
+pub fn of_supplier(view: &SupplierView, now: Timestamp) -> Scorecard {
+    let f = ReportFigures::of_reports(&view.cases);
+    let overdue = view
+        .cases
+        .iter()
+        .filter(|r| !r.overdue(now).is_empty())
+        .count() as u64;
+    let whose = Whose {
+        supplier: view.supplier,
+        role: view.role,
+        name: view.name.as_ref(),
+    };
+    card(
+        whose,
+        &f,
+        overdue,
+        &view.attestations.iter().collect::<Vec<_>>(),
+    )
 }
 
 /// What a brand analyst narrows the picture to: cases escalated in a date range, with an
@@ -195,6 +193,15 @@ impl Filter {
 }
 
 impl Narrowing {
+    /// Whether it keeps every report.
+    pub fn is_empty(&self) -> bool {
+        self.from.is_none()
+            && self.to.is_none()
+            && self.category.is_none()
+            && self.sector.is_none()
+            && self.corridor.is_none()
+    }
+
     /// Whether a case's report passes (a report without a sector or corridor, from an
     /// earlier release or a case without contacts, passes no filter on them).
     fn keeps(&self, r: &StatusReport) -> bool {
@@ -210,35 +217,118 @@ impl Narrowing {
                 .as_ref()
                 .is_none_or(|c| r.corridor.as_ref() == Some(c))
     }
-
-    /// The supplier's view narrowed: its cases that pass, and their attestations.
-    pub fn apply(&self, view: &SupplierView) -> SupplierView {
-        let cases: Vec<StatusReport> = view
-            .cases
-            .iter()
-            .filter(|r| self.keeps(r))
-            .cloned()
-            .collect();
-        let kept: std::collections::HashSet<_> = cases.iter().map(|r| r.case_ref).collect();
-        SupplierView {
-            supplier: view.supplier,
-            role: view.role,
-            recruits_for: view.recruits_for.clone(),
-            name: view.name.clone(),
-            country: view.country.clone(),
-            cases,
-            attestations: view
-                .attestations
-                .iter()
-                .filter(|a| kept.contains(&a.case_ref))
-                .cloned()
-                .collect(),
-        }
-    }
 }
 
-/// The scorecards of every supplier linked to this brand, and only those, narrowed by
-/// `filter`.
+/// How many of an organisation's newest cases the Supply chain page lists (the case list,
+/// filtered to it, has them all).
+pub const RECENT: usize = 20;
+
+/// Each organisation of a brand's supply chain with its scorecard, and the scorecard over
+/// every linked supplier together (the benchmark the page compares each one with).
+#[derive(Debug, Clone)]
+pub struct Comparison {
+    /// Linked suppliers, then the agencies they recruit through, each with its scorecard.
+    pub parties: Vec<(ChainParty, Scorecard)>,
+    /// Each one's newest reports that pass (at most [`RECENT`], newest escalation first).
+    pub recent: Vec<Vec<StatusReport>>,
+    /// Over every linked supplier.
+    pub overall: Scorecard,
+}
+
+/// The comparison of this brand's supply chain, narrowed by `filter`. Unnarrowed, each
+/// organisation's figures are read from its aggregate cells (`aggregates::reports`);
+/// narrowed, from its reports that pass, by the same definitions.
+pub fn compare(
+    store: &Store,
+    membership: &MembershipState,
+    me: &OrgId,
+    now: Timestamp,
+    filter: &Narrowing,
+) -> Result<Comparison, StoreError> {
+    let parties = views::chain_parties(store, membership, me)?;
+    let mut figures: Vec<(ReportFigures, u64, Vec<&AttestationView>)> = Vec::new();
+    let mut recent = Vec::new();
+    if filter.is_empty() {
+        for p in &parties {
+            let f = reports::figures(store, &p.supplier)?;
+            let overdue = reports::overdue(store, &p.supplier, &f, now)?;
+            figures.push((f, overdue, p.attestations.iter().collect()));
+            let mut newest = Vec::new();
+            for case in reports::newest(store, &p.supplier, RECENT)? {
+                newest.extend(reports::report_of(store, &case, &p.supplier)?);
+            }
+            recent.push(newest);
+        }
+    } else {
+        let mut kept: HashMap<OrgId, Vec<StatusReport>> = HashMap::new();
+        store.for_each(&schema::STATUS_REPORTS, &[], |r: StatusReport| {
+            if filter.keeps(&r) {
+                kept.entry(r.supplier).or_default().push(r);
+            }
+        })?;
+        for p in &parties {
+            let reports = kept.remove(&p.supplier).unwrap_or_default();
+            let cases: HashSet<_> = reports.iter().map(|r| r.case_ref).collect();
+            let overdue = reports
+                .iter()
+                .filter(|r| !r.overdue(now).is_empty())
+                .count() as u64;
+            let attestations = p
+                .attestations
+                .iter()
+                .filter(|a| cases.contains(&a.case_ref))
+                .collect();
+            figures.push((ReportFigures::of_reports(&reports), overdue, attestations));
+            let mut newest = reports;
+            // As the list orders them: newest escalation first, then by case.
+            newest.sort_by_key(|r| (std::cmp::Reverse(r.escalated_at), r.case_ref));
+            newest.truncate(RECENT);
+            recent.push(newest);
+        }
+    }
+    // Agencies are left out of the overall figures: a case escalated to a supplier and its
+    // agency would count twice.
+    let mut all = ReportFigures::default();
+    let mut all_overdue = 0;
+    let mut all_attestations = Vec::new();
+    for (p, (f, overdue, attestations)) in parties.iter().zip(&figures) {
+        if p.role == ilm_protocol::Role::Supplier {
+            all.merge(f);
+            all_overdue += overdue;
+            all_attestations.extend(attestations.iter().copied());
+        }
+    }
+    let overall = card(
+        Whose {
+            supplier: OrgId([0; 32]),
+            role: ilm_protocol::Role::Supplier,
+            name: None,
+        },
+        &all,
+        all_overdue,
+        &all_attestations,
+    );
+    let cards: Vec<Scorecard> = parties
+        .iter()
+        .zip(&figures)
+        .map(|(p, (f, overdue, attestations))| {
+            let whose = Whose {
+                supplier: p.supplier,
+                role: p.role,
+                name: p.name.as_ref(),
+            };
+            card(whose, f, *overdue, attestations)
+        })
+        .collect();
+    Ok(Comparison {
+        parties: parties.into_iter().zip(cards).collect(),
+        recent,
+        overall,
+    })
+}
+
+/// The scorecards of every supplier linked to this brand (and the agencies they recruit
+/// through), and only those, narrowed by `filter`.
 pub fn scorecards(
     store: &Store,
     membership: &MembershipState,
@@ -246,33 +336,11 @@ pub fn scorecards(
     now: Timestamp,
     filter: &Narrowing,
 ) -> Result<Vec<Scorecard>, StoreError> {
-    Ok(views::supply_chain(store, membership, me)?
-        .iter()
-        .map(|v| of_supplier(&filter.apply(v), now))
+    Ok(compare(store, membership, me, now, filter)?
+        .parties
+        .into_iter()
+        .map(|(_, c)| c)
         .collect())
-}
-
-/// One scorecard over every linked supplier together (the benchmark the page compares each
-/// supplier with). Agencies are left out: a case escalated to a supplier and its agency
-/// would count twice.
-pub fn overall(views: &[SupplierView], now: Timestamp) -> Scorecard {
-    let suppliers = || {
-        views
-            .iter()
-            .filter(|v| v.role == ilm_protocol::Role::Supplier)
-    };
-    let all = SupplierView {
-        supplier: OrgId([0; 32]),
-        role: ilm_protocol::Role::Supplier,
-        recruits_for: Vec::new(),
-        name: None,
-        country: None,
-        cases: suppliers().flat_map(|v| v.cases.iter().cloned()).collect(),
-        attestations: suppliers()
-            .flat_map(|v| v.attestations.iter().cloned())
-            .collect(),
-    };
-    of_supplier(&all, now)
 }
 
 #[cfg(test)]
@@ -354,7 +422,7 @@ mod tests {
             case_nonce: ilm_protocol::CaseNonce([2; 16]),
             cso: OrgId([2; 32]),
             supplier: OrgId([3; 32]),
-            status: CaseStatus::Escalated,
+            status: ilm_protocol::CaseStatus::Escalated,
             stage: ilm_protocol::PartyStage::Escalated,
             categories: vec![IssueCategory::RecruitmentFees],
             workers_affected: 3,

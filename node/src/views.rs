@@ -252,54 +252,92 @@ pub fn chain_members(store: &Store, me: &OrgId) -> Result<ChainMembers, StoreErr
     })
 }
 
-/// A brand's supply chain: linked suppliers, then the agencies they recruit through (as the
-/// suppliers told it), with their cases' status reports and attestations.
-pub fn supply_chain(
+/// One organisation of a brand's supply chain, without its reports: who it is, and the
+/// attestations the brand holds of its remediations.
+#[derive(Debug, Clone, Serialize)]
+pub struct ChainParty {
+    /// The supplier or agency.
+    pub supplier: OrgId,
+    /// Whether it is a supplier the brand is linked to, or an agency one of them recruits
+    /// through.
+    pub role: Role,
+    /// For an agency, the brand's suppliers that recruit through it.
+    pub recruits_for: Vec<OrgId>,
+    /// Its name, if its certificate is current.
+    pub name: Option<String>,
+    /// Its country.
+    pub country: Option<Country>,
+    /// Its attestations.
+    pub attestations: Vec<AttestationView>,
+}
+
+/// A brand's supply chain without the status reports: linked suppliers, then the agencies
+/// they recruit through (as the suppliers told it), each with its attestations (every
+/// attestation is read and checked once, then handed to the organisation it concerns).
+pub fn chain_parties(
     store: &Store,
     membership: &MembershipState,
     me: &OrgId,
-) -> Result<Vec<SupplierView>, StoreError> {
+) -> Result<Vec<ChainParty>, StoreError> {
     let ChainMembers {
         suppliers,
         agencies,
     } = chain_members(store, me)?;
-    let reports: Vec<StatusReport> = store.scan(&schema::STATUS_REPORTS, &[])?;
-    let atts: Vec<StoredAttestation> = store.scan(&schema::ATTESTATIONS, &[])?;
-    // Each report and attestation is looked at once (an attestation's check verifies its
-    // whole bundle), then handed to the organisation it concerns.
-    let mut cases_of: HashMap<OrgId, Vec<StatusReport>> = HashMap::new();
-    for r in reports {
-        cases_of.entry(r.supplier).or_default().push(r);
-    }
     let mut attestations_of: HashMap<OrgId, Vec<AttestationView>> = HashMap::new();
-    for a in &atts {
-        let v = attestation(membership, me, a);
+    store.for_each(&schema::ATTESTATIONS, &[], |a: StoredAttestation| {
+        let v = attestation(membership, me, &a);
         if let Some(party) = v.attestation.as_ref().map(|b| b.remediating_party) {
             attestations_of.entry(party).or_default().push(v);
         }
-    }
-    let mut view = |org: OrgId, role: Role, recruits_for: Vec<OrgId>| {
+    })?;
+    let mut party = |org: OrgId, role: Role, recruits_for: Vec<OrgId>| {
         let cert = membership.current(&org);
-        SupplierView {
+        ChainParty {
             supplier: org,
             role,
             recruits_for,
             name: cert.as_ref().map(|c| c.name.clone()),
             country: cert.as_ref().map(|c| c.country.clone()),
-            cases: cases_of.remove(&org).unwrap_or_default(),
             attestations: attestations_of.remove(&org).unwrap_or_default(),
         }
     };
-    let mut out: Vec<SupplierView> = suppliers
+    let mut out: Vec<ChainParty> = suppliers
         .into_iter()
-        .map(|s| view(s, Role::Supplier, Vec::new()))
+        .map(|s| party(s, Role::Supplier, Vec::new()))
         .collect();
     out.extend(
         agencies
             .into_iter()
-            .map(|(a, via)| view(a, Role::Agency, via)),
+            .map(|(a, via)| party(a, Role::Agency, via)),
     );
     Ok(out)
+}
+
+/// A brand's supply chain: linked suppliers, then the agencies they recruit through (as the
+/// suppliers told it), with their cases' status reports and attestations. Reads every
+/// report: the scorecards read the aggregates instead ([`crate::scorecard`]).
+pub fn supply_chain(
+    store: &Store,
+    membership: &MembershipState,
+    me: &OrgId,
+) -> Result<Vec<SupplierView>, StoreError> {
+    let parties = chain_parties(store, membership, me)?;
+    let mut cases_of: HashMap<OrgId, Vec<StatusReport>> = HashMap::new();
+    store.for_each(&schema::STATUS_REPORTS, &[], |r: StatusReport| {
+        cases_of.entry(r.supplier).or_default().push(r);
+    })?;
+    Ok(parties
+        .into_iter()
+        .map(|p| SupplierView {
+            cases: cases_of.remove(&p.supplier).unwrap_or_default(),
+            supplier: p.supplier,
+            role: p.role,
+            recruits_for: p.recruits_for,
+            name: p.name,
+            country: p.country,
+            attestations: p.attestations,
+        })
+        .collect())
 }
 
 #[cfg(test)]

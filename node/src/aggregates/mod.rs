@@ -11,9 +11,11 @@ pub mod due;
 pub mod lists;
 pub mod opened;
 pub mod party;
+pub mod reports;
 pub mod terms;
 
 use crate::intake::Contact;
+use crate::records::StatusReport;
 use crate::schema;
 use crate::store::{Store, StoreError, WriteBatch};
 use ilm_protocol::{CaseState, Timestamp};
@@ -132,6 +134,42 @@ pub fn of_case(state: &CaseState) -> Cells {
     c
 }
 
+/// What one status report adds (at a brand): its party's figures ([`reports`]).
+pub fn of_report(report: &StatusReport) -> Cells {
+    let mut c = Cells::new();
+    reports::add_report(&mut c, report);
+    c
+}
+
+/// What one case a brand knows from its reports adds (nothing for none).
+fn of_case_reports(summary: Option<&reports::CaseSummary>) -> Cells {
+    let mut c = Cells::new();
+    if let Some(s) = summary {
+        reports::add_case(&mut c, s);
+    }
+    c
+}
+
+/// Calls `f` with the reports of each case in turn (in id order: stored by case first), one
+/// case held at a time.
+fn for_each_reported_case(
+    store: &Store,
+    mut f: impl FnMut(&[StatusReport]),
+) -> Result<(), StoreError> {
+    let mut group: Vec<StatusReport> = Vec::new();
+    store.for_each::<StatusReport>(&schema::STATUS_REPORTS, &[], |r| {
+        if group.first().is_some_and(|g| g.case_ref != r.case_ref) {
+            f(&group);
+            group.clear();
+        }
+        group.push(r);
+    })?;
+    if !group.is_empty() {
+        f(&group);
+    }
+    Ok(())
+}
+
 /// What one contact adds: by month received, channel, language, nationality, gender, age
 /// band, sector, migration corridor and country of work, and each of those per month.
 pub fn of_contact(contact: &Contact) -> Cells {
@@ -184,10 +222,19 @@ fn diff<const N: usize>(
 ) {
     let was: BTreeSet<_> = old.map(entries).unwrap_or_default().into_iter().collect();
     let is: BTreeSet<_> = entries(new).into_iter().collect();
+    diff_sets(changes, &was, &is);
+}
+
+/// Records in `changes` the entries of `was` no longer held and those of `is` now held.
+fn diff_sets<const N: usize>(
+    changes: &mut lists::Changes<N>,
+    was: &BTreeSet<(Vec<u8>, [u8; N])>,
+    is: &BTreeSet<(Vec<u8>, [u8; N])>,
+) {
     for ((term, key), holds) in was
-        .difference(&is)
+        .difference(is)
         .map(|e| (e, false))
-        .chain(is.difference(&was).map(|e| (e, true)))
+        .chain(is.difference(was).map(|e| (e, true)))
     {
         changes.entry(term.clone()).or_default().insert(*key, holds);
     }
@@ -204,6 +251,7 @@ pub struct Pending {
     opened: lists::Changes<{ opened::KEY_LEN }>,
     due: lists::Changes<{ due::DUE_KEY_LEN }>,
     party_due: lists::Changes<{ due::DUE_KEY_LEN }>,
+    report_lists: lists::Changes<{ reports::KEY_LEN }>,
 }
 
 impl Pending {
@@ -227,6 +275,33 @@ impl Pending {
         diff(&mut self.opened, opened::entries, old, new);
         diff(&mut self.due, due::entries, old, new);
         diff(&mut self.party_due, due::party_entries, old, new);
+    }
+
+    /// A status report stored at a brand, replacing `old` (those it replaces: none, or the
+    /// one held under its id, or under the id of an earlier release).
+    pub fn report(&mut self, old: &[StatusReport], new: &StatusReport) {
+        let was: BTreeSet<_> = old.iter().flat_map(reports::entries).collect();
+        let is: BTreeSet<_> = reports::entries(new).into_iter().collect();
+        diff_sets(&mut self.report_lists, &was, &is);
+        let mut cells = Cells::new();
+        for (k, v) in old.iter().flat_map(of_report) {
+            add(&mut cells, k, v);
+        }
+        self.add(&delta(&cells, &of_report(new)));
+    }
+
+    /// A case a brand knows from its reports, whose reports go from `before` to `after`
+    /// (each in id order): its case-level cells and list entries.
+    pub fn reported_case(&mut self, before: &[StatusReport], after: &[StatusReport]) {
+        let (was, is) = (reports::summary(before), reports::summary(after));
+        let entries = |s: &Option<reports::CaseSummary>| -> BTreeSet<_> {
+            s.iter().flat_map(reports::case_entries).collect()
+        };
+        diff_sets(&mut self.report_lists, &entries(&was), &entries(&is));
+        self.add(&delta(
+            &of_case_reports(was.as_ref()),
+            &of_case_reports(is.as_ref()),
+        ));
     }
 
     /// A new contact.
@@ -265,7 +340,8 @@ impl Pending {
         terms::LISTS.stage(store, batch, &self.terms)?;
         opened::LISTS.stage(store, batch, &self.opened)?;
         due::LISTS.stage(store, batch, &self.due)?;
-        due::BY_PARTY.stage(store, batch, &self.party_due)
+        due::BY_PARTY.stage(store, batch, &self.party_due)?;
+        reports::LISTS.stage(store, batch, &self.report_lists)
     }
 }
 
@@ -276,7 +352,7 @@ const BUILT: &str = "_built";
 
 /// The version of what `of_case` and `of_contact` count (and of the indexes kept with them): raise it
 /// whenever they change, and every node recounts at its next start.
-pub const VERSION: i64 = 12;
+pub const VERSION: i64 = 13;
 
 /// The first [`VERSION`] whose indexes are built as they are now: a store counted at this
 /// version or later keeps its indexes when only the cells change (rebuilding them reads and
@@ -416,7 +492,11 @@ pub fn ensure_built(store: &Store) -> Result<bool, StoreError> {
         return Ok(false);
     }
     let cells = recount(store, &mut |_| {})?;
-    if !built.is_some_and(|v| (INDEXES_SINCE..VERSION).contains(&v)) {
+    if built.is_some_and(|v| (INDEXES_SINCE..VERSION).contains(&v)) {
+        // The brand's report lists are rebuilt with every recount: a recount reads every
+        // report anyway, and only a brand holds any.
+        rebuild_report_lists(store)?;
+    } else {
         rebuild_indexes(store)?;
     }
     replace(store, &cells, 10_000)?;
@@ -442,10 +522,44 @@ fn empty<T>(store: &Store, table: &crate::store::Table<T>) -> Result<(), StoreEr
     }
 }
 
-/// Rebuilds the indexes kept with the aggregates from every stored case state, streaming
-/// the states.
+/// Rebuilds the indexes kept with the aggregates from every stored case state and status
+/// report, streaming them.
 pub fn rebuild_indexes(store: &Store) -> Result<(), StoreError> {
-    rebuild_indexes_in(store, LIST_CHUNK)
+    rebuild_indexes_in(store, LIST_CHUNK)?;
+    rebuild_report_lists(store)
+}
+
+/// Rebuilds a brand's lists of status reports ([`reports::LISTS`]) from every report.
+pub(crate) fn rebuild_report_lists(store: &Store) -> Result<(), StoreError> {
+    empty(store, reports::LISTS.table())?;
+    let mut pending = Pending::new();
+    let mut held = 0;
+    let mut failed = None;
+    for_each_reported_case(store, |group| {
+        if failed.is_some() {
+            return;
+        }
+        for r in group {
+            pending.report(&[], r);
+        }
+        pending.reported_case(&[], group);
+        held += group.len();
+        if held >= LIST_CHUNK {
+            held = 0;
+            let mut batch = WriteBatch::new();
+            let part = std::mem::take(&mut pending);
+            failed = part
+                .stage_lists(store, &mut batch)
+                .and_then(|()| store.commit(batch))
+                .err();
+        }
+    })?;
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    let mut batch = WriteBatch::new();
+    pending.stage_lists(store, &mut batch)?;
+    store.commit(batch)
 }
 
 /// [`rebuild_indexes`], staging the entries of `chunk` cases per batch.
@@ -486,7 +600,7 @@ fn rebuild_indexes_in(store: &Store, chunk: usize) -> Result<(), StoreError> {
 /// Cases whose entries a rebuild stages per batch.
 const LIST_CHUNK: usize = 5_000;
 
-/// The aggregates recounted from every stored case state and contact; `progress` is told
+/// The aggregates recounted from every stored case state, contact and status report; `progress` is told
 /// how many records were read.
 pub fn recount(store: &Store, progress: &mut dyn FnMut(u64)) -> Result<Cells, StoreError> {
     let mut total = Cells::new();
@@ -504,6 +618,18 @@ pub fn recount(store: &Store, progress: &mut dyn FnMut(u64)) -> Result<Cells, St
             add(&mut total, k, v);
         }
         n += 1;
+        progress(n);
+    })?;
+    for_each_reported_case(store, |group| {
+        let summary = reports::summary(group);
+        for (k, v) in group
+            .iter()
+            .flat_map(of_report)
+            .chain(of_case_reports(summary.as_ref()))
+        {
+            add(&mut total, k, v);
+        }
+        n += group.len() as u64;
         progress(n);
     })?;
     total.retain(|_, v| *v != 0);

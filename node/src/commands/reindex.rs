@@ -29,7 +29,9 @@ pub(super) fn reindex(dir: &DataDir, check: bool) -> Result<Output> {
         ))
         .into());
     }
-    let total = store.count(&schema::CASE_STATES)? + store.count(&schema::CONTACTS)?;
+    let total = store.count(&schema::CASE_STATES)?
+        + store.count(&schema::CONTACTS)?
+        + store.count(&schema::STATUS_REPORTS)?;
     let mut bar = Progress::records("reindex", total as u64);
     let counted = aggregates::recount(&store, &mut |n| bar.set(n))?;
     bar.finish();

@@ -230,6 +230,7 @@ pub fn spawn(
         vault,
         to_push: Vec::new(),
         escalated_by: BTreeSet::new(),
+        reports: crate::aggregates::Pending::new(),
         to_offer: Vec::new(),
         links_shared: HashSet::new(),
         shared_once: HashSet::new(),
@@ -255,6 +256,9 @@ struct Core {
     to_push: Vec<OutboxEntry>,
     /// CSOs that escalated to this node in the current delivery batch.
     escalated_by: BTreeSet<OrgId>,
+    /// What the status reports of the current delivery batch change in the aggregates: staged
+    /// with the batch's case writes (`stage_case_writes`), so every cell changes once.
+    reports: crate::aggregates::Pending,
     /// Participants that may lack events of a case just stored (see `offer_heads`).
     to_offer: Vec<(OrgId, CaseRef)>,
     /// Links already shared with each CSO since start (a restart shares them again).

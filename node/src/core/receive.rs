@@ -60,8 +60,8 @@ impl Core {
         table: &crate::store::Table<T>,
         id: &[u8],
     ) -> Result<Option<T>, Declined> {
-        match batch.staged(table, id) {
-            Some(v) => Ok(Some(v)),
+        match batch.leaves(table, id) {
+            Some(v) => Ok(v),
             None => self
                 .store
                 .get(table, id)
@@ -176,21 +176,12 @@ impl Core {
                         linked,
                     },
                 )?;
-                // Kept per (case, sender, party): no report ever replaces another CSO's, nor
-                // one about another party of the case.
-                let legacy = schema::legacy_report_id(&r.case_ref, &r.cso);
-                let held: Option<StatusReport> =
-                    self.held_in(batch, &schema::STATUS_REPORTS, &legacy)?;
-                if held.is_some_and(|h| h.supplier == r.supplier) {
-                    batch.remove(&schema::STATUS_REPORTS, &legacy);
-                }
-                Ok(batch
-                    .put(
-                        &schema::STATUS_REPORTS,
-                        &schema::report_id(&r.case_ref, &r.cso, &r.supplier),
-                        &r,
-                    )
-                    .map_err(|e| e.to_string())?)
+                Ok(crate::aggregates::reports::stage(
+                    &self.store,
+                    batch,
+                    &mut self.reports,
+                    &r,
+                )?)
             }
             MessageKind::Attestation
                 if serde_json::from_slice::<ilm_protocol::AttestationBundle>(payload).is_ok() =>
@@ -380,6 +371,12 @@ pub enum Declined {
 impl From<String> for Declined {
     fn from(s: String) -> Declined {
         Declined::Reject(s)
+    }
+}
+
+impl From<crate::store::StoreError> for Declined {
+    fn from(e: crate::store::StoreError) -> Declined {
+        Declined::Retry(e.to_string())
     }
 }
 

@@ -618,7 +618,8 @@ impl Core {
     ) -> Result<Vec<OutboxEntry>, CoreError> {
         let mut entries = Vec::new();
         let t = now();
-        let mut aggregates = crate::aggregates::Pending::new();
+        // The batch's status reports (at a brand) change cells too: all staged at once.
+        let mut aggregates = std::mem::take(&mut self.reports);
         let mut staged = Vec::new();
         let mut seen = std::collections::HashSet::new();
         // Each case once: staged twice, its aggregates would change twice from one old state.

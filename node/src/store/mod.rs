@@ -4,6 +4,7 @@
 use ilm_protocol::{OrgId, SignedRecord};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use std::collections::BTreeMap;
 use std::marker::PhantomData;
 use std::path::Path;
 use std::sync::Arc;
@@ -245,9 +246,33 @@ impl WriteBatch {
     /// The value this batch last puts under `id` in `table`, if any (a check that must see
     /// what an earlier message of the same batch wrote).
     pub fn staged<T: DeserializeOwned>(&self, table: &Table<T>, id: &[u8]) -> Option<T> {
+        self.leaves(table, id).flatten()
+    }
+
+    /// What this batch leaves under `id` in `table`: None when it does not touch it, and
+    /// `Some(None)` when it removes it (a read must then not fall back to the store).
+    pub fn leaves<T: DeserializeOwned>(&self, table: &Table<T>, id: &[u8]) -> Option<Option<T>> {
         let key = table.key(id);
         let (_, value) = self.ops.iter().rev().find(|(k, _)| *k == key)?;
-        value.as_deref().and_then(|b| decode(table, b).ok())
+        Some(value.as_deref().and_then(|b| decode(table, b).ok()))
+    }
+
+    /// What this batch leaves under each id of `table` starting with `prefix` that it
+    /// touches, in id order: `None` where it removes the record.
+    pub fn leaves_prefixed<T: DeserializeOwned>(
+        &self,
+        table: &Table<T>,
+        prefix: &[u8],
+    ) -> Vec<(Vec<u8>, Option<T>)> {
+        let start = table.key(prefix);
+        let table_prefix = table.key(&[]).len();
+        let mut last: BTreeMap<&[u8], Option<&[u8]>> = BTreeMap::new();
+        for (k, v) in self.ops.iter().filter(|(k, _)| k.starts_with(&start)) {
+            last.insert(&k[table_prefix..], v.as_deref());
+        }
+        last.into_iter()
+            .map(|(id, v)| (id.to_vec(), v.and_then(|b| decode(table, b).ok())))
+            .collect()
     }
 
     /// Every value this batch puts in `table` (a check that must see what earlier messages

@@ -11,21 +11,9 @@ pub(crate) async fn dashboard(
 ) -> Response {
     let t = now();
     let me = st.keys.org_id();
-    // A brand counts its case rows (the CSOs' status reports); the other roles read the
-    // aggregates.
-    let rows = match st.role {
-        Role::Brand => crate::worklist::rows(&st.store, &st.membership, &me, t),
-        _ => Ok(Vec::new()),
-    };
-    let rows = match rows {
-        Ok(r) => r,
-        Err(e) => return ApiError::from(e).into_response(),
-    };
     let board = match st.role {
         Role::Cso => figures::cso(&st.store, t).map_err(ApiError::from),
-        Role::Brand => {
-            figures::brand(&st.store, &st.membership, &me, &rows).map_err(ApiError::from)
-        }
+        Role::Brand => figures::brand(&st.store, &st.membership, &me, t).map_err(ApiError::from),
         Role::Steward => figures::steward(&st.membership, &st.store, t).map_err(ApiError::from),
         _ => figures::responder(&st.store, &me, t).map_err(ApiError::from),
     };

@@ -7,7 +7,6 @@ use crate::intake::LocalCase;
 use crate::membership::MembershipState;
 use crate::schema;
 use crate::store::{Store, StoreError};
-use crate::worklist::CaseRow;
 use ilm_protocol::{OrgId, Timestamp};
 use std::collections::BTreeMap;
 
@@ -210,23 +209,6 @@ fn tile(key: &'static str, value: impl ToString, href: Option<&'static str>) -> 
     }
 }
 
-/// The tiles every case-holding role shares: open and overdue cases, as the case list
-/// counts them.
-fn case_tiles(rows: &[CaseRow]) -> [Tile; 2] {
-    [
-        tile(
-            "open_cases",
-            rows.iter().filter(|r| !r.closed).count(),
-            Some("/cases"),
-        ),
-        tile(
-            "overdue_items",
-            rows.iter().filter(|r| r.overdue).count(),
-            Some("/cases?overdue=true"),
-        ),
-    ]
-}
-
 /// The counts of one aggregate family as chart rows (negative sums cannot happen; read as 0).
 fn cells(store: &Store, prefix: &str) -> Result<BTreeMap<String, u64>, StoreError> {
     Ok(aggregates::with_prefix(store, prefix)?
@@ -426,14 +408,19 @@ pub fn responder(store: &Store, me: &OrgId, now: Timestamp) -> Result<Dashboard,
     })
 }
 
-/// A brand: its supply chain, counted as its supply-chain page shows it.
+/// A brand: its supply chain, counted as its supply-chain page and case list count it, from
+/// its report cells (`aggregates::reports`): its cases each once (a case escalated to a
+/// supplier and to its agency has a report of each), open and overdue, by status (as the
+/// newest report says) and by category; its cases per organisation; its verified
+/// attestations (every one read, each check remembered).
 pub fn brand(
     store: &Store,
     membership: &MembershipState,
     me: &OrgId,
-    rows: &[CaseRow],
+    now: Timestamp,
 ) -> Result<Dashboard, StoreError> {
-    let chain = crate::views::supply_chain(store, membership, me)?;
+    use aggregates::reports;
+    let chain = crate::views::chain_parties(store, membership, me)?;
     let verified: usize = chain
         .iter()
         .map(|s| {
@@ -444,32 +431,24 @@ pub fn brand(
         })
         .sum();
     let escalated_to_us = crate::inbox::count(store, me)?;
-    // Each case once, though a case escalated to a supplier and its agency has a report of
-    // each (the supplier's first: suppliers come first in the chain).
-    let mut reports = Vec::new();
-    let mut counted = std::collections::HashSet::new();
-    for r in chain.iter().flat_map(|s| s.cases.iter()) {
-        if counted.insert(r.case_ref) {
-            reports.push(r);
-        }
-    }
     let suppliers = chain
         .iter()
         .filter(|s| s.role == ilm_protocol::Role::Supplier)
         .count();
-    let [open, overdue] = case_tiles(rows);
+    let (_, open) = reports::case_totals(store)?;
+    let overdue = reports::cases_overdue(store, now)?;
     let mut by_supplier = BTreeMap::new();
     for s in &chain {
         by_supplier.insert(
             s.name.clone().unwrap_or_else(|| s.supplier.short()),
-            s.cases.len() as u64,
+            reports::figures(store, &s.supplier)?.cases,
         );
     }
     Ok(Dashboard {
         tiles: vec![
             tile("linked_suppliers", suppliers, Some("/supply-chain")),
-            open,
-            overdue,
+            tile("open_cases", open, Some("/cases")),
+            tile("overdue_items", overdue, Some("/cases?overdue=true")),
             tile("verified_attestations", verified, Some("/supply-chain")),
             tile("escalations_to_us", escalated_to_us, Some("/inbox")),
         ],
@@ -478,12 +457,12 @@ pub fn brand(
                 key: "supply_chain_by_status",
                 unit: "unit_cases",
                 labels: Labels::Prefix("status"),
-                rows: top(count(reports.iter().map(|r| r.status.code())), 13),
+                rows: top(cells(store, &format!("{}status.", reports::CASES))?, 13),
                 time: false,
             },
-            by_category(
+            category_series(
                 "unit_cases",
-                reports.iter().flat_map(|r| r.categories.iter()),
+                cells(store, &format!("{}category.", reports::CASES))?,
             ),
             Series {
                 key: "cases_by_supplier",

@@ -85,19 +85,20 @@ pub(crate) fn compared(
     st: &ApiState,
     narrowing: &scorecard::Narrowing,
 ) -> Result<(Vec<Value>, Value), ApiError> {
-    let views = crate::views::supply_chain(&st.store, &st.membership, &st.keys.org_id())?;
-    let views: Vec<_> = views.iter().map(|v| narrowing.apply(v)).collect();
-    let t = now();
-    let rows = views
-        .iter()
-        .map(|s| compared_row(s, &scorecard::of_supplier(s, t)))
-        .collect();
-    Ok((rows, card(&scorecard::overall(&views, t))))
+    let c = scorecard::compare(
+        &st.store,
+        &st.membership,
+        &st.keys.org_id(),
+        now(),
+        narrowing,
+    )?;
+    let rows = c.parties.iter().map(|(_, s)| compared_row(s)).collect();
+    Ok((rows, card(&c.overall)))
 }
 
-/// One supplier's row of the comparison.
-fn compared_row(s: &crate::views::SupplierView, c: &Scorecard) -> Value {
-    json!({ "supplier": s.supplier, "role": s.role, "name": s.name, "figures": card(c) })
+/// One organisation's row of the comparison.
+fn compared_row(c: &Scorecard) -> Value {
+    json!({ "supplier": c.supplier, "role": c.role, "name": c.name, "figures": card(c) })
 }
 
 pub(crate) async fn supply_chain(
@@ -112,19 +113,27 @@ pub(crate) async fn supply_chain(
         return error_page(&st, Some(&p), StatusCode::BAD_REQUEST, "bad_query");
     };
     let page = || -> Result<Value, ApiError> {
-        let all = crate::views::supply_chain(&st.store, &st.membership, &st.keys.org_id())?;
-        let views: Vec<_> = all.iter().map(|v| narrowing.apply(v)).collect();
         let t = now();
+        let comparison =
+            scorecard::compare(&st.store, &st.membership, &st.keys.org_id(), t, &narrowing)?;
         let tr = st.i18n.table(&p.lang);
         let mut suppliers = Vec::new();
         let mut compared = Vec::new();
-        for s in &views {
+        // The corridors the brand's reports name, to choose from (each organisation's cells
+        // name those of all its reports, whatever the filter).
+        let mut corridors = std::collections::BTreeSet::new();
+        for ((s, c), recent) in comparison.parties.iter().zip(&comparison.recent) {
+            corridors.extend(
+                crate::aggregates::reports::figures(&st.store, &s.supplier)?
+                    .corridors
+                    .into_keys(),
+            );
             let mut v = json!(s);
-            let c = scorecard::of_supplier(s, t);
             // In date order already, as the chart numbers them.
             let plan = of_org(&st.store, &st.membership, &s.supplier)?;
-            let chart = trend(tr, &c, &plan, t);
-            v["scorecard"] = card(&c);
+            let chart = trend(tr, c, &plan, t);
+            v["scorecard"] = card(c);
+            v["recent"] = json!(recent);
             v["trend"] = json!({ "chart": chart, "svg": charts::svg(&chart) });
             v["plan"] = json!(plan);
             v["recruits_for_names"] = json!(
@@ -136,18 +145,18 @@ pub(crate) async fn supply_chain(
                         .map_or_else(|| o.short(), |c| c.name))
                     .collect::<Vec<_>>()
             );
+            // A bundle is offered where it verifies (a brand holds each one whole); the
+            // check is the one remembered for the page, not made again per attestation.
             for (i, a) in s.attestations.iter().enumerate() {
-                let downloadable =
-                    crate::views::bundle(&st.store, &st.membership, &a.case_ref).is_ok();
-                v["attestations"][i]["can_download"] = json!(downloadable);
+                v["attestations"][i]["can_download"] = json!(a.complete && a.signature_verified);
             }
-            compared.push(compared_row(s, &c));
+            compared.push(compared_row(c));
             suppliers.push(v);
         }
         let mut ctx = base_ctx(&st, Some(&p), "supply_chain_title", "/supply-chain");
         ctx["suppliers"] = json!(suppliers);
         ctx["compared"] = json!(compared);
-        ctx["overall"] = card(&scorecard::overall(&views, t));
+        ctx["overall"] = card(&comparison.overall);
         ctx["filter"] = json!(filter);
         ctx["categories"] = json!(
             ilm_protocol::IssueCategory::ALL
@@ -156,15 +165,13 @@ pub(crate) async fn supply_chain(
                 .collect::<Vec<_>>()
         );
         ctx["sectors"] = json!(crate::intake::SECTORS);
-        // The corridors the brand's reports name, to choose from.
-        let corridors: std::collections::BTreeSet<_> = all
-            .into_iter()
-            .flat_map(|v| v.cases.into_iter().filter_map(|r| r.corridor))
-            .collect();
         ctx["corridors"] = json!(
             corridors
                 .into_iter()
-                .map(|(o, d)| json!({ "code": format!("{}-{}", o.as_str(), d.as_str()), "origin": o, "destination": d }))
+                .filter_map(|code| {
+                    let (o, d) = code.split_once('-')?;
+                    Some(json!({ "code": code, "origin": o, "destination": d }))
+                })
                 .collect::<Vec<_>>()
         );
         ctx["export"] = json!(serde_urlencoded::to_string(&filter).unwrap_or_default());

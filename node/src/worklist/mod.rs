@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 pub mod export;
 pub mod indexed;
 mod probe;
+pub mod reported;
 pub(crate) mod stream;
 
 /// Rows per page.
@@ -95,55 +96,47 @@ pub fn rows(
     // naming each supplier or agency a report concerns (reports are stored by case first).
     let reports: Vec<crate::records::StatusReport> = store.scan(&schema::STATUS_REPORTS, &[])?;
     for group in reports.chunk_by(|a, b| a.case_ref == b.case_ref) {
-        // The newest report says where the case stands (one under the earlier id, or one
-        // about another party, may be older).
-        let Some(r) = group.iter().max_by_key(|r| r.reported_at) else {
-            continue;
-        };
-        if !seen.insert(r.case_ref) {
-            continue;
+        if let Some(row) = report_row(group, &name, now)
+            && seen.insert(row.case_ref)
+        {
+            out.push(row);
         }
-        let mut counterparties: Vec<OrgId> = group.iter().map(|r| r.supplier).collect();
-        counterparties.push(r.cso);
-        counterparties.dedup();
-        let counterparty_names: Vec<String> = counterparties.iter().map(&name).collect();
-        let next_due = group
-            .iter()
-            .flat_map(|r| r.owed())
-            .map(|(_, due)| due)
-            .min();
-        let mut categories = Vec::new();
-        for c in group.iter().flat_map(|r| r.categories.iter()) {
-            if !categories.contains(c) {
-                categories.push(*c);
-            }
-        }
-        out.push(CaseRow {
-            case_ref: r.case_ref,
-            status: r.status.code().to_string(),
-            opened_at: group
-                .iter()
-                .map(|r| r.escalated_at)
-                .min()
-                .unwrap_or(r.escalated_at),
-            site: String::new(),
-            counterparties,
-            counterparty_names,
-            categories,
-            workers: group.iter().map(|r| r.workers_affected).max().unwrap_or(0),
-            next_due,
-            overdue: group.iter().any(|r| !r.overdue(now).is_empty()),
-            overdue_with: late_in_reports(group, now),
-            closed: r.status == ilm_protocol::CaseStatus::Closed,
-            source: Source::Report,
-            text: String::new(),
-        });
     }
     let local: Vec<LocalCase> = store.scan(&schema::LOCAL_CASES, &[])?;
     for l in local.into_iter().filter(|l| !seen.contains(&l.case_ref)) {
         out.push(local_row(&l, &name));
     }
     Ok(out)
+}
+
+/// The row of a case a brand knows from its status reports (`group`, in id order), naming
+/// each supplier or agency a report concerns; None for no reports.
+pub(crate) fn report_row(
+    group: &[crate::records::StatusReport],
+    name: &dyn Fn(&OrgId) -> String,
+    now: Timestamp,
+) -> Option<CaseRow> {
+    let s = crate::aggregates::reports::summary(group)?;
+    let mut counterparties: Vec<OrgId> = group.iter().map(|r| r.supplier).collect();
+    counterparties.push(s.cso);
+    counterparties.dedup();
+    let counterparty_names: Vec<String> = counterparties.iter().map(name).collect();
+    Some(CaseRow {
+        case_ref: s.case_ref,
+        status: s.status.code().to_string(),
+        opened_at: s.opened_at,
+        site: String::new(),
+        counterparties,
+        counterparty_names,
+        workers: group.iter().map(|r| r.workers_affected).max().unwrap_or(0),
+        next_due: s.next_due,
+        overdue: group.iter().any(|r| !r.overdue(now).is_empty()),
+        overdue_with: late_in_reports(group, now),
+        closed: s.closed(),
+        categories: s.categories,
+        source: Source::Report,
+        text: String::new(),
+    })
 }
 
 /// The suppliers and agencies of a case's status reports that have something overdue.
@@ -522,6 +515,9 @@ pub fn list(
 ) -> Result<CasePage, ListError> {
     let filter = Filter::parse(query)?;
     if let Some(page) = indexed::page(store, membership, me, now, &filter, label)? {
+        return Ok(page);
+    }
+    if let Some(page) = reported::page(store, membership, now, &filter)? {
         return Ok(page);
     }
     let all = rows(store, membership, me, now)?;

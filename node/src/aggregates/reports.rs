@@ -1,0 +1,440 @@
+//! At a brand, per supplier or agency of its supply chain, what its scorecard counts from the
+//! status reports the CSOs send: its cases, open ones, remediations reported and confirmed,
+//! days to acknowledge and to remediate, categories, months escalated, corridors; and two
+//! lists of its reports: the open ones by the earliest date owed (its overdue count reads a
+//! few cells and today's entries) and all of them newest first (its latest cases are read
+//! without reading the others). Kept with the other aggregates (in the batch that stores the report, and
+//! in the recount), so that a brand's scorecards read cells instead of every report it holds.
+
+use super::lists::Lists;
+use super::{Cells, add, days_between, month};
+use crate::records::StatusReport;
+use crate::schema;
+use crate::store::{Store, StoreError, WriteBatch};
+use ilm_protocol::{CaseRef, OrgId, Timestamp};
+use std::collections::BTreeMap;
+
+/// Every per-report cell starts with this, then the party's id and a dot.
+pub const PREFIX: &str = "report.";
+
+/// Bytes in a [`ListKey`].
+pub const KEY_LEN: usize = 8 + 16;
+
+/// An entry of a party's lists: a time (big-endian), then the case.
+pub type ListKey = [u8; KEY_LEN];
+
+/// Per party, two lists of its reports (see [`due_list`] and [`newest_list`]).
+pub const LISTS: Lists<KEY_LEN> = Lists::new(&schema::REPORT_LISTS);
+
+/// The name of `org`'s list of open reports by the earliest date it owes something by.
+pub fn due_list(org: &OrgId) -> Vec<u8> {
+    [b"d".as_slice(), org.as_bytes()].concat()
+}
+
+/// The name of `org`'s list of every report, newest escalation first (the time inverted).
+pub fn newest_list(org: &OrgId) -> Vec<u8> {
+    [b"n".as_slice(), org.as_bytes()].concat()
+}
+
+/// The entry of a time and a case.
+fn list_key(t: u64, case: &CaseRef) -> ListKey {
+    let mut k = [0u8; KEY_LEN];
+    k[..8].copy_from_slice(&t.to_be_bytes());
+    k[8..].copy_from_slice(case.as_bytes());
+    k
+}
+
+/// The case of an entry.
+pub fn case_of(key: &ListKey) -> CaseRef {
+    let mut c = [0u8; 16];
+    c.copy_from_slice(&key[8..]);
+    CaseRef(c)
+}
+
+const DAY: u64 = 86_400;
+
+/// The start of `org`'s cells.
+pub fn prefix(org: &OrgId) -> String {
+    format!("{PREFIX}{org}.")
+}
+
+/// The earliest date a report says its party owes something by (None when it owes nothing).
+fn next_due(r: &StatusReport) -> Option<Timestamp> {
+    r.owed().into_iter().map(|(_, due)| due).min()
+}
+
+/// Adds to `c` what one status report counts for the party it concerns.
+pub(super) fn add_report(c: &mut Cells, r: &StatusReport) {
+    let at = prefix(&r.supplier);
+    add(c, format!("{at}cases"), 1);
+    if r.status != ilm_protocol::CaseStatus::Closed {
+        add(c, format!("{at}open"), 1);
+    }
+    if r.remediated_at.is_some() {
+        add(c, format!("{at}remediated"), 1);
+        if r.verified_at.is_some() {
+            add(c, format!("{at}verified"), 1);
+        }
+    }
+    for cat in &r.categories {
+        add(c, format!("{at}category.{}", cat.code()), 1);
+    }
+    add(c, format!("{at}month.{}", month(r.escalated_at)), 1);
+    if let Some(a) = r.acknowledged_at {
+        let d = days_between(r.escalated_at, a);
+        add(c, format!("{at}ack.{d:03}"), 1);
+    }
+    if let Some(m) = r.remediated_at {
+        let d = days_between(r.escalated_at, m);
+        add(c, format!("{at}rem.{d:03}"), 1);
+    }
+    if let Some((o, d)) = &r.corridor {
+        add(c, format!("{at}corridor.{}-{}", o.as_str(), d.as_str()), 1);
+    }
+    if let Some(due) = next_due(r) {
+        add(c, format!("{at}due.{:06}", due.0 / DAY), 1);
+    }
+}
+
+/// A report's entries in its party's lists: every report in the newest-first one, and one
+/// that owes something in the due-date one.
+pub fn entries(r: &StatusReport) -> Vec<(Vec<u8>, ListKey)> {
+    let mut out = vec![(
+        newest_list(&r.supplier),
+        list_key(u64::MAX - r.escalated_at.0, &r.case_ref),
+    )];
+    if let Some(due) = next_due(r) {
+        out.push((due_list(&r.supplier), list_key(due.0, &r.case_ref)));
+    }
+    out
+}
+
+/// Stages a status report a brand received in `batch`, and what it changes in `pending`:
+/// kept per (case, sender, party), so no report ever replaces another CSO's, nor one about
+/// another party of the case; one held under the id of an earlier release for the same
+/// party is replaced. What was held is read as the batch leaves it, else from `store`.
+pub fn stage(
+    store: &Store,
+    batch: &mut WriteBatch,
+    pending: &mut super::Pending,
+    r: &StatusReport,
+) -> Result<(), StoreError> {
+    let held = |batch: &WriteBatch, id: &[u8]| -> Result<Option<StatusReport>, StoreError> {
+        match batch.leaves(&schema::STATUS_REPORTS, id) {
+            Some(v) => Ok(v),
+            None => store.get(&schema::STATUS_REPORTS, id),
+        }
+    };
+    let before = group_of(store, batch, &r.case_ref)?;
+    let legacy = schema::legacy_report_id(&r.case_ref, &r.cso);
+    let id = schema::report_id(&r.case_ref, &r.cso, &r.supplier);
+    let mut replaced: Vec<StatusReport> = Vec::new();
+    if let Some(h) = held(batch, &legacy)?
+        && h.supplier == r.supplier
+    {
+        batch.remove(&schema::STATUS_REPORTS, &legacy);
+        replaced.push(h);
+    }
+    replaced.extend(held(batch, &id)?);
+    batch.put(&schema::STATUS_REPORTS, &id, r)?;
+    pending.report(&replaced, r);
+    pending.reported_case(&before, &group_of(store, batch, &r.case_ref)?);
+    Ok(())
+}
+
+/// The reports of a case as `batch` leaves them (else as `store` holds them), in id order.
+fn group_of(
+    store: &Store,
+    batch: &WriteBatch,
+    case: &CaseRef,
+) -> Result<Vec<StatusReport>, StoreError> {
+    let mut by_id: BTreeMap<Vec<u8>, StatusReport> = store
+        .scan_with_ids_prefixed(&schema::STATUS_REPORTS, case.as_bytes())?
+        .into_iter()
+        .collect();
+    for (id, v) in batch.leaves_prefixed(&schema::STATUS_REPORTS, case.as_bytes()) {
+        match v {
+            Some(r) => by_id.insert(id, r),
+            None => by_id.remove(&id),
+        };
+    }
+    Ok(by_id.into_values().collect())
+}
+
+/// What a brand's case list shows of a case it knows from status reports (one per party
+/// the case was escalated to, stored by case first): where the newest report says it
+/// stands, when it was first escalated, its categories, what is next due.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseSummary {
+    /// The case.
+    pub case_ref: CaseRef,
+    /// The CSO of the newest report.
+    pub cso: OrgId,
+    /// Its status, as the newest report says.
+    pub status: ilm_protocol::CaseStatus,
+    /// When first escalated (to any of the parties).
+    pub opened_at: Timestamp,
+    /// The categories of every report, each once, in order.
+    pub categories: Vec<ilm_protocol::IssueCategory>,
+    /// The earliest date any party owes something by.
+    pub next_due: Option<Timestamp>,
+}
+
+impl CaseSummary {
+    /// Whether the case is closed.
+    pub fn closed(&self) -> bool {
+        self.status == ilm_protocol::CaseStatus::Closed
+    }
+}
+
+/// The summary of one case's reports (in id order; None for none).
+pub fn summary(group: &[StatusReport]) -> Option<CaseSummary> {
+    // The newest report says where the case stands (one under the earlier id, or one about
+    // another party, may be older).
+    let newest = group.iter().max_by_key(|r| r.reported_at)?;
+    let mut categories = Vec::new();
+    for c in group.iter().flat_map(|r| r.categories.iter()) {
+        if !categories.contains(c) {
+            categories.push(*c);
+        }
+    }
+    Some(CaseSummary {
+        case_ref: newest.case_ref,
+        cso: newest.cso,
+        status: newest.status,
+        opened_at: group
+            .iter()
+            .map(|r| r.escalated_at)
+            .min()
+            .unwrap_or(newest.escalated_at),
+        categories,
+        next_due: group.iter().filter_map(next_due).min(),
+    })
+}
+
+/// Every case-level cell starts with this: the brand's supply-chain cases, each once.
+pub const CASES: &str = "chain.";
+
+/// The list of cases not closed, newest first ([`super::opened::key`]).
+pub const OPEN_CASES: &[u8] = b"o";
+
+/// The list of every case, newest first.
+pub const ALL_CASES: &[u8] = b"a";
+
+/// The list of cases in which some party owes something, by the earliest date owed.
+pub const DUE_CASES: &[u8] = b"u";
+
+/// Adds to `c` what one case, known from its reports, counts: once, by status, by each
+/// category, open, and per day of its earliest due date.
+pub(super) fn add_case(c: &mut Cells, s: &CaseSummary) {
+    add(c, format!("{CASES}cases"), 1);
+    add(c, format!("{CASES}status.{}", s.status.code()), 1);
+    if !s.closed() {
+        add(c, format!("{CASES}open"), 1);
+    }
+    for cat in &s.categories {
+        add(c, format!("{CASES}category.{}", cat.code()), 1);
+    }
+    if let Some(due) = s.next_due {
+        add(c, format!("{CASES}due.{:06}", due.0 / DAY), 1);
+    }
+}
+
+/// A case's entries in the case-level lists.
+pub fn case_entries(s: &CaseSummary) -> Vec<(Vec<u8>, ListKey)> {
+    let key = super::opened::key(s.opened_at, &s.case_ref);
+    let mut out = vec![(ALL_CASES.to_vec(), key)];
+    if !s.closed() {
+        out.push((OPEN_CASES.to_vec(), key));
+    }
+    if let Some(due) = s.next_due {
+        out.push((DUE_CASES.to_vec(), list_key(due.0, &s.case_ref)));
+    }
+    out
+}
+
+/// The brand's supply-chain cases: in all, and not closed.
+pub fn case_totals(store: &Store) -> Result<(u64, u64), StoreError> {
+    let n = |cell: &str| -> Result<u64, StoreError> {
+        Ok(u64::try_from(super::get(store, &format!("{CASES}{cell}"))?).unwrap_or(0))
+    };
+    Ok((n("cases")?, n("open")?))
+}
+
+/// The brand's supply-chain cases in which some party owes something due before `now` (as
+/// its case list counts "overdue"): the day cells before today, and today's entries.
+pub fn cases_overdue(store: &Store, now: Timestamp) -> Result<u64, StoreError> {
+    let today = now.0 / DAY;
+    let before_today: i64 = super::with_prefix(store, &format!("{CASES}due."))?
+        .iter()
+        .filter(|(day, _)| day.parse::<u64>().is_ok_and(|d| d < today))
+        .map(|(_, n)| *n)
+        .sum();
+    let (from, to) = ((today * DAY).to_be_bytes(), now.0.to_be_bytes());
+    let today_so_far = LISTS.count_between(store, DUE_CASES, &from, &to)?;
+    Ok(u64::try_from(before_today).unwrap_or(0) + today_so_far as u64)
+}
+
+/// The brand's supply-chain cases from the `skip`-th on, at most `n`, newest first: every
+/// case, or those not closed.
+pub fn cases_page(
+    store: &Store,
+    closed_too: bool,
+    skip: usize,
+    n: usize,
+) -> Result<Vec<CaseRef>, StoreError> {
+    let list = if closed_too { ALL_CASES } else { OPEN_CASES };
+    Ok(LISTS
+        .ids_in(store, list, skip, n)?
+        .iter()
+        .filter_map(|id| super::opened::key_of(id))
+        .map(|k| super::opened::case_of(&k))
+        .collect())
+}
+
+/// The reports of a case, in id order.
+pub fn reports_of(store: &Store, case: &CaseRef) -> Result<Vec<StatusReport>, StoreError> {
+    store.scan(&schema::STATUS_REPORTS, case.as_bytes())
+}
+
+/// The cases of `org`'s newest `n` reports (by escalation), newest first.
+pub fn newest(store: &Store, org: &OrgId, n: usize) -> Result<Vec<CaseRef>, StoreError> {
+    let name = newest_list(org);
+    Ok(LISTS
+        .ids_in(store, &name, 0, n)?
+        .iter()
+        .filter_map(|id| super::lists::key_of::<KEY_LEN>(id))
+        .map(|k| case_of(&k))
+        .collect())
+}
+
+/// The report about `org` of a case, if this node holds one (the newest, were there two:
+/// one under an earlier release's id).
+pub fn report_of(
+    store: &Store,
+    case: &CaseRef,
+    org: &OrgId,
+) -> Result<Option<StatusReport>, StoreError> {
+    Ok(reports_of(store, case)?
+        .into_iter()
+        .filter(|r| r.supplier == *org)
+        .max_by_key(|r| r.reported_at))
+}
+
+/// One party's figures from the reports about it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReportFigures {
+    /// Reports (one per case).
+    pub cases: u64,
+    /// Of cases not closed.
+    pub open: u64,
+    /// Saying remediation was reported.
+    pub remediated: u64,
+    /// Of those, saying the workers' verdict was recorded.
+    pub verified: u64,
+    /// Issue categories, by code.
+    pub categories: BTreeMap<String, u64>,
+    /// By month first escalated (`YYYY-MM`).
+    pub months: BTreeMap<String, u64>,
+    /// Acknowledgements by whole days after the escalation (`ddd` to count).
+    pub ack_days: BTreeMap<String, i64>,
+    /// Remediations reported, by whole days after the escalation (`ddd` to count).
+    pub remediate_days: BTreeMap<String, i64>,
+    /// By corridor (`MM-TH`).
+    pub corridors: BTreeMap<String, u64>,
+    /// Open reports by the day (days since 1970) of the earliest date owed.
+    pub due_days: BTreeMap<u64, u64>,
+}
+
+impl ReportFigures {
+    /// The figures of cells named as under [`prefix`], the prefix taken off.
+    fn of_cells(cells: &BTreeMap<String, i64>) -> ReportFigures {
+        let mut f = ReportFigures::default();
+        for (name, n) in cells {
+            let count = u64::try_from(*n).unwrap_or(0);
+            match name.split_once('.') {
+                Some(("category", c)) => _ = f.categories.insert(c.to_string(), count),
+                Some(("month", m)) => _ = f.months.insert(m.to_string(), count),
+                Some(("ack", d)) => _ = f.ack_days.insert(d.to_string(), *n),
+                Some(("rem", d)) => _ = f.remediate_days.insert(d.to_string(), *n),
+                Some(("corridor", c)) => _ = f.corridors.insert(c.to_string(), count),
+                Some(("due", d)) => {
+                    if let Ok(day) = d.parse::<u64>() {
+                        f.due_days.insert(day, count);
+                    }
+                }
+                _ if name == "cases" => f.cases = count,
+                _ if name == "open" => f.open = count,
+                _ if name == "remediated" => f.remediated = count,
+                _ if name == "verified" => f.verified = count,
+                _ => {}
+            }
+        }
+        f
+    }
+
+    /// The figures of some reports (about one party or several), counted as the cells count
+    /// them.
+    pub fn of_reports<'a>(reports: impl IntoIterator<Item = &'a StatusReport>) -> ReportFigures {
+        let mut mine: BTreeMap<String, i64> = BTreeMap::new();
+        for r in reports {
+            let mut c = Cells::new();
+            add_report(&mut c, r);
+            let at = prefix(&r.supplier);
+            for (k, v) in c {
+                if let Some(name) = k.strip_prefix(&at) {
+                    *mine.entry(name.to_string()).or_default() += v;
+                }
+            }
+        }
+        ReportFigures::of_cells(&mine)
+    }
+
+    /// Adds `other`'s figures to these (the figures over two parties' reports).
+    pub fn merge(&mut self, other: &ReportFigures) {
+        fn sum<K: Ord + Clone, V: Copy + std::ops::AddAssign + Default>(
+            into: &mut BTreeMap<K, V>,
+            from: &BTreeMap<K, V>,
+        ) {
+            for (k, v) in from {
+                *into.entry(k.clone()).or_default() += *v;
+            }
+        }
+        self.cases += other.cases;
+        self.open += other.open;
+        self.remediated += other.remediated;
+        self.verified += other.verified;
+        sum(&mut self.categories, &other.categories);
+        sum(&mut self.months, &other.months);
+        sum(&mut self.ack_days, &other.ack_days);
+        sum(&mut self.remediate_days, &other.remediate_days);
+        sum(&mut self.corridors, &other.corridors);
+        sum(&mut self.due_days, &other.due_days);
+    }
+}
+
+/// `org`'s figures: one read of its cells.
+pub fn figures(store: &Store, org: &OrgId) -> Result<ReportFigures, StoreError> {
+    Ok(ReportFigures::of_cells(&super::with_prefix(
+        store,
+        &prefix(org),
+    )?))
+}
+
+/// `org`'s open reports saying it owes something due before `now` (as a report's own
+/// `overdue` says): the day cells before today, and its entries of today due before now.
+pub fn overdue(
+    store: &Store,
+    org: &OrgId,
+    figures: &ReportFigures,
+    now: Timestamp,
+) -> Result<u64, StoreError> {
+    let today = now.0 / DAY;
+    let before_today: u64 = figures.due_days.range(..today).map(|(_, n)| n).sum();
+    let (from, to) = ((today * DAY).to_be_bytes(), now.0.to_be_bytes());
+    let today_so_far = LISTS.count_between(store, &due_list(org), &from, &to)?;
+    Ok(before_today + today_so_far as u64)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,472 @@
+//! A brand's per-party cells and lists, kept batch by batch as its core keeps them, equal a
+//! recount of the reports it holds; the scorecards read from them equal those counted from
+//! every report.
+
+use super::*;
+use crate::aggregates::tests::{T0, certificate, network};
+use crate::aggregates::{Pending, held, rebuild_report_lists, recount, replace};
+use crate::membership::MembershipState;
+use crate::scorecard::{Filter, Scorecard, compare};
+use ilm_protocol::{
+    CaseNonce, CaseStatus, IssueCategory, LinkKind, OrgKeys, PartyStage, Role, SignedRecord,
+    SupplyChainLink,
+};
+use proptest::prelude::*;
+use proptest::strategy::ValueTree;
+
+const STAGES: [PartyStage; 6] = [
+    PartyStage::Escalated,
+    PartyStage::Acknowledged,
+    PartyStage::Disputed,
+    PartyStage::Remediating,
+    PartyStage::RemediationReported,
+    PartyStage::Resolved,
+];
+
+/// One report as drawn: which case, sender and party; where it stands; when things happened
+/// (in hours after the escalation).
+#[derive(Debug, Clone)]
+struct Drawn {
+    case: u8,
+    cso: u8,
+    party: u8,
+    status: usize,
+    stage: usize,
+    categories: u8,
+    escalated_hours: u32,
+    acknowledged: Option<u32>,
+    remediated: Option<u32>,
+    verified: bool,
+    corridor: bool,
+}
+
+fn drawn() -> impl Strategy<Value = Drawn> {
+    (
+        (0u8..12, 0u8..2, 0u8..2, 0usize..11, 0usize..6, 1u8..8),
+        (
+            0u32..24 * 60,
+            proptest::option::of(0u32..24 * 20),
+            proptest::option::of(0u32..24 * 90),
+            any::<bool>(),
+            any::<bool>(),
+        ),
+    )
+        .prop_map(
+            |(
+                (case, cso, party, status, stage, categories),
+                (escalated_hours, acknowledged, remediated, verified, corridor),
+            )| Drawn {
+                case,
+                cso,
+                party,
+                status,
+                stage,
+                categories,
+                escalated_hours,
+                acknowledged,
+                remediated,
+                verified,
+                corridor,
+            },
+        )
+}
+
+/// The CSOs (1 and 2) and the parties (3, a supplier, and 4, an agency).
+fn org(n: u8) -> OrgId {
+    OrgId([n; 32])
+}
+
+fn report(d: &Drawn, reported: u64) -> StatusReport {
+    report_about(d, reported, [org(3), org(4)])
+}
+
+/// A case's reference names its CSO, as a real one derives from it.
+fn report_about(d: &Drawn, reported: u64, parties: [OrgId; 2]) -> StatusReport {
+    let escalated_at = Timestamp(T0.0 + u64::from(d.escalated_hours) * 3_600 + 17);
+    let after = |h: u32| Timestamp(escalated_at.0 + u64::from(h) * 3_600 + 1_234);
+    let categories = IssueCategory::ALL
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i < 8 && d.categories & (1 << i) != 0)
+        .map(|(_, c)| *c)
+        .collect();
+    StatusReport {
+        case_ref: case_ref(d.case, d.cso),
+        case_nonce: CaseNonce([d.case; 16]),
+        cso: org(1 + d.cso),
+        supplier: parties[usize::from(d.party)],
+        status: CaseStatus::ALL[d.status],
+        stage: STAGES[d.stage],
+        categories,
+        workers_affected: 2,
+        escalated_at,
+        acknowledge_by: escalated_at.plus_days(7),
+        remediate_by: escalated_at.plus_days(30),
+        acknowledged_at: d.acknowledged.map(after),
+        remediated_at: d.remediated.map(after),
+        verified_at: d.verified.then(|| after(24 * 95)),
+        reported_at: Timestamp(T0.0 + reported),
+        sector: Some("seafood".into()),
+        corridor: d
+            .corridor
+            .then(|| ("MM".parse().expect("c"), "TH".parse().expect("c"))),
+    }
+}
+
+fn case_ref(case: u8, cso: u8) -> CaseRef {
+    let mut c = [case; 16];
+    c[0] = cso;
+    CaseRef(c)
+}
+
+fn open_store() -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = crate::schema::open(&dir.path().join("db")).expect("store");
+    (dir, store)
+}
+
+/// Stores each batch's reports as a brand's core does (`stage`, then the batch's cells).
+fn deliver(store: &Store, batches: &[Vec<StatusReport>]) {
+    for reports in batches {
+        let mut batch = WriteBatch::new();
+        let mut pending = Pending::new();
+        for r in reports {
+            stage(store, &mut batch, &mut pending, r).expect("stage");
+        }
+        pending.stage(store, &mut batch).expect("cells");
+        store.commit(batch).expect("commit");
+    }
+}
+
+fn all_reports(store: &Store) -> Vec<StatusReport> {
+    store.scan(&schema::STATUS_REPORTS, &[]).expect("scan")
+}
+
+/// What the lists hold, every id in order.
+fn lists_held(store: &Store) -> Option<Vec<Vec<u8>>> {
+    LISTS.ids_prefixed(store, &[], usize::MAX).expect("read")
+}
+
+/// The summary of each case of `reports` (held in id order).
+fn summaries(reports: &[StatusReport]) -> Vec<CaseSummary> {
+    reports
+        .chunk_by(|a, b| a.case_ref == b.case_ref)
+        .filter_map(summary)
+        .collect()
+}
+
+/// The ids the lists must hold for `reports`: each party's, and the cases'.
+fn lists_of(reports: &[StatusReport]) -> Vec<Vec<u8>> {
+    let mut ids: Vec<Vec<u8>> = reports
+        .iter()
+        .flat_map(entries)
+        .chain(summaries(reports).iter().flat_map(case_entries))
+        .map(|(list, key)| [list.as_slice(), &key].concat())
+        .collect();
+    ids.sort();
+    ids
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// Whatever reports arrive, in whatever batches (a case's report replaced, in the same
+    /// batch or later; one held under an earlier release's id replaced by the next about
+    /// the same party), the cells and lists kept equal a recount and a rebuild of the held
+    /// reports.
+    #[test]
+    fn cells_and_lists_kept_with_reports_equal_a_recount(
+        earlier in proptest::collection::vec(drawn(), 0..6),
+        batches in proptest::collection::vec(proptest::collection::vec(drawn(), 1..6), 1..8),
+    ) {
+        let (_dir, store) = open_store();
+        // An earlier release's reports, under the ids of then, counted at the upgrade.
+        let mut batch = WriteBatch::new();
+        for (i, d) in earlier.iter().enumerate() {
+            let r = report(d, i as u64);
+            let id = schema::legacy_report_id(&r.case_ref, &r.cso);
+            batch.put(&schema::STATUS_REPORTS, &id, &r).expect("put");
+        }
+        store.commit(batch).expect("commit");
+        replace(&store, &recount(&store, &mut |_| {}).expect("recount"), 100).expect("replace");
+        rebuild_report_lists(&store).expect("rebuild");
+        let mut at = 100;
+        let batches: Vec<Vec<StatusReport>> = batches
+            .iter()
+            .map(|b| b.iter().map(|d| { at += 1; report(d, at) }).collect())
+            .collect();
+        deliver(&store, &batches);
+        let reports = all_reports(&store);
+        prop_assert_eq!(held(&store).expect("held"), recount(&store, &mut |_| {}).expect("recount"));
+        prop_assert_eq!(lists_held(&store), Some(lists_of(&reports)));
+        // The cases, each once: in all, open, overdue (as the case list's rows count them),
+        // and a page at a time newest first.
+        let cases = summaries(&reports);
+        let open = cases.iter().filter(|c| !c.closed()).count() as u64;
+        prop_assert_eq!(case_totals(&store).expect("totals"), (cases.len() as u64, open));
+        for hours in (0..24 * 100).step_by(37) {
+            let now = Timestamp(T0.0 + hours * 3_600 + 600);
+            let late = reports
+                .chunk_by(|a, b| a.case_ref == b.case_ref)
+                .filter(|g| g.iter().any(|r| !r.overdue(now).is_empty()))
+                .count() as u64;
+            prop_assert_eq!(cases_overdue(&store, now).expect("overdue"), late);
+        }
+        let mut newest: Vec<&CaseSummary> = cases.iter().collect();
+        newest.sort_by_key(|c| (std::cmp::Reverse(c.opened_at), c.case_ref));
+        let listed = |closed_too| -> Vec<CaseRef> {
+            (0..cases.len().div_ceil(3))
+                .flat_map(|p| cases_page(&store, closed_too, p * 3, 3).expect("page"))
+                .collect()
+        };
+        prop_assert_eq!(listed(true), newest.iter().map(|c| c.case_ref).collect::<Vec<_>>());
+        prop_assert_eq!(
+            listed(false),
+            newest.iter().filter(|c| !c.closed()).map(|c| c.case_ref).collect::<Vec<_>>()
+        );
+        // Reading them: each party's figures and overdue count, at times across the days
+        // its reports fall due (and within a day, before and after some of them).
+        for party in [org(3), org(4)] {
+            let mine: Vec<&StatusReport> = reports.iter().filter(|r| r.supplier == party).collect();
+            let f = figures(&store, &party).expect("figures");
+            prop_assert_eq!(&f, &ReportFigures::of_reports(mine.iter().copied()));
+            for hours in (0..24 * 100).step_by(37) {
+                let now = Timestamp(T0.0 + hours * 3_600 + 600);
+                let scanned = mine.iter().filter(|r| !r.overdue(now).is_empty()).count() as u64;
+                prop_assert_eq!(overdue(&store, &party, &f, now).expect("overdue"), scanned);
+            }
+        }
+    }
+}
+
+/// A report stored without its cells and list entries is neither counted nor listed: the
+/// figures come from the cells, not from a read of the reports (which does count it).
+#[test]
+fn a_report_stored_without_its_cells_is_not_counted() {
+    let (_dir, store) = open_store();
+    let d = |case: u8, stage: usize| Drawn {
+        case,
+        cso: 0,
+        party: 0,
+        status: 0,
+        stage,
+        categories: 1,
+        escalated_hours: u32::from(case) * 10,
+        acknowledged: None,
+        remediated: None,
+        verified: false,
+        corridor: true,
+    };
+    deliver(&store, &[vec![report(&d(1, 0), 1), report(&d(2, 3), 2)]]);
+    let stray = report(&d(3, 0), 3);
+    let mut batch = WriteBatch::new();
+    let id = schema::report_id(&stray.case_ref, &stray.cso, &stray.supplier);
+    batch
+        .put(&schema::STATUS_REPORTS, &id, &stray)
+        .expect("put");
+    store.commit(batch).expect("commit");
+    let party = org(3);
+    let now = T0.plus_days(60);
+    let reports = all_reports(&store);
+    // The control: a read of every report counts three, two of them overdue.
+    let scanned = ReportFigures::of_reports(&reports);
+    assert_eq!((scanned.cases, scanned.open), (3, 3));
+    let f = figures(&store, &party).expect("figures");
+    assert_eq!((f.cases, f.open), (2, 2));
+    assert_eq!(overdue(&store, &party, &f, now).expect("overdue"), 2);
+    assert_eq!(
+        newest(&store, &party, 10).expect("newest"),
+        [case_ref(2, 0), case_ref(1, 0)]
+    );
+    assert_eq!(summaries(&reports).len(), 3, "the control: three cases");
+    assert_eq!(case_totals(&store).expect("totals"), (2, 2));
+    assert_eq!(cases_overdue(&store, now).expect("overdue"), 2);
+    assert_eq!(
+        cases_page(&store, true, 0, 10).expect("page"),
+        [case_ref(2, 0), case_ref(1, 0)]
+    );
+}
+
+/// A brand linked to the supplier: its comparison unnarrowed (from the cells) equals the
+/// same narrowed by a filter every report passes (from a read of every report), card by
+/// card, at several times; and its newest cases are the newest reports, newest first.
+#[test]
+fn scorecards_from_cells_equal_those_read_from_every_report() {
+    let k = |n: u8| OrgKeys::from_secret_bytes([n; 32], [n + 100; 32]);
+    let steward = k(9);
+    let network = network("Scorecards", &steward);
+    let brand = k(10);
+    let supplier = k(3);
+    let agency = k(4);
+    let signed = |keys: &OrgKeys, role| {
+        SignedRecord::sign(&certificate(&network, &steward, keys, role), &steward).expect("sign")
+    };
+    let membership = MembershipState::new(
+        network.clone(),
+        signed(&brand, Role::Brand),
+        vec![
+            signed(&supplier, Role::Supplier),
+            signed(&agency, Role::Agency),
+        ],
+        vec![],
+    )
+    .expect("membership");
+    let (_dir, store) = open_store();
+    let mut batch = WriteBatch::new();
+    for (kind, upstream, downstream) in [
+        (LinkKind::BrandSupplier, &brand, &supplier),
+        (LinkKind::SupplierAgency, &supplier, &agency),
+    ] {
+        let rec = SignedRecord::sign(
+            &SupplyChainLink {
+                network_id: network.id(),
+                kind,
+                upstream: upstream.org_id(),
+                downstream: downstream.org_id(),
+                established_at: T0,
+            },
+            upstream,
+        )
+        .expect("link");
+        let link = crate::core::StoredLink {
+            id: rec.digest(),
+            record: rec,
+            complete: true,
+        };
+        batch
+            .put(&schema::LINKS, link.id.as_bytes(), &link)
+            .expect("put");
+    }
+    store.commit(batch).expect("commit");
+    let parties = [supplier.org_id(), agency.org_id()];
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    let mut reports = Vec::new();
+    // Forty cases of the supplier, ten of its agency; then fifteen of them reported again.
+    for i in (0..50u8).chain(0..15) {
+        let d = drawn().new_tree(&mut runner).expect("draw").current();
+        let party = u8::from(i >= 40);
+        let at = reports.len() as u64;
+        reports.push(report_about(
+            &Drawn {
+                case: i,
+                party,
+                ..d
+            },
+            at,
+            parties,
+        ));
+    }
+    let chunks: Vec<Vec<StatusReport>> = reports.chunks(7).map(<[_]>::to_vec).collect();
+    deliver(&store, &chunks);
+    let everything = Filter {
+        from: "2000-01-01".into(),
+        ..Filter::default()
+    }
+    .parse()
+    .expect("filter");
+    assert!(!everything.is_empty(), "the control reads every report");
+    let me = brand.org_id();
+    let cards = |c: &crate::scorecard::Comparison| -> Vec<String> {
+        let mut out: Vec<String> = c
+            .parties
+            .iter()
+            .map(|(_, s): &(_, Scorecard)| serde_json::to_string(s).expect("json"))
+            .collect();
+        out.push(serde_json::to_string(&c.overall).expect("json"));
+        out
+    };
+    for days in [0, 3, 8, 20, 45, 70, 120] {
+        let now = T0.plus_days(days).plus_secs(5_000);
+        let cells = compare(&store, &membership, &me, now, &Default::default()).expect("cells");
+        let read = compare(&store, &membership, &me, now, &everything).expect("read");
+        assert_eq!(cards(&cells), cards(&read), "at day {days}");
+        assert_eq!(cells.parties.len(), 2, "the supplier and its agency");
+        let json = |r: &Vec<Vec<StatusReport>>| serde_json::to_string(r).expect("json");
+        assert_eq!(
+            json(&cells.recent),
+            json(&read.recent),
+            "the newest cases at day {days}"
+        );
+    }
+    let held = all_reports(&store);
+    let supplier_cases = held.iter().filter(|r| r.supplier == parties[0]).count();
+    let cells = compare(&store, &membership, &me, T0, &Default::default()).expect("cells");
+    assert_eq!(cells.parties[0].1.cases, supplier_cases as u64);
+    assert!(
+        supplier_cases > crate::scorecard::RECENT,
+        "more than a page"
+    );
+    assert_eq!(cells.recent[0].len(), crate::scorecard::RECENT);
+}
+
+/// A brand's plain case list, read a page at a time from the case lists, shows the rows a
+/// read of every report gives, page by page (every case, or those not closed), with the
+/// same totals.
+#[test]
+fn a_brands_case_list_pages_equal_a_read_of_every_report() {
+    let (_dir, store) = open_store();
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    let mut batches = Vec::new();
+    for b in 0..12u64 {
+        let batch: Vec<StatusReport> = (0..6u64)
+            .map(|i| {
+                let d = drawn().new_tree(&mut runner).expect("draw").current();
+                report(&d, b * 10 + i)
+            })
+            .collect();
+        batches.push(batch);
+    }
+    deliver(&store, &batches);
+    let steward = OrgKeys::from_secret_bytes([9; 32], [109; 32]);
+    let brand = OrgKeys::from_secret_bytes([10; 32], [110; 32]);
+    let network = network("Case list", &steward);
+    let cert = SignedRecord::sign(
+        &certificate(&network, &steward, &brand, Role::Brand),
+        &steward,
+    )
+    .expect("sign");
+    let membership = MembershipState::new(network, cert, vec![], vec![]).expect("membership");
+    let me = brand.org_id();
+    let now = T0.plus_days(30);
+    let label = |c: IssueCategory| c.code().to_string();
+    let json = |rows: &[crate::worklist::CaseRow]| serde_json::to_string(rows).expect("json");
+    let all = crate::worklist::rows(&store, &membership, &me, now).expect("rows");
+    assert!(all.iter().any(|r| r.closed) && all.iter().any(|r| !r.closed));
+    for closed in [false, true] {
+        for per_page in [1, 3, 7, 25] {
+            for page in 1..=all.len().div_ceil(per_page) + 1 {
+                let query = crate::worklist::CaseQuery {
+                    closed,
+                    per_page,
+                    page,
+                    ..Default::default()
+                };
+                let filter = crate::worklist::Filter::parse(&query).expect("filter");
+                let listed = crate::worklist::reported::page(&store, &membership, now, &filter)
+                    .expect("page")
+                    .expect("a plain list at a brand is read from the case lists");
+                let read = crate::worklist::select(all.clone(), &query, &label).expect("select");
+                assert_eq!(
+                    (listed.total, listed.page, listed.pages),
+                    (read.total, read.page, read.pages)
+                );
+                assert_eq!(
+                    json(&listed.rows),
+                    json(&read.rows),
+                    "page {page} of {per_page}"
+                );
+            }
+        }
+    }
+    // A search is not a plain list: it is read from every report.
+    let query = crate::worklist::CaseQuery {
+        q: "anything".into(),
+        ..Default::default()
+    };
+    let filter = crate::worklist::Filter::parse(&query).expect("filter");
+    assert!(
+        crate::worklist::reported::page(&store, &membership, now, &filter)
+            .expect("page")
+            .is_none()
+    );
+}
