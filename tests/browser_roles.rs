@@ -1075,7 +1075,7 @@ fn supplier_plan_and_brand_analysis(sup: &mut Session, brand: &mut Session, supp
             );
         }
         let cases: u64 = brand
-            .text(&brand.find(&format!("{at} p[data-stat=cases] a")))
+            .text(&brand.find(&format!("{at} p[data-stat=cases] [data-count]")))
             .trim()
             .parse()
             .expect("count");
@@ -1129,7 +1129,7 @@ fn supplier_plan_and_brand_analysis(sup: &mut Session, brand: &mut Session, supp
     );
     // All its cases, closed too, open the same way.
     brand.open("/supply-chain");
-    let all = brand.find(&format!("{section} p[data-stat=cases] a"));
+    let all = brand.find(&format!("{section} p[data-stat=cases] a[data-count]"));
     let expected: usize = brand.text(&all).trim().parse().expect("count");
     brand.click_to_load(&all, SOON);
     brand.wait_until("all the supplier's cases", SOON, |b| {

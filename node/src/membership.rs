@@ -10,7 +10,7 @@ use ilm_protocol::{
 use libp2p::PeerId;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 /// The libp2p peer id of a signing key (a node's libp2p identity is its current signing
 /// key). For an organisation, whose key may have been rotated, use
@@ -59,6 +59,7 @@ pub struct MembershipState {
     inner: RwLock<Inner>,
     checks: Mutex<Checks>,
     checks_made: AtomicU64,
+    derivations_made: AtomicU64,
 }
 
 /// Attestation checks made against the membership as it is now: a bundle costs dozens of
@@ -69,6 +70,9 @@ struct Checks {
     generation: u64,
     /// By [`AttestationCheck`] key (a digest of everything checked).
     done: HashMap<[u8; 32], AttestationCheck>,
+    /// One value derived from the membership and a table of the store, with the count of
+    /// the table's changes it was read at (see [`MembershipState::remembered`]).
+    derived: Option<(u64, Arc<dyn std::any::Any + Send + Sync>)>,
 }
 
 /// Most attestation checks remembered; past it the memo starts again.
@@ -116,6 +120,7 @@ impl MembershipState {
             }),
             checks: Mutex::new(Checks::default()),
             checks_made: AtomicU64::new(0),
+            derivations_made: AtomicU64::new(0),
         };
         state.learn_certificate(&own)?;
         for rec in &revocations {
@@ -175,6 +180,41 @@ impl MembershipState {
         done
     }
 
+    /// A value built from the membership as it is now and from a table of the store as of
+    /// its change count `changes` ([`crate::store::Store::changes`]), built again only when
+    /// either changed: a brand's pages show every attestation it holds, and reading each one
+    /// with its bundle costs more than the rest of a page.
+    pub fn remembered<V: std::any::Any + Send + Sync, E>(
+        &self,
+        changes: u64,
+        build: impl FnOnce() -> Result<V, E>,
+    ) -> Result<Arc<V>, E> {
+        let generation = {
+            let checks = self.checks();
+            if let Some((at, v)) = &checks.derived
+                && *at == changes
+                && let Ok(v) = Arc::clone(v).downcast::<V>()
+            {
+                return Ok(v);
+            }
+            checks.generation
+        };
+        let built = Arc::new(build()?);
+        self.derivations_made.fetch_add(1, Ordering::Relaxed);
+        let mut checks = self.checks();
+        // A change of the membership while building may have come before or after its reads.
+        if checks.generation == generation {
+            let v: Arc<dyn std::any::Any + Send + Sync> = built.clone();
+            checks.derived = Some((changes, v));
+        }
+        Ok(built)
+    }
+
+    /// Values [`MembershipState::remembered`] built since the node started.
+    pub fn derivations_made(&self) -> u64 {
+        self.derivations_made.load(Ordering::Relaxed)
+    }
+
     /// Attestation checks made since the node started (each cost their signature checks).
     pub fn attestation_checks_made(&self) -> u64 {
         self.checks_made.load(Ordering::Relaxed)
@@ -190,6 +230,7 @@ impl MembershipState {
         let mut checks = self.checks();
         checks.generation += 1;
         checks.done.clear();
+        checks.derived = None;
     }
 
     /// The libp2p peer id an organisation connects with: that of the current key its newest

@@ -1,6 +1,8 @@
-//! A brand's scorecard of each linked supplier, from what the brand legitimately holds: the
-//! status reports the CSOs send it and the attestations it verified. Built from the same
-//! supply-chain view as its Supply chain page, so the two never disagree.
+//! A brand's scorecard of each linked supplier (and each agency they recruit through), from
+//! what the brand legitimately holds: the status reports the CSOs send it and the
+//! attestations it verified. Every page, export and API answer calls [`compare`], so they
+//! never disagree; it reads the aggregate cells kept with the reports, or, narrowed by a
+//! filter, the reports that pass, counted by the same definitions.
 
 use crate::aggregates::median_days;
 use crate::aggregates::reports::{self, ReportFigures};
@@ -8,11 +10,11 @@ use crate::membership::MembershipState;
 use crate::records::StatusReport;
 use crate::schema;
 use crate::store::{Store, StoreError};
-use crate::views::{self, AttestationView, ChainParty, SupplierView};
+use crate::views::{self, AttestationView, ChainParty};
 use crate::worklist::{QueryError, day};
 use ilm_protocol::{Country, IssueCategory, Money, OrgId, RemediationAttestation, Timestamp};
 use serde::Serialize;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 /// One linked supplier's figures, or those of an agency it recruits through.
 #[derive(Debug, Clone, Serialize)]
@@ -108,27 +110,6 @@ fn card(
         categories: f.categories.clone(),
         by_month: f.months.clone(),
     }
-}
-
-/// The scorecard of one supplier as the supply-chain view shows it (its reports read).
-pub fn of_supplier(view: &SupplierView, now: Timestamp) -> Scorecard {
-    let f = ReportFigures::of_reports(&view.cases);
-    let overdue = view
-        .cases
-        .iter()
-        .filter(|r| !r.overdue(now).is_empty())
-        .count() as u64;
-    let whose = Whose {
-        supplier: view.supplier,
-        role: view.role,
-        name: view.name.as_ref(),
-    };
-    card(
-        whose,
-        &f,
-        overdue,
-        &view.attestations.iter().collect::<Vec<_>>(),
-    )
 }
 
 /// What a brand analyst narrows the picture to: cases escalated in a date range, with an
@@ -227,63 +208,93 @@ pub const RECENT: usize = 20;
 /// every linked supplier together (the benchmark the page compares each one with).
 #[derive(Debug, Clone)]
 pub struct Comparison {
-    /// Linked suppliers, then the agencies they recruit through, each with its scorecard.
+    /// Linked suppliers, then the agencies they recruit through, each with its scorecard
+    /// and the attestations it counts (of its cases that pass).
     pub parties: Vec<(ChainParty, Scorecard)>,
-    /// Each one's newest reports that pass (at most [`RECENT`], newest escalation first).
+    /// Each one's newest reports that pass (as many as asked for, newest escalation first).
     pub recent: Vec<Vec<StatusReport>>,
     /// Over every linked supplier.
     pub overall: Scorecard,
+    /// Every corridor the brand's reports name (`MM-TH`), whatever the filter.
+    pub corridors: BTreeSet<String>,
 }
 
-/// The comparison of this brand's supply chain, narrowed by `filter`. Unnarrowed, each
-/// organisation's figures are read from its aggregate cells (`aggregates::reports`);
-/// narrowed, from its reports that pass, by the same definitions.
+/// What one organisation's scorecard is made of.
+struct Parts {
+    figures: ReportFigures,
+    overdue: u64,
+    recent: Vec<StatusReport>,
+}
+
+/// The comparison of this brand's supply chain, narrowed by `filter`, with each
+/// organisation's `recent` newest cases. Unnarrowed, each organisation's figures are read
+/// from its aggregate cells (`aggregates::reports`); narrowed, from its reports that pass,
+/// by the same definitions. Either way an attestation counts where its case has a report
+/// about the organisation that passes.
 pub fn compare(
     store: &Store,
     membership: &MembershipState,
     me: &OrgId,
     now: Timestamp,
     filter: &Narrowing,
+    recent: usize,
 ) -> Result<Comparison, StoreError> {
-    let parties = views::chain_parties(store, membership, me)?;
-    let mut figures: Vec<(ReportFigures, u64, Vec<&AttestationView>)> = Vec::new();
-    let mut recent = Vec::new();
+    let mut parties = views::chain_parties(store, membership, me)?;
+    let mut parts: Vec<Parts> = Vec::new();
+    let mut corridors = BTreeSet::new();
     if filter.is_empty() {
-        for p in &parties {
-            let f = reports::figures(store, &p.supplier)?;
-            let overdue = reports::overdue(store, &p.supplier, &f, now)?;
-            figures.push((f, overdue, p.attestations.iter().collect()));
+        for p in &mut parties {
+            let figures = reports::figures(store, &p.supplier)?;
+            let overdue = reports::overdue(store, &p.supplier, now)?;
+            corridors.extend(figures.corridors.keys().cloned());
             let mut newest = Vec::new();
-            for case in reports::newest(store, &p.supplier, RECENT)? {
+            for case in reports::newest(store, &p.supplier, recent)? {
                 newest.extend(reports::report_of(store, &case, &p.supplier)?);
             }
-            recent.push(newest);
+            let mut kept = Vec::new();
+            for a in std::mem::take(&mut p.attestations) {
+                let cso = a.attestation.as_ref().map(|b| b.cso);
+                if let Some(cso) = cso
+                    && reports::has_report(store, &a.case_ref, &cso, &p.supplier)?
+                {
+                    kept.push(a);
+                }
+            }
+            p.attestations = kept;
+            parts.push(Parts {
+                figures,
+                overdue,
+                recent: newest,
+            });
         }
     } else {
         let mut kept: HashMap<OrgId, Vec<StatusReport>> = HashMap::new();
         store.for_each(&schema::STATUS_REPORTS, &[], |r: StatusReport| {
+            if let Some((o, d)) = &r.corridor {
+                corridors.insert(format!("{}-{}", o.as_str(), d.as_str()));
+            }
             if filter.keeps(&r) {
                 kept.entry(r.supplier).or_default().push(r);
             }
         })?;
-        for p in &parties {
+        for p in &mut parties {
             let reports = kept.remove(&p.supplier).unwrap_or_default();
             let cases: HashSet<_> = reports.iter().map(|r| r.case_ref).collect();
             let overdue = reports
                 .iter()
                 .filter(|r| !r.overdue(now).is_empty())
                 .count() as u64;
-            let attestations = p
-                .attestations
-                .iter()
-                .filter(|a| cases.contains(&a.case_ref))
-                .collect();
-            figures.push((ReportFigures::of_reports(&reports), overdue, attestations));
+            p.attestations.retain(|a| cases.contains(&a.case_ref));
+            let figures = ReportFigures::of_reports(&reports);
             let mut newest = reports;
             // As the list orders them: newest escalation first, then by case.
             newest.sort_by_key(|r| (std::cmp::Reverse(r.escalated_at), r.case_ref));
-            newest.truncate(RECENT);
-            recent.push(newest);
+            newest.truncate(recent);
+            parts.push(Parts {
+                figures,
+                overdue,
+                recent: newest,
+            });
         }
     }
     // Agencies are left out of the overall figures: a case escalated to a supplier and its
@@ -291,11 +302,11 @@ pub fn compare(
     let mut all = ReportFigures::default();
     let mut all_overdue = 0;
     let mut all_attestations = Vec::new();
-    for (p, (f, overdue, attestations)) in parties.iter().zip(&figures) {
+    for (p, part) in parties.iter().zip(&parts) {
         if p.role == ilm_protocol::Role::Supplier {
-            all.merge(f);
-            all_overdue += overdue;
-            all_attestations.extend(attestations.iter().copied());
+            all.merge(&part.figures);
+            all_overdue += part.overdue;
+            all_attestations.extend(p.attestations.iter());
         }
     }
     let overall = card(
@@ -310,20 +321,23 @@ pub fn compare(
     );
     let cards: Vec<Scorecard> = parties
         .iter()
-        .zip(&figures)
-        .map(|(p, (f, overdue, attestations))| {
+        .zip(&parts)
+        .map(|(p, part)| {
             let whose = Whose {
                 supplier: p.supplier,
                 role: p.role,
                 name: p.name.as_ref(),
             };
-            card(whose, f, *overdue, attestations)
+            let attestations: Vec<&AttestationView> = p.attestations.iter().collect();
+            card(whose, &part.figures, part.overdue, &attestations)
         })
         .collect();
+    let recent = parts.into_iter().map(|p| p.recent).collect();
     Ok(Comparison {
         parties: parties.into_iter().zip(cards).collect(),
         recent,
         overall,
+        corridors,
     })
 }
 
@@ -336,7 +350,7 @@ pub fn scorecards(
     now: Timestamp,
     filter: &Narrowing,
 ) -> Result<Vec<Scorecard>, StoreError> {
-    Ok(compare(store, membership, me, now, filter)?
+    Ok(compare(store, membership, me, now, filter, 0)?
         .parties
         .into_iter()
         .map(|(_, c)| c)
@@ -346,6 +360,29 @@ pub fn scorecards(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::views::SupplierView;
+
+    /// The scorecard of one supplier as the supply-chain view shows it (its reports read).
+    fn of_supplier(view: &SupplierView, now: Timestamp) -> Scorecard {
+        let f = ReportFigures::of_reports(&view.cases);
+        let overdue = view
+            .cases
+            .iter()
+            .filter(|r| !r.overdue(now).is_empty())
+            .count() as u64;
+        let whose = Whose {
+            supplier: view.supplier,
+            role: view.role,
+            name: view.name.as_ref(),
+        };
+        card(
+            whose,
+            &f,
+            overdue,
+            &view.attestations.iter().collect::<Vec<_>>(),
+        )
+    }
+
     use crate::views::AttestationView;
 
     fn attestation(

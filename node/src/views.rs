@@ -283,13 +283,21 @@ pub fn chain_parties(
         suppliers,
         agencies,
     } = chain_members(store, me)?;
-    let mut attestations_of: HashMap<OrgId, Vec<AttestationView>> = HashMap::new();
-    store.for_each(&schema::ATTESTATIONS, &[], |a: StoredAttestation| {
-        let v = attestation(membership, me, &a);
-        if let Some(party) = v.attestation.as_ref().map(|b| b.remediating_party) {
-            attestations_of.entry(party).or_default().push(v);
-        }
+    // Every attestation's view, read and checked once per state of the membership and of
+    // the attestations held.
+    let all = membership.remembered(store.changes(&schema::ATTESTATIONS), || {
+        let mut all: Vec<AttestationView> = Vec::new();
+        store.for_each(&schema::ATTESTATIONS, &[], |a: StoredAttestation| {
+            all.push(attestation(membership, me, &a));
+        })?;
+        Ok::<_, StoreError>(all)
     })?;
+    let mut attestations_of: HashMap<OrgId, Vec<AttestationView>> = HashMap::new();
+    for v in all.iter() {
+        if let Some(party) = v.attestation.as_ref().map(|b| b.remediating_party) {
+            attestations_of.entry(party).or_default().push(v.clone());
+        }
+    }
     let mut party = |org: OrgId, role: Role, recruits_for: Vec<OrgId>| {
         let cert = membership.current(&org);
         ChainParty {

@@ -67,23 +67,30 @@ pub const DAY_CELL: &str = "cases.due.";
 
 const DAY: u64 = 86_400;
 
-/// Open cases with something due before `now` (as the case list counts "overdue"): the
-/// per-day cells of the days before today, and today's ids due before now.
+/// Open cases with something due before `now` (as the case list counts "overdue").
 pub fn overdue(store: &Store, now: Timestamp) -> Result<u64, StoreError> {
+    overdue_count(store, DAY_CELL, &LISTS, ALL, now)
+}
+
+/// Entries with something due before `now` (due strictly before it): the per-day cells
+/// (`<day_cells><day>`, days since 1970) of the days before today, and the entries of
+/// today in the list `list` of `lists` (each starting with its due date) due before now. A
+/// count reads at most a cell per day and a day's entries, whatever it counts.
+pub(crate) fn overdue_count<const N: usize>(
+    store: &Store,
+    day_cells: &str,
+    lists: &Lists<N>,
+    list: &[u8],
+    now: Timestamp,
+) -> Result<u64, StoreError> {
     let today = now.0 / DAY;
-    let before_today: i64 = super::with_prefix(store, DAY_CELL)?
+    let before_today: i64 = super::with_prefix(store, day_cells)?
         .iter()
         .filter(|(day, _)| day.parse::<u64>().is_ok_and(|d| d < today))
         .map(|(_, n)| *n)
         .sum();
-    // Due strictly before now is overdue (`now > due`): ids from today's start up to (now,
-    // smallest key).
-    let today_so_far = LISTS.count_between(
-        store,
-        ALL,
-        &(today * DAY).to_be_bytes(),
-        &now.0.to_be_bytes(),
-    )?;
+    let (from, to) = ((today * DAY).to_be_bytes(), now.0.to_be_bytes());
+    let today_so_far = lists.count_between(store, list, &from, &to)?;
     Ok(u64::try_from(before_today).unwrap_or(0) + today_so_far as u64)
 }
 
@@ -172,16 +179,15 @@ pub fn owed_within(
     Ok(BY_PARTY.count_between(store, party.as_bytes(), &from, &to)? as u64)
 }
 
-/// Open cases in which `party` owes something due before `now`: its per-day cells of the
-/// days before today, and its ids of today due before now.
+/// Open cases in which `party` owes something due before `now`.
 pub fn overdue_at(store: &Store, party: &OrgId, now: Timestamp) -> Result<u64, StoreError> {
-    let today = now.0 / DAY;
-    let before_today: i64 = super::with_prefix(store, &format!("{PARTY_DAY_CELL}{party}."))?
-        .iter()
-        .filter(|(day, _)| day.parse::<u64>().is_ok_and(|d| d < today))
-        .map(|(_, n)| *n)
-        .sum();
-    Ok(u64::try_from(before_today).unwrap_or(0) + party_today(store, party, now)?)
+    overdue_count(
+        store,
+        &format!("{PARTY_DAY_CELL}{party}."),
+        &BY_PARTY,
+        party.as_bytes(),
+        now,
+    )
 }
 
 /// Every party with open cases in which it owes something due before `now`, with how many,

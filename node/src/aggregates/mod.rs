@@ -134,42 +134,6 @@ pub fn of_case(state: &CaseState) -> Cells {
     c
 }
 
-/// What one status report adds (at a brand): its party's figures ([`reports`]).
-pub fn of_report(report: &StatusReport) -> Cells {
-    let mut c = Cells::new();
-    reports::add_report(&mut c, report);
-    c
-}
-
-/// What one case a brand knows from its reports adds (nothing for none).
-fn of_case_reports(summary: Option<&reports::CaseSummary>) -> Cells {
-    let mut c = Cells::new();
-    if let Some(s) = summary {
-        reports::add_case(&mut c, s);
-    }
-    c
-}
-
-/// Calls `f` with the reports of each case in turn (in id order: stored by case first), one
-/// case held at a time.
-fn for_each_reported_case(
-    store: &Store,
-    mut f: impl FnMut(&[StatusReport]),
-) -> Result<(), StoreError> {
-    let mut group: Vec<StatusReport> = Vec::new();
-    store.for_each::<StatusReport>(&schema::STATUS_REPORTS, &[], |r| {
-        if group.first().is_some_and(|g| g.case_ref != r.case_ref) {
-            f(&group);
-            group.clear();
-        }
-        group.push(r);
-    })?;
-    if !group.is_empty() {
-        f(&group);
-    }
-    Ok(())
-}
-
 /// What one contact adds: by month received, channel, language, nationality, gender, age
 /// band, sector, migration corridor and country of work, and each of those per month.
 pub fn of_contact(contact: &Contact) -> Cells {
@@ -284,10 +248,10 @@ impl Pending {
         let is: BTreeSet<_> = reports::entries(new).into_iter().collect();
         diff_sets(&mut self.report_lists, &was, &is);
         let mut cells = Cells::new();
-        for (k, v) in old.iter().flat_map(of_report) {
+        for (k, v) in old.iter().flat_map(reports::of_report) {
             add(&mut cells, k, v);
         }
-        self.add(&delta(&cells, &of_report(new)));
+        self.add(&delta(&cells, &reports::of_report(new)));
     }
 
     /// A case a brand knows from its reports, whose reports go from `before` to `after`
@@ -299,8 +263,8 @@ impl Pending {
         };
         diff_sets(&mut self.report_lists, &entries(&was), &entries(&is));
         self.add(&delta(
-            &of_case_reports(was.as_ref()),
-            &of_case_reports(is.as_ref()),
+            &reports::of_case(was.as_ref()),
+            &reports::of_case(is.as_ref()),
         ));
     }
 
@@ -336,7 +300,11 @@ impl Pending {
     }
 
     /// Puts the changes of the indexes kept in lists into `batch`.
-    fn stage_lists(&self, store: &Store, batch: &mut WriteBatch) -> Result<(), StoreError> {
+    pub(super) fn stage_lists(
+        &self,
+        store: &Store,
+        batch: &mut WriteBatch,
+    ) -> Result<(), StoreError> {
         terms::LISTS.stage(store, batch, &self.terms)?;
         opened::LISTS.stage(store, batch, &self.opened)?;
         due::LISTS.stage(store, batch, &self.due)?;
@@ -495,7 +463,7 @@ pub fn ensure_built(store: &Store) -> Result<bool, StoreError> {
     if built.is_some_and(|v| (INDEXES_SINCE..VERSION).contains(&v)) {
         // The brand's report lists are rebuilt with every recount: a recount reads every
         // report anyway, and only a brand holds any.
-        rebuild_report_lists(store)?;
+        reports::rebuild_lists(store)?;
     } else {
         rebuild_indexes(store)?;
     }
@@ -508,7 +476,7 @@ const CHUNK: usize = 50_000;
 
 /// Removes every record of `table`, a chunk at a time (an index may hold tens of ids per
 /// case).
-fn empty<T>(store: &Store, table: &crate::store::Table<T>) -> Result<(), StoreError> {
+pub(super) fn empty<T>(store: &Store, table: &crate::store::Table<T>) -> Result<(), StoreError> {
     loop {
         let ids = store.ids_after(table, 0, CHUNK)?;
         if ids.is_empty() {
@@ -526,40 +494,7 @@ fn empty<T>(store: &Store, table: &crate::store::Table<T>) -> Result<(), StoreEr
 /// report, streaming them.
 pub fn rebuild_indexes(store: &Store) -> Result<(), StoreError> {
     rebuild_indexes_in(store, LIST_CHUNK)?;
-    rebuild_report_lists(store)
-}
-
-/// Rebuilds a brand's lists of status reports ([`reports::LISTS`]) from every report.
-pub(crate) fn rebuild_report_lists(store: &Store) -> Result<(), StoreError> {
-    empty(store, reports::LISTS.table())?;
-    let mut pending = Pending::new();
-    let mut held = 0;
-    let mut failed = None;
-    for_each_reported_case(store, |group| {
-        if failed.is_some() {
-            return;
-        }
-        for r in group {
-            pending.report(&[], r);
-        }
-        pending.reported_case(&[], group);
-        held += group.len();
-        if held >= LIST_CHUNK {
-            held = 0;
-            let mut batch = WriteBatch::new();
-            let part = std::mem::take(&mut pending);
-            failed = part
-                .stage_lists(store, &mut batch)
-                .and_then(|()| store.commit(batch))
-                .err();
-        }
-    })?;
-    if let Some(e) = failed {
-        return Err(e);
-    }
-    let mut batch = WriteBatch::new();
-    pending.stage_lists(store, &mut batch)?;
-    store.commit(batch)
+    reports::rebuild_lists(store)
 }
 
 /// [`rebuild_indexes`], staging the entries of `chunk` cases per batch.
@@ -598,7 +533,7 @@ fn rebuild_indexes_in(store: &Store, chunk: usize) -> Result<(), StoreError> {
 }
 
 /// Cases whose entries a rebuild stages per batch.
-const LIST_CHUNK: usize = 5_000;
+pub(super) const LIST_CHUNK: usize = 5_000;
 
 /// The aggregates recounted from every stored case state, contact and status report; `progress` is told
 /// how many records were read.
@@ -620,12 +555,12 @@ pub fn recount(store: &Store, progress: &mut dyn FnMut(u64)) -> Result<Cells, St
         n += 1;
         progress(n);
     })?;
-    for_each_reported_case(store, |group| {
+    reports::for_each_case(store, |group| {
         let summary = reports::summary(group);
         for (k, v) in group
             .iter()
-            .flat_map(of_report)
-            .chain(of_case_reports(summary.as_ref()))
+            .flat_map(reports::of_report)
+            .chain(reports::of_case(summary.as_ref()))
         {
             add(&mut total, k, v);
         }

@@ -119,35 +119,40 @@ pub fn stage(
     pending: &mut super::Pending,
     r: &StatusReport,
 ) -> Result<(), StoreError> {
-    let held = |batch: &WriteBatch, id: &[u8]| -> Result<Option<StatusReport>, StoreError> {
-        match batch.leaves(&schema::STATUS_REPORTS, id) {
-            Some(v) => Ok(v),
-            None => store.get(&schema::STATUS_REPORTS, id),
-        }
-    };
+    // Every read first: a failed read must leave the batch and `pending` as they were (the
+    // message is retried; the batch is committed for the others).
     let before = group_of(store, batch, &r.case_ref)?;
     let legacy = schema::legacy_report_id(&r.case_ref, &r.cso);
     let id = schema::report_id(&r.case_ref, &r.cso, &r.supplier);
+    let mut after = before.clone();
     let mut replaced: Vec<StatusReport> = Vec::new();
-    if let Some(h) = held(batch, &legacy)?
-        && h.supplier == r.supplier
-    {
-        batch.remove(&schema::STATUS_REPORTS, &legacy);
-        replaced.push(h);
+    let replaces_legacy = before
+        .get(&legacy)
+        .is_some_and(|h| h.supplier == r.supplier);
+    if replaces_legacy {
+        replaced.extend(after.remove(&legacy));
     }
-    replaced.extend(held(batch, &id)?);
+    replaced.extend(after.insert(id.clone(), r.clone()));
+    // The one write that can fail (encoding) comes before any other change.
     batch.put(&schema::STATUS_REPORTS, &id, r)?;
+    if replaces_legacy {
+        batch.remove(&schema::STATUS_REPORTS, &legacy);
+    }
     pending.report(&replaced, r);
-    pending.reported_case(&before, &group_of(store, batch, &r.case_ref)?);
+    let (before, after): (Vec<_>, Vec<_>) = (
+        before.into_values().collect(),
+        after.into_values().collect(),
+    );
+    pending.reported_case(&before, &after);
     Ok(())
 }
 
-/// The reports of a case as `batch` leaves them (else as `store` holds them), in id order.
+/// The reports of a case as `batch` leaves them (else as `store` holds them), by id.
 fn group_of(
     store: &Store,
     batch: &WriteBatch,
     case: &CaseRef,
-) -> Result<Vec<StatusReport>, StoreError> {
+) -> Result<BTreeMap<Vec<u8>, StatusReport>, StoreError> {
     let mut by_id: BTreeMap<Vec<u8>, StatusReport> = store
         .scan_with_ids_prefixed(&schema::STATUS_REPORTS, case.as_bytes())?
         .into_iter()
@@ -158,7 +163,7 @@ fn group_of(
             None => by_id.remove(&id),
         };
     }
-    Ok(by_id.into_values().collect())
+    Ok(by_id)
 }
 
 /// What a brand's case list shows of a case it knows from status reports (one per party
@@ -262,17 +267,9 @@ pub fn case_totals(store: &Store) -> Result<(u64, u64), StoreError> {
 }
 
 /// The brand's supply-chain cases in which some party owes something due before `now` (as
-/// its case list counts "overdue"): the day cells before today, and today's entries.
+/// its case list counts "overdue").
 pub fn cases_overdue(store: &Store, now: Timestamp) -> Result<u64, StoreError> {
-    let today = now.0 / DAY;
-    let before_today: i64 = super::with_prefix(store, &format!("{CASES}due."))?
-        .iter()
-        .filter(|(day, _)| day.parse::<u64>().is_ok_and(|d| d < today))
-        .map(|(_, n)| *n)
-        .sum();
-    let (from, to) = ((today * DAY).to_be_bytes(), now.0.to_be_bytes());
-    let today_so_far = LISTS.count_between(store, DUE_CASES, &from, &to)?;
-    Ok(u64::try_from(before_today).unwrap_or(0) + today_so_far as u64)
+    super::due::overdue_count(store, &format!("{CASES}due."), &LISTS, DUE_CASES, now)
 }
 
 /// The brand's supply-chain cases from the `skip`-th on, at most `n`, newest first: every
@@ -306,6 +303,24 @@ pub fn newest(store: &Store, org: &OrgId, n: usize) -> Result<Vec<CaseRef>, Stor
         .filter_map(|id| super::lists::key_of::<KEY_LEN>(id))
         .map(|k| case_of(&k))
         .collect())
+}
+
+/// Whether this node holds a report from `cso` about `org` of a case (under its id, or
+/// under the id of an earlier release).
+pub fn has_report(
+    store: &Store,
+    case: &CaseRef,
+    cso: &OrgId,
+    org: &OrgId,
+) -> Result<bool, StoreError> {
+    if store.contains(&schema::STATUS_REPORTS, &schema::report_id(case, cso, org))? {
+        return Ok(true);
+    }
+    let legacy: Option<StatusReport> = store.get(
+        &schema::STATUS_REPORTS,
+        &schema::legacy_report_id(case, cso),
+    )?;
+    Ok(legacy.is_some_and(|r| r.supplier == *org))
 }
 
 /// The report about `org` of a case, if this node holds one (the newest, were there two:
@@ -422,18 +437,84 @@ pub fn figures(store: &Store, org: &OrgId) -> Result<ReportFigures, StoreError> 
 }
 
 /// `org`'s open reports saying it owes something due before `now` (as a report's own
-/// `overdue` says): the day cells before today, and its entries of today due before now.
-pub fn overdue(
+/// `overdue` says).
+pub fn overdue(store: &Store, org: &OrgId, now: Timestamp) -> Result<u64, StoreError> {
+    super::due::overdue_count(
+        store,
+        &format!("{}due.", prefix(org)),
+        &LISTS,
+        &due_list(org),
+        now,
+    )
+}
+
+/// What one status report adds: its party's figures.
+pub fn of_report(report: &StatusReport) -> Cells {
+    let mut c = Cells::new();
+    add_report(&mut c, report);
+    c
+}
+
+/// What one case a brand knows from its reports adds (nothing for none).
+pub(super) fn of_case(summary: Option<&CaseSummary>) -> Cells {
+    let mut c = Cells::new();
+    if let Some(s) = summary {
+        add_case(&mut c, s);
+    }
+    c
+}
+
+/// Calls `f` with the reports of each case in turn (in id order: stored by case first), one
+/// case held at a time.
+pub(super) fn for_each_case(
     store: &Store,
-    org: &OrgId,
-    figures: &ReportFigures,
-    now: Timestamp,
-) -> Result<u64, StoreError> {
-    let today = now.0 / DAY;
-    let before_today: u64 = figures.due_days.range(..today).map(|(_, n)| n).sum();
-    let (from, to) = ((today * DAY).to_be_bytes(), now.0.to_be_bytes());
-    let today_so_far = LISTS.count_between(store, &due_list(org), &from, &to)?;
-    Ok(before_today + today_so_far as u64)
+    mut f: impl FnMut(&[StatusReport]),
+) -> Result<(), StoreError> {
+    let mut group: Vec<StatusReport> = Vec::new();
+    store.for_each::<StatusReport>(&schema::STATUS_REPORTS, &[], |r| {
+        if group.first().is_some_and(|g| g.case_ref != r.case_ref) {
+            f(&group);
+            group.clear();
+        }
+        group.push(r);
+    })?;
+    if !group.is_empty() {
+        f(&group);
+    }
+    Ok(())
+}
+
+/// Rebuilds a brand's lists of status reports ([`LISTS`]) from every report.
+pub(crate) fn rebuild_lists(store: &Store) -> Result<(), StoreError> {
+    super::empty(store, LISTS.table())?;
+    let mut pending = super::Pending::new();
+    let mut held = 0;
+    let mut failed = None;
+    for_each_case(store, |group| {
+        if failed.is_some() {
+            return;
+        }
+        for r in group {
+            pending.report(&[], r);
+        }
+        pending.reported_case(&[], group);
+        held += group.len();
+        if held >= super::LIST_CHUNK {
+            held = 0;
+            let mut batch = WriteBatch::new();
+            let part = std::mem::take(&mut pending);
+            failed = part
+                .stage_lists(store, &mut batch)
+                .and_then(|()| store.commit(batch))
+                .err();
+        }
+    })?;
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    let mut batch = WriteBatch::new();
+    pending.stage_lists(store, &mut batch)?;
+    store.commit(batch)
 }
 
 #[cfg(test)]

@@ -193,6 +193,8 @@ pub struct Store {
     /// Every write holds this shared; a snapshot holds it alone, so that what it copies is
     /// the database as of one moment (sled's iterators are not snapshots).
     gate: std::sync::RwLock<()>,
+    /// Per table prefix, how many commits wrote to it (see [`Store::changes`]).
+    changes: Box<[AtomicU64]>,
 }
 
 /// What the node can say about its database's health.
@@ -318,6 +320,7 @@ impl Store {
             damage: std::sync::Mutex::new(None),
             write_failure: std::sync::Mutex::new(None),
             gate: std::sync::RwLock::new(()),
+            changes: (0..=u8::MAX).map(|_| AtomicU64::new(0)).collect(),
         })
     }
 
@@ -638,7 +641,11 @@ impl Store {
                 None => redo.remove(key.clone()),
             }
         }
-        if let Err(e) = h.data.apply_batch(redo) {
+        let applied = h.data.apply_batch(redo);
+        // Counted once the records changed (and again if undone), so that a reader that
+        // saw a count before a change never takes what it read after as current.
+        self.count_changes(&batch);
+        if let Err(e) = applied {
             let e = StoreError::from(e);
             self.write_failed(&e);
             return Err(e);
@@ -647,9 +654,31 @@ impl Store {
             if let Err(undo_err) = h.data.apply_batch(undo) {
                 tracing::error!("could not undo a batch whose flush failed: {undo_err}");
             }
+            self.count_changes(&batch);
             return Err(e);
         }
         Ok(())
+    }
+
+    fn count_changes(&self, batch: &WriteBatch) {
+        let mut touched = [false; 256];
+        for (key, _) in &batch.ops {
+            if let Some(p) = key.first() {
+                touched[usize::from(*p)] = true;
+            }
+        }
+        for (p, t) in touched.iter().enumerate() {
+            if *t {
+                self.changes[p].fetch_add(1, Ordering::SeqCst);
+            }
+        }
+    }
+
+    /// How many commits of this process wrote to `table`: what a reader remembering
+    /// something it read from the table compares, to know whether it may have changed since
+    /// (only this process writes while it holds the store).
+    pub fn changes<T>(&self, table: &Table<T>) -> u64 {
+        self.changes[usize::from(table.prefix)].load(Ordering::SeqCst)
     }
 
     /// The record under `id` in `table`.

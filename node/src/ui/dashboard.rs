@@ -11,10 +11,32 @@ pub(crate) async fn dashboard(
 ) -> Response {
     let t = now();
     let me = st.keys.org_id();
-    let board = match st.role {
-        Role::Cso => figures::cso(&st.store, t).map_err(ApiError::from),
-        Role::Brand => figures::brand(&st.store, &st.membership, &me, t).map_err(ApiError::from),
-        Role::Steward => figures::steward(&st.membership, &st.store, t).map_err(ApiError::from),
+    // A brand's figures and its suppliers compared come from one comparison (every
+    // attestation is read once).
+    let comparison = match st.role {
+        Role::Brand => {
+            match crate::scorecard::compare(
+                &st.store,
+                &st.membership,
+                &me,
+                t,
+                &Default::default(),
+                0,
+            ) {
+                Ok(c) => Some(c),
+                Err(e) => return ApiError::from(e).into_response(),
+            }
+        }
+        _ => None,
+    };
+    let board = match (st.role, &comparison) {
+        (Role::Cso, _) => figures::cso(&st.store, t).map_err(ApiError::from),
+        (Role::Brand, Some(c)) => {
+            figures::brand(&st.store, &st.membership, &me, t, c).map_err(ApiError::from)
+        }
+        (Role::Steward, _) => {
+            figures::steward(&st.membership, &st.store, t).map_err(ApiError::from)
+        }
         _ => figures::responder(&st.store, &me, t).map_err(ApiError::from),
     };
     let board = match board {
@@ -77,16 +99,13 @@ pub(crate) async fn dashboard(
             .collect::<Vec<_>>()
     );
     // A brand sees its suppliers compared, with the same figures as its Supply chain page.
-    if st.role == Role::Brand {
-        match super::supply_chain::compared(&st, &Default::default()) {
-            Ok((rows, overall)) if !rows.is_empty() => {
-                ctx["compared"] = json!(rows);
-                ctx["overall"] = overall;
-                ctx["export"] = json!("");
-            }
-            Ok(_) => {}
-            Err(e) => return e.into_response(),
-        }
+    if let Some(c) = &comparison
+        && !c.parties.is_empty()
+    {
+        let (rows, overall) = super::supply_chain::compared(c);
+        ctx["compared"] = json!(rows);
+        ctx["overall"] = overall;
+        ctx["export"] = json!("");
     }
     render(&st, "dashboard.html", ctx)
         .map(IntoResponse::into_response)

@@ -408,40 +408,47 @@ pub fn responder(store: &Store, me: &OrgId, now: Timestamp) -> Result<Dashboard,
     })
 }
 
-/// A brand: its supply chain, counted as its supply-chain page and case list count it, from
-/// its report cells (`aggregates::reports`): its cases each once (a case escalated to a
+/// A brand: its supply chain, counted as its Supply chain page (`comparison`, unnarrowed)
+/// and its case list count it: where the brand holds only cases known from status reports,
+/// from its report cells (`aggregates::reports`): its cases each once (a case escalated to a
 /// supplier and to its agency has a report of each), open and overdue, by status (as the
-/// newest report says) and by category; its cases per organisation; its verified
-/// attestations (every one read, each check remembered).
+/// newest report says) and by category; else (it was escalated to too) open and overdue
+/// from every case row, as the list builds them. Its cases and verified attestations per
+/// organisation from the comparison.
 pub fn brand(
     store: &Store,
     membership: &MembershipState,
     me: &OrgId,
     now: Timestamp,
+    comparison: &crate::scorecard::Comparison,
 ) -> Result<Dashboard, StoreError> {
     use aggregates::reports;
-    let chain = crate::views::chain_parties(store, membership, me)?;
-    let verified: usize = chain
+    let verified: u64 = comparison
+        .parties
         .iter()
-        .map(|s| {
-            s.attestations
-                .iter()
-                .filter(|a| a.complete && a.signature_verified)
-                .count()
-        })
+        .map(|(_, c)| c.attestations_verified)
         .sum();
     let escalated_to_us = crate::inbox::count(store, me)?;
-    let suppliers = chain
+    let suppliers = comparison
+        .parties
         .iter()
-        .filter(|s| s.role == ilm_protocol::Role::Supplier)
+        .filter(|(p, _)| p.role == ilm_protocol::Role::Supplier)
         .count();
-    let (_, open) = reports::case_totals(store)?;
-    let overdue = reports::cases_overdue(store, now)?;
+    let (open, overdue) = if crate::worklist::reported::reported_only(store)? {
+        let (_, open) = reports::case_totals(store)?;
+        (open, reports::cases_overdue(store, now)?)
+    } else {
+        let rows = crate::worklist::rows(store, membership, me, now)?;
+        (
+            rows.iter().filter(|r| !r.closed).count() as u64,
+            rows.iter().filter(|r| r.overdue).count() as u64,
+        )
+    };
     let mut by_supplier = BTreeMap::new();
-    for s in &chain {
+    for (p, c) in &comparison.parties {
         by_supplier.insert(
-            s.name.clone().unwrap_or_else(|| s.supplier.short()),
-            reports::figures(store, &s.supplier)?.cases,
+            p.name.clone().unwrap_or_else(|| p.supplier.short()),
+            c.cases,
         );
     }
     Ok(Dashboard {

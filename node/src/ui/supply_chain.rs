@@ -79,21 +79,11 @@ fn trend(
     }
 }
 
-/// Each linked supplier's figures and those over all of them (narrowed by `narrowing`): the
-/// table the Supply chain page and the brand's dashboard share.
-pub(crate) fn compared(
-    st: &ApiState,
-    narrowing: &scorecard::Narrowing,
-) -> Result<(Vec<Value>, Value), ApiError> {
-    let c = scorecard::compare(
-        &st.store,
-        &st.membership,
-        &st.keys.org_id(),
-        now(),
-        narrowing,
-    )?;
+/// Each linked supplier's figures and those over all of them: the table the Supply chain
+/// page and the brand's dashboard share.
+pub(crate) fn compared(c: &scorecard::Comparison) -> (Vec<Value>, Value) {
     let rows = c.parties.iter().map(|(_, s)| compared_row(s)).collect();
-    Ok((rows, card(&c.overall)))
+    (rows, card(&c.overall))
 }
 
 /// One organisation's row of the comparison.
@@ -114,20 +104,17 @@ pub(crate) async fn supply_chain(
     };
     let page = || -> Result<Value, ApiError> {
         let t = now();
-        let comparison =
-            scorecard::compare(&st.store, &st.membership, &st.keys.org_id(), t, &narrowing)?;
+        let comparison = scorecard::compare(
+            &st.store,
+            &st.membership,
+            &st.keys.org_id(),
+            t,
+            &narrowing,
+            scorecard::RECENT,
+        )?;
         let tr = st.i18n.table(&p.lang);
         let mut suppliers = Vec::new();
-        let mut compared = Vec::new();
-        // The corridors the brand's reports name, to choose from (each organisation's cells
-        // name those of all its reports, whatever the filter).
-        let mut corridors = std::collections::BTreeSet::new();
         for ((s, c), recent) in comparison.parties.iter().zip(&comparison.recent) {
-            corridors.extend(
-                crate::aggregates::reports::figures(&st.store, &s.supplier)?
-                    .corridors
-                    .into_keys(),
-            );
             let mut v = json!(s);
             // In date order already, as the chart numbers them.
             let plan = of_org(&st.store, &st.membership, &s.supplier)?;
@@ -150,14 +137,15 @@ pub(crate) async fn supply_chain(
             for (i, a) in s.attestations.iter().enumerate() {
                 v["attestations"][i]["can_download"] = json!(a.complete && a.signature_verified);
             }
-            compared.push(compared_row(c));
             suppliers.push(v);
         }
         let mut ctx = base_ctx(&st, Some(&p), "supply_chain_title", "/supply-chain");
         ctx["suppliers"] = json!(suppliers);
-        ctx["compared"] = json!(compared);
-        ctx["overall"] = card(&comparison.overall);
+        let (rows, overall) = compared(&comparison);
+        ctx["compared"] = json!(rows);
+        ctx["overall"] = overall;
         ctx["filter"] = json!(filter);
+        ctx["filtered"] = json!(!narrowing.is_empty());
         ctx["categories"] = json!(
             ilm_protocol::IssueCategory::ALL
                 .iter()
@@ -166,8 +154,9 @@ pub(crate) async fn supply_chain(
         );
         ctx["sectors"] = json!(crate::intake::SECTORS);
         ctx["corridors"] = json!(
-            corridors
-                .into_iter()
+            comparison
+                .corridors
+                .iter()
                 .filter_map(|code| {
                     let (o, d) = code.split_once('-')?;
                     Some(json!({ "code": code, "origin": o, "destination": d }))

@@ -96,7 +96,7 @@ pub fn rows(
     // naming each supplier or agency a report concerns (reports are stored by case first).
     let reports: Vec<crate::records::StatusReport> = store.scan(&schema::STATUS_REPORTS, &[])?;
     for group in reports.chunk_by(|a, b| a.case_ref == b.case_ref) {
-        if let Some(row) = report_row(group, &name, now)
+        if let Some(row) = reported::report_row(group, &name, now)
             && seen.insert(row.case_ref)
         {
             out.push(row);
@@ -107,48 +107,6 @@ pub fn rows(
         out.push(local_row(&l, &name));
     }
     Ok(out)
-}
-
-/// The row of a case a brand knows from its status reports (`group`, in id order), naming
-/// each supplier or agency a report concerns; None for no reports.
-pub(crate) fn report_row(
-    group: &[crate::records::StatusReport],
-    name: &dyn Fn(&OrgId) -> String,
-    now: Timestamp,
-) -> Option<CaseRow> {
-    let s = crate::aggregates::reports::summary(group)?;
-    let mut counterparties: Vec<OrgId> = group.iter().map(|r| r.supplier).collect();
-    counterparties.push(s.cso);
-    counterparties.dedup();
-    let counterparty_names: Vec<String> = counterparties.iter().map(name).collect();
-    Some(CaseRow {
-        case_ref: s.case_ref,
-        status: s.status.code().to_string(),
-        opened_at: s.opened_at,
-        site: String::new(),
-        counterparties,
-        counterparty_names,
-        workers: group.iter().map(|r| r.workers_affected).max().unwrap_or(0),
-        next_due: s.next_due,
-        overdue: group.iter().any(|r| !r.overdue(now).is_empty()),
-        overdue_with: late_in_reports(group, now),
-        closed: s.closed(),
-        categories: s.categories,
-        source: Source::Report,
-        text: String::new(),
-    })
-}
-
-/// The suppliers and agencies of a case's status reports that have something overdue.
-fn late_in_reports(reports: &[crate::records::StatusReport], now: Timestamp) -> Vec<OrgId> {
-    let mut out: Vec<OrgId> = reports
-        .iter()
-        .filter(|r| !r.overdue(now).is_empty())
-        .map(|r| r.supplier)
-        .collect();
-    out.sort();
-    out.dedup();
-    out
 }
 
 /// The row of a case this node holds the history of.

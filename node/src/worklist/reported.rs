@@ -2,12 +2,21 @@
 //! newest first, a page at a time, from the case lists kept with its report cells
 //! (`aggregates::reports`); only the page's rows are built, each from its case's reports.
 
-use super::{CasePage, CaseRow, Filter, Sort, member_name, report_row};
+use super::{CasePage, CaseRow, Filter, Sort, Source, member_name};
 use crate::aggregates::reports;
 use crate::membership::MembershipState;
+use crate::records::StatusReport;
 use crate::schema;
 use crate::store::{Store, StoreError};
-use ilm_protocol::Timestamp;
+use ilm_protocol::{OrgId, Timestamp};
+
+/// Whether every row of this node's case list is a case known from status reports (a
+/// brand's supply chain: it holds no case escalated to it, nor opened here).
+pub fn reported_only(store: &Store) -> Result<bool, StoreError> {
+    Ok(!store.ids_after(&schema::STATUS_REPORTS, 0, 1)?.is_empty()
+        && store.ids_after(&schema::CASE_STATES, 0, 1)?.is_empty()
+        && store.ids_after(&schema::LOCAL_CASES, 0, 1)?.is_empty())
+}
 
 /// The page `filter` asks for, or None when it needs more than the case lists give (a
 /// search, a filter, another order) or this node holds other rows than reported cases.
@@ -25,10 +34,7 @@ pub fn page(
         && filter.from.is_none()
         && filter.to.is_none()
         && filter.sort == Sort::Opened;
-    let reported_only = !store.ids_after(&schema::STATUS_REPORTS, 0, 1)?.is_empty()
-        && store.ids_after(&schema::CASE_STATES, 0, 1)?.is_empty()
-        && store.ids_after(&schema::LOCAL_CASES, 0, 1)?.is_empty();
-    if !plain || !reported_only {
+    if !plain || !reported_only(store)? {
         return Ok(None);
     }
     let (all, open) = reports::case_totals(store)?;
@@ -53,4 +59,46 @@ pub fn page(
         pages,
         more: false,
     }))
+}
+
+/// The row of a case a brand knows from its status reports (`group`, in id order), naming
+/// each supplier or agency a report concerns; None for no reports.
+pub(super) fn report_row(
+    group: &[StatusReport],
+    name: &dyn Fn(&OrgId) -> String,
+    now: Timestamp,
+) -> Option<CaseRow> {
+    let s = crate::aggregates::reports::summary(group)?;
+    let mut counterparties: Vec<OrgId> = group.iter().map(|r| r.supplier).collect();
+    counterparties.push(s.cso);
+    counterparties.dedup();
+    let counterparty_names: Vec<String> = counterparties.iter().map(name).collect();
+    Some(CaseRow {
+        case_ref: s.case_ref,
+        status: s.status.code().to_string(),
+        opened_at: s.opened_at,
+        site: String::new(),
+        counterparties,
+        counterparty_names,
+        workers: group.iter().map(|r| r.workers_affected).max().unwrap_or(0),
+        next_due: s.next_due,
+        overdue: group.iter().any(|r| !r.overdue(now).is_empty()),
+        overdue_with: late_in_reports(group, now),
+        closed: s.closed(),
+        categories: s.categories,
+        source: Source::Report,
+        text: String::new(),
+    })
+}
+
+/// The suppliers and agencies of a case's status reports that have something overdue.
+fn late_in_reports(reports: &[StatusReport], now: Timestamp) -> Vec<OrgId> {
+    let mut out: Vec<OrgId> = reports
+        .iter()
+        .filter(|r| !r.overdue(now).is_empty())
+        .map(|r| r.supplier)
+        .collect();
+    out.sort();
+    out.dedup();
+    out
 }

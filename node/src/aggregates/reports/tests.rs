@@ -4,9 +4,9 @@
 
 use super::*;
 use crate::aggregates::tests::{T0, certificate, network};
-use crate::aggregates::{Pending, held, rebuild_report_lists, recount, replace};
+use crate::aggregates::{Pending, held, recount, replace};
 use crate::membership::MembershipState;
-use crate::scorecard::{Filter, Scorecard, compare};
+use crate::scorecard::{Filter, RECENT, Scorecard, compare};
 use ilm_protocol::{
     CaseNonce, CaseStatus, IssueCategory, LinkKind, OrgKeys, PartyStage, Role, SignedRecord,
     SupplyChainLink,
@@ -77,11 +77,11 @@ fn org(n: u8) -> OrgId {
 }
 
 fn report(d: &Drawn, reported: u64) -> StatusReport {
-    report_about(d, reported, [org(3), org(4)])
+    report_about(d, reported, [org(3), org(4)], [org(1), org(2)])
 }
 
 /// A case's reference names its CSO, as a real one derives from it.
-fn report_about(d: &Drawn, reported: u64, parties: [OrgId; 2]) -> StatusReport {
+fn report_about(d: &Drawn, reported: u64, parties: [OrgId; 2], csos: [OrgId; 2]) -> StatusReport {
     let escalated_at = Timestamp(T0.0 + u64::from(d.escalated_hours) * 3_600 + 17);
     let after = |h: u32| Timestamp(escalated_at.0 + u64::from(h) * 3_600 + 1_234);
     let categories = IssueCategory::ALL
@@ -93,7 +93,7 @@ fn report_about(d: &Drawn, reported: u64, parties: [OrgId; 2]) -> StatusReport {
     StatusReport {
         case_ref: case_ref(d.case, d.cso),
         case_nonce: CaseNonce([d.case; 16]),
-        cso: org(1 + d.cso),
+        cso: csos[usize::from(d.cso)],
         supplier: parties[usize::from(d.party)],
         status: CaseStatus::ALL[d.status],
         stage: STAGES[d.stage],
@@ -189,7 +189,7 @@ proptest! {
         }
         store.commit(batch).expect("commit");
         replace(&store, &recount(&store, &mut |_| {}).expect("recount"), 100).expect("replace");
-        rebuild_report_lists(&store).expect("rebuild");
+        rebuild_lists(&store).expect("rebuild");
         let mut at = 100;
         let batches: Vec<Vec<StatusReport>> = batches
             .iter()
@@ -233,7 +233,7 @@ proptest! {
             for hours in (0..24 * 100).step_by(37) {
                 let now = Timestamp(T0.0 + hours * 3_600 + 600);
                 let scanned = mine.iter().filter(|r| !r.overdue(now).is_empty()).count() as u64;
-                prop_assert_eq!(overdue(&store, &party, &f, now).expect("overdue"), scanned);
+                prop_assert_eq!(overdue(&store, &party, now).expect("overdue"), scanned);
             }
         }
     }
@@ -273,7 +273,7 @@ fn a_report_stored_without_its_cells_is_not_counted() {
     assert_eq!((scanned.cases, scanned.open), (3, 3));
     let f = figures(&store, &party).expect("figures");
     assert_eq!((f.cases, f.open), (2, 2));
-    assert_eq!(overdue(&store, &party, &f, now).expect("overdue"), 2);
+    assert_eq!(overdue(&store, &party, now).expect("overdue"), 2);
     assert_eq!(
         newest(&store, &party, 10).expect("newest"),
         [case_ref(2, 0), case_ref(1, 0)]
@@ -287,6 +287,41 @@ fn a_report_stored_without_its_cells_is_not_counted() {
     );
 }
 
+/// Stages a draft attestation, signed by the CSO `cso`, of `party`'s remediation of a case.
+fn put_draft(
+    batch: &mut WriteBatch,
+    network: &ilm_protocol::Network,
+    cso: &OrgKeys,
+    case: CaseRef,
+    party: OrgId,
+) {
+    let body = ilm_protocol::RemediationAttestation {
+        network_id: network.id(),
+        case_ref: case,
+        cso: cso.org_id(),
+        remediating_party: party,
+        categories: vec![IssueCategory::WithholdingOfWages],
+        summary: "Wages repaid".into(),
+        workers_benefited: 2,
+        amounts_repaid: vec![],
+        remediated_at: T0,
+        verdict: ilm_protocol::Verdict::Resolved,
+        verified_at: T0,
+        events: vec![],
+        issued_at: T0,
+    };
+    let stored = crate::core::StoredAttestation {
+        case_ref: case,
+        record: SignedRecord::sign(&body, cso).expect("sign"),
+        complete: false,
+        stored_at: T0,
+        bundle: None,
+    };
+    batch
+        .put(&schema::ATTESTATIONS, case.as_bytes(), &stored)
+        .expect("put");
+}
+
 /// A brand linked to the supplier: its comparison unnarrowed (from the cells) equals the
 /// same narrowed by a filter every report passes (from a read of every report), card by
 /// card, at several times; and its newest cases are the newest reports, newest first.
@@ -298,6 +333,7 @@ fn scorecards_from_cells_equal_those_read_from_every_report() {
     let brand = k(10);
     let supplier = k(3);
     let agency = k(4);
+    let csos = [k(1), k(2)];
     let signed = |keys: &OrgKeys, role| {
         SignedRecord::sign(&certificate(&network, &steward, keys, role), &steward).expect("sign")
     };
@@ -307,6 +343,8 @@ fn scorecards_from_cells_equal_those_read_from_every_report() {
         vec![
             signed(&supplier, Role::Supplier),
             signed(&agency, Role::Agency),
+            signed(&csos[0], Role::Cso),
+            signed(&csos[1], Role::Cso),
         ],
         vec![],
     )
@@ -339,6 +377,7 @@ fn scorecards_from_cells_equal_those_read_from_every_report() {
     }
     store.commit(batch).expect("commit");
     let parties = [supplier.org_id(), agency.org_id()];
+    let cso_ids = [csos[0].org_id(), csos[1].org_id()];
     let mut runner = proptest::test_runner::TestRunner::deterministic();
     let mut reports = Vec::new();
     // Forty cases of the supplier, ten of its agency; then fifteen of them reported again.
@@ -354,10 +393,29 @@ fn scorecards_from_cells_equal_those_read_from_every_report() {
             },
             at,
             parties,
+            cso_ids,
         ));
     }
     let chunks: Vec<Vec<StatusReport>> = reports.chunks(7).map(<[_]>::to_vec).collect();
     deliver(&store, &chunks);
+    // Attestations (drafts, so none verifies) of some of the supplier's cases and the
+    // agency's, and of a case of the supplier's the brand holds no report of.
+    let mut batch = WriteBatch::new();
+    let attested = |r: &StatusReport| (r.case_ref, r.cso, r.supplier);
+    let mut drafted: Vec<(CaseRef, OrgId, OrgId)> =
+        reports.iter().step_by(4).map(attested).collect();
+    drafted.push((case_ref(200, 0), cso_ids[0], parties[0]));
+    drafted.sort();
+    drafted.dedup();
+    for (case, cso, party) in &drafted {
+        let keys = if *cso == cso_ids[0] {
+            &csos[0]
+        } else {
+            &csos[1]
+        };
+        put_draft(&mut batch, &network, keys, *case, *party);
+    }
+    store.commit(batch).expect("commit");
     let everything = Filter {
         from: "2000-01-01".into(),
         ..Filter::default()
@@ -377,10 +435,32 @@ fn scorecards_from_cells_equal_those_read_from_every_report() {
     };
     for days in [0, 3, 8, 20, 45, 70, 120] {
         let now = T0.plus_days(days).plus_secs(5_000);
-        let cells = compare(&store, &membership, &me, now, &Default::default()).expect("cells");
-        let read = compare(&store, &membership, &me, now, &everything).expect("read");
+        let cells =
+            compare(&store, &membership, &me, now, &Default::default(), RECENT).expect("cells");
+        let read = compare(&store, &membership, &me, now, &everything, RECENT).expect("read");
         assert_eq!(cards(&cells), cards(&read), "at day {days}");
         assert_eq!(cells.parties.len(), 2, "the supplier and its agency");
+        // The attestations each one counts: those of its cases with a report (the draft of
+        // a case without one is held, the control, but counted by neither).
+        let attested = |c: &crate::scorecard::Comparison| -> Vec<Vec<CaseRef>> {
+            c.parties
+                .iter()
+                .map(|(p, _)| p.attestations.iter().map(|a| a.case_ref).collect())
+                .collect()
+        };
+        assert_eq!(attested(&cells), attested(&read), "at day {days}");
+        let held = crate::views::chain_parties(&store, &membership, &me).expect("parties");
+        assert!(
+            held[0]
+                .attestations
+                .iter()
+                .any(|a| a.case_ref == case_ref(200, 0))
+        );
+        assert!(!attested(&cells)[0].contains(&case_ref(200, 0)));
+        assert!(
+            attested(&cells).iter().all(|a| !a.is_empty()),
+            "each has some"
+        );
         let json = |r: &Vec<Vec<StatusReport>>| serde_json::to_string(r).expect("json");
         assert_eq!(
             json(&cells.recent),
@@ -390,13 +470,33 @@ fn scorecards_from_cells_equal_those_read_from_every_report() {
     }
     let held = all_reports(&store);
     let supplier_cases = held.iter().filter(|r| r.supplier == parties[0]).count();
-    let cells = compare(&store, &membership, &me, T0, &Default::default()).expect("cells");
+    let cells = compare(&store, &membership, &me, T0, &Default::default(), RECENT).expect("cells");
     assert_eq!(cells.parties[0].1.cases, supplier_cases as u64);
-    assert!(
-        supplier_cases > crate::scorecard::RECENT,
-        "more than a page"
-    );
-    assert_eq!(cells.recent[0].len(), crate::scorecard::RECENT);
+    assert!(supplier_cases > RECENT, "more than a page");
+    assert_eq!(cells.recent[0].len(), RECENT);
+
+    // The attestations are read once while neither they nor the membership change: another
+    // view, or a write to another table, reads none; a new one is read (and shown) at once.
+    let attested = |store: &Store| -> usize {
+        crate::views::chain_parties(store, &membership, &me)
+            .expect("parties")
+            .iter()
+            .map(|p| p.attestations.len())
+            .sum()
+    };
+    let shown = attested(&store);
+    let built = membership.derivations_made();
+    assert_eq!(attested(&store), shown);
+    let mut again = reports[0].clone();
+    again.reported_at = Timestamp(T0.0 + 999);
+    deliver(&store, &[vec![again]]);
+    assert_eq!(attested(&store), shown);
+    assert_eq!(membership.derivations_made(), built, "nothing read again");
+    let mut batch = WriteBatch::new();
+    put_draft(&mut batch, &network, &csos[0], case_ref(201, 0), parties[0]);
+    store.commit(batch).expect("commit");
+    assert_eq!(attested(&store), shown + 1, "the new one is shown at once");
+    assert_eq!(membership.derivations_made(), built + 1);
 }
 
 /// A brand's plain case list, read a page at a time from the case lists, shows the rows a
