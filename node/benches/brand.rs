@@ -187,19 +187,28 @@ fn main() -> Result<()> {
     // report's row and the whole supply-chain view.
     let label = |c: ilm_protocol::IssueCategory| c.code().to_string();
     let query = worklist::CaseQuery::default();
+    // A scorecard's drill-down: every case of one supplier, closed too.
+    let drill = worklist::CaseQuery {
+        party: w.parties[0].1.org_id().to_string(),
+        closed: true,
+        ..Default::default()
+    };
     let rows_json = |p: &worklist::CasePage| -> Result<String> {
         Ok(serde_json::to_string(&(&p.rows, p.total))?)
     };
-    let listed = worklist::list(&brand_store, &m, &brand, until, &query, &label)?;
-    let all_rows = worklist::rows(&brand_store, &m, &brand, until)?;
-    let read = worklist::select(all_rows, &query, &label)?;
-    anyhow::ensure!(!listed.rows.is_empty(), "the brand lists its cases");
-    anyhow::ensure!(
-        rows_json(&listed)? == rows_json(&read)?,
-        "the case list's first page differs from the one read from every report"
-    );
+    for q in [&query, &drill] {
+        let listed = worklist::list(&brand_store, &m, &brand, until, q, &label)?;
+        let all_rows = worklist::rows(&brand_store, &m, &brand, until)?;
+        let read = worklist::select(all_rows, q, &label)?;
+        anyhow::ensure!(!listed.rows.is_empty(), "the brand lists its cases");
+        anyhow::ensure!(
+            rows_json(&listed)? == rows_json(&read)?,
+            "the case list's first page differs from the one read from every report"
+        );
+    }
     let (mut list, mut list_read, mut dashboard, mut dashboard_read) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut drilled, mut drilled_read) = (Vec::new(), Vec::new());
     for _ in 0..runs {
         let started = Instant::now();
         worklist::list(&brand_store, &m, &brand, until, &query, &label)?;
@@ -208,6 +217,13 @@ fn main() -> Result<()> {
         let all_rows = worklist::rows(&brand_store, &m, &brand, until)?;
         worklist::select(all_rows, &query, &label)?;
         list_read.push(started.elapsed());
+        let started = Instant::now();
+        worklist::list(&brand_store, &m, &brand, until, &drill, &label)?;
+        drilled.push(started.elapsed());
+        let started = Instant::now();
+        let all_rows = worklist::rows(&brand_store, &m, &brand, until)?;
+        worklist::select(all_rows, &drill, &label)?;
+        drilled_read.push(started.elapsed());
         let started = Instant::now();
         let c = scorecard::compare(&brand_store, &m, &brand, until, &Default::default(), 0)?;
         ilm_node::ui::figures::brand(&brand_store, &m, &brand, until, &c)?;
@@ -316,6 +332,12 @@ fn main() -> Result<()> {
         list,
         "case list, first page, every report read",
         list_read,
+    );
+    against(
+        "one supplier's cases (a scorecard's drill-down), first page from its lists",
+        drilled,
+        "one supplier's cases, every report read",
+        drilled_read,
     );
     against(
         "dashboard figures from cells",

@@ -183,6 +183,8 @@ pub struct CaseSummary {
     pub categories: Vec<ilm_protocol::IssueCategory>,
     /// The earliest date any party owes something by.
     pub next_due: Option<Timestamp>,
+    /// The organisations its case-list row names: each party a report concerns, and the CSO.
+    pub counterparties: Vec<OrgId>,
 }
 
 impl CaseSummary {
@@ -214,6 +216,13 @@ pub fn summary(group: &[StatusReport]) -> Option<CaseSummary> {
             .unwrap_or(newest.escalated_at),
         categories,
         next_due: group.iter().filter_map(next_due).min(),
+        counterparties: {
+            let mut c: Vec<OrgId> = group.iter().map(|r| r.supplier).collect();
+            c.push(newest.cso);
+            c.sort();
+            c.dedup();
+            c
+        },
     })
 }
 
@@ -229,6 +238,16 @@ pub const ALL_CASES: &[u8] = b"a";
 /// The list of cases in which some party owes something, by the earliest date owed.
 pub const DUE_CASES: &[u8] = b"u";
 
+/// The name of the list of every case naming `org` (a party or the CSO), newest first.
+pub fn cases_with(org: &OrgId) -> Vec<u8> {
+    [b"p".as_slice(), org.as_bytes()].concat()
+}
+
+/// The name of the list of the cases not closed naming `org`, newest first.
+pub fn open_cases_with(org: &OrgId) -> Vec<u8> {
+    [b"q".as_slice(), org.as_bytes()].concat()
+}
+
 /// Adds to `c` what one case, known from its reports, counts: once, by status, by each
 /// category, open, and per day of its earliest due date.
 pub(super) fn add_case(c: &mut Cells, s: &CaseSummary) {
@@ -239,6 +258,12 @@ pub(super) fn add_case(c: &mut Cells, s: &CaseSummary) {
     }
     for cat in &s.categories {
         add(c, format!("{CASES}category.{}", cat.code()), 1);
+    }
+    for org in &s.counterparties {
+        add(c, format!("{CASES}with.{org}.cases"), 1);
+        if !s.closed() {
+            add(c, format!("{CASES}with.{org}.open"), 1);
+        }
     }
     if let Some(due) = s.next_due {
         add(c, format!("{CASES}due.{:06}", due.0 / DAY), 1);
@@ -252,16 +277,23 @@ pub fn case_entries(s: &CaseSummary) -> Vec<(Vec<u8>, ListKey)> {
     if !s.closed() {
         out.push((OPEN_CASES.to_vec(), key));
     }
+    for org in &s.counterparties {
+        out.push((cases_with(org), key));
+        if !s.closed() {
+            out.push((open_cases_with(org), key));
+        }
+    }
     if let Some(due) = s.next_due {
         out.push((DUE_CASES.to_vec(), list_key(due.0, &s.case_ref)));
     }
     out
 }
 
-/// The brand's supply-chain cases: in all, and not closed.
-pub fn case_totals(store: &Store) -> Result<(u64, u64), StoreError> {
+/// The brand's supply-chain cases (those naming `org`, if given): in all, and not closed.
+pub fn case_totals(store: &Store, org: Option<&OrgId>) -> Result<(u64, u64), StoreError> {
+    let at = org.map_or_else(String::new, |o| format!("with.{o}."));
     let n = |cell: &str| -> Result<u64, StoreError> {
-        Ok(u64::try_from(super::get(store, &format!("{CASES}{cell}"))?).unwrap_or(0))
+        Ok(u64::try_from(super::get(store, &format!("{CASES}{at}{cell}"))?).unwrap_or(0))
     };
     Ok((n("cases")?, n("open")?))
 }
@@ -272,17 +304,23 @@ pub fn cases_overdue(store: &Store, now: Timestamp) -> Result<u64, StoreError> {
     super::due::overdue_count(store, &format!("{CASES}due."), &LISTS, DUE_CASES, now)
 }
 
-/// The brand's supply-chain cases from the `skip`-th on, at most `n`, newest first: every
-/// case, or those not closed.
+/// The brand's supply-chain cases (those naming `org`, if given) from the `skip`-th on, at
+/// most `n`, newest first: every case, or those not closed.
 pub fn cases_page(
     store: &Store,
+    org: Option<&OrgId>,
     closed_too: bool,
     skip: usize,
     n: usize,
 ) -> Result<Vec<CaseRef>, StoreError> {
-    let list = if closed_too { ALL_CASES } else { OPEN_CASES };
+    let list = match (org, closed_too) {
+        (None, true) => ALL_CASES.to_vec(),
+        (None, false) => OPEN_CASES.to_vec(),
+        (Some(o), true) => cases_with(o),
+        (Some(o), false) => open_cases_with(o),
+    };
     Ok(LISTS
-        .ids_in(store, list, skip, n)?
+        .ids_in(store, &list, skip, n)?
         .iter()
         .filter_map(|id| super::opened::key_of(id))
         .map(|k| super::opened::case_of(&k))

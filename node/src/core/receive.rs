@@ -195,6 +195,11 @@ impl Core {
                 if summary.network_id != self.membership.network_id() {
                     return Err("the bundle belongs to another network".to_string().into());
                 }
+                // The bundle's certificates checked out against the network: learn the newer
+                // ones, as from a peer's hello. A party that rotated its key while this node
+                // was away co-signs with a key this node may not know yet, and refusing the
+                // bundle for that would refuse it for good.
+                self.persist_membership(bundle.certificates.iter());
                 let body = bundle
                     .attestation
                     .verify_with::<RemediationAttestation>(&self.membership.key_book())

@@ -435,7 +435,7 @@ pub fn brand(
         .filter(|(p, _)| p.role == ilm_protocol::Role::Supplier)
         .count();
     let (open, overdue) = if crate::worklist::reported::reported_only(store)? {
-        let (_, open) = reports::case_totals(store)?;
+        let (_, open) = reports::case_totals(store, None)?;
         (open, reports::cases_overdue(store, now)?)
     } else {
         let rows = crate::worklist::rows(store, membership, me, now)?;

@@ -1,6 +1,7 @@
-//! A brand's case list without a search, filter or other order: its supply-chain cases
-//! newest first, a page at a time, from the case lists kept with its report cells
-//! (`aggregates::reports`); only the page's rows are built, each from its case's reports.
+//! A brand's case list without a search, filter or other order (but for one organisation
+//! named: a scorecard's drill-down): its supply-chain cases newest first, a page at a time,
+//! from the case lists kept with its report cells (`aggregates::reports`); only the page's
+//! rows are built, each from its case's reports.
 
 use super::{CasePage, CaseRow, Filter, Sort, Source, member_name};
 use crate::aggregates::reports;
@@ -29,20 +30,28 @@ pub fn page(
     let plain = filter.words.is_empty()
         && filter.status.is_empty()
         && !filter.overdue
-        && filter.party.is_empty()
         && filter.category.is_none()
         && filter.from.is_none()
         && filter.to.is_none()
         && filter.sort == Sort::Opened;
+    // One organisation's cases (a scorecard's drill-down) have lists of their own.
+    let party = match filter.party.as_str() {
+        "" => None,
+        p => match p.parse::<OrgId>() {
+            Ok(o) => Some(o),
+            Err(_) => return Ok(None),
+        },
+    };
     if !plain || !reported_only(store)? {
         return Ok(None);
     }
-    let (all, open) = reports::case_totals(store)?;
+    let (all, open) = reports::case_totals(store, party.as_ref())?;
     let total = usize::try_from(if filter.closed { all } else { open }).unwrap_or(usize::MAX);
     let pages = total.div_ceil(filter.per_page).max(1);
     let page = filter.page.clamp(1, pages);
     let cases = reports::cases_page(
         store,
+        party.as_ref(),
         filter.closed,
         (page - 1) * filter.per_page,
         filter.per_page,

@@ -203,7 +203,7 @@ proptest! {
         // and a page at a time newest first.
         let cases = summaries(&reports);
         let open = cases.iter().filter(|c| !c.closed()).count() as u64;
-        prop_assert_eq!(case_totals(&store).expect("totals"), (cases.len() as u64, open));
+        prop_assert_eq!(case_totals(&store, None).expect("totals"), (cases.len() as u64, open));
         for hours in (0..24 * 100).step_by(37) {
             let now = Timestamp(T0.0 + hours * 3_600 + 600);
             let late = reports
@@ -216,7 +216,7 @@ proptest! {
         newest.sort_by_key(|c| (std::cmp::Reverse(c.opened_at), c.case_ref));
         let listed = |closed_too| -> Vec<CaseRef> {
             (0..cases.len().div_ceil(3))
-                .flat_map(|p| cases_page(&store, closed_too, p * 3, 3).expect("page"))
+                .flat_map(|p| cases_page(&store, None, closed_too, p * 3, 3).expect("page"))
                 .collect()
         };
         prop_assert_eq!(listed(true), newest.iter().map(|c| c.case_ref).collect::<Vec<_>>());
@@ -279,10 +279,10 @@ fn a_report_stored_without_its_cells_is_not_counted() {
         [case_ref(2, 0), case_ref(1, 0)]
     );
     assert_eq!(summaries(&reports).len(), 3, "the control: three cases");
-    assert_eq!(case_totals(&store).expect("totals"), (2, 2));
+    assert_eq!(case_totals(&store, None).expect("totals"), (2, 2));
     assert_eq!(cases_overdue(&store, now).expect("overdue"), 2);
     assert_eq!(
-        cases_page(&store, true, 0, 10).expect("page"),
+        cases_page(&store, None, true, 0, 10).expect("page"),
         [case_ref(2, 0), case_ref(1, 0)]
     );
 }
@@ -532,13 +532,25 @@ fn a_brands_case_list_pages_equal_a_read_of_every_report() {
     let json = |rows: &[crate::worklist::CaseRow]| serde_json::to_string(rows).expect("json");
     let all = crate::worklist::rows(&store, &membership, &me, now).expect("rows");
     assert!(all.iter().any(|r| r.closed) && all.iter().any(|r| !r.closed));
-    for closed in [false, true] {
+    assert!(
+        all.iter().any(|r| !r.counterparties.contains(&org(4))),
+        "a party filter leaves some out"
+    );
+    // Every case, or those naming one organisation (a party, or a CSO).
+    let named = [
+        String::new(),
+        org(3).to_string(),
+        org(4).to_string(),
+        org(2).to_string(),
+    ];
+    for (party, closed) in named.iter().flat_map(|p| [(p, false), (p, true)]) {
         for per_page in [1, 3, 7, 25] {
             for page in 1..=all.len().div_ceil(per_page) + 1 {
                 let query = crate::worklist::CaseQuery {
                     closed,
                     per_page,
                     page,
+                    party: party.clone(),
                     ..Default::default()
                 };
                 let filter = crate::worklist::Filter::parse(&query).expect("filter");
@@ -553,7 +565,7 @@ fn a_brands_case_list_pages_equal_a_read_of_every_report() {
                 assert_eq!(
                     json(&listed.rows),
                     json(&read.rows),
-                    "page {page} of {per_page}"
+                    "page {page} of {per_page}, {party:?}"
                 );
             }
         }
