@@ -35,6 +35,14 @@ fn quantiles(mut v: Vec<Duration>) -> (f64, f64) {
     (at(0.5), at(0.99))
 }
 
+/// Runs `f` once, adding how long it took to `into`.
+fn timed(into: &mut Vec<Duration>, f: impl FnOnce() -> Result<()>) -> Result<()> {
+    let started = Instant::now();
+    f()?;
+    into.push(started.elapsed());
+    Ok(())
+}
+
 fn main() -> Result<()> {
     let measuring = std::env::args().any(|a| a == "--bench");
     let cases: u64 = match std::env::var("ILM_BENCH_CASES") {
@@ -210,28 +218,34 @@ fn main() -> Result<()> {
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let (mut drilled, mut drilled_read) = (Vec::new(), Vec::new());
     for _ in 0..runs {
-        let started = Instant::now();
-        worklist::list(&brand_store, &m, &brand, until, &query, &label)?;
-        list.push(started.elapsed());
-        let started = Instant::now();
-        let all_rows = worklist::rows(&brand_store, &m, &brand, until)?;
-        worklist::select(all_rows, &query, &label)?;
-        list_read.push(started.elapsed());
-        let started = Instant::now();
-        worklist::list(&brand_store, &m, &brand, until, &drill, &label)?;
-        drilled.push(started.elapsed());
-        let started = Instant::now();
-        let all_rows = worklist::rows(&brand_store, &m, &brand, until)?;
-        worklist::select(all_rows, &drill, &label)?;
-        drilled_read.push(started.elapsed());
-        let started = Instant::now();
-        let c = scorecard::compare(&brand_store, &m, &brand, until, &Default::default(), 0)?;
-        ilm_node::ui::figures::brand(&brand_store, &m, &brand, until, &c)?;
-        dashboard.push(started.elapsed());
-        let started = Instant::now();
-        worklist::rows(&brand_store, &m, &brand, until)?;
-        views::supply_chain(&brand_store, &m, &brand)?;
-        dashboard_read.push(started.elapsed());
+        timed(&mut list, || {
+            worklist::list(&brand_store, &m, &brand, until, &query, &label)?;
+            Ok(())
+        })?;
+        timed(&mut list_read, || {
+            let all_rows = worklist::rows(&brand_store, &m, &brand, until)?;
+            worklist::select(all_rows, &query, &label)?;
+            Ok(())
+        })?;
+        timed(&mut drilled, || {
+            worklist::list(&brand_store, &m, &brand, until, &drill, &label)?;
+            Ok(())
+        })?;
+        timed(&mut drilled_read, || {
+            let all_rows = worklist::rows(&brand_store, &m, &brand, until)?;
+            worklist::select(all_rows, &drill, &label)?;
+            Ok(())
+        })?;
+        timed(&mut dashboard, || {
+            let c = scorecard::compare(&brand_store, &m, &brand, until, &Default::default(), 0)?;
+            ilm_node::ui::figures::brand(&brand_store, &m, &brand, until, &c)?;
+            Ok(())
+        })?;
+        timed(&mut dashboard_read, || {
+            worklist::rows(&brand_store, &m, &brand, until)?;
+            views::supply_chain(&brand_store, &m, &brand)?;
+            Ok(())
+        })?;
     }
     // The scorecards (and the Supply chain page's comparison) read from each organisation's
     // cells, against the same read from every report (a filter every report passes), after
