@@ -157,7 +157,7 @@ fn main() -> Result<()> {
     // The view as every page built it before: each bundle checked again.
     let verified = |v: &[views::SupplierView]| -> usize {
         v.iter()
-            .flat_map(|s| &s.attestations)
+            .flat_map(|s| &s.party.attestations)
             .filter(|a| a.signature_verified)
             .count()
     };

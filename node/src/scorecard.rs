@@ -371,15 +371,15 @@ mod tests {
             .filter(|r| !r.overdue(now).is_empty())
             .count() as u64;
         let whose = Whose {
-            supplier: view.supplier,
-            role: view.role,
-            name: view.name.as_ref(),
+            supplier: view.party.supplier,
+            role: view.party.role,
+            name: view.party.name.as_ref(),
         };
         card(
             whose,
             &f,
             overdue,
-            &view.attestations.iter().collect::<Vec<_>>(),
+            &view.party.attestations.iter().collect::<Vec<_>>(),
         )
     }
 
@@ -424,18 +424,20 @@ mod tests {
     #[test]
     fn amounts_repaid_count_only_verified_attestations_per_currency() {
         let view = SupplierView {
-            supplier: OrgId([3; 32]),
-            role: ilm_protocol::Role::Supplier,
-            recruits_for: Vec::new(),
-            name: None,
-            country: None,
+            party: ChainParty {
+                supplier: OrgId([3; 32]),
+                role: ilm_protocol::Role::Supplier,
+                recruits_for: Vec::new(),
+                name: None,
+                country: None,
+                attestations: vec![
+                    attestation(1, &[(150_000, "THB")], true, true),
+                    attestation(2, &[(50_000, "THB"), (2_000, "USD")], true, true),
+                    attestation(3, &[(999_999, "THB")], false, true),
+                    attestation(4, &[(777_777, "USD")], true, false),
+                ],
+            },
             cases: vec![],
-            attestations: vec![
-                attestation(1, &[(150_000, "THB")], true, true),
-                attestation(2, &[(50_000, "THB"), (2_000, "USD")], true, true),
-                attestation(3, &[(999_999, "THB")], false, true),
-                attestation(4, &[(777_777, "USD")], true, false),
-            ],
         };
         let card = of_supplier(&view, Timestamp(1_800_000_000));
         let shown: Vec<(u64, String)> = card

@@ -197,24 +197,15 @@ pub fn links(store: &Store) -> Result<Vec<LinkView>, StoreError> {
     Ok(all.iter().map(link).collect())
 }
 
-/// One supplier in a brand's supply chain, or one agency its suppliers recruit through.
+/// One supplier in a brand's supply chain, or one agency its suppliers recruit through,
+/// with the status reports of its cases (serialised as one object).
 #[derive(Debug, Clone, Serialize)]
 pub struct SupplierView {
-    /// The supplier or agency.
-    pub supplier: OrgId,
-    /// Whether it is a supplier the brand is linked to, or an agency one of them recruits
-    /// through.
-    pub role: Role,
-    /// For an agency, the brand's suppliers that recruit through it.
-    pub recruits_for: Vec<OrgId>,
-    /// Its name, if its certificate is current.
-    pub name: Option<String>,
-    /// Its country.
-    pub country: Option<Country>,
+    /// Who it is, and its attestations.
+    #[serde(flatten)]
+    pub party: ChainParty,
     /// The status reports of its cases, from the CSOs that own them.
     pub cases: Vec<StatusReport>,
-    /// Its attestations.
-    pub attestations: Vec<AttestationView>,
 }
 
 /// Who is in a brand's supply chain.
@@ -336,14 +327,9 @@ pub fn supply_chain(
     })?;
     Ok(parties
         .into_iter()
-        .map(|p| SupplierView {
-            cases: cases_of.remove(&p.supplier).unwrap_or_default(),
-            supplier: p.supplier,
-            role: p.role,
-            recruits_for: p.recruits_for,
-            name: p.name,
-            country: p.country,
-            attestations: p.attestations,
+        .map(|party| SupplierView {
+            cases: cases_of.remove(&party.supplier).unwrap_or_default(),
+            party,
         })
         .collect())
 }
