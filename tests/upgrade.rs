@@ -233,6 +233,13 @@ fn opens_shows_the_same_and_takes_new_work(name: &str, kept_aggregates: bool) {
         let c = cso.get(&format!("/api/contacts/{id}"));
         assert_eq!(&c["identity"]["name"], name, "{c}");
     }
+    // The first start indexed the contact list: the fixture's two contacts, of one phone
+    // number, are one worker who got in touch twice.
+    let repeat = cso.get("/api/contacts?repeat=true");
+    assert_eq!(repeat["total"], 2, "{repeat}");
+    for c in repeat["contacts"].as_array().expect("contacts") {
+        assert_eq!(c["contacts_by_worker"], 2, "{c}");
+    }
     let disclosed = supplier.get("/api/disclosures");
     assert_eq!(
         disclosed["disclosures"][0]["identities"][0]["name"], facts["disclosed_name"],
@@ -295,6 +302,8 @@ fn opens_shows_the_same_and_takes_new_work(name: &str, kept_aggregates: bool) {
         &contact_body_of("New Worker After Upgrade"),
     );
     assert!(added["id"].is_string(), "{added}");
+    // The same number again: the worker's earlier contact counts, the erased one no longer.
+    assert_eq!(added["earlier_contacts"], 1, "{added}");
 
     // The first start counted the aggregates; since then they were kept incrementally (a
     // new event, a new contact, an erasure): they equal a recount, at the CSO, the supplier

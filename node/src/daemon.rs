@@ -252,6 +252,9 @@ pub async fn start(dir: DataDir, opts: RunOptions) -> Result<RunningNode> {
     .map_err(anyhow::Error::msg)?;
     let metrics = Arc::new(Metrics::default());
     let vault = Arc::new(crate::vault::Vault::open(&dir).context("open the vault")?);
+    if crate::contact_list::groups::ensure(&store, &vault).context("index the contacts")? {
+        info!("contact list indexed from the stored contacts");
+    }
     let (queue, outbox_task) = outbox::spawn(
         store.clone(),
         net.clone(),

@@ -441,3 +441,22 @@ pub fn case_profile(
         .find(|(_, n)| *n == most && most > 0)
         .map(|(k, _)| k))
 }
+
+/// Stages a new contact in `batch` with what is kept with it: its aggregates and its place
+/// in the contact list's index, with its identity's keys
+/// ([`crate::contact_list::groups::worker_keys`]). The one way a contact is stored; callers
+/// hold the intake lock, the only writer of both.
+pub fn stage_new(
+    store: &crate::store::Store,
+    batch: &mut crate::store::WriteBatch,
+    contact: &Contact,
+    worker_keys: Vec<crate::contact_list::groups::WorkerKey>,
+) -> Result<(), crate::store::StoreError> {
+    batch.put(&crate::schema::CONTACTS, &contact.id.0, contact)?;
+    let mut aggregates = crate::aggregates::Pending::new();
+    aggregates.contact(contact);
+    aggregates.stage(store, batch)?;
+    let mut index = crate::contact_list::groups::Pending::new();
+    index.add(store, contact, worker_keys)?;
+    index.stage(store, batch)
+}

@@ -131,8 +131,11 @@ fn older_than(t: Timestamp, days: Option<u32>, now: Timestamp) -> bool {
 
 /// Re-seals `contact` without its identity and/or notes, staging the write in `batch`.
 /// Returns which parts were erased now.
+#[allow(clippy::too_many_arguments)]
 fn stage_erasure(
+    store: &Store,
     batch: &mut WriteBatch,
+    index: &mut crate::contact_list::groups::Pending,
     vault: &Vault,
     mut contact: Contact,
     identity: bool,
@@ -164,6 +167,10 @@ fn stage_erasure(
         .map_err(|e| RetentionError::Vault(id, e))?;
     contact.erased = Some(erasure);
     batch.put(&schema::CONTACTS, &id.0, &contact)?;
+    if identity {
+        // Its phone number and messenger id no longer group it with anyone.
+        index.erased(store, &id)?;
+    }
     Ok((identity, notes))
 }
 
@@ -242,6 +249,7 @@ fn sweep_in_chunks(
         ..Default::default()
     };
     let mut batch = WriteBatch::new();
+    let mut index = crate::contact_list::groups::Pending::new();
     // Cases closed long enough: the identities disclosed to this node for them go (their
     // ids start with the case, so each case's state is read once).
     if policy.closed_cases_days.is_some() {
@@ -294,7 +302,9 @@ fn sweep_in_chunks(
             let notes =
                 case_expired || older_than(contact.received_at, policy.contact_notes_days, now);
             let id = contact.id;
-            let (i, n) = stage_erasure(&mut batch, vault, contact, identity, notes, false, now)?;
+            let (i, n) = stage_erasure(
+                store, &mut batch, &mut index, vault, contact, identity, notes, false, now,
+            )?;
             if i || n {
                 crate::portal::thread::stage_erasure(store, &mut batch, &id)?;
             }
@@ -303,6 +313,7 @@ fn sweep_in_chunks(
         }
         from = next;
     }
+    index.stage(store, &mut batch)?;
     commit_with_state(store, batch, &report, true)?;
     Ok(report)
 }
@@ -315,11 +326,15 @@ pub fn erase_contact(store: &Store, vault: &Vault, id: ContactId) -> Result<bool
         .get(&schema::CONTACTS, &id.0)?
         .ok_or(RetentionError::NoContact(id))?;
     let mut batch = WriteBatch::new();
+    let mut index = crate::contact_list::groups::Pending::new();
     let at = now();
-    let (i, n) = stage_erasure(&mut batch, vault, contact, true, true, true, at)?;
+    let (i, n) = stage_erasure(
+        store, &mut batch, &mut index, vault, contact, true, true, true, at,
+    )?;
     if !i && !n {
         return Ok(false);
     }
+    index.stage(store, &mut batch)?;
     // A report made through the portal: its messages go too, and its receipt opens nothing.
     crate::portal::thread::stage_erasure(store, &mut batch, &id)?;
     let report = SweepReport {

@@ -83,7 +83,8 @@ fn fold_heads(store: &Store) -> Result<(), StoreError> {
 
 /// Removes every record of a retired table, in flushed batches (run again after an
 /// interruption, it removes what is left).
-fn remove_all<T>(store: &Store, table: &Table<T>) -> Result<(), StoreError> {
+/// Removes every record of `table`, a chunk per batch.
+pub(crate) fn remove_all<T>(store: &Store, table: &Table<T>) -> Result<(), StoreError> {
     loop {
         let ids = store.ids_after(table, 0, MIGRATION_CHUNK)?;
         if ids.is_empty() {
@@ -96,6 +97,22 @@ fn remove_all<T>(store: &Store, table: &Table<T>) -> Result<(), StoreError> {
         store.commit(batch)?;
     }
 }
+
+/// Contacts newest first, in blocks of keys (`contact_list::groups::key`): every contact,
+/// each operator's, and those of workers who got in touch more than once.
+pub const CONTACT_LISTS: Table<Block> = Table::new(b'M', "contacts by time");
+/// Per contact whose sealed identity has a phone number or messenger id: its worker group
+/// and the keyed hashes of those (`contact_list::groups::Caller`).
+pub const CALLERS: Table<crate::contact_list::groups::Caller> =
+    Table::new(b'h', "contacts' worker keys");
+/// The worker group of each keyed hash of a phone number or messenger id.
+pub const WORKER_KEYS: Table<crate::intake::ContactId> = Table::new(b'p', "worker keys");
+/// The contacts of each worker group, by the group's id (one of its contacts' ids).
+pub const WORKER_GROUPS: Table<Vec<crate::intake::ContactId>> = Table::new(b'g', "worker groups");
+/// How many contacts each list of [`CONTACT_LISTS`] holds, by the list's name.
+pub const CONTACT_COUNTS: Table<u64> = Table::new(b'f', "contact list counts");
+/// The version of the contact index this node built (`contact_list::groups::VERSION`).
+pub const CONTACT_INDEX: Table<u32> = Table::new(b'F', "contact index version");
 
 /// Messages processed, by message id (the marker that makes redelivery a no-op).
 pub const PROCESSED: Table<ProcessedMarker> = Table::new(b'm', "processed messages");
@@ -292,6 +309,12 @@ pub const PREFIXES: &[(u8, &str)] = &[
     (RATING_SUMMARIES.prefix(), RATING_SUMMARIES.name()),
     (RATING_ANSWERS.prefix(), RATING_ANSWERS.name()),
     (ALERT_PROPOSALS.prefix(), ALERT_PROPOSALS.name()),
+    (CONTACT_LISTS.prefix(), CONTACT_LISTS.name()),
+    (CONTACT_COUNTS.prefix(), CONTACT_COUNTS.name()),
+    (CALLERS.prefix(), CALLERS.name()),
+    (WORKER_KEYS.prefix(), WORKER_KEYS.name()),
+    (WORKER_GROUPS.prefix(), WORKER_GROUPS.name()),
+    (CONTACT_INDEX.prefix(), CONTACT_INDEX.name()),
 ];
 
 /// The id of one intake idempotency key: operator name, a zero byte, then the key.

@@ -330,19 +330,31 @@ impl<const N: usize> Lists<N> {
         batch: &mut WriteBatch,
         changes: &Changes<N>,
     ) -> Result<(), StoreError> {
+        self.stage_in(store, batch, changes, BLOCK).map(|_| ())
+    }
+
+    /// [`Lists::stage`], returning by how many keys each changed list grew (or shrank): what
+    /// a count kept beside the lists adds.
+    pub fn stage_counted(
+        &self,
+        store: &Store,
+        batch: &mut WriteBatch,
+        changes: &Changes<N>,
+    ) -> Result<BTreeMap<Vec<u8>, i64>, StoreError> {
         self.stage_in(store, batch, changes, BLOCK)
     }
 
-    /// [`Lists::stage`], with blocks of at most `most` keys.
+    /// [`Lists::stage_counted`], with blocks of at most `most` keys.
     fn stage_in(
         &self,
         store: &Store,
         batch: &mut WriteBatch,
         changes: &Changes<N>,
         most: usize,
-    ) -> Result<(), StoreError> {
+    ) -> Result<BTreeMap<Vec<u8>, i64>, StoreError> {
+        let mut grown = BTreeMap::new();
         if changes.is_empty() {
-            return Ok(());
+            return Ok(grown);
         }
         if batch.touches(self.table) {
             return Err(StoreError::Corrupt(format!(
@@ -372,6 +384,7 @@ impl<const N: usize> Lists<N> {
                 let mut now: BTreeSet<[u8; N]> =
                     held.map(|b| b.keys().collect()).unwrap_or_default();
                 let grew = Growth::of(held, &changed);
+                let before = now.len() as i64;
                 for (key, holds) in changed {
                     if holds {
                         now.insert(key);
@@ -379,6 +392,7 @@ impl<const N: usize> Lists<N> {
                         now.remove(&key);
                     }
                 }
+                *grown.entry(term.clone()).or_insert(0) += now.len() as i64 - before;
                 if let Some(old) = &old {
                     batch.remove(self.table, old);
                     // A block left less than half full takes in the next one when both fit in
@@ -401,7 +415,7 @@ impl<const N: usize> Lists<N> {
                 }
             }
         }
-        Ok(())
+        Ok(grown)
     }
 
     /// The first block of the list `term` whose id is at or above `from`.

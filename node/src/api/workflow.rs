@@ -4,7 +4,7 @@
 use super::{ApiError, ApiResult, ApiState, parse_case};
 use crate::access::{OperatorRole, Principal};
 use crate::cases;
-use crate::contact_list::{ContactListError, ContactQuery};
+use crate::contact_list::{ContactListError, ContactQuery, Seen};
 use crate::core::{Disclosure, ReceivedDisclosure};
 use crate::intake::{
     Consent, Contact, ContactId, ContactInput, LocalCase, OpenCaseInput, SealedContact,
@@ -70,6 +70,8 @@ pub(crate) async fn add_contact(
         return Ok(Json(json!({ "id": seen.contact, "repeat": true })));
     }
     let id = ContactId(ilm_protocol::identity::random_bytes().map_err(internal)?);
+    let worker_keys =
+        crate::contact_list::groups::worker_keys(&st.vault, &input.identity).map_err(internal)?;
     let sealed = st
         .vault
         .seal_json(
@@ -97,11 +99,8 @@ pub(crate) async fn add_contact(
         erased: None,
     };
     let mut batch = crate::store::WriteBatch::new();
-    batch.put(&schema::CONTACTS, &id.0, &contact)?;
-    // Under the intake lock: the only writer of contact aggregates.
-    let mut aggregates = crate::aggregates::Pending::new();
-    aggregates.contact(&contact);
-    aggregates.stage(&st.store, &mut batch)?;
+    // Under the intake lock: the only writer of contact aggregates and of the contact index.
+    crate::intake::stage_new(&st.store, &mut batch, &contact, worker_keys)?;
     if let Some(k) = &key_id {
         batch.put(
             &schema::INTAKE_KEYS,
@@ -113,26 +112,27 @@ pub(crate) async fn add_contact(
         )?;
     }
     st.store.commit(batch)?;
-    // Whether this worker got in touch before (matched on the sealed phone or messenger id
-    // inside the node; only the count goes back).
-    let same = ContactQuery {
-        same_as: id.to_string(),
-        per_page: crate::worklist::MAX_PER_PAGE,
-        ..Default::default()
-    };
-    let earlier =
-        crate::contact_list::select(&st.store, &st.vault, &same, &|_| true, false, &|_| {
-            String::new()
-        })
-        .map(|p| p.total.saturating_sub(1))
+    // Whether this worker got in touch before (matched on the keyed hashes of the phone or
+    // messenger id inside the node; only the count goes back).
+    // The contact is stored already: a failed read only leaves the count out.
+    let earlier = crate::contact_list::groups::group_size(&st.store, &id)
+        .map(|n| n.saturating_sub(1))
         .unwrap_or(0);
     Ok(Json(json!({ "id": id, "earlier_contacts": earlier })))
 }
 
-/// Intake-only operators see only the contacts they recorded.
+/// Which contacts an operator may see: intake operators only their own.
+pub(crate) fn seen(p: &Principal) -> Seen {
+    if p.role == OperatorRole::Intake {
+        Seen::RecordedBy(p.name.clone())
+    } else {
+        Seen::All
+    }
+}
+
 /// Whether an operator may see a contact: intake operators only their own.
 pub(crate) fn may_see(p: &Principal, c: &Contact) -> bool {
-    p.role != OperatorRole::Intake || c.recorded_by.as_deref() == Some(p.name.as_str())
+    seen(p).allows(c)
 }
 
 /// Contacts without personal data, newest first, searched and paged; repeat callers are
@@ -181,18 +181,12 @@ pub(crate) fn contact_page(
             .collect::<Vec<_>>()
             .join("\n")
     };
-    crate::contact_list::select(
-        &st.store,
-        &st.vault,
-        query,
-        &|c| may_see(p, c),
-        identities,
-        &labels,
+    crate::contact_list::select(&st.store, &st.vault, query, &seen(p), identities, &labels).map_err(
+        |e| match e {
+            ContactListError::Store(e) => ApiError::from(e),
+            e => ApiError::bad(e.to_string()),
+        },
     )
-    .map_err(|e| match e {
-        ContactListError::Store(e) => ApiError::from(e),
-        e => ApiError::bad(e.to_string()),
-    })
 }
 
 pub(crate) async fn show_contact(

@@ -70,10 +70,12 @@ pub(super) fn reindex(dir: &DataDir, check: bool) -> Result<Output> {
     }
     aggregates::rebuild_indexes(&store)?;
     aggregates::replace(&store, &counted, 10_000)?;
+    // The contact index needs the vault, which the node opens: it builds it at its start.
+    crate::contact_list::groups::invalidate(&store)?;
     Ok(Output::new(
         json!({ "rebuilt": true, "cells": counted.len(), "records": total }),
         format!(
-            "Rebuilt {} aggregate cells from {total} records.",
+            "Rebuilt {} aggregate cells from {total} records. The node indexes its contacts again at its next start.",
             counted.len()
         ),
     ))

@@ -242,15 +242,17 @@ pub fn create(
     let id = ContactId(
         ilm_protocol::identity::random_bytes().map_err(|e| CodeError::Random(e.to_string()))?,
     );
+    let identity = WorkerIdentity {
+        name: report.name.clone(),
+        phone: report.phone.clone(),
+        messenger_id: report.messenger_id.clone(),
+        id_numbers: Vec::new(),
+    };
+    let worker_keys = crate::contact_list::groups::worker_keys(vault, &identity)?;
     let sealed = vault.seal_json(
         &id.0,
         &SealedContact {
-            identity: WorkerIdentity {
-                name: report.name.clone(),
-                phone: report.phone.clone(),
-                messenger_id: report.messenger_id.clone(),
-                id_numbers: Vec::new(),
-            },
+            identity,
             notes: report.notes(),
         },
     )?;
@@ -286,12 +288,9 @@ pub fn create(
         sealed: vault.seal_json(&seal_id(&id), &Vec::<Message>::new())?,
     };
     let mut batch = WriteBatch::new();
-    batch.put(&schema::CONTACTS, &id.0, &contact)?;
     batch.put(&schema::PORTAL_THREADS, &id.0, &thread)?;
     batch.put(&schema::RECEIPTS, &receipt_id, &id)?;
-    let mut aggregates = crate::aggregates::Pending::new();
-    aggregates.contact(&contact);
-    aggregates.stage(store, &mut batch)?;
+    crate::intake::stage_new(store, &mut batch, &contact, worker_keys)?;
     store.commit(batch)?;
     Ok(Created {
         receipt,

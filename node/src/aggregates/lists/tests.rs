@@ -126,12 +126,21 @@ fn model_check<const N: usize>(
                 }
             }
         }
+        let before: Vec<usize> = changes
+            .keys()
+            .map(|t| lists.count(&store, t).expect("count"))
+            .collect();
         let mut batch = WriteBatch::new();
-        lists
+        let grown = lists
             .stage_in(&store, &mut batch, &changes, most)
             .expect("stage");
         store.commit(batch).expect("commit");
         check(lists, &store, most);
+        // What each list grew by is what a count of its keys finds.
+        for (t, was) in changes.keys().zip(before) {
+            let now = lists.count(&store, t).expect("count");
+            prop_assert_eq!(now as i64 - was as i64, grown.get(t).copied().unwrap_or(0));
+        }
     }
     for prefix in prefixes {
         let want = expected(&model, prefix);

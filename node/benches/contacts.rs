@@ -1,0 +1,203 @@
+//! A CSO's contact list over many contacts: the pages its caseworkers open (the newest
+//! contacts, a later page, the repeat callers, an intake operator's own contacts, one
+//! worker's contacts as the intake shows them after a save, a search), read from the
+//! contact index, against the read of every contact that made them before the index
+//! (`contact_list::scan`), in the same run on the same store. Also: how long building the
+//! index takes (a node's first start after the upgrade that brought it).
+//!
+//! The contacts are synthetic (sealed with a real vault; one in five a worker calling again,
+//! found by the same number written another way), stored with their index a thousand per
+//! batch. Run: `cargo bench -p ilm-node --bench contacts` (release); without `--bench` a
+//! small smoke version. Knob: ILM_BENCH_CONTACTS (100000; smoke 2000). Nothing asserts on
+//! time; each page from the index is first checked equal to the scan's.
+
+use anyhow::{Context, Result, bail};
+use ilm_node::contact_list::{ContactQuery, ContactSummary, Seen, groups, scan, select};
+use ilm_node::datadir::DataDir;
+use ilm_node::intake::{
+    AgeBand, Channel, Contact, ContactId, Gender, SealedContact, WorkerIdentity,
+};
+use ilm_node::schema;
+use ilm_node::store::{Store, WriteBatch};
+use ilm_node::vault::Vault;
+use ilm_protocol::Timestamp;
+use std::time::{Duration, Instant};
+
+const T0: u64 = 1_700_000_000;
+const OPERATORS: [&str; 4] = ["intake-1", "intake-2", "intake-3", "intake-4"];
+
+fn quantiles(mut v: Vec<Duration>) -> (f64, f64) {
+    v.sort();
+    let at = |q: f64| v[((v.len() - 1) as f64 * q).round() as usize].as_secs_f64() * 1e3;
+    (at(0.5), at(0.99))
+}
+
+/// Contact `i`: one in five (`i % 5 == 4`) is the worker of contact `i - 2` calling again,
+/// with the same number written another way.
+fn contact(vault: &Vault, i: u64) -> Result<(Contact, Vec<groups::WorkerKey>)> {
+    let mut id = [0u8; 16];
+    id[..8].copy_from_slice(&i.wrapping_mul(0x9E37_79B9_7F4A_7C15).to_be_bytes());
+    id[8..].copy_from_slice(&i.to_be_bytes());
+    let id = ContactId(id);
+    let (number, local) = if i % 5 == 4 {
+        (i - 2, true)
+    } else {
+        (i, false)
+    };
+    let phone = if local {
+        format!("0{:09}", 800_000_000 + number)
+    } else {
+        format!("+66 {:09}", 800_000_000 + number)
+    };
+    let identity = WorkerIdentity {
+        name: format!("Worker {i}"),
+        phone,
+        messenger_id: String::new(),
+        id_numbers: Vec::new(),
+    };
+    let keys = groups::worker_keys(vault, &identity)?;
+    let sealed = vault.seal_json(
+        &id.0,
+        &SealedContact {
+            identity,
+            notes: format!("Synthetic sample contact {i}"),
+        },
+    )?;
+    let contact = Contact {
+        id,
+        received_at: Timestamp(T0 + i * 600),
+        channel: Channel::PhoneCall,
+        language: "my".into(),
+        nationality: "MM".parse()?,
+        gender: Gender::Female,
+        age_band: AgeBand::From25To34,
+        sector: "seafood".into(),
+        origin: "MM".parse()?,
+        destination: "TH".parse()?,
+        case_ref: None,
+        recorded_by: Some(OPERATORS[(i % 4) as usize].into()),
+        sealed,
+        erased: None,
+    };
+    Ok((contact, keys))
+}
+
+fn seed(store: &Store, vault: &Vault, n: u64) -> Result<()> {
+    let mut i = 0;
+    while i < n {
+        let mut batch = WriteBatch::new();
+        let mut index = groups::Pending::new();
+        for j in i..(i + 1_000).min(n) {
+            let (c, keys) = contact(vault, j)?;
+            batch.put(&schema::CONTACTS, &c.id.0, &c)?;
+            index.add(store, &c, keys)?;
+        }
+        index.stage(store, &mut batch)?;
+        store.commit(batch)?;
+        i += 1_000;
+    }
+    Ok(())
+}
+
+fn main() -> Result<()> {
+    let measuring = std::env::args().any(|a| a == "--bench");
+    let n: u64 = match std::env::var("ILM_BENCH_CONTACTS") {
+        Ok(v) => v
+            .parse()
+            .with_context(|| format!("ILM_BENCH_CONTACTS={v:?}"))?,
+        Err(_) if measuring => 100_000,
+        Err(_) => 2_000,
+    };
+    let (runs, scans) = if measuring { (50, 5) } else { (3, 2) };
+    let tmp = tempfile::tempdir()?;
+    let store = schema::open(&tmp.path().join("db"))?;
+    let vault = Vault::open(&DataDir::new(tmp.path()))?;
+    let started = Instant::now();
+    seed(&store, &vault, n)?;
+    let seeded = started.elapsed();
+    let started = Instant::now();
+    let indexed = groups::rebuild(&store, &vault)?;
+    let rebuilt = started.elapsed();
+    if indexed as u64 != n {
+        bail!("the rebuild indexed {indexed} contacts of {n}");
+    }
+    println!(
+        "{n} contacts: seeded with their index in {:.1} s; the index rebuilt from them in {:.1} s",
+        seeded.as_secs_f64(),
+        rebuilt.as_secs_f64()
+    );
+
+    let labels = |_: &ContactSummary| String::from("Phone call\nMyanmar\nThailand\nSeafood");
+    let repeat_caller = contact(&vault, 9)?.0.id;
+    let searched = format!("worker {}", n / 3);
+    let cases: Vec<(&str, ContactQuery, Seen)> = vec![
+        ("first page", ContactQuery::default(), Seen::All),
+        (
+            "page 100",
+            ContactQuery {
+                page: 100,
+                ..Default::default()
+            },
+            Seen::All,
+        ),
+        (
+            "repeat callers",
+            ContactQuery {
+                repeat: true,
+                ..Default::default()
+            },
+            Seen::All,
+        ),
+        (
+            "an intake operator's own",
+            ContactQuery::default(),
+            Seen::RecordedBy(OPERATORS[1].into()),
+        ),
+        (
+            "one worker's contacts",
+            ContactQuery {
+                same_as: repeat_caller.to_string(),
+                ..Default::default()
+            },
+            Seen::All,
+        ),
+        (
+            "search (a name)",
+            ContactQuery {
+                q: searched,
+                ..Default::default()
+            },
+            Seen::All,
+        ),
+    ];
+    println!("| page | index p50 | index p99 | scan p50 | scan / index (p50) |");
+    println!("|---|---:|---:|---:|---:|");
+    for (name, query, seen) in &cases {
+        let fast = select(&store, &vault, query, seen, true, &labels)?;
+        let full = scan::select(&store, &vault, query, seen, true, &labels)?;
+        if serde_json::to_value(&fast)? != serde_json::to_value(&full)? {
+            bail!("{name}: the index's page differs from the scan's");
+        }
+        let mut index_times = Vec::new();
+        for _ in 0..runs {
+            let t = Instant::now();
+            select(&store, &vault, query, seen, true, &labels)?;
+            index_times.push(t.elapsed());
+        }
+        let mut scan_times = Vec::new();
+        for _ in 0..scans {
+            let t = Instant::now();
+            scan::select(&store, &vault, query, seen, true, &labels)?;
+            scan_times.push(t.elapsed());
+        }
+        let (p50, p99) = quantiles(index_times);
+        let (s50, _) = quantiles(scan_times);
+        println!(
+            "| {name} ({} of {} listed) | {p50:.2} ms | {p99:.2} ms | {s50:.1} ms | {:.0}x |",
+            fast.contacts.len(),
+            fast.total,
+            s50 / p50
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,456 @@
+//! The contact list's index, kept with the contacts in the batch that stores them: which
+//! contacts are the same worker, and the contacts newest first (every one, each operator's,
+//! and those of workers who got in touch more than once), so that a page, a repeat caller's
+//! other contacts and the count a new intake shows cost what they show, not what the node
+//! holds. Before it, every page opened every sealed contact of the node.
+//!
+//! Two contacts are the same worker when they share a phone number or a messenger id, in
+//! any format, transitively (see [`super::phone_key`], [`super::messenger_key`]). The node
+//! keeps those keys only as keyed hashes under its vault ([`worker_keys`]): a copy of the
+//! database without the vault key cannot test a guessed number. A group is named by one of
+//! its contacts; its keys point to it. A new contact joins (and merges) the groups of its
+//! keys; an erased identity leaves its group, which is split again from its other contacts'
+//! keys, as a read of every contact would group them.
+//!
+//! Invariants (checked by the tests against a read of every contact): every key of a
+//! contact points to its group; a group lists exactly the contacts naming it; the repeat
+//! lists hold exactly the contacts of groups of two or more; each list's count is its
+//! number of keys.
+
+use crate::aggregates::lists::{Changes, Lists};
+use crate::intake::{Contact, ContactId, SealedContact, WorkerIdentity};
+use crate::schema;
+use crate::store::{Store, StoreError, WriteBatch};
+use crate::vault::{Vault, VaultError};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+/// The version of the index this release builds: a node holding another builds it again at
+/// its start (`ensure`).
+pub const VERSION: u32 = 1;
+
+/// Bytes of a contact's place in the lists: its time inverted (newest first), then its id.
+pub const KEY_LEN: usize = 24;
+
+/// A contact's place in the lists.
+pub type Key = [u8; KEY_LEN];
+
+/// The contact lists, in blocks.
+pub const LISTS: Lists<KEY_LEN> = Lists::new(&schema::CONTACT_LISTS);
+
+/// The list of every contact.
+pub const ALL: &[u8] = b"a";
+
+/// The list of the contacts of workers who got in touch more than once.
+pub const REPEAT: &[u8] = b"m";
+
+/// The list of the contacts an operator recorded (the only ones an intake operator sees).
+pub fn recorded(operator: &str) -> Vec<u8> {
+    [b"r", operator.as_bytes(), &[0]].concat()
+}
+
+/// The list of an operator's contacts of workers who got in touch more than once.
+pub fn repeat_recorded(operator: &str) -> Vec<u8> {
+    [b"n", operator.as_bytes(), &[0]].concat()
+}
+
+/// A contact's place in the lists: newest first, then by id (the list's order).
+pub fn key(c: &Contact) -> Key {
+    let mut k = [0u8; KEY_LEN];
+    k[..8].copy_from_slice(&(u64::MAX - c.received_at.0).to_be_bytes());
+    k[8..].copy_from_slice(&c.id.0);
+    k
+}
+
+/// The contact of a list's key.
+pub fn contact_of(key: &Key) -> ContactId {
+    let mut id = [0u8; 16];
+    id.copy_from_slice(&key[8..]);
+    ContactId(id)
+}
+
+/// A keyed hash of a phone number's or messenger id's matching form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct WorkerKey(pub [u8; 16]);
+
+/// What the index keeps of a contact whose identity has a phone number or messenger id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Caller {
+    /// Its worker group.
+    pub group: ContactId,
+    /// Its keys, sorted.
+    pub keys: Vec<WorkerKey>,
+}
+
+/// The keys an identity is matched by: its phone number and messenger id, each in its
+/// matching form, hashed under the vault (none for an identity without either).
+pub fn worker_keys(vault: &Vault, identity: &WorkerIdentity) -> Result<Vec<WorkerKey>, VaultError> {
+    let forms = [
+        super::phone_key(&identity.phone).map(|k| format!("p:{k}")),
+        super::messenger_key(&identity.messenger_id).map(|k| format!("m:{k}")),
+    ];
+    let mut keys = Vec::new();
+    for form in forms.into_iter().flatten() {
+        let h = vault.keyed_hash("worker-key", &[form.as_bytes()])?;
+        let mut k = [0u8; 16];
+        k.copy_from_slice(&h[..16]);
+        keys.push(WorkerKey(k));
+    }
+    keys.sort();
+    keys.dedup();
+    Ok(keys)
+}
+
+/// The contacts of `id`'s worker group (itself alone when its identity has no keys), as
+/// stored.
+pub fn members(store: &Store, id: &ContactId) -> Result<Vec<ContactId>, StoreError> {
+    let Some(caller) = store.get(&schema::CALLERS, &id.0)? else {
+        return Ok(vec![*id]);
+    };
+    Ok(store
+        .get(&schema::WORKER_GROUPS, &caller.group.0)?
+        .unwrap_or_else(|| vec![*id]))
+}
+
+/// How many contacts `id`'s worker made, as stored.
+pub fn group_size(store: &Store, id: &ContactId) -> Result<usize, StoreError> {
+    Ok(members(store, id)?.len().max(1))
+}
+
+/// How many contacts the list `name` holds (kept beside it: counting its blocks would read
+/// a block per 32 contacts).
+pub fn count(store: &Store, name: &[u8]) -> Result<usize, StoreError> {
+    Ok(store.get(&schema::CONTACT_COUNTS, name)?.unwrap_or(0) as usize)
+}
+
+/// Where a contact is listed: its key and who recorded it.
+#[derive(Clone)]
+struct Place {
+    key: Key,
+    recorder: Option<String>,
+}
+
+impl Place {
+    fn of(c: &Contact) -> Place {
+        Place {
+            key: key(c),
+            recorder: c.recorded_by.clone(),
+        }
+    }
+}
+
+/// Changes to the index for one batch: what it writes, read back by later changes of the
+/// same batch (a sweep erases many contacts in one), then staged once.
+#[derive(Default)]
+pub struct Pending {
+    callers: HashMap<ContactId, Option<Caller>>,
+    groups: HashMap<ContactId, Option<Vec<ContactId>>>,
+    keys: HashMap<WorkerKey, Option<ContactId>>,
+    added: HashMap<ContactId, Place>,
+    lists: Changes<KEY_LEN>,
+}
+
+impl Pending {
+    /// No changes yet.
+    pub fn new() -> Pending {
+        Pending::default()
+    }
+
+    fn caller(&self, store: &Store, id: &ContactId) -> Result<Option<Caller>, StoreError> {
+        match self.callers.get(id) {
+            Some(c) => Ok(c.clone()),
+            None => store.get(&schema::CALLERS, &id.0),
+        }
+    }
+
+    fn group(&self, store: &Store, id: &ContactId) -> Result<Option<Vec<ContactId>>, StoreError> {
+        match self.groups.get(id) {
+            Some(g) => Ok(g.clone()),
+            None => store.get(&schema::WORKER_GROUPS, &id.0),
+        }
+    }
+
+    fn group_of_key(&self, store: &Store, k: &WorkerKey) -> Result<Option<ContactId>, StoreError> {
+        match self.keys.get(k) {
+            Some(g) => Ok(*g),
+            None => store.get(&schema::WORKER_KEYS, &k.0),
+        }
+    }
+
+    fn place(&self, store: &Store, id: &ContactId) -> Result<Option<Place>, StoreError> {
+        if let Some(p) = self.added.get(id) {
+            return Ok(Some(p.clone()));
+        }
+        Ok(store
+            .get::<Contact>(&schema::CONTACTS, &id.0)?
+            .map(|c| Place::of(&c)))
+    }
+
+    fn list(&mut self, name: Vec<u8>, key: Key, holds: bool) {
+        self.lists.entry(name).or_default().insert(key, holds);
+    }
+
+    /// Puts `id` in or out of the repeat lists.
+    fn repeat(&mut self, store: &Store, id: &ContactId, holds: bool) -> Result<(), StoreError> {
+        let Some(place) = self.place(store, id)? else {
+            return Ok(());
+        };
+        self.list(REPEAT.to_vec(), place.key, holds);
+        if let Some(r) = &place.recorder {
+            self.list(repeat_recorded(r), place.key, holds);
+        }
+        Ok(())
+    }
+
+    /// Makes `members` one group named `name`, each member's keys pointing to it.
+    fn form(
+        &mut self,
+        store: &Store,
+        name: ContactId,
+        members: Vec<ContactId>,
+    ) -> Result<(), StoreError> {
+        for m in &members {
+            let Some(mut caller) = self.caller(store, m)? else {
+                continue;
+            };
+            for k in &caller.keys {
+                self.keys.insert(*k, Some(name));
+            }
+            caller.group = name;
+            self.callers.insert(*m, Some(caller));
+        }
+        self.groups.insert(name, Some(members));
+        Ok(())
+    }
+
+    /// A new contact, with its identity's keys ([`worker_keys`]): listed, and joined to the
+    /// groups of its keys (merging them when it links two).
+    pub fn add(
+        &mut self,
+        store: &Store,
+        contact: &Contact,
+        keys: Vec<WorkerKey>,
+    ) -> Result<(), StoreError> {
+        let id = contact.id;
+        let place = Place::of(contact);
+        self.list(ALL.to_vec(), place.key, true);
+        if let Some(r) = &place.recorder {
+            self.list(recorded(r), place.key, true);
+        }
+        self.added.insert(id, place);
+        if keys.is_empty() {
+            return Ok(());
+        }
+        let mut found = BTreeSet::new();
+        for k in &keys {
+            found.extend(self.group_of_key(store, k)?);
+        }
+        let mut groups: Vec<(ContactId, Vec<ContactId>)> = Vec::new();
+        for g in found {
+            groups.push((g, self.group(store, &g)?.unwrap_or_default()));
+        }
+        // The largest group keeps its name, so fewer contacts are rewritten.
+        groups.sort_by_key(|(g, m)| (std::cmp::Reverse(m.len()), *g));
+        let name = groups.first().map_or(id, |(g, _)| *g);
+        let mut members = Vec::new();
+        let mut single = Vec::new();
+        for (g, m) in groups {
+            if m.len() == 1 {
+                single.extend(m.iter().copied());
+            }
+            if g != name {
+                self.groups.insert(g, None);
+            }
+            members.extend(m);
+        }
+        members.push(id);
+        self.callers.insert(id, Some(Caller { group: name, keys }));
+        if members.len() >= 2 {
+            for m in single.iter().chain([&id]) {
+                self.repeat(store, m, true)?;
+            }
+        }
+        self.form(store, name, members)
+    }
+
+    /// A contact whose identity was erased: it leaves its group, which is split again by
+    /// its other contacts' keys.
+    pub fn erased(&mut self, store: &Store, id: &ContactId) -> Result<(), StoreError> {
+        let Some(caller) = self.caller(store, id)? else {
+            return Ok(());
+        };
+        let members = self
+            .group(store, &caller.group)?
+            .unwrap_or_else(|| vec![*id]);
+        self.callers.insert(*id, None);
+        self.groups.insert(caller.group, None);
+        let rest: Vec<ContactId> = members.iter().copied().filter(|m| m != id).collect();
+        let mut keys_of = BTreeMap::new();
+        for m in &rest {
+            keys_of.insert(
+                *m,
+                self.caller(store, m)?.map(|c| c.keys).unwrap_or_default(),
+            );
+        }
+        for k in keys_of.values().flatten().chain(&caller.keys) {
+            self.keys.insert(*k, None);
+        }
+        if members.len() >= 2 {
+            self.repeat(store, id, false)?;
+        }
+        for part in split(&keys_of) {
+            if members.len() >= 2 && part.len() < 2 {
+                for m in &part {
+                    self.repeat(store, m, false)?;
+                }
+            }
+            let name = if part.contains(&caller.group) {
+                caller.group
+            } else {
+                part[0]
+            };
+            self.form(store, name, part)?;
+        }
+        Ok(())
+    }
+
+    /// Puts every change into `batch`.
+    pub fn stage(self, store: &Store, batch: &mut WriteBatch) -> Result<(), StoreError> {
+        for (id, c) in &self.callers {
+            match c {
+                Some(c) => batch.put(&schema::CALLERS, &id.0, c)?,
+                None => batch.remove(&schema::CALLERS, &id.0),
+            }
+        }
+        for (id, g) in &self.groups {
+            match g {
+                Some(g) => batch.put(&schema::WORKER_GROUPS, &id.0, g)?,
+                None => batch.remove(&schema::WORKER_GROUPS, &id.0),
+            }
+        }
+        for (k, g) in &self.keys {
+            match g {
+                Some(g) => batch.put(&schema::WORKER_KEYS, &k.0, g)?,
+                None => batch.remove(&schema::WORKER_KEYS, &k.0),
+            }
+        }
+        for (name, grown) in LISTS.stage_counted(store, batch, &self.lists)? {
+            let held = count(store, &name)? as i64;
+            batch.put(
+                &schema::CONTACT_COUNTS,
+                &name,
+                &((held + grown).max(0) as u64),
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// The contacts of `keys_of` in groups of those sharing a key, transitively; each group
+/// sorted, the groups in the order of their first contact.
+fn split(keys_of: &BTreeMap<ContactId, Vec<WorkerKey>>) -> Vec<Vec<ContactId>> {
+    let ids: Vec<ContactId> = keys_of.keys().copied().collect();
+    let mut parent: Vec<usize> = (0..ids.len()).collect();
+    let mut seen: HashMap<WorkerKey, usize> = HashMap::new();
+    for (i, keys) in keys_of.values().enumerate() {
+        for k in keys {
+            match seen.get(k) {
+                Some(&j) => {
+                    let (a, b) = (super::root(&mut parent, i), super::root(&mut parent, j));
+                    parent[a] = b;
+                }
+                None => {
+                    seen.insert(*k, i);
+                }
+            }
+        }
+    }
+    let mut parts: BTreeMap<usize, Vec<ContactId>> = BTreeMap::new();
+    for (i, id) in ids.iter().enumerate() {
+        parts
+            .entry(super::root(&mut parent, i))
+            .or_default()
+            .push(*id);
+    }
+    let mut parts: Vec<Vec<ContactId>> = parts.into_values().collect();
+    parts.sort();
+    parts
+}
+
+/// Why the index could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The vault could not hash a key.
+    #[error(transparent)]
+    Vault(#[from] VaultError),
+}
+
+/// Contacts read and indexed per batch when the index is built.
+const CHUNK: usize = 1_000;
+
+/// Builds the index from every stored contact (opening each sealed identity), replacing
+/// what was held; returns how many contacts it indexed.
+pub fn rebuild(store: &Store, vault: &Vault) -> Result<usize, BuildError> {
+    // Unmarked first: a rebuild cut short is done again at the next start.
+    invalidate(store)?;
+    schema::remove_all(store, &schema::CONTACT_LISTS)?;
+    schema::remove_all(store, &schema::CONTACT_COUNTS)?;
+    schema::remove_all(store, &schema::CALLERS)?;
+    schema::remove_all(store, &schema::WORKER_KEYS)?;
+    schema::remove_all(store, &schema::WORKER_GROUPS)?;
+    let mut from = Vec::new();
+    let mut n = 0;
+    loop {
+        let contacts = store.entries_from(&schema::CONTACTS, &[], &from, CHUNK)?;
+        let Some(next) = contacts
+            .last()
+            .map(|(id, _)| [id.as_slice(), &[0]].concat())
+        else {
+            break;
+        };
+        let mut pending = Pending::new();
+        for (_, c) in &contacts {
+            let keys = match vault.open_json::<SealedContact>(&c.id.0, &c.sealed) {
+                Ok(s) => worker_keys(vault, &s.identity)?,
+                Err(e) => {
+                    tracing::warn!(contact = %c.id, "a sealed contact does not open: {e}");
+                    Vec::new()
+                }
+            };
+            pending.add(store, c, keys)?;
+        }
+        let mut batch = WriteBatch::new();
+        pending.stage(store, &mut batch)?;
+        store.commit(batch)?;
+        n += contacts.len();
+        from = next;
+    }
+    let mut batch = WriteBatch::new();
+    batch.put(&schema::CONTACT_INDEX, b"version", &VERSION)?;
+    store.commit(batch)?;
+    Ok(n)
+}
+
+/// Builds the index unless this release's is held (a node's first start after an
+/// upgrade); returns whether it built it.
+pub fn ensure(store: &Store, vault: &Vault) -> Result<bool, BuildError> {
+    if store.get(&schema::CONTACT_INDEX, b"version")? == Some(VERSION) {
+        return Ok(false);
+    }
+    rebuild(store, vault)?;
+    Ok(true)
+}
+
+/// Marks the index for a rebuild at the node's next start (`ilm reindex`, which runs
+/// without the vault).
+pub fn invalidate(store: &Store) -> Result<(), StoreError> {
+    let mut batch = WriteBatch::new();
+    batch.remove(&schema::CONTACT_INDEX, b"version");
+    store.commit(batch)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,365 @@
+//! The CSO's contact list: search, repeat-caller detection and paging over recorded
+//! contacts. Identities are opened in memory only to match and search; an operator who may
+//! not see identities gets the same groups and counts, never the fields they come from.
+//!
+//! A page is read from the index kept with the contacts ([`groups`]): a plain or repeat
+//! list is a window of one list, a worker's contacts are its group, and a search reads the
+//! contacts the operator may see one at a time, holding only the keys of those that match.
+//! [`scan`] is the read of every contact the index replaced, kept as the baseline.
+
+pub mod groups;
+pub mod scan;
+
+use crate::aggregates::lists;
+use crate::intake::{Contact, ContactId, SealedContact};
+use crate::schema;
+use crate::store::{Store, StoreError};
+use crate::vault::Vault;
+use serde::{Deserialize, Serialize};
+
+/// What the contact list shows.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default)]
+pub struct ContactQuery {
+    /// Words that must all appear (identity and notes only for operators who may see them).
+    pub q: String,
+    /// Only workers who got in touch more than once.
+    pub repeat: bool,
+    /// Only the contacts of the same worker as this contact.
+    pub same_as: String,
+    /// Page number, from 1.
+    pub page: usize,
+    /// Rows per page, as for the case list ([`crate::worklist::page_size`]).
+    pub per_page: usize,
+}
+
+/// One contact in the list.
+#[derive(Debug, Clone, Serialize)]
+pub struct ContactRow {
+    /// The contact, without its sealed part.
+    #[serde(flatten)]
+    pub contact: ContactSummary,
+    /// How many contacts this worker made (1 for a first-time caller).
+    pub contacts_by_worker: usize,
+    /// The worker's name, only for operators who may see identities.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+/// The non-personal fields of a contact.
+#[derive(Debug, Clone, Serialize)]
+pub struct ContactSummary {
+    /// Id.
+    pub id: ContactId,
+    /// When received.
+    pub received_at: ilm_protocol::Timestamp,
+    /// Channel code.
+    pub channel: crate::intake::Channel,
+    /// Language code.
+    pub language: String,
+    /// Nationality.
+    pub nationality: ilm_protocol::Country,
+    /// Sector.
+    pub sector: String,
+    /// Origin country.
+    pub origin: ilm_protocol::Country,
+    /// Destination country.
+    pub destination: ilm_protocol::Country,
+    /// The case it belongs to.
+    pub case_ref: Option<ilm_protocol::CaseRef>,
+}
+
+/// A page of the contact list.
+#[derive(Debug, Clone, Serialize)]
+pub struct ContactPage {
+    /// Rows of this page, newest first.
+    pub contacts: Vec<ContactRow>,
+    /// Matching contacts on every page.
+    pub total: usize,
+    /// This page, from 1.
+    pub page: usize,
+    /// Pages (at least 1).
+    pub pages: usize,
+}
+
+/// Why the list cannot be given.
+#[derive(Debug, thiserror::Error)]
+pub enum ContactListError {
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// `same_as` is not a contact id.
+    #[error("same_as: a contact id (32 hex digits)")]
+    BadContact,
+    /// A page size out of range.
+    #[error("per_page: 1 to 10000")]
+    BadPageSize,
+}
+
+/// The digits of a phone number that identify it whatever the format: the last nine, so
+/// "+66 81 234 5678" and "081-234-5678" match. Too short to be a number: no key.
+fn phone_key(phone: &str) -> Option<String> {
+    let digits: String = phone.chars().filter(char::is_ascii_digit).collect();
+    (digits.len() >= 7).then(|| digits[digits.len().saturating_sub(9)..].to_string())
+}
+
+/// A messenger id without case, spaces or a leading `@`; placeholders ("-", "none", "n/a")
+/// and ids of fewer than three letters or digits are not ids, so they match nobody.
+fn messenger_key(id: &str) -> Option<String> {
+    let k = id.trim().trim_start_matches('@').to_lowercase();
+    let alnum = k.chars().filter(|c| c.is_alphanumeric()).count();
+    let placeholder = matches!(k.as_str(), "none" | "n/a" | "na" | "nil" | "unknown" | "no");
+    (alnum >= 3 && !placeholder).then_some(k)
+}
+
+/// Union-find root.
+fn root(parent: &mut [usize], mut i: usize) -> usize {
+    while parent[i] != i {
+        parent[i] = parent[parent[i]];
+        i = parent[i];
+    }
+    i
+}
+
+/// Which contacts an operator may list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Seen {
+    /// Every contact.
+    All,
+    /// Only those this operator recorded (an intake operator).
+    RecordedBy(String),
+}
+
+impl Seen {
+    /// Whether the operator may list `c`.
+    pub fn allows(&self, c: &Contact) -> bool {
+        match self {
+            Seen::All => true,
+            Seen::RecordedBy(name) => c.recorded_by.as_deref() == Some(name.as_str()),
+        }
+    }
+
+    /// The list of [`groups`] that holds what the operator may list (only repeat callers'
+    /// contacts when `repeat`).
+    fn list(&self, repeat: bool) -> Vec<u8> {
+        match (self, repeat) {
+            (Seen::All, false) => groups::ALL.to_vec(),
+            (Seen::All, true) => groups::REPEAT.to_vec(),
+            (Seen::RecordedBy(name), false) => groups::recorded(name),
+            (Seen::RecordedBy(name), true) => groups::repeat_recorded(name),
+        }
+    }
+}
+
+impl ContactPage {
+    /// A page with no contacts.
+    fn empty() -> ContactPage {
+        ContactPage {
+            contacts: Vec::new(),
+            total: 0,
+            page: 1,
+            pages: 1,
+        }
+    }
+}
+
+/// The page size and the `same_as` contact of a query, checked.
+fn parse(query: &ContactQuery) -> Result<(usize, Option<ContactId>), ContactListError> {
+    let per_page =
+        crate::worklist::page_size(query.per_page).ok_or(ContactListError::BadPageSize)?;
+    let same_as = match query.same_as.trim() {
+        "" => None,
+        s => Some(s.parse().map_err(|_| ContactListError::BadContact)?),
+    };
+    Ok((per_page, same_as))
+}
+
+/// The words a search must find, lowercased.
+fn words(q: &str) -> Vec<String> {
+    q.to_lowercase()
+        .split_whitespace()
+        .map(str::to_string)
+        .collect()
+}
+
+/// The non-personal fields of a contact.
+fn summary(c: &Contact) -> ContactSummary {
+    ContactSummary {
+        id: c.id,
+        received_at: c.received_at,
+        channel: c.channel,
+        language: c.language.clone(),
+        nationality: c.nationality.clone(),
+        sector: c.sector.clone(),
+        origin: c.origin.clone(),
+        destination: c.destination.clone(),
+        case_ref: c.case_ref,
+    }
+}
+
+/// Whether a contact holds every word of a search: in its values and their `labels`, at the
+/// start of its ids, and in its `opened` identity and notes (given only to operators who may
+/// see them).
+fn matches(
+    words: &[String],
+    c: &Contact,
+    opened: Option<&SealedContact>,
+    labels: &dyn Fn(&ContactSummary) -> String,
+) -> bool {
+    if words.is_empty() {
+        return true;
+    }
+    let summary = summary(c);
+    // The values and their labels, never the field names.
+    let mut text = [
+        summary.language.clone(),
+        summary.nationality.to_string(),
+        summary.sector.clone(),
+        summary.origin.to_string(),
+        summary.destination.to_string(),
+        labels(&summary),
+    ]
+    .join("\n");
+    // Random ids match only from their start and with 8 digits or more, so a word like
+    // "0004" in a name does not find every id that happens to contain it.
+    let ids = [
+        summary.id.to_string(),
+        summary.case_ref.map(|c| c.to_hex()).unwrap_or_default(),
+    ];
+    let id_match = |w: &str| w.len() >= 8 && ids.iter().any(|id| id.starts_with(w));
+    if let Some(s) = opened {
+        for part in [
+            &s.identity.name,
+            &s.identity.phone,
+            &s.identity.messenger_id,
+            &s.identity.id_numbers.join("\n"),
+            &s.notes,
+        ] {
+            text.push('\n');
+            text.push_str(part);
+        }
+    }
+    let text = text.to_lowercase();
+    words
+        .iter()
+        .all(|w| text.contains(w.as_str()) || id_match(w))
+}
+
+/// The page of contacts `query` asks for. `seen` says which contacts the operator may list;
+/// `identities` whether it may see (and search) names, numbers and notes.
+pub fn select(
+    store: &Store,
+    vault: &Vault,
+    query: &ContactQuery,
+    seen: &Seen,
+    identities: bool,
+    labels: &dyn Fn(&ContactSummary) -> String,
+) -> Result<ContactPage, ContactListError> {
+    let (per_page, same_as) = parse(query)?;
+    let words = words(&query.q);
+    let open = |c: &Contact| -> Option<SealedContact> {
+        if !identities {
+            return None;
+        }
+        match vault.open_json::<SealedContact>(&c.id.0, &c.sealed) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                tracing::warn!(contact = %c.id, "a sealed contact does not open: {e}");
+                None
+            }
+        }
+    };
+    // Whether `c` holds every word searched (opened only for operators who may see it).
+    let pass = |c: &Contact| matches(&words, c, open(c).as_ref(), labels);
+    let get = |id: &ContactId| store.get::<Contact>(&schema::CONTACTS, &id.0);
+    // The keys of the contacts listed, in order, when they are not read as a window.
+    let found: Vec<groups::Key> = if let Some(id) = same_as {
+        // Groups span every contact of the node, so a repeat caller is found even when
+        // another intake operator took the earlier call.
+        if !get(&id)?.is_some_and(|c| seen.allows(&c)) {
+            return Ok(ContactPage::empty());
+        }
+        let members = groups::members(store, &id)?;
+        if query.repeat && members.len() < 2 {
+            return Ok(ContactPage::empty());
+        }
+        let mut keys = Vec::new();
+        for m in &members {
+            if let Some(c) = get(m)?.filter(|c| seen.allows(c))
+                && pass(&c)
+            {
+                keys.push(groups::key(&c));
+            }
+        }
+        keys.sort();
+        keys
+    } else if words.is_empty() {
+        // A window of one list: only the page's contacts are read.
+        let list = seen.list(query.repeat);
+        let total = groups::count(store, &list)?;
+        let pages = total.div_ceil(per_page).max(1);
+        let page = query.page.clamp(1, pages);
+        let ids = groups::LISTS.ids_in(store, &list, (page - 1) * per_page, per_page)?;
+        let mut contacts = Vec::with_capacity(ids.len());
+        for id in &ids {
+            if let Some(k) = lists::key_of::<{ groups::KEY_LEN }>(id) {
+                contacts.extend(row(store, get(&groups::contact_of(&k))?, &open)?);
+            }
+        }
+        return Ok(ContactPage {
+            contacts,
+            total,
+            page,
+            pages,
+        });
+    } else {
+        // A search opens every contact the operator may see, in the store's order (read
+        // in the list's order, each is a read of its own: twice as slow, measured), and
+        // holds only the keys of those that match.
+        let mut keys = Vec::new();
+        store.for_each::<Contact>(&schema::CONTACTS, &[], |c| {
+            if seen.allows(&c) && pass(&c) {
+                keys.push(groups::key(&c));
+            }
+        })?;
+        if query.repeat {
+            let mut kept = Vec::with_capacity(keys.len());
+            for k in keys {
+                if groups::group_size(store, &groups::contact_of(&k))? >= 2 {
+                    kept.push(k);
+                }
+            }
+            keys = kept;
+        }
+        keys.sort();
+        keys
+    };
+    let (keys, total, page, pages) = crate::worklist::paginate(found, query.page, per_page);
+    let mut contacts = Vec::with_capacity(keys.len());
+    for k in &keys {
+        contacts.extend(row(store, get(&groups::contact_of(k))?, &open)?);
+    }
+    Ok(ContactPage {
+        contacts,
+        total,
+        page,
+        pages,
+    })
+}
+
+/// The row of a contact read from the store (none when it is gone), with the size of its
+/// worker's group and, for an operator who may see identities, the worker's name.
+fn row(
+    store: &Store,
+    contact: Option<Contact>,
+    open: &dyn Fn(&Contact) -> Option<SealedContact>,
+) -> Result<Option<ContactRow>, StoreError> {
+    let Some(c) = contact else {
+        return Ok(None);
+    };
+    Ok(Some(ContactRow {
+        contact: summary(&c),
+        contacts_by_worker: groups::group_size(store, &c.id)?,
+        name: open(&c).map(|s| s.identity.name),
+    }))
+}
