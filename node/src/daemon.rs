@@ -252,7 +252,14 @@ pub async fn start(dir: DataDir, opts: RunOptions) -> Result<RunningNode> {
     .map_err(anyhow::Error::msg)?;
     let metrics = Arc::new(Metrics::default());
     let vault = Arc::new(crate::vault::Vault::open(&dir).context("open the vault")?);
-    if crate::contact_list::groups::ensure(&store, &vault).context("index the contacts")? {
+    let built = {
+        let (store, vault) = (store.clone(), vault.clone());
+        tokio::task::spawn_blocking(move || crate::contact_list::groups::ensure(&store, &vault))
+            .await
+            .context("index the contacts")?
+            .context("index the contacts")?
+    };
+    if built {
         info!("contact list indexed from the stored contacts");
     }
     let (queue, outbox_task) = outbox::spawn(

@@ -444,8 +444,10 @@ pub fn case_profile(
 
 /// Stages a new contact in `batch` with what is kept with it: its aggregates and its place
 /// in the contact list's index, with its identity's keys
-/// ([`crate::contact_list::groups::worker_keys`]). The one way a contact is stored; callers
-/// hold the intake lock, the only writer of both.
+/// ([`crate::contact_list::groups::worker_keys`]). The one way a new contact is stored
+/// (later writes change neither its time, its operator nor its identity, but for an
+/// erasure, which updates the index itself); once per batch, since both read what the
+/// store holds; callers hold the intake lock, the only writer of both.
 pub fn stage_new(
     store: &crate::store::Store,
     batch: &mut crate::store::WriteBatch,

@@ -202,14 +202,16 @@ impl Pending {
         Ok(())
     }
 
-    /// Makes `members` one group named `name`, each member's keys pointing to it.
+    /// Makes `members` one group named `name`, the keys of each of `moved` (those that were
+    /// not in it under that name) pointing to it; the others' records stay as they are.
     fn form(
         &mut self,
         store: &Store,
         name: ContactId,
         members: Vec<ContactId>,
+        moved: &[ContactId],
     ) -> Result<(), StoreError> {
-        for m in &members {
+        for m in moved {
             let Some(mut caller) = self.caller(store, m)? else {
                 continue;
             };
@@ -254,12 +256,14 @@ impl Pending {
         let name = groups.first().map_or(id, |(g, _)| *g);
         let mut members = Vec::new();
         let mut single = Vec::new();
+        let mut moved = vec![id];
         for (g, m) in groups {
             if m.len() == 1 {
                 single.extend(m.iter().copied());
             }
             if g != name {
                 self.groups.insert(g, None);
+                moved.extend(m.iter().copied());
             }
             members.extend(m);
         }
@@ -270,7 +274,7 @@ impl Pending {
                 self.repeat(store, m, true)?;
             }
         }
-        self.form(store, name, members)
+        self.form(store, name, members, &moved)
     }
 
     /// A contact whose identity was erased: it leaves its group, which is split again by
@@ -309,7 +313,9 @@ impl Pending {
             } else {
                 part[0]
             };
-            self.form(store, name, part)?;
+            // Every key of the group was unset above: each part's are set again.
+            let moved = part.clone();
+            self.form(store, name, part, &moved)?;
         }
         Ok(())
     }
@@ -336,6 +342,10 @@ impl Pending {
         }
         for (name, grown) in LISTS.stage_counted(store, batch, &self.lists)? {
             let held = count(store, &name)? as i64;
+            if held + grown < 0 {
+                // The count no longer matches its list: `ilm reindex` rebuilds both.
+                tracing::warn!("a contact list's count went below zero; run `ilm reindex`");
+            }
             batch.put(
                 &schema::CONTACT_COUNTS,
                 &name,
