@@ -1140,6 +1140,42 @@ fn supplier_plan_and_brand_analysis(sup: &mut Session, brand: &mut Session, supp
         .and_then(|t| t.parse().ok())
         .expect("total");
     assert_eq!(total, expected, "the section's count and its case list");
+    // Narrowed to a sector, the open count opens the case list narrowed the same way, and its
+    // form shows the sector (the list used to ignore it and list every open case).
+    brand.open("/supply-chain");
+    let unfiltered: usize = brand
+        .text(&brand.find(&format!("{section} [data-stat=open] a")))
+        .trim()
+        .parse()
+        .expect("count");
+    let mut narrowed = None;
+    for sector in ilm_node::intake::SECTORS {
+        brand.open(&format!("/supply-chain?sector={sector}"));
+        let open = brand.find(&format!("{section} [data-stat=open] a"));
+        let expected: usize = brand.text(&open).trim().parse().expect("count");
+        if expected == 0 || expected == unfiltered {
+            continue;
+        }
+        brand.click_to_load(&open, SOON);
+        brand.wait_until("the supplier's cases of one sector", SOON, |b| {
+            b.current_url()
+                .contains(&format!("sector={sector}"))
+                .then_some(())
+        });
+        let total: usize = brand
+            .attribute(&brand.find("#case-count"), "data-total")
+            .and_then(|t| t.parse().ok())
+            .expect("total");
+        assert_eq!(total, expected, "the drill-down under {sector}");
+        let shown = brand.attribute(&brand.find("#sector option[selected]"), "value");
+        assert_eq!(shown.as_deref(), Some(*sector), "the form shows the sector");
+        narrowed = Some(sector);
+        break;
+    }
+    assert!(
+        narrowed.is_some(),
+        "the demo supplier has open cases in more than one sector ({unfiltered} open)"
+    );
 }
 
 /// A CSO's admin publishes last month from the Statistics page, after seeing exactly what

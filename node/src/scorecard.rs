@@ -150,19 +150,8 @@ impl Filter {
                 QueryError::BadCategory(codes.join(", "))
             })?),
         };
-        let sector = match self.sector.trim() {
-            "" => None,
-            s if crate::intake::SECTORS.contains(&s) => Some(s.to_string()),
-            _ => return Err(QueryError::BadSector(crate::intake::SECTORS.join(", "))),
-        };
-        let corridor = match self.corridor.trim() {
-            "" => None,
-            c => {
-                let (o, d) = c.split_once('-').ok_or(QueryError::BadCorridor)?;
-                let country = |s: &str| s.parse::<Country>().map_err(|_| QueryError::BadCorridor);
-                Some((country(o)?, country(d)?))
-            }
-        };
+        let sector = crate::worklist::sector(&self.sector)?;
+        let corridor = crate::worklist::corridor(&self.corridor)?;
         Ok(Narrowing {
             from: day(&self.from, "from", false)?,
             to: day(&self.to, "to", true)?,

@@ -58,6 +58,15 @@ pub fn prefix(org: &OrgId) -> String {
     format!("{PREFIX}{org}.")
 }
 
+/// Every corridor (`MM-TH`) the brand's reports name, from their cells.
+pub fn corridors(store: &Store) -> Result<std::collections::BTreeSet<String>, StoreError> {
+    Ok(super::with_prefix(store, PREFIX)?
+        .into_iter()
+        .filter(|(_, n)| *n > 0)
+        .filter_map(|(k, _)| Some(k.split_once(".corridor.")?.1.to_string()))
+        .collect())
+}
+
 /// The earliest date a report says its party owes something by (None when it owes nothing).
 fn next_due(r: &StatusReport) -> Option<Timestamp> {
     r.owed().into_iter().map(|(_, due)| due).min()

@@ -76,6 +76,26 @@ pub(crate) async fn case_list(
             .collect::<Vec<_>>()
     );
     ctx["categories"] = json!(IssueCategory::ALL);
+    // A brand narrows by the sector and corridor its status reports give; the one asked
+    // for is offered even when no report names it, so the form shows what narrows the list.
+    let brand = st.role == Role::Brand;
+    ctx["brand"] = json!(brand);
+    if brand {
+        let mut corridors = crate::aggregates::reports::corridors(&st.store).unwrap_or_default();
+        if let Ok(Some((o, d))) = worklist::corridor(&query.corridor) {
+            corridors.insert(format!("{}-{}", o.as_str(), d.as_str()));
+        }
+        ctx["sectors"] = json!(crate::intake::SECTORS);
+        ctx["corridors"] = json!(
+            corridors
+                .iter()
+                .filter_map(|code| {
+                    let (o, d) = code.split_once('-')?;
+                    Some(json!({ "code": code, "origin": o, "destination": d }))
+                })
+                .collect::<Vec<_>>()
+        );
+    }
     ctx["prev"] = json!((page.page > 1).then(|| link(page.page - 1)));
     ctx["next"] = json!((page.page < page.pages).then(|| link(page.page + 1)));
     ctx["export"] = json!(link(0));

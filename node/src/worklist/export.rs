@@ -18,7 +18,7 @@ pub fn each_row(
     label: &dyn Fn(IssueCategory) -> String,
     each: &mut dyn FnMut(CaseRow) -> bool,
 ) -> Result<u64, ListError> {
-    let filter = Filter::parse(query)?;
+    let filter = Filter::parse_at(query, membership, me)?;
     let mut handed = 0u64;
     if let Some(selected) = indexed::selection(store, membership, me, now, &filter, label)? {
         for s in selected {

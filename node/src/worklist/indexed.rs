@@ -91,7 +91,8 @@ pub(crate) fn page_checking(
     checked: usize,
     counted: usize,
 ) -> Result<Option<CasePage>, StoreError> {
-    if !store.ids_after(&schema::STATUS_REPORTS, 0, 1)?.is_empty() {
+    // The indexes hold no sector or corridor: a brand's rows do, from its reports.
+    if filter.narrows_profile() || !store.ids_after(&schema::STATUS_REPORTS, 0, 1)?.is_empty() {
         return Ok(None);
     }
     let row = |key: &Key| row_of(store, membership, me, now, key);
@@ -336,7 +337,8 @@ pub fn selection(
     filter: &Filter,
     label: &dyn Fn(IssueCategory) -> String,
 ) -> Result<Option<Vec<Selected>>, StoreError> {
-    if !store.ids_after(&schema::STATUS_REPORTS, 0, 1)?.is_empty() {
+    // The indexes hold no sector or corridor: a brand's rows do, from its reports.
+    if filter.narrows_profile() || !store.ids_after(&schema::STATUS_REPORTS, 0, 1)?.is_empty() {
         return Ok(None);
     }
     let local = local_rows(store, membership, filter, label)?;

@@ -7,7 +7,7 @@ use crate::intake::LocalCase;
 use crate::membership::MembershipState;
 use crate::schema;
 use crate::store::{Store, StoreError};
-use ilm_protocol::{CaseRef, IssueCategory, OrgId, Timestamp};
+use ilm_protocol::{CaseRef, Country, IssueCategory, OrgId, Timestamp};
 use serde::{Deserialize, Serialize};
 
 pub mod export;
@@ -49,6 +49,14 @@ pub struct CaseRow {
     pub closed: bool,
     /// Where this node knows the case from.
     pub source: Source,
+    /// The sector most of the case's workers work in, as its status reports say (a brand's
+    /// rows; none elsewhere, and for reports of releases before it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sector: Option<String>,
+    /// The corridor most of them came by (origin, then country of work), as its status
+    /// reports say.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub corridor: Option<(Country, Country)>,
     /// What its words are searched in (site, requested remedies, descriptions); names and
     /// categories are searched apart, as the directory and the reader's language name them.
     #[serde(skip)]
@@ -154,6 +162,8 @@ pub(crate) fn history_row(
         },
         closed: state.closed.is_some(),
         source: Source::History,
+        sector: None,
+        corridor: None,
         text: crate::aggregates::terms::text(state),
     }
 }
@@ -176,6 +186,8 @@ pub(crate) fn local_row(l: &LocalCase, name: &dyn Fn(&OrgId) -> String) -> CaseR
         overdue_with: Vec::new(),
         closed: false,
         source: Source::Local,
+        sector: None,
+        corridor: None,
         text: l.site.clone(),
     }
 }
@@ -200,6 +212,12 @@ pub struct CaseQuery {
     pub from: String,
     /// Opened on or before this day (YYYY-MM-DD).
     pub to: String,
+    /// A brand's cases whose status reports name this sector (a code of
+    /// `intake::SECTORS`).
+    pub sector: String,
+    /// A brand's cases whose status reports name this corridor (`MM-TH`: origin, then
+    /// country of work).
+    pub corridor: String,
     /// Include closed cases (hidden by default).
     pub closed: bool,
     /// `opened` (newest first, the default), `due` (soonest first) or `status`.
@@ -237,6 +255,11 @@ pub enum QueryError {
     /// A corridor that is not two country codes.
     #[error("corridor: two country codes joined by a dash, such as MM-TH")]
     BadCorridor,
+    /// A sector or corridor asked of a node that is not a brand.
+    #[error(
+        "sector and corridor narrow a brand's cases, as the status reports it receives say; this node is not a brand"
+    )]
+    NotABrand,
 }
 
 /// One page of a worklist.
@@ -253,6 +276,27 @@ pub struct CasePage {
     /// A wide search stopped counting: more cases match than `total` (narrow it, or export
     /// the list, for every one).
     pub more: bool,
+}
+
+/// A sector code of `intake::SECTORS` (None when empty).
+pub fn sector(s: &str) -> Result<Option<String>, QueryError> {
+    match s.trim() {
+        "" => Ok(None),
+        s if crate::intake::SECTORS.contains(&s) => Ok(Some(s.to_string())),
+        _ => Err(QueryError::BadSector(crate::intake::SECTORS.join(", "))),
+    }
+}
+
+/// A corridor written `MM-TH`: country of origin, then of work (None when empty).
+pub fn corridor(s: &str) -> Result<Option<(Country, Country)>, QueryError> {
+    match s.trim() {
+        "" => Ok(None),
+        c => {
+            let (o, d) = c.split_once('-').ok_or(QueryError::BadCorridor)?;
+            let country = |s: &str| s.parse::<Country>().map_err(|_| QueryError::BadCorridor);
+            Ok(Some((country(o)?, country(d)?)))
+        }
+    }
 }
 
 /// A day written YYYY-MM-DD as its first second, or its last one with `end` (None when
@@ -309,6 +353,10 @@ pub struct Filter {
     pub from: Option<Timestamp>,
     /// Opened at or before.
     pub to: Option<Timestamp>,
+    /// Only a brand's cases of this sector.
+    pub sector: Option<String>,
+    /// Only a brand's cases of this corridor.
+    pub corridor: Option<(Country, Country)>,
     /// Whether closed cases are kept.
     pub closed: bool,
     /// The order.
@@ -347,6 +395,8 @@ impl Filter {
             category,
             from: day(&query.from, "from", false)?,
             to: day(&query.to, "to", true)?,
+            sector: sector(&query.sector)?,
+            corridor: corridor(&query.corridor)?,
             closed: query.closed || query.status == "closed",
             sort,
             page: query.page,
@@ -402,6 +452,36 @@ impl Filter {
             && self.category.is_none_or(|c| r.categories.contains(&c))
             && self.from.is_none_or(|f| r.opened_at >= f)
             && self.to.is_none_or(|t| r.opened_at <= t)
+            && self
+                .sector
+                .as_ref()
+                .is_none_or(|s| r.sector.as_ref() == Some(s))
+            && self
+                .corridor
+                .as_ref()
+                .is_none_or(|c| r.corridor.as_ref() == Some(c))
+    }
+
+    /// Whether it narrows by sector or corridor, which only a brand's rows carry.
+    pub fn narrows_profile(&self) -> bool {
+        self.sector.is_some() || self.corridor.is_some()
+    }
+
+    /// [`Filter::parse`], refusing a sector or corridor at a node that is not a brand (its
+    /// rows carry neither, so the list would be empty, not narrowed).
+    pub fn parse_at(
+        query: &CaseQuery,
+        membership: &MembershipState,
+        me: &OrgId,
+    ) -> Result<Filter, QueryError> {
+        let filter = Filter::parse(query)?;
+        let brand = membership
+            .certificate(me)
+            .is_some_and(|c| c.role == ilm_protocol::Role::Brand);
+        if filter.narrows_profile() && !brand {
+            return Err(QueryError::NotABrand);
+        }
+        Ok(filter)
     }
 
     /// Where a row goes in this query's order.
@@ -471,7 +551,7 @@ pub fn list(
     query: &CaseQuery,
     label: &dyn Fn(IssueCategory) -> String,
 ) -> Result<CasePage, ListError> {
-    let filter = Filter::parse(query)?;
+    let filter = Filter::parse_at(query, membership, me)?;
     if let Some(page) = indexed::page(store, membership, me, now, &filter, label)? {
         return Ok(page);
     }
@@ -506,142 +586,4 @@ pub fn paginate<T>(rows: Vec<T>, page: usize, per_page: usize) -> (Vec<T>, usize
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn row(n: u8, status: &str, opened: u64, closed: bool, overdue: bool) -> CaseRow {
-        CaseRow {
-            case_ref: CaseRef([n; 16]),
-            status: status.into(),
-            opened_at: Timestamp(opened),
-            site: format!("Factory {n}"),
-            counterparties: vec![OrgId([n % 2; 32])],
-            counterparty_names: vec![format!("Agency {}", n % 2)],
-            categories: vec![if n.is_multiple_of(2) {
-                IssueCategory::WithholdingOfWages
-            } else {
-                IssueCategory::Deception
-            }],
-            workers: 1,
-            next_due: (!closed).then_some(Timestamp(opened + 100)),
-            overdue,
-            overdue_with: if overdue {
-                vec![OrgId([n % 2; 32])]
-            } else {
-                Vec::new()
-            },
-            closed,
-            source: Source::History,
-            text: format!("factory {n}"),
-        }
-    }
-
-    fn label(c: IssueCategory) -> String {
-        format!("{c:?}")
-    }
-
-    #[test]
-    fn filters_sort_and_pages_pick_the_right_rows() {
-        let rows: Vec<CaseRow> = (1..=60)
-            .map(|n| {
-                row(
-                    n,
-                    if n % 3 == 0 {
-                        "escalated"
-                    } else {
-                        "acknowledged"
-                    },
-                    n as u64 * 86_400,
-                    n % 10 == 0,
-                    n % 7 == 0,
-                )
-            })
-            .collect();
-        let q = |f: &dyn Fn(&mut CaseQuery)| {
-            let mut q = CaseQuery::default();
-            f(&mut q);
-            select(rows.clone(), &q, &label).expect("query")
-        };
-        // Closed cases are hidden by default; newest first; 25 a page.
-        let all = q(&|_| {});
-        assert_eq!(all.total, 54);
-        assert_eq!((all.pages, all.rows.len()), (3, 25));
-        assert_eq!(all.rows[0].case_ref, CaseRef([59; 16]));
-        assert_eq!(q(&|q| q.closed = true).total, 60);
-        assert_eq!(q(&|q| q.page = 3).rows.len(), 4);
-        assert_eq!(q(&|q| q.page = 99).page, 3);
-        assert_eq!(q(&|q| q.per_page = 100).rows.len(), 54);
-        assert_eq!(
-            select(
-                rows.clone(),
-                &CaseQuery {
-                    per_page: MAX_PER_PAGE + 1,
-                    ..Default::default()
-                },
-                &label
-            )
-            .err(),
-            Some(QueryError::BadPageSize)
-        );
-        assert_eq!(q(&|q| q.status = "escalated".into()).total, 18);
-        assert_eq!(q(&|q| q.overdue = true).total, 8);
-        // Overdue with one party: only the cases that party owes something in.
-        let with = |n: u8| {
-            q(&|q| {
-                q.overdue = true;
-                q.party = OrgId([n; 32]).to_string();
-            })
-            .total
-        };
-        assert_eq!(with(0) + with(1), 8);
-        assert!(with(0) > 0 && with(1) > 0);
-        assert_eq!(
-            q(&|q| q.q = "factory 42".into()).rows[0].case_ref,
-            CaseRef([42; 16])
-        );
-        // A reference by its start; a short number does not match inside references.
-        assert_eq!(
-            q(&|q| q.q = "2a2a2a2a".into()).rows[0].case_ref,
-            CaseRef([42; 16])
-        );
-        assert_eq!(q(&|q| q.q = "2a2a".into()).total, 0);
-        assert_eq!(q(&|q| q.q = "deception".into()).total, 30);
-        assert_eq!(q(&|q| q.category = "withholding_of_wages".into()).total, 24);
-        assert_eq!(q(&|q| q.party = OrgId([1; 32]).to_string()).total, 30);
-        let window = q(&|q| {
-            q.from = "1970-01-11".into();
-            q.to = "1970-01-20".into();
-        });
-        assert_eq!(window.total, 9, "days 10 to 19, day 10 closed");
-        let due = q(&|q| q.sort = "due".into());
-        assert_eq!(due.rows[0].case_ref, CaseRef([1; 16]));
-        assert_eq!(
-            select(
-                rows.clone(),
-                &CaseQuery {
-                    from: "yesterday".into(),
-                    ..Default::default()
-                },
-                &label
-            )
-            .err(),
-            Some(QueryError::BadDay("from"))
-        );
-        for bad in [
-            CaseQuery {
-                status: "done".into(),
-                ..Default::default()
-            },
-            CaseQuery {
-                category: "wages".into(),
-                ..Default::default()
-            },
-        ] {
-            let err = select(rows.clone(), &bad, &label).expect_err("refused");
-            assert!(
-                err.to_string().contains("escalated") || err.to_string().contains("deception"),
-                "{err}"
-            );
-        }
-    }
-}
+mod tests;

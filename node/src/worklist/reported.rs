@@ -33,6 +33,7 @@ pub fn page(
         && filter.category.is_none()
         && filter.from.is_none()
         && filter.to.is_none()
+        && !filter.narrows_profile()
         && filter.sort == Sort::Opened;
     // One organisation's cases (a scorecard's drill-down) have lists of their own.
     let party = match filter.party.as_str() {
@@ -96,6 +97,8 @@ pub(super) fn report_row(
         closed: s.closed(),
         categories: s.categories,
         source: Source::Report,
+        sector: group.iter().find_map(|r| r.sector.clone()),
+        corridor: group.iter().find_map(|r| r.corridor.clone()),
         text: String::new(),
     })
 }
