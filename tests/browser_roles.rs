@@ -1109,6 +1109,21 @@ fn supplier_plan_and_brand_analysis(sup: &mut Session, brand: &mut Session, supp
         .sum();
     assert_eq!(csv_cases, narrowed, "{csv}");
     brand.shot("brand-supply-chain-filtered");
+    // Under the filter, a section's count opens the case list narrowed the same way (by the
+    // dates and categories of that organisation's own report), and it lists that many.
+    let all = brand.find(&format!("{section} p[data-stat=cases] a[data-count]"));
+    let expected: usize = brand.text(&all).trim().parse().expect("count");
+    brand.click_to_load(&all, SOON);
+    brand.wait_until("the supplier's cases of one category", SOON, |b| {
+        let url = b.current_url();
+        (url_path(&url).starts_with("/cases") && url.contains("category=withholding_of_wages"))
+            .then_some(())
+    });
+    let total: usize = brand
+        .attribute(&brand.find("#case-count"), "data-total")
+        .and_then(|t| t.parse().ok())
+        .expect("total");
+    assert_eq!(total, expected, "the narrowed count and its case list");
     // Drill-down: a scorecard's open cases open the case list of that supplier.
     brand.open("/supply-chain");
     let open = brand.find(&format!("{section} [data-stat=open] a"));

@@ -145,7 +145,6 @@ pub(crate) async fn supply_chain(
         ctx["compared"] = json!(rows);
         ctx["overall"] = overall;
         ctx["filter"] = json!(filter);
-        ctx["filtered"] = json!(!narrowing.is_empty());
         ctx["categories"] = json!(
             ilm_protocol::IssueCategory::ALL
                 .iter()

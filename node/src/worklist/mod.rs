@@ -57,10 +57,27 @@ pub struct CaseRow {
     /// reports say.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub corridor: Option<(Country, Country)>,
+    /// A brand's row: when the case reached each party its reports concern, and for which
+    /// categories (a list naming one party reads its dates and categories here, as the
+    /// party's scorecard counts them).
+    #[serde(skip)]
+    pub reached: Vec<Reached>,
     /// What its words are searched in (site, requested remedies, descriptions); names and
     /// categories are searched apart, as the directory and the reader's language name them.
     #[serde(skip)]
     text: String,
+}
+
+/// When a case reached one party, and for which categories, as its report about that party
+/// says.
+#[derive(Debug, Clone)]
+pub struct Reached {
+    /// The supplier or agency.
+    pub party: OrgId,
+    /// When the case was escalated to it.
+    pub at: Timestamp,
+    /// The categories escalated to it.
+    pub categories: Vec<IssueCategory>,
 }
 
 /// Where a node knows a case from.
@@ -164,6 +181,7 @@ pub(crate) fn history_row(
         source: Source::History,
         sector: None,
         corridor: None,
+        reached: Vec::new(),
         text: crate::aggregates::terms::text(state),
     }
 }
@@ -188,6 +206,7 @@ pub(crate) fn local_row(l: &LocalCase, name: &dyn Fn(&OrgId) -> String) -> CaseR
         source: Source::Local,
         sector: None,
         corridor: None,
+        reached: Vec::new(),
         text: l.site.clone(),
     }
 }
@@ -206,11 +225,14 @@ pub struct CaseQuery {
     pub overdue: bool,
     /// Only cases with this counterparty (org id).
     pub party: String,
-    /// Only cases with this category code.
+    /// Only cases with this category code (with `party` at a brand: escalated to that party
+    /// for it).
     pub category: String,
-    /// Opened on or after this day (YYYY-MM-DD).
+    /// Opened on or after this day (YYYY-MM-DD; with `party` at a brand: escalated to that
+    /// party on or after it, as its scorecard counts).
     pub from: String,
-    /// Opened on or before this day (YYYY-MM-DD).
+    /// Opened on or before this day (YYYY-MM-DD; with `party` at a brand: escalated to
+    /// that party on or before it).
     pub to: String,
     /// A brand's cases whose status reports name this sector (a code of
     /// `intake::SECTORS`).
@@ -449,9 +471,7 @@ impl Filter {
                 })
             && (self.party.is_empty()
                 || r.counterparties.iter().any(|p| p.to_string() == self.party))
-            && self.category.is_none_or(|c| r.categories.contains(&c))
-            && self.from.is_none_or(|f| r.opened_at >= f)
-            && self.to.is_none_or(|t| r.opened_at <= t)
+            && self.dated(r)
             && self
                 .sector
                 .as_ref()
@@ -460,6 +480,23 @@ impl Filter {
                 .corridor
                 .as_ref()
                 .is_none_or(|c| r.corridor.as_ref() == Some(c))
+    }
+
+    /// Whether a row's dates and categories pass: the case's, or with one party named at a
+    /// brand, those of the case's report about it (when it reached that party), so that the
+    /// list of a party's cases holds what its scorecard counts.
+    fn dated(&self, r: &CaseRow) -> bool {
+        let reached = r
+            .reached
+            .iter()
+            .find(|p| !self.party.is_empty() && p.party.to_string() == self.party);
+        let (at, categories) = match reached {
+            Some(p) => (p.at, &p.categories),
+            None => (r.opened_at, &r.categories),
+        };
+        self.category.is_none_or(|c| categories.contains(&c))
+            && self.from.is_none_or(|f| at >= f)
+            && self.to.is_none_or(|t| at <= t)
     }
 
     /// Whether it narrows by sector or corridor, which only a brand's rows carry.

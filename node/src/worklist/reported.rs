@@ -99,6 +99,14 @@ pub(super) fn report_row(
         source: Source::Report,
         sector: group.iter().find_map(|r| r.sector.clone()),
         corridor: group.iter().find_map(|r| r.corridor.clone()),
+        reached: group
+            .iter()
+            .map(|r| super::Reached {
+                party: r.supplier,
+                at: r.escalated_at,
+                categories: r.categories.clone(),
+            })
+            .collect(),
         text: String::new(),
     })
 }

@@ -27,6 +27,7 @@ fn row(n: u8, status: &str, opened: u64, closed: bool, overdue: bool) -> CaseRow
         source: Source::History,
         sector: None,
         corridor: None,
+        reached: Vec::new(),
         text: format!("factory {n}"),
     }
 }

@@ -204,3 +204,68 @@ fn a_brands_case_list_narrows_by_the_sector_and_corridor_of_its_reports() {
         "the same list without it answers"
     );
 }
+
+/// With one party named, a brand's case list reads the case's report about that party for
+/// dates and categories, as the party's scorecard counts: narrowed by a category and by the
+/// days the case reached it, it lists each case whose report about it passes, so the count
+/// the Supply chain page shows and the list it links to agree.
+#[test]
+fn one_partys_case_list_reads_its_own_reports_dates_and_categories() {
+    let b = brand_with_reports("Own report");
+    let reports = all_reports(&b.store);
+    let label = |c: IssueCategory| c.code().to_string();
+    let (from, to) = (T0.plus_days(10), T0.plus_days(40));
+    let category = IssueCategory::ALL[1];
+    let mut differs = false;
+    for party in [org(3), org(4)] {
+        let query = crate::worklist::CaseQuery {
+            party: party.to_string(),
+            category: category.code().into(),
+            from: crate::clock::fmt_day(from),
+            to: crate::clock::fmt_day(to),
+            closed: true,
+            per_page: 1_000,
+            ..Default::default()
+        };
+        let listed = crate::worklist::list(&b.store, &b.membership, &b.me, b.now, &query, &label)
+            .expect("list");
+        let day = |t: Timestamp| crate::worklist::day(&crate::clock::fmt_day(t), "d", false);
+        let (first, last) = (
+            day(from).expect("day").expect("some"),
+            crate::worklist::day(&crate::clock::fmt_day(to), "d", true)
+                .expect("day")
+                .expect("some"),
+        );
+        // The scorecard's definition: its reports that pass.
+        let mut want: Vec<CaseRef> = reports
+            .iter()
+            .filter(|r| r.supplier == party && r.categories.contains(&category))
+            .filter(|r| (first..=last).contains(&r.escalated_at))
+            .map(|r| r.case_ref)
+            .collect();
+        want.sort();
+        want.dedup();
+        let mut got: Vec<CaseRef> = listed.rows.iter().map(|r| r.case_ref).collect();
+        got.sort();
+        assert_eq!(got, want, "{party}");
+        assert!(!want.is_empty(), "the window holds some of its cases");
+        // The positive control: read from the whole case (its earliest escalation, every
+        // party's categories), the list would differ for some party.
+        let whole: Vec<CaseRef> = b
+            .all
+            .iter()
+            .filter(|r| r.counterparties.contains(&party) && r.categories.contains(&category))
+            .filter(|r| (first..=last).contains(&r.opened_at))
+            .map(|r| r.case_ref)
+            .collect();
+        differs |= {
+            let mut whole = whole;
+            whole.sort();
+            whole != want
+        };
+    }
+    assert!(
+        differs,
+        "the drawn reports tell a party's report from the whole case"
+    );
+}
