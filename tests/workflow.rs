@@ -312,6 +312,12 @@ fn worker_identity_never_leaves_the_cso_without_consent() {
     // A bad query is refused before anything is sent.
     let (code, body) = cso.get_raw("/api/cases/export?status=nonsense");
     assert_eq!(code, 400, "{body}");
+    // So is a sector at a node that is not a brand (its rows carry none), with the reason.
+    let (code, body) = cso.get_raw("/api/cases/export?sector=seafood");
+    assert_eq!(code, 400, "{body}");
+    assert!(body.contains("not a brand"), "{body}");
+    let (code, body) = cso.get_raw("/api/cases?sector=seafood");
+    assert_eq!(code, 400, "{body}");
     let aggregates_file = net.tmp.path().join("aggregates.json");
     ilm(
         &cso.dir,

@@ -218,7 +218,8 @@ pub(crate) async fn cases_export(
     let Query(CaseExport { format }) = format.map_err(|e| ApiError::bad(e.body_text()))?;
     let Query(query) = query.map_err(|e| ApiError::bad(e.body_text()))?;
     // A bad query answers 400 before anything is sent.
-    crate::worklist::Filter::parse(&query).map_err(|e| ApiError::bad(e.to_string()))?;
+    crate::worklist::Filter::parse_at(&query, &st.membership, &st.keys.org_id())
+        .map_err(|e| ApiError::bad(e.to_string()))?;
     let (file, content_type) = match format {
         CaseFormat::Csv => ("cases.csv", "text/csv; charset=utf-8"),
         CaseFormat::Json => ("cases.json", "application/json"),

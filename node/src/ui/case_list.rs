@@ -116,7 +116,7 @@ pub(crate) async fn case_list_csv(
         Ok(Query(q)) => q,
         Err(e) => return ApiError::from(e).into_response(),
     };
-    if let Err(e) = worklist::Filter::parse(&query) {
+    if let Err(e) = worklist::Filter::parse_at(&query, &st.membership, &st.keys.org_id()) {
         return ApiError::bad(e.to_string()).into_response();
     }
     crate::api::exports::streamed("cases.csv", "text/csv; charset=utf-8", move |send| {

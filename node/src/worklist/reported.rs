@@ -105,6 +105,8 @@ pub(super) fn report_row(
                 party: r.supplier,
                 at: r.escalated_at,
                 categories: r.categories.clone(),
+                sector: r.sector.clone(),
+                corridor: r.corridor.clone(),
             })
             .collect(),
         text: String::new(),
