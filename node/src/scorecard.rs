@@ -12,7 +12,9 @@ use crate::schema;
 use crate::store::{Store, StoreError};
 use crate::views::{self, AttestationView, ChainParty};
 use crate::worklist::{QueryError, day};
-use ilm_protocol::{Country, IssueCategory, Money, OrgId, RemediationAttestation, Timestamp};
+use ilm_protocol::{
+    CaseRef, Country, IssueCategory, Money, OrgId, RemediationAttestation, Timestamp,
+};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
@@ -27,7 +29,8 @@ pub struct Scorecard {
     pub name: Option<String>,
     /// Cases the brand holds a status report of.
     pub cases: u64,
-    /// Not closed.
+    /// Not closed, as the case's newest report says (about any party: the case list's
+    /// reading, which its link opens).
     pub open: u64,
     /// With something overdue now.
     pub overdue: u64,
@@ -233,7 +236,9 @@ pub fn compare(
     let mut corridors = BTreeSet::new();
     if filter.is_empty() {
         for p in &mut parties {
-            let figures = reports::figures(store, &p.supplier)?;
+            let mut figures = reports::figures(store, &p.supplier)?;
+            // Open as the case list says: the case's newest report, about any party.
+            figures.open = reports::case_totals(store, Some(&p.supplier))?.1;
             let overdue = reports::overdue(store, &p.supplier, now)?;
             corridors.extend(figures.corridors.keys().cloned());
             let mut newest = Vec::new();
@@ -258,9 +263,18 @@ pub fn compare(
         }
     } else {
         let mut kept: HashMap<OrgId, Vec<StatusReport>> = HashMap::new();
+        // Whether each case is closed, as its newest report says (the case list's reading;
+        // a party's own report may be older). Reports come in id order, as a case's
+        // summary reads them, so a tie goes to the later one there too.
+        let mut newest: HashMap<CaseRef, (Timestamp, bool)> = HashMap::new();
         store.for_each(&schema::STATUS_REPORTS, &[], |r: StatusReport| {
             if let Some((o, d)) = &r.corridor {
                 corridors.insert(format!("{}-{}", o.as_str(), d.as_str()));
+            }
+            let closed = r.status == ilm_protocol::CaseStatus::Closed;
+            let held = newest.entry(r.case_ref).or_insert((r.reported_at, closed));
+            if r.reported_at >= held.0 {
+                *held = (r.reported_at, closed);
             }
             if filter.keeps(&r) {
                 kept.entry(r.supplier).or_default().push(r);
@@ -274,15 +288,19 @@ pub fn compare(
                 .filter(|r| !r.overdue(now).is_empty())
                 .count() as u64;
             p.attestations.retain(|a| cases.contains(&a.case_ref));
-            let figures = ReportFigures::of_reports(&reports);
-            let mut newest = reports;
+            let mut figures = ReportFigures::of_reports(&reports);
+            figures.open = reports
+                .iter()
+                .filter(|r| !newest.get(&r.case_ref).is_some_and(|(_, closed)| *closed))
+                .count() as u64;
+            let mut recent_reports = reports;
             // As the list orders them: newest escalation first, then by case.
-            newest.sort_by_key(|r| (std::cmp::Reverse(r.escalated_at), r.case_ref));
-            newest.truncate(recent);
+            recent_reports.sort_by_key(|r| (std::cmp::Reverse(r.escalated_at), r.case_ref));
+            recent_reports.truncate(recent);
             parts.push(Parts {
                 figures,
                 overdue,
-                recent: newest,
+                recent: recent_reports,
             });
         }
     }

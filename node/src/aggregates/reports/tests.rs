@@ -397,6 +397,26 @@ fn scorecards_from_cells_equal_those_read_from_every_report() {
             cso_ids,
         ));
     }
+    // Eight of the supplier's cases reported about its agency too, later: where a case
+    // stands is its newest report's, which the supplier's own (older) one may not say.
+    for i in 0..8u8 {
+        let d = drawn().new_tree(&mut runner).expect("draw").current();
+        let cso = u8::from(reports[usize::from(i)].cso == cso_ids[1]);
+        let at = reports.len() as u64;
+        let status = if i % 2 == 0 { 10 } else { 0 };
+        reports.push(report_about(
+            &Drawn {
+                case: i,
+                cso,
+                party: 1,
+                status,
+                ..d
+            },
+            at,
+            parties,
+            cso_ids,
+        ));
+    }
     let chunks: Vec<Vec<StatusReport>> = reports.chunks(7).map(<[_]>::to_vec).collect();
     deliver(&store, &chunks);
     // Attestations (drafts, so none verifies) of some of the supplier's cases and the
@@ -470,6 +490,35 @@ fn scorecards_from_cells_equal_those_read_from_every_report() {
         );
     }
     let held = all_reports(&store);
+    // Each scorecard's open count is what its link lists (closed cases hidden), unfiltered
+    // (cells and the case lists) and under a filter (every report read); as the case's
+    // newest report says, not the organisation's own, which would count otherwise here.
+    let label = |c: IssueCategory| c.code().to_string();
+    let now = T0.plus_days(8);
+    let mut own_differs = false;
+    for (narrowing, from) in [(Default::default(), ""), (everything.clone(), "2000-01-01")] {
+        let c = compare(&store, &membership, &me, now, &narrowing, RECENT).expect("compare");
+        for (n, party) in parties.iter().enumerate() {
+            let query = crate::worklist::CaseQuery {
+                party: party.to_string(),
+                from: from.into(),
+                per_page: 1_000,
+                ..Default::default()
+            };
+            let listed =
+                crate::worklist::list(&store, &membership, &me, now, &query, &label).expect("list");
+            assert_eq!(c.parties[n].1.open, listed.total as u64, "{party} {from:?}");
+            let own = held
+                .iter()
+                .filter(|r| r.supplier == *party && r.status != CaseStatus::Closed)
+                .count() as u64;
+            own_differs |= own != c.parties[n].1.open;
+        }
+    }
+    assert!(
+        own_differs,
+        "the control: an organisation's own reports count otherwise"
+    );
     let supplier_cases = held.iter().filter(|r| r.supplier == parties[0]).count();
     let cells = compare(&store, &membership, &me, T0, &Default::default(), RECENT).expect("cells");
     assert_eq!(cells.parties[0].1.cases, supplier_cases as u64);
