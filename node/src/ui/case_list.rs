@@ -86,15 +86,7 @@ pub(crate) async fn case_list(
             corridors.insert(format!("{}-{}", o.as_str(), d.as_str()));
         }
         ctx["sectors"] = json!(crate::intake::SECTORS);
-        ctx["corridors"] = json!(
-            corridors
-                .iter()
-                .filter_map(|code| {
-                    let (o, d) = code.split_once('-')?;
-                    Some(json!({ "code": code, "origin": o, "destination": d }))
-                })
-                .collect::<Vec<_>>()
-        );
+        ctx["corridors"] = super::supply_chain::corridor_options(&corridors);
     }
     ctx["prev"] = json!((page.page > 1).then(|| link(page.page - 1)));
     ctx["next"] = json!((page.page < page.pages).then(|| link(page.page + 1)));

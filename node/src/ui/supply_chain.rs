@@ -152,16 +152,7 @@ pub(crate) async fn supply_chain(
                 .collect::<Vec<_>>()
         );
         ctx["sectors"] = json!(crate::intake::SECTORS);
-        ctx["corridors"] = json!(
-            comparison
-                .corridors
-                .iter()
-                .filter_map(|code| {
-                    let (o, d) = code.split_once('-')?;
-                    Some(json!({ "code": code, "origin": o, "destination": d }))
-                })
-                .collect::<Vec<_>>()
-        );
+        ctx["corridors"] = corridor_options(&comparison.corridors);
         ctx["export"] = json!(serde_urlencoded::to_string(&filter).unwrap_or_default());
         Ok(ctx)
     };
@@ -169,4 +160,18 @@ pub(crate) async fn supply_chain(
         Ok(h) => h.into_response(),
         Err(e) => e.into_response(),
     }
+}
+
+/// The options of a corridor select: each code (`MM-TH`) with its two countries, for their
+/// names in the reader's language.
+pub(crate) fn corridor_options(codes: &std::collections::BTreeSet<String>) -> Value {
+    json!(
+        codes
+            .iter()
+            .filter_map(|code| {
+                let (o, d) = code.split_once('-')?;
+                Some(json!({ "code": code, "origin": o, "destination": d }))
+            })
+            .collect::<Vec<_>>()
+    )
 }
