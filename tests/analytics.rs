@@ -822,6 +822,16 @@ fn an_agency_s_cases_and_plan_reach_the_brands_of_the_suppliers_it_recruits_for(
     // the case.
     let page = brand.get_text("/supply-chain");
     assert!(page.contains("data-recruits-for"), "no agency section");
+    // A corridor no report names, asked for, is shown selected on both pages, so the form
+    // says what narrows them (the positive control: it is not offered unasked).
+    assert!(!page.contains("value=\"KH-TH\""), "offered unasked");
+    for path in ["/supply-chain?corridor=KH-TH", "/cases?corridor=KH-TH"] {
+        let narrowed = brand.get_text(path);
+        assert!(
+            narrowed.contains("<option value=\"KH-TH\" selected>"),
+            "{path}: the corridor asked for is not shown"
+        );
+    }
     assert!(page.contains(&format!("data-benchmark=\"{}\"", agency.org_id)));
     let list = brand.get("/api/cases");
     assert!(list.to_string().contains(&case), "{list}");

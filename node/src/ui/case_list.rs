@@ -81,12 +81,9 @@ pub(crate) async fn case_list(
     let brand = st.role == Role::Brand;
     ctx["brand"] = json!(brand);
     if brand {
-        let mut corridors = crate::aggregates::reports::corridors(&st.store).unwrap_or_default();
-        if let Ok(Some((o, d))) = worklist::corridor(&query.corridor) {
-            corridors.insert(format!("{}-{}", o.as_str(), d.as_str()));
-        }
+        let corridors = crate::aggregates::reports::corridors(&st.store).unwrap_or_default();
         ctx["sectors"] = json!(crate::intake::SECTORS);
-        ctx["corridors"] = super::supply_chain::corridor_options(&corridors);
+        ctx["corridors"] = super::supply_chain::corridor_options(corridors, &query.corridor);
     }
     ctx["prev"] = json!((page.page > 1).then(|| link(page.page - 1)));
     ctx["next"] = json!((page.page < page.pages).then(|| link(page.page + 1)));

@@ -152,7 +152,7 @@ pub(crate) async fn supply_chain(
                 .collect::<Vec<_>>()
         );
         ctx["sectors"] = json!(crate::intake::SECTORS);
-        ctx["corridors"] = corridor_options(&comparison.corridors);
+        ctx["corridors"] = corridor_options(comparison.corridors.clone(), &filter.corridor);
         ctx["export"] = json!(serde_urlencoded::to_string(&filter).unwrap_or_default());
         Ok(ctx)
     };
@@ -163,8 +163,15 @@ pub(crate) async fn supply_chain(
 }
 
 /// The options of a corridor select: each code (`MM-TH`) with its two countries, for their
-/// names in the reader's language.
-pub(crate) fn corridor_options(codes: &std::collections::BTreeSet<String>) -> Value {
+/// names in the reader's language; the one `asked` for is offered even when no report names
+/// it, so the form shows what narrows the page.
+pub(crate) fn corridor_options(
+    mut codes: std::collections::BTreeSet<String>,
+    asked: &str,
+) -> Value {
+    if let Ok(Some((o, d))) = crate::worklist::corridor(asked) {
+        codes.insert(format!("{}-{}", o.as_str(), d.as_str()));
+    }
     json!(
         codes
             .iter()
