@@ -58,13 +58,25 @@ pub fn prefix(org: &OrgId) -> String {
     format!("{PREFIX}{org}.")
 }
 
-/// Every corridor (`MM-TH`) the brand's reports name, from their cells.
+/// Every corridor (`MM-TH`) the brand's reports name, from their cells: those of each
+/// organisation its cases name (read by its corridor cells' prefix, not every cell of it).
 pub fn corridors(store: &Store) -> Result<std::collections::BTreeSet<String>, StoreError> {
-    Ok(super::with_prefix(store, PREFIX)?
-        .into_iter()
-        .filter(|(_, n)| *n > 0)
-        .filter_map(|(k, _)| Some(k.split_once(".corridor.")?.1.to_string()))
-        .collect())
+    let named = format!("{CASES}with.");
+    let orgs: std::collections::BTreeSet<String> = super::with_prefix(store, &named)?
+        .into_keys()
+        .filter_map(|k| Some(k.split_once('.')?.0.to_string()))
+        .collect();
+    let mut out = std::collections::BTreeSet::new();
+    for org in orgs {
+        let at = format!("{PREFIX}{org}.corridor.");
+        out.extend(
+            super::with_prefix(store, &at)?
+                .into_iter()
+                .filter(|(_, n)| *n > 0)
+                .map(|(corridor, _)| corridor),
+        );
+    }
+    Ok(out)
 }
 
 /// The earliest date a report says its party owes something by (None when it owes nothing).

@@ -460,6 +460,9 @@ fn scorecards_from_cells_equal_those_read_from_every_report() {
             compare(&store, &membership, &me, now, &Default::default(), RECENT).expect("cells");
         let read = compare(&store, &membership, &me, now, &everything, RECENT).expect("read");
         assert_eq!(cards(&cells), cards(&read), "at day {days}");
+        // The corridors the case list offers are those a read of every report finds.
+        assert_eq!(corridors(&store).expect("corridors"), read.corridors);
+        assert!(!read.corridors.is_empty());
         assert_eq!(cells.parties.len(), 2, "the supplier and its agency");
         // The attestations each one counts: those of its cases with a report (the draft of
         // a case without one is held, the control, but counted by neither).
