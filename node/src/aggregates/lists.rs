@@ -156,8 +156,22 @@ impl<const N: usize> Lists<N> {
         store: &Store,
         prefix: &[u8],
         from: &[u8],
+        f: impl FnMut(&[u8], &Block) -> bool,
+    ) -> Result<(), StoreError> {
+        self.each_block_by(store, prefix, from, SCAN, f)
+    }
+
+    /// [`Lists::each_block`], reading `scan` blocks at a time after the first (a reader that
+    /// wants a few ids decodes no more blocks than it needs).
+    fn each_block_by(
+        &self,
+        store: &Store,
+        prefix: &[u8],
+        from: &[u8],
+        scan: usize,
         mut f: impl FnMut(&[u8], &Block) -> bool,
     ) -> Result<(), StoreError> {
+        let scan = scan.clamp(1, SCAN);
         let mut next = from.to_vec();
         // Every id is longer than the prefix: no block starts at or below the prefix itself.
         if from != prefix
@@ -169,8 +183,8 @@ impl<const N: usize> Lists<N> {
             next = [id.as_slice(), &[0]].concat();
         }
         loop {
-            let blocks = store.entries_from::<Block>(self.table, prefix, &next, SCAN)?;
-            let last = blocks.len() < SCAN;
+            let blocks = store.entries_from::<Block>(self.table, prefix, &next, scan)?;
+            let last = blocks.len() < scan;
             for (id, block) in blocks {
                 let block = self.checked(&id, block)?;
                 if !f(term_of::<N>(&id), &block) {
@@ -201,7 +215,9 @@ impl<const N: usize> Lists<N> {
         n: usize,
     ) -> Result<Vec<Vec<u8>>, StoreError> {
         let mut out = Vec::with_capacity(n.min(4096));
-        self.each_block(store, prefix, from, |term, block| {
+        // The block holding `from` is read first; `n` ids fill at most this many more.
+        let scan = n.div_ceil(BLOCK) + 1;
+        self.each_block_by(store, prefix, from, scan, |term, block| {
             for k in block.keys::<N>() {
                 let id = id_of(term, &k);
                 if id.as_slice() >= from {
