@@ -127,34 +127,27 @@ pub(crate) fn page_checking(
             more: false,
         }));
     }
-    // Every condition holds more: newest first, a smallest one of up to PROBED_FACTOR times
-    // as many is still cheaper to check by point reads than every condition read in full
-    // and intersected (a common word beside a rarer one). Found with growing bounds, so
-    // what is read stays a few times the smallest condition; its cases are checked newest
-    // first until the page and `counted` more are found.
-    if filter.sort == Sort::Opened {
+    // Every condition holds more. Newest first, if matches are common, reading the
+    // conditions in order and leaping finds the page sooner than any condition read whole.
+    // Otherwise a smallest one of up to PROBED_FACTOR times as many is still cheaper to check
+    // by point reads than every condition read in full and intersected (a common word
+    // beside a rarer one). Found with growing bounds, so what is read stays a few times the
+    // smallest condition; its cases are checked newest first until the page and `counted`
+    // more are found.
+    if filter.sort == Sort::Opened && checked > 0 {
         let need = stream::needed(filter, counted);
+        let budget = checked.saturating_mul(WALK_FACTOR);
+        if let Some(found) = stream::walk(store, filter, &conditions, need, budget)? {
+            return wide(store, filter, &conditions, found, local, &row).map(Some);
+        }
         let mut cap = checked.saturating_mul(4);
-        while cap > 0 && cap <= checked.saturating_mul(PROBED_FACTOR) {
+        while cap <= checked.saturating_mul(PROBED_FACTOR) {
             if let Some((from, candidates)) = smallest(store, &conditions, cap)? {
                 if let Some(probes) = probes(store, &others(&conditions, from))? {
                     let found = stream::probed_until(store, filter, &probes, candidates, need)?;
                     return wide(store, filter, &conditions, found, local, &row).map(Some);
                 }
                 break;
-            }
-            // Every condition holds more than `cap`: if matches are common, reading one
-            // condition in order finds the page sooner than any condition read whole.
-            if cap == checked.saturating_mul(4)
-                && let Some(found) = stream::walk(
-                    store,
-                    filter,
-                    &conditions,
-                    need,
-                    checked.saturating_mul(WALK_FACTOR),
-                )?
-            {
-                return wide(store, filter, &conditions, found, local, &row).map(Some);
             }
             cap = cap.saturating_mul(4);
         }
@@ -254,8 +247,8 @@ fn ordered(
 /// and still be checked by point reads rather than intersected.
 const PROBED_FACTOR: usize = 64;
 
-/// How many times [`CHECKED`] cases a wide query reads from one condition in order before it
-/// looks for a smaller condition to read whole instead (`stream::walk`).
+/// How many times [`CHECKED`] cases a wide query considers reading its conditions in order
+/// before it looks for a smaller condition to read whole instead (`stream::walk`).
 const WALK_FACTOR: usize = 8;
 
 /// The condition with the fewest cases, if one holds at most `cap`: its place and its keys

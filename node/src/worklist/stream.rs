@@ -17,7 +17,8 @@ use crate::aggregates::lists::Lists;
 use crate::aggregates::opened::KEY_LEN;
 use crate::aggregates::{opened, terms};
 use crate::store::{Store, StoreError};
-use std::collections::VecDeque;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
 
 /// Cases a wide search counts past the page it shows before it stops: its total is then a
 /// lower bound (narrow the search, or export the list, for every case).
@@ -49,7 +50,13 @@ struct Cursor {
 
 impl Cursor {
     fn new(lists: &'static Lists<KEY_LEN>, prefix: Vec<u8>, start: &[u8]) -> Cursor {
-        let from = [prefix.as_slice(), start].concat();
+        // Every id of the list is at or above its prefix and a zero key: starting at the
+        // prefix spares a read of the block before.
+        let from = if start.iter().all(|b| *b == 0) {
+            prefix.clone()
+        } else {
+            [prefix.as_slice(), start].concat()
+        };
         Cursor {
             lists,
             prefix,
@@ -99,6 +106,11 @@ impl Cursor {
 /// A condition's cases, newest first, each once: the lists of its sources merged.
 pub(crate) struct Stream {
     cursors: Vec<Cursor>,
+    /// The next case of each cursor that has one, and the cursor's place, newest on top (a
+    /// word may stand for hundreds of lists: a step costs a few comparisons, not one per
+    /// list). Filled at the first read.
+    heads: BinaryHeap<Reverse<(Key, usize)>>,
+    primed: bool,
 }
 
 impl Stream {
@@ -137,7 +149,7 @@ impl Stream {
             };
             cursors.extend(lists);
         }
-        Ok(Some(Stream { cursors }))
+        Ok(Some(Stream::merging(cursors)))
     }
 
     /// The cases of the search index's `lists` (each a term and its zero byte), merged.
@@ -146,29 +158,49 @@ impl Stream {
             .into_iter()
             .map(|list| Cursor::new(&terms::LISTS, list, &[]))
             .collect();
-        Stream { cursors }
+        Stream::merging(cursors)
+    }
+
+    fn merging(cursors: Vec<Cursor>) -> Stream {
+        Stream {
+            heads: BinaryHeap::with_capacity(cursors.len()),
+            cursors,
+            primed: false,
+        }
+    }
+
+    /// Puts cursor `i`'s next case among the heads, if it has one.
+    fn push_head(&mut self, store: &Store, i: usize) -> Result<(), StoreError> {
+        if let Some(k) = self.cursors[i].peek(store)? {
+            self.heads.push(Reverse((k, i)));
+        }
+        Ok(())
     }
 
     /// The next case, newest first, without taking it.
     fn peek(&mut self, store: &Store) -> Result<Option<Key>, StoreError> {
-        let mut newest: Option<Key> = None;
-        for c in &mut self.cursors {
-            if let Some(k) = c.peek(store)? {
-                newest = Some(newest.map_or(k, |n| n.min(k)));
+        if !self.primed {
+            self.primed = true;
+            for i in 0..self.cursors.len() {
+                self.push_head(store, i)?;
             }
         }
-        Ok(newest)
+        Ok(self.heads.peek().map(|Reverse((k, _))| *k))
     }
 
     /// The next case at or after `target` (newest first), the cases before it dropped.
     fn seek(&mut self, store: &Store, target: &Key) -> Result<Option<Key>, StoreError> {
-        let mut newest: Option<Key> = None;
-        for c in &mut self.cursors {
-            if let Some(k) = c.seek(store, target)? {
-                newest = Some(newest.map_or(k, |n| n.min(k)));
+        self.peek(store)?;
+        while let Some(Reverse((k, i))) = self.heads.peek().copied() {
+            if k >= *target {
+                break;
+            }
+            self.heads.pop();
+            if let Some(k) = self.cursors[i].seek(store, target)? {
+                self.heads.push(Reverse((k, i)));
             }
         }
-        Ok(newest)
+        self.peek(store)
     }
 
     /// The next case, newest first.
@@ -177,10 +209,13 @@ impl Stream {
             return Ok(None);
         };
         // A case under several of the lists is taken from each.
-        for c in &mut self.cursors {
-            if c.read.front() == Some(&key) {
-                c.read.pop_front();
+        while let Some(Reverse((k, i))) = self.heads.peek().copied() {
+            if k != key {
+                break;
             }
+            self.heads.pop();
+            self.cursors[i].read.pop_front();
+            self.push_head(store, i)?;
         }
         Ok(Some(key))
     }

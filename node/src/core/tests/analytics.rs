@@ -330,11 +330,11 @@ async fn case_list_pages_from_the_indexes_are_the_pages_a_full_scan_gives() {
         let slow = select(all.clone(), query, &label).expect("select");
         found += slow.total;
         let filter = Filter::parse(query).expect("query");
-        // 0: every query intersects; 1 and 3: a query whose smallest condition holds up to
-        // 64 or 192 cases checks them by point reads after growing bounds, or reads one
-        // condition in order (at most 8 or 24 cases) when every one holds more than 4 or
-        // 12; 25: the list of every case is the smallest condition under 100; 10,000:
-        // each checks the smallest one. Each counts every match, or at most 2 past the
+        // 0: every query intersects; 1 and 3: a newest-first query whose conditions each
+        // hold more than 1 or 3 cases reads them in order (considering at most 8 or 24
+        // cases), or else checks a smallest one of up to 64 or 192 cases by point reads
+        // after growing bounds; 25: the list of every case is the smallest condition under
+        // 100; 10,000: each checks the smallest one. Each counts every match, or at most 2 past the
         // page.
         let every_case = query.q.is_empty()
             && query.status.is_empty()
