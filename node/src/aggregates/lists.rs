@@ -215,7 +215,8 @@ impl<const N: usize> Lists<N> {
         n: usize,
     ) -> Result<Vec<Vec<u8>>, StoreError> {
         let mut out = Vec::with_capacity(n.min(4096));
-        // The block holding `from` is read first; `n` ids fill at most this many more.
+        // The block holding `from` is read first; `n` ids usually fill this many more (a
+        // block may be less than full: then more are read).
         let scan = n.div_ceil(BLOCK) + 1;
         self.each_block_by(store, prefix, from, scan, |term, block| {
             for k in block.keys::<N>() {

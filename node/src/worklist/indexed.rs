@@ -14,8 +14,9 @@
 //! page the full scan gives (a core test compares them on random data).
 //!
 //! When every condition of a newest-first query holds many cases, it stops counting once it
-//! has found the page and [`COUNTED`] more: its cases are checked newest first, from the
-//! smallest condition read whole or from one condition read in order (`stream`), and the
+//! has found the page and [`COUNTED`] more: its cases are checked newest first, from its
+//! conditions read in order and intersected by leaps (`stream`) or from the smallest
+//! condition read whole, and the
 //! page says its total is "at least" what was counted (`CasePage::more`). The list of every
 //! case keeps its exact total, from the aggregates.
 

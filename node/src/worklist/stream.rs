@@ -96,7 +96,9 @@ impl Cursor {
             let at = [self.prefix.as_slice(), target].concat();
             if at > *from {
                 *from = at;
-                self.chunk = FIRST_CHUNK;
+                // A list leapt over often is read in smaller chunks; one read on grows
+                // them again.
+                self.chunk = (self.chunk / 2).max(FIRST_CHUNK);
             }
         }
         self.peek(store)
@@ -320,7 +322,8 @@ pub(super) fn walk(
         }
         considered += 1;
         if considered > budget {
-            return Ok(None);
+            // The page is found: only whether more cases match is unknown.
+            return Ok((keys.len() == need).then_some(Found { keys, more: true }));
         }
         let mut shared = true;
         for s in &mut streams {

@@ -334,8 +334,8 @@ async fn case_list_pages_from_the_indexes_are_the_pages_a_full_scan_gives() {
         // hold more than 1 or 3 cases reads them in order (considering at most 8 or 24
         // cases), or else checks a smallest one of up to 64 or 192 cases by point reads
         // after growing bounds; 25: the list of every case is the smallest condition under
-        // 100; 10,000: each checks the smallest one. Each counts every match, or at most 2 past the
-        // page.
+        // 100; 10,000: each checks the smallest one. Each counts every match, or at most 2
+        // past the page.
         let every_case = query.q.is_empty()
             && query.status.is_empty()
             && !query.overdue

@@ -85,12 +85,31 @@ fn a_rare_word_beside_a_common_one_is_found_by_leaping_not_by_reading_every_case
         .expect("read")
         .expect("read to the end");
     assert!(all.keys.is_empty() && !all.more);
+    // A page found before the budget runs out is kept, even if looking for one case more
+    // than it needs runs out of it: the 20 newest cases are in both, then they part.
+    let (_dir, store) = store_with(&[
+        ("left", &|i| i < 20 || i.is_multiple_of(2)),
+        ("right", &|i| i < 20 || !i.is_multiple_of(2)),
+    ]);
+    let parting = [word("left"), word("right")];
+    let found = walk(&store, &filter, &parting, 20, 30)
+        .expect("read")
+        .expect("the page is kept");
+    assert_eq!(found.keys, (0..20).map(key).collect::<Vec<_>>());
+    assert!(found.more);
+    // Control: one case more needed than the budget lets it find.
+    assert!(
+        walk(&store, &filter, &parting, 21, 30)
+            .expect("read")
+            .is_none()
+    );
 }
 
 #[test]
 fn a_word_that_starts_many_words_is_read_in_order_from_their_lists_merged() {
-    // 40 words start with "n" (more than the 16 a walk used to merge); each case holds at
-    // most one of them, most cases none.
+    // 40 words start with "n" (more than the 16 a walk used to merge); every third case
+    // holds one of them, the others none, and every 30th also "n1x" (a case under two of
+    // the lists merged is found once).
     let names: Vec<String> = (0..40).map(|j| format!("n{j}")).collect();
     let holders: Vec<Box<dyn Fn(u32) -> bool>> = (0..40u32)
         .map(|j| {
@@ -103,6 +122,7 @@ fn a_word_that_starts_many_words_is_read_in_order_from_their_lists_merged() {
         .zip(&holders)
         .map(|(n, h)| (n.as_str(), h.as_ref()))
         .collect();
+    words.push(("n1x", &|i| i.is_multiple_of(30)));
     words.push(("site", &|i| i.is_multiple_of(2)));
     let (_dir, store) = store_with(&words);
     let filter = every_filter();
@@ -117,14 +137,14 @@ fn a_word_that_starts_many_words_is_read_in_order_from_their_lists_merged() {
         .collect();
     assert_eq!(found.keys, expected);
     assert!(found.more);
-    // Dates: only the cases opened between the keys of the 100th and the 40th newest.
+    // Dates: only the cases opened between the 102nd and the 36th newest, both found.
     let mut dated = filter;
-    dated.to = Some(opened::opened_of(&key(40)));
-    dated.from = Some(opened::opened_of(&key(100)));
+    dated.to = Some(opened::opened_of(&key(36)));
+    dated.from = Some(opened::opened_of(&key(102)));
     let found = walk(&store, &dated, &conditions, 1_000, 1_000)
         .expect("read")
         .expect("read in order");
-    let expected: Vec<Key> = (40..=100u32)
+    let expected: Vec<Key> = (36..=102u32)
         .filter(|i| (*i).is_multiple_of(6))
         .map(key)
         .collect();
