@@ -3,21 +3,17 @@
 //! others (answered rounds, closed cases), newest first.
 //!
 //! Read from the indexes kept with the aggregates, not from every case: the first part is
-//! this node's own due-date list ([`due::BY_PARTY`]), the second the lists of the pair terms
-//! naming this node as the party an owner escalated to ([`terms::escalated_to`]), without the
-//! cases of the first part; the totals come from the party's aggregate cells. A page then
-//! costs its rows, the keys before it and, past the first part, the keys of that part (the
-//! cases still owing something, which do not grow with the years of history a node keeps).
+//! this node's own due-date list ([`due::BY_PARTY`]), the second its list of the cases it
+//! owes nothing in ([`due::SETTLED`]); the totals come from the party's aggregate cells. A
+//! page then costs its rows and the keys of its part before it.
 
-use crate::aggregates::{due, opened, terms};
+use crate::aggregates::{due, opened};
 use crate::cases::{self, Overdue, overdue_items};
 use crate::store::{Store, StoreError};
-use crate::worklist::stream::Stream;
 use crate::worklist::{MAX_PER_PAGE, page_size};
 use ilm_protocol::event::Escalation;
 use ilm_protocol::{CaseRef, CaseState, CaseStatus, EventKind, OrgId, PartyStage, Timestamp};
 use serde::{Deserialize, Serialize};
-use std::collections::HashSet;
 
 /// A case escalated to this node, as its inbox lists it.
 #[derive(Debug, Clone, Serialize)]
@@ -102,13 +98,17 @@ pub fn page(
         .filter_map(|id| opened::key_of(id))
         .collect();
     if keys.len() < per_page && total > owing {
-        keys.extend(settled(
-            store,
-            me,
-            terms::escalated_to(store, me)?,
-            skip.saturating_sub(owing),
-            per_page - keys.len(),
-        )?);
+        keys.extend(
+            due::SETTLED
+                .ids_in(
+                    store,
+                    me.as_bytes(),
+                    skip.saturating_sub(owing),
+                    per_page - keys.len(),
+                )?
+                .iter()
+                .filter_map(|id| opened::key_of(id)),
+        );
     }
     let mut items = Vec::with_capacity(keys.len());
     for key in &keys {
@@ -130,38 +130,6 @@ pub fn page(
 /// How many cases are escalated to `me` here (the dashboards' count of the inbox).
 pub fn count(store: &Store, me: &OrgId) -> Result<usize, StoreError> {
     crate::aggregates::party::cases_of(store, me)
-}
-
-/// The keys of the cases escalated to `me` in which it owes nothing, newest first, from the
-/// `skip`-th on, at most `n`.
-fn settled(
-    store: &Store,
-    me: &OrgId,
-    lists: Vec<Vec<u8>>,
-    mut skip: usize,
-    n: usize,
-) -> Result<Vec<opened::Key>, StoreError> {
-    let owing: HashSet<opened::Key> = due::BY_PARTY
-        .ids_prefixed(store, me.as_bytes(), usize::MAX)?
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|id| opened::key_of(id))
-        .collect();
-    let mut stream = Stream::of_lists(lists);
-    let mut out = Vec::with_capacity(n);
-    while out.len() < n
-        && let Some(key) = stream.next(store)?
-    {
-        if owing.contains(&key) {
-            continue;
-        }
-        if skip > 0 {
-            skip -= 1;
-        } else {
-            out.push(key);
-        }
-    }
-    Ok(out)
 }
 
 /// A case's entry in `me`'s inbox (None when `me` is not a party to it).

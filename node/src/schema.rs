@@ -202,6 +202,10 @@ pub const DUE: Table<Block> = Table::new(b'D', "open cases by due date");
 /// Open cases by party and that party's earliest due date (`aggregates::due`), in blocks.
 pub const PARTY_DUE: Table<Block> = Table::new(b'Y', "open cases by party and due date");
 
+/// Per party, the cases escalated to it in which it owes nothing, newest first
+/// (`aggregates::due::SETTLED`), in blocks.
+pub const PARTY_SETTLED: Table<Block> = Table::new(b'E', "cases by party owing nothing");
+
 /// At a brand, per party a status report concerns, its reports newest first and its open
 /// ones by the earliest date it owes something by (`aggregates::reports`), in blocks.
 pub const REPORT_LISTS: Table<Block> = Table::new(b'X', "status reports by party");
@@ -301,6 +305,7 @@ pub const PREFIXES: &[(u8, &str)] = &[
     (IMPROVEMENTS.prefix(), IMPROVEMENTS.name()),
     (DUE.prefix(), DUE.name()),
     (PARTY_DUE.prefix(), PARTY_DUE.name()),
+    (PARTY_SETTLED.prefix(), PARTY_SETTLED.name()),
     (REPORT_LISTS.prefix(), REPORT_LISTS.name()),
     (OPENED.prefix(), OPENED.name()),
     (TERMS.prefix(), TERMS.name()),

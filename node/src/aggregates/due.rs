@@ -140,6 +140,23 @@ pub fn party_entries(state: &CaseState) -> Vec<(Vec<u8>, DueKey)> {
         .collect()
 }
 
+/// Per party (its id, the list's name), the cases escalated to it in which it owes nothing
+/// (rounds answered, cases closed), newest first: the second part of its inbox, read from
+/// any page on without the cases of the first.
+pub const SETTLED: Lists<{ opened::KEY_LEN }> = Lists::new(&schema::PARTY_SETTLED);
+
+/// A case state's entries in [`SETTLED`]: each party escalated to that owes nothing in it,
+/// with the case's key.
+pub fn settled_entries(state: &CaseState) -> Vec<(Vec<u8>, opened::Key)> {
+    let key = opened::key(state.opened_at, &state.case_ref);
+    let owing = party_dues(state);
+    state
+        .responders()
+        .filter(|p| !owing.contains_key(p))
+        .map(|p| (p.as_bytes().to_vec(), key))
+        .collect()
+}
+
 /// The aggregate cells counting, per party, the open cases in which it owes something by
 /// the day its earliest due date falls on: `owing.<party>.<day>`.
 pub const PARTY_DAY_CELL: &str = "owing.";

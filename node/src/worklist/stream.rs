@@ -154,15 +154,6 @@ impl Stream {
         Ok(Some(Stream::merging(cursors)))
     }
 
-    /// The cases of the search index's `lists` (each a term and its zero byte), merged.
-    pub(crate) fn of_lists(lists: Vec<Vec<u8>>) -> Stream {
-        let cursors = lists
-            .into_iter()
-            .map(|list| Cursor::new(&terms::LISTS, list, &[]))
-            .collect();
-        Stream::merging(cursors)
-    }
-
     fn merging(cursors: Vec<Cursor>) -> Stream {
         Stream {
             heads: BinaryHeap::with_capacity(cursors.len()),
