@@ -484,8 +484,10 @@ fn aggregates_counted_with_other_definitions_are_counted_again() {
 }
 
 /// New cell definitions recount the cells at the next start; the indexes, unchanged since
-/// [`INDEXES_SINCE`], are kept (a rebuild reads every case again), and rebuilt for a store
-/// counted before it.
+/// the version they are built as since (`INDEXES_SINCE` of the release), are kept (a
+/// rebuild reads every case again), and rebuilt for a store counted before it. Taken as the
+/// next release would: this one's is checked by
+/// `a_store_counted_before_the_settled_lists_builds_them_at_its_first_start`.
 #[test]
 fn new_cells_are_counted_and_indexes_built_since_their_version_are_kept() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -695,6 +697,10 @@ fn a_rebuild_writes_full_blocks_and_the_same_lists() {
                 &schema::PARTY_DUE,
                 ids_of(&states, due::party_entries).len(),
             ),
+            (
+                &schema::PARTY_SETTLED,
+                ids_of(&states, due::settled_entries).len(),
+            ),
         ] {
             let records = store.count(table).expect("count");
             assert!(
@@ -723,4 +729,28 @@ fn a_rebuild_writes_full_blocks_and_the_same_lists() {
         store.count_prefixed(&schema::TERMS, sample).expect("count"),
         n.div_ceil(lists::BLOCK)
     );
+}
+
+/// A store of the release before the lists of the cases each party owes nothing in (cells
+/// counted at version 13) gets them at its first start: the inbox reads them.
+#[test]
+fn a_store_counted_before_the_settled_lists_builds_them_at_its_first_start() {
+    let f = crate::inbox::tests::fixture();
+    let (_dir, store) = crate::inbox::tests::store_with(&f, 40);
+    let held = due::SETTLED.count(&store, &[]).expect("count");
+    assert!(held > 0, "control: some cases owe nothing");
+    let mut batch = WriteBatch::new();
+    for id in store
+        .ids_after(&schema::PARTY_SETTLED, 0, usize::MAX)
+        .expect("ids")
+    {
+        batch.remove(&schema::PARTY_SETTLED, &id);
+    }
+    batch
+        .put(&schema::AGGREGATES, BUILT.as_bytes(), &13i64)
+        .expect("put");
+    store.commit(batch).expect("commit");
+    assert_eq!(due::SETTLED.count(&store, &[]).expect("count"), 0);
+    assert!(ensure_built(&store).expect("recounted"));
+    assert_eq!(due::SETTLED.count(&store, &[]).expect("count"), held);
 }
