@@ -229,6 +229,17 @@ fn case_events(f: &Fixture, n: u8, shape: u8) -> Vec<SignedRecord> {
             }),
         );
     }
+    // Some are closed, whatever their parties still owed: the due-date lists lose them and
+    // every party's list of the cases it owes nothing in gains them.
+    if shape % 7 == 3 {
+        push(
+            &f.cso,
+            day(90),
+            EventPayload::Closed {
+                outcome: "closed".into(),
+            },
+        );
+    }
     chain.events
 }
 
