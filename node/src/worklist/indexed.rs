@@ -16,9 +16,8 @@
 //! When every condition of a newest-first query holds many cases, it stops counting once it
 //! has found the page and [`COUNTED`] more: its cases are checked newest first, from its
 //! conditions read in order and intersected by leaps (`stream`) or from the smallest
-//! condition read whole, and the
-//! page says its total is "at least" what was counted (`CasePage::more`). The list of every
-//! case keeps its exact total, from the aggregates.
+//! condition read whole, and the page says its total is "at least" what was counted
+//! (`CasePage::more`). The list of every case keeps its exact total, from the aggregates.
 
 use super::probe::{probed, probes};
 use super::stream::{self, COUNTED, Found};

@@ -15,7 +15,7 @@ pub mod indexed;
 mod probe;
 mod query;
 pub mod reported;
-pub(crate) mod stream;
+mod stream;
 
 pub use query::{
     CaseQuery, Filter, MAX_PER_PAGE, QueryError, Sort, SortKey, corridor, day, sector,

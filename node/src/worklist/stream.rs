@@ -106,7 +106,7 @@ impl Cursor {
 }
 
 /// A condition's cases, newest first, each once: the lists of its sources merged.
-pub(crate) struct Stream {
+struct Stream {
     cursors: Vec<Cursor>,
     /// The next case of each cursor that has one, and the cursor's place, newest on top (a
     /// word may stand for hundreds of lists: a step costs a few comparisons, not one per
@@ -154,6 +154,7 @@ impl Stream {
         Ok(Some(Stream::merging(cursors)))
     }
 
+    /// The stream of these cursors' lists, merged.
     fn merging(cursors: Vec<Cursor>) -> Stream {
         Stream {
             heads: BinaryHeap::with_capacity(cursors.len()),
@@ -197,7 +198,7 @@ impl Stream {
     }
 
     /// The next case, newest first.
-    pub(crate) fn next(&mut self, store: &Store) -> Result<Option<Key>, StoreError> {
+    fn next(&mut self, store: &Store) -> Result<Option<Key>, StoreError> {
         let Some(key) = self.peek(store)? else {
             return Ok(None);
         };
