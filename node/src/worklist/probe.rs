@@ -2,7 +2,7 @@
 //! case under this term's ids? is it not closed?), without building its row: how a query
 //! whose smallest condition is read whole, or one read in order, checks the others.
 
-use super::indexed::{Condition, Key, Source};
+use super::condition::{Condition, Key, Source};
 use crate::aggregates::{opened, terms};
 use crate::store::{Store, StoreError};
 

@@ -11,7 +11,7 @@
 //! past its chunk reads the next from where it lands.
 
 use super::Filter;
-use super::indexed::{Condition, Key, Source};
+use super::condition::{Condition, Key, Source};
 use super::probe::{Probe, passes, probes};
 use crate::aggregates::lists::Lists;
 use crate::aggregates::opened::KEY_LEN;
