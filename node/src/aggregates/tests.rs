@@ -230,7 +230,7 @@ fn case_events(f: &Fixture, n: u8, shape: u8) -> Vec<SignedRecord> {
         );
     }
     // Some are closed, whatever their parties still owed: the due-date lists lose them and
-    // every party's list of the cases it owes nothing in gains them.
+    // every party's list of the cases it owes nothing in gains them; reopened, the reverse.
     if shape % 7 == 3 {
         push(
             &f.cso,
@@ -239,6 +239,16 @@ fn case_events(f: &Fixture, n: u8, shape: u8) -> Vec<SignedRecord> {
                 outcome: "closed".into(),
             },
         );
+        // And some reopened: what their parties owed is owed again.
+        if shape % 14 == 3 {
+            push(
+                &f.cso,
+                day(95),
+                EventPayload::Reopened {
+                    reason: "asked again".into(),
+                },
+            );
+        }
     }
     chain.events
 }
