@@ -486,7 +486,7 @@ const CHUNK: usize = 50_000;
 
 /// Removes every record of `table`, a chunk at a time (an index may hold tens of ids per
 /// case).
-pub(super) fn empty<T>(store: &Store, table: &crate::store::Table<T>) -> Result<(), StoreError> {
+pub(crate) fn empty<T>(store: &Store, table: &crate::store::Table<T>) -> Result<(), StoreError> {
     loop {
         let ids = store.ids_after(table, 0, CHUNK)?;
         if ids.is_empty() {

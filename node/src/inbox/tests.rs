@@ -326,26 +326,15 @@ fn a_page_of_the_cases_it_owes_nothing_in_reads_their_list_alone() {
     let before = page(&store, &me, now, last).expect("page");
     assert!(before.owing < 12 * 7, "the last page is past what it owes");
     assert_eq!(refs(&before), expected[12 * 7..]);
-    let mut batch = WriteBatch::new();
     for table in [&crate::schema::TERMS, &crate::schema::PARTY_DUE] {
-        for id in store.ids_after(table, 0, usize::MAX).expect("ids") {
-            batch.remove(table, &id);
-        }
+        crate::aggregates::empty(&store, table).expect("emptied");
     }
-    store.commit(batch).expect("commit");
     let after = page(&store, &me, now, last).expect("page");
     assert_eq!(refs(&after), refs(&before));
     // Controls: the first page, among the cases it owes something in, came from those
     // lists; the last comes from the list of the others.
     let first = page(&store, &me, now, InboxQuery::default()).expect("page");
     assert_ne!(refs(&first), expected[..PER_PAGE]);
-    let mut batch = WriteBatch::new();
-    for id in store
-        .ids_after(&crate::schema::PARTY_SETTLED, 0, usize::MAX)
-        .expect("ids")
-    {
-        batch.remove(&crate::schema::PARTY_SETTLED, &id);
-    }
-    store.commit(batch).expect("commit");
+    crate::aggregates::empty(&store, &crate::schema::PARTY_SETTLED).expect("emptied");
     assert!(page(&store, &me, now, last).expect("page").items.is_empty());
 }
