@@ -4,8 +4,8 @@
 //! never disagree; it reads the aggregate cells kept with the reports, or, narrowed by a
 //! filter, the reports that pass, counted by the same definitions.
 
-use crate::aggregates::median_days;
 use crate::aggregates::reports::{self, ReportFigures};
+use crate::aggregates::{chain, median_days};
 use crate::membership::MembershipState;
 use crate::records::StatusReport;
 use crate::schema;
@@ -238,7 +238,7 @@ pub fn compare(
         for p in &mut parties {
             let mut figures = reports::figures(store, &p.supplier)?;
             // Open as the case list says: the case's newest report, about any party.
-            figures.open = reports::case_totals(store, Some(&p.supplier))?.1;
+            figures.open = chain::case_totals(store, Some(&p.supplier))?.1;
             let overdue = reports::overdue(store, &p.supplier, now)?;
             corridors.extend(figures.corridors.keys().cloned());
             let mut newest = Vec::new();

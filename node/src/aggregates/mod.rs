@@ -7,6 +7,7 @@
 //! Only what does not depend on the clock is aggregated (overdue items are computed from the
 //! open cases' deadlines at read time).
 
+pub mod chain;
 pub mod due;
 pub mod lists;
 pub mod opened;
@@ -260,14 +261,14 @@ impl Pending {
     /// A case a brand knows from its reports, whose reports go from `before` to `after`
     /// (each in id order): its case-level cells and list entries.
     pub fn reported_case(&mut self, before: &[StatusReport], after: &[StatusReport]) {
-        let (was, is) = (reports::summary(before), reports::summary(after));
-        let entries = |s: &Option<reports::CaseSummary>| -> BTreeSet<_> {
-            s.iter().flat_map(reports::case_entries).collect()
+        let (was, is) = (chain::summary(before), chain::summary(after));
+        let entries = |s: &Option<chain::CaseSummary>| -> BTreeSet<_> {
+            s.iter().flat_map(chain::case_entries).collect()
         };
         diff_sets(&mut self.report_lists, &entries(&was), &entries(&is));
         self.add(&delta(
-            &reports::of_case(was.as_ref()),
-            &reports::of_case(is.as_ref()),
+            &chain::of_case(was.as_ref()),
+            &chain::of_case(is.as_ref()),
         ));
     }
 
@@ -567,11 +568,11 @@ pub fn recount(store: &Store, progress: &mut dyn FnMut(u64)) -> Result<Cells, St
         progress(n);
     })?;
     reports::for_each_case(store, |group| {
-        let summary = reports::summary(group);
+        let summary = chain::summary(group);
         for (k, v) in group
             .iter()
             .flat_map(reports::of_report)
-            .chain(reports::of_case(summary.as_ref()))
+            .chain(chain::of_case(summary.as_ref()))
         {
             add(&mut total, k, v);
         }

@@ -422,7 +422,7 @@ pub fn brand(
     now: Timestamp,
     comparison: &crate::scorecard::Comparison,
 ) -> Result<Dashboard, StoreError> {
-    use aggregates::reports;
+    use aggregates::chain;
     let verified: u64 = comparison
         .parties
         .iter()
@@ -435,8 +435,8 @@ pub fn brand(
         .filter(|(p, _)| p.role == ilm_protocol::Role::Supplier)
         .count();
     let (open, overdue) = if crate::worklist::reported::reported_only(store)? {
-        let (_, open) = reports::case_totals(store, None)?;
-        (open, reports::cases_overdue(store, now)?)
+        let (_, open) = chain::case_totals(store, None)?;
+        (open, chain::cases_overdue(store, now)?)
     } else {
         let rows = crate::worklist::rows(store, membership, me, now)?;
         (
@@ -464,12 +464,12 @@ pub fn brand(
                 key: "supply_chain_by_status",
                 unit: "unit_cases",
                 labels: Labels::Prefix("status"),
-                rows: top(cells(store, &format!("{}status.", reports::CASES))?, 13),
+                rows: top(cells(store, &format!("{}status.", chain::CASES))?, 13),
                 time: false,
             },
             category_series(
                 "unit_cases",
-                cells(store, &format!("{}category.", reports::CASES))?,
+                cells(store, &format!("{}category.", chain::CASES))?,
             ),
             Series {
                 key: "cases_by_supplier",

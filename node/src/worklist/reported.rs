@@ -4,7 +4,7 @@
 //! rows are built, each from its case's reports.
 
 use super::{CasePage, CaseRow, Filter, Sort, Source, member_name};
-use crate::aggregates::reports;
+use crate::aggregates::{chain, reports};
 use crate::membership::MembershipState;
 use crate::records::StatusReport;
 use crate::schema;
@@ -46,11 +46,11 @@ pub fn page(
     if !plain || !reported_only(store)? {
         return Ok(None);
     }
-    let (all, open) = reports::case_totals(store, party.as_ref())?;
+    let (all, open) = chain::case_totals(store, party.as_ref())?;
     let total = usize::try_from(if filter.closed { all } else { open }).unwrap_or(usize::MAX);
     let pages = total.div_ceil(filter.per_page).max(1);
     let page = filter.page.clamp(1, pages);
-    let cases = reports::cases_page(
+    let cases = chain::cases_page(
         store,
         party.as_ref(),
         filter.closed,
@@ -78,7 +78,7 @@ pub(super) fn report_row(
     name: &dyn Fn(&OrgId) -> String,
     now: Timestamp,
 ) -> Option<CaseRow> {
-    let s = crate::aggregates::reports::summary(group)?;
+    let s = crate::aggregates::chain::summary(group)?;
     let mut counterparties: Vec<OrgId> = group.iter().map(|r| r.supplier).collect();
     counterparties.push(s.cso);
     counterparties.dedup();

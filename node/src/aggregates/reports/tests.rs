@@ -3,6 +3,7 @@
 //! every report.
 
 use super::*;
+use crate::aggregates::chain::*;
 use crate::aggregates::tests::{T0, certificate, network};
 use crate::aggregates::{Pending, held, recount, replace};
 use crate::membership::MembershipState;

@@ -1,0 +1,180 @@
+//! A brand's supply-chain cases, each known from the status reports the CSOs send about its
+//! parties (one per party the case was escalated to): what the case list shows of each
+//! ([`CaseSummary`]), the case-level cells its dashboard counts, and the case-level lists its
+//! case list reads a page from, kept in the report lists' table ([`LISTS`]).
+
+use super::reports::{DAY, LISTS, ListKey, list_key, next_due};
+use super::{Cells, add};
+use crate::records::StatusReport;
+use crate::store::{Store, StoreError};
+use ilm_protocol::{CaseRef, OrgId, Timestamp};
+
+/// What a brand's case list shows of a case it knows from status reports (one per party
+/// the case was escalated to, stored by case first): where the newest report says it
+/// stands, when it was first escalated, its categories, what is next due.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseSummary {
+    /// The case.
+    pub case_ref: CaseRef,
+    /// The CSO of the newest report.
+    pub cso: OrgId,
+    /// Its status, as the newest report says.
+    pub status: ilm_protocol::CaseStatus,
+    /// When first escalated (to any of the parties).
+    pub opened_at: Timestamp,
+    /// The categories of every report, each once, in order.
+    pub categories: Vec<ilm_protocol::IssueCategory>,
+    /// The earliest date any party owes something by.
+    pub next_due: Option<Timestamp>,
+    /// The organisations its case-list row names: each party a report concerns, and the CSO.
+    pub counterparties: Vec<OrgId>,
+}
+
+impl CaseSummary {
+    /// Whether the case is closed.
+    pub fn closed(&self) -> bool {
+        self.status == ilm_protocol::CaseStatus::Closed
+    }
+}
+
+/// The summary of one case's reports (in id order; None for none).
+pub fn summary(group: &[StatusReport]) -> Option<CaseSummary> {
+    // The newest report says where the case stands (one under the earlier id, or one about
+    // another party, may be older).
+    let newest = group.iter().max_by_key(|r| r.reported_at)?;
+    let mut categories = Vec::new();
+    for c in group.iter().flat_map(|r| r.categories.iter()) {
+        if !categories.contains(c) {
+            categories.push(*c);
+        }
+    }
+    Some(CaseSummary {
+        case_ref: newest.case_ref,
+        cso: newest.cso,
+        status: newest.status,
+        opened_at: group
+            .iter()
+            .map(|r| r.escalated_at)
+            .min()
+            .unwrap_or(newest.escalated_at),
+        categories,
+        next_due: group.iter().filter_map(next_due).min(),
+        counterparties: {
+            let mut c: Vec<OrgId> = group.iter().map(|r| r.supplier).collect();
+            c.push(newest.cso);
+            c.sort();
+            c.dedup();
+            c
+        },
+    })
+}
+
+/// Every case-level cell starts with this: the brand's supply-chain cases, each once.
+pub const CASES: &str = "chain.";
+
+/// The list of cases not closed, newest first ([`super::opened::key`]).
+pub const OPEN_CASES: &[u8] = b"o";
+
+/// The list of every case, newest first.
+pub const ALL_CASES: &[u8] = b"a";
+
+/// The list of cases in which some party owes something, by the earliest date owed.
+pub const DUE_CASES: &[u8] = b"u";
+
+/// The name of the list of every case naming `org` (a party or the CSO), newest first.
+pub fn cases_with(org: &OrgId) -> Vec<u8> {
+    [b"p".as_slice(), org.as_bytes()].concat()
+}
+
+/// The name of the list of the cases not closed naming `org`, newest first.
+pub fn open_cases_with(org: &OrgId) -> Vec<u8> {
+    [b"q".as_slice(), org.as_bytes()].concat()
+}
+
+/// Adds to `c` what one case, known from its reports, counts: once, by status, by each
+/// category, open, and per day of its earliest due date.
+pub(super) fn add_case(c: &mut Cells, s: &CaseSummary) {
+    add(c, format!("{CASES}cases"), 1);
+    add(c, format!("{CASES}status.{}", s.status.code()), 1);
+    if !s.closed() {
+        add(c, format!("{CASES}open"), 1);
+    }
+    for cat in &s.categories {
+        add(c, format!("{CASES}category.{}", cat.code()), 1);
+    }
+    for org in &s.counterparties {
+        add(c, format!("{CASES}with.{org}.cases"), 1);
+        if !s.closed() {
+            add(c, format!("{CASES}with.{org}.open"), 1);
+        }
+    }
+    if let Some(due) = s.next_due {
+        add(c, format!("{CASES}due.{:06}", due.0 / DAY), 1);
+    }
+}
+
+/// A case's entries in the case-level lists.
+pub fn case_entries(s: &CaseSummary) -> Vec<(Vec<u8>, ListKey)> {
+    let key = super::opened::key(s.opened_at, &s.case_ref);
+    let mut out = vec![(ALL_CASES.to_vec(), key)];
+    if !s.closed() {
+        out.push((OPEN_CASES.to_vec(), key));
+    }
+    for org in &s.counterparties {
+        out.push((cases_with(org), key));
+        if !s.closed() {
+            out.push((open_cases_with(org), key));
+        }
+    }
+    if let Some(due) = s.next_due {
+        out.push((DUE_CASES.to_vec(), list_key(due.0, &s.case_ref)));
+    }
+    out
+}
+
+/// The brand's supply-chain cases (those naming `org`, if given): in all, and not closed.
+pub fn case_totals(store: &Store, org: Option<&OrgId>) -> Result<(u64, u64), StoreError> {
+    let at = org.map_or_else(String::new, |o| format!("with.{o}."));
+    let n = |cell: &str| -> Result<u64, StoreError> {
+        Ok(u64::try_from(super::get(store, &format!("{CASES}{at}{cell}"))?).unwrap_or(0))
+    };
+    Ok((n("cases")?, n("open")?))
+}
+
+/// The brand's supply-chain cases in which some party owes something due before `now` (as
+/// its case list counts "overdue").
+pub fn cases_overdue(store: &Store, now: Timestamp) -> Result<u64, StoreError> {
+    super::due::overdue_count(store, &format!("{CASES}due."), &LISTS, DUE_CASES, now)
+}
+
+/// The brand's supply-chain cases (those naming `org`, if given) from the `skip`-th on, at
+/// most `n`, newest first: every case, or those not closed.
+pub fn cases_page(
+    store: &Store,
+    org: Option<&OrgId>,
+    closed_too: bool,
+    skip: usize,
+    n: usize,
+) -> Result<Vec<CaseRef>, StoreError> {
+    let list = match (org, closed_too) {
+        (None, true) => ALL_CASES.to_vec(),
+        (None, false) => OPEN_CASES.to_vec(),
+        (Some(o), true) => cases_with(o),
+        (Some(o), false) => open_cases_with(o),
+    };
+    Ok(LISTS
+        .ids_in(store, &list, skip, n)?
+        .iter()
+        .filter_map(|id| super::opened::key_of(id))
+        .map(|k| super::opened::case_of(&k))
+        .collect())
+}
+
+/// What one case a brand knows from its reports adds (nothing for none).
+pub(super) fn of_case(summary: Option<&CaseSummary>) -> Cells {
+    let mut c = Cells::new();
+    if let Some(s) = summary {
+        add_case(&mut c, s);
+    }
+    c
+}
