@@ -7,7 +7,7 @@ use super::reports::{DAY, LISTS, ListKey, list_key, next_due};
 use super::{Cells, add};
 use crate::records::StatusReport;
 use crate::store::{Store, StoreError};
-use ilm_protocol::{CaseRef, OrgId, Timestamp};
+use ilm_protocol::{CaseRef, Country, IssueCategory, OrgId, Timestamp};
 
 /// What a brand's case list shows of a case it knows from status reports (one per party
 /// the case was escalated to, stored by case first): where the newest report says it
@@ -28,6 +28,10 @@ pub struct CaseSummary {
     pub next_due: Option<Timestamp>,
     /// The organisations its case-list row names: each party a report concerns, and the CSO.
     pub counterparties: Vec<OrgId>,
+    /// The sector of the first report (in id order) that names one.
+    pub sector: Option<String>,
+    /// The corridor of the first report (in id order) that names one.
+    pub corridor: Option<(Country, Country)>,
 }
 
 impl CaseSummary {
@@ -66,6 +70,8 @@ pub fn summary(group: &[StatusReport]) -> Option<CaseSummary> {
             c.dedup();
             c
         },
+        sector: group.iter().find_map(|r| r.sector.clone()),
+        corridor: group.iter().find_map(|r| r.corridor.clone()),
     })
 }
 
@@ -89,6 +95,36 @@ pub fn cases_with(org: &OrgId) -> Vec<u8> {
 /// The name of the list of the cases not closed naming `org`, newest first.
 pub fn open_cases_with(org: &OrgId) -> Vec<u8> {
     [b"q".as_slice(), org.as_bytes()].concat()
+}
+
+/// The name of the list of the cases whose newest report gives this status code, newest
+/// first.
+pub fn cases_in_status(code: &str) -> Vec<u8> {
+    [b"t", code.as_bytes(), &[0]].concat()
+}
+
+/// The name of the list of the cases any report of which gives this category, newest first.
+pub fn cases_of_category(category: IssueCategory) -> Vec<u8> {
+    [b"c", category.code().as_bytes(), &[0]].concat()
+}
+
+/// The name of the list of the cases of this sector (a code of `intake::SECTORS`, as
+/// [`CaseSummary::sector`] says), newest first.
+pub fn cases_of_sector(sector: &str) -> Vec<u8> {
+    [b"e", sector.as_bytes(), &[0]].concat()
+}
+
+/// The name of the list of the cases of this corridor (as [`CaseSummary::corridor`] says),
+/// newest first.
+pub fn cases_of_corridor(origin: &Country, work: &Country) -> Vec<u8> {
+    [
+        b"r",
+        origin.as_str().as_bytes(),
+        b"-",
+        work.as_str().as_bytes(),
+        &[0],
+    ]
+    .concat()
 }
 
 /// Adds to `c` what one case, known from its reports, counts: once, by status, by each
@@ -125,6 +161,20 @@ pub fn case_entries(s: &CaseSummary) -> Vec<(Vec<u8>, ListKey)> {
         if !s.closed() {
             out.push((open_cases_with(org), key));
         }
+    }
+    // What a case list narrows by: only a sector of the list a query may name (a name holds
+    // no zero byte but its last, so no list's ids start with another's name).
+    out.push((cases_in_status(s.status.code()), key));
+    for c in &s.categories {
+        out.push((cases_of_category(*c), key));
+    }
+    if let Some(sector) = s.sector.as_deref()
+        && crate::intake::SECTORS.contains(&sector)
+    {
+        out.push((cases_of_sector(sector), key));
+    }
+    if let Some((origin, work)) = &s.corridor {
+        out.push((cases_of_corridor(origin, work), key));
     }
     if let Some(due) = s.next_due {
         out.push((DUE_CASES.to_vec(), list_key(due.0, &s.case_ref)));

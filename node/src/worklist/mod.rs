@@ -10,6 +10,7 @@ use crate::store::{Store, StoreError};
 use ilm_protocol::{CaseRef, Country, IssueCategory, OrgId, Timestamp};
 use serde::Serialize;
 
+mod chain;
 mod condition;
 pub mod export;
 pub mod indexed;
@@ -293,7 +294,7 @@ pub fn list(
     if let Some(page) = indexed::page(store, membership, me, now, &filter, label)? {
         return Ok(page);
     }
-    if let Some(page) = reported::page(store, membership, now, &filter)? {
+    if let Some(page) = reported::page(store, membership, now, &filter, label)? {
         return Ok(page);
     }
     let all = rows(store, membership, me, now)?;

@@ -1,7 +1,8 @@
-//! A brand's case list without a search, filter or other order (but for one organisation
-//! named: a scorecard's drill-down): its supply-chain cases newest first, a page at a time,
-//! from the case lists kept with its report cells (`aggregates::reports`); only the page's
-//! rows are built, each from its case's reports.
+//! A brand's case list: without a search, filter or other order (but for one organisation
+//! named: a scorecard's drill-down), its supply-chain cases newest first, a page at a time,
+//! from the case lists kept with its report cells (`aggregates::chain`), its total from the
+//! cells; with one, from the same lists intersected (`worklist::chain`). Only the page's rows
+//! are built, each from its case's reports.
 
 use super::{CasePage, CaseRow, Filter, Sort, Source, member_name};
 use crate::aggregates::{chain, reports};
@@ -9,7 +10,7 @@ use crate::membership::MembershipState;
 use crate::records::StatusReport;
 use crate::schema;
 use crate::store::{Store, StoreError};
-use ilm_protocol::{OrgId, Timestamp};
+use ilm_protocol::{IssueCategory, OrgId, Timestamp};
 
 /// Whether every row of this node's case list is a case known from status reports (a
 /// brand's supply chain: it holds no case escalated to it, nor opened here).
@@ -19,13 +20,14 @@ pub fn reported_only(store: &Store) -> Result<bool, StoreError> {
         && store.ids_after(&schema::LOCAL_CASES, 0, 1)?.is_empty())
 }
 
-/// The page `filter` asks for, or None when it needs more than the case lists give (a
-/// search, a filter, another order) or this node holds other rows than reported cases.
+/// The page `filter` asks for, or None when this node holds other rows than reported cases.
+/// `label` names a category as the reader searches for it.
 pub fn page(
     store: &Store,
     membership: &MembershipState,
     now: Timestamp,
     filter: &Filter,
+    label: &dyn Fn(IssueCategory) -> String,
 ) -> Result<Option<CasePage>, StoreError> {
     let plain = filter.words.is_empty()
         && filter.status.is_empty()
@@ -38,13 +40,14 @@ pub fn page(
     // One organisation's cases (a scorecard's drill-down) have lists of their own.
     let party = match filter.party.as_str() {
         "" => None,
-        p => match p.parse::<OrgId>() {
-            Ok(o) => Some(o),
-            Err(_) => return Ok(None),
-        },
+        // As the rows compare it: as written.
+        p => p.parse::<OrgId>().ok().filter(|o| o.to_string() == p),
     };
-    if !plain || !reported_only(store)? {
+    if !reported_only(store)? {
         return Ok(None);
+    }
+    if !plain || (party.is_none() && !filter.party.is_empty()) {
+        return super::chain::page(store, membership, now, filter, label).map(Some);
     }
     let (all, open) = chain::case_totals(store, party.as_ref())?;
     let total = usize::try_from(if filter.closed { all } else { open }).unwrap_or(usize::MAX);
@@ -79,9 +82,13 @@ pub(super) fn report_row(
     now: Timestamp,
 ) -> Option<CaseRow> {
     let s = crate::aggregates::chain::summary(group)?;
-    let mut counterparties: Vec<OrgId> = group.iter().map(|r| r.supplier).collect();
-    counterparties.push(s.cso);
-    counterparties.dedup();
+    // Each once, in the reports' order: two CSOs' reports about one party are not adjacent.
+    let mut counterparties: Vec<OrgId> = Vec::new();
+    for o in group.iter().map(|r| r.supplier).chain([s.cso]) {
+        if !counterparties.contains(&o) {
+            counterparties.push(o);
+        }
+    }
     let counterparty_names: Vec<String> = counterparties.iter().map(name).collect();
     Some(CaseRow {
         case_ref: s.case_ref,
@@ -97,8 +104,8 @@ pub(super) fn report_row(
         closed: s.closed(),
         categories: s.categories,
         source: Source::Report,
-        sector: group.iter().find_map(|r| r.sector.clone()),
-        corridor: group.iter().find_map(|r| r.corridor.clone()),
+        sector: s.sector,
+        corridor: s.corridor,
         reached: group
             .iter()
             .map(|r| super::Reached {

@@ -106,7 +106,7 @@ impl Cursor {
 }
 
 /// A condition's cases, newest first, each once: the lists of its sources merged.
-struct Stream {
+pub(super) struct Stream {
     cursors: Vec<Cursor>,
     /// The next case of each cursor that has one, and the cursor's place, newest on top (a
     /// word may stand for hundreds of lists: a step costs a few comparisons, not one per
@@ -152,6 +152,31 @@ impl Stream {
             cursors.extend(lists);
         }
         Ok(Some(Stream::merging(cursors)))
+    }
+
+    /// The stream of the lists `names` of `lists` and of the `fixed` keys (a few cases found
+    /// apart, sorted), merged, from the key `start` on.
+    pub(super) fn of_lists(
+        lists: &'static Lists<KEY_LEN>,
+        names: Vec<Vec<u8>>,
+        fixed: Vec<Key>,
+        start: &Key,
+    ) -> Stream {
+        let mut cursors: Vec<Cursor> = names
+            .into_iter()
+            .map(|name| Cursor::new(lists, name, start))
+            .collect();
+        if !fixed.is_empty() {
+            // Read already: a cursor with nothing more to read from its list.
+            cursors.push(Cursor {
+                lists,
+                prefix: Vec::new(),
+                from: None,
+                chunk: FIRST_CHUNK,
+                read: fixed.into_iter().filter(|k| k >= start).collect(),
+            });
+        }
+        Stream::merging(cursors)
     }
 
     /// The stream of these cursors' lists, merged.
@@ -235,7 +260,7 @@ pub(super) fn needed(filter: &Filter, counted: usize) -> usize {
 }
 
 /// Whether a case's opening time is in the filter's dates.
-fn in_dates(filter: &Filter, key: &Key) -> bool {
+pub(super) fn in_dates(filter: &Filter, key: &Key) -> bool {
     let opened = opened::opened_of(key);
     filter.from.is_none_or(|f| opened >= f) && filter.to.is_none_or(|t| opened <= t)
 }
@@ -276,11 +301,7 @@ pub(super) fn walk(
     need: usize,
     budget: usize,
 ) -> Result<Option<Found>, StoreError> {
-    // Cases opened after `to` are skipped by starting at its key.
-    let start = match filter.to {
-        Some(t) => opened::key(t, &ilm_protocol::CaseRef([0; 16])),
-        None => [0u8; opened::KEY_LEN],
-    };
+    let start = start(filter);
     let mut streams = Vec::new();
     let mut checked = Vec::new();
     for c in conditions {
@@ -295,6 +316,31 @@ pub(super) fn walk(
     let Some(probes) = probes(store, &checked)? else {
         return Ok(None);
     };
+    leap(store, streams, filter.from, need, budget, &mut |key| {
+        Ok(in_dates(filter, key) && passes(store, &probes, key)?)
+    })
+}
+
+/// Where a newest-first walk starts: cases opened after the filter's `to` are skipped by
+/// starting at its key.
+pub(super) fn start(filter: &Filter) -> Key {
+    match filter.to {
+        Some(t) => opened::key(t, &ilm_protocol::CaseRef([0; 16])),
+        None => [0u8; opened::KEY_LEN],
+    }
+}
+
+/// The cases every stream holds, newest first, found by leaping, that `check` keeps, until
+/// `need` are kept: None when `budget` cases were considered before (see [`walk`]). No
+/// case opened before `oldest` is considered.
+pub(super) fn leap(
+    store: &Store,
+    mut streams: Vec<Stream>,
+    oldest: Option<ilm_protocol::Timestamp>,
+    need: usize,
+    budget: usize,
+    check: &mut dyn FnMut(&Key) -> Result<bool, StoreError>,
+) -> Result<Option<Found>, StoreError> {
     let mut keys = Vec::new();
     let mut considered = 0;
     loop {
@@ -309,7 +355,7 @@ pub(super) fn walk(
         let Some(target) = target else {
             return Ok(Some(Found { keys, more: false }));
         };
-        if filter.from.is_some_and(|f| opened::opened_of(&target) < f) {
+        if oldest.is_some_and(|f| opened::opened_of(&target) < f) {
             return Ok(Some(Found { keys, more: false }));
         }
         considered += 1;
@@ -330,7 +376,7 @@ pub(super) fn walk(
         if keys.len() == need {
             return Ok(Some(Found { keys, more: true }));
         }
-        if in_dates(filter, &target) && passes(store, &probes, &target)? {
+        if check(&target)? {
             keys.push(target);
         }
         for s in &mut streams {

@@ -557,3 +557,4 @@ fn scorecards_from_cells_equal_those_read_from_every_report() {
 /// read of every report gives, page by page (every case, or those not closed), with the
 /// same totals.
 mod case_list;
+mod searches;
