@@ -10,9 +10,13 @@
 //! - later views (reuse the checks until the membership changes);
 //! - the bundle checks alone (`AttestationBundle::verify_with_revocations`).
 //!
+//! - the case list searched and filtered, from the brand's case lists against every report's
+//!   row (each query checked to agree first).
+//!
 //! Run: `cargo bench -p ilm-node --bench brand` (release); without `--bench` a small smoke
-//! version. Knob: ILM_BENCH_CASES (cases generated, 20000; smoke 400); about a quarter of
-//! them reach a verdict that confirms a remediation. Nothing asserts on time.
+//! version. Knobs: ILM_BENCH_CASES (cases generated, 20000; smoke 400); about a quarter of
+//! them reach a verdict that confirms a remediation; ILM_BENCH_BUNDLES=0 leaves the
+//! attestations out (a larger run of the lists alone). Nothing asserts on time.
 
 mod common;
 
@@ -53,6 +57,7 @@ fn main() -> Result<()> {
         Err(_) => 400,
     };
     let runs = if measuring { 10 } else { 2 };
+    let bundling = std::env::var("ILM_BENCH_BUNDLES").map_or(true, |v| v != "0");
     let tmp = tempfile::tempdir()?;
     let w = backdated_world(tmp.path(), 4, 400)?;
     let network_id = w.network.id();
@@ -118,10 +123,17 @@ fn main() -> Result<()> {
             std::mem::take(&mut pending).stage(&brand_store, &mut batch)?;
             brand_store.commit(std::mem::take(&mut batch))?;
         }
+        // The profile a CSO gives its reports: a sector and a corridor per case.
+        let sector = ilm_node::intake::SECTORS[n % ilm_node::intake::SECTORS.len()];
+        let origin = ["MM", "KH", "LA"][n % 3].parse()?;
+        let profile = Some((sector.to_string(), origin, "TH".parse()?));
         for p in &state.parties {
-            if let Some(r) = status_report(&state, state.owner, p.party, until, None) {
+            if let Some(r) = status_report(&state, state.owner, p.party, until, profile.clone()) {
                 ilm_node::aggregates::reports::stage(&brand_store, &mut batch, &mut pending, &r)?;
             }
+        }
+        if !bundling {
+            continue;
         }
         let Some(history) = cases::load_history(&cso_store, &cso_membership, &state.case_ref)?
         else {
@@ -247,6 +259,79 @@ fn main() -> Result<()> {
             Ok(())
         })?;
     }
+    // Searched and filtered lists (`worklist/chain.rs`), each against the same query
+    // answered from every report's row, after checking the page agrees (and the total, or
+    // with `more` that it is a lower bound of it).
+    let common_category = ilm_node::aggregates::with_prefix(&brand_store, "chain.category.")?
+        .into_iter()
+        .max_by_key(|(_, n)| *n)
+        .map(|(c, _)| c)
+        .context("a category")?;
+    let supplier = w.parties[0].1.org_id().to_string();
+    let q = |f: &dyn Fn(&mut worklist::CaseQuery)| {
+        let mut query = worklist::CaseQuery::default();
+        f(&mut query);
+        query
+    };
+    let filtered: Vec<(&str, worklist::CaseQuery)> = vec![
+        ("one status", q(&|q| q.status = "acknowledged".into())),
+        ("one category", q(&|q| q.category = common_category.clone())),
+        ("one sector", q(&|q| q.sector = "garment".into())),
+        (
+            "a supplier's name searched, closed cases too",
+            q(&|q| {
+                q.q = w.parties[0].2.name.clone();
+                q.closed = true;
+            }),
+        ),
+        ("overdue (each row checked)", q(&|q| q.overdue = true)),
+        (
+            "one supplier's cases of a category (its report's, each row checked)",
+            q(&|q| {
+                q.party = supplier.clone();
+                q.category = common_category.clone();
+            }),
+        ),
+        (
+            "one sector and corridor, soonest due first (every row they share)",
+            q(&|q| {
+                q.sector = "garment".into();
+                q.corridor = "MM-TH".into();
+                q.sort = "due".into();
+            }),
+        ),
+    ];
+    let mut filtered_times = Vec::new();
+    for (what, fq) in &filtered {
+        let listed = worklist::list(&brand_store, &m, &brand, until, fq, &label)?;
+        let all_rows = worklist::rows(&brand_store, &m, &brand, until)?;
+        let read = worklist::select(all_rows, fq, &label)?;
+        anyhow::ensure!(!read.rows.is_empty(), "{what}: the query finds cases");
+        anyhow::ensure!(
+            serde_json::to_string(&listed.rows)? == serde_json::to_string(&read.rows)?
+                && (listed.total == read.total || (listed.more && listed.total <= read.total)),
+            "{what}: the page differs from the one read from every report"
+        );
+        let (mut fast, mut slow) = (Vec::new(), Vec::new());
+        for _ in 0..runs {
+            timed(&mut fast, || {
+                worklist::list(&brand_store, &m, &brand, until, fq, &label)?;
+                Ok(())
+            })?;
+            timed(&mut slow, || {
+                let all_rows = worklist::rows(&brand_store, &m, &brand, until)?;
+                worklist::select(all_rows, fq, &label)?;
+                Ok(())
+            })?;
+        }
+        let total = if listed.more {
+            format!("at least {} of {}", listed.total, read.total)
+        } else {
+            listed.total.to_string()
+        };
+        filtered_times.push((*what, total, fast, slow));
+    }
+
     // The scorecards (and the Supply chain page's comparison) read from each organisation's
     // cells, against the same read from every report (a filter every report passes), after
     // checking they agree; and what is left of them, the attestations read.
@@ -374,5 +459,17 @@ fn main() -> Result<()> {
         checks.as_secs_f64() * 1e3,
         checks.as_secs_f64() * 1e6 / bundles.len().max(1) as f64
     );
+    println!();
+    println!(
+        "| query | cases found | from the lists p50 | p99 | every report read p50 | read / lists |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|");
+    for (what, total, fast, slow) in filtered_times {
+        let ((f50, f99), (s50, _)) = (quantiles(fast), quantiles(slow));
+        println!(
+            "| {what} | {total} | {f50:.2} ms | {f99:.2} ms | {s50:.1} ms | {:.0}x |",
+            s50 / f50
+        );
+    }
     Ok(())
 }

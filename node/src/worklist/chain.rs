@@ -42,27 +42,60 @@ impl Clause {
 }
 
 /// The conditions of `filter` that the lists answer, and whether what they find must still be
-/// checked row by row (they hold more cases than the query keeps).
+/// checked row by row (they hold more cases than the query keeps). `need` is how many cases
+/// the page needs found (the walk may stop there).
 fn clauses(
     store: &Store,
     membership: &MembershipState,
+    now: Timestamp,
     filter: &Filter,
     label: &dyn Fn(IssueCategory) -> String,
+    need: usize,
+    apart: Apart,
 ) -> Result<(Vec<Clause>, bool), StoreError> {
     let mut out = Vec::new();
+    let mut by_row = false;
     let named = !filter.party.is_empty();
+    // The list compares the id as written: one that does not read back the same finds
+    // nothing.
+    let party = filter
+        .party
+        .parse::<OrgId>()
+        .ok()
+        .filter(|p| p.to_string() == filter.party);
     if named {
-        // The list compares the id as written: one that does not read back the same finds
-        // nothing.
-        let party = filter
-            .party
-            .parse::<OrgId>()
-            .ok()
-            .filter(|p| p.to_string() == filter.party);
         out.push(Clause {
             names: party.iter().map(chain::cases_with).collect(),
             keys: Vec::new(),
         });
+        // The days the case reached it: its own reports' window, when few. (A CSO is named by
+        // cases no report concerns it in: its rows read the case's own days.)
+        if let Some(p) = party
+            && (filter.from.is_some() || filter.to.is_some())
+            && membership
+                .certificate(&p)
+                .is_some_and(|c| c.role != ilm_protocol::Role::Cso)
+            && let Some(keys) = reached_between(store, &p, filter, need, apart)?
+        {
+            out.push(Clause {
+                names: Vec::new(),
+                keys,
+            });
+        }
+    }
+    // Overdue: the cases some party owes something in past its date, when few (with an
+    // organisation named, those it owes it in are among them).
+    if filter.overdue {
+        match overdue(store, now, need, apart)? {
+            Some(keys) => {
+                out.push(Clause {
+                    names: Vec::new(),
+                    keys,
+                });
+                by_row |= named;
+            }
+            None => by_row = true,
+        }
     }
     // A status other than closed leaves closed cases out already.
     if !filter.status.is_empty() {
@@ -86,7 +119,14 @@ fn clauses(
         }
     }
     for w in &filter.words {
-        out.push(word(store, membership, w, label)?);
+        let clause = word(store, membership, w, label)?;
+        // A word in hundreds of names or labels is checked on each row instead of merging as
+        // many lists (each read once at its start).
+        if clause.names.len() > MERGED_LISTS {
+            by_row = true;
+        } else {
+            out.push(clause);
+        }
     }
     if out.is_empty() {
         out.push(Clause::of(chain::ALL_CASES.to_vec()));
@@ -96,7 +136,103 @@ fn clauses(
             || filter.from.is_some()
             || filter.to.is_some()
             || filter.narrows_profile());
-    Ok((out, filter.overdue || by_own_report))
+    Ok((out, by_row || by_own_report))
+}
+
+/// Most lists one searched word is read from.
+const MERGED_LISTS: usize = 256;
+
+/// Whether the cases of a condition the lists do not hold in order (overdue; the days a case
+/// reached the organisation named) are read apart, each case's reports read for its key, or
+/// left to the row check (tests take each way).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Apart {
+    /// Whichever costs less.
+    Cheaper,
+    /// Always read apart.
+    Always,
+    /// Never: each row is checked.
+    Never,
+}
+
+impl Apart {
+    /// Whether `n` cases are read apart rather than `among` cases checked row by row until
+    /// `need` of them match, the `n` spread among them: the first costs `n` reads, the
+    /// second about `need * among / n`.
+    fn reads(self, n: usize, need: usize, among: usize) -> bool {
+        match self {
+            Apart::Cheaper => n.saturating_mul(n) <= need.saturating_mul(among),
+            Apart::Always => true,
+            Apart::Never => false,
+        }
+    }
+}
+
+/// The keys of `cases`, read from their reports, sorted without repeats.
+fn keys_of(store: &Store, cases: impl Iterator<Item = CaseRef>) -> Result<Vec<Key>, StoreError> {
+    let mut out = Vec::new();
+    for case in cases {
+        if let Some(s) = chain::summary(&reports::reports_of(store, &case)?) {
+            out.push(opened::key(s.opened_at, &case));
+        }
+    }
+    out.sort_unstable();
+    out.dedup();
+    Ok(out)
+}
+
+/// The cases in which some party owes something past its date at `now` (as a row's
+/// `overdue` says: the earliest date a report owes by is before `now`), when listing them is
+/// cheaper than checking the open cases' rows; else None.
+fn overdue(
+    store: &Store,
+    now: Timestamp,
+    need: usize,
+    apart: Apart,
+) -> Result<Option<Vec<Key>>, StoreError> {
+    let n = usize::try_from(chain::cases_overdue(store, now)?).unwrap_or(usize::MAX);
+    let open = usize::try_from(chain::case_totals(store, None)?.1).unwrap_or(usize::MAX);
+    if !apart.reads(n, need, open) {
+        return Ok(None);
+    }
+    let ids = reports::LISTS
+        .ids_below(store, chain::DUE_CASES, &now.0.to_be_bytes(), usize::MAX)?
+        .unwrap_or_default();
+    let cases = ids
+        .iter()
+        .filter_map(|id| crate::aggregates::lists::key_of::<{ reports::KEY_LEN }>(id))
+        .map(|k| reports::case_of(&k));
+    keys_of(store, cases).map(Some)
+}
+
+/// The cases that reached `party` in the filter's days (as its reports say), when listing
+/// them is cheaper than checking the rows of every case naming it; else None.
+fn reached_between(
+    store: &Store,
+    party: &OrgId,
+    filter: &Filter,
+    need: usize,
+    apart: Apart,
+) -> Result<Option<Vec<Key>>, StoreError> {
+    // Its reports newest escalation first: the time inverted.
+    let lower = (u64::MAX - filter.to.map_or(u64::MAX, |t| t.0)).to_be_bytes();
+    let upper: Vec<u8> = match filter.from.and_then(|f| (u64::MAX - f.0).checked_add(1)) {
+        Some(u) => u.to_be_bytes().to_vec(),
+        None => vec![0xFF; reports::KEY_LEN + 1],
+    };
+    let list = reports::newest_list(party);
+    let n = reports::LISTS.count_between(store, &list, &lower, &upper)?;
+    let (all, open) = chain::case_totals(store, Some(party))?;
+    let among = usize::try_from(if filter.closed { all } else { open }).unwrap_or(usize::MAX);
+    if !apart.reads(n, need, among) {
+        return Ok(None);
+    }
+    let ids = reports::LISTS.ids_from(store, &list, &[list.as_slice(), &lower].concat(), n)?;
+    let cases = ids
+        .iter()
+        .filter_map(|id| crate::aggregates::lists::key_of::<{ reports::KEY_LEN }>(id))
+        .map(|k| reports::case_of(&k));
+    keys_of(store, cases).map(Some)
 }
 
 /// The cases a searched word finds at a brand, whose rows have no text of their own: those
@@ -150,14 +286,7 @@ fn references(store: &Store, hex: &str) -> Result<Vec<Key>, StoreError> {
             cases.push(case);
         }
     }
-    let mut out = Vec::with_capacity(cases.len());
-    for case in cases {
-        if let Some(s) = chain::summary(&reports::reports_of(store, &case)?) {
-            out.push(opened::key(s.opened_at, &case));
-        }
-    }
-    out.sort_unstable();
-    Ok(out)
+    keys_of(store, cases.into_iter())
 }
 
 /// The cell that counts exactly the cases `filter` keeps, when one does: one status, or one
@@ -180,19 +309,35 @@ fn counted_by(filter: &Filter) -> Option<String> {
 
 /// The page `filter` asks for of a brand's cases (a node whose rows all come from status
 /// reports), read from the case-level lists.
-pub(super) fn page(
+pub fn page(
     store: &Store,
     membership: &MembershipState,
     now: Timestamp,
     filter: &Filter,
     label: &dyn Fn(IssueCategory) -> String,
 ) -> Result<CasePage, StoreError> {
+    page_reading(store, membership, now, filter, label, Apart::Cheaper)
+}
+
+/// [`page`], reading the conditions the lists do not hold in order as `apart` says.
+pub fn page_reading(
+    store: &Store,
+    membership: &MembershipState,
+    now: Timestamp,
+    filter: &Filter,
+    label: &dyn Fn(IssueCategory) -> String,
+    apart: Apart,
+) -> Result<CasePage, StoreError> {
     let name = member_name(membership);
     let row = |key: &Key| -> Result<Option<CaseRow>, StoreError> {
         let reports = reports::reports_of(store, &opened::case_of(key))?;
         Ok(report_row(&reports, &name, now))
     };
-    let (clauses, by_row) = clauses(store, membership, filter, label)?;
+    let need = match filter.sort {
+        Sort::Opened => stream::needed(filter, COUNTED),
+        Sort::Due | Sort::Status => usize::MAX,
+    };
+    let (clauses, by_row) = clauses(store, membership, now, filter, label, need, apart)?;
     let start = stream::start(filter);
     let streams: Vec<Stream> = clauses
         .into_iter()
@@ -205,16 +350,15 @@ pub(super) fn page(
     } else {
         None
     };
+    // Another order checks the rows it builds for their sort keys.
     let mut check = |key: &Key| -> Result<bool, StoreError> {
-        if by_row {
+        if filter.sort != Sort::Opened {
+            Ok(true)
+        } else if by_row {
             Ok(row(key)?.is_some_and(|r| filter.matches(&r, label)))
         } else {
             Ok(stream::in_dates(filter, key))
         }
-    };
-    let need = match filter.sort {
-        Sort::Opened => stream::needed(filter, COUNTED),
-        Sort::Due | Sort::Status => usize::MAX,
     };
     let Found { keys, mut more } =
         stream::leap(store, streams, oldest, need, usize::MAX, &mut check)?.unwrap_or(Found {

@@ -10,7 +10,7 @@ use crate::store::{Store, StoreError};
 use ilm_protocol::{CaseRef, Country, IssueCategory, OrgId, Timestamp};
 use serde::Serialize;
 
-mod chain;
+pub mod chain;
 mod condition;
 pub mod export;
 pub mod indexed;

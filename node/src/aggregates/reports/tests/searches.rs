@@ -3,6 +3,7 @@
 //! release before those lists gets them at its first start.
 
 use super::*;
+use crate::worklist::chain::Apart;
 use crate::worklist::{CaseQuery, CaseRow, select};
 
 /// The keys of test member `n`.
@@ -65,15 +66,22 @@ fn brand_knowing(
     }
 }
 
-/// 72 drawn reports, as `case_list` draws them, about the named members.
+/// 240 drawn reports, as `case_list` draws them, about the named members, of up to 192
+/// cases (more than a list's block holds, so its reads cross blocks); some of a case's
+/// reports give another sector than the others.
 fn drawn_about(parties: [OrgId; 2], csos: [OrgId; 2]) -> Vec<Vec<StatusReport>> {
     let mut runner = proptest::test_runner::TestRunner::deterministic();
-    (0..12u64)
+    (0..40u8)
         .map(|b| {
-            (0..6u64)
+            (0..6u8)
                 .map(|i| {
                     let d = drawn().new_tree(&mut runner).expect("draw").current();
-                    report_about(&d, b * 10 + i, parties, csos)
+                    let mut r = report_about(&d, u64::from(b) * 10 + u64::from(i), parties, csos);
+                    r.case_ref = case_ref(d.case + 12 * (b % 8), d.cso);
+                    if d.verified && d.party == 1 {
+                        r.sector = Some("garment".into());
+                    }
+                    r
                 })
                 .collect()
         })
@@ -98,7 +106,7 @@ fn query_drawn() -> impl Strategy<Value = QueryDrawn> {
     (
         (
             // Each field is left empty about half the time, else a query keeps nothing.
-            0..18usize,
+            0..22usize,
             0..26usize,
             0..12usize,
             0..10usize,
@@ -125,13 +133,16 @@ fn a_brands_searches_and_filters_from_its_lists_equal_a_read_of_every_report() {
     let all = crate::worklist::rows(&b.store, &b.membership, &b.me, b.now).expect("rows");
     let first = all.first().expect("a case").case_ref.to_hex();
     let category = IssueCategory::ALL[1];
-    let words: [&str; 9] = [
+    let long = format!("{first}00");
+    let words: [&str; 11] = [
         "",
         "seafood",
         "golden line",
         "ltd",
         &category.code()[..4],
         &first[..8],
+        &first[..9],
+        &long,
         "deadbeef",
         "e",
         "nothing",
@@ -201,6 +212,24 @@ fn a_brands_searches_and_filters_from_its_lists_equal_a_read_of_every_report() {
             "{query:?}"
         );
         assert_eq!(json(&listed.rows), json(&read.rows), "{query:?}");
+        // Overdue and the days a case reached the organisation named, read apart or checked
+        // row by row, whichever way would cost less.
+        for apart in [Apart::Always, Apart::Never] {
+            let other = crate::worklist::chain::page_reading(
+                &b.store,
+                &b.membership,
+                b.now,
+                &filter,
+                &label,
+                apart,
+            )
+            .expect("page");
+            assert_eq!(
+                (other.total, json(&other.rows)),
+                (read.total, json(&read.rows)),
+                "{query:?} {apart:?}"
+            );
+        }
         found += usize::from(read.total > 0);
         checked_by_row += usize::from(
             read.total > 0
@@ -218,7 +247,8 @@ fn a_brands_searches_and_filters_from_its_lists_equal_a_read_of_every_report() {
     );
 }
 
-/// 1,300 open cases reported about one supplier, the newest escalated last.
+/// 1,300 open cases reported about one supplier, the newest escalated last; every other one
+/// overdue.
 fn many_about(parties: [OrgId; 2], csos: [OrgId; 2]) -> Vec<Vec<StatusReport>> {
     let d = drawn().new_tree(&mut proptest::test_runner::TestRunner::deterministic());
     let d = d.expect("draw").current();
@@ -235,7 +265,15 @@ fn many_about(parties: [OrgId; 2], csos: [OrgId; 2]) -> Vec<Vec<StatusReport>> {
                     r.cso = csos[0];
                     r.supplier = parties[0];
                     r.status = CaseStatus::Acknowledged;
+                    // Every other case owes its acknowledgement, past its date.
+                    r.stage = if n % 2 == 0 {
+                        PartyStage::Escalated
+                    } else {
+                        PartyStage::Resolved
+                    };
                     r.escalated_at = Timestamp(T0.0 + u64::from(n) * 60);
+                    r.acknowledge_by = r.escalated_at.plus_days(7);
+                    r.remediate_by = r.escalated_at.plus_days(30);
                     r
                 })
                 .collect()
@@ -277,6 +315,57 @@ fn a_wide_search_at_a_brand_reads_its_lists_and_stops_counting() {
     );
     let read = select(all.clone(), &status, &label).expect("select");
     assert_eq!(json(&listed.rows), json(&read.rows), "page 3");
+    // One category with closed cases counts all, from its cell.
+    let category = CaseQuery {
+        category: all[0].categories[0].code().into(),
+        closed: true,
+        ..Default::default()
+    };
+    let listed = list(&category);
+    assert_eq!((listed.total, listed.more), (1_300, false));
+    // Each row checked (the organisation named, and the days its report gives), it stops
+    // counting too.
+    let reached = CaseQuery {
+        party: b.parties[0].to_string(),
+        from: crate::clock::fmt_day(T0),
+        ..Default::default()
+    };
+    let listed = list(&reached);
+    let read = select(all.clone(), &reached, &label).expect("select");
+    assert_eq!(
+        (listed.total, listed.more, read.total),
+        (1_025, true, 1_300)
+    );
+    assert_eq!(json(&listed.rows), json(&read.rows));
+    // Every other case overdue: read apart and leapt through beside a search, or checked
+    // row by row, the same 650.
+    for q in ["", "seafood"] {
+        let overdue = CaseQuery {
+            q: q.into(),
+            overdue: true,
+            page: 2,
+            ..Default::default()
+        };
+        let read = select(all.clone(), &overdue, &label).expect("select");
+        assert_eq!(read.total, 650);
+        let filter = crate::worklist::Filter::parse(&overdue).expect("filter");
+        for apart in [Apart::Cheaper, Apart::Always, Apart::Never] {
+            let listed = crate::worklist::chain::page_reading(
+                &b.store,
+                &b.membership,
+                b.now,
+                &filter,
+                &label,
+                apart,
+            )
+            .expect("page");
+            assert_eq!(
+                (listed.total, listed.more, json(&listed.rows)),
+                (650, false, json(&read.rows)),
+                "{q:?} {apart:?}"
+            );
+        }
+    }
     // The page comes from the lists: with them emptied, the search finds nothing, though
     // every report is still held.
     crate::aggregates::empty(&b.store, LISTS.table()).expect("emptied");
