@@ -8,7 +8,11 @@
 //! row: the page's rows alone are built. The lists cannot say whether a case is overdue, nor,
 //! with one organisation named, what its own report says (the days the case reached it, its
 //! categories, sector and corridor, as its scorecard counts): then each shared case's row is
-//! built and checked by [`Filter::matches`], the rule a read of every report applies.
+//! built and checked by [`Filter::matches`], the rule a read of every report applies. The
+//! overdue cases (the brand's, or the organisation named's) and the cases that reached the
+//! organisation named in the query's days are read apart instead, from the due-date and
+//! reports lists with each case's reports read for its key, when there are few enough that
+//! this costs less ([`Apart`]); the overdue ones are then exact.
 //!
 //! Newest first, it stops counting once it has found the page and [`COUNTED`] more, as a
 //! CSO's wide search does (`CasePage::more`); one status, or one category with closed cases,
@@ -63,6 +67,8 @@ fn clauses(
         .parse::<OrgId>()
         .ok()
         .filter(|p| p.to_string() == filter.party);
+    let among = smallest_known(store, filter, party.as_ref())?;
+    let apart = |n: usize| apart.reads(n, need, among);
     if named {
         out.push(Clause {
             names: party.iter().map(chain::cases_with).collect(),
@@ -75,7 +81,7 @@ fn clauses(
             && membership
                 .certificate(&p)
                 .is_some_and(|c| c.role != ilm_protocol::Role::Cso)
-            && let Some(keys) = reached_between(store, &p, filter, need, apart)?
+            && let Some(keys) = reached_between(store, &p, filter, &apart)?
         {
             out.push(Clause {
                 names: Vec::new(),
@@ -83,17 +89,14 @@ fn clauses(
             });
         }
     }
-    // Overdue: the cases some party owes something in past its date, when few (with an
-    // organisation named, those it owes it in are among them).
-    if filter.overdue {
-        match overdue(store, now, need, apart)? {
-            Some(keys) => {
-                out.push(Clause {
-                    names: Vec::new(),
-                    keys,
-                });
-                by_row |= named;
-            }
+    // Overdue: the cases some party owes something in past its date, or with an
+    // organisation named those it owes it in (an id not as written finds none already).
+    if filter.overdue && (party.is_some() || !named) {
+        match overdue(store, now, party.as_ref(), &apart)? {
+            Some(keys) => out.push(Clause {
+                names: Vec::new(),
+                keys,
+            }),
             None => by_row = true,
         }
     }
@@ -156,12 +159,13 @@ pub enum Apart {
 }
 
 impl Apart {
-    /// Whether `n` cases are read apart rather than `among` cases checked row by row until
-    /// `need` of them match, the `n` spread among them: the first costs `n` reads, the
-    /// second about `need * among / n`.
+    /// Whether `n` cases are read apart rather than the `among` cases the other conditions
+    /// keep checked row by row until `need` of them match, the `n` spread among them: the
+    /// first costs `n` reads, the second about `need * among / n`, and never more than
+    /// `among`.
     fn reads(self, n: usize, need: usize, among: usize) -> bool {
         match self {
-            Apart::Cheaper => n.saturating_mul(n) <= need.saturating_mul(among),
+            Apart::Cheaper => n <= among && n.saturating_mul(n) <= need.saturating_mul(among),
             Apart::Always => true,
             Apart::Never => false,
         }
@@ -181,22 +185,48 @@ fn keys_of(store: &Store, cases: impl Iterator<Item = CaseRef>) -> Result<Vec<Ke
     Ok(out)
 }
 
+/// The most cases the conditions a query's lists count keep (the others may keep fewer).
+fn smallest_known(
+    store: &Store,
+    filter: &Filter,
+    party: Option<&OrgId>,
+) -> Result<usize, StoreError> {
+    let of_closed = |(all, open): (u64, u64)| if filter.closed { all } else { open };
+    let mut n = of_closed(chain::case_totals(store, None)?);
+    if let Some(p) = party {
+        n = n.min(of_closed(chain::case_totals(store, Some(p))?));
+    }
+    let cell = |name: String| -> Result<u64, StoreError> {
+        Ok(crate::aggregates::get(store, &name)?.max(0) as u64)
+    };
+    if !filter.status.is_empty() {
+        n = n.min(cell(format!("{}status.{}", chain::CASES, filter.status))?);
+    }
+    if let Some(c) = filter.category {
+        n = n.min(cell(format!("{}category.{}", chain::CASES, c.code()))?);
+    }
+    Ok(usize::try_from(n).unwrap_or(usize::MAX))
+}
+
 /// The cases in which some party owes something past its date at `now` (as a row's
-/// `overdue` says: the earliest date a report owes by is before `now`), when listing them is
-/// cheaper than checking the open cases' rows; else None.
+/// `overdue` says: the earliest date a report owes by is before `now`), or with `party`
+/// those it owes something in past its date (as `overdue_with` says), when `apart` reads so
+/// many; else None.
 fn overdue(
     store: &Store,
     now: Timestamp,
-    need: usize,
-    apart: Apart,
+    party: Option<&OrgId>,
+    apart: &dyn Fn(usize) -> bool,
 ) -> Result<Option<Vec<Key>>, StoreError> {
-    let n = usize::try_from(chain::cases_overdue(store, now)?).unwrap_or(usize::MAX);
-    let open = usize::try_from(chain::case_totals(store, None)?.1).unwrap_or(usize::MAX);
-    if !apart.reads(n, need, open) {
+    let (n, list) = match party {
+        Some(p) => (reports::overdue(store, p, now)?, reports::due_list(p)),
+        None => (chain::cases_overdue(store, now)?, chain::DUE_CASES.to_vec()),
+    };
+    if !apart(usize::try_from(n).unwrap_or(usize::MAX)) {
         return Ok(None);
     }
     let ids = reports::LISTS
-        .ids_below(store, chain::DUE_CASES, &now.0.to_be_bytes(), usize::MAX)?
+        .ids_below(store, &list, &now.0.to_be_bytes(), usize::MAX)?
         .unwrap_or_default();
     let cases = ids
         .iter()
@@ -205,14 +235,13 @@ fn overdue(
     keys_of(store, cases).map(Some)
 }
 
-/// The cases that reached `party` in the filter's days (as its reports say), when listing
-/// them is cheaper than checking the rows of every case naming it; else None.
+/// The cases that reached `party` in the filter's days (as any report about it says), when
+/// `apart` reads so many; else None.
 fn reached_between(
     store: &Store,
     party: &OrgId,
     filter: &Filter,
-    need: usize,
-    apart: Apart,
+    apart: &dyn Fn(usize) -> bool,
 ) -> Result<Option<Vec<Key>>, StoreError> {
     // Its reports newest escalation first: the time inverted.
     let lower = (u64::MAX - filter.to.map_or(u64::MAX, |t| t.0)).to_be_bytes();
@@ -222,9 +251,7 @@ fn reached_between(
     };
     let list = reports::newest_list(party);
     let n = reports::LISTS.count_between(store, &list, &lower, &upper)?;
-    let (all, open) = chain::case_totals(store, Some(party))?;
-    let among = usize::try_from(if filter.closed { all } else { open }).unwrap_or(usize::MAX);
-    if !apart.reads(n, need, among) {
+    if !apart(n) {
         return Ok(None);
     }
     let ids = reports::LISTS.ids_from(store, &list, &[list.as_slice(), &lower].concat(), n)?;
