@@ -797,6 +797,27 @@ fn an_agency_s_cases_and_plan_reach_the_brands_of_the_suppliers_it_recruits_for(
     assert_eq!(entry["role"], "agency");
     assert_eq!(entry["recruits_for"], json!([supplier.org_id]));
     assert_eq!(entry["cases"][0]["case_ref"], case.as_str());
+    // One organisation asked for: a page of its reports, and how many there are. A query
+    // the node cannot answer is refused, saying why.
+    let one = brand.get(&format!(
+        "/api/supply-chain?supplier={}&per_page=1",
+        agency.org_id
+    ));
+    assert_eq!(one["suppliers"].as_array().map(Vec::len), Some(1));
+    assert_eq!(one["suppliers"][0]["cases_total"], 1);
+    assert_eq!(one["suppliers"][0]["cases"][0]["case_ref"], case.as_str());
+    let outsider = format!("supplier={}", cso.org_id);
+    for (query, status, says) in [
+        ("per_page=10001", 400, "per_page"),
+        ("supplier=nobody", 400, "organisation id"),
+        (outsider.as_str(), 404, "not a supplier or agency"),
+    ] {
+        let (code, body) = brand.get_raw(&format!("/api/supply-chain?{query}"));
+        assert!(
+            code == status && body.contains(says),
+            "{query}: {code} {body}"
+        );
+    }
     // Not as the supplier's: the supplier's own scorecard counts nothing.
     let cards = brand.get("/api/scorecards")["scorecards"].clone();
     let card = |org: &str| {

@@ -88,8 +88,19 @@ pub enum Command {
     /// Supply-chain links: propose, accept, list.
     #[command(subcommand)]
     Link(LinkCommand),
-    /// A brand's supply chain: linked suppliers, their cases and attestations.
-    SupplyChain,
+    /// A brand's supply chain: linked suppliers, their cases and attestations; each one's
+    /// cases a page at a time, newest escalation first.
+    SupplyChain {
+        /// Only this supplier or agency (its organisation id).
+        #[arg(long)]
+        supplier: Option<String>,
+        /// The page of each one's cases to show, from 1.
+        #[arg(long, default_value_t = 1)]
+        page: usize,
+        /// Cases per page (1 to 10000).
+        #[arg(long, default_value_t = 100)]
+        per_page: usize,
+    },
     /// Start a complete local network with sample data and print how to reach each node.
     Demo(DemoArgs),
     /// Operator accounts of the admin web UI.

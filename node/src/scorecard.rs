@@ -445,6 +445,7 @@ mod tests {
                 ],
             },
             cases: vec![],
+            cases_total: 0,
         };
         let card = of_supplier(&view, Timestamp(1_800_000_000));
         let shown: Vec<(u64, String)> = card

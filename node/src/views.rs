@@ -204,8 +204,29 @@ pub struct SupplierView {
     /// Who it is, and its attestations.
     #[serde(flatten)]
     pub party: ChainParty,
-    /// The status reports of its cases, from the CSOs that own them.
+    /// The status reports of its cases, from the CSOs that own them: one page of them,
+    /// newest escalation first.
     pub cases: Vec<StatusReport>,
+    /// How many status reports about it the brand holds (on every page).
+    pub cases_total: usize,
+}
+
+/// Which page of each organisation's status reports a supply-chain view holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReportsPage {
+    /// The page, from 1.
+    pub page: usize,
+    /// Reports per page.
+    pub per_page: usize,
+}
+
+impl Default for ReportsPage {
+    fn default() -> ReportsPage {
+        ReportsPage {
+            page: 1,
+            per_page: 100,
+        }
+    }
 }
 
 /// Who is in a brand's supply chain.
@@ -312,26 +333,52 @@ pub fn chain_parties(
     Ok(out)
 }
 
-/// A brand's supply chain: linked suppliers, then the agencies they recruit through (as the
-/// suppliers told it), with their cases' status reports and attestations. Reads every
-/// report: the scorecards read the aggregates instead ([`crate::scorecard`]).
+/// A brand's supply chain (or the one organisation of it `only` names): linked suppliers,
+/// then the agencies they recruit through (as the suppliers told it), with their
+/// attestations and a page of their cases' status reports, newest escalation first, read
+/// from each one's list of reports (`aggregates::reports`): what a view reads grows with its
+/// page, not with the reports the brand holds.
 pub fn supply_chain(
     store: &Store,
     membership: &MembershipState,
     me: &OrgId,
+    only: Option<&OrgId>,
+    window: ReportsPage,
 ) -> Result<Vec<SupplierView>, StoreError> {
+    use crate::aggregates::reports;
     let parties = chain_parties(store, membership, me)?;
-    let mut cases_of: HashMap<OrgId, Vec<StatusReport>> = HashMap::new();
-    store.for_each(&schema::STATUS_REPORTS, &[], |r: StatusReport| {
-        cases_of.entry(r.supplier).or_default().push(r);
-    })?;
-    Ok(parties
-        .into_iter()
-        .map(|party| SupplierView {
-            cases: cases_of.remove(&party.supplier).unwrap_or_default(),
+    let mut out = Vec::new();
+    for party in parties {
+        if only.is_some_and(|o| *o != party.supplier) {
+            continue;
+        }
+        let org = party.supplier;
+        let total = crate::aggregates::get(store, &format!("{}cases", reports::prefix(&org)))?;
+        let skip = window
+            .page
+            .saturating_sub(1)
+            .saturating_mul(window.per_page);
+        let mut cases = Vec::new();
+        let mut seen = Vec::new();
+        for case in reports::newest_page(store, &org, skip, window.per_page)? {
+            // Two reports about it in one case (two CSOs') are two entries of its list.
+            if seen.contains(&case) {
+                continue;
+            }
+            seen.push(case);
+            cases.extend(
+                reports::reports_of(store, &case)?
+                    .into_iter()
+                    .filter(|r| r.supplier == org),
+            );
+        }
+        out.push(SupplierView {
+            cases,
+            cases_total: usize::try_from(total).unwrap_or(0),
             party,
-        })
-        .collect())
+        });
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -194,9 +194,20 @@ pub fn reports_of(store: &Store, case: &CaseRef) -> Result<Vec<StatusReport>, St
 
 /// The cases of `org`'s newest `n` reports (by escalation), newest first.
 pub fn newest(store: &Store, org: &OrgId, n: usize) -> Result<Vec<CaseRef>, StoreError> {
+    newest_page(store, org, 0, n)
+}
+
+/// The cases of `org`'s reports (by escalation, newest first) from the `skip`-th on, at
+/// most `n`.
+pub fn newest_page(
+    store: &Store,
+    org: &OrgId,
+    skip: usize,
+    n: usize,
+) -> Result<Vec<CaseRef>, StoreError> {
     let name = newest_list(org);
     Ok(LISTS
-        .ids_in(store, &name, 0, n)?
+        .ids_in(store, &name, skip, n)?
         .iter()
         .filter_map(|id| super::lists::key_of::<KEY_LEN>(id))
         .map(|k| case_of(&k))

@@ -594,10 +594,57 @@ pub(crate) async fn accept_link(State(st): St, Path(id): Path<String>) -> ApiRes
     Ok(Json(json!(crate::views::link(&link))))
 }
 
-/// The brand's view: linked suppliers, their cases' status reports and attestations.
-pub(crate) async fn supply_chain(State(st): St) -> ApiResult {
-    let suppliers = crate::views::supply_chain(&st.store, &st.membership, &st.keys.org_id())?;
-    Ok(Json(json!({ "suppliers": suppliers })))
+/// Which organisation of a brand's supply chain, and which page of each one's status
+/// reports, `/api/supply-chain` shows.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct SupplyChainQuery {
+    /// Only this organisation (its id; empty: every one).
+    supplier: String,
+    /// The page of each organisation's reports, from 1 (0: the first).
+    page: usize,
+    /// Reports per page (0: 100; at most 10,000).
+    per_page: usize,
+}
+
+/// The brand's view: linked suppliers and the agencies they recruit through, their
+/// attestations and a page of their cases' status reports (newest escalation first, with
+/// how many there are).
+pub(crate) async fn supply_chain(
+    State(st): St,
+    query: Result<Query<SupplyChainQuery>, QueryRejection>,
+) -> ApiResult {
+    let Query(q) = query?;
+    let only: Option<OrgId> = match q.supplier.trim() {
+        "" => None,
+        s => Some(
+            s.parse()
+                .map_err(|_| ApiError::bad("supplier: an organisation id (64 hex digits)"))?,
+        ),
+    };
+    let per_page = match q.per_page {
+        0 => crate::views::ReportsPage::default().per_page,
+        n if n <= crate::worklist::MAX_PER_PAGE => n,
+        _ => return Err(ApiError::bad("per_page: 1 to 10000")),
+    };
+    let window = crate::views::ReportsPage {
+        page: q.page.max(1),
+        per_page,
+    };
+    let me = st.keys.org_id();
+    let suppliers =
+        crate::views::supply_chain(&st.store, &st.membership, &me, only.as_ref(), window)?;
+    if only.is_some() && suppliers.is_empty() {
+        return Err(ApiError(
+            StatusCode::NOT_FOUND,
+            "supplier: not a supplier or agency of this brand's supply chain".into(),
+        ));
+    }
+    Ok(Json(json!({
+        "suppliers": suppliers,
+        "page": window.page,
+        "per_page": window.per_page,
+    })))
 }
 
 pub(crate) async fn list_disclosures(State(st): St) -> ApiResult {

@@ -92,7 +92,11 @@ pub fn run(cli: Cli) -> Result<Output> {
         Command::Overdue { limit } => workflow_ops::overdue(&dir, limit),
         Command::Attestation(cmd) => workflow_ops::attestation(&dir, cmd),
         Command::Link(cmd) => workflow_ops::link(&dir, cmd),
-        Command::SupplyChain => workflow_ops::supply_chain(&dir),
+        Command::SupplyChain {
+            supplier,
+            page,
+            per_page,
+        } => workflow_ops::supply_chain(&dir, supplier.as_deref(), page, per_page),
         Command::Demo(_) => anyhow::bail!("`ilm demo` is started by the binary's main"),
         Command::Operator(cmd) => operators::run(&dir, cmd),
         Command::Erase(EraseCommand::Contact { id }) => workflow_ops::erase_contact(&dir, &id),

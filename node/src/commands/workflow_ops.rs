@@ -6,7 +6,7 @@ use super::fmt_time;
 use crate::cli::{AttestationCommand, ContactArgs, ContactCommand, LinkCommand, NewCaseArgs};
 use crate::client::AdminClient;
 use crate::datadir::DataDir;
-use crate::output::Output;
+use crate::output::{Invalid, Output};
 use anyhow::{Context, Result, bail};
 use ilm_protocol::{CaseRef, Digest, IssueCategory, Money, OrgId, Timestamp};
 use serde_json::{Value, json};
@@ -409,8 +409,21 @@ pub(super) fn link(dir: &DataDir, cmd: LinkCommand) -> Result<Output> {
     }
 }
 
-pub(super) fn supply_chain(dir: &DataDir) -> Result<Output> {
-    let v = client(dir)?.get("/api/supply-chain")?;
+pub(super) fn supply_chain(
+    dir: &DataDir,
+    supplier: Option<&str>,
+    page: usize,
+    per_page: usize,
+) -> Result<Output> {
+    let mut path = format!("/api/supply-chain?page={page}&per_page={per_page}");
+    if let Some(s) = supplier {
+        // An id is hex: anything else is refused by the node, and must not reach the query.
+        if !s.chars().all(|c| c.is_ascii_hexdigit()) {
+            return Err(Invalid(format!("{s:?} is not an organisation id (64 hex digits)")).into());
+        }
+        path.push_str(&format!("&supplier={s}"));
+    }
+    let v = client(dir)?.get(&path)?;
     let mut t = String::new();
     for s in v["suppliers"].as_array().into_iter().flatten() {
         t.push_str(&format!(
@@ -430,12 +443,22 @@ pub(super) fn supply_chain(dir: &DataDir) -> Result<Output> {
                     .join(", ")
             ));
         }
+        let cases = s["cases"].as_array().map_or(0, Vec::len);
         for c in s["cases"].as_array().into_iter().flatten() {
             t.push_str(&format!(
                 "  case {}  {:<22} {} workers\n",
                 text(&c["case_ref"]),
                 text(&c["status"]),
                 text(&c["workers_affected"])
+            ));
+        }
+        let total = s["cases_total"].as_u64().unwrap_or(0);
+        if total > cases as u64 {
+            let first = (page.max(1) - 1) * per_page;
+            t.push_str(&format!(
+                "  cases {}-{} of {total}, newest first (--page for others)\n",
+                (first + 1).min(total as usize),
+                first + cases
             ));
         }
         for a in s["attestations"].as_array().into_iter().flatten() {

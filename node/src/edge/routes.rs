@@ -577,7 +577,7 @@ pub static ROUTES: &[Route] = &[
         Get,
         "/api/supply-chain",
         Read,
-        "A brand's linked suppliers, their cases and attestations",
+        "A brand's linked suppliers and agencies, their attestations and a page of each one's cases (supplier, page, per_page)",
         |m| on(m, workflow::supply_chain),
     ).only(BRAND),
     // Membership.

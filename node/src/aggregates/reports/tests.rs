@@ -140,6 +140,38 @@ fn deliver(store: &Store, batches: &[Vec<StatusReport>]) {
     }
 }
 
+/// Stores complete supply-chain links (kind, upstream, downstream), each signed by its
+/// upstream side.
+fn store_links(
+    store: &Store,
+    network: &ilm_protocol::Network,
+    links: &[(LinkKind, &OrgKeys, &OrgKeys)],
+) {
+    let mut batch = WriteBatch::new();
+    for (kind, upstream, downstream) in links {
+        let rec = SignedRecord::sign(
+            &SupplyChainLink {
+                network_id: network.id(),
+                kind: *kind,
+                upstream: upstream.org_id(),
+                downstream: downstream.org_id(),
+                established_at: T0,
+            },
+            upstream,
+        )
+        .expect("link");
+        let link = crate::core::StoredLink {
+            id: rec.digest(),
+            record: rec,
+            complete: true,
+        };
+        batch
+            .put(&schema::LINKS, link.id.as_bytes(), &link)
+            .expect("put");
+    }
+    store.commit(batch).expect("commit");
+}
+
 fn all_reports(store: &Store) -> Vec<StatusReport> {
     store.scan(&schema::STATUS_REPORTS, &[]).expect("scan")
 }
@@ -352,32 +384,14 @@ fn scorecards_from_cells_equal_those_read_from_every_report() {
     )
     .expect("membership");
     let (_dir, store) = open_store();
-    let mut batch = WriteBatch::new();
-    for (kind, upstream, downstream) in [
-        (LinkKind::BrandSupplier, &brand, &supplier),
-        (LinkKind::SupplierAgency, &supplier, &agency),
-    ] {
-        let rec = SignedRecord::sign(
-            &SupplyChainLink {
-                network_id: network.id(),
-                kind,
-                upstream: upstream.org_id(),
-                downstream: downstream.org_id(),
-                established_at: T0,
-            },
-            upstream,
-        )
-        .expect("link");
-        let link = crate::core::StoredLink {
-            id: rec.digest(),
-            record: rec,
-            complete: true,
-        };
-        batch
-            .put(&schema::LINKS, link.id.as_bytes(), &link)
-            .expect("put");
-    }
-    store.commit(batch).expect("commit");
+    store_links(
+        &store,
+        &network,
+        &[
+            (LinkKind::BrandSupplier, &brand, &supplier),
+            (LinkKind::SupplierAgency, &supplier, &agency),
+        ],
+    );
     let parties = [supplier.org_id(), agency.org_id()];
     let cso_ids = [csos[0].org_id(), csos[1].org_id()];
     let mut runner = proptest::test_runner::TestRunner::deterministic();

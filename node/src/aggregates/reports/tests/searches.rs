@@ -402,3 +402,50 @@ fn a_store_counted_before_the_case_lists_by_status_builds_them_at_its_first_star
     assert_eq!(LISTS.count(&b.store, &new_list).expect("count"), held);
     assert_eq!(lists_held(&b.store), Some(lists_of(&reports)));
 }
+
+/// A brand's supply-chain view (`/api/supply-chain`) holds a page of each organisation's
+/// status reports, newest escalation first, and how many there are: its pages together hold
+/// every report about it, each once, and what a view reads grows with its page.
+#[test]
+fn the_supply_chain_view_pages_each_organisations_reports() {
+    let b = brand_knowing("Pages", many_about);
+    super::store_links(
+        &b.store,
+        &b.membership.network(),
+        &[(LinkKind::BrandSupplier, &keys(10), &keys(3))],
+    );
+    let view = |only: Option<&OrgId>, page: usize, per_page: usize| {
+        crate::views::supply_chain(
+            &b.store,
+            &b.membership,
+            &b.me,
+            only,
+            crate::views::ReportsPage { page, per_page },
+        )
+        .expect("view")
+    };
+    let first = view(None, 1, 100);
+    assert_eq!(first.len(), 1, "the one supplier linked");
+    assert_eq!((first[0].cases.len(), first[0].cases_total), (100, 1_300));
+    let newest: Vec<Timestamp> = first[0].cases.iter().map(|r| r.escalated_at).collect();
+    let mut sorted = newest.clone();
+    sorted.sort_by(|a, b| b.cmp(a));
+    assert_eq!(newest, sorted, "newest escalation first");
+    let mut every: Vec<CaseRef> = (1..=13)
+        .flat_map(|page| view(None, page, 100).remove(0).cases)
+        .map(|r| r.case_ref)
+        .collect();
+    let held = every.len();
+    every.sort();
+    every.dedup();
+    let mut want: Vec<CaseRef> = all_reports(&b.store).iter().map(|r| r.case_ref).collect();
+    want.sort();
+    assert_eq!((held, every), (1_300, want), "every report once");
+    assert!(
+        view(None, 14, 100)[0].cases.is_empty(),
+        "past the last page"
+    );
+    // One organisation asked for: the supplier, or one not in the supply chain.
+    assert_eq!(view(Some(&b.parties[0]), 2, 7)[0].cases.len(), 7);
+    assert!(view(Some(&b.parties[1]), 1, 100).is_empty());
+}
