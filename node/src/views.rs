@@ -354,27 +354,29 @@ pub fn supply_chain(
         }
         let org = party.supplier;
         let total = crate::aggregates::get(store, &format!("{}cases", reports::prefix(&org)))?;
+        let total = usize::try_from(total).unwrap_or(0);
         let skip = window
             .page
             .saturating_sub(1)
             .saturating_mul(window.per_page);
         let mut cases = Vec::new();
-        let mut seen = Vec::new();
-        for case in reports::newest_page(store, &org, skip, window.per_page)? {
-            // Two reports about it in one case (two CSOs') are two entries of its list.
-            if seen.contains(&case) {
-                continue;
-            }
-            seen.push(case);
+        // A page past the end reads nothing.
+        let entries = if skip < total {
+            reports::newest_page(store, &org, skip, window.per_page)?
+        } else {
+            Vec::new()
+        };
+        for (at, case) in entries {
+            // Each entry is one report of the case about it (two CSOs' are two entries).
             cases.extend(
                 reports::reports_of(store, &case)?
                     .into_iter()
-                    .filter(|r| r.supplier == org),
+                    .filter(|r| r.supplier == org && r.escalated_at == at),
             );
         }
         out.push(SupplierView {
             cases,
-            cases_total: usize::try_from(total).unwrap_or(0),
+            cases_total: total,
             party,
         });
     }

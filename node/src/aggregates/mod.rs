@@ -246,11 +246,9 @@ impl Pending {
     }
 
     /// A status report stored at a brand, replacing `old` (those it replaces: none, or the
-    /// one held under its id, or under the id of an earlier release).
+    /// one held under its id, or under the id of an earlier release): its party's cells (its
+    /// list entries change with its case's, [`Pending::reported_case`]).
     pub fn report(&mut self, old: &[StatusReport], new: &StatusReport) {
-        let was: BTreeSet<_> = old.iter().flat_map(reports::entries).collect();
-        let is: BTreeSet<_> = reports::entries(new).into_iter().collect();
-        diff_sets(&mut self.report_lists, &was, &is);
         let mut cells = Cells::new();
         for (k, v) in old.iter().flat_map(reports::of_report) {
             add(&mut cells, k, v);
@@ -259,13 +257,23 @@ impl Pending {
     }
 
     /// A case a brand knows from its reports, whose reports go from `before` to `after`
-    /// (each in id order): its case-level cells and list entries.
+    /// (each in id order): its case-level cells, and its entries in the case-level lists and
+    /// in its parties' lists. Entries are compared over all of the case's reports: two
+    /// reports about one party (two CSOs') may share an entry, which stays while either
+    /// holds it.
     pub fn reported_case(&mut self, before: &[StatusReport], after: &[StatusReport]) {
         let (was, is) = (chain::summary(before), chain::summary(after));
-        let entries = |s: &Option<chain::CaseSummary>| -> BTreeSet<_> {
-            s.iter().flat_map(chain::case_entries).collect()
+        let entries = |s: &Option<chain::CaseSummary>, group: &[StatusReport]| -> BTreeSet<_> {
+            s.iter()
+                .flat_map(chain::case_entries)
+                .chain(group.iter().flat_map(reports::entries))
+                .collect()
         };
-        diff_sets(&mut self.report_lists, &entries(&was), &entries(&is));
+        diff_sets(
+            &mut self.report_lists,
+            &entries(&was, before),
+            &entries(&is, after),
+        );
         self.add(&delta(
             &chain::of_case(was.as_ref()),
             &chain::of_case(is.as_ref()),

@@ -194,23 +194,31 @@ pub fn reports_of(store: &Store, case: &CaseRef) -> Result<Vec<StatusReport>, St
 
 /// The cases of `org`'s newest `n` reports (by escalation), newest first.
 pub fn newest(store: &Store, org: &OrgId, n: usize) -> Result<Vec<CaseRef>, StoreError> {
-    newest_page(store, org, 0, n)
+    Ok(newest_page(store, org, 0, n)?
+        .into_iter()
+        .map(|(_, case)| case)
+        .collect())
 }
 
-/// The cases of `org`'s reports (by escalation, newest first) from the `skip`-th on, at
-/// most `n`.
+/// `org`'s reports by escalation, newest first, from the `skip`-th on, at most `n`: when
+/// each was escalated to it, and its case (two reports escalated at once, in one case,
+/// share an entry).
 pub fn newest_page(
     store: &Store,
     org: &OrgId,
     skip: usize,
     n: usize,
-) -> Result<Vec<CaseRef>, StoreError> {
+) -> Result<Vec<(Timestamp, CaseRef)>, StoreError> {
     let name = newest_list(org);
     Ok(LISTS
         .ids_in(store, &name, skip, n)?
         .iter()
         .filter_map(|id| super::lists::key_of::<KEY_LEN>(id))
-        .map(|k| case_of(&k))
+        .map(|k| {
+            let mut t = [0u8; 8];
+            t.copy_from_slice(&k[..8]);
+            (Timestamp(u64::MAX - u64::from_be_bytes(t)), case_of(&k))
+        })
         .collect())
 }
 

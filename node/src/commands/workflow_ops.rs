@@ -417,11 +417,13 @@ pub(super) fn supply_chain(
 ) -> Result<Output> {
     let mut path = format!("/api/supply-chain?page={page}&per_page={per_page}");
     if let Some(s) = supplier {
-        // An id is hex: anything else is refused by the node, and must not reach the query.
-        if !s.chars().all(|c| c.is_ascii_hexdigit()) {
-            return Err(Invalid(format!("{s:?} is not an organisation id (64 hex digits)")).into());
-        }
-        path.push_str(&format!("&supplier={s}"));
+        // An id is hex: anything else is refused here, and must not reach the query.
+        let id: OrgId = s
+            .trim()
+            .to_lowercase()
+            .parse()
+            .map_err(|_| Invalid(format!("{s:?} is not an organisation id (64 hex digits)")))?;
+        path.push_str(&format!("&supplier={id}"));
     }
     let v = client(dir)?.get(&path)?;
     let mut t = String::new();
@@ -452,14 +454,21 @@ pub(super) fn supply_chain(
                 text(&c["workers_affected"])
             ));
         }
+        // The page and its size as the node answered them.
         let total = s["cases_total"].as_u64().unwrap_or(0);
-        if total > cases as u64 {
-            let first = (page.max(1) - 1) * per_page;
+        let (page, per_page) = (
+            v["page"].as_u64().unwrap_or(1),
+            v["per_page"].as_u64().unwrap_or(0),
+        );
+        let first = page.saturating_sub(1).saturating_mul(per_page);
+        if cases > 0 && total > cases as u64 {
             t.push_str(&format!(
                 "  cases {}-{} of {total}, newest first (--page for others)\n",
-                (first + 1).min(total as usize),
-                first + cases
+                first + 1,
+                first + cases as u64
             ));
+        } else if cases == 0 && total > 0 {
+            t.push_str(&format!("  no cases on page {page} ({total} in all)\n"));
         }
         for a in s["attestations"].as_array().into_iter().flatten() {
             t.push_str(&format!(

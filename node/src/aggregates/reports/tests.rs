@@ -197,7 +197,9 @@ fn lists_of(reports: &[StatusReport]) -> Vec<Vec<u8>> {
         .chain(summaries(reports).iter().flat_map(case_entries))
         .map(|(list, key)| [list.as_slice(), &key].concat())
         .collect();
+    // Two reports about one party of a case may share an entry.
     ids.sort();
+    ids.dedup();
     ids
 }
 
@@ -572,3 +574,44 @@ fn scorecards_from_cells_equal_those_read_from_every_report() {
 /// same totals.
 mod case_list;
 mod searches;
+
+/// Two CSOs' reports about one party of one case may share an entry of its lists (the same
+/// escalation, the same date owed): when one of them moves on, the entry stays for the
+/// other, which still owes.
+#[test]
+fn a_list_entry_two_reports_share_stays_while_either_holds_it() {
+    let (_dir, store) = open_store();
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    let d = drawn().new_tree(&mut runner).expect("draw").current();
+    let both = |cso: u8| {
+        let mut r = report(&d, 1);
+        r.case_ref = case_ref(7, 0);
+        r.cso = org(cso);
+        r.supplier = org(3);
+        r.status = CaseStatus::Escalated;
+        r.stage = PartyStage::Escalated;
+        r
+    };
+    let (a, b) = (both(1), both(2));
+    deliver(&store, &[vec![a.clone(), b]]);
+    let due = due_list(&org(3));
+    assert_eq!(
+        LISTS.count(&store, &due).expect("count"),
+        1,
+        "one shared entry"
+    );
+    assert_eq!(lists_held(&store), Some(lists_of(&all_reports(&store))));
+    // One CSO hears it resolved; the other's report still owes the acknowledgement.
+    let mut moved = a;
+    moved.stage = PartyStage::Resolved;
+    moved.status = CaseStatus::Resolved;
+    moved.acknowledged_at = Some(moved.escalated_at.plus_days(1));
+    moved.reported_at = Timestamp(moved.reported_at.0 + 60);
+    deliver(&store, &[vec![moved]]);
+    assert_eq!(
+        LISTS.count(&store, &due).expect("count"),
+        1,
+        "the other still owes"
+    );
+    assert_eq!(lists_held(&store), Some(lists_of(&all_reports(&store))));
+}

@@ -424,25 +424,49 @@ fn the_supply_chain_view_pages_each_organisations_reports() {
         )
         .expect("view")
     };
+    // A second CSO's report about the supplier in one of the cases, escalated later: two
+    // entries of its list, each on its own page.
+    let mut second = all_reports(&b.store).remove(0);
+    second.cso = b.csos[1];
+    second.escalated_at = T0.plus_days(3);
+    deliver(&b.store, &[vec![second]]);
     let first = view(None, 1, 100);
     assert_eq!(first.len(), 1, "the one supplier linked");
-    assert_eq!((first[0].cases.len(), first[0].cases_total), (100, 1_300));
+    assert_eq!((first[0].cases.len(), first[0].cases_total), (100, 1_301));
+    assert_eq!(
+        first[0].cases[0].cso, b.csos[1],
+        "the newest escalation first"
+    );
     let newest: Vec<Timestamp> = first[0].cases.iter().map(|r| r.escalated_at).collect();
     let mut sorted = newest.clone();
     sorted.sort_by(|a, b| b.cmp(a));
     assert_eq!(newest, sorted, "newest escalation first");
-    let mut every: Vec<CaseRef> = (1..=13)
-        .flat_map(|page| view(None, page, 100).remove(0).cases)
-        .map(|r| r.case_ref)
+    let pages: Vec<Vec<StatusReport>> = (1..=14)
+        .map(|page| view(None, page, 100).remove(0).cases)
+        .collect();
+    assert!(pages.iter().all(|p| p.len() <= 100));
+    let mut every: Vec<(CaseRef, OrgId)> = pages
+        .iter()
+        .flatten()
+        .map(|r| (r.case_ref, r.cso))
         .collect();
     let held = every.len();
     every.sort();
     every.dedup();
-    let mut want: Vec<CaseRef> = all_reports(&b.store).iter().map(|r| r.case_ref).collect();
+    let mut want: Vec<(CaseRef, OrgId)> = all_reports(&b.store)
+        .iter()
+        .map(|r| (r.case_ref, r.cso))
+        .collect();
     want.sort();
-    assert_eq!((held, every), (1_300, want), "every report once");
+    // Compared as counts first: a difference shows without printing every reference.
+    assert_eq!(
+        (held, every.len()),
+        (1_301, want.len()),
+        "every report once"
+    );
+    assert!(every == want, "every report once");
     assert!(
-        view(None, 14, 100)[0].cases.is_empty(),
+        view(None, 15, 100)[0].cases.is_empty(),
         "past the last page"
     );
     // One organisation asked for: the supplier, or one not in the supply chain.
