@@ -355,43 +355,12 @@ pub fn page_reading(
     label: &dyn Fn(IssueCategory) -> String,
     apart: Apart,
 ) -> Result<CasePage, StoreError> {
-    let name = member_name(membership);
-    let row = |key: &Key| -> Result<Option<CaseRow>, StoreError> {
-        let reports = reports::reports_of(store, &opened::case_of(key))?;
-        Ok(report_row(&reports, &name, now))
-    };
+    let row = |key: &Key| row_of(store, membership, now, key);
     let need = match filter.sort {
         Sort::Opened => stream::needed(filter, COUNTED),
         Sort::Due | Sort::Status => usize::MAX,
     };
-    let (clauses, by_row) = clauses(store, membership, now, filter, label, need, apart)?;
-    let start = stream::start(filter);
-    let streams: Vec<Stream> = clauses
-        .into_iter()
-        .map(|c| Stream::of_lists(&reports::LISTS, c.names, c.keys, &start))
-        .collect();
-    // With an organisation named, `from` is the day the case reached it, which may come after
-    // the case opened: no case can be passed over by its opening.
-    let oldest = if filter.party.is_empty() {
-        filter.from
-    } else {
-        None
-    };
-    // Another order checks the rows it builds for their sort keys.
-    let mut check = |key: &Key| -> Result<bool, StoreError> {
-        if filter.sort != Sort::Opened {
-            Ok(true)
-        } else if by_row {
-            Ok(row(key)?.is_some_and(|r| filter.matches(&r, label)))
-        } else {
-            Ok(stream::in_dates(filter, key))
-        }
-    };
-    let Found { keys, mut more } =
-        stream::leap(store, streams, oldest, need, usize::MAX, &mut check)?.unwrap_or(Found {
-            keys: Vec::new(),
-            more: false,
-        });
+    let Found { keys, mut more } = found(store, membership, now, filter, label, need, apart)?;
     if filter.sort != Sort::Opened {
         // The order needs every row.
         let mut rows = Vec::with_capacity(keys.len());
@@ -430,4 +399,92 @@ pub fn page_reading(
         pages,
         more,
     })
+}
+
+/// The row of a brand's case (None when its reports are gone).
+pub fn row_of(
+    store: &Store,
+    membership: &MembershipState,
+    now: Timestamp,
+    key: &Key,
+) -> Result<Option<CaseRow>, StoreError> {
+    let reports = reports::reports_of(store, &opened::case_of(key))?;
+    Ok(report_row(&reports, &member_name(membership), now))
+}
+
+/// Every case `filter` keeps of a brand's, in its order, as keys: an export builds their
+/// rows a chunk at a time, so what it holds grows with the cases kept, never with every row.
+pub fn selection(
+    store: &Store,
+    membership: &MembershipState,
+    now: Timestamp,
+    filter: &Filter,
+    label: &dyn Fn(IssueCategory) -> String,
+) -> Result<Vec<Key>, StoreError> {
+    let Found { keys, .. } = found(
+        store,
+        membership,
+        now,
+        filter,
+        label,
+        usize::MAX,
+        Apart::Cheaper,
+    )?;
+    if filter.sort == Sort::Opened {
+        return Ok(keys);
+    }
+    // Another order: each kept case's place in it, from its row (dropped at once).
+    let mut placed = Vec::with_capacity(keys.len());
+    for key in keys {
+        if let Some(r) = row_of(store, membership, now, &key)?.filter(|r| filter.matches(r, label))
+        {
+            placed.push((filter.sort_key(&r), key));
+        }
+    }
+    placed.sort_unstable();
+    Ok(placed.into_iter().map(|(_, k)| k).collect())
+}
+
+/// The cases the conditions of `filter` share, newest first, until `need` are found: those
+/// that pass it when its order is newest first (other orders check the rows they build).
+#[allow(clippy::too_many_arguments)]
+fn found(
+    store: &Store,
+    membership: &MembershipState,
+    now: Timestamp,
+    filter: &Filter,
+    label: &dyn Fn(IssueCategory) -> String,
+    need: usize,
+    apart: Apart,
+) -> Result<Found, StoreError> {
+    let row = |key: &Key| row_of(store, membership, now, key);
+    let (clauses, by_row) = clauses(store, membership, now, filter, label, need, apart)?;
+    let start = stream::start(filter);
+    let streams: Vec<Stream> = clauses
+        .into_iter()
+        .map(|c| Stream::of_lists(&reports::LISTS, c.names, c.keys, &start))
+        .collect();
+    // With an organisation named, `from` is the day the case reached it, which may come after
+    // the case opened: no case can be passed over by its opening.
+    let oldest = if filter.party.is_empty() {
+        filter.from
+    } else {
+        None
+    };
+    // Another order checks the rows it builds for their sort keys.
+    let mut check = |key: &Key| -> Result<bool, StoreError> {
+        if filter.sort != Sort::Opened {
+            Ok(true)
+        } else if by_row {
+            Ok(row(key)?.is_some_and(|r| filter.matches(&r, label)))
+        } else {
+            Ok(stream::in_dates(filter, key))
+        }
+    };
+    Ok(
+        stream::leap(store, streams, oldest, need, usize::MAX, &mut check)?.unwrap_or(Found {
+            keys: Vec::new(),
+            more: false,
+        }),
+    )
 }

@@ -39,8 +39,22 @@ pub fn each_row(
         }
         return Ok(handed);
     }
-    // A brand's cases, known from status reports the indexes do not hold: as many rows as
-    // its supply chain has cases.
+    // A brand's cases, known from status reports: their keys from its case lists, each row
+    // built in turn (checked again: the case may have changed since its key was selected).
+    if super::reported::reported_only(store)? {
+        for key in super::chain::selection(store, membership, now, &filter, label)? {
+            if let Some(r) = super::chain::row_of(store, membership, now, &key)?
+                .filter(|r| filter.matches(r, label))
+            {
+                handed += 1;
+                if !each(r) {
+                    break;
+                }
+            }
+        }
+        return Ok(handed);
+    }
+    // A node holding both kinds of rows: every row.
     let mut all = rows(store, membership, me, now)?;
     all.retain(|r| filter.matches(r, label));
     all.sort_by_key(|r| filter.sort_key(r));

@@ -88,6 +88,24 @@ fn drawn_about(parties: [OrgId; 2], csos: [OrgId; 2]) -> Vec<Vec<StatusReport>> 
         .collect()
 }
 
+/// The cases a case-list export of `query` hands over, in order.
+fn exported(b: &Named, query: &CaseQuery) -> Result<Vec<CaseRef>, crate::worklist::ListError> {
+    let mut out = Vec::new();
+    crate::worklist::export::each_row(
+        &b.store,
+        &b.membership,
+        &b.me,
+        b.now,
+        query,
+        &label,
+        &mut |r| {
+            out.push(r.case_ref);
+            true
+        },
+    )?;
+    Ok(out)
+}
+
 fn label(c: IssueCategory) -> String {
     c.code().to_string()
 }
@@ -230,6 +248,20 @@ fn a_brands_searches_and_filters_from_its_lists_equal_a_read_of_every_report() {
                 "{query:?} {apart:?}"
             );
         }
+        // The export of the same query: every row it keeps, in its order.
+        if found % 4 == 0 {
+            let whole = CaseQuery {
+                page: 1,
+                per_page: crate::worklist::MAX_PER_PAGE,
+                ..query.clone()
+            };
+            let read = select(all.clone(), &whole, &label).expect("select");
+            assert_eq!(
+                exported(&b, &query).expect("export"),
+                read.rows.iter().map(|r| r.case_ref).collect::<Vec<_>>(),
+                "export {query:?}"
+            );
+        }
         found += usize::from(read.total > 0);
         checked_by_row += usize::from(
             read.total > 0
@@ -366,10 +398,24 @@ fn a_wide_search_at_a_brand_reads_its_lists_and_stops_counting() {
             );
         }
     }
-    // The page comes from the lists: with them emptied, the search finds nothing, though
-    // every report is still held.
+    // Its export holds every case, however many, newest first.
+    let whole = CaseQuery {
+        per_page: crate::worklist::MAX_PER_PAGE,
+        ..wide.clone()
+    };
+    let every: Vec<CaseRef> = select(all.clone(), &whole, &label)
+        .expect("select")
+        .rows
+        .iter()
+        .map(|r| r.case_ref)
+        .collect();
+    assert_eq!(every.len(), 1_300);
+    assert!(exported(&b, &wide).expect("export") == every);
+    // The page comes from the lists: with them emptied, the search and its export find
+    // nothing, though every report is still held.
     crate::aggregates::empty(&b.store, LISTS.table()).expect("emptied");
     assert!(list(&wide).rows.is_empty());
+    assert!(exported(&b, &wide).expect("export").is_empty());
     assert_eq!(
         crate::worklist::rows(&b.store, &b.membership, &b.me, b.now)
             .expect("rows")
