@@ -241,9 +241,14 @@ pub fn compare(
             figures.open = chain::case_totals(store, Some(&p.supplier))?.1;
             let overdue = reports::overdue(store, &p.supplier, now)?;
             corridors.extend(figures.corridors.keys().cloned());
+            // Each entry of its list is one report (two CSOs' in one case are two entries).
             let mut newest = Vec::new();
-            for case in reports::newest(store, &p.supplier, recent)? {
-                newest.extend(reports::report_of(store, &case, &p.supplier)?);
+            for (at, case) in reports::newest_page(store, &p.supplier, 0, recent)? {
+                newest.extend(
+                    reports::reports_of(store, &case)?
+                        .into_iter()
+                        .find(|r| r.supplier == p.supplier && r.escalated_at == at),
+                );
             }
             let mut kept = Vec::new();
             for a in std::mem::take(&mut p.attestations) {

@@ -192,14 +192,6 @@ pub fn reports_of(store: &Store, case: &CaseRef) -> Result<Vec<StatusReport>, St
     store.scan(&schema::STATUS_REPORTS, case.as_bytes())
 }
 
-/// The cases of `org`'s newest `n` reports (by escalation), newest first.
-pub fn newest(store: &Store, org: &OrgId, n: usize) -> Result<Vec<CaseRef>, StoreError> {
-    Ok(newest_page(store, org, 0, n)?
-        .into_iter()
-        .map(|(_, case)| case)
-        .collect())
-}
-
 /// `org`'s reports by escalation, newest first, from the `skip`-th on, at most `n`: when
 /// each was escalated to it, and its case (two reports escalated at once, in one case,
 /// share an entry).
@@ -238,19 +230,6 @@ pub fn has_report(
         &schema::legacy_report_id(case, cso),
     )?;
     Ok(legacy.is_some_and(|r| r.supplier == *org))
-}
-
-/// The report about `org` of a case, if this node holds one (the newest, were there two:
-/// one under an earlier release's id).
-pub fn report_of(
-    store: &Store,
-    case: &CaseRef,
-    org: &OrgId,
-) -> Result<Option<StatusReport>, StoreError> {
-    Ok(reports_of(store, case)?
-        .into_iter()
-        .filter(|r| r.supplier == *org)
-        .max_by_key(|r| r.reported_at))
 }
 
 /// One party's figures from the reports about it.
