@@ -228,11 +228,17 @@ fn overdue(
     let ids = reports::LISTS
         .ids_below(store, &list, &now.0.to_be_bytes(), usize::MAX)?
         .unwrap_or_default();
+    keys_of_entries(store, &ids).map(Some)
+}
+
+/// The keys of the cases of these ids of reports' lists (a time, then a case), sorted
+/// without repeats.
+fn keys_of_entries(store: &Store, ids: &[Vec<u8>]) -> Result<Vec<Key>, StoreError> {
     let cases = ids
         .iter()
         .filter_map(|id| crate::aggregates::lists::key_of::<{ reports::KEY_LEN }>(id))
         .map(|k| reports::case_of(&k));
-    keys_of(store, cases).map(Some)
+    keys_of(store, cases)
 }
 
 /// The cases that reached `party` in the filter's days (as any report about it says), when
@@ -255,11 +261,7 @@ fn reached_between(
         return Ok(None);
     }
     let ids = reports::LISTS.ids_from(store, &list, &[list.as_slice(), &lower].concat(), n)?;
-    let cases = ids
-        .iter()
-        .filter_map(|id| crate::aggregates::lists::key_of::<{ reports::KEY_LEN }>(id))
-        .map(|k| reports::case_of(&k));
-    keys_of(store, cases).map(Some)
+    keys_of_entries(store, &ids).map(Some)
 }
 
 /// The cases a searched word finds at a brand, whose rows have no text of their own: those
@@ -291,12 +293,7 @@ fn word(
 /// The keys of the cases whose reference starts with these hex digits (8 or more, so few),
 /// sorted.
 fn references(store: &Store, hex: &str) -> Result<Vec<Key>, StoreError> {
-    let even = &hex[..hex.len() / 2 * 2];
-    let Some(prefix) = (0..even.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&even[i..i + 2], 16).ok())
-        .collect::<Option<Vec<u8>>>()
-    else {
+    let Some(prefix) = super::condition::hex_prefix(hex) else {
         return Ok(Vec::new());
     };
     let mut cases: Vec<CaseRef> = Vec::new();

@@ -152,12 +152,7 @@ pub(super) fn read(
 
 /// The keys of the cases whose reference starts with these hex digits (8 or more, so few).
 fn references(store: &Store, hex: &str) -> Result<Vec<Key>, StoreError> {
-    let even = &hex[..hex.len() / 2 * 2];
-    let Some(prefix) = (0..even.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&even[i..i + 2], 16).ok())
-        .collect::<Option<Vec<u8>>>()
-    else {
+    let Some(prefix) = hex_prefix(hex) else {
         return Ok(Vec::new());
     };
     let mut out = Vec::new();
@@ -177,6 +172,16 @@ fn references(store: &Store, hex: &str) -> Result<Vec<Key>, StoreError> {
         }
     }
     Ok(out)
+}
+
+/// The bytes the hex digits of a reference's start stand for (an odd last digit left
+/// out: the references found are checked against every digit); None for a non-hex digit.
+pub(super) fn hex_prefix(hex: &str) -> Option<Vec<u8>> {
+    let even = hex.get(..hex.len() / 2 * 2)?;
+    (0..even.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(even.get(i..i + 2)?, 16).ok())
+        .collect()
 }
 
 /// The common keys of two sorted lists.
