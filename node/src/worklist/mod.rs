@@ -132,7 +132,7 @@ pub fn rows(
     // naming each supplier or agency a report concerns (reports are stored by case first).
     let reports: Vec<crate::records::StatusReport> = store.scan(&schema::STATUS_REPORTS, &[])?;
     for group in reports.chunk_by(|a, b| a.case_ref == b.case_ref) {
-        if let Some(row) = reported::report_row(group, &name, now)
+        if let Some(row) = chain::report_row(group, &name, now)
             && seen.insert(row.case_ref)
         {
             out.push(row);

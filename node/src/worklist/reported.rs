@@ -4,10 +4,9 @@
 //! cells; with one, from the same lists intersected (`worklist::chain`). Only the page's rows
 //! are built, each from its case's reports.
 
-use super::{CasePage, CaseRow, Filter, Sort, Source, member_name};
+use super::{CasePage, CaseRow, Filter, Sort, member_name};
 use crate::aggregates::{chain, reports};
 use crate::membership::MembershipState;
-use crate::records::StatusReport;
 use crate::schema;
 use crate::store::{Store, StoreError};
 use ilm_protocol::{IssueCategory, OrgId, Timestamp};
@@ -63,7 +62,11 @@ pub fn page(
     let name = member_name(membership);
     let mut rows: Vec<CaseRow> = Vec::with_capacity(cases.len());
     for case in cases {
-        rows.extend(report_row(&reports::reports_of(store, &case)?, &name, now));
+        rows.extend(super::chain::report_row(
+            &reports::reports_of(store, &case)?,
+            &name,
+            now,
+        ));
     }
     Ok(Some(CasePage {
         rows,
@@ -72,62 +75,4 @@ pub fn page(
         pages,
         more: false,
     }))
-}
-
-/// The row of a case a brand knows from its status reports (`group`, in id order), naming
-/// each supplier or agency a report concerns; None for no reports.
-pub(super) fn report_row(
-    group: &[StatusReport],
-    name: &dyn Fn(&OrgId) -> String,
-    now: Timestamp,
-) -> Option<CaseRow> {
-    let s = crate::aggregates::chain::summary(group)?;
-    // Each once, in the reports' order: two CSOs' reports about one party are not adjacent.
-    let mut counterparties: Vec<OrgId> = Vec::new();
-    for o in group.iter().map(|r| r.supplier).chain([s.cso]) {
-        if !counterparties.contains(&o) {
-            counterparties.push(o);
-        }
-    }
-    let counterparty_names: Vec<String> = counterparties.iter().map(name).collect();
-    Some(CaseRow {
-        case_ref: s.case_ref,
-        status: s.status.code().to_string(),
-        opened_at: s.opened_at,
-        site: String::new(),
-        counterparties,
-        counterparty_names,
-        workers: group.iter().map(|r| r.workers_affected).max().unwrap_or(0),
-        next_due: s.next_due,
-        overdue: group.iter().any(|r| !r.overdue(now).is_empty()),
-        overdue_with: late_in_reports(group, now),
-        closed: s.closed(),
-        categories: s.categories,
-        source: Source::Report,
-        sector: s.sector,
-        corridor: s.corridor,
-        reached: group
-            .iter()
-            .map(|r| super::Reached {
-                party: r.supplier,
-                at: r.escalated_at,
-                categories: r.categories.clone(),
-                sector: r.sector.clone(),
-                corridor: r.corridor.clone(),
-            })
-            .collect(),
-        text: String::new(),
-    })
-}
-
-/// The suppliers and agencies of a case's status reports that have something overdue.
-fn late_in_reports(reports: &[StatusReport], now: Timestamp) -> Vec<OrgId> {
-    let mut out: Vec<OrgId> = reports
-        .iter()
-        .filter(|r| !r.overdue(now).is_empty())
-        .map(|r| r.supplier)
-        .collect();
-    out.sort();
-    out.dedup();
-    out
 }
