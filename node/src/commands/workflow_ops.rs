@@ -499,3 +499,28 @@ pub(super) fn erase_contact(dir: &DataDir, id: &str) -> Result<Output> {
     };
     Ok(Output::new(v, t))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `ilm supply-chain --supplier` refuses what is not an organisation id before it asks
+    /// the node, and takes one written in capitals.
+    #[test]
+    fn supply_chain_checks_the_supplier_before_asking_the_node() {
+        let dir = tempfile::tempdir().expect("dir");
+        let data = DataDir::new(dir.path());
+        let says = |supplier: &str| match supply_chain(&data, Some(supplier), 1, 100) {
+            Ok(_) => panic!("no node runs here"),
+            Err(e) => e.to_string(),
+        };
+        assert!(says("nobody").contains("is not an organisation id"));
+        assert!(says("ab&page=9").contains("is not an organisation id"));
+        // The control: an id in capitals passes the check, and fails for want of a node.
+        let capitals = says(&"AB".repeat(32));
+        assert!(
+            !capitals.contains("is not an organisation id"),
+            "{capitals}"
+        );
+    }
+}
