@@ -367,6 +367,53 @@ fn main() -> Result<()> {
         filtered_times.push((*what, total, fast, slow));
     }
 
+    // `/api/overdue` (its first 500 cases, how many in all and per party), from the cells and
+    // lists, against every report read as it was before them, after checking they agree.
+    let overdue_read = || -> Result<(u64, usize, Vec<ilm_protocol::CaseRef>)> {
+        let mut first: std::collections::BTreeMap<ilm_protocol::CaseRef, Timestamp> =
+            Default::default();
+        let mut per_party: std::collections::BTreeMap<ilm_protocol::OrgId, u64> =
+            Default::default();
+        brand_store.for_each(
+            &schema::STATUS_REPORTS,
+            &[],
+            |r: ilm_node::core::StatusReport| {
+                if let Some(due) = r.overdue(until).iter().map(|(_, d)| *d).min() {
+                    *per_party.entry(r.supplier).or_default() += 1;
+                    let at = first.entry(r.case_ref).or_insert(due);
+                    *at = (*at).min(due);
+                }
+            },
+        )?;
+        let mut listed: Vec<_> = first.iter().map(|(c, d)| (*d, *c)).collect();
+        listed.sort();
+        listed.truncate(500);
+        let cases = first.len() as u64;
+        Ok((
+            cases,
+            per_party.len(),
+            listed.into_iter().map(|(_, c)| c).collect(),
+        ))
+    };
+    let overdue_lists = || -> Result<(u64, usize, Vec<ilm_protocol::CaseRef>)> {
+        let r = ilm_node::api::overdue::from_reports(&brand_store, until, 500)?;
+        Ok((
+            r.cases,
+            r.per_party.len(),
+            r.listed.iter().map(|l| l.1).collect(),
+        ))
+    };
+    anyhow::ensure!(
+        overdue_lists()? == overdue_read()? && overdue_read()?.0 > 0,
+        "/api/overdue from the lists differs from every report read"
+    );
+    let (mut overdue_fast, mut overdue_slow) = (Vec::new(), Vec::new());
+    for _ in 0..runs {
+        timed(&mut overdue_fast, || overdue_lists().map(|_| ()))?;
+        timed(&mut overdue_slow, || overdue_read().map(|_| ()))?;
+    }
+    let overdue_cases = overdue_read()?.0;
+
     // The scorecards (and the Supply chain page's comparison) read from each organisation's
     // cells, against the same read from every report (a filter every report passes), after
     // checking they agree; and what is left of them, the attestations read.
@@ -504,6 +551,12 @@ fn main() -> Result<()> {
     println!(
         "| query | cases found | from the lists p50 | p99 | every report read p50 | read / lists |"
     );
+    filtered_times.push((
+        "`/api/overdue`: the 500 most overdue, counted in all and per party",
+        overdue_cases.to_string(),
+        overdue_fast,
+        overdue_slow,
+    ));
     println!("|---|---:|---:|---:|---:|---:|");
     for (what, total, fast, slow) in filtered_times {
         let ((f50, f99), (s50, _)) = (quantiles(fast), quantiles(slow));

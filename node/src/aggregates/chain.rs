@@ -3,7 +3,7 @@
 //! ([`CaseSummary`]), the case-level cells its dashboard counts, and the case-level lists its
 //! case list reads a page from, kept in the report lists' table ([`LISTS`]).
 
-use super::reports::{DAY, LISTS, ListKey, list_key, next_due};
+use super::reports::{DAY, KEY_LEN, LISTS, ListKey, case_of, list_key, next_due};
 use super::{Cells, add};
 use crate::records::StatusReport;
 use crate::store::{Store, StoreError};
@@ -195,6 +195,29 @@ pub fn case_totals(store: &Store, org: Option<&OrgId>) -> Result<(u64, u64), Sto
 /// its case list counts "overdue").
 pub fn cases_overdue(store: &Store, now: Timestamp) -> Result<u64, StoreError> {
     super::due::overdue_count(store, &format!("{CASES}due."), &LISTS, DUE_CASES, now)
+}
+
+/// The first `n` of the brand's supply-chain cases in which some party owes something due
+/// before `now`, most overdue first (by the earliest date owed, then by case), with that date.
+pub fn overdue_page(
+    store: &Store,
+    now: Timestamp,
+    n: usize,
+) -> Result<Vec<(Timestamp, CaseRef)>, StoreError> {
+    let mut out = Vec::new();
+    for id in LISTS.ids_in(store, DUE_CASES, 0, n)? {
+        let (Some(due), Some(key)) = (
+            super::due::due_of(DUE_CASES, &id),
+            super::lists::key_of::<KEY_LEN>(&id),
+        ) else {
+            continue;
+        };
+        if due >= now {
+            break;
+        }
+        out.push((due, case_of(&key)));
+    }
+    Ok(out)
 }
 
 /// The brand's supply-chain cases (those naming `org`, if given) from the `skip`-th on, at

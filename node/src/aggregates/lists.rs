@@ -253,6 +253,24 @@ impl<const N: usize> Lists<N> {
         Ok((!over).then_some(out))
     }
 
+    /// The names of the lists under `prefix`, in order: one read per list, whatever it holds.
+    /// Their names must be of one length (as a party's lists are), or one could hide another.
+    pub fn terms(&self, store: &Store, prefix: &[u8]) -> Result<Vec<Vec<u8>>, StoreError> {
+        let mut out: Vec<Vec<u8>> = Vec::new();
+        let mut from = prefix.to_vec();
+        while let Some(id) = store
+            .ids_from(self.table, prefix, &from, 1)?
+            .into_iter()
+            .next()
+        {
+            let term = term_of::<N>(&id).to_vec();
+            // Past the last id a list of this name can hold: its name, then N bytes 0xff.
+            from = [term.as_slice(), &[0xff; N], &[0]].concat();
+            out.push(term);
+        }
+        Ok(out)
+    }
+
     /// How many ids are under `prefix`.
     pub fn count(&self, store: &Store, prefix: &[u8]) -> Result<usize, StoreError> {
         let mut n = 0;

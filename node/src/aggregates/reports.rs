@@ -26,9 +26,12 @@ pub type ListKey = [u8; KEY_LEN];
 /// Per party, two lists of its reports (see [`due_list`] and [`newest_list`]).
 pub const LISTS: Lists<KEY_LEN> = Lists::new(&schema::REPORT_LISTS);
 
+/// What the name of each party's due-date list starts with.
+const DUE: &[u8] = b"d";
+
 /// The name of `org`'s list of open reports by the earliest date it owes something by.
 pub fn due_list(org: &OrgId) -> Vec<u8> {
-    [b"d".as_slice(), org.as_bytes()].concat()
+    [DUE, org.as_bytes()].concat()
 }
 
 /// The name of `org`'s list of every report, newest escalation first (the time inverted).
@@ -342,6 +345,15 @@ pub fn overdue(store: &Store, org: &OrgId, now: Timestamp) -> Result<u64, StoreE
         &due_list(org),
         now,
     )
+}
+
+/// Each party some report says owes something (open, with a due date), in id order.
+pub fn owing_parties(store: &Store) -> Result<Vec<OrgId>, StoreError> {
+    Ok(LISTS
+        .terms(store, DUE)?
+        .iter()
+        .filter_map(|term| Some(OrgId(term.get(DUE.len()..)?.try_into().ok()?)))
+        .collect())
 }
 
 /// What one status report adds: its party's figures.

@@ -3,11 +3,11 @@
 //! from the due-date indexes, so that only the listed cases are loaded.
 
 use super::{ApiError, ApiResult, ApiState};
-use crate::aggregates::{due, opened};
+use crate::aggregates::{chain, due, opened, reports};
 use crate::cases::{self, overdue_items};
 use crate::membership::now;
-use crate::records::StatusReport;
 use crate::schema;
+use crate::store::{Store, StoreError};
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
@@ -29,7 +29,7 @@ pub(crate) struct OverdueQuery {
 const LISTED: usize = 500;
 
 /// One listed case: its earliest overdue date, and its overdue items as JSON.
-type Listed = (Timestamp, CaseRef, Vec<Value>);
+pub type Listed = (Timestamp, CaseRef, Vec<Value>);
 
 pub(crate) async fn overdue(
     State(st): State<Arc<ApiState>>,
@@ -58,18 +58,17 @@ pub(crate) async fn overdue(
         let by_party = if n > 0 { vec![(me, n)] } else { Vec::new() };
         (listed, n, by_party)
     };
-    // A brand's supply chain, from the CSOs' status reports (one per case and party) of
-    // cases it holds no history of.
-    let (reported, per_party) = from_reports(&st, t)?;
-    cases += reported.len() as u64;
-    for (party, n) in per_party {
+    // A brand's supply chain, from the CSOs' status reports.
+    let reported = from_reports(&st.store, t, limit)?;
+    cases += reported.cases;
+    for (party, n) in reported.per_party {
         match by_party.iter_mut().find(|(p, _)| *p == party) {
             Some((_, m)) => *m += n,
             None => by_party.push((party, n)),
         }
     }
     by_party.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-    listed.extend(reported);
+    listed.extend(reported.listed);
     listed.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
     listed.truncate(limit);
     Ok(Json(json!({
@@ -114,46 +113,89 @@ fn from_index(
     Ok(out)
 }
 
-/// The overdue cases of the status reports this node holds (a brand's), most overdue first,
-/// for cases it holds no history of, and how many each supplier or agency owes something in.
-fn from_reports(
-    st: &ApiState,
-    now: Timestamp,
-) -> Result<(Vec<Listed>, BTreeMap<OrgId, u64>), ApiError> {
-    let mut cases: BTreeMap<CaseRef, Listed> = BTreeMap::new();
-    let mut per_party: BTreeMap<OrgId, BTreeSet<CaseRef>> = BTreeMap::new();
-    let mut failed = None;
-    st.store
-        .for_each(&schema::STATUS_REPORTS, &[], |r: StatusReport| {
-            let late = r.overdue(now);
-            let Some(first) = late.iter().map(|(_, due)| *due).min() else {
-                return;
+/// What a brand's supply chain has overdue, from the status reports it holds about cases it
+/// holds no history of ([`from_reports`]).
+#[derive(Debug, Default, PartialEq)]
+pub struct Reported {
+    /// The first cases asked for, most overdue first, with their overdue items.
+    pub listed: Vec<Listed>,
+    /// How many cases have something overdue.
+    pub cases: u64,
+    /// How many of them each supplier or agency owes something in (none at zero).
+    pub per_party: BTreeMap<OrgId, u64>,
+}
+
+/// Case histories read at a time while looking for those the reports also tell of.
+const CHUNK: usize = 256;
+
+/// A brand's supply chain, from the cells and lists kept with its status reports (one per
+/// case and party), so that only the listed cases are read: the first `limit` cases in which
+/// some party owes something due before `now`, how many there are, and per party. Cases this
+/// node holds the history of are left out (their history lists them): the few escalated to
+/// the brand itself, each read to take it out of the counts.
+pub fn from_reports(store: &Store, now: Timestamp, limit: usize) -> Result<Reported, StoreError> {
+    let mut cases = chain::cases_overdue(store, now)?;
+    if cases == 0 {
+        return Ok(Reported::default());
+    }
+    let mut per_party = BTreeMap::new();
+    for party in reports::owing_parties(store)? {
+        let n = reports::overdue(store, &party, now)?;
+        if n > 0 {
+            per_party.insert(party, n);
+        }
+    }
+    let mut held = BTreeSet::new();
+    let mut from = Vec::new();
+    loop {
+        let ids = store.ids_from(&schema::CASE_STATES, &[], &from, CHUNK)?;
+        for id in &ids {
+            let Ok(case) = <[u8; 16]>::try_from(id.as_slice()).map(CaseRef) else {
+                continue;
             };
-            match st.store.contains(&schema::CASE_STATES, r.case_ref.as_bytes()) {
-                Ok(false) => {}
-                Ok(true) => return,
-                Err(e) => {
-                    failed = Some(e);
-                    return;
+            let owing: Vec<OrgId> = reports::reports_of(store, &case)?
+                .iter()
+                .filter(|r| !r.overdue(now).is_empty())
+                .map(|r| r.supplier)
+                .collect();
+            if owing.is_empty() {
+                continue;
+            }
+            held.insert(case);
+            cases = cases.saturating_sub(1);
+            for party in owing {
+                if let Some(n) = per_party.get_mut(&party) {
+                    *n = n.saturating_sub(1);
                 }
             }
-            per_party.entry(r.supplier).or_default().insert(r.case_ref);
-            let entry = cases
-                .entry(r.case_ref)
-                .or_insert_with(|| (first, r.case_ref, Vec::new()));
-            entry.0 = entry.0.min(first);
-            for (what, due) in late {
-                entry.2.push(
-                    json!({ "case_ref": r.case_ref, "party": r.supplier, "what": what, "due": due }),
-                );
-            }
-        })?;
-    if let Some(e) = failed {
-        return Err(e.into());
+        }
+        match ids.last() {
+            Some(last) if ids.len() == CHUNK => from = [last.as_slice(), &[0]].concat(),
+            _ => break,
+        }
     }
-    let counts = per_party
-        .into_iter()
-        .map(|(p, c)| (p, c.len() as u64))
-        .collect();
-    Ok((cases.into_values().collect(), counts))
+    per_party.retain(|_, n| *n > 0);
+    let mut listed = Vec::new();
+    for (due, case) in chain::overdue_page(store, now, limit.saturating_add(held.len()))? {
+        if listed.len() == limit {
+            break;
+        }
+        if held.contains(&case) {
+            continue;
+        }
+        let items = reports::reports_of(store, &case)?
+            .iter()
+            .flat_map(|r| {
+                r.overdue(now).into_iter().map(|(what, due)| {
+                    json!({ "case_ref": r.case_ref, "party": r.supplier, "what": what, "due": due })
+                })
+            })
+            .collect();
+        listed.push((due, case, items));
+    }
+    Ok(Reported {
+        listed,
+        cases,
+        per_party,
+    })
 }

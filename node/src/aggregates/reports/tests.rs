@@ -577,6 +577,8 @@ fn scorecards_from_cells_equal_those_read_from_every_report() {
 /// read of every report gives, page by page (every case, or those not closed), with the
 /// same totals.
 mod case_list;
+/// A brand's overdue cases, from its lists, equal those a read of every report finds.
+mod overdue;
 mod searches;
 
 /// Two CSOs' reports about one party of one case may share an entry of its lists (the same

@@ -12,14 +12,14 @@ fn keys(n: u8) -> OrgKeys {
 }
 
 /// A brand that knows its CSOs and parties by name, holding some reports about them.
-struct Named {
+pub(super) struct Named {
     _dir: tempfile::TempDir,
-    store: Store,
-    membership: MembershipState,
-    me: OrgId,
-    now: Timestamp,
-    csos: [OrgId; 2],
-    parties: [OrgId; 2],
+    pub(super) store: Store,
+    pub(super) membership: MembershipState,
+    pub(super) me: OrgId,
+    pub(super) now: Timestamp,
+    pub(super) csos: [OrgId; 2],
+    pub(super) parties: [OrgId; 2],
 }
 
 /// The CSOs (1, 2) and parties (3, a supplier; 4, an agency) by name.
@@ -31,7 +31,7 @@ const NAMES: [(u8, Role, &str); 4] = [
 ];
 
 /// A brand (member 10) knowing [`NAMES`], holding the reports `make` draws about them.
-fn brand_knowing(
+pub(super) fn brand_knowing(
     name: &str,
     make: impl FnOnce([OrgId; 2], [OrgId; 2]) -> Vec<Vec<StatusReport>>,
 ) -> Named {
@@ -69,7 +69,7 @@ fn brand_knowing(
 /// 240 drawn reports, as `case_list` draws them, about the named members, of up to 192
 /// cases (more than a list's block holds, so its reads cross blocks); some of a case's
 /// reports give another sector than the others.
-fn drawn_about(parties: [OrgId; 2], csos: [OrgId; 2]) -> Vec<Vec<StatusReport>> {
+pub(super) fn drawn_about(parties: [OrgId; 2], csos: [OrgId; 2]) -> Vec<Vec<StatusReport>> {
     let mut runner = proptest::test_runner::TestRunner::deterministic();
     (0..40u8)
         .map(|b| {
@@ -281,7 +281,7 @@ fn a_brands_searches_and_filters_from_its_lists_equal_a_read_of_every_report() {
 
 /// 1,300 open cases reported about one supplier, the newest escalated last; every other one
 /// overdue.
-fn many_about(parties: [OrgId; 2], csos: [OrgId; 2]) -> Vec<Vec<StatusReport>> {
+pub(super) fn many_about(parties: [OrgId; 2], csos: [OrgId; 2]) -> Vec<Vec<StatusReport>> {
     let d = drawn().new_tree(&mut proptest::test_runner::TestRunner::deterministic());
     let d = d.expect("draw").current();
     (0..13u32)
