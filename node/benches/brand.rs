@@ -328,10 +328,21 @@ fn main() -> Result<()> {
             }),
         ),
         (
-            "one sector and corridor, soonest due first (every row they share)",
+            "one sector and corridor, soonest due first (walking the due-date list)",
             q(&|q| {
                 q.sector = "garment".into();
                 q.corridor = "MM-TH".into();
+                q.sort = "due".into();
+            }),
+        ),
+        (
+            "every case not closed, soonest due first",
+            q(&|q| q.sort = "due".into()),
+        ),
+        (
+            "one supplier's cases, soonest due first",
+            q(&|q| {
+                q.party = supplier.clone();
                 q.sort = "due".into();
             }),
         ),

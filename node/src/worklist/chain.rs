@@ -16,7 +16,9 @@
 //!
 //! Newest first, it stops counting once it has found the page and [`COUNTED`] more, as a
 //! CSO's wide search does (`CasePage::more`); one status, or one category with closed cases,
-//! takes its exact total from the cells. Another order reads every case the conditions share.
+//! takes its exact total from the cells. Soonest due first, when the lists hold every
+//! condition, walks the due-date list among the cases they keep (`soonest`); another order
+//! builds the row of every case the conditions share.
 
 use super::condition::Key;
 use super::stream::{self, COUNTED, Found, Stream};
@@ -364,7 +366,16 @@ pub fn page_reading(
         Sort::Opened => stream::needed(filter, COUNTED),
         Sort::Due | Sort::Status => usize::MAX,
     };
-    let Found { keys, mut more } = found(store, membership, now, filter, label, need, apart)?;
+    let (Found { keys, mut more }, by_row) =
+        found(store, membership, now, filter, label, need, apart)?;
+    if filter.sort == Sort::Due && !by_row {
+        // The lists hold every condition: the cases they keep are the rows that pass.
+        let keys: Vec<Key> = keys
+            .into_iter()
+            .filter(|k| stream::in_dates(filter, k))
+            .collect();
+        return super::soonest::page(store, filter, &keys, &row);
+    }
     if filter.sort != Sort::Opened {
         // The order needs every row.
         let mut rows = Vec::with_capacity(keys.len());
@@ -425,7 +436,7 @@ pub fn selection(
     filter: &Filter,
     label: &dyn Fn(IssueCategory) -> String,
 ) -> Result<Vec<Key>, StoreError> {
-    let Found { keys, .. } = found(
+    let (Found { keys, .. }, _) = found(
         store,
         membership,
         now,
@@ -450,7 +461,8 @@ pub fn selection(
 }
 
 /// The cases the conditions of `filter` share, newest first, until `need` are found: those
-/// that pass it when its order is newest first (other orders check the rows they build).
+/// that pass it when its order is newest first (other orders check the rows they build,
+/// unless the lists hold every condition but the dates: the second value says they do not).
 #[allow(clippy::too_many_arguments)]
 fn found(
     store: &Store,
@@ -460,7 +472,7 @@ fn found(
     label: &dyn Fn(IssueCategory) -> String,
     need: usize,
     apart: Apart,
-) -> Result<Found, StoreError> {
+) -> Result<(Found, bool), StoreError> {
     let row = |key: &Key| row_of(store, membership, now, key);
     let (clauses, by_row) = clauses(store, membership, now, filter, label, need, apart)?;
     let start = stream::start(filter);
@@ -485,12 +497,14 @@ fn found(
             Ok(stream::in_dates(filter, key))
         }
     };
-    Ok(
-        stream::leap(store, streams, oldest, need, usize::MAX, &mut check)?.unwrap_or(Found {
+    let found = stream::leap(store, streams, oldest, need, usize::MAX, &mut check)?;
+    Ok((
+        found.unwrap_or(Found {
             keys: Vec::new(),
             more: false,
         }),
-    )
+        by_row,
+    ))
 }
 
 /// The row of a case a brand knows from its status reports (`group`, in id order), naming

@@ -17,6 +17,7 @@ pub mod indexed;
 mod probe;
 mod query;
 pub mod reported;
+mod soonest;
 mod stream;
 
 pub use query::{

@@ -424,6 +424,66 @@ fn a_wide_search_at_a_brand_reads_its_lists_and_stops_counting() {
     );
 }
 
+/// Soonest due first, the page is found by walking the case-level due-date list among the
+/// cases the conditions keep, each page equal to a read of every report's, those owing
+/// nothing last by reference. It comes from that list: with its entries taken out, every
+/// case reads as owing nothing, though its reports still say what it owes.
+#[test]
+fn a_brands_cases_soonest_due_first_walk_its_due_date_list() {
+    let b = brand_knowing("Soonest", many_about);
+    let all = crate::worklist::rows(&b.store, &b.membership, &b.me, b.now).expect("rows");
+    let list = |query: &CaseQuery| {
+        crate::worklist::list(&b.store, &b.membership, &b.me, b.now, query, &label).expect("list")
+    };
+    let due = |page: usize, q: &str| CaseQuery {
+        q: q.into(),
+        sort: "due".into(),
+        page,
+        ..Default::default()
+    };
+    // Page 26 holds the last cases owing something, page 27 the first owing nothing.
+    // Page 0 is what a query that names none asks for: the first.
+    for page in [0, 1, 2, 26, 27, 52] {
+        for q in ["", "seafood"] {
+            let read = select(all.clone(), &due(page, q), &label).expect("select");
+            let listed = list(&due(page, q));
+            assert_eq!(
+                (listed.total, listed.pages, json(&listed.rows)),
+                (read.total, read.pages, json(&read.rows)),
+                "page {page} {q:?}"
+            );
+        }
+    }
+    let first = list(&due(0, ""));
+    assert!(first.rows.iter().all(|r| r.next_due.is_some()));
+    assert!(list(&due(52, "")).rows.iter().all(|r| r.next_due.is_none()));
+    // The due-date list emptied: the first page is the first cases by reference.
+    let held = LISTS
+        .ids_prefixed(&b.store, DUE_CASES, usize::MAX)
+        .expect("ids")
+        .expect("all");
+    assert_eq!(held.len(), 650);
+    let mut gone = crate::aggregates::lists::Changes::new();
+    let entries = gone.entry(DUE_CASES.to_vec()).or_default();
+    for id in &held {
+        let key = crate::aggregates::lists::key_of::<KEY_LEN>(id).expect("key");
+        entries.insert(key, false);
+    }
+    let mut batch = WriteBatch::new();
+    LISTS.stage(&b.store, &mut batch, &gone).expect("stage");
+    b.store.commit(batch).expect("commit");
+    let mut by_reference: Vec<CaseRef> = all.iter().map(|r| r.case_ref).collect();
+    by_reference.sort();
+    for page in [0, 1] {
+        let shown: Vec<CaseRef> = list(&due(page, ""))
+            .rows
+            .iter()
+            .map(|r| r.case_ref)
+            .collect();
+        assert_eq!(shown, by_reference[..25], "page {page}");
+    }
+}
+
 /// A brand's store counted by the release before the case lists by status, category, sector
 /// and corridor (version 14) gets them at its first start.
 #[test]

@@ -1,0 +1,127 @@
+//! A brand's case list soonest due first, when the lists hold its conditions exactly: the
+//! cases they keep are walked in the order of the case-level due-date list
+//! (`aggregates::chain::DUE_CASES`), and only the page's rows are built. Before, the row of
+//! every case the conditions keep was built to sort them: 1.9 s for 30,000 cases.
+//!
+//! The order is [`Filter::sort_key`]'s: by the earliest date owed, ties newest first (the
+//! opening the case's key holds), then the cases owing nothing by reference. The walk stops
+//! once it has the page and every case due at the same second as its last.
+
+use super::condition::Key;
+use super::{CasePage, CaseRow, Filter};
+use crate::aggregates::{chain, opened, reports};
+use crate::store::{Store, StoreError};
+use ilm_protocol::{CaseRef, Timestamp};
+use std::collections::{HashMap, HashSet};
+
+/// Entries of the due-date list read at a time.
+const CHUNK: usize = 512;
+
+/// The page `filter` asks for, soonest due first, of the cases `keys` (every case its
+/// conditions keep, exactly); `row` builds a case's row.
+pub(super) fn page(
+    store: &Store,
+    filter: &Filter,
+    keys: &[Key],
+    row: &dyn Fn(&Key) -> Result<Option<CaseRow>, StoreError>,
+) -> Result<CasePage, StoreError> {
+    let total = keys.len();
+    if !worth_walking(store, total, filter)? {
+        let mut rows = Vec::with_capacity(total);
+        for key in keys {
+            rows.extend(row(key)?);
+        }
+        rows.sort_by_key(|r| filter.sort_key(r));
+        let (rows, total, page, pages) = super::paginate(rows, filter.page, filter.per_page);
+        return Ok(CasePage {
+            rows,
+            total,
+            page,
+            pages,
+            more: false,
+        });
+    }
+    let pages = total.div_ceil(filter.per_page).max(1);
+    let page = filter.page.clamp(1, pages);
+    let skip = (page - 1) * filter.per_page;
+    let need = skip.saturating_add(filter.per_page).min(total);
+    let kept: HashMap<CaseRef, &Key> = keys.iter().map(|k| (opened::case_of(k), k)).collect();
+    let (due, walked_all) = walk(store, &kept, need)?;
+    let mut order: Vec<(u64, u64, CaseRef)> = due
+        .iter()
+        .map(|(t, case, key)| (t.0, u64::MAX - opened::opened_of(key).0, *case))
+        .collect();
+    order.sort_unstable();
+    let mut placed: Vec<&Key> = order
+        .iter()
+        .filter_map(|(_, _, c)| kept.get(c).copied())
+        .collect();
+    // The page reaches the cases owing nothing: those the whole list did not name.
+    if placed.len() < need && walked_all {
+        let named: HashSet<CaseRef> = due.iter().map(|(_, c, _)| *c).collect();
+        let mut rest: Vec<&Key> = keys
+            .iter()
+            .filter(|k| !named.contains(&opened::case_of(k)))
+            .collect();
+        rest.sort_unstable_by_key(|k| opened::case_of(k));
+        placed.extend(rest);
+    }
+    let mut rows = Vec::with_capacity(filter.per_page);
+    for key in placed.into_iter().skip(skip).take(filter.per_page) {
+        rows.extend(row(key)?);
+    }
+    Ok(CasePage {
+        rows,
+        total,
+        page,
+        pages,
+        more: false,
+    })
+}
+
+/// Whether walking the due-date list costs less than building the rows of the `kept` cases:
+/// spread among every case, the page's are found after about `need * cases / kept` entries,
+/// read a block of [`crate::aggregates::lists::BLOCK`] at a time.
+fn worth_walking(store: &Store, kept: usize, filter: &Filter) -> Result<bool, StoreError> {
+    let need = filter.page.max(1).saturating_mul(filter.per_page).min(kept);
+    if need == 0 {
+        return Ok(false);
+    }
+    let cases = usize::try_from(chain::case_totals(store, None)?.0).unwrap_or(usize::MAX);
+    let blocks = need.saturating_mul(cases) / kept / crate::aggregates::lists::BLOCK;
+    Ok(blocks.saturating_add(filter.per_page) < kept)
+}
+
+/// The cases of `kept` the due-date list names, in its order, until `need` are found and the
+/// date owed changes; and whether the whole list was read.
+#[allow(clippy::type_complexity)]
+fn walk<'k>(
+    store: &Store,
+    kept: &HashMap<CaseRef, &'k Key>,
+    need: usize,
+) -> Result<(Vec<(Timestamp, CaseRef, &'k Key)>, bool), StoreError> {
+    let mut out: Vec<(Timestamp, CaseRef, &Key)> = Vec::new();
+    let mut from = chain::DUE_CASES.to_vec();
+    loop {
+        let ids = reports::LISTS.ids_from(store, chain::DUE_CASES, &from, CHUNK)?;
+        for id in &ids {
+            let (Some(due), Some(entry)) = (
+                crate::aggregates::due::due_of(chain::DUE_CASES, id),
+                crate::aggregates::lists::key_of::<{ reports::KEY_LEN }>(id),
+            ) else {
+                continue;
+            };
+            if out.len() >= need && out.last().is_some_and(|(last, _, _)| *last != due) {
+                return Ok((out, false));
+            }
+            let case = reports::case_of(&entry);
+            if let Some(key) = kept.get(&case) {
+                out.push((due, case, key));
+            }
+        }
+        match ids.last() {
+            Some(last) if ids.len() == CHUNK => from = [last.as_slice(), &[0]].concat(),
+            _ => return Ok((out, true)),
+        }
+    }
+}
