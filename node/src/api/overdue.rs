@@ -1,6 +1,7 @@
 //! `GET /api/overdue`: what is past its due date, the most overdue cases first, with how many
 //! cases have something overdue and, per organisation, how many it owes something in. Read
-//! from the due-date indexes, so that only the listed cases are loaded.
+//! from the due-date indexes (at a brand, the lists and cells kept with its status reports),
+//! so that only the listed cases are loaded, and at a brand the few it holds the history of.
 
 use super::{ApiError, ApiResult, ApiState};
 use crate::aggregates::{chain, due, opened, reports};
@@ -121,7 +122,9 @@ pub struct Reported {
     pub listed: Vec<Listed>,
     /// How many cases have something overdue.
     pub cases: u64,
-    /// How many of them each supplier or agency owes something in (none at zero).
+    /// How many of them each supplier or agency owes something in (none at zero): its
+    /// reports that do, as a case has one report per party (its reference derives from its
+    /// one CSO, which every delivery of a report is checked for).
     pub per_party: BTreeMap<OrgId, u64>,
 }
 

@@ -17,7 +17,7 @@ pub mod indexed;
 mod probe;
 mod query;
 pub mod reported;
-mod soonest;
+pub(crate) mod soonest;
 mod stream;
 
 pub use query::{

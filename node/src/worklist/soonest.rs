@@ -26,7 +26,20 @@ pub(super) fn page(
     row: &dyn Fn(&Key) -> Result<Option<CaseRow>, StoreError>,
 ) -> Result<CasePage, StoreError> {
     let total = keys.len();
-    if !worth_walking(store, total, filter)? {
+    let pages = total.div_ceil(filter.per_page).max(1);
+    let page = filter.page.clamp(1, pages);
+    let skip = (page - 1) * filter.per_page;
+    let need = skip.saturating_add(filter.per_page).min(total);
+    let kept: HashMap<CaseRef, &Key> = keys.iter().map(|k| (opened::case_of(k), k)).collect();
+    // A walk that would read more entries than the rows it spares stops: its cases may owe
+    // nothing, so that no entry of the list is theirs.
+    let budget = total.saturating_mul(crate::aggregates::lists::BLOCK);
+    let walked = if worth_walking(store, total, filter)? {
+        walk(store, &kept, need, budget)?
+    } else {
+        None
+    };
+    let Some((due, walked_all)) = walked else {
         let mut rows = Vec::with_capacity(total);
         for key in keys {
             rows.extend(row(key)?);
@@ -40,13 +53,7 @@ pub(super) fn page(
             pages,
             more: false,
         });
-    }
-    let pages = total.div_ceil(filter.per_page).max(1);
-    let page = filter.page.clamp(1, pages);
-    let skip = (page - 1) * filter.per_page;
-    let need = skip.saturating_add(filter.per_page).min(total);
-    let kept: HashMap<CaseRef, &Key> = keys.iter().map(|k| (opened::case_of(k), k)).collect();
-    let (due, walked_all) = walk(store, &kept, need)?;
+    };
     let mut order: Vec<(u64, u64, CaseRef)> = due
         .iter()
         .map(|(t, case, key)| (t.0, u64::MAX - opened::opened_of(key).0, *case))
@@ -93,17 +100,24 @@ fn worth_walking(store: &Store, kept: usize, filter: &Filter) -> Result<bool, St
 }
 
 /// The cases of `kept` the due-date list names, in its order, until `need` are found and the
-/// date owed changes; and whether the whole list was read.
+/// date owed changes; and whether the whole list was read. None once more than `budget`
+/// entries are read.
 #[allow(clippy::type_complexity)]
-fn walk<'k>(
+pub(crate) fn walk<'k>(
     store: &Store,
     kept: &HashMap<CaseRef, &'k Key>,
     need: usize,
-) -> Result<(Vec<(Timestamp, CaseRef, &'k Key)>, bool), StoreError> {
+    budget: usize,
+) -> Result<Option<(Vec<(Timestamp, CaseRef, &'k Key)>, bool)>, StoreError> {
     let mut out: Vec<(Timestamp, CaseRef, &Key)> = Vec::new();
     let mut from = chain::DUE_CASES.to_vec();
+    let mut read = 0usize;
     loop {
+        if read > budget {
+            return Ok(None);
+        }
         let ids = reports::LISTS.ids_from(store, chain::DUE_CASES, &from, CHUNK)?;
+        read += ids.len();
         for id in &ids {
             let (Some(due), Some(entry)) = (
                 crate::aggregates::due::due_of(chain::DUE_CASES, id),
@@ -112,7 +126,7 @@ fn walk<'k>(
                 continue;
             };
             if out.len() >= need && out.last().is_some_and(|(last, _, _)| *last != due) {
-                return Ok((out, false));
+                return Ok(Some((out, false)));
             }
             let case = reports::case_of(&entry);
             if let Some(key) = kept.get(&case) {
@@ -121,7 +135,7 @@ fn walk<'k>(
         }
         match ids.last() {
             Some(last) if ids.len() == CHUNK => from = [last.as_slice(), &[0]].concat(),
-            _ => return Ok((out, true)),
+            _ => return Ok(Some((out, true))),
         }
     }
 }

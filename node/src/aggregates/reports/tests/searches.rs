@@ -484,6 +484,59 @@ fn a_brands_cases_soonest_due_first_walk_its_due_date_list() {
     }
 }
 
+/// Cases owing at the same second are ordered newest first, whichever page they fall on;
+/// a page mixes the last cases owing something with the first owing nothing.
+#[test]
+fn cases_owing_at_the_same_second_come_newest_first() {
+    // Every ten cases owe their acknowledgement by one date; two in three owe it.
+    let b = brand_knowing("Tied", |parties, csos| {
+        let mut batches = many_about(parties, csos);
+        for (n, r) in batches.iter_mut().flatten().enumerate() {
+            r.stage = if n % 3 == 0 {
+                PartyStage::Resolved
+            } else {
+                PartyStage::Escalated
+            };
+            r.acknowledge_by = Timestamp(T0.0 + (n as u64 / 10) * 3_600).plus_days(7);
+        }
+        batches
+    });
+    let all = crate::worklist::rows(&b.store, &b.membership, &b.me, b.now).expect("rows");
+    let owing = all.iter().filter(|r| r.next_due.is_some()).count();
+    assert_eq!(owing, 866);
+    assert_ne!(owing % 25, 0, "a page holds both kinds");
+    for page in 0..=(all.len() / 25 + 1) {
+        let query = CaseQuery {
+            sort: "due".into(),
+            page,
+            ..Default::default()
+        };
+        let read = select(all.clone(), &query, &label).expect("select");
+        let listed = crate::worklist::list(&b.store, &b.membership, &b.me, b.now, &query, &label)
+            .expect("list");
+        assert_eq!(
+            (listed.total, json(&listed.rows)),
+            (read.total, json(&read.rows)),
+            "page {page}"
+        );
+    }
+    // The walk stops once it has read more entries than it was allowed, and a page is then
+    // built from every row instead; the cases owing nothing are named by no entry.
+    let keys: Vec<[u8; crate::aggregates::opened::KEY_LEN]> = all
+        .iter()
+        .filter(|r| r.next_due.is_none())
+        .map(|r| crate::aggregates::opened::key(r.opened_at, &r.case_ref))
+        .collect();
+    let kept = keys
+        .iter()
+        .map(|k| (crate::aggregates::opened::case_of(k), k))
+        .collect();
+    use crate::worklist::soonest::walk;
+    assert!(walk(&b.store, &kept, 25, 100).expect("walk").is_none());
+    let whole = walk(&b.store, &kept, 25, usize::MAX).expect("walk");
+    assert!(whole.is_some_and(|(found, all_read)| found.is_empty() && all_read));
+}
+
 /// A brand's store counted by the release before the case lists by status, category, sector
 /// and corridor (version 14) gets them at its first start.
 #[test]
