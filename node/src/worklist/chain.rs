@@ -429,6 +429,8 @@ pub fn row_of(
 
 /// Every case `filter` keeps of a brand's, in its order, as keys: an export builds their
 /// rows a chunk at a time, so what it holds grows with the cases kept, never with every row.
+/// Newest first and soonest due first (when the lists hold every condition) need no row to
+/// order them; another order reads each case's reports for its place, and again for its row.
 pub fn selection(
     store: &Store,
     membership: &MembershipState,
@@ -436,7 +438,7 @@ pub fn selection(
     filter: &Filter,
     label: &dyn Fn(IssueCategory) -> String,
 ) -> Result<Vec<Key>, StoreError> {
-    let (Found { keys, .. }, _) = found(
+    let (Found { keys, .. }, by_row) = found(
         store,
         membership,
         now,
@@ -448,7 +450,28 @@ pub fn selection(
     if filter.sort == Sort::Opened {
         return Ok(keys);
     }
-    // Another order: each kept case's place in it, from its row (dropped at once).
+    if filter.sort == Sort::Due && !by_row {
+        let keys: Vec<Key> = keys
+            .into_iter()
+            .filter(|k| stream::in_dates(filter, k))
+            .collect();
+        if let Some(ordered) = super::soonest::order(store, &keys)? {
+            return Ok(ordered);
+        }
+        return by_rows(store, membership, now, filter, label, keys);
+    }
+    by_rows(store, membership, now, filter, label, keys)
+}
+
+/// The `keys` that pass `filter` in its order, each placed by its row (dropped at once).
+fn by_rows(
+    store: &Store,
+    membership: &MembershipState,
+    now: Timestamp,
+    filter: &Filter,
+    label: &dyn Fn(IssueCategory) -> String,
+    keys: Vec<Key>,
+) -> Result<Vec<Key>, StoreError> {
     let mut placed = Vec::with_capacity(keys.len());
     for key in keys {
         if let Some(r) = row_of(store, membership, now, &key)?.filter(|r| filter.matches(r, label))

@@ -456,6 +456,19 @@ fn a_brands_cases_soonest_due_first_walk_its_due_date_list() {
     }
     let first = list(&due(0, ""));
     assert!(first.rows.iter().all(|r| r.next_due.is_some()));
+    // The export takes the same order, every case.
+    let whole = CaseQuery {
+        per_page: crate::worklist::MAX_PER_PAGE,
+        ..due(1, "")
+    };
+    let every: Vec<CaseRef> = select(all.clone(), &whole, &label)
+        .expect("select")
+        .rows
+        .iter()
+        .map(|r| r.case_ref)
+        .collect();
+    assert_eq!(every.len(), 1_300);
+    assert!(exported(&b, &due(0, "")).expect("export") == every);
     assert!(list(&due(52, "")).rows.iter().all(|r| r.next_due.is_none()));
     // The due-date list emptied: the first page is the first cases by reference.
     let held = LISTS
@@ -482,6 +495,7 @@ fn a_brands_cases_soonest_due_first_walk_its_due_date_list() {
             .collect();
         assert_eq!(shown, by_reference[..25], "page {page}");
     }
+    assert!(exported(&b, &due(0, "")).expect("export") == by_reference);
 }
 
 /// Cases owing at the same second are ordered newest first, whichever page they fall on;
