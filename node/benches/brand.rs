@@ -340,6 +340,13 @@ fn main() -> Result<()> {
             q(&|q| q.sort = "due".into()),
         ),
         (
+            "every case, closed too, by status (walking the status lists)",
+            q(&|q| {
+                q.sort = "status".into();
+                q.closed = true;
+            }),
+        ),
+        (
             "one supplier's cases, soonest due first",
             q(&|q| {
                 q.party = supplier.clone();

@@ -16,9 +16,9 @@
 //!
 //! Newest first, it stops counting once it has found the page and [`COUNTED`] more, as a
 //! CSO's wide search does (`CasePage::more`); one status, or one category with closed cases,
-//! takes its exact total from the cells. Soonest due first, when the lists hold every
-//! condition, walks the due-date list among the cases they keep (`soonest`); another order
-//! builds the row of every case the conditions share.
+//! takes its exact total from the cells. Soonest due first or by status, when the lists hold
+//! every condition, walks the due-date list or the status lists among the cases they keep
+//! (`ordered`); otherwise another order builds the row of every case the conditions share.
 
 use super::condition::Key;
 use super::stream::{self, COUNTED, Found, Stream};
@@ -368,13 +368,13 @@ pub fn page_reading(
     };
     let (Found { keys, mut more }, by_row) =
         found(store, membership, now, filter, label, need, apart)?;
-    if filter.sort == Sort::Due && !by_row {
+    if filter.sort != Sort::Opened && !by_row {
         // The lists hold every condition: the cases they keep are the rows that pass.
         let keys: Vec<Key> = keys
             .into_iter()
             .filter(|k| stream::in_dates(filter, k))
             .collect();
-        return super::soonest::page(store, filter, &keys, &row);
+        return super::ordered::page(store, filter, &keys, &row);
     }
     if filter.sort != Sort::Opened {
         // The order needs every row.
@@ -429,8 +429,9 @@ pub fn row_of(
 
 /// Every case `filter` keeps of a brand's, in its order, as keys: an export builds their
 /// rows a chunk at a time, so what it holds grows with the cases kept, never with every row.
-/// Newest first and soonest due first (when the lists hold every condition) need no row to
-/// order them; another order reads each case's reports for its place, and again for its row.
+/// When the lists hold every condition no order needs a row to place a case; otherwise
+/// another order than newest first reads each case's reports for its place, and again for
+/// its row.
 pub fn selection(
     store: &Store,
     membership: &MembershipState,
@@ -450,12 +451,12 @@ pub fn selection(
     if filter.sort == Sort::Opened {
         return Ok(keys);
     }
-    if filter.sort == Sort::Due && !by_row {
+    if !by_row {
         let keys: Vec<Key> = keys
             .into_iter()
             .filter(|k| stream::in_dates(filter, k))
             .collect();
-        if let Some(ordered) = super::soonest::order(store, &keys)? {
+        if let Some(ordered) = super::ordered::order(store, filter.sort, &keys)? {
             return Ok(ordered);
         }
         return by_rows(store, membership, now, filter, label, keys);

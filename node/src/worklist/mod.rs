@@ -14,10 +14,10 @@ pub mod chain;
 mod condition;
 pub mod export;
 pub mod indexed;
+pub(crate) mod ordered;
 mod probe;
 mod query;
 pub mod reported;
-pub(crate) mod soonest;
 mod stream;
 
 pub use query::{

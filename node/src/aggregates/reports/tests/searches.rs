@@ -545,10 +545,90 @@ fn cases_owing_at_the_same_second_come_newest_first() {
         .iter()
         .map(|k| (crate::aggregates::opened::case_of(k), k))
         .collect();
-    use crate::worklist::soonest::walk;
+    use crate::worklist::ordered::walk;
     assert!(walk(&b.store, &kept, 25, 100).expect("walk").is_none());
     let whole = walk(&b.store, &kept, 25, usize::MAX).expect("walk");
     assert!(whole.is_some_and(|(found, all_read)| found.is_empty() && all_read));
+}
+
+/// By status, the page is found by walking each status's list in lifecycle order among the
+/// cases the conditions keep, each page equal to a read of every report's, and the export
+/// takes the same order. It comes from those lists: with one status's entries taken out,
+/// its cases are missing from the pages.
+#[test]
+fn a_brands_cases_by_status_walk_its_status_lists() {
+    let b = brand_knowing("By status", |parties, csos| {
+        let mut batches = many_about(parties, csos);
+        for (n, r) in batches.iter_mut().flatten().enumerate() {
+            r.status = [
+                CaseStatus::Escalated,
+                CaseStatus::Acknowledged,
+                CaseStatus::Remediating,
+                CaseStatus::Closed,
+            ][n % 7 % 4];
+        }
+        batches
+    });
+    let all = crate::worklist::rows(&b.store, &b.membership, &b.me, b.now).expect("rows");
+    let list = |query: &CaseQuery| {
+        crate::worklist::list(&b.store, &b.membership, &b.me, b.now, query, &label).expect("list")
+    };
+    let by_status = |page: usize, q: &str, closed: bool| CaseQuery {
+        q: q.into(),
+        sort: "status".into(),
+        closed,
+        page,
+        ..Default::default()
+    };
+    let mut statuses_seen = std::collections::BTreeSet::new();
+    for closed in [false, true] {
+        for q in ["", "seafood"] {
+            for page in 0..=(all.len() / 25 + 1) {
+                let query = by_status(page, q, closed);
+                let read = select(all.clone(), &query, &label).expect("select");
+                let listed = list(&query);
+                assert_eq!(
+                    (listed.total, listed.pages, json(&listed.rows)),
+                    (read.total, read.pages, json(&read.rows)),
+                    "page {page} {q:?} closed {closed}"
+                );
+                statuses_seen.extend(listed.rows.iter().map(|r| r.status.clone()));
+            }
+        }
+    }
+    assert_eq!(statuses_seen.len(), 4);
+    let whole = CaseQuery {
+        per_page: crate::worklist::MAX_PER_PAGE,
+        ..by_status(1, "", true)
+    };
+    let every: Vec<CaseRef> = select(all.clone(), &whole, &label)
+        .expect("select")
+        .rows
+        .iter()
+        .map(|r| r.case_ref)
+        .collect();
+    assert_eq!(every.len(), 1_300);
+    assert!(exported(&b, &whole).expect("export") == every);
+    // The first status's list emptied: its cases are on no page.
+    let first = list(&by_status(1, "", true)).rows[0].status.clone();
+    let name = cases_in_status(&first);
+    let held = LISTS
+        .ids_prefixed(&b.store, &name, usize::MAX)
+        .expect("ids")
+        .expect("all");
+    assert!(!held.is_empty());
+    let mut gone = crate::aggregates::lists::Changes::new();
+    let entries = gone.entry(name.clone()).or_default();
+    for id in &held {
+        let key = crate::aggregates::lists::key_of::<KEY_LEN>(id).expect("key");
+        entries.insert(key, false);
+    }
+    let mut batch = WriteBatch::new();
+    LISTS.stage(&b.store, &mut batch, &gone).expect("stage");
+    b.store.commit(batch).expect("commit");
+    let shown = list(&by_status(1, "", true));
+    assert!(shown.rows.iter().all(|r| r.status != first), "{first}");
+    assert!(!exported(&b, &whole).expect("export").contains(&every[0]));
 }
 
 /// A brand's store counted by the release before the case lists by status, category, sector
