@@ -429,9 +429,9 @@ pub fn row_of(
 
 /// Every case `filter` keeps of a brand's, in its order, as keys: an export builds their
 /// rows a chunk at a time, so what it holds grows with the cases kept, never with every row.
-/// When the lists hold every condition no order needs a row to place a case; otherwise
-/// another order than newest first reads each case's reports for its place, and again for
-/// its row.
+/// When the lists hold every condition, the order is read from them (`ordered`); otherwise,
+/// or past the walk's budget, another order than newest first reads each case's reports for
+/// its place, and again for its row.
 pub fn selection(
     store: &Store,
     membership: &MembershipState,
@@ -456,7 +456,7 @@ pub fn selection(
             .into_iter()
             .filter(|k| stream::in_dates(filter, k))
             .collect();
-        if let Some(ordered) = super::ordered::order(store, filter.sort, &keys)? {
+        if let Some(ordered) = super::ordered::order(store, filter, &keys)? {
             return Ok(ordered);
         }
         return by_rows(store, membership, now, filter, label, keys);

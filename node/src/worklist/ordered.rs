@@ -9,7 +9,9 @@
 //!   nothing by reference. The walk stops once it has the page and every case due at the
 //!   same second as its last.
 //! - by status: each status's list (`chain::cases_in_status`, newest first, as the order
-//!   wants within a status), in lifecycle order.
+//!   wants within a status), in lifecycle order; with one status named, the cases kept are
+//!   in that order already. A walk that reaches the end without meeting every case kept
+//!   (the lists out of step with the reports) leaves the page, or the export, to the rows.
 //!
 //! A walk that would read more entries than the rows it spares gives up, and the rows are
 //! built: the cases kept may be far down the lists, or on none of them (owing nothing).
@@ -25,12 +27,29 @@ use std::collections::{HashMap, HashSet};
 const CHUNK: usize = 512;
 
 /// The page `filter` asks for, in its order (soonest due first, or by status), of the cases
-/// `keys` (every case its conditions keep, exactly); `row` builds a case's row.
+/// `keys` (every case its conditions keep, exactly, newest first); `row` builds a case's row.
 pub(super) fn page(
     store: &Store,
     filter: &Filter,
     keys: &[Key],
     row: &dyn Fn(&Key) -> Result<Option<CaseRow>, StoreError>,
+) -> Result<CasePage, StoreError> {
+    page_within(store, filter, keys, row, budget(keys))
+}
+
+/// The most list entries a walk among `keys` reads before it gives up: about as many blocks
+/// as the rows it spares.
+fn budget(keys: &[Key]) -> usize {
+    keys.len().saturating_mul(crate::aggregates::lists::BLOCK)
+}
+
+/// [`page`], a walk reading at most `budget` entries (tests take the rows' way with none).
+pub(crate) fn page_within(
+    store: &Store,
+    filter: &Filter,
+    keys: &[Key],
+    row: &dyn Fn(&Key) -> Result<Option<CaseRow>, StoreError>,
+    budget: usize,
 ) -> Result<CasePage, StoreError> {
     let total = keys.len();
     let pages = total.div_ceil(filter.per_page).max(1);
@@ -38,7 +57,7 @@ pub(super) fn page(
     let skip = (page - 1) * filter.per_page;
     let need = skip.saturating_add(filter.per_page).min(total);
     let placed = if worth_walking(store, total, filter)? {
-        placed(store, filter.sort, keys, need)?
+        placed(store, filter, keys, need, budget)?
     } else {
         None
     };
@@ -70,30 +89,32 @@ pub(super) fn page(
     })
 }
 
-/// Every case of `keys` in the order `sort` (an export's), or None when walking the lists
-/// would read more than the rows it spares.
+/// Every case of `keys` in the order `filter` asks for (an export's), or None when walking
+/// the lists would read more than the rows it spares, or misses some of them.
 pub(super) fn order(
     store: &Store,
-    sort: Sort,
+    filter: &Filter,
     keys: &[Key],
 ) -> Result<Option<Vec<Key>>, StoreError> {
-    Ok(placed(store, sort, keys, keys.len())?.map(|p| p.into_iter().copied().collect()))
+    Ok(placed(store, filter, keys, keys.len(), budget(keys))?
+        .map(|p| p.into_iter().copied().collect()))
 }
 
-/// The first `need` cases of `keys` in the order `sort` (or a few more), from a walk of the
-/// lists that hold it; None when the walk reads more than the rows it spares.
+/// The first `need` cases of `keys` in the order `filter` asks for (or a few more), from a
+/// walk of the lists that hold it; None when the walk reads more than `budget` entries, or
+/// misses some of them.
 fn placed<'k>(
     store: &Store,
-    sort: Sort,
+    filter: &Filter,
     keys: &'k [Key],
     need: usize,
+    budget: usize,
 ) -> Result<Option<Vec<&'k Key>>, StoreError> {
-    let budget = keys.len().saturating_mul(crate::aggregates::lists::BLOCK);
-    match sort {
+    match filter.sort {
         Sort::Due => soonest(store, keys, need, budget),
-        Sort::Status => by_status(store, keys, need, budget),
-        // The lists' own order: nothing to walk.
-        Sort::Opened => Ok(Some(keys.iter().take(need).collect())),
+        // One status named: newest first is the order already.
+        Sort::Status if filter.status.is_empty() => by_status(store, keys, need, budget),
+        Sort::Status | Sort::Opened => Ok(Some(keys.iter().take(need).collect())),
     }
 }
 
@@ -104,7 +125,12 @@ fn by_status<'k>(
     need: usize,
     budget: usize,
 ) -> Result<Option<Vec<&'k Key>>, StoreError> {
-    let kept: HashMap<&Key, &Key> = keys.iter().map(|k| (k, k)).collect();
+    // Found by halving (the keys come newest first, sorted); each once, though a case that
+    // moves on during the walk may be met on two lists.
+    if !keys.is_sorted() {
+        return Ok(None);
+    }
+    let mut met: HashSet<usize> = HashSet::new();
     let mut out: Vec<&Key> = Vec::with_capacity(need.min(4096));
     let mut read = 0usize;
     for code in super::query::status_codes() {
@@ -120,8 +146,10 @@ fn by_status<'k>(
             let ids = reports::LISTS.ids_from(store, &name, &from, CHUNK)?;
             read += ids.len();
             for id in &ids {
-                if let Some(key) = opened::key_of(id).and_then(|k| kept.get(&k).copied()) {
-                    out.push(key);
+                if let Some(at) = opened::key_of(id).and_then(|k| keys.binary_search(&k).ok())
+                    && met.insert(at)
+                {
+                    out.push(&keys[at]);
                 }
             }
             match ids.last() {
@@ -130,7 +158,9 @@ fn by_status<'k>(
             }
         }
     }
-    Ok(Some(out))
+    // Some case is on no status's list (the lists out of step with the reports): the rows
+    // place it.
+    Ok((out.len() >= need).then_some(out))
 }
 
 /// The first `need` cases of `keys` soonest due first (or a few more, tied with the last).
@@ -179,9 +209,9 @@ fn worth_walking(store: &Store, kept: usize, filter: &Filter) -> Result<bool, St
     Ok(blocks.saturating_add(filter.per_page) < kept)
 }
 
-/// The cases of `kept` the due-date list names, in its order, until `need` are found and the
-/// date owed changes; and whether the whole list was read. None once more than `budget`
-/// entries are read.
+/// The cases of `kept` the due-date list names, each once, in its order, until `need` are
+/// found and the date owed changes; and whether the whole list was read. None once more
+/// than `budget` entries are read.
 #[allow(clippy::type_complexity)]
 pub(crate) fn walk<'k>(
     store: &Store,
@@ -190,6 +220,8 @@ pub(crate) fn walk<'k>(
     budget: usize,
 ) -> Result<Option<(Vec<(Timestamp, CaseRef, &'k Key)>, bool)>, StoreError> {
     let mut out: Vec<(Timestamp, CaseRef, &Key)> = Vec::new();
+    // Each once, though a case whose date moves during the walk may be met twice.
+    let mut met: HashSet<CaseRef> = HashSet::new();
     let mut from = chain::DUE_CASES.to_vec();
     let mut read = 0usize;
     loop {
@@ -209,7 +241,9 @@ pub(crate) fn walk<'k>(
                 return Ok(Some((out, false)));
             }
             let case = reports::case_of(&entry);
-            if let Some(key) = kept.get(&case) {
+            if let Some(key) = kept.get(&case)
+                && met.insert(case)
+            {
                 out.push((due, case, key));
             }
         }

@@ -496,6 +496,41 @@ fn a_brands_cases_soonest_due_first_walk_its_due_date_list() {
         assert_eq!(shown, by_reference[..25], "page {page}");
     }
     assert!(exported(&b, &due(0, "")).expect("export") == by_reference);
+    // Past its budget the walk gives up and the rows place every case. The list put back
+    // with its dates reversed: walked, page 21 (more than one read of the list) follows
+    // it; with no entries allowed, it is the read's again.
+    let mut back = crate::aggregates::lists::Changes::new();
+    let entries = back.entry(DUE_CASES.to_vec()).or_default();
+    for id in &held {
+        let mut key = crate::aggregates::lists::key_of::<KEY_LEN>(id).expect("key");
+        let due = u64::from_be_bytes(key[..8].try_into().expect("date"));
+        key[..8].copy_from_slice(&(4_000_000_000 - due).to_be_bytes());
+        entries.insert(key, true);
+    }
+    let mut batch = WriteBatch::new();
+    LISTS.stage(&b.store, &mut batch, &back).expect("stage");
+    b.store.commit(batch).expect("commit");
+    let refs = |rows: &[CaseRow]| rows.iter().map(|r| r.case_ref).collect::<Vec<_>>();
+    let filter = crate::worklist::Filter::parse(&due(21, "")).expect("filter");
+    let mut keys: Vec<[u8; crate::aggregates::opened::KEY_LEN]> = all
+        .iter()
+        .map(|r| crate::aggregates::opened::key(r.opened_at, &r.case_ref))
+        .collect();
+    keys.sort();
+    let row = |k: &[u8; crate::aggregates::opened::KEY_LEN]| {
+        crate::worklist::chain::row_of(&b.store, &b.membership, b.now, k)
+    };
+    let within = |budget: usize| {
+        crate::worklist::ordered::page_within(&b.store, &filter, &keys, &row, budget).expect("page")
+    };
+    let read = refs(
+        &select(all.clone(), &due(21, ""), &label)
+            .expect("select")
+            .rows,
+    );
+    assert_eq!(read.len(), 25);
+    assert_ne!(refs(&within(usize::MAX).rows), read);
+    assert_eq!(refs(&within(0).rows), read);
 }
 
 /// Cases owing at the same second are ordered newest first, whichever page they fall on;
@@ -549,6 +584,27 @@ fn cases_owing_at_the_same_second_come_newest_first() {
     assert!(walk(&b.store, &kept, 25, 100).expect("walk").is_none());
     let whole = walk(&b.store, &kept, 25, usize::MAX).expect("walk");
     assert!(whole.is_some_and(|(found, all_read)| found.is_empty() && all_read));
+    // A case met twice on the list (as one whose date moves during a walk may be) is placed
+    // once, at its first entry.
+    let query = CaseQuery {
+        sort: "due".into(),
+        ..Default::default()
+    };
+    let before = exported(&b, &query).expect("export");
+    let soonest = all
+        .iter()
+        .find(|r| r.case_ref == before[0])
+        .and_then(|r| r.next_due)
+        .expect("the first owes");
+    let mut twice = crate::aggregates::lists::Changes::new();
+    twice
+        .entry(DUE_CASES.to_vec())
+        .or_default()
+        .insert(list_key(soonest.0 + 86_400, &before[0]), true);
+    let mut batch = WriteBatch::new();
+    LISTS.stage(&b.store, &mut batch, &twice).expect("stage");
+    b.store.commit(batch).expect("commit");
+    assert!(exported(&b, &query).expect("export") == before);
 }
 
 /// By status, the page is found by walking each status's list in lifecycle order among the
@@ -609,26 +665,74 @@ fn a_brands_cases_by_status_walk_its_status_lists() {
         .collect();
     assert_eq!(every.len(), 1_300);
     assert!(exported(&b, &whole).expect("export") == every);
-    // The first status's list emptied: its cases are on no page.
-    let first = list(&by_status(1, "", true)).rows[0].status.clone();
-    let name = cases_in_status(&first);
-    let held = LISTS
-        .ids_prefixed(&b.store, &name, usize::MAX)
-        .expect("ids")
-        .expect("all");
-    assert!(!held.is_empty());
-    let mut gone = crate::aggregates::lists::Changes::new();
-    let entries = gone.entry(name.clone()).or_default();
-    for id in &held {
-        let key = crate::aggregates::lists::key_of::<KEY_LEN>(id).expect("key");
-        entries.insert(key, false);
+    // The order comes from the lists: the newest case's entry moved to the last status's list
+    // puts it first among that status's cases, though its reports say otherwise.
+    let newest = all
+        .iter()
+        .find(|r| r.case_ref == every[0])
+        .expect("the first case");
+    let key = crate::aggregates::opened::key(newest.opened_at, &newest.case_ref);
+    let last = CaseStatus::ALL[CaseStatus::ALL.len() - 1].code();
+    let moved = |to: &str, stays: bool| {
+        let mut changes = crate::aggregates::lists::Changes::new();
+        changes
+            .entry(cases_in_status(&newest.status))
+            .or_default()
+            .insert(key, stays);
+        changes
+            .entry(cases_in_status(to))
+            .or_default()
+            .insert(key, true);
+        let mut batch = WriteBatch::new();
+        LISTS.stage(&b.store, &mut batch, &changes).expect("stage");
+        b.store.commit(batch).expect("commit");
+    };
+    assert_ne!(newest.status, last);
+    moved(last, false);
+    let status_of: std::collections::HashMap<CaseRef, &str> = all
+        .iter()
+        .map(|r| (r.case_ref, r.status.as_str()))
+        .collect();
+    let mut want: Vec<CaseRef> = every[1..].to_vec();
+    let at = want
+        .iter()
+        .position(|c| status_of[c] == last)
+        .expect("some case has the last status");
+    want.insert(at, every[0]);
+    assert!(exported(&b, &whole).expect("export") == want);
+    // On two lists (as a case that moves on during a walk may be met), it is listed once.
+    moved(last, true);
+    let exported_now = exported(&b, &whole).expect("export");
+    assert_eq!(exported_now.first(), Some(&every[0]));
+    assert_eq!(exported_now.len(), every.len());
+    let first_page = list(&by_status(1, "", true));
+    assert_eq!(
+        first_page
+            .rows
+            .iter()
+            .filter(|r| r.case_ref == every[0])
+            .count(),
+        1
+    );
+    // On none (the lists out of step with the reports), a walk that reaches the end misses
+    // it and the rows place it instead: the last page and the export are those a read of
+    // every report gives. (A page found before the end shows what the lists hold, as any
+    // page read from lists does.)
+    let mut changes = crate::aggregates::lists::Changes::new();
+    for status in [newest.status.as_str(), last] {
+        changes
+            .entry(cases_in_status(status))
+            .or_default()
+            .insert(key, false);
     }
     let mut batch = WriteBatch::new();
-    LISTS.stage(&b.store, &mut batch, &gone).expect("stage");
+    LISTS.stage(&b.store, &mut batch, &changes).expect("stage");
     b.store.commit(batch).expect("commit");
-    let shown = list(&by_status(1, "", true));
-    assert!(shown.rows.iter().all(|r| r.status != first), "{first}");
-    assert!(!exported(&b, &whole).expect("export").contains(&every[0]));
+    let refs = |rows: &[CaseRow]| rows.iter().map(|r| r.case_ref).collect::<Vec<_>>();
+    let query = by_status(52, "", true);
+    let read = select(all.clone(), &query, &label).expect("select");
+    assert_eq!(refs(&list(&query).rows), refs(&read.rows));
+    assert!(exported(&b, &whole).expect("export") == every);
 }
 
 /// A brand's store counted by the release before the case lists by status, category, sector
