@@ -22,7 +22,7 @@
 
 use super::condition::Key;
 use super::stream::{self, COUNTED, Found, Stream};
-use super::{CasePage, CaseRow, Filter, Sort, Source, member_name, paginate};
+use super::{CasePage, CaseRow, Filter, Sort, Source, member_name};
 use crate::aggregates::{chain, opened, reports};
 use crate::membership::MembershipState;
 use crate::records::StatusReport;
@@ -382,15 +382,7 @@ pub fn page_reading(
         for key in &keys {
             rows.extend(row(key)?.filter(|r| filter.matches(r, label)));
         }
-        rows.sort_by_key(|r| filter.sort_key(r));
-        let (rows, total, page, pages) = paginate(rows, filter.page, filter.per_page);
-        return Ok(CasePage {
-            rows,
-            total,
-            page,
-            pages,
-            more: false,
-        });
+        return Ok(super::sorted_page(rows, filter));
     }
     let mut total = keys.len();
     if more && let Some(cell) = counted_by(filter) {

@@ -89,15 +89,7 @@ pub(crate) fn page_checking(
                 rows.push(r);
             }
         }
-        rows.sort_by_key(|r| filter.sort_key(r));
-        let (rows, total, page, pages) = paginate(rows, filter.page, filter.per_page);
-        return Ok(Some(CasePage {
-            rows,
-            total,
-            page,
-            pages,
-            more: false,
-        }));
+        return Ok(Some(super::sorted_page(rows, filter)));
     }
     // Every condition holds more. Newest first, if matches are common, reading the
     // conditions in order and leaping finds the page sooner than any condition read whole.

@@ -255,19 +255,25 @@ pub fn select(
     label: &dyn Fn(IssueCategory) -> String,
 ) -> Result<CasePage, QueryError> {
     let filter = Filter::parse(query)?;
-    let mut rows: Vec<CaseRow> = rows
+    let rows: Vec<CaseRow> = rows
         .into_iter()
         .filter(|r| filter.matches(r, label))
         .collect();
+    Ok(sorted_page(rows, &filter))
+}
+
+/// The page `filter` asks for of `rows` (those that pass it, every one), sorted in its
+/// order.
+fn sorted_page(mut rows: Vec<CaseRow>, filter: &Filter) -> CasePage {
     rows.sort_by_key(|r| filter.sort_key(r));
     let (rows, total, page, pages) = paginate(rows, filter.page, filter.per_page);
-    Ok(CasePage {
+    CasePage {
         rows,
         total,
         page,
         pages,
         more: false,
-    })
+    }
 }
 
 /// Why a worklist cannot be listed.

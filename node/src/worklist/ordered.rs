@@ -66,15 +66,7 @@ pub(crate) fn page_within(
         for key in keys {
             rows.extend(row(key)?);
         }
-        rows.sort_by_key(|r| filter.sort_key(r));
-        let (rows, total, page, pages) = super::paginate(rows, filter.page, filter.per_page);
-        return Ok(CasePage {
-            rows,
-            total,
-            page,
-            pages,
-            more: false,
-        });
+        return Ok(super::sorted_page(rows, filter));
     };
     let mut rows = Vec::with_capacity(filter.per_page);
     for key in placed.into_iter().skip(skip).take(filter.per_page) {
