@@ -370,10 +370,6 @@ pub fn page_reading(
         found(store, membership, now, filter, label, need, apart)?;
     if filter.sort != Sort::Opened && !by_row {
         // The lists hold every condition: the cases they keep are the rows that pass.
-        let keys: Vec<Key> = keys
-            .into_iter()
-            .filter(|k| stream::in_dates(filter, k))
-            .collect();
         return super::ordered::page(store, filter, &keys, &row);
     }
     if filter.sort != Sort::Opened {
@@ -443,28 +439,10 @@ pub fn selection(
     if filter.sort == Sort::Opened {
         return Ok(keys);
     }
-    if !by_row {
-        let keys: Vec<Key> = keys
-            .into_iter()
-            .filter(|k| stream::in_dates(filter, k))
-            .collect();
-        if let Some(ordered) = super::ordered::order(store, filter, &keys)? {
-            return Ok(ordered);
-        }
-        return by_rows(store, membership, now, filter, label, keys);
+    if !by_row && let Some(ordered) = super::ordered::order(store, filter, &keys)? {
+        return Ok(ordered);
     }
-    by_rows(store, membership, now, filter, label, keys)
-}
-
-/// The `keys` that pass `filter` in its order, each placed by its row (dropped at once).
-fn by_rows(
-    store: &Store,
-    membership: &MembershipState,
-    now: Timestamp,
-    filter: &Filter,
-    label: &dyn Fn(IssueCategory) -> String,
-    keys: Vec<Key>,
-) -> Result<Vec<Key>, StoreError> {
+    // Another order: each kept case's place in it, from its row (dropped at once).
     let mut placed = Vec::with_capacity(keys.len());
     for key in keys {
         if let Some(r) = row_of(store, membership, now, &key)?.filter(|r| filter.matches(r, label))
@@ -477,8 +455,8 @@ fn by_rows(
 }
 
 /// The cases the conditions of `filter` share, newest first, until `need` are found: those
-/// that pass it when its order is newest first (other orders check the rows they build,
-/// unless the lists hold every condition but the dates: the second value says they do not).
+/// that pass it (other orders checked row by row check the rows they build: the second
+/// value says they must, the lists holding more than the query keeps).
 #[allow(clippy::too_many_arguments)]
 fn found(
     store: &Store,
@@ -503,14 +481,14 @@ fn found(
     } else {
         None
     };
-    // Another order checks the rows it builds for their sort keys.
+    // Another order checked row by row checks the rows it builds, for their sort keys too.
     let mut check = |key: &Key| -> Result<bool, StoreError> {
-        if filter.sort != Sort::Opened {
-            Ok(true)
-        } else if by_row {
-            Ok(row(key)?.is_some_and(|r| filter.matches(&r, label)))
-        } else {
+        if !by_row {
             Ok(stream::in_dates(filter, key))
+        } else if filter.sort != Sort::Opened {
+            Ok(true)
+        } else {
+            Ok(row(key)?.is_some_and(|r| filter.matches(&r, label)))
         }
     };
     let found = stream::leap(store, streams, oldest, need, usize::MAX, &mut check)?;

@@ -56,7 +56,7 @@ pub(crate) fn page_within(
     let page = filter.page.clamp(1, pages);
     let skip = (page - 1) * filter.per_page;
     let need = skip.saturating_add(filter.per_page).min(total);
-    let placed = if worth_walking(store, total, filter)? {
+    let placed = if worth_walking(store, total, need, filter.per_page)? {
         placed(store, filter, keys, need, budget)?
     } else {
         None
@@ -166,15 +166,12 @@ fn soonest<'k>(
     let Some((due, walked_all)) = walk(store, &kept, need, budget)? else {
         return Ok(None);
     };
-    let mut order: Vec<(u64, u64, CaseRef)> = due
+    let mut order: Vec<(u64, u64, CaseRef, &Key)> = due
         .iter()
-        .map(|(t, case, key)| (t.0, u64::MAX - opened::opened_of(key).0, *case))
+        .map(|(t, case, key)| (t.0, u64::MAX - opened::opened_of(key).0, *case, *key))
         .collect();
     order.sort_unstable();
-    let mut placed: Vec<&Key> = order
-        .iter()
-        .filter_map(|(_, _, c)| kept.get(c).copied())
-        .collect();
+    let mut placed: Vec<&Key> = order.iter().map(|(_, _, _, key)| *key).collect();
     // The cases owing nothing come next: those the whole list did not name.
     if placed.len() < need && walked_all {
         let named: HashSet<CaseRef> = due.iter().map(|(_, c, _)| *c).collect();
@@ -188,17 +185,22 @@ fn soonest<'k>(
     Ok(Some(placed))
 }
 
-/// Whether walking a list costs less than building the rows of the `kept` cases:
-/// spread among every case, the page's are found after about `need * cases / kept` entries,
-/// read a block of [`crate::aggregates::lists::BLOCK`] at a time.
-fn worth_walking(store: &Store, kept: usize, filter: &Filter) -> Result<bool, StoreError> {
-    let need = filter.page.max(1).saturating_mul(filter.per_page).min(kept);
+/// Whether walking a list for the first `need` of the `kept` cases (a page of `per_page`)
+/// costs less than building all their rows: spread among every case, they are found after
+/// about `need * cases / kept` entries, read a block of [`crate::aggregates::lists::BLOCK`]
+/// at a time.
+fn worth_walking(
+    store: &Store,
+    kept: usize,
+    need: usize,
+    per_page: usize,
+) -> Result<bool, StoreError> {
     if need == 0 {
         return Ok(false);
     }
     let cases = usize::try_from(chain::case_totals(store, None)?.0).unwrap_or(usize::MAX);
     let blocks = need.saturating_mul(cases) / kept / crate::aggregates::lists::BLOCK;
-    Ok(blocks.saturating_add(filter.per_page) < kept)
+    Ok(blocks.saturating_add(per_page) < kept)
 }
 
 /// The cases of `kept` the due-date list names, each once, in its order, until `need` are
