@@ -18,6 +18,7 @@ pub(crate) mod ordered;
 mod probe;
 mod query;
 pub mod reported;
+pub(crate) mod soonest;
 mod stream;
 
 pub use query::{
@@ -234,8 +235,8 @@ pub struct CasePage {
     pub page: usize,
     /// Number of pages (at least 1; with `more`, those counted so far).
     pub pages: usize,
-    /// A wide search stopped counting: more cases match than `total` (narrow it, or export
-    /// the list, for every one).
+    /// A wide search stopped counting: `total` is a lower bound, more cases may match
+    /// (narrow it, or export the list, for every one).
     pub more: bool,
 }
 

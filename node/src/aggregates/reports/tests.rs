@@ -580,6 +580,8 @@ mod case_list;
 /// A brand's overdue cases, from its lists, equal those a read of every report finds.
 mod overdue;
 mod searches;
+/// A brand's case list soonest due first, walked along its due-date list.
+mod soonest;
 
 /// Two CSOs' reports about one party of one case may share an entry of its lists (the same
 /// escalation, the same date owed): when one of them moves on, the entry stays for the

@@ -1,0 +1,264 @@
+//! A brand's case list soonest due first, walked along the due-date list with each case's
+//! row checked, gives the page a read of every report gives, and a total that never says
+//! more than that read finds; past its budget of rows it leaves the page to the cases the
+//! conditions keep.
+
+use super::searches::{Named, brand_knowing, drawn_about, many_about};
+use super::*;
+use crate::worklist::soonest::Limits;
+use crate::worklist::{CasePage, CaseQuery, CaseRow, select};
+
+fn label(c: IssueCategory) -> String {
+    c.code().to_string()
+}
+
+fn refs(rows: &[CaseRow]) -> Vec<CaseRef> {
+    rows.iter().map(|r| r.case_ref).collect()
+}
+
+/// The page of `query` from a walk within `limits`.
+fn walked(b: &Named, query: &CaseQuery, limits: Limits) -> Option<CasePage> {
+    let filter = crate::worklist::Filter::parse(query).expect("filter");
+    crate::worklist::chain::walked_due(&b.store, &b.membership, b.now, &filter, &label, limits)
+        .expect("walk")
+}
+
+/// Queries drawn soonest due first (words, status, overdue, organisation, category, dates,
+/// sector, corridor, closed cases, page size and page), each walked within drawn limits:
+/// a page found is the read's page, its total at most the read's and past the page; a walk
+/// that cannot find it says so (None), and both happen.
+#[test]
+fn a_walk_soonest_due_first_gives_the_page_every_report_gives() {
+    let b = brand_knowing("Walked", drawn_about);
+    let all = crate::worklist::rows(&b.store, &b.membership, &b.me, b.now).expect("rows");
+    let day = crate::clock::fmt_day;
+    let parties = [
+        b.parties[0].to_string(),
+        b.parties[1].to_string(),
+        b.csos[1].to_string(),
+    ];
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    let strategy = (
+        // Each field is left empty about two times in three.
+        (
+            0..9usize,
+            0..15usize,
+            0..10usize,
+            0..6usize,
+            0..6usize,
+            0..6usize,
+        ),
+        (
+            0..6usize,
+            any::<bool>(),
+            any::<bool>(),
+            0..4usize,
+            0..6usize,
+            (0..6usize, 1..200usize),
+        ),
+    );
+    let (mut walks, mut given_up, mut cut_short) = (0, 0, 0);
+    for _ in 0..1_500 {
+        let ((q, s, p, c, sector, corridor), (d, overdue, closed, per, page, (counted, rows))) =
+            strategy.new_tree(&mut runner).expect("draw").current();
+        let dates = [
+            (day(T0.plus_days(10)), String::new()),
+            (day(T0.plus_days(15)), day(T0.plus_days(45))),
+        ];
+        let query = CaseQuery {
+            q: ["seafood", "ltd", "nothing"]
+                .get(q)
+                .copied()
+                .unwrap_or_default()
+                .into(),
+            status: ["open", "escalated", "acknowledged", "remediating", "closed"]
+                .get(s)
+                .copied()
+                .unwrap_or_default()
+                .into(),
+            overdue: overdue && s % 2 == 0,
+            party: parties.get(p).cloned().unwrap_or_default(),
+            category: [IssueCategory::ALL[1].code(), IssueCategory::ALL[3].code()]
+                .get(c)
+                .copied()
+                .unwrap_or_default()
+                .into(),
+            from: dates.get(d).map(|d| d.0.clone()).unwrap_or_default(),
+            to: dates.get(d).map(|d| d.1.clone()).unwrap_or_default(),
+            sector: ["seafood", "garment"]
+                .get(sector)
+                .copied()
+                .unwrap_or_default()
+                .into(),
+            corridor: ["MM-TH", "KH-TH"]
+                .get(corridor)
+                .copied()
+                .unwrap_or_default()
+                .into(),
+            closed,
+            sort: "due".into(),
+            per_page: [1, 3, 7, 25][per],
+            page,
+        };
+        let read = select(all.clone(), &query, &label).expect("select");
+        let Some(w) = walked(&b, &query, Limits { counted, rows }) else {
+            given_up += 1;
+            continue;
+        };
+        walks += 1;
+        assert_eq!(refs(&w.rows), refs(&read.rows), "{query:?}");
+        assert_eq!(
+            serde_json::to_string(&w.rows).expect("json"),
+            serde_json::to_string(&read.rows).expect("json"),
+            "{query:?}"
+        );
+        let end = w.page * query.per_page;
+        assert!(w.more, "{query:?}");
+        assert_eq!(w.page, read.page, "{query:?}");
+        assert!(
+            w.total >= end && w.total <= read.total,
+            "{} {} {query:?}",
+            w.total,
+            read.total
+        );
+        assert_eq!(w.pages, w.total.div_ceil(query.per_page), "{query:?}");
+        cut_short += usize::from(w.total < read.total);
+    }
+    // The positive control: many walks find their page, some stop counting early, and some
+    // give up.
+    assert!(
+        walks > 250 && cut_short > 250 && given_up > 800,
+        "{walks} {cut_short} {given_up}"
+    );
+}
+
+/// 1,300 open cases about one supplier, every one owing its acknowledgement, ten at a time
+/// by the same second; every other case of another sector than the rest.
+fn all_owing(parties: [OrgId; 2], csos: [OrgId; 2]) -> Vec<Vec<StatusReport>> {
+    let mut batches = many_about(parties, csos);
+    for (n, r) in batches.iter_mut().flatten().enumerate() {
+        r.stage = PartyStage::Escalated;
+        r.acknowledge_by = Timestamp(T0.0 + (n as u64 / 10) * 3_600).plus_days(7);
+        r.sector = Some(if n % 2 == 0 { "garment" } else { "seafood" }.into());
+    }
+    batches
+}
+
+/// A brand's page soonest due first, asked as the case list asks it, comes from a walk of
+/// the due-date list: the read's page, counted to the page (with the cases owing at the
+/// same second as its last) and 1,000 more, where the read counts 1,300. When the list ends
+/// before that, the cases kept are gathered and counted exactly. The export still hands
+/// over every case. A case met twice on the list is shown once.
+#[test]
+fn the_case_list_soonest_due_first_walks_the_due_date_list_and_counts_a_thousand_more() {
+    let b = brand_knowing("Owing", all_owing);
+    let all = crate::worklist::rows(&b.store, &b.membership, &b.me, b.now).expect("rows");
+    assert_eq!(all.iter().filter(|r| r.next_due.is_some()).count(), 1_300);
+    let list = |query: &CaseQuery| {
+        crate::worklist::list(&b.store, &b.membership, &b.me, b.now, query, &label).expect("list")
+    };
+    let due = |page: usize, sector: &str| CaseQuery {
+        sort: "due".into(),
+        sector: sector.into(),
+        page,
+        ..Default::default()
+    };
+    // Ten cases owe by each second: the first page's last ties with five more.
+    for (page, sector, total, more) in [
+        (0, "", 1_030, true),
+        (2, "", 1_050, true),
+        (7, "", 1_180, true),
+        // Half kept: the list ends before 1,025 are found.
+        (1, "seafood", 650, false),
+        // A page past the end.
+        (60, "", 1_300, false),
+    ] {
+        let query = due(page, sector);
+        let read = select(all.clone(), &query, &label).expect("select");
+        let listed = list(&query);
+        assert_eq!(refs(&listed.rows), refs(&read.rows), "{query:?}");
+        assert_eq!(
+            (listed.total, listed.more, read.total),
+            (total, more, if sector.is_empty() { 1_300 } else { 650 }),
+            "{query:?}"
+        );
+    }
+    // The cells say whether a walk may find the page: not for an organisation with no case
+    // (nor one not as written), nor for a status no case is in; not in another order.
+    let worth = |query: &CaseQuery| {
+        let filter = crate::worklist::Filter::parse(query).expect("filter");
+        crate::worklist::chain::worth_walking_due(&b.store, &filter).expect("cells")
+    };
+    assert!(worth(&due(1, "seafood")));
+    for query in [
+        CaseQuery {
+            party: b.parties[1].to_string(),
+            ..due(1, "")
+        },
+        CaseQuery {
+            party: b.parties[0].to_string().to_uppercase(),
+            ..due(1, "")
+        },
+        CaseQuery {
+            status: "escalated".into(),
+            ..due(1, "")
+        },
+        CaseQuery {
+            sort: String::new(),
+            ..due(1, "")
+        },
+    ] {
+        assert!(!worth(&query), "{query:?}");
+    }
+    assert!(worth(&CaseQuery {
+        party: b.parties[0].to_string(),
+        ..due(1, "")
+    }));
+    // Within fewer rows, half kept: 400 rows find 200 of them, the page's 25 among them.
+    let limits = Limits {
+        counted: 1_000,
+        rows: 400,
+    };
+    let half = walked(&b, &due(1, "seafood"), limits).expect("found");
+    let read = select(all.clone(), &due(1, "seafood"), &label).expect("select");
+    assert_eq!(
+        (refs(&half.rows), half.total, half.more),
+        (refs(&read.rows), 200, true)
+    );
+    let whole = CaseQuery {
+        per_page: crate::worklist::MAX_PER_PAGE,
+        ..due(1, "")
+    };
+    let every = refs(&select(all.clone(), &whole, &label).expect("select").rows);
+    let mut exported = Vec::new();
+    crate::worklist::export::each_row(
+        &b.store,
+        &b.membership,
+        &b.me,
+        b.now,
+        &due(1, ""),
+        &label,
+        &mut |r| {
+            exported.push(r.case_ref);
+            true
+        },
+    )
+    .expect("export");
+    assert_eq!(exported.len(), 1_300);
+    assert!(exported == every);
+    // The soonest case put on the list a second time, a second later, among the first
+    // page's: it is shown once, where its row places it.
+    let first = list(&due(1, ""));
+    let soonest = first.rows[0].clone();
+    let mut twice = crate::aggregates::lists::Changes::new();
+    twice.entry(DUE_CASES.to_vec()).or_default().insert(
+        list_key(soonest.next_due.expect("owes").0 + 1, &soonest.case_ref),
+        true,
+    );
+    let mut batch = WriteBatch::new();
+    LISTS.stage(&b.store, &mut batch, &twice).expect("stage");
+    b.store.commit(batch).expect("commit");
+    let again = list(&due(1, ""));
+    assert_eq!(refs(&again.rows), refs(&first.rows));
+    assert_eq!((again.total, again.more), (1_030, true));
+}
