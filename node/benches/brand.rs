@@ -11,7 +11,9 @@
 //! - the bundle checks alone (`AttestationBundle::verify_with_revocations`).
 //!
 //! - the case list searched and filtered, from the brand's case lists against every report's
-//!   row (each query checked to agree first).
+//!   row (each query checked to agree first);
+//! - the scorecards from cells, and those of 30 days from each organisation's list
+//!   of its reports, each against every report read (checked to agree first).
 //!
 //! Run: `cargo bench -p ilm-node --bench brand` (release); without `--bench` a small smoke
 //! version. Knobs: ILM_BENCH_CASES (cases generated, 20000; smoke 400); about a quarter of
@@ -453,13 +455,14 @@ fn main() -> Result<()> {
         &Default::default(),
         scorecard::RECENT,
     )?;
-    let read = scorecard::compare(
+    let read = scorecard::compare_reading(
         &brand_store,
         &m,
         &brand,
         until,
         &everything,
         scorecard::RECENT,
+        scorecard::Reading::Every,
     )?;
     anyhow::ensure!(
         json(&from_cells)? == json(&read)?,
@@ -478,18 +481,62 @@ fn main() -> Result<()> {
         )?;
         cells.push(started.elapsed());
         let started = Instant::now();
-        scorecard::compare(
+        scorecard::compare_reading(
             &brand_store,
             &m,
             &brand,
             until,
             &everything,
             scorecard::RECENT,
+            scorecard::Reading::Every,
         )?;
         reading.push(started.elapsed());
         let started = Instant::now();
         views::chain_parties(&brand_store, &m, &brand)?;
         parties.push(started.elapsed());
+    }
+
+    // The scorecards of 30 days (the last cases open 60 days before `until`): each
+    // organisation's reports of those days read from its list, against every report read,
+    // after checking they agree.
+    let recent_days = scorecard::Filter {
+        from: ilm_node::clock::fmt_day(Timestamp(until.0 - 90 * DAY)),
+        to: ilm_node::clock::fmt_day(Timestamp(until.0 - 61 * DAY)),
+        ..Default::default()
+    }
+    .parse()
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let month = |reading: scorecard::Reading| {
+        scorecard::compare_reading(
+            &brand_store,
+            &m,
+            &brand,
+            until,
+            &recent_days,
+            scorecard::RECENT,
+            reading,
+        )
+    };
+    let (month_listed, month_read) = (
+        month(scorecard::Reading::Cheaper)?,
+        month(scorecard::Reading::Every)?,
+    );
+    anyhow::ensure!(
+        json(&month_listed)? == json(&month_read)? && month_read.overall.cases > 0,
+        "the scorecards of 30 days from the lists differ from every report read"
+    );
+    let (mut month_fast, mut month_slow) = (Vec::new(), Vec::new());
+    for _ in 0..runs {
+        timed(&mut month_fast, || {
+            month(scorecard::Reading::Cheaper)
+                .map(|_| ())
+                .map_err(Into::into)
+        })?;
+        timed(&mut month_slow, || {
+            month(scorecard::Reading::Every)
+                .map(|_| ())
+                .map_err(Into::into)
+        })?;
     }
 
     // The bundle checks alone.
@@ -574,6 +621,12 @@ fn main() -> Result<()> {
         overdue_cases.to_string(),
         overdue_fast,
         overdue_slow,
+    ));
+    filtered_times.push((
+        "scorecards of 30 days (each one's reports of those days, from its list)",
+        format!("{} reports", month_read.overall.cases),
+        month_fast,
+        month_slow,
     ));
     println!("|---|---:|---:|---:|---:|---:|");
     for (what, total, fast, slow) in filtered_times {

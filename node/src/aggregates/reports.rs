@@ -39,6 +39,20 @@ pub fn newest_list(org: &OrgId) -> Vec<u8> {
     [b"n".as_slice(), org.as_bytes()].concat()
 }
 
+/// The bounds (the lower one in, the upper one out) in an organisation's newest-first list
+/// ([`newest_list`]) of its reports escalated from `from` to `to`, both in (None: no bound).
+pub fn escalated_between(from: Option<Timestamp>, to: Option<Timestamp>) -> (Vec<u8>, Vec<u8>) {
+    // The list holds the time inverted.
+    let lower = (u64::MAX - to.map_or(u64::MAX, |t| t.0))
+        .to_be_bytes()
+        .to_vec();
+    let upper = match from.and_then(|f| (u64::MAX - f.0).checked_add(1)) {
+        Some(u) => u.to_be_bytes().to_vec(),
+        None => vec![0xFF; KEY_LEN + 1],
+    };
+    (lower, upper)
+}
+
 /// The entry of a time and a case.
 pub(super) fn list_key(t: u64, case: &CaseRef) -> ListKey {
     let mut k = [0u8; KEY_LEN];

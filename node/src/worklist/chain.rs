@@ -262,12 +262,7 @@ fn reached_between(
     filter: &Filter,
     apart: &dyn Fn(usize) -> bool,
 ) -> Result<Option<Vec<Key>>, StoreError> {
-    // Its reports newest escalation first: the time inverted.
-    let lower = (u64::MAX - filter.to.map_or(u64::MAX, |t| t.0)).to_be_bytes();
-    let upper: Vec<u8> = match filter.from.and_then(|f| (u64::MAX - f.0).checked_add(1)) {
-        Some(u) => u.to_be_bytes().to_vec(),
-        None => vec![0xFF; reports::KEY_LEN + 1],
-    };
+    let (lower, upper) = reports::escalated_between(filter.from, filter.to);
     let list = reports::newest_list(party);
     let n = reports::LISTS.count_between(store, &list, &lower, &upper)?;
     if !apart(n) {

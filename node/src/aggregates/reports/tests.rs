@@ -363,8 +363,20 @@ fn put_draft(
 /// A brand linked to the supplier: its comparison unnarrowed (from the cells) equals the
 /// same narrowed by a filter every report passes (from a read of every report), card by
 /// card, at several times; and its newest cases are the newest reports, newest first.
-#[test]
-fn scorecards_from_cells_equal_those_read_from_every_report() {
+/// A brand linked to a supplier (which recruits through an agency), holding drawn reports
+/// about both from two CSOs, and attestation drafts of some of their cases.
+struct ScoredBrand {
+    _dir: tempfile::TempDir,
+    store: Store,
+    membership: MembershipState,
+    network: ilm_protocol::Network,
+    brand: OrgKeys,
+    csos: [OrgKeys; 2],
+    parties: [OrgId; 2],
+    reports: Vec<StatusReport>,
+}
+
+fn scored_brand() -> ScoredBrand {
     let k = |n: u8| OrgKeys::from_secret_bytes([n; 32], [n + 100; 32]);
     let steward = k(9);
     let network = network("Scorecards", &steward);
@@ -456,6 +468,30 @@ fn scorecards_from_cells_equal_those_read_from_every_report() {
         put_draft(&mut batch, &network, keys, *case, *party);
     }
     store.commit(batch).expect("commit");
+    ScoredBrand {
+        _dir,
+        store,
+        membership,
+        network,
+        brand,
+        csos,
+        parties,
+        reports,
+    }
+}
+
+#[test]
+fn scorecards_from_cells_equal_those_read_from_every_report() {
+    let ScoredBrand {
+        _dir,
+        store,
+        membership,
+        network,
+        brand,
+        csos,
+        parties,
+        reports,
+    } = scored_brand();
     let everything = Filter {
         from: "2000-01-01".into(),
         ..Filter::default()
@@ -577,6 +613,8 @@ fn scorecards_from_cells_equal_those_read_from_every_report() {
 /// read of every report gives, page by page (every case, or those not closed), with the
 /// same totals.
 mod case_list;
+/// A brand's scorecards of some days, from each organisation's list of its reports.
+mod in_dates;
 /// A brand's overdue cases, from its lists, equal those a read of every report finds.
 mod overdue;
 mod searches;

@@ -2,21 +2,25 @@
 //! what the brand legitimately holds: the status reports the CSOs send it and the
 //! attestations it verified. Every page, export and API answer calls [`compare`], so they
 //! never disagree; it reads the aggregate cells kept with the reports, or, narrowed by a
-//! filter, the reports that pass, counted by the same definitions.
+//! filter, the reports that pass, counted by the same definitions: those of the filter's
+//! days from each organisation's list of its reports, when that reads fewer, else every
+//! report (`kept`).
 
 use crate::aggregates::reports::{self, ReportFigures};
 use crate::aggregates::{chain, median_days};
 use crate::membership::MembershipState;
 use crate::records::StatusReport;
-use crate::schema;
 use crate::store::{Store, StoreError};
 use crate::views::{self, AttestationView, ChainParty};
 use crate::worklist::{QueryError, day};
-use ilm_protocol::{
-    CaseRef, Country, IssueCategory, Money, OrgId, RemediationAttestation, Timestamp,
-};
+use ilm_protocol::{Country, IssueCategory, Money, OrgId, RemediationAttestation, Timestamp};
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+
+mod kept;
+
+use kept::Kept;
+pub use kept::Reading;
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 /// One linked supplier's figures, or those of an agency it recruits through.
 #[derive(Debug, Clone, Serialize)]
@@ -231,6 +235,19 @@ pub fn compare(
     filter: &Narrowing,
     recent: usize,
 ) -> Result<Comparison, StoreError> {
+    compare_reading(store, membership, me, now, filter, recent, Reading::Cheaper)
+}
+
+/// [`compare`], a narrowed one finding the reports that pass as `reading` says.
+pub fn compare_reading(
+    store: &Store,
+    membership: &MembershipState,
+    me: &OrgId,
+    now: Timestamp,
+    filter: &Narrowing,
+    recent: usize,
+    reading: Reading,
+) -> Result<Comparison, StoreError> {
     let mut parties = views::chain_parties(store, membership, me)?;
     let mut parts: Vec<Parts> = Vec::new();
     let mut corridors = BTreeSet::new();
@@ -267,24 +284,14 @@ pub fn compare(
             });
         }
     } else {
-        let mut kept: HashMap<OrgId, Vec<StatusReport>> = HashMap::new();
         // Whether each case is closed, as its newest report says (the case list's reading;
-        // a party's own report may be older). Reports come in id order, as a case's
-        // summary reads them, so a tie goes to the later one there too.
-        let mut newest: HashMap<CaseRef, (Timestamp, bool)> = HashMap::new();
-        store.for_each(&schema::STATUS_REPORTS, &[], |r: StatusReport| {
-            if let Some((o, d)) = &r.corridor {
-                corridors.insert(format!("{}-{}", o.as_str(), d.as_str()));
-            }
-            let closed = r.status == ilm_protocol::CaseStatus::Closed;
-            let held = newest.entry(r.case_ref).or_insert((r.reported_at, closed));
-            if r.reported_at >= held.0 {
-                *held = (r.reported_at, closed);
-            }
-            if filter.keeps(&r) {
-                kept.entry(r.supplier).or_default().push(r);
-            }
-        })?;
+        // a party's own report may be older).
+        let Kept {
+            by_party: mut kept,
+            closed,
+            corridors: named,
+        } = kept::kept(store, &parties, filter, reading)?;
+        corridors = named;
         for p in &mut parties {
             let reports = kept.remove(&p.supplier).unwrap_or_default();
             let cases: HashSet<_> = reports.iter().map(|r| r.case_ref).collect();
@@ -296,7 +303,7 @@ pub fn compare(
             let mut figures = ReportFigures::of_reports(&reports);
             figures.open = reports
                 .iter()
-                .filter(|r| !newest.get(&r.case_ref).is_some_and(|(_, closed)| *closed))
+                .filter(|r| !closed.get(&r.case_ref).copied().unwrap_or(false))
                 .count() as u64;
             let mut recent_reports = reports;
             // As the list orders them: newest escalation first, then by case.

@@ -1,0 +1,141 @@
+//! A brand's scorecards narrowed to some days read each organisation's reports of those days
+//! from its newest-first list, and equal those counted from every report.
+
+use super::*;
+use crate::scorecard::{Comparison, Reading, compare_reading};
+
+/// What a comparison shows: each card and the overall one, each one's newest cases, the
+/// corridors offered, the attestations each counts.
+fn shown(c: &Comparison) -> String {
+    let cards: Vec<&Scorecard> = c.parties.iter().map(|(_, s)| s).collect();
+    let attested: Vec<Vec<CaseRef>> = c
+        .parties
+        .iter()
+        .map(|(p, _)| p.attestations.iter().map(|a| a.case_ref).collect())
+        .collect();
+    serde_json::to_string(&(cards, &c.overall, &c.recent, &c.corridors, attested)).expect("json")
+}
+
+/// Filters naming days (with or without a category, sector or corridor), at several times:
+/// the reports of those days read from each organisation's list give the comparison a read
+/// of every report gives, a case two entries name counted once, a report escalated at the
+/// first or last second of the days kept. With the supplier's list
+/// emptied, they give another: they come
+/// from the lists, whichever reading is cheaper for a few days.
+#[test]
+fn scorecards_of_some_days_read_each_organisations_list_and_equal_every_reports() {
+    let b = scored_brand();
+    let me = b.brand.org_id();
+    // A second CSO's report about the supplier in one of its cases, escalated a day later:
+    // two entries of its list name the case.
+    let mut other = b.reports[0].clone();
+    other.cso = b.csos[usize::from(other.cso == b.csos[0].org_id())].org_id();
+    other.escalated_at = other.escalated_at.plus_days(1);
+    other.reported_at = Timestamp(T0.0 + 500);
+    // Two cases of their own, escalated at the first second of a day a filter starts on and
+    // at the last of one a filter ends on.
+    let midnight = |d: u64| (T0.0 + d * 86_400) / 86_400 * 86_400;
+    let edges: Vec<StatusReport> = [(1, midnight(20)), (2, midnight(31) - 1)]
+        .into_iter()
+        .map(|(n, at)| {
+            let mut r = b.reports[n].clone();
+            r.case_ref = case_ref(150 + n as u8, 0);
+            r.cso = b.csos[0].org_id();
+            r.escalated_at = Timestamp(at);
+            r.reported_at = Timestamp(T0.0 + 500 + n as u64);
+            r
+        })
+        .collect();
+    deliver(&b.store, &[vec![other], edges]);
+    let day = |d: i64| crate::clock::fmt_day(Timestamp((T0.0 as i64 + d * 86_400) as u64));
+    let froms = [String::new(), day(-3), day(5), day(20), day(59), day(70)];
+    let tos = [String::new(), day(-1), day(10), day(30), day(61)];
+    let category = IssueCategory::ALL[1].code();
+    let narrowed = [
+        ("", "", ""),
+        (category, "", ""),
+        ("", "seafood", ""),
+        ("", "", "MM-TH"),
+        (category, "garment", "MM-TH"),
+    ];
+    let compare = |filter: &Filter, now: Timestamp, reading: Reading| {
+        let narrowing = filter.parse().expect("filter");
+        compare_reading(
+            &b.store,
+            &b.membership,
+            &me,
+            now,
+            &narrowing,
+            RECENT,
+            reading,
+        )
+        .expect("compare")
+    };
+    let (mut compared, mut some) = (0, 0);
+    for from in &froms {
+        for to in &tos {
+            if from.is_empty() && to.is_empty() {
+                continue;
+            }
+            for (category, sector, corridor) in narrowed {
+                let filter = Filter {
+                    from: from.clone(),
+                    to: to.clone(),
+                    category: category.into(),
+                    sector: sector.into(),
+                    corridor: corridor.into(),
+                };
+                for days in [0, 8, 45, 120] {
+                    let now = T0.plus_days(days).plus_secs(5_000);
+                    let every = compare(&filter, now, Reading::Every);
+                    for reading in [Reading::InDates, Reading::Cheaper] {
+                        assert_eq!(
+                            shown(&compare(&filter, now, reading)),
+                            shown(&every),
+                            "{filter:?} at day {days}, {reading:?}"
+                        );
+                    }
+                    compared += 1;
+                    some += usize::from(every.overall.cases > 0);
+                }
+            }
+        }
+    }
+    // The positive control: most filters keep some reports, some none.
+    assert!(
+        compared > 500 && some > 200 && some < compared,
+        "{compared} {some}"
+    );
+
+    // The supplier's list emptied: its reports of some days are found from it no more.
+    let list = newest_list(&b.parties[0]);
+    let held = LISTS
+        .ids_prefixed(&b.store, &list, usize::MAX)
+        .expect("ids")
+        .expect("all");
+    assert!(!held.is_empty());
+    let mut gone = crate::aggregates::lists::Changes::new();
+    let entries = gone.entry(list.clone()).or_default();
+    for id in &held {
+        entries.insert(
+            crate::aggregates::lists::key_of::<KEY_LEN>(id).expect("key"),
+            false,
+        );
+    }
+    let mut batch = WriteBatch::new();
+    LISTS.stage(&b.store, &mut batch, &gone).expect("stage");
+    b.store.commit(batch).expect("commit");
+    let few = Filter {
+        from: day(20),
+        to: day(30),
+        ..Filter::default()
+    };
+    let now = T0.plus_days(45);
+    let every = compare(&few, now, Reading::Every);
+    assert!(every.parties[0].1.cases > 0, "the control: it has some");
+    for reading in [Reading::InDates, Reading::Cheaper] {
+        let listed = compare(&few, now, reading);
+        assert_eq!(listed.parties[0].1.cases, 0, "{reading:?}");
+        assert_eq!(listed.parties[1].1.cases, every.parties[1].1.cases);
+    }
+}

@@ -1,0 +1,155 @@
+//! The reports a narrowed comparison counts, found one of two ways: by reading every report
+//! the brand holds, or, when the filter names days, by reading each organisation's list of
+//! its reports newest first between them (`aggregates::reports::newest_list`) and only the
+//! cases it names. Each keeps a report the same way ([`Narrowing`]), and says whether each
+//! case met is closed by the same reading of its newest report.
+
+use super::Narrowing;
+use crate::aggregates::reports;
+use crate::records::StatusReport;
+use crate::schema;
+use crate::store::{Store, StoreError};
+use crate::views::ChainParty;
+use ilm_protocol::{CaseRef, CaseStatus, OrgId, Timestamp};
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+/// How a narrowed comparison finds the reports that pass (tests take each way).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reading {
+    /// Whichever reads fewer reports.
+    Cheaper,
+    /// Every report the brand holds.
+    Every,
+    /// Each organisation's reports escalated in the filter's days, when it names some.
+    InDates,
+}
+
+/// The reports that pass a filter, by the organisation they concern.
+#[derive(Debug, Default)]
+pub(super) struct Kept {
+    /// Each organisation's reports that pass.
+    pub by_party: HashMap<OrgId, Vec<StatusReport>>,
+    /// Whether each case of those reports is closed, as its newest report says.
+    pub closed: HashMap<CaseRef, bool>,
+    /// Every corridor the brand's reports name (`MM-TH`), whatever the filter.
+    pub corridors: BTreeSet<String>,
+}
+
+impl Kept {
+    /// Notes where a case stands by its newest report: reports come in id order, as a case's
+    /// summary reads them, so a tie goes to the later one there too.
+    fn newest(newest: &mut HashMap<CaseRef, (Timestamp, bool)>, r: &StatusReport) {
+        let closed = r.status == CaseStatus::Closed;
+        let held = newest.entry(r.case_ref).or_insert((r.reported_at, closed));
+        if r.reported_at >= held.0 {
+            *held = (r.reported_at, closed);
+        }
+    }
+}
+
+/// The reports about `parties` that pass `filter`, read as `reading` says.
+pub(super) fn kept(
+    store: &Store,
+    parties: &[ChainParty],
+    filter: &Narrowing,
+    reading: Reading,
+) -> Result<Kept, StoreError> {
+    let most = match reading {
+        Reading::Every => return every(store, filter),
+        Reading::InDates => usize::MAX,
+        // A case's reports read apart cost about two reads of the table in order.
+        Reading::Cheaper => held(store, parties)? / 2,
+    };
+    match in_dates(store, parties, filter, most)? {
+        Some(kept) => Ok(kept),
+        None => every(store, filter),
+    }
+}
+
+/// How many reports about `parties` the brand holds, from their cells.
+fn held(store: &Store, parties: &[ChainParty]) -> Result<usize, StoreError> {
+    let mut n: u64 = 0;
+    for p in parties {
+        let cell = format!("{}cases", reports::prefix(&p.supplier));
+        n = n.saturating_add(crate::aggregates::get(store, &cell)?.max(0) as u64);
+    }
+    Ok(usize::try_from(n).unwrap_or(usize::MAX))
+}
+
+/// Every report the brand holds read, those that pass kept.
+fn every(store: &Store, filter: &Narrowing) -> Result<Kept, StoreError> {
+    let mut out = Kept::default();
+    let mut newest = HashMap::new();
+    store.for_each(&schema::STATUS_REPORTS, &[], |r: StatusReport| {
+        if let Some((o, d)) = &r.corridor {
+            out.corridors
+                .insert(format!("{}-{}", o.as_str(), d.as_str()));
+        }
+        Kept::newest(&mut newest, &r);
+        if filter.keeps(&r) {
+            out.by_party.entry(r.supplier).or_default().push(r);
+        }
+    })?;
+    out.closed = newest
+        .into_iter()
+        .map(|(c, (_, closed))| (c, closed))
+        .collect();
+    Ok(out)
+}
+
+/// Each organisation's reports escalated in the filter's days, read from its list and each
+/// case it names; None when the filter names no days, or the lists name more than `most`.
+fn in_dates(
+    store: &Store,
+    parties: &[ChainParty],
+    filter: &Narrowing,
+    most: usize,
+) -> Result<Option<Kept>, StoreError> {
+    if filter.from.is_none() && filter.to.is_none() {
+        return Ok(None);
+    }
+    let (lower, upper) = reports::escalated_between(filter.from, filter.to);
+    let mut lists = Vec::new();
+    let mut named = 0usize;
+    let mut orgs = HashSet::new();
+    for p in parties.iter().filter(|p| orgs.insert(p.supplier)) {
+        let list = reports::newest_list(&p.supplier);
+        let n = reports::LISTS.count_between(store, &list, &lower, &upper)?;
+        named = named.saturating_add(n);
+        if named > most {
+            return Ok(None);
+        }
+        lists.push((p.supplier, list, n));
+    }
+    let mut out = Kept {
+        corridors: reports::corridors(store)?,
+        ..Kept::default()
+    };
+    let mut newest = HashMap::new();
+    for (org, list, n) in lists {
+        let ids = reports::LISTS.ids_from(store, &list, &[list.as_slice(), &lower].concat(), n)?;
+        let mut met = HashSet::new();
+        let mut mine = Vec::new();
+        for id in &ids {
+            let Some(key) = crate::aggregates::lists::key_of::<{ reports::KEY_LEN }>(id) else {
+                continue;
+            };
+            let case = reports::case_of(&key);
+            if !met.insert(case) {
+                continue;
+            }
+            for r in reports::reports_of(store, &case)? {
+                Kept::newest(&mut newest, &r);
+                if r.supplier == org && filter.keeps(&r) {
+                    mine.push(r);
+                }
+            }
+        }
+        out.by_party.insert(org, mine);
+    }
+    out.closed = newest
+        .into_iter()
+        .map(|(c, (_, closed))| (c, closed))
+        .collect();
+    Ok(Some(out))
+}
