@@ -355,6 +355,20 @@ fn main() -> Result<()> {
                 q.sort = "due".into();
             }),
         ),
+        (
+            "overdue, soonest due first",
+            q(&|q| {
+                q.overdue = true;
+                q.sort = "due".into();
+            }),
+        ),
+        (
+            "one status, by status",
+            q(&|q| {
+                q.status = "acknowledged".into();
+                q.sort = "status".into();
+            }),
+        ),
     ];
     let mut filtered_times = Vec::new();
     for (what, fq) in &filtered {
@@ -517,18 +531,21 @@ fn main() -> Result<()> {
             reading,
         )
     };
-    let (month_listed, month_read) = (
+    let (month_listed, month_cheaper, month_read) = (
+        month(scorecard::Reading::InDates)?,
         month(scorecard::Reading::Cheaper)?,
         month(scorecard::Reading::Every)?,
     );
     anyhow::ensure!(
-        json(&month_listed)? == json(&month_read)? && month_read.overall.cases > 0,
+        json(&month_listed)? == json(&month_read)?
+            && json(&month_cheaper)? == json(&month_read)?
+            && month_read.overall.cases > 0,
         "the scorecards of 30 days from the lists differ from every report read"
     );
     let (mut month_fast, mut month_slow) = (Vec::new(), Vec::new());
     for _ in 0..runs {
         timed(&mut month_fast, || {
-            month(scorecard::Reading::Cheaper)
+            month(scorecard::Reading::InDates)
                 .map(|_| ())
                 .map_err(Into::into)
         })?;

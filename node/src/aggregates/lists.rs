@@ -303,6 +303,31 @@ impl<const N: usize> Lists<N> {
         Ok(n)
     }
 
+    /// The ids of the list `term` whose keys are at or above `lower` and below `upper` (each
+    /// the start of a key), in id order: read to the bound, not to a count taken before, so
+    /// that an entry written meanwhile cannot push one out.
+    pub fn ids_between(
+        &self,
+        store: &Store,
+        term: &[u8],
+        lower: &[u8],
+        upper: &[u8],
+    ) -> Result<Vec<Vec<u8>>, StoreError> {
+        let mut out = Vec::new();
+        self.each_block(store, term, &[term, lower].concat(), |_, block| {
+            for k in block.keys::<N>() {
+                if k.as_slice() >= upper {
+                    return false;
+                }
+                if k.as_slice() >= lower {
+                    out.push(id_of(term, &k));
+                }
+            }
+            true
+        })?;
+        Ok(out)
+    }
+
     /// The ids of the list `term` whose keys are below `upper` (the start of a key), in id
     /// order; None as soon as there are more than `max`.
     pub fn ids_below(

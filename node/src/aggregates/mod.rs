@@ -510,10 +510,20 @@ pub(crate) fn empty<T>(store: &Store, table: &crate::store::Table<T>) -> Result<
 }
 
 /// Rebuilds the indexes kept with the aggregates from every stored case state and status
-/// report, streaming them.
+/// report, streaming them. The store is marked unbuilt first, so that a rebuild stopped
+/// half way (`ilm reindex` interrupted) is done again at the next start instead of leaving
+/// the lists short; [`replace`] marks it built again.
 pub fn rebuild_indexes(store: &Store) -> Result<(), StoreError> {
+    unmark(store)?;
     rebuild_indexes_in(store, LIST_CHUNK)?;
     reports::rebuild_lists(store)
+}
+
+/// Marks the aggregates and their indexes as not built.
+pub(crate) fn unmark(store: &Store) -> Result<(), StoreError> {
+    let mut batch = WriteBatch::new();
+    batch.remove(&schema::AGGREGATES, BUILT.as_bytes());
+    store.commit(batch)
 }
 
 /// [`rebuild_indexes`], staging the entries of `chunk` cases per batch.

@@ -399,6 +399,8 @@ pub(super) fn for_each_case(
 
 /// Rebuilds a brand's lists of status reports ([`LISTS`]) from every report.
 pub(crate) fn rebuild_lists(store: &Store) -> Result<(), StoreError> {
+    // Not built until the cells are replaced (see `rebuild_indexes`).
+    super::unmark(store)?;
     super::empty(store, LISTS.table())?;
     let mut pending = super::Pending::new();
     let mut held = 0;

@@ -119,15 +119,15 @@ fn in_dates(
         if named > most {
             return Ok(None);
         }
-        lists.push((p.supplier, list, n));
+        lists.push((p.supplier, list));
     }
     let mut out = Kept {
         corridors: reports::corridors(store)?,
         ..Kept::default()
     };
     let mut newest = HashMap::new();
-    for (org, list, n) in lists {
-        let ids = reports::LISTS.ids_from(store, &list, &[list.as_slice(), &lower].concat(), n)?;
+    for (org, list) in lists {
+        let ids = reports::LISTS.ids_between(store, &list, &lower, &upper)?;
         let mut met = HashSet::new();
         let mut mine = Vec::new();
         for id in &ids {

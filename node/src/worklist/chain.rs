@@ -19,13 +19,13 @@
 //! takes its exact total from the cells. Soonest due first or by status, when the lists hold
 //! every condition, walks the due-date list or the status lists among the cases they keep
 //! (`ordered`); otherwise another order builds the row of every case the conditions share.
-//! Soonest due first is first tried without gathering the cases kept: along the due-date
-//! list, each case's row checked, when the cells say the page is likely found within a
-//! budget of rows (`soonest`).
+//! Another order is first tried without gathering the cases kept: along the due-date list
+//! or the status lists, each case's row checked, when the cells say the page is likely
+//! found within a budget of rows (`walk`).
 
 use super::condition::Key;
-use super::soonest::Limits;
 use super::stream::{self, COUNTED, Found, Stream};
+use super::walk::Limits;
 use super::{CasePage, CaseRow, Filter, Sort, Source, member_name};
 use crate::aggregates::{chain, opened, reports};
 use crate::membership::MembershipState;
@@ -199,7 +199,7 @@ fn keys_of(store: &Store, cases: impl Iterator<Item = CaseRef>) -> Result<Vec<Ke
 }
 
 /// The most cases the conditions a query's lists count keep (the others may keep fewer).
-fn smallest_known(
+pub(super) fn smallest_known(
     store: &Store,
     filter: &Filter,
     party: Option<&OrgId>,
@@ -268,7 +268,7 @@ fn reached_between(
     if !apart(n) {
         return Ok(None);
     }
-    let ids = reports::LISTS.ids_from(store, &list, &[list.as_slice(), &lower].concat(), n)?;
+    let ids = reports::LISTS.ids_between(store, &list, &lower, &upper)?;
     keys_of_entries(store, &ids).map(Some)
 }
 
@@ -348,51 +348,13 @@ pub fn page(
     filter: &Filter,
     label: &dyn Fn(IssueCategory) -> String,
 ) -> Result<CasePage, StoreError> {
-    if worth_walking_due(store, filter)?
-        && let Some(page) = walked_due(store, membership, now, filter, label, Limits::PAGE)?
+    if super::walk::worth_walking(store, now, filter)?
+        && let Some(page) =
+            super::walk::walked(store, membership, now, filter, label, Limits::PAGE)?
     {
         return Ok(page);
     }
     page_reading(store, membership, now, filter, label, Apart::Cheaper)
-}
-
-/// The page `filter` asks for soonest due first, from a walk of the due-date list that
-/// checks each case's row, within `limits` (None: see `soonest::page`).
-pub(crate) fn walked_due(
-    store: &Store,
-    membership: &MembershipState,
-    now: Timestamp,
-    filter: &Filter,
-    label: &dyn Fn(IssueCategory) -> String,
-    limits: Limits,
-) -> Result<Option<CasePage>, StoreError> {
-    let name = member_name(membership);
-    let row = |case: &CaseRef| -> Result<Option<CaseRow>, StoreError> {
-        let group = reports::reports_of(store, case)?;
-        Ok(report_row(&group, &name, now).filter(|r| filter.matches(r, label)))
-    };
-    super::soonest::page(store, filter, limits, &row)
-}
-
-/// Whether a page soonest due first may be found by walking the due-date list within its
-/// budget of rows: spread among every case, the cases kept (at most what the cells count)
-/// are met after about `need * cases / kept` rows.
-pub(crate) fn worth_walking_due(store: &Store, filter: &Filter) -> Result<bool, StoreError> {
-    if filter.sort != Sort::Due {
-        return Ok(false);
-    }
-    let party = match filter.party.as_str() {
-        "" => None,
-        // Not as written: the query finds nothing, which the gathered cases say at once.
-        p => match p.parse::<OrgId>().ok().filter(|o| o.to_string() == p) {
-            Some(o) => Some(o),
-            None => return Ok(false),
-        },
-    };
-    let kept = smallest_known(store, filter, party.as_ref())?;
-    let cases = usize::try_from(chain::case_totals(store, None)?.0).unwrap_or(usize::MAX);
-    let need = filter.page.max(1).saturating_mul(filter.per_page);
-    Ok(kept > 0 && need.saturating_mul(cases) / kept <= super::soonest::ROWS)
 }
 
 /// [`page`], reading the conditions the lists do not hold in order as `apart` says.

@@ -18,8 +18,8 @@ pub(crate) mod ordered;
 mod probe;
 mod query;
 pub mod reported;
-pub(crate) mod soonest;
 mod stream;
+pub(crate) mod walk;
 
 pub use query::{
     CaseQuery, Filter, MAX_PER_PAGE, QueryError, Sort, SortKey, corridor, day, sector,

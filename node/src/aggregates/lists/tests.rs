@@ -183,12 +183,17 @@ fn model_check<const N: usize>(
         }
         // Bounds that are the start of a key (as a due date is of the due lists' keys).
         let (lo, hi) = (&key_n::<N>(lower)[..8], &key_n::<N>(upper)[..8]);
-        let between = want
+        let between: Vec<Vec<u8>> = want
             .iter()
             .filter(|id| (lo..hi).contains(&key_part(id).as_slice()))
-            .count();
+            .cloned()
+            .collect();
         prop_assert_eq!(
             lists.count_between(&store, name, lo, hi).expect("count"),
+            between.len()
+        );
+        prop_assert_eq!(
+            lists.ids_between(&store, name, lo, hi).expect("read"),
             between
         );
         let below: Vec<Vec<u8>> = want
@@ -293,6 +298,26 @@ fn range_reads_count_and_list_what_is_between_their_bounds() {
         lists.ids_below(&store, &[], &date(14), 3).expect("read"),
         None
     );
+    // Read to the bound: an entry written after a count, at the lower bound, does not push
+    // the last one out (reading as many as were counted from the lower bound would).
+    let counted = lists
+        .count_between(&store, &[], &date(12), &date(17))
+        .expect("count");
+    let mut batch = WriteBatch::new();
+    let mut added = dated(12);
+    added[20] = 1;
+    let more: Changes<32> = [(Vec::new(), [(added, true)].into())].into();
+    lists.stage_in(&store, &mut batch, &more, 3).expect("stage");
+    store.commit(batch).expect("commit");
+    let between = lists
+        .ids_between(&store, &[], &date(12), &date(17))
+        .expect("read");
+    assert_eq!(between.len(), counted + 1);
+    assert_eq!(between.last(), Some(&dated(16).to_vec()));
+    let first_counted = lists
+        .ids_from(&store, &[], &date(12), counted)
+        .expect("read");
+    assert!(!first_counted.contains(&dated(16).to_vec()), "the control");
 }
 
 /// The point of the blocks: many cases under one term take a few records, not one each.

@@ -1,6 +1,7 @@
 //! A brand's scorecards narrowed to some days read each organisation's reports of those days
 //! from its newest-first list, and equal those counted from every report.
 
+use super::scorecards::scored_brand;
 use super::*;
 use crate::scorecard::{Comparison, Reading, compare_reading};
 
@@ -19,9 +20,8 @@ fn shown(c: &Comparison) -> String {
 /// Filters naming days (with or without a category, sector or corridor), at several times:
 /// the reports of those days read from each organisation's list give the comparison a read
 /// of every report gives, a case two entries name counted once, a report escalated at the
-/// first or last second of the days kept. With the supplier's list
-/// emptied, they give another: they come
-/// from the lists, whichever reading is cheaper for a few days.
+/// first or last second of the days kept. With the supplier's list emptied they give
+/// another, whichever reading is cheaper for a few days: they come from the lists.
 #[test]
 fn scorecards_of_some_days_read_each_organisations_list_and_equal_every_reports() {
     let b = scored_brand();
@@ -138,4 +138,37 @@ fn scorecards_of_some_days_read_each_organisations_list_and_equal_every_reports(
         assert_eq!(listed.parties[0].1.cases, 0, "{reading:?}");
         assert_eq!(listed.parties[1].1.cases, every.parties[1].1.cases);
     }
+}
+
+/// A rebuild of the indexes (what `ilm reindex` runs before it replaces the cells) marks the
+/// store unbuilt from its start: stopped half way, with its lists emptied, the store is
+/// rebuilt at its next start, and the lists the scorecards read are whole again.
+#[test]
+fn a_rebuild_stopped_half_way_is_done_again_at_the_next_start() {
+    let b = scored_brand();
+    crate::aggregates::ensure_built(&b.store).expect("built");
+    assert_eq!(
+        crate::aggregates::built_version(&b.store).expect("read"),
+        Some(crate::aggregates::VERSION)
+    );
+    let whole = |store: &Store| {
+        LISTS
+            .ids_prefixed(store, &newest_list(&b.parties[0]), usize::MAX)
+            .expect("ids")
+            .expect("all")
+    };
+    let before = whole(&b.store);
+    assert!(!before.is_empty());
+    crate::aggregates::rebuild_indexes(&b.store).expect("rebuild");
+    assert_eq!(
+        crate::aggregates::built_version(&b.store).expect("read"),
+        None,
+        "not built until the cells are replaced"
+    );
+    // Stopped there, its lists emptied (as the rebuild does first).
+    crate::aggregates::empty(&b.store, LISTS.table()).expect("empty");
+    assert!(whole(&b.store).is_empty());
+    assert!(crate::aggregates::ensure_built(&b.store).expect("start"));
+    assert_eq!(whole(&b.store), before);
+    assert!(!crate::aggregates::ensure_built(&b.store).expect("start again"));
 }
