@@ -339,6 +339,29 @@ fn counted_by(filter: &Filter) -> Option<String> {
     }
 }
 
+/// How many cases `filter` keeps, when the cells count exactly that: one status, or one
+/// category with closed cases ([`counted_by`]), or no condition at all.
+pub(super) fn known_total(store: &Store, filter: &Filter) -> Result<Option<usize>, StoreError> {
+    let total = |n: i64| usize::try_from(n.max(0)).unwrap_or(usize::MAX);
+    if let Some(cell) = counted_by(filter) {
+        return Ok(Some(total(crate::aggregates::get(store, &cell)?)));
+    }
+    let plain = filter.words.is_empty()
+        && filter.status.is_empty()
+        && !filter.overdue
+        && filter.party.is_empty()
+        && filter.category.is_none()
+        && filter.from.is_none()
+        && filter.to.is_none()
+        && !filter.narrows_profile();
+    if !plain {
+        return Ok(None);
+    }
+    let (all, open) = chain::case_totals(store, None)?;
+    let kept = if filter.closed { all } else { open };
+    Ok(Some(usize::try_from(kept).unwrap_or(usize::MAX)))
+}
+
 /// The page `filter` asks for of a brand's cases (a node whose rows all come from status
 /// reports), read from the case-level lists.
 pub fn page(

@@ -11,7 +11,8 @@
 //! first and gives up past a budget of rows, leaving the page to the gathered cases (exact,
 //! and cheap then: few cases are kept). Like a wide search newest first, it counts the page
 //! and [`COUNTED`] more, or what the budget reaches, and its total is then a lower bound
-//! (`CasePage::more`). A walk that reaches the end of its lists leaves the page to the
+//! (`CasePage::more`), unless the cells count the query exactly: then it stops at the page
+//! with their total. A walk that reaches the end of its lists leaves the page to the
 //! gathered cases too: soonest due first, the cases owing nothing come after the list, by
 //! reference, and they alone can say how many there are; by status, a case on no list (the
 //! lists out of step with the reports) is placed by its row. The overdue cases soonest due
@@ -48,9 +49,9 @@ impl Limits {
     };
 }
 
-/// Where an entry puts its case in the order: entries with the same place are ordered by
-/// what the list does not hold (soonest due first, ties go newest first), so a page ends
-/// only after every case sharing its last place.
+/// Where an entry puts its case in the order. Soonest due first, cases owing at the same
+/// second are ordered by what the list does not hold (newest first), so a page ends only
+/// after every case sharing its last place; by status the list holds the whole order.
 type Place = (u64, u64);
 
 /// One list the walk reads, in turn.
@@ -72,7 +73,11 @@ fn lists_of(filter: &Filter) -> Option<Vec<Walked>> {
         Sort::Status => Some(
             super::query::status_codes()
                 .into_iter()
-                .filter(|code| filter.status.is_empty() || filter.status == *code)
+                .filter(|code| match filter.status.as_str() {
+                    // Closed cases are on the last list: not read unless they are kept.
+                    "" => filter.closed || *code != ilm_protocol::CaseStatus::Closed.code(),
+                    named => named == *code,
+                })
                 .map(|code| Walked {
                     name: chain::cases_in_status(code),
                     rank: super::stage(code),
@@ -112,7 +117,8 @@ pub(crate) fn walked(
         let group = reports::reports_of(store, case)?;
         Ok(super::chain::report_row(&group, &name, now).filter(|r| filter.matches(r, label)))
     };
-    page(store, filter, now, limits, &row)
+    let known = super::chain::known_total(store, filter)?;
+    page(store, filter, now, limits, known, &row)
 }
 
 /// Whether the page `filter` asks for may be found by a walk within its budget of rows:
@@ -144,20 +150,24 @@ pub(crate) fn worth_walking(
     }
     let cases = usize::try_from(chain::case_totals(store, None)?.0).unwrap_or(usize::MAX);
     let need = filter.page.max(1).saturating_mul(filter.per_page);
-    Ok(kept > 0 && need.saturating_mul(cases) / kept <= ROWS)
+    // The overdue cases soonest due first are where the walk ends: it builds no more rows.
+    let to_their_end = filter.overdue && filter.sort == Sort::Due && kept <= ROWS;
+    Ok(kept > 0 && (to_their_end || need.saturating_mul(cases) / kept <= ROWS))
 }
 
 /// The page `filter` asks for in its order, found by walking the lists that hold it, each
 /// case met once, `row` giving its row when it passes the filter; None when the query asks
 /// for newest first, when the walk would build more rows than `limits` allow before the
 /// page is found, or when it reaches the end of its lists (see the module's doc). Its total
-/// is exact when every case it could keep was met: overdue, soonest due first, at the first
-/// date owed not past `now`.
+/// is `known`, when the cells know it (then it stops at the page), or exact when every case
+/// it could keep was met: overdue, soonest due first, at the first date owed not past
+/// `now` or the end of the list.
 pub fn page(
     store: &Store,
     filter: &Filter,
     now: Timestamp,
     limits: Limits,
+    known: Option<usize>,
     row: &dyn Fn(&CaseRef) -> Result<Option<CaseRow>, StoreError>,
 ) -> Result<Option<CasePage>, StoreError> {
     let need = filter.page.max(1).saturating_mul(filter.per_page);
@@ -185,12 +195,17 @@ pub fn page(
                 };
                 if due_order && filter.overdue && place.0 >= now.0 {
                     // No case owing nothing yet, or nothing at all, is overdue.
-                    return Ok(Some(finish(filter, rows, counted, false)));
+                    let total = rows.len() + counted;
+                    return Ok(Some(finish(filter, rows, total, false)));
                 }
                 let found = last.is_some_and(|l| l != place);
+                if found && let Some(total) = known {
+                    return Ok(Some(finish(filter, rows, total, false)));
+                }
                 if built >= limits.rows {
                     // Within budget the page was found, or it is left to the gathered cases.
-                    return Ok(found.then(|| finish(filter, rows, counted, true)));
+                    let total = rows.len() + counted;
+                    return Ok(found.then(|| finish(filter, rows, total, true)));
                 }
                 if !met.insert(case) {
                     continue;
@@ -199,6 +214,17 @@ pub fn page(
                 let Some(r) = row(&case)? else {
                     continue;
                 };
+                // A case that moved on since its entry was read is placed at its new entry,
+                // if the walk meets it there (reads are not snapshots).
+                let moved = if due_order {
+                    r.next_due.map(|d| d.0) != Some(place.0)
+                } else {
+                    super::stage(&r.status) != place.0
+                };
+                if moved {
+                    met.remove(&case);
+                    continue;
+                }
                 if !found {
                     rows.push(r);
                     if rows.len() == need {
@@ -206,7 +232,8 @@ pub fn page(
                     }
                 } else if counted == limits.counted {
                     // One more than it counts: more cases match than the total says.
-                    return Ok(Some(finish(filter, rows, counted, true)));
+                    let total = rows.len() + counted;
+                    return Ok(Some(finish(filter, rows, total, true)));
                 } else {
                     counted += 1;
                 }
@@ -217,16 +244,20 @@ pub fn page(
             }
         }
     }
-    // Soonest due first, the cases owing nothing are on no list; by status, every case is
-    // on one, but the lists may be out of step with the reports: the gathered cases say.
+    // Soonest due first, the cases owing nothing are on no list (but none is overdue); by
+    // status, every case is on one, but the lists may be out of step with the reports: the
+    // gathered cases say.
+    if due_order && filter.overdue {
+        let total = rows.len() + counted;
+        return Ok(Some(finish(filter, rows, total, false)));
+    }
     Ok(None)
 }
 
-/// The page of `rows` (every case kept up to the page's last place, in the lists' order),
-/// with `counted` more found after them, and whether counting stopped before the end.
-fn finish(filter: &Filter, mut rows: Vec<CaseRow>, counted: usize, more: bool) -> CasePage {
+/// The page of `rows` (every case kept up to the page's last place, in the lists' order)
+/// among `total`, and whether counting stopped before the end.
+fn finish(filter: &Filter, mut rows: Vec<CaseRow>, total: usize, more: bool) -> CasePage {
     rows.sort_by_key(|r| filter.sort_key(r));
-    let total = rows.len().saturating_add(counted);
     let pages = total.div_ceil(filter.per_page).max(1);
     let page = filter.page.clamp(1, pages);
     let rows = rows

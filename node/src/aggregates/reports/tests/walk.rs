@@ -172,17 +172,25 @@ fn the_case_list_soonest_due_first_walks_the_due_date_list_and_counts_a_thousand
         page,
         ..Default::default()
     };
+    // Every case, by the supplier's name searched: counted as far as the walk goes.
+    let named = |page: usize| CaseQuery {
+        q: "andaman".into(),
+        ..due(page, "")
+    };
     // Ten cases owe by each second: the first page's last ties with five more.
-    for (page, sector, total, more) in [
-        (0, "", 1_030, true),
-        (2, "", 1_050, true),
-        (7, "", 1_180, true),
+    for (query, total, more) in [
+        (named(0), 1_030, true),
+        (named(2), 1_050, true),
+        (named(7), 1_180, true),
+        // No condition: the total is the cells'.
+        (due(0, ""), 1_300, false),
+        (due(7, ""), 1_300, false),
         // Half kept: the list ends before 1,025 are found.
-        (1, "seafood", 650, false),
+        (due(1, "seafood"), 650, false),
         // A page past the end.
-        (60, "", 1_300, false),
+        (due(60, ""), 1_300, false),
     ] {
-        let query = due(page, sector);
+        let sector = query.sector.clone();
         let read = select(all.clone(), &query, &label).expect("select");
         let listed = list(&query);
         assert_eq!(refs(&listed.rows), refs(&read.rows), "{query:?}");
@@ -278,7 +286,7 @@ fn the_case_list_soonest_due_first_walks_the_due_date_list_and_counts_a_thousand
     assert!(exported == every);
     // The soonest case put on the list a second time, a second later, among the first
     // page's: it is shown once, where its row places it.
-    let first = list(&due(1, ""));
+    let first = list(&named(1));
     let soonest = first.rows[0].clone();
     let mut twice = crate::aggregates::lists::Changes::new();
     twice.entry(DUE_CASES.to_vec()).or_default().insert(
@@ -288,7 +296,53 @@ fn the_case_list_soonest_due_first_walks_the_due_date_list_and_counts_a_thousand
     let mut batch = WriteBatch::new();
     LISTS.stage(&b.store, &mut batch, &twice).expect("stage");
     b.store.commit(batch).expect("commit");
-    let again = list(&due(1, ""));
+    let again = list(&named(1));
     assert_eq!(refs(&again.rows), refs(&first.rows));
     assert_eq!((again.total, again.more), (1_030, true));
+}
+
+/// By status with closed cases left out, the walk reads no closed case's row: with 130 of
+/// 1,300 cases open, it meets them all and reaches the end of the open statuses' lists,
+/// leaving the exact count to the gathered cases, where reading on through the closed ones
+/// would spend its rows and say more may match.
+#[test]
+fn by_status_without_closed_cases_the_walk_reads_no_closed_ones() {
+    let b = brand_knowing("Mostly closed", |parties, csos| {
+        let mut batches = many_about(parties, csos);
+        for (n, r) in batches.iter_mut().flatten().enumerate() {
+            if n % 10 != 0 {
+                r.status = CaseStatus::Closed;
+                r.stage = PartyStage::Resolved;
+            }
+        }
+        batches
+    });
+    let all = crate::worklist::rows(&b.store, &b.membership, &b.me, b.now).expect("rows");
+    let query = CaseQuery {
+        sort: "status".into(),
+        q: "andaman".into(),
+        ..Default::default()
+    };
+    let read = select(all.clone(), &query, &label).expect("select");
+    assert_eq!(read.total, 130);
+    let limits = Limits {
+        counted: 1_000,
+        rows: 400,
+    };
+    assert!(walked(&b, &query, limits).is_none());
+    let listed =
+        crate::worklist::list(&b.store, &b.membership, &b.me, b.now, &query, &label).expect("list");
+    assert_eq!(
+        (refs(&listed.rows), listed.total, listed.more),
+        (refs(&read.rows), 130, false)
+    );
+    // The control: with closed cases kept, the walk reads them and stops counting.
+    let closed_too = CaseQuery {
+        closed: true,
+        ..query
+    };
+    let read = select(all, &closed_too, &label).expect("select");
+    let w = walked(&b, &closed_too, limits).expect("walked");
+    assert_eq!(refs(&w.rows), refs(&read.rows));
+    assert!(w.more && w.total < read.total, "{} {}", w.total, read.total);
 }
