@@ -340,7 +340,7 @@ fn counted_by(filter: &Filter) -> Option<String> {
 }
 
 /// How many cases `filter` keeps, when the cells count exactly that: one status, or one
-/// category with closed cases ([`counted_by`]), or no condition at all.
+/// category with closed cases ([`counted_by`]), or no condition but an organisation named.
 pub(super) fn known_total(store: &Store, filter: &Filter) -> Result<Option<usize>, StoreError> {
     let total = |n: i64| usize::try_from(n.max(0)).unwrap_or(usize::MAX);
     if let Some(cell) = counted_by(filter) {
@@ -349,7 +349,6 @@ pub(super) fn known_total(store: &Store, filter: &Filter) -> Result<Option<usize
     let plain = filter.words.is_empty()
         && filter.status.is_empty()
         && !filter.overdue
-        && filter.party.is_empty()
         && filter.category.is_none()
         && filter.from.is_none()
         && filter.to.is_none()
@@ -357,7 +356,15 @@ pub(super) fn known_total(store: &Store, filter: &Filter) -> Result<Option<usize
     if !plain {
         return Ok(None);
     }
-    let (all, open) = chain::case_totals(store, None)?;
+    // One organisation named, as written: its cases, as its drill-down counts them.
+    let party = match filter.party.as_str() {
+        "" => None,
+        p => match p.parse::<OrgId>().ok().filter(|o| o.to_string() == p) {
+            Some(o) => Some(o),
+            None => return Ok(None),
+        },
+    };
+    let (all, open) = chain::case_totals(store, party.as_ref())?;
     let kept = if filter.closed { all } else { open };
     Ok(Some(usize::try_from(kept).unwrap_or(usize::MAX)))
 }
