@@ -127,7 +127,7 @@ fn scorecards_of_some_days_read_each_organisations_list_and_equal_every_reports(
     b.store.commit(batch).expect("commit");
     let few = Filter {
         from: day(20),
-        to: day(30),
+        to: day(22),
         ..Filter::default()
     };
     let now = T0.plus_days(45);
