@@ -66,13 +66,7 @@ fn clauses(
     let mut out = Vec::new();
     let mut by_row = false;
     let named = !filter.party.is_empty();
-    // The list compares the id as written: one that does not read back the same finds
-    // nothing.
-    let party = filter
-        .party
-        .parse::<OrgId>()
-        .ok()
-        .filter(|p| p.to_string() == filter.party);
+    let party = filter.party_named();
     // The cells are read only by a query with a condition that may be read apart.
     let may_read_apart =
         filter.overdue || (party.is_some() && (filter.from.is_some() || filter.to.is_some()));
@@ -346,24 +340,11 @@ pub(super) fn known_total(store: &Store, filter: &Filter) -> Result<Option<usize
     if let Some(cell) = counted_by(filter) {
         return Ok(Some(total(crate::aggregates::get(store, &cell)?)));
     }
-    let plain = filter.words.is_empty()
-        && filter.status.is_empty()
-        && !filter.overdue
-        && filter.category.is_none()
-        && filter.from.is_none()
-        && filter.to.is_none()
-        && !filter.narrows_profile();
-    if !plain {
+    // One organisation named: its cases, as its drill-down counts them.
+    let party = filter.party_named();
+    if !filter.only_party() || (party.is_none() && !filter.party.is_empty()) {
         return Ok(None);
     }
-    // One organisation named, as written: its cases, as its drill-down counts them.
-    let party = match filter.party.as_str() {
-        "" => None,
-        p => match p.parse::<OrgId>().ok().filter(|o| o.to_string() == p) {
-            Some(o) => Some(o),
-            None => return Ok(None),
-        },
-    };
     let (all, open) = chain::case_totals(store, party.as_ref())?;
     let kept = if filter.closed { all } else { open };
     Ok(Some(usize::try_from(kept).unwrap_or(usize::MAX)))

@@ -57,13 +57,7 @@ pub(super) fn conditions(
     if !filter.closed && filter.status.is_empty() {
         out.push(vec![Source::NotClosed]);
     }
-    // The list compares the id as written: one that does not read back the same finds
-    // nothing.
-    let party = filter
-        .party
-        .parse::<OrgId>()
-        .ok()
-        .filter(|p| p.to_string() == filter.party);
+    let party = filter.party_named();
     if filter.overdue {
         out.push(match party {
             // Overdue between the two, whichever owes it (the other condition keeps the

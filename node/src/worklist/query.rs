@@ -283,6 +283,27 @@ impl Filter {
         self.sector.is_some() || self.corridor.is_some()
     }
 
+    /// The organisation named, as the rows and lists compare it: as written (an id that
+    /// does not read back the same names none, and the query then keeps nothing).
+    pub fn party_named(&self) -> Option<OrgId> {
+        self.party
+            .parse::<OrgId>()
+            .ok()
+            .filter(|p| p.to_string() == self.party)
+    }
+
+    /// Whether the query names no condition but perhaps an organisation: every case (not
+    /// closed, unless closed cases are asked for), or every case naming it.
+    pub fn only_party(&self) -> bool {
+        self.words.is_empty()
+            && self.status.is_empty()
+            && !self.overdue
+            && self.category.is_none()
+            && self.from.is_none()
+            && self.to.is_none()
+            && !self.narrows_profile()
+    }
+
     /// [`Filter::parse`], refusing a sector or corridor at a node that is not a brand (its
     /// rows carry neither, so the list would be empty, not narrowed).
     pub fn parse_at(

@@ -9,7 +9,7 @@ use crate::aggregates::{chain, reports};
 use crate::membership::MembershipState;
 use crate::schema;
 use crate::store::{Store, StoreError};
-use ilm_protocol::{IssueCategory, OrgId, Timestamp};
+use ilm_protocol::{IssueCategory, Timestamp};
 
 /// Whether every row of this node's case list is a case known from status reports (a
 /// brand's supply chain: it holds no case escalated to it, nor opened here).
@@ -28,20 +28,9 @@ pub fn page(
     filter: &Filter,
     label: &dyn Fn(IssueCategory) -> String,
 ) -> Result<Option<CasePage>, StoreError> {
-    let plain = filter.words.is_empty()
-        && filter.status.is_empty()
-        && !filter.overdue
-        && filter.category.is_none()
-        && filter.from.is_none()
-        && filter.to.is_none()
-        && !filter.narrows_profile()
-        && filter.sort == Sort::Opened;
+    let plain = filter.only_party() && filter.sort == Sort::Opened;
     // One organisation's cases (a scorecard's drill-down) have lists of their own.
-    let party = match filter.party.as_str() {
-        "" => None,
-        // As the rows compare it: as written.
-        p => p.parse::<OrgId>().ok().filter(|o| o.to_string() == p),
-    };
+    let party = filter.party_named();
     if !reported_only(store)? {
         return Ok(None);
     }

@@ -23,7 +23,7 @@ use super::{CasePage, CaseRow, Filter, Sort};
 use crate::aggregates::{chain, due, lists, opened, reports};
 use crate::membership::MembershipState;
 use crate::store::{Store, StoreError};
-use ilm_protocol::{CaseRef, IssueCategory, OrgId, Timestamp};
+use ilm_protocol::{CaseRef, IssueCategory, Timestamp};
 use std::collections::HashSet;
 
 /// Rows a walk builds before it gives up (or stops counting, once the page is found).
@@ -132,14 +132,11 @@ pub(crate) fn worth_walking(
     if filter.sort == Sort::Opened {
         return Ok(false);
     }
-    let party = match filter.party.as_str() {
-        "" => None,
+    let party = filter.party_named();
+    if party.is_none() && !filter.party.is_empty() {
         // Not as written: the query finds nothing, which the gathered cases say at once.
-        p => match p.parse::<OrgId>().ok().filter(|o| o.to_string() == p) {
-            Some(o) => Some(o),
-            None => return Ok(false),
-        },
-    };
+        return Ok(false);
+    }
     let mut kept = super::chain::smallest_known(store, filter, party.as_ref())?;
     if filter.overdue {
         let overdue = match &party {
