@@ -401,23 +401,7 @@ pub fn page_reading(
         total = crate::aggregates::get(store, &cell)?.max(0) as usize;
         more = false;
     }
-    let pages = total.div_ceil(filter.per_page).max(1);
-    let page = filter.page.clamp(1, pages);
-    let mut rows = Vec::with_capacity(filter.per_page);
-    for key in keys
-        .iter()
-        .skip((page - 1) * filter.per_page)
-        .take(filter.per_page)
-    {
-        rows.extend(row(key)?);
-    }
-    Ok(CasePage {
-        rows,
-        total,
-        page,
-        pages,
-        more,
-    })
+    super::built_page(&keys, total, more, filter, row)
 }
 
 /// The row of a brand's case (None when its reports are gone).

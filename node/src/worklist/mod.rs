@@ -277,6 +277,35 @@ fn sorted_page(mut rows: Vec<CaseRow>, filter: &Filter) -> CasePage {
     }
 }
 
+/// The page `filter` asks for among `total` cases whose rows `row` builds from `items`,
+/// in order from the first page's start (only the page's are built), with `more` as
+/// counted.
+fn built_page<T>(
+    items: impl IntoIterator<Item = T>,
+    total: usize,
+    more: bool,
+    filter: &Filter,
+    row: impl Fn(T) -> Result<Option<CaseRow>, StoreError>,
+) -> Result<CasePage, StoreError> {
+    let pages = total.div_ceil(filter.per_page).max(1);
+    let page = filter.page.clamp(1, pages);
+    let mut rows = Vec::with_capacity(filter.per_page);
+    for item in items
+        .into_iter()
+        .skip((page - 1) * filter.per_page)
+        .take(filter.per_page)
+    {
+        rows.extend(row(item)?);
+    }
+    Ok(CasePage {
+        rows,
+        total,
+        page,
+        pages,
+        more,
+    })
+}
+
 /// Why a worklist cannot be listed.
 #[derive(Debug, thiserror::Error)]
 pub enum ListError {

@@ -53,9 +53,11 @@ pub(crate) fn page_within(
 ) -> Result<CasePage, StoreError> {
     let total = keys.len();
     let pages = total.div_ceil(filter.per_page).max(1);
-    let page = filter.page.clamp(1, pages);
-    let skip = (page - 1) * filter.per_page;
-    let need = skip.saturating_add(filter.per_page).min(total);
+    let need = filter
+        .page
+        .clamp(1, pages)
+        .saturating_mul(filter.per_page)
+        .min(total);
     let placed = if worth_walking(store, total, need, filter.per_page)? {
         placed(store, filter, keys, need, budget)?
     } else {
@@ -68,17 +70,7 @@ pub(crate) fn page_within(
         }
         return Ok(super::sorted_page(rows, filter));
     };
-    let mut rows = Vec::with_capacity(filter.per_page);
-    for key in placed.into_iter().skip(skip).take(filter.per_page) {
-        rows.extend(row(key)?);
-    }
-    Ok(CasePage {
-        rows,
-        total,
-        page,
-        pages,
-        more: false,
-    })
+    super::built_page(placed, total, false, filter, row)
 }
 
 /// Every case of `keys` in the order `filter` asks for (an export's), or None when walking

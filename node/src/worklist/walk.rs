@@ -193,16 +193,20 @@ pub fn page(
                 if due_order && filter.overdue && place.0 >= now.0 {
                     // No case owing nothing yet, or nothing at all, is overdue.
                     let total = rows.len() + counted;
-                    return Ok(Some(finish(filter, rows, total, false)));
+                    return finish(filter, rows, total, false);
                 }
                 let found = last.is_some_and(|l| l != place);
                 if found && let Some(total) = known {
-                    return Ok(Some(finish(filter, rows, total, false)));
+                    return finish(filter, rows, total, false);
                 }
                 if built >= limits.rows {
                     // Within budget the page was found, or it is left to the gathered cases.
                     let total = rows.len() + counted;
-                    return Ok(found.then(|| finish(filter, rows, total, true)));
+                    return if found {
+                        finish(filter, rows, total, true)
+                    } else {
+                        Ok(None)
+                    };
                 }
                 if !met.insert(case) {
                     continue;
@@ -230,7 +234,7 @@ pub fn page(
                 } else if counted == limits.counted {
                     // One more than it counts: more cases match than the total says.
                     let total = rows.len() + counted;
-                    return Ok(Some(finish(filter, rows, total, true)));
+                    return finish(filter, rows, total, true);
                 } else {
                     counted += 1;
                 }
@@ -246,27 +250,19 @@ pub fn page(
     // gathered cases say.
     if due_order && filter.overdue {
         let total = rows.len() + counted;
-        return Ok(Some(finish(filter, rows, total, false)));
+        return finish(filter, rows, total, false);
     }
     Ok(None)
 }
 
 /// The page of `rows` (every case kept up to the page's last place, in the lists' order)
 /// among `total`, and whether counting stopped before the end.
-fn finish(filter: &Filter, mut rows: Vec<CaseRow>, total: usize, more: bool) -> CasePage {
+fn finish(
+    filter: &Filter,
+    mut rows: Vec<CaseRow>,
+    total: usize,
+    more: bool,
+) -> Result<Option<CasePage>, StoreError> {
     rows.sort_by_key(|r| filter.sort_key(r));
-    let pages = total.div_ceil(filter.per_page).max(1);
-    let page = filter.page.clamp(1, pages);
-    let rows = rows
-        .into_iter()
-        .skip((page - 1) * filter.per_page)
-        .take(filter.per_page)
-        .collect();
-    CasePage {
-        rows,
-        total,
-        page,
-        pages,
-        more,
-    }
+    super::built_page(rows, total, more, filter, |r| Ok(Some(r))).map(Some)
 }
