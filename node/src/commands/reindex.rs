@@ -18,16 +18,25 @@ pub(super) fn reindex(dir: &DataDir, check: bool) -> Result<Output> {
         bail!("stop the node first: reindex reads and rewrites its database");
     }
     let store = open_store(dir)?;
-    if check
-        && let Some(v) = aggregates::built_version(&store)?
-        && v != aggregates::VERSION
-    {
-        // Cells of other definitions would all "differ": say why instead.
-        return Err(Invalid(format!(
-            "the aggregates were counted with the cell definitions of version {v}, and this release counts version {}: the node counts them again at its next start (or run `ilm reindex` now)",
-            aggregates::VERSION
-        ))
-        .into());
+    if check {
+        // Cells of other definitions, or none, would all "differ": say why instead.
+        match aggregates::built_version(&store)? {
+            None => {
+                return Err(Invalid(
+                    "the aggregates are not built (a new database, one of a release that kept none, or a rebuild that stopped): the node counts them at its next start (or run `ilm reindex` now)"
+                        .into(),
+                )
+                .into());
+            }
+            Some(v) if v != aggregates::VERSION => {
+                return Err(Invalid(format!(
+                    "the aggregates were counted with the cell definitions of version {v}, and this release counts version {}: the node counts them again at its next start (or run `ilm reindex` now)",
+                    aggregates::VERSION
+                ))
+                .into());
+            }
+            Some(_) => {}
+        }
     }
     let total = store.count(&schema::CASE_STATES)?
         + store.count(&schema::CONTACTS)?
