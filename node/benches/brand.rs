@@ -11,9 +11,13 @@
 //! - the bundle checks alone (`AttestationBundle::verify_with_revocations`).
 //!
 //! - the case list searched and filtered, from the brand's case lists against every report's
-//!   row (each query checked to agree first);
+//!   row (each query checked to agree first): run after run ("warm", as a node serving the
+//!   page finds its cache), and right after a read of every report, which pushes the lists
+//!   out of the engine's cache;
 //! - the scorecards from cells, and those of 30 days from each organisation's list
-//!   of its reports, each against every report read (checked to agree first).
+//!   of its reports, each against every report read (checked to agree first);
+//! - the pages opened most, on the store as the deliveries left it and again after it was
+//!   compacted (`ilm db compact`), with its size on disk before and after.
 //!
 //! Run: `cargo bench -p ilm-node --bench brand` (release); without `--bench` a small smoke
 //! version. Knobs: ILM_BENCH_CASES (cases generated, 20000; smoke 400); about a quarter of
@@ -21,6 +25,8 @@
 //! attestations out (a larger run of the lists alone). Nothing asserts on time.
 
 mod common;
+#[path = "brand_parts/compacted.rs"]
+mod compacted;
 
 use anyhow::{Context, Result};
 use common::backdated_world;
@@ -47,6 +53,37 @@ fn timed(into: &mut Vec<Duration>, f: impl FnOnce() -> Result<()>) -> Result<()>
     f()?;
     into.push(started.elapsed());
     Ok(())
+}
+
+/// A page read from the lists, timed against the same answer read from every report.
+struct Paired {
+    /// The page, run after run: what a node serving it finds in the engine's cache.
+    warm: Vec<Duration>,
+    /// The page right after a read of every report, which pushed the lists out of the cache.
+    cold: Vec<Duration>,
+    /// The read of every report.
+    slow: Vec<Duration>,
+}
+
+/// Times `fast` `runs` times in a row, then `slow` as often, each followed by `fast` again.
+fn paired(
+    runs: usize,
+    mut fast: impl FnMut() -> Result<()>,
+    mut slow: impl FnMut() -> Result<()>,
+) -> Result<Paired> {
+    let mut p = Paired {
+        warm: Vec::new(),
+        cold: Vec::new(),
+        slow: Vec::new(),
+    };
+    for _ in 0..runs {
+        timed(&mut p.warm, &mut fast)?;
+    }
+    for _ in 0..runs {
+        timed(&mut p.slow, &mut slow)?;
+        timed(&mut p.cold, &mut fast)?;
+    }
+    Ok(p)
 }
 
 fn main() -> Result<()> {
@@ -256,39 +293,35 @@ fn main() -> Result<()> {
             "the case list's first page differs from the one read from every report"
         );
     }
-    let (mut list, mut list_read, mut dashboard, mut dashboard_read) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    let (mut drilled, mut drilled_read) = (Vec::new(), Vec::new());
-    for _ in 0..runs {
-        timed(&mut list, || {
-            worklist::list(&brand_store, &m, &brand, until, &query, &label)?;
-            Ok(())
-        })?;
-        timed(&mut list_read, || {
-            let all_rows = worklist::rows(&brand_store, &m, &brand, until)?;
-            worklist::select(all_rows, &query, &label)?;
-            Ok(())
-        })?;
-        timed(&mut drilled, || {
-            worklist::list(&brand_store, &m, &brand, until, &drill, &label)?;
-            Ok(())
-        })?;
-        timed(&mut drilled_read, || {
-            let all_rows = worklist::rows(&brand_store, &m, &brand, until)?;
-            worklist::select(all_rows, &drill, &label)?;
-            Ok(())
-        })?;
-        timed(&mut dashboard, || {
+    let listed_against_read = |q: &worklist::CaseQuery| {
+        paired(
+            runs,
+            || {
+                worklist::list(&brand_store, &m, &brand, until, q, &label)?;
+                Ok(())
+            },
+            || {
+                let all_rows = worklist::rows(&brand_store, &m, &brand, until)?;
+                worklist::select(all_rows, q, &label)?;
+                Ok(())
+            },
+        )
+    };
+    let list = listed_against_read(&query)?;
+    let drilled = listed_against_read(&drill)?;
+    let dashboard = paired(
+        runs,
+        || {
             let c = scorecard::compare(&brand_store, &m, &brand, until, &Default::default(), 0)?;
             ilm_node::ui::figures::brand(&brand_store, &m, &brand, until, &c)?;
             Ok(())
-        })?;
-        timed(&mut dashboard_read, || {
+        },
+        || {
             worklist::rows(&brand_store, &m, &brand, until)?;
             every_report(&m)?;
             Ok(())
-        })?;
-    }
+        },
+    )?;
     // Searched and filtered lists (`worklist/chain.rs`), each against the same query
     // answered from every report's row, after checking the page agrees (and the total, or
     // with `more` that it is a lower bound of it).
@@ -381,24 +414,13 @@ fn main() -> Result<()> {
                 && (listed.total == read.total || (listed.more && listed.total <= read.total)),
             "{what}: the page differs from the one read from every report"
         );
-        let (mut fast, mut slow) = (Vec::new(), Vec::new());
-        for _ in 0..runs {
-            timed(&mut fast, || {
-                worklist::list(&brand_store, &m, &brand, until, fq, &label)?;
-                Ok(())
-            })?;
-            timed(&mut slow, || {
-                let all_rows = worklist::rows(&brand_store, &m, &brand, until)?;
-                worklist::select(all_rows, fq, &label)?;
-                Ok(())
-            })?;
-        }
+        let times = listed_against_read(fq)?;
         let total = if listed.more {
             format!("at least {} of {}", listed.total, read.total)
         } else {
             listed.total.to_string()
         };
-        filtered_times.push((*what, total, fast, slow));
+        filtered_times.push((*what, total, times));
     }
 
     // `/api/overdue` (its first 500 cases, how many in all and per party), from the cells and
@@ -441,11 +463,11 @@ fn main() -> Result<()> {
         overdue_lists()? == overdue_read()? && overdue_read()?.0 > 0,
         "/api/overdue from the lists differs from every report read"
     );
-    let (mut overdue_fast, mut overdue_slow) = (Vec::new(), Vec::new());
-    for _ in 0..runs {
-        timed(&mut overdue_fast, || overdue_lists().map(|_| ()))?;
-        timed(&mut overdue_slow, || overdue_read().map(|_| ()))?;
-    }
+    let overdue_times = paired(
+        runs,
+        || overdue_lists().map(|_| ()),
+        || overdue_read().map(|_| ()),
+    )?;
     let overdue_cases = overdue_read()?.0;
 
     // The scorecards (and the Supply chain page's comparison) read from each organisation's
@@ -482,32 +504,38 @@ fn main() -> Result<()> {
         json(&from_cells)? == json(&read)?,
         "the scorecards from cells differ from those read from every report"
     );
-    let (mut cells, mut reading, mut parties) = (Vec::new(), Vec::new(), Vec::new());
+    let cells = paired(
+        runs,
+        || {
+            scorecard::compare(
+                &brand_store,
+                &m,
+                &brand,
+                until,
+                &Default::default(),
+                scorecard::RECENT,
+            )?;
+            Ok(())
+        },
+        || {
+            scorecard::compare_reading(
+                &brand_store,
+                &m,
+                &brand,
+                until,
+                &everything,
+                scorecard::RECENT,
+                scorecard::Reading::Every,
+            )?;
+            Ok(())
+        },
+    )?;
+    let mut parties = Vec::new();
     for _ in 0..runs {
-        let started = Instant::now();
-        scorecard::compare(
-            &brand_store,
-            &m,
-            &brand,
-            until,
-            &Default::default(),
-            scorecard::RECENT,
-        )?;
-        cells.push(started.elapsed());
-        let started = Instant::now();
-        scorecard::compare_reading(
-            &brand_store,
-            &m,
-            &brand,
-            until,
-            &everything,
-            scorecard::RECENT,
-            scorecard::Reading::Every,
-        )?;
-        reading.push(started.elapsed());
-        let started = Instant::now();
-        views::chain_parties(&brand_store, &m, &brand)?;
-        parties.push(started.elapsed());
+        timed(&mut parties, || {
+            views::chain_parties(&brand_store, &m, &brand)?;
+            Ok(())
+        })?;
     }
 
     // The scorecards of 30 days (the last cases open 60 days before `until`): each
@@ -542,19 +570,19 @@ fn main() -> Result<()> {
             && month_read.overall.cases > 0,
         "the scorecards of 30 days from the lists differ from every report read"
     );
-    let (mut month_fast, mut month_slow) = (Vec::new(), Vec::new());
-    for _ in 0..runs {
-        timed(&mut month_fast, || {
+    let month_times = paired(
+        runs,
+        || {
             month(scorecard::Reading::InDates)
                 .map(|_| ())
                 .map_err(Into::into)
-        })?;
-        timed(&mut month_slow, || {
+        },
+        || {
             month(scorecard::Reading::Every)
                 .map(|_| ())
                 .map_err(Into::into)
-        })?;
-    }
+        },
+    )?;
 
     // The bundle checks alone.
     let revocations = m.revocations();
@@ -581,45 +609,34 @@ fn main() -> Result<()> {
         "| later views | {later50:.1} ms | {later99:.1} ms | {:.0}x |",
         again50 / later50
     );
-    // A row measured against its baseline of the same run.
-    let against = |now: &str, v: Vec<Duration>, before: &str, base: Vec<Duration>| {
-        let ((b50, b99), (p50, p99)) = (quantiles(base), quantiles(v));
-        println!("| {before} | {b50:.1} ms | {b99:.1} ms | |");
+    let (every50, every99) = quantiles(every_read);
+    println!(
+        "| every report read and grouped by organisation (the view before it was paged) | {every50:.1} ms | {every99:.1} ms | |"
+    );
+    println!(
+        "| supply-chain view, a page of each one's reports (`/api/supply-chain`), later views | {later50:.2} ms | {later99:.2} ms | {:.1}x against the row above |",
+        every50 / later50
+    );
+    println!();
+    println!(
+        "| page | warm p50 | p99 | after a read of every report p50 | every report read p50 | read / warm |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|");
+    let row = |what: &str, p: Paired| {
+        let ((w50, w99), (c50, _), (s50, _)) =
+            (quantiles(p.warm), quantiles(p.cold), quantiles(p.slow));
         println!(
-            "| {now} | {p50:.2} ms | {p99:.2} ms | {:.1}x against the row above |",
-            b50 / p50
+            "| {what} | {w50:.2} ms | {w99:.2} ms | {c50:.2} ms | {s50:.1} ms | {:.0}x |",
+            s50 / w50
         );
     };
-    against(
-        "supply-chain view, a page of each one's reports (`/api/supply-chain`), later views",
-        later,
-        "every report read and grouped by organisation (the view before it was paged)",
-        every_read,
-    );
-    against(
-        "case list, first page from the case lists",
-        list,
-        "case list, first page, every report read",
-        list_read,
-    );
-    against(
-        "one supplier's cases (a scorecard's drill-down), first page from its lists",
-        drilled,
-        "one supplier's cases, every report read",
-        drilled_read,
-    );
-    against(
-        "dashboard figures from cells",
+    row("case list, first page", list);
+    row("one supplier's cases (a scorecard's drill-down)", drilled);
+    row(
+        "dashboard figures (cells; read: every report's row, the whole view)",
         dashboard,
-        "dashboard as it read before: every report's row, the whole view",
-        dashboard_read,
     );
-    against(
-        "scorecards and newest cases from cells",
-        cells,
-        "scorecards and newest cases, every report read",
-        reading,
-    );
+    row("scorecards and newest cases (cells)", cells);
     let (parties50, parties99) = quantiles(parties);
     println!(
         "| of which the attestations (read once, then remembered) | {parties50:.2} ms | {parties99:.2} ms | |"
@@ -631,27 +648,53 @@ fn main() -> Result<()> {
     );
     println!();
     println!(
-        "| query | cases found | from the lists p50 | p99 | every report read p50 | read / lists |"
+        "| query | cases found | warm p50 | p99 | after a read of every report p50 | every report read p50 | read / warm |"
     );
     filtered_times.push((
         "`/api/overdue`: the 500 most overdue, counted in all and per party",
         overdue_cases.to_string(),
-        overdue_fast,
-        overdue_slow,
+        overdue_times,
     ));
     filtered_times.push((
         "scorecards of 30 days (each one's reports of those days, from its list)",
         format!("{} reports", month_read.overall.cases),
-        month_fast,
-        month_slow,
+        month_times,
     ));
-    println!("|---|---:|---:|---:|---:|---:|");
-    for (what, total, fast, slow) in filtered_times {
-        let ((f50, f99), (s50, _)) = (quantiles(fast), quantiles(slow));
+    println!("|---|---:|---:|---:|---:|---:|---:|");
+    for (what, total, p) in filtered_times {
+        let ((w50, w99), (c50, _), (s50, _)) =
+            (quantiles(p.warm), quantiles(p.cold), quantiles(p.slow));
         println!(
-            "| {what} | {total} | {f50:.2} ms | {f99:.2} ms | {s50:.1} ms | {:.0}x |",
-            s50 / f50
+            "| {what} | {total} | {w50:.2} ms | {w99:.2} ms | {c50:.2} ms | {s50:.1} ms | {:.0}x |",
+            s50 / w50
         );
+    }
+
+    // The pages opened most, as the deliveries left the store and once it is compacted.
+    let timed_on = compacted::Brand {
+        membership: &m,
+        me: &brand,
+        until,
+        runs,
+    };
+    let before = compacted::pages(&brand_store, &timed_on)?;
+    let path = w.brand.0.db_path();
+    drop(brand_store);
+    let done = ilm_node::store::compact(&path)?;
+    let brand_store = schema::open(&path)?;
+    let after = compacted::pages(&brand_store, &timed_on)?;
+    println!();
+    println!(
+        "The brand's store: {:.0} MB on disk as written, {:.0} MB compacted ({} keys).",
+        done.bytes_before as f64 / 1e6,
+        done.bytes_after as f64 / 1e6,
+        done.keys
+    );
+    println!("| page | as written p50 | p99 | compacted p50 | p99 |");
+    println!("|---|---:|---:|---:|---:|");
+    for ((what, b), (_, a)) in before.into_iter().zip(after) {
+        let ((b50, b99), (a50, a99)) = (quantiles(b), quantiles(a));
+        println!("| {what} | {b50:.2} ms | {b99:.2} ms | {a50:.2} ms | {a99:.2} ms |");
     }
     Ok(())
 }
