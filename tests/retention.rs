@@ -136,6 +136,19 @@ fn expired_and_requested_erasures_leave_the_disk_and_open_cases_keep_theirs() {
     cso.start();
     let s: Value = cso.get("/api/status");
     assert_eq!(s["retention"]["compaction_due"], json!(false));
+    // The status shows the database's size against what that compaction left.
+    let (on_disk, left) = (
+        s["database"]["bytes_on_disk"].as_u64().unwrap_or(0),
+        s["database"]["bytes_after_compaction"]
+            .as_u64()
+            .unwrap_or(0),
+    );
+    assert!(
+        on_disk > 0 && left > 0 && on_disk < 4 * left,
+        "{}",
+        s["database"]
+    );
+    assert_eq!(s["database"]["compaction_due"], json!(false));
     assert_eq!(identity_name(&cso, &held), "Held Canary Worker");
     cso.stop();
     net.steward.stop();

@@ -127,9 +127,26 @@ pub fn check_database(dir: &DataDir) -> Result<u64> {
     check_records(&store, &dir.db_path())
 }
 
-/// Opens the database, first compacting it when erased data still lies in its log, and
+/// Opens the database, first compacting it when erased data still lies in its log or the
+/// log has outgrown what the last compaction left (see [`crate::store::GROWTH_FACTOR`]), and
 /// reads every record unless `checked` (see [`check_database`]).
 fn open_store(dir: &DataDir, checked: bool) -> Result<Arc<Store>> {
+    open_store_past(
+        dir,
+        checked,
+        crate::store::GROWTH_FACTOR,
+        crate::store::MIN_GROWTH,
+    )
+}
+
+/// [`open_store`], compacting for growth past `factor` times and `min_growth` bytes (tests
+/// take small ones).
+fn open_store_past(
+    dir: &DataDir,
+    checked: bool,
+    factor: u64,
+    min_growth: u64,
+) -> Result<Arc<Store>> {
     let path = dir.db_path();
     let open = || open_db(dir);
     crate::store::recover_compaction(&path)?;
@@ -140,13 +157,21 @@ fn open_store(dir: &DataDir, checked: bool) -> Result<Arc<Store>> {
     if crate::aggregates::ensure_built(&store)? {
         info!("aggregates counted from the stored cases and contacts");
     }
-    if !store.compaction_due()? {
+    let growth = store.growth_past(factor, min_growth)?;
+    if store.compaction_due()? {
+        info!(
+            "compacting the database so that erased personal data and rewritten records leave the disk"
+        );
+    } else if growth.compaction_due {
+        info!(
+            bytes_on_disk = growth.bytes_on_disk,
+            bytes_after_compaction = growth.bytes_after_compaction,
+            "compacting the database: its log has outgrown what the last compaction left"
+        );
+    } else {
         return Ok(Arc::new(store));
     }
     drop(store);
-    info!(
-        "compacting the database so that erased personal data and rewritten records leave the disk"
-    );
     let done = crate::store::compact(&path).context("compact the database")?;
     info!(
         bytes_before = done.bytes_before,
@@ -483,4 +508,35 @@ pub async fn run(dir: DataDir, opts: RunOptions) -> Result<()> {
     }
     info!("shutting down");
     node.stop().await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A start compacts a database whose log outgrew what the last compaction left, and only
+    /// then.
+    #[test]
+    fn a_start_compacts_a_database_whose_log_outgrew_its_last_compaction() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let dir = DataDir::new(tmp.path());
+        crate::store::meta_tests::rewritten(&dir.db_path(), 1_000, 0);
+        // Never measured, and small: measured, not compacted.
+        let first = open_store_past(&dir, true, 2, u64::MAX / 2).expect("open");
+        let measured = first.growth_past(2, 0).expect("growth");
+        drop(first);
+        crate::store::meta_tests::rewritten(&dir.db_path(), 1_000, 8);
+        // Not past the least growth that pays: the start leaves the log as it is.
+        let kept = open_store_past(&dir, true, 2, u64::MAX / 2).expect("open");
+        let grown = kept.growth_past(2, 0).expect("growth");
+        assert!(grown.compaction_due, "{grown:?} (was {measured:?})");
+        drop(kept);
+        let compacted = open_store_past(&dir, true, 2, 0).expect("open");
+        let after = compacted.growth_past(2, 0).expect("growth");
+        assert!(!after.compaction_due, "{after:?}");
+        assert!(
+            after.bytes_on_disk < grown.bytes_on_disk / 2,
+            "{after:?} against {grown:?}"
+        );
+    }
 }

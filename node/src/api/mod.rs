@@ -84,6 +84,7 @@ pub(crate) async fn status(State(st): State<Arc<ApiState>>) -> ApiResult {
     let received = unless_writes_fail(st.store.count(&schema::PROCESSED))?;
     let retention_state = unless_writes_fail(crate::retention::state(&st.store))?;
     let compaction_due = unless_writes_fail(st.store.compaction_due())?;
+    let growth = unless_writes_fail(st.store.growth())?;
     let restore = unless_writes_fail(crate::backup::restore_state(&st.store))?;
     let own = st
         .membership
@@ -117,6 +118,8 @@ pub(crate) async fn status(State(st): State<Arc<ApiState>>) -> ApiResult {
             "healthy": st.store.health().healthy(),
             "store": st.store.health(),
         },
+        // The next start compacts when `compaction_due`.
+        "database": growth,
         "metrics": st.metrics.snapshot(),
         "retention": {
             "policy": st.retention,

@@ -400,7 +400,8 @@ pub(super) fn compact(dir: &DataDir) -> Result<Output> {
     let path = dir.db_path();
     let done = match crate::store::compact(&path) {
         Err(crate::store::StoreError::Locked) => bail!(
-            "the node is running: stop it first (it compacts by itself at start when something was erased)"
+            "the node is running: stop it first (it compacts by itself at start when something was erased, or when the database has grown past {} times what its last compaction left)",
+            crate::store::GROWTH_FACTOR
         ),
         other => other.with_context(|| format!("compact {}", path.display()))?,
     };

@@ -1,6 +1,7 @@
 //! Compaction: rewriting the database into a fresh directory so that erased bytes leave the
 //! disk, and recovery of a swap a crash interrupted.
 
+use super::meta::COMPACTED_BYTES_KEY;
 use super::{CLOSED_HERE, COMPACTION_KEY, META, Result, StoreError, open_db};
 use std::path::Path;
 
@@ -15,7 +16,14 @@ pub struct Compaction {
     pub keys: u64,
 }
 
-fn dir_size(path: &Path) -> u64 {
+/// Whether a key of tree `name` stays out of the compacted copy: the marker that asked for
+/// it, and the size the last one left (written once the copy is in place).
+fn left_out(name: &[u8], key: &[u8]) -> bool {
+    name == META.as_bytes() && (key == COMPACTION_KEY || key == COMPACTED_BYTES_KEY)
+}
+
+/// The bytes of every file under `path`.
+pub(super) fn dir_size(path: &Path) -> u64 {
     let Ok(entries) = std::fs::read_dir(path) else {
         return 0;
     };
@@ -82,7 +90,7 @@ pub fn compact(path: &Path) -> Result<Compaction> {
             let to = dst.open_tree(&name)?;
             for kv in from.iter() {
                 let (k, v) = kv?;
-                if name.as_ref() == META.as_bytes() && k.as_ref() == COMPACTION_KEY {
+                if left_out(&name, &k) {
                     continue;
                 }
                 to.insert(k, v)?;
@@ -90,13 +98,13 @@ pub fn compact(path: &Path) -> Result<Compaction> {
             }
         }
         dst.flush()?;
-        // The copy must hold exactly what the original holds (but the marker).
+        // The copy must hold exactly what the original holds, but what it leaves out.
         for name in src.tree_names() {
             let (a, b) = (src.open_tree(&name)?, dst.open_tree(&name)?);
             let mut theirs = b.iter();
             for kv in a.iter() {
                 let (k, v) = kv?;
-                if name.as_ref() == META.as_bytes() && k.as_ref() == COMPACTION_KEY {
+                if left_out(&name, &k) {
                     continue;
                 }
                 match theirs.next() {
@@ -120,9 +128,23 @@ pub fn compact(path: &Path) -> Result<Compaction> {
     std::fs::rename(path, &old).map_err(io)?;
     std::fs::rename(&copy, path).map_err(io)?;
     std::fs::remove_dir_all(&old).map_err(io)?;
+    // What this compaction left, measured once the engine has laid out its files again: a
+    // start compacts once the log has outgrown it (see `Store::growth`).
+    let bytes_after = {
+        let db = open_db(path)?;
+        let size = dir_size(path);
+        db.open_tree(META)?
+            .insert(COMPACTED_BYTES_KEY, &size.to_be_bytes())?;
+        db.flush()?;
+        size
+    };
+    {
+        let mut closed = CLOSED_HERE.lock().unwrap_or_else(|p| p.into_inner());
+        closed.push((path.to_path_buf(), std::time::Instant::now()));
+    }
     Ok(Compaction {
         bytes_before,
-        bytes_after: dir_size(path),
+        bytes_after,
         keys,
     })
 }

@@ -1,10 +1,31 @@
-//! The database's own facts, kept in a tree apart from the data: its schema version and
-//! whether a compaction is due.
+//! The database's own facts, kept in a tree apart from the data: its schema version,
+//! whether a compaction is due, and its size after the last one.
 
 use super::{META, Result, Store, StoreError};
 
 const SCHEMA_KEY: &[u8] = b"schema_version";
 pub(super) const COMPACTION_KEY: &[u8] = b"compaction_due";
+/// The database's size on disk after its last compaction (or when first measured).
+pub(super) const COMPACTED_BYTES_KEY: &[u8] = b"compacted_bytes";
+
+/// The engine's log keeps every rewritten value until the database is compacted, and a
+/// node's lists rewrite their blocks at each delivery (a brand's store measured 7.5 times
+/// its live size at 100,000 reports): the next start compacts once the log holds more than
+/// `GROWTH_FACTOR` times what the last compaction left, and at least [`MIN_GROWTH`] more.
+pub const GROWTH_FACTOR: u64 = 4;
+/// Below this growth, in bytes, a compaction would not pay for the start it delays.
+pub const MIN_GROWTH: u64 = 256 << 20;
+
+/// How far the database's size on disk is from what its last compaction left.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Growth {
+    /// Bytes on disk now.
+    pub bytes_on_disk: u64,
+    /// Bytes on disk after the last compaction, or when first measured (0: never measured).
+    pub bytes_after_compaction: u64,
+    /// Whether the next start compacts for it.
+    pub compaction_due: bool,
+}
 
 impl Store {
     /// The schema version recorded in the database (None for a new one).
@@ -38,9 +59,125 @@ impl Store {
         self.flush()
     }
 
+    /// The database's size on disk against what its last compaction left. When none is
+    /// recorded (a new database, or one from before the size was kept), a database past
+    /// [`MIN_GROWTH`] is due, since its log may be any size; a smaller one records its
+    /// size now.
+    pub fn growth(&self) -> Result<Growth> {
+        self.growth_past(GROWTH_FACTOR, MIN_GROWTH)
+    }
+
+    /// [`Store::growth`], due past `factor` times and `min_growth` bytes (tests take small
+    /// ones).
+    pub(crate) fn growth_past(&self, factor: u64, min_growth: u64) -> Result<Growth> {
+        let bytes_on_disk = super::compact::dir_size(&self.path);
+        let after = {
+            let h = self.h()?;
+            h.db.open_tree(META)?.get(COMPACTED_BYTES_KEY)?
+        };
+        let bytes_after_compaction = match after {
+            Some(v) => u64::from_be_bytes(
+                v.as_ref()
+                    .try_into()
+                    .map_err(|_| StoreError::Corrupt("size after compaction".into()))?,
+            ),
+            None if bytes_on_disk > min_growth => {
+                return Ok(Growth {
+                    bytes_on_disk,
+                    bytes_after_compaction: 0,
+                    compaction_due: true,
+                });
+            }
+            None => {
+                let _writing = self.writing();
+                let h = self.h()?;
+                h.db.open_tree(META)?
+                    .insert(COMPACTED_BYTES_KEY, &bytes_on_disk.to_be_bytes())?;
+                self.flush()?;
+                bytes_on_disk
+            }
+        };
+        Ok(Growth {
+            bytes_on_disk,
+            bytes_after_compaction,
+            compaction_due: bytes_on_disk > bytes_after_compaction.saturating_mul(factor)
+                && bytes_on_disk - bytes_after_compaction > min_growth,
+        })
+    }
+
     /// Whether a compaction is due (see [`Store::mark_compaction_due`]).
     pub fn compaction_due(&self) -> Result<bool> {
         let h = self.h()?;
         Ok(h.db.open_tree(META)?.get(COMPACTION_KEY)?.is_some())
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use crate::store::{Table, WriteBatch, compact};
+    use std::path::Path;
+
+    const VALUES: Table<String> = Table::new(b'x', "values");
+
+    /// Writes `keys` values of 4 KiB, then writes them again `rewrites` times: the log keeps
+    /// every copy until a compaction.
+    pub(crate) fn rewritten(path: &Path, keys: u32, rewrites: usize) {
+        let s = crate::schema::open(path).expect("open");
+        for round in 0..=rewrites {
+            let mut batch = WriteBatch::new();
+            let value = format!("{round}").repeat(4096);
+            for i in 0..keys {
+                batch.put(&VALUES, &i.to_be_bytes(), &value).expect("put");
+            }
+            s.commit(batch).expect("commit");
+        }
+        s.flush().expect("flush");
+    }
+
+    #[test]
+    fn a_log_grown_past_what_the_last_compaction_left_is_due_and_a_compaction_resets_it() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("db");
+        rewritten(&path, 1_000, 0);
+        let s = crate::schema::open(&path).expect("open");
+        // Never measured and past the least growth: due, since the log may be any size.
+        let unknown = s.growth_past(2, 0).expect("growth");
+        assert!(unknown.compaction_due && unknown.bytes_after_compaction == 0);
+        // Below it: recorded as it is, nothing due.
+        let first = s.growth_past(2, u64::MAX / 2).expect("growth");
+        assert_eq!(first.bytes_after_compaction, first.bytes_on_disk);
+        assert!(!first.compaction_due, "{first:?}");
+        drop(s);
+        // Three times the values, each written nine times.
+        rewritten(&path, 3_000, 8);
+        let s = crate::schema::open(&path).expect("open");
+        let grown = s.growth_past(2, 0).expect("growth");
+        assert_eq!(grown.bytes_after_compaction, first.bytes_after_compaction);
+        assert!(
+            grown.bytes_on_disk > 2 * first.bytes_on_disk,
+            "the rewrites grew the log: {grown:?}"
+        );
+        assert!(grown.compaction_due, "{grown:?}");
+        // Not due below the least growth that pays, nor below the factor.
+        let min = grown.bytes_on_disk - grown.bytes_after_compaction;
+        assert!(!s.growth_past(2, min).expect("growth").compaction_due);
+        let factor = grown.bytes_on_disk / grown.bytes_after_compaction + 1;
+        assert!(!s.growth_past(factor, 0).expect("growth").compaction_due);
+        drop(s);
+        let done = compact(&path).expect("compact");
+        let s = crate::schema::open(&path).expect("open");
+        let after = s.growth_past(2, 0).expect("growth");
+        assert!(!after.compaction_due, "{after:?} after {done:?}");
+        // What it left, not what the first measure found (a third of the values).
+        assert!(
+            after.bytes_after_compaction == done.bytes_after
+                && after.bytes_after_compaction < grown.bytes_on_disk / 2
+                && after.bytes_after_compaction > 2 * first.bytes_after_compaction,
+            "the size the compaction left: {after:?}, {done:?}, first {first:?}"
+        );
+        assert_eq!(
+            s.get(&VALUES, &7u32.to_be_bytes()).expect("read"),
+            Some("8".repeat(4096))
+        );
     }
 }

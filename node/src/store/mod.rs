@@ -14,6 +14,9 @@ mod codec;
 mod compact;
 mod engine;
 mod meta;
+#[cfg(test)]
+pub(crate) use meta::tests as meta_tests;
+pub use meta::{GROWTH_FACTOR, Growth, MIN_GROWTH};
 mod repack;
 mod snapshot;
 
