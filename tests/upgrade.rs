@@ -369,7 +369,7 @@ fn opens_shows_the_same_and_takes_new_work(name: &str, kept: Kept) {
     cells.insert("cases".into(), cases + 1);
     ilm_node::aggregates::replace(&store, &cells, 1_000).expect("write the cells");
     drop(store);
-    let differs = ilm_fails(&cso.dir, &["reindex", "--check"]);
+    let differs = ilm_fails_after_close(&cso.dir, &["reindex", "--check"]);
     assert!(
         differs.contains("1 aggregate cells differ")
             && differs.contains(&format!("cases: held {}, recounted {cases}", cases + 1)),

@@ -131,21 +131,17 @@ pub fn check_database(dir: &DataDir) -> Result<u64> {
 /// log has outgrown what the last compaction left (see [`crate::store::GROWTH_FACTOR`]), and
 /// reads every record unless `checked` (see [`check_database`]).
 fn open_store(dir: &DataDir, checked: bool) -> Result<Arc<Store>> {
-    open_store_past(
-        dir,
-        checked,
-        crate::store::GROWTH_FACTOR,
-        crate::store::MIN_GROWTH,
-    )
+    let limits = (crate::store::GROWTH_FACTOR, crate::store::MIN_GROWTH);
+    open_store_past(dir, checked, limits, &crate::store::compact)
 }
 
-/// [`open_store`], compacting for growth past `factor` times and `min_growth` bytes (tests
-/// take small ones).
+/// [`open_store`], compacting for growth past `(factor, min_growth)` with `compact` (tests
+/// take small limits, and a compaction that fails).
 fn open_store_past(
     dir: &DataDir,
     checked: bool,
-    factor: u64,
-    min_growth: u64,
+    (factor, min_growth): (u64, u64),
+    compact: &dyn Fn(&std::path::Path) -> Result<crate::store::Compaction, StoreError>,
 ) -> Result<Arc<Store>> {
     let path = dir.db_path();
     let open = || open_db(dir);
@@ -158,9 +154,15 @@ fn open_store_past(
         info!("aggregates counted from the stored cases and contacts");
     }
     let growth = store.growth_past(factor, min_growth)?;
-    if store.compaction_due()? {
+    let erased = store.compaction_due()?;
+    if erased {
         info!(
             "compacting the database so that erased personal data and rewritten records leave the disk"
+        );
+    } else if growth.compaction_due && growth.bytes_after_compaction == 0 {
+        info!(
+            bytes_on_disk = growth.bytes_on_disk,
+            "compacting the database: no size after a compaction is recorded (an earlier release's database)"
         );
     } else if growth.compaction_due {
         info!(
@@ -172,12 +174,19 @@ fn open_store_past(
         return Ok(Arc::new(store));
     }
     drop(store);
-    let done = crate::store::compact(&path).context("compact the database")?;
-    info!(
-        bytes_before = done.bytes_before,
-        bytes_after = done.bytes_after,
-        "database compacted"
-    );
+    match compact(&path) {
+        Ok(done) => info!(
+            bytes_before = done.bytes_before,
+            bytes_after = done.bytes_after,
+            "database compacted"
+        ),
+        // Erased personal data must leave the disk: the node does not start without it. A
+        // compaction for size only can wait for the next start (free space, say).
+        Err(e) if !erased => tracing::warn!(
+            "the database could not be compacted; it opens as it is and the next start tries again: {e}"
+        ),
+        Err(e) => return Err(e).context("compact the database"),
+    }
     Ok(Arc::new(open()?))
 }
 
@@ -513,6 +522,7 @@ pub async fn run(dir: DataDir, opts: RunOptions) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::compact;
 
     /// A start compacts a database whose log outgrew what the last compaction left, and only
     /// then.
@@ -522,21 +532,52 @@ mod tests {
         let dir = DataDir::new(tmp.path());
         crate::store::meta_tests::rewritten(&dir.db_path(), 1_000, 0);
         // Never measured, and small: measured, not compacted.
-        let first = open_store_past(&dir, true, 2, u64::MAX / 2).expect("open");
+        let first = open_store_past(&dir, true, (2, u64::MAX / 2), &compact).expect("open");
         let measured = first.growth_past(2, 0).expect("growth");
+        assert!(
+            !measured.compaction_due && measured.bytes_after_compaction > 0,
+            "{measured:?}"
+        );
         drop(first);
         crate::store::meta_tests::rewritten(&dir.db_path(), 1_000, 8);
         // Not past the least growth that pays: the start leaves the log as it is.
-        let kept = open_store_past(&dir, true, 2, u64::MAX / 2).expect("open");
+        let kept = open_store_past(&dir, true, (2, u64::MAX / 2), &compact).expect("open");
         let grown = kept.growth_past(2, 0).expect("growth");
         assert!(grown.compaction_due, "{grown:?} (was {measured:?})");
         drop(kept);
-        let compacted = open_store_past(&dir, true, 2, 0).expect("open");
+        let compacted = open_store_past(&dir, true, (2, 0), &compact).expect("open");
         let after = compacted.growth_past(2, 0).expect("growth");
         assert!(!after.compaction_due, "{after:?}");
         assert!(
             after.bytes_on_disk < grown.bytes_on_disk / 2,
             "{after:?} against {grown:?}"
+        );
+    }
+
+    /// A compaction for size that fails leaves the database as it was and the node starts;
+    /// one for erased data that fails stops the start.
+    #[test]
+    fn a_failed_compaction_for_size_opens_the_database_as_it_is() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let dir = DataDir::new(tmp.path());
+        crate::store::meta_tests::rewritten(&dir.db_path(), 1_000, 0);
+        drop(open_store_past(&dir, true, (2, u64::MAX / 2), &compact).expect("open"));
+        crate::store::meta_tests::rewritten(&dir.db_path(), 1_000, 8);
+        let failing = |_: &std::path::Path| -> Result<crate::store::Compaction, StoreError> {
+            Err(StoreError::Engine("no space left on device".into()))
+        };
+        let opened = open_store_past(&dir, true, (2, 0), &failing).expect("opens as it is");
+        assert!(opened.growth_past(2, 0).expect("growth").compaction_due);
+        assert!(opened.count(&schema::CONTACTS).is_ok());
+        // The same failure when erased data waits to leave the disk.
+        opened.mark_compaction_due().expect("mark");
+        drop(opened);
+        let refused = open_store_past(&dir, true, (2, 0), &failing)
+            .err()
+            .expect("the start stops");
+        assert!(
+            format!("{refused:#}").contains("no space left"),
+            "{refused:#}"
         );
     }
 }

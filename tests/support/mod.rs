@@ -40,6 +40,27 @@ pub fn ilm(dir: &Path, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// [`ilm_fails`] for a database this test process has just closed: the engine's threads
+/// can hold its lock a moment after the handles are dropped, so a refusal for the lock is
+/// tried again (for up to five seconds).
+pub fn ilm_fails_after_close(dir: &Path, args: &[&str]) -> String {
+    let started = Instant::now();
+    loop {
+        let out = run_ilm(dir, args);
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        if err.contains("in use by another process") && started.elapsed() < Duration::from_secs(5) {
+            std::thread::sleep(Duration::from_millis(50));
+            continue;
+        }
+        assert!(
+            !out.status.success(),
+            "ilm {args:?} succeeded: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        return err;
+    }
+}
+
 /// Runs an `ilm` CLI command for a data dir that must fail; returns its standard error.
 pub fn ilm_fails(dir: &Path, args: &[&str]) -> String {
     let out = run_ilm(dir, args);

@@ -59,17 +59,21 @@ impl Store {
         self.flush()
     }
 
-    /// The database's size on disk against what its last compaction left. When none is
-    /// recorded (a new database, or one from before the size was kept), a database past
-    /// [`MIN_GROWTH`] is due, since its log may be any size; a smaller one records its
-    /// size now.
+    /// The database's size on disk against what its last compaction left, without writing.
+    /// When none is recorded (a new database, or one from before the size was kept), a
+    /// database past [`MIN_GROWTH`] is due, since its log may be any size.
     pub fn growth(&self) -> Result<Growth> {
-        self.growth_past(GROWTH_FACTOR, MIN_GROWTH)
+        self.growth_of(GROWTH_FACTOR, MIN_GROWTH, false)
     }
 
-    /// [`Store::growth`], due past `factor` times and `min_growth` bytes (tests take small
-    /// ones).
+    /// [`Store::growth`] as a start measures it, due past `factor` times and `min_growth`
+    /// bytes (tests take small ones): a database with no size recorded and not due records
+    /// its size now.
     pub(crate) fn growth_past(&self, factor: u64, min_growth: u64) -> Result<Growth> {
+        self.growth_of(factor, min_growth, true)
+    }
+
+    fn growth_of(&self, factor: u64, min_growth: u64, record: bool) -> Result<Growth> {
         let bytes_on_disk = super::compact::dir_size(&self.path);
         let after = {
             let h = self.h()?;
@@ -81,11 +85,11 @@ impl Store {
                     .try_into()
                     .map_err(|_| StoreError::Corrupt("size after compaction".into()))?,
             ),
-            None if bytes_on_disk > min_growth => {
+            None if bytes_on_disk > min_growth || !record => {
                 return Ok(Growth {
                     bytes_on_disk,
                     bytes_after_compaction: 0,
-                    compaction_due: true,
+                    compaction_due: bytes_on_disk > min_growth,
                 });
             }
             None => {
@@ -143,7 +147,10 @@ pub(crate) mod tests {
         // Never measured and past the least growth: due, since the log may be any size.
         let unknown = s.growth_past(2, 0).expect("growth");
         assert!(unknown.compaction_due && unknown.bytes_after_compaction == 0);
-        // Below it: recorded as it is, nothing due.
+        // Below it, read as the status reads it: nothing written.
+        let read = s.growth_of(2, u64::MAX / 2, false).expect("growth");
+        assert!(!read.compaction_due && read.bytes_after_compaction == 0);
+        // As a start measures it: recorded as it is, nothing due.
         let first = s.growth_past(2, u64::MAX / 2).expect("growth");
         assert_eq!(first.bytes_after_compaction, first.bytes_on_disk);
         assert!(!first.compaction_due, "{first:?}");
