@@ -113,6 +113,16 @@ fn operators_run_a_case_through_the_web_ui_to_a_verified_attestation() {
         Some(1),
         "a double submit recorded the contact twice"
     );
+    // A search finds the labels of its values (sector, language) beside its name, and not
+    // the label of a value it does not have.
+    assert_eq!(
+        cso.get("/api/contacts?q=Browser+Worker+processing+Burmese")["total"].as_u64(),
+        Some(1)
+    );
+    assert_eq!(
+        cso.get("/api/contacts?q=Browser+Worker+Cambodia")["total"].as_u64(),
+        Some(0)
+    );
 
     // Open a case for it.
     c.wait_displayed(ui::CASE_FORM, SOON);

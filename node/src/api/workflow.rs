@@ -161,26 +161,8 @@ pub(crate) fn contact_page(
     let identities = crate::access::Permission::Intake.allows(p.role);
     // Search matches the values and their labels, in English and the operator's language.
     let (en, own) = (st.i18n.table("en"), st.i18n.table(&p.lang));
-    let labels = |c: &crate::contact_list::ContactSummary| {
-        let channel = serde_json::to_value(c.channel)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_string))
-            .unwrap_or_default();
-        let keys = [
-            format!("channel_{channel}"),
-            format!("lang_{}", c.language),
-            format!("country_{}", c.nationality),
-            format!("country_{}", c.origin),
-            format!("country_{}", c.destination),
-            format!("sector_{}", c.sector),
-        ];
-        keys.iter()
-            .flat_map(|k| [en.get(k), own.get(k)])
-            .flatten()
-            .cloned()
-            .collect::<Vec<_>>()
-            .join("\n")
-    };
+    let labels =
+        |c: &crate::contact_list::ContactSummary| crate::contact_list::labels::labelled(en, own, c);
     crate::contact_list::select(&st.store, &st.vault, query, &seen(p), identities, &labels).map_err(
         |e| match e {
             ContactListError::Store(e) => ApiError::from(e),

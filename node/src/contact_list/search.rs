@@ -1,0 +1,251 @@
+//! A search of the contact list: whether a contact holds every word searched, as
+//! [`super::matches`] decides it, with less work per contact. Contacts share few sets of
+//! values, so the text of a set (its values and their labels, lowercased) is made once per
+//! search; and a contact's sealed identity is opened only when a word is not found without
+//! it (a search for a sector or a country opens none).
+
+use super::{ContactSummary, summary};
+use crate::intake::{Channel, Contact, SealedContact};
+use ilm_protocol::Country;
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+/// The values a contact's text is made of: channel, language, nationality, origin,
+/// destination, sector (what [`super::matches`] and the labels read of a contact, but its
+/// ids).
+type Values = (Channel, String, Country, Country, Country, String);
+
+/// One search: its words, and the text of each set of values met so far.
+pub struct Search<'a> {
+    words: Vec<String>,
+    labels: &'a dyn Fn(&ContactSummary) -> String,
+    texts: RefCell<HashMap<Values, String>>,
+}
+
+impl<'a> Search<'a> {
+    /// The search for `q` (its words lowercased), values labelled by `labels`.
+    pub fn new(q: &str, labels: &'a dyn Fn(&ContactSummary) -> String) -> Search<'a> {
+        Search {
+            words: super::words(q),
+            labels,
+            texts: RefCell::new(HashMap::new()),
+        }
+    }
+
+    /// Whether nothing is searched (every contact is found).
+    pub fn is_empty(&self) -> bool {
+        self.words.is_empty()
+    }
+
+    /// Whether `c` holds every word: in its values and their labels, at the start of its
+    /// ids, or in the identity and notes `open` gives (None for an operator who may not see
+    /// them), opened only when needed.
+    pub fn finds(&self, c: &Contact, open: &dyn Fn(&Contact) -> Option<SealedContact>) -> bool {
+        if self.words.is_empty() {
+            return true;
+        }
+        let values: Values = (
+            c.channel,
+            c.language.clone(),
+            c.nationality.clone(),
+            c.origin.clone(),
+            c.destination.clone(),
+            c.sector.clone(),
+        );
+        // Words have no white space, so a word is found in the joined text exactly when it
+        // is found in one of its parts: each part is searched on its own.
+        let missing: Vec<&String> = {
+            let mut texts = self.texts.borrow_mut();
+            let text = texts
+                .entry(values)
+                .or_insert_with(|| values_text(c, self.labels));
+            self.words
+                .iter()
+                .filter(|w| !text.contains(w.as_str()) && !id_match(c, w))
+                .collect()
+        };
+        if missing.is_empty() {
+            return true;
+        }
+        let Some(s) = open(c) else {
+            return false;
+        };
+        let personal = [
+            s.identity.name.as_str(),
+            &s.identity.phone,
+            &s.identity.messenger_id,
+            &s.identity.id_numbers.join("\n"),
+            &s.notes,
+        ]
+        .join("\n")
+        .to_lowercase();
+        missing.iter().all(|w| personal.contains(w.as_str()))
+    }
+}
+
+/// A contact's values and their labels, never the field names, lowercased.
+fn values_text(c: &Contact, labels: &dyn Fn(&ContactSummary) -> String) -> String {
+    let summary = summary(c);
+    [
+        summary.language.clone(),
+        summary.nationality.to_string(),
+        summary.sector.clone(),
+        summary.origin.to_string(),
+        summary.destination.to_string(),
+        labels(&summary),
+    ]
+    .join("\n")
+    .to_lowercase()
+}
+
+/// Whether `w` starts one of `c`'s ids. Random ids match only from their start and with 8
+/// digits or more, so a word like "0004" in a name does not find every id that contains it.
+fn id_match(c: &Contact, w: &str) -> bool {
+    w.len() >= 8
+        && (c.id.to_string().starts_with(w)
+            || c.case_ref.is_some_and(|r| r.to_hex().starts_with(w)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::intake::{AgeBand, ContactId, Gender, WorkerIdentity};
+    use crate::vault::Sealed;
+    use ilm_protocol::{CaseRef, Timestamp};
+    use std::cell::Cell;
+
+    /// A small deterministic generator (xorshift), so a failure names its draw.
+    struct Draw(u64);
+    impl Draw {
+        fn next(&mut self, n: usize) -> usize {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            (self.0 % n as u64) as usize
+        }
+        fn pick<'a>(&mut self, of: &[&'a str]) -> &'a str {
+            of[self.next(of.len())]
+        }
+    }
+
+    const NAMES: [&str; 4] = ["Aye Aye Myint", "Somchai Σίσυφος", "Lin Lin", ""];
+    const SECTORS: [&str; 3] = ["seafood", "garment", "fishing"];
+    const COUNTRIES: [&str; 3] = ["MM", "KH", "TH"];
+    const CHANNELS: [Channel; 3] = [Channel::Line, Channel::Facebook, Channel::Viber];
+
+    fn contact(d: &mut Draw, i: u8) -> (Contact, SealedContact) {
+        let country = |d: &mut Draw| d.pick(&COUNTRIES).parse().expect("country");
+        let contact = Contact {
+            id: ContactId([i.wrapping_mul(37); 16]),
+            received_at: Timestamp(u64::from(i)),
+            channel: CHANNELS[d.next(3)],
+            language: ["my", "km", "th"][d.next(3)].into(),
+            nationality: country(d),
+            gender: Gender::Female,
+            age_band: AgeBand::Under18,
+            sector: d.pick(&SECTORS).into(),
+            origin: country(d),
+            destination: country(d),
+            case_ref: (d.next(2) == 0).then_some(CaseRef([i; 16])),
+            recorded_by: None,
+            sealed: Sealed {
+                nonce: vec![],
+                ciphertext: vec![],
+            },
+            erased: None,
+        };
+        let sealed = SealedContact {
+            identity: WorkerIdentity {
+                name: d.pick(&NAMES).into(),
+                phone: ["+66 81 234 5678", "", "0812345678"][d.next(3)].into(),
+                messenger_id: ["@aye.line", "", "LIN-99"][d.next(3)].into(),
+                id_numbers: vec!["MA123456".into(), "PP 0099".into()][..d.next(3)].to_vec(),
+            },
+            notes: ["Unpaid wages since May", "", "passport kept by broker"][d.next(3)].into(),
+        };
+        (contact, sealed)
+    }
+
+    /// Labels that depend on the values only, as the node's do.
+    fn labels(s: &ContactSummary) -> String {
+        format!(
+            "Sector {}\nCountry of {}",
+            s.sector.to_uppercase(),
+            s.origin
+        )
+    }
+
+    #[test]
+    fn a_search_finds_what_matching_each_contact_whole_finds_and_opens_only_when_needed() {
+        let mut d = Draw(0x9E37_79B9_7F4A_7C15);
+        let contacts: Vec<(Contact, SealedContact)> =
+            (0..=255).map(|i| contact(&mut d, i)).collect();
+        let words = [
+            "aye",
+            "AYE",
+            "myint",
+            "σίσυφος",
+            "ΣΊΣΥΦΟΣ",
+            "lin",
+            "5678",
+            "081",
+            "@aye",
+            "lin-99",
+            "ma123456",
+            "pp",
+            "wages",
+            "broker",
+            "seafood",
+            "SECTOR",
+            "garment",
+            "country",
+            "of",
+            "mm",
+            "kh",
+            "th",
+            "my",
+            "km",
+            "zzz",
+            "",
+            "2525252525",
+            "25252525",
+            "0b0b0b0b",
+        ];
+        let (mut found, mut by_values_alone, mut searches) = (0, 0, 0);
+        for _ in 0..600 {
+            let q: Vec<&str> = (0..1 + d.next(3)).map(|_| d.pick(&words)).collect();
+            let q = q.join(" ");
+            for identities in [true, false] {
+                let search = Search::new(&q, &labels);
+                searches += 1;
+                for (c, s) in &contacts {
+                    let opens = Cell::new(0);
+                    let open = |_: &Contact| {
+                        opens.set(opens.get() + 1);
+                        identities.then(|| s.clone())
+                    };
+                    let want = super::super::matches(
+                        &super::super::words(&q),
+                        c,
+                        identities.then_some(s),
+                        &labels,
+                    );
+                    assert_eq!(search.finds(c, &open), want, "{q:?} in {c:?}, {s:?}");
+                    found += usize::from(want);
+                    // Found in its values and ids alone: the identity stays sealed.
+                    let alone = super::super::matches(&super::super::words(&q), c, None, &labels);
+                    if alone {
+                        assert_eq!(opens.get(), 0, "{q:?} opened {c:?}");
+                        by_values_alone += 1;
+                    }
+                }
+            }
+        }
+        // Positive controls: the draws find contacts, and some by their values alone.
+        assert!(
+            found > 6_000 && by_values_alone > 2_000,
+            "{found} {by_values_alone}"
+        );
+        assert_eq!(searches, 1_200);
+    }
+}
