@@ -2,7 +2,7 @@
 //! [`super::matches`] decides it, with less work per contact. Contacts share few sets of
 //! values, so the text of a set (its values and their labels, lowercased) is made once per
 //! search; and a contact's sealed identity is opened only when a word is not found without
-//! it (a search for a sector or a country opens none).
+//! it (a contact found by its sector or country searched stays sealed).
 
 use super::{ContactSummary, summary};
 use crate::intake::{Channel, Contact, SealedContact};
@@ -44,14 +44,7 @@ impl<'a> Search<'a> {
         if self.words.is_empty() {
             return true;
         }
-        let values: Values = (
-            c.channel,
-            c.language.clone(),
-            c.nationality.clone(),
-            c.origin.clone(),
-            c.destination.clone(),
-            c.sector.clone(),
-        );
+        let values = values(c);
         // Words have no white space, so a word is found in the joined text exactly when it
         // is found in one of its parts: each part is searched on its own.
         let missing: Vec<&String> = {
@@ -81,6 +74,18 @@ impl<'a> Search<'a> {
         .to_lowercase();
         missing.iter().all(|w| personal.contains(w.as_str()))
     }
+}
+
+/// The values `c`'s text is made of.
+fn values(c: &Contact) -> Values {
+    (
+        c.channel,
+        c.language.clone(),
+        c.nationality.clone(),
+        c.origin.clone(),
+        c.destination.clone(),
+        c.sector.clone(),
+    )
 }
 
 /// A contact's values and their labels, never the field names, lowercased.
@@ -169,9 +174,10 @@ mod tests {
     /// Labels that depend on the values only, as the node's do.
     fn labels(s: &ContactSummary) -> String {
         format!(
-            "Sector {}\nCountry of {}",
+            "Sector {}\nCountry of {}\nBy {:?}",
             s.sector.to_uppercase(),
-            s.origin
+            s.origin,
+            s.channel
         )
     }
 
@@ -183,6 +189,8 @@ mod tests {
         let words = [
             "aye",
             "AYE",
+            "viber",
+            "line",
             "myint",
             "σίσυφος",
             "ΣΊΣΥΦΟΣ",
@@ -216,7 +224,13 @@ mod tests {
             let q: Vec<&str> = (0..1 + d.next(3)).map(|_| d.pick(&words)).collect();
             let q = q.join(" ");
             for identities in [true, false] {
-                let search = Search::new(&q, &labels);
+                // The labels are asked once per set of values met.
+                let asked = Cell::new(0);
+                let counted = |c: &ContactSummary| {
+                    asked.set(asked.get() + 1);
+                    labels(c)
+                };
+                let search = Search::new(&q, &counted);
                 searches += 1;
                 for (c, s) in &contacts {
                     let opens = Cell::new(0);
@@ -238,6 +252,13 @@ mod tests {
                         assert_eq!(opens.get(), 0, "{q:?} opened {c:?}");
                         by_values_alone += 1;
                     }
+                }
+                let sets: std::collections::HashSet<String> = contacts
+                    .iter()
+                    .map(|(c, _)| format!("{:?}", values(c)))
+                    .collect();
+                if !search.is_empty() {
+                    assert_eq!(asked.get(), sets.len(), "{q:?}");
                 }
             }
         }
