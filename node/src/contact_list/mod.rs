@@ -212,40 +212,12 @@ fn matches(
     if words.is_empty() {
         return true;
     }
-    let summary = summary(c);
-    // The values and their labels, never the field names.
-    let mut text = [
-        summary.language.clone(),
-        summary.nationality.to_string(),
-        summary.sector.clone(),
-        summary.origin.to_string(),
-        summary.destination.to_string(),
-        labels(&summary),
-    ]
-    .join("\n");
-    // Random ids match only from their start and with 8 digits or more, so a word like
-    // "0004" in a name does not find every id that happens to contain it.
-    let ids = [
-        summary.id.to_string(),
-        summary.case_ref.map(|c| c.to_hex()).unwrap_or_default(),
-    ];
-    let id_match = |w: &str| w.len() >= 8 && ids.iter().any(|id| id.starts_with(w));
-    if let Some(s) = opened {
-        for part in [
-            &s.identity.name,
-            &s.identity.phone,
-            &s.identity.messenger_id,
-            &s.identity.id_numbers.join("\n"),
-            &s.notes,
-        ] {
-            text.push('\n');
-            text.push_str(part);
-        }
-    }
-    let text = text.to_lowercase();
-    words
-        .iter()
-        .all(|w| text.contains(w.as_str()) || id_match(w))
+    let values = search::values_text(c, labels);
+    let personal = opened.map(search::personal_text).unwrap_or_default();
+    // Words have no white space: a word in the text joined is a word in one of its parts.
+    words.iter().all(|w| {
+        values.contains(w.as_str()) || search::id_match(c, w) || personal.contains(w.as_str())
+    })
 }
 
 /// The page of contacts `query` asks for. `seen` says which contacts the operator may list;

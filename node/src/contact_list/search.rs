@@ -63,15 +63,7 @@ impl<'a> Search<'a> {
         let Some(s) = open(c) else {
             return false;
         };
-        let personal = [
-            s.identity.name.as_str(),
-            &s.identity.phone,
-            &s.identity.messenger_id,
-            &s.identity.id_numbers.join("\n"),
-            &s.notes,
-        ]
-        .join("\n")
-        .to_lowercase();
+        let personal = personal_text(&s);
         missing.iter().all(|w| personal.contains(w.as_str()))
     }
 }
@@ -89,7 +81,7 @@ fn values(c: &Contact) -> Values {
 }
 
 /// A contact's values and their labels, never the field names, lowercased.
-fn values_text(c: &Contact, labels: &dyn Fn(&ContactSummary) -> String) -> String {
+pub(super) fn values_text(c: &Contact, labels: &dyn Fn(&ContactSummary) -> String) -> String {
     let summary = summary(c);
     [
         summary.language.clone(),
@@ -103,9 +95,22 @@ fn values_text(c: &Contact, labels: &dyn Fn(&ContactSummary) -> String) -> Strin
     .to_lowercase()
 }
 
+/// A contact's identity and notes, lowercased (only for operators who may see them).
+pub(super) fn personal_text(s: &SealedContact) -> String {
+    [
+        s.identity.name.as_str(),
+        &s.identity.phone,
+        &s.identity.messenger_id,
+        &s.identity.id_numbers.join("\n"),
+        &s.notes,
+    ]
+    .join("\n")
+    .to_lowercase()
+}
+
 /// Whether `w` starts one of `c`'s ids. Random ids match only from their start and with 8
 /// digits or more, so a word like "0004" in a name does not find every id that contains it.
-fn id_match(c: &Contact, w: &str) -> bool {
+pub(super) fn id_match(c: &Contact, w: &str) -> bool {
     w.len() >= 8
         && (c.id.to_string().starts_with(w)
             || c.case_ref.is_some_and(|r| r.to_hex().starts_with(w)))
