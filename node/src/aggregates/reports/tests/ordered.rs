@@ -2,7 +2,7 @@
 //! walked in the order of the due-date or status lists, equals a read of every report, and
 //! comes from those lists.
 
-use super::searches::{brand_knowing, exported, json, label, many_about};
+use super::searches::{brand_knowing, exported, json, label, many_about, read_whole};
 use super::*;
 use crate::worklist::{CaseQuery, CaseRow, select};
 
@@ -39,16 +39,7 @@ fn a_brands_cases_soonest_due_first_walk_its_due_date_list() {
     let first = list(&due(0, ""));
     assert!(first.rows.iter().all(|r| r.next_due.is_some()));
     // The export takes the same order, every case.
-    let whole = CaseQuery {
-        per_page: crate::worklist::MAX_PER_PAGE,
-        ..due(1, "")
-    };
-    let every: Vec<CaseRef> = select(all.clone(), &whole, &label)
-        .expect("select")
-        .rows
-        .iter()
-        .map(|r| r.case_ref)
-        .collect();
+    let every = read_whole(&all, &due(1, ""));
     assert_eq!(every.len(), 1_300);
     assert!(exported(&b, &due(0, "")).expect("export") == every);
     assert!(list(&due(52, "")).rows.iter().all(|r| r.next_due.is_none()));
@@ -251,16 +242,9 @@ fn a_brands_cases_by_status_walk_its_status_lists() {
     }
     assert_eq!(statuses_seen.len(), 4);
     assert!(counted_short > 0);
-    let whole = CaseQuery {
-        per_page: crate::worklist::MAX_PER_PAGE,
-        ..by_status(1, "", true)
-    };
-    let every: Vec<CaseRef> = select(all.clone(), &whole, &label)
-        .expect("select")
-        .rows
-        .iter()
-        .map(|r| r.case_ref)
-        .collect();
+    // Exports hand over every case whatever the page and page size.
+    let whole = by_status(1, "", true);
+    let every = read_whole(&all, &whole);
     assert_eq!(every.len(), 1_300);
     assert!(exported(&b, &whole).expect("export") == every);
     // The order comes from the lists: the newest case's entry moved to the last status's list

@@ -88,6 +88,22 @@ pub(super) fn drawn_about(parties: [OrgId; 2], csos: [OrgId; 2]) -> Vec<Vec<Stat
         .collect()
 }
 
+/// Every case `query` keeps (its page and page size aside), in its order, from `all` the
+/// rows read from every report: what its export must hand over.
+pub(super) fn read_whole(all: &[CaseRow], query: &CaseQuery) -> Vec<CaseRef> {
+    let whole = CaseQuery {
+        page: 1,
+        per_page: crate::worklist::MAX_PER_PAGE,
+        ..query.clone()
+    };
+    select(all.to_vec(), &whole, &label)
+        .expect("select")
+        .rows
+        .iter()
+        .map(|r| r.case_ref)
+        .collect()
+}
+
 /// The cases a case-list export of `query` hands over, in order.
 pub(super) fn exported(
     b: &Named,
@@ -253,15 +269,9 @@ fn a_brands_searches_and_filters_from_its_lists_equal_a_read_of_every_report() {
         }
         // The export of the same query: every row it keeps, in its order.
         if found % 4 == 0 {
-            let whole = CaseQuery {
-                page: 1,
-                per_page: crate::worklist::MAX_PER_PAGE,
-                ..query.clone()
-            };
-            let read = select(all.clone(), &whole, &label).expect("select");
             assert_eq!(
                 exported(&b, &query).expect("export"),
-                read.rows.iter().map(|r| r.case_ref).collect::<Vec<_>>(),
+                read_whole(&all, &query),
                 "export {query:?}"
             );
         }
@@ -402,16 +412,7 @@ fn a_wide_search_at_a_brand_reads_its_lists_and_stops_counting() {
         }
     }
     // Its export holds every case, however many, newest first.
-    let whole = CaseQuery {
-        per_page: crate::worklist::MAX_PER_PAGE,
-        ..wide.clone()
-    };
-    let every: Vec<CaseRef> = select(all.clone(), &whole, &label)
-        .expect("select")
-        .rows
-        .iter()
-        .map(|r| r.case_ref)
-        .collect();
+    let every = read_whole(&all, &wide);
     assert_eq!(every.len(), 1_300);
     assert!(exported(&b, &wide).expect("export") == every);
     // The page comes from the lists: with them emptied, the search and its export find

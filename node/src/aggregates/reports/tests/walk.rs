@@ -3,7 +3,7 @@
 //! gives, and a total that never says more than that read finds (exact when it says so);
 //! past its budget of rows it leaves the page to the cases the conditions keep.
 
-use super::searches::{Named, brand_knowing, drawn_about, many_about};
+use super::searches::{Named, brand_knowing, drawn_about, exported, many_about, read_whole};
 use super::*;
 use crate::worklist::walk::Limits;
 use crate::worklist::{CasePage, CaseQuery, CaseRow, select};
@@ -271,25 +271,8 @@ fn the_case_list_soonest_due_first_walks_the_due_date_list_and_counts_a_thousand
         (refs(&half.rows), half.total, half.more),
         (refs(&read.rows), 200, true)
     );
-    let whole = CaseQuery {
-        per_page: crate::worklist::MAX_PER_PAGE,
-        ..due(1, "")
-    };
-    let every = refs(&select(all.clone(), &whole, &label).expect("select").rows);
-    let mut exported = Vec::new();
-    crate::worklist::export::each_row(
-        &b.store,
-        &b.membership,
-        &b.me,
-        b.now,
-        &due(1, ""),
-        &label,
-        &mut |r| {
-            exported.push(r.case_ref);
-            true
-        },
-    )
-    .expect("export");
+    let every = read_whole(&all, &due(1, ""));
+    let exported = exported(&b, &due(1, "")).expect("export");
     assert_eq!(exported.len(), 1_300);
     assert!(exported == every);
     // The soonest case put on the list a second time, a second later, among the first
