@@ -3,7 +3,7 @@
 //! ([`CaseSummary`]), the case-level cells its dashboard counts, and the case-level lists its
 //! case list reads a page from, kept in the report lists' table ([`LISTS`]).
 
-use super::reports::{DAY, KEY_LEN, LISTS, ListKey, case_of, list_key, next_due};
+use super::reports::{DAY, KEY_LEN, LISTS, ListKey, case_of, list_key};
 use super::{Cells, add};
 use crate::records::StatusReport;
 use crate::store::{Store, StoreError};
@@ -41,11 +41,51 @@ impl CaseSummary {
     }
 }
 
+/// The newest of a case's reports: it says where the case stands (one under the earlier
+/// id, or one about another party, may be older).
+fn newest(group: &[StatusReport]) -> Option<&StatusReport> {
+    group.iter().max_by_key(|r| r.reported_at)
+}
+
+/// What each of a case's reports says its party owes, with due dates (in the group's
+/// order): nothing once the newest report says the case is closed. A party's own last report
+/// may be older and still say it owes: the CSO no longer sends one about a party that left
+/// the network, nor to a brand that no longer buys from it.
+pub fn owed_in(group: &[StatusReport]) -> Vec<Vec<(ilm_protocol::Owed, Timestamp)>> {
+    let closed = newest(group).is_some_and(|r| r.status == ilm_protocol::CaseStatus::Closed);
+    group
+        .iter()
+        .map(|r| if closed { Vec::new() } else { r.owed() })
+        .collect()
+}
+
+/// What each of a case's reports owes past its date at `now` ([`owed_in`]'s rule: nothing in a
+/// closed case), for the reports that owe something.
+pub fn overdue_in(
+    group: &[StatusReport],
+    now: Timestamp,
+) -> Vec<(&StatusReport, Vec<(ilm_protocol::Owed, Timestamp)>)> {
+    group
+        .iter()
+        .zip(owed_in(group))
+        .map(|(r, owed)| (r, owed.into_iter().filter(|(_, due)| now > *due).collect()))
+        .filter(|(_, late): &(_, Vec<_>)| !late.is_empty())
+        .collect()
+}
+
+/// The reports of a case that owe something ([`owed_in`]'s rule), each with the earliest date
+/// it owes by.
+fn owing(group: &[StatusReport]) -> Vec<(&StatusReport, Timestamp)> {
+    group
+        .iter()
+        .zip(owed_in(group))
+        .filter_map(|(r, owed)| Some((r, owed.iter().map(|(_, due)| *due).min()?)))
+        .collect()
+}
+
 /// The summary of one case's reports (in id order; None for none).
 pub fn summary(group: &[StatusReport]) -> Option<CaseSummary> {
-    // The newest report says where the case stands (one under the earlier id, or one about
-    // another party, may be older).
-    let newest = group.iter().max_by_key(|r| r.reported_at)?;
+    let newest = newest(group)?;
     let mut categories = Vec::new();
     for c in group.iter().flat_map(|r| r.categories.iter()) {
         if !categories.contains(c) {
@@ -62,7 +102,7 @@ pub fn summary(group: &[StatusReport]) -> Option<CaseSummary> {
             .min()
             .unwrap_or(newest.escalated_at),
         categories,
-        next_due: group.iter().filter_map(next_due).min(),
+        next_due: owing(group).iter().map(|(_, due)| *due).min(),
         counterparties: {
             let mut c: Vec<OrgId> = group.iter().map(|r| r.supplier).collect();
             c.push(newest.cso);
@@ -149,8 +189,21 @@ pub(super) fn add_case(c: &mut Cells, s: &CaseSummary) {
     }
 }
 
+/// A case's entries in the case-level lists and in its parties' lists.
+pub fn entries(group: &[StatusReport]) -> Vec<(Vec<u8>, ListKey)> {
+    let mut out: Vec<_> = summary(group).iter().flat_map(case_entries).collect();
+    out.extend(group.iter().map(super::reports::newest_entry));
+    out.extend(owing(group).into_iter().map(|(r, due)| {
+        (
+            super::reports::due_list(&r.supplier),
+            list_key(due.0, &r.case_ref),
+        )
+    }));
+    out
+}
+
 /// A case's entries in the case-level lists.
-pub fn case_entries(s: &CaseSummary) -> Vec<(Vec<u8>, ListKey)> {
+fn case_entries(s: &CaseSummary) -> Vec<(Vec<u8>, ListKey)> {
     let key = super::opened::key(s.opened_at, &s.case_ref);
     let mut out = vec![(ALL_CASES.to_vec(), key)];
     if !s.closed() {
@@ -243,11 +296,38 @@ pub fn cases_page(
         .collect())
 }
 
-/// What one case a brand knows from its reports adds (nothing for none).
-pub(super) fn of_case(summary: Option<&CaseSummary>) -> Cells {
+/// What one case a brand knows from its reports (`group`, in id order) adds to the
+/// case-level cells, and to its parties' cells per day of the earliest date each owes by
+/// (nothing for no reports).
+pub(super) fn of_case(group: &[StatusReport]) -> Cells {
     let mut c = Cells::new();
-    if let Some(s) = summary {
-        add_case(&mut c, s);
+    if let Some(s) = summary(group) {
+        add_case(&mut c, &s);
+    }
+    for (r, due) in owing(group) {
+        let at = super::reports::prefix(&r.supplier);
+        add(&mut c, format!("{at}due.{:06}", due.0 / DAY), 1);
+    }
+    // A party's counts are of reports: with two about it in one case (two CSOs'), they are
+    // not of cases.
+    let mut parties: Vec<OrgId> = group.iter().map(|r| r.supplier).collect();
+    parties.sort();
+    for twice in parties.chunk_by(|a, b| a == b).filter(|p| p.len() > 1) {
+        add(
+            &mut c,
+            format!("{}{TWICE}", super::reports::prefix(&twice[0])),
+            1,
+        );
     }
     c
+}
+
+/// The cell, after a party's prefix, counting the cases with more than one report about it.
+const TWICE: &str = "reported_twice";
+
+/// Whether some case has more than one report about `party`: then its counts of reports
+/// are not counts of cases.
+pub fn reported_twice(store: &Store, party: &OrgId) -> Result<bool, StoreError> {
+    let cell = format!("{}{TWICE}", super::reports::prefix(party));
+    Ok(super::get(store, &cell)? != 0)
 }

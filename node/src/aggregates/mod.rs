@@ -262,22 +262,10 @@ impl Pending {
     /// reports about one party (two CSOs') may share an entry, which stays while either
     /// holds it.
     pub fn reported_case(&mut self, before: &[StatusReport], after: &[StatusReport]) {
-        let (was, is) = (chain::summary(before), chain::summary(after));
-        let entries = |s: &Option<chain::CaseSummary>, group: &[StatusReport]| -> BTreeSet<_> {
-            s.iter()
-                .flat_map(chain::case_entries)
-                .chain(group.iter().flat_map(reports::entries))
-                .collect()
-        };
-        diff_sets(
-            &mut self.report_lists,
-            &entries(&was, before),
-            &entries(&is, after),
-        );
-        self.add(&delta(
-            &chain::of_case(was.as_ref()),
-            &chain::of_case(is.as_ref()),
-        ));
+        let entries =
+            |group: &[StatusReport]| -> BTreeSet<_> { chain::entries(group).into_iter().collect() };
+        diff_sets(&mut self.report_lists, &entries(before), &entries(after));
+        self.add(&delta(&chain::of_case(before), &chain::of_case(after)));
     }
 
     /// A new contact.
@@ -333,7 +321,7 @@ const BUILT: &str = "_built";
 
 /// The version of what `of_case` and `of_contact` count (and of the indexes kept with them): raise it
 /// whenever they change, and every node recounts at its next start.
-pub const VERSION: i64 = 15;
+pub const VERSION: i64 = 16;
 
 /// The first [`VERSION`] whose indexes are built as they are now: a store counted at this
 /// version or later keeps its indexes when only the cells change (rebuilding them reads and
@@ -586,11 +574,10 @@ pub fn recount(store: &Store, progress: &mut dyn FnMut(u64)) -> Result<Cells, St
         progress(n);
     })?;
     reports::for_each_case(store, |group| {
-        let summary = chain::summary(group);
         for (k, v) in group
             .iter()
             .flat_map(reports::of_report)
-            .chain(chain::of_case(summary.as_ref()))
+            .chain(chain::of_case(group))
         {
             add(&mut total, k, v);
         }

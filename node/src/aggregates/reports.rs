@@ -1,8 +1,9 @@
 //! At a brand, per supplier or agency of its supply chain, what its scorecard counts from the
 //! status reports the CSOs send: its cases, open ones, remediations reported and confirmed,
 //! days to acknowledge and to remediate, categories, months escalated, corridors; and two
-//! lists of its reports: the open ones by the earliest date owed (its overdue count reads a
-//! few cells and today's entries) and all of them newest first (its latest cases are read
+//! lists of its reports: those owing something in a case not closed, by the earliest date
+//! owed (its overdue count reads a few cells and today's entries; kept per case, with
+//! `chain`, as a closed case owes nothing whatever an older report says) and all of them newest first (its latest cases are read
 //! without reading the others). Kept with the other aggregates (in the batch that stores the report, and
 //! in the recount), so that a brand's scorecards read cells instead of every report it holds.
 
@@ -96,11 +97,6 @@ pub fn corridors(store: &Store) -> Result<std::collections::BTreeSet<String>, St
     Ok(out)
 }
 
-/// The earliest date a report says its party owes something by (None when it owes nothing).
-pub(super) fn next_due(r: &StatusReport) -> Option<Timestamp> {
-    r.owed().into_iter().map(|(_, due)| due).min()
-}
-
 /// Adds to `c` what one status report counts for the party it concerns.
 pub(super) fn add_report(c: &mut Cells, r: &StatusReport) {
     let at = prefix(&r.supplier);
@@ -129,22 +125,15 @@ pub(super) fn add_report(c: &mut Cells, r: &StatusReport) {
     if let Some((o, d)) = &r.corridor {
         add(c, format!("{at}corridor.{}-{}", o.as_str(), d.as_str()), 1);
     }
-    if let Some(due) = next_due(r) {
-        add(c, format!("{at}due.{:06}", due.0 / DAY), 1);
-    }
 }
 
-/// A report's entries in its party's lists: every report in the newest-first one, and one
-/// that owes something in the due-date one.
-pub fn entries(r: &StatusReport) -> Vec<(Vec<u8>, ListKey)> {
-    let mut out = vec![(
+/// A report's entry in its party's newest-first list (its entry in the due-date list
+/// depends on the case's other reports: `chain::entries`).
+pub(super) fn newest_entry(r: &StatusReport) -> (Vec<u8>, ListKey) {
+    (
         newest_list(&r.supplier),
         list_key(u64::MAX - r.escalated_at.0, &r.case_ref),
-    )];
-    if let Some(due) = next_due(r) {
-        out.push((due_list(&r.supplier), list_key(due.0, &r.case_ref)));
-    }
-    out
+    )
 }
 
 /// Stages a status report a brand received in `batch`, and what it changes in `pending`:
@@ -270,8 +259,6 @@ pub struct ReportFigures {
     pub remediate_days: BTreeMap<String, i64>,
     /// By corridor (`MM-TH`).
     pub corridors: BTreeMap<String, u64>,
-    /// Open reports by the day (days since 1970) of the earliest date owed.
-    pub due_days: BTreeMap<u64, u64>,
 }
 
 impl ReportFigures {
@@ -286,11 +273,6 @@ impl ReportFigures {
                 Some(("ack", d)) => _ = f.ack_days.insert(d.to_string(), *n),
                 Some(("rem", d)) => _ = f.remediate_days.insert(d.to_string(), *n),
                 Some(("corridor", c)) => _ = f.corridors.insert(c.to_string(), count),
-                Some(("due", d)) => {
-                    if let Ok(day) = d.parse::<u64>() {
-                        f.due_days.insert(day, count);
-                    }
-                }
                 _ if name == "cases" => f.cases = count,
                 _ if name == "open" => f.open = count,
                 _ if name == "remediated" => f.remediated = count,
@@ -337,7 +319,6 @@ impl ReportFigures {
         sum(&mut self.ack_days, &other.ack_days);
         sum(&mut self.remediate_days, &other.remediate_days);
         sum(&mut self.corridors, &other.corridors);
-        sum(&mut self.due_days, &other.due_days);
     }
 }
 

@@ -156,10 +156,10 @@ pub fn from_reports(store: &Store, now: Timestamp, limit: usize) -> Result<Repor
             let Ok(case) = <[u8; 16]>::try_from(id.as_slice()).map(CaseRef) else {
                 continue;
             };
-            let owing: Vec<OrgId> = reports::reports_of(store, &case)?
-                .iter()
-                .filter(|r| !r.overdue(now).is_empty())
-                .map(|r| r.supplier)
+            let group = reports::reports_of(store, &case)?;
+            let owing: Vec<OrgId> = chain::overdue_in(&group, now)
+                .into_iter()
+                .map(|(r, _)| r.supplier)
                 .collect();
             if owing.is_empty() {
                 continue;
@@ -186,10 +186,11 @@ pub fn from_reports(store: &Store, now: Timestamp, limit: usize) -> Result<Repor
         if held.contains(&case) {
             continue;
         }
-        let items = reports::reports_of(store, &case)?
-            .iter()
-            .flat_map(|r| {
-                r.overdue(now).into_iter().map(|(what, due)| {
+        let group = reports::reports_of(store, &case)?;
+        let items = chain::overdue_in(&group, now)
+            .into_iter()
+            .flat_map(|(r, late)| {
+                late.into_iter().map(|(what, due)| {
                     json!({ "case_ref": r.case_ref, "party": r.supplier, "what": what, "due": due })
                 })
             })

@@ -295,16 +295,15 @@ pub fn compare_reading(
         for p in &mut parties {
             let reports = kept.remove(&p.supplier).unwrap_or_default();
             let cases: HashSet<_> = reports.iter().map(|r| r.case_ref).collect();
+            let is_closed = |r: &StatusReport| closed.get(&r.case_ref).copied().unwrap_or(false);
+            // Nothing is owed in a closed case (`chain::owed_in`).
             let overdue = reports
                 .iter()
-                .filter(|r| !r.overdue(now).is_empty())
+                .filter(|r| !is_closed(r) && !r.overdue(now).is_empty())
                 .count() as u64;
             p.attestations.retain(|a| cases.contains(&a.case_ref));
             let mut figures = ReportFigures::of_reports(&reports);
-            figures.open = reports
-                .iter()
-                .filter(|r| !closed.get(&r.case_ref).copied().unwrap_or(false))
-                .count() as u64;
+            figures.open = reports.iter().filter(|r| !is_closed(r)).count() as u64;
             let mut recent_reports = reports;
             // As the list orders them: newest escalation first, then by case.
             recent_reports.sort_by_key(|r| (std::cmp::Reverse(r.escalated_at), r.case_ref));

@@ -50,11 +50,12 @@ fn report_ctx(
     ctx["reports"] = json!(
         reports
             .iter()
-            .map(|r| {
+            .zip(crate::aggregates::chain::owed_in(&reports))
+            .map(|(r, owed)| {
                 let mut v = json!(r);
+                // Nothing is owed in a case its newest report closes.
                 v["owed"] = json!(
-                    r.owed()
-                        .iter()
+                    owed.iter()
                         .map(|(what, due)| json!({ "what": what, "due": due, "overdue": t > *due }))
                         .collect::<Vec<_>>()
                 );

@@ -334,17 +334,35 @@ fn counted_by(filter: &Filter) -> Option<String> {
 }
 
 /// How many cases `filter` keeps, when the cells count exactly that: one status, or one
-/// category with closed cases ([`counted_by`]), or no condition but an organisation named.
-pub(super) fn known_total(store: &Store, filter: &Filter) -> Result<Option<usize>, StoreError> {
+/// category with closed cases ([`counted_by`]); no condition but an organisation named; or
+/// the overdue cases, perhaps of an organisation named (closed cases owe nothing: asking for
+/// them changes nothing).
+pub(super) fn known_total(
+    store: &Store,
+    now: Timestamp,
+    filter: &Filter,
+) -> Result<Option<usize>, StoreError> {
     let total = |n: i64| usize::try_from(n.max(0)).unwrap_or(usize::MAX);
     if let Some(cell) = counted_by(filter) {
         return Ok(Some(total(crate::aggregates::get(store, &cell)?)));
     }
-    // One organisation named: its cases, as its drill-down counts them.
     let party = filter.party_named();
-    if !filter.only_party() || (party.is_none() && !filter.party.is_empty()) {
+    if party.is_none() && !filter.party.is_empty() {
         return Ok(None);
     }
+    if filter.overdue && filter.only_party_or_overdue() {
+        let n = match &party {
+            // Its count is of reports: of cases unless two are about it in one case.
+            Some(p) if chain::reported_twice(store, p)? => return Ok(None),
+            Some(p) => reports::overdue(store, p, now)?,
+            None => chain::cases_overdue(store, now)?,
+        };
+        return Ok(Some(usize::try_from(n).unwrap_or(usize::MAX)));
+    }
+    if !filter.only_party() {
+        return Ok(None);
+    }
+    // One organisation named: its cases, as its drill-down counts them.
     let (all, open) = chain::case_totals(store, party.as_ref())?;
     let kept = if filter.closed { all } else { open };
     Ok(Some(usize::try_from(kept).unwrap_or(usize::MAX)))
@@ -378,12 +396,17 @@ pub fn page_reading(
     apart: Apart,
 ) -> Result<CasePage, StoreError> {
     let row = |key: &Key| row_of(store, membership, now, key);
+    // Newest first, a total the cells count spares counting past the page.
+    let known = match filter.sort {
+        Sort::Opened => known_total(store, now, filter)?,
+        Sort::Due | Sort::Status => None,
+    };
     let need = match filter.sort {
+        Sort::Opened if known.is_some() => stream::needed(filter, 0),
         Sort::Opened => stream::needed(filter, COUNTED),
         Sort::Due | Sort::Status => usize::MAX,
     };
-    let (Found { keys, mut more }, by_row) =
-        found(store, membership, now, filter, label, need, apart)?;
+    let (Found { keys, more }, by_row) = found(store, membership, now, filter, label, need, apart)?;
     if filter.sort != Sort::Opened && !by_row {
         // The lists hold every condition: the cases they keep are the rows that pass.
         return super::ordered::page(store, filter, &keys, &row);
@@ -396,12 +419,11 @@ pub fn page_reading(
         }
         return Ok(super::sorted_page(rows, filter));
     }
-    let mut total = keys.len();
-    if more && let Some(cell) = counted_by(filter) {
-        total = crate::aggregates::get(store, &cell)?.max(0) as usize;
-        more = false;
-    }
-    super::built_page(&keys, total, more, filter, row)
+    let total = match known {
+        Some(n) if more => n,
+        _ => keys.len(),
+    };
+    super::built_page(&keys, total, more && known.is_none(), filter, row)
 }
 
 /// The row of a brand's case (None when its reports are gone).
@@ -517,6 +539,7 @@ pub(super) fn report_row(
         }
     }
     let counterparty_names: Vec<String> = counterparties.iter().map(name).collect();
+    let late = late_in_reports(group, now);
     Some(CaseRow {
         case_ref: s.case_ref,
         status: s.status.code().to_string(),
@@ -526,8 +549,8 @@ pub(super) fn report_row(
         counterparty_names,
         workers: group.iter().map(|r| r.workers_affected).max().unwrap_or(0),
         next_due: s.next_due,
-        overdue: group.iter().any(|r| !r.overdue(now).is_empty()),
-        overdue_with: late_in_reports(group, now),
+        overdue: !late.is_empty(),
+        overdue_with: late,
         closed: s.closed(),
         categories: s.categories,
         source: Source::Report,
@@ -547,12 +570,12 @@ pub(super) fn report_row(
     })
 }
 
-/// The suppliers and agencies of a case's status reports that have something overdue.
+/// The suppliers and agencies of a case's status reports that have something overdue (none
+/// in a closed case).
 fn late_in_reports(reports: &[StatusReport], now: Timestamp) -> Vec<OrgId> {
-    let mut out: Vec<OrgId> = reports
-        .iter()
-        .filter(|r| !r.overdue(now).is_empty())
-        .map(|r| r.supplier)
+    let mut out: Vec<OrgId> = chain::overdue_in(reports, now)
+        .into_iter()
+        .map(|(r, _)| r.supplier)
         .collect();
     out.sort();
     out.dedup();

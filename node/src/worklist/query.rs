@@ -295,9 +295,14 @@ impl Filter {
     /// Whether the query names no condition but perhaps an organisation: every case (not
     /// closed, unless closed cases are asked for), or every case naming it.
     pub fn only_party(&self) -> bool {
+        !self.overdue && self.only_party_or_overdue()
+    }
+
+    /// Whether the query names no condition but perhaps an organisation, and perhaps
+    /// overdue.
+    pub fn only_party_or_overdue(&self) -> bool {
         self.words.is_empty()
             && self.status.is_empty()
-            && !self.overdue
             && self.category.is_none()
             && self.from.is_none()
             && self.to.is_none()

@@ -117,7 +117,7 @@ pub(crate) fn walked(
         let group = reports::reports_of(store, case)?;
         Ok(super::chain::report_row(&group, &name, now).filter(|r| filter.matches(r, label)))
     };
-    let known = super::chain::known_total(store, filter)?;
+    let known = super::chain::known_total(store, now, filter)?;
     page(store, filter, now, limits, known, &row)
 }
 

@@ -14,6 +14,7 @@ use ilm_protocol::{
 };
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
+use std::collections::BTreeSet;
 
 const STAGES: [PartyStage; 6] = [
     PartyStage::Escalated,
@@ -189,14 +190,54 @@ fn summaries(reports: &[StatusReport]) -> Vec<CaseSummary> {
         .collect()
 }
 
-/// The ids the lists must hold for `reports`: each party's, and the cases'.
-fn lists_of(reports: &[StatusReport]) -> Vec<Vec<u8>> {
-    let mut ids: Vec<Vec<u8>> = reports
+/// The cases of `reports` closed as their newest reports say, where nothing is owed.
+fn closed_cases(reports: &[StatusReport]) -> BTreeSet<CaseRef> {
+    summaries(reports)
         .iter()
-        .flat_map(entries)
-        .chain(summaries(reports).iter().flat_map(case_entries))
-        .map(|(list, key)| [list.as_slice(), &key].concat())
-        .collect();
+        .filter(|s| s.closed())
+        .map(|s| s.case_ref)
+        .collect()
+}
+
+/// Whether a report owes something past its date at `now` in a case not closed.
+fn late(r: &StatusReport, closed: &BTreeSet<CaseRef>, now: Timestamp) -> bool {
+    !closed.contains(&r.case_ref) && !r.overdue(now).is_empty()
+}
+
+/// The ids the lists must hold for `reports`: each party's (every report newest first; by
+/// the earliest date it owes by, in a case not closed), and the cases'.
+fn lists_of(reports: &[StatusReport]) -> Vec<Vec<u8>> {
+    let closed = closed_cases(reports);
+    let mut ids: Vec<Vec<u8>> = Vec::new();
+    for r in reports {
+        let newest = list_key(u64::MAX - r.escalated_at.0, &r.case_ref);
+        ids.push([newest_list(&r.supplier).as_slice(), &newest].concat());
+        let due = r.owed().iter().map(|(_, due)| due.0).min();
+        if let Some(due) = due.filter(|_| !closed.contains(&r.case_ref)) {
+            let key = list_key(due, &r.case_ref);
+            ids.push([due_list(&r.supplier).as_slice(), &key].concat());
+        }
+    }
+    for s in summaries(reports) {
+        let key = crate::aggregates::opened::key(s.opened_at, &s.case_ref);
+        let mut lists = vec![ALL_CASES.to_vec(), cases_in_status(s.status.code())];
+        if !s.closed() {
+            lists.push(OPEN_CASES.to_vec());
+        }
+        for org in &s.counterparties {
+            lists.push(cases_with(org));
+            if !s.closed() {
+                lists.push(open_cases_with(org));
+            }
+        }
+        lists.extend(s.categories.iter().map(|c| cases_of_category(*c)));
+        lists.extend(s.sector.as_deref().map(cases_of_sector));
+        lists.extend(s.corridor.iter().map(|(o, w)| cases_of_corridor(o, w)));
+        ids.extend(lists.into_iter().map(|l| [l.as_slice(), &key].concat()));
+        if let Some(due) = s.next_due {
+            ids.push([DUE_CASES, &list_key(due.0, &s.case_ref)].concat());
+        }
+    }
     // Two reports about one party of a case may share an entry.
     ids.sort();
     ids.dedup();
@@ -238,15 +279,16 @@ proptest! {
         // The cases, each once: in all, open, overdue (as the case list's rows count them),
         // and a page at a time newest first.
         let cases = summaries(&reports);
+        let closed = closed_cases(&reports);
         let open = cases.iter().filter(|c| !c.closed()).count() as u64;
         prop_assert_eq!(case_totals(&store, None).expect("totals"), (cases.len() as u64, open));
         for hours in (0..24 * 100).step_by(37) {
             let now = Timestamp(T0.0 + hours * 3_600 + 600);
-            let late = reports
+            let overdue_cases = reports
                 .chunk_by(|a, b| a.case_ref == b.case_ref)
-                .filter(|g| g.iter().any(|r| !r.overdue(now).is_empty()))
+                .filter(|g| g.iter().any(|r| late(r, &closed, now)))
                 .count() as u64;
-            prop_assert_eq!(cases_overdue(&store, now).expect("overdue"), late);
+            prop_assert_eq!(cases_overdue(&store, now).expect("overdue"), overdue_cases);
         }
         let mut newest: Vec<&CaseSummary> = cases.iter().collect();
         newest.sort_by_key(|c| (std::cmp::Reverse(c.opened_at), c.case_ref));
@@ -268,7 +310,7 @@ proptest! {
             prop_assert_eq!(&f, &ReportFigures::of_reports(mine.iter().copied()));
             for hours in (0..24 * 100).step_by(37) {
                 let now = Timestamp(T0.0 + hours * 3_600 + 600);
-                let scanned = mine.iter().filter(|r| !r.overdue(now).is_empty()).count() as u64;
+                let scanned = mine.iter().filter(|r| late(r, &closed, now)).count() as u64;
                 prop_assert_eq!(overdue(&store, &party, now).expect("overdue"), scanned);
             }
         }
@@ -364,6 +406,8 @@ fn put_draft(
 /// read of every report gives, page by page (every case, or those not closed), with the
 /// same totals.
 mod case_list;
+/// A closed case owes nothing, whatever an older report of it says.
+mod closed;
 /// A brand's scorecards of some days, from each organisation's list of its reports.
 mod in_dates;
 /// A brand's case list in another order, walked among the cases its conditions keep.

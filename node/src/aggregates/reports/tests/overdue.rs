@@ -14,7 +14,13 @@ use std::collections::BTreeSet;
 fn every_report(store: &Store, now: Timestamp, limit: usize) -> Reported {
     let mut cases: BTreeMap<CaseRef, Listed> = BTreeMap::new();
     let mut per_party: BTreeMap<OrgId, BTreeSet<CaseRef>> = BTreeMap::new();
-    for r in all_reports(store) {
+    let reports = all_reports(store);
+    // Nothing is owed in a case its newest report closes.
+    let closed = super::closed_cases(&reports);
+    for r in reports {
+        if closed.contains(&r.case_ref) {
+            continue;
+        }
         let late = r.overdue(now);
         let Some(first) = late.iter().map(|(_, due)| *due).min() else {
             continue;
@@ -130,4 +136,109 @@ fn a_brands_overdue_cases_are_read_from_its_lists() {
     let listed = from_reports(&b.store, b.now, 500).expect("from lists");
     assert!(listed.listed.is_empty() && listed.per_party.is_empty());
     assert_eq!(every_report(&b.store, b.now, 500).cases, 650);
+}
+
+/// 1,300 cases owing the supplier's acknowledgement past its date: more than a page and the
+/// 1,000 a wide search counts past it.
+fn all_overdue(parties: [OrgId; 2], csos: [OrgId; 2]) -> Vec<Vec<StatusReport>> {
+    let mut batches = many_about(parties, csos);
+    for r in batches.iter_mut().flatten() {
+        r.stage = PartyStage::Escalated;
+    }
+    batches
+}
+
+/// The overdue cases, in all or the supplier's, newest first or soonest due first, with
+/// closed cases or not: their total comes from the cells, exact, so no case past the page
+/// is counted; the page is the one a read of every report gives.
+#[test]
+fn a_brands_overdue_cases_are_counted_from_the_cells() {
+    let b = brand_knowing("Overdue counted", all_overdue);
+    let all = crate::worklist::rows(&b.store, &b.membership, &b.me, b.now).expect("rows");
+    for party in [String::new(), b.parties[0].to_string()] {
+        for (sort, closed) in [("", false), ("", true), ("due", false), ("due", true)] {
+            let query = crate::worklist::CaseQuery {
+                overdue: true,
+                party: party.clone(),
+                sort: sort.into(),
+                closed,
+                page: 3,
+                ..Default::default()
+            };
+            let read = crate::worklist::select(all.clone(), &query, &super::searches::label)
+                .expect("select");
+            assert_eq!(read.total, 1_300);
+            let filter = crate::worklist::Filter::parse(&query).expect("filter");
+            let listed = crate::worklist::chain::page(
+                &b.store,
+                &b.membership,
+                b.now,
+                &filter,
+                &super::searches::label,
+            )
+            .expect("page");
+            assert_eq!(
+                (listed.total, listed.pages, listed.more),
+                (1_300, 52, false),
+                "{query:?}"
+            );
+            assert_eq!(
+                super::searches::json(&listed.rows),
+                super::searches::json(&read.rows),
+                "{query:?}"
+            );
+        }
+    }
+}
+
+/// Two CSOs' reports about the supplier in one case: its count is of reports (three), not
+/// of the cases it owes in (two), so the supplier's overdue cases are counted on their
+/// rows, a page of one at a time.
+#[test]
+fn a_partys_overdue_cases_reported_twice_in_a_case_are_counted_once() {
+    let b = brand_knowing("Reported twice", |parties, csos| {
+        let mut batches = all_overdue(parties, csos);
+        batches.truncate(1);
+        batches[0].truncate(2);
+        let mut other = batches[0][0].clone();
+        other.cso = csos[1];
+        batches[0].push(other);
+        batches
+    });
+    let supplier = b.parties[0];
+    // The control: the supplier's cells count three reports owing, in two cases.
+    assert_eq!(
+        crate::aggregates::reports::overdue(&b.store, &supplier, b.now).expect("count"),
+        3
+    );
+    assert_eq!(cases_overdue(&b.store, b.now).expect("count"), 2);
+    let all = crate::worklist::rows(&b.store, &b.membership, &b.me, b.now).expect("rows");
+    for party in [String::new(), supplier.to_string()] {
+        let query = crate::worklist::CaseQuery {
+            overdue: true,
+            party,
+            per_page: 1,
+            ..Default::default()
+        };
+        let read =
+            crate::worklist::select(all.clone(), &query, &super::searches::label).expect("select");
+        let listed = crate::worklist::list(
+            &b.store,
+            &b.membership,
+            &b.me,
+            b.now,
+            &query,
+            &super::searches::label,
+        )
+        .expect("list");
+        assert_eq!(
+            (
+                listed.total,
+                listed.more,
+                super::searches::json(&listed.rows)
+            ),
+            (2, false, super::searches::json(&read.rows)),
+            "{query:?}"
+        );
+    }
 }
