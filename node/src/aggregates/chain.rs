@@ -148,6 +148,20 @@ pub fn cases_of_category(category: IssueCategory) -> Vec<u8> {
     [b"c", category.code().as_bytes(), &[0]].concat()
 }
 
+/// The name of the list of the cases naming `org` whose categories, as they concern it,
+/// include `category`, newest first: those of its own report (the first about it, in id
+/// order), or the case's for an organisation no report concerns (its CSO). A case's report
+/// about one party may give fewer categories than the case's reports together.
+pub fn cases_with_category(org: &OrgId, category: IssueCategory) -> Vec<u8> {
+    [
+        b"k".as_slice(),
+        org.as_bytes(),
+        category.code().as_bytes(),
+        &[0],
+    ]
+    .concat()
+}
+
 /// The name of the list of the cases of this sector (a code of `intake::SECTORS`, as
 /// [`CaseSummary::sector`] says), newest first.
 pub fn cases_of_sector(sector: &str) -> Vec<u8> {
@@ -191,7 +205,24 @@ pub(super) fn add_case(c: &mut Cells, s: &CaseSummary) {
 
 /// A case's entries in the case-level lists and in its parties' lists.
 pub fn entries(group: &[StatusReport]) -> Vec<(Vec<u8>, ListKey)> {
-    let mut out: Vec<_> = summary(group).iter().flat_map(case_entries).collect();
+    let mut out = Vec::new();
+    if let Some(s) = summary(group) {
+        out.extend(case_entries(&s));
+        let key = super::opened::key(s.opened_at, &s.case_ref);
+        for org in &s.counterparties {
+            // As the case list reads a row with an organisation named: the first report about
+            // it (in id order), or the case's categories when none is (its CSO).
+            let categories = group
+                .iter()
+                .find(|r| r.supplier == *org)
+                .map_or(&s.categories, |r| &r.categories);
+            out.extend(
+                categories
+                    .iter()
+                    .map(|c| (cases_with_category(org, *c), key)),
+            );
+        }
+    }
     out.extend(group.iter().map(super::reports::newest_entry));
     out.extend(owing(group).into_iter().map(|(r, due)| {
         (

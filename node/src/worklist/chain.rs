@@ -3,11 +3,12 @@
 //! condition of the query is the cases of a few of those lists, the lists are read newest
 //! first and intersected by leaping (`stream`), and only the cases they share are looked at.
 //!
-//! A condition the lists hold exactly (not closed, a status, an organisation named, a category,
-//! a sector, a corridor, a word found in a name, a category's label or a reference) needs no
-//! row: the page's rows alone are built. The lists cannot say whether a case is overdue, nor,
-//! with one organisation named, what its own report says (the days the case reached it, its
-//! categories, sector and corridor, as its scorecard counts): then each shared case's row is
+//! A condition the lists hold exactly (not closed, a status, an organisation named, a category
+//! (with an organisation named, as its own report gives them), a sector, a corridor, a word
+//! found in a name, a category's label or a reference) needs no row: the page's rows alone
+//! are built. The lists cannot say whether a case is overdue, nor, with one organisation
+//! named, the rest of what its own report says (the days the case reached it, its sector and
+//! corridor, as its scorecard counts): then each shared case's row is
 //! built and checked by [`Filter::matches`], the rule a read of every report applies. The
 //! overdue cases (the brand's, or the organisation named's) and the cases that reached the
 //! organisation named in the query's days are read apart instead, from the due-date and
@@ -113,10 +114,13 @@ fn clauses(
     } else if !filter.closed {
         out.push(Clause::of(chain::OPEN_CASES.to_vec()));
     }
-    // Any report's categories: with an organisation named, the case's report about it may
-    // give fewer, so its row is checked.
+    // Any report's categories; with an organisation named, those of the case's report about
+    // it (which may give fewer), as its row is read.
     if let Some(c) = filter.category {
-        out.push(Clause::of(chain::cases_of_category(c)));
+        out.push(Clause::of(match &party {
+            Some(p) => chain::cases_with_category(p, c),
+            None => chain::cases_of_category(c),
+        }));
     }
     // The case's sector and corridor; with an organisation named, its report's, which the
     // lists do not hold.
@@ -141,11 +145,8 @@ fn clauses(
     if out.is_empty() {
         out.push(Clause::of(chain::ALL_CASES.to_vec()));
     }
-    let by_own_report = named
-        && (filter.category.is_some()
-            || filter.from.is_some()
-            || filter.to.is_some()
-            || filter.narrows_profile());
+    let by_own_report =
+        named && (filter.from.is_some() || filter.to.is_some() || filter.narrows_profile());
     Ok((out, by_row || by_own_report))
 }
 

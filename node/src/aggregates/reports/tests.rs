@@ -205,7 +205,8 @@ fn late(r: &StatusReport, closed: &BTreeSet<CaseRef>, now: Timestamp) -> bool {
 }
 
 /// The ids the lists must hold for `reports`: each party's (every report newest first; by
-/// the earliest date it owes by, in a case not closed), and the cases'.
+/// the earliest date it owes by, in a case not closed), and the cases' (by each organisation
+/// named and category too).
 fn lists_of(reports: &[StatusReport]) -> Vec<Vec<u8>> {
     let closed = closed_cases(reports);
     let mut ids: Vec<Vec<u8>> = Vec::new();
@@ -218,9 +219,17 @@ fn lists_of(reports: &[StatusReport]) -> Vec<Vec<u8>> {
             ids.push([due_list(&r.supplier).as_slice(), &key].concat());
         }
     }
-    for s in summaries(reports) {
+    for group in reports.chunk_by(|a, b| a.case_ref == b.case_ref) {
+        let Some(s) = summary(group) else { continue };
         let key = crate::aggregates::opened::key(s.opened_at, &s.case_ref);
         let mut lists = vec![ALL_CASES.to_vec(), cases_in_status(s.status.code())];
+        // Each organisation named, by the categories of the first report about it, or the
+        // case's.
+        for org in &s.counterparties {
+            let mine = group.iter().find(|r| r.supplier == *org);
+            let categories = mine.map_or(&s.categories, |r| &r.categories);
+            lists.extend(categories.iter().map(|c| cases_with_category(org, *c)));
+        }
         if !s.closed() {
             lists.push(OPEN_CASES.to_vec());
         }

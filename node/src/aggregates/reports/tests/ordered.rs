@@ -316,3 +316,59 @@ fn a_brands_cases_by_status_walk_its_status_lists() {
     assert_eq!(refs(&list(&query).rows), refs(&read.rows));
     assert!(exported(&b, &whole).expect("export") == every);
 }
+
+/// One organisation's cases of a category, newest first or soonest due first, are its own
+/// list's (the categories its report gives): each page equals a read of every report's,
+/// with no row built to check the category. With that list's entries taken out, none is
+/// found, though the reports and the case-level list of the category still hold them all.
+#[test]
+fn an_organisations_cases_of_a_category_come_from_its_own_list() {
+    let b = brand_knowing("Party category", many_about);
+    let all = crate::worklist::rows(&b.store, &b.membership, &b.me, b.now).expect("rows");
+    let category = all[0].categories[0];
+    let supplier = b.parties[0];
+    let list = |query: &CaseQuery| {
+        crate::worklist::list(&b.store, &b.membership, &b.me, b.now, query, &label).expect("list")
+    };
+    let asked = |party: String, sort: &str| CaseQuery {
+        party,
+        category: category.code().into(),
+        sort: sort.into(),
+        page: 2,
+        ..Default::default()
+    };
+    for sort in ["", "due"] {
+        let query = asked(supplier.to_string(), sort);
+        let read = select(all.clone(), &query, &label).expect("select");
+        assert_eq!(read.total, 1_300, "every case is of the category");
+        let listed = list(&query);
+        assert_eq!(json(&listed.rows), json(&read.rows), "{sort:?}");
+    }
+    let mut out = crate::aggregates::lists::Changes::new();
+    let name = cases_with_category(&supplier, category);
+    let entries = out.entry(name.clone()).or_default();
+    for id in LISTS
+        .ids_prefixed(&b.store, &name, usize::MAX)
+        .expect("read")
+        .expect("held")
+    {
+        let key = crate::aggregates::lists::key_of::<KEY_LEN>(&id).expect("key");
+        entries.insert(key, false);
+    }
+    assert_eq!(entries.len(), 1_300, "the list held every case");
+    let mut batch = WriteBatch::new();
+    LISTS.stage(&b.store, &mut batch, &out).expect("stage");
+    b.store.commit(batch).expect("commit");
+    for sort in ["", "due"] {
+        let listed = list(&asked(supplier.to_string(), sort));
+        assert_eq!((listed.total, listed.rows.len()), (0, 0), "{sort:?}");
+        // The control: the category alone, from the case-level list.
+        assert!(list(&asked(String::new(), sort)).total > 1_000, "{sort:?}");
+    }
+    assert_eq!(
+        select(all.clone(), &asked(supplier.to_string(), ""), &label)
+            .expect("select")
+            .total,
+        1_300
+    );
+}
