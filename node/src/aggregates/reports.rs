@@ -30,7 +30,8 @@ pub const LISTS: Lists<KEY_LEN> = Lists::new(&schema::REPORT_LISTS);
 /// What the name of each party's due-date list starts with.
 const DUE: &[u8] = b"d";
 
-/// The name of `org`'s list of open reports by the earliest date it owes something by.
+/// The name of `org`'s list of its reports owing something (in a case not closed:
+/// `chain::owed_in`) by the earliest date it owes something by.
 pub fn due_list(org: &OrgId) -> Vec<u8> {
     [DUE, org.as_bytes()].concat()
 }
@@ -330,8 +331,8 @@ pub fn figures(store: &Store, org: &OrgId) -> Result<ReportFigures, StoreError> 
     )?))
 }
 
-/// `org`'s open reports saying it owes something due before `now` (as a report's own
-/// `overdue` says).
+/// `org`'s reports saying it owes something due before `now`, in cases not closed (as
+/// `chain::overdue_in` says).
 pub fn overdue(store: &Store, org: &OrgId, now: Timestamp) -> Result<u64, StoreError> {
     super::due::overdue_count(
         store,
@@ -342,7 +343,7 @@ pub fn overdue(store: &Store, org: &OrgId, now: Timestamp) -> Result<u64, StoreE
     )
 }
 
-/// Each party some report says owes something (open, with a due date), in id order.
+/// Each party some report says owes something (in a case not closed), in id order.
 pub fn owing_parties(store: &Store) -> Result<Vec<OrgId>, StoreError> {
     Ok(LISTS
         .terms(store, DUE)?

@@ -47,22 +47,7 @@ fn report_ctx(
     ));
     ctx["case_ref"] = json!(case);
     ctx["names"] = json!(member_names(st));
-    ctx["reports"] = json!(
-        reports
-            .iter()
-            .zip(crate::aggregates::chain::owed_in(&reports))
-            .map(|(r, owed)| {
-                let mut v = json!(r);
-                // Nothing is owed in a case its newest report closes.
-                v["owed"] = json!(
-                    owed.iter()
-                        .map(|(what, due)| json!({ "what": what, "due": due, "overdue": t > *due }))
-                        .collect::<Vec<_>>()
-                );
-                v
-            })
-            .collect::<Vec<_>>()
-    );
+    ctx["reports"] = json!(reports_shown(&reports, t));
     ctx["status"] = json!(
         reports
             .iter()
@@ -76,6 +61,27 @@ fn report_ctx(
     )));
     ctx["can_download"] = json!(crate::views::bundle(&st.store, &st.membership, case).is_ok());
     Ok(Some(ctx))
+}
+
+/// A case's status reports as its page shows them, each with what its party owes and whether
+/// it is overdue at `t`: nothing in a case its newest report closes (`chain::owed_in`).
+fn reports_shown(
+    reports: &[crate::records::StatusReport],
+    t: ilm_protocol::Timestamp,
+) -> Vec<Value> {
+    reports
+        .iter()
+        .zip(crate::aggregates::chain::owed_in(reports))
+        .map(|(r, owed)| {
+            let mut v = json!(r);
+            v["owed"] = json!(
+                owed.iter()
+                    .map(|(what, due)| json!({ "what": what, "due": due, "overdue": t > *due }))
+                    .collect::<Vec<_>>()
+            );
+            v
+        })
+        .collect()
 }
 
 /// Everything the case page shows: the lifecycle state and timeline, who is who, our
@@ -284,4 +290,68 @@ fn deliveries(st: &ApiState, case: &ilm_protocol::CaseRef) -> Result<Vec<Value>,
         .collect();
     rows.sort_by_key(|r| r["created_at"].as_u64());
     Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::records::StatusReport;
+    use ilm_protocol::{CaseNonce, CaseRef, CaseStatus, OrgId, PartyStage, Timestamp};
+
+    /// A report about `party` owing its acknowledgement since day 7, saying `status`.
+    fn report(party: u8, status: CaseStatus, reported: u64) -> StatusReport {
+        let t0 = Timestamp(1_767_225_600);
+        StatusReport {
+            case_ref: CaseRef([1; 16]),
+            case_nonce: CaseNonce([1; 16]),
+            cso: OrgId([1; 32]),
+            supplier: OrgId([party; 32]),
+            status,
+            stage: PartyStage::Escalated,
+            categories: Vec::new(),
+            workers_affected: 1,
+            escalated_at: t0,
+            acknowledge_by: t0.plus_days(7),
+            remediate_by: t0.plus_days(30),
+            acknowledged_at: None,
+            remediated_at: None,
+            verified_at: None,
+            reported_at: Timestamp(t0.0 + reported),
+            sector: None,
+            corridor: None,
+        }
+    }
+
+    /// What the page shows owed, report by report: (what, overdue).
+    fn owed(shown: &[Value]) -> Vec<Vec<(String, bool)>> {
+        shown
+            .iter()
+            .map(|v| {
+                v["owed"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|o| {
+                        let what = o["what"].as_str().unwrap_or_default().to_string();
+                        (what, o["overdue"] == json!(true))
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// The supplier's report still owes its acknowledgement, overdue; once the agency's newer
+    /// report closes the case, the page shows nothing owed.
+    #[test]
+    fn a_closed_case_shows_nothing_owed() {
+        let late = Timestamp(1_767_225_600).plus_days(10);
+        let open = [report(3, CaseStatus::Escalated, 10)];
+        let shown = owed(&reports_shown(&open, late));
+        assert!(!shown[0].is_empty() && shown[0].iter().any(|(_, overdue)| *overdue));
+        let closed = [
+            report(3, CaseStatus::Escalated, 10),
+            report(4, CaseStatus::Closed, 20),
+        ];
+        assert_eq!(owed(&reports_shown(&closed, late)), vec![vec![], vec![]]);
+    }
 }

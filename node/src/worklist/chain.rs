@@ -16,8 +16,10 @@
 //! this costs less ([`Apart`]); the overdue ones are then exact.
 //!
 //! Newest first, it stops counting once it has found the page and [`COUNTED`] more, as a
-//! CSO's wide search does (`CasePage::more`); one status, or one category with closed cases,
-//! takes its exact total from the cells. Soonest due first or by status, when the lists hold
+//! CSO's wide search does (`CasePage::more`), unless the cells count the query exactly
+//! ([`known_total`]: one status; one category with closed cases; an organisation named and
+//! nothing else; the overdue cases, perhaps of an organisation named): then it stops at the
+//! page with their total. Soonest due first or by status, when the lists hold
 //! every condition, walks the due-date list or the status lists among the cases they keep
 //! (`ordered`); otherwise another order builds the row of every case the conditions share.
 //! Another order is first tried without gathering the cases kept: along the due-date list

@@ -1,7 +1,8 @@
 //! A case its newest report closes owes nothing, though a party's own last report (one the CSO
 //! no longer sends: the party left the network, or the brand stopped buying from it) still
 //! says it owes something past its date: the dashboard's overdue count, the case list's
-//! overdue filter and its rows, `/api/overdue`, each party's count and the case view agree.
+//! overdue filter and its rows, `/api/overdue`, each party's count and the case view agree
+//! (the page itself: `ui::case_pages`' test).
 
 use super::searches::{brand_knowing, label};
 use super::*;
