@@ -127,26 +127,34 @@ fn in_dates(
         ..Kept::default()
     };
     let mut newest = HashMap::new();
-    for (org, list) in lists {
-        let ids = reports::LISTS.ids_between(store, &list, &lower, &upper)?;
-        let mut met = HashSet::new();
-        let mut mine = Vec::new();
-        for id in &ids {
-            let Some(key) = crate::aggregates::lists::key_of::<{ reports::KEY_LEN }>(id) else {
-                continue;
-            };
-            let case = reports::case_of(&key);
-            if !met.insert(case) {
-                continue;
-            }
-            for r in reports::reports_of(store, &case)? {
-                Kept::newest(&mut newest, &r);
-                if r.supplier == org && filter.keeps(&r) {
-                    mine.push(r);
-                }
+    let mut cases = Vec::new();
+    // Which organisation's list named which case: a report is kept for the one whose list
+    // names its case.
+    let mut listed = HashSet::new();
+    for (org, list) in &lists {
+        out.by_party.insert(*org, Vec::new());
+        for id in reports::LISTS.ids_between(store, list, &lower, &upper)? {
+            if let Some(key) = crate::aggregates::lists::key_of::<{ reports::KEY_LEN }>(&id) {
+                let case = reports::case_of(&key);
+                cases.push(case);
+                listed.insert((case, *org));
             }
         }
-        out.by_party.insert(org, mine);
+    }
+    // Each case once (a supplier's and its agency's lists name many of the same), in the
+    // order reports are stored (by case first), so that reads follow one another on disk.
+    cases.sort_unstable();
+    cases.dedup();
+    for case in cases {
+        for r in reports::reports_of(store, &case)? {
+            Kept::newest(&mut newest, &r);
+            if listed.contains(&(case, r.supplier))
+                && filter.keeps(&r)
+                && let Some(mine) = out.by_party.get_mut(&r.supplier)
+            {
+                mine.push(r);
+            }
+        }
     }
     out.closed = newest
         .into_iter()
