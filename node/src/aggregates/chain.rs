@@ -68,8 +68,10 @@ pub fn overdue_in(
     group
         .iter()
         .zip(owed_in(group))
-        .map(|(r, owed)| (r, owed.into_iter().filter(|(_, due)| now > *due).collect()))
-        .filter(|(_, late): &(_, Vec<_>)| !late.is_empty())
+        .filter_map(|(r, owed)| {
+            let late: Vec<_> = owed.into_iter().filter(|(_, due)| now > *due).collect();
+            (!late.is_empty()).then_some((r, late))
+        })
         .collect()
 }
 

@@ -3,9 +3,10 @@
 //! days to acknowledge and to remediate, categories, months escalated, corridors; and two
 //! lists of its reports: those owing something in a case not closed, by the earliest date
 //! owed (its overdue count reads a few cells and today's entries; kept per case, with
-//! `chain`, as a closed case owes nothing whatever an older report says) and all of them newest first (its latest cases are read
-//! without reading the others). Kept with the other aggregates (in the batch that stores the report, and
-//! in the recount), so that a brand's scorecards read cells instead of every report it holds.
+//! `chain`, as a closed case owes nothing whatever an older report says), and all of them
+//! newest first (its latest cases are read without reading the others). Kept with the other
+//! aggregates (in the batch that stores the report, and in the recount), so that a brand's
+//! scorecards read cells instead of every report it holds.
 
 use super::lists::Lists;
 use super::{Cells, add, days_between, month};
