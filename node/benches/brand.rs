@@ -14,8 +14,9 @@
 //!   row (each query checked to agree first): run after run ("warm", as a node serving the
 //!   page finds its cache), and right after a read of every report, which pushes the lists
 //!   out of the engine's cache;
-//! - the scorecards from cells, and those of 30 days from each organisation's list
-//!   of its reports, each against every report read (checked to agree first);
+//! - the scorecards from cells, those of 30 days from each organisation's list of its
+//!   reports and from its cells of those days, and those of 365 days from its cells, each
+//!   against every report read (checked to agree first);
 //! - the pages opened most, on the store as the deliveries left it and again after it was
 //!   compacted (`ilm db compact`), with its size on disk before and after.
 //!
@@ -557,17 +558,69 @@ fn main() -> Result<()> {
             reading,
         )
     };
-    let (month_listed, month_cheaper, month_read) = (
+    let (month_listed, month_cheaper, month_days, month_read) = (
         month(scorecard::Reading::InDates)?,
         month(scorecard::Reading::Cheaper)?,
+        month(scorecard::Reading::Days)?,
         month(scorecard::Reading::Every)?,
     );
     anyhow::ensure!(
         json(&month_listed)? == json(&month_read)?
             && json(&month_cheaper)? == json(&month_read)?
+            && json(&month_days)? == json(&month_read)?
             && month_read.overall.cases > 0,
-        "the scorecards of 30 days from the lists differ from every report read"
+        "the scorecards of 30 days from the lists or the cells differ from every report read"
     );
+    let month_days_times = paired(
+        runs,
+        || {
+            month(scorecard::Reading::Days)
+                .map(|_| ())
+                .map_err(Into::into)
+        },
+        || {
+            month(scorecard::Reading::Every)
+                .map(|_| ())
+                .map_err(Into::into)
+        },
+    )?;
+    // The scorecards of the last 365 days, from the cells of those days.
+    let last_year = scorecard::Filter {
+        from: ilm_node::clock::fmt_day(Timestamp(until.0 - 364 * DAY)),
+        to: ilm_node::clock::fmt_day(until),
+        ..Default::default()
+    }
+    .parse()
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let year = |reading: scorecard::Reading| {
+        scorecard::compare_reading(
+            &brand_store,
+            &m,
+            &brand,
+            until,
+            &last_year,
+            scorecard::RECENT,
+            reading,
+        )
+    };
+    let year_read = year(scorecard::Reading::Every)?;
+    anyhow::ensure!(
+        json(&year(scorecard::Reading::Days)?)? == json(&year_read)? && year_read.overall.cases > 0,
+        "the scorecards of a year from the cells differ from every report read"
+    );
+    let year_times = paired(
+        runs,
+        || {
+            year(scorecard::Reading::Days)
+                .map(|_| ())
+                .map_err(Into::into)
+        },
+        || {
+            year(scorecard::Reading::Every)
+                .map(|_| ())
+                .map_err(Into::into)
+        },
+    )?;
     let month_times = paired(
         runs,
         || {
@@ -657,6 +710,16 @@ fn main() -> Result<()> {
         "scorecards of 30 days (each one's reports of those days, from its list)",
         format!("{} reports", month_read.overall.cases),
         month_times,
+    ));
+    filtered_times.push((
+        "scorecards of 30 days (each one's cells of those days)",
+        format!("{} reports", month_read.overall.cases),
+        month_days_times,
+    ));
+    filtered_times.push((
+        "scorecards of 365 days (each one's cells of those days)",
+        format!("{} reports", year_read.overall.cases),
+        year_times,
     ));
     println!("|---|---:|---:|---:|---:|---:|---:|");
     for (what, total, p) in filtered_times {

@@ -47,12 +47,17 @@ fn newest(group: &[StatusReport]) -> Option<&StatusReport> {
     group.iter().max_by_key(|r| r.reported_at)
 }
 
+/// Whether a case is closed, as its newest report says.
+pub(super) fn closed(group: &[StatusReport]) -> bool {
+    newest(group).is_some_and(|r| r.status == ilm_protocol::CaseStatus::Closed)
+}
+
 /// What each of a case's reports says its party owes, with due dates (in the group's
 /// order): nothing once the newest report says the case is closed. A party's own last report
 /// may be older and still say it owes: the CSO no longer sends one about a party that left
 /// the network, nor to a brand that no longer buys from it.
 pub fn owed_in(group: &[StatusReport]) -> Vec<Vec<(ilm_protocol::Owed, Timestamp)>> {
-    let closed = newest(group).is_some_and(|r| r.status == ilm_protocol::CaseStatus::Closed);
+    let closed = closed(group);
     group
         .iter()
         .map(|r| if closed { Vec::new() } else { r.owed() })
@@ -77,7 +82,7 @@ pub fn overdue_in(
 
 /// The reports of a case that owe something ([`owed_in`]'s rule), each with the earliest date
 /// it owes by.
-fn owing(group: &[StatusReport]) -> Vec<(&StatusReport, Timestamp)> {
+pub(super) fn owing(group: &[StatusReport]) -> Vec<(&StatusReport, Timestamp)> {
     group
         .iter()
         .zip(owed_in(group))
@@ -330,13 +335,14 @@ pub fn cases_page(
 }
 
 /// What one case a brand knows from its reports (`group`, in id order) adds to the
-/// case-level cells, and to its parties' cells per day of the earliest date each owes by
-/// (nothing for no reports).
+/// case-level cells, to its parties' cells per day of the earliest date each owes by, and
+/// to their cells per day escalated (`report_days`; nothing for no reports).
 pub(super) fn of_case(group: &[StatusReport]) -> Cells {
     let mut c = Cells::new();
     if let Some(s) = summary(group) {
         add_case(&mut c, &s);
     }
+    super::report_days::of_case(group, &mut c);
     for (r, due) in owing(group) {
         let at = super::reports::prefix(&r.supplier);
         add(&mut c, format!("{at}due.{:06}", due.0 / DAY), 1);

@@ -64,6 +64,13 @@ pub(super) fn list_key(t: u64, case: &CaseRef) -> ListKey {
     k
 }
 
+/// When the report of an entry of a newest-first list ([`newest_list`]) was escalated.
+pub fn escalated_of(key: &ListKey) -> Timestamp {
+    let mut t = [0u8; 8];
+    t.copy_from_slice(&key[..8]);
+    Timestamp(u64::MAX - u64::from_be_bytes(t))
+}
+
 /// The case of an entry.
 pub fn case_of(key: &ListKey) -> CaseRef {
     let mut c = [0u8; 16];
@@ -102,10 +109,18 @@ pub fn corridors(store: &Store) -> Result<std::collections::BTreeSet<String>, St
 /// Adds to `c` what one status report counts for the party it concerns.
 pub(super) fn add_report(c: &mut Cells, r: &StatusReport) {
     let at = prefix(&r.supplier);
-    add(c, format!("{at}cases"), 1);
+    add_figures(c, &at, r);
     if r.status != ilm_protocol::CaseStatus::Closed {
         add(c, format!("{at}open"), 1);
     }
+    add(c, format!("{at}month.{}", month(r.escalated_at)), 1);
+}
+
+/// Adds to `c`, each name after `at`, what one report counts whatever its case's other
+/// reports say and whenever it was escalated: the case, remediation reported and confirmed,
+/// categories, days to acknowledge and to remediate, corridor.
+pub(super) fn add_figures(c: &mut Cells, at: &str, r: &StatusReport) {
+    add(c, format!("{at}cases"), 1);
     if r.remediated_at.is_some() {
         add(c, format!("{at}remediated"), 1);
         if r.verified_at.is_some() {
@@ -115,7 +130,6 @@ pub(super) fn add_report(c: &mut Cells, r: &StatusReport) {
     for cat in &r.categories {
         add(c, format!("{at}category.{}", cat.code()), 1);
     }
-    add(c, format!("{at}month.{}", month(r.escalated_at)), 1);
     if let Some(a) = r.acknowledged_at {
         let d = days_between(r.escalated_at, a);
         add(c, format!("{at}ack.{d:03}"), 1);
@@ -214,11 +228,7 @@ pub fn newest_page(
         .ids_in(store, &name, skip, n)?
         .iter()
         .filter_map(|id| super::lists::key_of::<KEY_LEN>(id))
-        .map(|k| {
-            let mut t = [0u8; 8];
-            t.copy_from_slice(&k[..8]);
-            (Timestamp(u64::MAX - u64::from_be_bytes(t)), case_of(&k))
-        })
+        .map(|k| (escalated_of(&k), case_of(&k)))
         .collect())
 }
 
@@ -265,7 +275,7 @@ pub struct ReportFigures {
 
 impl ReportFigures {
     /// The figures of cells named as under [`prefix`], the prefix taken off.
-    fn of_cells(cells: &BTreeMap<String, i64>) -> ReportFigures {
+    pub(super) fn of_cells(cells: &BTreeMap<String, i64>) -> ReportFigures {
         let mut f = ReportFigures::default();
         for (name, n) in cells {
             let count = u64::try_from(*n).unwrap_or(0);

@@ -1,10 +1,10 @@
 //! A brand's scorecard of each linked supplier (and each agency they recruit through), from
 //! what the brand legitimately holds: the status reports the CSOs send it and the
 //! attestations it verified. Every page, export and API answer calls [`compare`], so they
-//! never disagree; it reads the aggregate cells kept with the reports, or, narrowed by a
-//! filter, the reports that pass, counted by the same definitions: those of the filter's
-//! days from each organisation's list of its reports, when that reads fewer, else every
-//! report (`kept`).
+//! never disagree; it reads the aggregate cells kept with the reports; narrowed only by
+//! days, each organisation's cells of those days (`days`); narrowed otherwise, the reports
+//! that pass, counted by the same definitions: those of the filter's days from each
+//! organisation's list of its reports, when that reads fewer, else every report (`kept`).
 
 use crate::aggregates::reports::{self, ReportFigures};
 use crate::aggregates::{chain, median_days};
@@ -16,6 +16,7 @@ use crate::worklist::{QueryError, day};
 use ilm_protocol::{Country, IssueCategory, Money, OrgId, RemediationAttestation, Timestamp};
 use serde::Serialize;
 
+mod days;
 mod kept;
 
 use kept::Kept;
@@ -283,6 +284,12 @@ pub fn compare_reading(
                 recent: newest,
             });
         }
+    } else if let Some(days) = days::only_days(filter)
+        && reading != Reading::Every
+        && reading != Reading::InDates
+    {
+        parts = days::parts(store, &mut parties, filter, &days, now, recent)?;
+        corridors = reports::corridors(store)?;
     } else {
         // Whether each case is closed, as its newest report says (the case list's reading;
         // a party's own report may be older).

@@ -855,6 +855,23 @@ impl Store {
         Ok(out)
     }
 
+    /// The records of `table` whose ids are at or above `lower` and below `upper`, with their
+    /// ids, in id order.
+    pub fn entries_between<T: DeserializeOwned>(
+        &self,
+        table: &Table<T>,
+        lower: &[u8],
+        upper: &[u8],
+    ) -> Result<Vec<(Vec<u8>, T)>> {
+        let h = self.h()?;
+        let mut out = Vec::new();
+        for kv in h.data.range(table.key(lower)..table.key(upper)) {
+            let (k, v) = self.seen(kv.map_err(StoreError::from))?;
+            out.push((k[1..].to_vec(), self.seen(decode(table, &v))?));
+        }
+        Ok(out)
+    }
+
     /// How many ids of `table` are at or above `lower` and below `upper` (keys only).
     pub fn count_between<T>(&self, table: &Table<T>, lower: &[u8], upper: &[u8]) -> Result<usize> {
         let h = self.h()?;

@@ -417,6 +417,8 @@ fn put_draft(
 mod case_list;
 /// A closed case owes nothing, whatever an older report of it says.
 mod closed;
+/// A brand's scorecards narrowed only by days, from each organisation's cells per day.
+mod days;
 /// A brand's scorecards of some days, from each organisation's list of its reports.
 mod in_dates;
 /// A brand's case list in another order, walked among the cases its conditions keep.

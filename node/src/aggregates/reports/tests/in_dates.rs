@@ -7,7 +7,7 @@ use crate::scorecard::{Comparison, Reading, compare_reading};
 
 /// What a comparison shows: each card and the overall one, each one's newest cases, the
 /// corridors offered, the attestations each counts.
-fn shown(c: &Comparison) -> String {
+pub(super) fn shown(c: &Comparison) -> String {
     let cards: Vec<&Scorecard> = c.parties.iter().map(|(_, s)| s).collect();
     let attested: Vec<Vec<CaseRef>> = c
         .parties
@@ -18,10 +18,11 @@ fn shown(c: &Comparison) -> String {
 }
 
 /// Filters naming days (with or without a category, sector or corridor), at several times:
-/// the reports of those days read from each organisation's list give the comparison a read
-/// of every report gives, a case two entries name counted once, a report escalated at the
-/// first or last second of the days kept. With the supplier's list emptied they give
-/// another, whichever reading is cheaper for a few days: they come from the lists.
+/// the reports of those days read from each organisation's list, or its cells of those days
+/// when the filter names nothing else, give the comparison a read of every report gives, a
+/// case two entries name counted once, a report escalated at the first or last second of
+/// the days kept. With the supplier's list emptied, its reports of a few days are found
+/// from it no more; its cells of those days count them still.
 #[test]
 fn scorecards_of_some_days_read_each_organisations_list_and_equal_every_reports() {
     let b = scored_brand();
@@ -88,7 +89,7 @@ fn scorecards_of_some_days_read_each_organisations_list_and_equal_every_reports(
                 for days in [0, 8, 45, 120] {
                     let now = T0.plus_days(days).plus_secs(5_000);
                     let every = compare(&filter, now, Reading::Every);
-                    for reading in [Reading::InDates, Reading::Cheaper] {
+                    for reading in [Reading::InDates, Reading::Cheaper, Reading::Days] {
                         assert_eq!(
                             shown(&compare(&filter, now, reading)),
                             shown(&every),
@@ -133,10 +134,15 @@ fn scorecards_of_some_days_read_each_organisations_list_and_equal_every_reports(
     let now = T0.plus_days(45);
     let every = compare(&few, now, Reading::Every);
     assert!(every.parties[0].1.cases > 0, "the control: it has some");
-    for reading in [Reading::InDates, Reading::Cheaper] {
-        let listed = compare(&few, now, reading);
-        assert_eq!(listed.parties[0].1.cases, 0, "{reading:?}");
-        assert_eq!(listed.parties[1].1.cases, every.parties[1].1.cases);
+    let listed = compare(&few, now, Reading::InDates);
+    assert_eq!(listed.parties[0].1.cases, 0);
+    assert_eq!(listed.parties[1].1.cases, every.parties[1].1.cases);
+    // Narrowed only by days, the figures come from the cells of those days (its newest cases
+    // from the list).
+    for reading in [Reading::Cheaper, Reading::Days] {
+        let counted = compare(&few, now, reading);
+        assert_eq!(counted.parties[0].1.cases, every.parties[0].1.cases);
+        assert!(counted.recent[0].is_empty() && !every.recent[0].is_empty());
     }
 }
 

@@ -1,0 +1,123 @@
+//! A comparison narrowed only by days, read from each organisation's cells per day escalated
+//! (`aggregates::report_days`) instead of its reports: figures, open and overdue counted by
+//! the rules a read of the reports counts them by; its newest reports of those days from its
+//! newest-first list; an attestation counted when its case's report about it was escalated
+//! on one of the days.
+
+use super::{Narrowing, Parts};
+use crate::aggregates::report_days::{self, Escalated};
+use crate::aggregates::reports;
+use crate::store::{Store, StoreError};
+use crate::views::ChainParty;
+use ilm_protocol::{OrgId, Timestamp};
+use std::collections::HashSet;
+use std::ops::RangeInclusive;
+
+const DAY: u64 = 86_400;
+
+/// The days a filter keeps, when it names some and nothing else (from the first second of
+/// its first day to the last of its last, as `worklist::day` reads them); None otherwise.
+pub(super) fn only_days(filter: &Narrowing) -> Option<RangeInclusive<u64>> {
+    let named_else =
+        filter.category.is_some() || filter.sector.is_some() || filter.corridor.is_some();
+    if named_else || (filter.from.is_none() && filter.to.is_none()) {
+        return None;
+    }
+    let first = match filter.from {
+        Some(f) if f.0 % DAY != 0 => return None,
+        Some(f) => report_days::day_of(f),
+        None => 0,
+    };
+    let last = match filter.to {
+        Some(t) if (t.0 + 1) % DAY != 0 => return None,
+        Some(t) => report_days::day_of(t),
+        None => u64::MAX / DAY,
+    };
+    Some(first..=last)
+}
+
+/// Each party's parts over its reports escalated on `days`, as `compare` reads them from
+/// the reports that pass: an organisation named twice counts once, on its first line.
+pub(super) fn parts(
+    store: &Store,
+    parties: &mut [ChainParty],
+    filter: &Narrowing,
+    days: &RangeInclusive<u64>,
+    now: Timestamp,
+    recent: usize,
+) -> Result<Vec<Parts>, StoreError> {
+    let mut seen: HashSet<OrgId> = HashSet::new();
+    let mut out = Vec::with_capacity(parties.len());
+    for p in parties.iter_mut() {
+        if !seen.insert(p.supplier) {
+            p.attestations.clear();
+            out.push(Parts {
+                figures: Default::default(),
+                overdue: 0,
+                recent: Vec::new(),
+            });
+            continue;
+        }
+        let Escalated { figures, overdue } =
+            report_days::escalated_on(store, &p.supplier, days.clone(), now)?;
+        let mut kept = Vec::new();
+        for a in std::mem::take(&mut p.attestations) {
+            if reports::reports_of(store, &a.case_ref)?
+                .iter()
+                .any(|r| r.supplier == p.supplier && filter.keeps(r))
+            {
+                kept.push(a);
+            }
+        }
+        p.attestations = kept;
+        out.push(Parts {
+            figures,
+            overdue,
+            recent: newest(store, &p.supplier, filter, recent)?,
+        });
+    }
+    Ok(out)
+}
+
+/// `org`'s `n` newest reports escalated in the filter's days (newest escalation first, then
+/// by case; a case's reports in id order), from its newest-first list.
+fn newest(
+    store: &Store,
+    org: &OrgId,
+    filter: &Narrowing,
+    n: usize,
+) -> Result<Vec<crate::records::StatusReport>, StoreError> {
+    let mut out = Vec::new();
+    if n == 0 {
+        return Ok(out);
+    }
+    let (lower, upper) = reports::escalated_between(filter.from, filter.to);
+    let list = reports::newest_list(org);
+    let mut from = [list.as_slice(), &lower].concat();
+    let end = [list.as_slice(), &upper].concat();
+    while out.len() < n {
+        let ids = reports::LISTS.ids_from(store, &list, &from, n)?;
+        let Some(last) = ids.last() else {
+            break;
+        };
+        from = [last.as_slice(), &[0]].concat();
+        for id in ids.iter().take_while(|id| **id < end) {
+            let Some(key) = crate::aggregates::lists::key_of::<{ reports::KEY_LEN }>(id) else {
+                continue;
+            };
+            // Two reports about it in one case (two CSOs') are one entry when escalated at
+            // once, two otherwise.
+            let (at, case) = (reports::escalated_of(&key), reports::case_of(&key));
+            out.extend(
+                reports::reports_of(store, &case)?
+                    .into_iter()
+                    .filter(|r| r.supplier == *org && r.escalated_at == at && filter.keeps(r)),
+            );
+        }
+        if ids.last().is_some_and(|id| *id >= end) {
+            break;
+        }
+    }
+    out.truncate(n);
+    Ok(out)
+}
