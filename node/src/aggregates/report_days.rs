@@ -1,10 +1,11 @@
-//! At a brand, per supplier or agency and per day its reports' cases were escalated to it
-//! (UTC), what its scorecard counts: the figures each report counts whatever else its case
-//! holds (`reports::add_figures`), and, by the rule the case list reads (`chain::owed_in`:
-//! a closed case owes nothing whatever an older report says), the reports of cases not
-//! closed and the day of the earliest date each owes something by. Kept per case, with the
-//! other aggregates, so that a scorecard of some days reads a few cells per day instead of
-//! every report escalated in them.
+//! At a brand, per supplier or agency and per day each report about it was escalated (UTC),
+//! and again per month, what its scorecard counts: the figures each report counts whatever
+//! else its case holds (`reports::add_figures`), and, by the rule the case list reads
+//! (`chain::owed_in`: a closed case owes nothing whatever an older report says), the reports
+//! of cases not closed and the day of the earliest date each owes something by. Kept per
+//! case, with the other aggregates, so that a scorecard of some days reads the cells of the
+//! whole months among them and of the days left at either end, instead of every report
+//! escalated in them.
 
 use super::chain;
 use super::reports::{self, DAY, ReportFigures};
@@ -12,43 +13,59 @@ use super::{Cells, add};
 use crate::records::StatusReport;
 use crate::schema;
 use crate::store::{Store, StoreError};
-use ilm_protocol::{OrgId, Timestamp};
+use ilm_protocol::{Month, OrgId, Timestamp};
 use std::collections::BTreeMap;
 use std::ops::RangeInclusive;
 
 /// Every per-day cell starts with this, then the party's id, a dot, the day (days since
-/// 1970, six digits) and a dot.
+/// 1970, fifteen digits: as many as any time's day has, so that days sort as their names)
+/// and a dot.
 pub const PREFIX: &str = "reportday.";
 
-/// The start of `org`'s cells.
-fn prefix(org: &OrgId) -> String {
-    format!("{PREFIX}{org}.")
-}
-
-/// The start of `org`'s cells of `day`.
-fn day_prefix(org: &OrgId, day: u64) -> String {
-    format!("{}{day:06}.", prefix(org))
-}
+/// Every per-month cell starts with this, then the party's id, a dot, the month (`YYYY-MM`)
+/// and a dot.
+pub const MONTH_PREFIX: &str = "reportmonth.";
 
 /// The day a time falls on (UTC, days since 1970).
 pub fn day_of(t: Timestamp) -> u64 {
     t.0 / DAY
 }
 
+/// The first second of a day.
+pub fn start_of(day: u64) -> Timestamp {
+    Timestamp(day.saturating_mul(DAY))
+}
+
+/// The start of `org`'s cells of `day`.
+fn day_prefix(org: &OrgId, day: u64) -> String {
+    format!("{PREFIX}{org}.{day:015}.")
+}
+
+/// The month a time falls in, when it has one (`Month` ends with 9999: a later time is
+/// counted per day only).
+fn month_of(t: Timestamp) -> Option<Month> {
+    let m = Month::of(t);
+    (m.start() <= t && t < m.end()).then_some(m)
+}
+
 /// What one case a brand knows from its reports (`group`, in id order) adds to its parties'
-/// per-day cells, each report under the day it was escalated.
+/// cells per day and per month, each report under the day it was escalated.
 pub(super) fn of_case(group: &[StatusReport], c: &mut Cells) {
     let closed = chain::closed(group);
-    for r in group {
-        let at = day_prefix(&r.supplier, day_of(r.escalated_at));
-        reports::add_figures(c, &at, r);
-        if !closed {
-            add(c, format!("{at}open"), 1);
+    for (r, owed) in group.iter().zip(chain::owed_in(group)) {
+        let mut under = vec![day_prefix(&r.supplier, day_of(r.escalated_at))];
+        under
+            .extend(month_of(r.escalated_at).map(|m| format!("{MONTH_PREFIX}{}.{m}.", r.supplier)));
+        let due = owed.iter().map(|(_, due)| day_of(*due)).min();
+        for at in &under {
+            reports::add_figures(c, at, r);
+            if !closed {
+                add(c, format!("{at}open"), 1);
+            }
+            if let Some(due) = due {
+                add(c, format!("{at}due.{due:06}"), 1);
+            }
         }
-    }
-    for (r, due) in chain::owing(group) {
-        let at = day_prefix(&r.supplier, day_of(r.escalated_at));
-        add(c, format!("{at}due.{:06}", day_of(due)), 1);
     }
 }
 
@@ -61,48 +78,150 @@ pub struct Escalated {
     pub overdue: u64,
 }
 
+/// The sums of the cells read so far.
+#[derive(Default)]
+struct Sums {
+    named: BTreeMap<String, i64>,
+    months: BTreeMap<String, u64>,
+    /// Reports owing something due before today.
+    overdue: u64,
+}
+
+impl Sums {
+    /// Adds a cell named `name` (after its day's or month's prefix), counting `n`, where
+    /// today is `today`; `month` names the month it counts in.
+    fn add(&mut self, month: impl FnOnce() -> String, name: &str, n: i64, today: u64) {
+        let count = u64::try_from(n).unwrap_or(0);
+        match name.strip_prefix("due.").map(str::parse::<u64>) {
+            Some(Ok(due)) if due < today => self.overdue += count,
+            Some(_) => {}
+            None => {
+                if name == "cases" {
+                    *self.months.entry(month()).or_default() += count;
+                }
+                match self.named.get_mut(name) {
+                    Some(sum) => *sum += n,
+                    None => _ = self.named.insert(name.to_string(), n),
+                }
+            }
+        }
+    }
+
+    /// Adds the cells under `at` (one organisation's day or month cells) of the units named
+    /// `first` to `last` (names that sort as the units do), those whose unit `keeps` takes;
+    /// `month` names the month of a unit.
+    fn read(
+        &mut self,
+        store: &Store,
+        at: &str,
+        (first, last): (String, String),
+        keeps: impl Fn(&str) -> bool,
+        month: impl Fn(&str) -> String,
+        today: u64,
+    ) -> Result<(), StoreError> {
+        // A unit's cells end before `<unit>/`: the dot that follows it sorts before that.
+        let (lower, upper) = (format!("{at}{first}."), format!("{at}{last}/"));
+        for (id, n) in
+            store.entries_between(&schema::AGGREGATES, lower.as_bytes(), upper.as_bytes())?
+        {
+            let id = String::from_utf8_lossy(&id);
+            let Some((unit, name)) = id.strip_prefix(at).and_then(|r| r.split_once('.')) else {
+                continue;
+            };
+            if keeps(unit) {
+                self.add(|| month(unit), name, n, today);
+            }
+        }
+        Ok(())
+    }
+
+    /// Adds `org`'s cells of the days `first` to `last`.
+    fn days(
+        &mut self,
+        store: &Store,
+        org: &OrgId,
+        (first, last): (u64, u64),
+        today: u64,
+    ) -> Result<(), StoreError> {
+        let day = |unit: &str| unit.parse::<u64>().ok();
+        self.read(
+            store,
+            &format!("{PREFIX}{org}."),
+            (format!("{first:015}"), format!("{last:015}")),
+            |unit| day(unit).is_some_and(|d| (first..=last).contains(&d)),
+            |unit| super::month(start_of(day(unit).unwrap_or(0))),
+            today,
+        )
+    }
+
+    /// Adds `org`'s cells of the months `first` to `last`.
+    fn months(
+        &mut self,
+        store: &Store,
+        org: &OrgId,
+        (first, last): (Month, Month),
+        today: u64,
+    ) -> Result<(), StoreError> {
+        self.read(
+            store,
+            &format!("{MONTH_PREFIX}{org}."),
+            (first.to_string(), last.to_string()),
+            |unit| {
+                unit.parse::<Month>()
+                    .is_ok_and(|m| (first..=last).contains(&m))
+            },
+            str::to_string,
+            today,
+        )
+    }
+}
+
 /// `org`'s figures over its reports escalated on `days` (UTC days since 1970), and how many
-/// of them owe something due before `now`: the cells of those days, and the entries of its
-/// due-date list dated today before `now` (each case read, to know when it was escalated).
+/// of them owe something due before `now`: the cells of the whole months among the days and
+/// of the days left at either end, and the entries of its due-date list dated today before
+/// `now` (each case read, to know when it was escalated).
 pub fn escalated_on(
     store: &Store,
     org: &OrgId,
     days: RangeInclusive<u64>,
     now: Timestamp,
 ) -> Result<Escalated, StoreError> {
-    let at = prefix(org);
-    // A day's cells end before `<day>/`: the dot that follows the day sorts before it.
-    let lower = format!("{at}{:06}.", days.start());
-    let upper = format!("{at}{:06}/", days.end());
     let today = day_of(now);
-    let mut named: BTreeMap<String, i64> = BTreeMap::new();
-    let mut months: BTreeMap<String, u64> = BTreeMap::new();
-    let mut overdue: u64 = 0;
-    for (id, n) in store.entries_between(&schema::AGGREGATES, lower.as_bytes(), upper.as_bytes())? {
-        let id = String::from_utf8_lossy(&id);
-        let Some((day, name)) = id.strip_prefix(&at).and_then(|r| r.split_once('.')) else {
-            continue;
-        };
-        let Ok(day) = day.parse::<u64>() else {
-            continue;
-        };
-        let count = u64::try_from(n).unwrap_or(0);
-        match name.strip_prefix("due.").map(str::parse::<u64>) {
-            Some(Ok(due)) if due < today => overdue += count,
-            Some(_) => {}
-            None => {
-                if name == "cases" {
-                    let month = super::month(Timestamp(day.saturating_mul(DAY)));
-                    *months.entry(month).or_default() += count;
-                }
-                *named.entry(name.to_string()).or_default() += n;
+    let mut sums = Sums::default();
+    let (first, last) = (*days.start(), *days.end());
+    match whole_months(first, last) {
+        None => sums.days(store, org, (first, last), today)?,
+        Some((from, to)) => {
+            let (from_day, after_day) = (day_of(from.start()), day_of(to.end()));
+            if first < from_day {
+                sums.days(store, org, (first, from_day - 1), today)?;
+            }
+            sums.months(store, org, (from, to), today)?;
+            if after_day <= last {
+                sums.days(store, org, (after_day, last), today)?;
             }
         }
     }
-    let mut figures = ReportFigures::of_cells(&named);
-    figures.months = months;
-    overdue += due_today(store, org, &days, now)?;
+    let mut figures = ReportFigures::of_cells(&sums.named);
+    figures.months = sums.months;
+    let overdue = sums.overdue + due_today(store, org, &days, now)?;
     Ok(Escalated { figures, overdue })
+}
+
+/// The first and last whole months between two days (both in), if any.
+fn whole_months(first: u64, last: u64) -> Option<(Month, Month)> {
+    // A first day after 9999 has no month at all.
+    let mut from = month_of(start_of(first))?;
+    if day_of(from.start()) < first {
+        from = from.next()?;
+    }
+    let to = match month_of(start_of(last)) {
+        Some(m) if day_of(m.end()) == last + 1 => m,
+        Some(m) => m.previous()?,
+        // After 9999: every month there is ends before it.
+        None => Month::new(9999, 12).ok()?,
+    };
+    (from <= to).then_some((from, to))
 }
 
 /// `org`'s reports escalated on `days` whose earliest date owed falls today before `now`
@@ -114,7 +233,7 @@ fn due_today(
     days: &RangeInclusive<u64>,
     now: Timestamp,
 ) -> Result<u64, StoreError> {
-    let start = Timestamp(day_of(now) * DAY);
+    let start = start_of(day_of(now));
     let ids = reports::LISTS.ids_between(
         store,
         &reports::due_list(org),
@@ -142,4 +261,44 @@ fn due_today(
             .count() as u64;
     }
     Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day(s: &str) -> u64 {
+        let t = humantime::parse_rfc3339(&format!("{s}T00:00:00Z")).expect("day");
+        t.duration_since(std::time::UNIX_EPOCH)
+            .expect("after 1970")
+            .as_secs()
+            / DAY
+    }
+
+    fn months(first: &str, last: &str) -> Option<(String, String)> {
+        whole_months(day(first), day(last)).map(|(a, b)| (a.to_string(), b.to_string()))
+    }
+
+    /// The whole months between two days: those starting on or after the first and ending
+    /// on or before the last, none when no month fits, up to 9999-12 when the days run on.
+    #[test]
+    fn whole_months_are_those_the_days_cover_from_start_to_end() {
+        let m = |a: &str, b: &str| Some((a.to_string(), b.to_string()));
+        assert_eq!(months("2026-01-01", "2026-01-31"), m("2026-01", "2026-01"));
+        assert_eq!(months("2026-01-01", "2026-01-30"), None);
+        assert_eq!(months("2026-01-02", "2026-02-28"), m("2026-02", "2026-02"));
+        assert_eq!(months("2026-01-02", "2026-02-27"), None);
+        assert_eq!(months("2025-12-29", "2026-03-03"), m("2026-01", "2026-02"));
+        assert_eq!(months("2024-02-01", "2024-02-29"), m("2024-02", "2024-02"));
+        assert_eq!(months("2024-02-01", "2024-02-28"), None);
+        assert_eq!(months("2026-12-01", "2027-01-31"), m("2026-12", "2027-01"));
+        assert_eq!(
+            whole_months(0, u64::MAX / DAY).map(|(a, b)| (a.to_string(), b.to_string())),
+            m("1970-01", "9999-12")
+        );
+        assert_eq!(
+            whole_months(day("2026-01-15"), u64::MAX / DAY).map(|(a, _)| a.to_string()),
+            Some("2026-02".to_string())
+        );
+    }
 }

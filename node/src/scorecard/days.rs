@@ -9,11 +9,9 @@ use crate::aggregates::report_days::{self, Escalated};
 use crate::aggregates::reports;
 use crate::store::{Store, StoreError};
 use crate::views::ChainParty;
-use ilm_protocol::{OrgId, Timestamp};
-use std::collections::HashSet;
+use ilm_protocol::{CaseRef, OrgId, Timestamp};
+use std::collections::{HashMap, HashSet};
 use std::ops::RangeInclusive;
-
-const DAY: u64 = 86_400;
 
 /// The days a filter keeps, when it names some and nothing else (from the first second of
 /// its first day to the last of its last, as `worklist::day` reads them); None otherwise.
@@ -24,14 +22,16 @@ pub(super) fn only_days(filter: &Narrowing) -> Option<RangeInclusive<u64>> {
         return None;
     }
     let first = match filter.from {
-        Some(f) if f.0 % DAY != 0 => return None,
+        Some(f) if report_days::start_of(report_days::day_of(f)) != f => return None,
         Some(f) => report_days::day_of(f),
         None => 0,
     };
     let last = match filter.to {
-        Some(t) if (t.0 + 1) % DAY != 0 => return None,
+        Some(t) if report_days::day_of(t.plus_secs(1)) == report_days::day_of(t) => {
+            return None;
+        }
         Some(t) => report_days::day_of(t),
-        None => u64::MAX / DAY,
+        None => report_days::day_of(Timestamp(u64::MAX)),
     };
     Some(first..=last)
 }
@@ -60,12 +60,21 @@ pub(super) fn parts(
         }
         let Escalated { figures, overdue } =
             report_days::escalated_on(store, &p.supplier, days.clone(), now)?;
+        // Each attested case read once (a case may hold several of its attestations).
+        let mut passes: HashMap<CaseRef, bool> = HashMap::new();
         let mut kept = Vec::new();
         for a in std::mem::take(&mut p.attestations) {
-            if reports::reports_of(store, &a.case_ref)?
-                .iter()
-                .any(|r| r.supplier == p.supplier && filter.keeps(r))
-            {
+            let held = match passes.get(&a.case_ref) {
+                Some(held) => *held,
+                None => {
+                    let held = reports::reports_of(store, &a.case_ref)?
+                        .iter()
+                        .any(|r| r.supplier == p.supplier && filter.keeps(r));
+                    passes.insert(a.case_ref, held);
+                    held
+                }
+            };
+            if held {
                 kept.push(a);
             }
         }

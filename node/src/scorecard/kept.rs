@@ -13,7 +13,8 @@ use crate::views::ChainParty;
 use ilm_protocol::{CaseRef, CaseStatus, OrgId, Timestamp};
 use std::collections::{BTreeSet, HashMap, HashSet};
 
-/// How a narrowed comparison finds the reports that pass (tests take each way).
+/// How a narrowed comparison counts the reports that pass: from cells, or from the reports
+/// found one way or another (tests take each way).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Reading {
     /// The cells of the filter's days when it names nothing else (`super::days`), else

@@ -225,9 +225,10 @@ struct Parts {
 
 /// The comparison of this brand's supply chain, narrowed by `filter`, with each
 /// organisation's `recent` newest cases. Unnarrowed, each organisation's figures are read
-/// from its aggregate cells (`aggregates::reports`); narrowed, from its reports that pass,
-/// by the same definitions. Either way an attestation counts where its case has a report
-/// about the organisation that passes.
+/// from its aggregate cells (`aggregates::reports`); narrowed only by days, from its cells
+/// of those days (`aggregates::report_days`); narrowed otherwise, from its reports that
+/// pass, by the same definitions. Either way an attestation counts where its case has a
+/// report about the organisation that passes.
 pub fn compare(
     store: &Store,
     membership: &MembershipState,

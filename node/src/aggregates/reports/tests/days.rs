@@ -8,11 +8,11 @@ use super::*;
 use crate::scorecard::{Comparison, Reading, compare_reading};
 
 /// Reports of days no drawn report was escalated on (those fall in the first sixty days),
-/// each owing an acknowledgement by a time of its own: one due today before now and one
-/// after it, one due before today, one of the day before the filter's days, and one of a
-/// case closed since by a newer report about the agency. Only the first and the third are
-/// overdue in the filter's days, the cells and a read of every report agree, and an hour
-/// earlier the first is not yet.
+/// each owing an acknowledgement by a time of its own: one due today before now, one after
+/// it and one at now, one due before today, one of the day before the filter's days, and
+/// one of a case closed since by a newer report about the agency. Only the first and the
+/// one due before today are overdue in the filter's days, the cells and a read of every
+/// report agree, and an hour earlier the first is not yet.
 #[test]
 fn overdue_of_some_days_counts_what_fell_due_today_before_now_from_the_cells() {
     let b = scored_brand();
@@ -50,6 +50,7 @@ fn overdue_of_some_days_counts_what_fell_due_today_before_now_from_the_cells() {
             Timestamp(now.0 - 7_200),
             0,
         ),
+        made(6, day(301), now, 0),
         closing,
     ];
     deliver(&b.store, &[reports]);
@@ -72,7 +73,7 @@ fn overdue_of_some_days_counts_what_fell_due_today_before_now_from_the_cells() {
             let supplier = &counted.parties[0].1;
             assert_eq!(
                 (supplier.cases, supplier.open, supplier.overdue),
-                (4, 3, overdue),
+                (5, 4, overdue),
                 "{reading:?}"
             );
         }
@@ -80,42 +81,123 @@ fn overdue_of_some_days_counts_what_fell_due_today_before_now_from_the_cells() {
 }
 
 /// Without its cells of some days an organisation's scorecard of those days counts nothing,
-/// while a read of every report still counts its reports: the figures come from the cells.
+/// while a read of every report still counts its reports: the figures come from the cells,
+/// those of whole months from the months' cells, those of the days at either end from the
+/// days' cells.
 #[test]
-fn scorecards_of_some_days_come_from_the_cells_of_those_days() {
+fn scorecards_of_some_days_come_from_the_cells_of_those_days_and_months() {
     let b = scored_brand();
     let me = b.brand.org_id();
-    let filter = Filter {
-        from: crate::clock::fmt_day(T0.plus_days(20)),
-        to: crate::clock::fmt_day(T0.plus_days(40)),
-        ..Filter::default()
-    }
-    .parse()
-    .expect("filter");
     let now = T0.plus_days(45);
-    let compare = |reading: Reading| {
+    let compare = |from: u64, to: u64, reading: Reading| {
+        let filter = Filter {
+            from: crate::clock::fmt_day(T0.plus_days(from)),
+            to: crate::clock::fmt_day(T0.plus_days(to)),
+            ..Filter::default()
+        }
+        .parse()
+        .expect("filter");
         compare_reading(&b.store, &b.membership, &me, now, &filter, 0, reading).expect("compare")
     };
-    let before = compare(Reading::Days);
-    assert_eq!(shown(&before), shown(&compare(Reading::Every)));
-    assert!(before.parties[0].1.cases > 0, "the control: it has some");
-    let mine = format!(
-        "{}{}.",
-        crate::aggregates::report_days::PREFIX,
-        b.parties[0]
-    );
-    let cells = crate::aggregates::with_prefix(&b.store, &mine).expect("cells");
-    assert!(!cells.is_empty());
-    let mut batch = WriteBatch::new();
-    for name in cells.keys() {
-        batch.remove(&schema::AGGREGATES, format!("{mine}{name}").as_bytes());
+    // Days 20 to 40 hold no whole month; days 0 to 58 are January and February 2026; days
+    // 0 to 40 are January and ten days of February.
+    let windows = [(20, 40), (0, 58), (0, 40)];
+    let supplier = |c: &Comparison| c.parties[0].1.cases;
+    let every: Vec<u64> = windows
+        .iter()
+        .map(|(f, t)| supplier(&compare(*f, *t, Reading::Every)))
+        .collect();
+    for ((f, t), n) in windows.iter().zip(&every) {
+        let counted = compare(*f, *t, Reading::Days);
+        assert_eq!(shown(&counted), shown(&compare(*f, *t, Reading::Every)));
+        assert!(*n > 0, "the control: it has some");
     }
-    b.store.commit(batch).expect("commit");
-    let after = compare(Reading::Days);
-    assert_eq!(after.parties[0].1.cases, 0);
-    assert_eq!(after.parties[1].1.cases, before.parties[1].1.cases);
+    let remove = |prefix: &str| {
+        let mine = format!("{prefix}{}.", b.parties[0]);
+        let cells = crate::aggregates::with_prefix(&b.store, &mine).expect("cells");
+        assert!(!cells.is_empty(), "{prefix}");
+        let mut batch = WriteBatch::new();
+        for name in cells.keys() {
+            batch.remove(&schema::AGGREGATES, format!("{mine}{name}").as_bytes());
+        }
+        b.store.commit(batch).expect("commit");
+    };
+    let counted = |w: usize, reading| supplier(&compare(windows[w].0, windows[w].1, reading));
+    remove(crate::aggregates::report_days::PREFIX);
+    assert_eq!(counted(0, Reading::Days), 0);
     assert_eq!(
-        compare(Reading::Every).parties[0].1.cases,
-        before.parties[0].1.cases
+        counted(1, Reading::Days),
+        every[1],
+        "whole months: their cells"
     );
+    let partly = counted(2, Reading::Days);
+    assert!(partly > 0 && partly < every[2], "{partly} of {}", every[2]);
+    assert_eq!(
+        compare(20, 40, Reading::Days).parties[1].1.cases,
+        compare(20, 40, Reading::Every).parties[1].1.cases,
+        "the agency's cells are its own"
+    );
+    remove(crate::aggregates::report_days::MONTH_PREFIX);
+    assert_eq!(counted(1, Reading::Days), 0);
+    for (w, n) in every.iter().enumerate() {
+        assert_eq!(counted(w, Reading::Every), *n);
+    }
+}
+
+/// A report dated far ahead by a sender's wrong clock (in the year 5000, and after 9999,
+/// which no month holds) counts in a scorecard of the days from one on, or of its own
+/// day, as a read of every report counts it: days are named so that they sort as numbers.
+#[test]
+fn reports_dated_far_ahead_count_as_every_report_read_counts_them() {
+    let b = scored_brand();
+    let me = b.brand.org_id();
+    let far = |n: u8, at: u64| {
+        let mut r = b.reports[0].clone();
+        r.case_ref = case_ref(170 + n, 0);
+        r.cso = b.csos[0].org_id();
+        r.supplier = b.parties[0];
+        r.escalated_at = Timestamp(at);
+        r.acknowledge_by = Timestamp(at + 86_400);
+        r.remediate_by = Timestamp(at + 2 * 86_400);
+        r.reported_at = Timestamp(T0.0 + 950 + u64::from(n));
+        r
+    };
+    // 5000-03-01 and about 11476.
+    let (y5000, later) = (95_622_681_600 + 3_600, 300_000_000_000);
+    deliver(&b.store, &[vec![far(0, y5000), far(1, later)]]);
+    let now = T0.plus_days(45);
+    let compare = |from: &str, to: &str, reading: Reading| {
+        let filter = Filter {
+            from: from.into(),
+            to: to.into(),
+            ..Filter::default()
+        }
+        .parse()
+        .expect("filter");
+        compare_reading(&b.store, &b.membership, &me, now, &filter, RECENT, reading)
+            .expect("compare")
+    };
+    let day0 = crate::clock::fmt_day(T0);
+    let windows = [
+        (day0.as_str(), ""),
+        ("", day0.as_str()),
+        ("5000-03-01", "5000-03-01"),
+        ("5000-01-01", ""),
+        ("2272-01-01", "4999-12-31"),
+        ("4708-01-01", "9999-12-31"),
+    ];
+    let mut found = Vec::new();
+    for (from, to) in windows {
+        let every = compare(from, to, Reading::Every);
+        assert_eq!(
+            shown(&compare(from, to, Reading::Days)),
+            shown(&every),
+            "{from} {to}"
+        );
+        found.push(every.parties[0].1.cases);
+    }
+    // The controls: the far reports are in the windows that hold them, and only those.
+    let held = found[0];
+    assert!(held > 2);
+    assert_eq!(&found[2..], &[1, 2, 0, 1]);
 }

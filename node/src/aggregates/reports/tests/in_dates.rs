@@ -1,5 +1,6 @@
 //! A brand's scorecards narrowed to some days read each organisation's reports of those days
-//! from its newest-first list, and equal those counted from every report.
+//! from its newest-first list (or, narrowed only by days, its cells of those days), and
+//! equal those counted from every report.
 
 use super::scorecards::scored_brand;
 use super::*;
@@ -137,6 +138,17 @@ fn scorecards_of_some_days_read_each_organisations_list_and_equal_every_reports(
     let listed = compare(&few, now, Reading::InDates);
     assert_eq!(listed.parties[0].1.cases, 0);
     assert_eq!(listed.parties[1].1.cases, every.parties[1].1.cases);
+    // With a category too, the cheaper reading for a few days is the lists'.
+    let of_category = |category: &str| Filter {
+        category: category.into(),
+        ..few.clone()
+    };
+    let kept = IssueCategory::ALL
+        .iter()
+        .map(|c| of_category(c.code()))
+        .find(|f| compare(f, now, Reading::Every).parties[0].1.cases > 0)
+        .expect("the control: some category has some");
+    assert_eq!(compare(&kept, now, Reading::Cheaper).parties[0].1.cases, 0);
     // Narrowed only by days, the figures come from the cells of those days (its newest cases
     // from the list).
     for reading in [Reading::Cheaper, Reading::Days] {
