@@ -15,8 +15,9 @@
 //!   page finds its cache), and right after a read of every report, which pushes the lists
 //!   out of the engine's cache;
 //! - the scorecards from cells, those of 30 days from each organisation's list of its
-//!   reports and from its cells of those days, and those of 365 days from its cells, each
-//!   against every report read (checked to agree first);
+//!   reports and from its cells of those days, and those of 365 days from its cells (of
+//!   the whole months among them, and of the days at either end), each against every
+//!   report read (checked to agree first);
 //! - the pages opened most, on the store as the deliveries left it and again after it was
 //!   compacted (`ilm db compact`), with its size on disk before and after.
 //!
@@ -584,7 +585,8 @@ fn main() -> Result<()> {
                 .map_err(Into::into)
         },
     )?;
-    // The scorecards of the last 365 days, from the cells of those days.
+    // The scorecards of the last 365 days, from the cells of their whole months and of the
+    // days at either end.
     let last_year = scorecard::Filter {
         from: ilm_node::clock::fmt_day(Timestamp(until.0 - 364 * DAY)),
         to: ilm_node::clock::fmt_day(until),
@@ -717,7 +719,7 @@ fn main() -> Result<()> {
         month_days_times,
     ));
     filtered_times.push((
-        "scorecards of 365 days (each one's cells of those days)",
+        "scorecards of 365 days (each one's cells of the whole months and the days at either end)",
         format!("{} reports", year_read.overall.cases),
         year_times,
     ));

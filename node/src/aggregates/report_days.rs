@@ -19,7 +19,8 @@ use std::ops::RangeInclusive;
 
 /// Every per-day cell starts with this, then the party's id, a dot, the day (days since
 /// 1970, fifteen digits: as many as any time's day has, so that days sort as their names)
-/// and a dot.
+/// and a dot. What follows is named as under `reports::prefix`, with `open` and
+/// `due.<day>` (the day of the earliest date owed) counted by the case rule.
 pub const PREFIX: &str = "reportday.";
 
 /// Every per-month cell starts with this, then the party's id, a dot, the month (`YYYY-MM`)
@@ -63,7 +64,7 @@ pub(super) fn of_case(group: &[StatusReport], c: &mut Cells) {
                 add(c, format!("{at}open"), 1);
             }
             if let Some(due) = due {
-                add(c, format!("{at}due.{due:06}"), 1);
+                add(c, format!("{at}due.{due:015}"), 1);
             }
         }
     }
@@ -72,7 +73,7 @@ pub(super) fn of_case(group: &[StatusReport], c: &mut Cells) {
 /// What a scorecard counts of one organisation's reports escalated on some days.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Escalated {
-    /// Its figures, `open` by the case rule, months from the days.
+    /// Its figures, `open` by the case rule.
     pub figures: ReportFigures,
     /// Of its reports, those owing something due before the time asked at.
     pub overdue: u64,
@@ -300,5 +301,11 @@ mod tests {
             whole_months(day("2026-01-15"), u64::MAX / DAY).map(|(a, _)| a.to_string()),
             Some("2026-02".to_string())
         );
+        // Nothing whole: inside 1970-01, from a day after 9999, from within 9999-12.
+        assert_eq!(months("1970-01-01", "1970-01-30"), None);
+        assert_eq!(months("1970-01-02", "1970-01-31"), None);
+        assert_eq!(whole_months(day("9999-12-31") + 1, u64::MAX / DAY), None);
+        assert_eq!(whole_months(day("9999-12-02"), u64::MAX / DAY), None);
+        assert_eq!(months("9999-12-01", "9999-12-31"), m("9999-12", "9999-12"));
     }
 }

@@ -1,5 +1,6 @@
-//! A comparison narrowed only by days, read from each organisation's cells per day escalated
-//! (`aggregates::report_days`) instead of its reports: figures, open and overdue counted by
+//! A comparison narrowed only by days, read from each organisation's cells of the whole
+//! months among them and of the days at either end (`aggregates::report_days`) instead of
+//! its reports: figures, open and overdue counted by
 //! the rules a read of the reports counts them by; its newest reports of those days from its
 //! newest-first list; an attestation counted when its case's report about it was escalated
 //! on one of the days.
