@@ -16,8 +16,9 @@
 //!   out of the engine's cache;
 //! - the scorecards from cells, those of 30 days from each organisation's list of its
 //!   reports and from its cells of those days, and those of 365 days from its cells (of
-//!   the whole months among them, and of the days at either end), each against every
-//!   report read (checked to agree first);
+//!   the whole months among them, and of the days at either end), and those of one
+//!   category and of one sector from its cells of it, each against every report read
+//!   (checked to agree first);
 //! - the pages opened most, on the store as the deliveries left it and again after it was
 //!   compacted (`ilm db compact`), with its size on disk before and after.
 //!
@@ -562,7 +563,7 @@ fn main() -> Result<()> {
     let (month_listed, month_cheaper, month_days, month_read) = (
         month(scorecard::Reading::InDates)?,
         month(scorecard::Reading::Cheaper)?,
-        month(scorecard::Reading::Days)?,
+        month(scorecard::Reading::Cells)?,
         month(scorecard::Reading::Every)?,
     );
     anyhow::ensure!(
@@ -575,7 +576,7 @@ fn main() -> Result<()> {
     let month_days_times = paired(
         runs,
         || {
-            month(scorecard::Reading::Days)
+            month(scorecard::Reading::Cells)
                 .map(|_| ())
                 .map_err(Into::into)
         },
@@ -607,13 +608,14 @@ fn main() -> Result<()> {
     };
     let year_read = year(scorecard::Reading::Every)?;
     anyhow::ensure!(
-        json(&year(scorecard::Reading::Days)?)? == json(&year_read)? && year_read.overall.cases > 0,
+        json(&year(scorecard::Reading::Cells)?)? == json(&year_read)?
+            && year_read.overall.cases > 0,
         "the scorecards of a year from the cells differ from every report read"
     );
     let year_times = paired(
         runs,
         || {
-            year(scorecard::Reading::Days)
+            year(scorecard::Reading::Cells)
                 .map(|_| ())
                 .map_err(Into::into)
         },
@@ -623,6 +625,49 @@ fn main() -> Result<()> {
                 .map_err(Into::into)
         },
     )?;
+    // The scorecards of one category, and of one sector: each one's cells of it.
+    let category = ilm_protocol::IssueCategory::ALL[0].code().to_string();
+    let of_one = |filter: scorecard::Filter| -> Result<_> {
+        let narrowing = filter.parse().map_err(|e| anyhow::anyhow!("{e}"))?;
+        let read = |reading| {
+            scorecard::compare_reading(
+                &brand_store,
+                &m,
+                &brand,
+                until,
+                &narrowing,
+                scorecard::RECENT,
+                reading,
+            )
+        };
+        let every = read(scorecard::Reading::Every)?;
+        anyhow::ensure!(
+            json(&read(scorecard::Reading::Cells)?)? == json(&every)? && every.overall.cases > 0,
+            "the scorecards of {filter:?} from the cells differ from every report read"
+        );
+        let times = paired(
+            runs,
+            || {
+                read(scorecard::Reading::Cells)
+                    .map(|_| ())
+                    .map_err(Into::into)
+            },
+            || {
+                read(scorecard::Reading::Every)
+                    .map(|_| ())
+                    .map_err(Into::into)
+            },
+        )?;
+        Ok((every.overall.cases, times))
+    };
+    let (category_cases, category_times) = of_one(scorecard::Filter {
+        category: category.clone(),
+        ..Default::default()
+    })?;
+    let (sector_cases, sector_times) = of_one(scorecard::Filter {
+        sector: "garment".into(),
+        ..Default::default()
+    })?;
     let month_times = paired(
         runs,
         || {
@@ -722,6 +767,16 @@ fn main() -> Result<()> {
         "scorecards of 365 days (each one's cells of the whole months and the days at either end)",
         format!("{} reports", year_read.overall.cases),
         year_times,
+    ));
+    filtered_times.push((
+        "scorecards of one category (each one's cells of it)",
+        format!("{category_cases} reports"),
+        category_times,
+    ));
+    filtered_times.push((
+        "scorecards of one sector (each one's cells of it)",
+        format!("{sector_cases} reports"),
+        sector_times,
     ));
     println!("|---|---:|---:|---:|---:|---:|---:|");
     for (what, total, p) in filtered_times {

@@ -231,6 +231,7 @@ pub fn entries(group: &[StatusReport]) -> Vec<(Vec<u8>, ListKey)> {
         }
     }
     out.extend(group.iter().map(super::reports::newest_entry));
+    out.extend(group.iter().flat_map(super::report_facets::entries));
     out.extend(owing(group).into_iter().map(|(r, due)| {
         (
             super::reports::due_list(&r.supplier),
@@ -336,13 +337,15 @@ pub fn cases_page(
 
 /// What one case a brand knows from its reports (`group`, in id order) adds to the
 /// case-level cells, to its parties' cells per day of the earliest date each owes by, and
-/// to their cells per day escalated (`report_days`; nothing for no reports).
+/// to their cells per day escalated (`report_days`) and per facet (`report_facets`;
+/// nothing for no reports).
 pub(super) fn of_case(group: &[StatusReport]) -> Cells {
     let mut c = Cells::new();
     if let Some(s) = summary(group) {
         add_case(&mut c, &s);
     }
     super::report_days::of_case(group, &mut c);
+    super::report_facets::of_case(group, &mut c);
     for (r, due) in owing(group) {
         let at = super::reports::prefix(&r.supplier);
         add(&mut c, format!("{at}due.{:06}", due.0 / DAY), 1);

@@ -205,7 +205,8 @@ pub fn escalated_on(
     }
     let mut figures = ReportFigures::of_cells(&sums.named);
     figures.months = sums.months;
-    let overdue = sums.overdue + due_today(store, org, &days, now)?;
+    let on_days = |r: &StatusReport| days.contains(&day_of(r.escalated_at));
+    let overdue = sums.overdue + due_today(store, org, now, on_days)?;
     Ok(Escalated { figures, overdue })
 }
 
@@ -225,14 +226,14 @@ fn whole_months(first: u64, last: u64) -> Option<(Month, Month)> {
     (from <= to).then_some((from, to))
 }
 
-/// `org`'s reports escalated on `days` whose earliest date owed falls today before `now`
-/// (a day's cells cannot tell before from after `now`): its due-date list's entries of
+/// `org`'s reports that `keeps` takes whose earliest date owed falls today before `now` (a
+/// cell of the day cannot tell before from after `now`): its due-date list's entries of
 /// today before `now`, each case read once.
-fn due_today(
+pub(super) fn due_today(
     store: &Store,
     org: &OrgId,
-    days: &RangeInclusive<u64>,
     now: Timestamp,
+    keeps: impl Fn(&StatusReport) -> bool,
 ) -> Result<u64, StoreError> {
     let start = start_of(day_of(now));
     let ids = reports::LISTS.ids_between(
@@ -253,12 +254,7 @@ fn due_today(
         let group = reports::reports_of(store, &case)?;
         n += chain::owing(&group)
             .into_iter()
-            .filter(|(r, due)| {
-                r.supplier == *org
-                    && *due >= start
-                    && *due < now
-                    && days.contains(&day_of(r.escalated_at))
-            })
+            .filter(|(r, due)| r.supplier == *org && *due >= start && *due < now && keeps(r))
             .count() as u64;
     }
     Ok(n)

@@ -17,16 +17,16 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 /// found one way or another (tests take each way).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Reading {
-    /// The cells of the filter's days when it names nothing else (`super::days`), else
-    /// whichever reads fewer reports.
+    /// The cells of the filter's days, or of its one category, sector or corridor, when it
+    /// names nothing else (`super::cells`), else whichever reads fewer reports.
     Cheaper,
     /// Every report the brand holds.
     Every,
     /// Each organisation's reports escalated in the filter's days, when it names some.
     InDates,
-    /// Each organisation's cells of the filter's days, when it names nothing else (else as
-    /// `Cheaper`).
-    Days,
+    /// Each organisation's cells of the filter's days, or of its one category, sector or
+    /// corridor, when it names nothing else (else as `Cheaper`).
+    Cells,
 }
 
 /// The reports that pass a filter, by the organisation they concern.
@@ -64,7 +64,7 @@ pub(super) fn kept(
         Reading::InDates => usize::MAX,
         // A case's reports read apart cost about eight reports read in order (38 µs and
         // 4.5 µs at a million reports, `benches/brand.rs`).
-        Reading::Cheaper | Reading::Days => held(store, parties)? / 8,
+        Reading::Cheaper | Reading::Cells => held(store, parties)? / 8,
     };
     match in_dates(store, parties, filter, most)? {
         Some(kept) => Ok(kept),

@@ -2,7 +2,8 @@
 //! what the brand legitimately holds: the status reports the CSOs send it and the
 //! attestations it verified. Every page, export and API answer calls [`compare`], so they
 //! never disagree; it reads the aggregate cells kept with the reports; narrowed only by
-//! days, each organisation's cells of those days (`days`); narrowed otherwise, the reports
+//! days, or only by one category, sector or corridor, each organisation's cells of those
+//! (`cells`); narrowed otherwise, the reports
 //! that pass, counted by the same definitions: those of the filter's days from each
 //! organisation's list of its reports, when that reads fewer, else every report (`kept`).
 
@@ -16,7 +17,7 @@ use crate::worklist::{QueryError, day};
 use ilm_protocol::{Country, IssueCategory, Money, OrgId, RemediationAttestation, Timestamp};
 use serde::Serialize;
 
-mod days;
+mod cells;
 mod kept;
 
 use kept::Kept;
@@ -225,9 +226,10 @@ struct Parts {
 
 /// The comparison of this brand's supply chain, narrowed by `filter`, with each
 /// organisation's `recent` newest cases. Unnarrowed, each organisation's figures are read
-/// from its aggregate cells (`aggregates::reports`); narrowed only by days, from its cells
-/// of those days (`aggregates::report_days`); narrowed otherwise, from its reports that
-/// pass, by the same definitions. Either way an attestation counts where its case has a
+/// from its aggregate cells (`aggregates::reports`); narrowed only by days, or only by one
+/// category, sector or corridor, from its cells of those (`aggregates::report_days`,
+/// `aggregates::report_facets`); narrowed otherwise, from its reports that pass, by the
+/// same definitions. Either way an attestation counts where its case has a
 /// report about the organisation that passes.
 pub fn compare(
     store: &Store,
@@ -285,11 +287,11 @@ pub fn compare_reading(
                 recent: newest,
             });
         }
-    } else if let Some(days) = days::only_days(filter)
+    } else if let Some(counted) = cells::counted(filter)
         && reading != Reading::Every
         && reading != Reading::InDates
     {
-        parts = days::parts(store, &mut parties, filter, &days, now, recent)?;
+        parts = cells::parts(store, &mut parties, filter, &counted, now, recent)?;
         corridors = reports::corridors(store)?;
     } else {
         // Whether each case is closed, as its newest report says (the case list's reading;

@@ -204,9 +204,9 @@ fn late(r: &StatusReport, closed: &BTreeSet<CaseRef>, now: Timestamp) -> bool {
     !closed.contains(&r.case_ref) && !r.overdue(now).is_empty()
 }
 
-/// The ids the lists must hold for `reports`: each party's (every report newest first; by
-/// the earliest date it owes by, in a case not closed), and the cases' (by each organisation
-/// named and category too).
+/// The ids the lists must hold for `reports`: each party's (every report newest first, and
+/// those of each category, sector and corridor; by the earliest date it owes by, in a case
+/// not closed), and the cases' (by each organisation named and category too).
 fn lists_of(reports: &[StatusReport]) -> Vec<Vec<u8>> {
     let closed = closed_cases(reports);
     let mut ids: Vec<Vec<u8>> = Vec::new();
@@ -217,6 +217,36 @@ fn lists_of(reports: &[StatusReport]) -> Vec<Vec<u8>> {
         if let Some(due) = due.filter(|_| !closed.contains(&r.case_ref)) {
             let key = list_key(due, &r.case_ref);
             ids.push([due_list(&r.supplier).as_slice(), &key].concat());
+        }
+        // Its party's reports of each of its categories, its sector (one of the sectors a
+        // filter takes) and its corridor.
+        let mut facets: BTreeSet<String> = r
+            .categories
+            .iter()
+            .map(|c| format!("category:{}", c.code()))
+            .collect();
+        facets.extend(
+            r.sector
+                .iter()
+                .filter(|s| crate::intake::SECTORS.contains(&s.as_str()))
+                .map(|s| format!("sector:{s}")),
+        );
+        facets.extend(
+            r.corridor
+                .iter()
+                .map(|(o, w)| format!("corridor:{}-{}", o.as_str(), w.as_str())),
+        );
+        for f in facets {
+            ids.push(
+                [
+                    b"b".as_slice(),
+                    r.supplier.as_bytes(),
+                    f.as_bytes(),
+                    &[0],
+                    &newest,
+                ]
+                .concat(),
+            );
         }
     }
     for group in reports.chunk_by(|a, b| a.case_ref == b.case_ref) {
@@ -252,6 +282,9 @@ fn lists_of(reports: &[StatusReport]) -> Vec<Vec<u8>> {
     ids.dedup();
     ids
 }
+
+/// Which reports a figure is over.
+type Kept<'a> = &'a dyn Fn(&StatusReport) -> bool;
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(48))]
@@ -321,6 +354,47 @@ proptest! {
                 let now = Timestamp(T0.0 + hours * 3_600 + 600);
                 let scanned = mine.iter().filter(|r| late(r, &closed, now)).count() as u64;
                 prop_assert_eq!(overdue(&store, &party, now).expect("overdue"), scanned);
+            }
+            // Its figures of some days, and of one category, sector or corridor, from their
+            // cells, as the reports that pass count them (open and overdue by the case rule).
+            let counted = |kept: Kept, now: Timestamp| {
+                let theirs: Vec<&StatusReport> =
+                    mine.iter().copied().filter(|r| kept(r)).collect();
+                let mut f = ReportFigures::of_reports(theirs.iter().copied());
+                f.open = theirs.iter().filter(|r| !closed.contains(&r.case_ref)).count() as u64;
+                let overdue = theirs.iter().filter(|r| late(r, &closed, now)).count() as u64;
+                crate::aggregates::report_days::Escalated { figures: f, overdue }
+            };
+            let first = T0.0 / 86_400;
+            for (from, to) in [(first + 10, first + 40), (first - 3, first + 61)] {
+                let on = |r: &StatusReport| (from..=to).contains(&(r.escalated_at.0 / 86_400));
+                for hours in (0..24 * 100).step_by(161) {
+                    let now = Timestamp(T0.0 + hours * 3_600 + 600);
+                    let got = crate::aggregates::report_days::escalated_on(
+                        &store, &party, from..=to, now,
+                    )
+                    .expect("days");
+                    prop_assert_eq!(got, counted(&on, now));
+                }
+            }
+            use crate::aggregates::report_facets::{self, Facet};
+            let mm_th: (ilm_protocol::Country, ilm_protocol::Country) =
+                ("MM".parse().expect("c"), "TH".parse().expect("c"));
+            let category = IssueCategory::ALL[1];
+            let facets: [(Facet, Kept); 3] = [
+                (Facet::Category(category), &|r| r.categories.contains(&category)),
+                (Facet::Sector("seafood".into()), &|r| r.sector.as_deref() == Some("seafood")),
+                (
+                    Facet::Corridor(mm_th.0.clone(), mm_th.1.clone()),
+                    &|r| r.corridor.as_ref() == Some(&mm_th),
+                ),
+            ];
+            for (facet, has) in &facets {
+                for hours in (0..24 * 100).step_by(161) {
+                    let now = Timestamp(T0.0 + hours * 3_600 + 600);
+                    let got = report_facets::figures(&store, &party, facet, now).expect("facet");
+                    prop_assert_eq!(got, counted(*has, now));
+                }
             }
         }
     }
@@ -419,6 +493,9 @@ mod case_list;
 mod closed;
 /// A brand's scorecards narrowed only by days, from each organisation's cells per day.
 mod days;
+/// A brand's scorecards narrowed only by a category, a sector or a corridor, from each
+/// organisation's cells of it.
+mod facets;
 /// A brand's scorecards of some days, from each organisation's list of its reports.
 mod in_dates;
 /// A brand's case list in another order, walked among the cases its conditions keep.

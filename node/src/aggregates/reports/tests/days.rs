@@ -67,7 +67,7 @@ fn overdue_of_some_days_counts_what_fell_due_today_before_now_from_the_cells() {
     };
     for (at, overdue) in [(now, 2), (Timestamp(now.0 - 3_601), 1)] {
         let every = compare(at, Reading::Every);
-        for reading in [Reading::Days, Reading::Cheaper] {
+        for reading in [Reading::Cells, Reading::Cheaper] {
             let counted = compare(at, reading);
             assert_eq!(shown(&counted), shown(&every), "{reading:?} at {at:?}");
             let supplier = &counted.parties[0].1;
@@ -108,7 +108,7 @@ fn scorecards_of_some_days_come_from_the_cells_of_those_days_and_months() {
         .map(|(f, t)| supplier(&compare(*f, *t, Reading::Every)))
         .collect();
     for ((f, t), n) in windows.iter().zip(&every) {
-        let counted = compare(*f, *t, Reading::Days);
+        let counted = compare(*f, *t, Reading::Cells);
         assert_eq!(shown(&counted), shown(&compare(*f, *t, Reading::Every)));
         assert!(*n > 0, "the control: it has some");
     }
@@ -124,21 +124,21 @@ fn scorecards_of_some_days_come_from_the_cells_of_those_days_and_months() {
     };
     let counted = |w: usize, reading| supplier(&compare(windows[w].0, windows[w].1, reading));
     remove(crate::aggregates::report_days::PREFIX);
-    assert_eq!(counted(0, Reading::Days), 0);
+    assert_eq!(counted(0, Reading::Cells), 0);
     assert_eq!(
-        counted(1, Reading::Days),
+        counted(1, Reading::Cells),
         every[1],
         "whole months: their cells"
     );
-    let partly = counted(2, Reading::Days);
+    let partly = counted(2, Reading::Cells);
     assert!(partly > 0 && partly < every[2], "{partly} of {}", every[2]);
     assert_eq!(
-        compare(20, 40, Reading::Days).parties[1].1.cases,
+        compare(20, 40, Reading::Cells).parties[1].1.cases,
         compare(20, 40, Reading::Every).parties[1].1.cases,
         "the agency's cells are its own"
     );
     remove(crate::aggregates::report_days::MONTH_PREFIX);
-    assert_eq!(counted(1, Reading::Days), 0);
+    assert_eq!(counted(1, Reading::Cells), 0);
     for (w, n) in every.iter().enumerate() {
         assert_eq!(counted(w, Reading::Every), *n);
     }
@@ -190,7 +190,7 @@ fn reports_dated_far_ahead_count_as_every_report_read_counts_them() {
     for (from, to) in windows {
         let every = compare(from, to, Reading::Every);
         assert_eq!(
-            shown(&compare(from, to, Reading::Days)),
+            shown(&compare(from, to, Reading::Cells)),
             shown(&every),
             "{from} {to}"
         );

@@ -90,7 +90,7 @@ fn scorecards_of_some_days_read_each_organisations_list_and_equal_every_reports(
                 for days in [0, 8, 45, 120] {
                     let now = T0.plus_days(days).plus_secs(5_000);
                     let every = compare(&filter, now, Reading::Every);
-                    for reading in [Reading::InDates, Reading::Cheaper, Reading::Days] {
+                    for reading in [Reading::InDates, Reading::Cheaper, Reading::Cells] {
                         assert_eq!(
                             shown(&compare(&filter, now, reading)),
                             shown(&every),
@@ -151,7 +151,7 @@ fn scorecards_of_some_days_read_each_organisations_list_and_equal_every_reports(
     assert_eq!(compare(&kept, now, Reading::Cheaper).parties[0].1.cases, 0);
     // Narrowed only by days, the figures come from the cells of those days (its newest cases
     // from the list).
-    for reading in [Reading::Cheaper, Reading::Days] {
+    for reading in [Reading::Cheaper, Reading::Cells] {
         let counted = compare(&few, now, reading);
         assert_eq!(counted.parties[0].1.cases, every.parties[0].1.cases);
         assert!(counted.recent[0].is_empty() && !every.recent[0].is_empty());

@@ -1,12 +1,13 @@
-//! A comparison narrowed only by days, read from each organisation's cells of the whole
-//! months among them and of the days at either end (`aggregates::report_days`) instead of
-//! its reports: figures, open and overdue counted by
-//! the rules a read of the reports counts them by; its newest reports of those days from its
-//! newest-first list; an attestation counted when its case's report about it was escalated
-//! on one of the days.
+//! A comparison narrowed only by days, or only by one category, sector or corridor, read
+//! from each organisation's cells instead of its reports (those of the whole months among
+//! the days and of the days at either end, `aggregates::report_days`; those of the facet,
+//! `aggregates::report_facets`): figures, open and overdue counted by the rules a read of
+//! the reports counts them by; its newest reports that pass from its newest-first list, or
+//! its list of the facet; an attestation counted when its case's report about it passes.
 
 use super::{Narrowing, Parts};
 use crate::aggregates::report_days::{self, Escalated};
+use crate::aggregates::report_facets::{self, Facet};
 use crate::aggregates::reports;
 use crate::store::{Store, StoreError};
 use crate::views::ChainParty;
@@ -14,9 +15,33 @@ use ilm_protocol::{CaseRef, OrgId, Timestamp};
 use std::collections::{HashMap, HashSet};
 use std::ops::RangeInclusive;
 
+/// What a filter narrows by, when cells count it.
+pub(super) enum Counted {
+    /// Some days and nothing else.
+    Days(RangeInclusive<u64>),
+    /// One category, sector or corridor, and nothing else.
+    Facet(Facet),
+}
+
+/// What cells count of `filter`, if they do.
+pub(super) fn counted(filter: &Narrowing) -> Option<Counted> {
+    if let Some(days) = only_days(filter) {
+        return Some(Counted::Days(days));
+    }
+    if filter.from.is_some() || filter.to.is_some() {
+        return None;
+    }
+    match (&filter.category, &filter.sector, &filter.corridor) {
+        (Some(c), None, None) => Some(Counted::Facet(Facet::Category(*c))),
+        (None, Some(s), None) => Some(Counted::Facet(Facet::Sector(s.clone()))),
+        (None, None, Some((o, w))) => Some(Counted::Facet(Facet::Corridor(o.clone(), w.clone()))),
+        _ => None,
+    }
+}
+
 /// The days a filter keeps, when it names some and nothing else (from the first second of
 /// its first day to the last of its last, as `worklist::day` reads them); None otherwise.
-pub(super) fn only_days(filter: &Narrowing) -> Option<RangeInclusive<u64>> {
+fn only_days(filter: &Narrowing) -> Option<RangeInclusive<u64>> {
     let named_else =
         filter.category.is_some() || filter.sector.is_some() || filter.corridor.is_some();
     if named_else || (filter.from.is_none() && filter.to.is_none()) {
@@ -37,13 +62,14 @@ pub(super) fn only_days(filter: &Narrowing) -> Option<RangeInclusive<u64>> {
     Some(first..=last)
 }
 
-/// Each party's parts over its reports escalated on `days`, as `compare` reads them from
-/// the reports that pass: an organisation named twice counts once, on its first line.
+/// Each party's parts over its reports that pass (as `counted` says, from cells), as
+/// `compare` reads them from the reports that pass: an organisation named twice counts
+/// once, on its first line.
 pub(super) fn parts(
     store: &Store,
     parties: &mut [ChainParty],
     filter: &Narrowing,
-    days: &RangeInclusive<u64>,
+    counted: &Counted,
     now: Timestamp,
     recent: usize,
 ) -> Result<Vec<Parts>, StoreError> {
@@ -59,8 +85,12 @@ pub(super) fn parts(
             });
             continue;
         }
-        let Escalated { figures, overdue } =
-            report_days::escalated_on(store, &p.supplier, days.clone(), now)?;
+        let Escalated { figures, overdue } = match counted {
+            Counted::Days(days) => {
+                report_days::escalated_on(store, &p.supplier, days.clone(), now)?
+            }
+            Counted::Facet(f) => report_facets::figures(store, &p.supplier, f, now)?,
+        };
         // Each attested case read once (a case may hold several of its attestations).
         let mut passes: HashMap<CaseRef, bool> = HashMap::new();
         let mut kept = Vec::new();
@@ -83,26 +113,36 @@ pub(super) fn parts(
         out.push(Parts {
             figures,
             overdue,
-            recent: newest(store, &p.supplier, filter, recent)?,
+            recent: newest(store, &p.supplier, filter, counted, recent)?,
         });
     }
     Ok(out)
 }
 
-/// `org`'s `n` newest reports escalated in the filter's days (newest escalation first, then
-/// by case; a case's reports in id order), from its newest-first list.
+/// `org`'s `n` newest reports that pass (newest escalation first, then by case; a case's
+/// reports in id order), from its newest-first list between the filter's days, or from its
+/// list of the facet.
 fn newest(
     store: &Store,
     org: &OrgId,
     filter: &Narrowing,
+    counted: &Counted,
     n: usize,
 ) -> Result<Vec<crate::records::StatusReport>, StoreError> {
     let mut out = Vec::new();
     if n == 0 {
         return Ok(out);
     }
-    let (lower, upper) = reports::escalated_between(filter.from, filter.to);
-    let list = reports::newest_list(org);
+    let (list, (lower, upper)) = match counted {
+        Counted::Days(_) => (
+            reports::newest_list(org),
+            reports::escalated_between(filter.from, filter.to),
+        ),
+        Counted::Facet(f) => (
+            report_facets::list(org, f),
+            (Vec::new(), vec![0xFF; reports::KEY_LEN + 1]),
+        ),
+    };
     let mut from = [list.as_slice(), &lower].concat();
     let end = [list.as_slice(), &upper].concat();
     while out.len() < n {

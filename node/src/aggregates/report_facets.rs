@@ -1,0 +1,133 @@
+//! At a brand, per supplier or agency and per facet of the reports about it (a category, a
+//! sector, a corridor), what its scorecard counts of the reports that have it, and a list
+//! of them newest escalation first: so that a scorecard narrowed by one category, sector or
+//! corridor reads a few cells and a page of a list, instead of every report. Counted as
+//! `report_days` counts (open and owing by the case rule), kept per case with the other
+//! aggregates.
+
+use super::reports::{self, ListKey, ReportFigures};
+use super::{Cells, add, chain};
+use crate::records::StatusReport;
+use crate::store::{Store, StoreError};
+use ilm_protocol::{Country, IssueCategory, OrgId, Timestamp};
+use std::collections::BTreeMap;
+
+/// What a report may be narrowed by, alone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Facet {
+    /// One of its categories.
+    Category(IssueCategory),
+    /// Its sector (a code of `intake::SECTORS`).
+    Sector(String),
+    /// Its corridor: origin and work country.
+    Corridor(Country, Country),
+}
+
+impl Facet {
+    /// Its name in cells and lists (no dot ends a sector code, no zero byte is in any).
+    fn name(&self) -> String {
+        match self {
+            Facet::Category(c) => format!("category:{}", c.code()),
+            Facet::Sector(s) => format!("sector:{s}"),
+            Facet::Corridor(o, w) => format!("corridor:{}-{}", o.as_str(), w.as_str()),
+        }
+    }
+
+    /// The facets of a report: each category once, its sector when it is one of
+    /// `intake::SECTORS` (a filter takes no other), its corridor.
+    pub fn of(r: &StatusReport) -> Vec<Facet> {
+        let mut out: Vec<Facet> = Vec::new();
+        for c in &r.categories {
+            if !out.contains(&Facet::Category(*c)) {
+                out.push(Facet::Category(*c));
+            }
+        }
+        if let Some(s) = r.sector.as_deref()
+            && crate::intake::SECTORS.contains(&s)
+        {
+            out.push(Facet::Sector(s.to_string()));
+        }
+        if let Some((o, w)) = &r.corridor {
+            out.push(Facet::Corridor(o.clone(), w.clone()));
+        }
+        out
+    }
+}
+
+/// Every per-facet cell starts with this, then the party's id, a dot, the facet's name and
+/// a dot; what follows is named as under `reports::prefix` (with `month.<YYYY-MM>`), with
+/// `open` and `due.<day>` counted by the case rule.
+pub const PREFIX: &str = "reportby.";
+
+/// The start of `org`'s cells of `facet`.
+fn prefix(org: &OrgId, facet: &Facet) -> String {
+    format!("{PREFIX}{org}.{}.", facet.name())
+}
+
+/// The name of `org`'s list of its reports that have `facet`, newest escalation first.
+pub fn list(org: &OrgId, facet: &Facet) -> Vec<u8> {
+    [
+        b"b".as_slice(),
+        org.as_bytes(),
+        facet.name().as_bytes(),
+        &[0],
+    ]
+    .concat()
+}
+
+/// A report's entries in its party's per-facet lists.
+pub(super) fn entries(r: &StatusReport) -> Vec<(Vec<u8>, ListKey)> {
+    let (_, key) = reports::newest_entry(r);
+    Facet::of(r)
+        .iter()
+        .map(|f| (list(&r.supplier, f), key))
+        .collect()
+}
+
+/// What one case a brand knows from its reports (`group`, in id order) adds to its parties'
+/// per-facet cells.
+pub(super) fn of_case(group: &[StatusReport], c: &mut Cells) {
+    let closed = chain::closed(group);
+    for (r, owed) in group.iter().zip(chain::owed_in(group)) {
+        let due = owed.iter().map(|(_, due)| *due).min();
+        for f in Facet::of(r) {
+            let at = prefix(&r.supplier, &f);
+            reports::add_figures(c, &at, r);
+            add(c, format!("{at}month.{}", super::month(r.escalated_at)), 1);
+            if !closed {
+                add(c, format!("{at}open"), 1);
+            }
+            if let Some(due) = due {
+                let day = super::report_days::day_of(due);
+                add(c, format!("{at}due.{day:015}"), 1);
+            }
+        }
+    }
+}
+
+/// `org`'s figures over its reports that have `facet`, and how many of them owe something
+/// due before `now`: its cells of the facet, and the entries of its due-date list dated
+/// today before `now` (each case read).
+pub fn figures(
+    store: &Store,
+    org: &OrgId,
+    facet: &Facet,
+    now: Timestamp,
+) -> Result<super::report_days::Escalated, StoreError> {
+    let today = super::report_days::day_of(now);
+    let mut named: BTreeMap<String, i64> = BTreeMap::new();
+    let mut overdue: u64 = 0;
+    for (name, n) in super::with_prefix(store, &prefix(org, facet))? {
+        match name.strip_prefix("due.").map(str::parse::<u64>) {
+            Some(Ok(day)) if day < today => overdue += u64::try_from(n).unwrap_or(0),
+            Some(_) => {}
+            None => _ = named.insert(name, n),
+        }
+    }
+    let has = |r: &StatusReport| Facet::of(r).contains(facet);
+    overdue += super::report_days::due_today(store, org, now, has)?;
+    Ok(super::report_days::Escalated {
+        figures: ReportFigures::of_cells(&named),
+        overdue,
+    })
+}

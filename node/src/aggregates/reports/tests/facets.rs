@@ -1,0 +1,208 @@
+//! A brand's scorecards narrowed only by one category, sector or corridor read each
+//! organisation's cells of it (`aggregates::report_facets`) and its list of the reports that
+//! have it, and equal those counted from every report.
+
+use super::in_dates::shown;
+use super::scorecards::scored_brand;
+use super::*;
+use crate::aggregates::report_facets::{self, Facet};
+use crate::scorecard::{Comparison, Reading, compare_reading};
+
+/// Every category, sector and corridor alone (those the reports have, and some they do
+/// not), at several times, one of them a time some reports fall due on before and after
+/// it: the cells give the comparison a read of every report gives, overdue counts and
+/// newest cases included (a report giving a category twice counted once; of two CSOs'
+/// reports in one case escalated at once, only the one that has the facet shown).
+#[test]
+fn scorecards_of_one_category_sector_or_corridor_equal_every_reports() {
+    let b = scored_brand();
+    let me = b.brand.org_id();
+    // Reports of a category and corridor of their own falling due on one day, an hour
+    // before the times asked at and an hour after (at day 300, after every drawn date).
+    let due_day = T0.plus_days(300);
+    let made = |n: u8, due: Timestamp, party: usize| {
+        let mut r = b.reports[0].clone();
+        r.case_ref = case_ref(180 + n, 1);
+        r.cso = b.csos[1].org_id();
+        r.supplier = b.parties[party];
+        r.categories = vec![IssueCategory::ALL[9]];
+        r.corridor = Some(("KH".parse().expect("c"), "TH".parse().expect("c")));
+        r.sector = Some("construction".into());
+        r.status = CaseStatus::Escalated;
+        r.stage = PartyStage::Escalated;
+        r.escalated_at = T0.plus_days(250);
+        r.acknowledge_by = due;
+        r.remediate_by = due.plus_days(30);
+        r.reported_at = Timestamp(T0.0 + 960 + u64::from(n));
+        r
+    };
+    // One of them giving its category twice; and another CSO's report about the same party
+    // of one case, escalated at the same second, of another category and corridor (one
+    // entry of its newest-first list names both).
+    let mut twice = made(1, due_day.plus_secs(3 * 3_600), 0);
+    twice.categories = vec![IssueCategory::ALL[9], IssueCategory::ALL[9]];
+    let mut beside = made(0, due_day.plus_secs(3_600), 0);
+    beside.cso = b.csos[0].org_id();
+    beside.categories = vec![IssueCategory::ALL[2]];
+    beside.corridor = Some(("MM".parse().expect("c"), "TH".parse().expect("c")));
+    deliver(
+        &b.store,
+        &[vec![
+            made(0, due_day.plus_secs(3_600), 0),
+            twice,
+            made(2, due_day.plus_secs(3_600), 1),
+            beside,
+        ]],
+    );
+    let mut filters: Vec<Filter> = IssueCategory::ALL
+        .iter()
+        .map(|c| Filter {
+            category: c.code().into(),
+            ..Filter::default()
+        })
+        .collect();
+    for s in [
+        "seafood",
+        "fishing",
+        "garment",
+        "construction",
+        "hospitality",
+    ] {
+        filters.push(Filter {
+            sector: s.into(),
+            ..Filter::default()
+        });
+    }
+    for c in ["MM-TH", "KH-TH", "LA-TH"] {
+        filters.push(Filter {
+            corridor: c.into(),
+            ..Filter::default()
+        });
+    }
+    let compare = |filter: &Filter, now: Timestamp, reading: Reading| -> Comparison {
+        let narrowing = filter.parse().expect("filter");
+        compare_reading(
+            &b.store,
+            &b.membership,
+            &me,
+            now,
+            &narrowing,
+            RECENT,
+            reading,
+        )
+        .expect("compare")
+    };
+    let (mut compared, mut some) = (0, 0);
+    let times = [
+        T0,
+        T0.plus_days(8).plus_secs(5_000),
+        T0.plus_days(45),
+        due_day.plus_secs(2 * 3_600),
+        due_day.plus_secs(4 * 3_600),
+    ];
+    for filter in &filters {
+        for now in times {
+            let every = compare(filter, now, Reading::Every);
+            for reading in [Reading::Cells, Reading::Cheaper] {
+                assert_eq!(
+                    shown(&compare(filter, now, reading)),
+                    shown(&every),
+                    "{filter:?} at {now:?}, {reading:?}"
+                );
+            }
+            compared += 1;
+            some += usize::from(every.overall.cases > 0);
+        }
+    }
+    assert!(some > 40 && some < compared, "{some} of {compared}");
+    // The controls: at two hours into the day one of the supplier's reports of the category
+    // is overdue (the other is due later that day), at four hours both.
+    let of_own = Filter {
+        category: IssueCategory::ALL[9].code().into(),
+        ..Filter::default()
+    };
+    let late = |h: u64| compare(&of_own, due_day.plus_secs(h * 3_600), Reading::Cells);
+    let own_overdue = |c: &Comparison| c.parties[0].1.overdue;
+    let base = own_overdue(&late(0));
+    assert_eq!(own_overdue(&late(2)), base + 1);
+    assert_eq!(own_overdue(&late(4)), base + 2);
+}
+
+/// Without its cells of a facet an organisation's scorecard narrowed by it counts nothing,
+/// and without its list of the facet shows none of its newest cases, while a read of every
+/// report still finds them: both come from what is kept per facet. A sector outside the
+/// list of sectors (which no filter takes) is kept no cells.
+#[test]
+fn scorecards_of_one_facet_come_from_its_cells_and_its_list() {
+    let b = scored_brand();
+    let me = b.brand.org_id();
+    let now = T0.plus_days(45);
+    let filter = Filter {
+        sector: "seafood".into(),
+        ..Filter::default()
+    }
+    .parse()
+    .expect("filter");
+    let compare = |reading: Reading| {
+        compare_reading(&b.store, &b.membership, &me, now, &filter, RECENT, reading)
+            .expect("compare")
+    };
+    let every = compare(Reading::Every);
+    assert_eq!(shown(&compare(Reading::Cells)), shown(&every));
+    assert!(every.parties[0].1.cases > 0 && !every.recent[0].is_empty());
+
+    // The list of the facet emptied: the figures stay, the newest cases go.
+    let facet = Facet::Sector("seafood".into());
+    let list = report_facets::list(&b.parties[0], &facet);
+    let held = LISTS
+        .ids_prefixed(&b.store, &list, usize::MAX)
+        .expect("ids")
+        .expect("all");
+    assert!(!held.is_empty());
+    let mut gone = crate::aggregates::lists::Changes::new();
+    let entries = gone.entry(list.clone()).or_default();
+    for id in &held {
+        entries.insert(
+            crate::aggregates::lists::key_of::<KEY_LEN>(id).expect("key"),
+            false,
+        );
+    }
+    let mut batch = WriteBatch::new();
+    LISTS.stage(&b.store, &mut batch, &gone).expect("stage");
+    b.store.commit(batch).expect("commit");
+    let listless = compare(Reading::Cells);
+    assert!(listless.recent[0].is_empty());
+    let card = |c: &Comparison| serde_json::to_string(&c.parties[0].1).expect("json");
+    assert_eq!(card(&listless), card(&every));
+
+    // Its cells removed: nothing counted.
+    let mine = format!("{}{}.sector:seafood.", report_facets::PREFIX, b.parties[0]);
+    let cells = crate::aggregates::with_prefix(&b.store, &mine).expect("cells");
+    assert!(!cells.is_empty());
+    let mut batch = WriteBatch::new();
+    for name in cells.keys() {
+        batch.remove(&schema::AGGREGATES, format!("{mine}{name}").as_bytes());
+    }
+    b.store.commit(batch).expect("commit");
+    assert_eq!(compare(Reading::Cells).parties[0].1.cases, 0);
+    assert_eq!(
+        compare(Reading::Every).parties[0].1.cases,
+        every.parties[0].1.cases
+    );
+
+    // A sector no filter takes, with a name that would read as other cells.
+    let mut odd = b.reports[0].clone();
+    odd.case_ref = case_ref(190, 0);
+    odd.sector = Some("seafood.category:forced".into());
+    deliver(&b.store, &[vec![odd]]);
+    let at = format!("{}{}.sector:seafood.", report_facets::PREFIX, b.parties[0]);
+    assert!(
+        crate::aggregates::with_prefix(&b.store, &at)
+            .expect("cells")
+            .is_empty()
+    );
+    assert!(
+        Facet::of(&b.reports[0])
+            .contains(&Facet::Sector(b.reports[0].sector.clone().expect("sector")))
+    );
+}
