@@ -206,8 +206,10 @@ pub const PARTY_DUE: Table<Block> = Table::new(b'Y', "open cases by party and du
 /// (`aggregates::due::SETTLED`), in blocks.
 pub const PARTY_SETTLED: Table<Block> = Table::new(b'E', "cases by party owing nothing");
 
-/// At a brand, per party a status report concerns, its reports newest first and its open
-/// ones by the earliest date it owes something by (`aggregates::reports`), in blocks.
+/// At a brand, per party a status report concerns, its reports newest first (all, and per
+/// category, sector and corridor) and its open ones by the earliest date it owes something
+/// by (`aggregates::reports`, `aggregates::report_facets`), and the case-level lists
+/// (`aggregates::chain`), in blocks.
 pub const REPORT_LISTS: Table<Block> = Table::new(b'X', "status reports by party");
 
 /// Cases not closed, newest first (`aggregates::opened`), in blocks.

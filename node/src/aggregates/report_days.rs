@@ -70,9 +70,10 @@ pub(super) fn of_case(group: &[StatusReport], c: &mut Cells) {
     }
 }
 
-/// What a scorecard counts of one organisation's reports escalated on some days.
+/// What a scorecard counts of one organisation's reports that pass a narrowing (escalated
+/// on some days, or having one facet: `report_facets`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Escalated {
+pub struct Passing {
     /// Its figures, `open` by the case rule.
     pub figures: ReportFigures,
     /// Of its reports, those owing something due before the time asked at.
@@ -186,7 +187,7 @@ pub fn escalated_on(
     org: &OrgId,
     days: RangeInclusive<u64>,
     now: Timestamp,
-) -> Result<Escalated, StoreError> {
+) -> Result<Passing, StoreError> {
     let today = day_of(now);
     let mut sums = Sums::default();
     let (first, last) = (*days.start(), *days.end());
@@ -207,7 +208,7 @@ pub fn escalated_on(
     figures.months = sums.months;
     let on_days = |r: &StatusReport| days.contains(&day_of(r.escalated_at));
     let overdue = sums.overdue + due_today(store, org, now, on_days)?;
-    Ok(Escalated { figures, overdue })
+    Ok(Passing { figures, overdue })
 }
 
 /// The first and last whole months between two days (both in), if any.

@@ -24,7 +24,9 @@ pub enum Facet {
 }
 
 impl Facet {
-    /// Its name in cells and lists (no dot ends a sector code, no zero byte is in any).
+    /// Its name in cells and lists: no dot is in any (category codes, sector codes and
+    /// country codes hold none), so no facet's cells start with another's prefix; nor a
+    /// zero byte, which ends a list's name.
     fn name(&self) -> String {
         match self {
             Facet::Category(c) => format!("category:{}", c.code()),
@@ -113,7 +115,7 @@ pub fn figures(
     org: &OrgId,
     facet: &Facet,
     now: Timestamp,
-) -> Result<super::report_days::Escalated, StoreError> {
+) -> Result<super::report_days::Passing, StoreError> {
     let today = super::report_days::day_of(now);
     let mut named: BTreeMap<String, i64> = BTreeMap::new();
     let mut overdue: u64 = 0;
@@ -126,7 +128,7 @@ pub fn figures(
     }
     let has = |r: &StatusReport| Facet::of(r).contains(facet);
     overdue += super::report_days::due_today(store, org, now, has)?;
-    Ok(super::report_days::Escalated {
+    Ok(super::report_days::Passing {
         figures: ReportFigures::of_cells(&named),
         overdue,
     })

@@ -25,7 +25,8 @@ pub const KEY_LEN: usize = 8 + 16;
 /// An entry of a party's lists: a time (big-endian), then the case.
 pub type ListKey = [u8; KEY_LEN];
 
-/// Per party, two lists of its reports (see [`due_list`] and [`newest_list`]).
+/// Per party, lists of its reports (see [`due_list`], [`newest_list`] and
+/// `report_facets::list`), and the case-level lists (`chain`).
 pub const LISTS: Lists<KEY_LEN> = Lists::new(&schema::REPORT_LISTS);
 
 /// What the name of each party's due-date list starts with.

@@ -6,7 +6,7 @@
 //! its list of the facet; an attestation counted when its case's report about it passes.
 
 use super::{Narrowing, Parts};
-use crate::aggregates::report_days::{self, Escalated};
+use crate::aggregates::report_days::{self, Passing};
 use crate::aggregates::report_facets::{self, Facet};
 use crate::aggregates::reports;
 use crate::store::{Store, StoreError};
@@ -85,7 +85,7 @@ pub(super) fn parts(
             });
             continue;
         }
-        let Escalated { figures, overdue } = match counted {
+        let Passing { figures, overdue } = match counted {
             Counted::Days(days) => {
                 report_days::escalated_on(store, &p.supplier, days.clone(), now)?
             }

@@ -3,9 +3,9 @@
 //! attestations it verified. Every page, export and API answer calls [`compare`], so they
 //! never disagree; it reads the aggregate cells kept with the reports; narrowed only by
 //! days, or only by one category, sector or corridor, each organisation's cells of those
-//! (`cells`); narrowed otherwise, the reports
-//! that pass, counted by the same definitions: those of the filter's days from each
-//! organisation's list of its reports, when that reads fewer, else every report (`kept`).
+//! (`cells`); narrowed otherwise, the reports that pass, counted by the same definitions:
+//! those of the filter's days from each organisation's list of its reports, when that reads
+//! fewer, else every report (`kept`).
 
 use crate::aggregates::reports::{self, ReportFigures};
 use crate::aggregates::{chain, median_days};

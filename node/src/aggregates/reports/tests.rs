@@ -284,7 +284,7 @@ fn lists_of(reports: &[StatusReport]) -> Vec<Vec<u8>> {
 }
 
 /// Which reports a figure is over.
-type Kept<'a> = &'a dyn Fn(&StatusReport) -> bool;
+type Keeps<'a> = &'a dyn Fn(&StatusReport) -> bool;
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(48))]
@@ -357,13 +357,13 @@ proptest! {
             }
             // Its figures of some days, and of one category, sector or corridor, from their
             // cells, as the reports that pass count them (open and overdue by the case rule).
-            let counted = |kept: Kept, now: Timestamp| {
+            let counted = |kept: Keeps, now: Timestamp| {
                 let theirs: Vec<&StatusReport> =
                     mine.iter().copied().filter(|r| kept(r)).collect();
                 let mut f = ReportFigures::of_reports(theirs.iter().copied());
                 f.open = theirs.iter().filter(|r| !closed.contains(&r.case_ref)).count() as u64;
                 let overdue = theirs.iter().filter(|r| late(r, &closed, now)).count() as u64;
-                crate::aggregates::report_days::Escalated { figures: f, overdue }
+                crate::aggregates::report_days::Passing { figures: f, overdue }
             };
             let first = T0.0 / 86_400;
             for (from, to) in [(first + 10, first + 40), (first - 3, first + 61)] {
@@ -381,7 +381,7 @@ proptest! {
             let mm_th: (ilm_protocol::Country, ilm_protocol::Country) =
                 ("MM".parse().expect("c"), "TH".parse().expect("c"));
             let category = IssueCategory::ALL[1];
-            let facets: [(Facet, Kept); 3] = [
+            let facets: [(Facet, Keeps); 3] = [
                 (Facet::Category(category), &|r| r.categories.contains(&category)),
                 (Facet::Sector("seafood".into()), &|r| r.sector.as_deref() == Some("seafood")),
                 (
