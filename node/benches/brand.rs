@@ -573,62 +573,9 @@ fn main() -> Result<()> {
             && month_read.overall.cases > 0,
         "the scorecards of 30 days from the lists or the cells differ from every report read"
     );
-    let month_days_times = paired(
-        runs,
-        || {
-            month(scorecard::Reading::Cells)
-                .map(|_| ())
-                .map_err(Into::into)
-        },
-        || {
-            month(scorecard::Reading::Every)
-                .map(|_| ())
-                .map_err(Into::into)
-        },
-    )?;
-    // The scorecards of the last 365 days, from the cells of their whole months and of the
-    // days at either end.
-    let last_year = scorecard::Filter {
-        from: ilm_node::clock::fmt_day(Timestamp(until.0 - 364 * DAY)),
-        to: ilm_node::clock::fmt_day(until),
-        ..Default::default()
-    }
-    .parse()
-    .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let year = |reading: scorecard::Reading| {
-        scorecard::compare_reading(
-            &brand_store,
-            &m,
-            &brand,
-            until,
-            &last_year,
-            scorecard::RECENT,
-            reading,
-        )
-    };
-    let year_read = year(scorecard::Reading::Every)?;
-    anyhow::ensure!(
-        json(&year(scorecard::Reading::Cells)?)? == json(&year_read)?
-            && year_read.overall.cases > 0,
-        "the scorecards of a year from the cells differ from every report read"
-    );
-    let year_times = paired(
-        runs,
-        || {
-            year(scorecard::Reading::Cells)
-                .map(|_| ())
-                .map_err(Into::into)
-        },
-        || {
-            year(scorecard::Reading::Every)
-                .map(|_| ())
-                .map_err(Into::into)
-        },
-    )?;
-    // The scorecards of one category, and of one sector: each one's cells of it.
-    let category = ilm_protocol::IssueCategory::ALL[0].code().to_string();
-    let of_one = |filter: scorecard::Filter| -> Result<_> {
-        let narrowing = filter.parse().map_err(|e| anyhow::anyhow!("{e}"))?;
+    // Each narrowing read from the cells, checked against every report read, then timed
+    // against it.
+    let of_one = |narrowing: scorecard::Narrowing| -> Result<_> {
         let read = |reading| {
             scorecard::compare_reading(
                 &brand_store,
@@ -643,7 +590,7 @@ fn main() -> Result<()> {
         let every = read(scorecard::Reading::Every)?;
         anyhow::ensure!(
             json(&read(scorecard::Reading::Cells)?)? == json(&every)? && every.overall.cases > 0,
-            "the scorecards of {filter:?} from the cells differ from every report read"
+            "the scorecards of {narrowing:?} from the cells differ from every report read"
         );
         let times = paired(
             runs,
@@ -660,14 +607,26 @@ fn main() -> Result<()> {
         )?;
         Ok((every.overall.cases, times))
     };
-    let (category_cases, category_times) = of_one(scorecard::Filter {
+    let (_, month_days_times) = of_one(recent_days.clone())?;
+    // The scorecards of the last 365 days, from the cells of their whole months and of the
+    // days at either end.
+    let last_year = scorecard::Filter {
+        from: ilm_node::clock::fmt_day(Timestamp(until.0 - 364 * DAY)),
+        to: ilm_node::clock::fmt_day(until),
+        ..Default::default()
+    };
+    let parse = |f: scorecard::Filter| f.parse().map_err(|e| anyhow::anyhow!("{e}"));
+    let (year_cases, year_times) = of_one(parse(last_year)?)?;
+    // The scorecards of one category, and of one sector: each one's cells of it.
+    let category = ilm_protocol::IssueCategory::ALL[0].code().to_string();
+    let (category_cases, category_times) = of_one(parse(scorecard::Filter {
         category: category.clone(),
         ..Default::default()
-    })?;
-    let (sector_cases, sector_times) = of_one(scorecard::Filter {
+    })?)?;
+    let (sector_cases, sector_times) = of_one(parse(scorecard::Filter {
         sector: "garment".into(),
         ..Default::default()
-    })?;
+    })?)?;
     let month_times = paired(
         runs,
         || {
@@ -765,7 +724,7 @@ fn main() -> Result<()> {
     ));
     filtered_times.push((
         "scorecards of 365 days (each one's cells of the whole months and the days at either end)",
-        format!("{} reports", year_read.overall.cases),
+        format!("{year_cases} reports"),
         year_times,
     ));
     filtered_times.push((

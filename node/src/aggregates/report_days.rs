@@ -87,6 +87,8 @@ struct Sums {
     months: BTreeMap<String, u64>,
     /// Reports owing something due before today.
     overdue: u64,
+    /// Reports whose earliest date owed is today.
+    due_today: u64,
 }
 
 impl Sums {
@@ -96,6 +98,7 @@ impl Sums {
         let count = u64::try_from(n).unwrap_or(0);
         match name.strip_prefix("due.").map(str::parse::<u64>) {
             Some(Ok(due)) if due < today => self.overdue += count,
+            Some(Ok(due)) if due == today => self.due_today += count,
             Some(_) => {}
             None => {
                 if name == "cases" {
@@ -207,7 +210,7 @@ pub fn escalated_on(
     let mut figures = ReportFigures::of_cells(&sums.named);
     figures.months = sums.months;
     let on_days = |r: &StatusReport| days.contains(&day_of(r.escalated_at));
-    let overdue = sums.overdue + due_today(store, org, now, on_days)?;
+    let overdue = sums.overdue + due_today(store, org, now, sums.due_today, on_days)?;
     Ok(Passing { figures, overdue })
 }
 
@@ -228,14 +231,19 @@ fn whole_months(first: u64, last: u64) -> Option<(Month, Month)> {
 }
 
 /// `org`'s reports that `keeps` takes whose earliest date owed falls today before `now` (a
-/// cell of the day cannot tell before from after `now`): its due-date list's entries of
-/// today before `now`, each case read once.
+/// cell of the day cannot tell before from after `now`), of the `of_today` such reports
+/// whose earliest date owed is today (at any time): its due-date list's entries of today
+/// before `now`, each case read once, until that many are found.
 pub(super) fn due_today(
     store: &Store,
     org: &OrgId,
     now: Timestamp,
+    of_today: u64,
     keeps: impl Fn(&StatusReport) -> bool,
 ) -> Result<u64, StoreError> {
+    if of_today == 0 {
+        return Ok(0);
+    }
     let start = start_of(day_of(now));
     let ids = reports::LISTS.ids_between(
         store,
@@ -252,6 +260,9 @@ pub(super) fn due_today(
     cases.dedup();
     let mut n = 0;
     for case in cases {
+        if n == of_today {
+            break;
+        }
         let group = reports::reports_of(store, &case)?;
         n += chain::owing(&group)
             .into_iter()

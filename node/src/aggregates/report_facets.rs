@@ -118,16 +118,18 @@ pub fn figures(
 ) -> Result<super::report_days::Passing, StoreError> {
     let today = super::report_days::day_of(now);
     let mut named: BTreeMap<String, i64> = BTreeMap::new();
-    let mut overdue: u64 = 0;
+    let (mut overdue, mut of_today): (u64, u64) = (0, 0);
     for (name, n) in super::with_prefix(store, &prefix(org, facet))? {
+        let count = u64::try_from(n).unwrap_or(0);
         match name.strip_prefix("due.").map(str::parse::<u64>) {
-            Some(Ok(day)) if day < today => overdue += u64::try_from(n).unwrap_or(0),
+            Some(Ok(day)) if day < today => overdue += count,
+            Some(Ok(day)) if day == today => of_today += count,
             Some(_) => {}
             None => _ = named.insert(name, n),
         }
     }
     let has = |r: &StatusReport| Facet::of(r).contains(facet);
-    overdue += super::report_days::due_today(store, org, now, has)?;
+    overdue += super::report_days::due_today(store, org, now, of_today, has)?;
     Ok(super::report_days::Passing {
         figures: ReportFigures::of_cells(&named),
         overdue,

@@ -177,6 +177,26 @@ fn all_reports(store: &Store) -> Vec<StatusReport> {
     store.scan(&schema::STATUS_REPORTS, &[]).expect("scan")
 }
 
+/// Takes every entry out of the list `list` (which holds some), as a store that lost them.
+fn empty_list(store: &Store, list: &[u8]) {
+    let held = LISTS
+        .ids_prefixed(store, list, usize::MAX)
+        .expect("ids")
+        .expect("all");
+    assert!(!held.is_empty());
+    let mut gone = crate::aggregates::lists::Changes::new();
+    let entries = gone.entry(list.to_vec()).or_default();
+    for id in &held {
+        entries.insert(
+            crate::aggregates::lists::key_of::<KEY_LEN>(id).expect("key"),
+            false,
+        );
+    }
+    let mut batch = WriteBatch::new();
+    LISTS.stage(store, &mut batch, &gone).expect("stage");
+    store.commit(batch).expect("commit");
+}
+
 /// What the lists hold, every id in order.
 fn lists_held(store: &Store) -> Option<Vec<Vec<u8>>> {
     LISTS.ids_prefixed(store, &[], usize::MAX).expect("read")

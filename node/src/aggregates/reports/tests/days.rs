@@ -201,3 +201,55 @@ fn reports_dated_far_ahead_count_as_every_report_read_counts_them() {
     assert!(held > 2);
     assert_eq!(&found[2..], &[1, 2, 0, 1]);
 }
+
+/// Today's due entries are read only when the cells say some report that passes falls due
+/// today: with the one case due today (escalated before the window) made unreadable, a
+/// window without it is counted, and one with it reports the damage (the read is real).
+#[test]
+fn todays_due_entries_are_read_only_when_a_report_that_passes_falls_due_today() {
+    let b = scored_brand();
+    let me = b.brand.org_id();
+    let now = T0.plus_days(300).plus_secs(12 * 3_600);
+    let mut r = b.reports[0].clone();
+    r.case_ref = case_ref(175, 0);
+    r.cso = b.csos[0].org_id();
+    r.status = CaseStatus::Escalated;
+    r.stage = PartyStage::Escalated;
+    r.escalated_at = T0.plus_days(200);
+    r.acknowledge_by = Timestamp(now.0 - 600);
+    r.remediate_by = now.plus_days(30);
+    r.reported_at = Timestamp(T0.0 + 990);
+    deliver(&b.store, &[vec![r.clone()]]);
+    let compare = |from: u64, to: u64| {
+        let filter = Filter {
+            from: crate::clock::fmt_day(T0.plus_days(from)),
+            to: crate::clock::fmt_day(T0.plus_days(to)),
+            ..Filter::default()
+        }
+        .parse()
+        .expect("filter");
+        compare_reading(
+            &b.store,
+            &b.membership,
+            &me,
+            now,
+            &filter,
+            0,
+            Reading::Cells,
+        )
+    };
+    let before = compare(190, 210).expect("readable");
+    assert_eq!(before.parties[0].1.overdue, 1);
+    assert!(compare(20, 40).is_ok());
+    // The report's bytes replaced by ones that do not read as a report.
+    let damaged: crate::store::Table<u8> = crate::store::Table::new(b's', "status reports");
+    let id = schema::report_id(&r.case_ref, &r.cso, &r.supplier);
+    let mut batch = WriteBatch::new();
+    batch.put(&damaged, &id, &1).expect("put");
+    b.store.commit(batch).expect("commit");
+    assert!(
+        compare(20, 40).is_ok(),
+        "no report of these days is due today"
+    );
+    assert!(compare(190, 210).is_err(), "the control: its case is read");
+}

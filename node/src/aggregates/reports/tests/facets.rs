@@ -154,22 +154,7 @@ fn scorecards_of_one_facet_come_from_its_cells_and_its_list() {
     // The list of the facet emptied: the figures stay, the newest cases go.
     let facet = Facet::Sector("seafood".into());
     let list = report_facets::list(&b.parties[0], &facet);
-    let held = LISTS
-        .ids_prefixed(&b.store, &list, usize::MAX)
-        .expect("ids")
-        .expect("all");
-    assert!(!held.is_empty());
-    let mut gone = crate::aggregates::lists::Changes::new();
-    let entries = gone.entry(list.clone()).or_default();
-    for id in &held {
-        entries.insert(
-            crate::aggregates::lists::key_of::<KEY_LEN>(id).expect("key"),
-            false,
-        );
-    }
-    let mut batch = WriteBatch::new();
-    LISTS.stage(&b.store, &mut batch, &gone).expect("stage");
-    b.store.commit(batch).expect("commit");
+    empty_list(&b.store, &list);
     let listless = compare(Reading::Cells);
     assert!(listless.recent[0].is_empty());
     let card = |c: &Comparison| serde_json::to_string(&c.parties[0].1).expect("json");

@@ -111,22 +111,7 @@ fn scorecards_of_some_days_read_each_organisations_list_and_equal_every_reports(
 
     // The supplier's list emptied: its reports of some days are found from it no more.
     let list = newest_list(&b.parties[0]);
-    let held = LISTS
-        .ids_prefixed(&b.store, &list, usize::MAX)
-        .expect("ids")
-        .expect("all");
-    assert!(!held.is_empty());
-    let mut gone = crate::aggregates::lists::Changes::new();
-    let entries = gone.entry(list.clone()).or_default();
-    for id in &held {
-        entries.insert(
-            crate::aggregates::lists::key_of::<KEY_LEN>(id).expect("key"),
-            false,
-        );
-    }
-    let mut batch = WriteBatch::new();
-    LISTS.stage(&b.store, &mut batch, &gone).expect("stage");
-    b.store.commit(batch).expect("commit");
+    empty_list(&b.store, &list);
     let few = Filter {
         from: day(20),
         to: day(22),
