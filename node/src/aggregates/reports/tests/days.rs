@@ -7,6 +7,15 @@ use super::scorecards::scored_brand;
 use super::*;
 use crate::scorecard::{Comparison, Reading, compare_reading};
 
+/// The filter of the days `from` to `to` after T0 (both in).
+fn days(from: u64, to: u64) -> Filter {
+    Filter {
+        from: crate::clock::fmt_day(T0.plus_days(from)),
+        to: crate::clock::fmt_day(T0.plus_days(to)),
+        ..Filter::default()
+    }
+}
+
 /// Reports of days no drawn report was escalated on (those fall in the first sixty days),
 /// each owing an acknowledgement by a time of its own: one due today before now, one after
 /// it and one at now, one due before today, one of the day before the filter's days, and
@@ -87,17 +96,10 @@ fn overdue_of_some_days_counts_what_fell_due_today_before_now_from_the_cells() {
 #[test]
 fn scorecards_of_some_days_come_from_the_cells_of_those_days_and_months() {
     let b = scored_brand();
-    let me = b.brand.org_id();
     let now = T0.plus_days(45);
     let compare = |from: u64, to: u64, reading: Reading| {
-        let filter = Filter {
-            from: crate::clock::fmt_day(T0.plus_days(from)),
-            to: crate::clock::fmt_day(T0.plus_days(to)),
-            ..Filter::default()
-        }
-        .parse()
-        .expect("filter");
-        compare_reading(&b.store, &b.membership, &me, now, &filter, 0, reading).expect("compare")
+        b.narrowed(&days(from, to), now, 0, reading)
+            .expect("compare")
     };
     // Days 20 to 40 hold no whole month; days 0 to 58 are January and February 2026; days
     // 0 to 40 are January and ten days of February.
@@ -208,7 +210,6 @@ fn reports_dated_far_ahead_count_as_every_report_read_counts_them() {
 #[test]
 fn todays_due_entries_are_read_only_when_a_report_that_passes_falls_due_today() {
     let b = scored_brand();
-    let me = b.brand.org_id();
     let now = T0.plus_days(300).plus_secs(12 * 3_600);
     let mut r = b.reports[0].clone();
     r.case_ref = case_ref(175, 0);
@@ -220,24 +221,7 @@ fn todays_due_entries_are_read_only_when_a_report_that_passes_falls_due_today() 
     r.remediate_by = now.plus_days(30);
     r.reported_at = Timestamp(T0.0 + 990);
     deliver(&b.store, &[vec![r.clone()]]);
-    let compare = |from: u64, to: u64| {
-        let filter = Filter {
-            from: crate::clock::fmt_day(T0.plus_days(from)),
-            to: crate::clock::fmt_day(T0.plus_days(to)),
-            ..Filter::default()
-        }
-        .parse()
-        .expect("filter");
-        compare_reading(
-            &b.store,
-            &b.membership,
-            &me,
-            now,
-            &filter,
-            0,
-            Reading::Cells,
-        )
-    };
+    let compare = |from: u64, to: u64| b.narrowed(&days(from, to), now, 0, Reading::Cells);
     let before = compare(190, 210).expect("readable");
     assert_eq!(before.parties[0].1.overdue, 1);
     assert!(compare(20, 40).is_ok());

@@ -16,7 +16,6 @@ use crate::scorecard::{Comparison, Reading, compare_reading};
 #[test]
 fn scorecards_of_one_category_sector_or_corridor_equal_every_reports() {
     let b = scored_brand();
-    let me = b.brand.org_id();
     // Reports of a category and corridor of their own falling due on one day, an hour
     // before the times asked at and an hour after (at day 300, after every drawn date).
     let due_day = T0.plus_days(300);
@@ -80,17 +79,7 @@ fn scorecards_of_one_category_sector_or_corridor_equal_every_reports() {
         });
     }
     let compare = |filter: &Filter, now: Timestamp, reading: Reading| -> Comparison {
-        let narrowing = filter.parse().expect("filter");
-        compare_reading(
-            &b.store,
-            &b.membership,
-            &me,
-            now,
-            &narrowing,
-            RECENT,
-            reading,
-        )
-        .expect("compare")
+        b.narrowed(filter, now, RECENT, reading).expect("compare")
     };
     let (mut compared, mut some) = (0, 0);
     let times = [

@@ -4,7 +4,7 @@
 
 use super::scorecards::scored_brand;
 use super::*;
-use crate::scorecard::{Comparison, Reading, compare_reading};
+use crate::scorecard::{Comparison, Reading};
 
 /// What a comparison shows: each card and the overall one, each one's newest cases, the
 /// corridors offered, the attestations each counts.
@@ -27,7 +27,6 @@ pub(super) fn shown(c: &Comparison) -> String {
 #[test]
 fn scorecards_of_some_days_read_each_organisations_list_and_equal_every_reports() {
     let b = scored_brand();
-    let me = b.brand.org_id();
     // A second CSO's report about the supplier in one of its cases, escalated a day later:
     // two entries of its list name the case.
     let mut other = b.reports[0].clone();
@@ -61,17 +60,7 @@ fn scorecards_of_some_days_read_each_organisations_list_and_equal_every_reports(
         (category, "garment", "MM-TH"),
     ];
     let compare = |filter: &Filter, now: Timestamp, reading: Reading| {
-        let narrowing = filter.parse().expect("filter");
-        compare_reading(
-            &b.store,
-            &b.membership,
-            &me,
-            now,
-            &narrowing,
-            RECENT,
-            reading,
-        )
-        .expect("compare")
+        b.narrowed(filter, now, RECENT, reading).expect("compare")
     };
     let (mut compared, mut some) = (0, 0);
     for from in &froms {

@@ -16,6 +16,30 @@ pub(super) struct ScoredBrand {
     pub(super) reports: Vec<StatusReport>,
 }
 
+impl ScoredBrand {
+    /// The brand's comparison narrowed by `filter` at `now`, with `recent` newest cases,
+    /// read as `reading` says.
+    pub(super) fn narrowed(
+        &self,
+        filter: &Filter,
+        now: Timestamp,
+        recent: usize,
+        reading: crate::scorecard::Reading,
+    ) -> Result<crate::scorecard::Comparison, crate::store::StoreError> {
+        let narrowing = filter.parse().expect("filter");
+        let me = self.brand.org_id();
+        crate::scorecard::compare_reading(
+            &self.store,
+            &self.membership,
+            &me,
+            now,
+            &narrowing,
+            recent,
+            reading,
+        )
+    }
+}
+
 pub(super) fn scored_brand() -> ScoredBrand {
     let k = |n: u8| OrgKeys::from_secret_bytes([n; 32], [n + 100; 32]);
     let steward = k(9);
