@@ -443,8 +443,8 @@ pub fn case_profile(
 }
 
 /// Stages a new contact in `batch` with what is kept with it: its aggregates and its place
-/// in the contact list's index, with its identity's keys
-/// ([`crate::contact_list::groups::worker_keys`]). The one way a new contact is stored
+/// in the contact list's index, with what the index keeps of its sealed part
+/// ([`crate::contact_list::groups::Indexed`]). The one way a new contact is stored
 /// (later writes change neither its time, its operator nor its identity, but for an
 /// erasure, which updates the index itself); once per batch, since both read what the
 /// store holds; callers hold the intake lock, the only writer of both.
@@ -452,13 +452,13 @@ pub fn stage_new(
     store: &crate::store::Store,
     batch: &mut crate::store::WriteBatch,
     contact: &Contact,
-    worker_keys: Vec<crate::contact_list::groups::WorkerKey>,
+    indexed: crate::contact_list::groups::Indexed,
 ) -> Result<(), crate::store::StoreError> {
     batch.put(&crate::schema::CONTACTS, &contact.id.0, contact)?;
     let mut aggregates = crate::aggregates::Pending::new();
     aggregates.contact(contact);
     aggregates.stage(store, batch)?;
     let mut index = crate::contact_list::groups::Pending::new();
-    index.add(store, contact, worker_keys)?;
+    index.add(store, contact, indexed)?;
     index.stage(store, batch)
 }

@@ -10,6 +10,7 @@
 //! counts.
 
 use crate::clock::now;
+use crate::contact_list::signatures::{GramKey, Signature};
 use crate::intake::{Contact, ContactId, SealedContact, WorkerIdentity};
 use crate::schema;
 use crate::store::{Store, StoreError, WriteBatch};
@@ -153,6 +154,8 @@ fn stage_erasure(
     let mut sealed: SealedContact = vault
         .open_json(&id.0, &contact.sealed)
         .map_err(|e| RetentionError::Vault(id, e))?;
+    let gram_key = GramKey::of(vault).map_err(|e| RetentionError::Vault(id, e))?;
+    let was = Signature::of(&gram_key, &sealed);
     if identity {
         sealed.identity = WorkerIdentity::default();
         erasure.identity_at = Some(at);
@@ -167,6 +170,8 @@ fn stage_erasure(
         .map_err(|e| RetentionError::Vault(id, e))?;
     contact.erased = Some(erasure);
     batch.put(&schema::CONTACTS, &id.0, &contact)?;
+    // What was erased can no longer be searched for, even as bits of the index.
+    index.resealed(store, &id, &was, &Signature::of(&gram_key, &sealed))?;
     if identity {
         // Its phone number and messenger id no longer group it with anyone.
         index.erased(store, &id)?;

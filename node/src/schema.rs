@@ -118,6 +118,18 @@ pub const WORKER_GROUPS: Table<Vec<crate::intake::ContactId>> = Table::new(b'g',
 pub const CONTACT_COUNTS: Table<u64> = Table::new(b'f', "contact list counts");
 /// The version of the contact index this node built (`contact_list::groups::VERSION`).
 pub const CONTACT_INDEX: Table<u32> = Table::new(b'F', "contact index version");
+/// The contact search index's rows of signature bits, by block and row
+/// (`contact_list::signatures`).
+pub const SEARCH_ROWS: Table<crate::contact_list::signatures::Row> =
+    Table::new(b'q', "contact search rows");
+/// Each indexed contact's column in the search index, by contact id.
+pub const SEARCH_COLUMNS: Table<u64> = Table::new(b'j', "contact search columns");
+/// The contact of each column of the search index, by column (8 bytes, big-endian).
+pub const SEARCH_PLACES: Table<crate::intake::ContactId> =
+    Table::new(b't', "contact search places");
+/// Every set of coded values contacts have (`contact_list::signatures::ValueSet`).
+pub const CONTACT_VALUES: Table<crate::contact_list::signatures::ValueSet> =
+    Table::new(b'v', "contact value sets");
 
 /// Messages processed, by message id (the marker that makes redelivery a no-op).
 pub const PROCESSED: Table<ProcessedMarker> = Table::new(b'm', "processed messages");
@@ -327,6 +339,10 @@ pub const PREFIXES: &[(u8, &str)] = &[
     (WORKER_KEYS.prefix(), WORKER_KEYS.name()),
     (WORKER_GROUPS.prefix(), WORKER_GROUPS.name()),
     (CONTACT_INDEX.prefix(), CONTACT_INDEX.name()),
+    (SEARCH_ROWS.prefix(), SEARCH_ROWS.name()),
+    (SEARCH_COLUMNS.prefix(), SEARCH_COLUMNS.name()),
+    (SEARCH_PLACES.prefix(), SEARCH_PLACES.name()),
+    (CONTACT_VALUES.prefix(), CONTACT_VALUES.name()),
 ];
 
 /// The id of one intake idempotency key: operator name, a zero byte, then the key.

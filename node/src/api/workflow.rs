@@ -70,18 +70,12 @@ pub(crate) async fn add_contact(
         return Ok(Json(json!({ "id": seen.contact, "repeat": true })));
     }
     let id = ContactId(ilm_protocol::identity::random_bytes().map_err(internal)?);
-    let worker_keys =
-        crate::contact_list::groups::worker_keys(&st.vault, &input.identity).map_err(internal)?;
-    let sealed = st
-        .vault
-        .seal_json(
-            &id.0,
-            &SealedContact {
-                identity: input.identity,
-                notes: input.notes,
-            },
-        )
-        .map_err(internal)?;
+    let sealed = SealedContact {
+        identity: input.identity,
+        notes: input.notes,
+    };
+    let indexed = crate::contact_list::groups::Indexed::of(&st.vault, &sealed).map_err(internal)?;
+    let sealed = st.vault.seal_json(&id.0, &sealed).map_err(internal)?;
     let contact = Contact {
         id,
         received_at: input.received_at.unwrap_or_else(now),
@@ -100,7 +94,7 @@ pub(crate) async fn add_contact(
     };
     let mut batch = crate::store::WriteBatch::new();
     // Under the intake lock: the only writer of contact aggregates and of the contact index.
-    crate::intake::stage_new(&st.store, &mut batch, &contact, worker_keys)?;
+    crate::intake::stage_new(&st.store, &mut batch, &contact, indexed)?;
     if let Some(k) = &key_id {
         batch.put(
             &schema::INTAKE_KEYS,
@@ -166,6 +160,7 @@ pub(crate) fn contact_page(
     crate::contact_list::select(&st.store, &st.vault, query, &seen(p), identities, &labels).map_err(
         |e| match e {
             ContactListError::Store(e) => ApiError::from(e),
+            ContactListError::Vault(e) => internal(e),
             e => ApiError::bad(e.to_string()),
         },
     )

@@ -17,6 +17,7 @@
 //! lists hold exactly the contacts of groups of two or more; each list's count is its
 //! number of keys.
 
+use super::signatures::{self, GramKey, Signature};
 use crate::aggregates::lists::{Changes, Lists};
 use crate::intake::{Contact, ContactId, SealedContact, WorkerIdentity};
 use crate::schema;
@@ -27,7 +28,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// The version of the index this release builds: a node holding another builds it again at
 /// its start (`ensure`).
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 
 /// Bytes of a contact's place in the lists: its time inverted (newest first), then its id.
 pub const KEY_LEN: usize = 24;
@@ -101,6 +102,31 @@ pub fn worker_keys(vault: &Vault, identity: &WorkerIdentity) -> Result<Vec<Worke
     Ok(keys)
 }
 
+/// What the index keeps of a contact's sealed part, worked out under the vault: the keys
+/// of its identity ([`worker_keys`]) and the signature its search finds it by
+/// ([`Signature::of`]).
+pub struct Indexed {
+    /// Its identity's keys.
+    pub keys: Vec<WorkerKey>,
+    /// Its search signature.
+    pub signature: Signature,
+}
+
+impl Indexed {
+    /// What the index keeps of `sealed`.
+    pub fn of(vault: &Vault, sealed: &SealedContact) -> Result<Indexed, VaultError> {
+        Indexed::with(vault, &GramKey::of(vault)?, sealed)
+    }
+
+    /// The same, with the node's gram key already derived (a rebuild derives it once).
+    fn with(vault: &Vault, key: &GramKey, sealed: &SealedContact) -> Result<Indexed, VaultError> {
+        Ok(Indexed {
+            keys: worker_keys(vault, &sealed.identity)?,
+            signature: Signature::of(key, sealed),
+        })
+    }
+}
+
 /// The contacts of `id`'s worker group (itself alone when its identity has no keys), as
 /// stored.
 pub fn members(store: &Store, id: &ContactId) -> Result<Vec<ContactId>, StoreError> {
@@ -148,6 +174,7 @@ pub struct Pending {
     keys: HashMap<WorkerKey, Option<ContactId>>,
     added: HashMap<ContactId, Place>,
     lists: Changes<KEY_LEN>,
+    search: signatures::Pending,
 }
 
 impl Pending {
@@ -225,14 +252,16 @@ impl Pending {
         Ok(())
     }
 
-    /// A new contact, with its identity's keys ([`worker_keys`]): listed, and joined to the
-    /// groups of its keys (merging them when it links two).
+    /// A new contact, with what is kept of its sealed part: listed, given its place in the
+    /// search index, and joined to the groups of its keys (merging them when it links two).
     pub fn add(
         &mut self,
         store: &Store,
         contact: &Contact,
-        keys: Vec<WorkerKey>,
+        indexed: Indexed,
     ) -> Result<(), StoreError> {
+        let Indexed { keys, signature } = indexed;
+        self.search.add(store, contact, &signature)?;
         let id = contact.id;
         let place = Place::of(contact);
         self.list(ALL.to_vec(), place.key, true);
@@ -275,6 +304,18 @@ impl Pending {
             }
         }
         self.form(store, name, members, &moved)
+    }
+
+    /// A contact whose sealed part was erased (identity, notes or both): its search
+    /// signature goes from `was` (of what it held) to `now` (of what it holds).
+    pub fn resealed(
+        &mut self,
+        store: &Store,
+        id: &ContactId,
+        was: &Signature,
+        now: &Signature,
+    ) -> Result<(), StoreError> {
+        self.search.resign(store, id, was, now)
     }
 
     /// A contact whose identity was erased: it leaves its group, which is split again by
@@ -322,6 +363,7 @@ impl Pending {
 
     /// Puts every change into `batch`.
     pub fn stage(self, store: &Store, batch: &mut WriteBatch) -> Result<(), StoreError> {
+        self.search.stage(batch)?;
         for (id, c) in &self.callers {
             match c {
                 Some(c) => batch.put(&schema::CALLERS, &id.0, c)?,
@@ -411,6 +453,8 @@ pub fn rebuild(store: &Store, vault: &Vault) -> Result<usize, BuildError> {
     schema::remove_all(store, &schema::CALLERS)?;
     schema::remove_all(store, &schema::WORKER_KEYS)?;
     schema::remove_all(store, &schema::WORKER_GROUPS)?;
+    signatures::clear(store)?;
+    let gram_key = GramKey::of(vault)?;
     let mut from = Vec::new();
     let mut n = 0;
     loop {
@@ -423,14 +467,19 @@ pub fn rebuild(store: &Store, vault: &Vault) -> Result<usize, BuildError> {
         };
         let mut pending = Pending::new();
         for (_, c) in &contacts {
-            let keys = match vault.open_json::<SealedContact>(&c.id.0, &c.sealed) {
-                Ok(s) => worker_keys(vault, &s.identity)?,
+            // One that does not open is found by no word of its identity or notes, as a
+            // search that cannot open it finds it.
+            let indexed = match vault.open_json::<SealedContact>(&c.id.0, &c.sealed) {
+                Ok(s) => Indexed::with(vault, &gram_key, &s)?,
                 Err(e) => {
                     tracing::warn!(contact = %c.id, "a sealed contact does not open: {e}");
-                    Vec::new()
+                    Indexed {
+                        keys: Vec::new(),
+                        signature: Signature::default(),
+                    }
                 }
             };
-            pending.add(store, c, keys)?;
+            pending.add(store, c, indexed)?;
         }
         let mut batch = WriteBatch::new();
         pending.stage(store, &mut batch)?;
@@ -463,4 +512,4 @@ pub fn invalidate(store: &Store) -> Result<(), StoreError> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(super) mod tests;

@@ -4,13 +4,15 @@
 //!
 //! A page is read from the index kept with the contacts ([`groups`]): a plain or repeat
 //! list is a window of one list, a worker's contacts are its group, and a search reads the
-//! contacts the operator may see one at a time, holding only the keys of those that match.
+//! contacts its search index gives ([`signatures`]), or when no word narrows them every
+//! contact the operator may see, one at a time, holding only the keys of those that match.
 //! [`scan`] is the read of every contact the index replaced, kept as the baseline.
 
 pub mod groups;
 pub mod labels;
 pub mod scan;
 pub mod search;
+pub mod signatures;
 
 use crate::aggregates::lists;
 use crate::intake::{Contact, ContactId, SealedContact};
@@ -96,6 +98,9 @@ pub enum ContactListError {
     /// A page size out of range.
     #[error("per_page: 1 to 10000")]
     BadPageSize,
+    /// The vault could not derive the search index's key.
+    #[error(transparent)]
+    Vault(#[from] crate::vault::VaultError),
 }
 
 /// The digits of a phone number that identify it whatever the format: the last nine, so
@@ -289,15 +294,40 @@ pub fn select(
             pages,
         });
     } else {
-        // A search opens every contact the operator may see, in the store's order (read
-        // in the list's order, each is a read of its own: twice as slow, measured), and
-        // holds only the keys of those that match.
+        // The contacts that may hold the words, from the search index when it is built and
+        // some word narrows them; else every contact the operator may see, in the store's
+        // order (read in the list's order, each is a read of its own: twice as slow,
+        // measured). Either way each is matched whole, and only the keys of those that
+        // match are held.
+        let built = store.get(&schema::CONTACT_INDEX, b"version")? == Some(groups::VERSION);
+        let narrowed = if built {
+            let gram_key = if identities {
+                Some(signatures::GramKey::of(vault)?)
+            } else {
+                None
+            };
+            search.narrowed(store, gram_key.as_ref())?
+        } else {
+            None
+        };
         let mut keys = Vec::new();
-        store.for_each::<Contact>(&schema::CONTACTS, &[], |c| {
-            if seen.allows(&c) && pass(&c) {
-                keys.push(groups::key(&c));
+        match narrowed {
+            Some(ids) => {
+                for id in &ids {
+                    if let Some(c) = get(id)?
+                        && seen.allows(&c)
+                        && pass(&c)
+                    {
+                        keys.push(groups::key(&c));
+                    }
+                }
             }
-        })?;
+            None => store.for_each::<Contact>(&schema::CONTACTS, &[], |c| {
+                if seen.allows(&c) && pass(&c) {
+                    keys.push(groups::key(&c));
+                }
+            })?,
+        }
         if query.repeat {
             let mut kept = Vec::with_capacity(keys.len());
             for k in keys {

@@ -248,14 +248,12 @@ pub fn create(
         messenger_id: report.messenger_id.clone(),
         id_numbers: Vec::new(),
     };
-    let worker_keys = crate::contact_list::groups::worker_keys(vault, &identity)?;
-    let sealed = vault.seal_json(
-        &id.0,
-        &SealedContact {
-            identity,
-            notes: report.notes(),
-        },
-    )?;
+    let sealed = SealedContact {
+        identity,
+        notes: report.notes(),
+    };
+    let indexed = crate::contact_list::groups::Indexed::of(vault, &sealed)?;
+    let sealed = vault.seal_json(&id.0, &sealed)?;
     let contact = Contact {
         id,
         received_at: now,
@@ -290,7 +288,7 @@ pub fn create(
     let mut batch = WriteBatch::new();
     batch.put(&schema::PORTAL_THREADS, &id.0, &thread)?;
     batch.put(&schema::RECEIPTS, &receipt_id, &id)?;
-    crate::intake::stage_new(store, &mut batch, &contact, worker_keys)?;
+    crate::intake::stage_new(store, &mut batch, &contact, indexed)?;
     store.commit(batch)?;
     Ok(Created {
         receipt,

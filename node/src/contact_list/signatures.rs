@@ -1,0 +1,457 @@
+//! The contact list's search index: which contacts may hold a searched word in their sealed
+//! identity and notes, without opening every contact. Before it, a search opened every
+//! contact the operator may see (about 5 µs each: seconds at a million contacts).
+//!
+//! Each contact has a signature: for every three letters in a row of its identity and notes
+//! (lowercased, within a word), two of [`ROWS`] bits, chosen by a hash keyed under the vault
+//! ([`GramKey`]), so a copy of the database without the vault key cannot test a guessed
+//! name. A searched word is in a contact's text only if every three letters in a row of it
+//! are, so only contacts whose signature holds every bit of the word's can hold it: the
+//! index gives those (a superset), and the search checks each against the opened contact as
+//! before. Signatures are stored bit-sliced: per block of [`BLOCK`] contacts (in the order
+//! they were indexed, each its column), one row of bits per signature bit, so a word reads
+//! a few rows per block, not a signature per contact.
+//!
+//! The index also keeps every set of coded values contacts have (few), so a search knows
+//! which words may be found in values and their labels (those it cannot narrow by), and
+//! finds the contacts whose ids start with a word from the contacts and cases by id.
+//!
+//! Invariants (checked against a read of every contact by the tests): each contact has one
+//! column and its column one contact; a column's bits in its block's rows are exactly the
+//! signature of what its sealed contact holds now (an erasure clears them and sets those of
+//! what remains); every contact's set of values is listed; a contact of a case is among its
+//! local case's contacts (opening a case writes both), which is where a case id's contacts
+//! are found. An erasure of a contact without a column (the index damaged) unmarks the
+//! index's version: searches read every contact, and the next start builds it again.
+//!
+//! What a copy of the database without the vault key learns from it: no word, but how alike
+//! contacts' texts are (the same three letters set the same bits in every contact), so one
+//! who knows one contact's name can tell which others share some of its letters.
+
+use super::search::personal_text;
+use crate::intake::{Channel, Contact, ContactId, LocalCase, SealedContact};
+use crate::schema;
+use crate::store::{Store, StoreError, WriteBatch};
+use crate::vault::{Vault, VaultError};
+use ilm_protocol::Country;
+use serde::{Deserialize, Serialize};
+use siphasher::sip::SipHasher13;
+use siphasher::sip128::{Hasher128, SipHasher13 as SipHasher13x128};
+use std::collections::hash_map::Entry;
+use std::collections::{BTreeSet, HashMap};
+use std::hash::Hasher;
+
+/// Contacts per block: a row is `BLOCK / 8` bytes. Tests use small blocks, so that a few
+/// hundred contacts cross many.
+#[cfg(not(test))]
+pub const BLOCK: u64 = 4096;
+/// Contacts per block (small under test).
+#[cfg(test)]
+pub const BLOCK: u64 = 64;
+
+/// Bits of a signature (rows per block).
+pub const ROWS: u16 = 1024;
+
+/// Bytes of a row.
+const ROW_BYTES: usize = (BLOCK / 8) as usize;
+
+/// The key of the hash that turns three letters into signature bits, derived from the vault
+/// key (never the sealing key).
+pub struct GramKey([u8; 16]);
+
+impl GramKey {
+    /// The node's key, from its vault.
+    pub fn of(vault: &Vault) -> Result<GramKey, VaultError> {
+        let h = vault.keyed_hash("contact-search-gram", &[])?;
+        let mut k = [0u8; 16];
+        k.copy_from_slice(&h[..16]);
+        Ok(GramKey(k))
+    }
+
+    /// The two bits of `gram`.
+    fn bits(&self, gram: &str) -> [u16; 2] {
+        let mut h = SipHasher13::new_with_key(&self.0);
+        h.write(gram.as_bytes());
+        let x = h.finish();
+        let m = u64::from(ROWS);
+        [(x % m) as u16, ((x >> 32) % m) as u16]
+    }
+}
+
+/// The three letters in a row of `word` (none when it is shorter).
+fn grams(word: &str) -> impl Iterator<Item = &str> {
+    let starts: Vec<usize> = word
+        .char_indices()
+        .map(|(i, _)| i)
+        .chain([word.len()])
+        .collect();
+    (0..starts.len().saturating_sub(3)).map(move |i| &word[starts[i]..starts[i + 3]])
+}
+
+/// A signature: the rows whose bit is set.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Signature(BTreeSet<u16>);
+
+impl Signature {
+    /// The signature of what a sealed contact holds (its identity and notes, as a search
+    /// reads them).
+    pub fn of(key: &GramKey, sealed: &SealedContact) -> Signature {
+        let mut bits = BTreeSet::new();
+        for word in personal_text(sealed).split_whitespace() {
+            for gram in grams(word) {
+                bits.extend(key.bits(gram));
+            }
+        }
+        Signature(bits)
+    }
+
+    /// The bits every contact holding `word` (lowercased, no white space) has; none for a
+    /// word of fewer than three letters, which every contact may hold.
+    pub fn of_word(key: &GramKey, word: &str) -> Option<Signature> {
+        let mut bits = BTreeSet::new();
+        for gram in grams(word) {
+            bits.extend(key.bits(gram));
+        }
+        (!bits.is_empty()).then_some(Signature(bits))
+    }
+}
+
+/// One row of a block: bit `c % BLOCK` is set when column `c` has the row's bit.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Row(#[serde(with = "ilm_protocol::bytes::hex_bytes")] Vec<u8>);
+
+impl Row {
+    /// The row as stored, at its length: a damaged row's missing bytes read as set, so a
+    /// search still checks those contacts rather than missing them.
+    fn sized(mut self) -> Row {
+        self.0.resize(ROW_BYTES, 0xff);
+        self
+    }
+
+    /// Bytes held.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether it holds no bytes (a damaged row).
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    fn set(&mut self, bit: usize, on: bool) {
+        let (byte, mask) = (bit / 8, 1u8 << (bit % 8));
+        if on {
+            self.0[byte] |= mask;
+        } else {
+            self.0[byte] &= !mask;
+        }
+    }
+}
+
+/// The id of a row.
+fn row_id(block: u64, row: u16) -> [u8; 10] {
+    let mut id = [0u8; 10];
+    id[..8].copy_from_slice(&block.to_be_bytes());
+    id[8..].copy_from_slice(&row.to_be_bytes());
+    id
+}
+
+/// A contact's coded values: what its values' text and labels are made of.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ValueSet {
+    /// Channel.
+    pub channel: Channel,
+    /// Language code.
+    pub language: String,
+    /// Nationality.
+    pub nationality: Country,
+    /// Origin country.
+    pub origin: Country,
+    /// Destination country.
+    pub destination: Country,
+    /// Sector.
+    pub sector: String,
+}
+
+impl ValueSet {
+    /// The values of `c`.
+    pub fn of(c: &Contact) -> ValueSet {
+        ValueSet {
+            channel: c.channel,
+            language: c.language.clone(),
+            nationality: c.nationality.clone(),
+            origin: c.origin.clone(),
+            destination: c.destination.clone(),
+            sector: c.sector.clone(),
+        }
+    }
+
+    /// Its id in the list of sets: a hash of its values written out (not of `Hash`, whose
+    /// bytes may change with the compiler).
+    fn id(&self) -> [u8; 16] {
+        let text = format!(
+            "{:?}\0{}\0{}\0{}\0{}\0{}",
+            self.channel,
+            self.language,
+            self.nationality,
+            self.origin,
+            self.destination,
+            self.sector
+        );
+        let mut h = SipHasher13x128::new();
+        h.write(text.as_bytes());
+        h.finish128().as_bytes()
+    }
+}
+
+/// Every set of values the node's contacts have.
+pub fn value_sets(store: &Store) -> Result<Vec<ValueSet>, StoreError> {
+    store.scan(&schema::CONTACT_VALUES, &[])
+}
+
+/// How many columns were given (the next column; the contacts indexed), as stored.
+pub fn columns(store: &Store) -> Result<u64, StoreError> {
+    let last = store.entry_at_or_below::<ContactId>(&schema::SEARCH_PLACES, &[], &[0xff; 8])?;
+    Ok(last.map_or(0, |(id, _)| column_of(&id).map_or(0, |c| c + 1)))
+}
+
+/// The column a place's id names.
+fn column_of(id: &[u8]) -> Option<u64> {
+    Some(u64::from_be_bytes(id.try_into().ok()?))
+}
+
+/// Changes to the search index for one batch, read back by later changes of the same batch.
+#[derive(Default)]
+pub struct Pending {
+    rows: HashMap<[u8; 10], Row>,
+    columns: HashMap<ContactId, u64>,
+    next: Option<u64>,
+    values: HashMap<[u8; 16], ValueSet>,
+    damaged: bool,
+}
+
+impl Pending {
+    /// The row `row` of `block`, as this batch leaves it; a row of no bits is made when
+    /// `make`, else `None` when neither holds it.
+    fn row(
+        &mut self,
+        store: &Store,
+        block: u64,
+        row: u16,
+        make: bool,
+    ) -> Result<Option<&mut Row>, StoreError> {
+        let row = match self.rows.entry(row_id(block, row)) {
+            Entry::Occupied(e) => e.into_mut(),
+            Entry::Vacant(e) => match store.get::<Row>(&schema::SEARCH_ROWS, e.key())? {
+                Some(held) => e.insert(held.sized()),
+                None if make => e.insert(Row(vec![0; ROW_BYTES])),
+                None => return Ok(None),
+            },
+        };
+        Ok(Some(row))
+    }
+
+    /// Sets (`on`) or clears `column`'s bits of `signature`.
+    fn mark(
+        &mut self,
+        store: &Store,
+        column: u64,
+        signature: &Signature,
+        on: bool,
+    ) -> Result<(), StoreError> {
+        let (block, bit) = (column / BLOCK, (column % BLOCK) as usize);
+        for &r in &signature.0 {
+            if let Some(row) = self.row(store, block, r, on)? {
+                row.set(bit, on);
+            }
+        }
+        Ok(())
+    }
+
+    /// The column of `id`, as this batch leaves it.
+    fn column(&self, store: &Store, id: &ContactId) -> Result<Option<u64>, StoreError> {
+        match self.columns.get(id) {
+            Some(c) => Ok(Some(*c)),
+            None => store.get(&schema::SEARCH_COLUMNS, &id.0),
+        }
+    }
+
+    /// A new contact with the signature of its sealed part: given the next column, and its
+    /// set of values listed.
+    pub fn add(
+        &mut self,
+        store: &Store,
+        contact: &Contact,
+        signature: &Signature,
+    ) -> Result<(), StoreError> {
+        let column = match self.next {
+            Some(n) => n,
+            None => columns(store)?,
+        };
+        self.next = Some(column + 1);
+        self.columns.insert(contact.id, column);
+        self.mark(store, column, signature, true)?;
+        let values = ValueSet::of(contact);
+        let id = values.id();
+        if !self.values.contains_key(&id) && !store.contains(&schema::CONTACT_VALUES, &id)? {
+            self.values.insert(id, values);
+        }
+        Ok(())
+    }
+
+    /// A contact whose sealed part changed (an erasure): the bits of `was` (the signature
+    /// of what it held) are cleared, then those of `now` (of what it holds now) set.
+    pub fn resign(
+        &mut self,
+        store: &Store,
+        id: &ContactId,
+        was: &Signature,
+        now: &Signature,
+    ) -> Result<(), StoreError> {
+        let Some(column) = self.column(store, id)? else {
+            tracing::warn!(
+                contact = %id,
+                "an erased contact has no place in the search index; it is built again at the next start"
+            );
+            self.damaged = true;
+            return Ok(());
+        };
+        self.mark(store, column, was, false)?;
+        self.mark(store, column, now, true)
+    }
+
+    /// Puts every change into `batch`.
+    pub fn stage(self, batch: &mut WriteBatch) -> Result<(), StoreError> {
+        if self.damaged {
+            batch.remove(&schema::CONTACT_INDEX, b"version");
+        }
+        for (id, row) in &self.rows {
+            batch.put(&schema::SEARCH_ROWS, id, row)?;
+        }
+        for (id, column) in &self.columns {
+            batch.put(&schema::SEARCH_COLUMNS, &id.0, column)?;
+            batch.put(&schema::SEARCH_PLACES, &column.to_be_bytes(), id)?;
+        }
+        for (id, values) in &self.values {
+            batch.put(&schema::CONTACT_VALUES, id, values)?;
+        }
+        Ok(())
+    }
+}
+
+/// One word of a search that is in no contact's values: where else it may be found.
+#[derive(Debug, Clone)]
+pub struct Clue {
+    /// The bits of the word, when it may be in an identity or notes the operator may see.
+    pub bits: Option<Signature>,
+    /// The word, when it may start an id (8 letters or more).
+    pub id_start: Option<String>,
+}
+
+/// The columns, as bits of a block, of the contacts and contacts of cases whose id starts
+/// with `start`, by block.
+fn id_columns(store: &Store, start: &str) -> Result<HashMap<u64, Row>, StoreError> {
+    // Ids are lowercase hex: a word with another letter starts none.
+    if !start.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Ok(HashMap::new());
+    }
+    let even = &start[..start.len() - start.len() % 2];
+    let Ok(prefix) = ilm_protocol::bytes::from_hex(even) else {
+        return Ok(HashMap::new());
+    };
+    let mut ids: Vec<ContactId> = store
+        .scan::<Contact>(&schema::CONTACTS, &prefix)?
+        .into_iter()
+        .map(|c| c.id)
+        .collect();
+    for case in store.scan::<LocalCase>(&schema::LOCAL_CASES, &prefix)? {
+        ids.extend(case.contacts);
+    }
+    let mut blocks: HashMap<u64, Row> = HashMap::new();
+    for id in ids {
+        if let Some(c) = store.get::<u64>(&schema::SEARCH_COLUMNS, &id.0)? {
+            blocks
+                .entry(c / BLOCK)
+                .or_insert_with(|| Row(vec![0; ROW_BYTES]))
+                .set((c % BLOCK) as usize, true);
+        }
+    }
+    Ok(blocks)
+}
+
+/// The contacts that may hold every clue (each: every bit of its word's signature, or an id
+/// starting with it), in the order they were indexed: a superset of those that do.
+pub fn candidates(store: &Store, clues: &[Clue]) -> Result<Vec<ContactId>, StoreError> {
+    let mut ids = Vec::new();
+    for clue in clues {
+        ids.push(match &clue.id_start {
+            Some(w) => id_columns(store, w)?,
+            None => HashMap::new(),
+        });
+    }
+    let columns = columns(store)?;
+    let mut found = Vec::new();
+    for block in 0..columns.div_ceil(BLOCK) {
+        let mut rows: HashMap<u16, Option<Row>> = HashMap::new();
+        let mut row = |r: u16| -> Result<Option<Row>, StoreError> {
+            if let Some(held) = rows.get(&r) {
+                return Ok(held.clone());
+            }
+            let held = store
+                .get::<Row>(&schema::SEARCH_ROWS, &row_id(block, r))?
+                .map(Row::sized);
+            rows.insert(r, held.clone());
+            Ok(held)
+        };
+        let in_block = (columns - block * BLOCK).min(BLOCK) as usize;
+        let mut live = vec![0u8; ROW_BYTES];
+        for (i, byte) in live.iter_mut().enumerate() {
+            let bits = in_block.saturating_sub(i * 8).min(8);
+            *byte = ((1u16 << bits) - 1) as u8;
+        }
+        for (clue, ids) in clues.iter().zip(&ids) {
+            let mut may = ids
+                .get(&block)
+                .map_or_else(|| vec![0u8; ROW_BYTES], |r| r.0.clone());
+            if let Some(bits) = &clue.bits {
+                let mut all = live.clone();
+                for &r in &bits.0 {
+                    match row(r)? {
+                        Some(held) => all.iter_mut().zip(&held.0).for_each(|(a, h)| *a &= h),
+                        None => all.fill(0),
+                    }
+                    if all.iter().all(|b| *b == 0) {
+                        break;
+                    }
+                }
+                may.iter_mut().zip(&all).for_each(|(m, a)| *m |= a);
+            }
+            live.iter_mut().zip(&may).for_each(|(l, m)| *l &= m);
+            if live.iter().all(|b| *b == 0) {
+                break;
+            }
+        }
+        for (i, byte) in live.iter().enumerate() {
+            for b in 0..8 {
+                if byte & (1 << b) != 0 {
+                    let column = block * BLOCK + (i * 8 + b) as u64;
+                    if let Some(id) = store.get(&schema::SEARCH_PLACES, &column.to_be_bytes())? {
+                        found.push(id);
+                    }
+                }
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// Empties the search index (before it is built again).
+pub fn clear(store: &Store) -> Result<(), StoreError> {
+    schema::remove_all(store, &schema::SEARCH_ROWS)?;
+    schema::remove_all(store, &schema::SEARCH_COLUMNS)?;
+    schema::remove_all(store, &schema::SEARCH_PLACES)?;
+    schema::remove_all(store, &schema::CONTACT_VALUES)
+}
+
+#[cfg(test)]
+pub(super) mod tests;
