@@ -440,8 +440,9 @@ pub enum BuildError {
     Vault(#[from] VaultError),
 }
 
-/// Contacts read and indexed per batch when the index is built.
-const CHUNK: usize = 1_000;
+/// Contacts read and indexed per batch when the index is built: one block of the search
+/// index, so that each of its rows is written once (columns are given in this order).
+const CHUNK: usize = signatures::BLOCK as usize;
 
 /// Builds the index from every stored contact (opening each sealed identity), replacing
 /// what was held; returns how many contacts it indexed.

@@ -39,7 +39,7 @@ pub(crate) fn check(store: &Store, vault: &Vault) {
         let mut held = BTreeSet::new();
         for r in 0..ROWS {
             if let Some(row) = store
-                .get::<Row>(&schema::SEARCH_ROWS, &row_id(block, r))
+                .get::<Row>(&schema::SEARCH_ROWS, &row_id(r, block))
                 .expect("row")
                 && row.0[bit / 8] & (1 << (bit % 8)) != 0
             {
@@ -363,7 +363,7 @@ fn a_contact_missing_from_the_index_is_missed_and_a_damaged_row_still_finds() {
     let r = *word.0.first().expect("a bit");
     let mut batch = WriteBatch::new();
     batch
-        .put(&schema::SEARCH_ROWS, &row_id(0, r), &Row(vec![0; 0]))
+        .put(&schema::SEARCH_ROWS, &row_id(r, 0), &Row(vec![0; 0]))
         .expect("put");
     n.store.commit(batch).expect("commit");
     same_as_scan(&n, &q);
