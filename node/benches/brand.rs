@@ -561,7 +561,7 @@ fn main() -> Result<()> {
         )
     };
     let (month_listed, month_cheaper, month_days, month_read) = (
-        month(scorecard::Reading::InDates)?,
+        month(scorecard::Reading::InLists)?,
         month(scorecard::Reading::Cheaper)?,
         month(scorecard::Reading::Cells)?,
         month(scorecard::Reading::Every)?,
@@ -630,7 +630,7 @@ fn main() -> Result<()> {
     let month_times = paired(
         runs,
         || {
-            month(scorecard::Reading::InDates)
+            month(scorecard::Reading::InLists)
                 .map(|_| ())
                 .map_err(Into::into)
         },

@@ -1,11 +1,13 @@
 //! The reports a narrowed comparison counts, found one of two ways: by reading every report
-//! the brand holds, or, when the filter names days, by reading each organisation's list of
-//! its reports newest first between them (`aggregates::reports::newest_list`) and only the
-//! cases it names. Each keeps a report the same way ([`Narrowing`]), and says whether each
-//! case met is closed by the same reading of its newest report.
+//! the brand holds, or by reading, per organisation, the shortest of the lists the filter
+//! names (its reports newest first, `aggregates::reports::newest_list`, and those with the
+//! filter's category, sector or corridor, `aggregates::report_facets::list`), between the
+//! filter's days, and only the cases it names. Each keeps a report the same way
+//! ([`Narrowing`]), and says whether each case met is closed by the same reading of its
+//! newest report.
 
 use super::Narrowing;
-use crate::aggregates::reports;
+use crate::aggregates::{report_facets, reports};
 use crate::records::StatusReport;
 use crate::schema;
 use crate::store::{Store, StoreError};
@@ -22,8 +24,9 @@ pub enum Reading {
     Cheaper,
     /// Every report the brand holds.
     Every,
-    /// Each organisation's reports escalated in the filter's days, when it names some.
-    InDates,
+    /// Per organisation, the reports of the shortest list the filter names (of the filter's
+    /// days, and of its category, sector or corridor, between its days), when it names any.
+    InLists,
     /// Each organisation's cells of the filter's days, or of its one category, sector or
     /// corridor, when it names nothing else (else as `Cheaper`).
     Cells,
@@ -61,12 +64,12 @@ pub(super) fn kept(
 ) -> Result<Kept, StoreError> {
     let most = match reading {
         Reading::Every => return every(store, filter),
-        Reading::InDates => usize::MAX,
+        Reading::InLists => usize::MAX,
         // A case's reports read apart cost about eight reports read in order (38 µs and
         // 4.5 µs at a million reports, `benches/brand.rs`).
         Reading::Cheaper | Reading::Cells => held(store, parties)? / 8,
     };
-    match in_dates(store, parties, filter, most)? {
+    match in_lists(store, parties, filter, most)? {
         Some(kept) => Ok(kept),
         None => every(store, filter),
     }
@@ -103,24 +106,43 @@ fn every(store: &Store, filter: &Narrowing) -> Result<Kept, StoreError> {
     Ok(out)
 }
 
-/// Each organisation's reports escalated in the filter's days, read from its list and each
-/// case it names; None when the filter names no days, or the lists name more than `most`.
-fn in_dates(
+/// The lists of `org`'s reports a report that passes `filter` is in: its newest-first list
+/// when the filter names days, and the list of each category, sector and corridor it names.
+fn lists_of(org: &OrgId, filter: &Narrowing) -> Vec<Vec<u8>> {
+    let mut lists = Vec::new();
+    if filter.from.is_some() || filter.to.is_some() {
+        lists.push(reports::newest_list(org));
+    }
+    lists.extend(filter.facets().iter().map(|f| report_facets::list(org, f)));
+    lists
+}
+
+/// Each organisation's reports in the shortest list the filter names, between its days,
+/// read from that list and each case it names; None when the filter names no list, or the
+/// lists chosen name more than `most`.
+fn in_lists(
     store: &Store,
     parties: &[ChainParty],
     filter: &Narrowing,
     most: usize,
 ) -> Result<Option<Kept>, StoreError> {
-    if filter.from.is_none() && filter.to.is_none() {
-        return Ok(None);
-    }
+    // Every list holds the same keys (the escalation time inverted, then the case), so the
+    // same bounds give the filter's days in each.
     let (lower, upper) = reports::escalated_between(filter.from, filter.to);
     let mut lists = Vec::new();
     let mut named = 0usize;
     let mut orgs = HashSet::new();
     for p in parties.iter().filter(|p| orgs.insert(p.supplier)) {
-        let list = reports::newest_list(&p.supplier);
-        let n = reports::LISTS.count_between(store, &list, &lower, &upper)?;
+        let mut shortest: Option<(usize, Vec<u8>)> = None;
+        for list in lists_of(&p.supplier, filter) {
+            let n = reports::LISTS.count_between(store, &list, &lower, &upper)?;
+            if shortest.as_ref().is_none_or(|(m, _)| n < *m) {
+                shortest = Some((n, list));
+            }
+        }
+        let Some((n, list)) = shortest else {
+            return Ok(None);
+        };
         named = named.saturating_add(n);
         if named > most {
             return Ok(None);

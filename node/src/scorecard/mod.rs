@@ -7,6 +7,7 @@
 //! those of the filter's days from each organisation's list of its reports, when that reads
 //! fewer, else every report (`kept`).
 
+use crate::aggregates::report_facets::Facet;
 use crate::aggregates::reports::{self, ReportFigures};
 use crate::aggregates::{chain, median_days};
 use crate::membership::MembershipState;
@@ -181,6 +182,16 @@ impl Narrowing {
             && self.corridor.is_none()
     }
 
+    /// The category, sector and corridor it names, as facets (a report that passes has
+    /// each: its sector is one of `intake::SECTORS`, as `Filter::parse` checks).
+    fn facets(&self) -> Vec<Facet> {
+        let mut out = Vec::new();
+        out.extend(self.category.map(Facet::Category));
+        out.extend(self.sector.clone().map(Facet::Sector));
+        out.extend(self.corridor.clone().map(|(o, w)| Facet::Corridor(o, w)));
+        out
+    }
+
     /// Whether a case's report passes (a report without a sector or corridor, from an
     /// earlier release or a case without contacts, passes no filter on them).
     fn keeps(&self, r: &StatusReport) -> bool {
@@ -289,7 +300,7 @@ pub fn compare_reading(
         }
     } else if let Some(counted) = cells::counted(filter)
         && reading != Reading::Every
-        && reading != Reading::InDates
+        && reading != Reading::InLists
     {
         parts = cells::parts(store, &mut parties, filter, &counted, now, recent)?;
         corridors = reports::corridors(store)?;

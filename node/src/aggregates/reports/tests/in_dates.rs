@@ -18,8 +18,9 @@ pub(super) fn shown(c: &Comparison) -> String {
     serde_json::to_string(&(cards, &c.overall, &c.recent, &c.corridors, attested)).expect("json")
 }
 
-/// Filters naming days (with or without a category, sector or corridor), at several times:
-/// the reports of those days read from each organisation's list, or its cells of those days
+/// Filters naming days, a category, a sector or a corridor, alone or together, at several
+/// times: the reports read from each organisation's shortest list the filter names (of its
+/// days, of its category, sector or corridor between its days), or its cells of those days
 /// when the filter names nothing else, give the comparison a read of every report gives, a
 /// case two entries name counted once, a report escalated at the first or last second of
 /// the days kept. With the supplier's list emptied, its reports of a few days are found
@@ -58,6 +59,8 @@ fn scorecards_of_some_days_read_each_organisations_list_and_equal_every_reports(
         ("", "seafood", ""),
         ("", "", "MM-TH"),
         (category, "garment", "MM-TH"),
+        (category, "", "MM-TH"),
+        ("", "seafood", "MM-TH"),
     ];
     let compare = |filter: &Filter, now: Timestamp, reading: Reading| {
         b.narrowed(filter, now, RECENT, reading).expect("compare")
@@ -65,10 +68,11 @@ fn scorecards_of_some_days_read_each_organisations_list_and_equal_every_reports(
     let (mut compared, mut some) = (0, 0);
     for from in &froms {
         for to in &tos {
-            if from.is_empty() && to.is_empty() {
-                continue;
-            }
             for (category, sector, corridor) in narrowed {
+                if from.is_empty() && to.is_empty() && (category, sector, corridor) == ("", "", "")
+                {
+                    continue;
+                }
                 let filter = Filter {
                     from: from.clone(),
                     to: to.clone(),
@@ -79,7 +83,7 @@ fn scorecards_of_some_days_read_each_organisations_list_and_equal_every_reports(
                 for days in [0, 8, 45, 120] {
                     let now = T0.plus_days(days).plus_secs(5_000);
                     let every = compare(&filter, now, Reading::Every);
-                    for reading in [Reading::InDates, Reading::Cheaper, Reading::Cells] {
+                    for reading in [Reading::InLists, Reading::Cheaper, Reading::Cells] {
                         assert_eq!(
                             shown(&compare(&filter, now, reading)),
                             shown(&every),
@@ -94,7 +98,7 @@ fn scorecards_of_some_days_read_each_organisations_list_and_equal_every_reports(
     }
     // The positive control: most filters keep some reports, some none.
     assert!(
-        compared > 500 && some > 200 && some < compared,
+        compared > 700 && some > 250 && some < compared,
         "{compared} {some}"
     );
 
@@ -109,7 +113,7 @@ fn scorecards_of_some_days_read_each_organisations_list_and_equal_every_reports(
     let now = T0.plus_days(45);
     let every = compare(&few, now, Reading::Every);
     assert!(every.parties[0].1.cases > 0, "the control: it has some");
-    let listed = compare(&few, now, Reading::InDates);
+    let listed = compare(&few, now, Reading::InLists);
     assert_eq!(listed.parties[0].1.cases, 0);
     assert_eq!(listed.parties[1].1.cases, every.parties[1].1.cases);
     // With a category too, the cheaper reading for a few days is the lists'.
@@ -129,6 +133,38 @@ fn scorecards_of_some_days_read_each_organisations_list_and_equal_every_reports(
         let counted = compare(&few, now, reading);
         assert_eq!(counted.parties[0].1.cases, every.parties[0].1.cases);
         assert!(counted.recent[0].is_empty() && !every.recent[0].is_empty());
+    }
+
+    // A category's list is read when it is the shortest the filter names: emptied, the
+    // supplier's reports of that category are found from the lists no more, of a few days
+    // or of all (every report read still counts them).
+    let b = scored_brand();
+    let compare = |filter: &Filter, reading: Reading| {
+        b.narrowed(filter, now, RECENT, reading).expect("compare")
+    };
+    let (c, with_days) = IssueCategory::ALL
+        .iter()
+        .map(|c| (*c, of_category(c.code())))
+        .find(|(_, f)| compare(f, Reading::Every).parties[0].1.cases > 0)
+        .expect("the control: some category has some");
+    let alone = Filter {
+        category: c.code().into(),
+        ..Filter::default()
+    };
+    for f in [&with_days, &alone] {
+        assert_eq!(
+            shown(&compare(f, Reading::InLists)),
+            shown(&compare(f, Reading::Every))
+        );
+    }
+    let list = crate::aggregates::report_facets::list(
+        &b.parties[0],
+        &crate::aggregates::report_facets::Facet::Category(c),
+    );
+    empty_list(&b.store, &list);
+    for f in [&with_days, &alone] {
+        assert!(compare(f, Reading::Every).parties[0].1.cases > 0);
+        assert_eq!(compare(f, Reading::InLists).parties[0].1.cases, 0, "{f:?}");
     }
 }
 
