@@ -28,7 +28,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// The version of the index this release builds: a node holding another builds it again at
 /// its start (`ensure`).
-pub const VERSION: u32 = 2;
+pub const VERSION: u32 = 3;
 
 /// Bytes of a contact's place in the lists: its time inverted (newest first), then its id.
 pub const KEY_LEN: usize = 24;

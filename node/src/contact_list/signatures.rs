@@ -398,9 +398,15 @@ fn read_row(store: &Store, r: u16, len: usize) -> Result<Bits, StoreError> {
 }
 
 /// The contacts that may hold every clue (each: every bit of its word's signature, or an id
-/// starting with it), in the order they were indexed: a superset of those that do.
-pub fn candidates(store: &Store, clues: &[Clue]) -> Result<Vec<ContactId>, StoreError> {
+/// starting with it), in the order they were indexed: a superset of those that do. None
+/// when the index names more columns than the contact list holds contacts (damaged: a
+/// search then reads every contact).
+pub fn candidates(store: &Store, clues: &[Clue]) -> Result<Option<Vec<ContactId>>, StoreError> {
     let columns = columns(store)?;
+    if columns > super::groups::count(store, super::groups::ALL)? as u64 {
+        tracing::warn!("the contact search index is damaged; run `ilm reindex`");
+        return Ok(None);
+    }
     // Columns are numbered from 0 across blocks, and a block's row holds its columns' bits
     // in order, so bit `c` of the rows laid end to end is column `c`'s.
     let len = usize::try_from(columns.div_ceil(BLOCK)).unwrap_or(usize::MAX) * ROW_BYTES;
@@ -450,7 +456,7 @@ pub fn candidates(store: &Store, clues: &[Clue]) -> Result<Vec<ContactId>, Store
             }
         }
     }
-    Ok(found)
+    Ok(Some(found))
 }
 
 /// Empties the search index (before it is built again).

@@ -4,8 +4,9 @@
 //! never disagree; it reads the aggregate cells kept with the reports; narrowed only by
 //! days, or only by one category, sector or corridor, each organisation's cells of those
 //! (`cells`); narrowed otherwise, the reports that pass, counted by the same definitions:
-//! those of the filter's days from each organisation's list of its reports, when that reads
-//! fewer, else every report (`kept`).
+//! those of each organisation's shortest list the filter names (of its days, of its
+//! category, sector or corridor between its days), when that reads fewer, else every report
+//! (`kept`).
 
 use crate::aggregates::report_facets::Facet;
 use crate::aggregates::reports::{self, ReportFigures};

@@ -367,6 +367,26 @@ fn a_contact_missing_from_the_index_is_missed_and_a_damaged_row_still_finds() {
         .expect("put");
     n.store.commit(batch).expect("commit");
     same_as_scan(&n, &q);
+
+    // A place past the contacts the list holds (a damaged id): the index is not read, and
+    // every contact is.
+    let narrowed = || {
+        Search::new("thandar", &labels)
+            .narrowed(&n.store, Some(&key))
+            .expect("narrowed")
+    };
+    assert!(narrowed().is_some(), "the control: read from the index");
+    let mut batch = WriteBatch::new();
+    batch
+        .put(
+            &schema::SEARCH_PLACES,
+            &(u64::MAX / 2).to_be_bytes(),
+            &ids[0],
+        )
+        .expect("put");
+    n.store.commit(batch).expect("commit");
+    assert_eq!(narrowed(), None);
+    same_as_scan(&n, &q);
 }
 
 /// The bits come from a hash keyed under the vault: the same contact under another vault

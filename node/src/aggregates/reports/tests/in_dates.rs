@@ -1,6 +1,7 @@
-//! A brand's scorecards narrowed to some days read each organisation's reports of those days
-//! from its newest-first list (or, narrowed only by days, its cells of those days), and
-//! equal those counted from every report.
+//! A brand's scorecards narrowed to some days, a category, a sector or a corridor, or
+//! several, read each organisation's reports from the shortest list the filter names (or,
+//! narrowed only by days, its cells of those days), and equal those counted from every
+//! report.
 
 use super::scorecards::scored_brand;
 use super::*;
