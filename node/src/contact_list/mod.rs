@@ -311,22 +311,20 @@ pub fn select(
             None
         };
         let mut keys = Vec::new();
+        let mut keep = |c: Contact| {
+            if seen.allows(&c) && pass(&c) {
+                keys.push(groups::key(&c));
+            }
+        };
         match narrowed {
             Some(ids) => {
                 for id in &ids {
-                    if let Some(c) = get(id)?
-                        && seen.allows(&c)
-                        && pass(&c)
-                    {
-                        keys.push(groups::key(&c));
+                    if let Some(c) = get(id)? {
+                        keep(c);
                     }
                 }
             }
-            None => store.for_each::<Contact>(&schema::CONTACTS, &[], |c| {
-                if seen.allows(&c) && pass(&c) {
-                    keys.push(groups::key(&c));
-                }
-            })?,
+            None => store.for_each::<Contact>(&schema::CONTACTS, &[], keep)?,
         }
         if query.repeat {
             let mut kept = Vec::with_capacity(keys.len());

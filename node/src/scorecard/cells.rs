@@ -31,10 +31,8 @@ pub(super) fn counted(filter: &Narrowing) -> Option<Counted> {
     if filter.from.is_some() || filter.to.is_some() {
         return None;
     }
-    match (&filter.category, &filter.sector, &filter.corridor) {
-        (Some(c), None, None) => Some(Counted::Facet(Facet::Category(*c))),
-        (None, Some(s), None) => Some(Counted::Facet(Facet::Sector(s.clone()))),
-        (None, None, Some((o, w))) => Some(Counted::Facet(Facet::Corridor(o.clone(), w.clone()))),
+    match filter.facets().as_slice() {
+        [one] => Some(Counted::Facet(one.clone())),
         _ => None,
     }
 }

@@ -185,7 +185,7 @@ impl Narrowing {
 
     /// The category, sector and corridor it names, as facets (a report that passes has
     /// each: its sector is one of `intake::SECTORS`, as `Filter::parse` checks).
-    fn facets(&self) -> Vec<Facet> {
+    pub(super) fn facets(&self) -> Vec<Facet> {
         let mut out = Vec::new();
         out.extend(self.category.map(Facet::Category));
         out.extend(self.sector.clone().map(Facet::Sector));
