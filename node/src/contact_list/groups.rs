@@ -1,8 +1,9 @@
 //! The contact list's index, kept with the contacts in the batch that stores them: which
 //! contacts are the same worker, and the contacts newest first (every one, each operator's,
-//! and those of workers who got in touch more than once), so that a page, a repeat caller's
-//! other contacts and the count a new intake shows cost what they show, not what the node
-//! holds. Before it, every page opened every sealed contact of the node.
+//! and those of workers who got in touch more than once; each of those also per set of coded
+//! values, so a search for a sector or a country pages its lists), so that a page, a repeat
+//! caller's other contacts and the count a new intake shows cost what they show, not what
+//! the node holds. Before it, every page opened every sealed contact of the node.
 //!
 //! Two contacts are the same worker when they share a phone number or a messenger id, in
 //! any format, transitively (see [`super::phone_key`], [`super::messenger_key`]). The node
@@ -14,10 +15,11 @@
 //!
 //! Invariants (checked by the tests against a read of every contact): every key of a
 //! contact points to its group; a group lists exactly the contacts naming it; the repeat
-//! lists hold exactly the contacts of groups of two or more; each list's count is its
+//! lists hold exactly the contacts of groups of two or more; a contact is in the lists of its
+//! set of values and of no other set (its values never change); each list's count is its
 //! number of keys.
 
-use super::signatures::{self, GramKey, Signature};
+use super::signatures::{self, GramKey, Signature, ValueSet};
 use crate::aggregates::lists::{Changes, Lists};
 use crate::intake::{Contact, ContactId, SealedContact, WorkerIdentity};
 use crate::schema;
@@ -28,7 +30,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// The version of the index this release builds: a node holding another builds it again at
 /// its start (`ensure`).
-pub const VERSION: u32 = 3;
+pub const VERSION: u32 = 4;
 
 /// Bytes of a contact's place in the lists: its time inverted (newest first), then its id.
 pub const KEY_LEN: usize = 24;
@@ -53,6 +55,29 @@ pub fn recorded(operator: &str) -> Vec<u8> {
 /// The list of an operator's contacts of workers who got in touch more than once.
 pub fn repeat_recorded(operator: &str) -> Vec<u8> {
     [b"n", operator.as_bytes(), &[0]].concat()
+}
+
+/// The list of the contacts of one set of values ([`ValueSet::id`]): a search for a word
+/// in a set's values or labels lists its contacts without reading them. Of one length for
+/// every set, so one set's list is never read as part of another's.
+pub fn by_values(set: &[u8; 16]) -> Vec<u8> {
+    [b"v".as_slice(), set].concat()
+}
+
+/// The list of an operator's contacts of one set of values.
+pub fn recorded_by_values(operator: &str, set: &[u8; 16]) -> Vec<u8> {
+    [b"w".as_slice(), set, operator.as_bytes(), &[0]].concat()
+}
+
+/// The list of the contacts of one set of values of workers who got in touch more than once.
+pub fn repeat_by_values(set: &[u8; 16]) -> Vec<u8> {
+    [b"x".as_slice(), set].concat()
+}
+
+/// The list of an operator's contacts of one set of values of workers who got in touch
+/// more than once.
+pub fn repeat_recorded_by_values(operator: &str, set: &[u8; 16]) -> Vec<u8> {
+    [b"y".as_slice(), set, operator.as_bytes(), &[0]].concat()
 }
 
 /// A contact's place in the lists: newest first, then by id (the list's order).
@@ -149,11 +174,12 @@ pub fn count(store: &Store, name: &[u8]) -> Result<usize, StoreError> {
     Ok(store.get(&schema::CONTACT_COUNTS, name)?.unwrap_or(0) as usize)
 }
 
-/// Where a contact is listed: its key and who recorded it.
+/// Where a contact is listed: its key, who recorded it and its set of values.
 #[derive(Clone)]
 struct Place {
     key: Key,
     recorder: Option<String>,
+    set: [u8; 16],
 }
 
 impl Place {
@@ -161,6 +187,7 @@ impl Place {
         Place {
             key: key(c),
             recorder: c.recorded_by.clone(),
+            set: ValueSet::of(c).id(),
         }
     }
 }
@@ -223,8 +250,10 @@ impl Pending {
             return Ok(());
         };
         self.list(REPEAT.to_vec(), place.key, holds);
+        self.list(repeat_by_values(&place.set), place.key, holds);
         if let Some(r) = &place.recorder {
             self.list(repeat_recorded(r), place.key, holds);
+            self.list(repeat_recorded_by_values(r, &place.set), place.key, holds);
         }
         Ok(())
     }
@@ -265,8 +294,10 @@ impl Pending {
         let id = contact.id;
         let place = Place::of(contact);
         self.list(ALL.to_vec(), place.key, true);
+        self.list(by_values(&place.set), place.key, true);
         if let Some(r) = &place.recorder {
             self.list(recorded(r), place.key, true);
+            self.list(recorded_by_values(r, &place.set), place.key, true);
         }
         self.added.insert(id, place);
         if keys.is_empty() {

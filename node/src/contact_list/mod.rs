@@ -3,9 +3,11 @@
 //! not see identities gets the same groups and counts, never the fields they come from.
 //!
 //! A page is read from the index kept with the contacts ([`groups`]): a plain or repeat
-//! list is a window of one list, a worker's contacts are its group, and a search reads the
-//! contacts its search index gives ([`signatures`]), or when no word narrows them every
-//! contact the operator may see, one at a time, holding only the keys of those that match.
+//! list is a window of one list, a worker's contacts are its group, and a search is a window
+//! of the lists of the sets of values holding every word merged with the contacts its search
+//! index gives ([`signatures`]), each read and matched; or when the index would leave too
+//! many, every contact the operator may see, one at a time, holding only the keys of those
+//! that match.
 //! [`scan`] is the read of every contact the index replaced, kept as the baseline.
 
 pub mod groups;
@@ -146,6 +148,17 @@ impl Seen {
         }
     }
 
+    /// The list of [`groups`] that holds what the operator may list of the contacts of one
+    /// set of values (only repeat callers' when `repeat`).
+    fn values_list(&self, set: &[u8; 16], repeat: bool) -> Vec<u8> {
+        match (self, repeat) {
+            (Seen::All, false) => groups::by_values(set),
+            (Seen::All, true) => groups::repeat_by_values(set),
+            (Seen::RecordedBy(name), false) => groups::recorded_by_values(name, set),
+            (Seen::RecordedBy(name), true) => groups::repeat_recorded_by_values(name, set),
+        }
+    }
+
     /// The list of [`groups`] that holds what the operator may list (only repeat callers'
     /// contacts when `repeat`).
     fn list(&self, repeat: bool) -> Vec<u8> {
@@ -253,8 +266,7 @@ pub fn select(
     // Whether `c` holds every word searched (opened only for operators who may see it).
     let pass = |c: &Contact| search.finds(c, &open);
     let get = |id: &ContactId| store.get::<Contact>(&schema::CONTACTS, &id.0);
-    // The keys of the contacts listed, in order, when they are not read as a window.
-    let found: Vec<groups::Key> = if let Some(id) = same_as {
+    if let Some(id) = same_as {
         // Groups span every contact of the node, so a repeat caller is found even when
         // another intake operator took the earlier call.
         if !get(&id)?.is_some_and(|c| seen.allows(&c)) {
@@ -273,8 +285,9 @@ pub fn select(
             }
         }
         keys.sort();
-        keys
-    } else if search.is_empty() {
+        return page_of(store, keys, query, per_page, &open);
+    }
+    if search.is_empty() {
         // A window of one list: only the page's contacts are read.
         let list = seen.list(query.repeat);
         let total = groups::count(store, &list)?;
@@ -282,10 +295,8 @@ pub fn select(
         let page = query.page.clamp(1, pages);
         let ids = groups::LISTS.ids_in(store, &list, (page - 1) * per_page, per_page)?;
         let mut contacts = Vec::with_capacity(ids.len());
-        for id in &ids {
-            if let Some(k) = lists::key_of::<{ groups::KEY_LEN }>(id) {
-                contacts.extend(row(store, get(&groups::contact_of(&k))?, &open)?);
-            }
+        for k in listed(&ids) {
+            contacts.extend(row(store, get(&groups::contact_of(&k))?, &open)?);
         }
         return Ok(ContactPage {
             contacts,
@@ -293,55 +304,103 @@ pub fn select(
             page,
             pages,
         });
-    } else {
-        // The contacts that may hold the words, from the search index when it is built and
-        // some word narrows them; else every contact the operator may see, in the store's
-        // order (read in the list's order, each is a read of its own: twice as slow,
-        // measured). Either way each is matched whole, and only the keys of those that
-        // match are held.
-        let built = store.get(&schema::CONTACT_INDEX, b"version")? == Some(groups::VERSION);
-        let narrowed = if built {
-            let gram_key = if identities {
-                Some(signatures::GramKey::of(vault)?)
-            } else {
-                None
-            };
-            search.narrowed(store, gram_key.as_ref())?
+    }
+    // From the search index when it is built: the lists of the sets of values holding every
+    // word (unread) and the other contacts that may hold them; else every contact the
+    // operator may see, in the store's order (read in the list's order, each is a read of
+    // its own: twice as slow, measured). Each contact read is matched whole, and only the
+    // keys of those that match are held.
+    let built = store.get(&schema::CONTACT_INDEX, b"version")? == Some(groups::VERSION);
+    let plan = if built {
+        let gram_key = if identities {
+            Some(signatures::GramKey::of(vault)?)
         } else {
             None
         };
-        let mut keys = Vec::new();
-        let mut keep = |c: Contact| {
-            if seen.allows(&c) && pass(&c) {
-                keys.push(groups::key(&c));
-            }
-        };
-        match narrowed {
-            Some(ids) => {
-                for id in &ids {
-                    if let Some(c) = get(id)? {
-                        keep(c);
-                    }
-                }
-            }
-            None => store.for_each::<Contact>(&schema::CONTACTS, &[], keep)?,
-        }
-        if query.repeat {
-            let mut kept = Vec::with_capacity(keys.len());
-            for k in keys {
-                if groups::group_size(store, &groups::contact_of(&k))? >= 2 {
-                    kept.push(k);
-                }
-            }
-            keys = kept;
-        }
-        keys.sort();
-        keys
+        search.plan(store, gram_key.as_ref(), seen, query.repeat)?
+    } else {
+        None
     };
+    let mut keys = Vec::new();
+    let mut keep = |c: Contact| {
+        if seen.allows(&c) && pass(&c) {
+            keys.push(groups::key(&c));
+        }
+    };
+    let Some(plan) = plan else {
+        store.for_each::<Contact>(&schema::CONTACTS, &[], keep)?;
+        let keys = repeated(store, keys, query.repeat)?;
+        return page_of(store, keys, query, per_page, &open);
+    };
+    for id in &plan.others {
+        // A contact of a set in the plan's lists is found there.
+        if let Some(c) = get(id)?
+            && !plan.sets.contains(&signatures::ValueSet::of(&c).id())
+        {
+            keep(c);
+        }
+    }
+    let mut keys = repeated(store, keys, query.repeat)?;
+    // A window of the lists and the others merged: the first rows of the merge up to the
+    // page's end are among the first rows of each, up to the page's end.
+    let mut total = keys.len();
+    for list in &plan.lists {
+        total += groups::count(store, list)?;
+    }
+    let pages = total.div_ceil(per_page).max(1);
+    let page = query.page.clamp(1, pages);
+    let end = page * per_page;
+    for list in &plan.lists {
+        keys.extend(listed(&groups::LISTS.ids_in(store, list, 0, end)?));
+    }
+    keys.sort();
+    let mut contacts = Vec::with_capacity(per_page);
+    for k in keys.iter().skip(end - per_page).take(per_page) {
+        contacts.extend(row(store, get(&groups::contact_of(k))?, &open)?);
+    }
+    Ok(ContactPage {
+        contacts,
+        total,
+        page,
+        pages,
+    })
+}
+
+/// The keys of the lists' `ids`.
+fn listed(ids: &[Vec<u8>]) -> impl Iterator<Item = groups::Key> + '_ {
+    ids.iter()
+        .filter_map(|id| lists::key_of::<{ groups::KEY_LEN }>(id))
+}
+
+/// The contacts of `keys` of workers who got in touch more than once when `repeat`, sorted.
+fn repeated(
+    store: &Store,
+    keys: Vec<groups::Key>,
+    repeat: bool,
+) -> Result<Vec<groups::Key>, StoreError> {
+    let mut kept = Vec::with_capacity(keys.len());
+    for k in keys {
+        if !repeat || groups::group_size(store, &groups::contact_of(&k))? >= 2 {
+            kept.push(k);
+        }
+    }
+    kept.sort();
+    Ok(kept)
+}
+
+/// The page `query` asks for of every contact found (`found`, in the list's order).
+fn page_of(
+    store: &Store,
+    found: Vec<groups::Key>,
+    query: &ContactQuery,
+    per_page: usize,
+    open: &dyn Fn(&Contact) -> Option<SealedContact>,
+) -> Result<ContactPage, ContactListError> {
     let (keys, total, page, pages) = crate::worklist::paginate(found, query.page, per_page);
     let mut contacts = Vec::with_capacity(keys.len());
     for k in &keys {
-        contacts.extend(row(store, get(&groups::contact_of(k))?, &open)?);
+        let c = store.get::<Contact>(&schema::CONTACTS, &groups::contact_of(k).0)?;
+        contacts.extend(row(store, c, open)?);
     }
     Ok(ContactPage {
         contacts,

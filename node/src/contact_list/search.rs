@@ -2,16 +2,19 @@
 //! [`super::matches`] decides it, with less work per contact. Contacts share few sets of
 //! values, so the text of a set (its values and their labels, lowercased) is made once per
 //! search; and a contact's sealed identity is opened only when a word is not found without
-//! it (a contact found by its sector or country searched stays sealed). The contacts that
-//! may hold the words are read from the search index ([`super::signatures`]) when some word
-//! narrows them ([`Search::narrowed`]).
+//! it (a contact found by its sector or country searched stays sealed). Where the contacts
+//! holding the words are comes from the index ([`Search::plan`]): the contacts of a set of
+//! values whose text holds every word are all found, from the set's list
+//! ([`super::groups::by_values`]) without being read; those of other sets are read when
+//! the search index ([`super::signatures`]) says they may hold the words their set lacks.
 
-use super::ContactSummary;
 use super::signatures::{self, Clue, GramKey, Signature, ValueSet};
+use super::{ContactSummary, Seen};
+use crate::aggregates::lists;
 use crate::intake::{Contact, ContactId, SealedContact};
 use crate::store::{Store, StoreError};
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// One search: its words, and the text of each set of values met so far.
 pub struct Search<'a> {
@@ -35,57 +38,90 @@ impl<'a> Search<'a> {
         self.words.is_empty()
     }
 
-    /// Whether some set of values holds `w` in its text.
-    fn in_values(&self, sets: &[ValueSet], w: &str) -> bool {
-        let mut texts = self.texts.borrow_mut();
-        sets.iter().any(|s| {
-            texts
-                .entry(s.clone())
-                .or_insert_with(|| set_text(s, self.labels))
-                .contains(w)
-        })
-    }
-
-    /// The contacts that may hold every word (a superset, in no order), from the search
-    /// index; `None` when every contact is better read: no word narrows them (each is in
-    /// some contact's values, or has fewer than three letters while `key`, the node's gram
-    /// key given only for an operator who may see identities, says identities count), or
-    /// the index leaves more than a third of them.
-    pub fn narrowed(
+    /// Where the contacts holding every word are, from the index (`None` when every contact
+    /// the operator may see is better read): the lists of the sets of values whose text
+    /// holds every word (of repeat callers' contacts only, when `repeat`), and the contacts of other sets that may hold the words their set
+    /// lacks. Such a word narrows by its bits when `key` (the node's gram key, given only
+    /// for an operator who may see identities) says identities count and it has three
+    /// letters or more, and by the ids it starts (8+ letters); a set lacking only words that
+    /// do not narrow has each of its contacts read. Every contact is better read when those
+    /// to read are more than a third of the contacts.
+    pub fn plan(
         &self,
         store: &Store,
         key: Option<&GramKey>,
-    ) -> Result<Option<Vec<ContactId>>, StoreError> {
-        let sets = signatures::value_sets(store)?;
-        let mut clues = Vec::new();
-        for w in &self.words {
-            if self.in_values(&sets, w) {
-                continue;
-            }
-            let bits = match key {
-                Some(k) => match Signature::of_word(k, w) {
-                    Some(bits) => Some(bits),
-                    None => continue,
-                },
-                None => None,
-            };
-            clues.push(Clue {
-                bits,
-                id_start: (w.len() >= 8).then(|| w.clone()),
-            });
-        }
-        if clues.is_empty() {
+        seen: &Seen,
+        repeat: bool,
+    ) -> Result<Option<Plan>, StoreError> {
+        if self.words.len() > 64 {
             return Ok(None);
         }
-        let Some(found) = signatures::candidates(store, &clues)? else {
+        // Each set of values by the words its text lacks (bit i: word i).
+        let mut lacking: BTreeMap<u64, Vec<[u8; 16]>> = BTreeMap::new();
+        for set in signatures::value_sets(store)? {
+            let mut texts = self.texts.borrow_mut();
+            let text = texts
+                .entry(set.clone())
+                .or_insert_with(|| set_text(&set, self.labels));
+            let mask = self
+                .words
+                .iter()
+                .enumerate()
+                .filter(|(_, w)| !text.contains(w.as_str()))
+                .fold(0u64, |m, (i, _)| m | 1 << i);
+            lacking.entry(mask).or_default().push(set.id());
+        }
+        let full = lacking.remove(&0).unwrap_or_default();
+        let mut groups = Vec::new();
+        let mut wide = Vec::new();
+        for (mask, sets) in lacking {
+            let clues: Vec<Clue> = self
+                .words
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| mask & 1 << i != 0)
+                .filter_map(|(_, w)| clue(key, w))
+                .collect();
+            if clues.is_empty() {
+                wide.extend(sets);
+            } else {
+                groups.push(clues);
+            }
+        }
+        let Some(found) = signatures::candidates(store, &groups)? else {
             return Ok(None);
         };
+        let mut others = found.ids;
+        let most = found.columns / 3;
+        for set in &wide {
+            let list = seen.values_list(set, repeat);
+            let room = usize::try_from(most).unwrap_or(usize::MAX);
+            match super::groups::LISTS.ids_prefixed(
+                store,
+                &list,
+                room.saturating_sub(others.len()),
+            )? {
+                Some(ids) => others.extend(
+                    ids.iter()
+                        .filter_map(|id| lists::key_of::<{ super::groups::KEY_LEN }>(id))
+                        .map(|k| super::groups::contact_of(&k)),
+                ),
+                None => return Ok(None),
+            }
+        }
         // Each contact read by its id is a read of its own: every contact read so took 709
         // ms at 100,000 contacts, against 491 ms read in the store's order (measured).
-        if found.len() as u64 * 3 > signatures::columns(store)? {
+        if others.len() as u64 > most {
             return Ok(None);
         }
-        Ok(Some(found))
+        Ok(Some(Plan {
+            lists: full
+                .iter()
+                .map(|set| seen.values_list(set, repeat))
+                .collect(),
+            sets: full.into_iter().collect(),
+            others,
+        }))
     }
 
     /// Whether `c` holds every word: in its values and their labels, at the start of its
@@ -117,6 +153,32 @@ impl<'a> Search<'a> {
         let personal = personal_text(&s);
         missing.iter().all(|w| personal.contains(w.as_str()))
     }
+}
+
+/// Where a search's contacts are ([`Search::plan`]).
+#[derive(Debug)]
+pub struct Plan {
+    /// The operator's lists of the sets of values whose text holds every word: each of
+    /// their contacts is found, without being read.
+    pub lists: Vec<Vec<u8>>,
+    /// The ids of those sets ([`ValueSet::id`]).
+    pub sets: HashSet<[u8; 16]>,
+    /// Contacts of the other sets that may hold every word (and some of the operator may not
+    /// see): each is read and matched whole.
+    pub others: Vec<ContactId>,
+}
+
+/// Where a word missing from a contact's values may be found instead: `None` when it may
+/// be anywhere (fewer than three letters, for an operator who may see identities).
+fn clue(key: Option<&GramKey>, w: &str) -> Option<Clue> {
+    let bits = match key {
+        Some(k) => Some(Signature::of_word(k, w)?),
+        None => None,
+    };
+    Some(Clue {
+        bits,
+        id_start: (w.len() >= 8).then(|| w.to_string()),
+    })
 }
 
 /// A contact's values and their labels, never the field names, lowercased.

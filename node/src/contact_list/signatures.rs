@@ -14,8 +14,9 @@
 //! of it), not a signature per contact.
 //!
 //! The index also keeps every set of coded values contacts have (few), so a search knows
-//! which words may be found in values and their labels (those it cannot narrow by), and
-//! finds the contacts whose ids start with a word from the contacts and cases by id.
+//! which sets' values and labels hold a word (their contacts are listed per set, see
+//! [`super::groups::by_values`]), and finds the contacts whose ids start with a word from
+//! the contacts and cases by id.
 //!
 //! Invariants (checked against a read of every contact by the tests): each contact has one
 //! column and its column one contact; a column's bits in its block's rows are exactly the
@@ -191,7 +192,7 @@ impl ValueSet {
 
     /// Its id in the list of sets: a hash of its values written out (not of `Hash`, whose
     /// bytes may change with the compiler).
-    fn id(&self) -> [u8; 16] {
+    pub fn id(&self) -> [u8; 16] {
         let text = format!(
             "{:?}\0{}\0{}\0{}\0{}\0{}",
             self.channel,
@@ -397,11 +398,21 @@ fn read_row(store: &Store, r: u16, len: usize) -> Result<Bits, StoreError> {
     Ok(bits)
 }
 
-/// The contacts that may hold every clue (each: every bit of its word's signature, or an id
-/// starting with it), in the order they were indexed: a superset of those that do. None
-/// when the index names more columns than the contact list holds contacts (damaged: a
-/// search then reads every contact).
-pub fn candidates(store: &Store, clues: &[Clue]) -> Result<Option<Vec<ContactId>>, StoreError> {
+/// What the index gives a search: the contacts that may hold its words, and how many
+/// contacts it indexed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Candidates {
+    /// The contacts, in the order they were indexed.
+    pub ids: Vec<ContactId>,
+    /// How many contacts the index holds (its columns).
+    pub columns: u64,
+}
+
+/// The contacts that may hold every clue of one of `groups` (each clue: every bit of its
+/// word's signature, or an id starting with it), in the order they were indexed: a superset
+/// of those that do. None when the index names more columns than the contact list holds
+/// contacts (damaged: a search then reads every contact).
+pub fn candidates(store: &Store, groups: &[Vec<Clue>]) -> Result<Option<Candidates>, StoreError> {
     let columns = columns(store)?;
     if columns > super::groups::count(store, super::groups::ALL)? as u64 {
         tracing::warn!("the contact search index is damaged; run `ilm reindex`");
@@ -410,26 +421,65 @@ pub fn candidates(store: &Store, clues: &[Clue]) -> Result<Option<Vec<ContactId>
     // Columns are numbered from 0 across blocks, and a block's row holds its columns' bits
     // in order, so bit `c` of the rows laid end to end is column `c`'s.
     let len = usize::try_from(columns.div_ceil(BLOCK)).unwrap_or(usize::MAX) * ROW_BYTES;
-    let mut live: Bits = vec![0u8; len];
+    let mut every: Bits = vec![0u8; len];
     let (full, rest) = ((columns / 8) as usize, (columns % 8) as u32);
-    live[..full].fill(0xff);
+    every[..full].fill(0xff);
     if rest > 0 {
-        live[full] = ((1u16 << rest) - 1) as u8;
+        every[full] = ((1u16 << rest) - 1) as u8;
     }
-    let mut rows: HashMap<u16, Bits> = HashMap::new();
+    let mut read = Read::default();
+    let mut found: Bits = vec![0u8; len];
+    for clues in groups {
+        let live = conjunction(store, clues, &every, &mut read)?;
+        found.iter_mut().zip(&live).for_each(|(f, l)| *f |= l);
+    }
+    let mut ids = Vec::new();
+    for (i, byte) in found.iter().enumerate() {
+        for b in 0..8 {
+            if byte & (1 << b) != 0 {
+                let column = (i * 8 + b) as u64;
+                if let Some(id) = store.get(&schema::SEARCH_PLACES, &column.to_be_bytes())? {
+                    ids.push(id);
+                }
+            }
+        }
+    }
+    Ok(Some(Candidates { ids, columns }))
+}
+
+/// What a search read of the index, once whichever groups of clues need it.
+#[derive(Default)]
+struct Read {
+    rows: HashMap<u16, Bits>,
+    ids: HashMap<String, Vec<u64>>,
+}
+
+/// The columns of `every` that may hold every clue, reading into `read` what it lacks.
+fn conjunction(
+    store: &Store,
+    clues: &[Clue],
+    every: &Bits,
+    read: &mut Read,
+) -> Result<Bits, StoreError> {
+    let len = every.len();
+    let mut live = every.clone();
     for clue in clues {
         let mut may: Bits = vec![0u8; len];
         if let Some(start) = &clue.id_start {
-            for c in id_columns(store, start)? {
+            let columns = match read.ids.entry(start.clone()) {
+                Entry::Occupied(e) => e.into_mut(),
+                Entry::Vacant(e) => e.insert(id_columns(store, start)?),
+            };
+            for &c in columns.iter() {
                 if let Some(byte) = may.get_mut((c / 8) as usize) {
                     *byte |= 1 << (c % 8);
                 }
             }
         }
         if let Some(bits) = &clue.bits {
-            let mut all = live.clone();
+            let mut all = every.clone();
             for &r in &bits.0 {
-                let row = match rows.entry(r) {
+                let row = match read.rows.entry(r) {
                     Entry::Occupied(e) => e.into_mut(),
                     Entry::Vacant(e) => e.insert(read_row(store, r, len)?),
                 };
@@ -445,18 +495,7 @@ pub fn candidates(store: &Store, clues: &[Clue]) -> Result<Option<Vec<ContactId>
             break;
         }
     }
-    let mut found = Vec::new();
-    for (i, byte) in live.iter().enumerate() {
-        for b in 0..8 {
-            if byte & (1 << b) != 0 {
-                let column = (i * 8 + b) as u64;
-                if let Some(id) = store.get(&schema::SEARCH_PLACES, &column.to_be_bytes())? {
-                    found.push(id);
-                }
-            }
-        }
-    }
-    Ok(Some(found))
+    Ok(live)
 }
 
 /// Empties the search index (before it is built again).

@@ -5,8 +5,8 @@
 
 use super::*;
 use crate::contact_list::groups::tests::{Node, labels, node, started};
-use crate::contact_list::groups::{self, Indexed};
-use crate::contact_list::search::Search;
+use crate::contact_list::groups::{self, Indexed, LISTS};
+use crate::contact_list::search::{Plan, Search};
 use crate::contact_list::{ContactPage, ContactQuery, Seen, scan, select};
 use crate::intake::{AgeBand, Gender, WorkerIdentity};
 use ilm_protocol::{CaseRef, Timestamp};
@@ -22,6 +22,30 @@ pub(crate) fn check(store: &Store, vault: &Vault) {
     assert_eq!(places.len(), contacts.len(), "one place per contact");
     assert_eq!(columns(store).expect("columns"), contacts.len() as u64);
     let sets = value_sets(store).expect("sets");
+    // Each contact is in its set's lists (below), and in no other: the lists hold as many.
+    let recorded = contacts.iter().filter(|c| c.recorded_by.is_some()).count();
+    assert_eq!(LISTS.count(store, b"v").expect("count"), contacts.len());
+    assert_eq!(LISTS.count(store, b"w").expect("count"), recorded);
+    let repeat = groups::count(store, groups::REPEAT).expect("count");
+    assert_eq!(LISTS.count(store, b"x").expect("count"), repeat);
+    let recorders = ["intake-a", "intake-b"];
+    let repeat_recorded: usize = recorders
+        .iter()
+        .map(|r| groups::count(store, &groups::repeat_recorded(r)).expect("count"))
+        .sum();
+    assert_eq!(LISTS.count(store, b"y").expect("count"), repeat_recorded);
+    for set in &sets {
+        let set = set.id();
+        let mut names = vec![groups::by_values(&set), groups::repeat_by_values(&set)];
+        for r in recorders {
+            names.push(groups::recorded_by_values(r, &set));
+            names.push(groups::repeat_recorded_by_values(r, &set));
+        }
+        for list in names {
+            let held = LISTS.count(store, &list).expect("count");
+            assert_eq!(groups::count(store, &list).expect("count"), held);
+        }
+    }
     for c in &contacts {
         let column: u64 = store
             .get(&schema::SEARCH_COLUMNS, &c.id.0)
@@ -47,7 +71,30 @@ pub(crate) fn check(store: &Store, vault: &Vault) {
             }
         }
         assert_eq!(Signature(held), want, "{}", c.id);
-        assert!(sets.contains(&ValueSet::of(c)));
+        let set = ValueSet::of(c).id();
+        assert!(sets.iter().any(|s| s.id() == set));
+        assert!(
+            LISTS
+                .contains(store, &groups::by_values(&set), &groups::key(c))
+                .expect("list")
+        );
+        if let Some(r) = &c.recorded_by {
+            let list = groups::recorded_by_values(r, &set);
+            assert!(LISTS.contains(store, &list, &groups::key(c)).expect("list"));
+        }
+        let repeat = groups::group_size(store, &c.id).expect("group") >= 2;
+        let list = groups::repeat_by_values(&set);
+        assert_eq!(
+            LISTS.contains(store, &list, &groups::key(c)).expect("list"),
+            repeat
+        );
+        if let Some(r) = &c.recorded_by {
+            let list = groups::repeat_recorded_by_values(r, &set);
+            assert_eq!(
+                LISTS.contains(store, &list, &groups::key(c)).expect("list"),
+                repeat
+            );
+        }
         if let Some(case) = c.case_ref {
             let local: Option<LocalCase> = store
                 .get(&schema::LOCAL_CASES, case.as_bytes())
@@ -84,10 +131,12 @@ fn add(n: &Node, i: u64, name: &str, notes: &str) -> ContactId {
     id[..8].copy_from_slice(&i.wrapping_mul(0x9E37_79B9_7F4A_7C15).to_be_bytes());
     id[8..].copy_from_slice(&i.to_be_bytes());
     let id = ContactId(id);
+    let number = if i % 9 == 8 { i - 4 } else { i };
     let sealed = SealedContact {
         identity: WorkerIdentity {
             name: name.into(),
-            phone: format!("+66 81 {:03} {:04}", i % 1000, i * 7 % 10_000),
+            // One in nine calls again, from the number of four contacts before.
+            phone: format!("+66 81 {:03} {:04}", number % 1000, number * 7 % 10_000),
             messenger_id: format!("line.{i}"),
             id_numbers: vec![format!("MA{:06}", i * 13)],
         },
@@ -98,11 +147,11 @@ fn add(n: &Node, i: u64, name: &str, notes: &str) -> ContactId {
         received_at: Timestamp(T0 + i * 60),
         channel: [Channel::Line, Channel::PhoneCall, Channel::Facebook][(i % 3) as usize],
         language: ["my", "th", "km"][(i % 3) as usize].into(),
-        nationality: ["MM", "KH"][(i % 2) as usize].parse().expect("country"),
+        nationality: rare(i, ["MM", "KH"][(i % 2) as usize]),
         gender: Gender::Female,
         age_band: AgeBand::From25To34,
         sector: ["seafood", "garment", "fishing"][(i % 3) as usize].into(),
-        origin: "MM".parse().expect("country"),
+        origin: rare(i, "MM"),
         destination: "TH".parse().expect("country"),
         case_ref: None,
         recorded_by: Some(["intake-a", "intake-b"][(i % 2) as usize].into()),
@@ -116,7 +165,15 @@ fn add(n: &Node, i: u64, name: &str, notes: &str) -> ContactId {
     id
 }
 
-/// `count` contacts, names and notes drawn in turn.
+/// `country`, or for one contact in eleven a country few contacts have (so a word in most
+/// contacts' values is missing from a few sets of values).
+fn rare(i: u64, country: &str) -> ilm_protocol::Country {
+    let country = if i % 11 == 10 { "LA" } else { country };
+    country.parse().expect("country")
+}
+
+/// `count` contacts, names and notes drawn in turn; some notes name a sector or a country
+/// (words in other contacts' values).
 fn many(n: &Node, count: u64) -> Vec<ContactId> {
     (0..count)
         .map(|i| {
@@ -125,7 +182,16 @@ fn many(n: &Node, count: u64) -> Vec<ContactId> {
                 NAMES[(i % 8) as usize],
                 ["", "Ko"][(i % 5 / 4) as usize]
             );
-            add(n, i, &name, NOTES[(i % 5) as usize])
+            let mut notes = NOTES[(i % 5) as usize].to_string();
+            if i % 7 == 3 {
+                notes.push_str(" fishing boat");
+            }
+            if i % 22 == 10 {
+                // Half the rare country's contacts came through another (in no value of
+                // theirs): a short word only their notes hold.
+                notes.push_str(" came via MM");
+            }
+            add(n, i, &name, &notes)
         })
         .collect()
 }
@@ -137,12 +203,14 @@ fn same_as_scan(n: &Node, queries: &[String]) -> usize {
     for seen in [Seen::All, Seen::RecordedBy("intake-b".into())] {
         for identities in [true, false] {
             for q in queries {
-                for repeat in [false, true] {
+                // A window of lists: the first page, one inside, one past the last (the last
+                // is given); repeat callers are paged as the scan pages them.
+                for (repeat, page) in [(false, 1), (false, 3), (false, 99), (true, 2)] {
                     let query = ContactQuery {
                         q: q.clone(),
                         repeat,
                         per_page: 7,
-                        page: 2,
+                        page,
                         ..Default::default()
                     };
                     let json = |p: ContactPage| serde_json::to_string(&p).expect("json");
@@ -183,6 +251,13 @@ fn queries(ids: &[ContactId]) -> Vec<String> {
         "seafood",
         "label fishing",
         "garment thandar",
+        "fishing",
+        "fishing boat",
+        "boat",
+        "mm",
+        "mm thandar",
+        "la myint",
+        "label th",
         "zzz",
         "nobody-holds-this",
     ]
@@ -265,45 +340,100 @@ fn ids_of_contacts_and_of_their_cases_are_found() {
         format!("{} ใจดี", &hex[..12]),
     ];
     assert!(same_as_scan(&n, &q) > 0);
-    let search = Search::new(&hex[..8], &labels);
-    let found = search
-        .narrowed(&n.store, None)
-        .expect("narrowed")
-        .expect("narrowed by the index");
-    assert_eq!(found, ids[5..7].to_vec());
+    let found = plan(&n, &hex[..8], None).expect("narrowed by the index");
+    assert_eq!(found.others, ids[5..7].to_vec());
+    assert!(found.lists.is_empty());
+}
+
+/// The plan of a search for an operator who sees every contact.
+fn plan(n: &Node, q: &str, key: Option<&GramKey>) -> Option<Plan> {
+    Search::new(q, &labels)
+        .plan(&n.store, key, &Seen::All, false)
+        .expect("plan")
+}
+
+/// How many contacts the plan's lists hold.
+fn listed(n: &Node, plan: &Plan) -> usize {
+    plan.lists
+        .iter()
+        .map(|l| groups::count(&n.store, l).expect("count"))
+        .sum()
 }
 
 /// A name looked up narrows the contacts to those whose bits hold it (few of many); a word
-/// in some contact's values, or too short, does not narrow (every contact is read).
+/// in some sets of values lists their contacts (unread) and narrows the others by its bits;
+/// a short word missing from few sets has their contacts read; a short word in no values,
+/// or a word every contact holds, does not narrow (every contact is read).
 #[test]
-fn a_name_narrows_the_search_to_few_contacts() {
+fn a_name_narrows_the_search_to_few_contacts_and_a_value_to_its_lists() {
     let n = started();
     let mut ids = many(&n, 600);
     ids.push(add(&n, 600, "Nang Seng Hom", "Tachileik"));
     let key = GramKey::of(&n.vault).expect("key");
-    let narrowed = |q: &str, key: Option<&GramKey>| {
-        Search::new(q, &labels)
-            .narrowed(&n.store, key)
-            .expect("narrowed")
-    };
-    let one = narrowed("seng", Some(&key)).expect("narrowed");
-    assert!(one.contains(&ids[600]));
-    assert!(one.len() < 10, "{} of 601 read", one.len());
-    let thai = narrowed("สมศรี", Some(&key)).expect("narrowed");
-    assert!(thai.len() >= 75 && thai.len() < 150, "{}", thai.len());
-    // An operator who may not see identities: a name is in no text it may search.
-    assert_eq!(narrowed("seng", None), Some(Vec::new()));
-    assert_eq!(
-        narrowed("seafood", Some(&key)),
-        None,
-        "in values: not narrowed"
+    let one = plan(&n, "seng", Some(&key)).expect("narrowed");
+    assert!(one.others.contains(&ids[600]));
+    assert!(one.others.len() < 10, "{} of 601 read", one.others.len());
+    assert!(one.lists.is_empty());
+    let thai = plan(&n, "สมศรี", Some(&key)).expect("narrowed");
+    assert!(
+        thai.others.len() >= 75 && thai.others.len() < 150,
+        "{}",
+        thai.others.len()
     );
-    assert_eq!(narrowed("ko", Some(&key)), None, "too short: not narrowed");
-    assert!(narrowed("seafood seng", Some(&key)).is_some_and(|f| f.len() < 10));
+    // An operator who may not see identities: a name is in no text it may search.
+    let none = plan(&n, "seng", None).expect("narrowed");
+    assert!(none.others.is_empty() && none.lists.is_empty());
+    // A sector: the lists of its sets hold its 201 contacts, none read; for an operator who
+    // may see identities the others whose notes may hold it are read (few, and among them
+    // those whose notes do).
+    let sector = plan(&n, "fishing", Some(&key)).expect("narrowed");
+    assert_eq!(listed(&n, &sector), 200);
+    assert!(sector.others.contains(&ids[3]), "its notes name the sector");
+    assert!(sector.others.len() < 100, "{}", sector.others.len());
+    let sector = plan(&n, "fishing", None).expect("narrowed");
+    assert_eq!((listed(&n, &sector), sector.others.len()), (200, 0));
+    // A short word missing from a few sets (the rare country's): their 54 contacts are read.
+    let most = plan(&n, "mm", Some(&key)).expect("narrowed");
+    assert_eq!((listed(&n, &most), most.others.len()), (601 - 54, 54));
+    assert!(
+        plan(&n, "ko", Some(&key)).is_none(),
+        "too short: not narrowed"
+    );
+    let both = plan(&n, "seafood seng", Some(&key)).expect("narrowed");
+    assert!(both.others.len() < 10 && both.lists.is_empty());
     // A word every contact holds (not in values: it narrows to none of an operator who may
     // not see identities) leaves too many: every contact is read in the store's order.
-    assert_eq!(narrowed("+66", None), Some(Vec::new()));
-    assert_eq!(narrowed("+66", Some(&key)), None);
+    let none = plan(&n, "+66", None).expect("narrowed");
+    assert!(none.others.is_empty() && none.lists.is_empty());
+    assert!(plan(&n, "+66", Some(&key)).is_none());
+}
+
+/// A contact missing from its set of values' list is missed by a search for a value (the
+/// lists are what it reads), and the comparison with the scan finds it; a rebuild lists it.
+#[test]
+fn a_contact_missing_from_its_values_list_is_missed() {
+    let n = started();
+    let ids = many(&n, 30);
+    let q = vec!["seafood".to_string(), "label".to_string()];
+    same_as_scan(&n, &q);
+    let c: Contact = n
+        .store
+        .get(&schema::CONTACTS, &ids[0].0)
+        .expect("get")
+        .expect("contact");
+    let mut changes = crate::aggregates::lists::Changes::new();
+    changes
+        .entry(groups::by_values(&ValueSet::of(&c).id()))
+        .or_default()
+        .insert(groups::key(&c), false);
+    let mut batch = WriteBatch::new();
+    LISTS.stage(&n.store, &mut batch, &changes).expect("stage");
+    n.store.commit(batch).expect("commit");
+    assert!(std::panic::catch_unwind(|| same_as_scan(&n, &q)).is_err());
+    assert!(std::panic::catch_unwind(|| check(&n.store, &n.vault)).is_err());
+    groups::rebuild(&n.store, &n.vault).expect("rebuild");
+    same_as_scan(&n, &q);
+    check(&n.store, &n.vault);
 }
 
 /// The controls: a contact whose bits were cleared is missed, and the comparison with the
@@ -370,11 +500,7 @@ fn a_contact_missing_from_the_index_is_missed_and_a_damaged_row_still_finds() {
 
     // A place past the contacts the list holds (a damaged id): the index is not read, and
     // every contact is.
-    let narrowed = || {
-        Search::new("thandar", &labels)
-            .narrowed(&n.store, Some(&key))
-            .expect("narrowed")
-    };
+    let narrowed = || plan(&n, "thandar", Some(&key)).map(|p| p.others);
     assert!(narrowed().is_some(), "the control: read from the index");
     let mut batch = WriteBatch::new();
     batch
