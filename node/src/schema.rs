@@ -104,7 +104,8 @@ pub(crate) fn remove_all<T>(store: &Store, table: &Table<T>) -> Result<(), Store
 }
 
 /// Contacts newest first, in blocks of keys (`contact_list::groups::key`): every contact,
-/// each operator's, and those of workers who got in touch more than once.
+/// each operator's, and those of workers who got in touch more than once; each of those
+/// also per set of coded values (`contact_list::groups::by_values`).
 pub const CONTACT_LISTS: Table<Block> = Table::new(b'M', "contacts by time");
 /// Per contact whose sealed identity has a phone number or messenger id: its worker group
 /// and the keyed hashes of those (`contact_list::groups::Caller`).
@@ -124,8 +125,9 @@ pub const SEARCH_ROWS: Table<crate::contact_list::signatures::Row> =
     Table::new(b'q', "contact search rows");
 /// Each indexed contact's column in the search index, by contact id.
 pub const SEARCH_COLUMNS: Table<u64> = Table::new(b'j', "contact search columns");
-/// The contact of each column of the search index, by column (8 bytes, big-endian).
-pub const SEARCH_PLACES: Table<crate::intake::ContactId> =
+/// The contact of each column of the search index and its set of values, by column (8 bytes,
+/// big-endian).
+pub const SEARCH_PLACES: Table<crate::contact_list::signatures::Place> =
     Table::new(b't', "contact search places");
 /// Every set of coded values contacts have (`contact_list::signatures::ValueSet`).
 pub const CONTACT_VALUES: Table<crate::contact_list::signatures::ValueSet> =

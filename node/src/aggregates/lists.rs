@@ -367,7 +367,10 @@ impl<const N: usize> Lists<N> {
         if n == 0 {
             return Ok(out);
         }
-        self.each_block(store, term, term, |_, block| {
+        // Blocks usually hold what is wanted in this many (then more are read): a small
+        // window of many lists reads a block or two of each.
+        let scan = skip.saturating_add(n).div_ceil(BLOCK).saturating_add(1);
+        self.each_block_by(store, term, term, scan, |_, block| {
             let len = block.len::<N>();
             if skip >= len {
                 skip -= len;

@@ -333,10 +333,7 @@ pub fn select(
         return page_of(store, keys, query, per_page, &open);
     };
     for id in &plan.others {
-        // A contact of a set in the plan's lists is found there.
-        if let Some(c) = get(id)?
-            && !plan.sets.contains(&signatures::ValueSet::of(&c).id())
-        {
+        if let Some(c) = get(id)? {
             keep(c);
         }
     }

@@ -40,12 +40,13 @@ impl<'a> Search<'a> {
 
     /// Where the contacts holding every word are, from the index (`None` when every contact
     /// the operator may see is better read): the lists of the sets of values whose text
-    /// holds every word (of repeat callers' contacts only, when `repeat`), and the contacts of other sets that may hold the words their set
-    /// lacks. Such a word narrows by its bits when `key` (the node's gram key, given only
-    /// for an operator who may see identities) says identities count and it has three
-    /// letters or more, and by the ids it starts (8+ letters); a set lacking only words that
-    /// do not narrow has each of its contacts read. Every contact is better read when those
-    /// to read are more than a third of the contacts.
+    /// holds every word (of repeat callers' contacts only, when `repeat`), and the contacts
+    /// of the other sets that may hold the words their set lacks. Such a word narrows by its
+    /// bits when `key` (the node's gram key, given only for an operator who may see
+    /// identities) says identities count and it has three letters or more, and by the ids it
+    /// starts (8+ letters); a set lacking only words that do not narrow has each of its
+    /// contacts read. Every contact is better read when those to read are more than a third
+    /// of the contacts.
     pub fn plan(
         &self,
         store: &Store,
@@ -72,6 +73,13 @@ impl<'a> Search<'a> {
             lacking.entry(mask).or_default().push(set.id());
         }
         let full = lacking.remove(&0).unwrap_or_default();
+        if lacking.is_empty() {
+            // Every set holds every word: the operator's list is the page, as unsearched.
+            return Ok(Some(Plan {
+                lists: vec![seen.list(repeat)],
+                others: Vec::new(),
+            }));
+        }
         let mut groups = Vec::new();
         let mut wide = Vec::new();
         for (mask, sets) in lacking {
@@ -91,27 +99,38 @@ impl<'a> Search<'a> {
         let Some(found) = signatures::candidates(store, &groups)? else {
             return Ok(None);
         };
-        let mut others = found.ids;
-        let most = found.columns / 3;
-        for set in &wide {
-            let list = seen.values_list(set, repeat);
-            let room = usize::try_from(most).unwrap_or(usize::MAX);
-            match super::groups::LISTS.ids_prefixed(
-                store,
-                &list,
-                room.saturating_sub(others.len()),
-            )? {
-                Some(ids) => others.extend(
-                    ids.iter()
-                        .filter_map(|id| lists::key_of::<{ super::groups::KEY_LEN }>(id))
-                        .map(|k| super::groups::contact_of(&k)),
-                ),
-                None => return Ok(None),
-            }
-        }
         // Each contact read by its id is a read of its own: every contact read so took 709
         // ms at 100,000 contacts, against 491 ms read in the store's order (measured).
-        if others.len() as u64 > most {
+        let most = usize::try_from(found.columns / 3).unwrap_or(usize::MAX);
+        let wide_lists: Vec<Vec<u8>> = wide.iter().map(|s| seen.values_list(s, repeat)).collect();
+        let mut in_wide = 0usize;
+        for list in &wide_lists {
+            in_wide = in_wide.saturating_add(super::groups::count(store, list)?);
+        }
+        if in_wide > most {
+            return Ok(None);
+        }
+        // The candidates of listed sets are found in the lists, those of wide sets read
+        // from theirs: dropped here, unread, so no contact is taken twice.
+        let listed: HashSet<[u8; 16]> = full.iter().chain(&wide).copied().collect();
+        let mut others: Vec<ContactId> = found
+            .places
+            .iter()
+            .filter(|p| p.set().is_some_and(|s| !listed.contains(&s)))
+            .filter_map(|p| p.contact())
+            .collect();
+        for list in &wide_lists {
+            let room = most.saturating_sub(others.len());
+            let Some(ids) = super::groups::LISTS.ids_prefixed(store, list, room)? else {
+                return Ok(None);
+            };
+            others.extend(
+                ids.iter()
+                    .filter_map(|id| lists::key_of::<{ super::groups::KEY_LEN }>(id))
+                    .map(|k| super::groups::contact_of(&k)),
+            );
+        }
+        if others.len() > most {
             return Ok(None);
         }
         Ok(Some(Plan {
@@ -119,7 +138,6 @@ impl<'a> Search<'a> {
                 .iter()
                 .map(|set| seen.values_list(set, repeat))
                 .collect(),
-            sets: full.into_iter().collect(),
             others,
         }))
     }
@@ -161,10 +179,8 @@ pub struct Plan {
     /// The operator's lists of the sets of values whose text holds every word: each of
     /// their contacts is found, without being read.
     pub lists: Vec<Vec<u8>>,
-    /// The ids of those sets ([`ValueSet::id`]).
-    pub sets: HashSet<[u8; 16]>,
-    /// Contacts of the other sets that may hold every word (and some of the operator may not
-    /// see): each is read and matched whole.
+    /// Contacts of the other sets that may hold every word (and some the operator may not
+    /// see), none of them in those lists: each is read and matched whole.
     pub others: Vec<ContactId>,
 }
 
@@ -176,6 +192,7 @@ fn clue(key: Option<&GramKey>, w: &str) -> Option<Clue> {
         None => None,
     };
     Some(Clue {
+        word: w.to_string(),
         bits,
         id_start: (w.len() >= 8).then(|| w.to_string()),
     })

@@ -208,6 +208,28 @@ impl ValueSet {
     }
 }
 
+/// What a column of the index holds: its contact and the id of its set of values
+/// ([`ValueSet::id`]), so a search drops, unread, the contacts of sets it lists.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Place(#[serde(with = "ilm_protocol::bytes::hex_bytes")] Vec<u8>);
+
+impl Place {
+    /// The place of `contact`, of the set of values `set`.
+    fn new(contact: &ContactId, set: &[u8; 16]) -> Place {
+        Place([contact.0.as_slice(), set].concat())
+    }
+
+    /// Its contact (none when the record is damaged).
+    pub fn contact(&self) -> Option<ContactId> {
+        Some(ContactId(self.0.get(..16)?.try_into().ok()?))
+    }
+
+    /// Its contact's set of values (none when the record is damaged).
+    pub fn set(&self) -> Option<[u8; 16]> {
+        self.0.get(16..)?.try_into().ok()
+    }
+}
+
 /// Every set of values the node's contacts have.
 pub fn value_sets(store: &Store) -> Result<Vec<ValueSet>, StoreError> {
     store.scan(&schema::CONTACT_VALUES, &[])
@@ -215,7 +237,7 @@ pub fn value_sets(store: &Store) -> Result<Vec<ValueSet>, StoreError> {
 
 /// How many columns were given (the next column; the contacts indexed), as stored.
 pub fn columns(store: &Store) -> Result<u64, StoreError> {
-    let last = store.entry_at_or_below::<ContactId>(&schema::SEARCH_PLACES, &[], &[0xff; 8])?;
+    let last = store.entry_at_or_below::<Place>(&schema::SEARCH_PLACES, &[], &[0xff; 8])?;
     Ok(last.map_or(0, |(id, _)| column_of(&id).map_or(0, |c| c + 1)))
 }
 
@@ -229,6 +251,7 @@ fn column_of(id: &[u8]) -> Option<u64> {
 pub struct Pending {
     rows: HashMap<[u8; 10], Row>,
     columns: HashMap<ContactId, u64>,
+    places: HashMap<u64, Place>,
     next: Option<u64>,
     values: HashMap<[u8; 16], ValueSet>,
     damaged: bool,
@@ -297,6 +320,7 @@ impl Pending {
         self.mark(store, column, signature, true)?;
         let values = ValueSet::of(contact);
         let id = values.id();
+        self.places.insert(column, Place::new(&contact.id, &id));
         if !self.values.contains_key(&id) && !store.contains(&schema::CONTACT_VALUES, &id)? {
             self.values.insert(id, values);
         }
@@ -334,7 +358,9 @@ impl Pending {
         }
         for (id, column) in &self.columns {
             batch.put(&schema::SEARCH_COLUMNS, &id.0, column)?;
-            batch.put(&schema::SEARCH_PLACES, &column.to_be_bytes(), id)?;
+        }
+        for (column, place) in &self.places {
+            batch.put(&schema::SEARCH_PLACES, &column.to_be_bytes(), place)?;
         }
         for (id, values) in &self.values {
             batch.put(&schema::CONTACT_VALUES, id, values)?;
@@ -343,9 +369,11 @@ impl Pending {
     }
 }
 
-/// One word of a search that is in no contact's values: where else it may be found.
+/// One word of a search, missing from some sets of values: where else it may be found.
 #[derive(Debug, Clone)]
 pub struct Clue {
+    /// The word (what the index read for it is kept under, for the other groups of clues).
+    pub word: String,
     /// The bits of the word, when it may be in an identity or notes the operator may see.
     pub bits: Option<Signature>,
     /// The word, when it may start an id (8 letters or more).
@@ -402,8 +430,9 @@ fn read_row(store: &Store, r: u16, len: usize) -> Result<Bits, StoreError> {
 /// contacts it indexed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Candidates {
-    /// The contacts, in the order they were indexed.
-    pub ids: Vec<ContactId>,
+    /// The contacts' places (each contact and its set of values), in the order they were
+    /// indexed.
+    pub places: Vec<Place>,
     /// How many contacts the index holds (its columns).
     pub columns: u64,
 }
@@ -433,25 +462,24 @@ pub fn candidates(store: &Store, groups: &[Vec<Clue>]) -> Result<Option<Candidat
         let live = conjunction(store, clues, &every, &mut read)?;
         found.iter_mut().zip(&live).for_each(|(f, l)| *f |= l);
     }
-    let mut ids = Vec::new();
+    let mut places = Vec::new();
     for (i, byte) in found.iter().enumerate() {
         for b in 0..8 {
             if byte & (1 << b) != 0 {
                 let column = (i * 8 + b) as u64;
-                if let Some(id) = store.get(&schema::SEARCH_PLACES, &column.to_be_bytes())? {
-                    ids.push(id);
-                }
+                places.extend(store.get(&schema::SEARCH_PLACES, &column.to_be_bytes())?);
             }
         }
     }
-    Ok(Some(Candidates { ids, columns }))
+    Ok(Some(Candidates { places, columns }))
 }
 
-/// What a search read of the index, once whichever groups of clues need it.
+/// What a search read of the index, once whichever groups of clues need it: rows, and the
+/// columns that may hold each word.
 #[derive(Default)]
 struct Read {
     rows: HashMap<u16, Bits>,
-    ids: HashMap<String, Vec<u64>>,
+    words: HashMap<String, Bits>,
 }
 
 /// The columns of `every` that may hold every clue, reading into `read` what it lacks.
@@ -461,41 +489,54 @@ fn conjunction(
     every: &Bits,
     read: &mut Read,
 ) -> Result<Bits, StoreError> {
-    let len = every.len();
     let mut live = every.clone();
     for clue in clues {
-        let mut may: Bits = vec![0u8; len];
-        if let Some(start) = &clue.id_start {
-            let columns = match read.ids.entry(start.clone()) {
-                Entry::Occupied(e) => e.into_mut(),
-                Entry::Vacant(e) => e.insert(id_columns(store, start)?),
-            };
-            for &c in columns.iter() {
-                if let Some(byte) = may.get_mut((c / 8) as usize) {
-                    *byte |= 1 << (c % 8);
-                }
-            }
+        if !read.words.contains_key(&clue.word) {
+            let may = may_hold(store, clue, every, &mut read.rows)?;
+            read.words.insert(clue.word.clone(), may);
         }
-        if let Some(bits) = &clue.bits {
-            let mut all = every.clone();
-            for &r in &bits.0 {
-                let row = match read.rows.entry(r) {
-                    Entry::Occupied(e) => e.into_mut(),
-                    Entry::Vacant(e) => e.insert(read_row(store, r, len)?),
-                };
-                all.iter_mut().zip(row.iter()).for_each(|(a, h)| *a &= h);
-                if all.iter().all(|b| *b == 0) {
-                    break;
-                }
-            }
-            may.iter_mut().zip(&all).for_each(|(m, a)| *m |= a);
+        if let Some(may) = read.words.get(&clue.word) {
+            live.iter_mut().zip(may).for_each(|(l, m)| *l &= m);
         }
-        live.iter_mut().zip(&may).for_each(|(l, m)| *l &= m);
         if live.iter().all(|b| *b == 0) {
             break;
         }
     }
     Ok(live)
+}
+
+/// The columns of `every` that may hold `clue`: whose bits hold every bit of its word, or
+/// whose id starts with it.
+fn may_hold(
+    store: &Store,
+    clue: &Clue,
+    every: &Bits,
+    rows: &mut HashMap<u16, Bits>,
+) -> Result<Bits, StoreError> {
+    let len = every.len();
+    let mut may: Bits = vec![0u8; len];
+    if let Some(start) = &clue.id_start {
+        for c in id_columns(store, start)? {
+            if let Some(byte) = may.get_mut((c / 8) as usize) {
+                *byte |= 1 << (c % 8);
+            }
+        }
+    }
+    if let Some(bits) = &clue.bits {
+        let mut all = every.clone();
+        for &r in &bits.0 {
+            let row = match rows.entry(r) {
+                Entry::Occupied(e) => e.into_mut(),
+                Entry::Vacant(e) => e.insert(read_row(store, r, len)?),
+            };
+            all.iter_mut().zip(row.iter()).for_each(|(a, h)| *a &= h);
+            if all.iter().all(|b| *b == 0) {
+                break;
+            }
+        }
+        may.iter_mut().zip(&all).for_each(|(m, a)| *m |= a);
+    }
+    Ok(may)
 }
 
 /// Empties the search index (before it is built again).
