@@ -487,18 +487,19 @@ pub fn rebuild(store: &Store, vault: &Vault) -> Result<usize, BuildError> {
     schema::remove_all(store, &schema::WORKER_GROUPS)?;
     signatures::clear(store)?;
     let gram_key = GramKey::of(vault)?;
-    let mut from = Vec::new();
+    // Indexed in the lists' order (newest first), so that each batch adds to the end of
+    // every list, rewriting a few blocks of each, where the store's order (by random id)
+    // spread each batch over every block. The keys alone are held: 24 bytes a contact.
+    let mut keys: Vec<Key> = Vec::new();
+    store.for_each::<Contact>(&schema::CONTACTS, &[], |c| keys.push(key(&c)))?;
+    keys.sort_unstable();
     let mut n = 0;
-    loop {
-        let contacts = store.entries_from(&schema::CONTACTS, &[], &from, CHUNK)?;
-        let Some(next) = contacts
-            .last()
-            .map(|(id, _)| [id.as_slice(), &[0]].concat())
-        else {
-            break;
-        };
+    for chunk in keys.chunks(CHUNK) {
         let mut pending = Pending::new();
-        for (_, c) in &contacts {
+        for k in chunk {
+            let Some(c) = store.get::<Contact>(&schema::CONTACTS, &contact_of(k).0)? else {
+                continue;
+            };
             // One that does not open is found by no word of its identity or notes, as a
             // search that cannot open it finds it.
             let indexed = match vault.open_json::<SealedContact>(&c.id.0, &c.sealed) {
@@ -511,13 +512,12 @@ pub fn rebuild(store: &Store, vault: &Vault) -> Result<usize, BuildError> {
                     }
                 }
             };
-            pending.add(store, c, indexed)?;
+            pending.add(store, &c, indexed)?;
+            n += 1;
         }
         let mut batch = WriteBatch::new();
         pending.stage(store, &mut batch)?;
         store.commit(batch)?;
-        n += contacts.len();
-        from = next;
     }
     let mut batch = WriteBatch::new();
     batch.put(&schema::CONTACT_INDEX, b"version", &VERSION)?;
