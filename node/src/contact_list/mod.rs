@@ -332,7 +332,11 @@ pub fn select(
         let keys = repeated(store, keys, query.repeat)?;
         return page_of(store, keys, query, per_page, &open);
     };
-    for id in &plan.others {
+    // Read in the store's order (by id): one by one in the index's order, each read was a
+    // walk of its own through the store (about 80 µs a contact at a million, measured).
+    let mut others = plan.others;
+    others.sort_unstable();
+    for id in &others {
         if let Some(c) = get(id)? {
             keep(c);
         }
