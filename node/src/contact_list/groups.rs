@@ -30,7 +30,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// The version of the index this release builds: a node holding another builds it again at
 /// its start (`ensure`).
-pub const VERSION: u32 = 4;
+pub const VERSION: u32 = 5;
 
 /// Bytes of a contact's place in the lists: its time inverted (newest first), then its id.
 pub const KEY_LEN: usize = 24;
@@ -490,7 +490,7 @@ pub fn rebuild(store: &Store, vault: &Vault) -> Result<usize, BuildError> {
     // Indexed in the lists' order (newest first), so that each batch adds to the end of
     // every list, rewriting a few blocks of each, where the store's order (by random id)
     // spread each batch over every block. The keys alone are held: 24 bytes a contact.
-    let mut keys: Vec<Key> = Vec::new();
+    let mut keys: Vec<Key> = Vec::with_capacity(store.count(&schema::CONTACTS)?);
     store.for_each::<Contact>(&schema::CONTACTS, &[], |c| keys.push(key(&c)))?;
     keys.sort_unstable();
     let mut n = 0;

@@ -336,8 +336,11 @@ pub fn select(
     // walk of its own through the store (about 80 µs a contact at a million, measured).
     let mut others = plan.others;
     others.sort_unstable();
+    others.dedup();
     for id in &others {
-        if let Some(c) = get(id)? {
+        if let Some(c) = get(id)?
+            && !plan.sets.contains(&signatures::ValueSet::of(&c).id())
+        {
             keep(c);
         }
     }
@@ -351,12 +354,23 @@ pub fn select(
     let pages = total.div_ceil(per_page).max(1);
     let page = query.page.clamp(1, pages);
     let end = page * per_page;
-    for list in &plan.lists {
-        keys.extend(listed(&groups::LISTS.ids_in(store, list, 0, end)?));
-    }
+    // One list and nothing else: its window alone, as an unsearched page reads it.
+    let skip = match (plan.lists.as_slice(), keys.is_empty()) {
+        ([list], true) => {
+            let ids = groups::LISTS.ids_in(store, list, end - per_page, per_page)?;
+            keys.extend(listed(&ids));
+            0
+        }
+        _ => {
+            for list in &plan.lists {
+                keys.extend(listed(&groups::LISTS.ids_in(store, list, 0, end)?));
+            }
+            end - per_page
+        }
+    };
     keys.sort();
     let mut contacts = Vec::with_capacity(per_page);
-    for k in keys.iter().skip(end - per_page).take(per_page) {
+    for k in keys.iter().skip(skip).take(per_page) {
         contacts.extend(row(store, get(&groups::contact_of(k))?, &open)?);
     }
     Ok(ContactPage {

@@ -5,8 +5,10 @@
 //! it (a contact found by its sector or country searched stays sealed). Where the contacts
 //! holding the words are comes from the index ([`Search::plan`]): the contacts of a set of
 //! values whose text holds every word are all found, from the set's list
-//! ([`super::groups::by_values`]) without being read; those of other sets are read when
-//! the search index ([`super::signatures`]) says they may hold the words their set lacks.
+//! ([`super::groups::by_values`]; the operator's list when every set holds every word)
+//! without being read; those of other sets are read when the search index
+//! ([`super::signatures`]) says they may hold the words their set lacks, or, for a set
+//! lacking only words too short to look up, every contact of its list.
 
 use super::signatures::{self, Clue, GramKey, Signature, ValueSet};
 use super::{ContactSummary, Seen};
@@ -73,10 +75,18 @@ impl<'a> Search<'a> {
             lacking.entry(mask).or_default().push(set.id());
         }
         let full = lacking.remove(&0).unwrap_or_default();
+        if full.is_empty()
+            && lacking.is_empty()
+            && super::groups::count(store, super::groups::ALL)? > 0
+        {
+            // Contacts but no set of values on record: the index is damaged.
+            return Ok(None);
+        }
         if lacking.is_empty() {
             // Every set holds every word: the operator's list is the page, as unsearched.
             return Ok(Some(Plan {
                 lists: vec![seen.list(repeat)],
+                sets: full.into_iter().collect(),
                 others: Vec::new(),
             }));
         }
@@ -111,12 +121,14 @@ impl<'a> Search<'a> {
             return Ok(None);
         }
         // The candidates of listed sets are found in the lists, those of wide sets read
-        // from theirs: dropped here, unread, so no contact is taken twice.
+        // from theirs: dropped here, unread, so no contact is taken twice. A place whose set
+        // does not read (damaged) keeps its contact: it is read, and `select` drops it if
+        // its set is listed after all.
         let listed: HashSet<[u8; 16]> = full.iter().chain(&wide).copied().collect();
         let mut others: Vec<ContactId> = found
             .places
             .iter()
-            .filter(|p| p.set().is_some_and(|s| !listed.contains(&s)))
+            .filter(|p| p.set().is_none_or(|s| !listed.contains(&s)))
             .filter_map(|p| p.contact())
             .collect();
         for list in &wide_lists {
@@ -138,6 +150,7 @@ impl<'a> Search<'a> {
                 .iter()
                 .map(|set| seen.values_list(set, repeat))
                 .collect(),
+            sets: full.into_iter().collect(),
             others,
         }))
     }
@@ -179,8 +192,11 @@ pub struct Plan {
     /// The operator's lists of the sets of values whose text holds every word: each of
     /// their contacts is found, without being read.
     pub lists: Vec<Vec<u8>>,
+    /// The ids of those sets ([`ValueSet::id`]): a contact read from `others` of one of
+    /// them (a damaged place) is found in its list, not again.
+    pub sets: HashSet<[u8; 16]>,
     /// Contacts of the other sets that may hold every word (and some the operator may not
-    /// see), none of them in those lists: each is read and matched whole.
+    /// see): each is read and matched whole.
     pub others: Vec<ContactId>,
 }
 

@@ -19,7 +19,8 @@
 //! the contacts and cases by id.
 //!
 //! Invariants (checked against a read of every contact by the tests): each contact has one
-//! column and its column one contact; a column's bits in its block's rows are exactly the
+//! column and its column one contact (its place, which also names the contact's set of
+//! values); a column's bits in its block's rows are exactly the
 //! signature of what its sealed contact holds now (an erasure clears them and sets those of
 //! what remains); every contact's set of values is listed; a contact of a case is among its
 //! local case's contacts (opening a case writes both), which is where a case id's contacts

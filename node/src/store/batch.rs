@@ -1,4 +1,4 @@
-//! A batch of writes, applied whole by [`Store::commit`], that later checks of the same
+//! A batch of writes, applied whole by [`super::Store::commit`], that later checks of the same
 //! batch read back.
 
 use super::codec::encode;
@@ -7,7 +7,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::collections::BTreeMap;
 
-/// Writes to apply atomically with [`Store::commit`].
+/// Writes to apply atomically with [`super::Store::commit`].
 #[derive(Default)]
 pub struct WriteBatch {
     /// Key and new value (None removes), in order: kept so that a commit whose flush fails

@@ -541,6 +541,48 @@ fn a_contact_missing_from_the_index_is_missed_and_a_damaged_row_still_finds() {
     same_as_scan(&n, &q);
 }
 
+/// A damaged place still gives its contact: one whose set does not read is read and
+/// matched; one naming another set than its contact's is not taken twice; and with no set
+/// of values on record the search reads every contact.
+#[test]
+fn damaged_places_and_sets_still_find_each_contact_once() {
+    let n = started();
+    let ids = many(&n, 30);
+    let q = vec![
+        "thandar".to_string(),
+        "fishing".to_string(),
+        "zzz".to_string(),
+    ];
+    let place = |id: &ContactId, bytes: Vec<u8>| {
+        let column: u64 = n
+            .store
+            .get(&schema::SEARCH_COLUMNS, &id.0)
+            .expect("get")
+            .expect("a column");
+        let mut batch = WriteBatch::new();
+        batch
+            .put(&schema::SEARCH_PLACES, &column.to_be_bytes(), &Place(bytes))
+            .expect("put");
+        n.store.commit(batch).expect("commit");
+    };
+    // Contact 1 is a Thandar; contact 17 is of the fishing sector, its notes name it too.
+    place(&ids[1], ids[1].0.to_vec());
+    place(&ids[17], [ids[17].0, [0; 16]].concat());
+    let key = GramKey::of(&n.vault).expect("key");
+    let thandar = plan(&n, "thandar", Some(&key)).expect("narrowed");
+    assert!(thandar.others.contains(&ids[1]), "a place without its set");
+    let fishing = plan(&n, "fishing", Some(&key)).expect("narrowed");
+    assert!(
+        fishing.others.contains(&ids[17]),
+        "a place naming another set"
+    );
+    same_as_scan(&n, &q);
+    // No set of values on record, contacts held: every contact is read.
+    schema::remove_all(&n.store, &schema::CONTACT_VALUES).expect("remove");
+    assert!(plan(&n, "zzz", Some(&key)).is_none());
+    same_as_scan(&n, &q);
+}
+
 /// The bits come from a hash keyed under the vault: the same contact under another vault
 /// has other bits, so a copy of the database without the vault key cannot test a guess.
 #[test]
