@@ -288,22 +288,7 @@ pub fn select(
         return page_of(store, keys, query, per_page, &open);
     }
     if search.is_empty() {
-        // A window of one list: only the page's contacts are read.
-        let list = seen.list(query.repeat);
-        let total = groups::count(store, &list)?;
-        let pages = total.div_ceil(per_page).max(1);
-        let page = query.page.clamp(1, pages);
-        let ids = groups::LISTS.ids_in(store, &list, (page - 1) * per_page, per_page)?;
-        let mut contacts = Vec::with_capacity(ids.len());
-        for k in listed(&ids) {
-            contacts.extend(row(store, get(&groups::contact_of(&k))?, &open)?);
-        }
-        return Ok(ContactPage {
-            contacts,
-            total,
-            page,
-            pages,
-        });
+        return window(store, &seen.list(query.repeat), query, per_page, &open);
     }
     // From the search index when it is built: the lists of the sets of values holding every
     // word (unread) and the other contacts that may hold them; else every contact the
@@ -345,6 +330,9 @@ pub fn select(
         }
     }
     let mut keys = repeated(store, keys, query.repeat)?;
+    if let ([list], true) = (plan.lists.as_slice(), keys.is_empty()) {
+        return window(store, list, query, per_page, &open);
+    }
     // A window of the lists and the others merged: the first rows of the merge up to the
     // page's end are among the first rows of each, up to the page's end.
     let mut total = keys.len();
@@ -354,24 +342,38 @@ pub fn select(
     let pages = total.div_ceil(per_page).max(1);
     let page = query.page.clamp(1, pages);
     let end = page * per_page;
-    // One list and nothing else: its window alone, as an unsearched page reads it.
-    let skip = match (plan.lists.as_slice(), keys.is_empty()) {
-        ([list], true) => {
-            let ids = groups::LISTS.ids_in(store, list, end - per_page, per_page)?;
-            keys.extend(listed(&ids));
-            0
-        }
-        _ => {
-            for list in &plan.lists {
-                keys.extend(listed(&groups::LISTS.ids_in(store, list, 0, end)?));
-            }
-            end - per_page
-        }
-    };
+    for list in &plan.lists {
+        keys.extend(listed(&groups::LISTS.ids_in(store, list, 0, end)?));
+    }
     keys.sort();
     let mut contacts = Vec::with_capacity(per_page);
-    for k in keys.iter().skip(skip).take(per_page) {
+    for k in keys.iter().skip(end - per_page).take(per_page) {
         contacts.extend(row(store, get(&groups::contact_of(k))?, &open)?);
+    }
+    Ok(ContactPage {
+        contacts,
+        total,
+        page,
+        pages,
+    })
+}
+
+/// The page `query` asks for of one list: a window of it, only the page's contacts read.
+fn window(
+    store: &Store,
+    list: &[u8],
+    query: &ContactQuery,
+    per_page: usize,
+    open: &dyn Fn(&Contact) -> Option<SealedContact>,
+) -> Result<ContactPage, ContactListError> {
+    let total = groups::count(store, list)?;
+    let pages = total.div_ceil(per_page).max(1);
+    let page = query.page.clamp(1, pages);
+    let ids = groups::LISTS.ids_in(store, list, (page - 1) * per_page, per_page)?;
+    let mut contacts = Vec::with_capacity(ids.len());
+    for k in listed(&ids) {
+        let c = store.get::<Contact>(&schema::CONTACTS, &groups::contact_of(&k).0)?;
+        contacts.extend(row(store, c, open)?);
     }
     Ok(ContactPage {
         contacts,
