@@ -348,7 +348,7 @@ pub fn select(
     keys.sort();
     let mut contacts = Vec::with_capacity(per_page);
     for k in keys.iter().skip(end - per_page).take(per_page) {
-        contacts.extend(row(store, get(&groups::contact_of(k))?, &open)?);
+        contacts.extend(row(store, k, &open)?);
     }
     Ok(ContactPage {
         contacts,
@@ -372,8 +372,7 @@ fn window(
     let ids = groups::LISTS.ids_in(store, list, (page - 1) * per_page, per_page)?;
     let mut contacts = Vec::with_capacity(ids.len());
     for k in listed(&ids) {
-        let c = store.get::<Contact>(&schema::CONTACTS, &groups::contact_of(&k).0)?;
-        contacts.extend(row(store, c, open)?);
+        contacts.extend(row(store, &k, open)?);
     }
     Ok(ContactPage {
         contacts,
@@ -416,8 +415,7 @@ fn page_of(
     let (keys, total, page, pages) = crate::worklist::paginate(found, query.page, per_page);
     let mut contacts = Vec::with_capacity(keys.len());
     for k in &keys {
-        let c = store.get::<Contact>(&schema::CONTACTS, &groups::contact_of(k).0)?;
-        contacts.extend(row(store, c, open)?);
+        contacts.extend(row(store, k, open)?);
     }
     Ok(ContactPage {
         contacts,
@@ -427,14 +425,16 @@ fn page_of(
     })
 }
 
-/// The row of a contact read from the store (none when it is gone), with the size of its
-/// worker's group and, for an operator who may see identities, the worker's name.
+/// The row of the contact a list's key names, read from the store (none when it is gone),
+/// with the size of its worker's group and, for an operator who may see identities, the
+/// worker's name.
 fn row(
     store: &Store,
-    contact: Option<Contact>,
+    key: &groups::Key,
     open: &dyn Fn(&Contact) -> Option<SealedContact>,
 ) -> Result<Option<ContactRow>, StoreError> {
-    let Some(c) = contact else {
+    let id = groups::contact_of(key);
+    let Some(c) = store.get::<Contact>(&schema::CONTACTS, &id.0)? else {
         return Ok(None);
     };
     Ok(Some(ContactRow {
