@@ -86,10 +86,23 @@ fn fold_heads(store: &Store) -> Result<(), StoreError> {
     }
 }
 
-/// Removes every record of a retired table, in flushed batches (run again after an
-/// interruption, it removes what is left).
-/// Removes every record of `table`, a chunk per batch.
+/// Removes every record of `table`, in flushed batches (run again after an interruption, it
+/// removes what is left).
 pub(crate) fn remove_all<T>(store: &Store, table: &Table<T>) -> Result<(), StoreError> {
+    remove_all_by(store, table, Store::commit)
+}
+
+/// Removes every record of a table of an index marked unbuilt, as a rebuild does first
+/// ([`Store::commit_unmarked`]).
+pub(crate) fn remove_all_unmarked<T>(store: &Store, table: &Table<T>) -> Result<(), StoreError> {
+    remove_all_by(store, table, Store::commit_unmarked)
+}
+
+fn remove_all_by<T>(
+    store: &Store,
+    table: &Table<T>,
+    commit: fn(&Store, crate::store::WriteBatch) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
     loop {
         let ids = store.ids_after(table, 0, MIGRATION_CHUNK)?;
         if ids.is_empty() {
@@ -99,7 +112,7 @@ pub(crate) fn remove_all<T>(store: &Store, table: &Table<T>) -> Result<(), Store
         for id in &ids {
             batch.remove(table, id);
         }
-        store.commit(batch)?;
+        commit(store, batch)?;
     }
 }
 

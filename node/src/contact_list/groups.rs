@@ -480,11 +480,11 @@ const CHUNK: usize = signatures::BLOCK as usize;
 pub fn rebuild(store: &Store, vault: &Vault) -> Result<usize, BuildError> {
     // Unmarked first: a rebuild cut short is done again at the next start.
     invalidate(store)?;
-    schema::remove_all(store, &schema::CONTACT_LISTS)?;
-    schema::remove_all(store, &schema::CONTACT_COUNTS)?;
-    schema::remove_all(store, &schema::CALLERS)?;
-    schema::remove_all(store, &schema::WORKER_KEYS)?;
-    schema::remove_all(store, &schema::WORKER_GROUPS)?;
+    schema::remove_all_unmarked(store, &schema::CONTACT_LISTS)?;
+    schema::remove_all_unmarked(store, &schema::CONTACT_COUNTS)?;
+    schema::remove_all_unmarked(store, &schema::CALLERS)?;
+    schema::remove_all_unmarked(store, &schema::WORKER_KEYS)?;
+    schema::remove_all_unmarked(store, &schema::WORKER_GROUPS)?;
     signatures::clear(store)?;
     let gram_key = GramKey::of(vault)?;
     // Indexed in the lists' order (newest first), so that each batch adds to the end of
@@ -517,7 +517,7 @@ pub fn rebuild(store: &Store, vault: &Vault) -> Result<usize, BuildError> {
         }
         let mut batch = WriteBatch::new();
         pending.stage(store, &mut batch)?;
-        store.commit(batch)?;
+        store.commit_unmarked(batch)?;
     }
     let mut batch = WriteBatch::new();
     batch.put(&schema::CONTACT_INDEX, b"version", &VERSION)?;

@@ -540,12 +540,12 @@ fn may_hold(
     Ok(may)
 }
 
-/// Empties the search index (before it is built again).
+/// Empties the search index, before it is built again (marked unbuilt: [`super::groups::rebuild`]).
 pub fn clear(store: &Store) -> Result<(), StoreError> {
-    schema::remove_all(store, &schema::SEARCH_ROWS)?;
-    schema::remove_all(store, &schema::SEARCH_COLUMNS)?;
-    schema::remove_all(store, &schema::SEARCH_PLACES)?;
-    schema::remove_all(store, &schema::CONTACT_VALUES)
+    schema::remove_all_unmarked(store, &schema::SEARCH_ROWS)?;
+    schema::remove_all_unmarked(store, &schema::SEARCH_COLUMNS)?;
+    schema::remove_all_unmarked(store, &schema::SEARCH_PLACES)?;
+    schema::remove_all_unmarked(store, &schema::CONTACT_VALUES)
 }
 
 #[cfg(test)]

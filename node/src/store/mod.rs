@@ -187,6 +187,8 @@ pub struct Store {
     last_reopen: std::sync::Mutex<Option<std::time::Instant>>,
     /// Flushes still to fail on purpose (fault injection, see [`Store::inject_flush_failures`]).
     failing_flushes: AtomicU32,
+    /// The count of successful flushes at which the next flush fails (injected; MAX: none).
+    failing_flush_at: AtomicU64,
     /// Successful flushes, for operators and for tests that a group commit shares one.
     flushes: AtomicU64,
     /// Milliseconds each flush is delayed on purpose (load tests of a slow node).
@@ -232,6 +234,7 @@ impl Store {
             poisoned: std::sync::atomic::AtomicBool::new(false),
             last_reopen: std::sync::Mutex::new(None),
             failing_flushes: AtomicU32::new(0),
+            failing_flush_at: AtomicU64::new(u64::MAX),
             flushes: AtomicU64::new(0),
             flush_delay_ms: AtomicU64::new(0),
             damage: std::sync::Mutex::new(None),
@@ -425,6 +428,13 @@ impl Store {
         self.failing_flushes.store(n, Ordering::SeqCst);
     }
 
+    /// Fault injection for tests: after `passing` more flushes succeed, one fails as if the
+    /// disk were full (so a test can fail each step of a long job in turn).
+    pub fn inject_flush_failure_after(&self, passing: u64) {
+        self.failing_flush_at
+            .store(self.flush_count() + passing, Ordering::SeqCst);
+    }
+
     /// Load testing: every flush takes `delay` longer (a slow disk, a busy node). Blocks the
     /// caller, as a slow disk would. Only callable in-process.
     pub fn inject_flush_delay(&self, delay: std::time::Duration) {
@@ -440,10 +450,15 @@ impl Store {
     /// Makes everything written so far durable.
     pub fn flush(&self) -> Result<()> {
         let h = self.h()?;
+        let at = self.flushes.load(Ordering::SeqCst);
         let injected = self
             .failing_flushes
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-            .is_ok();
+            .is_ok()
+            || self
+                .failing_flush_at
+                .compare_exchange(at, u64::MAX, Ordering::SeqCst, Ordering::SeqCst)
+                .is_ok();
         let result = if injected {
             Err(StoreError::WriteFailed(
                 "No space left on device (os error 28) [injected]".into(),
@@ -522,73 +537,6 @@ impl Store {
     pub fn revocations(&self) -> Result<Vec<SignedRecord>> {
         let h = self.h()?;
         Self::records(&h.revocations)
-    }
-
-    /// Applies a batch atomically and makes it durable before returning.
-    ///
-    /// If the flush fails, the batch is undone before the error is returned: nothing of it
-    /// stays visible to reads, so no acknowledgement can ever be based on writes that did not
-    /// reach the disk (a redelivered message is processed again, not taken for a duplicate).
-    /// When the undo fails too (the engine refuses all writes), the store is poisoned and
-    /// refuses reads until it is reopened. Each key has one writer (case state: the core;
-    /// outbox entries: the outbox worker; intake records: the API under its lock), so the
-    /// values read for the undo are not raced.
-    pub fn commit(&self, batch: WriteBatch) -> Result<()> {
-        let _writing = self.writing();
-        let h = self.h()?;
-        if batch.is_empty() {
-            return Ok(());
-        }
-        let mut redo = sled::Batch::default();
-        let mut undo = sled::Batch::default();
-        let mut undone = std::collections::HashSet::new();
-        // The value a key had before its first write in the batch is what the undo restores.
-        for (key, value) in &batch.ops {
-            if undone.insert(key.clone()) {
-                // sled reports a failed background write to the next operation: this read
-                // may be the first to learn that writes fail.
-                let old = self.seen(h.data.get(key).map_err(StoreError::from))?;
-                match old {
-                    Some(old) => undo.insert(key.clone(), old),
-                    None => undo.remove(key.clone()),
-                }
-            }
-            match value {
-                Some(v) => redo.insert(key.clone(), v.clone()),
-                None => redo.remove(key.clone()),
-            }
-        }
-        let applied = h.data.apply_batch(redo);
-        // Counted once the records changed (and again if undone), so that a reader that
-        // saw a count before a change never takes what it read after as current.
-        self.count_changes(&batch);
-        if let Err(e) = applied {
-            let e = StoreError::from(e);
-            self.write_failed(&e);
-            return Err(e);
-        }
-        if let Err(e) = self.flush() {
-            if let Err(undo_err) = h.data.apply_batch(undo) {
-                tracing::error!("could not undo a batch whose flush failed: {undo_err}");
-            }
-            self.count_changes(&batch);
-            return Err(e);
-        }
-        Ok(())
-    }
-
-    fn count_changes(&self, batch: &WriteBatch) {
-        let mut touched = [false; 256];
-        for (key, _) in &batch.ops {
-            if let Some(p) = key.first() {
-                touched[usize::from(*p)] = true;
-            }
-        }
-        for (p, t) in touched.iter().enumerate() {
-            if *t {
-                self.changes[p].fetch_add(1, Ordering::SeqCst);
-            }
-        }
     }
 
     /// How many commits of this process wrote to `table`: what a reader remembering

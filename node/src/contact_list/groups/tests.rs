@@ -389,6 +389,56 @@ fn the_index_is_built_at_the_first_start_and_after_a_reindex() {
     same_as_scan(&n, &ids);
 }
 
+/// A rebuild cut short by a failed write, at each of its flushes in turn, reports it and
+/// leaves the index marked unbuilt (its batches skip the undo: [`Store::commit_unmarked`]),
+/// so the next start builds it again whole; the index is whole after each.
+#[test]
+fn a_rebuild_cut_short_at_any_write_is_done_again_at_the_next_start() {
+    let n = node();
+    // Over three blocks of the search index: a rebuild of several batches.
+    let ids: Vec<ContactId> = (0..3 * signatures::BLOCK + 5)
+        .map(|i| {
+            let phone = PHONES[(i % PHONES.len() as u64) as usize];
+            let messenger = MESSENGERS[(i % MESSENGERS.len() as u64) as usize];
+            add(
+                &n,
+                i,
+                phone,
+                messenger,
+                RECORDERS[(i % 3) as usize],
+                T0 + i * DAY / 7,
+                false,
+            )
+        })
+        .collect();
+    assert!(ensure(&n.store, &n.vault).expect("ensure"));
+    let (groups, held) = (partition(&n, &ids), lists(&n));
+    // A rebuild over a built index (as after `ilm reindex`) clears each of its tables too.
+    let before = n.store.flush_count();
+    rebuild(&n.store, &n.vault).expect("rebuild");
+    let flushes = n.store.flush_count() - before;
+    assert!(
+        flushes > 10,
+        "a rebuild of several batches ({flushes} flushes)"
+    );
+    for passing in 0..flushes {
+        n.store.inject_flush_failure_after(passing);
+        assert!(
+            rebuild(&n.store, &n.vault).is_err(),
+            "the failed flush after {passing} is reported"
+        );
+        // The first is the unmarking's own (undone): the index stays whole and marked.
+        assert_eq!(
+            ensure(&n.store, &n.vault).expect("ensure"),
+            passing > 0,
+            "built again at the next start after the flush after {passing} failed"
+        );
+        assert_eq!(partition(&n, &ids), groups);
+        assert_eq!(lists(&n), held);
+        signatures::tests::check(&n.store, &n.vault);
+    }
+}
+
 /// The control: a contact stored without its index is neither listed nor grouped, which the
 /// comparison with the scan finds; so does an erasure that leaves the index as it was.
 #[test]
