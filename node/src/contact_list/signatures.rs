@@ -541,7 +541,7 @@ fn may_hold(
 }
 
 /// Empties the search index, before it is built again (marked unbuilt: [`super::groups::rebuild`]).
-pub fn clear(store: &Store) -> Result<(), StoreError> {
+pub(crate) fn clear(store: &Store) -> Result<(), StoreError> {
     schema::remove_all_unmarked(store, &schema::SEARCH_ROWS)?;
     schema::remove_all_unmarked(store, &schema::SEARCH_COLUMNS)?;
     schema::remove_all_unmarked(store, &schema::SEARCH_PLACES)?;

@@ -426,10 +426,14 @@ impl Store {
     /// it). Only callable in-process, by code that embeds a node.
     pub fn inject_flush_failures(&self, n: u32) {
         self.failing_flushes.store(n, Ordering::SeqCst);
+        if n == 0 {
+            self.failing_flush_at.store(u64::MAX, Ordering::SeqCst);
+        }
     }
 
     /// Fault injection for tests: after `passing` more flushes succeed, one fails as if the
-    /// disk were full (so a test can fail each step of a long job in turn).
+    /// disk were full (so a test can fail each step of a long job in turn). For one writer
+    /// at a time: flushes racing it may step past the one meant to fail.
     pub fn inject_flush_failure_after(&self, passing: u64) {
         self.failing_flush_at
             .store(self.flush_count() + passing, Ordering::SeqCst);

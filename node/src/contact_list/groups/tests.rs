@@ -427,6 +427,7 @@ fn a_rebuild_cut_short_at_any_write_is_done_again_at_the_next_start() {
             rebuild(&n.store, &n.vault).is_err(),
             "the failed flush after {passing} is reported"
         );
+        reopened(&n.store);
         // The first is the unmarking's own (undone): the index stays whole and marked.
         assert_eq!(
             ensure(&n.store, &n.vault).expect("ensure"),
@@ -437,6 +438,18 @@ fn a_rebuild_cut_short_at_any_write_is_done_again_at_the_next_start() {
         assert_eq!(lists(&n), held);
         signatures::tests::check(&n.store, &n.vault);
     }
+}
+
+/// Waits for `store` to read again after a failed flush (it reopens its database at most
+/// every half second: a read sooner fails).
+fn reopened(store: &Store) {
+    for _ in 0..500 {
+        if store.get(&schema::CONTACT_INDEX, b"version").is_ok() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    panic!("the store did not read again within 10 s of a failed flush");
 }
 
 /// The control: a contact stored without its index is neither listed nor grouped, which the
