@@ -48,7 +48,11 @@ pub fn ilm_fails_after_close(dir: &Path, args: &[&str]) -> String {
     loop {
         let out = run_ilm(dir, args);
         let err = String::from_utf8_lossy(&out.stderr).into_owned();
-        if err.contains("in use by another process") && started.elapsed() < Duration::from_secs(5) {
+        // The lock's holder is named by the store ("in use") or by a command that checks for
+        // a running node first ("stop the node first").
+        let locked =
+            err.contains("in use by another process") || err.contains("stop the node first");
+        if locked && started.elapsed() < Duration::from_secs(5) {
             std::thread::sleep(Duration::from_millis(50));
             continue;
         }

@@ -149,6 +149,20 @@ impl<const N: usize> Lists<N> {
             .transpose()
     }
 
+    /// Calls `f` with each list's name and each of its keys, in order, over every list under
+    /// `prefix` (a check reads every list whole without holding one).
+    pub fn each_key(
+        &self,
+        store: &Store,
+        prefix: &[u8],
+        mut f: impl FnMut(&[u8], &[u8; N]),
+    ) -> Result<(), StoreError> {
+        self.each_block(store, prefix, prefix, |term, block| {
+            block.keys::<N>().for_each(|k| f(term, &k));
+            true
+        })
+    }
+
     /// Calls `f` with each block under `prefix` (its term and keys), in id order, from the
     /// one that holds `from` on, while `f` returns true.
     fn each_block(

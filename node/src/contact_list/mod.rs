@@ -8,10 +8,12 @@
 //! index gives ([`signatures`]), each read and matched; or when the index would leave too
 //! many, every contact the operator may see, one at a time, holding only the keys of those
 //! that match.
-//! [`scan`] is the read of every contact the index replaced, kept as the baseline.
+//! [`scan`] is the read of every contact the index replaced, kept as the baseline;
+//! [`recount`] checks the index against the contacts (`ilm reindex --check`).
 
 pub mod groups;
 pub mod labels;
+pub mod recount;
 pub mod scan;
 pub mod search;
 pub mod signatures;

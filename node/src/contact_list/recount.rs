@@ -1,0 +1,329 @@
+//! The contact index checked against the contacts, without the vault (`ilm reindex --check`,
+//! the node stopped): which contacts each list holds and each list's count, the repeat
+//! lists against the worker groups held, and each group against its contacts' records.
+//! Which contacts are the same worker and the search index are worked out from keyed hashes
+//! of numbers and words, so they need the vault: a node builds them again at its next start
+//! after `ilm reindex`; they are not checked here.
+//!
+//! Memory stays bounded: each list is summed (a count and a sum of its keys' hashes), never
+//! held, so a list missing a contact, holding one twice or holding another in its place
+//! differs from what the contacts give.
+
+use super::groups::{self, Key, LISTS};
+use super::signatures::ValueSet;
+use crate::intake::{Contact, ContactId};
+use crate::schema;
+use crate::store::{Store, StoreError};
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+/// How a check of the contact index ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Checked {
+    /// Not built by this release (a new database, one of an earlier release, or after
+    /// `ilm reindex`): the node builds it at its next start.
+    NotBuilt,
+    /// What the index holds is what the contacts give, over this many lists.
+    Matches {
+        /// Lists checked.
+        lists: usize,
+        /// Contacts read.
+        contacts: usize,
+    },
+    /// What differs: how many things, and the first [`KEPT`] of them, one line each.
+    Differs {
+        /// How many differences were found.
+        total: usize,
+        /// The first of them, lists first.
+        shown: Vec<String>,
+    },
+}
+
+/// Differences kept to be shown (a lost table would otherwise give a line per contact).
+pub const KEPT: usize = 20;
+
+/// Differences found: counted, the first [`KEPT`] kept.
+#[derive(Default)]
+struct Found {
+    total: usize,
+    shown: Vec<String>,
+}
+
+impl Found {
+    fn push(&mut self, line: String) {
+        self.total += 1;
+        if self.shown.len() < KEPT {
+            self.shown.push(line);
+        }
+    }
+}
+
+/// A list summed: how many keys and the sum of their hashes (so the same keys in any order
+/// sum the same, and another key in the place of one does not).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+struct Sum {
+    count: u64,
+    hashes: u128,
+}
+
+impl Sum {
+    fn merge(&mut self, other: Sum) {
+        self.count += other.count;
+        self.hashes = self.hashes.wrapping_add(other.hashes);
+    }
+
+    fn add(&mut self, key: &Key) {
+        let h = Sha256::digest(key);
+        let mut first = [0u8; 16];
+        first.copy_from_slice(&h[..16]);
+        self.count += 1;
+        self.hashes = self.hashes.wrapping_add(u128::from_be_bytes(first));
+    }
+}
+
+/// Checks the contact index a node holds against its contacts (see the module's doc);
+/// `progress` is told how many contacts were read so far.
+pub fn check(store: &Store, progress: &mut dyn FnMut(u64)) -> Result<Checked, StoreError> {
+    if store.get(&schema::CONTACT_INDEX, b"version")? != Some(groups::VERSION) {
+        return Ok(Checked::NotBuilt);
+    }
+    let mut differs = Found::default();
+    let (expected, contacts) = expected(store, progress)?;
+    let mut held: BTreeMap<Vec<u8>, Sum> = BTreeMap::new();
+    // A list's keys come one after another: summed as they come, its name copied once.
+    let mut current: Option<(Vec<u8>, Sum)> = None;
+    LISTS.each_key(store, &[], |list, key| match &mut current {
+        Some((name, sum)) if name.as_slice() == list => sum.add(key),
+        _ => {
+            if let Some((name, sum)) = current.take() {
+                held.entry(name).or_default().merge(sum);
+            }
+            let mut sum = Sum::default();
+            sum.add(key);
+            current = Some((list.to_vec(), sum));
+        }
+    })?;
+    if let Some((name, sum)) = current {
+        held.entry(name).or_default().merge(sum);
+    }
+    let mut counts: BTreeMap<Vec<u8>, u64> = BTreeMap::new();
+    each(store, &schema::CONTACT_COUNTS, |name, n| {
+        counts.insert(name, n);
+        Ok(())
+    })?;
+    let names: BTreeSet<&Vec<u8>> = expected.keys().chain(held.keys()).collect();
+    for name in &names {
+        let (want, have) = (
+            expected.get(*name).copied().unwrap_or_default(),
+            held.get(*name).copied().unwrap_or_default(),
+        );
+        if want.count != have.count {
+            differs.push(format!(
+                "the list of {}: holds {} contacts where the contacts give {}",
+                describe(name),
+                have.count,
+                want.count
+            ));
+        } else if want != have {
+            differs.push(format!(
+                "the list of {}: holds {} contacts, but not those the contacts give",
+                describe(name),
+                have.count
+            ));
+        }
+    }
+    for (name, n) in &counts {
+        let have = held.get(name).map_or(0, |s| s.count);
+        if *n != have {
+            differs.push(format!(
+                "the list of {}: counted {n}, holds {have}",
+                describe(name)
+            ));
+        }
+    }
+    for name in held.keys().filter(|n| !counts.contains_key(*n)) {
+        differs.push(format!(
+            "the list of {}: holds contacts, not counted",
+            describe(name)
+        ));
+    }
+    groups_differ(store, &mut differs)?;
+    Ok(if differs.total == 0 {
+        Checked::Matches {
+            lists: names.len(),
+            contacts,
+        }
+    } else {
+        Checked::Differs {
+            total: differs.total,
+            shown: differs.shown,
+        }
+    })
+}
+
+/// Each list the contacts give, summed, and how many contacts there are: every contact is
+/// in the list of every contact, its set of values', and when recorded by an operator, that
+/// operator's two; a contact of a worker group of two or more (as held) in the repeat ones.
+fn expected(
+    store: &Store,
+    progress: &mut dyn FnMut(u64),
+) -> Result<(BTreeMap<Vec<u8>, Sum>, usize), StoreError> {
+    let mut lists: BTreeMap<Vec<u8>, Sum> = BTreeMap::new();
+    let mut n: usize = 0;
+    // Sizes of large groups, read once: each contact of a group of k reading its k members
+    // would cost k squared (a number typed for many workers). At most one per BIG contacts.
+    let mut big: HashMap<ContactId, usize> = HashMap::new();
+    each(store, &schema::CONTACTS, |_, c: Contact| {
+        n += 1;
+        if n.is_multiple_of(PAGE) {
+            progress(n as u64);
+        }
+        let (key, set) = (groups::key(&c), ValueSet::of(&c).id());
+        // As `groups::group_size` gives it.
+        let size = match store.get::<groups::Caller>(&schema::CALLERS, &c.id.0)? {
+            None => 1,
+            Some(caller) => match big.get(&caller.group) {
+                Some(size) => *size,
+                None => {
+                    let size = store
+                        .get::<Vec<ContactId>>(&schema::WORKER_GROUPS, &caller.group.0)?
+                        .map_or(1, |m| m.len().max(1));
+                    if size >= BIG {
+                        big.insert(caller.group, size);
+                    }
+                    size
+                }
+            },
+        };
+        let repeat = size >= 2;
+        let mut add = |name: Vec<u8>| lists.entry(name).or_default().add(&key);
+        add(groups::ALL.to_vec());
+        add(groups::by_values(&set));
+        if let Some(r) = &c.recorded_by {
+            add(groups::recorded(r));
+            add(groups::recorded_by_values(r, &set));
+        }
+        if repeat {
+            add(groups::REPEAT.to_vec());
+            add(groups::repeat_by_values(&set));
+            if let Some(r) = &c.recorded_by {
+                add(groups::repeat_recorded(r));
+                add(groups::repeat_recorded_by_values(r, &set));
+            }
+        }
+        Ok(())
+    })?;
+    progress(n as u64);
+    Ok((lists, n))
+}
+
+/// Members from which a group's size is kept rather than read again.
+const BIG: usize = 64;
+
+/// Calls `f` with each record of `table` and its id, in id order, a page at a time (so that
+/// `f` may read the store, and a large table is never held whole).
+fn each<T: serde::de::DeserializeOwned>(
+    store: &Store,
+    table: &crate::store::Table<T>,
+    mut f: impl FnMut(Vec<u8>, T) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
+    let mut from: Vec<u8> = Vec::new();
+    loop {
+        let page = store.entries_from::<T>(table, &[], &from, PAGE)?;
+        let Some((last, _)) = page.last() else {
+            return Ok(());
+        };
+        from = [last.as_slice(), &[0]].concat();
+        for (id, record) in page {
+            f(id, record)?;
+        }
+    }
+}
+
+/// Records read per page.
+const PAGE: usize = 1_000;
+
+/// What differs between the worker groups and their contacts' records: a group lists each
+/// of its contacts once, each naming it, and a contact's group lists it. Each contact
+/// naming its group is counted from the groups' side; only when fewer than every contact
+/// with a record are, the records are read again to name those their group does not list
+/// (so a group of k is read once, not once per contact).
+fn groups_differ(store: &Store, differs: &mut Found) -> Result<(), StoreError> {
+    let mut named = 0usize;
+    each(
+        store,
+        &schema::WORKER_GROUPS,
+        |id, members: Vec<ContactId>| {
+            let group = short(&id);
+            let distinct: BTreeSet<&ContactId> = members.iter().collect();
+            if distinct.len() != members.len() {
+                differs.push(format!("worker group {group}: lists a contact twice"));
+            }
+            for m in distinct {
+                let names = store
+                    .get::<groups::Caller>(&schema::CALLERS, &m.0)?
+                    .is_some_and(|c| c.group.0.as_slice() == id.as_slice());
+                if names {
+                    named += 1;
+                } else {
+                    differs.push(format!(
+                        "worker group {group}: contact {} does not name it",
+                        short(&m.0)
+                    ));
+                }
+            }
+            Ok(())
+        },
+    )?;
+    if store.count(&schema::CALLERS)? == named {
+        return Ok(());
+    }
+    each(store, &schema::CALLERS, |id, caller: groups::Caller| {
+        let listed = store
+            .get::<Vec<ContactId>>(&schema::WORKER_GROUPS, &caller.group.0)?
+            .is_some_and(|m| m.iter().any(|c| c.0.as_slice() == id.as_slice()));
+        if !listed {
+            differs.push(format!(
+                "contact {}: its worker group {} does not list it",
+                short(&id),
+                short(&caller.group.0)
+            ));
+        }
+        Ok(())
+    })
+}
+
+/// A list's name as an operator reads it: operators by name, sets of values by the start
+/// of their id.
+fn describe(name: &[u8]) -> String {
+    let operator =
+        |rest: &[u8]| String::from_utf8_lossy(rest.strip_suffix(&[0]).unwrap_or(rest)).into_owned();
+    let set = |rest: &[u8]| short(rest.get(..16).unwrap_or(rest));
+    match name.split_first() {
+        Some((b'a', [])) => "every contact".into(),
+        Some((b'm', [])) => "repeat callers".into(),
+        Some((b'r', rest)) => format!("{}'s contacts", operator(rest)),
+        Some((b'n', rest)) => format!("{}'s repeat callers", operator(rest)),
+        Some((b'v', rest)) => format!("values {}", set(rest)),
+        Some((b'x', rest)) => format!("repeat callers of values {}", set(rest)),
+        Some((b'w', rest)) => format!(
+            "{}'s contacts of values {}",
+            operator(rest.get(16..).unwrap_or_default()),
+            set(rest)
+        ),
+        Some((b'y', rest)) => format!(
+            "{}'s repeat callers of values {}",
+            operator(rest.get(16..).unwrap_or_default()),
+            set(rest)
+        ),
+        _ => format!("unknown name {}", short(name)),
+    }
+}
+
+/// The first bytes of an id, in hex: enough to tell one from another in a report.
+fn short(id: &[u8]) -> String {
+    id.iter().take(6).map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests;
