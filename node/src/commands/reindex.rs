@@ -25,14 +25,14 @@ pub(super) fn reindex(dir: &DataDir, check: bool) -> Result<Output> {
         match aggregates::built_version(&store)? {
             None => {
                 return Err(Invalid(
-                    "the aggregates are not built (a new database, one of a release that kept none, or a rebuild that stopped): the node counts them at its next start (or run `ilm reindex` now)"
+                    "the aggregates are not built (a new database, one of a release that kept none, or a rebuild that stopped): the node counts them at its next start (or run `ilm reindex` now); the contact index is checked once they match"
                         .into(),
                 )
                 .into());
             }
             Some(v) if v != aggregates::VERSION => {
                 return Err(Invalid(format!(
-                    "the aggregates were counted with the cell definitions of version {v}, and this release counts version {}: the node counts them again at its next start (or run `ilm reindex` now)",
+                    "the aggregates were counted with the cell definitions of version {v}, and this release counts version {}: the node counts them again at its next start (or run `ilm reindex` now); the contact index is checked once they match",
                     aggregates::VERSION
                 ))
                 .into());
@@ -65,7 +65,7 @@ pub(super) fn reindex(dir: &DataDir, check: bool) -> Result<Output> {
         if !differing.is_empty() {
             let shown: Vec<&str> = differing.iter().take(SHOWN).map(String::as_str).collect();
             return Err(Invalid(format!(
-                "{} aggregate cells differ from a recount of {total} records (run `ilm reindex` to rebuild them):\n{}",
+                "{} aggregate cells differ from a recount of {total} records (run `ilm reindex` to rebuild them; the contact index is checked once they match):\n{}",
                 differing.len(),
                 shown.join("\n")
             ))
@@ -82,9 +82,9 @@ pub(super) fn reindex(dir: &DataDir, check: bool) -> Result<Output> {
         let (index, said) = match checked {
             Checked::Differs { total, shown } => {
                 return Err(Invalid(format!(
-                    "{aggregates} The contact index differs from its {contacts} contacts in {total} ways (run `ilm reindex`: the node builds it again at its next start){}:\n{}",
+                    "{aggregates} The contact index differs from its {contacts} contacts (differences: {total}{}; run `ilm reindex`: the node builds it again at its next start):\n{}",
                     if total > shown.len() {
-                        format!("; the first {}", shown.len())
+                        format!(", the first {} shown", shown.len())
                     } else {
                         String::new()
                     },
@@ -93,11 +93,11 @@ pub(super) fn reindex(dir: &DataDir, check: bool) -> Result<Output> {
                 .into());
             }
             Checked::NotBuilt => (
-                json!({ "built": false }),
+                json!({ "built": false, "checked": false }),
                 "The contact index is not built: the node builds it at its next start.".to_string(),
             ),
             Checked::Matches { lists, contacts } => (
-                json!({ "built": true, "matches": true, "lists": lists, "contacts": contacts }),
+                json!({ "built": true, "checked": true, "matches": true, "lists": lists, "contacts": contacts }),
                 format!(
                     "The contact index matches its {contacts} contacts ({lists} lists, and the worker groups held)."
                 ),
