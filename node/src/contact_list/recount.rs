@@ -107,7 +107,7 @@ pub fn check(store: &Store, progress: &mut dyn FnMut(u64)) -> Result<Checked, St
         held.entry(name).or_default().merge(sum);
     }
     let mut counts: BTreeMap<Vec<u8>, u64> = BTreeMap::new();
-    each(store, &schema::CONTACT_COUNTS, |name, n| {
+    store.try_for_each(&schema::CONTACT_COUNTS, |name, n| {
         counts.insert(name, n);
         Ok(())
     })?;
@@ -173,9 +173,9 @@ fn expected(
     // Sizes of large groups, read once: each contact of a group of k reading its k members
     // would cost k squared (a number typed for many workers). At most one per BIG contacts.
     let mut big: HashMap<ContactId, usize> = HashMap::new();
-    each(store, &schema::CONTACTS, |_, c: Contact| {
+    store.try_for_each(&schema::CONTACTS, |_, c: Contact| {
         n += 1;
-        if n.is_multiple_of(PAGE) {
+        if n.is_multiple_of(PROGRESS_EVERY) {
             progress(n as u64);
         }
         let (key, set) = (groups::key(&c), ValueSet::of(&c).id());
@@ -220,28 +220,8 @@ fn expected(
 /// Members from which a group's size is kept rather than read again.
 const BIG: usize = 64;
 
-/// Calls `f` with each record of `table` and its id, in id order, a page at a time (so that
-/// `f` may read the store, and a large table is never held whole).
-fn each<T: serde::de::DeserializeOwned>(
-    store: &Store,
-    table: &crate::store::Table<T>,
-    mut f: impl FnMut(Vec<u8>, T) -> Result<(), StoreError>,
-) -> Result<(), StoreError> {
-    let mut from: Vec<u8> = Vec::new();
-    loop {
-        let page = store.entries_from::<T>(table, &[], &from, PAGE)?;
-        let Some((last, _)) = page.last() else {
-            return Ok(());
-        };
-        from = [last.as_slice(), &[0]].concat();
-        for (id, record) in page {
-            f(id, record)?;
-        }
-    }
-}
-
-/// Records read per page.
-const PAGE: usize = 1_000;
+/// Contacts read between two reports of progress.
+const PROGRESS_EVERY: usize = 1_000;
 
 /// What differs between the worker groups and their contacts' records: a group lists each
 /// of its contacts once, each naming it, and a contact's group lists it. Each contact
@@ -250,35 +230,31 @@ const PAGE: usize = 1_000;
 /// (so a group of k is read once, not once per contact).
 fn groups_differ(store: &Store, differs: &mut Found) -> Result<(), StoreError> {
     let mut named = 0usize;
-    each(
-        store,
-        &schema::WORKER_GROUPS,
-        |id, members: Vec<ContactId>| {
-            let group = short(&id);
-            let distinct: BTreeSet<&ContactId> = members.iter().collect();
-            if distinct.len() != members.len() {
-                differs.push(format!("worker group {group}: lists a contact twice"));
+    store.try_for_each(&schema::WORKER_GROUPS, |id, members: Vec<ContactId>| {
+        let group = short(&id);
+        let distinct: BTreeSet<&ContactId> = members.iter().collect();
+        if distinct.len() != members.len() {
+            differs.push(format!("worker group {group}: lists a contact twice"));
+        }
+        for m in distinct {
+            let names = store
+                .get::<groups::Caller>(&schema::CALLERS, &m.0)?
+                .is_some_and(|c| c.group.0.as_slice() == id.as_slice());
+            if names {
+                named += 1;
+            } else {
+                differs.push(format!(
+                    "worker group {group}: contact {} does not name it",
+                    short(&m.0)
+                ));
             }
-            for m in distinct {
-                let names = store
-                    .get::<groups::Caller>(&schema::CALLERS, &m.0)?
-                    .is_some_and(|c| c.group.0.as_slice() == id.as_slice());
-                if names {
-                    named += 1;
-                } else {
-                    differs.push(format!(
-                        "worker group {group}: contact {} does not name it",
-                        short(&m.0)
-                    ));
-                }
-            }
-            Ok(())
-        },
-    )?;
+        }
+        Ok(())
+    })?;
     if store.count(&schema::CALLERS)? == named {
         return Ok(());
     }
-    each(store, &schema::CALLERS, |id, caller: groups::Caller| {
+    store.try_for_each(&schema::CALLERS, |id, caller: groups::Caller| {
         let listed = store
             .get::<Vec<ContactId>>(&schema::WORKER_GROUPS, &caller.group.0)?
             .is_some_and(|m| m.iter().any(|c| c.0.as_slice() == id.as_slice()));

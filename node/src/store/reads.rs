@@ -293,6 +293,21 @@ impl Store {
         Ok(())
     }
 
+    /// Calls `f` with every record of `table` and its id, in id order, one at a time (memory
+    /// does not grow with the table; `f` may read the store), until `f` or the store fails.
+    pub fn try_for_each<T: DeserializeOwned>(
+        &self,
+        table: &Table<T>,
+        mut f: impl FnMut(Vec<u8>, T) -> Result<()>,
+    ) -> Result<()> {
+        let h = self.h()?;
+        for kv in h.data.scan_prefix(table.key(&[])) {
+            let (k, v) = self.seen(kv.map_err(StoreError::from))?;
+            f(k[1..].to_vec(), self.seen(decode(table, &v))?)?;
+        }
+        Ok(())
+    }
+
     /// Every record of `table` with its id, in id order.
     pub fn scan_with_ids<T: DeserializeOwned>(
         &self,

@@ -265,3 +265,38 @@ fn damage_and_write_failures_make_the_store_unhealthy() {
     store.commit(batch).expect("commit after the fault");
     assert!(store.health().healthy());
 }
+
+/// `try_for_each` gives each record with its id in id order, and stops at the first error
+/// its caller returns (the store's errors are tested with the damaged store above).
+#[test]
+fn try_for_each_streams_records_with_their_ids_and_stops_at_an_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let s = Store::open_unversioned(&dir.path().join("db")).expect("create");
+    let mut batch = WriteBatch::new();
+    for k in ["c", "a", "b"] {
+        batch
+            .put(&VALUES, k.as_bytes(), &k.to_uppercase())
+            .expect("put");
+    }
+    s.commit(batch).expect("commit");
+    let mut seen = Vec::new();
+    s.try_for_each(&VALUES, |id, v| {
+        seen.push((String::from_utf8_lossy(&id).into_owned(), v));
+        Ok(())
+    })
+    .expect("read");
+    assert_eq!(
+        seen,
+        [("a", "A"), ("b", "B"), ("c", "C")].map(|(k, v)| (k.to_string(), v.to_string()))
+    );
+    let mut read = 0;
+    let stopped = s.try_for_each(&VALUES, |_, _| {
+        read += 1;
+        if read == 2 {
+            return Err(StoreError::Corrupt("stop here".into()));
+        }
+        Ok(())
+    });
+    assert!(matches!(stopped, Err(StoreError::Corrupt(m)) if m == "stop here"));
+    assert_eq!(read, 2);
+}
