@@ -15,7 +15,7 @@ use crate::intake::{Contact, ContactId};
 use crate::schema;
 use crate::store::{Store, StoreError};
 use sha2::{Digest, Sha256};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 /// How a check of the contact index ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -223,11 +223,9 @@ const BIG: usize = 64;
 /// Contacts read between two reports of progress.
 const PROGRESS_EVERY: usize = 1_000;
 
-/// What differs between the worker groups and their contacts' records: a group lists each
-/// of its contacts once, each naming it, and a contact's group lists it. Each contact
-/// naming its group is counted from the groups' side; only when fewer than every contact
-/// with a record are, the records are read again to name those their group does not list
-/// (so a group of k is read once, not once per contact).
+/// What differs between the worker groups, their contacts' records and the worker keys: a
+/// group lists each of its contacts once, each naming it; a contact's group lists it; each
+/// of a contact's keys leads to its group, and every key to a group held.
 fn groups_differ(store: &Store, differs: &mut Found) -> Result<(), StoreError> {
     let mut named = 0usize;
     store.try_for_each(&schema::WORKER_GROUPS, |id, members: Vec<ContactId>| {
@@ -251,18 +249,55 @@ fn groups_differ(store: &Store, differs: &mut Found) -> Result<(), StoreError> {
         }
         Ok(())
     })?;
-    if store.count(&schema::CALLERS)? == named {
-        return Ok(());
-    }
+    // Every contact with a record is accounted for when the groups' side counted each: the
+    // records are then read only for their keys. Else each is looked for in its group (the
+    // members of a large group held as a set, so a group of k is not read k times).
+    let accounted = store.count(&schema::CALLERS)? == named;
+    let mut sets: HashMap<ContactId, HashSet<ContactId>> = HashMap::new();
     store.try_for_each(&schema::CALLERS, |id, caller: groups::Caller| {
-        let listed = store
-            .get::<Vec<ContactId>>(&schema::WORKER_GROUPS, &caller.group.0)?
-            .is_some_and(|m| m.iter().any(|c| c.0.as_slice() == id.as_slice()));
+        for k in &caller.keys {
+            if store.get::<ContactId>(&schema::WORKER_KEYS, &k.0)? != Some(caller.group) {
+                differs.push(format!(
+                    "contact {}: a worker key of it does not lead to its worker group {}",
+                    short(&id),
+                    short(&caller.group.0)
+                ));
+            }
+        }
+        if accounted {
+            return Ok(());
+        }
+        let listed = match sets.get(&caller.group) {
+            Some(set) => {
+                <[u8; 16]>::try_from(id.as_slice()).is_ok_and(|id| set.contains(&ContactId(id)))
+            }
+            None => {
+                let members = store
+                    .get::<Vec<ContactId>>(&schema::WORKER_GROUPS, &caller.group.0)?
+                    .unwrap_or_default();
+                let listed = members.iter().any(|c| c.0.as_slice() == id.as_slice());
+                if members.len() >= BIG {
+                    sets.insert(caller.group, members.into_iter().collect());
+                }
+                listed
+            }
+        };
         if !listed {
             differs.push(format!(
                 "contact {}: its worker group {} does not list it",
                 short(&id),
                 short(&caller.group.0)
+            ));
+        }
+        Ok(())
+    })?;
+    // A worker key leads to a group that is held.
+    store.try_for_each(&schema::WORKER_KEYS, |key, group: ContactId| {
+        if !store.contains(&schema::WORKER_GROUPS, &group.0)? {
+            differs.push(format!(
+                "worker key {}: leads to worker group {}, which is not held",
+                short(&key),
+                short(&group.0)
             ));
         }
         Ok(())

@@ -180,6 +180,49 @@ fn an_index_kept_as_contacts_come_matches_and_each_damage_is_named() {
         "{lines:?}"
     );
     mended(&n);
+
+    // A worker key leading to a group not held (so not to its contact's group).
+    let (id, caller) = ids
+        .iter()
+        .find_map(|id| {
+            let c: groups::Caller = n.store.get(&schema::CALLERS, &id.0).expect("read")?;
+            (!c.keys.is_empty()).then_some((*id, c))
+        })
+        .expect("a contact with a worker key");
+    let nowhere = ContactId([0xee; 16]);
+    let mut batch = WriteBatch::new();
+    batch
+        .put(&schema::WORKER_KEYS, &caller.keys[0].0, &nowhere)
+        .expect("put");
+    n.store.commit(batch).expect("commit");
+    // Each contact holding the key (the same number typed by each) is named, in id order.
+    let key = caller.keys[0];
+    let mut holders: Vec<(ContactId, ContactId)> = ids
+        .iter()
+        .filter_map(|other| {
+            let c: groups::Caller = n.store.get(&schema::CALLERS, &other.0).expect("read")?;
+            c.keys.contains(&key).then_some((*other, c.group))
+        })
+        .collect();
+    holders.sort();
+    assert!(holders.iter().any(|(h, _)| *h == id));
+    let mut expected: Vec<String> = holders
+        .iter()
+        .map(|(h, group)| {
+            format!(
+                "contact {}: a worker key of it does not lead to its worker group {}",
+                short(&h.0),
+                short(&group.0)
+            )
+        })
+        .collect();
+    expected.push(format!(
+        "worker key {}: leads to worker group {}, which is not held",
+        short(&key.0),
+        short(&nowhere.0)
+    ));
+    assert_eq!(differs(&n), expected);
+    mended(&n);
 }
 
 /// Not built (contacts stored before the index, or after `ilm reindex`): said so, not
@@ -204,5 +247,60 @@ fn an_index_not_built_is_said_to_be_so() {
     assert_eq!(
         check(&n.store, &mut |_| {}).expect("check"),
         Checked::NotBuilt
+    );
+}
+
+/// A damaged index in a large group (over the size whose members are held as a set): the
+/// contact that left it is named, and none of those it still lists.
+#[test]
+fn a_large_groups_members_are_looked_for_in_it_once() {
+    let n = started();
+    let ids: Vec<ContactId> = (0..BIG as u64 + 6)
+        .map(|i| add(&n, i, PHONES[0], "", RECORDERS[0], T0 + i * 60, true))
+        .collect();
+    assert!(matches!(
+        check(&n.store, &mut |_| {}).expect("check"),
+        Checked::Matches { .. }
+    ));
+    let group = n
+        .store
+        .get::<groups::Caller>(&schema::CALLERS, &ids[0].0)
+        .expect("read")
+        .expect("a caller")
+        .group;
+    let left = *ids.iter().find(|i| **i != group).expect("a member");
+    let mut moved: groups::Caller = n
+        .store
+        .get(&schema::CALLERS, &left.0)
+        .expect("read")
+        .expect("a caller");
+    moved.group = left;
+    let mut batch = WriteBatch::new();
+    batch.put(&schema::CALLERS, &left.0, &moved).expect("put");
+    n.store.commit(batch).expect("commit");
+    let lines = match check(&n.store, &mut |_| {}).expect("check") {
+        Checked::Differs { shown, .. } => shown,
+        other => panic!("damage not found: {other:?}"),
+    };
+    let unlisted: Vec<&String> = lines
+        .iter()
+        .filter(|l| l.contains("does not list it"))
+        .collect();
+    assert_eq!(
+        unlisted,
+        [&format!(
+            "contact {}: its worker group {} does not list it",
+            short(&left.0),
+            short(&left.0)
+        )],
+        "{lines:?}"
+    );
+    assert!(
+        lines.contains(&format!(
+            "worker group {}: contact {} does not name it",
+            short(&group.0),
+            short(&left.0)
+        )),
+        "{lines:?}"
     );
 }
