@@ -1,9 +1,9 @@
 //! The contact index checked against the contacts, without the vault (`ilm reindex --check`,
 //! the node stopped): which contacts each list holds and each list's count, the repeat
-//! lists against the worker groups held, and each group against its contacts' records.
-//! Which contacts are the same worker and the search index are worked out from keyed hashes
-//! of numbers and words, so they need the vault: a node builds them again at its next start
-//! after `ilm reindex`; they are not checked here.
+//! lists against the worker groups held, each group against its contacts' records, and the
+//! worker keys against both. Whether the keys are the right keyed hashes of the numbers,
+//! and the search index, need the vault: a node builds them again at its next start after
+//! `ilm reindex`; they are not checked here.
 //!
 //! Memory stays bounded: each list is summed (a count and a sum of its keys' hashes), never
 //! held, so a list missing a contact, holding one twice or holding another in its place
