@@ -56,6 +56,39 @@ fn differs(n: &Node) -> Vec<String> {
     }
 }
 
+/// Makes `id`'s record name itself as its group, which does not list it (damage); returns
+/// the group it left.
+fn leave_own_group(n: &Node, id: ContactId) -> ContactId {
+    let mut moved: groups::Caller = n
+        .store
+        .get(&schema::CALLERS, &id.0)
+        .expect("read")
+        .expect("a caller");
+    let left = moved.group;
+    moved.group = id;
+    let mut batch = WriteBatch::new();
+    batch.put(&schema::CALLERS, &id.0, &moved).expect("put");
+    n.store.commit(batch).expect("commit");
+    left
+}
+
+/// What the check says of a contact `id` whose record no longer names `group`, which lists
+/// it, and names itself instead.
+fn left_lines(group: ContactId, id: ContactId) -> [String; 2] {
+    [
+        format!(
+            "worker group {}: contact {} does not name it",
+            short(&group.0),
+            short(&id.0)
+        ),
+        format!(
+            "contact {}: its worker group {} does not list it",
+            short(&id.0),
+            short(&id.0)
+        ),
+    ]
+}
+
 /// Rebuilds the index and shows the check matches again.
 fn mended(n: &Node) {
     rebuild(&n.store, &n.vault).expect("rebuild");
@@ -156,29 +189,12 @@ fn an_index_kept_as_contacts_come_matches_and_each_damage_is_named() {
                 .then_some((*id, c))
         })
         .expect("a repeat caller named by another contact's group");
-    let (id, mut moved) = caller;
-    let left = moved.group;
-    moved.group = id;
-    let mut batch = WriteBatch::new();
-    batch.put(&schema::CALLERS, &id.0, &moved).expect("put");
-    n.store.commit(batch).expect("commit");
+    let (id, _) = caller;
+    let left = leave_own_group(&n, id);
     let lines = differs(&n);
-    assert!(
-        lines.contains(&format!(
-            "worker group {}: contact {} does not name it",
-            short(&left.0),
-            short(&id.0)
-        )),
-        "{lines:?}"
-    );
-    assert!(
-        lines.contains(&format!(
-            "contact {}: its worker group {} does not list it",
-            short(&id.0),
-            short(&id.0)
-        )),
-        "{lines:?}"
-    );
+    for line in left_lines(left, id) {
+        assert!(lines.contains(&line), "{line} not in {lines:?}");
+    }
     mended(&n);
 
     // A worker key leading to a group not held (so not to its contact's group).
@@ -269,38 +285,13 @@ fn a_large_groups_members_are_looked_for_in_it_once() {
         .expect("a caller")
         .group;
     let left = *ids.iter().find(|i| **i != group).expect("a member");
-    let mut moved: groups::Caller = n
-        .store
-        .get(&schema::CALLERS, &left.0)
-        .expect("read")
-        .expect("a caller");
-    moved.group = left;
-    let mut batch = WriteBatch::new();
-    batch.put(&schema::CALLERS, &left.0, &moved).expect("put");
-    n.store.commit(batch).expect("commit");
-    let lines = match check(&n.store, &mut |_| {}).expect("check") {
-        Checked::Differs { shown, .. } => shown,
-        other => panic!("damage not found: {other:?}"),
-    };
-    let unlisted: Vec<&String> = lines
+    assert_eq!(leave_own_group(&n, left), group);
+    let lines = differs(&n);
+    let [unnamed, unlisted] = left_lines(group, left);
+    assert!(lines.contains(&unnamed), "{lines:?}");
+    let unlisted_lines: Vec<&String> = lines
         .iter()
         .filter(|l| l.contains("does not list it"))
         .collect();
-    assert_eq!(
-        unlisted,
-        [&format!(
-            "contact {}: its worker group {} does not list it",
-            short(&left.0),
-            short(&left.0)
-        )],
-        "{lines:?}"
-    );
-    assert!(
-        lines.contains(&format!(
-            "worker group {}: contact {} does not name it",
-            short(&group.0),
-            short(&left.0)
-        )),
-        "{lines:?}"
-    );
+    assert_eq!(unlisted_lines, [&unlisted], "{lines:?}");
 }
