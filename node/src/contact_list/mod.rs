@@ -304,7 +304,19 @@ pub fn select(
         } else {
             None
         };
-        search.plan(store, gram_key.as_ref(), seen, query.repeat)?
+        match search.plan(store, gram_key.as_ref(), seen, query.repeat) {
+            Ok(plan) => plan,
+            // The index is derived from the contacts: while a part of it does not read (the
+            // store notes the damage, and the node's status says what to do), searches read
+            // the contacts themselves, so a caseworker still finds a worker who calls.
+            Err(StoreError::Corrupt(e)) => {
+                tracing::warn!(
+                    "the contact search index does not read ({e}); searching every contact until `ilm reindex` builds it again"
+                );
+                None
+            }
+            Err(e) => return Err(e.into()),
+        }
     } else {
         None
     };

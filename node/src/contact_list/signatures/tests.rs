@@ -1,7 +1,8 @@
 //! The search index on a real store and vault: each contact's bits are the signature of what
 //! it holds (after erasures too), a search from it finds what the read of every contact finds,
-//! it narrows a search for a name to few contacts, and the controls: a contact whose bits are
-//! missing is missed, which the comparison finds; a damaged row still finds its contacts.
+//! it narrows a search for a name to few contacts; the controls (a contact whose bits are
+//! missing is missed, which the comparison finds; a damaged index still finds each contact)
+//! are in `damaged`.
 
 use super::*;
 use crate::contact_list::groups::tests::{Node, labels, node, started};
@@ -10,6 +11,8 @@ use crate::contact_list::search::{Plan, Search};
 use crate::contact_list::{ContactPage, ContactQuery, Seen, scan, select};
 use crate::intake::{AgeBand, Gender, WorkerIdentity};
 use ilm_protocol::{CaseRef, Timestamp};
+
+mod damaged;
 
 /// Asserts the invariants of the index against a read of every contact: one column per
 /// contact and one contact per column, each column's bits exactly the signature of what its
@@ -460,127 +463,6 @@ fn a_contact_missing_from_its_values_list_is_missed() {
     groups::rebuild(&n.store, &n.vault).expect("rebuild");
     same_as_scan(&n, &q);
     check(&n.store, &n.vault);
-}
-
-/// The controls: a contact whose bits were cleared is missed, and the comparison with the
-/// scan finds it; a damaged row reads as set, so its contacts are still found; without the
-/// index's version the search reads every contact and finds them all again.
-#[test]
-fn a_contact_missing_from_the_index_is_missed_and_a_damaged_row_still_finds() {
-    let n = started();
-    let ids = many(&n, 30);
-    let key = GramKey::of(&n.vault).expect("key");
-    let q = vec!["thandar".to_string()];
-    same_as_scan(&n, &q);
-    let mut pending = Pending::default();
-    let sealed: SealedContact = {
-        let c: Contact = n
-            .store
-            .get(&schema::CONTACTS, &ids[1].0)
-            .expect("get")
-            .expect("contact");
-        n.vault.open_json(&c.id.0, &c.sealed).expect("open")
-    };
-    let bits = Signature::of(&key, &sealed);
-    pending
-        .resign(&n.store, &ids[1], &bits, &Signature::default())
-        .expect("resign");
-    let mut batch = WriteBatch::new();
-    pending.stage(&mut batch).expect("stage");
-    n.store.commit(batch).expect("commit");
-    assert!(std::panic::catch_unwind(|| same_as_scan(&n, &q)).is_err());
-    assert!(std::panic::catch_unwind(|| check(&n.store, &n.vault)).is_err());
-
-    // Without the index's version, every contact is read: found again.
-    let mut batch = WriteBatch::new();
-    batch.remove(&schema::CONTACT_INDEX, b"version");
-    n.store.commit(batch).expect("commit");
-    same_as_scan(&n, &q);
-    assert!(groups::ensure(&n.store, &n.vault).expect("ensure"));
-    check(&n.store, &n.vault);
-
-    // An erasure of a contact the index does not hold unmarks the index (searches read
-    // every contact) until the next start builds it again.
-    let mut pending = Pending::default();
-    let stray = ContactId([0xee; 16]);
-    pending
-        .resign(&n.store, &stray, &bits, &Signature::default())
-        .expect("resign");
-    let mut batch = WriteBatch::new();
-    pending.stage(&mut batch).expect("stage");
-    n.store.commit(batch).expect("commit");
-    assert!(
-        groups::ensure(&n.store, &n.vault).expect("ensure"),
-        "built again"
-    );
-
-    // A row cut short: its missing bytes read as set.
-    let word = Signature::of_word(&key, "thandar").expect("bits");
-    let r = *word.0.first().expect("a bit");
-    let mut batch = WriteBatch::new();
-    batch
-        .put(&schema::SEARCH_ROWS, &row_id(r, 0), &Row(vec![0; 0]))
-        .expect("put");
-    n.store.commit(batch).expect("commit");
-    same_as_scan(&n, &q);
-
-    // A place past the contacts the list holds (a damaged id): the index is not read, and
-    // every contact is.
-    let narrowed = || plan(&n, "thandar", Some(&key)).map(|p| p.others);
-    assert!(narrowed().is_some(), "the control: read from the index");
-    let mut batch = WriteBatch::new();
-    batch
-        .put(
-            &schema::SEARCH_PLACES,
-            &(u64::MAX / 2).to_be_bytes(),
-            &Place::new(&ids[0], &[0; 16]),
-        )
-        .expect("put");
-    n.store.commit(batch).expect("commit");
-    assert_eq!(narrowed(), None);
-    same_as_scan(&n, &q);
-}
-
-/// A damaged place still gives its contact: one whose set does not read is read and
-/// matched; one naming another set than its contact's is not taken twice; and with no set
-/// of values on record the search reads every contact.
-#[test]
-fn damaged_places_and_sets_still_find_each_contact_once() {
-    let n = started();
-    let ids = many(&n, 30);
-    let q = vec![
-        "thandar".to_string(),
-        "fishing".to_string(),
-        "zzz".to_string(),
-    ];
-    let place = |id: &ContactId, bytes: Vec<u8>| {
-        let column: u64 = n
-            .store
-            .get(&schema::SEARCH_COLUMNS, &id.0)
-            .expect("get")
-            .expect("a column");
-        let mut batch = WriteBatch::new();
-        batch
-            .put(&schema::SEARCH_PLACES, &column.to_be_bytes(), &Place(bytes))
-            .expect("put");
-        n.store.commit(batch).expect("commit");
-    };
-    // Contact 1 is a Thandar; contact 17 is of the fishing sector, its notes name it too.
-    place(&ids[1], ids[1].0.to_vec());
-    place(&ids[17], [ids[17].0, [0; 16]].concat());
-    let key = GramKey::of(&n.vault).expect("key");
-    let thandar = plan(&n, "thandar", Some(&key)).expect("narrowed");
-    assert!(thandar.others.contains(&ids[1]), "a place without its set");
-    let fishing = plan(&n, "fishing", Some(&key)).expect("narrowed");
-    assert!(
-        fishing.others.contains(&ids[17]),
-        "a place naming another set"
-    );
-    same_as_scan(&n, &q);
-    // No set of values on record, contacts held: every contact is read.
-    schema::remove_all(&n.store, &schema::CONTACT_VALUES).expect("remove");
-    assert!(plan(&n, "zzz", Some(&key)).is_none());
-    same_as_scan(&n, &q);
 }
 
 /// The bits come from a hash keyed under the vault: the same contact under another vault

@@ -1,0 +1,159 @@
+//! The search index damaged: what a search still finds, and what the comparison with the
+//! read of every contact catches.
+
+use super::*;
+use crate::store::Table;
+
+/// The controls: a contact whose bits were cleared is missed, and the comparison with the
+/// scan finds it; a damaged row reads as set, so its contacts are still found; without the
+/// index's version the search reads every contact and finds them all again.
+#[test]
+fn a_contact_missing_from_the_index_is_missed_and_a_damaged_row_still_finds() {
+    let n = started();
+    let ids = many(&n, 30);
+    let key = GramKey::of(&n.vault).expect("key");
+    let q = vec!["thandar".to_string()];
+    same_as_scan(&n, &q);
+    let mut pending = Pending::default();
+    let sealed: SealedContact = {
+        let c: Contact = n
+            .store
+            .get(&schema::CONTACTS, &ids[1].0)
+            .expect("get")
+            .expect("contact");
+        n.vault.open_json(&c.id.0, &c.sealed).expect("open")
+    };
+    let bits = Signature::of(&key, &sealed);
+    pending
+        .resign(&n.store, &ids[1], &bits, &Signature::default())
+        .expect("resign");
+    let mut batch = WriteBatch::new();
+    pending.stage(&mut batch).expect("stage");
+    n.store.commit(batch).expect("commit");
+    assert!(std::panic::catch_unwind(|| same_as_scan(&n, &q)).is_err());
+    assert!(std::panic::catch_unwind(|| check(&n.store, &n.vault)).is_err());
+
+    // Without the index's version, every contact is read: found again.
+    let mut batch = WriteBatch::new();
+    batch.remove(&schema::CONTACT_INDEX, b"version");
+    n.store.commit(batch).expect("commit");
+    same_as_scan(&n, &q);
+    assert!(groups::ensure(&n.store, &n.vault).expect("ensure"));
+    check(&n.store, &n.vault);
+
+    // An erasure of a contact the index does not hold unmarks the index (searches read
+    // every contact) until the next start builds it again.
+    let mut pending = Pending::default();
+    let stray = ContactId([0xee; 16]);
+    pending
+        .resign(&n.store, &stray, &bits, &Signature::default())
+        .expect("resign");
+    let mut batch = WriteBatch::new();
+    pending.stage(&mut batch).expect("stage");
+    n.store.commit(batch).expect("commit");
+    assert!(
+        groups::ensure(&n.store, &n.vault).expect("ensure"),
+        "built again"
+    );
+
+    // A row cut short: its missing bytes read as set.
+    let word = Signature::of_word(&key, "thandar").expect("bits");
+    let r = *word.0.first().expect("a bit");
+    let mut batch = WriteBatch::new();
+    batch
+        .put(&schema::SEARCH_ROWS, &row_id(r, 0), &Row(vec![0; 0]))
+        .expect("put");
+    n.store.commit(batch).expect("commit");
+    same_as_scan(&n, &q);
+
+    // A place past the contacts the list holds (a damaged id): the index is not read, and
+    // every contact is.
+    let narrowed = || plan(&n, "thandar", Some(&key)).map(|p| p.others);
+    assert!(narrowed().is_some(), "the control: read from the index");
+    let mut batch = WriteBatch::new();
+    batch
+        .put(
+            &schema::SEARCH_PLACES,
+            &(u64::MAX / 2).to_be_bytes(),
+            &Place::new(&ids[0], &[0; 16]),
+        )
+        .expect("put");
+    n.store.commit(batch).expect("commit");
+    assert_eq!(narrowed(), None);
+    same_as_scan(&n, &q);
+}
+
+/// A damaged place still gives its contact: one whose set does not read is read and
+/// matched; one naming another set than its contact's is not taken twice; and with no set
+/// of values on record the search reads every contact.
+#[test]
+fn damaged_places_and_sets_still_find_each_contact_once() {
+    let n = started();
+    let ids = many(&n, 30);
+    let q = vec![
+        "thandar".to_string(),
+        "fishing".to_string(),
+        "zzz".to_string(),
+    ];
+    let place = |id: &ContactId, bytes: Vec<u8>| {
+        let column: u64 = n
+            .store
+            .get(&schema::SEARCH_COLUMNS, &id.0)
+            .expect("get")
+            .expect("a column");
+        let mut batch = WriteBatch::new();
+        batch
+            .put(&schema::SEARCH_PLACES, &column.to_be_bytes(), &Place(bytes))
+            .expect("put");
+        n.store.commit(batch).expect("commit");
+    };
+    // Contact 1 is a Thandar; contact 17 is of the fishing sector, its notes name it too.
+    place(&ids[1], ids[1].0.to_vec());
+    place(&ids[17], [ids[17].0, [0; 16]].concat());
+    let key = GramKey::of(&n.vault).expect("key");
+    let thandar = plan(&n, "thandar", Some(&key)).expect("narrowed");
+    assert!(thandar.others.contains(&ids[1]), "a place without its set");
+    let fishing = plan(&n, "fishing", Some(&key)).expect("narrowed");
+    assert!(
+        fishing.others.contains(&ids[17]),
+        "a place naming another set"
+    );
+    same_as_scan(&n, &q);
+    // No set of values on record, contacts held: every contact is read.
+    schema::remove_all(&n.store, &schema::CONTACT_VALUES).expect("remove");
+    assert!(plan(&n, "zzz", Some(&key)).is_none());
+    same_as_scan(&n, &q);
+}
+
+/// A row of the index that does not decode (not one cut short: bytes of another kind): the
+/// search reads every contact instead and finds what the scan finds, and the store notes
+/// the damage, so the node's status says what to do. Before, the search failed.
+#[test]
+fn a_row_that_does_not_decode_leaves_the_search_to_read_every_contact() {
+    let n = started();
+    many(&n, 30);
+    let key = GramKey::of(&n.vault).expect("key");
+    let q = vec!["thandar".to_string(), "fishing".to_string()];
+    assert!(
+        plan(&n, "thandar", Some(&key)).is_some(),
+        "the control: narrowed"
+    );
+    let word = Signature::of_word(&key, "thandar").expect("bits");
+    let r = *word.0.first().expect("a bit");
+    // The same table's keys, another kind of value: a number where a row's bytes belong.
+    let other: Table<u64> = Table::new(schema::SEARCH_ROWS.prefix(), "search rows");
+    let mut batch = WriteBatch::new();
+    batch.put(&other, &row_id(r, 0), &7).expect("put");
+    n.store.commit(batch).expect("commit");
+    let words = Search::new("thandar", &labels);
+    let seen = Seen::All;
+    assert!(
+        matches!(
+            words.plan(&n.store, Some(&key), &seen, false),
+            Err(StoreError::Corrupt(_))
+        ),
+        "the control: the row is read and does not decode"
+    );
+    assert!(same_as_scan(&n, &q) > 0, "found");
+    assert!(n.store.health().damaged.is_some(), "the damage is noted");
+}
