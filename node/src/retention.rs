@@ -10,7 +10,7 @@
 //! counts.
 
 use crate::clock::now;
-use crate::contact_list::signatures::{GramKey, Signature};
+use crate::contact_list::signatures::GramKey;
 use crate::intake::{Contact, ContactId, SealedContact, WorkerIdentity};
 use crate::schema;
 use crate::store::{Store, StoreError, WriteBatch};
@@ -155,7 +155,7 @@ fn stage_erasure(
         .open_json(&id.0, &contact.sealed)
         .map_err(|e| RetentionError::Vault(id, e))?;
     let gram_key = GramKey::of(vault).map_err(|e| RetentionError::Vault(id, e))?;
-    let was = Signature::of(&gram_key, &sealed);
+    let was = sealed.clone();
     if identity {
         sealed.identity = WorkerIdentity::default();
         erasure.identity_at = Some(at);
@@ -171,7 +171,7 @@ fn stage_erasure(
     contact.erased = Some(erasure);
     batch.put(&schema::CONTACTS, &id.0, &contact)?;
     // What was erased can no longer be searched for, even as bits of the index.
-    index.resealed(store, &id, &was, &Signature::of(&gram_key, &sealed))?;
+    index.resealed(store, &gram_key, &id, &was, &sealed)?;
     if identity {
         // Its phone number and messenger id no longer group it with anyone.
         index.erased(store, &id)?;

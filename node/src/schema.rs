@@ -52,6 +52,13 @@ pub const SEARCH_PLACES: Table<crate::contact_list::signatures::Place> =
 /// Every set of coded values contacts have (`contact_list::signatures::ValueSet`).
 pub const CONTACT_VALUES: Table<crate::contact_list::signatures::ValueSet> =
     Table::new(b'v', "contact value sets");
+/// The words of values a search finds in contacts' notes from lists, each with the search
+/// column from which every contact was checked for it (`contact_list::mentions`).
+pub const MENTION_WORDS: Table<u64> = Table::new(b'b', "contact mention words");
+/// The words of values each contact's identity and notes mention, as keyed hashes, by
+/// contact id (none for a contact that mentions none).
+pub const MENTIONS: Table<Vec<crate::contact_list::mentions::MentionId>> =
+    Table::new(b'u', "contact mentions");
 
 /// Messages processed, by message id (the marker that makes redelivery a no-op).
 pub const PROCESSED: Table<ProcessedMarker> = Table::new(b'm', "processed messages");
@@ -265,6 +272,8 @@ pub const PREFIXES: &[(u8, &str)] = &[
     (SEARCH_COLUMNS.prefix(), SEARCH_COLUMNS.name()),
     (SEARCH_PLACES.prefix(), SEARCH_PLACES.name()),
     (CONTACT_VALUES.prefix(), CONTACT_VALUES.name()),
+    (MENTION_WORDS.prefix(), MENTION_WORDS.name()),
+    (MENTIONS.prefix(), MENTIONS.name()),
 ];
 
 /// The id of one intake idempotency key: operator name, a zero byte, then the key.

@@ -1,7 +1,8 @@
 //! The contact list's index, kept with the contacts in the batch that stores them: which
 //! contacts are the same worker, and the contacts newest first (every one, each operator's,
 //! and those of workers who got in touch more than once; each of those also per set of coded
-//! values, so a search for a sector or a country pages its lists), so that a page, a repeat
+//! values, so a search for a sector or a country pages its lists, and per word of values a
+//! contact mentions and set, [`mentions`]), so that a page, a repeat
 //! caller's other contacts and the count a new intake shows cost what they show, not what
 //! the node holds. Before it, every page opened every sealed contact of the node.
 //!
@@ -16,9 +17,12 @@
 //! Invariants (checked by the tests against a read of every contact): every key of a
 //! contact points to its group; a group lists exactly the contacts naming it; the repeat
 //! lists hold exactly the contacts of groups of two or more; a contact is in the lists of its
-//! set of values and of no other set (its values never change); each list's count is its
-//! number of keys.
+//! set of values and of no other set (its values never change), and in those of the words it
+//! mentions (registered by its column) with its set, and no other word's; each list's count
+//! is its number of keys.
 
+use super::mentions::{self, MentionId};
+use super::search::personal_text;
 use super::signatures::{self, GramKey, Signature, ValueSet};
 use crate::aggregates::lists::{Changes, Lists};
 use crate::intake::{Contact, ContactId, SealedContact, WorkerIdentity};
@@ -28,9 +32,12 @@ use crate::vault::{Vault, VaultError};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+mod build;
+pub use build::{BuildError, ensure, invalidate, rebuild};
+
 /// The version of the index this release builds: a node holding another builds it again at
 /// its start (`ensure`).
-pub const VERSION: u32 = 5;
+pub const VERSION: u32 = 6;
 
 /// Bytes of a contact's place in the lists: its time inverted (newest first), then its id.
 pub const KEY_LEN: usize = 24;
@@ -128,13 +135,18 @@ pub fn worker_keys(vault: &Vault, identity: &WorkerIdentity) -> Result<Vec<Worke
 }
 
 /// What the index keeps of a contact's sealed part, worked out under the vault: the keys
-/// of its identity ([`worker_keys`]) and the signature its search finds it by
-/// ([`Signature::of`]).
+/// of its identity ([`worker_keys`]), the signature its search finds it by
+/// ([`Signature::of`]), and its identity and notes as a search reads them, for the words of
+/// values they mention ([`mentions`]; held only while it is indexed).
 pub struct Indexed {
     /// Its identity's keys.
     pub keys: Vec<WorkerKey>,
     /// Its search signature.
     pub signature: Signature,
+    /// Its identity and notes, lowercased ([`personal_text`]).
+    pub text: String,
+    /// The node's gram key, which the words it mentions are kept under.
+    pub key: GramKey,
 }
 
 impl Indexed {
@@ -148,6 +160,8 @@ impl Indexed {
         Ok(Indexed {
             keys: worker_keys(vault, &sealed.identity)?,
             signature: Signature::of(key, sealed),
+            text: personal_text(sealed),
+            key: key.clone(),
         })
     }
 }
@@ -174,21 +188,67 @@ pub fn count(store: &Store, name: &[u8]) -> Result<usize, StoreError> {
     Ok(store.get(&schema::CONTACT_COUNTS, name)?.unwrap_or(0) as usize)
 }
 
-/// Where a contact is listed: its key, who recorded it and its set of values.
+/// Where a contact is listed: its key, who recorded it, its set of values and the words of
+/// values it mentions.
 #[derive(Clone)]
 struct Place {
     key: Key,
     recorder: Option<String>,
     set: [u8; 16],
+    mentions: Vec<MentionId>,
 }
 
 impl Place {
-    fn of(c: &Contact) -> Place {
+    fn of(c: &Contact, mentions: Vec<MentionId>) -> Place {
         Place {
             key: key(c),
             recorder: c.recorded_by.clone(),
             set: ValueSet::of(c).id(),
+            mentions,
         }
+    }
+
+    /// The lists it is in but those of every contact (the repeat callers' when `repeat`).
+    fn lists(&self, repeat: bool) -> Vec<Vec<u8>> {
+        let mut lists = vec![if repeat {
+            repeat_by_values(&self.set)
+        } else {
+            by_values(&self.set)
+        }];
+        if let Some(r) = &self.recorder {
+            lists.push(if repeat {
+                repeat_recorded(r)
+            } else {
+                recorded(r)
+            });
+            lists.push(if repeat {
+                repeat_recorded_by_values(r, &self.set)
+            } else {
+                recorded_by_values(r, &self.set)
+            });
+        }
+        lists.extend(self.mention_lists(repeat));
+        lists
+    }
+
+    /// The lists of the words it mentions (the repeat callers' when `repeat`).
+    fn mention_lists(&self, repeat: bool) -> Vec<Vec<u8>> {
+        let mut lists = Vec::new();
+        for m in &self.mentions {
+            lists.push(if repeat {
+                mentions::repeat_by_mention(m, &self.set)
+            } else {
+                mentions::by_mention(m, &self.set)
+            });
+            if let Some(r) = &self.recorder {
+                lists.push(if repeat {
+                    mentions::repeat_recorded_by_mention(r, m, &self.set)
+                } else {
+                    mentions::recorded_by_mention(r, m, &self.set)
+                });
+            }
+        }
+        lists
     }
 }
 
@@ -202,6 +262,7 @@ pub struct Pending {
     added: HashMap<ContactId, Place>,
     lists: Changes<KEY_LEN>,
     search: signatures::Pending,
+    mentions: mentions::Pending,
 }
 
 impl Pending {
@@ -235,9 +296,10 @@ impl Pending {
         if let Some(p) = self.added.get(id) {
             return Ok(Some(p.clone()));
         }
-        Ok(store
-            .get::<Contact>(&schema::CONTACTS, &id.0)?
-            .map(|c| Place::of(&c)))
+        let Some(c) = store.get::<Contact>(&schema::CONTACTS, &id.0)? else {
+            return Ok(None);
+        };
+        Ok(Some(Place::of(&c, self.mentions.of(store, id)?)))
     }
 
     fn list(&mut self, name: Vec<u8>, key: Key, holds: bool) {
@@ -250,10 +312,8 @@ impl Pending {
             return Ok(());
         };
         self.list(REPEAT.to_vec(), place.key, holds);
-        self.list(repeat_by_values(&place.set), place.key, holds);
-        if let Some(r) = &place.recorder {
-            self.list(repeat_recorded(r), place.key, holds);
-            self.list(repeat_recorded_by_values(r, &place.set), place.key, holds);
+        for list in place.lists(true) {
+            self.list(list, place.key, holds);
         }
         Ok(())
     }
@@ -289,15 +349,21 @@ impl Pending {
         contact: &Contact,
         indexed: Indexed,
     ) -> Result<(), StoreError> {
-        let Indexed { keys, signature } = indexed;
-        self.search.add(store, contact, &signature)?;
+        let Indexed {
+            keys,
+            signature,
+            text,
+            key: gram_key,
+        } = indexed;
+        let (column, new_set) = self.search.add(store, contact, &signature)?;
         let id = contact.id;
-        let place = Place::of(contact);
+        let mentioned = self
+            .mentions
+            .add(store, &gram_key, id, column, new_set.as_ref(), &text)?;
+        let place = Place::of(contact, mentioned);
         self.list(ALL.to_vec(), place.key, true);
-        self.list(by_values(&place.set), place.key, true);
-        if let Some(r) = &place.recorder {
-            self.list(recorded(r), place.key, true);
-            self.list(recorded_by_values(r, &place.set), place.key, true);
+        for list in place.lists(false) {
+            self.list(list, place.key, true);
         }
         self.added.insert(id, place);
         if keys.is_empty() {
@@ -338,15 +404,44 @@ impl Pending {
     }
 
     /// A contact whose sealed part was erased (identity, notes or both): its search
-    /// signature goes from `was` (of what it held) to `now` (of what it holds).
+    /// signature goes from that of `was` (what it held) to that of `now` (what it holds),
+    /// and it leaves the lists of the words it no longer mentions.
     pub fn resealed(
         &mut self,
         store: &Store,
+        key: &GramKey,
         id: &ContactId,
-        was: &Signature,
-        now: &Signature,
+        was: &SealedContact,
+        now: &SealedContact,
     ) -> Result<(), StoreError> {
-        self.search.resign(store, id, was, now)
+        self.search.resign(
+            store,
+            id,
+            &Signature::of(key, was),
+            &Signature::of(key, now),
+        )?;
+        let Some(mut place) = self.place(store, id)? else {
+            return Ok(());
+        };
+        place.mentions = self.mentions.erased(store, key, id, &personal_text(now))?;
+        if place.mentions.is_empty() {
+            return Ok(());
+        }
+        let repeat = match self.caller(store, id)? {
+            Some(c) => self.group(store, &c.group)?.is_some_and(|m| m.len() >= 2),
+            None => false,
+        };
+        let mut gone = place.mention_lists(false);
+        if repeat {
+            gone.extend(place.mention_lists(true));
+        }
+        for list in gone {
+            self.list(list, place.key, false);
+        }
+        if let Some(p) = self.added.get_mut(id) {
+            p.mentions = self.mentions.of(store, id)?;
+        }
+        Ok(())
     }
 
     /// A contact whose identity was erased: it leaves its group, which is split again by
@@ -395,6 +490,7 @@ impl Pending {
     /// Puts every change into `batch`.
     pub fn stage(self, store: &Store, batch: &mut WriteBatch) -> Result<(), StoreError> {
         self.search.stage(batch)?;
+        self.mentions.stage(batch)?;
         for (id, c) in &self.callers {
             match c {
                 Some(c) => batch.put(&schema::CALLERS, &id.0, c)?,
@@ -458,89 +554,6 @@ fn split(keys_of: &BTreeMap<ContactId, Vec<WorkerKey>>) -> Vec<Vec<ContactId>> {
     let mut parts: Vec<Vec<ContactId>> = parts.into_values().collect();
     parts.sort();
     parts
-}
-
-/// Why the index could not be built.
-#[derive(Debug, thiserror::Error)]
-pub enum BuildError {
-    /// The database failed.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    /// The vault could not hash a key.
-    #[error(transparent)]
-    Vault(#[from] VaultError),
-}
-
-/// Contacts read and indexed per batch when the index is built: one block of the search
-/// index, so that each of its rows is written once (columns are given in this order).
-const CHUNK: usize = signatures::BLOCK as usize;
-
-/// Builds the index from every stored contact (opening each sealed identity), replacing
-/// what was held; returns how many contacts it indexed.
-pub fn rebuild(store: &Store, vault: &Vault) -> Result<usize, BuildError> {
-    // Unmarked first: a rebuild cut short is done again at the next start.
-    invalidate(store)?;
-    schema::remove_all_unmarked(store, &schema::CONTACT_LISTS)?;
-    schema::remove_all_unmarked(store, &schema::CONTACT_COUNTS)?;
-    schema::remove_all_unmarked(store, &schema::CALLERS)?;
-    schema::remove_all_unmarked(store, &schema::WORKER_KEYS)?;
-    schema::remove_all_unmarked(store, &schema::WORKER_GROUPS)?;
-    signatures::clear(store)?;
-    let gram_key = GramKey::of(vault)?;
-    // Indexed in the lists' order (newest first), so that each batch adds to the end of
-    // every list, rewriting a few blocks of each, where the store's order (by random id)
-    // spread each batch over every block. The keys alone are held: 24 bytes a contact.
-    let mut keys: Vec<Key> = Vec::with_capacity(store.count(&schema::CONTACTS)?);
-    store.for_each::<Contact>(&schema::CONTACTS, &[], |c| keys.push(key(&c)))?;
-    keys.sort_unstable();
-    let mut n = 0;
-    for chunk in keys.chunks(CHUNK) {
-        let mut pending = Pending::new();
-        for k in chunk {
-            let Some(c) = store.get::<Contact>(&schema::CONTACTS, &contact_of(k).0)? else {
-                continue;
-            };
-            // One that does not open is found by no word of its identity or notes, as a
-            // search that cannot open it finds it.
-            let indexed = match vault.open_json::<SealedContact>(&c.id.0, &c.sealed) {
-                Ok(s) => Indexed::with(vault, &gram_key, &s)?,
-                Err(e) => {
-                    tracing::warn!(contact = %c.id, "a sealed contact does not open: {e}");
-                    Indexed {
-                        keys: Vec::new(),
-                        signature: Signature::default(),
-                    }
-                }
-            };
-            pending.add(store, &c, indexed)?;
-            n += 1;
-        }
-        let mut batch = WriteBatch::new();
-        pending.stage(store, &mut batch)?;
-        store.commit_unmarked(batch)?;
-    }
-    let mut batch = WriteBatch::new();
-    batch.put(&schema::CONTACT_INDEX, b"version", &VERSION)?;
-    store.commit(batch)?;
-    Ok(n)
-}
-
-/// Builds the index unless this release's is held (a node's first start after an
-/// upgrade); returns whether it built it.
-pub fn ensure(store: &Store, vault: &Vault) -> Result<bool, BuildError> {
-    if store.get(&schema::CONTACT_INDEX, b"version")? == Some(VERSION) {
-        return Ok(false);
-    }
-    rebuild(store, vault)?;
-    Ok(true)
-}
-
-/// Marks the index for a rebuild at the node's next start (`ilm reindex`, which runs
-/// without the vault).
-pub fn invalidate(store: &Store) -> Result<(), StoreError> {
-    let mut batch = WriteBatch::new();
-    batch.remove(&schema::CONTACT_INDEX, b"version");
-    store.commit(batch)
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@
 
 pub mod groups;
 pub mod labels;
+pub mod mentions;
 pub mod recount;
 pub mod scan;
 pub mod search;
@@ -158,6 +159,17 @@ impl Seen {
             (Seen::All, true) => groups::repeat_by_values(set),
             (Seen::RecordedBy(name), false) => groups::recorded_by_values(name, set),
             (Seen::RecordedBy(name), true) => groups::repeat_recorded_by_values(name, set),
+        }
+    }
+
+    /// The list of [`mentions`] that holds what the operator may list of the contacts of
+    /// one set of values mentioning a word (only repeat callers' when `repeat`).
+    fn mention_list(&self, word: &mentions::MentionId, set: &[u8; 16], repeat: bool) -> Vec<u8> {
+        match (self, repeat) {
+            (Seen::All, false) => mentions::by_mention(word, set),
+            (Seen::All, true) => mentions::repeat_by_mention(word, set),
+            (Seen::RecordedBy(name), false) => mentions::recorded_by_mention(name, word, set),
+            (Seen::RecordedBy(name), true) => mentions::repeat_recorded_by_mention(name, word, set),
         }
     }
 
@@ -337,11 +349,21 @@ pub fn select(
     others.sort_unstable();
     others.dedup();
     for id in &others {
-        if let Some(c) = get(id)?
-            && !plan.sets.contains(&signatures::ValueSet::of(&c).id())
-        {
-            keep(c);
+        let Some(c) = get(id)? else { continue };
+        let set = signatures::ValueSet::of(&c).id();
+        if plan.sets.contains(&set) {
+            continue;
         }
+        // Listed among those mentioning the word its set lacks (read here only when its
+        // place in the search index is damaged).
+        if let Some(first) = plan.mentioned.get(&set)
+            && store
+                .get::<u64>(&schema::SEARCH_COLUMNS, &id.0)?
+                .is_some_and(|column| column >= *first)
+        {
+            continue;
+        }
+        keep(c);
     }
     let mut keys = repeated(store, keys, query.repeat)?;
     if let ([list], true) = (plan.lists.as_slice(), keys.is_empty()) {

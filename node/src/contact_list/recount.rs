@@ -1,15 +1,18 @@
 //! The contact index checked against the contacts, without the vault (`ilm reindex --check`,
 //! the node stopped): which contacts each list holds and each list's count, the repeat
 //! lists against the worker groups held, each group against its contacts' records, and the
-//! worker keys against both. Whether the keys are the right keyed hashes of the numbers,
-//! and the search index, need the vault: a node builds them again at its next start after
-//! `ilm reindex`; they are not checked here.
+//! worker keys against both, and the lists of the words of values contacts mention against
+//! the words each contact is held to mention. Whether the keys are the right keyed hashes of
+//! the numbers, whether a contact mentions the words held, and the search index, need the
+//! vault: a node builds them again at its next start after `ilm reindex`; they are not
+//! checked here.
 //!
 //! Memory stays bounded: each list is summed (a count and a sum of its keys' hashes), never
 //! held, so a list missing a contact, holding one twice or holding another in its place
 //! differs from what the contacts give.
 
 use super::groups::{self, Key, LISTS};
+use super::mentions;
 use super::signatures::ValueSet;
 use crate::intake::{Contact, ContactId};
 use crate::schema;
@@ -162,8 +165,9 @@ pub fn check(store: &Store, progress: &mut dyn FnMut(u64)) -> Result<Checked, St
 }
 
 /// Each list the contacts give, summed, and how many contacts there are: every contact is
-/// in the list of every contact, its set of values', and when recorded by an operator, that
-/// operator's two; a contact of a worker group of two or more (as held) in the repeat ones.
+/// in the list of every contact, its set of values', those of the words it mentions (as
+/// held), and when recorded by an operator, that operator's; a contact of a worker group of
+/// two or more (as held) in the repeat ones.
 fn expected(
     store: &Store,
     progress: &mut dyn FnMut(u64),
@@ -196,6 +200,7 @@ fn expected(
             },
         };
         let repeat = size >= 2;
+        let mentioned = mentions::of_contact(store, &c.id)?;
         let mut add = |name: Vec<u8>| lists.entry(name).or_default().add(&key);
         add(groups::ALL.to_vec());
         add(groups::by_values(&set));
@@ -203,12 +208,24 @@ fn expected(
             add(groups::recorded(r));
             add(groups::recorded_by_values(r, &set));
         }
+        for m in &mentioned {
+            add(mentions::by_mention(m, &set));
+            if let Some(r) = &c.recorded_by {
+                add(mentions::recorded_by_mention(r, m, &set));
+            }
+        }
         if repeat {
             add(groups::REPEAT.to_vec());
             add(groups::repeat_by_values(&set));
             if let Some(r) = &c.recorded_by {
                 add(groups::repeat_recorded(r));
                 add(groups::repeat_recorded_by_values(r, &set));
+            }
+            for m in &mentioned {
+                add(mentions::repeat_by_mention(m, &set));
+                if let Some(r) = &c.recorded_by {
+                    add(mentions::repeat_recorded_by_mention(r, m, &set));
+                }
             }
         }
         Ok(())
@@ -327,6 +344,22 @@ fn describe(name: &[u8]) -> String {
             operator(rest.get(16..).unwrap_or_default()),
             set(rest)
         ),
+        Some((kind @ (b't' | b's' | b'u' | b'z'), rest)) => {
+            let (word, rest) = rest.split_at(rest.len().min(16));
+            let of = format!("values {} mentioning word {}", set(rest), short(word));
+            match kind {
+                b't' => of,
+                b's' => format!("repeat callers of {of}"),
+                b'u' => format!(
+                    "{}'s contacts of {of}",
+                    operator(rest.get(16..).unwrap_or_default())
+                ),
+                _ => format!(
+                    "{}'s repeat callers of {of}",
+                    operator(rest.get(16..).unwrap_or_default())
+                ),
+            }
+        }
         _ => format!("unknown name {}", short(name)),
     }
 }

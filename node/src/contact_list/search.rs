@@ -6,10 +6,13 @@
 //! holding the words are comes from the index ([`Search::plan`]): the contacts of a set of
 //! values whose text holds every word are all found, from the set's list
 //! ([`super::groups::by_values`]; the operator's list when every set holds every word)
-//! without being read; those of other sets are read when the search index
-//! ([`super::signatures`]) says they may hold the words their set lacks, or, for a set
-//! lacking only words too short to look up, every contact of its list.
+//! without being read; so are those of a set lacking one word of values (a sector named in
+//! other sectors' notes) that mention it, from the lists of [`super::mentions`]; those of
+//! other sets are read when the search index ([`super::signatures`]) says they may hold the
+//! words their set lacks, or, for a set lacking only words too short to look up, every
+//! contact of its list.
 
+use super::mentions;
 use super::signatures::{self, Clue, GramKey, Signature, ValueSet};
 use super::{ContactSummary, Seen};
 use crate::aggregates::lists;
@@ -42,8 +45,11 @@ impl<'a> Search<'a> {
 
     /// Where the contacts holding every word are, from the index (`None` when every contact
     /// the operator may see is better read): the lists of the sets of values whose text
-    /// holds every word (of repeat callers' contacts only, when `repeat`), and the contacts
-    /// of the other sets that may hold the words their set lacks. Such a word narrows by its
+    /// holds every word (of repeat callers' contacts only, when `repeat`); for an operator
+    /// who may see identities, of each set lacking one registered word of values, the list
+    /// of its contacts mentioning it (and the contacts before the word's first column that
+    /// may hold it, read); and the contacts of the other sets that may hold the words their
+    /// set lacks. Such a word narrows by its
     /// bits when `key` (the node's gram key, given only for an operator who may see
     /// identities) says identities count and it has three letters or more, and by the ids it
     /// starts (8+ letters); a set lacking only words that do not narrow has each of its
@@ -87,12 +93,35 @@ impl<'a> Search<'a> {
             return Ok(Some(Plan {
                 lists: vec![seen.list(repeat)],
                 sets: full.into_iter().collect(),
+                mentioned: HashMap::new(),
                 others: Vec::new(),
             }));
         }
         let mut groups = Vec::new();
         let mut wide = Vec::new();
+        let mut mention_lists = Vec::new();
+        let mut mentioned: HashMap<[u8; 16], u64> = HashMap::new();
         for (mask, sets) in lacking {
+            // One word lacking that the contacts were checked for (from its first column):
+            // those mentioning it are listed; those before are read, as any other.
+            if let Some(key) = key
+                && mask.count_ones() == 1
+                && let Some(w) = self.words.get(mask.trailing_zeros() as usize)
+                && !may_start_an_id(w)
+                && let Some(first) = mentions::first_column(store, w)?
+            {
+                let word = key.mention(w);
+                for set in &sets {
+                    mention_lists.push(seen.mention_list(&word, set, repeat));
+                    mentioned.insert(*set, first);
+                }
+                if first > 0
+                    && let Some(c) = clue(Some(key), w)
+                {
+                    groups.push(vec![Clue { below: first, ..c }]);
+                }
+                continue;
+            }
             let clues: Vec<Clue> = self
                 .words
                 .iter()
@@ -128,8 +157,12 @@ impl<'a> Search<'a> {
         let mut others: Vec<ContactId> = found
             .places
             .iter()
-            .filter(|p| p.set().is_none_or(|s| !listed.contains(&s)))
-            .filter_map(|p| p.contact())
+            .filter(|(column, p)| {
+                p.set().is_none_or(|s| {
+                    !listed.contains(&s) && mentioned.get(&s).is_none_or(|first| column < first)
+                })
+            })
+            .filter_map(|(_, p)| p.contact())
             .collect();
         for list in &wide_lists {
             let room = most.saturating_sub(others.len());
@@ -149,8 +182,10 @@ impl<'a> Search<'a> {
             lists: full
                 .iter()
                 .map(|set| seen.values_list(set, repeat))
+                .chain(mention_lists)
                 .collect(),
             sets: full.into_iter().collect(),
+            mentioned,
             others,
         }))
     }
@@ -195,6 +230,10 @@ pub struct Plan {
     /// The ids of those sets ([`ValueSet::id`]): a contact read from `others` of one of
     /// them (a damaged place) is found in its list, not again.
     pub sets: HashSet<[u8; 16]>,
+    /// The sets whose contacts mentioning the word they lack are listed (their lists follow
+    /// the sets' in `lists`), each with the first column listed: a contact of one from it,
+    /// read from `others` (a damaged place), is found in its list, not again.
+    pub mentioned: HashMap<[u8; 16], u64>,
     /// Contacts of the other sets that may hold every word (and some the operator may not
     /// see): each is read and matched whole.
     pub others: Vec<ContactId>,
@@ -211,7 +250,13 @@ fn clue(key: Option<&GramKey>, w: &str) -> Option<Clue> {
         word: w.to_string(),
         bits,
         id_start: (w.len() >= 8).then(|| w.to_string()),
+        below: u64::MAX,
     })
+}
+
+/// Whether `w` may start an id ([`id_match`]): ids are lowercase hex.
+fn may_start_an_id(w: &str) -> bool {
+    w.len() >= 8 && w.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 /// A contact's values and their labels, never the field names, lowercased.
@@ -220,7 +265,7 @@ pub(super) fn values_text(c: &Contact, labels: &dyn Fn(&ContactSummary) -> Strin
 }
 
 /// A set of values and their labels, lowercased (labels read the values alone).
-fn set_text(set: &ValueSet, labels: &dyn Fn(&ContactSummary) -> String) -> String {
+pub(super) fn set_text(set: &ValueSet, labels: &dyn Fn(&ContactSummary) -> String) -> String {
     let summary = ContactSummary {
         id: ContactId([0; 16]),
         received_at: ilm_protocol::Timestamp(0),

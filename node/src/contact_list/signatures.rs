@@ -60,6 +60,7 @@ const ROW_BYTES: usize = (BLOCK / 8) as usize;
 
 /// The key of the hash that turns three letters into signature bits, derived from the vault
 /// key (never the sealing key).
+#[derive(Clone)]
 pub struct GramKey([u8; 16]);
 
 impl GramKey {
@@ -78,6 +79,14 @@ impl GramKey {
         let x = h.finish();
         let m = u64::from(ROWS);
         [(x % m) as u16, ((x >> 32) % m) as u16]
+    }
+
+    /// The id a word of values is kept under in the mentions ([`super::mentions`]).
+    pub fn mention(&self, word: &str) -> super::mentions::MentionId {
+        let mut h = SipHasher13x128::new_with_key(&self.0);
+        h.write(b"mention\0");
+        h.write(word.as_bytes());
+        super::mentions::MentionId(h.finish128().as_bytes())
     }
 }
 
@@ -297,7 +306,7 @@ impl Pending {
     }
 
     /// The column of `id`, as this batch leaves it.
-    fn column(&self, store: &Store, id: &ContactId) -> Result<Option<u64>, StoreError> {
+    pub fn column(&self, store: &Store, id: &ContactId) -> Result<Option<u64>, StoreError> {
         match self.columns.get(id) {
             Some(c) => Ok(Some(*c)),
             None => store.get(&schema::SEARCH_COLUMNS, &id.0),
@@ -305,13 +314,14 @@ impl Pending {
     }
 
     /// A new contact with the signature of its sealed part: given the next column, and its
-    /// set of values listed.
+    /// set of values listed. Returns its column, and its set of values when it is the first
+    /// contact of it.
     pub fn add(
         &mut self,
         store: &Store,
         contact: &Contact,
         signature: &Signature,
-    ) -> Result<(), StoreError> {
+    ) -> Result<(u64, Option<ValueSet>), StoreError> {
         let column = match self.next {
             Some(n) => n,
             None => columns(store)?,
@@ -323,9 +333,10 @@ impl Pending {
         let id = values.id();
         self.places.insert(column, Place::new(&contact.id, &id));
         if !self.values.contains_key(&id) && !store.contains(&schema::CONTACT_VALUES, &id)? {
-            self.values.insert(id, values);
+            self.values.insert(id, values.clone());
+            return Ok((column, Some(values)));
         }
-        Ok(())
+        Ok((column, None))
     }
 
     /// A contact whose sealed part changed (an erasure): the bits of `was` (the signature
@@ -379,6 +390,9 @@ pub struct Clue {
     pub bits: Option<Signature>,
     /// The word, when it may start an id (8 letters or more).
     pub id_start: Option<String>,
+    /// The first column that need not hold it (`u64::MAX`: none): those from it are found
+    /// elsewhere ([`super::mentions`]).
+    pub below: u64,
 }
 
 /// The columns of the contacts, and contacts of cases, whose id starts with `start`.
@@ -431,9 +445,9 @@ fn read_row(store: &Store, r: u16, len: usize) -> Result<Bits, StoreError> {
 /// contacts it indexed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Candidates {
-    /// The contacts' places (each contact and its set of values), in the order they were
-    /// indexed.
-    pub places: Vec<Place>,
+    /// The contacts' columns and places (each contact and its set of values), in the order
+    /// they were indexed.
+    pub places: Vec<(u64, Place)>,
     /// How many contacts the index holds (its columns).
     pub columns: u64,
 }
@@ -468,7 +482,9 @@ pub fn candidates(store: &Store, groups: &[Vec<Clue>]) -> Result<Option<Candidat
         for b in 0..8 {
             if byte & (1 << b) != 0 {
                 let column = (i * 8 + b) as u64;
-                places.extend(store.get(&schema::SEARCH_PLACES, &column.to_be_bytes())?);
+                if let Some(p) = store.get(&schema::SEARCH_PLACES, &column.to_be_bytes())? {
+                    places.push((column, p));
+                }
             }
         }
     }
@@ -480,7 +496,7 @@ pub fn candidates(store: &Store, groups: &[Vec<Clue>]) -> Result<Option<Candidat
 #[derive(Default)]
 struct Read {
     rows: HashMap<u16, Bits>,
-    words: HashMap<String, Bits>,
+    words: HashMap<(String, u64), Bits>,
 }
 
 /// The columns of `every` that may hold every clue, reading into `read` what it lacks.
@@ -492,11 +508,12 @@ fn conjunction(
 ) -> Result<Bits, StoreError> {
     let mut live = every.clone();
     for clue in clues {
-        if !read.words.contains_key(&clue.word) {
+        let word = (clue.word.clone(), clue.below);
+        if !read.words.contains_key(&word) {
             let may = may_hold(store, clue, every, &mut read.rows)?;
-            read.words.insert(clue.word.clone(), may);
+            read.words.insert(word.clone(), may);
         }
-        if let Some(may) = read.words.get(&clue.word) {
+        if let Some(may) = read.words.get(&word) {
             live.iter_mut().zip(may).for_each(|(l, m)| *l &= m);
         }
         if live.iter().all(|b| *b == 0) {
@@ -536,6 +553,16 @@ fn may_hold(
             }
         }
         may.iter_mut().zip(&all).for_each(|(m, a)| *m |= a);
+    }
+    if clue.below < u64::MAX {
+        // Bits from column `below` on cleared: whole bytes past its own, then its own's.
+        let at = usize::try_from(clue.below / 8).unwrap_or(usize::MAX);
+        if let Some(byte) = may.get_mut(at) {
+            *byte &= (1u8 << (clue.below % 8)) - 1;
+        }
+        if let Some(rest) = may.get_mut(at.saturating_add(1)..) {
+            rest.fill(0);
+        }
     }
     Ok(may)
 }

@@ -7,12 +7,15 @@
 use super::*;
 use crate::contact_list::groups::tests::{Node, labels, node, started};
 use crate::contact_list::groups::{self, Indexed, LISTS};
+use crate::contact_list::mentions;
+use crate::contact_list::search::personal_text;
 use crate::contact_list::search::{Plan, Search};
 use crate::contact_list::{ContactPage, ContactQuery, Seen, scan, select};
 use crate::intake::{AgeBand, Gender, WorkerIdentity};
 use ilm_protocol::{CaseRef, Timestamp};
 
 mod damaged;
+mod words;
 
 /// Asserts the invariants of the index against a read of every contact: one column per
 /// contact and one contact per column, each column's bits exactly the signature of what its
@@ -49,6 +52,17 @@ pub(crate) fn check(store: &Store, vault: &Vault) {
             assert_eq!(groups::count(store, &list).expect("count"), held);
         }
     }
+    // Every set's words are registered; a contact is in no list of a word but those above.
+    let words = mentions::Vocabulary::load(store, &key).expect("words");
+    for set in &sets {
+        for w in mentions::words_of(set) {
+            assert!(
+                mentions::first_column(store, &w).expect("word").is_some(),
+                "{w}"
+            );
+        }
+    }
+    let mut mention_lists = [0usize; 4];
     for c in &contacts {
         let column: u64 = store
             .get(&schema::SEARCH_COLUMNS, &c.id.0)
@@ -98,12 +112,42 @@ pub(crate) fn check(store: &Store, vault: &Vault) {
                 repeat
             );
         }
+        // The words it mentions: those registered by its column that its identity and
+        // notes hold, each with its lists.
+        let text = vault
+            .open_json::<SealedContact>(&c.id.0, &c.sealed)
+            .map(|s| personal_text(&s))
+            .unwrap_or_default();
+        let mentioned = mentions::of_contact(store, &c.id).expect("mentions");
+        assert_eq!(mentioned, words.mentioned(&text, column), "{}", c.id);
+        let key = groups::key(c);
+        for m in &mentioned {
+            let holds = |list: Vec<u8>| LISTS.contains(store, &list, &key).expect("list");
+            assert!(holds(mentions::by_mention(m, &set)));
+            assert_eq!(holds(mentions::repeat_by_mention(m, &set)), repeat);
+            if let Some(r) = &c.recorded_by {
+                assert!(holds(mentions::recorded_by_mention(r, m, &set)));
+                assert_eq!(
+                    holds(mentions::repeat_recorded_by_mention(r, m, &set)),
+                    repeat
+                );
+            }
+            mention_lists[0] += 1;
+            mention_lists[1] += usize::from(repeat);
+            if c.recorded_by.is_some() {
+                mention_lists[2] += 1;
+                mention_lists[3] += usize::from(repeat);
+            }
+        }
         if let Some(case) = c.case_ref {
             let local: Option<LocalCase> = store
                 .get(&schema::LOCAL_CASES, case.as_bytes())
                 .expect("case");
             assert!(local.is_some_and(|l| l.contacts.contains(&c.id)));
         }
+    }
+    for (kind, n) in [b"t", b"s", b"u", b"z"].iter().zip(mention_lists) {
+        assert_eq!(LISTS.count(store, *kind).expect("count"), n);
     }
 }
 
@@ -387,12 +431,18 @@ fn a_name_narrows_the_search_to_few_contacts_and_a_value_to_its_lists() {
     let none = plan(&n, "seng", None).expect("narrowed");
     assert!(none.others.is_empty() && none.lists.is_empty());
     // A sector: the lists of its sets hold its 200 contacts, none read; for an operator who
-    // may see identities the others whose notes may hold it are read (few, and among them
-    // those whose notes do).
+    // may see identities, the lists of the word hold the contacts of other sets whose notes
+    // name it (each contact from the sector's first, contact 2, was checked for it), none
+    // read either; only contacts before it may be.
     let sector = plan(&n, "fishing", Some(&key)).expect("narrowed");
-    assert_eq!(listed(&n, &sector), 200);
-    assert!(sector.others.contains(&ids[3]), "its notes name the sector");
-    assert!(sector.others.len() < 100, "{}", sector.others.len());
+    let naming = (0..600).filter(|i| i % 3 != 2 && i % 7 == 3).count();
+    assert_eq!(listed(&n, &sector), 200 + naming);
+    assert!(!sector.others.contains(&ids[3]), "listed, not read");
+    assert!(
+        sector.others.iter().all(|id| ids[..2].contains(id)),
+        "{:?}",
+        sector.others
+    );
     let sector = plan(&n, "fishing", None).expect("narrowed");
     assert_eq!((listed(&n, &sector), sector.others.len()), (200, 0));
     // A short word missing from a few sets (the rare country's): their 54 contacts are read.

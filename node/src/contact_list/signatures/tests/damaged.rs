@@ -108,6 +108,11 @@ fn damaged_places_and_sets_still_find_each_contact_once() {
         n.store.commit(batch).expect("commit");
     };
     // Contact 1 is a Thandar; contact 17 is of the fishing sector, its notes name it too.
+    // The contacts of other sectors are read for "fishing" as for a word registered after
+    // them: its registration removed.
+    let mut batch = WriteBatch::new();
+    batch.remove(&schema::MENTION_WORDS, b"fishing");
+    n.store.commit(batch).expect("commit");
     place(&ids[1], ids[1].0.to_vec());
     place(&ids[17], [ids[17].0, [0; 16]].concat());
     let key = GramKey::of(&n.vault).expect("key");
@@ -156,4 +161,42 @@ fn a_row_that_does_not_decode_leaves_the_search_to_read_every_contact() {
     );
     assert!(same_as_scan(&n, &q) > 0, "found");
     assert!(n.store.health().damaged.is_some(), "the damage is noted");
+}
+
+/// A contact listed among those mentioning the word its set lacks is not taken twice when
+/// its place is damaged and another set's words make the search read it.
+#[test]
+fn a_listed_mention_read_from_a_damaged_place_is_taken_once() {
+    let n = started();
+    many(&n, 30);
+    // Contact 30 is of the seafood sector and its notes name both sectors: listed among the
+    // seafood contacts mentioning "fishing"; the garment sets lack both words, so their
+    // search reads the contacts whose bits hold both, this one too.
+    let both = add(&n, 30, "Thandar Win", "fishing and seafood");
+    let q = vec!["fishing seafood".to_string()];
+    let key = GramKey::of(&n.vault).expect("key");
+    let read = || {
+        plan(&n, "fishing seafood", Some(&key))
+            .expect("narrowed")
+            .others
+    };
+    assert!(!read().contains(&both), "the control: listed, not read");
+    let found = same_as_scan(&n, &q);
+    assert!(found > 0);
+    let column: u64 = n
+        .store
+        .get(&schema::SEARCH_COLUMNS, &both.0)
+        .expect("get")
+        .expect("a column");
+    let mut batch = WriteBatch::new();
+    batch
+        .put(
+            &schema::SEARCH_PLACES,
+            &column.to_be_bytes(),
+            &Place(both.0.to_vec()),
+        )
+        .expect("put");
+    n.store.commit(batch).expect("commit");
+    assert!(read().contains(&both), "read from its damaged place");
+    assert_eq!(same_as_scan(&n, &q), found);
 }

@@ -1,0 +1,245 @@
+//! Which words of the contacts' values (sectors, countries, channels, languages and their
+//! labels in every language the UI offers) each contact's identity and notes mention, kept
+//! as lists per word and set of values, so that a search for a sector finds the contacts of
+//! other sectors whose notes name it from those lists, counted and paged without opening
+//! each (a million contacts: ~16,700 such contacts each read and opened took 1.1 s).
+//!
+//! A word is registered when the first contact of a set of values holding it is indexed,
+//! with that contact's column in the search index ([`super::signatures`]): every contact
+//! indexed from then on is checked for it, those before are not (a search reads them as
+//! before, narrowed by the search index to the columns before it). A rebuild registers the
+//! words of every set first, so each is checked in every contact.
+//!
+//! The node keeps which words a contact mentions only as keyed hashes under its vault
+//! ([`MentionId`]), as it keeps a contact's search bits: a copy of the database without the
+//! vault key cannot tell which word a list is of. The words themselves are those of values
+//! and labels, which the node keeps in the clear anyway.
+
+use super::signatures::{GramKey, ValueSet};
+use crate::intake::ContactId;
+use crate::schema;
+use crate::store::{Store, StoreError, WriteBatch};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::OnceLock;
+
+/// Letters a word needs to be registered: shorter ones are in too many notes to be worth a
+/// list (and a search narrows them by nothing).
+const MIN_LETTERS: usize = 3;
+
+/// A registered word, as a keyed hash under the vault ([`GramKey::mention`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct MentionId(pub [u8; 16]);
+
+/// The words of `set` a search may look for: those of its values and their labels in every
+/// language the UI offers, lowercased, of [`MIN_LETTERS`] letters or more.
+pub fn words_of(set: &ValueSet) -> BTreeSet<String> {
+    static I18N: OnceLock<Option<crate::i18n::I18n>> = OnceLock::new();
+    // The locales are embedded and checked by tests; were they not to load, only the values
+    // themselves would be registered (each word registered is still checked exactly).
+    let i18n = I18N.get_or_init(|| crate::i18n::I18n::load().ok());
+    let mut text = String::new();
+    for (lang, _) in crate::i18n::LANGUAGES {
+        let labels = |c: &super::ContactSummary| match i18n {
+            Some(i) => super::labels::labelled(i.table("en"), i.table(lang), c),
+            None => String::new(),
+        };
+        text.push_str(&super::search::set_text(set, &labels));
+        text.push('\n');
+    }
+    text.split_whitespace()
+        .filter(|w| w.chars().count() >= MIN_LETTERS)
+        .map(str::to_string)
+        .collect()
+}
+
+/// The column from which every contact indexed was checked for `word` (None: not
+/// registered).
+pub fn first_column(store: &Store, word: &str) -> Result<Option<u64>, StoreError> {
+    store.get(&schema::MENTION_WORDS, word.as_bytes())
+}
+
+/// The registered words, each with its id and the column it was registered at, as this
+/// batch leaves them.
+pub struct Vocabulary {
+    words: BTreeMap<String, (MentionId, u64)>,
+    added: BTreeMap<String, u64>,
+}
+
+impl Vocabulary {
+    /// The words registered in `store`.
+    pub fn load(store: &Store, key: &GramKey) -> Result<Vocabulary, StoreError> {
+        let mut words = BTreeMap::new();
+        store.try_for_each(&schema::MENTION_WORDS, |word, first: u64| {
+            let word = String::from_utf8(word)
+                .map_err(|_| StoreError::Corrupt("a mention word is not UTF-8".into()))?;
+            let id = key.mention(&word);
+            words.insert(word, (id, first));
+            Ok(())
+        })?;
+        Ok(Vocabulary {
+            words,
+            added: BTreeMap::new(),
+        })
+    }
+
+    /// Registers the words of `set` not yet registered, at `column` (the column of the
+    /// first contact of the set).
+    pub fn register(&mut self, set: &ValueSet, column: u64, key: &GramKey) {
+        for word in words_of(set) {
+            if !self.words.contains_key(&word) {
+                self.words
+                    .insert(word.clone(), (key.mention(&word), column));
+                self.added.insert(word, column);
+            }
+        }
+    }
+
+    /// The words `text` (an identity and notes, lowercased) mentions of those a contact at
+    /// `column` is checked for.
+    pub fn mentioned(&self, text: &str, column: u64) -> Vec<MentionId> {
+        let mut ids: Vec<MentionId> = self
+            .words
+            .iter()
+            .filter(|(w, (_, first))| *first <= column && text.contains(w.as_str()))
+            .map(|(_, (id, _))| *id)
+            .collect();
+        ids.sort_unstable();
+        ids
+    }
+
+    /// The word of `id`, if registered.
+    pub fn word(&self, id: &MentionId) -> Option<&str> {
+        self.words
+            .iter()
+            .find(|(_, (i, _))| i == id)
+            .map(|(w, _)| w.as_str())
+    }
+
+    /// Puts the words registered since it was loaded into `batch`.
+    pub fn stage(&self, batch: &mut WriteBatch) -> Result<(), StoreError> {
+        for (word, first) in &self.added {
+            batch.put(&schema::MENTION_WORDS, word.as_bytes(), first)?;
+        }
+        Ok(())
+    }
+}
+
+/// The list of the contacts of one set of values whose identity or notes mention a word.
+/// Of one length for every word and set, so one list is never read as part of another's.
+pub fn by_mention(word: &MentionId, set: &[u8; 16]) -> Vec<u8> {
+    [b"t".as_slice(), &word.0, set].concat()
+}
+
+/// The same, of an operator's contacts.
+pub fn recorded_by_mention(operator: &str, word: &MentionId, set: &[u8; 16]) -> Vec<u8> {
+    [b"u".as_slice(), &word.0, set, operator.as_bytes(), &[0]].concat()
+}
+
+/// The same, of workers who got in touch more than once.
+pub fn repeat_by_mention(word: &MentionId, set: &[u8; 16]) -> Vec<u8> {
+    [b"s".as_slice(), &word.0, set].concat()
+}
+
+/// The same, of an operator's contacts of workers who got in touch more than once.
+pub fn repeat_recorded_by_mention(operator: &str, word: &MentionId, set: &[u8; 16]) -> Vec<u8> {
+    [b"z".as_slice(), &word.0, set, operator.as_bytes(), &[0]].concat()
+}
+
+/// The words `id`'s contact mentions, as stored.
+pub fn of_contact(store: &Store, id: &ContactId) -> Result<Vec<MentionId>, StoreError> {
+    Ok(store.get(&schema::MENTIONS, &id.0)?.unwrap_or_default())
+}
+
+/// Changes to the words and mentions for one batch, read back by later changes of it.
+#[derive(Default)]
+pub struct Pending {
+    vocabulary: Option<Vocabulary>,
+    mentions: BTreeMap<ContactId, Vec<MentionId>>,
+}
+
+impl Pending {
+    /// The vocabulary, loaded at the batch's first need.
+    fn vocabulary(&mut self, store: &Store, key: &GramKey) -> Result<&mut Vocabulary, StoreError> {
+        if self.vocabulary.is_none() {
+            self.vocabulary = Some(Vocabulary::load(store, key)?);
+        }
+        match self.vocabulary.as_mut() {
+            Some(v) => Ok(v),
+            None => Err(StoreError::Corrupt("the mention words did not load".into())),
+        }
+    }
+
+    /// A new contact at `column` whose identity and notes read `text` (lowercased): the
+    /// words of its set registered when it is the first of it (`new_set`); returns the
+    /// words it mentions.
+    pub fn add(
+        &mut self,
+        store: &Store,
+        key: &GramKey,
+        id: ContactId,
+        column: u64,
+        new_set: Option<&ValueSet>,
+        text: &str,
+    ) -> Result<Vec<MentionId>, StoreError> {
+        let vocabulary = self.vocabulary(store, key)?;
+        if let Some(set) = new_set {
+            vocabulary.register(set, column, key);
+        }
+        let mentioned = vocabulary.mentioned(text, column);
+        if !mentioned.is_empty() {
+            self.mentions.insert(id, mentioned.clone());
+        }
+        Ok(mentioned)
+    }
+
+    /// The words `id`'s contact mentions, as this batch leaves them.
+    pub fn of(&self, store: &Store, id: &ContactId) -> Result<Vec<MentionId>, StoreError> {
+        match self.mentions.get(id) {
+            Some(m) => Ok(m.clone()),
+            None => of_contact(store, id),
+        }
+    }
+
+    /// A contact whose identity or notes were erased, now reading `text`: returns the words
+    /// it no longer mentions (an erasure only takes words away).
+    pub fn erased(
+        &mut self,
+        store: &Store,
+        key: &GramKey,
+        id: &ContactId,
+        text: &str,
+    ) -> Result<Vec<MentionId>, StoreError> {
+        let was = self.of(store, id)?;
+        if was.is_empty() {
+            return Ok(Vec::new());
+        }
+        let vocabulary = self.vocabulary(store, key)?;
+        let (kept, gone): (Vec<MentionId>, Vec<MentionId>) = was
+            .into_iter()
+            .partition(|m| vocabulary.word(m).is_some_and(|w| text.contains(w)));
+        self.mentions.insert(*id, kept);
+        Ok(gone)
+    }
+
+    /// Puts every change into `batch`.
+    pub fn stage(&self, batch: &mut WriteBatch) -> Result<(), StoreError> {
+        if let Some(v) = &self.vocabulary {
+            v.stage(batch)?;
+        }
+        for (id, m) in &self.mentions {
+            if m.is_empty() {
+                batch.remove(&schema::MENTIONS, &id.0);
+            } else {
+                batch.put(&schema::MENTIONS, &id.0, m)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Empties the words and mentions, before the index is built again.
+pub(crate) fn clear(store: &Store) -> Result<(), StoreError> {
+    schema::remove_all_unmarked(store, &schema::MENTION_WORDS)?;
+    schema::remove_all_unmarked(store, &schema::MENTIONS)
+}
