@@ -208,7 +208,9 @@ impl Place {
         }
     }
 
-    /// The lists it is in but those of every contact (the repeat callers' when `repeat`).
+    /// The lists it is in but the list of every contact (or, when `repeat`, of every repeat
+    /// caller's): of its set, its operator's and the words it mentions, the repeat
+    /// callers' ones when `repeat`.
     fn lists(&self, repeat: bool) -> Vec<Vec<u8>> {
         let mut lists = vec![if repeat {
             repeat_by_values(&self.set)
@@ -355,11 +357,12 @@ impl Pending {
             text,
             key: gram_key,
         } = indexed;
-        let (column, new_set) = self.search.add(store, contact, &signature)?;
+        let (column, new) = self.search.add(store, contact, &signature)?;
         let id = contact.id;
+        let set = ValueSet::of(contact);
         let mentioned = self
             .mentions
-            .add(store, &gram_key, id, column, new_set.as_ref(), &text)?;
+            .add(store, &gram_key, id, column, &set, new, &text)?;
         let place = Place::of(contact, mentioned);
         self.list(ALL.to_vec(), place.key, true);
         for list in place.lists(false) {

@@ -20,7 +20,7 @@ use crate::intake::ContactId;
 use crate::schema;
 use crate::store::{Store, StoreError, WriteBatch};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::OnceLock;
 
 /// Letters a word needs to be registered: shorter ones are in too many notes to be worth a
@@ -34,23 +34,36 @@ pub struct MentionId(pub [u8; 16]);
 /// The words of `set` a search may look for: those of its values and their labels in every
 /// language the UI offers, lowercased, of [`MIN_LETTERS`] letters or more.
 pub fn words_of(set: &ValueSet) -> BTreeSet<String> {
-    static I18N: OnceLock<Option<crate::i18n::I18n>> = OnceLock::new();
-    // The locales are embedded and checked by tests; were they not to load, only the values
-    // themselves would be registered (each word registered is still checked exactly).
-    let i18n = I18N.get_or_init(|| crate::i18n::I18n::load().ok());
     let mut text = String::new();
     for (lang, _) in crate::i18n::LANGUAGES {
-        let labels = |c: &super::ContactSummary| match i18n {
-            Some(i) => super::labels::labelled(i.table("en"), i.table(lang), c),
-            None => String::new(),
-        };
-        text.push_str(&super::search::set_text(set, &labels));
+        text.push_str(&text_in(set, lang));
         text.push('\n');
     }
     text.split_whitespace()
         .filter(|w| w.chars().count() >= MIN_LETTERS)
         .map(str::to_string)
         .collect()
+}
+
+/// The text of `set` a search in `lang` reads: its values and their labels in English and
+/// `lang`, lowercased.
+fn text_in(set: &ValueSet, lang: &str) -> String {
+    static I18N: OnceLock<Option<crate::i18n::I18n>> = OnceLock::new();
+    // The locales are embedded and checked by tests; were they not to load, only the values
+    // themselves would be registered (each word registered is still checked exactly).
+    let i18n = I18N.get_or_init(|| crate::i18n::I18n::load().ok());
+    let labels = |c: &super::ContactSummary| match i18n {
+        Some(i) => super::labels::labelled(i.table("en"), i.table(lang), c),
+        None => String::new(),
+    };
+    super::search::set_text(set, &labels)
+}
+
+/// The text every search of `set` reads, whatever the operator's language: its values and
+/// their English labels, lowercased. A word found in it is never lacking from the set, so
+/// its contacts are not listed as mentioning it.
+pub fn own_text(set: &ValueSet) -> String {
+    text_in(set, "en")
 }
 
 /// The column from which every contact indexed was checked for `word` (None: not
@@ -63,24 +76,32 @@ pub fn first_column(store: &Store, word: &str) -> Result<Option<u64>, StoreError
 /// batch leaves them.
 pub struct Vocabulary {
     words: BTreeMap<String, (MentionId, u64)>,
+    by_id: HashMap<MentionId, String>,
     added: BTreeMap<String, u64>,
 }
 
 impl Vocabulary {
     /// The words registered in `store`.
     pub fn load(store: &Store, key: &GramKey) -> Result<Vocabulary, StoreError> {
-        let mut words = BTreeMap::new();
+        let mut v = Vocabulary {
+            words: BTreeMap::new(),
+            by_id: HashMap::new(),
+            added: BTreeMap::new(),
+        };
         store.try_for_each(&schema::MENTION_WORDS, |word, first: u64| {
-            let word = String::from_utf8(word)
-                .map_err(|_| StoreError::Corrupt("a mention word is not UTF-8".into()))?;
-            let id = key.mention(&word);
-            words.insert(word, (id, first));
+            // No search can name a word that is not text: skipped, as if not registered.
+            if let Ok(word) = String::from_utf8(word) {
+                v.insert(word, key, first);
+            }
             Ok(())
         })?;
-        Ok(Vocabulary {
-            words,
-            added: BTreeMap::new(),
-        })
+        Ok(v)
+    }
+
+    fn insert(&mut self, word: String, key: &GramKey, first: u64) {
+        let id = key.mention(&word);
+        self.by_id.insert(id, word.clone());
+        self.words.insert(word, (id, first));
     }
 
     /// Registers the words of `set` not yet registered, at `column` (the column of the
@@ -88,20 +109,21 @@ impl Vocabulary {
     pub fn register(&mut self, set: &ValueSet, column: u64, key: &GramKey) {
         for word in words_of(set) {
             if !self.words.contains_key(&word) {
-                self.words
-                    .insert(word.clone(), (key.mention(&word), column));
+                self.insert(word.clone(), key, column);
                 self.added.insert(word, column);
             }
         }
     }
 
     /// The words `text` (an identity and notes, lowercased) mentions of those a contact at
-    /// `column` is checked for.
-    pub fn mentioned(&self, text: &str, column: u64) -> Vec<MentionId> {
+    /// `column` is checked for, but those in `own` (its set's [`own_text`]).
+    pub fn mentioned(&self, text: &str, column: u64, own: &str) -> Vec<MentionId> {
         let mut ids: Vec<MentionId> = self
             .words
             .iter()
-            .filter(|(w, (_, first))| *first <= column && text.contains(w.as_str()))
+            .filter(|(w, (_, first))| {
+                *first <= column && text.contains(w.as_str()) && !own.contains(w.as_str())
+            })
             .map(|(_, (id, _))| *id)
             .collect();
         ids.sort_unstable();
@@ -110,10 +132,7 @@ impl Vocabulary {
 
     /// The word of `id`, if registered.
     pub fn word(&self, id: &MentionId) -> Option<&str> {
-        self.words
-            .iter()
-            .find(|(_, (i, _))| i == id)
-            .map(|(w, _)| w.as_str())
+        self.by_id.get(id).map(String::as_str)
     }
 
     /// Puts the words registered since it was loaded into `batch`.
@@ -156,6 +175,7 @@ pub fn of_contact(store: &Store, id: &ContactId) -> Result<Vec<MentionId>, Store
 pub struct Pending {
     vocabulary: Option<Vocabulary>,
     mentions: BTreeMap<ContactId, Vec<MentionId>>,
+    own: HashMap<[u8; 16], String>,
 }
 
 impl Pending {
@@ -170,23 +190,30 @@ impl Pending {
         }
     }
 
-    /// A new contact at `column` whose identity and notes read `text` (lowercased): the
-    /// words of its set registered when it is the first of it (`new_set`); returns the
-    /// words it mentions.
+    /// A new contact at `column` of `set` whose identity and notes read `text`
+    /// (lowercased): the words of its set registered when it is the first of it (`new`);
+    /// returns the words it mentions that its set lacks.
+    #[allow(clippy::too_many_arguments)]
     pub fn add(
         &mut self,
         store: &Store,
         key: &GramKey,
         id: ContactId,
         column: u64,
-        new_set: Option<&ValueSet>,
+        set: &ValueSet,
+        new: bool,
         text: &str,
     ) -> Result<Vec<MentionId>, StoreError> {
+        let own = self
+            .own
+            .entry(set.id())
+            .or_insert_with(|| own_text(set))
+            .clone();
         let vocabulary = self.vocabulary(store, key)?;
-        if let Some(set) = new_set {
+        if new {
             vocabulary.register(set, column, key);
         }
-        let mentioned = vocabulary.mentioned(text, column);
+        let mentioned = vocabulary.mentioned(text, column, &own);
         if !mentioned.is_empty() {
             self.mentions.insert(id, mentioned.clone());
         }

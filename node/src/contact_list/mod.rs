@@ -254,7 +254,9 @@ fn matches(
 
 /// The page of contacts `query` asks for. `seen` says which contacts the operator may list;
 /// `identities` whether it may see (and search) names, numbers and notes; `labels` gives
-/// the labels of a contact's values (it is asked once per set of values a search meets).
+/// the labels of a contact's values (it is asked once per set of values a search meets),
+/// English ones among them ([`labels::labelled`]): a contact is not listed as mentioning a
+/// word of its own values' English labels ([`mentions::own_text`]).
 pub fn select(
     store: &Store,
     vault: &Vault,

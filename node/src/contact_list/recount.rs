@@ -9,7 +9,9 @@
 //!
 //! Memory stays bounded: each list is summed (a count and a sum of its keys' hashes), never
 //! held, so a list missing a contact, holding one twice or holding another in its place
-//! differs from what the contacts give.
+//! differs from what the contacts give. One sum is held per list: at most (sets of values
+//! times operators, and words mentioned times those) times two (repeat callers'), not per
+//! contact.
 
 use super::groups::{self, Key, LISTS};
 use super::mentions;

@@ -46,10 +46,10 @@ impl<'a> Search<'a> {
     /// Where the contacts holding every word are, from the index (`None` when every contact
     /// the operator may see is better read): the lists of the sets of values whose text
     /// holds every word (of repeat callers' contacts only, when `repeat`); for an operator
-    /// who may see identities, of each set lacking one registered word of values, the list
-    /// of its contacts mentioning it (and the contacts before the word's first column that
-    /// may hold it, read); and the contacts of the other sets that may hold the words their
-    /// set lacks. Such a word narrows by its
+    /// who may see identities, of each set lacking exactly one word, registered
+    /// ([`mentions`]) and not one that may start an id, the list of its contacts mentioning
+    /// it (and the contacts before the word's first column that may hold it, read); and the
+    /// contacts of the other sets that may hold the words their set lacks. Such a word narrows by its
     /// bits when `key` (the node's gram key, given only for an operator who may see
     /// identities) says identities count and it has three letters or more, and by the ids it
     /// starts (8+ letters); a set lacking only words that do not narrow has each of its
@@ -115,9 +115,12 @@ impl<'a> Search<'a> {
                     mention_lists.push(seen.mention_list(&word, set, repeat));
                     mentioned.insert(*set, first);
                 }
-                if first > 0
-                    && let Some(c) = clue(Some(key), w)
-                {
+                if first > 0 {
+                    // A registered word has three letters or more; one without bits is
+                    // damage, and the contacts before it are then found by reading all.
+                    let Some(c) = clue(Some(key), w) else {
+                        return Ok(None);
+                    };
                     groups.push(vec![Clue { below: first, ..c }]);
                 }
                 continue;
@@ -224,8 +227,9 @@ impl<'a> Search<'a> {
 /// Where a search's contacts are ([`Search::plan`]).
 #[derive(Debug)]
 pub struct Plan {
-    /// The operator's lists of the sets of values whose text holds every word: each of
-    /// their contacts is found, without being read.
+    /// The operator's lists of the sets of values whose text holds every word, then those
+    /// of the contacts of sets lacking one word that mention it: each of their contacts is
+    /// found, without being read (no contact is in two of them).
     pub lists: Vec<Vec<u8>>,
     /// The ids of those sets ([`ValueSet::id`]): a contact read from `others` of one of
     /// them (a damaged place) is found in its list, not again.

@@ -314,14 +314,14 @@ impl Pending {
     }
 
     /// A new contact with the signature of its sealed part: given the next column, and its
-    /// set of values listed. Returns its column, and its set of values when it is the first
-    /// contact of it.
+    /// set of values listed. Returns its column, and whether it is the first contact of its
+    /// set of values.
     pub fn add(
         &mut self,
         store: &Store,
         contact: &Contact,
         signature: &Signature,
-    ) -> Result<(u64, Option<ValueSet>), StoreError> {
+    ) -> Result<(u64, bool), StoreError> {
         let column = match self.next {
             Some(n) => n,
             None => columns(store)?,
@@ -333,10 +333,10 @@ impl Pending {
         let id = values.id();
         self.places.insert(column, Place::new(&contact.id, &id));
         if !self.values.contains_key(&id) && !store.contains(&schema::CONTACT_VALUES, &id)? {
-            self.values.insert(id, values.clone());
-            return Ok((column, Some(values)));
+            self.values.insert(id, values);
+            return Ok((column, true));
         }
-        Ok((column, None))
+        Ok((column, false))
     }
 
     /// A contact whose sealed part changed (an erasure): the bits of `was` (the signature
@@ -454,7 +454,7 @@ pub struct Candidates {
 
 /// The contacts that may hold every clue of one of `groups` (each clue: every bit of its
 /// word's signature, or an id starting with it), in the order they were indexed: a superset
-/// of those that do. None when the index names more columns than the contact list holds
+/// of those that do, of the columns below each clue's `below`. None when the index names more columns than the contact list holds
 /// contacts (damaged: a search then reads every contact).
 pub fn candidates(store: &Store, groups: &[Vec<Clue>]) -> Result<Option<Candidates>, StoreError> {
     let columns = columns(store)?;

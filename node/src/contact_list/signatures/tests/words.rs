@@ -115,3 +115,77 @@ fn a_contact_missing_from_the_list_of_a_word_it_mentions_is_missed() {
         Checked::Matches { .. }
     ));
 }
+
+/// With the node's own labels (English and the operator's language): contacts whose notes
+/// name another sector's label, a country's or a channel's, in English or Thai, are found
+/// as the scan finds them by operators of every language, and a word of a label the
+/// contact's own set lacks is found from the lists (none read). A word of its own set's
+/// English labels is not listed for it (every operator's search finds its set holding it);
+/// one of its own set's Thai label is (an English operator's search lacks it).
+#[test]
+fn words_of_labels_are_found_in_every_language_as_the_scan_finds_them() {
+    let n = started();
+    many(&n, 30);
+    // 3000 is of seafood (its label "Seafood processing"), 3001 of garment, 3002 of
+    // fishing.
+    let own = add(
+        &n,
+        3000,
+        "Aye",
+        "seafood processing in Mae Sot, from Myanmar (แปรรูปอาหารทะเล)",
+    );
+    let other = add(
+        &n,
+        3001,
+        "Lin",
+        "seafood processing before; พม่า; a LINE group",
+    );
+    add(&n, 3002, "Win", "burmese speaker, เมียนมา");
+    let i18n = crate::i18n::I18n::load().expect("locales");
+    let key = GramKey::of(&n.vault).expect("key");
+    let queries: Vec<String> = [
+        "processing",
+        "seafood processing",
+        "myanmar",
+        "burmese",
+        "พม่า",
+        "เมียนมา",
+        "line",
+        "processing thandar",
+        "แปรรูปอาหารทะเล",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let mut found = 0;
+    for (lang, _) in crate::i18n::LANGUAGES {
+        let labels = |c: &crate::contact_list::ContactSummary| {
+            crate::contact_list::labels::labelled(i18n.table("en"), i18n.table(lang), c)
+        };
+        found += same_as_scan_labelled(&n, &queries, &labels);
+        let processing = Search::new("processing", &labels)
+            .plan(&n.store, Some(&key), &Seen::All, false)
+            .expect("plan")
+            .expect("narrowed");
+        assert!(
+            processing.others.is_empty(),
+            "{lang}: {:?}",
+            processing.others
+        );
+        assert!(!processing.mentioned.is_empty(), "{lang}: from the lists");
+    }
+    assert!(found > 0);
+    let word = key.mention("processing");
+    assert!(
+        mentions::of_contact(&n.store, &other)
+            .expect("read")
+            .contains(&word)
+    );
+    assert!(
+        !mentions::of_contact(&n.store, &own)
+            .expect("read")
+            .contains(&word),
+        "its own set's label"
+    );
+    check(&n.store, &n.vault);
+}
