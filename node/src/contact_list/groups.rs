@@ -33,7 +33,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 mod build;
-pub use build::{BuildError, ensure, invalidate, rebuild};
+pub use build::{BuildError, ensure, invalidate, is_built, rebuild};
 
 /// The version of the index this release builds: a node holding another builds it again at
 /// its start (`ensure`).

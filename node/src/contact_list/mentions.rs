@@ -10,16 +10,23 @@
 //! before, narrowed by the search index to the columns before it). A rebuild registers the
 //! words of every set first, so each is checked in every contact.
 //!
-//! The node keeps which words a contact mentions only as keyed hashes under its vault
-//! ([`MentionId`]), as it keeps a contact's search bits: a copy of the database without the
-//! vault key cannot tell which word a list is of. The words themselves are those of values
-//! and labels, which the node keeps in the clear anyway.
+//! A contact is not listed for the words of its own values and their English labels: every
+//! operator's search finds its set holding those (the labels a search reads include the
+//! English ones), so those lists would never be read. The index is therefore built again
+//! when the English labels change ([`labels_fingerprint`]).
+//!
+//! The node keeps which words a contact mentions as keyed hashes under its vault
+//! ([`MentionId`]), as it keeps a contact's search bits. That hides the word poorly: each is
+//! registered with the column of the first contact of a set holding it, which a copy of the
+//! database without the vault key can see (SECURITY.md says what such a copy learns). The
+//! words themselves are those of values and labels, which the node keeps in the clear.
 
 use super::signatures::{GramKey, ValueSet};
 use crate::intake::ContactId;
 use crate::schema;
 use crate::store::{Store, StoreError, WriteBatch};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::OnceLock;
 
@@ -45,13 +52,47 @@ pub fn words_of(set: &ValueSet) -> BTreeSet<String> {
         .collect()
 }
 
-/// The text of `set` a search in `lang` reads: its values and their labels in English and
-/// `lang`, lowercased.
-fn text_in(set: &ValueSet, lang: &str) -> String {
+/// The UI's labels, loaded once.
+fn i18n() -> Option<&'static crate::i18n::I18n> {
     static I18N: OnceLock<Option<crate::i18n::I18n>> = OnceLock::new();
     // The locales are embedded and checked by tests; were they not to load, only the values
     // themselves would be registered (each word registered is still checked exactly).
-    let i18n = I18N.get_or_init(|| crate::i18n::I18n::load().ok());
+    I18N.get_or_init(|| crate::i18n::I18n::load().ok()).as_ref()
+}
+
+/// A fingerprint of the English labels of values, which [`own_text`] reads: an index built
+/// under other labels is built again (`groups::ensure`).
+pub fn labels_fingerprint() -> u32 {
+    match i18n() {
+        Some(i) => fingerprint(i.table("en")),
+        None => fingerprint(&HashMap::new()),
+    }
+}
+
+/// The fingerprint of the labels of values in `table` (message key to text).
+fn fingerprint(table: &HashMap<String, String>) -> u32 {
+    let mut labels: Vec<(&String, &String)> = table.iter().collect();
+    labels.retain(|(k, _)| {
+        ["channel_", "lang_", "country_", "sector_"]
+            .iter()
+            .any(|p| k.starts_with(p))
+    });
+    labels.sort();
+    let mut h = Sha256::new();
+    for (k, v) in labels {
+        h.update(k.as_bytes());
+        h.update([0]);
+        h.update(v.as_bytes());
+        h.update([0]);
+    }
+    let d = h.finalize();
+    u32::from_be_bytes([d[0], d[1], d[2], d[3]])
+}
+
+/// The text of `set` a search in `lang` reads: its values and their labels in English and
+/// `lang`, lowercased.
+fn text_in(set: &ValueSet, lang: &str) -> String {
+    let i18n = i18n();
     let labels = |c: &super::ContactSummary| match i18n {
         Some(i) => super::labels::labelled(i.table("en"), i.table(lang), c),
         None => String::new(),
@@ -269,4 +310,36 @@ impl Pending {
 pub(crate) fn clear(store: &Store) -> Result<(), StoreError> {
     schema::remove_all_unmarked(store, &schema::MENTION_WORDS)?;
     schema::remove_all_unmarked(store, &schema::MENTIONS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The fingerprint follows the labels of values and nothing else of the table.
+    #[test]
+    fn the_fingerprint_follows_the_labels_of_values_only() {
+        let table = |pairs: &[(&str, &str)]| -> HashMap<String, String> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        let base = table(&[
+            ("sector_seafood", "Seafood processing"),
+            ("nav_home", "Home"),
+        ]);
+        let renamed = table(&[("sector_seafood", "Seafood"), ("nav_home", "Home")]);
+        let other = table(&[
+            ("sector_seafood", "Seafood processing"),
+            ("nav_home", "Start"),
+        ]);
+        assert_ne!(fingerprint(&base), fingerprint(&renamed));
+        assert_eq!(fingerprint(&base), fingerprint(&other));
+        assert_ne!(
+            labels_fingerprint(),
+            fingerprint(&HashMap::new()),
+            "the node's labels"
+        );
+    }
 }

@@ -311,7 +311,7 @@ pub fn select(
     // operator may see, in the store's order (read in the list's order, each is a read of
     // its own: twice as slow, measured). Each contact read is matched whole, and only the
     // keys of those that match are held.
-    let built = store.get(&schema::CONTACT_INDEX, b"version")? == Some(groups::VERSION);
+    let built = groups::is_built(store)?;
     let plan = if built {
         let gram_key = if identities {
             Some(signatures::GramKey::of(vault)?)

@@ -89,7 +89,7 @@ impl Sum {
 /// Checks the contact index a node holds against its contacts (see the module's doc);
 /// `progress` is told how many contacts were read so far.
 pub fn check(store: &Store, progress: &mut dyn FnMut(u64)) -> Result<Checked, StoreError> {
-    if store.get(&schema::CONTACT_INDEX, b"version")? != Some(groups::VERSION) {
+    if !groups::is_built(store)? {
         return Ok(Checked::NotBuilt);
     }
     let mut differs = Found::default();

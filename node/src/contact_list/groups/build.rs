@@ -80,15 +80,33 @@ pub fn rebuild(store: &Store, vault: &Vault) -> Result<usize, BuildError> {
         store.commit_unmarked(batch)?;
     }
     let mut batch = WriteBatch::new();
+    batch.put(
+        &schema::CONTACT_INDEX,
+        LABELS,
+        &mentions::labels_fingerprint(),
+    )?;
     batch.put(&schema::CONTACT_INDEX, b"version", &VERSION)?;
     store.commit(batch)?;
     Ok(n)
 }
 
+/// Where the fingerprint of the English labels the index was built under is kept.
+const LABELS: &[u8] = b"labels";
+
+/// Whether the index held is this release's, built under its English labels (the words a
+/// contact is listed as mentioning leave out those of its own values' English labels, so
+/// an index built under others would miss contacts).
+pub fn is_built(store: &Store) -> Result<bool, StoreError> {
+    Ok(
+        store.get(&schema::CONTACT_INDEX, b"version")? == Some(VERSION)
+            && store.get(&schema::CONTACT_INDEX, LABELS)? == Some(mentions::labels_fingerprint()),
+    )
+}
+
 /// Builds the index unless this release's is held (a node's first start after an
-/// upgrade); returns whether it built it.
+/// upgrade, or after one that changed the English labels); returns whether it built it.
 pub fn ensure(store: &Store, vault: &Vault) -> Result<bool, BuildError> {
-    if store.get(&schema::CONTACT_INDEX, b"version")? == Some(VERSION) {
+    if is_built(store)? {
         return Ok(false);
     }
     rebuild(store, vault)?;

@@ -189,3 +189,37 @@ fn words_of_labels_are_found_in_every_language_as_the_scan_finds_them() {
     );
     check(&n.store, &n.vault);
 }
+
+/// An index built under other English labels is not taken as built: the next start builds
+/// it again (a contact is not listed for words of its own values' English labels, so a
+/// label renamed would otherwise leave contacts unlisted for a word their set now lacks).
+#[test]
+fn an_index_built_under_other_english_labels_is_built_again() {
+    let n = started();
+    many(&n, 10);
+    assert!(groups::is_built(&n.store).expect("read"));
+    assert!(
+        !groups::ensure(&n.store, &n.vault).expect("ensure"),
+        "the control: kept"
+    );
+    let mut batch = WriteBatch::new();
+    batch
+        .put(
+            &schema::CONTACT_INDEX,
+            b"labels",
+            &mentions::labels_fingerprint().wrapping_add(1),
+        )
+        .expect("put");
+    n.store.commit(batch).expect("commit");
+    assert!(!groups::is_built(&n.store).expect("read"));
+    assert!(matches!(
+        recount::check(&n.store, &mut |_| {}).expect("check"),
+        Checked::NotBuilt
+    ));
+    assert!(
+        groups::ensure(&n.store, &n.vault).expect("ensure"),
+        "built again"
+    );
+    assert!(groups::is_built(&n.store).expect("read"));
+    check(&n.store, &n.vault);
+}
