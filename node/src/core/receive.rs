@@ -1,7 +1,7 @@
 //! Delivered workflow messages (everything but case events), checked with the protocol's
 //! `may_deliver` before their effect joins the delivery batch.
 
-use super::workflow::{brands_of, bundle_buyers, buyers_of};
+use super::supply_chain::{brands_of, bundle_buyers, buyers_of};
 use super::*;
 use crate::schema;
 use ilm_protocol::{
