@@ -63,10 +63,12 @@ fn i18n() -> Option<&'static crate::i18n::I18n> {
 /// A fingerprint of the English labels of values, which [`own_text`] reads: an index built
 /// under other labels is built again (`groups::ensure`).
 pub fn labels_fingerprint() -> u32 {
-    match i18n() {
+    // Read by every search (whether the index is built): worked out once.
+    static FINGERPRINT: OnceLock<u32> = OnceLock::new();
+    *FINGERPRINT.get_or_init(|| match i18n() {
         Some(i) => fingerprint(i.table("en")),
         None => fingerprint(&HashMap::new()),
-    }
+    })
 }
 
 /// The fingerprint of the labels of values in `table` (message key to text).

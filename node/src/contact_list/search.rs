@@ -49,12 +49,12 @@ impl<'a> Search<'a> {
     /// who may see identities, of each set lacking exactly one word, registered
     /// ([`mentions`]) and not one that may start an id, the list of its contacts mentioning
     /// it (and the contacts before the word's first column that may hold it, read); and the
-    /// contacts of the other sets that may hold the words their set lacks. Such a word narrows by its
-    /// bits when `key` (the node's gram key, given only for an operator who may see
-    /// identities) says identities count and it has three letters or more, and by the ids it
-    /// starts (8+ letters); a set lacking only words that do not narrow has each of its
-    /// contacts read. Every contact is better read when those to read are more than a third
-    /// of the contacts.
+    /// contacts of the other sets that may hold the words their set lacks. Such a word
+    /// narrows by its bits when `key` (the node's gram key, given only for an operator who
+    /// may see identities) says identities count and it has three letters or more, and by
+    /// the ids it starts (8+ letters); a set lacking only words that do not narrow has each
+    /// of its contacts read. Every contact is better read when those to read are more than a
+    /// third of the contacts.
     pub fn plan(
         &self,
         store: &Store,
