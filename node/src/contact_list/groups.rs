@@ -191,7 +191,7 @@ pub fn count(store: &Store, name: &[u8]) -> Result<usize, StoreError> {
 /// Where a contact is listed: its key, who recorded it, its set of values and the words of
 /// values it mentions.
 #[derive(Clone)]
-struct Place {
+pub(crate) struct Place {
     key: Key,
     recorder: Option<String>,
     set: [u8; 16],
@@ -199,7 +199,8 @@ struct Place {
 }
 
 impl Place {
-    fn of(c: &Contact, mentions: Vec<MentionId>) -> Place {
+    /// The place of `c`, which mentions `mentions`.
+    pub(crate) fn of(c: &Contact, mentions: Vec<MentionId>) -> Place {
         Place {
             key: key(c),
             recorder: c.recorded_by.clone(),
@@ -211,7 +212,7 @@ impl Place {
     /// The lists it is in but the list of every contact (or, when `repeat`, of every repeat
     /// caller's): of its set, its operator's and the words it mentions, the repeat
     /// callers' ones when `repeat`.
-    fn lists(&self, repeat: bool) -> Vec<Vec<u8>> {
+    pub(crate) fn lists(&self, repeat: bool) -> Vec<Vec<u8>> {
         let mut lists = vec![if repeat {
             repeat_by_values(&self.set)
         } else {

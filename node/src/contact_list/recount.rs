@@ -15,7 +15,6 @@
 
 use super::groups::{self, Key, LISTS};
 use super::mentions;
-use super::signatures::ValueSet;
 use crate::intake::{Contact, ContactId};
 use crate::schema;
 use crate::store::{Store, StoreError};
@@ -184,7 +183,7 @@ fn expected(
         if n.is_multiple_of(PROGRESS_EVERY) {
             progress(n as u64);
         }
-        let (key, set) = (groups::key(&c), ValueSet::of(&c).id());
+        let key = groups::key(&c);
         // As `groups::group_size` gives it.
         let size = match store.get::<groups::Caller>(&schema::CALLERS, &c.id.0)? {
             None => 1,
@@ -202,33 +201,15 @@ fn expected(
             },
         };
         let repeat = size >= 2;
-        let mentioned = mentions::of_contact(store, &c.id)?;
+        // The lists the index puts a contact in, from what is held of it (its record, the
+        // words it is held to mention, its group's size).
+        let place = groups::Place::of(&c, mentions::of_contact(store, &c.id)?);
         let mut add = |name: Vec<u8>| lists.entry(name).or_default().add(&key);
         add(groups::ALL.to_vec());
-        add(groups::by_values(&set));
-        if let Some(r) = &c.recorded_by {
-            add(groups::recorded(r));
-            add(groups::recorded_by_values(r, &set));
-        }
-        for m in &mentioned {
-            add(mentions::by_mention(m, &set));
-            if let Some(r) = &c.recorded_by {
-                add(mentions::recorded_by_mention(r, m, &set));
-            }
-        }
+        place.lists(false).into_iter().for_each(&mut add);
         if repeat {
             add(groups::REPEAT.to_vec());
-            add(groups::repeat_by_values(&set));
-            if let Some(r) = &c.recorded_by {
-                add(groups::repeat_recorded(r));
-                add(groups::repeat_recorded_by_values(r, &set));
-            }
-            for m in &mentioned {
-                add(mentions::repeat_by_mention(m, &set));
-                if let Some(r) = &c.recorded_by {
-                    add(mentions::repeat_recorded_by_mention(r, m, &set));
-                }
-            }
+            place.lists(true).into_iter().for_each(&mut add);
         }
         Ok(())
     })?;

@@ -83,6 +83,21 @@ fn a_contact_missing_from_the_index_is_missed_and_a_damaged_row_still_finds() {
     same_as_scan(&n, &q);
 }
 
+/// Writes `bytes` as the place of `id`'s column (damage, when they are not its contact and
+/// set).
+fn damage_place(n: &Node, id: &ContactId, bytes: Vec<u8>) {
+    let column: u64 = n
+        .store
+        .get(&schema::SEARCH_COLUMNS, &id.0)
+        .expect("get")
+        .expect("a column");
+    let mut batch = WriteBatch::new();
+    batch
+        .put(&schema::SEARCH_PLACES, &column.to_be_bytes(), &Place(bytes))
+        .expect("put");
+    n.store.commit(batch).expect("commit");
+}
+
 /// A damaged place still gives its contact: one whose set does not read is read and
 /// matched; one naming another set than its contact's is not taken twice; and with no set
 /// of values on record the search reads every contact.
@@ -95,18 +110,7 @@ fn damaged_places_and_sets_still_find_each_contact_once() {
         "fishing".to_string(),
         "zzz".to_string(),
     ];
-    let place = |id: &ContactId, bytes: Vec<u8>| {
-        let column: u64 = n
-            .store
-            .get(&schema::SEARCH_COLUMNS, &id.0)
-            .expect("get")
-            .expect("a column");
-        let mut batch = WriteBatch::new();
-        batch
-            .put(&schema::SEARCH_PLACES, &column.to_be_bytes(), &Place(bytes))
-            .expect("put");
-        n.store.commit(batch).expect("commit");
-    };
+    let place = |id: &ContactId, bytes: Vec<u8>| damage_place(&n, id, bytes);
     // Contact 1 is a Thandar; contact 17 is of the fishing sector, its notes name it too.
     // The contacts of other sectors are read for "fishing" as for a word registered after
     // them: its registration removed.
@@ -183,20 +187,7 @@ fn a_listed_mention_read_from_a_damaged_place_is_taken_once() {
     assert!(!read().contains(&both), "the control: listed, not read");
     let found = same_as_scan(&n, &q);
     assert!(found > 0);
-    let column: u64 = n
-        .store
-        .get(&schema::SEARCH_COLUMNS, &both.0)
-        .expect("get")
-        .expect("a column");
-    let mut batch = WriteBatch::new();
-    batch
-        .put(
-            &schema::SEARCH_PLACES,
-            &column.to_be_bytes(),
-            &Place(both.0.to_vec()),
-        )
-        .expect("put");
-    n.store.commit(batch).expect("commit");
+    damage_place(&n, &both, both.0.to_vec());
     assert!(read().contains(&both), "read from its damaged place");
     assert_eq!(same_as_scan(&n, &q), found);
 }
