@@ -14,230 +14,55 @@ use super::Filter;
 use super::condition::{Condition, Key, Source};
 use super::probe::{Probe, passes, probes};
 use crate::aggregates::lists::Lists;
+use crate::aggregates::lists::merged::Merged;
 use crate::aggregates::opened::KEY_LEN;
 use crate::aggregates::{opened, terms};
 use crate::store::{Store, StoreError};
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, VecDeque};
 
 /// Cases a wide search counts past the page it shows before it stops: its total is then a
 /// lower bound (narrow the search, or export the list, for every case).
 pub const COUNTED: usize = 1_000;
-
-/// Most ids read from one index list at a time.
-const CHUNK: usize = 256;
-
-/// Ids read from one index list at its start and after a leap (one block): a list read on
-/// grows its chunks up to [`CHUNK`].
-const FIRST_CHUNK: usize = crate::aggregates::lists::BLOCK;
 
 /// Most distinct words one searched word may start and still be read in order (each is a
 /// list to merge, with one read at its start): "1" starts 111 words in a store of numbered
 /// sites.
 const MERGED_TERMS: usize = 256;
 
-/// One index list read in order: the ids under `prefix`, each ending with a case's key.
-struct Cursor {
-    /// The index read: the cases not closed, or the search terms.
-    lists: &'static Lists<KEY_LEN>,
-    prefix: Vec<u8>,
-    /// Where the next chunk starts (None once the list is read to its end).
-    from: Option<Vec<u8>>,
-    /// Ids the next chunk reads.
-    chunk: usize,
-    read: VecDeque<Key>,
-}
-
-impl Cursor {
-    fn new(lists: &'static Lists<KEY_LEN>, prefix: Vec<u8>, start: &[u8]) -> Cursor {
-        // Every id of the list is at or above its prefix and a zero key: starting at the
-        // prefix spares a read of the block before.
-        let from = if start.iter().all(|b| *b == 0) {
-            prefix.clone()
-        } else {
-            [prefix.as_slice(), start].concat()
-        };
-        Cursor {
-            lists,
-            prefix,
-            from: Some(from),
-            chunk: FIRST_CHUNK,
-            read: VecDeque::new(),
-        }
-    }
-
-    /// The newest case of the list not taken yet.
-    fn peek(&mut self, store: &Store) -> Result<Option<Key>, StoreError> {
-        if self.read.is_empty()
-            && let Some(from) = self.from.take()
-        {
-            let ids = self
-                .lists
-                .ids_from(store, &self.prefix, &from, self.chunk)?;
-            // The id just after the last one read: the same bytes and a zero byte.
-            if ids.len() == self.chunk {
-                self.from = ids.last().map(|id| [id.as_slice(), &[0]].concat());
-            }
-            self.chunk = self.chunk.saturating_mul(2).min(CHUNK);
-            self.read
-                .extend(ids.iter().filter_map(|id| opened::key_of(id)));
-        }
-        Ok(self.read.front().copied())
-    }
-
-    /// The newest case of the list at or after `target` (the cases before it dropped): from
-    /// what was read, or from a chunk read where `target` would be.
-    fn seek(&mut self, store: &Store, target: &Key) -> Result<Option<Key>, StoreError> {
-        let passed = self.read.partition_point(|k| k < target);
-        self.read.drain(..passed);
-        if self.read.is_empty()
-            && let Some(from) = &mut self.from
-        {
-            let at = [self.prefix.as_slice(), target].concat();
-            if at > *from {
-                *from = at;
-                // A list leapt over often is read in smaller chunks; one read on grows
-                // them again.
-                self.chunk = (self.chunk / 2).max(FIRST_CHUNK);
-            }
-        }
-        self.peek(store)
-    }
-}
-
 /// A condition's cases, newest first, each once: the lists of its sources merged.
-pub(super) struct Stream {
-    cursors: Vec<Cursor>,
-    /// The next case of each cursor that has one, and the cursor's place, newest on top (a
-    /// word may stand for hundreds of lists: a step costs a few comparisons, not one per
-    /// list). Filled at the first read.
-    heads: BinaryHeap<Reverse<(Key, usize)>>,
-    primed: bool,
-}
+pub(super) type Stream = Merged<KEY_LEN>;
 
-impl Stream {
-    /// The stream of `condition` from the key `start` on; None when a source cannot be read
-    /// in order (an overdue filter, a reference, a word that starts too many words).
-    fn of(store: &Store, condition: &Condition, start: &Key) -> Result<Option<Stream>, StoreError> {
-        let mut cursors = Vec::new();
-        // The lists of every distinct term starting with `prefix`, if there are few.
-        let terms_under = |prefix: &[u8]| -> Result<Option<Vec<Cursor>>, StoreError> {
-            Ok(terms::distinct(store, prefix, MERGED_TERMS)?.map(|words| {
-                words
-                    .into_iter()
-                    .map(|w| Cursor::new(&terms::LISTS, [w.as_slice(), &[0]].concat(), start))
-                    .collect()
-            }))
+/// The stream of `condition` from the key `start` on; None when a source cannot be read in
+/// order (an overdue filter, a reference, a word that starts too many words).
+fn stream_of(
+    store: &Store,
+    condition: &Condition,
+    start: &Key,
+) -> Result<Option<Stream>, StoreError> {
+    let mut sources: Vec<(&'static Lists<KEY_LEN>, Vec<u8>)> = Vec::new();
+    // The lists of every distinct term starting with `prefix`, if there are few.
+    let terms_under = |prefix: &[u8]| -> Result<Option<Vec<_>>, StoreError> {
+        Ok(terms::distinct(store, prefix, MERGED_TERMS)?.map(|words| {
+            words
+                .into_iter()
+                .map(|w| (&terms::LISTS, [w.as_slice(), &[0]].concat()))
+                .collect()
+        }))
+    };
+    for source in condition {
+        let lists = match source {
+            Source::Term(term, _) => Some(vec![(&terms::LISTS, [term.as_slice(), &[0]].concat())]),
+            Source::Terms(prefix) => terms_under(prefix)?,
+            // Each case holds one status term.
+            Source::Every => terms_under(terms::ANY_STATUS)?,
+            Source::NotClosed => Some(vec![(&opened::LISTS, opened::ALL.to_vec())]),
+            Source::Reference(_) | Source::DueBefore(_) | Source::OwedBefore(..) => None,
         };
-        for source in condition {
-            let lists = match source {
-                Source::Term(term, _) => Some(vec![Cursor::new(
-                    &terms::LISTS,
-                    [term.as_slice(), &[0]].concat(),
-                    start,
-                )]),
-                Source::Terms(prefix) => terms_under(prefix)?,
-                // Each case holds one status term.
-                Source::Every => terms_under(terms::ANY_STATUS)?,
-                Source::NotClosed => Some(vec![Cursor::new(
-                    &opened::LISTS,
-                    opened::ALL.to_vec(),
-                    start,
-                )]),
-                Source::Reference(_) | Source::DueBefore(_) | Source::OwedBefore(..) => None,
-            };
-            let Some(lists) = lists else {
-                return Ok(None);
-            };
-            cursors.extend(lists);
-        }
-        Ok(Some(Stream::merging(cursors)))
-    }
-
-    /// The stream of the lists `names` of `lists` and of the `fixed` keys (a few cases found
-    /// apart, sorted), merged, from the key `start` on.
-    pub(super) fn of_lists(
-        lists: &'static Lists<KEY_LEN>,
-        names: Vec<Vec<u8>>,
-        fixed: Vec<Key>,
-        start: &Key,
-    ) -> Stream {
-        let mut cursors: Vec<Cursor> = names
-            .into_iter()
-            .map(|name| Cursor::new(lists, name, start))
-            .collect();
-        if !fixed.is_empty() {
-            // Read already: a cursor with nothing more to read from its list.
-            cursors.push(Cursor {
-                lists,
-                prefix: Vec::new(),
-                from: None,
-                chunk: FIRST_CHUNK,
-                read: fixed.into_iter().filter(|k| k >= start).collect(),
-            });
-        }
-        Stream::merging(cursors)
-    }
-
-    /// The stream of these cursors' lists, merged.
-    fn merging(cursors: Vec<Cursor>) -> Stream {
-        Stream {
-            heads: BinaryHeap::with_capacity(cursors.len()),
-            cursors,
-            primed: false,
-        }
-    }
-
-    /// Puts cursor `i`'s next case among the heads, if it has one.
-    fn push_head(&mut self, store: &Store, i: usize) -> Result<(), StoreError> {
-        if let Some(k) = self.cursors[i].peek(store)? {
-            self.heads.push(Reverse((k, i)));
-        }
-        Ok(())
-    }
-
-    /// The next case, newest first, without taking it.
-    fn peek(&mut self, store: &Store) -> Result<Option<Key>, StoreError> {
-        if !self.primed {
-            self.primed = true;
-            for i in 0..self.cursors.len() {
-                self.push_head(store, i)?;
-            }
-        }
-        Ok(self.heads.peek().map(|Reverse((k, _))| *k))
-    }
-
-    /// The next case at or after `target` (newest first), the cases before it dropped.
-    fn seek(&mut self, store: &Store, target: &Key) -> Result<Option<Key>, StoreError> {
-        self.peek(store)?;
-        while let Some(Reverse((k, i))) = self.heads.peek().copied() {
-            if k >= *target {
-                break;
-            }
-            self.heads.pop();
-            if let Some(k) = self.cursors[i].seek(store, target)? {
-                self.heads.push(Reverse((k, i)));
-            }
-        }
-        self.peek(store)
-    }
-
-    /// The next case, newest first.
-    fn next(&mut self, store: &Store) -> Result<Option<Key>, StoreError> {
-        let Some(key) = self.peek(store)? else {
+        let Some(lists) = lists else {
             return Ok(None);
         };
-        // A case under several of the lists is taken from each.
-        while let Some(Reverse((k, i))) = self.heads.peek().copied() {
-            if k != key {
-                break;
-            }
-            self.heads.pop();
-            self.cursors[i].read.pop_front();
-            self.push_head(store, i)?;
-        }
-        Ok(Some(key))
+        sources.extend(lists);
     }
+    Ok(Some(Merged::new(sources, Vec::new(), start)))
 }
 
 /// What a wide search found: the cases matching, newest first, and whether it stopped
@@ -305,7 +130,7 @@ pub(super) fn walk(
     let mut streams = Vec::new();
     let mut checked = Vec::new();
     for c in conditions {
-        match Stream::of(store, c, &start)? {
+        match stream_of(store, c, &start)? {
             Some(stream) => streams.push(stream),
             None => checked.push(c),
         }
