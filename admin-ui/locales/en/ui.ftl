@@ -225,6 +225,7 @@ save_activity = Save the change (signed and sent again)
 same_worker_only = Showing every contact from the same worker
 show_all = Show all
 contacts_found = Contacts found
+contacts_found_more = Counting stopped here: more contacts may match. Add a word to narrow the search.
 col_received = Received
 col_corridor = From → to
 col_calls = Contacts by this worker

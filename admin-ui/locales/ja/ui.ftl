@@ -225,6 +225,7 @@ save_activity = 変更を保存(署名して再送信)
 same_worker_only = 同じ労働者からの相談をすべて表示
 show_all = すべて表示
 contacts_found = 該当件数
+contacts_found_more = ここで数えるのを止めました。さらに該当する連絡があるかもしれません。語を加えて検索を絞り込んでください。
 col_received = 受付日
 col_corridor = 出身国 → 就労国
 col_calls = この労働者の相談回数

@@ -95,6 +95,13 @@ pub(super) fn contact(dir: &DataDir, cmd: ContactCommand) -> Result<Output> {
                     text(&x["contacts_by_worker"]),
                 ));
             }
+            if v["total_at_least"] == json!(true) {
+                t.push_str(&format!(
+                    "page {} (at least {} contacts: the search stopped counting; add a word to narrow it)",
+                    text(&v["page"]),
+                    text(&v["total"]),
+                ));
+            }
             Ok(Output::new(v, t.trim_end().to_string()))
         }
         ContactCommand::Show { id } => {

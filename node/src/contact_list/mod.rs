@@ -6,8 +6,9 @@
 //! list is a window of one list, a worker's contacts are its group, and a search is a window
 //! of the lists of the sets of values holding every word merged with the contacts its search
 //! index gives ([`signatures`]), each read and matched; or when the index would leave too
-//! many, every contact the operator may see, one at a time, holding only the keys of those
-//! that match.
+//! many, the operator's list walked newest first to the page and some more ([`walk`]), or
+//! every contact the operator may see, one at a time, holding only the keys of those that
+//! match.
 //! [`scan`] is the read of every contact the index replaced, kept as the baseline;
 //! [`recount`] checks the index against the contacts (`ilm reindex --check`).
 
@@ -18,6 +19,7 @@ pub mod recount;
 pub mod scan;
 pub mod search;
 pub mod signatures;
+pub mod walk;
 
 use crate::aggregates::lists;
 use crate::aggregates::lists::merged::Merged;
@@ -84,8 +86,12 @@ pub struct ContactSummary {
 pub struct ContactPage {
     /// Rows of this page, newest first.
     pub contacts: Vec<ContactRow>,
-    /// Matching contacts on every page.
+    /// Matching contacts on every page (with `more`, those counted).
     pub total: usize,
+    /// A search read down the list stopped counting: `total` is a lower bound, more
+    /// contacts may match ([`walk`]).
+    #[serde(rename = "total_at_least")]
+    pub more: bool,
     /// This page, from 1.
     pub page: usize,
     /// Pages (at least 1).
@@ -192,6 +198,7 @@ impl ContactPage {
         ContactPage {
             contacts: Vec::new(),
             total: 0,
+            more: false,
             page: 1,
             pages: 1,
         }
@@ -266,6 +273,19 @@ pub fn select(
     identities: bool,
     labels: &dyn Fn(&ContactSummary) -> String,
 ) -> Result<ContactPage, ContactListError> {
+    select_within(store, vault, query, seen, identities, labels, &walk::LIMITS)
+}
+
+/// [`select`], a search nothing narrows walked within `limits`.
+pub(crate) fn select_within(
+    store: &Store,
+    vault: &Vault,
+    query: &ContactQuery,
+    seen: &Seen,
+    identities: bool,
+    labels: &dyn Fn(&ContactSummary) -> String,
+    limits: &walk::Limits,
+) -> Result<ContactPage, ContactListError> {
     let (per_page, same_as) = parse(query)?;
     let search = search::Search::new(&query.q, labels);
     let open = |c: &Contact| -> Option<SealedContact> {
@@ -302,7 +322,7 @@ pub fn select(
             }
         }
         keys.sort();
-        return page_of(store, keys, query, per_page, &open);
+        return page_of(store, keys, false, query, per_page, &open);
     }
     if search.is_empty() {
         return window(store, &seen.list(query.repeat), query, per_page, &open);
@@ -335,16 +355,39 @@ pub fn select(
     } else {
         None
     };
+    let Some(plan) = plan else {
+        // Nothing narrows the search: the operator's list walked newest first to the page and
+        // some more, where that costs less ([`walk`]); else every contact read.
+        if built {
+            let need = query
+                .page
+                .max(1)
+                .saturating_mul(per_page)
+                .saturating_add(limits.counted);
+            let mut matched = |c: &Contact| seen.allows(c) && pass(c);
+            match walk::walk(store, &seen.list(query.repeat), need, limits, &mut matched) {
+                Ok(Some(w)) => return page_of(store, w.keys, w.more, query, per_page, &open),
+                Ok(None) => {}
+                Err(StoreError::Corrupt(e)) => tracing::warn!(
+                    "the contact lists do not read ({e}); searching every contact until `ilm reindex` builds them again"
+                ),
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let mut keys = Vec::new();
+        store.for_each::<Contact>(&schema::CONTACTS, &[], |c| {
+            if seen.allows(&c) && pass(&c) {
+                keys.push(groups::key(&c));
+            }
+        })?;
+        let keys = repeated(store, keys, query.repeat)?;
+        return page_of(store, keys, false, query, per_page, &open);
+    };
     let mut keys = Vec::new();
     let mut keep = |c: Contact| {
         if seen.allows(&c) && pass(&c) {
             keys.push(groups::key(&c));
         }
-    };
-    let Some(plan) = plan else {
-        store.for_each::<Contact>(&schema::CONTACTS, &[], keep)?;
-        let keys = repeated(store, keys, query.repeat)?;
-        return page_of(store, keys, query, per_page, &open);
     };
     // Read in the store's order (by id): one by one in the index's order, each read was a
     // walk of its own through the store (about 80 µs a contact at a million, measured).
@@ -397,6 +440,7 @@ pub fn select(
     Ok(ContactPage {
         contacts,
         total,
+        more: false,
         page,
         pages,
     })
@@ -421,6 +465,7 @@ fn window(
     Ok(ContactPage {
         contacts,
         total,
+        more: false,
         page,
         pages,
     })
@@ -448,10 +493,12 @@ fn repeated(
     Ok(kept)
 }
 
-/// The page `query` asks for of every contact found (`found`, in the list's order).
+/// The page `query` asks for of every contact found (`found`, in the list's order; `more`
+/// when more may match).
 fn page_of(
     store: &Store,
     found: Vec<groups::Key>,
+    more: bool,
     query: &ContactQuery,
     per_page: usize,
     open: &dyn Fn(&Contact) -> Option<SealedContact>,
@@ -464,6 +511,7 @@ fn page_of(
     Ok(ContactPage {
         contacts,
         total,
+        more,
         page,
         pages,
     })

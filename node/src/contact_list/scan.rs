@@ -98,6 +98,7 @@ pub fn select(
     Ok(ContactPage {
         contacts,
         total,
+        more: false,
         page,
         pages,
     })

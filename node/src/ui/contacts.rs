@@ -35,3 +35,40 @@ pub(crate) async fn contacts(
         .map(IntoResponse::into_response)
         .unwrap_or_else(IntoResponse::into_response)
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    /// A page whose search stopped counting says so, "≥" and why, in every UI language; a
+    /// page counted whole says neither (the control).
+    #[test]
+    fn a_count_that_stopped_says_so_in_every_language() {
+        let env = super::super::templates().expect("templates");
+        let i18n = crate::i18n::I18n::load().expect("locales");
+        for (lang, _) in crate::i18n::LANGUAGES {
+            let t = i18n.table(lang);
+            let render = |more: bool| {
+                let page = json!({
+                    "contacts": [], "total": 1_025, "total_at_least": more, "page": 1,
+                    "pages": 41,
+                });
+                env.get_template("contacts.html")
+                    .expect("template")
+                    .render(json!({"t": t, "lang": lang, "page": page, "query": {"q": "x"}}))
+                    .expect("render")
+            };
+            let why = t.get("contacts_found_more").expect("translated");
+            let stopped = render(true);
+            assert!(stopped.contains("≥ 1025"), "{lang}");
+            assert!(stopped.contains(r#"data-at-least="true""#), "{lang}");
+            assert!(stopped.contains(why.as_str()), "{lang}");
+            let whole = render(false);
+            assert!(whole.contains(": 1025"), "{lang}");
+            assert!(
+                !whole.contains('≥') && !whole.contains(why.as_str()),
+                "{lang}"
+            );
+        }
+    }
+}
