@@ -328,11 +328,12 @@ pub(crate) fn select_within(
         return window(store, &seen.list(query.repeat), query, per_page, &open);
     }
     // From the search index when it is built: the lists of the sets of values holding every
-    // word (unread) and the other contacts that may hold them; else every contact the
-    // operator may see, in the store's order (read in the list's order, each is a read of
-    // its own: twice as slow, measured). Each contact read is matched whole, and only the
-    // keys of those that match are held.
+    // word (unread) and the other contacts that may hold them; else the operator's list
+    // walked, or every contact the operator may see, in the store's order (read in the
+    // list's order, each is a read of its own: twice as slow, measured). Each contact read
+    // is matched whole, and only the keys of those that match are held.
     let built = groups::is_built(store)?;
+    let mut damaged = false;
     let plan = if built {
         let gram_key = if identities {
             Some(signatures::GramKey::of(vault)?)
@@ -343,8 +344,11 @@ pub(crate) fn select_within(
             Ok(plan) => plan,
             // The index is derived from the contacts: while a part of it does not read (the
             // store notes the damage, and the node's status says what to do), searches read
-            // the contacts themselves, so a caseworker still finds a worker who calls.
+            // the contacts themselves, every one (not the index's lists: the count is then
+            // exact, not a lower bound that asks for another word), so a caseworker still
+            // finds a worker who calls.
             Err(StoreError::Corrupt(e)) => {
+                damaged = true;
                 tracing::warn!(
                     "the contact search index does not read ({e}); searching every contact until `ilm reindex` builds it again"
                 );
@@ -358,7 +362,7 @@ pub(crate) fn select_within(
     let Some(plan) = plan else {
         // Nothing narrows the search: the operator's list walked newest first to the page and
         // some more, where that costs less ([`walk`]); else every contact read.
-        if built {
+        if built && !damaged {
             let need = query
                 .page
                 .max(1)
@@ -368,8 +372,9 @@ pub(crate) fn select_within(
             match walk::walk(store, &seen.list(query.repeat), need, limits, &mut matched) {
                 Ok(Some(w)) => return page_of(store, w.keys, w.more, query, per_page, &open),
                 Ok(None) => {}
+                // A list or a contact does not read: the read of every contact says which.
                 Err(StoreError::Corrupt(e)) => tracing::warn!(
-                    "the contact lists do not read ({e}); searching every contact until `ilm reindex` builds them again"
+                    "a contact search read something damaged ({e}); searching every contact"
                 ),
                 Err(e) => return Err(e.into()),
             }

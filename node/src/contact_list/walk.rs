@@ -5,9 +5,11 @@
 //! contact took 9.8 s at a million (measured); this costs what the page needs.
 //!
 //! A contact read by its id costs more than one read in the store's order (8x at a million,
-//! 1.45x at 100,000, measured), so a walk is tried only where it is cheaper at its worst
-//! ([`Limits::worth_walking`]), and gives up after a number of reads per match wanted (a word
-//! few contacts hold is then counted by reading every contact, exactly).
+//! 1.45x at 100,000, measured), so a walk is tried only where what it may read (its budget,
+//! or the list) costs no more than reading every contact ([`Limits::worth_walking`]), and
+//! gives up after a number of reads per match wanted: a word few contacts hold is then
+//! counted by reading every contact, exactly, the walk's reads added (at most doubling the
+//! read of every contact; about 7 % more at a million).
 
 use super::groups;
 use crate::aggregates::lists;

@@ -63,8 +63,12 @@ mod tests {
             assert!(stopped.contains("≥ 1025"), "{lang}");
             assert!(stopped.contains(r#"data-at-least="true""#), "{lang}");
             assert!(stopped.contains(why.as_str()), "{lang}");
+            assert!(
+                stopped.contains("/ ≥ 41"),
+                "{lang}: the pages counted so far"
+            );
             let whole = render(false);
-            assert!(whole.contains(": 1025"), "{lang}");
+            assert!(whole.contains(": 1025") && whole.contains("/ 41"), "{lang}");
             assert!(
                 !whole.contains('≥') && !whole.contains(why.as_str()),
                 "{lang}"

@@ -82,19 +82,22 @@ fn a_word_every_contact_holds_is_counted_to_the_page_and_some_more() {
     }
 }
 
-/// A word of one contact, too short to look up (nothing narrows it): the walk reads its
-/// budget, finds too few, and gives up; every contact is read and counted exactly.
+/// A word of one contact, too short to look up (nothing narrows it), older than the walk's
+/// budget reaches: the walk gives up; every contact is read and counted exactly (a walk
+/// that took its budget for the list's end would find nobody).
 #[test]
 fn a_word_few_contacts_hold_is_counted_exactly() {
     let n = started();
-    sixty(&n);
-    let q = query("59", 1, false);
+    let ids = sixty(&n);
+    let q = query("38", 1, false);
     let ours = walked(&n, &q, &Seen::All, &SMALL);
     assert_eq!(json(&ours), json(&scanned(&n, &q, &Seen::All)));
     assert!(!ours.more);
-    assert_eq!(ours.total, 1, "worker 59 only");
+    assert_eq!(ours.total, 1, "worker 38 only");
+    assert_eq!(ours.contacts[0].contact.id, ids[38]);
     // The walk itself gave up: the newest contact matched, then its budget ran out.
-    let mut keep = |c: &Contact| c.id == sixty_ids(&n)[59];
+    let newest = ids[59];
+    let mut keep = |c: &Contact| c.id == newest;
     assert!(
         walk(&n.store, groups::ALL, 5, &SMALL, &mut keep)
             .expect("walk")
@@ -109,19 +112,6 @@ fn a_word_few_contacts_hold_is_counted_exactly() {
         .expect("walk")
         .expect("walked");
     assert_eq!((w.keys.len(), w.more), (1, false));
-}
-
-/// The ids `sixty` gave, read back from the list of every contact (oldest last).
-fn sixty_ids(n: &Node) -> Vec<ContactId> {
-    let mut ids: Vec<(u64, ContactId)> = n
-        .store
-        .scan::<Contact>(&crate::schema::CONTACTS, &[])
-        .expect("scan")
-        .into_iter()
-        .map(|c| (c.received_at.0, c.id))
-        .collect();
-    ids.sort();
-    ids.into_iter().map(|(_, id)| id).collect()
 }
 
 /// An intake operator's own list read whole costs less than every contact of the node: it
@@ -143,9 +133,16 @@ fn an_operators_own_short_list_is_walked_whole_and_counted_exactly() {
         assert!(!ours.more);
         assert_eq!(ours.total, 20);
     }
-    // The walk was worth it: 20 read by id at twice the cost is less than 60.
-    assert!(roomy.worth_walking(20, 60, 102));
-    assert!(!roomy.worth_walking(40, 60, 102), "the control");
+    // Walked, to the list's end: 20 read by id at twice the cost is no more than 60.
+    let list = Seen::RecordedBy("intake-b".into()).list(false);
+    let w = walk(&n.store, &list, 102, &roomy, &mut |_| true)
+        .expect("walk")
+        .expect("walked");
+    assert_eq!((w.keys.len(), w.more), (20, false));
+    // The control: a list of 40 at that cost is not walked.
+    assert!(!roomy.worth_walking(40, 60, 102));
+    let every = walk(&n.store, groups::ALL, 102, &roomy, &mut |_| true).expect("walk");
+    assert!(every.is_none(), "every contact's list: not walked");
 }
 
 /// A node of sixty contacts with the node's limits reads every contact, as before: the page

@@ -62,7 +62,7 @@ proptest! {
     ) {
         let (_dir, store) = store();
         write(&store, &lists);
-        // A list of another name sharing the merged ones' start is not read.
+        // Another list of the table, not merged, is not read.
         write(&store, &[vec![], vec![], vec![], vec![], vec![], vec![], vec![1, 2, 3]]);
         let names: Vec<Vec<u8>> = (0..lists.len()).map(name).collect();
         let fixed: Vec<Key> = fixed.iter().map(|k| key(*k)).collect();

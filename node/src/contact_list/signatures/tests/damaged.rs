@@ -165,6 +165,29 @@ fn a_row_that_does_not_decode_leaves_the_search_to_read_every_contact() {
     );
     assert!(same_as_scan(&n, &q) > 0, "found");
     assert!(n.store.health().damaged.is_some(), "the damage is noted");
+    // Every contact read, not the lists walked: the count stays exact (a walk counting one
+    // past the page would say "at least", and ask for another word).
+    let walking = crate::contact_list::walk::Limits {
+        counted: 1,
+        reads_per_match: 100,
+        read_cost: 1,
+    };
+    let query = ContactQuery {
+        q: "thandar".into(),
+        per_page: 1,
+        ..Default::default()
+    };
+    let ours = crate::contact_list::select_within(
+        &n.store, &n.vault, &query, &seen, true, &labels, &walking,
+    )
+    .expect("select");
+    let full = scan::select(&n.store, &n.vault, &query, &seen, true, &labels).expect("scan");
+    assert!(
+        full.total > 2,
+        "more than the page and one: a walk would stop"
+    );
+    assert!(!ours.more);
+    assert_eq!(ours.total, full.total);
 }
 
 /// A contact listed among those mentioning the word its set lacks is not taken twice when
