@@ -141,6 +141,22 @@ fn the_demo_seeds_every_lifecycle_stage_with_attestations_and_overdue_work() {
         gone.insert(ALL.to_vec(), [(key, false)].into_iter().collect());
         let mut batch = ilm_node::store::WriteBatch::new();
         LISTS.stage(&store, &mut batch, &gone).expect("stage");
+        // And a contact's worker keys replaced by a key of no number (its group and keys
+        // agreeing with each other): only the vault's key can tell.
+        let (id, mut caller) = store
+            .scan_with_ids::<ilm_node::contact_list::groups::Caller>(&ilm_node::schema::CALLERS)
+            .expect("callers")
+            .into_iter()
+            .next()
+            .expect("a contact with a number");
+        let fake = ilm_node::contact_list::groups::WorkerKey([7; 16]);
+        caller.keys = vec![fake];
+        batch
+            .put(&ilm_node::schema::CALLERS, &id, &caller)
+            .expect("put");
+        batch
+            .put(&ilm_node::schema::WORKER_KEYS, &fake.0, &caller.group)
+            .expect("put");
         store.commit(batch).expect("commit");
         contacts
     };
@@ -152,12 +168,23 @@ fn the_demo_seeds_every_lifecycle_stage_with_attestations_and_overdue_work() {
         )),
         "{said}"
     );
+    // With the vault's key, what the index keeps of identities is checked too.
+    assert!(
+        said.contains(&format!(
+            "Its worker keys, search bits and words mentioned match the identities and notes of its {contacts} contacts"
+        )),
+        "{said}"
+    );
     let said = support::ilm_fails_after_close(&cso, &["reindex", "--check"]);
     assert!(
         said.contains(&format!(
             "the list of every contact: holds {} contacts where the contacts give {contacts}",
             contacts - 1
         )),
+        "{said}"
+    );
+    assert!(
+        said.contains("its 1 worker keys are not the keyed hashes of its number and messenger id"),
         "{said}"
     );
     let reindex = |args: &[&str]| {

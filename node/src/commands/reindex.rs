@@ -1,15 +1,17 @@
 //! `ilm reindex`: recounts the aggregates from every stored case and contact, or checks that
 //! the incrementally kept ones equal a recount and that the contact index holds what its
-//! contacts give (the part that needs no vault: [`recount`]).
+//! contacts give ([`recount`]; with the vault's key, what it keeps of their identities and
+//! notes too: [`recount::check_sealed`]).
 
 use super::membership::{daemon_running, open_store};
 use crate::aggregates;
 use crate::backup::progress::Progress;
-use crate::contact_list::recount::{self, Checked};
+use crate::contact_list::recount::{self, Checked, SealedChecked};
 use crate::datadir::DataDir;
 use crate::output::{Invalid, Output};
 use crate::schema;
-use anyhow::{Result, bail};
+use crate::vault::Vault;
+use anyhow::{Context, Result, bail};
 use serde_json::json;
 
 /// How many differing aggregate cells a failed check lists.
@@ -79,28 +81,65 @@ pub(super) fn reindex(dir: &DataDir, check: bool) -> Result<Output> {
         let mut bar = Progress::records("contact index", contacts);
         let checked = recount::check(&store, &mut |n| bar.set(n))?;
         bar.finish();
-        let (index, said) = match checked {
-            Checked::Differs { total, shown } => {
-                return Err(Invalid(format!(
-                    "{aggregates} The contact index differs from its {contacts} contacts (differences: {total}{}; run `ilm reindex`: the node builds it again at its next start):\n{}",
-                    if total > shown.len() {
-                        format!(", the first {} shown", shown.len())
-                    } else {
-                        String::new()
-                    },
-                    shown.join("\n")
-                ))
-                .into());
+        // What it keeps of identities and notes, with the vault's key: checked whatever the
+        // lists gave, so that one run names every difference.
+        let sealed = match checked {
+            Checked::NotBuilt => None,
+            _ => Some(check_sealed(dir, &store)?),
+        };
+        let mut differs = Vec::new();
+        if let Checked::Differs { total, shown } = &checked {
+            differs.push(format!(
+                "The contact index differs from its {contacts} contacts (differences: {total}{}):\n{}",
+                first_shown(*total, shown),
+                shown.join("\n")
+            ));
+        }
+        if let Some(Some(SealedChecked::Differs { total, shown })) = &sealed {
+            differs.push(format!(
+                "The contact index differs from its contacts' identities and notes (differences: {total}{}):\n{}",
+                first_shown(*total, shown),
+                shown.join("\n")
+            ));
+        }
+        if !differs.is_empty() {
+            return Err(Invalid(format!(
+                "{aggregates} {}\nRun `ilm reindex`: the node builds the contact index again at its next start.",
+                differs.join("\n")
+            ))
+            .into());
+        }
+        let (index, said) = match (checked, sealed) {
+            (Checked::Matches { lists, contacts }, sealed) => {
+                let (identities, said_sealed) = match sealed.flatten() {
+                    None => (
+                        json!({ "checked": false }),
+                        "What it keeps of identities and notes is not checked: this node has no vault key.".to_string(),
+                    ),
+                    Some(SealedChecked::Matches { contacts, unopened }) => (
+                        json!({ "checked": true, "matches": true, "contacts": contacts, "unopened": unopened }),
+                        format!(
+                            "Its worker keys, search bits and words mentioned match the identities and notes of its {contacts} contacts{}.",
+                            if unopened > 0 {
+                                format!(" ({unopened} do not open with the vault's key: indexed as holding nothing)")
+                            } else {
+                                String::new()
+                            }
+                        ),
+                    ),
+                    // Built when the lists were checked: not built now is not expected.
+                    Some(other) => bail!("the contact index changed while it was checked: {other:?}"),
+                };
+                (
+                    json!({ "built": true, "checked": true, "matches": true, "lists": lists, "contacts": contacts, "identities": identities }),
+                    format!(
+                        "The contact index matches its {contacts} contacts ({lists} lists, and the worker groups held). {said_sealed}"
+                    ),
+                )
             }
-            Checked::NotBuilt => (
+            _ => (
                 json!({ "built": false, "checked": false }),
                 "The contact index is not built: the node builds it at its next start.".to_string(),
-            ),
-            Checked::Matches { lists, contacts } => (
-                json!({ "built": true, "checked": true, "matches": true, "lists": lists, "contacts": contacts }),
-                format!(
-                    "The contact index matches its {contacts} contacts ({lists} lists, and the worker groups held)."
-                ),
             ),
         };
         return Ok(Output::new(
@@ -119,4 +158,28 @@ pub(super) fn reindex(dir: &DataDir, check: bool) -> Result<Output> {
             counted.len()
         ),
     ))
+}
+
+/// ", the first N shown" when fewer differences are shown than were found.
+fn first_shown(total: usize, shown: &[String]) -> String {
+    if total > shown.len() {
+        format!(", the first {} shown", shown.len())
+    } else {
+        String::new()
+    }
+}
+
+/// What the contact index keeps of identities and notes checked with the vault's key; None
+/// when this node has no vault key (nothing sealed to check against).
+fn check_sealed(dir: &DataDir, store: &crate::store::Store) -> Result<Option<SealedChecked>> {
+    if !dir.vault_key_path().exists() {
+        return Ok(None);
+    }
+    let vault = Vault::open(dir)
+        .context("open the vault to check what the contact index keeps of identities and notes")?;
+    let contacts = store.count(&schema::CONTACTS)? as u64;
+    let mut bar = Progress::records("contact index, identities", contacts);
+    let checked = recount::check_sealed(store, &vault, &mut |n| bar.set(n))?;
+    bar.finish();
+    Ok(Some(checked))
 }

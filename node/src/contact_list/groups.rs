@@ -156,13 +156,28 @@ impl Indexed {
     }
 
     /// The same, with the node's gram key already derived (a rebuild derives it once).
-    fn with(vault: &Vault, key: &GramKey, sealed: &SealedContact) -> Result<Indexed, VaultError> {
+    pub(crate) fn with(
+        vault: &Vault,
+        key: &GramKey,
+        sealed: &SealedContact,
+    ) -> Result<Indexed, VaultError> {
         Ok(Indexed {
             keys: worker_keys(vault, &sealed.identity)?,
             signature: Signature::of(key, sealed),
             text: personal_text(sealed),
             key: key.clone(),
         })
+    }
+
+    /// What the index keeps of a contact whose sealed part does not open: nothing of its
+    /// identity and notes (a search that cannot open it finds it by no word of them).
+    pub(crate) fn empty(key: &GramKey) -> Indexed {
+        Indexed {
+            keys: Vec::new(),
+            signature: Signature::default(),
+            text: String::new(),
+            key: key.clone(),
+        }
     }
 }
 

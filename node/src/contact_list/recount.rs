@@ -3,9 +3,8 @@
 //! lists against the worker groups held, each group against its contacts' records, and the
 //! worker keys against both, and the lists of the words of values contacts mention against
 //! the words each contact is held to mention. Whether the keys are the right keyed hashes of
-//! the numbers, whether a contact mentions the words held, and the search index, need the
-//! vault: a node builds them again at its next start after `ilm reindex`; they are not
-//! checked here.
+//! the numbers, whether a contact mentions the words held, and the search index's bits need
+//! the vault: [`sealed`] checks them, with its key.
 //!
 //! Memory stays bounded: each list is summed (a count and a sum of its keys' hashes), never
 //! held, so a list missing a contact, holding one twice or holding another in its place
@@ -18,6 +17,7 @@ use super::mentions;
 use crate::intake::{Contact, ContactId};
 use crate::schema;
 use crate::store::{Store, StoreError};
+pub use sealed::{SealedCheckError, SealedChecked, check_sealed};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
@@ -351,6 +351,8 @@ fn describe(name: &[u8]) -> String {
 fn short(id: &[u8]) -> String {
     id.iter().take(6).map(|b| format!("{b:02x}")).collect()
 }
+
+mod sealed;
 
 #[cfg(test)]
 mod tests;

@@ -44,6 +44,11 @@ use std::collections::hash_map::Entry;
 use std::collections::{BTreeSet, HashMap};
 use std::hash::Hasher;
 
+mod row;
+pub use row::Row;
+use row::{Bits, ROW_BYTES, read_row};
+pub(crate) use row::{row_id, stored_row};
+
 /// Contacts per block: a row is `BLOCK / 8` bytes. Tests use small blocks, so that a few
 /// hundred contacts cross many.
 #[cfg(not(test))]
@@ -54,9 +59,6 @@ pub const BLOCK: u64 = 64;
 
 /// Bits of a signature (rows per block).
 pub const ROWS: u16 = 1024;
-
-/// Bytes of a row.
-const ROW_BYTES: usize = (BLOCK / 8) as usize;
 
 /// The key of the hash that turns three letters into signature bits, derived from the vault
 /// key (never the sealing key).
@@ -105,6 +107,11 @@ fn grams(word: &str) -> impl Iterator<Item = &str> {
 pub struct Signature(BTreeSet<u16>);
 
 impl Signature {
+    /// The rows whose bit it sets.
+    pub fn rows(&self) -> impl Iterator<Item = u16> + '_ {
+        self.0.iter().copied()
+    }
+
     /// The signature of what a sealed contact holds (its identity and notes, as a search
     /// reads them).
     pub fn of(key: &GramKey, sealed: &SealedContact) -> Signature {
@@ -126,48 +133,6 @@ impl Signature {
         }
         (!bits.is_empty()).then_some(Signature(bits))
     }
-}
-
-/// One row of a block: bit `c % BLOCK` is set when column `c` has the row's bit.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Row(#[serde(with = "ilm_protocol::bytes::hex_bytes")] Vec<u8>);
-
-impl Row {
-    /// The row as stored, at its length: a damaged row's missing bytes read as set, so a
-    /// search still checks those contacts rather than missing them.
-    fn sized(mut self) -> Row {
-        self.0.resize(ROW_BYTES, 0xff);
-        self
-    }
-
-    /// Bytes held.
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    /// Whether it holds no bytes (a damaged row).
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    fn set(&mut self, bit: usize, on: bool) {
-        let (byte, mask) = (bit / 8, 1u8 << (bit % 8));
-        if on {
-            self.0[byte] |= mask;
-        } else {
-            self.0[byte] &= !mask;
-        }
-    }
-}
-
-/// The id of a row: the row first, so that a search reads one row of every block as one
-/// run of the table (by block first, 3,920 reads spread over the table took 272 ms for a
-/// name at a million contacts, measured).
-fn row_id(row: u16, block: u64) -> [u8; 10] {
-    let mut id = [0u8; 10];
-    id[..2].copy_from_slice(&row.to_be_bytes());
-    id[2..].copy_from_slice(&block.to_be_bytes());
-    id
 }
 
 /// A contact's coded values: what its values' text and labels are made of.
@@ -418,27 +383,6 @@ fn id_columns(store: &Store, start: &str) -> Result<Vec<u64>, StoreError> {
         columns.extend(store.get::<u64>(&schema::SEARCH_COLUMNS, &id.0)?);
     }
     Ok(columns)
-}
-
-/// Bits by column, over every block.
-type Bits = Vec<u8>;
-
-/// Row `r` of every block, as bits by column (`len` bytes; a block without the row has
-/// none of its bits).
-fn read_row(store: &Store, r: u16, len: usize) -> Result<Bits, StoreError> {
-    let mut bits = vec![0u8; len];
-    for (id, row) in store.scan_with_ids_prefixed::<Row>(&schema::SEARCH_ROWS, &r.to_be_bytes())? {
-        let Some(block) = id.get(2..).and_then(column_of) else {
-            continue;
-        };
-        let at = usize::try_from(block)
-            .unwrap_or(usize::MAX)
-            .saturating_mul(ROW_BYTES);
-        if let Some(to) = bits.get_mut(at..at.saturating_add(ROW_BYTES)) {
-            to.copy_from_slice(&row.sized().0);
-        }
-    }
-    Ok(bits)
 }
 
 /// What the index gives a search: the contacts that may hold its words, and how many

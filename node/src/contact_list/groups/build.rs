@@ -58,18 +58,11 @@ pub fn rebuild(store: &Store, vault: &Vault) -> Result<usize, BuildError> {
             let Some(c) = store.get::<Contact>(&schema::CONTACTS, &contact_of(k).0)? else {
                 continue;
             };
-            // One that does not open is found by no word of its identity or notes, as a
-            // search that cannot open it finds it.
             let indexed = match vault.open_json::<SealedContact>(&c.id.0, &c.sealed) {
                 Ok(s) => Indexed::with(vault, &gram_key, &s)?,
                 Err(e) => {
                     tracing::warn!(contact = %c.id, "a sealed contact does not open: {e}");
-                    Indexed {
-                        keys: Vec::new(),
-                        signature: Signature::default(),
-                        text: String::new(),
-                        key: gram_key.clone(),
-                    }
+                    Indexed::empty(&gram_key)
                 }
             };
             pending.add(store, &c, indexed)?;

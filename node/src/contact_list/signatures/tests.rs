@@ -174,7 +174,7 @@ const NOTES: [&str; 5] = [
 ];
 
 /// Contact `i` as the intake stores it (names, notes and values drawn from `i`).
-fn add(n: &Node, i: u64, name: &str, notes: &str) -> ContactId {
+pub(crate) fn add(n: &Node, i: u64, name: &str, notes: &str) -> ContactId {
     let mut id = [0u8; 16];
     id[..8].copy_from_slice(&i.wrapping_mul(0x9E37_79B9_7F4A_7C15).to_be_bytes());
     id[8..].copy_from_slice(&i.to_be_bytes());
@@ -222,7 +222,7 @@ fn rare(i: u64, country: &str) -> ilm_protocol::Country {
 
 /// `count` contacts, names and notes drawn in turn; some notes name a sector or a country
 /// (words in other contacts' values).
-fn many(n: &Node, count: u64) -> Vec<ContactId> {
+pub(crate) fn many(n: &Node, count: u64) -> Vec<ContactId> {
     (0..count)
         .map(|i| {
             let name = format!(
