@@ -10,7 +10,8 @@
 //! index a thousand per batch. Run: `cargo bench -p ilm-node --bench contacts` (release); without `--bench` a
 //! small smoke version. Knobs: ILM_BENCH_CONTACTS (100000; smoke 2000); ILM_BENCH_PAGES
 //! (only the pages whose name holds one of its parts split by `|`); ILM_BENCH_REBUILD=no
-//! (the index kept by seeding alone, as a node's intake keeps it; the rebuild not measured). Nothing asserts on
+//! (the index kept by seeding alone, as a node's intake keeps it; the rebuild not measured);
+//! ILM_BENCH_CHECK=yes (`ilm reindex --check`'s passes over the contact index timed). Nothing asserts on
 //! time; each page from the index is first checked equal to the scan's. Values are labelled
 //! in English and Thai with the node's real tables, as the API searches them.
 
@@ -206,6 +207,27 @@ fn main() -> Result<()> {
         rows.iter().map(|(id, r)| id.len() + r.len()).sum::<usize>() as f64 / 1e6
     );
 
+    // `ilm reindex --check`'s two passes over the contact index (without and with the vault).
+    if std::env::var("ILM_BENCH_CHECK").is_ok_and(|v| v == "yes") {
+        use ilm_node::contact_list::recount;
+        let started = Instant::now();
+        let lists = recount::check(&store, &mut |_| {})?;
+        let without = started.elapsed();
+        let started = Instant::now();
+        let sealed = recount::check_sealed(&store, &vault, &mut |_| {})?;
+        let with = started.elapsed();
+        if !matches!(lists, recount::Checked::Matches { .. })
+            || !matches!(sealed, recount::SealedChecked::Matches { .. })
+        {
+            bail!("the check found differences: {lists:?} {sealed:?}");
+        }
+        println!(
+            "ilm reindex --check, contact index: {:.1} s without the vault, {:.1} s with it; peak resident {:.0} MB",
+            without.as_secs_f64(),
+            with.as_secs_f64(),
+            rss_mb("VmHWM:")
+        );
+    }
     let i18n = ilm_node::i18n::I18n::load().map_err(anyhow::Error::msg)?;
     let (en, th) = (i18n.table("en"), i18n.table("th"));
     let repeat_caller = contact(&vault, 9)?.0.id;

@@ -138,9 +138,12 @@ pub enum Command {
     #[command(subcommand)]
     Statistics(StatisticsCommand),
     /// Recount the dashboards' aggregates from every stored case and contact (the node must
-    /// be stopped); with --check, only compare them with a recount.
+    /// be stopped; the contact index is built again at its next start); with --check, only
+    /// compare them with a recount, and the contact index with its contacts.
     Reindex {
-        /// Compare instead of rebuilding; exits 1 and lists the differing cells if any.
+        /// Compare instead of rebuilding: the aggregates, then the contact index (what it
+        /// keeps of identities and notes with the vault's key, unlocked as the node's start
+        /// unlocks it); exits 1 and lists what differs.
         #[arg(long)]
         check: bool,
     },

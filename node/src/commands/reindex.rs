@@ -11,7 +11,7 @@ use crate::datadir::DataDir;
 use crate::output::{Invalid, Output};
 use crate::schema;
 use crate::vault::Vault;
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use serde_json::json;
 
 /// How many differing aggregate cells a failed check lists.
@@ -95,12 +95,27 @@ pub(super) fn reindex(dir: &DataDir, check: bool) -> Result<Output> {
                 shown.join("\n")
             ));
         }
-        if let Some(Some(SealedChecked::Differs { total, shown })) = &sealed {
-            differs.push(format!(
-                "The contact index differs from its contacts' identities and notes (differences: {total}{}):\n{}",
-                first_shown(*total, shown),
-                shown.join("\n")
-            ));
+        match &sealed {
+            Some(Identities::Checked(SealedChecked::Differs {
+                total,
+                shown,
+                unopened,
+            })) => {
+                if *unopened > 0 {
+                    differs.push(format!(
+                        "{unopened} contacts do not open with this node's vault key (a key of another node, or damaged records): what differs for them follows from that. Put the right key back before `ilm reindex`, which would index them as holding nothing."
+                    ));
+                }
+                differs.push(format!(
+                    "The contact index differs from its contacts' identities and notes (differences: {total}{}):\n{}",
+                    first_shown(*total, shown),
+                    shown.join("\n")
+                ));
+            }
+            Some(Identities::NotChecked(why)) if !differs.is_empty() => differs.push(format!(
+                "What it keeps of identities and notes is not checked: {why}."
+            )),
+            _ => {}
         }
         if !differs.is_empty() {
             return Err(Invalid(format!(
@@ -111,24 +126,26 @@ pub(super) fn reindex(dir: &DataDir, check: bool) -> Result<Output> {
         }
         let (index, said) = match (checked, sealed) {
             (Checked::Matches { lists, contacts }, sealed) => {
-                let (identities, said_sealed) = match sealed.flatten() {
-                    None => (
-                        json!({ "checked": false }),
-                        "What it keeps of identities and notes is not checked: this node has no vault key.".to_string(),
-                    ),
-                    Some(SealedChecked::Matches { contacts, unopened }) => (
+                let (identities, said_sealed) = match sealed {
+                    Some(Identities::Checked(SealedChecked::Matches { contacts, unopened })) => (
                         json!({ "checked": true, "matches": true, "contacts": contacts, "unopened": unopened }),
                         format!(
                             "Its worker keys, search bits and words mentioned match the identities and notes of its {contacts} contacts{}.",
                             if unopened > 0 {
-                                format!(" ({unopened} do not open with the vault's key: indexed as holding nothing)")
+                                format!(
+                                    " ({unopened} do not open with the vault's key: indexed as holding nothing)"
+                                )
                             } else {
                                 String::new()
                             }
                         ),
                     ),
+                    Some(Identities::NotChecked(why)) => (
+                        json!({ "checked": false, "why": why }),
+                        format!("What it keeps of identities and notes is not checked: {why}."),
+                    ),
                     // Built when the lists were checked: not built now is not expected.
-                    Some(other) => bail!("the contact index changed while it was checked: {other:?}"),
+                    other => bail!("the contact index changed while it was checked: {other:?}"),
                 };
                 (
                     json!({ "built": true, "checked": true, "matches": true, "lists": lists, "contacts": contacts, "identities": identities }),
@@ -169,17 +186,42 @@ fn first_shown(total: usize, shown: &[String]) -> String {
     }
 }
 
-/// What the contact index keeps of identities and notes checked with the vault's key; None
-/// when this node has no vault key (nothing sealed to check against).
-fn check_sealed(dir: &DataDir, store: &crate::store::Store) -> Result<Option<SealedChecked>> {
-    if !dir.vault_key_path().exists() {
-        return Ok(None);
-    }
-    let vault = Vault::open(dir)
-        .context("open the vault to check what the contact index keeps of identities and notes")?;
+/// What became of the check of what the contact index keeps of identities and notes.
+#[derive(Debug)]
+enum Identities {
+    /// Checked with the vault's key.
+    Checked(SealedChecked),
+    /// Not checked, and why (no contacts, no vault key, a vault that does not open): the
+    /// rest of the check stands.
+    NotChecked(String),
+}
+
+/// What the contact index keeps of identities and notes checked with the vault's key (see
+/// [`Identities`]).
+fn check_sealed(dir: &DataDir, store: &crate::store::Store) -> Result<Identities> {
     let contacts = store.count(&schema::CONTACTS)? as u64;
+    if contacts == 0 {
+        return Ok(Identities::NotChecked("this node holds no contacts".into()));
+    }
+    if !dir.vault_key_path().exists() {
+        return Ok(Identities::NotChecked("this node has no vault key".into()));
+    }
+    let vault = match Vault::open(dir) {
+        Ok(v) => v,
+        Err(e) => {
+            return Ok(Identities::NotChecked(format!(
+                "the vault does not open ({e})"
+            )));
+        }
+    };
     let mut bar = Progress::records("contact index, identities", contacts);
-    let checked = recount::check_sealed(store, &vault, &mut |n| bar.set(n))?;
+    let checked = recount::check_sealed(store, &vault, &mut |n| bar.set(n));
     bar.finish();
-    Ok(Some(checked))
+    match checked {
+        Ok(c) => Ok(Identities::Checked(c)),
+        Err(recount::SealedCheckError::Vault(e)) => Ok(Identities::NotChecked(format!(
+            "the vault could not derive its keys ({e})"
+        ))),
+        Err(recount::SealedCheckError::Store(e)) => Err(e.into()),
+    }
 }

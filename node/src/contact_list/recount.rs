@@ -4,7 +4,7 @@
 //! worker keys against both, and the lists of the words of values contacts mention against
 //! the words each contact is held to mention. Whether the keys are the right keyed hashes of
 //! the numbers, whether a contact mentions the words held, and the search index's bits need
-//! the vault: [`sealed`] checks them, with its key.
+//! the vault: `sealed` checks them, with its key ([`check_sealed`]).
 //!
 //! Memory stays bounded: each list is summed (a count and a sum of its keys' hashes), never
 //! held, so a list missing a contact, holding one twice or holding another in its place

@@ -400,7 +400,15 @@ pub struct Candidates {
 /// word's signature, or an id starting with it), in the order they were indexed: a superset
 /// of those that do, of the columns below each clue's `below`. None when the index names more columns than the contact list holds
 /// contacts (damaged: a search then reads every contact).
-pub fn candidates(store: &Store, groups: &[Vec<Clue>]) -> Result<Option<Candidates>, StoreError> {
+///
+/// None also when more than `limit` columns may hold them: their places are then not read
+/// (a word every contact's notes hold named a million columns, whose places took 2.3 s to
+/// read, measured, before the search gave them up).
+pub fn candidates(
+    store: &Store,
+    groups: &[Vec<Clue>],
+    limit: u64,
+) -> Result<Option<Candidates>, StoreError> {
     let columns = columns(store)?;
     if columns > super::groups::count(store, super::groups::ALL)? as u64 {
         tracing::warn!("the contact search index is damaged; run `ilm reindex`");
@@ -420,6 +428,10 @@ pub fn candidates(store: &Store, groups: &[Vec<Clue>]) -> Result<Option<Candidat
     for clues in groups {
         let live = conjunction(store, clues, &every, &mut read)?;
         found.iter_mut().zip(&live).for_each(|(f, l)| *f |= l);
+    }
+    let named: u64 = found.iter().map(|b| u64::from(b.count_ones())).sum();
+    if named > limit {
+        return Ok(None);
     }
     let mut places = Vec::new();
     for (i, byte) in found.iter().enumerate() {

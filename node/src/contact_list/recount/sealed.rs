@@ -7,7 +7,12 @@
 //! that trusts a wrong bit misses a worker who calls again: only the vault can tell.
 //!
 //! Memory stays bounded: contacts are opened in the order of the search index's columns, one
-//! block of it at a time, whose rows (its bits, 512 KB) are the only thing held.
+//! block of it at a time; its rows (its bits, 512 KB), the registered words and the text of
+//! each set of values are what is held.
+//!
+//! A contact whose sealed part does not open is indexed as holding nothing (as a rebuild
+//! indexes it) and counted: when many do not open, the vault key is likely not this
+//! database's, and the differences found say so first.
 
 use super::{Found, short};
 use crate::contact_list::groups::{self, Caller, Indexed};
@@ -17,7 +22,7 @@ use crate::intake::{Contact, ContactId, SealedContact};
 use crate::schema;
 use crate::store::{Store, StoreError};
 use crate::vault::{Vault, VaultError};
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 /// How a check of the parts that need the vault ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,6 +43,9 @@ pub enum SealedChecked {
         total: usize,
         /// The first of them.
         shown: Vec<String>,
+        /// Contacts whose sealed part does not open (each also differs, unless it holds
+        /// nothing the index keeps).
+        unopened: usize,
     },
 }
 
@@ -64,8 +72,18 @@ pub fn check_sealed(
     }
     let key = GramKey::of(vault)?;
     let words = Vocabulary::load(store, &key)?;
-    let columns = signatures::columns(store)?;
+    let contacts = store.count(&schema::CONTACTS)?;
     let mut differs = Found::default();
+    // One column per contact, never freed: more is a damaged place's id (a column of 2^40
+    // would otherwise be walked to), checked no further than the contacts.
+    let mut columns = signatures::columns(store)?;
+    if columns > contacts as u64 {
+        differs.push(format!(
+            "the search index names {columns} columns for {contacts} contacts: those past {contacts} not checked"
+        ));
+        columns = contacts as u64;
+    }
+    let mut own_texts: HashMap<[u8; 16], String> = HashMap::new();
     let (mut opened, mut unopened) = (0usize, 0usize);
     for block in 0..columns.div_ceil(BLOCK) {
         let first = block * BLOCK;
@@ -98,7 +116,10 @@ pub fn check_sealed(
             }
             keys_differ(store, &c, &indexed, &mut differs)?;
             let set = ValueSet::of(&c);
-            let mut want_words = words.mentioned(&indexed.text, column, &mentions::own_text(&set));
+            let own = own_texts
+                .entry(set.id())
+                .or_insert_with(|| mentions::own_text(&set));
+            let mut want_words = words.mentioned(&indexed.text, column, own);
             let mut held = mentions::of_contact(store, &c.id)?;
             want_words.sort();
             held.sort();
@@ -127,18 +148,16 @@ pub fn check_sealed(
         }
         for bit in wrong {
             let column = first + bit as u64;
-            differs.push(format!(
-                "column {column} of the search index (contact {}): its bits are not the signature of its identity and notes",
-                named
-                    .get(bit)
-                    .copied()
-                    .flatten()
-                    .map_or_else(|| "none".to_string(), |id| short(&id.0))
-            ));
+            differs.push(match named.get(bit).copied().flatten() {
+                Some(id) => format!(
+                    "column {column} of the search index (contact {}): its bits are not the signature of its identity and notes",
+                    short(&id.0)
+                ),
+                None => format!("column {column} of the search index: bits set for no contact"),
+            });
         }
     }
     progress(opened as u64);
-    let contacts = store.count(&schema::CONTACTS)?;
     if opened != contacts {
         differs.push(format!(
             "the search index places {opened} contacts of {contacts}"
@@ -153,6 +172,7 @@ pub fn check_sealed(
         SealedChecked::Differs {
             total: differs.total,
             shown: differs.shown,
+            unopened,
         }
     })
 }

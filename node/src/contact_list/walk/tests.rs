@@ -158,3 +158,31 @@ fn a_small_node_counts_every_match() {
         assert!(!ours.more);
     }
 }
+
+/// A word every contact holds names every column in the search index: past the limit the
+/// search gives (its candidates would be too many to read one by one), their places are not
+/// read, and the search walks the list instead.
+#[test]
+fn a_word_every_contact_holds_is_given_up_before_its_places_are_read() {
+    use crate::contact_list::search::Search;
+    use crate::contact_list::signatures::{self, Clue, GramKey, Signature};
+    let n = started();
+    sixty(&n);
+    let key = GramKey::of(&n.vault).expect("key");
+    let clue = Clue {
+        word: "note".into(),
+        bits: Signature::of_word(&key, "note"),
+        id_start: None,
+        below: u64::MAX,
+    };
+    let under = signatures::candidates(&n.store, &[vec![clue.clone()]], 59).expect("read");
+    assert!(under.is_none(), "sixty columns named, limit 59: given up");
+    let all = signatures::candidates(&n.store, &[vec![clue]], 60)
+        .expect("read")
+        .expect("the control: within the limit, read");
+    assert_eq!(all.places.len(), 60);
+    let plan = Search::new("note", &labels)
+        .plan(&n.store, Some(&key), &Seen::All, false)
+        .expect("plan");
+    assert!(plan.is_none(), "the search reads no candidate");
+}

@@ -14,8 +14,13 @@ use crate::store::WriteBatch;
 /// The lines of a check that found differences (and fails the test otherwise).
 fn differs(n: &Node) -> Vec<String> {
     match check_sealed(&n.store, &n.vault, &mut |_| {}).expect("check") {
-        SealedChecked::Differs { total, shown } => {
+        SealedChecked::Differs {
+            total,
+            shown,
+            unopened,
+        } => {
             assert_eq!(total, shown.len());
+            assert_eq!(unopened, 0, "every contact opens");
             shown
         }
         other => panic!("damage not found: {other:?}"),
@@ -155,8 +160,9 @@ fn worker_keys_not_of_the_contacts_number_are_named() {
     matches(&n, 30);
 }
 
-/// A contact whose notes name another sector, held to mention nothing: named (the lists
-/// follow what is held, so only the vault can tell).
+/// A contact whose notes name another sector, held to mention nothing: named (its words
+/// opened and looked for; the check without the vault sees only that the word's lists
+/// still hold it).
 #[test]
 fn a_word_mentioned_but_not_held_so_is_named() {
     let n = started();
@@ -179,21 +185,71 @@ fn a_word_mentioned_but_not_held_so_is_named() {
     );
 }
 
-/// A column placing a contact whose own column is another, and a contact without a
-/// column: each named.
+/// A contact whose column is not the one that places it, a column placing nobody, and a
+/// stray place far past the contacts: each named, and the check goes no further than the
+/// contacts (a column of 2^40 would be a walk of years).
 #[test]
 fn places_and_columns_that_disagree_are_named() {
     let n = started();
     let ids = many(&n, 10);
     let mut batch = WriteBatch::new();
     batch.remove(&schema::SEARCH_COLUMNS, &ids[3].0);
+    batch.remove(&schema::SEARCH_PLACES, &5u64.to_be_bytes());
+    let stray = n
+        .store
+        .get::<Place>(&schema::SEARCH_PLACES, &1u64.to_be_bytes())
+        .expect("read")
+        .expect("placed");
+    batch
+        .put(&schema::SEARCH_PLACES, &(1u64 << 40).to_be_bytes(), &stray)
+        .expect("put");
     n.store.commit(batch).expect("commit");
     let lines = differs(&n);
-    assert!(
-        lines.contains(&format!(
-            "contact {}: its column is not 3, where the search index places it",
-            short(&ids[3].0)
-        )),
-        "{lines:?}"
+    assert_eq!(
+        lines,
+        vec![
+            format!(
+                "the search index names {} columns for 10 contacts: those past 10 not checked",
+                (1u64 << 40) + 1
+            ),
+            format!(
+                "contact {}: its column is not 3, where the search index places it",
+                short(&ids[3].0)
+            ),
+            "column 5 of the search index: no contact placed".to_string(),
+            "column 5 of the search index: bits set for no contact".to_string(),
+            "the search index places 9 contacts of 10".to_string(),
+        ]
     );
+}
+
+/// A contact sealed under another record (as under another node's key): it does not open,
+/// so it is indexed as holding nothing and differs from what was indexed of it; counted,
+/// so the report can say the key may be wrong.
+#[test]
+fn contacts_that_do_not_open_are_counted() {
+    let n = started();
+    let ids = many(&n, 10);
+    let mut c: Contact = n
+        .store
+        .get(&schema::CONTACTS, &ids[4].0)
+        .expect("read")
+        .expect("held");
+    let sealed: SealedContact = n.vault.open_json(&c.id.0, &c.sealed).expect("opens");
+    c.sealed = n.vault.seal_json(&ids[5].0, &sealed).expect("seal");
+    let mut batch = WriteBatch::new();
+    batch.put(&schema::CONTACTS, &c.id.0, &c).expect("put");
+    n.store.commit(batch).expect("commit");
+    match check_sealed(&n.store, &n.vault, &mut |_| {}).expect("check") {
+        SealedChecked::Differs {
+            unopened, shown, ..
+        } => {
+            assert_eq!(unopened, 1);
+            assert!(
+                shown.iter().all(|l| l.contains(&short(&c.id.0))),
+                "only the contact that does not open: {shown:?}"
+            );
+        }
+        other => panic!("not found: {other:?}"),
+    }
 }

@@ -33,7 +33,7 @@ fn a_word_registered_after_contacts_that_mention_it_still_finds_them() {
         id_start: None,
         below: first,
     };
-    let before = candidates(&n.store, &[vec![clue.clone()]])
+    let before = candidates(&n.store, &[vec![clue.clone()]], u64::MAX)
         .expect("read")
         .expect("built");
     assert_eq!(before.places.len(), 2, "{:?}", before.places);
@@ -44,6 +44,7 @@ fn a_word_registered_after_contacts_that_mention_it_still_finds_them() {
             below: u64::MAX,
             ..clue
         }]],
+        u64::MAX,
     )
     .expect("read")
     .expect("built");
