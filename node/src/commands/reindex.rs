@@ -7,10 +7,11 @@ use super::membership::{daemon_running, open_store};
 use crate::aggregates;
 use crate::backup::progress::Progress;
 use crate::contact_list::recount::{self, Checked, SealedChecked};
-use crate::datadir::DataDir;
+use crate::datadir::{DataDir, DataDirError};
 use crate::output::{Invalid, Output};
 use crate::schema;
-use crate::vault::Vault;
+use crate::secrets::SecretError;
+use crate::vault::{Vault, VaultError};
 use anyhow::{Result, bail};
 use serde_json::json;
 
@@ -103,7 +104,7 @@ pub(super) fn reindex(dir: &DataDir, check: bool) -> Result<Output> {
             })) => {
                 if *unopened > 0 {
                     differs.push(format!(
-                        "{unopened} contacts do not open with this node's vault key (a key of another node, or damaged records): what differs for them follows from that. Put the right key back before `ilm reindex`, which would index them as holding nothing."
+                        "Contacts that do not open with this node's vault key: {unopened} (a key of another node, or damaged records): what differs for them follows from that. Put the right key back before `ilm reindex`, which would index them as holding nothing."
                     ));
                 }
                 differs.push(format!(
@@ -206,13 +207,14 @@ fn check_sealed(dir: &DataDir, store: &crate::store::Store) -> Result<Identities
     if !dir.vault_key_path().exists() {
         return Ok(Identities::NotChecked("this node has no vault key".into()));
     }
+    // Only a passphrase not given leaves the check to say what it could not do; a wrong
+    // passphrase or a damaged key file fails it, as the node's start would fail.
     let vault = match Vault::open(dir) {
         Ok(v) => v,
-        Err(e) => {
-            return Ok(Identities::NotChecked(format!(
-                "the vault does not open ({e})"
-            )));
+        Err(VaultError::Key(DataDirError::Secret(e @ SecretError::NeedPassphrase(_)))) => {
+            return Ok(Identities::NotChecked(format!("the vault is locked ({e})")));
         }
+        Err(e) => return Err(anyhow::Error::new(e).context("open the vault")),
     };
     let mut bar = Progress::records("contact index, identities", contacts);
     let checked = recount::check_sealed(store, &vault, &mut |n| bar.set(n));
