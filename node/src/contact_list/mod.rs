@@ -359,40 +359,35 @@ pub(crate) fn select_within(
     } else {
         None
     };
-    let Some(plan) = plan else {
-        // Nothing narrows the search: the operator's list walked newest first to the page and
-        // some more, where that costs less ([`walk`]); else every contact read.
-        if built && !damaged {
-            let need = query
-                .page
-                .max(1)
-                .saturating_mul(per_page)
-                .saturating_add(limits.counted);
-            let mut matched = |c: &Contact| seen.allows(c) && pass(c);
-            match walk::walk(store, &seen.list(query.repeat), need, limits, &mut matched) {
-                Ok(Some(w)) => return page_of(store, w.keys, w.more, query, per_page, &open),
-                Ok(None) => {}
-                // A list or a contact does not read: the read of every contact says which.
-                Err(StoreError::Corrupt(e)) => tracing::warn!(
-                    "a contact search read something damaged ({e}); searching every contact"
-                ),
-                Err(e) => return Err(e.into()),
-            }
+    // Nothing narrows the search: the operator's list walked newest first to the page and
+    // some more, where that costs less ([`walk`]); else every contact read (below).
+    if plan.is_none() && built && !damaged {
+        let need = query
+            .page
+            .max(1)
+            .saturating_mul(per_page)
+            .saturating_add(limits.counted);
+        let mut matched = |c: &Contact| seen.allows(c) && pass(c);
+        match walk::walk(store, &seen.list(query.repeat), need, limits, &mut matched) {
+            Ok(Some(w)) => return page_of(store, w.keys, w.more, query, per_page, &open),
+            Ok(None) => {}
+            // A list or a contact does not read: the read of every contact says which.
+            Err(StoreError::Corrupt(e)) => tracing::warn!(
+                "a contact search read something damaged ({e}); searching every contact"
+            ),
+            Err(e) => return Err(e.into()),
         }
-        let mut keys = Vec::new();
-        store.for_each::<Contact>(&schema::CONTACTS, &[], |c| {
-            if seen.allows(&c) && pass(&c) {
-                keys.push(groups::key(&c));
-            }
-        })?;
-        let keys = repeated(store, keys, query.repeat)?;
-        return page_of(store, keys, false, query, per_page, &open);
-    };
+    }
     let mut keys = Vec::new();
     let mut keep = |c: Contact| {
         if seen.allows(&c) && pass(&c) {
             keys.push(groups::key(&c));
         }
+    };
+    let Some(plan) = plan else {
+        store.for_each::<Contact>(&schema::CONTACTS, &[], keep)?;
+        let keys = repeated(store, keys, query.repeat)?;
+        return page_of(store, keys, false, query, per_page, &open);
     };
     // Read in the store's order (by id): one by one in the index's order, each read was a
     // walk of its own through the store (about 80 µs a contact at a million, measured).

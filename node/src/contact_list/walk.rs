@@ -12,7 +12,7 @@
 //! read of every contact; about 7 % more at a million).
 
 use super::groups;
-use crate::aggregates::lists;
+use crate::aggregates::lists::merged::Merged;
 use crate::intake::Contact;
 use crate::schema;
 use crate::store::{Store, StoreError};
@@ -20,9 +20,6 @@ use crate::store::{Store, StoreError};
 /// Matching contacts a walk counts past the page it shows before it stops (as the case list
 /// does): its total is then a lower bound.
 pub const COUNTED: usize = 1_000;
-
-/// Ids read from the list at a time.
-const CHUNK: usize = 256;
 
 /// How far a walk goes (small in tests, so that a few contacts show each way).
 #[derive(Debug, Clone, Copy)]
@@ -84,33 +81,28 @@ pub fn walk(
     let budget = limits.budget(need);
     let mut keys = Vec::new();
     let mut read = 0usize;
-    let mut from = list.to_vec();
-    loop {
-        let ids = groups::LISTS.ids_from(store, list, &from, CHUNK)?;
-        for id in &ids {
-            let Some(key) = lists::key_of::<{ groups::KEY_LEN }>(id) else {
-                continue;
-            };
-            if keys.len() == need {
-                return Ok(Some(Walked { keys, more: true }));
-            }
-            if read == budget {
-                return Ok(None);
-            }
-            read += 1;
-            let contact = groups::contact_of(&key);
-            if let Some(c) = store.get::<Contact>(&schema::CONTACTS, &contact.0)?
-                && keep(&c)
-            {
-                keys.push(key);
-            }
+    let mut listed = Merged::of_lists(
+        &groups::LISTS,
+        vec![list.to_vec()],
+        Vec::new(),
+        &[0; groups::KEY_LEN],
+    );
+    while let Some(key) = listed.next(store)? {
+        if keys.len() == need {
+            return Ok(Some(Walked { keys, more: true }));
         }
-        match ids.last() {
-            // The id just after the last one read: the same bytes and a zero byte.
-            Some(last) if ids.len() == CHUNK => from = [last.as_slice(), &[0]].concat(),
-            _ => return Ok(Some(Walked { keys, more: false })),
+        if read == budget {
+            return Ok(None);
+        }
+        read += 1;
+        let contact = groups::contact_of(&key);
+        if let Some(c) = store.get::<Contact>(&schema::CONTACTS, &contact.0)?
+            && keep(&c)
+        {
+            keys.push(key);
         }
     }
+    Ok(Some(Walked { keys, more: false }))
 }
 
 #[cfg(test)]
