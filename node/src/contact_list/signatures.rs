@@ -385,15 +385,12 @@ fn id_columns(store: &Store, start: &str) -> Result<Vec<u64>, StoreError> {
     Ok(columns)
 }
 
-/// What the index gives a search: the contacts that may hold its words, and how many
-/// contacts it indexed.
+/// What the index gives a search: the contacts that may hold its words.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Candidates {
     /// The contacts' columns and places (each contact and its set of values), in the order
     /// they were indexed.
     pub places: Vec<(u64, Place)>,
-    /// How many contacts the index holds (its columns).
-    pub columns: u64,
 }
 
 /// The contacts that may hold every clue of one of `groups` (each clue: every bit of its
@@ -444,7 +441,7 @@ pub fn candidates(
             }
         }
     }
-    Ok(Some(Candidates { places, columns }))
+    Ok(Some(Candidates { places }))
 }
 
 /// What a search read of the index, once whichever groups of clues need it: rows, and the

@@ -232,12 +232,11 @@ fn keys_differ(
         .get::<Caller>(&schema::CALLERS, &c.id.0)?
         .map(|caller| caller.keys)
         .unwrap_or_default();
-    let mut want = indexed.keys.clone();
-    want.sort();
-    want.dedup();
+    // `worker_keys` gives them sorted and each once.
+    let want = &indexed.keys;
     let mut held_sorted = held;
     held_sorted.sort();
-    if held_sorted != want {
+    if held_sorted != *want {
         differs.push(format!(
             "contact {}: its {} worker keys are not the keyed hashes of its number and messenger id ({})",
             short(&c.id.0),
