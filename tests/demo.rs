@@ -128,6 +128,27 @@ fn the_demo_seeds_every_lifecycle_stage_with_attestations_and_overdue_work() {
         String::from_utf8_lossy(&check.stdout),
         String::from_utf8_lossy(&check.stderr)
     );
+    // The vault key is bound to the database: another node's key, or none, is refused by the
+    // node's start and by the check (neither makes a key), and all is well with its own back.
+    let key = cso.join("vault.key");
+    let kept = dir.join("helpline-vault.key");
+    std::fs::copy(&key, &kept).expect("keep the key");
+    std::fs::copy(dir.join("cso-union").join("vault.key"), &key).expect("another node's key");
+    let another = "vault.key is not the key this node's database was sealed with";
+    let said = support::ilm_run_fails(&cso);
+    assert!(said.contains(another), "{said}");
+    let said = support::ilm_fails_after_close(&cso, &["reindex", "--check"]);
+    assert!(said.contains(another), "{said}");
+    std::fs::remove_file(&key).expect("remove the key");
+    let missing = "vault.key is missing, and this node's database holds contacts sealed with it";
+    let said = support::ilm_run_fails(&cso);
+    assert!(said.contains(missing), "{said}");
+    assert!(!key.exists(), "the start made a new key");
+    let said = support::ilm_fails_after_close(&cso, &["reindex", "--check"]);
+    assert!(said.contains(missing), "{said}");
+    assert!(!key.exists(), "the check made a new key");
+    std::fs::rename(&kept, &key).expect("put the key back");
+    assert!(support::ilm(&cso, &["reindex", "--check"]).contains("match the identities"));
     // The contact index is checked too: it matches its contacts (this CSO got half of the
     // demo's), and a contact missing from a list is named (exit 1) until `ilm reindex` marks
     // the index for the next start.
@@ -157,6 +178,19 @@ fn the_demo_seeds_every_lifecycle_stage_with_attestations_and_overdue_work() {
         batch
             .put(&ilm_node::schema::WORKER_KEYS, &fake.0, &caller.group)
             .expect("put");
+        // And one contact's sealed part damaged: it no longer opens, and is counted.
+        let first = store
+            .ids_after(&ilm_node::schema::CONTACTS, 0, 1)
+            .expect("ids")
+            .remove(0);
+        let mut damaged = store
+            .get(&ilm_node::schema::CONTACTS, &first)
+            .expect("get")
+            .expect("a contact");
+        damaged.sealed.ciphertext[0] ^= 1;
+        batch
+            .put(&ilm_node::schema::CONTACTS, &first, &damaged)
+            .expect("put");
         store.commit(batch).expect("commit");
         contacts
     };
@@ -185,6 +219,10 @@ fn the_demo_seeds_every_lifecycle_stage_with_attestations_and_overdue_work() {
     );
     assert!(
         said.contains("its 1 worker keys are not the keyed hashes of its number and messenger id"),
+        "{said}"
+    );
+    assert!(
+        said.contains("Contacts that do not open with this node's vault key: 1 (damaged records"),
         "{said}"
     );
     let reindex = |args: &[&str]| {

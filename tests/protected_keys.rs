@@ -151,6 +151,45 @@ fn a_passphrase_protected_node_needs_its_passphrase_and_never_writes_keys_in_the
     cso.stop();
     net.steward.stop();
 
+    // The check of what the contact index keeps of identities needs the vault: without the
+    // passphrase it is not checked, and says why, the rest of the check standing (exit 0);
+    // with it, it is checked; a wrong one fails the check, as it fails a start.
+    let check = |pass: Option<&str>| {
+        let mut cmd = Command::new(ilm_bin());
+        cmd.arg("--data-dir").arg(&cso.dir);
+        if let Some(p) = pass {
+            cmd.args(["--passphrase-file", p]);
+        }
+        let out = cmd
+            .args(["--json", "reindex", "--check"])
+            .env_remove("ILM_DATA_DIR")
+            .env_remove("CREDENTIALS_DIRECTORY")
+            .stdin(Stdio::null())
+            .output()
+            .expect("run ilm");
+        let said = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        (out.status.success(), said)
+    };
+    let (ok, said) = check(None);
+    assert!(ok, "{said}");
+    let said: serde_json::Value = serde_json::from_str(&said).expect("json");
+    let index = &said["contact_index"];
+    assert_eq!(index["matches"], true, "{said}");
+    assert_eq!(index["identities"]["checked"], false, "{said}");
+    let why = index["identities"]["why"].as_str().unwrap_or_default();
+    assert!(why.starts_with("the vault is locked"), "{said}");
+    assert!(why.contains("protected by a passphrase"), "{said}");
+    let (ok, said) = check(Some(pf));
+    assert!(ok, "{said}");
+    let said: serde_json::Value = serde_json::from_str(&said).expect("json");
+    let identities = &said["contact_index"]["identities"];
+    assert_eq!(identities["checked"], true, "{said}");
+    assert_eq!(identities["matches"], true, "{said}");
+    assert_eq!(identities["contacts"], 1, "{said}");
+    let (ok, said) = check(Some(wrong.to_str().expect("utf8")));
+    assert!(!ok && said.contains("does not open"), "{said}");
+
     let secrets = secrets_of(&cso.dir, Some(PASSPHRASE));
     assert_eq!(
         &secrets[..4],

@@ -285,7 +285,7 @@ pub async fn start(dir: DataDir, opts: RunOptions) -> Result<RunningNode> {
     )
     .map_err(anyhow::Error::msg)?;
     let metrics = Arc::new(Metrics::default());
-    let vault = Arc::new(crate::vault::Vault::open(&dir).context("open the vault")?);
+    let vault = Arc::new(crate::vault::binding::open(&dir, &store).context("open the vault")?);
     let built = {
         let (store, vault) = (store.clone(), vault.clone());
         tokio::task::spawn_blocking(move || crate::contact_list::groups::ensure(&store, &vault))

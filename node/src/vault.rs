@@ -4,6 +4,8 @@
 //! only as [`Sealed`] bytes, never logged, and leaves the node only inside an end-to-end
 //! encrypted consented disclosure.
 
+pub mod binding;
+
 use crate::datadir::{DataDir, DataDirError};
 use chacha20poly1305::ChaCha20Poly1305;
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};

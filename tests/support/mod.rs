@@ -76,6 +76,45 @@ pub fn ilm_fails(dir: &Path, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
+/// Starts `ilm run` for a data dir that must refuse to start; returns its standard error.
+/// A node still running after a minute is stopped and the test fails.
+pub fn ilm_run_fails(dir: &Path) -> String {
+    let mut child = Command::new(ilm_bin())
+        .arg("--data-dir")
+        .arg(dir)
+        .args([
+            "run",
+            "--admin-listen",
+            "127.0.0.1:0",
+            "--listen",
+            "/ip4/127.0.0.1/tcp/0",
+        ])
+        .env_remove("ILM_DATA_DIR")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start ilm run");
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if started.elapsed() > Duration::from_secs(60) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("ilm run started for {}", dir.display());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let mut err = String::new();
+    if let Some(mut e) = child.stderr.take() {
+        std::io::Read::read_to_string(&mut e, &mut err).expect("read its errors");
+    }
+    assert!(!status.success(), "ilm run exited 0: {err}");
+    err
+}
+
 /// The intake body of one worker's contact at a CSO, identity included.
 pub fn contact_body(name: &str, phone: &str) -> Value {
     json!({

@@ -11,6 +11,7 @@ use crate::datadir::{DataDir, DataDirError};
 use crate::output::{Invalid, Output};
 use crate::schema;
 use crate::secrets::SecretError;
+use crate::vault::binding::{self, BindingError, KeyCheck};
 use crate::vault::{Vault, VaultError};
 use anyhow::{Result, bail};
 use serde_json::json;
@@ -104,7 +105,7 @@ pub(super) fn reindex(dir: &DataDir, check: bool) -> Result<Output> {
             })) => {
                 if *unopened > 0 {
                     differs.push(format!(
-                        "Contacts that do not open with this node's vault key: {unopened} (a key of another node, or damaged records): what differs for them follows from that. Put the right key back before `ilm reindex`, which would index them as holding nothing."
+                        "Contacts that do not open with this node's vault key: {unopened} (damaged records, or sealed with another key): what differs for them follows from that, and `ilm reindex` would index them as holding nothing."
                     ));
                 }
                 differs.push(format!(
@@ -192,8 +193,8 @@ fn first_shown(total: usize, shown: &[String]) -> String {
 enum Identities {
     /// Checked with the vault's key.
     Checked(SealedChecked),
-    /// Not checked, and why (no contacts, no vault key, a vault that does not open): the
-    /// rest of the check stands.
+    /// Not checked, and why (no contacts, a vault locked by a passphrase not given): the rest
+    /// of the check stands.
     NotChecked(String),
 }
 
@@ -204,8 +205,13 @@ fn check_sealed(dir: &DataDir, store: &crate::store::Store) -> Result<Identities
     if contacts == 0 {
         return Ok(Identities::NotChecked("this node holds no contacts".into()));
     }
+    // A node with contacts and no key, or another's, does not start: the check fails as the
+    // start would (and makes no key: it writes nothing).
     if !dir.vault_key_path().exists() {
-        return Ok(Identities::NotChecked("this node has no vault key".into()));
+        return Err(
+            anyhow::Error::new(BindingError::Missing(schema::CONTACTS.name()))
+                .context("open the vault"),
+        );
     }
     // Only a passphrase not given leaves the check to say what it could not do; a wrong
     // passphrase or a damaged key file fails it, as the node's start would fail.
@@ -216,6 +222,9 @@ fn check_sealed(dir: &DataDir, store: &crate::store::Store) -> Result<Identities
         }
         Err(e) => return Err(anyhow::Error::new(e).context("open the vault")),
     };
+    if binding::check(store, &vault)? == KeyCheck::Differs {
+        return Err(anyhow::Error::new(BindingError::NotThisNodes).context("open the vault"));
+    }
     let mut bar = Progress::records("contact index, identities", contacts);
     let checked = recount::check_sealed(store, &vault, &mut |n| bar.set(n));
     bar.finish();

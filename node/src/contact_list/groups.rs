@@ -576,4 +576,4 @@ fn split(keys_of: &BTreeMap<ContactId, Vec<WorkerKey>>) -> Vec<Vec<ContactId>> {
 }
 
 #[cfg(test)]
-pub(super) mod tests;
+pub(crate) mod tests;

@@ -1,5 +1,6 @@
 //! The database's own facts, kept in a tree apart from the data: its schema version,
-//! whether a compaction is due, and its size after the last one.
+//! whether a compaction is due, its size after the last one, and the check value of the
+//! vault key its worker data is sealed with.
 
 use super::{META, Result, Store, StoreError};
 
@@ -7,6 +8,8 @@ const SCHEMA_KEY: &[u8] = b"schema_version";
 pub(super) const COMPACTION_KEY: &[u8] = b"compaction_due";
 /// The database's size on disk after its last compaction (or when first measured).
 pub(super) const COMPACTED_BYTES_KEY: &[u8] = b"compacted_bytes";
+/// The check value of the vault key the database's worker data is sealed with.
+const VAULT_KEY_CHECK_KEY: &[u8] = b"vault_key_check";
 
 /// The engine's log keeps every rewritten value until the database is compacted, and a
 /// node's lists rewrite their blocks at each delivery (a brand's store measured 7.5 times
@@ -107,6 +110,29 @@ impl Store {
             compaction_due: bytes_on_disk > bytes_after_compaction.saturating_mul(factor)
                 && bytes_on_disk - bytes_after_compaction > min_growth,
         })
+    }
+
+    /// The check value of the vault key this database's worker data is sealed with (None: not
+    /// recorded yet; see `vault::binding`).
+    pub fn vault_key_check(&self) -> Result<Option<[u8; 32]>> {
+        let h = self.h()?;
+        let Some(v) = h.db.open_tree(META)?.get(VAULT_KEY_CHECK_KEY)? else {
+            return Ok(None);
+        };
+        let bytes: [u8; 32] = v
+            .as_ref()
+            .try_into()
+            .map_err(|_| StoreError::Corrupt("vault key check value".into()))?;
+        Ok(Some(bytes))
+    }
+
+    /// Records the check value of the vault key, durably, before anything is sealed with it.
+    pub fn set_vault_key_check(&self, value: &[u8; 32]) -> Result<()> {
+        let _writing = self.writing();
+        let h = self.h()?;
+        h.db.open_tree(META)?
+            .insert(VAULT_KEY_CHECK_KEY, value.as_slice())?;
+        self.flush()
     }
 
     /// Whether a compaction is due (see [`Store::mark_compaction_due`]).

@@ -28,7 +28,8 @@ pub(crate) const MESSENGERS: [&str; 5] = ["@Aye.Line", "aye.line", "min_123", ""
 pub(crate) const RECORDERS: [Option<&str>; 3] = [Some("intake-a"), Some("intake-b"), None];
 
 pub(crate) struct Node {
-    _dir: tempfile::TempDir,
+    /// The data directory (the vault key's).
+    pub(crate) dir: tempfile::TempDir,
     pub(crate) store: Store,
     pub(crate) vault: Vault,
 }
@@ -37,11 +38,7 @@ pub(crate) fn node() -> Node {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = schema::open(&dir.path().join("db")).expect("store");
     let vault = Vault::open(&DataDir::new(dir.path())).expect("vault");
-    Node {
-        _dir: dir,
-        store,
-        vault,
-    }
+    Node { dir, store, vault }
 }
 
 /// A node whose index was built at its start, as the daemon builds it before it serves: a
