@@ -140,14 +140,21 @@ fn the_demo_seeds_every_lifecycle_stage_with_attestations_and_overdue_work() {
     let said = support::ilm_fails_after_close(&cso, &["reindex", "--check"]);
     assert!(said.contains(another), "{said}");
     std::fs::remove_file(&key).expect("remove the key");
-    let missing = "vault.key is missing, and this node's database holds contacts sealed with it";
+    let missing =
+        "vault.key is missing, and this node's database holds contacts sealed or keyed with it";
     let said = support::ilm_run_fails(&cso);
     assert!(said.contains(missing), "{said}");
     assert!(!key.exists(), "the start made a new key");
     let said = support::ilm_fails_after_close(&cso, &["reindex", "--check"]);
     assert!(said.contains(missing), "{said}");
     assert!(!key.exists(), "the check made a new key");
+    // A new key is made only when the lost one is confirmed lost, and never over a key.
+    let said = support::ilm_fails(&cso, &["key", "replace-vault"]);
+    assert!(said.contains("pass --lost to confirm"), "{said}");
+    assert!(!key.exists(), "replace-vault made a key unconfirmed");
     std::fs::rename(&kept, &key).expect("put the key back");
+    let said = support::ilm_fails(&cso, &["key", "replace-vault", "--lost"]);
+    assert!(said.contains("only a lost key is replaced"), "{said}");
     assert!(support::ilm(&cso, &["reindex", "--check"]).contains("match the identities"));
     // The contact index is checked too: it matches its contacts (this CSO got half of the
     // demo's), and a contact missing from a list is named (exit 1) until `ilm reindex` marks
@@ -241,6 +248,18 @@ fn the_demo_seeds_every_lifecycle_stage_with_attestations_and_overdue_work() {
         said.contains("The contact index is not built: the node builds it at its next start."),
         "{said}"
     );
+    // A key lost for good, replaced when confirmed: the check takes the new key, and what
+    // the old one sealed is counted as no longer opening.
+    std::fs::remove_file(&key).expect("remove the key");
+    let said = support::ilm(&cso, &["key", "replace-vault", "--lost"]);
+    assert!(
+        said.contains(&format!(
+            "no longer opening: the identities and notes of {contacts} contacts"
+        )),
+        "{said}"
+    );
+    assert!(key.exists());
+    assert!(support::ilm(&cso, &["reindex", "--check"]).contains("match a recount"));
     let cells = Command::new(ilm_bin())
         .arg("--data-dir")
         .arg(&cso)

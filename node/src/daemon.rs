@@ -267,6 +267,8 @@ pub async fn start(dir: DataDir, opts: RunOptions) -> Result<RunningNode> {
             "this node's own membership certificate is expired or revoked; ask the steward for a new one"
         );
     }
+    // Before the network: a node refused its vault key never joins it.
+    let vault = Arc::new(crate::vault::binding::open(&dir, &store).context("open the vault")?);
     let mut seed = keys.signing_seed();
     let keypair = libp2p::identity::Keypair::ed25519_from_bytes(&mut seed)
         .context("derive the libp2p identity")?;
@@ -285,7 +287,6 @@ pub async fn start(dir: DataDir, opts: RunOptions) -> Result<RunningNode> {
     )
     .map_err(anyhow::Error::msg)?;
     let metrics = Arc::new(Metrics::default());
-    let vault = Arc::new(crate::vault::binding::open(&dir, &store).context("open the vault")?);
     let built = {
         let (store, vault) = (store.clone(), vault.clone());
         tokio::task::spawn_blocking(move || crate::contact_list::groups::ensure(&store, &vault))

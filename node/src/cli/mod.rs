@@ -175,6 +175,15 @@ pub enum KeyCommand {
         #[arg(long, conflicts_with_all = ["new_passphrase_file", "new_passphrase_fd"])]
         remove: bool,
     },
+    /// Make a new vault key for a node whose vault.key is lost for good, with no backup that
+    /// holds it (the node must be stopped). What the lost key sealed no longer opens: the
+    /// identities and notes of the contacts recorded before, the disclosures received, the
+    /// portal's threads. Put the key back from a backup instead whenever you can.
+    ReplaceVault {
+        /// Confirm that the vault key is lost for good.
+        #[arg(long)]
+        lost: bool,
+    },
     /// Start a rotation of the signing and encryption keys (the node must be stopped): new
     /// keys wait beside the current ones and a request signed by both goes to the steward,
     /// whose certificate `ilm member join` then installs. The organisation keeps its id.

@@ -168,3 +168,29 @@ pub(super) fn change_passphrase(
         ),
     ))
 }
+
+/// `ilm key replace-vault --lost`: a new vault key for a node whose key is lost for good,
+/// saying how many records the lost key sealed (they no longer open).
+pub(super) fn replace_vault(dir: &DataDir, lost: bool) -> Result<Output> {
+    use crate::schema;
+    if super::membership::daemon_running(dir) {
+        bail!("stop the node first: the vault key is replaced while it is stopped");
+    }
+    if !lost {
+        return Err(crate::output::Invalid(
+            "a new vault key opens nothing the lost one sealed: put vault.key back from a backup if there is one, or pass --lost to confirm it is lost for good".into(),
+        )
+        .into());
+    }
+    let store = super::membership::open_store(dir)?;
+    crate::vault::binding::replace_lost(dir, &store).context("replace the vault key")?;
+    let contacts = store.count(&schema::CONTACTS)?;
+    let disclosures = store.count(&schema::DISCLOSURES)?;
+    let threads = store.count(&schema::PORTAL_THREADS)?;
+    Ok(Output::new(
+        json!({ "replaced": true, "contacts": contacts, "disclosures": disclosures, "portal_threads": threads }),
+        format!(
+            "Made a new vault key. Sealed with the lost one, and no longer opening: the identities and notes of {contacts} contacts, {disclosures} received disclosures and {threads} portal threads. Back up the node now (`ilm backup`): the new key is in its backups."
+        ),
+    ))
+}

@@ -143,6 +143,7 @@ pub fn run(cli: Cli) -> Result<Output> {
             new_passphrase_fd,
             remove,
         }) => identity::change_passphrase(&dir, new_passphrase_file, new_passphrase_fd, remove),
+        Command::Key(KeyCommand::ReplaceVault { lost }) => identity::replace_vault(&dir, lost),
         Command::Key(KeyCommand::Rotate { out, cancel }) => {
             rotation::rotate(&dir, out.as_deref(), cancel)
         }

@@ -79,6 +79,9 @@ pub(super) fn reindex(dir: &DataDir, check: bool) -> Result<Output> {
             "The aggregates match a recount of {total} records ({} cells).",
             counted.len()
         );
+        // The vault's key first, whatever the contacts: a check passes no node that would
+        // not start.
+        let vault = vault_to_check(dir, &store)?;
         let contacts = store.count(&schema::CONTACTS)? as u64;
         let mut bar = Progress::records("contact index", contacts);
         let checked = recount::check(&store, &mut |n| bar.set(n))?;
@@ -87,7 +90,7 @@ pub(super) fn reindex(dir: &DataDir, check: bool) -> Result<Output> {
         // lists gave, so that one run names every difference.
         let sealed = match checked {
             Checked::NotBuilt => None,
-            _ => Some(check_sealed(dir, &store)?),
+            _ => Some(check_sealed(&store, contacts, vault)?),
         };
         let mut differs = Vec::new();
         if let Checked::Differs { total, shown } = &checked {
@@ -198,33 +201,51 @@ enum Identities {
     NotChecked(String),
 }
 
-/// What the contact index keeps of identities and notes checked with the vault's key (see
-/// [`Identities`]).
-fn check_sealed(dir: &DataDir, store: &crate::store::Store) -> Result<Identities> {
-    let contacts = store.count(&schema::CONTACTS)? as u64;
-    if contacts == 0 {
-        return Ok(Identities::NotChecked("this node holds no contacts".into()));
-    }
-    // A node with contacts and no key, or another's, does not start: the check fails as the
-    // start would (and makes no key: it writes nothing).
+/// The node's vault for the check, as its start would open it but writing nothing: Err
+/// where the start would refuse it (a key missing while anything is sealed, another node's,
+/// a wrong passphrase, a damaged file), Ok(Err(why)) when it is locked (no passphrase
+/// given) or there is none (nothing sealed).
+fn vault_to_check(
+    dir: &DataDir,
+    store: &crate::store::Store,
+) -> Result<std::result::Result<Vault, String>> {
     if !dir.vault_key_path().exists() {
-        return Err(
-            anyhow::Error::new(BindingError::Missing(schema::CONTACTS.name()))
-                .context("open the vault"),
-        );
+        if let Some(table) = binding::sealed_held(store)? {
+            return Err(anyhow::Error::new(BindingError::Missing(table)).context("open the vault"));
+        }
+        return Ok(Err(
+            "this node has no vault key (it holds nothing sealed)".into()
+        ));
     }
     // Only a passphrase not given leaves the check to say what it could not do; a wrong
     // passphrase or a damaged key file fails it, as the node's start would fail.
     let vault = match Vault::open(dir) {
         Ok(v) => v,
         Err(VaultError::Key(DataDirError::Secret(e @ SecretError::NeedPassphrase(_)))) => {
-            return Ok(Identities::NotChecked(format!("the vault is locked ({e})")));
+            return Ok(Err(format!("the vault is locked ({e})")));
         }
         Err(e) => return Err(anyhow::Error::new(e).context("open the vault")),
     };
     if binding::check(store, &vault)? == KeyCheck::Differs {
         return Err(anyhow::Error::new(BindingError::NotThisNodes).context("open the vault"));
     }
+    Ok(Ok(vault))
+}
+
+/// What the contact index keeps of identities and notes checked with the vault's key (see
+/// [`Identities`]).
+fn check_sealed(
+    store: &crate::store::Store,
+    contacts: u64,
+    vault: std::result::Result<Vault, String>,
+) -> Result<Identities> {
+    if contacts == 0 {
+        return Ok(Identities::NotChecked("this node holds no contacts".into()));
+    }
+    let vault = match vault {
+        Ok(v) => v,
+        Err(why) => return Ok(Identities::NotChecked(why)),
+    };
     let mut bar = Progress::records("contact index, identities", contacts);
     let checked = recount::check_sealed(store, &vault, &mut |n| bar.set(n));
     bar.finish();
@@ -234,5 +255,38 @@ fn check_sealed(dir: &DataDir, store: &crate::store::Store) -> Result<Identities
             "the vault could not derive its keys ({e})"
         ))),
         Err(recount::SealedCheckError::Store(e)) => Err(e.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::WriteBatch;
+
+    /// A node holding only received disclosures (a supplier's) and no contacts: its check
+    /// fails on a missing key as its start does; with nothing sealed, it says there is none.
+    #[test]
+    fn a_missing_key_fails_the_check_whatever_is_sealed() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let dir = DataDir::new(tmp.path());
+        let store = schema::open(&tmp.path().join("db")).expect("store");
+        let vault = crate::vault::binding::open(&dir, &store).expect("vault");
+        std::fs::remove_file(dir.vault_key_path()).expect("remove");
+        match vault_to_check(&dir, &store).expect("nothing sealed") {
+            Err(why) => assert!(why.contains("no vault key"), "{why}"),
+            Ok(_) => panic!("a vault without a key"),
+        }
+        let mut batch = WriteBatch::new();
+        let sealed = vault.seal(b"d1", b"a disclosed identity").expect("seal");
+        batch
+            .put(&schema::DISCLOSURES, b"d1", &sealed)
+            .expect("stage");
+        store.commit(batch).expect("commit");
+        let err = vault_to_check(&dir, &store).err().expect("refused");
+        assert!(
+            format!("{err:#}").contains("holds received disclosures sealed or keyed with it"),
+            "{err:#}"
+        );
+        assert!(!dir.vault_key_path().exists(), "the check made a key");
     }
 }

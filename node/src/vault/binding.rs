@@ -6,7 +6,9 @@
 //! database records a check value of its key (a keyed hash of a fixed text, which tells
 //! nothing of the key) and the node refuses to start with any other key, or with none while
 //! it holds anything sealed. A database of a release before the check value is checked
-//! against its first sealed records, then the value is recorded.
+//! against its newest contacts and its first sealed records (a node of such a release may
+//! have made a new key once already: its older contacts do not open), then the value is
+//! recorded. A key lost for good is replaced only when asked ([`replace_lost`]).
 
 use super::{Sealed, Vault, VaultError};
 use crate::datadir::DataDir;
@@ -15,16 +17,17 @@ use crate::store::{Store, StoreError, Table};
 
 /// The keyed hash's domain for the check value: no other use of the vault hashes it.
 const CHECK_DOMAIN: &str = "vault-key-check";
-/// How many sealed records a database without a check value tries: the key is another's only
-/// if none of them opens (one damaged record must not stop a node's start).
-const TRIED: usize = 8;
+/// How many of its newest contacts, of its first contacts and of its first received
+/// disclosures a database without a check value tries: the key is another's only if none of
+/// them opens (damaged records, or records of a key lost earlier, must not stop a start).
+const TRIED: usize = 64;
 
 /// Why the vault key cannot be used with the node's database.
 #[derive(Debug, thiserror::Error)]
 pub enum BindingError {
     /// No key file, and the database holds data sealed or hashed with the key (the table named).
     #[error(
-        "vault.key is missing, and this node's database holds {0} sealed with it: put this node's vault.key back (from its backup); a new key would open none of them"
+        "vault.key is missing, and this node's database holds {0} sealed or keyed with it: put this node's vault.key back (from its backup); a new key would open none of them (if it is lost for good, `ilm key replace-vault --lost` makes a new one)"
     )]
     Missing(&'static str),
     /// The key file holds a key other than the one the database's data was sealed with.
@@ -32,6 +35,11 @@ pub enum BindingError {
         "vault.key is not the key this node's database was sealed with (another node's key): put this node's own vault.key back"
     )]
     NotThisNodes,
+    /// A replacement was asked for while a key file is there.
+    #[error(
+        "vault.key is there: only a lost key is replaced (a key of another node is removed first)"
+    )]
+    NotLost,
     /// The key file does not open (locked, damaged, readable by others).
     #[error(transparent)]
     Vault(#[from] VaultError),
@@ -68,6 +76,17 @@ pub fn open(dir: &DataDir, store: &Store) -> Result<Vault, BindingError> {
     if made || store.vault_key_check()?.is_none() {
         store.set_vault_key_check(&check_value(&vault)?)?;
     }
+    Ok(vault)
+}
+
+/// Makes a new vault key for a node whose key is lost for good and records it: what the lost
+/// key sealed no longer opens. Refused while a key file is there.
+pub fn replace_lost(dir: &DataDir, store: &Store) -> Result<Vault, BindingError> {
+    if dir.vault_key_path().exists() {
+        return Err(BindingError::NotLost);
+    }
+    let vault = Vault::open(dir)?;
+    store.set_vault_key_check(&check_value(&vault)?)?;
     Ok(vault)
 }
 
@@ -117,16 +136,27 @@ fn check_value(vault: &Vault) -> Result<[u8; 32], VaultError> {
     vault.keyed_hash(CHECK_DOMAIN, &[])
 }
 
-/// The first sealed records (contacts, then received disclosures), each with the id it was
-/// sealed under.
+/// Sealed records to try a key on, each with the id it was sealed under: the newest
+/// contacts (from the list of every contact, when built), the first ones in id order (the
+/// ids are random) and the first received disclosures.
 fn first_sealed(store: &Store) -> Result<Vec<(Vec<u8>, Sealed)>, StoreError> {
+    use crate::contact_list::groups;
+    let mut ids: Vec<Vec<u8>> = groups::LISTS
+        .ids_in(store, groups::ALL, 0, TRIED)?
+        .iter()
+        .filter_map(|id| crate::aggregates::lists::key_of::<{ groups::KEY_LEN }>(id))
+        .map(|k| groups::contact_of(&k).0.to_vec())
+        .collect();
+    ids.extend(store.ids_after(&schema::CONTACTS, 0, TRIED)?);
+    ids.sort();
+    ids.dedup();
     let mut out = Vec::new();
-    for id in store.ids_after(&schema::CONTACTS, 0, TRIED)? {
+    for id in ids {
         if let Some(c) = store.get(&schema::CONTACTS, &id)? {
             out.push((id, c.sealed));
         }
     }
-    for id in store.ids_after(&schema::DISCLOSURES, 0, TRIED - out.len().min(TRIED))? {
+    for id in store.ids_after(&schema::DISCLOSURES, 0, TRIED)? {
         if let Some(sealed) = store.get(&schema::DISCLOSURES, &id)? {
             out.push((id, sealed));
         }

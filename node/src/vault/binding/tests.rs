@@ -1,7 +1,7 @@
 //! The vault key bound to its database, on real stores and key files in temp dirs.
 
 use super::*;
-use crate::contact_list::groups::tests::{add, node};
+use crate::contact_list::groups::tests::{Node, add, node};
 use crate::store::WriteBatch;
 
 /// A received disclosure sealed with `vault` under `id`, as a supplier's node keeps one.
@@ -61,6 +61,7 @@ fn a_lost_key_is_not_replaced_while_anything_is_sealed() {
         "{err}"
     );
     assert!(err.to_string().contains("vault.key is missing"), "{err}");
+    assert!(err.to_string().contains("replace-vault --lost"), "{err}");
     assert!(!dir.vault_key_path().exists(), "no key was made");
     // A contact names its table too.
     let c = node();
@@ -122,4 +123,61 @@ fn one_damaged_record_does_not_make_the_key_anothers() {
     assert_eq!(check(&n.store, vault).expect("check"), KeyCheck::Matches);
     // The check writes nothing.
     assert_eq!(n.store.vault_key_check().expect("read"), None);
+}
+
+/// A node of an earlier release that lost its key once made a new one and went on: its
+/// older contacts are sealed with the lost key, its newest with the current one. It starts.
+#[test]
+fn a_database_of_two_keys_starts_with_the_one_its_newest_contacts_open_with() {
+    let lost = node();
+    for i in 0..100 {
+        add(&lost, i, "+66 81 234 5678", "", None, 1_000 + i, true);
+    }
+    let path = lost.dir.path().to_path_buf();
+    let dir = DataDir::new(&path);
+    std::fs::remove_file(dir.vault_key_path()).expect("the key lost");
+    let current = Node {
+        vault: Vault::open(&dir).expect("a new key, as an earlier release made"),
+        dir: lost.dir,
+        store: lost.store,
+    };
+    // The control: with only the older contacts, every contact tried is the lost key's.
+    assert_eq!(
+        check(&current.store, &current.vault).expect("check"),
+        KeyCheck::Differs
+    );
+    add(&current, 100, "+95 9 555 0101", "", None, 5_000, true);
+    assert_eq!(current.store.vault_key_check().expect("read"), None);
+    open(&dir, &current.store).expect("starts with the current key");
+    assert!(current.store.vault_key_check().expect("read").is_some());
+}
+
+#[test]
+fn a_key_lost_for_good_is_replaced_only_when_gone() {
+    let n = node();
+    add(&n, 1, "+66 81 234 5678", "", None, 1, true);
+    let dir = DataDir::new(n.dir.path());
+    open(&dir, &n.store).expect("open");
+    let err = replace_lost(&dir, &n.store).err().expect("a key is there");
+    assert!(matches!(err, BindingError::NotLost), "{err}");
+    std::fs::remove_file(dir.vault_key_path()).expect("the key lost");
+    assert!(matches!(
+        open(&dir, &n.store),
+        Err(BindingError::Missing(_))
+    ));
+    let new = replace_lost(&dir, &n.store).expect("replaced");
+    assert_eq!(check(&n.store, &new).expect("check"), KeyCheck::Matches);
+    open(&dir, &n.store).expect("the node starts with it");
+    let c = n
+        .store
+        .get(
+            &schema::CONTACTS,
+            &n.store.ids_after(&schema::CONTACTS, 0, 1).expect("ids")[0],
+        )
+        .expect("get")
+        .expect("a contact");
+    assert!(
+        new.open_sealed(&c.id.0, &c.sealed).is_err(),
+        "sealed with the lost key"
+    );
 }
