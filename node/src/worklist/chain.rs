@@ -26,13 +26,17 @@
 //! or the status lists, each case's row checked, when the cells say the page is likely
 //! found within a budget of rows (`walk`).
 
+mod row;
+
+pub(super) use row::report_row;
+pub use row::row_of;
+
 use super::condition::Key;
 use super::stream::{self, COUNTED, Found, Stream};
 use super::walk::Limits;
-use super::{CasePage, CaseRow, Filter, Sort, Source, member_name};
+use super::{CasePage, Filter, Sort};
 use crate::aggregates::{chain, opened, reports};
 use crate::membership::MembershipState;
-use crate::records::StatusReport;
 use crate::schema;
 use crate::store::{Store, StoreError};
 use ilm_protocol::{CaseRef, IssueCategory, OrgId, Timestamp};
@@ -429,17 +433,6 @@ pub fn page_reading(
     super::built_page(&keys, total, more && known.is_none(), filter, row)
 }
 
-/// The row of a brand's case (None when its reports are gone).
-pub fn row_of(
-    store: &Store,
-    membership: &MembershipState,
-    now: Timestamp,
-    key: &Key,
-) -> Result<Option<CaseRow>, StoreError> {
-    let reports = reports::reports_of(store, &opened::case_of(key))?;
-    Ok(report_row(&reports, &member_name(membership), now))
-}
-
 /// Every case `filter` keeps of a brand's, in its order, as keys: an export builds their
 /// rows a chunk at a time, so what it holds grows with the cases kept, never with every row.
 /// When the lists hold every condition, the order is read from them (`ordered`); otherwise,
@@ -492,95 +485,113 @@ fn found(
     need: usize,
     apart: Apart,
 ) -> Result<(Found, bool), StoreError> {
-    let row = |key: &Key| row_of(store, membership, now, key);
-    let (clauses, by_row) = clauses(store, membership, now, filter, label, need, apart)?;
-    let start = stream::start(filter);
-    let streams: Vec<Stream> = clauses
-        .into_iter()
-        .map(|c| Stream::of_lists(&reports::LISTS, c.names, c.keys, &start))
-        .collect();
-    // With an organisation named, `from` is the day the case reached it, which may come after
-    // the case opened: no case can be passed over by its opening.
-    let oldest = if filter.party.is_empty() {
-        filter.from
-    } else {
-        None
-    };
-    // Another order checked row by row checks the rows it builds, for their sort keys too.
-    let mut check = |key: &Key| -> Result<bool, StoreError> {
-        if !by_row {
-            Ok(stream::in_dates(filter, key))
-        } else if filter.sort != Sort::Opened {
-            Ok(true)
-        } else {
-            Ok(row(key)?.is_some_and(|r| filter.matches(&r, label)))
-        }
-    };
-    let found = stream::leap(store, streams, oldest, need, usize::MAX, &mut check)?;
+    let mut shared = shared(store, membership, now, filter, label, need, apart)?;
+    let found = stream::leap(
+        store,
+        std::mem::take(&mut shared.streams),
+        shared.oldest,
+        need,
+        usize::MAX,
+        &mut |key| shared.keeps(key),
+    )?;
     Ok((
         found.unwrap_or(Found {
             keys: Vec::new(),
             more: false,
         }),
-        by_row,
+        shared.by_row,
     ))
 }
 
-/// The row of a case a brand knows from its status reports (`group`, in id order), naming
-/// each supplier or agency a report concerns; None for no reports.
-pub(super) fn report_row(
-    group: &[StatusReport],
-    name: &dyn Fn(&OrgId) -> String,
+/// Every case a newest-first `filter` keeps of a brand's, handed to `each` as its lists are
+/// read (false: stop), so that an export holds a chunk of each list, not the selection;
+/// None, before anything is handed, for another order ([`selection`] then).
+pub fn each_newest(
+    store: &Store,
+    membership: &MembershipState,
     now: Timestamp,
-) -> Option<CaseRow> {
-    let s = crate::aggregates::chain::summary(group)?;
-    // Each once, in the reports' order: two CSOs' reports about one party are not adjacent.
-    let mut counterparties: Vec<OrgId> = Vec::new();
-    for o in group.iter().map(|r| r.supplier).chain([s.cso]) {
-        if !counterparties.contains(&o) {
-            counterparties.push(o);
-        }
+    filter: &Filter,
+    label: &dyn Fn(IssueCategory) -> String,
+    each: &mut dyn FnMut(&Key) -> Result<bool, StoreError>,
+) -> Result<Option<()>, StoreError> {
+    if filter.sort != Sort::Opened {
+        return Ok(None);
     }
-    let counterparty_names: Vec<String> = counterparties.iter().map(name).collect();
-    let late = late_in_reports(group, now);
-    Some(CaseRow {
-        case_ref: s.case_ref,
-        status: s.status.code().to_string(),
-        opened_at: s.opened_at,
-        site: String::new(),
-        counterparties,
-        counterparty_names,
-        workers: group.iter().map(|r| r.workers_affected).max().unwrap_or(0),
-        next_due: s.next_due,
-        overdue: !late.is_empty(),
-        overdue_with: late,
-        closed: s.closed(),
-        categories: s.categories,
-        source: Source::Report,
-        sector: s.sector,
-        corridor: s.corridor,
-        reached: group
-            .iter()
-            .map(|r| super::Reached {
-                party: r.supplier,
-                at: r.escalated_at,
-                categories: r.categories.clone(),
-                sector: r.sector.clone(),
-                corridor: r.corridor.clone(),
-            })
-            .collect(),
-        text: String::new(),
-    })
+    let mut shared = shared(
+        store,
+        membership,
+        now,
+        filter,
+        label,
+        usize::MAX,
+        Apart::Cheaper,
+    )?;
+    let mut streams = std::mem::take(&mut shared.streams);
+    stream::leap_each(store, &mut streams, shared.oldest, usize::MAX, &mut |key| {
+        if shared.keeps(key)? {
+            each(key)
+        } else {
+            Ok(true)
+        }
+    })?;
+    Ok(Some(()))
 }
 
-/// The suppliers and agencies of a case's status reports that have something overdue (none
-/// in a closed case).
-fn late_in_reports(reports: &[StatusReport], now: Timestamp) -> Vec<OrgId> {
-    let mut out: Vec<OrgId> = chain::overdue_in(reports, now)
-        .into_iter()
-        .map(|(r, _)| r.supplier)
-        .collect();
-    out.sort();
-    out.dedup();
-    out
+/// The lists a query's conditions read (each condition's, merged), the oldest case it
+/// considers, and what checks each case they share.
+struct Shared<'a> {
+    streams: Vec<Stream>,
+    oldest: Option<Timestamp>,
+    /// The rows must be checked (the lists hold more than the query keeps).
+    by_row: bool,
+    store: &'a Store,
+    membership: &'a MembershipState,
+    now: Timestamp,
+    filter: &'a Filter,
+    label: &'a dyn Fn(IssueCategory) -> String,
+}
+
+impl Shared<'_> {
+    /// Whether the query keeps a case every list holds (another order checked row by row
+    /// checks the rows it builds, for their sort keys too).
+    fn keeps(&self, key: &Key) -> Result<bool, StoreError> {
+        if !self.by_row {
+            Ok(stream::in_dates(self.filter, key))
+        } else if self.filter.sort != Sort::Opened {
+            Ok(true)
+        } else {
+            Ok(row_of(self.store, self.membership, self.now, key)?
+                .is_some_and(|r| self.filter.matches(&r, self.label)))
+        }
+    }
+}
+
+/// The [`Shared`] lists of `filter`'s conditions.
+#[allow(clippy::too_many_arguments)]
+fn shared<'a>(
+    store: &'a Store,
+    membership: &'a MembershipState,
+    now: Timestamp,
+    filter: &'a Filter,
+    label: &'a dyn Fn(IssueCategory) -> String,
+    need: usize,
+    apart: Apart,
+) -> Result<Shared<'a>, StoreError> {
+    let (clauses, by_row) = clauses(store, membership, now, filter, label, need, apart)?;
+    let start = stream::start(filter);
+    Ok(Shared {
+        streams: clauses
+            .into_iter()
+            .map(|c| Stream::of_lists(&reports::LISTS, c.names, c.keys, &start))
+            .collect(),
+        // With an organisation named, `from` is the day the case reached it, which may come
+        // after the case opened: no case can be passed over by its opening.
+        oldest: filter.from.filter(|_| filter.party.is_empty()),
+        by_row,
+        store,
+        membership,
+        now,
+        filter,
+        label,
+    })
 }

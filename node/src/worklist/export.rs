@@ -1,10 +1,12 @@
 //! The whole selection of a worklist query, row by row in its order, for the case-list
 //! exports: rows are built a chunk at a time from the indexes' keys, so an export of a node
-//! with a million cases holds the selected cases' keys, never every row.
+//! with a million cases holds, newest first, a chunk of each index list it reads; in
+//! another order the selected cases' keys; never every row.
 
-use super::{CaseQuery, CaseRow, Filter, ListError, indexed, rows};
+use super::condition::Key;
+use super::{CaseQuery, CaseRow, Filter, ListError, chain, indexed, rows};
 use crate::membership::MembershipState;
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 use ilm_protocol::{IssueCategory, OrgId, Timestamp};
 
 /// Calls `each` with every row `query` selects (its page and page size aside), in its
@@ -20,36 +22,51 @@ pub fn each_row(
 ) -> Result<u64, ListError> {
     let filter = Filter::parse_at(query, membership, me)?;
     let mut handed = 0u64;
+    // Hands over a row the query keeps; false: the receiver takes no more.
+    let mut hand = |row: Option<CaseRow>| match row {
+        Some(r) => {
+            handed += 1;
+            each(r)
+        }
+        None => true,
+    };
+    // A case's row, checked again: it may have changed since its key was read.
+    let case_row = |s: indexed::Selected| -> Result<Option<CaseRow>, StoreError> {
+        Ok(match s {
+            indexed::Selected::Local(r) => Some(*r),
+            indexed::Selected::Indexed(key) => indexed::row_of(store, membership, me, now, &key)?
+                .filter(|r| filter.matches(r, label)),
+        })
+    };
+    let newest = indexed::each_newest(store, membership, me, now, &filter, label, &mut |s| {
+        Ok(hand(case_row(s)?))
+    })?;
+    if newest.is_some() {
+        return Ok(handed);
+    }
     if let Some(selected) = indexed::selection(store, membership, me, now, &filter, label)? {
         for s in selected {
-            let row = match s {
-                indexed::Selected::Local(r) => Some(*r),
-                // Checked again: the case may have changed since its key was selected.
-                indexed::Selected::Indexed(key) => {
-                    indexed::row_of(store, membership, me, now, &key)?
-                        .filter(|r| filter.matches(r, label))
-                }
-            };
-            if let Some(r) = row {
-                handed += 1;
-                if !each(r) {
-                    break;
-                }
+            if !hand(case_row(s)?) {
+                break;
             }
         }
         return Ok(handed);
     }
     // A brand's cases, known from status reports: their keys from its case lists, each row
-    // built in turn (checked again: the case may have changed since its key was selected).
+    // built in turn.
     if super::reported::reported_only(store)? {
-        for key in super::chain::selection(store, membership, now, &filter, label)? {
-            if let Some(r) = super::chain::row_of(store, membership, now, &key)?
-                .filter(|r| filter.matches(r, label))
-            {
-                handed += 1;
-                if !each(r) {
-                    break;
-                }
+        let report_row = |key: &Key| -> Result<Option<CaseRow>, StoreError> {
+            Ok(chain::row_of(store, membership, now, key)?.filter(|r| filter.matches(r, label)))
+        };
+        let newest = chain::each_newest(store, membership, now, &filter, label, &mut |key| {
+            Ok(hand(report_row(key)?))
+        })?;
+        if newest.is_some() {
+            return Ok(handed);
+        }
+        for key in chain::selection(store, membership, now, &filter, label)? {
+            if !hand(report_row(&key)?) {
+                break;
             }
         }
         return Ok(handed);
@@ -59,8 +76,7 @@ pub fn each_row(
     all.retain(|r| filter.matches(r, label));
     all.sort_by_key(|r| filter.sort_key(r));
     for r in all {
-        handed += 1;
-        if !each(r) {
+        if !hand(Some(r)) {
             break;
         }
     }

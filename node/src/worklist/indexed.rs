@@ -63,8 +63,7 @@ pub(crate) fn page_checking(
     checked: usize,
     counted: usize,
 ) -> Result<Option<CasePage>, StoreError> {
-    // The indexes hold no sector or corridor: a brand's rows do, from its reports.
-    if filter.narrows_profile() || !store.ids_after(&schema::STATUS_REPORTS, 0, 1)?.is_empty() {
+    if !indexes_answer(store, filter)? {
         return Ok(None);
     }
     let row = |key: &Key| row_of(store, membership, me, now, key);
@@ -284,6 +283,53 @@ fn local_rows(
     Ok(local)
 }
 
+/// Every case a newest-first `filter` selects, handed to `each` in order as its conditions'
+/// lists are read (the local cases merged in at their places), so that an export holds a
+/// chunk of each list, not the selection (200 MB at a million cases, measured). None, before
+/// anything is handed, for another order, conditions no index lists in order, or rows the
+/// indexes do not hold ([`selection`] then).
+#[allow(clippy::too_many_arguments)]
+pub fn each_newest(
+    store: &Store,
+    membership: &MembershipState,
+    me: &OrgId,
+    now: Timestamp,
+    filter: &Filter,
+    label: &dyn Fn(IssueCategory) -> String,
+    each: &mut dyn FnMut(Selected) -> Result<bool, StoreError>,
+) -> Result<Option<()>, StoreError> {
+    if filter.sort != Sort::Opened || !indexes_answer(store, filter)? {
+        return Ok(None);
+    }
+    let conditions = conditions(membership, me, now, filter, label);
+    let mut local = local_rows(store, membership, filter, label)?
+        .into_iter()
+        .peekable();
+    let mut go = true;
+    let streamed = stream::each(store, filter, &conditions, &mut |key| {
+        let place = newest_first(key);
+        while let Some(r) = local.next_if(|r| filter.sort_key(r) < place) {
+            go = each(Selected::Local(Box::new(r)))?;
+            if !go {
+                return Ok(false);
+            }
+        }
+        go = each(Selected::Indexed(*key))?;
+        Ok(go)
+    })?;
+    if streamed.is_none() {
+        return Ok(None);
+    }
+    if go {
+        for r in local {
+            if !each(Selected::Local(Box::new(r)))? {
+                break;
+            }
+        }
+    }
+    Ok(Some(()))
+}
+
 /// Every case `filter` selects, in its order, rows not built (an export builds them a chunk
 /// at a time). None when this node's worklist has rows the indexes do not hold.
 pub fn selection(
@@ -294,8 +340,7 @@ pub fn selection(
     filter: &Filter,
     label: &dyn Fn(IssueCategory) -> String,
 ) -> Result<Option<Vec<Selected>>, StoreError> {
-    // The indexes hold no sector or corridor: a brand's rows do, from its reports.
-    if filter.narrows_profile() || !store.ids_after(&schema::STATUS_REPORTS, 0, 1)?.is_empty() {
+    if !indexes_answer(store, filter)? {
         return Ok(None);
     }
     let local = local_rows(store, membership, filter, label)?;
@@ -430,13 +475,26 @@ fn window(
 }
 
 /// Where each key goes in the filter's order, read from the indexes (due dates, statuses).
+/// Whether the indexes answer `filter`: they hold no sector or corridor, and no row of a
+/// case known from status reports (a brand's rows hold both, from its reports).
+fn indexes_answer(store: &Store, filter: &Filter) -> Result<bool, StoreError> {
+    Ok(!filter.narrows_profile() && store.ids_after(&schema::STATUS_REPORTS, 0, 1)?.is_empty())
+}
+
+/// The place of the case `key` in the newest-first order (as [`Filter::sort_key`] places a row).
+fn newest_first(key: &Key) -> SortKey {
+    (
+        0,
+        u64::MAX - opened::opened_of(key).0,
+        0,
+        opened::case_of(key),
+    )
+}
+
 fn sort_keys(store: &Store, filter: &Filter, keys: &[Key]) -> Result<Vec<SortKey>, StoreError> {
     let newest = |k: &Key| u64::MAX - opened::opened_of(k).0;
     Ok(match filter.sort {
-        Sort::Opened => keys
-            .iter()
-            .map(|k| (0, newest(k), 0, opened::case_of(k)))
-            .collect(),
+        Sort::Opened => keys.iter().map(newest_first).collect(),
         Sort::Due => {
             let due: HashMap<Key, Timestamp> =
                 due::all(store)?.into_iter().map(|(t, k)| (k, t)).collect();

@@ -126,6 +126,47 @@ pub(super) fn walk(
     need: usize,
     budget: usize,
 ) -> Result<Option<Found>, StoreError> {
+    let Some((streams, probes)) = streams(store, filter, conditions)? else {
+        return Ok(None);
+    };
+    leap(store, streams, filter.from, need, budget, &mut |key| {
+        Ok(in_dates(filter, key) && passes(store, &probes, key)?)
+    })
+}
+
+/// Every case of a newest-first query, read from its conditions as [`walk`] reads them but
+/// to their end, handed to `each` as it is found (false: stop), so that what is held is a
+/// chunk of each list: None, before anything is handed, when the query cannot be read so.
+pub(super) fn each(
+    store: &Store,
+    filter: &Filter,
+    conditions: &[Condition],
+    each: &mut dyn FnMut(&Key) -> Result<bool, StoreError>,
+) -> Result<Option<()>, StoreError> {
+    let Some((mut streams, probes)) = streams(store, filter, conditions)? else {
+        return Ok(None);
+    };
+    leap_each(store, &mut streams, filter.from, usize::MAX, &mut |key| {
+        if in_dates(filter, key) && passes(store, &probes, key)? {
+            each(key)
+        } else {
+            Ok(true)
+        }
+    })?;
+    Ok(Some(()))
+}
+
+/// The point reads that check the conditions no index lists in order, one list per condition.
+type Probes = Vec<Vec<Probe>>;
+
+/// The streams of the conditions an index lists in order, from the filter's start, and the
+/// point reads that check the others; None when no condition streams, or another cannot be
+/// checked by point reads.
+fn streams(
+    store: &Store,
+    filter: &Filter,
+    conditions: &[Condition],
+) -> Result<Option<(Vec<Stream>, Probes)>, StoreError> {
     let start = start(filter);
     let mut streams = Vec::new();
     let mut checked = Vec::new();
@@ -138,12 +179,7 @@ pub(super) fn walk(
     if streams.is_empty() {
         return Ok(None);
     }
-    let Some(probes) = probes(store, &checked)? else {
-        return Ok(None);
-    };
-    leap(store, streams, filter.from, need, budget, &mut |key| {
-        Ok(in_dates(filter, key) && passes(store, &probes, key)?)
-    })
+    Ok(probes(store, &checked)?.map(|probes| (streams, probes)))
 }
 
 /// Where a newest-first walk starts: cases opened after the filter's `to` are skipped by
@@ -167,44 +203,77 @@ pub(super) fn leap(
     check: &mut dyn FnMut(&Key) -> Result<bool, StoreError>,
 ) -> Result<Option<Found>, StoreError> {
     let mut keys = Vec::new();
+    let leapt = leap_each(store, &mut streams, oldest, budget, &mut |key| {
+        if keys.len() == need {
+            return Ok(false);
+        }
+        if check(key)? {
+            keys.push(*key);
+        }
+        Ok(true)
+    })?;
+    Ok(match leapt {
+        Leapt::End => Some(Found { keys, more: false }),
+        Leapt::Stopped => Some(Found { keys, more: true }),
+        // The page is found: only whether more cases match is unknown.
+        Leapt::OverBudget => (keys.len() == need).then_some(Found { keys, more: true }),
+    })
+}
+
+/// What ended a leap through the streams.
+pub(super) enum Leapt {
+    /// A stream ran out, or the cases left are older than the oldest wanted.
+    End,
+    /// The receiver of the shared cases asked to stop.
+    Stopped,
+    /// The budget of cases considered was spent first.
+    OverBudget,
+}
+
+/// The cases every stream holds, newest first, found by leaping, each handed to `shared`
+/// (false: stop), until `budget` cases were considered. No case opened before `oldest` is
+/// considered.
+pub(super) fn leap_each(
+    store: &Store,
+    streams: &mut [Stream],
+    oldest: Option<ilm_protocol::Timestamp>,
+    budget: usize,
+    shared: &mut dyn FnMut(&Key) -> Result<bool, StoreError>,
+) -> Result<Leapt, StoreError> {
     let mut considered = 0;
     loop {
         // No case before the oldest of the streams' next ones is in all of them.
         let mut target: Option<Key> = None;
-        for s in &mut streams {
+        for s in streams.iter_mut() {
             let Some(k) = s.peek(store)? else {
-                return Ok(Some(Found { keys, more: false }));
+                return Ok(Leapt::End);
             };
             target = Some(target.map_or(k, |t| t.max(k)));
         }
         let Some(target) = target else {
-            return Ok(Some(Found { keys, more: false }));
+            return Ok(Leapt::End);
         };
         if oldest.is_some_and(|f| opened::opened_of(&target) < f) {
-            return Ok(Some(Found { keys, more: false }));
+            return Ok(Leapt::End);
         }
         considered += 1;
         if considered > budget {
-            // The page is found: only whether more cases match is unknown.
-            return Ok((keys.len() == need).then_some(Found { keys, more: true }));
+            return Ok(Leapt::OverBudget);
         }
-        let mut shared = true;
-        for s in &mut streams {
+        let mut all = true;
+        for s in streams.iter_mut() {
             match s.seek(store, &target)? {
-                None => return Ok(Some(Found { keys, more: false })),
-                Some(k) => shared &= k == target,
+                None => return Ok(Leapt::End),
+                Some(k) => all &= k == target,
             }
         }
-        if !shared {
+        if !all {
             continue;
         }
-        if keys.len() == need {
-            return Ok(Some(Found { keys, more: true }));
+        if !shared(&target)? {
+            return Ok(Leapt::Stopped);
         }
-        if check(&target)? {
-            keys.push(target);
-        }
-        for s in &mut streams {
+        for s in streams.iter_mut() {
             s.next(store)?;
         }
     }

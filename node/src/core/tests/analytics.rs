@@ -440,6 +440,54 @@ async fn case_list_pages_from_the_indexes_are_the_pages_a_full_scan_gives() {
         fast.total,
         select(all, &query, &label).expect("select").total
     );
+    // A newest-first export reads its list as it hands rows, holding a chunk, not the
+    // selection: the list of cases not closed emptied once the first row is handed, the
+    // export hands fewer rows than the list held (the control, above: every one of them).
+    let not_closed = every_row_of(&store, &membership, &me, at, &label, &mut |_| {});
+    assert!(not_closed > 40, "{not_closed}");
+    let handed = every_row_of(&store, &membership, &me, at, &label, &mut |store| {
+        let mut batch = crate::store::WriteBatch::new();
+        for id in store
+            .ids_after(&crate::schema::OPENED, 0, usize::MAX)
+            .expect("ids")
+        {
+            batch.remove(&crate::schema::OPENED, &id);
+        }
+        store.commit(batch).expect("commit");
+    });
+    assert!(
+        handed > 0 && handed < not_closed,
+        "{handed} of {not_closed}"
+    );
+}
+
+/// How many rows the export of the default view (cases not closed, newest first) hands,
+/// `first` called with the store when the first row is handed.
+fn every_row_of(
+    store: &crate::store::Store,
+    membership: &crate::membership::MembershipState,
+    me: &ilm_protocol::OrgId,
+    at: ilm_protocol::Timestamp,
+    label: &dyn Fn(IssueCategory) -> String,
+    first: &mut dyn FnMut(&crate::store::Store),
+) -> u64 {
+    let mut rows = 0u64;
+    crate::worklist::export::each_row(
+        store,
+        membership,
+        me,
+        at,
+        &crate::worklist::CaseQuery::default(),
+        label,
+        &mut |_| {
+            if rows == 0 {
+                first(store);
+            }
+            rows += 1;
+            true
+        },
+    )
+    .expect("export")
 }
 
 /// A supplier's dashboard counts its open and overdue cases as its case list does (from the

@@ -1,6 +1,6 @@
 //! A brand's case list soonest due first or by status, from the cases its conditions keep
 //! walked in the order of the due-date or status lists, equals a read of every report, and
-//! comes from those lists.
+//! comes from those lists; newest first, an export reads them as it hands rows.
 
 use super::searches::{brand_knowing, exported, json, label, many_about, read_whole};
 use super::*;
@@ -371,4 +371,44 @@ fn an_organisations_cases_of_a_category_come_from_its_own_list() {
             .total,
         1_300
     );
+}
+
+/// A newest-first export reads a brand's lists as it hands rows, holding a chunk of each,
+/// not the selection: the lists emptied once the first row is handed, it hands fewer rows
+/// than there are (the control: every one while they stay).
+#[test]
+fn a_newest_first_export_reads_the_lists_as_it_goes() {
+    let b = brand_knowing("Streamed", many_about);
+    let query = CaseQuery {
+        closed: true,
+        ..Default::default()
+    };
+    let every = exported(&b, &query).expect("export");
+    assert!(every.len() > 1_000, "{}", every.len());
+    let mut rows = 0usize;
+    crate::worklist::export::each_row(
+        &b.store,
+        &b.membership,
+        &b.me,
+        b.now,
+        &query,
+        &label,
+        &mut |_| {
+            if rows == 0 {
+                let mut batch = crate::store::WriteBatch::new();
+                for id in b
+                    .store
+                    .ids_after(&crate::schema::REPORT_LISTS, 0, usize::MAX)
+                    .expect("ids")
+                {
+                    batch.remove(&crate::schema::REPORT_LISTS, &id);
+                }
+                b.store.commit(batch).expect("commit");
+            }
+            rows += 1;
+            true
+        },
+    )
+    .expect("export");
+    assert!(rows > 0 && rows < every.len(), "{rows} of {}", every.len());
 }
