@@ -146,14 +146,26 @@ fn stage_erasure(
 ) -> Result<(bool, bool), RetentionError> {
     let mut erasure = contact.erased.clone().unwrap_or_default();
     let identity = identity && erasure.identity_at.is_none();
-    let notes = notes && erasure.notes_at.is_none();
+    let mut notes = notes && erasure.notes_at.is_none();
     if !identity && !notes {
         return Ok((false, false));
     }
     let id = contact.id;
-    let mut sealed: SealedContact = vault
-        .open_json(&id.0, &contact.sealed)
-        .map_err(|e| RetentionError::Vault(id, e))?;
+    let mut sealed: SealedContact = match vault.open_json(&id.0, &contact.sealed) {
+        Ok(s) => s,
+        // Sealed with a key this node no longer holds (`ilm key replace-vault`), or damaged:
+        // nobody can read it, and one such contact must not stop every erasure. It is
+        // sealed again holding nothing, its notes erased with it; the contact index holds
+        // nothing for it either (it is built again after a key is replaced).
+        Err(VaultError::Open) => {
+            notes |= erasure.notes_at.is_none();
+            SealedContact {
+                identity: WorkerIdentity::default(),
+                notes: String::new(),
+            }
+        }
+        Err(e) => return Err(RetentionError::Vault(id, e)),
+    };
     let gram_key = GramKey::of(vault).map_err(|e| RetentionError::Vault(id, e))?;
     let was = sealed.clone();
     if identity {
@@ -422,6 +434,67 @@ mod tests {
             "the sweep's record was visible before its compaction was due"
         );
         assert!(store.compaction_due().expect("flag"));
+    }
+
+    /// A contact whose sealed part does not open (sealed with a key the node no longer
+    /// holds, after `ilm key replace-vault`) stops neither a sweep nor an erasure asked for:
+    /// it is sealed again holding nothing, its notes with it, and the others are erased too
+    /// (one such contact used to fail every sweep, so that no identity was erased again).
+    #[test]
+    fn a_contact_that_does_not_open_stops_no_erasure() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = schema::open(&dir.path().join("db")).expect("store");
+        let vault = Vault::open(&DataDir::new(dir.path())).expect("vault");
+        for _ in 0..3 {
+            let report = crate::portal::thread::tests::report();
+            crate::portal::thread::create(&store, &vault, report, T0).expect("contact");
+        }
+        let other = tempfile::tempdir().expect("tempdir");
+        let lost = Vault::open(&DataDir::new(other.path())).expect("another key");
+        let ids = store.ids_after(&schema::CONTACTS, 0, 3).expect("ids");
+        let mut batch = WriteBatch::new();
+        for id in &ids[..2] {
+            let mut c: Contact = store
+                .get(&schema::CONTACTS, id)
+                .expect("get")
+                .expect("a contact");
+            let was: SealedContact = vault.open_json(&c.id.0, &c.sealed).expect("opens");
+            c.sealed = lost.seal_json(&c.id.0, &was).expect("seal");
+            batch.put(&schema::CONTACTS, id, &c).expect("put");
+        }
+        store.commit(batch).expect("commit");
+        let policy = RetentionPolicy {
+            worker_identities_days: Some(30),
+            ..Default::default()
+        };
+        let later = Timestamp(T0.0 + 100 * DAY);
+        let done = sweep(&store, &vault, &policy, later).expect("sweep");
+        // Every identity, and the notes of those that did not open (the others' are kept).
+        assert_eq!((done.identities, done.notes), (3, 2));
+        for id in &ids {
+            let c: Contact = store
+                .get(&schema::CONTACTS, id)
+                .expect("get")
+                .expect("a contact");
+            let erased = c.erased.expect("erased");
+            assert!(erased.identity_at.is_some());
+            let now: SealedContact = vault.open_json(&c.id.0, &c.sealed).expect("opens now");
+            assert_eq!(now.identity.name, "");
+        }
+        // Asked for by the worker, for a contact that does not open.
+        let report = crate::portal::thread::tests::report();
+        let id = crate::portal::thread::create(&store, &vault, report, later)
+            .expect("contact")
+            .contact;
+        let mut c: Contact = store
+            .get(&schema::CONTACTS, &id.0)
+            .expect("get")
+            .expect("it");
+        c.sealed = lost.seal(&id.0, b"{}").expect("seal");
+        let mut batch = WriteBatch::new();
+        batch.put(&schema::CONTACTS, &id.0, &c).expect("put");
+        store.commit(batch).expect("commit");
+        assert!(erase_contact(&store, &vault, id).expect("erased"));
     }
 
     /// A sweep reads the state of each case its contacts and received disclosures name, and

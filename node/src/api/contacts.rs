@@ -1,7 +1,7 @@
 //! The contact handlers: intake, the contact list and one contact, erasure at a worker's
 //! request.
 
-use super::workflow::{body, internal};
+use super::workflow::{body, internal, unsealed};
 use super::{ApiError, ApiResult, ApiState};
 use crate::access::{OperatorRole, Principal};
 use crate::contact_list::{ContactListError, ContactQuery, Seen};
@@ -163,7 +163,7 @@ pub(crate) async fn show_contact(
         .get(&schema::CONTACTS, &id.0)?
         .filter(|c| may_see(&p, c))
         .ok_or_else(|| ApiError(StatusCode::NOT_FOUND, "no such contact".into()))?;
-    let sealed: SealedContact = st.vault.open_json(&id.0, &c.sealed).map_err(internal)?;
+    let sealed: SealedContact = st.vault.open_json(&id.0, &c.sealed).map_err(unsealed)?;
     let mut v = contact_view(&c);
     v["identity"] = json!(sealed.identity);
     v["notes"] = json!(sealed.notes);

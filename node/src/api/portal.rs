@@ -68,8 +68,10 @@ fn report(st: &ApiState, t: &Thread) -> Result<Value, ApiError> {
     else {
         return Ok(Value::Null);
     };
-    let sealed: crate::intake::SealedContact =
-        st.vault.open_json(&c.id.0, &c.sealed).map_err(internal)?;
+    let sealed: crate::intake::SealedContact = st
+        .vault
+        .open_json(&c.id.0, &c.sealed)
+        .map_err(super::workflow::unsealed)?;
     Ok(json!({
         "notes": sealed.notes,
         "name": sealed.identity.name,

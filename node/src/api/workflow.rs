@@ -30,6 +30,18 @@ pub(super) fn internal(e: impl std::fmt::Display) -> ApiError {
     ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
 }
 
+/// A sealed part that does not open: sealed with a vault key this node no longer holds (one
+/// lost for good and replaced), or damaged; said as such, not as a fault of the node.
+pub(super) fn unsealed(e: crate::vault::VaultError) -> ApiError {
+    match e {
+        crate::vault::VaultError::Open => ApiError(
+            StatusCode::CONFLICT,
+            "this record's sealed part does not open with this node's vault key (sealed with a key lost and replaced, or damaged): its identity and notes cannot be read".into(),
+        ),
+        other => internal(other),
+    }
+}
+
 /// A JSON body, or the error that says what is wrong with it.
 pub(super) fn body<T>(b: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
     b.map(|Json(v)| v).map_err(ApiError::from)
@@ -249,7 +261,7 @@ pub(crate) async fn escalate(
         let mut identities = Vec::new();
         for id in &consented {
             if let Some(c) = st.store.get(&schema::CONTACTS, &id.0)? {
-                let s: SealedContact = st.vault.open_json(&id.0, &c.sealed).map_err(internal)?;
+                let s: SealedContact = st.vault.open_json(&id.0, &c.sealed).map_err(unsealed)?;
                 identities.push(s.identity);
             }
         }
@@ -464,4 +476,36 @@ pub(crate) async fn list_disclosures(State(st): St) -> ApiResult {
         }));
     }
     Ok(Json(json!({ "disclosures": out })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::datadir::DataDir;
+    use crate::vault::Vault;
+
+    /// A contact sealed with a key the node no longer holds answers 409 saying why; any
+    /// other failure of the vault stays a fault of the node.
+    #[test]
+    fn a_sealed_part_that_does_not_open_is_said_as_such() {
+        let (a, b) = (
+            tempfile::tempdir().expect("tmp"),
+            tempfile::tempdir().expect("tmp"),
+        );
+        let lost = Vault::open(&DataDir::new(a.path())).expect("vault");
+        let now = Vault::open(&DataDir::new(b.path())).expect("vault");
+        let sealed = lost.seal(b"c1", b"{}").expect("seal");
+        let e = now
+            .open_json::<crate::intake::SealedContact>(b"c1", &sealed)
+            .map_err(unsealed)
+            .expect_err("does not open");
+        assert_eq!(e.0, StatusCode::CONFLICT);
+        assert!(
+            e.1.contains("does not open with this node's vault key"),
+            "{}",
+            e.1
+        );
+        let other = unsealed(crate::vault::VaultError::BadKey);
+        assert_eq!(other.0, StatusCode::INTERNAL_SERVER_ERROR);
+    }
 }

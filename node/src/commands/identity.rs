@@ -184,13 +184,17 @@ pub(super) fn replace_vault(dir: &DataDir, lost: bool) -> Result<Output> {
     }
     let store = super::membership::open_store(dir)?;
     crate::vault::binding::replace_lost(dir, &store).context("replace the vault key")?;
+    // The worker keys, search bits and words of the contact index are keyed with the vault:
+    // the next start indexes the contacts again with the new key (those that do not open as
+    // holding nothing).
+    crate::contact_list::groups::invalidate(&store)?;
     let contacts = store.count(&schema::CONTACTS)?;
     let disclosures = store.count(&schema::DISCLOSURES)?;
     let threads = store.count(&schema::PORTAL_THREADS)?;
     Ok(Output::new(
         json!({ "replaced": true, "contacts": contacts, "disclosures": disclosures, "portal_threads": threads }),
         format!(
-            "Made a new vault key. Sealed with the lost one, and no longer opening: the identities and notes of {contacts} contacts, {disclosures} received disclosures and {threads} portal threads. Back up the node now (`ilm backup`): the new key is in its backups."
+            "Made a new vault key. Sealed with the lost one, and no longer opening: the identities and notes of {contacts} contacts, {disclosures} received disclosures and {threads} portal threads. The node indexes its contacts again at its next start. Back up the node now (`ilm backup`): the new key is in its backups."
         ),
     ))
 }

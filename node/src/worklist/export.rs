@@ -1,7 +1,7 @@
 //! The whole selection of a worklist query, row by row in its order, for the case-list
 //! exports: rows are built a chunk at a time from the indexes' keys, so an export of a node
-//! with a million cases holds, newest first, a chunk of each index list it reads; in
-//! another order the selected cases' keys; never every row.
+//! with a million cases holds, newest first when its conditions' lists can be read in order,
+//! a chunk of each; otherwise the selected cases' keys; never every row.
 
 use super::condition::Key;
 use super::{CaseQuery, CaseRow, Filter, ListError, chain, indexed, rows};
@@ -55,8 +55,12 @@ pub fn each_row(
     // A brand's cases, known from status reports: their keys from its case lists, each row
     // built in turn.
     if super::reported::reported_only(store)? {
+        // A case is handed at its current place only: a report escalated earlier, arriving
+        // during the export, moves it down the lists (its opening is its earliest report's).
         let report_row = |key: &Key| -> Result<Option<CaseRow>, StoreError> {
-            Ok(chain::row_of(store, membership, now, key)?.filter(|r| filter.matches(r, label)))
+            Ok(chain::row_of(store, membership, now, key)?.filter(|r| {
+                r.opened_at == crate::aggregates::opened::opened_of(key) && filter.matches(r, label)
+            }))
         };
         let newest = chain::each_newest(store, membership, now, &filter, label, &mut |key| {
             Ok(hand(report_row(key)?))

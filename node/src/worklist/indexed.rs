@@ -285,9 +285,9 @@ fn local_rows(
 
 /// Every case a newest-first `filter` selects, handed to `each` in order as its conditions'
 /// lists are read (the local cases merged in at their places), so that an export holds a
-/// chunk of each list, not the selection (200 MB at a million cases, measured). None, before
-/// anything is handed, for another order, conditions no index lists in order, or rows the
-/// indexes do not hold ([`selection`] then).
+/// chunk of each list, not the selection. None, before anything is handed, for another
+/// order, a condition no index lists in order ([`stream::each`]), or rows the indexes do not
+/// hold ([`selection`] then).
 #[allow(clippy::too_many_arguments)]
 pub fn each_newest(
     store: &Store,
@@ -474,7 +474,6 @@ fn window(
     }
 }
 
-/// Where each key goes in the filter's order, read from the indexes (due dates, statuses).
 /// Whether the indexes answer `filter`: they hold no sector or corridor, and no row of a
 /// case known from status reports (a brand's rows hold both, from its reports).
 fn indexes_answer(store: &Store, filter: &Filter) -> Result<bool, StoreError> {
@@ -491,6 +490,7 @@ fn newest_first(key: &Key) -> SortKey {
     )
 }
 
+/// Where each key goes in the filter's order, read from the indexes (due dates, statuses).
 fn sort_keys(store: &Store, filter: &Filter, keys: &[Key]) -> Result<Vec<SortKey>, StoreError> {
     let newest = |k: &Key| u64::MAX - opened::opened_of(k).0;
     Ok(match filter.sort {

@@ -136,7 +136,9 @@ pub(super) fn walk(
 
 /// Every case of a newest-first query, read from its conditions as [`walk`] reads them but
 /// to their end, handed to `each` as it is found (false: stop), so that what is held is a
-/// chunk of each list: None, before anything is handed, when the query cannot be read so.
+/// chunk of each list: None, before anything is handed, when the query cannot be read so,
+/// or a condition would be checked by point reads (a reference, few cases: reading it whole
+/// costs less than a point read per case of the others).
 pub(super) fn each(
     store: &Store,
     filter: &Filter,
@@ -146,8 +148,11 @@ pub(super) fn each(
     let Some((mut streams, probes)) = streams(store, filter, conditions)? else {
         return Ok(None);
     };
+    if !probes.is_empty() {
+        return Ok(None);
+    }
     leap_each(store, &mut streams, filter.from, usize::MAX, &mut |key| {
-        if in_dates(filter, key) && passes(store, &probes, key)? {
+        if in_dates(filter, key) {
             each(key)
         } else {
             Ok(true)

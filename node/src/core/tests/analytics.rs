@@ -203,13 +203,18 @@ async fn case_list_pages_from_the_indexes_are_the_pages_a_full_scan_gives() {
         .await
         .expect("close");
     }
-    // Two cases opened here and not escalated: not in the indexes.
-    for n in 0..2u8 {
+    // Cases opened here and not escalated: not in the indexes. One older than every
+    // escalated case, one newer, one opened in the same second as one of them (placed
+    // among those of that second by its reference).
+    let tied = crate::cases::state_of(&store, &opened[45])
+        .expect("read")
+        .expect("a state")
+        .opened_at;
+    for (n, opened_at) in [(200u8, now.0 - 7_200), (201, now.0 + 3_600), (150, tied.0)] {
         let l = crate::intake::LocalCase {
-            case_ref: CaseRef([200 + n; 16]),
+            case_ref: CaseRef([n; 16]),
             nonce: None,
-            // One older than every escalated case, one newer.
-            opened_at: Timestamp(now.0 - 7_200 + u64::from(n) * 10_800),
+            opened_at: Timestamp(opened_at),
             contacts: vec![],
             workers: 2,
             issues: vec![crate::intake::CaseIssue {
@@ -419,6 +424,22 @@ async fn case_list_pages_from_the_indexes_are_the_pages_a_full_scan_gives() {
     )
     .expect("export");
     assert_eq!((handed, taken), (3, 3));
+    // Stopped at its first row, the newest case, opened here: nothing more is handed.
+    let mut first = Vec::new();
+    let handed = crate::worklist::export::each_row(
+        &store,
+        &membership,
+        &me,
+        at,
+        &CaseQuery::default(),
+        &label,
+        &mut |r| {
+            first.push(r.case_ref);
+            false
+        },
+    )
+    .expect("export");
+    assert_eq!((handed, first), (1, vec![CaseRef([201; 16])]));
     // Control: with the search index emptied, a word query no longer gives the scan's page.
     let mut batch = crate::store::WriteBatch::new();
     for id in store
