@@ -198,3 +198,31 @@ pub(super) fn replace_vault(dir: &DataDir, lost: bool) -> Result<Output> {
         ),
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::contact_list::groups;
+
+    /// A replaced vault key makes the next start index the contacts again: the index's
+    /// worker keys, search bits and words are keyed with the lost one.
+    #[test]
+    fn a_replaced_vault_key_has_the_contacts_indexed_again() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let dir = DataDir::new(tmp.path());
+        {
+            let store = crate::schema::open(&dir.db_path()).expect("store");
+            let vault = crate::vault::binding::open(&dir, &store).expect("vault");
+            groups::ensure(&store, &vault).expect("index");
+            assert!(
+                groups::is_built(&store).expect("read"),
+                "the control: built"
+            );
+        }
+        std::fs::remove_file(dir.vault_key_path()).expect("the key lost");
+        let said = replace_vault(&dir, true).expect("replaced");
+        assert_eq!(said.json["replaced"], true);
+        let store = crate::schema::open(&dir.db_path()).expect("store");
+        assert!(!groups::is_built(&store).expect("read"));
+    }
+}
