@@ -58,10 +58,12 @@ fn rss(pid: u32) -> (f64, f64) {
 }
 
 /// Starts a process's peak memory (VmHWM) again from what it holds now, so that the next
-/// peak read is of what follows alone.
-fn reset_peak(pid: u32) -> Result<()> {
-    std::fs::write(format!("/proc/{pid}/clear_refs"), "5")
-        .with_context(|| format!("reset the peak memory of process {pid}"))
+/// peak read is of what follows alone; where it cannot, says so (the peaks are then since
+/// the start).
+fn reset_peak(pid: u32) {
+    if let Err(e) = std::fs::write(format!("/proc/{pid}/clear_refs"), "5") {
+        println!("the peak memory could not be reset ({e}): the peaks below are since the start");
+    }
 }
 
 /// One field of a process's status, in MB.
@@ -314,9 +316,9 @@ fn main() -> Result<()> {
     // Idle: after the start-up work (the database check runs in a process of its own) and
     // the periodic return of freed memory that follows it.
     std::thread::sleep(IDLE_AFTER);
-    // The peak so far is the start's (a compaction due on a store as bulk-loaded, say).
+    // The peak so far is the start's.
     let (idle_rss, start_peak) = rss(node.id());
-    reset_peak(node.id())?;
+    reset_peak(node.id());
     let dashboard = timed(runs, || {
         api.get_text("/dashboard")?;
         Ok(())
@@ -384,7 +386,7 @@ fn main() -> Result<()> {
         Ok(())
     })?;
     let (busy_rss, peak_rss) = rss(node.id());
-    reset_peak(node.id())?;
+    reset_peak(node.id());
     // The whole case list exported once (streamed by the node), and the memory it took.
     let started = Instant::now();
     let mut exported = String::new();

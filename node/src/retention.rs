@@ -145,7 +145,7 @@ fn stage_erasure(
     at: Timestamp,
 ) -> Result<(bool, bool), RetentionError> {
     let mut erasure = contact.erased.clone().unwrap_or_default();
-    let identity = identity && erasure.identity_at.is_none();
+    let mut identity = identity && erasure.identity_at.is_none();
     let mut notes = notes && erasure.notes_at.is_none();
     if !identity && !notes {
         return Ok((false, false));
@@ -155,10 +155,12 @@ fn stage_erasure(
         Ok(s) => s,
         // Sealed with a key this node no longer holds (`ilm key replace-vault`), or damaged:
         // nobody can read it, and one such contact must not stop every erasure. It is
-        // sealed again holding nothing, its notes erased with it; the contact index holds
-        // nothing for it either (it is built again after a key is replaced).
+        // sealed again holding nothing, identity and notes both; what the contact index
+        // holds of it cannot be known, so the index is built again at the next start.
         Err(VaultError::Open) => {
+            identity |= erasure.identity_at.is_none();
             notes |= erasure.notes_at.is_none();
+            batch.remove(&schema::CONTACT_INDEX, b"version");
             SealedContact {
                 identity: WorkerIdentity::default(),
                 notes: String::new(),

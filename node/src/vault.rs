@@ -35,6 +35,9 @@ pub enum VaultError {
     /// Sealed data does not open with this key (altered, or another node's).
     #[error("sealed data does not open: altered or sealed by another node")]
     Open,
+    /// Sealed data opened but is not the value expected (written by another release?).
+    #[error("sealed data opened but does not read as the value expected")]
+    Decode,
     /// No randomness.
     #[error("the random source failed")]
     Random,
@@ -133,7 +136,7 @@ impl Vault {
         record_id: &[u8],
         value: &T,
     ) -> Result<Sealed, VaultError> {
-        let bytes = serde_json::to_vec(value).map_err(|_| VaultError::Open)?;
+        let bytes = serde_json::to_vec(value).map_err(|_| VaultError::Decode)?;
         self.seal(record_id, &bytes)
     }
 
@@ -144,7 +147,9 @@ impl Vault {
         sealed: &Sealed,
     ) -> Result<T, VaultError> {
         let bytes = self.open_sealed(record_id, sealed)?;
-        serde_json::from_slice(&bytes).map_err(|_| VaultError::Open)
+        // Not `Open`: what opens but does not decode is readable, and must not be taken for
+        // a record nobody can read (a retention sweep seals those again as nothing).
+        serde_json::from_slice(&bytes).map_err(|_| VaultError::Decode)
     }
 }
 
@@ -175,5 +180,22 @@ mod tests {
                 .permissions(),
         );
         assert_eq!(mode & 0o777, 0o600);
+    }
+
+    /// What opens but does not read as the value expected is not taken for a record nobody
+    /// can read (a retention sweep seals those again as nothing): it says so apart.
+    #[test]
+    fn what_opens_but_does_not_decode_is_not_unreadable() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let vault = Vault::open(&DataDir::new(tmp.path())).expect("vault");
+        let sealed = vault.seal(b"c1", b"{\"unknown\": 1}").expect("seal");
+        assert!(matches!(
+            vault.open_json::<crate::intake::SealedContact>(b"c1", &sealed),
+            Err(VaultError::Decode)
+        ));
+        assert!(matches!(
+            vault.open_json::<crate::intake::SealedContact>(b"c2", &sealed),
+            Err(VaultError::Open)
+        ));
     }
 }

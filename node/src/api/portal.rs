@@ -11,6 +11,7 @@ use crate::membership::now;
 use crate::portal::alerts;
 use crate::portal::rights::{self, RightsPage};
 use crate::portal::thread::{self, Message, PortalError, Side, Thread, WorkerStatus};
+use crate::vault::VaultError;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -40,6 +41,7 @@ fn portal_error(e: PortalError) -> ApiError {
                 thread::MAX_MESSAGES
             ),
         ),
+        PortalError::Vault(e) => super::workflow::unsealed(e),
         other => internal(other),
     }
 }
@@ -96,9 +98,20 @@ pub(crate) fn views(
     for t in threads {
         let mut v = summary(st, &t)?;
         if with_messages {
-            let messages = thread::messages(&st.vault, &t).map_err(portal_error)?;
-            v["thread"] = json!(messages);
-            v["report"] = report(st, &t)?;
+            match thread::messages(&st.vault, &t) {
+                Ok(messages) => {
+                    v["thread"] = json!(messages);
+                    v["report"] = report(st, &t)?;
+                }
+                // Sealed with a key lost and replaced: listed without its words, rather than
+                // every thread of the page failing for it.
+                Err(PortalError::Vault(VaultError::Open)) => {
+                    v["thread"] = json!([]);
+                    v["report"] = Value::Null;
+                    v["unreadable"] = json!(true);
+                }
+                Err(e) => return Err(portal_error(e)),
+            }
         }
         out.push(v);
     }

@@ -183,11 +183,11 @@ pub(super) fn replace_vault(dir: &DataDir, lost: bool) -> Result<Output> {
         .into());
     }
     let store = super::membership::open_store(dir)?;
-    crate::vault::binding::replace_lost(dir, &store).context("replace the vault key")?;
     // The worker keys, search bits and words of the contact index are keyed with the vault:
     // the next start indexes the contacts again with the new key (those that do not open as
-    // holding nothing).
+    // holding nothing). Marked first, so that a failure leaves the command to run again.
     crate::contact_list::groups::invalidate(&store)?;
+    crate::vault::binding::replace_lost(dir, &store).context("replace the vault key")?;
     let contacts = store.count(&schema::CONTACTS)?;
     let disclosures = store.count(&schema::DISCLOSURES)?;
     let threads = store.count(&schema::PORTAL_THREADS)?;

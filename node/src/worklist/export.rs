@@ -55,15 +55,15 @@ pub fn each_row(
     // A brand's cases, known from status reports: their keys from its case lists, each row
     // built in turn.
     if super::reported::reported_only(store)? {
-        // A case is handed at its current place only: a report escalated earlier, arriving
-        // during the export, moves it down the lists (its opening is its earliest report's).
         let report_row = |key: &Key| -> Result<Option<CaseRow>, StoreError> {
-            Ok(chain::row_of(store, membership, now, key)?.filter(|r| {
-                r.opened_at == crate::aggregates::opened::opened_of(key) && filter.matches(r, label)
-            }))
+            Ok(chain::row_of(store, membership, now, key)?.filter(|r| filter.matches(r, label)))
         };
+        // Read as the lists are, a case is handed at its current place only: a report
+        // escalated earlier, arriving during the export, moves it down the lists (its
+        // opening is its earliest report's).
         let newest = chain::each_newest(store, membership, now, &filter, label, &mut |key| {
-            Ok(hand(report_row(key)?))
+            let at_place = |r: &CaseRow| r.opened_at == crate::aggregates::opened::opened_of(key);
+            Ok(hand(report_row(key)?.filter(at_place)))
         })?;
         if newest.is_some() {
             return Ok(handed);
