@@ -182,6 +182,9 @@ pub(super) fn replace_vault(dir: &DataDir, lost: bool) -> Result<Output> {
         )
         .into());
     }
+    if dir.vault_key_path().exists() {
+        return Err(crate::vault::binding::BindingError::NotLost.into());
+    }
     let store = super::membership::open_store(dir)?;
     // The worker keys, search bits and words of the contact index are keyed with the vault:
     // the next start indexes the contacts again with the new key (those that do not open as
@@ -217,6 +220,16 @@ mod tests {
             assert!(
                 groups::is_built(&store).expect("read"),
                 "the control: built"
+            );
+        }
+        // Refused over a key: the index stays built.
+        let refused = replace_vault(&dir, true).expect_err("a key is there");
+        assert!(refused.to_string().contains("only a lost key"), "{refused}");
+        {
+            let store = crate::schema::open(&dir.db_path()).expect("store");
+            assert!(
+                groups::is_built(&store).expect("read"),
+                "a refusal marked it"
             );
         }
         std::fs::remove_file(dir.vault_key_path()).expect("the key lost");
