@@ -11,7 +11,7 @@ use crate::datadir::{DataDir, DataDirError};
 use crate::output::{Invalid, Output};
 use crate::schema;
 use crate::secrets::SecretError;
-use crate::vault::binding::{self, BindingError, KeyCheck};
+use crate::vault::binding::{self, BindingError};
 use crate::vault::{Vault, VaultError};
 use anyhow::{Result, bail};
 use serde_json::json;
@@ -209,27 +209,18 @@ fn vault_to_check(
     dir: &DataDir,
     store: &crate::store::Store,
 ) -> Result<std::result::Result<Vault, String>> {
-    if !dir.vault_key_path().exists() {
-        if let Some(table) = binding::sealed_held(store)? {
-            return Err(anyhow::Error::new(BindingError::Missing(table)).context("open the vault"));
-        }
-        return Ok(Err(
-            "this node has no vault key (it holds nothing sealed)".into()
-        ));
-    }
     // Only a passphrase not given leaves the check to say what it could not do; a wrong
     // passphrase or a damaged key file fails it, as the node's start would fail.
-    let vault = match Vault::open(dir) {
-        Ok(v) => v,
-        Err(VaultError::Key(DataDirError::Secret(e @ SecretError::NeedPassphrase(_)))) => {
-            return Ok(Err(format!("the vault is locked ({e})")));
-        }
-        Err(e) => return Err(anyhow::Error::new(e).context("open the vault")),
-    };
-    if binding::check(store, &vault)? == KeyCheck::Differs {
-        return Err(anyhow::Error::new(BindingError::NotThisNodes).context("open the vault"));
+    match binding::open_existing(dir, store) {
+        Ok(Some(vault)) => Ok(Ok(vault)),
+        Ok(None) => Ok(Err(
+            "this node has no vault key (it holds nothing sealed)".into()
+        )),
+        Err(BindingError::Vault(VaultError::Key(DataDirError::Secret(
+            e @ SecretError::NeedPassphrase(_),
+        )))) => Ok(Err(format!("the vault is locked ({e})"))),
+        Err(e) => Err(anyhow::Error::new(e).context("open the vault")),
     }
-    Ok(Ok(vault))
 }
 
 /// What the contact index keeps of identities and notes checked with the vault's key (see

@@ -64,19 +64,31 @@ pub enum KeyCheck {
 /// key is made only while the database holds nothing sealed, and its check value recorded; a
 /// key the database's data was not sealed with is refused.
 pub fn open(dir: &DataDir, store: &Store) -> Result<Vault, BindingError> {
-    let made = !dir.vault_key_path().exists();
-    if made && let Some(table) = sealed_held(store)? {
-        return Err(BindingError::Missing(table));
-    }
-    let vault = Vault::open(dir)?;
+    let (vault, made) = match open_existing(dir, store)? {
+        Some(vault) => (vault, false),
+        None => (Vault::open(dir)?, true),
+    };
     // A key made now replaces a check value left by a key that sealed nothing.
-    if !made && check(store, &vault)? == KeyCheck::Differs {
-        return Err(BindingError::NotThisNodes);
-    }
     if made || store.vault_key_check()?.is_none() {
         store.set_vault_key_check(&check_value(&vault)?)?;
     }
     Ok(vault)
+}
+
+/// The vault as [`open`] would open it, writing nothing and making no key: None when there
+/// is no key and nothing sealed; refused as the start refuses it.
+pub fn open_existing(dir: &DataDir, store: &Store) -> Result<Option<Vault>, BindingError> {
+    if !dir.vault_key_path().exists() {
+        return match sealed_held(store)? {
+            Some(table) => Err(BindingError::Missing(table)),
+            None => Ok(None),
+        };
+    }
+    let vault = Vault::open(dir)?;
+    if check(store, &vault)? == KeyCheck::Differs {
+        return Err(BindingError::NotThisNodes);
+    }
+    Ok(Some(vault))
 }
 
 /// Makes a new vault key for a node whose key is lost for good and records it: what the lost
