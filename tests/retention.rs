@@ -132,8 +132,17 @@ fn expired_and_requested_erasures_leave_the_disk_and_open_cases_keep_theirs() {
         in_dir(&db, &sealed[0]),
         "the scan finds a sealed identity that was overwritten but not compacted"
     );
-    // The next start compacts; afterwards only the held contact's sealed bytes remain.
+    // The next start compacts, in a process of its own (what the rewrite reads stays out of
+    // the node's memory); afterwards only the held contact's sealed bytes remain.
     cso.start();
+    let log = cso.last_log();
+    assert!(
+        log.contains(
+            "database compacted before the start, in a process of its own (erased personal data"
+        ),
+        "{log}"
+    );
+    assert!(!log.contains("compacting the database"), "{log}");
     let s: Value = cso.get("/api/status");
     assert_eq!(s["retention"]["compaction_due"], json!(false));
     // The status shows the database's size against what that compaction left.
@@ -172,6 +181,9 @@ fn expired_and_requested_erasures_leave_the_disk_and_open_cases_keep_theirs() {
     let out = ilm(&cso.dir, &["db", "compact"]);
     assert!(out.contains("Compacted"), "{out}");
     assert!(in_dir(&db, &sealed[2]));
+    // What a start would compact: nothing now (just compacted, nothing erased since).
+    let out = ilm(&cso.dir, &["db", "compact", "--if-due"]);
+    assert!(out.starts_with("Not compacted: nothing erased"), "{out}");
 }
 
 fn disclosed_names(node: &Node) -> Vec<String> {

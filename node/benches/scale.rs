@@ -6,7 +6,9 @@
 //!
 //! Run: `cargo bench -p ilm-node --bench scale` (release); without `--bench` a small smoke
 //! version. Knobs: ILM_BENCH_CASES (100000; smoke 1000); ILM_BENCH_KEEP=1 keeps the data
-//! directories and prints where the CSO's is (to profile `ilm run` on it afterwards). Cases
+//! directories and prints where the CSO's is (to profile `ilm run` on it afterwards);
+//! ILM_BENCH_SEED_ONLY=1 stops once the cases are generated, keeping the directories before
+//! any node has started on them (to profile a first start). Cases
 //! come from the generator of `ilm demo --cases` (real signed events). Nothing asserts on
 //! time.
 
@@ -273,6 +275,15 @@ fn main() -> Result<()> {
         store.flush()?;
     }
     let seeding = started.elapsed();
+    if std::env::var_os("ILM_BENCH_SEED_ONLY").is_some() {
+        println!(
+            "generated {cases} cases in {:.1} s; kept, never started: the CSO's data directory is {}",
+            seeding.as_secs_f64(),
+            w.cso.0.root().display()
+        );
+        let _ = tmp.keep();
+        return Ok(());
+    }
 
     // The full scan, in the same run, before the node holds the database: every case state
     // read, its dashboard cells counted (what the dashboard did without aggregates), and a

@@ -17,6 +17,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use tracing::info;
 
+pub mod compaction;
+
 /// How often expired personal data is looked for (and once at start).
 const RETENTION_SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
 
@@ -46,6 +48,10 @@ pub struct RunOptions {
     /// `ilm db check` read every record just before, in a process of its own (`ilm run`
     /// does, so that the memory the reads take leaves with it): not read again here.
     pub database_checked: bool,
+    /// `ilm db compact --if-due` ran just before, in a process of its own (`ilm run` runs
+    /// it, so that the memory a compaction takes leaves with it): a compaction for size that
+    /// failed there is not tried again here (erased data still must leave the disk).
+    pub compaction_tried: bool,
 }
 
 /// A running node (for tests and benchmarks that embed it).
@@ -129,18 +135,27 @@ pub fn check_database(dir: &DataDir) -> Result<u64> {
 
 /// Opens the database, first compacting it when erased data still lies in its log or the
 /// log has outgrown what the last compaction left (see [`crate::store::GROWTH_FACTOR`]), and
-/// reads every record unless `checked` (see [`check_database`]).
-fn open_store(dir: &DataDir, checked: bool) -> Result<Arc<Store>> {
+/// reads every record unless `opts` says `ilm run` did both in processes of their own.
+fn open_store(dir: &DataDir, opts: &RunOptions) -> Result<Arc<Store>> {
     let limits = (crate::store::GROWTH_FACTOR, crate::store::MIN_GROWTH);
-    open_store_past(dir, checked, limits, &crate::store::compact)
+    open_store_past(
+        dir,
+        opts.database_checked,
+        opts.compaction_tried,
+        limits,
+        &crate::store::compact,
+    )
 }
 
-/// [`open_store`], compacting for growth past `(factor, min_growth)` with `compact` (tests
-/// take small limits, and a compaction that fails).
+/// [`open_store`], compacting for growth past `limits` (factor, least growth) with `compact`
+/// (tests take small limits, and a compaction that fails). Once `tried` (by `ilm db compact
+/// --if-due`), only erased data is compacted for here: a compaction for size that failed
+/// there waits for the next start.
 fn open_store_past(
     dir: &DataDir,
     checked: bool,
-    (factor, min_growth): (u64, u64),
+    tried: bool,
+    limits: (u64, u64),
     compact: &dyn Fn(&std::path::Path) -> Result<crate::store::Compaction, StoreError>,
 ) -> Result<Arc<Store>> {
     let path = dir.db_path();
@@ -153,41 +168,59 @@ fn open_store_past(
     if crate::aggregates::ensure_built(&store)? {
         info!("aggregates counted from the stored cases and contacts");
     }
-    let growth = store.growth_past(factor, min_growth)?;
-    let erased = store.compaction_due()?;
-    if erased {
-        info!(
-            "compacting the database so that erased personal data and rewritten records leave the disk"
-        );
-    } else if growth.compaction_due && growth.bytes_after_compaction == 0 {
-        info!(
-            bytes_on_disk = growth.bytes_on_disk,
-            "compacting the database: no size after a compaction is recorded (an earlier release's database)"
-        );
-    } else if growth.compaction_due {
-        info!(
-            bytes_on_disk = growth.bytes_on_disk,
-            bytes_after_compaction = growth.bytes_after_compaction,
-            "compacting the database: its log has outgrown what the last compaction left"
-        );
-    } else {
+    let Some(reason) = compaction::Reason::of(&store, limits)? else {
+        return Ok(Arc::new(store));
+    };
+    if tried && reason.may_wait() {
         return Ok(Arc::new(store));
     }
+    info!("compacting the database: {reason}");
     drop(store);
-    match compact(&path) {
-        Ok(done) => info!(
+    match compaction::make(&path, reason, compact).context("compact the database")? {
+        compaction::Outcome::Compacted(done) => info!(
             bytes_before = done.bytes_before,
             bytes_after = done.bytes_after,
             "database compacted"
         ),
-        // Erased personal data must leave the disk: the node does not start without it. A
-        // compaction for size only can wait for the next start (free space, say).
-        Err(e) if !erased => tracing::warn!(
-            "the database could not be compacted; it opens as it is and the next start tries again: {e}"
+        compaction::Outcome::Waits(why) => tracing::warn!(
+            "the database could not be compacted; it opens as it is and the next start tries again: {why}"
         ),
-        Err(e) => return Err(e).context("compact the database"),
     }
     Ok(Arc::new(open()?))
+}
+
+/// What `ilm db compact --if-due` did: why it compacted and how, or None when nothing was due.
+pub type StartCompaction = Option<(compaction::Reason, compaction::Outcome)>;
+
+/// Compacts the stopped node's database when its next start would (`ilm db compact
+/// --if-due`, which `ilm run` runs in a process of its own before it opens the database). A
+/// compaction for erased data that fails is an error; one for size that fails is returned
+/// as [`compaction::Outcome::Waits`].
+pub fn compact_if_due(dir: &DataDir) -> Result<StartCompaction> {
+    compact_if_due_past(
+        dir,
+        (crate::store::GROWTH_FACTOR, crate::store::MIN_GROWTH),
+        &crate::store::compact,
+    )
+}
+
+fn compact_if_due_past(
+    dir: &DataDir,
+    limits: (u64, u64),
+    compact: &dyn Fn(&std::path::Path) -> Result<crate::store::Compaction, StoreError>,
+) -> Result<StartCompaction> {
+    let path = dir.db_path();
+    crate::store::recover_compaction(&path)?;
+    let reason = {
+        let store = open_db(dir)?;
+        compaction::Reason::of(&store, limits)?
+    };
+    let Some(reason) = reason else {
+        return Ok(None);
+    };
+    let done = compaction::make(&path, reason, compact)
+        .with_context(|| format!("compact the database ({reason})"))?;
+    Ok(Some((reason, done)))
 }
 
 /// Starts a node for a data directory; returns once it listens.
@@ -243,7 +276,7 @@ pub async fn start(dir: DataDir, opts: RunOptions) -> Result<RunningNode> {
             dir.next_key_path().display()
         );
     }
-    let store = open_store(&dir, opts.database_checked)?;
+    let store = open_store(&dir, &opts)?;
     let successions = store.scan(&schema::SUCCESSIONS, &[])?;
     let (network, own) = dir.load_membership_with(&successions)?;
     if own.body().current_key() != keys.signing_key_id()
@@ -533,7 +566,7 @@ mod tests {
         let dir = DataDir::new(tmp.path());
         crate::store::meta_tests::rewritten(&dir.db_path(), 1_000, 0);
         // Never measured, and small: measured, not compacted.
-        let first = open_store_past(&dir, true, (2, u64::MAX / 2), &compact).expect("open");
+        let first = open_store_past(&dir, true, false, (2, u64::MAX / 2), &compact).expect("open");
         let measured = first.growth_past(2, 0).expect("growth");
         assert!(
             !measured.compaction_due && measured.bytes_after_compaction > 0,
@@ -542,11 +575,11 @@ mod tests {
         drop(first);
         crate::store::meta_tests::rewritten(&dir.db_path(), 1_000, 8);
         // Not past the least growth that pays: the start leaves the log as it is.
-        let kept = open_store_past(&dir, true, (2, u64::MAX / 2), &compact).expect("open");
+        let kept = open_store_past(&dir, true, false, (2, u64::MAX / 2), &compact).expect("open");
         let grown = kept.growth_past(2, 0).expect("growth");
         assert!(grown.compaction_due, "{grown:?} (was {measured:?})");
         drop(kept);
-        let compacted = open_store_past(&dir, true, (2, 0), &compact).expect("open");
+        let compacted = open_store_past(&dir, true, false, (2, 0), &compact).expect("open");
         let after = compacted.growth_past(2, 0).expect("growth");
         assert!(!after.compaction_due, "{after:?}");
         assert!(
@@ -562,23 +595,82 @@ mod tests {
         let tmp = tempfile::tempdir().expect("tempdir");
         let dir = DataDir::new(tmp.path());
         crate::store::meta_tests::rewritten(&dir.db_path(), 1_000, 0);
-        drop(open_store_past(&dir, true, (2, u64::MAX / 2), &compact).expect("open"));
+        drop(open_store_past(&dir, true, false, (2, u64::MAX / 2), &compact).expect("open"));
         crate::store::meta_tests::rewritten(&dir.db_path(), 1_000, 8);
         let failing = |_: &std::path::Path| -> Result<crate::store::Compaction, StoreError> {
             Err(StoreError::Engine("no space left on device".into()))
         };
-        let opened = open_store_past(&dir, true, (2, 0), &failing).expect("opens as it is");
+        let opened = open_store_past(&dir, true, false, (2, 0), &failing).expect("opens as it is");
         assert!(opened.growth_past(2, 0).expect("growth").compaction_due);
         assert!(opened.count(&schema::CONTACTS).is_ok());
         // The same failure when erased data waits to leave the disk.
         opened.mark_compaction_due().expect("mark");
         drop(opened);
-        let refused = open_store_past(&dir, true, (2, 0), &failing)
+        let refused = open_store_past(&dir, true, false, (2, 0), &failing)
             .err()
             .expect("the start stops");
         assert!(
             format!("{refused:#}").contains("no space left"),
             "{refused:#}"
         );
+    }
+
+    /// `ilm db compact --if-due` compacts what a start would, and says so; the start after
+    /// it (`tried`) finds nothing left to compact, and does not try again a compaction for
+    /// size that failed there, while erased data still stops it.
+    #[test]
+    fn a_compaction_made_before_the_start_is_not_made_again() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let dir = DataDir::new(tmp.path());
+        crate::store::meta_tests::rewritten(&dir.db_path(), 1_000, 0);
+        // Never measured and small: nothing due (its size is recorded).
+        let none = compact_if_due_past(&dir, (2, u64::MAX / 2), &compact).expect("if due");
+        assert_eq!(none, None);
+        crate::store::meta_tests::rewritten(&dir.db_path(), 1_000, 8);
+        let failing = |_: &std::path::Path| -> Result<crate::store::Compaction, StoreError> {
+            Err(StoreError::Engine("no space left on device".into()))
+        };
+        let waits = compact_if_due_past(&dir, (2, 0), &failing).expect("waits");
+        assert!(
+            matches!(
+                waits,
+                Some((compaction::Reason::Outgrown { .. }, compaction::Outcome::Waits(ref why)))
+                    if why.contains("no space left")
+            ),
+            "{waits:?}"
+        );
+        // The start after it leaves the log as it is: the compaction it would make is the
+        // one that just failed (positive control: not tried, it makes it).
+        let panicking = |_: &std::path::Path| -> Result<crate::store::Compaction, StoreError> {
+            panic!("the start compacted for size again")
+        };
+        let opened = open_store_past(&dir, true, true, (2, 0), &panicking).expect("opens");
+        assert!(opened.growth_past(2, 0).expect("growth").compaction_due);
+        drop(opened);
+        let done = compact_if_due_past(&dir, (2, 0), &compact).expect("compacts");
+        let Some((
+            compaction::Reason::Outgrown { bytes_on_disk, .. },
+            compaction::Outcome::Compacted(c),
+        )) = done
+        else {
+            panic!("{done:?}");
+        };
+        assert!(c.bytes_after < bytes_on_disk / 2, "{c:?}");
+        assert_eq!(
+            compact_if_due_past(&dir, (2, 0), &compact).expect("again"),
+            None
+        );
+        // Erased data: a compaction that fails before the start is an error, and the start
+        // makes it whether tried or not.
+        let store = open_db(&dir).expect("open");
+        store.mark_compaction_due().expect("mark");
+        drop(store);
+        let refused = compact_if_due_past(&dir, (2, 0), &failing).expect_err("refused");
+        assert!(
+            format!("{refused:#}").contains("no space left"),
+            "{refused:#}"
+        );
+        let opened = open_store_past(&dir, true, true, (2, 0), &compact).expect("compacts");
+        assert!(!opened.compaction_due().expect("flag"));
     }
 }

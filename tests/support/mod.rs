@@ -293,6 +293,12 @@ impl Node {
         }
     }
 
+    /// What the node's latest `ilm run` wrote to its log so far.
+    pub fn last_log(&self) -> String {
+        std::fs::read_to_string(self.dir.with_extension(format!("log{}", self.runs)))
+            .unwrap_or_default()
+    }
+
     /// Kills the process with SIGKILL (no clean shutdown).
     pub fn kill9(&mut self) {
         if let Some(mut c) = self.child.take() {

@@ -92,7 +92,12 @@ pub enum EraseCommand {
 pub enum DbCommand {
     /// Rewrite the database without erased and deleted bytes (the node must be stopped; it
     /// also does this at start when something was erased).
-    Compact,
+    Compact {
+        /// Only when the next start would: something erased, or the log grown past four
+        /// times what the last compaction left (`ilm run` runs this before it starts).
+        #[arg(long)]
+        if_due: bool,
+    },
     /// Read every record of the database and say whether it is whole (the node must be
     /// stopped; `ilm run` does this before it starts).
     Check,

@@ -390,12 +390,15 @@ pub(super) fn case(dir: &DataDir, cmd: CaseCommand) -> Result<Output> {
     }
 }
 
-pub(super) fn compact(dir: &DataDir) -> Result<Output> {
+pub(super) fn compact(dir: &DataDir, if_due: bool) -> Result<Output> {
     if !dir.is_initialised() {
         bail!(
             "no node identity in {} (wrong --data-dir?)",
             dir.root().display()
         );
+    }
+    if if_due {
+        return compact_if_due(dir);
     }
     let path = dir.db_path();
     let done = match crate::store::compact(&path) {
@@ -416,6 +419,46 @@ pub(super) fn compact(dir: &DataDir) -> Result<Output> {
             done.bytes_after / 1024
         ),
     ))
+}
+
+/// `ilm db compact --if-due`: the compaction the next start would make, made now. A
+/// compaction for size that fails exits with status 1 and says the database opens as it is.
+fn compact_if_due(dir: &DataDir) -> Result<Output> {
+    use crate::daemon::compaction::Outcome;
+    let path = dir.db_path();
+    let done = crate::daemon::compact_if_due(dir)?;
+    DataDir::restrict(&path)?;
+    let (reason, outcome) = match done {
+        None => {
+            return Ok(Output::new(
+                json!({ "compacted": false, "due": null }),
+                format!(
+                    "Not compacted: nothing erased waits to leave {}, and its log has not outgrown what its last compaction left.",
+                    path.display()
+                ),
+            ));
+        }
+        Some(d) => d,
+    };
+    Ok(match outcome {
+        Outcome::Compacted(c) => Output::new(
+            json!({ "compacted": true, "due": reason, "why": reason.to_string(), "bytes_before": c.bytes_before, "bytes_after": c.bytes_after, "keys": c.keys }),
+            format!(
+                "Compacted {} ({reason}): {} keys, {} KiB before, {} KiB after.",
+                path.display(),
+                c.keys,
+                c.bytes_before / 1024,
+                c.bytes_after / 1024
+            ),
+        ),
+        Outcome::Waits(why) => Output::new(
+            json!({ "compacted": false, "due": reason, "why": reason.to_string(), "failed": why }),
+            format!(
+                "Not compacted ({reason}): {why}. The database is as it was; the node starts with it and its next start tries again."
+            ),
+        )
+        .with_exit(1),
+    })
 }
 
 /// `ilm db check`: every record read, with the node stopped.

@@ -100,7 +100,7 @@ pub fn run(cli: Cli) -> Result<Output> {
         Command::Demo(_) => anyhow::bail!("`ilm demo` is started by the binary's main"),
         Command::Operator(cmd) => operators::run(&dir, cmd),
         Command::Erase(EraseCommand::Contact { id }) => workflow_ops::erase_contact(&dir, &id),
-        Command::Db(DbCommand::Compact) => daemon_ops::compact(&dir),
+        Command::Db(DbCommand::Compact { if_due }) => daemon_ops::compact(&dir, if_due),
         Command::Db(DbCommand::Check) => daemon_ops::check(&dir),
         Command::Reindex { check } => reindex::reindex(&dir, check),
         Command::Statistics(StatisticsCommand::Publish { month }) => {
