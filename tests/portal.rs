@@ -97,27 +97,6 @@ fn shot(b: &Browser, axe: &str, name: &str) {
     );
 }
 
-fn a_report<'a>(what: &'a str, name: &'a str, phone: &'a str) -> Vec<(&'a str, &'a str)> {
-    vec![
-        ("lang", "my"),
-        ("reporter", "worker"),
-        ("what", what),
-        ("place", "Mahachai"),
-        ("employer", "Ocean Frozen Foods"),
-        ("workers", "12"),
-        ("sector", "seafood"),
-        ("origin", "MM"),
-        ("destination", "TH"),
-        ("gender", "undisclosed"),
-        ("age_band", "unknown"),
-        ("name", name),
-        ("phone", phone),
-        ("messenger", ""),
-        ("may_contact", "yes"),
-        ("may_raise", "no"),
-    ]
-}
-
 /// Burmese digits for ASCII ones (a worker typing on a Burmese keyboard).
 fn burmese_digits(s: &str) -> String {
     s.chars()

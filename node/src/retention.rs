@@ -470,9 +470,16 @@ mod tests {
             ..Default::default()
         };
         let later = Timestamp(T0.0 + 100 * DAY);
+        let index = crate::contact_list::groups::is_built;
+        crate::contact_list::groups::ensure(&store, &vault).expect("index");
+        assert!(index(&store).expect("built"));
         let done = sweep(&store, &vault, &policy, later).expect("sweep");
         // Every identity, and the notes of those that did not open (the others' are kept).
         assert_eq!((done.identities, done.notes), (3, 2));
+        // What the contact index held of those cannot be known: it is built again at the
+        // next start.
+        assert!(!index(&store).expect("marked"));
+        assert!(crate::contact_list::groups::ensure(&store, &vault).expect("rebuilt"));
         for id in &ids {
             let c: Contact = store
                 .get(&schema::CONTACTS, id)
@@ -483,6 +490,14 @@ mod tests {
             let now: SealedContact = vault.open_json(&c.id.0, &c.sealed).expect("opens now");
             assert_eq!(now.identity.name, "");
         }
+        // Asked for by the worker, for a contact that opens: the index is kept as it is
+        // (positive control for the mark below).
+        let report = crate::portal::thread::tests::report();
+        let id = crate::portal::thread::create(&store, &vault, report, later)
+            .expect("contact")
+            .contact;
+        assert!(erase_contact(&store, &vault, id).expect("erased"));
+        assert!(index(&store).expect("kept"));
         // Asked for by the worker, for a contact that does not open.
         let report = crate::portal::thread::tests::report();
         let id = crate::portal::thread::create(&store, &vault, report, later)
@@ -497,6 +512,7 @@ mod tests {
         batch.put(&schema::CONTACTS, &id.0, &c).expect("put");
         store.commit(batch).expect("commit");
         assert!(erase_contact(&store, &vault, id).expect("erased"));
+        assert!(!index(&store).expect("marked"));
     }
 
     /// A sweep reads the state of each case its contacts and received disclosures name, and

@@ -59,3 +59,25 @@ pub fn element_text(html: &str, id: &str) -> Option<String> {
     let close = open_end + html[open_end..].find('<')?;
     Some(html[open_end..close].trim().to_string())
 }
+
+/// A portal report in Burmese: what happened, and the worker's own name and phone.
+pub fn a_report<'a>(what: &'a str, name: &'a str, phone: &'a str) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("lang", "my"),
+        ("reporter", "worker"),
+        ("what", what),
+        ("place", "Mahachai"),
+        ("employer", "Ocean Frozen Foods"),
+        ("workers", "12"),
+        ("sector", "seafood"),
+        ("origin", "MM"),
+        ("destination", "TH"),
+        ("gender", "undisclosed"),
+        ("age_band", "unknown"),
+        ("name", name),
+        ("phone", phone),
+        ("messenger", ""),
+        ("may_contact", "yes"),
+        ("may_raise", "no"),
+    ]
+}
