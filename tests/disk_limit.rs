@@ -256,3 +256,51 @@ fn a_damaged_database_is_found_before_the_node_starts() {
     assert!(err.contains("restore your latest backup"), "{err}");
     assert!(!err.contains("panicked"), "{err}");
 }
+
+/// A compaction past the process's file-size limit (a quota, `LimitFSIZE=`) fails with
+/// words and leaves the database as it was: it used to be killed by SIGXFSZ without a word,
+/// which `ilm run`, compacting in a process of its own, would have shown as an empty error.
+#[test]
+fn a_compaction_past_the_file_size_limit_fails_with_words_and_changes_nothing() {
+    let (_net, cso, mut supplier) = Net::with_cso_and_supplier();
+    let case = cso.escalate(&supplier, "before the compaction");
+    wait_for("the case to arrive", SOON, || {
+        supplier.cases().contains(&case).then_some(())
+    });
+    supplier.stop();
+    let limited = |limit: &str| {
+        Command::new("prlimit")
+            .arg(format!("--fsize={limit}"))
+            .arg("--")
+            .arg(ilm_bin())
+            .arg("--data-dir")
+            .arg(&supplier.dir)
+            .args(["db", "compact"])
+            .output()
+            .expect("prlimit (util-linux) is needed for this test")
+    };
+    let out = limited("65536");
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "not killed: {:?} {said}",
+        out.status
+    );
+    assert!(
+        said.contains("error:") && said.contains("compact"),
+        "{said}"
+    );
+    // Nothing changed: the database reads back whole, and the node starts with its case.
+    let checked = ilm(&supplier.dir, &["db", "check"]);
+    assert!(checked.contains("records read back whole"), "{checked}");
+    // Positive control: with room, the same compaction is made.
+    let out = limited("unlimited");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    supplier.start();
+    assert!(supplier.cases().contains(&case));
+}

@@ -110,6 +110,10 @@ fn what_a_lost_vault_key_sealed_is_said_unreadable_and_never_disclosed() {
     wait_for("the supplier to receive the escalation", SOON, || {
         supplier.cases().contains(&case).then_some(())
     });
+    // Nothing waits to go either (a disclosure is a message of its own).
+    wait_for("the CSO's outbox to empty", SOON, || {
+        (cso.outbox_counts().0 == 0).then_some(())
+    });
     let received = supplier.get("/api/disclosures");
     assert_eq!(received["disclosures"], json!([]), "{received}");
     cso.stop();

@@ -8,7 +8,7 @@ use ilm_node::intake::{Contact, ContactId};
 use serde_json::{Value, json};
 use std::path::Path;
 use std::process::{Command, Stdio};
-use support::{Net, Node, ilm, ilm_bin};
+use support::{Net, Node, ilm, ilm_bin, ilm_fails};
 
 const DAY: u64 = 86_400;
 
@@ -124,6 +124,11 @@ fn expired_and_requested_erasures_leave_the_disk_and_open_cases_keep_theirs() {
         .expect("run");
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stderr).contains("stop it first"));
+    let refused = ilm_fails(&cso.dir, &["db", "compact", "--if-due"]);
+    assert!(
+        refused.contains("the node is running: stop it first"),
+        "{refused}"
+    );
     cso.stop();
 
     // Positive control: before compaction the engine's log still holds the erased bytes.

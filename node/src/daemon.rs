@@ -17,6 +17,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use tracing::info;
 
+pub mod before_start;
 pub mod compaction;
 
 /// How often expired personal data is looked for (and once at start).
@@ -95,8 +96,21 @@ fn parse_addrs(list: &[String], what: &str) -> Result<Vec<Multiaddr>> {
 
 /// Opens a data directory's database, with what to do when it cannot be.
 fn open_db(dir: &DataDir) -> Result<Store> {
+    explain_open(dir, schema::open(&dir.db_path()))
+}
+
+/// The refusal of a command that needs the node stopped, while it runs.
+pub(crate) fn node_running() -> anyhow::Error {
+    anyhow::anyhow!(
+        "the node is running: stop it first (it compacts by itself at start when something was erased, or when the database has grown past {} times what its last compaction left)",
+        crate::store::GROWTH_FACTOR
+    )
+}
+
+/// What to do when the database at `dir` could not be opened (`opened`).
+fn explain_open(dir: &DataDir, opened: Result<Store, StoreError>) -> Result<Store> {
     let path = dir.db_path();
-    match schema::open(&path) {
+    match opened {
         Err(StoreError::Locked) => bail!(
             "another `ilm run` is already using {}",
             dir.root().display()
@@ -176,7 +190,7 @@ fn open_store_past(
     }
     info!("compacting the database: {reason}");
     drop(store);
-    match compaction::make(&path, reason, compact).context("compact the database")? {
+    match compaction::make(&path, reason, compact).with_context(|| must_compact(reason))? {
         compaction::Outcome::Compacted(done) => info!(
             bytes_before = done.bytes_before,
             bytes_after = done.bytes_after,
@@ -187,6 +201,13 @@ fn open_store_past(
         ),
     }
     Ok(Arc::new(open()?))
+}
+
+/// Why the start stops when a compaction it must make fails, and what to do.
+fn must_compact(reason: compaction::Reason) -> String {
+    format!(
+        "compact the database ({reason}); the node does not start until it is: free about the database's size on its file system (`df -h`), then start it again"
+    )
 }
 
 /// What `ilm db compact --if-due` did: why it compacted and how, or None when nothing was due.
@@ -212,14 +233,16 @@ fn compact_if_due_past(
     let path = dir.db_path();
     crate::store::recover_compaction(&path)?;
     let reason = {
-        let store = open_db(dir)?;
+        let store = match schema::open(&path) {
+            Err(StoreError::Locked) => return Err(node_running()),
+            opened => explain_open(dir, opened)?,
+        };
         compaction::Reason::of(&store, limits)?
     };
     let Some(reason) = reason else {
         return Ok(None);
     };
-    let done = compaction::make(&path, reason, compact)
-        .with_context(|| format!("compact the database ({reason})"))?;
+    let done = compaction::make(&path, reason, compact).with_context(|| must_compact(reason))?;
     Ok(Some((reason, done)))
 }
 

@@ -34,60 +34,27 @@ fn run_demo(cli: Cli) -> anyhow::Result<()> {
     runtime()?.block_on(ilm_node::demo::run(args))
 }
 
-/// `ilm db check` on `dir`, in a process of its own: reading every record leaves about a
-/// third of an idle node's memory behind (the engine's and the allocator's), which leaves
-/// with that process.
-fn check_database(dir: &ilm_node::datadir::DataDir) -> anyhow::Result<()> {
+/// What `ilm run` does before the node opens its database, each in a process of its own
+/// (see `ilm_node::daemon::before_start`).
+fn before_start(dir: &ilm_node::datadir::DataDir) -> anyhow::Result<()> {
     use anyhow::Context;
+    use ilm_node::daemon::before_start::{self, Compacted};
     let exe = std::env::current_exe().context("find the ilm binary to check the database")?;
-    let out = std::process::Command::new(exe)
-        .arg("--data-dir")
-        .arg(dir.root())
-        .args(["db", "check"])
-        .stdin(std::process::Stdio::null())
-        .output()
-        .context("run `ilm db check`")?;
-    if out.status.success() {
-        return Ok(());
-    }
-    let why = String::from_utf8_lossy(&out.stderr);
-    let why = why.trim();
-    anyhow::bail!("{}", why.strip_prefix("error: ").unwrap_or(why))
-}
-
-/// `ilm db compact --if-due` on `dir`, in a process of its own: a compaction holds what the
-/// engine read of every page it copied (about 200 MB at 100,000 cases), which leaves with
-/// that process. A compaction for size that failed is said and the node starts; one for
-/// erased data that failed stops the start.
-fn compact_if_due(dir: &ilm_node::datadir::DataDir) -> anyhow::Result<()> {
-    use anyhow::Context;
-    let exe = std::env::current_exe().context("find the ilm binary to compact the database")?;
-    let out = std::process::Command::new(exe)
-        .arg("--data-dir")
-        .arg(dir.root())
-        .args(["--json", "db", "compact", "--if-due"])
-        .stdin(std::process::Stdio::null())
-        .output()
-        .context("run `ilm db compact --if-due`")?;
-    let said: Option<serde_json::Value> = serde_json::from_slice(&out.stdout).ok();
-    match said {
-        Some(v) if v["compacted"] == true => tracing::info!(
-            bytes_before = v["bytes_before"].as_u64(),
-            bytes_after = v["bytes_after"].as_u64(),
-            "database compacted before the start, in a process of its own ({})",
-            v["why"].as_str().unwrap_or_default()
+    before_start::check(&exe, dir.root())?;
+    match before_start::compact_if_due(&exe, dir.root())? {
+        Compacted::NotDue => {}
+        Compacted::Done {
+            why,
+            bytes_before,
+            bytes_after,
+        } => tracing::info!(
+            bytes_before,
+            bytes_after,
+            "database compacted before the start, in a process of its own ({why})"
         ),
-        Some(v) if v["failed"].is_string() => tracing::warn!(
-            "the database could not be compacted ({}); it opens as it is and the next start tries again: {}",
-            v["why"].as_str().unwrap_or_default(),
-            v["failed"].as_str().unwrap_or_default()
+        Compacted::Waits { why, failed } => tracing::warn!(
+            "the database could not be compacted ({why}); it opens as it is and the next start tries again: {failed}"
         ),
-        Some(_) if out.status.success() => {}
-        _ => {
-            let why = String::from_utf8_lossy(&out.stderr);
-            let why = why.trim();
-            anyhow::bail!("{}", why.strip_prefix("error: ").unwrap_or(why))
-        }
     }
     Ok(())
 }
@@ -100,8 +67,7 @@ fn run_daemon(cli: Cli) -> anyhow::Result<()> {
     init_logs();
     let checked = dir.is_initialised();
     if checked {
-        check_database(&dir)?;
-        compact_if_due(&dir)?;
+        before_start(&dir)?;
     }
     let opts = ilm_node::daemon::RunOptions {
         listen: args.listen,
@@ -121,6 +87,7 @@ fn run_daemon(cli: Cli) -> anyhow::Result<()> {
 }
 
 fn main() -> ExitCode {
+    ilm_node::daemon::before_start::fail_writes_past_the_file_size_limit();
     let cli = Cli::parse();
     let special = match cli.command {
         ilm_node::cli::Command::Run(_) => Some(run_daemon as fn(Cli) -> anyhow::Result<()>),

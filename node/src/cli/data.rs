@@ -94,7 +94,9 @@ pub enum DbCommand {
     /// also does this at start when something was erased).
     Compact {
         /// Only when the next start would: something erased, or the log grown past four
-        /// times what the last compaction left (`ilm run` runs this before it starts).
+        /// times what the last compaction left and by more than 256 MiB (or past 256 MiB
+        /// with no size recorded). `ilm run` runs this before it starts. A compaction for
+        /// size that fails changes nothing and exits with status 1.
         #[arg(long)]
         if_due: bool,
     },

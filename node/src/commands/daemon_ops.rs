@@ -402,10 +402,7 @@ pub(super) fn compact(dir: &DataDir, if_due: bool) -> Result<Output> {
     }
     let path = dir.db_path();
     let done = match crate::store::compact(&path) {
-        Err(crate::store::StoreError::Locked) => bail!(
-            "the node is running: stop it first (it compacts by itself at start when something was erased, or when the database has grown past {} times what its last compaction left)",
-            crate::store::GROWTH_FACTOR
-        ),
+        Err(crate::store::StoreError::Locked) => return Err(crate::daemon::node_running()),
         other => other.with_context(|| format!("compact {}", path.display()))?,
     };
     DataDir::restrict(&path)?;

@@ -1,8 +1,9 @@
 //! Compaction: rewriting the database into a fresh directory so that erased bytes leave the
 //! disk, and recovery of a swap a crash interrupted.
 
+use super::engine::{compaction_lock, open_engine};
 use super::meta::COMPACTED_BYTES_KEY;
-use super::{CLOSED_HERE, COMPACTION_KEY, META, Result, StoreError, open_db};
+use super::{CLOSED_HERE, COMPACTION_KEY, META, Result, StoreError};
 use std::path::Path;
 
 /// What a compaction did.
@@ -51,8 +52,15 @@ fn compaction_paths(path: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
 }
 
 /// Finishes or rolls back a compaction a crash interrupted, so `path` holds one whole
-/// database: the copy if it had taken the original's place, else the original.
+/// database: the copy if it had taken the original's place, else the original. `Locked`
+/// while a compaction runs in another process (its files are not left over then).
 pub fn recover_compaction(path: &Path) -> Result<()> {
+    let _compaction = compaction_lock(path)?;
+    recover(path)
+}
+
+/// [`recover_compaction`], the compaction lock held by the caller.
+fn recover(path: &Path) -> Result<()> {
     let (copy, old) = compaction_paths(path);
     let io = |e: std::io::Error| StoreError::Engine(format!("{}: {e}", path.display()));
     if old.exists() {
@@ -72,7 +80,9 @@ pub fn recover_compaction(path: &Path) -> Result<()> {
 /// removed or overwritten (erased personal data) leave the disk; the node must be stopped.
 /// The copy is checked key for key before it replaces the original.
 pub fn compact(path: &Path) -> Result<Compaction> {
-    recover_compaction(path)?;
+    // Held until the copy has taken the original's place (see `CompactionLock`).
+    let _compaction = compaction_lock(path)?;
+    recover(path)?;
     if !path.exists() {
         return Err(StoreError::Engine(format!(
             "no database at {}",
@@ -83,8 +93,8 @@ pub fn compact(path: &Path) -> Result<Compaction> {
     let bytes_before = dir_size(path);
     let mut keys = 0u64;
     {
-        let src = open_db(path)?;
-        let dst = open_db(&copy)?;
+        let src = open_engine(path)?;
+        let dst = open_engine(&copy)?;
         for name in src.tree_names() {
             let from = src.open_tree(&name)?;
             let to = dst.open_tree(&name)?;
@@ -131,7 +141,7 @@ pub fn compact(path: &Path) -> Result<Compaction> {
     // What this compaction left, measured once the engine has laid out its files again: a
     // start compacts once the log has outgrown it (see `Store::growth`).
     let bytes_after = {
-        let db = open_db(path)?;
+        let db = open_engine(path)?;
         let size = dir_size(path);
         db.open_tree(META)?
             .insert(COMPACTED_BYTES_KEY, &size.to_be_bytes())?;
@@ -147,4 +157,53 @@ pub fn compact(path: &Path) -> Result<Compaction> {
         bytes_after,
         keys,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{Store, Table, WriteBatch};
+
+    const VALUES: Table<String> = Table::new(b'x', "values");
+
+    /// While a compaction in another process has the database out of place (between its
+    /// two renames), an opening is refused as locked instead of making a new, empty
+    /// database where the original was (which the next recovery would then have removed
+    /// as the older of two), and a recovery waits for it too.
+    #[test]
+    fn nothing_opens_a_database_a_compaction_has_out_of_place() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let path = tmp.path().join("db");
+        {
+            let store = Store::open_unversioned(&path).expect("open");
+            let mut batch = WriteBatch::new();
+            batch.put(&VALUES, b"k", &"kept".to_string()).expect("put");
+            store.commit(batch).expect("commit");
+        }
+        let (_, old) = compaction_paths(&path);
+        let held = compaction_lock(&path).expect("lock").expect("a lock file");
+        std::fs::rename(&path, &old).expect("out of place, as a compaction puts it");
+        // Another process: a lock of its own (locks are per opening of the file).
+        assert!(matches!(
+            Store::open_unversioned(&path).err(),
+            Some(StoreError::Locked)
+        ));
+        assert!(
+            !path.exists(),
+            "a database was made in the original's place"
+        );
+        assert!(matches!(
+            recover_compaction(&path).err(),
+            Some(StoreError::Locked)
+        ));
+        assert!(old.exists(), "the recovery touched the original");
+        // Positive control: once the lock is let go, the recovery puts the original back.
+        drop(held);
+        recover_compaction(&path).expect("recover");
+        let store = Store::open_unversioned(&path).expect("open");
+        assert_eq!(
+            store.get(&VALUES, b"k").expect("read"),
+            Some("kept".to_string())
+        );
+    }
 }
