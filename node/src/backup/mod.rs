@@ -231,6 +231,7 @@ pub fn restore(
     if result.is_err() {
         // Leave the directory as it was: nothing half-restored may pass for a node.
         let _ = std::fs::remove_dir_all(target.db_path());
+        let _ = std::fs::remove_file(crate::store::compaction_lock_path(&target.db_path()));
         for p in &written {
             let _ = std::fs::remove_file(p);
         }

@@ -48,7 +48,18 @@ fn run(exe: &Path, dir: &Path, args: &[&str]) -> Result<Output> {
 fn failure(what: &str, out: &Output) -> anyhow::Error {
     let said = String::from_utf8_lossy(&out.stderr);
     let said = said.trim();
-    if said.is_empty() {
+    if out.status.code().is_none() {
+        // Killed: what it said before may not be why it stopped.
+        anyhow::anyhow!(
+            "`{what}` was stopped ({}): killed by the system? (for want of memory, say); the node did not start{}{said}",
+            out.status,
+            if said.is_empty() {
+                ""
+            } else {
+                ". It had said: "
+            }
+        )
+    } else if said.is_empty() {
         anyhow::anyhow!(
             "`{what}` stopped without a word ({}): killed by the system? (for want of memory, say); the node did not start",
             out.status
@@ -180,7 +191,7 @@ mod tests {
             stderr: Vec::new(),
         };
         let e = read_compacted(&killed).expect_err("killed");
-        assert!(e.to_string().contains("stopped without a word"), "{e}");
+        assert!(e.to_string().contains("was stopped"), "{e}");
         assert!(e.to_string().contains("signal: 9"), "{e}");
         // A success that says what this release does not know is not taken for one.
         let odd = answer(0, r#"{"compacted":"maybe"}"#, "");

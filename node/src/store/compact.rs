@@ -1,7 +1,7 @@
 //! Compaction: rewriting the database into a fresh directory so that erased bytes leave the
 //! disk, and recovery of a swap a crash interrupted.
 
-use super::engine::{compaction_lock, open_engine};
+use super::engine::{Hold, compaction_lock, open_engine};
 use super::meta::COMPACTED_BYTES_KEY;
 use super::{CLOSED_HERE, COMPACTION_KEY, META, Result, StoreError};
 use std::path::Path;
@@ -55,12 +55,18 @@ fn compaction_paths(path: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
 /// database: the copy if it had taken the original's place, else the original. `Locked`
 /// while a compaction runs in another process (its files are not left over then).
 pub fn recover_compaction(path: &Path) -> Result<()> {
-    let _compaction = compaction_lock(path)?;
+    let _compaction = compaction_lock(path, Hold::Alone)?;
     recover(path)
 }
 
-/// [`recover_compaction`], the compaction lock held by the caller.
-fn recover(path: &Path) -> Result<()> {
+/// Whether a compaction of `path` left its files (one under way, or one a crash stopped).
+pub(super) fn left_over(path: &Path) -> bool {
+    let (copy, old) = compaction_paths(path);
+    copy.exists() || old.exists()
+}
+
+/// [`recover_compaction`], the compaction lock held alone by the caller.
+pub(super) fn recover(path: &Path) -> Result<()> {
     let (copy, old) = compaction_paths(path);
     let io = |e: std::io::Error| StoreError::Engine(format!("{}: {e}", path.display()));
     if old.exists() {
@@ -81,7 +87,12 @@ fn recover(path: &Path) -> Result<()> {
 /// The copy is checked key for key before it replaces the original.
 pub fn compact(path: &Path) -> Result<Compaction> {
     // Held until the copy has taken the original's place (see `CompactionLock`).
-    let _compaction = compaction_lock(path)?;
+    let _compaction = compaction_lock(path, Hold::Alone)?.ok_or_else(|| {
+        StoreError::Engine(format!(
+            "{} cannot be made or read: a compaction needs it",
+            super::engine::compaction_lock_path(path).display()
+        ))
+    })?;
     recover(path)?;
     if !path.exists() {
         return Err(StoreError::Engine(format!(
@@ -136,7 +147,11 @@ pub fn compact(path: &Path) -> Result<Compaction> {
     }
     let io = |e: std::io::Error| StoreError::Engine(format!("{}: {e}", path.display()));
     std::fs::rename(path, &old).map_err(io)?;
-    std::fs::rename(&copy, path).map_err(io)?;
+    if let Err(e) = std::fs::rename(&copy, path) {
+        // Put the original back rather than leave no database in its place.
+        let _ = std::fs::rename(&old, path);
+        return Err(io(e));
+    }
     std::fs::remove_dir_all(&old).map_err(io)?;
     // What this compaction left, measured once the engine has laid out its files again: a
     // start compacts once the log has outgrown it (see `Store::growth`).
@@ -167,9 +182,10 @@ mod tests {
     const VALUES: Table<String> = Table::new(b'x', "values");
 
     /// While a compaction in another process has the database out of place (between its
-    /// two renames), an opening is refused as locked instead of making a new, empty
-    /// database where the original was (which the next recovery would then have removed
-    /// as the older of two), and a recovery waits for it too.
+    /// two renames), an opening is refused instead of making a new, empty database where
+    /// the original was (which the next recovery would then have removed as the older of
+    /// two), and a recovery waits for it too; once nothing holds the lock (the compaction
+    /// crashed there), an opening recovers the original first.
     #[test]
     fn nothing_opens_a_database_a_compaction_has_out_of_place() {
         let tmp = tempfile::tempdir().expect("tempdir");
@@ -181,12 +197,14 @@ mod tests {
             store.commit(batch).expect("commit");
         }
         let (_, old) = compaction_paths(&path);
-        let held = compaction_lock(&path).expect("lock").expect("a lock file");
+        let held = compaction_lock(&path, Hold::Alone)
+            .expect("lock")
+            .expect("a lock file");
         std::fs::rename(&path, &old).expect("out of place, as a compaction puts it");
         // Another process: a lock of its own (locks are per opening of the file).
         assert!(matches!(
             Store::open_unversioned(&path).err(),
-            Some(StoreError::Locked)
+            Some(StoreError::Compacting)
         ));
         assert!(
             !path.exists(),
@@ -194,13 +212,14 @@ mod tests {
         );
         assert!(matches!(
             recover_compaction(&path).err(),
-            Some(StoreError::Locked)
+            Some(StoreError::Compacting)
         ));
         assert!(old.exists(), "the recovery touched the original");
-        // Positive control: once the lock is let go, the recovery puts the original back.
+        // Once the lock is let go (as when the compaction's process crashed there), an
+        // opening recovers first: the original is back, whole.
         drop(held);
-        recover_compaction(&path).expect("recover");
         let store = Store::open_unversioned(&path).expect("open");
+        assert!(!old.exists());
         assert_eq!(
             store.get(&VALUES, b"k").expect("read"),
             Some("kept".to_string())

@@ -22,45 +22,86 @@ const OWN_LOCK_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 pub const CACHE_BYTES: u64 = 16 << 20;
 
 /// The lock a compaction of the database at `path` holds from its start until the copy has
-/// taken the original's place (a file beside it). An opening takes it for a moment, so that
-/// no process opens the database while it is out of place: sled would make a new, empty one
-/// there, and the next recovery would then remove the original as the older of two.
+/// taken the original's place (a file beside it, [`compaction_lock_path`]). An opening holds
+/// it shared for a moment, so that no process opens the database while it is out of place:
+/// sled would make a new, empty one there, and the next recovery would then remove the
+/// original as the older of two.
 pub(super) struct CompactionLock {
     _file: std::fs::File,
 }
 
-/// Takes the compaction lock of the database at `path`; `Locked` while another process
-/// holds it. None when its file cannot be made (a read-only data directory, where no
-/// compaction can run either): the engine's own opening then says what is wrong.
-pub(super) fn compaction_lock(path: &Path) -> Result<Option<CompactionLock>> {
+/// How the compaction lock is held.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Hold {
+    /// By an opening: any number at once, none while a compaction or recovery runs.
+    Shared,
+    /// By a compaction or a recovery: alone.
+    Alone,
+}
+
+/// The file whose lock a compaction of the database at `path` holds.
+pub fn compaction_lock_path(path: &Path) -> std::path::PathBuf {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "db".into());
+    path.with_file_name(format!("{name}.compaction-lock"))
+}
+
+/// Takes the compaction lock of the database at `path`; `Compacting` while another process
+/// holds it alone (or, taken alone, while openings hold it for longer than the grace for
+/// our own locks). None when its file can be neither made nor read (a read-only data
+/// directory without it, where no compaction can run either).
+pub(super) fn compaction_lock(path: &Path, hold: Hold) -> Result<Option<CompactionLock>> {
+    let at = compaction_lock_path(path);
     let file = match std::fs::OpenOptions::new()
         .create(true)
         .truncate(false)
         .write(true)
         .mode(0o600)
-        .open(path.with_file_name(format!("{name}.compaction-lock")))
+        .open(&at)
+        // A lock file this user cannot write (left by another user) still locks read-only.
+        .or_else(|_| std::fs::File::open(&at))
     {
         Ok(f) => f,
         Err(_) => return Ok(None),
     };
-    match file.try_lock() {
-        Ok(()) => Ok(Some(CompactionLock { _file: file })),
-        Err(std::fs::TryLockError::WouldBlock) => Err(StoreError::Locked),
-        Err(std::fs::TryLockError::Error(e)) => Err(StoreError::Engine(format!(
-            "lock {} for its compaction: {e}",
-            path.display()
-        ))),
+    let started = std::time::Instant::now();
+    loop {
+        let got = match hold {
+            Hold::Shared => file.try_lock_shared(),
+            Hold::Alone => file.try_lock(),
+        };
+        match got {
+            Ok(()) => return Ok(Some(CompactionLock { _file: file })),
+            // An opening holds it for a moment; a compaction for as long as it runs.
+            Err(std::fs::TryLockError::WouldBlock)
+                if hold == Hold::Alone && started.elapsed() < OWN_LOCK_GRACE =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(std::fs::TryLockError::WouldBlock) => return Err(StoreError::Compacting),
+            Err(std::fs::TryLockError::Error(e)) => {
+                return Err(StoreError::Engine(format!(
+                    "lock {} for its compaction: {e}",
+                    path.display()
+                )));
+            }
+        }
     }
 }
 
 /// Opens (or creates) the database at `path` with the node's settings, unless a
-/// compaction of it is under way in another process (`Locked`).
+/// compaction of it is under way in another process (`Compacting`). What a compaction that
+/// crashed left is recovered first (see `recover_compaction`), so that nothing opens a
+/// database while it is out of place.
 pub(super) fn open_db(path: &Path) -> Result<sled::Db> {
-    let _compaction = compaction_lock(path)?;
+    if super::compact::left_over(path) {
+        // Under way (its lock refuses this) or left by a crash (recovered now).
+        let _alone = compaction_lock(path, Hold::Alone)?;
+        super::compact::recover(path)?;
+    }
+    let _shared = compaction_lock(path, Hold::Shared)?;
     open_engine(path)
 }
 

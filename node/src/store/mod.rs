@@ -25,7 +25,7 @@ pub use batch::WriteBatch;
 use codec::decode_any;
 pub use codec::{Dictionary, records_in};
 pub use compact::{Compaction, compact, recover_compaction};
-pub use engine::{CACHE_BYTES, table_sizes};
+pub use engine::{CACHE_BYTES, compaction_lock_path, table_sizes};
 use engine::{CLOSED_HERE, open_db};
 use meta::COMPACTION_KEY;
 pub use snapshot::{Import, SnapshotItem};
@@ -93,6 +93,12 @@ pub enum StoreError {
         "the database is in use by another process (is `ilm run` running for this data directory?)"
     )]
     Locked,
+    /// A compaction of the database is under way in another process (or a recovery of
+    /// one that a crash stopped).
+    #[error(
+        "a compaction of the database is under way in another process (`ilm db compact`, or `ilm run` before it starts); wait for it to end and try again"
+    )]
+    Compacting,
     /// The database was written by a newer version of ilm.
     #[error(
         "the database has schema version {found}, newer than this ilm supports ({supported}); upgrade ilm"
