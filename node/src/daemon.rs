@@ -142,7 +142,6 @@ fn check_records(store: &Store, path: &std::path::Path) -> Result<u64> {
 /// node stopped: `ilm db check`, which `ilm run` runs in a process of its own so that what
 /// the reads leave in memory leaves with it. Returns how many records it read.
 pub fn check_database(dir: &DataDir) -> Result<u64> {
-    crate::store::recover_compaction(&dir.db_path())?;
     let store = open_db(dir)?;
     check_records(&store, &dir.db_path())
 }
@@ -174,7 +173,6 @@ fn open_store_past(
 ) -> Result<Arc<Store>> {
     let path = dir.db_path();
     let open = || open_db(dir);
-    crate::store::recover_compaction(&path)?;
     let store = open()?;
     if !checked {
         check_records(&store, &path)?;
@@ -231,7 +229,6 @@ fn compact_if_due_past(
     compact: &dyn Fn(&std::path::Path) -> Result<crate::store::Compaction, StoreError>,
 ) -> Result<StartCompaction> {
     let path = dir.db_path();
-    crate::store::recover_compaction(&path)?;
     let reason = {
         let store = match schema::open(&path) {
             Err(StoreError::Locked) => return Err(node_running()),

@@ -51,21 +51,15 @@ fn compaction_paths(path: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
     )
 }
 
-/// Finishes or rolls back a compaction a crash interrupted, so `path` holds one whole
-/// database: the copy if it had taken the original's place, else the original. `Locked`
-/// while a compaction runs in another process (its files are not left over then).
-pub fn recover_compaction(path: &Path) -> Result<()> {
-    let _compaction = compaction_lock(path, Hold::Alone)?;
-    recover(path)
-}
-
 /// Whether a compaction of `path` left its files (one under way, or one a crash stopped).
 pub(super) fn left_over(path: &Path) -> bool {
     let (copy, old) = compaction_paths(path);
     copy.exists() || old.exists()
 }
 
-/// [`recover_compaction`], the compaction lock held alone by the caller.
+/// Finishes or rolls back a compaction a crash interrupted, so `path` holds one whole
+/// database: the copy if it had taken the original's place, else the original. The caller
+/// holds the compaction lock alone (so no compaction runs: what is left is a crash's).
 pub(super) fn recover(path: &Path) -> Result<()> {
     let (copy, old) = compaction_paths(path);
     let io = |e: std::io::Error| StoreError::Engine(format!("{}: {e}", path.display()));
@@ -211,7 +205,7 @@ mod tests {
             "a database was made in the original's place"
         );
         assert!(matches!(
-            recover_compaction(&path).err(),
+            compaction_lock(&path, Hold::Alone).err(),
             Some(StoreError::Compacting)
         ));
         assert!(old.exists(), "the recovery touched the original");

@@ -93,7 +93,7 @@ pub(super) fn compaction_lock(path: &Path, hold: Hold) -> Result<Option<Compacti
 
 /// Opens (or creates) the database at `path` with the node's settings, unless a
 /// compaction of it is under way in another process (`Compacting`). What a compaction that
-/// crashed left is recovered first (see `recover_compaction`), so that nothing opens a
+/// crashed left is recovered first (`compact::recover`), so that nothing opens a
 /// database while it is out of place.
 pub(super) fn open_db(path: &Path) -> Result<sled::Db> {
     if super::compact::left_over(path) {

@@ -24,7 +24,7 @@ pub use batch::WriteBatch;
 
 use codec::decode_any;
 pub use codec::{Dictionary, records_in};
-pub use compact::{Compaction, compact, recover_compaction};
+pub use compact::{Compaction, compact};
 pub use engine::{CACHE_BYTES, compaction_lock_path, table_sizes};
 use engine::{CLOSED_HERE, open_db};
 use meta::COMPACTION_KEY;
