@@ -80,6 +80,12 @@ pub(super) fn recover(path: &Path) -> Result<()> {
 /// removed or overwritten (erased personal data) leave the disk; the node must be stopped.
 /// The copy is checked key for key before it replaces the original.
 pub fn compact(path: &Path) -> Result<Compaction> {
+    compact_pausing(path, &|| {})
+}
+
+/// [`compact`], calling `out_of_place` while the original is out of place (tests look at
+/// what another process would find then).
+fn compact_pausing(path: &Path, out_of_place: &dyn Fn()) -> Result<Compaction> {
     // Held until the copy has taken the original's place (see `CompactionLock`).
     let _compaction = compaction_lock(path, Hold::Alone)?.ok_or_else(|| {
         StoreError::Engine(format!(
@@ -141,6 +147,7 @@ pub fn compact(path: &Path) -> Result<Compaction> {
     }
     let io = |e: std::io::Error| StoreError::Engine(format!("{}: {e}", path.display()));
     std::fs::rename(path, &old).map_err(io)?;
+    out_of_place();
     if let Err(e) = std::fs::rename(&copy, path) {
         // Put the original back rather than leave no database in its place.
         let _ = std::fs::rename(&old, path);
@@ -214,6 +221,40 @@ mod tests {
         drop(held);
         let store = Store::open_unversioned(&path).expect("open");
         assert!(!old.exists());
+        assert_eq!(
+            store.get(&VALUES, b"k").expect("read"),
+            Some("kept".to_string())
+        );
+    }
+
+    /// A compaction holds its lock while the original is out of place: an opening from
+    /// elsewhere then is refused and makes nothing (the test above sets this up by hand).
+    #[test]
+    fn a_compaction_keeps_its_lock_while_the_original_is_out_of_place() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let path = tmp.path().join("db");
+        {
+            let store = Store::open_unversioned(&path).expect("open");
+            let mut batch = WriteBatch::new();
+            batch.put(&VALUES, b"k", &"kept".to_string()).expect("put");
+            store.commit(batch).expect("commit");
+        }
+        let seen = std::cell::Cell::new(None);
+        compact_pausing(&path, &|| {
+            // Its own lock of the file, as another process takes it.
+            let opened = Store::open_unversioned(&path).err();
+            seen.set(Some((
+                matches!(opened, Some(StoreError::Compacting)),
+                path.exists(),
+            )));
+        })
+        .expect("compact");
+        assert_eq!(
+            seen.get(),
+            Some((true, false)),
+            "(refused, a database in place)"
+        );
+        let store = Store::open_unversioned(&path).expect("open");
         assert_eq!(
             store.get(&VALUES, b"k").expect("read"),
             Some("kept".to_string())
