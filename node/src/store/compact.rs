@@ -182,6 +182,23 @@ mod tests {
 
     const VALUES: Table<String> = Table::new(b'x', "values");
 
+    /// Makes a database at `path` holding one record.
+    fn holding_a_record(path: &Path) {
+        let store = Store::open_unversioned(path).expect("open");
+        let mut batch = WriteBatch::new();
+        batch.put(&VALUES, b"k", &"kept".to_string()).expect("put");
+        store.commit(batch).expect("commit");
+    }
+
+    /// The database at `path` opens and holds the record [`holding_a_record`] wrote.
+    fn assert_holds_the_record(path: &Path) {
+        let store = Store::open_unversioned(path).expect("open");
+        assert_eq!(
+            store.get(&VALUES, b"k").expect("read"),
+            Some("kept".to_string())
+        );
+    }
+
     /// While a compaction in another process has the database out of place (between its
     /// two renames), an opening is refused instead of making a new, empty database where
     /// the original was (which the next recovery would then have removed as the older of
@@ -191,12 +208,7 @@ mod tests {
     fn nothing_opens_a_database_a_compaction_has_out_of_place() {
         let tmp = tempfile::tempdir().expect("tempdir");
         let path = tmp.path().join("db");
-        {
-            let store = Store::open_unversioned(&path).expect("open");
-            let mut batch = WriteBatch::new();
-            batch.put(&VALUES, b"k", &"kept".to_string()).expect("put");
-            store.commit(batch).expect("commit");
-        }
+        holding_a_record(&path);
         let (_, old) = compaction_paths(&path);
         let held = compaction_lock(&path, Hold::Alone)
             .expect("lock")
@@ -219,12 +231,8 @@ mod tests {
         // Once the lock is let go (as when the compaction's process crashed there), an
         // opening recovers first: the original is back, whole.
         drop(held);
-        let store = Store::open_unversioned(&path).expect("open");
+        assert_holds_the_record(&path);
         assert!(!old.exists());
-        assert_eq!(
-            store.get(&VALUES, b"k").expect("read"),
-            Some("kept".to_string())
-        );
     }
 
     /// A compaction holds its lock while the original is out of place: an opening from
@@ -233,12 +241,7 @@ mod tests {
     fn a_compaction_keeps_its_lock_while_the_original_is_out_of_place() {
         let tmp = tempfile::tempdir().expect("tempdir");
         let path = tmp.path().join("db");
-        {
-            let store = Store::open_unversioned(&path).expect("open");
-            let mut batch = WriteBatch::new();
-            batch.put(&VALUES, b"k", &"kept".to_string()).expect("put");
-            store.commit(batch).expect("commit");
-        }
+        holding_a_record(&path);
         let seen = std::cell::Cell::new(None);
         compact_pausing(&path, &|| {
             // Its own lock of the file, as another process takes it.
@@ -254,10 +257,6 @@ mod tests {
             Some((true, false)),
             "(refused, a database in place)"
         );
-        let store = Store::open_unversioned(&path).expect("open");
-        assert_eq!(
-            store.get(&VALUES, b"k").expect("read"),
-            Some("kept".to_string())
-        );
+        assert_holds_the_record(&path);
     }
 }
