@@ -415,19 +415,6 @@ proptest! {
                     let got = report_facets::figures(&store, &party, facet, now).expect("facet");
                     prop_assert_eq!(got, counted(*has, now));
                 }
-                // And of some days: its cells of the facet per day and per month.
-                for (from, to) in [(first + 10, first + 40), (first - 3, first + 61)] {
-                    let on = |r: &StatusReport| {
-                        (from..=to).contains(&(r.escalated_at.0 / 86_400)) && has(r)
-                    };
-                    for hours in (0..24 * 100).step_by(322) {
-                        let now = Timestamp(T0.0 + hours * 3_600 + 600);
-                        let got =
-                            report_facets::escalated_on(&store, &party, facet, from..=to, now)
-                                .expect("facet of days");
-                        prop_assert_eq!(got, counted(&on, now));
-                    }
-                }
             }
         }
     }
@@ -526,9 +513,6 @@ mod case_list;
 mod closed;
 /// A brand's scorecards narrowed only by days, from each organisation's cells per day.
 mod days;
-/// A brand's scorecards narrowed by some days and one category, sector or corridor, from
-/// each organisation's cells of the facet per day and per month.
-mod facet_days;
 /// A brand's scorecards narrowed only by a category, a sector or a corridor, from each
 /// organisation's cells of it.
 mod facets;
