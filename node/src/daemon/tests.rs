@@ -1,0 +1,120 @@
+//! How a start opens, checks and compacts its database.
+
+use super::*;
+use crate::store::compact;
+
+/// A start compacts a database whose log outgrew what the last compaction left, and only
+/// then.
+#[test]
+fn a_start_compacts_a_database_whose_log_outgrew_its_last_compaction() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = DataDir::new(tmp.path());
+    crate::store::meta_tests::rewritten(&dir.db_path(), 1_000, 0);
+    // Never measured, and small: measured, not compacted.
+    let first = open_store_past(&dir, true, false, (2, u64::MAX / 2), &compact).expect("open");
+    let measured = first.growth_past(2, 0).expect("growth");
+    assert!(
+        !measured.compaction_due && measured.bytes_after_compaction > 0,
+        "{measured:?}"
+    );
+    drop(first);
+    crate::store::meta_tests::rewritten(&dir.db_path(), 1_000, 8);
+    // Not past the least growth that pays: the start leaves the log as it is.
+    let kept = open_store_past(&dir, true, false, (2, u64::MAX / 2), &compact).expect("open");
+    let grown = kept.growth_past(2, 0).expect("growth");
+    assert!(grown.compaction_due, "{grown:?} (was {measured:?})");
+    drop(kept);
+    let compacted = open_store_past(&dir, true, false, (2, 0), &compact).expect("open");
+    let after = compacted.growth_past(2, 0).expect("growth");
+    assert!(!after.compaction_due, "{after:?}");
+    assert!(
+        after.bytes_on_disk < grown.bytes_on_disk / 2,
+        "{after:?} against {grown:?}"
+    );
+}
+
+/// A compaction for size that fails leaves the database as it was and the node starts;
+/// one for erased data that fails stops the start.
+#[test]
+fn a_failed_compaction_for_size_opens_the_database_as_it_is() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = DataDir::new(tmp.path());
+    crate::store::meta_tests::rewritten(&dir.db_path(), 1_000, 0);
+    drop(open_store_past(&dir, true, false, (2, u64::MAX / 2), &compact).expect("open"));
+    crate::store::meta_tests::rewritten(&dir.db_path(), 1_000, 8);
+    let failing = |_: &std::path::Path| -> Result<crate::store::Compaction, StoreError> {
+        Err(StoreError::Engine("no space left on device".into()))
+    };
+    let opened = open_store_past(&dir, true, false, (2, 0), &failing).expect("opens as it is");
+    assert!(opened.growth_past(2, 0).expect("growth").compaction_due);
+    assert!(opened.count(&schema::CONTACTS).is_ok());
+    // The same failure when erased data waits to leave the disk.
+    opened.mark_compaction_due().expect("mark");
+    drop(opened);
+    let refused = open_store_past(&dir, true, false, (2, 0), &failing)
+        .err()
+        .expect("the start stops");
+    assert!(
+        format!("{refused:#}").contains("no space left"),
+        "{refused:#}"
+    );
+}
+
+/// `ilm db compact --if-due` compacts what a start would, and says so; the start after
+/// it (`tried`) finds nothing left to compact, and does not try again a compaction for
+/// size that failed there, while erased data still stops it.
+#[test]
+fn a_compaction_made_before_the_start_is_not_made_again() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = DataDir::new(tmp.path());
+    crate::store::meta_tests::rewritten(&dir.db_path(), 1_000, 0);
+    // Never measured and small: nothing due (its size is recorded).
+    let none = compact_if_due_past(&dir, (2, u64::MAX / 2), &compact).expect("if due");
+    assert_eq!(none, None);
+    crate::store::meta_tests::rewritten(&dir.db_path(), 1_000, 8);
+    let failing = |_: &std::path::Path| -> Result<crate::store::Compaction, StoreError> {
+        Err(StoreError::Engine("no space left on device".into()))
+    };
+    let waits = compact_if_due_past(&dir, (2, 0), &failing).expect("waits");
+    assert!(
+        matches!(
+            waits,
+            Some((compaction::Reason::Outgrown { .. }, compaction::Outcome::Waits(ref why)))
+                if why.contains("no space left")
+        ),
+        "{waits:?}"
+    );
+    // The start after it leaves the log as it is: the compaction it would make is the
+    // one that just failed (positive control: not tried, it makes it).
+    let panicking = |_: &std::path::Path| -> Result<crate::store::Compaction, StoreError> {
+        panic!("the start compacted for size again")
+    };
+    let opened = open_store_past(&dir, true, true, (2, 0), &panicking).expect("opens");
+    assert!(opened.growth_past(2, 0).expect("growth").compaction_due);
+    drop(opened);
+    let done = compact_if_due_past(&dir, (2, 0), &compact).expect("compacts");
+    let Some((
+        compaction::Reason::Outgrown { bytes_on_disk, .. },
+        compaction::Outcome::Compacted(c),
+    )) = done
+    else {
+        panic!("{done:?}");
+    };
+    assert!(c.bytes_after < bytes_on_disk / 2, "{c:?}");
+    assert_eq!(
+        compact_if_due_past(&dir, (2, 0), &compact).expect("again"),
+        None
+    );
+    // Erased data: a compaction that fails before the start is an error, and the start
+    // makes it whether tried or not.
+    let store = open_db(&dir).expect("open");
+    store.mark_compaction_due().expect("mark");
+    drop(store);
+    let refused = compact_if_due_past(&dir, (2, 0), &failing).expect_err("refused");
+    assert!(
+        format!("{refused:#}").contains("no space left"),
+        "{refused:#}"
+    );
+    let opened = open_store_past(&dir, true, true, (2, 0), &compact).expect("compacts");
+    assert!(!opened.compaction_due().expect("flag"));
+}
