@@ -18,12 +18,12 @@ use ilm_protocol::Role;
 use routes::Route;
 use std::sync::Arc;
 
-/// The admin listener's router, built from the route table ([`routes::ROUTES`]): public
+/// The admin listener's router, built from the route table ([`routes::all`]): public
 /// routes outside authentication, every other route behind it and its own permission check.
 pub fn router(state: Arc<ApiState>) -> Router {
     let mut protected = Router::new();
     let mut public = Router::new();
-    for route in routes::ROUTES {
+    for route in routes::all() {
         if route.permission == Permission::Public {
             public = public.route(route.path, route.handler());
         } else {

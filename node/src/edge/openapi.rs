@@ -1,14 +1,14 @@
 //! The machine-readable description (OpenAPI 3.1) of the JSON API, read from the route
 //! table: every API route with its summary and the permission it needs (`x-permission`).
 
-use super::routes::{ROUTES, Verb};
+use super::routes::{Verb, all};
 use crate::access::Permission;
 use serde_json::{Map, Value, json};
 
 /// The OpenAPI document.
 pub fn document() -> Value {
     let mut paths: Map<String, Value> = Map::new();
-    for route in ROUTES.iter().filter(|r| r.is_api()) {
+    for route in all().filter(|r| r.is_api()) {
         let (method, path) = (route.verb.name(), route.path);
         let summary = if route.permission == Permission::Public {
             format!("{} (no login)", route.summary)
