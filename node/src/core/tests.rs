@@ -13,6 +13,8 @@ use ilm_protocol::{
 use std::time::Duration;
 
 mod analytics;
+/// The case list's pages and a supplier's dashboard, from the indexes.
+mod case_list;
 mod start;
 
 const T0: Timestamp = Timestamp(1_767_225_600);
