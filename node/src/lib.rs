@@ -42,6 +42,8 @@ pub mod scorecard;
 pub mod secrets;
 pub mod statistics;
 pub mod store;
+#[cfg(test)]
+mod tidy;
 pub mod ui;
 pub mod vault;
 pub mod views;
