@@ -600,10 +600,13 @@ fn rotated_keys_verify_old_and_new_records_across_real_nodes() {
     );
     assert!(answers[0].is_err(), "{:?}", answers[0]);
     // `ilm verify` of one record the new key signed: valid where the rotated certificate is
-    // known (the brand's data directory), refused as unbound where it is not.
-    brand.stop();
+    // known (the brand's data directory, its node running, which holds the database, or
+    // stopped), refused as unbound where it is not.
     let single = net.tmp.path().join("rotated-event.json");
     std::fs::write(&single, ilm_node::datadir::record_json(&honest)).expect("write");
+    let out = ilm(&brand.dir, &["verify", &path(&single)]);
+    assert!(out.starts_with("VALID"), "while the node runs: {out}");
+    brand.stop();
     let out = ilm(&brand.dir, &["verify", &path(&single)]);
     assert!(out.starts_with("VALID"), "{out}");
     let elsewhere = net.tmp.path().join("not-a-node");

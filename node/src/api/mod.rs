@@ -429,6 +429,17 @@ pub(crate) async fn revocations(State(st): State<Arc<ApiState>>) -> ApiResult {
     ))
 }
 
+/// The signed records this node checks others' signatures by: each organisation's newest
+/// certificate it stored (after key rotations) and the steward successions it learned, so
+/// that `ilm verify` beside a running node reads what it would read in its database.
+pub(crate) async fn certificates(State(st): State<Arc<ApiState>>) -> ApiResult {
+    let certificates: Vec<SignedRecord> = st.store.scan(&schema::CERTIFICATES, &[])?;
+    let successions: Vec<SignedRecord> = st.store.scan(&schema::SUCCESSIONS, &[])?;
+    Ok(Json(
+        json!({ "certificates": certificates, "successions": successions }),
+    ))
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct IssueBody {

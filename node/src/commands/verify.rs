@@ -11,6 +11,7 @@ use ilm_protocol::{
     RecordKind, RemediationAttestation, RevocationList, SignedRecord, SupplyChainLink,
 };
 use serde_json::{Value, json};
+use std::collections::HashMap;
 use std::path::Path;
 
 fn invalid(reason: impl std::fmt::Display) -> anyhow::Error {
@@ -63,11 +64,8 @@ fn trusted_network(
     let revoked = match own {
         Some(o) if o.id() == net.id() && dir.db_path().exists() => {
             // The steward successions this node learned (a revocation or certificate may
-            // come from a successor); a running node's database cannot be read here.
-            if let Ok(store) = schema::open(&dir.db_path()) {
-                let stored = store.scan(&schema::SUCCESSIONS, &[])?;
-                crate::membership::add_successions(&mut net, &stored);
-            }
+            // come from a successor).
+            crate::membership::add_successions(&mut net, &held(dir)?.successions);
             node_revocations(dir, &net)?
         }
         _ => RevocationList::new(),
@@ -75,19 +73,53 @@ fn trusted_network(
     Ok(Some((net, revoked)))
 }
 
-/// Which key signs for whom, from the certificates this node stored (after key rotations);
-/// without a readable database, only organisations' own ids.
-fn node_keys(dir: &DataDir) -> Box<dyn ilm_protocol::KeyBook> {
+/// What this node checks signatures by: each organisation's newest certificate it stored
+/// (after key rotations) and the steward successions it learned.
+#[derive(Default)]
+struct Held {
+    certificates: HashMap<OrgId, MembershipCertificate>,
+    successions: Vec<SignedRecord>,
+}
+
+/// What this node holds ([`Held`]): from its database, or from its daemon when the daemon
+/// holds the database (a running node's reads what its database holds); nothing outside a
+/// node's data directory.
+fn held(dir: &DataDir) -> Result<Held> {
     if !dir.db_path().exists() {
-        return Box::new(|_: &OrgId| None);
+        return Ok(Held::default());
     }
-    match schema::open(&dir.db_path()) {
-        Ok(store) => Box::new(move |org: &OrgId| {
-            let rec = store.get(&schema::CERTIFICATES, org.as_bytes()).ok()??;
-            serde_json::from_slice::<MembershipCertificate>(&rec.body).ok()
-        }),
-        _ => Box::new(|_: &OrgId| None),
-    }
+    let (certificates, successions): (Vec<SignedRecord>, Vec<SignedRecord>) =
+        match schema::open(&dir.db_path()) {
+            Ok(store) => (
+                store.scan(&schema::CERTIFICATES, &[])?,
+                store.scan(&schema::SUCCESSIONS, &[])?,
+            ),
+            Err(crate::store::StoreError::Locked) => {
+                let v = crate::client::AdminClient::for_dir(dir)?.get("/api/certificates")?;
+                let records = |name: &str| {
+                    serde_json::from_value::<Vec<SignedRecord>>(v[name].clone())
+                        .with_context(|| format!("unreadable {name} from the running node"))
+                };
+                (records("certificates")?, records("successions")?)
+            }
+            Err(e) => return Err(e).context("cannot read this node's certificates"),
+        };
+    let certificates = certificates
+        .iter()
+        .filter_map(|rec| serde_json::from_slice::<MembershipCertificate>(&rec.body).ok())
+        .map(|c| (c.org_id, c))
+        .collect();
+    Ok(Held {
+        certificates,
+        successions,
+    })
+}
+
+/// Which key signs for whom, from the certificates this node holds ([`held`]); outside a
+/// node's data directory, only organisations' own ids.
+fn node_keys(dir: &DataDir) -> Result<Box<dyn ilm_protocol::KeyBook>> {
+    let certificates = held(dir)?.certificates;
+    Ok(Box::new(move |org: &OrgId| certificates.get(org).cloned()))
 }
 
 /// Revocation records from a file: one record, a list of records, or `{"revocations": [...]}`
@@ -262,7 +294,7 @@ pub(super) fn verify(
             )
         }
         RecordKind::MembershipRequest => {
-            let r = ilm_protocol::membership::verify_request_with(&rec, &*node_keys(dir))
+            let r = ilm_protocol::membership::verify_request_with(&rec, &*node_keys(dir)?)
                 .map_err(invalid)?;
             let b = r.body();
             (
@@ -275,7 +307,7 @@ pub(super) fn verify(
         }
         RecordKind::CaseEvent => {
             let e = rec
-                .verify_with::<CaseEvent>(&*node_keys(dir))
+                .verify_with::<CaseEvent>(&*node_keys(dir)?)
                 .map_err(invalid)?;
             (
                 "case_event",
@@ -289,7 +321,7 @@ pub(super) fn verify(
         }
         RecordKind::RemediationAttestation => {
             let a = rec
-                .verify_with::<RemediationAttestation>(&*node_keys(dir))
+                .verify_with::<RemediationAttestation>(&*node_keys(dir)?)
                 .map_err(invalid)?;
             (
                 "remediation_attestation",
@@ -301,7 +333,7 @@ pub(super) fn verify(
         }
         RecordKind::KeyRotationRequest => {
             let r = rec
-                .verify_with::<ilm_protocol::KeyRotationRequest>(&*node_keys(dir))
+                .verify_with::<ilm_protocol::KeyRotationRequest>(&*node_keys(dir)?)
                 .map_err(invalid)?;
             (
                 "key_rotation_request",
@@ -314,7 +346,7 @@ pub(super) fn verify(
         }
         RecordKind::ImprovementActivity => {
             let a = rec
-                .verify_with::<ilm_protocol::ImprovementActivity>(&*node_keys(dir))
+                .verify_with::<ilm_protocol::ImprovementActivity>(&*node_keys(dir)?)
                 .map_err(invalid)?;
             a.body().check_well_formed().map_err(invalid)?;
             (
@@ -328,7 +360,7 @@ pub(super) fn verify(
         }
         RecordKind::JobListing => {
             let l = rec
-                .verify_with::<ilm_protocol::JobListing>(&*node_keys(dir))
+                .verify_with::<ilm_protocol::JobListing>(&*node_keys(dir)?)
                 .map_err(invalid)?;
             l.body().check_well_formed().map_err(invalid)?;
             (
@@ -344,7 +376,7 @@ pub(super) fn verify(
         }
         RecordKind::RatingSummary => {
             let r = rec
-                .verify_with::<ilm_protocol::RatingSummary>(&*node_keys(dir))
+                .verify_with::<ilm_protocol::RatingSummary>(&*node_keys(dir)?)
                 .map_err(invalid)?;
             r.body().check().map_err(invalid)?;
             (
@@ -360,7 +392,7 @@ pub(super) fn verify(
         }
         RecordKind::RatingAnswer => {
             let a = rec
-                .verify_with::<ilm_protocol::RatingAnswer>(&*node_keys(dir))
+                .verify_with::<ilm_protocol::RatingAnswer>(&*node_keys(dir)?)
                 .map_err(invalid)?;
             a.body().check().map_err(invalid)?;
             (
@@ -373,7 +405,7 @@ pub(super) fn verify(
         }
         RecordKind::BrokerAlert => {
             let a = rec
-                .verify_with::<ilm_protocol::BrokerAlert>(&*node_keys(dir))
+                .verify_with::<ilm_protocol::BrokerAlert>(&*node_keys(dir)?)
                 .map_err(invalid)?;
             a.body().check_well_formed().map_err(invalid)?;
             (
@@ -388,7 +420,7 @@ pub(super) fn verify(
         }
         RecordKind::AlertProposal => {
             let a = rec
-                .verify_with::<ilm_protocol::AlertProposal>(&*node_keys(dir))
+                .verify_with::<ilm_protocol::AlertProposal>(&*node_keys(dir)?)
                 .map_err(invalid)?;
             a.body().check_well_formed().map_err(invalid)?;
             (
@@ -403,7 +435,7 @@ pub(super) fn verify(
         }
         RecordKind::PublishedStatistics => {
             let p = rec
-                .verify_with::<ilm_protocol::PublishedStatistics>(&*node_keys(dir))
+                .verify_with::<ilm_protocol::PublishedStatistics>(&*node_keys(dir)?)
                 .map_err(invalid)?;
             p.body().check().map_err(invalid)?;
             (
@@ -435,7 +467,7 @@ pub(super) fn verify(
         }
         RecordKind::SupplyChainLink => {
             let l = rec
-                .verify_with::<SupplyChainLink>(&*node_keys(dir))
+                .verify_with::<SupplyChainLink>(&*node_keys(dir)?)
                 .map_err(invalid)?;
             (
                 "supply_chain_link",

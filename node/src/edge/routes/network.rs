@@ -86,6 +86,13 @@ pub(super) static ROUTES: &[Route] = &[
         "Revocations this node knows",
         |m| on(m, api::revocations),
     ),
+    route(
+        Get,
+        "/api/certificates",
+        Read,
+        "The newest certificate this node holds for each organisation, and the steward successions it learned (signed records)",
+        |m| on(m, api::certificates),
+    ),
     // Operators.
     route(
         Get,
