@@ -17,11 +17,11 @@ use support::*;
 /// An agency's cases and plan reach the brands of the suppliers it recruits for.
 #[path = "analytics/agency.rs"]
 mod agency;
-
-use plans::{cso_base, plan};
 /// A supplier's improvement plan reaches its brand and its CSO, and no one else.
 #[path = "analytics/plans.rs"]
 mod plans;
+
+use plans::{cso_base, plan};
 
 /// The month before the current one: ended, so it may be published.
 fn last_month() -> Month {

@@ -606,6 +606,14 @@ fn rotated_keys_verify_old_and_new_records_across_real_nodes() {
     std::fs::write(&single, ilm_node::datadir::record_json(&honest)).expect("write");
     let out = ilm(&brand.dir, &["verify", &path(&single)]);
     assert!(out.starts_with("VALID"), "while the node runs: {out}");
+    // And the old key's record dated after the rotation is refused there, the node running.
+    let stolen = net.tmp.path().join("stolen-key-event.json");
+    std::fs::write(&stolen, ilm_node::datadir::record_json(&forged)).expect("write");
+    let err = ilm_fails(&brand.dir, &["verify", &path(&stolen)]);
+    assert!(
+        err.contains("not its key at that time"),
+        "while the node runs: {err}"
+    );
     brand.stop();
     let out = ilm(&brand.dir, &["verify", &path(&single)]);
     assert!(out.starts_with("VALID"), "{out}");

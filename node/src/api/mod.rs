@@ -429,11 +429,13 @@ pub(crate) async fn revocations(State(st): State<Arc<ApiState>>) -> ApiResult {
     ))
 }
 
-/// The signed records this node checks others' signatures by: each organisation's newest
-/// certificate it stored (after key rotations) and the steward successions it learned, so
-/// that `ilm verify` beside a running node reads what it would read in its database.
+/// The signed records this node checks others' signatures by: the certificates it holds
+/// (each organisation's newest it learned, after key rotations, and at a steward those it
+/// issued) and the steward successions it learned, so that `ilm verify` beside a running
+/// node reads what it would read in its database.
 pub(crate) async fn certificates(State(st): State<Arc<ApiState>>) -> ApiResult {
-    let certificates: Vec<SignedRecord> = st.store.scan(&schema::CERTIFICATES, &[])?;
+    let mut certificates: Vec<SignedRecord> = st.store.scan(&schema::CERTIFICATES, &[])?;
+    certificates.extend(st.store.issued_certificates()?);
     let successions: Vec<SignedRecord> = st.store.scan(&schema::SUCCESSIONS, &[])?;
     Ok(Json(
         json!({ "certificates": certificates, "successions": successions }),

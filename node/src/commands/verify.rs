@@ -5,6 +5,7 @@ use crate::datadir::{DataDir, read_record};
 use crate::output::{Invalid, Output};
 use crate::register::revocation_list;
 use crate::schema;
+use crate::store::{Store, StoreError};
 use anyhow::{Context, Result};
 use ilm_protocol::{
     AttestationBundle, CaseEvent, MembershipCertificate, MembershipError, Network, OrgId,
@@ -65,7 +66,10 @@ fn trusted_network(
         Some(o) if o.id() == net.id() && dir.db_path().exists() => {
             // The steward successions this node learned (a revocation or certificate may
             // come from a successor).
-            crate::membership::add_successions(&mut net, &held(dir)?.successions);
+            let successions = node_records(dir, "successions", |store| {
+                store.scan(&schema::SUCCESSIONS, &[])
+            })?;
+            crate::membership::add_successions(&mut net, &successions);
             node_revocations(dir, &net)?
         }
         _ => RevocationList::new(),
@@ -73,53 +77,54 @@ fn trusted_network(
     Ok(Some((net, revoked)))
 }
 
-/// What this node checks signatures by: each organisation's newest certificate it stored
-/// (after key rotations) and the steward successions it learned.
-#[derive(Default)]
-struct Held {
-    certificates: HashMap<OrgId, MembershipCertificate>,
-    successions: Vec<SignedRecord>,
+/// Signed records this node holds, read by `read` from its database, or, when its daemon
+/// holds the database, the `field` of the daemon's `/api/certificates` answer (what its
+/// database holds); none outside a node's data directory.
+fn node_records(
+    dir: &DataDir,
+    field: &str,
+    read: impl FnOnce(&Store) -> Result<Vec<SignedRecord>, StoreError>,
+) -> Result<Vec<SignedRecord>> {
+    if !dir.db_path().exists() {
+        return Ok(Vec::new());
+    }
+    match schema::open(&dir.db_path()) {
+        Ok(store) => Ok(read(&store)?),
+        Err(StoreError::Locked) => {
+            let asked = || -> Result<Value> {
+                Ok(crate::client::AdminClient::for_dir(dir)?.get("/api/certificates")?)
+            };
+            let v = asked()
+                .with_context(|| format!("cannot read the {field} the running node holds"))?;
+            serde_json::from_value(v[field].clone())
+                .with_context(|| format!("unreadable {field} from the running node"))
+        }
+        Err(e) => Err(e).with_context(|| format!("cannot read this node's {field}")),
+    }
 }
 
-/// What this node holds ([`Held`]): from its database, or from its daemon when the daemon
-/// holds the database (a running node's reads what its database holds); nothing outside a
-/// node's data directory.
-fn held(dir: &DataDir) -> Result<Held> {
-    if !dir.db_path().exists() {
-        return Ok(Held::default());
-    }
-    let (certificates, successions): (Vec<SignedRecord>, Vec<SignedRecord>) =
-        match schema::open(&dir.db_path()) {
-            Ok(store) => (
-                store.scan(&schema::CERTIFICATES, &[])?,
-                store.scan(&schema::SUCCESSIONS, &[])?,
-            ),
-            Err(crate::store::StoreError::Locked) => {
-                let v = crate::client::AdminClient::for_dir(dir)?.get("/api/certificates")?;
-                let records = |name: &str| {
-                    serde_json::from_value::<Vec<SignedRecord>>(v[name].clone())
-                        .with_context(|| format!("unreadable {name} from the running node"))
-                };
-                (records("certificates")?, records("successions")?)
-            }
-            Err(e) => return Err(e).context("cannot read this node's certificates"),
-        };
-    let certificates = certificates
+/// Which key signs for whom: each organisation's newest certificate this node holds (those
+/// it learned, after key rotations, and at a steward those it issued); outside a node's data
+/// directory, only organisations' own ids.
+fn node_keys(dir: &DataDir) -> Result<Box<dyn ilm_protocol::KeyBook>> {
+    let records = node_records(dir, "certificates", |store| {
+        let mut records = store.scan(&schema::CERTIFICATES, &[])?;
+        records.extend(store.issued_certificates()?);
+        Ok(records)
+    })?;
+    let mut newest: HashMap<OrgId, MembershipCertificate> = HashMap::new();
+    for c in records
         .iter()
         .filter_map(|rec| serde_json::from_slice::<MembershipCertificate>(&rec.body).ok())
-        .map(|c| (c.org_id, c))
-        .collect();
-    Ok(Held {
-        certificates,
-        successions,
-    })
-}
-
-/// Which key signs for whom, from the certificates this node holds ([`held`]); outside a
-/// node's data directory, only organisations' own ids.
-fn node_keys(dir: &DataDir) -> Result<Box<dyn ilm_protocol::KeyBook>> {
-    let certificates = held(dir)?.certificates;
-    Ok(Box::new(move |org: &OrgId| certificates.get(org).cloned()))
+    {
+        if newest
+            .get(&c.org_id)
+            .is_none_or(|held| c.issued_at > held.issued_at)
+        {
+            newest.insert(c.org_id, c);
+        }
+    }
+    Ok(Box::new(move |org: &OrgId| newest.get(org).cloned()))
 }
 
 /// Revocation records from a file: one record, a list of records, or `{"revocations": [...]}`

@@ -1,5 +1,7 @@
 //! Analytics and scale in the core: two versions of one published month in one delivery
-//! batch, a restored node that may not publish a month again, and the bounded history cache.
+//! batch, a restored node that may not publish a month again, the bounded history cache, the
+//! response-time table, each case's heads stored with its state, and a sync answer naming a
+//! case twice.
 
 use super::*;
 use ilm_protocol::statistics::{Counts, MIN_K, suppress};

@@ -90,7 +90,7 @@ pub(super) static ROUTES: &[Route] = &[
         Get,
         "/api/certificates",
         Read,
-        "The newest certificate this node holds for each organisation, and the steward successions it learned (signed records)",
+        "The certificates this node holds (learned, and at a steward issued) and the steward successions it learned (signed records)",
         |m| on(m, api::certificates),
     ),
     // Operators.
