@@ -3,7 +3,6 @@
 use super::{fmt_time, now};
 use crate::datadir::{DataDir, read_record};
 use crate::output::{Invalid, Output};
-use crate::register::revocation_list;
 use crate::schema;
 use crate::store::{Store, StoreError};
 use anyhow::{Context, Result};
@@ -22,25 +21,20 @@ fn invalid(reason: impl std::fmt::Display) -> anyhow::Error {
 /// Exit status of `ilm verify` when a bundle is consistent but no trusted network was given.
 pub const EXIT_UNPINNED: u8 = 3;
 
-/// The revocations this node knows: from its database, or from its daemon holding it.
+/// The revocations this node knows (each checked against `net`): from its database, or from
+/// its daemon holding it.
 fn node_revocations(dir: &DataDir, net: &Network) -> Result<RevocationList> {
-    match schema::open(&dir.db_path()) {
-        Ok(store) => Ok(revocation_list(&store, net)?),
-        Err(crate::store::StoreError::Locked) => {
-            let v = crate::client::AdminClient::for_dir(dir)?.get("/api/revocations")?;
-            let records: Vec<SignedRecord> = serde_json::from_value(v["revocations"].clone())
-                .context("unreadable revocations from the running node")?;
-            let mut list = RevocationList::new();
-            for rec in &records {
-                list.add(
-                    &net.check_revocation(rec)
-                        .context("the running node holds an invalid revocation")?,
-                );
-            }
-            Ok(list)
-        }
-        Err(e) => Err(e).context("cannot read this node's revocations"),
+    let records = node_records(dir, ("/api/revocations", "revocations"), |store| {
+        store.revocations()
+    })?;
+    let mut list = RevocationList::new();
+    for rec in &records {
+        list.add(
+            &net.check_revocation(rec)
+                .context("this node holds a revocation that does not verify")?,
+        );
     }
+    Ok(list)
 }
 
 /// The trusted network: `--network`, else this node's own; with the revocations this node
@@ -66,7 +60,7 @@ fn trusted_network(
         Some(o) if o.id() == net.id() && dir.db_path().exists() => {
             // The steward successions this node learned (a revocation or certificate may
             // come from a successor).
-            let successions = node_records(dir, "successions", |store| {
+            let successions = node_records(dir, ("/api/certificates", "successions"), |store| {
                 store.scan(&schema::SUCCESSIONS, &[])
             })?;
             crate::membership::add_successions(&mut net, &successions);
@@ -78,11 +72,11 @@ fn trusted_network(
 }
 
 /// Signed records this node holds, read by `read` from its database, or, when its daemon
-/// holds the database, the `field` of the daemon's `/api/certificates` answer (what its
-/// database holds); none outside a node's data directory.
+/// holds the database, the `field` of the daemon's answer at `path` (what its database
+/// holds); none outside a node's data directory.
 fn node_records(
     dir: &DataDir,
-    field: &str,
+    (path, field): (&str, &str),
     read: impl FnOnce(&Store) -> Result<Vec<SignedRecord>, StoreError>,
 ) -> Result<Vec<SignedRecord>> {
     if !dir.db_path().exists() {
@@ -91,9 +85,8 @@ fn node_records(
     match schema::open(&dir.db_path()) {
         Ok(store) => Ok(read(&store)?),
         Err(StoreError::Locked) => {
-            let asked = || -> Result<Value> {
-                Ok(crate::client::AdminClient::for_dir(dir)?.get("/api/certificates")?)
-            };
+            let asked =
+                || -> Result<Value> { Ok(crate::client::AdminClient::for_dir(dir)?.get(path)?) };
             let v = asked()
                 .with_context(|| format!("cannot read the {field} the running node holds"))?;
             serde_json::from_value(v[field].clone())
@@ -107,7 +100,7 @@ fn node_records(
 /// it learned, after key rotations, and at a steward those it issued); outside a node's data
 /// directory, only organisations' own ids.
 fn node_keys(dir: &DataDir) -> Result<Box<dyn ilm_protocol::KeyBook>> {
-    let records = node_records(dir, "certificates", |store| {
+    let records = node_records(dir, ("/api/certificates", "certificates"), |store| {
         let mut records = store.scan(&schema::CERTIFICATES, &[])?;
         records.extend(store.issued_certificates()?);
         Ok(records)
