@@ -440,6 +440,37 @@ fn rotated_keys_verify_old_and_new_records_across_real_nodes() {
         "the organisation keeps its id"
     );
     assert_ne!(new_keys.signing_key_id(), old_keys.signing_key_id());
+    // `ilm verify` in the steward's directory binds the key it has just granted: the
+    // certificate is in its register, and the network has not brought it back yet (the
+    // supplier has not started since).
+    while now() <= requested_at {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let granted = SignedRecord::sign(
+        &CaseEvent {
+            parents: vec![
+                cso.event_hashes(&case)
+                    .last()
+                    .expect("events")
+                    .parse()
+                    .expect("hash"),
+            ],
+            author: new_keys.org_id(),
+            authored_at: now(),
+            case_nonce: None,
+            payload: serde_json::from_value(
+                json!({ "type": "acknowledgement", "note": "new key" }),
+            )
+            .expect("payload"),
+            ..root_of(&cso, &case)
+        },
+        &new_keys,
+    )
+    .expect("sign");
+    let granted_file = net.tmp.path().join("granted-key-event.json");
+    std::fs::write(&granted_file, ilm_node::datadir::record_json(&granted)).expect("write");
+    let out = ilm(&net.steward.dir, &["verify", &path(&granted_file)]);
+    assert!(out.starts_with("VALID"), "at the steward: {out}");
     supplier.start();
     // New records carry the new key and are taken by the CSO.
     supplier.append_event(
