@@ -257,6 +257,14 @@ pub fn revoke(
     Ok(rec)
 }
 
+/// The certificates this node holds, signed: those it learned from the network (each
+/// organisation's newest) and, at a steward, those it issued (its register).
+pub fn held_certificates(store: &Store) -> Result<Vec<SignedRecord>, StoreError> {
+    let mut records = store.scan(&crate::schema::CERTIFICATES, &[])?;
+    records.extend(store.issued_certificates()?);
+    Ok(records)
+}
+
 /// Revocations in the database, verified against the network.
 pub fn revocation_list(store: &Store, network: &Network) -> Result<RevocationList, RegisterError> {
     let mut list = RevocationList::new();

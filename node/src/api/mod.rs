@@ -434,8 +434,7 @@ pub(crate) async fn revocations(State(st): State<Arc<ApiState>>) -> ApiResult {
 /// issued) and the steward successions it learned, so that `ilm verify` beside a running
 /// node reads what it would read in its database.
 pub(crate) async fn certificates(State(st): State<Arc<ApiState>>) -> ApiResult {
-    let mut certificates: Vec<SignedRecord> = st.store.scan(&schema::CERTIFICATES, &[])?;
-    certificates.extend(st.store.issued_certificates()?);
+    let certificates = register::held_certificates(&st.store)?;
     let successions: Vec<SignedRecord> = st.store.scan(&schema::SUCCESSIONS, &[])?;
     Ok(Json(
         json!({ "certificates": certificates, "successions": successions }),

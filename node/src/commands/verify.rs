@@ -100,11 +100,11 @@ fn node_records(
 /// it learned, after key rotations, and at a steward those it issued); outside a node's data
 /// directory, only organisations' own ids.
 fn node_keys(dir: &DataDir) -> Result<Box<dyn ilm_protocol::KeyBook>> {
-    let records = node_records(dir, ("/api/certificates", "certificates"), |store| {
-        let mut records = store.scan(&schema::CERTIFICATES, &[])?;
-        records.extend(store.issued_certificates()?);
-        Ok(records)
-    })?;
+    let records = node_records(
+        dir,
+        ("/api/certificates", "certificates"),
+        crate::register::held_certificates,
+    )?;
     let mut newest: HashMap<OrgId, MembershipCertificate> = HashMap::new();
     for c in records
         .iter()
