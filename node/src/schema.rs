@@ -84,6 +84,10 @@ pub const PRUNED: Table<Pruned> = Table::new(b'n', "pruned outbox counts");
 pub const CERTIFICATES: Table<SignedRecord> = Table::new(b'k', "member certificates");
 /// Incremental aggregates (`aggregates.rs`), by cell name.
 pub const AGGREGATES: Table<i64> = Table::new(b'A', "aggregates");
+/// The aggregates kept per unit (`aggregates::units`: an organisation's day or month at a
+/// brand), each unit's cells in one record, by the unit's prefix.
+pub const AGGREGATE_UNITS: Table<std::collections::BTreeMap<String, i64>> =
+    Table::new(b'@', "aggregates per unit");
 /// Steward successions, by record digest.
 pub const SUCCESSIONS: Table<SignedRecord> = Table::new(b'S', "steward successions");
 /// Worker contacts (CSO; personal data sealed with the vault key), by contact id.
@@ -234,6 +238,7 @@ pub const PREFIXES: &[(u8, &str)] = &[
     (CERTIFICATES.prefix(), CERTIFICATES.name()),
     (SUCCESSIONS.prefix(), SUCCESSIONS.name()),
     (AGGREGATES.prefix(), AGGREGATES.name()),
+    (AGGREGATE_UNITS.prefix(), AGGREGATE_UNITS.name()),
     (CONTACTS.prefix(), CONTACTS.name()),
     (LOCAL_CASES.prefix(), LOCAL_CASES.name()),
     (ATTESTATIONS.prefix(), ATTESTATIONS.name()),

@@ -17,6 +17,7 @@ pub mod report_days;
 pub mod report_facets;
 pub mod reports;
 pub mod terms;
+mod units;
 
 pub use quantiles::{by_month, median, median_days, quantile_days};
 
@@ -289,8 +290,13 @@ impl Pending {
     /// no other change can come between the read and the batch's commit.
     pub fn stage(self, store: &Store, batch: &mut WriteBatch) -> Result<(), StoreError> {
         self.stage_lists(store, batch)?;
+        let mut units = units::Changes::default();
         for (k, d) in self.deltas {
             if d == 0 {
+                continue;
+            }
+            if let Some((unit, name)) = units::split(&k) {
+                units.add(unit, name, d);
                 continue;
             }
             let held: i64 = store.get(&schema::AGGREGATES, k.as_bytes())?.unwrap_or(0);
@@ -301,7 +307,7 @@ impl Pending {
                 batch.put(&schema::AGGREGATES, k.as_bytes(), &sum)?;
             }
         }
-        Ok(())
+        units.stage(store, batch)
     }
 
     /// Puts the changes of the indexes kept in lists into `batch`.
@@ -326,7 +332,7 @@ const BUILT: &str = "_built";
 
 /// The version of what `of_case` and `of_contact` count (and of the indexes kept with them): raise it
 /// whenever they change, and every node recounts at its next start.
-pub const VERSION: i64 = 20;
+pub const VERSION: i64 = 21;
 
 /// The first [`VERSION`] whose indexes are built as they are now: a store counted at this
 /// version or later keeps its indexes when only the cells change (rebuilding them reads and
@@ -334,9 +340,10 @@ pub const VERSION: i64 = 20;
 /// what the indexes hold changes.
 const INDEXES_SINCE: i64 = 14;
 
-/// The cells whose names start with `prefix`, keyed by the rest of the name.
+/// The cells whose names start with `prefix`, keyed by the rest of the name (those kept per
+/// unit too).
 pub fn with_prefix(store: &Store, prefix: &str) -> Result<BTreeMap<String, i64>, StoreError> {
-    let mut out = BTreeMap::new();
+    let mut out = units::with_prefix(store, prefix)?;
     for (id, v) in store.scan_with_ids_prefixed(&schema::AGGREGATES, prefix.as_bytes())? {
         let key = String::from_utf8_lossy(&id).into_owned();
         if let Some(rest) = key.strip_prefix(prefix) {
@@ -348,14 +355,20 @@ pub fn with_prefix(store: &Store, prefix: &str) -> Result<BTreeMap<String, i64>,
 
 /// One cell's value (0 when absent).
 pub fn get(store: &Store, cell: &str) -> Result<i64, StoreError> {
+    if units::split(cell).is_some() {
+        return Ok(units::with_prefix(store, cell)?
+            .get("")
+            .copied()
+            .unwrap_or(0));
+    }
     Ok(store
         .get(&schema::AGGREGATES, cell.as_bytes())?
         .unwrap_or(0))
 }
 
-/// Every aggregate the store holds.
+/// Every aggregate the store holds (those kept per unit named in full).
 pub fn held(store: &Store) -> Result<Cells, StoreError> {
-    let mut out = Cells::new();
+    let mut out = units::with_prefix(store, "")?;
     for (id, v) in store.scan_with_ids(&schema::AGGREGATES)? {
         let key = String::from_utf8_lossy(&id).into_owned();
         if key != BUILT {
@@ -508,14 +521,15 @@ pub fn recount(store: &Store, progress: &mut dyn FnMut(u64)) -> Result<Cells, St
 }
 
 /// Replaces the stored aggregates with `cells` (in batches of `chunk` writes), marking them
-/// built once all are written.
+/// built once all are written. Marked unbuilt first: a replacement stopped half way is
+/// counted again at the next start.
 pub fn replace(store: &Store, cells: &Cells, chunk: usize) -> Result<(), StoreError> {
-    let mut batch = WriteBatch::new();
-    for (id, _) in store.scan_with_ids(&schema::AGGREGATES)? {
-        batch.remove(&schema::AGGREGATES, &id);
-    }
-    store.commit(batch)?;
-    let cells: Vec<(&String, &i64)> = cells.iter().collect();
+    unmark(store)?;
+    empty(store, &schema::AGGREGATES)?;
+    empty(store, &schema::AGGREGATE_UNITS)?;
+    let (kept, cells): (Vec<_>, Vec<_>) =
+        cells.iter().partition(|(k, _)| units::split(k).is_some());
+    units::write(store, kept.into_iter(), chunk)?;
     for part in cells.chunks(chunk.max(1)) {
         let mut batch = WriteBatch::new();
         for (k, v) in part {

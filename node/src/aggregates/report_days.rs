@@ -11,7 +11,6 @@ use super::chain;
 use super::reports::{self, DAY, ReportFigures};
 use super::{Cells, add};
 use crate::records::StatusReport;
-use crate::schema;
 use crate::store::{Store, StoreError};
 use ilm_protocol::{Month, OrgId, Timestamp};
 use std::collections::BTreeMap;
@@ -126,15 +125,14 @@ impl Sums {
     ) -> Result<(), StoreError> {
         // A unit's cells end before `<unit>/`: the dot that follows it sorts before that.
         let (lower, upper) = (format!("{at}{first}."), format!("{at}{last}/"));
-        for (id, n) in
-            store.entries_between(&schema::AGGREGATES, lower.as_bytes(), upper.as_bytes())?
-        {
-            let id = String::from_utf8_lossy(&id);
-            let Some((unit, name)) = id.strip_prefix(at).and_then(|r| r.split_once('.')) else {
+        for (id, cells) in super::units::between(store, &lower, &upper)? {
+            let Some(unit) = id.strip_prefix(at).and_then(|r| r.strip_suffix('.')) else {
                 continue;
             };
             if keeps(unit) {
-                self.add(|| month(unit), name, n, today);
+                for (name, n) in cells {
+                    self.add(|| month(unit), &name, n, today);
+                }
             }
         }
         Ok(())

@@ -525,6 +525,8 @@ mod overdue;
 /// A brand's scorecards from cells equal those counted from every report.
 mod scorecards;
 mod searches;
+/// A brand's cells per day and month, one record a unit.
+mod units;
 /// A brand's case list in another order, walked along the lists that hold it.
 mod walk;
 

@@ -118,11 +118,22 @@ fn scorecards_of_some_days_come_from_the_cells_of_those_days_and_months() {
         let mine = format!("{prefix}{}.", b.parties[0]);
         let cells = crate::aggregates::with_prefix(&b.store, &mine).expect("cells");
         assert!(!cells.is_empty(), "{prefix}");
+        // Each day's or month's cells are one record (`aggregates::units`).
         let mut batch = WriteBatch::new();
-        for name in cells.keys() {
-            batch.remove(&schema::AGGREGATES, format!("{mine}{name}").as_bytes());
+        for unit in b
+            .store
+            .ids_prefixed(&schema::AGGREGATE_UNITS, mine.as_bytes(), usize::MAX)
+            .expect("units")
+            .expect("fewer than the maximum")
+        {
+            batch.remove(&schema::AGGREGATE_UNITS, &unit);
         }
         b.store.commit(batch).expect("commit");
+        assert!(
+            crate::aggregates::with_prefix(&b.store, &mine)
+                .expect("cells")
+                .is_empty()
+        );
     };
     let counted = |w: usize, reading| supplier(&compare(windows[w].0, windows[w].1, reading));
     remove(crate::aggregates::report_days::PREFIX);
