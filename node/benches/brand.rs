@@ -17,9 +17,10 @@
 //! - the scorecards from cells, those of 30 days from each organisation's list of its
 //!   reports and from its cells of those days, and those of 365 days from its cells (of
 //!   the whole months among them, and of the days at either end), and those of one
-//!   category and of one sector from its cells of it, and those of two narrowings (some
-//!   days and one category or sector, one sector and one corridor) from the shortest list
-//!   they name, each against every report read (checked to agree first);
+//!   category and of one sector from its cells of it, those of some days and one category
+//!   or sector from its cells of it of those days, and those of one sector and one corridor
+//!   from the shorter of its two lists, each against every report read (checked to agree
+//!   first);
 //! - the time the brand's store takes to store the reports, with their cells and lists;
 //! - the pages opened most, on the store as the deliveries left it and again after it was
 //!   compacted (`ilm db compact`), with its size on disk before and after.
@@ -643,7 +644,7 @@ fn main() -> Result<()> {
         ..Default::default()
     })?)?;
     // Two narrowings together: 30 days and one category, 365 days and one sector (each
-    // one's list of the facet between the days), one sector and one corridor (each one's
+    // one's cells of the facet of those days), one sector and one corridor (each one's
     // shorter list of the two).
     let (days_category_cases, days_category_times) = read_as(
         parse(scorecard::Filter {
@@ -778,12 +779,12 @@ fn main() -> Result<()> {
         sector_times,
     ));
     filtered_times.push((
-        "scorecards of 30 days and one category (each one's list of the category, between the days)",
+        "scorecards of 30 days and one category (each one's cells of the category of those days)",
         format!("{days_category_cases} reports"),
         days_category_times,
     ));
     filtered_times.push((
-        "scorecards of 365 days and one sector (each one's list of the sector, between the days)",
+        "scorecards of 365 days and one sector (each one's cells of the sector of the whole months and the days at either end)",
         format!("{year_sector_cases} reports"),
         year_sector_times,
     ));

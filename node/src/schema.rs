@@ -84,8 +84,9 @@ pub const PRUNED: Table<Pruned> = Table::new(b'n', "pruned outbox counts");
 pub const CERTIFICATES: Table<SignedRecord> = Table::new(b'k', "member certificates");
 /// Incremental aggregates (`aggregates.rs`), by cell name.
 pub const AGGREGATES: Table<i64> = Table::new(b'A', "aggregates");
-/// The aggregates kept per unit (`aggregates::units`: an organisation's day or month at a
-/// brand), each unit's cells in one record, by the unit's prefix.
+/// The aggregates kept per unit (`aggregates::units`: at a brand, an organisation's day or
+/// month, or its day or month of one facet), each unit's cells in one record, by the unit's
+/// prefix.
 pub const AGGREGATE_UNITS: Table<std::collections::BTreeMap<String, i64>> =
     Table::new(b'@', "aggregates per unit");
 /// Steward successions, by record digest.

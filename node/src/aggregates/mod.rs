@@ -332,7 +332,7 @@ const BUILT: &str = "_built";
 
 /// The version of what `of_case` and `of_contact` count (and of the indexes kept with them): raise it
 /// whenever they change, and every node recounts at its next start.
-pub const VERSION: i64 = 21;
+pub const VERSION: i64 = 22;
 
 /// The first [`VERSION`] whose indexes are built as they are now: a store counted at this
 /// version or later keeps its indexes when only the cells change (rebuilding them reads and

@@ -36,9 +36,39 @@ pub fn start_of(day: u64) -> Timestamp {
     Timestamp(day.saturating_mul(DAY))
 }
 
-/// The start of `org`'s cells of `day`.
-fn day_prefix(org: &OrgId, day: u64) -> String {
-    format!("{PREFIX}{org}.{day:015}.")
+/// Where one set of cells per day and per month is kept: an organisation's (its names under
+/// [`PREFIX`] and [`MONTH_PREFIX`]), or its cells of one facet (`report_facets::units`).
+/// Each name ends with a dot; a day's or month's cells follow it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Units {
+    days: String,
+    months: String,
+}
+
+impl Units {
+    /// `org`'s cells per day and per month.
+    pub fn of(org: &OrgId) -> Units {
+        Units::under(&format!("{PREFIX}{org}."), &format!("{MONTH_PREFIX}{org}."))
+    }
+
+    /// The cells whose day's and month's names follow `days` and `months` (each ending with
+    /// a dot, neither the start of another set's names).
+    pub(super) fn under(days: &str, months: &str) -> Units {
+        Units {
+            days: days.to_string(),
+            months: months.to_string(),
+        }
+    }
+
+    /// The start of the cells of `day`.
+    fn day(&self, day: u64) -> String {
+        format!("{}{day:015}.", self.days)
+    }
+
+    /// The start of the cells of `month`.
+    fn month(&self, month: Month) -> String {
+        format!("{}{month}.", self.months)
+    }
 }
 
 /// The month a time falls in, when it has one (`Month` ends with 9999: a later time is
@@ -53,18 +83,30 @@ fn month_of(t: Timestamp) -> Option<Month> {
 pub(super) fn of_case(group: &[StatusReport], c: &mut Cells) {
     let closed = chain::closed(group);
     for (r, owed) in group.iter().zip(chain::owed_in(group)) {
-        let mut under = vec![day_prefix(&r.supplier, day_of(r.escalated_at))];
-        under
-            .extend(month_of(r.escalated_at).map(|m| format!("{MONTH_PREFIX}{}.{m}.", r.supplier)));
-        let due = owed.iter().map(|(_, due)| day_of(*due)).min();
-        for at in &under {
-            reports::add_figures(c, at, r);
-            if !closed {
-                add(c, format!("{at}open"), 1);
-            }
-            if let Some(due) = due {
-                add(c, format!("{at}due.{due:015}"), 1);
-            }
+        add_report(c, &Units::of(&r.supplier), r, closed, &owed);
+    }
+}
+
+/// Adds one report to `units`' cells of the day and the month it was escalated: its
+/// figures, whether its case (`closed` or not) is open, and the day of the earliest of the
+/// dates it owes something by (`owed`, as `chain::owed_in` gives them).
+pub(super) fn add_report(
+    c: &mut Cells,
+    units: &Units,
+    r: &StatusReport,
+    closed: bool,
+    owed: &[(ilm_protocol::Owed, Timestamp)],
+) {
+    let mut under = vec![units.day(day_of(r.escalated_at))];
+    under.extend(month_of(r.escalated_at).map(|m| units.month(m)));
+    let due = owed.iter().map(|(_, due)| day_of(*due)).min();
+    for at in &under {
+        reports::add_figures(c, at, r);
+        if !closed {
+            add(c, format!("{at}open"), 1);
+        }
+        if let Some(due) = due {
+            add(c, format!("{at}due.{due:015}"), 1);
         }
     }
 }
@@ -138,18 +180,18 @@ impl Sums {
         Ok(())
     }
 
-    /// Adds `org`'s cells of the days `first` to `last`.
+    /// Adds the cells of `units` of the days `first` to `last`.
     fn days(
         &mut self,
         store: &Store,
-        org: &OrgId,
+        units: &Units,
         (first, last): (u64, u64),
         today: u64,
     ) -> Result<(), StoreError> {
         let day = |unit: &str| unit.parse::<u64>().ok();
         self.read(
             store,
-            &format!("{PREFIX}{org}."),
+            &units.days,
             (format!("{first:015}"), format!("{last:015}")),
             |unit| day(unit).is_some_and(|d| (first..=last).contains(&d)),
             |unit| super::month(start_of(day(unit).unwrap_or(0))),
@@ -157,17 +199,17 @@ impl Sums {
         )
     }
 
-    /// Adds `org`'s cells of the months `first` to `last`.
+    /// Adds the cells of `units` of the months `first` to `last`.
     fn months(
         &mut self,
         store: &Store,
-        org: &OrgId,
+        units: &Units,
         (first, last): (Month, Month),
         today: u64,
     ) -> Result<(), StoreError> {
         self.read(
             store,
-            &format!("{MONTH_PREFIX}{org}."),
+            &units.months,
             (first.to_string(), last.to_string()),
             |unit| {
                 unit.parse::<Month>()
@@ -189,26 +231,39 @@ pub fn escalated_on(
     days: RangeInclusive<u64>,
     now: Timestamp,
 ) -> Result<Passing, StoreError> {
+    within(store, org, &Units::of(org), days, now, |_| true)
+}
+
+/// As [`escalated_on`], over `units` (`org`'s cells, or its cells of one facet), whose
+/// reports are those of `org`'s that `belongs` takes.
+pub(super) fn within(
+    store: &Store,
+    org: &OrgId,
+    units: &Units,
+    days: RangeInclusive<u64>,
+    now: Timestamp,
+    belongs: impl Fn(&StatusReport) -> bool,
+) -> Result<Passing, StoreError> {
     let today = day_of(now);
     let mut sums = Sums::default();
     let (first, last) = (*days.start(), *days.end());
     match whole_months(first, last) {
-        None => sums.days(store, org, (first, last), today)?,
+        None => sums.days(store, units, (first, last), today)?,
         Some((from, to)) => {
             let (from_day, after_day) = (day_of(from.start()), day_of(to.end()));
             if first < from_day {
-                sums.days(store, org, (first, from_day - 1), today)?;
+                sums.days(store, units, (first, from_day - 1), today)?;
             }
-            sums.months(store, org, (from, to), today)?;
+            sums.months(store, units, (from, to), today)?;
             if after_day <= last {
-                sums.days(store, org, (after_day, last), today)?;
+                sums.days(store, units, (after_day, last), today)?;
             }
         }
     }
     let mut figures = ReportFigures::of_cells(&sums.named);
     figures.months = sums.months;
-    let on_days = |r: &StatusReport| days.contains(&day_of(r.escalated_at));
-    let overdue = sums.overdue + due_today(store, org, now, sums.due_today, on_days)?;
+    let kept = |r: &StatusReport| days.contains(&day_of(r.escalated_at)) && belongs(r);
+    let overdue = sums.overdue + due_today(store, org, now, sums.due_today, kept)?;
     Ok(Passing { figures, overdue })
 }
 

@@ -1,16 +1,20 @@
 //! At a brand, per supplier or agency and per facet of the reports about it (a category, a
 //! sector, a corridor), what its scorecard counts of the reports that have it, and a list
 //! of them newest escalation first: so that a scorecard narrowed by one category, sector or
-//! corridor reads a few cells and a page of a list, instead of every report. Counted as
+//! corridor reads a few cells and a page of a list, instead of every report. Again per day
+//! and per month each report was escalated, as `report_days` keeps them, so that one
+//! narrowed by some days and one facet reads the cells of those days too. Counted as
 //! `report_days` counts (open and owing by the case rule), kept per case with the other
 //! aggregates.
 
+use super::report_days::{self, Passing};
 use super::reports::{self, ListKey, ReportFigures};
 use super::{Cells, add, chain};
 use crate::records::StatusReport;
 use crate::store::{Store, StoreError};
 use ilm_protocol::{Country, IssueCategory, OrgId, Timestamp};
 use std::collections::BTreeMap;
+use std::ops::RangeInclusive;
 
 /// What a report may be narrowed by, alone.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,9 +65,26 @@ impl Facet {
 /// `open` and `due.<day>` counted by the case rule.
 pub const PREFIX: &str = "reportby.";
 
+/// Every per-facet cell of a day starts with this, then the party's id, a dot, the facet's
+/// name and a dot; what follows is named as under `report_days::PREFIX`.
+pub const DAY_PREFIX: &str = "reportbyday.";
+
+/// Every per-facet cell of a month starts with this, then as under [`DAY_PREFIX`]; what
+/// follows is named as under `report_days::MONTH_PREFIX`.
+pub const MONTH_PREFIX: &str = "reportbymonth.";
+
 /// The start of `org`'s cells of `facet`.
 fn prefix(org: &OrgId, facet: &Facet) -> String {
     format!("{PREFIX}{org}.{}.", facet.name())
+}
+
+/// `org`'s cells of `facet` per day and per month.
+fn units(org: &OrgId, facet: &Facet) -> report_days::Units {
+    let name = facet.name();
+    report_days::Units::under(
+        &format!("{DAY_PREFIX}{org}.{name}."),
+        &format!("{MONTH_PREFIX}{org}.{name}."),
+    )
 }
 
 /// The name of `org`'s list of its reports that have `facet`, newest escalation first.
@@ -93,6 +114,7 @@ pub(super) fn of_case(group: &[StatusReport], c: &mut Cells) {
     for (r, owed) in group.iter().zip(chain::owed_in(group)) {
         let due = owed.iter().map(|(_, due)| *due).min();
         for f in Facet::of(r) {
+            report_days::add_report(c, &units(&r.supplier, &f), r, closed, &owed);
             let at = prefix(&r.supplier, &f);
             reports::add_figures(c, &at, r);
             add(c, format!("{at}month.{}", super::month(r.escalated_at)), 1);
@@ -100,7 +122,7 @@ pub(super) fn of_case(group: &[StatusReport], c: &mut Cells) {
                 add(c, format!("{at}open"), 1);
             }
             if let Some(due) = due {
-                let day = super::report_days::day_of(due);
+                let day = report_days::day_of(due);
                 add(c, format!("{at}due.{day:015}"), 1);
             }
         }
@@ -115,8 +137,8 @@ pub fn figures(
     org: &OrgId,
     facet: &Facet,
     now: Timestamp,
-) -> Result<super::report_days::Passing, StoreError> {
-    let today = super::report_days::day_of(now);
+) -> Result<Passing, StoreError> {
+    let today = report_days::day_of(now);
     let mut named: BTreeMap<String, i64> = BTreeMap::new();
     let (mut overdue, mut of_today): (u64, u64) = (0, 0);
     for (name, n) in super::with_prefix(store, &prefix(org, facet))? {
@@ -129,9 +151,24 @@ pub fn figures(
         }
     }
     let has = |r: &StatusReport| Facet::of(r).contains(facet);
-    overdue += super::report_days::due_today(store, org, now, of_today, has)?;
-    Ok(super::report_days::Passing {
+    overdue += report_days::due_today(store, org, now, of_today, has)?;
+    Ok(Passing {
         figures: ReportFigures::of_cells(&named),
         overdue,
     })
+}
+
+/// `org`'s figures over its reports that have `facet` escalated on `days` (UTC days since
+/// 1970), and how many of them owe something due before `now`: its cells of the facet of
+/// the whole months among the days and of the days at either end, as
+/// `report_days::escalated_on` reads its cells of every report.
+pub fn escalated_on(
+    store: &Store,
+    org: &OrgId,
+    facet: &Facet,
+    days: RangeInclusive<u64>,
+    now: Timestamp,
+) -> Result<Passing, StoreError> {
+    let has = |r: &StatusReport| Facet::of(r).contains(facet);
+    report_days::within(store, org, &units(org, facet), days, now, has)
 }

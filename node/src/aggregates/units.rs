@@ -1,28 +1,36 @@
-//! Where the cells of one unit (an organisation's day or month at a brand: `report_days`)
-//! are kept: in one record holding each cell's name after the unit's prefix and its count,
-//! instead of a record per cell. A unit's cells are always read together, and each repeats
-//! the unit's long prefix (the organisation's id), so apart they cost the store a key of
-//! about a hundred bytes and the engine's overhead per key for a count of a few bytes.
-//! Everything above this module still names cells in full (`Cells`): only the store's
-//! layout differs, so a recount compares as before.
+//! Where the cells of one unit (at a brand, an organisation's day or month, `report_days`,
+//! or its day or month of one category, sector or corridor, `report_facets`) are kept: in
+//! one record holding each cell's name after the unit's prefix and its count, instead of a
+//! record per cell. A unit's cells are always read together, and each repeats the unit's
+//! long prefix (the organisation's id), so apart they cost the store a key of about a
+//! hundred bytes and the engine's overhead per key for a count of a few bytes. Everything
+//! above this module still names cells in full (`Cells`): only the store's layout differs,
+//! so a recount compares as before.
 
 use super::Cells;
 use crate::schema;
 use crate::store::{Store, StoreError, WriteBatch};
 use std::collections::BTreeMap;
 
-/// The prefixes of the cells kept per unit: each is followed by the organisation's id, a
-/// dot, the unit and a dot (neither the id, in hex, nor a unit holds a dot).
-const KEPT: [&str; 2] = [super::report_days::PREFIX, super::report_days::MONTH_PREFIX];
+/// The prefixes of the cells kept per unit, each with the number of names that follow it
+/// to name a unit, each ending with a dot: the organisation's id and the day or month, or
+/// its id, a facet and the day or month (none of those, the id in hex, holds a dot).
+const KEPT: [(&str, usize); 4] = [
+    (super::report_days::PREFIX, 2),
+    (super::report_days::MONTH_PREFIX, 2),
+    (super::report_facets::DAY_PREFIX, 3),
+    (super::report_facets::MONTH_PREFIX, 3),
+];
 
 /// A cell name split into its unit's record (the name up to the unit's dot, included) and
 /// the cell's name in it, when the cell is kept in a unit.
 pub(super) fn split(name: &str) -> Option<(&str, &str)> {
-    let prefix = KEPT.iter().find(|p| name.starts_with(**p))?;
-    let rest = &name[prefix.len()..];
-    let org = rest.find('.')?;
-    let unit = rest[org + 1..].find('.')?;
-    Some(name.split_at(prefix.len() + org + 1 + unit + 1))
+    let (prefix, names) = KEPT.iter().find(|(p, _)| name.starts_with(*p))?;
+    let mut end = prefix.len();
+    for _ in 0..*names {
+        end += name[end..].find('.')? + 1;
+    }
+    Some(name.split_at(end))
 }
 
 /// Changes to units' cells, by unit, then by the cell's name in it.
@@ -160,6 +168,23 @@ mod tests {
         assert_eq!(split(&format!("reportday.{org}")), None);
         assert_eq!(split(&format!("report.{org}.month.2026-01")), None);
         assert_eq!(split(&format!("reportby.{org}.sector:garment.open")), None);
+        let facet_day = format!("reportbyday.{org}.sector:garment.000000000020454.open");
+        assert_eq!(
+            split(&facet_day),
+            Some((
+                format!("reportbyday.{org}.sector:garment.000000000020454.").as_str(),
+                "open"
+            ))
+        );
+        let facet_month = format!("reportbymonth.{org}.corridor:MM-TH.2026-01.ack.001");
+        assert_eq!(
+            split(&facet_month),
+            Some((
+                format!("reportbymonth.{org}.corridor:MM-TH.2026-01.").as_str(),
+                "ack.001"
+            ))
+        );
+        assert_eq!(split(&format!("reportbyday.{org}.sector:garment.")), None);
         assert_eq!(split("cases.month.2026-01"), None);
     }
 }

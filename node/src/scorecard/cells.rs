@@ -1,9 +1,10 @@
-//! A comparison narrowed only by days, or only by one category, sector or corridor, read
+//! A comparison narrowed by days, by one category, sector or corridor, or by both, read
 //! from each organisation's cells instead of its reports (those of the whole months among
 //! the days and of the days at either end, `aggregates::report_days`; those of the facet,
-//! `aggregates::report_facets`): figures, open and overdue counted by the rules a read of
-//! the reports counts them by; its newest reports that pass from its newest-first list, or
-//! its list of the facet; an attestation counted when its case's report about it passes.
+//! of its days too, `aggregates::report_facets`): figures, open and overdue counted by the
+//! rules a read of the reports counts them by; its newest reports that pass from its
+//! newest-first list, or its list of the facet, between the days; an attestation counted
+//! when its case's report about it passes.
 
 use super::{Narrowing, Parts};
 use crate::aggregates::report_days::{self, Passing};
@@ -21,30 +22,25 @@ pub(super) enum Counted {
     Days(RangeInclusive<u64>),
     /// One category, sector or corridor, and nothing else.
     Facet(Facet),
+    /// Some days and one category, sector or corridor.
+    FacetDays(RangeInclusive<u64>, Facet),
 }
 
-/// What cells count of `filter`, if they do.
+/// What cells count of `filter`, if they do: days, one facet, or both (two facets have no
+/// cells together).
 pub(super) fn counted(filter: &Narrowing) -> Option<Counted> {
-    if let Some(days) = only_days(filter) {
-        return Some(Counted::Days(days));
-    }
-    if filter.from.is_some() || filter.to.is_some() {
-        return None;
-    }
-    match filter.facets().as_slice() {
-        [one] => Some(Counted::Facet(one.clone())),
+    let dated = filter.from.is_some() || filter.to.is_some();
+    match (dated, filter.facets().as_slice()) {
+        (false, [one]) => Some(Counted::Facet(one.clone())),
+        (true, []) => days_of(filter).map(Counted::Days),
+        (true, [one]) => days_of(filter).map(|days| Counted::FacetDays(days, one.clone())),
         _ => None,
     }
 }
 
-/// The days a filter keeps, when it names some and nothing else (from the first second of
-/// its first day to the last of its last, as `worklist::day` reads them); None otherwise.
-fn only_days(filter: &Narrowing) -> Option<RangeInclusive<u64>> {
-    let named_else =
-        filter.category.is_some() || filter.sector.is_some() || filter.corridor.is_some();
-    if named_else || (filter.from.is_none() && filter.to.is_none()) {
-        return None;
-    }
+/// The days a filter keeps, when its bounds are whole days (from the first second of its
+/// first day to the last of its last, as `worklist::day` reads them); None otherwise.
+fn days_of(filter: &Narrowing) -> Option<RangeInclusive<u64>> {
     let first = match filter.from {
         Some(f) if report_days::start_of(report_days::day_of(f)) != f => return None,
         Some(f) => report_days::day_of(f),
@@ -88,6 +84,9 @@ pub(super) fn parts(
                 report_days::escalated_on(store, &p.supplier, days.clone(), now)?
             }
             Counted::Facet(f) => report_facets::figures(store, &p.supplier, f, now)?,
+            Counted::FacetDays(days, f) => {
+                report_facets::escalated_on(store, &p.supplier, f, days.clone(), now)?
+            }
         };
         // Each attested case read once (a case may hold several of its attestations).
         let mut passes: HashMap<CaseRef, bool> = HashMap::new();
@@ -118,8 +117,8 @@ pub(super) fn parts(
 }
 
 /// `org`'s `n` newest reports that pass (newest escalation first, then by case; a case's
-/// reports in id order), from its newest-first list between the filter's days, or from its
-/// list of the facet.
+/// reports in id order), from its newest-first list or its list of the facet, between the
+/// filter's days (every list holds the same keys).
 fn newest(
     store: &Store,
     org: &OrgId,
@@ -139,6 +138,10 @@ fn newest(
         Counted::Facet(f) => (
             report_facets::list(org, f),
             (Vec::new(), vec![0xFF; reports::KEY_LEN + 1]),
+        ),
+        Counted::FacetDays(_, f) => (
+            report_facets::list(org, f),
+            reports::escalated_between(filter.from, filter.to),
         ),
     };
     let mut from = [list.as_slice(), &lower].concat();

@@ -19,16 +19,16 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 /// found one way or another (tests take each way).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Reading {
-    /// The cells of the filter's days, or of its one category, sector or corridor, when it
-    /// names nothing else (`super::cells`), else whichever reads fewer reports.
+    /// The cells of the filter's days, of its one category, sector or corridor, or of both,
+    /// when it names nothing else (`super::cells`), else whichever reads fewer reports.
     Cheaper,
     /// Every report the brand holds.
     Every,
     /// Per organisation, the reports of the shortest list the filter names (of the filter's
     /// days, and of its category, sector or corridor, between its days), when it names any.
     InLists,
-    /// Each organisation's cells of the filter's days, or of its one category, sector or
-    /// corridor, when it names nothing else (else as `Cheaper`).
+    /// Each organisation's cells of the filter's days, of its one category, sector or
+    /// corridor, or of both, when it names nothing else (else as `Cheaper`).
     Cells,
 }
 

@@ -238,8 +238,8 @@ struct Parts {
 
 /// The comparison of this brand's supply chain, narrowed by `filter`, with each
 /// organisation's `recent` newest cases. Unnarrowed, each organisation's figures are read
-/// from its aggregate cells (`aggregates::reports`); narrowed only by days, or only by one
-/// category, sector or corridor, from its cells of those (`aggregates::report_days`,
+/// from its aggregate cells (`aggregates::reports`); narrowed by days, by one category,
+/// sector or corridor, or by both, from its cells of those (`aggregates::report_days`,
 /// `aggregates::report_facets`); narrowed otherwise, from its reports that pass, by the
 /// same definitions. Either way an attestation counts where its case has a
 /// report about the organisation that passes.

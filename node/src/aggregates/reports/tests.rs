@@ -197,6 +197,39 @@ fn empty_list(store: &Store, list: &[u8]) {
     store.commit(batch).expect("commit");
 }
 
+/// Takes every cell whose name starts with `prefix` (which holds some) out of the store, as
+/// a store that lost them: those kept a record each, and the units (`aggregates::units`) of
+/// those kept per unit, whose prefixes name whole units.
+fn remove_cells(store: &Store, prefix: &str) {
+    assert!(
+        !crate::aggregates::with_prefix(store, prefix)
+            .expect("cells")
+            .is_empty(),
+        "{prefix}"
+    );
+    let mut batch = WriteBatch::new();
+    for (name, _) in store
+        .scan_with_ids_prefixed::<i64>(&schema::AGGREGATES, prefix.as_bytes())
+        .expect("cells")
+    {
+        batch.remove(&schema::AGGREGATES, &name);
+    }
+    for unit in store
+        .ids_prefixed(&schema::AGGREGATE_UNITS, prefix.as_bytes(), usize::MAX)
+        .expect("units")
+        .expect("fewer than the maximum")
+    {
+        batch.remove(&schema::AGGREGATE_UNITS, &unit);
+    }
+    store.commit(batch).expect("commit");
+    assert!(
+        crate::aggregates::with_prefix(store, prefix)
+            .expect("cells")
+            .is_empty(),
+        "{prefix}"
+    );
+}
+
 /// What the lists hold, every id in order.
 fn lists_held(store: &Store) -> Option<Vec<Vec<u8>>> {
     LISTS.ids_prefixed(store, &[], usize::MAX).expect("read")
@@ -415,59 +448,22 @@ proptest! {
                     let got = report_facets::figures(&store, &party, facet, now).expect("facet");
                     prop_assert_eq!(got, counted(*has, now));
                 }
+                // And of some days: its cells of the facet per day and per month.
+                for (from, to) in [(first + 10, first + 40), (first - 3, first + 61)] {
+                    let on = |r: &StatusReport| {
+                        (from..=to).contains(&(r.escalated_at.0 / 86_400)) && has(r)
+                    };
+                    for hours in (0..24 * 100).step_by(322) {
+                        let now = Timestamp(T0.0 + hours * 3_600 + 600);
+                        let got =
+                            report_facets::escalated_on(&store, &party, facet, from..=to, now)
+                                .expect("facet of days");
+                        prop_assert_eq!(got, counted(&on, now));
+                    }
+                }
             }
         }
     }
-}
-
-/// A report stored without its cells and list entries is neither counted nor listed: the
-/// figures come from the cells, not from a read of the reports (which does count it).
-#[test]
-fn a_report_stored_without_its_cells_is_not_counted() {
-    let (_dir, store) = open_store();
-    let d = |case: u8, stage: usize| Drawn {
-        case,
-        cso: 0,
-        party: 0,
-        status: 0,
-        stage,
-        categories: 1,
-        escalated_hours: u32::from(case) * 10,
-        acknowledged: None,
-        remediated: None,
-        verified: false,
-        corridor: true,
-    };
-    deliver(&store, &[vec![report(&d(1, 0), 1), report(&d(2, 3), 2)]]);
-    let stray = report(&d(3, 0), 3);
-    let mut batch = WriteBatch::new();
-    let id = schema::report_id(&stray.case_ref, &stray.cso, &stray.supplier);
-    batch
-        .put(&schema::STATUS_REPORTS, &id, &stray)
-        .expect("put");
-    store.commit(batch).expect("commit");
-    let party = org(3);
-    let now = T0.plus_days(60);
-    let reports = all_reports(&store);
-    // The control: a read of every report counts three, two of them overdue.
-    let scanned = ReportFigures::of_reports(&reports);
-    assert_eq!((scanned.cases, scanned.open), (3, 3));
-    let f = figures(&store, &party).expect("figures");
-    assert_eq!((f.cases, f.open), (2, 2));
-    assert_eq!(overdue(&store, &party, now).expect("overdue"), 2);
-    let newest: Vec<CaseRef> = newest_page(&store, &party, 0, 10)
-        .expect("newest")
-        .into_iter()
-        .map(|(_, case)| case)
-        .collect();
-    assert_eq!(newest, [case_ref(2, 0), case_ref(1, 0)]);
-    assert_eq!(summaries(&reports).len(), 3, "the control: three cases");
-    assert_eq!(case_totals(&store, None).expect("totals"), (2, 2));
-    assert_eq!(cases_overdue(&store, now).expect("overdue"), 2);
-    assert_eq!(
-        cases_page(&store, None, true, 0, 10).expect("page"),
-        [case_ref(2, 0), case_ref(1, 0)]
-    );
 }
 
 /// Stages a draft attestation, signed by the CSO `cso`, of `party`'s remediation of a case.
@@ -513,6 +509,9 @@ mod case_list;
 mod closed;
 /// A brand's scorecards narrowed only by days, from each organisation's cells per day.
 mod days;
+/// A brand's scorecards narrowed by some days and one category, sector or corridor, from
+/// each organisation's cells of the facet per day and per month.
+mod facet_days;
 /// A brand's scorecards narrowed only by a category, a sector or a corridor, from each
 /// organisation's cells of it.
 mod facets;
@@ -525,48 +524,9 @@ mod overdue;
 /// A brand's scorecards from cells equal those counted from every report.
 mod scorecards;
 mod searches;
+/// What a brand counts and lists comes from its cells and lists, kept with each report.
+mod stored;
 /// A brand's cells per day and month, one record a unit.
 mod units;
 /// A brand's case list in another order, walked along the lists that hold it.
 mod walk;
-
-/// Two CSOs' reports about one party of one case may share an entry of its lists (the same
-/// escalation, the same date owed): when one of them moves on, the entry stays for the
-/// other, which still owes.
-#[test]
-fn a_list_entry_two_reports_share_stays_while_either_holds_it() {
-    let (_dir, store) = open_store();
-    let mut runner = proptest::test_runner::TestRunner::deterministic();
-    let d = drawn().new_tree(&mut runner).expect("draw").current();
-    let both = |cso: u8| {
-        let mut r = report(&d, 1);
-        r.case_ref = case_ref(7, 0);
-        r.cso = org(cso);
-        r.supplier = org(3);
-        r.status = CaseStatus::Escalated;
-        r.stage = PartyStage::Escalated;
-        r
-    };
-    let (a, b) = (both(1), both(2));
-    deliver(&store, &[vec![a.clone(), b]]);
-    let due = due_list(&org(3));
-    assert_eq!(
-        LISTS.count(&store, &due).expect("count"),
-        1,
-        "one shared entry"
-    );
-    assert_eq!(lists_held(&store), Some(lists_of(&all_reports(&store))));
-    // One CSO hears it resolved; the other's report still owes the acknowledgement.
-    let mut moved = a;
-    moved.stage = PartyStage::Resolved;
-    moved.status = CaseStatus::Resolved;
-    moved.acknowledged_at = Some(moved.escalated_at.plus_days(1));
-    moved.reported_at = Timestamp(moved.reported_at.0 + 60);
-    deliver(&store, &[vec![moved]]);
-    assert_eq!(
-        LISTS.count(&store, &due).expect("count"),
-        1,
-        "the other still owes"
-    );
-    assert_eq!(lists_held(&store), Some(lists_of(&all_reports(&store))));
-}

@@ -114,27 +114,7 @@ fn scorecards_of_some_days_come_from_the_cells_of_those_days_and_months() {
         assert_eq!(shown(&counted), shown(&compare(*f, *t, Reading::Every)));
         assert!(*n > 0, "the control: it has some");
     }
-    let remove = |prefix: &str| {
-        let mine = format!("{prefix}{}.", b.parties[0]);
-        let cells = crate::aggregates::with_prefix(&b.store, &mine).expect("cells");
-        assert!(!cells.is_empty(), "{prefix}");
-        // Each day's or month's cells are one record (`aggregates::units`).
-        let mut batch = WriteBatch::new();
-        for unit in b
-            .store
-            .ids_prefixed(&schema::AGGREGATE_UNITS, mine.as_bytes(), usize::MAX)
-            .expect("units")
-            .expect("fewer than the maximum")
-        {
-            batch.remove(&schema::AGGREGATE_UNITS, &unit);
-        }
-        b.store.commit(batch).expect("commit");
-        assert!(
-            crate::aggregates::with_prefix(&b.store, &mine)
-                .expect("cells")
-                .is_empty()
-        );
-    };
+    let remove = |prefix: &str| remove_cells(&b.store, &format!("{prefix}{}.", b.parties[0]));
     let counted = |w: usize, reading| supplier(&compare(windows[w].0, windows[w].1, reading));
     remove(crate::aggregates::report_days::PREFIX);
     assert_eq!(counted(0, Reading::Cells), 0);

@@ -3,21 +3,17 @@
 //! have it, and equal those counted from every report.
 
 use super::in_dates::shown;
-use super::scorecards::scored_brand;
+use super::scorecards::{ScoredBrand, scored_brand};
 use super::*;
 use crate::aggregates::report_facets::{self, Facet};
 use crate::scorecard::{Comparison, Reading, compare_reading};
 
-/// Every category, sector and corridor alone (those the reports have, and some they do
-/// not), at several times, one of them a time some reports fall due on before and after
-/// it: the cells give the comparison a read of every report gives, overdue counts and
-/// newest cases included (a report giving a category twice counted once; of two CSOs'
-/// reports in one case escalated at once, only the one that has the facet shown).
-#[test]
-fn scorecards_of_one_category_sector_or_corridor_equal_every_reports() {
-    let b = scored_brand();
-    // Reports of a category and corridor of their own falling due on one day, an hour
-    // before the times asked at and an hour after (at day 300, after every drawn date).
+/// Delivers reports of a category and corridor of their own, escalated on day 250, falling
+/// due on day 300 (after every drawn date) an hour and three hours into it; returns that
+/// day. One of them gives its category twice; another CSO's report about the same party of
+/// one case, escalated at the same second, has another category and corridor (one entry of
+/// its newest-first list names both).
+pub(super) fn deliver_due_on_one_day(b: &ScoredBrand) -> Timestamp {
     let due_day = T0.plus_days(300);
     let made = |n: u8, due: Timestamp, party: usize| {
         let mut r = b.reports[0].clone();
@@ -35,9 +31,6 @@ fn scorecards_of_one_category_sector_or_corridor_equal_every_reports() {
         r.reported_at = Timestamp(T0.0 + 960 + u64::from(n));
         r
     };
-    // One of them giving its category twice; and another CSO's report about the same party
-    // of one case, escalated at the same second, of another category and corridor (one
-    // entry of its newest-first list names both).
     let mut twice = made(1, due_day.plus_secs(3 * 3_600), 0);
     twice.categories = vec![IssueCategory::ALL[9], IssueCategory::ALL[9]];
     let mut beside = made(0, due_day.plus_secs(3_600), 0);
@@ -53,11 +46,17 @@ fn scorecards_of_one_category_sector_or_corridor_equal_every_reports() {
             beside,
         ]],
     );
+    due_day
+}
+
+/// Every category, sector and corridor alone (those the reports have, and some they do
+/// not), in `days` or at any time.
+pub(super) fn every_facet(days: &Filter) -> Vec<Filter> {
     let mut filters: Vec<Filter> = IssueCategory::ALL
         .iter()
         .map(|c| Filter {
             category: c.code().into(),
-            ..Filter::default()
+            ..days.clone()
         })
         .collect();
     for s in [
@@ -69,15 +68,28 @@ fn scorecards_of_one_category_sector_or_corridor_equal_every_reports() {
     ] {
         filters.push(Filter {
             sector: s.into(),
-            ..Filter::default()
+            ..days.clone()
         });
     }
     for c in ["MM-TH", "KH-TH", "LA-TH"] {
         filters.push(Filter {
             corridor: c.into(),
-            ..Filter::default()
+            ..days.clone()
         });
     }
+    filters
+}
+
+/// Every category, sector and corridor alone, at several times, one of them a time some
+/// reports fall due on before and after it: the cells give the comparison a read of every
+/// report gives, overdue counts and newest cases included (a report giving a category
+/// twice counted once; of two CSOs' reports in one case escalated at once, only the one
+/// that has the facet shown).
+#[test]
+fn scorecards_of_one_category_sector_or_corridor_equal_every_reports() {
+    let b = scored_brand();
+    let due_day = deliver_due_on_one_day(&b);
+    let filters = every_facet(&Filter::default());
     let compare = |filter: &Filter, now: Timestamp, reading: Reading| -> Comparison {
         b.narrowed(filter, now, RECENT, reading).expect("compare")
     };
@@ -150,14 +162,10 @@ fn scorecards_of_one_facet_come_from_its_cells_and_its_list() {
     assert_eq!(card(&listless), card(&every));
 
     // Its cells removed: nothing counted.
-    let mine = format!("{}{}.sector:seafood.", report_facets::PREFIX, b.parties[0]);
-    let cells = crate::aggregates::with_prefix(&b.store, &mine).expect("cells");
-    assert!(!cells.is_empty());
-    let mut batch = WriteBatch::new();
-    for name in cells.keys() {
-        batch.remove(&schema::AGGREGATES, format!("{mine}{name}").as_bytes());
-    }
-    b.store.commit(batch).expect("commit");
+    remove_cells(
+        &b.store,
+        &format!("{}{}.sector:seafood.", report_facets::PREFIX, b.parties[0]),
+    );
     assert_eq!(compare(Reading::Cells).parties[0].1.cases, 0);
     assert_eq!(
         compare(Reading::Every).parties[0].1.cases,

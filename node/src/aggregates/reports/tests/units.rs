@@ -1,10 +1,10 @@
 //! A brand's cells per day and per month are kept one record per unit (an organisation's
-//! day or month), never a record per cell; a store of an earlier release, which kept them
+//! day or month, or its day or month of one facet), never a record per cell; a store of an earlier release, which kept them
 //! per cell, has them moved at its next start, with the same counts.
 
 use super::scorecards::scored_brand;
 use super::*;
-use crate::aggregates::{self, report_days, units};
+use crate::aggregates::{self, report_days, report_facets, units};
 
 /// The cells of `store` kept one record each that belong in a unit.
 fn apart(store: &Store) -> Vec<String> {
@@ -22,14 +22,19 @@ fn cells_per_day_and_month_are_one_record_a_unit_and_an_earlier_layout_moves_at_
     let b = scored_brand();
     let held = aggregates::held(&b.store).expect("held");
     let in_units: Vec<&String> = held.keys().filter(|k| units::split(k).is_some()).collect();
-    // The control: the brand counts cells of days and months, read as the others are.
-    assert!(
-        in_units.iter().any(|k| k.starts_with(report_days::PREFIX))
-            && in_units
-                .iter()
-                .any(|k| k.starts_with(report_days::MONTH_PREFIX)),
-        "{in_units:?}"
-    );
+    // The control: the brand counts cells of days and months, its own and of each facet,
+    // read as the others are.
+    for prefix in [
+        report_days::PREFIX,
+        report_days::MONTH_PREFIX,
+        report_facets::DAY_PREFIX,
+        report_facets::MONTH_PREFIX,
+    ] {
+        assert!(
+            in_units.iter().any(|k| k.starts_with(prefix)),
+            "{prefix}: {in_units:?}"
+        );
+    }
     assert!(apart(&b.store).is_empty(), "{:?}", apart(&b.store));
     let records = b.store.count(&schema::AGGREGATE_UNITS).expect("count");
     assert!(
