@@ -233,6 +233,11 @@ fn main() -> Result<()> {
         storing.as_secs_f64(),
         reports as f64 / storing.as_secs_f64().max(1e-9)
     );
+    println!(
+        "Its aggregates: {} cells kept a record each, {} records of the cells of a day or month (per organisation, or per organisation and facet).",
+        brand_store.count(&schema::AGGREGATES)?,
+        brand_store.count(&schema::AGGREGATE_UNITS)?
+    );
 
     // The supply-chain view holds the first page of each organisation's reports.
     let page = views::ReportsPage::default();

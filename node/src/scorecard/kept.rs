@@ -2,9 +2,9 @@
 //! the brand holds, or by reading, per organisation, the shortest of the lists the filter
 //! names (its reports newest first, `aggregates::reports::newest_list`, and those with the
 //! filter's category, sector or corridor, `aggregates::report_facets::list`), between the
-//! filter's days, and only the cases it names. Each keeps a report the same way
-//! ([`Narrowing`]), and says whether each case met is closed by the same reading of its
-//! newest report.
+//! filter's days, and only the cases of those of its entries every list of a facet holds.
+//! Each keeps a report the same way ([`Narrowing`]), and says whether each case met is
+//! closed by the same reading of its newest report.
 
 use super::Narrowing;
 use crate::aggregates::{report_facets, reports};
@@ -160,12 +160,15 @@ fn in_lists(
     let mut listed = HashSet::new();
     for (org, list) in &lists {
         out.by_party.insert(*org, Vec::new());
-        for id in reports::LISTS.ids_between(store, list, &lower, &upper)? {
-            if let Some(key) = crate::aggregates::lists::key_of::<{ reports::KEY_LEN }>(&id) {
-                let case = reports::case_of(&key);
-                cases.push(case);
-                listed.insert((case, *org));
-            }
+        let facets: Vec<Vec<u8>> = filter
+            .facets()
+            .iter()
+            .map(|f| report_facets::list(org, f))
+            .collect();
+        for key in in_every(store, &facets, list, (&lower, &upper))? {
+            let case = reports::case_of(&key);
+            cases.push(case);
+            listed.insert((case, *org));
         }
     }
     // Each case once (a supplier's and its agency's lists name many of the same), in the
@@ -188,4 +191,34 @@ fn in_lists(
         .map(|(c, (_, closed))| (c, closed))
         .collect();
     Ok(Some(out))
+}
+
+/// The entries of `shortest` between `lower` and `upper` that each of `facets` (lists of a
+/// category, sector or corridor) holds too: a report that passes has one key, the same in
+/// each list (its escalation and case), so one a list lacks names no report that passes.
+fn in_every(
+    store: &Store,
+    facets: &[Vec<u8>],
+    shortest: &[u8],
+    (lower, upper): (&[u8], &[u8]),
+) -> Result<Vec<reports::ListKey>, StoreError> {
+    let keys = |list: &[u8]| -> Result<Vec<reports::ListKey>, StoreError> {
+        Ok(reports::LISTS
+            .ids_between(store, list, lower, upper)?
+            .iter()
+            .filter_map(|id| crate::aggregates::lists::key_of::<{ reports::KEY_LEN }>(id))
+            .collect())
+    };
+    let mut kept = keys(shortest)?;
+    for list in facets {
+        if kept.is_empty() {
+            break;
+        }
+        if list.as_slice() == shortest {
+            continue;
+        }
+        let held: HashSet<reports::ListKey> = keys(list)?.into_iter().collect();
+        kept.retain(|k| held.contains(k));
+    }
+    Ok(kept)
 }
