@@ -82,7 +82,8 @@ pub const OUTBOX: Table<OutboxEntry> = Table::new(b'o', "outbox");
 pub const PRUNED: Table<Pruned> = Table::new(b'n', "pruned outbox counts");
 /// Member certificates, by organisation.
 pub const CERTIFICATES: Table<SignedRecord> = Table::new(b'k', "member certificates");
-/// Incremental aggregates (`aggregates.rs`), by cell name.
+/// Incremental aggregates (`aggregates.rs`), by cell name: those not kept per unit
+/// ([`AGGREGATE_UNITS`]).
 pub const AGGREGATES: Table<i64> = Table::new(b'A', "aggregates");
 /// The aggregates kept per unit (`aggregates::units`: at a brand, an organisation's day or
 /// month, or its day or month of one facet), each unit's cells in one record, by the unit's

@@ -520,16 +520,18 @@ pub fn recount(store: &Store, progress: &mut dyn FnMut(u64)) -> Result<Cells, St
     Ok(total)
 }
 
-/// Replaces the stored aggregates with `cells` (in batches of `chunk` writes), marking them
-/// built once all are written. Marked unbuilt first: a replacement stopped half way is
+/// Replaces the stored aggregates with `cells` (in batches of about `chunk` cells), marking
+/// them built once all are written. Marked unbuilt first: a replacement stopped half way is
 /// counted again at the next start.
 pub fn replace(store: &Store, cells: &Cells, chunk: usize) -> Result<(), StoreError> {
     unmark(store)?;
     empty(store, &schema::AGGREGATES)?;
     empty(store, &schema::AGGREGATE_UNITS)?;
-    let (kept, cells): (Vec<_>, Vec<_>) =
-        cells.iter().partition(|(k, _)| units::split(k).is_some());
-    units::write(store, kept.into_iter(), chunk)?;
+    units::write(store, cells, chunk)?;
+    let cells: Vec<(&String, &i64)> = cells
+        .iter()
+        .filter(|(k, _)| units::split(k).is_none())
+        .collect();
     for part in cells.chunks(chunk.max(1)) {
         let mut batch = WriteBatch::new();
         for (k, v) in part {

@@ -45,8 +45,16 @@ impl Changes {
     }
 
     /// Puts each changed unit's new cells into `batch`, reading what `store` holds (a unit
-    /// left with no cell is removed).
+    /// left with no cell is removed). Refused when `batch` writes units already: what it
+    /// holds of a unit is read from the store, so a second staging would write over the
+    /// first one's changes.
     pub(super) fn stage(self, store: &Store, batch: &mut WriteBatch) -> Result<(), StoreError> {
+        if !self.0.is_empty() && batch.touches(&schema::AGGREGATE_UNITS) {
+            return Err(StoreError::Corrupt(format!(
+                "{}: staged twice in one batch",
+                schema::AGGREGATE_UNITS.name()
+            )));
+        }
         for (unit, changes) in self.0 {
             let mut cells: Cells = store
                 .get(&schema::AGGREGATE_UNITS, unit.as_bytes())?
@@ -73,6 +81,13 @@ impl Changes {
 /// one unit `prefix` falls in, or every unit it starts.
 pub(super) fn with_prefix(store: &Store, prefix: &str) -> Result<Cells, StoreError> {
     let mut out = Cells::new();
+    // Most prefixes read (`report.`, `chain.`, `cases.`) name no unit: no read of the table.
+    if !KEPT
+        .iter()
+        .any(|(p, _)| p.starts_with(prefix) || prefix.starts_with(p))
+    {
+        return Ok(out);
+    }
     if let Some((unit, within)) = split(prefix) {
         let cells: Cells = store
             .get(&schema::AGGREGATE_UNITS, unit.as_bytes())?
@@ -109,31 +124,38 @@ pub(super) fn between(
         .collect())
 }
 
-/// Writes `cells` (every cell kept in a unit, named in full) into a store holding no unit,
-/// in batches of `chunk` units.
-pub(super) fn write<'a>(
-    store: &Store,
-    cells: impl Iterator<Item = (&'a String, &'a i64)>,
-    chunk: usize,
-) -> Result<(), StoreError> {
-    let mut units: BTreeMap<&str, Cells> = BTreeMap::new();
+/// Writes the cells of `cells` kept in units (in name order, so that each unit's cells
+/// come together) into a store holding no unit, a unit at a time, committing once a batch
+/// holds `chunk` cells or more.
+pub(super) fn write(store: &Store, cells: &Cells, chunk: usize) -> Result<(), StoreError> {
+    let mut batch = WriteBatch::new();
+    let mut in_batch = 0usize;
+    let mut unit: Option<(&str, Cells)> = None;
     for (name, n) in cells {
-        if let Some((unit, within)) = split(name) {
-            units
-                .entry(unit)
-                .or_default()
-                .insert(within.to_string(), *n);
+        let Some((of, within)) = split(name) else {
+            continue;
+        };
+        match unit.as_mut() {
+            Some((held, cells)) if *held == of => {
+                cells.insert(within.to_string(), *n);
+                continue;
+            }
+            _ => {}
         }
-    }
-    let units: Vec<_> = units.into_iter().collect();
-    for part in units.chunks(chunk.max(1)) {
-        let mut batch = WriteBatch::new();
-        for (unit, cells) in part {
-            batch.put(&schema::AGGREGATE_UNITS, unit.as_bytes(), cells)?;
+        if let Some((done, cells)) = unit.take() {
+            in_batch += cells.len();
+            batch.put(&schema::AGGREGATE_UNITS, done.as_bytes(), &cells)?;
+            if in_batch >= chunk.max(1) {
+                store.commit(std::mem::take(&mut batch))?;
+                in_batch = 0;
+            }
         }
-        store.commit(batch)?;
+        unit = Some((of, Cells::from([(within.to_string(), *n)])));
     }
-    Ok(())
+    if let Some((done, cells)) = unit {
+        batch.put(&schema::AGGREGATE_UNITS, done.as_bytes(), &cells)?;
+    }
+    store.commit(batch)
 }
 
 #[cfg(test)]
@@ -186,5 +208,60 @@ mod tests {
         );
         assert_eq!(split(&format!("reportbyday.{org}.sector:garment.")), None);
         assert_eq!(split("cases.month.2026-01"), None);
+    }
+
+    fn store() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = crate::schema::open(&dir.path().join("db")).expect("store");
+        (dir, store)
+    }
+
+    /// A second staging of units into one batch is refused (it would write over the first
+    /// one's changes, each read from the store); one staging per batch counts both.
+    #[test]
+    fn units_are_staged_once_per_batch() {
+        let (_dir, store) = store();
+        let unit = format!("reportday.{}.000000000020454.", "ab".repeat(32));
+        let changes = |n: i64| {
+            let mut c = Changes::default();
+            c.add(&unit, "cases", n);
+            c
+        };
+        let mut batch = WriteBatch::new();
+        changes(2).stage(&store, &mut batch).expect("first");
+        let err = changes(3).stage(&store, &mut batch).expect_err("second");
+        assert!(err.to_string().contains("staged twice"), "{err}");
+        // Nothing to change stages nothing, and is not refused.
+        Changes::default().stage(&store, &mut batch).expect("empty");
+        store.commit(batch).expect("commit");
+        assert_eq!(with_prefix(&store, &unit).expect("read")["cases"], 2);
+        let mut batch = WriteBatch::new();
+        let mut both = changes(3);
+        both.add(&unit, "cases", 4);
+        both.stage(&store, &mut batch).expect("once");
+        store.commit(batch).expect("commit");
+        assert_eq!(with_prefix(&store, &unit).expect("read")["cases"], 9);
+    }
+
+    /// Written a few cells a batch, every unit's cells are written whole, each unit once,
+    /// and cells kept a record each are left to the caller.
+    #[test]
+    fn cells_written_a_few_a_batch_make_whole_units() {
+        let (_dir, store) = store();
+        let org = "cd".repeat(32);
+        let mut cells = Cells::new();
+        for day in 20_450..20_460u64 {
+            for (name, n) in [("cases", 3), ("open", 1), ("ack.002", 2)] {
+                cells.insert(format!("reportday.{org}.{day:015}.{name}"), n);
+            }
+        }
+        cells.insert(format!("reportmonth.{org}.2026-01.cases"), 30);
+        cells.insert(format!("report.{org}.cases"), 30);
+        write(&store, &cells, 4).expect("write");
+        assert_eq!(store.count(&schema::AGGREGATE_UNITS).expect("count"), 11);
+        let mut held = with_prefix(&store, "").expect("read");
+        assert_eq!(held.len(), 31);
+        held.insert(format!("report.{org}.cases"), 30);
+        assert_eq!(held, cells);
     }
 }

@@ -25,7 +25,8 @@ pub enum Reading {
     /// Every report the brand holds.
     Every,
     /// Per organisation, the reports of the shortest list the filter names (of the filter's
-    /// days, and of its category, sector or corridor, between its days), when it names any.
+    /// days, and of its category, sector or corridor, between its days) whose entries every
+    /// other list of a facet it names holds too, when it names any.
     InLists,
     /// Each organisation's cells of the filter's days, of its one category, sector or
     /// corridor, or of both, when it names nothing else (else as `Cheaper`).
@@ -118,8 +119,9 @@ fn lists_of(org: &OrgId, filter: &Narrowing) -> Vec<Vec<u8>> {
 }
 
 /// Each organisation's reports in the shortest list the filter names, between its days,
-/// read from that list and each case it names; None when the filter names no list, or the
-/// lists chosen name more than `most`.
+/// read from that list and each case of its entries every other list of a facet it names
+/// holds too (`in_every`); None when the filter names no list, or the lists chosen name
+/// more than `most`.
 fn in_lists(
     store: &Store,
     parties: &[ChainParty],
@@ -133,21 +135,24 @@ fn in_lists(
     let mut named = 0usize;
     let mut orgs = HashSet::new();
     for p in parties.iter().filter(|p| orgs.insert(p.supplier)) {
-        let mut shortest: Option<(usize, Vec<u8>)> = None;
+        let mut counted = Vec::new();
         for list in lists_of(&p.supplier, filter) {
             let n = reports::LISTS.count_between(store, &list, &lower, &upper)?;
-            if shortest.as_ref().is_none_or(|(m, _)| n < *m) {
-                shortest = Some((n, list));
-            }
+            counted.push((list, n));
         }
-        let Some((n, list)) = shortest else {
+        // The first of the shortest.
+        let Some(at) = (0..counted.len()).min_by_key(|i| counted[*i].1) else {
             return Ok(None);
         };
+        let (list, n) = counted.remove(at);
         named = named.saturating_add(n);
         if named > most {
             return Ok(None);
         }
-        lists.push((p.supplier, list));
+        // The others of a facet, each checked against (the newest-first list holds all).
+        let newest_list = reports::newest_list(&p.supplier);
+        counted.retain(|(l, _)| *l != newest_list);
+        lists.push((p.supplier, list, counted));
     }
     let mut out = Kept {
         corridors: reports::corridors(store)?,
@@ -158,14 +163,9 @@ fn in_lists(
     // Which organisation's list named which case: a report is kept for the one whose list
     // names its case.
     let mut listed = HashSet::new();
-    for (org, list) in &lists {
+    for (org, list, others) in &lists {
         out.by_party.insert(*org, Vec::new());
-        let facets: Vec<Vec<u8>> = filter
-            .facets()
-            .iter()
-            .map(|f| report_facets::list(org, f))
-            .collect();
-        for key in in_every(store, &facets, list, (&lower, &upper))? {
+        for key in in_every(store, list, others, (&lower, &upper))? {
             let case = reports::case_of(&key);
             cases.push(case);
             listed.insert((case, *org));
@@ -193,13 +193,15 @@ fn in_lists(
     Ok(Some(out))
 }
 
-/// The entries of `shortest` between `lower` and `upper` that each of `facets` (lists of a
-/// category, sector or corridor) holds too: a report that passes has one key, the same in
-/// each list (its escalation and case), so one a list lacks names no report that passes.
+/// The entries of `shortest` between `lower` and `upper` that each of `others` (lists of a
+/// category, sector or corridor, each with its count of entries between the bounds) holds
+/// too: a report that passes has one key, the same in each list (its escalation and case),
+/// so one a list lacks names no report that passes. A list much longer than the entries
+/// left is asked for each of them; a shorter one is read whole.
 fn in_every(
     store: &Store,
-    facets: &[Vec<u8>],
     shortest: &[u8],
+    others: &[(Vec<u8>, usize)],
     (lower, upper): (&[u8], &[u8]),
 ) -> Result<Vec<reports::ListKey>, StoreError> {
     let keys = |list: &[u8]| -> Result<Vec<reports::ListKey>, StoreError> {
@@ -210,15 +212,26 @@ fn in_every(
             .collect())
     };
     let mut kept = keys(shortest)?;
-    for list in facets {
+    for (list, n) in others {
         if kept.is_empty() {
             break;
         }
-        if list.as_slice() == shortest {
-            continue;
+        if *n > kept.len().saturating_mul(POINT_READS) {
+            let mut held = Vec::with_capacity(kept.len());
+            for key in kept {
+                if reports::LISTS.contains(store, list, &key)? {
+                    held.push(key);
+                }
+            }
+            kept = held;
+        } else {
+            let held: HashSet<reports::ListKey> = keys(list)?.into_iter().collect();
+            kept.retain(|k| held.contains(k));
         }
-        let held: HashSet<reports::ListKey> = keys(list)?.into_iter().collect();
-        kept.retain(|k| held.contains(k));
     }
     Ok(kept)
 }
+
+/// A list longer than this many times the entries left to check is asked for each of them
+/// (each ask finds its block) rather than read whole (every block read once, each id held).
+const POINT_READS: usize = 16;

@@ -193,62 +193,69 @@ fn scorecards_of_one_facet_come_from_its_cells_and_its_list() {
 /// Narrowed by two facets (a sector and a corridor), an organisation's reports are read
 /// from the shorter of its two lists, and only the cases whose entries the other list holds
 /// too: with the entries both lists hold taken out of the longer one (which stays the
-/// longer, padded with entries of cases the brand does not hold), nothing of the
-/// supplier's is found from the lists, while a read of every report still finds them.
+/// longer, padded with entries of cases the brand does not hold: a little, so that it is
+/// read whole, and much, so that it is asked for each entry), nothing of the supplier's is
+/// found from the lists, while a read of every report still finds them.
 #[test]
 fn scorecards_of_two_facets_read_only_the_cases_both_lists_name() {
-    let b = scored_brand();
-    let now = T0.plus_days(45);
-    let both = Filter {
-        sector: "seafood".into(),
-        corridor: "MM-TH".into(),
-        ..Filter::default()
-    };
-    let compare = |reading: Reading| b.narrowed(&both, now, RECENT, reading).expect("compare");
-    let every = compare(Reading::Every);
-    assert!(every.parties[0].1.cases > 0, "the control: it has some");
-    assert_eq!(shown(&compare(Reading::InLists)), shown(&every));
-    let lists = [
-        report_facets::list(&b.parties[0], &Facet::Sector("seafood".into())),
-        report_facets::list(
-            &b.parties[0],
-            &Facet::Corridor("MM".parse().expect("c"), "TH".parse().expect("c")),
-        ),
-    ];
-    let held = |list: &[u8]| -> BTreeSet<[u8; KEY_LEN]> {
-        LISTS
-            .ids_prefixed(&b.store, list, usize::MAX)
-            .expect("ids")
-            .expect("all")
-            .iter()
-            .filter_map(|id| crate::aggregates::lists::key_of::<KEY_LEN>(id))
-            .collect()
-    };
-    // The sector's is read on a tie, as the filter names it first.
-    let (shorter, other) = if held(&lists[0]).len() <= held(&lists[1]).len() {
-        (&lists[0], &lists[1])
-    } else {
-        (&lists[1], &lists[0])
-    };
-    let shared: Vec<_> = held(shorter).intersection(&held(other)).copied().collect();
-    assert!(!shared.is_empty());
-    let mut changes = crate::aggregates::lists::Changes::new();
-    let entries = changes.entry(other.clone()).or_default();
-    for key in &shared {
-        entries.insert(*key, false);
+    for padding in [1, 40] {
+        let b = scored_brand();
+        let now = T0.plus_days(45);
+        let both = Filter {
+            sector: "seafood".into(),
+            corridor: "MM-TH".into(),
+            ..Filter::default()
+        };
+        let compare = |reading: Reading| b.narrowed(&both, now, RECENT, reading).expect("compare");
+        let every = compare(Reading::Every);
+        assert!(every.parties[0].1.cases > 0, "the control: it has some");
+        assert_eq!(shown(&compare(Reading::InLists)), shown(&every));
+        let lists = [
+            report_facets::list(&b.parties[0], &Facet::Sector("seafood".into())),
+            report_facets::list(
+                &b.parties[0],
+                &Facet::Corridor("MM".parse().expect("c"), "TH".parse().expect("c")),
+            ),
+        ];
+        let held = |list: &[u8]| -> BTreeSet<[u8; KEY_LEN]> {
+            LISTS
+                .ids_prefixed(&b.store, list, usize::MAX)
+                .expect("ids")
+                .expect("all")
+                .iter()
+                .filter_map(|id| crate::aggregates::lists::key_of::<KEY_LEN>(id))
+                .collect()
+        };
+        // The sector's is read on a tie, as the filter names it first.
+        let (shorter, other) = if held(&lists[0]).len() <= held(&lists[1]).len() {
+            (&lists[0], &lists[1])
+        } else {
+            (&lists[1], &lists[0])
+        };
+        let shared: Vec<_> = held(shorter).intersection(&held(other)).copied().collect();
+        assert!(!shared.is_empty());
+        let mut changes = crate::aggregates::lists::Changes::new();
+        let entries = changes.entry(other.clone()).or_default();
+        for key in &shared {
+            entries.insert(*key, false);
+        }
+        for n in 0..=shared.len() + held(shorter).len() * padding {
+            let mut key = [0xEE; KEY_LEN];
+            key[..8].copy_from_slice(&(n as u64).to_be_bytes());
+            entries.insert(key, true);
+        }
+        let mut batch = WriteBatch::new();
+        LISTS.stage(&b.store, &mut batch, &changes).expect("stage");
+        b.store.commit(batch).expect("commit");
+        assert!(held(other).len() > held(shorter).len() * padding);
+        assert_eq!(
+            compare(Reading::InLists).parties[0].1.cases,
+            0,
+            "padded {padding} times"
+        );
+        assert_eq!(
+            compare(Reading::Every).parties[0].1.cases,
+            every.parties[0].1.cases
+        );
     }
-    for n in 0..=shared.len() + held(shorter).len() {
-        let mut key = [0xEE; KEY_LEN];
-        key[..8].copy_from_slice(&(n as u64).to_be_bytes());
-        entries.insert(key, true);
-    }
-    let mut batch = WriteBatch::new();
-    LISTS.stage(&b.store, &mut batch, &changes).expect("stage");
-    b.store.commit(batch).expect("commit");
-    assert!(held(other).len() > held(shorter).len());
-    assert_eq!(compare(Reading::InLists).parties[0].1.cases, 0);
-    assert_eq!(
-        compare(Reading::Every).parties[0].1.cases,
-        every.parties[0].1.cases
-    );
 }

@@ -1,6 +1,7 @@
 //! A brand's cells per day and per month are kept one record per unit (an organisation's
-//! day or month, or its day or month of one facet), never a record per cell; a store of an earlier release, which kept them
-//! per cell, has them moved at its next start, with the same counts.
+//! day or month, or its day or month of one facet), never a record per cell; a store of an
+//! earlier release, which kept them per cell, has them moved at its next start, with the
+//! same counts.
 
 use super::scorecards::scored_brand;
 use super::*;
