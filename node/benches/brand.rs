@@ -19,8 +19,8 @@
 //!   the whole months among them, and of the days at either end), and those of one
 //!   category and of one sector from its cells of it, those of some days and one category
 //!   or sector from its cells of it of those days, and those of one sector and one corridor
-//!   from the shorter of its two lists, each against every report read (checked to agree
-//!   first);
+//!   from the entries of the shorter of its two lists the other holds too, each against
+//!   every report read (checked to agree first);
 //! - the time the brand's store takes to store the reports, with their cells and lists;
 //! - the pages opened most, on the store as the deliveries left it and again after it was
 //!   compacted (`ilm db compact`), with its size on disk before and after.
@@ -649,8 +649,8 @@ fn main() -> Result<()> {
         ..Default::default()
     })?)?;
     // Two narrowings together: 30 days and one category, 365 days and one sector (each
-    // one's cells of the facet of those days), one sector and one corridor (each one's
-    // shorter list of the two).
+    // one's cells of the facet of those days), one sector and one corridor (the entries of
+    // each one's shorter list of the two that the other holds too).
     let (days_category_cases, days_category_times) = read_as(
         parse(scorecard::Filter {
             category: category.clone(),
@@ -794,7 +794,7 @@ fn main() -> Result<()> {
         year_sector_times,
     ));
     filtered_times.push((
-        "scorecards of one sector and one corridor (each one's shorter list of the two)",
+        "scorecards of one sector and one corridor (each one's shorter list, the entries the other holds too)",
         format!("{sector_corridor_cases} reports"),
         sector_corridor_times,
     ));
