@@ -14,16 +14,12 @@ const MOST_LINES: usize = 600;
 const LONG_BEFORE: &[(&str, usize)] = &[
     ("node/benches/brand.rs", 838),
     ("node/benches/delivery.rs", 1470),
-    ("node/tests/cli.rs", 697),
     ("protocol/examples/gen_vectors/invalid.rs", 636),
     ("protocol/examples/gen_vectors/main.rs", 1529),
     ("protocol/tests/lifecycle.rs", 711),
     ("protocol/tests/vectors.rs", 721),
-    ("tests/portal.rs", 634),
     ("tests/support/mod.rs", 777),
     ("tests/support/webdriver.rs", 851),
-    ("tests/trust.rs", 654),
-    ("tests/workers_side.rs", 748),
 ];
 
 /// Every `.rs` file under `dir`, at any depth, but in build output, hidden directories and
