@@ -16,8 +16,6 @@ const LONG_BEFORE: &[(&str, usize)] = &[
     ("node/benches/delivery.rs", 1470),
     ("protocol/examples/gen_vectors/invalid.rs", 636),
     ("protocol/examples/gen_vectors/main.rs", 1529),
-    ("tests/support/mod.rs", 777),
-    ("tests/support/webdriver.rs", 851),
 ];
 
 /// Every `.rs` file under `dir`, at any depth, but in build output, hidden directories and
