@@ -289,16 +289,22 @@ impl Pending {
     /// the node's only writer of aggregates (the core, or the API under the intake lock), so
     /// no other change can come between the read and the batch's commit.
     pub fn stage(self, store: &Store, batch: &mut WriteBatch) -> Result<(), StoreError> {
-        self.stage_lists(store, batch)?;
         let mut units = units::Changes::default();
-        for (k, d) in self.deltas {
-            if d == 0 {
-                continue;
+        let mut cells = Vec::new();
+        for (k, d) in self.deltas.iter().filter(|(_, d)| **d != 0) {
+            match units::split(k) {
+                Some((unit, name)) => units.add(unit, name, *d),
+                None => cells.push((k, *d)),
             }
-            if let Some((unit, name)) = units::split(&k) {
-                units.add(unit, name, d);
-                continue;
-            }
+        }
+        // Each sum is read from the store, not the batch: a second staging into one batch
+        // would write over the first one's. Refused before anything is staged.
+        if !cells.is_empty() && batch.touches(&schema::AGGREGATES) {
+            return Err(staged_twice(&schema::AGGREGATES));
+        }
+        units.check(batch)?;
+        self.stage_lists(store, batch)?;
+        for (k, d) in cells {
             let held: i64 = store.get(&schema::AGGREGATES, k.as_bytes())?.unwrap_or(0);
             let sum = held.saturating_add(d);
             if sum == 0 {
@@ -323,6 +329,11 @@ impl Pending {
         due::SETTLED.stage(store, batch, &self.party_settled)?;
         reports::LISTS.stage(store, batch, &self.report_lists)
     }
+}
+
+/// The error of a table of aggregates staged twice into one batch.
+fn staged_twice<T>(table: &crate::store::Table<T>) -> StoreError {
+    StoreError::Corrupt(format!("{}: staged twice in one batch", table.name()))
 }
 
 /// The cell that says the aggregates cover every stored record, holding the version of the

@@ -44,17 +44,20 @@ impl Changes {
         *cells.entry(name.to_string()).or_default() += n;
     }
 
+    /// Refuses changes to stage into a batch that writes units already (see [`Self::stage`]).
+    pub(super) fn check(&self, batch: &WriteBatch) -> Result<(), StoreError> {
+        if !self.0.is_empty() && batch.touches(&schema::AGGREGATE_UNITS) {
+            return Err(super::staged_twice(&schema::AGGREGATE_UNITS));
+        }
+        Ok(())
+    }
+
     /// Puts each changed unit's new cells into `batch`, reading what `store` holds (a unit
     /// left with no cell is removed). Refused when `batch` writes units already: what it
     /// holds of a unit is read from the store, so a second staging would write over the
     /// first one's changes.
     pub(super) fn stage(self, store: &Store, batch: &mut WriteBatch) -> Result<(), StoreError> {
-        if !self.0.is_empty() && batch.touches(&schema::AGGREGATE_UNITS) {
-            return Err(StoreError::Corrupt(format!(
-                "{}: staged twice in one batch",
-                schema::AGGREGATE_UNITS.name()
-            )));
-        }
+        self.check(batch)?;
         for (unit, changes) in self.0 {
             let mut cells: Cells = store
                 .get(&schema::AGGREGATE_UNITS, unit.as_bytes())?
@@ -241,6 +244,37 @@ mod tests {
         both.stage(&store, &mut batch).expect("once");
         store.commit(batch).expect("commit");
         assert_eq!(with_prefix(&store, &unit).expect("read")["cases"], 9);
+    }
+
+    /// A second staging of aggregates into one batch is refused before it stages anything,
+    /// whether its cells are kept a record each or per unit; the first one's are written.
+    #[test]
+    fn aggregates_are_staged_once_per_batch() {
+        let (_dir, store) = store();
+        let in_unit = format!("reportday.{}.000000000020454.cases", "ab".repeat(32));
+        let pending = |name: &str| {
+            let mut p = super::super::Pending::new();
+            p.add(&Cells::from([(name.to_string(), 1)]));
+            p
+        };
+        for name in ["cases", in_unit.as_str()] {
+            let mut batch = WriteBatch::new();
+            pending(name).stage(&store, &mut batch).expect("first");
+            let staged = batch.len();
+            let err = pending(name).stage(&store, &mut batch).expect_err("second");
+            assert!(err.to_string().contains("staged twice"), "{err}");
+            assert_eq!(batch.len(), staged, "{name}: nothing more staged");
+            store.commit(batch).expect("commit");
+            assert_eq!(crate::aggregates::get(&store, name).expect("read"), 1);
+        }
+        // A unit staged, then cells of both kinds: the plain cells are not staged either.
+        let mut batch = WriteBatch::new();
+        pending(&in_unit).stage(&store, &mut batch).expect("first");
+        let staged = batch.len();
+        let mut both = pending("cases");
+        both.add(&Cells::from([(in_unit.clone(), 1)]));
+        assert!(both.stage(&store, &mut batch).is_err());
+        assert_eq!(batch.len(), staged, "nothing more staged");
     }
 
     /// Written a few cells a batch, every unit's cells are written whole, each unit once,
