@@ -14,7 +14,6 @@ const MOST_LINES: usize = 600;
 const LONG_BEFORE: &[(&str, usize)] = &[
     ("node/benches/brand.rs", 838),
     ("node/benches/delivery.rs", 1470),
-    ("protocol/examples/gen_vectors/invalid.rs", 636),
     ("protocol/examples/gen_vectors/main.rs", 1529),
 ];
 
