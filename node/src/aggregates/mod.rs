@@ -15,6 +15,7 @@ pub mod party;
 mod quantiles;
 pub mod report_days;
 pub mod report_facets;
+pub mod report_pairs;
 pub mod reports;
 pub mod terms;
 mod units;
@@ -343,7 +344,7 @@ const BUILT: &str = "_built";
 
 /// The version of what `of_case` and `of_contact` count (and of the indexes kept with them): raise it
 /// whenever they change, and every node recounts at its next start.
-pub const VERSION: i64 = 22;
+pub const VERSION: i64 = 23;
 
 /// The first [`VERSION`] whose indexes are built as they are now: a store counted at this
 /// version or later keeps its indexes when only the cells change (rebuilding them reads and

@@ -31,7 +31,7 @@ impl Facet {
     /// Its name in cells and lists: no dot is in any (category codes, sector codes and
     /// country codes hold none), so no facet's cells start with another's prefix; nor a
     /// zero byte, which ends a list's name.
-    fn name(&self) -> String {
+    pub(super) fn name(&self) -> String {
         match self {
             Facet::Category(c) => format!("category:{}", c.code()),
             Facet::Sector(s) => format!("sector:{s}"),
@@ -115,17 +115,30 @@ pub(super) fn of_case(group: &[StatusReport], c: &mut Cells) {
         let due = owed.iter().map(|(_, due)| *due).min();
         for f in Facet::of(r) {
             report_days::add_report(c, &units(&r.supplier, &f), r, closed, &owed);
-            let at = prefix(&r.supplier, &f);
-            reports::add_figures(c, &at, r);
-            add(c, format!("{at}month.{}", super::month(r.escalated_at)), 1);
-            if !closed {
-                add(c, format!("{at}open"), 1);
-            }
-            if let Some(due) = due {
-                let day = report_days::day_of(due);
-                add(c, format!("{at}due.{day:015}"), 1);
-            }
+            add_at(c, &prefix(&r.supplier, &f), r, closed, due);
         }
+        super::report_pairs::add_report(c, r, closed, due);
+    }
+}
+
+/// Adds one report to the cells under `at` that count over all time: its figures, the month
+/// it was escalated, whether its case (`closed` or not) is open, and the day of the
+/// earliest date it owes something by (`due`).
+pub(super) fn add_at(
+    c: &mut Cells,
+    at: &str,
+    r: &StatusReport,
+    closed: bool,
+    due: Option<Timestamp>,
+) {
+    reports::add_figures(c, at, r);
+    add(c, format!("{at}month.{}", super::month(r.escalated_at)), 1);
+    if !closed {
+        add(c, format!("{at}open"), 1);
+    }
+    if let Some(due) = due {
+        let day = report_days::day_of(due);
+        add(c, format!("{at}due.{day:015}"), 1);
     }
 }
 
@@ -138,10 +151,23 @@ pub fn figures(
     facet: &Facet,
     now: Timestamp,
 ) -> Result<Passing, StoreError> {
+    let has = |r: &StatusReport| Facet::of(r).contains(facet);
+    figures_at(store, org, &prefix(org, facet), now, has)
+}
+
+/// `org`'s figures over the reports counted in its cells under `at` (as [`add_at`] counts
+/// them), those `has` takes, and how many of them owe something due before `now`.
+pub(super) fn figures_at(
+    store: &Store,
+    org: &OrgId,
+    at: &str,
+    now: Timestamp,
+    has: impl Fn(&StatusReport) -> bool,
+) -> Result<Passing, StoreError> {
     let today = report_days::day_of(now);
     let mut named: BTreeMap<String, i64> = BTreeMap::new();
     let (mut overdue, mut of_today): (u64, u64) = (0, 0);
-    for (name, n) in super::with_prefix(store, &prefix(org, facet))? {
+    for (name, n) in super::with_prefix(store, at)? {
         let count = u64::try_from(n).unwrap_or(0);
         match name.strip_prefix("due.").map(str::parse::<u64>) {
             Some(Ok(day)) if day < today => overdue += count,
@@ -150,12 +176,17 @@ pub fn figures(
             None => _ = named.insert(name, n),
         }
     }
-    let has = |r: &StatusReport| Facet::of(r).contains(facet);
     overdue += report_days::due_today(store, org, now, of_today, has)?;
     Ok(Passing {
         figures: ReportFigures::of_cells(&named),
         overdue,
     })
+}
+
+/// How many of `org`'s reports have `facet`, from its cells of it.
+pub fn reports_with(store: &Store, org: &OrgId, facet: &Facet) -> Result<u64, StoreError> {
+    let cell = format!("{}cases", prefix(org, facet));
+    Ok(u64::try_from(super::get(store, &cell)?).unwrap_or(0))
 }
 
 /// `org`'s figures over its reports that have `facet` escalated on `days` (UTC days since

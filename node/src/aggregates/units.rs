@@ -1,5 +1,6 @@
-//! Where the cells of one unit (at a brand, an organisation's day or month, `report_days`,
-//! or its day or month of one category, sector or corridor, `report_facets`) are kept: in
+//! Where the cells of one unit (at a brand, an organisation's day or month, `report_days`;
+//! its day or month of one category, sector or corridor, `report_facets`; its cells of two
+//! or three of those together, `report_pairs`) are kept: in
 //! one record holding each cell's name after the unit's prefix and its count, instead of a
 //! record per cell. A unit's cells are always read together, and each repeats the unit's
 //! long prefix (the organisation's id), so apart they cost the store a key of about a
@@ -13,13 +14,15 @@ use crate::store::{Store, StoreError, WriteBatch};
 use std::collections::BTreeMap;
 
 /// The prefixes of the cells kept per unit, each with the number of names that follow it
-/// to name a unit, each ending with a dot: the organisation's id and the day or month, or
-/// its id, a facet and the day or month (none of those, the id in hex, holds a dot).
-const KEPT: [(&str, usize); 4] = [
+/// to name a unit, each ending with a dot: the organisation's id and the day or month, its
+/// id, a facet and the day or month, or its id and a set of facets (none of those, the id
+/// in hex, holds a dot).
+const KEPT: [(&str, usize); 5] = [
     (super::report_days::PREFIX, 2),
     (super::report_days::MONTH_PREFIX, 2),
     (super::report_facets::DAY_PREFIX, 3),
     (super::report_facets::MONTH_PREFIX, 3),
+    (super::report_pairs::PREFIX, 2),
 ];
 
 /// A cell name split into its unit's record (the name up to the unit's dot, included) and
@@ -210,6 +213,15 @@ mod tests {
             ))
         );
         assert_eq!(split(&format!("reportbyday.{org}.sector:garment.")), None);
+        let pair = format!("reportbypair.{org}.sector:garment+corridor:MM-TH.month.2026-01");
+        assert_eq!(
+            split(&pair),
+            Some((
+                format!("reportbypair.{org}.sector:garment+corridor:MM-TH.").as_str(),
+                "month.2026-01"
+            ))
+        );
+        assert_eq!(split(&format!("reportbypair.{org}.sector:garment")), None);
         assert_eq!(split("cases.month.2026-01"), None);
     }
 

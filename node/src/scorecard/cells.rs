@@ -1,14 +1,17 @@
-//! A comparison narrowed by days, by one category, sector or corridor, or by both, read
-//! from each organisation's cells instead of its reports (those of the whole months among
-//! the days and of the days at either end, `aggregates::report_days`; those of the facet,
-//! of its days too, `aggregates::report_facets`): figures, open and overdue counted by the
-//! rules a read of the reports counts them by; its newest reports that pass from its
-//! newest-first list, or its list of the facet, between the days; an attestation counted
-//! when its case's report about it passes.
+//! A comparison narrowed by days, by one category, sector or corridor, by both, or by two
+//! or three of those facets, read from each organisation's cells instead of its reports
+//! (those of the whole months among the days and of the days at either end,
+//! `aggregates::report_days`; those of the facet, of its days too,
+//! `aggregates::report_facets`; those of the facets together, `aggregates::report_pairs`):
+//! figures, open and overdue counted by the rules a read of the reports counts them by; its
+//! newest reports that pass from its newest-first list, or its list of the facet (of the
+//! facet fewest of its reports have), between the days; an attestation counted when its
+//! case's report about it passes.
 
 use super::{Narrowing, Parts};
 use crate::aggregates::report_days::{self, Passing};
 use crate::aggregates::report_facets::{self, Facet};
+use crate::aggregates::report_pairs::{self, Together};
 use crate::aggregates::reports;
 use crate::store::{Store, StoreError};
 use crate::views::ChainParty;
@@ -24,16 +27,19 @@ pub(super) enum Counted {
     Facet(Facet),
     /// Some days and one category, sector or corridor.
     FacetDays(RangeInclusive<u64>, Facet),
+    /// Two or three of a category, a sector and a corridor, and nothing else.
+    Together(Together),
 }
 
-/// What cells count of `filter`, if they do: days, one facet, or both (two facets have no
-/// cells together).
+/// What cells count of `filter`, if they do: days, one facet, both, or two or three facets
+/// (those and days have no cells together).
 pub(super) fn counted(filter: &Narrowing) -> Option<Counted> {
     let dated = filter.from.is_some() || filter.to.is_some();
     match (dated, filter.facets().as_slice()) {
         (false, [one]) => Some(Counted::Facet(one.clone())),
         (true, []) => days_of(filter).map(Counted::Days),
         (true, [one]) => days_of(filter).map(|days| Counted::FacetDays(days, one.clone())),
+        (false, some) => Together::new(some.to_vec()).map(Counted::Together),
         _ => None,
     }
 }
@@ -87,6 +93,7 @@ pub(super) fn parts(
             Counted::FacetDays(days, f) => {
                 report_facets::escalated_on(store, &p.supplier, f, days.clone(), now)?
             }
+            Counted::Together(set) => report_pairs::figures(store, &p.supplier, set, now)?,
         };
         // Each attested case read once (a case may hold several of its attestations).
         let mut passes: HashMap<CaseRef, bool> = HashMap::new();
@@ -143,6 +150,10 @@ fn newest(
             report_facets::list(org, f),
             reports::escalated_between(filter.from, filter.to),
         ),
+        Counted::Together(set) => (
+            fewest(store, org, set.facets())?,
+            (Vec::new(), vec![0xFF; reports::KEY_LEN + 1]),
+        ),
     };
     let mut from = [list.as_slice(), &lower].concat();
     let end = [list.as_slice(), &upper].concat();
@@ -171,4 +182,21 @@ fn newest(
     }
     out.truncate(n);
     Ok(out)
+}
+
+/// `org`'s list of the one of `facets` (two or three) fewest of its reports have, by its
+/// cells: the one with the fewest entries to walk past.
+fn fewest(store: &Store, org: &OrgId, facets: &[Facet]) -> Result<Vec<u8>, StoreError> {
+    let mut out: Option<(u64, &Facet)> = None;
+    for f in facets {
+        let n = report_facets::reports_with(store, org, f)?;
+        if out.is_none_or(|(least, _)| n < least) {
+            out = Some((n, f));
+        }
+    }
+    // A set always names some; its newest-first list would do as well, walked further.
+    Ok(out.map_or_else(
+        || reports::newest_list(org),
+        |(_, f)| report_facets::list(org, f),
+    ))
 }

@@ -19,8 +19,9 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 /// found one way or another (tests take each way).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Reading {
-    /// The cells of the filter's days, of its one category, sector or corridor, or of both,
-    /// when it names nothing else (`super::cells`), else whichever reads fewer reports.
+    /// The cells of the filter's days, of its one category, sector or corridor, of both, or
+    /// of its two or three of those together, when it names nothing else (`super::cells`),
+    /// else whichever reads fewer reports.
     Cheaper,
     /// Every report the brand holds.
     Every,
@@ -29,7 +30,8 @@ pub enum Reading {
     /// other list of a facet it names holds too, when it names any.
     InLists,
     /// Each organisation's cells of the filter's days, of its one category, sector or
-    /// corridor, or of both, when it names nothing else (else as `Cheaper`).
+    /// corridor, of both, or of its two or three of those together, when it names nothing
+    /// else (else as `Cheaper`).
     Cells,
 }
 

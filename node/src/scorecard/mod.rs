@@ -2,8 +2,9 @@
 //! what the brand legitimately holds: the status reports the CSOs send it and the
 //! attestations it verified. Every page, export and API answer calls [`compare`], so they
 //! never disagree; it reads the aggregate cells kept with the reports; narrowed only by
-//! days, or only by one category, sector or corridor, each organisation's cells of those
-//! (`cells`); narrowed otherwise, the reports that pass, counted by the same definitions:
+//! days, by one category, sector or corridor with or without days, or by two or three of
+//! those without days, each organisation's cells of those (`cells`); narrowed otherwise
+//! (two facets and days), the reports that pass, counted by the same definitions:
 //! those of each organisation's shortest list the filter names (of its days, of its
 //! category, sector or corridor between its days), when that reads fewer, else every report
 //! (`kept`).
@@ -239,8 +240,9 @@ struct Parts {
 /// The comparison of this brand's supply chain, narrowed by `filter`, with each
 /// organisation's `recent` newest cases. Unnarrowed, each organisation's figures are read
 /// from its aggregate cells (`aggregates::reports`); narrowed by days, by one category,
-/// sector or corridor, or by both, from its cells of those (`aggregates::report_days`,
-/// `aggregates::report_facets`); narrowed otherwise, from its reports that pass, by the
+/// sector or corridor, by both, or by two or three of those, from its cells of those
+/// (`aggregates::report_days`, `aggregates::report_facets`, `aggregates::report_pairs`);
+/// narrowed otherwise, from its reports that pass, by the
 /// same definitions. Either way an attestation counts where its case has a
 /// report about the organisation that passes.
 pub fn compare(

@@ -462,6 +462,19 @@ proptest! {
                     }
                 }
             }
+            // And of two or three of them together: its cells of each set.
+            use crate::aggregates::report_pairs::{self, Together};
+            for (a, b, c) in [(0, 1, None), (0, 2, None), (1, 2, None), (0, 1, Some(2))] {
+                let picked: Vec<usize> = [Some(a), Some(b), c].into_iter().flatten().collect();
+                let set = Together::new(picked.iter().map(|i| facets[*i].0.clone()).collect())
+                    .expect("a set");
+                let has = |r: &StatusReport| picked.iter().all(|i| (facets[*i].1)(r));
+                for hours in (0..24 * 100).step_by(161) {
+                    let now = Timestamp(T0.0 + hours * 3_600 + 600);
+                    let got = report_pairs::figures(&store, &party, &set, now).expect("set");
+                    prop_assert_eq!(got, counted(&has, now));
+                }
+            }
         }
     }
 }
@@ -521,6 +534,9 @@ mod in_dates;
 mod ordered;
 /// A brand's overdue cases, from its lists, equal those a read of every report finds.
 mod overdue;
+/// A brand's scorecards narrowed by two or three facets, from each organisation's cells of
+/// them together.
+mod pairs;
 /// A brand's scorecards from cells equal those counted from every report.
 mod scorecards;
 mod searches;

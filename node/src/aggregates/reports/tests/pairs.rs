@@ -1,0 +1,144 @@
+//! A brand's scorecards narrowed by two or three of a category, a sector and a corridor
+//! read each organisation's cells of them together (`aggregates::report_pairs`), and equal
+//! those counted from every report.
+
+use super::facets::deliver_due_on_one_day;
+use super::in_dates::shown;
+use super::scorecards::scored_brand;
+use super::*;
+use crate::aggregates::report_pairs;
+use crate::scorecard::{Comparison, Reading};
+
+/// Every two or three of the categories, some sectors and corridors (those the reports
+/// have, and some they do not).
+fn every_set() -> Vec<Filter> {
+    let mut categories: Vec<&str> = IssueCategory::ALL.iter().map(|c| c.code()).collect();
+    categories.push("");
+    let mut out = Vec::new();
+    for category in categories {
+        for sector in ["", "seafood", "garment", "construction", "hospitality"] {
+            for corridor in ["", "MM-TH", "KH-TH", "LA-TH"] {
+                let named = [category, sector, corridor];
+                if named.iter().filter(|n| !n.is_empty()).count() >= 2 {
+                    out.push(Filter {
+                        category: category.into(),
+                        sector: sector.into(),
+                        corridor: corridor.into(),
+                        ..Filter::default()
+                    });
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Every two or three facets together, at several times, one of them a time some reports
+/// fall due on before and after it: the cells give the comparison a read of every report
+/// gives, overdue counts and newest cases included (a report giving a category twice
+/// counted once; of two CSOs' reports in one case escalated at once, only the one that has
+/// the facets shown).
+#[test]
+fn scorecards_of_two_or_three_facets_equal_every_reports() {
+    let b = scored_brand();
+    let due_day = deliver_due_on_one_day(&b);
+    let compare = |filter: &Filter, now: Timestamp, reading: Reading| -> Comparison {
+        b.narrowed(filter, now, RECENT, reading).expect("compare")
+    };
+    let times = [
+        T0,
+        T0.plus_days(8).plus_secs(5_000),
+        T0.plus_days(45),
+        due_day.plus_secs(2 * 3_600),
+        due_day.plus_secs(4 * 3_600),
+    ];
+    let (mut compared, mut some) = (0, 0);
+    for filter in &every_set() {
+        for now in times {
+            let every = compare(filter, now, Reading::Every);
+            for reading in [Reading::Cells, Reading::Cheaper] {
+                assert_eq!(
+                    shown(&compare(filter, now, reading)),
+                    shown(&every),
+                    "{filter:?} at {now:?}, {reading:?}"
+                );
+            }
+            compared += 1;
+            some += usize::from(every.overall.cases > 0);
+        }
+    }
+    assert!(some > 100 && some < compared, "{some} of {compared}");
+    // The controls: at two hours into the day one of the supplier's reports of the category
+    // and sector is overdue (the other is due later that day), at four hours both.
+    let own = Filter {
+        category: IssueCategory::ALL[9].code().into(),
+        sector: "construction".into(),
+        corridor: "KH-TH".into(),
+        ..Filter::default()
+    };
+    let late = |h: u64| compare(&own, due_day.plus_secs(h * 3_600), Reading::Cells);
+    let own_overdue = |c: &Comparison| c.parties[0].1.overdue;
+    let base = own_overdue(&late(0));
+    assert_eq!(own_overdue(&late(2)), base + 1);
+    assert_eq!(own_overdue(&late(4)), base + 2);
+}
+
+/// Without its cells of a sector and a corridor together (or of a category, sector and
+/// corridor) an organisation's scorecard narrowed by them counts nothing, while a read of
+/// every report still finds its reports, and its newest cases still come from its list of
+/// one of them: the figures come from what is kept per set of facets, not from its reports.
+#[test]
+fn scorecards_of_two_or_three_facets_come_from_their_cells_together() {
+    let b = scored_brand();
+    let now = T0.plus_days(45);
+    // One of the supplier's reports names all three.
+    let r = b
+        .reports
+        .iter()
+        .find(|r| r.supplier == b.parties[0] && r.sector.is_some() && r.corridor.is_some())
+        .expect("a report with a sector and a corridor");
+    let (sector, (origin, work)) = (
+        r.sector.clone().expect("sector"),
+        r.corridor.clone().expect("corridor"),
+    );
+    let corridor = format!("{}-{}", origin.as_str(), work.as_str());
+    let category = r.categories.first().expect("a category").code();
+    let sets = [
+        (
+            String::new(),
+            format!("sector:{sector}+corridor:{corridor}"),
+        ),
+        (
+            category.to_string(),
+            format!("category:{category}+sector:{sector}+corridor:{corridor}"),
+        ),
+    ];
+    for (category, name) in sets {
+        let filter = Filter {
+            category,
+            sector: sector.clone(),
+            corridor: corridor.clone(),
+            ..Filter::default()
+        };
+        let compare =
+            |reading: Reading| b.narrowed(&filter, now, RECENT, reading).expect("compare");
+        let every = compare(Reading::Every);
+        assert!(every.parties[0].1.cases > 0, "the control: it has some");
+        assert_eq!(shown(&compare(Reading::Cells)), shown(&every));
+        remove_cells(
+            &b.store,
+            &format!("{}{}.{name}.", report_pairs::PREFIX, b.parties[0]),
+        );
+        let cells = compare(Reading::Cells);
+        assert_eq!(cells.parties[0].1.cases, 0, "{name}");
+        let cases =
+            |c: &Comparison| -> Vec<CaseRef> { c.recent[0].iter().map(|r| r.case_ref).collect() };
+        assert!(!cases(&every).is_empty());
+        assert_eq!(cases(&cells), cases(&every));
+        assert_eq!(cells.parties[1].1.cases, every.parties[1].1.cases);
+        assert_eq!(
+            compare(Reading::Every).parties[0].1.cases,
+            every.parties[0].1.cases
+        );
+    }
+}
