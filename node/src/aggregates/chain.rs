@@ -337,8 +337,8 @@ pub fn cases_page(
 
 /// What one case a brand knows from its reports (`group`, in id order) adds to the
 /// case-level cells, to its parties' cells per day of the earliest date each owes by, and
-/// to their cells per day escalated (`report_days`) and per facet (`report_facets`;
-/// nothing for no reports).
+/// to their cells per day escalated (`report_days`), per facet and per two or three facets
+/// together (`report_facets`, `report_pairs`; nothing for no reports).
 pub(super) fn of_case(group: &[StatusReport]) -> Cells {
     let mut c = Cells::new();
     if let Some(s) = summary(group) {

@@ -108,7 +108,7 @@ pub(super) fn entries(r: &StatusReport) -> Vec<(Vec<u8>, ListKey)> {
 }
 
 /// What one case a brand knows from its reports (`group`, in id order) adds to its parties'
-/// per-facet cells.
+/// per-facet cells, and to their cells of two or three facets together (`report_pairs`).
 pub(super) fn of_case(group: &[StatusReport], c: &mut Cells) {
     let closed = chain::closed(group);
     for (r, owed) in group.iter().zip(chain::owed_in(group)) {

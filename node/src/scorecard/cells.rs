@@ -114,10 +114,12 @@ pub(super) fn parts(
             }
         }
         p.attestations = kept;
+        // No more pass than its figures count: the walk stops once it has found them all.
+        let most = recent.min(usize::try_from(figures.cases).unwrap_or(usize::MAX));
         out.push(Parts {
+            recent: newest(store, &p.supplier, filter, counted, most)?,
             figures,
             overdue,
-            recent: newest(store, &p.supplier, filter, counted, recent)?,
         });
     }
     Ok(out)
@@ -137,28 +139,20 @@ fn newest(
     if n == 0 {
         return Ok(out);
     }
-    let (list, (lower, upper)) = match counted {
-        Counted::Days(_) => (
-            reports::newest_list(org),
-            reports::escalated_between(filter.from, filter.to),
-        ),
-        Counted::Facet(f) => (
-            report_facets::list(org, f),
-            (Vec::new(), vec![0xFF; reports::KEY_LEN + 1]),
-        ),
-        Counted::FacetDays(_, f) => (
-            report_facets::list(org, f),
-            reports::escalated_between(filter.from, filter.to),
-        ),
-        Counted::Together(set) => (
-            fewest(store, org, set.facets())?,
-            (Vec::new(), vec![0xFF; reports::KEY_LEN + 1]),
-        ),
+    let always = (Vec::new(), vec![0xFF; reports::KEY_LEN + 1]);
+    let between = || reports::escalated_between(filter.from, filter.to);
+    let ((list, others), (lower, upper)) = match counted {
+        Counted::Days(_) => ((reports::newest_list(org), Vec::new()), between()),
+        Counted::Facet(f) => ((report_facets::list(org, f), Vec::new()), always),
+        Counted::FacetDays(_, f) => ((report_facets::list(org, f), Vec::new()), between()),
+        Counted::Together(set) => (fewest(store, org, set.facets())?, always),
     };
+    // Walking past entries the other lists lack, a block's worth at a time.
+    let chunk = if others.is_empty() { n } else { n.max(256) };
     let mut from = [list.as_slice(), &lower].concat();
     let end = [list.as_slice(), &upper].concat();
     while out.len() < n {
-        let ids = reports::LISTS.ids_from(store, &list, &from, n)?;
+        let ids = reports::LISTS.ids_from(store, &list, &from, chunk)?;
         let Some(last) = ids.last() else {
             break;
         };
@@ -167,6 +161,11 @@ fn newest(
             let Some(key) = crate::aggregates::lists::key_of::<{ reports::KEY_LEN }>(id) else {
                 continue;
             };
+            // A report that passes has the same key in each list of its facets: one another
+            // lacks names none, and its case is not read.
+            if !held_by_all(store, &others, &key)? {
+                continue;
+            }
             // Two reports about it in one case (two CSOs') are one entry when escalated at
             // once, two otherwise.
             let (at, case) = (reports::escalated_of(&key), reports::case_of(&key));
@@ -185,18 +184,39 @@ fn newest(
 }
 
 /// `org`'s list of the one of `facets` (two or three) fewest of its reports have, by its
-/// cells: the one with the fewest entries to walk past.
-fn fewest(store: &Store, org: &OrgId, facets: &[Facet]) -> Result<Vec<u8>, StoreError> {
-    let mut out: Option<(u64, &Facet)> = None;
+/// cells (the one with the fewest entries to walk past), and its lists of the others.
+fn fewest(
+    store: &Store,
+    org: &OrgId,
+    facets: &[Facet],
+) -> Result<(Vec<u8>, Vec<Vec<u8>>), StoreError> {
+    let mut counted = Vec::with_capacity(facets.len());
     for f in facets {
-        let n = report_facets::reports_with(store, org, f)?;
-        if out.is_none_or(|(least, _)| n < least) {
-            out = Some((n, f));
+        counted.push((report_facets::reports_with(store, org, f)?, f));
+    }
+    // The first of the fewest.
+    let Some(at) = (0..counted.len()).min_by_key(|i| counted[*i].0) else {
+        // A set always names some; its newest-first list would do as well, walked further.
+        return Ok((reports::newest_list(org), Vec::new()));
+    };
+    let (_, walked) = counted.remove(at);
+    let others = counted
+        .into_iter()
+        .map(|(_, f)| report_facets::list(org, f))
+        .collect();
+    Ok((report_facets::list(org, walked), others))
+}
+
+/// Whether each of `lists` holds `key`.
+fn held_by_all(
+    store: &Store,
+    lists: &[Vec<u8>],
+    key: &reports::ListKey,
+) -> Result<bool, StoreError> {
+    for list in lists {
+        if !reports::LISTS.contains(store, list, key)? {
+            return Ok(false);
         }
     }
-    // A set always names some; its newest-first list would do as well, walked further.
-    Ok(out.map_or_else(
-        || reports::newest_list(org),
-        |(_, f)| report_facets::list(org, f),
-    ))
+    Ok(true)
 }

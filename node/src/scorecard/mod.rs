@@ -4,7 +4,8 @@
 //! never disagree; it reads the aggregate cells kept with the reports; narrowed only by
 //! days, by one category, sector or corridor with or without days, or by two or three of
 //! those without days, each organisation's cells of those (`cells`); narrowed otherwise
-//! (two facets and days), the reports that pass, counted by the same definitions:
+//! (two or three facets and days, or days that are not whole), the reports that pass,
+//! counted by the same definitions:
 //! those of each organisation's shortest list the filter names (of its days, of its
 //! category, sector or corridor between its days), when that reads fewer, else every report
 //! (`kept`).
@@ -240,7 +241,8 @@ struct Parts {
 /// The comparison of this brand's supply chain, narrowed by `filter`, with each
 /// organisation's `recent` newest cases. Unnarrowed, each organisation's figures are read
 /// from its aggregate cells (`aggregates::reports`); narrowed by days, by one category,
-/// sector or corridor, by both, or by two or three of those, from its cells of those
+/// sector or corridor, by both, or by two or three of those without days, from its cells of
+/// those
 /// (`aggregates::report_days`, `aggregates::report_facets`, `aggregates::report_pairs`);
 /// narrowed otherwise, from its reports that pass, by the
 /// same definitions. Either way an attestation counts where its case has a

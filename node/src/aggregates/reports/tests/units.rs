@@ -1,5 +1,6 @@
 //! A brand's cells per day and per month are kept one record per unit (an organisation's
-//! day or month, or its day or month of one facet), never a record per cell; a store of an
+//! day or month, its day or month of one facet, or its cells of a set of facets), never a
+//! record per cell; a store of an
 //! earlier release, which kept them per cell, has them moved at its next start, with the
 //! same counts.
 
@@ -30,6 +31,7 @@ fn cells_per_day_and_month_are_one_record_a_unit_and_an_earlier_layout_moves_at_
         report_days::MONTH_PREFIX,
         report_facets::DAY_PREFIX,
         report_facets::MONTH_PREFIX,
+        crate::aggregates::report_pairs::PREFIX,
     ] {
         assert!(
             in_units.iter().any(|k| k.starts_with(prefix)),
