@@ -18,9 +18,11 @@
 //!   reports and from its cells of those days, and those of 365 days from its cells (of
 //!   the whole months among them, and of the days at either end), and those of one
 //!   category and of one sector from its cells of it, those of some days and one category
-//!   or sector from its cells of it of those days, and those of one sector and one corridor
-//!   from the entries of the shorter of its two lists the other holds too, each against
-//!   every report read (checked to agree first);
+//!   or sector from its cells of it of those days, those of one sector and one corridor
+//!   (and of a category too) from its cells of them together, and again from the entries
+//!   of the shorter of its two lists the other holds too, and those of 365 days, a sector
+//!   and a corridor from its lists (`brand_parts/narrowed.rs`), each against every report
+//!   read (checked to agree first);
 //! - the time the brand's store takes to store the reports, with their cells and lists;
 //! - the pages opened most, on the store as the deliveries left it and again after it was
 //!   compacted (`ilm db compact`), with its size on disk before and after.
@@ -33,6 +35,10 @@
 mod common;
 #[path = "brand_parts/compacted.rs"]
 mod compacted;
+#[path = "brand_parts/narrowed.rs"]
+mod narrowed;
+#[path = "brand_parts/searched.rs"]
+mod searched;
 
 use anyhow::{Context, Result};
 use common::backdated_world;
@@ -301,7 +307,7 @@ fn main() -> Result<()> {
     // same page from every report's row, after checking they agree; the dashboard's figures
     // (from the cells, and every attestation read), against what it read before: every
     // report's row and the whole supply-chain view.
-    let label = |c: ilm_protocol::IssueCategory| c.code().to_string();
+    let label = searched::label;
     let query = worklist::CaseQuery::default();
     // A scorecard's drill-down: every case of one supplier, closed too.
     let drill = worklist::CaseQuery {
@@ -322,20 +328,14 @@ fn main() -> Result<()> {
             "the case list's first page differs from the one read from every report"
         );
     }
-    let listed_against_read = |q: &worklist::CaseQuery| {
-        paired(
-            runs,
-            || {
-                worklist::list(&brand_store, &m, &brand, until, q, &label)?;
-                Ok(())
-            },
-            || {
-                let all_rows = worklist::rows(&brand_store, &m, &brand, until)?;
-                worklist::select(all_rows, q, &label)?;
-                Ok(())
-            },
-        )
+    let on = compacted::Brand {
+        membership: &m,
+        me: &brand,
+        until,
+        runs,
     };
+    let listed_against_read =
+        |q: &worklist::CaseQuery| searched::listed_against_read(&brand_store, &on, q);
     let list = listed_against_read(&query)?;
     let drilled = listed_against_read(&drill)?;
     let dashboard = paired(
@@ -351,106 +351,13 @@ fn main() -> Result<()> {
             Ok(())
         },
     )?;
-    // Searched and filtered lists (`worklist/chain.rs`), each against the same query
-    // answered from every report's row, after checking the page agrees (and the total, or
-    // with `more` that it is a lower bound of it).
-    let common_category = ilm_node::aggregates::with_prefix(&brand_store, "chain.category.")?
-        .into_iter()
-        .max_by_key(|(_, n)| *n)
-        .map(|(c, _)| c)
-        .context("a category")?;
-    let supplier = w.parties[0].1.org_id().to_string();
-    let q = |f: &dyn Fn(&mut worklist::CaseQuery)| {
-        let mut query = worklist::CaseQuery::default();
-        f(&mut query);
-        query
-    };
-    let filtered: Vec<(&str, worklist::CaseQuery)> = vec![
-        ("one status", q(&|q| q.status = "acknowledged".into())),
-        ("one category", q(&|q| q.category = common_category.clone())),
-        ("one sector", q(&|q| q.sector = "garment".into())),
-        (
-            "a supplier's name searched, closed cases too",
-            q(&|q| {
-                q.q = w.parties[0].2.name.clone();
-                q.closed = true;
-            }),
-        ),
-        ("overdue", q(&|q| q.overdue = true)),
-        (
-            "one supplier's overdue cases (the dashboard's link)",
-            q(&|q| {
-                q.party = supplier.clone();
-                q.overdue = true;
-            }),
-        ),
-        (
-            "one supplier's cases of a category (as its report gives them)",
-            q(&|q| {
-                q.party = supplier.clone();
-                q.category = common_category.clone();
-            }),
-        ),
-        (
-            "one sector and corridor, soonest due first (walking the due-date list)",
-            q(&|q| {
-                q.sector = "garment".into();
-                q.corridor = "MM-TH".into();
-                q.sort = "due".into();
-            }),
-        ),
-        (
-            "every case not closed, soonest due first",
-            q(&|q| q.sort = "due".into()),
-        ),
-        (
-            "every case, closed too, by status (walking the status lists)",
-            q(&|q| {
-                q.sort = "status".into();
-                q.closed = true;
-            }),
-        ),
-        (
-            "one supplier's cases, soonest due first",
-            q(&|q| {
-                q.party = supplier.clone();
-                q.sort = "due".into();
-            }),
-        ),
-        (
-            "overdue, soonest due first",
-            q(&|q| {
-                q.overdue = true;
-                q.sort = "due".into();
-            }),
-        ),
-        (
-            "one status, by status",
-            q(&|q| {
-                q.status = "acknowledged".into();
-                q.sort = "status".into();
-            }),
-        ),
-    ];
-    let mut filtered_times = Vec::new();
-    for (what, fq) in &filtered {
-        let listed = worklist::list(&brand_store, &m, &brand, until, fq, &label)?;
-        let all_rows = worklist::rows(&brand_store, &m, &brand, until)?;
-        let read = worklist::select(all_rows, fq, &label)?;
-        anyhow::ensure!(!read.rows.is_empty(), "{what}: the query finds cases");
-        anyhow::ensure!(
-            serde_json::to_string(&listed.rows)? == serde_json::to_string(&read.rows)?
-                && (listed.total == read.total || (listed.more && listed.total <= read.total)),
-            "{what}: the page differs from the one read from every report"
-        );
-        let times = listed_against_read(fq)?;
-        let total = if listed.more {
-            format!("at least {} of {}", listed.total, read.total)
-        } else {
-            listed.total.to_string()
-        };
-        filtered_times.push((*what, total, times));
-    }
+    // Searched and filtered lists, each checked against every report's row.
+    let mut filtered_times = searched::lists(
+        &brand_store,
+        &on,
+        &w.parties[0].1.org_id(),
+        &w.parties[0].2.name,
+    )?;
 
     // `/api/overdue` (its first 500 cases, how many in all and per party), from the cells and
     // lists, against every report read as it was before them, after checking they agree.
@@ -520,10 +427,7 @@ fn main() -> Result<()> {
     }
     .parse()
     .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let json = |c: &scorecard::Comparison| -> Result<String> {
-        let cards: Vec<&scorecard::Scorecard> = c.parties.iter().map(|(_, s)| s).collect();
-        Ok(serde_json::to_string(&(cards, &c.overall))?)
-    };
+    let json = narrowed::json;
     let from_cells = || {
         scorecard::compare(
             &brand_store,
@@ -562,130 +466,8 @@ fn main() -> Result<()> {
         })?;
     }
 
-    // The scorecards of 30 days (the last cases open 60 days before `until`): each
-    // organisation's reports of those days read from its list, against every report read,
-    // after checking they agree.
-    let recent_days_filter = scorecard::Filter {
-        from: ilm_node::clock::fmt_day(Timestamp(until.0 - 90 * DAY)),
-        to: ilm_node::clock::fmt_day(Timestamp(until.0 - 61 * DAY)),
-        ..Default::default()
-    };
-    let recent_days = recent_days_filter
-        .parse()
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let month = |reading: scorecard::Reading| {
-        scorecard::compare_reading(
-            &brand_store,
-            &m,
-            &brand,
-            until,
-            &recent_days,
-            scorecard::RECENT,
-            reading,
-        )
-    };
-    let (month_listed, month_cheaper, month_days, month_read) = (
-        month(scorecard::Reading::InLists)?,
-        month(scorecard::Reading::Cheaper)?,
-        month(scorecard::Reading::Cells)?,
-        month(scorecard::Reading::Every)?,
-    );
-    anyhow::ensure!(
-        json(&month_listed)? == json(&month_read)?
-            && json(&month_cheaper)? == json(&month_read)?
-            && json(&month_days)? == json(&month_read)?
-            && month_read.overall.cases > 0,
-        "the scorecards of 30 days from the lists or the cells differ from every report read"
-    );
-    // Each narrowing read as `reading` says (the cells, or the lists the cheaper reading
-    // chooses), checked against every report read, then timed against it.
-    let read_as = |narrowing: scorecard::Narrowing, reading: scorecard::Reading| -> Result<_> {
-        let read = |reading| {
-            scorecard::compare_reading(
-                &brand_store,
-                &m,
-                &brand,
-                until,
-                &narrowing,
-                scorecard::RECENT,
-                reading,
-            )
-        };
-        let every = read(scorecard::Reading::Every)?;
-        anyhow::ensure!(
-            json(&read(reading)?)? == json(&every)? && every.overall.cases > 0,
-            "the scorecards of {narrowing:?} read as {reading:?} differ from every report read"
-        );
-        let times = paired(
-            runs,
-            || read(reading).map(|_| ()).map_err(Into::into),
-            || {
-                read(scorecard::Reading::Every)
-                    .map(|_| ())
-                    .map_err(Into::into)
-            },
-        )?;
-        Ok((every.overall.cases, times))
-    };
-    let of_one = |narrowing| read_as(narrowing, scorecard::Reading::Cells);
-    let (_, month_days_times) = of_one(recent_days.clone())?;
-    // The scorecards of the last 365 days, from the cells of their whole months and of the
-    // days at either end.
-    let last_year = scorecard::Filter {
-        from: ilm_node::clock::fmt_day(Timestamp(until.0 - 364 * DAY)),
-        to: ilm_node::clock::fmt_day(until),
-        ..Default::default()
-    };
-    let parse = |f: scorecard::Filter| f.parse().map_err(|e| anyhow::anyhow!("{e}"));
-    let (year_cases, year_times) = of_one(parse(last_year.clone())?)?;
-    // The scorecards of one category, and of one sector: each one's cells of it.
-    let category = ilm_protocol::IssueCategory::ALL[0].code().to_string();
-    let (category_cases, category_times) = of_one(parse(scorecard::Filter {
-        category: category.clone(),
-        ..Default::default()
-    })?)?;
-    let (sector_cases, sector_times) = of_one(parse(scorecard::Filter {
-        sector: "garment".into(),
-        ..Default::default()
-    })?)?;
-    // Two narrowings together: 30 days and one category, 365 days and one sector (each
-    // one's cells of the facet of those days), one sector and one corridor (the entries of
-    // each one's shorter list of the two that the other holds too).
-    let (days_category_cases, days_category_times) = read_as(
-        parse(scorecard::Filter {
-            category: category.clone(),
-            ..recent_days_filter.clone()
-        })?,
-        scorecard::Reading::Cheaper,
-    )?;
-    let (year_sector_cases, year_sector_times) = read_as(
-        parse(scorecard::Filter {
-            sector: "garment".into(),
-            ..last_year.clone()
-        })?,
-        scorecard::Reading::Cheaper,
-    )?;
-    let (sector_corridor_cases, sector_corridor_times) = read_as(
-        parse(scorecard::Filter {
-            sector: "garment".into(),
-            corridor: "MM-TH".into(),
-            ..Default::default()
-        })?,
-        scorecard::Reading::Cheaper,
-    )?;
-    let month_times = paired(
-        runs,
-        || {
-            month(scorecard::Reading::InLists)
-                .map(|_| ())
-                .map_err(Into::into)
-        },
-        || {
-            month(scorecard::Reading::Every)
-                .map(|_| ())
-                .map_err(Into::into)
-        },
-    )?;
+    // Each narrowing's scorecards, from cells or lists, checked against every report read.
+    let narrowed_times = narrowed::scorecards(&brand_store, &on)?;
 
     // The bundle checks alone.
     let revocations = m.revocations();
@@ -758,46 +540,7 @@ fn main() -> Result<()> {
         overdue_cases.to_string(),
         overdue_times,
     ));
-    filtered_times.push((
-        "scorecards of 30 days (each one's reports of those days, from its list)",
-        format!("{} reports", month_read.overall.cases),
-        month_times,
-    ));
-    filtered_times.push((
-        "scorecards of 30 days (each one's cells of those days)",
-        format!("{} reports", month_read.overall.cases),
-        month_days_times,
-    ));
-    filtered_times.push((
-        "scorecards of 365 days (each one's cells of the whole months and the days at either end)",
-        format!("{year_cases} reports"),
-        year_times,
-    ));
-    filtered_times.push((
-        "scorecards of one category (each one's cells of it)",
-        format!("{category_cases} reports"),
-        category_times,
-    ));
-    filtered_times.push((
-        "scorecards of one sector (each one's cells of it)",
-        format!("{sector_cases} reports"),
-        sector_times,
-    ));
-    filtered_times.push((
-        "scorecards of 30 days and one category (each one's cells of the category of those days)",
-        format!("{days_category_cases} reports"),
-        days_category_times,
-    ));
-    filtered_times.push((
-        "scorecards of 365 days and one sector (each one's cells of the sector of the whole months and the days at either end)",
-        format!("{year_sector_cases} reports"),
-        year_sector_times,
-    ));
-    filtered_times.push((
-        "scorecards of one sector and one corridor (each one's shorter list, the entries the other holds too)",
-        format!("{sector_corridor_cases} reports"),
-        sector_corridor_times,
-    ));
+    filtered_times.extend(narrowed_times);
     println!("|---|---:|---:|---:|---:|---:|---:|");
     for (what, total, p) in filtered_times {
         let ((w50, w99), (c50, _), (s50, _)) =
@@ -809,18 +552,12 @@ fn main() -> Result<()> {
     }
 
     // The pages opened most, as the deliveries left the store and once it is compacted.
-    let timed_on = compacted::Brand {
-        membership: &m,
-        me: &brand,
-        until,
-        runs,
-    };
-    let before = compacted::pages(&brand_store, &timed_on)?;
+    let before = compacted::pages(&brand_store, &on)?;
     let path = w.brand.0.db_path();
     drop(brand_store);
     let done = ilm_node::store::compact(&path)?;
     let brand_store = schema::open(&path)?;
-    let after = compacted::pages(&brand_store, &timed_on)?;
+    let after = compacted::pages(&brand_store, &on)?;
     println!();
     println!(
         "The brand's store: {:.0} MB on disk as written, {:.0} MB compacted ({} keys).",

@@ -1,0 +1,150 @@
+//! A brand's scorecards narrowed by days, facets or both, each read as a comparison reads
+//! it (from cells, or from the reports its lists name), checked equal to every report read,
+//! then timed against that read.
+
+use super::compacted::Brand;
+use super::{DAY, Paired, paired};
+use anyhow::Result;
+use ilm_node::scorecard::{self, Filter, Reading};
+use ilm_node::store::Store;
+use ilm_protocol::Timestamp;
+
+/// What a comparison shows of its scorecards, to compare two readings.
+pub fn json(c: &scorecard::Comparison) -> Result<String> {
+    let cards: Vec<&scorecard::Scorecard> = c.parties.iter().map(|(_, s)| s).collect();
+    Ok(serde_json::to_string(&(cards, &c.overall))?)
+}
+
+/// Each narrowing's row: what it is, how many reports pass, and its times.
+pub fn scorecards(store: &Store, on: &Brand) -> Result<Vec<(&'static str, String, Paired)>> {
+    let day = |before: u64| ilm_node::clock::fmt_day(Timestamp(on.until.0 - before * DAY));
+    // 30 days (the last cases open 60 days before `until`), and the last 365.
+    let month = Filter {
+        from: day(90),
+        to: day(61),
+        ..Filter::default()
+    };
+    let year = Filter {
+        from: day(364),
+        to: day(0),
+        ..Filter::default()
+    };
+    let category = ilm_protocol::IssueCategory::ALL[0].code().to_string();
+    let (sector, corridor) = (|| "garment".to_string(), || "MM-TH".to_string());
+    let rows: Vec<(&'static str, Filter, Reading)> = vec![
+        (
+            "scorecards of 30 days (each one's reports of those days, from its list)",
+            month.clone(),
+            Reading::InLists,
+        ),
+        (
+            "scorecards of 30 days (each one's cells of those days)",
+            month.clone(),
+            Reading::Cells,
+        ),
+        (
+            "scorecards of 365 days (each one's cells of the whole months and the days at either end)",
+            year.clone(),
+            Reading::Cells,
+        ),
+        (
+            "scorecards of one category (each one's cells of it)",
+            Filter {
+                category: category.clone(),
+                ..Filter::default()
+            },
+            Reading::Cells,
+        ),
+        (
+            "scorecards of one sector (each one's cells of it)",
+            Filter {
+                sector: sector(),
+                ..Filter::default()
+            },
+            Reading::Cells,
+        ),
+        (
+            "scorecards of 30 days and one category (each one's cells of the category of those days)",
+            Filter {
+                category: category.clone(),
+                ..month.clone()
+            },
+            Reading::Cheaper,
+        ),
+        (
+            "scorecards of 365 days and one sector (each one's cells of the sector of the whole months and the days at either end)",
+            Filter {
+                sector: sector(),
+                ..year.clone()
+            },
+            Reading::Cheaper,
+        ),
+        (
+            "scorecards of one sector and one corridor (each one's cells of the two together)",
+            Filter {
+                sector: sector(),
+                corridor: corridor(),
+                ..Filter::default()
+            },
+            Reading::Cheaper,
+        ),
+        (
+            "scorecards of one sector and one corridor, read from the lists (each one's shorter list, the entries the other holds too)",
+            Filter {
+                sector: sector(),
+                corridor: corridor(),
+                ..Filter::default()
+            },
+            Reading::InLists,
+        ),
+        (
+            "scorecards of one category, sector and corridor (each one's cells of the three together)",
+            Filter {
+                category: category.clone(),
+                sector: sector(),
+                corridor: corridor(),
+                ..Filter::default()
+            },
+            Reading::Cheaper,
+        ),
+        (
+            "scorecards of 365 days, one sector and one corridor (no cells: each one's shortest list, the entries the others hold too)",
+            Filter {
+                sector: sector(),
+                corridor: corridor(),
+                ..year.clone()
+            },
+            Reading::Cheaper,
+        ),
+    ];
+    let mut out = Vec::new();
+    for (what, filter, reading) in rows {
+        let narrowing = filter.parse().map_err(|e| anyhow::anyhow!("{e}"))?;
+        let read = |reading| {
+            scorecard::compare_reading(
+                store,
+                on.membership,
+                on.me,
+                on.until,
+                &narrowing,
+                scorecard::RECENT,
+                reading,
+            )
+        };
+        // The reading timed, and the one a page takes, checked first.
+        let every = read(Reading::Every)?;
+        for checked in [reading, Reading::Cheaper] {
+            anyhow::ensure!(
+                json(&read(checked)?)? == json(&every)? && every.overall.cases > 0,
+                "the scorecards of {filter:?} read as {checked:?} differ from every report read"
+            );
+        }
+        let times = paired(
+            on.runs,
+            || read(reading).map(|_| ()).map_err(Into::into),
+            || read(Reading::Every).map(|_| ()).map_err(Into::into),
+        )?;
+        out.push((what, format!("{} reports", every.overall.cases), times));
+    }
+    Ok(out)
+}
