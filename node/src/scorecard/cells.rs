@@ -5,8 +5,9 @@
 //! `aggregates::report_facets`; those of the facets together, `aggregates::report_pairs`):
 //! figures, open and overdue counted by the rules a read of the reports counts them by; its
 //! newest reports that pass from its newest-first list, or its list of the facet (of the
-//! facet fewest of its reports have), between the days; an attestation counted when its
-//! case's report about it passes.
+//! facet fewest of its reports have, each entry checked against the others' lists before
+//! its case is read), between the days, walked no further than the cells' count of them;
+//! an attestation counted when its case's report about it passes.
 
 use super::{Narrowing, Parts};
 use crate::aggregates::report_days::{self, Passing};
@@ -158,6 +159,9 @@ fn newest(
         };
         from = [last.as_slice(), &[0]].concat();
         for id in ids.iter().take_while(|id| **id < end) {
+            if out.len() >= n {
+                break;
+            }
             let Some(key) = crate::aggregates::lists::key_of::<{ reports::KEY_LEN }>(id) else {
                 continue;
             };

@@ -172,3 +172,63 @@ fn newest_cases_of_two_facets_come_from_both_lists() {
         assert_eq!(shown(&compare(Reading::Every)), shown(&every));
     }
 }
+
+/// The newest cases of two facets found past the first entries of both lists: with three
+/// hundred newer reports of the supplier's on each list without the other's facet, the
+/// walk reads its list a chunk at a time and finds the same newest cases as a read of every
+/// report, and the scorecard the same figures.
+#[test]
+fn newest_cases_of_two_facets_are_found_far_down_both_lists() {
+    let b = scored_brand();
+    let now = T0.plus_days(45);
+    let both = Filter {
+        sector: "seafood".into(),
+        corridor: "MM-TH".into(),
+        ..Filter::default()
+    };
+    let before = b
+        .narrowed(&both, now, RECENT, Reading::Every)
+        .expect("every");
+    assert!(!before.recent[0].is_empty(), "the control: it has some");
+    let newer = |n: u16, sector: &str, origin: &str| {
+        let mut r = b.reports[0].clone();
+        r.case_ref = CaseRef(
+            [[200, (n >> 8) as u8], [n as u8; 2]].concat().repeat(4)[..16]
+                .try_into()
+                .expect("16 bytes"),
+        );
+        r.supplier = b.parties[0];
+        r.sector = Some(sector.into());
+        r.corridor = Some((origin.parse().expect("c"), "TH".parse().expect("c")));
+        r.escalated_at = T0.plus_days(40).plus_secs(u64::from(n));
+        r
+    };
+    let mut added = Vec::new();
+    for n in 0..300 {
+        added.push(newer(n, "seafood", "KH"));
+        added.push(newer(300 + n, "garment", "MM"));
+    }
+    deliver(
+        &b.store,
+        &added.chunks(50).map(<[_]>::to_vec).collect::<Vec<_>>(),
+    );
+    let every = b
+        .narrowed(&both, now, RECENT, Reading::Every)
+        .expect("every");
+    // The added reports have one of the facets each: the same cases pass.
+    let newest = |c: &Comparison| -> Vec<Vec<CaseRef>> {
+        c.recent
+            .iter()
+            .map(|r| r.iter().map(|r| r.case_ref).collect())
+            .collect()
+    };
+    assert_eq!(newest(&every), newest(&before));
+    assert_eq!(every.overall.cases, before.overall.cases);
+    assert_eq!(
+        shown(
+            &b.narrowed(&both, now, RECENT, Reading::Cells)
+                .expect("cells")
+        ),
+        shown(&every)
+    );
+}
