@@ -23,7 +23,9 @@
 //!   of the shorter of its two lists the other holds too, and those of 365 days, a sector
 //!   and a corridor from its lists (`brand_parts/narrowed.rs`), each against every report
 //!   read (checked to agree first);
-//! - the time the brand's store takes to store the reports, with their cells and lists;
+//! - the time the brand's store takes to store the reports, with their cells and lists,
+//!   and to recount those cells from the reports, with the memory the recount holds
+//!   (`brand_parts/recounted.rs`);
 //! - the pages opened most, on the store as the deliveries left it and again after it was
 //!   compacted (`ilm db compact`), with its size on disk before and after.
 //!
@@ -37,6 +39,8 @@ mod common;
 mod compacted;
 #[path = "brand_parts/narrowed.rs"]
 mod narrowed;
+#[path = "brand_parts/recounted.rs"]
+mod recounted;
 #[path = "brand_parts/searched.rs"]
 mod searched;
 
@@ -240,10 +244,11 @@ fn main() -> Result<()> {
         reports as f64 / storing.as_secs_f64().max(1e-9)
     );
     println!(
-        "Its aggregates: {} cells kept a record each, {} records of the cells of a day or month (per organisation, or per organisation and facet).",
+        "Its aggregates: {} cells kept a record each, {} records of the cells of a unit (per organisation and day or month, per organisation, facet and day or month, or per organisation and set of facets).",
         brand_store.count(&schema::AGGREGATES)?,
         brand_store.count(&schema::AGGREGATE_UNITS)?
     );
+    recounted::recount(&brand_store)?;
 
     // The supply-chain view holds the first page of each organisation's reports.
     let page = views::ReportsPage::default();

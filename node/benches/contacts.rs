@@ -15,7 +15,10 @@
 //! time; each page from the index is first checked equal to the scan's. Values are labelled
 //! in English and Thai with the node's real tables, as the API searches them.
 
+mod common;
+
 use anyhow::{Context, Result, bail};
+use common::rss_mb;
 use ilm_node::contact_list::labels::labelled;
 use ilm_node::contact_list::{ContactQuery, Seen, groups, scan, select, signatures};
 use ilm_node::datadir::DataDir;
@@ -123,17 +126,6 @@ fn seed(store: &Store, vault: &Vault, n: u64) -> Result<()> {
         i += 1_000;
     }
     Ok(())
-}
-
-/// This process's resident memory (`VmRSS:`) or its peak (`VmHWM:`), in MB (Linux).
-fn rss_mb(field: &str) -> f64 {
-    let kb = std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            let line = s.lines().find(|l| l.starts_with(field))?.to_string();
-            line.split_whitespace().nth(1)?.parse::<f64>().ok()
-        });
-    kb.map_or(f64::NAN, |kb| kb / 1024.0)
 }
 
 fn main() -> Result<()> {

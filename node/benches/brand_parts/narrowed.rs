@@ -9,10 +9,11 @@ use ilm_node::scorecard::{self, Filter, Reading};
 use ilm_node::store::Store;
 use ilm_protocol::Timestamp;
 
-/// What a comparison shows of its scorecards, to compare two readings.
+/// What a comparison shows (its scorecards and each one's newest reports), to compare two
+/// readings.
 pub fn json(c: &scorecard::Comparison) -> Result<String> {
     let cards: Vec<&scorecard::Scorecard> = c.parties.iter().map(|(_, s)| s).collect();
-    Ok(serde_json::to_string(&(cards, &c.overall))?)
+    Ok(serde_json::to_string(&(cards, &c.overall, &c.recent))?)
 }
 
 /// Each narrowing's row: what it is, how many reports pass, and its times.
@@ -31,6 +32,29 @@ pub fn scorecards(store: &Store, on: &Brand) -> Result<Vec<(&'static str, String
     };
     let category = ilm_protocol::IssueCategory::ALL[0].code().to_string();
     let (sector, corridor) = (|| "garment".to_string(), || "MM-TH".to_string());
+    // With all three, the category the sector's and corridor's reports name most (a few
+    // reports of a small run have the first).
+    let pair = Filter {
+        sector: sector(),
+        corridor: corridor(),
+        ..Filter::default()
+    };
+    let pair = scorecard::compare_reading(
+        store,
+        on.membership,
+        on.me,
+        on.until,
+        &pair.parse().map_err(|e| anyhow::anyhow!("{e}"))?,
+        0,
+        Reading::Every,
+    )?;
+    let named_most = pair
+        .overall
+        .categories
+        .iter()
+        .max_by_key(|(_, n)| **n)
+        .map(|(c, _)| c.clone())
+        .unwrap_or_else(|| category.clone());
     let rows: Vec<(&'static str, Filter, Reading)> = vec![
         (
             "scorecards of 30 days (each one's reports of those days, from its list)",
@@ -100,7 +124,7 @@ pub fn scorecards(store: &Store, on: &Brand) -> Result<Vec<(&'static str, String
         (
             "scorecards of one category, sector and corridor (each one's cells of the three together)",
             Filter {
-                category: category.clone(),
+                category: named_most,
                 sector: sector(),
                 corridor: corridor(),
                 ..Filter::default()
@@ -133,9 +157,13 @@ pub fn scorecards(store: &Store, on: &Brand) -> Result<Vec<(&'static str, String
         };
         // The reading timed, and the one a page takes, checked first.
         let every = read(Reading::Every)?;
+        anyhow::ensure!(
+            every.overall.cases > 0,
+            "no report passes {filter:?}: the bench needs some"
+        );
         for checked in [reading, Reading::Cheaper] {
             anyhow::ensure!(
-                json(&read(checked)?)? == json(&every)? && every.overall.cases > 0,
+                json(&read(checked)?)? == json(&every)?,
                 "the scorecards of {filter:?} read as {checked:?} differ from every report read"
             );
         }

@@ -278,3 +278,14 @@ pub fn backdated_world(base: &Path, parties: usize, days: u64) -> Result<Backdat
         records: records.into_inner(),
     })
 }
+
+/// This process's resident memory (`VmRSS:`) or its peak (`VmHWM:`), in MB (Linux).
+pub fn rss_mb(field: &str) -> f64 {
+    let kb = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            let line = s.lines().find(|l| l.starts_with(field))?.to_string();
+            line.split_whitespace().nth(1)?.parse::<f64>().ok()
+        });
+    kb.map_or(f64::NAN, |kb| kb / 1024.0)
+}

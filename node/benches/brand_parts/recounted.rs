@@ -1,0 +1,51 @@
+//! A brand's cells recounted from its reports, as its first start after a release that
+//! changes them recounts them (`aggregates::recount`, which holds every cell at once): how
+//! long it takes, how many cells it holds and the length of their names, and the peak of
+//! the process's memory while it runs; then checked equal to the cells kept as the reports
+//! were stored.
+
+use super::common::rss_mb;
+use anyhow::Result;
+use ilm_node::aggregates::{self, report_days, report_facets, report_pairs};
+use ilm_node::store::Store;
+use std::time::Instant;
+
+/// Recounts `store`'s cells and prints what it took.
+pub fn recount(store: &Store) -> Result<()> {
+    // The high-water mark is reset (Linux) so that the peak is the recount's own.
+    let reset = std::fs::write("/proc/self/clear_refs", "5").is_ok();
+    let resident = rss_mb("VmRSS:");
+    let started = Instant::now();
+    let cells = aggregates::recount(store, &mut |_| {})?;
+    let took = started.elapsed();
+    let peak = rss_mb("VmHWM:");
+    let kept_per_unit = [
+        report_days::PREFIX,
+        report_days::MONTH_PREFIX,
+        report_facets::DAY_PREFIX,
+        report_facets::MONTH_PREFIX,
+        report_pairs::PREFIX,
+    ];
+    let in_units = cells
+        .keys()
+        .filter(|k| kept_per_unit.iter().any(|p| k.starts_with(p)))
+        .count();
+    let name_bytes: usize = cells.keys().map(String::len).sum();
+    println!(
+        "The brand's cells recounted in {:.1} s: {} cells ({in_units} of them kept per unit), names {:.0} MB in all; resident {resident:.0} MB before, peak {:.0} MB while recounting{}.",
+        took.as_secs_f64(),
+        cells.len(),
+        name_bytes as f64 / 1e6,
+        peak,
+        if reset {
+            ""
+        } else {
+            " (the peak could not be reset: the whole run's)"
+        }
+    );
+    anyhow::ensure!(
+        aggregates::held(store)? == cells,
+        "the cells kept as the reports were stored differ from a recount"
+    );
+    Ok(())
+}
