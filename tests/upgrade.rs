@@ -367,7 +367,8 @@ fn opens_shows_the_same_and_takes_new_work(name: &str, kept: Kept) {
     let mut cells = ilm_node::aggregates::held(&store).expect("cells");
     let cases = *cells.get("cases").expect("a case count");
     cells.insert("cases".into(), cases + 1);
-    ilm_node::aggregates::replace(&store, &cells, 1_000).expect("write the cells");
+    ilm_node::aggregates::replace(&store, &cells.into_iter().collect(), 1_000)
+        .expect("write the cells");
     drop(store);
     let differs = ilm_fails_after_close(&cso.dir, &["reindex", "--check"]);
     assert!(

@@ -1,12 +1,12 @@
 //! A brand's cells recounted from its reports, as its first start after a release that
-//! changes them recounts them (`aggregates::recount`, which holds every cell at once): how
-//! long it takes, how many cells it holds and the length of their names, and the peak of
-//! the process's memory while it runs; then checked equal to the cells kept as the reports
-//! were stored.
+//! changes them recounts them (`aggregates::recount`, which holds every cell at once, those
+//! kept per unit by unit): how long it takes, how many cells it holds and the length of
+//! their names, and the peak of the process's memory while it runs; then checked equal to
+//! the cells kept as the reports were stored.
 
 use super::common::rss_mb;
 use anyhow::Result;
-use ilm_node::aggregates::{self, report_days, report_facets, report_pairs};
+use ilm_node::aggregates;
 use ilm_node::store::Store;
 use std::time::Instant;
 
@@ -19,23 +19,13 @@ pub fn recount(store: &Store) -> Result<()> {
     let cells = aggregates::recount(store, &mut |_| {})?;
     let took = started.elapsed();
     let peak = rss_mb("VmHWM:");
-    let kept_per_unit = [
-        report_days::PREFIX,
-        report_days::MONTH_PREFIX,
-        report_facets::DAY_PREFIX,
-        report_facets::MONTH_PREFIX,
-        report_pairs::PREFIX,
-    ];
-    let in_units = cells
-        .keys()
-        .filter(|k| kept_per_unit.iter().any(|p| k.starts_with(p)))
-        .count();
-    let name_bytes: usize = cells.keys().map(String::len).sum();
     println!(
-        "The brand's cells recounted in {:.1} s: {} cells ({in_units} of them kept per unit), names {:.0} MB in all; resident {resident:.0} MB before, peak {:.0} MB while recounting{}.",
+        "The brand's cells recounted in {:.1} s: {} cells ({} of them in {} units), names {:.0} MB in all; resident {resident:.0} MB before, peak {:.0} MB while recounting{}.",
         took.as_secs_f64(),
         cells.len(),
-        name_bytes as f64 / 1e6,
+        cells.in_units(),
+        cells.units(),
+        cells.name_bytes() as f64 / 1e6,
         peak,
         if reset {
             ""
@@ -44,7 +34,7 @@ pub fn recount(store: &Store) -> Result<()> {
         }
     );
     anyhow::ensure!(
-        aggregates::held(store)? == cells,
+        aggregates::held(store)? == cells.cells(),
         "the cells kept as the reports were stored differ from a recount"
     );
     Ok(())

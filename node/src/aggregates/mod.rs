@@ -17,10 +17,12 @@ pub mod report_days;
 pub mod report_facets;
 pub mod report_pairs;
 pub mod reports;
+mod tally;
 pub mod terms;
 mod units;
 
 pub use quantiles::{by_month, median, median_days, quantile_days};
+pub use tally::Tally;
 
 use crate::intake::Contact;
 use crate::records::StatusReport;
@@ -499,20 +501,20 @@ pub(super) const LIST_CHUNK: usize = 5_000;
 
 /// The aggregates recounted from every stored case state, contact and status report; `progress` is told
 /// how many records were read.
-pub fn recount(store: &Store, progress: &mut dyn FnMut(u64)) -> Result<Cells, StoreError> {
-    let mut total = Cells::new();
+pub fn recount(store: &Store, progress: &mut dyn FnMut(u64)) -> Result<Tally, StoreError> {
+    let mut total = Tally::default();
     let mut n = 0u64;
     // One record at a time: a recount must not hold every case in memory.
     crate::cases::for_each_state(store, |state| {
         for (k, v) in of_case(&state) {
-            add(&mut total, k, v);
+            total.add(&k, v);
         }
         n += 1;
         progress(n);
     })?;
     store.for_each::<Contact>(&schema::CONTACTS, &[], |contact| {
         for (k, v) in of_contact(&contact) {
-            add(&mut total, k, v);
+            total.add(&k, v);
         }
         n += 1;
         progress(n);
@@ -523,27 +525,24 @@ pub fn recount(store: &Store, progress: &mut dyn FnMut(u64)) -> Result<Cells, St
             .flat_map(reports::of_report)
             .chain(chain::of_case(group))
         {
-            add(&mut total, k, v);
+            total.add(&k, v);
         }
         n += group.len() as u64;
         progress(n);
     })?;
-    total.retain(|_, v| *v != 0);
+    total.drop_zeros();
     Ok(total)
 }
 
 /// Replaces the stored aggregates with `cells` (in batches of about `chunk` cells), marking
 /// them built once all are written. Marked unbuilt first: a replacement stopped half way is
 /// counted again at the next start.
-pub fn replace(store: &Store, cells: &Cells, chunk: usize) -> Result<(), StoreError> {
+pub fn replace(store: &Store, cells: &Tally, chunk: usize) -> Result<(), StoreError> {
     unmark(store)?;
     empty(store, &schema::AGGREGATES)?;
     empty(store, &schema::AGGREGATE_UNITS)?;
-    units::write(store, cells, chunk)?;
-    let cells: Vec<(&String, &i64)> = cells
-        .iter()
-        .filter(|(k, _)| units::split(k).is_none())
-        .collect();
+    units::write(store, cells.by_unit(), chunk)?;
+    let cells: Vec<(&String, &i64)> = cells.plain().iter().collect();
     for part in cells.chunks(chunk.max(1)) {
         let mut batch = WriteBatch::new();
         for (k, v) in part {

@@ -130,36 +130,22 @@ pub(super) fn between(
         .collect())
 }
 
-/// Writes the cells of `cells` kept in units (in name order, so that each unit's cells
-/// come together) into a store holding no unit, a unit at a time, committing once a batch
-/// holds `chunk` cells or more.
-pub(super) fn write(store: &Store, cells: &Cells, chunk: usize) -> Result<(), StoreError> {
+/// Writes `units` (each unit's name and its cells) into a store holding no unit, committing
+/// once a batch holds `chunk` cells or more.
+pub(super) fn write(
+    store: &Store,
+    units: &BTreeMap<String, Cells>,
+    chunk: usize,
+) -> Result<(), StoreError> {
     let mut batch = WriteBatch::new();
     let mut in_batch = 0usize;
-    let mut unit: Option<(&str, Cells)> = None;
-    for (name, n) in cells {
-        let Some((of, within)) = split(name) else {
-            continue;
-        };
-        match unit.as_mut() {
-            Some((held, cells)) if *held == of => {
-                cells.insert(within.to_string(), *n);
-                continue;
-            }
-            _ => {}
+    for (unit, cells) in units {
+        batch.put(&schema::AGGREGATE_UNITS, unit.as_bytes(), cells)?;
+        in_batch += cells.len();
+        if in_batch >= chunk.max(1) {
+            store.commit(std::mem::take(&mut batch))?;
+            in_batch = 0;
         }
-        if let Some((done, cells)) = unit.take() {
-            in_batch += cells.len();
-            batch.put(&schema::AGGREGATE_UNITS, done.as_bytes(), &cells)?;
-            if in_batch >= chunk.max(1) {
-                store.commit(std::mem::take(&mut batch))?;
-                in_batch = 0;
-            }
-        }
-        unit = Some((of, Cells::from([(within.to_string(), *n)])));
-    }
-    if let Some((done, cells)) = unit {
-        batch.put(&schema::AGGREGATE_UNITS, done.as_bytes(), &cells)?;
     }
     store.commit(batch)
 }
@@ -303,7 +289,8 @@ mod tests {
         }
         cells.insert(format!("reportmonth.{org}.2026-01.cases"), 30);
         cells.insert(format!("report.{org}.cases"), 30);
-        write(&store, &cells, 4).expect("write");
+        let tally: super::super::Tally = cells.clone().into_iter().collect();
+        write(&store, tally.by_unit(), 4).expect("write");
         assert_eq!(store.count(&schema::AGGREGATE_UNITS).expect("count"), 11);
         let mut held = with_prefix(&store, "").expect("read");
         assert_eq!(held.len(), 31);

@@ -163,7 +163,7 @@ fn the_response_time_table_gives_each_months_median_and_p90() {
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
     .collect();
-    crate::aggregates::replace(&store, &cells, 100).expect("cells");
+    crate::aggregates::replace(&store, &cells.into_iter().collect(), 100).expect("cells");
     let board = crate::ui::figures::cso(&store, crate::membership::now()).expect("dashboard");
     let rows: Vec<(String, u64, String, String, u64, String, String)> = board
         .response_times
