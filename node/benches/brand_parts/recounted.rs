@@ -34,7 +34,7 @@ pub fn recount(store: &Store) -> Result<()> {
         }
     );
     anyhow::ensure!(
-        aggregates::held(store)? == cells.cells(),
+        aggregates::held(store)? == cells.into_cells(),
         "the cells kept as the reports were stored differ from a recount"
     );
     Ok(())

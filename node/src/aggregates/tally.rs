@@ -28,11 +28,12 @@ impl Tally {
         let Some((unit, within)) = units::split(name) else {
             return add_to(&mut self.plain, name, n);
         };
-        if !self.units.contains_key(unit) {
-            self.units.insert(unit.to_string(), Cells::new());
-        }
-        if let Some(cells) = self.units.get_mut(unit) {
-            add_to(cells, within, n);
+        match self.units.get_mut(unit) {
+            Some(cells) => add_to(cells, within, n),
+            None => {
+                let cells = Cells::from([(within.to_string(), n)]);
+                self.units.insert(unit.to_string(), cells);
+            }
         }
     }
 
@@ -77,11 +78,11 @@ impl Tally {
     }
 
     /// Every cell named in full (as `super::held` names them, to compare the two).
-    pub fn cells(&self) -> Cells {
-        let mut out = self.plain.clone();
-        for (unit, cells) in &self.units {
+    pub fn into_cells(self) -> Cells {
+        let mut out = self.plain;
+        for (unit, cells) in self.units {
             for (within, n) in cells {
-                out.insert(format!("{unit}{within}"), *n);
+                out.insert(format!("{unit}{within}"), n);
             }
         }
         out
@@ -129,8 +130,9 @@ mod tests {
         assert_eq!((t.len(), t.in_units(), t.units()), (4, 3, 2));
         t.drop_zeros();
         assert_eq!((t.len(), t.in_units(), t.units()), (3, 2, 1));
+        let bytes = t.name_bytes();
         assert_eq!(
-            t.cells(),
+            t.into_cells(),
             Cells::from([
                 (format!("{day}ack.003"), 2),
                 (format!("{day}cases"), 2),
@@ -138,7 +140,7 @@ mod tests {
             ])
         );
         assert_eq!(
-            t.name_bytes(),
+            bytes,
             day.len() + "ack.003".len() + "cases".len() + format!("report.{org}.cases").len()
         );
     }

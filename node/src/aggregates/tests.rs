@@ -329,7 +329,7 @@ proptest! {
             }
             waiting = later;
         }
-        let counted = recount(&store, &mut |_| {}).expect("recount").cells();
+        let counted = recount(&store, &mut |_| {}).expect("recount").into_cells();
         prop_assert_eq!(held(&store).expect("held"), counted.clone());
         // Each index holds exactly the entries of the stored states, once each (the due
         // dates of the open cases that owe something, the cases not closed, the search terms).

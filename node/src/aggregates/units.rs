@@ -5,8 +5,9 @@
 //! record per cell. A unit's cells are always read together, and each repeats the unit's
 //! long prefix (the organisation's id), so apart they cost the store a key of about a
 //! hundred bytes and the engine's overhead per key for a count of a few bytes. Everything
-//! above this module still names cells in full (`Cells`): only the store's layout differs,
-//! so a recount compares as before.
+//! above this module names cells in full (`Cells`), but a recount, which holds them all
+//! at once, holds them by unit too (`tally`): only the store's layout differs, and a
+//! recount named in full compares as before.
 
 use super::Cells;
 use crate::schema;

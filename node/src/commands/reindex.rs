@@ -53,7 +53,7 @@ pub(super) fn reindex(dir: &DataDir, check: bool) -> Result<Output> {
     if check {
         let held = aggregates::held(&store)?;
         // Both named in full, to compare (what a start's recount never holds).
-        let counted = counted.cells();
+        let counted = counted.into_cells();
         let mut keys: Vec<&String> = held.keys().chain(counted.keys()).collect();
         keys.sort();
         keys.dedup();

@@ -53,7 +53,7 @@ fn cells_per_day_and_month_are_one_record_a_unit_and_an_earlier_layout_moves_at_
         aggregates::held(&b.store).expect("held"),
         aggregates::recount(&b.store, &mut |_| {})
             .expect("recount")
-            .cells()
+            .into_cells()
     );
 
     // As an earlier release left the store: every cell a record of its own, counted at the
