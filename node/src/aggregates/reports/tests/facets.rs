@@ -90,11 +90,29 @@ pub(super) fn every_facet(days: &Filter) -> Vec<Filter> {
 fn scorecards_of_one_category_sector_or_corridor_equal_every_reports() {
     let b = scored_brand();
     let due_day = deliver_due_on_one_day(&b);
-    let filters = every_facet(&Filter::default());
-    let compare = |filter: &Filter, now: Timestamp, reading: Reading| -> Comparison {
-        b.narrowed(filter, now, RECENT, reading).expect("compare")
-    };
-    let (mut compared, mut some) = (0, 0);
+    let (compared, some) = equal_every_reports(&b, due_day, &every_facet(&Filter::default()));
+    assert!(some > 40 && some < compared, "{some} of {compared}");
+    // The controls: at two hours into the day one of the supplier's reports of the category
+    // is overdue (the other is due later that day), at four hours both.
+    overdue_during_the_day(
+        &b,
+        due_day,
+        &Filter {
+            category: IssueCategory::ALL[9].code().into(),
+            ..Filter::default()
+        },
+    );
+}
+
+/// Each of `filters` at several times, two of them hours into `due_day` (as
+/// [`deliver_due_on_one_day`] gives it): read from the cells and as a page reads it, the
+/// comparison a read of every report gives. How many were compared, and how many of those
+/// kept some report.
+pub(super) fn equal_every_reports(
+    b: &ScoredBrand,
+    due_day: Timestamp,
+    filters: &[Filter],
+) -> (usize, usize) {
     let times = [
         T0,
         T0.plus_days(8).plus_secs(5_000),
@@ -102,12 +120,16 @@ fn scorecards_of_one_category_sector_or_corridor_equal_every_reports() {
         due_day.plus_secs(2 * 3_600),
         due_day.plus_secs(4 * 3_600),
     ];
-    for filter in &filters {
+    let (mut compared, mut some) = (0, 0);
+    for filter in filters {
         for now in times {
-            let every = compare(filter, now, Reading::Every);
+            let every = b
+                .narrowed(filter, now, RECENT, Reading::Every)
+                .expect("every");
             for reading in [Reading::Cells, Reading::Cheaper] {
+                let got = b.narrowed(filter, now, RECENT, reading).expect("compare");
                 assert_eq!(
-                    shown(&compare(filter, now, reading)),
+                    shown(&got),
                     shown(&every),
                     "{filter:?} at {now:?}, {reading:?}"
                 );
@@ -116,18 +138,23 @@ fn scorecards_of_one_category_sector_or_corridor_equal_every_reports() {
             some += usize::from(every.overall.cases > 0);
         }
     }
-    assert!(some > 40 && some < compared, "{some} of {compared}");
-    // The controls: at two hours into the day one of the supplier's reports of the category
-    // is overdue (the other is due later that day), at four hours both.
-    let of_own = Filter {
-        category: IssueCategory::ALL[9].code().into(),
-        ..Filter::default()
+    (compared, some)
+}
+
+/// `filter` keeps the supplier's two reports due on `due_day` (as
+/// [`deliver_due_on_one_day`] delivers them): read from the cells, one more is overdue at
+/// two hours into the day, and both at four.
+pub(super) fn overdue_during_the_day(b: &ScoredBrand, due_day: Timestamp, filter: &Filter) {
+    let late = |h: u64| {
+        b.narrowed(filter, due_day.plus_secs(h * 3_600), RECENT, Reading::Cells)
+            .expect("compare")
+            .parties[0]
+            .1
+            .overdue
     };
-    let late = |h: u64| compare(&of_own, due_day.plus_secs(h * 3_600), Reading::Cells);
-    let own_overdue = |c: &Comparison| c.parties[0].1.overdue;
-    let base = own_overdue(&late(0));
-    assert_eq!(own_overdue(&late(2)), base + 1);
-    assert_eq!(own_overdue(&late(4)), base + 2);
+    let base = late(0);
+    assert_eq!(late(2), base + 1, "{filter:?}");
+    assert_eq!(late(4), base + 2, "{filter:?}");
 }
 
 /// Without its cells of a facet an organisation's scorecard narrowed by it counts nothing,

@@ -2,7 +2,7 @@
 //! read each organisation's cells of them together (`aggregates::report_pairs`), and equal
 //! those counted from every report.
 
-use super::facets::deliver_due_on_one_day;
+use super::facets::{deliver_due_on_one_day, equal_every_reports, overdue_during_the_day};
 use super::in_dates::shown;
 use super::scorecards::scored_brand;
 use super::*;
@@ -42,45 +42,20 @@ fn every_set() -> Vec<Filter> {
 fn scorecards_of_two_or_three_facets_equal_every_reports() {
     let b = scored_brand();
     let due_day = deliver_due_on_one_day(&b);
-    let compare = |filter: &Filter, now: Timestamp, reading: Reading| -> Comparison {
-        b.narrowed(filter, now, RECENT, reading).expect("compare")
-    };
-    let times = [
-        T0,
-        T0.plus_days(8).plus_secs(5_000),
-        T0.plus_days(45),
-        due_day.plus_secs(2 * 3_600),
-        due_day.plus_secs(4 * 3_600),
-    ];
-    let (mut compared, mut some) = (0, 0);
-    for filter in &every_set() {
-        for now in times {
-            let every = compare(filter, now, Reading::Every);
-            for reading in [Reading::Cells, Reading::Cheaper] {
-                assert_eq!(
-                    shown(&compare(filter, now, reading)),
-                    shown(&every),
-                    "{filter:?} at {now:?}, {reading:?}"
-                );
-            }
-            compared += 1;
-            some += usize::from(every.overall.cases > 0);
-        }
-    }
+    let (compared, some) = equal_every_reports(&b, due_day, &every_set());
     assert!(some > 100 && some < compared, "{some} of {compared}");
-    // The controls: at two hours into the day one of the supplier's reports of the category
-    // and sector is overdue (the other is due later that day), at four hours both.
-    let own = Filter {
-        category: IssueCategory::ALL[9].code().into(),
-        sector: "construction".into(),
-        corridor: "KH-TH".into(),
-        ..Filter::default()
-    };
-    let late = |h: u64| compare(&own, due_day.plus_secs(h * 3_600), Reading::Cells);
-    let own_overdue = |c: &Comparison| c.parties[0].1.overdue;
-    let base = own_overdue(&late(0));
-    assert_eq!(own_overdue(&late(2)), base + 1);
-    assert_eq!(own_overdue(&late(4)), base + 2);
+    // The controls: at two hours into the day one of the supplier's reports of the category,
+    // sector and corridor is overdue (the other is due later that day), at four hours both.
+    overdue_during_the_day(
+        &b,
+        due_day,
+        &Filter {
+            category: IssueCategory::ALL[9].code().into(),
+            sector: "construction".into(),
+            corridor: "KH-TH".into(),
+            ..Filter::default()
+        },
+    );
 }
 
 /// Without its cells of a sector and a corridor together (or of a category, sector and
