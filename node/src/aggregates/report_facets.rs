@@ -113,11 +113,12 @@ pub(super) fn of_case(group: &[StatusReport], c: &mut Cells) {
     let closed = chain::closed(group);
     for (r, owed) in group.iter().zip(chain::owed_in(group)) {
         let due = owed.iter().map(|(_, due)| *due).min();
-        for f in Facet::of(r) {
-            report_days::add_report(c, &units(&r.supplier, &f), r, closed, &owed);
-            add_at(c, &prefix(&r.supplier, &f), r, closed, due);
+        let facets = Facet::of(r);
+        for f in &facets {
+            report_days::add_report(c, &units(&r.supplier, f), r, closed, &owed);
+            add_at(c, &prefix(&r.supplier, f), r, closed, due);
         }
-        super::report_pairs::add_report(c, r, closed, due);
+        super::report_pairs::add_report(c, r, &facets, closed, due);
     }
 }
 

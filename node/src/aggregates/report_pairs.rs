@@ -58,10 +58,9 @@ impl Together {
         self.0.iter().all(|f| of.contains(f))
     }
 
-    /// Every set of two or three of a report's facets (each category with its sector, with
-    /// its corridor, and with both; its sector with its corridor).
-    fn of(r: &StatusReport) -> Vec<Together> {
-        let facets = Facet::of(r);
+    /// Every set of two or three of a report's facets (`Facet::of`: each category with its
+    /// sector, with its corridor, and with both; its sector with its corridor).
+    fn of(facets: &[Facet]) -> Vec<Together> {
         let of_kind = |k: u8| -> Vec<Option<&Facet>> {
             std::iter::once(None)
                 .chain(facets.iter().filter(|f| kind(f) == k).map(Some))
@@ -86,10 +85,16 @@ fn prefix(org: &OrgId, set: &Together) -> String {
     format!("{PREFIX}{org}.{}.", set.name())
 }
 
-/// Adds one report to its party's cells of each set of its facets: `closed` says whether
-/// its case is closed, `due` the earliest date it owes something by.
-pub(super) fn add_report(c: &mut Cells, r: &StatusReport, closed: bool, due: Option<Timestamp>) {
-    for set in Together::of(r) {
+/// Adds one report to its party's cells of each set of its `facets` (`Facet::of`):
+/// `closed` says whether its case is closed, `due` the earliest date it owes something by.
+pub(super) fn add_report(
+    c: &mut Cells,
+    r: &StatusReport,
+    facets: &[Facet],
+    closed: bool,
+    due: Option<Timestamp>,
+) {
+    for set in Together::of(facets) {
         report_facets::add_at(c, &prefix(&r.supplier, &set), r, closed, due);
     }
 }
@@ -148,7 +153,7 @@ mod tests {
             sector: Some("seafood".into()),
             corridor: Some(("MM".parse().expect("c"), "TH".parse().expect("c"))),
         };
-        let sets = Together::of(&r);
+        let sets = Together::of(&Facet::of(&r));
         assert_eq!(sets.len(), 7, "{sets:?}");
         assert!(sets.iter().all(|s| s.held_by(&r)));
         let names: Vec<String> = sets.iter().map(Together::name).collect();
@@ -159,7 +164,7 @@ mod tests {
         // Without a sector (or with one no filter takes): its categories with its corridor.
         let mut odd = r.clone();
         odd.sector = Some("seafood.x".into());
-        assert_eq!(Together::of(&odd).len(), 2);
+        assert_eq!(Together::of(&Facet::of(&odd)).len(), 2);
         assert!(
             !Together::new(vec![category(0), sector])
                 .expect("set")

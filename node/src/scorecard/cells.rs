@@ -127,8 +127,9 @@ pub(super) fn parts(
 }
 
 /// `org`'s `n` newest reports that pass (newest escalation first, then by case; a case's
-/// reports in id order), from its newest-first list or its list of the facet, between the
-/// filter's days (every list holds the same keys).
+/// reports in id order), from its newest-first list, its list of the facet, or its list of
+/// the facet of a set fewest of its reports have (each entry checked against the others'),
+/// between the filter's days (every list holds the same keys).
 fn newest(
     store: &Store,
     org: &OrgId,
