@@ -2,7 +2,8 @@
 //! changes them recounts them (`aggregates::recount`, which holds every cell at once, those
 //! kept per unit by unit): how long it takes, how many cells it holds and the length of
 //! their names, and the peak of the process's memory while it runs; then checked equal to
-//! the cells kept as the reports were stored.
+//! the cells kept as the reports were stored; or, for a store whose reports were written as
+//! records alone, the lists and cells rebuilt from them as `ilm reindex` rebuilds them.
 
 use super::common::rss_mb;
 use anyhow::Result;
@@ -10,8 +11,35 @@ use ilm_node::aggregates;
 use ilm_node::store::Store;
 use std::time::Instant;
 
-/// Recounts `store`'s cells and prints what it took.
+/// Recounts `store`'s cells, prints what it took, and checks them equal to those kept.
 pub fn recount(store: &Store) -> Result<()> {
+    let cells = counted(store)?;
+    anyhow::ensure!(
+        aggregates::held(store)? == cells.into_cells(),
+        "the cells kept as the reports were stored differ from a recount"
+    );
+    Ok(())
+}
+
+/// Rebuilds `store`'s lists and cells from its reports as `ilm reindex` does (the lists,
+/// then the cells recounted and written in place of those held), printing what each took.
+pub fn rebuild(store: &Store) -> Result<()> {
+    let started = Instant::now();
+    aggregates::rebuild_indexes(store)?;
+    let lists = started.elapsed();
+    let cells = counted(store)?;
+    let started = Instant::now();
+    aggregates::replace(store, &cells, 10_000)?;
+    println!(
+        "Rebuilt as `ilm reindex` does: the lists in {:.1} s, the cells written in {:.1} s.",
+        lists.as_secs_f64(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// `store`'s cells recounted, with what the recount took printed.
+fn counted(store: &Store) -> Result<aggregates::Tally> {
     // The high-water mark is reset (Linux) so that the peak is the recount's own.
     let reset = std::fs::write("/proc/self/clear_refs", "5").is_ok();
     let resident = rss_mb("VmRSS:");
@@ -33,9 +61,5 @@ pub fn recount(store: &Store) -> Result<()> {
             " (the peak could not be reset: the whole run's)"
         }
     );
-    anyhow::ensure!(
-        aggregates::held(store)? == cells.into_cells(),
-        "the cells kept as the reports were stored differ from a recount"
-    );
-    Ok(())
+    Ok(cells)
 }
