@@ -540,6 +540,8 @@ mod overdue;
 /// A brand's scorecards narrowed by two or three facets, from each organisation's cells of
 /// them together.
 mod pairs;
+/// A rebuild of a brand's lists writes each block about once.
+mod rebuilt;
 /// A brand's scorecards from cells equal those counted from every report.
 mod scorecards;
 mod searches;
