@@ -47,6 +47,8 @@ mod narrowed;
 mod recounted;
 #[path = "brand_parts/searched.rs"]
 mod searched;
+#[path = "brand_parts/timing.rs"]
+mod timing;
 
 use anyhow::{Context, Result};
 use common::backdated_world;
@@ -58,56 +60,9 @@ use ilm_protocol::{
     EventHash, LinkKind, OrgKeys, RemediationAttestation, SignedRecord, SupplyChainLink, Timestamp,
 };
 use std::time::{Duration, Instant};
+use timing::{Paired, paired, quantiles, timed};
 
 const DAY: u64 = 86_400;
-
-fn quantiles(mut v: Vec<Duration>) -> (f64, f64) {
-    v.sort();
-    let at = |q: f64| v[((v.len() - 1) as f64 * q).round() as usize].as_secs_f64() * 1e3;
-    (at(0.5), at(0.99))
-}
-
-/// Runs `f` once, adding how long it took to `into`.
-fn timed(into: &mut Vec<Duration>, f: impl FnOnce() -> Result<()>) -> Result<()> {
-    let started = Instant::now();
-    f()?;
-    into.push(started.elapsed());
-    Ok(())
-}
-
-/// A page read from the lists, timed against the same answer read from every report.
-struct Paired {
-    /// The page, run after run: what a node serving it finds in the engine's cache.
-    warm: Vec<Duration>,
-    /// The page right after a read of every report, which pushed the lists out of the cache.
-    cold: Vec<Duration>,
-    /// The read of every report.
-    slow: Vec<Duration>,
-}
-
-/// Times `fast` `runs` times in a row, then `slow` as often, each followed by `fast` again.
-fn paired(
-    runs: usize,
-    mut fast: impl FnMut() -> Result<()>,
-    mut slow: impl FnMut() -> Result<()>,
-) -> Result<Paired> {
-    let mut p = Paired {
-        warm: Vec::new(),
-        cold: Vec::new(),
-        slow: Vec::new(),
-    };
-    // Once untimed: the run before was the check against every report, which emptied the
-    // cache.
-    fast()?;
-    for _ in 0..runs {
-        timed(&mut p.warm, &mut fast)?;
-    }
-    for _ in 0..runs {
-        timed(&mut p.slow, &mut slow)?;
-        timed(&mut p.cold, &mut fast)?;
-    }
-    Ok(p)
-}
 
 fn main() -> Result<()> {
     let measuring = std::env::args().any(|a| a == "--bench");
@@ -125,15 +80,7 @@ fn main() -> Result<()> {
         (true, _) => 5,
     };
     let bundling = std::env::var("ILM_BENCH_BUNDLES").map_or(true, |v| v != "0");
-    // The cases whose reports the brand's store takes as a delivery does; the others' are
-    // written as records alone, and their lists and cells rebuilt from them as `ilm
-    // reindex` rebuilds them: a store of a million reports in minutes, not hours.
-    let staged: usize = match std::env::var("ILM_BENCH_STAGED") {
-        Ok(v) => v
-            .parse()
-            .with_context(|| format!("ILM_BENCH_STAGED={v:?}"))?,
-        Err(_) => usize::MAX,
-    };
+    let staged = recounted::staged_cases()?;
     let tmp = tempfile::tempdir()?;
     let w = backdated_world(tmp.path(), 4, 400)?;
     let network_id = w.network.id();
@@ -273,34 +220,15 @@ fn main() -> Result<()> {
         "{cases} cases generated; the brand holds {reports} status reports and {} attestations with bundles",
         bundles.len()
     );
-    println!(
-        "The brand's store took {staged_reports} reports as deliveries do in {:.1} s ({:.0} reports a second, with their cells and list entries).",
-        storing.as_secs_f64(),
-        staged_reports as f64 / storing.as_secs_f64().max(1e-9)
-    );
-    if raw > 0 {
-        println!(
-            "The other {raw} reports written as records alone in {:.1} s.",
-            loading.as_secs_f64()
-        );
-        recounted::rebuild(&brand_store)?;
-    }
-    // A rebuild marks the cells built (one cell more); deliveries alone never do.
-    let marker = u64::from(ilm_node::aggregates::built_version(&brand_store)?.is_some());
-    println!(
-        "Its aggregates: {} cells kept a record each, {} records of the cells of a unit (per organisation and day or month, per organisation, facet and day or month, or per organisation and set of facets).",
-        brand_store.count(&schema::AGGREGATES)? as u64 - marker,
-        brand_store.count(&schema::AGGREGATE_UNITS)?
-    );
-    // After a rebuild the cells are a recount's: the check against the cells deliveries
-    // keep needs every report delivered.
-    if raw == 0 {
-        recounted::recount(&brand_store)?;
-    } else {
-        println!(
-            "The cells deliveries keep were not checked against a recount: {raw} reports were not delivered."
-        );
-    }
+    recounted::stored(
+        &brand_store,
+        recounted::Stored {
+            staged_reports,
+            raw,
+            storing,
+            loading,
+        },
+    )?;
 
     // The supply-chain view holds the first page of each organisation's reports.
     let page = views::ReportsPage::default();

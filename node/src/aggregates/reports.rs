@@ -403,11 +403,12 @@ pub(super) fn rebuild_lists_in(store: &Store, chunk: usize) -> Result<usize, Sto
     super::unmark(store)?;
     super::empty(store, LISTS.table())?;
     // Each case by its opening, newest first (24 bytes per case held meanwhile), then its
-    // reports read again in that order: each chunk's entries then add to one end of each
-    // list (newest first ones at their end, those by date owed at their start, as those
-    // dates follow the escalations), so a block is written about once. In the reports' own
-    // order (by case reference, at random) each chunk rewrote most blocks of every long
-    // list: hours for a million reports.
+    // reports read again in that order: each chunk's entries then add to one end of the
+    // lists by opening, and mostly to one end of the others (newest-first lists by each
+    // report's escalation at their end; those by date owed at their start, as those dates
+    // follow the escalations, a remediation's a few weeks after an acknowledgement's), so
+    // a block is written about once. In the reports' own order (by case reference, at
+    // random) each chunk rewrote most blocks of every long list: hours for a million.
     let mut keys: Vec<super::opened::Key> = Vec::new();
     for_each_case(store, |group| {
         if let Some(opened) = group.iter().map(|r| r.escalated_at).min() {

@@ -42,7 +42,8 @@ fn scattered_reports() -> Vec<StatusReport> {
 
 /// The rebuilt lists equal the lists the reports give, in full blocks (all but about one a
 /// list); rebuilt 100 reports a batch, each batch writes the blocks its entries fill and
-/// rewrites at most the block at the end of each list it adds to (a removal and a write).
+/// rewrites the block at the end of each list it adds to (a removal and a write), and a
+/// few within the lists by date owed (a remediation's date among later acknowledgements').
 /// Taken in the reports' own order (by reference, at random), each batch rewrote most
 /// blocks of every long list: 29,923 records for these reports, against 3,388.
 #[test]
@@ -77,7 +78,7 @@ fn a_rebuild_writes_each_block_about_once() {
         entries.len()
     );
     assert!(
-        written <= blocks + 2 * batches * lists,
+        written <= blocks + 3 * batches * lists,
         "{written} records written or removed for {blocks} blocks in {lists} lists"
     );
 }
