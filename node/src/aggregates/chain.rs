@@ -134,6 +134,19 @@ pub const ALL_CASES: &[u8] = b"a";
 /// The list of cases in which some party owes something, by the earliest date owed.
 pub const DUE_CASES: &[u8] = b"u";
 
+/// What the name of each due-date list of the cases of one category, sector or corridor
+/// starts with ([`due_cases_of`]).
+const DUE_OF: &[u8] = b"w";
+
+/// The name of the list of the cases on `facet` (the list of a category's, a sector's or a
+/// corridor's cases) in which some party owes something, by the earliest date owed, as
+/// [`DUE_CASES`] holds them: a case list soonest due first narrowed by the facet walks it
+/// and meets only the facet's cases, and checks another facet named by the same key on its
+/// list (a facet's name holds no zero byte but its last).
+pub fn due_cases_of(facet: &[u8]) -> Vec<u8> {
+    [DUE_OF, facet].concat()
+}
+
 /// The name of the list of every case naming `org` (a party or the CSO), newest first.
 pub fn cases_with(org: &OrgId) -> Vec<u8> {
     [b"p".as_slice(), org.as_bytes()].concat()
@@ -254,22 +267,29 @@ fn case_entries(s: &CaseSummary) -> Vec<(Vec<u8>, ListKey)> {
             out.push((open_cases_with(org), key));
         }
     }
-    // What a case list narrows by: only a sector of the list a query may name (a name holds
-    // no zero byte but its last, so no list's ids start with another's name).
     out.push((cases_in_status(s.status.code()), key));
-    for c in &s.categories {
-        out.push((cases_of_category(*c), key));
+    let facets = facets_of(s);
+    out.extend(facets.iter().map(|f| (f.clone(), key)));
+    if let Some(due) = s.next_due {
+        let owed = list_key(due.0, &s.case_ref);
+        out.push((DUE_CASES.to_vec(), owed));
+        out.extend(facets.iter().map(|f| (due_cases_of(f), owed)));
     }
+    out
+}
+
+/// The lists of the categories, the sector and the corridor a case is on. What a case list
+/// narrows by: only a sector of the list a query may name (a name holds no zero byte but
+/// its last, so no list's ids start with another's name).
+fn facets_of(s: &CaseSummary) -> Vec<Vec<u8>> {
+    let mut out: Vec<Vec<u8>> = s.categories.iter().map(|c| cases_of_category(*c)).collect();
     if let Some(sector) = s.sector.as_deref()
         && crate::intake::SECTORS.contains(&sector)
     {
-        out.push((cases_of_sector(sector), key));
+        out.push(cases_of_sector(sector));
     }
     if let Some((origin, work)) = &s.corridor {
-        out.push((cases_of_corridor(origin, work), key));
-    }
-    if let Some(due) = s.next_due {
-        out.push((DUE_CASES.to_vec(), list_key(due.0, &s.case_ref)));
+        out.push(cases_of_corridor(origin, work));
     }
     out
 }

@@ -501,7 +501,7 @@ fn aggregates_counted_with_other_definitions_are_counted_again() {
     let mut batch = WriteBatch::new();
     batch.put(&schema::AGGREGATES, b"cases", &7).expect("put");
     batch
-        .put(&schema::AGGREGATES, BUILT.as_bytes(), &(VERSION - 1))
+        .put(&schema::AGGREGATES, BUILT.as_bytes(), &(CELLS_SINCE - 1))
         .expect("put");
     store.commit(batch).expect("commit");
     assert!(ensure_built(&store).expect("older version"));
@@ -557,7 +557,7 @@ fn new_cells_are_counted_and_indexes_built_since_their_version_are_kept() {
     // as they are built since.
     let next = VERSION + 1;
     as_counted_at(VERSION);
-    assert!(ensure_built_as(&store, next, VERSION).expect("recounted"));
+    assert!(ensure_built_as(&store, next, VERSION, next).expect("recounted"));
     assert!(party_cells() > 0, "the new cells are counted");
     assert_eq!(
         store.count(&schema::OPENED).expect("count"),
@@ -565,7 +565,7 @@ fn new_cells_are_counted_and_indexes_built_since_their_version_are_kept() {
         "kept as found"
     );
     as_counted_at(VERSION - 1);
-    assert!(ensure_built_as(&store, next, VERSION).expect("recounted"));
+    assert!(ensure_built_as(&store, next, VERSION, next).expect("recounted"));
     assert!(party_cells() > 0);
     assert_eq!(store.count(&schema::OPENED).expect("count"), 1, "rebuilt");
     assert_eq!(opened::LISTS.count(&store, &[]).expect("count"), 1);

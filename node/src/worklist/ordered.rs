@@ -4,10 +4,11 @@
 //! and builds each row once. Before, the row of every case the conditions keep was built to
 //! sort them: 1.9 s for 30,000 cases. The orders are [`Filter::sort_key`]'s:
 //!
-//! - soonest due first: the due-date list (`aggregates::chain::DUE_CASES`), by the earliest
-//!   date owed, ties newest first (the opening the case's key holds), then the cases owing
-//!   nothing by reference. The walk stops once it has the page and every case due at the
-//!   same second as its last.
+//! - soonest due first: the due-date list (`aggregates::chain::DUE_CASES`, or that of the
+//!   cases of the sector, category or corridor the query names, which holds every case kept
+//!   that owes something: `walk::due_lists`), by the earliest date owed, ties newest first
+//!   (the opening the case's key holds), then the cases owing nothing by reference. The walk
+//!   stops once it has the page and every case due at the same second as its last.
 //! - by status: each status's list (`chain::cases_in_status`, newest first, as the order
 //!   wants within a status), in lifecycle order; with one status named, the cases kept are
 //!   in that order already. A walk that reaches the end without meeting every case kept
@@ -95,7 +96,7 @@ fn placed<'k>(
     budget: usize,
 ) -> Result<Option<Vec<&'k Key>>, StoreError> {
     match filter.sort {
-        Sort::Due => soonest(store, keys, need, budget),
+        Sort::Due => soonest(store, &super::walk::due_lists(filter).0, keys, need, budget),
         // One status named: newest first is the order already.
         Sort::Status if filter.status.is_empty() => by_status(store, keys, need, budget),
         Sort::Status | Sort::Opened => Ok(Some(keys.iter().take(need).collect())),
@@ -147,15 +148,17 @@ fn by_status<'k>(
     Ok((out.len() >= need).then_some(out))
 }
 
-/// The first `need` cases of `keys` soonest due first (or a few more, tied with the last).
+/// The first `need` cases of `keys` soonest due first (or a few more, tied with the last),
+/// from the due-date list `list` (which names every one of them owing something).
 fn soonest<'k>(
     store: &Store,
+    list: &[u8],
     keys: &'k [Key],
     need: usize,
     budget: usize,
 ) -> Result<Option<Vec<&'k Key>>, StoreError> {
     let kept: HashMap<CaseRef, &Key> = keys.iter().map(|k| (opened::case_of(k), k)).collect();
-    let Some((due, walked_all)) = walk(store, &kept, need, budget)? else {
+    let Some((due, walked_all)) = walk(store, list, &kept, need, budget)? else {
         return Ok(None);
     };
     let mut order: Vec<(u64, u64, CaseRef, &Key)> = due
@@ -195,12 +198,13 @@ fn worth_walking(
     Ok(blocks.saturating_add(per_page) < kept)
 }
 
-/// The cases of `kept` the due-date list names, each once, in its order, until `need` are
-/// found and the date owed changes; and whether the whole list was read. None once more
-/// than `budget` entries are read.
+/// The cases of `kept` the due-date list `list` names, each once, in its order, until `need`
+/// are found and the date owed changes; and whether the whole list was read. None once
+/// more than `budget` entries are read.
 #[allow(clippy::type_complexity)]
 pub(crate) fn walk<'k>(
     store: &Store,
+    list: &[u8],
     kept: &HashMap<CaseRef, &'k Key>,
     need: usize,
     budget: usize,
@@ -208,17 +212,17 @@ pub(crate) fn walk<'k>(
     let mut out: Vec<(Timestamp, CaseRef, &Key)> = Vec::new();
     // Each once, though a case whose date moves during the walk may be met twice.
     let mut met: HashSet<CaseRef> = HashSet::new();
-    let mut from = chain::DUE_CASES.to_vec();
+    let mut from = list.to_vec();
     let mut read = 0usize;
     loop {
         if read > budget {
             return Ok(None);
         }
-        let ids = reports::LISTS.ids_from(store, chain::DUE_CASES, &from, CHUNK)?;
+        let ids = reports::LISTS.ids_from(store, list, &from, CHUNK)?;
         read += ids.len();
         for id in &ids {
             let (Some(due), Some(entry)) = (
-                crate::aggregates::due::due_of(chain::DUE_CASES, id),
+                crate::aggregates::due::due_of(list, id),
                 crate::aggregates::lists::key_of::<{ reports::KEY_LEN }>(id),
             ) else {
                 continue;

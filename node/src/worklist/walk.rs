@@ -1,14 +1,17 @@
 //! A brand's case list in another order than newest first, read along the case-level lists
 //! that hold the order, each case met checked on its row as a read of every report checks
 //! it ([`Filter::matches`]): the cases the conditions keep are never gathered. Soonest due
-//! first walks the due-date list (`aggregates::chain::DUE_CASES`); by status, each status's
-//! list (`chain::cases_in_status`, newest first as the order wants within a status) in
-//! lifecycle order, or only the one status named.
+//! first walks the due-date list (`aggregates::chain::DUE_CASES`), or that of the cases of
+//! the sector, category or corridor the query names (`chain::due_cases_of`), each entry
+//! looked up on the others' before its case is read ([`due_lists`]); by status, each
+//! status's list (`chain::cases_in_status`, newest first as the order wants within a
+//! status) in lifecycle order, or only the one status named.
 //!
 //! Gathering the kept cases first (`ordered`) reads every key the conditions keep, up to a
 //! million for "every case not closed": 0.8 s at a million cases for any page. Walking costs
 //! a row per case met until the page is found, about `need * cases / kept`, so it is tried
-//! first and gives up past a budget of rows, leaving the page to the gathered cases (exact,
+//! first and gives up past a budget of rows (an entry looked up on other lists costs a part
+//! of one, [`CHECKS_PER_ROW`]), leaving the page to the gathered cases (exact,
 //! and cheap then: few cases are kept). Like a wide search newest first, it counts the page
 //! and [`COUNTED`] more, or what the budget reaches, and its total is then a lower bound
 //! (`CasePage::more`), unless the cells count the query exactly: then it stops at the page
@@ -54,22 +57,55 @@ impl Limits {
 /// after every case sharing its last place; by status the list holds the whole order.
 type Place = (u64, u64);
 
+/// Lists searched for an entry's key, counted as one row built: each reads a block the
+/// engine most likely caches and halves it, where a row reads and decodes a case's reports.
+/// An estimate, kept low: a walk that checks more than it builds gives up no later than one
+/// that builds rows alone would.
+const CHECKS_PER_ROW: usize = 4;
+
 /// One list the walk reads, in turn.
 struct Walked {
     /// Its name.
     name: Vec<u8>,
     /// The first part of the place its entries give (a status's rank in lifecycle order).
     rank: u64,
+    /// Lists each entry's key must be on too, or its case is passed over unread.
+    others: Vec<Vec<u8>>,
+}
+
+/// The due-date list a walk soonest due first reads, and the lists each of its entries
+/// must be on too: with no organisation named (whose sector and corridor its own report
+/// gives, which these lists do not hold), that of the cases of the sector the filter
+/// names, else of its category, else of its corridor, the others' by the same key;
+/// otherwise the list of every case owing something. A case the filter keeps is on each.
+pub(super) fn due_lists(filter: &Filter) -> (Vec<u8>, Vec<Vec<u8>>) {
+    let mut facets = Vec::new();
+    if filter.party.is_empty() {
+        facets.extend(filter.sector.as_deref().map(chain::cases_of_sector));
+        facets.extend(filter.category.map(chain::cases_of_category));
+        facets.extend(
+            (filter.corridor.as_ref()).map(|(origin, work)| chain::cases_of_corridor(origin, work)),
+        );
+    }
+    let mut lists = facets.iter().map(|f| chain::due_cases_of(f));
+    match lists.next() {
+        Some(walked) => (walked, lists.collect()),
+        None => (chain::DUE_CASES.to_vec(), Vec::new()),
+    }
 }
 
 /// The lists `filter`'s order is read along, in turn; None for newest first.
 fn lists_of(filter: &Filter) -> Option<Vec<Walked>> {
     match filter.sort {
         Sort::Opened => None,
-        Sort::Due => Some(vec![Walked {
-            name: chain::DUE_CASES.to_vec(),
-            rank: 0,
-        }]),
+        Sort::Due => {
+            let (name, others) = due_lists(filter);
+            Some(vec![Walked {
+                name,
+                rank: 0,
+                others,
+            }])
+        }
         Sort::Status => Some(
             super::query::status_codes()
                 .into_iter()
@@ -81,6 +117,7 @@ fn lists_of(filter: &Filter) -> Option<Vec<Walked>> {
                 .map(|code| Walked {
                     name: chain::cases_in_status(code),
                     rank: super::stage(code),
+                    others: Vec::new(),
                 })
                 .collect(),
         ),
@@ -180,6 +217,7 @@ pub fn page(
     let mut last: Option<Place> = None;
     let mut counted = 0usize;
     let mut built = 0usize;
+    let mut checked = 0usize;
     // Each once, though a case that moves on during the walk may be met twice.
     let mut met: HashSet<CaseRef> = HashSet::new();
     for list in &walked {
@@ -199,7 +237,7 @@ pub fn page(
                 if found && let Some(total) = known {
                     return finish(filter, rows, total, false);
                 }
-                if built >= limits.rows {
+                if built + checked / CHECKS_PER_ROW >= limits.rows {
                     // Within budget the page was found, or it is left to the gathered cases.
                     let total = rows.len() + counted;
                     return if found {
@@ -207,6 +245,22 @@ pub fn page(
                     } else {
                         Ok(None)
                     };
+                }
+                if !list.others.is_empty() {
+                    let Some(key) = lists::key_of::<{ reports::KEY_LEN }>(id) else {
+                        continue;
+                    };
+                    let mut on_all = true;
+                    for other in &list.others {
+                        checked += 1;
+                        if !reports::LISTS.contains(store, other, &key)? {
+                            on_all = false;
+                            break;
+                        }
+                    }
+                    if !on_all {
+                        continue;
+                    }
                 }
                 if !met.insert(case) {
                     continue;

@@ -322,12 +322,20 @@ fn lists_of(reports: &[StatusReport]) -> Vec<Vec<u8>> {
                 lists.push(open_cases_with(org));
             }
         }
-        lists.extend(s.categories.iter().map(|c| cases_of_category(*c)));
-        lists.extend(s.sector.as_deref().map(cases_of_sector));
-        lists.extend(s.corridor.iter().map(|(o, w)| cases_of_corridor(o, w)));
+        let mut facets: Vec<Vec<u8>> = s.categories.iter().map(|c| cases_of_category(*c)).collect();
+        facets.extend(s.sector.as_deref().map(cases_of_sector));
+        facets.extend(s.corridor.iter().map(|(o, w)| cases_of_corridor(o, w)));
+        lists.extend(facets.iter().cloned());
         ids.extend(lists.into_iter().map(|l| [l.as_slice(), &key].concat()));
         if let Some(due) = s.next_due {
-            ids.push([DUE_CASES, &list_key(due.0, &s.case_ref)].concat());
+            // On the due-date list of every case owing something, and on its facets'.
+            let owed = list_key(due.0, &s.case_ref);
+            ids.push([DUE_CASES, &owed].concat());
+            ids.extend(
+                facets
+                    .iter()
+                    .map(|f| [due_cases_of(f).as_slice(), &owed].concat()),
+            );
         }
     }
     // Two reports about one party of a case may share an entry.

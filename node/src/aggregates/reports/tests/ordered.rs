@@ -154,8 +154,12 @@ fn cases_owing_at_the_same_second_come_newest_first() {
         .map(|k| (crate::aggregates::opened::case_of(k), k))
         .collect();
     use crate::worklist::ordered::walk;
-    assert!(walk(&b.store, &kept, 25, 100).expect("walk").is_none());
-    let whole = walk(&b.store, &kept, 25, usize::MAX).expect("walk");
+    assert!(
+        walk(&b.store, DUE_CASES, &kept, 25, 100)
+            .expect("walk")
+            .is_none()
+    );
+    let whole = walk(&b.store, DUE_CASES, &kept, 25, usize::MAX).expect("walk");
     assert!(whole.is_some_and(|(found, all_read)| found.is_empty() && all_read));
     // A case met twice on the list (as one whose date moves during a walk may be) is placed
     // once, at its first entry.

@@ -56,8 +56,8 @@ fn cells_per_day_and_month_are_one_record_a_unit_and_an_earlier_layout_moves_at_
             .into_cells()
     );
 
-    // As an earlier release left the store: every cell a record of its own, counted at the
-    // version before.
+    // As an earlier release left the store: every cell a record of its own, counted at a
+    // version before this one's cells.
     let mut batch = WriteBatch::new();
     for id in b
         .store
@@ -76,7 +76,7 @@ fn cells_per_day_and_month_are_one_record_a_unit_and_an_earlier_layout_moves_at_
         .put(
             &schema::AGGREGATES,
             aggregates::BUILT.as_bytes(),
-            &(aggregates::VERSION - 1),
+            &(aggregates::CELLS_SINCE - 1),
         )
         .expect("put");
     b.store.commit(batch).expect("commit");

@@ -260,7 +260,8 @@ fn the_case_list_soonest_due_first_walks_the_due_date_list_and_counts_a_thousand
         party: b.parties[0].to_string(),
         ..due(1, "")
     }));
-    // Within fewer rows, half kept: 400 rows find 200 of them, the page's 25 among them.
+    // Within fewer rows, half kept: 400 rows find 400 of them, the page's 25 among them,
+    // from the due-date list of the sector's cases (that of every case met one in two).
     let limits = Limits {
         counted: 1_000,
         rows: 400,
@@ -269,7 +270,7 @@ fn the_case_list_soonest_due_first_walks_the_due_date_list_and_counts_a_thousand
     let read = select(all.clone(), &due(1, "seafood"), &label).expect("select");
     assert_eq!(
         (refs(&half.rows), half.total, half.more),
-        (refs(&read.rows), 200, true)
+        (refs(&read.rows), 400, true)
     );
     let every = read_whole(&all, &due(1, ""));
     let exported = exported(&b, &due(1, "")).expect("export");
@@ -290,6 +291,100 @@ fn the_case_list_soonest_due_first_walks_the_due_date_list_and_counts_a_thousand
     let again = list(&named(1));
     assert_eq!(refs(&again.rows), refs(&first.rows));
     assert_eq!((again.total, again.more), (1_030, true));
+}
+
+/// [`all_owing`], every third case from Myanmar, the others from Cambodia: one in six is
+/// of the seafood sector and the Myanmar-Thailand corridor, 217 in all.
+fn two_facets(parties: [OrgId; 2], csos: [OrgId; 2]) -> Vec<Vec<StatusReport>> {
+    let mut batches = all_owing(parties, csos);
+    for (n, r) in batches.iter_mut().flatten().enumerate() {
+        let origin = if n % 3 == 0 { "MM" } else { "KH" };
+        r.corridor = Some((origin.parse().expect("c"), "TH".parse().expect("c")));
+    }
+    batches
+}
+
+/// Page `page` of the seafood sector's cases from Myanmar to Thailand, soonest due first.
+fn seafood_from_myanmar(page: usize) -> CaseQuery {
+    CaseQuery {
+        sort: "due".into(),
+        sector: "seafood".into(),
+        corridor: "MM-TH".into(),
+        page,
+        ..Default::default()
+    }
+}
+
+/// Soonest due first with a sector and a corridor named, the walk reads the due-date list
+/// of the sector's cases and looks each entry up on the corridor's: the only cases whose
+/// reports it reads are those the query keeps, so a budget of 100 rows finds the page and
+/// counts on past it. Along the list of every case owing something (one in six kept) the
+/// same budget met 16 of them and gave up.
+#[test]
+fn a_walk_with_two_facets_reads_only_the_cases_on_both_lists() {
+    let b = brand_knowing("Two facets", two_facets);
+    let all = crate::worklist::rows(&b.store, &b.membership, &b.me, b.now).expect("rows");
+    let query = seafood_from_myanmar(1);
+    let read = select(all, &query, &label).expect("select");
+    assert_eq!(read.total, 217);
+    let filter = crate::worklist::Filter::parse(&query).expect("filter");
+    let (built, kept) = (std::cell::Cell::new(0), std::cell::Cell::new(0));
+    let row = |case: &CaseRef| {
+        built.set(built.get() + 1);
+        let opened = summary(&reports_of(&b.store, case)?).map(|s| s.opened_at);
+        let Some(opened) = opened else {
+            return Ok(None);
+        };
+        let key = crate::aggregates::opened::key(opened, case);
+        let r = crate::worklist::chain::row_of(&b.store, &b.membership, b.now, &key)?
+            .filter(|r| filter.matches(r, &label));
+        kept.set(kept.get() + usize::from(r.is_some()));
+        Ok(r)
+    };
+    let limits = Limits {
+        counted: 1_000,
+        rows: 100,
+    };
+    let w = crate::worklist::walk::page(&b.store, &filter, b.now, limits, None, &row)
+        .expect("walk")
+        .expect("found within 100 rows");
+    assert_eq!(refs(&w.rows), refs(&read.rows));
+    assert!(w.more);
+    // Each entry looked up costs a quarter of a row: some 170 entries, 57 rows.
+    assert!(built.get() > 50, "{} rows", built.get());
+    assert_eq!((kept.get(), w.total), (built.get(), built.get()));
+}
+
+/// Gathered first, the cases of a sector and a corridor are placed from the due-date list
+/// of the sector's cases, where they are one in three: within a budget of 400 entries it
+/// finds page 6 (the first 150 of them) in one read of 512, and only that page's 25 rows
+/// are built. Along the list of every case owing something (one in six kept) the first 512
+/// entries hold 85 of them, the budget is spent, and every case's row was built to sort
+/// them.
+#[test]
+fn gathered_cases_of_a_sector_are_placed_from_its_due_date_list() {
+    let b = brand_knowing("Two facets gathered", two_facets);
+    let all = crate::worklist::rows(&b.store, &b.membership, &b.me, b.now).expect("rows");
+    let query = seafood_from_myanmar(6);
+    let filter = crate::worklist::Filter::parse(&query).expect("filter");
+    let mut keys: Vec<[u8; crate::aggregates::opened::KEY_LEN]> = all
+        .iter()
+        .filter(|r| filter.matches(r, &label))
+        .map(|r| crate::aggregates::opened::key(r.opened_at, &r.case_ref))
+        .collect();
+    keys.sort();
+    assert_eq!(keys.len(), 217);
+    let built = std::cell::Cell::new(0);
+    let row = |k: &[u8; crate::aggregates::opened::KEY_LEN]| {
+        built.set(built.get() + 1);
+        crate::worklist::chain::row_of(&b.store, &b.membership, b.now, k)
+    };
+    let page =
+        crate::worklist::ordered::page_within(&b.store, &filter, &keys, &row, 400).expect("page");
+    let read = select(all, &query, &label).expect("select");
+    assert_eq!(refs(&page.rows), refs(&read.rows));
+    assert_eq!((page.page, page.total), (6, 217));
+    assert_eq!(built.get(), 25);
 }
 
 /// By status with closed cases left out, the walk reads no closed case's row: with 130 of
