@@ -177,8 +177,14 @@ fn open_store_past(
     if !checked {
         check_records(&store, &path)?;
     }
+    let counted_at = crate::aggregates::built_version(&store)?;
     if crate::aggregates::ensure_built(&store)? {
-        info!("aggregates counted from the stored cases and contacts");
+        info!(
+            ?counted_at,
+            version = crate::aggregates::VERSION,
+            "aggregates brought up to date from the stored cases, reports and contacts \
+             (counted again, or a brand's lists rebuilt when only they changed)"
+        );
     }
     let Some(reason) = compaction::Reason::of(&store, limits)? else {
         return Ok(Arc::new(store));

@@ -345,7 +345,8 @@ fn staged_twice<T>(table: &crate::store::Table<T>) -> StoreError {
 const BUILT: &str = "_built";
 
 /// The version of what `of_case` and `of_contact` count (and of the indexes kept with them): raise it
-/// whenever they change, and every node recounts at its next start.
+/// whenever they change, and every node brings them up to date at its next start (see
+/// [`ensure_built`]).
 pub const VERSION: i64 = 24;
 
 /// The first [`VERSION`] whose cells are counted as they are now: a store counted at this
@@ -405,8 +406,9 @@ pub fn built_version(store: &Store) -> Result<Option<i64>, StoreError> {
 }
 
 /// Counts the aggregates from scratch if they were never built, or built with other cell
-/// definitions (a new database, or one of an earlier release); from then on they are kept
-/// incrementally. Returns whether it counted.
+/// definitions (a new database, or one of an earlier release), or only rebuilds a brand's
+/// report lists when the cells are counted as now ([`CELLS_SINCE`]); from then on they are
+/// kept incrementally. Returns whether it counted or rebuilt anything.
 pub fn ensure_built(store: &Store) -> Result<bool, StoreError> {
     ensure_built_as(store, VERSION, INDEXES_SINCE, CELLS_SINCE)
 }
@@ -426,9 +428,12 @@ fn ensure_built_as(
     }
     if built.is_some_and(|v| (cells_since.max(indexes_since)..version).contains(&v)) {
         // Only the brand's report lists changed. Rebuilding them marks the store unbuilt
-        // first, so a start stopped half way rebuilds them again.
+        // first: a start stopped half way leaves it so, and the next start counts and
+        // rebuilds everything (the dearer way, but never a store marked built with lists
+        // half rebuilt).
         reports::rebuild_lists(store)?;
-        return mark(store, version).map(|_| true);
+        mark(store, version)?;
+        return Ok(true);
     }
     let cells = recount(store, &mut |_| {})?;
     if built.is_some_and(|v| (indexes_since..version).contains(&v)) {
@@ -438,7 +443,7 @@ fn ensure_built_as(
     } else {
         rebuild_indexes(store)?;
     }
-    replace(store, &cells, 10_000)?;
+    replace_as(store, &cells, 10_000, version)?;
     Ok(true)
 }
 
@@ -556,6 +561,11 @@ pub fn recount(store: &Store, progress: &mut dyn FnMut(u64)) -> Result<Tally, St
 /// them built once all are written. Marked unbuilt first: a replacement stopped half way is
 /// counted again at the next start.
 pub fn replace(store: &Store, cells: &Tally, chunk: usize) -> Result<(), StoreError> {
+    replace_as(store, cells, chunk, VERSION)
+}
+
+/// [`replace`], marking the cells counted with the definitions of `version`.
+fn replace_as(store: &Store, cells: &Tally, chunk: usize, version: i64) -> Result<(), StoreError> {
     unmark(store)?;
     empty(store, &schema::AGGREGATES)?;
     empty(store, &schema::AGGREGATE_UNITS)?;
@@ -568,7 +578,7 @@ pub fn replace(store: &Store, cells: &Tally, chunk: usize) -> Result<(), StoreEr
         }
         store.commit(batch)?;
     }
-    mark(store, VERSION)
+    mark(store, version)
 }
 
 /// Marks the aggregates and their indexes as built with the cells' definitions of `version`.

@@ -399,7 +399,8 @@ pub(crate) fn rebuild_lists(store: &Store) -> Result<(), StoreError> {
 /// [`rebuild_lists`], staging the entries of about `chunk` reports per batch; returns how
 /// many records of lists the batches wrote or removed.
 pub(super) fn rebuild_lists_in(store: &Store, chunk: usize) -> Result<usize, StoreError> {
-    // Not built until the cells are replaced (see `rebuild_indexes`).
+    // Not built until the cells are replaced (see `rebuild_indexes`), or, when only the
+    // lists change, until they are all written (`ensure_built`).
     super::unmark(store)?;
     super::empty(store, LISTS.table())?;
     // Each case by its opening, newest first (24 bytes per case held meanwhile), then its

@@ -323,7 +323,11 @@ fn lists_of(reports: &[StatusReport]) -> Vec<Vec<u8>> {
             }
         }
         let mut facets: Vec<Vec<u8>> = s.categories.iter().map(|c| cases_of_category(*c)).collect();
-        facets.extend(s.sector.as_deref().map(cases_of_sector));
+        facets.extend(
+            (s.sector.as_deref())
+                .filter(|s| crate::intake::SECTORS.contains(s))
+                .map(cases_of_sector),
+        );
         facets.extend(s.corridor.iter().map(|(o, w)| cases_of_corridor(o, w)));
         lists.extend(facets.iter().cloned());
         ids.extend(lists.into_iter().map(|l| [l.as_slice(), &key].concat()));

@@ -351,7 +351,7 @@ fn a_walk_with_two_facets_reads_only_the_cases_on_both_lists() {
     assert_eq!(refs(&w.rows), refs(&read.rows));
     assert!(w.more);
     // Each entry looked up costs a quarter of a row: some 170 entries, 57 rows.
-    assert!(built.get() > 50, "{} rows", built.get());
+    assert!((50..=60).contains(&built.get()), "{} rows", built.get());
     assert_eq!((kept.get(), w.total), (built.get(), built.get()));
 }
 
