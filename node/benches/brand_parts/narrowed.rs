@@ -132,11 +132,29 @@ pub fn scorecards(store: &Store, on: &Brand) -> Result<Vec<(&'static str, String
             Reading::Cheaper,
         ),
         (
-            "scorecards of 365 days, one sector and one corridor (no cells: each one's shortest list, the entries the others hold too)",
+            "scorecards of 365 days, one sector and one corridor (each one's cells of the two together, less its reports of the days before, read from its lists)",
             Filter {
                 sector: sector(),
                 corridor: corridor(),
                 ..year.clone()
+            },
+            Reading::Cheaper,
+        ),
+        (
+            "scorecards of 365 days, one sector and one corridor, read from the lists (the way before: each one's shortest list, the entries the other holds too)",
+            Filter {
+                sector: sector(),
+                corridor: corridor(),
+                ..year.clone()
+            },
+            Reading::InLists,
+        ),
+        (
+            "scorecards of 30 days, one sector and one corridor (each one's reports of those days, read from its lists, the months' cells saying they are fewer)",
+            Filter {
+                sector: sector(),
+                corridor: corridor(),
+                ..month.clone()
             },
             Reading::Cheaper,
         ),

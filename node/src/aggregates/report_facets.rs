@@ -165,10 +165,22 @@ pub(super) fn figures_at(
     now: Timestamp,
     has: impl Fn(&StatusReport) -> bool,
 ) -> Result<Passing, StoreError> {
+    passing(store, org, super::with_prefix(store, at)?, now, has)
+}
+
+/// `org`'s figures over the reports `cells` count (named as [`add_at`] names them after its
+/// prefix), those `has` takes, and how many of them owe something due before `now`.
+pub(super) fn passing(
+    store: &Store,
+    org: &OrgId,
+    cells: BTreeMap<String, i64>,
+    now: Timestamp,
+    has: impl Fn(&StatusReport) -> bool,
+) -> Result<Passing, StoreError> {
     let today = report_days::day_of(now);
     let mut named: BTreeMap<String, i64> = BTreeMap::new();
     let (mut overdue, mut of_today): (u64, u64) = (0, 0);
-    for (name, n) in super::with_prefix(store, at)? {
+    for (name, n) in cells {
         let count = u64::try_from(n).unwrap_or(0);
         match name.strip_prefix("due.").map(str::parse::<u64>) {
             Some(Ok(day)) if day < today => overdue += count,

@@ -3,17 +3,22 @@
 //! a corridor, or all three), what its scorecard counts of the reports that have them all,
 //! over all time: so that a scorecard narrowed by two or three facets reads one record per
 //! organisation, instead of each case of the entries its lists of the facets share.
+//! Narrowed by some days too, it reads the cases of the reports on the side of the days
+//! with fewer of them, by the set's cells per month: those escalated on the days, or those
+//! escalated on others, taken off the cells (a set's cells per day would be a record per
+//! organisation, set and day: most of a brand's records).
 //! Counted as `report_facets` counts the cells of one facet (open and owing by the case
 //! rule), kept per case with the other aggregates; an organisation's cells of one set of
 //! facets are one record (`units`): a report adds to a few sets (seven with two categories,
 //! a sector and a corridor), each rewritten once per batch, not a record per cell.
 
-use super::Cells;
-use super::report_days::Passing;
+use super::report_days::{self, Passing};
 use super::report_facets::{self, Facet};
+use super::{Cells, chain, reports};
 use crate::records::StatusReport;
 use crate::store::{Store, StoreError};
-use ilm_protocol::{OrgId, Timestamp};
+use ilm_protocol::{Month, OrgId, Timestamp};
+use std::ops::RangeInclusive;
 
 /// Every cell of a set of facets starts with this, then the party's id, a dot, the facets'
 /// names joined by `+` (which none holds) and a dot; what follows is named as under
@@ -109,6 +114,158 @@ pub fn figures(
     now: Timestamp,
 ) -> Result<Passing, StoreError> {
     report_facets::figures_at(store, org, &prefix(org, set), now, |r| set.held_by(r))
+}
+
+/// `org`'s figures over its reports that have every facet of `set` escalated on `days`
+/// (UTC days since 1970), and how many of them owe something due before `now`. Its cells of
+/// the set count every such report per month escalated; the reports of the months the days
+/// touch are read from its lists when they are fewer than those of the months they leave
+/// out, else the latter are read and taken off the cells. Either way each case read is one
+/// whose report has the set on the side read ([`each_listed`]).
+pub fn escalated_on(
+    store: &Store,
+    org: &OrgId,
+    set: &Together,
+    days: RangeInclusive<u64>,
+    now: Timestamp,
+) -> Result<Passing, StoreError> {
+    let all = super::with_prefix(store, &prefix(org, set))?;
+    let (first, last) = (*days.start(), *days.end());
+    // Reports of the months the days touch, and of those they do not wholly hold.
+    let (mut touched, mut left) = (0i64, 0i64);
+    for (name, n) in &all {
+        let Some(month) = name.strip_prefix("month.") else {
+            continue;
+        };
+        let (from, to) = match month.parse::<Month>() {
+            Ok(m) => (
+                report_days::day_of(m.start()),
+                report_days::day_of(m.end()) - 1,
+            ),
+            // Not a month of the calendar: on both sides.
+            Err(_) => (0, u64::MAX),
+        };
+        if from <= last && to >= first {
+            touched += n;
+        }
+        if from < first || to > last {
+            left += n;
+        }
+    }
+    let (lower, upper) = reports::escalated_between(
+        Some(report_days::start_of(first)),
+        report_days::start_of(last)
+            .0
+            .checked_add(reports::DAY - 1)
+            .map(Timestamp),
+    );
+    let mut read = Cells::new();
+    let cells = if touched <= left {
+        each_listed(store, org, set, (&lower, &upper), &mut read)?;
+        read
+    } else {
+        each_listed(store, org, set, (&[], &lower), &mut read)?;
+        each_listed(
+            store,
+            org,
+            set,
+            (&upper, &[0xFF; reports::KEY_LEN + 1]),
+            &mut read,
+        )?;
+        let mut cells = all;
+        for (name, n) in read {
+            *cells.entry(name).or_default() -= n;
+        }
+        // As the cells drop a count that falls to nothing: a read of the reports never
+        // names one.
+        cells.retain(|_, n| *n != 0);
+        cells
+    };
+    let kept =
+        |r: &StatusReport| days.contains(&report_days::day_of(r.escalated_at)) && set.held_by(r);
+    report_facets::passing(store, org, cells, now, kept)
+}
+
+/// Adds to `into`, named as [`report_facets::add_at`] names cells after their prefix, what
+/// `org`'s reports that have every facet of `set` count whose entries in its newest-first
+/// lists fall from `lower` (in) to `upper` (out): from its list of the facet fewest of its
+/// reports have, each entry looked up on its lists of the others, and its case read.
+fn each_listed(
+    store: &Store,
+    org: &OrgId,
+    set: &Together,
+    (lower, upper): (&[u8], &[u8]),
+    into: &mut Cells,
+) -> Result<(), StoreError> {
+    const CHUNK: usize = 256;
+    let (list, others) = fewest(store, org, set.facets())?;
+    let mut from = [list.as_slice(), lower].concat();
+    let end = [list.as_slice(), upper].concat();
+    loop {
+        let ids = reports::LISTS.ids_from(store, &list, &from, CHUNK)?;
+        for id in ids.iter().take_while(|id| **id < end) {
+            let Some(key) = super::lists::key_of::<{ reports::KEY_LEN }>(id) else {
+                continue;
+            };
+            if !held_by_all(store, &others, &key)? {
+                continue;
+            }
+            // Two CSOs' reports about it in one case are one entry when escalated at once.
+            let (at, case) = (reports::escalated_of(&key), reports::case_of(&key));
+            let group = reports::reports_of(store, &case)?;
+            let closed = chain::closed(&group);
+            for (r, owed) in group.iter().zip(chain::owed_in(&group)) {
+                if r.supplier == *org && r.escalated_at == at && set.held_by(r) {
+                    let due = owed.iter().map(|(_, due)| *due).min();
+                    report_facets::add_at(into, "", r, closed, due);
+                }
+            }
+        }
+        match ids.last() {
+            Some(last) if ids.len() == CHUNK && *last < end => {
+                from = [last.as_slice(), &[0]].concat();
+            }
+            _ => return Ok(()),
+        }
+    }
+}
+
+/// `org`'s list of the one of `facets` (two or three) fewest of its reports have, by its
+/// cells (the one with the fewest entries to walk past), and its lists of the others.
+pub fn fewest(
+    store: &Store,
+    org: &OrgId,
+    facets: &[Facet],
+) -> Result<(Vec<u8>, Vec<Vec<u8>>), StoreError> {
+    let mut counted = Vec::with_capacity(facets.len());
+    for f in facets {
+        counted.push((report_facets::reports_with(store, org, f)?, f));
+    }
+    // The first of the fewest.
+    let Some(at) = (0..counted.len()).min_by_key(|i| counted[*i].0) else {
+        // A set always names some; its newest-first list would do as well, walked further.
+        return Ok((reports::newest_list(org), Vec::new()));
+    };
+    let (_, walked) = counted.remove(at);
+    let others = counted
+        .into_iter()
+        .map(|(_, f)| report_facets::list(org, f))
+        .collect();
+    Ok((report_facets::list(org, walked), others))
+}
+
+/// Whether each of `lists` holds `key`.
+pub fn held_by_all(
+    store: &Store,
+    lists: &[Vec<u8>],
+    key: &reports::ListKey,
+) -> Result<bool, StoreError> {
+    for list in lists {
+        if !reports::LISTS.contains(store, list, key)? {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
 
 #[cfg(test)]

@@ -1,8 +1,9 @@
 //! A comparison narrowed by days, by one category, sector or corridor, by both, or by two
-//! or three of those facets, read from each organisation's cells instead of its reports
-//! (those of the whole months among the days and of the days at either end,
-//! `aggregates::report_days`; those of the facet, of its days too,
-//! `aggregates::report_facets`; those of the facets together, `aggregates::report_pairs`):
+//! or three of those facets, with or without days, read from each organisation's cells
+//! instead of its reports (those of the whole months among the days and of the days at
+//! either end, `aggregates::report_days`; those of the facet, of its days too,
+//! `aggregates::report_facets`; those of the facets together, `aggregates::report_pairs`,
+//! with the reports of fewer months read beside them when days narrow them too):
 //! figures, open and overdue counted by the rules a read of the reports counts them by; its
 //! newest reports that pass from its newest-first list, or its list of the facet (of the
 //! facet fewest of its reports have, each entry checked against the others' lists before
@@ -12,7 +13,7 @@
 use super::{Narrowing, Parts};
 use crate::aggregates::report_days::{self, Passing};
 use crate::aggregates::report_facets::{self, Facet};
-use crate::aggregates::report_pairs::{self, Together};
+use crate::aggregates::report_pairs::{self, Together, fewest, held_by_all};
 use crate::aggregates::reports;
 use crate::store::{Store, StoreError};
 use crate::views::ChainParty;
@@ -30,10 +31,13 @@ pub(super) enum Counted {
     FacetDays(RangeInclusive<u64>, Facet),
     /// Two or three of a category, a sector and a corridor, and nothing else.
     Together(Together),
+    /// Some days and two or three of a category, a sector and a corridor: their cells
+    /// together, with some of their reports read (`report_pairs::escalated_on`).
+    TogetherDays(RangeInclusive<u64>, Together),
 }
 
 /// What cells count of `filter`, if they do: days, one facet, both, or two or three facets
-/// (those and days have no cells together).
+/// with or without days.
 pub(super) fn counted(filter: &Narrowing) -> Option<Counted> {
     let dated = filter.from.is_some() || filter.to.is_some();
     match (dated, filter.facets().as_slice()) {
@@ -41,7 +45,9 @@ pub(super) fn counted(filter: &Narrowing) -> Option<Counted> {
         (true, []) => days_of(filter).map(Counted::Days),
         (true, [one]) => days_of(filter).map(|days| Counted::FacetDays(days, one.clone())),
         (false, some) => Together::new(some.to_vec()).map(Counted::Together),
-        _ => None,
+        (true, some) => days_of(filter)
+            .zip(Together::new(some.to_vec()))
+            .map(|(days, set)| Counted::TogetherDays(days, set)),
     }
 }
 
@@ -95,6 +101,9 @@ pub(super) fn parts(
                 report_facets::escalated_on(store, &p.supplier, f, days.clone(), now)?
             }
             Counted::Together(set) => report_pairs::figures(store, &p.supplier, set, now)?,
+            Counted::TogetherDays(days, set) => {
+                report_pairs::escalated_on(store, &p.supplier, set, days.clone(), now)?
+            }
         };
         // Each attested case read once (a case may hold several of its attestations).
         let mut passes: HashMap<CaseRef, bool> = HashMap::new();
@@ -148,6 +157,7 @@ fn newest(
         Counted::Facet(f) => ((report_facets::list(org, f), Vec::new()), always),
         Counted::FacetDays(_, f) => ((report_facets::list(org, f), Vec::new()), between()),
         Counted::Together(set) => (fewest(store, org, set.facets())?, always),
+        Counted::TogetherDays(_, set) => (fewest(store, org, set.facets())?, between()),
     };
     // Walking past entries the other lists lack, a block's worth at a time.
     let chunk = if others.is_empty() { n } else { n.max(256) };
@@ -186,42 +196,4 @@ fn newest(
     }
     out.truncate(n);
     Ok(out)
-}
-
-/// `org`'s list of the one of `facets` (two or three) fewest of its reports have, by its
-/// cells (the one with the fewest entries to walk past), and its lists of the others.
-fn fewest(
-    store: &Store,
-    org: &OrgId,
-    facets: &[Facet],
-) -> Result<(Vec<u8>, Vec<Vec<u8>>), StoreError> {
-    let mut counted = Vec::with_capacity(facets.len());
-    for f in facets {
-        counted.push((report_facets::reports_with(store, org, f)?, f));
-    }
-    // The first of the fewest.
-    let Some(at) = (0..counted.len()).min_by_key(|i| counted[*i].0) else {
-        // A set always names some; its newest-first list would do as well, walked further.
-        return Ok((reports::newest_list(org), Vec::new()));
-    };
-    let (_, walked) = counted.remove(at);
-    let others = counted
-        .into_iter()
-        .map(|(_, f)| report_facets::list(org, f))
-        .collect();
-    Ok((report_facets::list(org, walked), others))
-}
-
-/// Whether each of `lists` holds `key`.
-fn held_by_all(
-    store: &Store,
-    lists: &[Vec<u8>],
-    key: &reports::ListKey,
-) -> Result<bool, StoreError> {
-    for list in lists {
-        if !reports::LISTS.contains(store, list, key)? {
-            return Ok(false);
-        }
-    }
-    Ok(true)
 }

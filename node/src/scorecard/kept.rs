@@ -20,8 +20,8 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Reading {
     /// The cells of the filter's days, of its one category, sector or corridor, of both, or
-    /// of its two or three of those together, when it names nothing else (`super::cells`),
-    /// else whichever reads fewer reports.
+    /// of its two or three of those together (of its days too), when its days are whole
+    /// (`super::cells`), else whichever reads fewer reports.
     Cheaper,
     /// Every report the brand holds.
     Every,
@@ -30,8 +30,8 @@ pub enum Reading {
     /// other list of a facet it names holds too, when it names any.
     InLists,
     /// Each organisation's cells of the filter's days, of its one category, sector or
-    /// corridor, of both, or of its two or three of those together, when it names nothing
-    /// else (else as `Cheaper`).
+    /// corridor, of both, or of its two or three of those together (of its days too), when
+    /// its days are whole (else as `Cheaper`).
     Cells,
 }
 

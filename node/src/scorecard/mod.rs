@@ -2,10 +2,11 @@
 //! what the brand legitimately holds: the status reports the CSOs send it and the
 //! attestations it verified. Every page, export and API answer calls [`compare`], so they
 //! never disagree; it reads the aggregate cells kept with the reports; narrowed only by
-//! days, by one category, sector or corridor with or without days, or by two or three of
-//! those without days, each organisation's cells of those (`cells`); narrowed otherwise
-//! (two or three facets and days, or days that are not whole), the reports that pass,
-//! counted by the same definitions:
+//! days, by one category, sector or corridor, or by two or three of those, with or without
+//! days, each organisation's cells of those (`cells`; with two or three facets and days,
+//! the reports of the side of the days with fewer months' worth read too); narrowed
+//! otherwise (days that are not whole), the reports that pass, counted by the same
+//! definitions:
 //! those of each organisation's shortest list the filter names (of its days, of its
 //! category, sector or corridor between its days), when that reads fewer, else every report
 //! (`kept`).

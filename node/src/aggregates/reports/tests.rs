@@ -549,6 +549,9 @@ mod in_dates;
 mod ordered;
 /// A brand's overdue cases, from its lists, equal those a read of every report finds.
 mod overdue;
+/// A brand's scorecards narrowed by some days and two or three facets, from the cells of
+/// those together and the reports of the side of the days with fewer of them.
+mod pair_days;
 /// A brand's scorecards narrowed by two or three facets, from each organisation's cells of
 /// them together.
 mod pairs;

@@ -1,0 +1,155 @@
+//! A brand's scorecards narrowed by some days and two or three of a category, a sector and
+//! a corridor read each organisation's cells of the facets together and the reports of the
+//! side of the days with fewer of them (`aggregates::report_pairs::escalated_on`), and equal
+//! those counted from every report.
+
+use super::facets::{deliver_due_on_one_day, equal_every_reports, overdue_during_the_day};
+use super::in_dates::shown;
+use super::scorecards::scored_brand;
+use super::*;
+use crate::aggregates::report_facets::{self, Facet};
+use crate::scorecard::Reading;
+
+/// The days `from` to `to` after T0 (both in; T0 is the first of a month), either left
+/// open when None.
+fn days(from: Option<u64>, to: Option<u64>) -> (String, String) {
+    let day = |d: Option<u64>| d.map(|d| crate::clock::fmt_day(T0.plus_days(d)));
+    (day(from).unwrap_or_default(), day(to).unwrap_or_default())
+}
+
+/// Sets of two or three facets the reports have (and one they do not), each over days of
+/// no whole month, of whole months, of both, around the reports falling due on one day, or
+/// left open at either end, at times before, while and after some of them fall due: the
+/// cells and the reports read beside them give the comparison a read of every report gives,
+/// overdue counts and newest cases included.
+#[test]
+fn scorecards_of_some_days_and_two_or_three_facets_equal_every_reports() {
+    let b = scored_brand();
+    let due_day = deliver_due_on_one_day(&b);
+    let category = IssueCategory::ALL[9].code();
+    let sets = [
+        ("", "seafood", "MM-TH"),
+        (IssueCategory::ALL[1].code(), "garment", ""),
+        (IssueCategory::ALL[2].code(), "", "MM-TH"),
+        (category, "construction", "KH-TH"),
+        (category, "construction", ""),
+        ("", "hospitality", "LA-TH"),
+    ];
+    let windows = [
+        days(Some(20), Some(25)),
+        days(Some(5), Some(58)),
+        days(Some(0), Some(58)),
+        days(Some(31), Some(40)),
+        days(Some(245), Some(255)),
+        days(Some(10), None),
+        days(None, Some(40)),
+    ];
+    let mut filters = Vec::new();
+    for (from, to) in &windows {
+        for (category, sector, corridor) in sets {
+            filters.push(Filter {
+                from: from.clone(),
+                to: to.clone(),
+                category: category.into(),
+                sector: sector.into(),
+                corridor: corridor.into(),
+            });
+        }
+    }
+    let (compared, some) = equal_every_reports(&b, due_day, &filters);
+    assert!(some > 60 && some < compared, "{some} of {compared}");
+    // The controls: in days around their escalation, at two hours into the day one of the
+    // supplier's reports of the category, sector and corridor is overdue (the other is due
+    // later that day), at four hours both.
+    overdue_during_the_day(
+        &b,
+        due_day,
+        &Filter {
+            category: category.into(),
+            sector: "construction".into(),
+            corridor: "KH-TH".into(),
+            from: windows[4].0.clone(),
+            to: windows[4].1.clone(),
+        },
+    );
+}
+
+/// Takes out of the supplier's lists of `facets` the entries of its reports escalated on
+/// days `kept` says.
+fn take_out(b: &super::scorecards::ScoredBrand, facets: &[Facet], kept: impl Fn(u64) -> bool) {
+    let mut gone = crate::aggregates::lists::Changes::new();
+    for f in facets {
+        let list = report_facets::list(&b.parties[0], f);
+        let held = LISTS
+            .ids_prefixed(&b.store, &list, usize::MAX)
+            .expect("ids")
+            .expect("all");
+        for id in held {
+            let key = crate::aggregates::lists::key_of::<KEY_LEN>(&id).expect("key");
+            let day = (escalated_of(&key).0 - T0.0) / 86_400;
+            if kept(day) {
+                gone.entry(list.clone()).or_default().insert(key, false);
+            }
+        }
+    }
+    assert!(!gone.is_empty());
+    let mut batch = WriteBatch::new();
+    LISTS.stage(&b.store, &mut batch, &gone).expect("stage");
+    b.store.commit(batch).expect("commit");
+}
+
+/// Over most of the days (5 to 58: of the two months their reports fall in, only January's
+/// are not all in them) the supplier's figures of a sector and a corridor are its cells of
+/// the two less the reports escalated on other days: with its lists' entries of the days
+/// taken out they stay, while the reports read from the lists (the way before) lose them.
+/// Over a few days (20 to 25) they are the reports of those days alone: with the entries
+/// of other days taken out too, they stay, while the figures of most days, which read
+/// those, change.
+#[test]
+fn scorecards_of_days_and_two_facets_read_the_side_with_fewer_reports() {
+    let b = scored_brand();
+    let now = T0.plus_days(45);
+    let facets = [
+        Facet::Sector("seafood".into()),
+        Facet::Corridor("MM".parse().expect("c"), "TH".parse().expect("c")),
+    ];
+    let narrowed = |(from, to): (String, String)| Filter {
+        from,
+        to,
+        sector: "seafood".into(),
+        corridor: "MM-TH".into(),
+        ..Filter::default()
+    };
+    let (most, few) = (
+        narrowed(days(Some(5), Some(58))),
+        narrowed(days(Some(20), Some(25))),
+    );
+    let compare =
+        |f: &Filter, reading: Reading| b.narrowed(f, now, RECENT, reading).expect("compare");
+    let card =
+        |c: &crate::scorecard::Comparison| serde_json::to_string(&c.parties[0].1).expect("json");
+    let (every_most, every_few) = (
+        compare(&most, Reading::Every),
+        compare(&few, Reading::Every),
+    );
+    // The controls: the supplier has reports of both in either, more over most days, and
+    // some of those before them.
+    let cases = |c: &crate::scorecard::Comparison| c.parties[0].1.cases;
+    assert!(cases(&every_few) > 0 && cases(&every_most) > cases(&every_few));
+    let all = compare(&narrowed((String::new(), String::new())), Reading::Every);
+    assert!(cases(&all) > cases(&every_most));
+    assert_eq!(card(&compare(&most, Reading::Cells)), card(&every_most));
+    assert_eq!(card(&compare(&few, Reading::Cells)), card(&every_few));
+
+    take_out(&b, &facets, |day| (5..=58).contains(&day));
+    assert_eq!(card(&compare(&most, Reading::Cells)), card(&every_most));
+    assert_eq!(cases(&compare(&most, Reading::InLists)), 0);
+
+    let b = scored_brand();
+    let compare =
+        |f: &Filter, reading: Reading| b.narrowed(f, now, RECENT, reading).expect("compare");
+    take_out(&b, &facets, |day| !(20..=25).contains(&day));
+    assert_eq!(card(&compare(&few, Reading::Cells)), card(&every_few));
+    assert_ne!(card(&compare(&most, Reading::Cells)), card(&every_most));
+    assert_eq!(shown(&compare(&few, Reading::Every)), shown(&every_few));
+}
