@@ -118,10 +118,11 @@ pub fn figures(
 
 /// `org`'s figures over its reports that have every facet of `set` escalated on `days`
 /// (UTC days since 1970), and how many of them owe something due before `now`. Its cells of
-/// the set count every such report per month escalated; the reports of the months the days
-/// touch are read from its lists when they are fewer than those of the months they leave
-/// out, else the latter are read and taken off the cells. Either way each case read is one
-/// whose report has the set on the side read ([`each_listed`]).
+/// the set count every such report, and how many were escalated in each month: from those
+/// (a month the days cover in part weighed by the share of its days they cover) the side
+/// of the days likely to hold fewer of them is chosen. Its reports escalated on the days
+/// are read from its lists and counted alone, or those escalated on other days are read
+/// and taken off the cells ([`each_listed`]).
 pub fn escalated_on(
     store: &Store,
     org: &OrgId,
@@ -131,26 +132,28 @@ pub fn escalated_on(
 ) -> Result<Passing, StoreError> {
     let all = super::with_prefix(store, &prefix(org, set))?;
     let (first, last) = (*days.start(), *days.end());
-    // Reports of the months the days touch, and of those they do not wholly hold.
-    let (mut touched, mut left) = (0i64, 0i64);
+    // About how many of its reports were escalated on the days, and on others: each month's
+    // shared by the share of its days on either side (days in inverse order cover none).
+    let (mut within, mut without) = (0.0f64, 0.0f64);
     for (name, n) in &all {
         let Some(month) = name.strip_prefix("month.") else {
             continue;
         };
-        let (from, to) = match month.parse::<Month>() {
-            Ok(m) => (
-                report_days::day_of(m.start()),
-                report_days::day_of(m.end()) - 1,
-            ),
+        let n = *n as f64;
+        let Ok(m) = month.parse::<Month>() else {
             // Not a month of the calendar: on both sides.
-            Err(_) => (0, u64::MAX),
+            within += n;
+            without += n;
+            continue;
         };
-        if from <= last && to >= first {
-            touched += n;
-        }
-        if from < first || to > last {
-            left += n;
-        }
+        let (from, to) = (
+            report_days::day_of(m.start()),
+            report_days::day_of(m.end()) - 1,
+        );
+        let covered = (to.min(last) + 1).saturating_sub(from.max(first)) as f64;
+        let share = covered / (to + 1 - from) as f64;
+        within += n * share;
+        without += n * (1.0 - share);
     }
     let (lower, upper) = reports::escalated_between(
         Some(report_days::start_of(first)),
@@ -159,26 +162,24 @@ pub fn escalated_on(
             .checked_add(reports::DAY - 1)
             .map(Timestamp),
     );
+    let lists = fewest(store, org, set.facets())?;
     let mut read = Cells::new();
-    let cells = if touched <= left {
-        each_listed(store, org, set, (&lower, &upper), &mut read)?;
+    let cells = if within <= without {
+        each_listed(store, org, set, &lists, (&lower, &upper), &mut read)?;
         read
     } else {
-        each_listed(store, org, set, (&[], &lower), &mut read)?;
-        each_listed(
-            store,
-            org,
-            set,
-            (&upper, &[0xFF; reports::KEY_LEN + 1]),
-            &mut read,
-        )?;
+        let end = [0xFF; reports::KEY_LEN + 1];
+        each_listed(store, org, set, &lists, (&[], &lower), &mut read)?;
+        each_listed(store, org, set, &lists, (&upper, &end), &mut read)?;
         let mut cells = all;
         for (name, n) in read {
             *cells.entry(name).or_default() -= n;
         }
-        // As the cells drop a count that falls to nothing: a read of the reports never
-        // names one.
-        cells.retain(|_, n| *n != 0);
+        // Every cell counts reports: one that falls to nothing is one a read of the reports
+        // never names, and one below (a report stored between the read of the cells and
+        // that of the lists, which no snapshot spans) says less than nothing: both go, and
+        // the figures are short of that report until the next read.
+        cells.retain(|_, n| *n > 0);
         cells
     };
     let kept =
@@ -188,26 +189,31 @@ pub fn escalated_on(
 
 /// Adds to `into`, named as [`report_facets::add_at`] names cells after their prefix, what
 /// `org`'s reports that have every facet of `set` count whose entries in its newest-first
-/// lists fall from `lower` (in) to `upper` (out): from its list of the facet fewest of its
-/// reports have, each entry looked up on its lists of the others, and its case read.
+/// lists fall from `lower` (in) to `upper` (out): from `list`, its list of the facet fewest
+/// of its reports have ([`fewest`]), each entry looked up on `others`, its lists of the
+/// others (an entry on each may be two CSOs' reports escalated at once, each with some of
+/// the facets: only a report with all of them counts), and its case read.
 fn each_listed(
     store: &Store,
     org: &OrgId,
     set: &Together,
+    (list, others): &(Vec<u8>, Vec<Vec<u8>>),
     (lower, upper): (&[u8], &[u8]),
     into: &mut Cells,
 ) -> Result<(), StoreError> {
     const CHUNK: usize = 256;
-    let (list, others) = fewest(store, org, set.facets())?;
+    if lower >= upper {
+        return Ok(());
+    }
     let mut from = [list.as_slice(), lower].concat();
     let end = [list.as_slice(), upper].concat();
     loop {
-        let ids = reports::LISTS.ids_from(store, &list, &from, CHUNK)?;
+        let ids = reports::LISTS.ids_from(store, list, &from, CHUNK)?;
         for id in ids.iter().take_while(|id| **id < end) {
             let Some(key) = super::lists::key_of::<{ reports::KEY_LEN }>(id) else {
                 continue;
             };
-            if !held_by_all(store, &others, &key)? {
+            if !held_by_all(store, others, &key)? {
                 continue;
             }
             // Two CSOs' reports about it in one case are one entry when escalated at once.
@@ -232,7 +238,7 @@ fn each_listed(
 
 /// `org`'s list of the one of `facets` (two or three) fewest of its reports have, by its
 /// cells (the one with the fewest entries to walk past), and its lists of the others.
-pub fn fewest(
+pub(crate) fn fewest(
     store: &Store,
     org: &OrgId,
     facets: &[Facet],
@@ -255,7 +261,7 @@ pub fn fewest(
 }
 
 /// Whether each of `lists` holds `key`.
-pub fn held_by_all(
+pub(crate) fn held_by_all(
     store: &Store,
     lists: &[Vec<u8>],
     key: &reports::ListKey,

@@ -3,7 +3,8 @@
 //! instead of its reports (those of the whole months among the days and of the days at
 //! either end, `aggregates::report_days`; those of the facet, of its days too,
 //! `aggregates::report_facets`; those of the facets together, `aggregates::report_pairs`,
-//! with the reports of fewer months read beside them when days narrow them too):
+//! with the reports of the side of the days likely to hold fewer read beside them when
+//! days narrow them too):
 //! figures, open and overdue counted by the rules a read of the reports counts them by; its
 //! newest reports that pass from its newest-first list, or its list of the facet (of the
 //! facet fewest of its reports have, each entry checked against the others' lists before

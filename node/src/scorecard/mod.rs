@@ -4,9 +4,9 @@
 //! never disagree; it reads the aggregate cells kept with the reports; narrowed only by
 //! days, by one category, sector or corridor, or by two or three of those, with or without
 //! days, each organisation's cells of those (`cells`; with two or three facets and days,
-//! the reports of the side of the days with fewer months' worth read too); narrowed
-//! otherwise (days that are not whole), the reports that pass, counted by the same
-//! definitions:
+//! the reports of the side of the days likely to hold fewer of them read too); narrowed
+//! otherwise (days that are not whole, which no parsed filter gives: tests and benches
+//! read that way), the reports that pass, counted by the same definitions:
 //! those of each organisation's shortest list the filter names (of its days, of its
 //! category, sector or corridor between its days), when that reads fewer, else every report
 //! (`kept`).
@@ -241,11 +241,12 @@ struct Parts {
 
 /// The comparison of this brand's supply chain, narrowed by `filter`, with each
 /// organisation's `recent` newest cases. Unnarrowed, each organisation's figures are read
-/// from its aggregate cells (`aggregates::reports`); narrowed by days, by one category,
-/// sector or corridor, by both, or by two or three of those without days, from its cells of
-/// those
-/// (`aggregates::report_days`, `aggregates::report_facets`, `aggregates::report_pairs`);
-/// narrowed otherwise, from its reports that pass, by the
+/// from its aggregate cells (`aggregates::reports`); narrowed by whole days, by one
+/// category, sector or corridor, by two or three of those, or by days and any of those,
+/// from its cells of those (`aggregates::report_days`, `aggregates::report_facets`,
+/// `aggregates::report_pairs`, which reads some reports beside them when days and two or
+/// three facets narrow them); narrowed otherwise (days that are not whole, which no parsed
+/// filter gives: tests and benches take that way), from its reports that pass, by the
 /// same definitions. Either way an attestation counts where its case has a
 /// report about the organisation that passes.
 pub fn compare(

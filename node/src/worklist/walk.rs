@@ -12,7 +12,9 @@
 //! a row per case met until the page is found, about `need * cases / kept`, so it is tried
 //! first and gives up past a budget of rows (an entry looked up on other lists costs a part
 //! of one, [`CHECKS_PER_ROW`]), leaving the page to the gathered cases (exact,
-//! and cheap then: few cases are kept). Like a wide search newest first, it counts the page
+//! and cheap then: few cases are kept). Past the page, soonest due first, a case on every
+//! list the walk reads is counted without its row when those lists hold every condition
+//! the query names ([`lists_hold`]). Like a wide search newest first, it counts the page
 //! and [`COUNTED`] more, or what the budget reaches, and its total is then a lower bound
 //! (`CasePage::more`), unless the cells count the query exactly: then it stops at the page
 //! with their total. A walk that reaches the end of its lists leaves the page to the
@@ -71,6 +73,22 @@ struct Walked {
     rank: u64,
     /// Lists each entry's key must be on too, or its case is passed over unread.
     others: Vec<Vec<u8>>,
+}
+
+/// Whether the due-date lists a walk soonest due first reads for `filter` hold every
+/// condition it names: a sector, a category or a corridor (at least one, each list of one
+/// named), whether closed cases are kept (a case that owes something is not closed), and
+/// overdue (the walk ends at the first date not past). Then every case on each of them
+/// passes, as the gathered cases take them (`ordered`), and its row need not be read to
+/// count it.
+fn lists_hold(filter: &Filter) -> bool {
+    let facet = filter.sector.is_some() || filter.category.is_some() || filter.corridor.is_some();
+    facet
+        && filter.words.is_empty()
+        && filter.status.is_empty()
+        && filter.party.is_empty()
+        && filter.from.is_none()
+        && filter.to.is_none()
 }
 
 /// The due-date list a walk soonest due first reads, and the lists each of its entries
@@ -212,6 +230,7 @@ pub fn page(
         return Ok(None);
     }
     let due_order = filter.sort == Sort::Due;
+    let unread = due_order && lists_hold(filter);
     // The rows up to the page's last place, every one sharing it included.
     let mut rows: Vec<CaseRow> = Vec::new();
     let mut last: Option<Place> = None;
@@ -263,6 +282,15 @@ pub fn page(
                     }
                 }
                 if !met.insert(case) {
+                    continue;
+                }
+                if found && unread {
+                    // Past the page, a case on every list passes: counted, not read.
+                    if counted == limits.counted {
+                        let total = rows.len() + counted;
+                        return finish(filter, rows, total, true);
+                    }
+                    counted += 1;
                     continue;
                 }
                 built += 1;
