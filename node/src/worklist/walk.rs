@@ -1,6 +1,7 @@
 //! A brand's case list in another order than newest first, read along the case-level lists
 //! that hold the order, each case met checked on its row as a read of every report checks
-//! it ([`Filter::matches`]): the cases the conditions keep are never gathered. Soonest due
+//! it ([`Filter::matches`]; past the page, not when the lists hold every condition, see
+//! below): the cases the conditions keep are never gathered. Soonest due
 //! first walks the due-date list (`aggregates::chain::DUE_CASES`), or that of the cases of
 //! the sector, category or corridor the query names (`chain::due_cases_of`), each entry
 //! looked up on the others' before its case is read ([`due_lists`]); by status, each
@@ -80,7 +81,8 @@ struct Walked {
 /// named), whether closed cases are kept (a case that owes something is not closed), and
 /// overdue (the walk ends at the first date not past). Then every case on each of them
 /// passes, as the gathered cases take them (`ordered`), and its row need not be read to
-/// count it.
+/// count it. What is counted so is what the lists say as each is read: a case written
+/// during the walk (closed, or owing by another date) may be counted as it was.
 fn lists_hold(filter: &Filter) -> bool {
     let facet = filter.sector.is_some() || filter.category.is_some() || filter.corridor.is_some();
     facet
@@ -208,13 +210,15 @@ pub(crate) fn worth_walking(
 }
 
 /// The page `filter` asks for in its order, found by walking the lists that hold it, each
-/// case met once, `row` giving its row when it passes the filter; None when the query asks
+/// case met once, `row` giving its row when it passes the filter (a `row` stricter than
+/// [`Filter::matches`] would be wrong here: past the page, a case the lists keep is
+/// counted unread when they hold every condition, [`lists_hold`]); None when the query asks
 /// for newest first, when the walk would build more rows than `limits` allow before the
 /// page is found, or when it reaches the end of its lists (see the module's doc). Its total
 /// is `known`, when the cells know it (then it stops at the page), or exact when every case
 /// it could keep was met: overdue, soonest due first, at the first date owed not past
 /// `now` or the end of the list.
-pub fn page(
+pub(crate) fn page(
     store: &Store,
     filter: &Filter,
     now: Timestamp,
