@@ -351,8 +351,9 @@ pub const VERSION: i64 = 24;
 
 /// The first [`VERSION`] whose cells are counted as they are now: a store counted at this
 /// version or later keeps its cells when only the brand's report lists change, and rebuilds
-/// those alone (a recount reads every report and holds every cell: about 3.5 of a million-
-/// report brand's 5.5 minutes). Raise it to `VERSION` when what the cells count changes.
+/// those alone (a recount reads every report and holds every cell: about 4 of a million-
+/// report brand's 6.5 minutes, `benches/brand.rs`). Raise it to `VERSION` when what the
+/// cells count changes.
 const CELLS_SINCE: i64 = 23;
 
 /// The first [`VERSION`] whose indexes are built as they are now: a store counted at this
