@@ -201,34 +201,49 @@ fn each_listed(
     (lower, upper): (&[u8], &[u8]),
     into: &mut Cells,
 ) -> Result<(), StoreError> {
-    const CHUNK: usize = 256;
-    if lower >= upper {
+    each_key_on_all(store, (list, others), (lower, upper), 256, |key| {
+        // Two CSOs' reports about it in one case are one entry when escalated at once.
+        let (at, case) = (reports::escalated_of(key), reports::case_of(key));
+        let group = reports::reports_of(store, &case)?;
+        let closed = chain::closed(&group);
+        for (r, owed) in group.iter().zip(chain::owed_in(&group)) {
+            if r.supplier == *org && r.escalated_at == at && set.held_by(r) {
+                let due = owed.iter().map(|(_, due)| *due).min();
+                report_facets::add_at(into, "", r, closed, due);
+            }
+        }
+        Ok(true)
+    })
+}
+
+/// Calls `f` with each key of `list` from `lower` (in) to `upper` (out), in order, that each
+/// of `others` holds too (a report with every facet of a set has the same key on each list
+/// of them, so one another lacks names none and its case is not read), reading `chunk`
+/// entries at a time, until `f` says to stop.
+pub(crate) fn each_key_on_all(
+    store: &Store,
+    (list, others): (&[u8], &[Vec<u8>]),
+    (lower, upper): (&[u8], &[u8]),
+    chunk: usize,
+    mut f: impl FnMut(&reports::ListKey) -> Result<bool, StoreError>,
+) -> Result<(), StoreError> {
+    if lower >= upper || chunk == 0 {
         return Ok(());
     }
-    let mut from = [list.as_slice(), lower].concat();
-    let end = [list.as_slice(), upper].concat();
+    let mut from = [list, lower].concat();
+    let end = [list, upper].concat();
     loop {
-        let ids = reports::LISTS.ids_from(store, list, &from, CHUNK)?;
+        let ids = reports::LISTS.ids_from(store, list, &from, chunk)?;
         for id in ids.iter().take_while(|id| **id < end) {
             let Some(key) = super::lists::key_of::<{ reports::KEY_LEN }>(id) else {
                 continue;
             };
-            if !held_by_all(store, others, &key)? {
-                continue;
-            }
-            // Two CSOs' reports about it in one case are one entry when escalated at once.
-            let (at, case) = (reports::escalated_of(&key), reports::case_of(&key));
-            let group = reports::reports_of(store, &case)?;
-            let closed = chain::closed(&group);
-            for (r, owed) in group.iter().zip(chain::owed_in(&group)) {
-                if r.supplier == *org && r.escalated_at == at && set.held_by(r) {
-                    let due = owed.iter().map(|(_, due)| *due).min();
-                    report_facets::add_at(into, "", r, closed, due);
-                }
+            if held_by_all(store, others, &key)? && !f(&key)? {
+                return Ok(());
             }
         }
         match ids.last() {
-            Some(last) if ids.len() == CHUNK && *last < end => {
+            Some(last) if ids.len() == chunk && *last < end => {
                 from = [last.as_slice(), &[0]].concat();
             }
             _ => return Ok(()),
@@ -261,7 +276,7 @@ pub(crate) fn fewest(
 }
 
 /// Whether each of `lists` holds `key`.
-pub(crate) fn held_by_all(
+fn held_by_all(
     store: &Store,
     lists: &[Vec<u8>],
     key: &reports::ListKey,

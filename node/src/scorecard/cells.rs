@@ -14,7 +14,7 @@
 use super::{Narrowing, Parts};
 use crate::aggregates::report_days::{self, Passing};
 use crate::aggregates::report_facets::{self, Facet};
-use crate::aggregates::report_pairs::{self, Together, fewest, held_by_all};
+use crate::aggregates::report_pairs::{self, Together, each_key_on_all, fewest};
 use crate::aggregates::reports;
 use crate::store::{Store, StoreError};
 use crate::views::ChainParty;
@@ -162,39 +162,17 @@ fn newest(
     };
     // Walking past entries the other lists lack, a block's worth at a time.
     let chunk = if others.is_empty() { n } else { n.max(256) };
-    let mut from = [list.as_slice(), &lower].concat();
-    let end = [list.as_slice(), &upper].concat();
-    while out.len() < n {
-        let ids = reports::LISTS.ids_from(store, &list, &from, chunk)?;
-        let Some(last) = ids.last() else {
-            break;
-        };
-        from = [last.as_slice(), &[0]].concat();
-        for id in ids.iter().take_while(|id| **id < end) {
-            if out.len() >= n {
-                break;
-            }
-            let Some(key) = crate::aggregates::lists::key_of::<{ reports::KEY_LEN }>(id) else {
-                continue;
-            };
-            // A report that passes has the same key in each list of its facets: one another
-            // lacks names none, and its case is not read.
-            if !held_by_all(store, &others, &key)? {
-                continue;
-            }
-            // Two reports about it in one case (two CSOs') are one entry when escalated at
-            // once, two otherwise.
-            let (at, case) = (reports::escalated_of(&key), reports::case_of(&key));
-            out.extend(
-                reports::reports_of(store, &case)?
-                    .into_iter()
-                    .filter(|r| r.supplier == *org && r.escalated_at == at && filter.keeps(r)),
-            );
-        }
-        if ids.last().is_some_and(|id| *id >= end) {
-            break;
-        }
-    }
+    each_key_on_all(store, (&list, &others), (&lower, &upper), chunk, |key| {
+        // Two reports about it in one case (two CSOs') are one entry when escalated at
+        // once, two otherwise.
+        let (at, case) = (reports::escalated_of(key), reports::case_of(key));
+        out.extend(
+            reports::reports_of(store, &case)?
+                .into_iter()
+                .filter(|r| r.supplier == *org && r.escalated_at == at && filter.keeps(r)),
+        );
+        Ok(out.len() < n)
+    })?;
     out.truncate(n);
     Ok(out)
 }
