@@ -131,6 +131,11 @@ pub fn escalated_on(
     now: Timestamp,
 ) -> Result<Passing, StoreError> {
     let all = super::with_prefix(store, &prefix(org, set))?;
+    if all.get("cases").is_none_or(|n| *n <= 0) {
+        // No report has the set: its lists would be walked for nothing (the one of the
+        // facet fewest reports have may still hold a great many).
+        return Ok(Passing::default());
+    }
     let (first, last) = (*days.start(), *days.end());
     // About how many of its reports were escalated on the days, and on others: each month's
     // shared by the share of its days on either side (days in inverse order cover none).

@@ -153,3 +153,39 @@ fn scorecards_of_days_and_two_facets_read_the_side_with_fewer_reports() {
     assert_eq!(card(&compare(&few, Reading::Cells)), card(&every_few));
     assert_ne!(card(&compare(&most, Reading::Cells)), card(&every_most));
 }
+
+/// An organisation none of whose reports has a set reads none of its lists for it, however
+/// many of its reports have one of the facets: with its cells of a sector and a corridor
+/// taken out, its figures of a few days of them are nothing, while its reports read from
+/// the lists (the way before) still find some.
+#[test]
+fn scorecards_of_days_and_a_set_no_report_has_read_no_list() {
+    let b = scored_brand();
+    let now = T0.plus_days(45);
+    let (from, to) = days(Some(20), Some(25));
+    let few = Filter {
+        from,
+        to,
+        sector: "seafood".into(),
+        corridor: "MM-TH".into(),
+        ..Filter::default()
+    };
+    let compare = |reading: Reading| {
+        b.narrowed(&few, now, RECENT, reading)
+            .expect("compare")
+            .parties[0]
+            .1
+            .cases
+    };
+    assert!(compare(Reading::Cells) > 0, "the control: it has some");
+    remove_cells(
+        &b.store,
+        &format!(
+            "{}{}.sector:seafood+corridor:MM-TH.",
+            crate::aggregates::report_pairs::PREFIX,
+            b.parties[0]
+        ),
+    );
+    assert_eq!(compare(Reading::Cells), 0);
+    assert!(compare(Reading::InLists) > 0);
+}
