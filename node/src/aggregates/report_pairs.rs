@@ -4,7 +4,7 @@
 //! over all time: so that a scorecard narrowed by two or three facets reads one record per
 //! organisation, instead of each case of the entries its lists of the facets share.
 //! Narrowed by some days too, it reads the cases of the reports on the side of the days
-//! with fewer of them, by the set's cells per month: those escalated on the days, or those
+//! likely to hold fewer of them, by the set's cells per month: those escalated on the days, or those
 //! escalated on others, taken off the cells (a set's cells per day would be a record per
 //! organisation, set and day: most of a brand's records).
 //! Counted as `report_facets` counts the cells of one facet (open and owing by the case
@@ -243,7 +243,7 @@ pub(crate) fn each_key_on_all(
             let Some(key) = super::lists::key_of::<{ reports::KEY_LEN }>(id) else {
                 continue;
             };
-            if held_by_all(store, others, &key)? && !f(&key)? {
+            if reports::on_every_list(store, others, &key, &mut 0)? && !f(&key)? {
                 return Ok(());
             }
         }
@@ -278,20 +278,6 @@ pub(crate) fn fewest(
         .map(|(_, f)| report_facets::list(org, f))
         .collect();
     Ok((report_facets::list(org, walked), others))
-}
-
-/// Whether each of `lists` holds `key`.
-fn held_by_all(
-    store: &Store,
-    lists: &[Vec<u8>],
-    key: &reports::ListKey,
-) -> Result<bool, StoreError> {
-    for list in lists {
-        if !reports::LISTS.contains(store, list, key)? {
-            return Ok(false);
-        }
-    }
-    Ok(true)
 }
 
 #[cfg(test)]

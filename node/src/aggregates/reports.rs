@@ -233,6 +233,24 @@ pub fn newest_page(
         .collect())
 }
 
+/// Whether each of `lists` holds `key` (a report with every facet of a set has the same key
+/// on each list of them), adding to `looked` the lists searched: it stops at the first that
+/// lacks it.
+pub fn on_every_list(
+    store: &Store,
+    lists: &[Vec<u8>],
+    key: &ListKey,
+    looked: &mut usize,
+) -> Result<bool, StoreError> {
+    for list in lists {
+        *looked += 1;
+        if !LISTS.contains(store, list, key)? {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
 /// Whether this node holds a report from `cso` about `org` of a case (under its id, or
 /// under the id of an earlier release).
 pub fn has_report(

@@ -273,15 +273,7 @@ pub(crate) fn page(
                     let Some(key) = lists::key_of::<{ reports::KEY_LEN }>(id) else {
                         continue;
                     };
-                    let mut on_all = true;
-                    for other in &list.others {
-                        checked += 1;
-                        if !reports::LISTS.contains(store, other, &key)? {
-                            on_all = false;
-                            break;
-                        }
-                    }
-                    if !on_all {
+                    if !reports::on_every_list(store, &list.others, &key, &mut checked)? {
                         continue;
                     }
                 }
