@@ -16,6 +16,37 @@ pub fn json(c: &scorecard::Comparison) -> Result<String> {
     Ok(serde_json::to_string(&(cards, &c.overall, &c.recent))?)
 }
 
+/// With ILM_BENCH_PROFILE set to part of a row's name, that row's reading run again and
+/// again for ILM_BENCH_PROFILE_SECS (60) seconds, so that a profiler sampling the whole run
+/// (`perf record`) finds most of its samples there rather than in the reads of every report.
+fn profile(what: &str, mut read: impl FnMut() -> Result<()>) -> Result<()> {
+    let Ok(wanted) = std::env::var("ILM_BENCH_PROFILE") else {
+        return Ok(());
+    };
+    if wanted.is_empty() || !what.contains(&wanted) {
+        return Ok(());
+    }
+    let secs: u64 = match std::env::var("ILM_BENCH_PROFILE_SECS") {
+        Ok(v) => v
+            .parse()
+            .map_err(|e| anyhow::anyhow!("ILM_BENCH_PROFILE_SECS={v:?}: {e}"))?,
+        Err(_) => 60,
+    };
+    // Said first, so that a profiler can be started on this process now.
+    eprintln!(
+        "profiling {what} for {secs} s (process {})",
+        std::process::id()
+    );
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    let mut runs = 0u64;
+    while std::time::Instant::now() < until {
+        read()?;
+        runs += 1;
+    }
+    eprintln!("profiled {what}: {runs} runs in {secs} s");
+    Ok(())
+}
+
 /// Each narrowing's row: what it is, how many reports pass, and its times.
 pub fn scorecards(store: &Store, on: &Brand) -> Result<Vec<(&'static str, String, Paired)>> {
     let day = |before: u64| ilm_node::clock::fmt_day(Timestamp(on.until.0 - before * DAY));
@@ -185,6 +216,7 @@ pub fn scorecards(store: &Store, on: &Brand) -> Result<Vec<(&'static str, String
                 "the scorecards of {filter:?} read as {checked:?} differ from every report read"
             );
         }
+        profile(what, || read(reading).map(|_| ()).map_err(Into::into))?;
         let times = paired(
             on.runs,
             || read(reading).map(|_| ()).map_err(Into::into),

@@ -425,6 +425,7 @@ impl<const N: usize> Lists<N> {
     }
 }
 
+pub mod joined;
 pub mod merged;
 mod stage;
 

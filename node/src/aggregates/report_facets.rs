@@ -58,6 +58,22 @@ impl Facet {
         }
         out
     }
+
+    /// Whether a report has it (is one of [`Facet::of`]), read off the report: a filter asks
+    /// it of every report a narrowed read passes, where `of` would copy each one's names.
+    pub fn held_by(&self, r: &StatusReport) -> bool {
+        match self {
+            Facet::Category(c) => r.categories.contains(c),
+            Facet::Sector(s) => {
+                r.sector.as_deref() == Some(s.as_str())
+                    && crate::intake::SECTORS.contains(&s.as_str())
+            }
+            Facet::Corridor(o, w) => r
+                .corridor
+                .as_ref()
+                .is_some_and(|(ro, rw)| ro == o && rw == w),
+        }
+    }
 }
 
 /// Every per-facet cell starts with this, then the party's id, a dot, the facet's name and
@@ -152,7 +168,7 @@ pub fn figures(
     facet: &Facet,
     now: Timestamp,
 ) -> Result<Passing, StoreError> {
-    let has = |r: &StatusReport| Facet::of(r).contains(facet);
+    let has = |r: &StatusReport| facet.held_by(r);
     figures_at(store, org, &prefix(org, facet), now, has)
 }
 
@@ -213,6 +229,6 @@ pub fn escalated_on(
     days: RangeInclusive<u64>,
     now: Timestamp,
 ) -> Result<Passing, StoreError> {
-    let has = |r: &StatusReport| Facet::of(r).contains(facet);
+    let has = |r: &StatusReport| facet.held_by(r);
     report_days::within(store, org, &units(org, facet), days, now, has)
 }

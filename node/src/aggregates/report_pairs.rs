@@ -12,6 +12,7 @@
 //! facets are one record (`units`): a report adds to a few sets (seven with two categories,
 //! a sector and a corridor), each rewritten once per batch, not a record per cell.
 
+use super::lists::joined;
 use super::report_days::{self, Passing};
 use super::report_facets::{self, Facet};
 use super::{Cells, chain, reports};
@@ -59,8 +60,7 @@ impl Together {
 
     /// Whether a report has each of the facets.
     pub fn held_by(&self, r: &StatusReport) -> bool {
-        let of = Facet::of(r);
-        self.0.iter().all(|f| of.contains(f))
+        self.0.iter().all(|f| f.held_by(r))
     }
 
     /// Every set of two or three of a report's facets (`Facet::of`: each category with its
@@ -206,7 +206,7 @@ fn each_listed(
     (lower, upper): (&[u8], &[u8]),
     into: &mut Cells,
 ) -> Result<(), StoreError> {
-    each_key_on_all(store, (list, others), (lower, upper), 256, |key| {
+    each_key_on_all(store, (list, others), (lower, upper), |key| {
         // Two CSOs' reports about it in one case are one entry when escalated at once.
         let (at, case) = (reports::escalated_of(key), reports::case_of(key));
         let group = reports::reports_of(store, &case)?;
@@ -218,42 +218,25 @@ fn each_listed(
             }
         }
         Ok(true)
-    })
+    })?;
+    Ok(())
 }
 
 /// Calls `f` with each key of `list` from `lower` (in) to `upper` (out), in order, that each
 /// of `others` holds too (a report with every facet of a set has the same key on each list
-/// of them, so one another lacks names none and its case is not read), reading `chunk`
-/// entries at a time, until `f` says to stop.
+/// of them, so one another lacks names none and its case is not read), until `f` says to
+/// stop; and says what it read of the lists (`lists::joined`: `list` read on, the others
+/// leapt along).
 pub(crate) fn each_key_on_all(
     store: &Store,
     (list, others): (&[u8], &[Vec<u8>]),
     (lower, upper): (&[u8], &[u8]),
-    chunk: usize,
-    mut f: impl FnMut(&reports::ListKey) -> Result<bool, StoreError>,
-) -> Result<(), StoreError> {
-    if lower >= upper || chunk == 0 {
-        return Ok(());
-    }
-    let mut from = [list, lower].concat();
-    let end = [list, upper].concat();
-    loop {
-        let ids = reports::LISTS.ids_from(store, list, &from, chunk)?;
-        for id in ids.iter().take_while(|id| **id < end) {
-            let Some(key) = super::lists::key_of::<{ reports::KEY_LEN }>(id) else {
-                continue;
-            };
-            if reports::on_every_list(store, others, &key, &mut 0)? && !f(&key)? {
-                return Ok(());
-            }
-        }
-        match ids.last() {
-            Some(last) if ids.len() == chunk && *last < end => {
-                from = [last.as_slice(), &[0]].concat();
-            }
-            _ => return Ok(()),
-        }
-    }
+    f: impl FnMut(&reports::ListKey) -> Result<bool, StoreError>,
+) -> Result<joined::Read, StoreError> {
+    let names: Vec<&[u8]> = std::iter::once(list)
+        .chain(others.iter().map(Vec::as_slice))
+        .collect();
+    joined::each_key_on_all(store, &reports::LISTS, &names, (lower, upper), f)
 }
 
 /// `org`'s list of the one of `facets` (two or three) fewest of its reports have, by its

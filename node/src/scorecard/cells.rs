@@ -160,9 +160,7 @@ fn newest(
         Counted::Together(set) => (fewest(store, org, set.facets())?, always),
         Counted::TogetherDays(_, set) => (fewest(store, org, set.facets())?, between()),
     };
-    // Walking past entries the other lists lack, a block's worth at a time.
-    let chunk = if others.is_empty() { n } else { n.max(256) };
-    each_key_on_all(store, (&list, &others), (&lower, &upper), chunk, |key| {
+    each_key_on_all(store, (&list, &others), (&lower, &upper), |key| {
         // Two reports about it in one case (two CSOs') are one entry when escalated at
         // once, two otherwise.
         let (at, case) = (reports::escalated_of(key), reports::case_of(key));

@@ -17,7 +17,7 @@ const CHUNK: usize = 256;
 const FIRST_CHUNK: usize = BLOCK;
 
 /// One list read in order: the ids under `prefix`, each ending with a key.
-struct Cursor<const N: usize> {
+pub(super) struct Cursor<const N: usize> {
     /// The table read (None for keys found apart, all read already).
     lists: Option<&'static Lists<N>>,
     prefix: Vec<u8>,
@@ -27,11 +27,14 @@ struct Cursor<const N: usize> {
     chunk: usize,
     read: VecDeque<[u8; N]>,
     /// Ids read from the store so far.
-    ids_read: usize,
+    pub(super) ids_read: usize,
+    /// Chunks read from the store so far (each a seek of the engine's tree).
+    pub(super) chunks_read: usize,
 }
 
 impl<const N: usize> Cursor<N> {
-    fn new(lists: &'static Lists<N>, prefix: Vec<u8>, start: &[u8; N]) -> Cursor<N> {
+    /// The list `prefix` of `lists`, read from the key `start` on. Nothing is read yet.
+    pub(super) fn new(lists: &'static Lists<N>, prefix: Vec<u8>, start: &[u8; N]) -> Cursor<N> {
         // Every id of the list is at or above its prefix and a zero key: starting at the
         // prefix spares a read of the block before.
         let from = if start.iter().all(|b| *b == 0) {
@@ -46,17 +49,19 @@ impl<const N: usize> Cursor<N> {
             chunk: FIRST_CHUNK,
             read: VecDeque::new(),
             ids_read: 0,
+            chunks_read: 0,
         }
     }
 
     /// The least key of the list not taken yet.
-    fn peek(&mut self, store: &Store) -> Result<Option<[u8; N]>, StoreError> {
+    pub(super) fn peek(&mut self, store: &Store) -> Result<Option<[u8; N]>, StoreError> {
         if self.read.is_empty()
             && let Some(lists) = self.lists
             && let Some(from) = self.from.take()
         {
             let ids = lists.ids_from(store, &self.prefix, &from, self.chunk)?;
             self.ids_read += ids.len();
+            self.chunks_read += 1;
             // The id just after the last one read: the same bytes and a zero byte.
             if ids.len() == self.chunk {
                 self.from = ids.last().map(|id| [id.as_slice(), &[0]].concat());
@@ -70,7 +75,11 @@ impl<const N: usize> Cursor<N> {
 
     /// The least key of the list at or above `target` (those below dropped): from what was
     /// read, or from a chunk read where `target` would be.
-    fn seek(&mut self, store: &Store, target: &[u8; N]) -> Result<Option<[u8; N]>, StoreError> {
+    pub(super) fn seek(
+        &mut self,
+        store: &Store,
+        target: &[u8; N],
+    ) -> Result<Option<[u8; N]>, StoreError> {
         let passed = self.read.partition_point(|k| k < target);
         self.read.drain(..passed);
         if self.read.is_empty()
@@ -85,6 +94,11 @@ impl<const N: usize> Cursor<N> {
             }
         }
         self.peek(store)
+    }
+
+    /// Takes the least key read (the one [`Cursor::peek`] gave).
+    pub(super) fn pop(&mut self) {
+        self.read.pop_front();
     }
 }
 
@@ -118,6 +132,7 @@ impl<const N: usize> Merged<N> {
                 chunk: FIRST_CHUNK,
                 read: fixed.into_iter().filter(|k| k >= start).collect(),
                 ids_read: 0,
+                chunks_read: 0,
             });
         }
         Merged {
@@ -187,7 +202,7 @@ impl<const N: usize> Merged<N> {
                 break;
             }
             self.heads.pop();
-            self.cursors[i].read.pop_front();
+            self.cursors[i].pop();
             self.push_head(store, i)?;
         }
         Ok(Some(key))

@@ -286,3 +286,33 @@ fn scorecards_of_two_facets_read_only_the_cases_both_lists_name() {
         );
     }
 }
+
+/// Whether a report has a facet, read off the report, is whether the report's facets hold
+/// it: for every facet of every drawn report, and a sector no filter takes, a corridor
+/// turned round and a category none has.
+#[test]
+fn a_facet_held_by_a_report_is_one_of_its_facets() {
+    let b = scored_brand();
+    let mut odd = b.reports[0].clone();
+    odd.sector = Some("seafood.category:forced".into());
+    let mut facets: Vec<Facet> = b.reports.iter().flat_map(Facet::of).collect();
+    facets.extend([
+        Facet::Sector("seafood.category:forced".into()),
+        Facet::Corridor("TH".parse().expect("c"), "MM".parse().expect("c")),
+        Facet::Category(IssueCategory::ALL[IssueCategory::ALL.len() - 1]),
+    ]);
+    let (mut held, mut not) = (0, 0);
+    for r in b.reports.iter().chain([&odd]) {
+        let of = Facet::of(r);
+        for f in &facets {
+            assert_eq!(f.held_by(r), of.contains(f), "{f:?} of {r:?}");
+            if of.contains(f) {
+                held += 1;
+            } else {
+                not += 1;
+            }
+        }
+    }
+    // The controls: both answers come up.
+    assert!(held > 0 && not > 0, "{held} held, {not} not");
+}

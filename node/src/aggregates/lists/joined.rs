@@ -1,0 +1,96 @@
+//! Lists read together: the keys each of several lists holds, in order. The first list is
+//! read on a chunk at a time; each other one is read from where the next key they could
+//! share is (a leap past the keys it lacks, as `merged` leaps), so a stretch where two lists
+//! hold many keys costs a chunk of each, and a key the others lack costs no read of its own.
+//! Looking each key of the first up on the others cost a seek of the engine's tree per key
+//! and list (most of a narrowed scorecard's time, measured: the engine copies the node it
+//! lands in at every seek).
+
+use super::Lists;
+use super::merged::Cursor;
+use crate::store::{Store, StoreError};
+
+/// What a join read from the store.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Read {
+    /// Chunks of ids read, each a seek of the engine's tree.
+    pub chunks: usize,
+    /// Ids in them.
+    pub ids: usize,
+}
+
+/// Calls `f` with each key at or above `lower` and below `upper` (each the start of a key,
+/// compared bytewise) that every list of `names` holds, ascending, until `f` says to stop;
+/// and says what it read. The first list is read on, the others leapt along: name the one
+/// likely to hold the fewest keys first.
+pub fn each_key_on_all<const N: usize>(
+    store: &Store,
+    lists: &'static Lists<N>,
+    names: &[&[u8]],
+    (lower, upper): (&[u8], &[u8]),
+    mut f: impl FnMut(&[u8; N]) -> Result<bool, StoreError>,
+) -> Result<Read, StoreError> {
+    if names.is_empty() || lower >= upper {
+        return Ok(Read::default());
+    }
+    // The least key at or above `lower`: its first bytes, then zeros (a longer bound is
+    // passed over below).
+    let mut start = [0u8; N];
+    let n = lower.len().min(N);
+    start[..n].copy_from_slice(&lower[..n]);
+    let mut cursors: Vec<Cursor<N>> = names
+        .iter()
+        .map(|name| Cursor::new(lists, name.to_vec(), &start))
+        .collect();
+    let joined = join(store, &mut cursors, (lower, upper), &mut f);
+    let read = cursors.iter().fold(Read::default(), |r, c| Read {
+        chunks: r.chunks + c.chunks_read,
+        ids: r.ids + c.ids_read,
+    });
+    joined.map(|()| read)
+}
+
+/// The walk of [`each_key_on_all`]: the first cursor's next key, then each cursor in turn
+/// sought to the greatest key found so far, until all of them stand on one.
+fn join<const N: usize>(
+    store: &Store,
+    cursors: &mut [Cursor<N>],
+    (lower, upper): (&[u8], &[u8]),
+    f: &mut impl FnMut(&[u8; N]) -> Result<bool, StoreError>,
+) -> Result<(), StoreError> {
+    let count = cursors.len();
+    loop {
+        let Some(mut key) = cursors[0].peek(store)? else {
+            return Ok(());
+        };
+        // How many cursors in a row stand on `key`, and the next one to seek.
+        let (mut agreed, mut at) = (1, 1);
+        while agreed < count {
+            if key.as_slice() >= upper {
+                return Ok(());
+            }
+            let Some(found) = cursors[at % count].seek(store, &key)? else {
+                return Ok(());
+            };
+            if found == key {
+                agreed += 1;
+            } else {
+                // Every key the others hold below `found` is one this one lacks.
+                key = found;
+                agreed = 1;
+            }
+            at += 1;
+        }
+        if key.as_slice() >= upper {
+            return Ok(());
+        }
+        if key.as_slice() >= lower && !f(&key)? {
+            return Ok(());
+        }
+        // Every cursor stands on `key`: the first one steps past it.
+        cursors[0].pop();
+    }
+}
+
+#[cfg(test)]
+mod tests;
