@@ -36,8 +36,9 @@
 //! of the first N cases as deliveries store them (timed) and writes the others' as records
 //! alone, then rebuilds the brand's lists and cells from every report as `ilm reindex` does
 //! (timed, with the memory its recount holds): a million cases in a session;
-//! ILM_BENCH_PROFILE (part of a scorecard row's name) runs that row's reading again and
-//! again for ILM_BENCH_PROFILE_SECS (60) seconds, for a profiler. Nothing asserts on time.
+//! ILM_BENCH_PROFILE (part of a scorecard row's name) runs the first such row's reading
+//! again and again for ILM_BENCH_PROFILE_SECS (60) seconds after its timing, for a
+//! profiler. Nothing asserts on time.
 
 mod common;
 #[path = "brand_parts/compacted.rs"]

@@ -247,6 +247,29 @@ impl<const N: usize> Lists<N> {
         Ok(out)
     }
 
+    /// The ids under `prefix` at or above `from` in the first block that holds any, in id
+    /// order (none: the list holds none there): what a reader leaping ahead reads first, one
+    /// seek of the engine's tree when the block holding `from` has some, where
+    /// [`Lists::ids_from`] reads on from the next block with a second.
+    pub fn ids_near(
+        &self,
+        store: &Store,
+        prefix: &[u8],
+        from: &[u8],
+    ) -> Result<Vec<Vec<u8>>, StoreError> {
+        let mut out = Vec::new();
+        self.each_block_by(store, prefix, from, 1, |term, block| {
+            out.extend(
+                block
+                    .keys::<N>()
+                    .map(|k| id_of(term, &k))
+                    .filter(|id| id.as_slice() >= from),
+            );
+            out.is_empty()
+        })?;
+        Ok(out)
+    }
+
     /// Every id under `prefix`, in id order; None as soon as there are more than `max`.
     pub fn ids_prefixed(
         &self,

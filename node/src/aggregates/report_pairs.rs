@@ -194,10 +194,10 @@ pub fn escalated_on(
 
 /// Adds to `into`, named as [`report_facets::add_at`] names cells after their prefix, what
 /// `org`'s reports that have every facet of `set` count whose entries in its newest-first
-/// lists fall from `lower` (in) to `upper` (out): from `list`, its list of the facet fewest
-/// of its reports have ([`fewest`]), each entry looked up on `others`, its lists of the
-/// others (an entry on each may be two CSOs' reports escalated at once, each with some of
-/// the facets: only a report with all of them counts), and its case read.
+/// lists fall from `lower` (in) to `upper` (out): the entries `list`, its list of the facet
+/// fewest of its reports have ([`fewest`]), shares with `others`, its lists of the others
+/// (an entry on each may be two CSOs' reports escalated at once, each with some of the
+/// facets: only a report with all of them counts), each case read.
 fn each_listed(
     store: &Store,
     org: &OrgId,
@@ -218,25 +218,25 @@ fn each_listed(
             }
         }
         Ok(true)
-    })?;
-    Ok(())
+    })
 }
 
 /// Calls `f` with each key of `list` from `lower` (in) to `upper` (out), in order, that each
 /// of `others` holds too (a report with every facet of a set has the same key on each list
 /// of them, so one another lacks names none and its case is not read), until `f` says to
-/// stop; and says what it read of the lists (`lists::joined`: `list` read on, the others
-/// leapt along).
+/// stop: the lists joined (`lists::joined`), each read from where the next key all of them
+/// could share is.
 pub(crate) fn each_key_on_all(
     store: &Store,
     (list, others): (&[u8], &[Vec<u8>]),
     (lower, upper): (&[u8], &[u8]),
     f: impl FnMut(&reports::ListKey) -> Result<bool, StoreError>,
-) -> Result<joined::Read, StoreError> {
+) -> Result<(), StoreError> {
     let names: Vec<&[u8]> = std::iter::once(list)
         .chain(others.iter().map(Vec::as_slice))
         .collect();
-    joined::each_key_on_all(store, &reports::LISTS, &names, (lower, upper), f)
+    joined::each_key_on_all(store, &reports::LISTS, &names, (lower, upper), f)?;
+    Ok(())
 }
 
 /// `org`'s list of the one of `facets` (two or three) fewest of its reports have, by its

@@ -6,9 +6,9 @@
 //! with the reports of the side of the days likely to hold fewer read beside them when
 //! days narrow them too):
 //! figures, open and overdue counted by the rules a read of the reports counts them by; its
-//! newest reports that pass from its newest-first list, or its list of the facet (of the
-//! facet fewest of its reports have, each entry checked against the others' lists before
-//! its case is read), between the days, walked no further than the cells' count of them;
+//! newest reports that pass from its newest-first list, or its list of the facet (of a set,
+//! the entries its lists of the facets share, `aggregates::lists::joined`, before each case
+//! is read), between the days, walked no further than the cells' count of them;
 //! an attestation counted when its case's report about it passes.
 
 use super::{Narrowing, Parts};
@@ -138,8 +138,8 @@ pub(super) fn parts(
 
 /// `org`'s `n` newest reports that pass (newest escalation first, then by case; a case's
 /// reports in id order), from its newest-first list, its list of the facet, or its list of
-/// the facet of a set fewest of its reports have (each entry checked against the others'),
-/// between the filter's days (every list holds the same keys).
+/// the facets of a set (the entries they share, that of the facet fewest of its reports
+/// have named first), between the filter's days (every list holds the same keys).
 fn newest(
     store: &Store,
     org: &OrgId,

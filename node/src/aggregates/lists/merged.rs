@@ -26,6 +26,8 @@ pub(super) struct Cursor<const N: usize> {
     /// Ids the next chunk reads.
     chunk: usize,
     read: VecDeque<[u8; N]>,
+    /// Whether the next read is where a leap landed: of the block there alone.
+    leapt: bool,
     /// Ids read from the store so far.
     pub(super) ids_read: usize,
     /// Chunks read from the store so far (each a seek of the engine's tree).
@@ -48,6 +50,7 @@ impl<const N: usize> Cursor<N> {
             from: Some(from),
             chunk: FIRST_CHUNK,
             read: VecDeque::new(),
+            leapt: false,
             ids_read: 0,
             chunks_read: 0,
         }
@@ -59,14 +62,25 @@ impl<const N: usize> Cursor<N> {
             && let Some(lists) = self.lists
             && let Some(from) = self.from.take()
         {
-            let ids = lists.ids_from(store, &self.prefix, &from, self.chunk)?;
+            // Where a leap lands, the block there alone: a list leapt along (the keys of
+            // a join another list lacks) may give one key before the next leap.
+            let (ids, more) = if std::mem::take(&mut self.leapt) {
+                let ids = lists.ids_near(store, &self.prefix, &from)?;
+                let more = !ids.is_empty();
+                (ids, more)
+            } else {
+                let ids = lists.ids_from(store, &self.prefix, &from, self.chunk)?;
+                // Fewer than asked for: the list ends there.
+                let more = ids.len() == self.chunk;
+                self.chunk = self.chunk.saturating_mul(2).min(CHUNK);
+                (ids, more)
+            };
             self.ids_read += ids.len();
             self.chunks_read += 1;
             // The id just after the last one read: the same bytes and a zero byte.
-            if ids.len() == self.chunk {
+            if more {
                 self.from = ids.last().map(|id| [id.as_slice(), &[0]].concat());
             }
-            self.chunk = self.chunk.saturating_mul(2).min(CHUNK);
             self.read
                 .extend(ids.iter().filter_map(|id| key_of::<N>(id)));
         }
@@ -88,6 +102,7 @@ impl<const N: usize> Cursor<N> {
             let at = [self.prefix.as_slice(), target].concat();
             if at > *from {
                 *from = at;
+                self.leapt = true;
                 // A list leapt over often is read in smaller chunks; one read on grows
                 // them again.
                 self.chunk = (self.chunk / 2).max(FIRST_CHUNK);
@@ -131,6 +146,7 @@ impl<const N: usize> Merged<N> {
                 from: None,
                 chunk: FIRST_CHUNK,
                 read: fixed.into_iter().filter(|k| k >= start).collect(),
+                leapt: false,
                 ids_read: 0,
                 chunks_read: 0,
             });

@@ -295,6 +295,7 @@ fn a_facet_held_by_a_report_is_one_of_its_facets() {
     let b = scored_brand();
     let mut odd = b.reports[0].clone();
     odd.sector = Some("seafood.category:forced".into());
+    odd.categories.push(odd.categories[0]);
     let mut facets: Vec<Facet> = b.reports.iter().flat_map(Facet::of).collect();
     facets.extend([
         Facet::Sector("seafood.category:forced".into()),
