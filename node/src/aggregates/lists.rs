@@ -172,42 +172,60 @@ impl<const N: usize> Lists<N> {
         from: &[u8],
         f: impl FnMut(&[u8], &Block) -> bool,
     ) -> Result<(), StoreError> {
-        self.each_block_by(store, prefix, from, SCAN, f)
+        self.each_block_by(store, prefix, from, SCAN, f).map(|_| ())
     }
 
     /// [`Lists::each_block`], reading `scan` blocks at a time after the first (a reader that
-    /// wants a few ids decodes no more blocks than it needs).
+    /// wants a few ids decodes no more blocks than it needs); says how many seeks of the
+    /// engine's tree it made (one per read of the store).
     fn each_block_by(
         &self,
         store: &Store,
         prefix: &[u8],
         from: &[u8],
         scan: usize,
+        f: impl FnMut(&[u8], &Block) -> bool,
+    ) -> Result<usize, StoreError> {
+        self.blocks_by(store, prefix, from, scan, true, f)
+    }
+
+    /// [`Lists::each_block_by`]; without `below`, the block holding `from` is not looked
+    /// for (the reader knows it holds no id at or above `from`: it read that block's last).
+    fn blocks_by(
+        &self,
+        store: &Store,
+        prefix: &[u8],
+        from: &[u8],
+        scan: usize,
+        below: bool,
         mut f: impl FnMut(&[u8], &Block) -> bool,
-    ) -> Result<(), StoreError> {
+    ) -> Result<usize, StoreError> {
         let scan = scan.clamp(1, SCAN);
         let mut next = from.to_vec();
+        let mut seeks = 0;
         // Every id is longer than the prefix: no block starts at or below the prefix itself.
-        if from != prefix
-            && let Some((id, block)) = self.block_at_or_below(store, prefix, from)?
-        {
-            if !f(term_of::<N>(&id), &block) {
-                return Ok(());
+        if below && from != prefix {
+            seeks += 1;
+            if let Some((id, block)) = self.block_at_or_below(store, prefix, from)? {
+                if !f(term_of::<N>(&id), &block) {
+                    return Ok(seeks);
+                }
+                next = [id.as_slice(), &[0]].concat();
             }
-            next = [id.as_slice(), &[0]].concat();
         }
         loop {
+            seeks += 1;
             let blocks = store.entries_from::<Block>(self.table, prefix, &next, scan)?;
             let last = blocks.len() < scan;
             for (id, block) in blocks {
                 let block = self.checked(&id, block)?;
                 if !f(term_of::<N>(&id), &block) {
-                    return Ok(());
+                    return Ok(seeks);
                 }
                 next = [id.as_slice(), &[0]].concat();
             }
             if last {
-                return Ok(());
+                return Ok(seeks);
             }
         }
     }
@@ -228,11 +246,25 @@ impl<const N: usize> Lists<N> {
         from: &[u8],
         n: usize,
     ) -> Result<Vec<Vec<u8>>, StoreError> {
+        self.ids_from_counted(store, prefix, from, n, false, &mut 0)
+    }
+
+    /// [`Lists::ids_from`], adding to `seeks` the seeks of the engine's tree it made; with
+    /// `at_block_end`, `from` follows the last id of a block read (its block not read again).
+    pub(super) fn ids_from_counted(
+        &self,
+        store: &Store,
+        prefix: &[u8],
+        from: &[u8],
+        n: usize,
+        at_block_end: bool,
+        seeks: &mut usize,
+    ) -> Result<Vec<Vec<u8>>, StoreError> {
         let mut out = Vec::with_capacity(n.min(4096));
         // The block holding `from` is read first; `n` ids usually fill this many more (a
         // block may be less than full: then more are read).
         let scan = n.div_ceil(BLOCK) + 1;
-        self.each_block_by(store, prefix, from, scan, |term, block| {
+        *seeks += self.blocks_by(store, prefix, from, scan, !at_block_end, |term, block| {
             for k in block.keys::<N>() {
                 let id = id_of(term, &k);
                 if id.as_slice() >= from {
@@ -250,15 +282,17 @@ impl<const N: usize> Lists<N> {
     /// The ids under `prefix` at or above `from` in the first block that holds any, in id
     /// order (none: the list holds none there): what a reader leaping ahead reads first, one
     /// seek of the engine's tree when the block holding `from` has some, where
-    /// [`Lists::ids_from`] reads on from the next block with a second.
-    pub fn ids_near(
+    /// [`Lists::ids_from`] reads on from the next block with a second. Adds to `seeks` the
+    /// seeks it made.
+    pub(super) fn ids_near(
         &self,
         store: &Store,
         prefix: &[u8],
         from: &[u8],
+        seeks: &mut usize,
     ) -> Result<Vec<Vec<u8>>, StoreError> {
         let mut out = Vec::new();
-        self.each_block_by(store, prefix, from, 1, |term, block| {
+        *seeks += self.each_block_by(store, prefix, from, 1, |term, block| {
             out.extend(
                 block
                     .keys::<N>()

@@ -12,9 +12,9 @@ use crate::store::{Store, StoreError};
 /// What a join read from the store.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Read {
-    /// Reads of a list: the block a leap lands in (one seek of the engine's tree, two when
-    /// that block holds no key past it), or a chunk of ids read on (two seeks).
-    pub chunks: usize,
+    /// Seeks of the engine's tree: one for the block a leap lands in (two when it holds no
+    /// key past the leap), two for a chunk of ids read on.
+    pub seeks: usize,
     /// Ids in them.
     pub ids: usize,
 }
@@ -39,11 +39,11 @@ pub fn each_key_on_all<const N: usize>(
     start[..n].copy_from_slice(&lower[..n]);
     let mut cursors: Vec<Cursor<N>> = names
         .iter()
-        .map(|name| Cursor::new(lists, name.to_vec(), &start))
+        .map(|name| Cursor::joined(lists, name.to_vec(), &start))
         .collect();
     let joined = join(store, &mut cursors, (lower, upper), &mut f);
     let read = cursors.iter().fold(Read::default(), |r, c| Read {
-        chunks: r.chunks + c.chunks_read,
+        seeks: r.seeks + c.seeks,
         ids: r.ids + c.ids_read,
     });
     joined.map(|()| read)

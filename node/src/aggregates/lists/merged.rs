@@ -26,16 +26,22 @@ pub(super) struct Cursor<const N: usize> {
     /// Ids the next chunk reads.
     chunk: usize,
     read: VecDeque<[u8; N]>,
-    /// Whether the next read is where a leap landed: of the block there alone.
+    /// Whether a leap reads the block it lands in alone (a join's lists, `joined`).
+    near: bool,
+    /// Whether the next read is where a leap landed.
     leapt: bool,
+    /// Whether `from` follows the last id of a block read (a read there starts at the
+    /// next block, without reading that one again).
+    at_block_end: bool,
     /// Ids read from the store so far.
     pub(super) ids_read: usize,
-    /// Chunks read from the store so far (each a seek of the engine's tree).
-    pub(super) chunks_read: usize,
+    /// Seeks of the engine's tree made so far (one or two per read of the store).
+    pub(super) seeks: usize,
 }
 
 impl<const N: usize> Cursor<N> {
-    /// The list `prefix` of `lists`, read from the key `start` on. Nothing is read yet.
+    /// The list `prefix` of `lists`, read from the key `start` on, in chunks that grow as it
+    /// is read on (as a merge reads it). Nothing is read yet.
     pub(super) fn new(lists: &'static Lists<N>, prefix: Vec<u8>, start: &[u8; N]) -> Cursor<N> {
         // Every id of the list is at or above its prefix and a zero key: starting at the
         // prefix spares a read of the block before.
@@ -50,9 +56,22 @@ impl<const N: usize> Cursor<N> {
             from: Some(from),
             chunk: FIRST_CHUNK,
             read: VecDeque::new(),
+            near: false,
             leapt: false,
+            at_block_end: false,
             ids_read: 0,
-            chunks_read: 0,
+            seeks: 0,
+        }
+    }
+
+    /// [`Cursor::new`], each leap reading the block it lands in alone: a list of a join,
+    /// leapt along to keys the others hold, may give one key before its next leap (measured:
+    /// two streams of a merge holding many keys alike made half as many seeks again this
+    /// way, each leap landing just past what was read).
+    pub(super) fn joined(lists: &'static Lists<N>, prefix: Vec<u8>, start: &[u8; N]) -> Cursor<N> {
+        Cursor {
+            near: true,
+            ..Cursor::new(lists, prefix, start)
         }
     }
 
@@ -62,21 +81,29 @@ impl<const N: usize> Cursor<N> {
             && let Some(lists) = self.lists
             && let Some(from) = self.from.take()
         {
-            // Where a leap lands, the block there alone: a list leapt along (the keys of
-            // a join another list lacks) may give one key before the next leap.
-            let (ids, more) = if std::mem::take(&mut self.leapt) {
-                let ids = lists.ids_near(store, &self.prefix, &from)?;
+            let leapt = std::mem::take(&mut self.leapt);
+            let at_block_end = std::mem::take(&mut self.at_block_end);
+            let (ids, more) = if leapt && self.near {
+                let ids = lists.ids_near(store, &self.prefix, &from, &mut self.seeks)?;
+                // It read its block to the end.
+                self.at_block_end = !ids.is_empty();
                 let more = !ids.is_empty();
                 (ids, more)
             } else {
-                let ids = lists.ids_from(store, &self.prefix, &from, self.chunk)?;
+                let ids = lists.ids_from_counted(
+                    store,
+                    &self.prefix,
+                    &from,
+                    self.chunk,
+                    at_block_end,
+                    &mut self.seeks,
+                )?;
                 // Fewer than asked for: the list ends there.
                 let more = ids.len() == self.chunk;
                 self.chunk = self.chunk.saturating_mul(2).min(CHUNK);
                 (ids, more)
             };
             self.ids_read += ids.len();
-            self.chunks_read += 1;
             // The id just after the last one read: the same bytes and a zero byte.
             if more {
                 self.from = ids.last().map(|id| [id.as_slice(), &[0]].concat());
@@ -103,8 +130,9 @@ impl<const N: usize> Cursor<N> {
             if at > *from {
                 *from = at;
                 self.leapt = true;
-                // A list leapt over often is read in smaller chunks; one read on grows
-                // them again.
+                self.at_block_end = false;
+                // A list leapt over often is read in smaller chunks, down to the block a
+                // leap lands in; a chunk read on grows them again.
                 self.chunk = (self.chunk / 2).max(FIRST_CHUNK);
             }
         }
@@ -146,9 +174,11 @@ impl<const N: usize> Merged<N> {
                 from: None,
                 chunk: FIRST_CHUNK,
                 read: fixed.into_iter().filter(|k| k >= start).collect(),
+                near: false,
                 leapt: false,
+                at_block_end: false,
                 ids_read: 0,
-                chunks_read: 0,
+                seeks: 0,
             });
         }
         Merged {
@@ -171,6 +201,12 @@ impl<const N: usize> Merged<N> {
     /// How many ids were read from the store so far (what a merge costs).
     pub fn ids_read(&self) -> usize {
         self.cursors.iter().map(|c| c.ids_read).sum()
+    }
+
+    /// How many seeks of the engine's tree it made so far (what its reads cost, beside the
+    /// ids they decode).
+    pub fn seeks(&self) -> usize {
+        self.cursors.iter().map(|c| c.seeks).sum()
     }
 
     /// Puts cursor `i`'s next key among the heads, if it has one.
