@@ -262,4 +262,4 @@ impl<const N: usize> Merged<N> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(super) mod tests;

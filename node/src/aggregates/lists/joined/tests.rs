@@ -2,48 +2,9 @@
 //! reads a chunk per stretch of keys, not a seek per key of the first list.
 
 use super::*;
-use crate::aggregates::lists::Changes;
-use crate::schema;
-use crate::store::WriteBatch;
+use crate::aggregates::lists::merged::tests::{KEY_LEN, Key, L, key, name, store, write};
 use proptest::prelude::*;
 use std::collections::BTreeSet;
-
-const KEY_LEN: usize = 24;
-type Key = [u8; KEY_LEN];
-
-/// The lists joined: the brand's report lists' table.
-const L: Lists<KEY_LEN> = Lists::new(&schema::REPORT_LISTS);
-
-fn store() -> (tempfile::TempDir, Store) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let store = schema::open(&dir.path().join("db")).expect("store");
-    (dir, store)
-}
-
-/// Key `n`, ascending with `n`.
-fn key(n: u32) -> Key {
-    let mut k = [0u8; KEY_LEN];
-    k[4..8].copy_from_slice(&n.to_be_bytes());
-    k
-}
-
-/// List `i`'s name (names share starts, as a prefix read would see them).
-fn name(i: usize) -> Vec<u8> {
-    format!("j:{i:03}\0").into_bytes()
-}
-
-/// Stores the lists (each list's keys, by list number).
-fn write(store: &Store, lists: &[Vec<u32>]) {
-    let mut changes = Changes::<KEY_LEN>::new();
-    for (i, keys) in lists.iter().enumerate() {
-        for k in keys {
-            changes.entry(name(i)).or_default().insert(key(*k), true);
-        }
-    }
-    let mut batch = WriteBatch::new();
-    L.stage(store, &mut batch, &changes).expect("stage");
-    store.commit(batch).expect("commit");
-}
 
 /// The keys the join of the first `count` lists gives between `bounds`, and what it read.
 fn joined(store: &Store, count: usize, bounds: (&[u8], &[u8])) -> (Vec<Key>, Read) {

@@ -8,32 +8,32 @@ use crate::store::WriteBatch;
 use proptest::prelude::*;
 use std::collections::BTreeSet;
 
-const KEY_LEN: usize = 24;
-type Key = [u8; KEY_LEN];
+pub(in crate::aggregates::lists) const KEY_LEN: usize = 24;
+pub(in crate::aggregates::lists) type Key = [u8; KEY_LEN];
 
-/// The lists merged: the contact index's table.
-const L: Lists<KEY_LEN> = Lists::new(&schema::CONTACT_LISTS);
+/// The lists read (merged, joined): the contact index's table.
+pub(in crate::aggregates::lists) const L: Lists<KEY_LEN> = Lists::new(&schema::CONTACT_LISTS);
 
-fn store() -> (tempfile::TempDir, Store) {
+pub(in crate::aggregates::lists) fn store() -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = schema::open(&dir.path().join("db")).expect("store");
     (dir, store)
 }
 
 /// Key `n`, ascending with `n`.
-fn key(n: u32) -> Key {
+pub(in crate::aggregates::lists) fn key(n: u32) -> Key {
     let mut k = [0u8; KEY_LEN];
     k[4..8].copy_from_slice(&n.to_be_bytes());
     k
 }
 
 /// List `i`'s name (names share starts, as a prefix read would see them).
-fn name(i: usize) -> Vec<u8> {
+pub(in crate::aggregates::lists) fn name(i: usize) -> Vec<u8> {
     format!("m:{i:03}\0").into_bytes()
 }
 
 /// Stores the lists (each list's keys, by list number).
-fn write(store: &Store, lists: &[Vec<u32>]) {
+pub(in crate::aggregates::lists) fn write(store: &Store, lists: &[Vec<u32>]) {
     let mut changes = Changes::<KEY_LEN>::new();
     for (i, keys) in lists.iter().enumerate() {
         for k in keys {
