@@ -65,9 +65,9 @@ impl<const N: usize> Cursor<N> {
     }
 
     /// [`Cursor::new`], each leap reading the block it lands in alone: a list of a join,
-    /// leapt along to keys the others hold, may give one key before its next leap (measured:
-    /// two streams of a merge holding many keys alike made half as many seeks again this
-    /// way, each leap landing just past what was read).
+    /// leapt along to keys the others hold, may give one key before its next leap. Not a
+    /// merge's: two of its streams holding many keys alike, each leap landing just past what
+    /// was read, made 1,667 seeks this way where chunks made 1,050 (measured).
     pub(super) fn joined(lists: &'static Lists<N>, prefix: Vec<u8>, start: &[u8; N]) -> Cursor<N> {
         Cursor {
             near: true,
