@@ -159,6 +159,11 @@ pub const PARTY_SETTLED: Table<Block> = Table::new(b'E', "cases by party owing n
 /// (`aggregates::chain`), in blocks.
 pub const REPORT_LISTS: Table<Block> = Table::new(b'X', "status reports by party");
 
+/// At a brand, per party a status report concerns, what its scorecard counts of each of its
+/// reports, packed beside the report's key, newest first (`aggregates::report_figures`), in
+/// blocks.
+pub const REPORT_FIGURES: Table<Block> = Table::new(b'x', "status reports' figures by party");
+
 /// Cases not closed, newest first (`aggregates::opened`), in blocks.
 pub const OPENED: Table<Block> = Table::new(b'N', "open cases by opening date");
 
@@ -257,6 +262,7 @@ pub const PREFIXES: &[(u8, &str)] = &[
     (PARTY_DUE.prefix(), PARTY_DUE.name()),
     (PARTY_SETTLED.prefix(), PARTY_SETTLED.name()),
     (REPORT_LISTS.prefix(), REPORT_LISTS.name()),
+    (REPORT_FIGURES.prefix(), REPORT_FIGURES.name()),
     (OPENED.prefix(), OPENED.name()),
     (TERMS.prefix(), TERMS.name()),
     (HEADS.prefix(), HEADS.name()),

@@ -15,6 +15,7 @@ pub mod party;
 mod quantiles;
 pub mod report_days;
 pub mod report_facets;
+pub mod report_figures;
 pub mod report_pairs;
 pub mod reports;
 mod tally;
@@ -228,6 +229,7 @@ pub struct Pending {
     party_due: lists::Changes<{ due::DUE_KEY_LEN }>,
     party_settled: lists::Changes<{ opened::KEY_LEN }>,
     report_lists: lists::Changes<{ reports::KEY_LEN }>,
+    report_figures: lists::Changes<{ report_figures::ENTRY_LEN }>,
 }
 
 impl Pending {
@@ -274,6 +276,10 @@ impl Pending {
         let entries =
             |group: &[StatusReport]| -> BTreeSet<_> { chain::entries(group).into_iter().collect() };
         diff_sets(&mut self.report_lists, &entries(before), &entries(after));
+        let figures = |group: &[StatusReport]| -> BTreeSet<_> {
+            report_figures::entries(group).into_iter().collect()
+        };
+        diff_sets(&mut self.report_figures, &figures(before), &figures(after));
         self.add(&delta(&chain::of_case(before), &chain::of_case(after)));
     }
 
@@ -330,7 +336,8 @@ impl Pending {
         due::LISTS.stage(store, batch, &self.due)?;
         due::BY_PARTY.stage(store, batch, &self.party_due)?;
         due::SETTLED.stage(store, batch, &self.party_settled)?;
-        reports::LISTS.stage(store, batch, &self.report_lists)
+        reports::LISTS.stage(store, batch, &self.report_lists)?;
+        report_figures::LISTS.stage(store, batch, &self.report_figures)
     }
 }
 
@@ -347,7 +354,7 @@ const BUILT: &str = "_built";
 /// The version of what `of_case` and `of_contact` count (and of the indexes kept with them): raise it
 /// whenever they change, and every node brings them up to date at its next start (see
 /// [`ensure_built`]).
-pub const VERSION: i64 = 24;
+pub const VERSION: i64 = 25;
 
 /// The first [`VERSION`] whose cells are counted as they are now: a store counted at this
 /// version or later keeps its cells when only the brand's report lists change, and rebuilds

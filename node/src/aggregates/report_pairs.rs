@@ -12,9 +12,10 @@
 //! facets are one record (`units`): a report adds to a few sets (seven with two categories,
 //! a sector and a corridor), each rewritten once per batch, not a record per cell.
 
-use super::lists::joined;
+use super::lists::joined::{self, Beside};
 use super::report_days::{self, Passing};
 use super::report_facets::{self, Facet};
+use super::report_figures;
 use super::{Cells, chain, reports};
 use crate::records::StatusReport;
 use crate::store::{Store, StoreError};
@@ -195,18 +196,28 @@ pub fn escalated_on(
 /// Adds to `into`, named as [`report_facets::add_at`] names cells after their prefix, what
 /// `org`'s reports that have every facet of `set` count whose entries in its newest-first
 /// lists fall from `lower` (in) to `upper` (out): the entries `list`, its list of the facet
-/// fewest of its reports have ([`fewest`]), shares with `others`, its lists of the others
-/// (an entry on each may be two CSOs' reports escalated at once, each with some of the
-/// facets: only a report with all of them counts), each case read.
-fn each_listed(
+/// fewest of its reports have ([`fewest`]), shares with `others`, its lists of the others,
+/// each counted from its figures (`report_figures`, read beside the join), or from its case
+/// when they are not packed (an entry on each list may then be two CSOs' reports escalated
+/// at once, each with some of the facets: only a report with all of them counts). Returns
+/// how many cases it read.
+pub(super) fn each_listed(
     store: &Store,
     org: &OrgId,
     set: &Together,
     (list, others): &(Vec<u8>, Vec<Vec<u8>>),
     (lower, upper): (&[u8], &[u8]),
     into: &mut Cells,
-) -> Result<(), StoreError> {
+) -> Result<usize, StoreError> {
+    let mut figures = Beside::new(&report_figures::LISTS, &report_figures::list(org), lower);
+    let mut cases = 0;
     each_key_on_all(store, (list, others), (lower, upper), |key| {
+        if let Some(entry) = figures.entry(store, key)?
+            && report_figures::add_packed(into, &entry)
+        {
+            return Ok(true);
+        }
+        cases += 1;
         // Two CSOs' reports about it in one case are one entry when escalated at once.
         let (at, case) = (reports::escalated_of(key), reports::case_of(key));
         let group = reports::reports_of(store, &case)?;
@@ -218,7 +229,8 @@ fn each_listed(
             }
         }
         Ok(true)
-    })
+    })?;
+    Ok(cases)
 }
 
 /// Calls `f` with each key of `list` from `lower` (in) to `upper` (out), in order, that each

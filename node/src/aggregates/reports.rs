@@ -9,6 +9,7 @@
 //! scorecards read cells instead of every report it holds.
 
 use super::lists::Lists;
+use super::report_figures;
 use super::{Cells, add, days_between, month};
 use crate::records::StatusReport;
 use crate::schema;
@@ -409,7 +410,8 @@ pub(super) fn for_each_case(
     Ok(())
 }
 
-/// Rebuilds a brand's lists of status reports ([`LISTS`]) from every report.
+/// Rebuilds a brand's lists of status reports ([`LISTS`], and those of their figures,
+/// [`report_figures::LISTS`]) from every report.
 pub(crate) fn rebuild_lists(store: &Store) -> Result<(), StoreError> {
     rebuild_lists_in(store, super::LIST_CHUNK).map(|_| ())
 }
@@ -421,6 +423,7 @@ pub(super) fn rebuild_lists_in(store: &Store, chunk: usize) -> Result<usize, Sto
     // lists change, until they are all written (`ensure_built`).
     super::unmark(store)?;
     super::empty(store, LISTS.table())?;
+    super::empty(store, report_figures::LISTS.table())?;
     // Each case by its opening, newest first (24 bytes per case held meanwhile), then its
     // reports read again in that order: each chunk's entries then add to one end of the
     // lists by opening, and mostly to one end of the others (newest-first lists by each
@@ -437,26 +440,34 @@ pub(super) fn rebuild_lists_in(store: &Store, chunk: usize) -> Result<usize, Sto
     keys.sort_unstable();
     let mut written = 0;
     let mut changes = super::lists::Changes::<KEY_LEN>::new();
+    let mut figures = super::lists::Changes::<{ report_figures::ENTRY_LEN }>::new();
     let mut held = 0;
-    let mut flush = |changes: &mut super::lists::Changes<KEY_LEN>| {
-        let mut batch = WriteBatch::new();
-        LISTS.stage(store, &mut batch, changes)?;
-        written += batch.len();
-        changes.clear();
-        store.commit(batch)
-    };
+    let mut flush =
+        |changes: &mut super::lists::Changes<KEY_LEN>,
+         figures: &mut super::lists::Changes<{ report_figures::ENTRY_LEN }>| {
+            let mut batch = WriteBatch::new();
+            LISTS.stage(store, &mut batch, changes)?;
+            report_figures::LISTS.stage(store, &mut batch, figures)?;
+            written += batch.len();
+            changes.clear();
+            figures.clear();
+            store.commit(batch)
+        };
     for key in &keys {
         let group = reports_of(store, &super::opened::case_of(key))?;
         for (list, entry) in super::chain::entries(&group) {
             changes.entry(list).or_default().insert(entry, true);
         }
+        for (list, entry) in report_figures::entries(&group) {
+            figures.entry(list).or_default().insert(entry, true);
+        }
         held += group.len();
         if held >= chunk.max(1) {
             held = 0;
-            flush(&mut changes)?;
+            flush(&mut changes, &mut figures)?;
         }
     }
-    flush(&mut changes)?;
+    flush(&mut changes, &mut figures)?;
     Ok(written)
 }
 

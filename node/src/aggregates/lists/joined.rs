@@ -34,9 +34,7 @@ pub fn each_key_on_all<const N: usize>(
     }
     // The least key at or above `lower`: its first bytes, then zeros (a longer bound is
     // passed over below).
-    let mut start = [0u8; N];
-    let n = lower.len().min(N);
-    start[..n].copy_from_slice(&lower[..n]);
+    let start = padded::<N>(lower);
     let mut cursors: Vec<Cursor<N>> = names
         .iter()
         .map(|name| Cursor::joined(lists, name.to_vec(), &start))
@@ -89,6 +87,42 @@ fn join<const N: usize>(
         // Every cursor stands on `key`: the first one steps past it.
         cursors[0].pop();
     }
+}
+
+/// A list read beside a join, whose entries start with the keys the join gives (a key, then
+/// what is kept of it): the entry of each key, asked for in order, read a block at a time
+/// where the keys lead (one seek for each block the keys fall in).
+pub struct Beside<const M: usize> {
+    cursor: Cursor<M>,
+}
+
+impl<const M: usize> Beside<M> {
+    /// The list `name` of `lists`, from its entries at or above `lower` (the start of one).
+    pub fn new(lists: &'static Lists<M>, name: &[u8], lower: &[u8]) -> Beside<M> {
+        Beside {
+            cursor: Cursor::joined(lists, name.to_vec(), &padded(lower)),
+        }
+    }
+
+    /// The entry starting with `key`, if the list holds one: keys are asked for ascending
+    /// (the entries below one are passed over for good).
+    pub fn entry(&mut self, store: &Store, key: &[u8]) -> Result<Option<[u8; M]>, StoreError> {
+        let found = self.cursor.seek(store, &padded(key))?;
+        Ok(found.filter(|entry| entry.starts_with(key)))
+    }
+
+    /// Seeks of the engine's tree made so far.
+    pub fn seeks(&self) -> usize {
+        self.cursor.seeks
+    }
+}
+
+/// The least entry of `M` bytes starting with (as much as it holds of) `start`.
+fn padded<const M: usize>(start: &[u8]) -> [u8; M] {
+    let mut out = [0u8; M];
+    let n = start.len().min(M);
+    out[..n].copy_from_slice(&start[..n]);
+    out
 }
 
 #[cfg(test)]

@@ -386,6 +386,7 @@ proptest! {
             recount(&store, &mut |_| {}).expect("recount").into_cells()
         );
         prop_assert_eq!(lists_held(&store), Some(lists_of(&reports)));
+        crate::aggregates::report_figures::tests::check_held(&store, &reports);
         // The cases, each once: in all, open, overdue (as the case list's rows count them),
         // and a page at a time newest first.
         let cases = summaries(&reports);

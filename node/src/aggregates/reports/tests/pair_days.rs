@@ -189,3 +189,54 @@ fn scorecards_of_days_and_a_set_no_report_has_read_no_list() {
     assert_eq!(compare(Reading::Cells), 0);
     assert!(compare(Reading::InLists) > 0);
 }
+
+/// A scorecard of days and two facets counts each report the lists it joins share from the
+/// figures kept beside them (`report_figures`), reading no case: the cells of the set over
+/// all time, and with the figures taken out (the control) the same cells from every case.
+/// A key two CSOs' reports share holds no figures: its case is read, and both count.
+#[test]
+fn scorecards_of_days_and_two_facets_count_figures_not_cases() {
+    use crate::aggregates::{report_figures, report_pairs};
+    let set = report_pairs::Together::new(vec![
+        Facet::Sector("seafood".into()),
+        Facet::Corridor("MM".parse().expect("c"), "TH".parse().expect("c")),
+    ])
+    .expect("set");
+    let (lower, upper) = escalated_between(None, None);
+    let read = |b: &super::scorecards::ScoredBrand| {
+        let org = b.parties[0];
+        let lists = report_pairs::fewest(&b.store, &org, set.facets()).expect("lists");
+        let mut cells = crate::aggregates::Cells::new();
+        let cases =
+            report_pairs::each_listed(&b.store, &org, &set, &lists, (&lower, &upper), &mut cells)
+                .expect("read");
+        let at = format!(
+            "{}{org}.sector:seafood+corridor:MM-TH.",
+            report_pairs::PREFIX
+        );
+        let kept = crate::aggregates::with_prefix(&b.store, &at).expect("cells");
+        assert_eq!(cells, kept);
+        (cases, cells.get("cases").copied().unwrap_or(0))
+    };
+    let b = scored_brand();
+    let (cases, counted) = read(&b);
+    assert_eq!(cases, 0);
+    assert!(counted > 2, "{counted}");
+    crate::aggregates::empty(&b.store, report_figures::LISTS.table()).expect("emptied");
+    assert_eq!(read(&b), (counted as usize, counted));
+
+    let b = scored_brand();
+    let held = all_reports(&b.store);
+    let first = held
+        .iter()
+        .find(|r| r.supplier == b.parties[0] && set.held_by(r))
+        .expect("a report of the set")
+        .clone();
+    let other = b.csos.iter().map(OrgKeys::org_id).find(|c| *c != first.cso);
+    let shared = StatusReport {
+        cso: other.expect("the other CSO"),
+        ..first
+    };
+    deliver(&b.store, &[vec![shared]]);
+    assert_eq!(read(&b), (1, counted + 1));
+}

@@ -1,0 +1,164 @@
+//! A report's packed figures count what its cells count; the figures a store holds are
+//! those of the reports it holds.
+
+use super::*;
+use crate::aggregates::report_facets;
+use crate::store::Store;
+use ilm_protocol::{CaseNonce, CaseRef, CaseStatus, PartyStage};
+use proptest::prelude::*;
+use std::collections::BTreeSet;
+
+/// A report escalated `escalated` seconds after 2026-01-01, of the categories at `cats` in
+/// the codebook (a place named twice names it twice), acknowledged and remediated so many
+/// days after (`verified` confirmed), of a corridor when `corridor` names its codes.
+fn report(
+    escalated: u64,
+    cats: &[usize],
+    ack: Option<u64>,
+    rem: Option<u64>,
+    verified: bool,
+    corridor: Option<(&str, &str)>,
+) -> StatusReport {
+    let at = Timestamp(1_767_225_600 + escalated);
+    let after = |d: u64| Timestamp(at.0 + d * 86_400 + 5);
+    StatusReport {
+        case_ref: CaseRef([7; 16]),
+        case_nonce: CaseNonce([8; 16]),
+        cso: OrgId([1; 32]),
+        supplier: OrgId([3; 32]),
+        status: CaseStatus::Escalated,
+        stage: PartyStage::Escalated,
+        categories: cats.iter().map(|i| IssueCategory::ALL[*i]).collect(),
+        workers_affected: 1,
+        escalated_at: at,
+        acknowledge_by: at.plus_days(7),
+        remediate_by: at.plus_days(30),
+        acknowledged_at: ack.map(after),
+        remediated_at: rem.map(after),
+        verified_at: verified.then(|| after(500)),
+        reported_at: at,
+        sector: Some("seafood".into()),
+        corridor: corridor.map(|(o, w)| (o.parse().expect("code"), w.parse().expect("code"))),
+    }
+}
+
+/// The entry of a report's key and its packed figures (None: not packed).
+fn entry(r: &StatusReport, packed: Option<[u8; PACKED_LEN]>) -> Entry {
+    let (_, key) = reports::newest_entry(r);
+    let mut e = [0u8; ENTRY_LEN];
+    e[..KEY_LEN].copy_from_slice(&key);
+    e[KEY_LEN..].copy_from_slice(&packed.unwrap_or_default());
+    e
+}
+
+proptest! {
+    /// Whatever a report holds and its case says, its packed figures add the cells its
+    /// report adds; only a report naming a category twice (counted twice) is not packed,
+    /// and an entry not packed adds nothing.
+    #[test]
+    fn packed_figures_count_as_the_report_does(
+        escalated in 0u64..3_000 * 86_400,
+        cats in proptest::collection::vec(0..IssueCategory::ALL.len(), 0..4),
+        ack in proptest::option::of(0u64..600),
+        rem in proptest::option::of(0u64..600),
+        verified in any::<bool>(),
+        corridor in proptest::option::of(0usize..3),
+        closed in any::<bool>(),
+        due in proptest::option::of(0u64..4_000 * 86_400),
+    ) {
+        let codes = [("MM", "TH"), ("KH", "TH"), ("NP", "MY")];
+        let r = report(escalated, &cats, ack, rem, verified, corridor.map(|i| codes[i]));
+        let due = due.map(|d| Timestamp(1_767_225_600 + d));
+        let named_twice = cats.iter().collect::<BTreeSet<_>>().len() < cats.len();
+        let packed = pack(&r, closed, due);
+        prop_assert_eq!(packed.is_none(), named_twice);
+        let mut from_packed = Cells::new();
+        let added = add_packed(&mut from_packed, &entry(&r, packed));
+        prop_assert_eq!(added, packed.is_some());
+        if added {
+            let mut from_report = Cells::new();
+            report_facets::add_at(&mut from_report, "", &r, closed, due);
+            prop_assert_eq!(from_packed, from_report);
+        } else {
+            prop_assert!(from_packed.is_empty());
+        }
+    }
+}
+
+/// Two CSOs' reports about one party of a case escalated at once share an entry, which
+/// holds no figures (each has its own); one of them alone has its figures packed.
+#[test]
+fn reports_sharing_a_key_are_not_packed() {
+    let one = report(0, &[0, 3], Some(2), None, false, Some(("MM", "TH")));
+    let other = StatusReport {
+        cso: OrgId([2; 32]),
+        categories: vec![IssueCategory::ALL[5]],
+        ..one.clone()
+    };
+    let shared = entries(&[one.clone(), other.clone()]);
+    assert_eq!(shared.len(), 2);
+    assert_eq!(shared[0], shared[1]);
+    assert!(!add_packed(&mut Cells::new(), &shared[0].1));
+    // The control: escalated a second apart, each has its own, packed.
+    let later = StatusReport {
+        escalated_at: Timestamp(one.escalated_at.0 + 1),
+        ..other
+    };
+    let apart = entries(&[one.clone(), later]);
+    assert_ne!(apart[0], apart[1]);
+    assert!(apart.iter().all(|(_, e)| add_packed(&mut Cells::new(), e)));
+    assert_eq!(entries(std::slice::from_ref(&one)), vec![apart[0].clone()]);
+    assert_eq!(apart[0].0, list(&one.supplier));
+}
+
+/// Checks the figures `store` holds against the reports it holds (`reports`, in id order):
+/// one entry per key of each party's newest-first list, each adding what its report adds
+/// (by its case: closed, and the earliest date it owes by), or, for a key two reports
+/// share, not packed.
+pub(in crate::aggregates) fn check_held(store: &Store, reports: &[StatusReport]) {
+    let held = LISTS
+        .ids_prefixed(store, &[], usize::MAX)
+        .expect("read")
+        .expect("all");
+    let newest = reports::LISTS
+        .ids_prefixed(store, b"n", usize::MAX)
+        .expect("read")
+        .expect("all");
+    let keys: Vec<Vec<u8>> = held
+        .iter()
+        .map(|id| id[..id.len() - PACKED_LEN].to_vec())
+        .collect();
+    let newest: Vec<Vec<u8>> = newest.iter().map(|id| id[1..].to_vec()).collect();
+    assert_eq!(keys, newest, "one entry per key of the newest-first lists");
+    for id in &held {
+        let entry: Entry = super::super::lists::key_of(id).expect("entry");
+        let org = OrgId(id[..32].try_into().expect("org"));
+        let key = key_of(&entry);
+        let group: Vec<&StatusReport> = reports
+            .iter()
+            .filter(|r| r.case_ref == reports::case_of(&key))
+            .collect();
+        let owned: Vec<StatusReport> = group.iter().map(|r| (*r).clone()).collect();
+        let closed = chain::closed(&owned);
+        let of_key: Vec<&StatusReport> = group
+            .iter()
+            .copied()
+            .filter(|r| r.supplier == org && r.escalated_at == reports::escalated_of(&key))
+            .collect();
+        let mut from_packed = Cells::new();
+        let added = add_packed(&mut from_packed, &entry);
+        match of_key.as_slice() {
+            [r] => {
+                assert!(added, "a key of one report is packed");
+                let due = (!closed)
+                    .then(|| r.owed().iter().map(|(_, due)| *due).min())
+                    .flatten();
+                let mut from_report = Cells::new();
+                report_facets::add_at(&mut from_report, "", r, closed, due);
+                assert_eq!(from_packed, from_report);
+            }
+            [] => panic!("an entry of no report"),
+            _ => assert!(!added, "a key two reports share is not packed"),
+        }
+    }
+}
