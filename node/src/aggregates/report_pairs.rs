@@ -210,10 +210,11 @@ pub(super) fn each_listed(
     into: &mut Cells,
 ) -> Result<usize, StoreError> {
     let mut figures = Beside::new(&report_figures::LISTS, &report_figures::list(org), lower);
+    let mut counted = report_figures::Counted::default();
     let mut cases = 0;
     each_key_on_all(store, (list, others), (lower, upper), |key| {
         if let Some(entry) = figures.entry(store, key)?
-            && report_figures::add_packed(into, &entry)
+            && counted.add(&entry)
         {
             return Ok(true);
         }
@@ -230,6 +231,7 @@ pub(super) fn each_listed(
         }
         Ok(true)
     })?;
+    counted.add_to(into);
     Ok(cases)
 }
 

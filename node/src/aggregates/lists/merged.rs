@@ -4,7 +4,7 @@
 //! many sets of values) reads about as many keys as it takes, plus a block per list, rather
 //! than each list up to the page's end.
 
-use super::{BLOCK, Lists, key_of};
+use super::{BLOCK, Lists};
 use crate::store::{Store, StoreError};
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
@@ -83,14 +83,14 @@ impl<const N: usize> Cursor<N> {
         {
             let leapt = std::mem::take(&mut self.leapt);
             let at_block_end = std::mem::take(&mut self.at_block_end);
-            let (ids, more) = if leapt && self.near {
-                let ids = lists.ids_near(store, &self.prefix, &from, &mut self.seeks)?;
+            let (read, more) = if leapt && self.near {
+                let read = lists.keys_near(store, &self.prefix, &from, &mut self.seeks)?;
                 // It read its block to the end.
-                self.at_block_end = !ids.is_empty();
-                let more = !ids.is_empty();
-                (ids, more)
+                self.at_block_end = !read.keys.is_empty();
+                let more = !read.keys.is_empty();
+                (read, more)
             } else {
-                let ids = lists.ids_from_counted(
+                let read = lists.keys_from_counted(
                     store,
                     &self.prefix,
                     &from,
@@ -99,17 +99,19 @@ impl<const N: usize> Cursor<N> {
                     &mut self.seeks,
                 )?;
                 // Fewer than asked for: the list ends there.
-                let more = ids.len() == self.chunk;
+                let more = read.keys.len() == self.chunk;
                 self.chunk = self.chunk.saturating_mul(2).min(CHUNK);
-                (ids, more)
+                (read, more)
             };
-            self.ids_read += ids.len();
+            self.ids_read += read.keys.len();
             // The id just after the last one read: the same bytes and a zero byte.
             if more {
-                self.from = ids.last().map(|id| [id.as_slice(), &[0]].concat());
+                self.from = read.last_id().map(|mut id| {
+                    id.push(0);
+                    id
+                });
             }
-            self.read
-                .extend(ids.iter().filter_map(|id| key_of::<N>(id)));
+            self.read.extend(read.keys);
         }
         Ok(self.read.front().copied())
     }
@@ -142,6 +144,13 @@ impl<const N: usize> Cursor<N> {
     /// Takes the least key read (the one [`Cursor::peek`] gave).
     pub(super) fn pop(&mut self) {
         self.read.pop_front();
+    }
+
+    /// Drops the keys read below `target`; says whether one read is left (at or above it).
+    pub(super) fn drop_below(&mut self, target: &[u8; N]) -> bool {
+        let passed = self.read.partition_point(|k| k < target);
+        self.read.drain(..passed);
+        !self.read.is_empty()
     }
 }
 

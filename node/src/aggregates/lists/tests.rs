@@ -257,6 +257,18 @@ proptest! {
         let prefixes: [&[u8]; 5] = [&[], &[0; 15], &[0; 16], &[1], &[0xff; 16]];
         model_check(&lists, &PARTIES, &prefixes, &batches, most, from, skip, bounds)?;
     }
+
+    /// An id compared with a bound without being made compares as the id made: bounds
+    /// shorter than the term, ending within it, or going on into the key, from bytes that
+    /// often agree.
+    #[test]
+    fn an_id_is_compared_without_being_made(
+        term in proptest::collection::vec(0u8..3, 0..5),
+        key in proptest::array::uniform4(0u8..3),
+        from in proptest::collection::vec(0u8..3, 0..10),
+    ) {
+        prop_assert_eq!(at_or_above(&term, &key, &from), id_of(&term, &key) >= from);
+    }
 }
 
 /// The range reads on a fixed example (the model check above may draw empty ranges): keys

@@ -362,6 +362,7 @@ proptest! {
     fn cells_and_lists_kept_with_reports_equal_a_recount(
         earlier in proptest::collection::vec(drawn(), 0..6),
         batches in proptest::collection::vec(proptest::collection::vec(drawn(), 1..6), 1..8),
+        echoes in proptest::collection::vec((0usize..40, 0usize..8, drawn()), 0..4),
     ) {
         let (_dir, store) = open_store();
         // An earlier release's reports, under the ids of then, counted at the upgrade.
@@ -375,10 +376,27 @@ proptest! {
         replace(&store, &recount(&store, &mut |_| {}).expect("recount"), 100).expect("replace");
         rebuild_lists(&store).expect("rebuild");
         let mut at = 100;
-        let batches: Vec<Vec<StatusReport>> = batches
+        let mut batches: Vec<Vec<StatusReport>> = batches
             .iter()
             .map(|b| b.iter().map(|d| { at += 1; report(d, at) }).collect())
             .collect();
+        // The other CSO's report about the same party of a case, escalated at once: the
+        // two share an entry (until one is replaced by a report escalated at another time).
+        let drawn_reports: Vec<StatusReport> = batches.iter().flatten().cloned().collect();
+        for (of, into, d) in &echoes {
+            let r = &drawn_reports[of % drawn_reports.len()];
+            at += 1;
+            let echo = StatusReport {
+                cso: if r.cso == org(1) { org(2) } else { org(1) },
+                case_ref: r.case_ref,
+                case_nonce: r.case_nonce,
+                supplier: r.supplier,
+                escalated_at: r.escalated_at,
+                ..report(d, at)
+            };
+            let n = batches.len();
+            batches[into % n].push(echo);
+        }
         deliver(&store, &batches);
         let reports = all_reports(&store);
         prop_assert_eq!(

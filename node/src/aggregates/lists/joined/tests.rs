@@ -123,3 +123,26 @@ fn a_join_reads_chunks_not_a_seek_per_key() {
 fn sparse_of(n: u32) -> Vec<u32> {
     (0..20).map(|i| i * (n / 20) + 7).collect()
 }
+
+/// Beside a join, the entry starting with each key asked for (none for a key the list
+/// lacks): read on a chunk at a time where the keys come close together (every key asked:
+/// `close` seeks for 2,000 entries in 63 blocks, where a leap per block made one each), by
+/// leaps where they come far apart (one key in three blocks: a seek or two each).
+#[test]
+fn a_list_read_beside_gives_each_keys_entry_in_few_seeks() {
+    let (_dir, store) = store();
+    write(&store, &[(0..4_000).step_by(2).collect()]);
+    let asked = |step: usize| {
+        let mut beside = Beside::new(&L, &name(0), &[]);
+        for n in (0..4_000u32).step_by(step) {
+            // Asked by the key's first bytes: the entry holds more.
+            let found = beside.entry(&store, &key(n)[..8]).expect("read");
+            assert_eq!(found, (n % 2 == 0).then(|| key(n)), "key {n}");
+        }
+        beside.seeks()
+    };
+    let close = asked(1);
+    assert!(close <= 24, "{close} seeks");
+    let far = asked(201);
+    assert!(far <= 2 * 4_000usize.div_ceil(201), "{far} seeks");
+}

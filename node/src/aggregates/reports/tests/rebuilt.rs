@@ -2,6 +2,7 @@
 //! each block about once whatever order the cases' references come in.
 
 use super::*;
+use crate::aggregates::report_figures as figures;
 
 /// 2,000 cases escalated an hour apart, one report each about one of the two parties,
 /// their references in no order of time (as real ones, drawn at random).
@@ -46,7 +47,8 @@ fn scattered_reports() -> Vec<StatusReport> {
 /// entries fill and rewrites the block at the end of each list it adds to (a removal and a
 /// write), and a few within the lists by date owed. Taken in the reports' own order (by
 /// reference, at random), each batch rewrote most blocks of every long list: 33,329
-/// records for these reports, against 4,004 (1,985 blocks, against 1,432).
+/// records for these reports, against 4,004 (1,985 blocks, against 1,432). The lists of
+/// the reports' figures (one per party, `report_figures`) are rebuilt alike, with them.
 #[test]
 fn a_rebuild_writes_each_block_about_once() {
     let (_dir, store) = open_store();
@@ -60,7 +62,14 @@ fn a_rebuild_writes_each_block_about_once() {
     let written = rebuild_lists_in(&store, 100).expect("rebuild");
     let entries = lists_held(&store).expect("every entry");
     assert_eq!(entries, lists_of(&all_reports(&store)));
+    figures::tests::check_held(&store, &all_reports(&store));
     let blocks = store.count(LISTS.table()).expect("count");
+    let figure_blocks = store.count(figures::LISTS.table()).expect("count");
+    let figure_entries = figures::LISTS
+        .ids_prefixed(&store, &[], usize::MAX)
+        .expect("read")
+        .expect("all")
+        .len();
     let lists = entries
         .iter()
         .map(|id| &id[..id.len() - KEY_LEN])
@@ -78,6 +87,12 @@ fn a_rebuild_writes_each_block_about_once() {
         "{blocks} blocks for {} entries in {lists} lists",
         entries.len()
     );
+    // One list of figures per party.
+    assert!(
+        figure_blocks <= figure_entries.div_ceil(block) + 2 * 2,
+        "{figure_blocks} blocks for {figure_entries} figures"
+    );
+    let (blocks, lists) = (blocks + figure_blocks, lists + 2);
     assert!(
         written <= blocks + 3 * batches * lists,
         "{written} records written or removed for {blocks} blocks in {lists} lists"
@@ -87,7 +102,8 @@ fn a_rebuild_writes_each_block_about_once() {
 /// A store counted by a release whose cells are counted as now (`CELLS_SINCE`) but whose
 /// lists lack the due-date lists of each category's, sector's and corridor's cases rebuilds
 /// its lists alone at its next start: they come out as the reports give them, and its
-/// cells are kept as found (one taken out stays out, where a recount would put it back).
+/// cells are kept as found (one taken out stays out, where a recount would put it back),
+/// and the lists of the reports' figures, which that release did not keep, are built.
 /// The control: counted by a release before that, the cells are recounted too.
 #[test]
 fn a_start_after_a_release_changing_only_the_lists_rebuilds_them_alone() {
@@ -139,6 +155,7 @@ fn a_start_after_a_release_changing_only_the_lists_rebuilds_them_alone() {
             .expect("put");
         store.commit(batch).expect("commit");
         assert!(lists_held(&store).expect("entries").len() < expected.len());
+        crate::aggregates::empty(&store, figures::LISTS.table()).expect("no figures");
     };
     let held = || store.get::<i64>(&schema::AGGREGATES, &cell).expect("cell");
     // This release changed the lists alone: its store counted at `CELLS_SINCE` is the one
@@ -147,6 +164,8 @@ fn a_start_after_a_release_changing_only_the_lists_rebuilds_them_alone() {
     as_counted_at(CELLS_SINCE);
     assert!(ensure_built(&store).expect("lists rebuilt"));
     assert_eq!(lists_held(&store).expect("entries"), expected);
+    assert!(store.count(figures::LISTS.table()).expect("count") > 10);
+    figures::tests::check_held(&store, &all_reports(&store));
     assert_eq!(held(), None, "the cells kept as found");
     assert_eq!(built_version(&store).expect("version"), Some(VERSION));
     assert!(!ensure_built(&store).expect("built"));
