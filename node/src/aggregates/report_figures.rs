@@ -10,7 +10,7 @@
 //! one block of one list per report, with the others its case's change rewrites anyway.
 //! An entry whose figures cannot be packed (two reports about the party in one case
 //! escalated at once, which share a key; a category named twice; a corridor's code not of
-//! two letters) says so, and its case is read.
+//! two letters; a due day past what 32 bits count) says so, and its case is read.
 
 use super::lists::Lists;
 use super::reports::{self, KEY_LEN};

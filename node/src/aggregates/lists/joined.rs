@@ -13,7 +13,8 @@ use crate::store::{Store, StoreError};
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Read {
     /// Seeks of the engine's tree: one for the block a leap lands in (two when it holds no
-    /// key past the leap), two for a chunk of ids read on.
+    /// key past the leap), one or two for a chunk of ids read on (one from a block's end or
+    /// the list's start).
     pub seeks: usize,
     /// Ids in them.
     pub ids: usize,
@@ -90,10 +91,11 @@ fn join<const N: usize>(
 }
 
 /// A list read beside a join, whose entries start with the keys the join gives (a key, then
-/// what is kept of it): the entry of each key, asked for in order. Where the keys come
-/// close together (the last one was in a block read already), the list is read on, a chunk
-/// at a time (growing), from where it was read to; where one falls past the chunk read on,
-/// or they come far apart, it leaps to the block the key is in (a backward seek of the
+/// what is kept of it): the entry of each key, asked for in order. At first, and where the
+/// keys come close together (the last one was in what was read already), the list is read
+/// on, a chunk at a time (growing), from where it was read to; where one falls past the
+/// chunk read on, or they come far apart, it leaps to the block the key is in (a backward
+/// seek of the
 /// engine's tree, which copies the node it lands in: a seek per key was a third of a
 /// narrowed scorecard's time at 200,000 reports, profiled).
 pub struct Beside<const M: usize> {
@@ -133,9 +135,12 @@ impl<const M: usize> Beside<M> {
         Ok(found.filter(|entry| entry.starts_with(key)))
     }
 
-    /// Seeks of the engine's tree made so far.
-    pub fn seeks(&self) -> usize {
-        self.cursor.seeks
+    /// What it read from the store so far.
+    pub fn read(&self) -> Read {
+        Read {
+            seeks: self.cursor.seeks,
+            ids: self.cursor.ids_read,
+        }
     }
 }
 

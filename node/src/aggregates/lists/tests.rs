@@ -479,3 +479,32 @@ fn a_damaged_block_is_an_error_not_an_answer() {
         ));
     }
 }
+
+/// Keys read under a prefix several lists share, a chunk ending in the second list: the
+/// last one's id is made with its own list's name (where the next chunk starts), and a
+/// chunk from there goes on in that list.
+#[test]
+fn keys_read_across_lists_end_with_the_last_ones_id() {
+    use super::merged::tests::{L, key, name, store, write};
+    let (_dir, store) = store();
+    write(&store, &[(0..30).collect(), (100..130).collect()]);
+    let mut seeks = 0;
+    let read = L
+        .keys_from_counted(&store, b"m:", b"m:", 40, false, &mut seeks)
+        .expect("read");
+    let want: Vec<_> = (0..30).chain(100..110).map(key).collect();
+    assert_eq!(read.keys, want);
+    let last = read.last_id().expect("last");
+    assert_eq!(last, [name(1).as_slice(), &key(109)].concat());
+    let on = L
+        .keys_from_counted(
+            &store,
+            b"m:",
+            &[last.as_slice(), &[0]].concat(),
+            5,
+            false,
+            &mut seeks,
+        )
+        .expect("read on");
+    assert_eq!(on.keys, (110..115).map(key).collect::<Vec<_>>());
+}

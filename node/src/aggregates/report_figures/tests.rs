@@ -205,3 +205,32 @@ fn the_codebook_order_the_figures_are_packed_by_is_pinned() {
     );
     assert!(codes.len() <= 32, "a category's bit is one of 32");
 }
+
+/// Checks, for each of `parties` and a few sets of two or three facets, that its reports of
+/// the set counted beside the join of the set's lists (each from its figures, or from its
+/// case where they are not packed) are the set's cells.
+pub(in crate::aggregates) fn check_read_beside(store: &Store, parties: &[OrgId]) {
+    use crate::aggregates::report_facets::Facet;
+    use crate::aggregates::report_pairs::{self, Together};
+    let corridor = Facet::Corridor("MM".parse().expect("c"), "TH".parse().expect("c"));
+    let category = |i: usize| Facet::Category(IssueCategory::ALL[i]);
+    let sets = [
+        vec![Facet::Sector("seafood".into()), corridor.clone()],
+        vec![category(0), Facet::Sector("fishing".into())],
+        vec![category(1), Facet::Sector("garment".into()), corridor],
+    ];
+    let end = [0xFF; KEY_LEN + 1];
+    for org in parties {
+        for facets in &sets {
+            let set = Together::new(facets.clone()).expect("set");
+            let lists = report_pairs::fewest(store, org, set.facets()).expect("lists");
+            let mut cells = Cells::new();
+            report_pairs::each_listed(store, org, &set, &lists, (&[], &end), &mut cells)
+                .expect("read");
+            let names: Vec<String> = facets.iter().map(Facet::name).collect();
+            let at = format!("{}{org}.{}.", report_pairs::PREFIX, names.join("+"));
+            let kept = crate::aggregates::with_prefix(store, &at).expect("cells");
+            assert_eq!(cells, kept, "{at}");
+        }
+    }
+}

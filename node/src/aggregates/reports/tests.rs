@@ -82,7 +82,8 @@ fn report(d: &Drawn, reported: u64) -> StatusReport {
     report_about(d, reported, [org(3), org(4)], [org(1), org(2)])
 }
 
-/// A case's reference names its CSO, as a real one derives from it.
+/// A case's reference names its CSO, as a real one derives from it (the proptest's echoes
+/// copy another CSO's reference: two CSOs' reports about one case).
 fn report_about(d: &Drawn, reported: u64, parties: [OrgId; 2], csos: [OrgId; 2]) -> StatusReport {
     let escalated_at = Timestamp(T0.0 + u64::from(d.escalated_hours) * 3_600 + 17);
     let after = |h: u32| Timestamp(escalated_at.0 + u64::from(h) * 3_600 + 1_234);
@@ -108,7 +109,8 @@ fn report_about(d: &Drawn, reported: u64, parties: [OrgId; 2], csos: [OrgId; 2])
         remediated_at: d.remediated.map(after),
         verified_at: d.verified.then(|| after(24 * 95)),
         reported_at: Timestamp(T0.0 + reported),
-        // Every report of a case names its sector, as the CSO gives the same profile to all.
+        // Every report of a case names its sector, as the CSO gives the same profile to all
+        // (an echo, another CSO's, may name another).
         sector: Some(["seafood", "fishing", "garment"][usize::from(d.case % 3)].into()),
         corridor: d
             .corridor
@@ -382,17 +384,19 @@ proptest! {
             .collect();
         // The other CSO's report about the same party of a case, escalated at once: the
         // two share an entry (until one is replaced by a report escalated at another time).
+        // Reported after it, or (verified drawn) just before, so not always the newest.
         let drawn_reports: Vec<StatusReport> = batches.iter().flatten().cloned().collect();
         for (of, into, d) in &echoes {
             let r = &drawn_reports[of % drawn_reports.len()];
             at += 1;
+            let reported = if d.verified { r.reported_at.0 - T0.0 - 1 } else { at };
             let echo = StatusReport {
                 cso: if r.cso == org(1) { org(2) } else { org(1) },
                 case_ref: r.case_ref,
                 case_nonce: r.case_nonce,
                 supplier: r.supplier,
                 escalated_at: r.escalated_at,
-                ..report(d, at)
+                ..report(d, reported)
             };
             let n = batches.len();
             batches[into % n].push(echo);
@@ -405,6 +409,7 @@ proptest! {
         );
         prop_assert_eq!(lists_held(&store), Some(lists_of(&reports)));
         crate::aggregates::report_figures::tests::check_held(&store, &reports);
+        crate::aggregates::report_figures::tests::check_read_beside(&store, &[org(3), org(4)]);
         // The cases, each once: in all, open, overdue (as the case list's rows count them),
         // and a page at a time newest first.
         let cases = summaries(&reports);
