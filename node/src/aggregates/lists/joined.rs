@@ -13,8 +13,8 @@ use crate::store::{Store, StoreError};
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Read {
     /// Seeks of the engine's tree: one for the block a leap lands in (two when it holds no
-    /// key past the leap), one or two for a chunk of ids read on (one from a block's end or
-    /// the list's start).
+    /// key past the leap), usually one or two for a chunk of ids read on (one from a
+    /// block's end or the list's start; more where blocks are not full).
     pub seeks: usize,
     /// Ids in them.
     pub ids: usize,
@@ -95,9 +95,8 @@ fn join<const N: usize>(
 /// keys come close together (the last one was in what was read already), the list is read
 /// on, a chunk at a time (growing), from where it was read to; where one falls past the
 /// chunk read on, or they come far apart, it leaps to the block the key is in (a backward
-/// seek of the
-/// engine's tree, which copies the node it lands in: a seek per key was a third of a
-/// narrowed scorecard's time at 200,000 reports, profiled).
+/// seek of the engine's tree, which copies the node it lands in: a seek per key was a third
+/// of a narrowed scorecard's time at 200,000 reports, profiled).
 pub struct Beside<const M: usize> {
     cursor: Cursor<M>,
     /// Whether the next key not in what was read is looked for by reading on.

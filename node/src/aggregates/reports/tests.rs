@@ -384,12 +384,12 @@ proptest! {
             .collect();
         // The other CSO's report about the same party of a case, escalated at once: the
         // two share an entry (until one is replaced by a report escalated at another time).
-        // Reported after it, or (verified drawn) just before, so not always the newest.
+        // Reported after it, or (for an odd place drawn) just before: not always the newest.
         let drawn_reports: Vec<StatusReport> = batches.iter().flatten().cloned().collect();
         for (of, into, d) in &echoes {
             let r = &drawn_reports[of % drawn_reports.len()];
             at += 1;
-            let reported = if d.verified { r.reported_at.0 - T0.0 - 1 } else { at };
+            let reported = if of % 2 == 1 { r.reported_at.0 - T0.0 - 1 } else { at };
             let echo = StatusReport {
                 cso: if r.cso == org(1) { org(2) } else { org(1) },
                 case_ref: r.case_ref,
