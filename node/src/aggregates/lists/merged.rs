@@ -123,9 +123,7 @@ impl<const N: usize> Cursor<N> {
         store: &Store,
         target: &[u8; N],
     ) -> Result<Option<[u8; N]>, StoreError> {
-        let passed = self.read.partition_point(|k| k < target);
-        self.read.drain(..passed);
-        if self.read.is_empty()
+        if !self.drop_below(target)
             && let Some(from) = &mut self.from
         {
             let at = [self.prefix.as_slice(), target].concat();
