@@ -159,10 +159,11 @@ pub const PARTY_SETTLED: Table<Block> = Table::new(b'E', "cases by party owing n
 /// (`aggregates::chain`), in blocks.
 pub const REPORT_LISTS: Table<Block> = Table::new(b'X', "status reports by party");
 
-/// At a brand, per party a status report concerns, what its scorecard counts of each of its
-/// reports, packed beside the report's key, newest first (`aggregates::report_figures`), in
-/// blocks.
-pub const REPORT_FIGURES: Table<Block> = Table::new(b'x', "status reports' figures by party");
+/// At a brand, per party a status report concerns and per category, sector and corridor,
+/// what its scorecard counts of each of its reports that have it, packed beside the
+/// report's key, newest first (`aggregates::report_figures`), in blocks.
+pub const REPORT_FIGURES: Table<Block> =
+    Table::new(b'x', "status reports' figures by party and facet");
 
 /// Cases not closed, newest first (`aggregates::opened`), in blocks.
 pub const OPENED: Table<Block> = Table::new(b'N', "open cases by opening date");

@@ -354,7 +354,7 @@ const BUILT: &str = "_built";
 /// The version of what `of_case` and `of_contact` count (and of the indexes kept with them): raise it
 /// whenever they change, and every node brings them up to date at its next start (see
 /// [`ensure_built`]).
-pub const VERSION: i64 = 25;
+pub const VERSION: i64 = 26;
 
 /// The first [`VERSION`] whose cells are counted as they are now: a store counted at this
 /// version or later keeps its cells when only the brand's report lists change, and rebuilds

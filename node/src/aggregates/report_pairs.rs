@@ -12,7 +12,7 @@
 //! facets are one record (`units`): a report adds to a few sets (seven with two categories,
 //! a sector and a corridor), each rewritten once per batch, not a record per cell.
 
-use super::lists::joined::{self, Beside};
+use super::lists::{Lists, joined};
 use super::report_days::{self, Passing};
 use super::report_facets::{self, Facet};
 use super::report_figures;
@@ -195,12 +195,12 @@ pub fn escalated_on(
 
 /// Adds to `into`, named as [`report_facets::add_at`] names cells after their prefix, what
 /// `org`'s reports that have every facet of `set` count whose entries in its newest-first
-/// lists fall from `lower` (in) to `upper` (out): the entries `list`, its list of the facet
-/// fewest of its reports have ([`fewest`]), shares with `others`, its lists of the others,
-/// each counted from its figures (`report_figures`, read beside the join), or from its case
-/// when they are not packed (an entry on each list may then be two CSOs' reports escalated
-/// at once, each with some of the facets: only a report with all of them counts). Returns
-/// how many cases it read.
+/// lists fall from `lower` (in) to `upper` (out): the entries of its lists of figures
+/// (`report_figures`, named as its lists of the facets: `list`, the facet's fewest of its
+/// reports have, [`fewest`], and `others`) that every one of them holds, joined, each
+/// counted from its figures, or from its case when they are not packed (an entry on each
+/// list may then be two CSOs' reports escalated at once, each with some of the facets: only
+/// a report with all of them counts). Returns how many cases it read.
 pub(super) fn each_listed(
     store: &Store,
     org: &OrgId,
@@ -209,28 +209,33 @@ pub(super) fn each_listed(
     (lower, upper): (&[u8], &[u8]),
     into: &mut Cells,
 ) -> Result<usize, StoreError> {
-    let mut figures = Beside::new(&report_figures::LISTS, &report_figures::list(org), lower);
     let mut counted = report_figures::Counted::default();
     let mut cases = 0;
-    each_key_on_all(store, (list, others), (lower, upper), |key| {
-        if let Some(entry) = figures.entry(store, key)?
-            && counted.add(&entry)
-        {
-            return Ok(true);
-        }
-        cases += 1;
-        // Two CSOs' reports about it in one case are one entry when escalated at once.
-        let (at, case) = (reports::escalated_of(key), reports::case_of(key));
-        let group = reports::reports_of(store, &case)?;
-        let closed = chain::closed(&group);
-        for (r, owed) in group.iter().zip(chain::owed_in(&group)) {
-            if r.supplier == *org && r.escalated_at == at && set.held_by(r) {
-                let due = owed.iter().map(|(_, due)| *due).min();
-                report_facets::add_at(into, "", r, closed, due);
+    let lists = &report_figures::LISTS;
+    join(
+        store,
+        lists,
+        (list, others.as_slice()),
+        (lower, upper),
+        |entry| {
+            if counted.add(entry) {
+                return Ok(true);
             }
-        }
-        Ok(true)
-    })?;
+            cases += 1;
+            let key = &report_figures::key(entry);
+            // Two CSOs' reports about it in one case are one entry when escalated at once.
+            let (at, case) = (reports::escalated_of(key), reports::case_of(key));
+            let group = reports::reports_of(store, &case)?;
+            let closed = chain::closed(&group);
+            for (r, owed) in group.iter().zip(chain::owed_in(&group)) {
+                if r.supplier == *org && r.escalated_at == at && set.held_by(r) {
+                    let due = owed.iter().map(|(_, due)| *due).min();
+                    report_facets::add_at(into, "", r, closed, due);
+                }
+            }
+            Ok(true)
+        },
+    )?;
     counted.add_to(into);
     Ok(cases)
 }
@@ -246,10 +251,22 @@ pub(crate) fn each_key_on_all(
     (lower, upper): (&[u8], &[u8]),
     f: impl FnMut(&reports::ListKey) -> Result<bool, StoreError>,
 ) -> Result<(), StoreError> {
+    join(store, &reports::LISTS, (list, others), (lower, upper), f)
+}
+
+/// [`each_key_on_all`] over the lists of that name in `lists` (a report's key, or its
+/// entry of figures, which is the same on each of its lists).
+fn join<const N: usize>(
+    store: &Store,
+    lists: &'static Lists<N>,
+    (list, others): (&[u8], &[Vec<u8>]),
+    (lower, upper): (&[u8], &[u8]),
+    f: impl FnMut(&[u8; N]) -> Result<bool, StoreError>,
+) -> Result<(), StoreError> {
     let names: Vec<&[u8]> = std::iter::once(list)
         .chain(others.iter().map(Vec::as_slice))
         .collect();
-    joined::each_key_on_all(store, &reports::LISTS, &names, (lower, upper), f)?;
+    joined::each_key_on_all(store, lists, &names, (lower, upper), f)?;
     Ok(())
 }
 

@@ -90,59 +90,6 @@ fn join<const N: usize>(
     }
 }
 
-/// A list read beside a join, whose entries start with the keys the join gives (a key, then
-/// what is kept of it): the entry of each key, asked for in order. At first, and where the
-/// keys come close together (the last one was in what was read already), the list is read
-/// on, a chunk at a time (growing), from where it was read to; where one falls past the
-/// chunk read on, or they come far apart, it leaps to the block the key is in (a backward
-/// seek of the engine's tree, which copies the node it lands in: a seek per key was a third
-/// of a narrowed scorecard's time at 200,000 reports, profiled).
-pub struct Beside<const M: usize> {
-    cursor: Cursor<M>,
-    /// Whether the next key not in what was read is looked for by reading on.
-    reading_on: bool,
-}
-
-impl<const M: usize> Beside<M> {
-    /// The list `name` of `lists`, from its entries at or above `lower` (the start of one).
-    pub fn new(lists: &'static Lists<M>, name: &[u8], lower: &[u8]) -> Beside<M> {
-        Beside {
-            cursor: Cursor::joined(lists, name.to_vec(), &padded(lower)),
-            reading_on: true,
-        }
-    }
-
-    /// The entry starting with `key`, if the list holds one: keys are asked for ascending
-    /// (the entries below one are passed over for good).
-    pub fn entry(&mut self, store: &Store, key: &[u8]) -> Result<Option<[u8; M]>, StoreError> {
-        let target = padded(key);
-        let found = if self.cursor.drop_below(&target) {
-            // In what was read: the keys come close together.
-            self.reading_on = true;
-            self.cursor.peek(store)?
-        } else if self.reading_on
-            && self.cursor.peek(store)?.is_some()
-            && self.cursor.drop_below(&target)
-        {
-            // In the chunk read on.
-            self.cursor.peek(store)?
-        } else {
-            // Past it, or far from what was read: a leap.
-            self.reading_on = false;
-            self.cursor.seek(store, &target)?
-        };
-        Ok(found.filter(|entry| entry.starts_with(key)))
-    }
-
-    /// What it read from the store so far.
-    pub fn read(&self) -> Read {
-        Read {
-            seeks: self.cursor.seeks,
-            ids: self.cursor.ids_read,
-        }
-    }
-}
-
 /// The least entry of `M` bytes starting with (as much as it holds of) `start`.
 fn padded<const M: usize>(start: &[u8]) -> [u8; M] {
     let mut out = [0u8; M];

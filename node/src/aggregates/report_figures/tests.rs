@@ -4,7 +4,7 @@
 use super::*;
 use crate::aggregates::report_facets;
 use crate::store::Store;
-use ilm_protocol::{CaseNonce, CaseRef, CaseStatus, PartyStage};
+use ilm_protocol::{CaseNonce, CaseRef, CaseStatus, OrgId, PartyStage};
 use proptest::prelude::*;
 use std::collections::BTreeSet;
 
@@ -93,8 +93,9 @@ proptest! {
     }
 }
 
-/// Two CSOs' reports about one party of a case escalated at once share an entry, which
-/// holds no figures (each has its own); one of them alone has its figures packed.
+/// A report's entry, the same on its list of each facet it has (the lists of its keys per
+/// facet); two CSOs' reports about one party of a case escalated at once share a key, whose
+/// entries hold no figures (each has its own); one of them alone has its figures packed.
 #[test]
 fn reports_sharing_a_key_are_not_packed() {
     let one = report(0, &[0, 3], Some(2), None, false, Some(("MM", "TH")));
@@ -103,9 +104,26 @@ fn reports_sharing_a_key_are_not_packed() {
         categories: vec![IssueCategory::ALL[5]],
         ..one.clone()
     };
+    let alone = entries(std::slice::from_ref(&one));
+    let lists: Vec<Vec<u8>> = report_facets::entries(&one)
+        .into_iter()
+        .map(|(list, _)| list)
+        .collect();
+    assert_eq!(lists.len(), 4, "two categories, a sector, a corridor");
+    assert_eq!(
+        alone.iter().map(|(l, _)| l.clone()).collect::<Vec<_>>(),
+        lists
+    );
+    assert!(alone.iter().all(|(_, e)| *e == alone[0].1));
+    assert!(add_packed(&mut Cells::new(), &alone[0].1));
+
     let shared = entries(&[one.clone(), other.clone()]);
-    assert_eq!(shared.len(), 2);
-    assert_eq!(shared[0], shared[1]);
+    assert_eq!(
+        shared.len(),
+        4 + 3,
+        "the other's category, sector and corridor"
+    );
+    assert!(shared.iter().all(|(_, e)| *e == shared[0].1));
     assert!(!add_packed(&mut Cells::new(), &shared[0].1));
     // The control: escalated a second apart, each has its own, packed.
     let later = StatusReport {
@@ -113,34 +131,32 @@ fn reports_sharing_a_key_are_not_packed() {
         ..other
     };
     let apart = entries(&[one.clone(), later]);
-    assert_ne!(apart[0], apart[1]);
+    assert_eq!(apart[..4], alone[..]);
+    assert_ne!(apart[4].1, apart[0].1);
     assert!(apart.iter().all(|(_, e)| add_packed(&mut Cells::new(), e)));
-    assert_eq!(entries(std::slice::from_ref(&one)), vec![apart[0].clone()]);
-    assert_eq!(apart[0].0, list(&one.supplier));
 }
 
 /// Checks the figures `store` holds against the reports it holds (`reports`, in id order):
-/// one entry per key of each party's newest-first list, each adding what its report adds
-/// (by its case: closed, and the earliest date it owes by), or, for a key two reports
-/// share, not packed.
+/// one entry per key of each party's lists per facet, named alike, each adding what its
+/// report adds (by its case: closed, and the earliest date it owes by), or, for a key two
+/// reports share, not packed.
 pub(in crate::aggregates) fn check_held(store: &Store, reports: &[StatusReport]) {
     let held = LISTS
         .ids_prefixed(store, &[], usize::MAX)
         .expect("read")
         .expect("all");
-    let newest = reports::LISTS
-        .ids_prefixed(store, b"n", usize::MAX)
+    let of_facets = reports::LISTS
+        .ids_prefixed(store, b"b", usize::MAX)
         .expect("read")
         .expect("all");
     let keys: Vec<Vec<u8>> = held
         .iter()
         .map(|id| id[..id.len() - PACKED_LEN].to_vec())
         .collect();
-    let newest: Vec<Vec<u8>> = newest.iter().map(|id| id[1..].to_vec()).collect();
-    assert_eq!(keys, newest, "one entry per key of the newest-first lists");
+    assert_eq!(keys, of_facets, "one entry per key of the lists per facet");
     for id in &held {
         let entry: Entry = super::super::lists::key_of(id).expect("entry");
-        let org = OrgId(id[..32].try_into().expect("org"));
+        let org = OrgId(id[1..33].try_into().expect("org"));
         let key: reports::ListKey = entry[..KEY_LEN].try_into().expect("key");
         let group: Vec<&StatusReport> = reports
             .iter()
@@ -207,9 +223,9 @@ fn the_codebook_order_the_figures_are_packed_by_is_pinned() {
 }
 
 /// Checks, for each of `parties` and a few sets of two or three facets, that its reports of
-/// the set counted beside the join of the set's lists (each from its figures, or from its
-/// case where they are not packed) are the set's cells.
-pub(in crate::aggregates) fn check_read_beside(store: &Store, parties: &[OrgId]) {
+/// the set counted from the join of the set's lists of figures (each from its figures, or
+/// from its case where they are not packed) are the set's cells.
+pub(in crate::aggregates) fn check_read_joined(store: &Store, parties: &[OrgId]) {
     use crate::aggregates::report_facets::Facet;
     use crate::aggregates::report_pairs::{self, Together};
     let corridor = Facet::Corridor("MM".parse().expect("c"), "TH".parse().expect("c"));

@@ -409,7 +409,7 @@ proptest! {
         );
         prop_assert_eq!(lists_held(&store), Some(lists_of(&reports)));
         crate::aggregates::report_figures::tests::check_held(&store, &reports);
-        crate::aggregates::report_figures::tests::check_read_beside(&store, &[org(3), org(4)]);
+        crate::aggregates::report_figures::tests::check_read_joined(&store, &[org(3), org(4)]);
         // The cases, each once: in all, open, overdue (as the case list's rows count them),
         // and a page at a time newest first.
         let cases = summaries(&reports);

@@ -77,24 +77,41 @@ fn scorecards_of_some_days_and_two_or_three_facets_equal_every_reports() {
 /// Takes out of the supplier's lists of `facets` the entries of its reports escalated on
 /// days `kept` says.
 fn take_out(b: &super::scorecards::ScoredBrand, facets: &[Facet], kept: impl Fn(u64) -> bool) {
-    let mut gone = crate::aggregates::lists::Changes::new();
-    for f in facets {
-        let list = report_facets::list(&b.parties[0], f);
-        let held = LISTS
-            .ids_prefixed(&b.store, &list, usize::MAX)
-            .expect("ids")
-            .expect("all");
-        for id in held {
-            let key = crate::aggregates::lists::key_of::<KEY_LEN>(&id).expect("key");
-            let day = (escalated_of(&key).0 - T0.0) / 86_400;
-            if kept(day) {
-                gone.entry(list.clone()).or_default().insert(key, false);
+    use crate::aggregates::lists::{Changes, Lists, key_of};
+    use crate::aggregates::report_figures::{self as figures, ENTRY_LEN};
+    /// The entries of `lists` of the facets whose keys (their first bytes) are of the days.
+    fn gone<const N: usize>(
+        b: &super::scorecards::ScoredBrand,
+        lists: &Lists<N>,
+        facets: &[Facet],
+        kept: &impl Fn(u64) -> bool,
+    ) -> Changes<N> {
+        let mut gone = Changes::new();
+        for f in facets {
+            let list = report_facets::list(&b.parties[0], f);
+            let held = lists
+                .ids_prefixed(&b.store, &list, usize::MAX)
+                .expect("ids")
+                .expect("all");
+            for id in held {
+                let entry = key_of::<N>(&id).expect("entry");
+                let key: ListKey = entry[..KEY_LEN].try_into().expect("key");
+                if kept((escalated_of(&key).0 - T0.0) / 86_400) {
+                    gone.entry(list.clone()).or_default().insert(entry, false);
+                }
             }
         }
+        assert!(!gone.is_empty());
+        gone
     }
-    assert!(!gone.is_empty());
+    // The lists of keys, and those of figures a scorecard of days and two facets joins.
     let mut batch = WriteBatch::new();
-    LISTS.stage(&b.store, &mut batch, &gone).expect("stage");
+    let keys = gone(b, &LISTS, facets, &kept);
+    LISTS.stage(&b.store, &mut batch, &keys).expect("stage");
+    let entries = gone::<ENTRY_LEN>(b, &figures::LISTS, facets, &kept);
+    figures::LISTS
+        .stage(&b.store, &mut batch, &entries)
+        .expect("stage");
     b.store.commit(batch).expect("commit");
 }
 
@@ -190,13 +207,13 @@ fn scorecards_of_days_and_a_set_no_report_has_read_no_list() {
     assert!(compare(Reading::InLists) > 0);
 }
 
-/// A scorecard of days and two facets counts each report the lists it joins share from the
-/// figures kept beside them (`report_figures`), reading no case: the cells of the set over
-/// all time, and with the figures taken out (the control) the same cells from every case.
-/// A key two CSOs' reports share holds no figures: its case is read, and both count.
+/// A scorecard of days and two facets counts each report the lists of figures it joins share
+/// from its figures (`report_figures`), reading no case: the cells of the set over all
+/// time, and with the figures taken off the entries (the control) the same cells from every
+/// case. A key two CSOs' reports share holds no figures: its case is read, and both count.
 #[test]
 fn scorecards_of_days_and_two_facets_count_figures_not_cases() {
-    use crate::aggregates::{report_figures, report_pairs};
+    use crate::aggregates::report_pairs;
     let set = report_pairs::Together::new(vec![
         Facet::Sector("seafood".into()),
         Facet::Corridor("MM".parse().expect("c"), "TH".parse().expect("c")),
@@ -222,7 +239,7 @@ fn scorecards_of_days_and_two_facets_count_figures_not_cases() {
     let (cases, counted) = read(&b);
     assert_eq!(cases, 0);
     assert!(counted > 2, "{counted}");
-    crate::aggregates::empty(&b.store, report_figures::LISTS.table()).expect("emptied");
+    unpack(&b.store);
     assert_eq!(read(&b), (counted as usize, counted));
 
     let b = scored_brand();
@@ -239,4 +256,27 @@ fn scorecards_of_days_and_two_facets_count_figures_not_cases() {
     };
     deliver(&b.store, &[vec![shared]]);
     assert_eq!(read(&b), (1, counted + 1));
+}
+
+/// Takes the figures off every entry of the lists of figures (as for a key two reports
+/// share: only its key left).
+fn unpack(store: &Store) {
+    use crate::aggregates::report_figures::{ENTRY_LEN, LISTS as FIGURES};
+    let mut changes = crate::aggregates::lists::Changes::<ENTRY_LEN>::new();
+    for id in FIGURES
+        .ids_prefixed(store, &[], usize::MAX)
+        .expect("read")
+        .expect("all")
+    {
+        let (list, entry) = id.split_at(id.len() - ENTRY_LEN);
+        let entry: [u8; ENTRY_LEN] = entry.try_into().expect("entry");
+        let mut bare = [0u8; ENTRY_LEN];
+        bare[..KEY_LEN].copy_from_slice(&entry[..KEY_LEN]);
+        let of_list = changes.entry(list.to_vec()).or_default();
+        of_list.insert(entry, false);
+        of_list.insert(bare, true);
+    }
+    let mut batch = WriteBatch::new();
+    FIGURES.stage(store, &mut batch, &changes).expect("stage");
+    store.commit(batch).expect("commit");
 }

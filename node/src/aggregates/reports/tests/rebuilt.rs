@@ -48,7 +48,8 @@ fn scattered_reports() -> Vec<StatusReport> {
 /// write), and a few within the lists by date owed. Taken in the reports' own order (by
 /// reference, at random), each batch rewrote most blocks of every long list: 33,329
 /// records for these reports, against 4,004 (1,985 blocks, against 1,432). The lists of
-/// the reports' figures (one per party, `report_figures`) are rebuilt alike, with them.
+/// the reports' figures (one per party and facet, `report_figures`) are rebuilt alike, with
+/// them.
 #[test]
 fn a_rebuild_writes_each_block_about_once() {
     let (_dir, store) = open_store();
@@ -65,11 +66,11 @@ fn a_rebuild_writes_each_block_about_once() {
     figures::tests::check_held(&store, &all_reports(&store));
     let blocks = store.count(LISTS.table()).expect("count");
     let figure_blocks = store.count(figures::LISTS.table()).expect("count");
-    let figure_entries = figures::LISTS
+    let figure_ids = figures::LISTS
         .ids_prefixed(&store, &[], usize::MAX)
         .expect("read")
-        .expect("all")
-        .len();
+        .expect("all");
+    let figure_entries = figure_ids.len();
     let lists = entries
         .iter()
         .map(|id| &id[..id.len() - KEY_LEN])
@@ -87,12 +88,17 @@ fn a_rebuild_writes_each_block_about_once() {
         "{blocks} blocks for {} entries in {lists} lists",
         entries.len()
     );
-    // One list of figures per party.
+    // One list of figures per party and facet.
+    let figure_lists = figure_ids
+        .iter()
+        .map(|id| id[..id.len() - figures::ENTRY_LEN].to_vec())
+        .collect::<BTreeSet<_>>()
+        .len();
     assert!(
-        figure_blocks <= figure_entries.div_ceil(block) + 2 * 2,
-        "{figure_blocks} blocks for {figure_entries} figures"
+        figure_blocks <= figure_entries.div_ceil(block) + 2 * figure_lists,
+        "{figure_blocks} blocks for {figure_entries} figures in {figure_lists} lists"
     );
-    let (blocks, lists) = (blocks + figure_blocks, lists + 2);
+    let (blocks, lists) = (blocks + figure_blocks, lists + figure_lists);
     assert!(
         written <= blocks + 3 * batches * lists,
         "{written} records written or removed for {blocks} blocks in {lists} lists"
@@ -173,4 +179,58 @@ fn a_start_after_a_release_changing_only_the_lists_rebuilds_them_alone() {
     assert!(ensure_built(&store).expect("recounted"));
     assert_eq!(lists_held(&store).expect("entries"), expected);
     assert!(held().is_some(), "the cells recounted");
+}
+
+/// A store counted by the release that kept one list of figures per party (every report of
+/// it, read beside the join of its lists of facets) rebuilds its lists at its next start:
+/// its lists of figures are then one per party and facet, and the old one is gone. The
+/// control: before the start, the store holds the old list and none per facet.
+#[test]
+fn a_start_after_the_figures_per_party_keeps_them_per_facet() {
+    use crate::aggregates::{BUILT, ensure_built};
+    // The version of that release.
+    const PER_PARTY: i64 = 25;
+    let (_dir, store) = open_store();
+    let mut batch = WriteBatch::new();
+    for r in scattered_reports().iter().take(200) {
+        let id = schema::report_id(&r.case_ref, &r.cso, &r.supplier);
+        batch.put(&schema::STATUS_REPORTS, &id, r).expect("put");
+    }
+    store.commit(batch).expect("commit");
+    assert!(ensure_built(&store).expect("first count"));
+    let reports = all_reports(&store);
+    figures::tests::check_held(&store, &reports);
+    // As that release left it: its figures under each party's id alone.
+    crate::aggregates::empty(&store, figures::LISTS.table()).expect("emptied");
+    let mut old = crate::aggregates::lists::Changes::<{ figures::ENTRY_LEN }>::new();
+    for r in &reports {
+        let (_, key) = newest_entry(r);
+        let mut entry = [0u8; figures::ENTRY_LEN];
+        entry[..KEY_LEN].copy_from_slice(&key);
+        entry[KEY_LEN] = 0x80;
+        old.entry(r.supplier.as_bytes().to_vec())
+            .or_default()
+            .insert(entry, true);
+    }
+    let mut batch = WriteBatch::new();
+    figures::LISTS
+        .stage(&store, &mut batch, &old)
+        .expect("stage");
+    batch
+        .put(&schema::AGGREGATES, BUILT.as_bytes(), &PER_PARTY)
+        .expect("put");
+    store.commit(batch).expect("commit");
+    let per_facet = |store: &Store| {
+        figures::LISTS
+            .ids_prefixed(store, b"b", usize::MAX)
+            .expect("read")
+            .expect("all")
+            .len()
+    };
+    assert_eq!(per_facet(&store), 0);
+    assert!(store.count(figures::LISTS.table()).expect("count") > 0);
+
+    assert!(ensure_built(&store).expect("lists rebuilt"));
+    assert!(per_facet(&store) > reports.len());
+    figures::tests::check_held(&store, &reports);
 }
