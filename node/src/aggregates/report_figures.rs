@@ -12,8 +12,8 @@
 //! A report's figures are the same on each of its lists (the join compares whole entries).
 //! What is packed depends on the case's other reports (whether the case is closed, what
 //! the report owes by when), so a report's entries are rewritten whenever its case changes:
-//! one block of each of its facets' lists (three to five), with the others its case's
-//! change rewrites anyway.
+//! one block of each of its facets' lists (one per category it names, its sector's, its
+//! corridor's), with the others its case's change rewrites anyway.
 //! An entry whose figures cannot be packed (two reports about the party in one case
 //! escalated at once, which share a key; a category named twice; a corridor's code not of
 //! two letters; a due day past what 32 bits count) says so, and its case is read.

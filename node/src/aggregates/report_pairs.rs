@@ -3,10 +3,11 @@
 //! a corridor, or all three), what its scorecard counts of the reports that have them all,
 //! over all time: so that a scorecard narrowed by two or three facets reads one record per
 //! organisation, instead of each case of the entries its lists of the facets share.
-//! Narrowed by some days too, it reads the cases of the reports on the side of the days
-//! likely to hold fewer of them, by the set's cells per month: those escalated on the days, or those
-//! escalated on others, taken off the cells (a set's cells per day would be a record per
-//! organisation, set and day: most of a brand's records).
+//! Narrowed by some days too, it counts the reports on the side of the days likely to hold
+//! fewer of them, by the set's cells per month, from the join of the set's lists of figures
+//! (`report_figures`): those escalated on the days, or those escalated on others, taken off
+//! the cells (a set's cells per day would be a record per organisation, set and day: most
+//! of a brand's records).
 //! Counted as `report_facets` counts the cells of one facet (open and owing by the case
 //! rule), kept per case with the other aggregates; an organisation's cells of one set of
 //! facets are one record (`units`): a report adds to a few sets (seven with two categories,
@@ -184,7 +185,10 @@ pub fn escalated_on(
         // Every cell counts reports: one that falls to nothing is one a read of the reports
         // never names, and one below (a report stored between the read of the cells and
         // that of the lists, which no snapshot spans) says less than nothing: both go, and
-        // the figures are short of that report until the next read.
+        // the figures are short of that report until the next read. Nor does the join read
+        // its lists at one instant: a report whose case changes meanwhile may be found
+        // with its old entry on one list and its new one on another, and so not counted
+        // (or, rarer, counted twice) by that read alone.
         cells.retain(|_, n| *n > 0);
         cells
     };
@@ -283,7 +287,9 @@ pub(crate) fn fewest(
     }
     // The first of the fewest.
     let Some(at) = (0..counted.len()).min_by_key(|i| counted[*i].0) else {
-        // A set always names some; its newest-first list would do as well, walked further.
+        // A set always names some. Its newest-first list would do as well for its keys
+        // (`scorecard::cells`), walked further; no list of figures is named so, and a join
+        // of those would count nothing.
         return Ok((reports::newest_list(org), Vec::new()));
     };
     let (_, walked) = counted.remove(at);

@@ -145,7 +145,7 @@ impl<const N: usize> Cursor<N> {
     }
 
     /// Drops the keys read below `target`; says whether one read is left (at or above it).
-    pub(super) fn drop_below(&mut self, target: &[u8; N]) -> bool {
+    fn drop_below(&mut self, target: &[u8; N]) -> bool {
         let passed = self.read.partition_point(|k| k < target);
         self.read.drain(..passed);
         !self.read.is_empty()

@@ -136,6 +136,12 @@ fn reports_sharing_a_key_are_not_packed() {
     assert!(apart.iter().all(|(_, e)| add_packed(&mut Cells::new(), e)));
 }
 
+/// The days to acknowledge an entry packs (None: not acknowledged, or not packed).
+pub(in crate::aggregates) fn acknowledged_days(entry: &Entry) -> Option<u16> {
+    let p = &entry[KEY_LEN..];
+    (p[0] & PACKED != 0 && p[0] & ACKNOWLEDGED != 0).then(|| u16::from_be_bytes([p[5], p[6]]))
+}
+
 /// Checks the figures `store` holds against the reports it holds (`reports`, in id order):
 /// one entry per key of each party's lists per facet, named alike, each adding what its
 /// report adds (by its case: closed, and the earliest date it owes by), or, for a key two
@@ -240,13 +246,31 @@ pub(in crate::aggregates) fn check_read_joined(store: &Store, parties: &[OrgId])
         for facets in &sets {
             let set = Together::new(facets.clone()).expect("set");
             let lists = report_pairs::fewest(store, org, set.facets()).expect("lists");
+            let read = |bounds: (&[u8], &[u8]), cells: &mut Cells| {
+                report_pairs::each_listed(store, org, &set, &lists, bounds, cells).expect("read")
+            };
             let mut cells = Cells::new();
-            report_pairs::each_listed(store, org, &set, &lists, (&[], &end), &mut cells)
-                .expect("read");
+            read((&[], &end), &mut cells);
             let names: Vec<String> = facets.iter().map(Facet::name).collect();
             let at = format!("{}{org}.{}.", report_pairs::PREFIX, names.join("+"));
             let kept = crate::aggregates::with_prefix(store, &at).expect("cells");
             assert_eq!(cells, kept, "{at}");
+            // Read in two, either side of the key of its middle report (or of its second),
+            // the same: bounds of a key's first bytes, or of a whole key.
+            let newest = reports::LISTS
+                .ids_prefixed(store, &reports::newest_list(org), usize::MAX)
+                .expect("read")
+                .expect("all");
+            if let Some(mid) = newest.get(newest.len() / 2) {
+                let key = &mid[mid.len() - KEY_LEN..];
+                for bound in [&key[..8], key] {
+                    let mut halves = Cells::new();
+                    read((&[], bound), &mut halves);
+                    read((bound, &end), &mut halves);
+                    halves.retain(|_, n| *n != 0);
+                    assert_eq!(halves, kept, "{at} read in two at {bound:?}");
+                }
+            }
         }
     }
 }

@@ -280,3 +280,72 @@ fn unpack(store: &Store) {
     FIGURES.stage(store, &mut batch, &changes).expect("stage");
     store.commit(batch).expect("commit");
 }
+
+/// A report acknowledged after it was stored has its entry rewritten on each of its lists
+/// of figures (one per facet it has: its categories, sector and corridor), none left as it
+/// was; the reports counted from the joins of those lists are then the sets' cells, which
+/// count the acknowledgement. The control: before, the entries on each of those lists say
+/// it is not acknowledged.
+#[test]
+fn an_acknowledgement_rewrites_the_reports_entry_on_each_of_its_lists() {
+    use crate::aggregates::report_figures::tests::{
+        acknowledged_days, check_held, check_read_joined,
+    };
+    use crate::aggregates::report_figures::{ENTRY_LEN, LISTS as FIGURES};
+    let b = scored_brand();
+    let held = all_reports(&b.store);
+    let first = held
+        .iter()
+        .find(|r| {
+            r.acknowledged_at.is_none()
+                && r.remediated_at.is_none()
+                && r.sector.as_deref() == Some("seafood")
+                && r.corridor.is_some()
+                && !r.categories.is_empty()
+        })
+        .expect("a report not acknowledged, of a sector and corridor")
+        .clone();
+    let (_, key) = newest_entry(&first);
+    let facets = Facet::of(&first);
+    assert!(facets.len() >= 3, "{facets:?}");
+    // Each of its lists' entries of its key.
+    let entries = |store: &Store| -> Vec<[u8; ENTRY_LEN]> {
+        let mut out = Vec::new();
+        for f in &facets {
+            let list = report_facets::list(&first.supplier, f);
+            let ids = FIGURES
+                .ids_prefixed(store, &list, usize::MAX)
+                .expect("read")
+                .expect("all");
+            let of_key: Vec<[u8; ENTRY_LEN]> = ids
+                .iter()
+                .filter_map(|id| crate::aggregates::lists::key_of::<ENTRY_LEN>(id))
+                .filter(|e| e.starts_with(&key))
+                .collect();
+            assert_eq!(of_key.len(), 1, "one entry of the key on {f:?}'s list");
+            out.extend(of_key);
+        }
+        out
+    };
+    let before = entries(&b.store);
+    assert!(
+        before
+            .iter()
+            .all(|e| *e == before[0] && acknowledged_days(e).is_none())
+    );
+    let ack = StatusReport {
+        acknowledged_at: Some(first.escalated_at.plus_days(3)),
+        stage: PartyStage::Acknowledged,
+        reported_at: Timestamp(first.reported_at.0 + 1),
+        ..first.clone()
+    };
+    deliver(&b.store, &[vec![ack]]);
+    let after = entries(&b.store);
+    assert!(
+        after
+            .iter()
+            .all(|e| *e == after[0] && acknowledged_days(e) == Some(3))
+    );
+    check_held(&b.store, &all_reports(&b.store));
+    check_read_joined(&b.store, &b.parties);
+}
