@@ -283,9 +283,9 @@ fn unpack(store: &Store) {
 
 /// A report acknowledged after it was stored has its entry rewritten on each of its lists
 /// of figures (one per facet it has: its categories, sector and corridor), none left as it
-/// was; the reports counted from the joins of those lists are then the sets' cells, which
-/// count the acknowledgement. The control: before, the entries on each of those lists say
-/// it is not acknowledged.
+/// was; the reports counted from the join of its sector's and corridor's lists are then
+/// the set's cells, which count the acknowledgement (`check_read_joined`). The control:
+/// before, the entries on each of those lists say it is not acknowledged.
 #[test]
 fn an_acknowledgement_rewrites_the_reports_entry_on_each_of_its_lists() {
     use crate::aggregates::report_figures::tests::{
