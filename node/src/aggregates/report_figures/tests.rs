@@ -136,10 +136,12 @@ fn reports_sharing_a_key_are_not_packed() {
     assert!(apart.iter().all(|(_, e)| add_packed(&mut Cells::new(), e)));
 }
 
-/// The days to acknowledge an entry packs (None: not acknowledged, or not packed).
+/// The days to acknowledge an entry packs (None: not acknowledged, or not packed), read
+/// as [`Counted`] reads them.
 pub(in crate::aggregates) fn acknowledged_days(entry: &Entry) -> Option<u16> {
-    let p = &entry[KEY_LEN..];
-    (p[0] & PACKED != 0 && p[0] & ACKNOWLEDGED != 0).then(|| u16::from_be_bytes([p[5], p[6]]))
+    let mut counted = Counted::default();
+    counted.add(entry);
+    counted.ack.keys().next().copied()
 }
 
 /// Checks the figures `store` holds against the reports it holds (`reports`, in id order):
