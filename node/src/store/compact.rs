@@ -2,6 +2,7 @@
 //! disk, and recovery of a swap a crash interrupted.
 
 use super::engine::{Hold, compaction_lock, open_engine};
+use super::fill;
 use super::meta::COMPACTED_BYTES_KEY;
 use super::{CLOSED_HERE, COMPACTION_KEY, META, Result, StoreError};
 use std::path::Path;
@@ -109,14 +110,7 @@ fn compact_pausing(path: &Path, out_of_place: &dyn Fn()) -> Result<Compaction> {
         for name in src.tree_names() {
             let from = src.open_tree(&name)?;
             let to = dst.open_tree(&name)?;
-            for kv in from.iter() {
-                let (k, v) = kv?;
-                if left_out(&name, &k) {
-                    continue;
-                }
-                to.insert(k, v)?;
-                keys += 1;
-            }
+            keys += fill::copy(&from, &to, |k| !left_out(&name, k))?;
         }
         dst.flush()?;
         // The copy must hold exactly what the original holds, but what it leaves out.
@@ -196,6 +190,45 @@ mod tests {
         assert_eq!(
             store.get(&VALUES, b"k").expect("read"),
             Some("kept".to_string())
+        );
+    }
+
+    /// A compaction writes the store's records on full leaf pages (see `fill`), not in key
+    /// order as its first writes left them (the control: the leaves before).
+    #[test]
+    fn a_compaction_fills_the_engine_s_pages() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let path = tmp.path().join("db");
+        let n = 3_200;
+        {
+            let store = Store::open_unversioned(&path).expect("open");
+            let mut batch = WriteBatch::new();
+            for i in 0..n {
+                let id = format!("{i:08}");
+                batch.put(&VALUES, id.as_bytes(), &id).expect("put");
+            }
+            store.commit(batch).expect("commit");
+        }
+        let leaves = || {
+            let db = open_engine(&path).expect("open");
+            let leaves =
+                super::fill::tests::leaves(&db.open_tree(super::super::DATA).expect("data"));
+            drop(db);
+            CLOSED_HERE
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push((path.clone(), std::time::Instant::now()));
+            leaves
+        };
+        let before = leaves();
+        // As written they are about 12 records a leaf.
+        assert!(before > n / 16 * 5 / 4, "{before} leaves as written");
+        assert_eq!(compact(&path).expect("compact").keys, n as u64);
+        assert_eq!(leaves(), n / 16, "leaves after the compaction");
+        let store = Store::open_unversioned(&path).expect("open");
+        assert_eq!(
+            store.get(&VALUES, b"00001234").expect("read"),
+            Some("00001234".to_string())
         );
     }
 

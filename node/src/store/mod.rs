@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 mod codec;
 mod compact;
 mod engine;
+mod fill;
 mod meta;
 #[cfg(test)]
 pub(crate) use meta::tests as meta_tests;
