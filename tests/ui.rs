@@ -201,6 +201,25 @@ fn without_a_session_everything_is_refused_and_csrf_is_enforced() {
     );
     let (code, _) = cso.post_raw("/api/contacts", &keyed("Keyed Worker", "bad key!"));
     assert_eq!(code, 400, "a malformed key is refused");
+    // A worker's name typed into a coded field is refused naming the field and what it
+    // takes, never echoing what was typed (the control: the name is in the request).
+    for (field, takes) in [
+        ("nationality", "two uppercase letters"),
+        ("language", "ISO 639 code"),
+    ] {
+        let mut misplaced = keyed("Kept Worker", "form-key-0003");
+        misplaced[field] = json!("Somchai Jaidee");
+        assert!(misplaced.to_string().contains("Somchai"));
+        let (code, v) = cso.post_raw("/api/contacts", &misplaced);
+        let error = v["error"].as_str().unwrap_or_default();
+        assert_eq!(code, 400, "{v}");
+        assert!(error.contains(field) && error.contains(takes), "{v}");
+        assert!(!v.to_string().contains("Somchai"), "{v}");
+    }
+    // Nor a case reference in a path.
+    let (code, body) = cso.get_raw("/api/cases/Somchai-Jaidee");
+    assert_eq!(code, 400, "{body}");
+    assert!(!body.contains("Somchai"), "{body}");
     // Plain-form logout without the token is refused too.
     let res = agent()
         .post(format!("{}/logout", base(&cso)))

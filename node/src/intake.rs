@@ -260,10 +260,10 @@ impl ContactInput {
         let lang_ok = (2..=3).contains(&self.language.len())
             && self.language.bytes().all(|b| b.is_ascii_lowercase());
         if !lang_ok {
-            return Err(InvalidInput(format!(
-                "language {:?} must be an ISO 639 code such as my, km, lo, ne, th or en",
-                self.language
-            )));
+            // Not echoed: a coded field may have been handed a worker's name by mistake.
+            return Err(InvalidInput(
+                "language must be an ISO 639 code such as my, km, lo, ne, th or en".into(),
+            ));
         }
         check_text("sector", &self.sector, 100, true)?;
         check_text("name", &self.identity.name, 200, true)?;

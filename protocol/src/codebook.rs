@@ -117,10 +117,11 @@ impl FromStr for IssueCategory {
 #[serde(try_from = "String", into = "String")]
 pub struct Currency(String);
 
-/// A currency code that is not three uppercase letters.
+/// A currency code that is not three uppercase letters. Like a country code's error, it
+/// does not carry what was given.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid currency code {0:?}: expected three uppercase letters (ISO 4217, e.g. THB)")]
-pub struct InvalidCurrency(pub String);
+#[error("invalid currency code: expected three uppercase letters (ISO 4217, e.g. THB)")]
+pub struct InvalidCurrency;
 
 impl TryFrom<String> for Currency {
     type Error = InvalidCurrency;
@@ -128,7 +129,7 @@ impl TryFrom<String> for Currency {
         if s.len() == 3 && s.bytes().all(|b| b.is_ascii_uppercase()) {
             Ok(Currency(s))
         } else {
-            Err(InvalidCurrency(s))
+            Err(InvalidCurrency)
         }
     }
 }
@@ -165,6 +166,26 @@ pub struct Money {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A refused currency code's error and its JSON refusal say what is accepted, not what
+    /// was given (it may be anything a person typed).
+    #[test]
+    fn a_refused_currency_is_not_echoed() {
+        assert_eq!(
+            "THB".parse::<Currency>().map(|c| c.to_string()).ok(),
+            Some("THB".into())
+        );
+        let refused = "Somchai".parse::<Currency>().map(|_| ()).unwrap_err();
+        assert!(!format!("{refused} {refused:?}").contains("Somchai"));
+        let json = serde_json::from_str::<Currency>("\"Somchai\"")
+            .map(|_| ())
+            .unwrap_err();
+        assert!(
+            json.to_string().contains("three uppercase letters"),
+            "{json}"
+        );
+        assert!(!json.to_string().contains("Somchai"), "{json}");
+    }
 
     #[test]
     fn codes_round_trip_and_all_ilo_indicators_are_covered() {

@@ -119,10 +119,11 @@ impl FromStr for Role {
 #[serde(try_from = "String", into = "String")]
 pub struct Country(String);
 
-/// A country code that is not two uppercase letters.
+/// A country code that is not two uppercase letters. It does not carry what was given: a
+/// coded field may have been handed a worker's name by mistake, and errors leave the node.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid country code {0:?}: expected two uppercase letters (ISO 3166-1 alpha-2, e.g. TH)")]
-pub struct InvalidCountry(pub String);
+#[error("invalid country code: expected two uppercase letters (ISO 3166-1 alpha-2, e.g. TH)")]
+pub struct InvalidCountry;
 
 impl Country {
     /// The two-letter code.
@@ -137,7 +138,7 @@ impl TryFrom<String> for Country {
         if s.len() == 2 && s.bytes().all(|b| b.is_ascii_uppercase()) {
             Ok(Country(s))
         } else {
-            Err(InvalidCountry(s))
+            Err(InvalidCountry)
         }
     }
 }
@@ -302,6 +303,23 @@ pub(crate) fn verify_raw(signer: &OrgId, msg: &[u8], sig: &SignatureBytes) -> bo
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A refused country code's error and its JSON refusal say what is accepted, not what
+    /// was given (a worker's name typed into the wrong field, say).
+    #[test]
+    fn a_refused_country_is_not_echoed() {
+        assert_eq!(
+            "TH".parse::<Country>().map(|c| c.to_string()).ok(),
+            Some("TH".into())
+        );
+        let refused = "Somchai Jaidee".parse::<Country>().map(|_| ()).unwrap_err();
+        assert!(!format!("{refused} {refused:?}").contains("Somchai"));
+        let json = serde_json::from_str::<Country>("\"Somchai\"")
+            .map(|_| ())
+            .unwrap_err();
+        assert!(json.to_string().contains("two uppercase letters"), "{json}");
+        assert!(!json.to_string().contains("Somchai"), "{json}");
+    }
 
     #[test]
     fn role_names_round_trip() {

@@ -203,7 +203,7 @@ pub fn check_at(st: &ApiState, at: Option<ilm_protocol::Timestamp>) -> Result<()
 /// Parses a case reference from a path.
 pub fn parse_case(s: &str) -> Result<CaseRef, ApiError> {
     s.parse()
-        .map_err(|_| ApiError::bad(format!("{s:?} is not a case reference (32 hex digits)")))
+        .map_err(|_| ApiError::bad("not a case reference (32 hex digits)"))
 }
 
 /// The case list: every case this node holds, searched, filtered, sorted and paged by the

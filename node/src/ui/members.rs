@@ -8,6 +8,15 @@ use std::collections::HashMap;
 /// Days before expiry from which a certificate is flagged.
 const EXPIRY_WARNING_DAYS: i64 = 30;
 
+/// Whole days from `t` until `not_after` (negative once past). A certificate's end is any
+/// time its steward signed, up to the last second a timestamp holds: counted wide, so a far
+/// one cannot overflow.
+fn days_left(not_after: ilm_protocol::Timestamp, t: ilm_protocol::Timestamp) -> i64 {
+    let days = (i128::from(not_after.0) - i128::from(t.0)).div_euclid(86_400);
+    // Within i64 for any two u64 seconds: (2^64 - 1) / 86,400 < 2^63.
+    i64::try_from(days).unwrap_or(i64::MAX)
+}
+
 pub(crate) async fn members(
     State(st): State<Arc<ApiState>>,
     Extension(p): Extension<Principal>,
@@ -42,7 +51,7 @@ pub(crate) async fn members(
     let mut members: Vec<Value> = rows
         .iter()
         .map(|m| {
-            let days_left = (m.not_after.0 as i64 - t.0 as i64).div_euclid(86_400);
+            let days_left = days_left(m.not_after, t);
             let (pending, rejected, attempts) = outbox.get(&m.org_id).copied().unwrap_or_default();
             json!({
                 "org_id": m.org_id, "name": m.name, "role": m.role, "country": m.country,
@@ -86,4 +95,27 @@ pub(crate) async fn members(
     render(&st, "members.html", ctx)
         .map(IntoResponse::into_response)
         .unwrap_or_else(IntoResponse::into_response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ilm_protocol::Timestamp;
+
+    /// A certificate ending at any second a timestamp holds (nothing in its check bounds
+    /// it) shows its days left: taken as i64, an end from 2^63 on overflowed (a panic in a
+    /// debug build) or turned negative (the last second showed as long expired); near and
+    /// past ends count as before.
+    #[test]
+    fn days_left_hold_for_any_certificate_end() {
+        let t = Timestamp(1_800_000_000);
+        assert_eq!(days_left(Timestamp(1 << 63), t), 106_751_991_146_467);
+        assert_eq!(days_left(Timestamp(u64::MAX), t), 213_503_982_313_767);
+        assert_eq!(days_left(Timestamp(t.0 + 86_400 * 3 + 5), t), 3);
+        assert_eq!(days_left(Timestamp(t.0 - 1), t), -1);
+        assert_eq!(
+            days_left(Timestamp(0), Timestamp(u64::MAX)),
+            -213_503_982_334_602
+        );
+    }
 }
