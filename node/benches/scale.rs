@@ -114,30 +114,49 @@ fn child_peak(dir: &DataDir, args: &[&str]) -> Result<(f64, f64, String)> {
     Ok((started.elapsed().as_secs_f64(), peak, first))
 }
 
-/// `ilm run` on `dir`, the real binary, until its admin API answers.
+/// `ilm run` on `dir`, the real binary, until its admin API answers. A node that ends
+/// before answering is started again for a while: the engine this process closed last (its
+/// in-process compaction) may hold the database's lock a moment after its handles are gone,
+/// and a node that finds it locked stops at once (after that, its own words are reported).
 fn run(dir: &DataDir) -> Result<(Child, AdminClient)> {
-    let _ = std::fs::remove_file(dir.admin_addr_path());
-    let child = Command::new(env!("CARGO_BIN_EXE_ilm"))
-        .arg("--data-dir")
-        .arg(dir.root())
-        .args(["run", "--admin-listen", "127.0.0.1:0", "--listen"])
-        .arg("/ip4/127.0.0.1/tcp/0")
-        .env("ILM_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .context("start ilm run")?;
     let deadline = Instant::now() + Duration::from_secs(600);
-    loop {
-        if let Ok(c) = AdminClient::for_dir(dir)
-            && c.get("/api/status").is_ok()
-        {
-            return Ok((child, c));
+    let mut restarts_left = 50;
+    'start: loop {
+        let _ = std::fs::remove_file(dir.admin_addr_path());
+        // Beside the data directory: what the node says, read if it ends early.
+        let said_at = dir.root().with_extension("stderr");
+        let said_to = std::fs::File::create(&said_at).context("the node's stderr file")?;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_ilm"))
+            .arg("--data-dir")
+            .arg(dir.root())
+            .args(["run", "--admin-listen", "127.0.0.1:0", "--listen"])
+            .arg("/ip4/127.0.0.1/tcp/0")
+            .env("ILM_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(said_to)
+            .spawn()
+            .context("start ilm run")?;
+        loop {
+            if let Ok(c) = AdminClient::for_dir(dir)
+                && c.get("/api/status").is_ok()
+            {
+                return Ok((child, c));
+            }
+            if let Some(status) = child.try_wait()? {
+                let said = std::fs::read_to_string(&said_at).unwrap_or_default();
+                if restarts_left == 0 || Instant::now() > deadline {
+                    bail!("ilm run ended before it answered ({status}): {said}");
+                }
+                restarts_left -= 1;
+                std::thread::sleep(Duration::from_millis(200));
+                continue 'start;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                bail!("the node did not start");
+            }
+            std::thread::sleep(Duration::from_millis(100));
         }
-        if Instant::now() > deadline {
-            bail!("the node did not start");
-        }
-        std::thread::sleep(Duration::from_millis(100));
     }
 }
 

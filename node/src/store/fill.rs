@@ -1,24 +1,30 @@
 //! The order a compaction writes a tree in, so that the engine's leaf pages come out full
 //! and in one piece.
 //!
-//! sled 0.34 keeps an entry per page in memory from its opening on (its page table: about
-//! 330 bytes a page, measured), so an idle node's memory grows with the number of pages, not
-//! the bytes they hold. A leaf splits once it holds more than 16 records, into its first 9
-//! and the rest, so a tree written in key order ends with leaves of 9: the copy a compaction
-//! made held 44 % more pages than full ones would. Written in two passes instead (per run of
-//! 16 records in key order, first the first 8 and the last, then the 7 between), every leaf
-//! a split leaves behind holds exactly one run's first 9 records, its upper bound the key
-//! right after the run (no record falls between that split's two sides), and the second
-//! pass fills it to 16 without splitting it again.
+//! sled 0.34 keeps an entry per page in memory from its opening on (its page table, with
+//! an entry per fragment of each page), so an idle node's memory grows with the number of
+//! pages, not the bytes they hold. A leaf splits once it holds more than 16 records, into its
+//! first 9 and the rest, so a tree written in key order ends with leaves of 9: 78 % more
+//! pages than full ones. Written in two passes instead (per run of 16 records in key order,
+//! first the first 8 and the last, then the 7 between), every leaf a split leaves behind
+//! holds exactly one run's 9 first-pass records, as one fragment, and its upper bound lies
+//! between the run's last record and the next run's first (a shortened copy of that key), so
+//! the second pass's records all land in it and fill it to 16 without splitting it again.
 //!
 //! A record added to a page is kept as a fragment beside it until the page holds 10 of
-//! them; a page with 8 fragments costs more memory than the same records on two pages. So
-//! three of each run's second-pass records are written twice (an empty value first), which
-//! makes ten changes to the page: the last one rewrites it whole, as one fragment.
+//! them, and the snapshot the engine reads at its opening lists every fragment (a filled
+//! copy left in 8 fragments a page had a snapshot four times that of a key-order copy, and
+//! its opening took more memory, not less). So three of each run's second-pass records are
+//! written twice (an empty value first), which makes ten changes to the page: the last one
+//! rewrites it whole. A tree's last page or two may end fuller or in more fragments.
 //!
-//! The numbers are sled 0.34's (`node.rs`: split above 16 records of a leaf at `len / 2 +
-//! 1`; `pagecache/constants.rs`: consolidation at 10 fragments). Another engine or release
-//! would only leave the pages less full: the copy is checked record for record either way.
+//! The numbers are sled 0.34.7's (`node.rs`: a leaf of more than 16 records split at
+//! `len / 2 + 1`, on the next write that reaches it; `pagecache/constants.rs`:
+//! consolidation at 10 fragments; the dependency is pinned). Under other numbers the pages
+//! would come out otherwise full; the copy is checked record for record whatever they are.
+//! A filled page splits again at the first record added between its keys later, so the
+//! saving lasts where a node adds records at the end of its tables (most do: ids and days
+//! grow) and fades where it adds them between.
 
 use super::Result;
 
