@@ -163,6 +163,13 @@ fn expired_and_requested_erasures_leave_the_disk_and_open_cases_keep_theirs() {
         s["database"]
     );
     assert_eq!(s["database"]["compaction_due"], json!(false));
+    // It wrote the engine's pages full, as this release does.
+    assert_eq!(
+        s["database"]["pages_filled"],
+        json!(true),
+        "{}",
+        s["database"]
+    );
     assert_eq!(identity_name(&cso, &held), "Held Canary Worker");
     cso.stop();
     net.steward.stop();

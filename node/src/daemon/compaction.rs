@@ -29,6 +29,13 @@ pub enum Reason {
         /// Bytes the last compaction left.
         bytes_after_compaction: u64,
     },
+    /// An earlier release's compaction laid the engine's pages out (9 records a leaf where
+    /// this release writes 16) and the database is past [`crate::store::MIN_GROWTH`]: an
+    /// idle node's memory grows with its pages, so it is compacted once again.
+    PagesNotFilled {
+        /// Bytes on disk.
+        bytes_on_disk: u64,
+    },
 }
 
 impl Reason {
@@ -43,6 +50,10 @@ impl Reason {
             Some(Reason::Erased)
         } else if growth.compaction_due && growth.bytes_after_compaction == 0 {
             Some(Reason::NoSizeRecorded {
+                bytes_on_disk: growth.bytes_on_disk,
+            })
+        } else if growth.compaction_due && !growth.pages_filled {
+            Some(Reason::PagesNotFilled {
                 bytes_on_disk: growth.bytes_on_disk,
             })
         } else if growth.compaction_due {
@@ -80,6 +91,11 @@ impl std::fmt::Display for Reason {
                 f,
                 "its log has outgrown what the last compaction left ({} MiB, now {} MiB)",
                 bytes_after_compaction / MIB,
+                bytes_on_disk / MIB
+            ),
+            Reason::PagesNotFilled { bytes_on_disk } => write!(
+                f,
+                "an earlier release's compaction laid out its pages, which this release writes full, for less memory ({} MiB)",
                 bytes_on_disk / MIB
             ),
         }

@@ -42,6 +42,31 @@ fn a_start_compacts_a_database_whose_log_outgrew_its_last_compaction() {
     );
 }
 
+/// A database an earlier release compacted is compacted once more before a start, for its
+/// pages (the control: as this release measured it, nothing is due), and not again.
+#[test]
+fn an_earlier_release_s_compaction_is_made_again_once() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = DataDir::new(tmp.path());
+    crate::store::meta_tests::rewritten(&dir.db_path(), 1_000, 0);
+    let none = compact_if_due_past(&dir, (2, u64::MAX / 2), &compact).expect("if due");
+    assert_eq!(none, None);
+    assert_eq!(
+        compact_if_due_past(&dir, (2, 0), &compact).expect("if due"),
+        None
+    );
+    crate::store::meta_tests::as_an_earlier_release_compacted(&dir.db_path());
+    let done = compact_if_due_past(&dir, (2, 0), &compact).expect("compacts");
+    let Some((compaction::Reason::PagesNotFilled { .. }, compaction::Outcome::Compacted(_))) = done
+    else {
+        panic!("{done:?}");
+    };
+    assert_eq!(
+        compact_if_due_past(&dir, (2, 0), &compact).expect("again"),
+        None
+    );
+}
+
 /// A compaction for size that fails leaves the database as it was and the node starts;
 /// one for erased data that fails stops the start.
 #[test]

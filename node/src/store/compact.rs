@@ -3,7 +3,7 @@
 
 use super::engine::{Hold, compaction_lock, open_engine};
 use super::fill;
-use super::meta::COMPACTED_BYTES_KEY;
+use super::meta::{COMPACTED_BYTES_KEY, COMPACTED_LAYOUT_KEY, PAGES_FILLED};
 use super::{CLOSED_HERE, COMPACTION_KEY, META, Result, StoreError};
 use std::path::Path;
 
@@ -19,9 +19,10 @@ pub struct Compaction {
 }
 
 /// Whether a key of tree `name` stays out of the compacted copy: the marker that asked for
-/// it, and the size the last one left (written once the copy is in place).
+/// it, and the size and layout the last one left (written once the copy is in place).
 fn left_out(name: &[u8], key: &[u8]) -> bool {
-    name == META.as_bytes() && (key == COMPACTION_KEY || key == COMPACTED_BYTES_KEY)
+    name == META.as_bytes()
+        && (key == COMPACTION_KEY || key == COMPACTED_BYTES_KEY || key == COMPACTED_LAYOUT_KEY)
 }
 
 /// The bytes of every file under `path`.
@@ -165,8 +166,9 @@ fn compact_pausing(path: &Path, out_of_place: &dyn Fn()) -> Result<Compaction> {
     let bytes_after = {
         let db = open_engine(path)?;
         let size = dir_size(path);
-        db.open_tree(META)?
-            .insert(COMPACTED_BYTES_KEY, &size.to_be_bytes())?;
+        let meta = db.open_tree(META)?;
+        meta.insert(COMPACTED_BYTES_KEY, &size.to_be_bytes())?;
+        meta.insert(COMPACTED_LAYOUT_KEY, &[PAGES_FILLED])?;
         db.flush()?;
         size
     };

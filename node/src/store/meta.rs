@@ -8,6 +8,11 @@ const SCHEMA_KEY: &[u8] = b"schema_version";
 pub(super) const COMPACTION_KEY: &[u8] = b"compaction_due";
 /// The database's size on disk after its last compaction (or when first measured).
 pub(super) const COMPACTED_BYTES_KEY: &[u8] = b"compacted_bytes";
+/// How the last compaction (or the first measure of the size) laid out the engine's pages:
+/// [`PAGES_FILLED`] since they are written full (see `store::fill`); absent before.
+pub(super) const COMPACTED_LAYOUT_KEY: &[u8] = b"compacted_layout";
+/// The layout [`COMPACTED_LAYOUT_KEY`] records for pages written full.
+pub(super) const PAGES_FILLED: u8 = 1;
 /// The check value of the vault key the database's worker data is sealed with.
 const VAULT_KEY_CHECK_KEY: &[u8] = b"vault_key_check";
 
@@ -26,6 +31,11 @@ pub struct Growth {
     pub bytes_on_disk: u64,
     /// Bytes on disk after the last compaction, or when first measured (0: never measured).
     pub bytes_after_compaction: u64,
+    /// Whether the last compaction laid the engine's pages out full (or the size was first
+    /// measured by a release that does): false for an earlier release's compaction, which
+    /// the next start makes again once past [`MIN_GROWTH`], since an idle node's memory
+    /// grows with the pages.
+    pub pages_filled: bool,
     /// Whether the next start compacts for it.
     pub compaction_due: bool,
 }
@@ -78,10 +88,17 @@ impl Store {
 
     fn growth_of(&self, factor: u64, min_growth: u64, record: bool) -> Result<Growth> {
         let bytes_on_disk = super::compact::dir_size(&self.path);
-        let after = {
+        let (after, layout) = {
             let h = self.h()?;
-            h.db.open_tree(META)?.get(COMPACTED_BYTES_KEY)?
+            let meta = h.db.open_tree(META)?;
+            (
+                meta.get(COMPACTED_BYTES_KEY)?,
+                meta.get(COMPACTED_LAYOUT_KEY)?,
+            )
         };
+        let pages_filled = layout
+            .and_then(|v| v.first().copied())
+            .is_some_and(|l| l >= PAGES_FILLED);
         let bytes_after_compaction = match after {
             Some(v) => u64::from_be_bytes(
                 v.as_ref()
@@ -92,23 +109,34 @@ impl Store {
                 return Ok(Growth {
                     bytes_on_disk,
                     bytes_after_compaction: 0,
+                    pages_filled,
                     compaction_due: bytes_on_disk > min_growth,
                 });
             }
             None => {
+                // Small enough not to be due: measured as this release lays pages out, so
+                // that its growth alone makes it due (its pages are what this release wrote).
                 let _writing = self.writing();
                 let h = self.h()?;
-                h.db.open_tree(META)?
-                    .insert(COMPACTED_BYTES_KEY, &bytes_on_disk.to_be_bytes())?;
+                let meta = h.db.open_tree(META)?;
+                meta.insert(COMPACTED_BYTES_KEY, &bytes_on_disk.to_be_bytes())?;
+                meta.insert(COMPACTED_LAYOUT_KEY, &[PAGES_FILLED])?;
                 self.flush()?;
-                bytes_on_disk
+                return Ok(Growth {
+                    bytes_on_disk,
+                    bytes_after_compaction: bytes_on_disk,
+                    pages_filled: true,
+                    compaction_due: false,
+                });
             }
         };
+        let outgrown = bytes_on_disk > bytes_after_compaction.saturating_mul(factor)
+            && bytes_on_disk - bytes_after_compaction > min_growth;
         Ok(Growth {
             bytes_on_disk,
             bytes_after_compaction,
-            compaction_due: bytes_on_disk > bytes_after_compaction.saturating_mul(factor)
-                && bytes_on_disk - bytes_after_compaction > min_growth,
+            pages_filled,
+            compaction_due: outgrown || (!pages_filled && bytes_on_disk > min_growth),
         })
     }
 
@@ -162,6 +190,53 @@ pub(crate) mod tests {
             s.commit(batch).expect("commit");
         }
         s.flush().expect("flush");
+    }
+
+    /// Leaves the database at `path` as an earlier release's compaction left it: its size
+    /// recorded, not how its pages were laid out.
+    pub(crate) fn as_an_earlier_release_compacted(path: &Path) {
+        let s = crate::schema::open(path).expect("open");
+        let h = s.h().expect("open");
+        let meta = h.db.open_tree(super::META).expect("meta");
+        assert!(
+            meta.get(super::COMPACTED_BYTES_KEY)
+                .expect("read")
+                .is_some()
+        );
+        meta.remove(super::COMPACTED_LAYOUT_KEY).expect("remove");
+        meta.flush().expect("flush");
+    }
+
+    /// A database whose size an earlier release recorded (so not how its pages were laid
+    /// out) is due past the least growth however little it grew, and no longer once
+    /// compacted; a size first measured by this release counts as laid out (the control:
+    /// the same database before its layout was taken away is not due).
+    #[test]
+    fn an_earlier_release_s_compaction_is_due_once_for_its_pages() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("db");
+        rewritten(&path, 1_000, 0);
+        let s = crate::schema::open(&path).expect("open");
+        let first = s.growth_past(2, u64::MAX / 2).expect("growth");
+        assert!(first.pages_filled && !first.compaction_due, "{first:?}");
+        let measured = s.growth_past(2, 0).expect("growth");
+        assert!(!measured.compaction_due, "{measured:?}");
+        drop(s);
+        as_an_earlier_release_compacted(&path);
+        let s = crate::schema::open(&path).expect("open");
+        let earlier = s.growth_past(2, 0).expect("growth");
+        assert!(
+            !earlier.pages_filled && earlier.compaction_due,
+            "{earlier:?}"
+        );
+        assert_eq!(earlier.bytes_after_compaction, first.bytes_after_compaction);
+        let small = s.growth_past(2, u64::MAX / 2).expect("growth");
+        assert!(!small.compaction_due, "below the least growth: {small:?}");
+        drop(s);
+        compact(&path).expect("compact");
+        let s = crate::schema::open(&path).expect("open");
+        let after = s.growth_past(2, 0).expect("growth");
+        assert!(after.pages_filled && !after.compaction_due, "{after:?}");
     }
 
     #[test]
