@@ -29,9 +29,10 @@ pub enum Reason {
         /// Bytes the last compaction left.
         bytes_after_compaction: u64,
     },
-    /// An earlier release's compaction laid the engine's pages out (9 records a leaf where
-    /// this release writes 16) and the database is past [`crate::store::MIN_GROWTH`]: an
-    /// idle node's memory grows with its pages, so it is compacted once again.
+    /// An earlier release compacted or measured the database, so laid the engine's pages
+    /// out (9 records a leaf where this release writes 16), and it is past
+    /// [`crate::store::MIN_GROWTH`]: an idle node's memory grows with its pages, so it is
+    /// compacted once again.
     PagesNotFilled {
         /// Bytes on disk.
         bytes_on_disk: u64,
@@ -95,7 +96,7 @@ impl std::fmt::Display for Reason {
             ),
             Reason::PagesNotFilled { bytes_on_disk } => write!(
                 f,
-                "an earlier release's compaction laid out its pages, which this release writes full, for less memory ({} MiB)",
+                "an earlier release laid out its pages (compacted or measured by it), which this release writes full, for less memory ({} MiB)",
                 bytes_on_disk / MIB
             ),
         }

@@ -2,7 +2,8 @@
 //! restores). What a snapshot means to the node is `crate::backup`'s business; here it is
 //! trees and their records, as they were at one moment.
 
-use super::{CLOSED_HERE, Result, Store, StoreError};
+use super::meta::{COMPACTED_BYTES_KEY, COMPACTED_LAYOUT_KEY};
+use super::{CLOSED_HERE, META, Result, Store, StoreError};
 use std::path::{Path, PathBuf};
 
 /// One item of a snapshot, in order: a tree, then its records, then the next tree.
@@ -89,11 +90,22 @@ impl Import {
     }
 
     /// Makes everything durable and closes the database; returns how many records it holds.
+    /// What the original recorded of its own files (its size after its last compaction,
+    /// how that laid out its pages) is left out: the import wrote files of its own, in key
+    /// order, so the first start measures them, or compacts them past the least growth.
     pub fn finish(self) -> Result<u64> {
+        let meta = self.db.open_tree(META)?;
+        let mut left_out = 0;
+        for key in [COMPACTED_BYTES_KEY, COMPACTED_LAYOUT_KEY] {
+            if meta.remove(key)?.is_some() {
+                left_out += 1;
+            }
+        }
         self.db.flush()?;
         let Import {
             path, db, records, ..
         } = self;
+        let records = records.saturating_sub(left_out);
         drop(db);
         // sled's threads may hold the lock a moment longer; the next open here waits for it.
         CLOSED_HERE

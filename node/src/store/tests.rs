@@ -154,6 +154,41 @@ fn a_commit_whose_flush_fails_leaves_nothing_visible() {
     assert!(s.contains(&MARKERS, id).expect("read"));
 }
 
+/// A database imported from a snapshot does not take what the original recorded of its own
+/// files (its size after compaction, how its pages were laid out): its first start
+/// measures or compacts its own (the control: the original has both, and the import
+/// keeps its other records).
+#[test]
+fn an_import_leaves_out_what_the_original_recorded_of_its_files() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let original = Store::open_unversioned(&tmp.path().join("a")).expect("open");
+    let mut batch = WriteBatch::new();
+    batch.put(&VALUES, b"k", &"kept".to_string()).expect("put");
+    original.commit(batch).expect("commit");
+    let measured = original.growth_past(2, u64::MAX / 2).expect("growth");
+    assert!(measured.bytes_after_compaction > 0 && measured.pages_filled);
+    let mut import = Import::create(&tmp.path().join("b")).expect("create");
+    let taken = original
+        .snapshot(|item| {
+            import
+                .add(item)
+                .map_err(|e| std::io::Error::other(e.to_string()))
+        })
+        .expect("snapshot");
+    let held = import.finish().expect("finish");
+    assert_eq!(held, taken - 2, "{taken} records taken, {held} held");
+    let restored = Store::open_unversioned(&tmp.path().join("b")).expect("open");
+    let growth = restored.growth().expect("growth");
+    assert!(
+        growth.bytes_after_compaction == 0 && !growth.pages_filled,
+        "{growth:?}"
+    );
+    assert_eq!(
+        restored.get(&VALUES, b"k").expect("read"),
+        Some("kept".to_string())
+    );
+}
+
 #[test]
 fn a_snapshot_sees_each_batch_whole_while_writes_go_on() {
     let dir = tempfile::tempdir().expect("tempdir");
