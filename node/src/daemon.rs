@@ -194,7 +194,8 @@ fn open_store_past(
     }
     info!("compacting the database: {reason}");
     drop(store);
-    match compaction::make(&path, reason, compact).with_context(|| must_compact(reason))? {
+    let free = crate::store::free_bytes(&path);
+    match compaction::make(&path, reason, compact, free).with_context(|| must_compact(reason))? {
         compaction::Outcome::Compacted(done) => info!(
             bytes_before = done.bytes_before,
             bytes_after = done.bytes_after,
@@ -245,7 +246,9 @@ fn compact_if_due_past(
     let Some(reason) = reason else {
         return Ok(None);
     };
-    let done = compaction::make(&path, reason, compact).with_context(|| must_compact(reason))?;
+    let free = crate::store::free_bytes(&path);
+    let done =
+        compaction::make(&path, reason, compact, free).with_context(|| must_compact(reason))?;
     Ok(Some((reason, done)))
 }
 

@@ -71,6 +71,20 @@ impl Reason {
     pub fn may_wait(&self) -> bool {
         !matches!(self, Reason::Erased)
     }
+
+    /// About the free space the copy needs, when it is known: what the last compaction
+    /// left for a log outgrown, the database itself for pages laid out by an earlier
+    /// release (its log was compacted, so nearly all live). None for the others.
+    fn space_needed(&self) -> Option<u64> {
+        match *self {
+            Reason::Outgrown {
+                bytes_after_compaction,
+                ..
+            } => Some(bytes_after_compaction),
+            Reason::PagesNotFilled { bytes_on_disk } => Some(bytes_on_disk),
+            Reason::Erased | Reason::NoSizeRecorded { .. } => None,
+        }
+    }
 }
 
 impl std::fmt::Display for Reason {
@@ -114,16 +128,91 @@ pub enum Outcome {
 }
 
 /// Compacts the stopped database at `path` for `reason` with `compact` (tests pass one that
-/// fails). A compaction for erased data that fails is an error: the node must not start
-/// while erased data lies on its disk.
+/// fails), `free` bytes being free beside it (None: not known). A compaction for erased
+/// data that fails is an error: the node must not start while erased data lies on its
+/// disk. One for size that would not fit waits without being tried: filling the file
+/// system at each start would stop the node's own writes, and those of the machine's other
+/// programs, for what is only space or memory.
 pub fn make(
     path: &Path,
     reason: Reason,
     compact: &dyn Fn(&Path) -> Result<Compaction, StoreError>,
+    free: Option<u64>,
 ) -> Result<Outcome, StoreError> {
+    const MIB: u64 = 1 << 20;
+    if let (true, Some(needed), Some(free)) = (reason.may_wait(), reason.space_needed(), free) {
+        // A margin for what the copy holds beyond the records (the engine's own files).
+        let needed = needed.saturating_add(needed / 10).saturating_add(64 * MIB);
+        if free < needed {
+            return Ok(Outcome::Waits(format!(
+                "about {} MiB of free space is needed beside the database and {} MiB is free",
+                needed / MIB,
+                free / MIB
+            )));
+        }
+    }
     match compact(path) {
         Ok(done) => Ok(Outcome::Compacted(done)),
         Err(e) if reason.may_wait() => Ok(Outcome::Waits(e.to_string())),
         Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GIB: u64 = 1 << 30;
+
+    /// A compaction for size that would not fit in the free space waits without being
+    /// tried; with room enough, or the space not known, it is made (the controls), and one
+    /// for erased data, or of a size not known, is made whatever the space.
+    #[test]
+    fn a_compaction_for_size_that_would_not_fit_is_not_tried() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let path = tmp.path().join("db");
+        let tried = std::cell::Cell::new(0);
+        let compact = |_: &Path| -> Result<Compaction, StoreError> {
+            tried.set(tried.get() + 1);
+            Ok(Compaction {
+                bytes_before: 2,
+                bytes_after: 1,
+                keys: 1,
+            })
+        };
+        let made = |reason, free| {
+            matches!(
+                make(&path, reason, &compact, free),
+                Ok(Outcome::Compacted(_))
+            )
+        };
+        let pages = Reason::PagesNotFilled { bytes_on_disk: GIB };
+        let outgrown = Reason::Outgrown {
+            bytes_on_disk: 5 * GIB,
+            bytes_after_compaction: GIB,
+        };
+        for reason in [pages, outgrown] {
+            let waits = make(&path, reason, &compact, Some(GIB / 2)).expect("waits");
+            let Outcome::Waits(why) = waits else {
+                panic!("{reason}: {waits:?}");
+            };
+            assert!(why.contains("free space"), "{why}");
+            assert_eq!(tried.get(), 0, "{reason}");
+            assert!(made(reason, Some(2 * GIB)), "{reason}");
+            assert!(made(reason, None), "{reason}");
+            tried.set(0);
+        }
+        assert!(made(Reason::Erased, Some(0)));
+        assert!(made(Reason::NoSizeRecorded { bytes_on_disk: GIB }, Some(0)));
+        assert_eq!(tried.get(), 2);
+    }
+
+    /// The free space of a real file system is read (the check above has something to
+    /// weigh), and none of a path that is not there.
+    #[test]
+    fn the_free_space_beside_a_database_is_read() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        assert!(crate::store::free_bytes(tmp.path()).is_some_and(|b| b > 0));
+        assert_eq!(crate::store::free_bytes(&tmp.path().join("none")), None);
     }
 }

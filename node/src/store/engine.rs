@@ -146,6 +146,13 @@ pub fn table_sizes(path: &Path) -> Result<std::collections::BTreeMap<u8, (u64, u
     Ok(tables)
 }
 
+/// The bytes an unprivileged process may still write on the file system holding `path`
+/// (None when it cannot be asked).
+pub fn free_bytes(path: &Path) -> Option<u64> {
+    let fs = rustix::fs::statvfs(path).ok()?;
+    Some(fs.f_bavail.saturating_mul(fs.f_frsize))
+}
+
 /// Notes that this process let go of the database at `path` now.
 pub(super) fn closed(path: &Path) {
     let mut closed = CLOSED_HERE.lock().unwrap_or_else(|p| p.into_inner());

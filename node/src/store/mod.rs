@@ -26,7 +26,7 @@ pub use batch::WriteBatch;
 use codec::decode_any;
 pub use codec::{Dictionary, records_in};
 pub use compact::{Compaction, compact};
-pub use engine::{CACHE_BYTES, compaction_lock_path, table_sizes};
+pub use engine::{CACHE_BYTES, compaction_lock_path, free_bytes, table_sizes};
 use engine::{CLOSED_HERE, open_db};
 use meta::COMPACTION_KEY;
 pub use snapshot::{Import, SnapshotItem};
