@@ -36,6 +36,8 @@ pub enum Reason {
     PagesNotFilled {
         /// Bytes on disk.
         bytes_on_disk: u64,
+        /// Bytes that release's compaction left (or its first measure found).
+        bytes_after_compaction: u64,
     },
 }
 
@@ -56,6 +58,7 @@ impl Reason {
         } else if growth.compaction_due && !growth.pages_filled {
             Some(Reason::PagesNotFilled {
                 bytes_on_disk: growth.bytes_on_disk,
+                bytes_after_compaction: growth.bytes_after_compaction,
             })
         } else if growth.compaction_due {
             Some(Reason::Outgrown {
@@ -72,16 +75,19 @@ impl Reason {
         !matches!(self, Reason::Erased)
     }
 
-    /// About the free space the copy needs, when it is known: what the last compaction
-    /// left for a log outgrown, the database itself for pages laid out by an earlier
-    /// release (its log was compacted, so nearly all live). None for the others.
+    /// About the free space the copy needs, when it is known: what the last compaction left
+    /// (the live records then; the log may have grown since by rewrites, which the copy
+    /// leaves behind). None for the others.
     fn space_needed(&self) -> Option<u64> {
         match *self {
             Reason::Outgrown {
                 bytes_after_compaction,
                 ..
+            }
+            | Reason::PagesNotFilled {
+                bytes_after_compaction,
+                ..
             } => Some(bytes_after_compaction),
-            Reason::PagesNotFilled { bytes_on_disk } => Some(bytes_on_disk),
             Reason::Erased | Reason::NoSizeRecorded { .. } => None,
         }
     }
@@ -108,7 +114,7 @@ impl std::fmt::Display for Reason {
                 bytes_after_compaction / MIB,
                 bytes_on_disk / MIB
             ),
-            Reason::PagesNotFilled { bytes_on_disk } => write!(
+            Reason::PagesNotFilled { bytes_on_disk, .. } => write!(
                 f,
                 "an earlier release laid out its pages (compacted or measured by it), which this release writes full, for less memory ({} MiB)",
                 bytes_on_disk / MIB
@@ -122,8 +128,8 @@ impl std::fmt::Display for Reason {
 pub enum Outcome {
     /// Done: the database holds only live keys.
     Compacted(Compaction),
-    /// A compaction for size failed (free space, say): the database opens as it was and the
-    /// next start tries again.
+    /// A compaction for size failed, or was not tried for want of free space: the database
+    /// opens as it was and the next start tries again.
     Waits(String),
 }
 
@@ -186,7 +192,12 @@ mod tests {
                 Ok(Outcome::Compacted(_))
             )
         };
-        let pages = Reason::PagesNotFilled { bytes_on_disk: GIB };
+        // The need is what the last compaction left, not the log grown since (positive
+        // control: a log of four times the free space is still compacted below).
+        let pages = Reason::PagesNotFilled {
+            bytes_on_disk: 4 * GIB,
+            bytes_after_compaction: GIB,
+        };
         let outgrown = Reason::Outgrown {
             bytes_on_disk: 5 * GIB,
             bytes_after_compaction: GIB,
@@ -212,7 +223,7 @@ mod tests {
     #[test]
     fn the_free_space_beside_a_database_is_read() {
         let tmp = tempfile::tempdir().expect("tempdir");
-        assert!(crate::store::free_bytes(tmp.path()).is_some_and(|b| b > 0));
-        assert_eq!(crate::store::free_bytes(&tmp.path().join("none")), None);
+        assert!(crate::store::free_bytes(&tmp.path().join("db")).is_some_and(|b| b > 0));
+        assert_eq!(crate::store::free_bytes(&tmp.path().join("none/db")), None);
     }
 }

@@ -20,7 +20,7 @@ pub struct Compaction {
 
 /// Whether a key of tree `name` stays out of the compacted copy: the marker that asked for
 /// it, and the size and layout the last one left (written once the copy is in place).
-fn left_out(name: &[u8], key: &[u8]) -> bool {
+pub(super) fn left_out(name: &[u8], key: &[u8]) -> bool {
     name == META.as_bytes()
         && (key == COMPACTION_KEY || key == COMPACTED_BYTES_KEY || key == COMPACTED_LAYOUT_KEY)
 }

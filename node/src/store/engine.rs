@@ -146,10 +146,12 @@ pub fn table_sizes(path: &Path) -> Result<std::collections::BTreeMap<u8, (u64, u
     Ok(tables)
 }
 
-/// The bytes an unprivileged process may still write on the file system holding `path`
-/// (None when it cannot be asked).
+/// The bytes an unprivileged process may still write beside `path` (on the file system of
+/// the directory holding it, where a compaction writes its copy; None when it cannot be
+/// asked).
 pub fn free_bytes(path: &Path) -> Option<u64> {
-    let fs = rustix::fs::statvfs(path).ok()?;
+    let beside = path.parent().filter(|p| !p.as_os_str().is_empty())?;
+    let fs = rustix::fs::statvfs(beside).ok()?;
     Some(fs.f_bavail.saturating_mul(fs.f_frsize))
 }
 

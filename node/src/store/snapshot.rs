@@ -2,8 +2,8 @@
 //! restores). What a snapshot means to the node is `crate::backup`'s business; here it is
 //! trees and their records, as they were at one moment.
 
-use super::meta::{COMPACTED_BYTES_KEY, COMPACTED_LAYOUT_KEY};
-use super::{CLOSED_HERE, META, Result, Store, StoreError};
+use super::compact::left_out;
+use super::{CLOSED_HERE, Result, Store, StoreError};
 use std::path::{Path, PathBuf};
 
 /// One item of a snapshot, in order: a tree, then its records, then the next tree.
@@ -53,7 +53,8 @@ impl Store {
 pub struct Import {
     path: PathBuf,
     db: sled::Db,
-    tree: Option<sled::Tree>,
+    /// The tree records go to, and its name.
+    tree: Option<(Vec<u8>, sled::Tree)>,
     records: u64,
 }
 
@@ -74,14 +75,23 @@ impl Import {
         })
     }
 
-    /// Adds the next item of the snapshot.
+    /// Adds the next item of the snapshot. What the original recorded of its own files is
+    /// left out, as a compaction leaves it out (its size after its last compaction, how that
+    /// laid out its pages, a compaction owed for erased bytes its log still held): the
+    /// import writes files of its own, holding live records alone, in key order, so its
+    /// first start measures them, or compacts them past the least growth.
     pub fn add(&mut self, item: SnapshotItem<'_>) -> Result<()> {
         match item {
-            SnapshotItem::Tree(name) => self.tree = Some(self.db.open_tree(name)?),
+            SnapshotItem::Tree(name) => {
+                self.tree = Some((name.to_vec(), self.db.open_tree(name)?));
+            }
             SnapshotItem::Record { key, value } => {
-                let tree = self.tree.as_ref().ok_or_else(|| {
+                let (name, tree) = self.tree.as_ref().ok_or_else(|| {
                     StoreError::Corrupt("a snapshot record comes before any tree".into())
                 })?;
+                if left_out(name, key) {
+                    return Ok(());
+                }
                 tree.insert(key, value)?;
                 self.records += 1;
             }
@@ -90,22 +100,11 @@ impl Import {
     }
 
     /// Makes everything durable and closes the database; returns how many records it holds.
-    /// What the original recorded of its own files (its size after its last compaction,
-    /// how that laid out its pages) is left out: the import wrote files of its own, in key
-    /// order, so the first start measures them, or compacts them past the least growth.
     pub fn finish(self) -> Result<u64> {
-        let meta = self.db.open_tree(META)?;
-        let mut left_out = 0;
-        for key in [COMPACTED_BYTES_KEY, COMPACTED_LAYOUT_KEY] {
-            if meta.remove(key)?.is_some() {
-                left_out += 1;
-            }
-        }
         self.db.flush()?;
         let Import {
             path, db, records, ..
         } = self;
-        let records = records.saturating_sub(left_out);
         drop(db);
         // sled's threads may hold the lock a moment longer; the next open here waits for it.
         CLOSED_HERE
