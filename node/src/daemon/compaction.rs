@@ -8,6 +8,9 @@ use crate::store::{Compaction, Store, StoreError};
 use serde::Serialize;
 use std::path::Path;
 
+/// A mebibyte, the unit sizes are said in.
+const MIB: u64 = 1 << 20;
+
 /// Why a start compacts the database.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case", tag = "reason")]
@@ -95,7 +98,6 @@ impl Reason {
 
 impl std::fmt::Display for Reason {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        const MIB: u64 = 1 << 20;
         match self {
             Reason::Erased => {
                 f.write_str("erased personal data and rewritten records must leave the disk")
@@ -145,7 +147,6 @@ pub fn make(
     compact: &dyn Fn(&Path) -> Result<Compaction, StoreError>,
     free: Option<u64>,
 ) -> Result<Outcome, StoreError> {
-    const MIB: u64 = 1 << 20;
     if let (true, Some(needed), Some(free)) = (reason.may_wait(), reason.space_needed(), free) {
         // A margin for what the copy holds beyond the records (the engine's own files).
         let needed = needed.saturating_add(needed / 10).saturating_add(64 * MIB);

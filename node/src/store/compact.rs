@@ -3,7 +3,7 @@
 
 use super::engine::{Hold, compaction_lock, open_engine};
 use super::fill;
-use super::meta::{COMPACTED_BYTES_KEY, COMPACTED_LAYOUT_KEY, PAGES_FILLED};
+use super::meta::{COMPACTED_BYTES_KEY, COMPACTED_LAYOUT_KEY, record_compacted};
 use super::{CLOSED_HERE, COMPACTION_KEY, META, Result, StoreError};
 use std::path::Path;
 
@@ -166,9 +166,7 @@ fn compact_pausing(path: &Path, out_of_place: &dyn Fn()) -> Result<Compaction> {
     let bytes_after = {
         let db = open_engine(path)?;
         let size = dir_size(path);
-        let meta = db.open_tree(META)?;
-        meta.insert(COMPACTED_BYTES_KEY, &size.to_be_bytes())?;
-        meta.insert(COMPACTED_LAYOUT_KEY, &[PAGES_FILLED])?;
+        record_compacted(&db.open_tree(META)?, size)?;
         db.flush()?;
         size
     };

@@ -12,7 +12,16 @@ pub(super) const COMPACTED_BYTES_KEY: &[u8] = b"compacted_bytes";
 /// [`PAGES_FILLED`] since they are written full (see `store::fill`); absent before.
 pub(super) const COMPACTED_LAYOUT_KEY: &[u8] = b"compacted_layout";
 /// The layout [`COMPACTED_LAYOUT_KEY`] records for pages written full.
-pub(super) const PAGES_FILLED: u8 = 1;
+const PAGES_FILLED: u8 = 1;
+
+/// Records in the meta tree `meta` the size on disk a compaction left, or a first measure
+/// found, with the layout of pages this release writes: the two always go together, so a
+/// size without a layout is an earlier release's.
+pub(super) fn record_compacted(meta: &sled::Tree, bytes_on_disk: u64) -> Result<()> {
+    meta.insert(COMPACTED_BYTES_KEY, &bytes_on_disk.to_be_bytes())?;
+    meta.insert(COMPACTED_LAYOUT_KEY, &[PAGES_FILLED])?;
+    Ok(())
+}
 /// The check value of the vault key the database's worker data is sealed with.
 const VAULT_KEY_CHECK_KEY: &[u8] = b"vault_key_check";
 
@@ -118,9 +127,7 @@ impl Store {
                 // that its growth alone makes it due (its pages are what this release wrote).
                 let _writing = self.writing();
                 let h = self.h()?;
-                let meta = h.db.open_tree(META)?;
-                meta.insert(COMPACTED_BYTES_KEY, &bytes_on_disk.to_be_bytes())?;
-                meta.insert(COMPACTED_LAYOUT_KEY, &[PAGES_FILLED])?;
+                record_compacted(&h.db.open_tree(META)?, bytes_on_disk)?;
                 self.flush()?;
                 return Ok(Growth {
                     bytes_on_disk,
