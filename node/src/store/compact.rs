@@ -1,10 +1,10 @@
 //! Compaction: rewriting the database into a fresh directory so that erased bytes leave the
 //! disk, and recovery of a swap a crash interrupted.
 
-use super::engine::{Hold, compaction_lock, open_engine};
+use super::engine::{Hold, closed, compaction_lock, open_engine};
 use super::fill;
 use super::meta::{COMPACTED_BYTES_KEY, COMPACTED_LAYOUT_KEY, record_compacted};
-use super::{CLOSED_HERE, COMPACTION_KEY, META, Result, StoreError};
+use super::{COMPACTION_KEY, META, Result, StoreError};
 use std::path::Path;
 
 /// What a compaction did.
@@ -147,11 +147,8 @@ fn compact_pausing(path: &Path, out_of_place: &dyn Fn()) -> Result<Compaction> {
             }
         }
     }
-    {
-        // sled's threads may hold the copy's lock a moment after the handles are gone.
-        let mut closed = CLOSED_HERE.lock().unwrap_or_else(|p| p.into_inner());
-        closed.push((path.to_path_buf(), std::time::Instant::now()));
-    }
+    // sled's threads may hold the copy's lock a moment after the handles are gone.
+    closed(path);
     let io = |e: std::io::Error| StoreError::Engine(format!("{}: {e}", path.display()));
     std::fs::rename(path, &old).map_err(io)?;
     out_of_place();
@@ -170,10 +167,7 @@ fn compact_pausing(path: &Path, out_of_place: &dyn Fn()) -> Result<Compaction> {
         db.flush()?;
         size
     };
-    {
-        let mut closed = CLOSED_HERE.lock().unwrap_or_else(|p| p.into_inner());
-        closed.push((path.to_path_buf(), std::time::Instant::now()));
-    }
+    closed(path);
     Ok(Compaction {
         bytes_before,
         bytes_after,
@@ -250,10 +244,7 @@ mod tests {
             let leaves =
                 super::fill::tests::leaves(&db.open_tree(super::super::DATA).expect("data"));
             drop(db);
-            CLOSED_HERE
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .push((path.clone(), std::time::Instant::now()));
+            closed(&path);
             leaves
         };
         let before = leaves();

@@ -9,7 +9,7 @@ use std::path::Path;
 /// for a moment after the last handle is dropped, so reopening one of these right away waits
 /// for them instead of reporting another process. A database this process never had open
 /// answers `Locked` at once (the CLI relies on that to find its daemon).
-pub(super) static CLOSED_HERE: std::sync::Mutex<Vec<(std::path::PathBuf, std::time::Instant)>> =
+static CLOSED_HERE: std::sync::Mutex<Vec<(std::path::PathBuf, std::time::Instant)>> =
     std::sync::Mutex::new(Vec::new());
 
 /// How long after closing a database this process waits for its own lock to go.

@@ -26,8 +26,8 @@ pub use batch::WriteBatch;
 use codec::decode_any;
 pub use codec::{Dictionary, records_in};
 pub use compact::{Compaction, compact};
+use engine::open_db;
 pub use engine::{CACHE_BYTES, compaction_lock_path, free_bytes, table_sizes};
-use engine::{CLOSED_HERE, open_db};
 use meta::COMPACTION_KEY;
 pub use snapshot::{Import, SnapshotItem};
 
@@ -328,10 +328,7 @@ impl Store {
             return Ok(()); // another caller reopened it meanwhile
         }
         drop(slot.take());
-        {
-            let mut closed = CLOSED_HERE.lock().unwrap_or_else(|p| p.into_inner());
-            closed.push((self.path.clone(), std::time::Instant::now()));
-        }
+        engine::closed(&self.path);
         let fresh = Handles::open(&self.path)?;
         *slot = Some(Arc::new(fresh));
         self.poisoned.store(false, Ordering::SeqCst);

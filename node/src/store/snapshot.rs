@@ -3,7 +3,7 @@
 //! trees and their records, as they were at one moment.
 
 use super::compact::left_out;
-use super::{CLOSED_HERE, Result, Store, StoreError};
+use super::{Result, Store, StoreError};
 use std::path::{Path, PathBuf};
 
 /// One item of a snapshot, in order: a tree, then its records, then the next tree.
@@ -107,10 +107,7 @@ impl Import {
         } = self;
         drop(db);
         // sled's threads may hold the lock a moment longer; the next open here waits for it.
-        CLOSED_HERE
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push((path, std::time::Instant::now()));
+        super::engine::closed(&path);
         Ok(records)
     }
 }
