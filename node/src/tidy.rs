@@ -16,15 +16,16 @@ const LONG_BEFORE: &[(&str, usize)] = &[
     ("protocol/examples/gen_vectors/main.rs", 1529),
 ];
 
-/// Every `.rs` file under `dir`, at any depth, but in build output, hidden directories and
-/// the fuzz targets' own workspace.
+/// Every `.rs` file under `dir`, at any depth, but in build output, hidden directories, the
+/// fuzz targets' own workspace and the vendored crates (another project's code, checked
+/// below against what it published).
 fn sources(dir: &Path, out: &mut Vec<PathBuf>) {
     let entries = std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
     for entry in entries {
         let path = entry.expect("a directory entry").path();
         let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
         if path.is_dir() {
-            if !(name.starts_with('.') || name == "target" || name == "fuzz") {
+            if !(name.starts_with('.') || name == "target" || name == "fuzz" || name == "vendor") {
                 sources(&path, out);
             }
         } else if path.extension().is_some_and(|e| e == "rs") {
@@ -123,4 +124,85 @@ fn the_check_finds_a_long_file_and_one_without_its_doc() {
         1
     );
     assert_eq!(problems(listed, &at_most).len(), 1, "short enough to leave");
+}
+
+/// The files of the vendored engine (`vendor/sled`) that differ from what its project
+/// published, each for a reason `vendor/sled/PATCHED.md` gives.
+const PATCHED: &[&str] = &["Cargo.toml", "src/lib.rs", "src/pagecache/mod.rs"];
+
+/// What is wrong with the vendored file `name` holding `bytes`, the published one's hash
+/// being `published` (hex).
+fn vendored_problem(name: &str, bytes: &[u8], published: &str) -> Option<String> {
+    use sha2::Digest;
+    let hash: String = sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let patched = PATCHED.contains(&name);
+    match (hash == published, patched) {
+        (false, false) => Some(format!(
+            "vendor/sled/{name}: not as published, and not listed as patched (PATCHED.md)"
+        )),
+        (true, true) => Some(format!(
+            "vendor/sled/{name}: as published, but listed as patched: take it off the list"
+        )),
+        _ => None,
+    }
+}
+
+#[test]
+fn the_vendored_engine_is_as_published_but_for_its_patches() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../vendor/sled");
+    let sums = std::fs::read_to_string(dir.join("UPSTREAM-SHA256")).expect("the published hashes");
+    let mut listed = Vec::new();
+    let mut found = Vec::new();
+    for line in sums.lines() {
+        let (hash, name) = line.split_once("  ").expect("a hash and a file's name");
+        let bytes = std::fs::read(dir.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+        found.extend(vendored_problem(name, &bytes, hash));
+        listed.push(name.to_string());
+    }
+    let mut files = Vec::new();
+    sources(&dir.join("src"), &mut files);
+    assert!(files.len() > 50, "{} sources found", files.len());
+    for f in files {
+        let name = f
+            .strip_prefix(&dir)
+            .unwrap_or(&f)
+            .to_string_lossy()
+            .replace('\\', "/");
+        if !listed.contains(&name) {
+            found.push(format!("vendor/sled/{name}: not in what was published"));
+        }
+    }
+    for name in PATCHED {
+        if !listed.iter().any(|l| l == name) {
+            found.push(format!("vendor/sled/{name}: listed as patched, not found"));
+        }
+    }
+    assert!(found.is_empty(), "{}", found.join("\n"));
+}
+
+/// The controls: a byte changed in a file not listed is found, and so is a listed file
+/// that is as published.
+#[test]
+fn the_check_finds_a_vendored_file_changed_or_listed_for_nothing() {
+    use sha2::Digest;
+    let hex = |b: &[u8]| -> String {
+        sha2::Sha256::digest(b)
+            .iter()
+            .map(|x| format!("{x:02x}"))
+            .collect()
+    };
+    let published = hex(b"fn f() {}\n");
+    assert_eq!(
+        vendored_problem("src/a.rs", b"fn f() {}\n", &published),
+        None
+    );
+    assert!(vendored_problem("src/a.rs", b"fn g() {}\n", &published).is_some());
+    assert!(vendored_problem("src/lib.rs", b"fn f() {}\n", &published).is_some());
+    assert_eq!(
+        vendored_problem("src/lib.rs", b"fn g() {}\n", &published),
+        None
+    );
 }
