@@ -1,9 +1,10 @@
-//! What the storage engine keeps in memory for each page of a database it opens, counted by
-//! this test's own allocator. The engine holds an entry per page from its opening to its
-//! close (its page table), and at a million cases that is most of an idle node; the
-//! engine as published took room for four locations in every entry where one is used
-//! (`vendor/sled/PATCHED.md`). The counts are of bytes asked of the allocator, the same in
-//! every run: nothing here is timed.
+//! What the storage engine keeps in memory, counted by this test's own allocator: for each
+//! page of a database it opens (its page table, held from its opening to its close: at a
+//! million cases most of an idle node), and while it reads a database larger than its
+//! cache. The engine as published took room for four locations in every page's entry where
+//! one is used, and kept up to 16,384 pages read beyond its cache's size
+//! (`vendor/sled/PATCHED.md`). The counts are of bytes asked of the allocator: nothing
+//! here is timed.
 
 use ilm_node::store::{Table, WriteBatch};
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -15,6 +16,14 @@ struct Counting;
 /// Bytes allocated and not yet freed, by every thread.
 static LIVE: AtomicI64 = AtomicI64::new(0);
 
+/// The most [`LIVE`] has been since it was last set.
+static PEAK: AtomicI64 = AtomicI64::new(0);
+
+fn counted(bytes: i64) {
+    let now = LIVE.fetch_add(bytes, Ordering::SeqCst) + bytes;
+    PEAK.fetch_max(now, Ordering::SeqCst);
+}
+
 fn size(layout: Layout) -> i64 {
     i64::try_from(layout.size()).unwrap_or(i64::MAX)
 }
@@ -25,7 +34,7 @@ unsafe impl GlobalAlloc for Counting {
         // SAFETY: the caller's promises about `layout` are the system allocator's.
         let p = unsafe { System.alloc(layout) };
         if !p.is_null() {
-            LIVE.fetch_add(size(layout), Ordering::Relaxed);
+            counted(size(layout));
         }
         p
     }
@@ -34,7 +43,7 @@ unsafe impl GlobalAlloc for Counting {
         // SAFETY: as `alloc`.
         let p = unsafe { System.alloc_zeroed(layout) };
         if !p.is_null() {
-            LIVE.fetch_add(size(layout), Ordering::Relaxed);
+            counted(size(layout));
         }
         p
     }
@@ -42,7 +51,7 @@ unsafe impl GlobalAlloc for Counting {
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         // SAFETY: `ptr` was allocated by `alloc` above with this layout.
         unsafe { System.dealloc(ptr, layout) };
-        LIVE.fetch_sub(size(layout), Ordering::Relaxed);
+        counted(-size(layout));
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
@@ -50,7 +59,7 @@ unsafe impl GlobalAlloc for Counting {
         let p = unsafe { System.realloc(ptr, layout, new_size) };
         if !p.is_null() {
             let new = i64::try_from(new_size).unwrap_or(i64::MAX);
-            LIVE.fetch_add(new - size(layout), Ordering::Relaxed);
+            counted(new - size(layout));
         }
         p
     }
@@ -82,21 +91,20 @@ fn database(path: &std::path::Path, n: u32) {
     ilm_node::store::compact(path).expect("compact");
 }
 
-/// Set in a child process of this test: the database it opens and measures.
-const CHILD_OPENS: &str = "ILM_TEST_ENGINE_MEMORY_DB";
+/// Set in a child process of this test binary: the database it measures.
+const CHILD_MEASURES: &str = "ILM_TEST_ENGINE_MEMORY_DB";
 
-/// In a process of its own (this test's binary, running only this test), the bytes an
-/// opening of the database at `path` keeps while it is open, and how many records of
-/// [`ROWS`] it reads back (so the opening is known to hold them). A process of its own:
-/// in this one, the engines the databases were written and compacted with leave memory
-/// behind that is freed later (the engine frees some of it when some later thread passes
-/// by), which would be counted against the next opening.
-fn kept_by_opening(path: &std::path::Path) -> (i64, usize) {
+/// Runs `test` of this binary alone, in a process of its own, on the database at `path`,
+/// and gives the two numbers it says after `said`. A process of its own: in this one, the
+/// engines the databases were written and compacted with leave memory behind that is
+/// freed later (the engine frees some of it when some later thread passes by), which would
+/// be counted against the measure.
+fn in_a_process_of_its_own(test: &str, path: &std::path::Path, said: &str) -> (i64, i64) {
     let out = std::process::Command::new(std::env::current_exe().expect("this test's binary"))
-        .args([TEST, "--exact", "--nocapture", "--test-threads=1"])
-        .env(CHILD_OPENS, path)
+        .args([test, "--exact", "--nocapture", "--test-threads=1"])
+        .env(CHILD_MEASURES, path)
         .output()
-        .expect("run the opening in a process of its own");
+        .expect("run the measure in a process of its own");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
@@ -105,15 +113,16 @@ fn kept_by_opening(path: &std::path::Path) -> (i64, usize) {
     );
     let line = stdout
         .lines()
-        .find_map(|l| l.split_once("kept by the opening: ").map(|(_, m)| m))
+        .find_map(|l| l.split_once(said).map(|(_, m)| m))
         .unwrap_or_else(|| panic!("no measure in {stdout}"));
-    let (kept, rows) = line
-        .split_once(" bytes, rows: ")
-        .expect("the measure's form");
-    (
-        kept.parse().expect("bytes kept"),
-        rows.parse().expect("rows read"),
-    )
+    let (a, b) = line.split_once(", ").expect("two numbers");
+    (a.parse().expect("a number"), b.parse().expect("a number"))
+}
+
+/// The bytes an opening of the database at `path` keeps while it is open, and how many
+/// records of [`ROWS`] it reads back (so the opening is known to hold them).
+fn kept_by_opening(path: &std::path::Path) -> (i64, i64) {
+    in_a_process_of_its_own(TEST, path, "kept by the opening: ")
 }
 
 /// What the child process does: open, count, read the rows back, say so.
@@ -125,7 +134,7 @@ fn measure_one_opening(path: &std::path::Path) {
         .scan::<Vec<u8>>(&ROWS, &[])
         .expect("read the rows")
         .len();
-    println!("kept by the opening: {kept} bytes, rows: {rows}");
+    println!("kept by the opening: {kept}, {rows}");
 }
 
 /// The test's name, for the child process to run it alone.
@@ -133,7 +142,7 @@ const TEST: &str = "the_engine_keeps_a_small_entry_for_each_page_it_opens";
 
 #[test]
 fn the_engine_keeps_a_small_entry_for_each_page_it_opens() {
-    if let Some(path) = std::env::var_os(CHILD_OPENS) {
+    if let Some(path) = std::env::var_os(CHILD_MEASURES) {
         return measure_one_opening(std::path::Path::new(&path));
     }
     // The control: the counter sees what the program holds.
@@ -151,7 +160,7 @@ fn the_engine_keeps_a_small_entry_for_each_page_it_opens() {
     // pages the rows fill, about 4,000 leaves.
     let (kept_small, rows_small) = kept_by_opening(&small);
     let (kept_large, rows_large) = kept_by_opening(&large);
-    assert_eq!((rows_small, rows_large), (0, n as usize));
+    assert_eq!((rows_small, rows_large), (0, i64::from(n)));
     let per_page = (kept_large - kept_small) as f64 / f64::from(n / 16);
     // The page's entry (32 bytes), one location (48) and the page table's slot and the
     // engine's list of the pages in each segment of its log (8 each): about 100 bytes.
@@ -160,5 +169,65 @@ fn the_engine_keeps_a_small_entry_for_each_page_it_opens() {
     assert!(
         (50.0..150.0).contains(&per_page),
         "{per_page:.0} bytes kept for each page ({kept_small} for the database with no rows, {kept_large} with {n})"
+    );
+}
+
+/// A table of long rows (no node table uses its prefix).
+const LONG_ROWS: Table<String> = Table::new(b'}', "long rows of the memory test");
+
+/// What the child process of the read's test does: open the database at `path`, read it
+/// whole as `ilm db check` does, and say the most the heap grew meanwhile and the records
+/// read.
+fn peak_of_a_full_read(path: &std::path::Path) {
+    let store = ilm_node::schema::open(path).expect("open");
+    let before = LIVE.load(Ordering::SeqCst);
+    PEAK.store(before, Ordering::SeqCst);
+    let records = store.check_all().expect("read every record");
+    let grew = PEAK.load(Ordering::SeqCst) - before;
+    println!("grew while reading: {grew}, {records}");
+}
+
+/// The read's test's name, for the child process to run it alone.
+const READ: &str = "a_full_read_keeps_no_more_than_the_engine_s_cache";
+
+#[test]
+fn a_full_read_keeps_no_more_than_the_engine_s_cache() {
+    if let Some(path) = std::env::var_os(CHILD_MEASURES) {
+        return peak_of_a_full_read(std::path::Path::new(&path));
+    }
+    let cache = i64::try_from(ilm_node::store::CACHE_BYTES).expect("small");
+    // Seven times the cache in rows of 1,000 bytes: 7,500 leaf pages of 16 KB, fewer than
+    // the engine as published read without counting them (64 a shard, 256 shards), and
+    // far more than it may now (3 a shard: 12 MB of such pages).
+    let n: u32 = 120_000;
+    let row = "r".repeat(1_000);
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let path = tmp.path().join("db");
+    let store = ilm_node::schema::open(&path).expect("open a new database");
+    let mut batch = WriteBatch::new();
+    for i in 0..n {
+        let id = i.wrapping_mul(0x9e37_79b1).to_be_bytes();
+        batch.put(&LONG_ROWS, &id, &row).expect("stage a row");
+        if batch.len() == 4_000 {
+            store
+                .commit(std::mem::take(&mut batch))
+                .expect("write rows");
+        }
+    }
+    store.commit(batch).expect("write rows");
+    drop(store);
+    ilm_node::store::compact(&path).expect("compact");
+    let (grew, records) = in_a_process_of_its_own(READ, &path, "grew while reading: ");
+    assert!(records >= i64::from(n), "{records} records read");
+    // The control: what is read is far more than the bound, so a read that kept it would
+    // be seen.
+    let read = i64::from(n) * 1_000;
+    // The cache, the pages read and not yet counted, and the evicted pages the engine frees
+    // a moment later: 36 MB measured, 126 MB with the engine as published.
+    let bound = 3 * cache;
+    assert!(read > 2 * bound, "{read} bytes read");
+    assert!(
+        (1..bound).contains(&grew),
+        "the heap grew by {grew} bytes while {read} bytes were read (cache: {cache})"
     );
 }
