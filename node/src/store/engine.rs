@@ -19,8 +19,8 @@ const OWN_LOCK_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 /// grow past a gigabyte; reads beyond this come from the operating system's file cache.
 /// The engine counts a page read once its shard's queue of accesses fills: 64 as sled
 /// 0.34 was published (256 shards: up to 16,384 pages kept beyond this), 4 as vendored
-/// here (`vendor/sled/PATCHED.md`): a whole read of the database now stays within about
-/// twice this.
+/// here (`vendor/sled/PATCHED.md`): a whole read of the database now stays within two to
+/// three times this (`tests/engine_memory.rs`).
 pub const CACHE_BYTES: u64 = 16 << 20;
 
 /// The lock a compaction of the database at `path` holds from its start until the copy has
