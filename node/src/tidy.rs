@@ -128,12 +128,7 @@ fn the_check_finds_a_long_file_and_one_without_its_doc() {
 
 /// The files of the vendored engine (`vendor/sled`) that differ from what its project
 /// published, each for a reason `vendor/sled/PATCHED.md` gives.
-const PATCHED: &[&str] = &[
-    "Cargo.toml",
-    "src/lib.rs",
-    "src/lru.rs",
-    "src/pagecache/mod.rs",
-];
+const PATCHED: &[&str] = &["Cargo.toml", "src/lib.rs", "src/pagecache/mod.rs"];
 
 /// The vendored engine's files that are ours: what was changed and why, and the published
 /// files' hashes.
@@ -153,16 +148,17 @@ fn every_file(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
+/// The SHA-256 of `bytes`, in hex as `sha256sum` writes it.
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    ilm_protocol::bytes::to_hex(&sha2::Sha256::digest(bytes))
+}
+
 /// What is wrong with the vendored file `name` holding `bytes`, the published one's hash
 /// being `published` (hex).
 fn vendored_problem(name: &str, bytes: &[u8], published: &str) -> Option<String> {
-    use sha2::Digest;
-    let hash: String = sha2::Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
     let patched = PATCHED.contains(&name);
-    match (hash == published, patched) {
+    match (sha256_hex(bytes) == published, patched) {
         (false, false) => Some(format!(
             "vendor/sled/{name}: not as published, and not listed as patched (PATCHED.md)"
         )),
@@ -210,14 +206,7 @@ fn the_vendored_engine_is_as_published_but_for_its_patches() {
 /// that is as published.
 #[test]
 fn the_check_finds_a_vendored_file_changed_or_listed_for_nothing() {
-    use sha2::Digest;
-    let hex = |b: &[u8]| -> String {
-        sha2::Sha256::digest(b)
-            .iter()
-            .map(|x| format!("{x:02x}"))
-            .collect()
-    };
-    let published = hex(b"fn f() {}\n");
+    let published = sha256_hex(b"fn f() {}\n");
     assert_eq!(
         vendored_problem("src/a.rs", b"fn f() {}\n", &published),
         None

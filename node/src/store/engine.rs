@@ -17,10 +17,10 @@ const OWN_LOCK_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// The engine's page cache, in bytes. sled's default (1 GiB) lets a node with many cases
 /// grow past a gigabyte; reads beyond this come from the operating system's file cache.
-/// The engine counts a page read once its shard's queue of accesses fills: 64 as sled
-/// 0.34 was published (256 shards: up to 16,384 pages kept beyond this), 4 as vendored
-/// here (`vendor/sled/PATCHED.md`): a whole read of the database now stays within two to
-/// three times this (`tests/engine_memory.rs`).
+/// sled 0.34 counts an access only once a shard's queue of 64 fills (256 shards), so up to
+/// about 16,000 pages read once stay cached beyond this (tens of MB; see BENCHMARKS.md:
+/// counting them sooner, tried, bounded whole reads but slowed a search that reads spread-out
+/// blocks at a million cases past its goal).
 pub const CACHE_BYTES: u64 = 16 << 20;
 
 /// The lock a compaction of the database at `path` holds from its start until the copy has

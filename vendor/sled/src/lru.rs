@@ -16,12 +16,8 @@ use crate::{
 #[cfg(any(test, feature = "lock_free_delays"))]
 const MAX_QUEUE_ITEMS: usize = 4;
 
-// ILM Network patch: 4 instead of 64. Each of the 256 shards counts the pages read only once
-// this many accesses wait in its queue, so up to 16,384 pages were read and kept without
-// being counted against the cache's size (the engine alone, reading 200 MB of a database
-// whole, held 138 MB; 37 MB with 4).
 #[cfg(not(any(test, feature = "lock_free_delays")))]
-const MAX_QUEUE_ITEMS: usize = 4;
+const MAX_QUEUE_ITEMS: usize = 64;
 
 #[cfg(any(test, feature = "lock_free_delays"))]
 const N_SHARDS: usize = 2;
