@@ -1,6 +1,6 @@
 //! What the storage engine keeps in memory for each page of a database it opens, counted by
 //! this test's own allocator. The engine holds an entry per page from its opening to its
-//! close (its page table), and at a million cases that is most of an idle node; the
+//! close (its page table), and at a million cases that is much of an idle node; the
 //! engine as published took room for four locations in every entry where one is used
 //! (`vendor/sled/PATCHED.md`). The counts are of bytes asked of the allocator: nothing
 //! here is timed.

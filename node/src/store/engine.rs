@@ -18,7 +18,8 @@ const OWN_LOCK_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 /// The engine's page cache, in bytes. sled's default (1 GiB) lets a node with many cases
 /// grow past a gigabyte; reads beyond this come from the operating system's file cache.
 /// sled 0.34 counts an access only once a shard's queue of 64 fills (256 shards), so up to
-/// about 16,000 pages read once stay cached beyond this (tens of MB; see BENCHMARKS.md:
+/// about 16,000 pages read once stay cached beyond this (100 MB and more on a whole read;
+/// see BENCHMARKS.md:
 /// counting them sooner, tried, bounded whole reads but slowed a search that reads spread-out
 /// blocks at a million cases past its goal).
 pub const CACHE_BYTES: u64 = 16 << 20;
