@@ -89,14 +89,15 @@ fn database(path: &std::path::Path, n: u32) {
 /// Set in a child process of this test binary: the database it measures.
 const CHILD_MEASURES: &str = "ILM_TEST_ENGINE_MEMORY_DB";
 
-/// Runs `test` of this binary alone, in a process of its own, on the database at `path`,
-/// and gives the two numbers it says after `said`. A process of its own: in this one, the
-/// engines the databases were written and compacted with leave memory behind that is
-/// freed later (the engine frees some of it when some later thread passes by), which would
-/// be counted against the measure.
-fn in_a_process_of_its_own(test: &str, path: &std::path::Path, said: &str) -> (i64, i64) {
+/// In a process of its own (this test's binary, running only this test), the bytes an
+/// opening of the database at `path` keeps while it is open, and how many records of
+/// [`ROWS`] it reads back (so the opening is known to hold them). A process of its own:
+/// in this one, the engines the databases were written and compacted with leave memory
+/// behind that is freed later (the engine frees some of it when some later thread passes
+/// by), which would be counted against the measure.
+fn kept_by_opening(path: &std::path::Path) -> (i64, i64) {
     let out = std::process::Command::new(std::env::current_exe().expect("this test's binary"))
-        .args([test, "--exact", "--nocapture", "--test-threads=1"])
+        .args([TEST, "--exact", "--nocapture", "--test-threads=1"])
         .env(CHILD_MEASURES, path)
         .output()
         .expect("run the measure in a process of its own");
@@ -108,7 +109,7 @@ fn in_a_process_of_its_own(test: &str, path: &std::path::Path, said: &str) -> (i
     );
     let line = stdout
         .lines()
-        .find_map(|l| l.split_once(said).map(|(_, m)| m))
+        .find_map(|l| l.split_once("kept by the opening: ").map(|(_, m)| m))
         .unwrap_or_else(|| panic!("no measure in {stdout}"));
     let (a, b) = line.split_once(", ").expect("two numbers");
     (a.parse().expect("a number"), b.parse().expect("a number"))
@@ -127,12 +128,6 @@ fn opened(path: &std::path::Path) -> ilm_node::store::Store {
         }
     }
     panic!("the database stayed locked");
-}
-
-/// The bytes an opening of the database at `path` keeps while it is open, and how many
-/// records of [`ROWS`] it reads back (so the opening is known to hold them).
-fn kept_by_opening(path: &std::path::Path) -> (i64, i64) {
-    in_a_process_of_its_own(TEST, path, "kept by the opening: ")
 }
 
 /// What the child process does: open, count, read the rows back, say so.
