@@ -16,22 +16,32 @@ const LONG_BEFORE: &[(&str, usize)] = &[
     ("protocol/examples/gen_vectors/main.rs", 1529),
 ];
 
-/// Every `.rs` file under `dir`, at any depth, but in build output, hidden directories, the
-/// fuzz targets' own workspace and the vendored crates (another project's code, checked
-/// below against what it published).
-fn sources(dir: &Path, out: &mut Vec<PathBuf>) {
+/// Every file under `dir`, at any depth, in the directories whose names `enter` accepts.
+fn files(dir: &Path, enter: &dyn Fn(&str) -> bool, out: &mut Vec<PathBuf>) {
     let entries = std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
     for entry in entries {
         let path = entry.expect("a directory entry").path();
         let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-        if path.is_dir() {
-            if !(name.starts_with('.') || name == "target" || name == "fuzz" || name == "vendor") {
-                sources(&path, out);
-            }
-        } else if path.extension().is_some_and(|e| e == "rs") {
+        if !path.is_dir() {
             out.push(path);
+        } else if enter(name) {
+            files(&path, enter, out);
         }
     }
+}
+
+/// Every `.rs` file under `dir`, at any depth, but in build output, hidden directories, the
+/// fuzz targets' own workspace and the vendored crates (another project's code, checked
+/// below against what it published).
+fn sources(dir: &Path, out: &mut Vec<PathBuf>) {
+    let mut all = Vec::new();
+    let enter =
+        |name: &str| !(name.starts_with('.') || ["target", "fuzz", "vendor"].contains(&name));
+    files(dir, &enter, &mut all);
+    out.extend(
+        all.into_iter()
+            .filter(|p| p.extension().is_some_and(|e| e == "rs")),
+    );
 }
 
 /// The most lines the file `name` (from the workspace's root) may hold.
@@ -134,20 +144,6 @@ const PATCHED: &[&str] = &["Cargo.toml", "src/lib.rs", "src/pagecache/mod.rs"];
 /// files' hashes.
 const OURS: &[&str] = &["PATCHED.md", "UPSTREAM-SHA256"];
 
-/// Every file under `dir`, at any depth, hidden ones too (a build script or a file a patched
-/// source includes would be built as the engine's).
-fn every_file(dir: &Path, out: &mut Vec<PathBuf>) {
-    let entries = std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
-    for entry in entries {
-        let path = entry.expect("a directory entry").path();
-        if path.is_dir() {
-            every_file(&path, out);
-        } else {
-            out.push(path);
-        }
-    }
-}
-
 /// The SHA-256 of `bytes`, in hex as `sha256sum` writes it.
 fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;
@@ -181,10 +177,12 @@ fn the_vendored_engine_is_as_published_but_for_its_patches() {
         found.extend(vendored_problem(name, &bytes, hash));
         listed.push(name.to_string());
     }
-    let mut files = Vec::new();
-    every_file(&dir, &mut files);
-    assert!(files.len() > 50, "{} files found", files.len());
-    for f in files {
+    let mut vendored = Vec::new();
+    // Hidden directories too: a build script or a file a patched source includes would be
+    // built as the engine's.
+    files(&dir, &|_| true, &mut vendored);
+    assert!(vendored.len() > 50, "{} files found", vendored.len());
+    for f in vendored {
         let name = f
             .strip_prefix(&dir)
             .unwrap_or(&f)
