@@ -142,7 +142,11 @@ fn check_records(store: &Store, path: &std::path::Path) -> Result<u64> {
 /// node stopped: `ilm db check`, which `ilm run` runs in a process of its own so that what
 /// the reads leave in memory leaves with it. Returns how many records it read.
 pub fn check_database(dir: &DataDir) -> Result<u64> {
-    let store = open_db(dir)?;
+    // Every record read once, in a process of its own: given back as it goes.
+    let store = explain_open(
+        dir,
+        schema::open_for(&dir.db_path(), crate::store::Reads::Whole),
+    )?;
     check_records(&store, &dir.db_path())
 }
 

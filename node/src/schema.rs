@@ -313,7 +313,13 @@ pub fn disclosure_id(case: &CaseRef, message: &MessageId) -> Vec<u8> {
 /// Opens the node's database: a new one gets the current version; an older one is migrated
 /// (each step recorded as it completes); a newer one is refused with a clear error.
 pub fn open(path: &Path) -> Result<Store, StoreError> {
-    let store = Store::open_unversioned(path)?;
+    open_for(path, crate::store::Reads::Views)
+}
+
+/// [`open`], for `reads`: a command that reads every record in a process of its own opens
+/// it for [`crate::store::Reads::Whole`].
+pub fn open_for(path: &Path, reads: crate::store::Reads) -> Result<Store, StoreError> {
+    let store = Store::open_unversioned_for(path, reads)?;
     migrations::migrate(&store, SCHEMA_VERSION, MIGRATIONS)?;
     Ok(store)
 }

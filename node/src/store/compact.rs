@@ -1,7 +1,7 @@
 //! Compaction: rewriting the database into a fresh directory so that erased bytes leave the
 //! disk, and recovery of a swap a crash interrupted.
 
-use super::engine::{Hold, closed, compaction_lock, open_engine};
+use super::engine::{Hold, Reads, closed, compaction_lock, open_engine};
 use super::fill;
 use super::meta::{COMPACTED_BYTES_KEY, COMPACTED_LAYOUT_KEY, record_compacted};
 use super::{COMPACTION_KEY, META, Result, StoreError};
@@ -128,8 +128,10 @@ fn compact_pausing(path: &Path, out_of_place: &dyn Fn()) -> Result<Compaction> {
     let bytes_before = dir_size(path);
     let mut keys = 0u64;
     {
-        let src = open_engine(path)?;
-        let dst = open_engine(&copy)?;
+        // Both read and written whole: what the copy read and wrote is given back as it
+        // goes (see `Reads`).
+        let src = open_engine(path, Reads::Whole)?;
+        let dst = open_engine(&copy, Reads::Whole)?;
         for name in src.tree_names() {
             let from = src.open_tree(&name)?;
             let to = dst.open_tree(&name)?;
@@ -161,7 +163,7 @@ fn compact_pausing(path: &Path, out_of_place: &dyn Fn()) -> Result<Compaction> {
     // What this compaction left, measured once the engine has laid out its files again: a
     // start compacts once the log has outgrown it (see `Store::growth`).
     let bytes_after = {
-        let db = open_engine(path)?;
+        let db = open_engine(path, Reads::Whole)?;
         let size = dir_size(path);
         record_compacted(&db.open_tree(META)?, size)?;
         db.flush()?;
@@ -240,7 +242,7 @@ mod tests {
             store.commit(batch).expect("commit");
         }
         let leaves = || {
-            let db = open_engine(&path).expect("open");
+            let db = open_engine(&path, Reads::Views).expect("open");
             let leaves =
                 super::fill::tests::leaves(&db.open_tree(super::super::DATA).expect("data"));
             drop(db);

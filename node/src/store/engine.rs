@@ -17,12 +17,42 @@ const OWN_LOCK_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// The engine's page cache, in bytes. sled's default (1 GiB) lets a node with many cases
 /// grow past a gigabyte; reads beyond this come from the operating system's file cache.
-/// sled 0.34 counts an access only once a shard's queue of 64 fills (256 shards), so up to
-/// about 16,000 pages read once stay cached beyond this (100 MB and more on a whole read;
-/// see BENCHMARKS.md:
-/// counting them sooner, tried, bounded whole reads but slowed a search that reads spread-out
-/// blocks at a million cases past its goal).
+/// How far past it the pages read stay depends on [`Reads`].
 pub const CACHE_BYTES: u64 = 16 << 20;
+
+/// What an opening of the database is for, which sets how soon the engine's cache counts
+/// the pages read against [`CACHE_BYTES`]: each of its 256 shards gathers accesses in a
+/// queue and counts (and evicts) only once the queue is full.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reads {
+    /// A node's views: queues of 64 (the engine's default), so up to about 16,000 pages
+    /// read stay beyond the cache (100 MB and more after a whole read). Counting sooner
+    /// made a search that reads a few thousand spread-out blocks twice as slow at a
+    /// million cases (BENCHMARKS.md).
+    Views,
+    /// A read of every record in a process of its own (a check, a compaction, a rebuild,
+    /// a restore): queues of 4, so what it read is given back as it goes and its memory
+    /// stays near the cache's size whatever the store's.
+    Whole,
+}
+
+impl Reads {
+    /// The engine's queue of accesses per shard for this use.
+    fn access_queue(self) -> usize {
+        match self {
+            Reads::Views => 64,
+            Reads::Whole => 4,
+        }
+    }
+}
+
+/// The engine's settings for the database at `path`, opened for `reads`.
+pub(super) fn config(path: &Path, reads: Reads) -> sled::Config {
+    sled::Config::new()
+        .path(path)
+        .cache_capacity(CACHE_BYTES)
+        .cache_access_queue(reads.access_queue())
+}
 
 /// The lock a compaction of the database at `path` holds from its start until the copy has
 /// taken the original's place (a file beside it, [`compaction_lock_path`]). An opening holds
@@ -98,26 +128,21 @@ pub(super) fn compaction_lock(path: &Path, hold: Hold) -> Result<Option<Compacti
 /// compaction of it is under way in another process (`Compacting`). What a compaction that
 /// crashed left is recovered first (`compact::recover`), so that nothing opens a
 /// database while it is out of place.
-pub(super) fn open_db(path: &Path) -> Result<sled::Db> {
+pub(super) fn open_db(path: &Path, reads: Reads) -> Result<sled::Db> {
     if super::compact::left_over(path) {
         // Under way (its lock refuses this) or left by a crash (recovered now).
         let _alone = compaction_lock(path, Hold::Alone)?;
         super::compact::recover(path)?;
     }
     let _shared = compaction_lock(path, Hold::Shared)?;
-    open_engine(path)
+    open_engine(path, reads)
 }
 
 /// [`open_db`] without the compaction lock: for the compaction itself, which holds it.
-pub(super) fn open_engine(path: &Path) -> Result<sled::Db> {
+pub(super) fn open_engine(path: &Path, reads: Reads) -> Result<sled::Db> {
     let started = std::time::Instant::now();
     loop {
-        match sled::Config::new()
-            .path(path)
-            .cache_capacity(CACHE_BYTES)
-            .open()
-            .map_err(StoreError::from)
-        {
+        match config(path, reads).open().map_err(StoreError::from) {
             Err(StoreError::Locked) if closed_here_recently(path) => {
                 if started.elapsed() > OWN_LOCK_GRACE {
                     return Err(StoreError::Locked);
@@ -138,7 +163,7 @@ fn closed_here_recently(path: &Path) -> bool {
 /// Records and bytes (keys and values, as the node writes them) of each table of the
 /// database at `path`, by the table's key prefix; the node must be stopped.
 pub fn table_sizes(path: &Path) -> Result<std::collections::BTreeMap<u8, (u64, u64)>> {
-    let db = open_db(path)?;
+    let db = open_db(path, Reads::Whole)?;
     let mut tables: std::collections::BTreeMap<u8, (u64, u64)> = Default::default();
     for kv in db.open_tree(super::DATA)?.iter() {
         let (k, v) = kv?;
@@ -163,4 +188,44 @@ pub(super) fn closed(path: &Path) {
     let mut closed = CLOSED_HERE.lock().unwrap_or_else(|p| p.into_inner());
     closed.retain(|(p, at)| at.elapsed() < OWN_LOCK_GRACE && p != path);
     closed.push((path.to_path_buf(), std::time::Instant::now()));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The engine takes queues of 1 to 64 accesses (the node's two among them) and refuses
+    /// others with a message naming the setting, creating nothing.
+    #[test]
+    fn the_engine_takes_queues_of_1_to_64_accesses() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        for queue in [1, 4, 64] {
+            let path = tmp.path().join(format!("db{queue}"));
+            let opened = sled::Config::new()
+                .path(&path)
+                .cache_access_queue(queue)
+                .open();
+            assert!(opened.is_ok(), "a queue of {queue}: {opened:?}");
+        }
+        for queue in [0, 65] {
+            let path = tmp.path().join(format!("db{queue}"));
+            let refused = sled::Config::new()
+                .path(&path)
+                .cache_access_queue(queue)
+                .open();
+            match refused {
+                Err(sled::Error::Unsupported(why)) => {
+                    assert!(why.contains("cache_access_queue"), "{why}");
+                }
+                other => panic!("a queue of {queue}: {other:?}"),
+            }
+            assert!(!path.exists(), "a refused opening made {}", path.display());
+        }
+        for reads in [Reads::Views, Reads::Whole] {
+            let path = tmp.path().join(format!("{reads:?}"));
+            config(&path, reads)
+                .open()
+                .expect("the node's settings open");
+        }
+    }
 }

@@ -27,7 +27,7 @@ use codec::decode_any;
 pub use codec::{Dictionary, records_in};
 pub use compact::{Compaction, compact};
 use engine::open_db;
-pub use engine::{CACHE_BYTES, compaction_lock_path, free_bytes, table_sizes};
+pub use engine::{CACHE_BYTES, Reads, compaction_lock_path, free_bytes, table_sizes};
 use meta::COMPACTION_KEY;
 pub use snapshot::{Import, SnapshotItem};
 
@@ -165,8 +165,8 @@ struct Handles {
 }
 
 impl Handles {
-    fn open(path: &Path) -> Result<Handles> {
-        let db = open_db(path)?;
+    fn open(path: &Path, reads: Reads) -> Result<Handles> {
+        let db = open_db(path, reads)?;
         Ok(Handles {
             data: db.open_tree(DATA)?,
             register: db.open_tree(REGISTER)?,
@@ -183,6 +183,8 @@ const REOPEN_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
 pub struct Store {
     /// Where it lives (to note when this process lets go of it).
     path: std::path::PathBuf,
+    /// What it was opened for (a reopen keeps it).
+    reads: Reads,
     /// The current opening. sled keeps an I/O error for good once it met one (a full disk
     /// stays "full" after space is freed), so a failed write marks the store `poisoned` and
     /// the next use reopens it: what was flushed is all there, and nothing else was ever
@@ -232,12 +234,19 @@ fn decode<T: DeserializeOwned>(table: &Table<T>, bytes: &[u8]) -> Result<T> {
 }
 
 impl Store {
-    /// Opens (or creates) the database at `path`, without looking at its schema version:
-    /// nodes open it through `crate::schema::open`, which checks and migrates it.
+    /// [`Store::open_unversioned_for`] a node's views (tests).
+    #[cfg(test)]
     pub(crate) fn open_unversioned(path: &Path) -> Result<Store> {
+        Self::open_unversioned_for(path, Reads::Views)
+    }
+
+    /// Opens (or creates) the database at `path` for `reads`, without looking at its schema
+    /// version: nodes open it through `crate::schema::open`, which checks and migrates it.
+    pub(crate) fn open_unversioned_for(path: &Path, reads: Reads) -> Result<Store> {
         Ok(Store {
             path: path.to_path_buf(),
-            handles: std::sync::RwLock::new(Some(Arc::new(Handles::open(path)?))),
+            reads,
+            handles: std::sync::RwLock::new(Some(Arc::new(Handles::open(path, reads)?))),
             poisoned: std::sync::atomic::AtomicBool::new(false),
             last_reopen: std::sync::Mutex::new(None),
             failing_flushes: AtomicU32::new(0),
@@ -329,7 +338,7 @@ impl Store {
         }
         drop(slot.take());
         engine::closed(&self.path);
-        let fresh = Handles::open(&self.path)?;
+        let fresh = Handles::open(&self.path, self.reads)?;
         *slot = Some(Arc::new(fresh));
         self.poisoned.store(false, Ordering::SeqCst);
         // The probe wrote and synced: writes work again (an idle node would otherwise show

@@ -69,7 +69,9 @@ impl Import {
         }
         Ok(Import {
             path: path.to_path_buf(),
-            db: sled::Config::new().path(path).open()?,
+            // The node's cache, not the engine's default of a gigabyte, and given back as
+            // the restore writes every record.
+            db: super::engine::config(path, super::engine::Reads::Whole).open()?,
             tree: None,
             records: 0,
         })

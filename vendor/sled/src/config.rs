@@ -190,6 +190,8 @@ pub struct Inner {
     #[doc(hidden)]
     pub cache_capacity: u64,
     #[doc(hidden)]
+    pub cache_access_queue: usize,
+    #[doc(hidden)]
     pub flush_every_ms: Option<u64>,
     #[doc(hidden)]
     pub segment_size: usize,
@@ -226,6 +228,7 @@ impl Default for Inner {
             tmp_path: Config::gen_temp_path(),
             create_new: false,
             cache_capacity: 1024 * 1024 * 1024, // 1gb
+            cache_access_queue: crate::lru::MAX_QUEUE_ITEMS,
             mode: Mode::LowSpace,
             use_compression: false,
             compression_factor: 5,
@@ -491,6 +494,11 @@ impl Config {
             "maximum size in bytes for the system page cache"
         ),
         (
+            cache_access_queue,
+            usize,
+            "how many page accesses each of the cache's 256 shards gathers before counting them against its size (1 to 64, the default): pages read wait uncounted until then, so fewer bounds the memory of a read of everything, more takes each shard's lock less often"
+        ),
+        (
             mode,
             Mode,
             "specify whether the system should run in \"small\" or \"fast\" mode"
@@ -538,6 +546,10 @@ impl Config {
                 "the 'compression' feature must be enabled"
             );
         }
+        supported!(
+            (1..=crate::lru::MAX_QUEUE_ITEMS).contains(&self.cache_access_queue),
+            "cache_access_queue must be from 1 to 64"
+        );
         supported!(
             self.compression_factor >= 1,
             "compression_factor must be >= 1"

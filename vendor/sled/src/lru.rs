@@ -13,11 +13,9 @@ use crate::{
     Guard, PageId,
 };
 
-#[cfg(any(test, feature = "lock_free_delays"))]
-const MAX_QUEUE_ITEMS: usize = 4;
-
-#[cfg(not(any(test, feature = "lock_free_delays")))]
-const MAX_QUEUE_ITEMS: usize = 64;
+/// The most accesses a shard's queue gathers before they are counted (and the
+/// default); `Config::cache_access_queue` may set fewer.
+pub(crate) const MAX_QUEUE_ITEMS: usize = 64;
 
 #[cfg(any(test, feature = "lock_free_delays"))]
 const N_SHARDS: usize = 2;
@@ -44,20 +42,22 @@ impl Default for AccessBlock {
 struct AccessQueue {
     writing: AtomicPtr<AccessBlock>,
     full_list: AtomicPtr<AccessBlock>,
+    /// How many items of each block are used before it counts as full
+    /// (1 to MAX_QUEUE_ITEMS).
+    items: usize,
 }
 
-impl Default for AccessQueue {
-    fn default() -> AccessQueue {
+impl AccessQueue {
+    fn new(items: usize) -> AccessQueue {
         AccessQueue {
             writing: AtomicPtr::new(Box::into_raw(Box::new(
                 AccessBlock::default(),
             ))),
             full_list: AtomicPtr::default(),
+            items: items.clamp(1, MAX_QUEUE_ITEMS),
         }
     }
-}
 
-impl AccessQueue {
     fn push(&self, item: CacheAccess) -> bool {
         let mut filled = false;
         loop {
@@ -68,7 +68,7 @@ impl AccessQueue {
             debug_delay();
             let offset = block.len.fetch_add(1, Ordering::Release);
 
-            if offset < MAX_QUEUE_ITEMS {
+            if offset < self.items {
                 debug_delay();
                 unsafe {
                     block
@@ -118,7 +118,12 @@ impl AccessQueue {
         debug_delay();
         let ptr = self.full_list.swap(std::ptr::null_mut(), Ordering::AcqRel);
 
-        CacheAccessIter { guard, current_offset: 0, current_block: ptr }
+        CacheAccessIter {
+            guard,
+            current_offset: 0,
+            current_block: ptr,
+            items: self.items,
+        }
     }
 }
 
@@ -147,6 +152,7 @@ struct CacheAccessIter<'a> {
     guard: &'a Guard,
     current_offset: usize,
     current_block: *mut AccessBlock,
+    items: usize,
 }
 
 impl<'a> Iterator for CacheAccessIter<'a> {
@@ -157,7 +163,7 @@ impl<'a> Iterator for CacheAccessIter<'a> {
             let current_block = unsafe { &*self.current_block };
 
             debug_delay();
-            if self.current_offset >= MAX_QUEUE_ITEMS {
+            if self.current_offset >= self.items {
                 let to_drop_ptr = self.current_block;
                 debug_delay();
                 self.current_block = current_block.next.load(Ordering::Acquire);
@@ -214,7 +220,7 @@ unsafe impl Sync for Lru {}
 
 impl Lru {
     /// Instantiates a new `Lru` cache.
-    pub(crate) fn new(cache_capacity: u64) -> Self {
+    pub(crate) fn new(cache_capacity: u64, access_queue: usize) -> Self {
         assert!(
             cache_capacity >= 256,
             "Please configure the cache \
@@ -224,7 +230,10 @@ impl Lru {
 
         let mut shards = Vec::with_capacity(N_SHARDS);
         shards.resize_with(N_SHARDS, || {
-            (AccessQueue::default(), FastLock::new(Shard::new(shard_capacity)))
+            (
+                AccessQueue::new(access_queue),
+                FastLock::new(Shard::new(shard_capacity)),
+            )
         });
 
         Self { shards }
@@ -354,7 +363,7 @@ fn safe_usize(value: PageId) -> usize {
 fn lru_smoke_test() {
     use crate::pin;
 
-    let lru = Lru::new(256);
+    let lru = Lru::new(256, 4);
     for i in 0..1000 {
         let guard = pin();
         lru.accessed(i, 16, &guard);

@@ -644,7 +644,7 @@ impl PageCache {
         let _measure = Measure::new(&M.start_pagecache);
 
         let cache_capacity = config.cache_capacity;
-        let lru = Lru::new(cache_capacity);
+        let lru = Lru::new(cache_capacity, config.cache_access_queue);
 
         let mut pc = Self {
             config: config.clone(),
