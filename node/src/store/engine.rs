@@ -15,33 +15,34 @@ static CLOSED_HERE: std::sync::Mutex<Vec<(std::path::PathBuf, std::time::Instant
 /// How long after closing a database this process waits for its own lock to go.
 const OWN_LOCK_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 
-/// The engine's page cache, in bytes. sled's default (1 GiB) lets a node with many cases
-/// grow past a gigabyte; reads beyond this come from the operating system's file cache.
-/// How far past it the pages read stay depends on [`Reads`].
-pub const CACHE_BYTES: u64 = 16 << 20;
+/// How many page reads each of the engine's 256 cache shards gathers before it counts them
+/// against the cache's size (and evicts). sled's default, 64, holds up to 16,384 pages read
+/// uncounted beyond the cache: 100 MB and more after a read of everything at a million
+/// cases, and as much again kept by a busy node. With 4 the cache's size is about what it
+/// holds (BENCHMARKS.md).
+const ACCESS_QUEUE: usize = 4;
 
-/// What an opening of the database is for, which sets how soon the engine's cache counts
-/// the pages read against [`CACHE_BYTES`]: each of its 256 shards gathers accesses in a
-/// queue and counts (and evicts) only once the queue is full.
+/// What an opening of the database is for, which sets the engine's page cache. sled's
+/// default (1 GiB) lets a node with many cases grow past a gigabyte; reads beyond the
+/// cache come from the operating system's file cache and are decoded again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Reads {
-    /// A node's views: queues of 64 (the engine's default), so up to about 16,000 pages
-    /// read stay beyond the cache (100 MB and more after a whole read). Counting sooner
-    /// made a search that reads a few thousand spread-out blocks twice as slow at a
-    /// million cases (BENCHMARKS.md).
+    /// A node's views: 48 MiB. A search that reads a few thousand spread-out blocks of a
+    /// million cases' lists needs about that much (with 16 MiB its median at a million
+    /// cases was three to six times longer).
     Views,
     /// A read of every record in a process of its own (a check, a compaction, a rebuild,
-    /// a restore): queues of 4, so what it read is given back as it goes and its memory
-    /// stays near the cache's size whatever the store's.
+    /// a restore): 16 MiB. It reads each page once, so what it read is given back as it
+    /// goes and its memory stays near the cache's size whatever the store's.
     Whole,
 }
 
 impl Reads {
-    /// The engine's queue of accesses per shard for this use.
-    fn access_queue(self) -> usize {
+    /// The engine's page cache for this use, in bytes.
+    pub fn cache_bytes(self) -> u64 {
         match self {
-            Reads::Views => 64,
-            Reads::Whole => 4,
+            Reads::Views => 48 << 20,
+            Reads::Whole => 16 << 20,
         }
     }
 }
@@ -50,8 +51,8 @@ impl Reads {
 pub(super) fn config(path: &Path, reads: Reads) -> sled::Config {
     sled::Config::new()
         .path(path)
-        .cache_capacity(CACHE_BYTES)
-        .cache_access_queue(reads.access_queue())
+        .cache_capacity(reads.cache_bytes())
+        .cache_access_queue(ACCESS_QUEUE)
 }
 
 /// The lock a compaction of the database at `path` holds from its start until the copy has

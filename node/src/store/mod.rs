@@ -27,7 +27,7 @@ use codec::decode_any;
 pub use codec::{Dictionary, records_in};
 pub use compact::{Compaction, compact};
 use engine::open_db;
-pub use engine::{CACHE_BYTES, Reads, compaction_lock_path, free_bytes, table_sizes};
+pub use engine::{Reads, compaction_lock_path, free_bytes, table_sizes};
 use meta::COMPACTION_KEY;
 pub use snapshot::{Import, SnapshotItem};
 
