@@ -307,7 +307,8 @@ fn restore_into(
         return Err(ArchiveError::Malformed("the archive holds no identity key".into()).into());
     };
     let records = import.finish()?;
-    let store = schema::open(&target.db_path())?;
+    // Its outbox and every case state are read next, in this process of its own.
+    let store = schema::open_for(&target.db_path(), crate::store::Reads::Whole)?;
     let state = RestoreState {
         backup_at,
         restored_at: now,

@@ -18,13 +18,7 @@ use std::path::Path;
 const STEWARD_VALID_DAYS: u64 = 3650;
 
 pub(super) fn open_store(dir: &DataDir) -> Result<Store> {
-    open_store_for(dir, crate::store::Reads::Views)
-}
-
-/// [`open_store`], for `reads` (a command that reads every record opens it for
-/// [`crate::store::Reads::Whole`]).
-pub(super) fn open_store_for(dir: &DataDir, reads: crate::store::Reads) -> Result<Store> {
-    schema::open_for(&dir.db_path(), reads)
+    schema::open(&dir.db_path())
         .with_context(|| format!("open the database in {}", dir.root().display()))
 }
 

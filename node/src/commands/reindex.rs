@@ -3,7 +3,7 @@
 //! contacts give ([`recount`]; with the vault's key, what it keeps of their identities and
 //! notes too: [`recount::check_sealed`]).
 
-use super::membership::{daemon_running, open_store_for};
+use super::membership::{daemon_running, open_store};
 use crate::aggregates;
 use crate::backup::progress::Progress;
 use crate::contact_list::recount::{self, Checked, SealedChecked};
@@ -23,8 +23,9 @@ pub(super) fn reindex(dir: &DataDir, check: bool) -> Result<Output> {
     if daemon_running(dir) {
         bail!("stop the node first: reindex reads and rewrites its database");
     }
-    // Reads every case and contact: what it read is given back as it goes.
-    let store = open_store_for(dir, crate::store::Reads::Whole)?;
+    // For views, not whole: it rewrites lists and cells as it reads, which a node's
+    // larger cache serves (and whose memory it bounds as well).
+    let store = open_store(dir)?;
     if check {
         // Cells of other definitions, or none, would all "differ": say why instead.
         match aggregates::built_version(&store)? {

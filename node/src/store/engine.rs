@@ -29,10 +29,10 @@ const ACCESS_QUEUE: usize = 4;
 pub enum Reads {
     /// A node's views: 48 MiB. A search that reads a few thousand spread-out blocks of a
     /// million cases' lists needs about that much (with 16 MiB its median at a million
-    /// cases was three to six times longer).
+    /// cases was two to six times longer).
     Views,
-    /// A read of every record in a process of its own (a check, a compaction, a rebuild,
-    /// a restore): 16 MiB. It reads each page once, so what it read is given back as it
+    /// A read of every record in a process of its own (the start's check, a compaction, a
+    /// restore): 16 MiB. It reads each page once, so what it read is given back as it
     /// goes and its memory stays near the cache's size whatever the store's.
     Whole,
 }

@@ -284,8 +284,8 @@ pub(crate) mod tests {
         let after = s.growth_past(2, 0).expect("growth");
         assert!(!after.compaction_due, "{after:?} after {done:?}");
         // What it left, not what the first measure found (a third of the values): about
-        // twice the first measure, give or take a segment of the log (512 KiB; 21.0 to
-        // 23.1 MB against 10.5 MB), so more than half again as much.
+        // twice the first measure, give or take a few segments of the log (512 KiB each;
+        // 21.0 to 23.1 MB against 10.5 MB), so more than half again as much.
         assert!(
             after.bytes_after_compaction == done.bytes_after
                 && after.bytes_after_compaction < grown.bytes_on_disk / 2

@@ -69,8 +69,8 @@ impl Import {
         }
         Ok(Import {
             path: path.to_path_buf(),
-            // The node's cache, not the engine's default of a gigabyte, and given back as
-            // the restore writes every record.
+            // The whole reads' cache (16 MiB), not the engine's default of a gigabyte, and
+            // given back as the restore writes every record.
             db: super::engine::config(path, super::engine::Reads::Whole).open()?,
             tree: None,
             records: 0,
