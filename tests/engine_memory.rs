@@ -185,23 +185,15 @@ fn measured_as_child() -> bool {
             drop(opened(path, Reads::Whole));
             // Opened without the node, so without its wait for the lock its own engine
             // may hold a moment after closing.
-            let published = || {
-                sled::Config::new()
-                    .path(path)
-                    .cache_capacity(Reads::Whole.cache_bytes())
-                    .open()
-            };
-            let mut db = published();
-            for _ in 0..100 {
-                match &db {
-                    Err(sled::Error::Io(e)) if e.to_string().contains("lock") => {
-                        std::thread::sleep(std::time::Duration::from_millis(50));
-                        db = published();
-                    }
-                    _ => break,
-                }
-            }
-            let db = db.expect("open as published");
+            let db = once_unlocked(
+                || {
+                    sled::Config::new()
+                        .path(path)
+                        .cache_capacity(Reads::Whole.cache_bytes())
+                        .open()
+                },
+                |e| matches!(e, sled::Error::Io(io) if io.to_string().contains("lock")),
+            );
             let before = LIVE.load(Ordering::SeqCst);
             let mut records = 0;
             for name in db.tree_names() {
@@ -260,11 +252,20 @@ fn at_peak<T>(work: impl FnOnce() -> T) -> (i64, T) {
 /// seconds at most. Once this process has opened and closed it, its later openings wait
 /// for their own lock by themselves.
 fn opened(path: &std::path::Path, reads: Reads) -> ilm_node::store::Store {
+    once_unlocked(
+        || ilm_node::schema::open_for(path, reads),
+        |e| matches!(e, ilm_node::store::StoreError::Locked),
+    )
+}
+
+/// What `open` opened, trying again while it fails `locked`, a few seconds at most.
+fn once_unlocked<T, E: std::fmt::Debug>(
+    open: impl Fn() -> Result<T, E>,
+    locked: impl Fn(&E) -> bool,
+) -> T {
     for _ in 0..100 {
-        match ilm_node::schema::open_for(path, reads) {
-            Err(ilm_node::store::StoreError::Locked) => {
-                std::thread::sleep(std::time::Duration::from_millis(50));
-            }
+        match open() {
+            Err(e) if locked(&e) => std::thread::sleep(std::time::Duration::from_millis(50)),
             other => return other.expect("open"),
         }
     }
